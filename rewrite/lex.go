@@ -1,0 +1,341 @@
+package rewrite
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/tdewolff/parse/v2"
+	"github.com/tdewolff/parse/v2/css"
+	"github.com/tdewolff/parse/v2/js"
+)
+
+// newInput wraps b for the tdewolff lexers. NewInputBytes writes a NUL
+// sentinel after the slice when capacity allows; capping the capacity makes
+// it copy instead of writing into our buffers.
+func newInput(b []byte) *parse.Input {
+	return parse.NewInputBytes(b[:len(b):len(b)])
+}
+
+// cssRef is one URL in CSS: url(…), or the string of @import "…".
+type cssRef struct {
+	start, end int // the bytes to replace to neutralise it
+	url        string
+	isImport   bool
+}
+
+// cssURLs lists the URLs that a block of CSS (a <style> body or a style
+// attribute, already decoded) makes the browser fetch.
+func cssURLs(b []byte, refs []cssRef) []cssRef {
+	l := css.NewLexer(newInput(b))
+	off := 0
+	afterImport := false
+	var fnStart = -1
+	for {
+		tt, data := l.Next()
+		if tt == css.ErrorToken {
+			return refs
+		}
+		start := off
+		off += len(data)
+		switch tt {
+		case css.AtKeywordToken:
+			afterImport = bytes.EqualFold(data, []byte("@import"))
+			continue
+		case css.URLToken:
+			refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSURL(data), isImport: afterImport})
+		case css.FunctionToken:
+			if bytes.EqualFold(data, []byte("url(")) || bytes.EqualFold(data, []byte("src(")) || bytes.EqualFold(data, []byte("image-set(")) {
+				fnStart = start
+			}
+		case css.StringToken:
+			if afterImport || fnStart >= 0 {
+				s := start
+				if fnStart >= 0 && !afterImport {
+					s = fnStart
+				}
+				refs = append(refs, cssRef{start: s, end: off, url: unquoteCSSString(data), isImport: afterImport})
+				if fnStart >= 0 && !afterImport {
+					refs[len(refs)-1].start = start // replace the string only
+				}
+			}
+		case css.WhitespaceToken, css.CommentToken:
+			continue
+		}
+		if tt != css.FunctionToken {
+			fnStart = -1
+		}
+		if tt == css.SemicolonToken || tt == css.LeftBraceToken {
+			afterImport = false
+		}
+	}
+}
+
+func unquoteCSSURL(b []byte) string {
+	s := string(b)
+	if len(s) >= 5 && strings.EqualFold(s[:4], "url(") {
+		s = strings.TrimSuffix(s[4:], ")")
+	}
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') {
+		return unquoteCSSString([]byte(s))
+	}
+	return cssUnescape(s)
+}
+
+func unquoteCSSString(b []byte) string {
+	s := string(b)
+	if len(s) >= 1 && (s[0] == '"' || s[0] == '\'') {
+		q := s[0]
+		s = s[1:]
+		if len(s) > 0 && s[len(s)-1] == q {
+			s = s[:len(s)-1]
+		}
+	}
+	return cssUnescape(s)
+}
+
+// cssUnescape decodes CSS escapes (\2f, \/) so that "ht\74ps://" is seen.
+func cssUnescape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			sb.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		var v rune
+		n := 0
+		for j < len(s) && n < 6 {
+			h := s[j] | 0x20
+			switch {
+			case s[j] >= '0' && s[j] <= '9':
+				v = v*16 + rune(s[j]-'0')
+			case h >= 'a' && h <= 'f':
+				v = v*16 + rune(h-'a'+10)
+			default:
+				goto end
+			}
+			j++
+			n++
+		}
+	end:
+		if n == 0 {
+			if s[j] != '\n' {
+				sb.WriteByte(s[j])
+			}
+			i = j
+			continue
+		}
+		if j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if v == 0 || v > 0x10FFFF {
+			v = 0xFFFD
+		}
+		sb.WriteRune(v)
+		i = j - 1
+	}
+	return sb.String()
+}
+
+const (
+	maxFactItems  = 512
+	maxStringFact = 2048
+)
+
+// scriptFacts reads the identifiers, calls and string literals of a script.
+func scriptFacts(b []byte, f *ScriptFacts) {
+	l := js.NewLexer(newInput(b))
+	seen := map[string]bool{}
+	var prev js.TokenType = js.ErrorToken
+	var prevIdent string
+	for {
+		tt, data := l.Next()
+		switch tt {
+		case js.ErrorToken:
+			if l.Err() != nil && l.Err().Error() != "EOF" {
+				f.Malformed = true
+			}
+			return
+		case js.WhitespaceToken, js.LineTerminatorToken, js.CommentToken, js.CommentLineTerminatorToken:
+			continue
+		case js.DivToken, js.DivEqToken:
+			if regexAllowed(prev) {
+				tt, data = l.RegExp()
+				if tt == js.ErrorToken {
+					f.Malformed = true
+					return
+				}
+			}
+		}
+		if js.IsIdentifier(tt) && !js.IsReservedWord(tt) {
+			tt = js.IdentifierToken
+		}
+		switch {
+		case tt == js.IdentifierToken:
+			s := string(data)
+			if !seen[s] && len(f.Idents) < maxFactItems {
+				seen[s] = true
+				f.Idents = append(f.Idents, s)
+			}
+			prevIdent = s
+		case tt == js.OpenParenToken && prev == js.IdentifierToken:
+			if len(f.Calls) < maxFactItems && !seen["call:"+prevIdent] {
+				seen["call:"+prevIdent] = true
+				f.Calls = append(f.Calls, prevIdent)
+			}
+		case tt == js.StringToken || tt == js.TemplateToken || tt == js.TemplateStartToken || tt == js.TemplateMiddleToken || tt == js.TemplateEndToken:
+			s := jsStringValue(data)
+			if len(s) > maxStringFact {
+				s = s[:maxStringFact]
+			}
+			if len(f.Strings) < maxFactItems {
+				f.Strings = append(f.Strings, s)
+			}
+			addHosts(s, f)
+		}
+		prev = tt
+	}
+}
+
+func regexAllowed(prev js.TokenType) bool {
+	if js.IsNumeric(prev) {
+		return false
+	}
+	switch prev {
+	case js.IdentifierToken, js.DecimalToken, js.BinaryToken, js.OctalToken, js.HexadecimalToken,
+		js.StringToken, js.TemplateToken, js.TemplateEndToken, js.RegExpToken,
+		js.CloseParenToken, js.CloseBracketToken, js.CloseBraceToken, js.ThisToken,
+		js.TrueToken, js.FalseToken, js.NullToken, js.IncrToken, js.DecrToken:
+		return false
+	}
+	return true
+}
+
+// jsStringValue strips the quotes of a string or template token and decodes
+// the common escapes (\/, \x2f, \u002f) that hide URLs.
+func jsStringValue(b []byte) string {
+	s := string(b)
+	if len(s) >= 2 {
+		switch s[0] {
+		case '"', '\'':
+			s = s[1 : len(s)-1]
+		case '`', '}':
+			s = s[1:]
+			s = strings.TrimSuffix(s, "`")
+			s = strings.TrimSuffix(s, "${")
+		}
+	}
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			sb.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'x':
+			if i+2 < len(s) {
+				if v, ok := hexVal(s[i+1 : i+3]); ok {
+					sb.WriteRune(v)
+					i += 2
+					continue
+				}
+			}
+		case 'u':
+			if i+4 < len(s) {
+				if v, ok := hexVal(s[i+1 : i+5]); ok {
+					sb.WriteRune(v)
+					i += 4
+					continue
+				}
+			}
+		case 'n':
+			sb.WriteByte('\n')
+			continue
+		case 't':
+			sb.WriteByte('\t')
+			continue
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
+}
+
+func hexVal(s string) (rune, bool) {
+	var v rune
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			v = v*16 + rune(s[i]-'0')
+		case c >= 'a' && c <= 'f':
+			v = v*16 + rune(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// addHosts finds the hosts of URLs ("https://h/…", "//h/…") in a string
+// literal, and bare host names ("connect.facebook.net").
+func addHosts(s string, f *ScriptFacts) {
+	add := func(h string) {
+		if len(f.Hosts) >= maxFactItems {
+			return
+		}
+		h, err := normalizeHost(h)
+		if err != nil || h == "" || strings.IndexByte(h, '.') < 0 {
+			return
+		}
+		for _, x := range f.Hosts {
+			if x == h {
+				return
+			}
+		}
+		f.Hosts = append(f.Hosts, h)
+	}
+	found := false
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] != '/' || s[i+1] != '/' {
+			continue
+		}
+		j := i + 2
+		k := j
+		for k < len(s) && isHostChar(s[k]) {
+			k++
+		}
+		if k > j {
+			h := s[j:k]
+			if at := strings.LastIndexByte(h, '@'); at >= 0 {
+				h = h[at+1:]
+			}
+			if c := strings.IndexByte(h, ':'); c >= 0 {
+				h = h[:c]
+			}
+			add(h)
+			found = true
+		}
+		i = k - 1
+	}
+	if !found && len(s) < 256 && strings.IndexByte(s, '.') > 0 {
+		for i := 0; i < len(s); i++ {
+			if !isHostChar(s[i]) || s[i] == '@' || s[i] == ':' {
+				return
+			}
+		}
+		add(s)
+	}
+}
+
+func isHostChar(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '-' || c == '_' || c == '@' || c == ':' || c == '%' || c >= 0x80
+}

@@ -1,0 +1,127 @@
+package rewrite
+
+import "net/url"
+
+// Action is what the rewriter does with an element.
+type Action uint8
+
+const (
+	// Keep leaves the element's bytes as they came.
+	Keep Action = iota
+	// RewriteURL points the element at a first-party URL (Decision.RewriteTo).
+	RewriteURL
+	// Defer turns the element into inert markup that the consent runtime
+	// can reverse: URL-bearing attributes move to data-fp-* attributes and
+	// scripts and styles get type="text/plain".
+	Defer
+	// Placeholder replaces an iframe, embed or object with a click-to-load
+	// box that names the vendor, followed by the deferred element.
+	Placeholder
+	// Remove drops the element and its content.
+	Remove
+)
+
+var actionNames = [...]string{"keep", "rewrite", "defer", "placeholder", "remove"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return "unknown"
+}
+
+// ParseAction parses the name of an action ("keep", "defer", …).
+func ParseAction(s string) (Action, bool) {
+	for i, n := range actionNames {
+		if n == s {
+			return Action(i), true
+		}
+	}
+	return 0, false
+}
+
+// Kind is the kind of vector through which an element makes the browser
+// contact a host.
+type Kind uint8
+
+const (
+	KindScript       Kind = iota // script[src], svg script[href]
+	KindInlineScript             // inline script, classified by signature
+	KindImage                    // img, source, input[type=image], poster, background
+	KindFrame                    // iframe, frame
+	KindEmbed                    // embed, object
+	KindMedia                    // video, audio, track
+	KindHint                     // link rel=preconnect|dns-prefetch|preload|modulepreload|prefetch|prerender
+	KindStylesheet               // link rel=stylesheet
+	KindIcon                     // link rel=icon
+	KindPing                     // a[ping], area[ping]
+	KindCSS                      // url() and @import in style attributes and <style>
+	KindRefresh                  // meta http-equiv=refresh (reported only)
+	KindForm                     // form[action] (reported only)
+)
+
+var kindNames = [...]string{"script", "inline", "image", "frame", "embed", "media", "hint", "stylesheet", "icon", "ping", "css", "refresh", "form"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Resource is one thing on the page that the policy decides about.
+type Resource struct {
+	Kind Kind
+	// Tag is the lower-case element name.
+	Tag string
+	// URL is the resolved absolute URL, or nil for inline scripts.
+	URL *url.URL
+	// Script holds what was read from an inline script.
+	Script *ScriptFacts
+}
+
+// ScriptFacts is what the rewriter reads from an inline script with the
+// JavaScript lexer: enough for signatures, not a parse.
+type ScriptFacts struct {
+	// Calls are identifiers that are called: `fbq(`, `gtag(`, `x.push(` → "push".
+	Calls []string
+	// Idents are the distinct identifiers (capped).
+	Idents []string
+	// Strings are the string and template literal values (capped).
+	Strings []string
+	// Hosts are the hosts of absolute or scheme-relative URLs found in the
+	// string literals, lower-case, with no trailing dot.
+	Hosts []string
+	// Oversize is set when the script was larger than the cap: the facts are
+	// incomplete and the script counts as unclassified.
+	Oversize bool
+	// Malformed is set when the lexer failed before the end.
+	Malformed bool
+}
+
+// Decision is the policy's answer for one resource.
+type Decision struct {
+	Action Action
+	// Category is the tracker category ("analytics", …), "unknown" for an
+	// unlisted third party, or "" for first party.
+	Category string
+	// Vendor names who runs the host, if known.
+	Vendor string
+	// Host is the third-party host the resource contacts, "" if none.
+	Host string
+	// RewriteTo is the first-party URL for RewriteURL.
+	RewriteTo string
+}
+
+// Policy answers what to do with each resource on a page. page is the URL
+// of the page being rewritten; it decides what is first party. Decide must
+// be safe for concurrent use and should not allocate on its fast path.
+type Policy interface {
+	Decide(page *url.URL, r *Resource) Decision
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(page *url.URL, r *Resource) Decision
+
+// Decide calls f.
+func (f PolicyFunc) Decide(page *url.URL, r *Resource) Decision { return f(page, r) }

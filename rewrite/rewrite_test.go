@@ -1,0 +1,515 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// adversarial are the rows of the rewriter issue: T is a host the policy
+// removes; after rewriting no live tracker may remain.
+var adversarial = []string{
+	`<script/src=https://T/a.js></script>`,
+	`<SCRIPT SRC=https://T/a.js></SCRIPT >`,
+	`<noscript><p title="</noscript><script src=https://T/a.js></script>">`,
+	`<noembed><p title="</noembed><script src=https://T/a.js></script>">`,
+	`<noframes><p title="</noframes><script src=https://T/a.js></script>">`,
+	`<!--><script src=https://T/a.js></script><!-- -->`,
+	`<!---><script src=https://T/a.js></script>`,
+	`<![CDATA[><script src=https://T/a.js></script>]]>`,
+	`<svg><script href="https://T/a.js"></script></svg>`,
+	`<svg><script xlink:href="https://T/a.js"></script></svg>`,
+	`<svg><text>5" tall</text></svg><script src=https://T/a.js></script>`,
+	"<svg>\x00</svg><script src=https://T/a.js></script>",
+	`<svg><foreignObject><script src=https://T/a.js></script></foreignObject></svg>`,
+	`<svg><p><script src=https://T/a.js></script>`,
+	`<math><mtext><script src=https://T/a.js></script></mtext></math>`,
+	`<math><annotation-xml encoding="text/html"><script src=https://T/a.js></script></annotation-xml></math>`,
+	`<svg><style><script>gtag('config','G-1')</script></style></svg>`,
+	`<svg><iframe><script>gtag('config','G-1')</script></iframe></svg>`,
+	`<svg><xmp><script>gtag('config','G-1')</script></xmp></svg>`,
+	`<svg><textarea><script>gtag('config','G-1')</script></textarea></svg>`,
+	`<svg><title><script>gtag('config','G-1')</script></title></svg>`,
+	`<svg><noscript><script>gtag('config','G-1')</script></noscript></svg>`,
+	`<svg><noembed><script>gtag('config','G-1')</script></noembed></svg>`,
+	`<svg><plaintext><script>gtag('config','G-1')</script></plaintext></svg>`,
+	`<script><!--<script-x></script><script src=https://T/a.js></script>--></script>`,
+	`<script src="https://T/a.js" src="https://ok.example/b.js"></script>`,
+	`<script src="https&#58;//T/a.js"></script>`,
+	`<script src="//T./a.js">`,
+	`<script src="https:\\T\a.js"></script>`,
+	`<base href="https://T/"><script src="a.js"></script>`,
+	`<noscript><img src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1"></noscript>`,
+	`<iframe srcdoc="<script src=https://T/a.js></script>">`,
+	`<link rel=preconnect href=https://T>`,
+	`<div style="background:url(https://T/p.gif)">`,
+	`<style>@import url(https://T/x.css)</style>`,
+	`<img srcset="https://T/1.gif 1x">`,
+	`<a href=/ ping=https://T/p>`,
+	// further rows found while building the rewriter
+	`<script>gtag('config','G-1')</script>`,
+	`<script>!function(f,b,e,v,n,t,s){fbq('init','1')}(window)</script>`,
+	`<script src="HTTPS://T/a.js"></script>`,
+	`<script src="https://user@T/a.js"></script>`,
+	`<script src="http:///T/a.js"></script>`,
+	`<script src=" https://T/a.js "></script>`,
+	"<script src=\"ht\ttps://T/a.js\"></script>",
+	`<script src="https://%74racker.example/a.js"></script>`,
+	`<image src="https://T/p.gif">`,
+	`<select><style></select><script src=https://T/a.js></script>`,
+	`<select><xmp></select><img src=https://T/p.gif></xmp>`,
+	`<frameset><xmp><frame src=https://T/f></xmp>`,
+	`<noscript><!--</noscript><img src=https://T/p.gif>--></noscript>`,
+	`<noscript><textarea></noscript><img src=https://T/p.gif></textarea>`,
+	`<noscript><p title="</noscript><!--"><img src=https://T/p.gif>-->`,
+	`<svg><![CDATA[ > <!-- ]]><img src=https://T/p.gif> -->`,
+	`<svg><desc><img src=https://T/p.gif></desc></svg>`,
+	`<math><mi><img src=https://T/p.gif></mi></math>`,
+	`<svg><image href="https://T/p.gif"/></svg>`,
+	`<template><script src=https://T/a.js></script></template>`,
+	`<video poster="https://T/p.gif" src="/v.mp4"></video>`,
+	`<input type=image src=https://T/p.gif>`,
+	`<object data="https://T/x.swf"></object>`,
+	`<embed src="https://T/x.swf">`,
+	`<table background="https://T/p.gif">`,
+	`<script>(function(){var s=document.createElement('script');s.src='https://T/x.js';document.head.appendChild(s)})()</script>`,
+	`<script>var x = 1 / 2; var u = "//T/x.js";</script>`,
+	`<script src="data:text/javascript,gtag('config','G-1')"></script>`,
+	`<style>.a{background:url("https://T/p.gif")}</style><p>ok</p>`,
+	`<p style="background-image: url('https://T/p.gif'); color: red">x</p>`,
+	`<link rel="stylesheet preload" href="//T/x.css">`,
+	`<picture><source srcset="https://T/a.webp 1x, /b.webp 2x"><img src=/c.jpg></picture>`,
+}
+
+func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
+
+func TestAdversarialRows(t *testing.T) {
+	for _, a := range []Action{Remove, Defer} {
+		for _, row := range adversarial {
+			in := strings.ReplaceAll(strings.ReplaceAll(expandT(row), "//T", "//"+trackerHost), `\\T\`, `\\`+trackerHost+`\`)
+			in = strings.ReplaceAll(in, "https:T/", "https:"+trackerHost+"/")
+			t.Run(a.String()+"/"+row, func(t *testing.T) {
+				out := rewriteString(t, in, Options{Policy: trackerPolicy(a), Token: "tok"})
+				oracleCheck(t, row, in, out, mentionsTracker, trackerScript)
+			})
+		}
+	}
+}
+
+func TestPassthroughRows(t *testing.T) {
+	for _, row := range adversarial {
+		in := expandT(row)
+		if out := rewriteString(t, in, Options{}); out != in {
+			t.Errorf("passthrough changed %q\n to %q", in, out)
+		}
+	}
+}
+
+// TestDeferredMarkup pins the shape of deferred markup that the consent
+// runtime relies on.
+func TestDeferredMarkup(t *testing.T) {
+	loader := func(tok, nonce string) []byte {
+		return []byte(`<script src="/_fp/c.js" nonce="` + nonce + `"></script>`)
+	}
+	tests := []struct{ in, want string }{
+		{`<script async src="https://tracker.example/a.js"></script>`,
+			`<script src="/_fp/c.js" nonce=""></script><script type="text/plain" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" async data-fp-src="https://tracker.example/a.js"></script>`},
+		{`<script type=module src="https://tracker.example/a.js"></script>`,
+			`<script src="/_fp/c.js" nonce=""></script><script type="text/plain" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-type=module data-fp-src="https://tracker.example/a.js"></script>`},
+		{`<p>x</p><img src="https://tracker.example/p.gif" alt=x/>`,
+			`<p>x</p><script src="/_fp/c.js" nonce=""></script><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif" alt=x/>`},
+		{`<script nonce="n1">var a=1</script><script>gtag('js')</script>`,
+			`<script nonce="n1">var a=1</script><script src="/_fp/c.js" nonce="n1"></script><script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('js')</script>`},
+		{`<a href="/x" ping="https://tracker.example/p">x</a>`,
+			`<script src="/_fp/c.js" nonce=""></script><a data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" href="/x" data-fp-ping="https://tracker.example/p">x</a>`},
+		{`<img src=/first.png>`, `<img src=/first.png>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := rewriteString(t, tt.in, Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: loader})
+			if got != tt.want {
+				t.Errorf("\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlaceholder(t *testing.T) {
+	p := PolicyFunc(func(page *pageURLType, r *Resource) Decision {
+		if r.URL != nil && r.URL.Host == "www.youtube.com" {
+			return Decision{Action: Placeholder, Category: "embeds", Vendor: "YouTube", Host: r.URL.Host}
+		}
+		return Decision{}
+	})
+	in := `<iframe width=560 src="https://www.youtube.com/embed/x"></iframe>`
+	out := rewriteString(t, in, Options{Policy: p, Token: "tok"})
+	for _, want := range []string{`class="fp-placeholder"`, `data-fp-placeholder="YouTube"`, `data-fp-src="https://www.youtube.com/embed/x"`, `<button type="button" data-fp-load>`, `</iframe>`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in %s", want, out)
+		}
+	}
+	if v := liveViolations([]byte(out), true, func(_, u string) bool { return strings.Contains(u, "youtube") }, func(string) bool { return false }); len(v) > 0 {
+		t.Errorf("live youtube: %v", v)
+	}
+}
+
+func TestReportOnly(t *testing.T) {
+	for _, row := range adversarial {
+		in := expandT(row)
+		var out bytes.Buffer
+		st, err := Rewrite(&out, strings.NewReader(in), Options{Policy: trackerPolicy(Remove), PageURL: pageURL, ReportOnly: true, Loader: func(string, string) []byte { return []byte("LOADER") }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != in {
+			t.Errorf("report_only changed %q to %q", in, out.String())
+		}
+		_ = st
+	}
+	var out bytes.Buffer
+	st, _ := Rewrite(&out, strings.NewReader(`<script src="https://tracker.example/a.js"></script>`), Options{Policy: trackerPolicy(Remove), PageURL: pageURL, ReportOnly: true})
+	if st.Actions[Remove] != 1 || st.Findings[Finding{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Remove}] != 1 {
+		t.Errorf("report_only stats: %+v", st)
+	}
+}
+
+func TestStats(t *testing.T) {
+	in := `<script src="https://tracker.example/a.js"></script><img src="https://tracker.example/p.gif"><img src="https://cdn.other.example/x.png"><img src="/me.png">`
+	var out bytes.Buffer
+	st, err := Rewrite(&out, strings.NewReader(in), Options{Policy: trackerPolicy(Remove), PageURL: pageURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Elements != 4 || st.Actions[Remove] != 2 || st.Actions[Keep] != 1 || st.Categories["advertising"][Remove] != 2 || st.Vendors["Tracker"][Remove] != 2 {
+		t.Errorf("stats: elements %d actions %v cats %v", st.Elements, st.Actions, st.Categories)
+	}
+	if out.String() != `<img src="https://cdn.other.example/x.png"><img src="/me.png">` {
+		t.Errorf("out %q", out.String())
+	}
+}
+
+func TestResolveURL(t *testing.T) {
+	base := pageURL
+	tests := []struct{ in, host string }{
+		{"https://T/a", "t"},
+		{"//T./a", "t"},
+		{`https:\\T\a`, "t"},
+		{"https:T/a", "shop.example"},
+		{"http:T/a", "t"},
+		{"http:///T/a", "t"},
+		{"https://u:p@T:8443/a", "t"},
+		{"https://%54/a", "t"},
+		{"https://bücher.example/", "xn--bcher-kva.example"},
+		{"/a", "shop.example"},
+		{"a.js", "shop.example"},
+		{" \thttps://T/\n", "t"},
+		{"https://0x7f.1/", "127.0.0.1"},
+		{"data:text/plain,x", ""},
+	}
+	for _, tt := range tests {
+		u, err := ResolveURL(base, tt.in)
+		if err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		if u.Host != tt.host {
+			t.Errorf("%q: host %q, want %q", tt.in, u.Host, tt.host)
+		}
+	}
+}
+
+func TestDecodeAttr(t *testing.T) {
+	tests := map[string]string{
+		"https&#58;//x": "https://x",
+		"a&#x2F;b":      "a/b",
+		"a&amp;b":       "a&b",
+		"?a=1&copy=2":   "?a=1&copy=2",
+		"&copy x":       "© x",
+		"&copyx":        "&copyx",
+		"&#0;":          "\uFFFD",
+		"&#x80;":        "€",
+		"no refs":       "no refs",
+		"&notanentity;": "&notanentity;",
+	}
+	for in, want := range tests {
+		if got := decodeAttr([]byte(in)); got != want {
+			t.Errorf("decodeAttr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// generated builds the adversarial corpus: contexts × raw-text wrappers ×
+// payloads × breakouts × end-tag variants × URL encodings.
+func generated() []string {
+	contexts := []string{"", "<svg>", "<math>", "<svg><foreignObject>", "<math><mtext>", "<math><annotation-xml encoding=text/html>", "<select>", "<table>", "<template>", "<noscript>", "<svg><desc>", "<div><svg>", "<p><math><mi>"}
+	wrappers := []string{"", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title", "script", "comment", "cdata", "attr"}
+	ends := []string{"</%s>", "</%s >", "</%s/>", "</%s\t>", "</%S>", "</%s x='>'>", "</%sx>", ""}
+	breakouts := []string{"", "<p>", "</svg>", "</math>", "<br>", "</p>", "<div>", "<font color=red>"}
+	urls := []string{"https://T/a.js", "//T/a.js", "https&#58;//T/a.js", `https:\\T\a.js`, "HTTPS://T./a.js", "https://%74racker.example/a.js"}
+	payloads := []string{"<script src=%U></script>", "<img src=%U>", "<iframe src=%U></iframe>", "<svg><script href=%U></script></svg>", "<script>gtag('js')</script>"}
+	var out []string
+	r := rand.New(rand.NewSource(1))
+	for _, c := range contexts {
+		for _, w := range wrappers {
+			for _, e := range ends {
+				for _, b := range breakouts {
+					for _, pl := range payloads {
+						u := urls[r.Intn(len(urls))]
+						p := strings.ReplaceAll(pl, "%U", strings.ReplaceAll(u, "://T", "://"+trackerHost))
+						p = strings.ReplaceAll(p, `\\T\`, `\\`+trackerHost+`\`)
+						var s string
+						switch w {
+						case "":
+							s = c + b + p
+						case "comment":
+							s = c + "<!--" + b + "-->" + p + "<!--" + p + "-->"
+						case "cdata":
+							s = c + "<![CDATA[" + b + ">" + p + "]]>" + p
+						case "attr":
+							s = c + `<p title="` + b + p + `">` + p
+						default:
+							end := strings.ReplaceAll(strings.ReplaceAll(e, "%s", w), "%S", strings.ToUpper(w))
+							s = c + "<" + w + ">" + b + end + p + end + b + p
+						}
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestGeneratedCorpus(t *testing.T) {
+	inputs := generated()
+	if len(inputs) < 20000 {
+		t.Fatalf("generated corpus has %d inputs", len(inputs))
+	}
+	fails := 0
+	for i, in := range inputs {
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Remove), Token: "tok"})
+		ok := true
+		for _, scripting := range []bool{true, false} {
+			if v := liveViolations([]byte(out), scripting, mentionsTracker, trackerScript); len(v) > 0 {
+				if fails < 10 {
+					t.Errorf("#%d scripting=%v live %s %q\n in: %q\nout: %q", i, scripting, v[0].what, v[0].detail, in, out)
+				}
+				ok = false
+			}
+		}
+		if !ok {
+			fails++
+		}
+		if pt := rewriteString(t, in, Options{}); pt != in {
+			t.Errorf("#%d passthrough changed %q", i, in)
+		}
+	}
+	t.Logf("generated corpus: %d inputs, %d with a live tracker", len(inputs), fails)
+}
+
+func TestHTML5libCorpus(t *testing.T) {
+	files := corpusFiles(t, "corpus/html5lib", ".html")
+	var names []string
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fails := 0
+	for _, n := range names {
+		in := string(files[n])
+		if out := rewriteString(t, in, Options{}); out != in {
+			t.Errorf("%s: passthrough changed the bytes", n)
+		}
+		out := rewriteString(t, in, Options{Policy: removeAll, Token: "tok"})
+		before := fails
+		for _, scripting := range []bool{true, false} {
+			if v := liveViolations([]byte(out), scripting, anyURL, anyScript); len(v) > 0 && fails == before {
+				fails++
+				if fails <= 10 {
+					t.Errorf("%s scripting=%v: live %s %q\n in: %q\nout: %q", n, scripting, v[0].what, v[0].detail, clip(in), clip(out))
+				}
+			}
+		}
+	}
+	t.Logf("html5lib: %d files, %d with a live element", len(names), fails)
+}
+
+func TestPagesCorpus(t *testing.T) {
+	files := corpusFiles(t, "corpus/pages", ".html")
+	for n, b := range files {
+		in := string(b)
+		if out := rewriteString(t, in, Options{}); out != in {
+			t.Errorf("%s: passthrough changed the bytes", n)
+		}
+		out := rewriteString(t, in, Options{Policy: removeAll, Token: "tok"})
+		oracleCheck(t, n, "", out, anyURL, anyScript)
+	}
+}
+
+// chunked rewrites in with writes split at the given points.
+func chunked(t testing.TB, in string, opts Options, splits []int) string {
+	var out bytes.Buffer
+	if opts.PageURL == nil {
+		opts.PageURL = pageURL
+	}
+	w := NewWriter(&out, opts)
+	prev := 0
+	for _, s := range splits {
+		if _, err := w.Write([]byte(in[prev:s])); err != nil {
+			t.Fatal(err)
+		}
+		prev = s
+	}
+	if _, err := w.Write([]byte(in[prev:])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+func TestChunkInvariance(t *testing.T) {
+	var inputs []string
+	for _, row := range adversarial {
+		inputs = append(inputs, expandT(row))
+	}
+	inputs = append(inputs, generated()[:2000:2000]...)
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: func(tok, n string) []byte { return []byte("<script src=/l.js></script>") }}
+	r := rand.New(rand.NewSource(2))
+	for _, in := range inputs {
+		want := rewriteString(t, in, opts)
+		// every split point
+		for i := 1; i < len(in) && len(in) < 4096; i++ {
+			if got := chunked(t, in, opts, []int{i}); got != want {
+				t.Fatalf("split at %d of %q:\n got %q\nwant %q", i, in, got, want)
+			}
+		}
+		// 1-byte writes
+		ones := make([]int, 0, len(in))
+		for i := 1; i < len(in); i++ {
+			ones = append(ones, i)
+		}
+		if got := chunked(t, in, opts, ones); got != want {
+			t.Fatalf("1-byte writes of %q:\n got %q\nwant %q", in, got, want)
+		}
+		// random splits
+		var rs []int
+		for i := 1; i < len(in); i += 1 + r.Intn(7) {
+			rs = append(rs, i)
+		}
+		if got := chunked(t, in, opts, rs); got != want {
+			t.Fatalf("random splits of %q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+func TestChunkInvariancePages(t *testing.T) {
+	files := corpusFiles(t, "corpus/pages", ".html")
+	r := rand.New(rand.NewSource(3))
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok"}
+	for n, b := range files {
+		in := string(b)
+		want := rewriteString(t, in, opts)
+		var rs []int
+		for i := 1; i < len(in); i += 1 + r.Intn(4000) {
+			rs = append(rs, i)
+		}
+		if got := chunked(t, in, opts, rs); got != want {
+			t.Errorf("%s: random splits changed the output", n)
+		}
+	}
+}
+
+// TestTruncation cuts inputs at every offset: no panic, nothing but input
+// bytes with the empty policy, and no live tracker with the tracker policy.
+func TestTruncation(t *testing.T) {
+	var inputs []string
+	for _, row := range adversarial {
+		inputs = append(inputs, expandT(row))
+	}
+	for _, in := range inputs {
+		for i := 0; i <= len(in); i++ {
+			p := in[:i]
+			if got := rewriteString(t, p, Options{}); got != p {
+				t.Fatalf("prefix %q passthrough gave %q", p, got)
+			}
+			out := rewriteString(t, p, Options{Policy: trackerPolicy(Remove)})
+			oracleCheck(t, fmt.Sprintf("prefix %d", i), p, out, mentionsTracker, trackerScript)
+		}
+	}
+}
+
+func TestTruncationPages(t *testing.T) {
+	files := corpusFiles(t, "corpus/pages", ".html")
+	stride := 397
+	if testing.Short() {
+		stride = 997
+	}
+	for n, b := range files {
+		if len(b) > 64<<10 {
+			b = b[:64<<10]
+		}
+		for i := 0; i <= len(b); i += stride {
+			p := string(b[:i])
+			if got := rewriteString(t, p, Options{}); got != p {
+				t.Fatalf("%s prefix %d: passthrough changed bytes", n, i)
+			}
+			rewriteString(t, p, Options{Policy: removeAll})
+		}
+	}
+}
+
+// failWriter fails on the n-th write.
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.n--
+	if f.n <= 0 {
+		return 0, fmt.Errorf("write failed")
+	}
+	return len(p), nil
+}
+
+type failReader struct{}
+
+func (failReader) Read([]byte) (int, error) { return 0, fmt.Errorf("read failed") }
+
+func TestErrors(t *testing.T) {
+	in := strings.Repeat(`<p>hello <script src="https://tracker.example/a.js"></script>`, 5000)
+	for n := 1; n < 4; n++ {
+		if _, err := Rewrite(&failWriter{n: n}, strings.NewReader(in), Options{Policy: trackerPolicy(Defer), PageURL: pageURL}); err == nil {
+			t.Errorf("write failure %d not reported", n)
+		}
+	}
+	if _, err := Rewrite(&bytes.Buffer{}, failReader{}, Options{}); err == nil {
+		t.Error("read failure not reported")
+	}
+	var out bytes.Buffer
+	big := "<p title=\"" + strings.Repeat("x", 2<<20) + "\">"
+	_, err := Rewrite(&out, strings.NewReader(big), Options{MaxTokenSize: 1 << 20})
+	if err != ErrTokenTooLarge {
+		t.Errorf("oversize tag: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("oversize tag leaked %d bytes", out.Len())
+	}
+}
+
+func TestOversizeScriptFailsClosed(t *testing.T) {
+	in := "<script>" + strings.Repeat("var a=1;", 200) + "</script><p>after</p>"
+	var out bytes.Buffer
+	st, err := Rewrite(&out, strings.NewReader(in), Options{Policy: trackerPolicy(Defer), PageURL: pageURL, MaxTokenSize: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FailClosed[FailOversizeScript] != 1 || !strings.HasPrefix(out.String(), `<script type="text/plain"`) || !strings.HasSuffix(out.String(), "</script><p>after</p>") {
+		t.Errorf("oversize script: %v %q", st.FailClosed, clip(out.String()))
+	}
+}
+
+type pageURLType = url.URL

@@ -1,0 +1,457 @@
+package rewrite
+
+// This file holds the tokenizer: the WHATWG tokenizer states that decide
+// where a token ends. It never copies or lower-cases the caller's bytes.
+
+type tokKind uint8
+
+const (
+	tokText tokKind = iota // a lone '<' that starts no markup: it is text
+	tokStartTag
+	tokEndTag
+	tokComment  // <!-- … -->, <!-->, <!--->
+	tokBogus    // <? …>, </1…>, <!x…> (a bogus comment, ends at the first '>')
+	tokDoctype  // <!DOCTYPE …>
+	tokCDATA    // <![CDATA[ … ]]> (only in foreign content)
+	tokNothing  // </> : dropped by the tokenizer
+	tokEOFInTag // a tag cut off by EOF: the browser drops it
+)
+
+func isASCIIAlpha(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 0x20
+	}
+	return c
+}
+
+// hasPrefixFold reports whether b starts with the lower-case ASCII prefix p,
+// ignoring ASCII case. more is true when b is a strict prefix of p (so more
+// input could still match).
+func hasPrefixFold(b []byte, p string) (match, more bool) {
+	for i := 0; i < len(p); i++ {
+		if i >= len(b) {
+			return false, true
+		}
+		if lower(b[i]) != p[i] {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+func hasPrefix(b []byte, p string) (match, more bool) {
+	for i := 0; i < len(p); i++ {
+		if i >= len(b) {
+			return false, true
+		}
+		if b[i] != p[i] {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+// scanMarkup reads the token that starts at b[0] == '<'. It returns the token
+// kind and its length. ok is false when b ends before the token does and eof
+// is false: the caller must wait for more input. cdata tells whether the
+// adjusted current node is in foreign content, where <![CDATA[ opens a CDATA
+// section; elsewhere it opens a bogus comment.
+func scanMarkup(b []byte, eof, cdata bool) (kind tokKind, n int, ok bool) {
+	if len(b) < 2 {
+		if eof {
+			return tokText, 1, true
+		}
+		return 0, 0, false
+	}
+	c := b[1]
+	switch {
+	case isASCIIAlpha(c):
+		return scanTagEnd(b, 1, tokStartTag, eof)
+	case c == '/':
+		if len(b) < 3 {
+			if eof {
+				return tokText, 2, true // "</" at EOF is text
+			}
+			return 0, 0, false
+		}
+		switch c2 := b[2]; {
+		case isASCIIAlpha(c2):
+			return scanTagEnd(b, 2, tokEndTag, eof)
+		case c2 == '>':
+			return tokNothing, 3, true
+		default:
+			return scanBogus(b, 2, eof)
+		}
+	case c == '!':
+		return scanDeclaration(b, eof, cdata)
+	case c == '?':
+		return scanBogus(b, 1, eof)
+	}
+	return tokText, 1, true
+}
+
+// scanBogus finds the end of a bogus comment: the first '>'.
+func scanBogus(b []byte, from int, eof bool) (tokKind, int, bool) {
+	for i := from; i < len(b); i++ {
+		if b[i] == '>' {
+			return tokBogus, i + 1, true
+		}
+	}
+	if eof {
+		return tokBogus, len(b), true
+	}
+	return 0, 0, false
+}
+
+func scanDeclaration(b []byte, eof, cdata bool) (tokKind, int, bool) {
+	rest := b[2:]
+	if m, more := hasPrefix(rest, "--"); m {
+		return scanComment(b, eof)
+	} else if more && !eof {
+		return 0, 0, false
+	}
+	if m, more := hasPrefixFold(rest, "doctype"); m {
+		for i := 9; i < len(b); i++ {
+			if b[i] == '>' {
+				return tokDoctype, i + 1, true
+			}
+		}
+		if eof {
+			return tokDoctype, len(b), true
+		}
+		return 0, 0, false
+	} else if more && !eof {
+		return 0, 0, false
+	}
+	if m, more := hasPrefix(rest, "[CDATA["); m {
+		if cdata {
+			for i := 9; i+2 < len(b); i++ {
+				if b[i] == ']' && b[i+1] == ']' && b[i+2] == '>' {
+					return tokCDATA, i + 3, true
+				}
+			}
+			if eof {
+				return tokCDATA, len(b), true
+			}
+			return 0, 0, false
+		}
+	} else if more && !eof {
+		return 0, 0, false
+	}
+	return scanBogus(b, 2, eof)
+}
+
+// scanComment finds the end of a comment that starts with "<!--".
+func scanComment(b []byte, eof bool) (tokKind, int, bool) {
+	// Comment start state: "<!-->" and "<!--->" are complete comments.
+	if len(b) >= 5 && b[4] == '>' {
+		return tokComment, 5, true
+	}
+	if len(b) >= 6 && b[4] == '-' && b[5] == '>' {
+		return tokComment, 6, true
+	}
+	if len(b) < 6 && !eof {
+		return 0, 0, false
+	}
+	// Comment state: ends at "-->" or "--!>". The nested "<!--" states only
+	// raise parse errors; they never move the end.
+	for i := 4; i+2 < len(b); i++ {
+		if b[i] != '-' || b[i+1] != '-' {
+			continue
+		}
+		if b[i+2] == '>' {
+			return tokComment, i + 3, true
+		}
+		if b[i+2] == '!' && i+3 < len(b) && b[i+3] == '>' {
+			return tokComment, i + 4, true
+		}
+	}
+	if eof {
+		return tokComment, len(b), true
+	}
+	return 0, 0, false
+}
+
+// scanTagEnd runs the tag name and attribute states from b[from] (the first
+// letter of the name) and returns the length of the tag.
+func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool) {
+	const (
+		sName = iota
+		sBeforeAttrName
+		sAttrName
+		sAfterAttrName
+		sBeforeValue
+		sDQ
+		sSQ
+		sUnquoted
+		sAfterQuoted
+		sSelfClosing
+	)
+	st := sName
+	for i := from; i < len(b); i++ {
+		c := b[i]
+		switch st {
+		case sName:
+			switch {
+			case isSpace(c):
+				st = sBeforeAttrName
+			case c == '/':
+				st = sSelfClosing
+			case c == '>':
+				return kind, i + 1, true
+			}
+		case sBeforeAttrName:
+			switch {
+			case isSpace(c):
+			case c == '/':
+				st = sSelfClosing
+			case c == '>':
+				return kind, i + 1, true
+			default: // including '=': it starts a name
+				st = sAttrName
+			}
+		case sAttrName:
+			switch {
+			case isSpace(c):
+				st = sAfterAttrName
+			case c == '/':
+				st = sSelfClosing
+			case c == '>':
+				return kind, i + 1, true
+			case c == '=':
+				st = sBeforeValue
+			}
+		case sAfterAttrName:
+			switch {
+			case isSpace(c):
+			case c == '/':
+				st = sSelfClosing
+			case c == '=':
+				st = sBeforeValue
+			case c == '>':
+				return kind, i + 1, true
+			default:
+				st = sAttrName
+			}
+		case sBeforeValue:
+			switch {
+			case isSpace(c):
+			case c == '"':
+				st = sDQ
+			case c == '\'':
+				st = sSQ
+			case c == '>':
+				return kind, i + 1, true
+			default:
+				st = sUnquoted
+			}
+		case sDQ:
+			if c == '"' {
+				st = sAfterQuoted
+			}
+		case sSQ:
+			if c == '\'' {
+				st = sAfterQuoted
+			}
+		case sUnquoted:
+			switch {
+			case isSpace(c):
+				st = sBeforeAttrName
+			case c == '>':
+				return kind, i + 1, true
+			}
+		case sAfterQuoted:
+			switch {
+			case isSpace(c):
+				st = sBeforeAttrName
+			case c == '/':
+				st = sSelfClosing
+			case c == '>':
+				return kind, i + 1, true
+			default:
+				st = sAttrName // reconsume in before attribute name: starts a name
+			}
+		case sSelfClosing:
+			switch {
+			case c == '>':
+				return kind, i + 1, true
+			case isSpace(c):
+				st = sBeforeAttrName
+			case c == '/':
+				// "//" : before attribute name sees '/' and returns here
+			case c == '=':
+				st = sAttrName
+			default:
+				st = sAttrName
+			}
+		}
+	}
+	if eof {
+		return tokEOFInTag, len(b), true
+	}
+	return 0, 0, false
+}
+
+// attr is one attribute of a parsed tag, as offsets into the tag's bytes.
+type attr struct {
+	nameStart, nameEnd int // raw name bytes
+	valStart, valEnd   int // raw value bytes, without quotes; valStart == -1 if no value
+	end                int // offset just after the attribute (including any closing quote)
+	start              int // offset of the first byte of the name
+	dup                bool
+	name               string // lower-case name
+}
+
+// tag is a parsed start or end tag.
+type tag struct {
+	raw         []byte
+	name        string // lower-case
+	nameEnd     int
+	attrs       []attr
+	selfClosing bool
+	end         bool
+	tail        int // offset of the closing "/>" or ">" sequence to keep
+}
+
+// parseTag parses a complete tag (as returned by scanTagEnd) into t, reusing
+// t's attribute slice. Attribute names are lower-cased; a repeated name is
+// marked dup, because the browser keeps only the first.
+func parseTag(t *tag, b []byte, names *nameCache) {
+	t.raw = b
+	t.attrs = t.attrs[:0]
+	t.selfClosing = false
+	t.end = b[1] == '/'
+	i := 1
+	if t.end {
+		i = 2
+	}
+	start := i
+	for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' {
+		i++
+	}
+	t.name = names.lower(b[start:i])
+	t.nameEnd = i
+	t.tail = len(b) - 1
+	for i < len(b) {
+		c := b[i]
+		if isSpace(c) {
+			i++
+			continue
+		}
+		if c == '>' {
+			t.tail = i
+			return
+		}
+		if c == '/' {
+			if i+1 < len(b) && b[i+1] == '>' {
+				t.selfClosing = true
+				t.tail = i
+				return
+			}
+			i++
+			continue
+		}
+		// attribute name: first char may be '='
+		a := attr{start: i, nameStart: i, valStart: -1, valEnd: -1}
+		i++
+		for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' && b[i] != '=' {
+			i++
+		}
+		a.nameEnd = i
+		j := i
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j < len(b) && b[j] == '=' {
+			j++
+			for j < len(b) && isSpace(b[j]) {
+				j++
+			}
+			if j < len(b) && b[j] != '>' {
+				switch q := b[j]; q {
+				case '"', '\'':
+					k := j + 1
+					for k < len(b) && b[k] != q {
+						k++
+					}
+					a.valStart, a.valEnd = j+1, k
+					if k < len(b) {
+						k++
+					}
+					i = k
+				default:
+					k := j
+					for k < len(b) && !isSpace(b[k]) && b[k] != '>' {
+						k++
+					}
+					a.valStart, a.valEnd = j, k
+					i = k
+				}
+			} else {
+				a.valStart, a.valEnd = j, j
+				i = j
+			}
+		}
+		a.end = i
+		a.name = names.lower(b[a.nameStart:a.nameEnd])
+		for k := range t.attrs {
+			if t.attrs[k].name == a.name {
+				a.dup = true
+				break
+			}
+		}
+		t.attrs = append(t.attrs, a)
+	}
+}
+
+// get returns the raw value of the first attribute called name.
+func (t *tag) get(name string) (val []byte, ok bool) {
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.name == name && !a.dup {
+			if a.valStart < 0 {
+				return nil, true
+			}
+			return t.raw[a.valStart:a.valEnd], true
+		}
+	}
+	return nil, false
+}
+
+func (t *tag) index(name string) int {
+	for i := range t.attrs {
+		if t.attrs[i].name == name && !t.attrs[i].dup {
+			return i
+		}
+	}
+	return -1
+}
+
+// nameCache interns lower-cased tag and attribute names so that parsing a
+// tag does not allocate for names already seen.
+type nameCache struct {
+	m   map[string]string
+	buf []byte
+}
+
+func (c *nameCache) lower(b []byte) string {
+	c.buf = c.buf[:0]
+	for _, x := range b {
+		c.buf = append(c.buf, lower(x))
+	}
+	if s, ok := c.m[string(c.buf)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(c.buf)
+	if c.m == nil {
+		c.m = make(map[string]string)
+	}
+	if len(c.m) < 4096 && len(s) <= 64 {
+		c.m[s] = s
+	}
+	return s
+}

@@ -1,0 +1,371 @@
+package rewrite
+
+import (
+	"errors"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+)
+
+// decodeAttr decodes character references in an attribute value as a
+// browser does, including the attribute rule for legacy named references
+// without a semicolon (not decoded before '=' or an alphanumeric).
+func decodeAttr(b []byte) string {
+	if !containsByte(b, '&') {
+		return string(b)
+	}
+	var sb strings.Builder
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '&' {
+			sb.WriteByte(c)
+			i++
+			continue
+		}
+		n, s := decodeRef(b[i:])
+		sb.WriteString(s)
+		i += n
+	}
+	return sb.String()
+}
+
+func containsByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool { return isASCIIAlpha(c) || (c >= '0' && c <= '9') }
+
+// windows1252 maps numeric references 0x80–0x9F as the HTML spec does.
+var windows1252 = map[rune]rune{
+	0x80: 0x20AC, 0x82: 0x201A, 0x83: 0x0192, 0x84: 0x201E, 0x85: 0x2026, 0x86: 0x2020,
+	0x87: 0x2021, 0x88: 0x02C6, 0x89: 0x2030, 0x8A: 0x0160, 0x8B: 0x2039, 0x8C: 0x0152,
+	0x8E: 0x017D, 0x91: 0x2018, 0x92: 0x2019, 0x93: 0x201C, 0x94: 0x201D, 0x95: 0x2022,
+	0x96: 0x2013, 0x97: 0x2014, 0x98: 0x02DC, 0x99: 0x2122, 0x9A: 0x0161, 0x9B: 0x203A,
+	0x9C: 0x0153, 0x9E: 0x017E, 0x9F: 0x0178,
+}
+
+// decodeRef decodes the reference at b[0] == '&' and returns how many bytes
+// it used and its text.
+func decodeRef(b []byte) (int, string) {
+	if len(b) > 1 && b[1] == '#' {
+		i := 2
+		hex := false
+		if i < len(b) && (b[i] == 'x' || b[i] == 'X') {
+			hex = true
+			i++
+		}
+		start := i
+		var v rune
+		for i < len(b) {
+			c := b[i]
+			var d rune
+			switch {
+			case c >= '0' && c <= '9':
+				d = rune(c - '0')
+			case hex && (c|0x20) >= 'a' && (c|0x20) <= 'f':
+				d = rune(c|0x20) - 'a' + 10
+			default:
+				goto done
+			}
+			if v < 0x110000 {
+				if hex {
+					v = v*16 + d
+				} else {
+					v = v*10 + d
+				}
+			}
+			i++
+		}
+	done:
+		if i == start {
+			return 1, "&"
+		}
+		if i < len(b) && b[i] == ';' {
+			i++
+		}
+		if r, ok := windows1252[v]; ok {
+			v = r
+		}
+		if v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) {
+			v = utf8.RuneError
+		}
+		return i, string(v)
+	}
+	i := 1
+	for i < len(b) && isAlnum(b[i]) && i < 40 {
+		i++
+	}
+	if i == 1 {
+		return 1, "&"
+	}
+	name := string(b[1:i])
+	if i < len(b) && b[i] == ';' {
+		full := "&" + name + ";"
+		if d := html.UnescapeString(full); d != full && !strings.HasSuffix(d, ";") {
+			return i + 1, d
+		}
+		return 1, "&"
+	}
+	if i < len(b) && b[i] == '=' {
+		return 1, "&"
+	}
+	// Legacy reference without a semicolon: decoded only when the whole
+	// alphanumeric run is the name (else the next char is alphanumeric).
+	full := "&" + name
+	if d := html.UnescapeString(full); d != full && d == html.UnescapeString(full+";") {
+		return i, d
+	}
+	return 1, "&"
+}
+
+var errNoHost = errors.New("no host")
+
+func isSpecialScheme(s string) bool {
+	switch s {
+	case "http", "https", "ws", "wss", "ftp", "file":
+		return true
+	}
+	return false
+}
+
+// cleanURL strips leading and trailing C0 controls and spaces and removes
+// every tab, LF and CR, as the URL parser does.
+func cleanURL(s string) string {
+	s = strings.TrimFunc(s, func(r rune) bool { return r <= 0x20 })
+	if strings.ContainsAny(s, "\t\n\r") {
+		s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
+	}
+	return s
+}
+
+// splitScheme returns the lower-case scheme of s and the rest, if s has one.
+func splitScheme(s string) (scheme, rest string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isASCIIAlpha(c):
+		case i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return strings.ToLower(s[:i]), s[i+1:], true
+		default:
+			return "", s, false
+		}
+	}
+	return "", s, false
+}
+
+// ResolveURL resolves ref against base as a browser's URL parser does for the
+// parts that decide which host is contacted: backslashes in special URLs,
+// scheme-relative URLs, missing or extra slashes after a special scheme,
+// userinfo, percent-encoded and IDN hosts, any case and a trailing dot.
+// The returned URL has a lower-case ASCII host without a trailing dot.
+func ResolveURL(base *url.URL, ref string) (*url.URL, error) {
+	s := cleanURL(ref)
+	scheme, rest, has := splitScheme(s)
+	if has && !isSpecialScheme(scheme) {
+		// data:, blob:, javascript:, mailto:, about: … carry no host to contact
+		// (blob: and javascript: are same-origin).
+		return &url.URL{Scheme: scheme, Opaque: rest}, nil
+	}
+	if !has {
+		if base == nil {
+			return nil, errNoHost
+		}
+		scheme = base.Scheme
+		rest = s
+		if isSpecialScheme(scheme) && len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1]) {
+			return parseAuthority(scheme, rest)
+		}
+		return resolveRelative(base, rest)
+	}
+	if base != nil && base.Scheme == scheme && !(len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1])) {
+		// "https:foo" on an https page is relative.
+		return resolveRelative(base, rest)
+	}
+	return parseAuthority(scheme, rest)
+}
+
+func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// parseAuthority reads "//user@host:port/path?q#f" (any number of slashes or
+// backslashes first) for a special scheme.
+func parseAuthority(scheme, rest string) (*url.URL, error) {
+	i := 0
+	for i < len(rest) && isSlash(rest[i]) {
+		i++
+	}
+	rest = rest[i:]
+	end := strings.IndexAny(rest, "/\\?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	auth, tail := rest[:end], rest[end:]
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	host := auth
+	if strings.HasPrefix(host, "[") {
+		if j := strings.IndexByte(host, ']'); j >= 0 {
+			host = host[:j+1]
+		}
+	} else if j := strings.LastIndexByte(host, ':'); j >= 0 {
+		host = host[:j]
+	}
+	h, err := normalizeHost(host)
+	if err != nil {
+		return nil, err
+	}
+	if h == "" && scheme != "file" {
+		return nil, errNoHost
+	}
+	u := &url.URL{Scheme: scheme, Host: h}
+	splitPathQuery(u, strings.ReplaceAll(tail, "\\", "/"))
+	return u, nil
+}
+
+func splitPathQuery(u *url.URL, tail string) {
+	if i := strings.IndexByte(tail, '#'); i >= 0 {
+		tail = tail[:i]
+	}
+	if i := strings.IndexByte(tail, '?'); i >= 0 {
+		u.RawQuery = tail[i+1:]
+		tail = tail[:i]
+	}
+	if tail == "" {
+		tail = "/"
+	}
+	u.Path = tail
+}
+
+func resolveRelative(base *url.URL, rest string) (*url.URL, error) {
+	if base == nil {
+		return nil, errNoHost
+	}
+	if isSpecialScheme(base.Scheme) {
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+			rest = strings.ReplaceAll(rest[:i], "\\", "/") + rest[i:]
+		} else {
+			rest = strings.ReplaceAll(rest, "\\", "/")
+		}
+	}
+	u := &url.URL{Scheme: base.Scheme, Host: base.Host}
+	p := rest
+	if i := strings.IndexByte(p, '#'); i >= 0 {
+		p = p[:i]
+	}
+	q := ""
+	hasQ := false
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		q, p, hasQ = p[i+1:], p[:i], true
+	}
+	switch {
+	case p == "":
+		u.Path = base.Path
+		if hasQ {
+			u.RawQuery = q
+		} else {
+			u.RawQuery = base.RawQuery
+		}
+		return u, nil
+	case p[0] == '/':
+		u.Path = p
+	default:
+		dir := base.Path
+		if i := strings.LastIndexByte(dir, '/'); i >= 0 {
+			dir = dir[:i+1]
+		} else {
+			dir = "/"
+		}
+		u.Path = dir + p
+	}
+	u.RawQuery = q
+	return u, nil
+}
+
+// normalizeHost percent-decodes, lower-cases and IDNA-encodes a host, and
+// strips a trailing dot.
+func normalizeHost(h string) (string, error) {
+	if strings.IndexByte(h, '%') >= 0 {
+		d, err := url.PathUnescape(h)
+		if err != nil {
+			return "", err
+		}
+		h = d
+	}
+	if strings.HasPrefix(h, "[") {
+		return strings.ToLower(h), nil
+	}
+	ascii := true
+	for i := 0; i < len(h); i++ {
+		if h[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return "", err
+		}
+		h = a
+	}
+	h = strings.ToLower(h)
+	h = strings.TrimSuffix(h, ".")
+	if v, ok := ipv4Number(h); ok {
+		h = v
+	}
+	return h, nil
+}
+
+// ipv4Number turns the numeric host forms browsers accept (0x7f.1, 2130706433)
+// into dotted decimal.
+func ipv4Number(h string) (string, bool) {
+	if h == "" || !(h[len(h)-1] >= '0' && h[len(h)-1] <= '9') && !strings.HasPrefix(h, "0x") {
+		return "", false
+	}
+	parts := strings.Split(h, ".")
+	if len(parts) > 4 {
+		return "", false
+	}
+	nums := make([]uint64, len(parts))
+	for i, p := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(p, "0x") || strings.HasPrefix(p, "0X"):
+			p, base = p[2:], 16
+		case len(p) > 1 && p[0] == '0':
+			p, base = p[1:], 8
+		}
+		if p == "" {
+			nums[i] = 0
+			continue
+		}
+		v, err := strconv.ParseUint(p, base, 64)
+		if err != nil {
+			return "", false
+		}
+		nums[i] = v
+	}
+	var v uint64
+	for i, n := range nums[:len(nums)-1] {
+		if n > 255 {
+			return "", false
+		}
+		v |= n << (8 * (3 - i))
+	}
+	last := nums[len(nums)-1]
+	if last >= 1<<(8*(5-len(nums))) {
+		return "", false
+	}
+	v |= last
+	return strconv.Itoa(int(v>>24)) + "." + strconv.Itoa(int(v>>16&255)) + "." + strconv.Itoa(int(v>>8&255)) + "." + strconv.Itoa(int(v&255)), true
+}

@@ -1,0 +1,1467 @@
+package rewrite
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// DefaultMaxTokenSize is the default cap on a held token (a tag, or the
+// body of an inline script or style block being classified).
+const DefaultMaxTokenSize = 1 << 20
+
+// ErrTokenTooLarge is returned when a single tag, comment or declaration is
+// larger than MaxTokenSize. The output stops there: nothing unscanned is
+// written.
+var ErrTokenTooLarge = errors.New("rewrite: token larger than the size cap")
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("rewrite: write after close")
+
+// Options configure a Writer.
+type Options struct {
+	// Policy decides each resource. Nil keeps everything.
+	Policy Policy
+	// PageURL is the URL of the page: the base for relative URLs and, for
+	// the policy, what is first party.
+	PageURL *url.URL
+	// MaxTokenSize caps the bytes held to decide one token or one inline
+	// script or style. Zero means DefaultMaxTokenSize.
+	MaxTokenSize int
+	// Token marks the deferred markup of this response (data-fp-token), so
+	// the consent runtime activates only markup the rewriter produced.
+	Token string
+	// Nonce is the page's CSP nonce, for the inserted loader. If empty, the
+	// nonce of the first script tag on the page is used.
+	Nonce string
+	// Loader returns the snippet inserted once, before the first deferred or
+	// placeholder element. Nil inserts nothing.
+	Loader func(token, nonce string) []byte
+	// PlaceholderText returns the text of a click-to-load placeholder.
+	PlaceholderText func(vendor string) string
+	// ReportOnly decides and counts everything but changes no byte.
+	ReportOnly bool
+}
+
+type rawKind uint8
+
+const (
+	rawNone    rawKind = iota
+	rawText            // RAWTEXT or RCDATA
+	rawScript          // script data, with its escaped states
+	rawPlain           // plaintext: to the end
+	rawComment         // inside <!-- … -->, streamed
+)
+
+type disposition uint8
+
+const (
+	dispPass disposition = iota
+	dispDrop
+	dispHold
+	dispNested
+)
+
+type heldKind uint8
+
+const (
+	heldScript heldKind = iota
+	heldStyle
+)
+
+// script data substates
+const (
+	sData uint8 = iota
+	sEscaped
+	sEscapedDash
+	sEscapedDashDash
+	sDouble
+	sDoubleDash
+	sDoubleDashDash
+)
+
+// Writer is a streaming HTML rewriter. Write the page to it in any chunks;
+// it writes the rewritten page to the underlying writer as soon as each
+// token is decided. Close must be called at the end of the page.
+type Writer struct {
+	w    io.Writer
+	opts Options
+	max  int
+
+	buf      []byte // undecided input
+	out      []byte // decided output not yet written
+	lastFail int    // pending length at the last incomplete scan
+
+	tree    tree
+	names   nameCache
+	tg      tag
+	base    *url.URL
+	baseSet bool
+
+	raw      rawKind
+	rawName  string
+	sstate   uint8
+	disp     disposition
+	held     []byte
+	heldLen  int // length of the held start tag
+	heldKind heldKind
+	heldOver bool
+	nested   *Writer
+	isNested bool
+
+	deciding    bool // deciding a held element: the output is at its start tag
+	nonce       string
+	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
+	stats       *Stats
+	refs        []cssRef
+	err         error
+	closed      bool
+}
+
+// NewWriter returns a Writer that writes the rewritten page to w.
+func NewWriter(w io.Writer, opts Options) *Writer {
+	r := &Writer{w: w, opts: opts, stats: &Stats{}}
+	r.max = opts.MaxTokenSize
+	if r.max <= 0 {
+		r.max = DefaultMaxTokenSize
+	}
+	r.base = opts.PageURL
+	r.nonce = opts.Nonce
+	return r
+}
+
+// Rewrite rewrites the page read from src into w.
+func Rewrite(w io.Writer, src io.Reader, opts Options) (*Stats, error) {
+	rw := NewWriter(w, opts)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				return rw.Stats(), werr
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return rw.Stats(), fmt.Errorf("reading page: %w", err)
+		}
+	}
+	return rw.Stats(), rw.Close()
+}
+
+// Stats returns the counts so far.
+func (r *Writer) Stats() *Stats { return r.stats }
+
+// Write rewrites p. The rewritten bytes that are decided are written to the
+// underlying writer before Write returns.
+func (r *Writer) Write(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if r.closed {
+		return 0, ErrClosed
+	}
+	r.stats.BytesIn += int64(len(p))
+	r.buf = append(r.buf, p...)
+	// A pending tag or declaration can only end at a '>'. Skip rescanning a
+	// long pending token until one arrives and the token has grown.
+	if r.lastFail > 64 && len(r.buf) <= r.max {
+		if bytes.IndexByte(p, '>') < 0 || len(r.buf) < r.lastFail+r.lastFail/8 {
+			return len(p), nil
+		}
+	}
+	r.process(false)
+	if err := r.drain(); err != nil {
+		return 0, err
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	return len(p), nil
+}
+
+// Flush writes out everything decided so far and flushes the underlying
+// writer if it can be flushed.
+func (r *Writer) Flush() error {
+	if r.err != nil {
+		return r.err
+	}
+	r.lastFail = 0
+	r.process(false)
+	if err := r.drain(); err != nil {
+		return err
+	}
+	if r.err != nil {
+		return r.err
+	}
+	switch f := r.w.(type) {
+	case interface{ FlushError() error }:
+		return f.FlushError()
+	case interface{ Flush() error }:
+		return f.Flush()
+	case http.Flusher:
+		f.Flush()
+	}
+	return nil
+}
+
+// Close processes the end of the page as a browser does at EOF and writes
+// the rest. It does not close the underlying writer.
+func (r *Writer) Close() error {
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	if r.err != nil {
+		return r.err
+	}
+	r.process(true)
+	r.finishRaw(nil)
+	if r.loaderState == 1 && !r.isNested {
+		r.insertLoader()
+	}
+	if err := r.drain(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (r *Writer) drain() error {
+	if len(r.out) == 0 {
+		return nil
+	}
+	n, err := r.w.Write(r.out)
+	r.stats.BytesOut += int64(n)
+	if err == nil && n < len(r.out) {
+		err = io.ErrShortWrite
+	}
+	r.out = r.out[:0]
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return err
+}
+
+func (r *Writer) emit(b []byte) {
+	r.out = append(r.out, b...)
+	if len(r.out) >= 32<<10 {
+		r.drain()
+	}
+}
+
+func (r *Writer) emitString(s string) { r.out = append(r.out, s...) }
+
+// process tokenizes as much of r.buf as can be decided.
+func (r *Writer) process(eof bool) {
+	b := r.buf
+	pos := 0
+	for pos < len(b) && r.err == nil {
+		if r.raw == rawComment {
+			n, done := scanCommentEnd(b[pos:], eof)
+			r.emit(b[pos : pos+n])
+			pos += n
+			if !done {
+				break
+			}
+			r.raw = rawNone
+			continue
+		}
+		if r.raw != rawNone {
+			n, done := r.scanRaw(b[pos:], eof)
+			if n > 0 {
+				r.rawContent(b[pos : pos+n])
+				pos += n
+			}
+			if !done {
+				break
+			}
+			kind, m, ok := scanMarkup(b[pos:], eof, false)
+			if !ok {
+				if len(b)-pos > r.max {
+					r.err = ErrTokenTooLarge
+				}
+				break
+			}
+			r.endRaw(b[pos:pos+m], kind)
+			pos += m
+			continue
+		}
+		i := bytes.IndexByte(b[pos:], '<')
+		if i < 0 {
+			r.emit(b[pos:])
+			pos = len(b)
+			break
+		}
+		if i > 0 {
+			r.emit(b[pos : pos+i])
+			pos += i
+		}
+		// Comments stream: only their start is decided here.
+		if m, more := hasPrefix(b[pos:], "<!--"); m {
+			rest := b[pos+4:]
+			if len(rest) < 2 && !eof {
+				break // "<!-->" and "<!--->" are whole comments: wait to see
+			}
+			if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
+				r.emit(b[pos : pos+4])
+				pos += 4
+				r.raw = rawComment
+				continue
+			}
+		} else if more && !eof {
+			break
+		}
+		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign())
+		if !ok {
+			if len(b)-pos > r.max {
+				r.err = ErrTokenTooLarge
+			}
+			break
+		}
+		r.token(kind, b[pos:pos+n])
+		pos += n
+	}
+	rest := len(b) - pos
+	if pos > 0 {
+		copy(b, b[pos:])
+		r.buf = b[:rest]
+	}
+	if rest > 0 && !eof {
+		r.lastFail = rest
+	} else {
+		r.lastFail = 0
+	}
+	if eof && r.raw == rawNone {
+		r.buf = r.buf[:0]
+	}
+}
+
+// scanRaw consumes raw-text content. It returns how many bytes are content
+// and whether the end ("</name" or "-->") starts right after them.
+func (r *Writer) scanRaw(b []byte, eof bool) (n int, done bool) {
+	switch r.raw {
+	case rawPlain:
+		return len(b), false
+	case rawText:
+		for i := 0; i < len(b); i++ {
+			if b[i] != '<' {
+				continue
+			}
+			m, more := r.endTagAt(b[i:], eof)
+			if m {
+				return i, true
+			}
+			if more {
+				return i, false
+			}
+		}
+		return len(b), false
+	}
+	return r.scanScript(b, eof)
+}
+
+// scanCommentEnd returns how many bytes of comment content (with its end)
+// can be written, and whether the comment ended: at "-->" or "--!>".
+func scanCommentEnd(b []byte, eof bool) (int, bool) {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '-' {
+			continue
+		}
+		if !eof && (i+2 >= len(b) || (b[i+1] == '-' && b[i+2] == '!' && i+3 >= len(b))) {
+			return i, false
+		}
+		if i+2 < len(b) && b[i+1] == '-' && b[i+2] == '>' {
+			return i + 3, true
+		}
+		if i+3 < len(b) && b[i+1] == '-' && b[i+2] == '!' && b[i+3] == '>' {
+			return i + 4, true
+		}
+	}
+	return len(b), false
+}
+
+// endTagAt reports whether b starts with the appropriate end tag "</name"
+// followed by a delimiter; more is set when b is too short to tell.
+func (r *Writer) endTagAt(b []byte, eof bool) (match, more bool) {
+	need := 2 + len(r.rawName) + 1
+	if len(b) < need {
+		if eof {
+			return false, false
+		}
+		if m, mm := hasPrefixFold(b, "</"+r.rawName); m || mm {
+			return false, true
+		}
+		return false, false
+	}
+	if b[1] != '/' {
+		return false, false
+	}
+	if m, _ := hasPrefixFold(b[2:], r.rawName); !m {
+		return false, false
+	}
+	c := b[need-1]
+	return isSpace(c) || c == '/' || c == '>', false
+}
+
+// scanScript runs the script data states, including the escaped and
+// double-escaped states that "<!--" and "<script" open.
+func (r *Writer) scanScript(b []byte, eof bool) (int, bool) {
+	st := r.sstate
+	i := 0
+	for i < len(b) {
+		c := b[i]
+		if c == '<' {
+			// "<" handling needs up to 9 bytes of lookahead.
+			if len(b)-i < 9 && !eof {
+				if st == sData || st == sEscaped || st == sEscapedDash || st == sEscapedDashDash || st == sDouble || st == sDoubleDash || st == sDoubleDashDash {
+					r.sstate = st
+					return i, false
+				}
+			}
+			switch st {
+			case sData:
+				if m, _ := r.endTagAt(b[i:], eof); m {
+					r.sstate = st
+					return i, true
+				}
+				if m, _ := hasPrefix(b[i:], "<!--"); m {
+					st = sEscapedDashDash
+					i += 4
+					continue
+				}
+				i++
+				continue
+			case sEscaped, sEscapedDash, sEscapedDashDash:
+				if m, _ := r.endTagAt(b[i:], eof); m {
+					r.sstate = st
+					return i, true
+				}
+				if m, _ := hasPrefixFold(b[i+1:], "script"); m && i+7 < len(b) && (isSpace(b[i+7]) || b[i+7] == '/' || b[i+7] == '>') {
+					st = sDouble
+					i += 8
+					continue
+				}
+				st = sEscaped
+				i++
+				continue
+			default: // double escaped
+				if m, _ := hasPrefixFold(b[i+1:], "/script"); m && i+8 < len(b) && (isSpace(b[i+8]) || b[i+8] == '/' || b[i+8] == '>') {
+					st = sEscaped
+					i += 9
+					continue
+				}
+				st = sDouble
+				i++
+				continue
+			}
+		}
+		switch st {
+		case sEscaped:
+			if c == '-' {
+				st = sEscapedDash
+			}
+		case sEscapedDash:
+			if c == '-' {
+				st = sEscapedDashDash
+			} else {
+				st = sEscaped
+			}
+		case sEscapedDashDash:
+			switch c {
+			case '-':
+			case '>':
+				st = sData
+			default:
+				st = sEscaped
+			}
+		case sDouble:
+			if c == '-' {
+				st = sDoubleDash
+			}
+		case sDoubleDash:
+			if c == '-' {
+				st = sDoubleDashDash
+			} else {
+				st = sDouble
+			}
+		case sDoubleDashDash:
+			switch c {
+			case '-':
+			case '>':
+				st = sData
+			default:
+				st = sDouble
+			}
+		}
+		i++
+	}
+	r.sstate = st
+	return i, false
+}
+
+func (r *Writer) enterRaw(k rawKind, name string, d disposition) {
+	r.raw, r.rawName, r.disp, r.sstate = k, name, d, sData
+}
+
+// rawContent disposes of raw-text content.
+func (r *Writer) rawContent(b []byte) {
+	switch r.disp {
+	case dispPass:
+		r.emit(b)
+	case dispDrop:
+	case dispNested:
+		r.nested.Write(b)
+	case dispHold:
+		if len(r.held)-r.heldLen+len(b) > r.max {
+			// Fail closed: decide on what we have, as unclassified.
+			r.heldOver = true
+			r.decideHeld(nil)
+			r.rawContent(b)
+			return
+		}
+		r.held = append(r.held, b...)
+	}
+}
+
+// endRaw handles the end tag (or EOF cut) of a raw-text element.
+func (r *Writer) endRaw(end []byte, kind tokKind) {
+	r.finishRaw(end)
+	if kind == tokEndTag {
+		parseTag(&r.tg, end, &r.names)
+		r.tree.end(r.tg.name)
+	}
+}
+
+// finishRaw ends the raw-text element with the given end tag bytes (nil at
+// EOF).
+func (r *Writer) finishRaw(end []byte) {
+	if r.raw == rawNone {
+		return
+	}
+	if r.raw == rawComment {
+		r.raw = rawNone
+		return
+	}
+	switch r.disp {
+	case dispPass:
+		r.emit(end)
+	case dispDrop:
+	case dispNested:
+		r.closeNested()
+		r.emit(end)
+	case dispHold:
+		r.decideHeld(end)
+		if r.disp == dispPass {
+			r.emit(end)
+		}
+	}
+	r.raw = rawNone
+}
+
+// token handles a complete token in the data state.
+func (r *Writer) token(kind tokKind, raw []byte) {
+	switch kind {
+	case tokStartTag:
+		r.startTag(raw)
+	case tokEndTag:
+		parseTag(&r.tg, raw, &r.names)
+		r.tree.end(r.tg.name)
+		r.emit(raw)
+	default:
+		r.emit(raw)
+	}
+	if r.loaderState == 1 && r.loaderContextOK() {
+		r.insertLoader()
+	}
+}
+
+// ambiguous lists start tags whose parsing browsers and parsers disagree on
+// inside an open select or after a frameset: some ignore the tag (its
+// content is markup), others honour it (its content is raw text). The start
+// tag is dropped so that every reader sees markup, and that markup is then
+// rewritten like any other.
+var ambiguous = map[string]bool{
+	"style": true, "xmp": true, "iframe": true, "noembed": true, "noframes": true,
+	"noscript": true, "title": true, "plaintext": true, "svg": true, "math": true,
+	"textarea": false, "script": false,
+}
+
+func (r *Writer) startTag(raw []byte) {
+	t := &r.tg
+	parseTag(t, raw, &r.names)
+	r.stats.Elements++
+	if r.nonce == "" && t.name == "script" {
+		if v, ok := t.get("nonce"); ok {
+			r.nonce = decodeAttr(v)
+		}
+	}
+	if r.tree.startForeign(t) {
+		ns := r.tree.pushForeign(t)
+		r.foreignElement(t, ns)
+		return
+	}
+	name := t.name
+	if name == "image" {
+		name = "img"
+	}
+	if r.active() && ((r.tree.selects > 0 && ambiguous[name]) || (r.tree.frameset && (ambiguous[name] || name == "script" || name == "textarea"))) {
+		r.stats.failClosed(FailAmbiguous)
+		return
+	}
+	if name == "frameset" {
+		r.tree.frameset = true
+	}
+	r.tree.startHTML(name, t.selfClosing)
+	switch name {
+	case "script":
+		r.startScript(t)
+	case "style":
+		r.startStyle(t)
+	case "noscript":
+		r.emit(raw)
+		r.nested = r.newNested()
+		r.enterRaw(rawText, "noscript", dispNested)
+	case "iframe":
+		r.element(t, name)
+	case "xmp", "noembed", "noframes", "textarea", "title":
+		r.element(t, name)
+		r.enterRaw(rawText, name, dispPass)
+	case "plaintext":
+		r.element(t, name)
+		r.enterRaw(rawPlain, name, dispPass)
+	case "base":
+		if !r.baseSet {
+			if v, ok := t.get("href"); ok {
+				if u, err := ResolveURL(r.opts.PageURL, decodeAttr(v)); err == nil && u.Host != "" {
+					r.base = u
+					r.baseSet = true
+				}
+			}
+		}
+		r.element(t, name)
+	default:
+		r.element(t, name)
+	}
+}
+
+// vector is one URL-bearing attribute of an element.
+type vector struct {
+	attr int
+	kind Kind
+	list byte // 0 single URL, 's' srcset, 'p' space-separated (ping), 'r' refresh
+}
+
+func linkKind(rel string) (Kind, bool) {
+	k, ok := Kind(0), false
+	for _, f := range strings.Fields(strings.ToLower(rel)) {
+		switch f {
+		case "stylesheet":
+			return KindStylesheet, true
+		case "preconnect", "dns-prefetch", "preload", "modulepreload", "prefetch", "prerender":
+			k, ok = KindHint, true
+		case "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon":
+			if !ok {
+				k, ok = KindIcon, true
+			}
+		}
+	}
+	return k, ok
+}
+
+// vectors lists the URL-bearing attributes of an HTML element.
+func vectors(t *tag, name string, vs []vector) []vector {
+	add := func(attr string, k Kind, list byte) {
+		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
+			vs = append(vs, vector{i, k, list})
+		}
+	}
+	switch name {
+	case "img":
+		add("src", KindImage, 0)
+		add("srcset", KindImage, 's')
+	case "source":
+		add("src", KindMedia, 0)
+		add("srcset", KindImage, 's')
+	case "iframe", "frame":
+		add("src", KindFrame, 0)
+	case "embed":
+		add("src", KindEmbed, 0)
+	case "object":
+		add("data", KindEmbed, 0)
+	case "video", "audio":
+		add("src", KindMedia, 0)
+		add("poster", KindImage, 0)
+	case "track":
+		add("src", KindMedia, 0)
+	case "input":
+		if v, ok := t.get("type"); ok && strings.EqualFold(strings.TrimSpace(string(v)), "image") {
+			add("src", KindImage, 0)
+		}
+	case "link":
+		if v, ok := t.get("rel"); ok {
+			if k, ok := linkKind(decodeAttr(v)); ok {
+				add("href", k, 0)
+				add("imagesrcset", k, 's')
+			}
+		}
+	case "a", "area":
+		add("ping", KindPing, 'p')
+	case "body", "table", "td", "th", "tr":
+		add("background", KindImage, 0)
+	case "meta":
+		if v, ok := t.get("http-equiv"); ok && strings.EqualFold(strings.TrimSpace(string(v)), "refresh") {
+			add("content", KindRefresh, 'r')
+		}
+	case "form":
+		add("action", KindForm, 0)
+	case "script":
+		add("src", KindScript, 0)
+	}
+	return vs
+}
+
+// urlsOf splits an attribute value into its URLs.
+func urlsOf(v string, list byte) []string {
+	switch list {
+	case 's':
+		return srcsetURLs(v)
+	case 'p':
+		return strings.Fields(v)
+	case 'r':
+		i := strings.Index(strings.ToLower(v), "url")
+		if i < 0 {
+			return nil
+		}
+		u := strings.TrimLeft(v[i+3:], " \t\n\r\f")
+		if !strings.HasPrefix(u, "=") {
+			return nil
+		}
+		u = strings.Trim(strings.TrimSpace(u[1:]), `"'`)
+		return []string{u}
+	}
+	return []string{v}
+}
+
+// srcsetURLs returns the candidate URLs of a srcset value.
+func srcsetURLs(v string) []string {
+	var out []string
+	i := 0
+	for i < len(v) {
+		for i < len(v) && (isSpace(v[i]) || v[i] == ',') {
+			i++
+		}
+		j := i
+		for j < len(v) && !isSpace(v[j]) {
+			j++
+		}
+		if j == i {
+			break
+		}
+		u := v[i:j]
+		if strings.HasSuffix(u, ",") {
+			out = append(out, strings.TrimRight(u, ","))
+			i = j
+			continue
+		}
+		out = append(out, u)
+		depth := 0
+		for j < len(v) {
+			c := v[j]
+			if c == '(' {
+				depth++
+			} else if c == ')' && depth > 0 {
+				depth--
+			} else if c == ',' && depth == 0 {
+				break
+			}
+			j++
+		}
+		i = j
+	}
+	return out
+}
+
+// decideURL resolves raw against the base and asks the policy.
+func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
+	u, err := ResolveURL(r.base, raw)
+	if err != nil {
+		if r.base == nil && err == errNoHost {
+			return Decision{}
+		}
+		r.stats.failClosed(FailUnresolvableURL)
+		return r.decide(&Resource{Kind: kind, Tag: tagName, URL: &url.URL{Scheme: "invalid", Host: "invalid."}})
+	}
+	if u.Host == "" {
+		// Code carried in the URL itself runs in the page: data: scripts and
+		// javascript: frames and embeds are read as inline scripts.
+		var body []byte
+		switch {
+		case u.Scheme == "data" && kind == KindScript:
+			b, ok := dataURLBody(u.Opaque)
+			if !ok {
+				return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: &ScriptFacts{Malformed: true}})
+			}
+			body = b
+		case u.Scheme == "javascript" && (kind == KindFrame || kind == KindEmbed || kind == KindScript):
+			s, err := url.PathUnescape(u.Opaque)
+			if err != nil {
+				s = u.Opaque
+			}
+			body = []byte(s)
+		default:
+			return Decision{}
+		}
+		f := &ScriptFacts{}
+		scriptFacts(body, f)
+		return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: f})
+	}
+	return r.decide(&Resource{Kind: kind, Tag: tagName, URL: u})
+}
+
+func dataURLBody(s string) ([]byte, bool) {
+	i := strings.IndexByte(s, ',')
+	if i < 0 {
+		return nil, false
+	}
+	meta, data := s[:i], s[i+1:]
+	if d, err := url.PathUnescape(data); err == nil {
+		data = d
+	}
+	if strings.HasSuffix(strings.ToLower(strings.TrimSpace(meta)), ";base64") {
+		b, err := base64.StdEncoding.DecodeString(strings.Map(func(r rune) rune {
+			if r <= ' ' {
+				return -1
+			}
+			return r
+		}, data))
+		if err != nil {
+			return nil, false
+		}
+		return b, true
+	}
+	return []byte(data), true
+}
+
+func (r *Writer) decide(res *Resource) Decision {
+	if r.opts.Policy == nil {
+		return Decision{}
+	}
+	return r.opts.Policy.Decide(r.base, res)
+}
+
+// stronger returns the decision with the stronger action; on a tie, a
+// third-party decision wins over a first-party one, for the reports.
+func stronger(a, b Decision) Decision {
+	if b.Action > a.Action {
+		return b
+	}
+	if b.Action == a.Action && a.Host == "" && a.Category == "" {
+		return b
+	}
+	return a
+}
+
+// edit describes how to re-serialise a changed tag.
+type edit struct {
+	add     []byte         // attributes added after the name
+	rename  map[int]string // attribute index → new name
+	drop    map[int]bool   // attributes dropped
+	replace map[int]string // attribute index → new (unescaped) value
+}
+
+func (e *edit) setRename(i int, n string) {
+	if e.rename == nil {
+		e.rename = map[int]string{}
+	}
+	e.rename[i] = n
+}
+
+func (e *edit) setDrop(i int) {
+	if e.drop == nil {
+		e.drop = map[int]bool{}
+	}
+	e.drop[i] = true
+}
+
+func (e *edit) setReplace(i int, v string) {
+	if e.replace == nil {
+		e.replace = map[int]string{}
+	}
+	e.replace[i] = v
+}
+
+var attrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+
+func addAttr(b []byte, name, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, name...)
+	b = append(b, `="`...)
+	b = append(b, attrEscaper.Replace(value)...)
+	return append(b, '"')
+}
+
+// writeTag writes t with edits. Duplicate attributes, which browsers ignore,
+// are dropped so that a renamed attribute cannot promote its duplicate.
+func (r *Writer) writeTag(t *tag, e *edit) {
+	raw := t.raw
+	r.emit(raw[:t.nameEnd])
+	r.emit(e.add)
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.dup || e.drop[i] {
+			continue
+		}
+		r.emitString(" ")
+		if n, ok := e.rename[i]; ok {
+			r.emitString(n)
+		} else {
+			r.emit(raw[a.nameStart:a.nameEnd])
+		}
+		if v, ok := e.replace[i]; ok {
+			r.emitString(`="`)
+			r.emitString(attrEscaper.Replace(v))
+			r.emitString(`"`)
+			continue
+		}
+		r.emit(raw[a.nameEnd:a.end])
+	}
+	if t.tail < len(raw) && t.tail >= t.nameEnd {
+		if raw[t.tail] == '/' {
+			r.emitString(" ")
+		}
+		r.emit(raw[t.tail:])
+	} else {
+		r.emitString(">")
+	}
+}
+
+func (r *Writer) deferAttrs(e *edit, d *Decision) {
+	e.add = addAttr(e.add, "data-fp-category", d.Category)
+	if d.Vendor != "" {
+		e.add = addAttr(e.add, "data-fp-vendor", d.Vendor)
+	}
+	e.add = addAttr(e.add, "data-fp-token", r.opts.Token)
+}
+
+// styleAttr decides the style attribute of an element, if any.
+func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
+	i := t.index("style")
+	if i < 0 || t.attrs[i].valStart < 0 {
+		return -1, Decision{}, ""
+	}
+	v := t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]
+	if !bytes.Contains(bytes.ToLower(v), []byte("url")) && !bytes.Contains(v, []byte("@")) && !bytes.Contains(v, []byte("\\")) && !bytes.Contains(v, []byte("&")) {
+		return -1, Decision{}, ""
+	}
+	css := decodeAttr(v)
+	newCSS, d := r.rewriteCSS(css, name)
+	return i, d, newCSS
+}
+
+// rewriteCSS decides every URL in css and returns the CSS with the URLs
+// that are not kept neutralised, and the strongest decision.
+func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
+	r.refs = cssURLs([]byte(css), r.refs[:0])
+	var best Decision
+	var sb strings.Builder
+	last := 0
+	for _, ref := range r.refs {
+		d := r.decideURL(KindCSS, tagName, ref.url)
+		r.stats.record(KindCSS, &d)
+		best = stronger(best, d)
+		if d.Action >= Defer {
+			sb.WriteString(css[last:ref.start])
+			if ref.isImport {
+				sb.WriteString(`""`)
+			} else {
+				sb.WriteString(`url("data:,")`)
+			}
+			last = ref.end
+		}
+	}
+	if last == 0 {
+		return css, best
+	}
+	sb.WriteString(css[last:])
+	return sb.String(), best
+}
+
+// element decides and writes an HTML element (not script or style).
+func (r *Writer) element(t *tag, name string) {
+	var vbuf [4]vector
+	vs := vectors(t, name, vbuf[:0])
+	var best Decision
+	for _, v := range vs {
+		val := decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
+		for _, u := range urlsOf(val, v.list) {
+			d := r.decideURL(v.kind, name, u)
+			if v.kind == KindRefresh || v.kind == KindForm {
+				d.Action = Keep // reported only
+			}
+			r.stats.record(v.kind, &d)
+			best = stronger(best, d)
+		}
+	}
+	si, sd, newCSS := r.styleAttr(t, name)
+	var srcdoc string
+	srcdocChanged := false
+	if name == "iframe" {
+		if v, ok := t.get("srcdoc"); ok {
+			in := decodeAttr(v)
+			var sb strings.Builder
+			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.base, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText})
+			nr.stats = r.stats
+			nr.isNested = true
+			nr.Write([]byte(in))
+			if err := nr.Close(); err != nil {
+				r.stats.failClosed(FailAmbiguous)
+				srcdoc, srcdocChanged = "", true
+			} else if sb.String() != in {
+				srcdoc, srcdocChanged = sb.String(), true
+			}
+		}
+	}
+	action := best.Action
+	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged) {
+		r.emit(t.raw)
+		r.afterElement(name, dispPass)
+		return
+	}
+	if action == Placeholder && name != "iframe" && name != "embed" && name != "object" && name != "video" {
+		action = Defer
+	}
+	var e edit
+	if si >= 0 && sd.Action >= Defer {
+		if sd.Action == Remove {
+			e.setReplace(si, newCSS)
+		} else {
+			e.setReplace(si, newCSS)
+			e.add = addAttr(e.add, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			if action < Defer {
+				r.deferAttrs(&e, &sd)
+			}
+		}
+	}
+	if srcdocChanged {
+		if i := t.index("srcdoc"); i >= 0 {
+			e.setReplace(i, srcdoc)
+		}
+	}
+	switch action {
+	case Remove:
+		if voidElements[name] || name == "iframe" {
+			if name == "iframe" {
+				r.afterElement(name, dispDrop)
+			}
+			return
+		}
+		for _, v := range vs {
+			if v.kind != KindRefresh && v.kind != KindForm {
+				e.setDrop(v.attr)
+			}
+		}
+	case Defer, Placeholder:
+		r.needLoader()
+		if action == Placeholder {
+			r.placeholder(&best)
+			e.add = addAttr(e.add, "data-fp-placeholder", best.Vendor)
+		}
+		r.deferAttrs(&e, &best)
+		for _, v := range vs {
+			if v.kind != KindRefresh && v.kind != KindForm {
+				e.setRename(v.attr, "data-fp-"+t.attrs[v.attr].name)
+			}
+		}
+	case RewriteURL:
+		for _, v := range vs {
+			if v.list == 0 && v.kind != KindRefresh && v.kind != KindForm {
+				e.setReplace(v.attr, best.RewriteTo)
+			}
+		}
+	}
+	r.writeTag(t, &e)
+	r.afterElement(name, dispPass)
+}
+
+// afterElement enters the raw-text state of an iframe.
+func (r *Writer) afterElement(name string, d disposition) {
+	if name == "iframe" {
+		r.enterRaw(rawText, "iframe", d)
+	}
+}
+
+// placeholder writes the click-to-load box before a deferred embed.
+func (r *Writer) placeholder(d *Decision) {
+	vendor := d.Vendor
+	if vendor == "" {
+		vendor = d.Host
+	}
+	text := "This content is hosted by " + vendor + ". Loading it shares your data with them."
+	if r.opts.PlaceholderText != nil {
+		text = r.opts.PlaceholderText(vendor)
+	}
+	var b []byte
+	b = append(b, `<div class="fp-placeholder" role="region"`...)
+	b = addAttr(b, "aria-label", text)
+	b = addAttr(b, "data-fp-placeholder", vendor)
+	b = addAttr(b, "data-fp-category", d.Category)
+	b = addAttr(b, "data-fp-token", r.opts.Token)
+	b = append(b, "><p>"...)
+	b = append(b, attrEscaper.Replace(text)...)
+	b = append(b, `</p><button type="button" data-fp-load>Load content</button></div>`...)
+	r.emit(b)
+}
+
+// isJSType reports whether a script type (and language) runs as script.
+func scriptType(t *tag) (exec bool, specRules bool, typ string) {
+	v, ok := t.get("type")
+	if !ok || len(bytes.TrimSpace(v)) == 0 {
+		if lang, ok := t.get("language"); ok && len(lang) > 0 {
+			l := strings.ToLower(decodeAttr(lang))
+			return strings.HasPrefix(l, "javascript") || strings.HasPrefix(l, "livescript") || strings.HasPrefix(l, "ecmascript") || strings.HasPrefix(l, "jscript"), false, ""
+		}
+		return true, false, ""
+	}
+	typ = decodeAttr(v)
+	s := strings.ToLower(strings.TrimSpace(typ))
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	switch s {
+	case "module", "text/javascript", "application/javascript", "application/ecmascript",
+		"application/x-ecmascript", "application/x-javascript", "text/ecmascript",
+		"text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+		"text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
+		"text/x-ecmascript", "text/x-javascript":
+		return true, false, typ
+	case "speculationrules":
+		return false, true, typ
+	}
+	return false, false, typ
+}
+
+func (r *Writer) startScript(t *tag) {
+	exec, spec, _ := scriptType(t)
+	if !exec && !spec {
+		r.emit(t.raw)
+		r.enterRaw(rawScript, "script", dispPass)
+		return
+	}
+	if i := t.index("src"); i >= 0 && exec {
+		d := Decision{}
+		if t.attrs[i].valStart >= 0 {
+			d = r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]))
+		}
+		r.stats.record(KindScript, &d)
+		if r.opts.ReportOnly {
+			d.Action = Keep
+		}
+		r.enterRaw(rawScript, "script", r.writeScript(t, &d))
+		return
+	}
+	r.held = append(r.held[:0], t.raw...)
+	r.heldLen = len(t.raw)
+	r.heldKind = heldScript
+	r.heldOver = false
+	r.enterRaw(rawScript, "script", dispHold)
+}
+
+// writeScript writes a script start tag for decision d and returns the
+// disposition of its body.
+func (r *Writer) writeScript(t *tag, d *Decision) disposition {
+	switch d.Action {
+	case Keep:
+		r.emit(t.raw)
+	case RewriteURL:
+		var e edit
+		if i := t.index("src"); i >= 0 {
+			e.setReplace(i, d.RewriteTo)
+		}
+		r.writeTag(t, &e)
+	case Remove:
+		return dispDrop
+	default:
+		r.needLoader()
+		var e edit
+		e.add = addAttr(e.add, "type", "text/plain")
+		if i := t.index("type"); i >= 0 {
+			e.setRename(i, "data-fp-type")
+		}
+		if i := t.index("src"); i >= 0 {
+			e.setRename(i, "data-fp-src")
+		}
+		r.deferAttrs(&e, d)
+		r.writeTag(t, &e)
+	}
+	return dispPass
+}
+
+func (r *Writer) startStyle(t *tag) {
+	if v, ok := t.get("type"); ok {
+		s := strings.ToLower(strings.TrimSpace(decodeAttr(v)))
+		if s != "" && s != "text/css" {
+			r.emit(t.raw)
+			r.enterRaw(rawText, "style", dispPass)
+			return
+		}
+	}
+	r.held = append(r.held[:0], t.raw...)
+	r.heldLen = len(t.raw)
+	r.heldKind = heldStyle
+	r.heldOver = false
+	r.enterRaw(rawText, "style", dispHold)
+}
+
+// decideHeld decides a held inline script or style block and writes it.
+// end is its end tag, or nil at EOF or when the cap was reached.
+func (r *Writer) decideHeld(end []byte) {
+	start := r.held[:r.heldLen]
+	body := r.held[r.heldLen:]
+	var t tag
+	parseTag(&t, start, &r.names)
+	r.disp = dispPass
+	if r.heldKind == heldStyle {
+		r.deciding = true
+		r.decideStyle(&t, body, end)
+		r.deciding = false
+		return
+	}
+	f := &ScriptFacts{Oversize: r.heldOver}
+	scriptFacts(body, f)
+	if f.Oversize {
+		r.stats.failClosed(FailOversizeScript)
+	} else if f.Malformed {
+		r.stats.failClosed(FailMalformedScript)
+	}
+	d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script", Script: f})
+	r.stats.record(KindInlineScript, &d)
+	if r.opts.ReportOnly || d.Action == RewriteURL {
+		d.Action = Keep
+	}
+	if d.Action == Placeholder {
+		d.Action = Defer
+	}
+	r.deciding = true
+	r.disp = r.writeScript(&t, &d)
+	r.deciding = false
+	if r.disp == dispPass {
+		r.emit(body)
+	}
+	r.held = r.held[:0]
+}
+
+func (r *Writer) decideStyle(t *tag, body, end []byte) {
+	defer func() { r.held = r.held[:0] }()
+	if r.heldOver {
+		r.stats.failClosed(FailOversizeStyle)
+		d := Decision{Action: Defer, Category: "unknown"}
+		r.stats.record(KindCSS, &d)
+		if r.opts.ReportOnly {
+			r.emit(t.raw)
+			r.emit(body)
+			return
+		}
+		r.needLoader()
+		var e edit
+		e.add = addAttr(e.add, "type", "text/plain")
+		r.deferAttrs(&e, &d)
+		r.writeTag(t, &e)
+		r.emit(body)
+		return
+	}
+	css := string(body)
+	newCSS, d := r.rewriteCSS(css, "style")
+	if r.opts.ReportOnly || d.Action < Defer {
+		r.emit(t.raw)
+		r.emit(body)
+		return
+	}
+	// The neutralised CSS applies now; a deferred twin holds the original
+	// for the consent runtime.
+	r.emit(t.raw)
+	r.emitString(newCSS)
+	if d.Action == Defer || d.Action == Placeholder {
+		if end != nil {
+			r.emit(end)
+		} else {
+			r.emitString("</style>")
+		}
+		r.needLoader()
+		d.Action = Defer
+		var e edit
+		e.add = addAttr(e.add, "type", "text/plain")
+		r.deferAttrs(&e, &d)
+		r.writeTag(t, &e)
+		r.emit(body)
+	}
+}
+
+// foreignElement decides an SVG or MathML element.
+func (r *Writer) foreignElement(t *tag, ns namespace) {
+	var vs []vector
+	if ns == nsSVG {
+		for i := range t.attrs {
+			a := &t.attrs[i]
+			if a.dup || a.valStart < 0 || (a.name != "href" && a.name != "xlink:href") {
+				continue
+			}
+			switch t.name {
+			case "script":
+				vs = append(vs, vector{i, KindScript, 0})
+			case "image", "feimage", "use":
+				vs = append(vs, vector{i, KindImage, 0})
+			}
+		}
+	}
+	var best Decision
+	for _, v := range vs {
+		d := r.decideURL(v.kind, t.name, decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd]))
+		r.stats.record(v.kind, &d)
+		best = stronger(best, d)
+	}
+	isScript := ns == nsSVG && t.name == "script"
+	if isScript && len(vs) == 0 {
+		// An inline SVG script: its text is markup, not held; it counts as
+		// unclassified.
+		d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script"})
+		r.stats.record(KindInlineScript, &d)
+		best = stronger(best, d)
+	}
+	si, sd, newCSS := r.styleAttr(t, t.name)
+	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer) {
+		r.emit(t.raw)
+		return
+	}
+	var e edit
+	if si >= 0 && sd.Action >= Defer {
+		e.setReplace(si, newCSS)
+		if sd.Action != Remove {
+			e.add = addAttr(e.add, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			if best.Action < Defer {
+				r.deferAttrs(&e, &sd)
+			}
+		}
+	}
+	if best.Action >= Defer {
+		if isScript {
+			e.add = addAttr(e.add, "type", "text/plain")
+			if i := t.index("type"); i >= 0 {
+				e.setRename(i, "data-fp-type")
+			}
+		}
+		if best.Action == Remove {
+			for _, v := range vs {
+				e.setDrop(v.attr)
+			}
+		} else {
+			r.needLoader()
+			r.deferAttrs(&e, &best)
+			for _, v := range vs {
+				e.setRename(v.attr, "data-fp-href")
+			}
+		}
+	}
+	r.writeTag(t, &e)
+}
+
+// newNested returns the rewriter for the content of a <noscript>, which
+// browsers without scripting read as markup.
+func (r *Writer) newNested() *Writer {
+	n := NewWriter(writerFunc(func(p []byte) (int, error) {
+		r.out = append(r.out, p...)
+		return len(p), nil
+	}), Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, ReportOnly: r.opts.ReportOnly})
+	n.base, n.baseSet = r.base, true
+	n.stats = r.stats
+	n.isNested = true
+	return n
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// closeNested ends a noscript's content. A browser without scripting keeps
+// reading past </noscript> in whatever state the content left it in, so an
+// unfinished token is dropped and an open raw-text element, comment or CDATA
+// is closed: both readings then agree on what follows.
+func (r *Writer) closeNested() {
+	n := r.nested
+	r.nested = nil
+	if n == nil {
+		return
+	}
+	n.process(false)
+	if !r.active() {
+		// Nothing may change: write what is pending as it came.
+		if n.raw != rawNone && n.disp == dispHold {
+			n.emit(n.held)
+			n.held = n.held[:0]
+		}
+		n.emit(n.buf)
+		n.buf = n.buf[:0]
+		n.closed = true
+		n.drain()
+		return
+	}
+	if len(n.buf) > 0 && n.raw == rawNone {
+		r.stats.failClosed(FailNoscriptUnclean)
+		n.buf = n.buf[:0]
+	}
+	unclean := false
+	switch n.raw {
+	case rawText, rawScript:
+		closer := "</" + n.rawName + ">"
+		if n.raw == rawScript && n.sstate >= sDouble {
+			closer += closer
+		}
+		n.process(false)
+		n.buf = n.buf[:0]
+		n.finishRaw([]byte(closer))
+		unclean = true
+	case rawComment:
+		n.emitString("-->")
+		n.raw = rawNone
+		unclean = true
+	case rawPlain:
+		n.raw = rawNone
+	}
+	if unclean {
+		r.stats.failClosed(FailNoscriptUnclean)
+	}
+	n.closed = true
+	n.drain()
+}
+
+// active reports whether the rewriter may change bytes: it has a policy
+// and is not in report-only mode.
+func (r *Writer) active() bool { return r.opts.Policy != nil && !r.opts.ReportOnly }
+
+func (r *Writer) loaderContextOK() bool {
+	return (r.raw == rawNone || r.deciding) && r.tree.template == 0 && !r.tree.foreign()
+}
+
+// needLoader inserts the consent loader before the first deferred element,
+// or at the next point where a script would run.
+func (r *Writer) needLoader() {
+	if r.loaderState != 0 || r.isNested || r.opts.Loader == nil || r.opts.ReportOnly {
+		return
+	}
+	r.loaderState = 1
+	if r.loaderContextOK() {
+		r.insertLoader()
+	}
+}
+
+func (r *Writer) insertLoader() {
+	r.loaderState = 2
+	r.stats.LoaderInserted = true
+	r.emit(r.opts.Loader(r.opts.Token, r.nonce))
+}
