@@ -1,0 +1,168 @@
+package blocklists
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBuiltin(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPolicy(db)
+	tests := []struct{ host, path, cat, vendor, action string }{
+		{"www.googletagmanager.com", "/gtm.js", "tag_manager", "Google Tag Manager", "defer"},
+		{"www.googletagmanager.com", "/gtag/js", "analytics", "Google Analytics", "defer"},
+		{"www.google-analytics.com", "/g/collect", "analytics", "Google Analytics", "defer"},
+		{"www.facebook.com", "/tr", "social", "Meta Pixel", "defer"},
+		{"connect.facebook.net", "/en_US/fbevents.js", "social", "Meta Pixel", "defer"},
+		{"static.hotjar.com", "/c/hotjar-1.js", "session_replay", "Hotjar", "defer"},
+		{"www.clarity.ms", "/tag/x", "session_replay", "Microsoft Clarity", "defer"},
+		{"plausible.io", "/js/script.js", "analytics", "Plausible", "defer"},
+		{"www.youtube.com", "/embed/x", "embeds", "YouTube", "placeholder"},
+		{"js.stripe.com", "/v3/", "payments", "Stripe", "keep"},
+		{"unlisted-vendor.example", "/x.js", "unknown", "", "defer"},
+		{"stats.g.doubleclick.net", "/x", "advertising", "Google Marketing Platform", "defer"},
+	}
+	for _, tt := range tests {
+		v := p.DecideURL("shop.example", tt.host, tt.path, "")
+		if v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {
+			t.Errorf("%s%s: got %+v, want %s %s %s", tt.host, tt.path, v, tt.cat, tt.vendor, tt.action)
+		}
+	}
+	if v := p.DecideURL("shop.example", "cdn.shop.example", "/a.js", ""); v.Action != "keep" || v.Host != "" {
+		t.Errorf("first party subdomain: %+v", v)
+	}
+	if v := p.DecideURL("shop.example", "shop.example", "/js/gtag/js", "id=G-1"); v.Action != "keep" || v.Vendor == "" {
+		t.Errorf("first-party copy by shape: %+v", v)
+	}
+	p.ThirdParty = []string{"metrics.shop.example"}
+	if v := p.DecideURL("shop.example", "metrics.shop.example", "/", ""); v.Action != "defer" {
+		t.Errorf("cname-cloaked third party: %+v", v)
+	}
+	p.Allow = []string{"hotjar.com"}
+	p.Deny = []string{"cdn.jsdelivr.net"}
+	if v := p.DecideURL("shop.example", "static.hotjar.com", "/", ""); v.Action != "keep" {
+		t.Errorf("allow: %+v", v)
+	}
+	if v := p.DecideURL("shop.example", "cdn.jsdelivr.net", "/", ""); v.Action != "remove" {
+		t.Errorf("deny: %+v", v)
+	}
+}
+
+func TestSignatures(t *testing.T) {
+	db, _ := Builtin()
+	p := NewPolicy(db)
+	tests := []struct {
+		s      Script
+		vendor string
+	}{
+		{Script{Calls: []string{"gtag"}}, "Google Analytics"},
+		{Script{Calls: []string{"fbq"}}, "Meta Pixel"},
+		{Script{Idents: []string{"_hjSettings"}}, "Hotjar"},
+		{Script{Idents: []string{"_paq"}, Strings: []string{"trackPageView"}}, "Matomo"},
+		{Script{Hosts: []string{"connect.facebook.net"}}, "Meta Pixel"},
+		{Script{Idents: []string{"_paq"}}, ""},            // a name alone is not the loader
+		{Script{Strings: []string{"fbq('init')"}}, ""},    // a string that mentions fbq is not a call
+		{Script{Hosts: []string{"cdn.jsdelivr.net"}}, ""}, // CDN URLs in code are not trackers
+	}
+	for _, tt := range tests {
+		if v := p.DecideScript(&tt.s); v.Vendor != tt.vendor {
+			t.Errorf("%+v: vendor %q, want %q", tt.s, v.Vendor, tt.vendor)
+		}
+	}
+	if v := p.DecideScript(&Script{Unclassifiable: true}); v.Action != "defer" {
+		t.Errorf("unclassifiable: %+v", v)
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	tests := []struct {
+		name, in string
+		format   Format
+		hosts    []string
+	}{
+		{"hosts", "# c\n0.0.0.0 a.example\n127.0.0.1 b.example # x\n::1 c.example\n0.0.0.0 localhost\n", FormatHosts, []string{"a.example", "b.example", "c.example"}},
+		{"domains", "a.example\nB.Example.\n", FormatDomains, []string{"a.example", "b.example"}},
+		{"abp", "[Adblock Plus 2.0]\n! c\n||a.example^\n||b.example^$third-party\n||c.example/pixel\nexample.com##.ad\n@@||d.example^\n/re/\n||e.example^$domain=x.com\n", FormatABP, []string{"a.example", "b.example", "c.example/pixel"}},
+	}
+	for _, tt := range tests {
+		db, st, err := ParseList(strings.NewReader(tt.in), tt.name, FormatAuto, "advertising")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Format != tt.format {
+			t.Errorf("%s: detected %q", tt.name, st.Format)
+		}
+		for _, h := range tt.hosts {
+			host, path, _ := strings.Cut(h, "/")
+			if path != "" {
+				path = "/" + path
+			}
+			if e, ok := db.Lookup(host, path); !ok || e.Category != "advertising" {
+				t.Errorf("%s: %s not found", tt.name, h)
+			}
+		}
+		if tt.format == FormatABP {
+			if e, ok := db.Lookup("d.example", "/"); !ok || !e.Exception {
+				t.Errorf("exception not loaded")
+			}
+			if st.Skipped["cosmetic"] != 1 || st.Skipped["regex"] != 1 || st.Skipped["domain_option"] != 1 {
+				t.Errorf("skipped: %v", st.Skipped)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	in := "0.0.0.0 ok.example\n0.0.0.0 bad host!\n" + strings.Repeat("x", 2<<20) + "\n0.0.0.0 \xff\xfe.example\n0.0.0.0 fine.example\n"
+	db, st, err := ParseList(strings.NewReader(in), "list.txt", FormatAuto, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := db.Lookup("fine.example", ""); !ok {
+		t.Error("good line after bad ones was lost")
+	}
+	if len(st.Errors) != 3 || !strings.HasPrefix(st.Errors[0].Error(), "list.txt:2:") {
+		t.Errorf("errors: %v", st.Errors)
+	}
+	_, st, _ = ParseList(strings.NewReader("host | nonsense | a.example | A\nbogus line\n"), "own.txt", FormatOwn, "")
+	if len(st.Errors) != 2 || !strings.Contains(st.Errors[0].Error(), "own.txt:1: unknown category") {
+		t.Errorf("own format errors: %v", st.Errors)
+	}
+}
+
+func TestEasyPrivacy(t *testing.T) {
+	d := filepath.Join("..", "..", "shared", "lists", "easylist", "easyprivacy.txt")
+	f, err := os.Open(d)
+	if err != nil {
+		t.Skipf("%s absent: the shared lists are only beside CI and the developers' checkouts", d)
+	}
+	defer f.Close()
+	db, st, err := ParseList(f, d, FormatAuto, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Format != FormatABP || st.Rules["host"] < 40000 {
+		t.Errorf("easyprivacy: %s, rules %v skipped %v", st.Format, st.Rules, st.Skipped)
+	}
+	if _, ok := db.Lookup("www.google-analytics.com", "/"); !ok {
+		t.Error("google-analytics.com missing")
+	}
+}
+
+func FuzzParseList(f *testing.F) {
+	f.Add("0.0.0.0 a.example\n")
+	f.Add("||a.example^$third-party,important\n@@||b.example/x\n")
+	f.Add("host | analytics | a.example/p | A\nsig | social | B | call:x\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		db, _, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Lookup("a.example", "/p")
+	})
+}
