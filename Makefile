@@ -1,0 +1,41 @@
+# firstparty: the two commands are `make run` and `make test`.
+GO ?= go
+PORT ?= 8080
+SHOP_PORT ?= 8081
+FUZZTIME ?= 20s
+
+.PHONY: help run test test-short fuzz bench caddy cli vet clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+caddy: ## build Caddy with firstparty into bin/caddy
+	$(GO) build -o bin/caddy ./cmd/caddy
+
+cli: ## build the developer CLI into bin/firstparty
+	$(GO) build -o bin/firstparty ./cmd/firstparty
+
+run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
+	@echo "firstparty demo shop: http://localhost:$(PORT)/  (the shop itself, unrewritten: http://localhost:$(SHOP_PORT)/)"
+	FP_PORT=$(PORT) FP_SHOP_PORT=$(SHOP_PORT) FP_DEMO_ROOT=$(CURDIR)/testdata/demo ./bin/caddy run --config testdata/run.Caddyfile --adapter caddyfile
+
+test: vet ## run every test, then the fuzz targets for a bounded time
+	$(GO) test ./...
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+test-short: ## the tests without the slow corpus passes
+	$(GO) test -short ./...
+
+fuzz: ## run each fuzz target for FUZZTIME
+	$(GO) test ./rewrite -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./rewrite -run '^$$' -fuzz '^FuzzPassthrough$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./blocklists -run '^$$' -fuzz '^FuzzParseList$$' -fuzztime $(FUZZTIME)
+
+bench: ## run the benchmarks (ratios against baselines measured in the same run)
+	$(GO) test ./rewrite ./blocklists -run '^$$' -bench . -benchmem
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

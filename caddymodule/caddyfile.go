@@ -1,0 +1,160 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/firstparty/firstparty/blocklists"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("firstparty", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("firstparty", httpcaddyfile.After, "encode")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var fp Handler
+	err := fp.UnmarshalCaddyfile(h.Dispenser)
+	return &fp, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	firstparty {
+//		off
+//		report_only
+//		category <name> <action>
+//		unknown <action>
+//		allow <host...>
+//		deny <host...>
+//		first_party <host...>
+//		third_party <host...>
+//		no_builtin
+//		list <file> [<category> [<format>]]
+//		placeholder_text <text>
+//		exclude <path-prefix...>
+//		max_token_size <bytes>
+//		runtime_path <path>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	once := func(name string) error {
+		if seen[name] {
+			return d.Errf("duplicate subdirective %q", name)
+		}
+		seen[name] = true
+		return nil
+	}
+	for d.NextBlock(0) {
+		name := d.Val()
+		args := d.RemainingArgs()
+		switch name {
+		case "off", "report_only", "no_builtin":
+			if err := once(name); err != nil {
+				return err
+			}
+			if len(args) != 0 {
+				return d.ArgErr()
+			}
+			switch name {
+			case "off":
+				h.Disabled = true
+			case "report_only":
+				h.ReportOnly = true
+			default:
+				h.NoBuiltin = true
+			}
+		case "category":
+			if len(args) != 2 {
+				return d.ArgErr()
+			}
+			if !blocklists.ValidCategory(args[0]) || args[0] == "unknown" {
+				return d.Errf("unknown category %q", args[0])
+			}
+			if !blocklists.ValidAction(args[1]) {
+				return d.Errf("unknown action %q", args[1])
+			}
+			if _, dup := h.Categories[args[0]]; dup {
+				return d.Errf("duplicate category %q", args[0])
+			}
+			if h.Categories == nil {
+				h.Categories = map[string]string{}
+			}
+			h.Categories[args[0]] = args[1]
+		case "unknown":
+			if err := once(name); err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			if !blocklists.ValidAction(args[0]) {
+				return d.Errf("unknown action %q", args[0])
+			}
+			h.Unknown = args[0]
+		case "allow", "deny", "first_party", "third_party", "exclude":
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			switch name {
+			case "allow":
+				h.Allow = append(h.Allow, args...)
+			case "deny":
+				h.Deny = append(h.Deny, args...)
+			case "first_party":
+				h.FirstParty = append(h.FirstParty, args...)
+			case "third_party":
+				h.ThirdParty = append(h.ThirdParty, args...)
+			default:
+				h.Exclude = append(h.Exclude, args...)
+			}
+		case "list":
+			if len(args) < 1 || len(args) > 3 {
+				return d.ArgErr()
+			}
+			l := List{Path: args[0]}
+			if len(args) > 1 {
+				if !blocklists.ValidCategory(args[1]) {
+					return d.Errf("unknown category %q", args[1])
+				}
+				l.Category = args[1]
+			}
+			if len(args) > 2 {
+				l.Format = args[2]
+			}
+			h.Lists = append(h.Lists, l)
+		case "placeholder_text", "runtime_path", "max_token_size":
+			if err := once(name); err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			switch name {
+			case "placeholder_text":
+				h.PlaceholderText = args[0]
+			case "runtime_path":
+				h.RuntimePath = args[0]
+			default:
+				n, err := strconv.Atoi(args[0])
+				if err != nil || n <= 0 {
+					return d.Errf("max_token_size: want a positive number of bytes, have %q", args[0])
+				}
+				h.MaxTokenSize = n
+			}
+		default:
+			return d.Errf("unknown subdirective %q", name)
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,291 @@
+// Package caddymodule is the Caddy HTTP handler http.handlers.firstparty and
+// its Caddyfile directive firstparty. It rewrites the HTML responses of the
+// handlers after it with the rewrite package, on the policy that the
+// blocklists package compiles, and serves the consent runtime.
+package caddymodule
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// List is one tracker list loaded at provision time.
+type List struct {
+	// Path is a file path. The builtin database is controlled by NoBuiltin.
+	Path string `json:"path"`
+	// Category is given to the list's entries that carry none
+	// (e.g. "advertising" for EasyList). Default: "unknown".
+	Category string `json:"category,omitempty"`
+	// Format is hosts, domains, abp or firstparty. Default: detected.
+	Format string `json:"format,omitempty"`
+}
+
+// Handler rewrites outgoing HTML so that third-party tags are removed, or
+// held as inert markup until the visitor consents to their purpose.
+type Handler struct {
+	// Disabled turns the handler into a pass-through: the kill switch. It
+	// takes effect on a config reload. Default: false (enabled).
+	Disabled bool `json:"disabled,omitempty"`
+	// ReportOnly changes no byte: it counts and logs what would have changed
+	// and sends a Firstparty-Report trailer summarising it. Default: false.
+	ReportOnly bool `json:"report_only,omitempty"`
+	// Categories maps a category (analytics, advertising, social,
+	// session_replay, tag_manager, consent, embeds, fonts, cdn, payments,
+	// essential) to an action (keep, remove, defer, placeholder). Missing
+	// categories use the product defaults (docs/configuration.md).
+	Categories map[string]string `json:"categories,omitempty"`
+	// Unknown is the action for third parties that no list names.
+	// Default: defer (fail closed).
+	Unknown string `json:"unknown,omitempty"`
+	// Allow lists hosts (and their subdomains) that are always kept.
+	Allow []string `json:"allow,omitempty"`
+	// Deny lists hosts (and their subdomains) that are always removed.
+	Deny []string `json:"deny,omitempty"`
+	// FirstParty lists hosts that count as the site's own (its CDN, its
+	// analytics subdomain), besides the request's registrable domain.
+	FirstParty []string `json:"first_party,omitempty"`
+	// ThirdParty lists hosts under the site's domain that are third parties,
+	// such as a subdomain CNAME-cloaked to a vendor.
+	ThirdParty []string `json:"third_party,omitempty"`
+	// NoBuiltin leaves out the embedded tracker database. Default: false.
+	NoBuiltin bool `json:"no_builtin,omitempty"`
+	// Lists are extra tracker lists from files.
+	Lists []List `json:"lists,omitempty"`
+	// PlaceholderText is the text of click-to-load placeholders; "%s" is
+	// replaced by the vendor. Default: "This content is hosted by %s.
+	// Loading it shares your data with them."
+	PlaceholderText string `json:"placeholder_text,omitempty"`
+	// Exclude lists path prefixes that are never rewritten (e.g. /admin).
+	Exclude []string `json:"exclude,omitempty"`
+	// MaxTokenSize caps the bytes held to decide one tag, inline script or
+	// style block. Zero means 1 MiB.
+	MaxTokenSize int `json:"max_token_size,omitempty"`
+	// RuntimePath is where the consent runtime is served.
+	// Default: /_fp/consent.js.
+	RuntimePath string `json:"runtime_path,omitempty"`
+
+	policy *blocklists.Policy
+	rp     rewrite.Policy
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.firstparty",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision compiles the policy.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.RuntimePath == "" {
+		h.RuntimePath = "/_fp/consent.js"
+	}
+	p, err := h.buildPolicy()
+	if err != nil {
+		return err
+	}
+	h.policy = p
+	h.rp = RewritePolicy(p)
+	if h.Disabled {
+		h.logger.Warn("firstparty is disabled: pages pass through unrewritten")
+	}
+	return nil
+}
+
+// BuildPolicy compiles the policy a handler configuration describes, as
+// the module does at provision time (the CLI uses it too).
+func BuildPolicy(h *Handler) (*blocklists.Policy, error) { return h.buildPolicy() }
+
+// buildPolicy loads the databases and lists into a policy.
+func (h *Handler) buildPolicy() (*blocklists.Policy, error) {
+	db := blocklists.NewDB()
+	if !h.NoBuiltin {
+		b, err := blocklists.Builtin()
+		if err != nil {
+			return nil, fmt.Errorf("loading builtin database: %w", err)
+		}
+		db = b
+	}
+	for _, l := range h.Lists {
+		f, err := os.Open(l.Path)
+		if err != nil {
+			return nil, fmt.Errorf("loading list %q: %w", l.Path, err)
+		}
+		ldb, st, err := blocklists.ParseList(f, l.Path, blocklists.Format(l.Format), l.Category)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("loading list %q: %w", l.Path, err)
+		}
+		for _, e := range st.Errors {
+			if h.logger != nil {
+				h.logger.Warn("skipping bad list line", zap.Error(e))
+			}
+		}
+		db.Merge(ldb)
+	}
+	p := blocklists.NewPolicy(db)
+	p.Actions = h.Categories
+	if h.Unknown != "" {
+		p.Unknown = h.Unknown
+	}
+	p.Allow, p.Deny, p.FirstParty, p.ThirdParty = h.Allow, h.Deny, h.FirstParty, h.ThirdParty
+	return p, p.Validate()
+}
+
+// Validate checks the configuration.
+func (h *Handler) Validate() error {
+	for _, l := range h.Lists {
+		switch blocklists.Format(l.Format) {
+		case blocklists.FormatAuto, blocklists.FormatHosts, blocklists.FormatDomains, blocklists.FormatABP, blocklists.FormatOwn:
+		default:
+			return fmt.Errorf("list %q: unknown format %q", l.Path, l.Format)
+		}
+	}
+	if h.MaxTokenSize < 0 {
+		return fmt.Errorf("max_token_size must not be negative")
+	}
+	return nil
+}
+
+// ServeHTTP rewrites the HTML responses of next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if r.URL.Path == h.RuntimePath {
+		serveRuntime(w, r)
+		return nil
+	}
+	if h.Disabled || r.Method == http.MethodHead || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
+		return next.ServeHTTP(w, r)
+	}
+	for _, p := range h.Exclude {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return next.ServeHTTP(w, r)
+		}
+	}
+	// Ask the upstream for plain bytes, and for whole pages: a partial HTML
+	// response could not be rewritten.
+	r.Header = r.Header.Clone()
+	r.Header.Set("Accept-Encoding", "identity")
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
+	}
+	rw := &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r}
+	err := next.ServeHTTP(rw, r)
+	if cerr := rw.finish(); cerr != nil && err == nil {
+		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
+	}
+	return err
+}
+
+func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	page := &url.URL{Scheme: scheme, Host: strings.ToLower(host), Path: r.URL.Path}
+	var tok [12]byte
+	rand.Read(tok[:])
+	opts := rewrite.Options{
+		Policy:       h.rp,
+		PageURL:      page,
+		MaxTokenSize: h.MaxTokenSize,
+		Token:        hex.EncodeToString(tok[:]),
+		Nonce:        cspNonce(r.Header.Get("Content-Security-Policy")),
+		ReportOnly:   h.ReportOnly,
+		Loader:       h.loader,
+	}
+	if h.PlaceholderText != "" {
+		opts.PlaceholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }
+	}
+	return opts
+}
+
+// loader is the snippet inserted before the first deferred element.
+func (h *Handler) loader(token, nonce string) []byte {
+	s := `<script src="` + h.RuntimePath + `" data-fp-token="` + token + `"`
+	if nonce != "" {
+		s += ` nonce="` + strings.NewReplacer(`"`, "&quot;", "<", "&lt;", "&", "&amp;").Replace(nonce) + `"`
+	}
+	return []byte(s + `></script>`)
+}
+
+// cspNonce returns the script nonce of a Content-Security-Policy, if any.
+func cspNonce(csp string) string {
+	for _, f := range strings.Fields(csp) {
+		f = strings.Trim(f, ";")
+		if strings.HasPrefix(f, "'nonce-") && strings.HasSuffix(f, "'") {
+			return f[7 : len(f)-1]
+		}
+	}
+	return ""
+}
+
+func (h *Handler) logStats(r *http.Request, st *rewrite.Stats) {
+	if ce := h.logger.Check(zapcore.DebugLevel, "page rewritten"); ce != nil {
+		ce.Write(zap.String("path", r.URL.Path), zap.Int("elements", st.Elements),
+			zap.Int("removed", st.Actions[rewrite.Remove]), zap.Int("deferred", st.Actions[rewrite.Defer]),
+			zap.Int("placeholders", st.Actions[rewrite.Placeholder]), zap.Any("fail_closed", st.FailClosed))
+	}
+	if len(st.FailClosed) > 0 {
+		h.logger.Info("fail-closed decisions", zap.String("path", r.URL.Path), zap.Any("fail_closed", st.FailClosed))
+	}
+}
+
+// RewritePolicy adapts a blocklists policy to the rewriter's Policy.
+func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
+	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
+		var v blocklists.Verdict
+		if r.URL != nil {
+			pageHost := ""
+			if page != nil {
+				pageHost = page.Host
+			}
+			v = p.DecideURL(pageHost, r.URL.Host, r.URL.Path, r.URL.RawQuery)
+		} else {
+			var s *blocklists.Script
+			if f := r.Script; f != nil {
+				s = &blocklists.Script{Calls: f.Calls, Idents: f.Idents, Strings: f.Strings, Hosts: f.Hosts, Unclassifiable: f.Oversize || f.Malformed}
+			}
+			v = p.DecideScript(s)
+		}
+		a, ok := rewrite.ParseAction(v.Action)
+		if v.Action == blocklists.ActionProxy {
+			a, ok = rewrite.Keep, true // the analytics proxy is not built yet
+		}
+		if !ok {
+			a = rewrite.Defer
+		}
+		return rewrite.Decision{Action: a, Category: v.Category, Vendor: v.Vendor, Host: v.Host}
+	})
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

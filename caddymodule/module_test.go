@@ -1,0 +1,162 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"go.uber.org/zap"
+)
+
+func TestCaddyfileExample(t *testing.T) {
+	b, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(b, nil)
+	if err != nil {
+		t.Fatalf("adapting Caddyfile.example: %v", err)
+	}
+	s := string(out)
+	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"path":"/etc/caddy/easyprivacy.txt"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("adapted JSON lacks %s:\n%s", want, s)
+		}
+	}
+	// firstparty runs after encode, so it sees plain HTML.
+	if strings.Index(s, `"handler":"encode"`) > strings.Index(s, `"handler":"firstparty"`) {
+		t.Errorf("firstparty is ordered before encode:\n%s", s)
+	}
+}
+
+func TestCaddyfileErrors(t *testing.T) {
+	tests := map[string]string{
+		"firstparty extra":                            "wrong argument count",
+		"firstparty {\n bogus\n}":                     `unknown subdirective "bogus"`,
+		"firstparty {\n report_only\n report_only\n}": `duplicate subdirective "report_only"`,
+		"firstparty {\n category analytics nuke\n}":   `unknown action "nuke"`,
+		"firstparty {\n category nosuch defer\n}":     `unknown category "nosuch"`,
+		"firstparty {\n unknown\n}":                   "wrong argument count",
+		"firstparty {\n max_token_size -1\n}":         "max_token_size",
+	}
+	for in, want := range tests {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("%q: error %v does not name the file and line", in, err)
+		}
+	}
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
+		t.Errorf("bare firstparty: %v", err)
+	}
+}
+
+func provisioned(t *testing.T, h *Handler) *Handler {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := h.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.logger = zap.NewNop()
+	return h
+}
+
+const page = `<html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>hi</p></body></html>`
+
+func serve(h *Handler, req *http.Request, next http.HandlerFunc) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		next(w, r)
+		return nil
+	}))
+	return rec
+}
+
+func TestServeHTML(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Range", "bytes=0-10")
+	var sawRange, sawAE string
+	rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		sawRange, sawAE = r.Header.Get("Range"), r.Header.Get("Accept-Encoding")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", "999")
+		w.Header().Set("ETag", `"abc"`)
+		w.Write([]byte(page))
+	})
+	body := rec.Body.String()
+	if !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, `<script src="/_fp/consent.js"`) {
+		t.Errorf("not deferred: %s", body)
+	}
+	if rec.Header().Get("Content-Length") != "" || rec.Header().Get("ETag") != `W/"abc"` {
+		t.Errorf("headers: %v", rec.Header())
+	}
+	if sawRange != "" || sawAE != "identity" {
+		t.Errorf("upstream saw Range %q, Accept-Encoding %q", sawRange, sawAE)
+	}
+}
+
+func TestServePassthroughAndFailClosed(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	js := `var s="https://www.googletagmanager.com/gtag/js"`
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/a.js", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write([]byte(js))
+	})
+	if rec.Body.String() != js {
+		t.Errorf("non-HTML changed: %q", rec.Body.String())
+	}
+	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "br")
+		w.Write([]byte("\x1b\x00compressed"))
+	})
+	if rec.Code != http.StatusBadGateway || strings.Contains(rec.Body.String(), "compressed") {
+		t.Errorf("encoded HTML not failed closed: %d %q", rec.Code, rec.Body.String())
+	}
+	off := provisioned(t, &Handler{Disabled: true})
+	rec = serve(off, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page))
+	})
+	if rec.Body.String() != page {
+		t.Errorf("kill switch did not pass through: %q", rec.Body.String())
+	}
+}
+
+func TestReportOnlyTrailer(t *testing.T) {
+	h := provisioned(t, &Handler{ReportOnly: true})
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page))
+	})
+	if rec.Body.String() != page {
+		t.Errorf("report_only changed the page: %q", rec.Body.String())
+	}
+	if got := rec.Result().Trailer.Get("Firstparty-Report"); !strings.Contains(got, "defer=1") {
+		t.Errorf("Firstparty-Report trailer: %q (headers %v)", got, rec.Header())
+	}
+}
+
+func TestJSONFieldsDocumented(t *testing.T) {
+	b, _ := json.Marshal(Handler{Disabled: true, ReportOnly: true})
+	if !strings.Contains(string(b), `"disabled":true`) || !strings.Contains(string(b), `"report_only":true`) {
+		t.Errorf("json: %s", b)
+	}
+}

@@ -1,0 +1,207 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// responseWriter records the status in WriteHeader and decides on the first
+// Write whether the body is HTML to rewrite.
+type responseWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+	h       *Handler
+	req     *http.Request
+	status  int
+	decided bool
+	rw      *rewrite.Writer
+	failed  bool // fail-closed: the body is dropped
+	err     error
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if status >= 100 && status < 200 {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+var errEncoded = errors.New("upstream body has a content encoding firstparty cannot decode")
+
+// decide looks at the status, headers and the first bytes of the body.
+func (w *responseWriter) decide(first []byte) {
+	w.decided = true
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	hdr := w.Header()
+	html := false
+	switch w.status {
+	case http.StatusNoContent, http.StatusNotModified:
+	default:
+		ct := hdr.Get("Content-Type")
+		if ct == "" && len(first) > 0 {
+			ct = http.DetectContentType(first)
+		}
+		mt, _, _ := mime.ParseMediaType(ct)
+		html = mt == "text/html"
+		if mt == "application/xhtml+xml" {
+			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
+			// it, so it fails closed.
+			w.failClosed("xhtml")
+			return
+		}
+		if strings.HasPrefix(mt, "text/event-stream") {
+			html = false
+		}
+	}
+	if !html {
+		w.ResponseWriter.WriteHeader(w.status)
+		return
+	}
+	if w.status == http.StatusPartialContent {
+		w.failClosed("partial_html")
+		return
+	}
+	if ce := strings.TrimSpace(hdr.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		w.failClosed("content_encoding")
+		return
+	}
+	hdr.Del("Content-Length")
+	hdr.Del("Accept-Ranges")
+	hdr.Del("Content-MD5")
+	hdr.Del("Digest")
+	if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		hdr.Set("ETag", "W/"+et)
+	}
+	opts := w.h.rewriteOptions(w.req)
+	opts.Nonce = cspNonce(hdr.Get("Content-Security-Policy"))
+	if w.h.ReportOnly {
+		hdr.Add("Trailer", "Firstparty-Report")
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	w.rw = rewrite.NewWriter(w.ResponseWriter, opts)
+}
+
+// failClosed replaces the response with a 502 and drops the body.
+func (w *responseWriter) failClosed(reason string) {
+	w.failed = true
+	w.h.logger.Error("response not rewritable, failing closed", zap.String("reason", reason), zap.String("path", w.req.URL.Path))
+	hdr := w.Header()
+	for k := range hdr {
+		delete(hdr, k)
+	}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
+	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.decided {
+		w.decide(p)
+	}
+	switch {
+	case w.failed:
+		return len(p), nil
+	case w.rw != nil:
+		n, err := w.rw.Write(p)
+		if err != nil {
+			w.err = err
+		}
+		return n, err
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the zero-copy path for bodies that are not rewritten.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.decided {
+		// Decide on the headers alone when they are enough.
+		if w.Header().Get("Content-Type") == "" {
+			return io.Copy(writerOnly{w}, r)
+		}
+		w.decide(nil)
+	}
+	if w.rw == nil && !w.failed {
+		return w.ResponseWriterWrapper.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w}, r)
+}
+
+type writerOnly struct{ io.Writer }
+
+// FlushError writes out what the rewriter has decided, then flushes.
+func (w *responseWriter) FlushError() error {
+	if !w.decided {
+		return nil
+	}
+	if w.rw != nil {
+		if err := w.rw.Flush(); err != nil {
+			return err
+		}
+		return nil
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// finish ends the rewrite at the end of the upstream body.
+func (w *responseWriter) finish() error {
+	if !w.decided {
+		w.decide(nil)
+	}
+	if w.rw == nil {
+		return nil
+	}
+	err := w.rw.Close()
+	st := w.rw.Stats()
+	w.h.logStats(w.req, st)
+	if w.h.ReportOnly {
+		w.Header().Set("Firstparty-Report", reportSummary(st))
+	}
+	if err == nil {
+		err = w.err
+	}
+	return err
+}
+
+// reportSummary is the Firstparty-Report value: what would have changed.
+func reportSummary(st *rewrite.Stats) string {
+	var parts []string
+	for _, a := range []rewrite.Action{rewrite.Remove, rewrite.Defer, rewrite.Placeholder} {
+		if n := st.Actions[a]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", a, n))
+		}
+	}
+	var cats []string
+	for c, n := range st.Categories {
+		if t := n[rewrite.Remove] + n[rewrite.Defer] + n[rewrite.Placeholder]; t > 0 {
+			cats = append(cats, fmt.Sprintf("%s:%d", c, t))
+		}
+	}
+	sort.Strings(cats)
+	if len(cats) > 0 {
+		parts = append(parts, "categories="+strings.Join(cats, ","))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Interface guards
+var (
+	_ http.ResponseWriter = (*responseWriter)(nil)
+	_ io.ReaderFrom       = (*responseWriter)(nil)
+)

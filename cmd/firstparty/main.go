@@ -1,0 +1,241 @@
+// Command firstparty is the developer CLI: rewrite pages locally with the
+// product policy, and check tracker lists.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/caddymodule"
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+const usage = `usage:
+  firstparty rewrite [flags] < in.html > out.html
+  firstparty rewrite [flags] FILE|DIR... --out OUTDIR
+  firstparty lists check FILE...`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "rewrite":
+		err = runRewrite(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	case "lists":
+		err = runLists(os.Args[2:], os.Stdout)
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", os.Args[1], usage)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "firstparty:", err)
+		os.Exit(1)
+	}
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lists, cats multi
+	fs.Var(&lists, "blocklist", "a tracker list (hosts, domains, Adblock Plus or firstparty format); repeatable")
+	fs.Var(&cats, "category", "NAME=ACTION: the action for a category; repeatable")
+	action := fs.String("action", "defer", "action for hosts in --blocklist lists: remove or defer")
+	noBuiltin := fs.Bool("no-builtin", false, "leave out the embedded tracker database")
+	unknown := fs.String("unknown", "", "action for unlisted third parties: keep, defer or remove (default: the product policy's, defer)")
+	site := fs.String("site", "shop.example", "the page's own site, which decides what is third party")
+	stats := fs.Bool("stats", false, "print the stats as JSON on stderr")
+	out := fs.String("out", "", "output directory when rewriting files")
+	// Accept flags after file arguments too.
+	var files []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			files = append(files, args[0])
+			args = args[1:]
+		}
+	}
+	if *action != "remove" && *action != "defer" {
+		return fmt.Errorf("--action must be remove or defer, not %q", *action)
+	}
+	h := &caddymodule.Handler{NoBuiltin: *noBuiltin, Unknown: *unknown, Categories: map[string]string{}}
+	for _, c := range cats {
+		k, v, ok := strings.Cut(c, "=")
+		if !ok {
+			return fmt.Errorf("--category %q: want NAME=ACTION", c)
+		}
+		h.Categories[k] = v
+	}
+	var extra []*blocklists.DB
+	for _, l := range lists {
+		f, err := os.Open(l)
+		if err != nil {
+			return err
+		}
+		db, st, err := blocklists.ParseList(f, l, blocklists.FormatAuto, "unknown")
+		f.Close()
+		if err != nil {
+			return err
+		}
+		for _, e := range st.Errors {
+			fmt.Fprintln(stderr, "firstparty: skipping", e)
+		}
+		extra = append(extra, db)
+	}
+	p, err := caddymodule.BuildPolicy(h)
+	if err != nil {
+		return err
+	}
+	if len(extra) > 0 {
+		db := p.DB()
+		merged := blocklists.NewDB()
+		merged.Merge(db)
+		for _, e := range extra {
+			merged.Merge(e)
+		}
+		p.SetDB(merged)
+		if _, ok := h.Categories["unknown"]; !ok {
+			// Listed hosts without a category get --action.
+			p.Actions = map[string]string{}
+			for k, v := range h.Categories {
+				p.Actions[k] = v
+			}
+			if *unknown == "" {
+				p.Unknown = *action
+			}
+		}
+	}
+	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
+	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local",
+		Loader: func(tok, nonce string) []byte {
+			return []byte(`<script src="/_fp/consent.js" data-fp-token="` + tok + `"></script>`)
+		}}
+	if len(files) == 0 {
+		st, err := rewrite.Rewrite(stdout, stdin, opts)
+		if err != nil {
+			return err
+		}
+		return printStats(*stats, stderr, "-", st)
+	}
+	if *out == "" {
+		return errors.New("rewriting files needs --out OUTDIR")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	failed := 0
+	for _, f := range files {
+		err := filepath.WalkDir(f, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || (path != f && !strings.HasSuffix(path, ".html")) {
+				return nil
+			}
+			if err := rewriteFile(path, filepath.Join(*out, filepath.Base(path)), opts, *stats, stderr); err != nil {
+				fmt.Fprintf(stderr, "firstparty: %s: %v\n", path, err)
+				failed++
+			}
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "firstparty: %v\n", err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d file(s) failed", failed)
+	}
+	return nil
+}
+
+func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Writer) error {
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	st, err := rewrite.Rewrite(dst, src, opts)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return printStats(stats, stderr, in, st)
+}
+
+func printStats(on bool, w io.Writer, name string, st *rewrite.Stats) error {
+	if !on {
+		return nil
+	}
+	type finding struct {
+		Host, Vendor, Category, Kind, Action string
+		Count                                int
+	}
+	var fs []finding
+	for f, n := range st.Findings {
+		fs = append(fs, finding{f.Host, f.Vendor, f.Category, f.Kind.String(), f.Action.String(), n})
+	}
+	actions := map[string]int{}
+	for a, n := range st.Actions {
+		if n > 0 {
+			actions[rewrite.Action(a).String()] = n
+		}
+	}
+	return json.NewEncoder(w).Encode(map[string]any{"file": name, "elements": st.Elements, "actions": actions, "findings": fs, "fail_closed": st.FailClosed})
+}
+
+func runLists(args []string, stdout io.Writer) error {
+	if len(args) < 2 || args[0] != "check" {
+		return errors.New("usage: firstparty lists check FILE...")
+	}
+	fatal := false
+	for _, f := range args[1:] {
+		r, err := os.Open(f)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", f, err)
+			fatal = true
+			continue
+		}
+		_, st, err := blocklists.ParseList(r, f, blocklists.FormatAuto, "")
+		r.Close()
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", f, err)
+			fatal = true
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: format %s, %d lines, rules %v, skipped %v\n", f, st.Format, st.Lines, st.Rules, st.Skipped)
+		for _, e := range st.Errors {
+			fmt.Fprintln(stdout, "  ", e)
+		}
+	}
+	if fatal {
+		return errors.New("some lists could not be read")
+	}
+	return nil
+}
