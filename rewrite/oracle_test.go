@@ -243,7 +243,7 @@ func mentionsTracker(base, u string) bool {
 		}
 		return s
 	}
-	if strings.Contains(norm(u), trackerHost) {
+	if trackerHostRe.MatchString(norm(u)) {
 		return true
 	}
 	return base != "" && strings.Contains(norm(base), trackerHost) && !strings.Contains(norm(u), "//")
@@ -253,6 +253,10 @@ var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*['"]?[^'")]*tracker\.ex
 
 // cssHit reports whether CSS text loads from the tracker host.
 func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "\\", "")) }
+
+// trackerHostRe finds the tracker as a host: after "//" (and any userinfo
+// or subdomain), or after a special scheme with no slashes.
+var trackerHostRe = regexp.MustCompile(`(//|^(https?|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
 
 var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//tracker\\.example")
 
