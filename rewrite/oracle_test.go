@@ -256,7 +256,7 @@ func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "
 
 // trackerHostRe finds the tracker as a host: after "//" (and any userinfo
 // or subdomain), or after a special scheme with no slashes.
-var trackerHostRe = regexp.MustCompile(`(//|^(https?|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
+var trackerHostRe = regexp.MustCompile(`^(//|(https?|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
 
 var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//tracker\\.example")
 
