@@ -263,8 +263,12 @@ var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//tracker\\.example")
 // trackerScript reports whether an inline script would run a tracker: it
 // calls gtag or fbq, or holds a string literal with a tracker URL.
 func trackerScript(text string) bool {
-	return strings.Contains(text, "gtag(") || strings.Contains(text, "fbq(") || jsURLRe.MatchString(text)
+	return trackerCallRe.MatchString(text) || jsURLRe.MatchString(text)
 }
+
+// trackerCallRe finds a call of gtag or fbq as a whole identifier (Afbq( is
+// another function).
+var trackerCallRe = regexp.MustCompile(`(^|[^\w$])(gtag|fbq)\s*\(`)
 
 // anyURL flags every URL that contacts a host: not data:, blob: or about:.
 func anyURL(base, u string) bool {
