@@ -249,7 +249,9 @@ func mentionsTracker(base, u string) bool {
 	return base != "" && strings.Contains(norm(base), trackerHost) && !strings.Contains(norm(u), "//")
 }
 
-var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*['"]?[^'")]*tracker\.example`)
+// cssURLRe finds url() or @import whose URL names the tracker as its host
+// (a relative path that merely spells the name is first party).
+var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*(url\()?\s*['"]?\s*((https?:)/*|//)([^/'")]*[@.])?tracker\.example`)
 
 // cssHit reports whether CSS text loads from the tracker host.
 func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "\\", "")) }
@@ -331,4 +333,19 @@ func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 		out[e.Name()] = b
 	}
 	return out
+}
+
+// TestOracleCSS checks that the CSS oracle can fail: it flags tracker URLs
+// and passes relative paths that only spell the name.
+func TestOracleCSS(t *testing.T) {
+	for _, s := range []string{"background:url(https://tracker.example/p.gif)", "@import url('//tracker.example/x.css')", `@import "https://a.tracker.example/x.css"`} {
+		if !cssHit(s) {
+			t.Errorf("oracle misses %q", s)
+		}
+	}
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)"} {
+		if cssHit(s) {
+			t.Errorf("oracle flags %q", s)
+		}
+	}
 }
