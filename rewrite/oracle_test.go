@@ -251,7 +251,7 @@ func mentionsTracker(base, u string) bool {
 
 // cssURLRe finds url() or @import whose URL names the tracker as its host
 // (a relative path that merely spells the name is first party).
-var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*(url\()?\s*['"]?\s*((https?:)/*|//)([^/'")]*[@.])?tracker\.example`)
+var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*(url\()?\s*['"]?\s*((https?:)/*|//)([^/'")]*[@.])?tracker\.example\.?($|[/:?#'")\s\\])`)
 
 // cssHit reports whether CSS text loads from the tracker host.
 func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "\\", "")) }
@@ -260,7 +260,7 @@ func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "
 // or subdomain), or after a special scheme with no slashes.
 var trackerHostRe = regexp.MustCompile(`^(//|(https?|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
 
-var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//tracker\\.example")
+var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//([^/'\"`]*[@.])?tracker\\.example\\.?($|[/:?#'\"`\\s\\\\])")
 
 // trackerScript reports whether an inline script would run a tracker: it
 // calls gtag or fbq, or holds a string literal with a tracker URL.
@@ -335,6 +335,20 @@ func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 	return out
 }
 
+// TestOracleJS checks that the inline-script oracle can fail.
+func TestOracleJS(t *testing.T) {
+	for _, s := range []string{"gtag('js')", `s.src="https://tracker.example/x.js"`, "u='//a.tracker.example'", "x; fbq ('init')"} {
+		if !trackerScript(s) {
+			t.Errorf("oracle misses %q", s)
+		}
+	}
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()"} {
+		if trackerScript(s) {
+			t.Errorf("oracle flags %q", s)
+		}
+	}
+}
+
 // TestOracleCSS checks that the CSS oracle can fail: it flags tracker URLs
 // and passes relative paths that only spell the name.
 func TestOracleCSS(t *testing.T) {
@@ -343,7 +357,7 @@ func TestOracleCSS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)"} {
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0"} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}
