@@ -246,7 +246,7 @@ func mentionsTracker(base, u string) bool {
 	if trackerHostRe.MatchString(norm(u)) {
 		return true
 	}
-	return base != "" && strings.Contains(norm(base), trackerHost) && !strings.Contains(norm(u), "//")
+	return base != "" && trackerHostRe.MatchString(norm(base)) && strings.TrimSpace(u) != "" && !strings.Contains(norm(u), "//")
 }
 
 // cssURLRe finds url() or @import whose URL names the tracker as its host
