@@ -265,7 +265,46 @@ var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//([^/'\"`]*[@.])?tracker\\
 // trackerScript reports whether an inline script would run a tracker: it
 // calls gtag or fbq, or holds a string literal with a tracker URL.
 func trackerScript(text string) bool {
-	return trackerCallRe.MatchString(text) || jsURLRe.MatchString(text)
+	return trackerCallRe.MatchString(stripJSLiterals(text)) || jsURLRe.MatchString(text)
+}
+
+// stripJSLiterals blanks string literals and comments, so that a call is
+// only seen in code. It is deliberately simple and independent of the
+// rewriter's lexer; an unterminated literal blanks to the end.
+func stripJSLiterals(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			for j < len(b) && b[j] != c {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			for k := i; k < len(b) && k <= j; k++ {
+				b[k] = ' '
+			}
+			i = j
+		case c == '/' && i+1 < len(b) && b[i+1] == '/':
+			for i < len(b) && b[i] != '\n' {
+				b[i] = ' '
+				i++
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			j := strings.Index(s[i+2:], "*/")
+			end := len(b)
+			if j >= 0 {
+				end = i + 2 + j + 2
+			}
+			for k := i; k < end; k++ {
+				b[k] = ' '
+			}
+			i = end - 1
+		}
+	}
+	return string(b)
 }
 
 // trackerCallRe finds a call of gtag or fbq as a whole identifier (Afbq( is
@@ -342,7 +381,7 @@ func TestOracleJS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()"} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()"} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}
