@@ -258,7 +258,9 @@ func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "
 
 // trackerHostRe finds the tracker as a host: after "//" (and any userinfo
 // or subdomain), or after a special scheme with no slashes.
-var trackerHostRe = regexp.MustCompile(`^(//|(https?|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
+// The test page is https: "https:x" without "//" is relative there, while
+// another special scheme takes any number of slashes.
+var trackerHostRe = regexp.MustCompile(`^(//|https://|(http|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
 
 var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//([^/'\"`]*[@.])?tracker\\.example\\.?($|[/:?#'\"`\\s\\\\])")
 
