@@ -249,12 +249,51 @@ func mentionsTracker(base, u string) bool {
 	return base != "" && trackerHostRe.MatchString(norm(base)) && strings.TrimSpace(u) != "" && !strings.Contains(norm(u), "//")
 }
 
-// cssURLRe finds url() or @import whose URL names the tracker as its host
-// (a relative path that merely spells the name is first party).
-var cssURLRe = regexp.MustCompile(`(?i)(url\(|@import)\s*(url\()?\s*['"]?\s*((https?:)/*|//)([^/'")]*[@.])?tracker\.example\.?($|[/:?#'")\s\\])`)
-
-// cssHit reports whether CSS text loads from the tracker host.
-func cssHit(s string) bool { return cssURLRe.MatchString(strings.ReplaceAll(s, "\\", "")) }
+// cssHit reports whether CSS text loads from the tracker host, reading
+// url() and @import as CSS does: an unquoted url() that holds a quote, a
+// parenthesis or inner white space is a bad-url token and loads nothing.
+func cssHit(css string) bool {
+	low := strings.ToLower(strings.ReplaceAll(css, "\\", ""))
+	for i := 0; i < len(low); i++ {
+		var rest string
+		switch {
+		case strings.HasPrefix(low[i:], "url("):
+			rest = low[i+4:]
+		case strings.HasPrefix(low[i:], "@import"):
+			rest = strings.TrimLeft(low[i+7:], " \t\n\r\f")
+			if strings.HasPrefix(rest, "url(") {
+				rest = rest[4:]
+			} else if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+				continue
+			}
+		default:
+			continue
+		}
+		rest = strings.TrimLeft(rest, " \t\n\r\f")
+		var u string
+		if rest != "" && (rest[0] == '"' || rest[0] == '\'') {
+			end := strings.IndexByte(rest[1:], rest[0])
+			if end < 0 {
+				u = rest[1:]
+			} else {
+				u = rest[1 : 1+end]
+			}
+		} else {
+			end := strings.IndexByte(rest, ')')
+			if end < 0 {
+				end = len(rest)
+			}
+			u = strings.TrimRight(rest[:end], " \t\n\r\f")
+			if strings.ContainsAny(u, "\"'( \t\n\r\f") {
+				continue // bad-url token
+			}
+		}
+		if trackerHostRe.MatchString(u) {
+			return true
+		}
+	}
+	return false
+}
 
 // trackerHostRe finds the tracker as a host: after "//" (and any userinfo
 // or subdomain), or after a special scheme with no slashes.
@@ -398,7 +437,7 @@ func TestOracleCSS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0"} {
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}
