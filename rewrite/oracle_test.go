@@ -249,12 +249,19 @@ func mentionsTracker(base, u string) bool {
 	return base != "" && trackerHostRe.MatchString(norm(base)) && strings.TrimSpace(u) != "" && !strings.Contains(norm(u), "//")
 }
 
+func cssNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
+}
+
 // cssHit reports whether CSS text loads from the tracker host, reading
 // url() and @import as CSS does: an unquoted url() that holds a quote, a
 // parenthesis or inner white space is a bad-url token and loads nothing.
 func cssHit(css string) bool {
 	low := strings.ToLower(strings.ReplaceAll(css, "\\", ""))
 	for i := 0; i < len(low); i++ {
+		if i > 0 && cssNameChar(low[i-1]) {
+			continue // "0url(" is a dimension, "-url(" another function
+		}
 		var rest string
 		switch {
 		case strings.HasPrefix(low[i:], "url("):
@@ -437,7 +444,7 @@ func TestOracleCSS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`} {
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple"} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}
