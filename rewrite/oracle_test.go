@@ -308,18 +308,30 @@ func cssHit(css string) bool {
 // another special scheme takes any number of slashes.
 var trackerHostRe = regexp.MustCompile(`^(//|https://|(http|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
 
-var jsURLRe = regexp.MustCompile("['\"`](?i:https?:)?//([^/'\"`]*[@.])?tracker\\.example\\.?($|[/:?#'\"`\\s\\\\])")
+// urlInTextRe finds a tracker URL inside a string literal's text.
+var urlInTextRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.+-])(https?:)?//([^/'"\s]*[@.])?tracker\.example\.?($|[/:?#'"\s\\])`)
 
 // trackerScript reports whether an inline script would run a tracker: it
 // calls gtag or fbq, or holds a string literal with a tracker URL.
 func trackerScript(text string) bool {
-	return trackerCallRe.MatchString(stripJSLiterals(text)) || jsURLRe.MatchString(text)
+	code, lits := splitJS(text)
+	if trackerCallRe.MatchString(code) {
+		return true
+	}
+	for _, l := range lits {
+		if urlInTextRe.MatchString(l) {
+			return true
+		}
+	}
+	return false
 }
 
-// stripJSLiterals blanks string literals and comments, so that a call is
-// only seen in code. It is deliberately simple and independent of the
-// rewriter's lexer; an unterminated literal blanks to the end.
-func stripJSLiterals(s string) string {
+// splitJS blanks string literals and comments, so that a call is only
+// seen in code, and returns the literals' contents. It is deliberately
+// simple and independent of the rewriter's lexer; an unterminated literal
+// runs to the end.
+func splitJS(s string) (string, []string) {
+	var lits []string
 	b := []byte(s)
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
@@ -331,6 +343,7 @@ func stripJSLiterals(s string) string {
 				}
 				j++
 			}
+			lits = append(lits, s[i+1:min(j, len(s))])
 			for k := i; k < len(b) && k <= j; k++ {
 				b[k] = ' '
 			}
@@ -352,7 +365,7 @@ func stripJSLiterals(s string) string {
 			i = end - 1
 		}
 	}
-	return string(b)
+	return string(b), lits
 }
 
 // trackerCallRe finds a call of gtag or fbq as a whole identifier (Afbq( is
@@ -429,7 +442,7 @@ func TestOracleJS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()"} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example"} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}
