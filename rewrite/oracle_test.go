@@ -249,6 +249,12 @@ func mentionsTracker(base, u string) bool {
 	return base != "" && trackerHostRe.MatchString(norm(base)) && strings.TrimSpace(u) != "" && !strings.Contains(norm(u), "//")
 }
 
+// cssNonPrintable is CSS's non-printable code point, which makes an
+// unquoted url() a bad-url token.
+func cssNonPrintable(r rune) bool {
+	return r <= 0x08 || r == 0x0B || (r >= 0x0E && r <= 0x1F) || r == 0x7F
+}
+
 func cssNameChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
 }
@@ -291,7 +297,7 @@ func cssHit(css string) bool {
 				end = len(rest)
 			}
 			u = strings.TrimRight(rest[:end], " \t\n\r\f")
-			if strings.ContainsAny(u, "\"'( \t\n\r\f") {
+			if strings.ContainsAny(u, "\"'( \t\n\r\f") || strings.ContainsFunc(u, cssNonPrintable) {
 				continue // bad-url token
 			}
 		}
@@ -457,7 +463,7 @@ func TestOracleCSS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple"} {
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple", "url(http:trACker.eXAmple#\x7f"} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}
