@@ -90,9 +90,14 @@ func (db *DB) Len() int {
 func (db *DB) AddHost(host string, e Entry) { db.hosts[host] = e }
 
 // AddPath adds a host+path entry.
+// Rules stay ordered longest prefix first, so Lookup takes the first match.
 func (db *DB) AddPath(host, prefix string, e Entry) {
-	db.paths[host] = append(db.paths[host], pathRule{prefix, e})
-	sort.SliceStable(db.paths[host], func(i, j int) bool { return len(db.paths[host][i].prefix) > len(db.paths[host][j].prefix) })
+	rules := db.paths[host]
+	i := sort.Search(len(rules), func(i int) bool { return len(rules[i].prefix) < len(prefix) })
+	rules = append(rules, pathRule{})
+	copy(rules[i+1:], rules[i:])
+	rules[i] = pathRule{prefix, e}
+	db.paths[host] = rules
 }
 
 // Merge copies every entry of o into db; o's entries win.
@@ -129,25 +134,6 @@ func (db *DB) Lookup(host, path string) (Entry, bool) {
 		i := strings.IndexByte(h, '.')
 		if i < 0 {
 			return Entry{}, false
-		}
-		h = h[i+1:]
-	}
-}
-
-// HasHost reports whether host or a parent domain has any entry.
-func (db *DB) HasHost(host string) bool {
-	_, ok := db.Lookup(host, "")
-	if ok {
-		return true
-	}
-	h := host
-	for {
-		if _, ok := db.paths[h]; ok {
-			return true
-		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			return false
 		}
 		h = h[i+1:]
 	}

@@ -52,6 +52,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[name] = true
 		return nil
 	}
+	// single checks a subdirective that appears once with one argument.
+	single := func(name string, args []string) error {
+		if err := once(name); err != nil {
+			return err
+		}
+		if len(args) != 1 {
+			return d.ArgErr()
+		}
+		return nil
+	}
 	for d.NextBlock(0) {
 		name := d.Val()
 		args := d.RemainingArgs()
@@ -89,11 +99,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Categories[args[0]] = args[1]
 		case "unknown":
-			if err := once(name); err != nil {
+			if err := single(name, args); err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return d.ArgErr()
 			}
 			if !blocklists.ValidAction(args[0]) {
 				return d.Errf("unknown action %q", args[0])
@@ -131,11 +138,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Lists = append(h.Lists, l)
 		case "placeholder_text", "runtime_path", "max_token_size":
-			if err := once(name); err != nil {
+			if err := single(name, args); err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return d.ArgErr()
 			}
 			switch name {
 			case "placeholder_text":

@@ -214,7 +214,6 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 		PageURL:      page,
 		MaxTokenSize: h.MaxTokenSize,
 		Token:        hex.EncodeToString(tok[:]),
-		Nonce:        cspNonce(r.Header.Get("Content-Security-Policy")),
 		ReportOnly:   h.ReportOnly,
 		Loader:       h.loader,
 	}

@@ -63,9 +63,6 @@ func (w *responseWriter) decide(first []byte) {
 			w.failClosed("xhtml")
 			return
 		}
-		if strings.HasPrefix(mt, "text/event-stream") {
-			html = false
-		}
 	}
 	if !html {
 		w.ResponseWriter.WriteHeader(w.status)
@@ -148,10 +145,7 @@ func (w *responseWriter) FlushError() error {
 		return nil
 	}
 	if w.rw != nil {
-		if err := w.rw.Flush(); err != nil {
-			return err
-		}
-		return nil
+		return w.rw.Flush()
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }

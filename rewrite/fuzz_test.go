@@ -1,9 +1,6 @@
 package rewrite
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func fuzzSeeds(f *testing.F) {
 	for _, row := range adversarial {
@@ -37,6 +34,5 @@ func FuzzPassthrough(f *testing.F) {
 				t.Fatalf("chunked passthrough changed %q", in)
 			}
 		}
-		_ = strings.TrimSpace
 	})
 }

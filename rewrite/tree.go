@@ -266,7 +266,7 @@ func (t *tree) startHTML(name string, selfClosing bool) {
 		t.closeTable("tbody", "thead", "tfoot", "tr", "td", "th")
 	case "select", "input", "keygen", "textarea":
 		if t.selects > 0 {
-			if i := t.findHTML("select"); i >= 0 {
+			if i := t.findHTMLBefore("select"); i >= 0 {
 				t.popTo(i)
 			}
 		}
@@ -277,15 +277,6 @@ func (t *tree) startHTML(name string, selfClosing bool) {
 		return
 	}
 	t.push(node{name: name, ns: nsHTML})
-}
-
-func (t *tree) findHTML(name string) int {
-	for i := len(t.stack) - 1; i >= 0; i-- {
-		if t.stack[i].ns == nsHTML && t.stack[i].name == name {
-			return i
-		}
-	}
-	return -1
 }
 
 func (t *tree) closeListItem(names ...string) {
@@ -355,7 +346,7 @@ func (t *tree) end(name string) {
 		return
 	case "select":
 		if t.selects > 0 {
-			if i := t.findHTML("select"); i >= 0 {
+			if i := t.findHTMLBefore("select"); i >= 0 {
 				t.popTo(i)
 			}
 		}
@@ -366,7 +357,7 @@ func (t *tree) end(name string) {
 		}
 		return
 	case "template":
-		if i := t.findHTML("template"); i >= 0 {
+		if i := t.findHTMLBefore("template"); i >= 0 {
 			t.popTo(i)
 		}
 		return
@@ -383,6 +374,8 @@ func (t *tree) end(name string) {
 	}
 }
 
+// findHTMLBefore returns the index of the nearest open HTML element called
+// name, or -1 if one of the stop elements comes first.
 func (t *tree) findHTMLBefore(name string, stops ...string) int {
 	for i := len(t.stack) - 1; i >= 0; i-- {
 		n := &t.stack[i]

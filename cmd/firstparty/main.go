@@ -114,15 +114,9 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			merged.Merge(e)
 		}
 		p.SetDB(merged)
-		if _, ok := h.Categories["unknown"]; !ok {
-			// Listed hosts without a category get --action.
-			p.Actions = map[string]string{}
-			for k, v := range h.Categories {
-				p.Actions[k] = v
-			}
-			if *unknown == "" {
-				p.Unknown = *action
-			}
+		if *unknown == "" {
+			// Listed hosts carry no category: they get --action.
+			p.Unknown = *action
 		}
 	}
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
