@@ -21,6 +21,34 @@ type cssRef struct {
 	start, end int // the bytes to replace to neutralise it
 	url        string
 	isImport   bool
+	str        bool // a string inside url(…): replaced by a string
+}
+
+// quotedAfterURL finds the string that follows "url(" and optional
+// whitespace in a bad-URL token: its start and end offsets in b.
+func quotedAfterURL(b []byte) (start, end int, ok bool) {
+	if len(b) < 5 || !bytes.EqualFold(b[:4], []byte("url(")) {
+		return 0, 0, false
+	}
+	i := 4
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == '\f') {
+		i++
+	}
+	if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
+		return 0, 0, false
+	}
+	q := b[i]
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case q:
+			return i, j + 1, true
+		case '\n', '\r', '\f':
+			return i, j, true
+		}
+	}
+	return i, len(b), true
 }
 
 // cssURLs lists the URLs that a block of CSS (a <style> body or a style
@@ -43,6 +71,13 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 			continue
 		case css.URLToken:
 			refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSURL(data), isImport: afterImport})
+		case css.BadURLToken:
+			// CSS reads "url(" then a quote as a function and a string,
+			// which stays valid when URL modifiers follow; the lexer calls
+			// the whole a bad URL. The string is treated as a URL.
+			if s, e, ok := quotedAfterURL(data); ok {
+				refs = append(refs, cssRef{start: start + s, end: start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
+			}
 		case css.FunctionToken:
 			if bytes.EqualFold(data, []byte("url(")) || bytes.EqualFold(data, []byte("src(")) || bytes.EqualFold(data, []byte("image-set(")) {
 				fnStart = start

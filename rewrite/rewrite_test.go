@@ -48,6 +48,8 @@ var adversarial = []string{
 	`<link rel=preconnect href=https://T>`,
 	`<div style="background:url(https://T/p.gif)">`,
 	`<style>@import url(https://T/x.css)</style>`,
+	`<div style="background:url('https://T/p.gif' crossorigin(anonymous))">`,
+	`<style>.a{background:url( "https://T/p.gif" x)}</style>`,
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter

@@ -420,10 +420,8 @@ func (r *Writer) scanScript(b []byte, eof bool) (int, bool) {
 		if c == '<' {
 			// "<" handling needs up to 9 bytes of lookahead.
 			if len(b)-i < 9 && !eof {
-				if st == sData || st == sEscaped || st == sEscapedDash || st == sEscapedDashDash || st == sDouble || st == sDoubleDash || st == sDoubleDashDash {
-					r.sstate = st
-					return i, false
-				}
+				r.sstate = st
+				return i, false
 			}
 			switch st {
 			case sData:
@@ -590,7 +588,6 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 var ambiguous = map[string]bool{
 	"style": true, "xmp": true, "iframe": true, "noembed": true, "noframes": true,
 	"noscript": true, "title": true, "plaintext": true, "svg": true, "math": true,
-	"textarea": false, "script": false,
 }
 
 func (r *Writer) startTag(raw []byte) {
@@ -628,8 +625,6 @@ func (r *Writer) startTag(raw []byte) {
 		r.emit(raw)
 		r.nested = r.newNested()
 		r.enterRaw(rawText, "noscript", dispNested)
-	case "iframe":
-		r.element(t, name)
 	case "xmp", "noembed", "noframes", "textarea", "title":
 		r.element(t, name)
 		r.enterRaw(rawText, name, dispPass)
@@ -980,6 +975,8 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 			sb.WriteString(css[last:ref.start])
 			if ref.isImport {
 				sb.WriteString(`""`)
+			} else if ref.str {
+				sb.WriteString(`"data:,"`)
 			} else {
 				sb.WriteString(`url("data:,")`)
 			}
@@ -1400,7 +1397,11 @@ func (r *Writer) closeNested() {
 	}
 	n.process(false)
 	if !r.active() {
-		// Nothing may change: write what is pending as it came.
+		// Nothing may change: write what is pending as it came, including
+		// a noscript opened inside this one.
+		if n.raw != rawNone && n.disp == dispNested {
+			n.closeNested()
+		}
 		if n.raw != rawNone && n.disp == dispHold {
 			n.emit(n.held)
 			n.held = n.held[:0]
