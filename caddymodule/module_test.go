@@ -160,3 +160,23 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		t.Errorf("json: %s", b)
 	}
 }
+
+// TestBaseOnTrackerHost: a <base> on a tracker's host must not make the
+// tracker's relative URLs first party. The page's own URL decides that.
+func TestBaseOnTrackerHost(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	for _, in := range []string{
+		`<base href="https://www.googletagmanager.com/"><script src="gtag/js?id=G-1"></script>`,
+		`<base href="https://connect.facebook.net/"><iframe srcdoc="<script src=en_US/fbevents.js></script>"></iframe>`,
+	} {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(in))
+		})
+		body := rec.Body.String()
+		if strings.Contains(body, `<script src=`) && !strings.Contains(body, `<script src="/_fp/`) || strings.Contains(body, "script src=en_US") {
+			t.Errorf("tracker kept behind a third-party base:\n in: %s\nout: %s", in, body)
+		}
+	}
+}

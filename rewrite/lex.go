@@ -52,22 +52,43 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 }
 
 // cssURLs lists the URLs that a block of CSS (a <style> body or a style
-// attribute, already decoded) makes the browser fetch.
+// attribute, already decoded) makes the browser fetch: url(), @import and
+// the strings in image-set(), whatever the case of their names and however
+// the names are escaped.
 func cssURLs(b []byte, refs []cssRef) []cssRef {
 	l := css.NewLexer(newInput(b))
 	off := 0
 	afterImport := false
-	var fnStart = -1
+	depth := 0    // open functions and parentheses
+	fnDepth := -1 // the depth inside a url(, src( or image-set(, whose strings are URLs
+	escURL := -1  // an escaped "url(" read as a function: its start
+	escDepth := 0 // parentheses open inside it
+	var fnName []byte
 	for {
 		tt, data := l.Next()
 		if tt == css.ErrorToken {
+			if escURL >= 0 {
+				refs = append(refs, cssRef{start: escURL, end: off, url: cssURLBody(b[escURL:off])})
+			}
 			return refs
 		}
 		start := off
 		off += len(data)
+		if escURL >= 0 {
+			switch tt {
+			case css.FunctionToken, css.LeftParenthesisToken:
+				escDepth++
+			case css.RightParenthesisToken:
+				if escDepth--; escDepth == 0 {
+					refs = append(refs, cssRef{start: escURL, end: off, url: cssURLBody(b[escURL:off])})
+					escURL = -1
+				}
+			}
+			continue
+		}
 		switch tt {
 		case css.AtKeywordToken:
-			afterImport = bytes.EqualFold(data, []byte("@import"))
+			afterImport = cssNameIs(data, "@import")
 			continue
 		case css.URLToken:
 			refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSURL(data), isImport: afterImport})
@@ -79,30 +100,61 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 				refs = append(refs, cssRef{start: start + s, end: start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
 			}
 		case css.FunctionToken:
-			if bytes.EqualFold(data, []byte("url(")) || bytes.EqualFold(data, []byte("src(")) || bytes.EqualFold(data, []byte("image-set(")) {
-				fnStart = start
+			fnName = append(fnName[:0], data...)
+			if cssNameIs(fnName, "url(") && !bytes.EqualFold(data, []byte("url(")) {
+				// An escaped url( ("u\72l(") is a url token to CSS, which
+				// the lexer reads as a function: the whole of it is the URL.
+				escURL, escDepth = start, 1
+				continue
+			}
+			depth++
+			if fnDepth < 0 && (cssNameIs(fnName, "url(") || cssNameIs(fnName, "src(") || cssNameIs(fnName, "image-set(") || cssNameIs(fnName, "-webkit-image-set(")) {
+				fnDepth = depth
+			}
+		case css.LeftParenthesisToken:
+			depth++
+		case css.RightParenthesisToken:
+			if depth > 0 {
+				depth--
+			}
+			if depth < fnDepth {
+				fnDepth = -1
 			}
 		case css.StringToken:
-			if afterImport || fnStart >= 0 {
-				s := start
-				if fnStart >= 0 && !afterImport {
-					s = fnStart
-				}
-				refs = append(refs, cssRef{start: s, end: off, url: unquoteCSSString(data), isImport: afterImport})
-				if fnStart >= 0 && !afterImport {
-					refs[len(refs)-1].start = start // replace the string only
-				}
+			if afterImport || fnDepth >= 0 {
+				refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSString(data), isImport: afterImport, str: !afterImport})
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue
 		}
-		if tt != css.FunctionToken {
-			fnStart = -1
-		}
-		if tt == css.SemicolonToken || tt == css.LeftBraceToken {
+		if tt == css.SemicolonToken || tt == css.LeftBraceToken || tt == css.RightBraceToken {
 			afterImport = false
 		}
 	}
+}
+
+// cssNameIs reports whether a CSS name (an at-keyword or function token,
+// possibly escaped) is want, ignoring ASCII case.
+func cssNameIs(name []byte, want string) bool {
+	if bytes.IndexByte(name, '\\') < 0 {
+		return bytes.EqualFold(name, []byte(want))
+	}
+	return strings.EqualFold(cssUnescape(string(name)), want)
+}
+
+// cssURLBody returns the URL of a url token read whole: the text between
+// "(" and ")", unquoted and unescaped.
+func cssURLBody(b []byte) string {
+	i := bytes.IndexByte(b, '(')
+	if i < 0 {
+		return ""
+	}
+	body := bytes.TrimSuffix(b[i+1:], []byte(")"))
+	body = bytes.Trim(body, " \t\n\r\f")
+	if len(body) > 0 && (body[0] == '"' || body[0] == '\'') {
+		return unquoteCSSString(body)
+	}
+	return cssUnescape(string(body))
 }
 
 func unquoteCSSURL(b []byte) string {

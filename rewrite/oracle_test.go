@@ -255,63 +255,325 @@ func cssNonPrintable(r rune) bool {
 	return r <= 0x08 || r == 0x0B || (r >= 0x0E && r <= 0x1F) || r == 0x7F
 }
 
-func cssNameChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 0x80
-}
-
-// cssHit reports whether CSS text loads from the tracker host, reading
-// url() and @import as CSS does: an unquoted url() that holds a quote, a
-// parenthesis or inner white space is a bad-url token and loads nothing.
+// cssHit reports whether CSS text loads from the tracker host. It is the
+// oracle's own small reading of CSS Syntax 3, independent of the lexer the
+// rewriter uses: comments and strings are skipped, url( must be a whole
+// identifier, an unquoted url() that holds a quote, a parenthesis, inner
+// white space or a non-printable is a bad-url token and loads nothing, and
+// after url("…") only ")" or URL modifiers may follow. @import "…" and the
+// strings inside image-set() and -webkit-image-set() are URLs too.
 func cssHit(css string) bool {
-	low := strings.ToLower(strings.ReplaceAll(css, "\\", ""))
-	for i := 0; i < len(low); i++ {
-		if i > 0 && cssNameChar(low[i-1]) {
-			continue // "0url(" is a dimension, "-url(" another function
-		}
-		var rest string
+	c := &cssScan{s: []rune(css)}
+	imageSet := 0 // depth of an open image-set(
+	depth := 0
+	afterImport := false
+	for c.i < len(c.s) {
+		r := c.s[c.i]
 		switch {
-		case strings.HasPrefix(low[i:], "url("):
-			rest = low[i+4:]
-		case strings.HasPrefix(low[i:], "@import"):
-			rest = strings.TrimLeft(low[i+7:], " \t\n\r\f")
-			if strings.HasPrefix(rest, "url(") {
-				rest = rest[4:]
-			} else if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
-				continue
-			}
-		default:
+		case c.startsComment():
+			c.skipComment()
 			continue
-		}
-		rest = strings.TrimLeft(rest, " \t\n\r\f")
-		var u string
-		if rest != "" && (rest[0] == '"' || rest[0] == '\'') {
-			end := strings.IndexByte(rest[1:], rest[0])
-			if end < 0 {
-				u = rest[1:]
-			} else {
-				u = rest[1 : 1+end]
-				// After the string only ")" (or the end), or a URL modifier
-				// (an identifier or function) keeps the url() valid.
-				tail := strings.TrimLeft(rest[2+end:], " \t\n\r\f")
-				if tail != "" && tail[0] != ')' && !(tail[0] >= 'a' && tail[0] <= 'z' || tail[0] == '-' || tail[0] == '_' || tail[0] >= 0x80) {
-					continue
+		case isCSSSpace(r):
+			c.i++
+			continue
+		case r == '"' || r == '\'':
+			v, _ := c.string()
+			if (afterImport || imageSet > 0) && trackerHostRe.MatchString(strings.ToLower(v)) {
+				return true
+			}
+		case r == '@' && c.identStartsAt(c.i+1):
+			c.i++
+			afterImport = strings.EqualFold(c.ident(), "import")
+			continue
+		case c.numberStarts():
+			c.number()
+			if c.identStartsAt(c.i) {
+				c.ident() // a dimension: "0url(" is not a function
+			} else if c.i < len(c.s) && c.s[c.i] == '%' {
+				c.i++
+			}
+		case c.identStartsAt(c.i):
+			name := strings.ToLower(c.ident())
+			if c.i < len(c.s) && c.s[c.i] == '(' {
+				c.i++
+				if name == "url" {
+					if u, ok := c.url(); ok && trackerHostRe.MatchString(strings.ToLower(u)) {
+						return true
+					}
+				} else {
+					depth++
+					if name == "image-set" || name == "-webkit-image-set" {
+						if imageSet == 0 {
+							imageSet = depth
+						}
+					}
 				}
 			}
-		} else {
-			end := strings.IndexByte(rest, ')')
-			if end < 0 {
-				end = len(rest)
+		case r == '(':
+			depth++
+			c.i++
+		case r == ')':
+			if depth == imageSet {
+				imageSet = 0
 			}
-			u = strings.TrimRight(rest[:end], " \t\n\r\f")
-			if strings.ContainsAny(u, "\"'( \t\n\r\f") || strings.ContainsFunc(u, cssNonPrintable) {
-				continue // bad-url token
+			if depth > 0 {
+				depth--
 			}
+			c.i++
+		case r == '\\':
+			c.i++ // a lone backslash is a delim
+		default:
+			c.i++
 		}
-		if trackerHostRe.MatchString(u) {
-			return true
+		if r == ';' || r == '{' || r == '}' {
+			afterImport = false
 		}
 	}
 	return false
+}
+
+type cssScan struct {
+	s []rune
+	i int
+}
+
+func isCSSSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' }
+
+func isCSSNameStart(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r >= 0x80
+}
+
+func isCSSName(r rune) bool { return isCSSNameStart(r) || r >= '0' && r <= '9' || r == '-' }
+
+func (c *cssScan) at(i int) rune {
+	if i < len(c.s) {
+		return c.s[i]
+	}
+	return -1
+}
+
+func (c *cssScan) validEscapeAt(i int) bool {
+	return c.at(i) == '\\' && i+1 < len(c.s) && c.s[i+1] != '\n' && c.s[i+1] != '\r' && c.s[i+1] != '\f'
+}
+
+func (c *cssScan) identStartsAt(i int) bool {
+	r := c.at(i)
+	switch {
+	case r == '-':
+		n := c.at(i + 1)
+		return isCSSNameStart(n) || n == '-' || c.validEscapeAt(i+1)
+	case isCSSNameStart(r):
+		return true
+	}
+	return c.validEscapeAt(i)
+}
+
+func (c *cssScan) startsComment() bool { return c.at(c.i) == '/' && c.at(c.i+1) == '*' }
+
+func (c *cssScan) skipComment() {
+	c.i += 2
+	for c.i < len(c.s) && !(c.s[c.i] == '*' && c.at(c.i+1) == '/') {
+		c.i++
+	}
+	c.i = min(c.i+2, len(c.s))
+}
+
+func (c *cssScan) numberStarts() bool {
+	r := c.at(c.i)
+	digit := func(r rune) bool { return r >= '0' && r <= '9' }
+	switch {
+	case digit(r):
+		return true
+	case r == '+' || r == '-':
+		return digit(c.at(c.i+1)) || c.at(c.i+1) == '.' && digit(c.at(c.i+2))
+	case r == '.':
+		return digit(c.at(c.i + 1))
+	}
+	return false
+}
+
+func (c *cssScan) number() {
+	digit := func(r rune) bool { return r >= '0' && r <= '9' }
+	if r := c.at(c.i); r == '+' || r == '-' {
+		c.i++
+	}
+	for digit(c.at(c.i)) {
+		c.i++
+	}
+	if c.at(c.i) == '.' && digit(c.at(c.i+1)) {
+		c.i++
+		for digit(c.at(c.i)) {
+			c.i++
+		}
+	}
+	if r := c.at(c.i); r == 'e' || r == 'E' {
+		j := c.i + 1
+		if s := c.at(j); s == '+' || s == '-' {
+			j++
+		}
+		if digit(c.at(j)) {
+			c.i = j
+			for digit(c.at(c.i)) {
+				c.i++
+			}
+		}
+	}
+}
+
+// escape reads a valid escape at c.i (the backslash) and returns its value.
+func (c *cssScan) escape() rune {
+	c.i++
+	if c.i >= len(c.s) {
+		return 0xFFFD
+	}
+	hex := func(r rune) (rune, bool) {
+		switch {
+		case r >= '0' && r <= '9':
+			return r - '0', true
+		case r >= 'a' && r <= 'f':
+			return r - 'a' + 10, true
+		case r >= 'A' && r <= 'F':
+			return r - 'A' + 10, true
+		}
+		return 0, false
+	}
+	if _, ok := hex(c.s[c.i]); !ok {
+		r := c.s[c.i]
+		c.i++
+		return r
+	}
+	var v rune
+	for n := 0; n < 6 && c.i < len(c.s); n++ {
+		d, ok := hex(c.s[c.i])
+		if !ok {
+			break
+		}
+		v = v*16 + d
+		c.i++
+	}
+	if c.i < len(c.s) && isCSSSpace(c.s[c.i]) {
+		c.i++
+	}
+	if v == 0 || v > 0x10FFFF || v >= 0xD800 && v <= 0xDFFF {
+		v = 0xFFFD
+	}
+	return v
+}
+
+func (c *cssScan) ident() string {
+	var sb strings.Builder
+	for c.i < len(c.s) {
+		r := c.s[c.i]
+		switch {
+		case isCSSName(r):
+			sb.WriteRune(r)
+			c.i++
+		case c.validEscapeAt(c.i):
+			sb.WriteRune(c.escape())
+		default:
+			return sb.String()
+		}
+	}
+	return sb.String()
+}
+
+// string reads a string token; ok is false for a bad string (a newline).
+func (c *cssScan) string() (string, bool) {
+	q := c.s[c.i]
+	c.i++
+	var sb strings.Builder
+	for c.i < len(c.s) {
+		r := c.s[c.i]
+		switch {
+		case r == q:
+			c.i++
+			return sb.String(), true
+		case r == '\n' || r == '\r' || r == '\f':
+			return sb.String(), false
+		case r == '\\':
+			if c.i+1 >= len(c.s) {
+				c.i++
+			} else if n := c.s[c.i+1]; n == '\n' || n == '\r' || n == '\f' {
+				c.i += 2
+			} else {
+				sb.WriteRune(c.escape())
+			}
+		default:
+			sb.WriteRune(r)
+			c.i++
+		}
+	}
+	return sb.String(), true
+}
+
+// url reads what follows "url(": a function with a string, or a url token.
+// ok is false when nothing is loaded from it.
+func (c *cssScan) url() (string, bool) {
+	for c.i < len(c.s) && isCSSSpace(c.s[c.i]) {
+		c.i++
+	}
+	if r := c.at(c.i); r == '"' || r == '\'' {
+		v, good := c.string()
+		for c.i < len(c.s) && isCSSSpace(c.s[c.i]) {
+			c.i++
+		}
+		// Only ")" (or the end), or a URL modifier (an identifier or
+		// function), keeps url("…") valid.
+		if !good || c.i < len(c.s) && c.s[c.i] != ')' && !c.identStartsAt(c.i) {
+			return "", false
+		}
+		return v, true
+	}
+	var sb strings.Builder
+	for c.i < len(c.s) {
+		r := c.s[c.i]
+		switch {
+		case r == ')':
+			c.i++
+			return sb.String(), true
+		case isCSSSpace(r):
+			for c.i < len(c.s) && isCSSSpace(c.s[c.i]) {
+				c.i++
+			}
+			if c.i >= len(c.s) {
+				return sb.String(), true
+			}
+			if c.s[c.i] == ')' {
+				c.i++
+				return sb.String(), true
+			}
+			c.badURLRest()
+			return "", false
+		case r == '"' || r == '\'' || r == '(' || cssNonPrintable(r):
+			c.badURLRest()
+			return "", false
+		case r == '\\':
+			if !c.validEscapeAt(c.i) {
+				c.badURLRest()
+				return "", false
+			}
+			sb.WriteRune(c.escape())
+		default:
+			sb.WriteRune(r)
+			c.i++
+		}
+	}
+	return sb.String(), true
+}
+
+// badURLRest consumes the remnants of a bad url: up to ")" or the end.
+func (c *cssScan) badURLRest() {
+	for c.i < len(c.s) {
+		if c.s[c.i] == ')' {
+			c.i++
+			return
+		}
+		if c.validEscapeAt(c.i) {
+			c.escape()
+			continue
+		}
+		c.i++
+	}
 }
 
 // trackerHostRe finds the tracker as a host: after "//" (and any userinfo
@@ -464,12 +726,16 @@ func TestOracleJS(t *testing.T) {
 // TestOracleCSS checks that the CSS oracle can fail: it flags tracker URLs
 // and passes relative paths that only spell the name.
 func TestOracleCSS(t *testing.T) {
-	for _, s := range []string{"background:url(https://tracker.example/p.gif)", "@import url('//tracker.example/x.css')", `@import "https://a.tracker.example/x.css"`, `url('//tracker.example/x' crossorigin(anonymous))`, `url( "//tracker.example/x" )`} {
+	for _, s := range []string{"background:url(https://tracker.example/p.gif)", "@import url('//tracker.example/x.css')", `@import "https://a.tracker.example/x.css"`, `url('//tracker.example/x' crossorigin(anonymous))`, `url( "//tracker.example/x" )`,
+		`background:image-set("https://tracker.example/a.png" 1x)`, `background:-webkit-image-set("//tracker.example/a.png" 1x)`,
+		`background:u\72l(//tracker.example/x)`, `a{b:url(//tracker.exa\mple/x)}`, "@import 'https://tracker.example/x.css'"} {
 		if !cssHit(s) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple", "url(http:trACker.eXAmple#\x7f", "url('//trACker.eXAmple'00"} {
+	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple", "url(http:trACker.eXAmple#\x7f", "url('//trACker.eXAmple'00",
+		"0000'000 url('https://trACker.eXAmple", "/* url(//tracker.example/x) */", `a{content:"url(//tracker.example/x)"}`,
+		`x:"https://tracker.example/a.png"`, `@media print{} "//tracker.example/x.css"`} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}

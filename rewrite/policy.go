@@ -116,6 +116,12 @@ type Decision struct {
 // Policy answers what to do with each resource on a page. page is the URL
 // of the page being rewritten; it decides what is first party. Decide must
 // be safe for concurrent use and should not allocate on its fast path.
+//
+// r, r.URL and the strings in them belong to the rewriter and are valid
+// only during the call: the rewriter reuses their memory for the next
+// resource. A policy that keeps any of them (a cache key, a log line
+// written later) must copy it first, with strings.Clone. The Decision may
+// return substrings of them; the rewriter copies what it keeps.
 type Policy interface {
 	Decide(page *url.URL, r *Resource) Decision
 }

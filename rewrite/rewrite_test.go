@@ -50,6 +50,12 @@ var adversarial = []string{
 	`<style>@import url(https://T/x.css)</style>`,
 	`<div style="background:url('https://T/p.gif' crossorigin(anonymous))">`,
 	`<style>.a{background:url( "https://T/p.gif" x)}</style>`,
+	`<p style='background:image-set("https://T/a.png" 1x)'>`,
+	`<style>a{background:-webkit-image-set("//T/a.png" 1x)}</style>`,
+	`<p style='background:u\72l(//T/x)'>`,
+	`<style>a{background:image-set(url(//T/a.png) 1x, "https://T/b.png" 2x)}</style>`,
+	`<style>@\69mport "https://T/x.css";</style>`,
+	`<p style="0000'0 url('https://T/x.gif')">`,
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter

@@ -3,6 +3,8 @@ package rewrite
 // This file holds the tokenizer: the WHATWG tokenizer states that decide
 // where a token ends. It never copies or lower-cases the caller's bytes.
 
+import "bytes"
+
 type tokKind uint8
 
 const (
@@ -176,6 +178,23 @@ func scanComment(b []byte, eof bool) (tokKind, int, bool) {
 	return 0, 0, false
 }
 
+// Byte classes for the tag states, so that runs of ordinary bytes are
+// skipped in tight loops.
+const (
+	clSpace uint8 = 1 << iota
+	clSlash
+	clGT
+	clEq
+)
+
+var byteClass = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\f\r") {
+		t[c] = clSpace
+	}
+	t['/'], t['>'], t['='] = clSlash, clGT, clEq
+	return t
+}()
+
 // scanTagEnd runs the tag name and attribute states from b[from] (the first
 // letter of the name) and returns the length of the tag.
 func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool) {
@@ -185,24 +204,28 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 		sAttrName
 		sAfterAttrName
 		sBeforeValue
-		sDQ
-		sSQ
-		sUnquoted
 		sAfterQuoted
 		sSelfClosing
 	)
 	st := sName
-	for i := from; i < len(b); i++ {
+	i := from
+	for i < len(b) {
 		c := b[i]
 		switch st {
 		case sName:
+			for byteClass[c]&(clSpace|clSlash|clGT) == 0 {
+				if i++; i >= len(b) {
+					goto out
+				}
+				c = b[i]
+			}
 			switch {
-			case isSpace(c):
-				st = sBeforeAttrName
-			case c == '/':
-				st = sSelfClosing
 			case c == '>':
 				return kind, i + 1, true
+			case c == '/':
+				st = sSelfClosing
+			default:
+				st = sBeforeAttrName
 			}
 		case sBeforeAttrName:
 			switch {
@@ -215,15 +238,21 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 				st = sAttrName
 			}
 		case sAttrName:
+			for byteClass[c] == 0 {
+				if i++; i >= len(b) {
+					goto out
+				}
+				c = b[i]
+			}
 			switch {
-			case isSpace(c):
-				st = sAfterAttrName
-			case c == '/':
-				st = sSelfClosing
 			case c == '>':
 				return kind, i + 1, true
+			case c == '/':
+				st = sSelfClosing
 			case c == '=':
 				st = sBeforeValue
+			default:
+				st = sAfterAttrName
 			}
 		case sAfterAttrName:
 			switch {
@@ -240,29 +269,26 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 		case sBeforeValue:
 			switch {
 			case isSpace(c):
-			case c == '"':
-				st = sDQ
-			case c == '\'':
-				st = sSQ
+			case c == '"' || c == '\'':
+				j := bytes.IndexByte(b[i+1:], c)
+				if j < 0 {
+					goto out
+				}
+				i += j + 1 // the closing quote
+				st = sAfterQuoted
 			case c == '>':
 				return kind, i + 1, true
-			default:
-				st = sUnquoted
-			}
-		case sDQ:
-			if c == '"' {
-				st = sAfterQuoted
-			}
-		case sSQ:
-			if c == '\'' {
-				st = sAfterQuoted
-			}
-		case sUnquoted:
-			switch {
-			case isSpace(c):
+			default: // unquoted: to the next space or '>'
+				for byteClass[c]&(clSpace|clGT) == 0 {
+					if i++; i >= len(b) {
+						goto out
+					}
+					c = b[i]
+				}
+				if c == '>' {
+					return kind, i + 1, true
+				}
 				st = sBeforeAttrName
-			case c == '>':
-				return kind, i + 1, true
 			}
 		case sAfterQuoted:
 			switch {
@@ -283,13 +309,13 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 				st = sBeforeAttrName
 			case c == '/':
 				// "//" : before attribute name sees '/' and returns here
-			case c == '=':
-				st = sAttrName
-			default:
+			default: // including '=': it starts a name
 				st = sAttrName
 			}
 		}
+		i++
 	}
+out:
 	if eof {
 		return tokEOFInTag, len(b), true
 	}
@@ -374,9 +400,9 @@ func parseTag(t *tag, b []byte, names *nameCache) {
 			if j < len(b) && b[j] != '>' {
 				switch q := b[j]; q {
 				case '"', '\'':
-					k := j + 1
-					for k < len(b) && b[k] != q {
-						k++
+					k := len(b)
+					if e := bytes.IndexByte(b[j+1:], q); e >= 0 {
+						k = j + 1 + e
 					}
 					a.valStart, a.valEnd = j+1, k
 					if k < len(b) {
@@ -438,7 +464,289 @@ type nameCache struct {
 	buf []byte
 }
 
+// knownName returns the interned name for common lower-case tag and
+// attribute names without hashing: the switch compiles to length and
+// value comparisons.
+func knownName(b []byte) string {
+	switch string(b) {
+	case "a":
+		return "a"
+	case "abbr":
+		return "abbr"
+	case "address":
+		return "address"
+	case "alt":
+		return "alt"
+	case "area":
+		return "area"
+	case "article":
+		return "article"
+	case "aside":
+		return "aside"
+	case "async":
+		return "async"
+	case "audio":
+		return "audio"
+	case "b":
+		return "b"
+	case "background":
+		return "background"
+	case "base":
+		return "base"
+	case "body":
+		return "body"
+	case "br":
+		return "br"
+	case "button":
+		return "button"
+	case "caption":
+		return "caption"
+	case "charset":
+		return "charset"
+	case "class":
+		return "class"
+	case "code":
+		return "code"
+	case "col":
+		return "col"
+	case "colgroup":
+		return "colgroup"
+	case "content":
+		return "content"
+	case "crossorigin":
+		return "crossorigin"
+	case "data":
+		return "data"
+	case "dd":
+		return "dd"
+	case "decoding":
+		return "decoding"
+	case "defer":
+		return "defer"
+	case "details":
+		return "details"
+	case "dfn":
+		return "dfn"
+	case "dialog":
+		return "dialog"
+	case "dir":
+		return "dir"
+	case "div":
+		return "div"
+	case "dl":
+		return "dl"
+	case "dt":
+		return "dt"
+	case "em":
+		return "em"
+	case "embed":
+		return "embed"
+	case "fieldset":
+		return "fieldset"
+	case "figcaption":
+		return "figcaption"
+	case "figure":
+		return "figure"
+	case "footer":
+		return "footer"
+	case "for":
+		return "for"
+	case "form":
+		return "form"
+	case "frame":
+		return "frame"
+	case "h1":
+		return "h1"
+	case "h2":
+		return "h2"
+	case "h3":
+		return "h3"
+	case "h4":
+		return "h4"
+	case "h5":
+		return "h5"
+	case "h6":
+		return "h6"
+	case "head":
+		return "head"
+	case "header":
+		return "header"
+	case "height":
+		return "height"
+	case "hgroup":
+		return "hgroup"
+	case "hidden":
+		return "hidden"
+	case "hr":
+		return "hr"
+	case "href":
+		return "href"
+	case "hreflang":
+		return "hreflang"
+	case "html":
+		return "html"
+	case "http-equiv":
+		return "http-equiv"
+	case "i":
+		return "i"
+	case "id":
+		return "id"
+	case "iframe":
+		return "iframe"
+	case "img":
+		return "img"
+	case "input":
+		return "input"
+	case "integrity":
+		return "integrity"
+	case "itemprop":
+		return "itemprop"
+	case "itemscope":
+		return "itemscope"
+	case "itemtype":
+		return "itemtype"
+	case "label":
+		return "label"
+	case "lang":
+		return "lang"
+	case "legend":
+		return "legend"
+	case "li":
+		return "li"
+	case "link":
+		return "link"
+	case "loading":
+		return "loading"
+	case "main":
+		return "main"
+	case "map":
+		return "map"
+	case "media":
+		return "media"
+	case "meta":
+		return "meta"
+	case "method":
+		return "method"
+	case "name":
+		return "name"
+	case "nav":
+		return "nav"
+	case "nonce":
+		return "nonce"
+	case "noscript":
+		return "noscript"
+	case "object":
+		return "object"
+	case "ol":
+		return "ol"
+	case "onclick":
+		return "onclick"
+	case "onload":
+		return "onload"
+	case "option":
+		return "option"
+	case "p":
+		return "p"
+	case "param":
+		return "param"
+	case "path":
+		return "path"
+	case "picture":
+		return "picture"
+	case "ping":
+		return "ping"
+	case "placeholder":
+		return "placeholder"
+	case "poster":
+		return "poster"
+	case "rel":
+		return "rel"
+	case "role":
+		return "role"
+	case "s":
+		return "s"
+	case "script":
+		return "script"
+	case "section":
+		return "section"
+	case "select":
+		return "select"
+	case "sizes":
+		return "sizes"
+	case "small":
+		return "small"
+	case "source":
+		return "source"
+	case "span":
+		return "span"
+	case "src":
+		return "src"
+	case "srcdoc":
+		return "srcdoc"
+	case "srcset":
+		return "srcset"
+	case "strong":
+		return "strong"
+	case "style":
+		return "style"
+	case "sub":
+		return "sub"
+	case "summary":
+		return "summary"
+	case "sup":
+		return "sup"
+	case "svg":
+		return "svg"
+	case "table":
+		return "table"
+	case "tbody":
+		return "tbody"
+	case "td":
+		return "td"
+	case "template":
+		return "template"
+	case "textarea":
+		return "textarea"
+	case "tfoot":
+		return "tfoot"
+	case "th":
+		return "th"
+	case "thead":
+		return "thead"
+	case "time":
+		return "time"
+	case "title":
+		return "title"
+	case "tr":
+		return "tr"
+	case "track":
+		return "track"
+	case "type":
+		return "type"
+	case "u":
+		return "u"
+	case "ul":
+		return "ul"
+	case "use":
+		return "use"
+	case "value":
+		return "value"
+	case "video":
+		return "video"
+	case "viewbox":
+		return "viewbox"
+	case "width":
+		return "width"
+	case "xmlns":
+		return "xmlns"
+	}
+	return ""
+}
+
 func (c *nameCache) lower(b []byte) string {
+	if s := knownName(b); s != "" {
+		return s
+	}
 	c.buf = c.buf[:0]
 	for _, x := range b {
 		c.buf = append(c.buf, lower(x))

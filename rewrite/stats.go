@@ -1,5 +1,7 @@
 package rewrite
 
+import "strings"
+
 // Counts holds a count per Action, indexed by Action.
 type Counts [5]int
 
@@ -65,25 +67,30 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	if cat == "" {
 		cat = "unknown"
 	}
+	// The decision's strings may point into the rewriter's scratch memory:
+	// a new key is copied before it is kept.
 	c := s.Categories[cat]
 	if c == nil {
 		c = new(Counts)
-		s.Categories[cat] = c
+		s.Categories[strings.Clone(cat)] = c
 	}
 	c[d.Action]++
 	if d.Vendor != "" {
 		v := s.Vendors[d.Vendor]
 		if v == nil && len(s.Vendors) < maxFindings {
 			v = new(Counts)
-			s.Vendors[d.Vendor] = v
+			s.Vendors[strings.Clone(d.Vendor)] = v
 		}
 		if v != nil {
 			v[d.Action]++
 		}
 	}
 	f := Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}
-	if _, ok := s.Findings[f]; ok || len(s.Findings) < maxFindings {
+	if _, ok := s.Findings[f]; ok {
 		s.Findings[f]++
+	} else if len(s.Findings) < maxFindings {
+		f.Host, f.Vendor, f.Category = strings.Clone(f.Host), strings.Clone(f.Vendor), strings.Clone(f.Category)
+		s.Findings[f] = 1
 	}
 }
 

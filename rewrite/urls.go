@@ -169,36 +169,49 @@ func splitScheme(s string) (scheme, rest string, ok bool) {
 // userinfo, percent-encoded and IDN hosts, any case and a trailing dot.
 // The returned URL has a lower-case ASCII host without a trailing dot.
 func ResolveURL(base *url.URL, ref string) (*url.URL, error) {
+	u := new(url.URL)
+	if err := resolveInto(u, base, ref); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// resolveInto is ResolveURL writing into dst, which it resets first; its
+// strings are ref's substrings wherever possible, so the common cases do not
+// allocate.
+func resolveInto(dst, base *url.URL, ref string) error {
+	*dst = url.URL{}
 	s := cleanURL(ref)
 	scheme, rest, has := splitScheme(s)
 	if has && !isSpecialScheme(scheme) {
 		// data:, blob:, javascript:, mailto:, about: … carry no host to contact
 		// (blob: and javascript: are same-origin).
-		return &url.URL{Scheme: scheme, Opaque: rest}, nil
+		dst.Scheme, dst.Opaque = scheme, rest
+		return nil
 	}
 	if !has {
 		if base == nil {
-			return nil, errNoHost
+			return errNoHost
 		}
 		scheme = base.Scheme
 		rest = s
 		if isSpecialScheme(scheme) && len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1]) {
-			return parseAuthority(scheme, rest)
+			return parseAuthority(dst, scheme, rest)
 		}
-		return resolveRelative(base, rest)
+		return resolveRelative(dst, base, rest)
 	}
 	if base != nil && base.Scheme == scheme && !(len(rest) >= 2 && isSlash(rest[0]) && isSlash(rest[1])) {
 		// "https:foo" on an https page is relative.
-		return resolveRelative(base, rest)
+		return resolveRelative(dst, base, rest)
 	}
-	return parseAuthority(scheme, rest)
+	return parseAuthority(dst, scheme, rest)
 }
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 
 // parseAuthority reads "//user@host:port/path?q#f" (any number of slashes or
 // backslashes first) for a special scheme.
-func parseAuthority(scheme, rest string) (*url.URL, error) {
+func parseAuthority(u *url.URL, scheme, rest string) error {
 	i := 0
 	for i < len(rest) && isSlash(rest[i]) {
 		i++
@@ -222,14 +235,14 @@ func parseAuthority(scheme, rest string) (*url.URL, error) {
 	}
 	h, err := normalizeHost(host)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if h == "" && scheme != "file" {
-		return nil, errNoHost
+		return errNoHost
 	}
-	u := &url.URL{Scheme: scheme, Host: h}
+	u.Scheme, u.Host = scheme, h
 	splitPathQuery(u, strings.ReplaceAll(tail, "\\", "/"))
-	return u, nil
+	return nil
 }
 
 func splitPathQuery(u *url.URL, tail string) {
@@ -246,9 +259,9 @@ func splitPathQuery(u *url.URL, tail string) {
 	u.Path = tail
 }
 
-func resolveRelative(base *url.URL, rest string) (*url.URL, error) {
+func resolveRelative(u, base *url.URL, rest string) error {
 	if base == nil {
-		return nil, errNoHost
+		return errNoHost
 	}
 	if isSpecialScheme(base.Scheme) {
 		if i := strings.IndexAny(rest, "?#"); i >= 0 {
@@ -257,7 +270,7 @@ func resolveRelative(base *url.URL, rest string) (*url.URL, error) {
 			rest = strings.ReplaceAll(rest, "\\", "/")
 		}
 	}
-	u := &url.URL{Scheme: base.Scheme, Host: base.Host}
+	u.Scheme, u.Host = base.Scheme, base.Host
 	p := rest
 	if i := strings.IndexByte(p, '#'); i >= 0 {
 		p = p[:i]
@@ -275,7 +288,7 @@ func resolveRelative(base *url.URL, rest string) (*url.URL, error) {
 		} else {
 			u.RawQuery = base.RawQuery
 		}
-		return u, nil
+		return nil
 	case p[0] == '/':
 		u.Path = p
 	default:
@@ -288,7 +301,7 @@ func resolveRelative(base *url.URL, rest string) (*url.URL, error) {
 		u.Path = dir + p
 	}
 	u.RawQuery = q
-	return u, nil
+	return nil
 }
 
 // normalizeHost percent-decodes, lower-cases and IDNA-encodes a host, and

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unsafe"
 )
 
 // DefaultMaxTokenSize is the default cap on a held token (a tag, or the
@@ -119,6 +120,10 @@ type Writer struct {
 	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
 	stats       *Stats
 	refs        []cssRef
+	url         url.URL  // scratch for decideURL
+	res         Resource // scratch for decideURL
+	arena       []byte   // scratch for tmpAttr
+	urls        []string // scratch for urlsOf
 	err         error
 	closed      bool
 }
@@ -722,31 +727,33 @@ func vectors(t *tag, name string, vs []vector) []vector {
 	return vs
 }
 
-// urlsOf splits an attribute value into its URLs.
-func urlsOf(v string, list byte) []string {
+// urlsOf appends the URLs of an attribute value to out.
+func urlsOf(v string, list byte, out []string) []string {
 	switch list {
 	case 's':
-		return srcsetURLs(v)
+		return srcsetURLs(v, out)
 	case 'p':
-		return strings.Fields(v)
+		for f := range strings.FieldsSeq(v) {
+			out = append(out, f)
+		}
+		return out
 	case 'r':
 		i := strings.Index(strings.ToLower(v), "url")
 		if i < 0 {
-			return nil
+			return out
 		}
 		u := strings.TrimLeft(v[i+3:], " \t\n\r\f")
 		if !strings.HasPrefix(u, "=") {
-			return nil
+			return out
 		}
 		u = strings.Trim(strings.TrimSpace(u[1:]), `"'`)
-		return []string{u}
+		return append(out, u)
 	}
-	return []string{v}
+	return append(out, v)
 }
 
-// srcsetURLs returns the candidate URLs of a srcset value.
-func srcsetURLs(v string) []string {
-	var out []string
+// srcsetURLs appends the candidate URLs of a srcset value to out.
+func srcsetURLs(v string, out []string) []string {
 	i := 0
 	for i < len(v) {
 		for i < len(v) && (isSpace(v[i]) || v[i] == ',') {
@@ -783,15 +790,35 @@ func srcsetURLs(v string) []string {
 	return out
 }
 
+// tmpAttr decodes an attribute value into the element's scratch arena and
+// returns it as a string without allocating. The arena is reset at the
+// start of each element and only appended to within it, so the strings
+// stay intact until the element is written; anything kept longer (the
+// stats) copies them.
+func (r *Writer) tmpAttr(b []byte) string {
+	if containsByte(b, '&') {
+		return decodeAttr(b)
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return unsafe.String(&r.arena[start], len(b))
+}
+
 // decideURL resolves raw against the base and asks the policy.
 func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
-	u, err := ResolveURL(r.base, raw)
+	u := &r.url
+	err := resolveInto(u, r.base, raw)
 	if err != nil {
 		if r.base == nil && err == errNoHost {
 			return Decision{}
 		}
 		r.stats.failClosed(FailUnresolvableURL)
-		return r.decide(&Resource{Kind: kind, Tag: tagName, URL: &url.URL{Scheme: "invalid", Host: "invalid."}})
+		*u = url.URL{Scheme: "invalid", Host: "invalid."}
+		r.res = Resource{Kind: kind, Tag: tagName, URL: u}
+		return r.decide(&r.res)
 	}
 	if u.Host == "" {
 		// Code carried in the URL itself runs in the page: data: scripts and
@@ -817,7 +844,8 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 		scriptFacts(body, f)
 		return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: f})
 	}
-	return r.decide(&Resource{Kind: kind, Tag: tagName, URL: u})
+	r.res = Resource{Kind: kind, Tag: tagName, URL: u}
+	return r.decide(&r.res)
 }
 
 func dataURLBody(s string) ([]byte, bool) {
@@ -848,7 +876,9 @@ func (r *Writer) decide(res *Resource) Decision {
 	if r.opts.Policy == nil {
 		return Decision{}
 	}
-	return r.opts.Policy.Decide(r.base, res)
+	// The page, not a <base>, decides what is first party: a base on a
+	// tracker's host must not make the tracker first party.
+	return r.opts.Policy.Decide(r.opts.PageURL, res)
 }
 
 // stronger returns the decision with the stronger action; on a tie, a
@@ -946,13 +976,38 @@ func (r *Writer) deferAttrs(e *edit, d *Decision) {
 }
 
 // styleAttr decides the style attribute of an element, if any.
+// styleMayLoad reports whether a style attribute's raw value could hold a
+// URL: a url( or image-set( in any case, an @import, or an escape or a
+// character reference that could spell one.
+func styleMayLoad(v []byte) bool {
+	for i, c := range v {
+		switch c {
+		case '@', '\\', '&':
+			return true
+		case 'u', 'U':
+			if i+2 < len(v) && v[i+1]|0x20 == 'r' && v[i+2]|0x20 == 'l' {
+				return true
+			}
+		case '-':
+			if i+3 < len(v) && v[i+1]|0x20 == 's' && v[i+2]|0x20 == 'e' && v[i+3]|0x20 == 't' {
+				return true // image-set(, -webkit-image-set(
+			}
+		case 's', 'S':
+			if i+3 < len(v) && v[i+1]|0x20 == 'r' && v[i+2]|0x20 == 'c' && v[i+3] == '(' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 	i := t.index("style")
 	if i < 0 || t.attrs[i].valStart < 0 {
 		return -1, Decision{}, ""
 	}
 	v := t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]
-	if !bytes.Contains(bytes.ToLower(v), []byte("url")) && !bytes.Contains(v, []byte("@")) && !bytes.Contains(v, []byte("\\")) && !bytes.Contains(v, []byte("&")) {
+	if !styleMayLoad(v) {
 		return -1, Decision{}, ""
 	}
 	css := decodeAttr(v)
@@ -995,9 +1050,11 @@ func (r *Writer) element(t *tag, name string) {
 	var vbuf [4]vector
 	vs := vectors(t, name, vbuf[:0])
 	var best Decision
+	r.arena = r.arena[:0]
 	for _, v := range vs {
-		val := decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
-		for _, u := range urlsOf(val, v.list) {
+		val := r.tmpAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
+		r.urls = urlsOf(val, v.list, r.urls[:0])
+		for _, u := range r.urls {
 			d := r.decideURL(v.kind, name, u)
 			if v.kind == KindRefresh || v.kind == KindForm {
 				d.Action = Keep // reported only
@@ -1013,7 +1070,8 @@ func (r *Writer) element(t *tag, name string) {
 		if v, ok := t.get("srcdoc"); ok {
 			in := decodeAttr(v)
 			var sb strings.Builder
-			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.base, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText})
+			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText})
+			nr.base = r.base // srcdoc inherits the base URL until its own <base>
 			nr.stats = r.stats
 			nr.isNested = true
 			nr.Write([]byte(in))
