@@ -76,67 +76,38 @@ func tdewolffLex(page []byte) int {
 	}
 }
 
-func BenchmarkRewrite(b *testing.B) {
+// benchEach runs f as a sub-benchmark on each generated page size.
+func benchEach(b *testing.B, f func(page []byte) error) {
 	pages := benchPages()
-	pol := shopPolicy()
 	for _, s := range benchSizes {
 		page := pages[s.name]
 		b.Run(s.name, func(b *testing.B) {
 			b.SetBytes(int64(len(page)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := rewriteOnce(io.Discard, page, pol); err != nil {
+				if err := f(page); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+}
+
+func BenchmarkRewrite(b *testing.B) {
+	pol := shopPolicy()
+	benchEach(b, func(page []byte) error { return rewriteOnce(io.Discard, page, pol) })
 }
 
 func BenchmarkPassthrough(b *testing.B) {
-	pages := benchPages()
-	for _, s := range benchSizes {
-		page := pages[s.name]
-		b.Run(s.name, func(b *testing.B) {
-			b.SetBytes(int64(len(page)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := rewriteOnce(io.Discard, page, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchEach(b, func(page []byte) error { return rewriteOnce(io.Discard, page, nil) })
 }
 
 func BenchmarkXNetRoundTrip(b *testing.B) {
-	pages := benchPages()
-	for _, s := range benchSizes {
-		page := pages[s.name]
-		b.Run(s.name, func(b *testing.B) {
-			b.SetBytes(int64(len(page)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := xnetRoundTrip(io.Discard, page); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	benchEach(b, func(page []byte) error { return xnetRoundTrip(io.Discard, page) })
 }
 
 func BenchmarkTdewolffLexer(b *testing.B) {
-	pages := benchPages()
-	for _, s := range benchSizes {
-		page := pages[s.name]
-		b.Run(s.name, func(b *testing.B) {
-			b.SetBytes(int64(len(page)))
-			b.ReportAllocs()
-			for b.Loop() {
-				tdewolffLex(page)
-			}
-		})
-	}
+	benchEach(b, func(page []byte) error { tdewolffLex(page); return nil })
 }
 
 // TestShopPage checks the benchmark's input: the generated page carries the

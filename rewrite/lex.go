@@ -2,7 +2,9 @@ package rewrite
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tdewolff/parse/v2"
 	"github.com/tdewolff/parse/v2/css"
@@ -265,6 +267,9 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 		switch {
 		case tt == js.IdentifierToken:
 			s := string(data)
+			if bytes.IndexByte(data, '\\') >= 0 {
+				s = jsUnescapeIdent(s) // "\u0067tag" is gtag
+			}
 			if !seen[s] && len(f.Idents) < maxFactItems {
 				seen[s] = true
 				f.Idents = append(f.Idents, s)
@@ -287,6 +292,39 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 		}
 		prev = tt
 	}
+}
+
+// jsUnescapeIdent decodes the \uXXXX and \u{X…} escapes of an identifier.
+func jsUnescapeIdent(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) || s[i+1] != 'u' {
+			sb.WriteByte(s[i])
+			continue
+		}
+		j := i + 2
+		hex := ""
+		if j < len(s) && s[j] == '{' {
+			k := strings.IndexByte(s[j:], '}')
+			if k < 0 {
+				sb.WriteString(s[i:])
+				break
+			}
+			hex, i = s[j+1:j+k], j+k
+		} else if j+4 <= len(s) {
+			hex, i = s[j:j+4], j+3
+		} else {
+			sb.WriteString(s[i:])
+			break
+		}
+		v, err := strconv.ParseUint(hex, 16, 32)
+		if err != nil || v > utf8.MaxRune {
+			sb.WriteRune(utf8.RuneError)
+			continue
+		}
+		sb.WriteRune(rune(v))
+	}
+	return sb.String()
 }
 
 func regexAllowed(prev js.TokenType) bool {

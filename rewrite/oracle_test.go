@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -589,7 +590,7 @@ var urlInTextRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.+-])(https?:)?//([^/'"\s]*
 // calls gtag or fbq, or holds a string literal with a tracker URL.
 func trackerScript(text string) bool {
 	code, lits := splitJS(text)
-	if trackerCallRe.MatchString(code) {
+	if trackerCallRe.MatchString(decodeJSIdentEscapes(code)) {
 		return true
 	}
 	for _, l := range lits {
@@ -642,9 +643,24 @@ func splitJS(s string) (string, []string) {
 	return string(b), lits
 }
 
-// trackerCallRe finds a call of gtag or fbq as a whole identifier (Afbq( is
-// another function).
-var trackerCallRe = regexp.MustCompile(`(^|[^\w$])(gtag|fbq)\s*\(`)
+// trackerCallRe finds a call of gtag or fbq as a whole identifier: Afbq(
+// and ägtag( are other functions, #gtag( a private name. Identifier escapes
+// are decoded first (jsIdentEscapeRe).
+var trackerCallRe = regexp.MustCompile(`(^|[^\p{L}\p{N}\p{M}\p{Pc}$#\x{200C}\x{200D}])(gtag|fbq)\s*\(`)
+
+// jsIdentEscapeRe matches the \uXXXX and \u{X…} escapes that JavaScript
+// allows in identifiers.
+var jsIdentEscapeRe = regexp.MustCompile(`\\u(\{[0-9a-fA-F]+\}|[0-9a-fA-F]{4})`)
+
+func decodeJSIdentEscapes(code string) string {
+	return jsIdentEscapeRe.ReplaceAllStringFunc(code, func(m string) string {
+		v, err := strconv.ParseUint(strings.Trim(m[2:], "{}"), 16, 32)
+		if err != nil {
+			return m
+		}
+		return string(rune(v))
+	})
+}
 
 // anyURL flags every URL that contacts a host: not data:, blob: or about:.
 func anyURL(base, u string) bool {
@@ -711,12 +727,12 @@ func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 
 // TestOracleJS checks that the inline-script oracle can fail.
 func TestOracleJS(t *testing.T) {
-	for _, s := range []string{"gtag('js')", `s.src="https://tracker.example/x.js"`, "u='//a.tracker.example'", "x; fbq ('init')"} {
+	for _, s := range []string{"gtag('js')", `s.src="https://tracker.example/x.js"`, "u='//a.tracker.example'", "x; fbq ('init')", `\u0067tag('config')`, `\u{66}bq('init')`} {
 		if !trackerScript(s) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example"} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)"} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}

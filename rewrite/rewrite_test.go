@@ -56,6 +56,8 @@ var adversarial = []string{
 	`<style>a{background:image-set(url(//T/a.png) 1x, "https://T/b.png" 2x)}</style>`,
 	`<style>@\69mport "https://T/x.css";</style>`,
 	`<p style="0000'0 url('https://T/x.gif')">`,
+	`<script>\u0067tag('config','G-1')</script>`,
+	`<script>\u{66}bq('init','1')</script>`,
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter

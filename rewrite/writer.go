@@ -174,6 +174,19 @@ func (r *Writer) Write(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	r.stats.BytesIn += int64(len(p))
+	if len(r.buf) == 0 {
+		// Nothing pending: tokenize p where it lies and keep only its
+		// undecided tail, so the writer holds no copy of the input.
+		pos := r.consume(p, false)
+		r.keepTail(p[pos:])
+		if err := r.drain(); err != nil {
+			return 0, err
+		}
+		if r.err != nil {
+			return 0, r.err
+		}
+		return len(p), nil
+	}
 	r.buf = append(r.buf, p...)
 	// A pending tag or declaration can only end at a '>'. Skip rescanning a
 	// long pending token until one arrives and the token has grown.
@@ -242,30 +255,44 @@ func (r *Writer) drain() error {
 	if len(r.out) == 0 {
 		return nil
 	}
-	n, err := r.w.Write(r.out)
+	err := r.writeOut(r.out)
+	r.out = r.out[:0]
+	return err
+}
+
+// writeOut writes b downstream and records the first error.
+func (r *Writer) writeOut(b []byte) error {
+	n, err := r.w.Write(b)
 	r.stats.BytesOut += int64(n)
-	if err == nil && n < len(r.out) {
+	if err == nil && n < len(b) {
 		err = io.ErrShortWrite
 	}
-	r.out = r.out[:0]
 	if err != nil && r.err == nil {
 		r.err = err
 	}
 	return err
 }
 
+// outBatch is how much decided output is gathered before it is written.
+const outBatch = 8 << 10
+
 func (r *Writer) emit(b []byte) {
-	r.out = append(r.out, b...)
-	if len(r.out) >= 32<<10 {
-		r.drain()
+	if len(r.out)+len(b) <= outBatch {
+		r.out = append(r.out, b...)
+		return
 	}
+	r.drain()
+	if len(b) >= outBatch/2 {
+		r.writeOut(b) // a long run goes out as it lies, uncopied
+		return
+	}
+	r.out = append(r.out, b...)
 }
 
 func (r *Writer) emitString(s string) { r.out = append(r.out, s...) }
 
-// process tokenizes as much of r.buf as can be decided.
-func (r *Writer) process(eof bool) {
-	b := r.buf
+// consume tokenizes as much of b as can be decided and returns how much.
+func (r *Writer) consume(b []byte, eof bool) int {
 	pos := 0
 	for pos < len(b) && r.err == nil {
 		if r.raw == rawComment {
@@ -333,18 +360,35 @@ func (r *Writer) process(eof bool) {
 		r.token(kind, b[pos:pos+n])
 		pos += n
 	}
+	return pos
+}
+
+// process tokenizes as much of r.buf as can be decided.
+func (r *Writer) process(eof bool) {
+	b := r.buf
+	pos := r.consume(b, eof)
 	rest := len(b) - pos
 	if pos > 0 {
 		copy(b, b[pos:])
 		r.buf = b[:rest]
 	}
+	r.noteRest(rest, eof)
+	if eof && r.raw == rawNone {
+		r.buf = r.buf[:0]
+	}
+}
+
+// keepTail keeps the undecided tail of an input that was consumed in place.
+func (r *Writer) keepTail(rest []byte) {
+	r.buf = append(r.buf[:0], rest...)
+	r.noteRest(len(rest), false)
+}
+
+func (r *Writer) noteRest(rest int, eof bool) {
 	if rest > 0 && !eof {
 		r.lastFail = rest
 	} else {
 		r.lastFail = 0
-	}
-	if eof && r.raw == rawNone {
-		r.buf = r.buf[:0]
 	}
 }
 
@@ -1175,35 +1219,42 @@ func (r *Writer) placeholder(d *Decision) {
 }
 
 // isJSType reports whether a script type (and language) runs as script.
-func scriptType(t *tag) (exec bool, specRules bool, typ string) {
+func scriptType(t *tag) (exec bool, specRules bool) {
 	v, ok := t.get("type")
 	if !ok || len(bytes.TrimSpace(v)) == 0 {
 		if lang, ok := t.get("language"); ok && len(lang) > 0 {
 			l := strings.ToLower(decodeAttr(lang))
-			return strings.HasPrefix(l, "javascript") || strings.HasPrefix(l, "livescript") || strings.HasPrefix(l, "ecmascript") || strings.HasPrefix(l, "jscript"), false, ""
+			return strings.HasPrefix(l, "javascript") || strings.HasPrefix(l, "livescript") || strings.HasPrefix(l, "ecmascript") || strings.HasPrefix(l, "jscript"), false
 		}
-		return true, false, ""
+		return true, false
 	}
-	typ = decodeAttr(v)
-	s := strings.ToLower(strings.TrimSpace(typ))
+	var typ string
+	if containsByte(v, '&') {
+		typ = decodeAttr(v)
+	} else {
+		typ = unsafe.String(&v[0], len(v)) // compared only, never kept
+	}
+	s := strings.TrimSpace(typ)
 	if i := strings.IndexByte(s, ';'); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
-	switch s {
-	case "module", "text/javascript", "application/javascript", "application/ecmascript",
-		"application/x-ecmascript", "application/x-javascript", "text/ecmascript",
-		"text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
-		"text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
-		"text/x-ecmascript", "text/x-javascript":
-		return true, false, typ
-	case "speculationrules":
-		return false, true, typ
+	for _, js := range jsTypes {
+		if strings.EqualFold(s, js) {
+			return true, false
+		}
 	}
-	return false, false, typ
+	return false, strings.EqualFold(s, "speculationrules")
 }
 
+// jsTypes are the script types that run as classic or module scripts.
+var jsTypes = []string{"module", "text/javascript", "application/javascript", "application/ecmascript",
+	"application/x-ecmascript", "application/x-javascript", "text/ecmascript",
+	"text/javascript1.0", "text/javascript1.1", "text/javascript1.2", "text/javascript1.3",
+	"text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
+	"text/x-ecmascript", "text/x-javascript"}
+
 func (r *Writer) startScript(t *tag) {
-	exec, spec, _ := scriptType(t)
+	exec, spec := scriptType(t)
 	if !exec && !spec {
 		r.emit(t.raw)
 		r.enterRaw(rawScript, "script", dispPass)
