@@ -180,3 +180,44 @@ func TestBaseOnTrackerHost(t *testing.T) {
 		}
 	}
 }
+
+// TestServeEncodings: pages in encodings that are not ASCII-compatible fail
+// closed, whether the BOM, the header or a <meta> in the first KiB says so
+// and however the first bytes are split; ASCII-compatible ones are
+// rewritten.
+func TestServeEncodings(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	tracker := `<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`
+	utf16 := "\xff\xfe" + strings.Join(strings.Split(tracker, ""), "\x00") + "\x00"
+	pad := strings.Repeat(" ", 300)
+	for _, c := range []struct {
+		name, ct string
+		writes   []string
+		closed   bool
+	}{
+		{"utf-16 by BOM", "text/html", []string{utf16}, true},
+		{"utf-16 BOM split", "text/html; charset=utf-8", []string{"\xff", utf16[1:]}, true},
+		{"iso-2022-jp by header", "text/html; charset=ISO-2022-JP", []string{tracker}, true},
+		{"iso-2022-jp by meta, split", "text/html", []string{"<html><head>" + pad, `<meta charset="iso-2022-jp">` + pad, tracker}, true},
+		{"replacement by header", "text/html; charset=iso-2022-kr", []string{tracker}, true},
+		{"shift_jis", "text/html; charset=shift_jis", []string{"<p>\x82\xa0</p>", tracker}, false},
+		{"meta utf-16 means utf-8", "text/html", []string{`<meta charset="utf-16">`, tracker}, false},
+		{"no type, sniffed", "", []string{"<!DOCTYPE html><html>", tracker}, false},
+	} {
+		rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+			if c.ct != "" {
+				w.Header().Set("Content-Type", c.ct)
+			}
+			for _, s := range c.writes {
+				w.Write([]byte(s))
+			}
+		})
+		body := rec.Body.String()
+		switch {
+		case c.closed && (rec.Code != http.StatusBadGateway || strings.Contains(body, "gtag")):
+			t.Errorf("%s: not failed closed: %d %q", c.name, rec.Code, body)
+		case !c.closed && (rec.Code != http.StatusOK || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.HasPrefix(body, c.writes[0][:min(len(c.writes[0]), 8)])):
+			t.Errorf("%s: not rewritten: %d %q", c.name, rec.Code, body)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type responseWriter struct {
 	rw      *rewrite.Writer
 	failed  bool // fail-closed: the body is dropped
 	err     error
+	// pending holds the first bytes of a body that may be HTML until they
+	// decide its type and encoding (at most rewrite.PrescanSize bytes).
+	pending []byte
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -62,6 +65,14 @@ func (w *responseWriter) decide(first []byte) {
 			// it, so it fails closed.
 			w.failClosed("xhtml")
 			return
+		}
+		if html {
+			// A page in an encoding that is not ASCII-compatible (UTF-16,
+			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
+			if name, ok, _ := rewrite.DetectEncoding(first, ct); !ok {
+				w.failClosed("encoding " + name)
+				return
+			}
 		}
 	}
 	if !html {
@@ -105,10 +116,52 @@ func (w *responseWriter) failClosed(reason string) {
 	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
 }
 
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.decided {
-		w.decide(p)
+// needMore reports whether the body's first bytes so far are too few to
+// decide on: its type when there is no Content-Type, its encoding when it
+// is HTML and the header names no charset (a BOM or a <meta> may).
+func (w *responseWriter) needMore(first []byte) bool {
+	if len(first) >= rewrite.PrescanSize || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		return false
 	}
+	ct := w.Header().Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, params, _ := mime.ParseMediaType(ct)
+	if mt != "text/html" {
+		return false
+	}
+	return params["charset"] == "" || len(first) < 3
+}
+
+// mayBeHTML reports whether the headers leave open that the body is HTML.
+func (w *responseWriter) mayBeHTML() bool {
+	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		return false
+	}
+	ct := w.Header().Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/html" || mt == "application/xhtml+xml"
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.decided {
+		return w.write(p)
+	}
+	w.pending = append(w.pending, p...)
+	if w.needMore(w.pending) {
+		return len(p), nil
+	}
+	if err := w.flushPending(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (w *responseWriter) write(p []byte) (int, error) {
 	switch {
 	case w.failed:
 		return len(p), nil
@@ -122,16 +175,24 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// flushPending decides on whatever first bytes have arrived.
+func (w *responseWriter) flushPending() error {
+	if w.decided || len(w.pending) == 0 {
+		return nil
+	}
+	p := w.pending
+	w.pending = nil
+	w.decide(p)
+	_, err := w.write(p)
+	return err
+}
+
 // ReadFrom keeps the zero-copy path for bodies that are not rewritten.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided {
-		// Decide on the headers alone when they are enough.
-		if w.Header().Get("Content-Type") == "" {
-			return io.Copy(writerOnly{w}, r)
-		}
-		w.decide(nil)
+	if !w.decided && !w.mayBeHTML() {
+		w.decide(nil) // the headers are enough
 	}
-	if w.rw == nil && !w.failed {
+	if w.decided && w.rw == nil && !w.failed {
 		return w.ResponseWriterWrapper.ReadFrom(r)
 	}
 	return io.Copy(writerOnly{w}, r)
@@ -141,8 +202,11 @@ type writerOnly struct{ io.Writer }
 
 // FlushError writes out what the rewriter has decided, then flushes.
 func (w *responseWriter) FlushError() error {
+	if err := w.flushPending(); err != nil {
+		return err
+	}
 	if !w.decided {
-		return nil
+		return nil // nothing to flush before the first byte
 	}
 	if w.rw != nil {
 		return w.rw.Flush()
@@ -152,8 +216,11 @@ func (w *responseWriter) FlushError() error {
 
 // finish ends the rewrite at the end of the upstream body.
 func (w *responseWriter) finish() error {
+	if err := w.flushPending(); err != nil {
+		return err
+	}
 	if !w.decided {
-		w.decide(nil)
+		w.decide(nil) // an empty body
 	}
 	if w.rw == nil {
 		return nil

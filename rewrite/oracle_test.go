@@ -644,9 +644,10 @@ func splitJS(s string) (string, []string) {
 }
 
 // trackerCallRe finds a call of gtag or fbq as a whole identifier: Afbq(
-// and ägtag( are other functions, #gtag( a private name. Identifier escapes
-// are decoded first (jsIdentEscapeRe).
-var trackerCallRe = regexp.MustCompile(`(^|[^\p{L}\p{N}\p{M}\p{Pc}$#\x{200C}\x{200D}])(gtag|fbq)\s*\(`)
+// and ägtag( are other functions, #gtag( a private name; after an invalid
+// byte (U+FFFD to the browser) the script is a syntax error. Identifier
+// escapes are decoded first (jsIdentEscapeRe).
+var trackerCallRe = regexp.MustCompile(`(^|[^\p{L}\p{N}\p{M}\p{Pc}$#\x{200C}\x{200D}\x{FFFD}])(gtag|fbq)\s*\(`)
 
 // jsIdentEscapeRe matches the \uXXXX and \u{X…} escapes that JavaScript
 // allows in identifiers.
@@ -732,7 +733,7 @@ func TestOracleJS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)"} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)", "\xefgtag("} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,6 +52,9 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
+// listedCategory is the category of hosts read from --blocklist lists.
+const listedCategory = "blocklist"
+
 func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -92,7 +96,7 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		db, st, err := blocklists.ParseList(f, l, blocklists.FormatAuto, "unknown")
+		db, st, err := blocklists.ParseList(f, l, blocklists.FormatAuto, listedCategory)
 		f.Close()
 		if err != nil {
 			return err
@@ -114,18 +118,26 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			merged.Merge(e)
 		}
 		p.SetDB(merged)
-		if *unknown == "" {
-			// Listed hosts carry no category: they get --action.
-			p.Unknown = *action
+		// Hosts from --blocklist carry their own category: they get
+		// --action, and unlisted third parties keep the policy's action.
+		actions := map[string]string{listedCategory: *action}
+		for k, v := range p.Actions {
+			actions[k] = v
 		}
+		p.Actions = actions
 	}
+
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
 	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local",
 		Loader: func(tok, nonce string) []byte {
 			return []byte(`<script src="/_fp/consent.js" data-fp-token="` + tok + `"></script>`)
 		}}
 	if len(files) == 0 {
-		st, err := rewrite.Rewrite(stdout, stdin, opts)
+		in := bufio.NewReaderSize(stdin, 64<<10)
+		if err := checkEncoding(in); err != nil {
+			return err
+		}
+		st, err := rewrite.Rewrite(stdout, in, opts)
 		if err != nil {
 			return err
 		}
@@ -169,11 +181,15 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 		return err
 	}
 	defer src.Close()
+	br := bufio.NewReaderSize(src, 64<<10)
+	if err := checkEncoding(br); err != nil {
+		return err
+	}
 	dst, err := os.Create(out)
 	if err != nil {
 		return err
 	}
-	st, err := rewrite.Rewrite(dst, src, opts)
+	st, err := rewrite.Rewrite(dst, br, opts)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
@@ -181,6 +197,19 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 		return err
 	}
 	return printStats(stats, stderr, in, st)
+}
+
+// checkEncoding refuses a page whose encoding is not ASCII-compatible: the
+// rewriter reads bytes, and such a page would pass unscanned.
+func checkEncoding(r *bufio.Reader) error {
+	head, err := r.Peek(rewrite.PrescanSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return err
+	}
+	if name, ok, _ := rewrite.DetectEncoding(head, ""); !ok {
+		return fmt.Errorf("the page is in %s, which is not ASCII-compatible: not rewritten (convert it to UTF-8 first)", name)
+	}
+	return nil
 }
 
 func printStats(on bool, w io.Writer, name string, st *rewrite.Stats) error {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := runRewrite(args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+const gtagPage = `<html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head>` +
+	`<body><img src="https://pixel.example-ads.test/p.gif"><img src="/logo.png"><p>hi</p></body></html>`
+
+func TestRewriteStdinDefaultPolicy(t *testing.T) {
+	out, _, err := run(t, gtagPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`type="text/plain"`, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`, `<img src="/logo.png">`, `<script src="/_fp/consent.js"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestRewriteBlocklistAction(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "hosts.txt")
+	if err := os.WriteFile(list, []byte("# my list\n0.0.0.0 example-ads.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, `<img src="https://pixel.example-ads.test/p.gif"><img src="https://cdn.other.test/x.png">`,
+		"--no-builtin", "--blocklist", list, "--action", "remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "example-ads") {
+		t.Errorf("listed host not removed: %s", out)
+	}
+	// An unlisted third party gets the policy's action (defer), not --action.
+	if !strings.Contains(out, `data-fp-src="https://cdn.other.test/x.png"`) {
+		t.Errorf("unlisted host not deferred: %s", out)
+	}
+	out, _, err = run(t, `<img src="https://cdn.other.test/x.png">`, "--no-builtin", "--blocklist", list, "--unknown", "keep")
+	if err != nil || out != `<img src="https://cdn.other.test/x.png">` {
+		t.Errorf("--unknown keep: %q, %v", out, err)
+	}
+}
+
+func TestRewriteFilesOutDir(t *testing.T) {
+	in, outDir := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	os.WriteFile(filepath.Join(in, "a.html"), []byte(gtagPage), 0o644)
+	os.WriteFile(filepath.Join(in, "b.html"), []byte("\xff\xfe<\x00p\x00>\x00"), 0o644)
+	os.WriteFile(filepath.Join(in, "notes.txt"), []byte("not html"), 0o644)
+	_, stderr, err := run(t, "", in, "--out", outDir, "--stats")
+	if err == nil || !strings.Contains(err.Error(), "1 file(s) failed") {
+		t.Errorf("want one failed file, got %v", err)
+	}
+	if !strings.Contains(stderr, "b.html") || !strings.Contains(stderr, "utf-16le") {
+		t.Errorf("the UTF-16 file's error is not reported: %s", stderr)
+	}
+	a, err := os.ReadFile(filepath.Join(outDir, "a.html"))
+	if err != nil || !strings.Contains(string(a), `data-fp-src=`) {
+		t.Errorf("a.html not rewritten: %v %s", err, a)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "b.html")); !os.IsNotExist(err) {
+		t.Errorf("b.html written although refused: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "notes.txt")); !os.IsNotExist(err) {
+		t.Errorf("notes.txt rewritten: %v", err)
+	}
+	// --stats is JSON on stderr.
+	line := stderr[strings.Index(stderr, "{"):]
+	line = line[:strings.Index(line, "\n")]
+	var st map[string]any
+	if err := json.Unmarshal([]byte(line), &st); err != nil {
+		t.Errorf("stats are not JSON: %v: %s", err, line)
+	}
+}
+
+func TestRewriteBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--action", "keep"}, {"--category", "analytics"}, {"--blocklist", "/nonexistent/list"}, {"a.html"}} {
+		if _, _, err := run(t, "", args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
