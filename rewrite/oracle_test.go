@@ -623,7 +623,8 @@ func splitJS(s string) (string, []string) {
 				b[k] = ' '
 			}
 			i = j
-		case c == '/' && i+1 < len(b) && b[i+1] == '/':
+		case c == '/' && i+1 < len(b) && b[i+1] == '/', c == '<' && strings.HasPrefix(s[i:], "<!--"):
+			// "<!--" starts a line comment in classic scripts (Annex B).
 			for i < len(b) && b[i] != '\n' {
 				b[i] = ' '
 				i++
@@ -733,7 +734,7 @@ func TestOracleJS(t *testing.T) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)", "\xefgtag("} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)", "\xefgtag(", `<!--"x //tracker.example`} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}

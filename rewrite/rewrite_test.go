@@ -197,7 +197,9 @@ func TestStats(t *testing.T) {
 	if st.Elements != 4 || st.Actions[Remove] != 2 || st.Actions[Keep] != 1 || st.Categories["advertising"][Remove] != 2 || st.Vendors["Tracker"][Remove] != 2 {
 		t.Errorf("stats: elements %d actions %v cats %v", st.Elements, st.Actions, st.Categories)
 	}
-	if out.String() != `<img src="https://cdn.other.example/x.png"><img src="/me.png">` {
+	// The first img opens the body, so it stays as an empty shell: removing
+	// it would change where a parser puts what follows.
+	if out.String() != `<img><img src="https://cdn.other.example/x.png"><img src="/me.png">` {
 		t.Errorf("out %q", out.String())
 	}
 }

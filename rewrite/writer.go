@@ -116,6 +116,9 @@ type Writer struct {
 	isNested bool
 
 	deciding    bool // deciding a held element: the output is at its start tag
+	strongest   Decision // the strongest decision so far (for a srcdoc's iframe)
+	headPhase   bool     // no body content yet: a parser is before or in the head
+	opensBody   bool // the current start tag is the one that opens the body
 	nonce       string
 	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
 	stats       *Stats
@@ -130,7 +133,7 @@ type Writer struct {
 
 // NewWriter returns a Writer that writes the rewritten page to w.
 func NewWriter(w io.Writer, opts Options) *Writer {
-	r := &Writer{w: w, opts: opts, stats: &Stats{}}
+	r := &Writer{w: w, opts: opts, stats: &Stats{}, headPhase: true}
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
 		r.max = DefaultMaxTokenSize
@@ -327,12 +330,12 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		}
 		i := bytes.IndexByte(b[pos:], '<')
 		if i < 0 {
-			r.emit(b[pos:])
+			r.text(b[pos:])
 			pos = len(b)
 			break
 		}
 		if i > 0 {
-			r.emit(b[pos : pos+i])
+			r.text(b[pos : pos+i])
 			pos += i
 		}
 		// Comments stream: only their start is decided here.
@@ -639,10 +642,50 @@ var ambiguous = map[string]bool{
 	"noscript": true, "title": true, "plaintext": true, "svg": true, "math": true,
 }
 
+// record counts a decision and keeps the strongest one of the document.
+func (r *Writer) record(kind Kind, d *Decision) {
+	r.stats.record(kind, d)
+	if d.Action > r.strongest.Action {
+		r.strongest = Decision{Action: d.Action, Category: strings.Clone(d.Category), Vendor: strings.Clone(d.Vendor)}
+	}
+}
+
+// text writes character data in the data state.
+func (r *Writer) text(b []byte) {
+	if r.headPhase && !allSpace(b) {
+		r.headPhase = false
+	}
+	r.emit(b)
+}
+
+func allSpace(b []byte) bool {
+	for _, c := range b {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// headable are the start tags that leave a parser in (or before) the head:
+// any other start tag, or text, opens the body.
+var headable = map[string]bool{
+	"html": true, "head": true, "base": true, "basefont": true, "bgsound": true, "link": true,
+	"meta": true, "noframes": true, "script": true, "style": true, "template": true,
+	"title": true, "noscript": true,
+}
+
 func (r *Writer) startTag(raw []byte) {
 	t := &r.tg
 	parseTag(t, raw, &r.names)
 	r.stats.Elements++
+	// An element that opens the body from the head keeps its tag when it
+	// is removed (only its URLs go): taking it out would move everything
+	// up to the real body start into the head.
+	r.opensBody = r.headPhase && !headable[t.name]
+	if r.opensBody {
+		r.headPhase = false
+	}
 	if r.nonce == "" && t.name == "script" {
 		if v, ok := t.get("nonce"); ok {
 			r.nonce = decodeAttr(v)
@@ -1068,7 +1111,7 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	last := 0
 	for _, ref := range r.refs {
 		d := r.decideURL(KindCSS, tagName, ref.url)
-		r.stats.record(KindCSS, &d)
+		r.record(KindCSS, &d)
 		best = stronger(best, d)
 		if d.Action >= Defer {
 			sb.WriteString(css[last:ref.start])
@@ -1103,12 +1146,13 @@ func (r *Writer) element(t *tag, name string) {
 			if v.kind == KindRefresh || v.kind == KindForm {
 				d.Action = Keep // reported only
 			}
-			r.stats.record(v.kind, &d)
+			r.record(v.kind, &d)
 			best = stronger(best, d)
 		}
 	}
 	si, sd, newCSS := r.styleAttr(t, name)
-	var srcdoc string
+	var srcdoc, srcdocOrig string
+	var srcdocDecision Decision
 	srcdocChanged := false
 	if name == "iframe" {
 		if v, ok := t.get("srcdoc"); ok {
@@ -1122,8 +1166,10 @@ func (r *Writer) element(t *tag, name string) {
 			if err := nr.Close(); err != nil {
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
+				srcdocOrig, srcdocDecision = in, Decision{Action: Defer, Category: "unknown"}
 			} else if sb.String() != in {
 				srcdoc, srcdocChanged = sb.String(), true
+				srcdocOrig, srcdocDecision = in, nr.strongest
 			}
 		}
 	}
@@ -1152,10 +1198,19 @@ func (r *Writer) element(t *tag, name string) {
 		if i := t.index("srcdoc"); i >= 0 {
 			e.setReplace(i, srcdoc)
 		}
+		// Unless removing, the original document is kept for the consent
+		// runtime, which swaps it back in.
+		if srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove {
+			e.add = addAttr(e.add, "data-fp-srcdoc", srcdocOrig)
+			if action < Defer {
+				r.needLoader()
+				r.deferAttrs(&e, &srcdocDecision)
+			}
+		}
 	}
 	switch action {
 	case Remove:
-		if voidElements[name] || name == "iframe" {
+		if (voidElements[name] || name == "iframe") && !r.opensBody {
 			if name == "iframe" {
 				r.afterElement(name, dispDrop)
 			}
@@ -1207,14 +1262,15 @@ func (r *Writer) placeholder(d *Decision) {
 		text = r.opts.PlaceholderText(vendor)
 	}
 	var b []byte
-	b = append(b, `<div class="fp-placeholder" role="region"`...)
+	// Spans, not a div: the box must not close an open <p> around it.
+	b = append(b, `<span class="fp-placeholder" role="region"`...)
 	b = addAttr(b, "aria-label", text)
 	b = addAttr(b, "data-fp-placeholder", vendor)
 	b = addAttr(b, "data-fp-category", d.Category)
 	b = addAttr(b, "data-fp-token", r.opts.Token)
-	b = append(b, "><p>"...)
+	b = append(b, "><span>"...)
 	b = append(b, attrEscaper.Replace(text)...)
-	b = append(b, `</p><button type="button" data-fp-load>Load content</button></div>`...)
+	b = append(b, `</span> <button type="button" data-fp-load>Load content</button></span>`...)
 	r.emit(b)
 }
 
@@ -1265,7 +1321,7 @@ func (r *Writer) startScript(t *tag) {
 		if t.attrs[i].valStart >= 0 {
 			d = r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]))
 		}
-		r.stats.record(KindScript, &d)
+		r.record(KindScript, &d)
 		if r.opts.ReportOnly {
 			d.Action = Keep
 		}
@@ -1347,7 +1403,7 @@ func (r *Writer) decideHeld(end []byte) {
 		r.stats.failClosed(FailMalformedScript)
 	}
 	d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script", Script: f})
-	r.stats.record(KindInlineScript, &d)
+	r.record(KindInlineScript, &d)
 	if r.opts.ReportOnly || d.Action == RewriteURL {
 		d.Action = Keep
 	}
@@ -1368,17 +1424,14 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	if r.heldOver {
 		r.stats.failClosed(FailOversizeStyle)
 		d := Decision{Action: Defer, Category: "unknown"}
-		r.stats.record(KindCSS, &d)
+		r.record(KindCSS, &d)
 		if r.opts.ReportOnly {
 			r.emit(t.raw)
 			r.emit(body)
 			return
 		}
 		r.needLoader()
-		var e edit
-		e.add = addAttr(e.add, "type", "text/plain")
-		r.deferAttrs(&e, &d)
-		r.writeTag(t, &e)
+		r.writeTag(t, deferStyleEdit(t, &d, r))
 		r.emit(body)
 		return
 	}
@@ -1389,9 +1442,12 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		r.emit(body)
 		return
 	}
-	// The neutralised CSS applies now; a deferred twin holds the original
-	// for the consent runtime.
-	r.emit(t.raw)
+	// The neutralised CSS applies now, marked data-fp-neutral; a deferred
+	// twin right after it holds the original for the consent runtime,
+	// which drops the neutral one when it restores the twin.
+	var ne edit
+	ne.add = addAttr(ne.add, "data-fp-neutral", "")
+	r.writeTag(t, &ne)
 	r.emitString(newCSS)
 	if d.Action == Defer || d.Action == Placeholder {
 		if end != nil {
@@ -1401,12 +1457,21 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		}
 		r.needLoader()
 		d.Action = Defer
-		var e edit
-		e.add = addAttr(e.add, "type", "text/plain")
-		r.deferAttrs(&e, &d)
-		r.writeTag(t, &e)
+		r.writeTag(t, deferStyleEdit(t, &d, r))
 		r.emit(body)
 	}
+}
+
+// deferStyleEdit makes a style start tag inert: type="text/plain", with an
+// original type kept as data-fp-type.
+func deferStyleEdit(t *tag, d *Decision, r *Writer) *edit {
+	var e edit
+	e.add = addAttr(e.add, "type", "text/plain")
+	if i := t.index("type"); i >= 0 {
+		e.setRename(i, "data-fp-type")
+	}
+	r.deferAttrs(&e, d)
+	return &e
 }
 
 // foreignElement decides an SVG or MathML element.
@@ -1429,7 +1494,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	var best Decision
 	for _, v := range vs {
 		d := r.decideURL(v.kind, t.name, decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd]))
-		r.stats.record(v.kind, &d)
+		r.record(v.kind, &d)
 		best = stronger(best, d)
 	}
 	isScript := ns == nsSVG && t.name == "script"
@@ -1437,7 +1502,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		// An inline SVG script: its text is markup, not held; it counts as
 		// unclassified.
 		d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script"})
-		r.stats.record(KindInlineScript, &d)
+		r.record(KindInlineScript, &d)
 		best = stronger(best, d)
 	}
 	si, sd, newCSS := r.styleAttr(t, t.name)
@@ -1470,7 +1535,8 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			r.needLoader()
 			r.deferAttrs(&e, &best)
 			for _, v := range vs {
-				e.setRename(v.attr, "data-fp-href")
+				// data-fp-href or data-fp-xlink:href: both may be present.
+				e.setRename(v.attr, "data-fp-"+t.attrs[v.attr].name)
 			}
 		}
 	}
@@ -1487,6 +1553,7 @@ func (r *Writer) newNested() *Writer {
 	n.base, n.baseSet = r.base, true
 	n.stats = r.stats
 	n.isNested = true
+	n.headPhase = false
 	return n
 }
 

@@ -29,10 +29,18 @@
       el.parentNode.replaceChild(s, el);
       return;
     }
-    if (el.tagName === "STYLE") { el.removeAttribute("type"); }
+    if (el.tagName === "STYLE") {
+      var tw = el.previousElementSibling;
+      if (tw && tw.tagName === "STYLE" && tw.hasAttribute("data-fp-neutral")) tw.parentNode.removeChild(tw);
+      el.removeAttribute("type");
+      if (el.hasAttribute("data-fp-type")) { el.setAttribute("type", el.getAttribute("data-fp-type")); el.removeAttribute("data-fp-type"); }
+    }
     names.forEach(function (n) {
-      var m = /^data-fp-(src|srcset|href|poster|data|ping|background|imagesrcset|style)$/.exec(n);
-      if (m) { el.setAttribute(m[1], el.getAttribute(n)); el.removeAttribute(n); }
+      var m = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style)$/.exec(n);
+      if (!m) return;
+      if (m[1] === "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", el.getAttribute(n));
+      else el.setAttribute(m[1], el.getAttribute(n));
+      el.removeAttribute(n);
     });
     el.removeAttribute("data-fp-token");
   }

@@ -1,0 +1,400 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// Removal fidelity: apart from the elements the policy changed, the DOM
+// that x/net/html builds from the output equals the DOM of the input.
+//
+// Under defer and placeholder, the test undoes every change the way the
+// consent runtime does (data-fp-* attributes back to their names, the
+// placeholder box and the loader dropped) and then requires the two DOMs
+// to be identical: that also proves a defer is reversible. Under remove,
+// it walks both DOMs together and lets the input side skip exactly the
+// elements the policy removes.
+
+var deferAll = PolicyFunc(func(page *url.URL, r *Resource) Decision {
+	d := removeAll.Decide(page, r)
+	if d.Action == Remove {
+		d.Action = Defer
+		if r.Kind == KindFrame || r.Kind == KindEmbed {
+			d.Action, d.Vendor = Placeholder, "Vendor"
+		}
+	}
+	return d
+})
+
+var fidelityLoader = func(token, nonce string) []byte {
+	return []byte(`<script src="/_fp/consent.js" data-fp-loader></script>`)
+}
+
+// parseDoc parses s. The defer checks parse with scripting off, so that
+// <noscript> content, which the rewriter rewrites too, is part of the DOM
+// compared; the remove checks parse with scripting on, because removing a
+// pixel from a <noscript> in the head legitimately changes where a
+// scripting-off parser puts what follows.
+func parseDoc(t testing.TB, s string, scripting bool) *html.Node {
+	t.Helper()
+	doc, err := html.ParseWithOptions(strings.NewReader(s), html.ParseOptionEnableScripting(scripting))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func hasAttrNS(n *html.Node, a html.Attribute) bool {
+	for _, b := range n.Attr {
+		if b.Namespace == a.Namespace && b.Key == a.Key {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	_, ok := attrOf(n, key)
+	return ok
+}
+
+func delAttr(n *html.Node, key string) {
+	n.Attr = slices.DeleteFunc(n.Attr, func(a html.Attribute) bool { return a.Namespace == "" && a.Key == key })
+}
+
+// undoDefer reverses the rewriter's defer and placeholder markup in place.
+func undoDefer(n *html.Node) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if c.Type == html.ElementNode && (hasAttr(c, "data-fp-loader") || hasClass(c, "fp-placeholder") || hasAttr(c, "data-fp-neutral")) {
+			n.RemoveChild(c)
+		} else {
+			undoDefer(c)
+		}
+		c = next
+	}
+	if n.Type != html.ElementNode || !hasAttr(n, "data-fp-token") {
+		return
+	}
+	if v, ok := attrOf(n, "type"); ok && v == "text/plain" && (n.Data == "script" || n.Data == "style") {
+		delAttr(n, "type")
+	}
+	if _, ok := attrOf(n, "data-fp-srcdoc"); ok {
+		delAttr(n, "srcdoc")
+	}
+	if v, ok := attrOf(n, "data-fp-style"); ok {
+		delAttr(n, "style")
+		n.Attr = append(n.Attr, html.Attribute{Key: "style", Val: v})
+	}
+	var attrs []html.Attribute
+	for _, a := range n.Attr {
+		name, ok := strings.CutPrefix(a.Key, "data-fp-")
+		switch {
+		case !ok || a.Namespace != "":
+			attrs = append(attrs, a)
+		case name == "category" || name == "vendor" || name == "token" || name == "placeholder" || name == "style":
+		default:
+			a.Key = name
+			if name == "xlink:href" {
+				a.Namespace, a.Key = "xlink", "href"
+			}
+			attrs = append(attrs, a)
+		}
+	}
+	n.Attr = attrs
+}
+
+func hasClass(n *html.Node, c string) bool {
+	v, _ := attrOf(n, "class")
+	return slices.Contains(strings.Fields(v), c)
+}
+
+// sameTree compares two DOMs; skip, if not nil, names input elements that
+// the output may lack, and changed output elements are compared by name
+// only. Adjacent text nodes are compared joined, since a removed element
+// between them leaves one text node.
+func sameTree(in, out *html.Node, skip func(*html.Node) bool, path string) error {
+	if in.Type != out.Type || in.Data != out.Data || in.Namespace != out.Namespace {
+		return fmt.Errorf("%s: %s differs from %s", path, describe(in), describe(out))
+	}
+	if skip != nil && changedInPlace(out) {
+		return nil
+	}
+	if in.Type == html.ElementNode && !(sameAttrs(in.Attr, out.Attr) || skip != nil && sameAfterRemove(in, out)) {
+		return fmt.Errorf("%s/%s: attributes %v became %v", path, in.Data, in.Attr, out.Attr)
+	}
+	var oskip, iskip func(*html.Node) bool
+	if skip != nil {
+		// An element that opens the body from the head is kept as a shell
+		// without its URLs: such shells are compared on neither side.
+		oskip = removalShell
+		iskip = func(n *html.Node) bool { return skip(n) || removalShell(n) }
+	}
+	ic, oc := children(in, iskip), children(out, oskip)
+	for i := 0; i < len(ic) || i < len(oc); i++ {
+		if i >= len(ic) || i >= len(oc) {
+			var extra *html.Node
+			if i < len(ic) {
+				extra = ic[i]
+			} else {
+				extra = oc[i]
+			}
+			return fmt.Errorf("%s/%s: %d children became %d; first unmatched %s", path, in.Data, len(ic), len(oc), describe(extra))
+		}
+		if ic[i].Type == html.TextNode && oc[i].Type == html.TextNode && ic[i].Data != oc[i].Data {
+			return fmt.Errorf("%s/%s: text %q became %q (next: %s / %s)", path, in.Data, clip(ic[i].Data), clip(oc[i].Data), describeAt(ic, i+1), describeAt(oc, i+1))
+		}
+		if err := sameTree(ic[i], oc[i], skip, path+"/"+in.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// children lists n's children without the skipped ones, with adjacent
+// text nodes joined into one.
+func children(n *html.Node, skip func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if skip != nil && skip(c) {
+			continue
+		}
+		if c.Type == html.TextNode && len(out) > 0 && out[len(out)-1].Type == html.TextNode {
+			joined := *out[len(out)-1]
+			joined.Data += c.Data
+			out[len(out)-1] = &joined
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// changedInPlace reports whether remove left an output element in place
+// but changed: a style neutralised, a <noscript> whose content was
+// rewritten (text with scripting on).
+func changedInPlace(n *html.Node) bool {
+	if n.Type != html.ElementNode {
+		return false
+	}
+	if n.Data == "noscript" {
+		return true
+	}
+	for _, a := range n.Attr {
+		if strings.HasPrefix(a.Key, "data-fp-") {
+			return true
+		}
+	}
+	return false
+}
+
+func sameAttrs(a, b []html.Attribute) bool {
+	key := func(x html.Attribute) string { return x.Namespace + ":" + x.Key + "=" + x.Val }
+	as, bs := make([]string, len(a)), make([]string, len(b))
+	for i := range a {
+		as[i] = key(a[i])
+	}
+	for i := range b {
+		bs[i] = key(b[i])
+	}
+	slices.Sort(as)
+	slices.Sort(bs)
+	return slices.Equal(as, bs)
+}
+
+func describeAt(ns []*html.Node, i int) string {
+	if i < len(ns) {
+		return describe(ns[i])
+	}
+	return "end"
+}
+
+func describe(n *html.Node) string {
+	var b bytes.Buffer
+	html.Render(&b, n)
+	return clip(b.String())
+}
+
+// removedByRemoveAll reports whether removeAll takes an input element out
+// whole: a running script, an iframe with a src, and a void element with a
+// URL (other elements stay, without their URL attributes).
+func removedByRemoveAll(n *html.Node) bool {
+	if n.Type != html.ElementNode {
+		return false
+	}
+	// has reports a URL attribute that contacts a host: data: and the like
+	// are not decided.
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			v, ok := attrOf(n, k)
+			if !ok {
+				continue
+			}
+			if k == "srcset" || k == "imagesrcset" || k == "ping" {
+				return true
+			}
+			if u, err := ResolveURL(pageURL, v); err != nil || u.Host != "" || u.Scheme == "javascript" && n.Data != "img" && n.Data != "source" {
+				return true
+			}
+		}
+		return false
+	}
+	switch n.Data {
+	case "script":
+		return n.Namespace != "" || isExecType(n)
+	case "iframe", "frame", "embed", "track":
+		return n.Namespace == "" && has("src")
+	case "img", "source":
+		return n.Namespace == "" && has("src", "srcset")
+	case "area":
+		return has("ping")
+	case "link":
+		rel, _ := attrOf(n, "rel")
+		_, ok := linkKind(rel)
+		return ok && has("href", "imagesrcset")
+	case "input":
+		typ, _ := attrOf(n, "type")
+		return strings.EqualFold(strings.TrimSpace(typ), "image") && has("src")
+	}
+	return false
+}
+
+// removalShell reports an element that remove may leave in place without
+// its URLs, because it opens the body.
+func removalShell(n *html.Node) bool {
+	if n.Type != html.ElementNode || n.Namespace != "" {
+		return false
+	}
+	switch n.Data {
+	case "img", "iframe", "frame", "embed", "source", "track", "input", "area":
+		for _, k := range removedAttrs {
+			if hasAttr(n, k) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// removedAttrs are the attributes remove drops from an element it keeps.
+var removedAttrs = []string{"src", "srcset", "data", "poster", "ping", "background", "imagesrcset", "href"}
+
+// sameAfterRemove compares attributes under remove: the output may lack a
+// URL attribute, and a style may have its URLs neutralised.
+func sameAfterRemove(in, out *html.Node) bool {
+	keep := func(n *html.Node, other *html.Node) []html.Attribute {
+		var as []html.Attribute
+		for _, a := range n.Attr {
+			if (a.Namespace == "" && slices.Contains(removedAttrs, a.Key) || a.Namespace == "xlink" && a.Key == "href") && !hasAttrNS(other, a) {
+				continue
+			}
+			if a.Namespace == "" && a.Key == "srcdoc" {
+				continue // rewritten in place
+			}
+			if a.Namespace == "" && a.Key == "style" {
+				if v, _ := attrOf(out, "style"); strings.Contains(v, `"data:,"`) || strings.Contains(v, `""`) {
+					continue
+				}
+			}
+			as = append(as, a)
+		}
+		return as
+	}
+	return sameAttrs(keep(in, out), keep(out, in))
+}
+
+func checkFidelity(t *testing.T, name, in string) {
+	t.Helper()
+	src := parseDoc(t, in, false)
+	out := rewriteString(t, in, Options{Policy: deferAll, Token: "tok", Loader: fidelityLoader})
+	got := parseDoc(t, out, false)
+	undoDefer(got)
+	if err := sameTree(src, got, nil, ""); err != nil {
+		t.Errorf("%s: defer is not reversible: %v", name, err)
+	}
+}
+
+func TestRemovalFidelityShop(t *testing.T) {
+	checkFidelity(t, "shop page", string(shopPage(200<<10)))
+	in := string(shopPage(100 << 10))
+	out := rewriteString(t, in, Options{Policy: shopRemovePolicy(), PageURL: benchPageURL})
+	if err := sameTree(parseDoc(t, in, true), parseDoc(t, out, true), shopRemoved, ""); err != nil {
+		t.Errorf("shop page, remove: %v", err)
+	}
+}
+
+// shopRemovePolicy is the shop policy with remove for defer.
+func shopRemovePolicy() Policy {
+	p := shopPolicy()
+	return PolicyFunc(func(page *url.URL, r *Resource) Decision {
+		d := p.Decide(page, r)
+		if d.Action == Defer {
+			d.Action = Remove
+		}
+		return d
+	})
+}
+
+// shopRemoved names the shop page's elements that the shop policy removes
+// whole: those removeAll removes that name a listed host in a URL
+// attribute or inline script.
+func shopRemoved(n *html.Node) bool {
+	if !removedByRemoveAll(n) {
+		return false
+	}
+	var texts []string
+	for _, a := range n.Attr {
+		if a.Key == "src" || a.Key == "href" || a.Key == "ping" || a.Key == "srcset" {
+			texts = append(texts, a.Val)
+		}
+	}
+	if n.Data == "script" && isExecType(n) {
+		texts = append(texts, textOf(n))
+	}
+	for _, s := range texts {
+		for _, h := range shopHosts {
+			if strings.Contains(s, h) {
+				return true
+			}
+		}
+		for _, c := range []string{"gtag(", "fbq(", "_paq", "clarity", "ttq"} {
+			if strings.Contains(s, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestRemovalFidelityRows(t *testing.T) {
+	for _, in := range []string{
+		`<p>a<img src="https://tracker.example/p.gif">b</p>`,
+		`<p>text <iframe src="https://tracker.example/embed"></iframe> more</p><p>next</p>`,
+		`<ul><li><a href="/x" ping="https://tracker.example/p">x</a></li></ul>`,
+		`<table><tr><td><img srcset="https://tracker.example/1.gif 1x, /a.png 2x"></td></tr></table>`,
+		`<div style="color:red;background:url(https://tracker.example/p.gif)">x</div>`,
+		`<head><link rel=preconnect href="https://tracker.example"><script>gtag('js')</script></head><body>x</body>`,
+		`<svg><script href="https://tracker.example/a.js"></script><image href="https://tracker.example/i.png"/></svg>`,
+		`<video poster="https://tracker.example/p.jpg"><source src="https://tracker.example/v.mp4"></video>`,
+	} {
+		checkFidelity(t, in, in)
+	}
+}
+
+func TestRemovalFidelityPages(t *testing.T) {
+	for n, b := range corpusFiles(t, "corpus/pages", ".html") {
+		in := string(b)
+		checkFidelity(t, n, in)
+		out := rewriteString(t, in, Options{Policy: removeAll, Token: "tok"})
+		if err := sameTree(parseDoc(t, in, true), parseDoc(t, out, true), removedByRemoveAll, ""); err != nil {
+			t.Errorf("%s, remove: %v", n, err)
+		}
+	}
+}
