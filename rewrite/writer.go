@@ -177,36 +177,43 @@ func (r *Writer) Write(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	r.stats.BytesIn += int64(len(p))
-	if len(r.buf) == 0 {
-		// Nothing pending: tokenize p where it lies and keep only its
-		// undecided tail, so the writer holds no copy of the input.
-		pos := r.consume(p, false)
-		r.keepTail(p[pos:])
-		if err := r.drain(); err != nil {
-			return 0, err
+	total := len(p)
+	for len(p) > 0 && r.err == nil {
+		if len(r.buf) == 0 {
+			// Nothing pending: tokenize p where it lies and keep only its
+			// undecided tail, so the writer holds no copy of the input.
+			pos := r.consume(p, false)
+			r.keepTail(p[pos:])
+			break
 		}
-		if r.err != nil {
-			return 0, r.err
+		// A token is pending: feed it a step at a time, so that once it is
+		// complete the rest of p is again read in place and the buffer
+		// stays the size of the pending token plus one step.
+		n := min(len(p), writeStep)
+		r.buf = append(r.buf, p[:n]...)
+		step := p[:n]
+		p = p[n:]
+		// A pending tag or declaration can only end at a '>'. Skip
+		// rescanning a long pending token until one arrives and the token
+		// has grown.
+		if r.lastFail > 64 && len(r.buf) <= r.max {
+			if bytes.IndexByte(step, '>') < 0 || len(r.buf) < r.lastFail+r.lastFail/8 {
+				continue
+			}
 		}
-		return len(p), nil
+		r.process(false)
 	}
-	r.buf = append(r.buf, p...)
-	// A pending tag or declaration can only end at a '>'. Skip rescanning a
-	// long pending token until one arrives and the token has grown.
-	if r.lastFail > 64 && len(r.buf) <= r.max {
-		if bytes.IndexByte(p, '>') < 0 || len(r.buf) < r.lastFail+r.lastFail/8 {
-			return len(p), nil
-		}
-	}
-	r.process(false)
 	if err := r.drain(); err != nil {
 		return 0, err
 	}
 	if r.err != nil {
 		return 0, r.err
 	}
-	return len(p), nil
+	return total, nil
 }
+
+// writeStep is how much input is added at a time to a pending token.
+const writeStep = 4 << 10
 
 // Flush writes out everything decided so far and flushes the underlying
 // writer if it can be flushed.
