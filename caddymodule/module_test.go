@@ -219,7 +219,7 @@ func TestServeEncodings(t *testing.T) {
 		switch {
 		case c.closed && (rec.Code != http.StatusBadGateway || strings.Contains(body, "gtag")):
 			t.Errorf("%s: not failed closed: %d %q", c.name, rec.Code, body)
-		case !c.closed && (rec.Code != http.StatusOK || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.HasPrefix(body, c.writes[0][:min(len(c.writes[0]), 8)])):
+		case !c.closed && (rec.Code != http.StatusOK || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, c.writes[0])):
 			t.Errorf("%s: not rewritten: %d %q", c.name, rec.Code, body)
 		}
 	}

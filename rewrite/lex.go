@@ -242,6 +242,12 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 	seen := map[string]bool{}
 	var prev js.TokenType = js.ErrorToken
 	var prevIdent string
+	addCall := func(name string) {
+		if len(f.Calls) < maxFactItems && !seen["call:"+name] {
+			seen["call:"+name] = true
+			f.Calls = append(f.Calls, name)
+		}
+	}
 	for {
 		tt, data := l.Next()
 		switch tt {
@@ -276,11 +282,11 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 			}
 			prevIdent = s
 		case tt == js.OpenParenToken && prev == js.IdentifierToken:
-			if len(f.Calls) < maxFactItems && !seen["call:"+prevIdent] {
-				seen["call:"+prevIdent] = true
-				f.Calls = append(f.Calls, prevIdent)
-			}
+			addCall(prevIdent)
 		case tt == js.StringToken || tt == js.TemplateToken || tt == js.TemplateStartToken || tt == js.TemplateMiddleToken || tt == js.TemplateEndToken:
+			if prev == js.IdentifierToken && (tt == js.TemplateToken || tt == js.TemplateStartToken) {
+				addCall(prevIdent) // the tagged template f`…` calls f
+			}
 			s := jsStringValue(data)
 			if len(s) > maxStringFact {
 				s = s[:maxStringFact]

@@ -58,6 +58,7 @@ var adversarial = []string{
 	`<p style="0000'0 url('https://T/x.gif')">`,
 	`<script>\u0067tag('config','G-1')</script>`,
 	`<script>\u{66}bq('init','1')</script>`,
+	"<script>fbq`init`</script>",
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter
@@ -131,9 +132,9 @@ func TestDeferredMarkup(t *testing.T) {
 		{`<script type=module src="https://tracker.example/a.js"></script>`,
 			`<script src="/_fp/c.js" nonce=""></script><script type="text/plain" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-type=module data-fp-src="https://tracker.example/a.js"></script>`},
 		{`<p>x</p><img src="https://tracker.example/p.gif" alt=x/>`,
-			`<p>x</p><script src="/_fp/c.js" nonce=""></script><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif" alt=x/>`},
+			`<script src="/_fp/c.js" nonce=""></script><p>x</p><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif" alt=x/>`},
 		{`<script nonce="n1">var a=1</script><script>gtag('js')</script>`,
-			`<script nonce="n1">var a=1</script><script src="/_fp/c.js" nonce="n1"></script><script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('js')</script>`},
+			`<script src="/_fp/c.js" nonce="n1"></script><script nonce="n1">var a=1</script><script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('js')</script>`},
 		{`<a href="/x" ping="https://tracker.example/p">x</a>`,
 			`<script src="/_fp/c.js" nonce=""></script><a data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" href="/x" data-fp-ping="https://tracker.example/p">x</a>`},
 		{`<img src=/first.png>`, `<img src=/first.png>`},
@@ -145,6 +146,46 @@ func TestDeferredMarkup(t *testing.T) {
 				t.Errorf("\n got %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoaderPlacement: the loader goes after <head>, else before the first
+// script, else at the start of the body; nowhere when nothing is deferred;
+// right before the first deferred element when that comes more than the
+// hold window after its place, or after a flush.
+func TestLoaderPlacement(t *testing.T) {
+	const L = `<script src="/_fp/c.js"></script>`
+	loader := func(tok, nonce string) []byte { return []byte(L) }
+	pad := "<p>" + strings.Repeat("x", loaderHold) + "</p>"
+	tr := `<img src="https://tracker.example/p.gif">`
+	deferred := `<img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif">`
+	for _, c := range []struct{ in, want string }{
+		{`<!DOCTYPE html><html><head><title>t</title></head><body>` + tr, `<!DOCTYPE html><html><head>` + L + `<title>t</title></head><body>` + deferred},
+		{`<html><HEAD lang=en><script>var a</script>` + tr, `<html><HEAD lang=en>` + L + `<script>var a</script>` + deferred},
+		{`<title>t</title><script>var a</script><p>` + tr, `<title>t</title>` + L + `<script>var a</script><p>` + deferred},
+		{`<title>t</title><body class=x><p>` + tr, `<title>t</title><body class=x>` + L + `<p>` + deferred},
+		{`<title>t</title><div><p>` + tr, `<title>t</title>` + L + `<div><p>` + deferred},
+		{`<title>t</title> hello ` + tr, `<title>t</title>` + L + ` hello ` + deferred},
+		{`<head><title>t</title></head><body><p>no trackers</p>`, `<head><title>t</title></head><body><p>no trackers</p>`},
+		{`<head></head><body>` + pad + tr, `<head></head><body>` + pad + L + deferred},
+		{`<svg><head></head></svg>` + tr, L + `<svg><head></head></svg>` + deferred},
+	} {
+		got := rewriteString(t, c.in, Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: loader})
+		if got != c.want {
+			t.Errorf("\n  in %s\n got %s\nwant %s", clip(c.in), clip(got), clip(c.want))
+		}
+	}
+	// A flush gives up the place: what was decided is sent.
+	var out bytes.Buffer
+	w := NewWriter(&out, Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: loader, PageURL: pageURL})
+	w.Write([]byte(`<head><title>t</title>`))
+	if err := w.Flush(); err != nil || out.String() != `<head><title>t</title>` {
+		t.Errorf("flush during the hold: %q, %v", out.String(), err)
+	}
+	w.Write([]byte(`</head><body>` + tr))
+	w.Close()
+	if want := `<head><title>t</title></head><body>` + L + deferred; out.String() != want {
+		t.Errorf("after flush\n got %s\nwant %s", out.String(), want)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -115,20 +116,27 @@ type Writer struct {
 	nested   *Writer
 	isNested bool
 
-	deciding    bool // deciding a held element: the output is at its start tag
+	deciding    bool     // deciding a held element: the output is at its start tag
 	strongest   Decision // the strongest decision so far (for a srcdoc's iframe)
 	headPhase   bool     // no body content yet: a parser is before or in the head
-	opensBody   bool // the current start tag is the one that opens the body
+	opensBody   bool     // the current start tag is the one that opens the body
 	nonce       string
 	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
-	stats       *Stats
-	refs        []cssRef
-	url         url.URL  // scratch for decideURL
-	res         Resource // scratch for decideURL
-	arena       []byte   // scratch for tmpAttr
-	urls        []string // scratch for urlsOf
-	err         error
-	closed      bool
+	// The loader's place: output from holdAt on is held (up to loaderHold
+	// bytes) after <head>, before the first script or at the start of the
+	// body, whichever comes first, until the first deferral puts the
+	// loader there or the hold is given up.
+	holding  bool
+	holdAt   int
+	holdDone bool
+	stats    *Stats
+	refs     []cssRef
+	url      url.URL  // scratch for decideURL
+	res      Resource // scratch for decideURL
+	arena    []byte   // scratch for tmpAttr
+	urls     []string // scratch for urlsOf
+	err      error
+	closed   bool
 }
 
 // NewWriter returns a Writer that writes the rewritten page to w.
@@ -223,6 +231,7 @@ func (r *Writer) Flush() error {
 	}
 	r.lastFail = 0
 	r.process(false)
+	r.releaseHold() // a flush sends everything decided
 	if err := r.drain(); err != nil {
 		return err
 	}
@@ -252,6 +261,7 @@ func (r *Writer) Close() error {
 	}
 	r.process(true)
 	r.finishRaw(nil)
+	r.releaseHold()
 	if r.loaderState == 1 && !r.isNested {
 		r.insertLoader()
 	}
@@ -262,12 +272,42 @@ func (r *Writer) Close() error {
 }
 
 func (r *Writer) drain() error {
+	if r.holding {
+		// Write what precedes the loader's place; keep the rest.
+		if r.holdAt == 0 {
+			return nil
+		}
+		err := r.writeOut(r.out[:r.holdAt])
+		r.out = r.out[:copy(r.out, r.out[r.holdAt:])]
+		r.holdAt = 0
+		return err
+	}
 	if len(r.out) == 0 {
 		return nil
 	}
 	err := r.writeOut(r.out)
 	r.out = r.out[:0]
 	return err
+}
+
+// loaderHold bounds the output held while waiting to learn whether the
+// loader is needed at its place.
+const loaderHold = 16 << 10
+
+// holdForLoader marks the current output position as the loader's place.
+func (r *Writer) holdForLoader() {
+	if r.holdDone || r.loaderState != 0 || r.isNested || r.opts.Loader == nil || r.opts.ReportOnly || !r.loaderContextOK() {
+		return
+	}
+	r.holdDone = true
+	r.holding = true
+	r.holdAt = len(r.out)
+}
+
+// releaseHold gives up the loader's place: the held output flows, and a
+// later deferral puts the loader right before the deferred element.
+func (r *Writer) releaseHold() {
+	r.holding = false
 }
 
 // writeOut writes b downstream and records the first error.
@@ -287,6 +327,14 @@ func (r *Writer) writeOut(b []byte) error {
 const outBatch = 8 << 10
 
 func (r *Writer) emit(b []byte) {
+	if r.holding {
+		r.out = append(r.out, b...)
+		if len(r.out)-r.holdAt > loaderHold {
+			r.releaseHold()
+			r.drain()
+		}
+		return
+	}
 	if len(r.out)+len(b) <= outBatch {
 		r.out = append(r.out, b...)
 		return
@@ -661,6 +709,7 @@ func (r *Writer) record(kind Kind, d *Decision) {
 func (r *Writer) text(b []byte) {
 	if r.headPhase && !allSpace(b) {
 		r.headPhase = false
+		r.holdForLoader() // text opens the body
 	}
 	r.emit(b)
 }
@@ -692,6 +741,9 @@ func (r *Writer) startTag(raw []byte) {
 	r.opensBody = r.headPhase && !headable[t.name]
 	if r.opensBody {
 		r.headPhase = false
+		if t.name != "body" {
+			r.holdForLoader() // the start of the body: before this element
+		}
 	}
 	if r.nonce == "" && t.name == "script" {
 		if v, ok := t.get("nonce"); ok {
@@ -717,6 +769,7 @@ func (r *Writer) startTag(raw []byte) {
 	r.tree.startHTML(name, t.selfClosing)
 	switch name {
 	case "script":
+		r.holdForLoader() // before the first script
 		r.startScript(t)
 	case "style":
 		r.startStyle(t)
@@ -742,6 +795,9 @@ func (r *Writer) startTag(raw []byte) {
 		r.element(t, name)
 	default:
 		r.element(t, name)
+		if name == "head" || name == "body" {
+			r.holdForLoader() // after <head>, or at the start of the body
+		}
 	}
 }
 
@@ -1639,6 +1695,14 @@ func (r *Writer) needLoader() {
 		return
 	}
 	r.loaderState = 1
+	if r.holding {
+		// The loader goes to its place, held back for it.
+		r.out = slices.Insert(r.out, r.holdAt, r.opts.Loader(r.opts.Token, r.nonce)...)
+		r.holding = false
+		r.loaderState = 2
+		r.stats.LoaderInserted = true
+		return
+	}
 	if r.loaderContextOK() {
 		r.insertLoader()
 	}
