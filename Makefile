@@ -3,6 +3,7 @@ GO ?= go
 PORT ?= 8080
 SHOP_PORT ?= 8081
 FUZZTIME ?= 60s
+TEST_FUZZTIME ?= 15s
 
 .PHONY: help run test test-short fuzz bench caddy cli vet clean
 
@@ -19,8 +20,9 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 	@echo "firstparty demo shop: http://localhost:$(PORT)/  (the shop itself, unrewritten: http://localhost:$(SHOP_PORT)/)"
 	FP_PORT=$(PORT) FP_SHOP_PORT=$(SHOP_PORT) FP_DEMO_ROOT=$(CURDIR)/testdata/demo ./bin/caddy run --config testdata/run.Caddyfile --adapter caddyfile
 
-test: vet ## run every test (fuzz targets run on their committed seed corpora)
+test: vet ## run every test, then each fuzz target for TEST_FUZZTIME
 	$(GO) test ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 test-short: ## the tests without the slow corpus passes
 	$(GO) test -short ./...
@@ -30,8 +32,8 @@ fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under 
 	$(GO) test ./rewrite -run '^$$' -fuzz '^FuzzPassthrough$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./blocklists -run '^$$' -fuzz '^FuzzParseList$$' -fuzztime $(FUZZTIME)
 
-bench: ## run the benchmarks (ratios against baselines measured in the same run)
-	$(GO) test ./rewrite ./blocklists -run '^$$' -bench . -benchmem
+bench: ## print throughput against baselines measured in the same run, allocations and heap
+	FP_BENCH=1 $(GO) test ./rewrite -run '^TestPerfReport$$' -count=1 -v -timeout 30m
 
 vet:
 	$(GO) vet ./...

@@ -18,6 +18,17 @@ func newInput(b []byte) *parse.Input {
 	return parse.NewInputBytes(b[:len(b):len(b)])
 }
 
+// withoutNUL replaces NUL bytes with U+FFFD, as the HTML tokenizer does
+// in script and style text and in attribute values. The tdewolff lexers
+// read a NUL as the end of input: left in, "'\x00';gtag()" would hide the
+// call after it.
+func withoutNUL(b []byte) []byte {
+	if bytes.IndexByte(b, 0) < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
+}
+
 // cssRef is one URL in CSS: url(…), or the string of @import "…".
 type cssRef struct {
 	start, end int // the bytes to replace to neutralise it
@@ -238,7 +249,7 @@ const (
 
 // scriptFacts reads the identifiers, calls and string literals of a script.
 func scriptFacts(b []byte, f *ScriptFacts) {
-	l := js.NewLexer(newInput(b))
+	l := js.NewLexer(newInput(withoutNUL(b)))
 	seen := map[string]bool{}
 	var prev js.TokenType = js.ErrorToken
 	var prevIdent string

@@ -59,6 +59,9 @@ var adversarial = []string{
 	`<script>\u0067tag('config','G-1')</script>`,
 	`<script>\u{66}bq('init','1')</script>`,
 	"<script>fbq`init`</script>",
+	"<script>'\x00';gtag('config','G-1')</script>",
+	"<style>a{background:url(http://T/p.gif#\x00)}</style>",
+	"<p style='background:url(//T/p.gif#\x00)'>",
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter

@@ -1168,6 +1168,11 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 // rewriteCSS decides every URL in css and returns the CSS with the URLs
 // that are not kept neutralised, and the strongest decision.
 func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
+	if strings.IndexByte(css, 0) >= 0 {
+		// The browser's CSS sees U+FFFD for NUL, and so must the lexer
+		// (withoutNUL); a changed block is written with it.
+		css = strings.ReplaceAll(css, "\x00", "\uFFFD")
+	}
 	r.refs = cssURLs([]byte(css), r.refs[:0])
 	var best Decision
 	var sb strings.Builder
