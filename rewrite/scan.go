@@ -336,6 +336,7 @@ type attr struct {
 type tag struct {
 	raw         []byte
 	name        string // lower-case
+	flags       uint16 // tagFlags of name
 	nameEnd     int
 	attrs       []attr
 	selfClosing bool
@@ -347,6 +348,13 @@ type tag struct {
 // t's attribute slice. Attribute names are lower-cased; a repeated name is
 // marked dup, because the browser keeps only the first.
 func parseTag(t *tag, b []byte, names *nameCache) {
+	parseTagName(t, b, names)
+	parseAttrs(t, names)
+}
+
+// parseTagName reads only the name of a tag: enough for end tags, and for
+// start tags whose attributes cannot matter (see fAttrs).
+func parseTagName(t *tag, b []byte, names *nameCache) {
 	t.raw = b
 	t.attrs = t.attrs[:0]
 	t.selfClosing = false
@@ -356,15 +364,22 @@ func parseTag(t *tag, b []byte, names *nameCache) {
 		i = 2
 	}
 	start := i
-	for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' {
+	for i < len(b) && byteClass[b[i]]&(clSpace|clSlash|clGT) == 0 {
 		i++
 	}
 	t.name = names.lower(b[start:i])
+	t.flags = tagFlags[t.name]
 	t.nameEnd = i
 	t.tail = len(b) - 1
+}
+
+// parseAttrs reads the attributes of a tag after parseTagName.
+func parseAttrs(t *tag, names *nameCache) {
+	b := t.raw
+	i := t.nameEnd
 	for i < len(b) {
 		c := b[i]
-		if isSpace(c) {
+		if byteClass[c] == clSpace {
 			i++
 			continue
 		}
@@ -384,17 +399,17 @@ func parseTag(t *tag, b []byte, names *nameCache) {
 		// attribute name: first char may be '='
 		a := attr{start: i, nameStart: i, valStart: -1, valEnd: -1}
 		i++
-		for i < len(b) && !isSpace(b[i]) && b[i] != '/' && b[i] != '>' && b[i] != '=' {
+		for i < len(b) && byteClass[b[i]] == 0 {
 			i++
 		}
 		a.nameEnd = i
 		j := i
-		for j < len(b) && isSpace(b[j]) {
+		for j < len(b) && byteClass[b[j]] == clSpace {
 			j++
 		}
 		if j < len(b) && b[j] == '=' {
 			j++
-			for j < len(b) && isSpace(b[j]) {
+			for j < len(b) && byteClass[b[j]] == clSpace {
 				j++
 			}
 			if j < len(b) && b[j] != '>' {
@@ -411,7 +426,7 @@ func parseTag(t *tag, b []byte, names *nameCache) {
 					i = k
 				default:
 					k := j
-					for k < len(b) && !isSpace(b[k]) && b[k] != '>' {
+					for k < len(b) && byteClass[b[k]]&(clSpace|clGT) == 0 {
 						k++
 					}
 					a.valStart, a.valEnd = j, k
@@ -462,6 +477,26 @@ func (t *tag) index(name string) int {
 type nameCache struct {
 	m   map[string]string
 	buf []byte
+}
+
+// mayHaveStyle reports whether a raw tag could carry a style attribute:
+// "style" in any case somewhere after the name.
+func mayHaveStyle(b []byte) bool {
+	// Find each 'y' or 'Y' and look around it: "sTYle".
+	for _, y := range [2]byte{'y', 'Y'} {
+		for i := 2; i+2 < len(b); {
+			j := bytes.IndexByte(b[i:len(b)-2], y)
+			if j < 0 {
+				break
+			}
+			i += j
+			if b[i-2]|0x20 == 's' && b[i-1]|0x20 == 't' && b[i+1]|0x20 == 'l' && b[i+2]|0x20 == 'e' {
+				return true
+			}
+			i++
+		}
+	}
+	return false
 }
 
 // knownName returns the interned name for common lower-case tag and

@@ -129,7 +129,7 @@ func (t *tree) startForeign(tg *tag) (foreign bool) {
 	if t.htmlRulesForStart(tg.name) {
 		return false
 	}
-	if breakout[tg.name] || (tg.name == "font" && (tg.index("color") >= 0 || tg.index("face") >= 0 || tg.index("size") >= 0)) {
+	if tg.flags&fBreakout != 0 || (tg.name == "font" && (tg.index("color") >= 0 || tg.index("face") >= 0 || tg.index("size") >= 0)) {
 		t.popForeign()
 		return !t.htmlRulesForStart(tg.name)
 	}
@@ -195,6 +195,42 @@ var closesP = map[string]bool{
 	"table": true, "hr": true, "xmp": true, "plaintext": true,
 }
 
+// Tag flags, looked up once per tag (tag.flags) instead of a map lookup
+// per question.
+const (
+	fVoid uint16 = 1 << iota
+	fRawText
+	fClosesP
+	fBreakout
+	fHeadable
+	fAmbiguous
+	fAttrs // the rewriter reads this HTML element's attributes, not only style
+)
+
+// attrElements are the HTML start tags whose attributes the rewriter
+// reads for more than a style attribute: vectors, script types, base,
+// meta refresh, and the tags whose handling depends on attributes.
+var attrElements = map[string]bool{
+	"img": true, "image": true, "source": true, "iframe": true, "frame": true, "embed": true,
+	"object": true, "video": true, "audio": true, "track": true, "input": true, "link": true,
+	"a": true, "area": true, "body": true, "table": true, "td": true, "th": true, "tr": true,
+	"meta": true, "form": true, "script": true, "style": true, "base": true, "font": true,
+	"svg": true, "math": true, "frameset": true,
+}
+
+var tagFlags = func() map[string]uint16 {
+	m := map[string]uint16{}
+	for _, set := range []struct {
+		names map[string]bool
+		flag  uint16
+	}{{voidElements, fVoid}, {rawTextElements, fRawText}, {closesP, fClosesP}, {breakout, fBreakout}, {headable, fHeadable}, {ambiguous, fAmbiguous}, {attrElements, fAttrs}} {
+		for n := range set.names {
+			m[n] |= set.flag
+		}
+	}
+	return m
+}()
+
 // scopeBoundary is the default scope: the elements an end tag cannot see past.
 func scopeBoundary(n *node, extra string) bool {
 	switch n.ns {
@@ -230,8 +266,8 @@ func (t *tree) findInScope(name string, extra string) int {
 // startHTML applies an HTML start tag to the stack: implied end tags, then
 // the push. Raw-text and void elements are not pushed: the caller handles
 // their content.
-func (t *tree) startHTML(name string, selfClosing bool) {
-	if closesP[name] {
+func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
+	if flags&fClosesP != 0 {
 		if i := t.findInScope("p", "button"); i >= 0 {
 			t.popTo(i)
 		}
@@ -273,7 +309,7 @@ func (t *tree) startHTML(name string, selfClosing bool) {
 	case "html", "head", "body", "frameset":
 		return
 	}
-	if voidElements[name] || rawTextElements[name] {
+	if flags&(fVoid|fRawText) != 0 {
 		return
 	}
 	t.push(node{name: name, ns: nsHTML})

@@ -140,8 +140,15 @@ func isSpecialScheme(s string) bool {
 // cleanURL strips leading and trailing C0 controls and spaces and removes
 // every tab, LF and CR, as the URL parser does.
 func cleanURL(s string) string {
-	s = strings.TrimFunc(s, func(r rune) bool { return r <= 0x20 })
-	if strings.ContainsAny(s, "\t\n\r") {
+	i, j := 0, len(s)
+	for i < j && s[i] <= 0x20 {
+		i++
+	}
+	for j > i && s[j-1] <= 0x20 {
+		j--
+	}
+	s = s[i:j]
+	if hasTabOrNewline(s) {
 		s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
 	}
 	return s
@@ -207,6 +214,28 @@ func resolveInto(dst, base *url.URL, ref string) error {
 	return parseAuthority(dst, scheme, rest)
 }
 
+func hasTabOrNewline(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= '\r' && (c == '\t' || c == '\n' || c == '\r') {
+			return true
+		}
+	}
+	return false
+}
+
+// indexAnyByte is strings.IndexAny for a few ASCII bytes, without the
+// set-building cost on short strings.
+func indexAnyByte(s string, cs ...byte) int {
+	for i := 0; i < len(s); i++ {
+		for _, c := range cs {
+			if s[i] == c {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 
 // parseAuthority reads "//user@host:port/path?q#f" (any number of slashes or
@@ -263,8 +292,8 @@ func resolveRelative(u, base *url.URL, rest string) error {
 	if base == nil {
 		return errNoHost
 	}
-	if isSpecialScheme(base.Scheme) {
-		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+	if isSpecialScheme(base.Scheme) && strings.IndexByte(rest, '\\') >= 0 {
+		if i := indexAnyByte(rest, '?', '#'); i >= 0 {
 			rest = strings.ReplaceAll(rest[:i], "\\", "/") + rest[i:]
 		} else {
 			rest = strings.ReplaceAll(rest, "\\", "/")

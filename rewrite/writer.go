@@ -458,9 +458,11 @@ func (r *Writer) scanRaw(b []byte, eof bool) (n int, done bool) {
 		return len(b), false
 	case rawText:
 		for i := 0; i < len(b); i++ {
-			if b[i] != '<' {
-				continue
+			j := bytes.IndexByte(b[i:], '<')
+			if j < 0 {
+				break
 			}
+			i += j
 			m, more := r.endTagAt(b[i:], eof)
 			if m {
 				return i, true
@@ -523,6 +525,15 @@ func (r *Writer) scanScript(b []byte, eof bool) (int, bool) {
 	st := r.sstate
 	i := 0
 	for i < len(b) {
+		if st == sData {
+			// Only a '<' changes the state: jump to the next one.
+			j := bytes.IndexByte(b[i:], '<')
+			if j < 0 {
+				i = len(b)
+				break
+			}
+			i += j
+		}
 		c := b[i]
 		if c == '<' {
 			// "<" handling needs up to 9 bytes of lookahead.
@@ -639,7 +650,7 @@ func (r *Writer) rawContent(b []byte) {
 func (r *Writer) endRaw(end []byte, kind tokKind) {
 	r.finishRaw(end)
 	if kind == tokEndTag {
-		parseTag(&r.tg, end, &r.names)
+		parseTagName(&r.tg, end, &r.names)
 		r.tree.end(r.tg.name)
 	}
 }
@@ -676,7 +687,7 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	case tokStartTag:
 		r.startTag(raw)
 	case tokEndTag:
-		parseTag(&r.tg, raw, &r.names)
+		parseTagName(&r.tg, raw, &r.names)
 		r.tree.end(r.tg.name)
 		r.emit(raw)
 	default:
@@ -702,6 +713,25 @@ func (r *Writer) record(kind Kind, d *Decision) {
 	r.stats.record(kind, d)
 	if d.Action > r.strongest.Action {
 		r.strongest = Decision{Action: d.Action, Category: strings.Clone(d.Category), Vendor: strings.Clone(d.Vendor)}
+	}
+}
+
+// plainStart handles a start tag that needs no attributes: the tree and
+// the head phase see it, and its bytes pass.
+func (r *Writer) plainStart(t *tag) {
+	r.opensBody = r.headPhase && t.flags&fHeadable == 0
+	if r.opensBody {
+		r.headPhase = false
+		r.holdForLoader()
+	}
+	if r.active() && ((r.tree.selects > 0 && t.flags&fAmbiguous != 0) || (r.tree.frameset && t.flags&fAmbiguous != 0)) {
+		r.stats.failClosed(FailAmbiguous)
+		return
+	}
+	r.tree.startHTML(t.name, t.flags, false)
+	r.emit(t.raw)
+	if t.name == "head" {
+		r.holdForLoader() // after <head>
 	}
 }
 
@@ -733,12 +763,19 @@ var headable = map[string]bool{
 
 func (r *Writer) startTag(raw []byte) {
 	t := &r.tg
-	parseTag(t, raw, &r.names)
+	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
+	if t.flags&(fAttrs|fRawText) == 0 && !r.tree.foreign() && !mayHaveStyle(raw[t.nameEnd:]) {
+		// A plain HTML element with no style attribute: nothing in it can
+		// contact a host, so its attributes are not read.
+		r.plainStart(t)
+		return
+	}
+	parseAttrs(t, &r.names)
 	// An element that opens the body from the head keeps its tag when it
 	// is removed (only its URLs go): taking it out would move everything
 	// up to the real body start into the head.
-	r.opensBody = r.headPhase && !headable[t.name]
+	r.opensBody = r.headPhase && t.flags&fHeadable == 0
 	if r.opensBody {
 		r.headPhase = false
 		if t.name != "body" {
@@ -759,14 +796,14 @@ func (r *Writer) startTag(raw []byte) {
 	if name == "image" {
 		name = "img"
 	}
-	if r.active() && ((r.tree.selects > 0 && ambiguous[name]) || (r.tree.frameset && (ambiguous[name] || name == "script" || name == "textarea"))) {
+	if r.active() && ((r.tree.selects > 0 && t.flags&fAmbiguous != 0) || (r.tree.frameset && (t.flags&fAmbiguous != 0 || name == "script" || name == "textarea"))) {
 		r.stats.failClosed(FailAmbiguous)
 		return
 	}
 	if name == "frameset" {
 		r.tree.frameset = true
 	}
-	r.tree.startHTML(name, t.selfClosing)
+	r.tree.startHTML(name, t.flags, t.selfClosing)
 	switch name {
 	case "script":
 		r.holdForLoader() // before the first script
@@ -1278,7 +1315,7 @@ func (r *Writer) element(t *tag, name string) {
 	}
 	switch action {
 	case Remove:
-		if (voidElements[name] || name == "iframe") && !r.opensBody {
+		if (t.flags&fVoid != 0 || name == "iframe") && !r.opensBody {
 			if name == "iframe" {
 				r.afterElement(name, dispDrop)
 			}
