@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"errors"
 	"html"
 	"net/url"
@@ -33,14 +34,7 @@ func decodeAttr(b []byte) string {
 	return sb.String()
 }
 
-func containsByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
+func containsByte(b []byte, c byte) bool { return bytes.IndexByte(b, c) >= 0 }
 
 func isAlnum(c byte) bool { return isASCIIAlpha(c) || (c >= '0' && c <= '9') }
 

@@ -1071,43 +1071,56 @@ func (r *Writer) decide(res *Resource) Decision {
 // stronger returns the decision with the stronger action; on a tie, a
 // third-party decision wins over a first-party one, for the reports.
 func stronger(a, b Decision) Decision {
-	if b.Action > a.Action {
-		return b
-	}
-	if b.Action == a.Action && a.Host == "" && a.Category == "" {
+	if b.outranks(&a) {
 		return b
 	}
 	return a
 }
 
+// outranks reports whether d is stronger than a (see stronger).
+func (d *Decision) outranks(a *Decision) bool {
+	return d.Action > a.Action || d.Action == a.Action && a.Host == "" && a.Category == ""
+}
+
 // edit describes how to re-serialise a changed tag.
 type edit struct {
-	add     []byte         // attributes added after the name
-	rename  map[int]string // attribute index → new name
-	drop    map[int]bool   // attributes dropped
-	replace map[int]string // attribute index → new (unescaped) value
+	add []byte   // attributes added after the name
+	ops []attrOp // changes to existing attributes, by index
+	buf [4]attrOp
 }
 
-func (e *edit) setRename(i int, n string) {
-	if e.rename == nil {
-		e.rename = map[int]string{}
-	}
-	e.rename[i] = n
+// attrOp changes one attribute: renames it, replaces its value or drops it.
+type attrOp struct {
+	i              int
+	rename, value  string
+	drop, hasValue bool
 }
 
-func (e *edit) setDrop(i int) {
-	if e.drop == nil {
-		e.drop = map[int]bool{}
+func (e *edit) op(i int) *attrOp {
+	for k := range e.ops {
+		if e.ops[k].i == i {
+			return &e.ops[k]
+		}
 	}
-	e.drop[i] = true
+	if e.ops == nil {
+		e.ops = e.buf[:0]
+	}
+	e.ops = append(e.ops, attrOp{i: i})
+	return &e.ops[len(e.ops)-1]
 }
 
-func (e *edit) setReplace(i int, v string) {
-	if e.replace == nil {
-		e.replace = map[int]string{}
+func (e *edit) find(i int) *attrOp {
+	for k := range e.ops {
+		if e.ops[k].i == i {
+			return &e.ops[k]
+		}
 	}
-	e.replace[i] = v
+	return nil
 }
+
+func (e *edit) setRename(i int, n string)  { e.op(i).rename = n }
+func (e *edit) setDrop(i int)              { e.op(i).drop = true }
+func (e *edit) setReplace(i int, v string) { o := e.op(i); o.value, o.hasValue = v, true }
 
 var attrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
 
@@ -1127,18 +1140,19 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 	r.emit(e.add)
 	for i := range t.attrs {
 		a := &t.attrs[i]
-		if a.dup || e.drop[i] {
+		o := e.find(i)
+		if a.dup || o != nil && o.drop {
 			continue
 		}
 		r.emitString(" ")
-		if n, ok := e.rename[i]; ok {
-			r.emitString(n)
+		if o != nil && o.rename != "" {
+			r.emitString(o.rename)
 		} else {
 			r.emit(raw[a.nameStart:a.nameEnd])
 		}
-		if v, ok := e.replace[i]; ok {
+		if o != nil && o.hasValue {
 			r.emitString(`="`)
-			r.emitString(attrEscaper.Replace(v))
+			r.emitString(attrEscaper.Replace(o.value))
 			r.emitString(`"`)
 			continue
 		}
@@ -1252,7 +1266,9 @@ func (r *Writer) element(t *tag, name string) {
 				d.Action = Keep // reported only
 			}
 			r.record(v.kind, &d)
-			best = stronger(best, d)
+			if d.outranks(&best) {
+				best = d
+			}
 		}
 	}
 	si, sd, newCSS := r.styleAttr(t, name)
