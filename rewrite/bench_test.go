@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tdewolff/parse/v2"
 	thtml "github.com/tdewolff/parse/v2/html"
@@ -179,46 +181,60 @@ func TestPerfReport(t *testing.T) {
 	}
 	pages := benchPages()
 	pol := shopPolicy()
-	type row struct {
-		name              string
-		rw, pass, xn, tdw testing.BenchmarkResult
-	}
-	var rows []row
-	for _, s := range benchSizes {
-		page := pages[s.name]
-		bench := func(f func()) testing.BenchmarkResult {
-			return testing.Benchmark(func(b *testing.B) {
-				b.SetBytes(int64(len(page)))
-				b.ReportAllocs()
-				for b.Loop() {
-					f()
-				}
-			})
-		}
-		rows = append(rows, row{
-			name: s.name,
-			rw:   bench(func() { _ = rewriteOnce(io.Discard, page, pol) }),
-			pass: bench(func() { _ = rewriteOnce(io.Discard, page, nil) }),
-			xn:   bench(func() { _ = xnetRoundTrip(io.Discard, page) }),
-			tdw:  bench(func() { tdewolffLex(page) }),
-		})
-	}
-	mbps := func(r testing.BenchmarkResult) float64 {
-		return float64(r.Bytes) * float64(r.N) / r.T.Seconds() / 1e6
-	}
+	const rounds = 7
 	fmt.Printf("\nfirstparty rewriter, generated shop pages, %d KiB writes, GOMAXPROCS=%d\n", benchChunk>>10, runtime.GOMAXPROCS(0))
-	fmt.Printf("%-6s %10s %10s %10s %10s %9s %9s %12s %12s\n", "page", "rewrite", "passthru", "x/net rt", "tdewolff", "÷x/net", "÷tdewolff", "allocs/op", "B/op")
-	for _, r := range rows {
-		fmt.Printf("%-6s %7.0f MB/s %5.0f MB/s %5.0f MB/s %5.0f MB/s %8.2f× %8.2f× %12d %12d\n", r.name,
-			mbps(r.rw), mbps(r.pass), mbps(r.xn), mbps(r.tdw),
-			mbps(r.rw)/mbps(r.xn), mbps(r.rw)/mbps(r.tdw), r.rw.AllocsPerOp(), r.rw.AllocedBytesPerOp())
+	fmt.Printf("median of %d interleaved rounds of ~200 ms per subject; ratios are per round, then the median\n", rounds)
+	fmt.Printf("%-6s %10s %10s %10s %10s %9s %9s %10s %10s\n", "page", "rewrite", "passthru", "x/net rt", "tdewolff", "÷x/net", "÷tdewolff", "allocs/op", "B/op")
+	for _, sz := range benchSizes {
+		page := pages[sz.name]
+		subjects := []func(){
+			func() { _ = rewriteOnce(io.Discard, page, pol) },
+			func() { _ = rewriteOnce(io.Discard, page, nil) },
+			func() { _ = xnetRoundTrip(io.Discard, page) },
+			func() { tdewolffLex(page) },
+		}
+		var speed [4][]float64
+		var vsX, vsT []float64
+		for range rounds {
+			var round [4]float64
+			for i, f := range subjects {
+				round[i] = throughput(f, len(page))
+				speed[i] = append(speed[i], round[i])
+			}
+			vsX = append(vsX, round[0]/round[2])
+			vsT = append(vsT, round[0]/round[3])
+		}
+		allocs := testing.AllocsPerRun(5, subjects[0])
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		subjects[0]()
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("%-6s %5.0f MB/s %5.0f MB/s %5.0f MB/s %5.0f MB/s %8.2f× %8.2f× %10.0f %10d\n", sz.name,
+			median(speed[0]), median(speed[1]), median(speed[2]), median(speed[3]), median(vsX), median(vsT), allocs, ms.TotalAlloc-before)
 	}
 	fmt.Printf("targets: ≥2× x/net round trip, ≥0.7× tdewolff lexer, allocs/op flat across sizes\n")
-	for _, r := range rows {
-		fmt.Printf("baseline allocs/op %s: x/net %d, tdewolff %d\n", r.name, r.xn.AllocsPerOp(), r.tdw.AllocsPerOp())
-	}
 	per := heapPerRewrite(t, pages["500KB"], pol, 500)
 	fmt.Printf("heap per in-flight rewrite (500 writers paused mid-page, 500KB page): %.1f KiB (target ≤ 64 KiB)\n\n", per/1024)
+}
+
+// throughput runs f for about 200 ms and returns MB/s for n bytes per run.
+func throughput(f func(), n int) float64 {
+	start := time.Now()
+	f()
+	one := time.Since(start)
+	iters := max(1, int(200*time.Millisecond/max(one, time.Microsecond)))
+	start = time.Now()
+	for range iters {
+		f()
+	}
+	return float64(n) * float64(iters) / time.Since(start).Seconds() / 1e6
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // heapPerRewrite starts n rewrites of page, stops each after the same

@@ -367,8 +367,12 @@ func parseTagName(t *tag, b []byte, names *nameCache) {
 	for i < len(b) && byteClass[b[i]]&(clSpace|clSlash|clGT) == 0 {
 		i++
 	}
-	t.name = names.lower(b[start:i])
-	t.flags = tagFlags[t.name]
+	if k := knownIndex(b[start:i]); k >= 0 {
+		t.name, t.flags = knownNames[k], knownFlags[k]
+	} else {
+		t.name = names.lower(b[start:i])
+		t.flags = tagFlags[t.name]
+	}
 	t.nameEnd = i
 	t.tail = len(b) - 1
 }
@@ -499,288 +503,379 @@ func mayHaveStyle(b []byte) bool {
 	return false
 }
 
-// knownName returns the interned name for common lower-case tag and
-// attribute names without hashing: the switch compiles to length and
-// value comparisons.
-func knownName(b []byte) string {
+// knownNames are common lower-case tag and attribute names; knownIndex
+// finds one without hashing (the switch compiles to length and value
+// comparisons), and knownFlags holds each one's tagFlags.
+var knownNames = [...]string{"a", "abbr", "address", "alt", "annotation-xml", "applet", "area", "article", "aside", "async", "audio", "b", "background", "base", "basefont", "bgsound", "big", "blockquote", "body", "br", "button", "caption", "center", "charset", "class", "code", "col", "colgroup", "content", "crossorigin", "data", "dd", "decoding", "defer", "desc", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "for", "foreignobject", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "height", "hgroup", "hidden", "hr", "href", "hreflang", "html", "http-equiv", "i", "id", "iframe", "image", "imagesrcset", "img", "input", "integrity", "itemprop", "itemscope", "itemtype", "keygen", "label", "lang", "legend", "li", "link", "listing", "loading", "main", "malignmark", "map", "marquee", "math", "media", "menu", "meta", "method", "mglyph", "mi", "mn", "mo", "ms", "mtext", "name", "nav", "nobr", "noembed", "noframes", "nonce", "noscript", "object", "ol", "onclick", "onload", "option", "p", "param", "path", "picture", "ping", "placeholder", "plaintext", "poster", "pre", "rb", "rel", "role", "rp", "rt", "rtc", "ruby", "s", "script", "search", "section", "select", "sizes", "small", "source", "span", "src", "srcdoc", "srcset", "strike", "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "type", "u", "ul", "use", "value", "var", "video", "viewbox", "wbr", "width", "xmlns", "xmp"}
+
+var knownFlags = func() (f [len(knownNames)]uint16) {
+	for i, n := range knownNames {
+		f[i] = tagFlags[n]
+	}
+	return f
+}()
+
+func knownIndex(b []byte) int {
 	switch string(b) {
 	case "a":
-		return "a"
+		return 0
 	case "abbr":
-		return "abbr"
+		return 1
 	case "address":
-		return "address"
+		return 2
 	case "alt":
-		return "alt"
+		return 3
+	case "annotation-xml":
+		return 4
+	case "applet":
+		return 5
 	case "area":
-		return "area"
+		return 6
 	case "article":
-		return "article"
+		return 7
 	case "aside":
-		return "aside"
+		return 8
 	case "async":
-		return "async"
+		return 9
 	case "audio":
-		return "audio"
+		return 10
 	case "b":
-		return "b"
+		return 11
 	case "background":
-		return "background"
+		return 12
 	case "base":
-		return "base"
+		return 13
+	case "basefont":
+		return 14
+	case "bgsound":
+		return 15
+	case "big":
+		return 16
+	case "blockquote":
+		return 17
 	case "body":
-		return "body"
+		return 18
 	case "br":
-		return "br"
+		return 19
 	case "button":
-		return "button"
+		return 20
 	case "caption":
-		return "caption"
+		return 21
+	case "center":
+		return 22
 	case "charset":
-		return "charset"
+		return 23
 	case "class":
-		return "class"
+		return 24
 	case "code":
-		return "code"
+		return 25
 	case "col":
-		return "col"
+		return 26
 	case "colgroup":
-		return "colgroup"
+		return 27
 	case "content":
-		return "content"
+		return 28
 	case "crossorigin":
-		return "crossorigin"
+		return 29
 	case "data":
-		return "data"
+		return 30
 	case "dd":
-		return "dd"
+		return 31
 	case "decoding":
-		return "decoding"
+		return 32
 	case "defer":
-		return "defer"
+		return 33
+	case "desc":
+		return 34
 	case "details":
-		return "details"
+		return 35
 	case "dfn":
-		return "dfn"
+		return 36
 	case "dialog":
-		return "dialog"
+		return 37
 	case "dir":
-		return "dir"
+		return 38
 	case "div":
-		return "div"
+		return 39
 	case "dl":
-		return "dl"
+		return 40
 	case "dt":
-		return "dt"
+		return 41
 	case "em":
-		return "em"
+		return 42
 	case "embed":
-		return "embed"
+		return 43
 	case "fieldset":
-		return "fieldset"
+		return 44
 	case "figcaption":
-		return "figcaption"
+		return 45
 	case "figure":
-		return "figure"
+		return 46
+	case "font":
+		return 47
 	case "footer":
-		return "footer"
+		return 48
 	case "for":
-		return "for"
+		return 49
+	case "foreignobject":
+		return 50
 	case "form":
-		return "form"
+		return 51
 	case "frame":
-		return "frame"
+		return 52
+	case "frameset":
+		return 53
 	case "h1":
-		return "h1"
+		return 54
 	case "h2":
-		return "h2"
+		return 55
 	case "h3":
-		return "h3"
+		return 56
 	case "h4":
-		return "h4"
+		return 57
 	case "h5":
-		return "h5"
+		return 58
 	case "h6":
-		return "h6"
+		return 59
 	case "head":
-		return "head"
+		return 60
 	case "header":
-		return "header"
+		return 61
 	case "height":
-		return "height"
+		return 62
 	case "hgroup":
-		return "hgroup"
+		return 63
 	case "hidden":
-		return "hidden"
+		return 64
 	case "hr":
-		return "hr"
+		return 65
 	case "href":
-		return "href"
+		return 66
 	case "hreflang":
-		return "hreflang"
+		return 67
 	case "html":
-		return "html"
+		return 68
 	case "http-equiv":
-		return "http-equiv"
+		return 69
 	case "i":
-		return "i"
+		return 70
 	case "id":
-		return "id"
+		return 71
 	case "iframe":
-		return "iframe"
+		return 72
+	case "image":
+		return 73
+	case "imagesrcset":
+		return 74
 	case "img":
-		return "img"
+		return 75
 	case "input":
-		return "input"
+		return 76
 	case "integrity":
-		return "integrity"
+		return 77
 	case "itemprop":
-		return "itemprop"
+		return 78
 	case "itemscope":
-		return "itemscope"
+		return 79
 	case "itemtype":
-		return "itemtype"
+		return 80
+	case "keygen":
+		return 81
 	case "label":
-		return "label"
+		return 82
 	case "lang":
-		return "lang"
+		return 83
 	case "legend":
-		return "legend"
+		return 84
 	case "li":
-		return "li"
+		return 85
 	case "link":
-		return "link"
+		return 86
+	case "listing":
+		return 87
 	case "loading":
-		return "loading"
+		return 88
 	case "main":
-		return "main"
+		return 89
+	case "malignmark":
+		return 90
 	case "map":
-		return "map"
+		return 91
+	case "marquee":
+		return 92
+	case "math":
+		return 93
 	case "media":
-		return "media"
+		return 94
+	case "menu":
+		return 95
 	case "meta":
-		return "meta"
+		return 96
 	case "method":
-		return "method"
+		return 97
+	case "mglyph":
+		return 98
+	case "mi":
+		return 99
+	case "mn":
+		return 100
+	case "mo":
+		return 101
+	case "ms":
+		return 102
+	case "mtext":
+		return 103
 	case "name":
-		return "name"
+		return 104
 	case "nav":
-		return "nav"
+		return 105
+	case "nobr":
+		return 106
+	case "noembed":
+		return 107
+	case "noframes":
+		return 108
 	case "nonce":
-		return "nonce"
+		return 109
 	case "noscript":
-		return "noscript"
+		return 110
 	case "object":
-		return "object"
+		return 111
 	case "ol":
-		return "ol"
+		return 112
 	case "onclick":
-		return "onclick"
+		return 113
 	case "onload":
-		return "onload"
+		return 114
 	case "option":
-		return "option"
+		return 115
 	case "p":
-		return "p"
+		return 116
 	case "param":
-		return "param"
+		return 117
 	case "path":
-		return "path"
+		return 118
 	case "picture":
-		return "picture"
+		return 119
 	case "ping":
-		return "ping"
+		return 120
 	case "placeholder":
-		return "placeholder"
+		return 121
+	case "plaintext":
+		return 122
 	case "poster":
-		return "poster"
+		return 123
+	case "pre":
+		return 124
+	case "rb":
+		return 125
 	case "rel":
-		return "rel"
+		return 126
 	case "role":
-		return "role"
+		return 127
+	case "rp":
+		return 128
+	case "rt":
+		return 129
+	case "rtc":
+		return 130
+	case "ruby":
+		return 131
 	case "s":
-		return "s"
+		return 132
 	case "script":
-		return "script"
+		return 133
+	case "search":
+		return 134
 	case "section":
-		return "section"
+		return 135
 	case "select":
-		return "select"
+		return 136
 	case "sizes":
-		return "sizes"
+		return 137
 	case "small":
-		return "small"
+		return 138
 	case "source":
-		return "source"
+		return 139
 	case "span":
-		return "span"
+		return 140
 	case "src":
-		return "src"
+		return 141
 	case "srcdoc":
-		return "srcdoc"
+		return 142
 	case "srcset":
-		return "srcset"
+		return 143
+	case "strike":
+		return 144
 	case "strong":
-		return "strong"
+		return 145
 	case "style":
-		return "style"
+		return 146
 	case "sub":
-		return "sub"
+		return 147
 	case "summary":
-		return "summary"
+		return 148
 	case "sup":
-		return "sup"
+		return 149
 	case "svg":
-		return "svg"
+		return 150
 	case "table":
-		return "table"
+		return 151
 	case "tbody":
-		return "tbody"
+		return 152
 	case "td":
-		return "td"
+		return 153
 	case "template":
-		return "template"
+		return 154
 	case "textarea":
-		return "textarea"
+		return 155
 	case "tfoot":
-		return "tfoot"
+		return 156
 	case "th":
-		return "th"
+		return 157
 	case "thead":
-		return "thead"
+		return 158
 	case "time":
-		return "time"
+		return 159
 	case "title":
-		return "title"
+		return 160
 	case "tr":
-		return "tr"
+		return 161
 	case "track":
-		return "track"
+		return 162
+	case "tt":
+		return 163
 	case "type":
-		return "type"
+		return 164
 	case "u":
-		return "u"
+		return 165
 	case "ul":
-		return "ul"
+		return 166
 	case "use":
-		return "use"
+		return 167
 	case "value":
-		return "value"
+		return 168
+	case "var":
+		return 169
 	case "video":
-		return "video"
+		return 170
 	case "viewbox":
-		return "viewbox"
+		return 171
+	case "wbr":
+		return 172
 	case "width":
-		return "width"
+		return 173
 	case "xmlns":
-		return "xmlns"
+		return 174
+	case "xmp":
+		return 175
 	}
-	return ""
+	return -1
 }
 
 func (c *nameCache) lower(b []byte) string {
-	if s := knownName(b); s != "" {
-		return s
+	if i := knownIndex(b); i >= 0 {
+		return knownNames[i]
 	}
 	c.buf = c.buf[:0]
 	for _, x := range b {

@@ -204,6 +204,9 @@ func shopPolicy() Policy {
 			}
 			return Decision{}
 		}
+		if r.URL != nil && page != nil && r.URL.Host == page.Host {
+			return Decision{} // first party
+		}
 		if r.URL != nil && listed(r.URL.Hostname()) {
 			return Decision{Action: Defer, Category: "marketing", Vendor: r.URL.Hostname(), Host: r.URL.Hostname()}
 		}
