@@ -2,9 +2,11 @@ package rewrite
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tdewolff/parse/v2"
 	"github.com/tdewolff/parse/v2/css"
@@ -248,14 +250,50 @@ const (
 )
 
 // scriptFacts reads the identifiers, calls and string literals of a script.
-func scriptFacts(b []byte, f *ScriptFacts) {
+// factScratch is the memory scriptFacts reuses from one script to the
+// next: the strings in the facts point into arena, valid until the next
+// script (the Policy contract).
+type factScratch struct {
+	facts ScriptFacts
+	seen  map[string]string
+	arena []byte
+}
+
+// reset empties the scratch for a new script and returns its facts.
+func (fs *factScratch) reset() *ScriptFacts {
+	f := &fs.facts
+	*f = ScriptFacts{Calls: f.Calls[:0], Idents: f.Idents[:0], Strings: f.Strings[:0], Hosts: f.Hosts[:0]}
+	if fs.seen == nil {
+		fs.seen = map[string]string{}
+	}
+	clear(fs.seen)
+	fs.arena = fs.arena[:0]
+	return f
+}
+
+// str returns b as a string in the arena, or a new string without one.
+func (fs *factScratch) str(b []byte) string {
+	if fs == nil || len(b) == 0 {
+		return string(b)
+	}
+	start := len(fs.arena)
+	fs.arena = append(fs.arena, b...)
+	return unsafe.String(&fs.arena[start], len(b))
+}
+
+func scriptFacts(b []byte, f *ScriptFacts) { scriptFactsIn(b, f, nil) }
+
+// scriptFactsIn is scriptFacts with the strings kept in fs, if not nil.
+func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 	l := js.NewLexer(newInput(withoutNUL(b)))
-	seen := map[string]bool{}
+	seen := map[string]string{}
+	if fs != nil {
+		seen = fs.seen
+	}
 	var prev js.TokenType = js.ErrorToken
 	var prevIdent string
 	addCall := func(name string) {
-		if len(f.Calls) < maxFactItems && !seen["call:"+name] {
-			seen["call:"+name] = true
+		if len(f.Calls) < maxFactItems && !slices.Contains(f.Calls, name) {
 			f.Calls = append(f.Calls, name)
 		}
 	}
@@ -283,12 +321,18 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 		}
 		switch {
 		case tt == js.IdentifierToken:
-			s := string(data)
+			if kept, ok := seen[string(data)]; ok {
+				prevIdent = kept
+				break
+			}
+			s := fs.str(data)
 			if bytes.IndexByte(data, '\\') >= 0 {
 				s = jsUnescapeIdent(s) // "\u0067tag" is gtag
 			}
-			if !seen[s] && len(f.Idents) < maxFactItems {
-				seen[s] = true
+			if len(seen) < 4*maxFactItems {
+				seen[fs.str(data)] = s
+			}
+			if len(f.Idents) < maxFactItems && !slices.Contains(f.Idents, s) {
 				f.Idents = append(f.Idents, s)
 			}
 			prevIdent = s
@@ -298,7 +342,7 @@ func scriptFacts(b []byte, f *ScriptFacts) {
 			if prev == js.IdentifierToken && (tt == js.TemplateToken || tt == js.TemplateStartToken) {
 				addCall(prevIdent) // the tagged template f`…` calls f
 			}
-			s := jsStringValue(data)
+			s := jsStringValue(data, fs)
 			if len(s) > maxStringFact {
 				s = s[:maxStringFact]
 			}
@@ -360,8 +404,8 @@ func regexAllowed(prev js.TokenType) bool {
 
 // jsStringValue strips the quotes of a string or template token and decodes
 // the common escapes (\/, \x2f, \u002f) that hide URLs.
-func jsStringValue(b []byte) string {
-	s := string(b)
+func jsStringValue(b []byte, fs *factScratch) string {
+	s := fs.str(b)
 	if len(s) >= 2 {
 		switch s[0] {
 		case '"', '\'':

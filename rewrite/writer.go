@@ -131,10 +131,11 @@ type Writer struct {
 	holdDone bool
 	stats    *Stats
 	refs     []cssRef
-	url      url.URL  // scratch for decideURL
-	res      Resource // scratch for decideURL
-	arena    []byte   // scratch for tmpAttr
-	urls     []string // scratch for urlsOf
+	url      url.URL     // scratch for decideURL
+	res      Resource    // scratch for decideURL
+	arena    []byte      // scratch for tmpAttr
+	urls     []string    // scratch for urlsOf
+	facts    factScratch // scratch for inline scripts' facts
 	err      error
 	closed   bool
 }
@@ -1516,14 +1517,16 @@ func (r *Writer) decideHeld(end []byte) {
 		r.deciding = false
 		return
 	}
-	f := &ScriptFacts{Oversize: r.heldOver}
-	scriptFacts(body, f)
+	f := r.facts.reset()
+	f.Oversize = r.heldOver
+	scriptFactsIn(body, f, &r.facts)
 	if f.Oversize {
 		r.stats.failClosed(FailOversizeScript)
 	} else if f.Malformed {
 		r.stats.failClosed(FailMalformedScript)
 	}
-	d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script", Script: f})
+	r.res = Resource{Kind: KindInlineScript, Tag: "script", Script: f}
+	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
 	if r.opts.ReportOnly || d.Action == RewriteURL {
 		d.Action = Keep
