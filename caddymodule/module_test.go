@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"golang.org/x/net/html"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -221,6 +222,56 @@ func TestServeEncodings(t *testing.T) {
 			t.Errorf("%s: not failed closed: %d %q", c.name, rec.Code, body)
 		case !c.closed && (rec.Code != http.StatusOK || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, c.writes[0])):
 			t.Errorf("%s: not rewritten: %d %q", c.name, rec.Code, body)
+		}
+	}
+}
+
+// TestDefaultPolicyDemoPage runs the embedded default policy over the demo
+// shop: afterwards no executable script, image, frame or hint reaches a
+// third-party host, no vendor snippet runs, and each vendor is named.
+func TestDefaultPolicyDemoPage(t *testing.T) {
+	page, err := os.ReadFile("../testdata/demo/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := provisioned(t, &Handler{})
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	out := rec.Body.String()
+	doc, err := html.Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			attrs := map[string]string{}
+			for _, a := range n.Attr {
+				attrs[a.Key] = a.Val
+			}
+			for _, k := range []string{"src", "href", "srcset"} {
+				if v := attrs[k]; strings.Contains(v, "//") && n.Data != "a" && !strings.Contains(v, "shop.example") {
+					t.Errorf("live %s[%s]=%s", n.Data, k, v)
+				}
+			}
+			if n.Data == "script" && attrs["type"] == "" && n.FirstChild != nil {
+				for _, sig := range []string{"gtag(", "fbq(", "_hjSettings"} {
+					if strings.Contains(n.FirstChild.Data, sig) {
+						t.Errorf("live vendor snippet %s", sig)
+					}
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	for _, v := range []string{`data-fp-vendor="Google Analytics"`, `data-fp-vendor="Meta Pixel"`, `data-fp-vendor="Hotjar"`, `class="fp-placeholder"`} {
+		if !strings.Contains(out, v) {
+			t.Errorf("output lacks %s", v)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -149,7 +150,24 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 	}
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
+	r.out = (*outPool.Get().(*[]byte))[:0]
 	return r
+}
+
+// outPool recycles output buffers between rewrites: a closed Writer gives
+// its buffer back, sized for a batch plus the loader's hold.
+var outPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, outBatch+4<<10)
+	return &b
+}}
+
+// recycle returns the output buffer to the pool once nothing refers to it.
+func (r *Writer) recycle() {
+	if r.out != nil && cap(r.out) <= 2*(outBatch+4<<10) {
+		b := r.out[:0]
+		outPool.Put(&b)
+	}
+	r.out = nil
 }
 
 // Rewrite rewrites the page read from src into w.
@@ -266,7 +284,9 @@ func (r *Writer) Close() error {
 	if r.loaderState == 1 && !r.isNested {
 		r.insertLoader()
 	}
-	if err := r.drain(); err != nil {
+	err := r.drain()
+	r.recycle()
+	if err != nil {
 		return err
 	}
 	return r.err
