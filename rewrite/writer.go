@@ -163,7 +163,7 @@ var outPool = sync.Pool{New: func() any {
 
 // recycle returns the output buffer to the pool once nothing refers to it.
 func (r *Writer) recycle() {
-	if r.out != nil && cap(r.out) <= 2*(outBatch+4<<10) {
+	if r.out != nil && cap(r.out) <= 64<<10 {
 		b := r.out[:0]
 		outPool.Put(&b)
 	}
@@ -1730,6 +1730,7 @@ func (r *Writer) closeNested() {
 		n.buf = n.buf[:0]
 		n.closed = true
 		n.drain()
+		n.recycle()
 		return
 	}
 	if len(n.buf) > 0 && n.raw == rawNone {
@@ -1759,6 +1760,7 @@ func (r *Writer) closeNested() {
 	}
 	n.closed = true
 	n.drain()
+	n.recycle()
 }
 
 // active reports whether the rewriter may change bytes: it has a policy
