@@ -20,7 +20,17 @@
 // attributes move to data-fp-<name>, scripts and style blocks get
 // type="text/plain" (the original type moves to data-fp-type), and the
 // element is marked with data-fp-category, data-fp-vendor and the
-// per-response data-fp-token. See docs/rewriter.md.
+// per-response data-fp-token. Removal keeps an element that opens the body
+// as an empty shell, so the rest of the page parses as before.
+//
+// The consent loader (Options.Loader) goes after <head>, else before the
+// first script, else at the start of the body, and only when something was
+// deferred: the output from that place is held, at most 16 KiB, until the
+// first deferral decides it.
+//
+// Pages are read as bytes, which is exact for ASCII-compatible encodings;
+// DetectEncoding tells the others (UTF-16, ISO-2022-JP, the replacement
+// encoding), on which callers fail closed. See docs/rewriter.md.
 //
 // The package never logs and never imports Caddy: it returns errors and
 // Stats, and declares the Policy interface that other packages implement.
