@@ -24,11 +24,20 @@ func newInput(b []byte) *parse.Input {
 // in script and style text and in attribute values. The tdewolff lexers
 // read a NUL as the end of input: left in, "'\x00';gtag()" would hide the
 // call after it.
+//
+// Invalid UTF-8 is replaced too, as a UTF-8 decoder does: the lexers take a
+// lead byte's length on trust, so "\xc5'" would swallow the quote and
+// shift every string after it. (On a single-byte page those bytes are
+// letters; U+FFFD reads as a name character in CSS and a syntax error in
+// JavaScript, which changes no call a browser would make.)
 func withoutNUL(b []byte) []byte {
-	if bytes.IndexByte(b, 0) < 0 {
-		return b
+	if bytes.IndexByte(b, 0) >= 0 {
+		b = bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
 	}
-	return bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return b
 }
 
 // cssRef is one URL in CSS: url(…), or the string of @import "…".
@@ -297,11 +306,14 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 			f.Calls = append(f.Calls, name)
 		}
 	}
+	src := withoutNUL(b)
+	consumed := 0 // bytes the lexer has read: short of the end is malformed
 	for {
 		tt, data := l.Next()
+		consumed += len(data)
 		switch tt {
 		case js.ErrorToken:
-			if l.Err() != nil && l.Err().Error() != "EOF" {
+			if l.Err() != nil && l.Err().Error() != "EOF" || consumed < len(src) {
 				f.Malformed = true
 			}
 			return
@@ -309,7 +321,9 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 			continue
 		case js.DivToken, js.DivEqToken:
 			if regexAllowed(prev) {
+				consumed -= len(data)
 				tt, data = l.RegExp()
+				consumed += len(data)
 				if tt == js.ErrorToken {
 					f.Malformed = true
 					return

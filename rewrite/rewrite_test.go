@@ -62,6 +62,9 @@ var adversarial = []string{
 	"<script>'\x00';gtag('config','G-1')</script>",
 	"<style>a{background:url(http://T/p.gif#\x00)}</style>",
 	"<p style='background:url(//T/p.gif#\x00)'>",
+	"<script>'\xc5'; gtag('config','G-1') //'</script>",
+	"<script>x='\xc5', y=\"https://T/a.js\"; s.src=y//'</script>",
+	"<style>a{content:'\xc5'; background:url(https://T/p.gif)} /*'*/</style>",
 	`<img srcset="https://T/1.gif 1x">`,
 	`<a href=/ ping=https://T/p>`,
 	// further rows found while building the rewriter

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -1240,10 +1241,10 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 // rewriteCSS decides every URL in css and returns the CSS with the URLs
 // that are not kept neutralised, and the strongest decision.
 func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
-	if strings.IndexByte(css, 0) >= 0 {
-		// The browser's CSS sees U+FFFD for NUL, and so must the lexer
-		// (withoutNUL); a changed block is written with it.
-		css = strings.ReplaceAll(css, "\x00", "\uFFFD")
+	if strings.IndexByte(css, 0) >= 0 || !utf8.ValidString(css) {
+		// The browser's CSS sees U+FFFD for NUL and for invalid UTF-8, and
+		// so must the lexer (withoutNUL); a changed block is written so.
+		css = string(withoutNUL([]byte(css)))
 	}
 	r.refs = cssURLs([]byte(css), r.refs[:0])
 	var best Decision
