@@ -586,9 +586,10 @@ func (c *cssScan) badURLRest() {
 
 // trackerHostRe finds the tracker as a host: after "//" (and any userinfo
 // or subdomain), or after a special scheme with no slashes.
-// The test page is https: "https:x" without "//" is relative there, while
+// A port must be digits: "tracker.example::" does not parse, so nothing
+// loads. The test page is https: "https:x" without "//" is relative there, while
 // another special scheme takes any number of slashes.
-var trackerHostRe = regexp.MustCompile(`^(//|https://|(http|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/:?#])`)
+var trackerHostRe = regexp.MustCompile(`^(//|https://|(http|ftp|wss?):)/*([^/?#]*[@.])?tracker\.example\.?($|[/?#]|:[0-9]*($|[/?#]))`)
 
 // urlInTextRe finds a tracker URL inside a string literal's text.
 var urlInTextRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.+-])(https?:)?//([^/'"\s]*[@.])?tracker\.example\.?($|[/:?#'"\s\\])`)
@@ -770,6 +771,20 @@ func TestOracleCSS(t *testing.T) {
 		`x:"https://tracker.example/a.png"`, `@media print{} "//tracker.example/x.css"`, "#url(http:trACker.eXAmple"} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
+		}
+	}
+}
+
+// TestOracleURL pins the URL oracle both ways.
+func TestOracleURL(t *testing.T) {
+	for _, u := range []string{"https://tracker.example/x", "//a.tracker.example:8080/x", "http:tracker.example", "https://u:p@tracker.example.", "https://tracker.example:/"} {
+		if !mentionsTracker("", u) {
+			t.Errorf("oracle misses %q", u)
+		}
+	}
+	for _, u := range []string{"http:%74rACker.eXAmple::", "https://tracker.example:80x/", "/tracker.example/x", "https://tracker.example0/"} {
+		if mentionsTracker("", u) {
+			t.Errorf("oracle flags %q", u)
 		}
 	}
 }

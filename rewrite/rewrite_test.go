@@ -279,6 +279,13 @@ func TestResolveURL(t *testing.T) {
 			t.Errorf("%q: host %q, want %q", tt.in, u.Host, tt.host)
 		}
 	}
+	// URLs the browser's parser rejects: nothing loads, and the rewriter
+	// reports an error (decided as an unknown third party).
+	for _, in := range []string{"https://T::/a", "https://T:8x/a", "http:%74::"} {
+		if u, err := ResolveURL(base, in); err == nil {
+			t.Errorf("%q: parsed as %v", in, u)
+		}
+	}
 }
 
 func TestDecodeAttr(t *testing.T) {

@@ -123,6 +123,8 @@ func decodeRef(b []byte) (int, string) {
 
 var errNoHost = errors.New("no host")
 
+var errBadPort = errors.New("invalid port")
+
 func isSpecialScheme(s string) bool {
 	switch s {
 	case "http", "https", "ws", "wss", "ftp", "file":
@@ -253,7 +255,13 @@ func parseAuthority(u *url.URL, scheme, rest string) error {
 		if j := strings.IndexByte(host, ']'); j >= 0 {
 			host = host[:j+1]
 		}
-	} else if j := strings.LastIndexByte(host, ':'); j >= 0 {
+	} else if j := strings.IndexByte(host, ':'); j >= 0 {
+		// A port is digits; anything else fails the URL parser.
+		for _, c := range []byte(host[j+1:]) {
+			if c < '0' || c > '9' {
+				return errBadPort
+			}
+		}
 		host = host[:j]
 	}
 	h, err := normalizeHost(host)
