@@ -621,8 +621,51 @@ func trackerScript(text string) bool {
 func splitJS(s string) (string, []string) {
 	var lits []string
 	b := []byte(s)
+	blank := func(from, to int) {
+		for k := from; k < len(b) && k < to; k++ {
+			b[k] = ' '
+		}
+	}
+	// prev is the last significant character, to tell a regular
+	// expression literal from a division: a '/' after an operator or
+	// punctuator, or at the start, opens a regex.
+	prev := byte(0)
 	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
+		c := b[i]
+		switch {
+		case c == '/' && i+1 < len(b) && b[i+1] == '/', c == '<' && strings.HasPrefix(s[i:], "<!--"):
+			// A line comment; "<!--" starts one in classic scripts (Annex B).
+			j := i
+			for j < len(b) && b[j] != '\n' {
+				j++
+			}
+			blank(i, j)
+			i = j
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			end := len(b)
+			if j := strings.Index(s[i+2:], "*/"); j >= 0 {
+				end = i + 2 + j + 2
+			}
+			blank(i, end)
+			i = end - 1
+		case c == '/' && (prev == 0 || strings.IndexByte("(,=:[!&|?{};~+-*%<>^", prev) >= 0):
+			// A regex literal: blanked, it loads nothing. It ends at an
+			// unescaped '/' outside a class, or at the line's end.
+			j, class := i+1, false
+			for j < len(b) && b[j] != '\n' && (class || b[j] != '/') {
+				switch b[j] {
+				case '\\':
+					j++
+				case '[':
+					class = true
+				case ']':
+					class = false
+				}
+				j++
+			}
+			blank(i+1, j)
+			i = j
+			prev = ')' // an operand: a '/' after it divides
 		case c == '\'' || c == '"' || c == '`':
 			j := i + 1
 			for j < len(b) && b[j] != c {
@@ -634,26 +677,11 @@ func splitJS(s string) (string, []string) {
 			lits = append(lits, s[i+1:min(j, len(s))])
 			// The delimiters stay: fbq''( is a syntax error, not a call,
 			// and fbq`…` is a tagged-template call.
-			for k := i + 1; k < len(b) && k < j; k++ {
-				b[k] = ' '
-			}
+			blank(i+1, j)
 			i = j
-		case c == '/' && i+1 < len(b) && b[i+1] == '/', c == '<' && strings.HasPrefix(s[i:], "<!--"):
-			// "<!--" starts a line comment in classic scripts (Annex B).
-			for i < len(b) && b[i] != '\n' {
-				b[i] = ' '
-				i++
-			}
-		case c == '/' && i+1 < len(b) && b[i+1] == '*':
-			j := strings.Index(s[i+2:], "*/")
-			end := len(b)
-			if j >= 0 {
-				end = i + 2 + j + 2
-			}
-			for k := i; k < end; k++ {
-				b[k] = ' '
-			}
-			i = end - 1
+			prev = '"'
+		case c > ' ':
+			prev = c
 		}
 	}
 	return string(b), lits
@@ -744,12 +772,12 @@ func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 
 // TestOracleJS checks that the inline-script oracle can fail.
 func TestOracleJS(t *testing.T) {
-	for _, s := range []string{"gtag('js')", `s.src="https://tracker.example/x.js"`, "u='//a.tracker.example'", "x; fbq ('init')", `\u0067tag('config')`, `\u{66}bq('init')`, "fbq`init`"} {
+	for _, s := range []string{"gtag('js')", `s.src="https://tracker.example/x.js"`, "u='//a.tracker.example'", "x; fbq ('init')", `\u0067tag('config')`, `\u{66}bq('init')`, "fbq`init`", `a = b / 2; c = "//tracker.example/x"`, `x = (1) / gtag('js')`} {
 		if !trackerScript(s) {
 			t.Errorf("oracle misses %q", s)
 		}
 	}
-	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)", "\xefgtag(", `<!--"x //tracker.example`, "fbq''(", "\xc5 gtag("} {
+	for _, s := range []string{"Afbq(", `"//tracker.example0/x"`, "// tracker.example", "mygtag()", "'gtag('0", "/* fbq( */ x()", "''//tracker.example", "#gtag(", "ägtag(x)", "\xefgtag(", `<!--"x //tracker.example`, "fbq''(", "\xc5 gtag(", `/"//trACker.eXAmple`, `x = /gtag(/`} {
 		if trackerScript(s) {
 			t.Errorf("oracle flags %q", s)
 		}
