@@ -738,13 +738,55 @@ func (r *Writer) record(kind Kind, d *Decision) {
 	}
 }
 
+// lacksKeyAttr reports whether an element that matters only through one
+// attribute lacks that attribute's name in its raw bytes (attribute names
+// are never escaped, so the test is exact).
+func lacksKeyAttr(name string, rest []byte) bool {
+	var key string
+	switch name {
+	case "a", "area":
+		key = "ping"
+	case "body", "table", "td", "th", "tr":
+		key = "background"
+	case "meta":
+		key = "http-equiv"
+	case "form":
+		key = "action"
+	default:
+		return false
+	}
+	return !containsFold(rest, key)
+}
+
+// containsFold reports whether b contains the lower-case ASCII key in any
+// case.
+func containsFold(b []byte, key string) bool {
+	for i := 0; i+len(key) <= len(b); i++ {
+		j := bytes.IndexByte(b[i:len(b)-len(key)+1], key[0])
+		k := bytes.IndexByte(b[i:len(b)-len(key)+1], key[0]-0x20)
+		if j < 0 || (k >= 0 && k < j) {
+			j = k
+		}
+		if j < 0 {
+			return false
+		}
+		i += j
+		if m, _ := hasPrefixFold(b[i:], key); m {
+			return true
+		}
+	}
+	return false
+}
+
 // plainStart handles a start tag that needs no attributes: the tree and
 // the head phase see it, and its bytes pass.
 func (r *Writer) plainStart(t *tag) {
 	r.opensBody = r.headPhase && t.flags&fHeadable == 0
 	if r.opensBody {
 		r.headPhase = false
-		r.holdForLoader()
+		if t.name != "body" {
+			r.holdForLoader() // the start of the body: before this element
+		}
 	}
 	if r.active() && ((r.tree.selects > 0 && t.flags&fAmbiguous != 0) || (r.tree.frameset && t.flags&fAmbiguous != 0)) {
 		r.stats.failClosed(FailAmbiguous)
@@ -752,8 +794,8 @@ func (r *Writer) plainStart(t *tag) {
 	}
 	r.tree.startHTML(t.name, t.flags, false)
 	r.emit(t.raw)
-	if t.name == "head" {
-		r.holdForLoader() // after <head>
+	if t.name == "head" || t.name == "body" {
+		r.holdForLoader() // after <head>, or at the start of the body
 	}
 }
 
@@ -787,7 +829,8 @@ func (r *Writer) startTag(raw []byte) {
 	t := &r.tg
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
-	if t.flags&(fAttrs|fRawText) == 0 && !r.tree.foreign() && !mayHaveStyle(raw[t.nameEnd:]) {
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !mayHaveStyle(raw[t.nameEnd:]) &&
+		(t.flags&fAttrs == 0 || lacksKeyAttr(t.name, raw[t.nameEnd:])) {
 		// A plain HTML element with no style attribute: nothing in it can
 		// contact a host, so its attributes are not read.
 		r.plainStart(t)
