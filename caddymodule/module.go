@@ -197,7 +197,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return err
 }
 
-func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
+// pageURL is the URL of the page the request asks for.
+func pageURL(r *http.Request) *url.URL {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -206,7 +207,11 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
-	page := &url.URL{Scheme: scheme, Host: strings.ToLower(host), Path: r.URL.Path}
+	return &url.URL{Scheme: scheme, Host: strings.ToLower(host), Path: r.URL.Path}
+}
+
+func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
+	page := pageURL(r)
 	var tok [12]byte
 	rand.Read(tok[:])
 	opts := rewrite.Options{

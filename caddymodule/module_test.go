@@ -275,3 +275,49 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 		}
 	}
 }
+
+// hintRecorder keeps a copy of the headers sent with each 1xx response.
+type hintRecorder struct {
+	*httptest.ResponseRecorder
+	hints []http.Header
+}
+
+func (r *hintRecorder) WriteHeader(code int) {
+	if code >= 100 && code < 200 {
+		r.hints = append(r.hints, r.Header().Clone())
+		return
+	}
+	r.ResponseRecorder.WriteHeader(code)
+}
+
+// TestLinkHeaders: Link preconnects and preloads to trackers are dropped
+// from HTML responses and from 103 Early Hints; first-party ones stay.
+func TestLinkHeaders(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	rec := &hintRecorder{ResponseRecorder: httptest.NewRecorder()}
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	err := h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Add("Link", "<https://www.googletagmanager.com>; rel=preconnect")
+		w.Header().Add("Link", "</app.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Add("Link", "<https://connect.facebook.net/en_US/fbevents.js>; rel=preload; as=script, </font.woff2>; rel=preload; as=font")
+		_, err := w.Write([]byte(page))
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.hints) != 1 {
+		t.Fatalf("want one 103, got %d", len(rec.hints))
+	}
+	for name, hdr := range map[string]http.Header{"103": rec.hints[0], "200": rec.Header()} {
+		links := strings.Join(hdr.Values("Link"), " | ")
+		if strings.Contains(links, "googletagmanager") || strings.Contains(links, "facebook") || !strings.Contains(links, "</app.css>") {
+			t.Errorf("%s Link: %s", name, links)
+		}
+	}
+	if links := strings.Join(rec.Header().Values("Link"), " | "); !strings.Contains(links, "</font.woff2>") {
+		t.Errorf("first-party preload dropped: %s", links)
+	}
+}

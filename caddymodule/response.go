@@ -33,6 +33,9 @@ type responseWriter struct {
 
 func (w *responseWriter) WriteHeader(status int) {
 	if status >= 100 && status < 200 {
+		if status == http.StatusEarlyHints {
+			w.filterLinks() // 103 Early Hints preconnect and preload too
+		}
 		w.ResponseWriter.WriteHeader(status)
 		return
 	}
@@ -94,6 +97,7 @@ func (w *responseWriter) decide(first []byte) {
 	if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		hdr.Set("ETag", "W/"+et)
 	}
+	w.filterLinks()
 	opts := w.h.rewriteOptions(w.req)
 	opts.Nonce = cspNonce(hdr.Get("Content-Security-Policy"))
 	if w.h.ReportOnly {
@@ -101,6 +105,26 @@ func (w *responseWriter) decide(first []byte) {
 	}
 	w.ResponseWriter.WriteHeader(w.status)
 	w.rw = rewrite.NewWriter(w.ResponseWriter, opts)
+}
+
+// filterLinks drops from the Link header the hints and preloads to hosts
+// the policy removes or defers (rewrite.FilterLinkHeader). In report-only
+// mode nothing changes.
+func (w *responseWriter) filterLinks() {
+	hdr := w.Header()
+	links := hdr.Values("Link")
+	if len(links) == 0 || w.h.ReportOnly {
+		return
+	}
+	kept, dropped := rewrite.FilterLinkHeader(links, pageURL(w.req), w.h.rp, nil)
+	if dropped == 0 {
+		return
+	}
+	hdr.Del("Link")
+	for _, v := range kept {
+		hdr.Add("Link", v)
+	}
+	w.h.logger.Debug("Link header entries dropped", zap.Int("dropped", dropped), zap.String("path", w.req.URL.Path))
 }
 
 // failClosed replaces the response with a 502 and drops the body.

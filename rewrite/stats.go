@@ -109,4 +109,5 @@ const (
 	FailUnresolvableURL = "unresolvable_url"
 	FailNoscriptUnclean = "noscript_unclean_end"
 	FailMalformedScript = "malformed_script"
+	FailUnparsableLink  = "unparsable_link_header"
 )
