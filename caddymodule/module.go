@@ -106,6 +106,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.policy = p
 	h.rp = RewritePolicy(p)
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	if h.Disabled {
 		h.logger.Warn("firstparty is disabled: pages pass through unrewritten")
 	}

@@ -73,7 +73,7 @@ func (w *responseWriter) decide(first []byte) {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
 			if name, ok, _ := rewrite.DetectEncoding(first, ct); !ok {
-				w.failClosed("encoding " + name)
+				w.failClosed("encoding_" + name)
 				return
 			}
 		}
@@ -120,6 +120,7 @@ func (w *responseWriter) filterLinks() {
 	if dropped == 0 {
 		return
 	}
+	metrics.linksDropped.Add(float64(dropped))
 	hdr.Del("Link")
 	for _, v := range kept {
 		hdr.Add("Link", v)
@@ -130,6 +131,8 @@ func (w *responseWriter) filterLinks() {
 // failClosed replaces the response with a 502 and drops the body.
 func (w *responseWriter) failClosed(reason string) {
 	w.failed = true
+	metrics.responses.WithLabelValues("failed_closed").Inc()
+	metrics.failClosed.WithLabelValues(reason).Inc()
 	w.h.logger.Error("response not rewritable, failing closed", zap.String("reason", reason), zap.String("path", w.req.URL.Path))
 	hdr := w.Header()
 	for k := range hdr {
@@ -252,6 +255,7 @@ func (w *responseWriter) finish() error {
 	err := w.rw.Close()
 	st := w.rw.Stats()
 	w.h.logStats(w.req, st)
+	countStats(st, w.h.ReportOnly)
 	if w.h.ReportOnly {
 		w.Header().Set("Firstparty-Report", reportSummary(st))
 	}

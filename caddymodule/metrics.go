@@ -1,0 +1,72 @@
+package caddymodule
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// The module's metrics, in Caddy's registry (the admin endpoint's
+// /metrics). They are shared by every firstparty handler, as Caddy's own
+// handler metrics are.
+var metrics = struct {
+	responses    *prometheus.CounterVec
+	resources    *prometheus.CounterVec
+	failClosed   *prometheus.CounterVec
+	linksDropped prometheus.Counter
+}{
+	responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "firstparty", Name: "responses_total",
+		Help: "HTML responses handled, by outcome: rewritten, report_only or failed_closed.",
+	}, []string{"outcome"}),
+	resources: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "firstparty", Name: "resources_total",
+		Help: "Third-party resources seen on rewritten pages, by category and action.",
+	}, []string{"category", "action"}),
+	failClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "firstparty", Name: "fail_closed_total",
+		Help: "Privacy-safe outcomes taken where firstparty could not decide safely, by reason.",
+	}, []string{"reason"}),
+	linksDropped: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "firstparty", Name: "link_header_dropped_total",
+		Help: "Link header entries dropped from HTML responses and Early Hints.",
+	}),
+}
+
+// registerMetrics adds the metrics to a registry; a second handler (or a
+// config reload into the same registry) finds them already there.
+func registerMetrics(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// countStats adds a finished rewrite's stats to the metrics.
+func countStats(st *rewrite.Stats, reportOnly bool) {
+	outcome := "rewritten"
+	if reportOnly {
+		outcome = "report_only"
+	}
+	metrics.responses.WithLabelValues(outcome).Inc()
+	for cat, c := range st.Categories {
+		for a, n := range c {
+			if n > 0 {
+				metrics.resources.WithLabelValues(cat, rewrite.Action(a).String()).Add(float64(n))
+			}
+		}
+	}
+	for reason, n := range st.FailClosed {
+		metrics.failClosed.WithLabelValues(reason).Add(float64(n))
+	}
+}
