@@ -17,22 +17,20 @@ var metrics = struct {
 	failClosed   *prometheus.CounterVec
 	linksDropped prometheus.Counter
 }{
-	responses: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy", Subsystem: "firstparty", Name: "responses_total",
-		Help: "HTML responses handled, by outcome: rewritten, report_only or failed_closed.",
-	}, []string{"outcome"}),
-	resources: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy", Subsystem: "firstparty", Name: "resources_total",
-		Help: "Third-party resources seen on rewritten pages, by category and action.",
-	}, []string{"category", "action"}),
-	failClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "caddy", Subsystem: "firstparty", Name: "fail_closed_total",
-		Help: "Privacy-safe outcomes taken where firstparty could not decide safely, by reason.",
-	}, []string{"reason"}),
+	responses: counterVec("responses_total",
+		"HTML responses handled, by outcome: rewritten, report_only or failed_closed.", "outcome"),
+	resources: counterVec("resources_total",
+		"Third-party resources seen on rewritten pages, by category and action.", "category", "action"),
+	failClosed: counterVec("fail_closed_total",
+		"Privacy-safe outcomes taken where firstparty could not decide safely, by reason.", "reason"),
 	linksDropped: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "firstparty", Name: "link_header_dropped_total",
 		Help: "Link header entries dropped from HTML responses and Early Hints.",
 	}),
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "firstparty", Name: name, Help: help}, labels)
 }
 
 // registerMetrics adds the metrics to a registry; a second handler (or a
