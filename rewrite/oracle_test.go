@@ -279,8 +279,8 @@ func cssHit(css string) bool {
 			c.i++
 			continue
 		case r == '"' || r == '\'':
-			v, _ := c.string()
-			if (afterImport || imageSet > 0) && trackerHostRe.MatchString(strings.ToLower(v)) {
+			v, good := c.string() // a bad string (a newline in it) loads nothing
+			if good && (afterImport || imageSet > 0) && trackerHostRe.MatchString(strings.ToLower(v)) {
 				return true
 			}
 		case r == '#':
@@ -796,7 +796,7 @@ func TestOracleCSS(t *testing.T) {
 	}
 	for _, s := range []string{"url(0trACker.eXAmple", "url(tracker.example/p.gif)", "url(/img/tracker.example.png)", "url(http:trACker.eXAmple0", `url(http:trACker.eXAmple"`, "0url(http:trACker.eXAmple", "url(http:trACker.eXAmple#\x7f", "url('//trACker.eXAmple'00",
 		"0000'000 url('https://trACker.eXAmple", "/* url(//tracker.example/x) */", `a{content:"url(//tracker.example/x)"}`,
-		`x:"https://tracker.example/a.png"`, `@media print{} "//tracker.example/x.css"`, "#url(http:trACker.eXAmple"} {
+		`x:"https://tracker.example/a.png"`, `@media print{} "//tracker.example/x.css"`, "#url(http:trACker.eXAmple", "@\\69mport\"http:trACker.eXAmple\f"} {
 		if cssHit(s) {
 			t.Errorf("oracle flags %q", s)
 		}
