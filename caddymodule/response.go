@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -34,7 +35,7 @@ type responseWriter struct {
 func (w *responseWriter) WriteHeader(status int) {
 	if status >= 100 && status < 200 {
 		if status == http.StatusEarlyHints {
-			w.filterLinks() // 103 Early Hints preconnect and preload too
+			w.filterLinks(pageURL(w.req)) // 103 Early Hints preconnect and preload too
 		}
 		w.ResponseWriter.WriteHeader(status)
 		return
@@ -72,7 +73,7 @@ func (w *responseWriter) decide(first []byte) {
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
-			if name, ok, _ := rewrite.DetectEncoding(first, ct); !ok {
+			if name, ok := rewrite.DetectEncoding(first, ct); !ok {
 				w.failClosed("encoding_" + name)
 				return
 			}
@@ -97,8 +98,8 @@ func (w *responseWriter) decide(first []byte) {
 	if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		hdr.Set("ETag", "W/"+et)
 	}
-	w.filterLinks()
 	opts := w.h.rewriteOptions(w.req)
+	w.filterLinks(opts.PageURL)
 	opts.Nonce = cspNonce(hdr.Get("Content-Security-Policy"))
 	if w.h.ReportOnly {
 		hdr.Add("Trailer", "Firstparty-Report")
@@ -110,13 +111,13 @@ func (w *responseWriter) decide(first []byte) {
 // filterLinks drops from the Link header the hints and preloads to hosts
 // the policy removes or defers (rewrite.FilterLinkHeader). In report-only
 // mode nothing changes.
-func (w *responseWriter) filterLinks() {
+func (w *responseWriter) filterLinks(page *url.URL) {
 	hdr := w.Header()
 	links := hdr.Values("Link")
 	if len(links) == 0 || w.h.ReportOnly {
 		return
 	}
-	kept, dropped := rewrite.FilterLinkHeader(links, pageURL(w.req), w.h.rp, nil)
+	kept, dropped := rewrite.FilterLinkHeader(links, page, w.h.rp, nil)
 	if dropped == 0 {
 		return
 	}
@@ -143,35 +144,39 @@ func (w *responseWriter) failClosed(reason string) {
 	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
 }
 
+// declared returns the media type and charset that the Content-Type
+// header gives the body; typed is false without the header, and body is
+// false for statuses that have none.
+func (w *responseWriter) declared() (mt, charset string, typed, body bool) {
+	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+		return "", "", false, false
+	}
+	ct := w.Header().Get("Content-Type")
+	if ct == "" {
+		return "", "", false, true
+	}
+	mt, params, _ := mime.ParseMediaType(ct)
+	return mt, params["charset"], true, true
+}
+
 // needMore reports whether the body's first bytes so far are too few to
 // decide on: its type when there is no Content-Type, its encoding when it
 // is HTML and the header names no charset (a BOM or a <meta> may).
 func (w *responseWriter) needMore(first []byte) bool {
-	if len(first) >= rewrite.PrescanSize || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
+	mt, charset, typed, body := w.declared()
+	switch {
+	case len(first) >= rewrite.PrescanSize || !body:
 		return false
-	}
-	ct := w.Header().Get("Content-Type")
-	if ct == "" {
+	case !typed:
 		return true
 	}
-	mt, params, _ := mime.ParseMediaType(ct)
-	if mt != "text/html" {
-		return false
-	}
-	return params["charset"] == "" || len(first) < 3
+	return mt == "text/html" && (charset == "" || len(first) < 3)
 }
 
 // mayBeHTML reports whether the headers leave open that the body is HTML.
 func (w *responseWriter) mayBeHTML() bool {
-	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
-		return false
-	}
-	ct := w.Header().Get("Content-Type")
-	if ct == "" {
-		return true
-	}
-	mt, _, _ := mime.ParseMediaType(ct)
-	return mt == "text/html" || mt == "application/xhtml+xml"
+	mt, _, typed, body := w.declared()
+	return body && (!typed || mt == "text/html" || mt == "application/xhtml+xml")
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {

@@ -96,7 +96,7 @@ func benchEach(b *testing.B, f func(page []byte) error) {
 }
 
 func BenchmarkRewrite(b *testing.B) {
-	pol := shopPolicy()
+	pol := shopPolicy(Defer)
 	benchEach(b, func(page []byte) error { return rewriteOnce(io.Discard, page, pol) })
 }
 
@@ -122,7 +122,7 @@ func TestShopPage(t *testing.T) {
 		t.Fatalf("page is %d bytes, want about 50 KiB", len(page))
 	}
 	var out bytes.Buffer
-	rw := NewWriter(&out, Options{Policy: shopPolicy(), PageURL: benchPageURL, Token: "t"})
+	rw := NewWriter(&out, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, Token: "t"})
 	if _, err := rw.Write(page); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestPerfReport(t *testing.T) {
 		t.Skip("set FP_BENCH=1 (make bench) to print the performance report")
 	}
 	pages := benchPages()
-	pol := shopPolicy()
+	pol := shopPolicy(Defer)
 	const rounds = 7
 	fmt.Printf("\nfirstparty rewriter, generated shop pages, %d KiB writes, GOMAXPROCS=%d\n", benchChunk>>10, runtime.GOMAXPROCS(0))
 	fmt.Printf("median of %d interleaved rounds of ~200 ms per subject; ratios are per round, then the median\n", rounds)

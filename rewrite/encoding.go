@@ -9,7 +9,6 @@ const PrescanSize = 1024
 // DetectEncoding determines the character encoding of a page as browsers
 // do (golang.org/x/net/html/charset): a byte-order mark, then the charset
 // parameter of contentType, then a <meta> charset in head, then a guess.
-// certain is true when a BOM or the header decided it.
 //
 // The rewriter reads bytes, which is exact for every ASCII-compatible
 // encoding: in UTF-8, the single-byte encodings, Shift_JIS, EUC-JP, GBK,
@@ -19,14 +18,14 @@ const PrescanSize = 1024
 // a <meta> that says UTF-16 means UTF-8, as in browsers), ISO-2022-JP, and
 // the replacement encoding (ISO-2022-KR, ISO-2022-CN, HZ-GB-2312). Such a
 // page cannot be rewritten as bytes; the callers fail closed on it.
-func DetectEncoding(head []byte, contentType string) (name string, asciiCompatible, certain bool) {
+func DetectEncoding(head []byte, contentType string) (name string, asciiCompatible bool) {
 	if len(head) > PrescanSize {
 		head = head[:PrescanSize]
 	}
-	_, name, certain = charset.DetermineEncoding(head, contentType)
+	_, name, _ = charset.DetermineEncoding(head, contentType)
 	switch name {
 	case "utf-16be", "utf-16le", "iso-2022-jp", "replacement":
-		return name, false, certain
+		return name, false
 	}
-	return name, true, certain
+	return name, true
 }

@@ -22,7 +22,7 @@ func TestDetectEncoding(t *testing.T) {
 		{"<p>hi", "text/html; charset=iso-2022-kr", "replacement", false},
 		{"<p>hi", "text/html; charset=hz-gb-2312", "replacement", false},
 	} {
-		name, ok, _ := DetectEncoding([]byte(c.head), c.ct)
+		name, ok := DetectEncoding([]byte(c.head), c.ct)
 		if name != c.name || ok != c.compatible {
 			t.Errorf("DetectEncoding(%q, %q) = %s, %v; want %s, %v", c.head, c.ct, name, ok, c.name, c.compatible)
 		}

@@ -324,22 +324,10 @@ func checkFidelity(t *testing.T, name, in string) {
 func TestRemovalFidelityShop(t *testing.T) {
 	checkFidelity(t, "shop page", string(shopPage(200<<10)))
 	in := string(shopPage(100 << 10))
-	out := rewriteString(t, in, Options{Policy: shopRemovePolicy(), PageURL: benchPageURL})
+	out := rewriteString(t, in, Options{Policy: shopPolicy(Remove), PageURL: benchPageURL})
 	if err := sameTree(parseDoc(t, in, true), parseDoc(t, out, true), shopRemoved, ""); err != nil {
 		t.Errorf("shop page, remove: %v", err)
 	}
-}
-
-// shopRemovePolicy is the shop policy with remove for defer.
-func shopRemovePolicy() Policy {
-	p := shopPolicy()
-	return PolicyFunc(func(page *url.URL, r *Resource) Decision {
-		d := p.Decide(page, r)
-		if d.Action == Defer {
-			d.Action = Remove
-		}
-		return d
-	})
 }
 
 // shopRemoved names the shop page's elements that the shop policy removes

@@ -20,8 +20,9 @@ func newInput(b []byte) *parse.Input {
 	return parse.NewInputBytes(b[:len(b):len(b)])
 }
 
-// withoutNUL replaces NUL bytes with U+FFFD, as the HTML tokenizer does
-// in script and style text and in attribute values. The tdewolff lexers
+// lexerText returns script or style text as the browser's parsers see it:
+// NUL bytes become U+FFFD, as the HTML tokenizer makes them in script and
+// style text and in attribute values. The tdewolff lexers
 // read a NUL as the end of input: left in, "'\x00';gtag()" would hide the
 // call after it.
 //
@@ -30,7 +31,7 @@ func newInput(b []byte) *parse.Input {
 // shift every string after it. (On a single-byte page those bytes are
 // letters; U+FFFD reads as a name character in CSS and a syntax error in
 // JavaScript, which changes no call a browser would make.)
-func withoutNUL(b []byte) []byte {
+func lexerText(b []byte) []byte {
 	if bytes.IndexByte(b, 0) >= 0 {
 		b = bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
 	}
@@ -55,7 +56,7 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	i := 4
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == '\f') {
+	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
@@ -87,7 +88,6 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 	fnDepth := -1 // the depth inside a url(, src( or image-set(, whose strings are URLs
 	escURL := -1  // an escaped "url(" read as a function: its start
 	escDepth := 0 // parentheses open inside it
-	var fnName []byte
 	for {
 		tt, data := l.Next()
 		if tt == css.ErrorToken {
@@ -124,15 +124,14 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 				refs = append(refs, cssRef{start: start + s, end: start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
 			}
 		case css.FunctionToken:
-			fnName = append(fnName[:0], data...)
-			if cssNameIs(fnName, "url(") && !bytes.EqualFold(data, []byte("url(")) {
+			if cssNameIs(data, "url(") && !bytes.EqualFold(data, []byte("url(")) {
 				// An escaped url( ("u\72l(") is a url token to CSS, which
 				// the lexer reads as a function: the whole of it is the URL.
 				escURL, escDepth = start, 1
 				continue
 			}
 			depth++
-			if fnDepth < 0 && (cssNameIs(fnName, "url(") || cssNameIs(fnName, "src(") || cssNameIs(fnName, "image-set(") || cssNameIs(fnName, "-webkit-image-set(")) {
+			if fnDepth < 0 && (cssNameIs(data, "url(") || cssNameIs(data, "src(") || cssNameIs(data, "image-set(") || cssNameIs(data, "-webkit-image-set(")) {
 				fnDepth = depth
 			}
 		case css.LeftParenthesisToken:
@@ -258,7 +257,6 @@ const (
 	maxStringFact = 2048
 )
 
-// scriptFacts reads the identifiers, calls and string literals of a script.
 // factScratch is the memory scriptFacts reuses from one script to the
 // next: the strings in the facts point into arena, valid until the next
 // script (the Policy contract).
@@ -290,11 +288,13 @@ func (fs *factScratch) str(b []byte) string {
 	return unsafe.String(&fs.arena[start], len(b))
 }
 
+// scriptFacts reads the identifiers, calls and string literals of a script.
 func scriptFacts(b []byte, f *ScriptFacts) { scriptFactsIn(b, f, nil) }
 
 // scriptFactsIn is scriptFacts with the strings kept in fs, if not nil.
 func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
-	l := js.NewLexer(newInput(withoutNUL(b)))
+	src := lexerText(b)
+	l := js.NewLexer(newInput(src))
 	seen := map[string]string{}
 	if fs != nil {
 		seen = fs.seen
@@ -306,7 +306,6 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 			f.Calls = append(f.Calls, name)
 		}
 	}
-	src := withoutNUL(b)
 	consumed := 0 // bytes the lexer has read: short of the end is malformed
 	for {
 		tt, data := l.Next()
@@ -339,12 +338,13 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 				prevIdent = kept
 				break
 			}
-			s := fs.str(data)
+			raw := fs.str(data)
+			s := raw
 			if bytes.IndexByte(data, '\\') >= 0 {
-				s = jsUnescapeIdent(s) // "\u0067tag" is gtag
+				s = jsUnescapeIdent(raw) // "\u0067tag" is gtag
 			}
 			if len(seen) < 4*maxFactItems {
-				seen[fs.str(data)] = s
+				seen[raw] = s
 			}
 			if len(f.Idents) < maxFactItems && !slices.Contains(f.Idents, s) {
 				f.Idents = append(f.Idents, s)

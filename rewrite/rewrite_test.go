@@ -583,3 +583,21 @@ func TestOversizeScriptFailsClosed(t *testing.T) {
 }
 
 type pageURLType = url.URL
+
+// TestKnownNames: every known name is found at its own index, mixed case
+// and unknown names are not, and flags match the tag sets.
+func TestKnownNames(t *testing.T) {
+	for i, n := range knownNames {
+		if got := knownIndex([]byte(n)); got != i {
+			t.Errorf("knownIndex(%q) = %d, want %d", n, got, i)
+		}
+		if knownFlags[i] != tagFlags[n] {
+			t.Errorf("%s: flags %b, want %b", n, knownFlags[i], tagFlags[n])
+		}
+	}
+	for _, n := range []string{"DIV", "Div", "custom-element", "", "x", "-a"} {
+		if got := knownIndex([]byte(n)); got >= 0 {
+			t.Errorf("knownIndex(%q) = %d", n, got)
+		}
+	}
+}

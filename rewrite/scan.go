@@ -483,29 +483,29 @@ type nameCache struct {
 	buf []byte
 }
 
-// mayHaveStyle reports whether a raw tag could carry a style attribute:
-// "style" in any case somewhere after the name.
-func mayHaveStyle(b []byte) bool {
-	// Find each 'y' or 'Y' and look around it: "sTYle".
-	for _, y := range [2]byte{'y', 'Y'} {
-		for i := 2; i+2 < len(b); {
-			j := bytes.IndexByte(b[i:len(b)-2], y)
-			if j < 0 {
-				break
-			}
-			i += j
-			if b[i-2]|0x20 == 's' && b[i-1]|0x20 == 't' && b[i+1]|0x20 == 'l' && b[i+2]|0x20 == 'e' {
-				return true
-			}
-			i++
+// containsFold reports whether b contains the lower-case ASCII key in any
+// case.
+func containsFold(b []byte, key string) bool {
+	for i := 0; i+len(key) <= len(b); i++ {
+		window := b[i : len(b)-len(key)+1]
+		j := bytes.IndexByte(window, key[0])
+		if k := bytes.IndexByte(window, key[0]-0x20); j < 0 || k >= 0 && k < j {
+			j = k
+		}
+		if j < 0 {
+			return false
+		}
+		i += j
+		if m, _ := hasPrefixFold(b[i:], key); m {
+			return true
 		}
 	}
 	return false
 }
 
-// knownNames are common lower-case tag and attribute names; knownIndex
-// finds one without hashing (the switch compiles to length and value
-// comparisons), and knownFlags holds each one's tagFlags.
+// knownNames are common lower-case tag and attribute names (at most 15
+// bytes, starting with a letter, at most 256 of them); knownIndex finds
+// one without hashing, and knownFlags holds each one's tagFlags.
 var knownNames = [...]string{"a", "abbr", "address", "alt", "annotation-xml", "applet", "area", "article", "aside", "async", "audio", "b", "background", "base", "basefont", "bgsound", "big", "blockquote", "body", "br", "button", "caption", "center", "charset", "class", "code", "col", "colgroup", "content", "crossorigin", "data", "dd", "decoding", "defer", "desc", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "for", "foreignobject", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "height", "hgroup", "hidden", "hr", "href", "hreflang", "html", "http-equiv", "i", "id", "iframe", "image", "imagesrcset", "img", "input", "integrity", "itemprop", "itemscope", "itemtype", "keygen", "label", "lang", "legend", "li", "link", "listing", "loading", "main", "malignmark", "map", "marquee", "math", "media", "menu", "meta", "method", "mglyph", "mi", "mn", "mo", "ms", "mtext", "name", "nav", "nobr", "noembed", "noframes", "nonce", "noscript", "object", "ol", "onclick", "onload", "option", "p", "param", "path", "picture", "ping", "placeholder", "plaintext", "poster", "pre", "rb", "rel", "role", "rp", "rt", "rtc", "ruby", "s", "script", "search", "section", "select", "sizes", "small", "source", "span", "src", "srcdoc", "srcset", "strike", "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "type", "u", "ul", "use", "value", "var", "video", "viewbox", "wbr", "width", "xmlns", "xmp"}
 
 var knownFlags = func() (f [len(knownNames)]uint16) {
@@ -515,360 +515,24 @@ var knownFlags = func() (f [len(knownNames)]uint16) {
 	return f
 }()
 
+// knownBuckets indexes knownNames by length and first letter, so that
+// knownIndex compares a name with a handful of candidates, without hashing.
+var knownBuckets = func() (t [16][26][]uint8) {
+	for i, n := range knownNames {
+		t[len(n)][n[0]-'a'] = append(t[len(n)][n[0]-'a'], uint8(i))
+	}
+	return t
+}()
+
+// knownIndex returns the index of b in knownNames, or -1.
 func knownIndex(b []byte) int {
-	switch string(b) {
-	case "a":
-		return 0
-	case "abbr":
-		return 1
-	case "address":
-		return 2
-	case "alt":
-		return 3
-	case "annotation-xml":
-		return 4
-	case "applet":
-		return 5
-	case "area":
-		return 6
-	case "article":
-		return 7
-	case "aside":
-		return 8
-	case "async":
-		return 9
-	case "audio":
-		return 10
-	case "b":
-		return 11
-	case "background":
-		return 12
-	case "base":
-		return 13
-	case "basefont":
-		return 14
-	case "bgsound":
-		return 15
-	case "big":
-		return 16
-	case "blockquote":
-		return 17
-	case "body":
-		return 18
-	case "br":
-		return 19
-	case "button":
-		return 20
-	case "caption":
-		return 21
-	case "center":
-		return 22
-	case "charset":
-		return 23
-	case "class":
-		return 24
-	case "code":
-		return 25
-	case "col":
-		return 26
-	case "colgroup":
-		return 27
-	case "content":
-		return 28
-	case "crossorigin":
-		return 29
-	case "data":
-		return 30
-	case "dd":
-		return 31
-	case "decoding":
-		return 32
-	case "defer":
-		return 33
-	case "desc":
-		return 34
-	case "details":
-		return 35
-	case "dfn":
-		return 36
-	case "dialog":
-		return 37
-	case "dir":
-		return 38
-	case "div":
-		return 39
-	case "dl":
-		return 40
-	case "dt":
-		return 41
-	case "em":
-		return 42
-	case "embed":
-		return 43
-	case "fieldset":
-		return 44
-	case "figcaption":
-		return 45
-	case "figure":
-		return 46
-	case "font":
-		return 47
-	case "footer":
-		return 48
-	case "for":
-		return 49
-	case "foreignobject":
-		return 50
-	case "form":
-		return 51
-	case "frame":
-		return 52
-	case "frameset":
-		return 53
-	case "h1":
-		return 54
-	case "h2":
-		return 55
-	case "h3":
-		return 56
-	case "h4":
-		return 57
-	case "h5":
-		return 58
-	case "h6":
-		return 59
-	case "head":
-		return 60
-	case "header":
-		return 61
-	case "height":
-		return 62
-	case "hgroup":
-		return 63
-	case "hidden":
-		return 64
-	case "hr":
-		return 65
-	case "href":
-		return 66
-	case "hreflang":
-		return 67
-	case "html":
-		return 68
-	case "http-equiv":
-		return 69
-	case "i":
-		return 70
-	case "id":
-		return 71
-	case "iframe":
-		return 72
-	case "image":
-		return 73
-	case "imagesrcset":
-		return 74
-	case "img":
-		return 75
-	case "input":
-		return 76
-	case "integrity":
-		return 77
-	case "itemprop":
-		return 78
-	case "itemscope":
-		return 79
-	case "itemtype":
-		return 80
-	case "keygen":
-		return 81
-	case "label":
-		return 82
-	case "lang":
-		return 83
-	case "legend":
-		return 84
-	case "li":
-		return 85
-	case "link":
-		return 86
-	case "listing":
-		return 87
-	case "loading":
-		return 88
-	case "main":
-		return 89
-	case "malignmark":
-		return 90
-	case "map":
-		return 91
-	case "marquee":
-		return 92
-	case "math":
-		return 93
-	case "media":
-		return 94
-	case "menu":
-		return 95
-	case "meta":
-		return 96
-	case "method":
-		return 97
-	case "mglyph":
-		return 98
-	case "mi":
-		return 99
-	case "mn":
-		return 100
-	case "mo":
-		return 101
-	case "ms":
-		return 102
-	case "mtext":
-		return 103
-	case "name":
-		return 104
-	case "nav":
-		return 105
-	case "nobr":
-		return 106
-	case "noembed":
-		return 107
-	case "noframes":
-		return 108
-	case "nonce":
-		return 109
-	case "noscript":
-		return 110
-	case "object":
-		return 111
-	case "ol":
-		return 112
-	case "onclick":
-		return 113
-	case "onload":
-		return 114
-	case "option":
-		return 115
-	case "p":
-		return 116
-	case "param":
-		return 117
-	case "path":
-		return 118
-	case "picture":
-		return 119
-	case "ping":
-		return 120
-	case "placeholder":
-		return 121
-	case "plaintext":
-		return 122
-	case "poster":
-		return 123
-	case "pre":
-		return 124
-	case "rb":
-		return 125
-	case "rel":
-		return 126
-	case "role":
-		return 127
-	case "rp":
-		return 128
-	case "rt":
-		return 129
-	case "rtc":
-		return 130
-	case "ruby":
-		return 131
-	case "s":
-		return 132
-	case "script":
-		return 133
-	case "search":
-		return 134
-	case "section":
-		return 135
-	case "select":
-		return 136
-	case "sizes":
-		return 137
-	case "small":
-		return 138
-	case "source":
-		return 139
-	case "span":
-		return 140
-	case "src":
-		return 141
-	case "srcdoc":
-		return 142
-	case "srcset":
-		return 143
-	case "strike":
-		return 144
-	case "strong":
-		return 145
-	case "style":
-		return 146
-	case "sub":
-		return 147
-	case "summary":
-		return 148
-	case "sup":
-		return 149
-	case "svg":
-		return 150
-	case "table":
-		return 151
-	case "tbody":
-		return 152
-	case "td":
-		return 153
-	case "template":
-		return 154
-	case "textarea":
-		return 155
-	case "tfoot":
-		return 156
-	case "th":
-		return 157
-	case "thead":
-		return 158
-	case "time":
-		return 159
-	case "title":
-		return 160
-	case "tr":
-		return 161
-	case "track":
-		return 162
-	case "tt":
-		return 163
-	case "type":
-		return 164
-	case "u":
-		return 165
-	case "ul":
-		return 166
-	case "use":
-		return 167
-	case "value":
-		return 168
-	case "var":
-		return 169
-	case "video":
-		return 170
-	case "viewbox":
-		return 171
-	case "wbr":
-		return 172
-	case "width":
-		return 173
-	case "xmlns":
-		return 174
-	case "xmp":
-		return 175
+	if len(b) == 0 || len(b) >= len(knownBuckets) || b[0] < 'a' || b[0] > 'z' {
+		return -1
+	}
+	for _, i := range knownBuckets[len(b)][b[0]-'a'] {
+		if knownNames[i] == string(b) {
+			return int(i)
+		}
 	}
 	return -1
 }

@@ -165,9 +165,10 @@ var shopHosts = []string{
 	"fonts.googleapis.com", "fonts.gstatic.com",
 }
 
-// shopPolicy defers every listed host and every inline script that calls
-// a vendor's function or names a listed host; the shop's own URLs are kept.
-func shopPolicy() Policy {
+// shopPolicy gives action a to every listed host and every inline script
+// that calls a vendor's function or names a listed host, or cannot be
+// read; the shop's own URLs are kept.
+func shopPolicy(a Action) Policy {
 	set := map[string]bool{}
 	for _, h := range shopHosts {
 		set[h] = true
@@ -188,17 +189,17 @@ func shopPolicy() Policy {
 		if r.Kind == KindInlineScript {
 			if f := r.Script; f != nil {
 				if f.Oversize || f.Malformed {
-					return Decision{Action: Defer, Category: "unknown"}
+					return Decision{Action: a, Category: "unknown"}
 				}
 				for _, c := range f.Calls {
 					switch c {
 					case "gtag", "fbq", "ttq", "_paq", "clarity", "hj":
-						return Decision{Action: Defer, Category: "analytics", Vendor: c}
+						return Decision{Action: a, Category: "analytics", Vendor: c}
 					}
 				}
 				for _, h := range f.Hosts {
 					if listed(h) {
-						return Decision{Action: Defer, Category: "analytics", Vendor: h}
+						return Decision{Action: a, Category: "analytics", Vendor: h}
 					}
 				}
 			}
@@ -208,7 +209,7 @@ func shopPolicy() Policy {
 			return Decision{} // first party
 		}
 		if r.URL != nil && listed(r.URL.Hostname()) {
-			return Decision{Action: Defer, Category: "marketing", Vendor: r.URL.Hostname(), Host: r.URL.Hostname()}
+			return Decision{Action: a, Category: "marketing", Vendor: r.URL.Hostname(), Host: r.URL.Hostname()}
 		}
 		return Decision{}
 	})

@@ -219,19 +219,6 @@ func hasTabOrNewline(s string) bool {
 	return false
 }
 
-// indexAnyByte is strings.IndexAny for a few ASCII bytes, without the
-// set-building cost on short strings.
-func indexAnyByte(s string, cs ...byte) int {
-	for i := 0; i < len(s); i++ {
-		for _, c := range cs {
-			if s[i] == c {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 
 // parseAuthority reads "//user@host:port/path?q#f" (any number of slashes or
@@ -295,7 +282,7 @@ func resolveRelative(u, base *url.URL, rest string) error {
 		return errNoHost
 	}
 	if isSpecialScheme(base.Scheme) && strings.IndexByte(rest, '\\') >= 0 {
-		if i := indexAnyByte(rest, '?', '#'); i >= 0 {
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
 			rest = strings.ReplaceAll(rest[:i], "\\", "/") + rest[i:]
 		} else {
 			rest = strings.ReplaceAll(rest, "\\", "/")

@@ -758,29 +758,11 @@ func lacksKeyAttr(name string, rest []byte) bool {
 	return !containsFold(rest, key)
 }
 
-// containsFold reports whether b contains the lower-case ASCII key in any
-// case.
-func containsFold(b []byte, key string) bool {
-	for i := 0; i+len(key) <= len(b); i++ {
-		j := bytes.IndexByte(b[i:len(b)-len(key)+1], key[0])
-		k := bytes.IndexByte(b[i:len(b)-len(key)+1], key[0]-0x20)
-		if j < 0 || (k >= 0 && k < j) {
-			j = k
-		}
-		if j < 0 {
-			return false
-		}
-		i += j
-		if m, _ := hasPrefixFold(b[i:], key); m {
-			return true
-		}
-	}
-	return false
-}
-
-// plainStart handles a start tag that needs no attributes: the tree and
-// the head phase see it, and its bytes pass.
-func (r *Writer) plainStart(t *tag) {
+// notePhase tracks the head phase for a start tag. An element that opens
+// the body from the head keeps its tag when it is removed (only its URLs
+// go): taking it out would move everything up to the real body start into
+// the head. It is also the loader's place when nothing earlier was.
+func (r *Writer) notePhase(t *tag) {
 	r.opensBody = r.headPhase && t.flags&fHeadable == 0
 	if r.opensBody {
 		r.headPhase = false
@@ -788,15 +770,24 @@ func (r *Writer) plainStart(t *tag) {
 			r.holdForLoader() // the start of the body: before this element
 		}
 	}
-	if r.active() && ((r.tree.selects > 0 && t.flags&fAmbiguous != 0) || (r.tree.frameset && t.flags&fAmbiguous != 0)) {
+}
+
+// holdAfter makes the place right after <head> or <body> the loader's.
+func (r *Writer) holdAfter(name string) {
+	if name == "head" || name == "body" {
+		r.holdForLoader()
+	}
+}
+
+// ambiguousStart drops a start tag that parsers read differently in an
+// open select or after a frameset (see ambiguous), counting it.
+func (r *Writer) ambiguousStart(t *tag, name string) bool {
+	amb := t.flags&fAmbiguous != 0
+	if r.active() && (r.tree.selects > 0 && amb || r.tree.frameset && (amb || name == "script" || name == "textarea")) {
 		r.stats.failClosed(FailAmbiguous)
-		return
+		return true
 	}
-	r.tree.startHTML(t.name, t.flags, false)
-	r.emit(t.raw)
-	if t.name == "head" || t.name == "body" {
-		r.holdForLoader() // after <head>, or at the start of the body
-	}
+	return false
 }
 
 // text writes character data in the data state.
@@ -829,24 +820,19 @@ func (r *Writer) startTag(raw []byte) {
 	t := &r.tg
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
-	if t.flags&fRawText == 0 && !r.tree.foreign() && !mayHaveStyle(raw[t.nameEnd:]) &&
+	r.notePhase(t)
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !containsFold(raw[t.nameEnd:], "style") &&
 		(t.flags&fAttrs == 0 || lacksKeyAttr(t.name, raw[t.nameEnd:])) {
 		// A plain HTML element with no style attribute: nothing in it can
 		// contact a host, so its attributes are not read.
-		r.plainStart(t)
+		if !r.ambiguousStart(t, t.name) {
+			r.tree.startHTML(t.name, t.flags, false)
+			r.emit(raw)
+			r.holdAfter(t.name)
+		}
 		return
 	}
 	parseAttrs(t, &r.names)
-	// An element that opens the body from the head keeps its tag when it
-	// is removed (only its URLs go): taking it out would move everything
-	// up to the real body start into the head.
-	r.opensBody = r.headPhase && t.flags&fHeadable == 0
-	if r.opensBody {
-		r.headPhase = false
-		if t.name != "body" {
-			r.holdForLoader() // the start of the body: before this element
-		}
-	}
 	if r.nonce == "" && t.name == "script" {
 		if v, ok := t.get("nonce"); ok {
 			r.nonce = decodeAttr(v)
@@ -861,8 +847,7 @@ func (r *Writer) startTag(raw []byte) {
 	if name == "image" {
 		name = "img"
 	}
-	if r.active() && ((r.tree.selects > 0 && t.flags&fAmbiguous != 0) || (r.tree.frameset && (t.flags&fAmbiguous != 0 || name == "script" || name == "textarea"))) {
-		r.stats.failClosed(FailAmbiguous)
+	if r.ambiguousStart(t, name) {
 		return
 	}
 	if name == "frameset" {
@@ -897,9 +882,7 @@ func (r *Writer) startTag(raw []byte) {
 		r.element(t, name)
 	default:
 		r.element(t, name)
-		if name == "head" || name == "body" {
-			r.holdForLoader() // after <head>, or at the start of the body
-		}
+		r.holdAfter(name)
 	}
 }
 
@@ -1162,10 +1145,8 @@ type attrOp struct {
 }
 
 func (e *edit) op(i int) *attrOp {
-	for k := range e.ops {
-		if e.ops[k].i == i {
-			return &e.ops[k]
-		}
+	if o := e.find(i); o != nil {
+		return o
 	}
 	if e.ops == nil {
 		e.ops = e.buf[:0]
@@ -1286,8 +1267,8 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	if strings.IndexByte(css, 0) >= 0 || !utf8.ValidString(css) {
 		// The browser's CSS sees U+FFFD for NUL and for invalid UTF-8, and
-		// so must the lexer (withoutNUL); a changed block is written so.
-		css = string(withoutNUL([]byte(css)))
+		// so must the lexer (lexerText); a changed block is written so.
+		css = string(lexerText([]byte(css)))
 	}
 	r.refs = cssURLs([]byte(css), r.refs[:0])
 	var best Decision
@@ -1619,7 +1600,7 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 			return
 		}
 		r.needLoader()
-		r.writeTag(t, deferStyleEdit(t, &d, r))
+		r.writeTag(t, r.deferStyleEdit(t, &d))
 		r.emit(body)
 		return
 	}
@@ -1645,14 +1626,14 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		}
 		r.needLoader()
 		d.Action = Defer
-		r.writeTag(t, deferStyleEdit(t, &d, r))
+		r.writeTag(t, r.deferStyleEdit(t, &d))
 		r.emit(body)
 	}
 }
 
 // deferStyleEdit makes a style start tag inert: type="text/plain", with an
 // original type kept as data-fp-type.
-func deferStyleEdit(t *tag, d *Decision, r *Writer) *edit {
+func (r *Writer) deferStyleEdit(t *tag, d *Decision) *edit {
 	var e edit
 	e.add = addAttr(e.add, "type", "text/plain")
 	if i := t.index("type"); i >= 0 {

@@ -126,7 +126,6 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		p.Actions = actions
 	}
-
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
 	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local",
 		Loader: func(tok, nonce string) []byte {
@@ -206,7 +205,7 @@ func checkEncoding(r *bufio.Reader) error {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return err
 	}
-	if name, ok, _ := rewrite.DetectEncoding(head, ""); !ok {
+	if name, ok := rewrite.DetectEncoding(head, ""); !ok {
 		return fmt.Errorf("the page is in %s, which is not ASCII-compatible: not rewritten (convert it to UTF-8 first)", name)
 	}
 	return nil
