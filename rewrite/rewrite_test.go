@@ -601,3 +601,15 @@ func TestKnownNames(t *testing.T) {
 		}
 	}
 }
+
+// TestContainsFold: found in any case, at either end, and not when cut short.
+func TestContainsFold(t *testing.T) {
+	for _, c := range []struct {
+		b, k string
+		want bool
+	}{{"x STYLE=a", "style", true}, {"stylx style", "style", true}, {"styl", "style", false}, {"a ping=1", "ping", true}, {"pinG", "ping", true}, {"pin", "ping", false}, {" BackGround=x", "background", true}, {"y", "style", false}, {"sty", "style", false}} {
+		if got := containsFold([]byte(c.b), newFoldKey(c.k)); got != c.want {
+			t.Errorf("%q %q = %v", c.b, c.k, got)
+		}
+	}
+}

@@ -3,7 +3,10 @@ package rewrite
 // This file holds the tokenizer: the WHATWG tokenizer states that decide
 // where a token ends. It never copies or lower-cases the caller's bytes.
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 type tokKind uint8
 
@@ -483,29 +486,55 @@ type nameCache struct {
 	buf []byte
 }
 
-// containsFold reports whether b contains the lower-case ASCII key in any
-// case.
-func containsFold(b []byte, key string) bool {
-	for i := 0; i+len(key) <= len(b); i++ {
-		window := b[i : len(b)-len(key)+1]
-		j := bytes.IndexByte(window, key[0])
-		if k := bytes.IndexByte(window, key[0]-0x20); j < 0 || k >= 0 && k < j {
-			j = k
+// foldKey is a lower-case ASCII word to find in any case (containsFold),
+// with the index of its rarest letter, which the search scans for: markup
+// is full of the common ones.
+type foldKey struct {
+	word string
+	at   int
+}
+
+// letterRank orders letters from rare to common in markup.
+const letterRank = "qjzxkvywgbfphmucdlnrsoiate"
+
+func newFoldKey(word string) foldKey {
+	k, rank := foldKey{word: word}, len(letterRank)
+	for i := 0; i < len(word); i++ {
+		if r := strings.IndexByte(letterRank, word[i]); r >= 0 && r < rank {
+			k.at, rank = i, r
 		}
-		if j < 0 {
-			return false
+	}
+	return k
+}
+
+// containsFold reports whether b contains k.word in any case.
+func containsFold(b []byte, k foldKey) bool {
+	after := len(k.word) - k.at // the anchor and what follows it
+	if len(b) < len(k.word) {
+		return false
+	}
+	c := k.word[k.at]
+	for _, anchor := range [2]byte{c, c &^ 0x20} {
+		for i := k.at; i+after <= len(b); i++ {
+			j := bytes.IndexByte(b[i:len(b)-after+1], anchor)
+			if j < 0 {
+				break
+			}
+			i += j
+			if m, _ := hasPrefixFold(b[i-k.at:], k.word); m {
+				return true
+			}
 		}
-		i += j
-		if m, _ := hasPrefixFold(b[i:], key); m {
-			return true
+		if c < 'a' || c > 'z' {
+			break // no upper case to try
 		}
 	}
 	return false
 }
 
-// knownNames are common lower-case tag and attribute names (at most 15
-// bytes, starting with a letter, at most 256 of them); knownIndex finds
-// one without hashing, and knownFlags holds each one's tagFlags.
+// knownNames are common lower-case tag and attribute names (fewer than
+// the 512 slots of knownTable); knownIndex finds one without a map, and
+// knownFlags holds each one's tagFlags.
 var knownNames = [...]string{"a", "abbr", "address", "alt", "annotation-xml", "applet", "area", "article", "aside", "async", "audio", "b", "background", "base", "basefont", "bgsound", "big", "blockquote", "body", "br", "button", "caption", "center", "charset", "class", "code", "col", "colgroup", "content", "crossorigin", "data", "dd", "decoding", "defer", "desc", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "for", "foreignobject", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "height", "hgroup", "hidden", "hr", "href", "hreflang", "html", "http-equiv", "i", "id", "iframe", "image", "imagesrcset", "img", "input", "integrity", "itemprop", "itemscope", "itemtype", "keygen", "label", "lang", "legend", "li", "link", "listing", "loading", "main", "malignmark", "map", "marquee", "math", "media", "menu", "meta", "method", "mglyph", "mi", "mn", "mo", "ms", "mtext", "name", "nav", "nobr", "noembed", "noframes", "nonce", "noscript", "object", "ol", "onclick", "onload", "option", "p", "param", "path", "picture", "ping", "placeholder", "plaintext", "poster", "pre", "rb", "rel", "role", "rp", "rt", "rtc", "ruby", "s", "script", "search", "section", "select", "sizes", "small", "source", "span", "src", "srcdoc", "srcset", "strike", "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "type", "u", "ul", "use", "value", "var", "video", "viewbox", "wbr", "width", "xmlns", "xmp"}
 
 var knownFlags = func() (f [len(knownNames)]uint16) {
@@ -515,26 +544,41 @@ var knownFlags = func() (f [len(knownNames)]uint16) {
 	return f
 }()
 
-// knownBuckets indexes knownNames by length and first letter, so that
-// knownIndex compares a name with a handful of candidates, without hashing.
-var knownBuckets = func() (t [16][26][]uint8) {
+// knownTable is an open-addressing hash table over knownNames, keyed by a
+// cheap hash of length, first and last byte, so that knownIndex finds a
+// name with one or two comparisons and without a map's hashing.
+var knownTable = func() (t [512]int16) {
+	for i := range t {
+		t[i] = -1
+	}
 	for i, n := range knownNames {
-		t[len(n)][n[0]-'a'] = append(t[len(n)][n[0]-'a'], uint8(i))
+		h := knownHash([]byte(n))
+		for t[h] >= 0 {
+			h = (h + 1) % len(t)
+		}
+		t[h] = int16(i)
 	}
 	return t
 }()
 
+func knownHash(b []byte) int {
+	return (len(b)*131 + int(b[0])*31 + int(b[len(b)-1])*7 + int(b[len(b)/2])) % 512
+}
+
 // knownIndex returns the index of b in knownNames, or -1.
 func knownIndex(b []byte) int {
-	if len(b) == 0 || len(b) >= len(knownBuckets) || b[0] < 'a' || b[0] > 'z' {
+	if len(b) == 0 {
 		return -1
 	}
-	for _, i := range knownBuckets[len(b)][b[0]-'a'] {
+	for h := knownHash(b); ; h = (h + 1) % len(knownTable) {
+		i := knownTable[h]
+		if i < 0 {
+			return -1
+		}
 		if knownNames[i] == string(b) {
 			return int(i)
 		}
 	}
-	return -1
 }
 
 func (c *nameCache) lower(b []byte) string {

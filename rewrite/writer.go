@@ -742,21 +742,29 @@ func (r *Writer) record(kind Kind, d *Decision) {
 // attribute lacks that attribute's name in its raw bytes (attribute names
 // are never escaped, so the test is exact).
 func lacksKeyAttr(name string, rest []byte) bool {
-	var key string
+	var key foldKey
 	switch name {
 	case "a", "area":
-		key = "ping"
+		key = keyPing
 	case "body", "table", "td", "th", "tr":
-		key = "background"
+		key = keyBackground
 	case "meta":
-		key = "http-equiv"
+		key = keyHTTPEquiv
 	case "form":
-		key = "action"
+		key = keyAction
 	default:
 		return false
 	}
 	return !containsFold(rest, key)
 }
+
+var (
+	keyStyle      = newFoldKey("style")
+	keyPing       = newFoldKey("ping")
+	keyBackground = newFoldKey("background")
+	keyHTTPEquiv  = newFoldKey("http-equiv")
+	keyAction     = newFoldKey("action")
+)
 
 // notePhase tracks the head phase for a start tag. An element that opens
 // the body from the head keeps its tag when it is removed (only its URLs
@@ -821,7 +829,7 @@ func (r *Writer) startTag(raw []byte) {
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
 	r.notePhase(t)
-	if t.flags&fRawText == 0 && !r.tree.foreign() && !containsFold(raw[t.nameEnd:], "style") &&
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !containsFold(raw[t.nameEnd:], keyStyle) &&
 		(t.flags&fAttrs == 0 || lacksKeyAttr(t.name, raw[t.nameEnd:])) {
 		// A plain HTML element with no style attribute: nothing in it can
 		// contact a host, so its attributes are not read.
