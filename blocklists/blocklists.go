@@ -15,8 +15,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"regexp"
+	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // Categories are the tracker categories, in report order.
@@ -57,86 +59,113 @@ type Shape struct {
 	Prefix           string
 }
 
-// pathRule is a host+path entry.
-type pathRule struct {
-	prefix string
-	Entry
+// node holds what the DB knows under one host: its entry (a plain host
+// rule or a vendor fact) and the URL rules anchored at it.
+type node struct {
+	entry Entry
+	has   bool
+	rules []*rule
 }
 
-// DB is a compiled knowledge base. It is immutable once built, so readers
-// need no locks.
+// DB is a compiled knowledge base. It is immutable once built (the
+// Add and Merge methods are for building), so readers need no locks.
 type DB struct {
-	hosts      map[string]Entry
-	paths      map[string][]pathRule
+	hosts map[string]*node
+	// byToken indexes generic URL rules by one token a matching URL must
+	// contain; fallback holds those with no usable token.
+	byToken  map[string][]*rule
+	fallback []*rule
+	generic  int // rules in byToken and fallback
+	regexes  int
+	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
-	Shapes     []Shape
+	// Shapes recognise vendor loaders by path, on any host.
+	Shapes []Shape
 }
 
 // NewDB returns an empty DB.
 func NewDB() *DB {
-	return &DB{hosts: map[string]Entry{}, paths: map[string][]pathRule{}}
+	return &DB{hosts: map[string]*node{}, byToken: map[string][]*rule{}}
 }
 
-// Len is the number of host and path entries.
+// Len is the number of host entries and URL rules.
 func (db *DB) Len() int {
-	n := len(db.hosts)
-	for _, p := range db.paths {
-		n += len(p)
+	n := db.generic
+	for _, h := range db.hosts {
+		if h.has {
+			n++
+		}
+		n += len(h.rules)
 	}
 	return n
 }
 
-// AddHost adds or replaces a host entry.
-func (db *DB) AddHost(host string, e Entry) { db.hosts[host] = e }
-
-// AddPath adds a host+path entry.
-// Rules stay ordered longest prefix first, so Lookup takes the first match.
-func (db *DB) AddPath(host, prefix string, e Entry) {
-	rules := db.paths[host]
-	i := sort.Search(len(rules), func(i int) bool { return len(rules[i].prefix) < len(prefix) })
-	rules = append(rules, pathRule{})
-	copy(rules[i+1:], rules[i:])
-	rules[i] = pathRule{prefix, e}
-	db.paths[host] = rules
+func (db *DB) node(host string) *node {
+	n := db.hosts[host]
+	if n == nil {
+		n = &node{}
+		db.hosts[host] = n
+	}
+	return n
 }
 
-// Merge copies every entry of o into db; o's entries win.
-func (db *DB) Merge(o *DB) {
-	for h, e := range o.hosts {
-		db.hosts[h] = e
+// mergeEntry combines a later entry for the same host with an earlier one:
+// the later wins, except over an important block, and a vendor name is
+// never lost.
+func mergeEntry(old, e Entry) Entry {
+	if old.Important && !old.Exception && !e.Important {
+		if old.Vendor == "" {
+			old.Vendor = e.Vendor
+		}
+		return old
 	}
-	for h, p := range o.paths {
-		for _, r := range p {
-			db.AddPath(h, r.prefix, r.Entry)
+	if e.Vendor == "" {
+		e.Vendor = old.Vendor
+	}
+	return e
+}
+
+// AddHost adds an entry for host and its subdomains.
+func (db *DB) AddHost(host string, e Entry) {
+	n := db.node(host)
+	if n.has {
+		e = mergeEntry(n.entry, e)
+	}
+	n.entry, n.has = e, true
+}
+
+// AddPath adds an entry for URLs on host (or a subdomain) whose path
+// starts with prefix.
+func (db *DB) AddPath(host, prefix string, e Entry) {
+	db.addHostRule(host, &rule{Entry: e, pattern: strings.ToLower(prefix)})
+}
+
+func (db *DB) addHostRule(host string, r *rule) {
+	n := db.node(host)
+	n.rules = append(n.rules, r)
+}
+
+// Merge copies every entry and rule of o into db; o's entries win.
+func (db *DB) Merge(o *DB) {
+	for h, n := range o.hosts {
+		if n.has {
+			db.AddHost(h, n.entry)
+		}
+		for _, r := range n.rules {
+			db.addHostRule(h, r)
 		}
 	}
+	for _, rs := range o.byToken {
+		for _, r := range rs {
+			db.addGeneric(r)
+		}
+	}
+	for _, r := range o.fallback {
+		db.addGeneric(r)
+	}
+	db.regexes += o.regexes
 	db.Signatures = append(db.Signatures, o.Signatures...)
 	db.Shapes = append(db.Shapes, o.Shapes...)
-}
-
-// Lookup finds the entry for host (lower-case, no trailing dot) and path,
-// walking the label suffixes from the full host to the registrable
-// domain's parent. A path rule beats a host rule on the same suffix. It
-// does not allocate.
-func (db *DB) Lookup(host, path string) (Entry, bool) {
-	h := host
-	for {
-		if rules, ok := db.paths[h]; ok {
-			for _, r := range rules {
-				if strings.HasPrefix(path, r.prefix) {
-					return r.Entry, true
-				}
-			}
-		}
-		if e, ok := db.hosts[h]; ok {
-			return e, true
-		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			return Entry{}, false
-		}
-		h = h[i+1:]
-	}
 }
 
 //go:embed data/trackers.json
@@ -195,8 +224,8 @@ func Builtin() (*DB, error) {
 	}
 	// An override speaks for the whole domain: base entries for its
 	// subdomains (companiesdb lists www.clarity.ms as analytics) give way.
-	for h := range db.hosts {
-		if _, ok := ov.hosts[h]; ok {
+	for h, n := range db.hosts {
+		if o, ok := ov.hosts[h]; ok && o.has {
 			continue
 		}
 		for p := h; ; {
@@ -205,8 +234,8 @@ func Builtin() (*DB, error) {
 				break
 			}
 			p = p[i+1:]
-			if _, ok := ov.hosts[p]; ok {
-				delete(db.hosts, h)
+			if o, ok := ov.hosts[p]; ok && o.has {
+				n.has, n.entry = false, Entry{}
 				break
 			}
 		}
@@ -392,72 +421,222 @@ func clipString(s string) string {
 	return s
 }
 
-// parseABP handles the network-filter subset that decides third-party
-// requests: ||host^ with options, and @@ exceptions. Other rules are
-// skipped and counted by reason.
+// Caps that keep a hostile list's cost bounded.
+const (
+	maxRegexLen   = 1 << 10 // bytes of one regex rule
+	maxRegexInsts = 4096    // compiled program size of one regex rule
+	maxRegexes    = 1000    // regex rules per list
+)
+
+// parseABP handles the Adblock Plus / uBlock network-filter subset that
+// decides third-party requests. Other rules are skipped and counted by
+// reason; only malformed ones are reported as bad lines.
 func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 	switch {
 	case l[0] == '!' || l[0] == '[':
 		return
-	case strings.Contains(l, "##") || strings.Contains(l, "#@#") || strings.Contains(l, "#?#") || strings.Contains(l, "#$#"):
+	case strings.Contains(l, "##") || strings.Contains(l, "#@#") || strings.Contains(l, "#?#") || strings.Contains(l, "#$#") || strings.Contains(l, "#%#"):
 		st.skip("cosmetic")
 		return
 	}
-	exception := strings.HasPrefix(l, "@@")
-	if exception {
+	r := &rule{Entry: Entry{Category: category}}
+	if strings.HasPrefix(l, "@@") {
+		r.Exception = true
 		l = l[2:]
 	}
+	isRegex := len(l) > 1 && l[0] == '/' && (l[len(l)-1] == '/' || strings.Contains(l, "/$"))
 	opts := ""
-	if i := strings.LastIndexByte(l, '$'); i >= 0 && !strings.HasPrefix(l, "/") {
+	if isRegex {
+		if i := strings.LastIndex(l, "/$"); i > 0 {
+			opts, l = l[i+2:], l[:i+1]
+		}
+	} else if i := strings.LastIndexByte(l, '$'); i >= 0 {
 		opts, l = l[i+1:], l[:i]
 	}
-	if len(l) > 1 && l[0] == '/' && l[len(l)-1] == '/' {
-		st.skip("regex")
-		return
-	}
-	e := Entry{Category: category, Exception: exception}
-	for _, o := range strings.Split(opts, ",") {
-		switch o {
-		case "", "third-party", "3p", "script", "image", "subdocument", "stylesheet", "xmlhttprequest", "ping", "other", "media", "font", "object":
-		case "important":
-			e.Important = true
-		default:
-			if strings.HasPrefix(o, "domain=") {
-				// Per-site rules apply on some sites only: a page-independent
-				// matcher cannot honour them, so they are skipped.
-				st.skip("domain_option")
+	if opts != "" {
+		if reason := r.parseOptions(opts); reason != "" {
+			if strings.HasPrefix(reason, "bad ") {
+				st.bad(name, n, "%s", reason)
 				return
 			}
-			st.skip("unsupported_option")
+			st.skip(reason)
 			return
 		}
 	}
-	if !strings.HasPrefix(l, "||") {
-		st.skip("pattern")
-		return
-	}
-	p := strings.TrimPrefix(l, "||")
-	host, path := p, ""
-	if i := strings.IndexAny(p, "^/*"); i >= 0 {
-		host, path = p[:i], p[i:]
-	}
-	path = strings.TrimPrefix(path, "^")
-	host = strings.ToLower(host)
-	if !validHost(host) {
-		st.bad(name, n, "invalid host %q", clipString(host))
-		return
-	}
+	kind := ""
 	switch {
-	case path == "" || path == "|":
-		db.AddHost(host, e)
-		st.rule("host")
-	case strings.HasPrefix(path, "/") && !strings.ContainsAny(path, "*^|"):
-		db.AddPath(host, path, e)
-		st.rule("host_path")
+	case isRegex:
+		if l[len(l)-1] != '/' {
+			st.bad(name, n, "regex rule without a closing /")
+			return
+		}
+		src := l[1 : len(l)-1]
+		if db.regexes >= maxRegexes {
+			st.skip("regex_over_cap")
+			return
+		}
+		if len(src) > maxRegexLen {
+			st.skip("regex_too_long")
+			return
+		}
+		re, err := compileRegex(src)
+		if err != nil {
+			st.bad(name, n, "regex: %v", err)
+			return
+		}
+		r.re = re
+		// The literal prefix of the case-sensitive form, lower-cased, is
+		// one the lower-case URL must start with: its tokens index the rule.
+		if plain, err := regexp.Compile(src); err == nil && strings.HasPrefix(src, "^") {
+			pre, _ := plain.LiteralPrefix()
+			r.pattern, r.start = strings.ToLower(pre), true
+		}
+		db.regexes++
+		db.addGeneric(r)
+		r.pattern = ""
+		kind = "regex"
 	default:
-		st.skip("pattern")
+		if strings.HasPrefix(l, "||") {
+			r.hostAnchor, l = true, l[2:]
+		} else if strings.HasPrefix(l, "|") {
+			r.start, l = true, l[1:]
+		}
+		if strings.HasSuffix(l, "|") {
+			r.end, l = true, l[:len(l)-1]
+		}
+		l = strings.ToLower(l)
+		if strings.Trim(l, "*^") == "" {
+			st.skip("matches_everything")
+			return
+		}
+		if !utf8.ValidString(l) {
+			st.bad(name, n, "invalid UTF-8 in pattern")
+			return
+		}
+		kind = "url_pattern"
+		if r.hostAnchor {
+			host, rest := l, ""
+			if i := strings.IndexAny(l, "^/*|:?"); i >= 0 {
+				host, rest = l[:i], l[i:]
+			}
+			if validHost(host) && (rest == "" || rest[0] != '*') {
+				if (rest == "" || rest == "^") && !r.end && r.types == 0 && len(r.domains) == 0 && len(r.notDomains) == 0 {
+					db.AddHost(host, r.Entry)
+					kind = "host"
+					break
+				}
+				r.pattern, r.hostAnchor = rest, false
+				db.addHostRule(host, r)
+				kind = "host_url"
+				break
+			}
+		}
+		r.pattern = l
+		if l[0] != '*' {
+			r.lit = leadingLiteral(l)
+		}
+		db.addGeneric(r)
 	}
+	if r.Exception {
+		kind = "exception_" + kind
+	}
+	st.rule(kind)
 }
+
+// compileRegex compiles a regex rule case-insensitively with Go's
+// linear-time engine, refusing programs over maxRegexInsts.
+func compileRegex(src string) (*regexp.Regexp, error) {
+	re, err := syntax.Parse("(?i)"+src, syntax.Perl)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return nil, err
+	}
+	if len(prog.Inst) > maxRegexInsts {
+		return nil, fmt.Errorf("program of %d instructions is over the cap of %d", len(prog.Inst), maxRegexInsts)
+	}
+	return regexp.Compile("(?i)" + src)
+}
+
+// parseOptions reads a rule's $options. It returns "" when the rule
+// applies, a skip reason when it is outside the supported subset, or a
+// reason starting with "bad " when it is malformed.
+func (r *rule) parseOptions(opts string) string {
+	var incl, excl ReqType
+	for _, o := range strings.Split(opts, ",") {
+		o = strings.TrimSpace(o)
+		neg := strings.HasPrefix(o, "~")
+		base := strings.ToLower(strings.TrimPrefix(o, "~"))
+		val := ""
+		if i := strings.IndexByte(base, '='); i >= 0 {
+			base, val = base[:i], o[strings.IndexByte(o, '=')+1:]
+		}
+		if t, ok := typeOptions[base]; ok && val == "" {
+			if neg {
+				excl |= t
+			} else {
+				incl |= t
+			}
+			continue
+		}
+		switch base {
+		case "":
+		case "third-party", "3p":
+			// firstparty consults lists for third-party requests only.
+			if neg {
+				return "first_party_only"
+			}
+		case "first-party", "1p":
+			if !neg {
+				return "first_party_only"
+			}
+		case "important":
+			r.Important = true
+		case "match-case":
+			// URLs are matched lower-case: the rule matches more, never less.
+		case "all":
+			incl |= TypeAll
+		case "document", "doc", "popup", "popunder":
+			if neg {
+				continue // "not a page load": every subresource still applies
+			}
+			return "document_or_popup"
+		case "domain", "from":
+			if val == "" {
+				return "bad empty domain= option"
+			}
+			for _, d := range strings.Split(strings.ToLower(val), "|") {
+				not := strings.HasPrefix(d, "~")
+				d = strings.TrimSuffix(strings.TrimPrefix(d, "~"), ".")
+				if strings.Contains(d, "*") || strings.HasPrefix(d, "/") {
+					return "domain_pattern"
+				}
+				if !validHost(d) {
+					return "bad domain " + strconvQuote(d) + " in domain="
+				}
+				if not {
+					r.notDomains = append(r.notDomains, d)
+				} else {
+					r.domains = append(r.domains, d)
+				}
+			}
+		default:
+			return "unsupported_option"
+		}
+	}
+	if incl == 0 && excl != 0 {
+		incl = TypeAll
+	}
+	r.types = incl &^ excl
+	if (incl != 0 || excl != 0) && r.types == 0 {
+		return "no_request_type"
+	}
+	return ""
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", clipString(s)) }
 
 // parseOwn reads the project's own format (see data/overrides.txt).
 func parseOwn(db *DB, st *ListStats, name string, n int, l string) {

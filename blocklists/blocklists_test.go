@@ -102,16 +102,16 @@ func TestParseFormats(t *testing.T) {
 			if path != "" {
 				path = "/" + path
 			}
-			if e, ok := db.Lookup(host, path); !ok || e.Category != "advertising" {
+			if e, ok := lookup(db, host, path); !ok || e.Category != "advertising" {
 				t.Errorf("%s: %s not found", tt.name, h)
 			}
 		}
 		if tt.format == FormatABP {
-			if e, ok := db.Lookup("d.example", "/"); !ok || !e.Exception {
+			if e, ok := lookup(db, "d.example", "/"); !ok || !e.Exception {
 				t.Errorf("exception not loaded")
 			}
-			if st.Skipped["cosmetic"] != 1 || st.Skipped["regex"] != 1 || st.Skipped["domain_option"] != 1 {
-				t.Errorf("skipped: %v", st.Skipped)
+			if st.Skipped["cosmetic"] != 1 || st.Rules["regex"] != 1 || st.Rules["host_url"] != 2 || st.Rules["exception_host"] != 1 {
+				t.Errorf("rules %v, skipped: %v", st.Rules, st.Skipped)
 			}
 		}
 	}
@@ -123,7 +123,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := db.Lookup("fine.example", ""); !ok {
+	if _, ok := db.LookupHost("fine.example"); !ok {
 		t.Error("good line after bad ones was lost")
 	}
 	if len(st.Errors) != 3 || !strings.HasPrefix(st.Errors[0].Error(), "list.txt:2:") {
@@ -149,7 +149,7 @@ func TestEasyPrivacy(t *testing.T) {
 	if st.Format != FormatABP || st.Rules["host"] < 40000 {
 		t.Errorf("easyprivacy: %s, rules %v skipped %v", st.Format, st.Rules, st.Skipped)
 	}
-	if _, ok := db.Lookup("www.google-analytics.com", "/"); !ok {
+	if _, ok := lookup(db, "www.google-analytics.com", "/"); !ok {
 		t.Error("google-analytics.com missing")
 	}
 }
@@ -163,6 +163,12 @@ func FuzzParseList(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db.Lookup("a.example", "/p")
+		lookup(db, "a.example", "/p")
+		db.LookupHost("b.a.example")
 	})
+}
+
+// lookup matches https://host/path, of any type, on a page at page.example.
+func lookup(db *DB, host, path string) (Entry, bool) {
+	return db.Match(&Request{URL: "https://" + host + path, Host: host, PageHost: "page.example", Type: TypeAll})
 }

@@ -51,8 +51,11 @@ type Script struct {
 
 // Policy resolves URLs and inline scripts to actions. Its DB can be swapped
 // atomically (SetDB) while readers decide, with no lock on the hot path.
+// Configure the exported fields before the first decision; they are read
+// without synchronisation.
 type Policy struct {
-	db atomic.Pointer[DB]
+	state atomic.Pointer[compiled]
+	site  atomic.Pointer[siteMemo]
 	// Actions maps a category to an action; missing categories use
 	// DefaultActions.
 	Actions map[string]string
@@ -70,18 +73,39 @@ type Policy struct {
 	ThirdParty []string
 }
 
+// compiled is a DB with the URL decision cache that belongs to it, so a
+// swap retires both at once.
+type compiled struct {
+	db    *DB
+	cache *urlCache
+}
+
+// siteMemo remembers the registrable domain of the last page host: most
+// servers serve one site, and the Public Suffix List lookup is the dearest
+// step of a host decision.
+type siteMemo struct {
+	host, site string
+	ok         bool
+}
+
 // NewPolicy returns a policy over db with the default actions.
 func NewPolicy(db *DB) *Policy {
 	p := &Policy{Unknown: ActionDefer, DenyAction: ActionRemove}
-	p.db.Store(db)
+	p.SetDB(db)
 	return p
 }
 
-// SetDB swaps in a new database atomically.
-func (p *Policy) SetDB(db *DB) { p.db.Store(db) }
+// SetDB swaps in a new database atomically, with an empty URL cache.
+// Decisions in flight finish on the old one.
+func (p *Policy) SetDB(db *DB) {
+	if db == nil {
+		db = NewDB()
+	}
+	p.state.Store(&compiled{db: db, cache: newURLCache(urlCacheSize)})
+}
 
 // DB returns the current database.
-func (p *Policy) DB() *DB { return p.db.Load() }
+func (p *Policy) DB() *DB { return p.state.Load().db }
 
 // Validate checks the configured actions and hosts.
 func (p *Policy) Validate() error {
@@ -124,62 +148,137 @@ func matchesAny(host string, list []string) bool {
 	return false
 }
 
+// registrable returns pageHost's registrable domain (Public Suffix List).
+func (p *Policy) registrable(pageHost string) (string, bool) {
+	if m := p.site.Load(); m != nil && m.host == pageHost {
+		return m.site, m.ok
+	}
+	s, err := publicsuffix.EffectiveTLDPlusOne(pageHost)
+	p.site.Store(&siteMemo{host: pageHost, site: s, ok: err == nil})
+	return s, err == nil
+}
+
 // ThirdPartyHost reports whether host is a third party on a page served
 // from pageHost: a different registrable domain (Public Suffix List) that
 // is not a configured first-party alias, or a host declared third party.
 func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
-	if matchesAny(host, p.ThirdParty) {
+	if len(p.ThirdParty) > 0 && matchesAny(host, p.ThirdParty) {
 		return true
 	}
-	if host == pageHost || matchesAny(host, p.FirstParty) {
+	if host == pageHost || len(p.FirstParty) > 0 && matchesAny(host, p.FirstParty) {
 		return false
 	}
-	a, err1 := publicsuffix.EffectiveTLDPlusOne(host)
-	b, err2 := publicsuffix.EffectiveTLDPlusOne(pageHost)
-	if err1 != nil || err2 != nil {
-		return host != pageHost
+	site, ok := p.registrable(pageHost)
+	if !ok {
+		return true
 	}
-	return a != b
+	// host shares the page's registrable domain exactly when it is that
+	// domain or a subdomain of it, so host needs no lookup of its own.
+	return !domainMatch(host, site)
 }
 
-// DecideURL decides a resource at host/path?query on a page at pageHost.
+// DecideHost decides a bare host on a page at pageHost (a resource hint, a
+// host named in a script, a proxy upstream) from the host entries alone.
+// It does not allocate.
+func (p *Policy) DecideHost(pageHost, host string) Verdict {
+	if !p.ThirdPartyHost(pageHost, host) {
+		return Verdict{Action: ActionKeep}
+	}
+	e, ok := p.state.Load().db.LookupHost(host)
+	return p.resolve(host, e, ok)
+}
+
+// DecideURL decides a resource of unknown type at host/path?query on a
+// page at pageHost, over https.
 func (p *Policy) DecideURL(pageHost, host, path, query string) Verdict {
-	db := p.db.Load()
+	return p.DecideRequest(pageHost, "https", host, path, query, TypeAll)
+}
+
+// DecideRequest decides a resource of type t at scheme://host/path?query
+// on a page at pageHost. host is lower-case with no port or trailing dot.
+// A host with no URL rules is decided from its host entries; otherwise the
+// full URL is matched once and the answer kept in an LRU cache.
+func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) Verdict {
+	st := p.state.Load()
+	db := st.db
 	if !p.ThirdPartyHost(pageHost, host) {
 		// First-party copies of vendor loaders are recognised by shape.
-		if db != nil && len(db.Shapes) > 0 {
-			pq := path
-			if query != "" {
-				pq = path + "?" + query
-			}
-			for _, s := range db.Shapes {
-				if strings.Contains(pq, s.Prefix) {
-					return Verdict{Action: ActionKeep, Category: s.Category, Vendor: s.Vendor + " (first-party copy)"}
-				}
+		for _, s := range db.Shapes {
+			if shapeMatches(s.Prefix, path, query) {
+				return Verdict{Action: ActionKeep, Category: s.Category, Vendor: s.Vendor + " (first-party copy)"}
 			}
 		}
 		return Verdict{Action: ActionKeep}
 	}
-	v := Verdict{Host: host, Category: "unknown"}
-	if matchesAny(host, p.Allow) {
-		v.Action = ActionKeep
-		if db != nil {
-			if e, ok := db.Lookup(host, path); ok && !e.Exception {
-				v.Category, v.Vendor = e.Category, e.Vendor
-			}
+	if !db.needsURL(host) {
+		e, ok := db.LookupHost(host)
+		return p.resolve(host, e, ok)
+	}
+	if t == 0 {
+		t = TypeAll
+	}
+	var b strings.Builder
+	b.Grow(4 + len(pageHost) + len(scheme) + 3 + len(host) + len(path) + 1 + len(query))
+	b.WriteByte(byte(t))
+	b.WriteByte(byte(t >> 8))
+	b.WriteString(pageHost)
+	b.WriteByte(0)
+	n := b.Len()
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	lowerInto(&b, path)
+	if query != "" {
+		b.WriteByte('?')
+		lowerInto(&b, query)
+	}
+	key := b.String()
+	r, ok := st.cache.get(key)
+	if !ok {
+		r.e, r.ok = db.Match(&Request{URL: key[n:], Host: host, PageHost: pageHost, Type: t})
+		st.cache.add(key, r)
+	}
+	return p.resolve(host, r.e, r.ok)
+}
+
+func lowerInto(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		b.WriteByte(c)
+	}
+}
+
+// shapeMatches reports whether path?query contains prefix.
+func shapeMatches(prefix, path, query string) bool {
+	if strings.Contains(path, prefix) {
+		return true
+	}
+	pp, pq, hasQ := strings.Cut(prefix, "?")
+	if !hasQ || query == "" {
+		return false
+	}
+	return strings.HasSuffix(path, pp) && strings.HasPrefix(query, pq)
+}
+
+// resolve turns the DB's answer for a third-party host into a verdict:
+// allow and deny lists first, then exceptions, then the category's action.
+func (p *Policy) resolve(host string, e Entry, ok bool) Verdict {
+	v := Verdict{Host: host, Category: "unknown"}
+	if ok && !e.Exception {
+		v.Category, v.Vendor = e.Category, e.Vendor
+	}
+	if len(p.Allow) > 0 && matchesAny(host, p.Allow) {
+		v.Action = ActionKeep
 		return v
 	}
-	if db != nil {
-		if e, ok := db.Lookup(host, path); ok {
-			if e.Exception {
-				v.Action = ActionKeep
-				return v
-			}
-			v.Category, v.Vendor = e.Category, e.Vendor
-		}
+	if ok && e.Exception {
+		v.Action = ActionKeep
+		return v
 	}
-	if matchesAny(host, p.Deny) {
+	if len(p.Deny) > 0 && matchesAny(host, p.Deny) {
 		v.Action = p.DenyAction
 		if v.Action == "" {
 			v.Action = ActionRemove
@@ -198,17 +297,14 @@ func (p *Policy) DecideScript(s *Script) Verdict {
 	if s == nil || s.Unclassifiable {
 		return Verdict{Action: p.action("unknown"), Category: "unknown"}
 	}
-	db := p.db.Load()
-	if db == nil {
-		return Verdict{Action: ActionKeep}
-	}
+	db := p.DB()
 	for _, sig := range db.Signatures {
 		if sig.matches(s) {
 			return Verdict{Action: p.action(sig.Category), Category: sig.Category, Vendor: sig.Vendor}
 		}
 	}
 	for _, h := range s.Hosts {
-		if e, ok := db.Lookup(h, ""); ok && !e.Exception && e.Category != "cdn" && e.Category != "fonts" {
+		if e, ok := db.LookupHost(h); ok && !e.Exception && e.Category != "cdn" && e.Category != "fonts" {
 			return Verdict{Action: p.action(e.Category), Category: e.Category, Vendor: e.Vendor, Host: h}
 		}
 	}

@@ -262,6 +262,33 @@ func (h *Handler) logStats(r *http.Request, st *rewrite.Stats) {
 	}
 }
 
+// kindTypes maps the rewriter's element kinds to the request types list
+// rules name. A kind that can load several types gets them all, so a rule
+// for any of them applies (the privacy-safe reading).
+var kindTypes = [...]blocklists.ReqType{
+	rewrite.KindScript:       blocklists.TypeScript,
+	rewrite.KindInlineScript: blocklists.TypeAll,
+	rewrite.KindImage:        blocklists.TypeImage,
+	rewrite.KindFrame:        blocklists.TypeSubdocument,
+	rewrite.KindEmbed:        blocklists.TypeObject | blocklists.TypeSubdocument,
+	rewrite.KindMedia:        blocklists.TypeMedia,
+	rewrite.KindHint:         blocklists.TypeAll,
+	rewrite.KindStylesheet:   blocklists.TypeStylesheet,
+	rewrite.KindIcon:         blocklists.TypeImage,
+	rewrite.KindPing:         blocklists.TypePing,
+	rewrite.KindCSS:          blocklists.TypeImage | blocklists.TypeFont | blocklists.TypeStylesheet,
+	rewrite.KindRefresh:      blocklists.TypeAll,
+	rewrite.KindForm:         blocklists.TypeAll,
+}
+
+// ReqType is the request type set of an element kind.
+func ReqType(k rewrite.Kind) blocklists.ReqType {
+	if int(k) < len(kindTypes) {
+		return kindTypes[k]
+	}
+	return blocklists.TypeAll
+}
+
 // RewritePolicy adapts a blocklists policy to the rewriter's Policy.
 func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
@@ -271,7 +298,7 @@ func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 			if page != nil {
 				pageHost = page.Host
 			}
-			v = p.DecideURL(pageHost, r.URL.Host, r.URL.Path, r.URL.RawQuery)
+			v = p.DecideRequest(pageHost, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.RawQuery, ReqType(r.Kind))
 		} else {
 			var s *blocklists.Script
 			if f := r.Script; f != nil {

@@ -1,0 +1,266 @@
+package blocklists
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestGlob(t *testing.T) {
+	tests := []struct {
+		pat, s string
+		end    bool
+		want   bool
+	}{
+		{"/ads/", "/ads/x", false, true},
+		{"/ads/", "/adsx", false, false},
+		{"/ads/*.js", "/ads/a/b.js?x", false, true},
+		{"/ads/*.js", "/ads/a/b.js?x", true, false},
+		{"/ads/*.js", "/ads/a.js/b.js", true, true},
+		{"^", "", false, true},
+		{"^", "/", false, true},
+		{"^", "a", false, false},
+		{"^foo^", "/foo?", false, true},
+		{"^foo^", "/foo", false, true},
+		{"^foo^", "/foox", false, false},
+		{"*a*b*c", "xxaxxbxxc", true, true},
+		{"*a*b*c", "xxaxxcxxb", true, false},
+		{"", "anything", false, true},
+		{"", "", true, true},
+		{"x", "", false, false},
+	}
+	for _, tt := range tests {
+		if got := glob(tt.pat, tt.s, tt.end); got != tt.want {
+			t.Errorf("glob(%q, %q, %v) = %v, want %v", tt.pat, tt.s, tt.end, got, tt.want)
+		}
+	}
+}
+
+// TestABP checks the Adblock Plus subset rule by rule: each case loads
+// one small list and asks for one request.
+func TestABP(t *testing.T) {
+	type req struct {
+		url, page string
+		typ       ReqType
+		want      string // "block", "exception" or "" (no match)
+	}
+	tests := []struct {
+		list string
+		reqs []req
+	}{
+		{"||ads.example^", []req{
+			{"https://ads.example/x.js", "", 0, "block"},
+			{"https://sub.ads.example/", "", 0, "block"},
+			{"https://notads.example/", "", 0, ""},
+			{"https://ads.example.evil.test/", "", 0, ""},
+		}},
+		{"||cdn.example/ads/*.js|", []req{
+			{"https://cdn.example/ads/x/y.js", "", 0, "block"},
+			{"https://cdn.example/ads/x.js?v=1", "", 0, ""},
+			{"https://cdn.example/img/x.js", "", 0, ""},
+		}},
+		{"|https://track.", []req{
+			{"https://track.vendor.test/p", "", 0, "block"},
+			{"http://track.vendor.test/p", "", 0, ""},
+		}},
+		{"/pixel.gif?", []req{
+			{"https://a.test/img/pixel.gif?x=1", "", 0, "block"},
+			{"https://a.test/img/pixel.gif", "", 0, ""},
+		}},
+		{"-analytics.js", []req{
+			{"https://a.test/js/site-analytics.js", "", 0, "block"},
+			{"https://a.test/js/siteanalytics.js", "", 0, ""},
+		}},
+		{"&ev=PageView&", []req{
+			{"https://px.test/tr?id=1&ev=PageView&noscript=1", "", 0, "block"},
+		}},
+		{"||metrics.*.example^", []req{
+			{"https://metrics.shop.example/c", "", 0, "block"},
+			{"https://a.metrics.shop.example/c", "", 0, "block"},
+			{"https://xmetrics.shop.example/c", "", 0, ""},
+		}},
+		{"/collect^*tid=", []req{
+			{"https://a.test/g/collect?v=2&tid=G-1", "", 0, "block"},
+			{"https://a.test/g/collector?tid=G-1", "", 0, ""},
+		}},
+		{"||cdn.example^$script", []req{
+			{"https://cdn.example/a.js", "", TypeScript, "block"},
+			{"https://cdn.example/a.png", "", TypeImage, ""},
+			{"https://cdn.example/a", "", TypeAll, "block"},
+		}},
+		{"||cdn.example^$~script", []req{
+			{"https://cdn.example/a.js", "", TypeScript, ""},
+			{"https://cdn.example/a.png", "", TypeImage, "block"},
+		}},
+		{"||w.example^$domain=shop.example|~sub.shop.example", []req{
+			{"https://w.example/", "shop.example", 0, "block"},
+			{"https://w.example/", "www.shop.example", 0, "block"},
+			{"https://w.example/", "sub.shop.example", 0, ""},
+			{"https://w.example/", "other.example", 0, ""},
+		}},
+		{"/widget.js$domain=~shop.example", []req{
+			{"https://w.example/widget.js", "other.example", 0, "block"},
+			{"https://w.example/widget.js", "shop.example", 0, ""},
+		}},
+		{"||t.example^\n@@||t.example/ok.js", []req{
+			{"https://t.example/ok.js", "", 0, "exception"},
+			{"https://t.example/x.js", "", 0, "block"},
+		}},
+		{"||t.example^$important\n@@||t.example^", []req{
+			{"https://t.example/ok.js", "", 0, "block"},
+		}},
+		{"@@||t.example^\n||t.example^$important", []req{
+			{"https://t.example/ok.js", "", 0, "block"},
+		}},
+		{"/track.js\n@@/track.js$domain=shop.example", []req{
+			{"https://v.example/track.js", "shop.example", 0, "exception"},
+			{"https://v.example/track.js", "other.example", 0, "block"},
+		}},
+		{`/^https?:\/\/tmx\.(td|tdbank)\.com\/[a-z0-9]{14,18}\.js/$script`, []req{
+			{"https://tmx.tdbank.com/abcdefghij0123.js", "", TypeScript, "block"},
+			{"https://tmx.tdbank.com/abc.js", "", TypeScript, ""},
+			{"https://tmx.tdbank.com/abcdefghij0123.js", "", TypeImage, ""},
+		}},
+		{`/\/beacon\/[0-9]+$/`, []req{
+			{"https://x.example/beacon/123", "", 0, "block"},
+			{"https://x.example/beacon/123/a", "", 0, ""},
+		}},
+	}
+	for _, tt := range tests {
+		db, st, err := ParseList(strings.NewReader(tt.list), "t.txt", FormatABP, "analytics")
+		if err != nil || len(st.Errors) > 0 {
+			t.Fatalf("%q: %v %v", tt.list, err, st.Errors)
+		}
+		for _, r := range tt.reqs {
+			q := requestFor(r.url, r.page, r.typ)
+			e, ok := db.Match(q)
+			got := ""
+			switch {
+			case ok && e.Exception:
+				got = "exception"
+			case ok:
+				got = "block"
+			}
+			if got != r.want {
+				t.Errorf("list %q, %s on %s (type %b): %q, want %q", tt.list, r.url, q.PageHost, q.Type, got, r.want)
+			}
+		}
+	}
+}
+
+func requestFor(u, page string, t ReqType) *Request {
+	if page == "" {
+		page = "page.example"
+	}
+	if t == 0 {
+		t = TypeAll
+	}
+	host := u[strings.Index(u, "://")+3:]
+	if i := strings.IndexAny(host, "/?"); i >= 0 {
+		host = host[:i]
+	}
+	return &Request{URL: strings.ToLower(u), Host: host, PageHost: page, Type: t}
+}
+
+func TestABPSkipped(t *testing.T) {
+	in := strings.Join([]string{
+		"||a.example^$popup",
+		"||b.example^$~third-party",
+		"||c.example^$csp=script-src 'none'",
+		"example.com##.ad",
+		"*$third-party",
+		"||d.example^$domain=*.shop.example",
+		"||e.example^$domain=bad host",
+		"/unclosed(/",
+		"||ok.example^",
+	}, "\n")
+	db, st, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"document_or_popup": 1, "first_party_only": 1, "unsupported_option": 1, "cosmetic": 1, "matches_everything": 1, "domain_pattern": 1, "bad_line": 2}
+	for k, v := range want {
+		if st.Skipped[k] != v {
+			t.Errorf("skipped[%s] = %d, want %d (all: %v)", k, st.Skipped[k], v, st.Skipped)
+		}
+	}
+	if len(st.Errors) != 2 || !strings.HasPrefix(st.Errors[0].Error(), "list.txt:7: bad domain") || !strings.HasPrefix(st.Errors[1].Error(), "list.txt:8: regex") {
+		t.Errorf("errors: %v", st.Errors)
+	}
+	if _, ok := db.LookupHost("ok.example"); !ok || db.Len() != 1 {
+		t.Errorf("good rule lost or skipped rules kept: len %d", db.Len())
+	}
+}
+
+func TestRegexCaps(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < maxRegexes+5; i++ {
+		fmt.Fprintf(&b, "/^https:\\/\\/r%d\\.example\\//\n", i)
+	}
+	b.WriteString("/" + strings.Repeat("a", maxRegexLen+1) + "/\n")
+	b.WriteString("/(a{1,1000}){1,1000}/\n")
+	db, st, err := ParseList(strings.NewReader(b.String()), "re.txt", FormatABP, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rules["regex"] != maxRegexes || st.Skipped["regex_over_cap"] != 7 || len(st.Errors) != 0 {
+		t.Errorf("rules %v skipped %v errors %v", st.Rules, st.Skipped, st.Errors)
+	}
+	if _, ok := db.Match(requestFor("https://r7.example/x", "", 0)); !ok {
+		t.Error("regex rule under the cap does not match")
+	}
+	_, st, _ = ParseList(strings.NewReader("/(a{1,1000}){1,1000}/\n/"+strings.Repeat("a", maxRegexLen+1)+"/\n"), "re.txt", FormatABP, "")
+	if len(st.Errors) != 1 || !strings.Contains(st.Errors[0].Error(), "re.txt:1:") || st.Skipped["regex_too_long"] != 1 {
+		t.Errorf("big regexes: skipped %v errors %v", st.Skipped, st.Errors)
+	}
+}
+
+func TestPolicyURLRules(t *testing.T) {
+	db, _, err := ParseList(strings.NewReader("||t.example^\n@@||t.example/ok.js\n||w.example^$domain=shop.example\n||s.example^$script\n"), "l.txt", FormatABP, "advertising")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPolicy(db)
+	for i := 0; i < 2; i++ { // the second round answers from the cache
+		if v := p.DecideRequest("shop.example", "https", "t.example", "/OK.js", "", TypeScript); v.Action != ActionKeep {
+			t.Errorf("exception (case-insensitive): %+v", v)
+		}
+		if v := p.DecideRequest("shop.example", "https", "t.example", "/x.js", "", TypeScript); v.Action != ActionDefer || v.Category != "advertising" {
+			t.Errorf("block: %+v", v)
+		}
+		if v := p.DecideRequest("shop.example", "https", "w.example", "/", "", TypeImage); v.Category != "advertising" {
+			t.Errorf("domain rule on its site: %+v", v)
+		}
+		if v := p.DecideRequest("other.example", "https", "w.example", "/", "", TypeImage); v.Category != "unknown" {
+			t.Errorf("domain rule elsewhere: %+v", v)
+		}
+		if v := p.DecideRequest("shop.example", "https", "s.example", "/a.png", "", TypeImage); v.Category != "unknown" {
+			t.Errorf("script rule on an image: %+v", v)
+		}
+		if v := p.DecideHost("shop.example", "s.example"); v.Category != "unknown" {
+			t.Errorf("host decision uses a typed rule: %+v", v)
+		}
+	}
+	// A swap takes effect at once, with a fresh cache.
+	db2, _, _ := ParseList(strings.NewReader("@@||t.example^$important\n"), "l2.txt", FormatABP, "")
+	p.SetDB(db2)
+	if v := p.DecideRequest("shop.example", "https", "t.example", "/x.js", "", TypeScript); v.Category != "unknown" {
+		t.Errorf("after swap: %+v", v)
+	}
+}
+
+func TestSpecificity(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, _ := ParseList(strings.NewReader("||connect.facebook.net/signals/\n"), "l.txt", FormatABP, "advertising")
+	db.Merge(list)
+	p := NewPolicy(db)
+	if v := p.DecideURL("shop.example", "connect.facebook.net", "/signals/config/1", ""); v.Category != "advertising" || v.Vendor == "" {
+		t.Errorf("a list's URL rule beats the host fact and keeps its vendor: %+v", v)
+	}
+	if v := p.DecideURL("shop.example", "connect.facebook.net", "/en_US/fbevents.js", ""); v.Category != "social" {
+		t.Errorf("host fact elsewhere: %+v", v)
+	}
+}

@@ -1,0 +1,220 @@
+package blocklists
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type memCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *memCache) Load(_ context.Context, k string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[k]
+	if !ok {
+		return nil, errors.New("not found")
+	}
+	return b, nil
+}
+
+func (c *memCache) Store(_ context.Context, k string, v []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string][]byte{}
+	}
+	c.m[k] = append([]byte(nil), v...)
+	return nil
+}
+
+// listServer serves whatever body holds, with an ETag of its version.
+type listServer struct {
+	mu      sync.Mutex
+	body    string
+	status  int
+	version int
+	gets    atomic.Int32
+	cond    atomic.Int32 // conditional requests answered 304
+}
+
+func (l *listServer) set(body string, status int) {
+	l.mu.Lock()
+	l.body, l.status = body, status
+	l.version++
+	l.mu.Unlock()
+}
+
+func (l *listServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	body, status, etag := l.body, l.status, fmt.Sprintf(`"v%d"`, l.version)
+	l.mu.Unlock()
+	l.gets.Add(1)
+	if status != 0 && status != 200 {
+		http.Error(w, "broken", status)
+		return
+	}
+	if r.Header.Get("If-None-Match") == etag {
+		l.cond.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("ETag", etag)
+	fmt.Fprint(w, body)
+}
+
+func hostsList(prefix string, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "||%s%d.example^\n", prefix, i)
+	}
+	return b.String()
+}
+
+func TestSetRefresh(t *testing.T) {
+	ls := &listServer{}
+	ls.set(hostsList("a", 100), 200)
+	srv := httptest.NewTLSServer(ls)
+	defer srv.Close()
+	cache := &memCache{}
+	p := NewPolicy(NewDB())
+	set := &Set{
+		Sources: []Source{{Location: srv.URL + "/list.txt", Category: "advertising"}},
+		Fetcher: &Fetcher{Client: srv.Client(), MaxBytes: 1 << 20},
+		Cache:   cache,
+		Policy:  p,
+	}
+	reports, err := set.Load(context.Background())
+	if err != nil || len(reports) != 1 || reports[0].Err != nil || !reports[0].Changed {
+		t.Fatalf("load: %v %+v", err, reports)
+	}
+	blocked := func(host string) bool { return p.DecideHost("shop.example", host).Category == "advertising" }
+	if !blocked("a7.example") {
+		t.Fatal("list from URL not in force")
+	}
+	if d := set.Due(); d < time.Hour {
+		t.Errorf("next refresh due in %v, want about a day", d)
+	}
+
+	// Readers decide throughout the swaps below.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.DecideRequest("shop.example", "https", "a1.example", "/x", "", TypeScript)
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	step := func(name string, wantErr string, wantChanged bool) {
+		t.Helper()
+		rs, err := set.Refresh(context.Background(), true)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("%s: %v %+v", name, err, rs)
+		}
+		r := rs[0]
+		if wantErr == "" && r.Err != nil || wantErr != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), wantErr)) {
+			t.Errorf("%s: error %v, want %q", name, r.Err, wantErr)
+		}
+		if r.Changed != wantChanged {
+			t.Errorf("%s: changed %v", name, r.Changed)
+		}
+	}
+	step("unchanged", "", false)
+	if ls.cond.Load() != 1 {
+		t.Errorf("refresh was not a conditional GET")
+	}
+	ls.set(hostsList("a", 20), 200)
+	step("truncated", "refused as truncated", false)
+	ls.set("", 500)
+	step("server error", "500", false)
+	ls.set("<html><body>maintenance</body></html>\n<p>x</p>\n", 200)
+	step("garbage", "no rules", false)
+	ls.set(hostsList("a", 100)+strings.Repeat("x", 1<<20), 200)
+	step("oversize", "over the limit", false)
+	if !blocked("a7.example") {
+		t.Fatal("a failed refresh replaced the last good list")
+	}
+	ls.set(hostsList("b", 120), 200)
+	step("new list", "", true)
+	if !blocked("b7.example") || blocked("a7.example") {
+		t.Fatal("new list not swapped in")
+	}
+
+	// A second instance, with the upstream gone, starts from the cache.
+	srv.Close()
+	p2 := NewPolicy(NewDB())
+	set2 := &Set{Sources: set.Sources, Fetcher: set.Fetcher, Cache: cache, Policy: p2}
+	reports, err = set2.Load(context.Background())
+	if err != nil || !reports[0].FromCache || p2.DecideHost("shop.example", "b7.example").Category != "advertising" {
+		t.Fatalf("from cache: %v %+v", err, reports)
+	}
+	// Without a cache, an unreachable URL is reported and left out; the
+	// other lists and the base still load.
+	set3 := &Set{Sources: set.Sources, Fetcher: set.Fetcher, Policy: NewPolicy(nil), Base: Builtin}
+	reports, err = set3.Load(context.Background())
+	if err != nil || reports[0].Err == nil {
+		t.Fatalf("unreachable: %v %+v", err, reports)
+	}
+	if set3.Policy.DB().Len() == 0 {
+		t.Error("base lost when a URL list failed")
+	}
+	if d := set3.Due(); d > 5*time.Minute {
+		t.Errorf("failed list retried in %v, want at most 5m", d)
+	}
+}
+
+func TestSetFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "hosts.txt")
+	os.WriteFile(f, []byte("0.0.0.0 t.example\n"), 0o644)
+	p := NewPolicy(nil)
+	set := &Set{Sources: []Source{{Location: f, Category: "analytics"}}, Policy: p}
+	if _, err := set.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p.DecideHost("shop.example", "t.example").Category != "analytics" {
+		t.Error("file list not in force")
+	}
+	set.Sources = append(set.Sources, Source{Location: filepath.Join(dir, "missing.txt")})
+	if _, err := set.Load(context.Background()); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("missing file: %v", err)
+	}
+	for _, s := range []Source{{Location: "http://x.example/l"}, {Location: f, Format: "xml"}, {Location: f, Category: "nope"}, {Location: "https://x.example/l", Refresh: time.Second}} {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v validated", s)
+		}
+	}
+}
+
+func TestFetchRedirect(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "||x.example^\n") }))
+	defer plain.Close()
+	srv := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/l", http.StatusFound))
+	defer srv.Close()
+	c := srv.Client()
+	c.CheckRedirect = defaultClient.CheckRedirect
+	_, _, err := (&Fetcher{Client: c}).fetch(context.Background(), srv.URL, nil)
+	if err == nil || !strings.Contains(err.Error(), "only https") {
+		t.Errorf("redirect to http: %v", err)
+	}
+}
