@@ -61,22 +61,55 @@ type Shape struct {
 
 // node holds what the DB knows under one host: its entry (a plain host
 // rule or a vendor fact) and the URL rules anchored at it.
+// It is kept small (16 bytes) because lists hold tens of thousands of
+// hosts: the vendor and category are indexes into DB.strs.
 type node struct {
-	entry Entry
-	has   bool
-	rules []*rule
+	vendor, category uint32
+	flags            uint8
+	rules            int32 // 1 + the index of its rules in DB.hostRules; 0: none
+}
+
+const (
+	nodeHas uint8 = 1 << iota
+	nodeException
+	nodeImportant
+)
+
+func (n node) has() bool { return n.flags&nodeHas != 0 }
+
+// entry expands a node's entry.
+func (db *DB) entry(n node) Entry {
+	return Entry{Vendor: db.strs[n.vendor], Category: db.strs[n.category], Exception: n.flags&nodeException != 0, Important: n.flags&nodeImportant != 0}
+}
+
+// intern returns s's index in db.strs.
+func (db *DB) intern(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	i, ok := db.strIdx[s]
+	if !ok {
+		i = uint32(len(db.strs))
+		db.strs = append(db.strs, s)
+		db.strIdx[s] = i
+	}
+	return i
 }
 
 // DB is a compiled knowledge base. It is immutable once built (the
 // Add and Merge methods are for building), so readers need no locks.
 type DB struct {
-	hosts map[string]*node
+	hosts     map[string]node
+	hostRules [][]*rule
+	strs      []string // vendor and category names; strs[0] is ""
+	strIdx    map[string]uint32
 	// byToken indexes generic URL rules by one token a matching URL must
 	// contain; fallback holds those with no usable token.
-	byToken  map[string][]*rule
-	fallback []*rule
-	generic  int // rules in byToken and fallback
-	regexes  int
+	byToken   map[string][]*rule
+	tokenBits *[(tokenMask + 1) / 64]uint64
+	fallback  []*rule
+	generic   int // rules in byToken and fallback
+	regexes   int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
 	// Shapes recognise vendor loaders by path, on any host.
@@ -85,28 +118,33 @@ type DB struct {
 
 // NewDB returns an empty DB.
 func NewDB() *DB {
-	return &DB{hosts: map[string]*node{}, byToken: map[string][]*rule{}}
+	return newDB(0)
+}
+
+func newDB(hosts int) *DB {
+	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, byToken: map[string][]*rule{}, tokenBits: new([(tokenMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.
 func (db *DB) Len() int {
 	n := db.generic
 	for _, h := range db.hosts {
-		if h.has {
+		if h.has() {
 			n++
 		}
-		n += len(h.rules)
+	}
+	for _, r := range db.hostRules {
+		n += len(r)
 	}
 	return n
 }
 
-func (db *DB) node(host string) *node {
-	n := db.hosts[host]
-	if n == nil {
-		n = &node{}
-		db.hosts[host] = n
+// rulesOf returns the URL rules anchored at a host's node.
+func (db *DB) rulesOf(n node) []*rule {
+	if n.rules == 0 {
+		return nil
 	}
-	return n
+	return db.hostRules[n.rules-1]
 }
 
 // mergeEntry combines a later entry for the same host with an earlier one:
@@ -127,41 +165,58 @@ func mergeEntry(old, e Entry) Entry {
 
 // AddHost adds an entry for host and its subdomains.
 func (db *DB) AddHost(host string, e Entry) {
-	n := db.node(host)
-	if n.has {
-		e = mergeEntry(n.entry, e)
+	n := db.hosts[host]
+	if n.has() {
+		e = mergeEntry(db.entry(n), e)
 	}
-	n.entry, n.has = e, true
+	n.vendor, n.category, n.flags = db.intern(e.Vendor), db.intern(e.Category), nodeHas
+	if e.Exception {
+		n.flags |= nodeException
+	}
+	if e.Important {
+		n.flags |= nodeImportant
+	}
+	db.hosts[host] = n
 }
 
 // AddPath adds an entry for URLs on host (or a subdomain) whose path
 // starts with prefix.
 func (db *DB) AddPath(host, prefix string, e Entry) {
-	db.addHostRule(host, &rule{Entry: e, pattern: strings.ToLower(prefix)})
+	p := strings.ToLower(prefix)
+	db.addHostRule(host, &rule{Entry: e, pattern: p, segs: strings.Split(p, "*")})
 }
 
 func (db *DB) addHostRule(host string, r *rule) {
-	n := db.node(host)
-	n.rules = append(n.rules, r)
+	n := db.hosts[host]
+	if n.rules == 0 {
+		db.hostRules = append(db.hostRules, nil)
+		n.rules = int32(len(db.hostRules))
+		db.hosts[host] = n
+	}
+	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], r)
 }
 
 // Merge copies every entry and rule of o into db; o's entries win.
 func (db *DB) Merge(o *DB) {
 	for h, n := range o.hosts {
-		if n.has {
-			db.AddHost(h, n.entry)
+		if n.has() {
+			db.AddHost(h, o.entry(n))
 		}
-		for _, r := range n.rules {
+		for _, r := range o.rulesOf(n) {
 			db.addHostRule(h, r)
 		}
 	}
+	// Generic rules are copied: indexing sets fields of the rule, and o
+	// may be in use by readers.
 	for _, rs := range o.byToken {
 		for _, r := range rs {
-			db.addGeneric(r)
+			c := *r
+			db.addGeneric(&c)
 		}
 	}
 	for _, r := range o.fallback {
-		db.addGeneric(r)
+		c := *r
+		db.addGeneric(&c)
 	}
 	db.regexes += o.regexes
 	db.Signatures = append(db.Signatures, o.Signatures...)
@@ -225,7 +280,7 @@ func Builtin() (*DB, error) {
 	// An override speaks for the whole domain: base entries for its
 	// subdomains (companiesdb lists www.clarity.ms as analytics) give way.
 	for h, n := range db.hosts {
-		if o, ok := ov.hosts[h]; ok && o.has {
+		if o, ok := ov.hosts[h]; ok && o.has() {
 			continue
 		}
 		for p := h; ; {
@@ -234,8 +289,9 @@ func Builtin() (*DB, error) {
 				break
 			}
 			p = p[i+1:]
-			if o, ok := ov.hosts[p]; ok && o.has {
-				n.has, n.entry = false, Entry{}
+			if o, ok := ov.hosts[p]; ok && o.has() {
+				n.flags, n.vendor, n.category = 0, 0, 0
+				db.hosts[h] = n
 				break
 			}
 		}
@@ -300,7 +356,11 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	st := &ListStats{Format: f}
-	db := NewDB()
+	hint := 0
+	if l, ok := r.(interface{ Len() int }); ok {
+		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
+	}
+	db := newDB(hint)
 	lineNo := 0
 	for {
 		line, err := readLine(br)
@@ -327,17 +387,18 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 
 // readLine reads one line, keeping at most maxLine+1 bytes of it.
 func readLine(br *bufio.Reader) (string, error) {
-	var sb []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
+	chunk, err := br.ReadSlice('\n')
+	if err != bufio.ErrBufferFull {
+		return string(bytes.TrimRight(chunk, "\r\n")), err
+	}
+	sb := append([]byte(nil), chunk...)
+	for err == bufio.ErrBufferFull {
+		chunk, err = br.ReadSlice('\n')
 		if len(sb) <= maxLine {
 			sb = append(sb, chunk...)
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return strings.TrimRight(string(sb), "\r\n"), err
 	}
+	return string(bytes.TrimRight(sb, "\r\n")), err
 }
 
 // detect guesses the format from the first significant line.
@@ -435,11 +496,14 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 	switch {
 	case l[0] == '!' || l[0] == '[':
 		return
-	case strings.Contains(l, "##") || strings.Contains(l, "#@#") || strings.Contains(l, "#?#") || strings.Contains(l, "#$#") || strings.Contains(l, "#%#"):
+	case strings.IndexByte(l, '#') >= 0 && (strings.Contains(l, "##") || strings.Contains(l, "#@#") || strings.Contains(l, "#?#") || strings.Contains(l, "#$#") || strings.Contains(l, "#%#")):
 		st.skip("cosmetic")
 		return
 	}
-	r := &rule{Entry: Entry{Category: category}}
+	// The rule stays on the stack unless it is kept as a URL rule.
+	var rv rule
+	r := &rv
+	r.Category = category
 	if strings.HasPrefix(l, "@@") {
 		r.Exception = true
 		l = l[2:]
@@ -485,15 +549,10 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 			return
 		}
 		r.re = re
-		// The literal prefix of the case-sensitive form, lower-cased, is
-		// one the lower-case URL must start with: its tokens index the rule.
-		if plain, err := regexp.Compile(src); err == nil && strings.HasPrefix(src, "^") {
-			pre, _ := plain.LiteralPrefix()
-			r.pattern, r.start = strings.ToLower(pre), true
-		}
+		lits, anchored := regexLiterals(src)
+		r.must, r.toks = lits, literalTokens(lits, anchored)
 		db.regexes++
-		db.addGeneric(r)
-		r.pattern = ""
+		db.addGeneric(r.clone())
 		kind = "regex"
 	default:
 		if strings.HasPrefix(l, "||") {
@@ -505,7 +564,7 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 			r.end, l = true, l[:len(l)-1]
 		}
 		l = strings.ToLower(l)
-		if strings.Trim(l, "*^") == "" {
+		if onlyWildcards(l) {
 			st.skip("matches_everything")
 			return
 		}
@@ -525,22 +584,36 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 					kind = "host"
 					break
 				}
-				r.pattern, r.hostAnchor = rest, false
-				db.addHostRule(host, r)
+				r.pattern, r.segs, r.hostAnchor = rest, strings.Split(rest, "*"), false
+				db.addHostRule(host, r.clone())
 				kind = "host_url"
 				break
 			}
 		}
-		r.pattern = l
-		if l[0] != '*' {
-			r.lit = leadingLiteral(l)
-		}
-		db.addGeneric(r)
+		r.pattern, r.segs = l, strings.Split(l, "*")
+		r.toks, r.offs = patternTokens(l, r.start || r.hostAnchor, r.end)
+		db.addGeneric(r.clone())
 	}
 	if r.Exception {
-		kind = "exception_" + kind
+		kind = exceptionKinds[kind]
 	}
 	st.rule(kind)
+}
+
+var exceptionKinds = map[string]string{"host": "exception_host", "host_url": "exception_host_url", "url_pattern": "exception_url_pattern", "regex": "exception_regex"}
+
+func (r *rule) clone() *rule {
+	c := *r
+	return &c
+}
+
+func onlyWildcards(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '*' && s[i] != '^' {
+			return false
+		}
+	}
+	return true
 }
 
 // compileRegex compiles a regex rule case-insensitively with Go's
@@ -565,7 +638,9 @@ func compileRegex(src string) (*regexp.Regexp, error) {
 // reason starting with "bad " when it is malformed.
 func (r *rule) parseOptions(opts string) string {
 	var incl, excl ReqType
-	for _, o := range strings.Split(opts, ",") {
+	for opts != "" {
+		o, rest, _ := strings.Cut(opts, ",")
+		opts = rest
 		o = strings.TrimSpace(o)
 		neg := strings.HasPrefix(o, "~")
 		base := strings.ToLower(strings.TrimPrefix(o, "~"))
@@ -620,6 +695,12 @@ func (r *rule) parseOptions(opts string) string {
 					r.notDomains = append(r.notDomains, d)
 				} else {
 					r.domains = append(r.domains, d)
+				}
+			}
+			if len(r.domains) > 8 {
+				r.domainSet = map[string]bool{}
+				for _, d := range r.domains {
+					r.domainSet[d] = true
 				}
 			}
 		default:

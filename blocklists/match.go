@@ -2,6 +2,7 @@ package blocklists
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -54,9 +55,21 @@ type rule struct {
 	types      ReqType // 0: every type
 	domains    []string
 	notDomains []string
-	// lit is the pattern's first literal run, used to find candidate
-	// starts of an unanchored pattern.
-	lit string
+	// segs is the pattern split at its stars.
+	segs []string
+	// domainSet holds domains when there are many of them.
+	domainSet map[string]bool
+	// must are literals a URL must contain for a regex rule to match:
+	// a cheap test before the regex runs.
+	must []string
+	// toks are the tokens the rule can be indexed under, and offs their
+	// offsets in pattern (for a plain pattern).
+	toks []string
+	offs []int
+	// tokOff is the offset in pattern of the token the rule is indexed
+	// under, when the rule is one unanchored run with no *: the rule can
+	// then be checked right where the token occurs. Otherwise -1.
+	tokOff int
 }
 
 // isSep reports whether c matches the ^ separator: anything but a letter,
@@ -66,44 +79,97 @@ func isSep(c byte) bool {
 }
 
 // glob reports whether pat matches a prefix of s (all of s when end is
-// set). * matches any run and ^ one separator or the end of s. It
-// backtracks to the last star only, so it runs in O(len(pat)·len(s)).
+// set). * matches any run and ^ one separator or the end of s.
 func glob(pat, s string, end bool) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for {
-		if p == len(pat) {
-			if !end || i == len(s) {
-				return true
+	return matchSegs(strings.Split(pat, "*"), s, true, end)
+}
+
+// segAt matches seg, which holds no *, at s[i:], and returns where the
+// match ends.
+func segAt(seg, s string, i int) (int, bool) {
+	for k := 0; k < len(seg); k++ {
+		c := seg[k]
+		if c == '^' {
+			if i == len(s) {
+				continue // ^ matches the end of the URL
 			}
-		} else {
-			switch c := pat[p]; {
-			case c == '*':
-				star, mark = p, i
-				p++
-				continue
-			case c == '^':
-				if i == len(s) {
-					p++
-					continue
-				}
-				if isSep(s[i]) {
-					p++
-					i++
-					continue
-				}
-			case i < len(s) && s[i] == c:
-				p++
-				i++
-				continue
+			if !isSep(s[i]) {
+				return 0, false
+			}
+		} else if i >= len(s) || s[i] != c {
+			return 0, false
+		}
+		i++
+	}
+	return i, true
+}
+
+// segFind finds the first match of seg in s at or after from.
+func segFind(seg, s string, from int) (start, end int, ok bool) {
+	lit := seg
+	if i := strings.IndexByte(seg, '^'); i >= 0 {
+		lit = seg[:i]
+	}
+	if lit == "" {
+		for i := from; i <= len(s); i++ {
+			if e, ok := segAt(seg, s, i); ok {
+				return i, e, true
 			}
 		}
-		if star < 0 || mark >= len(s) {
+		return 0, 0, false
+	}
+	for off := from; off <= len(s); {
+		j := strings.Index(s[off:], lit)
+		if j < 0 {
+			return 0, 0, false
+		}
+		if e, ok := segAt(seg, s, off+j); ok {
+			return off + j, e, true
+		}
+		off += j + 1
+	}
+	return 0, 0, false
+}
+
+// matchSegs matches a pattern split at its stars against s: at the start
+// of s when anchored, anywhere otherwise, and up to the end of s when end
+// is set. Each segment has a fixed length (a ^ matches empty only at the
+// end of s), so taking every segment at its first match after the
+// previous one is right, and the cost is a few substring searches.
+func matchSegs(segs []string, s string, anchored, end bool) bool {
+	pos := 0
+	for k, seg := range segs {
+		last := k == len(segs)-1
+		if k == 0 && anchored {
+			e, ok := segAt(seg, s, 0)
+			if !ok {
+				return false
+			}
+			pos = e
+			if last {
+				return !end || pos == len(s)
+			}
+			continue
+		}
+		if last && end {
+			for from := pos; ; {
+				st, e, ok := segFind(seg, s, from)
+				if !ok {
+					return false
+				}
+				if e == len(s) {
+					return true
+				}
+				from = st + 1
+			}
+		}
+		_, e, ok := segFind(seg, s, pos)
+		if !ok {
 			return false
 		}
-		mark++
-		p, i = star+1, mark
+		pos = e
 	}
+	return true
 }
 
 func domainMatch(host, d string) bool {
@@ -120,6 +186,18 @@ func (r *rule) applies(q *Request) bool {
 			return false
 		}
 	}
+	if r.domainSet != nil {
+		for h := q.PageHost; ; {
+			if r.domainSet[h] {
+				return true
+			}
+			i := strings.IndexByte(h, '.')
+			if i < 0 {
+				return false
+			}
+			h = h[i+1:]
+		}
+	}
 	if len(r.domains) > 0 {
 		for _, d := range r.domains {
 			if domainMatch(q.PageHost, d) {
@@ -133,7 +211,7 @@ func (r *rule) applies(q *Request) bool {
 
 // matchAt matches a host-indexed rule, whose host ends at hostEnd in q.URL.
 func (r *rule) matchAt(q *Request, hostEnd int) bool {
-	return r.applies(q) && glob(r.pattern, q.URL[hostEnd:], r.end)
+	return r.applies(q) && matchSegs(r.segs, q.URL[hostEnd:], true, r.end)
 }
 
 // match matches a generic rule anywhere in q.URL.
@@ -143,10 +221,15 @@ func (r *rule) match(q *Request) bool {
 	}
 	u := q.URL
 	if r.re != nil {
+		for _, m := range r.must {
+			if !strings.Contains(u, m) {
+				return false
+			}
+		}
 		return r.re.MatchString(u)
 	}
 	if r.start {
-		return glob(r.pattern, u, r.end)
+		return matchSegs(r.segs, u, true, r.end)
 	}
 	if r.hostAnchor {
 		hs := strings.Index(u, "://")
@@ -155,44 +238,24 @@ func (r *rule) match(q *Request) bool {
 		}
 		hs += 3
 		he := hs + len(q.Host)
-		for i := hs; i < he; i++ {
-			if (i == hs || u[i-1] == '.') && glob(r.pattern, u[i:], r.end) {
+		for i := hs; i < he && i < len(u); i++ {
+			if (i == hs || u[i-1] == '.') && matchSegs(r.segs, u[i:], true, r.end) {
 				return true
 			}
 		}
 		return false
 	}
-	if r.lit == "" {
-		for i := 0; i <= len(u); i++ {
-			if glob(r.pattern, u[i:], r.end) {
-				return true
-			}
-		}
-		return false
-	}
-	// The pattern starts with its literal run: try where it occurs.
-	for off := 0; ; {
-		j := strings.Index(u[off:], r.lit)
-		if j < 0 {
-			return false
-		}
-		if glob(r.pattern, u[off+j:], r.end) {
-			return true
-		}
-		off += j + 1
-	}
+	return matchSegs(r.segs, u, false, r.end)
 }
 
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '%'
 }
 
-// tokens returns the pattern's runs of token characters that a matching
+// patternTokens returns the pattern's runs of token characters that a matching
 // URL must contain as whole tokens: not at an unanchored edge of the
 // pattern and not next to a *.
-func (r *rule) tokens() []string {
-	p := r.pattern
-	var out []string
+func patternTokens(p string, start, end bool) (out []string, offs []int) {
 	for i := 0; i < len(p); {
 		if !isTokenChar(p[i]) {
 			i++
@@ -202,28 +265,22 @@ func (r *rule) tokens() []string {
 		for j < len(p) && isTokenChar(p[j]) {
 			j++
 		}
-		okStart := i > 0 && p[i-1] != '*' || i == 0 && (r.start || r.hostAnchor)
-		okEnd := j < len(p) && p[j] != '*' || j == len(p) && r.end
-		if okStart && okEnd && j-i >= 2 {
+		okStart := i > 0 && p[i-1] != '*' || i == 0 && start
+		okEnd := j < len(p) && p[j] != '*' || j == len(p) && end
+		if okStart && okEnd {
 			out = append(out, p[i:j])
+			offs = append(offs, i)
 		}
 		i = j
 	}
-	return out
-}
-
-// leadingLiteral is the pattern's first run before any * or ^.
-func leadingLiteral(p string) string {
-	if i := strings.IndexAny(p, "*^"); i >= 0 {
-		return p[:i]
-	}
-	return p
+	return out, offs
 }
 
 // outcome accumulates the rules that match one request: an important
 // block wins, then an exception, then the most specific block.
 type outcome struct {
-	important *Entry
+	important Entry
+	hasImp    bool
 	exception bool
 	best      Entry
 	bestSpec  int
@@ -235,8 +292,8 @@ func (o *outcome) add(e *Entry, spec int) {
 	case e.Exception:
 		o.exception = true
 	case e.Important:
-		if o.important == nil {
-			o.important = e
+		if !o.hasImp {
+			o.important, o.hasImp = *e, true
 		}
 	case spec > o.bestSpec:
 		o.best, o.bestSpec = *e, spec
@@ -246,8 +303,8 @@ func (o *outcome) add(e *Entry, spec int) {
 func (o *outcome) result() (Entry, bool) {
 	var e Entry
 	switch {
-	case o.important != nil:
-		e = *o.important
+	case o.hasImp:
+		e = o.important
 	case o.exception:
 		return Entry{Exception: true}, true
 	case o.bestSpec > 0:
@@ -270,16 +327,17 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 	h := host
 	for {
 		if n, ok := db.hosts[h]; ok {
-			if n.has {
+			if n.has() {
+				e := db.entry(n)
 				if o.vendor == "" {
-					o.vendor = n.entry.Vendor
+					o.vendor = e.Vendor
 				}
-				o.add(&n.entry, len(h))
+				o.add(&e, len(h))
 			}
-			if len(n.rules) > 0 {
+			if n.rules != 0 {
 				hasRules = true
 				if q != nil {
-					for _, r := range n.rules {
+					for _, r := range db.hostRules[n.rules-1] {
 						if r.matchAt(q, hostEnd) {
 							o.add(&r.Entry, urlRuleSpec+len(h)+len(r.pattern))
 						}
@@ -292,16 +350,60 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			return hasRules
 		}
 		h = h[i+1:]
+		if strings.IndexByte(h, '.') < 0 {
+			// Entries have two labels at least: a bare top-level domain is
+			// never looked up.
+			return hasRules
+		}
 	}
 }
 
 // LookupHost answers for a bare host (lower-case, no trailing dot) from
 // the host entries alone: who runs it, its category, or an exception. It
-// walks the label suffixes over one map and does not allocate.
+// walks the label suffixes over one map and does not allocate. As in
+// Match, an important block wins, then an exception, then the most
+// specific entry.
 func (db *DB) LookupHost(host string) (Entry, bool) {
-	var o outcome
-	db.walkHost(host, &o, nil, 0)
-	return o.result()
+	var best, imp node
+	var vendor uint32
+	exc := false
+	for h := host; ; {
+		if n, ok := db.hosts[h]; ok && n.has() {
+			if vendor == 0 {
+				vendor = n.vendor
+			}
+			switch {
+			case n.flags&nodeException != 0:
+				exc = true
+			case n.flags&nodeImportant != 0:
+				if !imp.has() {
+					imp = n
+				}
+			case !best.has():
+				best = n
+			}
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			break
+		}
+		h = h[i+1:]
+		if strings.IndexByte(h, '.') < 0 {
+			break
+		}
+	}
+	switch {
+	case imp.has():
+		best = imp
+	case exc:
+		return Entry{Exception: true}, true
+	case !best.has():
+		return Entry{}, false
+	}
+	if best.vendor == 0 {
+		best.vendor = vendor
+	}
+	return db.entry(best), true
 }
 
 // needsURL reports whether a decision for host can depend on more than
@@ -330,6 +432,8 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
 	if db.generic > 0 {
+		// A token's rules are tried once per URL, however often it repeats.
+		var seen tokenSet
 		u := q.URL
 		for i := 0; i < len(u); {
 			if !isTokenChar(u[i]) {
@@ -337,12 +441,24 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 				continue
 			}
 			j := i
+			h := uint32(fnvOffset)
 			for j < len(u) && isTokenChar(u[j]) {
+				h = (h ^ uint32(u[j])) * fnvPrime
 				j++
 			}
-			if rs, ok := db.byToken[u[i:j]]; ok {
-				for _, r := range rs {
-					if r.match(q) {
+			// Most of a URL's tokens index no rule: the bit set says so
+			// without a map lookup.
+			if db.tokenBits[h&tokenMask>>6]&(1<<(h&63)) != 0 {
+				first := !seen.add(u[i:j])
+				for _, r := range db.byToken[u[i:j]] {
+					if r.tokOff >= 0 {
+						// The token is where the pattern's token falls.
+						if p := i - r.tokOff; p >= 0 && r.applies(q) {
+							if e, ok := segAt(r.pattern, u, p); ok && (!r.end || e == len(u)) {
+								o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+							}
+						}
+					} else if first && r.match(q) {
 						o.add(&r.Entry, urlRuleSpec+len(r.pattern))
 					}
 				}
@@ -358,19 +474,134 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 	return o.result()
 }
 
+// tokenSet remembers the indexed tokens already tried for one URL.
+type tokenSet struct {
+	few  [16]string
+	n    int
+	more map[string]bool
+}
+
+// add reports whether t was already in the set, and adds it.
+func (s *tokenSet) add(t string) bool {
+	for _, x := range s.few[:s.n] {
+		if x == t {
+			return true
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = t
+		s.n++
+		return false
+	}
+	if s.more == nil {
+		s.more = map[string]bool{}
+	}
+	if s.more[t] {
+		return true
+	}
+	s.more[t] = true
+	return false
+}
+
 // addGeneric indexes r under its least used token, or in the fallback
 // list when it has none.
 func (db *DB) addGeneric(r *rule) {
 	db.generic++
-	best := ""
-	for _, t := range r.tokens() {
-		if best == "" || len(db.byToken[t]) < len(db.byToken[best]) {
-			best = t
+	best, off := "", -1
+	for k, t := range r.toks {
+		if n, m := len(db.byToken[t]), len(db.byToken[best]); best == "" || n < m || n == m && len(t) > len(best) {
+			best, off = t, -1
+			if k < len(r.offs) && r.re == nil && !r.start && !r.hostAnchor && len(r.segs) == 1 {
+				off = r.offs[k]
+			}
 		}
 	}
+	r.tokOff = off
 	if best == "" {
 		db.fallback = append(db.fallback, r)
 		return
 	}
 	db.byToken[best] = append(db.byToken[best], r)
+	h := tokenHash(best)
+	db.tokenBits[h&tokenMask>>6] |= 1 << (h & 63)
+}
+
+// The token bit set: FNV-1a of each indexed token, 1<<16 bits.
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+	tokenMask = 1<<16 - 1
+)
+
+func tokenHash(t string) uint32 {
+	h := uint32(fnvOffset)
+	for i := 0; i < len(t); i++ {
+		h = (h ^ uint32(t[i])) * fnvPrime
+	}
+	return h
+}
+
+// regexLiterals returns the literal runs a match of the regex src must
+// contain, lower-cased, and whether the first starts the URL: the
+// top-level sequence's literals, including those in a capture group.
+func regexLiterals(src string) (lits []string, anchored bool) {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			lits = append(lits, strings.ToLower(cur.String()))
+			cur.Reset()
+		}
+	}
+	var lit func(x *syntax.Regexp) bool
+	lit = func(x *syntax.Regexp) bool {
+		switch x.Op {
+		case syntax.OpLiteral:
+			cur.WriteString(string(x.Rune))
+			return true
+		case syntax.OpCapture:
+			return lit(x.Sub[0])
+		case syntax.OpConcat:
+			for _, y := range x.Sub {
+				if !lit(y) {
+					flush()
+				}
+			}
+			return true
+		}
+		return false
+	}
+	for i, x := range subs {
+		if i == 0 && (x.Op == syntax.OpBeginText || x.Op == syntax.OpBeginLine) {
+			anchored = true
+			continue
+		}
+		if !lit(x) {
+			if i == 0 || i == 1 && anchored {
+				anchored = false
+			}
+			flush()
+		}
+	}
+	flush()
+	return lits, anchored
+}
+
+// literalTokens returns the token runs inside lits that are whole tokens
+// of any string containing them: bounded by a non-token character inside
+// the literal on both sides (or by the start of the URL).
+func literalTokens(lits []string, anchored bool) []string {
+	var out []string
+	for k, l := range lits {
+		t, _ := patternTokens(l, k == 0 && anchored, false)
+		out = append(out, t...)
+	}
+	return out
 }

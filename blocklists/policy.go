@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -124,8 +125,10 @@ func (p *Policy) Validate() error {
 }
 
 func (p *Policy) action(category string) string {
-	if a, ok := p.Actions[category]; ok {
-		return a
+	if len(p.Actions) > 0 {
+		if a, ok := p.Actions[category]; ok {
+			return a
+		}
 	}
 	if category == "unknown" {
 		if p.Unknown == "" {
@@ -217,38 +220,33 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	if t == 0 {
 		t = TypeAll
 	}
-	var b strings.Builder
-	b.Grow(4 + len(pageHost) + len(scheme) + 3 + len(host) + len(path) + 1 + len(query))
-	b.WriteByte(byte(t))
-	b.WriteByte(byte(t >> 8))
-	b.WriteString(pageHost)
-	b.WriteByte(0)
-	n := b.Len()
-	b.WriteString(scheme)
-	b.WriteString("://")
-	b.WriteString(host)
-	lowerInto(&b, path)
+	// The cache key is the type, the page host and the lower-case URL;
+	// the Request's URL is the key's tail.
+	b := make([]byte, 0, 3+len(pageHost)+len(scheme)+3+len(host)+len(path)+1+len(query))
+	b = append(b, byte(t), byte(t>>8))
+	b = append(b, pageHost...)
+	b = append(b, 0)
+	n := len(b)
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	b = append(b, host...)
+	b = append(b, path...)
 	if query != "" {
-		b.WriteByte('?')
-		lowerInto(&b, query)
+		b = append(b, '?')
+		b = append(b, query...)
 	}
-	key := b.String()
+	for i := n; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	key := unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 	r, ok := st.cache.get(key)
 	if !ok {
 		r.e, r.ok = db.Match(&Request{URL: key[n:], Host: host, PageHost: pageHost, Type: t})
 		st.cache.add(key, r)
 	}
 	return p.resolve(host, r.e, r.ok)
-}
-
-func lowerInto(b *strings.Builder, s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
 }
 
 // shapeMatches reports whether path?query contains prefix.
