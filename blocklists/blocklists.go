@@ -318,6 +318,12 @@ type ListStats struct {
 	Rules   map[string]int // by rule type
 	Skipped map[string]int // by reason
 	Errors  []error        // bad lines, as "file:line: reason"
+	// Samples quote the first few skipped rules of each reason, as
+	// "file:line: reason: rule".
+	Samples []string
+
+	name, line string // the line being parsed, for samples
+	lineNo     int
 }
 
 func (s *ListStats) skip(reason string) {
@@ -325,7 +331,13 @@ func (s *ListStats) skip(reason string) {
 		s.Skipped = map[string]int{}
 	}
 	s.Skipped[reason]++
+	if s.Skipped[reason] <= samplesPerReason && reason != "bad_line" {
+		s.Samples = append(s.Samples, fmt.Sprintf("%s:%d: %s: %s", s.name, s.lineNo, reason, clipString(s.line)))
+	}
 }
+
+// samplesPerReason is how many skipped rules of each reason are quoted.
+const samplesPerReason = 3
 
 func (s *ListStats) rule(kind string) {
 	if s.Rules == nil {
@@ -355,7 +367,7 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 		category = "unknown"
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
-	st := &ListStats{Format: f}
+	st := &ListStats{Format: f, name: name}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
@@ -373,6 +385,7 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 				if st.Format == FormatAuto {
 					st.Format = detect(line)
 				}
+				st.line, st.lineNo = line, lineNo
 				parseLine(db, st, name, lineNo, strings.TrimSpace(line), category)
 			}
 		}
@@ -565,8 +578,13 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 		}
 		l = strings.ToLower(l)
 		if onlyWildcards(l) {
-			st.skip("matches_everything")
-			return
+			// A rule for every URL is kept only where an option narrows
+			// it ("every third-party ping", "every XHR on site X").
+			if r.types == 0 && len(r.domains) == 0 {
+				st.skip("matches_everything")
+				return
+			}
+			l = ""
 		}
 		if !utf8.ValidString(l) {
 			st.bad(name, n, "invalid UTF-8 in pattern")
@@ -688,7 +706,7 @@ func (r *rule) parseOptions(opts string) string {
 				if strings.Contains(d, "*") || strings.HasPrefix(d, "/") {
 					return "domain_pattern"
 				}
-				if !validHost(d) {
+				if !validDomainOption(d) {
 					return "bad domain " + strconvQuote(d) + " in domain="
 				}
 				if not {
@@ -715,6 +733,22 @@ func (r *rule) parseOptions(opts string) string {
 		return "no_request_type"
 	}
 	return ""
+}
+
+// validDomainOption accepts what lists put in domain=: host names, bare
+// top-level domains ("edu"), IP literals and pseudo-domains, which simply
+// never match a page.
+func validDomainOption(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 func strconvQuote(s string) string { return fmt.Sprintf("%q", clipString(s)) }

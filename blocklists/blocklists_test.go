@@ -158,6 +158,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add("0.0.0.0 a.example\n")
 	f.Add("||a.example^$third-party,important\n@@||b.example/x\n")
 	f.Add("host | analytics | a.example/p | A\nsig | social | B | call:x\n")
+	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, _, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
 		if err != nil {
@@ -165,6 +166,17 @@ func FuzzParseList(f *testing.F) {
 		}
 		lookup(db, "a.example", "/p")
 		db.LookupHost("b.a.example")
+		// Match every rule the input made against URLs built from it.
+		p := strings.ToLower(strings.Map(func(r rune) rune {
+			if r < 0x21 || r > 0x7e {
+				return -1
+			}
+			return r
+		}, in))
+		for _, u := range []string{"https://a.example/" + p, "https://a.example/p?" + p, "https://x.a.example/"} {
+			db.Match(&Request{URL: u, Host: u[8:strings.IndexByte(u[8:], '/')+8], PageHost: "page.example", Type: TypeAll})
+			db.Match(&Request{URL: u, Host: "a.example", PageHost: "a.example", Type: TypeScript})
+		}
 	})
 }
 

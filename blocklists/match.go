@@ -181,6 +181,11 @@ func (r *rule) applies(q *Request) bool {
 	if r.types != 0 && r.types&q.Type == 0 {
 		return false
 	}
+	if q.Type == TypeAll && r.types != 0 && r.pattern == "" && r.re == nil {
+		// A rule for every URL of some types ("$ping,third-party") says
+		// nothing about a request of unknown type, such as a preconnect.
+		return false
+	}
 	for _, d := range r.notDomains {
 		if domainMatch(q.PageHost, d) {
 			return false

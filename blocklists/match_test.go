@@ -121,6 +121,15 @@ func TestABP(t *testing.T) {
 			{"https://tmx.tdbank.com/abc.js", "", TypeScript, ""},
 			{"https://tmx.tdbank.com/abcdefghij0123.js", "", TypeImage, ""},
 		}},
+		{"$ping,third-party", []req{
+			{"https://any.example/p", "", TypePing, "block"},
+			{"https://any.example/p", "", TypeImage, ""},
+			{"https://any.example/p", "", TypeAll, ""},
+		}},
+		{"||x.example^$domain=edu|[::1]", []req{
+			{"https://x.example/", "www.mit.edu", 0, "block"},
+			{"https://x.example/", "shop.example", 0, ""},
+		}},
 		{`/\/beacon\/[0-9]+$/`, []req{
 			{"https://x.example/beacon/123", "", 0, "block"},
 			{"https://x.example/beacon/123/a", "", 0, ""},

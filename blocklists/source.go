@@ -161,6 +161,12 @@ func (f *Fetcher) fetch(ctx context.Context, url string, prev *copyMeta) ([]byte
 	return body, copyMeta{URL: url, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().Unix()}, nil
 }
 
+// Get downloads url once, within the size and time limits.
+func (f *Fetcher) Get(ctx context.Context, url string) ([]byte, error) {
+	b, _, err := f.fetch(ctx, url, nil)
+	return b, err
+}
+
 // Report says what one load or refresh did with one source.
 type Report struct {
 	Source Source

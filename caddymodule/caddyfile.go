@@ -2,7 +2,9 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -33,7 +35,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		first_party <host...>
 //		third_party <host...>
 //		no_builtin
-//		list <file> [<category> [<format>]]
+//		list <file|https-url> [<category> [<format>]] {
+//			refresh <duration>
+//		}
 //		placeholder_text <text>
 //		exclude <path-prefix...>
 //		max_token_size <bytes>
@@ -127,6 +131,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			l := List{Path: args[0]}
+			if strings.Contains(args[0], "://") {
+				l = List{URL: args[0]}
+			}
 			if len(args) > 1 {
 				if !blocklists.ValidCategory(args[1]) {
 					return d.Errf("unknown category %q", args[1])
@@ -135,6 +142,30 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			if len(args) > 2 {
 				l.Format = args[2]
+			}
+			for d.NextBlock(1) {
+				switch d.Val() {
+				case "refresh":
+					if l.URL == "" {
+						return d.Errf("refresh applies to URL lists only")
+					}
+					if !d.NextArg() {
+						return d.ArgErr()
+					}
+					dur, err := caddy.ParseDuration(d.Val())
+					if err != nil {
+						return d.Errf("refresh: %v", err)
+					}
+					l.Refresh = caddy.Duration(dur)
+					if d.NextArg() {
+						return d.ArgErr()
+					}
+				default:
+					return d.Errf("unknown list option %q (want refresh)", d.Val())
+				}
+			}
+			if err := l.source().Validate(); err != nil {
+				return d.Errf("%v", err)
 			}
 			h.Lists = append(h.Lists, l)
 		case "placeholder_text", "runtime_path", "max_token_size":

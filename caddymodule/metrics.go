@@ -16,6 +16,7 @@ var metrics = struct {
 	resources    *prometheus.CounterVec
 	failClosed   *prometheus.CounterVec
 	linksDropped prometheus.Counter
+	listFetches  *prometheus.CounterVec
 }{
 	responses: counterVec("responses_total",
 		"HTML responses handled, by outcome: rewritten, report_only or failed_closed.", "outcome"),
@@ -27,6 +28,8 @@ var metrics = struct {
 		Namespace: "caddy", Subsystem: "firstparty", Name: "link_header_dropped_total",
 		Help: "Link header entries dropped from HTML responses and Early Hints.",
 	}),
+	listFetches: counterVec("list_fetches_total",
+		"Fetches of tracker lists from URLs, by outcome: changed, unchanged or failed (the last good copy stays in use).", "outcome"),
 }
 
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
@@ -39,7 +42,7 @@ func registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped} {
+	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -5,13 +5,14 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -26,10 +27,22 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// List is one tracker list loaded at provision time.
+// List is one tracker list: a file read at provision time, or an HTTPS URL
+// fetched at provision time (or taken from the copy in Caddy's storage)
+// and fetched again every Refresh.
 type List struct {
-	// Path is a file path. The builtin database is controlled by NoBuiltin.
-	Path string `json:"path"`
+	// Path is a file path. Set Path or URL, not both. The builtin database
+	// is controlled by NoBuiltin.
+	Path string `json:"path,omitempty"`
+	// URL is an https:// URL. Downloads are conditional (ETag,
+	// Last-Modified), capped at 32 MiB and one minute, and kept in Caddy's
+	// storage so that a restart or another instance starts from them. A
+	// download that fails, or that does not parse well (no rules, more bad
+	// lines than rules, or under half the rules of the copy in use), leaves
+	// the last good copy in force and is logged.
+	URL string `json:"url,omitempty"`
+	// Refresh is how often URL is fetched again. Default: 24h; at least 1m.
+	Refresh caddy.Duration `json:"refresh,omitempty"`
 	// Category is given to the list's entries that carry none
 	// (e.g. "advertising" for EasyList). Default: "unknown".
 	Category string `json:"category,omitempty"`
@@ -66,7 +79,8 @@ type Handler struct {
 	ThirdParty []string `json:"third_party,omitempty"`
 	// NoBuiltin leaves out the embedded tracker database. Default: false.
 	NoBuiltin bool `json:"no_builtin,omitempty"`
-	// Lists are extra tracker lists from files.
+	// Lists are extra tracker lists, from files or HTTPS URLs, merged over
+	// the builtin database in order.
 	Lists []List `json:"lists,omitempty"`
 	// PlaceholderText is the text of click-to-load placeholders; "%s" is
 	// replaced by the vendor. Default: "This content is hosted by %s.
@@ -82,6 +96,7 @@ type Handler struct {
 	RuntimePath string `json:"runtime_path,omitempty"`
 
 	policy *blocklists.Policy
+	lists  *blocklists.Set
 	rp     rewrite.Policy
 	logger *zap.Logger
 }
@@ -94,20 +109,34 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision compiles the policy.
+// Provision compiles the policy and, when a list comes from a URL, starts
+// refreshing it until the config is unloaded.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	if h.RuntimePath == "" {
 		h.RuntimePath = "/_fp/consent.js"
 	}
-	p, err := h.buildPolicy()
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	p, set, err := h.newPolicy()
 	if err != nil {
 		return err
 	}
-	h.policy = p
+	if set.Due() > 0 {
+		// Downloaded lists are kept in Caddy's storage (the same as its
+		// certificates), so every instance of a cluster shares them.
+		set.Cache = ctx.Storage()
+	}
+	reports, err := set.Load(ctx)
+	if err != nil {
+		return err
+	}
+	h.logReports(reports)
+	h.policy, h.lists = p, set
 	h.rp = RewritePolicy(p)
-	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
+	if set.Due() > 0 {
+		go h.refreshLists(ctx)
 	}
 	if h.Disabled {
 		h.logger.Warn("firstparty is disabled: pages pass through unrewritten")
@@ -115,53 +144,119 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// BuildPolicy compiles the policy a handler configuration describes, as
-// the module does at provision time (the CLI uses it too).
-func BuildPolicy(h *Handler) (*blocklists.Policy, error) { return h.buildPolicy() }
-
-// buildPolicy loads the databases and lists into a policy.
-func (h *Handler) buildPolicy() (*blocklists.Policy, error) {
-	db := blocklists.NewDB()
-	if !h.NoBuiltin {
-		b, err := blocklists.Builtin()
-		if err != nil {
-			return nil, fmt.Errorf("loading builtin database: %w", err)
+// refreshLists fetches the URL lists again when they are due, until ctx
+// ends (the config is unloaded).
+func (h *Handler) refreshLists(ctx caddy.Context) {
+	for {
+		t := time.NewTimer(h.lists.Due())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
-		db = b
+		reports, err := h.lists.Refresh(ctx, false)
+		if err != nil {
+			h.logger.Error("compiling refreshed lists failed; the previous policy stays", zap.Error(err))
+		}
+		h.logReports(reports)
 	}
-	for _, l := range h.Lists {
-		f, err := os.Open(l.Path)
-		if err != nil {
-			return nil, fmt.Errorf("loading list %q: %w", l.Path, err)
-		}
-		ldb, st, err := blocklists.ParseList(f, l.Path, blocklists.Format(l.Format), l.Category)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("loading list %q: %w", l.Path, err)
-		}
-		for _, e := range st.Errors {
-			if h.logger != nil {
+}
+
+// logReports logs what loading or refreshing each list did, and counts
+// URL fetches.
+func (h *Handler) logReports(reports []blocklists.Report) {
+	for _, r := range reports {
+		if r.Stats != nil {
+			for _, e := range r.Stats.Errors {
 				h.logger.Warn("skipping bad list line", zap.Error(e))
 			}
 		}
-		db.Merge(ldb)
+		outcome := "unchanged"
+		switch {
+		case r.Err != nil && !r.Changed:
+			outcome = "failed"
+			h.logger.Error("tracker list not updated; the last good copy stays in use", zap.String("list", r.Source.Location), zap.Error(r.Err))
+		case r.Changed:
+			outcome = "changed"
+			if r.Err != nil {
+				h.logger.Warn("tracker list", zap.String("list", r.Source.Location), zap.Error(r.Err))
+			}
+			if r.Stats != nil {
+				h.logger.Info("tracker list loaded", zap.String("list", r.Source.Location), zap.Bool("from_cache", r.FromCache),
+					zap.Any("rules", r.Stats.Rules), zap.Any("skipped", r.Stats.Skipped))
+			}
+		}
+		if r.Source.IsURL() && !r.FromCache {
+			metrics.listFetches.WithLabelValues(outcome).Inc()
+		}
 	}
-	p := blocklists.NewPolicy(db)
+}
+
+// BuildPolicy compiles the policy a handler configuration describes, as
+// the module does at provision time, without a storage cache (the CLI
+// uses it).
+func BuildPolicy(h *Handler) (*blocklists.Policy, error) {
+	p, set, err := h.newPolicy()
+	if err != nil {
+		return nil, err
+	}
+	reports, err := set.Load(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reports {
+		if r.Err != nil && !r.Changed {
+			return nil, r.Err
+		}
+	}
+	return p, nil
+}
+
+// newPolicy sets up the policy and the list set that feeds it; Load
+// fills it.
+func (h *Handler) newPolicy() (*blocklists.Policy, *blocklists.Set, error) {
+	p := blocklists.NewPolicy(nil)
 	p.Actions = h.Categories
 	if h.Unknown != "" {
 		p.Unknown = h.Unknown
 	}
 	p.Allow, p.Deny, p.FirstParty, p.ThirdParty = h.Allow, h.Deny, h.FirstParty, h.ThirdParty
-	return p, p.Validate()
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	set := &blocklists.Set{Policy: p, Fetcher: &blocklists.Fetcher{UserAgent: "firstparty (Caddy module)"}}
+	if !h.NoBuiltin {
+		set.Base = blocklists.Builtin
+	}
+	for _, l := range h.Lists {
+		set.Sources = append(set.Sources, l.source())
+	}
+	return p, set, nil
+}
+
+func (l List) source() blocklists.Source {
+	loc := l.Path
+	if l.URL != "" {
+		loc = l.URL
+	}
+	return blocklists.Source{Location: loc, Format: blocklists.Format(l.Format), Category: l.Category, Refresh: time.Duration(l.Refresh)}
 }
 
 // Validate checks the configuration.
 func (h *Handler) Validate() error {
 	for _, l := range h.Lists {
-		switch blocklists.Format(l.Format) {
-		case blocklists.FormatAuto, blocklists.FormatHosts, blocklists.FormatDomains, blocklists.FormatABP, blocklists.FormatOwn:
-		default:
-			return fmt.Errorf("list %q: unknown format %q", l.Path, l.Format)
+		if (l.Path == "") == (l.URL == "") {
+			return fmt.Errorf("list: set path or url, not both or neither (path %q, url %q)", l.Path, l.URL)
+		}
+		if l.URL != "" && !strings.HasPrefix(l.URL, "https://") {
+			return fmt.Errorf("list %q: only https URLs are fetched", l.URL)
+		}
+		if l.Path != "" && l.Refresh != 0 {
+			return fmt.Errorf("list %q: refresh applies to URL lists only", l.Path)
+		}
+		if err := l.source().Validate(); err != nil {
+			return err
 		}
 	}
 	if h.MaxTokenSize < 0 {

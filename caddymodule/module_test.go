@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"golang.org/x/net/html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,7 +31,7 @@ func TestCaddyfileExample(t *testing.T) {
 		t.Fatalf("adapting Caddyfile.example: %v", err)
 	}
 	s := string(out)
-	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"path":"/etc/caddy/easyprivacy.txt"`} {
+	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"path":"/etc/caddy/easyprivacy.txt"`, `{"category":"advertising","format":"abp","refresh":43200000000000,"url":"https://easylist.to/easylist/easylist.txt"}`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("adapted JSON lacks %s:\n%s", want, s)
 		}
@@ -42,13 +44,19 @@ func TestCaddyfileExample(t *testing.T) {
 
 func TestCaddyfileErrors(t *testing.T) {
 	tests := map[string]string{
-		"firstparty extra":                            "wrong argument count",
-		"firstparty {\n bogus\n}":                     `unknown subdirective "bogus"`,
-		"firstparty {\n report_only\n report_only\n}": `duplicate subdirective "report_only"`,
-		"firstparty {\n category analytics nuke\n}":   `unknown action "nuke"`,
-		"firstparty {\n category nosuch defer\n}":     `unknown category "nosuch"`,
-		"firstparty {\n unknown\n}":                   "wrong argument count",
-		"firstparty {\n max_token_size -1\n}":         "max_token_size",
+		"firstparty extra":                                                    "wrong argument count",
+		"firstparty {\n bogus\n}":                                             `unknown subdirective "bogus"`,
+		"firstparty {\n report_only\n report_only\n}":                         `duplicate subdirective "report_only"`,
+		"firstparty {\n category analytics nuke\n}":                           `unknown action "nuke"`,
+		"firstparty {\n category nosuch defer\n}":                             `unknown category "nosuch"`,
+		"firstparty {\n unknown\n}":                                           "wrong argument count",
+		"firstparty {\n max_token_size -1\n}":                                 "max_token_size",
+		"firstparty {\n list /l.txt {\n refresh 1h\n }\n}":                    "refresh applies to URL lists only",
+		"firstparty {\n list https://l.example/l.txt {\n refresh soon\n }\n}": "refresh:",
+		"firstparty {\n list https://l.example/l.txt {\n refresh 10s\n }\n}":  "under the minimum",
+		"firstparty {\n list https://l.example/l.txt {\n every 1h\n }\n}":     `unknown list option "every"`,
+		"firstparty {\n list http://l.example/l.txt\n}":                       "only https",
+		"firstparty {\n list /l.txt analytics xml\n}":                         `unknown format "xml"`,
 	}
 	for in, want := range tests {
 		var h Handler
@@ -319,5 +327,27 @@ func TestLinkHeaders(t *testing.T) {
 	}
 	if links := strings.Join(rec.Header().Values("Link"), " | "); !strings.Contains(links, "</font.woff2>") {
 		t.Errorf("first-party preload dropped: %s", links)
+	}
+}
+
+// TestListRequestTypes: a list's rule restricted to a request type applies
+// to the elements that load that type only.
+func TestListRequestTypes(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "l.txt")
+	os.WriteFile(list, []byte("[Adblock Plus 2.0]\n||cdn.vendor.example^$image\n||w.vendor.example^$domain=other.example\n"), 0o644)
+	h := provisioned(t, &Handler{Unknown: "keep", Lists: []List{{Path: list, Category: "advertising"}}, Categories: map[string]string{"advertising": "remove"}})
+	in := `<html><head></head><body><script src="https://cdn.vendor.example/a.js"></script><img src="https://cdn.vendor.example/p.gif"><img src="https://w.vendor.example/p.gif"></body></html>`
+	req := httptest.NewRequest("GET", "https://shop.example/", nil)
+	rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, in)
+	})
+	out := rec.Body.String()
+	if !strings.Contains(out, `<script src="https://cdn.vendor.example/a.js">`) || strings.Contains(out, "p.gif\"><img") || strings.Contains(out, `src="https://cdn.vendor.example/p.gif"`) {
+		t.Errorf("$image rule: %s", out)
+	}
+	if !strings.Contains(out, `<img src="https://w.vendor.example/p.gif">`) {
+		t.Errorf("$domain rule for another site applied: %s", out)
 	}
 }

@@ -4,6 +4,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/firstparty/firstparty/blocklists"
@@ -234,30 +237,70 @@ func printStats(on bool, w io.Writer, name string, st *rewrite.Stats) error {
 
 func runLists(args []string, stdout io.Writer) error {
 	if len(args) < 2 || args[0] != "check" {
-		return errors.New("usage: firstparty lists check FILE...")
+		return errors.New("usage: firstparty lists check FILE|URL...")
 	}
 	fatal := false
+	fetcher := &blocklists.Fetcher{UserAgent: "firstparty lists check"}
 	for _, f := range args[1:] {
-		r, err := os.Open(f)
-		if err != nil {
-			fmt.Fprintf(stdout, "%s: %v\n", f, err)
-			fatal = true
-			continue
+		var r io.Reader
+		if strings.Contains(f, "://") {
+			if err := (blocklists.Source{Location: f}).Validate(); err != nil {
+				fmt.Fprintf(stdout, "%s: %v\n", f, err)
+				fatal = true
+				continue
+			}
+			b, err := fetcher.Get(context.Background(), f)
+			if err != nil {
+				fmt.Fprintf(stdout, "%s: %v\n", f, err)
+				fatal = true
+				continue
+			}
+			r = bytes.NewReader(b)
+		} else {
+			file, err := os.Open(f)
+			if err != nil {
+				fmt.Fprintf(stdout, "%s: %v\n", f, err)
+				fatal = true
+				continue
+			}
+			defer file.Close()
+			r = file
 		}
 		_, st, err := blocklists.ParseList(r, f, blocklists.FormatAuto, "")
-		r.Close()
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", f, err)
 			fatal = true
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: format %s, %d lines, rules %v, skipped %v\n", f, st.Format, st.Lines, st.Rules, st.Skipped)
+		fmt.Fprintf(stdout, "%s: format %s, %d lines\n", f, st.Format, st.Lines)
+		printCounts(stdout, "rules", st.Rules)
+		printCounts(stdout, "skipped", st.Skipped)
+		for _, s := range st.Samples {
+			fmt.Fprintln(stdout, "  skipped", s)
+		}
 		for _, e := range st.Errors {
-			fmt.Fprintln(stdout, "  ", e)
+			fmt.Fprintln(stdout, "  error", e)
 		}
 	}
 	if fatal {
 		return errors.New("some lists could not be read")
 	}
 	return nil
+}
+
+// printCounts prints a count map as "  title: a 1, b 2", sorted by name.
+func printCounts(w io.Writer, title string, m map[string]int) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(w, "  %s: %s\n", title, strings.Join(parts, ", "))
 }

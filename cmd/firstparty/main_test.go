@@ -93,3 +93,45 @@ func TestRewriteBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestListsCheck(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "l.txt")
+	os.WriteFile(list, []byte("[Adblock Plus 2.0]\n||a.example^\n||b.example/px$image\n@@||a.example/ok.js\nexample.com##.ad\n||c.example^$domain=bad host\n||d.example^$popup\n"), 0o644)
+	var out bytes.Buffer
+	if err := runLists([]string{"check", list}, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"format abp, 7 lines",
+		"rules: exception_host_url 1, host 1, host_url 1",
+		"skipped: bad_line 1, cosmetic 1, document_or_popup 1",
+		"l.txt:5: cosmetic: example.com##.ad",
+		"l.txt:7: document_or_popup: ||d.example^$popup",
+		`error ` + list + `:6: bad domain "bad host" in domain=`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("lists check output lacks %q:\n%s", want, s)
+		}
+	}
+	out.Reset()
+	err := runLists([]string{"check", filepath.Join(dir, "missing.txt"), "http://plain.example/l.txt"}, &out)
+	if err == nil || !strings.Contains(out.String(), "missing.txt: open") || !strings.Contains(out.String(), "only https") {
+		t.Errorf("unreadable lists: %v\n%s", err, out.String())
+	}
+}
+
+func TestRewriteABPBlocklist(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "abp.txt")
+	os.WriteFile(list, []byte("||ads.example^$script\n/pixel.gif?\n"), 0o644)
+	out, _, err := run(t, `<script src="https://ads.example/a.js"></script><img src="https://ads.example/b.png"><img src="https://cdn.other.test/pixel.gif?x=1">`,
+		"--no-builtin", "--unknown", "keep", "--blocklist", list, "--action", "remove")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != `<img src="https://ads.example/b.png">` {
+		t.Errorf("ABP list through the CLI: %q", out)
+	}
+}
