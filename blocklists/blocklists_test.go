@@ -174,7 +174,7 @@ func FuzzParseList(f *testing.F) {
 			return r
 		}, in))
 		for _, u := range []string{"https://a.example/" + p, "https://a.example/p?" + p, "https://x.a.example/"} {
-			db.Match(&Request{URL: u, Host: u[8:strings.IndexByte(u[8:], '/')+8], PageHost: "page.example", Type: TypeAll})
+			db.Match(&Request{URL: u, Host: u[8 : strings.IndexByte(u[8:], '/')+8], PageHost: "page.example", Type: TypeAll})
 			db.Match(&Request{URL: u, Host: "a.example", PageHost: "a.example", Type: TypeScript})
 		}
 	})
