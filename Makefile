@@ -33,7 +33,7 @@ fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under 
 	$(GO) test ./blocklists -run '^$$' -fuzz '^FuzzParseList$$' -fuzztime $(FUZZTIME)
 
 bench: ## print throughput against baselines measured in the same run, allocations and heap
-	FP_BENCH=1 $(GO) test ./rewrite -run '^TestPerfReport$$' -count=1 -v -timeout 30m
+	FP_BENCH=1 $(GO) test ./rewrite ./blocklists -run '^TestPerfReport$$' -count=1 -v -timeout 30m
 
 vet:
 	$(GO) vet ./...

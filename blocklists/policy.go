@@ -262,7 +262,8 @@ func shapeMatches(prefix, path, query string) bool {
 }
 
 // resolve turns the DB's answer for a third-party host into a verdict:
-// allow and deny lists first, then exceptions, then the category's action.
+// the operator's allow and deny hosts first, then the lists' exceptions,
+// then the category's action.
 func (p *Policy) resolve(host string, e Entry, ok bool) Verdict {
 	v := Verdict{Host: host, Category: "unknown"}
 	if ok && !e.Exception {
@@ -272,15 +273,15 @@ func (p *Policy) resolve(host string, e Entry, ok bool) Verdict {
 		v.Action = ActionKeep
 		return v
 	}
-	if ok && e.Exception {
-		v.Action = ActionKeep
-		return v
-	}
 	if len(p.Deny) > 0 && matchesAny(host, p.Deny) {
 		v.Action = p.DenyAction
 		if v.Action == "" {
 			v.Action = ActionRemove
 		}
+		return v
+	}
+	if ok && e.Exception {
+		v.Action = ActionKeep
 		return v
 	}
 	v.Action = p.action(v.Category)
