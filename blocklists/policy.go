@@ -3,6 +3,7 @@ package blocklists
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -222,8 +223,11 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	}
 	// The cache key is the type, the page host and the lower-case URL;
 	// the Request's URL is the key's tail.
-	b := make([]byte, 0, 3+len(pageHost)+len(scheme)+3+len(host)+len(path)+1+len(query))
-	b = append(b, byte(t), byte(t>>8))
+	// It is built in a pooled buffer: a cache hit allocates nothing, and
+	// only a miss copies the key for the cache to keep.
+	bp := keyPool.Get().(*[]byte)
+	defer keyPool.Put(bp)
+	b := append((*bp)[:0], byte(t), byte(t>>8))
 	b = append(b, pageHost...)
 	b = append(b, 0)
 	n := len(b)
@@ -240,14 +244,19 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 			b[i] = c + 'a' - 'A'
 		}
 	}
-	key := unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
-	r, ok := st.cache.get(key)
+	*bp = b
+	// The cache does not keep the key it is asked for, so a view of the
+	// buffer is safe for the lookup.
+	r, ok := st.cache.get(unsafe.String(unsafe.SliceData(b), len(b)))
 	if !ok {
+		key := string(b)
 		r.e, r.ok = db.Match(&Request{URL: key[n:], Host: host, PageHost: pageHost, Type: t})
 		st.cache.add(key, r)
 	}
 	return p.resolve(host, r.e, r.ok)
 }
+
+var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // shapeMatches reports whether path?query contains prefix.
 func shapeMatches(prefix, path, query string) bool {
