@@ -184,3 +184,14 @@ func FuzzParseList(f *testing.F) {
 func lookup(db *DB, host, path string) (Entry, bool) {
 	return db.Match(&Request{URL: "https://" + host + path, Host: host, PageHost: "page.example", Type: TypeAll})
 }
+
+func TestDefaultActions(t *testing.T) {
+	for _, c := range Categories {
+		if DefaultActions[c] == "" || defaultAction(c) != DefaultActions[c] {
+			t.Errorf("%s: defaultAction %q, DefaultActions %q", c, defaultAction(c), DefaultActions[c])
+		}
+	}
+	if defaultAction("unknown") != "" || len(DefaultActions) != len(Categories) {
+		t.Error("the default actions name exactly the categories")
+	}
+}
