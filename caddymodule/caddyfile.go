@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/dustin/go-humanize"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -41,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		placeholder_text <text>
 //		exclude <path-prefix...>
 //		max_token_size <bytes>
+//		max_decoded_size <size>
 //		runtime_path <path>
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -168,7 +170,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("%v", err)
 			}
 			h.Lists = append(h.Lists, l)
-		case "placeholder_text", "runtime_path", "max_token_size":
+		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size":
 			if err := single(name, args); err != nil {
 				return err
 			}
@@ -177,6 +179,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.PlaceholderText = args[0]
 			case "runtime_path":
 				h.RuntimePath = args[0]
+			case "max_decoded_size":
+				n, err := humanize.ParseBytes(args[0])
+				if err != nil || n == 0 || n > 1<<40 {
+					return d.Errf("max_decoded_size: want a size such as 64MiB, have %q", args[0])
+				}
+				h.MaxDecodedSize = int64(n)
 			default:
 				n, err := strconv.Atoi(args[0])
 				if err != nil || n <= 0 {

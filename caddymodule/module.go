@@ -91,6 +91,12 @@ type Handler struct {
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
 	// style block. Zero means 1 MiB.
 	MaxTokenSize int `json:"max_token_size,omitempty"`
+	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
+	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
+	// for identity: past it the page is cut and the event logged and
+	// counted, so a decompression bomb costs bounded work. Zero means
+	// 256 MiB.
+	MaxDecodedSize int64 `json:"max_decoded_size,omitempty"`
 	// RuntimePath is where the consent runtime is served.
 	// Default: /_fp/consent.js.
 	RuntimePath string `json:"runtime_path,omitempty"`
@@ -262,6 +268,9 @@ func (h *Handler) Validate() error {
 	if h.MaxTokenSize < 0 {
 		return fmt.Errorf("max_token_size must not be negative")
 	}
+	if h.MaxDecodedSize < 0 {
+		return fmt.Errorf("max_decoded_size must not be negative")
+	}
 	return nil
 }
 
@@ -287,7 +296,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		r.Header.Del("Range")
 		r.Header.Del("If-Range")
 	}
-	rw := &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r}
+	rw := &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r}}
 	err := next.ServeHTTP(rw, r)
 	if cerr := rw.finish(); cerr != nil && err == nil {
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))

@@ -134,8 +134,8 @@ func TestServePassthroughAndFailClosed(t *testing.T) {
 	}
 	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		w.Header().Set("Content-Encoding", "br")
-		w.Write([]byte("\x1b\x00compressed"))
+		w.Header().Set("Content-Encoding", "compress") // LZW: not decoded
+		w.Write([]byte("\x1f\x9dcompressed"))
 	})
 	if rec.Code != http.StatusBadGateway || strings.Contains(rec.Body.String(), "compressed") {
 		t.Errorf("encoded HTML not failed closed: %d %q", rec.Code, rec.Body.String())
@@ -349,5 +349,18 @@ func TestListRequestTypes(t *testing.T) {
 	}
 	if !strings.Contains(out, `<img src="https://w.vendor.example/p.gif">`) {
 		t.Errorf("$domain rule for another site applied: %s", out)
+	}
+}
+
+func TestCaddyfileMaxDecodedSize(t *testing.T) {
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n max_decoded_size 64MiB\n}")); err != nil || h.MaxDecodedSize != 64<<20 {
+		t.Errorf("max_decoded_size 64MiB: %d, %v", h.MaxDecodedSize, err)
+	}
+	for _, bad := range []string{"lots", "0"} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n max_decoded_size " + bad + "\n}")); err == nil || !strings.Contains(err.Error(), "Testfile:2") {
+			t.Errorf("max_decoded_size %s: %v", bad, err)
+		}
 	}
 }
