@@ -17,6 +17,8 @@ var metrics = struct {
 	failClosed   *prometheus.CounterVec
 	linksDropped prometheus.Counter
 	listFetches  *prometheus.CounterVec
+	vendors      *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
 }{
 	responses: counterVec("responses_total",
 		"HTML responses handled, by outcome: rewritten, report_only or failed_closed.", "outcome"),
@@ -28,6 +30,10 @@ var metrics = struct {
 		Namespace: "caddy", Subsystem: "firstparty", Name: "link_header_dropped_total",
 		Help: "Link header entries dropped from HTML responses and Early Hints.",
 	}),
+	vendors: counterVec("vendor_resources_total",
+		"Third-party resources seen on rewritten pages, by vendor (\"unknown\" for unlisted hosts) and action.", "vendor", "action"),
+	bytes: counterVec("bytes_total",
+		"Bytes of HTML read from the upstream (in) and written to the client (out) by the rewriter.", "direction"),
 	listFetches: counterVec("list_fetches_total",
 		"Fetches of tracker lists from URLs, by outcome: changed, unchanged or failed (the last good copy stays in use).", "outcome"),
 }
@@ -42,7 +48,7 @@ func registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches} {
+	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -67,6 +73,18 @@ func countStats(st *rewrite.Stats, reportOnly bool) {
 			}
 		}
 	}
+	for v, c := range st.Vendors {
+		if v == "" {
+			v = "unknown"
+		}
+		for a, n := range c {
+			if n > 0 {
+				metrics.vendors.WithLabelValues(v, rewrite.Action(a).String()).Add(float64(n))
+			}
+		}
+	}
+	metrics.bytes.WithLabelValues("in").Add(float64(st.BytesIn))
+	metrics.bytes.WithLabelValues("out").Add(float64(st.BytesOut))
 	for reason, n := range st.FailClosed {
 		metrics.failClosed.WithLabelValues(reason).Add(float64(n))
 	}

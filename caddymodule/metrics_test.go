@@ -23,6 +23,8 @@ func TestMetrics(t *testing.T) {
 	deferred := testutil.ToFloat64(metrics.resources.WithLabelValues("analytics", "defer"))
 	utf16 := testutil.ToFloat64(metrics.failClosed.WithLabelValues("encoding_utf-16le"))
 	links := testutil.ToFloat64(metrics.linksDropped)
+	gaVendor := testutil.ToFloat64(metrics.vendors.WithLabelValues("Google Analytics", "defer"))
+	bytesIn := testutil.ToFloat64(metrics.bytes.WithLabelValues("in"))
 
 	serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -42,6 +44,8 @@ func TestMetrics(t *testing.T) {
 		{"resources analytics/defer", testutil.ToFloat64(metrics.resources.WithLabelValues("analytics", "defer")), deferred + 1},
 		{"fail_closed encoding_utf-16le", testutil.ToFloat64(metrics.failClosed.WithLabelValues("encoding_utf-16le")), utf16 + 1},
 		{"link_header_dropped", testutil.ToFloat64(metrics.linksDropped), links + 1},
+		{"vendor Google Analytics/defer", testutil.ToFloat64(metrics.vendors.WithLabelValues("Google Analytics", "defer")), gaVendor + 1},
+		{"bytes in", testutil.ToFloat64(metrics.bytes.WithLabelValues("in")), bytesIn + float64(len(page))},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
