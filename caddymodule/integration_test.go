@@ -1,0 +1,306 @@
+package caddymodule
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/klauspost/compress/gzip"
+)
+
+// The integration tests run a real Caddy in this process (caddytest), with
+// firstparty in front of reverse_proxy and real upstream servers.
+
+const itPort = 9080
+
+func itConfig(upstream, firstparty string) string {
+	return fmt.Sprintf(`{
+	admin localhost:2999
+	http_port %d
+	https_port 9443
+	grace_period 5s
+	skip_install_trust
+}
+http://localhost:%d {
+	%s
+	reverse_proxy %s {
+		flush_interval -1
+	}
+}
+`, itPort, itPort, firstparty, strings.TrimPrefix(upstream, "http://"))
+}
+
+const itPage = `<!doctype html><html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>shop</p></body></html>`
+
+// origin is the upstream for the integration tests; each path is one
+// shape of response.
+func origin() *httptest.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/plain", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Accept-Ranges", "bytes")
+		io.WriteString(w, itPage)
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		// An upstream that compresses although asked for identity.
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, itPage)
+		zw.Close()
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<!doctype html><html><head><title>slow</title></head><body><p>first part</p>`)
+		http.NewResponseController(w).Flush()
+		time.Sleep(1500 * time.Millisecond)
+		io.WriteString(w, `<script src="https://connect.facebook.net/en_US/fbevents.js"></script><p>last part</p></body></html>`)
+	})
+	mux.HandleFunc("/csp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Security-Policy", "script-src 'self' 'nonce-abc123'")
+		io.WriteString(w, itPage)
+	})
+	mux.HandleFunc("/data.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"src":"https://www.googletagmanager.com/gtag/js"}`)
+	})
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		bw := bufio.NewWriterSize(w, 64<<10)
+		bw.WriteString("<!doctype html><html><head></head><body>")
+		chunk := strings.Repeat("<p>a line of the catalogue, with <a href=\"/p/1\">a link</a></p>\n", 100) +
+			`<img src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1">` + "\n"
+		for n := 0; n < hugeSize; n += len(chunk) {
+			if _, err := bw.WriteString(chunk); err != nil {
+				return
+			}
+		}
+		bw.WriteString("</body></html>")
+		bw.Flush()
+	})
+	return httptest.NewServer(mux)
+}
+
+const hugeSize = 1 << 30
+
+func itGet(t *testing.T, tc *caddytest.Tester, path string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://localhost:%d%s", itPort, path), nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := tc.Client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading: %v", path, err)
+	}
+	return resp, string(b)
+}
+
+func TestIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration tests start a real Caddy; skipped with -short")
+	}
+	up := origin()
+	defer up.Close()
+	tc := caddytest.NewTester(t)
+	tc.InitServer(itConfig(up.URL, "firstparty"), "caddyfile")
+
+	deferred := `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`
+	t.Run("plain", func(t *testing.T) {
+		resp, body := itGet(t, tc, "/plain")
+		if resp.StatusCode != 200 || !strings.Contains(body, deferred) || !strings.Contains(body, `<script src="/_fp/consent.js"`) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+		if resp.Header.Get("Accept-Ranges") != "" || resp.Header.Get("ETag") != `W/"v1"` {
+			t.Errorf("headers: %v", resp.Header)
+		}
+	})
+	t.Run("gzip upstream", func(t *testing.T) {
+		resp, body := itGet(t, tc, "/gzip")
+		if resp.StatusCode != 200 || !strings.Contains(body, deferred) {
+			t.Errorf("%d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("range gets the whole rewritten page", func(t *testing.T) {
+		resp, body := itGet(t, tc, "/plain", "Range", "bytes=0-10")
+		if resp.StatusCode != 200 || !strings.Contains(body, deferred) {
+			t.Errorf("%d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("HEAD and 304 pass", func(t *testing.T) {
+		req, _ := http.NewRequest("HEAD", fmt.Sprintf("http://localhost:%d/plain", itPort), nil)
+		resp, err := tc.Client.Do(req)
+		if err != nil || resp.StatusCode != 200 || resp.Header.Get("ETag") != `"v1"` {
+			t.Errorf("HEAD: %v %v", err, resp)
+		}
+		resp, body := itGet(t, tc, "/plain", "If-None-Match", `"v1"`)
+		if resp.StatusCode != http.StatusNotModified || body != "" {
+			t.Errorf("304: %d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("CSP nonce", func(t *testing.T) {
+		resp, body := itGet(t, tc, "/csp")
+		if !strings.Contains(body, `nonce="abc123"`) || resp.Header.Get("Content-Security-Policy") != "script-src 'self' 'nonce-abc123'" {
+			t.Errorf("%v %s", resp.Header, body)
+		}
+	})
+	t.Run("non-HTML untouched", func(t *testing.T) {
+		_, body := itGet(t, tc, "/data.json")
+		if body != `{"src":"https://www.googletagmanager.com/gtag/js"}` {
+			t.Errorf("%q", body)
+		}
+	})
+	t.Run("slow upstream streams", func(t *testing.T) {
+		start := time.Now()
+		resp, err := tc.Client.Get(fmt.Sprintf("http://localhost:%d/slow", itPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 64)
+		n, err := io.ReadAtLeast(resp.Body, buf, 10)
+		first := time.Since(start)
+		rest, _ := io.ReadAll(resp.Body)
+		total := time.Since(start)
+		if err != nil || first > time.Second || total < 1400*time.Millisecond {
+			t.Errorf("first %d bytes after %v (err %v), whole page after %v: output did not start before the upstream ended", n, first, err, total)
+		}
+		if !strings.Contains(string(rest), `data-fp-src="https://connect.facebook.net/en_US/fbevents.js"`) {
+			t.Errorf("late tracker not deferred: %s", rest)
+		}
+	})
+	t.Run("report_only", func(t *testing.T) {
+		tc.InitServer(itConfig(up.URL, "firstparty {\n\t\treport_only\n\t}"), "caddyfile")
+		resp, body := itGet(t, tc, "/plain")
+		if body != itPage || resp.Trailer.Get("Firstparty-Report") == "" {
+			t.Errorf("report_only: trailer %q, body %s", resp.Trailer.Get("Firstparty-Report"), body)
+		}
+	})
+	t.Run("kill switch by reload, no failed request", func(t *testing.T) {
+		tc.InitServer(itConfig(up.URL, "firstparty"), "caddyfile")
+		var failed, rewritten, plain atomic.Int32
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					resp, err := tc.Client.Get(fmt.Sprintf("http://localhost:%d/plain", itPort))
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					switch {
+					case err != nil || resp.StatusCode != 200:
+						failed.Add(1)
+					case string(b) == itPage:
+						plain.Add(1)
+					case strings.Contains(string(b), deferred):
+						rewritten.Add(1)
+					default:
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		tc.InitServer(itConfig(up.URL, "firstparty {\n\t\toff\n\t}"), "caddyfile")
+		time.Sleep(300 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if failed.Load() != 0 || rewritten.Load() == 0 || plain.Load() == 0 {
+			t.Errorf("during the reload: %d failed, %d rewritten, %d passed through", failed.Load(), rewritten.Load(), plain.Load())
+		}
+		_, body := itGet(t, tc, "/plain")
+		if body != itPage {
+			t.Errorf("after the kill switch: %s", body)
+		}
+	})
+	t.Run("1 GiB page in bounded memory", func(t *testing.T) {
+		tc.InitServer(itConfig(up.URL, "firstparty"), "caddyfile")
+		runtime.GC()
+		var base runtime.MemStats
+		runtime.ReadMemStats(&base)
+		var peak atomic.Uint64
+		done := make(chan struct{})
+		go func() {
+			var m runtime.MemStats
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}()
+		client := &http.Client{Timeout: 5 * time.Minute}
+		resp, err := client.Get(fmt.Sprintf("http://localhost:%d/huge", itPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Count what arrives, and look for a live pixel across read edges.
+		var n int64
+		live, deferredPixels := 0, 0
+		buf := make([]byte, 256<<10)
+		var tail []byte
+		pixel := []byte(`<img src="https://www.facebook.com/tr`)
+		dpixel := []byte(`data-fp-src="https://www.facebook.com/tr`)
+		for {
+			k, err := resp.Body.Read(buf)
+			if k > 0 {
+				n += int64(k)
+				win := append(tail, buf[:k]...)
+				live += bytes.Count(win, pixel)
+				deferredPixels += bytes.Count(win, dpixel)
+				keep := min(len(win), len(dpixel)-1)
+				tail = append(tail[:0], win[len(win)-keep:]...)
+			}
+			if err != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+		close(done)
+		grew := int64(peak.Load()) - int64(base.HeapInuse)
+		t.Logf("1 GiB page: %d bytes out, %d pixels deferred, heap in use grew by at most %.1f MiB", n, deferredPixels, float64(grew)/(1<<20))
+		if n < hugeSize || live != 0 || deferredPixels < 1000 {
+			t.Errorf("huge page: %d bytes, %d live pixels, %d deferred", n, live, deferredPixels)
+		}
+		if grew > 64<<20 {
+			t.Errorf("heap in use grew by %d MiB while streaming 1 GiB", grew>>20)
+		}
+	})
+}
