@@ -344,17 +344,6 @@ func (h *Handler) loader(token, nonce string) []byte {
 	return []byte(s + `></script>`)
 }
 
-// cspNonce returns the script nonce of a Content-Security-Policy, if any.
-func cspNonce(csp string) string {
-	for _, f := range strings.Fields(csp) {
-		f = strings.Trim(f, ";")
-		if strings.HasPrefix(f, "'nonce-") && strings.HasSuffix(f, "'") {
-			return f[7 : len(f)-1]
-		}
-	}
-	return ""
-}
-
 func (h *Handler) logStats(r *http.Request, st *rewrite.Stats) {
 	if ce := h.logger.Check(zapcore.DebugLevel, "page rewritten"); ce != nil {
 		ce.Write(zap.String("path", r.URL.Path), zap.Int("elements", st.Elements),

@@ -100,7 +100,7 @@ func (w *responseWriter) decide(first []byte) {
 	}
 	opts := w.h.rewriteOptions(w.req)
 	w.filterLinks(opts.PageURL)
-	opts.Nonce = cspNonce(hdr.Get("Content-Security-Policy"))
+	opts.Nonce = rewrite.CSPNonce(hdr.Get("Content-Security-Policy"))
 	if w.h.ReportOnly {
 		hdr.Add("Trailer", "Firstparty-Report")
 	}

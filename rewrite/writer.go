@@ -41,7 +41,8 @@ type Options struct {
 	// the consent runtime activates only markup the rewriter produced.
 	Token string
 	// Nonce is the page's CSP nonce, for the inserted loader. If empty, the
-	// nonce of the first script tag on the page is used.
+	// nonce of a <meta http-equiv="Content-Security-Policy"> or of the first
+	// script tag seen before the loader goes in is used.
 	Nonce string
 	// Loader returns the snippet inserted once, before the first deferred or
 	// placeholder element. Nil inserts nothing.
@@ -841,9 +842,19 @@ func (r *Writer) startTag(raw []byte) {
 		return
 	}
 	parseAttrs(t, &r.names)
-	if r.nonce == "" && t.name == "script" {
-		if v, ok := t.get("nonce"); ok {
-			r.nonce = decodeAttr(v)
+	if r.nonce == "" {
+		switch t.name {
+		case "script":
+			if v, ok := t.get("nonce"); ok {
+				r.nonce = decodeAttr(v)
+			}
+		case "meta":
+			// <meta http-equiv="Content-Security-Policy" content="… 'nonce-X' …">
+			if v, ok := t.get("http-equiv"); ok && strings.EqualFold(strings.TrimSpace(decodeAttr(v)), "content-security-policy") {
+				if c, ok := t.get("content"); ok {
+					r.nonce = CSPNonce(decodeAttr(c))
+				}
+			}
 		}
 	}
 	if r.tree.startForeign(t) {
