@@ -34,6 +34,7 @@ fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under 
 
 bench: ## print throughput against baselines measured in the same run, allocations and heap
 	FP_BENCH=1 $(GO) test ./rewrite ./blocklists -run '^TestPerfReport$$' -count=1 -v -timeout 30m
+	FP_BENCH=1 $(GO) test ./caddymodule -run '^TestLoadReport$$' -count=1 -v -timeout 10m
 
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,157 @@
+package caddymodule
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// loadPage is the demo shop page grown to size with product tiles.
+func loadPage(t *testing.T, size int) string {
+	b, err := os.ReadFile("../testdata/demo/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	i := strings.LastIndex(page, "</body>")
+	var tiles strings.Builder
+	for n := 0; tiles.Len()+len(page) < size; n++ {
+		fmt.Fprintf(&tiles, `<div class="tile"><a href="/products/%d"><img src="/img/%d.jpg" alt="Product %d" loading="lazy"></a><h3>Product %d</h3><p class="price">€%d.00</p><button data-sku="%d">Add to cart</button></div>`+"\n", n, n, n, n, 10+n%90, n)
+	}
+	return page[:i] + tiles.String() + page[i:]
+}
+
+// TestLoadReport is make bench's load test: plain Caddy reverse_proxy and
+// Caddy + firstparty in front of the same origin, in the same process and
+// run, on loopback. It prints requests/s for a 500 KB HTML page and a
+// 500 KB script, and the serial latency the rewrite adds.
+func TestLoadReport(t *testing.T) {
+	if os.Getenv("FP_BENCH") == "" {
+		t.Skip("set FP_BENCH=1 (make bench) to measure")
+	}
+	page := loadPage(t, 500<<10)
+	js := strings.Repeat("function f(){return 'https://www.googletagmanager.com/gtag/js'}\n", (500<<10)/64)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/page":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, page)
+		default:
+			w.Header().Set("Content-Type", "text/javascript")
+			io.WriteString(w, js)
+		}
+	}))
+	defer up.Close()
+	upHost := strings.TrimPrefix(up.URL, "http://")
+	tc := caddytest.NewTester(t)
+	tc.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	log {
+		output discard
+	}
+}
+http://localhost:9081 {
+	reverse_proxy %s
+}
+http://localhost:9082 {
+	firstparty
+	reverse_proxy %s
+}
+`, upHost, upHost), "caddyfile")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	get := func(url string) error {
+		resp, err := client.Get(url)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	}
+	// Check that the two servers do what they should before timing them.
+	for _, u := range []string{"http://localhost:9081/page", "http://localhost:9082/page", "http://localhost:9082/app.js"} {
+		if err := get(u); err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
+	rps := func(url string, workers int, d time.Duration) float64 {
+		var n, failed atomic.Int64
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					if get(url) != nil {
+						failed.Add(1)
+					} else {
+						n.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if failed.Load() > 0 {
+			t.Errorf("%s: %d failed requests", url, failed.Load())
+		}
+		return float64(n.Load()) / d.Seconds()
+	}
+	const workers, dur, rounds = 8, 2 * time.Second, 3
+	type row struct{ plain, fp []float64 }
+	rows := map[string]*row{"/page": {}, "/app.js": {}}
+	for r := 0; r < rounds; r++ {
+		for _, p := range []string{"/page", "/app.js"} {
+			rows[p].plain = append(rows[p].plain, rps("http://localhost:9081"+p, workers, dur))
+			rows[p].fp = append(rows[p].fp, rps("http://localhost:9082"+p, workers, dur))
+		}
+	}
+	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
+	// Serial latency, alternating the two servers request by request.
+	var latPlain, latFP []time.Duration
+	for i := 0; i < 400; i++ {
+		for _, port := range []int{9081, 9082} {
+			t0 := time.Now()
+			if err := get(fmt.Sprintf("http://localhost:%d/page", port)); err != nil {
+				t.Fatal(err)
+			}
+			if port == 9081 {
+				latPlain = append(latPlain, time.Since(t0))
+			} else {
+				latFP = append(latFP, time.Since(t0))
+			}
+		}
+	}
+	pct := func(d []time.Duration, p float64) time.Duration {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return s[min(len(s)-1, int(float64(len(s))*p))]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nload test on loopback: %d workers, %d rounds of %v per cell, medians; client, Caddy and origin share this process\n", workers, rounds, dur)
+	fmt.Fprintf(&b, "%-22s %12s %16s %8s %8s\n", "response", "plain req/s", "firstparty req/s", "ratio", "target")
+	for _, c := range []struct{ path, name, target string }{{"/page", "500 KB HTML page", "≥ 60%"}, {"/app.js", "500 KB script", "≥ 97%"}} {
+		pl, fp := median(rows[c.path].plain), median(rows[c.path].fp)
+		fmt.Fprintf(&b, "%-22s %12.0f %16.0f %7.0f%% %8s\n", c.name, pl, fp, 100*fp/pl, c.target)
+	}
+	fmt.Fprintf(&b, "serial latency, 500 KB page, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p99 %v (target ≤ 3ms)\n",
+		len(latPlain), pct(latPlain, .5).Round(time.Microsecond), pct(latPlain, .99).Round(time.Microsecond),
+		pct(latFP, .5).Round(time.Microsecond), pct(latFP, .99).Round(time.Microsecond), (pct(latFP, .99) - pct(latPlain, .99)).Round(time.Microsecond))
+	fmt.Print(b.String())
+}
