@@ -486,7 +486,8 @@ func hexVal(s string) (rune, bool) {
 }
 
 // addHosts finds the hosts of URLs ("https://h/…", "//h/…") in a string
-// literal, and bare host names ("connect.facebook.net").
+// literal, and bare host names ("connect.facebook.net", also with a
+// leading dot or a path: ".google-analytics.com/ga.js").
 func addHosts(s string, f *ScriptFacts) {
 	add := func(h string) {
 		if len(f.Hosts) >= maxFactItems {
@@ -526,13 +527,22 @@ func addHosts(s string, f *ScriptFacts) {
 		}
 		i = k - 1
 	}
-	if !found && len(s) < 256 && strings.IndexByte(s, '.') > 0 {
-		for i := 0; i < len(s); i++ {
-			if !isHostChar(s[i]) || s[i] == '@' || s[i] == ':' {
+	if !found && len(s) < 256 {
+		// A bare host, possibly with a leading dot or a path after it:
+		// "connect.facebook.net", ".google-analytics.com/ga.js".
+		h := strings.TrimPrefix(s, ".")
+		if i := strings.IndexAny(h, "/?#"); i >= 0 {
+			h = h[:i]
+		}
+		if strings.IndexByte(h, '.') <= 0 {
+			return
+		}
+		for i := 0; i < len(h); i++ {
+			if !isHostChar(h[i]) || h[i] == '@' || h[i] == ':' {
 				return
 			}
 		}
-		add(s)
+		add(h)
 	}
 }
 

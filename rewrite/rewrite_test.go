@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/url"
 	"sort"
@@ -610,6 +611,41 @@ func TestContainsFold(t *testing.T) {
 	}{{"x STYLE=a", "style", true}, {"stylx style", "style", true}, {"styl", "style", false}, {"a ping=1", "ping", true}, {"pinG", "ping", true}, {"pin", "ping", false}, {" BackGround=x", "background", true}, {"y", "style", false}, {"sty", "style", false}} {
 		if got := containsFold([]byte(c.b), newFoldKey(c.k)); got != c.want {
 			t.Errorf("%q %q = %v", c.b, c.k, got)
+		}
+	}
+}
+
+// TestFindingKeysStable: counting a finding again must not replace its
+// key with strings that point into the rewriter's scratch memory (a Go map
+// assignment updates string keys), or later elements corrupt the report.
+func TestFindingKeysStable(t *testing.T) {
+	in := `<html><head><link rel="preconnect" href="http://v4.moatads.example">` + "\n" +
+		`<link rel="dns-prefetch" href="http://v4.moatads.example">` + "\n" +
+		`<link rel="preconnect" href="http://z.moatads.example">` + "\n" +
+		`<link rel="dns-prefetch" href="http://pagead2.googlesyndication.example/x">` + "\n" +
+		`</head><body><img src="http://z.moatads.example/p.gif"><img src="http://other.example/q.gif"></body></html>`
+	pol := PolicyFunc(func(_ *url.URL, r *Resource) Decision {
+		if r.URL != nil && r.URL.Host != "shop.example" {
+			return Decision{Action: Defer, Category: "advertising", Host: r.URL.Host}
+		}
+		return Decision{}
+	})
+	st, err := Rewrite(io.Discard, strings.NewReader(in), Options{Policy: pol, PageURL: &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"v4.moatads.example hint": 2, "z.moatads.example hint": 1, "pagead2.googlesyndication.example hint": 1, "z.moatads.example image": 1, "other.example image": 1}
+	got := map[string]int{}
+	for f, n := range st.Findings {
+		got[f.Host+" "+f.Kind.String()] += n
+	}
+	if len(got) != len(want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("findings %v, want %v", got, want)
+			break
 		}
 	}
 }

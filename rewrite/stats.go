@@ -39,6 +39,10 @@ type Stats struct {
 	Vendors map[string]*Counts
 	// Findings counts each distinct (host, vendor, category, kind, action).
 	Findings map[Finding]int
+	// Mentions counts the listed third parties named in inline scripts
+	// besides the one that decided each script, with the script's action
+	// (Options.ReportMentions). They are not counted in Actions.
+	Mentions map[Finding]int
 	// FailClosed counts the places where the rewriter could not decide
 	// safely and took the privacy-safe outcome, by reason.
 	FailClosed map[string]int
@@ -46,6 +50,8 @@ type Stats struct {
 	LoaderInserted bool
 	// BytesIn and BytesOut count the bytes read and written.
 	BytesIn, BytesOut int64
+
+	fc, mc map[Finding]*int // the counts behind Findings and Mentions
 }
 
 // Changed reports whether any element was rewritten.
@@ -61,7 +67,6 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	if s.Categories == nil {
 		s.Categories = map[string]*Counts{}
 		s.Vendors = map[string]*Counts{}
-		s.Findings = map[Finding]int{}
 	}
 	cat := d.Category
 	if cat == "" {
@@ -85,13 +90,44 @@ func (s *Stats) record(kind Kind, d *Decision) {
 			v[d.Action]++
 		}
 	}
-	f := Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}
-	if _, ok := s.Findings[f]; ok {
-		s.Findings[f]++
-	} else if len(s.Findings) < maxFindings {
-		f.Host, f.Vendor, f.Category = strings.Clone(f.Host), strings.Clone(f.Vendor), strings.Clone(f.Category)
-		s.Findings[f] = 1
+	s.fc = count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action})
+}
+
+// count adds one to f's count. The counts are pointers so that an
+// existing entry is never assigned to: a Go map assignment replaces a
+// string key with the one given, and f's strings may point into the
+// rewriter's scratch memory, which the next element overwrites. A new
+// entry gets copies of the strings.
+func count(m map[Finding]*int, f Finding) map[Finding]*int {
+	if n, ok := m[f]; ok {
+		*n++
+		return m
 	}
+	if m == nil {
+		m = map[Finding]*int{}
+	}
+	if len(m) < maxFindings {
+		f.Host, f.Vendor, f.Category = strings.Clone(f.Host), strings.Clone(f.Vendor), strings.Clone(f.Category)
+		n := 1
+		m[f] = &n
+	}
+	return m
+}
+
+// sync fills Findings and Mentions from the counts.
+func (s *Stats) sync() {
+	s.Findings, s.Mentions = flatten(s.fc), flatten(s.mc)
+}
+
+func flatten(m map[Finding]*int) map[Finding]int {
+	if m == nil {
+		return nil
+	}
+	out := make(map[Finding]int, len(m))
+	for f, n := range m {
+		out[f] = *n
+	}
+	return out
 }
 
 func (s *Stats) failClosed(reason string) {
@@ -111,3 +147,5 @@ const (
 	FailMalformedScript = "malformed_script"
 	FailUnparsableLink  = "unparsable_link_header"
 )
+
+func (s *Stats) mention(f Finding) { s.mc = count(s.mc, f) }

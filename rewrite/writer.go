@@ -40,6 +40,11 @@ type Options struct {
 	// Token marks the deferred markup of this response (data-fp-token), so
 	// the consent runtime activates only markup the rewriter produced.
 	Token string
+	// ReportMentions makes Stats.Mentions count the listed third parties
+	// that inline scripts name besides the one that decided them, for a
+	// full report (firstparty scan). It costs a policy decision per host
+	// named, so it is off by default.
+	ReportMentions bool
 	// Nonce is the page's CSP nonce, for the inserted loader. If empty, the
 	// nonce of a <meta http-equiv="Content-Security-Policy"> or of the first
 	// script tag seen before the loader goes in is used.
@@ -194,7 +199,10 @@ func Rewrite(w io.Writer, src io.Reader, opts Options) (*Stats, error) {
 }
 
 // Stats returns the counts so far.
-func (r *Writer) Stats() *Stats { return r.stats }
+func (r *Writer) Stats() *Stats {
+	r.stats.sync()
+	return r.stats
+}
 
 // Write rewrites p. The rewritten bytes that are decided are written to the
 // underlying writer before Write returns.
@@ -1598,6 +1606,9 @@ func (r *Writer) decideHeld(end []byte) {
 	if d.Action == Placeholder {
 		d.Action = Defer
 	}
+	if r.opts.ReportMentions {
+		r.recordMentions(f, &d)
+	}
 	r.deciding = true
 	r.disp = r.writeScript(&t, &d)
 	r.deciding = false
@@ -1839,4 +1850,21 @@ func (r *Writer) insertLoader() {
 	r.loaderState = 2
 	r.stats.LoaderInserted = true
 	r.emit(r.opts.Loader(r.opts.Token, r.nonce))
+}
+
+// recordMentions counts the listed third-party hosts an inline script
+// names besides the one that decided it, with the script's action.
+func (r *Writer) recordMentions(f *ScriptFacts, d *Decision) {
+	for _, h := range f.Hosts {
+		if h == d.Host {
+			continue
+		}
+		u := url.URL{Scheme: "https", Host: h, Path: "/"}
+		md := r.opts.Policy.Decide(r.opts.PageURL, &Resource{Kind: KindScript, Tag: "script", URL: &u})
+		switch md.Category {
+		case "", "unknown", "cdn", "fonts":
+			continue // first party, unlisted, or not a tracker
+		}
+		r.stats.mention(Finding{Host: h, Vendor: md.Vendor, Category: md.Category, Kind: KindInlineScript, Action: d.Action})
+	}
 }

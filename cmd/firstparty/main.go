@@ -1,5 +1,6 @@
 // Command firstparty is the developer CLI: rewrite pages locally with the
-// product policy, and check tracker lists.
+// product policy, scan pages for what they give away, and check tracker
+// lists.
 package main
 
 import (
@@ -25,7 +26,8 @@ import (
 const usage = `usage:
   firstparty rewrite [flags] < in.html > out.html
   firstparty rewrite [flags] FILE|DIR... --out OUTDIR
-  firstparty lists check FILE...`
+  firstparty scan [flags] FILE|DIR|URL...
+  firstparty lists check FILE|URL...`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -38,6 +40,8 @@ func main() {
 		err = runRewrite(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "lists":
 		err = runLists(os.Args[2:], os.Stdout)
+	case "scan":
+		err = runScan(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stdout))
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return
@@ -61,73 +65,18 @@ const listedCategory = "blocklist"
 func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var lists, cats multi
-	fs.Var(&lists, "blocklist", "a tracker list (hosts, domains, Adblock Plus or firstparty format); repeatable")
-	fs.Var(&cats, "category", "NAME=ACTION: the action for a category; repeatable")
-	action := fs.String("action", "defer", "action for hosts in --blocklist lists: remove or defer")
-	noBuiltin := fs.Bool("no-builtin", false, "leave out the embedded tracker database")
-	unknown := fs.String("unknown", "", "action for unlisted third parties: keep, defer or remove (default: the product policy's, defer)")
+	var pf policyFlags
+	pf.register(fs)
 	site := fs.String("site", "shop.example", "the page's own site, which decides what is third party")
 	stats := fs.Bool("stats", false, "print the stats as JSON on stderr")
 	out := fs.String("out", "", "output directory when rewriting files")
-	// Accept flags after file arguments too.
-	var files []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			files = append(files, args[0])
-			args = args[1:]
-		}
-	}
-	if *action != "remove" && *action != "defer" {
-		return fmt.Errorf("--action must be remove or defer, not %q", *action)
-	}
-	h := &caddymodule.Handler{NoBuiltin: *noBuiltin, Unknown: *unknown, Categories: map[string]string{}}
-	for _, c := range cats {
-		k, v, ok := strings.Cut(c, "=")
-		if !ok {
-			return fmt.Errorf("--category %q: want NAME=ACTION", c)
-		}
-		h.Categories[k] = v
-	}
-	var extra []*blocklists.DB
-	for _, l := range lists {
-		f, err := os.Open(l)
-		if err != nil {
-			return err
-		}
-		db, st, err := blocklists.ParseList(f, l, blocklists.FormatAuto, listedCategory)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		for _, e := range st.Errors {
-			fmt.Fprintln(stderr, "firstparty: skipping", e)
-		}
-		extra = append(extra, db)
-	}
-	p, err := caddymodule.BuildPolicy(h)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(extra) > 0 {
-		db := p.DB()
-		merged := blocklists.NewDB()
-		merged.Merge(db)
-		for _, e := range extra {
-			merged.Merge(e)
-		}
-		p.SetDB(merged)
-		// Hosts from --blocklist carry their own category: they get
-		// --action, and unlisted third parties keep the policy's action.
-		actions := map[string]string{listedCategory: *action}
-		for k, v := range p.Actions {
-			actions[k] = v
-		}
-		p.Actions = actions
+	p, err := pf.build(stderr)
+	if err != nil {
+		return err
 	}
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
 	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local",
@@ -303,4 +252,10 @@ func printCounts(w io.Writer, title string, m map[string]int) {
 		parts = []string{"none"}
 	}
 	fmt.Fprintf(w, "  %s: %s\n", title, strings.Join(parts, ", "))
+}
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

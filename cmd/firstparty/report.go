@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// trackerCategories are those whose "keep" means a tracker loads before
+// consent.
+var trackerCategories = map[string]bool{"analytics": true, "advertising": true, "social": true, "session_replay": true, "tag_manager": true, "unknown": true}
+
+const (
+	colRed    = "\033[31m"
+	colYellow = "\033[33m"
+	colGreen  = "\033[32m"
+	colDim    = "\033[2m"
+	colBold   = "\033[1m"
+	colReset  = "\033[0m"
+)
+
+func actionColour(category, action string) string {
+	switch action {
+	case "keep":
+		if trackerCategories[category] {
+			return colRed
+		}
+		return ""
+	case "remove":
+		return colGreen
+	default:
+		return colYellow
+	}
+}
+
+// writeTable writes the readable report: per page, one row per finding.
+func writeTable(w io.Writer, r *Report, colour bool) error {
+	bw := bufio.NewWriter(w)
+	paint := func(c, s string) string {
+		if !colour || c == "" {
+			return s
+		}
+		return c + s + colReset
+	}
+	pad := func(s string, n int) string {
+		return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
+	}
+	head := []string{"CATEGORY", "VENDOR", "HOST", "KIND", "COUNT", "ACTION"}
+	for _, p := range r.Pages {
+		if p.Error != "" {
+			fmt.Fprintf(bw, "%s  %s\n\n", paint(colBold, p.Page), paint(colRed, "error: "+p.Error))
+			continue
+		}
+		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings)", p.Elements, len(p.Findings))))
+		if len(p.Findings) == 0 {
+			fmt.Fprintf(bw, "  %s\n\n", paint(colDim, "no third party"))
+			continue
+		}
+		rows := [][]string{head}
+		for _, f := range p.Findings {
+			host := f.Host
+			if f.FirstParty {
+				host += " (first-party copy)"
+			}
+			rows = append(rows, []string{f.Category, f.Vendor, host, f.Kind, fmt.Sprint(f.Count), f.Action})
+		}
+		width := make([]int, len(head))
+		for _, row := range rows {
+			for i, c := range row {
+				width[i] = max(width[i], utf8.RuneCountInString(c))
+			}
+		}
+		for k, row := range rows {
+			var cells []string
+			for i, c := range row {
+				cell := pad(c, width[i])
+				if i == 4 {
+					cell = strings.Repeat(" ", width[i]-len(c)) + c // counts right-aligned
+				}
+				switch {
+				case k == 0:
+					cell = paint(colDim, cell)
+				case i == 5:
+					cell = paint(actionColour(p.Findings[k-1].Category, c), cell)
+				}
+				cells = append(cells, cell)
+			}
+			fmt.Fprintf(bw, "  %s\n", strings.TrimRight(strings.Join(cells, "  "), " "))
+		}
+		fmt.Fprintln(bw)
+	}
+	s := r.Summary
+	fmt.Fprintf(bw, "%d page(s), %d error(s)", s.Pages, s.Errors)
+	if len(s.Categories) > 0 {
+		var cats []string
+		for _, c := range sortedKeys(s.Categories) {
+			cats = append(cats, fmt.Sprintf("%s %d", c, s.Categories[c]))
+		}
+		fmt.Fprintf(bw, "; elements by category: %s", strings.Join(cats, ", "))
+	}
+	fmt.Fprintln(bw)
+	return bw.Flush()
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// htmlCell is one cell of the vendor × page matrix.
+type htmlCell struct {
+	Count  int
+	Action string // the strongest action on the page for the vendor
+}
+
+type htmlBar struct {
+	Category string
+	Count    int
+	Percent  float64
+}
+
+type htmlVendor struct {
+	Vendor, Category string
+	Cells            []htmlCell
+}
+
+type htmlData struct {
+	Report  *Report
+	Bars    []htmlBar
+	Vendors []htmlVendor
+}
+
+// actionRank orders actions from the least to the most private, so a cell
+// shows the weakest treatment its vendor gets on the page.
+var actionRank = map[string]int{"keep": 0, "rewrite": 1, "placeholder": 2, "defer": 3, "remove": 4}
+
+func htmlReportData(r *Report) htmlData {
+	d := htmlData{Report: r}
+	maxCount := 0
+	for _, c := range sortedKeys(r.Summary.Categories) {
+		maxCount = max(maxCount, r.Summary.Categories[c])
+	}
+	for _, c := range sortedKeys(r.Summary.Categories) {
+		n := r.Summary.Categories[c]
+		d.Bars = append(d.Bars, htmlBar{c, n, 100 * float64(n) / float64(max(1, maxCount))})
+	}
+	type key struct{ vendor, category string }
+	idx := map[key]int{}
+	for pi, p := range r.Pages {
+		for _, f := range p.Findings {
+			k := key{f.Vendor, f.Category}
+			i, ok := idx[k]
+			if !ok {
+				i = len(d.Vendors)
+				idx[k] = i
+				d.Vendors = append(d.Vendors, htmlVendor{Vendor: f.Vendor, Category: f.Category, Cells: make([]htmlCell, len(r.Pages))})
+			}
+			c := &d.Vendors[i].Cells[pi]
+			if c.Count == 0 || actionRank[f.Action] < actionRank[c.Action] {
+				c.Action = f.Action
+			}
+			c.Count += f.Count
+		}
+	}
+	sort.Slice(d.Vendors, func(i, j int) bool {
+		if d.Vendors[i].Category != d.Vendors[j].Category {
+			return d.Vendors[i].Category < d.Vendors[j].Category
+		}
+		return d.Vendors[i].Vendor < d.Vendors[j].Vendor
+	})
+	return d
+}
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"inc":     func(i int) int { return i + 1 },
+	"tracker": func(c string) bool { return trackerCategories[c] },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>firstparty scan: {{.Report.Summary.Pages}} page(s)</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
+table{border-collapse:collapse}td,th{padding:.25em .6em;border:1px solid #ddd;text-align:left}
+th{background:#f5f5f5}.n{text-align:right}
+.bar{display:flex;align-items:center;gap:.6em;margin:.2em 0}.bar span{display:inline-block;width:9em}
+.bar div{background:#4a6fa5;height:1em}
+.keep.t{background:#f8d0d0}.defer,.placeholder,.rewrite{background:#fbecc0}.remove{background:#cfeccf}
+.err{color:#b00}details{margin:.4em 0}summary{cursor:pointer}
+.legend span{padding:.1em .5em;margin-right:.5em}
+</style></head><body>
+<h1>firstparty scan</h1>
+<p>{{.Report.Summary.Pages}} page(s), {{.Report.Summary.Errors}} error(s). Each cell counts a vendor's elements on a page, coloured by what the policy does with them:</p>
+<p class="legend"><span class="keep t">kept: loads before consent</span><span class="defer">deferred until consent</span><span class="remove">removed</span></p>
+<h2>Third-party elements by category</h2>
+{{range .Bars}}<div class="bar"><span>{{.Category}}</span><div style="width:{{printf "%.1f" .Percent}}%;max-width:40em"></div>{{.Count}}</div>
+{{else}}<p>No third party found.</p>{{end}}
+<h2>Vendors × pages</h2>
+{{if .Vendors}}<table><tr><th>vendor</th><th>category</th>{{range $i, $p := .Report.Pages}}<th title="{{$p.Page}}"><a href="#p{{inc $i}}">{{inc $i}}</a></th>{{end}}</tr>
+{{range .Vendors}}{{$cat := .Category}}<tr><td>{{.Vendor}}</td><td>{{.Category}}</td>{{range .Cells}}<td class="n {{.Action}}{{if tracker $cat}} t{{end}}">{{if .Count}}{{.Count}}{{end}}</td>{{end}}</tr>
+{{end}}</table>{{else}}<p>No third party found.</p>{{end}}
+<h2>Pages</h2>
+{{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
+{{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
+{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if tracker .Category}} t{{end}}">{{.Action}}</td></tr>
+{{end}}</table>{{end}}</details>
+{{end}}
+</body></html>
+`))
+
+func writeHTML(w io.Writer, r *Report) error {
+	return reportTemplate.Execute(w, htmlReportData(r))
+}
+
+func writeHTMLFile(path string, r *Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeHTML(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

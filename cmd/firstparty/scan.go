@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/caddymodule"
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// ReportVersion is the version of the --json schema (docs/cli.md).
+const ReportVersion = 1
+
+// Report is what scan found, as --json writes it.
+type Report struct {
+	Version int          `json:"version"`
+	Pages   []PageReport `json:"pages"`
+	Summary Summary      `json:"summary"`
+}
+
+// PageReport is one page: the third parties it contacts and what the
+// policy does with each, or why it could not be scanned.
+type PageReport struct {
+	Page     string          `json:"page"`
+	Error    string          `json:"error,omitempty"`
+	Elements int             `json:"elements"`
+	Findings []FindingReport `json:"findings"`
+	// FailClosed counts places where the rewriter could not decide safely.
+	FailClosed map[string]int `json:"fail_closed,omitempty"`
+}
+
+// FindingReport is one third party (or first-party copy of vendor code)
+// on a page, per element kind and action.
+type FindingReport struct {
+	Host       string `json:"host"`
+	Vendor     string `json:"vendor"`
+	Category   string `json:"category"`
+	Kind       string `json:"kind"`
+	Action     string `json:"action"`
+	Count      int    `json:"count"`
+	FirstParty bool   `json:"first_party,omitempty"`
+}
+
+// Summary totals the report.
+type Summary struct {
+	Pages      int            `json:"pages"`
+	Errors     int            `json:"errors"`
+	Categories map[string]int `json:"categories"` // elements per category (hosts named in inline scripts are not elements)
+	Vendors    map[string]int `json:"vendors"`    // pages per vendor
+}
+
+// kindNames are the element kinds as the report names them.
+var kindNames = map[rewrite.Kind]string{
+	rewrite.KindScript: "script", rewrite.KindInlineScript: "inline snippet", rewrite.KindImage: "pixel/image",
+	rewrite.KindFrame: "iframe", rewrite.KindEmbed: "embed", rewrite.KindMedia: "media", rewrite.KindHint: "resource hint",
+	rewrite.KindStylesheet: "stylesheet", rewrite.KindIcon: "icon", rewrite.KindPing: "ping", rewrite.KindCSS: "css",
+	rewrite.KindRefresh: "refresh", rewrite.KindForm: "form",
+}
+
+// kindMentioned is the kind of a tracker host named in an inline script
+// that another vendor's signature or host decided.
+const kindMentioned = "named in inline script"
+
+// maxPageBytes caps what scan reads of one page.
+const maxPageBytes = 64 << 20
+
+const scanUsage = `usage: firstparty scan [flags] FILE|DIR|URL...`
+
+// errFailOn is returned when --fail-on found offending pages.
+var errFailOn = errors.New("would load trackers before consent")
+
+func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, scanUsage); fs.PrintDefaults() }
+	var pf policyFlags
+	pf.register(fs)
+	site := fs.String("site", "", "the pages' own site, which decides what is third party (default: a URL's host; localhost for files)")
+	asJSON := fs.Bool("json", false, "write the report as JSON (schema: docs/cli.md)")
+	htmlOut := fs.String("html", "", "also write a self-contained HTML report to this file")
+	failOn := fs.String("fail-on", "", "CATEGORY[,…]: exit non-zero when a page keeps (loads before consent) a tracker of these categories")
+	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "pages scanned at once")
+	noColor := fs.Bool("no-color", false, "no colour in the table")
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		fs.Usage()
+		return errors.New("nothing to scan")
+	}
+	failCats := map[string]bool{}
+	for _, c := range strings.Split(*failOn, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if !blocklists.ValidCategory(c) {
+			return fmt.Errorf("--fail-on: unknown category %q", c)
+		}
+		failCats[c] = true
+	}
+	p, err := pf.build(stderr)
+	if err != nil {
+		return err
+	}
+	pol := caddymodule.RewritePolicy(p)
+
+	// Expand folders into their files, recursively.
+	var targets []string
+	var report Report
+	for _, in := range inputs {
+		if isURL(in) {
+			targets = append(targets, in)
+			continue
+		}
+		st, err := os.Stat(in)
+		if err != nil {
+			report.Pages = append(report.Pages, PageReport{Page: in, Error: err.Error(), Findings: []FindingReport{}})
+			continue
+		}
+		if !st.IsDir() {
+			targets = append(targets, in)
+			continue
+		}
+		err = filepath.WalkDir(in, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				report.Pages = append(report.Pages, PageReport{Page: path, Error: err.Error(), Findings: []FindingReport{}})
+				return nil
+			}
+			if !d.IsDir() && isPageFile(path) {
+				targets = append(targets, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	results := make([]PageReport, len(targets))
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < max(1, *jobs); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = scanOne(targets[i], *site, pol)
+				done.Add(1)
+			}
+		}()
+	}
+	stopProgress := progress(stderr, tty && os.Getenv("CI") == "", len(targets), &done)
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	stopProgress()
+	report.Pages = append(report.Pages, results...)
+	sort.SliceStable(report.Pages, func(i, j int) bool { return report.Pages[i].Page < report.Pages[j].Page })
+	report.Version = ReportVersion
+	report.Summary = summarize(report.Pages)
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else if err := writeTable(stdout, &report, tty && !*noColor && os.Getenv("NO_COLOR") == ""); err != nil {
+		return err
+	}
+	if *htmlOut != "" {
+		if err := writeHTMLFile(*htmlOut, &report); err != nil {
+			return err
+		}
+	}
+	offending := 0
+	if len(failCats) > 0 {
+		for _, pg := range report.Pages {
+			if line := failLine(pg, failCats); line != "" {
+				fmt.Fprintln(stderr, line)
+				offending++
+			}
+		}
+	}
+	switch {
+	case report.Summary.Errors > 0 && offending > 0:
+		return fmt.Errorf("%d page(s) could not be scanned, and %d page(s) %w", report.Summary.Errors, offending, errFailOn)
+	case report.Summary.Errors > 0:
+		return fmt.Errorf("%d page(s) could not be scanned", report.Summary.Errors)
+	case offending > 0:
+		return fmt.Errorf("%d page(s) %w", offending, errFailOn)
+	}
+	return nil
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
+
+// isPageFile reports whether a file in a scanned folder is a saved page.
+func isPageFile(path string) bool {
+	p := strings.ToLower(strings.TrimSuffix(path, ".gz"))
+	return strings.HasSuffix(p, ".html") || strings.HasSuffix(p, ".htm")
+}
+
+// scanOne reads and scans one file or URL.
+func scanOne(target, site string, pol rewrite.Policy) PageReport {
+	pr := PageReport{Page: target, Findings: []FindingReport{}}
+	body, page, err := readPage(target, site)
+	if err != nil {
+		pr.Error = err.Error()
+		return pr
+	}
+	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true,
+		Loader: func(tok, nonce string) []byte { return nil }}
+	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
+	if err != nil {
+		pr.Error = err.Error()
+		return pr
+	}
+	pr.Elements = st.Elements
+	pr.FailClosed = st.FailClosed
+	for f, n := range st.Findings {
+		fr := FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindNames[f.Kind], Action: f.Action.String(), Count: n}
+		if fr.Kind == "" {
+			fr.Kind = f.Kind.String()
+		}
+		switch {
+		case f.Host != "":
+		case f.Kind == rewrite.KindInlineScript:
+			fr.Host = "(inline)"
+		default:
+			// Vendor code recognised by its URL shape on the page's own host.
+			fr.FirstParty, fr.Host = true, page.Host
+			fr.Vendor = strings.TrimSuffix(fr.Vendor, " (first-party copy)")
+		}
+		if fr.Vendor == "" {
+			fr.Vendor = "unknown"
+		}
+		pr.Findings = append(pr.Findings, fr)
+	}
+	for f, n := range st.Mentions {
+		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
+	}
+	sort.Slice(pr.Findings, func(i, j int) bool {
+		a, b := pr.Findings[i], pr.Findings[j]
+		if a.Category != b.Category {
+			return a.Category < b.Category
+		}
+		if a.Vendor != b.Vendor {
+			return a.Vendor < b.Vendor
+		}
+		if a.Host != b.Host {
+			return a.Host < b.Host
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Action < b.Action
+	})
+	return pr
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// readPage returns a page's bytes (gunzipped) and its URL.
+func readPage(target, site string) ([]byte, *url.URL, error) {
+	var r io.Reader
+	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
+	if isURL(target) {
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, nil, err
+		}
+		req, err := http.NewRequest("GET", target, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("User-Agent", "firstparty-scan")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return nil, nil, fmt.Errorf("HTTP %s", resp.Status)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
+			return nil, nil, fmt.Errorf("not HTML (Content-Type %s)", ct)
+		}
+		u = resp.Request.URL // after redirects
+		page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
+		r = resp.Body
+	} else {
+		f, err := os.Open(target)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	if site != "" {
+		page.Host = strings.ToLower(site)
+	}
+	br := bufio.NewReader(io.LimitReader(r, maxPageBytes+1))
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReader(io.LimitReader(zr, maxPageBytes+1))
+	}
+	body, err := io.ReadAll(br)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(body) > maxPageBytes {
+		return nil, nil, fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
+	}
+	if len(body) == 0 {
+		return nil, nil, errors.New("empty file")
+	}
+	head := body[:min(len(body), 1024)]
+	ct := http.DetectContentType(head)
+	if !strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "text/plain") && !bytes.Contains(head, []byte("<")) {
+		return nil, nil, fmt.Errorf("not HTML (looks like %s)", ct)
+	}
+	if name, ok := rewrite.DetectEncoding(head, ""); !ok {
+		return nil, nil, fmt.Errorf("in %s, which is not ASCII-compatible: not scanned (convert it to UTF-8 first)", name)
+	}
+	return body, page, nil
+}
+
+func summarize(pages []PageReport) Summary {
+	s := Summary{Pages: len(pages), Categories: map[string]int{}, Vendors: map[string]int{}}
+	for _, p := range pages {
+		if p.Error != "" {
+			s.Errors++
+			continue
+		}
+		seen := map[string]bool{}
+		for _, f := range p.Findings {
+			if f.Kind != kindMentioned { // a host named in a script is not an element
+				s.Categories[f.Category] += f.Count
+			}
+			if !seen[f.Vendor] {
+				seen[f.Vendor] = true
+				s.Vendors[f.Vendor]++
+			}
+		}
+	}
+	return s
+}
+
+// failLine is the one-line summary of a page that keeps trackers of the
+// --fail-on categories, or "".
+func failLine(p PageReport, cats map[string]bool) string {
+	var hits []string
+	for _, f := range p.Findings {
+		if cats[f.Category] && f.Action == "keep" {
+			hits = append(hits, fmt.Sprintf("%s %s (%s ×%d)", f.Category, f.Vendor, f.Host, f.Count))
+		}
+	}
+	if len(hits) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("FAIL %s: loads before consent: %s", p.Page, strings.Join(hits, "; "))
+}
+
+// progress draws a progress bar on a terminal until the returned function
+// is called; elsewhere it draws nothing.
+func progress(w io.Writer, on bool, total int, done *atomic.Int64) func() {
+	if !on || total < 2 {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			n := int(done.Load())
+			el := time.Since(start)
+			rate := float64(n) / el.Seconds()
+			eta := "?"
+			if n > 0 {
+				eta = (time.Duration(float64(el) / float64(n) * float64(total-n))).Round(time.Second).String()
+			}
+			bar := strings.Repeat("█", 30*n/total) + strings.Repeat("░", 30-30*n/total)
+			fmt.Fprintf(w, "\r%s %d/%d pages  %.1f/s  ETA %s ", bar, n, total, rate, eta)
+			select {
+			case <-stop:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(stop); <-finished }
+}
