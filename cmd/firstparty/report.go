@@ -47,9 +47,6 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 		}
 		return c + s + colReset
 	}
-	pad := func(s string, n int) string {
-		return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
-	}
 	head := []string{"CATEGORY", "VENDOR", "HOST", "KIND", "COUNT", "ACTION"}
 	for _, p := range r.Pages {
 		if p.Error != "" {
@@ -78,17 +75,20 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 		for k, row := range rows {
 			var cells []string
 			for i, c := range row {
-				cell := pad(c, width[i])
-				if i == 4 {
-					cell = strings.Repeat(" ", width[i]-len(c)) + c // counts right-aligned
-				}
+				// Colour the text, then pad: escapes take no columns.
+				text := c
 				switch {
 				case k == 0:
-					cell = paint(colDim, cell)
+					text = paint(colDim, c)
 				case i == 5:
-					cell = paint(actionColour(p.Findings[k-1].Category, c), cell)
+					text = paint(actionColour(p.Findings[k-1].Category, c), c)
 				}
-				cells = append(cells, cell)
+				spaces := strings.Repeat(" ", max(0, width[i]-utf8.RuneCountInString(c)))
+				if i == 4 {
+					cells = append(cells, spaces+text) // counts right-aligned
+				} else {
+					cells = append(cells, text+spaces)
+				}
 			}
 			fmt.Fprintf(bw, "  %s\n", strings.TrimRight(strings.Join(cells, "  "), " "))
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -255,4 +256,41 @@ func TestScanCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("%d pages, %d tracker hints checked", len(pages), checked)
+}
+
+func TestScanColourAndProgress(t *testing.T) {
+	r := &Report{Pages: []PageReport{{Page: "p.html", Elements: 3, Findings: []FindingReport{
+		{Host: "t.example", Vendor: "T", Category: "analytics", Kind: "script", Action: "keep", Count: 1},
+		{Host: "f.example", Vendor: "F", Category: "fonts", Kind: "stylesheet", Action: "keep", Count: 1},
+		{Host: "d.example", Vendor: "D", Category: "social", Kind: "script", Action: "defer", Count: 2},
+	}}}}
+	r.Summary = summarize(r.Pages)
+	var out bytes.Buffer
+	if err := writeTable(&out, r, true); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "analytics  T       t.example  script          1  "+colRed+"keep"+colReset+"\n") ||
+		!strings.Contains(s, colYellow+"defer"+colReset) || !strings.Contains(s, "  fonts      F       f.example  stylesheet      1  keep\n") {
+		t.Errorf("colours: %q", s)
+	}
+	out.Reset()
+	writeTable(&out, r, false)
+	if strings.Contains(out.String(), "\033[") {
+		t.Errorf("colour without a terminal: %q", out.String())
+	}
+	// The progress bar draws on a terminal only, and ends with a cleared line.
+	var done atomic.Int64
+	var pb bytes.Buffer
+	stop := progress(&pb, true, 4, &done)
+	done.Store(4)
+	stop()
+	if !strings.Contains(pb.String(), "pages") || !strings.HasSuffix(pb.String(), "\r\033[K") {
+		t.Errorf("progress: %q", pb.String())
+	}
+	pb.Reset()
+	progress(&pb, false, 4, &done)()
+	if pb.Len() != 0 {
+		t.Errorf("progress off the terminal: %q", pb.String())
+	}
 }
