@@ -150,7 +150,11 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 			return
 		}
 		vals := []string{v}
-		if list {
+		switch {
+		case list && key == "ping":
+			// ping is a set of space-separated tokens: a comma is part of a URL.
+			vals = strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' })
+		case list:
 			vals = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 		}
 		for _, u := range vals {
