@@ -24,6 +24,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	return &fp, err
 }
 
+// Subdirectives are the subdirectives the firstparty directive accepts, as
+// its error for an unknown one lists them. TestSubdirectivesDocumented
+// checks that each is parsed and documented.
+var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
+	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path"}
+
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
 //	firstparty {
@@ -193,7 +199,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.MaxTokenSize = n
 			}
 		default:
-			return d.Errf("unknown subdirective %q", name)
+			return d.Errf("unknown subdirective %q (want one of %s)", name, strings.Join(Subdirectives, ", "))
 		}
 	}
 	return nil

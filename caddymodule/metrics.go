@@ -42,13 +42,18 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "firstparty", Name: name, Help: help}, labels)
 }
 
+// allMetrics lists every collector the module registers.
+func allMetrics() []prometheus.Collector {
+	return []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes}
+}
+
 // registerMetrics adds the metrics to a registry; a second handler (or a
 // config reload into the same registry) finds them already there.
 func registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes} {
+	for _, c := range allMetrics() {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -1,0 +1,146 @@
+package caddymodule
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The docs must not drift from the code: these tests adapt every Caddyfile
+// snippet in README.md and docs/, and check that every subdirective and
+// every metric is documented.
+
+// docFiles are README.md and docs/*.md.
+func docFiles(t *testing.T) map[string]string {
+	files, _ := filepath.Glob("../docs/*.md")
+	files = append(files, "../README.md")
+	out := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = string(b)
+	}
+	return out
+}
+
+// snippets returns the code blocks of a Markdown text: fenced, or indented
+// by four spaces or a tab.
+func snippets(md string) []string {
+	var out []string
+	lines := strings.Split(md, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		switch {
+		case strings.HasPrefix(l, "```"):
+			var b []string
+			for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+				b = append(b, lines[i])
+			}
+			out = append(out, strings.Join(b, "\n"))
+		case strings.HasPrefix(l, "    ") && (i == 0 || strings.TrimSpace(lines[i-1]) == ""):
+			var b []string
+			for ; i < len(lines) && (strings.HasPrefix(lines[i], "    ") || strings.TrimSpace(lines[i]) == ""); i++ {
+				b = append(b, strings.TrimPrefix(lines[i], "    "))
+			}
+			out = append(out, strings.Join(b, "\n"))
+		}
+	}
+	return out
+}
+
+var placeholder = regexp.MustCompile(`<[a-z][a-z_|-]*(\.\.\.)?>`)
+
+func TestDocCaddyfileSnippets(t *testing.T) {
+	n := 0
+	for file, md := range docFiles(t) {
+		for _, s := range snippets(md) {
+			trimmed := strings.TrimSpace(s)
+			first, _, _ := strings.Cut(trimmed, "\n")
+			isDirective := first == "firstparty" || first == "firstparty {"
+			isSite := regexp.MustCompile(`(?m)^[a-z0-9.:*-]+ \{$`).MatchString(trimmed) && strings.Contains(s, "firstparty")
+			if !isDirective && !isSite || placeholder.MatchString(s) {
+				continue // not a Caddyfile, or the reference block with <placeholders>
+			}
+			src := s
+			if isDirective {
+				src = ":8080 {\n" + s + "\n}\n"
+			}
+			out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), nil)
+			if err != nil {
+				t.Errorf("%s: a Caddyfile snippet does not adapt: %v\n%s", file, err, s)
+				continue
+			}
+			if !strings.Contains(string(out), `"handler":"firstparty"`) {
+				t.Errorf("%s: snippet adapted without the firstparty handler:\n%s", file, s)
+			}
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d Caddyfile snippets found in the docs", n)
+	}
+}
+
+func TestSubdirectivesDocumented(t *testing.T) {
+	ref := docFiles(t)["../docs/configuration.md"]
+	for _, name := range Subdirectives {
+		if !regexp.MustCompile(`(?m)^\t` + name + `\b`).MatchString(ref) {
+			t.Errorf("subdirective %s is not in docs/configuration.md's reference", name)
+		}
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n" + name + "\n}"))
+		if err != nil && strings.Contains(err.Error(), "unknown subdirective") {
+			t.Errorf("subdirective %s is listed but not parsed: %v", name, err)
+		}
+	}
+	// And the reference lists nothing the parser does not accept.
+	block := ref[strings.Index(ref, "firstparty {"):]
+	block = block[:strings.Index(block, "\n}")]
+	for _, m := range regexp.MustCompile(`(?m)^\t([a-z_]+)`).FindAllStringSubmatch(block, -1) {
+		if m[1] == "refresh" {
+			continue // inside list's block
+		}
+		found := false
+		for _, name := range Subdirectives {
+			found = found || name == m[1]
+		}
+		if !found {
+			t.Errorf("docs/configuration.md documents %q, which the parser does not accept", m[1])
+		}
+	}
+}
+
+func TestMetricsDocumented(t *testing.T) {
+	doc := docFiles(t)["../docs/configuration.md"]
+	reg := prometheus.NewRegistry()
+	if err := registerMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *prometheus.Desc, 64)
+	for _, c := range allMetrics() {
+		c.Describe(ch)
+	}
+	close(ch)
+	n := 0
+	for d := range ch {
+		m := regexp.MustCompile(`fqName: "([a-z_]+)"`).FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("no name in %s", d)
+		}
+		n++
+		if !strings.Contains(doc, "`"+m[1]+"`") {
+			t.Errorf("metric %s is not documented in docs/configuration.md", m[1])
+		}
+	}
+	if n != len(allMetrics()) {
+		t.Errorf("%d metrics described, %d registered", n, len(allMetrics()))
+	}
+}
