@@ -119,7 +119,7 @@ func TestSubdirectivesDocumented(t *testing.T) {
 }
 
 func TestMetricsDocumented(t *testing.T) {
-	doc := docFiles(t)["../docs/configuration.md"]
+	doc := docFiles(t)["../docs/operations.md"]
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg); err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestMetricsDocumented(t *testing.T) {
 		}
 		n++
 		if !strings.Contains(doc, "`"+m[1]+"`") {
-			t.Errorf("metric %s is not documented in docs/configuration.md", m[1])
+			t.Errorf("metric %s is not documented in docs/operations.md", m[1])
 		}
 	}
 	if n != len(allMetrics()) {

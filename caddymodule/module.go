@@ -173,6 +173,7 @@ func (h *Handler) refreshLists(ctx caddy.Context) {
 // URL fetches.
 func (h *Handler) logReports(reports []blocklists.Report) {
 	for _, r := range reports {
+		list := redactURL(r.Source.Location)
 		if r.Stats != nil {
 			for _, e := range r.Stats.Errors {
 				h.logger.Warn("skipping bad list line", zap.Error(e))
@@ -182,14 +183,14 @@ func (h *Handler) logReports(reports []blocklists.Report) {
 		switch {
 		case r.Err != nil && !r.Changed:
 			outcome = "failed"
-			h.logger.Error("tracker list not updated; the last good copy stays in use", zap.String("list", r.Source.Location), zap.Error(r.Err))
+			h.logger.Error("tracker list not updated; the last good copy stays in use", zap.String("list", list), zap.Error(r.Err))
 		case r.Changed:
 			outcome = "changed"
 			if r.Err != nil {
-				h.logger.Warn("tracker list", zap.String("list", r.Source.Location), zap.Error(r.Err))
+				h.logger.Warn("tracker list", zap.String("list", list), zap.Error(r.Err))
 			}
 			if r.Stats != nil {
-				h.logger.Info("tracker list loaded", zap.String("list", r.Source.Location), zap.Bool("from_cache", r.FromCache),
+				h.logger.Info("tracker list loaded", zap.String("list", list), zap.Bool("from_cache", r.FromCache),
 					zap.Any("rules", r.Stats.Rules), zap.Any("skipped", r.Stats.Skipped))
 			}
 		}
@@ -197,6 +198,17 @@ func (h *Handler) logReports(reports []blocklists.Report) {
 			metrics.listFetches.WithLabelValues(outcome).Inc()
 		}
 	}
+}
+
+// redactURL drops the user info, query and fragment of a list URL before
+// it is logged: a list URL may carry an access token.
+func redactURL(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme == "" {
+		return loc
+	}
+	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+	return u.String()
 }
 
 // BuildPolicy compiles the policy a handler configuration describes, as

@@ -364,3 +364,14 @@ func TestCaddyfileMaxDecodedSize(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://u:p@lists.example/l.txt?token=s3cret#x": "https://lists.example/l.txt",
+		"/etc/caddy/list.txt":                            "/etc/caddy/list.txt",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
