@@ -322,8 +322,7 @@ type ListStats struct {
 	// "file:line: reason: rule".
 	Samples []string
 
-	name, line string // the line being parsed, for samples
-	lineNo     int
+	name, line string // the list and the line being parsed, for errors and samples
 }
 
 func (s *ListStats) skip(reason string) {
@@ -332,7 +331,7 @@ func (s *ListStats) skip(reason string) {
 	}
 	s.Skipped[reason]++
 	if s.Skipped[reason] <= samplesPerReason && reason != "bad_line" {
-		s.Samples = append(s.Samples, fmt.Sprintf("%s:%d: %s: %s", s.name, s.lineNo, reason, clipString(s.line)))
+		s.Samples = append(s.Samples, fmt.Sprintf("%s:%d: %s: %s", s.name, s.Lines, reason, clipString(s.line)))
 	}
 }
 
@@ -348,9 +347,10 @@ func (s *ListStats) rule(kind string) {
 
 const maxErrors = 100
 
-func (s *ListStats) bad(name string, line int, format string, args ...any) {
+// bad reports the line being parsed as bad, as "file:line: reason".
+func (s *ListStats) bad(format string, args ...any) {
 	if len(s.Errors) < maxErrors {
-		s.Errors = append(s.Errors, fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...)))
+		s.Errors = append(s.Errors, fmt.Errorf("%s:%d: %s", s.name, s.Lines, fmt.Sprintf(format, args...)))
 	}
 	s.skip("bad_line")
 }
@@ -373,20 +373,18 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
 	}
 	db := newDB(hint)
-	lineNo := 0
 	for {
 		line, err := readLine(br)
 		if len(line) > 0 || err == nil {
-			lineNo++
-			st.Lines++
+			st.Lines++ // the line number of line, for errors and samples
+			st.line = line
 			if len(line) > maxLine {
-				st.bad(name, lineNo, "line longer than %d bytes", maxLine)
+				st.bad("line longer than %d bytes", maxLine)
 			} else {
 				if st.Format == FormatAuto {
 					st.Format = detect(line)
 				}
-				st.line, st.lineNo = line, lineNo
-				parseLine(db, st, name, lineNo, strings.TrimSpace(line), category)
+				parseLine(db, st, strings.TrimSpace(line), category)
 			}
 		}
 		if err == io.EOF {
@@ -447,7 +445,7 @@ func validHost(h string) bool {
 	return strings.IndexByte(h, '.') > 0
 }
 
-func parseLine(db *DB, st *ListStats, name string, n int, l, category string) {
+func parseLine(db *DB, st *ListStats, l, category string) {
 	if l == "" {
 		return
 	}
@@ -465,7 +463,7 @@ func parseLine(db *DB, st *ListStats, name string, n int, l, category string) {
 		h := f[0]
 		if st.Format == FormatHosts {
 			if len(f) < 2 {
-				st.bad(name, n, "hosts line without a host")
+				st.bad("hosts line without a host")
 				return
 			}
 			h = f[1]
@@ -476,15 +474,15 @@ func parseLine(db *DB, st *ListStats, name string, n int, l, category string) {
 			return
 		}
 		if !validHost(h) {
-			st.bad(name, n, "invalid host %q", clipString(h))
+			st.bad("invalid host %q", clipString(h))
 			return
 		}
 		db.AddHost(h, Entry{Category: category})
 		st.rule("host")
 	case FormatABP:
-		parseABP(db, st, name, n, l, category)
+		parseABP(db, st, l, category)
 	case FormatOwn:
-		parseOwn(db, st, name, n, l)
+		parseOwn(db, st, l)
 	}
 }
 
@@ -505,7 +503,7 @@ const (
 // parseABP handles the Adblock Plus / uBlock network-filter subset that
 // decides third-party requests. Other rules are skipped and counted by
 // reason; only malformed ones are reported as bad lines.
-func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
+func parseABP(db *DB, st *ListStats, l, category string) {
 	switch {
 	case l[0] == '!' || l[0] == '[':
 		return
@@ -533,7 +531,7 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 	if opts != "" {
 		if reason := r.parseOptions(opts); reason != "" {
 			if strings.HasPrefix(reason, "bad ") {
-				st.bad(name, n, "%s", reason)
+				st.bad("%s", reason)
 				return
 			}
 			st.skip(reason)
@@ -544,7 +542,7 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 	switch {
 	case isRegex:
 		if l[len(l)-1] != '/' {
-			st.bad(name, n, "regex rule without a closing /")
+			st.bad("regex rule without a closing /")
 			return
 		}
 		src := l[1 : len(l)-1]
@@ -558,7 +556,7 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 		}
 		re, err := compileRegex(src)
 		if err != nil {
-			st.bad(name, n, "regex: %v", err)
+			st.bad("regex: %v", err)
 			return
 		}
 		r.re = re
@@ -587,7 +585,7 @@ func parseABP(db *DB, st *ListStats, name string, n int, l, category string) {
 			l = ""
 		}
 		if !utf8.ValidString(l) {
-			st.bad(name, n, "invalid UTF-8 in pattern")
+			st.bad("invalid UTF-8 in pattern")
 			return
 		}
 		kind = "url_pattern"
@@ -754,7 +752,7 @@ func validDomainOption(d string) bool {
 func strconvQuote(s string) string { return fmt.Sprintf("%q", clipString(s)) }
 
 // parseOwn reads the project's own format (see data/overrides.txt).
-func parseOwn(db *DB, st *ListStats, name string, n int, l string) {
+func parseOwn(db *DB, st *ListStats, l string) {
 	if l[0] == '#' {
 		return
 	}
@@ -763,11 +761,11 @@ func parseOwn(db *DB, st *ListStats, name string, n int, l string) {
 		f[i] = strings.TrimSpace(f[i])
 	}
 	if len(f) != 4 {
-		st.bad(name, n, "want 4 fields separated by |, have %d", len(f))
+		st.bad("want 4 fields separated by |, have %d", len(f))
 		return
 	}
 	if !ValidCategory(f[1]) {
-		st.bad(name, n, "unknown category %q", f[1])
+		st.bad("unknown category %q", f[1])
 		return
 	}
 	switch f[0] {
@@ -778,7 +776,7 @@ func parseOwn(db *DB, st *ListStats, name string, n int, l string) {
 		}
 		host = strings.ToLower(host)
 		if !validHost(host) {
-			st.bad(name, n, "invalid host %q", clipString(host))
+			st.bad("invalid host %q", clipString(host))
 			return
 		}
 		e := Entry{Vendor: f[3], Category: f[1]}
@@ -792,12 +790,12 @@ func parseOwn(db *DB, st *ListStats, name string, n int, l string) {
 		terms := strings.Fields(f[3])
 		for _, t := range terms {
 			if !strings.HasPrefix(t, "call:") && !strings.HasPrefix(t, "ident:") && !strings.HasPrefix(t, "str:") {
-				st.bad(name, n, "signature term %q is not call:, ident: or str:", t)
+				st.bad("signature term %q is not call:, ident: or str:", t)
 				return
 			}
 		}
 		if len(terms) == 0 {
-			st.bad(name, n, "empty signature")
+			st.bad("empty signature")
 			return
 		}
 		db.Signatures = append(db.Signatures, Signature{Vendor: f[2], Category: f[1], Terms: terms})
@@ -806,6 +804,6 @@ func parseOwn(db *DB, st *ListStats, name string, n int, l string) {
 		db.Shapes = append(db.Shapes, Shape{Vendor: f[2], Category: f[1], Prefix: f[3]})
 		st.rule("shape")
 	default:
-		st.bad(name, n, "unknown rule kind %q (want host, sig or shape)", f[0])
+		st.bad("unknown rule kind %q (want host, sig or shape)", f[0])
 	}
 }

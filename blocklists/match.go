@@ -78,12 +78,6 @@ func isSep(c byte) bool {
 	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '%')
 }
 
-// glob reports whether pat matches a prefix of s (all of s when end is
-// set). * matches any run and ^ one separator or the end of s.
-func glob(pat, s string, end bool) bool {
-	return matchSegs(strings.Split(pat, "*"), s, true, end)
-}
-
 // segAt matches seg, which holds no *, at s[i:], and returns where the
 // match ends.
 func segAt(seg, s string, i int) (int, bool) {

@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+// glob reports whether pat matches a prefix of s (all of s when end is
+// set): matchSegs as an anchored rule uses it.
+func glob(pat, s string, end bool) bool {
+	return matchSegs(strings.Split(pat, "*"), s, true, end)
+}
+
 func TestGlob(t *testing.T) {
 	tests := []struct {
 		pat, s string

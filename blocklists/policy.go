@@ -37,20 +37,6 @@ var DefaultActions = map[string]string{
 	"payments": ActionKeep, "essential": ActionKeep,
 }
 
-// defaultAction is DefaultActions[c] without a map lookup, on the hot path
-// of every decision; TestDefaultActions keeps the two in step.
-func defaultAction(c string) string {
-	switch c {
-	case "analytics", "advertising", "social", "session_replay", "tag_manager":
-		return ActionDefer
-	case "embeds":
-		return ActionPlaceholder
-	case "consent", "fonts", "cdn", "payments", "essential":
-		return ActionKeep
-	}
-	return ""
-}
-
 // Verdict is the policy's answer for one resource.
 type Verdict struct {
 	Action   string
@@ -140,10 +126,8 @@ func (p *Policy) Validate() error {
 }
 
 func (p *Policy) action(category string) string {
-	if len(p.Actions) > 0 {
-		if a, ok := p.Actions[category]; ok {
-			return a
-		}
+	if a, ok := p.Actions[category]; ok {
+		return a
 	}
 	if category == "unknown" {
 		if p.Unknown == "" {
@@ -151,15 +135,16 @@ func (p *Policy) action(category string) string {
 		}
 		return p.Unknown
 	}
-	if a := defaultAction(category); a != "" {
+	if a, ok := DefaultActions[category]; ok {
 		return a
 	}
 	return p.action("unknown")
 }
 
+// matchesAny reports whether host is one of list's hosts or a subdomain.
 func matchesAny(host string, list []string) bool {
 	for _, h := range list {
-		if host == h || (len(host) > len(h) && strings.HasSuffix(host, h) && host[len(host)-len(h)-1] == '.') {
+		if domainMatch(host, h) {
 			return true
 		}
 	}
@@ -180,10 +165,10 @@ func (p *Policy) registrable(pageHost string) (string, bool) {
 // from pageHost: a different registrable domain (Public Suffix List) that
 // is not a configured first-party alias, or a host declared third party.
 func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
-	if len(p.ThirdParty) > 0 && matchesAny(host, p.ThirdParty) {
+	if matchesAny(host, p.ThirdParty) {
 		return true
 	}
-	if host == pageHost || len(p.FirstParty) > 0 && matchesAny(host, p.FirstParty) {
+	if host == pageHost || matchesAny(host, p.FirstParty) {
 		return false
 	}
 	site, ok := p.registrable(pageHost)
@@ -292,11 +277,11 @@ func (p *Policy) resolve(host string, e Entry, ok bool) Verdict {
 	if ok && !e.Exception {
 		v.Category, v.Vendor = e.Category, e.Vendor
 	}
-	if len(p.Allow) > 0 && matchesAny(host, p.Allow) {
+	if matchesAny(host, p.Allow) {
 		v.Action = ActionKeep
 		return v
 	}
-	if len(p.Deny) > 0 && matchesAny(host, p.Deny) {
+	if matchesAny(host, p.Deny) {
 		v.Action = p.DenyAction
 		if v.Action == "" {
 			v.Action = ActionRemove

@@ -352,8 +352,19 @@ func (s *Set) fetchOne(ctx context.Context, i int, src Source) Report {
 	return r
 }
 
-// Due returns how long until the next URL source is due, or 0 if none
-// comes from a URL.
+// HasURLs reports whether any source is fetched from a URL, and so needs
+// refreshing.
+func (s *Set) HasURLs() bool {
+	for _, src := range s.Sources {
+		if src.IsURL() {
+			return true
+		}
+	}
+	return false
+}
+
+// Due returns how long until the next URL source is due (at least a
+// second), or 0 if none comes from a URL.
 func (s *Set) Due() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -104,6 +104,9 @@ func TestSetRefresh(t *testing.T) {
 	if !blocked("a7.example") {
 		t.Fatal("list from URL not in force")
 	}
+	if !set.HasURLs() {
+		t.Error("a URL source not seen")
+	}
 	if d := set.Due(); d < time.Hour {
 		t.Errorf("next refresh due in %v, want about a day", d)
 	}
@@ -194,6 +197,9 @@ func TestSetFiles(t *testing.T) {
 	}
 	if p.DecideHost("shop.example", "t.example").Category != "analytics" {
 		t.Error("file list not in force")
+	}
+	if set.HasURLs() || set.Due() != 0 {
+		t.Error("a file list taken for a URL list")
 	}
 	set.Sources = append(set.Sources, Source{Location: filepath.Join(dir, "missing.txt")})
 	if _, err := set.Load(context.Background()); err == nil || !strings.Contains(err.Error(), "missing.txt") {

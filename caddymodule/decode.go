@@ -89,12 +89,12 @@ func (d *decodingWriter) WriteHeader(status int) {
 // may sniff as HTML) with a content coding firstparty knows.
 func (d *decodingWriter) maybeStart(status int) {
 	hdr := d.Header()
-	if hdr.Get("Content-Encoding") == "" || status == http.StatusNoContent || status == http.StatusNotModified || status == http.StatusPartialContent {
-		return
+	if hdr.Get("Content-Encoding") == "" || status == http.StatusPartialContent {
+		return // a partial body cannot be decoded alone; responseWriter fails it closed
 	}
 	d.status = status
 	if !d.mayBeHTML() {
-		return
+		return // not HTML, or a status without a body (204, 304)
 	}
 	codings, ok := contentCodings(hdr)
 	if !ok {

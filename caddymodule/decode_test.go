@@ -111,6 +111,15 @@ func TestServeCompressedFailClosed(t *testing.T) {
 	if !bytes.Equal(rec.Body.Bytes(), img) || rec.Header().Get("Content-Encoding") != "gzip" {
 		t.Errorf("encoded non-HTML changed")
 	}
+	// A 304 has no body: nothing to decode, headers untouched.
+	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusNotModified)
+	})
+	if rec.Code != http.StatusNotModified || rec.Header().Get("Content-Encoding") != "gzip" || rec.Body.Len() != 0 {
+		t.Errorf("304: %d %v %q", rec.Code, rec.Header(), rec.Body.String())
+	}
 	// Corrupt data: nothing decoded, a 502.
 	before := testutil.ToFloat64(metrics.failClosed.WithLabelValues("decode_error"))
 	rec = serveCoded(h, "text/html", "gzip", []byte("\x1f\x8b\x08\x00garbage<script src=https://t.example/a.js></script>"))

@@ -129,7 +129,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if set.Due() > 0 {
+	if set.HasURLs() {
 		// Downloaded lists are kept in Caddy's storage (the same as its
 		// certificates), so every instance of a cluster shares them.
 		set.Cache = ctx.Storage()
@@ -141,7 +141,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logReports(reports)
 	h.policy, h.lists = p, set
 	h.rp = RewritePolicy(p)
-	if set.Due() > 0 {
+	if set.HasURLs() {
 		go h.refreshLists(ctx)
 	}
 	if h.Disabled {
@@ -386,8 +386,8 @@ var kindTypes = [...]blocklists.ReqType{
 	rewrite.KindForm:         blocklists.TypeAll,
 }
 
-// ReqType is the request type set of an element kind.
-func ReqType(k rewrite.Kind) blocklists.ReqType {
+// reqType is the request type set of an element kind.
+func reqType(k rewrite.Kind) blocklists.ReqType {
 	if int(k) < len(kindTypes) {
 		return kindTypes[k]
 	}
@@ -403,7 +403,7 @@ func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 			if page != nil {
 				pageHost = page.Host
 			}
-			v = p.DecideRequest(pageHost, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.RawQuery, ReqType(r.Kind))
+			v = p.DecideRequest(pageHost, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.RawQuery, reqType(r.Kind))
 		} else {
 			var s *blocklists.Script
 			if f := r.Script; f != nil {

@@ -234,7 +234,7 @@ func TestReportOnly(t *testing.T) {
 	}
 	var out bytes.Buffer
 	st, _ := Rewrite(&out, strings.NewReader(`<script src="https://tracker.example/a.js"></script>`), Options{Policy: trackerPolicy(Remove), PageURL: pageURL, ReportOnly: true})
-	if st.Actions[Remove] != 1 || st.Findings[Finding{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Remove}] != 1 {
+	if st.Actions[Remove] != 1 || st.Findings()[Finding{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Remove}] != 1 {
 		t.Errorf("report_only stats: %+v", st)
 	}
 }
@@ -636,7 +636,7 @@ func TestFindingKeysStable(t *testing.T) {
 	}
 	want := map[string]int{"v4.moatads.example hint": 2, "z.moatads.example hint": 1, "pagead2.googlesyndication.example hint": 1, "z.moatads.example image": 1, "other.example image": 1}
 	got := map[string]int{}
-	for f, n := range st.Findings {
+	for f, n := range st.Findings() {
 		got[f.Host+" "+f.Kind.String()] += n
 	}
 	if len(got) != len(want) {

@@ -37,12 +37,6 @@ type Stats struct {
 	Categories map[string]*Counts
 	// Vendors counts third-party resources by vendor, then action.
 	Vendors map[string]*Counts
-	// Findings counts each distinct (host, vendor, category, kind, action).
-	Findings map[Finding]int
-	// Mentions counts the listed third parties named in inline scripts
-	// besides the one that decided each script, with the script's action
-	// (Options.ReportMentions). They are not counted in Actions.
-	Mentions map[Finding]int
 	// FailClosed counts the places where the rewriter could not decide
 	// safely and took the privacy-safe outcome, by reason.
 	FailClosed map[string]int
@@ -114,10 +108,17 @@ func count(m map[Finding]*int, f Finding) map[Finding]*int {
 	return m
 }
 
-// sync fills Findings and Mentions from the counts.
-func (s *Stats) sync() {
-	s.Findings, s.Mentions = flatten(s.fc), flatten(s.mc)
-}
+// Findings counts each distinct (host, vendor, category, kind, action)
+// among the third-party resources. It builds the map on each call: the
+// rewrite itself keeps only the counts, so a caller that never asks (the
+// Caddy module) pays nothing for it.
+func (s *Stats) Findings() map[Finding]int { return flatten(s.fc) }
+
+// Mentions counts the listed third parties named in inline scripts
+// besides the one that decided each script, with the script's action
+// (Options.ReportMentions). They are not counted in Actions. Like
+// Findings, it builds the map on each call.
+func (s *Stats) Mentions() map[Finding]int { return flatten(s.mc) }
 
 func flatten(m map[Finding]*int) map[Finding]int {
 	if m == nil {

@@ -31,11 +31,6 @@ type tree struct {
 	frameset bool
 }
 
-func (t *tree) reset() {
-	t.stack = t.stack[:0]
-	t.selects, t.template, t.frameset = 0, 0, false
-}
-
 func (t *tree) top() *node {
 	if len(t.stack) == 0 {
 		return nil

@@ -40,7 +40,7 @@ type Options struct {
 	// Token marks the deferred markup of this response (data-fp-token), so
 	// the consent runtime activates only markup the rewriter produced.
 	Token string
-	// ReportMentions makes Stats.Mentions count the listed third parties
+	// ReportMentions makes Stats.Mentions() count the listed third parties
 	// that inline scripts name besides the one that decided them, for a
 	// full report (firstparty scan). It costs a policy decision per host
 	// named, so it is off by default.
@@ -199,10 +199,7 @@ func Rewrite(w io.Writer, src io.Reader, opts Options) (*Stats, error) {
 }
 
 // Stats returns the counts so far.
-func (r *Writer) Stats() *Stats {
-	r.stats.sync()
-	return r.stats
-}
+func (r *Writer) Stats() *Stats { return r.stats }
 
 // Write rewrites p. The rewritten bytes that are decided are written to the
 // underlying writer before Write returns.

@@ -157,8 +157,14 @@ func checkEncoding(r *bufio.Reader) error {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return err
 	}
+	return asciiCompatible(head, "rewritten")
+}
+
+// asciiCompatible refuses a page whose encoding, read from its first bytes,
+// is not ASCII-compatible; what says what was not done with it.
+func asciiCompatible(head []byte, what string) error {
 	if name, ok := rewrite.DetectEncoding(head, ""); !ok {
-		return fmt.Errorf("the page is in %s, which is not ASCII-compatible: not rewritten (convert it to UTF-8 first)", name)
+		return fmt.Errorf("the page is in %s, which is not ASCII-compatible: not %s (convert it to UTF-8 first)", name, what)
 	}
 	return nil
 }
@@ -172,7 +178,7 @@ func printStats(on bool, w io.Writer, name string, st *rewrite.Stats) error {
 		Count                                int
 	}
 	var fs []finding
-	for f, n := range st.Findings {
+	for f, n := range st.Findings() {
 		fs = append(fs, finding{f.Host, f.Vendor, f.Category, f.Kind.String(), f.Action.String(), n})
 	}
 	actions := map[string]int{}

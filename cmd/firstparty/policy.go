@@ -60,7 +60,7 @@ func (pf *policyFlags) build(stderr io.Writer) (*blocklists.Policy, error) {
 	h := &caddymodule.Handler{}
 	if *pf.config != "" {
 		var err error
-		if h, err = handlerFromCaddyfile(*pf.config); err != nil {
+		if h, err = handlerFromCaddyfile(*pf.config, stderr); err != nil {
 			return nil, err
 		}
 	}
@@ -121,7 +121,7 @@ func (pf *policyFlags) build(stderr io.Writer) (*blocklists.Policy, error) {
 // handlerFromCaddyfile adapts a Caddyfile as Caddy does and returns the
 // configuration of its firstparty handler. A Caddyfile with several that
 // differ is refused: say which site to use by giving a smaller file.
-func handlerFromCaddyfile(path string) (*caddymodule.Handler, error) {
+func handlerFromCaddyfile(path string, stderr io.Writer) (*caddymodule.Handler, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func handlerFromCaddyfile(path string) (*caddymodule.Handler, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(os.Stderr, "firstparty: %s:%d: %s\n", w.File, w.Line, w.Message)
+		fmt.Fprintf(stderr, "firstparty: %s:%d: %s\n", w.File, w.Line, w.Message)
 	}
 	var cfg any
 	if err := json.Unmarshal(adapted, &cfg); err != nil {

@@ -132,7 +132,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		}
 		st, err := os.Stat(in)
 		if err != nil {
-			report.Pages = append(report.Pages, PageReport{Page: in, Error: err.Error(), Findings: []FindingReport{}})
+			report.Pages = append(report.Pages, errorPage(in, err))
 			continue
 		}
 		if !st.IsDir() {
@@ -141,7 +141,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		}
 		err = filepath.WalkDir(in, func(path string, d os.DirEntry, err error) error {
 			if err != nil {
-				report.Pages = append(report.Pages, PageReport{Page: path, Error: err.Error(), Findings: []FindingReport{}})
+				report.Pages = append(report.Pages, errorPage(path, err))
 				return nil
 			}
 			if !d.IsDir() && isPageFile(path) {
@@ -222,24 +222,27 @@ func isPageFile(path string) bool {
 	return strings.HasSuffix(p, ".html") || strings.HasSuffix(p, ".htm")
 }
 
+// errorPage is the report of a page that could not be scanned.
+func errorPage(page string, err error) PageReport {
+	return PageReport{Page: page, Error: err.Error(), Findings: []FindingReport{}}
+}
+
 // scanOne reads and scans one file or URL.
 func scanOne(target, site string, pol rewrite.Policy) PageReport {
-	pr := PageReport{Page: target, Findings: []FindingReport{}}
 	body, page, err := readPage(target, site)
 	if err != nil {
-		pr.Error = err.Error()
-		return pr
+		return errorPage(target, err)
 	}
+	pr := PageReport{Page: target, Findings: []FindingReport{}}
 	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {
-		pr.Error = err.Error()
-		return pr
+		return errorPage(target, err)
 	}
 	pr.Elements = st.Elements
 	pr.FailClosed = st.FailClosed
-	for f, n := range st.Findings {
+	for f, n := range st.Findings() {
 		fr := FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindNames[f.Kind], Action: f.Action.String(), Count: n}
 		if fr.Kind == "" {
 			fr.Kind = f.Kind.String()
@@ -258,7 +261,7 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 		}
 		pr.Findings = append(pr.Findings, fr)
 	}
-	for f, n := range st.Mentions {
+	for f, n := range st.Mentions() {
 		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
 	}
 	sort.Slice(pr.Findings, func(i, j int) bool {
@@ -287,10 +290,6 @@ func readPage(target, site string) ([]byte, *url.URL, error) {
 	var r io.Reader
 	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
 	if isURL(target) {
-		u, err := url.Parse(target)
-		if err != nil {
-			return nil, nil, err
-		}
 		req, err := http.NewRequest("GET", target, nil)
 		if err != nil {
 			return nil, nil, err
@@ -308,7 +307,7 @@ func readPage(target, site string) ([]byte, *url.URL, error) {
 		if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
 			return nil, nil, fmt.Errorf("not HTML (Content-Type %s)", ct)
 		}
-		u = resp.Request.URL // after redirects
+		u := resp.Request.URL // after redirects
 		page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
 		r = resp.Body
 	} else {
@@ -346,8 +345,8 @@ func readPage(target, site string) ([]byte, *url.URL, error) {
 	if !strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "text/plain") && !bytes.Contains(head, []byte("<")) {
 		return nil, nil, fmt.Errorf("not HTML (looks like %s)", ct)
 	}
-	if name, ok := rewrite.DetectEncoding(head, ""); !ok {
-		return nil, nil, fmt.Errorf("in %s, which is not ASCII-compatible: not scanned (convert it to UTF-8 first)", name)
+	if err := asciiCompatible(head, "scanned"); err != nil {
+		return nil, nil, err
 	}
 	return body, page, nil
 }

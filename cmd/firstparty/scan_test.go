@@ -97,7 +97,7 @@ func TestScanBadInputs(t *testing.T) {
 		"bad/empty.html  error: empty file",
 		"bad/image.html  error: not HTML (looks like image/png)",
 		"bad/missing.html  error: open ",
-		"bad/utf16.html  error: in utf-16le, which is not ASCII-compatible",
+		"bad/utf16.html  error: the page is in utf-16le, which is not ASCII-compatible",
 		"nonexistent  error: stat ",
 		"bad/fine.html  (8 elements, 0 third-party findings)",
 	} {
