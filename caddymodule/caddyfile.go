@@ -28,7 +28,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // its error for an unknown one lists them. TestSubdirectivesDocumented
 // checks that each is parsed and documented.
 var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
-	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path"}
+	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path",
+	"consent_cookie", "consent_map", "banner"}
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
@@ -50,6 +51,11 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		max_token_size <bytes>
 //		max_decoded_size <size>
 //		runtime_path <path>
+//		consent_cookie <name>
+//		consent_map <cookiebot|onetrust|klaro|zaraz> <key> <category...>
+//		banner on|off {
+//			…  (parseBanner)
+//		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -176,7 +182,41 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("%v", err)
 			}
 			h.Lists = append(h.Lists, l)
-		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size":
+		case "consent_map":
+			if len(args) < 3 {
+				return d.ArgErr()
+			}
+			if _, ok := cmpMaps[args[0]]; !ok {
+				return d.Errf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", args[0])
+			}
+			for _, c := range args[2:] {
+				if !blocklists.ValidCategory(c) || c == "essential" {
+					return d.Errf("consent_map: %q is not a category a visitor grants", c)
+				}
+			}
+			if h.ConsentMaps == nil {
+				h.ConsentMaps = map[string]map[string][]string{}
+			}
+			if h.ConsentMaps[args[0]] == nil {
+				h.ConsentMaps[args[0]] = map[string][]string{}
+			}
+			if _, dup := h.ConsentMaps[args[0]][args[1]]; dup {
+				return d.Errf("consent_map: duplicate key %q for %s", args[1], args[0])
+			}
+			h.ConsentMaps[args[0]][args[1]] = args[2:]
+		case "banner":
+			if err := once(name); err != nil {
+				return err
+			}
+			if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+				return d.Errf("banner: want on or off, have %q", strings.Join(args, " "))
+			}
+			b := &Banner{Enabled: args[0] == "on"}
+			if err := parseBanner(d, b); err != nil {
+				return err
+			}
+			h.Banner = b
+		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "consent_cookie":
 			if err := single(name, args); err != nil {
 				return err
 			}
@@ -185,6 +225,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.PlaceholderText = args[0]
 			case "runtime_path":
 				h.RuntimePath = args[0]
+			case "consent_cookie":
+				if !cookieName.MatchString(args[0]) {
+					return d.Errf("consent_cookie %q is not a valid cookie name", args[0])
+				}
+				h.ConsentCookie = args[0]
 			case "max_decoded_size":
 				n, err := humanize.ParseBytes(args[0])
 				if err != nil || n == 0 || n > 1<<40 {
@@ -201,6 +246,66 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unknown subdirective %q (want one of %s)", name, strings.Join(Subdirectives, ", "))
 		}
+	}
+	return nil
+}
+
+// BannerOptions are the options of the banner block.
+var BannerOptions = []string{"privacy_url", "position", "colors", "language", "text"}
+
+// parseBanner reads the banner block:
+//
+//	banner on|off {
+//		privacy_url <url>
+//		position bottom|top|center
+//		colors <background> <text> <accent>
+//		language auto|<code>
+//		text <code> <key> <text>
+//	}
+func parseBanner(d *caddyfile.Dispenser, b *Banner) error {
+	seen := map[string]bool{}
+	for d.NextBlock(1) {
+		opt := d.Val()
+		args := d.RemainingArgs()
+		if opt != "text" {
+			if seen[opt] {
+				return d.Errf("banner: duplicate option %q", opt)
+			}
+			seen[opt] = true
+		}
+		want := map[string]int{"privacy_url": 1, "position": 1, "colors": 3, "language": 1, "text": 3}
+		n, ok := want[opt]
+		if !ok {
+			return d.Errf("unknown banner option %q (want one of %s)", opt, strings.Join(BannerOptions, ", "))
+		}
+		if len(args) != n {
+			hint := ""
+			if opt == "colors" {
+				hint = ` (quote hex colours: "#ffffff", since # starts a comment)`
+			}
+			return d.Errf("banner %s: want %d argument(s), have %d%s", opt, n, len(args), hint)
+		}
+		switch opt {
+		case "privacy_url":
+			b.PrivacyURL = args[0]
+		case "position":
+			b.Position = args[0]
+		case "colors":
+			b.Colors = args
+		case "language":
+			b.Language = args[0]
+		case "text":
+			if b.Texts == nil {
+				b.Texts = map[string]map[string]string{}
+			}
+			if b.Texts[args[0]] == nil {
+				b.Texts[args[0]] = map[string]string{}
+			}
+			b.Texts[args[0]][args[1]] = args[2]
+		}
+	}
+	if err := b.validate(); err != nil {
+		return d.Errf("%v", err)
 	}
 	return nil
 }

@@ -101,6 +101,11 @@ func TestSubdirectivesDocumented(t *testing.T) {
 			t.Errorf("subdirective %s is listed but not parsed: %v", name, err)
 		}
 	}
+	for _, name := range BannerOptions {
+		if !regexp.MustCompile(`(?m)^\t\t` + name + `\b`).MatchString(ref) {
+			t.Errorf("banner option %s is not in docs/configuration.md's reference", name)
+		}
+	}
 	// And the reference lists nothing the parser does not accept.
 	block := ref[strings.Index(ref, "firstparty {"):]
 	block = block[:strings.Index(block, "\n}")]

@@ -23,21 +23,27 @@ import (
 
 const itPort = 9080
 
-func itConfig(upstream, firstparty string) string {
+// testGlobals is the global options block of the tests' Caddy, serving
+// HTTP on port.
+func testGlobals(port int) string {
 	return fmt.Sprintf(`{
 	admin localhost:2999
 	http_port %d
 	https_port 9443
-	grace_period 5s
+	grace_period 1s
 	skip_install_trust
 }
-http://localhost:%d {
+`, port)
+}
+
+func itConfig(upstream, firstparty string) string {
+	return testGlobals(itPort) + fmt.Sprintf(`http://localhost:%d {
 	%s
 	reverse_proxy %s {
 		flush_interval -1
 	}
 }
-`, itPort, itPort, firstparty, strings.TrimPrefix(upstream, "http://"))
+`, itPort, firstparty, strings.TrimPrefix(upstream, "http://"))
 }
 
 const itPage = `<!doctype html><html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>shop</p></body></html>`
@@ -117,6 +123,43 @@ func itGet(t *testing.T, tc *caddytest.Tester, path string, hdr ...string) (*htt
 	return resp, string(b)
 }
 
+// The consent placeholders reach the rest of the config.
+func TestIntegrationConsentPlaceholders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration tests start a real Caddy; skipped with -short")
+	}
+	tc := caddytest.NewTester(t)
+	tc.InitServer(testGlobals(itPort)+fmt.Sprintf(`http://localhost:%d {
+	firstparty
+	respond "analytics={firstparty.consent.analytics} advertising={firstparty.consent.advertising} gpc={firstparty.consent.gpc}"
+}
+`, itPort), "caddyfile")
+	now := time.Now().Unix()
+	for _, c := range []struct{ cookie, gpc, want string }{
+		{"", "", "analytics=denied advertising=denied gpc=0"},
+		{fmt.Sprintf("fp_consent=1.%d.%d.*-a", now, now), "", "analytics=granted advertising=granted gpc=0"},
+		{fmt.Sprintf("fp_consent=1.%d.%d.*-a", now, now), "1", "analytics=granted advertising=denied gpc=1"},
+		{fmt.Sprintf("fp_consent=1.%d.%d.*-a; fp_consent=1.%d.%d.*-a", now, now, now, now), "", "analytics=denied advertising=denied gpc=0"},
+	} {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://localhost:%d/", itPort), nil)
+		if c.cookie != "" {
+			req.Header.Set("Cookie", c.cookie)
+		}
+		if c.gpc != "" {
+			req.Header.Set("Sec-GPC", c.gpc)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != c.want {
+			t.Errorf("cookie %q gpc %q: %q, want %q", c.cookie, c.gpc, body, c.want)
+		}
+	}
+}
+
 func TestIntegration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration tests start a real Caddy; skipped with -short")
@@ -129,7 +172,7 @@ func TestIntegration(t *testing.T) {
 	deferred := `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`
 	t.Run("plain", func(t *testing.T) {
 		resp, body := itGet(t, tc, "/plain")
-		if resp.StatusCode != 200 || !strings.Contains(body, deferred) || !strings.Contains(body, `<script src="/_fp/consent.js"`) {
+		if resp.StatusCode != 200 || !strings.Contains(body, deferred) || !strings.Contains(body, `<script src="/_fp/consent.js?v=`) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
 		if resp.Header.Get("Accept-Ranges") != "" || resp.Header.Get("ETag") != `W/"v1"` {

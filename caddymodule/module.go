@@ -100,11 +100,24 @@ type Handler struct {
 	// RuntimePath is where the consent runtime is served.
 	// Default: /_fp/consent.js.
 	RuntimePath string `json:"runtime_path,omitempty"`
+	// ConsentCookie is the name of the first-party cookie that keeps the
+	// visitor's choices. Default: fp_consent.
+	ConsentCookie string `json:"consent_cookie,omitempty"`
+	// ConsentMaps adds to or overrides how a consent manager's keys map to
+	// categories, per manager (cookiebot, onetrust, klaro, zaraz):
+	// {"zaraz": {"Xk3b": ["analytics"]}}. Zaraz purposes have site-specific
+	// ids, so they are read only through this map.
+	ConsentMaps map[string]map[string][]string `json:"consent_maps,omitempty"`
+	// Banner configures the optional consent banner.
+	Banner *Banner `json:"banner,omitempty"`
 
-	policy *blocklists.Policy
-	lists  *blocklists.Set
-	rp     rewrite.Policy
-	logger *zap.Logger
+	policy         *blocklists.Policy
+	consent        *ConsentReader
+	runtime        []byte
+	runtimeVersion string
+	lists          *blocklists.Set
+	rp             rewrite.Policy
+	logger         *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -125,6 +138,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	h.consent = &ConsentReader{Cookie: h.ConsentCookie, Maps: map[string]map[string][]string{}}
+	for cmp, m := range h.ConsentMaps {
+		h.consent.Maps[cmp] = map[string][]string{}
+		for k, v := range m {
+			h.consent.Maps[cmp][mapKey(cmp, k)] = v
+		}
+	}
+	rt, ver, err := h.buildRuntime()
+	if err != nil {
+		return err
+	}
+	h.runtime, h.runtimeVersion = rt, ver
 	p, set, err := h.newPolicy()
 	if err != nil {
 		return err
@@ -283,15 +308,34 @@ func (h *Handler) Validate() error {
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
 	}
-	return nil
+	if h.ConsentCookie != "" && !cookieName.MatchString(h.ConsentCookie) {
+		return fmt.Errorf("consent_cookie %q is not a valid cookie name", h.ConsentCookie)
+	}
+	for cmp, m := range h.ConsentMaps {
+		if _, ok := cmpMaps[cmp]; !ok {
+			return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", cmp)
+		}
+		for k, cats := range m {
+			if k == "" || len(cats) == 0 {
+				return fmt.Errorf("consent_map %s: want a key and at least one category", cmp)
+			}
+			for _, c := range cats {
+				if !blocklists.ValidCategory(c) || c == "essential" {
+					return fmt.Errorf("consent_map %s %s: %q is not a category a visitor grants", cmp, k, c)
+				}
+			}
+		}
+	}
+	return h.Banner.validate()
 }
 
 // ServeHTTP rewrites the HTML responses of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if r.URL.Path == h.RuntimePath {
-		serveRuntime(w, r)
+		h.serveRuntime(w, r)
 		return nil
 	}
+	h.consentPlaceholders(r)
 	if h.Disabled || r.Method == http.MethodHead || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
 		return next.ServeHTTP(w, r)
 	}
@@ -314,6 +358,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
 	}
 	return err
+}
+
+// consentPlaceholders makes the visitor's consent available to the rest
+// of the config as {firstparty.consent.<category>} ("granted" or
+// "denied") and {firstparty.consent.gpc} ("1" or "0"), read from the
+// request only when a placeholder is used.
+func (h *Handler) consentPlaceholders(r *http.Request) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	var st *ConsentState
+	repl.Map(func(key string) (any, bool) {
+		cat, ok := strings.CutPrefix(key, "firstparty.consent.")
+		if !ok {
+			return nil, false
+		}
+		if st == nil {
+			s := h.consent.Read(r, time.Now())
+			st = &s
+		}
+		if cat == "gpc" {
+			if st.GPC {
+				return "1", true
+			}
+			return "0", true
+		}
+		if !blocklists.ValidCategory(cat) {
+			return nil, false
+		}
+		if st.Granted(cat) {
+			return "granted", true
+		}
+		return "denied", true
+	})
 }
 
 // pageURL is the URL of the page the request asks for.
@@ -349,7 +428,7 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 
 // loader is the snippet inserted before the first deferred element.
 func (h *Handler) loader(token, nonce string) []byte {
-	s := `<script src="` + h.RuntimePath + `" data-fp-token="` + token + `"`
+	s := `<script src="` + h.RuntimePath + `?v=` + h.runtimeVersion + `" data-fp-token="` + token + `"`
 	if nonce != "" {
 		s += ` nonce="` + strings.NewReplacer(`"`, "&quot;", "<", "&lt;", "&", "&amp;").Replace(nonce) + `"`
 	}

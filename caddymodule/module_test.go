@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"golang.org/x/net/html"
@@ -31,7 +32,7 @@ func TestCaddyfileExample(t *testing.T) {
 		t.Fatalf("adapting Caddyfile.example: %v", err)
 	}
 	s := string(out)
-	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"path":"/etc/caddy/easyprivacy.txt"`, `{"category":"advertising","format":"abp","refresh":43200000000000,"url":"https://easylist.to/easylist/easylist.txt"}`} {
+	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"banner":{"enabled":true,"privacy_url":"/privacy","texts":{"fr":{"title":"Vos données, votre choix"}}}`, `"path":"/etc/caddy/easyprivacy.txt"`, `{"category":"advertising","format":"abp","refresh":43200000000000,"url":"https://easylist.to/easylist/easylist.txt"}`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("adapted JSON lacks %s:\n%s", want, s)
 		}
@@ -57,6 +58,18 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n list https://l.example/l.txt {\n every 1h\n }\n}":     `unknown list option "every"`,
 		"firstparty {\n list http://l.example/l.txt\n}":                       "only https",
 		"firstparty {\n list /l.txt analytics xml\n}":                         `unknown format "xml"`,
+		"firstparty {\n banner maybe\n}":                                      "banner: want on or off",
+		"firstparty {\n banner on {\n position left\n }\n}":                   `banner position "left"`,
+		"firstparty {\n banner on {\n colors #fff #000 #00f\n }\n}":           "quote hex colours",
+		"firstparty {\n banner on {\n colors red blue url(x)\n }\n}":          `banner color "url(x)"`,
+		"firstparty {\n banner on {\n text en titel Hi\n }\n}":                `unknown key`,
+		"firstparty {\n banner on {\n language de\n }\n}":                     `banner language "de" has no texts`,
+		"firstparty {\n banner on {\n privacy_url javascript:alert(1)\n }\n}": "privacy_url",
+		"firstparty {\n banner on {\n blink yes\n }\n}":                       `unknown banner option "blink"`,
+		"firstparty {\n banner on\n banner off\n}":                            `duplicate subdirective "banner"`,
+		"firstparty {\n consent_map didomi x analytics\n}":                    `unknown consent manager "didomi"`,
+		"firstparty {\n consent_map zaraz x essential\n}":                     "not a category a visitor grants",
+		"firstparty {\n consent_cookie a;b\n}":                                "not a valid cookie name",
 	}
 	for in, want := range tests {
 		var h Handler
@@ -72,6 +85,71 @@ func TestCaddyfileErrors(t *testing.T) {
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
 		t.Errorf("bare firstparty: %v", err)
+	}
+}
+
+func TestCaddyfileConsent(t *testing.T) {
+	var h Handler
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`firstparty {
+	consent_cookie shop_consent
+	consent_map zaraz Xk3b analytics session_replay
+	banner on {
+		privacy_url /privacy
+		position top
+		colors "#fffdf7" "#222" rgb(11,110,79)
+		language de
+		text de title "Ihre Privatsphäre"
+	}
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.Banner
+	if h.ConsentCookie != "shop_consent" || strings.Join(h.ConsentMaps["zaraz"]["Xk3b"], ",") != "analytics,session_replay" ||
+		b == nil || !b.Enabled || b.PrivacyURL != "/privacy" || b.Position != "top" || b.Colors[2] != "rgb(11,110,79)" ||
+		b.Language != "de" || b.Texts["de"]["title"] != "Ihre Privatsphäre" {
+		t.Fatalf("parsed %+v %+v", h, b)
+	}
+	// German starts from the English texts; the runtime is built with them.
+	if got := b.texts()["de"]; got["title"] != "Ihre Privatsphäre" || got["accept"] != "Accept all" {
+		t.Errorf("merged texts %v", got)
+	}
+	p := provisioned(t, &h)
+	if !bytes.Contains(p.runtime, []byte(`"cookie":"shop_consent"`)) || !bytes.Contains(p.runtime, []byte(`"Xk3b":["analytics","session_replay"]`)) {
+		t.Errorf("the served runtime lacks the config")
+	}
+}
+
+// The served runtime: cached for a year under its version, briefly
+// otherwise, and the loader asks for that version.
+func TestServeRuntime(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	for _, c := range []struct{ url, cache string }{
+		{"/_fp/consent.js?v=" + h.runtimeVersion, "public, max-age=31536000, immutable"},
+		{"/_fp/consent.js", "public, max-age=300"},
+		{"/_fp/consent.js?v=old", "public, max-age=300"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", c.url, nil), nil)
+		if w.Code != 200 || w.Header().Get("Cache-Control") != c.cache || !bytes.Equal(w.Body.Bytes(), h.runtime) ||
+			w.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Errorf("%s: %d %q %d bytes", c.url, w.Code, w.Header().Get("Cache-Control"), w.Body.Len())
+		}
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/_fp/consent.js", nil)
+	r.Header.Set("If-None-Match", `"`+h.runtimeVersion+`"`)
+	h.ServeHTTP(w, r, nil)
+	if w.Code != http.StatusNotModified {
+		t.Errorf("conditional GET: %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/_fp/consent.js", nil), nil)
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", w.Code)
+	}
+	if l := string(h.loader("tok", "")); l != `<script src="/_fp/consent.js?v=`+h.runtimeVersion+`" data-fp-token="tok"></script>` {
+		t.Errorf("loader %s", l)
 	}
 }
 
@@ -111,7 +189,7 @@ func TestServeHTML(t *testing.T) {
 		w.Write([]byte(page))
 	})
 	body := rec.Body.String()
-	if !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, `<script src="/_fp/consent.js"`) {
+	if !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, `<script src="/_fp/consent.js?v=`) {
 		t.Errorf("not deferred: %s", body)
 	}
 	if rec.Header().Get("Content-Length") != "" || rec.Header().Get("ETag") != `W/"abc"` {

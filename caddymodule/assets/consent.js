@@ -1,82 +1,396 @@
 /* firstparty consent runtime: activates the markup the rewriter deferred,
-   for the categories the visitor granted. First party, no dependencies. */
-(function () {
-  "use strict";
-  var me = document.currentScript, token = me && me.getAttribute("data-fp-token");
-  var NAME = "fp_consent", listeners = [];
-  function read() {
-    var m = document.cookie.match(/(?:^|;\s*)fp_consent=v1:([a-z_,]*)(?:;|$)/), g = {};
-    if (m) m[1].split(",").forEach(function (c) { if (c) g[c] = true; });
-    return g;
-  }
-  function write(g) {
-    var cats = Object.keys(g).filter(function (k) { return g[k]; }).sort();
-    var c = NAME + "=v1:" + cats.join(",") + "; Path=/; Max-Age=" + (395 * 86400) + "; SameSite=Lax";
-    if (location.protocol === "https:") c += "; Secure";
-    document.cookie = c;
-  }
-  function restore(el) {
-    var names = el.getAttributeNames ? el.getAttributeNames() : [];
-    if (el.tagName === "SCRIPT") {
-      var s = document.createElement("script");
-      names.forEach(function (n) {
-        if (n === "type" || /^data-fp-(category|vendor|token|placeholder)$/.test(n)) return;
-        var v = el.getAttribute(n);
-        if (n.indexOf("data-fp-") === 0) n = n.slice(8);
-        s.setAttribute(n, v);
+   for what the visitor granted, and shows the optional banner. First party,
+   no dependencies. The module minifies it and calls it with the config
+   (runtime.go); caddymodule/consent.go applies the same rules server side. */
+(function (C) {
+  var d = document, w = window, me = d.currentScript;
+  var token = me && me.getAttribute("data-fp-token"), nonce = me && (me.nonce || me.getAttribute("nonce"));
+  var NAME = C.cookie, MAXAGE = 395 * 86400, listeners = [], lastCookie, state, granted = {};
+  var gpc = navigator.globalPrivacyControl === true;
+
+  /* ---- reading: the same rule as consent.go ---- */
+  var merge = (a, b) => {
+    var ea = a.s >= 2, eb = b.s >= 2;
+    if (ea != eb) return ea ? a : b;
+    if (!ea) return a.s >= b.s ? a : b;
+    if (a.t != b.t) return a.t > b.t ? a : b;
+    return b.s == 3 ? b : a;
+  };
+  var add = (m, k, s) => { m[k] = merge(m[k] || { s: 0, t: 0 }, s); };
+  var jar = () => {
+    var m = {};
+    d.cookie.split(/; */).forEach((p) => {
+      var i = p.indexOf("=");
+      if (i > 0) (m[p.slice(0, i)] = m[p.slice(0, i)] || []).push(p.slice(i + 1));
+    });
+    return m;
+  };
+  var one = (j, n) => { var v = j[n]; return v && v.length == 1 && v[0] && v[0].length <= 4096 ? v[0] : null; };
+  var dec = (v) => { try { return decodeURIComponent(v.replace(/\+/g, " ")); } catch (e) { return null; } };
+  var vkey = (v) => { return (v + "").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, ""); };
+  var OWN = /^1\.(\d{1,11})\.(\d{1,11})((?:\.(?:\*|@?[a-z0-9_]{1,64})-[gda])*)$/;
+  var ownCookie = (j) => {
+    var v = one(j, NAME), m = v && OWN.exec(v), now = Date.now() / 1000;
+    if (!m || +m[2] < +m[1] || +m[1] > now + 86400 || now - m[1] > MAXAGE) return null;
+    var items = {};
+    m[3].split(".").slice(1).forEach((it) => { items[it.slice(0, -2)] = it.slice(-1); });
+    return { c: +m[1], u: +m[2], i: items };
+  };
+  // apply records one source: within it a category is granted only when
+  // every key that maps to it is.
+  var apply = (st, cmp, keys, t, implicit) => {
+    var got = {}, map = C.maps[cmp] || {}, n = 0;
+    for (var k in keys) {
+      var mk = cmp == "klaro" ? vkey(k).replace(/_/g, "") : k;
+      (map[mk] || []).forEach((c) => {
+        var s = { s: keys[k] ? (implicit ? 1 : 2) : 3, t: t };
+        if (!got[c] || s.s == 3) got[c] = s;
       });
-      if (!s.src) s.text = el.text;
-      el.parentNode.replaceChild(s, el);
-      return;
     }
-    if (el.tagName === "STYLE") {
+    for (var c in got) { add(st.c, c, got[c]); n++; }
+    return n > 0;
+  };
+  var jsonMap = (v) => {
+    var o, s = dec(v);
+    try { o = JSON.parse(s); } catch (e) { return null; }
+    if (!o || typeof o != "object" || Array.isArray(o)) return null;
+    // a duplicated key is refused, as in consent.go
+    if ((s.match(/"(?:[^"\\]|\\.)*"\s*:/g) || []).length != Object.keys(o).length) return null;
+    for (var k in o) if (typeof o[k] != "boolean") return null;
+    return o;
+  };
+  var cookiebot = (v) => {
+    var s, f = {}, keys = {};
+    try { s = decodeURIComponent(v); } catch (e) { return null; }
+    if (!s || !/^\{.*\}$/.test(s)) return null;
+    var parts = s.slice(1, -1).split(",");
+    for (var i = 0; i < parts.length; i++) {
+      var kv = parts[i], c = kv.indexOf(":"), k = kv.slice(0, c).trim();
+      if (c < 0 || !k || k in f) return null;
+      f[k] = kv.slice(c + 1).trim().replace(/^'+|'+$/g, "");
+    }
+    for (i = 0; i < 3; i++) {
+      k = ["preferences", "statistics", "marketing"][i];
+      if (f[k] != "true" && f[k] != "false") return null;
+      keys[k] = f[k] == "true";
+    }
+    return [keys, Math.floor((parseInt(f.utc, 10) || 0) / 1000), f.method == "implied"];
+  };
+  var onetrust = (v, closed) => {
+    var g = null, c = dec(closed) || "", t = Date.parse(c), keys = {}, ok = true;
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) || !(t > 0)) return null;
+    v.split("&").forEach((p) => {
+      var i = p.indexOf("=");
+      if (p.slice(0, i) == "groups") { if (g != null) ok = false; g = dec(p.slice(i + 1)); }
+    });
+    if (!ok || g == null) return null;
+    g.split(",").forEach((x) => {
+      var m = /^(.*):([01])$/.exec(x);
+      if (!m) ok = false; else keys[m[1]] = m[2] == "1";
+    });
+    return ok ? [keys, Math.floor(t / 1000)] : null;
+  };
+  var tcf = (v, st) => {
+    var b = "", s = v.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"), o = 0, bad = false, bin;
+    try { bin = atob(s + "===".slice((s.length + 3) % 4)); } catch (e) { return false; }
+    for (var i = 0; i < bin.length; i++) b += (256 + bin.charCodeAt(i)).toString(2).slice(1);
+    function r(n) { if (o + n > b.length) { bad = true; return 0; } o += n; return parseInt(b.slice(o - n, o), 2); }
+    if (r(6) != 2) return false;
+    r(36);
+    var t = Math.floor(r(36) / 10);
+    r(74);
+    var p = b.slice(o, o + 24), vend = {}, ids = C.tcf.vendors;
+    r(61);
+    var max = r(16);
+    if (r(1) == 0) {
+      for (i = 1; i <= max && !bad; i++) if (r(1) && ids[i]) vend[i] = 1;
+    } else {
+      for (var n = r(12), e; n-- > 0 && !bad;) {
+        var rg = r(1), a = r(16); e = rg ? r(16) : a;
+        if (e < a || e > max) return false;
+        for (i in ids) if (i >= a && i <= e) vend[i] = 1;
+      }
+    }
+    if (bad) return false;
+    for (var c in C.tcf.cats) add(st.c, c, { s: C.tcf.cats[c].every((q) => { return p[q - 1] == "1"; }) ? 2 : 3, t: t });
+    for (i in ids) if (!vend[i]) ids[i].forEach((k) => { add(st.v, k, { s: 3, t: t }); });
+    return true;
+  };
+  var evaluate = () => {
+    var j = jar(), st = { c: {}, v: {} }, o = ownCookie(j), v, x;
+    if (o) for (var k in o.i) add(k[0] == "@" ? st.v : st.c, k.replace(/^@/, ""), { s: { g: 2, d: 3, a: 1 }[o.i[k]], t: o.u });
+    if ((v = one(j, "CookieConsent")) && (x = cookiebot(v))) apply(st, "cookiebot", x[0], x[1], x[2]);
+    if ((v = one(j, "OptanonConsent")) && (x = onetrust(v, one(j, "OptanonAlertBoxClosed") || ""))) apply(st, "onetrust", x[0], x[1]);
+    if ((v = one(j, "klaro")) && (x = jsonMap(v))) apply(st, "klaro", x, 0);
+    if ((v = one(j, "cf_consent")) && (x = jsonMap(v))) apply(st, "zaraz", x, 0);
+    if ((v = one(j, "euconsent-v2"))) tcf(v, st);
+    st.own = o;
+    return st;
+  };
+  var isGranted = (st, cat) => {
+    var s = st.c[cat] || st.c["*"] || { s: 0 };
+    if (s.s < 2 && gpc && C.gpc.indexOf(cat) >= 0) return false;
+    return s.s == 1 || s.s == 2;
+  };
+  var allowed = (st, cat, vendor) => {
+    var v = st.v[vkey(vendor || "")] || { s: 0 };
+    return v.s == 2 || (isGranted(st, cat) && v.s != 3);
+  };
+
+  /* ---- writing ---- */
+  var save = (items) => {
+    var now = Math.floor(Date.now() / 1000), o = state.own, created = o ? o.c : now, v = "1." + created + "." + Math.max(now, o ? o.u : 0);
+    Object.keys(items).sort().forEach((k) => { if (items[k]) v += "." + k + "-" + items[k]; });
+    d.cookie = NAME + "=" + v + "; Path=/; Max-Age=" + Math.max(0, created + MAXAGE - now) + "; SameSite=Lax" + (location.protocol == "https:" ? "; Secure" : "");
+    refresh(true);
+  };
+  var items = () => { return state.own ? Object.assign({}, state.own.i) : {}; };
+  // expire removes the first-party cookies of the vendors of a category
+  // that is no longer granted, on this host and each parent domain.
+  var expire = (cat) => {
+    var pats = (C.expire[cat] || []).map((p) => { return new RegExp("^" + p.replace(/\*/g, ".*") + "$"); });
+    Object.keys(jar()).forEach((n) => {
+      if (!pats.some((p) => { return p.test(n); })) return;
+      var h = location.hostname.split("."), ds = [""];
+      for (var i = 0; i < h.length - 1; i++) ds.push("; Domain=." + h.slice(i).join("."));
+      ds.forEach((dm) => { d.cookie = n + "=; Path=/; Max-Age=0" + dm; });
+    });
+  };
+
+  /* ---- activation ---- */
+  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style)$/;
+  var restore = (el) => {
+    var names = el.getAttributeNames();
+    el.removeAttribute("data-fp-token");
+    if (el.tagName == "STYLE") {
       var tw = el.previousElementSibling;
-      if (tw && tw.tagName === "STYLE" && tw.hasAttribute("data-fp-neutral")) tw.parentNode.removeChild(tw);
+      if (tw && tw.hasAttribute("data-fp-neutral")) tw.remove();
       el.removeAttribute("type");
-      if (el.hasAttribute("data-fp-type")) { el.setAttribute("type", el.getAttribute("data-fp-type")); el.removeAttribute("data-fp-type"); }
+      if (el.hasAttribute("data-fp-type")) el.setAttribute("type", el.getAttribute("data-fp-type"));
     }
-    names.forEach(function (n) {
-      var m = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style)$/.exec(n);
+    names.forEach((n) => {
+      var m = URLS.exec(n);
       if (!m) return;
-      if (m[1] === "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", el.getAttribute(n));
+      if (m[1] == "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", el.getAttribute(n));
       else el.setAttribute(m[1], el.getAttribute(n));
       el.removeAttribute(n);
     });
-    el.removeAttribute("data-fp-token");
-  }
-  function activate(g) {
-    if (!token) return;
-    var els = document.querySelectorAll('[data-fp-token="' + token + '"][data-fp-category]');
-    for (var i = 0; i < els.length; i++) {
-      var el = els[i], cat = el.getAttribute("data-fp-category");
-      if (!g[cat] || el.classList.contains("fp-placeholder")) continue;
-      if (el.hasAttribute("data-fp-placeholder")) {
-        var ph = el.previousElementSibling;
-        if (ph && ph.classList.contains("fp-placeholder")) ph.parentNode.removeChild(ph);
-      }
-      restore(el);
-    }
-  }
-  document.addEventListener("click", function (e) {
-    var b = e.target.closest && e.target.closest("[data-fp-load]");
-    if (!b) return;
-    var ph = b.closest(".fp-placeholder"), el = ph && ph.nextElementSibling;
-    if (el && el.getAttribute("data-fp-token") === token) { restore(el); ph.parentNode.removeChild(ph); }
-  });
-  var api = {
-    get: function () { return read(); },
-    set: function (choices) {
-      var g = read();
-      for (var k in choices) g[k] = !!choices[k];
-      write(g);
-      activate(g);
-      listeners.forEach(function (f) { try { f(read()); } catch (e) {} });
-    },
-    onChange: function (f) { listeners.push(f); },
-    open: function () {}
   };
-  window.firstparty = window.firstparty || {};
-  window.firstparty.consent = api;
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { activate(read()); });
-  else activate(read());
-})();
+  // script re-creates a deferred script so that it runs.
+  var script = (el) => {
+    var s = d.createElement("script");
+    el.getAttributeNames().forEach((n) => {
+      if (n == "type" || /^data-fp-(category|vendor|token|placeholder)$/.test(n)) return;
+      s.setAttribute(n.replace(/^data-fp-/, ""), el.getAttribute(n));
+    });
+    s.nonce = el.nonce || nonce || "";
+    if (!s.src) s.text = el.text;
+    return s;
+  };
+  var queue = [], running = false;
+  // run inserts deferred scripts in document order: a script that was
+  // blocking (no async, not a module) holds the next until it has loaded.
+  var run = () => {
+    if (running) return;
+    while (queue.length) {
+      var el = queue.shift(), s = script(el), wait = s.src && !s.hasAttribute("async") && s.type != "module";
+      if (wait) {
+        s.async = false;
+        running = true;
+        s.onload = s.onerror = () => { running = false; run(); };
+      }
+      if (el.parentNode) el.parentNode.replaceChild(s, el); else d.head.appendChild(s);
+      if (wait) return;
+    }
+    consentMode();
+  };
+  // known holds the markup the rewriter produced: what carries our token
+  // when the page has parsed. Anything added later is never activated.
+  var known = null;
+  var mine = (el) => { return token && known && known.has(el) && el.getAttribute("data-fp-token") === token; };
+  var activate = () => {
+    if (!token) return;
+    known && known.forEach((el) => {
+      var c = el.getAttribute("data-fp-category");
+      if (c && mine(el) && !el.classList.contains("fp-placeholder") && allowed(state, c, el.getAttribute("data-fp-vendor"))) load(el);
+    });
+    run();
+  };
+  var load = (el) => {
+    if (el.hasAttribute("data-fp-placeholder")) {
+      var ph = el.previousElementSibling;
+      if (ph && ph.classList.contains("fp-placeholder")) ph.remove();
+    }
+    if (el.tagName == "SCRIPT") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
+  };
+  var consentMode = () => {
+    if (typeof w.gtag != "function") return;
+    var g = (c) => { return isGranted(state, c) ? "granted" : "denied"; };
+    w.gtag("consent", "update", { analytics_storage: g("analytics"), ad_storage: g("advertising"), ad_user_data: g("advertising"), ad_personalization: g("advertising") });
+  };
+
+  /* ---- state changes ---- */
+  var snapshot = () => {
+    var o = {};
+    C.cats.forEach((c) => { o[c] = isGranted(state, c); });
+    return o;
+  };
+  var refresh = (force) => {
+    var c = d.cookie;
+    if (c === lastCookie && !force) return;
+    lastCookie = c;
+    var before = granted;
+    state = evaluate();
+    granted = snapshot();
+    var changed = JSON.stringify(before) != JSON.stringify(granted);
+    C.cats.forEach((k) => { if (before[k] && !granted[k]) expire(k); });
+    if (d.readyState != "loading") activate();
+    if (changed || force) {
+      consentMode();
+      listeners.forEach((f) => { try { f(snapshot()); } catch (e) {} });
+    }
+  };
+  refresh(true);
+  setInterval(refresh, 1000); // a consent manager's choice arrives as a cookie
+
+  d.addEventListener("click", (e) => {
+    var b = e.target.closest && e.target.closest("[data-fp-load],[data-fp-open]");
+    if (!b) return;
+    if (b.hasAttribute("data-fp-open")) { e.preventDefault(); open(true); return; }
+    var ph = b.closest(".fp-placeholder"), el = ph && ph.nextElementSibling;
+    if (!el || !mine(ph) || !mine(el)) return;
+    if (b.getAttribute("data-fp-load") == "always") {
+      var it = items();
+      it["@" + vkey(el.getAttribute("data-fp-vendor") || ph.getAttribute("data-fp-placeholder"))] = "g";
+      save(it);
+    }
+    load(el);
+    run();
+  });
+
+  /* ---- banner ---- */
+  var T = C.texts[C.lang] || C.texts.en, host, root, dlg, back, reopen;
+  if (C.lang == "auto") {
+    (navigator.languages || [navigator.language || "en"]).some((l) => {
+      l = String(l).toLowerCase().split("-")[0];
+      return C.texts[l] && (T = C.texts[l]);
+    });
+  }
+  var el = (tag, attrs, kids) => {
+    var e = d.createElement(tag);
+    for (var k in attrs || {}) k == "text" ? (e.textContent = attrs[k]) : e.setAttribute(k, attrs[k]);
+    (kids || []).forEach((c) => { c && e.appendChild(c); });
+    return e;
+  };
+  // onPage lists the categories and vendors deferred on this page, read
+  // when it has parsed (activation takes the markers away).
+  var page;
+  var onPage = () => {
+    if (page) return page;
+    var cats = page = {};
+    known.forEach((e) => {
+      var c = e.getAttribute("data-fp-category"), v = e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder");
+      if (C.cats.indexOf(c) < 0) return;
+      cats[c] = cats[c] || [];
+      if (v && cats[c].indexOf(v) < 0) cats[c].push(v);
+    });
+    return cats;
+  };
+  var choose = (it) => { save(it); close(); };
+  var close = () => {
+    if (!dlg) return;
+    dlg.remove(); dlg = null;
+    reopen.hidden = false;
+    if (back && back.focus) back.focus();
+  };
+  var open = (settings) => {
+    if (!root) return;
+    if (dlg) dlg.remove();
+    back = d.activeElement;
+    var cats = onPage(), boxes = {}, names = Object.keys(cats);
+    var b = (k, f, cls) => { var x = el("button", { type: "button", "class": cls || "b", text: T[k] }); x.onclick = f; return x; };
+    var list = el("div", { "class": "l2" }, names.map((c) => {
+      var id = "fp-" + c, cb = boxes[c] = el("input", { type: "checkbox", id: id });
+      cb.checked = isGranted(state, c);
+      return el("div", { "class": "row" }, [cb, el("label", { "for": id, text: T["cat_" + c] || c }),
+        cats[c].length ? el("small", { text: cats[c].join(", ") }) : null]);
+    }));
+    list.hidden = !settings;
+    var links = el("p", { "class": "s" }, [C.privacy ? el("a", { href: C.privacy, text: T.privacy }) : null]);
+    var save2 = b("save", () => {
+      var it = items();
+      names.forEach((c) => { it[c] = boxes[c].checked ? "g" : "d"; });
+      choose(it);
+    });
+    save2.hidden = !settings;
+    var more = b("settings", () => { list.hidden = save2.hidden = false; more.hidden = true; boxes[names[0]] && boxes[names[0]].focus(); }, "link");
+    more.hidden = settings || !names.length;
+    var keep = (v) => { return () => { var it = items(); for (var k in it) if (k[0] != "@") delete it[k]; it["*"] = v; choose(it); }; };
+    dlg = el("div", { role: "dialog", "aria-modal": "true", "aria-labelledby": "fp-t", "aria-describedby": "fp-b", "class": "d " + C.position }, [
+      el("h2", { id: "fp-t", text: T.title }),
+      el("p", { id: "fp-b", text: T.body }),
+      names.length ? el("p", { "class": "s", text: T.vendors + " " + names.map((c) => { return cats[c].join(", "); }).filter(String).join(", ") }) : null,
+      links, list,
+      el("div", { "class": "btns" }, [b("accept", keep("a")), b("reject", keep("d")), more, save2])
+    ]);
+    dlg.addEventListener("keydown", (e) => {
+      if (e.key == "Escape" && !list.hidden && !settings) { list.hidden = save2.hidden = true; more.hidden = false; more.focus(); }
+      if (e.key != "Tab") return;
+      var f = [].filter.call(dlg.querySelectorAll("button,input,a[href]"), (x) => { return !x.closest("[hidden]"); });
+      var first = f[0], last = f[f.length - 1], a = root.activeElement;
+      if (e.shiftKey && a == first) { last.focus(); e.preventDefault(); }
+      else if (!e.shiftKey && a == last) { first.focus(); e.preventDefault(); }
+    });
+    reopen.hidden = true;
+    root.appendChild(dlg);
+    dlg.querySelector("button").focus();
+  };
+  var banner = () => {
+    host = el("div", { id: "fp-consent" });
+    root = host.attachShadow({ mode: "open" });
+    var css = ":host{all:initial}.d,.r{position:fixed;z-index:2147483647;font:16px/1.4 system-ui,sans-serif;color:" + C.colors[1] +
+      ";background:" + C.colors[0] + ";box-shadow:0 2px 20px #0006;box-sizing:border-box}" +
+      ".d{left:50%;transform:translateX(-50%);width:min(40em,100vw - 1em);max-height:calc(100vh - 1em);overflow:auto;padding:1em 1.25em;border-radius:.5em}" +
+      ".bottom{bottom:.5em}.top{top:.5em}.center{top:50%;transform:translate(-50%,-50%)}" +
+      "h2{font-size:1.15em;margin:0 0 .4em}p,.row{margin:.4em 0}.s,small{font-size:.85em}small{display:block;margin-left:1.6em}" +
+      ".btns{display:flex;flex-wrap:wrap;gap:.5em;margin-top:.8em}" +
+      "button{font:inherit;cursor:pointer}.b{flex:1 1 10em;font-weight:600;padding:.6em 1em;border:2px solid " + C.colors[2] + ";border-radius:.4em;background:" + C.colors[2] + ";color:" + C.colors[0] + "}" +
+      ".link,.r{font-size:.9em;background:none;border:0;color:inherit;text-decoration:underline;padding:.6em}" +
+      "a{color:inherit}:focus-visible{outline:3px solid " + C.colors[2] + ";outline-offset:2px}" +
+      ".r{bottom:.5em;left:.5em;border-radius:.4em;background:" + C.colors[0] + "}[hidden]{display:none!important}";
+    try { var sh = new CSSStyleSheet(); sh.replaceSync(css); root.adoptedStyleSheets = [sh]; }
+    catch (e) { var st = el("style", { text: css }); st.nonce = nonce || ""; root.appendChild(st); }
+    reopen = el("button", { type: "button", "class": "r", text: T.reopen });
+    reopen.onclick = () => { open(true); };
+    root.appendChild(reopen);
+    d.body.appendChild(host);
+    var chose = state.own || Object.keys(state.c).length;
+    if (!chose && Object.keys(onPage()).length) open(false); else reopen.hidden = false;
+  };
+  var start = () => {
+    known = new Set([].filter.call(d.querySelectorAll("[data-fp-token]"), (e) => { return e.getAttribute("data-fp-token") === token; }));
+    onPage();
+    activate();
+    if (C.banner) banner();
+    // placeholders get an "always allow" choice
+    known.forEach((ph) => {
+      if (!ph.classList.contains("fp-placeholder")) return;
+      var a = el("button", { type: "button", "data-fp-load": "always", text: T.always + " " + ph.getAttribute("data-fp-placeholder") });
+      ph.appendChild(d.createTextNode(" "));
+      ph.appendChild(a);
+    });
+  };
+  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start); else start();
+
+  w.firstparty = w.firstparty || {};
+  w.firstparty.consent = {
+    get: () => { return snapshot(); },
+    set: (choices) => {
+      var it = items();
+      for (var k in choices) if (C.cats.indexOf(k) >= 0 || k == "*") it[k] = choices[k] ? "g" : "d";
+      save(it);
+    },
+    onChange: (f) => { if (typeof f == "function") listeners.push(f); },
+    open: () => { open(true); }
+  };
+})

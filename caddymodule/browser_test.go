@@ -1,0 +1,731 @@
+package caddymodule
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/chromedp/cdproto/cdp/jsonv2"
+	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests load the demo shop through Caddy + firstparty in a real
+// headless Chromium, with every vendor host resolved to one stub that
+// records each connection and request it gets (--host-resolver-rules).
+
+// vendorStub is every third party at once: it accepts TLS and plain HTTP
+// on one port and records each connection and each request.
+type vendorStub struct {
+	ln       net.Listener
+	tls      *tls.Config
+	mu       sync.Mutex
+	conns    []string // "tls <sni>", "tcp <host>", or "tcp" (closed without a request)
+	gen      int      // bumped by reset: a connection is reported in its own generation
+	reqs     []string // "<host><path>"
+	accepted chan net.Conn
+}
+
+func newVendorStub(t *testing.T) *vendorStub {
+	borrow := httptest.NewUnstartedServer(nil)
+	borrow.StartTLS()
+	cert := borrow.TLS.Certificates[0]
+	borrow.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &vendorStub{ln: ln, accepted: make(chan net.Conn)}
+	s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"},
+		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			if !browserHosts[h.ServerName] {
+				s.record(&s.conns, "tls "+h.ServerName)
+			}
+			return nil, nil
+		}}
+	// A plain connection counts as a contact with the host of its first
+	// request, or as "tcp" when it closes without one.
+	var plain sync.Map // net.Conn → *string (host)
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if _, ok := c.(*tls.Conn); ok {
+				return ctx
+			}
+			h := &plainConn{gen: s.generation()}
+			plain.Store(c, h)
+			return context.WithValue(ctx, connHostKey{}, h)
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st != http.StateClosed && st != http.StateHijacked {
+				return
+			}
+			// A browser that is shutting down closes its idle sockets:
+			// they belong to the generation that opened them.
+			if h, ok := plain.LoadAndDelete(c); ok && h.(*plainConn).host == "" && h.(*plainConn).gen == s.generation() {
+				s.record(&s.conns, "tcp")
+			}
+		}}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(s.accepted)
+				return
+			}
+			go s.sniff(c)
+		}
+	}()
+	go srv.Serve(chanListener{s.accepted, ln.Addr()})
+	t.Cleanup(func() { ln.Close(); srv.Close() })
+	return s
+}
+
+// sniff tells TLS from plain HTTP by the first byte.
+func (s *vendorStub) sniff(c net.Conn) {
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := br.Peek(1)
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		s.record(&s.conns, "tcp")
+		c.Close()
+		return
+	}
+	pc := &peekedConn{c, br}
+	if b[0] == 0x16 {
+		s.accepted <- tls.Server(pc, s.tls)
+		return
+	}
+	s.accepted <- pc
+}
+
+type connHostKey struct{}
+
+type plainConn struct {
+	host string
+	gen  int
+}
+
+func (s *vendorStub) generation() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
+}
+
+// browserHosts are Chromium's own services, which it contacts whatever
+// the page does (sign-in, component updates, network time): they are not
+// the page's requests, and are left out of what the stub reports.
+var browserHosts = map[string]bool{
+	"accounts.google.com": true, "clients2.google.com": true, "clients1.google.com": true,
+	"update.googleapis.com": true, "clientservices.googleapis.com": true, "safebrowsing.googleapis.com": true,
+	"optimizationguide-pa.googleapis.com": true, "content-autofill.googleapis.com": true,
+	"redirector.gvt1.com": true, "edgedl.me.gvt1.com": true, "android.clients.google.com": true,
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+type chanListener struct {
+	c    chan net.Conn
+	addr net.Addr
+}
+
+func (l chanListener) Accept() (net.Conn, error) {
+	c, ok := <-l.c
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+func (l chanListener) Close() error   { return nil }
+func (l chanListener) Addr() net.Addr { return l.addr }
+
+func (s *vendorStub) record(to *[]string, v string) {
+	s.mu.Lock()
+	*to = append(*to, v)
+	s.mu.Unlock()
+}
+
+// ServeHTTP answers like a vendor: scripts that say they ran (and, for
+// Google's, set the _ga cookie and send a hit), pixels and frames.
+func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := r.Context().Value(connHostKey{}).(*plainConn); ok && h.host == "" {
+		h.host = r.Host
+		if !browserHosts[r.Host] {
+			s.record(&s.conns, "tcp "+r.Host)
+		}
+	}
+	if browserHosts[r.Host] {
+		http.Error(w, "not here", http.StatusNotFound)
+		return
+	}
+	s.record(&s.reqs, r.Host+r.URL.Path)
+	w.Header().Set("Access-Control-Allow-Origin", "*") // crossorigin and module scripts
+	if d, err := strconv.Atoi(r.URL.Query().Get("delay")); err == nil && d > 0 && d < 5000 {
+		time.Sleep(time.Duration(d) * time.Millisecond)
+	}
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/order/") && strings.HasSuffix(p, ".js"):
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, "window.order.push(%q);", strings.TrimSuffix(strings.TrimPrefix(p, "/order/"), ".js"))
+	case strings.HasSuffix(p, ".js") || strings.HasPrefix(p, "/gtag/js") || strings.HasPrefix(p, "/c/hotjar"):
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, "(window.fpRan=window.fpRan||[]).push(%q);", r.Host)
+		if r.Host == "www.googletagmanager.com" {
+			io := `document.cookie="_ga=GA1.1.123.456; Path=/; Max-Age=3600"; new Image().src="https://www.google-analytics.com/g/collect?v=2";`
+			fmt.Fprint(w, io)
+		}
+	case strings.HasPrefix(p, "/embed/"):
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<!doctype html><title>video</title><p>video")
+	default:
+		w.Header().Set("Content-Type", "image/gif")
+		w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+	}
+}
+
+// seen returns what reached the stub since the last reset.
+func (s *vendorStub) seen() (conns, reqs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.conns...), append([]string(nil), s.reqs...)
+}
+
+func (s *vendorStub) reset() {
+	s.mu.Lock()
+	s.conns, s.reqs = nil, nil
+	s.gen++
+	s.mu.Unlock()
+}
+
+// hosts is the set of hosts requested, sorted.
+func (s *vendorStub) hosts() []string {
+	_, reqs := s.seen()
+	set := map[string]bool{}
+	for _, r := range reqs {
+		h, _, _ := strings.Cut(r, "/")
+		set[h] = true
+	}
+	var out []string
+	for h := range set {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitFor polls until cond holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+const browserPort = 9081
+
+func browserConfig(firstparty string) string {
+	return testGlobals(browserPort) + fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		%s
+	}
+	handle_path /t/* {
+		root * testdata/browser
+		file_server
+	}
+	handle {
+		root * ../testdata/demo
+		file_server
+	}
+}
+`, browserPort, firstparty)
+}
+
+// chromiumPath finds Debian's Chromium; without it the browser tests
+// skip, except in CI, where .ci/run installs it.
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is missing in CI: .ci/run installs it with apt-get install chromium")
+	}
+	t.Skip("Chromium not installed: make chromium (apt-get install chromium) to run the browser tests")
+	return ""
+}
+
+type browserEnv struct {
+	t    *testing.T
+	stub *vendorStub
+	exe  string
+	base string
+}
+
+func newBrowserEnv(t *testing.T, firstparty string) *browserEnv {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	exe := chromiumPath(t)
+	stub := newVendorStub(t)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(browserConfig(firstparty), "caddyfile")
+	return &browserEnv{t: t, stub: stub, exe: exe, base: fmt.Sprintf("http://localhost:%d", browserPort)}
+}
+
+// browser starts a fresh Chromium (new user-data-dir) at the given window
+// size, with GPC on when gpc is set.
+func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
+	t := e.t
+	_, port, _ := net.SplitHostPort(e.stub.ln.Addr().String())
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(e.exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("no-default-browser-check", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port+", EXCLUDE localhost"),
+		chromedp.WindowSize(w, h),
+	}
+	e.stub.reset()
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	tasks := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(int64(w), int64(h))}
+	if gpc {
+		tasks = append(tasks, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Sec-GPC": "1"}}); err != nil {
+				return err
+			}
+			_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `Object.defineProperty(Navigator.prototype, "globalPrivacyControl", {get: function () { return true; }});`})
+			return err
+		}))
+	}
+	if err := chromedp.Do(ctx, tasks...); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	// Chromium must not have contacted anything by itself.
+	if c, r := e.stub.seen(); len(c)+len(r) > 0 {
+		t.Fatalf("Chromium contacted hosts on start: %v %v", c, r)
+	}
+	return ctx
+}
+
+// page starts subtest t in a fresh desktop browser on the demo shop.
+func (e *browserEnv) page(t *testing.T, gpc bool) context.Context {
+	e.t = t
+	ctx := e.browser(1280, 800, gpc)
+	e.open(ctx, "/")
+	return ctx
+}
+
+// loads waits until host was requested.
+func (e *browserEnv) loads(host string) bool {
+	return waitFor(5*time.Second, func() bool { return has(e.stub.hosts(), host) })
+}
+
+func (e *browserEnv) run(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	e.t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// eval runs a JavaScript expression in the page (awaiting a promise) and
+// decodes its value into out, when out is not nil.
+func (e *browserEnv) eval(ctx context.Context, js string, out any) {
+	e.t.Helper()
+	if out == nil {
+		js = "(" + js + ", true)"
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[jsonv2.Value](js, func(p *cdpruntime.EvaluateParams) { t := true; p.AwaitPromise = &t }))
+	if err != nil {
+		e.t.Fatalf("evaluating %.80s: %v", js, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(v, out); err != nil {
+			e.t.Fatalf("decoding %s: %v", v, err)
+		}
+	}
+}
+
+// shadow is a JavaScript expression for an element of the banner.
+func shadow(sel string) string {
+	return `document.querySelector("#fp-consent").shadowRoot.querySelector(` + strconv.Quote(sel) + `)`
+}
+
+// clickText clicks the banner button whose text is txt.
+func (e *browserEnv) clickText(ctx context.Context, txt string) {
+	e.t.Helper()
+	var ok bool
+	e.eval(ctx, `(function(){var b=[].find.call(document.querySelector("#fp-consent").shadowRoot.querySelectorAll("button"),function(x){return x.textContent==`+strconv.Quote(txt)+` && !x.closest("[hidden]")}); if(!b) return false; b.click(); return true})()`, &ok)
+	if !ok {
+		e.t.Fatalf("no visible banner button %q", txt)
+	}
+}
+
+// quiet waits, then checks that nothing reached a vendor.
+func (e *browserEnv) quiet(what string) {
+	e.t.Helper()
+	time.Sleep(1500 * time.Millisecond)
+	if c, r := e.stub.seen(); len(c)+len(r) > 0 {
+		e.t.Errorf("%s: vendors contacted: connections %v, requests %v", what, c, r)
+	}
+}
+
+func (e *browserEnv) open(ctx context.Context, path string) {
+	e.t.Helper()
+	e.run(ctx, chromedp.Navigate(e.base+path), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+func (e *browserEnv) bannerOpen(ctx context.Context) bool {
+	var open bool
+	e.eval(ctx, `!!document.querySelector("#fp-consent") && !!`+shadow(`[role=dialog]`), &open)
+	return open
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// The adversarial test of the consent promise: nothing reaches a third
+// party before a choice, and only what was granted after it.
+func TestBrowserConsent(t *testing.T) {
+	e := newBrowserEnv(t, `banner on {
+			privacy_url /privacy
+		}`)
+
+	t.Run("no request before a choice, then analytics only", func(t *testing.T) {
+		ctx := e.page(t, false)
+		if !e.bannerOpen(ctx) {
+			t.Fatal("banner not shown to a new visitor")
+		}
+		e.quiet("before any choice")
+		e.clickText(ctx, "Choose")
+		e.eval(ctx, shadow(`#fp-analytics`)+`.click()`, nil)
+		e.clickText(ctx, "Save my choices")
+		if !e.loads("www.google-analytics.com") {
+			t.Fatalf("analytics did not run after consent: %v", e.stub.hosts())
+		}
+		time.Sleep(1 * time.Second)
+		for _, h := range e.stub.hosts() {
+			if h != "www.googletagmanager.com" && h != "www.google-analytics.com" {
+				t.Errorf("after analytics-only consent, %s was contacted", h)
+			}
+		}
+		var ran []string
+		e.eval(ctx, `window.fpRan || []`, &ran)
+		if len(ran) != 1 || ran[0] != "www.googletagmanager.com" {
+			t.Errorf("scripts that ran: %v, want gtag.js only", ran)
+		}
+		// The choice holds on the next page, without a banner.
+		e.stub.reset()
+		e.open(ctx, "/")
+		if e.bannerOpen(ctx) {
+			t.Error("banner shown again after a choice")
+		}
+		if !e.loads("www.googletagmanager.com") {
+			t.Errorf("analytics not activated on the next page: %v", e.stub.hosts())
+		}
+	})
+
+	t.Run("reject all, then the next page", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.clickText(ctx, "Reject all")
+		e.quiet("after Reject all")
+		e.open(ctx, "/")
+		if e.bannerOpen(ctx) {
+			t.Error("banner shown again after Reject all")
+		}
+		e.quiet("on the page after Reject all")
+	})
+
+	t.Run("withdrawal", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.clickText(ctx, "Accept all")
+		if !waitFor(5*time.Second, func() bool { return len(e.stub.hosts()) >= 4 }) {
+			t.Fatalf("Accept all loaded only %v", e.stub.hosts())
+		}
+		var cookies string
+		waitFor(3*time.Second, func() bool { e.eval(ctx, `document.cookie`, &cookies); return strings.Contains(cookies, "_ga=") })
+		if !strings.Contains(cookies, "_ga=") {
+			t.Fatalf("the stub gtag.js set no _ga cookie: %q", cookies)
+		}
+		// Withdraw everything from the reopener.
+		e.clickText(ctx, "Cookie settings")
+		e.eval(ctx, `[].forEach.call(document.querySelector("#fp-consent").shadowRoot.querySelectorAll("input[type=checkbox]"), function(c){ c.checked = false; })`, nil)
+		e.clickText(ctx, "Save my choices")
+		e.eval(ctx, `document.cookie`, &cookies)
+		if strings.Contains(cookies, "_ga=") {
+			t.Errorf("withdrawal left the _ga cookie: %q", cookies)
+		}
+		e.stub.reset()
+		e.open(ctx, "/")
+		e.quiet("on the page after withdrawal")
+	})
+
+	t.Run("GPC beats an implicit Accept all", func(t *testing.T) {
+		ctx := e.page(t, true)
+		e.quiet("before any choice, with GPC")
+		e.clickText(ctx, "Accept all")
+		if !e.loads("www.googletagmanager.com") {
+			t.Fatalf("analytics did not run after Accept all: %v", e.stub.hosts())
+		}
+		time.Sleep(1500 * time.Millisecond)
+		for _, h := range e.stub.hosts() {
+			if h == "bat.bing.com" || strings.Contains(h, "facebook") || h == "snap.licdn.com" {
+				t.Errorf("with GPC, an advertising or social host was contacted: %s", h)
+			}
+		}
+		var got map[string]bool
+		e.eval(ctx, `firstparty.consent.get()`, &got)
+		if got["advertising"] || got["social"] || !got["analytics"] {
+			t.Errorf("consent.get() with GPC after Accept all: %v", got)
+		}
+	})
+
+	t.Run("click-to-load placeholder", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.quiet("before the click")
+		e.run(ctx, chromedp.Click(chromedp.CSS(`.fp-placeholder button[data-fp-load]:not([data-fp-load=always])`)))
+		if !e.loads("www.youtube.com") {
+			t.Fatalf("the video did not load on click: %v", e.stub.hosts())
+		}
+		if hs := e.stub.hosts(); len(hs) != 1 {
+			t.Errorf("the click loaded more than the video: %v", hs)
+		}
+	})
+
+	t.Run("always allow a vendor", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.clickText(ctx, "Reject all")
+		e.run(ctx, chromedp.Click(chromedp.CSS(`.fp-placeholder button[data-fp-load=always]`)))
+		e.loads("www.youtube.com")
+		e.stub.reset()
+		e.open(ctx, "/")
+		if !e.loads("www.youtube.com") {
+			t.Errorf("YouTube not loaded on the next page after Always allow: %v", e.stub.hosts())
+		}
+		time.Sleep(time.Second)
+		if hs := e.stub.hosts(); len(hs) != 1 {
+			t.Errorf("Always allow YouTube loaded more: %v", hs)
+		}
+	})
+
+	t.Run("keyboard only", func(t *testing.T) {
+		ctx := e.page(t, false)
+		active := `(function(){var r=document.querySelector("#fp-consent").shadowRoot, a=r.activeElement; return a ? (a.closest("[role=dialog]") ? "in:" : "out:") + a.textContent : "none"})()`
+		var a string
+		e.eval(ctx, active, &a)
+		if a != "in:Accept all" {
+			t.Fatalf("focus on open is %q, want the first button", a)
+		}
+		// Tab around the whole dialog: focus never leaves it.
+		for i := 0; i < 8; i++ {
+			e.run(ctx, chromedp.KeyEvent("\t"))
+			e.eval(ctx, active, &a)
+			if !strings.HasPrefix(a, "in:") {
+				t.Fatalf("Tab %d moved focus out of the banner: %q", i+1, a)
+			}
+		}
+		// Back to "Reject all" and press Enter.
+		for i := 0; i < 10 && a != "in:Reject all"; i++ {
+			e.run(ctx, chromedp.KeyEvent("\t"))
+			e.eval(ctx, active, &a)
+		}
+		e.run(ctx, chromedp.KeyEvent("\r"))
+		var c string
+		e.eval(ctx, `document.cookie`, &c)
+		if !strings.Contains(c, "fp_consent=1.") || !strings.Contains(c, ".*-d") {
+			t.Errorf("Enter on Reject all did not record the choice: %q", c)
+		}
+		if e.bannerOpen(ctx) {
+			t.Error("banner still open after the choice")
+		}
+		var label string
+		e.eval(ctx, shadow(`[role=dialog]`)+` === null ? "closed" : "open"`, &label)
+		e.quiet("after a keyboard Reject all")
+	})
+
+	t.Run("no layout shift, phone width and 200% zoom", func(t *testing.T) {
+		e.t = t
+		for _, vp := range [][2]int{{390, 844}, {640, 400}} {
+			e.stub.reset()
+			ctx := e.browser(vp[0], vp[1], false)
+			e.open(ctx, "/")
+			var m struct {
+				Shift     float64 `json:"shift"`
+				Fits      bool    `json:"fits"`
+				Overflow  bool    `json:"overflow"`
+				ButtonsIn bool    `json:"buttonsIn"`
+			}
+			e.eval(ctx, `new Promise(function(res){
+				var shift = 0;
+				new PerformanceObserver(function(l){ l.getEntries().forEach(function(x){ shift += x.value; }); }).observe({type: "layout-shift", buffered: true});
+				setTimeout(function(){
+					var dlg = `+shadow(`[role=dialog]`)+`, r = dlg.getBoundingClientRect();
+					var bs = [].slice.call(dlg.querySelectorAll("button")).filter(function(b){ return !b.closest("[hidden]"); });
+					res({shift: shift, fits: r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight,
+						overflow: document.documentElement.scrollWidth > innerWidth + 1,
+						buttonsIn: bs.every(function(b){ var q = b.getBoundingClientRect(); return q.width > 0 && q.left >= 0 && q.right <= innerWidth; })});
+				}, 500);
+			})`, &m)
+			if m.Shift > 0 || !m.Fits || !m.ButtonsIn {
+				t.Errorf("viewport %v: layout shift %.3f, dialog fits %v, buttons visible %v", vp, m.Shift, m.Fits, m.ButtonsIn)
+			}
+			e.quiet(fmt.Sprintf("viewport %v before a choice", vp))
+		}
+	})
+}
+
+// The banner's screenshots in docs/ come from here: make screenshots
+// (FP_SCREENSHOTS=1) writes them; otherwise they go to a temporary dir.
+func TestBrowserScreenshots(t *testing.T) {
+	e := newBrowserEnv(t, `banner on {
+			privacy_url /privacy
+		}`)
+	dir := t.TempDir()
+	if os.Getenv("FP_SCREENSHOTS") != "" {
+		dir = "../docs"
+	}
+	for _, s := range []struct {
+		name     string
+		w, h     int
+		settings bool
+	}{{"banner-desktop", 1280, 800, false}, {"banner-phone", 390, 844, false}, {"banner-settings-phone", 390, 844, true}} {
+		ctx := e.browser(s.w, s.h, false)
+		e.open(ctx, "/")
+		if s.settings {
+			e.clickText(ctx, "Choose")
+		}
+		time.Sleep(300 * time.Millisecond)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(png) < 1000 || string(png[1:4]) != "PNG" {
+			t.Fatalf("%s: not a screenshot (%d bytes)", s.name, len(png))
+		}
+		if err := os.WriteFile(dir+"/"+s.name+".png", png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Pre-existing consent managers' cookies are honoured in the browser.
+func TestBrowserCMPCookies(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	y := time.Now().Add(-time.Hour)
+	cases := []struct{ name, cookie string }{
+		{"onetrust", "OptanonConsent=isGpcEnabled=0&datestamp=x&groups=C0001%3A1%2CC0002%3A1%2CC0004%3A0; OptanonAlertBoxClosed=" + y.UTC().Format(time.RFC3339)},
+		{"cookiebot", "CookieConsent={stamp:%27a%27%2Cnecessary:true%2Cpreferences:false%2Cstatistics:true%2Cmarketing:false%2Cmethod:%27explicit%27%2Cver:1%2Cutc:" + strconv.FormatInt(y.UnixMilli(), 10) + "}"},
+		{"tcf", "euconsent-v2=" + tcfString([]int{1, 8, 9}, []int{755}, y.Unix(), false)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			e.stub.reset()
+			ctx := e.browser(1280, 800, false)
+			e.run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				for _, kv := range strings.Split(c.cookie, "; ") {
+					n, v, _ := strings.Cut(kv, "=")
+					if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: n, Value: v, URL: e.base + "/"}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+			e.open(ctx, "/")
+			if !e.loads("www.googletagmanager.com") {
+				t.Fatalf("analytics granted by %s did not run: %v", c.name, e.stub.hosts())
+			}
+			time.Sleep(time.Second)
+			// The statistics group of each manager also covers session
+			// replay (docs/consent.md), and nothing else.
+			for _, h := range e.stub.hosts() {
+				if h != "www.googletagmanager.com" && h != "www.google-analytics.com" && h != "static.hotjar.com" {
+					t.Errorf("%s granted statistics only, but %s was contacted", c.name, h)
+				}
+			}
+			if e.bannerOpen(ctx) {
+				t.Errorf("banner shown although %s recorded a choice", c.name)
+			}
+		})
+	}
+}
+
+// Deferred scripts run in their original order with their attributes, and
+// markup forged after the page parsed is never activated.
+func TestBrowserActivationOrder(t *testing.T) {
+	e := newBrowserEnv(t, `unknown defer`)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/order.html")
+	e.quiet("before consent")
+	e.eval(ctx, `firstparty.consent.set({analytics: true})`, nil)
+	var order []string
+	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &order); return len(order) >= 5 })
+	var blocking []string
+	for _, o := range order {
+		if o != "async" && o != "module" {
+			blocking = append(blocking, o)
+		}
+	}
+	if strings.Join(blocking, ",") != "a,b,c" || len(order) != 5 {
+		t.Errorf("activation order %v, want a, b, c in order plus async and module", order)
+	}
+	var attrs string
+	e.eval(ctx, `(function(){var s=document.querySelector('script[src*="/order/a.js"]'); return s ? s.getAttribute("data-x")+" "+s.crossOrigin+" "+s.type : "missing"})()`, &attrs)
+	if attrs != "kept anonymous " {
+		t.Errorf("re-created script attributes: %q", attrs)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_, reqs := e.stub.seen()
+	for _, r := range reqs {
+		if strings.Contains(r, "forged") {
+			t.Errorf("forged markup was activated: %s", r)
+		}
+	}
+	if !has(reqs, "www.google-analytics.com/order/pixel.gif") {
+		t.Errorf("the deferred pixel was not restored: %v", reqs)
+	}
+}

@@ -1,0 +1,256 @@
+package caddymodule
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var consentNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// bits builds a TCF bit string.
+type bits struct{ s strings.Builder }
+
+func (b *bits) put(v uint64, n int) *bits {
+	for i := n - 1; i >= 0; i-- {
+		b.s.WriteByte('0' + byte(v>>i&1))
+	}
+	return b
+}
+
+func (b *bits) encode() string {
+	s := b.s.String()
+	for len(s)%8 != 0 {
+		s += "0"
+	}
+	out := make([]byte, len(s)/8)
+	for i := range out {
+		v, _ := strconv.ParseUint(s[i*8:i*8+8], 2, 8)
+		out[i] = byte(v)
+	}
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// tcfString encodes a TCF v2.2 core string with the given purposes and
+// vendor consents, updated at unix time at. ranged picks range encoding.
+func tcfString(purposes []int, vendors []int, at int64, ranged bool) string {
+	var b bits
+	b.put(2, 6).put(uint64(at*10), 36).put(uint64(at*10), 36)
+	b.put(10, 12).put(1, 12).put(1, 6).put(5*26+13, 12).put(300, 12).put(4, 6).put(0, 1).put(0, 1).put(0, 12)
+	var p uint64
+	for _, n := range purposes {
+		p |= 1 << (24 - n)
+	}
+	b.put(p, 24).put(0, 24).put(0, 1).put(5*26+17, 12)
+	max := 0
+	for _, v := range vendors {
+		max = v
+	}
+	b.put(uint64(max), 16)
+	if ranged {
+		b.put(1, 1).put(uint64(len(vendors)), 12)
+		for _, v := range vendors {
+			b.put(0, 1).put(uint64(v), 16)
+		}
+	} else {
+		b.put(0, 1)
+		set := map[int]bool{}
+		for _, v := range vendors {
+			set[v] = true
+		}
+		for id := 1; id <= max; id++ {
+			if set[id] {
+				b.put(1, 1)
+			} else {
+				b.put(0, 1)
+			}
+		}
+	}
+	return b.encode()
+}
+
+func consentReq(gpc bool, cookies ...string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	if len(cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	if gpc {
+		r.Header.Set("Sec-GPC", "1")
+	}
+	return r
+}
+
+func own(created, updated time.Time, items ...string) string {
+	s := "fp_consent=1." + strconv.FormatInt(created.Unix(), 10) + "." + strconv.FormatInt(updated.Unix(), 10)
+	for _, it := range items {
+		s += "." + it
+	}
+	return s
+}
+
+func TestConsentRead(t *testing.T) {
+	day := 24 * time.Hour
+	now := consentNow
+	yesterday := now.Add(-day)
+	cbot := func(stat, mkt bool, method string, at time.Time) string {
+		v := "{stamp:'x1',necessary:true,preferences:false,statistics:" + strconv.FormatBool(stat) +
+			",marketing:" + strconv.FormatBool(mkt) + ",method:'" + method + "',ver:1,utc:" +
+			strconv.FormatInt(at.UnixMilli(), 10) + ",region:'fr'}"
+		return "CookieConsent=" + url.PathEscape(v)
+	}
+	ot := func(groups string) string {
+		// As OneTrust writes it: a query string with escaped values.
+		q := url.Values{"isGpcEnabled": {"0"}, "datestamp": {"Sun Nov 22 2026 12:00:00 GMT+0100"}, "version": {"202409.1.0"}, "groups": {groups}}
+		return "OptanonConsent=" + q.Encode()
+	}
+	otClosed := func(at time.Time) string {
+		return "OptanonAlertBoxClosed=" + at.UTC().Format(time.RFC3339)
+	}
+	cases := []struct {
+		name    string
+		gpc     bool
+		cookies []string
+		granted []string
+		denied  []string
+		sources string
+	}{
+		{name: "nothing", denied: []string{"analytics", "advertising", "embeds"}},
+		{name: "own grant", cookies: []string{own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "fp_consent"},
+		{name: "accept all", cookies: []string{own(yesterday, yesterday, "*-a")},
+			granted: []string{"analytics", "advertising", "social", "embeds"}, sources: "fp_consent"},
+		{name: "accept all with GPC", gpc: true, cookies: []string{own(yesterday, yesterday, "*-a")},
+			granted: []string{"analytics", "embeds"}, denied: []string{"advertising", "social"}},
+		{name: "explicit grant beats GPC", gpc: true, cookies: []string{own(yesterday, yesterday, "*-a", "advertising-g")},
+			granted: []string{"advertising"}, denied: []string{"social"}},
+		{name: "reject all", cookies: []string{own(yesterday, yesterday, "*-d")},
+			denied: []string{"analytics", "advertising", "embeds"}},
+		{name: "category beats wildcard", cookies: []string{own(yesterday, yesterday, "*-d", "analytics-g")},
+			granted: []string{"analytics"}, denied: []string{"advertising"}},
+		{name: "malformed", cookies: []string{"fp_consent=1.x.y.analytics-g"}, denied: []string{"analytics"}},
+		{name: "old format", cookies: []string{"fp_consent=v1:analytics"}, denied: []string{"analytics"}},
+		{name: "script in value", cookies: []string{own(yesterday, yesterday, "analytics-g") + "<script>"}, denied: []string{"analytics"}},
+		{name: "duplicated", cookies: []string{own(yesterday, yesterday, "analytics-g"), own(yesterday, yesterday, "analytics-g")},
+			denied: []string{"analytics"}},
+		{name: "oversized", cookies: []string{own(yesterday, yesterday, "analytics-g") + strings.Repeat(".embeds-g", 500)},
+			denied: []string{"analytics"}},
+		{name: "older than 13 months", cookies: []string{own(now.Add(-400*day), now.Add(-400*day), "analytics-g")},
+			denied: []string{"analytics"}},
+		{name: "updated before created", cookies: []string{own(yesterday, yesterday.Add(-day), "analytics-g")},
+			denied: []string{"analytics"}},
+		{name: "created in the future", cookies: []string{own(now.Add(3*day), now.Add(3*day), "analytics-g")},
+			denied: []string{"analytics"}},
+
+		{name: "cookiebot", cookies: []string{cbot(true, false, "explicit", yesterday)},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "embeds"}, sources: "cookiebot"},
+		{name: "cookiebot implied with GPC", gpc: true, cookies: []string{cbot(true, true, "implied", yesterday)},
+			granted: []string{"analytics", "tag_manager"}, denied: []string{"advertising", "social"}},
+		{name: "cookiebot outside region", cookies: []string{"CookieConsent=-1"}, denied: []string{"analytics"}},
+		{name: "cookiebot duplicated key", cookies: []string{"CookieConsent=" + url.PathEscape("{statistics:true,statistics:false,preferences:true,marketing:true}")},
+			denied: []string{"analytics"}},
+
+		{name: "onetrust", cookies: []string{ot("C0001:1,C0002:1,C0003:0,C0004:0,C0005:1"), otClosed(yesterday)},
+			granted: []string{"analytics", "social"}, denied: []string{"advertising", "embeds"}, sources: "onetrust"},
+		{name: "onetrust before a choice", cookies: []string{ot("C0001:1,C0002:1,C0004:1")},
+			denied: []string{"analytics", "advertising"}},
+		{name: "onetrust bad group", cookies: []string{ot("C0001:1,C0002:yes"), otClosed(yesterday)},
+			denied: []string{"analytics"}},
+
+		{name: "klaro", cookies: []string{"klaro=" + url.QueryEscape(`{"google-analytics":true,"youtube":false,"facebook":true}`)},
+			granted: []string{"analytics", "social"}, denied: []string{"embeds", "advertising"}, sources: "klaro"},
+		{name: "klaro malformed", cookies: []string{"klaro=" + url.QueryEscape(`{"google-analytics":true`)}, denied: []string{"analytics"}},
+		{name: "klaro duplicate key", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":true,"matomo":false}`)}, denied: []string{"analytics"}},
+		{name: "klaro one key denies", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":true,"plausible":false}`)}, denied: []string{"analytics"}},
+
+		{name: "zaraz mapped", cookies: []string{"cf_consent=" + url.QueryEscape(`{"aBcD":true,"eFgH":false}`)},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "zaraz"},
+
+		{name: "tcf analytics only", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 8, 9, 10}, []int{755}, yesterday.Unix(), false)},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social"}, sources: "tcf"},
+		{name: "tcf ads, ranges", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 2, 3, 4, 7}, []int{91, 755}, yesterday.Unix(), true) + ".YAAAAAAAAAAA"},
+			granted: []string{"advertising", "social"}, denied: []string{"analytics"}},
+		{name: "tcf truncated", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 8}, []int{755}, yesterday.Unix(), false)[:20]},
+			denied: []string{"analytics"}},
+		{name: "tcf version 1", cookies: []string{"euconsent-v2=BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA"}, denied: []string{"analytics"}},
+
+		// Precedence between sources.
+		{name: "newer own grant beats older CMP denial", cookies: []string{own(yesterday, yesterday, "analytics-g"), cbot(false, false, "explicit", now.Add(-10*day))},
+			granted: []string{"analytics"}},
+		{name: "newer CMP denial beats older own grant", cookies: []string{own(now.Add(-10*day), now.Add(-10*day), "analytics-g"), cbot(false, false, "explicit", yesterday)},
+			denied: []string{"analytics"}},
+		{name: "explicit denial beats implicit grant", cookies: []string{own(yesterday, yesterday, "*-a"), ot("C0002:0"), otClosed(now.Add(-30 * day))},
+			denied: []string{"analytics"}, granted: []string{"advertising"}},
+		{name: "undated denial beats undated grant", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":false}`), "cf_consent=" + url.QueryEscape(`{"aBcD":true}`)},
+			denied: []string{"analytics"}},
+	}
+	cr := &ConsentReader{Maps: map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := cr.Read(consentReq(c.gpc, c.cookies...), now)
+			for _, g := range c.granted {
+				if !st.Granted(g) {
+					t.Errorf("%s not granted", g)
+				}
+			}
+			for _, d := range c.denied {
+				if st.Granted(d) {
+					t.Errorf("%s granted", d)
+				}
+			}
+			if c.sources != "" && strings.Join(st.Sources, ",") != c.sources {
+				t.Errorf("sources %v, want %s", st.Sources, c.sources)
+			}
+		})
+	}
+}
+
+func TestConsentVendors(t *testing.T) {
+	y := consentNow.Add(-24 * time.Hour).Unix()
+	cr := &ConsentReader{}
+	// TCF grants the advertising purposes but not Google's vendor consent.
+	st := cr.Read(consentReq(false, "euconsent-v2="+tcfString([]int{1, 2, 3, 4, 7}, []int{91}, y, false)), consentNow)
+	if !st.VendorAllowed("advertising", "Criteo") || st.VendorAllowed("advertising", "Google Ads") {
+		t.Errorf("TCF vendor consents not applied: criteo %v google %v", st.VendorAllowed("advertising", "Criteo"), st.VendorAllowed("advertising", "Google Ads"))
+	}
+	// "Always allow YouTube" beats a denied category.
+	st = cr.Read(consentReq(false, own(consentNow, consentNow, "*-d", "@youtube-g")), consentNow)
+	if !st.VendorAllowed("embeds", "YouTube") || st.VendorAllowed("embeds", "Vimeo") {
+		t.Errorf("vendor grant not applied")
+	}
+}
+
+// A custom cookie name is read, and the default one is then ignored.
+func TestConsentCookieName(t *testing.T) {
+	cr := &ConsentReader{Cookie: "shop_consent"}
+	v := strings.TrimPrefix(own(consentNow, consentNow, "analytics-g"), "fp_consent=")
+	if st := cr.Read(consentReq(false, "shop_consent="+v), consentNow); !st.Granted("analytics") {
+		t.Error("custom cookie name not read")
+	}
+	if st := cr.Read(consentReq(false, "fp_consent="+v), consentNow); st.Granted("analytics") {
+		t.Error("default cookie read under a custom name")
+	}
+}
+
+// FuzzConsentCookies: any Cookie header is read without a panic.
+func FuzzConsentCookies(f *testing.F) {
+	f.Add("fp_consent=1.1.2.analytics-g; CookieConsent={statistics:true}; klaro=%7B%7D", true)
+	f.Add("euconsent-v2="+tcfString([]int{1, 8}, []int{755, 1126}, 1700000000, true), false)
+	f.Add("OptanonConsent=groups%3DC0002%3A1; OptanonAlertBoxClosed=2026-01-01T00:00:00Z; cf_consent=%7B%22a%22%3Atrue%7D", false)
+	cr := &ConsentReader{}
+	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", cookie)
+		if gpc {
+			r.Header.Set("Sec-GPC", "1")
+		}
+		st := cr.Read(r, consentNow)
+		if gpc && st.Granted("advertising") && st.cats["advertising"].state != sigGrant && st.cats["*"].state != sigGrant {
+			t.Fatalf("GPC overridden by an implicit grant")
+		}
+	})
+}

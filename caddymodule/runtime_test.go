@@ -1,0 +1,50 @@
+package caddymodule
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The runtime's size, minified and gzipped: the code alone (target
+// 5 KiB) and as served with the default config (texts in English and
+// French, the consent managers' mappings). make bench prints it too.
+func TestRuntimeSize(t *testing.T) {
+	h := &Handler{}
+	served, ver, err := h.buildRuntime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, codeGz := len(minifiedRuntime), gzipSize(minifiedRuntime)
+	t.Logf("consent runtime: source %d B; minified %d B, gzipped %d B; served with the default config %d B, gzipped %d B (version %s)",
+		len(consentSource), code, codeGz, len(served), gzipSize(served), ver)
+	if codeGz > 5120 {
+		t.Errorf("the runtime is %d B gzipped, over the 5 KiB target", codeGz)
+	}
+	if !bytes.HasPrefix(served, []byte("/* firstparty consent runtime */")) || !bytes.HasSuffix(served, []byte(");\n")) {
+		t.Errorf("served runtime is not the minified function called with the config")
+	}
+}
+
+// The served runtime parses as JavaScript (node --check), when Node is
+// installed.
+func TestRuntimeParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed; the browser tests run the runtime anyway")
+	}
+	h := &Handler{Banner: &Banner{Enabled: true, Texts: map[string]map[string]string{"de": {"title": "</script><b>\u2028"}}}}
+	served, _, err := h.buildRuntime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "--check", "-")
+	cmd.Stdin = bytes.NewReader(served)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node --check: %v\n%s", err, out)
+	}
+	if strings.Contains(string(served), "</script>") {
+		t.Error("a text closed the script: the config must escape < in strings")
+	}
+}
