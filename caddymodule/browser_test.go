@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
@@ -729,3 +731,79 @@ func TestBrowserActivationOrder(t *testing.T) {
 		t.Errorf("the deferred pixel was not restored: %v", reqs)
 	}
 }
+
+// The runtime and consent.go read the same cookies the same way: for each
+// set of cookies, firstparty.consent.get() in Chromium equals the server's
+// reading, category by category, with and without GPC.
+func TestBrowserConsentParity(t *testing.T) {
+	e := newBrowserEnv(t, `consent_map zaraz aBcD analytics`)
+	now := time.Now()
+	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
+	own := func(at time.Time, items string) string {
+		return fmt.Sprintf("fp_consent=1.%d.%d.%s", at.Unix(), at.Unix(), items)
+	}
+	cbot := func(stat, mkt, method string, at time.Time) string {
+		return "CookieConsent=" + url.PathEscape(fmt.Sprintf("{stamp:'x',necessary:true,preferences:false,statistics:%s,marketing:%s,method:'%s',ver:1,utc:%d}", stat, mkt, method, at.UnixMilli()))
+	}
+	ot := func(groups string, at time.Time) string {
+		return "OptanonConsent=" + url.Values{"groups": {groups}, "datestamp": {"x y"}}.Encode() + "; OptanonAlertBoxClosed=" + at.UTC().Format(time.RFC3339)
+	}
+	cases := []string{
+		"",
+		own(y, "analytics-g"),
+		own(y, "*-a"),
+		own(y, "*-d.embeds-g"),
+		own(y, "*-a.advertising-g"),
+		"fp_consent=1.x.analytics-g",
+		own(now.Add(-400*24*time.Hour), "analytics-g"),
+		cbot("true", "false", "explicit", y),
+		cbot("true", "true", "implied", y),
+		"CookieConsent=-1",
+		ot("C0001:1,C0002:1,C0004:0,C0005:1", y),
+		"OptanonConsent=groups%3DC0002%3A1",
+		"klaro=" + url.QueryEscape(`{"google-analytics":true,"youtube":false,"facebook":true}`),
+		"klaro=" + url.QueryEscape(`{"matomo":true,"matomo":false}`),
+		"cf_consent=" + url.QueryEscape(`{"aBcD":true}`),
+		"euconsent-v2=" + tcfString([]int{1, 8, 9}, []int{755}, y.Unix(), false),
+		"euconsent-v2=" + tcfString([]int{1, 2, 3, 4, 7}, []int{91, 755}, y.Unix(), true),
+		"euconsent-v2=AAAA",
+		own(old, "analytics-g") + "; " + cbot("false", "false", "explicit", y),
+		own(y, "analytics-g") + "; " + cbot("false", "false", "explicit", old),
+		own(y, "*-a") + "; " + ot("C0002:0", old),
+		"klaro=" + url.QueryEscape(`{"matomo":false}`) + "; cf_consent=" + url.QueryEscape(`{"aBcD":true}`),
+	}
+	cr := &ConsentReader{Maps: map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}}}
+	for _, gpc := range []bool{false, true} {
+		ctx := e.browser(1280, 800, gpc)
+		for _, c := range cases {
+			e.run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdpEmpty); err != nil {
+					return err
+				}
+				for _, kv := range strings.Split(c, "; ") {
+					if n, v, ok := strings.Cut(kv, "="); ok {
+						if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: n, Value: v, URL: e.base + "/"}); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}))
+			e.open(ctx, "/")
+			var got map[string]bool
+			e.eval(ctx, `firstparty.consent.get()`, &got)
+			r := consentReq(gpc)
+			if c != "" {
+				r.Header.Set("Cookie", c)
+			}
+			st := cr.Read(r, time.Now())
+			for _, cat := range consentCategories() {
+				if got[cat] != st.Granted(cat) {
+					t.Errorf("gpc %v, cookies %q: %s is %v in the browser, %v on the server", gpc, c, cat, got[cat], st.Granted(cat))
+				}
+			}
+		}
+	}
+}
+
+var cdpEmpty = cdp.Empty{}

@@ -13,7 +13,7 @@ import (
 )
 
 // Consent evaluation, server side. The consent runtime (assets/consent.js)
-// applies the same rules in the browser; TestConsentParity (browser_test.go)
+// applies the same rules in the browser; TestBrowserConsentParity (browser_test.go)
 // runs both over the same cookies.
 //
 // The rule, per category (docs/consent.md):
