@@ -720,6 +720,19 @@ func TestBrowserActivationOrder(t *testing.T) {
 	if attrs != "kept anonymous " {
 		t.Errorf("re-created script attributes: %q", attrs)
 	}
+	// Under a nonce-based CSP (from <meta>), the loader carries the
+	// nonce, and the re-created scripts run with it.
+	e.open(ctx, "/t/csp.html")
+	var loader string
+	e.eval(ctx, `(function(){var s=document.querySelector('script[src^="/_fp/consent.js"]'); return s ? s.nonce : "missing"})()`, &loader)
+	if loader != "n0nce" {
+		t.Errorf("loader nonce %q", loader)
+	}
+	var csp []string
+	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &csp); return len(csp) >= 2 })
+	if strings.Join(csp, ",") != "a,b" {
+		t.Errorf("under CSP, activated scripts ran as %v, want a, b", csp)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	_, reqs := e.stub.seen()
 	for _, r := range reqs {
