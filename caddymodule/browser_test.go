@@ -460,6 +460,12 @@ func TestBrowserConsent(t *testing.T) {
 		if len(ran) != 1 || ran[0] != "www.googletagmanager.com" {
 			t.Errorf("scripts that ran: %v, want gtag.js only", ran)
 		}
+		// Google Consent Mode v2 heard the choice.
+		var mode map[string]string
+		e.eval(ctx, `(function(){var u=(window.dataLayer||[]).filter(function(x){return x[0]==="consent"&&x[1]==="update"}).pop(); return u ? u[2] : {}})()`, &mode)
+		if mode["analytics_storage"] != "granted" || mode["ad_storage"] != "denied" || mode["ad_user_data"] != "denied" || mode["ad_personalization"] != "denied" {
+			t.Errorf("consent mode update: %v", mode)
+		}
 		// The choice holds on the next page, without a banner.
 		e.stub.reset()
 		e.open(ctx, "/")
