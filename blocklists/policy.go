@@ -2,6 +2,7 @@ package blocklists
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -340,9 +341,9 @@ func (sig *Signature) matches(s *Script) bool {
 		ok := false
 		switch {
 		case strings.HasPrefix(t, "call:"):
-			ok = contains(s.Calls, t[5:])
+			ok = slices.Contains(s.Calls, t[5:])
 		case strings.HasPrefix(t, "ident:"):
-			ok = contains(s.Idents, t[6:])
+			ok = slices.Contains(s.Idents, t[6:])
 		case strings.HasPrefix(t, "str:"):
 			for _, str := range s.Strings {
 				if strings.Contains(str, t[4:]) {
@@ -356,13 +357,4 @@ func (sig *Signature) matches(s *Script) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,8 +196,7 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprintf(w, "(window.fpRan=window.fpRan||[]).push(%q);", r.Host)
 		if r.Host == "www.googletagmanager.com" {
-			io := `document.cookie="_ga=GA1.1.123.456; Path=/; Max-Age=3600"; new Image().src="https://www.google-analytics.com/g/collect?v=2";`
-			fmt.Fprint(w, io)
+			fmt.Fprint(w, `document.cookie="_ga=GA1.1.123.456; Path=/; Max-Age=3600"; new Image().src="https://www.google-analytics.com/g/collect?v=2";`)
 		}
 	case strings.HasPrefix(p, "/embed/"):
 		w.Header().Set("Content-Type", "text/html")
@@ -358,7 +358,7 @@ func (e *browserEnv) page(t *testing.T, gpc bool) context.Context {
 
 // loads waits until host was requested.
 func (e *browserEnv) loads(host string) bool {
-	return waitFor(5*time.Second, func() bool { return has(e.stub.hosts(), host) })
+	return waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), host) })
 }
 
 func (e *browserEnv) run(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
@@ -419,15 +419,6 @@ func (e *browserEnv) bannerOpen(ctx context.Context) bool {
 	var open bool
 	e.eval(ctx, `!!document.querySelector("#fp-consent") && !!`+shadow(`[role=dialog]`), &open)
 	return open
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The adversarial test of the consent promise: nothing reaches a third
@@ -590,8 +581,6 @@ func TestBrowserConsent(t *testing.T) {
 		if e.bannerOpen(ctx) {
 			t.Error("banner still open after the choice")
 		}
-		var label string
-		e.eval(ctx, shadow(`[role=dialog]`)+` === null ? "closed" : "open"`, &label)
 		e.quiet("after a keyboard Reject all")
 	})
 
@@ -746,7 +735,7 @@ func TestBrowserActivationOrder(t *testing.T) {
 			t.Errorf("forged markup was activated: %s", r)
 		}
 	}
-	if !has(reqs, "www.google-analytics.com/order/pixel.gif") {
+	if !slices.Contains(reqs, "www.google-analytics.com/order/pixel.gif") {
 		t.Errorf("the deferred pixel was not restored: %v", reqs)
 	}
 }
@@ -791,7 +780,7 @@ func TestBrowserConsentParity(t *testing.T) {
 		own(y, "*-a") + "; " + ot("C0002:0", old),
 		"klaro=" + url.QueryEscape(`{"matomo":false}`) + "; cf_consent=" + url.QueryEscape(`{"aBcD":true}`),
 	}
-	cr := &ConsentReader{Maps: map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}}}
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {

@@ -186,13 +186,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) < 3 {
 				return d.ArgErr()
 			}
-			if _, ok := cmpMaps[args[0]]; !ok {
-				return d.Errf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", args[0])
-			}
-			for _, c := range args[2:] {
-				if !blocklists.ValidCategory(c) || c == "essential" {
-					return d.Errf("consent_map: %q is not a category a visitor grants", c)
-				}
+			if err := checkConsentMap(args[0], args[2:]); err != nil {
+				return d.Errf("%v", err)
 			}
 			if h.ConsentMaps == nil {
 				h.ConsentMaps = map[string]map[string][]string{}

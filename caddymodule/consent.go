@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firstparty/firstparty/blocklists"
 )
 
 // Consent evaluation, server side. The consent runtime (assets/consent.js)
@@ -99,7 +103,8 @@ func (c *ConsentState) VendorAllowed(cat, vendor string) bool {
 	return c.Granted(cat) && v.state != sigDeny
 }
 
-func (c *ConsentState) add(m map[string]signal, k string, s signal) {
+// addSignal merges s into m[k].
+func addSignal(m map[string]signal, k string, s signal) {
 	m[k] = merge(m[k], s)
 }
 
@@ -122,9 +127,40 @@ func vendorKey(v string) string {
 type ConsentReader struct {
 	// Cookie is the name of firstparty's consent cookie. Default fp_consent.
 	Cookie string
-	// Maps adds to or overrides the built-in mappings from a consent
-	// manager's keys to categories: Maps["klaro"]["my-stats"] = ["analytics"].
-	Maps map[string]map[string][]string
+	// maps are the built-in mappings from a consent manager's keys to
+	// categories with the overrides over them, keys in mapKey form; nil
+	// means the built-in ones.
+	maps map[string]map[string][]string
+}
+
+// NewConsentReader reads the cookie named cookie ("" for fp_consent), with
+// overrides added to or replacing the built-in mappings of the consent
+// managers' keys: overrides["klaro"]["my-stats"] = ["analytics"].
+func NewConsentReader(cookie string, overrides map[string]map[string][]string) *ConsentReader {
+	cr := &ConsentReader{Cookie: cookie, maps: map[string]map[string][]string{}}
+	for cmp, m := range cmpMaps {
+		cr.maps[cmp] = maps.Clone(m)
+		for k, v := range overrides[cmp] {
+			cr.maps[cmp][mapKey(cmp, k)] = v
+		}
+	}
+	return cr
+}
+
+// checkConsentMap checks one consent_map entry.
+func checkConsentMap(cmp string, cats []string) error {
+	if _, ok := cmpMaps[cmp]; !ok {
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", cmp)
+	}
+	if len(cats) == 0 {
+		return fmt.Errorf("consent_map %s: want a key and at least one category", cmp)
+	}
+	for _, c := range cats {
+		if !blocklists.ValidCategory(c) || c == "essential" {
+			return fmt.Errorf("consent_map %s: %q is not a category a visitor grants", cmp, c)
+		}
+	}
+	return nil
 }
 
 func (cr *ConsentReader) cookie() string {
@@ -211,9 +247,9 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 			sig.state = sigImplicit
 		}
 		if strings.HasPrefix(k, "@") {
-			st.add(st.vendors, k[1:], sig)
+			addSignal(st.vendors, k[1:], sig)
 		} else {
-			st.add(st.cats, k, sig)
+			addSignal(st.cats, k, sig)
 		}
 	}
 	return true
@@ -256,12 +292,11 @@ func mapKey(cmp, k string) string {
 }
 
 func (cr *ConsentReader) cats(cmp, key string) []string {
-	if m, ok := cr.Maps[cmp]; ok {
-		if c, ok := m[mapKey(cmp, key)]; ok {
-			return c
-		}
+	m := cr.maps
+	if m == nil {
+		m = cmpMaps
 	}
-	return cmpMaps[cmp][mapKey(cmp, key)]
+	return m[cmp][mapKey(cmp, key)]
 }
 
 // apply records one consent manager's choices: within one source a
@@ -277,15 +312,13 @@ func (cr *ConsentReader) apply(st *ConsentState, cmp string, keys map[string]boo
 			if !on {
 				s.state = sigDeny
 			}
-			if old, ok := got[c]; !ok || s.state == sigDeny {
+			if _, ok := got[c]; !ok || s.state == sigDeny {
 				got[c] = s
-			} else {
-				got[c] = old
 			}
 		}
 	}
 	for c, s := range got {
-		st.add(st.cats, c, s)
+		addSignal(st.cats, c, s)
 	}
 	return len(got) > 0
 }
@@ -469,7 +502,7 @@ func readTCF(st *ConsentState, v string) bool {
 				s.state = sigDeny
 			}
 		}
-		st.add(st.cats, cat, s)
+		addSignal(st.cats, cat, s)
 	}
 	for id, names := range tcfVendors {
 		s := signal{state: sigDeny, at: at}
@@ -477,7 +510,7 @@ func readTCF(st *ConsentState, v string) bool {
 			continue // a vendor consent only adds to the purposes
 		}
 		for _, n := range names {
-			st.add(st.vendors, vendorKey(n), s)
+			addSignal(st.vendors, vendorKey(n), s)
 		}
 	}
 	return true

@@ -188,7 +188,7 @@ func TestConsentRead(t *testing.T) {
 		{name: "undated denial beats undated grant", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":false}`), "cf_consent=" + url.QueryEscape(`{"aBcD":true}`)},
 			denied: []string{"analytics"}},
 	}
-	cr := &ConsentReader{Maps: map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}}}
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := cr.Read(consentReq(c.gpc, c.cookies...), now)

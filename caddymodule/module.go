@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,13 +139,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	h.consent = &ConsentReader{Cookie: h.ConsentCookie, Maps: map[string]map[string][]string{}}
-	for cmp, m := range h.ConsentMaps {
-		h.consent.Maps[cmp] = map[string][]string{}
-		for k, v := range m {
-			h.consent.Maps[cmp][mapKey(cmp, k)] = v
-		}
-	}
+	h.consent = NewConsentReader(h.ConsentCookie, h.ConsentMaps)
 	rt, ver, err := h.buildRuntime()
 	if err != nil {
 		return err
@@ -312,17 +307,9 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("consent_cookie %q is not a valid cookie name", h.ConsentCookie)
 	}
 	for cmp, m := range h.ConsentMaps {
-		if _, ok := cmpMaps[cmp]; !ok {
-			return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", cmp)
-		}
 		for k, cats := range m {
-			if k == "" || len(cats) == 0 {
-				return fmt.Errorf("consent_map %s: want a key and at least one category", cmp)
-			}
-			for _, c := range cats {
-				if !blocklists.ValidCategory(c) || c == "essential" {
-					return fmt.Errorf("consent_map %s %s: %q is not a category a visitor grants", cmp, k, c)
-				}
+			if err := checkConsentMap(cmp, cats); err != nil {
+				return fmt.Errorf("%w (key %q)", err, k)
 			}
 		}
 	}
@@ -430,7 +417,7 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 func (h *Handler) loader(token, nonce string) []byte {
 	s := `<script src="` + h.RuntimePath + `?v=` + h.runtimeVersion + `" data-fp-token="` + token + `"`
 	if nonce != "" {
-		s += ` nonce="` + strings.NewReplacer(`"`, "&quot;", "<", "&lt;", "&", "&amp;").Replace(nonce) + `"`
+		s += ` nonce="` + html.EscapeString(nonce) + `"`
 	}
 	return []byte(s + `></script>`)
 }

@@ -2,12 +2,12 @@ package caddymodule
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"sort"
@@ -146,24 +146,16 @@ func textKeys() []string {
 func (b *Banner) texts() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for l, t := range DefaultTexts {
-		out[l] = map[string]string{}
-		for k, v := range t {
-			out[l][k] = v
-		}
+		out[l] = maps.Clone(t)
 	}
 	if b == nil {
 		return out
 	}
 	for l, t := range b.Texts {
 		if out[l] == nil {
-			out[l] = map[string]string{}
-			for k, v := range DefaultTexts["en"] {
-				out[l][k] = v
-			}
+			out[l] = maps.Clone(DefaultTexts["en"])
 		}
-		for k, v := range t {
-			out[l][k] = v
-		}
+		maps.Copy(out[l], t)
 	}
 	return out
 }
@@ -206,9 +198,13 @@ func (h *Handler) buildRuntime() ([]byte, string, error) {
 	if minifyErr != nil {
 		return nil, "", fmt.Errorf("minifying the consent runtime: %w", minifyErr)
 	}
+	cr := h.consent
+	if cr == nil { // not provisioned: the size tests
+		cr = NewConsentReader(h.ConsentCookie, h.ConsentMaps)
+	}
 	cfg := runtimeConfig{
-		Cookie: h.consent.cookie(), Cats: consentCategories(), Expire: expireCookies,
-		Maps: map[string]map[string][]string{}, Position: "bottom",
+		Cookie: cr.cookie(), Cats: consentCategories(), Expire: expireCookies,
+		Maps: cr.maps, Position: "bottom",
 		Colors: []string{"#ffffff", "#1a1a1a", "#1d4ed8"}, Lang: "auto",
 		TCF: tcfConfig{Cats: tcfCats, Vendors: map[int][]string{}},
 	}
@@ -216,15 +212,6 @@ func (h *Handler) buildRuntime() ([]byte, string, error) {
 		cfg.GPC = append(cfg.GPC, c)
 	}
 	sort.Strings(cfg.GPC)
-	for cmp, m := range cmpMaps {
-		cfg.Maps[cmp] = map[string][]string{}
-		for k, v := range m {
-			cfg.Maps[cmp][k] = v
-		}
-		for k, v := range h.ConsentMaps[cmp] {
-			cfg.Maps[cmp][mapKey(cmp, k)] = v
-		}
-	}
 	for id, names := range tcfVendors {
 		for _, n := range names {
 			cfg.TCF.Vendors[id] = append(cfg.TCF.Vendors[id], vendorKey(n))
@@ -255,15 +242,6 @@ func (h *Handler) buildRuntime() ([]byte, string, error) {
 	out.WriteString(");\n")
 	sum := sha256.Sum256(out.Bytes())
 	return out.Bytes(), hex.EncodeToString(sum[:6]), nil
-}
-
-// gzipSize is the gzipped size of b, for the size report.
-func gzipSize(b []byte) int {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(b)
-	zw.Close()
-	return buf.Len()
 }
 
 // serveRuntime serves the consent runtime. The loader asks for it with

@@ -2,10 +2,20 @@ package caddymodule
 
 import (
 	"bytes"
+	"compress/gzip"
 	"os/exec"
 	"strings"
 	"testing"
 )
+
+// gzipSize is the gzipped size of b.
+func gzipSize(b []byte) int {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	return buf.Len()
+}
 
 // The runtime's size, minified and gzipped: the code alone (target
 // 5 KiB) and as served with the default config (texts in English and

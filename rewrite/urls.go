@@ -145,10 +145,13 @@ func cleanURL(s string) string {
 	}
 	s = s[i:j]
 	if hasTabOrNewline(s) {
-		s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
+		s = tabNewline.Replace(s)
 	}
 	return s
 }
+
+// tabNewline strips the tabs and newlines a URL parser ignores.
+var tabNewline = strings.NewReplacer("\t", "", "\n", "", "\r", "")
 
 // splitScheme returns the lower-case scheme of s and the rest, if s has one.
 func splitScheme(s string) (scheme, rest string, ok bool) {
