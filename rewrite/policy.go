@@ -109,7 +109,10 @@ type Decision struct {
 	Vendor string
 	// Host is the third-party host the resource contacts, "" if none.
 	Host string
-	// RewriteTo is the first-party URL for RewriteURL.
+	// RewriteTo is the first-party URL for RewriteURL. With Defer, a
+	// non-empty RewriteTo is the URL the deferred element is activated at
+	// (the analytics proxy's path): data-fp-src carries it instead of the
+	// original.
 	RewriteTo string
 }
 

@@ -649,3 +649,30 @@ func TestFindingKeysStable(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteTo: the analytics proxy's scripts are pointed at a first-party
+// path, live (RewriteURL) or deferred until consent (Defer with RewriteTo).
+func TestRewriteTo(t *testing.T) {
+	for _, tt := range []struct {
+		action Action
+		in     string
+		want   string
+	}{
+		{RewriteURL, `<script async src="https://plausible.io/js/script.js" data-domain=shop.example></script>`,
+			`<script async src="/_fp/p/js/script.js" data-domain=shop.example></script>`},
+		{Defer, `<script async src="https://plausible.io/js/script.js"></script>`,
+			`<script type="text/plain" data-fp-category="analytics" data-fp-vendor="Plausible" data-fp-token="tok" async data-fp-src="/_fp/p/js/script.js"></script>`},
+		{Defer, `<img src="https://plausible.io/js/script.js" alt="">`,
+			`<img data-fp-category="analytics" data-fp-vendor="Plausible" data-fp-token="tok" data-fp-src="/_fp/p/js/script.js" alt="">`},
+	} {
+		p := PolicyFunc(func(page *pageURLType, r *Resource) Decision {
+			if r.URL != nil && r.URL.Host == "plausible.io" {
+				return Decision{Action: tt.action, Category: "analytics", Vendor: "Plausible", Host: r.URL.Host, RewriteTo: "/_fp/p" + r.URL.Path}
+			}
+			return Decision{}
+		})
+		if out := rewriteString(t, tt.in, Options{Policy: p, Token: "tok"}); out != tt.want {
+			t.Errorf("%v %s\n got %s\nwant %s", tt.action, tt.in, out, tt.want)
+		}
+	}
+}

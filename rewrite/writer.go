@@ -1422,6 +1422,10 @@ func (r *Writer) element(t *tag, name string) {
 		for _, v := range vs {
 			if v.kind != KindRefresh && v.kind != KindForm {
 				e.setRename(v.attr, "data-fp-"+t.attrs[v.attr].name)
+				if best.RewriteTo != "" && v.list == 0 {
+					// deferred, and activated at the first-party URL
+					e.setReplace(v.attr, best.RewriteTo)
+				}
 			}
 		}
 	case RewriteURL:
@@ -1549,6 +1553,9 @@ func (r *Writer) writeScript(t *tag, d *Decision) disposition {
 		}
 		if i := t.index("src"); i >= 0 {
 			e.setRename(i, "data-fp-src")
+			if d.RewriteTo != "" {
+				e.setReplace(i, d.RewriteTo) // activated at the first-party URL
+			}
 		}
 		r.deferAttrs(&e, d)
 		r.writeTag(t, &e)
