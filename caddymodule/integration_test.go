@@ -258,6 +258,7 @@ func TestIntegration(t *testing.T) {
 					resp, err := tc.Client.Get(fmt.Sprintf("http://localhost:%d/plain", itPort))
 					if err != nil {
 						failed.Add(1)
+						t.Logf("request failed: %v", err)
 						continue
 					}
 					b, err := io.ReadAll(resp.Body)
@@ -265,12 +266,14 @@ func TestIntegration(t *testing.T) {
 					switch {
 					case err != nil || resp.StatusCode != 200:
 						failed.Add(1)
+						t.Logf("response failed: status %d, %v", resp.StatusCode, err)
 					case string(b) == itPage:
 						plain.Add(1)
 					case strings.Contains(string(b), deferred):
 						rewritten.Add(1)
 					default:
 						failed.Add(1)
+						t.Logf("response neither rewritten nor plain: %.200s", b)
 					}
 				}
 			}()
