@@ -1,8 +1,10 @@
 package caddymodule
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -29,7 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // checks that each is parsed and documented.
 var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
 	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path",
-	"consent_cookie", "consent_map", "banner"}
+	"consent_cookie", "consent_map", "banner", "proxy"}
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
@@ -55,6 +57,9 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		consent_map <cookiebot|onetrust|klaro|zaraz> <key> <category...>
 //		banner on|off {
 //			…  (parseBanner)
+//		}
+//		proxy <profile> <prefix> {
+//			…  (parseProxy)
 //		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -211,6 +216,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Banner = b
+		case "proxy":
+			if len(args) != 2 {
+				return d.Errf("proxy: want a profile and a path prefix (proxy plausible /_fp/plausible), have %q", strings.Join(args, " "))
+			}
+			p := Proxy{Profile: args[0], Prefix: args[1]}
+			if err := parseProxy(d, &p); err != nil {
+				return err
+			}
+			for _, o := range h.Proxies {
+				if under(p.Prefix, o.Prefix) || under(o.Prefix, p.Prefix) {
+					return d.Errf("proxy %s: prefix %s overlaps proxy %s's %s", p.Profile, p.Prefix, o.Profile, o.Prefix)
+				}
+			}
+			h.Proxies = append(h.Proxies, p)
 		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "consent_cookie":
 			if err := single(name, args); err != nil {
 				return err
@@ -300,6 +319,102 @@ func parseBanner(d *caddyfile.Dispenser, b *Banner) error {
 		}
 	}
 	if err := b.validate(); err != nil {
+		return d.Errf("%v", err)
+	}
+	return nil
+}
+
+// parseProxy reads the proxy block:
+//
+//	proxy <profile> <prefix> {
+//		upstream <url>
+//		ip none|truncate|pseudonym
+//		consent analytics|exempt
+//		id <id...>
+//		client_ids pseudonym|drop
+//		rotate <duration>
+//		query_params <name...>
+//		rate_limit <per-minute>|off
+//		max_body <size>
+//		timeout <duration>
+//		path <path...>       (custom)
+//		script <path...>     (custom)
+//		param <name...>      (custom)
+//		id_param <name...>   (custom)
+//	}
+func parseProxy(d *caddyfile.Dispenser, p *Proxy) error {
+	seen := map[string]bool{}
+	for d.NextBlock(1) {
+		opt := d.Val()
+		args := d.RemainingArgs()
+		if !slices.Contains(ProxyOptions, opt) {
+			return d.Errf("unknown proxy option %q (want one of %s)", opt, strings.Join(ProxyOptions, ", "))
+		}
+		if seen[opt] {
+			return d.Errf("proxy: duplicate option %q", opt)
+		}
+		seen[opt] = true
+		switch opt {
+		case "id", "query_params", "path", "script", "param", "id_param":
+			if len(args) == 0 {
+				return d.Errf("proxy %s: want at least one value", opt)
+			}
+		default:
+			if len(args) != 1 {
+				return d.Errf("proxy %s: want one value, have %d", opt, len(args))
+			}
+		}
+		var err error
+		switch opt {
+		case "upstream":
+			p.Upstream = args[0]
+		case "ip":
+			p.IP = args[0]
+		case "consent":
+			p.Consent = args[0]
+		case "client_ids":
+			p.ClientIDs = args[0]
+		case "id":
+			p.IDs = args
+		case "query_params":
+			p.QueryParams = args
+		case "path":
+			p.Paths = args
+		case "script":
+			p.Scripts = args
+		case "param":
+			p.Params = args
+		case "id_param":
+			p.IDParams = args
+		case "rotate", "timeout":
+			var dur time.Duration
+			if dur, err = caddy.ParseDuration(args[0]); err != nil || dur <= 0 {
+				return d.Errf("proxy %s: want a positive duration such as 24h, have %q", opt, args[0])
+			}
+			if opt == "rotate" {
+				p.Rotate = caddy.Duration(dur)
+			} else {
+				p.Timeout = caddy.Duration(dur)
+			}
+		case "rate_limit":
+			if args[0] == "off" {
+				p.RateLimit = -1
+				break
+			}
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n <= 0 {
+				return d.Errf("proxy rate_limit: want calls per minute per client address, or off; have %q", args[0])
+			}
+			p.RateLimit = n
+		case "max_body":
+			n, err := humanize.ParseBytes(args[0])
+			if err != nil || n == 0 || n > 64<<20 {
+				return d.Errf("proxy max_body: want a size up to 64MiB such as 64KiB, have %q", args[0])
+			}
+			p.MaxBody = int64(n)
+		}
+	}
+	if err := p.validate(); err != nil {
 		return d.Errf("%v", err)
 	}
 	return nil

@@ -19,6 +19,9 @@ var metrics = struct {
 	listFetches  *prometheus.CounterVec
 	vendors      *prometheus.CounterVec
 	bytes        *prometheus.CounterVec
+
+	proxyRequests      *prometheus.CounterVec
+	proxyScriptChanges *prometheus.CounterVec
 }{
 	responses: counterVec("responses_total",
 		"HTML responses handled, by outcome: rewritten, report_only or failed_closed.", "outcome"),
@@ -36,6 +39,10 @@ var metrics = struct {
 		"Bytes of HTML read from the upstream (in) and written to the client (out) by the rewriter.", "direction"),
 	listFetches: counterVec("list_fetches_total",
 		"Fetches of tracker lists from URLs, by outcome: changed, unchanged or failed (the last good copy stays in use).", "outcome"),
+	proxyRequests: counterVec("proxy_requests_total",
+		"Requests to the analytics proxy, by profile and outcome: forwarded, script, script_stale, or why the call was not forwarded (no_consent, malformed, duplicate_key, foreign_id, too_large, rate_limited, method, filtered, not_found, upstream_error, vendor_status).", "profile", "outcome"),
+	proxyScriptChanges: counterVec("proxy_script_changes_total",
+		"Vendor scripts whose bytes changed since the proxy last fetched them, by profile.", "profile"),
 }
 
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
@@ -44,7 +51,7 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 
 // allMetrics lists every collector the module registers.
 func allMetrics() []prometheus.Collector {
-	return []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes}
+	return []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes, metrics.proxyRequests, metrics.proxyScriptChanges}
 }
 
 // registerMetrics adds the metrics to a registry; a second handler (or a

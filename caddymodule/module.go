@@ -111,6 +111,12 @@ type Handler struct {
 	ConsentMaps map[string]map[string][]string `json:"consent_maps,omitempty"`
 	// Banner configures the optional consent banner.
 	Banner *Banner `json:"banner,omitempty"`
+	// Proxies are the approved analytics vendors served from the site's
+	// own domain, each under its own path prefix, with their calls
+	// forwarded without personal identifiers (docs/analytics-proxy.md).
+	// Their scripts on pages are pointed at the prefix: deferred until
+	// analytics consent, or live with consent exempt.
+	Proxies []Proxy `json:"proxies,omitempty"`
 
 	policy         *blocklists.Policy
 	consent        *ConsentReader
@@ -118,6 +124,8 @@ type Handler struct {
 	runtimeVersion string
 	lists          *blocklists.Set
 	rp             rewrite.Policy
+	proxies        []*proxy
+	keys           *keyring
 	logger         *zap.Logger
 }
 
@@ -160,7 +168,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.logReports(reports)
 	h.policy, h.lists = p, set
-	h.rp = RewritePolicy(p)
+	if err := h.provisionProxies(ctx); err != nil {
+		return err
+	}
+	h.rp = h.proxyPolicy(RewritePolicy(p))
 	if set.HasURLs() {
 		go h.refreshLists(ctx)
 	}
@@ -313,6 +324,9 @@ func (h *Handler) Validate() error {
 			}
 		}
 	}
+	if err := validateProxies(h.Proxies, h.RuntimePath); err != nil {
+		return err
+	}
 	return h.Banner.validate()
 }
 
@@ -321,6 +335,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if r.URL.Path == h.RuntimePath {
 		h.serveRuntime(w, r)
 		return nil
+	}
+	for _, px := range h.proxies {
+		if under(r.URL.Path, px.cfg.Prefix) {
+			return px.serve(w, r)
+		}
 	}
 	h.consentPlaceholders(r)
 	if h.Disabled || r.Method == http.MethodHead || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
@@ -478,9 +497,8 @@ func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 			v = p.DecideScript(s)
 		}
 		a, ok := rewrite.ParseAction(v.Action)
-		if v.Action == blocklists.ActionProxy {
-			a, ok = rewrite.Keep, true // the analytics proxy is not built yet
-		}
+		// "proxy" is done by the handler's proxies (proxyPolicy); what none
+		// of them serves is deferred: fail closed.
 		if !ok {
 			a = rewrite.Defer
 		}
