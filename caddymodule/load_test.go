@@ -155,3 +155,127 @@ http://localhost:9082 {
 		pct(latFP, .5).Round(time.Microsecond), pct(latFP, .99).Round(time.Microsecond), (pct(latFP, .99) - pct(latPlain, .99)).Round(time.Microsecond))
 	fmt.Print(b.String())
 }
+
+// TestLoadReportProxy is make bench's load test of the analytics proxy: a
+// Plausible event POSTed through firstparty's proxy and, as the baseline
+// measured in the same run, through a plain Caddy reverse_proxy to the
+// same stub vendor (the vendors' "proxy through your domain" recipe,
+// which forwards everything). It prints requests/s and latency under load.
+func TestLoadReportProxy(t *testing.T) {
+	if os.Getenv("FP_BENCH") == "" {
+		t.Skip("set FP_BENCH=1 (make bench) to measure")
+	}
+	var received atomic.Int64
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		received.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer vendor.Close()
+	tc := caddytest.NewTester(t)
+	tc.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	log {
+		output discard
+	}
+}
+http://localhost:9081 {
+	reverse_proxy %s
+}
+http://localhost:9082 {
+	firstparty {
+		proxy plausible /_fp/p {
+			upstream %s
+			ip truncate
+			consent exempt
+			rate_limit off
+		}
+	}
+	respond 404
+}
+`, strings.TrimPrefix(vendor.URL, "http://"), vendor.URL), "caddyfile")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, DisableCompression: true}}
+	event := `{"n":"pageview","u":"https://shop.example/products/blue-shoe?utm_source=news&email=a%40b.example","d":"shop.example","r":"https://www.google.com/search?q=shoes","p":{"plan":"gold","total":"42"}}`
+	post := func(url string) (time.Duration, error) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(event))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return 0, fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return time.Since(t0), nil
+	}
+	urls := map[string]string{"plain reverse_proxy": "http://localhost:9081/api/event", "firstparty proxy": "http://localhost:9082/_fp/p/api/event"}
+	for name, u := range urls {
+		before := received.Load()
+		if _, err := post(u); err != nil || received.Load() != before+1 {
+			t.Fatalf("%s: %v (vendor got %d)", name, err, received.Load()-before)
+		}
+	}
+	run := func(url string, workers int, d time.Duration) (float64, []time.Duration) {
+		var mu sync.Mutex
+		var lats []time.Duration
+		var failed atomic.Int64
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				for time.Now().Before(deadline) {
+					l, err := post(url)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					mine = append(mine, l)
+				}
+				mu.Lock()
+				lats = append(lats, mine...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if failed.Load() > 0 {
+			t.Errorf("%s: %d failed requests", url, failed.Load())
+		}
+		return float64(len(lats)) / d.Seconds(), lats
+	}
+	const workers, dur, rounds = 16, 2 * time.Second, 3
+	rps := map[string][]float64{}
+	lat := map[string][]time.Duration{}
+	for range rounds {
+		for _, name := range []string{"plain reverse_proxy", "firstparty proxy"} {
+			r, l := run(urls[name], workers, dur)
+			rps[name] = append(rps[name], r)
+			lat[name] = append(lat[name], l...)
+		}
+	}
+	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
+	pct := func(d []time.Duration, p float64) time.Duration {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return s[min(len(s)-1, int(float64(len(s))*p))].Round(10 * time.Microsecond)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nanalytics proxy load test on loopback: a Plausible event POSTed by %d workers, %d rounds of %v, median req/s; latency over all requests; client, Caddy and stub vendor share this process\n", workers, rounds, dur)
+	fmt.Fprintf(&b, "%-22s %10s %10s %10s\n", "endpoint", "req/s", "p50", "p99")
+	for _, name := range []string{"plain reverse_proxy", "firstparty proxy"} {
+		fmt.Fprintf(&b, "%-22s %10.0f %10v %10v\n", name, median(rps[name]), pct(lat[name], .5), pct(lat[name], .99))
+	}
+	fp := "firstparty proxy"
+	fmt.Fprintf(&b, "firstparty proxy: %.0f req/s (target ≥ 5000), p99 %v (target ≤ 25ms), %.0f%% of the plain reverse_proxy's req/s\n",
+		median(rps[fp]), pct(lat[fp], .99), 100*median(rps[fp])/median(rps["plain reverse_proxy"]))
+	fmt.Print(b.String())
+}

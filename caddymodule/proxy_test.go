@@ -2,14 +2,18 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -19,7 +23,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 )
@@ -42,7 +48,7 @@ type stubVendor struct {
 	status int
 }
 
-func newStubVendor(t *testing.T) *stubVendor {
+func newStubVendor(t testing.TB) *stubVendor {
 	s := &stubVendor{status: http.StatusOK}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -810,4 +816,185 @@ func TestCaddyfileProxy(t *testing.T) {
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "consent runtime") {
 		t.Errorf("prefix over the runtime: %v", err)
 	}
+}
+
+// TestProxyKeyShared: the pseudonym key is made once in Caddy's storage;
+// every instance that shares the storage reads the same key, so the same
+// visitor gets the same pseudonym from each.
+func TestProxyKeyShared(t *testing.T) {
+	st := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx := context.Background()
+	var keys []*keyring
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range 4 { // instances starting together
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := loadKeyring(ctx, st)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			keys = append(keys, k)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, k := range keys[1:] {
+		if !bytes.Equal(k.key, keys[0].key) || len(k.key) != 32 {
+			t.Fatalf("instances disagree on the key")
+		}
+	}
+	now := time.Now()
+	a := &proxy{cfg: Proxy{Prefix: "/_fp/ga"}, keys: keys[0], rotate: 24 * time.Hour}
+	b := &proxy{cfg: Proxy{Prefix: "/_fp/ga"}, keys: keys[1], rotate: 24 * time.Hour}
+	if a.pseudonym("ga", "123.456", now) != b.pseudonym("ga", "123.456", now) {
+		t.Errorf("two instances give different pseudonyms")
+	}
+	// It rotates: the next period gives another pseudonym.
+	if a.pseudonym("ga", "123.456", now) == a.pseudonym("ga", "123.456", now.Add(24*time.Hour)) {
+		t.Errorf("the pseudonym does not rotate")
+	}
+	// A damaged key file is an error, not a silently new key.
+	if err := st.Store(ctx, proxyKeyPath, []byte("not hex")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadKeyring(ctx, st); err == nil {
+		t.Errorf("a damaged key was accepted")
+	}
+}
+
+// TestIntegrationProxy: the proxy in a real Caddy, from a Caddyfile: the
+// key lands in Caddy's storage and survives a reload, a page's vendor
+// script is pointed at the proxy, and a call is forwarded clean.
+func TestIntegrationProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration tests start a real Caddy; skipped with -short")
+	}
+	v := newStubVendor(t)
+	v.script = `var api="https://plausible.io/api/event";`
+	storage := t.TempDir()
+	up := origin()
+	defer up.Close()
+	config := testGlobals(itPort)[:len(testGlobals(itPort))-2] + fmt.Sprintf(`	storage file_system %s
+}
+http://localhost:%d {
+	firstparty {
+		proxy plausible /_fp/p {
+			upstream %s
+			ip truncate
+		}
+		proxy ga4 /_fp/ga {
+			id G-1
+		}
+	}
+	reverse_proxy %s
+}
+`, storage, itPort, v.srv.URL, strings.TrimPrefix(up.URL, "http://"))
+	tc := caddytest.NewTester(t)
+	tc.InitServer(config, "caddyfile")
+	key, err := os.ReadFile(filepath.Join(storage, "firstparty", "proxy", "pseudonym.key"))
+	if err != nil || len(key) != 64 {
+		t.Fatalf("no pseudonym key in Caddy's storage: %v", err)
+	}
+	_, body := itGet(t, tc, "/plain")
+	if !strings.Contains(body, `data-fp-src="/_fp/ga/gtag/js?id=G-1"`) {
+		t.Errorf("page script not pointed at the proxy: %s", body)
+	}
+	_, js := itGet(t, tc, "/_fp/p/js/script.js")
+	if js != `var api="/_fp/p/api/event";` {
+		t.Errorf("served script %q", js)
+	}
+	post := func() recorded {
+		req, _ := http.NewRequest("POST", fmt.Sprintf("http://localhost:%d/_fp/p/api/event", itPort),
+			strings.NewReader(`{"n":"pageview","u":"https://shop.example/a?x=1","d":"shop.example"}`))
+		req.Header.Set("Cookie", granted()+"; session=s3cr3t")
+		resp, err := tc.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 204 || resp.Header.Get("Set-Cookie") != "" {
+			t.Fatalf("call: %d %v", resp.StatusCode, resp.Header)
+		}
+		got := v.take()
+		if len(got) != 2 && len(got) != 1 {
+			t.Fatalf("vendor got %d requests", len(got))
+		}
+		return got[len(got)-1]
+	}
+	v.take()
+	g := post()
+	if string(g.body) != `{"d":"shop.example","n":"pageview","u":"https://shop.example/a"}` || g.header.Get("Cookie") != "" || g.header.Get("X-Forwarded-For") != "127.0.0.0" {
+		t.Errorf("forwarded %s %v", g.body, g.header)
+	}
+	// A reload keeps the key.
+	tc.InitServer(config, "caddyfile")
+	again, _ := os.ReadFile(filepath.Join(storage, "firstparty", "proxy", "pseudonym.key"))
+	if !bytes.Equal(key, again) {
+		t.Errorf("the key changed across a reload")
+	}
+}
+
+// FuzzProxyCall sends any query and body to each profile's collection
+// path: no panic, and what is forwarded is well-formed and carries no
+// cookie, no address header and no email from the input.
+func FuzzProxyCall(f *testing.F) {
+	for _, s := range []struct{ path, query, body string }{
+		{"/g/collect", "v=2&tid=G-TEST1&cid=1.2&dl=https%3A%2F%2Fshop.example%2F%3Fa%3Db", "en=x&ep.a=b\nen=y"},
+		{"/api/event", "", `{"n":"pageview","u":"https://shop.example/","d":"shop.example","p":{"a":"b"}}`},
+		{"/matomo.php", "idsite=1&rec=1&_id=0123456789abcdef", `{"requests":["?idsite=1&rec=1"]}`},
+		{"/api/send", "", `{"type":"event","payload":{"website":"w","url":"/a?b=c","data":{"k":1}}}`},
+		{"/e/", "compression=base64", `W3siZXZlbnQiOiJ4IiwicHJvcGVydGllcyI6eyJ0b2tlbiI6InBoY19LIn19XQ==`},
+		{"/decide/", "v=3", `{"token":"phc_K","distinct_id":"a@b.example"}`},
+	} {
+		f.Add(s.path, s.query, []byte(s.body))
+	}
+	v := newStubVendor(f)
+	var hs []*Handler
+	for _, p := range []Proxy{
+		{Profile: "ga4", Prefix: "/_fp/v", Upstream: v.srv.URL, IDs: []string{"G-TEST1"}, Consent: "exempt", RateLimit: -1, IP: "truncate"},
+		{Profile: "plausible", Prefix: "/_fp/v", Upstream: v.srv.URL, Consent: "exempt", RateLimit: -1},
+		{Profile: "matomo", Prefix: "/_fp/v", Upstream: v.srv.URL, Consent: "exempt", RateLimit: -1},
+		{Profile: "umami", Prefix: "/_fp/v", Upstream: v.srv.URL, Consent: "exempt", RateLimit: -1},
+		{Profile: "posthog", Prefix: "/_fp/v", Upstream: v.srv.URL, RateLimit: -1, IP: "pseudonym"},
+	} {
+		h := &Handler{Proxies: []Proxy{p}}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		if err := h.Provision(ctx); err != nil {
+			f.Fatal(err)
+		}
+		h.logger = zap.NewNop()
+		for _, px := range h.proxies {
+			px.logger = zap.NewNop()
+		}
+		hs = append(hs, h)
+	}
+	f.Fuzz(func(t *testing.T, path, query string, body []byte) {
+		for _, h := range hs {
+			u := &url.URL{Path: "/_fp/v" + path, RawQuery: query}
+			r := httptest.NewRequest("POST", "https://shop.example/", bytes.NewReader(body))
+			r.URL = u
+			r.Header.Set("Cookie", granted()+"; session=CANARYCOOKIE")
+			r.Header.Set("X-Forwarded-For", "198.51.100.77")
+			r.RemoteAddr = "198.51.100.77:1"
+			rec := httptest.NewRecorder()
+			_ = h.ServeHTTP(rec, r, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil }))
+			for _, g := range v.take() {
+				all := g.url + string(g.body)
+				for k := range g.header {
+					all += k + ":" + g.header.Get(k)
+				}
+				if strings.Contains(all, "CANARYCOOKIE") || strings.Contains(all, "198.51.100.77") || g.header.Get("Cookie") != "" {
+					t.Fatalf("forwarded an identifier: %s %v %s", g.url, g.header, g.body)
+				}
+				if len(g.body) > 0 && (g.body[0] == '{' || g.body[0] == '[') && !json.Valid(g.body) {
+					t.Fatalf("forwarded invalid JSON: %s", g.body)
+				}
+			}
+		}
+	})
 }
