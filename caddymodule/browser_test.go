@@ -815,3 +815,53 @@ func TestBrowserConsentParity(t *testing.T) {
 }
 
 var cdpEmpty = cdp.Empty{}
+
+// The analytics proxy in Chromium: before consent neither the vendor nor
+// the proxy hears anything; after it the script loads from the shop's
+// own path, its call goes to the shop's own endpoint, and the vendor gets
+// it rebuilt, with no cookie, while no third-party host is ever contacted.
+func TestBrowserProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	v := newStubVendor(t)
+	// The vendor's script posts to its own host; the proxy points that at
+	// its path when it serves the script.
+	v.script = `fetch("https://plausible.io/api/event",{method:"POST",headers:{"Content-Type":"text/plain"},body:JSON.stringify({n:"pageview",u:location.href+"?email=a%40b.example#x",d:"shop.example",r:"https://mail.example.net/inbox?u=a@b.example"})}).then(function(r){window.proxied=r.status})`
+	e := newBrowserEnv(t, fmt.Sprintf(`proxy plausible /_fp/p {
+			upstream %s
+			ip truncate
+		}`, v.srv.URL))
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/proxy.html")
+	e.quiet("before consent")
+	if got := v.take(); len(got) != 0 {
+		t.Errorf("before consent the vendor got %v", got)
+	}
+	e.run(ctx, chromedp.Evaluate[chromedp.Void](`document.cookie="session=s3cr3t; path=/"`))
+	e.eval(ctx, `firstparty.consent.set({analytics: true})`, nil)
+	var status int
+	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `window.proxied || 0`, &status); return status != 0 }) || status != 204 {
+		t.Fatalf("the proxied call did not complete: status %d", status)
+	}
+	var src string
+	e.eval(ctx, `document.querySelector('script[data-domain]').src`, &src)
+	if src != e.base+"/_fp/p/js/script.js" {
+		t.Errorf("activated script src %q", src)
+	}
+	var event *recorded
+	for _, g := range v.take() {
+		if g.url == "/api/event" {
+			event = &g
+		}
+	}
+	if event == nil {
+		t.Fatal("the vendor did not get the event")
+	}
+	want := fmt.Sprintf(`{"d":"shop.example","n":"pageview","r":"https://mail.example.net","u":"%s/t/proxy.html"}`, e.base)
+	// loopback, truncated: 127.0.0.0 over IPv4, :: (the /48 of ::1) over IPv6
+	if xff := event.header.Get("X-Forwarded-For"); string(event.body) != want || event.header.Get("Cookie") != "" || xff != "127.0.0.0" && xff != "::" {
+		t.Errorf("the vendor got %s %v, want %s", event.body, event.header, want)
+	}
+	e.quiet("after consent, third parties")
+}

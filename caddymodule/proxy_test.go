@@ -2,8 +2,8 @@ package caddymodule
 
 import (
 	"bytes"
-	"context"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -423,6 +423,15 @@ func vendorCall(profile string, prefix string, c *canaries, i int) *http.Request
 		r = httptest.NewRequest("POST", prefix+"/api/send", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("X-Umami-Cache", c.token)
+	case "custom":
+		q := url.Values{"e": {title}, "url": {page}, "vid": {c.cid}, "uid": {c.login}, "email": {c.email}, "ip": {c.ip4}}
+		if i%2 == 0 {
+			r = httptest.NewRequest("GET", prefix+"/collect?"+q.Encode(), nil)
+		} else {
+			body := fmt.Sprintf(`{"e":%q,"url":%q,"vid":%q,"sid":%q,"note":%q}`, title, page, c.hexID, c.uuid, "call "+c.phone)
+			r = httptest.NewRequest("POST", prefix+"/collect", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+		}
 	case "posthog":
 		ev := func(name string) string {
 			return fmt.Sprintf(`{"event":%q,"properties":{"token":"phc_TESTKEY","distinct_id":%q,"$device_id":%q,"$session_id":%q,"$window_id":%q,"$current_url":%q,"$host":"shop.example","$pathname":"/account/%s","$referrer":%q,"$browser":"Chrome","$browser_version":131.2,"$os":"Mac OS X","$ip":%q,"$set":{"email":%q},"$anon_distinct_id":%q,"$raw_user_agent":%q,"email":%q,"plan":"gold","note":%q},"timestamp":"2026-11-30T10:00:00.000Z","uuid":%q}`,
@@ -480,14 +489,19 @@ func TestProxyCanaries(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	for _, profile := range []string{"ga4", "plausible", "matomo", "umami", "posthog"} {
+	for _, profile := range []string{"ga4", "plausible", "matomo", "umami", "posthog", "custom"} {
 		t.Run(profile, func(t *testing.T) {
 			t.Parallel()
 			v := newStubVendor(t)
 			ips := []string{"none", "truncate", "pseudonym"}
 			var hs []*Handler
 			for _, ip := range ips {
-				hs = append(hs, proxyHandler(t, Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: v.srv.URL, IP: ip, IDs: idsFor(profile), RateLimit: -1}))
+				p := Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: v.srv.URL, IP: ip, IDs: idsFor(profile), RateLimit: -1}
+				if profile == "custom" {
+					// the page's own parameters, its visitor id pseudonymised
+					p.Paths, p.Params, p.IDParams = []string{"/collect"}, []string{"e", "note"}, []string{"vid"}
+				}
+				hs = append(hs, proxyHandler(t, p))
 			}
 			rng := rand.New(rand.NewPCG(uint64(len(profile)), 7))
 			forwarded, bad := 0, 0
