@@ -865,3 +865,25 @@ func TestBrowserProxy(t *testing.T) {
 	}
 	e.quiet("after consent, third parties")
 }
+
+// The CSP backstop in Chromium: a tracker that first-party code injects
+// after the page was rewritten reaches its host without the backstop, and
+// is blocked by it before consent.
+func TestBrowserBackstop(t *testing.T) {
+	for _, tt := range []struct {
+		config  string
+		reaches bool
+	}{
+		{"", true}, // the control: shows the page really injects a tracker
+		{"csp_backstop enforce", false},
+	} {
+		e := newBrowserEnv(t, tt.config)
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/inject.html")
+		reached := e.loads("injected-tracker.example")
+		if reached != tt.reaches {
+			_, reqs := e.stub.seen()
+			t.Errorf("%q: injected tracker reached %v, want %v (requests %v)", tt.config, reached, tt.reaches, reqs)
+		}
+	}
+}

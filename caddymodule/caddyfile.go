@@ -31,7 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // checks that each is parsed and documented.
 var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
 	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path",
-	"consent_cookie", "consent_map", "banner", "proxy"}
+	"consent_cookie", "consent_map", "banner", "proxy", "csp_backstop"}
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
@@ -60,6 +60,10 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		}
 //		proxy <profile> <prefix> {
 //			…  (parseProxy)
+//		}
+//		csp_backstop report_only|enforce {
+//			allow <host...>
+//			report_uri <uri>
 //		}
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -230,6 +234,35 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.Proxies = append(h.Proxies, p)
+		case "csp_backstop":
+			if err := once(name); err != nil {
+				return err
+			}
+			if len(args) > 1 || len(args) == 1 && args[0] != "report_only" && args[0] != "enforce" {
+				return d.Errf("csp_backstop: want report_only or enforce, have %q", strings.Join(args, " "))
+			}
+			b := &CSPBackstop{}
+			if len(args) == 1 {
+				b.Mode = args[0]
+			}
+			for d.NextBlock(1) {
+				opt := d.Val()
+				vals := d.RemainingArgs()
+				switch {
+				case opt == "allow" && len(vals) > 0:
+					b.Allow = append(b.Allow, vals...)
+				case opt == "report_uri" && len(vals) == 1 && b.ReportURI == "":
+					b.ReportURI = vals[0]
+				case opt == "allow" || opt == "report_uri":
+					return d.Errf("csp_backstop %s: wrong arguments or repeated", opt)
+				default:
+					return d.Errf("unknown csp_backstop option %q (want one of %s)", opt, strings.Join(CSPBackstopOptions, ", "))
+				}
+			}
+			if err := b.validate(); err != nil {
+				return d.Errf("%v", err)
+			}
+			h.CSPBackstop = b
 		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "consent_cookie":
 			if err := single(name, args); err != nil {
 				return err

@@ -117,6 +117,10 @@ type Handler struct {
 	// Their scripts on pages are pointed at the prefix: deferred until
 	// analytics consent, or live with consent exempt.
 	Proxies []Proxy `json:"proxies,omitempty"`
+	// CSPBackstop adds a Content-Security-Policy for visitors who have
+	// granted nothing, limiting pre-consent loads and connections to the
+	// site's own and allowed hosts. Default: none.
+	CSPBackstop *CSPBackstop `json:"csp_backstop,omitempty"`
 
 	policy         *blocklists.Policy
 	consent        *ConsentReader
@@ -172,6 +176,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.rp = h.proxyPolicy(RewritePolicy(p))
+	if b := h.CSPBackstop; b != nil {
+		b.build(h)
+		if b.Mode == "enforce" {
+			h.logger.Warn("csp_backstop enforce: before consent, pages may load only from their own origin and the allowed hosts; content the visitor grants in the page runs from the next page on",
+				zap.String("policy", b.policy))
+		}
+	}
 	if set.HasURLs() {
 		go h.refreshLists(ctx)
 	}
@@ -325,6 +336,9 @@ func (h *Handler) Validate() error {
 		}
 	}
 	if err := validateProxies(h.Proxies, h.RuntimePath); err != nil {
+		return err
+	}
+	if err := h.CSPBackstop.validate(); err != nil {
 		return err
 	}
 	return h.Banner.validate()

@@ -101,6 +101,9 @@ func (w *responseWriter) decide(first []byte) {
 	opts := w.h.rewriteOptions(w.req)
 	w.filterLinks(opts.PageURL)
 	opts.Nonce = rewrite.CSPNonce(hdr.Get("Content-Security-Policy"))
+	if !w.h.ReportOnly {
+		w.h.applyBackstop(hdr, w.req)
+	}
 	if w.h.ReportOnly {
 		hdr.Add("Trailer", "Firstparty-Report")
 	}

@@ -1,0 +1,123 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// CSPBackstop is an extra Content-Security-Policy for visitors who have
+// granted nothing yet. It limits what the page may load or contact to its
+// own origin, the first_party and allow hosts and the hosts listed here:
+// the one guard the browser itself enforces against a tracker that
+// first-party JavaScript injects after the page was rewritten. It is added
+// beside the page's own policy, never in place of it, so it can only
+// narrow what the page allows. Because the header depends on the
+// visitor's consent, responses carry Cache-Control: private and Vary:
+// Cookie, Sec-GPC.
+type CSPBackstop struct {
+	// Mode is report_only (Content-Security-Policy-Report-Only: the
+	// browser reports what it would block) or enforce
+	// (Content-Security-Policy: it blocks). Default: report_only.
+	Mode string `json:"mode,omitempty"`
+	// Allow lists further hosts (and their subdomains) that pages may load
+	// from before consent: CDNs, fonts, payments, captchas.
+	Allow []string `json:"allow,omitempty"`
+	// ReportURI is where browsers send violation reports (the report-uri
+	// directive). Default: none (violations show in the browser console).
+	ReportURI string `json:"report_uri,omitempty"`
+
+	policy string // the header value, built once
+}
+
+// CSPBackstopOptions are the options of the csp_backstop block.
+var CSPBackstopOptions = []string{"allow", "report_uri"}
+
+func (b *CSPBackstop) validate() error {
+	if b == nil {
+		return nil
+	}
+	if b.Mode != "" && b.Mode != "report_only" && b.Mode != "enforce" {
+		return fmt.Errorf("csp_backstop: mode %q: want report_only or enforce", b.Mode)
+	}
+	for _, h := range b.Allow {
+		if !validHost(strings.TrimPrefix(h, "*.")) {
+			return fmt.Errorf("csp_backstop: allow %q is not a host name", h)
+		}
+	}
+	if b.ReportURI != "" {
+		u, err := url.Parse(b.ReportURI)
+		if err != nil || strings.ContainsAny(b.ReportURI, " ;,'\"") || (u.Scheme != "" && u.Scheme != "https" && u.Scheme != "http") || (u.Scheme == "" && !strings.HasPrefix(b.ReportURI, "/")) {
+			return fmt.Errorf("csp_backstop: report_uri %q: want a path or an http(s) URL", b.ReportURI)
+		}
+	}
+	return nil
+}
+
+// build makes the header value: one default-src directive, which covers
+// scripts, styles, images, frames, fonts, media, workers and connections.
+// Inline code, eval, data: and blob: stay allowed here; the page's own
+// policy, if any, still applies to them.
+func (b *CSPBackstop) build(h *Handler) {
+	srcs := []string{"'self'"}
+	seen := map[string]bool{}
+	for _, list := range [][]string{h.FirstParty, h.Allow, b.Allow} {
+		for _, host := range list {
+			host = strings.ToLower(strings.TrimPrefix(host, "*."))
+			if !validHost(host) || seen[host] {
+				continue
+			}
+			seen[host] = true
+			srcs = append(srcs, host, "*."+host)
+		}
+	}
+	p := "default-src " + strings.Join(srcs, " ") + " data: blob: 'unsafe-inline' 'unsafe-eval'"
+	if b.ReportURI != "" {
+		p += "; report-uri " + b.ReportURI
+	}
+	b.policy = p
+}
+
+// backstopCategories are the categories whose grant lifts the backstop:
+// the ones a visitor is asked about.
+var backstopCategories = []string{"analytics", "advertising", "social", "session_replay", "tag_manager", "embeds"}
+
+// applyBackstop adds the backstop policy to an HTML response for a
+// visitor who has granted none of the categories a visitor is asked about.
+func (h *Handler) applyBackstop(hdr http.Header, r *http.Request) {
+	b := h.CSPBackstop
+	if b == nil {
+		return
+	}
+	hdr.Add("Vary", "Cookie")
+	hdr.Add("Vary", "Sec-GPC")
+	hdr.Set("Cache-Control", privateCacheControl(hdr.Get("Cache-Control")))
+	st := h.consent.Read(r, time.Now())
+	for _, c := range backstopCategories {
+		if st.Granted(c) {
+			return
+		}
+	}
+	name := "Content-Security-Policy-Report-Only"
+	if b.Mode == "enforce" {
+		name = "Content-Security-Policy"
+	}
+	hdr.Add(name, b.policy)
+}
+
+// privateCacheControl keeps a response out of shared caches: public and
+// s-maxage go, private is added, the rest stays.
+func privateCacheControl(cc string) string {
+	out := []string{"private"}
+	for _, d := range strings.Split(cc, ",") {
+		d = strings.TrimSpace(d)
+		name := strings.ToLower(strings.SplitN(d, "=", 2)[0])
+		if d == "" || name == "public" || name == "s-maxage" || name == "private" {
+			continue
+		}
+		out = append(out, d)
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,101 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestCSPBackstop(t *testing.T) {
+	h := provisioned(t, &Handler{FirstParty: []string{"cdn.shop.example"}, Allow: []string{"js.stripe.com"},
+		CSPBackstop: &CSPBackstop{Mode: "enforce", Allow: []string{"fonts.example.net"}, ReportURI: "/csp-reports"}})
+	const want = "default-src 'self' cdn.shop.example *.cdn.shop.example js.stripe.com *.js.stripe.com fonts.example.net *.fonts.example.net data: blob: 'unsafe-inline' 'unsafe-eval'; report-uri /csp-reports"
+	page := func(cookie string) http.Header {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-abc'")
+			w.Header().Set("Cache-Control", "public, max-age=60, s-maxage=600")
+			fmt.Fprint(w, "<p>hi</p>")
+		})
+		return rec.Result().Header
+	}
+	hdr := page("")
+	csp := hdr.Values("Content-Security-Policy")
+	if len(csp) != 2 || csp[0] != "script-src 'nonce-abc'" || csp[1] != want {
+		t.Errorf("before consent: CSP %q", csp)
+	}
+	if cc := hdr.Get("Cache-Control"); cc != "private, max-age=60" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	if v := strings.Join(hdr.Values("Vary"), ","); v != "Cookie,Sec-GPC" {
+		t.Errorf("Vary %q", v)
+	}
+	// After a grant the backstop is lifted; the response still varies.
+	now := time.Now().Unix()
+	hdr = page(fmt.Sprintf("fp_consent=1.%d.%d.analytics-g", now, now))
+	if csp := hdr.Values("Content-Security-Policy"); len(csp) != 1 || hdr.Get("Cache-Control") != "private, max-age=60" {
+		t.Errorf("after consent: CSP %q, Cache-Control %q", csp, hdr.Get("Cache-Control"))
+	}
+	// A denial is no grant.
+	if csp := page(fmt.Sprintf("fp_consent=1.%d.%d.*-d", now, now)).Values("Content-Security-Policy"); len(csp) != 2 {
+		t.Errorf("after a denial: CSP %q", csp)
+	}
+	// report_only mode reports; the handler's report_only changes nothing.
+	h.CSPBackstop.Mode = "report_only"
+	if got := page("").Get("Content-Security-Policy-Report-Only"); got != want {
+		t.Errorf("report_only: %q", got)
+	}
+	h.ReportOnly = true
+	if hdr := page(""); hdr.Get("Content-Security-Policy-Report-Only") != "" || len(hdr.Values("Vary")) != 0 {
+		t.Errorf("handler report_only changed headers: %v", hdr)
+	}
+	// Non-HTML responses are untouched.
+	h.ReportOnly = false
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/a.js", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, "1")
+	})
+	if rec.Header().Get("Content-Security-Policy-Report-Only") != "" || rec.Header().Get("Vary") != "" {
+		t.Errorf("non-HTML: %v", rec.Header())
+	}
+}
+
+func TestCaddyfileCSPBackstop(t *testing.T) {
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n csp_backstop enforce {\n allow cdn.example *.fonts.example\n report_uri https://r.example/csp\n }\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if b := h.CSPBackstop; b == nil || b.Mode != "enforce" || strings.Join(b.Allow, " ") != "cdn.example *.fonts.example" || b.ReportURI != "https://r.example/csp" {
+		t.Errorf("parsed %+v", h.CSPBackstop)
+	}
+	h = Handler{}
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n csp_backstop\n}")); err != nil || h.CSPBackstop == nil || h.CSPBackstop.Mode != "" {
+		t.Errorf("bare csp_backstop: %v %+v", err, h.CSPBackstop)
+	}
+	for in, msg := range map[string]string{
+		"csp_backstop block":                                 "want report_only or enforce",
+		"csp_backstop enforce extra":                         "want report_only or enforce",
+		"csp_backstop\n csp_backstop":                        `duplicate subdirective "csp_backstop"`,
+		"csp_backstop {\n allow 'unsafe-inline'\n }":         "is not a host name",
+		"csp_backstop {\n allow\n }":                         "wrong arguments",
+		"csp_backstop {\n report_uri /a; script-src *\n }":   "wrong arguments",
+		"csp_backstop {\n report_uri javascript:x\n }":       "want a path or an http(s) URL",
+		"csp_backstop {\n report_uri /a\n report_uri /b\n }": "repeated",
+		"csp_backstop {\n nonce abc\n }":                     `unknown csp_backstop option "nonce"`,
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n " + in + "\n}"))
+		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("%q: error %v, want %q with file:line", in, err, msg)
+		}
+	}
+}
