@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"slices"
 	"sort"
@@ -625,13 +626,23 @@ func TestBrowserScreenshots(t *testing.T) {
 	if os.Getenv("FP_SCREENSHOTS") != "" {
 		dir = "../docs"
 	}
+	report, err := filepath.Abs("../testdata/scan/golden/report.html")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []struct {
 		name     string
 		w, h     int
 		settings bool
-	}{{"banner-desktop", 1280, 800, false}, {"banner-phone", 390, 844, false}, {"banner-settings-phone", 390, 844, true}} {
+		url      string
+	}{{"banner-desktop", 1280, 800, false, ""}, {"banner-phone", 390, 844, false, ""}, {"banner-settings-phone", 390, 844, true, ""},
+		{"scan-report", 1280, 900, false, "file://" + report}} { // firstparty scan --html on testdata/scan/pages
 		ctx := e.browser(s.w, s.h, false)
-		e.open(ctx, "/")
+		if s.url != "" {
+			e.run(ctx, chromedp.Navigate(s.url), chromedp.WaitReady(chromedp.CSS("body")))
+		} else {
+			e.open(ctx, "/")
+		}
 		if s.settings {
 			e.clickText(ctx, "Choose")
 		}
