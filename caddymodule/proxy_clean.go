@@ -408,8 +408,8 @@ func (px *proxy) reducePageURL(s string) (string, error) {
 	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
 		return "", dropReason("malformed_url")
 	}
-	if u.Host != "" && !validHost(u.Hostname()) {
-		return "", dropReason("malformed_url")
+	if u.Host != "" && !validHost(u.Hostname()) && net.ParseIP(u.Hostname()) == nil {
+		return "", dropReason("malformed_url") // the site's own address may be an IP
 	}
 	out := url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host), Path: scrubPath(u.Path)}
 	q, err := parseQuery(u.RawQuery)

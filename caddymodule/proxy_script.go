@@ -148,7 +148,7 @@ func (px *proxy) cachedScript(ctx context.Context, key, sub string, rt *route, q
 		return e, nil
 	}
 	v, err, _ := px.scripts.group.Do(key, func() (any, error) {
-		ne, err := px.fetchScript(context.WithoutCancel(ctx), sub, rt, q, site, e)
+		ne, err := px.fetchScript(context.WithoutCancel(ctx), key, sub, rt, q, site, e)
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +167,7 @@ func (px *proxy) cachedScript(ctx context.Context, key, sub string, rt *route, q
 
 // fetchScript gets a script from the vendor, conditionally when old is
 // set, and rewrites its endpoints.
-func (px *proxy) fetchScript(ctx context.Context, sub string, rt *route, q url.Values, site string, old *scriptEntry) (*scriptEntry, error) {
+func (px *proxy) fetchScript(ctx context.Context, key, sub string, rt *route, q url.Values, site string, old *scriptEntry) (*scriptEntry, error) {
 	base := px.script
 	if rt.assets && px.assets != nil {
 		base = px.assets
@@ -214,7 +214,7 @@ func (px *proxy) fetchScript(ctx context.Context, sub string, rt *route, q url.V
 	}
 	s := sha256.Sum256(body)
 	sum := hex.EncodeToString(s[:])
-	px.noteScriptHash(sub, sum)
+	px.noteScriptHash(key, sub, sum)
 	out, n, err := rewrite.ReplaceJSStrings(body, px.endpointRewriter(site))
 	if err != nil {
 		return nil, fmt.Errorf("rewriting the vendor script's endpoints: %w", err)
@@ -227,12 +227,13 @@ func (px *proxy) fetchScript(ctx context.Context, sub string, rt *route, q url.V
 		upLastMod: resp.Header.Get("Last-Modified"), sum: sum, fetched: time.Now()}, nil
 }
 
-// noteScriptHash logs and counts a change in a vendor script's bytes.
-func (px *proxy) noteScriptHash(sub, sum string) {
+// noteScriptHash logs and counts a change in a vendor script's bytes,
+// per script and id (key).
+func (px *proxy) noteScriptHash(key, sub, sum string) {
 	px.scripts.mu.Lock()
-	prev, seen := px.scripts.sums[sub]
+	prev, seen := px.scripts.sums[key]
 	if len(px.scripts.sums) < 1024 || seen {
-		px.scripts.sums[sub] = sum
+		px.scripts.sums[key] = sum
 	}
 	px.scripts.mu.Unlock()
 	if seen && prev != sum {
