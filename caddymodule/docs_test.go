@@ -101,9 +101,16 @@ func TestSubdirectivesDocumented(t *testing.T) {
 			t.Errorf("subdirective %s is listed but not parsed: %v", name, err)
 		}
 	}
-	for _, name := range BannerOptions {
-		if !regexp.MustCompile(`(?m)^\t\t` + name + `\b`).MatchString(ref) {
-			t.Errorf("banner option %s is not in docs/configuration.md's reference", name)
+	for block, opts := range map[string][]string{"banner": BannerOptions, "proxy": ProxyOptions, "csp_backstop": CSPBackstopOptions} {
+		for _, name := range opts {
+			if !regexp.MustCompile(`(?m)^\t\t` + name + `\b`).MatchString(ref) {
+				t.Errorf("%s option %s is not in docs/configuration.md's reference", block, name)
+			}
+		}
+	}
+	for _, name := range ProxyOptions {
+		if !strings.Contains(docFiles(t)["../docs/analytics-proxy.md"], "\t"+name+" ") {
+			t.Errorf("proxy option %s is not in docs/analytics-proxy.md", name)
 		}
 	}
 	// And the reference lists nothing the parser does not accept.
