@@ -35,7 +35,7 @@ fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under 
 	$(GO) test ./caddymodule -run '^$$' -fuzz '^FuzzProxyCall$$' -fuzztime $(FUZZTIME)
 
 bench: ## print throughput against baselines measured in the same run, allocations and heap
-	FP_BENCH=1 $(GO) test ./rewrite ./blocklists -run '^TestPerfReport$$' -count=1 -v -timeout 30m
+	FP_BENCH=1 $(GO) test -p 1 ./rewrite ./blocklists -run '^TestPerfReport$$' -count=1 -v -timeout 30m
 	FP_BENCH=1 $(GO) test ./caddymodule -run '^TestLoadReport(Proxy)?$$' -count=1 -v -timeout 10m
 
 vet:

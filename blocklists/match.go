@@ -366,6 +366,10 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 	var best, imp node
 	var vendor uint32
 	exc := false
+	// Each step looks up h, then moves past its first label; the dot that
+	// the next step needs is found once, as the check that h still has
+	// two labels.
+	i := strings.IndexByte(host, '.')
 	for h := host; ; {
 		if n, ok := db.hosts[h]; ok && n.has() {
 			if vendor == 0 {
@@ -382,12 +386,11 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 				best = n
 			}
 		}
-		i := strings.IndexByte(h, '.')
 		if i < 0 {
 			break
 		}
 		h = h[i+1:]
-		if strings.IndexByte(h, '.') < 0 {
+		if i = strings.IndexByte(h, '.'); i < 0 {
 			break
 		}
 	}
