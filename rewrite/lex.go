@@ -47,7 +47,14 @@ type cssRef struct {
 	url        string
 	isImport   bool
 	str        bool // a string inside url(…): replaced by a string
+	// bad marks CSS nested too deep in bad URLs to read in bounded time:
+	// the range is neutralised, fail closed.
+	bad bool
 }
+
+// maxURLNesting bounds how many bad URLs, each inside the previous one's
+// function, are read again: each re-reads the rest of the block.
+const maxURLNesting = 8
 
 // quotedAfterURL finds the string that follows "url(" and optional
 // whitespace in a bad-URL token: its start and end offsets in b.
@@ -80,19 +87,28 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 // attribute, already decoded) makes the browser fetch: url(), @import and
 // the strings in image-set(), whatever the case of their names and however
 // the names are escaped.
-func cssURLs(b []byte, refs []cssRef) []cssRef {
+func cssURLs(b []byte, refs []cssRef) []cssRef { return cssURLsFrom(b, refs, 0, 0) }
+
+// cssURLsFrom is cssURLs over b, which starts at offset base of the CSS;
+// nest > 0 says b is the rest of a url( function after its string (nest
+// such functions deep), so its strings are URLs too (the privacy-safe
+// reading).
+func cssURLsFrom(b []byte, refs []cssRef, base, nest int) []cssRef {
 	l := css.NewLexer(newInput(b))
 	off := 0
 	afterImport := false
 	depth := 0    // open functions and parentheses
 	fnDepth := -1 // the depth inside a url(, src( or image-set(, whose strings are URLs
+	if nest > 0 {
+		depth, fnDepth = 1, 1
+	}
 	escURL := -1  // an escaped "url(" read as a function: its start
 	escDepth := 0 // parentheses open inside it
 	for {
 		tt, data := l.Next()
 		if tt == css.ErrorToken {
 			if escURL >= 0 {
-				refs = append(refs, cssRef{start: escURL, end: off, url: cssURLBody(b[escURL:off])})
+				refs = append(refs, cssRef{start: base + escURL, end: base + off, url: cssURLBody(b[escURL:off])})
 			}
 			return refs
 		}
@@ -104,7 +120,7 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 				escDepth++
 			case css.RightParenthesisToken:
 				if escDepth--; escDepth == 0 {
-					refs = append(refs, cssRef{start: escURL, end: off, url: cssURLBody(b[escURL:off])})
+					refs = append(refs, cssRef{start: base + escURL, end: base + off, url: cssURLBody(b[escURL:off])})
 					escURL = -1
 				}
 			}
@@ -115,13 +131,21 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 			afterImport = cssNameIs(data, "@import")
 			continue
 		case css.URLToken:
-			refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSURL(data), isImport: afterImport})
+			refs = append(refs, cssRef{start: base + start, end: base + off, url: unquoteCSSURL(data), isImport: afterImport})
 		case css.BadURLToken:
 			// CSS reads "url(" then a quote as a function and a string,
 			// which stays valid when URL modifiers follow; the lexer calls
 			// the whole a bad URL. The string is treated as a URL.
 			if s, e, ok := quotedAfterURL(data); ok {
-				refs = append(refs, cssRef{start: start + s, end: start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
+				refs = append(refs, cssRef{start: base + start + s, end: base + start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
+				// What follows the string is still inside the function, and
+				// CSS reads it token by token: a url( there is a URL of its
+				// own, which the lexer's bad URL swallowed.
+				if nest == maxURLNesting {
+					refs = append(refs, cssRef{start: base + start + e, end: base + off, bad: true})
+				} else {
+					refs = cssURLsFrom(data[e:], refs, base+start+e, nest+1)
+				}
 			}
 		case css.FunctionToken:
 			if cssNameIs(data, "url(") && !bytes.EqualFold(data, []byte("url(")) {
@@ -145,7 +169,7 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 			}
 		case css.StringToken:
 			if afterImport || fnDepth >= 0 {
-				refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSString(data), isImport: afterImport, str: !afterImport})
+				refs = append(refs, cssRef{start: base + start, end: base + off, url: unquoteCSSString(data), isImport: afterImport, str: !afterImport})
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue

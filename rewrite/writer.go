@@ -1299,12 +1299,18 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	var sb strings.Builder
 	last := 0
 	for _, ref := range r.refs {
-		d := r.decideURL(KindCSS, tagName, ref.url)
+		var d Decision
+		if ref.bad {
+			r.stats.failClosed(FailAmbiguous)
+			d = Decision{Action: Defer, Category: "unknown"}
+		} else {
+			d = r.decideURL(KindCSS, tagName, ref.url)
+		}
 		r.record(KindCSS, &d)
 		best = stronger(best, d)
 		if d.Action >= Defer {
 			sb.WriteString(css[last:ref.start])
-			if ref.isImport {
+			if ref.isImport || ref.bad {
 				sb.WriteString(`""`)
 			} else if ref.str {
 				sb.WriteString(`"data:,"`)
