@@ -592,6 +592,12 @@ func (px *proxy) serveCall(w http.ResponseWriter, r *http.Request, sub string, r
 	}
 	resp, err := px.send(r.Context(), sub, out, in)
 	if err != nil {
+		// The client's error quotes the outgoing URL, query and all: log
+		// only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		px.logger.Warn("analytics call to the vendor failed", zap.String("path", sub), zap.Error(err))
 		px.drop(w, r, rt, "upstream_error", 0)
 		return nil

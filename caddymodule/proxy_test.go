@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,6 +29,8 @@ import (
 	"github.com/caddyserver/certmagic"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // recorded is one request a stub vendor received.
@@ -1011,4 +1014,34 @@ func FuzzProxyCall(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestProxyLogsNoVisitorData: a failed call is logged by its path and
+// cause only, never with the query it would have sent.
+func TestProxyLogsNoVisitorData(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close() // nothing listens: the call fails
+	h := proxyHandler(t, Proxy{Profile: "ga4", Prefix: "/_fp/ga", Upstream: closed, IDs: []string{"G-TEST1"}, Consent: "exempt"})
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.proxies[0].logger = zap.New(core)
+	r := httptest.NewRequest("GET", "https://shop.example/_fp/ga/g/collect?v=2&tid=G-TEST1&cid=555.666&dl=https%3A%2F%2Fshop.example%2Fsecret-page", nil)
+	if rec := call(t, h, r); rec.Code != http.StatusNoContent {
+		t.Errorf("status %d", rec.Code)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("the failure was not logged")
+	}
+	for _, e := range logs.All() {
+		all := e.Message
+		for k, v := range e.ContextMap() {
+			all += fmt.Sprintf(" %s=%v", k, v)
+		}
+		if strings.Contains(all, "cid") || strings.Contains(all, "secret-page") || strings.Contains(all, "tid=") {
+			t.Errorf("logged visitor data: %s", all)
+		}
+	}
 }
