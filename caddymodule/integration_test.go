@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // The integration tests run a real Caddy in this process (caddytest), with
@@ -69,6 +71,33 @@ func origin() *httptest.Server {
 		zw := gzip.NewWriter(w)
 		io.WriteString(zw, itPage)
 		zw.Close()
+	})
+	for _, coding := range []string{"br", "zstd"} {
+		var buf bytes.Buffer
+		var zw io.WriteCloser
+		if coding == "br" {
+			zw = brotli.NewWriter(&buf)
+		} else {
+			zw, _ = zstd.NewWriter(&buf)
+		}
+		io.WriteString(zw, itPage)
+		zw.Close()
+		body := buf.Bytes()
+		mux.HandleFunc("/"+coding, func(w http.ResponseWriter, r *http.Request) {
+			// Compressed although asked for identity, sent in flushed chunks.
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Content-Encoding", coding)
+			rc := http.NewResponseController(w)
+			for i := 0; i < len(body); i += 16 {
+				w.Write(body[i:min(i+16, len(body))])
+				rc.Flush()
+			}
+		})
+	}
+	mux.HandleFunc("/csp-hash", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Security-Policy", "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='")
+		io.WriteString(w, itPage)
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -206,6 +235,27 @@ func TestIntegration(t *testing.T) {
 		resp, body := itGet(t, tc, "/csp")
 		if !strings.Contains(body, `nonce="abc123"`) || resp.Header.Get("Content-Security-Policy") != "script-src 'self' 'nonce-abc123'" {
 			t.Errorf("%v %s", resp.Header, body)
+		}
+	})
+	t.Run("br and zstd upstreams, chunked with flushes", func(t *testing.T) {
+		for _, p := range []string{"/br", "/zstd"} {
+			resp, body := itGet(t, tc, p)
+			if resp.StatusCode != 200 || !strings.Contains(body, deferred) || resp.Header.Get("Content-Encoding") != "" {
+				t.Errorf("%s: %d %v %s", p, resp.StatusCode, resp.Header, body)
+			}
+		}
+	})
+	t.Run("hash-only CSP", func(t *testing.T) {
+		// The loader is an external same-origin script, so 'self' lets it
+		// run; the policy is passed on unchanged, with no nonce or
+		// 'unsafe-inline' added.
+		resp, body := itGet(t, tc, "/csp-hash")
+		csp := resp.Header.Values("Content-Security-Policy")
+		if len(csp) != 1 || csp[0] != "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='" {
+			t.Errorf("CSP changed: %q", csp)
+		}
+		if !strings.Contains(body, `<script src="/_fp/consent.js?v=`) || strings.Contains(body, "nonce=") || !strings.Contains(body, deferred) {
+			t.Errorf("body %s", body)
 		}
 	})
 	t.Run("non-HTML untouched", func(t *testing.T) {
