@@ -31,6 +31,22 @@ func loadPage(t *testing.T, size int) string {
 	return page[:i] + tiles.String() + page[i:]
 }
 
+// loadSites is the load tests' Caddy: quiet, with plain reverse_proxy on
+// :9081 to the upstream given by %s; the firstparty site on :9082 follows.
+const loadSites = `{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	log {
+		output discard
+	}
+}
+http://localhost:9081 {
+	reverse_proxy %s
+}
+`
+
 // TestLoadReport is make bench's load test: plain Caddy reverse_proxy and
 // Caddy + firstparty in front of the same origin, in the same process and
 // run, on loopback. It prints requests/s for a 500 KB HTML page and a
@@ -54,19 +70,7 @@ func TestLoadReport(t *testing.T) {
 	defer up.Close()
 	upHost := strings.TrimPrefix(up.URL, "http://")
 	tc := caddytest.NewTester(t)
-	tc.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	log {
-		output discard
-	}
-}
-http://localhost:9081 {
-	reverse_proxy %s
-}
-http://localhost:9082 {
+	tc.InitServer(fmt.Sprintf(loadSites+`http://localhost:9082 {
 	firstparty
 	reverse_proxy %s
 }
@@ -173,19 +177,7 @@ func TestLoadReportProxy(t *testing.T) {
 	}))
 	defer vendor.Close()
 	tc := caddytest.NewTester(t)
-	tc.InitServer(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	log {
-		output discard
-	}
-}
-http://localhost:9081 {
-	reverse_proxy %s
-}
-http://localhost:9082 {
+	tc.InitServer(fmt.Sprintf(loadSites+`http://localhost:9082 {
 	firstparty {
 		proxy plausible /_fp/p {
 			upstream %s
