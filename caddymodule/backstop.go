@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/firstparty/firstparty/blocklists"
 )
 
 // CSPBackstop is an extra Content-Security-Policy for visitors who have
@@ -81,8 +83,17 @@ func (b *CSPBackstop) build(h *Handler) {
 }
 
 // backstopCategories are the categories whose grant lifts the backstop:
-// the ones a visitor is asked about.
-var backstopCategories = []string{"analytics", "advertising", "social", "session_replay", "tag_manager", "embeds"}
+// the ones a visitor is asked about, which the product defers or
+// placeholders by default (blocklists.DefaultActions).
+var backstopCategories = func() []string {
+	var cs []string
+	for _, c := range blocklists.Categories {
+		if a := blocklists.DefaultActions[c]; a == blocklists.ActionDefer || a == blocklists.ActionPlaceholder {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}()
 
 // applyBackstop adds the backstop policy to an HTML response for a
 // visitor who has granted none of the categories a visitor is asked about.

@@ -81,7 +81,7 @@ func TestCaddyfileCSPBackstop(t *testing.T) {
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n csp_backstop\n}")); err != nil || h.CSPBackstop == nil || h.CSPBackstop.Mode != "" {
 		t.Errorf("bare csp_backstop: %v %+v", err, h.CSPBackstop)
 	}
-	for in, msg := range map[string]string{
+	wantCaddyfileErrors(t, true, map[string]string{
 		"csp_backstop block":                                 "want report_only or enforce",
 		"csp_backstop enforce extra":                         "want report_only or enforce",
 		"csp_backstop\n csp_backstop":                        `duplicate subdirective "csp_backstop"`,
@@ -91,11 +91,12 @@ func TestCaddyfileCSPBackstop(t *testing.T) {
 		"csp_backstop {\n report_uri javascript:x\n }":       "want a path or an http(s) URL",
 		"csp_backstop {\n report_uri /a\n report_uri /b\n }": "repeated",
 		"csp_backstop {\n nonce abc\n }":                     `unknown csp_backstop option "nonce"`,
-	} {
-		var h Handler
-		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n " + in + "\n}"))
-		if err == nil || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "Testfile:") {
-			t.Errorf("%q: error %v, want %q with file:line", in, err, msg)
-		}
+	})
+}
+
+// The backstop is lifted by the categories a visitor is asked about.
+func TestBackstopCategories(t *testing.T) {
+	if got := strings.Join(backstopCategories, " "); got != "analytics advertising social session_replay tag_manager embeds" {
+		t.Errorf("backstop categories %q", got)
 	}
 }

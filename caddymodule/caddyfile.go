@@ -228,9 +228,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := parseProxy(d, &p); err != nil {
 				return err
 			}
-			for _, o := range h.Proxies {
-				if under(p.Prefix, o.Prefix) || under(o.Prefix, p.Prefix) {
-					return d.Errf("proxy %s: prefix %s overlaps proxy %s's %s", p.Profile, p.Prefix, o.Profile, o.Prefix)
+			for i := range h.Proxies {
+				if err := p.overlaps(&h.Proxies[i]); err != nil {
+					return d.Errf("%v", err)
 				}
 			}
 			h.Proxies = append(h.Proxies, p)
@@ -245,22 +245,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 1 {
 				b.Mode = args[0]
 			}
-			for d.NextBlock(1) {
-				opt := d.Val()
-				vals := d.RemainingArgs()
-				switch {
-				case opt == "allow" && len(vals) > 0:
-					b.Allow = append(b.Allow, vals...)
-				case opt == "report_uri" && len(vals) == 1 && b.ReportURI == "":
-					b.ReportURI = vals[0]
-				case opt == "allow" || opt == "report_uri":
-					return d.Errf("csp_backstop %s: wrong arguments or repeated", opt)
-				default:
-					return d.Errf("unknown csp_backstop option %q (want one of %s)", opt, strings.Join(CSPBackstopOptions, ", "))
-				}
-			}
-			if err := b.validate(); err != nil {
-				return d.Errf("%v", err)
+			if err := parseBackstop(d, b); err != nil {
+				return err
 			}
 			h.CSPBackstop = b
 		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "consent_cookie":
@@ -448,6 +434,33 @@ func parseProxy(d *caddyfile.Dispenser, p *Proxy) error {
 		}
 	}
 	if err := p.validate(); err != nil {
+		return d.Errf("%v", err)
+	}
+	return nil
+}
+
+// parseBackstop reads the csp_backstop block:
+//
+//	csp_backstop [report_only|enforce] {
+//		allow <host...>
+//		report_uri <uri>
+//	}
+func parseBackstop(d *caddyfile.Dispenser, b *CSPBackstop) error {
+	for d.NextBlock(1) {
+		opt := d.Val()
+		vals := d.RemainingArgs()
+		switch {
+		case opt == "allow" && len(vals) > 0:
+			b.Allow = append(b.Allow, vals...)
+		case opt == "report_uri" && len(vals) == 1 && b.ReportURI == "":
+			b.ReportURI = vals[0]
+		case opt == "allow" || opt == "report_uri":
+			return d.Errf("csp_backstop %s: wrong arguments or repeated", opt)
+		default:
+			return d.Errf("unknown csp_backstop option %q (want one of %s)", opt, strings.Join(CSPBackstopOptions, ", "))
+		}
+	}
+	if err := b.validate(); err != nil {
 		return d.Errf("%v", err)
 	}
 	return nil

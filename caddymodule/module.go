@@ -129,7 +129,6 @@ type Handler struct {
 	lists          *blocklists.Set
 	rp             rewrite.Policy
 	proxies        []*proxy
-	keys           *keyring
 	logger         *zap.Logger
 }
 
@@ -421,11 +420,15 @@ func pageURL(r *http.Request) *url.URL {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	host := r.Host
+	return &url.URL{Scheme: scheme, Host: strings.ToLower(stripPort(r.Host)), Path: r.URL.Path}
+}
+
+// stripPort returns a Host header's host without its port.
+func stripPort(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
+		return host[:i]
 	}
-	return &url.URL{Scheme: scheme, Host: strings.ToLower(host), Path: r.URL.Path}
+	return host
 }
 
 func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {

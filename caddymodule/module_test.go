@@ -72,9 +72,25 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n consent_map zaraz x essential\n}":                     "not a category a visitor grants",
 		"firstparty {\n consent_cookie a;b\n}":                                "not a valid cookie name",
 	}
-	for in, want := range tests {
+	wantCaddyfileErrors(t, false, tests)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
+		t.Errorf("bare firstparty: %v", err)
+	}
+}
+
+// wantCaddyfileErrors parses each input (inside "firstparty {…}" when
+// inBlock is set) and wants an error that contains its message and names
+// the file and line.
+func wantCaddyfileErrors(t *testing.T, inBlock bool, cases map[string]string) {
+	t.Helper()
+	for in, want := range cases {
+		src := in
+		if inBlock {
+			src = "firstparty {\n " + in + "\n}"
+		}
 		var h Handler
-		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", in, err, want)
 			continue
@@ -82,10 +98,6 @@ func TestCaddyfileErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "Testfile:") {
 			t.Errorf("%q: error %v does not name the file and line", in, err)
 		}
-	}
-	var h Handler
-	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
-		t.Errorf("bare firstparty: %v", err)
 	}
 }
 

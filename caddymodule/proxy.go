@@ -136,7 +136,9 @@ func (rt *route) match(p string) bool {
 	return p == rt.path
 }
 
-// profile is what the proxy knows of one vendor.
+// profile is what the proxy knows of one vendor. The one channel each
+// vendor reads a client address from is set by its builder: _uip (GA4),
+// $ip (PostHog), X-Forwarded-For (the others).
 type profile struct {
 	name   string
 	vendor string // the vendor's name, as the tracker database has it
@@ -149,10 +151,7 @@ type profile struct {
 	// endpointHosts are hosts whose URLs inside served scripts are pointed
 	// at the proxy.
 	endpointHosts []string
-	// ip is the one channel the vendor reads a client address from:
-	// "query:<name>", "header:X-Forwarded-For" or "posthog" ($ip).
-	ip     string
-	routes []route
+	routes        []route
 }
 
 func (pr *profile) route(p string) *route {
@@ -170,7 +169,6 @@ var profiles = map[string]*profile{
 		scriptHost: "https://www.googletagmanager.com", collectHost: "https://www.google-analytics.com",
 		pageHosts:     []string{"www.googletagmanager.com", "googletagmanager.com"},
 		endpointHosts: []string{"www.google-analytics.com", "region1.google-analytics.com", "analytics.google.com", "region1.analytics.google.com"},
-		ip:            "query:_uip",
 		routes: []route{
 			{path: "/gtag/js", script: true, idParam: "id"},
 			{path: "/gtm.js", script: true, idParam: "id"},
@@ -181,7 +179,6 @@ var profiles = map[string]*profile{
 		name: "plausible", vendor: "Plausible",
 		scriptHost: "https://plausible.io", collectHost: "https://plausible.io",
 		pageHosts: []string{"plausible.io"}, endpointHosts: []string{"plausible.io"},
-		ip: "header:X-Forwarded-For",
 		routes: []route{
 			{pattern: regexp.MustCompile(`^/js/(script|plausible|pa-[A-Za-z0-9_-]{1,64})(\.[a-z-]{1,32}){0,8}\.js$`), script: true},
 			{path: "/api/event", build: buildPlausible, reply: replyEmpty},
@@ -189,7 +186,6 @@ var profiles = map[string]*profile{
 	},
 	"matomo": {
 		name: "matomo", vendor: "Matomo",
-		ip: "header:X-Forwarded-For",
 		routes: []route{
 			{path: "/matomo.js", script: true},
 			{path: "/piwik.js", script: true},
@@ -201,7 +197,6 @@ var profiles = map[string]*profile{
 		name: "umami", vendor: "Umami",
 		scriptHost: "https://cloud.umami.is", collectHost: "https://cloud.umami.is",
 		pageHosts: []string{"cloud.umami.is"}, endpointHosts: []string{"cloud.umami.is", "api-gateway.umami.dev"},
-		ip: "header:X-Forwarded-For",
 		routes: []route{
 			{path: "/script.js", script: true},
 			{path: "/api/send", build: buildUmami, reply: replyJSON},
@@ -212,7 +207,6 @@ var profiles = map[string]*profile{
 		scriptHost: "https://us-assets.i.posthog.com", collectHost: "https://us.i.posthog.com", assetsHost: "https://us-assets.i.posthog.com",
 		pageHosts:     []string{"us-assets.i.posthog.com", "eu-assets.i.posthog.com"},
 		endpointHosts: []string{"us.i.posthog.com", "eu.i.posthog.com", "app.posthog.com", "us.posthog.com", "eu.posthog.com", "us-assets.i.posthog.com", "eu-assets.i.posthog.com"},
-		ip:            "posthog",
 		routes: []route{
 			{pattern: regexp.MustCompile(`^/static/[a-z0-9][a-z0-9._-]{0,63}\.js$`), script: true, assets: true},
 			{pattern: regexp.MustCompile(`^/(e|i/v0/e|batch|capture|track|engage)/?$`), build: buildPostHog},
@@ -335,7 +329,7 @@ func (p *Proxy) exemptProblems() []string {
 }
 
 // provision sets up a validated proxy.
-func (p *Proxy) provision(keys *keyring, consent *ConsentReader, logger *zap.Logger) (*proxy, error) {
+func (p *Proxy) provision(keys *keyring, consent *ConsentReader, logger *zap.Logger) *proxy {
 	px := &proxy{cfg: *p, keys: keys, consent: consent, logger: logger.With(zap.String("proxy", p.Profile))}
 	px.prof = profiles[p.Profile]
 	if p.Profile == "custom" {
@@ -397,12 +391,12 @@ func (p *Proxy) provision(keys *keyring, consent *ConsentReader, logger *zap.Log
 	}
 	px.client = newVendorClient(guarded, timeout)
 	px.scripts = newScriptCache()
-	return px, nil
+	return px
 }
 
 // customProfile is the profile of a custom proxy: its paths, nothing else.
 func customProfile(p *Proxy) *profile {
-	pr := &profile{name: "custom", vendor: "", ip: "header:X-Forwarded-For"}
+	pr := &profile{name: "custom"}
 	for _, s := range p.Scripts {
 		pr.routes = append(pr.routes, route{path: s, script: true})
 	}
@@ -553,13 +547,13 @@ func (px *proxy) serveCall(w http.ResponseWriter, r *http.Request, sub string, r
 		px.drop(w, r, rt, "method", http.StatusMethodNotAllowed)
 		return nil
 	}
-	ip := clientIP(r)
-	if px.limiter != nil && !px.limiter.allow(ip.String(), time.Now()) {
+	ip, now := clientIP(r), time.Now()
+	if px.limiter != nil && !px.limiter.allow(ip.String(), now) {
 		px.drop(w, r, rt, "rate_limited", http.StatusTooManyRequests)
 		return nil
 	}
 	if px.cfg.Consent != "exempt" {
-		st := px.consent.Read(r, time.Now())
+		st := px.consent.Read(r, now)
 		if !st.VendorAllowed("analytics", px.prof.vendor) {
 			px.drop(w, r, rt, "no_consent", 0)
 			return nil
@@ -574,8 +568,7 @@ func (px *proxy) serveCall(w http.ResponseWriter, r *http.Request, sub string, r
 		px.drop(w, r, rt, "malformed", 0)
 		return nil
 	}
-	in.ip = ip
-	in.now = time.Now()
+	in.ip, in.now = ip, now
 	out, err := rt.build(px, in)
 	if err != nil {
 		reason := "malformed"

@@ -511,7 +511,7 @@ func piiIn(v string) bool {
 	if emailRE.MatchString(v) || digitRE.MatchString(v) || uuidRE.MatchString(v) || hexRE.MatchString(v) || ipv4RE.MatchString(v) {
 		return true
 	}
-	if strings.Count(v, ":") >= 2 && ipv6RE.MatchString(v) && validIPv6In(v) {
+	if strings.Count(v, ":") >= 2 && validIPv6In(v) {
 		return true
 	}
 	for _, m := range phoneRE.FindAllString(v, -1) {

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -18,26 +19,19 @@ func (h *Handler) provisionProxies(ctx caddy.Context) error {
 	if len(h.Proxies) == 0 {
 		return nil
 	}
-	if h.keys == nil {
-		st := storageOf(ctx)
-		if st == nil {
-			h.logger.Warn("no Caddy storage: the analytics proxy's pseudonym key lives in memory and is not shared with other instances")
-			h.keys = newKeyring()
-		} else {
-			k, err := loadKeyring(ctx, st)
-			if err != nil {
-				return err
-			}
-			h.keys = k
+	keys := newKeyring()
+	if st := storageOf(ctx); st == nil {
+		h.logger.Warn("no Caddy storage: the analytics proxy's pseudonym key lives in memory and is not shared with other instances")
+	} else {
+		var err error
+		if keys, err = loadKeyring(ctx, st); err != nil {
+			return err
 		}
 	}
 	h.proxies = nil
 	for i := range h.Proxies {
 		p := &h.Proxies[i]
-		px, err := p.provision(h.keys, h.consent, h.logger)
-		if err != nil {
-			return err
-		}
+		px := p.provision(keys, h.consent, h.logger)
 		if p.Consent == "exempt" {
 			h.logger.Warn("analytics proxy forwards without consent (consent exempt): that is the site owner's legal decision",
 				zap.String("proxy", p.Profile), zap.String("prefix", p.Prefix))
@@ -72,10 +66,19 @@ func validateProxies(ps []Proxy, runtimePath string) error {
 			return fmt.Errorf("proxy %s: prefix %s covers the consent runtime's path %s", ps[i].Profile, ps[i].Prefix, runtimePath)
 		}
 		for j := range i {
-			if under(ps[i].Prefix, ps[j].Prefix) || under(ps[j].Prefix, ps[i].Prefix) {
-				return fmt.Errorf("proxy %s: prefix %s overlaps proxy %s's %s", ps[i].Profile, ps[i].Prefix, ps[j].Profile, ps[j].Prefix)
+			if err := ps[i].overlaps(&ps[j]); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// overlaps reports a prefix that is o's or lies under or over it: a request
+// could not tell the two proxies apart.
+func (p *Proxy) overlaps(o *Proxy) error {
+	if under(p.Prefix, o.Prefix) || under(o.Prefix, p.Prefix) {
+		return fmt.Errorf("proxy %s: prefix %s overlaps proxy %s's %s", p.Profile, p.Prefix, o.Profile, o.Prefix)
 	}
 	return nil
 }
@@ -120,7 +123,7 @@ func (h *Handler) proxyPolicy(base rewrite.Policy) rewrite.Policy {
 // page, if this proxy serves it.
 func (px *proxy) pageScript(u *url.URL) (string, bool) {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if !contains(px.prof.pageHosts, host) && (px.script == nil || !strings.EqualFold(px.script.Hostname(), host)) {
+	if !slices.Contains(px.prof.pageHosts, host) && (px.script == nil || !strings.EqualFold(px.script.Hostname(), host)) {
 		return "", false
 	}
 	p := u.Path

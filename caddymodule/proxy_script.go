@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,8 +103,8 @@ func (px *proxy) serveScript(w http.ResponseWriter, r *http.Request, sub string,
 		http.Error(w, "not found", http.StatusNotFound)
 		return nil
 	}
-	site := strings.ToLower(r.Host)
-	if !validHost(hostOnly(site)) && hostOnly(site) != "localhost" && !ipLike.MatchString(hostOnly(site)) {
+	site := strings.ToLower(r.Host) // with its port: the bare-host rewrite keeps it
+	if h := stripPort(site); !validHost(h) && net.ParseIP(h) == nil {
 		site = ""
 	}
 	key := sub + "?" + q.Encode() + "|" + site
@@ -131,13 +133,6 @@ func (px *proxy) serveScript(w http.ResponseWriter, r *http.Request, sub string,
 		return fmt.Errorf("writing vendor script: %w", err)
 	}
 	return nil
-}
-
-func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
-		return h[:i]
-	}
-	return h
 }
 
 // script returns the cached script, fetching or revalidating it (once for
@@ -291,7 +286,7 @@ func (px *proxy) endpointRewriter(site string) func(string) (string, bool) {
 func (px *proxy) endpointHosts() []string {
 	hosts := append([]string(nil), px.prof.endpointHosts...)
 	for _, u := range []*url.URL{px.collect, px.script, px.assets} {
-		if u != nil && !contains(hosts, strings.ToLower(u.Host)) {
+		if u != nil && !slices.Contains(hosts, strings.ToLower(u.Host)) {
 			hosts = append(hosts, strings.ToLower(u.Host))
 		}
 	}

@@ -89,13 +89,13 @@ func (s *stubVendor) take() []recorded {
 }
 
 // proxyHandler is a provisioned handler with the given proxies.
-func proxyHandler(t testing.TB, ps ...Proxy) *Handler {
+func proxyHandler(t *testing.T, ps ...Proxy) *Handler {
 	t.Helper()
 	h := &Handler{Proxies: ps}
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	provisioned(t.(*testing.T), h)
+	provisioned(t, h)
 	for _, px := range h.proxies {
 		px.logger = zap.NewNop()
 	}
@@ -787,7 +787,7 @@ func TestCaddyfileProxy(t *testing.T) {
 	if err := h.Validate(); err != nil {
 		t.Errorf("validate: %v", err)
 	}
-	for in, msg := range map[string]string{
+	wantCaddyfileErrors(t, true, map[string]string{
 		"proxy":                       "want a profile and a path prefix",
 		"proxy plausible":             "want a profile and a path prefix",
 		"proxy fathom /_fp/f":         `unknown profile "fathom"`,
@@ -817,17 +817,7 @@ func TestCaddyfileProxy(t *testing.T) {
 		"proxy posthog /_fp/ph {\n consent exempt\n }":                   "posthog profile",
 		"proxy plausible /_fp/p\n proxy umami /_fp/p/u":                  "overlaps",
 		"proxy plausible /_fp\n proxy umami /_fp":                        "overlaps",
-	} {
-		var h Handler
-		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n " + in + "\n}"))
-		if err == nil || !strings.Contains(err.Error(), msg) {
-			t.Errorf("%q: error %v, want %q", in, err, msg)
-			continue
-		}
-		if !strings.Contains(err.Error(), "Testfile:") {
-			t.Errorf("%q: error %v does not name the file and line", in, err)
-		}
-	}
+	})
 	// The runtime's path cannot be shadowed by a prefix.
 	h = Handler{Proxies: []Proxy{{Profile: "plausible", Prefix: "/_fp"}}}
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "consent runtime") {
@@ -1042,6 +1032,20 @@ func TestProxyLogsNoVisitorData(t *testing.T) {
 		}
 		if strings.Contains(all, "cid") || strings.Contains(all, "secret-page") || strings.Contains(all, "tid=") {
 			t.Errorf("logged visitor data: %s", all)
+		}
+	}
+}
+
+// TestTextCap: free text is cut at 300 bytes before the character that
+// crosses the cap, never inside one.
+func TestTextCap(t *testing.T) {
+	for in, want := range map[string]string{
+		strings.Repeat("é", 200):       strings.Repeat("é", 150),       // the cap falls between two
+		"a" + strings.Repeat("é", 200): "a" + strings.Repeat("é", 149), // the cap falls inside one
+		"short title":                  "short title",
+	} {
+		if got := text(in); got != want {
+			t.Errorf("text(%.20q…) = %d bytes, want %d", in, len(got), len(want))
 		}
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // The vendors' collection calls, each built anew from an allowlist of
@@ -28,23 +30,37 @@ var (
 	screenRE   = regexp.MustCompile(`^\d{1,5}[x*]\d{1,5}$`)
 	langRE     = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$`)
 	propKey    = regexp.MustCompile(`^[A-Za-z0-9_ .:-]{1,64}$`)
-	// idKey matches custom property names that announce an identifier or
-	// contact detail; their values are dropped whatever they hold.
-	idKey = regexp.MustCompile(`(?i)(user|e-?mail|mail|phone|tel|uid|login|customer|client|name|address|ip|token|session|device|account|member|ssn|iban|card|zip|postcode)`)
 )
+
+// idWords are the words that make a custom property name announce an
+// identifier or contact detail ("e-mail" and "email" contain "mail"):
+// such a property is dropped whatever its value.
+var idWords = []string{"user", "mail", "phone", "tel", "uid", "login", "customer", "client", "name", "address", "ip",
+	"token", "session", "device", "account", "member", "ssn", "iban", "card", "zip", "postcode"}
+
+// namesID reports whether a property name contains one of idWords, in
+// any case: substring searches, cheaper on every call's every property
+// than the regexp alternation they replace.
+func namesID(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range idWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
 
 const maxText = 300
 
 // text is a scrubbed, capped free-text value.
 func text(s string) string {
 	if len(s) > maxText {
-		s = s[:maxText]
-		for len(s) > 0 && s[len(s)-1]&0xc0 == 0x80 {
-			s = s[:len(s)-1]
+		i := maxText
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i-- // cut before the character that crosses the cap
 		}
-		if len(s) > 0 && s[len(s)-1] >= 0xc0 {
-			s = s[:len(s)-1]
-		}
+		s = s[:i]
 	}
 	return scrubText(s)
 }
@@ -136,7 +152,7 @@ func (px *proxy) ga4Params(q url.Values, in *inbound, top bool) (url.Values, err
 		case "dt", "en":
 			out.Set(k, text(v))
 		default:
-			if ga4Key.MatchString(k) && !idKey.MatchString(k[strings.IndexByte(k, '.')+1:]) {
+			if ga4Key.MatchString(k) && !namesID(k[strings.IndexByte(k, '.')+1:]) {
 				out.Set(k, text(v))
 			}
 		}
@@ -154,82 +170,94 @@ func (px *proxy) ga4Params(q url.Values, in *inbound, top bool) (url.Values, err
 
 // ---- JSON ----
 
-// decodeJSON decodes a JSON body into v after checking it has no
-// duplicate keys at any depth: an ambiguous document is dropped.
-func decodeJSON(b []byte, v any) error {
-	if err := noDuplicateKeys(json.NewDecoder(bytes.NewReader(b))); err != nil {
-		return dropReason("malformed")
-	}
+// decodeJSON reads one JSON document (numbers as json.Number) in a single
+// pass that refuses a key repeated in any object, nesting deeper than 32
+// and trailing data: an ambiguous or malformed document is dropped.
+func decodeJSON(b []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return dropReason("malformed")
+	v, err := jsonValue(d, 0)
+	if err != nil {
+		return nil, dropReason("malformed")
 	}
 	if _, err := d.Token(); err != io.EOF {
-		return dropReason("malformed") // trailing data
+		return nil, dropReason("malformed") // trailing data
 	}
-	return nil
+	return v, nil
 }
 
-var errDuplicate = errors.New("duplicate key")
-
-// noDuplicateKeys walks one JSON value and fails on a repeated key in any
-// object, or on nesting deeper than 32.
-func noDuplicateKeys(d *json.Decoder) error {
-	var walk func(depth int) error
-	walk = func(depth int) error {
-		if depth > 32 {
-			return errDuplicate
-		}
-		t, err := d.Token()
-		if err != nil {
-			return err
-		}
-		delim, ok := t.(json.Delim)
-		if !ok {
-			return nil
-		}
-		switch delim {
-		case '{':
-			seen := map[string]bool{}
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return err
-				}
-				k, _ := kt.(string)
-				if seen[k] {
-					return errDuplicate
-				}
-				seen[k] = true
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-		case '[':
-			for d.More() {
-				if err := walk(depth + 1); err != nil {
-					return err
-				}
-			}
-		}
-		_, err = d.Token() // closing delimiter
-		return err
+// decodeObject is decodeJSON for a document that must be an object.
+func decodeObject(b []byte) (map[string]any, error) {
+	v, err := decodeJSON(b)
+	if err != nil {
+		return nil, err
 	}
-	return walk(0)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, dropReason("malformed")
+	}
+	return m, nil
 }
 
-// str reads a JSON string field; a field of another type is malformed.
-func str(m map[string]any, k string) (string, bool, error) {
-	v, ok := m[k]
-	if !ok || v == nil {
-		return "", false, nil
+var errAmbiguousJSON = errors.New("duplicate key or nesting too deep")
+
+// jsonValue reads the next value from d's tokens.
+func jsonValue(d *json.Decoder, depth int) (any, error) {
+	if depth > 32 {
+		return nil, errAmbiguousJSON
+	}
+	t, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	delim, ok := t.(json.Delim)
+	if !ok {
+		return t, nil // string, json.Number, bool or nil
+	}
+	switch delim {
+	case '{':
+		m := map[string]any{}
+		for d.More() {
+			kt, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			k, _ := kt.(string)
+			if _, dup := m[k]; dup {
+				return nil, errAmbiguousJSON
+			}
+			if m[k], err = jsonValue(d, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		_, err = d.Token() // }
+		return m, err
+	default: // [
+		a := []any{}
+		for d.More() {
+			v, err := jsonValue(d, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err = d.Token() // ]
+		return a, err
+	}
+}
+
+// str reads a JSON string field ("" when absent or null); a field of
+// another type is malformed.
+func str(m map[string]any, k string) (string, error) {
+	v := m[k]
+	if v == nil {
+		return "", nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", false, dropReason("malformed")
+		return "", dropReason("malformed")
 	}
-	return s, true, nil
+	return s, nil
 }
 
 // props cleans a flat map of custom properties: scalar values only,
@@ -259,7 +287,7 @@ func props(v any) map[string]any {
 // prop cleans one custom property: a key that names no identifier, and a
 // scalar value (strings scrubbed).
 func prop(k string, v any) (any, bool) {
-	if !propKey.MatchString(k) || idKey.MatchString(k) {
+	if !propKey.MatchString(k) || namesID(k) {
 		return nil, false
 	}
 	switch x := v.(type) {
@@ -281,34 +309,29 @@ func marshal(v any) []byte {
 // ---- Plausible /api/event ----
 
 func buildPlausible(px *proxy, in *inbound) (*outbound, error) {
-	var ev map[string]any
-	if err := decodeJSON(in.body, &ev); err != nil {
+	ev, err := decodeObject(in.body)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]any{}
 	for k := range ev {
+		var s string
+		switch k {
+		case "n", "name", "u", "url", "d", "domain", "r", "referrer":
+			if s, err = str(ev, k); err != nil {
+				return nil, err
+			}
+		}
 		switch k {
 		case "n", "name":
-			s, _, err := str(ev, k)
-			if err != nil {
-				return nil, err
-			}
 			out["n"] = text(s)
 		case "u", "url":
-			s, _, err := str(ev, k)
-			if err != nil {
-				return nil, err
-			}
 			u, err := px.reducePageURL(s)
 			if err != nil {
 				return nil, err
 			}
 			out["u"] = u
 		case "d", "domain":
-			s, _, err := str(ev, k)
-			if err != nil {
-				return nil, err
-			}
 			for _, d := range strings.Split(s, ",") {
 				if !validHost(d) {
 					return nil, dropReason("malformed")
@@ -319,19 +342,15 @@ func buildPlausible(px *proxy, in *inbound) (*outbound, error) {
 			}
 			out["d"] = s
 		case "r", "referrer":
-			s, _, err := str(ev, k)
-			if err != nil {
-				return nil, err
-			}
 			if r := reduceReferrer(s); r != "" {
 				out["r"] = r
 			}
 		case "p", "props", "m", "meta":
 			v := ev[k]
 			if s, ok := v.(string); ok { // the legacy "m" is a JSON string
-				var m map[string]any
-				if decodeJSON([]byte(s), &m) != nil {
-					return nil, dropReason("malformed")
+				m, err := decodeObject([]byte(s))
+				if err != nil {
+					return nil, err
 				}
 				v = m
 			}
@@ -388,8 +407,8 @@ var (
 
 func buildMatomo(px *proxy, in *inbound) (*outbound, error) {
 	if len(in.body) > 0 && (in.ctype == "application/json" || in.body[0] == '{') {
-		var bulk map[string]any
-		if err := decodeJSON(in.body, &bulk); err != nil {
+		bulk, err := decodeObject(in.body)
+		if err != nil {
 			return nil, err
 		}
 		reqs, ok := bulk["requests"].([]any)
@@ -450,7 +469,7 @@ func (px *proxy) matomoParams(q url.Values, in *inbound) (url.Values, error) {
 				return nil, err
 			}
 			out.Set(k, v)
-		case contains(matomoNum, k):
+		case slices.Contains(matomoNum, k):
 			if smallInt.MatchString(v) {
 				out.Set(k, v)
 			}
@@ -470,9 +489,9 @@ func (px *proxy) matomoParams(q url.Values, in *inbound) (url.Values, error) {
 			if p := px.pseudonym("order", v, in.now); p != "" {
 				out.Set(k, p)
 			}
-		case contains(matomoText, k) || dimension.MatchString(k):
+		case slices.Contains(matomoText, k) || dimension.MatchString(k):
 			out.Set(k, text(v))
-		case contains(matomoURL, k):
+		case slices.Contains(matomoURL, k):
 			u, err := px.reducePageURL(v)
 			if err != nil {
 				return nil, err
@@ -483,8 +502,8 @@ func (px *proxy) matomoParams(q url.Values, in *inbound) (url.Values, error) {
 				out.Set(k, r)
 			}
 		case k == "ec_items":
-			var items [][]any
-			if decodeJSON([]byte(v), &items) != nil || len(items) > 100 {
+			items, ok := jsonItems(v)
+			if !ok {
 				continue
 			}
 			for _, it := range items {
@@ -507,23 +526,31 @@ func (px *proxy) matomoParams(q url.Values, in *inbound) (url.Values, error) {
 	return out, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// jsonItems reads Matomo's ec_items: a JSON array of at most 100
+// arrays.
+func jsonItems(v string) ([][]any, bool) {
+	doc, err := decodeJSON([]byte(v))
+	list, ok := doc.([]any)
+	if err != nil || !ok || len(list) > 100 {
+		return nil, false
+	}
+	items := make([][]any, len(list))
+	for i, x := range list {
+		if items[i], ok = x.([]any); !ok {
+			return nil, false
 		}
 	}
-	return false
+	return items, true
 }
 
 // ---- Umami /api/send ----
 
 func buildUmami(px *proxy, in *inbound) (*outbound, error) {
-	var call map[string]any
-	if err := decodeJSON(in.body, &call); err != nil {
+	call, err := decodeObject(in.body)
+	if err != nil {
 		return nil, err
 	}
-	typ, _, err := str(call, "type")
+	typ, err := str(call, "type")
 	if err != nil {
 		return nil, err
 	}
@@ -541,7 +568,7 @@ func buildUmami(px *proxy, in *inbound) (*outbound, error) {
 	for k := range p {
 		var s string
 		if k != "data" {
-			if s, _, err = str(p, k); err != nil {
+			if s, err = str(p, k); err != nil {
 				return nil, err
 			}
 		}
@@ -607,8 +634,8 @@ var (
 )
 
 func buildPostHog(px *proxy, in *inbound) (*outbound, error) {
-	var doc any
-	if err := decodeJSON(in.body, &doc); err != nil {
+	doc, err := decodeJSON(in.body)
+	if err != nil {
 		return nil, err
 	}
 	var events []any
@@ -633,7 +660,7 @@ func buildPostHog(px *proxy, in *inbound) (*outbound, error) {
 	}
 	key := ""
 	if outer != nil {
-		if s, _, err := str(outer, "api_key"); err == nil {
+		if s, err := str(outer, "api_key"); err == nil {
 			key = s
 		}
 	}
@@ -681,7 +708,7 @@ func buildPostHog(px *proxy, in *inbound) (*outbound, error) {
 // postHogEvent cleans one event and returns it (nil when the event is
 // dropped) and the project token it names.
 func (px *proxy) postHogEvent(ev map[string]any, in *inbound) (map[string]any, string, error) {
-	name, _, err := str(ev, "event")
+	name, err := str(ev, "event")
 	if err != nil || name == "" {
 		return nil, "", dropReason("malformed")
 	}
@@ -689,12 +716,12 @@ func (px *proxy) postHogEvent(ev map[string]any, in *inbound) (map[string]any, s
 	if p == nil {
 		p = map[string]any{}
 	}
-	tok, _, err := str(p, "token")
+	tok, err := str(p, "token")
 	if err != nil {
 		return nil, "", err
 	}
 	if tok == "" {
-		tok, _, _ = str(ev, "api_key")
+		tok, _ = str(ev, "api_key")
 	}
 	if postHogDropped[name] {
 		return nil, tok, nil
@@ -805,13 +832,13 @@ func randomUUID() string {
 // buildPostHogFlags forwards a feature-flag request with only the project
 // token and the pseudonymous distinct id.
 func buildPostHogFlags(px *proxy, in *inbound) (*outbound, error) {
-	var m map[string]any
-	if err := decodeJSON(in.body, &m); err != nil {
+	m, err := decodeObject(in.body)
+	if err != nil {
 		return nil, err
 	}
-	tok, _, err := str(m, "token")
+	tok, err := str(m, "token")
 	if err != nil || tok == "" {
-		tok, _, err = str(m, "api_key")
+		tok, err = str(m, "api_key")
 	}
 	if err != nil || !validID.MatchString(tok) {
 		return nil, dropReason("malformed")
@@ -819,7 +846,7 @@ func buildPostHogFlags(px *proxy, in *inbound) (*outbound, error) {
 	if err := px.checkID(tok); err != nil {
 		return nil, err
 	}
-	id, _, err := str(m, "distinct_id")
+	id, err := str(m, "distinct_id")
 	if err != nil {
 		return nil, err
 	}
@@ -861,8 +888,8 @@ func buildCustom(px *proxy, in *inbound) (*outbound, error) {
 		return out, nil
 	}
 	if in.ctype == "application/json" || in.body[0] == '{' {
-		var m map[string]any
-		if err := decodeJSON(in.body, &m); err != nil {
+		m, err := decodeObject(in.body)
+		if err != nil {
 			return nil, err
 		}
 		o := map[string]any{}
