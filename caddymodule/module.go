@@ -431,6 +431,12 @@ func stripPort(host string) string {
 	return host
 }
 
+// scriptFacts remembers what inline scripts were read to contain, for
+// every handler in the process and across config reloads: facts depend on
+// a script's bytes alone, not on any policy, and a shop's snippets repeat
+// on every page. It holds at most 2 × 4 MiB.
+var scriptFacts = rewrite.NewFactsCache(0)
+
 func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 	page := pageURL(r)
 	var tok [12]byte
@@ -442,6 +448,7 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 		Token:        hex.EncodeToString(tok[:]),
 		ReportOnly:   h.ReportOnly,
 		Loader:       h.loader,
+		Facts:        scriptFacts,
 	}
 	if h.PlaceholderText != "" {
 		opts.PlaceholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }

@@ -76,7 +76,8 @@ type Resource struct {
 	Tag string
 	// URL is the resolved absolute URL, or nil for inline scripts.
 	URL *url.URL
-	// Script holds what was read from an inline script.
+	// Script holds what was read from an inline script. It may be shared
+	// with other rewrites through a FactsCache: read it, never modify it.
 	Script *ScriptFacts
 }
 

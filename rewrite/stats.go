@@ -1,6 +1,9 @@
 package rewrite
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Counts holds a count per Action, indexed by Action.
 type Counts [5]int
@@ -46,6 +49,62 @@ type Stats struct {
 	BytesIn, BytesOut int64
 
 	fc, mc map[Finding]*int // the counts behind Findings and Mentions
+	mem    *statsMem
+}
+
+// statsMem holds the copies of the strings and the counters that Stats
+// keeps, carved from chunks: a page's few dozen findings cost a few
+// allocations, not one per string and counter. Chunks are never written
+// again where a string or counter was handed out, so what they back stays
+// valid while anything refers to it.
+type statsMem struct {
+	bytes []byte
+	ints  []int
+	cnts  []Counts
+}
+
+// keep returns a copy of str that outlives the rewriter's scratch memory.
+func (s *Stats) keep(str string) string {
+	if str == "" {
+		return ""
+	}
+	if len(str) > 256 {
+		return strings.Clone(str)
+	}
+	m := s.memory()
+	if cap(m.bytes)-len(m.bytes) < len(str) {
+		m.bytes = make([]byte, 0, 2048)
+	}
+	start := len(m.bytes)
+	m.bytes = append(m.bytes, str...)
+	return unsafe.String(&m.bytes[start], len(str))
+}
+
+// counter returns a new zero counter.
+func (s *Stats) counter() *int {
+	m := s.memory()
+	if len(m.ints) == cap(m.ints) {
+		m.ints = make([]int, 0, 64)
+	}
+	m.ints = m.ints[:len(m.ints)+1]
+	return &m.ints[len(m.ints)-1]
+}
+
+// counts returns new zero Counts.
+func (s *Stats) counts() *Counts {
+	m := s.memory()
+	if len(m.cnts) == cap(m.cnts) {
+		m.cnts = make([]Counts, 0, 16)
+	}
+	m.cnts = m.cnts[:len(m.cnts)+1]
+	return &m.cnts[len(m.cnts)-1]
+}
+
+func (s *Stats) memory() *statsMem {
+	if s.mem == nil {
+		s.mem = new(statsMem)
+	}
+	return s.mem
 }
 
 // Changed reports whether any element was rewritten.
@@ -70,21 +129,21 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	// a new key is copied before it is kept.
 	c := s.Categories[cat]
 	if c == nil {
-		c = new(Counts)
-		s.Categories[strings.Clone(cat)] = c
+		c = s.counts()
+		s.Categories[s.keep(cat)] = c
 	}
 	c[d.Action]++
 	if d.Vendor != "" {
 		v := s.Vendors[d.Vendor]
 		if v == nil && len(s.Vendors) < maxFindings {
-			v = new(Counts)
-			s.Vendors[strings.Clone(d.Vendor)] = v
+			v = s.counts()
+			s.Vendors[s.keep(d.Vendor)] = v
 		}
 		if v != nil {
 			v[d.Action]++
 		}
 	}
-	s.fc = count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action})
+	s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action})
 }
 
 // count adds one to f's count. The counts are pointers so that an
@@ -92,7 +151,7 @@ func (s *Stats) record(kind Kind, d *Decision) {
 // string key with the one given, and f's strings may point into the
 // rewriter's scratch memory, which the next element overwrites. A new
 // entry gets copies of the strings.
-func count(m map[Finding]*int, f Finding) map[Finding]*int {
+func (s *Stats) count(m map[Finding]*int, f Finding) map[Finding]*int {
 	if n, ok := m[f]; ok {
 		*n++
 		return m
@@ -101,9 +160,10 @@ func count(m map[Finding]*int, f Finding) map[Finding]*int {
 		m = map[Finding]*int{}
 	}
 	if len(m) < maxFindings {
-		f.Host, f.Vendor, f.Category = strings.Clone(f.Host), strings.Clone(f.Vendor), strings.Clone(f.Category)
-		n := 1
-		m[f] = &n
+		f.Host, f.Vendor, f.Category = s.keep(f.Host), s.keep(f.Vendor), s.keep(f.Category)
+		n := s.counter()
+		*n = 1
+		m[f] = n
 	}
 	return m
 }
@@ -149,4 +209,4 @@ const (
 	FailUnparsableLink  = "unparsable_link_header"
 )
 
-func (s *Stats) mention(f Finding) { s.mc = count(s.mc, f) }
+func (s *Stats) mention(f Finding) { s.mc = s.count(s.mc, f) }

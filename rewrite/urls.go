@@ -20,6 +20,7 @@ func decodeAttr(b []byte) string {
 		return string(b)
 	}
 	var sb strings.Builder
+	sb.Grow(len(b))
 	for i := 0; i < len(b); {
 		c := b[i]
 		if c != '&' {

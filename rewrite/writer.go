@@ -56,6 +56,10 @@ type Options struct {
 	PlaceholderText func(vendor string) string
 	// ReportOnly decides and counts everything but changes no byte.
 	ReportOnly bool
+	// Facts, if set, remembers what inline scripts were read to contain,
+	// across the Writers that share it (see FactsCache). Nil lexes every
+	// script.
+	Facts *FactsCache
 }
 
 type rawKind uint8
@@ -919,7 +923,7 @@ type vector struct {
 
 func linkKind(rel string) (Kind, bool) {
 	k, ok := Kind(0), false
-	for _, f := range strings.Fields(strings.ToLower(rel)) {
+	for f := range strings.FieldsSeq(strings.ToLower(rel)) {
 		switch f {
 		case "stylesheet":
 			return KindStylesheet, true
@@ -1192,13 +1196,37 @@ func (e *edit) setRename(i int, n string)  { e.op(i).rename = n }
 func (e *edit) setDrop(i int)              { e.op(i).drop = true }
 func (e *edit) setReplace(i int, v string) { o := e.op(i); o.value, o.hasValue = v, true }
 
-var attrEscaper = strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+// appendEscaped appends s to b escaped for a double-quoted attribute value
+// or for text: & " < > become references.
+func appendEscaped(b []byte, s string) []byte {
+	for {
+		i := strings.IndexAny(s, `&"<>`)
+		if i < 0 {
+			return append(b, s...)
+		}
+		b = append(b, s[:i]...)
+		switch s[i] {
+		case '&':
+			b = append(b, "&amp;"...)
+		case '"':
+			b = append(b, "&quot;"...)
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		}
+		s = s[i+1:]
+	}
+}
 
 func addAttr(b []byte, name, value string) []byte {
+	if b == nil {
+		b = make([]byte, 0, 64+len(name)+len(value))
+	}
 	b = append(b, ' ')
 	b = append(b, name...)
 	b = append(b, `="`...)
-	b = append(b, attrEscaper.Replace(value)...)
+	b = appendEscaped(b, value)
 	return append(b, '"')
 }
 
@@ -1222,7 +1250,7 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 		}
 		if o != nil && o.hasValue {
 			r.emitString(`="`)
-			r.emitString(attrEscaper.Replace(o.value))
+			r.out = appendEscaped(r.out, o.value)
 			r.emitString(`"`)
 			continue
 		}
@@ -1355,7 +1383,7 @@ func (r *Writer) element(t *tag, name string) {
 		if v, ok := t.get("srcdoc"); ok {
 			in := decodeAttr(v)
 			var sb strings.Builder
-			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText})
+			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts})
 			nr.base = r.base // srcdoc inherits the base URL until its own <base>
 			nr.stats = r.stats
 			nr.isNested = true
@@ -1470,7 +1498,7 @@ func (r *Writer) placeholder(d *Decision) {
 	b = addAttr(b, "data-fp-category", d.Category)
 	b = addAttr(b, "data-fp-token", r.opts.Token)
 	b = append(b, "><span>"...)
-	b = append(b, attrEscaper.Replace(text)...)
+	b = appendEscaped(b, text)
 	b = append(b, `</span> <button type="button" data-fp-load>Load content</button></span>`...)
 	r.emit(b)
 }
@@ -1599,9 +1627,13 @@ func (r *Writer) decideHeld(end []byte) {
 		r.deciding = false
 		return
 	}
-	f := r.facts.reset()
-	f.Oversize = r.heldOver
-	scriptFactsIn(body, f, &r.facts)
+	f, hit := r.opts.Facts.get(body)
+	if !hit || r.heldOver {
+		f = r.facts.reset()
+		f.Oversize = r.heldOver
+		scriptFactsIn(body, f, &r.facts)
+		r.opts.Facts.add(body, f)
+	}
 	if f.Oversize {
 		r.stats.failClosed(FailOversizeScript)
 	} else if f.Malformed {
@@ -1758,7 +1790,7 @@ func (r *Writer) newNested() *Writer {
 	n := NewWriter(writerFunc(func(p []byte) (int, error) {
 		r.out = append(r.out, p...)
 		return len(p), nil
-	}), Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, ReportOnly: r.opts.ReportOnly})
+	}), Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, ReportOnly: r.opts.ReportOnly, Facts: r.opts.Facts})
 	n.base, n.baseSet = r.base, true
 	n.stats = r.stats
 	n.isNested = true

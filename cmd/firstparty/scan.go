@@ -227,6 +227,10 @@ func errorPage(page string, err error) PageReport {
 	return PageReport{Page: page, Error: err.Error(), Findings: []FindingReport{}}
 }
 
+// scanFacts is shared by the pages of a scan, which often carry the same
+// snippets.
+var scanFacts = rewrite.NewFactsCache(0)
+
 // scanOne reads and scans one file or URL.
 func scanOne(target, site string, pol rewrite.Policy) PageReport {
 	body, page, err := readPage(target, site)
@@ -234,7 +238,7 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 		return errorPage(target, err)
 	}
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true,
+	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, Facts: scanFacts,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {

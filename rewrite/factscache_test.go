@@ -1,0 +1,168 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// factsLog is a policy that decides like shopPolicy and records, in
+// order, the facts of every inline script it is asked about.
+type factsLog struct {
+	inner Policy
+	seen  []string
+}
+
+func (p *factsLog) Decide(page *url.URL, r *Resource) Decision {
+	if f := r.Script; f != nil {
+		p.seen = append(p.seen, fmt.Sprintf("%q %q %q %q %v %v", f.Calls, f.Idents, f.Strings, f.Hosts, f.Oversize, f.Malformed))
+	}
+	return p.inner.Decide(page, r)
+}
+
+// factsPages are the inputs of the cache tests: the generated shop page,
+// scripts written here, and the shared corpus pages when present.
+func factsPages(t *testing.T) map[string][]byte {
+	pages := map[string][]byte{
+		"shop":    shopPage(60 << 10),
+		"escapes": []byte(`<script>\u0067tag('js')</script><script>x="https:\/\/static.hotjar.com/c"</script><script>a=b/2;fbq('init')</script><script>ttq.load('X'</script>`),
+		"nul":     []byte("<script>'\x00';gtag('config')</script><script>\xc5'x';_paq.push([])</script>"),
+		"big":     []byte("<script>" + strings.Repeat("var a=1;", 20000) + "gtag('js')</script>"),
+	}
+	if !testing.Short() {
+		for name, b := range corpusFiles(t, "corpus/pages", "") {
+			pages[name] = b
+		}
+	}
+	return pages
+}
+
+// TestFactsCacheSameDecisions checks that a rewrite with a facts cache,
+// cold and then warm, writes the same bytes, counts the same and shows the
+// policy the same facts as one that lexes every script.
+func TestFactsCacheSameDecisions(t *testing.T) {
+	cache := NewFactsCache(0)
+	for name, page := range factsPages(t) {
+		run := func(c *FactsCache) (string, Stats, []string) {
+			pol := &factsLog{inner: shopPolicy(Defer)}
+			var out bytes.Buffer
+			rw := NewWriter(&out, Options{Policy: pol, PageURL: benchPageURL, Token: "t", Facts: c, MaxTokenSize: 64 << 10})
+			if _, err := rw.Write(page); err != nil {
+				t.Fatal(err)
+			}
+			if err := rw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st := *rw.Stats()
+			st.fc, st.mc, st.mem = nil, nil, nil
+			return out.String(), st, pol.seen
+		}
+		want, wantStats, wantSeen := run(nil)
+		for _, pass := range []string{"cold", "warm"} {
+			got, gotStats, gotSeen := run(cache)
+			if got != want {
+				t.Errorf("%s, %s cache: output differs from the uncached rewrite", name, pass)
+			}
+			if !reflect.DeepEqual(gotStats, wantStats) {
+				t.Errorf("%s, %s cache: stats %+v, want %+v", name, pass, gotStats, wantStats)
+			}
+			if !slices.Equal(gotSeen, wantSeen) {
+				t.Errorf("%s, %s cache: the policy saw other facts", name, pass)
+			}
+		}
+		if name == "shop" && len(wantSeen) < 8 {
+			t.Errorf("shop page: only %d inline scripts decided", len(wantSeen))
+		}
+	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if len(cache.cur)+len(cache.old) == 0 {
+		t.Error("the cache kept nothing")
+	}
+	for k, f := range cache.cur {
+		if f.Oversize {
+			t.Errorf("an oversize script's facts were kept (%d bytes)", len(k))
+		}
+	}
+}
+
+// TestFactsCacheBounded fills a small cache with distinct scripts: it
+// stays within two generations of its budget, keeps no script over the
+// size cap, and a script in steady use survives the turnover.
+func TestFactsCacheBounded(t *testing.T) {
+	const budget = 64 << 10
+	c := NewFactsCache(budget)
+	hot := []byte("gtag('config','G-HOT')")
+	f := &ScriptFacts{Calls: []string{"gtag"}, Strings: []string{"config", "G-HOT"}}
+	c.add(hot, f)
+	for i := range 20000 {
+		s := []byte(fmt.Sprintf("var x%d=%q;", i, strings.Repeat("y", i%500)))
+		c.add(s, &ScriptFacts{Idents: []string{fmt.Sprint("x", i)}, Strings: []string{string(s)}})
+		if i%20 == 0 { // more often than a generation (about 100 of these scripts) fills
+			if _, ok := c.get(hot); !ok {
+				t.Fatalf("the hot script was dropped after %d others", i)
+			}
+		}
+		c.mu.Lock()
+		used, total := c.used, 0
+		for k, v := range c.old {
+			total += len(k) + factsSize(v)
+		}
+		c.mu.Unlock()
+		if used > budget || total > budget {
+			t.Fatalf("after %d scripts: generation sizes %d and %d, over the budget of %d", i, used, total, budget)
+		}
+	}
+	c.add(bytes.Repeat([]byte("a"), maxCachedScript+1), f)
+	if _, ok := c.get(bytes.Repeat([]byte("a"), maxCachedScript+1)); ok {
+		t.Error("a script over the size cap was kept")
+	}
+	got, ok := c.get(hot)
+	if !ok || !slices.Equal(got.Calls, f.Calls) || !slices.Equal(got.Strings, f.Strings) {
+		t.Errorf("hot script: got %+v, %v", got, ok)
+	}
+	f.Calls[0] = "changed" // the caller's facts are its own: the cache copied them
+	if got, _ := c.get(hot); got.Calls[0] != "gtag" {
+		t.Errorf("the cache shares the caller's memory: %q", got.Calls[0])
+	}
+}
+
+// TestFactsCacheConcurrent shares one cache between concurrent rewrites
+// (run it with -race): each output equals the serial one.
+func TestFactsCacheConcurrent(t *testing.T) {
+	page := shopPage(40 << 10)
+	var want bytes.Buffer
+	if err := rewriteWith(&want, page, shopPolicy(Defer), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := NewFactsCache(4 << 10) // small: generations turn over while rewriting
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				var out bytes.Buffer
+				if err := rewriteWith(&out, page, shopPolicy(Defer), c); err != nil {
+					errs <- err.Error()
+					return
+				}
+				if !bytes.Equal(out.Bytes(), want.Bytes()) {
+					errs <- "output differs from the serial rewrite"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+}
