@@ -114,6 +114,8 @@ type Writer struct {
 	tree    tree
 	names   nameCache
 	tg      tag
+	heldTg  tag      // the start tag of a held script or style, parsed at its end
+	attrBuf [24]attr // the first attributes of tg and heldTg
 	base    *url.URL
 	baseSet bool
 
@@ -142,6 +144,7 @@ type Writer struct {
 	holdAt   int
 	holdDone bool
 	stats    *Stats
+	spareAdd []byte // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
 	url      url.URL     // scratch for decideURL
 	res      Resource    // scratch for decideURL
@@ -162,6 +165,7 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
 	r.out = (*outPool.Get().(*[]byte))[:0]
+	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
 	return r
 }
 
@@ -1158,11 +1162,13 @@ func (d *Decision) outranks(a *Decision) bool {
 	return d.Action > a.Action || d.Action == a.Action && a.Host == "" && a.Category == ""
 }
 
-// edit describes how to re-serialise a changed tag.
+// edit describes how to re-serialise a changed tag. The first few attribute
+// changes sit in the edit itself, so that an edit can live on the stack.
 type edit struct {
-	add []byte   // attributes added after the name
-	ops []attrOp // changes to existing attributes, by index
-	buf [4]attrOp
+	add  []byte // attributes added after the name
+	n    int    // changes in few
+	few  [6]attrOp
+	more []attrOp // changes past the sixth
 }
 
 // attrOp changes one attribute: renames it, replaces its value or drops it.
@@ -1176,17 +1182,24 @@ func (e *edit) op(i int) *attrOp {
 	if o := e.find(i); o != nil {
 		return o
 	}
-	if e.ops == nil {
-		e.ops = e.buf[:0]
+	if e.n < len(e.few) {
+		e.few[e.n] = attrOp{i: i}
+		e.n++
+		return &e.few[e.n-1]
 	}
-	e.ops = append(e.ops, attrOp{i: i})
-	return &e.ops[len(e.ops)-1]
+	e.more = append(e.more, attrOp{i: i})
+	return &e.more[len(e.more)-1]
 }
 
 func (e *edit) find(i int) *attrOp {
-	for k := range e.ops {
-		if e.ops[k].i == i {
-			return &e.ops[k]
+	for k := range e.n {
+		if e.few[k].i == i {
+			return &e.few[k]
+		}
+	}
+	for k := range e.more {
+		if e.more[k].i == i {
+			return &e.more[k]
 		}
 	}
 	return nil
@@ -1221,7 +1234,7 @@ func appendEscaped(b []byte, s string) []byte {
 
 func addAttr(b []byte, name, value string) []byte {
 	if b == nil {
-		b = make([]byte, 0, 64+len(name)+len(value))
+		b = make([]byte, 0, 192+len(name)+len(value))
 	}
 	b = append(b, ' ')
 	b = append(b, name...)
@@ -1264,14 +1277,27 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 	} else {
 		r.emitString(">")
 	}
+	if e.add != nil { // emitted: copied or written
+		r.spareAdd, e.add = e.add[:0], nil
+	}
 }
 
 func (r *Writer) deferAttrs(e *edit, d *Decision) {
-	e.add = addAttr(e.add, "data-fp-category", d.Category)
+	r.addAttr(e, "data-fp-category", d.Category)
 	if d.Vendor != "" {
-		e.add = addAttr(e.add, "data-fp-vendor", d.Vendor)
+		r.addAttr(e, "data-fp-vendor", d.Vendor)
 	}
-	e.add = addAttr(e.add, "data-fp-token", r.opts.Token)
+	r.addAttr(e, "data-fp-token", r.opts.Token)
+}
+
+// addAttr adds an attribute to e. The first one takes the Writer's spare
+// buffer, if free; writeTag hands it back. One buffer, held by one edit at
+// a time, so edits alive together never share memory.
+func (r *Writer) addAttr(e *edit, name, value string) {
+	if e.add == nil {
+		e.add, r.spareAdd = r.spareAdd, nil
+	}
+	e.add = addAttr(e.add, name, value)
 }
 
 // styleAttr decides the style attribute of an element, if any.
@@ -1413,7 +1439,7 @@ func (r *Writer) element(t *tag, name string) {
 			e.setReplace(si, newCSS)
 		} else {
 			e.setReplace(si, newCSS)
-			e.add = addAttr(e.add, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
 			if action < Defer {
 				r.deferAttrs(&e, &sd)
 			}
@@ -1426,7 +1452,7 @@ func (r *Writer) element(t *tag, name string) {
 		// Unless removing, the original document is kept for the consent
 		// runtime, which swaps it back in.
 		if srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove {
-			e.add = addAttr(e.add, "data-fp-srcdoc", srcdocOrig)
+			r.addAttr(&e, "data-fp-srcdoc", srcdocOrig)
 			if action < Defer {
 				r.needLoader()
 				r.deferAttrs(&e, &srcdocDecision)
@@ -1450,12 +1476,12 @@ func (r *Writer) element(t *tag, name string) {
 		r.needLoader()
 		if action == Placeholder {
 			r.placeholder(&best)
-			e.add = addAttr(e.add, "data-fp-placeholder", best.Vendor)
+			r.addAttr(&e, "data-fp-placeholder", best.Vendor)
 		}
 		r.deferAttrs(&e, &best)
 		for _, v := range vs {
 			if v.kind != KindRefresh && v.kind != KindForm {
-				e.setRename(v.attr, "data-fp-"+t.attrs[v.attr].name)
+				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
 				if best.RewriteTo != "" && v.list == 0 {
 					// deferred, and activated at the first-party URL
 					e.setReplace(v.attr, best.RewriteTo)
@@ -1581,7 +1607,7 @@ func (r *Writer) writeScript(t *tag, d *Decision) disposition {
 	default:
 		r.needLoader()
 		var e edit
-		e.add = addAttr(e.add, "type", "text/plain")
+		r.addAttr(&e, "type", "text/plain")
 		if i := t.index("type"); i >= 0 {
 			e.setRename(i, "data-fp-type")
 		}
@@ -1618,12 +1644,12 @@ func (r *Writer) startStyle(t *tag) {
 func (r *Writer) decideHeld(end []byte) {
 	start := r.held[:r.heldLen]
 	body := r.held[r.heldLen:]
-	var t tag
-	parseTag(&t, start, &r.names)
+	t := &r.heldTg
+	parseTag(t, start, &r.names)
 	r.disp = dispPass
 	if r.heldKind == heldStyle {
 		r.deciding = true
-		r.decideStyle(&t, body, end)
+		r.decideStyle(t, body, end)
 		r.deciding = false
 		return
 	}
@@ -1652,7 +1678,7 @@ func (r *Writer) decideHeld(end []byte) {
 		r.recordMentions(f, &d)
 	}
 	r.deciding = true
-	r.disp = r.writeScript(&t, &d)
+	r.disp = r.writeScript(t, &d)
 	r.deciding = false
 	if r.disp == dispPass {
 		r.emit(body)
@@ -1687,7 +1713,7 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	// twin right after it holds the original for the consent runtime,
 	// which drops the neutral one when it restores the twin.
 	var ne edit
-	ne.add = addAttr(ne.add, "data-fp-neutral", "")
+	r.addAttr(&ne, "data-fp-neutral", "")
 	r.writeTag(t, &ne)
 	r.emitString(newCSS)
 	if d.Action == Defer || d.Action == Placeholder {
@@ -1703,11 +1729,34 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	}
 }
 
+// dataFP is the name a deferred URL attribute is kept under: data-fp-NAME.
+func dataFP(name string) string {
+	switch name {
+	case "src":
+		return "data-fp-src"
+	case "srcset":
+		return "data-fp-srcset"
+	case "href":
+		return "data-fp-href"
+	case "imagesrcset":
+		return "data-fp-imagesrcset"
+	case "data":
+		return "data-fp-data"
+	case "poster":
+		return "data-fp-poster"
+	case "ping":
+		return "data-fp-ping"
+	case "background":
+		return "data-fp-background"
+	}
+	return "data-fp-" + name
+}
+
 // deferStyleEdit makes a style start tag inert: type="text/plain", with an
 // original type kept as data-fp-type.
 func (r *Writer) deferStyleEdit(t *tag, d *Decision) *edit {
 	var e edit
-	e.add = addAttr(e.add, "type", "text/plain")
+	r.addAttr(&e, "type", "text/plain")
 	if i := t.index("type"); i >= 0 {
 		e.setRename(i, "data-fp-type")
 	}
@@ -1755,7 +1804,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplace(si, newCSS)
 		if sd.Action != Remove {
-			e.add = addAttr(e.add, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
 			if best.Action < Defer {
 				r.deferAttrs(&e, &sd)
 			}
@@ -1763,7 +1812,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	if best.Action >= Defer {
 		if isScript {
-			e.add = addAttr(e.add, "type", "text/plain")
+			r.addAttr(&e, "type", "text/plain")
 			if i := t.index("type"); i >= 0 {
 				e.setRename(i, "data-fp-type")
 			}
@@ -1777,7 +1826,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			r.deferAttrs(&e, &best)
 			for _, v := range vs {
 				// data-fp-href or data-fp-xlink:href: both may be present.
-				e.setRename(v.attr, "data-fp-"+t.attrs[v.attr].name)
+				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
 			}
 		}
 	}
