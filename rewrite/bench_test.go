@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -236,8 +237,53 @@ func TestPerfReport(t *testing.T) {
 		fmt.Printf("50KB without the facts cache (every script lexed): %.0f MB/s, %.2f× x/net; with it %.0f MB/s\n",
 			median(cold), median(cold)/median(base), median(warm))
 	}
+	corpusSpeed()
 	per := heapPerRewrite(t, pages["500KB"], pol, 500)
 	fmt.Printf("heap per in-flight rewrite (500 writers paused mid-page, 500KB page): %.1f KiB (target ≤ 64 KiB)\n\n", per/1024)
+}
+
+// corpusSpeed prints the rewriter's throughput on the shared corpus of
+// real pages, with the corpus policy (removeAll), beside the same two
+// baselines, when the corpus is present. Real pages carry long inline
+// scripts, which the rewriter lexes for their facts and the baselines
+// skip at memchr speed.
+func corpusSpeed() {
+	dir := filepath.Join("..", "..", "shared", "corpus", "pages")
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) == 0 {
+		fmt.Printf("real pages: %s absent, not measured\n", dir)
+		return
+	}
+	var pages [][]byte
+	total := 0
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			pages = append(pages, b)
+			total += len(b)
+		}
+	}
+	facts := NewFactsCache(0)
+	all := func(f func(page []byte)) func() {
+		return func() {
+			for _, p := range pages {
+				f(p)
+			}
+		}
+	}
+	subjects := []func(){
+		all(func(p []byte) { _ = rewriteWith(io.Discard, p, removeAll, facts) }),
+		all(func(p []byte) { _ = xnetRoundTrip(io.Discard, p) }),
+		all(func(p []byte) { tdewolffLex(p) }),
+	}
+	var speed [3][]float64
+	for range 3 {
+		for i, f := range subjects {
+			speed[i] = append(speed[i], throughput(f, total))
+		}
+	}
+	r, x, d := median(speed[0]), median(speed[1]), median(speed[2])
+	fmt.Printf("real pages (%d files, %.1f MB, corpus policy, facts cache shared): rewrite %.0f MB/s, x/net rt %.0f MB/s, tdewolff %.0f MB/s: %.2f× x/net, %.2f× tdewolff\n",
+		len(pages), float64(total)/1e6, r, x, d, r/x, r/d)
 }
 
 // throughput runs f for about 200 ms and returns MB/s for n bytes per run.
