@@ -206,7 +206,7 @@ func (p *Policy) DecideHost(pageHost, host string) Verdict {
 		return Verdict{Action: ActionKeep}
 	}
 	e, ok := p.state.Load().db.LookupHost(host)
-	return p.resolve(host, e, ok)
+	return p.resolve(host, &e, ok)
 }
 
 // DecideURL decides a resource of unknown type at host/path?query on a
@@ -233,7 +233,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	}
 	if !db.needsURL(host) {
 		e, ok := db.LookupHost(host)
-		return p.resolve(host, e, ok)
+		return p.resolve(host, &e, ok)
 	}
 	if t == 0 {
 		t = TypeAll
@@ -267,7 +267,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		r.e, r.ok = db.Match(&Request{URL: lowerASCII(key[n:]), Host: host, PageHost: pageHost, Type: t})
 		st.cache.add(key, r)
 	}
-	return p.resolve(host, r.e, r.ok)
+	return p.resolve(host, &r.e, r.ok)
 }
 
 var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -304,27 +304,24 @@ func shapeMatches(prefix, path, query string) bool {
 // resolve turns the DB's answer for a third-party host into a verdict:
 // the operator's allow and deny hosts first, then the lists' exceptions,
 // then the category's action.
-func (p *Policy) resolve(host string, e Entry, ok bool) Verdict {
-	v := Verdict{Host: host, Category: "unknown"}
+func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
+	v.Host, v.Category = host, "unknown"
 	if ok && !e.Exception {
 		v.Category, v.Vendor = e.Category, e.Vendor
 	}
-	if matchesAny(host, p.Allow) {
+	switch {
+	case len(p.Allow) > 0 && matchesAny(host, p.Allow):
 		v.Action = ActionKeep
-		return v
-	}
-	if matchesAny(host, p.Deny) {
+	case len(p.Deny) > 0 && matchesAny(host, p.Deny):
 		v.Action = p.DenyAction
 		if v.Action == "" {
 			v.Action = ActionRemove
 		}
-		return v
-	}
-	if ok && e.Exception {
+	case ok && e.Exception:
 		v.Action = ActionKeep
-		return v
+	default:
+		v.Action = p.action(v.Category)
 	}
-	v.Action = p.action(v.Category)
 	return v
 }
 
