@@ -18,6 +18,9 @@ type node struct {
 	ns     namespace
 	htmlIP bool // HTML integration point (svg foreignObject/desc/title, math annotation-xml text/html)
 	textIP bool // MathML text integration point (mi, mo, mn, ms, mtext)
+	// scope marks an HTML element that bounds the default scope
+	// (scopeBoundary), known when it is pushed.
+	scope bool
 }
 
 // maxDepth bounds the stack. Past it, HTML elements are no longer pushed;
@@ -114,8 +117,23 @@ func (t *tree) push(n node) {
 		case "template":
 			t.template++
 		}
+		n.scope = defaultScope[n.name]
 	}
 	t.stack = append(t.stack, n)
+}
+
+// pushPlain pushes an HTML element that needs none of push's bookkeeping
+// (its tag flags lack fTree and fScope).
+func (t *tree) pushPlain(name string) {
+	if len(t.stack) < maxDepth {
+		t.stack = append(t.stack, node{name: name})
+	}
+}
+
+// defaultScope lists the HTML elements that bound the default scope.
+var defaultScope = map[string]bool{
+	"applet": true, "caption": true, "html": true, "table": true, "td": true, "th": true,
+	"marquee": true, "object": true, "template": true,
 }
 
 // startForeign reports whether a start tag is handled as foreign content
@@ -200,7 +218,19 @@ const (
 	fHeadable
 	fAmbiguous
 	fAttrs // the rewriter reads this HTML element's attributes, not only style
+	fTree  // the tree handles this start or end tag specially (treeElements)
+	fScope // the element bounds the default scope (defaultScope)
 )
+
+// treeElements are the tags that startHTML, end, push or pop handle by
+// name: every other HTML element is pushed plainly and closed by the
+// nearest match in scope.
+var treeElements = map[string]bool{
+	"svg": true, "math": true, "li": true, "dd": true, "dt": true, "option": true, "optgroup": true,
+	"td": true, "th": true, "tr": true, "tbody": true, "thead": true, "tfoot": true, "caption": true,
+	"select": true, "input": true, "keygen": true, "textarea": true, "html": true, "head": true,
+	"body": true, "frameset": true, "template": true, "table": true, "br": true, "p": true,
+}
 
 // attrElements are the HTML start tags whose attributes the rewriter
 // reads for more than a style attribute: vectors, script types, base,
@@ -218,7 +248,7 @@ var tagFlags = func() map[string]uint16 {
 	for _, set := range []struct {
 		names map[string]bool
 		flag  uint16
-	}{{voidElements, fVoid}, {rawTextElements, fRawText}, {closesP, fClosesP}, {breakout, fBreakout}, {headable, fHeadable}, {ambiguous, fAmbiguous}, {attrElements, fAttrs}} {
+	}{{voidElements, fVoid}, {rawTextElements, fRawText}, {closesP, fClosesP}, {breakout, fBreakout}, {headable, fHeadable}, {ambiguous, fAmbiguous}, {attrElements, fAttrs}, {treeElements, fTree}, {defaultScope, fScope}} {
 		for n := range set.names {
 			m[n] |= set.flag
 		}
@@ -230,11 +260,7 @@ var tagFlags = func() map[string]uint16 {
 func scopeBoundary(n *node, extra string) bool {
 	switch n.ns {
 	case nsHTML:
-		switch n.name {
-		case "applet", "caption", "html", "table", "td", "th", "marquee", "object", "template":
-			return true
-		}
-		return n.name == extra
+		return n.scope || n.name == extra
 	case nsMath:
 		return n.textIP || n.name == "annotation-xml"
 	case nsSVG:
@@ -262,6 +288,10 @@ func (t *tree) findInScope(name string, extra string) int {
 // the push. Raw-text and void elements are not pushed: the caller handles
 // their content.
 func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
+	if flags&(fClosesP|fTree|fScope|fVoid|fRawText) == 0 {
+		t.pushPlain(name) // most elements: no implied end tags, no bookkeeping
+		return
+	}
 	if flags&fClosesP != 0 {
 		if i := t.findInScope("p", "button"); i >= 0 {
 			t.popTo(i)
@@ -348,8 +378,23 @@ func (t *tree) closeTable(names ...string) {
 }
 
 // end applies an end tag called name.
-func (t *tree) end(name string) {
-	if n := t.top(); n != nil && n.ns != nsHTML {
+func (t *tree) end(name string, flags uint16) {
+	n := t.top()
+	if flags&fTree == 0 && (n == nil || n.ns == nsHTML) {
+		// Most end tags: the nearest such element in scope closes.
+		for i := len(t.stack) - 1; i >= 0; i-- {
+			n := &t.stack[i]
+			if n.ns == nsHTML && n.name == name {
+				t.popTo(i)
+				return
+			}
+			if scopeBoundary(n, "") {
+				return
+			}
+		}
+		return
+	}
+	if n != nil && n.ns != nsHTML {
 		if name == "br" || name == "p" {
 			t.popForeign()
 		} else {

@@ -687,7 +687,7 @@ func (r *Writer) endRaw(end []byte, kind tokKind) {
 	r.finishRaw(end)
 	if kind == tokEndTag {
 		parseTagName(&r.tg, end, &r.names)
-		r.tree.end(r.tg.name)
+		r.tree.end(r.tg.name, r.tg.flags)
 	}
 }
 
@@ -724,7 +724,7 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 		r.startTag(raw)
 	case tokEndTag:
 		parseTagName(&r.tg, raw, &r.names)
-		r.tree.end(r.tg.name)
+		r.tree.end(r.tg.name, r.tg.flags)
 		r.emit(raw)
 	default:
 		r.emit(raw)
