@@ -696,3 +696,46 @@ func TestCSSURLAfterString(t *testing.T) {
 		t.Errorf("deep nesting not neutralised to the end: %+v", last)
 	}
 }
+
+// TestAttrLetters checks the first-letter set that scanTagEnd reports
+// against the attribute names parseAttrs reads: the fast path skips a
+// tag's attributes on it, so a letter missed would let a style attribute
+// through unread.
+func TestAttrLetters(t *testing.T) {
+	tags := []string{
+		`<div style="x">`, `<DIV StYlE=x>`, `<div class="a"style="x">`, `<div/style=x>`, `<div =style>`,
+		"<div\tSTYLE\n=x>", `<div a='1'b="2"c=3 d>`, `<p/>`, `<a href=/ ping=x>`, `<img 0=1 _x="y">`,
+		`<div class=a/style=b>`, `<div a=b/style=c>`, `<x =a =b>`, `<div "style"=1>`, `<div 'a'>`,
+	}
+	if !testing.Short() {
+		for _, b := range corpusFiles(t, "corpus/html5lib", "") {
+			for i := 0; i < len(b); i++ {
+				if b[i] == '<' && i+1 < len(b) && isASCIIAlpha(b[i+1]) {
+					if kind, n, ok := scanMarkup(b[i:], true, false, new(uint32)); ok && kind == tokStartTag {
+						tags = append(tags, string(b[i:i+n]))
+					}
+				}
+			}
+		}
+	}
+	var names nameCache
+	for _, s := range tags {
+		var letters uint32
+		kind, n, ok := scanMarkup([]byte(s), true, false, &letters)
+		if !ok || kind != tokStartTag {
+			continue
+		}
+		var tg tag
+		parseTag(&tg, []byte(s[:n]), &names)
+		var want uint32
+		for _, a := range tg.attrs {
+			want |= letterBit(s[a.nameStart])
+		}
+		if letters != want {
+			t.Errorf("%q: letters %027b, the attributes' first letters are %027b", s[:n], letters, want)
+		}
+	}
+	if len(tags) < 15 {
+		t.Fatalf("only %d tags", len(tags))
+	}
+}

@@ -65,7 +65,10 @@ func hasPrefix(b []byte, p string) (match, more bool) {
 // is false: the caller must wait for more input. cdata tells whether the
 // adjusted current node is in foreign content, where <![CDATA[ opens a CDATA
 // section; elsewhere it opens a bogus comment.
-func scanMarkup(b []byte, eof, cdata bool) (kind tokKind, n int, ok bool) {
+//
+// For a tag, *letters gets the first letters of its attribute names (see
+// scanTagEnd).
+func scanMarkup(b []byte, eof, cdata bool, letters *uint32) (kind tokKind, n int, ok bool) {
 	if len(b) < 2 {
 		if eof {
 			return tokText, 1, true
@@ -75,7 +78,7 @@ func scanMarkup(b []byte, eof, cdata bool) (kind tokKind, n int, ok bool) {
 	c := b[1]
 	switch {
 	case isASCIIAlpha(c):
-		return scanTagEnd(b, 1, tokStartTag, eof)
+		return scanTagEnd(b, 1, tokStartTag, eof, letters)
 	case c == '/':
 		if len(b) < 3 {
 			if eof {
@@ -85,7 +88,7 @@ func scanMarkup(b []byte, eof, cdata bool) (kind tokKind, n int, ok bool) {
 		}
 		switch c2 := b[2]; {
 		case isASCIIAlpha(c2):
-			return scanTagEnd(b, 2, tokEndTag, eof)
+			return scanTagEnd(b, 2, tokEndTag, eof, letters)
 		case c2 == '>':
 			return tokNothing, 3, true
 		default:
@@ -198,9 +201,21 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
+// letterBit is the bit of an attribute name's first byte in the set that
+// scanTagEnd reports: one per ASCII letter in any case, one for the rest.
+func letterBit(c byte) uint32 {
+	if l := c | 0x20; l >= 'a' && l <= 'z' {
+		return 1 << (l - 'a')
+	}
+	return 1 << 26
+}
+
 // scanTagEnd runs the tag name and attribute states from b[from] (the first
-// letter of the name) and returns the length of the tag.
-func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool) {
+// letter of the name) and returns the length of the tag. *letters gets the
+// first letters of the attribute names (letterBit), so that a tag can be
+// known to lack an attribute without reading it again.
+func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (tokKind, int, bool) {
+	*letters = 0
 	const (
 		sName = iota
 		sBeforeAttrName
@@ -238,6 +253,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 			case c == '>':
 				return kind, i + 1, true
 			default: // including '=': it starts a name
+				*letters |= letterBit(c)
 				st = sAttrName
 			}
 		case sAttrName:
@@ -267,6 +283,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 			case c == '>':
 				return kind, i + 1, true
 			default:
+				*letters |= letterBit(c)
 				st = sAttrName
 			}
 		case sBeforeValue:
@@ -302,6 +319,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 			case c == '>':
 				return kind, i + 1, true
 			default:
+				*letters |= letterBit(c)
 				st = sAttrName // reconsume in before attribute name: starts a name
 			}
 		case sSelfClosing:
@@ -313,6 +331,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool) (tokKind, int, bool)
 			case c == '/':
 				// "//" : before attribute name sees '/' and returns here
 			default: // including '=': it starts a name
+				*letters |= letterBit(c)
 				st = sAttrName
 			}
 		}

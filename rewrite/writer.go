@@ -114,6 +114,7 @@ type Writer struct {
 	tree    tree
 	names   nameCache
 	tg      tag
+	letters uint32   // the first letters of tg's attribute names (letterBit)
 	heldTg  tag      // the start tag of a held script or style, parsed at its end
 	attrBuf [24]attr // the first attributes of tg and heldTg
 	base    *url.URL
@@ -408,7 +409,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			if !done {
 				break
 			}
-			kind, m, ok := scanMarkup(b[pos:], eof, false)
+			kind, m, ok := scanMarkup(b[pos:], eof, false, &r.letters)
 			if !ok {
 				if len(b)-pos > r.max {
 					r.err = ErrTokenTooLarge
@@ -444,7 +445,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		} else if more && !eof {
 			break
 		}
-		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign())
+		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign(), &r.letters)
 		if !ok {
 			if len(b)-pos > r.max {
 				r.err = ErrTokenTooLarge
@@ -755,7 +756,7 @@ func (r *Writer) record(kind Kind, d *Decision) {
 // lacksKeyAttr reports whether an element that matters only through one
 // attribute lacks that attribute's name in its raw bytes (attribute names
 // are never escaped, so the test is exact).
-func lacksKeyAttr(name string, rest []byte) bool {
+func (r *Writer) lacksKeyAttr(name string, rest []byte) bool {
 	var key foldKey
 	switch name {
 	case "a", "area":
@@ -769,7 +770,14 @@ func lacksKeyAttr(name string, rest []byte) bool {
 	default:
 		return false
 	}
-	return !containsFold(rest, key)
+	return !r.mayHave(rest, key)
+}
+
+// mayHave reports whether the current tag, whose attributes are rest, may
+// have an attribute called k: it does not when none of its names starts
+// with k's letter, or when its bytes do not hold the name in any case.
+func (r *Writer) mayHave(rest []byte, k foldKey) bool {
+	return r.letters&letterBit(k.word[0]) != 0 && containsFold(rest, k)
 }
 
 var (
@@ -843,8 +851,8 @@ func (r *Writer) startTag(raw []byte) {
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
 	r.notePhase(t)
-	if t.flags&fRawText == 0 && !r.tree.foreign() && !containsFold(raw[t.nameEnd:], keyStyle) &&
-		(t.flags&fAttrs == 0 || lacksKeyAttr(t.name, raw[t.nameEnd:])) {
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.mayHave(raw[t.nameEnd:], keyStyle) &&
+		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw[t.nameEnd:])) {
 		// A plain HTML element with no style attribute: nothing in it can
 		// contact a host, so its attributes are not read.
 		if !r.ambiguousStart(t, t.name) {
