@@ -288,6 +288,7 @@ type factScratch struct {
 	facts ScriptFacts
 	seen  map[string]string
 	arena []byte
+	dec   []byte // scratch for decoding a string literal's escapes
 }
 
 // reset empties the scratch for a new script and returns its facts.
@@ -457,40 +458,48 @@ func jsStringValue(b []byte, fs *factScratch) string {
 	if strings.IndexByte(s, '\\') < 0 {
 		return s
 	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 >= len(s) {
-			sb.WriteByte(s[i])
-			continue
+	var dec []byte
+	if fs != nil {
+		dec = fs.dec[:0]
+	}
+	for {
+		i := strings.IndexByte(s, '\\')
+		if i < 0 || i+1 >= len(s) {
+			dec = append(dec, s...)
+			break
 		}
-		i++
-		switch s[i] {
+		dec = append(dec, s[:i]...)
+		c, rest := s[i+1], s[i+2:]
+		switch c {
 		case 'x':
-			if i+2 < len(s) {
-				if v, ok := hexVal(s[i+1 : i+3]); ok {
-					sb.WriteRune(v)
-					i += 2
+			if len(rest) >= 2 {
+				if v, ok := hexVal(rest[:2]); ok {
+					dec = utf8.AppendRune(dec, v)
+					s = rest[2:]
 					continue
 				}
 			}
 		case 'u':
-			if i+4 < len(s) {
-				if v, ok := hexVal(s[i+1 : i+5]); ok {
-					sb.WriteRune(v)
-					i += 4
+			if len(rest) >= 4 {
+				if v, ok := hexVal(rest[:4]); ok {
+					dec = utf8.AppendRune(dec, v)
+					s = rest[4:]
 					continue
 				}
 			}
 		case 'n':
-			sb.WriteByte('\n')
-			continue
+			c = '\n'
 		case 't':
-			sb.WriteByte('\t')
-			continue
+			c = '\t'
 		}
-		sb.WriteByte(s[i])
+		dec = append(dec, c)
+		s = rest
 	}
-	return sb.String()
+	if fs == nil {
+		return string(dec)
+	}
+	fs.dec = dec
+	return fs.str(dec)
 }
 
 func hexVal(s string) (rune, bool) {
@@ -530,9 +539,11 @@ func addHosts(s string, f *ScriptFacts) {
 	}
 	found := false
 	for i := 0; i+2 < len(s); i++ {
-		if s[i] != '/' || s[i+1] != '/' {
-			continue
+		n := strings.Index(s[i:], "//")
+		if n < 0 {
+			break
 		}
+		i += n
 		j := i + 2
 		k := j
 		for k < len(s) && isHostChar(s[k]) {
@@ -555,8 +566,11 @@ func addHosts(s string, f *ScriptFacts) {
 		// A bare host, possibly with a leading dot or a path after it:
 		// "connect.facebook.net", ".google-analytics.com/ga.js".
 		h := strings.TrimPrefix(s, ".")
-		if i := strings.IndexAny(h, "/?#"); i >= 0 {
-			h = h[:i]
+		for i := 0; i < len(h); i++ {
+			if c := h[i]; c == '/' || c == '?' || c == '#' {
+				h = h[:i]
+				break
+			}
 		}
 		if strings.IndexByte(h, '.') <= 0 {
 			return
