@@ -31,6 +31,7 @@ type tree struct {
 	stack    []node
 	selects  int // open HTML select elements
 	template int // open HTML template elements
+	paras    int // open HTML p elements: a start tag that closes a p looks for one only if there is one
 	frameset bool
 }
 
@@ -95,6 +96,8 @@ func (t *tree) pop() {
 			t.selects--
 		case "template":
 			t.template--
+		case "p":
+			t.paras--
 		}
 	}
 	t.stack = t.stack[:len(t.stack)-1]
@@ -116,6 +119,8 @@ func (t *tree) push(n node) {
 			t.selects++
 		case "template":
 			t.template++
+		case "p":
+			t.paras++
 		}
 		n.scope = defaultScope[n.name]
 	}
@@ -292,7 +297,7 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 		t.pushPlain(name) // most elements: no implied end tags, no bookkeeping
 		return
 	}
-	if flags&fClosesP != 0 {
+	if flags&fClosesP != 0 && t.paras > 0 {
 		if i := t.findInScope("p", "button"); i >= 0 {
 			t.popTo(i)
 		}
