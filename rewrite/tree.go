@@ -122,7 +122,6 @@ func (t *tree) push(n node) {
 		case "p":
 			t.paras++
 		}
-		n.scope = defaultScope[n.name]
 	}
 	t.stack = append(t.stack, n)
 }
@@ -342,7 +341,7 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 	if flags&(fVoid|fRawText) != 0 {
 		return
 	}
-	t.push(node{name: name, ns: nsHTML})
+	t.push(node{name: name, ns: nsHTML, scope: flags&fScope != 0})
 }
 
 func (t *tree) closeListItem(names ...string) {
