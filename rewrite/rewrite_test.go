@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -596,7 +597,17 @@ func TestKnownNames(t *testing.T) {
 			t.Errorf("%s: flags %b, want %b", n, knownFlags[i], tagFlags[n])
 		}
 	}
-	for _, n := range []string{"DIV", "Div", "custom-element", "", "x", "-a"} {
+	unknown := []string{"DIV", "Div", "custom-element", "", "x", "-a", "a\x00", "\x00a", "di", "divv", "src\x00\x00\x00\x00\x00", "foreignobjecT", "annotation-xmL"}
+	for _, n := range knownNames { // every known name one byte short, long or changed
+		unknown = append(unknown, n[:len(n)-1]+"\x00", n+"s", n[1:], "x"+n)
+		for pad := "\x00"; len(n)+len(pad) <= 8; pad += "\x00" {
+			unknown = append(unknown, n+pad) // the same packed word, another length
+		}
+	}
+	for _, n := range unknown {
+		if slices.Contains(knownNames[:], n) {
+			continue
+		}
 		if got := knownIndex([]byte(n)); got >= 0 {
 			t.Errorf("knownIndex(%q) = %d", n, got)
 		}

@@ -563,25 +563,43 @@ var knownFlags = func() (f [len(knownNames)]uint16) {
 	return f
 }()
 
-// knownTable is an open-addressing hash table over knownNames, keyed by a
-// cheap hash of length, first and last byte, so that knownIndex finds a
-// name with one or two comparisons and without a map's hashing.
-var knownTable = func() (t [512]int16) {
+// knownTable is an open-addressing hash table over knownNames, so that
+// knownIndex finds a name without a map. A name of up to 8 bytes is
+// compared as one word (knownWords), with no call to compare memory.
+var knownTable, knownWords = func() (t [512]int16, w [len(knownNames)]uint64) {
 	for i := range t {
 		t[i] = -1
 	}
 	for i, n := range knownNames {
-		h := knownHash([]byte(n))
+		w[i], _ = packName([]byte(n))
+		h := knownHash([]byte(n), w[i])
 		for t[h] >= 0 {
-			h = (h + 1) % len(t)
+			h = (h + 1) % uint(len(t))
 		}
 		t[h] = int16(i)
 	}
-	return t
+	return t, w
 }()
 
-func knownHash(b []byte) int {
-	return (len(b)*131 + int(b[0])*31 + int(b[len(b)-1])*7 + int(b[len(b)/2])) % 512
+// packName packs a name of at most 8 bytes into a word, its first byte
+// lowest; ok is false for a longer name.
+func packName(b []byte) (w uint64, ok bool) {
+	if len(b) > 8 {
+		return 0, false
+	}
+	for i := len(b) - 1; i >= 0; i-- {
+		w = w<<8 | uint64(b[i])
+	}
+	return w, true
+}
+
+// knownHash hashes a name: a short one by its packed word and length, a
+// long one by its length and three of its bytes.
+func knownHash(b []byte, w uint64) uint {
+	if len(b) <= 8 {
+		return uint(((w ^ uint64(len(b))<<59) * 0x9E3779B97F4A7C15) >> 55) // 9 bits: 512 slots
+	}
+	return (uint(len(b))*131 + uint(b[0])*31 + uint(b[len(b)-1])*7 + uint(b[len(b)/2])) % 512
 }
 
 // knownIndex returns the index of b in knownNames, or -1.
@@ -589,12 +607,17 @@ func knownIndex(b []byte) int {
 	if len(b) == 0 {
 		return -1
 	}
-	for h := knownHash(b); ; h = (h + 1) % len(knownTable) {
+	w, short := packName(b)
+	for h := knownHash(b, w); ; h = (h + 1) % uint(len(knownTable)) {
 		i := knownTable[h]
 		if i < 0 {
 			return -1
 		}
-		if knownNames[i] == string(b) {
+		if short {
+			if knownWords[i] == w && len(knownNames[i]) == len(b) {
+				return int(i)
+			}
+		} else if knownNames[i] == string(b) {
 			return int(i)
 		}
 	}
