@@ -1558,7 +1558,7 @@ func scriptType(t *tag) (exec bool, specRules bool) {
 		s = strings.TrimSpace(s[:i])
 	}
 	for _, js := range jsTypes {
-		if strings.EqualFold(s, js) {
+		if len(s) == len(js) && strings.EqualFold(s, js) {
 			return true, false
 		}
 	}
