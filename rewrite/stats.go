@@ -118,8 +118,9 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	}
 	s.Actions[d.Action]++
 	if s.Categories == nil {
-		s.Categories = map[string]*Counts{}
-		s.Vendors = map[string]*Counts{}
+		// Sized for a page's usual third parties, so they do not grow.
+		s.Categories = make(map[string]*Counts, 8)
+		s.Vendors = make(map[string]*Counts, 16)
 	}
 	cat := d.Category
 	if cat == "" {
@@ -157,7 +158,7 @@ func (s *Stats) count(m map[Finding]*int, f Finding) map[Finding]*int {
 		return m
 	}
 	if m == nil {
-		m = map[Finding]*int{}
+		m = make(map[Finding]*int, 32)
 	}
 	if len(m) < maxFindings {
 		f.Host, f.Vendor, f.Category = s.keep(f.Host), s.keep(f.Vendor), s.keep(f.Category)
