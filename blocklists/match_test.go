@@ -279,3 +279,27 @@ func TestSpecificity(t *testing.T) {
 		t.Errorf("host fact elsewhere: %+v", v)
 	}
 }
+
+// TestShapeMatches pins how a vendor loader's shape is found in a URL's
+// path and query.
+func TestShapeMatches(t *testing.T) {
+	for _, c := range []struct {
+		prefix, path, query string
+		want                bool
+	}{
+		{"/gtag/js?id=G-", "/gtag/js", "id=G-7QH3", true},
+		{"/gtag/js?id=G-", "/assets/vendor/gtag/js", "id=G-7QH3&l=dl", true},
+		{"/gtag/js?id=G-", "/gtag/js", "id=UA-1", false},
+		{"/gtag/js?id=G-", "/gtag/js", "", false},
+		{"/gtag/js?id=G-", "/gtag/jsx", "id=G-1", false},
+		{"/gtag/js?id=G-", "/x/gtag/js?id=G-1/y", "", true}, // a raw path that holds a query
+		{"/fbevents.js", "/en_US/fbevents.js", "", true},
+		{"/fbevents.js", "/fbevents.jsx", "v=2", true}, // contained, as the shape says
+		{"/fbevents.js", "/events.js", "", false},
+		{"/matomo.js", "/matomo.php", "idsite=1", false},
+	} {
+		if got := shapeMatches(c.prefix, c.path, c.query); got != c.want {
+			t.Errorf("shapeMatches(%q, %q, %q) = %v, want %v", c.prefix, c.path, c.query, got, c.want)
+		}
+	}
+}

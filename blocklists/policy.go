@@ -290,15 +290,18 @@ func lowerASCII(s string) string {
 }
 
 // shapeMatches reports whether path?query contains prefix.
+// Every first-party URL is checked against every shape, so the cheap
+// tests come first: a prefix with a query can only be contained in a path
+// that has a '?'.
 func shapeMatches(prefix, path, query string) bool {
-	if strings.Contains(path, prefix) {
+	pp, pq, hasQ := strings.Cut(prefix, "?")
+	if !hasQ {
+		return strings.Contains(path, prefix)
+	}
+	if query != "" && strings.HasSuffix(path, pp) && strings.HasPrefix(query, pq) {
 		return true
 	}
-	pp, pq, hasQ := strings.Cut(prefix, "?")
-	if !hasQ || query == "" {
-		return false
-	}
-	return strings.HasSuffix(path, pp) && strings.HasPrefix(query, pq)
+	return strings.IndexByte(path, '?') >= 0 && strings.Contains(path, prefix)
 }
 
 // resolve turns the DB's answer for a third-party host into a verdict:
