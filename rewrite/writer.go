@@ -145,7 +145,8 @@ type Writer struct {
 	holdAt   int
 	holdDone bool
 	stats    *Stats
-	spareAdd []byte // the edits' buffer for added attributes, when free (addAttr)
+	outBox   *[]byte // the pool's box for out, while the Writer holds it
+	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
 	url      url.URL     // scratch for decideURL
 	res      Resource    // scratch for decideURL
@@ -165,7 +166,6 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 	}
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
-	r.out = (*outPool.Get().(*[]byte))[:0]
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
 	return r
 }
@@ -177,13 +177,35 @@ var outPool = sync.Pool{New: func() any {
 	return &b
 }}
 
+// acquire takes an output buffer from the pool, if the Writer has none: a
+// Writer holds one only while it is writing (see idle).
+func (r *Writer) acquire() {
+	if r.out == nil {
+		r.outBox = outPool.Get().(*[]byte)
+		r.out = (*r.outBox)[:0]
+	}
+}
+
+// idle gives the output buffer back between writes when all of it went
+// out, so that a response waiting on its upstream holds none.
+func (r *Writer) idle() {
+	if len(r.out) == 0 && !r.holding {
+		r.recycle()
+	}
+}
+
 // recycle returns the output buffer to the pool once nothing refers to it.
+// The box that carried it from the pool carries it back, so a round trip
+// allocates nothing.
 func (r *Writer) recycle() {
 	if r.out != nil && cap(r.out) <= 64<<10 {
-		b := r.out[:0]
-		outPool.Put(&b)
+		if r.outBox == nil {
+			r.outBox = new([]byte)
+		}
+		*r.outBox = r.out[:0]
+		outPool.Put(r.outBox)
 	}
-	r.out = nil
+	r.out, r.outBox = nil, nil
 }
 
 // Rewrite rewrites the page read from src into w.
@@ -221,6 +243,8 @@ func (r *Writer) Write(p []byte) (int, error) {
 	}
 	r.stats.BytesIn += int64(len(p))
 	total := len(p)
+	r.acquire()
+	defer r.idle()
 	for len(p) > 0 && r.err == nil {
 		if len(r.buf) == 0 {
 			// Nothing pending: tokenize p where it lies and keep only its
@@ -265,6 +289,8 @@ func (r *Writer) Flush() error {
 		return r.err
 	}
 	r.lastFail = 0
+	r.acquire()
+	defer r.idle()
 	r.process(false)
 	r.releaseHold() // a flush sends everything decided
 	if err := r.drain(); err != nil {
@@ -294,6 +320,7 @@ func (r *Writer) Close() error {
 	if r.err != nil {
 		return r.err
 	}
+	r.acquire()
 	r.process(true)
 	r.finishRaw(nil)
 	r.releaseHold()
@@ -361,7 +388,7 @@ func (r *Writer) writeOut(b []byte) error {
 }
 
 // outBatch is how much decided output is gathered before it is written.
-const outBatch = 8 << 10
+const outBatch = 32 << 10
 
 func (r *Writer) emit(b []byte) {
 	if r.holding {
