@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"net/url"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -708,21 +709,25 @@ func TestCSSURLAfterString(t *testing.T) {
 	}
 }
 
-// TestAttrLetters checks the first-letter set that scanTagEnd reports
-// against the attribute names parseAttrs reads: the fast path skips a
-// tag's attributes on it, so a letter missed would let a style attribute
-// through unread.
-func TestAttrLetters(t *testing.T) {
+// TestScanAttrs checks what scanTagEnd records of a tag's attributes
+// against what parseAttrs reads from the whole tag: the offsets of every
+// attribute, self-closing, and the first letters of the names. The fast
+// path skips a tag's attributes on the letters, so a letter missed would
+// let a style attribute through unread.
+func TestScanAttrs(t *testing.T) {
 	tags := []string{
 		`<div style="x">`, `<DIV StYlE=x>`, `<div class="a"style="x">`, `<div/style=x>`, `<div =style>`,
 		"<div\tSTYLE\n=x>", `<div a='1'b="2"c=3 d>`, `<p/>`, `<a href=/ ping=x>`, `<img 0=1 _x="y">`,
 		`<div class=a/style=b>`, `<div a=b/style=c>`, `<x =a =b>`, `<div "style"=1>`, `<div 'a'>`,
+		`<a b= />`, `<a b= >`, `<a b =c>`, `<a b c>`, `<a//b>`, `<a/=b>`, `<br/>`, `<a b="c"/>`, `<a b=c/>`,
+		`<a ` + strings.Repeat("x ", maxScanAttrs+2) + `>`, `</a b=c>`,
 	}
 	if !testing.Short() {
 		for _, b := range corpusFiles(t, "corpus/html5lib", "") {
-			for i := 0; i < len(b); i++ {
-				if b[i] == '<' && i+1 < len(b) && isASCIIAlpha(b[i+1]) {
-					if kind, n, ok := scanMarkup(b[i:], true, false, new(uint32)); ok && kind == tokStartTag {
+			for i := 0; i+1 < len(b); i++ {
+				if b[i] == '<' && (isASCIIAlpha(b[i+1]) || b[i+1] == '/') {
+					var info scanInfo
+					if kind, n, ok := scanMarkup(b[i:], true, false, &info); ok && (kind == tokStartTag || kind == tokEndTag) {
 						tags = append(tags, string(b[i:i+n]))
 					}
 				}
@@ -730,23 +735,34 @@ func TestAttrLetters(t *testing.T) {
 		}
 	}
 	var names nameCache
+	checked := 0
 	for _, s := range tags {
-		var letters uint32
-		kind, n, ok := scanMarkup([]byte(s), true, false, &letters)
-		if !ok || kind != tokStartTag {
+		var info scanInfo
+		kind, n, ok := scanMarkup([]byte(s), true, false, &info)
+		if !ok || (kind != tokStartTag && kind != tokEndTag) {
 			continue
 		}
-		var tg tag
-		parseTag(&tg, []byte(s[:n]), &names)
-		var want uint32
-		for _, a := range tg.attrs {
-			want |= letterBit(s[a.nameStart])
+		raw := []byte(s[:n])
+		var want, got tag
+		parseTagName(&want, raw, &names)
+		parseAttrs(&want, &names)
+		parseTagName(&got, raw, &names)
+		parseAttrsFrom(&got, &names, &info)
+		var letters uint32
+		for _, a := range want.attrs {
+			letters |= letterBit(s[a.nameStart])
 		}
-		if letters != want {
-			t.Errorf("%q: letters %027b, the attributes' first letters are %027b", s[:n], letters, want)
+		if info.letters != letters {
+			t.Errorf("%q: letters %027b, the attributes' first letters are %027b", s[:n], info.letters, letters)
+		}
+		if !reflect.DeepEqual(got.attrs, want.attrs) || got.selfClosing != want.selfClosing || got.tail != want.tail {
+			t.Errorf("%q: scanned %+v self-closing %v tail %d; parsed %+v %v %d", s[:n], got.attrs, got.selfClosing, got.tail, want.attrs, want.selfClosing, want.tail)
+		}
+		if info.ok && info.n <= maxScanAttrs {
+			checked++
 		}
 	}
-	if len(tags) < 15 {
-		t.Fatalf("only %d tags", len(tags))
+	if checked < 20 {
+		t.Fatalf("only %d tags checked from the scan", checked)
 	}
 }

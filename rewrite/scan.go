@@ -66,9 +66,9 @@ func hasPrefix(b []byte, p string) (match, more bool) {
 // adjusted current node is in foreign content, where <![CDATA[ opens a CDATA
 // section; elsewhere it opens a bogus comment.
 //
-// For a tag, *letters gets the first letters of its attribute names (see
-// scanTagEnd).
-func scanMarkup(b []byte, eof, cdata bool, letters *uint32) (kind tokKind, n int, ok bool) {
+// For a tag, info gets what scanTagEnd saw of its attributes.
+func scanMarkup(b []byte, eof, cdata bool, info *scanInfo) (kind tokKind, n int, ok bool) {
+	info.ok = false
 	if len(b) < 2 {
 		if eof {
 			return tokText, 1, true
@@ -78,7 +78,7 @@ func scanMarkup(b []byte, eof, cdata bool, letters *uint32) (kind tokKind, n int
 	c := b[1]
 	switch {
 	case isASCIIAlpha(c):
-		return scanTagEnd(b, 1, tokStartTag, eof, letters)
+		return scanTagEnd(b, 1, tokStartTag, eof, info)
 	case c == '/':
 		if len(b) < 3 {
 			if eof {
@@ -88,7 +88,7 @@ func scanMarkup(b []byte, eof, cdata bool, letters *uint32) (kind tokKind, n int
 		}
 		switch c2 := b[2]; {
 		case isASCIIAlpha(c2):
-			return scanTagEnd(b, 2, tokEndTag, eof, letters)
+			return scanTagEnd(b, 2, tokEndTag, eof, info)
 		case c2 == '>':
 			return tokNothing, 3, true
 		default:
@@ -210,12 +210,58 @@ func letterBit(c byte) uint32 {
 	return 1 << 26
 }
 
+// rawAttr is where scanTagEnd saw one attribute, as offsets in the tag:
+// the same offsets parseAttrs would find (see attr).
+type rawAttr struct {
+	nameStart, nameEnd, valStart, valEnd, end int32
+}
+
+// maxScanAttrs is how many attributes scanTagEnd records; a tag with more
+// is parsed again by parseAttrs.
+const maxScanAttrs = 16
+
+// scanInfo is what scanTagEnd saw of a complete tag besides its length.
+type scanInfo struct {
+	ok          bool   // set for a complete tag: the rest is valid
+	letters     uint32 // the first letters of the attribute names (letterBit)
+	n           int    // attributes seen; over maxScanAttrs, only the first are in attrs
+	attrs       [maxScanAttrs]rawAttr
+	selfClosing bool // the tag ends with "/>" (not in an unquoted value)
+}
+
 // scanTagEnd runs the tag name and attribute states from b[from] (the first
-// letter of the name) and returns the length of the tag. *letters gets the
-// first letters of the attribute names (letterBit), so that a tag can be
-// known to lack an attribute without reading it again.
-func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (tokKind, int, bool) {
-	*letters = 0
+// letter of the name) and returns the length of the tag. It records in
+// info where each attribute lies and the first letters of their names, so
+// that a tag can be known to lack an attribute, and its attributes read,
+// without scanning it again.
+func scanTagEnd(b []byte, from int, kind tokKind, eof bool, info *scanInfo) (tokKind, int, bool) {
+	info.letters, info.n, info.selfClosing = 0, 0, false
+	cur := -1 // the attribute being read, or -1 when it is not recorded
+	// name starts an attribute at i; value ends it.
+	name := func(i int) {
+		info.letters |= letterBit(b[i])
+		cur = -1
+		if info.n < maxScanAttrs {
+			cur = info.n
+			info.attrs[cur] = rawAttr{nameStart: int32(i), nameEnd: -1, valStart: -1, valEnd: -1}
+		}
+		info.n++
+	}
+	nameEnd := func(i int) {
+		if cur >= 0 {
+			info.attrs[cur].nameEnd, info.attrs[cur].end = int32(i), int32(i)
+		}
+	}
+	value := func(start, end, after int) {
+		if cur >= 0 {
+			a := &info.attrs[cur]
+			a.valStart, a.valEnd, a.end = int32(start), int32(end), int32(after)
+		}
+	}
+	done := func(i int, selfClosing bool) (tokKind, int, bool) {
+		info.ok, info.selfClosing = true, selfClosing
+		return kind, i + 1, true
+	}
 	const (
 		sName = iota
 		sBeforeAttrName
@@ -239,7 +285,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 			}
 			switch {
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, false)
 			case c == '/':
 				st = sSelfClosing
 			default:
@@ -251,9 +297,9 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 			case c == '/':
 				st = sSelfClosing
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, false)
 			default: // including '=': it starts a name
-				*letters |= letterBit(c)
+				name(i)
 				st = sAttrName
 			}
 		case sAttrName:
@@ -263,9 +309,10 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 				}
 				c = b[i]
 			}
+			nameEnd(i)
 			switch {
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, false)
 			case c == '/':
 				st = sSelfClosing
 			case c == '=':
@@ -281,9 +328,9 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 			case c == '=':
 				st = sBeforeValue
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, false)
 			default:
-				*letters |= letterBit(c)
+				name(i)
 				st = sAttrName
 			}
 		case sBeforeValue:
@@ -294,19 +341,23 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 				if j < 0 {
 					goto out
 				}
+				value(i+1, i+1+j, i+2+j)
 				i += j + 1 // the closing quote
 				st = sAfterQuoted
 			case c == '>':
-				return kind, i + 1, true
+				value(i, i, i)
+				return done(i, false)
 			default: // unquoted: to the next space or '>'
+				start := i
 				for byteClass[c]&(clSpace|clGT) == 0 {
 					if i++; i >= len(b) {
 						goto out
 					}
 					c = b[i]
 				}
+				value(start, i, i)
 				if c == '>' {
-					return kind, i + 1, true
+					return done(i, false)
 				}
 				st = sBeforeAttrName
 			}
@@ -317,21 +368,21 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, letters *uint32) (to
 			case c == '/':
 				st = sSelfClosing
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, false)
 			default:
-				*letters |= letterBit(c)
+				name(i)
 				st = sAttrName // reconsume in before attribute name: starts a name
 			}
 		case sSelfClosing:
 			switch {
 			case c == '>':
-				return kind, i + 1, true
+				return done(i, true)
 			case isSpace(c):
 				st = sBeforeAttrName
 			case c == '/':
 				// "//" : before attribute name sees '/' and returns here
 			default: // including '=': it starts a name
-				*letters |= letterBit(c)
+				name(i)
 				st = sAttrName
 			}
 		}
@@ -472,6 +523,34 @@ func parseAttrs(t *tag, names *nameCache) {
 			}
 		}
 		t.attrs = append(t.attrs, a)
+	}
+}
+
+// parseAttrsFrom is parseAttrs for the tag scanTagEnd has just read into
+// info: it takes the attributes from there instead of reading the tag
+// again, unless the tag had more than info holds.
+func parseAttrsFrom(t *tag, names *nameCache, info *scanInfo) {
+	if !info.ok || info.n > maxScanAttrs {
+		parseAttrs(t, names)
+		return
+	}
+	b := t.raw
+	for k := range info.n {
+		ra := &info.attrs[k]
+		a := attr{start: int(ra.nameStart), nameStart: int(ra.nameStart), nameEnd: int(ra.nameEnd),
+			valStart: int(ra.valStart), valEnd: int(ra.valEnd), end: int(ra.end)}
+		a.name = names.lower(b[a.nameStart:a.nameEnd])
+		for j := range t.attrs {
+			if t.attrs[j].name == a.name {
+				a.dup = true
+				break
+			}
+		}
+		t.attrs = append(t.attrs, a)
+	}
+	if info.selfClosing {
+		t.selfClosing = true
+		t.tail = len(b) - 2
 	}
 }
 

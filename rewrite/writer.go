@@ -114,7 +114,7 @@ type Writer struct {
 	tree    tree
 	names   nameCache
 	tg      tag
-	letters uint32   // the first letters of tg's attribute names (letterBit)
+	scan    scanInfo // what the scanner saw of tg's attributes
 	heldTg  tag      // the start tag of a held script or style, parsed at its end
 	attrBuf [24]attr // the first attributes of tg and heldTg
 	base    *url.URL
@@ -436,7 +436,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			if !done {
 				break
 			}
-			kind, m, ok := scanMarkup(b[pos:], eof, false, &r.letters)
+			kind, m, ok := scanMarkup(b[pos:], eof, false, &r.scan)
 			if !ok {
 				if len(b)-pos > r.max {
 					r.err = ErrTokenTooLarge
@@ -472,7 +472,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		} else if more && !eof {
 			break
 		}
-		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign(), &r.letters)
+		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
 		if !ok {
 			if len(b)-pos > r.max {
 				r.err = ErrTokenTooLarge
@@ -804,7 +804,7 @@ func (r *Writer) lacksKeyAttr(name string, rest []byte) bool {
 // have an attribute called k: it does not when none of its names starts
 // with k's letter, or when its bytes do not hold the name in any case.
 func (r *Writer) mayHave(rest []byte, k foldKey) bool {
-	return r.letters&letterBit(k.word[0]) != 0 && containsFold(rest, k)
+	return r.scan.letters&letterBit(k.word[0]) != 0 && containsFold(rest, k)
 }
 
 var (
@@ -889,7 +889,7 @@ func (r *Writer) startTag(raw []byte) {
 		}
 		return
 	}
-	parseAttrs(t, &r.names)
+	parseAttrsFrom(t, &r.names, &r.scan)
 	if r.nonce == "" {
 		switch t.name {
 		case "script":
