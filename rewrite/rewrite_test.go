@@ -766,3 +766,20 @@ func TestScanAttrs(t *testing.T) {
 		t.Fatalf("only %d tags checked from the scan", checked)
 	}
 }
+
+// TestAppendEscaped: the four characters that could end an attribute value
+// or open markup become references, and nothing else changes.
+func TestAppendEscaped(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "",
+		"plain é text":         "plain é text",
+		`a&b"c<d>e`:            "a&amp;b&quot;c&lt;d&gt;e",
+		`"><script>x</script>`: "&quot;&gt;&lt;script&gt;x&lt;/script&gt;",
+		"&&":                   "&amp;&amp;",
+		"'single' stays":       "'single' stays",
+	} {
+		if got := string(appendEscaped([]byte("pre:"), in)); got != "pre:"+want {
+			t.Errorf("appendEscaped(%q) = %q, want %q", in, got, "pre:"+want)
+		}
+	}
+}

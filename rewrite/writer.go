@@ -1247,24 +1247,26 @@ func (e *edit) setReplace(i int, v string) { o := e.op(i); o.value, o.hasValue =
 // appendEscaped appends s to b escaped for a double-quoted attribute value
 // or for text: & " < > become references.
 func appendEscaped(b []byte, s string) []byte {
-	for {
-		i := strings.IndexAny(s, `&"<>`)
-		if i < 0 {
-			return append(b, s...)
-		}
-		b = append(b, s[:i]...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var ref string
 		switch s[i] {
 		case '&':
-			b = append(b, "&amp;"...)
+			ref = "&amp;"
 		case '"':
-			b = append(b, "&quot;"...)
+			ref = "&quot;"
 		case '<':
-			b = append(b, "&lt;"...)
+			ref = "&lt;"
 		case '>':
-			b = append(b, "&gt;"...)
+			ref = "&gt;"
+		default:
+			continue
 		}
-		s = s[i+1:]
+		b = append(b, s[start:i]...)
+		b = append(b, ref...)
+		start = i + 1
 	}
+	return append(b, s[start:]...)
 }
 
 func addAttr(b []byte, name, value string) []byte {
