@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -108,8 +109,11 @@ type DB struct {
 	byToken   map[string][]*rule
 	tokenBits *[(tokenMask + 1) / 64]uint64
 	fallback  []*rule
-	generic   int // rules in byToken and fallback
-	regexes   int
+	// fallbackMemo holds the fallback rules that apply on the last page
+	// host asked about (fallbackOn).
+	fallbackMemo atomic.Pointer[fallbackMemo]
+	generic      int // rules in byToken and fallback
+	regexes      int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
 	// Shapes recognise vendor loaders by path, on any host.

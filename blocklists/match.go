@@ -172,14 +172,21 @@ func domainMatch(host, d string) bool {
 
 // applies checks the rule's options against the request.
 func (r *rule) applies(q *Request) bool {
+	return r.appliesType(q) && r.appliesDomain(q)
+}
+
+// appliesType checks the rule's type options against the request.
+func (r *rule) appliesType(q *Request) bool {
 	if r.types != 0 && r.types&q.Type == 0 {
 		return false
 	}
-	if q.Type == TypeAll && r.types != 0 && r.pattern == "" && r.re == nil {
-		// A rule for every URL of some types ("$ping,third-party") says
-		// nothing about a request of unknown type, such as a preconnect.
-		return false
-	}
+	// A rule for every URL of some types ("$ping,third-party") says
+	// nothing about a request of unknown type, such as a preconnect.
+	return !(q.Type == TypeAll && r.types != 0 && r.pattern == "" && r.re == nil)
+}
+
+// appliesDomain checks the rule's $domain options against the page.
+func (r *rule) appliesDomain(q *Request) bool {
 	for _, d := range r.notDomains {
 		if domainMatch(q.PageHost, d) {
 			return false
@@ -215,9 +222,19 @@ func (r *rule) matchAt(q *Request, hostEnd int) bool {
 
 // match matches a generic rule anywhere in q.URL.
 func (r *rule) match(q *Request) bool {
-	if !r.applies(q) {
-		return false
-	}
+	return r.applies(q) && r.matchURL(q)
+}
+
+// appliesOnPage checks the rule's $domain options alone: whether it can
+// apply on a page served from pageHost.
+func (r *rule) appliesOnPage(pageHost string) bool {
+	q := Request{PageHost: pageHost}
+	return r.appliesDomain(&q)
+}
+
+// matchURL matches the rule's pattern anywhere in q.URL, its options
+// aside.
+func (r *rule) matchURL(q *Request) bool {
 	u := q.URL
 	if r.re != nil {
 		for _, m := range r.must {
@@ -467,13 +484,38 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 			}
 			i = j
 		}
-		for _, r := range db.fallback {
-			if r.match(q) {
+		for _, r := range db.fallbackOn(q.PageHost) {
+			if r.appliesType(q) && r.matchURL(q) {
 				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
 			}
 		}
 	}
 	return o.result()
+}
+
+// fallbackOn returns the rules with no token that can apply on a page
+// served from pageHost: every URL tries them, and most sites serve one
+// page host, so their $domain options are checked once per host, not per
+// URL.
+func (db *DB) fallbackOn(pageHost string) []*rule {
+	if m := db.fallbackMemo.Load(); m != nil && m.pageHost == pageHost && m.of == len(db.fallback) {
+		return m.rules
+	}
+	m := &fallbackMemo{pageHost: pageHost, of: len(db.fallback)}
+	for _, r := range db.fallback {
+		if r.appliesOnPage(pageHost) {
+			m.rules = append(m.rules, r)
+		}
+	}
+	db.fallbackMemo.Store(m)
+	return m.rules
+}
+
+// fallbackMemo is fallbackOn's answer for the last page host.
+type fallbackMemo struct {
+	pageHost string
+	of       int // len(db.fallback) when computed: a merge adds rules
+	rules    []*rule
 }
 
 // tokenSet remembers the indexed tokens already tried for one URL.
@@ -511,7 +553,7 @@ func (db *DB) addGeneric(r *rule) {
 	db.generic++
 	best, off := "", -1
 	for k, t := range r.toks {
-		if n, m := len(db.byToken[t]), len(db.byToken[best]); best == "" || n < m || n == m && len(t) > len(best) {
+		if n, m := tokenCost(t, len(db.byToken[t])), tokenCost(best, len(db.byToken[best])); best == "" || n < m || n == m && len(t) > len(best) {
 			best, off = t, -1
 			if k < len(r.offs) && r.re == nil && !r.start && !r.hostAnchor && len(r.segs) == 1 {
 				off = r.offs[k]
@@ -526,6 +568,28 @@ func (db *DB) addGeneric(r *rule) {
 	db.byToken[best] = append(db.byToken[best], r)
 	h := tokenHash(best)
 	db.tokenBits[h&tokenMask>>6] |= 1 << (h & 63)
+}
+
+// tokenCost is what indexing a rule under token t, which n rules share
+// already, costs the URLs that hold t: every one of them tries the rule.
+// Tokens that most URLs hold (a scheme, www, a top-level domain, a file
+// type) or that are one or two characters long are avoided when the rule
+// has another.
+func tokenCost(t string, n int) int {
+	if commonTokens[t] {
+		return n + 1<<20
+	}
+	if len(t) <= 2 {
+		return n + 1<<10
+	}
+	return n
+}
+
+// commonTokens are tokens that a large share of the URLs on pages hold.
+var commonTokens = map[string]bool{
+	"http": true, "https": true, "www": true, "com": true, "net": true, "org": true,
+	"js": true, "css": true, "html": true, "php": true, "png": true, "jpg": true, "gif": true,
+	"cdn": true, "static": true, "min": true, "assets": true, "img": true, "images": true,
 }
 
 // The token bit set: FNV-1a of each indexed token, 1<<16 bits.

@@ -136,6 +136,15 @@ func TestABP(t *testing.T) {
 			{"https://x.example/", "www.mit.edu", 0, "block"},
 			{"https://x.example/", "shop.example", 0, ""},
 		}},
+		// No token: a fallback rule, whose $domain is settled once per page
+		// host; the answer must follow the page host from one URL to the next.
+		{`/[0-9]{3}x[0-9]{3}/$domain=shop.example`, []req{
+			{"https://a.example/300x250", "shop.example", 0, "block"},
+			{"https://a.example/300x250", "other.example", 0, ""},
+			{"https://a.example/300x250", "shop.example", 0, "block"},
+			{"https://a.example/300x250", "sub.shop.example", 0, "block"},
+			{"https://a.example/300x250", "shop.example.evil", 0, ""},
+		}},
 		{`/\/beacon\/[0-9]+$/`, []req{
 			{"https://x.example/beacon/123", "", 0, "block"},
 			{"https://x.example/beacon/123/a", "", 0, ""},
