@@ -452,8 +452,11 @@ func parseTagName(t *tag, b []byte, names *nameCache) {
 
 // parseAttrs reads the attributes of a tag after parseTagName.
 func parseAttrs(t *tag, names *nameCache) {
+	var buf [maxScanAttrs]rawAttr
+	raws := buf[:0]
 	b := t.raw
 	i := t.nameEnd
+	defer func() { addAttrs(t, names, raws) }()
 	for i < len(b) {
 		c := b[i]
 		if byteClass[c] == clSpace {
@@ -474,12 +477,12 @@ func parseAttrs(t *tag, names *nameCache) {
 			continue
 		}
 		// attribute name: first char may be '='
-		a := attr{start: i, nameStart: i, valStart: -1, valEnd: -1}
+		a := rawAttr{nameStart: int32(i), valStart: -1, valEnd: -1}
 		i++
 		for i < len(b) && byteClass[b[i]] == 0 {
 			i++
 		}
-		a.nameEnd = i
+		a.nameEnd = int32(i)
 		j := i
 		for j < len(b) && byteClass[b[j]] == clSpace {
 			j++
@@ -496,7 +499,7 @@ func parseAttrs(t *tag, names *nameCache) {
 					if e := bytes.IndexByte(b[j+1:], q); e >= 0 {
 						k = j + 1 + e
 					}
-					a.valStart, a.valEnd = j+1, k
+					a.valStart, a.valEnd = int32(j+1), int32(k)
 					if k < len(b) {
 						k++
 					}
@@ -506,23 +509,16 @@ func parseAttrs(t *tag, names *nameCache) {
 					for k < len(b) && byteClass[b[k]]&(clSpace|clGT) == 0 {
 						k++
 					}
-					a.valStart, a.valEnd = j, k
+					a.valStart, a.valEnd = int32(j), int32(k)
 					i = k
 				}
 			} else {
-				a.valStart, a.valEnd = j, j
+				a.valStart, a.valEnd = int32(j), int32(j)
 				i = j
 			}
 		}
-		a.end = i
-		a.name = names.lower(b[a.nameStart:a.nameEnd])
-		for k := range t.attrs {
-			if t.attrs[k].name == a.name {
-				a.dup = true
-				break
-			}
-		}
-		t.attrs = append(t.attrs, a)
+		a.end = int32(i)
+		raws = append(raws, a)
 	}
 }
 
@@ -534,9 +530,20 @@ func parseAttrsFrom(t *tag, names *nameCache, info *scanInfo) {
 		parseAttrs(t, names)
 		return
 	}
+	addAttrs(t, names, info.attrs[:info.n])
+	if info.selfClosing {
+		t.selfClosing = true
+		t.tail = len(t.raw) - 2
+	}
+}
+
+// addAttrs adds the attributes found in t to t.attrs with their lower-case
+// names, each marked dup if an earlier one has its name: the browser keeps
+// only the first.
+func addAttrs(t *tag, names *nameCache, raws []rawAttr) {
 	b := t.raw
-	for k := range info.n {
-		ra := &info.attrs[k]
+	for k := range raws {
+		ra := &raws[k]
 		a := attr{start: int(ra.nameStart), nameStart: int(ra.nameStart), nameEnd: int(ra.nameEnd),
 			valStart: int(ra.valStart), valEnd: int(ra.valEnd), end: int(ra.end)}
 		a.name = names.lower(b[a.nameStart:a.nameEnd])
@@ -547,10 +554,6 @@ func parseAttrsFrom(t *tag, names *nameCache, info *scanInfo) {
 			}
 		}
 		t.attrs = append(t.attrs, a)
-	}
-	if info.selfClosing {
-		t.selfClosing = true
-		t.tail = len(b) - 2
 	}
 }
 
