@@ -81,23 +81,19 @@ func (s *Stats) keep(str string) string {
 }
 
 // counter returns a new zero counter.
-func (s *Stats) counter() *int {
-	m := s.memory()
-	if len(m.ints) == cap(m.ints) {
-		m.ints = make([]int, 0, 64)
-	}
-	m.ints = m.ints[:len(m.ints)+1]
-	return &m.ints[len(m.ints)-1]
-}
+func (s *Stats) counter() *int { return carve(&s.memory().ints, 64) }
 
 // counts returns new zero Counts.
-func (s *Stats) counts() *Counts {
-	m := s.memory()
-	if len(m.cnts) == cap(m.cnts) {
-		m.cnts = make([]Counts, 0, 16)
+func (s *Stats) counts() *Counts { return carve(&s.memory().cnts, 16) }
+
+// carve returns the next zero element of *chunk, starting a new chunk of
+// n when it is full: elements handed out never move.
+func carve[T any](chunk *[]T, n int) *T {
+	if len(*chunk) == cap(*chunk) {
+		*chunk = make([]T, 0, n)
 	}
-	m.cnts = m.cnts[:len(m.cnts)+1]
-	return &m.cnts[len(m.cnts)-1]
+	*chunk = (*chunk)[:len(*chunk)+1]
+	return &(*chunk)[len(*chunk)-1]
 }
 
 func (s *Stats) memory() *statsMem {
