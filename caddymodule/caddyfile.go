@@ -30,7 +30,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // its error for an unknown one lists them. TestSubdirectivesDocumented
 // checks that each is parsed and documented.
 var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
-	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "runtime_path",
+	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "page_memo", "runtime_path",
 	"consent_cookie", "consent_map", "banner", "proxy", "csp_backstop"}
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
@@ -52,6 +52,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		exclude <path-prefix...>
 //		max_token_size <bytes>
 //		max_decoded_size <size>
+//		page_memo <size>|off
 //		runtime_path <path>
 //		consent_cookie <name>
 //		consent_map <cookiebot|onetrust|klaro|zaraz> <key> <category...>
@@ -249,7 +250,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.CSPBackstop = b
-		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "consent_cookie":
+		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "page_memo", "consent_cookie":
 			if err := single(name, args); err != nil {
 				return err
 			}
@@ -269,6 +270,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return d.Errf("max_decoded_size: want a size such as 64MiB, have %q", args[0])
 				}
 				h.MaxDecodedSize = int64(n)
+			case "page_memo":
+				if args[0] == "off" {
+					h.PageMemo = -1
+					break
+				}
+				n, err := humanize.ParseBytes(args[0])
+				if err != nil || n == 0 || n > 1<<40 {
+					return d.Errf("page_memo: want a size such as 32MiB, or off; have %q", args[0])
+				}
+				h.PageMemo = int64(n)
 			default:
 				n, err := strconv.Atoi(args[0])
 				if err != nil || n <= 0 {

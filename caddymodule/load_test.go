@@ -57,11 +57,21 @@ func TestLoadReport(t *testing.T) {
 	}
 	page := loadPage(t, 500<<10)
 	js := strings.Repeat("function f(){return 'https://www.googletagmanager.com/gtag/js'}\n", (500<<10)/64)
+	head := strings.Index(page, "<head>") + len("<head>")
+	var served atomic.Int64
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/page":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			io.WriteString(w, page)
+		case "/fresh":
+			// The same page with a line of its own at the top of the head,
+			// as a per-request token would be: the page memo cannot serve
+			// it, so it is rewritten in full.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, page[:head])
+			fmt.Fprintf(w, "<!-- request %d -->", served.Add(1))
+			io.WriteString(w, page[head:])
 		default:
 			w.Header().Set("Content-Type", "text/javascript")
 			io.WriteString(w, js)
@@ -119,9 +129,9 @@ func TestLoadReport(t *testing.T) {
 	}
 	const workers, dur, rounds = 8, 2 * time.Second, 4
 	type row struct{ plain, fp []float64 }
-	rows := map[string]*row{"/page": {}, "/app.js": {}}
+	rows := map[string]*row{"/page": {}, "/fresh": {}, "/app.js": {}}
 	for r := 0; r < rounds; r++ {
-		for _, p := range []string{"/page", "/app.js"} {
+		for _, p := range []string{"/page", "/fresh", "/app.js"} {
 			// Which server goes first alternates, so neither always runs
 			// in the other's wake (its garbage, its cooling CPU).
 			if r%2 == 0 {
@@ -135,17 +145,15 @@ func TestLoadReport(t *testing.T) {
 	}
 	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
 	// Serial latency, alternating the two servers request by request.
-	var latPlain, latFP []time.Duration
+	lat := map[string]*[2][]time.Duration{"/page": {}, "/fresh": {}}
 	for i := 0; i < 400; i++ {
-		for _, port := range []int{9081, 9082} {
-			t0 := time.Now()
-			if err := get(fmt.Sprintf("http://localhost:%d/page", port)); err != nil {
-				t.Fatal(err)
-			}
-			if port == 9081 {
-				latPlain = append(latPlain, time.Since(t0))
-			} else {
-				latFP = append(latFP, time.Since(t0))
+		for _, p := range []string{"/page", "/fresh"} {
+			for k, port := range []int{9081, 9082} {
+				t0 := time.Now()
+				if err := get(fmt.Sprintf("http://localhost:%d%s", port, p)); err != nil {
+					t.Fatal(err)
+				}
+				lat[p][k] = append(lat[p][k], time.Since(t0))
 			}
 		}
 	}
@@ -157,13 +165,20 @@ func TestLoadReport(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nload test on loopback: %d workers, %d rounds of %v per cell, medians; client, Caddy and origin share this process\n", workers, rounds, dur)
 	fmt.Fprintf(&b, "%-22s %12s %16s %8s %8s\n", "response", "plain req/s", "firstparty req/s", "ratio", "target")
-	for _, c := range []struct{ path, name, target string }{{"/page", "500 KB HTML page", "≥ 60%"}, {"/app.js", "500 KB script", "≥ 97%"}} {
+	for _, c := range []struct{ path, name, target string }{
+		{"/page", "500 KB HTML page, the same bytes each time (served by the page memo)", "≥ 60%"},
+		{"/fresh", "500 KB HTML page, new bytes at the top each time (rewritten)", "≥ 60%"},
+		{"/app.js", "500 KB script", "≥ 97%"},
+	} {
 		pl, fp := median(rows[c.path].plain), median(rows[c.path].fp)
-		fmt.Fprintf(&b, "%-22s %12.0f %16.0f %7.0f%% %8s\n", c.name, pl, fp, 100*fp/pl, c.target)
+		fmt.Fprintf(&b, "%-22s %12.0f %16.0f %7.0f%% %8s   %s\n", c.path, pl, fp, 100*fp/pl, c.target, c.name)
 	}
-	fmt.Fprintf(&b, "serial latency, 500 KB page, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p99 %v (target ≤ 3ms)\n",
-		len(latPlain), pct(latPlain, .5).Round(time.Microsecond), pct(latPlain, .99).Round(time.Microsecond),
-		pct(latFP, .5).Round(time.Microsecond), pct(latFP, .99).Round(time.Microsecond), (pct(latFP, .99) - pct(latPlain, .99)).Round(time.Microsecond))
+	for _, p := range []string{"/page", "/fresh"} {
+		pl, fp := lat[p][0], lat[p][1]
+		fmt.Fprintf(&b, "serial latency, %s, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p99 %v (target ≤ 3ms)\n",
+			p, len(pl), pct(pl, .5).Round(time.Microsecond), pct(pl, .99).Round(time.Microsecond),
+			pct(fp, .5).Round(time.Microsecond), pct(fp, .99).Round(time.Microsecond), (pct(fp, .99) - pct(pl, .99)).Round(time.Microsecond))
+	}
 	fmt.Print(b.String())
 }
 

@@ -19,6 +19,7 @@ var metrics = struct {
 	listFetches  *prometheus.CounterVec
 	vendors      *prometheus.CounterVec
 	bytes        *prometheus.CounterVec
+	pageMemo     *prometheus.CounterVec
 
 	proxyRequests      *prometheus.CounterVec
 	proxyScriptChanges *prometheus.CounterVec
@@ -37,6 +38,8 @@ var metrics = struct {
 		"Third-party resources seen on rewritten pages, by vendor (\"unknown\" for unlisted hosts) and action.", "vendor", "action"),
 	bytes: counterVec("bytes_total",
 		"Bytes of HTML read from the upstream (in) and written to the client (out) by the rewriter.", "direction"),
+	pageMemo: counterVec("page_memo_total",
+		"HTML responses and the page memo, by outcome: kept (rewritten and kept), served (sent whole from the memo), taken_over (sent from the memo up to the first byte that differed, rewritten from there) or diverged (ended: a take-over would have written other bytes).", "outcome"),
 	listFetches: counterVec("list_fetches_total",
 		"Fetches of tracker lists from URLs, by outcome: changed, unchanged or failed (the last good copy stays in use).", "outcome"),
 	proxyRequests: counterVec("proxy_requests_total",
@@ -51,7 +54,7 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 
 // allMetrics lists every collector the module registers.
 func allMetrics() []prometheus.Collector {
-	return []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes, metrics.proxyRequests, metrics.proxyScriptChanges}
+	return []prometheus.Collector{metrics.responses, metrics.resources, metrics.failClosed, metrics.linksDropped, metrics.listFetches, metrics.vendors, metrics.bytes, metrics.pageMemo, metrics.proxyRequests, metrics.proxyScriptChanges}
 }
 
 // registerMetrics adds the metrics to a registry; a second handler (or a

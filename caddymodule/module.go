@@ -98,6 +98,13 @@ type Handler struct {
 	// counted, so a decompression bomb costs bounded work. Zero means
 	// 256 MiB.
 	MaxDecodedSize int64 `json:"max_decoded_size,omitempty"`
+	// PageMemo is the memory, in bytes, for the page memo: for each page
+	// URL, the last upstream body rewritten and its output. While a later
+	// response's body is the same byte for byte, the kept output is sent
+	// (with the response's own token) instead of rewriting it again; from
+	// the first byte that differs, the page is rewritten. Pages over 2 MiB
+	// are not kept. Default: 32 MiB; negative: off.
+	PageMemo int64 `json:"page_memo,omitempty"`
 	// RuntimePath is where the consent runtime is served.
 	// Default: /_fp/consent.js.
 	RuntimePath string `json:"runtime_path,omitempty"`
@@ -129,6 +136,7 @@ type Handler struct {
 	lists          *blocklists.Set
 	rp             rewrite.Policy
 	proxies        []*proxy
+	memo           *pageMemo
 	logger         *zap.Logger
 }
 
@@ -175,6 +183,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.rp = h.proxyPolicy(RewritePolicy(p))
+	if h.PageMemo >= 0 {
+		size := h.PageMemo
+		if size == 0 {
+			size = DefaultPageMemo
+		}
+		h.memo = newPageMemo(int(size))
+	}
 	if b := h.CSPBackstop; b != nil {
 		b.build(h)
 		if b.Mode == "enforce" {

@@ -24,7 +24,7 @@ type responseWriter struct {
 	req     *http.Request
 	status  int
 	decided bool
-	rw      *rewrite.Writer
+	rw      pageWriter
 	failed  bool // fail-closed: the body is dropped
 	err     error
 	// pending holds the first bytes of a body that may be HTML until they
@@ -108,7 +108,7 @@ func (w *responseWriter) decide(first []byte) {
 		hdr.Add("Trailer", "Firstparty-Report")
 	}
 	w.ResponseWriter.WriteHeader(w.status)
-	w.rw = rewrite.NewWriter(w.ResponseWriter, opts)
+	w.rw = w.h.pageWriter(w.ResponseWriter, opts, w.req)
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts

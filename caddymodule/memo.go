@@ -1,0 +1,393 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// The page memo remembers, for each page URL, the last upstream body that
+// was rewritten and what the rewriter wrote for it. When the same page is
+// asked for again, the upstream body is compared with the one kept as it
+// arrives, and for as long as it is the same byte for byte, the output kept
+// for it goes out, with the response's own token in place of the one it was
+// made with: the rewriter's output is a function of its input, its options
+// and the flushes it was given, and a streaming rewriter decides each byte
+// it writes from the input before it. At the first byte that differs (or an
+// early end), a rewriter takes over: it reads the matched input again, with
+// the flushes of the recording, writing nothing of what was already sent,
+// and goes on with the new bytes. The bytes it would have written again are
+// compared with those that were sent, and a difference ends the response
+// (fail closed). Nothing is ever sent that was not decided from the bytes
+// this response's upstream sent.
+
+// pageWriter rewrites one response body: a rewrite.Writer, a recording of
+// one for the memo, or a replay from the memo.
+type pageWriter interface {
+	io.Writer
+	Flush() error
+	Close() error
+	Stats() *rewrite.Stats
+}
+
+// DefaultPageMemo is the default budget of the page memo, in bytes.
+const DefaultPageMemo = 32 << 20
+
+// maxMemoPage is the largest upstream body kept in the memo.
+const maxMemoPage = 2 << 20
+
+var errMemoDiverged = errors.New("page memo: the rewriter's output differs from what was sent")
+
+// pageMemo is a byte-bounded LRU of rewritten pages.
+type pageMemo struct {
+	mu     sync.Mutex
+	lru    *simplelru.LRU[string, *memoEntry]
+	used   int
+	budget int
+}
+
+func newPageMemo(budget int) *pageMemo {
+	m := &pageMemo{budget: budget}
+	// The count bound is only a backstop: the budget in bytes evicts first.
+	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(_ string, e *memoEntry) { m.used -= e.size() })
+	return m
+}
+
+// get returns the entry for key if it was made under db.
+func (m *pageMemo) get(key string, db *blocklists.DB) *memoEntry {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.lru.Get(key)
+	if !ok {
+		return nil
+	}
+	if e.db != db { // the lists were reloaded: decisions may differ
+		m.lru.Remove(key)
+		return nil
+	}
+	return e
+}
+
+func (m *pageMemo) add(key string, e *memoEntry) {
+	if e.size() > m.budget/4 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lru.Remove(key)
+	m.lru.Add(key, e)
+	m.used += e.size()
+	for m.used > m.budget && m.lru.Len() > 0 {
+		m.lru.RemoveOldest()
+	}
+}
+
+// memoEvent is the end of one Write (or a Flush) of the recording: in input
+// bytes had been read and out output bytes written.
+type memoEvent struct {
+	in, out int
+	flush   bool
+}
+
+// memoEntry is one page as it was rewritten.
+type memoEntry struct {
+	db      *blocklists.DB
+	input   []byte
+	output  []byte
+	token   string
+	tokenAt []int // offsets of token in output, ascending
+	events  []memoEvent
+	stats   *rewrite.Stats
+}
+
+func (e *memoEntry) size() int {
+	return len(e.input) + len(e.output) + 24*len(e.events) + 8*len(e.tokenAt) + 1024
+}
+
+// copyOut appends output[a:b] to dst with token, the response's own, in
+// place of the entry's.
+func (e *memoEntry) copyOut(dst []byte, a, b int, token string) []byte {
+	start := len(dst)
+	dst = append(dst, e.output[a:b]...)
+	n := len(e.token)
+	for k := sort.SearchInts(e.tokenAt, a-n+1); k < len(e.tokenAt) && e.tokenAt[k] < b; k++ {
+		t := e.tokenAt[k]
+		for i := max(t, a); i < min(t+n, b); i++ {
+			dst[start+i-a] = token[i-t]
+		}
+	}
+	return dst
+}
+
+// pageWriter returns what rewrites one HTML response for req: a replay if
+// the memo holds the page, else a rewriter whose work the memo keeps.
+func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request) pageWriter {
+	if h.memo == nil {
+		return rewrite.NewWriter(w, opts)
+	}
+	key := opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00" + opts.Nonce
+	db := h.policy.DB()
+	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
+		return &memoReplay{e: e, w: w, opts: opts}
+	}
+	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token}
+	rec.tee = &memoTee{w: w, keep: true}
+	rec.rw = rewrite.NewWriter(rec.tee, opts)
+	return rec
+}
+
+// memoRecorder is a rewriter whose input, output and call sequence are
+// kept, to be added to the memo when the page ends cleanly.
+type memoRecorder struct {
+	rw     *rewrite.Writer
+	tee    *memoTee
+	in     []byte
+	events []memoEvent
+	full   bool // over maxMemoPage: not kept
+	failed bool
+	memo   *pageMemo
+	key    string
+	db     *blocklists.DB
+	token  string
+}
+
+func (r *memoRecorder) Write(p []byte) (int, error) {
+	if !r.full {
+		if len(r.in)+len(p) > maxMemoPage {
+			r.drop()
+		} else {
+			r.in = append(r.in, p...)
+		}
+	}
+	n, err := r.rw.Write(p)
+	r.mark(false, err)
+	return n, err
+}
+
+func (r *memoRecorder) Flush() error {
+	err := r.rw.Flush()
+	r.mark(true, err)
+	return err
+}
+
+func (r *memoRecorder) mark(flush bool, err error) {
+	if err != nil {
+		r.failed = true
+	}
+	if !r.tee.keep {
+		r.drop()
+	}
+	if !r.full {
+		r.events = append(r.events, memoEvent{len(r.in), len(r.tee.kept), flush})
+	}
+}
+
+func (r *memoRecorder) drop() {
+	r.full, r.in, r.events = true, nil, nil
+	r.tee.keep, r.tee.kept = false, nil
+}
+
+func (r *memoRecorder) Close() error {
+	err := r.rw.Close()
+	if err != nil || r.failed || r.full || !r.tee.keep || r.token == "" || bytes.Contains(r.in, []byte(r.token)) {
+		return err
+	}
+	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events, stats: r.rw.Stats()}
+	for i := 0; ; {
+		j := bytes.Index(e.output[i:], []byte(r.token))
+		if j < 0 {
+			break
+		}
+		e.tokenAt = append(e.tokenAt, i+j)
+		i += j + len(r.token)
+	}
+	r.memo.add(r.key, e)
+	metrics.pageMemo.WithLabelValues("kept").Inc()
+	return nil
+}
+
+func (r *memoRecorder) Stats() *rewrite.Stats { return r.rw.Stats() }
+
+// memoTee passes the rewriter's output on and keeps a copy of it.
+type memoTee struct {
+	w    io.Writer
+	keep bool
+	kept []byte
+}
+
+func (t *memoTee) Write(p []byte) (int, error) {
+	if t.keep {
+		if len(t.kept)+len(p) > 2*maxMemoPage {
+			t.keep, t.kept = false, nil
+		} else {
+			t.kept = append(t.kept, p...)
+		}
+	}
+	return t.w.Write(p)
+}
+
+func (t *memoTee) FlushError() error { return flushWriter(t.w) }
+
+// memoReplay sends a page from the memo while the upstream body matches
+// it, and hands over to a rewriter where it stops matching.
+type memoReplay struct {
+	e    *memoEntry
+	w    io.Writer
+	opts rewrite.Options // the response's own, token included
+	in   int             // input bytes matched
+	ev   int             // events whose output has been sent
+	sent int             // output bytes sent
+	live *rewrite.Writer
+	buf  []byte
+}
+
+func (r *memoReplay) Write(p []byte) (int, error) {
+	if r.live != nil {
+		return r.live.Write(p)
+	}
+	if r.in+len(p) <= len(r.e.input) && bytes.Equal(p, r.e.input[r.in:r.in+len(p)]) {
+		r.in += len(p)
+		target := r.sent
+		for r.ev < len(r.e.events) && r.e.events[r.ev].in <= r.in {
+			target = r.e.events[r.ev].out
+			r.ev++
+		}
+		return len(p), r.send(target)
+	}
+	if err := r.goLive(); err != nil {
+		return 0, err
+	}
+	return r.live.Write(p)
+}
+
+// send writes the entry's output up to target.
+func (r *memoReplay) send(target int) error {
+	if target <= r.sent {
+		return nil
+	}
+	r.buf = r.e.copyOut(r.buf[:0], r.sent, target, r.opts.Token)
+	r.sent = target
+	n, err := r.w.Write(r.buf)
+	if err == nil && n < len(r.buf) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// goLive starts a rewriter in the state the recording's was in after the
+// events already sent, then feeds it the rest of the matched input.
+func (r *memoReplay) goLive() error {
+	skip := &memoSkip{w: r.w, e: r.e, token: r.opts.Token, n: r.sent}
+	live := rewrite.NewWriter(skip, r.opts)
+	pos := 0
+	for _, ev := range r.e.events[:r.ev] {
+		if ev.in > pos {
+			if _, err := live.Write(r.e.input[pos:ev.in]); err != nil {
+				return err
+			}
+			pos = ev.in
+		}
+		if ev.flush {
+			if err := live.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if skip.pos != skip.n {
+		// It wrote less than was sent: it must not write it later.
+		metrics.pageMemo.WithLabelValues("diverged").Inc()
+		return errMemoDiverged
+	}
+	if r.in > pos {
+		if _, err := live.Write(r.e.input[pos:r.in]); err != nil {
+			return err
+		}
+	}
+	r.live = live
+	return nil
+}
+
+func (r *memoReplay) Flush() error {
+	if r.live != nil {
+		return r.live.Flush()
+	}
+	return flushWriter(r.w)
+}
+
+func (r *memoReplay) Close() error {
+	if r.live == nil && r.in == len(r.e.input) {
+		r.ev = len(r.e.events)
+		metrics.pageMemo.WithLabelValues("served").Inc()
+		return r.send(len(r.e.output))
+	}
+	if r.live == nil {
+		if err := r.goLive(); err != nil {
+			return err
+		}
+	}
+	metrics.pageMemo.WithLabelValues("taken_over").Inc()
+	return r.live.Close()
+}
+
+func (r *memoReplay) Stats() *rewrite.Stats {
+	if r.live != nil {
+		return r.live.Stats()
+	}
+	return r.e.stats
+}
+
+// memoSkip drops the first n bytes a taking-over rewriter writes, which
+// went out from the memo, checking that they are those bytes.
+type memoSkip struct {
+	w     io.Writer
+	e     *memoEntry
+	token string
+	n     int
+	pos   int
+	buf   []byte
+}
+
+func (s *memoSkip) Write(p []byte) (int, error) {
+	total := len(p)
+	if s.pos < s.n {
+		k := min(len(p), s.n-s.pos)
+		s.buf = s.e.copyOut(s.buf[:0], s.pos, s.pos+k, s.token)
+		if !bytes.Equal(p[:k], s.buf) {
+			metrics.pageMemo.WithLabelValues("diverged").Inc()
+			return 0, errMemoDiverged
+		}
+		s.pos += k
+		p = p[k:]
+	}
+	if len(p) == 0 {
+		return total, nil
+	}
+	n, err := s.w.Write(p)
+	return total - len(p) + n, err
+}
+
+func (s *memoSkip) FlushError() error { return flushWriter(s.w) }
+
+// flushWriter flushes w if it can.
+func flushWriter(w io.Writer) error {
+	switch f := w.(type) {
+	case interface{ FlushError() error }:
+		return f.FlushError()
+	case interface{ Flush() error }:
+		return f.Flush()
+	case http.Flusher:
+		f.Flush()
+	}
+	return nil
+}

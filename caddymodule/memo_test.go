@@ -1,0 +1,379 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// memoPages are the pages the memo tests rewrite: the demo shop's page, a
+// tag-dense one built on it, and some of the shared corpus when present.
+func memoPages(t *testing.T) map[string][]byte {
+	demo, err := os.ReadFile("../testdata/demo/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// late defers its first element 10 KB into the body, inside the
+	// span the loader's place is held for: where the loader goes then
+	// depends on whether a flush came first.
+	late := "<!doctype html><html><head><title>Shop</title><link rel=stylesheet href=/s.css></head><body>" +
+		strings.Repeat("<p class=x>First-party text, first-party text.</p>\n", 200) +
+		`<img src="https://www.facebook.com/tr?id=1&ev=PageView">` + strings.Repeat("<p>more</p>\n", 300) + "</body></html>"
+	pages := map[string][]byte{"demo": demo, "tiles": []byte(loadPage(t, 120<<10)), "late": []byte(late)}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*"))
+	sort.Strings(files)
+	for i := 0; i < len(files) && i < 4 && !testing.Short(); i++ {
+		if b, err := os.ReadFile(files[i]); err == nil && len(b) <= maxMemoPage {
+			pages[filepath.Base(files[i])] = b
+		}
+	}
+	return pages
+}
+
+// bodyCall is one call a body writer gets: a write of the next n bytes, or a
+// flush.
+type bodyCall struct {
+	n     int
+	flush bool
+}
+
+// callsFor splits a body of n bytes into random writes, with a flush after
+// some of them when flushes is set.
+func callsFor(rng *rand.Rand, n int, flushes bool) []bodyCall {
+	var cs []bodyCall
+	for off := 0; off < n; {
+		k := min(n-off, 1+rng.Intn(40<<10))
+		if rng.Intn(2) == 0 {
+			k = min(n-off, 1+rng.Intn(4<<10))
+		}
+		cs = append(cs, bodyCall{n: k})
+		off += k
+		if flushes && rng.Intn(3) == 0 {
+			cs = append(cs, bodyCall{flush: true})
+		}
+	}
+	return cs
+}
+
+// feed writes body to pw in the calls given, then closes it.
+func feed(pw pageWriter, body []byte, cs []bodyCall) error {
+	off := 0
+	for _, c := range cs {
+		if c.flush {
+			if err := pw.Flush(); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := pw.Write(body[off : off+c.n]); err != nil {
+			return err
+		}
+		off += c.n
+	}
+	if off < len(body) {
+		if _, err := pw.Write(body[off:]); err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// variants are bodies that share a prefix with page: itself, one byte
+// changed at several places, cut short, and grown.
+func variants(page []byte) map[string][]byte {
+	v := map[string][]byte{"same": page, "cut": page[:len(page)/2], "grown": append(bytes.Clone(page), "<p>more</p>"...)}
+	for _, at := range []int{0, 37, len(page) / 3, len(page) / 2, len(page) - 3} {
+		b := bytes.Clone(page)
+		b[at] ^= 0x20
+		v[fmt.Sprint("byte", at)] = b
+	}
+	ins := len(page) / 4
+	v["inserted"] = append(append(bytes.Clone(page[:ins]), `<img src="https://www.facebook.com/tr?id=1">`...), page[ins:]...)
+	return v
+}
+
+// TestMemoReplay checks that a page served from the memo is what a
+// rewriter would have written for the same body, call for call: for the
+// same body, and for bodies that differ from the kept one anywhere, where
+// a rewriter takes over. With writes of other sizes and no flushes, the
+// output must equal a fresh rewrite's; with the recording's own writes and
+// flushes up to the difference, it must equal a fresh rewrite fed those.
+func TestMemoReplay(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	rng := rand.New(rand.NewSource(1))
+	req := httptest.NewRequest("GET", "http://shop.example/collections/all?page=2", nil)
+	served, tookOver := 0, 0
+	for name, page := range memoPages(t) {
+		for _, flushes := range []bool{false, true} {
+			for vname, body := range variants(page) {
+				h.memo = newPageMemo(DefaultPageMemo)
+				rec := h.rewriteOptions(req)
+				recCalls := callsFor(rng, len(page), flushes)
+				var first bytes.Buffer
+				pw := h.pageWriter(&first, rec, req)
+				if _, ok := pw.(*memoRecorder); !ok {
+					t.Fatalf("%s: the first response is not recorded: %T", name, pw)
+				}
+				if err := feed(pw, page, recCalls); err != nil {
+					t.Fatal(err)
+				}
+				opts := h.rewriteOptions(req)
+				if opts.Token == rec.Token {
+					t.Fatal("two responses got one token")
+				}
+				// The replay's calls: with flushes, the recording's own (cut
+				// to the body's length); without, writes of other sizes.
+				calls := callsFor(rng, len(body), false)
+				if flushes {
+					calls = nil
+					n := 0
+					for _, c := range recCalls {
+						if !c.flush {
+							if n+c.n > len(body) {
+								break
+							}
+							n += c.n
+						}
+						calls = append(calls, c)
+					}
+				}
+				var got bytes.Buffer
+				pw = h.pageWriter(&got, opts, req)
+				replay, ok := pw.(*memoReplay)
+				if !ok {
+					t.Fatalf("%s: the second response is not replayed: %T", name, pw)
+				}
+				if err := feed(pw, body, calls); err != nil {
+					t.Fatalf("%s %s flushes=%v: %v", name, vname, flushes, err)
+				}
+				var want bytes.Buffer
+				ref := rewrite.NewWriter(&want, opts)
+				if err := feed(ref, body, calls); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					i := 0
+					for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
+						i++
+					}
+					t.Errorf("%s %s flushes=%v: replay differs from a rewrite at byte %d of %d/%d: %q vs %q", name, vname, flushes, i, got.Len(), want.Len(),
+						snippet(got.Bytes(), i), snippet(want.Bytes(), i))
+					continue
+				}
+				st, wst := pw.Stats(), ref.Stats()
+				if st.Elements != wst.Elements || st.Actions != wst.Actions {
+					t.Errorf("%s %s: stats %d %v, want %d %v", name, vname, st.Elements, st.Actions, wst.Elements, wst.Actions)
+				}
+				if strings.Contains(got.String(), rec.Token) {
+					t.Errorf("%s %s: the recording's token was sent", name, vname)
+				}
+				if replay.live == nil {
+					served++
+				} else {
+					tookOver++
+				}
+			}
+		}
+	}
+	if served < 4 || tookOver < 20 {
+		t.Errorf("%d pages served whole from the memo, %d taken over: the test did not exercise both", served, tookOver)
+	}
+}
+
+func snippet(b []byte, i int) string {
+	return string(b[max(0, i-40):min(len(b), i+40)])
+}
+
+// TestMemoDiverged checks the safety net: a rewriter that takes over and
+// would write other bytes than the memo sent ends the response with an
+// error instead.
+func TestMemoDiverged(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	page := []byte(loadPage(t, 60<<10))
+	var out bytes.Buffer
+	if err := feed(h.pageWriter(&out, h.rewriteOptions(req), req), page, []bodyCall{{n: 20 << 10}, {n: 20 << 10}}); err != nil {
+		t.Fatal(err)
+	}
+	key := "http://shop.example/?\x00"
+	e := h.memo.get(key, h.policy.DB())
+	if e == nil {
+		t.Fatal("the page was not kept")
+	}
+	e.output[10] ^= 0x20 // the kept output no longer follows from the input
+	body := bytes.Clone(page)
+	body[len(body)-10] ^= 0x20
+	pw := h.pageWriter(&out, h.rewriteOptions(req), req)
+	err := feed(pw, body, []bodyCall{{n: 20 << 10}, {n: 20 << 10}})
+	if !errors.Is(err, errMemoDiverged) {
+		t.Errorf("a diverging take-over gave %v", err)
+	}
+}
+
+// TestMemoKeeps checks what the memo keeps and for how long: each page
+// URL (query included) on its own, nothing past a list reload, nothing
+// over the size cap or holding the token, and no more than its budget.
+func TestMemoKeeps(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	page := []byte(loadPage(t, 40<<10))
+	serveOnce := func(url string, body []byte) pageWriter {
+		req := httptest.NewRequest("GET", url, nil)
+		opts := h.rewriteOptions(req)
+		pw := h.pageWriter(&bytes.Buffer{}, opts, req)
+		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		return pw
+	}
+	serveOnce("http://shop.example/a?x=1", page)
+	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoReplay); !ok {
+		t.Error("the same URL is not replayed")
+	}
+	if _, ok := serveOnce("http://shop.example/a?x=2", page).(*memoReplay); ok {
+		t.Error("another query is replayed")
+	}
+	h.policy.SetDB(blocklists.NewDB()) // a list reload
+	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoReplay); ok {
+		t.Error("a page kept before a list reload is replayed")
+	}
+	big := append(bytes.Clone(page), bytes.Repeat([]byte("<p>x</p>"), maxMemoPage/8)...)
+	serveOnce("http://shop.example/big", big)
+	if _, ok := serveOnce("http://shop.example/big", big).(*memoReplay); ok {
+		t.Error("a page over the cap is kept")
+	}
+	h.memo = newPageMemo(400 << 10)
+	for i := range 50 {
+		serveOnce(fmt.Sprintf("http://shop.example/p%d", i), page)
+		if h.memo.used > h.memo.budget {
+			t.Fatalf("after %d pages the memo holds %d bytes, over its budget of %d", i+1, h.memo.used, h.memo.budget)
+		}
+	}
+	if h.memo.lru.Len() < 2 {
+		t.Errorf("the memo keeps %d pages", h.memo.lru.Len())
+	}
+	h.PageMemo = -1
+	off := provisioned(t, &Handler{PageMemo: -1})
+	if off.memo != nil {
+		t.Error("page_memo off still keeps pages")
+	}
+}
+
+// TestMemoServe checks the memo through the handler: the second response
+// for a page is the first with its own token, and a page whose body
+// differs comes out as a fresh rewrite would write it.
+func TestMemoServe(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	body := loadPage(t, 80<<10)
+	get := func(b string) (string, string) {
+		req := httptest.NewRequest("GET", "http://shop.example/p", nil)
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(b[:len(b)/2]))
+			http.NewResponseController(w).Flush()
+			w.Write([]byte(b[len(b)/2:]))
+		})
+		out := rec.Body.String()
+		i := strings.Index(out, `data-fp-token="`)
+		if i < 0 {
+			t.Fatalf("no token in %q", snippet(rec.Body.Bytes(), 0))
+		}
+		tok := out[i+15 : i+15+24]
+		return strings.ReplaceAll(out, tok, "TOKEN"), tok
+	}
+	first, t1 := get(body)
+	second, t2 := get(body)
+	if t1 == t2 {
+		t.Error("the replayed page has the first one's token")
+	}
+	if first != second {
+		t.Error("the replayed page differs from the first")
+	}
+	changed := strings.Replace(body, "<h3>Product 500</h3>", "<h3>Product 500 (sold out)</h3>", 1)
+	third, _ := get(changed)
+	h.memo = nil
+	want, _ := get(changed)
+	if third != want {
+		t.Error("a changed page through the memo differs from its rewrite")
+	}
+}
+
+func TestCaddyfilePageMemo(t *testing.T) {
+	for in, want := range map[string]int64{"8MiB": 8 << 20, "off": -1, "100kB": 100000} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n page_memo " + in + "\n}")); err != nil || h.PageMemo != want {
+			t.Errorf("page_memo %s: %d, %v", in, h.PageMemo, err)
+		}
+	}
+	for _, bad := range []string{"lots", "0", "on", "1MiB 2MiB", "", "8MiB\n page_memo off"} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n page_memo " + bad + "\n}")); err == nil || !strings.Contains(err.Error(), "Testfile:") {
+			t.Errorf("page_memo %q: %v", bad, err)
+		}
+	}
+}
+
+// TestMemoConcurrent serves one page and its variants from many
+// goroutines through one memo (run it with -race): every response is what
+// its body's rewrite would be, whatever the memo held at the time.
+func TestMemoConcurrent(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	page := loadPage(t, 60<<10)
+	bodies := []string{page, strings.Replace(page, "Product 100<", "Product 100 (new)<", 1), page[:len(page)-500]}
+	norm := func(s string) string {
+		i := strings.Index(s, `data-fp-token="`)
+		if i < 0 {
+			return s
+		}
+		return strings.ReplaceAll(s, s[i+15:i+15+24], "TOKEN")
+	}
+	get := func(body string) string {
+		req := httptest.NewRequest("GET", "http://shop.example/p", nil)
+		return norm(serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			for off := 0; off < len(body); off += 7 << 10 {
+				w.Write([]byte(body[off:min(off+7<<10, len(body))]))
+			}
+		}).Body.String())
+	}
+	var want []string
+	memo := h.memo
+	h.memo = nil
+	for _, b := range bodies {
+		want = append(want, get(b))
+	}
+	h.memo = memo
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				k := (g + i) % len(bodies)
+				if got := get(bodies[k]); got != want[k] {
+					errs <- fmt.Sprintf("body %d differs from its rewrite", k)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
