@@ -237,7 +237,7 @@ func (t *memoTee) Write(p []byte) (int, error) {
 	return t.w.Write(p)
 }
 
-func (t *memoTee) FlushError() error { return flushWriter(t.w) }
+func (t *memoTee) FlushError() error { return rewrite.FlushWriter(t.w) }
 
 // memoReplay sends a page from the memo while the upstream body matches
 // it, and hands over to a rewriter where it stops matching.
@@ -322,7 +322,7 @@ func (r *memoReplay) Flush() error {
 	if r.live != nil {
 		return r.live.Flush()
 	}
-	return flushWriter(r.w)
+	return rewrite.FlushWriter(r.w)
 }
 
 func (r *memoReplay) Close() error {
@@ -377,17 +377,4 @@ func (s *memoSkip) Write(p []byte) (int, error) {
 	return total - len(p) + n, err
 }
 
-func (s *memoSkip) FlushError() error { return flushWriter(s.w) }
-
-// flushWriter flushes w if it can.
-func flushWriter(w io.Writer) error {
-	switch f := w.(type) {
-	case interface{ FlushError() error }:
-		return f.FlushError()
-	case interface{ Flush() error }:
-		return f.Flush()
-	case http.Flusher:
-		f.Flush()
-	}
-	return nil
-}
+func (s *memoSkip) FlushError() error { return rewrite.FlushWriter(s.w) }

@@ -299,7 +299,13 @@ func (r *Writer) Flush() error {
 	if r.err != nil {
 		return r.err
 	}
-	switch f := r.w.(type) {
+	return FlushWriter(r.w)
+}
+
+// FlushWriter flushes w if it can: FlushError, Flush() error, or
+// http.Flusher, in that order.
+func FlushWriter(w io.Writer) error {
+	switch f := w.(type) {
 	case interface{ FlushError() error }:
 		return f.FlushError()
 	case interface{ Flush() error }:
