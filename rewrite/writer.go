@@ -1064,11 +1064,11 @@ func urlsOf(v string, list byte, out []string) []string {
 func srcsetURLs(v string, out []string) []string {
 	i := 0
 	for i < len(v) {
-		for i < len(v) && (isSpace(v[i]) || v[i] == ',') {
+		for i < len(v) && (byteClass[v[i]] == clSpace || v[i] == ',') {
 			i++
 		}
 		j := i
-		for j < len(v) && !isSpace(v[j]) {
+		for j < len(v) && byteClass[v[j]] != clSpace {
 			j++
 		}
 		if j == i {
@@ -1081,6 +1081,15 @@ func srcsetURLs(v string, out []string) []string {
 			continue
 		}
 		out = append(out, u)
+		// The descriptors run to the next comma outside parentheses.
+		c := strings.IndexByte(v[j:], ',')
+		if c < 0 {
+			c = len(v) - j
+		}
+		if strings.IndexByte(v[j:j+c], '(') < 0 {
+			i = j + c
+			continue
+		}
 		depth := 0
 		for j < len(v) {
 			c := v[j]
