@@ -783,3 +783,26 @@ func TestAppendEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestSrcsetURLs pins how a srcset splits into its candidates' URLs:
+// descriptors end at a comma outside parentheses, and a URL's own trailing
+// commas are not part of it.
+func TestSrcsetURLs(t *testing.T) {
+	for in, want := range map[string][]string{
+		"a.jpg 1x, b.jpg 2x":                   {"a.jpg", "b.jpg"},
+		" \ta.jpg\n400w ,b.jpg 800w":           {"a.jpg", "b.jpg"},
+		"a.jpg,b.jpg":                          {"a.jpg,b.jpg"},
+		"a.jpg, b.jpg":                         {"a.jpg", "b.jpg"},
+		"a.jpg 1x (x, y), b.jpg 2x":            {"a.jpg", "b.jpg"},
+		"a.jpg (unclosed, b.jpg 2x":            {"a.jpg"},
+		"a.jpg 1x) , b.jpg":                    {"a.jpg", "b.jpg"},
+		"https://t.example/p.gif 1x,,, c.png":  {"https://t.example/p.gif", "c.png"},
+		"":                                     nil,
+		" , ,":                                 nil,
+		"data:image/png;base64,AAAA 1x, d.png": {"data:image/png;base64,AAAA", "d.png"},
+	} {
+		if got := srcsetURLs(in, nil); !slices.Equal(got, want) {
+			t.Errorf("srcsetURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
