@@ -111,8 +111,9 @@ type memoEntry struct {
 	stats   *rewrite.Stats
 }
 
+// size is the memory the entry holds, capacities included.
 func (e *memoEntry) size() int {
-	return len(e.input) + len(e.output) + 24*len(e.events) + 8*len(e.tokenAt) + 1024
+	return cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
 }
 
 // copyOut appends output[a:b] to dst with token, the response's own, in
@@ -271,19 +272,26 @@ func (r *memoReplay) Write(p []byte) (int, error) {
 	return r.live.Write(p)
 }
 
-// send writes the entry's output up to target.
+// send writes the entry's output up to target, in pieces of at most
+// memoPiece bytes, so that the copy with this response's token stays small.
 func (r *memoReplay) send(target int) error {
-	if target <= r.sent {
-		return nil
+	for r.sent < target {
+		end := min(target, r.sent+memoPiece)
+		r.buf = r.e.copyOut(r.buf[:0], r.sent, end, r.opts.Token)
+		r.sent = end
+		n, err := r.w.Write(r.buf)
+		if err == nil && n < len(r.buf) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return err
+		}
 	}
-	r.buf = r.e.copyOut(r.buf[:0], r.sent, target, r.opts.Token)
-	r.sent = target
-	n, err := r.w.Write(r.buf)
-	if err == nil && n < len(r.buf) {
-		err = io.ErrShortWrite
-	}
-	return err
+	return nil
 }
+
+// memoPiece is the most a replay writes at once.
+const memoPiece = 32 << 10
 
 // goLive starts a rewriter in the state the recording's was in after the
 // events already sent, then feeds it the rest of the matched input.

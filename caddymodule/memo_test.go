@@ -255,7 +255,7 @@ func TestMemoKeeps(t *testing.T) {
 	if _, ok := serveOnce("http://shop.example/big", big).(*memoReplay); ok {
 		t.Error("a page over the cap is kept")
 	}
-	h.memo = newPageMemo(400 << 10)
+	h.memo = newPageMemo(1 << 20)
 	for i := range 50 {
 		serveOnce(fmt.Sprintf("http://shop.example/p%d", i), page)
 		if h.memo.used > h.memo.budget {
@@ -375,5 +375,31 @@ func TestMemoConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestMemoCopyOut checks the token swap on every cut of the output: the
+// pieces a replay sends, joined, are the output with the new token, even
+// where a cut falls inside a token.
+func TestMemoCopyOut(t *testing.T) {
+	e := &memoEntry{output: []byte(`<a data-fp-token="OLDTOKEN">x</a><b data-fp-token="OLDTOKEN">OLDTOKEN`), token: "OLDTOKEN"}
+	for i := 0; ; {
+		j := bytes.Index(e.output[i:], []byte(e.token))
+		if j < 0 {
+			break
+		}
+		e.tokenAt = append(e.tokenAt, i+j)
+		i += j + len(e.token)
+	}
+	want := strings.ReplaceAll(string(e.output), "OLDTOKEN", "newtoken")
+	for cut1 := 0; cut1 <= len(e.output); cut1++ {
+		for cut2 := cut1; cut2 <= len(e.output); cut2 += 3 {
+			got := e.copyOut(nil, 0, cut1, "newtoken")
+			got = e.copyOut(got, cut1, cut2, "newtoken")
+			got = e.copyOut(got, cut2, len(e.output), "newtoken")
+			if string(got) != want {
+				t.Fatalf("cuts at %d and %d: %q", cut1, cut2, got)
+			}
+		}
 	}
 }
