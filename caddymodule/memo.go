@@ -116,6 +116,19 @@ func (e *memoEntry) size() int {
 	return cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
 }
 
+// offsets returns where token occurs in b, ascending, not overlapping.
+func offsets(b []byte, token string) []int {
+	var at []int
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte(token))
+		if j < 0 {
+			return at
+		}
+		at = append(at, i+j)
+		i += j + len(token)
+	}
+}
+
 // copyOut appends output[a:b] to dst with token, the response's own, in
 // place of the entry's.
 func (e *memoEntry) copyOut(dst []byte, a, b int, token string) []byte {
@@ -155,7 +168,6 @@ type memoRecorder struct {
 	tee    *memoTee
 	in     []byte
 	events []memoEvent
-	full   bool // over maxMemoPage: not kept
 	failed bool
 	memo   *pageMemo
 	key    string
@@ -164,7 +176,7 @@ type memoRecorder struct {
 }
 
 func (r *memoRecorder) Write(p []byte) (int, error) {
-	if !r.full {
+	if r.tee.keep {
 		if len(r.in)+len(p) > maxMemoPage {
 			r.drop()
 		} else {
@@ -188,31 +200,25 @@ func (r *memoRecorder) mark(flush bool, err error) {
 	}
 	if !r.tee.keep {
 		r.drop()
+		return
 	}
-	if !r.full {
-		r.events = append(r.events, memoEvent{len(r.in), len(r.tee.kept), flush})
-	}
+	r.events = append(r.events, memoEvent{len(r.in), len(r.tee.kept), flush})
 }
 
+// drop gives up keeping the page: it is over maxMemoPage. Whether a page
+// is still kept is the tee's keep.
 func (r *memoRecorder) drop() {
-	r.full, r.in, r.events = true, nil, nil
+	r.in, r.events = nil, nil
 	r.tee.keep, r.tee.kept = false, nil
 }
 
 func (r *memoRecorder) Close() error {
 	err := r.rw.Close()
-	if err != nil || r.failed || r.full || !r.tee.keep || r.token == "" || bytes.Contains(r.in, []byte(r.token)) {
+	if err != nil || r.failed || !r.tee.keep || r.token == "" || bytes.Contains(r.in, []byte(r.token)) {
 		return err
 	}
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events, stats: r.rw.Stats()}
-	for i := 0; ; {
-		j := bytes.Index(e.output[i:], []byte(r.token))
-		if j < 0 {
-			break
-		}
-		e.tokenAt = append(e.tokenAt, i+j)
-		i += j + len(r.token)
-	}
+	e.tokenAt = offsets(e.output, r.token)
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
 	return nil

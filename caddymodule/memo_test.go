@@ -265,7 +265,6 @@ func TestMemoKeeps(t *testing.T) {
 	if h.memo.lru.Len() < 2 {
 		t.Errorf("the memo keeps %d pages", h.memo.lru.Len())
 	}
-	h.PageMemo = -1
 	off := provisioned(t, &Handler{PageMemo: -1})
 	if off.memo != nil {
 		t.Error("page_memo off still keeps pages")
@@ -383,13 +382,9 @@ func TestMemoConcurrent(t *testing.T) {
 // where a cut falls inside a token.
 func TestMemoCopyOut(t *testing.T) {
 	e := &memoEntry{output: []byte(`<a data-fp-token="OLDTOKEN">x</a><b data-fp-token="OLDTOKEN">OLDTOKEN`), token: "OLDTOKEN"}
-	for i := 0; ; {
-		j := bytes.Index(e.output[i:], []byte(e.token))
-		if j < 0 {
-			break
-		}
-		e.tokenAt = append(e.tokenAt, i+j)
-		i += j + len(e.token)
+	e.tokenAt = offsets(e.output, e.token)
+	if len(e.tokenAt) != 3 {
+		t.Fatalf("offsets found %v", e.tokenAt)
 	}
 	want := strings.ReplaceAll(string(e.output), "OLDTOKEN", "newtoken")
 	for cut1 := 0; cut1 <= len(e.output); cut1++ {

@@ -1461,10 +1461,7 @@ func (r *Writer) element(t *tag, name string) {
 		if v, ok := t.get("srcdoc"); ok {
 			in := decodeAttr(v)
 			var sb strings.Builder
-			nr := NewWriter(&sb, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts})
-			nr.base = r.base // srcdoc inherits the base URL until its own <base>
-			nr.stats = r.stats
-			nr.isNested = true
+			nr := r.nestedWriter(&sb) // srcdoc inherits the base URL until its own <base>
 			nr.Write([]byte(in))
 			if err := nr.Close(); err != nil {
 				r.stats.failClosed(FailAmbiguous)
@@ -1705,8 +1702,12 @@ func (r *Writer) decideHeld(end []byte) {
 		r.deciding = false
 		return
 	}
-	f, hit := r.opts.Facts.get(body)
-	if !hit || r.heldOver {
+	var f *ScriptFacts
+	hit := false
+	if !r.heldOver { // a script cut at the cap is never in the cache
+		f, hit = r.opts.Facts.get(body)
+	}
+	if !hit {
 		f = r.facts.reset()
 		f.Oversize = r.heldOver
 		scriptFactsIn(body, f, &r.facts)
@@ -1888,14 +1889,25 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 // newNested returns the rewriter for the content of a <noscript>, which
 // browsers without scripting read as markup.
 func (r *Writer) newNested() *Writer {
-	n := NewWriter(writerFunc(func(p []byte) (int, error) {
+	n := r.nestedWriter(writerFunc(func(p []byte) (int, error) {
 		r.out = append(r.out, p...)
 		return len(p), nil
-	}), Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, ReportOnly: r.opts.ReportOnly, Facts: r.opts.Facts})
-	n.base, n.baseSet = r.base, true
+	}))
+	n.opts.ReportOnly = r.opts.ReportOnly
+	n.baseSet = true
+	n.headPhase = false
+	return n
+}
+
+// nestedWriter returns a Writer for a document inside this page (an
+// iframe's srcdoc, a noscript's content): this page's policy, URL, caps,
+// token and facts cache, counting into this page's stats, from this
+// page's base URL, and inserting no loader of its own.
+func (r *Writer) nestedWriter(w io.Writer) *Writer {
+	n := NewWriter(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts})
+	n.base = r.base
 	n.stats = r.stats
 	n.isNested = true
-	n.headPhase = false
 	return n
 }
 
