@@ -252,8 +252,24 @@ func mentionsTracker(base, u string) bool {
 	if trackerHostRe.MatchString(norm(u)) {
 		return true
 	}
-	return base != "" && trackerHostRe.MatchString(norm(base)) && strings.TrimSpace(u) != "" && !strings.Contains(norm(u), "//")
+	if base == "" || !trackerHostRe.MatchString(norm(base)) || strings.TrimSpace(u) == "" || strings.Contains(norm(u), "//") {
+		return false
+	}
+	// A URL with a scheme is absolute ("a:" loads nothing), except one
+	// with the base's own special scheme and no slashes, which WHATWG URL
+	// reads as relative ("http:a.js" under an http base).
+	if m := schemeRe.FindStringSubmatch(norm(u)); m != nil {
+		b := schemeRe.FindStringSubmatch(norm(base))
+		return b != nil && m[1] == b[1] && specialScheme[m[1]]
+	}
+	return true
 }
+
+// schemeRe finds a URL's scheme after the C0 controls and spaces a URL
+// parser strips.
+var schemeRe = regexp.MustCompile(`^[\x00-\x20]*([a-z][a-z0-9+.-]*):`)
+
+var specialScheme = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true, "file": true}
 
 // cssNonPrintable is CSS's non-printable code point, which makes an
 // unquoted url() a bad-url token.

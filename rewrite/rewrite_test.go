@@ -107,6 +107,8 @@ var adversarial = []string{
 	`<p style="background-image: url('https://T/p.gif'); color: red">x</p>`,
 	`<link rel="stylesheet preload" href="//T/x.css">`,
 	`<picture><source srcset="https://T/a.webp 1x, /b.webp 2x"><img src=/c.jpg></picture>`,
+	`<base href="https://T/"><script src="https:a.js"></script>`,
+	`<base href="http://T/"><img src=" HTTP:p.gif">`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
