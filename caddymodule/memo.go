@@ -28,6 +28,18 @@ import (
 // compared with those that were sent, and a difference ends the response
 // (fail closed). Nothing is ever sent that was not decided from the bytes
 // this response's upstream sent.
+//
+// A page that changed in one place (a token in a form, a count in a cart
+// badge, a block of recommendations) is the same again after it. The
+// recording keeps checkpoints, about every memoStride input bytes, each at
+// a point where its rewriter's whole state is known (rewrite.SyncState).
+// The rewriter that took over looks for the bytes that follow the next
+// checkpoints in the new page; where it finds them, and its own state there
+// equals the recording's, the rest of the page is the recording's again:
+// the memo sends the output kept after that checkpoint, for as long as the
+// input matches, and the rewriter is parked in that state in case it
+// differs again. Its counts are its own plus what the recording counted
+// after the checkpoint.
 
 // pageWriter rewrites one response body: a rewrite.Writer, a recording of
 // one for the memo, or a replay from the memo.
@@ -108,12 +120,33 @@ type memoEntry struct {
 	token   string
 	tokenAt []int // offsets of token in output, ascending
 	events  []memoEvent
+	checks  []memoCheck
 	stats   *rewrite.Stats
 }
 
+// memoCheck is a checkpoint of the recording: after in input bytes, the
+// first ev events, and out output bytes, its rewriter's state was state,
+// and it counted tail after that.
+type memoCheck struct {
+	in, out, ev int
+	state       []byte
+	tail        *rewrite.Stats
+}
+
+// memoStride is the input between checkpoints, and memoAnchor how many
+// bytes after a checkpoint are looked for to find it in a changed page.
+const (
+	memoStride = 4 << 10
+	memoAnchor = 32
+)
+
 // size is the memory the entry holds, capacities included.
 func (e *memoEntry) size() int {
-	return cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
+	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
+	for _, c := range e.checks {
+		n += 256 + cap(c.state) // the tail's counts are a few small maps
+	}
+	return n
 }
 
 // offsets returns where token occurs in b, ascending, not overlapping.
@@ -155,7 +188,7 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
 		return &memoReplay{e: e, w: w, opts: opts}
 	}
-	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token}
+	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1}
 	rec.tee = &memoTee{w: w, keep: true}
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
@@ -168,12 +201,19 @@ type memoRecorder struct {
 	tee    *memoTee
 	in     []byte
 	events []memoEvent
+	checks []memoCheck
+	snaps  []*rewrite.Stats // the counts at each checkpoint
+	nextAt int              // input offset from which the next checkpoint is looked for
+	tries  int              // places tried for it
 	failed bool
 	memo   *pageMemo
 	key    string
 	db     *blocklists.DB
 	token  string
 }
+
+// memoTries bounds the places tried for a checkpoint after each stride.
+const memoTries = 16
 
 func (r *memoRecorder) Write(p []byte) (int, error) {
 	if r.tee.keep {
@@ -183,9 +223,42 @@ func (r *memoRecorder) Write(p []byte) (int, error) {
 			r.in = append(r.in, p...)
 		}
 	}
-	n, err := r.rw.Write(p)
+	n, err := r.write(p)
 	r.mark(false, err)
 	return n, err
+}
+
+// write writes p to the rewriter, stopping at the first '<' after each
+// stride to take a checkpoint if the rewriter's state is all there is
+// there (the output does not depend on how the input is cut).
+func (r *memoRecorder) write(p []byte) (int, error) {
+	start := len(r.in) - len(p) // p's offset in the page, while it is kept
+	off := 0
+	for r.tee.keep && start+len(p) > r.nextAt {
+		i := max(r.nextAt-start, off)
+		j := bytes.IndexByte(p[i:], '<')
+		if j < 0 {
+			break
+		}
+		cut := i + j
+		if cut > off {
+			if n, err := r.rw.Write(p[off:cut]); err != nil {
+				return off + n, err
+			}
+			off = cut
+		}
+		if state, ok := r.rw.SyncState(nil); ok {
+			r.checks = append(r.checks, memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), state: state})
+			r.snaps = append(r.snaps, r.rw.Stats().Clone())
+			r.nextAt, r.tries = start+cut+memoStride, 0
+		} else if r.tries++; r.tries < memoTries {
+			r.nextAt = start + cut + 1
+		} else {
+			r.nextAt, r.tries = start+cut+memoStride, 0
+		}
+	}
+	n, err := r.rw.Write(p[off:])
+	return off + n, err
 }
 
 func (r *memoRecorder) Flush() error {
@@ -208,7 +281,7 @@ func (r *memoRecorder) mark(flush bool, err error) {
 // drop gives up keeping the page: it is over maxMemoPage. Whether a page
 // is still kept is the tee's keep.
 func (r *memoRecorder) drop() {
-	r.in, r.events = nil, nil
+	r.in, r.events, r.checks, r.snaps = nil, nil, nil, nil
 	r.tee.keep, r.tee.kept = false, nil
 }
 
@@ -219,6 +292,12 @@ func (r *memoRecorder) Close() error {
 	}
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events, stats: r.rw.Stats()}
 	e.tokenAt = offsets(e.output, r.token)
+	for i, c := range r.checks {
+		if c.in+memoAnchor <= len(e.input) {
+			c.tail = e.stats.Since(r.snaps[i])
+			e.checks = append(e.checks, c)
+		}
+	}
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
 	return nil
@@ -247,35 +326,68 @@ func (t *memoTee) Write(p []byte) (int, error) {
 func (t *memoTee) FlushError() error { return rewrite.FlushWriter(t.w) }
 
 // memoReplay sends a page from the memo while the upstream body matches
-// it, and hands over to a rewriter where it stops matching.
+// it, and hands over to a rewriter where it stops matching. The rewriter
+// hands back at a checkpoint where it is in the recording's state again.
 type memoReplay struct {
 	e    *memoEntry
 	w    io.Writer
 	opts rewrite.Options // the response's own, token included
-	in   int             // input bytes matched
+	in   int             // input bytes of the recording matched
 	ev   int             // events whose output has been sent
-	sent int             // output bytes sent
-	live *rewrite.Writer
+	sent int             // output bytes of the recording sent
 	buf  []byte
+
+	// The rewriter, once one is needed: live while it rewrites the page,
+	// else parked in the recording's state at base (the start of the page
+	// until it hands back).
+	rw    *rewrite.Writer
+	skip  *memoSkip
+	live  bool
+	base  memoCheck
+	look  int    // the first checkpoint the live rewriter looks for
+	seen  int    // input the live rewriter read since look last moved
+	state []byte // scratch for the live rewriter's state
 }
 
 func (r *memoReplay) Write(p []byte) (int, error) {
-	if r.live != nil {
-		return r.live.Write(p)
+	if r.live {
+		return r.liveWrite(p)
 	}
-	if r.in+len(p) <= len(r.e.input) && bytes.Equal(p, r.e.input[r.in:r.in+len(p)]) {
-		r.in += len(p)
+	m := commonPrefix(p, r.e.input[r.in:])
+	if m > 0 {
+		r.in += m
 		target := r.sent
 		for r.ev < len(r.e.events) && r.e.events[r.ev].in <= r.in {
 			target = r.e.events[r.ev].out
 			r.ev++
 		}
-		return len(p), r.send(target)
+		if err := r.send(target); err != nil {
+			return 0, err
+		}
+	}
+	if m == len(p) {
+		return len(p), nil
 	}
 	if err := r.goLive(); err != nil {
-		return 0, err
+		return m, err
 	}
-	return r.live.Write(p)
+	n, err := r.liveWrite(p[m:])
+	return m + n, err
+}
+
+// commonPrefix returns how many bytes a and b start with in common.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	if bytes.Equal(a[:n], b[:n]) {
+		return n
+	}
+	i := 0
+	for ; n-i >= 64 && bytes.Equal(a[i:i+64], b[i:i+64]); i += 64 {
+	}
+	for a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // send writes the entry's output up to target, in pieces of at most
@@ -299,66 +411,132 @@ func (r *memoReplay) send(target int) error {
 // memoPiece is the most a replay writes at once.
 const memoPiece = 32 << 10
 
-// goLive starts a rewriter in the state the recording's was in after the
-// events already sent, then feeds it the rest of the matched input.
+// goLive brings the rewriter from where it is parked to the recording's
+// state after the events already sent, then feeds it the rest of the
+// matched input, and lets it rewrite from there.
 func (r *memoReplay) goLive() error {
-	skip := &memoSkip{w: r.w, e: r.e, token: r.opts.Token, n: r.sent}
-	live := rewrite.NewWriter(skip, r.opts)
-	pos := 0
-	for _, ev := range r.e.events[:r.ev] {
+	if r.rw == nil {
+		r.skip = &memoSkip{w: r.w, e: r.e, token: r.opts.Token}
+		r.rw = rewrite.NewWriter(r.skip, r.opts)
+	}
+	r.skip.pos, r.skip.n = r.base.out, r.sent
+	pos := r.base.in
+	for _, ev := range r.e.events[r.base.ev:r.ev] {
 		if ev.in > pos {
-			if _, err := live.Write(r.e.input[pos:ev.in]); err != nil {
+			if _, err := r.rw.Write(r.e.input[pos:ev.in]); err != nil {
 				return err
 			}
 			pos = ev.in
 		}
 		if ev.flush {
-			if err := live.Flush(); err != nil {
+			if err := r.rw.Flush(); err != nil {
 				return err
 			}
 		}
 	}
-	if skip.pos != skip.n {
+	if r.skip.pos != r.skip.n {
 		// It wrote less than was sent: it must not write it later.
 		metrics.pageMemo.WithLabelValues("diverged").Inc()
 		return errMemoDiverged
 	}
 	if r.in > pos {
-		if _, err := live.Write(r.e.input[pos:r.in]); err != nil {
+		if _, err := r.rw.Write(r.e.input[pos:r.in]); err != nil {
 			return err
 		}
 	}
-	r.live = live
+	r.live = true
+	r.look = sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in })
+	r.seen = 0
 	return nil
 }
 
+// liveWrite rewrites p, stopping where the bytes after one of the next
+// checkpoints are, to hand back to the memo if the rewriter's state there
+// is the recording's.
+func (r *memoReplay) liveWrite(p []byte) (int, error) {
+	total := len(p)
+	for {
+		k, at := r.find(p)
+		if k < 0 {
+			r.seen += len(p)
+			n, err := r.rw.Write(p)
+			return total - len(p) + n, err
+		}
+		if at > 0 {
+			if n, err := r.rw.Write(p[:at]); err != nil {
+				return total - len(p) + n, err
+			}
+			p = p[at:]
+		}
+		r.look, r.seen = k+1, 0
+		c := &r.e.checks[k]
+		var ok bool
+		r.state, ok = r.rw.SyncState(r.state[:0])
+		if ok && bytes.Equal(r.state, c.state) {
+			r.live, r.base = false, *c
+			r.in, r.sent, r.ev = c.in, c.out, c.ev
+			n, err := r.Write(p)
+			return total - len(p) + n, err
+		}
+	}
+}
+
+// find returns the first of the next checkpoints whose following bytes are
+// in p, and where they start; k < 0 if none is. A checkpoint not met within
+// a few strides is given up: that part of the page is gone.
+func (r *memoReplay) find(p []byte) (k, at int) {
+	checks := r.e.checks
+	if r.seen > 4*memoStride && r.look < len(checks) {
+		r.look, r.seen = r.look+1, 0
+	}
+	k, at = -1, len(p)
+	for i := r.look; i < min(r.look+2, len(checks)); i++ {
+		anchor := r.e.input[checks[i].in : checks[i].in+memoAnchor]
+		if j := bytes.Index(p[:min(len(p), at+memoAnchor)], anchor); j >= 0 && j < at {
+			k, at = i, j
+		}
+	}
+	return k, at
+}
+
 func (r *memoReplay) Flush() error {
-	if r.live != nil {
-		return r.live.Flush()
+	if r.live {
+		return r.rw.Flush()
 	}
 	return rewrite.FlushWriter(r.w)
 }
 
 func (r *memoReplay) Close() error {
-	if r.live == nil && r.in == len(r.e.input) {
+	if !r.live && r.in == len(r.e.input) {
 		r.ev = len(r.e.events)
-		metrics.pageMemo.WithLabelValues("served").Inc()
+		outcome := "served"
+		if r.rw != nil {
+			outcome = "resynced"
+		}
+		metrics.pageMemo.WithLabelValues(outcome).Inc()
 		return r.send(len(r.e.output))
 	}
-	if r.live == nil {
+	if !r.live {
 		if err := r.goLive(); err != nil {
 			return err
 		}
 	}
 	metrics.pageMemo.WithLabelValues("taken_over").Inc()
-	return r.live.Close()
+	return r.rw.Close()
 }
 
+// Stats returns the page's counts: the rewriter's, plus the recording's
+// after the checkpoint it handed back at.
 func (r *memoReplay) Stats() *rewrite.Stats {
-	if r.live != nil {
-		return r.live.Stats()
+	switch {
+	case r.rw == nil:
+		return r.e.stats
+	case r.live:
+		return r.rw.Stats()
 	}
-	return r.e.stats
+	s := r.rw.Stats().Clone()
+	s.Merge(r.base.tail)
+	return s
 }
 
 // memoSkip drops the first n bytes a taking-over rewriter writes, which

@@ -166,7 +166,7 @@ func TestServeRuntime(t *testing.T) {
 	}
 }
 
-func provisioned(t *testing.T, h *Handler) *Handler {
+func provisioned(t testing.TB, h *Handler) *Handler {
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)

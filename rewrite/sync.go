@@ -1,0 +1,159 @@
+package rewrite
+
+import "encoding/binary"
+
+// SyncState appends to dst the Writer's state between two writes, and
+// reports whether it is at a point where that state is all there is: no
+// undecided input, no output held back (for the loader or otherwise), and
+// not inside raw text, a comment, a held element or a nested document.
+//
+// Two Writers made with the same Options (Token aside) whose states are
+// equal write the same bytes for the same input from there on, and count
+// the same for it. The Caddy module's page memo uses this to pick a kept
+// rewrite up again after a stretch of a page that changed: where the
+// rewriter of the changed page reaches the state the kept one had at the
+// same bytes, the kept output for the rest is what it would write.
+//
+// The state holds everything that outlives a token: the tree context, the
+// base URL, where the page is (head or body), the CSP nonce and the
+// loader's progress. Scratch memory, caches and the counts (which add up,
+// see Stats.Since) are not part of it, nor the strongest decision, which
+// only a nested document's Writer reports. The counts of open select,
+// template and p elements follow from the tree, and are in it all the same.
+func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
+	if len(r.buf) != 0 || len(r.out) != 0 || r.holding || r.raw != rawNone || r.disp != dispPass ||
+		len(r.held) != 0 || r.nested != nil || r.deciding || r.isNested || r.err != nil || r.closed {
+		return dst, false
+	}
+	var flags byte
+	for i, b := range [...]bool{r.baseSet, r.headPhase, r.opensBody, r.holdDone, r.tree.frameset, r.heldOver} {
+		if b {
+			flags |= 1 << i
+		}
+	}
+	dst = append(dst, flags, r.loaderState, r.sstate)
+	dst = appendSyncString(dst, r.rawName)
+	dst = appendSyncString(dst, r.nonce)
+	base := ""
+	if r.base != nil {
+		base = r.base.String()
+	}
+	dst = appendSyncString(dst, base)
+	for _, n := range [...]int{r.tree.selects, r.tree.template, r.tree.paras, len(r.tree.stack)} {
+		dst = binary.AppendUvarint(dst, uint64(n))
+	}
+	for i := range r.tree.stack {
+		n := &r.tree.stack[i]
+		var f byte
+		for j, b := range [...]bool{n.htmlIP, n.textIP, n.scope} {
+			if b {
+				f |= 1 << j
+			}
+		}
+		dst = append(dst, byte(n.ns), f)
+		dst = appendSyncString(dst, n.name)
+	}
+	return dst, true
+}
+
+func appendSyncString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// Since returns what s counted beyond base, an earlier copy of the same
+// count (see Clone): s minus base. Since(nil) is a copy of s.
+func (s *Stats) Since(base *Stats) *Stats {
+	out := &Stats{Elements: s.Elements, Actions: s.Actions, LoaderInserted: s.LoaderInserted, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
+	out.add(s, 1)
+	if base != nil {
+		out.Elements -= base.Elements
+		out.BytesIn -= base.BytesIn
+		out.BytesOut -= base.BytesOut
+		for i := range out.Actions {
+			out.Actions[i] -= base.Actions[i]
+		}
+		out.LoaderInserted = s.LoaderInserted && !base.LoaderInserted
+		out.add(base, -1)
+	}
+	return out
+}
+
+// Clone returns a copy of s that later counts do not change.
+func (s *Stats) Clone() *Stats { return s.Since(nil) }
+
+// Merge adds o's counts to s.
+func (s *Stats) Merge(o *Stats) {
+	s.Elements += o.Elements
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	for i := range s.Actions {
+		s.Actions[i] += o.Actions[i]
+	}
+	s.LoaderInserted = s.LoaderInserted || o.LoaderInserted
+	s.add(o, 1)
+}
+
+// add adds sign times o's keyed counts to s's, dropping those that reach
+// zero.
+func (s *Stats) add(o *Stats, sign int) {
+	s.Categories = s.addCounts(s.Categories, o.Categories, sign)
+	s.Vendors = s.addCounts(s.Vendors, o.Vendors, sign)
+	for k, n := range o.FailClosed {
+		if s.FailClosed == nil {
+			s.FailClosed = map[string]int{}
+		}
+		if s.FailClosed[k] += sign * n; s.FailClosed[k] == 0 {
+			delete(s.FailClosed, k)
+		}
+	}
+	s.fc = s.addFindings(s.fc, o.fc, sign)
+	s.mc = s.addFindings(s.mc, o.mc, sign)
+}
+
+func (s *Stats) addCounts(dst, src map[string]*Counts, sign int) map[string]*Counts {
+	for k, c := range src {
+		if dst == nil {
+			dst = make(map[string]*Counts, len(src))
+		}
+		d := dst[k]
+		if d == nil {
+			if len(dst) >= maxFindings {
+				continue
+			}
+			d = s.counts()
+			dst[s.keep(k)] = d
+		}
+		zero := true
+		for i := range d {
+			d[i] += sign * c[i]
+			zero = zero && d[i] == 0
+		}
+		if zero {
+			delete(dst, k)
+		}
+	}
+	return dst
+}
+
+func (s *Stats) addFindings(dst, src map[Finding]*int, sign int) map[Finding]*int {
+	for f, np := range src {
+		n := *np
+		if d, ok := dst[f]; ok {
+			if *d += sign * n; *d == 0 {
+				delete(dst, f)
+			}
+			continue
+		}
+		if dst == nil {
+			dst = make(map[Finding]*int, len(src))
+		}
+		if len(dst) < maxFindings {
+			f.Host, f.Vendor, f.Category = s.keep(f.Host), s.keep(f.Vendor), s.keep(f.Category)
+			d := s.counter()
+			*d = sign * n
+			dst[f] = d
+		}
+	}
+	return dst
+}

@@ -1,0 +1,262 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// syncContexts are beginnings of pages that leave a rewriter in many
+// states: namespaces and integration points, select, template, frameset,
+// open p elements, a base URL, a nonce, head or body, the loader placed
+// or not. Some differ only where the state must not (attribute values,
+// text, closed elements).
+var syncContexts = []string{
+	"",
+	"<!doctype html><html><head>",
+	"<!doctype html><html><head><title>Shop</title>",
+	"<!doctype html><html><head><title>Other shop</title>",
+	"<html><head></head><body>",
+	"<body>",
+	"<head><base href=/>",
+	"<html><head></head><body class=home>",
+	"<body><div>",
+	"<body><div class=x>",
+	"<body><div><div>",
+	"<body><p>",
+	"<body><p><span>",
+	"<body><div><p></p>",
+	"<body><table><tr><td>",
+	"<body><select>",
+	"<body><select><option>",
+	"<body><template>",
+	"<frameset>",
+	"<body><svg>",
+	"<body><svg><g>",
+	"<body><svg><foreignObject>",
+	"<body><svg><desc>",
+	"<body><math>",
+	"<body><math><mi>",
+	"<body><math><mrow>",
+	"<body><math><annotation-xml encoding=text/html>",
+	"<body><math><annotation-xml>",
+	"<body><svg></svg>",
+	"<head><base href=https://tracker.example/>",
+	"<head><base href=https://shop.example/sub/>",
+	"<head><base href=https://tracker.example/><base href=https://shop.example/>",
+	`<head><meta http-equiv=Content-Security-Policy content="script-src 'nonce-abc'">`,
+	`<head><meta http-equiv=Content-Security-Policy content="script-src 'nonce-xyz'">`,
+	"<head><img src=https://tracker.example/p.gif>",
+	"<body><img src=https://tracker.example/p.gif>",
+	"<body><img src=https://tracker.example/p.gif><div>",
+	"<head><script>gtag('config','G-1')</script>",
+	"<body><noscript></noscript>",
+	"<body><iframe srcdoc='<p>x'></iframe>",
+	"<body><xmp>x</xmp>",
+}
+
+// syncSuffixes are continuations whose rewrite depends on that state.
+var syncSuffixes = []string{
+	"<script src=https://tracker.example/a.js></script><p>after",
+	"<img src=p.gif><img src=/q.gif>",
+	"<base href=https://tracker.example/><img src=p.gif>",
+	"<![CDATA[<script src=https://tracker.example/a.js></script>]]>",
+	"<foreignObject><script src=https://tracker.example/a.js></script>",
+	"<mi><script src=https://tracker.example/a.js></script>",
+	"<style></select><script src=https://tracker.example/a.js></script>",
+	"</template><script src=https://tracker.example/a.js></script>",
+	"<xmp><frame src=https://tracker.example/f></xmp>",
+	"</p><svg><p><script src=https://tracker.example/a.js></script>",
+	"<textarea><script src=https://tracker.example/a.js></script></textarea>",
+	"</svg></math><img src=https://tracker.example/p.gif>",
+	"<title><img src=https://tracker.example/p.gif></title>",
+	"</head><body><iframe src=https://tracker.example/f></iframe>",
+	"<noscript><img src=https://tracker.example/p.gif></noscript>",
+	"<p>text</p></body></html>",
+}
+
+// syncOptions are the option sets the states are taken under: with the
+// loader and a flush after the beginning (which gives up the loader's
+// place), and without a loader.
+func syncOptions() map[string]Options {
+	loader := func(token, nonce string) []byte {
+		return []byte(`<script src="/_fp/c.js" nonce="` + nonce + `" data-fp-token="` + token + `"></script>`)
+	}
+	return map[string]Options{
+		"loader":    {Policy: trackerPolicy(Defer), PageURL: pageURL, Token: "tok", Loader: loader},
+		"no-loader": {Policy: trackerPolicy(Remove), PageURL: pageURL, Token: "tok"},
+	}
+}
+
+// syncPoint is a beginning of a page and the state a rewriter is in after it.
+type syncPoint struct {
+	name   string
+	prefix []byte
+	flush  bool
+}
+
+// continuation rewrites prefix (then flushes, if asked) and returns the
+// state after it, and what the rewriter writes and counts for suffix.
+func continuation(t *testing.T, opts Options, p syncPoint, suffix []byte) (state string, ok bool, out string, counts any) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, opts)
+	if _, err := w.Write(p.prefix); err != nil {
+		t.Fatal(err)
+	}
+	if p.flush {
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, ok := w.SyncState(nil)
+	n := buf.Len()
+	before := w.Stats().Clone()
+	if _, err := w.Write(suffix); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return string(st), ok, buf.String()[n:], statsValues(w.Stats().Since(before))
+}
+
+// statsValues is everything a Stats counts, as plain values.
+func statsValues(s *Stats) any {
+	cats, vendors := map[string]Counts{}, map[string]Counts{}
+	for k, c := range s.Categories {
+		cats[k] = *c
+	}
+	for k, c := range s.Vendors {
+		vendors[k] = *c
+	}
+	return fmt.Sprint(s.Elements, s.Actions, cats, vendors, s.FailClosed, s.LoaderInserted, s.BytesIn, s.BytesOut, s.Findings(), s.Mentions())
+}
+
+// TestSyncState checks the promise of SyncState: rewriters in equal states
+// write and count the same for the same input. The beginnings are every
+// context above and every pair of them, and every '<' of the shop page and
+// of the adversarial rows; two beginnings with equal states must give the
+// same continuation for every suffix (and the rest of the shop page). A
+// state that left out what decides a continuation fails here.
+func TestSyncState(t *testing.T) {
+	var points []syncPoint
+	for _, a := range syncContexts {
+		for _, b := range append([]string{""}, syncContexts...) {
+			for _, flush := range []bool{false, true} {
+				points = append(points, syncPoint{name: fmt.Sprintf("%q+%q flush=%v", a, b, flush), prefix: []byte(a + b), flush: flush})
+			}
+		}
+	}
+	shop := shopPage(20 << 10)
+	rows := []byte(expandT(strings.Join(adversarial, "\n")))
+	for name, page := range map[string][]byte{"shop": shop, "rows": rows} {
+		for i := 0; i < len(page); i++ {
+			if page[i] == '<' {
+				points = append(points, syncPoint{name: fmt.Sprintf("%s[:%d]", name, i), prefix: page[:i]})
+			}
+		}
+	}
+	suffixes := [][]byte{shop[len(shop)/2:]}
+	for _, s := range syncSuffixes {
+		suffixes = append(suffixes, []byte(s))
+	}
+	for oname, opts := range syncOptions() {
+		groups := map[string][]syncPoint{}
+		quiet := 0
+		for _, p := range points {
+			if st, ok, _, _ := continuation(t, opts, p, nil); ok {
+				groups[st] = append(groups[st], p)
+				quiet++
+			}
+		}
+		pairs := 0
+		for _, g := range groups {
+			// Each member against the first, on every suffix; groups of
+			// page positions are sampled, as they hold thousands.
+			step := max(1, len(g)/40)
+			for i := step; i < len(g); i += step {
+				pairs++
+				for _, s := range suffixes {
+					_, _, want, wantCounts := continuation(t, opts, g[0], s)
+					_, _, got, gotCounts := continuation(t, opts, g[i], s)
+					if got != want || !reflect.DeepEqual(gotCounts, wantCounts) {
+						t.Errorf("%s: %s and %s have one state, but after them\n%q\nbecomes\n%q\n%v\nand\n%q\n%v", oname, g[0].name, g[i].name,
+							s[:min(len(s), 200)], want[:min(len(want), 300)], wantCounts, got[:min(len(got), 300)], gotCounts)
+						return
+					}
+				}
+			}
+		}
+		t.Logf("%s: %d beginnings, %d at a sync point, %d states, %d pairs compared", oname, len(points), quiet, len(groups), pairs)
+		if len(groups) < 60 || pairs < 200 {
+			t.Errorf("%s: %d states and %d pairs: the test does not exercise the state", oname, len(groups), pairs)
+		}
+	}
+}
+
+// TestSyncStateQuiet checks where there is no sync point: inside raw text,
+// a comment, a held script, an unfinished tag, and while the loader's
+// place is held.
+func TestSyncStateQuiet(t *testing.T) {
+	opts := syncOptions()["loader"]
+	for _, prefix := range []string{
+		"<body><script>var a = 1;",
+		"<body><style>a{}",
+		"<body><textarea>x",
+		"<body><!-- x",
+		"<body><img src=https://tracker.example/p.gif",
+		"<body><plaintext>",
+		"<!doctype html><html><head>", // the loader's place is held
+	} {
+		if _, ok, _, _ := continuation(t, opts, syncPoint{prefix: []byte(prefix)}, nil); ok {
+			t.Errorf("a sync point after %q", prefix)
+		}
+	}
+	if _, ok, _, _ := continuation(t, opts, syncPoint{prefix: []byte("<!doctype html><html><head><title>x</title>"), flush: true}, nil); !ok {
+		t.Error("no sync point in the head after a flush")
+	}
+}
+
+// TestStatsSince checks that the counts of a page are those up to any
+// point plus those after it, and that a clone does not move with them.
+func TestStatsSince(t *testing.T) {
+	page := shopPage(30 << 10)
+	var full Stats
+	{
+		w := NewWriter(&bytes.Buffer{}, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true})
+		if _, err := w.Write(page); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		full = *w.Stats()
+	}
+	if full.Changed() == 0 || len(full.Findings()) < 3 {
+		t.Fatalf("the shop page changed %d elements, %d findings", full.Changed(), len(full.Findings()))
+	}
+	for _, cut := range []int{0, 1000, len(page) / 3, len(page) / 2, len(page)} {
+		w := NewWriter(&bytes.Buffer{}, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true})
+		if _, err := w.Write(page[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		snap := w.Stats().Clone()
+		snapView := statsValues(snap)
+		if _, err := w.Write(page[cut:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if statsValues(snap) != snapView {
+			t.Errorf("cut %d: the clone changed with the rewrite", cut)
+		}
+		sum := snap.Clone()
+		sum.Merge(w.Stats().Since(snap))
+		if got, want := statsValues(sum), statsValues(&full); got != want {
+			t.Errorf("cut %d: counts up to it plus those since are\n%v\nwant\n%v", cut, got, want)
+		}
+	}
+}
