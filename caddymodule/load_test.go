@@ -161,7 +161,7 @@ func TestLoadReport(t *testing.T) {
 	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
 	// Serial latency, alternating the two servers request by request.
 	lat := map[string]*[2][]time.Duration{"/page": {}, "/fresh": {}, "/new": {}}
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 1000; i++ {
 		for _, p := range []string{"/page", "/fresh", "/new"} {
 			for k, port := range []int{9081, 9082} {
 				t0 := time.Now()

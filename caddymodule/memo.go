@@ -344,10 +344,18 @@ type memoReplay struct {
 	skip  *memoSkip
 	live  bool
 	base  memoCheck
-	look  int    // the first checkpoint the live rewriter looks for
+	look  int    // the checkpoint the live rewriter looks for
 	seen  int    // input the live rewriter read since look last moved
 	state []byte // scratch for the live rewriter's state
+	// credit is how much more live input may be searched for checkpoints:
+	// each byte searched costs one, each byte sent from the memo after a
+	// hand-back earns one, so a page that differs everywhere pays a bounded
+	// search and then is only rewritten.
+	credit int
 }
+
+// memoCredit is the search credit a replay starts with.
+const memoCredit = 64 << 10
 
 func (r *memoReplay) Write(p []byte) (int, error) {
 	if r.live {
@@ -418,7 +426,9 @@ func (r *memoReplay) goLive() error {
 	if r.rw == nil {
 		r.skip = &memoSkip{w: r.w, e: r.e, token: r.opts.Token}
 		r.rw = rewrite.NewWriter(r.skip, r.opts)
+		r.credit = memoCredit
 	}
+	r.credit += r.in - r.base.in // earned since the hand-back
 	r.skip.pos, r.skip.n = r.base.out, r.sent
 	pos := r.base.in
 	for _, ev := range r.e.events[r.base.ev:r.ev] {
@@ -481,22 +491,26 @@ func (r *memoReplay) liveWrite(p []byte) (int, error) {
 	}
 }
 
-// find returns the first of the next checkpoints whose following bytes are
-// in p, and where they start; k < 0 if none is. A checkpoint not met within
-// a few strides is given up: that part of the page is gone.
+// find returns the next checkpoint if the bytes that follow it are in p,
+// and where they start; k < 0 if they are not, or the search credit is
+// spent. A checkpoint not met within two strides is given up for the one
+// after it: that part of the page is gone.
 func (r *memoReplay) find(p []byte) (k, at int) {
 	checks := r.e.checks
-	if r.seen > 4*memoStride && r.look < len(checks) {
+	if r.seen > 2*memoStride && r.look < len(checks) {
 		r.look, r.seen = r.look+1, 0
 	}
-	k, at = -1, len(p)
-	for i := r.look; i < min(r.look+2, len(checks)); i++ {
-		anchor := r.e.input[checks[i].in : checks[i].in+memoAnchor]
-		if j := bytes.Index(p[:min(len(p), at+memoAnchor)], anchor); j >= 0 && j < at {
-			k, at = i, j
-		}
+	if r.look >= len(checks) || r.credit <= 0 {
+		return -1, 0
 	}
-	return k, at
+	c := checks[r.look]
+	at = bytes.Index(p, r.e.input[c.in:c.in+memoAnchor])
+	if at < 0 {
+		r.credit -= len(p)
+		return -1, 0
+	}
+	r.credit -= at
+	return r.look, at
 }
 
 func (r *memoReplay) Flush() error {

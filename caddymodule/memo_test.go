@@ -118,6 +118,13 @@ func variants(page []byte) map[string][]byte {
 	for name, open := range map[string]string{"script": "<script>", "comment": "<!--", "svg": "<svg>", "textarea": "<textarea>"} {
 		v["opened-"+name] = append(append(bytes.Clone(page[:len(page)/8]), open...), page[len(page)/8:]...)
 	}
+	// A byte changed every KiB: the search for checkpoints runs out of
+	// credit.
+	every := bytes.Clone(page)
+	for at := 512; at < len(every); at += 1 << 10 {
+		every[at] ^= 0x20
+	}
+	v["everywhere"] = every
 	// A few edits anywhere: bytes replaced, cut out or put in, markup
 	// among them.
 	rng := rand.New(rand.NewSource(int64(len(page))))

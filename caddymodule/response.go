@@ -183,6 +183,9 @@ func (w *responseWriter) mayBeHTML() bool {
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.decided && len(w.pending) == 0 && !w.needMore(p) {
+		w.decide(p) // the first write is enough: no copy of it is kept
+	}
 	if w.decided {
 		return w.write(p)
 	}
