@@ -610,6 +610,18 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 				break
 			}
 		}
+		if !r.hostAnchor {
+			// A leading or trailing * matches what the pattern would match
+			// without it ("/ads/*" is "/ads/", "*foo|" is "foo"); without
+			// it, the pattern is one piece, checked where its token lies
+			// rather than searched for in the whole URL.
+			if t := strings.TrimRight(l, "*"); t != l {
+				l, r.end = t, false
+			}
+			if t := strings.TrimLeft(l, "*"); t != l {
+				l, r.start = t, false
+			}
+		}
 		r.pattern, r.segs = l, strings.Split(l, "*")
 		r.toks, r.offs = patternTokens(l, r.start || r.hostAnchor, r.end)
 		db.addGeneric(r.clone())

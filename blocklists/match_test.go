@@ -85,6 +85,28 @@ func TestABP(t *testing.T) {
 			{"https://a.metrics.shop.example/c", "", 0, "block"},
 			{"https://xmetrics.shop.example/c", "", 0, ""},
 		}},
+		{"/content/ads/*", []req{ // a trailing * adds nothing
+			{"https://a.test/x/content/ads/b.gif", "", 0, "block"},
+			{"https://a.test/content/ads/", "", 0, "block"},
+			{"https://a.test/content/adserver/", "", 0, ""},
+			{"https://a.test/wp-content/ads/", "", 0, ""},
+		}},
+		{"*/track.gif|", []req{ // nor does a leading one
+			{"https://a.test/x/track.gif", "", 0, "block"},
+			{"https://a.test/x/track.gif?v=1", "", 0, ""},
+			{"https://a.test/x/mytrack.gif", "", 0, ""},
+		}},
+		{"/track.gif*|", []req{ // and *| is no end anchor
+			{"https://a.test/x/track.gif", "", 0, "block"},
+			{"https://a.test/x/track.gif?v=1", "", 0, "block"},
+			{"https://a.test/x/track.gifs", "", 0, "block"},
+			{"https://a.test/x/mytrack.gif", "", 0, ""},
+		}},
+		{"|*tracker.test/p|", []req{
+			{"https://tracker.test/p", "", 0, "block"},
+			{"https://a.test/?u=tracker.test/p", "", 0, "block"},
+			{"https://tracker.test/px", "", 0, ""},
+		}},
 		{"/collect^*tid=", []req{
 			{"https://a.test/g/collect?v=2&tid=G-1", "", 0, "block"},
 			{"https://a.test/g/collector?tid=G-1", "", 0, ""},
@@ -309,6 +331,42 @@ func TestShapeMatches(t *testing.T) {
 	} {
 		if got := shapeMatches(c.prefix, c.path, c.query); got != c.want {
 			t.Errorf("shapeMatches(%q, %q, %q) = %v, want %v", c.prefix, c.path, c.query, got, c.want)
+		}
+	}
+}
+
+// TestPatternStars checks that a leading or trailing * is taken off a
+// pattern, so that it is one piece checked where its token lies, and that
+// a * inside stays.
+func TestPatternStars(t *testing.T) {
+	for list, want := range map[string]struct {
+		pattern string
+		pieces  int
+		start   bool
+		end     bool
+	}{
+		"/content/ads/*":   {"/content/ads/", 1, false, false},
+		"**/track.gif|":    {"/track.gif", 1, false, true},
+		"/track.gif*|":     {"/track.gif", 1, false, false},
+		"|*tracker.test/p": {"tracker.test/p", 1, false, false},
+		"|https://t.test/": {"https://t.test/", 1, true, false},
+		"/collect^*tid=":   {"/collect^*tid=", 2, false, false},
+	} {
+		db, _, err := ParseList(strings.NewReader(list), "t.txt", FormatABP, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []*rule
+		for _, rs := range db.byToken {
+			got = append(got, rs...)
+		}
+		got = append(got, db.fallback...)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d rules", list, len(got))
+		}
+		r := got[0]
+		if r.pattern != want.pattern || len(r.segs) != want.pieces || r.start != want.start || r.end != want.end {
+			t.Errorf("%s: pattern %q in %d pieces, start %v, end %v; want %+v", list, r.pattern, len(r.segs), r.start, r.end, want)
 		}
 	}
 }
