@@ -159,13 +159,17 @@ func TestLoadReport(t *testing.T) {
 		}
 	}
 	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
-	// Serial latency, alternating the two servers request by request.
+	// Serial latency, one response at a time, path by path, alternating
+	// the two servers and which goes first: the garbage one leaves behind
+	// is collected during the next request, and each server follows the
+	// other as often.
 	lat := map[string]*[2][]time.Duration{"/page": {}, "/fresh": {}, "/new": {}}
-	for i := 0; i < 1000; i++ {
-		for _, p := range []string{"/page", "/fresh", "/new"} {
-			for k, port := range []int{9081, 9082} {
+	for _, p := range []string{"/page", "/fresh", "/new"} {
+		for i := 0; i < 1000; i++ {
+			for j := range 2 {
+				k := (i + j) % 2
 				t0 := time.Now()
-				if err := get(fmt.Sprintf("http://localhost:%d%s", port, p)); err != nil {
+				if err := get(fmt.Sprintf("http://localhost:%d%s", 9081+k, p)); err != nil {
 					t.Fatal(err)
 				}
 				lat[p][k] = append(lat[p][k], time.Since(t0))
@@ -189,11 +193,16 @@ func TestLoadReport(t *testing.T) {
 		pl, fp := median(rows[c.path].plain), median(rows[c.path].fp)
 		fmt.Fprintf(&b, "%-22s %12.0f %16.0f %7.0f%% %8s   %s\n", c.path, pl, fp, 100*fp/pl, c.target, c.name)
 	}
+	// The tails of both come mostly from collections of the garbage
+	// either leaves, so besides the difference of the p99s, firstparty's
+	// p99 less plain's p50 bounds what it adds without crediting it with
+	// plain's tail.
 	for _, p := range []string{"/page", "/fresh", "/new"} {
 		pl, fp := lat[p][0], lat[p][1]
-		fmt.Fprintf(&b, "serial latency, %s, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p99 %v (target ≤ 3ms)\n",
-			p, len(pl), pct(pl, .5).Round(time.Microsecond), pct(pl, .99).Round(time.Microsecond),
-			pct(fp, .5).Round(time.Microsecond), pct(fp, .99).Round(time.Microsecond), (pct(fp, .99) - pct(pl, .99)).Round(time.Microsecond))
+		us := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+		fmt.Fprintf(&b, "serial latency, %s, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p50 %v, at p99 %v, firstparty p99 less plain p50 %v (target ≤ 3ms)\n",
+			p, len(pl), us(pct(pl, .5)), us(pct(pl, .99)), us(pct(fp, .5)), us(pct(fp, .99)),
+			us(pct(fp, .5)-pct(pl, .5)), us(pct(fp, .99)-pct(pl, .99)), us(pct(fp, .99)-pct(pl, .5)))
 	}
 	fmt.Print(b.String())
 }

@@ -126,12 +126,27 @@ type memoEntry struct {
 
 // memoCheck is a checkpoint of the recording: after in input bytes, the
 // first ev events, and out output bytes, its rewriter's state was state,
-// and it counted tail after that.
+// its counts were snap (shared by the checkpoints between which it counted
+// nothing else) but for elements and bytes.
 type memoCheck struct {
 	in, out, ev int
 	state       []byte
-	tail        *rewrite.Stats
+	snap        *rewrite.Stats
+	elements    int
+	bytesIn     int64
+	bytesOut    int64
 }
+
+// tail is what the recording counted after c.
+func (e *memoEntry) tail(c *memoCheck) *rewrite.Stats {
+	t := e.stats.Since(c.snap)
+	t.Elements, t.BytesIn, t.BytesOut = e.stats.Elements-c.elements, e.stats.BytesIn-c.bytesIn, e.stats.BytesOut-c.bytesOut
+	return t
+}
+
+// memoSnapSize is about what a copy of a page's counts holds: its maps
+// of a few dozen findings, categories and vendors.
+const memoSnapSize = 6 << 10
 
 // memoStride is the input between checkpoints, and memoAnchor how many
 // bytes after a checkpoint are looked for to find it in a changed page.
@@ -143,8 +158,13 @@ const (
 // size is the memory the entry holds, capacities included.
 func (e *memoEntry) size() int {
 	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
+	var last *rewrite.Stats
 	for _, c := range e.checks {
-		n += 256 + cap(c.state) // the tail's counts are a few small maps
+		n += 128 + cap(c.state)
+		if c.snap != last {
+			n += memoSnapSize
+			last = c.snap
+		}
 	}
 	return n
 }
@@ -202,9 +222,8 @@ type memoRecorder struct {
 	in     []byte
 	events []memoEvent
 	checks []memoCheck
-	snaps  []*rewrite.Stats // the counts at each checkpoint
-	nextAt int              // input offset from which the next checkpoint is looked for
-	tries  int              // places tried for it
+	nextAt int // input offset from which the next checkpoint is looked for
+	tries  int // places tried for it
 	failed bool
 	memo   *pageMemo
 	key    string
@@ -248,8 +267,14 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 			off = cut
 		}
 		if state, ok := r.rw.SyncState(nil); ok {
-			r.checks = append(r.checks, memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), state: state})
-			r.snaps = append(r.snaps, r.rw.Stats().Clone())
+			st := r.rw.Stats()
+			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), state: state, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
+			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
+				c.snap = r.checks[k-1].snap
+			} else {
+				c.snap = st.Clone()
+			}
+			r.checks = append(r.checks, c)
 			r.nextAt, r.tries = start+cut+memoStride, 0
 		} else if r.tries++; r.tries < memoTries {
 			r.nextAt = start + cut + 1
@@ -281,7 +306,7 @@ func (r *memoRecorder) mark(flush bool, err error) {
 // drop gives up keeping the page: it is over maxMemoPage. Whether a page
 // is still kept is the tee's keep.
 func (r *memoRecorder) drop() {
-	r.in, r.events, r.checks, r.snaps = nil, nil, nil, nil
+	r.in, r.events, r.checks = nil, nil, nil
 	r.tee.keep, r.tee.kept = false, nil
 }
 
@@ -292,9 +317,8 @@ func (r *memoRecorder) Close() error {
 	}
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events, stats: r.rw.Stats()}
 	e.tokenAt = offsets(e.output, r.token)
-	for i, c := range r.checks {
+	for _, c := range r.checks {
 		if c.in+memoAnchor <= len(e.input) {
-			c.tail = e.stats.Since(r.snaps[i])
 			e.checks = append(e.checks, c)
 		}
 	}
@@ -549,7 +573,7 @@ func (r *memoReplay) Stats() *rewrite.Stats {
 		return r.rw.Stats()
 	}
 	s := r.rw.Stats().Clone()
-	s.Merge(r.base.tail)
+	s.Merge(r.e.tail(&r.base))
 	return s
 }
 

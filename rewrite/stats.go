@@ -48,8 +48,9 @@ type Stats struct {
 	// BytesIn and BytesOut count the bytes read and written.
 	BytesIn, BytesOut int64
 
-	fc, mc map[Finding]*int // the counts behind Findings and Mentions
-	mem    *statsMem
+	fc, mc  map[Finding]*int // the counts behind Findings and Mentions
+	mem     *statsMem
+	changes int // see Changes
 }
 
 // statsMem holds the copies of the strings and the counters that Stats
@@ -113,6 +114,7 @@ func (s *Stats) record(kind Kind, d *Decision) {
 		return
 	}
 	s.Actions[d.Action]++
+	s.changes++
 	if s.Categories == nil {
 		// Sized for a page's usual third parties, so they do not grow.
 		s.Categories = make(map[string]*Counts, 8)
@@ -193,6 +195,7 @@ func (s *Stats) failClosed(reason string) {
 		s.FailClosed = map[string]int{}
 	}
 	s.FailClosed[reason]++
+	s.changes++
 }
 
 // Fail-closed reasons.
@@ -206,4 +209,4 @@ const (
 	FailUnparsableLink  = "unparsable_link_header"
 )
 
-func (s *Stats) mention(f Finding) { s.mc = s.count(s.mc, f) }
+func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f), s.changes+1 }

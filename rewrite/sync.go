@@ -64,9 +64,10 @@ func appendSyncString(dst []byte, s string) []byte {
 // Since returns what s counted beyond base, an earlier copy of the same
 // count (see Clone): s minus base. Since(nil) is a copy of s.
 func (s *Stats) Since(base *Stats) *Stats {
-	out := &Stats{Elements: s.Elements, Actions: s.Actions, LoaderInserted: s.LoaderInserted, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
+	out := &Stats{Elements: s.Elements, Actions: s.Actions, LoaderInserted: s.LoaderInserted, BytesIn: s.BytesIn, BytesOut: s.BytesOut, changes: s.changes}
 	out.add(s, 1)
 	if base != nil {
+		out.changes -= base.changes
 		out.Elements -= base.Elements
 		out.BytesIn -= base.BytesIn
 		out.BytesOut -= base.BytesOut
@@ -78,6 +79,11 @@ func (s *Stats) Since(base *Stats) *Stats {
 	}
 	return out
 }
+
+// Changes counts the changes to what s counts besides Elements, BytesIn
+// and BytesOut: two copies of one rewrite's Stats with equal Changes differ
+// in those three at most.
+func (s *Stats) Changes() int { return s.changes }
 
 // Clone returns a copy of s that later counts do not change.
 func (s *Stats) Clone() *Stats { return s.Since(nil) }
@@ -91,6 +97,7 @@ func (s *Stats) Merge(o *Stats) {
 		s.Actions[i] += o.Actions[i]
 	}
 	s.LoaderInserted = s.LoaderInserted || o.LoaderInserted
+	s.changes += o.changes
 	s.add(o, 1)
 }
 

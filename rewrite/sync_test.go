@@ -244,6 +244,9 @@ func TestStatsSince(t *testing.T) {
 		}
 		snap := w.Stats().Clone()
 		snapView := statsValues(snap)
+		if snap.Changes() != w.Stats().Changes() {
+			t.Errorf("cut %d: a clone has %d changes, its original %d", cut, snap.Changes(), w.Stats().Changes())
+		}
 		if _, err := w.Write(page[cut:]); err != nil {
 			t.Fatal(err)
 		}
@@ -253,8 +256,12 @@ func TestStatsSince(t *testing.T) {
 		if statsValues(snap) != snapView {
 			t.Errorf("cut %d: the clone changed with the rewrite", cut)
 		}
+		since := w.Stats().Since(snap)
+		if (since.Changes() == 0) != (statsValues(&Stats{Elements: since.Elements, BytesIn: since.BytesIn, BytesOut: since.BytesOut}) == statsValues(since)) {
+			t.Errorf("cut %d: %d changes since, for counts %v", cut, since.Changes(), statsValues(since))
+		}
 		sum := snap.Clone()
-		sum.Merge(w.Stats().Since(snap))
+		sum.Merge(since)
 		if got, want := statsValues(sum), statsValues(&full); got != want {
 			t.Errorf("cut %d: counts up to it plus those since are\n%v\nwant\n%v", cut, got, want)
 		}

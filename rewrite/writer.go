@@ -1993,7 +1993,7 @@ func (r *Writer) needLoader() {
 		r.out = slices.Insert(r.out, r.holdAt, r.opts.Loader(r.opts.Token, r.nonce)...)
 		r.holding = false
 		r.loaderState = 2
-		r.stats.LoaderInserted = true
+		r.stats.LoaderInserted, r.stats.changes = true, r.stats.changes+1
 		return
 	}
 	if r.loaderContextOK() {
@@ -2003,7 +2003,7 @@ func (r *Writer) needLoader() {
 
 func (r *Writer) insertLoader() {
 	r.loaderState = 2
-	r.stats.LoaderInserted = true
+	r.stats.LoaderInserted, r.stats.changes = true, r.stats.changes+1
 	r.emit(r.opts.Loader(r.opts.Token, r.nonce))
 }
 
