@@ -10,7 +10,7 @@ FUZZMINIMIZETIME ?= 5s
 # the target with "context deadline exceeded" and no failing input
 # (go.dev/issue/75804). make fuzz explores for FUZZTIME instead.
 FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzPassthrough:300000x blocklists:FuzzParseList:150000x \
-	caddymodule:FuzzConsentCookies:35000x caddymodule:FuzzProxyCall:25000x
+	caddymodule:FuzzConsentCookies:35000x caddymodule:FuzzProxyCall:25000x caddymodule:FuzzMemo:4000x
 
 .PHONY: help run test test-short fuzz bench caddy cli vet clean chromium screenshots
 

@@ -454,3 +454,77 @@ func TestMemoCopyOut(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMemo replays pages through the memo that differ from the kept ones
+// by the edits the fuzzer makes (bytes replaced, cut out or put in, markup
+// among them), in writes of the size it picks: each response must be the
+// body's own rewrite, byte for byte, with the same counts. That holds the
+// hand-back to the kept output at checkpoints to its promise: nothing is
+// sent that this body's rewrite would not write.
+func FuzzMemo(f *testing.F) {
+	f.Add([]byte{0, 0, 0x10, 0, 'x'}, uint16(4096))
+	f.Add([]byte{1, 1, 0x40, 0, 7, 2, 0x80, 0, 2}, uint16(1000))
+	f.Add([]byte{0, 2, 0x20, 0, 3, 0, 0x90, 0, '<'}, uint16(32768))
+	f.Add([]byte{1, 2, 0x01, 0, 9, 1, 0xa0, 0, 60, 2, 0xc0, 0, 5}, uint16(17))
+	h := provisioned(f, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/collections/all", nil)
+	late := "<!doctype html><html><head><title>Shop</title></head><body>" +
+		strings.Repeat("<p class=x>First-party text, <b>first-party</b> text.</p>\n", 300) +
+		`<img src="https://www.facebook.com/tr?id=1&ev=PageView">` + strings.Repeat("<div><svg><title>t</title></svg><p>more</p></div>\n", 300) + "</body></html>"
+	bases := [][]byte{[]byte(loadPage(f, 40<<10)), []byte(late)}
+	bits := []string{"<", ">", "\"", "'", "<!--", "-->", "<script>", "</script>", "<svg>", "</svg>", "<p>", "<textarea>",
+		"<base href=https://www.facebook.com/>", `<img src="https://www.facebook.com/tr?id=2">`, "<noscript>", "</noscript>", "x"}
+	f.Fuzz(func(t *testing.T, ops []byte, chunk uint16) {
+		if len(ops) == 0 || len(ops) > 64 {
+			return
+		}
+		page := bases[int(ops[0])%len(bases)]
+		h.memo = newPageMemo(DefaultPageMemo)
+		var first bytes.Buffer
+		if err := feed(h.pageWriter(&first, h.rewriteOptions(req), req), page, []bodyCall{{n: len(page)}}); err != nil {
+			t.Fatal(err)
+		}
+		body := bytes.Clone(page)
+		for op := ops[1:]; len(op) >= 4; op = op[4:] {
+			at := (int(op[1])<<8 | int(op[2])) * len(body) / 65536
+			switch op[0] % 3 {
+			case 0:
+				if at < len(body) {
+					body[at] = op[3]
+				}
+			case 1:
+				body = append(body[:at], body[min(len(body), at+1+int(op[3])%64):]...)
+			default:
+				body = append(body[:at], append([]byte(bits[int(op[3])%len(bits)]), body[at:]...)...)
+			}
+		}
+		n := 1 + int(chunk)%(32<<10)
+		var calls []bodyCall
+		for off := 0; off < len(body); off += n {
+			calls = append(calls, bodyCall{n: min(n, len(body)-off)})
+		}
+		opts := h.rewriteOptions(req)
+		var got, want bytes.Buffer
+		pw := h.pageWriter(&got, opts, req)
+		if _, ok := pw.(*memoReplay); !ok {
+			t.Fatalf("not replayed: %T", pw)
+		}
+		if err := feed(pw, body, calls); err != nil {
+			t.Fatal(err)
+		}
+		ref := rewrite.NewWriter(&want, opts)
+		if err := feed(ref, body, calls); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			i := 0
+			for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
+				i++
+			}
+			t.Fatalf("the memo's response differs from the rewrite at byte %d of %d/%d: %q vs %q", i, got.Len(), want.Len(), snippet(got.Bytes(), i), snippet(want.Bytes(), i))
+		}
+		if g, w := statsView(pw.Stats()), statsView(ref.Stats()); !reflect.DeepEqual(g, w) {
+			t.Fatalf("counts\n%+v\nwant\n%+v", g, w)
+		}
+	})
+}

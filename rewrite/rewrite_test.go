@@ -180,7 +180,7 @@ func TestLoaderPlacement(t *testing.T) {
 		{`<title>t</title><script>var a</script><p>` + tr, `<title>t</title>` + L + `<script>var a</script><p>` + deferred},
 		{`<title>t</title><body class=x><p>` + tr, `<title>t</title><body class=x>` + L + `<p>` + deferred},
 		{`<title>t</title><div><p>` + tr, `<title>t</title>` + L + `<div><p>` + deferred},
-		{`<title>t</title> hello ` + tr, `<title>t</title>` + L + ` hello ` + deferred},
+		{`<title>t</title> hello ` + tr, `<title>t</title> ` + L + `hello ` + deferred}, // before the text's first character other than white space
 		{`<head><title>t</title></head><body><p>no trackers</p>`, `<head><title>t</title></head><body><p>no trackers</p>`},
 		{`<head></head><body>` + pad + tr, `<head></head><body>` + pad + L + deferred},
 		{`<svg><head></head></svg>` + tr, L + `<svg><head></head></svg>` + deferred},
@@ -454,6 +454,13 @@ func TestChunkInvariance(t *testing.T) {
 		inputs = append(inputs, expandT(row))
 	}
 	inputs = append(inputs, generated()[:2000:2000]...)
+	// Text that opens the body after white space: the loader goes before
+	// its first other character wherever the text is cut (found by
+	// FuzzMemo).
+	inputs = append(inputs,
+		"<!doctype html>\n0text <img src=https://tracker.example/p.gif>",
+		"<html>\n<head>\n</head>\n \t\nShop <script src=https://tracker.example/a.js></script>",
+		"  \n  hello<p>x</p><iframe src=https://tracker.example/f></iframe>")
 	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: func(tok, n string) []byte { return []byte("<script src=/l.js></script>") }}
 	r := rand.New(rand.NewSource(2))
 	for _, in := range inputs {

@@ -855,20 +855,22 @@ func (r *Writer) ambiguousStart(t *tag, name string) bool {
 
 // text writes character data in the data state.
 func (r *Writer) text(b []byte) {
-	if r.headPhase && !allSpace(b) {
-		r.headPhase = false
-		r.holdForLoader() // text opens the body
-	}
-	r.emit(b)
-}
-
-func allSpace(b []byte) bool {
-	for _, c := range b {
-		if !isSpace(c) {
-			return false
+	if r.headPhase {
+		i := 0
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		if i < len(b) {
+			// Its first character other than white space opens the body:
+			// the loader's place is right before it, wherever the text
+			// was cut into writes.
+			r.emit(b[:i])
+			r.headPhase = false
+			r.holdForLoader()
+			b = b[i:]
 		}
 	}
-	return true
+	r.emit(b)
 }
 
 // headable are the start tags that leave a parser in (or before) the head:
