@@ -12,12 +12,21 @@ func fuzzSeeds(f *testing.F) {
 }
 
 // FuzzRewrite is the escape oracle: after rewriting with the tracker policy,
-// x/net/html finds no live tracker, with scripting on or off.
+// x/net/html finds no live tracker, with scripting on or off. A rewrite
+// that defers, with the loader, must also write the same however the input
+// is cut.
 func FuzzRewrite(f *testing.F) {
 	fuzzSeeds(f)
+	loader := func(tok, nonce string) []byte { return []byte("<script src=/l.js></script>") }
 	f.Fuzz(func(t *testing.T, in string) {
 		out := rewriteString(t, in, Options{Policy: trackerPolicy(Remove), Token: "tok"})
 		oracleCheck(t, "fuzz", in, out, mentionsTracker, trackerScript)
+		if len(in) > 2 {
+			opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: loader}
+			if whole, cut := rewriteString(t, in, opts), chunked(t, in, opts, []int{len(in) / 3, len(in) / 2}); whole != cut {
+				t.Fatalf("cut into writes, %q becomes\n%q\nnot\n%q", in, cut, whole)
+			}
+		}
 	})
 }
 
