@@ -62,15 +62,35 @@ var errMemoDiverged = errors.New("page memo: the rewriter's output differs from 
 type pageMemo struct {
 	mu     sync.Mutex
 	lru    *simplelru.LRU[string, *memoEntry]
+	seen   *simplelru.LRU[string, struct{}] // pages asked for once since they were last kept
 	used   int
 	budget int
 }
+
+// memoSeen bounds the pages remembered as asked for once.
+const memoSeen = 8192
 
 func newPageMemo(budget int) *pageMemo {
 	m := &pageMemo{budget: budget}
 	// The count bound is only a backstop: the budget in bytes evicts first.
 	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(_ string, e *memoEntry) { m.used -= e.size() })
+	m.seen, _ = simplelru.NewLRU[string, struct{}](memoSeen, nil)
 	return m
+}
+
+// admit reports whether a page the memo does not hold is to be kept this
+// time: from its second request on. Keeping a page costs a copy of it and
+// of its rewrite; one asked for once (a search with its own query) is not
+// worth it, and would push out pages that are asked for again.
+func (m *pageMemo) admit(key string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen.Contains(key) {
+		m.seen.Remove(key)
+		return true
+	}
+	m.seen.Add(key, struct{}{})
+	return false
 }
 
 // get returns the entry for key if it was made under db.
@@ -125,12 +145,12 @@ type memoEntry struct {
 }
 
 // memoCheck is a checkpoint of the recording: after in input bytes, the
-// first ev events, and out output bytes, its rewriter's state was state,
-// its counts were snap (shared by the checkpoints between which it counted
+// first ev events, and out output bytes, its rewriter was at sp, and its
+// counts were snap (shared by the checkpoints between which it counted
 // nothing else) but for elements and bytes.
 type memoCheck struct {
 	in, out, ev int
-	state       []byte
+	sp          *rewrite.SyncPoint
 	snap        *rewrite.Stats
 	elements    int
 	bytesIn     int64
@@ -142,6 +162,26 @@ func (e *memoEntry) tail(c *memoCheck) *rewrite.Stats {
 	t := e.stats.Since(c.snap)
 	t.Elements, t.BytesIn, t.BytesOut = e.stats.Elements-c.elements, e.stats.BytesIn-c.bytesIn, e.stats.BytesOut-c.bytesOut
 	return t
+}
+
+// between is what the recording counted from checkpoint a to checkpoint
+// b; an a without counts is the start of the page.
+func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
+	if a.snap == nil {
+		a = &memoCheck{}
+	}
+	t := b.snap.Since(a.snap)
+	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, b.bytesIn-a.bytesIn, b.bytesOut-a.bytesOut
+	return t
+}
+
+// addStats adds src to dst, a copy of src if dst is nil, and returns it.
+func addStats(dst, src *rewrite.Stats) *rewrite.Stats {
+	if dst == nil {
+		return src.Clone()
+	}
+	dst.Merge(src)
+	return dst
 }
 
 // memoSnapSize is about what a copy of a page's counts holds: its maps
@@ -160,7 +200,7 @@ func (e *memoEntry) size() int {
 	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
 	var last *rewrite.Stats
 	for _, c := range e.checks {
-		n += 128 + cap(c.state)
+		n += 128 + 3*len(c.sp.Key()) // the key, and the open elements it was made from
 		if c.snap != last {
 			n += memoSnapSize
 			last = c.snap
@@ -198,7 +238,8 @@ func (e *memoEntry) copyOut(dst []byte, a, b int, token string) []byte {
 }
 
 // pageWriter returns what rewrites one HTML response for req: a replay if
-// the memo holds the page, else a rewriter whose work the memo keeps.
+// the memo holds the page, else a rewriter, whose work the memo keeps if
+// the page was asked for before.
 func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request) pageWriter {
 	if h.memo == nil {
 		return rewrite.NewWriter(w, opts)
@@ -207,6 +248,9 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	db := h.policy.DB()
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
 		return &memoReplay{e: e, w: w, opts: opts}
+	}
+	if !h.memo.admit(key) {
+		return rewrite.NewWriter(w, opts)
 	}
 	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1}
 	rec.tee = &memoTee{w: w, keep: true}
@@ -266,9 +310,9 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 			}
 			off = cut
 		}
-		if state, ok := r.rw.SyncState(nil); ok {
+		if sp, ok := r.rw.SyncPoint(); ok {
 			st := r.rw.Stats()
-			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), state: state, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
+			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
 			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
 				c.snap = r.checks[k-1].snap
 			} else {
@@ -363,11 +407,13 @@ type memoReplay struct {
 
 	// The rewriter, once one is needed: live while it rewrites the page,
 	// else parked in the recording's state at base (the start of the page
-	// until it hands back).
+	// until it hands back). acc is what the rewriters it took over from
+	// counted, and what the recording counted between them.
 	rw    *rewrite.Writer
 	skip  *memoSkip
 	live  bool
 	base  memoCheck
+	acc   *rewrite.Stats
 	look  int    // the checkpoint the live rewriter looks for
 	seen  int    // input the live rewriter read since look last moved
 	state []byte // scratch for the live rewriter's state
@@ -443,16 +489,34 @@ func (r *memoReplay) send(target int) error {
 // memoPiece is the most a replay writes at once.
 const memoPiece = 32 << 10
 
-// goLive brings the rewriter from where it is parked to the recording's
-// state after the events already sent, then feeds it the rest of the
-// matched input, and lets it rewrite from there.
+// goLive brings a rewriter to the recording's state after the events
+// already sent, then feeds it the rest of the matched input, and lets it
+// rewrite from there. It starts a new rewriter at the last checkpoint the
+// body matched up to (rewrite.NewWriterAt) when there is no rewriter yet,
+// or when that saves the parked one reading two strides or more again:
+// a new one costs a Writer and a merge of counts.
 func (r *memoReplay) goLive() error {
-	if r.rw == nil {
+	if r.skip == nil {
 		r.skip = &memoSkip{w: r.w, e: r.e, token: r.opts.Token}
-		r.rw = rewrite.NewWriter(r.skip, r.opts)
 		r.credit = memoCredit
 	}
 	r.credit += r.in - r.base.in // earned since the hand-back
+	if k := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in }) - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in-r.base.in >= 2*memoStride) {
+		c := &r.e.checks[k]
+		if r.rw != nil {
+			r.acc = addStats(r.acc, r.rw.Stats())
+		}
+		r.acc = addStats(r.acc, r.e.between(&r.base, c))
+		// What the recording wrote up to the checkpoint follows from input
+		// this body matched.
+		if err := r.send(c.out); err != nil {
+			return err
+		}
+		r.rw, r.base = rewrite.NewWriterAt(r.skip, r.opts, c.sp), *c
+	}
+	if r.rw == nil {
+		r.rw = rewrite.NewWriter(r.skip, r.opts)
+	}
 	r.skip.pos, r.skip.n = r.base.out, r.sent
 	pos := r.base.in
 	for _, ev := range r.e.events[r.base.ev:r.ev] {
@@ -506,7 +570,7 @@ func (r *memoReplay) liveWrite(p []byte) (int, error) {
 		c := &r.e.checks[k]
 		var ok bool
 		r.state, ok = r.rw.SyncState(r.state[:0])
-		if ok && bytes.Equal(r.state, c.state) {
+		if ok && bytes.Equal(r.state, c.sp.Key()) {
 			r.live, r.base = false, *c
 			r.in, r.sent, r.ev = c.in, c.out, c.ev
 			n, err := r.Write(p)
@@ -563,17 +627,19 @@ func (r *memoReplay) Close() error {
 	return r.rw.Close()
 }
 
-// Stats returns the page's counts: the rewriter's, plus the recording's
-// after the checkpoint it handed back at.
+// Stats returns the page's counts: those taken over from (acc), the
+// rewriter's, and the recording's after the checkpoint it handed back at.
 func (r *memoReplay) Stats() *rewrite.Stats {
-	switch {
-	case r.rw == nil:
+	if r.rw == nil {
 		return r.e.stats
-	case r.live:
-		return r.rw.Stats()
 	}
-	s := r.rw.Stats().Clone()
-	s.Merge(r.e.tail(&r.base))
+	s := addStats(nil, r.rw.Stats())
+	if r.acc != nil {
+		s.Merge(r.acc)
+	}
+	if !r.live {
+		s.Merge(r.e.tail(&r.base))
+	}
 	return s
 }
 

@@ -165,9 +165,15 @@ func TestMemoReplay(t *testing.T) {
 				rec := h.rewriteOptions(req)
 				recCalls := callsFor(rng, len(page), flushes)
 				var first bytes.Buffer
+				if pw := h.pageWriter(&first, rec, req); !isPlain(pw) {
+					t.Fatalf("%s: the first request for the page is kept: %T", name, pw)
+				} else if err := feed(pw, page, recCalls); err != nil {
+					t.Fatal(err)
+				}
+				first.Reset()
 				pw := h.pageWriter(&first, rec, req)
 				if _, ok := pw.(*memoRecorder); !ok {
-					t.Fatalf("%s: the first response is not recorded: %T", name, pw)
+					t.Fatalf("%s: the second response is not recorded: %T", name, pw)
 				}
 				if err := feed(pw, page, recCalls); err != nil {
 					t.Fatal(err)
@@ -238,6 +244,26 @@ func TestMemoReplay(t *testing.T) {
 	}
 }
 
+// isPlain reports whether pw is a bare rewriter: neither kept nor replayed.
+func isPlain(pw pageWriter) bool {
+	_, ok := pw.(*rewrite.Writer)
+	return ok
+}
+
+// kept serves body for req through h twice, so that the memo keeps it (a
+// page is kept from its second request), and returns the second writer.
+func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []bodyCall) pageWriter {
+	t.Helper()
+	var pw pageWriter
+	for range 2 {
+		pw = h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req)
+		if err := feed(pw, body, calls); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pw
+}
+
 // statsView is everything a Stats counts, as plain values.
 func statsView(s *rewrite.Stats) any {
 	cats, vendors := map[string]rewrite.Counts{}, map[string]rewrite.Counts{}
@@ -262,17 +288,24 @@ func TestMemoDiverged(t *testing.T) {
 	req := httptest.NewRequest("GET", "http://shop.example/", nil)
 	page := []byte(loadPage(t, 60<<10))
 	var out bytes.Buffer
-	if err := feed(h.pageWriter(&out, h.rewriteOptions(req), req), page, []bodyCall{{n: 20 << 10}, {n: 20 << 10}}); err != nil {
-		t.Fatal(err)
-	}
+	kept(t, h, req, page, []bodyCall{{n: 20 << 10}, {n: 20 << 10}})
 	key := "http://shop.example/?\x00"
 	e := h.memo.get(key, h.policy.DB())
 	if e == nil {
 		t.Fatal("the page was not kept")
 	}
-	e.output[10] ^= 0x20 // the kept output no longer follows from the input
+	// The body differs 10 bytes into its last write. The rewriter that
+	// takes over starts from the last checkpoint before that and reads
+	// again what followed it, whose output went out when the second write
+	// matched: that output, kept, no longer follows from the input.
+	at := 40<<10 + 10
+	k := sort.Search(len(e.checks), func(i int) bool { return e.checks[i].in > at }) - 1
+	if k < 0 || len(e.events) < 2 || e.checks[k].out >= e.events[1].out {
+		t.Fatalf("no output between the checkpoint before byte %d and the second write's end", at)
+	}
+	e.output[e.checks[k].out] ^= 0x20
 	body := bytes.Clone(page)
-	body[len(body)-10] ^= 0x20
+	body[at] ^= 0x20
 	pw := h.pageWriter(&out, h.rewriteOptions(req), req)
 	err := feed(pw, body, []bodyCall{{n: 20 << 10}, {n: 20 << 10}})
 	if !errors.Is(err, errMemoDiverged) {
@@ -295,7 +328,12 @@ func TestMemoKeeps(t *testing.T) {
 		}
 		return pw
 	}
-	serveOnce("http://shop.example/a?x=1", page)
+	if !isPlain(serveOnce("http://shop.example/a?x=1", page)) {
+		t.Error("a page asked for once is kept")
+	}
+	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoRecorder); !ok {
+		t.Error("a page asked for twice is not kept")
+	}
 	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoReplay); !ok {
 		t.Error("the same URL is not replayed")
 	}
@@ -308,11 +346,13 @@ func TestMemoKeeps(t *testing.T) {
 	}
 	big := append(bytes.Clone(page), bytes.Repeat([]byte("<p>x</p>"), maxMemoPage/8)...)
 	serveOnce("http://shop.example/big", big)
+	serveOnce("http://shop.example/big", big)
 	if _, ok := serveOnce("http://shop.example/big", big).(*memoReplay); ok {
 		t.Error("a page over the cap is kept")
 	}
 	h.memo = newPageMemo(1 << 20)
 	for i := range 50 {
+		serveOnce(fmt.Sprintf("http://shop.example/p%d", i), page)
 		serveOnce(fmt.Sprintf("http://shop.example/p%d", i), page)
 		if h.memo.used > h.memo.budget {
 			t.Fatalf("after %d pages the memo holds %d bytes, over its budget of %d", i+1, h.memo.used, h.memo.budget)
@@ -480,10 +520,7 @@ func FuzzMemo(f *testing.F) {
 		}
 		page := bases[int(ops[0])%len(bases)]
 		h.memo = newPageMemo(DefaultPageMemo)
-		var first bytes.Buffer
-		if err := feed(h.pageWriter(&first, h.rewriteOptions(req), req), page, []bodyCall{{n: len(page)}}); err != nil {
-			t.Fatal(err)
-		}
+		kept(t, h, req, page, []bodyCall{{n: len(page)}})
 		body := bytes.Clone(page)
 		for op := ops[1:]; len(op) >= 4; op = op[4:] {
 			at := (int(op[1])<<8 | int(op[2])) * len(body) / 65536

@@ -1,6 +1,11 @@
 package rewrite
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"io"
+	"net/url"
+	"slices"
+)
 
 // SyncState appends to dst the Writer's state between two writes, and
 // reports whether it is at a point where that state is all there is: no
@@ -54,6 +59,53 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 		dst = appendSyncString(dst, n.name)
 	}
 	return dst, true
+}
+
+// A SyncPoint is a Writer's whole state where SyncState gives one, kept
+// so that a new Writer can start from it (NewWriterAt).
+type SyncPoint struct {
+	key         []byte
+	tree        tree
+	base        *url.URL
+	baseSet     bool
+	headPhase   bool
+	opensBody   bool
+	holdDone    bool
+	heldOver    bool
+	loaderState uint8
+	sstate      uint8
+	rawName     string
+	nonce       string
+}
+
+// SyncPoint returns the Writer's state as a SyncPoint, if SyncState has
+// one.
+func (r *Writer) SyncPoint() (*SyncPoint, bool) {
+	key, ok := r.SyncState(nil)
+	if !ok {
+		return nil, false
+	}
+	t := r.tree
+	t.stack = slices.Clone(t.stack)
+	return &SyncPoint{key: key, tree: t, base: r.base, baseSet: r.baseSet, headPhase: r.headPhase, opensBody: r.opensBody,
+		holdDone: r.holdDone, heldOver: r.heldOver, loaderState: r.loaderState, sstate: r.sstate, rawName: r.rawName, nonce: r.nonce}, true
+}
+
+// Key is the SyncState of the point.
+func (p *SyncPoint) Key() []byte { return p.key }
+
+// NewWriterAt returns a Writer in the state p describes, as if it had
+// rewritten the input before p: for the same input from there on, it
+// writes and counts what the Writer p was taken from would have. Its
+// Stats count from p on. opts must be those of that Writer, Token aside.
+func NewWriterAt(w io.Writer, opts Options, p *SyncPoint) *Writer {
+	r := NewWriter(w, opts)
+	r.tree = p.tree
+	r.tree.stack = slices.Clone(p.tree.stack)
+	r.base, r.baseSet, r.headPhase, r.opensBody = p.base, p.baseSet, p.headPhase, p.opensBody
+	r.holdDone, r.heldOver, r.loaderState, r.sstate = p.holdDone, p.heldOver, p.loaderState, p.sstate
+	r.rawName, r.nonce = p.rawName, p.nonce
+	return r
 }
 
 func appendSyncString(dst []byte, s string) []byte {

@@ -134,14 +134,12 @@ func statsValues(s *Stats) any {
 	return fmt.Sprint(s.Elements, s.Actions, cats, vendors, s.FailClosed, s.LoaderInserted, s.BytesIn, s.BytesOut, s.Findings(), s.Mentions())
 }
 
-// TestSyncState checks the promise of SyncState: rewriters in equal states
-// write and count the same for the same input. The beginnings are every
-// context above and every pair of them, and every '<' of the shop page and
-// of the adversarial rows; two beginnings with equal states must give the
-// same continuation for every suffix (and the rest of the shop page). A
-// state that left out what decides a continuation fails here.
-func TestSyncState(t *testing.T) {
-	var points []syncPoint
+// syncBeginnings returns the beginnings the sync tests start from (every
+// context and pair of contexts, with and without a flush, and every
+// every-th '<' of the shop page and of the adversarial rows), and the
+// suffixes they go on with (the syncSuffixes and the second half of the
+// shop page).
+func syncBeginnings(every int) (points []syncPoint, suffixes [][]byte) {
 	for _, a := range syncContexts {
 		for _, b := range append([]string{""}, syncContexts...) {
 			for _, flush := range []bool{false, true} {
@@ -152,16 +150,30 @@ func TestSyncState(t *testing.T) {
 	shop := shopPage(20 << 10)
 	rows := []byte(expandT(strings.Join(adversarial, "\n")))
 	for name, page := range map[string][]byte{"shop": shop, "rows": rows} {
+		n := 0
 		for i := 0; i < len(page); i++ {
 			if page[i] == '<' {
-				points = append(points, syncPoint{name: fmt.Sprintf("%s[:%d]", name, i), prefix: page[:i]})
+				if n++; n%every == 0 {
+					points = append(points, syncPoint{name: fmt.Sprintf("%s[:%d]", name, i), prefix: page[:i]})
+				}
 			}
 		}
 	}
-	suffixes := [][]byte{shop[len(shop)/2:]}
+	suffixes = [][]byte{shop[len(shop)/2:]}
 	for _, s := range syncSuffixes {
 		suffixes = append(suffixes, []byte(s))
 	}
+	return points, suffixes
+}
+
+// TestSyncState checks the promise of SyncState: rewriters in equal states
+// write and count the same for the same input. The beginnings are every
+// context above and every pair of them, and every '<' of the shop page and
+// of the adversarial rows; two beginnings with equal states must give the
+// same continuation for every suffix (and the rest of the shop page). A
+// state that left out what decides a continuation fails here.
+func TestSyncState(t *testing.T) {
+	points, suffixes := syncBeginnings(1)
 	for oname, opts := range syncOptions() {
 		groups := map[string][]syncPoint{}
 		quiet := 0
@@ -264,6 +276,54 @@ func TestStatsSince(t *testing.T) {
 		sum.Merge(since)
 		if got, want := statsValues(sum), statsValues(&full); got != want {
 			t.Errorf("cut %d: counts up to it plus those since are\n%v\nwant\n%v", cut, got, want)
+		}
+	}
+}
+
+// TestNewWriterAt checks that a Writer started from a SyncPoint goes on as
+// the Writer it was taken from: the same state at once, and the same
+// output and counts for every suffix, from every context and pair of
+// contexts above and from every tenth '<' of the shop page and the rows.
+func TestNewWriterAt(t *testing.T) {
+	points, suffixes := syncBeginnings(10)
+	for oname, opts := range syncOptions() {
+		restored := 0
+		for _, p := range points {
+			for _, s := range suffixes {
+				state, ok, want, wantCounts := continuation(t, opts, p, s)
+				if !ok {
+					break
+				}
+				var orig bytes.Buffer
+				w := NewWriter(&orig, opts)
+				w.Write(p.prefix)
+				if p.flush {
+					w.Flush()
+				}
+				sp, ok := w.SyncPoint()
+				if !ok || string(sp.Key()) != state {
+					t.Fatalf("%s: %s: SyncPoint %v, key %q; SyncState %q", oname, p.name, ok, sp.Key(), state)
+				}
+				var buf bytes.Buffer
+				r := NewWriterAt(&buf, opts, sp)
+				if now, _ := r.SyncState(nil); string(now) != state {
+					t.Fatalf("%s: %s: started in state %q, not %q", oname, p.name, now, state)
+				}
+				if _, err := r.Write(s); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if got, gotCounts := buf.String(), statsValues(r.Stats()); got != want || gotCounts != wantCounts {
+					t.Fatalf("%s: started after %s, the rewrite of\n%q\nis\n%q\n%v\nnot\n%q\n%v", oname, p.name, s[:min(len(s), 200)], got[:min(len(got), 300)], gotCounts, want[:min(len(want), 300)], wantCounts)
+				}
+				restored++
+			}
+		}
+		t.Logf("%s: %d continuations from a restored Writer", oname, restored)
+		if restored < 5000 {
+			t.Errorf("%s: only %d continuations compared", oname, restored)
 		}
 	}
 }
