@@ -62,7 +62,7 @@ var errMemoDiverged = errors.New("page memo: the rewriter's output differs from 
 type pageMemo struct {
 	mu     sync.Mutex
 	lru    *simplelru.LRU[string, *memoEntry]
-	seen   *simplelru.LRU[string, struct{}] // pages asked for once since they were last kept
+	seen   *simplelru.LRU[string, int] // pages asked for once since they were last kept, and their size
 	used   int
 	budget int
 }
@@ -74,23 +74,48 @@ func newPageMemo(budget int) *pageMemo {
 	m := &pageMemo{budget: budget}
 	// The count bound is only a backstop: the budget in bytes evicts first.
 	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(_ string, e *memoEntry) { m.used -= e.size() })
-	m.seen, _ = simplelru.NewLRU[string, struct{}](memoSeen, nil)
+	m.seen, _ = simplelru.NewLRU[string, int](memoSeen, nil)
 	return m
 }
 
 // admit reports whether a page the memo does not hold is to be kept this
 // time: from its second request on. Keeping a page costs a copy of it and
 // of its rewrite; one asked for once (a search with its own query) is not
-// worth it, and would push out pages that are asked for again.
-func (m *pageMemo) admit(key string) bool {
+// worth it, and would push out pages that are asked for again. It also
+// returns the size the page had the first time, to size the copies.
+func (m *pageMemo) admit(key string) (bool, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if size, ok := m.seen.Get(key); ok {
+		m.seen.Remove(key)
+		return true, size
+	}
+	m.seen.Add(key, 0)
+	return false, 0
+}
+
+// sawSize notes the size of a page asked for once.
+func (m *pageMemo) sawSize(key string, size int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.seen.Contains(key) {
-		m.seen.Remove(key)
-		return true
+		m.seen.Add(key, size)
 	}
-	m.seen.Add(key, struct{}{})
-	return false
+}
+
+// memoFirst rewrites a page's first response, and notes its size.
+type memoFirst struct {
+	*rewrite.Writer
+	memo *pageMemo
+	key  string
+}
+
+func (f *memoFirst) Close() error {
+	err := f.Writer.Close()
+	if n := f.Writer.Stats().BytesIn; err == nil && n <= maxMemoPage {
+		f.memo.sawSize(f.key, int(n))
+	}
+	return err
 }
 
 // get returns the entry for key if it was made under db.
@@ -249,11 +274,18 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
 		return &memoReplay{e: e, w: w, opts: opts}
 	}
-	if !h.memo.admit(key) {
-		return rewrite.NewWriter(w, opts)
+	admit, size := h.memo.admit(key)
+	if !admit {
+		return &memoFirst{Writer: rewrite.NewWriter(w, opts), memo: h.memo, key: key}
 	}
 	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1}
 	rec.tee = &memoTee{w: w, keep: true}
+	if size > 0 {
+		// Sized for the page as it was, with room for the changes and
+		// the loader: growing a copy page by page costs as much again.
+		rec.in = make([]byte, 0, size+size/16)
+		rec.tee.kept = make([]byte, 0, size+size/8+4<<10)
+	}
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
 }

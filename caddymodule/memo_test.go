@@ -246,7 +246,7 @@ func TestMemoReplay(t *testing.T) {
 
 // isPlain reports whether pw is a bare rewriter: neither kept nor replayed.
 func isPlain(pw pageWriter) bool {
-	_, ok := pw.(*rewrite.Writer)
+	_, ok := pw.(*memoFirst)
 	return ok
 }
 
