@@ -56,6 +56,11 @@ const DefaultPageMemo = 32 << 20
 // maxMemoPage is the largest upstream body kept in the memo.
 const maxMemoPage = 2 << 20
 
+// maxMemoKey is the longest page URL, query included, the memo keeps or
+// remembers: a key is held besides the budget's bytes, and a request line
+// can be a megabyte long.
+const maxMemoKey = 2 << 10
+
 var errMemoDiverged = errors.New("page memo: the rewriter's output differs from what was sent")
 
 // pageMemo is a byte-bounded LRU of rewritten pages.
@@ -270,6 +275,9 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 		return rewrite.NewWriter(w, opts)
 	}
 	key := opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00" + opts.Nonce
+	if len(key) > maxMemoKey {
+		return rewrite.NewWriter(w, opts)
+	}
 	db := h.policy.DB()
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
 		return &memoReplay{e: e, w: w, opts: opts}

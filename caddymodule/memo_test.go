@@ -250,6 +250,13 @@ func isPlain(pw pageWriter) bool {
 	return ok
 }
 
+// isPlainWriter reports whether pw is a bare rewriter that the memo does
+// not even remember.
+func isPlainWriter(pw pageWriter) bool {
+	_, ok := pw.(*rewrite.Writer)
+	return ok
+}
+
 // kept serves body for req through h twice, so that the memo keeps it (a
 // page is kept from its second request), and returns the second writer.
 func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []bodyCall) pageWriter {
@@ -343,6 +350,15 @@ func TestMemoKeeps(t *testing.T) {
 	h.policy.SetDB(blocklists.NewDB()) // a list reload
 	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoReplay); ok {
 		t.Error("a page kept before a list reload is replayed")
+	}
+	long := "http://shop.example/a?q=" + strings.Repeat("x", maxMemoKey)
+	for range 3 {
+		if !isPlainWriter(serveOnce(long, page)) {
+			t.Fatal("a page with a URL over the key cap is kept or remembered")
+		}
+	}
+	if h.memo.seen.Len() > 2 {
+		t.Errorf("the memo remembers %d pages asked for once", h.memo.seen.Len())
 	}
 	big := append(bytes.Clone(page), bytes.Repeat([]byte("<p>x</p>"), maxMemoPage/8)...)
 	serveOnce("http://shop.example/big", big)

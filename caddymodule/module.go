@@ -105,8 +105,8 @@ type Handler struct {
 	// instead of rewriting it again; from the first byte that differs, the
 	// page is rewritten, until the rewriter reaches one of the kept
 	// rewrite's checkpoints (about every 4 KiB) in the same state, where
-	// the kept output takes over again. Pages over 2 MiB are not kept.
-	// Default: 32 MiB; negative: off.
+	// the kept output takes over again. Pages over 2 MiB, or with URLs
+	// over 2 KiB, are not kept. Default: 32 MiB; negative: off.
 	PageMemo int64 `json:"page_memo,omitempty"`
 	// RuntimePath is where the consent runtime is served.
 	// Default: /_fp/consent.js.
