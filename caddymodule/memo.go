@@ -78,7 +78,7 @@ const memoSeen = 8192
 func newPageMemo(budget int) *pageMemo {
 	m := &pageMemo{budget: budget}
 	// The count bound is only a backstop: the budget in bytes evicts first.
-	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(_ string, e *memoEntry) { m.used -= e.size() })
+	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(k string, e *memoEntry) { m.used -= len(k) + e.size() })
 	m.seen, _ = simplelru.NewLRU[string, int](memoSeen, nil)
 	return m
 }
@@ -149,7 +149,7 @@ func (m *pageMemo) add(key string, e *memoEntry) {
 	defer m.mu.Unlock()
 	m.lru.Remove(key)
 	m.lru.Add(key, e)
-	m.used += e.size()
+	m.used += len(key) + e.size()
 	for m.used > m.budget && m.lru.Len() > 0 {
 		m.lru.RemoveOldest()
 	}
