@@ -131,7 +131,9 @@ func cssURLsFrom(b []byte, refs []cssRef, base, nest int) []cssRef {
 			afterImport = cssNameIs(data, "@import")
 			continue
 		case css.URLToken:
-			refs = append(refs, cssRef{start: base + start, end: base + off, url: unquoteCSSURL(data), isImport: afterImport})
+			// The name before "(" may be escaped ("\url(", "u\72l("):
+			// the URL is what the parentheses hold.
+			refs = append(refs, cssRef{start: base + start, end: base + off, url: cssURLBody(data), isImport: afterImport})
 		case css.BadURLToken:
 			// CSS reads "url(" then a quote as a function and a string,
 			// which stays valid when URL modifiers follow; the lexer calls
@@ -202,18 +204,6 @@ func cssURLBody(b []byte) string {
 		return unquoteCSSString(body)
 	}
 	return cssUnescape(string(body))
-}
-
-func unquoteCSSURL(b []byte) string {
-	s := string(b)
-	if len(s) >= 5 && strings.EqualFold(s[:4], "url(") {
-		s = strings.TrimSuffix(s[4:], ")")
-	}
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') {
-		return unquoteCSSString([]byte(s))
-	}
-	return cssUnescape(s)
 }
 
 func unquoteCSSString(b []byte) string {

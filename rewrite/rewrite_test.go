@@ -109,6 +109,8 @@ var adversarial = []string{
 	`<picture><source srcset="https://T/a.webp 1x, /b.webp 2x"><img src=/c.jpg></picture>`,
 	`<base href="https://T/"><script src="https:a.js"></script>`,
 	`<base href="http://T/"><img src=" HTTP:p.gif">`,
+	`<style>a{background:\url(https://T/p.gif)}</style>`,
+	`<p style="background:\url(https://T/p.gif)">x</p>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
