@@ -21,25 +21,26 @@ import (
 // for it goes out, with the response's own token in place of the one it was
 // made with: the rewriter's output is a function of its input, its options
 // and the flushes it was given, and a streaming rewriter decides each byte
-// it writes from the input before it. At the first byte that differs (or an
-// early end), a rewriter takes over: it reads the matched input again, with
+// it writes from the input before it.
+//
+// The recording keeps checkpoints, about every memoStride input bytes, each
+// at a point where its rewriter's whole state is known (rewrite.SyncPoint).
+// At the first byte that differs (or an early end), a rewriter takes over,
+// started in the recording's state at the last checkpoint before it
+// (rewrite.NewWriterAt): it reads the matched input since then again, with
 // the flushes of the recording, writing nothing of what was already sent,
 // and goes on with the new bytes. The bytes it would have written again are
 // compared with those that were sent, and a difference ends the response
-// (fail closed). Nothing is ever sent that was not decided from the bytes
-// this response's upstream sent.
+// (fail closed).
 //
 // A page that changed in one place (a token in a form, a count in a cart
 // badge, a block of recommendations) is the same again after it. The
-// recording keeps checkpoints, about every memoStride input bytes, each at
-// a point where its rewriter's whole state is known (rewrite.SyncState).
-// The rewriter that took over looks for the bytes that follow the next
-// checkpoints in the new page; where it finds them, and its own state there
-// equals the recording's, the rest of the page is the recording's again:
-// the memo sends the output kept after that checkpoint, for as long as the
-// input matches, and the rewriter is parked in that state in case it
-// differs again. Its counts are its own plus what the recording counted
-// after the checkpoint.
+// rewriter that took over looks for the bytes that follow the next
+// checkpoint; where it finds them, and its own state there equals the
+// recording's, the memo sends the output kept after that checkpoint again,
+// for as long as the input matches, and the rewriter is parked in that
+// state in case it differs again. Nothing is ever sent that was not decided
+// from the bytes this response's upstream sent.
 
 // pageWriter rewrites one response body: a rewrite.Writer, a recording of
 // one for the memo, or a replay from the memo.
@@ -125,9 +126,6 @@ func (f *memoFirst) Close() error {
 
 // get returns the entry for key if it was made under db.
 func (m *pageMemo) get(key string, db *blocklists.DB) *memoEntry {
-	if m == nil {
-		return nil
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.lru.Get(key)
@@ -171,7 +169,7 @@ type memoEntry struct {
 	tokenAt []int // offsets of token in output, ascending
 	events  []memoEvent
 	checks  []memoCheck
-	stats   *rewrite.Stats
+	end     memoCheck // the end of the page: end.snap is the page's counts
 }
 
 // memoCheck is a checkpoint of the recording: after in input bytes, the
@@ -187,15 +185,9 @@ type memoCheck struct {
 	bytesOut    int64
 }
 
-// tail is what the recording counted after c.
-func (e *memoEntry) tail(c *memoCheck) *rewrite.Stats {
-	t := e.stats.Since(c.snap)
-	t.Elements, t.BytesIn, t.BytesOut = e.stats.Elements-c.elements, e.stats.BytesIn-c.bytesIn, e.stats.BytesOut-c.bytesOut
-	return t
-}
-
 // between is what the recording counted from checkpoint a to checkpoint
-// b; an a without counts is the start of the page.
+// b (e.end for the end of the page); an a without counts is the start of
+// the page.
 func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
 	if a.snap == nil {
 		a = &memoCheck{}
@@ -399,7 +391,9 @@ func (r *memoRecorder) Close() error {
 	if err != nil || r.failed || !r.tee.keep || r.token == "" || bytes.Contains(r.in, []byte(r.token)) {
 		return err
 	}
-	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events, stats: r.rw.Stats()}
+	st := r.rw.Stats()
+	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events,
+		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}}
 	e.tokenAt = offsets(e.output, r.token)
 	for _, c := range r.checks {
 		if c.in+memoAnchor <= len(e.input) {
@@ -541,7 +535,8 @@ func (r *memoReplay) goLive() error {
 		r.credit = memoCredit
 	}
 	r.credit += r.in - r.base.in // earned since the hand-back
-	if k := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in }) - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in-r.base.in >= 2*memoStride) {
+	next := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in })
+	if k := next - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in-r.base.in >= 2*memoStride) {
 		c := &r.e.checks[k]
 		if r.rw != nil {
 			r.acc = addStats(r.acc, r.rw.Stats())
@@ -582,9 +577,7 @@ func (r *memoReplay) goLive() error {
 			return err
 		}
 	}
-	r.live = true
-	r.look = sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in })
-	r.seen = 0
+	r.live, r.look, r.seen = true, next, 0
 	return nil
 }
 
@@ -671,14 +664,14 @@ func (r *memoReplay) Close() error {
 // rewriter's, and the recording's after the checkpoint it handed back at.
 func (r *memoReplay) Stats() *rewrite.Stats {
 	if r.rw == nil {
-		return r.e.stats
+		return r.e.end.snap
 	}
-	s := addStats(nil, r.rw.Stats())
+	s := r.rw.Stats().Clone()
 	if r.acc != nil {
 		s.Merge(r.acc)
 	}
 	if !r.live {
-		s.Merge(r.e.tail(&r.base))
+		s.Merge(r.e.between(&r.base, &r.e.end))
 	}
 	return s
 }

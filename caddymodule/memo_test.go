@@ -212,13 +212,8 @@ func TestMemoReplay(t *testing.T) {
 				if err := feed(ref, body, calls); err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(got.Bytes(), want.Bytes()) {
-					i := 0
-					for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
-						i++
-					}
-					t.Errorf("%s %s flushes=%v: replay differs from a rewrite at byte %d of %d/%d: %q vs %q", name, vname, flushes, i, got.Len(), want.Len(),
-						snippet(got.Bytes(), i), snippet(want.Bytes(), i))
+				if d := diff(got.Bytes(), want.Bytes()); d != "" {
+					t.Errorf("%s %s flushes=%v: replay differs from a rewrite %s", name, vname, flushes, d)
 					continue
 				}
 				if got, want := statsView(pw.Stats()), statsView(ref.Stats()); !reflect.DeepEqual(got, want) {
@@ -281,6 +276,19 @@ func statsView(s *rewrite.Stats) any {
 		vendors[k] = *c
 	}
 	return []any{s.Elements, s.Actions, cats, vendors, s.FailClosed, s.LoaderInserted, s.BytesIn, s.BytesOut, s.Findings(), s.Mentions()}
+}
+
+// diff says where got first differs from want, with the bytes around
+// it; "" if they are equal.
+func diff(got, want []byte) string {
+	if bytes.Equal(got, want) {
+		return ""
+	}
+	i := 0
+	for i < min(len(got), len(want)) && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("at byte %d of %d/%d: %q vs %q", i, len(got), len(want), snippet(got, i), snippet(want, i))
 }
 
 func snippet(b []byte, i int) string {
@@ -569,12 +577,8 @@ func FuzzMemo(f *testing.F) {
 		if err := feed(ref, body, calls); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got.Bytes(), want.Bytes()) {
-			i := 0
-			for i < min(got.Len(), want.Len()) && got.Bytes()[i] == want.Bytes()[i] {
-				i++
-			}
-			t.Fatalf("the memo's response differs from the rewrite at byte %d of %d/%d: %q vs %q", i, got.Len(), want.Len(), snippet(got.Bytes(), i), snippet(want.Bytes(), i))
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("the memo's response differs from the rewrite %s", d)
 		}
 		if g, w := statsView(pw.Stats()), statsView(ref.Stats()); !reflect.DeepEqual(g, w) {
 			t.Fatalf("counts\n%+v\nwant\n%+v", g, w)

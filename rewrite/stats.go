@@ -124,35 +124,37 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	if cat == "" {
 		cat = "unknown"
 	}
-	// The decision's strings may point into the rewriter's scratch memory:
-	// a new key is copied before it is kept.
-	c := s.Categories[cat]
-	if c == nil {
-		c = s.counts()
-		s.Categories[s.keep(cat)] = c
-	}
-	c[d.Action]++
+	s.countsFor(s.Categories, cat)[d.Action]++
 	if d.Vendor != "" {
-		v := s.Vendors[d.Vendor]
-		if v == nil && len(s.Vendors) < maxFindings {
-			v = s.counts()
-			s.Vendors[s.keep(d.Vendor)] = v
-		}
-		if v != nil {
+		if v := s.countsFor(s.Vendors, d.Vendor); v != nil {
 			v[d.Action]++
 		}
 	}
-	s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action})
+	s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}, 1)
 }
 
-// count adds one to f's count. The counts are pointers so that an
-// existing entry is never assigned to: a Go map assignment replaces a
-// string key with the one given, and f's strings may point into the
-// rewriter's scratch memory, which the next element overwrites. A new
-// entry gets copies of the strings.
-func (s *Stats) count(m map[Finding]*int, f Finding) map[Finding]*int {
-	if n, ok := m[f]; ok {
-		*n++
+// countsFor returns key's Counts in m, new ones if it has none yet, or nil
+// if m is full. The key may point into the rewriter's scratch memory: a
+// new key is copied before it is kept.
+func (s *Stats) countsFor(m map[string]*Counts, key string) *Counts {
+	c := m[key]
+	if c == nil && len(m) < maxFindings {
+		c = s.counts()
+		m[s.keep(key)] = c
+	}
+	return c
+}
+
+// count adds n to f's count, dropping it if that makes it zero. The
+// counts are pointers so that an existing entry is never assigned to: a Go
+// map assignment replaces a string key with the one given, and f's strings
+// may point into the rewriter's scratch memory, which the next element
+// overwrites. A new entry gets copies of the strings.
+func (s *Stats) count(m map[Finding]*int, f Finding, n int) map[Finding]*int {
+	if c, ok := m[f]; ok {
+		if *c += n; *c == 0 {
+			delete(m, f)
+		}
 		return m
 	}
 	if m == nil {
@@ -160,9 +162,9 @@ func (s *Stats) count(m map[Finding]*int, f Finding) map[Finding]*int {
 	}
 	if len(m) < maxFindings {
 		f.Host, f.Vendor, f.Category = s.keep(f.Host), s.keep(f.Vendor), s.keep(f.Category)
-		n := s.counter()
-		*n = 1
-		m[f] = n
+		c := s.counter()
+		*c = n
+		m[f] = c
 	}
 	return m
 }
@@ -209,4 +211,4 @@ const (
 	FailUnparsableLink  = "unparsable_link_header"
 )
 
-func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f), s.changes+1 }
+func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }

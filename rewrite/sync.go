@@ -116,18 +116,10 @@ func appendSyncString(dst []byte, s string) []byte {
 // Since returns what s counted beyond base, an earlier copy of the same
 // count (see Clone): s minus base. Since(nil) is a copy of s.
 func (s *Stats) Since(base *Stats) *Stats {
-	out := &Stats{Elements: s.Elements, Actions: s.Actions, LoaderInserted: s.LoaderInserted, BytesIn: s.BytesIn, BytesOut: s.BytesOut, changes: s.changes}
-	out.add(s, 1)
+	out := &Stats{}
+	out.merge(s, 1)
 	if base != nil {
-		out.changes -= base.changes
-		out.Elements -= base.Elements
-		out.BytesIn -= base.BytesIn
-		out.BytesOut -= base.BytesOut
-		for i := range out.Actions {
-			out.Actions[i] -= base.Actions[i]
-		}
-		out.LoaderInserted = s.LoaderInserted && !base.LoaderInserted
-		out.add(base, -1)
+		out.merge(base, -1)
 	}
 	return out
 }
@@ -141,23 +133,26 @@ func (s *Stats) Changes() int { return s.changes }
 func (s *Stats) Clone() *Stats { return s.Since(nil) }
 
 // Merge adds o's counts to s.
-func (s *Stats) Merge(o *Stats) {
-	s.Elements += o.Elements
-	s.BytesIn += o.BytesIn
-	s.BytesOut += o.BytesOut
-	for i := range s.Actions {
-		s.Actions[i] += o.Actions[i]
-	}
-	s.LoaderInserted = s.LoaderInserted || o.LoaderInserted
-	s.changes += o.changes
-	s.add(o, 1)
-}
+func (s *Stats) Merge(o *Stats) { s.merge(o, 1) }
 
-// add adds sign times o's keyed counts to s's, dropping those that reach
-// zero.
-func (s *Stats) add(o *Stats, sign int) {
-	s.Categories = s.addCounts(s.Categories, o.Categories, sign)
-	s.Vendors = s.addCounts(s.Vendors, o.Vendors, sign)
+// merge adds sign (1 or -1) times o's counts to s, dropping keyed counts
+// that reach zero. Taking away an earlier copy's LoaderInserted leaves it
+// set only if the loader came after the copy.
+func (s *Stats) merge(o *Stats, sign int) {
+	s.Elements += sign * o.Elements
+	s.BytesIn += int64(sign) * o.BytesIn
+	s.BytesOut += int64(sign) * o.BytesOut
+	for i := range s.Actions {
+		s.Actions[i] += sign * o.Actions[i]
+	}
+	if sign > 0 {
+		s.LoaderInserted = s.LoaderInserted || o.LoaderInserted
+	} else {
+		s.LoaderInserted = s.LoaderInserted && !o.LoaderInserted
+	}
+	s.changes += sign * o.changes
+	s.Categories = s.mergeCounts(s.Categories, o.Categories, sign)
+	s.Vendors = s.mergeCounts(s.Vendors, o.Vendors, sign)
 	for k, n := range o.FailClosed {
 		if s.FailClosed == nil {
 			s.FailClosed = map[string]int{}
@@ -166,22 +161,22 @@ func (s *Stats) add(o *Stats, sign int) {
 			delete(s.FailClosed, k)
 		}
 	}
-	s.fc = s.addFindings(s.fc, o.fc, sign)
-	s.mc = s.addFindings(s.mc, o.mc, sign)
+	for f, n := range o.fc {
+		s.fc = s.count(s.fc, f, sign*(*n))
+	}
+	for f, n := range o.mc {
+		s.mc = s.count(s.mc, f, sign*(*n))
+	}
 }
 
-func (s *Stats) addCounts(dst, src map[string]*Counts, sign int) map[string]*Counts {
+func (s *Stats) mergeCounts(dst, src map[string]*Counts, sign int) map[string]*Counts {
+	if dst == nil && len(src) > 0 {
+		dst = make(map[string]*Counts, len(src))
+	}
 	for k, c := range src {
-		if dst == nil {
-			dst = make(map[string]*Counts, len(src))
-		}
-		d := dst[k]
+		d := s.countsFor(dst, k)
 		if d == nil {
-			if len(dst) >= maxFindings {
-				continue
-			}
-			d = s.counts()
-			dst[s.keep(k)] = d
+			continue
 		}
 		zero := true
 		for i := range d {
@@ -190,28 +185,6 @@ func (s *Stats) addCounts(dst, src map[string]*Counts, sign int) map[string]*Cou
 		}
 		if zero {
 			delete(dst, k)
-		}
-	}
-	return dst
-}
-
-func (s *Stats) addFindings(dst, src map[Finding]*int, sign int) map[Finding]*int {
-	for f, np := range src {
-		n := *np
-		if d, ok := dst[f]; ok {
-			if *d += sign * n; *d == 0 {
-				delete(dst, f)
-			}
-			continue
-		}
-		if dst == nil {
-			dst = make(map[Finding]*int, len(src))
-		}
-		if len(dst) < maxFindings {
-			f.Host, f.Vendor, f.Category = s.keep(f.Host), s.keep(f.Vendor), s.keep(f.Category)
-			d := s.counter()
-			*d = sign * n
-			dst[f] = d
 		}
 	}
 	return dst

@@ -235,9 +235,10 @@ func TestSyncStateQuiet(t *testing.T) {
 // point plus those after it, and that a clone does not move with them.
 func TestStatsSince(t *testing.T) {
 	page := shopPage(30 << 10)
+	opts := Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true, Loader: syncOptions()["loader"].Loader}
 	var full Stats
 	{
-		w := NewWriter(&bytes.Buffer{}, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true})
+		w := NewWriter(&bytes.Buffer{}, opts)
 		if _, err := w.Write(page); err != nil {
 			t.Fatal(err)
 		}
@@ -246,11 +247,11 @@ func TestStatsSince(t *testing.T) {
 		}
 		full = *w.Stats()
 	}
-	if full.Changed() == 0 || len(full.Findings()) < 3 {
+	if full.Changed() == 0 || len(full.Findings()) < 3 || !full.LoaderInserted {
 		t.Fatalf("the shop page changed %d elements, %d findings", full.Changed(), len(full.Findings()))
 	}
 	for _, cut := range []int{0, 1000, len(page) / 3, len(page) / 2, len(page)} {
-		w := NewWriter(&bytes.Buffer{}, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true})
+		w := NewWriter(&bytes.Buffer{}, opts)
 		if _, err := w.Write(page[:cut]); err != nil {
 			t.Fatal(err)
 		}
@@ -269,6 +270,9 @@ func TestStatsSince(t *testing.T) {
 			t.Errorf("cut %d: the clone changed with the rewrite", cut)
 		}
 		since := w.Stats().Since(snap)
+		if since.LoaderInserted != (w.Stats().LoaderInserted && !snap.LoaderInserted) {
+			t.Errorf("cut %d: the loader counted as inserted since: %v", cut, since.LoaderInserted)
+		}
 		if (since.Changes() == 0) != (statsValues(&Stats{Elements: since.Elements, BytesIn: since.BytesIn, BytesOut: since.BytesOut}) == statsValues(since)) {
 			t.Errorf("cut %d: %d changes since, for counts %v", cut, since.Changes(), statsValues(since))
 		}
