@@ -104,15 +104,17 @@ type DB struct {
 	hostRules [][]*rule
 	strs      []string // vendor and category names; strs[0] is ""
 	strIdx    map[string]uint32
-	// byToken indexes generic URL rules by one token a matching URL must
-	// contain; fallback holds those with no usable token.
-	byToken   map[string][]*rule
+	// tokens indexes generic URL rules by one token a matching URL must
+	// contain (tokenTable finds a token's rules by its hash, and tokenBits
+	// says without a probe that most of a URL's tokens index nothing);
+	// fallback holds the rules with no usable token.
+	tokens    tokenTable
 	tokenBits *[(tokenMask + 1) / 64]uint64
 	fallback  []*rule
 	// fallbackMemo holds the fallback rules that apply on the last page
 	// host asked about (fallbackOn).
 	fallbackMemo atomic.Pointer[fallbackMemo]
-	generic      int // rules in byToken and fallback
+	generic      int // rules in tokens and fallback
 	regexes      int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
@@ -126,7 +128,7 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, byToken: map[string][]*rule{}, tokenBits: new([(tokenMask + 1) / 64]uint64)}
+	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.
@@ -212,8 +214,8 @@ func (db *DB) Merge(o *DB) {
 	}
 	// Generic rules are copied: indexing sets fields of the rule, and o
 	// may be in use by readers.
-	for _, rs := range o.byToken {
-		for _, r := range rs {
+	for _, t := range o.tokens.list {
+		for _, r := range t.rules {
 			c := *r
 			db.addGeneric(&c)
 		}

@@ -173,11 +173,51 @@ func FuzzParseList(f *testing.F) {
 			}
 			return r
 		}, in))
-		for _, u := range []string{"https://a.example/" + p, "https://a.example/p?" + p, "https://x.a.example/"} {
-			db.Match(&Request{URL: u, Host: u[8 : strings.IndexByte(u[8:], '/')+8], PageHost: "page.example", Type: TypeAll})
-			db.Match(&Request{URL: u, Host: "a.example", PageHost: "a.example", Type: TypeScript})
+		for _, u := range []string{"https://a.example/" + p, "https://a.example/p?" + p, "https://x.a.example/", "https://" + p} {
+			for _, q := range []*Request{
+				{URL: u, Host: u[8 : max(strings.IndexByte(u[8:], '/'), 0)+8], PageHost: "page.example", Type: TypeAll},
+				{URL: u, Host: "a.example", PageHost: "a.example", Type: TypeScript},
+			} {
+				checkMatch(t, db, q)
+			}
 		}
 	})
+}
+
+// checkMatch compares db.Match, which finds generic rules through the
+// URL's tokens and checks most where their token lies, with matching
+// every rule of the DB against the whole URL.
+func checkMatch(t *testing.T, db *DB, q *Request) {
+	t.Helper()
+	got, gok := db.Match(q)
+	want, wok := matchEvery(db, q)
+	if gok != wok || got.Exception != want.Exception || got.Important != want.Important {
+		t.Fatalf("%q on %s: Match gives %+v %v, every rule gives %+v %v", q.URL, q.PageHost, got, gok, want, wok)
+	}
+}
+
+// matchEvery is Match without the token index: every generic rule is
+// searched for in the whole URL.
+func matchEvery(db *DB, q *Request) (Entry, bool) {
+	var o outcome
+	hostEnd := 0
+	if i := strings.Index(q.URL, "://"); i >= 0 {
+		hostEnd = min(i+3+len(q.Host), len(q.URL))
+	}
+	db.walkHost(q.Host, &o, q, hostEnd)
+	for _, x := range db.tokens.list {
+		for _, r := range x.rules {
+			if r.match(q) {
+				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+			}
+		}
+	}
+	for _, r := range db.fallback {
+		if r.match(q) {
+			o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+		}
+	}
+	return o.result()
 }
 
 // lookup matches https://host/path, of any type, on a page at page.example.

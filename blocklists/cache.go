@@ -16,26 +16,40 @@ type cached struct {
 	ok bool
 }
 
+// urlKey is a request's digest: two 64-bit hashes of the type, the page
+// host and the URL, under two seeds drawn when the cache is made. Keeping
+// digests, not the URLs, bounds the cache's memory whatever the URLs'
+// length, and a lookup hashes the URL once and compares 16 bytes. Two
+// requests share a key only if both hashes collide, which for 2^14 kept
+// keys happens about once in 2^114 lookups, and the seeds are secret to
+// the process, so a page cannot aim for a collision.
+type urlKey [2]uint64
+
 // urlCache is an LRU of full-URL decisions, split into shards so that
 // concurrent rewrites rarely wait on the same lock.
 type urlCache struct {
-	seed   maphash.Seed
-	shards [cacheShards]*lru.Cache[string, cached]
+	seeds  [2]maphash.Seed
+	shards [cacheShards]*lru.Cache[urlKey, cached]
 }
 
 func newURLCache(size int) *urlCache {
-	c := &urlCache{seed: maphash.MakeSeed()}
+	c := &urlCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	for i := range c.shards {
 		// lru.New fails only for a size below one.
-		c.shards[i], _ = lru.New[string, cached](max(size/cacheShards, 1))
+		c.shards[i], _ = lru.New[urlKey, cached](max(size/cacheShards, 1))
 	}
 	return c
 }
 
-func (c *urlCache) shard(key string) *lru.Cache[string, cached] {
-	return c.shards[maphash.String(c.seed, key)%cacheShards]
+// key digests a request's bytes.
+func (c *urlCache) key(b []byte) urlKey {
+	return urlKey{maphash.Bytes(c.seeds[0], b), maphash.Bytes(c.seeds[1], b)}
 }
 
-func (c *urlCache) get(key string) (cached, bool) { return c.shard(key).Get(key) }
+func (c *urlCache) shard(k urlKey) *lru.Cache[urlKey, cached] {
+	return c.shards[k[0]%cacheShards]
+}
 
-func (c *urlCache) add(key string, v cached) { c.shard(key).Add(key, v) }
+func (c *urlCache) get(k urlKey) (cached, bool) { return c.shard(k).Get(k) }
+
+func (c *urlCache) add(k urlKey, v cached) { c.shard(k).Add(k, v) }

@@ -1,6 +1,7 @@
 package blocklists
 
 import (
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -66,10 +67,14 @@ type rule struct {
 	// offsets in pattern (for a plain pattern).
 	toks []string
 	offs []int
-	// tokOff is the offset in pattern of the token the rule is indexed
-	// under, when the rule is one unanchored run with no *: the rule can
-	// then be checked right where the token occurs. Otherwise -1.
+	// tokOff is the offset in segs[0] of the token the rule is indexed
+	// under, when that token lies in the first segment of a pattern that
+	// is no regex: the first segment is then matched right where the
+	// token occurs in the URL, and the rest after it. Otherwise -1.
 	tokOff int
+	// lit0 is how many bytes segs[0] has before its first ^: they are
+	// compared as one string.
+	lit0 int
 }
 
 // isSep reports whether c matches the ^ separator: anything but a letter,
@@ -264,6 +269,41 @@ func (r *rule) matchURL(q *Request) bool {
 	return matchSegs(r.segs, u, false, r.end)
 }
 
+// matchFrom matches a rule with a tokOff at p in u: its first segment
+// there, and its other segments after it. A | anchor needs p at the
+// start of u, and a || anchor needs p at the start of a label of the
+// host, which lies between hostStart and hostEnd.
+func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
+	switch {
+	case p < 0:
+		return false
+	case r.start && p != 0:
+		return false
+	case r.hostAnchor && (hostStart < 0 || p < hostStart || p >= hostEnd || p > hostStart && u[p-1] != '.'):
+		return false
+	}
+	seg := r.segs[0]
+	if len(u)-p < r.lit0 || u[p:p+r.lit0] != seg[:r.lit0] {
+		return false
+	}
+	e, ok := segAt(seg[r.lit0:], u, p+r.lit0)
+	if !ok {
+		return false
+	}
+	if len(r.segs) == 1 {
+		return !r.end || e == len(u)
+	}
+	return matchSegs(r.segs[1:], u[e:], false, r.end)
+}
+
+// tokenChars marks the bytes tokens are made of (isTokenChar).
+var tokenChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isTokenChar(byte(c))
+	}
+	return t
+}()
+
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '%'
 }
@@ -440,45 +480,45 @@ func (db *DB) needsURL(host string) bool {
 // the host's suffixes, and generic rules found through the URL's tokens.
 func (db *DB) Match(q *Request) (Entry, bool) {
 	var o outcome
-	hostEnd := strings.Index(q.URL, "://")
-	if hostEnd < 0 {
-		hostEnd = 0
-	} else {
-		hostEnd += 3 + len(q.Host)
-		if hostEnd > len(q.URL) {
-			hostEnd = len(q.URL)
-		}
+	// The host lies between hostStart and hostEnd; hostStart is -1 in a
+	// URL with no "://", where no rule anchored at the host matches.
+	hostStart, hostEnd := strings.Index(q.URL, "://"), 0
+	if hostStart >= 0 {
+		hostStart += 3
+		hostEnd = min(hostStart+len(q.Host), len(q.URL))
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
 	if db.generic > 0 {
-		// A token's rules are tried once per URL, however often it repeats.
-		var seen tokenSet
+		// Rules that are searched for in the whole URL are tried once
+		// per URL, however often their token repeats.
+		var seen tokenSeen
 		u := q.URL
+		bitset := db.tokenBits
 		for i := 0; i < len(u); {
-			if !isTokenChar(u[i]) {
+			if !tokenChars[u[i]] {
 				i++
 				continue
 			}
 			j := i
-			h := uint32(fnvOffset)
-			for j < len(u) && isTokenChar(u[j]) {
-				h = (h ^ uint32(u[j])) * fnvPrime
+			h := uint32(0)
+			for j < len(u) && tokenChars[u[j]] {
+				h = bits.RotateLeft32(h, 5) ^ uint32(u[j])
 				j++
 			}
+			h = mixToken(h)
 			// Most of a URL's tokens index no rule: the bit set says so
-			// without a map lookup.
-			if db.tokenBits[h&tokenMask>>6]&(1<<(h&63)) != 0 {
-				first := !seen.add(u[i:j])
-				for _, r := range db.byToken[u[i:j]] {
-					if r.tokOff >= 0 {
-						// The token is where the pattern's token falls.
-						if p := i - r.tokOff; p >= 0 && r.applies(q) {
-							if e, ok := segAt(r.pattern, u, p); ok && (!r.end || e == len(u)) {
+			// without a probe.
+			if bitset[h&tokenMask>>6]&(1<<(h&63)) != 0 {
+				if k := db.tokens.find(h, u[i:j]); k >= 0 {
+					again := seen.add(uint32(k))
+					for _, r := range db.tokens.list[k].rules {
+						if r.tokOff >= 0 {
+							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesDomain(q) {
 								o.add(&r.Entry, urlRuleSpec+len(r.pattern))
 							}
+						} else if !again && r.match(q) {
+							o.add(&r.Entry, urlRuleSpec+len(r.pattern))
 						}
-					} else if first && r.match(q) {
-						o.add(&r.Entry, urlRuleSpec+len(r.pattern))
 					}
 				}
 			}
@@ -518,32 +558,33 @@ type fallbackMemo struct {
 	rules    []*rule
 }
 
-// tokenSet remembers the indexed tokens already tried for one URL.
-type tokenSet struct {
-	few  [16]string
+// tokenSeen remembers the tokens (their indexes in DB.tokens) whose
+// searched rules were already tried for one URL.
+type tokenSeen struct {
+	few  [32]uint32
 	n    int
-	more map[string]bool
+	more map[uint32]bool
 }
 
-// add reports whether t was already in the set, and adds it.
-func (s *tokenSet) add(t string) bool {
+// add reports whether k was already in the set, and adds it.
+func (s *tokenSeen) add(k uint32) bool {
 	for _, x := range s.few[:s.n] {
-		if x == t {
+		if x == k {
 			return true
 		}
 	}
 	if s.n < len(s.few) {
-		s.few[s.n] = t
+		s.few[s.n] = k
 		s.n++
 		return false
 	}
 	if s.more == nil {
-		s.more = map[string]bool{}
+		s.more = map[uint32]bool{}
 	}
-	if s.more[t] {
+	if s.more[k] {
 		return true
 	}
-	s.more[t] = true
+	s.more[k] = true
 	return false
 }
 
@@ -551,11 +592,12 @@ func (s *tokenSet) add(t string) bool {
 // list when it has none.
 func (db *DB) addGeneric(r *rule) {
 	db.generic++
-	best, off := "", -1
+	best, off, bestN := "", -1, 0
 	for k, t := range r.toks {
-		if n, m := tokenCost(t, len(db.byToken[t])), tokenCost(best, len(db.byToken[best])); best == "" || n < m || n == m && len(t) > len(best) {
-			best, off = t, -1
-			if k < len(r.offs) && r.re == nil && !r.start && !r.hostAnchor && len(r.segs) == 1 {
+		n := len(db.tokens.rulesOf(t))
+		if c, m := tokenCost(t, n), tokenCost(best, bestN); best == "" || c < m || c == m && len(t) > len(best) {
+			best, off, bestN = t, -1, n
+			if r.re == nil && k < len(r.offs) && len(r.segs) > 0 && r.offs[k]+len(t) <= len(r.segs[0]) {
 				off = r.offs[k]
 			}
 		}
@@ -565,8 +607,14 @@ func (db *DB) addGeneric(r *rule) {
 		db.fallback = append(db.fallback, r)
 		return
 	}
-	db.byToken[best] = append(db.byToken[best], r)
+	if len(r.segs) > 0 {
+		r.lit0 = len(r.segs[0])
+		if i := strings.IndexByte(r.segs[0], '^'); i >= 0 {
+			r.lit0 = i
+		}
+	}
 	h := tokenHash(best)
+	db.tokens.add(h, best, r)
 	db.tokenBits[h&tokenMask>>6] |= 1 << (h & 63)
 }
 
@@ -592,19 +640,93 @@ var commonTokens = map[string]bool{
 	"cdn": true, "static": true, "min": true, "assets": true, "img": true, "images": true,
 }
 
-// The token bit set: FNV-1a of each indexed token, 1<<16 bits.
-const (
-	fnvOffset = 2166136261
-	fnvPrime  = 16777619
-	tokenMask = 1<<16 - 1
-)
+// The token bit set: tokenHash of each indexed token, 1<<16 bits.
+const tokenMask = 1<<16 - 1
 
+// tokenHash hashes a token as Match does while it reads the URL: a
+// rotate and an exclusive or per byte, which depend on the previous
+// byte's result for one cycle where a multiply would take three, then
+// one mix for the bits the index and the bit set take.
 func tokenHash(t string) uint32 {
-	h := uint32(fnvOffset)
+	h := uint32(0)
 	for i := 0; i < len(t); i++ {
-		h = (h ^ uint32(t[i])) * fnvPrime
+		h = bits.RotateLeft32(h, 5) ^ uint32(t[i])
 	}
-	return h
+	return mixToken(h)
+}
+
+func mixToken(h uint32) uint32 {
+	h *= 0x9e3779b1
+	return h ^ h>>15
+}
+
+// tokenTable maps tokens to the generic rules indexed under them: an
+// open-addressed table of their hashes, so that a URL's token is found
+// with the hash Match has already computed and one string compare.
+type tokenTable struct {
+	list  []tokenRules
+	slots []tokenSlot // len is a power of two, at most half full
+}
+
+type tokenRules struct {
+	tok   string
+	rules []*rule
+}
+
+type tokenSlot struct {
+	h uint32
+	k uint32 // 1 + the token's index in list; 0: empty
+}
+
+// find returns the index in list of t, whose tokenHash is h, or -1.
+func (tt *tokenTable) find(h uint32, t string) int {
+	if len(tt.slots) == 0 {
+		return -1
+	}
+	m := uint32(len(tt.slots) - 1)
+	for i := h & m; ; i = (i + 1) & m {
+		s := tt.slots[i]
+		if s.k == 0 {
+			return -1
+		}
+		if s.h == h && tt.list[s.k-1].tok == t {
+			return int(s.k - 1)
+		}
+	}
+}
+
+// rulesOf returns the rules indexed under t.
+func (tt *tokenTable) rulesOf(t string) []*rule {
+	if k := tt.find(tokenHash(t), t); k >= 0 {
+		return tt.list[k].rules
+	}
+	return nil
+}
+
+// add indexes r under t, whose tokenHash is h.
+func (tt *tokenTable) add(h uint32, t string, r *rule) {
+	if k := tt.find(h, t); k >= 0 {
+		tt.list[k].rules = append(tt.list[k].rules, r)
+		return
+	}
+	tt.list = append(tt.list, tokenRules{tok: t, rules: []*rule{r}})
+	if 2*len(tt.list) > len(tt.slots) {
+		tt.slots = make([]tokenSlot, 1<<bits.Len(uint(4*len(tt.list))))
+		for k, x := range tt.list {
+			tt.put(tokenHash(x.tok), uint32(k))
+		}
+		return
+	}
+	tt.put(h, uint32(len(tt.list)-1))
+}
+
+func (tt *tokenTable) put(h, k uint32) {
+	m := uint32(len(tt.slots) - 1)
+	i := h & m
+	for tt.slots[i].k != 0 {
+		i = (i + 1) & m
+	}
+	tt.slots[i] = tokenSlot{h: h, k: k + 1}
 }
 
 // regexLiterals returns the literal runs a match of the regex src must

@@ -84,6 +84,16 @@ func TestABP(t *testing.T) {
 			{"https://metrics.shop.example/c", "", 0, "block"},
 			{"https://a.metrics.shop.example/c", "", 0, "block"},
 			{"https://xmetrics.shop.example/c", "", 0, ""},
+			// The token is whole, but not at the start of a label, or not
+			// in the host.
+			{"https://x-metrics.shop.example/c", "", 0, ""},
+			{"https://a.test/metrics.shop.example/c", "", 0, ""},
+			{"https://a.test/x.metrics.shop.example/c", "", 0, ""},
+			{"https://a.test/?u=https://metrics.shop.example/c", "", 0, ""},
+		}},
+		{"|https://t.test/a*/px", []req{
+			{"https://t.test/ab/px", "", 0, "block"},
+			{"https://x.test/?r=https://t.test/ab/px", "", 0, ""},
 		}},
 		{"/content/ads/*", []req{ // a trailing * adds nothing
 			{"https://a.test/x/content/ads/b.gif", "", 0, "block"},
@@ -357,8 +367,8 @@ func TestPatternStars(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []*rule
-		for _, rs := range db.byToken {
-			got = append(got, rs...)
+		for _, x := range db.tokens.list {
+			got = append(got, x.rules...)
 		}
 		got = append(got, db.fallback...)
 		if len(got) != 1 {
@@ -367,6 +377,23 @@ func TestPatternStars(t *testing.T) {
 		r := got[0]
 		if r.pattern != want.pattern || len(r.segs) != want.pieces || r.start != want.start || r.end != want.end {
 			t.Errorf("%s: pattern %q in %d pieces, start %v, end %v; want %+v", list, r.pattern, len(r.segs), r.start, r.end, want)
+		}
+	}
+}
+
+// TestMatchCorpus checks Match against matching every rule, on EasyPrivacy
+// and EasyList and the URLs the saved pages load, in each request type.
+func TestMatchCorpus(t *testing.T) {
+	p := fullPolicy(t)
+	db := p.DB()
+	urls := corpusURLs(t)
+	// Every fourth URL: matching every rule is slow (13 s for all).
+	for i := 0; i < len(urls); i += 4 {
+		u := urls[i]
+		for _, typ := range []ReqType{TypeScript, TypeImage, TypeAll} {
+			for _, page := range []string{"shop.example", u.Host} {
+				checkMatch(t, db, &Request{URL: strings.ToLower(u.Scheme + "://" + u.Host + u.EscapedPath() + "?" + u.RawQuery), Host: u.Host, PageHost: page, Type: typ})
+			}
 		}
 	}
 }

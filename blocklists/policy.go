@@ -238,12 +238,11 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	if t == 0 {
 		t = TypeAll
 	}
-	// The cache key is the type, the page host and the URL as given; the
-	// lower-cased URL that the rules match is made only on a miss, so a
-	// hit costs no pass over the URL's bytes but the hash and the compare
-	// (a URL seen in two cases takes two entries with the same answer).
-	// The key is built in a pooled buffer: a cache hit allocates nothing,
-	// and only a miss copies the key for the cache to keep.
+	// The cache key is a digest of the type, the page host and the URL
+	// as given, built in a pooled buffer: a hit allocates nothing. The
+	// lower-cased URL that the rules match is made only on a miss, in a
+	// second buffer (a URL seen in two cases takes two entries with the
+	// same answer).
 	bp := keyPool.Get().(*[]byte)
 	defer keyPool.Put(bp)
 	b := append((*bp)[:0], byte(t), byte(t>>8))
@@ -258,36 +257,25 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, '?')
 		b = append(b, query...)
 	}
-	*bp = b
-	// The cache does not keep the key it is asked for, so a view of the
-	// buffer is safe for the lookup.
-	r, ok := st.cache.get(unsafe.String(unsafe.SliceData(b), len(b)))
+	k := st.cache.key(b)
+	r, ok := st.cache.get(k)
 	if !ok {
-		key := string(b)
-		r.e, r.ok = db.Match(&Request{URL: lowerASCII(key[n:]), Host: host, PageHost: pageHost, Type: t})
-		st.cache.add(key, r)
+		// The URL is lower-cased in place, after the digest: Match keeps
+		// nothing of the request, so a view of the buffer is safe.
+		u := b[n:]
+		for i, c := range u {
+			if c >= 'A' && c <= 'Z' {
+				u[i] = c + 'a' - 'A'
+			}
+		}
+		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t})
+		st.cache.add(k, r)
 	}
+	*bp = b
 	return p.resolve(host, &r.e, r.ok)
 }
 
 var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// lowerASCII lower-cases the ASCII letters of s, allocating only when
-// there is one to change.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
 
 // shapeMatches reports whether path?query contains prefix.
 // Every first-party URL is checked against every shape, so the cheap
