@@ -1,7 +1,10 @@
 package blocklists
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -394,6 +397,46 @@ func TestMatchCorpus(t *testing.T) {
 			for _, page := range []string{"shop.example", u.Host} {
 				checkMatch(t, db, &Request{URL: strings.ToLower(u.Scheme + "://" + u.Host + u.EscapedPath() + "?" + u.RawQuery), Host: u.Host, PageHost: page, Type: typ})
 			}
+		}
+	}
+}
+
+// TestLowerASCII checks the eight-bytes-at-a-time lower-casing against a
+// byte-by-byte one: every byte value at every position of a word, then
+// random strings of every length up to 40.
+func TestLowerASCII(t *testing.T) {
+	ref := func(b []byte) []byte {
+		out := slices.Clone(b)
+		for i, c := range out {
+			if c >= 'A' && c <= 'Z' {
+				out[i] = c + 'a' - 'A'
+			}
+		}
+		return out
+	}
+	check := func(in []byte) {
+		t.Helper()
+		got := slices.Clone(in)
+		lowerASCII(got)
+		if want := ref(in); !bytes.Equal(got, want) {
+			t.Fatalf("lowerASCII(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 9; pos++ {
+			in := []byte("AZaz@[`{\x80")
+			in[pos] = byte(c)
+			check(in)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 40; n++ {
+		for k := 0; k < 200; k++ {
+			in := make([]byte, n)
+			for i := range in {
+				in[i] = byte(rng.IntN(256))
+			}
+			check(in)
 		}
 	}
 }

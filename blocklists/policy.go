@@ -1,6 +1,7 @@
 package blocklists
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -263,11 +264,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		// The URL is lower-cased in place, after the digest: Match keeps
 		// nothing of the request, so a view of the buffer is safe.
 		u := b[n:]
-		for i, c := range u {
-			if c >= 'A' && c <= 'Z' {
-				u[i] = c + 'a' - 'A'
-			}
-		}
+		lowerASCII(u)
 		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t})
 		st.cache.add(k, r)
 	}
@@ -276,6 +273,31 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 }
 
 var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// lowerASCII lower-cases the ASCII letters of b in place and leaves every
+// other byte as it is (strings.ToLower would rewrite invalid UTF-8 in a
+// query). It works on eight bytes at a time: a loop that tests each byte
+// mispredicts on the mixed case of long URLs ("%2F", ids), and took a
+// microsecond for a URL of 650 bytes.
+func lowerASCII(b []byte) {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		x := w &^ high // each byte's low seven bits: no carry crosses bytes below
+		// The high bit of each byte of ge is set where x ≥ 'A', of gt where
+		// x > 'Z'; a byte with its own high bit set is no ASCII letter.
+		ge := x + ones*(0x80-'A')
+		gt := x + ones*(0x80-'Z'-1)
+		upper := ge &^ gt &^ w & high
+		binary.LittleEndian.PutUint64(b[i:], w|upper>>2)
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
 
 // shapeMatches reports whether path?query contains prefix.
 // Every first-party URL is checked against every shape, so the cheap
