@@ -241,8 +241,8 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	}
 	// The cache key is a digest of the type, the page host and the URL
 	// as given, built in a pooled buffer: a hit allocates nothing. The
-	// lower-cased URL that the rules match is made only on a miss, in a
-	// second buffer (a URL seen in two cases takes two entries with the
+	// lower-cased URL that the rules match is made only on a miss, in the
+	// same buffer (a URL seen in two cases takes two entries with the
 	// same answer).
 	bp := keyPool.Get().(*[]byte)
 	defer keyPool.Put(bp)

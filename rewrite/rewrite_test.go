@@ -817,3 +817,25 @@ func TestSrcsetURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsBounded gives every element a category and a vendor of its
+// own: the counts keep the first maxFindings of each and the page is
+// rewritten whole (a category past the bound once panicked).
+func TestStatsBounded(t *testing.T) {
+	n := maxFindings + 10
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, `<img src="https://t%d.example/p.gif">`, i)
+	}
+	pol := PolicyFunc(func(_ *url.URL, r *Resource) Decision {
+		return Decision{Action: Remove, Category: "c-" + r.URL.Host, Vendor: "v-" + r.URL.Host}
+	})
+	var out bytes.Buffer
+	st, err := Rewrite(&out, strings.NewReader(in.String()), Options{Policy: pol, PageURL: pageURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Actions[Remove] != n || len(st.Categories) != maxFindings || len(st.Vendors) != maxFindings {
+		t.Errorf("removed %d of %d; %d categories, %d vendors, want %d each", st.Actions[Remove], n, len(st.Categories), len(st.Vendors), maxFindings)
+	}
+}

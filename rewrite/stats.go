@@ -36,10 +36,11 @@ type Stats struct {
 	Elements int
 	// Actions counts third-party resources by action.
 	Actions Counts
-	// Categories counts third-party resources by category, then action.
+	// Categories counts third-party resources by category, then action,
+	// and Vendors by vendor, then action: each for its first 4,096 keys
+	// (a page's resources all count in Actions).
 	Categories map[string]*Counts
-	// Vendors counts third-party resources by vendor, then action.
-	Vendors map[string]*Counts
+	Vendors    map[string]*Counts
 	// FailClosed counts the places where the rewriter could not decide
 	// safely and took the privacy-safe outcome, by reason.
 	FailClosed map[string]int
@@ -124,13 +125,18 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	if cat == "" {
 		cat = "unknown"
 	}
-	s.countsFor(s.Categories, cat)[d.Action]++
+	s.bump(s.Categories, cat, d.Action)
 	if d.Vendor != "" {
-		if v := s.countsFor(s.Vendors, d.Vendor); v != nil {
-			v[d.Action]++
-		}
+		s.bump(s.Vendors, d.Vendor, d.Action)
 	}
 	s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}, 1)
+}
+
+// bump counts a for key in m, unless m is full and lacks key.
+func (s *Stats) bump(m map[string]*Counts, key string, a Action) {
+	if c := s.countsFor(m, key); c != nil {
+		c[a]++
+	}
 }
 
 // countsFor returns key's Counts in m, new ones if it has none yet, or nil
@@ -212,3 +218,6 @@ const (
 )
 
 func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }
+
+// loader notes that the consent loader was inserted.
+func (s *Stats) loader() { s.LoaderInserted, s.changes = true, s.changes+1 }

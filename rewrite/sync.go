@@ -3,7 +3,6 @@ package rewrite
 import (
 	"encoding/binary"
 	"io"
-	"net/url"
 	"slices"
 )
 
@@ -64,18 +63,8 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 // A SyncPoint is a Writer's whole state where SyncState gives one, kept
 // so that a new Writer can start from it (NewWriterAt).
 type SyncPoint struct {
-	key         []byte
-	tree        tree
-	base        *url.URL
-	baseSet     bool
-	headPhase   bool
-	opensBody   bool
-	holdDone    bool
-	heldOver    bool
-	loaderState uint8
-	sstate      uint8
-	rawName     string
-	nonce       string
+	key []byte
+	st  carried
 }
 
 // SyncPoint returns the Writer's state as a SyncPoint, if SyncState has
@@ -85,10 +74,9 @@ func (r *Writer) SyncPoint() (*SyncPoint, bool) {
 	if !ok {
 		return nil, false
 	}
-	t := r.tree
-	t.stack = slices.Clone(t.stack)
-	return &SyncPoint{key: key, tree: t, base: r.base, baseSet: r.baseSet, headPhase: r.headPhase, opensBody: r.opensBody,
-		holdDone: r.holdDone, heldOver: r.heldOver, loaderState: r.loaderState, sstate: r.sstate, rawName: r.rawName, nonce: r.nonce}, true
+	p := &SyncPoint{key: key, st: r.carried}
+	p.st.tree.stack = slices.Clone(p.st.tree.stack)
+	return p, true
 }
 
 // Key is the SyncState of the point.
@@ -100,11 +88,8 @@ func (p *SyncPoint) Key() []byte { return p.key }
 // Stats count from p on. opts must be those of that Writer, Token aside.
 func NewWriterAt(w io.Writer, opts Options, p *SyncPoint) *Writer {
 	r := NewWriter(w, opts)
-	r.tree = p.tree
-	r.tree.stack = slices.Clone(p.tree.stack)
-	r.base, r.baseSet, r.headPhase, r.opensBody = p.base, p.baseSet, p.headPhase, p.opensBody
-	r.holdDone, r.heldOver, r.loaderState, r.sstate = p.holdDone, p.heldOver, p.loaderState, p.sstate
-	r.rawName, r.nonce = p.rawName, p.nonce
+	r.carried = p.st
+	r.tree.stack = slices.Clone(p.st.tree.stack)
 	return r
 }
 

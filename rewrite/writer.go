@@ -111,39 +111,32 @@ type Writer struct {
 	out      []byte // decided output not yet written
 	lastFail int    // pending length at the last incomplete scan
 
-	tree    tree
+	// carried is the state that outlives a token, which a SyncPoint
+	// keeps and NewWriterAt restores.
+	carried
+
 	names   nameCache
 	tg      tag
 	scan    scanInfo // what the scanner saw of tg's attributes
 	heldTg  tag      // the start tag of a held script or style, parsed at its end
 	attrBuf [24]attr // the first attributes of tg and heldTg
-	base    *url.URL
-	baseSet bool
 
 	raw      rawKind
-	rawName  string
-	sstate   uint8
 	disp     disposition
 	held     []byte
 	heldLen  int // length of the held start tag
 	heldKind heldKind
-	heldOver bool
 	nested   *Writer
 	isNested bool
 
-	deciding    bool     // deciding a held element: the output is at its start tag
-	strongest   Decision // the strongest decision so far (for a srcdoc's iframe)
-	headPhase   bool     // no body content yet: a parser is before or in the head
-	opensBody   bool     // the current start tag is the one that opens the body
-	nonce       string
-	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
+	deciding  bool     // deciding a held element: the output is at its start tag
+	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
 	// The loader's place: output from holdAt on is held (up to loaderHold
 	// bytes) after <head>, before the first script or at the start of the
 	// body, whichever comes first, until the first deferral puts the
-	// loader there or the hold is given up.
+	// loader there or the hold is given up (holdDone).
 	holding  bool
 	holdAt   int
-	holdDone bool
 	stats    *Stats
 	outBox   *[]byte // the pool's box for out, while the Writer holds it
 	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
@@ -157,9 +150,27 @@ type Writer struct {
 	closed   bool
 }
 
+// carried is the part of a Writer's state that outlives a token: the
+// tree context, the base URL, where the page is, the CSP nonce and the
+// loader's progress (see SyncState).
+type carried struct {
+	tree        tree
+	base        *url.URL
+	baseSet     bool
+	rawName     string
+	sstate      uint8
+	heldOver    bool
+	headPhase   bool // no body content yet: a parser is before or in the head
+	opensBody   bool // the current start tag is the one that opens the body
+	nonce       string
+	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
+	holdDone    bool  // the loader's hold was given up or used
+}
+
 // NewWriter returns a Writer that writes the rewritten page to w.
 func NewWriter(w io.Writer, opts Options) *Writer {
-	r := &Writer{w: w, opts: opts, stats: &Stats{}, headPhase: true}
+	r := &Writer{w: w, opts: opts, stats: &Stats{}}
+	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
 		r.max = DefaultMaxTokenSize
@@ -1995,7 +2006,7 @@ func (r *Writer) needLoader() {
 		r.out = slices.Insert(r.out, r.holdAt, r.opts.Loader(r.opts.Token, r.nonce)...)
 		r.holding = false
 		r.loaderState = 2
-		r.stats.LoaderInserted, r.stats.changes = true, r.stats.changes+1
+		r.stats.loader()
 		return
 	}
 	if r.loaderContextOK() {
@@ -2005,7 +2016,7 @@ func (r *Writer) needLoader() {
 
 func (r *Writer) insertLoader() {
 	r.loaderState = 2
-	r.stats.LoaderInserted, r.stats.changes = true, r.stats.changes+1
+	r.stats.loader()
 	r.emit(r.opts.Loader(r.opts.Token, r.nonce))
 }
 
