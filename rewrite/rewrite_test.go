@@ -111,6 +111,12 @@ var adversarial = []string{
 	`<base href="http://T/"><img src=" HTTP:p.gif">`,
 	`<style>a{background:\url(https://T/p.gif)}</style>`,
 	`<p style="background:\url(https://T/p.gif)">x</p>`,
+	// the attribute names the scanner recorded decide whether a tag may
+	// have a style or ping; past the sixteenth it searches the bytes
+	`<div data-style=1 stylex=2 STYLE="background:url(https://T/p.gif)">x</div>`,
+	`<div a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 style="background:url(https://T/p.gif)">x</div>`,
+	`<a a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 href=/ PING=https://T/p>x</a>`,
+	`<a href=/ style ping=https://T/p>x</a>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }

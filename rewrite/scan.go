@@ -5,6 +5,7 @@ package rewrite
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 )
 
@@ -668,6 +669,11 @@ var knownTable, knownWords = func() (t [512]int16, w [len(knownNames)]uint64) {
 func packName(b []byte) (w uint64, ok bool) {
 	if len(b) > 8 {
 		return 0, false
+	}
+	if cap(b) >= 8 {
+		// One load: the bytes past the name, up to its capacity, are
+		// masked off.
+		return binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*len(b))), true
 	}
 	for i := len(b) - 1; i >= 0; i-- {
 		w = w<<8 | uint64(b[i])

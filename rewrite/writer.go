@@ -464,7 +464,12 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			pos += m
 			continue
 		}
-		i := bytes.IndexByte(b[pos:], '<')
+		i := 0
+		if b[pos] != '<' {
+			if i = 1; pos+1 >= len(b) || b[pos+1] != '<' {
+				i = bytes.IndexByte(b[pos:], '<')
+			}
+		}
 		if i < 0 {
 			r.text(b[pos:])
 			pos = len(b)
@@ -800,7 +805,7 @@ func (r *Writer) record(kind Kind, d *Decision) {
 // lacksKeyAttr reports whether an element that matters only through one
 // attribute lacks that attribute's name in its raw bytes (attribute names
 // are never escaped, so the test is exact).
-func (r *Writer) lacksKeyAttr(name string, rest []byte) bool {
+func (r *Writer) lacksKeyAttr(name string, raw []byte, from int) bool {
 	var key foldKey
 	switch name {
 	case "a", "area":
@@ -814,14 +819,29 @@ func (r *Writer) lacksKeyAttr(name string, rest []byte) bool {
 	default:
 		return false
 	}
-	return !r.mayHave(rest, key)
+	return !r.mayHave(raw, from, key)
 }
 
-// mayHave reports whether the current tag, whose attributes are rest, may
-// have an attribute called k: it does not when none of its names starts
-// with k's letter, or when its bytes do not hold the name in any case.
-func (r *Writer) mayHave(rest []byte, k foldKey) bool {
-	return r.scan.letters&letterBit(k.word[0]) != 0 && containsFold(rest, k)
+// mayHave reports whether the current tag, raw, whose attributes start at
+// from, may have an attribute called k: it does not when none of its
+// names starts with k's letter, or when none of the names the scanner saw
+// is k in any case (or, past the names it keeps, when its bytes do not
+// hold k).
+func (r *Writer) mayHave(raw []byte, from int, k foldKey) bool {
+	if r.scan.letters&letterBit(k.word[0]) == 0 {
+		return false
+	}
+	if !r.scan.ok || r.scan.n > maxScanAttrs {
+		return containsFold(raw[from:], k)
+	}
+	for _, a := range r.scan.attrs[:r.scan.n] {
+		if int(a.nameEnd-a.nameStart) == len(k.word) {
+			if m, _ := hasPrefixFold(raw[a.nameStart:a.nameEnd], k.word); m {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var (
@@ -897,8 +917,8 @@ func (r *Writer) startTag(raw []byte) {
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
 	r.notePhase(t)
-	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.mayHave(raw[t.nameEnd:], keyStyle) &&
-		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw[t.nameEnd:])) {
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.mayHave(raw, t.nameEnd, keyStyle) &&
+		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) {
 		// A plain HTML element with no style attribute: nothing in it can
 		// contact a host, so its attributes are not read.
 		if !r.ambiguousStart(t, t.name) {
