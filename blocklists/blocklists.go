@@ -110,11 +110,17 @@ type DB struct {
 	// fallback holds the rules with no usable token.
 	tokens    tokenTable
 	tokenBits *[(tokenMask + 1) / 64]uint64
-	fallback  []*rule
+	// edges indexes the rules whose only usable token begins the pattern
+	// unanchored and ends before a separator ("%2fevent.gif%3f"): a URL
+	// token that matches ends with it. They are found by the last
+	// edgeLen bytes of the URL's tokens, which edgeBits screens.
+	edges    tokenTable
+	edgeBits *[(edgeMask + 1) / 64]uint64
+	fallback []*rule
 	// fallbackMemo holds the fallback rules that apply on the last page
 	// host asked about (fallbackOn).
 	fallbackMemo atomic.Pointer[fallbackMemo]
-	generic      int // rules in tokens and fallback
+	generic      int // rules in tokens, edges and fallback
 	regexes      int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
@@ -128,7 +134,7 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64)}
+	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.
@@ -215,6 +221,12 @@ func (db *DB) Merge(o *DB) {
 	// Generic rules are copied: indexing sets fields of the rule, and o
 	// may be in use by readers.
 	for _, t := range o.tokens.list {
+		for _, r := range t.rules {
+			c := *r
+			db.addGeneric(&c)
+		}
+	}
+	for _, t := range o.edges.list {
 		for _, r := range t.rules {
 			c := *r
 			db.addGeneric(&c)

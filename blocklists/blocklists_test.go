@@ -212,6 +212,13 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 			}
 		}
 	}
+	for _, x := range db.edges.list {
+		for _, r := range x.rules {
+			if r.match(q) {
+				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+			}
+		}
+	}
 	for _, r := range db.fallback {
 		if r.match(q) {
 			o.add(&r.Entry, urlRuleSpec+len(r.pattern))

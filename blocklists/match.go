@@ -75,6 +75,9 @@ type rule struct {
 	// lit0 is how many bytes segs[0] has before its first ^: they are
 	// compared as one string.
 	lit0 int
+	// edge is the length of the token that begins the pattern, for a
+	// rule in DB.edges; 0 for the others.
+	edge int
 }
 
 // isSep reports whether c matches the ^ separator: anything but a letter,
@@ -493,17 +496,23 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		// per URL, however often their token repeats.
 		var seen tokenSeen
 		u := q.URL
-		bitset := db.tokenBits
+		bitset, edgeBits := db.tokenBits, db.edgeBits
 		for i := 0; i < len(u); {
 			if !tokenChars[u[i]] {
 				i++
 				continue
 			}
 			j := i
-			h := uint32(0)
+			h, last := uint32(0), uint32(0)
 			for j < len(u) && tokenChars[u[j]] {
 				h = bits.RotateLeft32(h, 5) ^ uint32(u[j])
+				last = last<<8 | uint32(u[j]) // the token's last edgeLen bytes
 				j++
+			}
+			if j-i >= edgeLen {
+				if e := mixToken(last); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
+					db.matchEdges(&o, q, e, i, j, hostStart, hostEnd)
+				}
 			}
 			h = mixToken(h)
 			// Most of a URL's tokens index no rule: the bit set says so
@@ -531,6 +540,51 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		}
 	}
 	return o.result()
+}
+
+// matchEdges tries the rules in DB.edges whose leading token may end
+// the URL token u[i:j], whose last edgeLen bytes hash to e: each where
+// its token would start.
+func (db *DB) matchEdges(o *outcome, q *Request, e uint32, i, j, hostStart, hostEnd int) {
+	k := db.edges.find(e, q.URL[j-edgeLen:j])
+	if k < 0 {
+		return
+	}
+	for _, r := range db.edges.list[k].rules {
+		if p := j - r.edge; p >= i && r.appliesType(q) && r.matchFrom(q.URL, p, hostStart, hostEnd) && r.appliesDomain(q) {
+			o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+		}
+	}
+}
+
+// edgeLen is how many bytes of a token DB.edges is keyed by.
+const edgeLen = 4
+
+// The edge bit set: edgeHash of each edge, 1<<12 bits. The lists hold
+// a handful of edges, and a small set stays in the cache.
+const edgeMask = 1<<12 - 1
+
+// edgeHash hashes the edgeLen bytes that end a token as Match does: the
+// bytes as one big-endian word, then one mix.
+func edgeHash(t string) uint32 {
+	w := uint32(0)
+	for i := len(t) - edgeLen; i < len(t); i++ {
+		w = w<<8 | uint32(t[i])
+	}
+	return mixToken(w)
+}
+
+// leadingEdge returns the length of the token that begins seg when it
+// ends before another byte of seg, or 0.
+func leadingEdge(seg string) int {
+	n := 0
+	for n < len(seg) && isTokenChar(seg[n]) {
+		n++
+	}
+	if n == len(seg) {
+		return 0
+	}
+	return n
 }
 
 // fallbackOn returns the rules with no token that can apply on a page
@@ -603,15 +657,27 @@ func (db *DB) addGeneric(r *rule) {
 		}
 	}
 	r.tokOff = off
-	if best == "" {
-		db.fallback = append(db.fallback, r)
-		return
-	}
 	if len(r.segs) > 0 {
 		r.lit0 = len(r.segs[0])
 		if i := strings.IndexByte(r.segs[0], '^'); i >= 0 {
 			r.lit0 = i
 		}
+	}
+	if best == "" {
+		// A token that begins the pattern unanchored can end a longer
+		// token of the URL: such a rule is found by the end of the URL's
+		// tokens.
+		if r.re == nil && len(r.segs) > 0 {
+			if n := leadingEdge(r.segs[0]); n >= edgeLen {
+				r.edge, r.tokOff = n, 0
+				e := edgeHash(r.segs[0][:n])
+				db.edges.add(e, r.segs[0][n-edgeLen:n], r)
+				db.edgeBits[e&edgeMask>>6] |= 1 << (e & 63)
+				return
+			}
+		}
+		db.fallback = append(db.fallback, r)
+		return
 	}
 	h := tokenHash(best)
 	db.tokens.add(h, best, r)
@@ -662,7 +728,8 @@ func mixToken(h uint32) uint32 {
 
 // tokenTable maps tokens to the generic rules indexed under them: an
 // open-addressed table of their hashes, so that a URL's token is found
-// with the hash Match has already computed and one string compare.
+// with the hash Match has already computed and one string compare. The
+// caller hashes: DB.tokens by tokenHash, DB.edges by edgeHash.
 type tokenTable struct {
 	list  []tokenRules
 	slots []tokenSlot // len is a power of two, at most half full
@@ -670,6 +737,7 @@ type tokenTable struct {
 
 type tokenRules struct {
 	tok   string
+	h     uint32 // the hash tok was added under
 	rules []*rule
 }
 
@@ -695,7 +763,7 @@ func (tt *tokenTable) find(h uint32, t string) int {
 	}
 }
 
-// rulesOf returns the rules indexed under t.
+// rulesOf returns the rules indexed under t (in DB.tokens).
 func (tt *tokenTable) rulesOf(t string) []*rule {
 	if k := tt.find(tokenHash(t), t); k >= 0 {
 		return tt.list[k].rules
@@ -709,11 +777,11 @@ func (tt *tokenTable) add(h uint32, t string, r *rule) {
 		tt.list[k].rules = append(tt.list[k].rules, r)
 		return
 	}
-	tt.list = append(tt.list, tokenRules{tok: t, rules: []*rule{r}})
+	tt.list = append(tt.list, tokenRules{tok: t, h: h, rules: []*rule{r}})
 	if 2*len(tt.list) > len(tt.slots) {
 		tt.slots = make([]tokenSlot, 1<<bits.Len(uint(4*len(tt.list))))
 		for k, x := range tt.list {
-			tt.put(tokenHash(x.tok), uint32(k))
+			tt.put(x.h, uint32(k))
 		}
 		return
 	}

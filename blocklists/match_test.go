@@ -184,6 +184,22 @@ func TestABP(t *testing.T) {
 			{"https://x.example/beacon/123", "", 0, "block"},
 			{"https://x.example/beacon/123/a", "", 0, ""},
 		}},
+		// No whole token, but one that begins the pattern and ends before
+		// a separator: found by the end of the URL's token that holds it.
+		{"%2fevent.gif%3f", []req{
+			{"https://x.example/r?u=https%3a%2f%2fy.example%2fevent.gif%3fid=1", "", 0, "block"},
+			{"https://x.example/r?u=%2fevent.gif%3f", "", 0, "block"},
+			{"https://x.example/r?u=%2fEVENT.GIF%3F", "", 0, "block"},
+			{"https://x.example/r?u=%2fevent.gif%3", "", 0, ""},
+			{"https://x.example/r?u=%2fevents.gif%3f", "", 0, ""},
+			{"https://x.example/r?u=%2fevent%2fevent.gif%3f", "", 0, "block"},
+			{"https://x.example/r?u=vent.gif%3f", "", 0, ""},
+		}},
+		{"%2fmybeacon.gif%3f$image,domain=shop.example", []req{
+			{"https://x.example/r?u=%2fmybeacon.gif%3f", "shop.example", TypeImage, "block"},
+			{"https://x.example/r?u=%2fmybeacon.gif%3f", "shop.example", TypeScript, ""},
+			{"https://x.example/r?u=%2fmybeacon.gif%3f", "other.example", TypeImage, ""},
+		}},
 	}
 	for _, tt := range tests {
 		db, st, err := ParseList(strings.NewReader(tt.list), "t.txt", FormatABP, "analytics")
@@ -371,6 +387,9 @@ func TestPatternStars(t *testing.T) {
 		}
 		var got []*rule
 		for _, x := range db.tokens.list {
+			got = append(got, x.rules...)
+		}
+		for _, x := range db.edges.list {
 			got = append(got, x.rules...)
 		}
 		got = append(got, db.fallback...)
