@@ -305,6 +305,34 @@ func TestResolveURL(t *testing.T) {
 	}
 }
 
+// TestResolvePath checks the one-pass resolution of paths from the root
+// against the general parser (cleanURL, then resolveRelative): the same
+// URL wherever it answers, and no answer for what it leaves to the parser.
+func TestResolvePath(t *testing.T) {
+	base, _ := url.Parse("https://shop.example/c/d?x=1")
+	for _, in := range []string{"/a", "/", "/a?b", "/a?b?c", "/a?", "/a?b#c", "/a#c", `/a\b`, `/a?b\c`,
+		" /a?b \x01", "/a\tb", "/a?b\nc", "/a\rb", "/a b", `/\x`, "//x/y", "/%2e%2e/a", "/a/../b", "\x00/a"} {
+		want := url.URL{}
+		s := cleanURL(in)
+		if err := resolveRelative(&want, base, s); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		var got url.URL
+		if !resolvePath(&got, base, in) {
+			if got != (url.URL{}) {
+				t.Errorf("%q: declined, but set %+v", in, got)
+			}
+			if len(s) > 0 && s[0] == '/' && !strings.ContainsAny(in, "#\\\t\n\r") && !(len(s) > 1 && s[1] == '/') {
+				t.Errorf("%q: declined a plain path", in)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%q: %+v, the parser gives %+v", in, got, want)
+		}
+	}
+}
+
 func TestDecodeAttr(t *testing.T) {
 	tests := map[string]string{
 		"https&#58;//x": "https://x",
@@ -813,6 +841,7 @@ func TestSrcsetURLs(t *testing.T) {
 		"a.jpg 1x (x, y), b.jpg 2x":            {"a.jpg", "b.jpg"},
 		"a.jpg (unclosed, b.jpg 2x":            {"a.jpg"},
 		"a.jpg 1x) , b.jpg":                    {"a.jpg", "b.jpg"},
+		"a.jpg 1x, b.jpg (x, y) 2x, c.jpg":     {"a.jpg", "b.jpg", "c.jpg"},
 		"https://t.example/p.gif 1x,,, c.png":  {"https://t.example/p.gif", "c.png"},
 		"":                                     nil,
 		" , ,":                                 nil,

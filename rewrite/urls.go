@@ -188,6 +188,9 @@ func ResolveURL(base *url.URL, ref string) (*url.URL, error) {
 // allocate.
 func resolveInto(dst, base *url.URL, ref string) error {
 	*dst = url.URL{}
+	if base != nil && resolvePath(dst, base, ref) {
+		return nil
+	}
 	s := cleanURL(ref)
 	scheme, rest, has := splitScheme(s)
 	if has && !isSpecialScheme(scheme) {
@@ -279,6 +282,52 @@ func splitPathQuery(u *url.URL, tail string) {
 		tail = "/"
 	}
 	u.Path = tail
+}
+
+// pathStop marks the bytes after which resolvePath gives a reference up
+// to the general parser: '#', '\\', and the tab, LF and CR that it strips.
+// '?' ends the path (pathStop 2).
+var pathStop = func() (t [256]uint8) {
+	t['#'], t['\\'], t['\t'], t['\n'], t['\r'] = 1, 1, 1, 1, 1
+	t['?'] = 2
+	return t
+}()
+
+// resolvePath resolves the most common reference, a path from the root
+// ("/cdn/p.jpg?v=1"), in one pass over it: the scheme and host are the
+// base's, the path and query the reference's. It reports false, having
+// set nothing, for any other reference, and for one with a fragment, a
+// backslash, a tab or a newline, which the general parser handles.
+func resolvePath(u, base *url.URL, ref string) bool {
+	i, j := 0, len(ref)
+	for i < j && ref[i] <= 0x20 {
+		i++
+	}
+	for j > i && ref[j-1] <= 0x20 {
+		j--
+	}
+	s := ref[i:j]
+	if len(s) == 0 || s[0] != '/' || len(s) >= 2 && isSlash(s[1]) {
+		return false
+	}
+	q := -1
+	for k := 1; k < len(s); k++ {
+		switch pathStop[s[k]] {
+		case 1:
+			return false
+		case 2:
+			if q < 0 {
+				q = k
+			}
+		}
+	}
+	u.Scheme, u.Host = base.Scheme, base.Host
+	if q < 0 {
+		u.Path = s
+	} else {
+		u.Path, u.RawQuery = s[:q], s[q+1:]
+	}
+	return true
 }
 
 func resolveRelative(u, base *url.URL, rest string) error {

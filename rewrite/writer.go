@@ -1114,13 +1114,14 @@ func srcsetURLs(v string, out []string) []string {
 			continue
 		}
 		out = append(out, u)
-		// The descriptors run to the next comma outside parentheses.
-		c := strings.IndexByte(v[j:], ',')
-		if c < 0 {
-			c = len(v) - j
+		// The descriptors run to the next comma outside parentheses; they
+		// are short (" 800w"), and rarely hold any.
+		c := j
+		for c < len(v) && v[c] != ',' && v[c] != '(' {
+			c++
 		}
-		if strings.IndexByte(v[j:j+c], '(') < 0 {
-			i = j + c
+		if c == len(v) || v[c] == ',' {
+			i = c
 			continue
 		}
 		depth := 0
