@@ -25,7 +25,7 @@ import (
 // only a nested document's Writer reports. The counts of open select,
 // template and p elements follow from the tree, and are in it all the same.
 func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
-	if len(r.buf) != 0 || len(r.out) != 0 || r.holding || r.raw != rawNone || r.disp != dispPass ||
+	if len(r.buf) != 0 || len(r.out) != 0 || len(r.pend) != 0 || r.holding || r.raw != rawNone || r.disp != dispPass ||
 		len(r.held) != 0 || r.nested != nil || r.deciding || r.isNested || r.err != nil || r.closed {
 		return dst, false
 	}

@@ -107,9 +107,14 @@ type Writer struct {
 	opts Options
 	max  int
 
-	buf      []byte // undecided input
-	out      []byte // decided output not yet written
-	lastFail int    // pending length at the last incomplete scan
+	buf []byte // undecided input
+	out []byte // decided output not yet written
+	// pend is input that passes through as it came and follows out: a
+	// view of the bytes consume is reading, copied to out (or written
+	// out) only when something else is written or consume returns, so
+	// that a run of unchanged tokens is one copy, not one per token.
+	pend     []byte
+	lastFail int // pending length at the last incomplete scan
 
 	// carried is the state that outlives a token, which a SyncPoint
 	// keeps and NewWriterAt restores.
@@ -353,6 +358,7 @@ func (r *Writer) Close() error {
 }
 
 func (r *Writer) drain() error {
+	r.flushPend()
 	if r.holding {
 		// Write what precedes the loader's place; keep the rest.
 		if r.holdAt == 0 {
@@ -380,6 +386,7 @@ func (r *Writer) holdForLoader() {
 	if r.holdDone || r.loaderState != 0 || r.isNested || r.opts.Loader == nil || r.opts.ReportOnly || !r.loaderContextOK() {
 		return
 	}
+	r.flushPend()
 	r.holdDone = true
 	r.holding = true
 	r.holdAt = len(r.out)
@@ -407,7 +414,40 @@ func (r *Writer) writeOut(b []byte) error {
 // outBatch is how much decided output is gathered before it is written.
 const outBatch = 32 << 10
 
+// emitIn passes through b, which lies in the input consume is reading.
+func (r *Writer) emitIn(b []byte) {
+	if r.holding {
+		r.emit(b) // the hold's bound counts each byte as it comes
+		return
+	}
+	if len(b) == 0 {
+		return
+	}
+	if n := len(r.pend); n > 0 && cap(r.pend)-n >= len(b) && &r.pend[:n+1][n] == &b[0] {
+		r.pend = r.pend[:n+len(b)] // b follows pend in the input
+		return
+	}
+	r.flushPend()
+	r.pend = b
+}
+
+// flushPend moves the input passed through since the last write to the
+// output.
+func (r *Writer) flushPend() {
+	if len(r.pend) > 0 {
+		b := r.pend
+		r.pend = nil
+		r.emitNow(b)
+	}
+}
+
+// emit writes b, which may be scratch memory, after the output so far.
 func (r *Writer) emit(b []byte) {
+	r.flushPend()
+	r.emitNow(b)
+}
+
+func (r *Writer) emitNow(b []byte) {
 	if r.holding {
 		r.out = append(r.out, b...)
 		if len(r.out)-r.holdAt > loaderHold {
@@ -428,7 +468,10 @@ func (r *Writer) emit(b []byte) {
 	r.out = append(r.out, b...)
 }
 
-func (r *Writer) emitString(s string) { r.out = append(r.out, s...) }
+func (r *Writer) emitString(s string) {
+	r.flushPend()
+	r.out = append(r.out, s...)
+}
 
 // consume tokenizes as much of b as can be decided and returns how much.
 func (r *Writer) consume(b []byte, eof bool) int {
@@ -436,7 +479,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 	for pos < len(b) && r.err == nil {
 		if r.raw == rawComment {
 			n, done := scanCommentEnd(b[pos:], eof)
-			r.emit(b[pos : pos+n])
+			r.emitIn(b[pos : pos+n])
 			pos += n
 			if !done {
 				break
@@ -486,7 +529,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 				break // "<!-->" and "<!--->" are whole comments: wait to see
 			}
 			if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
-				r.emit(b[pos : pos+4])
+				r.emitIn(b[pos : pos+4])
 				pos += 4
 				r.raw = rawComment
 				continue
@@ -504,6 +547,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		r.token(kind, b[pos:pos+n])
 		pos += n
 	}
+	r.flushPend() // b may change once consume returns
 	return pos
 }
 
@@ -716,7 +760,7 @@ func (r *Writer) enterRaw(k rawKind, name string, d disposition) {
 func (r *Writer) rawContent(b []byte) {
 	switch r.disp {
 	case dispPass:
-		r.emit(b)
+		r.emitIn(b)
 	case dispDrop:
 	case dispNested:
 		r.nested.Write(b)
@@ -775,9 +819,9 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	case tokEndTag:
 		parseTagName(&r.tg, raw, &r.names)
 		r.tree.end(r.tg.name, r.tg.flags)
-		r.emit(raw)
+		r.emitIn(raw)
 	default:
-		r.emit(raw)
+		r.emitIn(raw)
 	}
 	if r.loaderState == 1 && r.loaderContextOK() {
 		r.insertLoader()
@@ -895,13 +939,13 @@ func (r *Writer) text(b []byte) {
 			// Its first character other than white space opens the body:
 			// the loader's place is right before it, wherever the text
 			// was cut into writes.
-			r.emit(b[:i])
+			r.emitIn(b[:i])
 			r.headPhase = false
 			r.holdForLoader()
 			b = b[i:]
 		}
 	}
-	r.emit(b)
+	r.emitIn(b)
 }
 
 // headable are the start tags that leave a parser in (or before) the head:
@@ -923,7 +967,7 @@ func (r *Writer) startTag(raw []byte) {
 		// contact a host, so its attributes are not read.
 		if !r.ambiguousStart(t, t.name) {
 			r.tree.startHTML(t.name, t.flags, false)
-			r.emit(raw)
+			r.emitIn(raw)
 			r.holdAfter(t.name)
 		}
 		return
@@ -1509,7 +1553,7 @@ func (r *Writer) element(t *tag, name string) {
 	}
 	action := best.Action
 	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged) {
-		r.emit(t.raw)
+		r.emitIn(t.raw)
 		r.afterElement(name, dispPass)
 		return
 	}
@@ -1924,6 +1968,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 // browsers without scripting read as markup.
 func (r *Writer) newNested() *Writer {
 	n := r.nestedWriter(writerFunc(func(p []byte) (int, error) {
+		r.flushPend()
 		r.out = append(r.out, p...)
 		return len(p), nil
 	}))
