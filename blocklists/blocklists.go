@@ -220,19 +220,7 @@ func (db *DB) Merge(o *DB) {
 	}
 	// Generic rules are copied: indexing sets fields of the rule, and o
 	// may be in use by readers.
-	for _, t := range o.tokens.list {
-		for _, r := range t.rules {
-			c := *r
-			db.addGeneric(&c)
-		}
-	}
-	for _, t := range o.edges.list {
-		for _, r := range t.rules {
-			c := *r
-			db.addGeneric(&c)
-		}
-	}
-	for _, r := range o.fallback {
+	for r := range o.genericRules {
 		c := *r
 		db.addGeneric(&c)
 	}

@@ -205,23 +205,9 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 		hostEnd = min(i+3+len(q.Host), len(q.URL))
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
-	for _, x := range db.tokens.list {
-		for _, r := range x.rules {
-			if r.match(q) {
-				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
-			}
-		}
-	}
-	for _, x := range db.edges.list {
-		for _, r := range x.rules {
-			if r.match(q) {
-				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
-			}
-		}
-	}
-	for _, r := range db.fallback {
+	for r := range db.genericRules {
 		if r.match(q) {
-			o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+			o.addURLRule(r)
 		}
 	}
 	return o.result()

@@ -272,10 +272,11 @@ func (r *rule) matchURL(q *Request) bool {
 	return matchSegs(r.segs, u, false, r.end)
 }
 
-// matchFrom matches a rule with a tokOff at p in u: its first segment
-// there, and its other segments after it. A | anchor needs p at the
-// start of u, and a || anchor needs p at the start of a label of the
-// host, which lies between hostStart and hostEnd.
+// matchFrom matches a rule whose first segment may begin at p in u (one
+// with a tokOff, or in DB.edges): its first segment there, and its other
+// segments after it. A | anchor needs p at the start of u, and a ||
+// anchor needs p at the start of a label of the host, which lies between
+// hostStart and hostEnd.
 func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 	switch {
 	case p < 0:
@@ -380,6 +381,9 @@ func (o *outcome) result() (Entry, bool) {
 // specificity: a rule with a path beats a host entry, and a longer host
 // beats its parent.
 const urlRuleSpec = 1 << 16
+
+// addURLRule adds a generic rule that matched.
+func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.pattern)) }
 
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
@@ -523,10 +527,10 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 					for _, r := range db.tokens.list[k].rules {
 						if r.tokOff >= 0 {
 							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesDomain(q) {
-								o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+								o.addURLRule(r)
 							}
 						} else if !again && r.match(q) {
-							o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+							o.addURLRule(r)
 						}
 					}
 				}
@@ -535,7 +539,7 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		}
 		for _, r := range db.fallbackOn(q.PageHost) {
 			if r.appliesType(q) && r.matchURL(q) {
-				o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+				o.addURLRule(r)
 			}
 		}
 	}
@@ -552,7 +556,7 @@ func (db *DB) matchEdges(o *outcome, q *Request, e uint32, i, j, hostStart, host
 	}
 	for _, r := range db.edges.list[k].rules {
 		if p := j - r.edge; p >= i && r.appliesType(q) && r.matchFrom(q.URL, p, hostStart, hostEnd) && r.appliesDomain(q) {
-			o.add(&r.Entry, urlRuleSpec+len(r.pattern))
+			o.addURLRule(r)
 		}
 	}
 }
@@ -585,6 +589,25 @@ func leadingEdge(seg string) int {
 		return 0
 	}
 	return n
+}
+
+// genericRules yields every generic rule: those indexed by a token, by
+// the end of one, and the fallback.
+func (db *DB) genericRules(yield func(*rule) bool) {
+	for _, t := range [2]*tokenTable{&db.tokens, &db.edges} {
+		for _, x := range t.list {
+			for _, r := range x.rules {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+	for _, r := range db.fallback {
+		if !yield(r) {
+			return
+		}
+	}
 }
 
 // fallbackOn returns the rules with no token that can apply on a page
@@ -669,7 +692,7 @@ func (db *DB) addGeneric(r *rule) {
 		// tokens.
 		if r.re == nil && len(r.segs) > 0 {
 			if n := leadingEdge(r.segs[0]); n >= edgeLen {
-				r.edge, r.tokOff = n, 0
+				r.edge = n
 				e := edgeHash(r.segs[0][:n])
 				db.edges.add(e, r.segs[0][n-edgeLen:n], r)
 				db.edgeBits[e&edgeMask>>6] |= 1 << (e & 63)

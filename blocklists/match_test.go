@@ -385,14 +385,7 @@ func TestPatternStars(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []*rule
-		for _, x := range db.tokens.list {
-			got = append(got, x.rules...)
-		}
-		for _, x := range db.edges.list {
-			got = append(got, x.rules...)
-		}
-		got = append(got, db.fallback...)
+		got := slices.Collect(db.genericRules)
 		if len(got) != 1 {
 			t.Fatalf("%s: %d rules", list, len(got))
 		}

@@ -186,12 +186,9 @@ type memoCheck struct {
 }
 
 // between is what the recording counted from checkpoint a to checkpoint
-// b (e.end for the end of the page); an a without counts is the start of
-// the page.
+// b (e.end for the end of the page); the zero checkpoint, with no counts,
+// is the start of the page.
 func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
-	if a.snap == nil {
-		a = &memoCheck{}
-	}
 	t := b.snap.Since(a.snap)
 	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, b.bytesIn-a.bytesIn, b.bytesOut-a.bytesOut
 	return t

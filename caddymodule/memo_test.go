@@ -165,7 +165,7 @@ func TestMemoReplay(t *testing.T) {
 				rec := h.rewriteOptions(req)
 				recCalls := callsFor(rng, len(page), flushes)
 				var first bytes.Buffer
-				if pw := h.pageWriter(&first, rec, req); !isPlain(pw) {
+				if pw := h.pageWriter(&first, rec, req); !isFirst(pw) {
 					t.Fatalf("%s: the first request for the page is kept: %T", name, pw)
 				} else if err := feed(pw, page, recCalls); err != nil {
 					t.Fatal(err)
@@ -239,8 +239,9 @@ func TestMemoReplay(t *testing.T) {
 	}
 }
 
-// isPlain reports whether pw is a bare rewriter: neither kept nor replayed.
-func isPlain(pw pageWriter) bool {
+// isFirst reports whether pw rewrites a page's first request: neither
+// kept nor replayed, only remembered as asked for.
+func isFirst(pw pageWriter) bool {
 	_, ok := pw.(*memoFirst)
 	return ok
 }
@@ -343,7 +344,7 @@ func TestMemoKeeps(t *testing.T) {
 		}
 		return pw
 	}
-	if !isPlain(serveOnce("http://shop.example/a?x=1", page)) {
+	if !isFirst(serveOnce("http://shop.example/a?x=1", page)) {
 		t.Error("a page asked for once is kept")
 	}
 	if _, ok := serveOnce("http://shop.example/a?x=1", page).(*memoRecorder); !ok {

@@ -137,6 +137,15 @@ func isSpecialScheme(s string) bool {
 // cleanURL strips leading and trailing C0 controls and spaces and removes
 // every tab, LF and CR, as the URL parser does.
 func cleanURL(s string) string {
+	s = trimC0Space(s)
+	if hasTabOrNewline(s) {
+		s = tabNewline.Replace(s)
+	}
+	return s
+}
+
+// trimC0Space strips leading and trailing C0 controls and spaces.
+func trimC0Space(s string) string {
 	i, j := 0, len(s)
 	for i < j && s[i] <= 0x20 {
 		i++
@@ -144,11 +153,7 @@ func cleanURL(s string) string {
 	for j > i && s[j-1] <= 0x20 {
 		j--
 	}
-	s = s[i:j]
-	if hasTabOrNewline(s) {
-		s = tabNewline.Replace(s)
-	}
-	return s
+	return s[i:j]
 }
 
 // tabNewline strips the tabs and newlines a URL parser ignores.
@@ -299,14 +304,7 @@ var pathStop = func() (t [256]uint8) {
 // set nothing, for any other reference, and for one with a fragment, a
 // backslash, a tab or a newline, which the general parser handles.
 func resolvePath(u, base *url.URL, ref string) bool {
-	i, j := 0, len(ref)
-	for i < j && ref[i] <= 0x20 {
-		i++
-	}
-	for j > i && ref[j-1] <= 0x20 {
-		j--
-	}
-	s := ref[i:j]
+	s := trimC0Space(ref)
 	if len(s) == 0 || s[0] != '/' || len(s) >= 2 && isSlash(s[1]) {
 		return false
 	}
