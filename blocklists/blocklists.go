@@ -101,7 +101,7 @@ func (db *DB) intern(s string) uint32 {
 // Add and Merge methods are for building), so readers need no locks.
 type DB struct {
 	hosts     map[string]node
-	hostRules [][]*rule
+	hostRules [][]ruleRef
 	strs      []string // vendor and category names; strs[0] is ""
 	strIdx    map[string]uint32
 	// tokens indexes generic URL rules by one token a matching URL must
@@ -152,7 +152,7 @@ func (db *DB) Len() int {
 }
 
 // rulesOf returns the URL rules anchored at a host's node.
-func (db *DB) rulesOf(n node) []*rule {
+func (db *DB) rulesOf(n node) []ruleRef {
 	if n.rules == 0 {
 		return nil
 	}
@@ -205,7 +205,7 @@ func (db *DB) addHostRule(host string, r *rule) {
 		n.rules = int32(len(db.hostRules))
 		db.hosts[host] = n
 	}
-	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], r)
+	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], hostRef(r))
 }
 
 // Merge copies every entry and rule of o into db; o's entries win.
@@ -214,8 +214,8 @@ func (db *DB) Merge(o *DB) {
 		if n.has() {
 			db.AddHost(h, o.entry(n))
 		}
-		for _, r := range o.rulesOf(n) {
-			db.addHostRule(h, r)
+		for _, x := range o.rulesOf(n) {
+			db.addHostRule(h, x.r)
 		}
 	}
 	// Generic rules are copied: indexing sets fields of the rule, and o

@@ -196,15 +196,32 @@ func checkMatch(t *testing.T, db *DB, q *Request) {
 	}
 }
 
-// matchEvery is Match without the token index: every generic rule is
-// searched for in the whole URL.
+// matchEvery is Match without its indexes' shortcuts: every generic rule
+// is searched for in the whole URL, and no rule is passed by on its ref.
 func matchEvery(db *DB, q *Request) (Entry, bool) {
 	var o outcome
 	hostEnd := 0
 	if i := strings.Index(q.URL, "://"); i >= 0 {
 		hostEnd = min(i+3+len(q.Host), len(q.URL))
 	}
-	db.walkHost(q.Host, &o, q, hostEnd)
+	// Host entries from walkHost; every rule under the host's suffixes
+	// (walkHost's, but not a bare top-level domain) tried without the
+	// refs' checks.
+	db.walkHost(q.Host, &o, nil, hostEnd)
+	for h := q.Host; ; {
+		if n, ok := db.hosts[h]; ok {
+			for _, x := range db.rulesOf(n) {
+				if x.r.matchAt(q, hostEnd) {
+					o.add(&x.r.Entry, urlRuleSpec+len(h)+len(x.r.pattern))
+				}
+			}
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 || strings.IndexByte(h[i+1:], '.') < 0 {
+			break
+		}
+		h = h[i+1:]
+	}
 	for r := range db.genericRules {
 		if r.match(q) {
 			o.addURLRule(r)

@@ -300,6 +300,95 @@ func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 	return matchSegs(r.segs[1:], u[e:], false, r.end)
 }
 
+// ruleRef is a rule in one of the indexes, with what lets most URLs
+// pass it by without reading it: the request types it applies to, and up
+// to eight bytes of its literal at a fixed offset from where the index
+// finds it. A decision on a URL not seen before mostly waits for memory,
+// and the rule, its segments and their bytes lie in three places; the
+// refs of one token or host lie together.
+type ruleRef struct {
+	r     *rule
+	lit   uint64  // the bytes, the first in the low byte
+	off   int16   // where they lie in the URL, from the index's position
+	n     uint8   // how many; 0 checks none
+	types ReqType // r.types, or TypeAll for a rule of every type
+}
+
+// refTo makes a ruleRef for r, checking the n bytes of lit that lie
+// off bytes from the index's position.
+func refTo(r *rule, lit string, off, n int) ruleRef {
+	x := ruleRef{r: r, types: r.types, off: int16(off), n: uint8(n)}
+	if x.types == 0 {
+		x.types = TypeAll
+	}
+	for k := n - 1; k >= 0; k-- {
+		x.lit = x.lit<<8 | uint64(lit[k])
+	}
+	return x
+}
+
+// tokenRef makes the ruleRef of a rule indexed under the token of tl
+// bytes at r.tokOff in its first segment, which matchFrom compares up to
+// the first ^ (lit0 bytes): the bytes it checks are those next to the
+// token, after it or else before it, since the index has matched the
+// token itself.
+func tokenRef(r *rule, tl int) ruleRef {
+	lit := r.segs[0][:r.lit0]
+	a, b := min(r.tokOff+tl, len(lit)), min(r.tokOff, len(lit))
+	switch {
+	case len(lit)-a >= min(b, 8) && len(lit) > a:
+		n := min(len(lit)-a, 8)
+		return refTo(r, lit[a:a+n], a-r.tokOff, n)
+	case b > 0:
+		n := min(b, 8)
+		return refTo(r, lit[b-n:b], b-n-r.tokOff, n)
+	}
+	return refTo(r, "", 0, 0)
+}
+
+// hostRef makes the ruleRef of a rule indexed under a host, whose
+// pattern matchAt matches right where the URL's host ends: the bytes it
+// checks are the first of the pattern's, up to its first * or ^.
+func hostRef(r *rule) ruleRef {
+	lit := r.segs[0]
+	if i := strings.IndexByte(lit, '^'); i >= 0 {
+		lit = lit[:i]
+	}
+	n := min(len(lit), 8)
+	return refTo(r, lit[:n], 0, n)
+}
+
+// pass reports whether the rule may match u, of types t, where the index
+// found it at p: false only when the ref's types or bytes rule it out.
+func (x *ruleRef) pass(u string, p int, t ReqType) bool {
+	if x.types&t == 0 {
+		return false
+	}
+	s := p + int(x.off)
+	if s < 0 || s+int(x.n) > len(u) {
+		return false
+	}
+	var w uint64
+	if s+8 <= len(u) {
+		w = uint64(u[s]) | uint64(u[s+1])<<8 | uint64(u[s+2])<<16 | uint64(u[s+3])<<24 |
+			uint64(u[s+4])<<32 | uint64(u[s+5])<<40 | uint64(u[s+6])<<48 | uint64(u[s+7])<<56
+	} else {
+		for k := int(x.n) - 1; k >= 0; k-- {
+			w = w<<8 | uint64(u[s+k])
+		}
+	}
+	return w&(^uint64(0)>>(64-8*uint(x.n))) == x.lit
+}
+
+// reqTypes is the type set ruleRef.pass takes for q: a request of no
+// type passes every ref, and the rule's own check decides.
+func reqTypes(q *Request) ReqType {
+	if q.Type == 0 {
+		return TypeAll
+	}
+	return q.Type
+}
+
 // tokenChars marks the bytes tokens are made of (isTokenChar).
 var tokenChars = func() (t [256]bool) {
 	for c := range t {
@@ -400,9 +489,11 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			if n.rules != 0 {
 				hasRules = true
 				if q != nil {
-					for _, r := range db.hostRules[n.rules-1] {
-						if r.matchAt(q, hostEnd) {
-							o.add(&r.Entry, urlRuleSpec+len(h)+len(r.pattern))
+					t := reqTypes(q)
+					for i := range db.hostRules[n.rules-1] {
+						x := &db.hostRules[n.rules-1][i]
+						if x.pass(q.URL, hostEnd, t) && x.r.matchAt(q, hostEnd) {
+							o.add(&x.r.Entry, urlRuleSpec+len(h)+len(x.r.pattern))
 						}
 					}
 				}
@@ -499,7 +590,7 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		// Rules that are searched for in the whole URL are tried once
 		// per URL, however often their token repeats.
 		var seen tokenSeen
-		u := q.URL
+		u, t := q.URL, reqTypes(q)
 		bitset, edgeBits := db.tokenBits, db.edgeBits
 		for i := 0; i < len(u); {
 			if !tokenChars[u[i]] {
@@ -507,14 +598,14 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 				continue
 			}
 			j := i
-			h, last := uint32(0), uint32(0)
+			h, last := uint32(0), uint64(0)
 			for j < len(u) && tokenChars[u[j]] {
 				h = bits.RotateLeft32(h, 5) ^ uint32(u[j])
-				last = last<<8 | uint32(u[j]) // the token's last edgeLen bytes
+				last = last<<8 | uint64(u[j]) // the token's last 8 bytes
 				j++
 			}
 			if j-i >= edgeLen {
-				if e := mixToken(last); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
+				if e := mixToken(uint32(last)); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
 					db.matchEdges(&o, q, e, i, j, hostStart, hostEnd)
 				}
 			}
@@ -522,10 +613,14 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 			// Most of a URL's tokens index no rule: the bit set says so
 			// without a probe.
 			if bitset[h&tokenMask>>6]&(1<<(h&63)) != 0 {
-				if k := db.tokens.find(h, u[i:j]); k >= 0 {
+				if k := db.tokens.find(h, last, u[i:j]); k >= 0 {
 					again := seen.add(uint32(k))
-					for _, r := range db.tokens.list[k].rules {
-						if r.tokOff >= 0 {
+					for x := range db.tokens.list[k].rules {
+						ref := &db.tokens.list[k].rules[x]
+						if !ref.pass(u, i, t) {
+							continue
+						}
+						if r := ref.r; r.tokOff >= 0 {
 							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesDomain(q) {
 								o.addURLRule(r)
 							}
@@ -550,11 +645,13 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 // the URL token u[i:j], whose last edgeLen bytes hash to e: each where
 // its token would start.
 func (db *DB) matchEdges(o *outcome, q *Request, e uint32, i, j, hostStart, hostEnd int) {
-	k := db.edges.find(e, q.URL[j-edgeLen:j])
+	t := q.URL[j-edgeLen : j]
+	k := db.edges.find(e, tokenWord(t), t)
 	if k < 0 {
 		return
 	}
-	for _, r := range db.edges.list[k].rules {
+	for x := range db.edges.list[k].rules {
+		r := db.edges.list[k].rules[x].r
 		if p := j - r.edge; p >= i && r.appliesType(q) && r.matchFrom(q.URL, p, hostStart, hostEnd) && r.appliesDomain(q) {
 			o.addURLRule(r)
 		}
@@ -597,7 +694,7 @@ func (db *DB) genericRules(yield func(*rule) bool) {
 	for _, t := range [2]*tokenTable{&db.tokens, &db.edges} {
 		for _, x := range t.list {
 			for _, r := range x.rules {
-				if !yield(r) {
+				if !yield(r.r) {
 					return
 				}
 			}
@@ -694,7 +791,7 @@ func (db *DB) addGeneric(r *rule) {
 			if n := leadingEdge(r.segs[0]); n >= edgeLen {
 				r.edge = n
 				e := edgeHash(r.segs[0][:n])
-				db.edges.add(e, r.segs[0][n-edgeLen:n], r)
+				db.edges.add(e, r.segs[0][n-edgeLen:n], refTo(r, "", 0, 0))
 				db.edgeBits[e&edgeMask>>6] |= 1 << (e & 63)
 				return
 			}
@@ -703,7 +800,11 @@ func (db *DB) addGeneric(r *rule) {
 		return
 	}
 	h := tokenHash(best)
-	db.tokens.add(h, best, r)
+	ref := refTo(r, "", 0, 0)
+	if off >= 0 {
+		ref = tokenRef(r, len(best))
+	}
+	db.tokens.add(h, best, ref)
 	db.tokenBits[h&tokenMask>>6] |= 1 << (h & 63)
 }
 
@@ -759,9 +860,12 @@ type tokenTable struct {
 }
 
 type tokenRules struct {
+	// w is tokenWord(tok): a token of up to 8 bytes is confirmed by it
+	// and its length, without reading its bytes from elsewhere.
+	w     uint64
 	tok   string
 	h     uint32 // the hash tok was added under
-	rules []*rule
+	rules []ruleRef
 }
 
 type tokenSlot struct {
@@ -769,8 +873,20 @@ type tokenSlot struct {
 	k uint32 // 1 + the token's index in list; 0: empty
 }
 
-// find returns the index in list of t, whose tokenHash is h, or -1.
-func (tt *tokenTable) find(h uint32, t string) int {
+// tokenWord is the last 8 bytes of a token, the last in the low byte, as
+// Match gathers them while it reads the URL. Token bytes are never zero,
+// so a token of 8 bytes or fewer is its word and its length.
+func tokenWord(t string) uint64 {
+	w := uint64(0)
+	for i := max(len(t)-8, 0); i < len(t); i++ {
+		w = w<<8 | uint64(t[i])
+	}
+	return w
+}
+
+// find returns the index in list of t, whose tokenHash is h and tokenWord
+// w, or -1.
+func (tt *tokenTable) find(h uint32, w uint64, t string) int {
 	if len(tt.slots) == 0 {
 		return -1
 	}
@@ -780,27 +896,28 @@ func (tt *tokenTable) find(h uint32, t string) int {
 		if s.k == 0 {
 			return -1
 		}
-		if s.h == h && tt.list[s.k-1].tok == t {
+		if x := &tt.list[s.k-1]; s.h == h && x.w == w && len(x.tok) == len(t) && (len(t) <= 8 || x.tok == t) {
 			return int(s.k - 1)
 		}
 	}
 }
 
 // rulesOf returns the rules indexed under t (in DB.tokens).
-func (tt *tokenTable) rulesOf(t string) []*rule {
-	if k := tt.find(tokenHash(t), t); k >= 0 {
+func (tt *tokenTable) rulesOf(t string) []ruleRef {
+	if k := tt.find(tokenHash(t), tokenWord(t), t); k >= 0 {
 		return tt.list[k].rules
 	}
 	return nil
 }
 
 // add indexes r under t, whose tokenHash is h.
-func (tt *tokenTable) add(h uint32, t string, r *rule) {
-	if k := tt.find(h, t); k >= 0 {
+func (tt *tokenTable) add(h uint32, t string, r ruleRef) {
+	w := tokenWord(t)
+	if k := tt.find(h, w, t); k >= 0 {
 		tt.list[k].rules = append(tt.list[k].rules, r)
 		return
 	}
-	tt.list = append(tt.list, tokenRules{tok: t, h: h, rules: []*rule{r}})
+	tt.list = append(tt.list, tokenRules{w: w, tok: t, h: h, rules: []ruleRef{r}})
 	if 2*len(tt.list) > len(tt.slots) {
 		tt.slots = make([]tokenSlot, 1<<bits.Len(uint(4*len(tt.list))))
 		for k, x := range tt.list {

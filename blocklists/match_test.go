@@ -237,6 +237,51 @@ func requestFor(u, page string, t ReqType) *Request {
 	return &Request{URL: strings.ToLower(u), Host: host, PageHost: page, Type: t}
 }
 
+// TestRuleRefs checks the bytes and types a rule's ref checks before the
+// rule is read: the literal next to the token, after it or before it, up
+// to the end of the URL; a host rule's first bytes; and a request of no
+// type, which only untyped rules match.
+func TestRuleRefs(t *testing.T) {
+	in := strings.Join([]string{
+		"/collect.gif",            // token "collect", then ".gif"
+		"_tracking123^",           // token "tracking123", only "_" before it
+		"||cdn.example/px/beacon", // host rule
+		"/typed.js$script",
+	}, "\n")
+	db, _, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		url  string
+		typ  ReqType
+		want bool
+	}{
+		{"https://a.example/collect.gif", TypeImage, true}, // the literal ends the URL
+		{"https://a.example/collect.gi", TypeImage, false}, // one byte short
+		{"https://a.example/collect.gif", 0, true},
+		{"https://a.example/collect.gifx", 0, true},
+		{"https://a.example/collect.png", TypeImage, false},
+		{"https://a.example/x_tracking123", TypeImage, true},
+		{"https://a.example/x-tracking123", TypeImage, false},
+		{"https://a.example/x_tracking123z", TypeImage, false},
+		{"https://cdn.example/px/beacon", 0, true},
+		{"https://cdn.example/px/beaco", 0, false},
+		{"https://www.cdn.example/px/beacon?x", TypeScript, true},
+		{"https://cdn.example/pz/beacon", TypeScript, false},
+		{"https://a.example/typed.js", TypeScript, true},
+		{"https://a.example/typed.js", TypeImage, false},
+		{"https://a.example/typed.js", 0, false},
+	} {
+		q := requestFor(c.url, "", 1)
+		q.Type = c.typ
+		if _, ok := db.Match(q); ok != c.want {
+			t.Errorf("%s (type %b): match %v, want %v", c.url, c.typ, ok, c.want)
+		}
+		checkMatch(t, db, q)
+	}
+}
+
 func TestABPSkipped(t *testing.T) {
 	in := strings.Join([]string{
 		"||a.example^$popup",
