@@ -403,8 +403,9 @@ func TestShapeMatches(t *testing.T) {
 		{"/fbevents.js", "/events.js", "", false},
 		{"/matomo.js", "/matomo.php", "idsite=1", false},
 	} {
-		if got := shapeMatches(c.prefix, c.path, c.query); got != c.want {
-			t.Errorf("shapeMatches(%q, %q, %q) = %v, want %v", c.prefix, c.path, c.query, got, c.want)
+		s := newShapeTest(Shape{Prefix: c.prefix})
+		if got := s.matches(c.path, c.query); got != c.want {
+			t.Errorf("shape %q on %q, %q: %v, want %v", c.prefix, c.path, c.query, got, c.want)
 		}
 	}
 }

@@ -97,8 +97,9 @@ type Policy struct {
 // compiled is a DB with the URL decision cache that belongs to it, so a
 // swap retires both at once.
 type compiled struct {
-	db    *DB
-	cache *urlCache
+	db     *DB
+	cache  *urlCache
+	shapes []shapeTest // db.Shapes, cut once
 }
 
 // siteMemo remembers the registrable domain of the last page host: most
@@ -122,7 +123,11 @@ func (p *Policy) SetDB(db *DB) {
 	if db == nil {
 		db = NewDB()
 	}
-	p.state.Store(&compiled{db: db, cache: newURLCache(urlCacheSize)})
+	c := &compiled{db: db, cache: newURLCache(urlCacheSize)}
+	for _, s := range db.Shapes {
+		c.shapes = append(c.shapes, newShapeTest(s))
+	}
+	p.state.Store(c)
 }
 
 // DB returns the current database.
@@ -225,9 +230,9 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	db := st.db
 	if !p.ThirdPartyHost(pageHost, host) {
 		// First-party copies of vendor loaders are recognised by shape.
-		for _, s := range db.Shapes {
-			if shapeMatches(s.Prefix, path, query) {
-				return Verdict{Action: ActionKeep, Category: s.Category, Vendor: s.Vendor + " (first-party copy)"}
+		for i := range st.shapes {
+			if s := &st.shapes[i]; s.matches(path, query) {
+				return Verdict{Action: ActionKeep, Category: s.category, Vendor: s.vendor}
 			}
 		}
 		return Verdict{Action: ActionKeep}
@@ -299,19 +304,32 @@ func lowerASCII(b []byte) {
 	}
 }
 
-// shapeMatches reports whether path?query contains prefix.
-// Every first-party URL is checked against every shape, so the cheap
-// tests come first: a prefix with a query can only be contained in a path
-// that has a '?'.
-func shapeMatches(prefix, path, query string) bool {
-	pp, pq, hasQ := strings.Cut(prefix, "?")
-	if !hasQ {
-		return strings.Contains(path, prefix)
+// shapeTest is a Shape as DecideRequest tests it: its prefix cut at the
+// '?' once, not on every first-party URL, and the vendor a match reports.
+type shapeTest struct {
+	prefix, path, query string
+	hasQ                bool
+	category, vendor    string
+}
+
+func newShapeTest(s Shape) shapeTest {
+	t := shapeTest{prefix: s.Prefix, category: s.Category, vendor: s.Vendor + " (first-party copy)"}
+	t.path, t.query, t.hasQ = strings.Cut(s.Prefix, "?")
+	return t
+}
+
+// matches reports whether path?query contains the shape's prefix. Every
+// first-party URL is checked against every shape, so the cheap tests come
+// first: a prefix with a query can only be contained in a path that has a
+// '?'.
+func (s *shapeTest) matches(path, query string) bool {
+	if !s.hasQ {
+		return strings.Contains(path, s.prefix)
 	}
-	if query != "" && strings.HasSuffix(path, pp) && strings.HasPrefix(query, pq) {
+	if query != "" && strings.HasSuffix(path, s.path) && strings.HasPrefix(query, s.query) {
 		return true
 	}
-	return strings.IndexByte(path, '?') >= 0 && strings.Contains(path, prefix)
+	return strings.IndexByte(path, '?') >= 0 && strings.Contains(path, s.prefix)
 }
 
 // resolve turns the DB's answer for a third-party host into a verdict:
