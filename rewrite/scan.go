@@ -586,6 +586,11 @@ func (t *tag) index(name string) int {
 type nameCache struct {
 	m   map[string]string
 	buf []byte
+	// recent holds the last names that knownNames lacks (data-*
+	// attributes, mostly), each in the slot of its length and last byte,
+	// so that a name the page repeats is found with one compare, without
+	// lower-casing it again and hashing it for the map.
+	recent [16]string
 }
 
 // foldKey is a lower-case ASCII word to find in any case (containsFold),
@@ -715,11 +720,19 @@ func (c *nameCache) lower(b []byte) string {
 	if i := knownIndex(b); i >= 0 {
 		return knownNames[i]
 	}
+	if len(b) == 0 {
+		return ""
+	}
+	slot := &c.recent[(len(b)+int(b[len(b)-1])*3)&(len(c.recent)-1)]
+	if *slot == string(b) {
+		return *slot // b is lower-case: the interned copy
+	}
 	c.buf = c.buf[:0]
 	for _, x := range b {
 		c.buf = append(c.buf, lower(x))
 	}
 	if s, ok := c.m[string(c.buf)]; ok { // no allocation for the lookup
+		*slot = s
 		return s
 	}
 	s := string(c.buf)
@@ -729,5 +742,6 @@ func (c *nameCache) lower(b []byte) string {
 	if len(c.m) < 4096 && len(s) <= 64 {
 		c.m[s] = s
 	}
+	*slot = s
 	return s
 }

@@ -797,7 +797,7 @@ func (r *Writer) finishRaw(end []byte) {
 	}
 	switch r.disp {
 	case dispPass:
-		r.emit(end)
+		r.emitIn(end)
 	case dispDrop:
 	case dispNested:
 		r.closeNested()
@@ -1011,7 +1011,7 @@ func (r *Writer) startTag(raw []byte) {
 	case "style":
 		r.startStyle(t)
 	case "noscript":
-		r.emit(raw)
+		r.emitIn(raw)
 		r.nested = r.newNested()
 		r.enterRaw(rawText, "noscript", dispNested)
 	case "xmp", "noembed", "noframes", "textarea", "title":
@@ -1694,7 +1694,7 @@ var jsTypes = []string{"module", "text/javascript", "application/javascript", "a
 func (r *Writer) startScript(t *tag) {
 	exec, spec := scriptType(t)
 	if !exec && !spec {
-		r.emit(t.raw)
+		r.emitIn(t.raw)
 		r.enterRaw(rawScript, "script", dispPass)
 		return
 	}
