@@ -245,9 +245,38 @@ func TestReportOnly(t *testing.T) {
 		_ = st
 	}
 	var out bytes.Buffer
-	st, _ := Rewrite(&out, strings.NewReader(`<script src="https://tracker.example/a.js"></script>`), Options{Policy: trackerPolicy(Remove), PageURL: pageURL, ReportOnly: true})
+	st, _ := Rewrite(&out, strings.NewReader(`<script src="https://tracker.example/a.js"></script>`), Options{Policy: trackerPolicy(Remove), PageURL: pageURL, ReportOnly: true, ReportFindings: true})
 	if st.Actions[Remove] != 1 || st.Findings()[Finding{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Remove}] != 1 {
 		t.Errorf("report_only stats: %+v", st)
+	}
+}
+
+// TestFindingsOptIn checks that a rewrite keeps its findings only when
+// asked, and its counts either way, noscript content's included.
+func TestFindingsOptIn(t *testing.T) {
+	in := `<script src="https://tracker.example/a.js"></script><noscript><img src="https://tracker.example/p.gif"></noscript>`
+	for _, on := range []bool{false, true} {
+		st, err := Rewrite(io.Discard, strings.NewReader(in), Options{Policy: trackerPolicy(Defer), PageURL: pageURL, ReportFindings: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Actions[Defer] != 2 || st.Categories["advertising"][Defer] != 2 || st.Vendors["Tracker"][Defer] != 2 {
+			t.Errorf("ReportFindings %v: counts %+v %v %v", on, st.Actions, st.Categories, st.Vendors)
+		}
+		f := st.Findings()
+		want := map[Finding]int(nil)
+		if on {
+			want = map[Finding]int{
+				{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Defer}: 1,
+				{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindImage, Action: Defer}: 1,
+			}
+		}
+		if !reflect.DeepEqual(f, want) {
+			t.Errorf("ReportFindings %v: findings %v, want %v", on, f, want)
+		}
+		if c := st.Clone(); !reflect.DeepEqual(c.Findings(), want) {
+			t.Errorf("ReportFindings %v: a clone's findings %v", on, c.Findings())
+		}
 	}
 }
 
@@ -687,7 +716,7 @@ func TestFindingKeysStable(t *testing.T) {
 		}
 		return Decision{}
 	})
-	st, err := Rewrite(io.Discard, strings.NewReader(in), Options{Policy: pol, PageURL: &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}})
+	st, err := Rewrite(io.Discard, strings.NewReader(in), Options{Policy: pol, PageURL: &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}, ReportFindings: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,10 @@ type Stats struct {
 	// BytesIn and BytesOut count the bytes read and written.
 	BytesIn, BytesOut int64
 
-	fc, mc  map[Finding]*int // the counts behind Findings and Mentions
-	mem     *statsMem
-	changes int // see Changes
+	fc, mc   map[Finding]*int // the counts behind Findings and Mentions
+	findings bool             // Options.ReportFindings: fc is kept
+	mem      *statsMem
+	changes  int // see Changes
 }
 
 // statsMem holds the copies of the strings and the counters that Stats
@@ -129,7 +130,9 @@ func (s *Stats) record(kind Kind, d *Decision) {
 	if d.Vendor != "" {
 		s.bump(s.Vendors, d.Vendor, d.Action)
 	}
-	s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}, 1)
+	if s.findings {
+		s.fc = s.count(s.fc, Finding{Host: d.Host, Vendor: d.Vendor, Category: cat, Kind: kind, Action: d.Action}, 1)
+	}
 }
 
 // bump counts a for key in m, unless m is full and lacks key.
@@ -176,9 +179,9 @@ func (s *Stats) count(m map[Finding]*int, f Finding, n int) map[Finding]*int {
 }
 
 // Findings counts each distinct (host, vendor, category, kind, action)
-// among the third-party resources. It builds the map on each call: the
-// rewrite itself keeps only the counts, so a caller that never asks (the
-// Caddy module) pays nothing for it.
+// among the third-party resources, when Options.ReportFindings was set;
+// nil otherwise. It builds the map on each call from the counts the
+// rewrite keeps.
 func (s *Stats) Findings() map[Finding]int { return flatten(s.fc) }
 
 // Mentions counts the listed third parties named in inline scripts

@@ -101,7 +101,7 @@ func appendSyncString(dst []byte, s string) []byte {
 // Since returns what s counted beyond base, an earlier copy of the same
 // count (see Clone): s minus base. Since(nil) is a copy of s.
 func (s *Stats) Since(base *Stats) *Stats {
-	out := &Stats{}
+	out := &Stats{findings: s.findings}
 	out.merge(s, 1)
 	if base != nil {
 		out.merge(base, -1)

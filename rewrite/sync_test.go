@@ -85,8 +85,8 @@ func syncOptions() map[string]Options {
 		return []byte(`<script src="/_fp/c.js" nonce="` + nonce + `" data-fp-token="` + token + `"></script>`)
 	}
 	return map[string]Options{
-		"loader":    {Policy: trackerPolicy(Defer), PageURL: pageURL, Token: "tok", Loader: loader},
-		"no-loader": {Policy: trackerPolicy(Remove), PageURL: pageURL, Token: "tok"},
+		"loader":    {Policy: trackerPolicy(Defer), PageURL: pageURL, Token: "tok", Loader: loader, ReportFindings: true},
+		"no-loader": {Policy: trackerPolicy(Remove), PageURL: pageURL, Token: "tok", ReportFindings: true},
 	}
 }
 
@@ -235,7 +235,7 @@ func TestSyncStateQuiet(t *testing.T) {
 // point plus those after it, and that a clone does not move with them.
 func TestStatsSince(t *testing.T) {
 	page := shopPage(30 << 10)
-	opts := Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true, Loader: syncOptions()["loader"].Loader}
+	opts := Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, ReportMentions: true, ReportFindings: true, Loader: syncOptions()["loader"].Loader}
 	var full Stats
 	{
 		w := NewWriter(&bytes.Buffer{}, opts)

@@ -45,6 +45,12 @@ type Options struct {
 	// full report (firstparty scan). It costs a policy decision per host
 	// named, so it is off by default.
 	ReportMentions bool
+	// ReportFindings makes Stats.Findings() count each distinct third
+	// party (host, vendor, category, kind and action), for a report of the
+	// page (firstparty rewrite and scan). The counts by action, category
+	// and vendor are kept either way; the findings cost a map and copies of
+	// their strings per page, so they are off by default.
+	ReportFindings bool
 	// Nonce is the page's CSP nonce, for the inserted loader. If empty, the
 	// nonce of a <meta http-equiv="Content-Security-Policy"> or of the first
 	// script tag seen before the loader goes in is used.
@@ -174,7 +180,7 @@ type carried struct {
 
 // NewWriter returns a Writer that writes the rewritten page to w.
 func NewWriter(w io.Writer, opts Options) *Writer {
-	r := &Writer{w: w, opts: opts, stats: &Stats{}}
+	r := &Writer{w: w, opts: opts, stats: &Stats{findings: opts.ReportFindings}}
 	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {

@@ -79,7 +79,7 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return err
 	}
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
-	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local",
+	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local", ReportFindings: true,
 		Facts: rewrite.NewFactsCache(0), // shared by the files of one run
 		Loader: func(tok, nonce string) []byte {
 			return []byte(`<script src="/_fp/consent.js" data-fp-token="` + tok + `"></script>`)

@@ -31,6 +31,34 @@ func TestRewriteStdinDefaultPolicy(t *testing.T) {
 	}
 }
 
+// TestRewriteStats checks that --stats prints each third party found, with
+// what was done to it.
+func TestRewriteStats(t *testing.T) {
+	_, errOut, err := run(t, gtagPage, "--stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Elements int
+		Actions  map[string]int
+		Findings []struct {
+			Host, Vendor, Category, Kind, Action string
+			Count                                int
+		}
+	}
+	if err := json.Unmarshal([]byte(errOut), &st); err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	hosts := map[string]string{}
+	for _, f := range st.Findings {
+		hosts[f.Host] = f.Action + " " + f.Kind
+	}
+	want := map[string]string{"www.googletagmanager.com": "defer script", "pixel.example-ads.test": "defer image"}
+	if len(hosts) != len(want) || hosts["www.googletagmanager.com"] != want["www.googletagmanager.com"] || hosts["pixel.example-ads.test"] != want["pixel.example-ads.test"] {
+		t.Errorf("findings %v, want %v (stats %s)", hosts, want, errOut)
+	}
+}
+
 func TestRewriteBlocklistAction(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "hosts.txt")

@@ -238,7 +238,7 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 		return errorPage(target, err)
 	}
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, Facts: scanFacts,
+	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {
