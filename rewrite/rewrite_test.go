@@ -268,7 +268,7 @@ func TestFindingsOptIn(t *testing.T) {
 		if on {
 			want = map[Finding]int{
 				{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindScript, Action: Defer}: 1,
-				{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindImage, Action: Defer}: 1,
+				{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindImage, Action: Defer}:  1,
 			}
 		}
 		if !reflect.DeepEqual(f, want) {
@@ -339,8 +339,20 @@ func TestResolveURL(t *testing.T) {
 // URL wherever it answers, and no answer for what it leaves to the parser.
 func TestResolvePath(t *testing.T) {
 	base, _ := url.Parse("https://shop.example/c/d?x=1")
-	for _, in := range []string{"/a", "/", "/a?b", "/a?b?c", "/a?", "/a?b#c", "/a#c", `/a\b`, `/a?b\c`,
-		" /a?b \x01", "/a\tb", "/a?b\nc", "/a\rb", "/a b", `/\x`, "//x/y", "/%2e%2e/a", "/a/../b", "\x00/a"} {
+	ins := []string{"/a", "/", "/a?b", "/a?b?c", "/a?", "/a?b#c", "/a#c", `/a\b`, `/a?b\c`,
+		" /a?b \x01", "/a\tb", "/a?b\nc", "/a\rb", "/a b", `/\x`, "//x/y", "/%2e%2e/a", "/a/../b", "\x00/a"}
+	// Each byte the path loop stops on, at each place in paths of each
+	// length up to 13: before, inside and after its runs of four.
+	for n := 2; n <= 13; n++ {
+		for p := 1; p < n; p++ {
+			for _, c := range "#\\\t\n\r?" {
+				b := []byte(strings.Repeat("a", n))
+				b[0], b[p] = '/', byte(c)
+				ins = append(ins, string(b))
+			}
+		}
+	}
+	for _, in := range ins {
 		want := url.URL{}
 		s := cleanURL(in)
 		if err := resolveRelative(&want, base, s); err != nil {
@@ -878,6 +890,16 @@ func TestSrcsetURLs(t *testing.T) {
 	} {
 		if got := srcsetURLs(in, nil); !slices.Equal(got, want) {
 			t.Errorf("srcsetURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// URLs of each length up to 13, ended by each kind of white space.
+	for n := 1; n <= 13; n++ {
+		for _, sp := range " \t\n\f\r" {
+			u := strings.Repeat("u", n)
+			in := u + string(sp) + "1x, " + u + "v" + string(sp) + "2x"
+			if got, want := srcsetURLs(in, nil), []string{u, u + "v"}; !slices.Equal(got, want) {
+				t.Errorf("srcsetURLs(%q) = %q, want %q", in, got, want)
+			}
 		}
 	}
 }

@@ -308,8 +308,14 @@ func resolvePath(u, base *url.URL, ref string) bool {
 	if len(s) == 0 || s[0] != '/' || len(s) >= 2 && isSlash(s[1]) {
 		return false
 	}
-	q := -1
-	for k := 1; k < len(s); k++ {
+	q, k := -1, 1
+	// Four bytes a test: the bytes pathStop marks are rare in a path.
+	for ; k+4 <= len(s); k += 4 {
+		if pathStop[s[k]]|pathStop[s[k+1]]|pathStop[s[k+2]]|pathStop[s[k+3]] != 0 {
+			break
+		}
+	}
+	for ; k < len(s); k++ {
 		switch pathStop[s[k]] {
 		case 1:
 			return false

@@ -1151,6 +1151,9 @@ func srcsetURLs(v string, out []string) []string {
 			i++
 		}
 		j := i
+		for j+4 <= len(v) && (byteClass[v[j]]|byteClass[v[j+1]]|byteClass[v[j+2]]|byteClass[v[j+3]])&clSpace == 0 {
+			j += 4 // a URL's bytes, four a test
+		}
 		for j < len(v) && byteClass[v[j]] != clSpace {
 			j++
 		}
