@@ -282,8 +282,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.PageMemo = int64(n)
 			default:
 				n, err := strconv.Atoi(args[0])
-				if err != nil || n <= 0 {
-					return d.Errf("max_token_size: want a positive number of bytes, have %q", args[0])
+				if err != nil || n <= 0 || n > maxTokenSize {
+					return d.Errf("max_token_size: want a positive number of bytes up to %d (1 GiB), have %q", maxTokenSize, args[0])
 				}
 				h.MaxTokenSize = n
 			}

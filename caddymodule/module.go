@@ -90,7 +90,7 @@ type Handler struct {
 	// Exclude lists path prefixes that are never rewritten (e.g. /admin).
 	Exclude []string `json:"exclude,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
-	// style block. Zero means 1 MiB.
+	// style block. Zero means 1 MiB; at most 1 GiB.
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
@@ -336,8 +336,8 @@ func (h *Handler) Validate() error {
 			return err
 		}
 	}
-	if h.MaxTokenSize < 0 {
-		return fmt.Errorf("max_token_size must not be negative")
+	if h.MaxTokenSize < 0 || h.MaxTokenSize > maxTokenSize {
+		return fmt.Errorf("max_token_size must be between 0 and %d (1 GiB)", maxTokenSize)
 	}
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
@@ -547,6 +547,10 @@ func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 		return rewrite.Decision{Action: a, Category: v.Category, Vendor: v.Vendor, Host: v.Host}
 	})
 }
+
+// maxTokenSize is the largest max_token_size: the rewriter keeps a tag's
+// offsets in 32 bits, and caps its own option at 1 GiB.
+const maxTokenSize = 1 << 30
 
 // Interface guards
 var (

@@ -253,6 +253,16 @@ func TestReportOnly(t *testing.T) {
 
 // TestFindingsOptIn checks that a rewrite keeps its findings only when
 // asked, and its counts either way, noscript content's included.
+// TestMaxTokenCap checks that a token cap over 1 GiB is taken as 1 GiB:
+// attribute offsets are kept in 32 bits.
+func TestMaxTokenCap(t *testing.T) {
+	for in, want := range map[int]int{0: DefaultMaxTokenSize, 5: 5, 1 << 30: 1 << 30, 1 << 40: 1 << 30} {
+		if got := NewWriter(io.Discard, Options{MaxTokenSize: in}).max; got != want {
+			t.Errorf("MaxTokenSize %d: cap %d, want %d", in, got, want)
+		}
+	}
+}
+
 func TestFindingsOptIn(t *testing.T) {
 	in := `<script src="https://tracker.example/a.js"></script><noscript><img src="https://tracker.example/p.gif"></noscript>`
 	for _, on := range []bool{false, true} {

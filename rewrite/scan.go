@@ -398,10 +398,12 @@ out:
 
 // attr is one attribute of a parsed tag, as offsets into the tag's bytes.
 type attr struct {
-	nameStart, nameEnd int // raw name bytes
-	valStart, valEnd   int // raw value bytes, without quotes; valStart == -1 if no value
-	end                int // offset just after the attribute (including any closing quote)
-	start              int // offset of the first byte of the name
+	// The offsets are int32 (a tag is at most MaxTokenSize bytes, which
+	// Options caps below 2 GiB): a Writer keeps 24 of these inline.
+	nameStart, nameEnd int32 // raw name bytes
+	valStart, valEnd   int32 // raw value bytes, without quotes; valStart == -1 if no value
+	end                int32 // offset just after the attribute (including any closing quote)
+	start              int32 // offset of the first byte of the name
 	dup                bool
 	name               string // lower-case name
 }
@@ -545,8 +547,8 @@ func addAttrs(t *tag, names *nameCache, raws []rawAttr) {
 	b := t.raw
 	for k := range raws {
 		ra := &raws[k]
-		a := attr{start: int(ra.nameStart), nameStart: int(ra.nameStart), nameEnd: int(ra.nameEnd),
-			valStart: int(ra.valStart), valEnd: int(ra.valEnd), end: int(ra.end)}
+		a := attr{start: ra.nameStart, nameStart: ra.nameStart, nameEnd: ra.nameEnd,
+			valStart: ra.valStart, valEnd: ra.valEnd, end: ra.end}
 		a.name = names.lower(b[a.nameStart:a.nameEnd])
 		for j := range t.attrs {
 			if t.attrs[j].name == a.name {

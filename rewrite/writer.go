@@ -19,6 +19,10 @@ import (
 // body of an inline script or style block being classified).
 const DefaultMaxTokenSize = 1 << 20
 
+// maxTokenCap is the largest MaxTokenSize: a tag's attribute offsets are
+// int32.
+const maxTokenCap = 1 << 30
+
 // ErrTokenTooLarge is returned when a single tag, comment or declaration is
 // larger than MaxTokenSize. The output stops there: nothing unscanned is
 // written.
@@ -35,7 +39,8 @@ type Options struct {
 	// the policy, what is first party.
 	PageURL *url.URL
 	// MaxTokenSize caps the bytes held to decide one token or one inline
-	// script or style. Zero means DefaultMaxTokenSize.
+	// script or style. Zero means DefaultMaxTokenSize; more than 1 GiB
+	// means 1 GiB (a tag's offsets are kept in 32 bits).
 	MaxTokenSize int
 	// Token marks the deferred markup of this response (data-fp-token), so
 	// the consent runtime activates only markup the rewriter produced.
@@ -186,6 +191,7 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 	if r.max <= 0 {
 		r.max = DefaultMaxTokenSize
 	}
+	r.max = min(r.max, maxTokenCap)
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
