@@ -1283,11 +1283,14 @@ func dataURLBody(s string) ([]byte, bool) {
 }
 
 func (r *Writer) decide(res *Resource) Decision {
+	// The page, not a <base>, decides what is first party: a base on a
+	// tracker's host must not make the tracker first party.
+	if f, ok := r.opts.Policy.(PolicyFunc); ok {
+		return f(r.opts.PageURL, res) // one indirect call, not two
+	}
 	if r.opts.Policy == nil {
 		return Decision{}
 	}
-	// The page, not a <base>, decides what is first party: a base on a
-	// tracker's host must not make the tracker first party.
 	return r.opts.Policy.Decide(r.opts.PageURL, res)
 }
 
