@@ -253,6 +253,27 @@ func TestReportOnly(t *testing.T) {
 
 // TestFindingsOptIn checks that a rewrite keeps its findings only when
 // asked, and its counts either way, noscript content's included.
+// TestNestedReuse checks that a noscript's content is read afresh after
+// an earlier noscript of the page that left its reader in any state: the
+// Writer a page's noscripts take turns with keeps only scratch memory.
+func TestNestedReuse(t *testing.T) {
+	second := `<noscript><img src="https://T/p.gif" alt="a&amp;b"><style>p{background:url(https://T/x.png)}</style></noscript><p>after`
+	second = expandT(second)
+	tail := func(out string) string { return out[strings.LastIndex(out, "<noscript>"):] }
+	want := tail(rewriteString(t, "<noscript></noscript>"+second, Options{Policy: trackerPolicy(Defer), Token: "tok"}))
+	for _, first := range []string{
+		"<svg><desc>", "<math><mi>", "<select><option>", "<template><p>", "<table><tr><td>",
+		"<script>var a = '", "<script><!--<script>", "<style>p{", "<textarea>x", "<title>x", "<!-- open",
+		"<xmp>x", `<img src="x" alt='`, "<a href=/x>", `<iframe srcdoc="<p>x">`, "<base href=https://cdn.example/>",
+		"<noembed>", "<plaintext>", `<p data-custom-attr="1" DATA-Other="2">`,
+	} {
+		in := "<noscript>" + first + "</noscript>" + second
+		if got := tail(rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok"})); got != want {
+			t.Errorf("after <noscript>%s</noscript>:\n got %s\nwant %s", first, got, want)
+		}
+	}
+}
+
 // TestMaxTokenCap checks that a token cap over 1 GiB is taken as 1 GiB:
 // attribute offsets are kept in 32 bits.
 func TestMaxTokenCap(t *testing.T) {

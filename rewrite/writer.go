@@ -143,6 +143,8 @@ type Writer struct {
 	heldLen  int // length of the held start tag
 	heldKind heldKind
 	nested   *Writer
+	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
+	sink     sink    // the nested Writer's way into this one's output
 	isNested bool
 
 	deciding  bool     // deciding a held element: the output is at its start tag
@@ -185,7 +187,19 @@ type carried struct {
 
 // NewWriter returns a Writer that writes the rewritten page to w.
 func NewWriter(w io.Writer, opts Options) *Writer {
-	r := &Writer{w: w, opts: opts, stats: &Stats{findings: opts.ReportFindings}}
+	r := new(Writer)
+	r.init(w, opts, &Stats{findings: opts.ReportFindings})
+	return r
+}
+
+// init sets r, zeroed first, up to write a page to w, counting into
+// stats.
+func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
+	// A Writer used before (a page's nested one) keeps its scratch
+	// memory, emptied.
+	buf, held, arena, urls, refs, add, names := r.buf[:0], r.held[:0], r.arena[:0], r.urls[:0], r.refs[:0], r.spareAdd[:0], r.names
+	*r = Writer{w: w, opts: opts, stats: stats}
+	r.buf, r.held, r.arena, r.urls, r.refs, r.spareAdd, r.names = buf, held, arena, urls, refs, add, names
 	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
@@ -195,7 +209,6 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
-	return r
 }
 
 // outPool recycles output buffers between rewrites: a closed Writer gives
@@ -854,7 +867,7 @@ var ambiguous = map[string]bool{
 func (r *Writer) record(kind Kind, d *Decision) {
 	r.stats.record(kind, d)
 	if d.Action > r.strongest.Action {
-		r.strongest = Decision{Action: d.Action, Category: strings.Clone(d.Category), Vendor: strings.Clone(d.Vendor)}
+		r.strongest = Decision{Action: d.Action, Category: r.stats.keep(d.Category), Vendor: r.stats.keep(d.Vendor)}
 	}
 }
 
@@ -1985,11 +1998,8 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 // newNested returns the rewriter for the content of a <noscript>, which
 // browsers without scripting read as markup.
 func (r *Writer) newNested() *Writer {
-	n := r.nestedWriter(writerFunc(func(p []byte) (int, error) {
-		r.flushPend()
-		r.out = append(r.out, p...)
-		return len(p), nil
-	}))
+	r.sink.r = r
+	n := r.nestedWriter(&r.sink)
 	n.opts.ReportOnly = r.opts.ReportOnly
 	n.baseSet = true
 	n.headPhase = false
@@ -2001,16 +2011,26 @@ func (r *Writer) newNested() *Writer {
 // token and facts cache, counting into this page's stats, from this
 // page's base URL, and inserting no loader of its own.
 func (r *Writer) nestedWriter(w io.Writer) *Writer {
-	n := NewWriter(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts})
+	n := r.spare // the page's noscripts and srcdocs take turns with one
+	r.spare = nil
+	if n == nil {
+		n = new(Writer)
+	}
+	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts}, r.stats)
 	n.base = r.base
-	n.stats = r.stats
 	n.isNested = true
 	return n
 }
 
-type writerFunc func([]byte) (int, error)
+// sink is where a noscript's Writer writes: the output of the Writer
+// that holds it, after what that has passed through.
+type sink struct{ r *Writer }
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (s *sink) Write(p []byte) (int, error) {
+	s.r.flushPend()
+	s.r.out = append(s.r.out, p...)
+	return len(p), nil
+}
 
 // closeNested ends a noscript's content. A browser without scripting keeps
 // reading past </noscript> in whatever state the content left it in, so an
@@ -2038,6 +2058,7 @@ func (r *Writer) closeNested() {
 		n.closed = true
 		n.drain()
 		n.recycle()
+		r.spare = n // nothing refers to it any more
 		return
 	}
 	if len(n.buf) > 0 && n.raw == rawNone {
@@ -2068,6 +2089,7 @@ func (r *Writer) closeNested() {
 	n.closed = true
 	n.drain()
 	n.recycle()
+	r.spare = n // nothing refers to it any more
 }
 
 // active reports whether the rewriter may change bytes: it has a policy
