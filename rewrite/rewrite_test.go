@@ -356,6 +356,21 @@ func TestResolveURL(t *testing.T) {
 			t.Errorf("%q: host %q, want %q", tt.in, u.Host, tt.host)
 		}
 	}
+	// The authority ends at each of its four stops wherever it lies, and
+	// a backslash is a slash in the path only, as in the URL standard.
+	for _, tt := range []struct{ in, host, path, query string }{
+		{`https://abcdefgh.example\p\q?x\y`, "abcdefgh.example", "/p/q", `x\y`},
+		{"https://abcdefghi.example?q", "abcdefghi.example", "/", "q"},
+		{"https://abcdefghij.example#f", "abcdefghij.example", "/", ""},
+		{"https://abcdefghijk.example/p", "abcdefghijk.example", "/p", ""},
+		{"https://a.b/p?", "a.b", "/p", ""},
+		{"https://ab.c", "ab.c", "/", ""},
+	} {
+		u, err := ResolveURL(base, tt.in)
+		if err != nil || u.Host != tt.host || u.Path != tt.path || u.RawQuery != tt.query {
+			t.Errorf("%q: %v %q %q %q, want %q %q %q", tt.in, err, u.Host, u.Path, u.RawQuery, tt.host, tt.path, tt.query)
+		}
+	}
 	// URLs the browser's parser rejects: nothing loads, and the rewriter
 	// reports an error (decided as an unknown third party).
 	for _, in := range []string{"https://T::/a", "https://T:8x/a", "http:%74::"} {

@@ -241,9 +241,12 @@ func parseAuthority(u *url.URL, scheme, rest string) error {
 		i++
 	}
 	rest = rest[i:]
-	end := strings.IndexAny(rest, "/\\?#")
-	if end < 0 {
-		end = len(rest)
+	end := 0
+	for end+4 <= len(rest) && authStop[rest[end]]|authStop[rest[end+1]]|authStop[rest[end+2]]|authStop[rest[end+3]] == 0 {
+		end += 4
+	}
+	for end < len(rest) && authStop[rest[end]] == 0 {
+		end++
 	}
 	auth, tail := rest[:end], rest[end:]
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
@@ -271,9 +274,20 @@ func parseAuthority(u *url.URL, scheme, rest string) error {
 		return errNoHost
 	}
 	u.Scheme, u.Host = scheme, h
-	splitPathQuery(u, strings.ReplaceAll(tail, "\\", "/"))
+	splitPathQuery(u, tail)
+	if strings.IndexByte(u.Path, '\\') >= 0 {
+		// A backslash is a slash in the path of a special URL, and only
+		// there: the query keeps it.
+		u.Path = strings.ReplaceAll(u.Path, "\\", "/")
+	}
 	return nil
 }
+
+// authStop marks the bytes that end a URL's authority.
+var authStop = func() (t [256]uint8) {
+	t['/'], t['\\'], t['?'], t['#'] = 1, 1, 1, 1
+	return t
+}()
 
 func splitPathQuery(u *url.URL, tail string) {
 	if i := strings.IndexByte(tail, '#'); i >= 0 {

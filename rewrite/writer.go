@@ -1068,10 +1068,30 @@ type vector struct {
 	list byte // 0 single URL, 's' srcset, 'p' space-separated (ping), 'r' refresh
 }
 
+// viewAttr decodes an attribute value to compare, without copying one
+// with no character reference: the string is valid only while the tag's
+// bytes are, and must not be kept.
+func viewAttr(v []byte) string {
+	if len(v) == 0 || containsByte(v, '&') {
+		return decodeAttr(v)
+	}
+	return unsafe.String(&v[0], len(v))
+}
+
 func linkKind(rel string) (Kind, bool) {
 	k, ok := Kind(0), false
-	for f := range strings.FieldsSeq(strings.ToLower(rel)) {
-		switch f {
+	var buf [32]byte
+	for f := range strings.FieldsSeq(rel) {
+		if len(f) > len(buf) {
+			continue // longer than any keyword
+		}
+		// Keywords match ASCII case-insensitively, as browsers compare
+		// them; lowered on the stack, not in a new string.
+		n := copy(buf[:], f)
+		for i := range n {
+			buf[i] = lower(buf[i])
+		}
+		switch string(buf[:n]) {
 		case "stylesheet":
 			return KindStylesheet, true
 		case "preconnect", "dns-prefetch", "preload", "modulepreload", "prefetch", "prerender":
@@ -1116,7 +1136,7 @@ func vectors(t *tag, name string, vs []vector) []vector {
 		}
 	case "link":
 		if v, ok := t.get("rel"); ok {
-			if k, ok := linkKind(decodeAttr(v)); ok {
+			if k, ok := linkKind(viewAttr(v)); ok {
 				add("href", k, 0)
 				add("imagesrcset", k, 's')
 			}
