@@ -274,6 +274,30 @@ func TestNestedReuse(t *testing.T) {
 	}
 }
 
+// TestStyleFastPath checks the elements whose attributes are not read
+// because their style cannot load anything: only the first style counts,
+// and a character reference or escape in it means it is read.
+func TestStyleFastPath(t *testing.T) {
+	for in, deferred := range map[string]bool{
+		`<button style="color:#fff">x</button>`:                                        false,
+		`<button style="color:red" style="background:url(https://T/x.png)">x</button>`: false, // the first wins
+		`<button STYLE="background:url(https://T/x.png)" style="color:red">x</button>`: true,
+		`<button style="background:&#117;rl(https://T/x.png)">x</button>`:              true,
+		`<button style="background:\75rl(https://T/x.png)">x</button>`:                 true,
+		`<button style>x</button>`:                                                     false,
+		`<div class=a style=background:url(https://T/x.png)>x</div>`:                   true,
+	} {
+		in = expandT(in)
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok"})
+		if got := strings.Contains(out, "data-fp-style"); got != deferred {
+			t.Errorf("%s: deferred %v, want %v: %s", in, got, deferred, out)
+		}
+		if !deferred && out != in {
+			t.Errorf("%s: changed to %s", in, out)
+		}
+	}
+}
+
 // TestMaxTokenCap checks that a token cap over 1 GiB is taken as 1 GiB:
 // attribute offsets are kept in 32 bits.
 func TestMaxTokenCap(t *testing.T) {

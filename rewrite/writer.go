@@ -913,6 +913,29 @@ func (r *Writer) mayHave(raw []byte, from int, k foldKey) bool {
 	return false
 }
 
+// styleCanLoad reports whether the current tag, raw, whose attributes
+// start at from, may have a style attribute whose value can load
+// anything: false when it has none, or when the scanner saw the first one
+// (the one browsers use) and its value has nothing that can
+// (styleMayLoad, which reads the raw bytes: a character reference counts
+// as something that can).
+func (r *Writer) styleCanLoad(raw []byte, from int) bool {
+	if !r.mayHave(raw, from, keyStyle) {
+		return false
+	}
+	if !r.scan.ok || r.scan.n > maxScanAttrs {
+		return true
+	}
+	for _, a := range r.scan.attrs[:r.scan.n] {
+		if int(a.nameEnd-a.nameStart) == len(keyStyle.word) {
+			if m, _ := hasPrefixFold(raw[a.nameStart:a.nameEnd], keyStyle.word); m {
+				return a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
+			}
+		}
+	}
+	return true // mayHave saw it where this cannot: keep to the safe side
+}
+
 var (
 	keyStyle      = newFoldKey("style")
 	keyPing       = newFoldKey("ping")
@@ -986,10 +1009,11 @@ func (r *Writer) startTag(raw []byte) {
 	parseTagName(t, raw, &r.names)
 	r.stats.Elements++
 	r.notePhase(t)
-	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.mayHave(raw, t.nameEnd, keyStyle) &&
+	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
 		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) {
-		// A plain HTML element with no style attribute: nothing in it can
-		// contact a host, so its attributes are not read.
+		// A plain HTML element with no style attribute that can load
+		// anything: nothing in it can contact a host, so its attributes
+		// are not read.
 		if !r.ambiguousStart(t, t.name) {
 			r.tree.startHTML(t.name, t.flags, false)
 			r.emitIn(raw)
