@@ -274,6 +274,24 @@ func TestNestedReuse(t *testing.T) {
 	}
 }
 
+// TestSrcsetCommaPieces checks that a srcset URL holding a comma is also
+// decided by its pieces, which a reader splitting at commas would load.
+func TestSrcsetCommaPieces(t *testing.T) {
+	for in, deferred := range map[string]bool{
+		`<img srcset="https,//T/x.png 1x">`:            true,
+		`<source srcset= https,//T/x.png 00>`:          true,
+		`<img srcset="/a.png,https://T/x.png 2x">`:     true,
+		`<img srcset="/a,b.png 1x, /c.png 2x">`:        false,
+		`<img srcset="data:image/png;base64,AAAA 1x">`: false,
+	} {
+		in = strings.ReplaceAll(in, "//T/", "//"+trackerHost+"/")
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok"})
+		if got := strings.Contains(out, "data-fp-srcset"); got != deferred {
+			t.Errorf("%s: deferred %v, want %v: %s", in, got, deferred, out)
+		}
+	}
+}
+
 // TestStyleFastPath checks the elements whose attributes are not read
 // because their style cannot load anything: only the first style counts,
 // and a character reference or escape in it means it is read.

@@ -1185,7 +1185,23 @@ func vectors(t *tag, name string, vs []vector) []vector {
 func urlsOf(v string, list byte, out []string) []string {
 	switch list {
 	case 's':
-		return srcsetURLs(v, out)
+		n := len(out)
+		out = srcsetURLs(v, out)
+		// A candidate's URL runs to white space, commas included, so the
+		// spec reads "https,//t.example 1x" as one relative URL; readers
+		// that split candidates at every comma have existed, and would
+		// load //t.example. Failing closed, a URL with a comma is also
+		// decided by its pieces: at worst an odd first-party image waits.
+		for _, u := range out[n:] {
+			if strings.IndexByte(u, ',') >= 0 {
+				for p := range strings.SplitSeq(u, ",") {
+					if p != "" {
+						out = append(out, p)
+					}
+				}
+			}
+		}
+		return out
 	case 'p':
 		for f := range strings.FieldsSeq(v) {
 			out = append(out, f)
