@@ -350,6 +350,9 @@ func tokenRef(r *rule, tl int) ruleRef {
 // pattern matchAt matches right where the URL's host ends: the bytes it
 // checks are the first of the pattern's, up to its first * or ^.
 func hostRef(r *rule) ruleRef {
+	if len(r.segs) == 0 {
+		return refTo(r, "", 0, 0)
+	}
 	lit := r.segs[0]
 	if i := strings.IndexByte(lit, '^'); i >= 0 {
 		lit = lit[:i]
