@@ -1470,39 +1470,60 @@ func addAttr(b []byte, name, value string) []byte {
 // writeTag writes t with edits. Duplicate attributes, which browsers ignore,
 // are dropped so that a renamed attribute cannot promote its duplicate.
 func (r *Writer) writeTag(t *tag, e *edit) {
-	raw := t.raw
-	r.emit(raw[:t.nameEnd])
-	r.emit(e.add)
+	// The tag is built in the output in one go, then the output's bounds
+	// are checked once (settle), not at each of its pieces.
+	r.flushPend()
+	raw, b := t.raw, r.out
+	b = append(b, raw[:t.nameEnd]...)
+	b = append(b, e.add...)
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		o := e.find(i)
 		if a.dup || o != nil && o.drop {
 			continue
 		}
-		r.emitString(" ")
+		b = append(b, ' ')
 		if o != nil && o.rename != "" {
-			r.emitString(o.rename)
+			b = append(b, o.rename...)
 		} else {
-			r.emit(raw[a.nameStart:a.nameEnd])
+			b = append(b, raw[a.nameStart:a.nameEnd]...)
 		}
 		if o != nil && o.hasValue {
-			r.emitString(`="`)
-			r.out = appendEscaped(r.out, o.value)
-			r.emitString(`"`)
+			b = append(b, `="`...)
+			b = appendEscaped(b, o.value)
+			b = append(b, '"')
 			continue
 		}
-		r.emit(raw[a.nameEnd:a.end])
+		b = append(b, raw[a.nameEnd:a.end]...)
 	}
 	if t.tail < len(raw) && t.tail >= t.nameEnd {
 		if raw[t.tail] == '/' {
-			r.emitString(" ")
+			b = append(b, ' ')
 		}
-		r.emit(raw[t.tail:])
+		b = append(b, raw[t.tail:]...)
 	} else {
-		r.emitString(">")
+		b = append(b, '>')
 	}
-	if e.add != nil { // emitted: copied or written
+	r.out = b
+	r.settle()
+	if e.add != nil { // copied
 		r.spareAdd, e.add = e.add[:0], nil
+	}
+}
+
+// settle does for output appended to out directly what emitNow does for
+// each piece: past the loader hold's bound it gives the hold up, and a
+// full batch goes out.
+func (r *Writer) settle() {
+	if r.holding {
+		if len(r.out)-r.holdAt > loaderHold {
+			r.releaseHold()
+			r.drain()
+		}
+		return
+	}
+	if len(r.out) > outBatch {
+		r.drain()
 	}
 }
 
