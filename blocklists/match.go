@@ -609,7 +609,7 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 			}
 			if j-i >= edgeLen {
 				if e := mixToken(uint32(last)); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
-					db.matchEdges(&o, q, e, i, j, hostStart, hostEnd)
+					db.matchEdges(&o, q, e, uint64(uint32(last)), i, j, hostStart, hostEnd)
 				}
 			}
 			h = mixToken(h)
@@ -645,11 +645,10 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end
-// the URL token u[i:j], whose last edgeLen bytes hash to e: each where
-// its token would start.
-func (db *DB) matchEdges(o *outcome, q *Request, e uint32, i, j, hostStart, hostEnd int) {
-	t := q.URL[j-edgeLen : j]
-	k := db.edges.find(e, tokenWord(t), t)
+// the URL token u[i:j], whose last edgeLen bytes are the word w and hash
+// to e: each where its token would start.
+func (db *DB) matchEdges(o *outcome, q *Request, e uint32, w uint64, i, j, hostStart, hostEnd int) {
+	k := db.edges.find(e, w, q.URL[j-edgeLen:j])
 	if k < 0 {
 		return
 	}
@@ -668,15 +667,9 @@ const edgeLen = 4
 // a handful of edges, and a small set stays in the cache.
 const edgeMask = 1<<12 - 1
 
-// edgeHash hashes the edgeLen bytes that end a token as Match does: the
-// bytes as one big-endian word, then one mix.
-func edgeHash(t string) uint32 {
-	w := uint32(0)
-	for i := len(t) - edgeLen; i < len(t); i++ {
-		w = w<<8 | uint32(t[i])
-	}
-	return mixToken(w)
-}
+// edgeHash hashes the edgeLen bytes that end a token as Match does: its
+// tokenWord cut to those bytes, then one mix.
+func edgeHash(t string) uint32 { return mixToken(uint32(tokenWord(t))) }
 
 // leadingEdge returns the length of the token that begins seg when it
 // ends before another byte of seg, or 0.

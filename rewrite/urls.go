@@ -241,13 +241,7 @@ func parseAuthority(u *url.URL, scheme, rest string) error {
 		i++
 	}
 	rest = rest[i:]
-	end := 0
-	for end+4 <= len(rest) && authStop[rest[end]]|authStop[rest[end+1]]|authStop[rest[end+2]]|authStop[rest[end+3]] == 0 {
-		end += 4
-	}
-	for end < len(rest) && authStop[rest[end]] == 0 {
-		end++
-	}
+	end := indexMarked(rest, &authStop, 1, 0)
 	auth, tail := rest[:end], rest[end:]
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
 		auth = auth[at+1:]
@@ -281,6 +275,21 @@ func parseAuthority(u *url.URL, scheme, rest string) error {
 		u.Path = strings.ReplaceAll(u.Path, "\\", "/")
 	}
 	return nil
+}
+
+// indexMarked returns the index of the first byte of s at or after k
+// whose entry in t has a bit of mask set, or len(s). The bytes looked for
+// are rare (the end of a URL's authority or path, white space in a
+// srcset), so four are tested at a time: one OR of their entries and one
+// branch.
+func indexMarked(s string, t *[256]uint8, mask uint8, k int) int {
+	for k+4 <= len(s) && (t[s[k]]|t[s[k+1]]|t[s[k+2]]|t[s[k+3]])&mask == 0 {
+		k += 4
+	}
+	for k < len(s) && t[s[k]]&mask == 0 {
+		k++
+	}
+	return k
 }
 
 // authStop marks the bytes that end a URL's authority.
@@ -322,21 +331,13 @@ func resolvePath(u, base *url.URL, ref string) bool {
 	if len(s) == 0 || s[0] != '/' || len(s) >= 2 && isSlash(s[1]) {
 		return false
 	}
-	q, k := -1, 1
-	// Four bytes a test: the bytes pathStop marks are rare in a path.
-	for ; k+4 <= len(s); k += 4 {
-		if pathStop[s[k]]|pathStop[s[k+1]]|pathStop[s[k+2]]|pathStop[s[k+3]] != 0 {
-			break
-		}
-	}
-	for ; k < len(s); k++ {
-		switch pathStop[s[k]] {
-		case 1:
+	q := -1
+	for k := indexMarked(s, &pathStop, 3, 1); k < len(s); k = indexMarked(s, &pathStop, 3, k+1) {
+		if pathStop[s[k]] == 1 {
 			return false
-		case 2:
-			if q < 0 {
-				q = k
-			}
+		}
+		if q < 0 {
+			q = k // '?'
 		}
 	}
 	u.Scheme, u.Host = base.Scheme, base.Host

@@ -475,10 +475,7 @@ func (r *Writer) emit(b []byte) {
 func (r *Writer) emitNow(b []byte) {
 	if r.holding {
 		r.out = append(r.out, b...)
-		if len(r.out)-r.holdAt > loaderHold {
-			r.releaseHold()
-			r.drain()
-		}
+		r.settle()
 		return
 	}
 	if len(r.out)+len(b) <= outBatch {
@@ -928,14 +925,14 @@ func (r *Writer) scanned(raw []byte, k foldKey) *rawAttr {
 // (styleMayLoad, which reads the raw bytes: a character reference counts
 // as something that can).
 func (r *Writer) styleCanLoad(raw []byte, from int) bool {
-	if !r.mayHave(raw, from, keyStyle) {
+	if !r.scan.ok || r.scan.n > maxScanAttrs {
+		return r.mayHave(raw, from, keyStyle)
+	}
+	if r.scan.letters&letterBit(keyStyle.word[0]) == 0 {
 		return false
 	}
-	if !r.scan.ok || r.scan.n > maxScanAttrs {
-		return true
-	}
 	a := r.scanned(raw, keyStyle)
-	return a == nil || a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
+	return a != nil && a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
 }
 
 var (
@@ -1232,13 +1229,7 @@ func srcsetURLs(v string, out []string) []string {
 		for i < len(v) && (byteClass[v[i]] == clSpace || v[i] == ',') {
 			i++
 		}
-		j := i
-		for j+4 <= len(v) && (byteClass[v[j]]|byteClass[v[j+1]]|byteClass[v[j+2]]|byteClass[v[j+3]])&clSpace == 0 {
-			j += 4 // a URL's bytes, four a test
-		}
-		for j < len(v) && byteClass[v[j]] != clSpace {
-			j++
-		}
+		j := indexMarked(v, &byteClass, clSpace, i)
 		if j == i {
 			break
 		}
@@ -1511,9 +1502,9 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 	}
 }
 
-// settle does for output appended to out directly what emitNow does for
-// each piece: past the loader hold's bound it gives the hold up, and a
-// full batch goes out.
+// settle checks the output's bounds after an append to out: past the
+// loader hold's bound it gives the hold up, and a full batch goes out.
+// emitNow and writeTag append, then settle.
 func (r *Writer) settle() {
 	if r.holding {
 		if len(r.out)-r.holdAt > loaderHold {
