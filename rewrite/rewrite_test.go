@@ -672,6 +672,55 @@ func TestChunkInvariancePages(t *testing.T) {
 	}
 }
 
+// TestInterleavedWriters writes several pages a few bytes at a time, each
+// Writer in turn, so that each one's pending token (pendPool) and output
+// (outPool) buffers go back to the pools and come out again in another
+// Writer between its writes. A buffer handed out while its Writer still
+// read it would show here as another page's bytes.
+func TestInterleavedWriters(t *testing.T) {
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", PageURL: pageURL, Loader: func(tok, n string) []byte { return []byte("<script src=/l.js></script>") }}
+	var pages []string
+	for _, row := range adversarial {
+		pages = append(pages, expandT(row))
+	}
+	pages = append(pages, generated()[:200]...)
+	r := rand.New(rand.NewSource(4))
+	for start := 0; start < len(pages); start += 8 {
+		group := pages[start:min(start+8, len(pages))]
+		outs := make([]bytes.Buffer, len(group))
+		ws := make([]*Writer, len(group))
+		offs := make([]int, len(group))
+		for i := range group {
+			ws[i] = NewWriter(&outs[i], opts)
+		}
+		for open := len(group); open > 0; {
+			for i, in := range group {
+				if ws[i] == nil {
+					continue
+				}
+				if offs[i] == len(in) {
+					if err := ws[i].Close(); err != nil {
+						t.Fatal(err)
+					}
+					ws[i] = nil
+					open--
+					continue
+				}
+				n := min(len(in)-offs[i], 1+r.Intn(40))
+				if _, err := ws[i].Write([]byte(in[offs[i] : offs[i]+n])); err != nil {
+					t.Fatal(err)
+				}
+				offs[i] += n
+			}
+		}
+		for i, in := range group {
+			if want := rewriteString(t, in, opts); outs[i].String() != want {
+				t.Fatalf("interleaved rewrite of %q:\n got %q\nwant %q", in, outs[i].String(), want)
+			}
+		}
+	}
+}
+
 // TestTruncation cuts inputs at every offset: no panic, nothing but input
 // bytes with the empty policy, and no live tracker with the tracker policy.
 func TestTruncation(t *testing.T) {

@@ -76,7 +76,9 @@ func (s *Stats) keep(str string) string {
 	}
 	m := s.memory()
 	if cap(m.bytes)-len(m.bytes) < len(str) {
-		m.bytes = make([]byte, 0, 2048)
+		// A page names a few vendors and categories: the first chunk is
+		// small, later ones larger.
+		m.bytes = make([]byte, 0, min(2*cap(m.bytes)+256, 2048))
 	}
 	start := len(m.bytes)
 	m.bytes = append(m.bytes, str...)

@@ -118,8 +118,9 @@ type Writer struct {
 	opts Options
 	max  int
 
-	buf []byte // undecided input
-	out []byte // decided output not yet written
+	buf    []byte  // undecided input
+	bufBox *[]byte // the pool's box for buf, while the Writer holds it
+	out    []byte  // decided output not yet written
 	// pend is input that passes through as it came and follows out: a
 	// view of the bytes consume is reading, copied to out (or written
 	// out) only when something else is written or consume returns, so
@@ -233,6 +234,37 @@ func (r *Writer) idle() {
 	if len(r.out) == 0 && !r.holding {
 		r.recycle()
 	}
+	if len(r.buf) == 0 {
+		r.releasePend()
+	}
+}
+
+// releasePend gives the pending token's buffer back to the pool.
+func (r *Writer) releasePend() {
+	if r.bufBox != nil {
+		if cap(r.buf) <= 64<<10 {
+			*r.bufBox = r.buf
+			pendPool.Put(r.bufBox)
+		}
+		r.buf, r.bufBox = nil, nil
+	}
+}
+
+// pendPool recycles the buffers of tokens pending between writes: most
+// writes end inside a token, whose start waits there for the next.
+var pendPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 2*writeStep)
+	return &b
+}}
+
+// pendBytes appends p to the pending token, taking a pooled buffer first if the
+// Writer holds none.
+func (r *Writer) pendBytes(p []byte) {
+	if r.buf == nil && len(p) <= 2*writeStep {
+		r.bufBox = pendPool.Get().(*[]byte)
+		r.buf = (*r.bufBox)[:0]
+	}
+	r.buf = append(r.buf, p...)
 }
 
 // recycle returns the output buffer to the pool once nothing refers to it.
@@ -298,7 +330,7 @@ func (r *Writer) Write(p []byte) (int, error) {
 		// complete the rest of p is again read in place and the buffer
 		// stays the size of the pending token plus one step.
 		n := min(len(p), writeStep)
-		r.buf = append(r.buf, p[:n]...)
+		r.pendBytes(p[:n])
 		step := p[:n]
 		p = p[n:]
 		// A pending tag or declaration can only end at a '>'. Skip
@@ -376,6 +408,8 @@ func (r *Writer) Close() error {
 	}
 	err := r.drain()
 	r.recycle()
+	r.buf = r.buf[:0]
+	r.releasePend()
 	if err != nil {
 		return err
 	}
@@ -590,7 +624,8 @@ func (r *Writer) process(eof bool) {
 
 // keepTail keeps the undecided tail of an input that was consumed in place.
 func (r *Writer) keepTail(rest []byte) {
-	r.buf = append(r.buf[:0], rest...)
+	r.buf = r.buf[:0]
+	r.pendBytes(rest)
 	r.noteRest(len(rest), false)
 }
 
