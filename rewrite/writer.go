@@ -223,30 +223,19 @@ var outPool = sync.Pool{New: func() any {
 // Writer holds one only while it is writing (see idle).
 func (r *Writer) acquire() {
 	if r.out == nil {
-		r.outBox = outPool.Get().(*[]byte)
-		r.out = (*r.outBox)[:0]
+		take(&outPool, &r.out, &r.outBox)
 	}
 }
 
 // idle gives the output buffer back between writes when all of it went
-// out, so that a response waiting on its upstream holds none.
+// out, so that a response waiting on its upstream holds none, and the
+// pending token's buffer when no token is pending.
 func (r *Writer) idle() {
 	if len(r.out) == 0 && !r.holding {
 		r.recycle()
 	}
 	if len(r.buf) == 0 {
-		r.releasePend()
-	}
-}
-
-// releasePend gives the pending token's buffer back to the pool.
-func (r *Writer) releasePend() {
-	if r.bufBox != nil {
-		if cap(r.buf) <= 64<<10 {
-			*r.bufBox = r.buf
-			pendPool.Put(r.bufBox)
-		}
-		r.buf, r.bufBox = nil, nil
+		giveBack(&pendPool, &r.buf, &r.bufBox)
 	}
 }
 
@@ -257,28 +246,38 @@ var pendPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// pendBytes appends p to the pending token, taking a pooled buffer first if the
-// Writer holds none.
+// pendBytes appends p to the pending token, taking a pooled buffer first if
+// the Writer holds none.
 func (r *Writer) pendBytes(p []byte) {
 	if r.buf == nil && len(p) <= 2*writeStep {
-		r.bufBox = pendPool.Get().(*[]byte)
-		r.buf = (*r.bufBox)[:0]
+		take(&pendPool, &r.buf, &r.bufBox)
 	}
 	r.buf = append(r.buf, p...)
 }
 
 // recycle returns the output buffer to the pool once nothing refers to it.
-// The box that carried it from the pool carries it back, so a round trip
-// allocates nothing.
-func (r *Writer) recycle() {
-	if r.out != nil && cap(r.out) <= 64<<10 {
-		if r.outBox == nil {
-			r.outBox = new([]byte)
+func (r *Writer) recycle() { giveBack(&outPool, &r.out, &r.outBox) }
+
+// take sets *b to an empty buffer from p, and *box to the box that
+// carried it.
+func take(p *sync.Pool, b *[]byte, box **[]byte) {
+	*box = p.Get().(*[]byte)
+	*b = (**box)[:0]
+}
+
+// giveBack returns *b, emptied, to p, unless it grew past 64 KiB, and
+// leaves the Writer holding neither it nor its box. The box that carried
+// it from the pool carries it back, so a round trip allocates nothing.
+// Nothing may refer to *b's bytes any more.
+func giveBack(p *sync.Pool, b *[]byte, box **[]byte) {
+	if *b != nil && cap(*b) <= 64<<10 {
+		if *box == nil {
+			*box = new([]byte)
 		}
-		*r.outBox = r.out[:0]
-		outPool.Put(r.outBox)
+		**box = (*b)[:0]
+		p.Put(*box)
 	}
-	r.out, r.outBox = nil, nil
+	*b, *box = nil, nil
 }
 
 // Rewrite rewrites the page read from src into w.
@@ -408,8 +407,7 @@ func (r *Writer) Close() error {
 	}
 	err := r.drain()
 	r.recycle()
-	r.buf = r.buf[:0]
-	r.releasePend()
+	giveBack(&pendPool, &r.buf, &r.bufBox)
 	if err != nil {
 		return err
 	}
