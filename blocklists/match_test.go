@@ -410,6 +410,51 @@ func TestShapeMatches(t *testing.T) {
 	}
 }
 
+// TestShapeAnchors checks the fast reject in front of the shapes: a path
+// it turns away matches no shape, whatever the shapes and the query, and
+// the builtin shapes turn away an ordinary first-party path.
+func TestShapeAnchors(t *testing.T) {
+	sets := [][]string{
+		{"/gtag/js?id=G-", "/gtm.js?id=GTM-", "/fbevents.js", "/matomo.js"},
+		{"/gtag/js?id=G-"},
+		{"/a", "x?y=1"},
+		{"?id=G-", "/fbevents.js"}, // no path part: no anchors, every shape tested
+		{"s"},
+	}
+	paths := []string{"", "/", "/img/1.jpg", "/gtag/js", "/x/gtag/js?id=G-1", "/en_US/fbevents.js", "/fbevents.jsx",
+		"/matomo.php", "/a", "/ba", "x", "/p/x", "/js", "/gtm.js", "?id=G-1", "/s", "/GTAG/JS"}
+	queries := []string{"", "id=G-7", "id=GTM-1", "y=1", "v=2"}
+	for _, set := range sets {
+		c := &compiled{}
+		for _, pre := range set {
+			c.shapes = append(c.shapes, newShapeTest(Shape{Prefix: pre}))
+		}
+		c.anchors = shapeAnchors(c.shapes)
+		for _, path := range paths {
+			for _, q := range queries {
+				any := false
+				for i := range c.shapes {
+					any = any || c.shapes[i].matches(path, q)
+				}
+				if any && !c.mayBeShape(path) {
+					t.Errorf("shapes %q: %q?%q matches a shape but the anchors %q turn it away", set, path, q, c.anchors)
+				}
+			}
+		}
+	}
+	c := &compiled{}
+	for _, pre := range sets[0] {
+		c.shapes = append(c.shapes, newShapeTest(Shape{Prefix: pre}))
+	}
+	c.anchors = shapeAnchors(c.shapes)
+	if len(c.anchors) != 1 || c.mayBeShape("/img/1.jpg") || c.mayBeShape("/products/7") || !c.mayBeShape("/x/fbevents.js") {
+		t.Errorf("builtin shapes: anchors %q; an image path should be turned away, a loader path not", c.anchors)
+	}
+	if (&compiled{}).mayBeShape("/gtag/js") {
+		t.Error("no shapes: nothing may match")
+	}
+}
+
 // TestPatternStars checks that a leading or trailing * is taken off a
 // pattern, so that it is one piece checked where its token lies, and that
 // a * inside stays.

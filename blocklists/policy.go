@@ -100,6 +100,12 @@ type compiled struct {
 	db     *DB
 	cache  *urlCache
 	shapes []shapeTest // db.Shapes, cut once
+	// anchors holds, for every shape, the last two bytes of its path part
+	// (fewer when the path is shorter), each once: a path that contains
+	// none of them matches no shape, so most first-party URLs are told so
+	// by one or two searches instead of a test per shape. nil when a shape
+	// has no path part, and then every shape is tested.
+	anchors []string
 }
 
 // siteMemo remembers the registrable domain of the last page host: most
@@ -127,6 +133,7 @@ func (p *Policy) SetDB(db *DB) {
 	for _, s := range db.Shapes {
 		c.shapes = append(c.shapes, newShapeTest(s))
 	}
+	c.anchors = shapeAnchors(c.shapes)
 	p.state.Store(c)
 }
 
@@ -230,6 +237,9 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	db := st.db
 	if !p.ThirdPartyHost(pageHost, host) {
 		// First-party copies of vendor loaders are recognised by shape.
+		if !st.mayBeShape(path) {
+			return Verdict{Action: ActionKeep}
+		}
 		for i := range st.shapes {
 			if s := &st.shapes[i]; s.matches(path, query) {
 				return Verdict{Action: ActionKeep, Category: s.category, Vendor: s.vendor}
@@ -316,6 +326,39 @@ func newShapeTest(s Shape) shapeTest {
 	t := shapeTest{prefix: s.Prefix, category: s.Category, vendor: s.Vendor + " (first-party copy)"}
 	t.path, t.query, t.hasQ = strings.Cut(s.Prefix, "?")
 	return t
+}
+
+// shapeAnchors returns the distinct last two bytes of the shapes' path
+// parts, or nil when a shape has none (its prefix starts with '?').
+// Whatever a shape matches, its path part lies within the path: whole
+// when the path ends with it, or inside the prefix the path contains.
+func shapeAnchors(shapes []shapeTest) []string {
+	var out []string
+	for i := range shapes {
+		p := shapes[i].path
+		if p == "" {
+			return nil
+		}
+		a := p[max(0, len(p)-2):]
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// mayBeShape reports whether path may match a shape: false only when it
+// contains none of the anchors.
+func (c *compiled) mayBeShape(path string) bool {
+	if c.anchors == nil {
+		return len(c.shapes) > 0
+	}
+	for _, a := range c.anchors {
+		if strings.Contains(path, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches reports whether path?query contains the shape's prefix. Every
