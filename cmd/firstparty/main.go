@@ -93,7 +93,7 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		return printStats(*stats, stderr, "-", st)
+		return printStats(*stats, stderr, "-", page.Host, st)
 	}
 	if *out == "" {
 		return errors.New("rewriting files needs --out OUTDIR")
@@ -148,7 +148,7 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	return printStats(stats, stderr, in, st)
+	return printStats(stats, stderr, in, opts.PageURL.Host, st)
 }
 
 // checkEncoding refuses a page whose encoding is not ASCII-compatible: the
@@ -170,25 +170,31 @@ func asciiCompatible(head []byte, what string) error {
 	return nil
 }
 
-func printStats(on bool, w io.Writer, name string, st *rewrite.Stats) error {
+// printStats writes the stats of one rewrite as one line of JSON, with
+// the field names of the scan report (docs/cli.md).
+func printStats(on bool, w io.Writer, name, site string, st *rewrite.Stats) error {
 	if !on {
 		return nil
 	}
-	type finding struct {
-		Host, Vendor, Category, Kind, Action string
-		Count                                int
-	}
-	var fs []finding
+	fs := []FindingReport{}
 	for f, n := range st.Findings() {
-		fs = append(fs, finding{f.Host, f.Vendor, f.Category, f.Kind.String(), f.Action.String(), n})
+		fs = append(fs, findingReport(f, n, site))
 	}
+	sortFindings(fs)
 	actions := map[string]int{}
 	for a, n := range st.Actions {
 		if n > 0 {
 			actions[rewrite.Action(a).String()] = n
 		}
 	}
-	return json.NewEncoder(w).Encode(map[string]any{"file": name, "elements": st.Elements, "actions": actions, "findings": fs, "fail_closed": st.FailClosed})
+	out := struct {
+		File       string          `json:"file"`
+		Elements   int             `json:"elements"`
+		Actions    map[string]int  `json:"actions"`
+		Findings   []FindingReport `json:"findings"`
+		FailClosed map[string]int  `json:"fail_closed,omitempty"`
+	}{name, st.Elements, actions, fs, st.FailClosed}
+	return json.NewEncoder(w).Encode(out)
 }
 
 func runLists(args []string, stdout io.Writer) error {

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,9 +56,43 @@ func TestRewriteStats(t *testing.T) {
 	for _, f := range st.Findings {
 		hosts[f.Host] = f.Action + " " + f.Kind
 	}
-	want := map[string]string{"www.googletagmanager.com": "defer script", "pixel.example-ads.test": "defer image"}
+	want := map[string]string{"www.googletagmanager.com": "defer script", "pixel.example-ads.test": "defer pixel/image"}
 	if len(hosts) != len(want) || hosts["www.googletagmanager.com"] != want["www.googletagmanager.com"] || hosts["pixel.example-ads.test"] != want["pixel.example-ads.test"] {
 		t.Errorf("findings %v, want %v (stats %s)", hosts, want, errOut)
+	}
+}
+
+// TestRewriteStatsFields pins the --stats JSON to the scan report's field
+// names (json.Unmarshal into a struct would accept any case), its findings
+// to the report's order, and fail_closed to being left out when empty.
+func TestRewriteStatsFields(t *testing.T) {
+	page := `<img src="https://b.example-ads.test/p.gif"><script src="https://a.example-ads.test/x.js"></script><script>fbq('init','1');fbq('track','PageView')</script>`
+	_, errOut, err := run(t, page, "--stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(errOut), &st); err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	keys := slices.Sorted(maps.Keys(st))
+	if want := []string{"actions", "elements", "file", "findings"}; !slices.Equal(keys, want) {
+		t.Errorf("top-level keys %q, want %q", keys, want)
+	}
+	var fs []map[string]any
+	if err := json.Unmarshal(st["findings"], &fs); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		if ks := slices.Sorted(maps.Keys(f)); !slices.Equal(ks, []string{"action", "category", "count", "host", "kind", "vendor"}) {
+			t.Errorf("finding keys %q", ks)
+		}
+		got = append(got, fmt.Sprint(f["category"], " ", f["vendor"], " ", f["host"], " ", f["kind"]))
+	}
+	want := []string{"social Meta Pixel (inline) inline snippet", "unknown unknown a.example-ads.test script", "unknown unknown b.example-ads.test pixel/image"}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings\n%q\nwant\n%q", got, want)
 	}
 }
 

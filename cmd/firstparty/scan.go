@@ -247,29 +247,42 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 	pr.Elements = st.Elements
 	pr.FailClosed = st.FailClosed
 	for f, n := range st.Findings() {
-		fr := FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindNames[f.Kind], Action: f.Action.String(), Count: n}
-		if fr.Kind == "" {
-			fr.Kind = f.Kind.String()
-		}
-		switch {
-		case f.Host != "":
-		case f.Kind == rewrite.KindInlineScript:
-			fr.Host = "(inline)"
-		default:
-			// Vendor code recognised by its URL shape on the page's own host.
-			fr.FirstParty, fr.Host = true, page.Host
-			fr.Vendor = strings.TrimSuffix(fr.Vendor, " (first-party copy)")
-		}
-		if fr.Vendor == "" {
-			fr.Vendor = "unknown"
-		}
-		pr.Findings = append(pr.Findings, fr)
+		pr.Findings = append(pr.Findings, findingReport(f, n, page.Host))
 	}
 	for f, n := range st.Mentions() {
 		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
 	}
-	sort.Slice(pr.Findings, func(i, j int) bool {
-		a, b := pr.Findings[i], pr.Findings[j]
+	sortFindings(pr.Findings)
+	return pr
+}
+
+// findingReport is a finding as the report names it, on a page of the
+// site at host.
+func findingReport(f rewrite.Finding, n int, host string) FindingReport {
+	fr := FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindNames[f.Kind], Action: f.Action.String(), Count: n}
+	if fr.Kind == "" {
+		fr.Kind = f.Kind.String()
+	}
+	switch {
+	case f.Host != "":
+	case f.Kind == rewrite.KindInlineScript:
+		fr.Host = "(inline)"
+	default:
+		// Vendor code recognised by its URL shape on the page's own host.
+		fr.FirstParty, fr.Host = true, host
+		fr.Vendor = strings.TrimSuffix(fr.Vendor, " (first-party copy)")
+	}
+	if fr.Vendor == "" {
+		fr.Vendor = "unknown"
+	}
+	return fr
+}
+
+// sortFindings orders findings by category, vendor, host, kind and
+// action, as the report and --stats print them.
+func sortFindings(fs []FindingReport) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
 		if a.Category != b.Category {
 			return a.Category < b.Category
 		}
@@ -284,7 +297,6 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 		}
 		return a.Action < b.Action
 	})
-	return pr
 }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
