@@ -178,11 +178,15 @@ type memoEntry struct {
 // nothing else) but for elements and bytes.
 type memoCheck struct {
 	in, out, ev int
-	sp          *rewrite.SyncPoint
-	snap        *rewrite.Stats
-	elements    int
-	bytesIn     int64
-	bytesOut    int64
+	// rare is the offset in the checkpoint's anchor (the memoAnchor input
+	// bytes after it) of the byte find looks for: one seldom seen in the
+	// page, not the '<' every anchor starts with.
+	rare     int
+	sp       *rewrite.SyncPoint
+	snap     *rewrite.Stats
+	elements int
+	bytesIn  int64
+	bytesOut int64
 }
 
 // between is what the recording counted from checkpoint a to checkpoint
@@ -254,6 +258,55 @@ func (e *memoEntry) copyOut(dst []byte, a, b int, token string) []byte {
 		}
 	}
 	return dst
+}
+
+// pickRare sets each checkpoint's rare to the offset of the least frequent
+// byte of its anchor, by the counts of a sample of the page (every 61st
+// byte, a stride that no repeated markup keeps in step with) and of the
+// anchors themselves.
+func (e *memoEntry) pickRare() {
+	var freq [256]int32
+	for i := 0; i < len(e.input); i += 61 {
+		freq[e.input[i]]++
+	}
+	for _, c := range e.checks {
+		for _, b := range e.input[c.in : c.in+memoAnchor] {
+			freq[b]++
+		}
+	}
+	for k := range e.checks {
+		a := e.input[e.checks[k].in : e.checks[k].in+memoAnchor]
+		best := 0
+		for i := 1; i < len(a); i++ {
+			if freq[a[i]] < freq[a[best]] {
+				best = i
+			}
+		}
+		e.checks[k].rare = best
+	}
+}
+
+// indexAnchor returns the offset of the first instance of a in p, as
+// bytes.Index does, or -1; it looks for a[rare] and compares around it.
+// bytes.Index looks for a's first byte, and an anchor's is '<', which
+// markup holds every few bytes.
+func indexAnchor(p, a []byte, rare int) int {
+	c := a[rare]
+	for i := rare; i < len(p); {
+		j := bytes.IndexByte(p[i:], c)
+		if j < 0 {
+			return -1
+		}
+		s := i + j - rare
+		if s+len(a) > len(p) {
+			return -1
+		}
+		if bytes.Equal(p[s:s+len(a)], a) {
+			return s
+		}
+		i += j + 1
+	}
+	return -1
 }
 
 // pageWriter returns what rewrites one HTML response for req: a replay if
@@ -397,6 +450,7 @@ func (r *memoRecorder) Close() error {
 			e.checks = append(e.checks, c)
 		}
 	}
+	e.pickRare()
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
 	return nil
@@ -622,7 +676,7 @@ func (r *memoReplay) find(p []byte) (k, at int) {
 		return -1, 0
 	}
 	c := checks[r.look]
-	at = bytes.Index(p, r.e.input[c.in:c.in+memoAnchor])
+	at = indexAnchor(p, r.e.input[c.in:c.in+memoAnchor], c.rare)
 	if at < 0 {
 		r.credit -= len(p)
 		return -1, 0

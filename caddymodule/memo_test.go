@@ -586,3 +586,33 @@ func FuzzMemo(f *testing.F) {
 		}
 	})
 }
+
+// TestIndexAnchor checks indexAnchor against bytes.Index: on pages of a
+// few letters, so that partial matches abound, for anchors cut from the
+// page and from elsewhere, looked for by every offset, and at the edges.
+func TestIndexAnchor(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	gen := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "<ab>"[rng.Intn(4)]
+		}
+		return b
+	}
+	for range 3000 {
+		p := gen(rng.Intn(64))
+		var a []byte
+		if len(p) > 0 && rng.Intn(2) == 0 {
+			i := rng.Intn(len(p))
+			a = p[i:min(len(p), i+1+rng.Intn(8))]
+		} else {
+			a = gen(1 + rng.Intn(6))
+		}
+		want := bytes.Index(p, a)
+		for rare := range a {
+			if got := indexAnchor(p, a, rare); got != want {
+				t.Fatalf("indexAnchor(%q, %q, %d) = %d, bytes.Index %d", p, a, rare, got, want)
+			}
+		}
+	}
+}
