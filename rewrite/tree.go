@@ -21,7 +21,18 @@ type node struct {
 	// scope marks an HTML element that bounds the default scope
 	// (scopeBoundary), known when it is pushed.
 	scope bool
+	// counted is which of the tree's counts (selects, template, paras)
+	// the element is in, set by push, so that pop compares no name.
+	counted uint8
 }
+
+// Values of node.counted.
+const (
+	countedNone uint8 = iota
+	countedSelect
+	countedTemplate
+	countedPara
+)
 
 // maxDepth bounds the stack. Past it, HTML elements are no longer pushed;
 // foreign elements still are, so the namespace stays exact on deep pages.
@@ -89,16 +100,14 @@ func (t *tree) popForeign() {
 }
 
 func (t *tree) pop() {
-	n := t.stack[len(t.stack)-1]
-	if n.ns == nsHTML {
-		switch n.name {
-		case "select":
-			t.selects--
-		case "template":
-			t.template--
-		case "p":
-			t.paras--
-		}
+	switch t.stack[len(t.stack)-1].counted {
+	case countedNone:
+	case countedSelect:
+		t.selects--
+	case countedTemplate:
+		t.template--
+	case countedPara:
+		t.paras--
 	}
 	t.stack = t.stack[:len(t.stack)-1]
 }
@@ -117,10 +126,13 @@ func (t *tree) push(n node) {
 		switch n.name {
 		case "select":
 			t.selects++
+			n.counted = countedSelect
 		case "template":
 			t.template++
+			n.counted = countedTemplate
 		case "p":
 			t.paras++
+			n.counted = countedPara
 		}
 	}
 	t.stack = append(t.stack, n)
