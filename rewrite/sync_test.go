@@ -3,6 +3,10 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -330,4 +334,57 @@ func TestNewWriterAt(t *testing.T) {
 			t.Errorf("%s: only %d continuations compared", oname, restored)
 		}
 	}
+}
+
+// TestNodeFlags checks what Writer.endName relies on: every open element
+// carries the flags parseTagName gives its name, so that an end tag that
+// closes the element on top is handled as if its name had been looked up.
+// It writes pages a byte at a time and checks the stack after each byte:
+// elements of every kind the tree pushes (plain, counted, scoping, table,
+// list, svg and math, integration points), and the html5lib inputs when
+// ../shared is present.
+func TestNodeFlags(t *testing.T) {
+	pages := map[string][]byte{"built": []byte(`<!DOCTYPE html><html><head><title>x</title></head><body><div><p>a<table><caption>c</caption><tbody><tr><td><select><option>o<optgroup></select></td></tr></tbody></table>` +
+		`<ul><li>1<li>2</ul><dl><dt>t<dd>d</dl><template><span>t</span></template><object><marquee><applet></applet></marquee></object>` +
+		`<svg><g><foreignObject><p>in</p></foreignObject><desc>d</desc></g></svg><math><mi>x</mi><annotation-xml encoding="text/html"><div>h</div></annotation-xml></math>` +
+		`<button><p>b</button><frameset></frameset><custom-el><b><i>x</i></b></custom-el></p></div></body></html>`)}
+	if testing.Short() {
+		t.Log("-short: the built page only")
+	} else if files := corpusFilesIfPresent("corpus/html5lib"); files != nil {
+		maps.Copy(pages, files)
+	}
+	var names nameCache
+	for name, page := range pages {
+		w := NewWriter(io.Discard, Options{})
+		for i := range page {
+			if _, err := w.Write(page[i : i+1]); err != nil {
+				break
+			}
+			for _, n := range w.tree.stack {
+				var tg tag
+				parseTagName(&tg, []byte("</"+n.name+">"), &names)
+				if tg.name != n.name || tg.flags != n.flags {
+					t.Fatalf("%s, after byte %d: open <%s> carries flags %#x; parseTagName gives %q, %#x", name, i, n.name, n.flags, tg.name, tg.flags)
+				}
+			}
+		}
+		w.Close()
+	}
+}
+
+// corpusFilesIfPresent reads the files of a ../shared corpus, or returns
+// nil when ../shared is absent (a user's clone).
+func corpusFilesIfPresent(sub string) map[string][]byte {
+	d := filepath.Join("..", "..", "shared", sub)
+	ents, err := os.ReadDir(d)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]byte{}
+	for _, e := range ents {
+		if b, err := os.ReadFile(filepath.Join(d, e.Name())); err == nil && !e.IsDir() {
+			out[e.Name()] = b
+		}
+	}
+	return out
 }

@@ -24,6 +24,9 @@ type node struct {
 	// counted is which of the tree's counts (selects, template, paras)
 	// the element is in, set by push, so that pop compares no name.
 	counted uint8
+	// flags are the tagFlags of name, so that an end tag that closes the
+	// element on top needs no lookup of its name (Writer.endName).
+	flags uint16
 }
 
 // Values of node.counted.
@@ -140,9 +143,9 @@ func (t *tree) push(n node) {
 
 // pushPlain pushes an HTML element that needs none of push's bookkeeping
 // (its tag flags lack fTree and fScope).
-func (t *tree) pushPlain(name string) {
+func (t *tree) pushPlain(name string, flags uint16) {
 	if len(t.stack) < maxDepth {
-		t.stack = append(t.stack, node{name: name})
+		t.stack = append(t.stack, node{name: name, flags: flags})
 	}
 }
 
@@ -169,7 +172,7 @@ func (t *tree) startForeign(tg *tag) (foreign bool) {
 // current node.
 func (t *tree) pushForeign(tg *tag) namespace {
 	ns := t.top().ns
-	n := node{name: tg.name, ns: ns}
+	n := node{name: tg.name, ns: ns, flags: tg.flags}
 	switch ns {
 	case nsSVG:
 		n.htmlIP = tg.name == "foreignobject" || tg.name == "desc" || tg.name == "title"
@@ -305,7 +308,7 @@ func (t *tree) findInScope(name string, extra string) int {
 // their content.
 func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 	if flags&(fClosesP|fTree|fScope|fVoid|fRawText) == 0 {
-		t.pushPlain(name) // most elements: no implied end tags, no bookkeeping
+		t.pushPlain(name, flags) // most elements: no implied end tags, no bookkeeping
 		return
 	}
 	if flags&fClosesP != 0 && t.paras > 0 {
@@ -322,7 +325,7 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 		if name == "math" {
 			ns = nsMath
 		}
-		t.push(node{name: name, ns: ns})
+		t.push(node{name: name, ns: ns, flags: flags})
 		return
 	case "li":
 		t.closeListItem("li")
@@ -353,7 +356,7 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 	if flags&(fVoid|fRawText) != 0 {
 		return
 	}
-	t.push(node{name: name, ns: nsHTML, scope: flags&fScope != 0})
+	t.push(node{name: name, ns: nsHTML, scope: flags&fScope != 0, flags: flags})
 }
 
 func (t *tree) closeListItem(names ...string) {

@@ -872,8 +872,8 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	case tokStartTag:
 		r.startTag(raw)
 	case tokEndTag:
-		parseTagName(&r.tg, raw, &r.names)
-		r.tree.end(r.tg.name, r.tg.flags)
+		name, flags := r.endName(raw)
+		r.tree.end(name, flags)
 		r.emitIn(raw)
 	default:
 		r.emitIn(raw)
@@ -881,6 +881,17 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	if r.loaderState == 1 && r.loaderContextOK() {
 		r.insertLoader()
 	}
+}
+
+// endName returns the lower-case name and the tagFlags of an end tag. When
+// the tag is exactly "</" + the name of the element on top + ">", the
+// usual case, they are that element's, and the name is not looked up.
+func (r *Writer) endName(raw []byte) (string, uint16) {
+	if n := r.tree.top(); n != nil && len(raw) == len(n.name)+3 && raw[len(raw)-1] == '>' && string(raw[2:len(raw)-1]) == n.name {
+		return n.name, n.flags
+	}
+	parseTagName(&r.tg, raw, &r.names)
+	return r.tg.name, r.tg.flags
 }
 
 // ambiguous lists start tags whose parsing browsers and parsers disagree on
