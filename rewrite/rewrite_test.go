@@ -108,6 +108,17 @@ var adversarial = []string{
 	`<link rel="stylesheet preload" href="//T/x.css">`,
 	`<picture><source srcset="https://T/a.webp 1x, /b.webp 2x"><img src=/c.jpg></picture>`,
 	`<base href="https://T/"><script src="https:a.js"></script>`,
+	// A NUL in an attribute value or in CSS is U+FFFD to a browser, not a
+	// C0 control that URL parsing strips: each of these is relative, and
+	// loads from the base's host (FuzzRewrite, 0f59db6fd14fd105).
+	"<BAse href=https:T/ ><img srC=\x00A:>",
+	"<base href=https://T/><script src='\x00a:'></script>",
+	"<base href=https://T/><img srcset='\x00a: 1x'>",
+	"<base href=https://T/><p style='background:url(\x00a:)'>",
+	"<base href=https://T/><p style='background:url(\"\x00a:\")'>",
+	"<base href=https://T/><style>a{background:url(\x00a:)}</style>",
+	"<base href=https://T/><style>@import '\x00a:';</style>",
+	"<base href=https://T/><link rel=stylesheet href='&#0;a:'>",
 	`<base href="http://T/"><img src=" HTTP:p.gif">`,
 	`<style>a{background:\url(https://T/p.gif)}</style>`,
 	`<p style="background:\url(https://T/p.gif)">x</p>`,

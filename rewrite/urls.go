@@ -12,17 +12,25 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// decodeAttr decodes character references in an attribute value as a
-// browser does, including the attribute rule for legacy named references
-// without a semicolon (not decoded before '=' or an alphanumeric).
+// decodeAttr decodes an attribute value as a browser's tokenizer does:
+// character references, including the attribute rule for legacy named
+// references without a semicolon (not decoded before '=' or an
+// alphanumeric), and each NUL byte becomes U+FFFD. A NUL is therefore
+// never a C0 control that URL parsing strips: "\x00a.js" is the relative
+// "\uFFFDa.js".
 func decodeAttr(b []byte) string {
-	if !containsByte(b, '&') {
+	if plainAttr(b) {
 		return string(b)
 	}
 	var sb strings.Builder
 	sb.Grow(len(b))
 	for i := 0; i < len(b); {
 		c := b[i]
+		if c == 0 {
+			sb.WriteString("\uFFFD")
+			i++
+			continue
+		}
 		if c != '&' {
 			sb.WriteByte(c)
 			i++
@@ -36,6 +44,10 @@ func decodeAttr(b []byte) string {
 }
 
 func containsByte(b []byte, c byte) bool { return bytes.IndexByte(b, c) >= 0 }
+
+// plainAttr reports whether an attribute value reads as its bytes: it
+// holds no character reference and no NUL.
+func plainAttr(b []byte) bool { return !containsByte(b, '&') && !containsByte(b, 0) }
 
 func isAlnum(c byte) bool { return isASCIIAlpha(c) || (c >= '0' && c <= '9') }
 

@@ -1139,7 +1139,7 @@ type vector struct {
 // with no character reference: the string is valid only while the tag's
 // bytes are, and must not be kept.
 func viewAttr(v []byte) string {
-	if len(v) == 0 || containsByte(v, '&') {
+	if len(v) == 0 || !plainAttr(v) {
 		return decodeAttr(v)
 	}
 	return unsafe.String(&v[0], len(v))
@@ -1317,7 +1317,7 @@ func srcsetURLs(v string, out []string) []string {
 // stay intact until the element is written; anything kept longer (the
 // stats) copies them.
 func (r *Writer) tmpAttr(b []byte) string {
-	if containsByte(b, '&') {
+	if !plainAttr(b) {
 		return decodeAttr(b)
 	}
 	if len(b) == 0 {
