@@ -119,6 +119,12 @@ var adversarial = []string{
 	"<base href=https://T/><style>a{background:url(\x00a:)}</style>",
 	"<base href=https://T/><style>@import '\x00a:';</style>",
 	"<base href=https://T/><link rel=stylesheet href='&#0;a:'>",
+	// A descriptor that names a host is decided too (FuzzRewrite,
+	// 72ac66ad7162bb10), and under a <base> on a tracker every token is.
+	`<img srcset="0 //T ">`,
+	`<img srcset="a.png 1x, b.png https://T/p.gif 2x">`,
+	`<picture><source srcset="/a.webp (a, //T/x)"><img src=/a.png></picture>`,
+	`<base href="https://T/"><img srcset="https://ok.example/a.png 2x">`,
 	`<base href="http://T/"><img src=" HTTP:p.gif">`,
 	`<style>a{background:\url(https://T/p.gif)}</style>`,
 	`<p style="background:\url(https://T/p.gif)">x</p>`,
@@ -1036,7 +1042,7 @@ func TestSrcsetURLs(t *testing.T) {
 		" , ,":                                 nil,
 		"data:image/png;base64,AAAA 1x, d.png": {"data:image/png;base64,AAAA", "d.png"},
 	} {
-		if got := srcsetURLs(in, nil); !slices.Equal(got, want) {
+		if got := srcsetURLs(in, nil, false); !slices.Equal(got, want) {
 			t.Errorf("srcsetURLs(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -1045,9 +1051,34 @@ func TestSrcsetURLs(t *testing.T) {
 		for _, sp := range " \t\n\f\r" {
 			u := strings.Repeat("u", n)
 			in := u + string(sp) + "1x, " + u + "v" + string(sp) + "2x"
-			if got, want := srcsetURLs(in, nil), []string{u, u + "v"}; !slices.Equal(got, want) {
+			if got, want := srcsetURLs(in, nil, false), []string{u, u + "v"}; !slices.Equal(got, want) {
 				t.Errorf("srcsetURLs(%q) = %q, want %q", in, got, want)
 			}
+		}
+	}
+}
+
+// TestSrcsetDescriptorTokens pins the fail-closed reading of descriptors:
+// a descriptor token that could name a host (':', '/' or '\\') is
+// decided as a URL too, as is every descriptor token under a <base>
+// (every), so that no reader that takes each token for a URL loads a
+// tracker (FuzzRewrite, 72ac66ad7162bb10: "0 //tracker.example ").
+func TestSrcsetDescriptorTokens(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		every bool
+		want  []string
+	}{
+		{"0 //t.example ", false, []string{"0", "//t.example"}},
+		{"a.jpg 1x, b.jpg https://t.example/x 2x", false, []string{"a.jpg", "b.jpg", "https://t.example/x", "2x"}},
+		{"a.jpg 1x (//t.example/y, z), b.jpg", false, []string{"a.jpg", "1x", "(//t.example/y", "z)", "b.jpg"}},
+		{"a.jpg \\t.example\\p 2x", false, []string{"a.jpg", "\\t.example\\p", "2x"}},
+		{"a.jpg 400w, b.jpg 1.5x", false, []string{"a.jpg", "b.jpg"}},
+		{"a.jpg 400w, b.jpg 1.5x", true, []string{"a.jpg", "400w", "b.jpg", "1.5x"}},
+		{"data:,x 0", true, []string{"data:,x", "0"}},
+	} {
+		if got := srcsetURLs(c.in, nil, c.every); !slices.Equal(got, c.want) {
+			t.Errorf("srcsetURLs(%q, every=%v) = %q, want %q", c.in, c.every, got, c.want)
 		}
 	}
 }

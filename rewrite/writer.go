@@ -1225,11 +1225,11 @@ func vectors(t *tag, name string, vs []vector) []vector {
 }
 
 // urlsOf appends the URLs of an attribute value to out.
-func urlsOf(v string, list byte, out []string) []string {
+func urlsOf(v string, list byte, out []string, based bool) []string {
 	switch list {
 	case 's':
 		n := len(out)
-		out = srcsetURLs(v, out)
+		out = srcsetURLs(v, out, based)
 		// A candidate's URL runs to white space, commas included, so the
 		// spec reads "https,//t.example 1x" as one relative URL; a reader
 		// that split candidates at every comma (simpler parsers do, and
@@ -1266,8 +1266,14 @@ func urlsOf(v string, list byte, out []string) []string {
 	return append(out, v)
 }
 
-// srcsetURLs appends the candidate URLs of a srcset value to out.
-func srcsetURLs(v string, out []string) []string {
+// srcsetURLs appends the candidate URLs of a srcset value to out. The
+// spec reads only each candidate's first token as its URL, but a reader
+// that took every token for one (the test oracle does) would load a
+// descriptor that names a host. Failing closed, the tokens of a
+// descriptor that holds ':', '/' or '\' are appended too, split at
+// white space and commas; with every set (a <base> makes even "2x" a URL
+// on the base's host), the tokens of every descriptor are.
+func srcsetURLs(v string, out []string, every bool) []string {
 	i := 0
 	for i < len(v) {
 		for i < len(v) && (byteClass[v[i]] == clSpace || v[i] == ',') {
@@ -1287,16 +1293,24 @@ func srcsetURLs(v string, out []string) []string {
 		// The descriptors run to the next comma outside parentheses; they
 		// are short (" 800w"), and rarely hold any.
 		c := j
+		odd := every
 		for c < len(v) && v[c] != ',' && v[c] != '(' {
+			if b := v[c]; b == ':' || b == '/' || b == '\\' {
+				odd = true
+			}
 			c++
 		}
 		if c == len(v) || v[c] == ',' {
+			if odd {
+				out = appendTokens(out, v[j:c])
+			}
 			i = c
 			continue
 		}
 		depth := 0
-		for j < len(v) {
-			c := v[j]
+		k := j
+		for k < len(v) {
+			c := v[k]
 			if c == '(' {
 				depth++
 			} else if c == ')' && depth > 0 {
@@ -1304,9 +1318,25 @@ func srcsetURLs(v string, out []string) []string {
 			} else if c == ',' && depth == 0 {
 				break
 			}
-			j++
+			if c == ':' || c == '/' || c == '\\' {
+				odd = true
+			}
+			k++
 		}
-		i = j
+		if odd {
+			out = appendTokens(out, v[j:k])
+		}
+		i = k
+	}
+	return out
+}
+
+// appendTokens appends the tokens of s, split at white space and commas.
+func appendTokens(out []string, s string) []string {
+	for t := range strings.FieldsFuncSeq(s, func(r rune) bool {
+		return r == ',' || r < 0x80 && byteClass[r] == clSpace
+	}) {
+		out = append(out, t)
 	}
 	return out
 }
@@ -1669,7 +1699,7 @@ func (r *Writer) element(t *tag, name string) {
 	r.arena = r.arena[:0]
 	for _, v := range vs {
 		val := r.tmpAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
-		r.urls = urlsOf(val, v.list, r.urls[:0])
+		r.urls = urlsOf(val, v.list, r.urls[:0], r.baseSet)
 		for _, u := range r.urls {
 			d := r.decideURL(v.kind, name, u)
 			if v.kind == KindRefresh || v.kind == KindForm {
