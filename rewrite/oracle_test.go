@@ -771,10 +771,21 @@ func sharedDir(t testing.TB, sub string) string {
 
 func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 	t.Helper()
-	d := sharedDir(t, sub)
-	ents, err := os.ReadDir(d)
+	sharedDir(t, sub)
+	out, err := readCorpus(sub, suffix)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// readCorpus reads the files of ../shared/<sub> whose names end in
+// suffix; its error wraps fs.ErrNotExist when ../shared is absent.
+func readCorpus(sub, suffix string) (map[string][]byte, error) {
+	d := filepath.Join("..", "..", "shared", sub)
+	ents, err := os.ReadDir(d)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string][]byte{}
 	for _, e := range ents {
@@ -783,11 +794,11 @@ func corpusFiles(t testing.TB, sub, suffix string) map[string][]byte {
 		}
 		b, err := os.ReadFile(filepath.Join(d, e.Name()))
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		out[e.Name()] = b
 	}
-	return out
+	return out, nil
 }
 
 // TestOracleJS checks that the inline-script oracle can fail.

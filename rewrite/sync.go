@@ -49,7 +49,7 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 	for i := range r.tree.stack {
 		n := &r.tree.stack[i]
 		var f byte
-		for j, b := range [...]bool{n.htmlIP, n.textIP, n.scope} {
+		for j, b := range [...]bool{n.htmlIP, n.textIP} {
 			if b {
 				f |= 1 << j
 			}

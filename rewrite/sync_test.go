@@ -2,11 +2,11 @@ package rewrite
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -350,7 +350,11 @@ func TestNodeFlags(t *testing.T) {
 		`<button><p>b</button><frameset></frameset><custom-el><b><i>x</i></b></custom-el></p></div></body></html>`)}
 	if testing.Short() {
 		t.Log("-short: the built page only")
-	} else if files := corpusFilesIfPresent("corpus/html5lib"); files != nil {
+	} else if files, err := readCorpus("corpus/html5lib", ".html"); errors.Is(err, fs.ErrNotExist) {
+		t.Log("../shared absent: the built page only")
+	} else if err != nil {
+		t.Fatal(err)
+	} else {
 		maps.Copy(pages, files)
 	}
 	var names nameCache
@@ -370,21 +374,4 @@ func TestNodeFlags(t *testing.T) {
 		}
 		w.Close()
 	}
-}
-
-// corpusFilesIfPresent reads the files of a ../shared corpus, or returns
-// nil when ../shared is absent (a user's clone).
-func corpusFilesIfPresent(sub string) map[string][]byte {
-	d := filepath.Join("..", "..", "shared", sub)
-	ents, err := os.ReadDir(d)
-	if err != nil {
-		return nil
-	}
-	out := map[string][]byte{}
-	for _, e := range ents {
-		if b, err := os.ReadFile(filepath.Join(d, e.Name())); err == nil && !e.IsDir() {
-			out[e.Name()] = b
-		}
-	}
-	return out
 }

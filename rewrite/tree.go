@@ -18,14 +18,13 @@ type node struct {
 	ns     namespace
 	htmlIP bool // HTML integration point (svg foreignObject/desc/title, math annotation-xml text/html)
 	textIP bool // MathML text integration point (mi, mo, mn, ms, mtext)
-	// scope marks an HTML element that bounds the default scope
-	// (scopeBoundary), known when it is pushed.
-	scope bool
 	// counted is which of the tree's counts (selects, template, paras)
 	// the element is in, set by push, so that pop compares no name.
 	counted uint8
 	// flags are the tagFlags of name, so that an end tag that closes the
-	// element on top needs no lookup of its name (Writer.endName).
+	// element on top needs no lookup of its name (Writer.endName), and an
+	// HTML element that bounds the default scope (fScope) is known
+	// without one too.
 	flags uint16
 }
 
@@ -279,7 +278,7 @@ var tagFlags = func() map[string]uint16 {
 func scopeBoundary(n *node, extra string) bool {
 	switch n.ns {
 	case nsHTML:
-		return n.scope || n.name == extra
+		return n.flags&fScope != 0 || n.name == extra
 	case nsMath:
 		return n.textIP || n.name == "annotation-xml"
 	case nsSVG:
@@ -356,7 +355,7 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 	if flags&(fVoid|fRawText) != 0 {
 		return
 	}
-	t.push(node{name: name, ns: nsHTML, scope: flags&fScope != 0, flags: flags})
+	t.push(node{name: name, ns: nsHTML, flags: flags})
 }
 
 func (t *tree) closeListItem(names ...string) {

@@ -1238,11 +1238,7 @@ func urlsOf(v string, list byte, out []string, based bool) []string {
 		// worst an odd first-party image waits.
 		for _, u := range out[n:] {
 			if strings.IndexByte(u, ',') >= 0 {
-				for p := range strings.SplitSeq(u, ",") {
-					if p != "" {
-						out = append(out, p)
-					}
-				}
+				out = appendTokens(out, u)
 			}
 		}
 		return out
@@ -1290,45 +1286,37 @@ func srcsetURLs(v string, out []string, every bool) []string {
 			continue
 		}
 		out = append(out, u)
-		// The descriptors run to the next comma outside parentheses; they
-		// are short (" 800w"), and rarely hold any.
-		c := j
-		odd := every
-		for c < len(v) && v[c] != ',' && v[c] != '(' {
-			if b := v[c]; b == ':' || b == '/' || b == '\\' {
-				odd = true
-			}
-			c++
-		}
-		if c == len(v) || v[c] == ',' {
-			if odd {
-				out = appendTokens(out, v[j:c])
-			}
-			i = c
-			continue
-		}
-		depth := 0
-		k := j
-		for k < len(v) {
-			c := v[k]
-			if c == '(' {
-				depth++
-			} else if c == ')' && depth > 0 {
-				depth--
-			} else if c == ',' && depth == 0 {
-				break
-			}
-			if c == ':' || c == '/' || c == '\\' {
-				odd = true
-			}
-			k++
-		}
-		if odd {
+		k, odd := descriptorsEnd(v, j)
+		if odd || every {
 			out = appendTokens(out, v[j:k])
 		}
 		i = k
 	}
 	return out
+}
+
+// descriptorsEnd returns where the descriptors that start at v[j] end: at
+// the next comma outside parentheses, or at the end. odd reports whether
+// they hold ':', '/' or '\', with which a token could name a host.
+func descriptorsEnd(v string, j int) (end int, odd bool) {
+	depth := 0
+	for ; j < len(v); j++ {
+		switch v[j] {
+		case '(':
+			depth++
+		case ')':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			if depth == 0 {
+				return j, odd
+			}
+		case ':', '/', '\\':
+			odd = true
+		}
+	}
+	return j, odd
 }
 
 // appendTokens appends the tokens of s, split at white space and commas.
