@@ -72,6 +72,24 @@ func TestABP(t *testing.T) {
 			{"https://track.vendor.test/p", "", 0, "block"},
 			{"http://track.vendor.test/p", "", 0, ""},
 		}},
+		// The token a rule is indexed under recurs in a URL: a miss at
+		// one recurrence (a different literal around it, an anchor not
+		// met) leaves the others to try.
+		{"/track.*=beacon", []req{
+			{"https://a.example/?x=.track.&y=/track.&id=beacon", "", 0, "block"},
+			{"https://a.example/x/track.js?id=beacon&r=/track.", "", 0, "block"},
+			{"https://a.example/x/track.js?id=beaco&r=/track.&z=1", "", 0, ""},
+		}},
+		{"||track.example/*=beacon", []req{
+			// The first segment recurs outside the host first.
+			{"https://cdn.example/track.example/?u=1&x=track.example/", "", 0, ""},
+			{"https://track.example/x?a=track.example/&id=beacon", "", 0, "block"},
+			{"https://cdn.example/?u=track.example/&id=beacon", "", 0, ""},
+		}},
+		{"|https://pixel.*/collect", []req{
+			// Not at the start of the URL first, then at it.
+			{"https://pixel.example/r?u=https://pixel.other/&p=/collect", "", 0, "block"},
+		}},
 		{"/pixel.gif?", []req{
 			{"https://a.test/img/pixel.gif?x=1", "", 0, "block"},
 			{"https://a.test/img/pixel.gif", "", 0, ""},
