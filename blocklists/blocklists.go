@@ -580,6 +580,17 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 		if strings.HasSuffix(l, "|") {
 			r.end, l = true, l[:len(l)-1]
 		}
+		// Checked before lower-casing, which turns invalid UTF-8 into
+		// U+FFFD. A URL holds no white space, so a pattern with some is
+		// garbage, not a rule that can never match.
+		if !utf8.ValidString(l) {
+			st.bad("invalid UTF-8 in pattern")
+			return
+		}
+		if strings.ContainsAny(l, " \t\v\f\r") {
+			st.bad("white space in pattern %q", clipString(l))
+			return
+		}
 		l = strings.ToLower(l)
 		if onlyWildcards(l) {
 			// A rule for every URL is kept only where an option narrows
@@ -589,10 +600,6 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 				return
 			}
 			l = ""
-		}
-		if !utf8.ValidString(l) {
-			st.bad("invalid UTF-8 in pattern")
-			return
 		}
 		kind = "url_pattern"
 		if r.hostAnchor {

@@ -129,6 +129,26 @@ func TestBadInput(t *testing.T) {
 	if len(st.Errors) != 3 || !strings.HasPrefix(st.Errors[0].Error(), "list.txt:2:") {
 		t.Errorf("errors: %v", st.Errors)
 	}
+	// Adblock lines that are garbage: invalid UTF-8 (which lower-casing
+	// would have turned into U+FFFD), and white space, which no URL holds.
+	_, st, err = ParseList(strings.NewReader("||ok.example^\n\xff\xfe junk\n/ads/\xff.js\nnot a rule\n||tab.example/\tx\n/ads/ok.js\n"), "abp.txt", FormatABP, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range st.Errors {
+		got = append(got, e.Error())
+	}
+	want := []string{"abp.txt:2: invalid UTF-8", "abp.txt:3: invalid UTF-8", "abp.txt:4: white space", "abp.txt:5: white space"}
+	if len(got) != len(want) || st.Rules["url_pattern"] != 1 || st.Rules["host"] != 1 {
+		t.Errorf("abp errors %q, rules %v; want errors %q and two rules", got, st.Rules, want)
+	} else {
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("abp error %d: %q, want %q…", i, got[i], want[i])
+			}
+		}
+	}
 	_, st, _ = ParseList(strings.NewReader("host | nonsense | a.example | A\nbogus line\n"), "own.txt", FormatOwn, "")
 	if len(st.Errors) != 2 || !strings.Contains(st.Errors[0].Error(), "own.txt:1: unknown category") {
 		t.Errorf("own format errors: %v", st.Errors)
