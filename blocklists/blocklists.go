@@ -781,6 +781,12 @@ func parseOwn(db *DB, st *ListStats, l string) {
 	if l[0] == '#' {
 		return
 	}
+	// Vendor names become metric labels and report fields, and hosts,
+	// paths and signatures are matched as bytes: all must be text.
+	if !utf8.ValidString(l) {
+		st.bad("invalid UTF-8")
+		return
+	}
 	f := strings.Split(l, "|")
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])

@@ -1,6 +1,7 @@
 package blocklists
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +153,22 @@ func TestBadInput(t *testing.T) {
 	_, st, _ = ParseList(strings.NewReader("host | nonsense | a.example | A\nbogus line\n"), "own.txt", FormatOwn, "")
 	if len(st.Errors) != 2 || !strings.Contains(st.Errors[0].Error(), "own.txt:1: unknown category") {
 		t.Errorf("own format errors: %v", st.Errors)
+	}
+	// Invalid UTF-8 in any field of the own format: a vendor name, a
+	// path, a signature, a shape.
+	own := "host | analytics | a.example | Vendor \xff\n" +
+		"host | analytics | b.example/p\xfeq | B\n" +
+		"sig | social | C | call:\xff\n" +
+		"shape | analytics | D | /x\xff?id=\n" +
+		"host | analytics | ok.example | OK\n"
+	db, st, _ = ParseList(strings.NewReader(own), "own.txt", FormatOwn, "")
+	if len(st.Errors) != 4 || len(db.Signatures) != 0 || len(db.Shapes) != 0 || st.Rules["host"] != 1 {
+		t.Errorf("own format with invalid UTF-8: errors %v, rules %v", st.Errors, st.Rules)
+	}
+	for i, e := range st.Errors {
+		if want := fmt.Sprintf("own.txt:%d: invalid UTF-8", i+1); e.Error() != want {
+			t.Errorf("error %d: %q, want %q", i, e, want)
+		}
 	}
 }
 

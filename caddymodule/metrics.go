@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -74,6 +76,16 @@ func registerMetrics(reg prometheus.Registerer) error {
 	return nil
 }
 
+// labelText makes a label value of a name that comes from a list: the
+// lists are checked for UTF-8 as they load, but WithLabelValues panics
+// on anything else, and a rewrite must not.
+func labelText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // countStats adds a finished rewrite's stats to the metrics.
 func countStats(st *rewrite.Stats, reportOnly bool) {
 	outcome := "rewritten"
@@ -82,6 +94,7 @@ func countStats(st *rewrite.Stats, reportOnly bool) {
 	}
 	metrics.responses.WithLabelValues(outcome).Inc()
 	for cat, c := range st.Categories {
+		cat = labelText(cat)
 		for a, n := range c {
 			if n > 0 {
 				metrics.resources.WithLabelValues(cat, rewrite.Action(a).String()).Add(float64(n))
@@ -92,6 +105,7 @@ func countStats(st *rewrite.Stats, reportOnly bool) {
 		if v == "" {
 			v = "unknown"
 		}
+		v = labelText(v)
 		for a, n := range c {
 			if n > 0 {
 				metrics.vendors.WithLabelValues(v, rewrite.Action(a).String()).Add(float64(n))

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/firstparty/firstparty/rewrite"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -53,5 +55,24 @@ func TestMetrics(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(reg, "caddy_firstparty_responses_total"); err != nil || n == 0 {
 		t.Errorf("registry lacks caddy_firstparty_responses_total: %d, %v", n, err)
+	}
+}
+
+// TestMetricLabelsText checks that a vendor or category name that is not
+// UTF-8 is counted under its text with U+FFFD, where WithLabelValues
+// would panic.
+func TestMetricLabelsText(t *testing.T) {
+	before := testutil.ToFloat64(metrics.vendors.WithLabelValues("Bad \uFFFDvendor", "remove"))
+	beforeCat := testutil.ToFloat64(metrics.resources.WithLabelValues("ads\uFFFD", "remove"))
+	st := &rewrite.Stats{
+		Vendors:    map[string]*rewrite.Counts{"Bad \xffvendor": {rewrite.Remove: 2}},
+		Categories: map[string]*rewrite.Counts{"ads\xfe": {rewrite.Remove: 2}},
+	}
+	countStats(st, false)
+	if got := testutil.ToFloat64(metrics.vendors.WithLabelValues("Bad \uFFFDvendor", "remove")); got != before+2 {
+		t.Errorf("vendor counted %v, want %v", got, before+2)
+	}
+	if got := testutil.ToFloat64(metrics.resources.WithLabelValues("ads\uFFFD", "remove")); got != beforeCat+2 {
+		t.Errorf("category counted %v, want %v", got, beforeCat+2)
 	}
 }
