@@ -317,6 +317,15 @@ const (
 	FormatOwn     Format = "firstparty"
 )
 
+// Valid reports whether f is one of the formats, or FormatAuto.
+func (f Format) Valid() bool {
+	switch f {
+	case FormatAuto, FormatHosts, FormatDomains, FormatABP, FormatOwn:
+		return true
+	}
+	return false
+}
+
 // ListStats counts what a list held.
 type ListStats struct {
 	Format  Format

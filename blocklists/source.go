@@ -41,9 +41,7 @@ func (s Source) Validate() error {
 	if strings.HasPrefix(s.Location, "http://") {
 		return fmt.Errorf("list %s: only https URLs are fetched", s.Location)
 	}
-	switch s.Format {
-	case FormatAuto, FormatHosts, FormatDomains, FormatABP, FormatOwn:
-	default:
+	if !s.Format.Valid() {
 		return fmt.Errorf("list %s: unknown format %q (want hosts, domains, abp or firstparty)", s.Location, s.Format)
 	}
 	if s.Category != "" && !ValidCategory(s.Category) {
@@ -238,20 +236,37 @@ func parseChecked(src Source, body []byte, prev *loaded) (*DB, *ListStats, int, 
 	if err != nil {
 		return nil, st, 0, err
 	}
+	if err := st.Usable(); err != nil {
+		return nil, st, 0, err
+	}
+	rules := st.RuleCount()
+	if prev != nil && rules < prev.rules/2 {
+		return nil, st, 0, fmt.Errorf("the list shrank from %d to %d rules: refused as truncated", prev.rules, rules)
+	}
+	return db, st, rules, nil
+}
+
+// RuleCount is how many rules the list held, of every kind.
+func (st *ListStats) RuleCount() int {
 	rules := 0
 	for _, n := range st.Rules {
 		rules += n
 	}
-	bad := st.Skipped["bad_line"]
+	return rules
+}
+
+// Usable reports why the module would refuse a parsed list, whatever copy
+// it has: it holds no rules, or more bad lines than rules (it is not in
+// the format it was read as). It is nil for a list the module loads.
+func (st *ListStats) Usable() error {
+	rules, bad := st.RuleCount(), st.Skipped["bad_line"]
 	switch {
 	case rules == 0:
-		return nil, st, 0, errors.New("the list holds no rules")
+		return errors.New("the list holds no rules")
 	case bad > rules:
-		return nil, st, 0, fmt.Errorf("more bad lines (%d) than rules (%d): not a list in a supported format", bad, rules)
-	case prev != nil && rules < prev.rules/2:
-		return nil, st, 0, fmt.Errorf("the list shrank from %d to %d rules: refused as truncated", prev.rules, rules)
+		return fmt.Errorf("more bad lines (%d) than rules (%d): not a list in a supported format", bad, rules)
 	}
-	return db, st, rules, nil
+	return nil
 }
 
 // Load reads every source and compiles the policy's DB. A file that cannot

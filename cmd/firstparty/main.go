@@ -27,7 +27,7 @@ const usage = `usage:
   firstparty rewrite [flags] < in.html > out.html
   firstparty rewrite [flags] FILE|DIR... --out OUTDIR
   firstparty scan [flags] FILE|DIR|URL...
-  firstparty lists check FILE|URL...`
+  firstparty lists check [--format FORMAT] FILE|URL...`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -197,13 +197,27 @@ func printStats(on bool, w io.Writer, name, site string, st *rewrite.Stats) erro
 	return json.NewEncoder(w).Encode(out)
 }
 
+const listsUsage = "usage: firstparty lists check [--format hosts|domains|abp|firstparty] FILE|URL..."
+
 func runLists(args []string, stdout io.Writer) error {
-	if len(args) < 2 || args[0] != "check" {
-		return errors.New("usage: firstparty lists check FILE|URL...")
+	if len(args) < 1 || args[0] != "check" {
+		return errors.New(listsUsage)
+	}
+	fs := flag.NewFlagSet("lists check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the error, with the usage, is returned
+	format := fs.String("format", "", "the lists' format: hosts, domains, abp or firstparty (detected by default)")
+	lists, err := parseInterspersed(fs, args[1:])
+	switch {
+	case err != nil:
+		return fmt.Errorf("%v\n%s", err, listsUsage)
+	case len(lists) == 0:
+		return errors.New(listsUsage)
+	case !blocklists.Format(*format).Valid():
+		return fmt.Errorf("--format %q: want hosts, domains, abp or firstparty", *format)
 	}
 	fatal := false
 	fetcher := &blocklists.Fetcher{UserAgent: "firstparty lists check"}
-	for _, f := range args[1:] {
+	for _, f := range lists {
 		var r io.Reader
 		if strings.Contains(f, "://") {
 			if err := (blocklists.Source{Location: f}).Validate(); err != nil {
@@ -228,7 +242,7 @@ func runLists(args []string, stdout io.Writer) error {
 			defer file.Close()
 			r = file
 		}
-		_, st, err := blocklists.ParseList(r, f, blocklists.FormatAuto, "")
+		_, st, err := blocklists.ParseList(r, f, blocklists.Format(*format), "")
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", f, err)
 			fatal = true
@@ -243,9 +257,13 @@ func runLists(args []string, stdout io.Writer) error {
 		for _, e := range st.Errors {
 			fmt.Fprintln(stdout, "  error", e)
 		}
+		if err := st.Usable(); err != nil {
+			fmt.Fprintf(stdout, "  refused: %v\n", err)
+			fatal = true
+		}
 	}
 	if fatal {
-		return errors.New("some lists could not be read")
+		return errors.New("some lists could not be read, or would be refused")
 	}
 	return nil
 }

@@ -185,6 +185,20 @@ func TestListsCheck(t *testing.T) {
 	if err == nil || !strings.Contains(out.String(), "missing.txt: open") || !strings.Contains(out.String(), "only https") {
 		t.Errorf("unreadable lists: %v\n%s", err, out.String())
 	}
+
+	// --format names the format: the same list read as hosts holds no
+	// rules, which the module refuses, so the check fails too.
+	out.Reset()
+	err = runLists([]string{"check", list, "--format", "hosts"}, &out)
+	if err == nil || !strings.Contains(out.String(), "format hosts") || !strings.Contains(out.String(), "refused: the list holds no rules") {
+		t.Errorf("--format hosts: %v\n%s", err, out.String())
+	}
+	for _, args := range [][]string{{"check", "--format", "own", list}, {"check", "--bogus", list}, {"check"}, {"check", "--format", "abp"}} {
+		out.Reset()
+		if err := runLists(args, &out); err == nil || out.Len() != 0 {
+			t.Errorf("%q: error %v, output %q", args, err, out.String())
+		}
+	}
 }
 
 func TestRewriteABPBlocklist(t *testing.T) {
