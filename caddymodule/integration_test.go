@@ -94,6 +94,15 @@ func origin() *httptest.Server {
 			}
 		})
 	}
+	mux.HandleFunc("/ranged", func(w http.ResponseWriter, r *http.Request) {
+		// An upstream that answers Range requests, as file_server does.
+		w.Header().Set("Content-Type", "text/html")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(itPage))
+	})
+	mux.HandleFunc("/ranged.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(`var s="https://www.googletagmanager.com/gtag/js"`))
+	})
 	mux.HandleFunc("/csp-hash", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Content-Security-Policy", "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='")
@@ -218,6 +227,18 @@ func TestIntegration(t *testing.T) {
 		resp, body := itGet(t, tc, "/plain", "Range", "bytes=0-10")
 		if resp.StatusCode != 200 || !strings.Contains(body, deferred) {
 			t.Errorf("%d %q", resp.StatusCode, body)
+		}
+	})
+	t.Run("range without an HTML accept gets the whole rewritten page", func(t *testing.T) {
+		// The Range reaches the upstream, which answers 206; the partial
+		// page is dropped and the whole one asked for and rewritten.
+		resp, body := itGet(t, tc, "/ranged", "Range", "bytes=0-10", "Accept", "*/*")
+		if resp.StatusCode != 200 || !strings.Contains(body, deferred) || resp.Header.Get("Content-Range") != "" {
+			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
+		}
+		resp, body = itGet(t, tc, "/ranged.js", "Range", "bytes=0-5", "Accept", "*/*")
+		if resp.StatusCode != http.StatusPartialContent || body != "var s=" {
+			t.Errorf("script: %d %q", resp.StatusCode, body)
 		}
 	})
 	t.Run("HEAD and 304 pass", func(t *testing.T) {

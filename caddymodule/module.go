@@ -389,12 +389,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		r.Header.Del("Range")
 		r.Header.Del("If-Range")
 	}
-	rw := &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r}}
+	// A Range header goes upstream when the request does not say it wants
+	// HTML (media players and download tools send "*/*"), so that other
+	// bodies keep their ranges. If the answer is a partial HTML body, it is
+	// dropped unsent and the whole page asked for again, with the headers
+	// the handlers before this one had set.
+	var before http.Header
+	rangeSent := r.Method == http.MethodGet && r.Header.Get("Range") != ""
+	if rangeSent {
+		before = w.Header().Clone()
+	}
+	rw := h.writers(w, r, rangeSent)
 	err := next.ServeHTTP(rw, r)
+	if rw.partial {
+		if cerr := rw.finish(); cerr != nil {
+			h.logger.Debug("dropped partial HTML response", zap.Error(cerr))
+		}
+		hdr := w.Header()
+		clear(hdr)
+		for k, v := range before {
+			hdr[k] = v
+		}
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
+		rw = h.writers(w, r, false)
+		err = next.ServeHTTP(rw, r)
+	}
 	if cerr := rw.finish(); cerr != nil && err == nil {
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
 	}
 	return err
+}
+
+// writers wraps w for one pass through the handlers after this one.
+func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent bool) *decodingWriter {
+	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent}}
 }
 
 // consentPlaceholders makes the visitor's consent available to the rest

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -223,6 +224,69 @@ func TestServeHTML(t *testing.T) {
 	}
 	if sawRange != "" || sawAE != "identity" {
 		t.Errorf("upstream saw Range %q, Accept-Encoding %q", sawRange, sawAE)
+	}
+}
+
+// TestServeRangeWithoutHTMLAccept checks a Range request that does not
+// say it wants HTML, as a download tool's: the Range goes upstream, so a
+// script keeps its 206, and a page answered with a partial body is asked
+// for again whole, then rewritten, with the headers set before firstparty.
+func TestServeRangeWithoutHTMLAccept(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	var ranges []string
+	upstream := func(w http.ResponseWriter, r *http.Request) {
+		ranges = append(ranges, r.Header.Get("Range")+"|"+r.Header.Get("If-Range"))
+		ct, body := "text/html; charset=utf-8", page
+		if strings.HasSuffix(r.URL.Path, ".js") {
+			ct, body = "text/javascript", `var s="https://www.googletagmanager.com/gtag/js"`
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+	}
+	req := httptest.NewRequest("GET", "http://shop.example/p", nil)
+	req.Header.Set("Accept", "*/*")
+	req.Header.Set("Range", "bytes=0-10")
+	req.Header.Set("If-Range", `"v1"`)
+	rec := httptest.NewRecorder()
+	rec.Header().Set("X-Before", "kept") // as a header directive before firstparty
+	h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		upstream(w, r)
+		return nil
+	}))
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.HasSuffix(body, "</body></html>") {
+		t.Errorf("page: %d %q", rec.Code, body)
+	}
+	if len(ranges) != 2 || ranges[0] != `bytes=0-10|"v1"` || ranges[1] != "|" {
+		t.Errorf("upstream saw Range|If-Range %q, want the range, then none", ranges)
+	}
+	if hdr := rec.Header(); hdr.Get("X-Before") != "kept" || hdr.Get("Content-Range") != "" || hdr.Get("Content-Length") != "" || hdr.Get("ETag") != `W/"v1"` {
+		t.Errorf("headers: %v", hdr)
+	}
+
+	ranges = nil
+	req = httptest.NewRequest("GET", "http://shop.example/a.js", nil)
+	req.Header.Set("Range", "bytes=0-5")
+	rec = serve(h, req, upstream)
+	if rec.Code != http.StatusPartialContent || rec.Body.String() != "var s=" || len(ranges) != 1 {
+		t.Errorf("script range: %d %q, %d upstream calls", rec.Code, rec.Body.String(), len(ranges))
+	}
+
+	// A method that is not GET is not sent twice: its partial HTML fails
+	// closed, as before.
+	ranges = nil
+	req = httptest.NewRequest("POST", "http://shop.example/p", strings.NewReader("x=1"))
+	req.Header.Set("Range", "bytes=0-10")
+	rec = serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		ranges = append(ranges, r.Method)
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Range", "bytes 0-10/100")
+		w.WriteHeader(http.StatusPartialContent)
+		io.WriteString(w, page[:11])
+	})
+	if rec.Code != http.StatusBadGateway || len(ranges) != 1 || strings.Contains(rec.Body.String(), page[:11]) {
+		t.Errorf("POST partial HTML: %d %q, %d upstream calls", rec.Code, rec.Body.String(), len(ranges))
 	}
 }
 

@@ -26,6 +26,10 @@ type responseWriter struct {
 	decided bool
 	rw      pageWriter
 	failed  bool // fail-closed: the body is dropped
+	// rangeSent: the request went upstream with its Range header (its
+	// Accept did not name HTML). A partial HTML answer is then dropped
+	// unsent (partial), and the handler asks again for the whole page.
+	rangeSent, partial bool
 	err     error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
@@ -84,6 +88,10 @@ func (w *responseWriter) decide(first []byte) {
 		return
 	}
 	if w.status == http.StatusPartialContent {
+		if w.rangeSent {
+			w.partial, w.failed = true, true
+			return
+		}
 		w.failClosed("partial_html")
 		return
 	}
@@ -243,8 +251,8 @@ func (w *responseWriter) FlushError() error {
 	if err := w.flushPending(); err != nil {
 		return err
 	}
-	if !w.decided {
-		return nil // nothing to flush before the first byte
+	if !w.decided || w.partial {
+		return nil // nothing to flush before the first byte, or ever
 	}
 	if w.rw != nil {
 		return w.rw.Flush()
