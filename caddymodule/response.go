@@ -30,7 +30,7 @@ type responseWriter struct {
 	// Accept did not name HTML). A partial HTML answer is then dropped
 	// unsent (partial), and the handler asks again for the whole page.
 	rangeSent, partial bool
-	err     error
+	err                error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
