@@ -83,7 +83,8 @@ type Policy struct {
 	// Unknown is the action for unlisted third parties (default defer).
 	Unknown string
 	// Allow and Deny are hosts (and their subdomains) always kept, or always
-	// given DenyAction (default remove).
+	// given DenyAction (default remove). Validate puts these and the two
+	// lists below in the form hosts are compared in (HostName).
 	Allow, Deny []string
 	DenyAction  string
 	// FirstParty lists hosts (and subdomains) that count as first party:
@@ -153,7 +154,48 @@ func (p *Policy) Validate() error {
 	if p.Unknown != "" && !ValidAction(p.Unknown) {
 		return fmt.Errorf("unknown action %q for unlisted third parties", p.Unknown)
 	}
+	for _, l := range []struct {
+		name  string
+		hosts *[]string
+	}{{"allow", &p.Allow}, {"deny", &p.Deny}, {"first_party", &p.FirstParty}, {"third_party", &p.ThirdParty}} {
+		if len(*l.hosts) == 0 {
+			continue
+		}
+		hosts := make([]string, len(*l.hosts)) // the caller's slice stays as given
+		for i, h := range *l.hosts {
+			n, err := HostName(h)
+			if err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			hosts[i] = n
+		}
+		*l.hosts = hosts
+	}
 	return nil
+}
+
+// HostName returns a host given in a policy as hosts are compared:
+// lower-case, without a trailing dot, and without a leading "*." (a host
+// stands for its subdomains too). It is an error for anything that is not
+// a host name, which would never match and leave the policy silently
+// other than configured.
+func HostName(h string) (string, error) {
+	n := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(h), "*."), ".")
+	ok := n != "" && len(n) <= 253
+	for _, label := range strings.Split(n, ".") {
+		if !ok {
+			break
+		}
+		ok = label != "" && len(label) <= 63
+		for i := 0; ok && i < len(label); i++ {
+			c := label[i]
+			ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		}
+	}
+	if !ok {
+		return "", fmt.Errorf("%q is not a host name", h)
+	}
+	return n, nil
 }
 
 func (p *Policy) action(category string) string {

@@ -138,6 +138,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
+			for _, a := range args {
+				if err := checkHostOrPath(name, a); err != nil {
+					return d.Err(err.Error())
+				}
+			}
 			switch name {
 			case "allow":
 				h.Allow = append(h.Allow, args...)

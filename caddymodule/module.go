@@ -62,13 +62,18 @@ type Handler struct {
 	ReportOnly bool `json:"report_only,omitempty"`
 	// Categories maps a category (analytics, advertising, social,
 	// session_replay, tag_manager, consent, embeds, fonts, cdn, payments,
-	// essential) to an action (keep, remove, defer, placeholder). Missing
-	// categories use the product defaults (docs/configuration.md).
+	// essential) to an action (keep, remove, defer, placeholder; proxy
+	// acts as defer: a vendor a proxy serves goes through it whatever the
+	// action). Missing categories use the product defaults
+	// (docs/configuration.md).
 	Categories map[string]string `json:"categories,omitempty"`
 	// Unknown is the action for third parties that no list names.
 	// Default: defer (fail closed).
 	Unknown string `json:"unknown,omitempty"`
-	// Allow lists hosts (and their subdomains) that are always kept.
+	// Allow lists hosts (and their subdomains) that are always kept. Here
+	// and in the three lists below, hosts are compared in lower case, and a
+	// leading "*." or a trailing dot is ignored; anything that is not a
+	// host name is a configuration error.
 	Allow []string `json:"allow,omitempty"`
 	// Deny lists hosts (and their subdomains) that are always removed.
 	Deny []string `json:"deny,omitempty"`
@@ -87,7 +92,8 @@ type Handler struct {
 	// replaced by the vendor. Default: "This content is hosted by %s.
 	// Loading it shares your data with them."
 	PlaceholderText string `json:"placeholder_text,omitempty"`
-	// Exclude lists path prefixes that are never rewritten (e.g. /admin).
+	// Exclude lists path prefixes that are never rewritten (e.g. /admin);
+	// each starts with "/".
 	Exclude []string `json:"exclude,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
 	// style block. Zero means 1 MiB; at most 1 GiB.
@@ -320,8 +326,33 @@ func (l List) source() blocklists.Source {
 	return blocklists.Source{Location: loc, Format: blocklists.Format(l.Format), Category: l.Category, Refresh: time.Duration(l.Refresh)}
 }
 
+// checkHostOrPath checks one argument of allow, deny, first_party,
+// third_party (a host name) or exclude (a path prefix).
+func checkHostOrPath(option, arg string) error {
+	if option == "exclude" {
+		if !strings.HasPrefix(arg, "/") {
+			return fmt.Errorf("exclude %q: want a path prefix, starting with /", arg)
+		}
+		return nil
+	}
+	if _, err := blocklists.HostName(arg); err != nil {
+		return fmt.Errorf("%s: %w", option, err)
+	}
+	return nil
+}
+
 // Validate checks the configuration.
 func (h *Handler) Validate() error {
+	for _, l := range []struct {
+		option string
+		args   []string
+	}{{"allow", h.Allow}, {"deny", h.Deny}, {"first_party", h.FirstParty}, {"third_party", h.ThirdParty}, {"exclude", h.Exclude}} {
+		for _, a := range l.args {
+			if err := checkHostOrPath(l.option, a); err != nil {
+				return err
+			}
+		}
+	}
 	for _, l := range h.Lists {
 		if (l.Path == "") == (l.URL == "") {
 			return fmt.Errorf("list: set path or url, not both or neither (path %q, url %q)", l.Path, l.URL)

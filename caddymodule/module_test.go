@@ -73,6 +73,11 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n consent_map didomi x analytics\n}":                    `unknown consent manager "didomi"`,
 		"firstparty {\n consent_map zaraz x essential\n}":                     "not a category a visitor grants",
 		"firstparty {\n consent_cookie a;b\n}":                                "not a valid cookie name",
+		"firstparty {\n allow js.stripe.com \"bad host!\"\n}":                 `allow: "bad host!" is not a host name`,
+		"firstparty {\n deny https://ads.example\n}":                          `deny: "https://ads.example" is not a host name`,
+		"firstparty {\n first_party cdn..example\n}":                          "first_party:",
+		"firstparty {\n third_party metrics.shop.example/x\n}":                "third_party:",
+		"firstparty {\n exclude admin\n}":                                     `exclude "admin": want a path prefix`,
 	}
 	wantCaddyfileErrors(t, false, tests)
 	var h Handler
@@ -92,6 +97,35 @@ func TestValidateMaxTokenSize(t *testing.T) {
 		err := h.Validate()
 		if ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "max_token_size") {
 			t.Errorf("max_token_size %d: %v", n, err)
+		}
+	}
+}
+
+// TestPolicyHosts checks the hosts of allow, deny, first_party and
+// third_party as the JSON form gives them: compared in lower case, with a
+// trailing dot or a leading "*." ignored, and an error for one that is not
+// a host name (or an exclude that is not a path), which would never match.
+func TestPolicyHosts(t *testing.T) {
+	h := provisioned(t, &Handler{Allow: []string{"WWW.GoogleTagManager.COM."}, Deny: []string{"*.Facebook.NET"}, ThirdParty: []string{"Metrics.Shop.Example"}})
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script><script src="https://connect.facebook.net/en_US/fbevents.js"></script><script src="https://metrics.shop.example/t.js"></script>`)
+	})
+	body := rec.Body.String()
+	if !strings.Contains(body, `<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`) || strings.Contains(body, "facebook") {
+		t.Errorf("allow and deny in other cases not applied: %s", body)
+	}
+	// A CNAME-cloaked subdomain declared in another case is still a
+	// third party: unlisted, so it waits (it was kept as first party).
+	if strings.Contains(body, `<script src="https://metrics.shop.example/t.js">`) {
+		t.Errorf("third_party in another case not applied: %s", body)
+	}
+	if h.Allow[0] != "WWW.GoogleTagManager.COM." {
+		t.Errorf("the configuration was changed: %q", h.Allow)
+	}
+	for _, bad := range []Handler{{Allow: []string{"bad host!"}}, {Deny: []string{""}}, {FirstParty: []string{"a..b"}}, {ThirdParty: []string{"x.example:443"}}, {Exclude: []string{"admin"}}} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v: no error", bad)
 		}
 	}
 }
