@@ -498,7 +498,9 @@ func pageURL(r *http.Request) *url.URL {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return &url.URL{Scheme: scheme, Host: strings.ToLower(stripPort(r.Host)), Path: r.URL.Path}
+	// Lower-case, without the port or a fully qualified name's final dot,
+	// as the policy compares hosts.
+	return &url.URL{Scheme: scheme, Host: strings.TrimSuffix(strings.ToLower(stripPort(r.Host)), "."), Path: r.URL.Path}
 }
 
 // stripPort returns a Host header's host without its port.

@@ -130,6 +130,25 @@ func TestPolicyHosts(t *testing.T) {
 	}
 }
 
+// TestPageHostForms checks that the page's own absolute URLs stay first
+// party whatever form the Host header takes: a port, upper case, a fully
+// qualified name's final dot.
+func TestPageHostForms(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	const in = `<script src="https://shop.example/app.js"></script><script src="https://cdn.shop.example/lib.js"></script>`
+	for _, host := range []string{"shop.example", "SHOP.Example:8443", "shop.example.", "shop.example.:443"} {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		req.Host = host
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, in)
+		})
+		if got := rec.Body.String(); got != in {
+			t.Errorf("Host %q: first-party scripts changed: %s", host, got)
+		}
+	}
+}
+
 func wantCaddyfileErrors(t *testing.T, inBlock bool, cases map[string]string) {
 	t.Helper()
 	for in, want := range cases {
