@@ -62,12 +62,18 @@ func (w *responseWriter) decide(first []byte) {
 	switch w.status {
 	case http.StatusNoContent, http.StatusNotModified:
 	default:
-		ct := hdr.Get("Content-Type")
-		if ct == "" && len(first) > 0 {
-			ct = http.DetectContentType(first)
+		// The type a browser takes from the header (mediaType), or, when
+		// the header gives none, the type it sniffs from the body.
+		mt, charset, typed, _ := w.declared()
+		if !typed && len(first) > 0 {
+			mt, _, _, _ = parseMIMEType(http.DetectContentType(first))
 		}
-		mt, _, _ := mime.ParseMediaType(ct)
 		html = mt == "text/html"
+		// The charset as the browser reads it, for DetectEncoding.
+		ct := "text/html"
+		if f := mime.FormatMediaType(ct, map[string]string{"charset": charset}); charset != "" && f != "" {
+			ct = f
+		}
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -156,18 +162,18 @@ func (w *responseWriter) failClosed(reason string) {
 }
 
 // declared returns the media type and charset that the Content-Type
-// header gives the body; typed is false without the header, and body is
-// false for statuses that have none.
+// header gives the body, as a browser reads them (mediaType); typed is
+// false without a type there, and body is false for statuses that have
+// none.
 func (w *responseWriter) declared() (mt, charset string, typed, body bool) {
 	if w.status == http.StatusNoContent || w.status == http.StatusNotModified {
 		return "", "", false, false
 	}
-	ct := w.Header().Get("Content-Type")
-	if ct == "" {
-		return "", "", false, true
+	mt, charset, typed = mediaType(w.Header())
+	if mt == "unknown/unknown" || mt == "application/unknown" {
+		return "", "", false, true // a browser sniffs these as if untyped
 	}
-	mt, params, _ := mime.ParseMediaType(ct)
-	return mt, params["charset"], true, true
+	return mt, charset, typed, true
 }
 
 // needMore reports whether the body's first bytes so far are too few to
