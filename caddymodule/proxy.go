@@ -585,13 +585,7 @@ func (px *proxy) serveCall(w http.ResponseWriter, r *http.Request, sub string, r
 	}
 	resp, err := px.send(r.Context(), sub, out, in)
 	if err != nil {
-		// The client's error quotes the outgoing URL, query and all: log
-		// only its cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		px.logger.Warn("analytics call to the vendor failed", zap.String("path", sub), zap.Error(err))
+		px.logger.Warn("analytics call to the vendor failed", zap.String("path", sub), zap.Error(causeOf(err)))
 		px.drop(w, r, rt, "upstream_error", 0)
 		return nil
 	}
@@ -662,4 +656,14 @@ func clientIP(r *http.Request) net.IP {
 		return ip
 	}
 	return net.IPv4zero
+}
+
+// causeOf returns what an HTTP client's error says without the URL it
+// quotes, query and all, for the logs.
+func causeOf(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -111,7 +111,7 @@ func (px *proxy) serveScript(w http.ResponseWriter, r *http.Request, sub string,
 	e, err := px.cachedScript(r.Context(), key, sub, rt, q, site)
 	if err != nil {
 		px.count("upstream_error")
-		px.logger.Warn("vendor script unavailable", zap.String("script", sub), zap.Error(err))
+		px.logger.Warn("vendor script unavailable", zap.String("script", sub), zap.Error(causeOf(err)))
 		http.Error(w, "script unavailable", http.StatusBadGateway)
 		return nil
 	}
