@@ -263,6 +263,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case "placeholder_text":
 				h.PlaceholderText = args[0]
 			case "runtime_path":
+				if err := checkServedPath("runtime_path", args[0]); err != nil {
+					return d.Err(err.Error())
+				}
 				h.RuntimePath = args[0]
 			case "consent_cookie":
 				if !cookieName.MatchString(args[0]) {

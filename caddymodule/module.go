@@ -114,7 +114,8 @@ type Handler struct {
 	// the kept output takes over again. Pages over 2 MiB, or with URLs
 	// over 2 KiB, are not kept. Default: 32 MiB; negative: off.
 	PageMemo int64 `json:"page_memo,omitempty"`
-	// RuntimePath is where the consent runtime is served.
+	// RuntimePath is where the consent runtime is served: a path of
+	// letters, digits, -, ., _, ~ and /, starting with /.
 	// Default: /_fp/consent.js.
 	RuntimePath string `json:"runtime_path,omitempty"`
 	// ConsentCookie is the name of the first-party cookie that keeps the
@@ -326,6 +327,21 @@ func (l List) source() blocklists.Source {
 	return blocklists.Source{Location: loc, Format: blocklists.Format(l.Format), Category: l.Category, Refresh: time.Duration(l.Refresh)}
 }
 
+// checkServedPath checks a path the handler serves (runtime_path, a
+// proxy's prefix), which it also writes into pages: a path of URL-safe
+// characters that needs no escaping anywhere, matched as given.
+func checkServedPath(what, p string) error {
+	ok := strings.HasPrefix(p, "/") && !strings.HasSuffix(p, "/") && !strings.Contains(p, "//") && !strings.Contains(p+"/", "/./") && !strings.Contains(p, "..")
+	for i := 0; ok && i < len(p); i++ {
+		c := p[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0
+	}
+	if !ok {
+		return fmt.Errorf("%s %q must start with / and not end with one, and hold only letters, digits, -, ., _, ~ and /, with no //, . or .. segment", what, p)
+	}
+	return nil
+}
+
 // checkHostOrPath checks one argument of allow, deny, first_party,
 // third_party (a host name) or exclude (a path prefix).
 func checkHostOrPath(option, arg string) error {
@@ -381,6 +397,11 @@ func (h *Handler) Validate() error {
 			if err := checkConsentMap(cmp, cats); err != nil {
 				return fmt.Errorf("%w (key %q)", err, k)
 			}
+		}
+	}
+	if h.RuntimePath != "" {
+		if err := checkServedPath("runtime_path", h.RuntimePath); err != nil {
+			return err
 		}
 	}
 	if err := validateProxies(h.Proxies, h.RuntimePath); err != nil {

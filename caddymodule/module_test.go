@@ -78,8 +78,15 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n first_party cdn..example\n}":                          "first_party:",
 		"firstparty {\n third_party metrics.shop.example/x\n}":                "third_party:",
 		"firstparty {\n exclude admin\n}":                                     `exclude "admin": want a path prefix`,
+		"firstparty {\n runtime_path consent.js\n}":                           `runtime_path "consent.js" must start with /`,
+		"firstparty {\n runtime_path /_fp/c.js?v=1\n}":                        "runtime_path",
+		"firstparty {\n runtime_path \"/c.js\\\" onload=\\\"x\"\n}":           "runtime_path",
 	}
 	wantCaddyfileErrors(t, false, tests)
+	// The JSON form: the runtime's path is written into every page.
+	if err := (&Handler{RuntimePath: `/c.js" onload="x`}).Validate(); err == nil {
+		t.Error("a runtime_path with a quote is valid JSON configuration")
+	}
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
 		t.Errorf("bare firstparty: %v", err)

@@ -241,8 +241,8 @@ func (p *Proxy) validate() error {
 	if !slices.Contains(ProxyProfiles, p.Profile) {
 		return fmt.Errorf("proxy: unknown profile %q (want one of %s)", p.Profile, strings.Join(ProxyProfiles, ", "))
 	}
-	if !strings.HasPrefix(p.Prefix, "/") || strings.HasSuffix(p.Prefix, "/") || strings.ContainsAny(p.Prefix, "?#%\\ ") || strings.Contains(p.Prefix, "..") {
-		return fmt.Errorf("proxy %s: prefix %q must start with / and not end with one, with no ?, #, %%, \\, .. or space", p.Profile, p.Prefix)
+	if err := checkServedPath("proxy "+p.Profile+": prefix", p.Prefix); err != nil {
+		return err
 	}
 	if p.Upstream != "" {
 		u, err := url.Parse(p.Upstream)
