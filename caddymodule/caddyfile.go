@@ -50,7 +50,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		}
 //		placeholder_text <text>
 //		exclude <path-prefix...>
-//		max_token_size <bytes>
+//		max_token_size <size>
 //		max_decoded_size <size>
 //		page_memo <size>|off
 //		runtime_path <path>
@@ -201,7 +201,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) < 3 {
 				return d.ArgErr()
 			}
-			if err := checkConsentMap(args[0], args[2:]); err != nil {
+			if err := checkConsentMap(args[0], args[1], args[2:]); err != nil {
 				return d.Errf("%v", err)
 			}
 			if h.ConsentMaps == nil {
@@ -289,11 +289,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 				h.PageMemo = int64(n)
 			default:
-				n, err := strconv.Atoi(args[0])
-				if err != nil || n <= 0 || n > maxTokenSize {
-					return d.Errf("max_token_size: want a positive number of bytes up to %d (1 GiB), have %q", maxTokenSize, args[0])
+				n, err := humanize.ParseBytes(args[0])
+				if err != nil || n < minTokenSize || n > maxTokenSize {
+					return d.Errf("max_token_size: want a size from 1KiB to 1GiB, such as 1MiB or 1048576, have %q", args[0])
 				}
-				h.MaxTokenSize = n
+				h.MaxTokenSize = int(n)
 			}
 		default:
 			return d.Errf("unknown subdirective %q (want one of %s)", name, strings.Join(Subdirectives, ", "))

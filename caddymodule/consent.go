@@ -148,9 +148,12 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 }
 
 // checkConsentMap checks one consent_map entry.
-func checkConsentMap(cmp string, cats []string) error {
+func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
 		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", cmp)
+	}
+	if strings.TrimSpace(key) == "" {
+		return fmt.Errorf("consent_map %s: the key is empty", cmp)
 	}
 	if len(cats) == 0 {
 		return fmt.Errorf("consent_map %s: want a key and at least one category", cmp)

@@ -96,7 +96,8 @@ type Handler struct {
 	// each starts with "/".
 	Exclude []string `json:"exclude,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
-	// style block. Zero means 1 MiB; at most 1 GiB.
+	// style block. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
+	// over the cap ends the page).
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
@@ -383,8 +384,8 @@ func (h *Handler) Validate() error {
 			return err
 		}
 	}
-	if h.MaxTokenSize < 0 || h.MaxTokenSize > maxTokenSize {
-		return fmt.Errorf("max_token_size must be between 0 and %d (1 GiB)", maxTokenSize)
+	if h.MaxTokenSize != 0 && (h.MaxTokenSize < minTokenSize || h.MaxTokenSize > maxTokenSize) {
+		return fmt.Errorf("max_token_size must be 0 (the default) or between %d (1 KiB) and %d (1 GiB)", minTokenSize, maxTokenSize)
 	}
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
@@ -394,7 +395,7 @@ func (h *Handler) Validate() error {
 	}
 	for cmp, m := range h.ConsentMaps {
 		for k, cats := range m {
-			if err := checkConsentMap(cmp, cats); err != nil {
+			if err := checkConsentMap(cmp, k, cats); err != nil {
 				return fmt.Errorf("%w (key %q)", err, k)
 			}
 		}
@@ -632,8 +633,13 @@ func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
 }
 
 // maxTokenSize is the largest max_token_size: the rewriter keeps a tag's
-// offsets in 32 bits, and caps its own option at 1 GiB.
-const maxTokenSize = 1 << 30
+// offsets in 32 bits, and caps its own option at 1 GiB. minTokenSize is
+// the smallest: a tag over the cap ends the page, and a cap under any
+// real tag ("10", meant as megabytes) would cut every page short.
+const (
+	maxTokenSize = 1 << 30
+	minTokenSize = 1 << 10
+)
 
 // Interface guards
 var (

@@ -54,7 +54,9 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n category nosuch defer\n}":                             `unknown category "nosuch"`,
 		"firstparty {\n unknown\n}":                                           "wrong argument count",
 		"firstparty {\n max_token_size -1\n}":                                 "max_token_size",
-		"firstparty {\n max_token_size 1073741825\n}":                         "up to 1073741824",
+		"firstparty {\n max_token_size 1073741825\n}":                         "from 1KiB to 1GiB",
+		"firstparty {\n max_token_size 10\n}":                                 `have "10"`,
+		"firstparty {\n consent_map cookiebot \"\" analytics\n}":              "the key is empty",
 		"firstparty {\n list /l.txt {\n refresh 1h\n }\n}":                    "refresh applies to URL lists only",
 		"firstparty {\n list https://l.example/l.txt {\n refresh soon\n }\n}": "refresh:",
 		"firstparty {\n list https://l.example/l.txt {\n refresh 10s\n }\n}":  "under the minimum",
@@ -99,7 +101,7 @@ func TestCaddyfileErrors(t *testing.T) {
 // TestValidateMaxTokenSize checks the JSON form's bounds on max_token_size,
 // which the rewriter keeps in 32 bits.
 func TestValidateMaxTokenSize(t *testing.T) {
-	for n, ok := range map[int]bool{-1: false, 0: true, 1 << 30: true, 1<<30 + 1: false} {
+	for n, ok := range map[int]bool{-1: false, 0: true, 10: false, 1023: false, 1 << 10: true, 1 << 30: true, 1<<30 + 1: false} {
 		h := Handler{MaxTokenSize: n}
 		err := h.Validate()
 		if ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "max_token_size") {
