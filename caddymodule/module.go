@@ -55,7 +55,8 @@ type List struct {
 // held as inert markup until the visitor consents to their purpose.
 type Handler struct {
 	// Disabled turns the handler into a pass-through: the kill switch. It
-	// takes effect on a config reload. Default: false (enabled).
+	// takes effect on a config reload; the consent runtime and the
+	// analytics proxies are still served. Default: false (enabled).
 	Disabled bool `json:"disabled,omitempty"`
 	// ReportOnly changes no byte: it counts and logs what would have changed
 	// and sends a Firstparty-Report trailer summarising it. Default: false.

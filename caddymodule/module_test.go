@@ -378,6 +378,13 @@ func TestServePassthroughAndFailClosed(t *testing.T) {
 	if rec.Body.String() != page {
 		t.Errorf("kill switch did not pass through: %q", rec.Body.String())
 	}
+	// The consent runtime is still served (docs/operations.md).
+	rec = serve(off, httptest.NewRequest("GET", "http://shop.example/_fp/consent.js", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	})
+	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
+		t.Errorf("runtime under off: %d %v", rec.Code, rec.Header())
+	}
 }
 
 func TestReportOnlyTrailer(t *testing.T) {

@@ -150,6 +150,19 @@ func TestProxyForwardsCleanCalls(t *testing.T) {
 		t.Errorf("user agent %q", ua)
 	}
 
+	// Under the kill switch the proxy still serves (docs/operations.md),
+	// as cleanly.
+	h.Disabled = true
+	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
+	r.Header.Set("Cookie", granted()+"; _ga=GA1.1.123.456")
+	if rec := call(t, h, r); rec.Code != http.StatusNoContent {
+		t.Errorf("under off: %d", rec.Code)
+	}
+	if got := v.take(); len(got) != 1 || string(got[0].body) != want || got[0].header.Get("Cookie") != "" {
+		t.Errorf("under off, the vendor got %d calls", len(got))
+	}
+	h.Disabled = false
+
 	// Without consent nothing is forwarded, and the browser sees success.
 	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
 	if rec := call(t, h, r); rec.Code != http.StatusNoContent || len(v.take()) != 0 {
