@@ -19,8 +19,16 @@ import (
 // unrewritten.
 func mediaType(hdr http.Header) (essence, charset string, typed bool) {
 	values := hdr.Values("Content-Type")
-	if len(values) == 0 {
+	switch {
+	case len(values) == 0:
 		return "", "", false
+	case len(values) == 1 && !strings.Contains(values[0], ","):
+		// The usual header: one value, read without joining and splitting.
+		e, cs, _, ok := parseMIMEType(values[0])
+		if !ok || e == "*/*" {
+			return "", "", false
+		}
+		return e, cs, true
 	}
 	var first string // the charset of the first value of this essence
 	for _, v := range splitOutsideQuotes(strings.Join(values, ",")) {
@@ -78,7 +86,7 @@ func parseMIMEType(s string) (essence, charset string, hasCharset, ok bool) {
 	if sub == "" || !isToken(sub) {
 		return "", "", false, false
 	}
-	essence = strings.ToLower(s[:slash] + "/" + sub)
+	essence = strings.ToLower(s[:slash+1+len(sub)]) // type, '/', subtype
 	for rest = rest[end:]; rest != ""; {
 		rest = strings.TrimLeft(rest[1:], " \t\r\n") // past the ';'
 		i := strings.IndexAny(rest, ";=")

@@ -76,3 +76,12 @@ func TestServeBrowserContentTypes(t *testing.T) {
 		t.Errorf("text/plain last: changed to %s", rec.Body.String())
 	}
 }
+
+// BenchmarkMediaType is the per-response cost of reading the usual header.
+func BenchmarkMediaType(b *testing.B) {
+	hdr := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		mediaType(hdr)
+	}
+}
