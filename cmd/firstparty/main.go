@@ -98,19 +98,36 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if *out == "" {
 		return errors.New("rewriting files needs --out OUTDIR")
 	}
+	if err := checkOutside(*out, files); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
 	failed := 0
+	written := map[string]string{} // an output path, and the input rewritten to it
 	for _, f := range files {
 		err := filepath.WalkDir(f, func(path string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || (path != f && !strings.HasSuffix(path, ".html")) {
+			if d.IsDir() || (path != f && !isHTMLName(path)) {
 				return nil
 			}
-			if err := rewriteFile(path, filepath.Join(*out, filepath.Base(path)), opts, *stats, stderr); err != nil {
+			// A directory's files keep their place under it: site/a/index.html
+			// and site/b/index.html are two pages, not one written twice.
+			rel := filepath.Base(path)
+			if path != f {
+				if rel, err = filepath.Rel(f, path); err != nil {
+					return err
+				}
+			}
+			dst := filepath.Join(*out, rel)
+			err = writeOnce(written, path, dst)
+			if err == nil {
+				err = rewriteFile(path, dst, opts, *stats, stderr)
+			}
+			if err != nil {
 				fmt.Fprintf(stderr, "firstparty: %s: %v\n", path, err)
 				failed++
 			}
@@ -125,6 +142,53 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return fmt.Errorf("%d file(s) failed", failed)
 	}
 	return nil
+}
+
+// isHTMLName reports whether a file found in a directory is a page to
+// rewrite: *.html or *.htm, in any case.
+func isHTMLName(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".html" || ext == ".htm"
+}
+
+// checkOutside refuses an output directory that is an input directory or
+// lies in one: the walk would read the rewritten files again as input.
+func checkOutside(out string, inputs []string) error {
+	o, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		fi, err := os.Stat(in)
+		if err != nil || !fi.IsDir() {
+			continue // a missing input is reported when it is read
+		}
+		d, err := filepath.Abs(in)
+		if err != nil {
+			return err
+		}
+		if o == d || strings.HasPrefix(o, d+string(filepath.Separator)) {
+			return fmt.Errorf("--out %s is the input directory %s or lies in it: give an output directory outside it", out, in)
+		}
+	}
+	return nil
+}
+
+// writeOnce claims dst for the input in, refusing a path that another
+// input of this run was written to, or that is the input itself (read
+// while it is rewritten, it would grow without end). It makes dst's
+// directory.
+func writeOnce(written map[string]string, in, dst string) error {
+	if prev, ok := written[dst]; ok {
+		return fmt.Errorf("%s already holds the rewrite of %s", dst, prev)
+	}
+	if a, err := os.Stat(in); err == nil {
+		if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+			return fmt.Errorf("the output %s is the input itself", dst)
+		}
+	}
+	written[dst] = in
+	return os.MkdirAll(filepath.Dir(dst), 0o755)
 }
 
 func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Writer) error {

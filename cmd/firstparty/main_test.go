@@ -120,6 +120,55 @@ func TestRewriteBlocklistAction(t *testing.T) {
 	}
 }
 
+// TestRewriteFilesLayout checks where rewritten files go: a directory's
+// pages keep their place under --out (two index.html are two files), a
+// second input for the same output is refused rather than written over
+// the first, and an output that would be read as input is refused before
+// anything is written. That last case grew a 2 KB page without end
+// (66 GB, until the disk was full) when --out was the page's own
+// directory, so it is checked on checkOutside and writeOnce directly, not
+// by running it.
+func TestRewriteFilesLayout(t *testing.T) {
+	in, outDir := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	for _, f := range []string{"a/index.html", "b/index.HTM", "top.html"} {
+		os.MkdirAll(filepath.Join(in, filepath.Dir(f)), 0o755)
+		os.WriteFile(filepath.Join(in, f), []byte(gtagPage), 0o644)
+	}
+	if _, stderr, err := run(t, "", in, "--out", outDir); err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	for _, f := range []string{"a/index.html", "b/index.HTM", "top.html"} {
+		if b, err := os.ReadFile(filepath.Join(outDir, f)); err != nil || !strings.Contains(string(b), "data-fp-src=") {
+			t.Errorf("%s not rewritten in place under --out: %v", f, err)
+		}
+	}
+
+	// The same name from two inputs: the first is kept, the second fails.
+	flat := filepath.Join(t.TempDir(), "flat")
+	os.WriteFile(filepath.Join(in, "b", "index.html"), []byte("<p>b</p>"), 0o644)
+	_, stderr, err := run(t, "", filepath.Join(in, "a", "index.html"), filepath.Join(in, "b", "index.html"), "--out", flat)
+	if err == nil || !strings.Contains(stderr, "already holds the rewrite of") {
+		t.Errorf("a second input for the same output: %v, %s", err, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(flat, "index.html")); !strings.Contains(string(b), "data-fp-src=") {
+		t.Errorf("the first input's rewrite was written over: %s", b)
+	}
+
+	// Outputs that would be read as input.
+	for _, out := range []string{in, filepath.Join(in, "a"), filepath.Join(in, "new")} {
+		if err := checkOutside(out, []string{filepath.Join(in, "top.html"), in}); err == nil {
+			t.Errorf("--out %s inside the input directory: no error", out)
+		}
+	}
+	if err := checkOutside(outDir, []string{in}); err != nil {
+		t.Errorf("--out outside the input: %v", err)
+	}
+	page := filepath.Join(in, "top.html")
+	if err := writeOnce(map[string]string{}, page, page); err == nil || !strings.Contains(err.Error(), "is the input itself") {
+		t.Errorf("an output that is its input: %v", err)
+	}
+}
+
 func TestRewriteFilesOutDir(t *testing.T) {
 	in, outDir := t.TempDir(), filepath.Join(t.TempDir(), "out")
 	os.WriteFile(filepath.Join(in, "a.html"), []byte(gtagPage), 0o644)
