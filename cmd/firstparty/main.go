@@ -78,6 +78,9 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := checkSite(*site); err != nil {
+		return err
+	}
 	page := &url.URL{Scheme: "https", Host: *site, Path: "/"}
 	opts := rewrite.Options{Policy: caddymodule.RewritePolicy(p), PageURL: page, Token: "local", ReportFindings: true,
 		Facts: rewrite.NewFactsCache(0), // shared by the files of one run

@@ -106,6 +106,9 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		fs.Usage()
 		return errors.New("nothing to scan")
 	}
+	if err := checkSite(*site); err != nil {
+		return err
+	}
 	failCats := map[string]bool{}
 	for _, c := range strings.Split(*failOn, ",") {
 		if c = strings.TrimSpace(c); c == "" {
@@ -154,6 +157,9 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		}
 	}
 
+	if err := checkReportPath(*htmlOut, targets); err != nil {
+		return err
+	}
 	results := make([]PageReport, len(targets))
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -435,4 +441,38 @@ func progress(w io.Writer, on bool, total int, done *atomic.Int64) func() {
 		}
 	}()
 	return func() { close(stop); <-finished }
+}
+
+// checkReportPath refuses an --html path that is one of the pages to scan:
+// the report would be written over it.
+func checkReportPath(out string, targets []string) error {
+	if out == "" {
+		return nil
+	}
+	o, err := os.Stat(out)
+	if err != nil {
+		return nil // a new file
+	}
+	for _, t := range targets {
+		if isURL(t) {
+			continue
+		}
+		if st, err := os.Stat(t); err == nil && os.SameFile(o, st) {
+			return fmt.Errorf("--html %s is one of the pages scanned: give the report another path", out)
+		}
+	}
+	return nil
+}
+
+// checkSite refuses a --site that is not a host name (a URL, a port):
+// first-party hosts would not match it, and every host would be third
+// party.
+func checkSite(site string) error {
+	if site == "" {
+		return nil
+	}
+	if _, err := blocklists.HostName(site); err != nil {
+		return fmt.Errorf("--site: %w; give the host alone, such as shop.example", err)
+	}
+	return nil
 }

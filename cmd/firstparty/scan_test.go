@@ -107,6 +107,33 @@ func TestScanBadInputs(t *testing.T) {
 	}
 }
 
+// TestScanBadFlags checks that --html never writes the report over a page
+// being scanned, and that --site takes a host name only (with a scheme or
+// a port, every host was third party).
+func TestScanBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "index.html")
+	const body = `<p>shop</p><script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`
+	os.WriteFile(page, []byte(body), 0o644)
+	if _, _, err := scan(t, "--html", page, dir); err == nil || !strings.Contains(err.Error(), "is one of the pages scanned") {
+		t.Errorf("--html over a scanned page: %v", err)
+	}
+	if b, _ := os.ReadFile(page); string(b) != body {
+		t.Errorf("the page was written over: %.60s", b)
+	}
+	if _, _, err := scan(t, "--html", filepath.Join(dir, "report.html"), page); err != nil {
+		t.Errorf("--html beside the page: %v", err)
+	}
+	for _, site := range []string{"https://shop.example", "shop.example:8443", "bad host"} {
+		if _, _, err := scan(t, "--site", site, page); err == nil || !strings.Contains(err.Error(), "--site") {
+			t.Errorf("scan --site %q: %v", site, err)
+		}
+		if _, _, err := run(t, body, "--site", site); err == nil || !strings.Contains(err.Error(), "--site") {
+			t.Errorf("rewrite --site %q: %v", site, err)
+		}
+	}
+}
+
 func TestScanFailOn(t *testing.T) {
 	shop := filepath.Join(scanDir, "pages", "shop.html")
 	if _, stderr, err := scan(t, "--fail-on", "analytics,social", shop); err != nil || stderr != "" {
