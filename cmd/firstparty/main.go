@@ -315,7 +315,11 @@ func runLists(args []string, stdout io.Writer) error {
 			fatal = true
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: format %s, %d lines\n", f, st.Format, st.Lines)
+		format := string(st.Format)
+		if format == "" {
+			format = "not detected" // no rule line to tell it by
+		}
+		fmt.Fprintf(stdout, "%s: format %s, %d lines\n", f, format, st.Lines)
 		printCounts(stdout, "rules", st.Rules)
 		printCounts(stdout, "skipped", st.Skipped)
 		for _, s := range st.Samples {

@@ -242,6 +242,13 @@ func TestListsCheck(t *testing.T) {
 	if err == nil || !strings.Contains(out.String(), "format hosts") || !strings.Contains(out.String(), "refused: the list holds no rules") {
 		t.Errorf("--format hosts: %v\n%s", err, out.String())
 	}
+	// A list with nothing to tell its format by says so.
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("# only a comment\n"), 0o644)
+	out.Reset()
+	if err := runLists([]string{"check", empty}, &out); err == nil || !strings.Contains(out.String(), "format not detected, 1 lines") {
+		t.Errorf("empty list: %v\n%s", err, out.String())
+	}
 	for _, args := range [][]string{{"check", "--format", "own", list}, {"check", "--bogus", list}, {"check"}, {"check", "--format", "abp"}} {
 		out.Reset()
 		if err := runLists(args, &out); err == nil || out.Len() != 0 {
