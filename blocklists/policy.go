@@ -167,6 +167,11 @@ func (p *Policy) Validate() error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", l.name, err)
 			}
+			// A host stands for its subdomains: "allow com" or "first_party
+			// github.io" would keep every site under it, trackers included.
+			if (l.name == "allow" || l.name == "first_party") && isPublicSuffix(n) {
+				return fmt.Errorf("%s: %q is a public suffix: it would cover every site under it", l.name, h)
+			}
 			hosts[i] = n
 		}
 		*l.hosts = hosts
@@ -484,4 +489,11 @@ func (sig *Signature) matches(s *Script) bool {
 		}
 	}
 	return true
+}
+
+// isPublicSuffix reports whether h is a public suffix (com, co.uk,
+// github.io), under which every registrable domain is a different site.
+func isPublicSuffix(h string) bool {
+	s, _ := publicsuffix.PublicSuffix(h)
+	return s == h
 }

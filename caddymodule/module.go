@@ -74,7 +74,8 @@ type Handler struct {
 	// Allow lists hosts (and their subdomains) that are always kept. Here
 	// and in the three lists below, hosts are compared in lower case, and a
 	// leading "*." or a trailing dot is ignored; anything that is not a
-	// host name is a configuration error.
+	// host name is a configuration error, as is a public suffix (com,
+	// github.io) here and in FirstParty.
 	Allow []string `json:"allow,omitempty"`
 	// Deny lists hosts (and their subdomains) that are always removed.
 	Deny []string `json:"deny,omitempty"`
@@ -353,10 +354,18 @@ func checkHostOrPath(option, arg string) error {
 		}
 		return nil
 	}
-	if _, err := blocklists.HostName(arg); err != nil {
-		return fmt.Errorf("%s: %w", option, err)
+	p := blocklists.Policy{}
+	switch option {
+	case "allow":
+		p.Allow = []string{arg}
+	case "deny":
+		p.Deny = []string{arg}
+	case "first_party":
+		p.FirstParty = []string{arg}
+	default:
+		p.ThirdParty = []string{arg}
 	}
-	return nil
+	return p.Validate() // the policy's own check of its hosts
 }
 
 // Validate checks the configuration.

@@ -80,6 +80,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n first_party cdn..example\n}":                          "first_party:",
 		"firstparty {\n third_party metrics.shop.example/x\n}":                "third_party:",
 		"firstparty {\n exclude admin\n}":                                     `exclude "admin": want a path prefix`,
+		"firstparty {\n allow js.stripe.com com\n}":                           `allow: "com" is a public suffix`,
 		"firstparty {\n runtime_path consent.js\n}":                           `runtime_path "consent.js" must start with /`,
 		"firstparty {\n runtime_path /_fp/c.js?v=1\n}":                        "runtime_path",
 		"firstparty {\n runtime_path \"/c.js\\\" onload=\\\"x\"\n}":           "runtime_path",
@@ -132,10 +133,17 @@ func TestPolicyHosts(t *testing.T) {
 	if h.Allow[0] != "WWW.GoogleTagManager.COM." {
 		t.Errorf("the configuration was changed: %q", h.Allow)
 	}
-	for _, bad := range []Handler{{Allow: []string{"bad host!"}}, {Deny: []string{""}}, {FirstParty: []string{"a..b"}}, {ThirdParty: []string{"x.example:443"}}, {Exclude: []string{"admin"}}} {
+	for _, bad := range []Handler{{Allow: []string{"bad host!"}}, {Deny: []string{""}}, {FirstParty: []string{"a..b"}}, {ThirdParty: []string{"x.example:443"}}, {Exclude: []string{"admin"}},
+		// A public suffix would keep every site under it.
+		{Allow: []string{"com"}}, {Allow: []string{"CO.UK"}}, {FirstParty: []string{"github.io"}}} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
+	}
+	// Removing or declaring third party a whole suffix is the owner's
+	// call: it loses no privacy.
+	if err := (&Handler{Deny: []string{"com"}, ThirdParty: []string{"github.io"}, FirstParty: []string{"shop.github.io"}}).Validate(); err != nil {
+		t.Errorf("deny com, third_party github.io, first_party shop.github.io: %v", err)
 	}
 }
 
