@@ -163,20 +163,31 @@ func (p *Policy) Validate() error {
 		}
 		hosts := make([]string, len(*l.hosts)) // the caller's slice stays as given
 		for i, h := range *l.hosts {
-			n, err := HostName(h)
+			n, err := PolicyHost(l.name, h)
 			if err != nil {
-				return fmt.Errorf("%s: %w", l.name, err)
-			}
-			// A host stands for its subdomains: "allow com" or "first_party
-			// github.io" would keep every site under it, trackers included.
-			if (l.name == "allow" || l.name == "first_party") && isPublicSuffix(n) {
-				return fmt.Errorf("%s: %q is a public suffix: it would cover every site under it", l.name, h)
+				return err
 			}
 			hosts[i] = n
 		}
 		*l.hosts = hosts
 	}
 	return nil
+}
+
+// PolicyHost checks a host given to one of the policy's host lists
+// (allow, deny, first_party, third_party) and returns it as HostName
+// does. A public suffix is refused for allow and first_party: a host
+// stands for its subdomains, so "allow com" or "first_party github.io"
+// would keep every site under it, trackers included.
+func PolicyHost(list, h string) (string, error) {
+	n, err := HostName(h)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", list, err)
+	}
+	if (list == "allow" || list == "first_party") && isPublicSuffix(n) {
+		return "", fmt.Errorf("%s: %q is a public suffix: it would cover every site under it", list, h)
+	}
+	return n, nil
 }
 
 // HostName returns a host given in a policy as hosts are compared:

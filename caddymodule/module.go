@@ -354,18 +354,8 @@ func checkHostOrPath(option, arg string) error {
 		}
 		return nil
 	}
-	p := blocklists.Policy{}
-	switch option {
-	case "allow":
-		p.Allow = []string{arg}
-	case "deny":
-		p.Deny = []string{arg}
-	case "first_party":
-		p.FirstParty = []string{arg}
-	default:
-		p.ThirdParty = []string{arg}
-	}
-	return p.Validate() // the policy's own check of its hosts
+	_, err := blocklists.PolicyHost(option, arg)
+	return err
 }
 
 // Validate checks the configuration.
@@ -449,8 +439,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r.Header = r.Header.Clone()
 	r.Header.Set("Accept-Encoding", "identity")
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		r.Header.Del("Range")
-		r.Header.Del("If-Range")
+		dropRange(r)
 	}
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
@@ -473,8 +462,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		for k, v := range before {
 			hdr[k] = v
 		}
-		r.Header.Del("Range")
-		r.Header.Del("If-Range")
+		dropRange(r)
 		rw = h.writers(w, r, false)
 		err = next.ServeHTTP(rw, r)
 	}
@@ -482,6 +470,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
 	}
 	return err
+}
+
+// dropRange asks the upstream for the whole body.
+func dropRange(r *http.Request) {
+	r.Header.Del("Range")
+	r.Header.Del("If-Range")
 }
 
 // writers wraps w for one pass through the handlers after this one.

@@ -69,11 +69,6 @@ func (w *responseWriter) decide(first []byte) {
 			mt, _, _, _ = parseMIMEType(http.DetectContentType(first))
 		}
 		html = mt == "text/html"
-		// The charset as the browser reads it, for DetectEncoding.
-		ct := "text/html"
-		if f := mime.FormatMediaType(ct, map[string]string{"charset": charset}); charset != "" && f != "" {
-			ct = f
-		}
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -83,7 +78,7 @@ func (w *responseWriter) decide(first []byte) {
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
-			if name, ok := rewrite.DetectEncoding(first, ct); !ok {
+			if name, ok := rewrite.DetectEncoding(first, htmlContentType(charset)); !ok {
 				w.failClosed("encoding_" + name)
 				return
 			}
@@ -159,6 +154,17 @@ func (w *responseWriter) failClosed(reason string) {
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
 	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
+}
+
+// htmlContentType is a text/html Content-Type naming charset, as
+// DetectEncoding reads one: the charset a browser took from the header.
+func htmlContentType(charset string) string {
+	if charset != "" {
+		if ct := mime.FormatMediaType("text/html", map[string]string{"charset": charset}); ct != "" {
+			return ct
+		}
+	}
+	return "text/html"
 }
 
 // declared returns the media type and charset that the Content-Type

@@ -315,11 +315,11 @@ func runLists(args []string, stdout io.Writer) error {
 			fatal = true
 			continue
 		}
-		format := string(st.Format)
-		if format == "" {
-			format = "not detected" // no rule line to tell it by
+		detected := string(st.Format)
+		if detected == "" {
+			detected = "not detected" // no rule line to tell it by
 		}
-		fmt.Fprintf(stdout, "%s: format %s, %d lines\n", f, format, st.Lines)
+		fmt.Fprintf(stdout, "%s: format %s, %d lines\n", f, detected, st.Lines)
 		printCounts(stdout, "rules", st.Rules)
 		printCounts(stdout, "skipped", st.Skipped)
 		for _, s := range st.Samples {
