@@ -245,19 +245,38 @@ func offsets(b []byte, token string) []int {
 	}
 }
 
-// copyOut appends output[a:b] to dst with token, the response's own, in
-// place of the entry's.
-func (e *memoEntry) copyOut(dst []byte, a, b int, token string) []byte {
-	start := len(dst)
-	dst = append(dst, e.output[a:b]...)
+// piece returns the entry's output from a on, up to b at most, with
+// token, the response's own, in place of the entry's: the output itself
+// (read only) up to the next token, or the part of one token from a, put
+// in scratch. Sending a stretch without a token costs no copy. It also
+// returns scratch, to be used again.
+func (e *memoEntry) piece(scratch []byte, a, b int, token string) ([]byte, []byte) {
 	n := len(e.token)
-	for k := sort.SearchInts(e.tokenAt, a-n+1); k < len(e.tokenAt) && e.tokenAt[k] < b; k++ {
-		t := e.tokenAt[k]
-		for i := max(t, a); i < min(t+n, b); i++ {
-			dst[start+i-a] = token[i-t]
-		}
+	k := sort.SearchInts(e.tokenAt, a-n+1) // the first token that ends after a
+	if k == len(e.tokenAt) || e.tokenAt[k] >= b {
+		return e.output[a:b], scratch
 	}
-	return dst
+	if t := e.tokenAt[k]; t > a {
+		return e.output[a:t], scratch
+	}
+	t := e.tokenAt[k]
+	end := min(t+n, b)
+	scratch = append(scratch[:0], token[a-t:end-t]...)
+	return scratch, scratch
+}
+
+// equalOut reports whether p is the entry's output from a on, with token
+// in place of the entry's.
+func (e *memoEntry) equalOut(p []byte, a int, token string, scratch []byte) (bool, []byte) {
+	for len(p) > 0 {
+		var q []byte
+		q, scratch = e.piece(scratch, a, a+len(p), token)
+		if !bytes.Equal(p[:len(q)], q) {
+			return false, scratch
+		}
+		p, a = p[len(q):], a+len(q)
+	}
+	return true, scratch
 }
 
 // pickRare sets each checkpoint's rare to the offset of the least frequent
@@ -553,15 +572,15 @@ func commonPrefix(a, b []byte) int {
 	return i
 }
 
-// send writes the entry's output up to target, in pieces of at most
-// memoPiece bytes, so that the copy with this response's token stays small.
+// send writes the entry's output up to target: the kept bytes themselves
+// where they hold no token, so that a replay copies nothing but the token.
 func (r *memoReplay) send(target int) error {
 	for r.sent < target {
-		end := min(target, r.sent+memoPiece)
-		r.buf = r.e.copyOut(r.buf[:0], r.sent, end, r.opts.Token)
-		r.sent = end
-		n, err := r.w.Write(r.buf)
-		if err == nil && n < len(r.buf) {
+		var p []byte
+		p, r.buf = r.e.piece(r.buf, r.sent, target, r.opts.Token)
+		r.sent += len(p)
+		n, err := r.w.Write(p)
+		if err == nil && n < len(p) {
 			err = io.ErrShortWrite
 		}
 		if err != nil {
@@ -570,9 +589,6 @@ func (r *memoReplay) send(target int) error {
 	}
 	return nil
 }
-
-// memoPiece is the most a replay writes at once.
-const memoPiece = 32 << 10
 
 // goLive brings a rewriter to the recording's state after the events
 // already sent, then feeds it the rest of the matched input, and lets it
@@ -742,8 +758,8 @@ func (s *memoSkip) Write(p []byte) (int, error) {
 	total := len(p)
 	if s.pos < s.n {
 		k := min(len(p), s.n-s.pos)
-		s.buf = s.e.copyOut(s.buf[:0], s.pos, s.pos+k, s.token)
-		if !bytes.Equal(p[:k], s.buf) {
+		var same bool
+		if same, s.buf = s.e.equalOut(p[:k], s.pos, s.token, s.buf); !same {
 			metrics.pageMemo.WithLabelValues("diverged").Inc()
 			return 0, errMemoDiverged
 		}

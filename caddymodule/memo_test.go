@@ -498,25 +498,54 @@ func TestMemoConcurrent(t *testing.T) {
 	}
 }
 
-// TestMemoCopyOut checks the token swap on every cut of the output: the
+// TestMemoPieces checks the token swap on every cut of the output: the
 // pieces a replay sends, joined, are the output with the new token, even
-// where a cut falls inside a token.
-func TestMemoCopyOut(t *testing.T) {
+// where a cut falls inside a token, and equalOut tells that output from
+// the same with any one byte changed.
+func TestMemoPieces(t *testing.T) {
 	e := &memoEntry{output: []byte(`<a data-fp-token="OLDTOKEN">x</a><b data-fp-token="OLDTOKEN">OLDTOKEN`), token: "OLDTOKEN"}
 	e.tokenAt = offsets(e.output, e.token)
 	if len(e.tokenAt) != 3 {
 		t.Fatalf("offsets found %v", e.tokenAt)
 	}
 	want := strings.ReplaceAll(string(e.output), "OLDTOKEN", "newtoken")
+	var scratch []byte
+	send := func(got []byte, a, b int) []byte {
+		for a < b {
+			var p []byte
+			p, scratch = e.piece(scratch, a, b, "newtoken")
+			if len(p) == 0 {
+				t.Fatalf("an empty piece at %d of %d", a, b)
+			}
+			got, a = append(got, p...), a+len(p)
+		}
+		return got
+	}
 	for cut1 := 0; cut1 <= len(e.output); cut1++ {
 		for cut2 := cut1; cut2 <= len(e.output); cut2 += 3 {
-			got := e.copyOut(nil, 0, cut1, "newtoken")
-			got = e.copyOut(got, cut1, cut2, "newtoken")
-			got = e.copyOut(got, cut2, len(e.output), "newtoken")
+			got := send(nil, 0, cut1)
+			got = send(got, cut1, cut2)
+			got = send(got, cut2, len(e.output))
 			if string(got) != want {
 				t.Fatalf("cuts at %d and %d: %q", cut1, cut2, got)
 			}
+			if ok, _ := e.equalOut([]byte(want[cut1:cut2]), cut1, "newtoken", nil); !ok {
+				t.Fatalf("equalOut(%d, %d) is false for the same bytes", cut1, cut2)
+			}
 		}
+	}
+	for i := range want {
+		for a := 0; a <= i; a += 5 {
+			changed := []byte(want[a:])
+			changed[i-a] ^= 0x20
+			if ok, _ := e.equalOut(changed, a, "newtoken", nil); ok {
+				t.Fatalf("equalOut from %d is true with byte %d changed", a, i)
+			}
+		}
+	}
+	// The output itself goes out where there is no token: no copy.
+	if p, _ := e.piece(nil, 0, 10, "newtoken"); &p[0] != &e.output[0] {
+		t.Error("a piece without a token was copied")
 	}
 }
 
