@@ -1,11 +1,13 @@
 package caddymodule
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/tdewolff/parse/v2"
+	thtml "github.com/tdewolff/parse/v2/html"
 )
 
 // loadPage is the demo shop page grown to size with product tiles.
@@ -86,16 +90,7 @@ func TestLoadReport(t *testing.T) {
 			// A line of its own every 2 KB: no stretch is the same as the
 			// page kept, so it is rewritten in full.
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			n := served.Add(1)
-			for off := 0; off < len(page); off += 2 << 10 {
-				end := min(len(page), off+2<<10)
-				for end < len(page) && page[end-1] != '>' {
-					end++
-				}
-				io.WriteString(w, page[off:end])
-				fmt.Fprintf(w, "<!-- %d -->", n)
-				off = end - 2<<10
-			}
+			writeNew(w, page, served.Add(1))
 		default:
 			w.Header().Set("Content-Type", "text/javascript")
 			io.WriteString(w, js)
@@ -128,9 +123,14 @@ func TestLoadReport(t *testing.T) {
 			t.Fatalf("%s: %v", u, err)
 		}
 	}
-	rps := func(url string, workers int, d time.Duration) float64 {
+	// rps returns the requests/s url serves, and the CPU time the process
+	// (client, Caddy and origin) used per request and per core-second
+	// (0 where that is not measured).
+	rps := func(url string, workers int, d time.Duration) (float64, time.Duration, float64) {
 		var n, failed atomic.Int64
-		deadline := time.Now().Add(d)
+		cpu0, measured := processCPU()
+		start := time.Now()
+		deadline := start.Add(d)
 		var wg sync.WaitGroup
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
@@ -146,24 +146,45 @@ func TestLoadReport(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		wall := time.Since(start)
+		cpu1, _ := processCPU()
 		if failed.Load() > 0 {
 			t.Errorf("%s: %d failed requests", url, failed.Load())
 		}
-		return float64(n.Load()) / d.Seconds()
+		var perReq time.Duration
+		var busy float64
+		if measured && n.Load() > 0 {
+			perReq = (cpu1 - cpu0) / time.Duration(n.Load())
+			busy = (cpu1 - cpu0).Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
+		}
+		return float64(n.Load()) / d.Seconds(), perReq, busy
 	}
 	const workers, dur, rounds = 8, 2 * time.Second, 4
-	type row struct{ plain, fp []float64 }
+	type row struct {
+		plain, fp         []float64
+		plainCPU, fpCPU   []time.Duration
+		plainBusy, fpBusy []float64
+	}
 	rows := map[string]*row{"/page": {}, "/fresh": {}, "/foot": {}, "/new": {}, "/app.js": {}}
 	for r := 0; r < rounds; r++ {
 		for _, p := range []string{"/page", "/fresh", "/foot", "/new", "/app.js"} {
 			// Which server goes first alternates, so neither always runs
 			// in the other's wake (its garbage, its cooling CPU).
+			w := rows[p]
+			plain := func() {
+				r, c, b := rps("http://localhost:9081"+p, workers, dur)
+				w.plain, w.plainCPU, w.plainBusy = append(w.plain, r), append(w.plainCPU, c), append(w.plainBusy, b)
+			}
+			fp := func() {
+				r, c, b := rps("http://localhost:9082"+p, workers, dur)
+				w.fp, w.fpCPU, w.fpBusy = append(w.fp, r), append(w.fpCPU, c), append(w.fpBusy, b)
+			}
 			if r%2 == 0 {
-				rows[p].plain = append(rows[p].plain, rps("http://localhost:9081"+p, workers, dur))
-				rows[p].fp = append(rows[p].fp, rps("http://localhost:9082"+p, workers, dur))
+				plain()
+				fp()
 			} else {
-				rows[p].fp = append(rows[p].fp, rps("http://localhost:9082"+p, workers, dur))
-				rows[p].plain = append(rows[p].plain, rps("http://localhost:9081"+p, workers, dur))
+				fp()
+				plain()
 			}
 		}
 	}
@@ -203,6 +224,17 @@ func TestLoadReport(t *testing.T) {
 		pl, fp := median(rows[c.path].plain), median(rows[c.path].fp)
 		fmt.Fprintf(&b, "%-22s %12.0f %16.0f %7.0f%% %8s   %s\n", c.path, pl, fp, 100*fp/pl, c.target, c.name)
 	}
+	// Where /new's target stands: the CPU a request costs each server, the
+	// most firstparty may add for 60% of plain's rate when the cores are
+	// busy in both, and what the rewrite and a lexer alone cost on one core.
+	if w := rows["/new"]; w.plainCPU[0] > 0 {
+		pc, fc := medianDur(w.plainCPU), medianDur(w.fpCPU)
+		fmt.Fprintf(&b, "/new, CPU per request (client, Caddy and origin together): plain %v, firstparty %v (+%v); cores busy %.0f%% and %.0f%%. At 60%% of plain's req/s firstparty may add %v (⅔ of plain's)\n",
+			ms(pc), ms(fc), ms(fc-pc), 100*median(w.plainBusy), 100*median(w.fpBusy), ms(pc*2/3))
+		rw, lex, lt, tags := newPageFloor(t)
+		fmt.Fprintf(&b, "/new, on one core (median of 51): rewriting the page %v; tdewolff's HTML lexer alone, writing nothing, %v; finding its %d '<' with bytes.IndexByte %v\n",
+			ms(rw), ms(lex), tags, ms(lt))
+	}
 	// The tails of both come mostly from collections of the garbage
 	// either leaves, so besides the difference of the p99s, firstparty's
 	// p99 less plain's p50 bounds what it adds without crediting it with
@@ -216,6 +248,80 @@ func TestLoadReport(t *testing.T) {
 	}
 	fmt.Print(b.String())
 }
+
+// writeNew writes the /new response for request n: the page with a line
+// of its own every 2 KB, so that no stretch is the same as the page kept.
+func writeNew(w io.Writer, page string, n int64) {
+	for off := 0; off < len(page); off += 2 << 10 {
+		end := min(len(page), off+2<<10)
+		for end < len(page) && page[end-1] != '>' {
+			end++
+		}
+		io.WriteString(w, page[off:end])
+		fmt.Fprintf(w, "<!-- %d -->", n)
+		off = end - 2<<10
+	}
+}
+
+// newPageFloor times, on one core, a rewrite of a /new body with the
+// handler's defaults and no memo, tdewolff's HTML lexer over it, and a
+// search for each '<' in it: medians of 51 runs.
+func newPageFloor(t *testing.T) (rw, lex, lt time.Duration, tags int) {
+	h := provisioned(t, &Handler{})
+	h.memo = nil
+	var nb bytes.Buffer
+	writeNew(&nb, loadPage(t, 500<<10), 1)
+	body := nb.Bytes()
+	req := httptest.NewRequest("GET", "http://localhost:9082/new", nil)
+	timeIt := func(f func()) time.Duration {
+		var d []time.Duration
+		for range 51 {
+			t0 := time.Now()
+			f()
+			d = append(d, time.Since(t0))
+		}
+		return medianDur(d)
+	}
+	rw = timeIt(func() {
+		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req)
+		for off := 0; off < len(body); off += 32 << 10 {
+			if _, err := pw.Write(body[off:min(len(body), off+32<<10)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	lex = timeIt(func() {
+		l := thtml.NewLexer(parse.NewInputBytes(body))
+		for {
+			if tt, _ := l.Next(); tt == thtml.ErrorToken {
+				return
+			}
+		}
+	})
+	lt = timeIt(func() {
+		tags = 0
+		for i := 0; ; tags++ {
+			j := bytes.IndexByte(body[i:], '<')
+			if j < 0 {
+				return
+			}
+			i += j + 1
+		}
+	})
+	return rw, lex, lt, tags
+}
+
+func medianDur(v []time.Duration) time.Duration {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// ms rounds d for printing.
+func ms(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 
 // TestLoadReportProxy is make bench's load test of the analytics proxy: a
 // Plausible event POSTed through firstparty's proxy and, as the baseline

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package caddymodule
+
+import "time"
+
+// processCPU is not measured here.
+func processCPU() (time.Duration, bool) { return 0, false }
