@@ -229,6 +229,50 @@ func TestLoaderPlacement(t *testing.T) {
 	}
 }
 
+// TestByteOrderMark checks a page that starts with a UTF-8 byte-order mark:
+// a browser's decoder takes it off before tokenizing, so it is not text,
+// and the page after it is rewritten as it would be without it. The mark
+// stays first (a loader put before it would hide it from the browser, and
+// a doctype after the loader would put the page in quirks mode), however
+// the first writes cut it. Only the first one is a mark.
+func TestByteOrderMark(t *testing.T) {
+	const L = `<script src="/_fp/c.js"></script>`
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: func(tok, nonce string) []byte { return []byte(L) }}
+	tr := `<img src="https://tracker.example/p.gif">`
+	pages := []string{
+		`<!DOCTYPE html><html><head><title>t</title></head><body>` + tr,
+		`<title>t</title> hello ` + tr,
+		`<html><script src="https://tracker.example/a.js"></script>`,
+		`<svg><head></head></svg>` + tr,
+		`<p>no trackers`,
+		"",
+		string(shopPage(8 << 10)),
+	}
+	for _, row := range adversarial[:40] {
+		pages = append(pages, expandT(row))
+	}
+	for _, page := range pages {
+		want := utf8BOM + rewriteString(t, page, opts)
+		in := utf8BOM + page
+		for _, splits := range [][]int{nil, {1}, {2}, {1, 2}, {1, 2, 3}, {3}, {min(4, len(in))}} {
+			if got := chunked(t, in, opts, splits); got != want {
+				t.Errorf("cut at %v\n  in %q\n got %q\nwant %q", splits, clip(in), clip(got), clip(want))
+			}
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		// The second mark is text, a U+FEFF that opens the body.
+		{utf8BOM + utf8BOM + `<title>t</title>` + tr, utf8BOM + L + utf8BOM + `<title>t</title><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif">`},
+		// Part of a mark at the end of the page is text, as it came.
+		{"\xef\xbb", "\xef\xbb"},
+		{"\xef", "\xef"},
+	} {
+		if got := rewriteString(t, c.in, opts); got != c.want {
+			t.Errorf("\n  in %q\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestPlaceholder(t *testing.T) {
 	p := PolicyFunc(func(page *pageURLType, r *Resource) Decision {
 		if r.URL != nil && r.URL.Host == "www.youtube.com" {

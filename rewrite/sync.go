@@ -30,7 +30,7 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 		return dst, false
 	}
 	var flags byte
-	for i, b := range [...]bool{r.baseSet, r.headPhase, r.opensBody, r.holdDone, r.tree.frameset, r.heldOver} {
+	for i, b := range [...]bool{r.baseSet, r.headPhase, r.opensBody, r.holdDone, r.tree.frameset, r.heldOver, r.pastBOM} {
 		if b {
 			flags |= 1 << i
 		}

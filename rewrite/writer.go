@@ -184,6 +184,7 @@ type carried struct {
 	nonce       string
 	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
 	holdDone    bool  // the loader's hold was given up or used
+	pastBOM     bool  // the page's first bytes were read for a byte-order mark
 }
 
 // NewWriter returns a Writer that writes the rewritten page to w.
@@ -350,6 +351,9 @@ func (r *Writer) Write(p []byte) (int, error) {
 	}
 	return total, nil
 }
+
+// utf8BOM is the byte-order mark a UTF-8 page may start with.
+const utf8BOM = "\xef\xbb\xbf"
 
 // writeStep is how much input is added at a time to a pending token.
 const writeStep = 4 << 10
@@ -530,6 +534,21 @@ func (r *Writer) emitString(s string) {
 // consume tokenizes as much of b as can be decided and returns how much.
 func (r *Writer) consume(b []byte, eof bool) int {
 	pos := 0
+	if !r.pastBOM {
+		// A browser's decoder takes a byte-order mark off before the
+		// tokenizer reads the page: it is not text, and does not open
+		// the body. It passes as it came, still first, so the browser
+		// still finds it (and a doctype after it still counts).
+		m, more := hasPrefix(b, utf8BOM)
+		if more && !eof {
+			return 0
+		}
+		r.pastBOM = true
+		if m {
+			r.emitIn(b[:len(utf8BOM)])
+			pos = len(utf8BOM)
+		}
+	}
 	for pos < len(b) && r.err == nil {
 		if r.raw == rawComment {
 			n, done := scanCommentEnd(b[pos:], eof)
@@ -2150,6 +2169,7 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts}, r.stats)
 	n.base = r.base
 	n.isNested = true
+	n.pastBOM = true // a nested document is text already decoded: U+FEFF in it is a character
 	return n
 }
 
