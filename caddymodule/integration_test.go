@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -47,6 +48,11 @@ func itConfig(upstream, firstparty string) string {
 }
 `, itPort, firstparty, strings.TrimPrefix(upstream, "http://"))
 }
+
+// itLongPage is long enough for encode to compress, with a tracker in the
+// head: the rewriter writes the page up to <head> first, a few bytes.
+var itLongPage = `<!doctype html><html><head><title>t</title><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body>` +
+	strings.Repeat("<p>A product, described at some length.</p>\n", 150) + `</body></html>`
 
 const itPage = `<!doctype html><html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>shop</p></body></html>`
 
@@ -114,6 +120,10 @@ func origin() *httptest.Server {
 		http.NewResponseController(w).Flush()
 		time.Sleep(1500 * time.Millisecond)
 		io.WriteString(w, `<script src="https://connect.facebook.net/en_US/fbevents.js"></script><p>last part</p></body></html>`)
+	})
+	mux.HandleFunc("/long", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, itLongPage)
 	})
 	mux.HandleFunc("/csp", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -302,6 +312,36 @@ func TestIntegration(t *testing.T) {
 		}
 		if !strings.Contains(string(rest), `data-fp-src="https://connect.facebook.net/en_US/fbevents.js"`) {
 			t.Errorf("late tracker not deferred: %s", rest)
+		}
+	})
+	t.Run("encode compresses the rewritten page", func(t *testing.T) {
+		// encode decides from the first write whether to compress, and a
+		// rewritten page has no Content-Length: its first write must be
+		// long enough (firstWriteMin).
+		tc.InitServer(itConfig(up.URL, "encode gzip\n\tfirstparty"), "caddyfile")
+		_, plain := itGet(t, tc, "/long")
+		resp, body := itGet(t, tc, "/long", "Accept-Encoding", "gzip")
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("not compressed: %v, %d bytes", resp.Header, len(body))
+		}
+		zr, err := gzip.NewReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		token := regexp.MustCompile(`data-fp-token="[^"]*"`)
+		if err != nil || token.ReplaceAllString(string(got), "") != token.ReplaceAllString(plain, "") || !strings.Contains(plain, deferred) {
+			t.Errorf("decompressed body (%v) differs from the uncompressed one:\n%s\n%s", err, got, plain)
+		}
+		// A flush from upstream still goes out at once, compressed or not.
+		start := time.Now()
+		resp2, err := tc.Client.Get(fmt.Sprintf("http://localhost:%d/slow", itPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp2.Body.Close()
+		if _, err := io.ReadAtLeast(resp2.Body, make([]byte, 10), 10); err != nil || time.Since(start) > time.Second {
+			t.Errorf("first bytes of /slow after %v (err %v)", time.Since(start), err)
 		}
 	})
 	t.Run("report_only", func(t *testing.T) {

@@ -620,3 +620,87 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// writeLog records the writes and flushes a firstWrite passes on.
+type writeLog struct {
+	writes  []int
+	flushAt []int // the count of writes at each flush
+	body    []byte
+}
+
+func (l *writeLog) Write(p []byte) (int, error) {
+	l.writes = append(l.writes, len(p))
+	l.body = append(l.body, p...)
+	return len(p), nil
+}
+
+func (l *writeLog) FlushError() error {
+	l.flushAt = append(l.flushAt, len(l.writes))
+	return nil
+}
+
+// TestFirstWrite checks that a rewritten page's first write downstream
+// carries firstWriteMin bytes, or all of a shorter page, or what there is
+// at a flush; that the bytes arrive whole and in order; and that a flush
+// reaches downstream.
+func TestFirstWrite(t *testing.T) {
+	const flush = -1
+	for _, seq := range [][]int{
+		{10},
+		{28, 20, 5000},
+		{firstWriteMin},
+		{firstWriteMin - 1, 1},
+		{firstWriteMin - 1, 2, 7},
+		{3000, 3000, 3000},
+		{100, flush, 100, 9000},
+		{flush, 50},
+		{9000, 10},
+		{},
+	} {
+		l := &writeLog{}
+		f := &firstWrite{w: l}
+		var in []byte
+		flushed := -1 // bytes in at the first flush
+		for i, n := range seq {
+			if n == flush {
+				if err := f.FlushError(); err != nil {
+					t.Fatal(err)
+				}
+				if flushed < 0 {
+					flushed = len(in)
+				}
+				continue
+			}
+			p := bytes.Repeat([]byte{byte('a' + i)}, n)
+			in = append(in, p...)
+			if k, err := f.Write(p); k != n || err != nil {
+				t.Fatalf("%v: Write = %d, %v", seq, k, err)
+			}
+			if len(l.body) > 0 && len(in) < firstWriteMin && flushed < 0 {
+				t.Fatalf("%v: %d bytes went out before there were %d", seq, len(l.body), firstWriteMin)
+			}
+		}
+		if err := f.send(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(l.body, in) {
+			t.Fatalf("%v: %d bytes out of %d, or out of order", seq, len(l.body), len(in))
+		}
+		if len(in) == 0 {
+			if len(l.writes) != 0 {
+				t.Errorf("%v: wrote %v for an empty page", seq, l.writes)
+			}
+			continue
+		}
+		want := min(len(in), firstWriteMin)
+		if flushed >= 0 && flushed < want {
+			want = flushed
+		}
+		if l.writes[0] < want || (flushed == 0 && len(l.flushAt) == 0) {
+			t.Errorf("%v: first write %d bytes, want at least %d (writes %v, flushes %v)", seq, l.writes[0], want, l.writes, l.flushAt)
+		}
+		if flushed > 0 && (len(l.flushAt) == 0 || l.flushAt[0] != 1) {
+			t.Errorf("%v: the flush did not send what was gathered first: writes %v, flushes %v", seq, l.writes, l.flushAt)
+		}
+	}
+}

@@ -34,6 +34,75 @@ type responseWriter struct {
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
+	// first gathers the rewritten page's first bytes (firstWrite).
+	first *firstWrite
+}
+
+// firstWriteMin is the least a rewritten page's first write downstream
+// carries, unless the page is shorter or the upstream flushes first.
+//
+// Caddy's encode decides on the first write whether to compress: only if
+// it is longer than its minimum_length (512 by default), or the
+// Content-Length says the body will be. A rewritten page has no
+// Content-Length, and the rewriter's first output can be a few bytes (the
+// page up to <head>, written while the rest waits to learn whether the
+// consent loader goes there), so without this the page went uncompressed.
+// 4 KiB covers any minimum_length below 4096; net/http buffers the first
+// 2 KiB of a response anyway.
+const firstWriteMin = 4 << 10
+
+// firstWrite passes a rewritten page on to w once it has firstWriteMin
+// bytes of it, at an upstream flush, or at the end of the page, and from
+// then on as it comes.
+type firstWrite struct {
+	w    io.Writer
+	buf  []byte
+	sent bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if f.sent {
+		return f.w.Write(p)
+	}
+	if len(f.buf) == 0 && len(p) >= firstWriteMin {
+		f.sent = true
+		return f.w.Write(p) // long enough as it is: no copy
+	}
+	k := min(len(p), firstWriteMin-len(f.buf))
+	if f.buf == nil {
+		f.buf = make([]byte, 0, firstWriteMin)
+	}
+	f.buf = append(f.buf, p[:k]...)
+	if len(f.buf) < firstWriteMin {
+		return len(p), nil
+	}
+	if err := f.send(); err != nil {
+		return 0, err
+	}
+	n, err := f.w.Write(p[k:])
+	return k + n, err
+}
+
+// send writes what was gathered, if anything, and lets the rest through.
+func (f *firstWrite) send() error {
+	f.sent = true
+	if len(f.buf) == 0 {
+		return nil
+	}
+	b := f.buf
+	f.buf = nil
+	n, err := f.w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+func (f *firstWrite) FlushError() error {
+	if err := f.send(); err != nil {
+		return err
+	}
+	return rewrite.FlushWriter(f.w)
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -117,7 +186,8 @@ func (w *responseWriter) decide(first []byte) {
 		hdr.Add("Trailer", "Firstparty-Report")
 	}
 	w.ResponseWriter.WriteHeader(w.status)
-	w.rw = w.h.pageWriter(w.ResponseWriter, opts, w.req)
+	w.first = &firstWrite{w: w.ResponseWriter}
+	w.rw = w.h.pageWriter(w.first, opts, w.req)
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts
@@ -284,6 +354,9 @@ func (w *responseWriter) finish() error {
 		return nil
 	}
 	err := w.rw.Close()
+	if serr := w.first.send(); err == nil {
+		err = serr
+	}
 	st := w.rw.Stats()
 	w.h.logStats(w.req, st)
 	countStats(st, w.h.ReportOnly)
