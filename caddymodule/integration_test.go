@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -460,4 +462,89 @@ func TestIntegration(t *testing.T) {
 			t.Errorf("heap in use grew by %d MiB while streaming 1 GiB", grew>>20)
 		}
 	})
+}
+
+// TestIntegrationErrors checks error responses: a handler's error keeps its
+// status (it was answered 200 with an empty body), and an error page from
+// the site's handle_errors routes, which Caddy runs outside the handlers
+// of the site's routes, is rewritten like any other page, once, even with
+// a firstparty of its own; a response an error cuts short gets no error
+// page after what was sent.
+func TestIntegrationErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration tests start a real Caddy; skipped with -short")
+	}
+	root := t.TempDir()
+	errPage := `<html><head><title>not here</title></head><body><p>ERROR PAGE</p><img src="https://www.facebook.com/tr?id=1&ev=PageView"></body></html>`
+	if err := os.WriteFile(filepath.Join(root, "err.html"), []byte(errPage), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "ok.html"), []byte(itPage), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Half a page, then the connection drops.
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", "100000")
+		io.WriteString(w, `<html><head></head><body><p>first half</p>`)
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer cut.Close()
+	config := func(errors string) string {
+		return testGlobals(itPort) + fmt.Sprintf(`http://localhost:%d {
+	firstparty
+	handle /dead {
+		reverse_proxy localhost:1
+	}
+	handle /cut {
+		reverse_proxy %s
+	}
+	handle {
+		root * %s
+		file_server
+	}
+	%s
+}
+`, itPort, strings.TrimPrefix(cut.URL, "http://"), root, errors)
+	}
+	tc := caddytest.NewTester(t)
+	deferredPixel := `data-fp-src="https://www.facebook.com/tr?id=1&ev=PageView"`
+
+	tc.InitServer(config(""), "caddyfile")
+	for path, want := range map[string]int{"/nope": 404, "/dead": 502, "/ok.html": 200} {
+		if resp, _ := itGet(t, tc, path); resp.StatusCode != want {
+			t.Errorf("no handle_errors, %s: status %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+
+	for _, inner := range []string{"", "firstparty"} {
+		tc.InitServer(config(fmt.Sprintf(`handle_errors {
+		%s
+		root * %s
+		rewrite * /err.html
+		file_server
+	}`, inner, root)), "caddyfile")
+		for path, want := range map[string]int{"/nope": 404, "/dead": 502} {
+			resp, body := itGet(t, tc, path)
+			if resp.StatusCode != want || !strings.Contains(body, "ERROR PAGE") || !strings.Contains(body, deferredPixel) ||
+				strings.Contains(body, `<img src="https://www.facebook.com`) || strings.Count(body, "/_fp/consent.js") != 1 {
+				t.Errorf("handle_errors with %q, %s: status %d (want %d), body %s", inner, path, resp.StatusCode, want, body)
+			}
+		}
+		// The client sees the cut (reverse_proxy aborts the response), and
+		// no error page after the half that was sent.
+		resp, err := tc.Client.Get(fmt.Sprintf("http://localhost:%d/cut", itPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body := string(b); strings.Contains(body, "ERROR PAGE") || !strings.Contains(body, "first half") {
+			t.Errorf("handle_errors with %q, a response cut short: %d %s", inner, resp.StatusCode, body)
+		}
+	}
 }

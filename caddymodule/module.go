@@ -416,6 +416,11 @@ func (h *Handler) Validate() error {
 
 // ServeHTTP rewrites the HTML responses of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if r.Context().Value(rewritingKey{}) != nil {
+		// Another firstparty handler already rewrites this response (one
+		// in handle_errors, under the site's): once is enough.
+		return next.ServeHTTP(w, r)
+	}
 	if r.URL.Path == h.RuntimePath {
 		h.serveRuntime(w, r)
 		return nil
@@ -451,6 +456,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if rangeSent {
 		before = w.Header().Clone()
 	}
+	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
 	rw := h.writers(w, r, rangeSent)
 	err := next.ServeHTTP(rw, r)
 	if rw.partial {
@@ -466,11 +472,96 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		rw = h.writers(w, r, false)
 		err = next.ServeHTTP(rw, r)
 	}
+	if err != nil {
+		srv := errorServer(r)
+		switch {
+		case rw.untouched() && srv != nil:
+			// The site's handle_errors routes would write the error page
+			// to the response outside this handler, unrewritten: they are
+			// run here instead, through a rewriter.
+			return h.serveError(w, r, err, srv)
+		case rw.untouched():
+			// Nothing was written: Caddy answers with the error's status.
+			return err
+		case srv != nil:
+			// Part of the page is out: an error page after it would be
+			// read as more of the page, unscanned. The response ends here.
+			if cerr := rw.finish(); cerr != nil {
+				h.logger.Debug("ending a response cut by an error", zap.Error(cerr))
+			}
+			h.logger.Error("response cut by an error; no error page appended", zap.Error(err), zap.String("path", r.URL.Path))
+			return nil
+		}
+	}
 	if cerr := rw.finish(); cerr != nil && err == nil {
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
 	}
 	return err
 }
+
+// rewritingKey marks a request whose response a firstparty handler is
+// rewriting.
+type rewritingKey struct{}
+
+// errorServer returns r's server if it has error routes (handle_errors)
+// and r is not already in them.
+func errorServer(r *http.Request) *caddyhttp.Server {
+	if r.Context().Value(caddyhttp.ErrorCtxKey) != nil {
+		return nil
+	}
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv.Errors == nil || len(srv.Errors.Routes) == 0 {
+		return nil
+	}
+	return srv
+}
+
+// serveError does what Caddy's server does with an error from the routes
+// when it has error routes, with the response going through a rewriter:
+// it restores the original request, puts the error in its context and
+// placeholders, and runs the error routes. Their error page is rewritten
+// like any other page. Range is dropped: an error page is sent whole.
+func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, srv *caddyhttp.Server) error {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		r.Method, r.RemoteAddr, r.RequestURI = orig.Method, orig.RemoteAddr, orig.RequestURI
+		if orig.URL != nil {
+			u := *orig.URL
+			if u.User != nil {
+				ui := *u.User
+				u.User = &ui
+			}
+			*r.URL = u
+		}
+	}
+	r = srv.Errors.WithError(r, err)
+	dropRange(r)
+	rw := h.writers(w, r, false)
+	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
+	if err2 != nil && rw.untouched() {
+		// As Caddy does when its error routes fail: the status alone.
+		errorStatus.ServeHTTP(rw, r)
+	}
+	if cerr := rw.finish(); cerr != nil {
+		h.logger.Error("rewriting the error page failed, ended fail-closed", zap.Error(cerr))
+	}
+	if err2 != nil {
+		h.logger.Error("error handling handler error", zap.Error(err2), zap.NamedError("first_error", err))
+	} else if c := h.logger.Check(zapcore.DebugLevel, "error page served through the rewriter"); c != nil {
+		c.Write(zap.Error(err), zap.String("path", r.URL.Path))
+	}
+	return nil
+}
+
+// errorStatus ends the error routes as Caddy's do: with the error's
+// status, or 500.
+var errorStatus caddyhttp.Handler = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	status := http.StatusInternalServerError
+	if he, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(caddyhttp.HandlerError); ok {
+		status = he.StatusCode
+	}
+	w.WriteHeader(status)
+	return nil
+})
 
 // dropRange asks the upstream for the whole body.
 func dropRange(r *http.Request) {

@@ -39,6 +39,9 @@ func TestCaddyfileExample(t *testing.T) {
 			t.Errorf("adapted JSON lacks %s:\n%s", want, s)
 		}
 	}
+	if !strings.Contains(s, `"errors":{"routes":[`) || !strings.Contains(s, `"uri":"/{http.error.status_code}.html"`) {
+		t.Errorf("adapted JSON lacks the handle_errors routes:\n%s", s)
+	}
 	// firstparty runs after encode, so it sees plain HTML.
 	if strings.Index(s, `"handler":"encode"`) > strings.Index(s, `"handler":"firstparty"`) {
 		t.Errorf("firstparty is ordered before encode:\n%s", s)

@@ -303,6 +303,12 @@ func (w *responseWriter) write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// untouched reports whether nothing of the response has been set going:
+// no status, no byte of a body.
+func (w *responseWriter) untouched() bool {
+	return !w.decided && w.status == 0 && len(w.pending) == 0
+}
+
 // flushPending decides on whatever first bytes have arrived.
 func (w *responseWriter) flushPending() error {
 	if w.decided || len(w.pending) == 0 {
