@@ -286,6 +286,9 @@ func TestServeHTML(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Length", "999")
 		w.Header().Set("ETag", `"abc"`)
+		// no-transform binds intermediaries; firstparty is the site's own
+		// edge, and honouring it would let the page's trackers load.
+		w.Header().Set("Cache-Control", "no-transform")
 		w.Write([]byte(page))
 	})
 	body := rec.Body.String()
