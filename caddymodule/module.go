@@ -440,9 +440,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	// Ask the upstream for plain bytes, and for whole pages: a partial HTML
-	// response could not be rewritten.
+	// response could not be rewritten. A browser's request for a script,
+	// style sheet, image or font keeps its Accept-Encoding, so that such
+	// files come compressed as the upstream has them (file_server's
+	// precompressed copies) instead of being compressed again by encode;
+	// if the answer is HTML after all, it is decoded and rewritten.
 	r.Header = r.Header.Clone()
-	r.Header.Set("Accept-Encoding", "identity")
+	if !subresource(r.Header.Get("Sec-Fetch-Dest")) {
+		r.Header.Set("Accept-Encoding", "identity")
+	}
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
 		dropRange(r)
 	}
@@ -497,6 +503,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logger.Error("rewriting response failed, ended fail-closed", zap.Error(cerr))
 	}
 	return err
+}
+
+// subresource reports whether a Sec-Fetch-Dest names a destination that
+// is never a document: what a page loads to run, style or show.
+func subresource(dest string) bool {
+	switch dest {
+	case "script", "style", "image", "font", "audio", "video", "track", "manifest",
+		"worker", "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt":
+		return true
+	}
+	return false
 }
 
 // rewritingKey marks a request whose response a firstparty handler is

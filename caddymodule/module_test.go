@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"golang.org/x/net/html"
@@ -708,5 +709,55 @@ func TestFirstWrite(t *testing.T) {
 		if flushed > 0 && (len(l.flushAt) == 0 || l.flushAt[0] != 1) {
 			t.Errorf("%v: the flush did not send what was gathered first: writes %v, flushes %v", seq, l.writes, l.flushAt)
 		}
+	}
+}
+
+// TestServeSubresourceEncoding checks which requests keep their
+// Accept-Encoding upstream: a browser's requests for scripts, styles,
+// images and fonts do, so their files come compressed as the upstream
+// keeps them, and pass untouched; requests that may be for a page do not.
+// A subresource answered with compressed HTML is still decoded and
+// rewritten.
+func TestServeSubresourceEncoding(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	for dest, keeps := range map[string]bool{"script": true, "style": true, "image": true, "font": true, "worker": true,
+		"document": false, "iframe": false, "empty": false, "": false, "nested-document": false} {
+		req := httptest.NewRequest("GET", "http://shop.example/app.js", nil)
+		req.Header.Set("Accept-Encoding", "gzip, br")
+		if dest != "" {
+			req.Header.Set("Sec-Fetch-Dest", dest)
+		}
+		js := gz("var u = 'https://www.googletagmanager.com/gtag/js';")
+		var saw string
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Get("Accept-Encoding")
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(js)
+		})
+		if want := map[bool]string{true: "gzip, br", false: "identity"}[keeps]; saw != want {
+			t.Errorf("Sec-Fetch-Dest %q: upstream saw Accept-Encoding %q, want %q", dest, saw, want)
+		}
+		if !bytes.Equal(rec.Body.Bytes(), js) || rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Errorf("Sec-Fetch-Dest %q: compressed script not passed as it came: %v", dest, rec.Header())
+		}
+	}
+	req := httptest.NewRequest("GET", "http://shop.example/app.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Sec-Fetch-Dest", "script")
+	rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(gz(page))
+	})
+	if body := rec.Body.String(); rec.Code != 200 || rec.Header().Get("Content-Encoding") != "" || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) {
+		t.Errorf("compressed HTML for a script request: %d %v %q", rec.Code, rec.Header(), body)
 	}
 }
