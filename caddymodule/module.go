@@ -495,7 +495,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			if cerr := rw.finish(); cerr != nil {
 				h.logger.Debug("ending a response cut by an error", zap.Error(cerr))
 			}
-			h.logger.Error("response cut by an error; no error page appended", zap.Error(err), zap.String("path", r.URL.Path))
+			h.logger.Error("response cut by an error; no error page appended", zap.Error(causeOf(err)), zap.String("path", r.URL.Path))
 			return nil
 		}
 	}
@@ -562,9 +562,9 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 		h.logger.Error("rewriting the error page failed, ended fail-closed", zap.Error(cerr))
 	}
 	if err2 != nil {
-		h.logger.Error("error handling handler error", zap.Error(err2), zap.NamedError("first_error", err))
+		h.logger.Error("error handling handler error", zap.Error(causeOf(err2)), zap.NamedError("first_error", causeOf(err)))
 	} else if c := h.logger.Check(zapcore.DebugLevel, "error page served through the rewriter"); c != nil {
-		c.Write(zap.Error(err), zap.String("path", r.URL.Path))
+		c.Write(zap.Error(causeOf(err)), zap.String("path", r.URL.Path))
 	}
 	return nil
 }

@@ -5,10 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"golang.org/x/net/html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +25,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestCaddyfileExample(t *testing.T) {
@@ -759,5 +764,41 @@ func TestServeSubresourceEncoding(t *testing.T) {
 	})
 	if body := rec.Body.String(); rec.Code != 200 || rec.Header().Get("Content-Encoding") != "" || !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) {
 		t.Errorf("compressed HTML for a script request: %d %v %q", rec.Code, rec.Header(), body)
+	}
+}
+
+// TestErrorLogsNoURL checks that an error that cuts a page, logged by the
+// handler, is logged without the URL an HTTP client's error quotes, query
+// and all.
+func TestErrorLogsNoURL(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.logger = zap.New(core)
+	srv := &caddyhttp.Server{Errors: &caddyhttp.HTTPErrorConfig{Routes: caddyhttp.RouteList{{}}}}
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	req = req.WithContext(context.WithValue(req.Context(), caddyhttp.ServerCtxKey, srv))
+	rec := httptest.NewRecorder()
+	err := h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(page))
+		return caddyhttp.Error(http.StatusBadGateway, &url.Error{Op: "Get", URL: "http://upstream.internal/p?email=visitor%40mail.example", Err: errors.New("connection reset")})
+	}))
+	if err != nil || !strings.Contains(rec.Body.String(), "data-fp-src") {
+		t.Fatalf("a cut page: %v, %q", err, rec.Body.String())
+	}
+	if logs.Len() == 0 {
+		t.Fatal("the error was not logged")
+	}
+	for _, e := range logs.All() {
+		all := e.Message
+		for k, v := range e.ContextMap() {
+			all += fmt.Sprintf(" %s=%v", k, v)
+		}
+		if strings.Contains(all, "email") || strings.Contains(all, "upstream.internal") {
+			t.Errorf("logged the URL: %s", all)
+		}
+		if !strings.Contains(all, "connection reset") && e.Level >= zapcore.ErrorLevel {
+			t.Errorf("logged without the cause: %s", all)
+		}
 	}
 }
