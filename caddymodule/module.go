@@ -416,11 +416,6 @@ func (h *Handler) Validate() error {
 
 // ServeHTTP rewrites the HTML responses of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if r.Context().Value(rewritingKey{}) != nil {
-		// Another firstparty handler already rewrites this response (one
-		// in handle_errors, under the site's): once is enough.
-		return next.ServeHTTP(w, r)
-	}
 	if r.URL.Path == h.RuntimePath {
 		h.serveRuntime(w, r)
 		return nil
@@ -431,6 +426,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	h.consentPlaceholders(r)
+	if r.Context().Value(rewritingKey{}) != nil {
+		// Another firstparty handler already rewrites this response (one
+		// in handle_errors, under the site's): once is enough. This one
+		// still serves its own runtime and proxies, above.
+		return next.ServeHTTP(w, r)
+	}
 	if h.Disabled || r.Method == http.MethodHead || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
 		return next.ServeHTTP(w, r)
 	}

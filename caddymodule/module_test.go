@@ -802,3 +802,25 @@ func TestErrorLogsNoURL(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedPassesThrough checks a firstparty under another that already
+// rewrites the response (one in handle_errors under the site's): it passes
+// the page through, so the page is rewritten once, and still serves its
+// own runtime.
+func TestNestedPassesThrough(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	ctx := context.WithValue(context.Background(), rewritingKey{}, true)
+	rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil).WithContext(ctx), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, page)
+	})
+	if rec.Body.String() != page {
+		t.Errorf("rewritten a second time: %s", rec.Body.String())
+	}
+	rec = serve(h, httptest.NewRequest("GET", "http://shop.example"+h.RuntimePath, nil).WithContext(ctx), func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the runtime's request went on")
+	})
+	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
+		t.Errorf("runtime: %d %v", rec.Code, rec.Header())
+	}
+}
