@@ -452,12 +452,17 @@ func validHost(h string) bool {
 		return false
 	}
 	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+		if c := h[i]; c != '.' && !hostByte(c) {
 			return false
 		}
 	}
 	return strings.IndexByte(h, '.') > 0
+}
+
+// hostByte reports whether c may be in a label of a host name as hosts
+// are compared (lower case; '_' is in use in real hosts).
+func hostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 func parseLine(db *DB, st *ListStats, l, category string) {

@@ -204,8 +204,7 @@ func HostName(h string) (string, error) {
 		}
 		ok = label != "" && len(label) <= 63
 		for i := 0; ok && i < len(label); i++ {
-			c := label[i]
-			ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+			ok = hostByte(label[i])
 		}
 	}
 	if !ok {

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,7 +189,6 @@ func TestLoadReport(t *testing.T) {
 			}
 		}
 	}
-	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
 	// Serial latency, one response at a time, path by path, alternating
 	// the two servers and which goes first: the garbage one leaves behind
 	// is collected during the next request, and each server follows the
@@ -206,11 +206,8 @@ func TestLoadReport(t *testing.T) {
 			}
 		}
 	}
-	pct := func(d []time.Duration, p float64) time.Duration {
-		s := slices.Clone(d)
-		slices.Sort(s)
-		return s[min(len(s)-1, int(float64(len(s))*p))]
-	}
+	median := func(v []float64) float64 { return quantile(v, .5) }
+	pct := quantile[time.Duration]
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nload test on loopback: %d workers, %d rounds of %v per cell, medians; client, Caddy and origin share this process\n", workers, rounds, dur)
 	fmt.Fprintf(&b, "%-22s %12s %16s %8s %8s\n", "response", "plain req/s", "firstparty req/s", "ratio", "target")
@@ -228,7 +225,7 @@ func TestLoadReport(t *testing.T) {
 	// most firstparty may add for 60% of plain's rate when the cores are
 	// busy in both, and what the rewrite and a lexer alone cost on one core.
 	if w := rows["/new"]; w.plainCPU[0] > 0 {
-		pc, fc := medianDur(w.plainCPU), medianDur(w.fpCPU)
+		pc, fc := quantile(w.plainCPU, .5), quantile(w.fpCPU, .5)
 		fmt.Fprintf(&b, "/new, CPU per request (client, Caddy and origin together): plain %v, firstparty %v (+%v); cores busy %.0f%% and %.0f%%. At 60%% of plain's req/s firstparty may add %v (⅔ of plain's)\n",
 			ms(pc), ms(fc), ms(fc-pc), 100*median(w.plainBusy), 100*median(w.fpBusy), ms(pc*2/3))
 		rw, lex, lt, tags := newPageFloor(t)
@@ -280,7 +277,7 @@ func newPageFloor(t *testing.T) (rw, lex, lt time.Duration, tags int) {
 			f()
 			d = append(d, time.Since(t0))
 		}
-		return medianDur(d)
+		return quantile(d, .5)
 	}
 	rw = timeIt(func() {
 		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req)
@@ -314,10 +311,12 @@ func newPageFloor(t *testing.T) (rw, lex, lt time.Duration, tags int) {
 	return rw, lex, lt, tags
 }
 
-func medianDur(v []time.Duration) time.Duration {
+// quantile returns the value at fraction q of v in order: q = .5 is the
+// median (of an even count, the upper of the middle two).
+func quantile[T cmp.Ordered](v []T, q float64) T {
 	s := slices.Clone(v)
 	slices.Sort(s)
-	return s[len(s)/2]
+	return s[min(len(s)-1, int(float64(len(s))*q))]
 }
 
 // ms rounds d for printing.
@@ -417,12 +416,8 @@ func TestLoadReportProxy(t *testing.T) {
 			lat[name] = append(lat[name], l...)
 		}
 	}
-	median := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
-	pct := func(d []time.Duration, p float64) time.Duration {
-		s := slices.Clone(d)
-		slices.Sort(s)
-		return s[min(len(s)-1, int(float64(len(s))*p))].Round(10 * time.Microsecond)
-	}
+	median := func(v []float64) float64 { return quantile(v, .5) }
+	pct := func(d []time.Duration, q float64) time.Duration { return ms(quantile(d, q)) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nanalytics proxy load test on loopback: a Plausible event POSTed by %d workers, %d rounds of %v, median req/s; latency over all requests; client, Caddy and stub vendor share this process\n", workers, rounds, dur)
 	fmt.Fprintf(&b, "%-22s %10s %10s %10s\n", "endpoint", "req/s", "p50", "p99")

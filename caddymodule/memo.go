@@ -579,11 +579,7 @@ func (r *memoReplay) send(target int) error {
 		var p []byte
 		p, r.buf = r.e.piece(r.buf, r.sent, target, r.opts.Token)
 		r.sent += len(p)
-		n, err := r.w.Write(p)
-		if err == nil && n < len(p) {
-			err = io.ErrShortWrite
-		}
-		if err != nil {
+		if err := writeAll(r.w, p); err != nil {
 			return err
 		}
 	}

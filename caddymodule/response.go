@@ -91,8 +91,13 @@ func (f *firstWrite) send() error {
 	}
 	b := f.buf
 	f.buf = nil
-	n, err := f.w.Write(b)
-	if err == nil && n < len(b) {
+	return writeAll(f.w, b)
+}
+
+// writeAll writes p to w, a short write being an error.
+func writeAll(w io.Writer, p []byte) error {
+	n, err := w.Write(p)
+	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
 	}
 	return err
