@@ -102,12 +102,17 @@ func newVendorStub(t *testing.T) *vendorStub {
 
 // sniff tells TLS from plain HTTP by the first byte.
 func (s *vendorStub) sniff(c net.Conn) {
+	gen := s.generation()
 	br := bufio.NewReader(c)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := br.Peek(1)
 	c.SetReadDeadline(time.Time{})
 	if err != nil {
-		s.record(&s.conns, "tcp")
+		// Closed without a byte: a contact of the browser that opened it,
+		// which may have been replaced since (as in ConnState below).
+		if gen == s.generation() {
+			s.record(&s.conns, "tcp")
+		}
 		c.Close()
 		return
 	}
