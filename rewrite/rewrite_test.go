@@ -273,6 +273,33 @@ func TestByteOrderMark(t *testing.T) {
 	}
 }
 
+// TestMetaRefreshNonASCII checks the URL read from a refresh (reported,
+// not rewritten: it is a navigation) after bytes that lower-case to
+// another length (invalid UTF-8 becomes U+FFFD, "İ" two runes): it was
+// looked for in a lower-cased copy and cut from the value at that index,
+// which panicked or cut the wrong place (found by the fuzzer).
+func TestMetaRefreshNonASCII(t *testing.T) {
+	for content, want := range map[string]string{
+		"\xc7url>":                         "",
+		"\xc7url=https://tracker.example/": "https://tracker.example/",
+		"0; \xc4\xb0\xc4\xb0 URL=https://tracker.example/": "https://tracker.example/",
+		"\xff\xfe\xfdUrL = 'https://tracker.example/x'":    "https://tracker.example/x",
+	} {
+		var got []string
+		pol := PolicyFunc(func(page *url.URL, r *Resource) Decision {
+			if r.Kind == KindRefresh && r.URL != nil {
+				got = append(got, r.URL.String())
+			}
+			return Decision{}
+		})
+		in := `<meta http-equiv=refresh content="` + content + `">`
+		rewriteString(t, in, Options{Policy: pol, Token: "tok"})
+		if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || got[0] != want) {
+			t.Errorf("%q: refresh URLs %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestPlaceholder(t *testing.T) {
 	p := PolicyFunc(func(page *pageURLType, r *Resource) Decision {
 		if r.URL != nil && r.URL.Host == "www.youtube.com" {

@@ -1267,8 +1267,15 @@ func urlsOf(v string, list byte, out []string, based bool) []string {
 		}
 		return out
 	case 'r':
-		i := strings.Index(strings.ToLower(v), "url")
-		if i < 0 {
+		// "url" in any ASCII case: an index into a lower-cased copy is no
+		// index into v, whose non-ASCII bytes may change length in it.
+		i := 0
+		for ; i+3 <= len(v); i++ {
+			if lower(v[i]) == 'u' && lower(v[i+1]) == 'r' && lower(v[i+2]) == 'l' {
+				break
+			}
+		}
+		if i+3 > len(v) {
 			return out
 		}
 		u := strings.TrimLeft(v[i+3:], " \t\n\r\f")
