@@ -549,8 +549,11 @@ func addHosts(s string, f *ScriptFacts) {
 			}
 			add(h)
 			found = true
+			i = k - 1
 		}
-		i = k - 1
+		// With no host after it, the search goes on from the second
+		// slash: in "///host" a URL parser skips the extra slashes, and
+		// the host follows the last two.
 	}
 	if !found && len(s) < 256 {
 		// A bare host, possibly with a leading dot or a path after it:
