@@ -305,8 +305,27 @@ func (px *proxy) vendorMentions(b []byte) int {
 	return n
 }
 
+// indexFold returns the index in s of sub, lower-case ASCII, in any ASCII
+// case, or -1. Only ASCII letters are folded, so the index is one into s:
+// an index into strings.ToLower(s) is not, where s holds bytes that
+// lower-case to another length (invalid UTF-8, "İ").
 func indexFold(s, sub string) int {
-	return strings.Index(strings.ToLower(s), strings.ToLower(sub))
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // hostEnds reports whether the host ends at i: the end of the string, or

@@ -1068,3 +1068,23 @@ func TestTextCap(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointRewriterNonASCII checks the vendor host found in a script's
+// string after bytes that lower-case to another length: it was looked for
+// in a lower-cased copy and cut from the string at that index, which put
+// the prefix in the wrong place or panicked.
+func TestEndpointRewriterNonASCII(t *testing.T) {
+	h := proxyHandler(t, Proxy{Profile: "plausible", Prefix: "/_fp/p", Consent: "exempt"})
+	rw := h.proxies[0].endpointRewriter("shop.example")
+	for in, want := range map[string]string{
+		"https://plausible.io/api/event":                "/_fp/p/api/event",
+		"\xff\xfe\xfdhttps://PLAUSIBLE.io/api/event":    "\xff\xfe\xfd/_fp/p/api/event",
+		"İİİ //plausible.io/js/script.js":               "İİİ /_fp/p/js/script.js",
+		"\xc7\xc7\xc7\xc7\xc7\xc7 https://plausible.io": "\xc7\xc7\xc7\xc7\xc7\xc7 /_fp/p",
+	} {
+		got, changed := rw(in)
+		if got != want || !changed {
+			t.Errorf("%q: %q (changed %v), want %q", in, got, changed, want)
+		}
+	}
+}
