@@ -561,3 +561,80 @@ func TestLowerASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenScan checks Match's reading of the URL's tokens against
+// matching every rule: rules indexed under tokens of 1 to 20 bytes and
+// under the end of a token, on random URLs up to 300 bytes long that hold
+// their tokens, pieces of them and separators at every offset and at the
+// URL's two ends.
+func TestTokenScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alpha = "ab1%"
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	type ruleCase struct{ rule, inst string } // inst: a piece of URL the rule matches
+	var toks []string
+	var cases []ruleCase
+	for n := 1; n <= 20; n++ {
+		tok := word(n)
+		toks = append(toks, tok)
+		cases = append(cases, ruleCase{"/" + tok + "^", "/" + tok + "?"}, ruleCase{"=" + tok + "&", "=" + tok + "&"}, ruleCase{"|" + tok + "/", tok + "/"})
+	}
+	for _, n := range []int{4, 5, 9} {
+		tok := word(n)
+		toks = append(toks, tok)
+		// A leading token, found by the end of the URL's token (DB.edges):
+		// the token alone, and at the end of a longer one.
+		cases = append(cases, ruleCase{tok + "/", "/" + tok + "/"}, ruleCase{tok + "/", "b" + tok + "/"})
+	}
+	pieces := append(slices.Clone(toks), "/", "=", "&", "^", ".", "-", "?", "A", "%", "b", "1a", "\xc3\xa9")
+	for _, c := range cases {
+		rl := c.rule
+		db, _, err := ParseList(strings.NewReader(rl), "list.txt", FormatABP, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.generic == 0 {
+			t.Fatalf("%s: no generic rule", rl)
+		}
+		pieces := append(pieces, c.inst, c.inst[:len(c.inst)-1])
+		hits := 0
+		for k := 0; k < 300; k++ {
+			var b strings.Builder
+			switch k % 3 {
+			case 0:
+				b.WriteString("https://h.example/")
+			case 1:
+				b.WriteString(c.inst)
+			}
+			for limit := rng.IntN(300); b.Len() < limit; {
+				b.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			if k%10 == 0 {
+				// A URL of 64 or 128 bytes that ends in a token, or in
+				// the rule's piece.
+				u := b.String()
+				u = u[:min(len(u), 64<<(k%20/10))]
+				u += strings.Repeat("a", 64<<(k%20/10)-len(u))
+				if k%20 == 0 {
+					u = u[:len(u)-len(c.inst)+1] + c.inst[:len(c.inst)-1]
+				}
+				b.Reset()
+				b.WriteString(u)
+			}
+			q := &Request{URL: strings.ToLower(b.String()), Host: "h.example", PageHost: "page.example", Type: TypeAll}
+			checkMatch(t, db, q)
+			if _, ok := db.Match(q); ok {
+				hits++
+			}
+		}
+		if hits < 10 || hits > 290 {
+			t.Errorf("%s matched %d URLs of 300: the URLs do not test it", rl, hits)
+		}
+	}
+}
