@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/firstparty/firstparty/rewrite"
 )
 
-// The page memo remembers, for each page URL, the last upstream body that
+// The page memo remembers, for each page URL, an upstream body that
 // was rewritten and what the rewriter wrote for it. When the same page is
 // asked for again, the upstream body is compared with the one kept as it
 // arrives, and for as long as it is the same byte for byte, the output kept
@@ -41,6 +42,14 @@ import (
 // for as long as the input matches, and the rewriter is parked in that
 // state in case it differs again. Nothing is ever sent that was not decided
 // from the bytes this response's upstream sent.
+//
+// A page that changed for good is kept again as it is now. Each replay
+// that sends at least half of the kept output from the memo counts for the
+// recording, up to memoScoreMax, and each that does not counts against it;
+// below zero the recording gives way, and the next request for the page is
+// recorded. A page that differs on every request never replays well: its
+// recordings start with more credit each time (1, 2, 4 … up to 256 poor
+// replays), so that copying it again costs less and less.
 
 // pageWriter rewrites one response body: a rewrite.Writer, a recording of
 // one for the memo, or a replay from the memo.
@@ -68,7 +77,7 @@ var errMemoDiverged = errors.New("page memo: the rewriter's output differs from 
 type pageMemo struct {
 	mu     sync.Mutex
 	lru    *simplelru.LRU[string, *memoEntry]
-	seen   *simplelru.LRU[string, int] // pages asked for once since they were last kept, and their size
+	seen   *simplelru.LRU[string, seenPage] // pages asked for once since they were last kept
 	used   int
 	budget int
 }
@@ -80,32 +89,41 @@ func newPageMemo(budget int) *pageMemo {
 	m := &pageMemo{budget: budget}
 	// The count bound is only a backstop: the budget in bytes evicts first.
 	m.lru, _ = simplelru.NewLRU[string, *memoEntry](1<<16, func(k string, e *memoEntry) { m.used -= len(k) + e.size() })
-	m.seen, _ = simplelru.NewLRU[string, int](memoSeen, nil)
+	m.seen, _ = simplelru.NewLRU[string, seenPage](memoSeen, nil)
 	return m
 }
 
+// seenPage is a page asked for once since it was last kept: its size,
+// and the generation its next recording is of.
+type seenPage struct {
+	size int
+	gen  int
+}
+
 // admit reports whether a page the memo does not hold is to be kept this
-// time: from its second request on. Keeping a page costs a copy of it and
-// of its rewrite; one asked for once (a search with its own query) is not
-// worth it, and would push out pages that are asked for again. It also
-// returns the size the page had the first time, to size the copies.
-func (m *pageMemo) admit(key string) (bool, int) {
+// time: from its second request on, or right away when its recording gave
+// way. Keeping a page costs a copy of it and of its rewrite; one asked for
+// once (a search with its own query) is not worth it, and would push out
+// pages that are asked for again. It also returns the size the page had
+// the first time, to size the copies, and the recording's generation.
+func (m *pageMemo) admit(key string) (bool, seenPage) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if size, ok := m.seen.Get(key); ok {
+	if sp, ok := m.seen.Get(key); ok {
 		m.seen.Remove(key)
-		return true, size
+		return true, sp
 	}
-	m.seen.Add(key, 0)
-	return false, 0
+	m.seen.Add(key, seenPage{})
+	return false, seenPage{}
 }
 
 // sawSize notes the size of a page asked for once.
 func (m *pageMemo) sawSize(key string, size int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.seen.Contains(key) {
-		m.seen.Add(key, size)
+	if sp, ok := m.seen.Peek(key); ok {
+		sp.size = size
+		m.seen.Add(key, sp)
 	}
 }
 
@@ -139,6 +157,42 @@ func (m *pageMemo) get(key string, db *blocklists.DB) *memoEntry {
 	return e
 }
 
+// memoScoreMax bounds a recording's credit from good replays: a page that
+// changed for good is kept again after at most memoScoreMax+1 replays.
+const memoScoreMax = 4
+
+// memoGenMax bounds the generations of a page that never replays well:
+// it is recorded again after 2^memoGenMax poor replays at most.
+const memoGenMax = 8
+
+// replayed counts a replay of e, the recording kept under key: good when
+// it sent at least half of e's output from the memo. When the count falls
+// below zero, e gives way, and the next request for the page is recorded.
+func (m *pageMemo) replayed(key string, e *memoEntry, good bool) {
+	if good {
+		e.good.Store(true)
+		if s := e.score.Load(); s < memoScoreMax {
+			e.score.CompareAndSwap(s, s+1)
+		}
+		return
+	}
+	if e.score.Add(-1) >= 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.lru.Peek(key); !ok || cur != e {
+		return // already replaced, or evicted
+	}
+	m.lru.Remove(key)
+	gen := 0
+	if !e.good.Load() {
+		gen = min(e.gen+1, memoGenMax)
+	}
+	m.seen.Add(key, seenPage{size: len(e.input), gen: gen})
+	metrics.pageMemo.WithLabelValues("replaced").Inc()
+}
+
 func (m *pageMemo) add(key string, e *memoEntry) {
 	if e.size() > m.budget/4 {
 		return
@@ -170,6 +224,13 @@ type memoEntry struct {
 	events  []memoEvent
 	checks  []memoCheck
 	end     memoCheck // the end of the page: end.snap is the page's counts
+
+	// score is the recording's credit (pageMemo.replayed), good whether a
+	// replay of it ever went well, and gen its generation: how many
+	// recordings of the page before it never replayed well.
+	score atomic.Int32
+	good  atomic.Bool
+	gen   int
 }
 
 // memoCheck is a checkpoint of the recording: after in input bytes, the
@@ -341,15 +402,15 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	}
 	db := h.policy.DB()
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
-		return &memoReplay{e: e, w: w, opts: opts}
+		return &memoReplay{e: e, w: w, opts: opts, memo: h.memo, key: key}
 	}
-	admit, size := h.memo.admit(key)
+	admit, sp := h.memo.admit(key)
 	if !admit {
 		return &memoFirst{Writer: rewrite.NewWriter(w, opts), memo: h.memo, key: key}
 	}
-	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1}
+	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1, gen: sp.gen}
 	rec.tee = &memoTee{w: w, keep: true}
-	if size > 0 {
+	if size := sp.size; size > 0 {
 		// Sized for the page as it was, with room for the changes and
 		// the loader: growing a copy page by page costs as much again.
 		rec.in = make([]byte, 0, size+size/16)
@@ -374,6 +435,7 @@ type memoRecorder struct {
 	key    string
 	db     *blocklists.DB
 	token  string
+	gen    int // the generation of the page's recordings this one is
 }
 
 // memoTries bounds the places tried for a checkpoint after each stride.
@@ -462,7 +524,8 @@ func (r *memoRecorder) Close() error {
 	}
 	st := r.rw.Stats()
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events,
-		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}}
+		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}, gen: r.gen}
+	e.score.Store(int32(1)<<r.gen - 1)
 	e.tokenAt = offsets(e.output, r.token)
 	for _, c := range r.checks {
 		if c.in+memoAnchor <= len(e.input) {
@@ -508,6 +571,11 @@ type memoReplay struct {
 	ev   int             // events whose output has been sent
 	sent int             // output bytes of the recording sent
 	buf  []byte
+	// memo and key are where e is kept, and fromMemo how much of e's
+	// output this replay sent, to count the replay for e.
+	memo     *pageMemo
+	key      string
+	fromMemo int
 
 	// The rewriter, once one is needed: live while it rewrites the page,
 	// else parked in the recording's state at base (the start of the page
@@ -579,6 +647,7 @@ func (r *memoReplay) send(target int) error {
 		var p []byte
 		p, r.buf = r.e.piece(r.buf, r.sent, target, r.opts.Token)
 		r.sent += len(p)
+		r.fromMemo += len(p)
 		if err := writeAll(r.w, p); err != nil {
 			return err
 		}
@@ -705,6 +774,14 @@ func (r *memoReplay) Flush() error {
 }
 
 func (r *memoReplay) Close() error {
+	err := r.close()
+	if r.memo != nil {
+		r.memo.replayed(r.key, r.e, err == nil && 2*r.fromMemo >= len(r.e.output))
+	}
+	return err
+}
+
+func (r *memoReplay) close() error {
 	if !r.live && r.in == len(r.e.input) {
 		r.ev = len(r.e.events)
 		outcome := "served"

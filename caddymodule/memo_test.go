@@ -645,3 +645,68 @@ func TestIndexAnchor(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoRefresh checks that the memo follows a page that changed: a
+// kept page whose replays stop sending most of their output from the memo
+// gives way to a recording of the page as it is now, which is then sent
+// whole. A page asked for once in a while as another variant keeps its
+// recording, and a page that differs on every request is recorded again
+// only after more and more replays.
+func TestMemoRefresh(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
+	a := []byte(loadPage(t, 60<<10))
+	b := bytes.ReplaceAll(a, []byte("<div"), []byte("<div data-v=2"))
+	serve := func(body []byte) pageWriter {
+		pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req)
+		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		return pw
+	}
+	whole := func(pw pageWriter) bool {
+		r, ok := pw.(*memoReplay)
+		return ok && r.rw == nil
+	}
+	kept(t, h, req, a, nil)
+	for range 3 {
+		if !whole(serve(a)) {
+			t.Fatal("the kept page is not served whole")
+		}
+	}
+	// A variant now and then leaves the recording in place.
+	if whole(serve(b)) {
+		t.Fatal("another body is served whole")
+	}
+	if !whole(serve(a)) {
+		t.Fatal("the kept page is not served whole after one other variant")
+	}
+	// The page changed for good: it is kept as it is now within a few
+	// requests, and sent whole from then on.
+	n := 0
+	for ; n < 12 && !whole(serve(b)); n++ {
+	}
+	if n == 12 {
+		t.Fatal("a page that changed is never sent whole from the memo again")
+	}
+	t.Logf("the changed page was sent whole from the memo after %d requests", n+1)
+	for range 3 {
+		if !whole(serve(b)) {
+			t.Fatal("the page as it is now is not served whole")
+		}
+	}
+	// A page that differs on every request is recorded again ever less
+	// often: each recording copies the page and its rewrite.
+	recordings := 0
+	for i := range 300 {
+		var nb bytes.Buffer
+		writeNew(&nb, string(a), int64(i))
+		if _, ok := serve(nb.Bytes()).(*memoRecorder); ok {
+			recordings++
+		}
+	}
+	if recordings < 2 || recordings > 10 {
+		t.Errorf("a page that differs on every request was recorded %d times in 300 requests, want a few", recordings)
+	}
+	t.Logf("a page that differs on every request: %d recordings in 300 requests", recordings)
+}

@@ -41,7 +41,7 @@ var metrics = struct {
 	bytes: counterVec("bytes_total",
 		"Bytes of HTML read from the upstream (in) and written to the client (out) by the rewriter.", "direction"),
 	pageMemo: counterVec("page_memo_total",
-		"HTML responses and the page memo, by outcome: kept (rewritten and kept), served (sent whole from the memo), resynced (rewritten where they differed, sent from the memo again after each difference, to the end), taken_over (sent from the memo up to a difference, rewritten from there to the end) or diverged (ended: a take-over would have written other bytes).", "outcome"),
+		"HTML responses and the page memo, by outcome: kept (rewritten and kept), served (sent whole from the memo), resynced (rewritten where they differed, sent from the memo again after each difference, to the end), taken_over (sent from the memo up to a difference, rewritten from there to the end), diverged (ended: a take-over would have written other bytes) or replaced (a kept page given up because the page changed, counted besides the response's own outcome).", "outcome"),
 	listFetches: counterVec("list_fetches_total",
 		"Fetches of tracker lists from URLs, by outcome: changed, unchanged or failed (the last good copy stays in use).", "outcome"),
 	proxyRequests: counterVec("proxy_requests_total",

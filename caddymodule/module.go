@@ -108,14 +108,16 @@ type Handler struct {
 	// 256 MiB.
 	MaxDecodedSize int64 `json:"max_decoded_size,omitempty"`
 	// PageMemo is the memory, in bytes, for the page memo: for each page
-	// URL asked for more than once, the last upstream body rewritten and
-	// its output. While a later response's body is the same byte for
-	// byte, the kept output is sent (with the response's own token)
-	// instead of rewriting it again; from the first byte that differs, the
-	// page is rewritten, until the rewriter reaches one of the kept
-	// rewrite's checkpoints (about every 4 KiB) in the same state, where
-	// the kept output takes over again. Pages over 2 MiB, or with URLs
-	// over 2 KiB, are not kept. Default: 32 MiB; negative: off.
+	// URL asked for more than once, an upstream body rewritten and its
+	// output. While a later response's body is the same byte for byte,
+	// the kept output is sent (with the response's own token) instead of
+	// rewriting it again; from the first byte that differs, the page is
+	// rewritten, until the rewriter reaches one of the kept rewrite's
+	// checkpoints (about every 4 KiB) in the same state, where the kept
+	// output takes over again. A page whose responses stop sending most
+	// of their output from the memo (it changed) is kept again as it is
+	// now. Pages over 2 MiB, or with URLs over 2 KiB, are not kept.
+	// Default: 32 MiB; negative: off.
 	PageMemo int64 `json:"page_memo,omitempty"`
 	// RuntimePath is where the consent runtime is served: a path of
 	// letters, digits, -, ., _, ~ and /, starting with /.
