@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/firstparty/firstparty/blocklists"
 	"github.com/firstparty/firstparty/rewrite"
@@ -683,6 +684,7 @@ func TestMemoRefresh(t *testing.T) {
 	}
 	// The page changed for good: it is kept as it is now within a few
 	// requests, and sent whole from then on.
+	replaced := testutil.ToFloat64(metrics.pageMemo.WithLabelValues("replaced"))
 	n := 0
 	for ; n < 12 && !whole(serve(b)); n++ {
 	}
@@ -690,6 +692,9 @@ func TestMemoRefresh(t *testing.T) {
 		t.Fatal("a page that changed is never sent whole from the memo again")
 	}
 	t.Logf("the changed page was sent whole from the memo after %d requests", n+1)
+	if got := testutil.ToFloat64(metrics.pageMemo.WithLabelValues("replaced")) - replaced; got != 1 {
+		t.Errorf("page_memo_total{outcome=replaced} went up by %v, want 1", got)
+	}
 	for range 3 {
 		if !whole(serve(b)) {
 			t.Fatal("the page as it is now is not served whole")
