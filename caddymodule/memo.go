@@ -775,8 +775,10 @@ func (r *memoReplay) Flush() error {
 
 func (r *memoReplay) Close() error {
 	err := r.close()
-	if r.memo != nil {
-		r.memo.replayed(r.key, r.e, err == nil && 2*r.fromMemo >= len(r.e.output))
+	if r.memo != nil && err == nil {
+		// A response that failed (a client gone, a write error) says
+		// nothing about the page.
+		r.memo.replayed(r.key, r.e, 2*r.fromMemo >= len(r.e.output))
 	}
 	return err
 }
