@@ -715,3 +715,43 @@ func TestMemoRefresh(t *testing.T) {
 	}
 	t.Logf("a page that differs on every request: %d recordings in 300 requests", recordings)
 }
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errors.New("client gone")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestMemoFailedReplay checks that a replay whose client went away counts
+// neither for nor against the kept page: the page is kept as it was.
+func TestMemoFailedReplay(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
+	page := []byte(loadPage(t, 60<<10))
+	kept(t, h, req, page, nil)
+	for range 3 {
+		pw := h.pageWriter(&failingWriter{n: 1000}, h.rewriteOptions(req), req)
+		r, ok := pw.(*memoReplay)
+		if !ok {
+			t.Fatalf("not replayed: %T", pw)
+		}
+		if err := feed(pw, page, []bodyCall{{n: 4 << 10}}); err == nil {
+			t.Fatal("a replay to a client that went away did not fail")
+		}
+		pw.Close() // as the handler does at the end of any response
+		if s := r.e.score.Load(); s != 0 {
+			t.Fatalf("a failed replay changed the kept page's score to %d", s)
+		}
+	}
+	pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req)
+	if r, ok := pw.(*memoReplay); !ok || feed(pw, page, nil) != nil || r.rw != nil {
+		t.Fatal("the kept page is not served whole after replays that failed")
+	}
+}
