@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"hash/maphash"
 	"sync"
 	"unsafe"
 )
@@ -8,7 +9,8 @@ import (
 // DefaultFactsCacheBytes is the default budget of a FactsCache.
 const DefaultFactsCacheBytes = 4 << 20
 
-// maxCachedScript is the largest inline script a FactsCache keeps.
+// maxCachedScript is the largest inline script a FactsCache keeps by its
+// bytes; a larger one is kept by its digest.
 const maxCachedScript = 64 << 10
 
 // FactsCache remembers what the JavaScript lexer read from inline scripts,
@@ -19,17 +21,31 @@ const maxCachedScript = 64 << 10
 // of the bytes alone, so a hit decides exactly as a fresh read would; the
 // policy is still asked for every script.
 //
-// It is safe for concurrent use by many Writers. Memory is bounded: a
-// script over 64 KiB is never kept, and the cache holds two generations of
-// at most its budget each (scripts plus facts). When the current one is
-// full it becomes the old one, the old one is dropped, and a hit in the old
-// one moves the entry forward, so snippets in steady use stay.
+// A script over 64 KiB (a site-wide inline bundle or settings blob, which
+// take the longest to lex) is kept by a digest of its bytes instead: two
+// 64-bit hashes under seeds drawn when the cache is made, so that its
+// memory is that of the facts alone. Two scripts share a digest only if
+// both hashes collide, about once in 2^128 pairs, and the seeds are secret
+// to the process, so a page cannot aim for a collision.
+//
+// It is safe for concurrent use by many Writers. Memory is bounded: the
+// cache holds two generations of at most its budget each (scripts or
+// digests, plus facts). When the current one is full it becomes the old
+// one, the old one is dropped, and a hit in the old one moves the entry
+// forward, so snippets in steady use stay.
 type FactsCache struct {
 	mu       sync.Mutex
 	cur, old map[string]*ScriptFacts
-	used     int
-	budget   int
+	// curBig and oldBig are the generations' scripts over
+	// maxCachedScript, by digest.
+	curBig, oldBig map[scriptDigest]*ScriptFacts
+	seeds          [2]maphash.Seed
+	used           int
+	budget         int
 }
+
+// scriptDigest is a large script's key in a FactsCache.
+type scriptDigest [2]uint64
 
 // NewFactsCache returns a cache of at most budget bytes per generation
 // (DefaultFactsCacheBytes if budget ≤ 0).
@@ -37,12 +53,30 @@ func NewFactsCache(budget int) *FactsCache {
 	if budget <= 0 {
 		budget = DefaultFactsCacheBytes
 	}
-	return &FactsCache{cur: map[string]*ScriptFacts{}, budget: budget}
+	return &FactsCache{cur: map[string]*ScriptFacts{}, curBig: map[scriptDigest]*ScriptFacts{}, budget: budget,
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
+
+func (c *FactsCache) digest(script []byte) scriptDigest {
+	return scriptDigest{maphash.Bytes(c.seeds[0], script), maphash.Bytes(c.seeds[1], script)}
 }
 
 // get returns the facts kept for script. They are shared: read only.
 func (c *FactsCache) get(script []byte) (*ScriptFacts, bool) {
-	if c == nil || len(script) > maxCachedScript {
+	if c == nil {
+		return nil, false
+	}
+	if len(script) > maxCachedScript {
+		k := c.digest(script)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if f, ok := c.curBig[k]; ok {
+			return f, true
+		}
+		if f, ok := c.oldBig[k]; ok {
+			c.putBig(k, f)
+			return f, true
+		}
 		return nil, false
 	}
 	c.mu.Lock()
@@ -59,21 +93,40 @@ func (c *FactsCache) get(script []byte) (*ScriptFacts, bool) {
 
 // add keeps a copy of f for script; f itself stays the caller's.
 func (c *FactsCache) add(script []byte, f *ScriptFacts) {
-	if c == nil || len(script) > maxCachedScript || f.Oversize {
+	if c == nil || f.Oversize {
 		return
 	}
 	kept := cloneFacts(f)
+	if len(script) > maxCachedScript {
+		k := c.digest(script)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.putBig(k, kept)
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.put(string(script), kept)
 }
 
 func (c *FactsCache) put(key string, f *ScriptFacts) {
-	size := len(key) + factsSize(f)
-	if c.used+size > c.budget {
-		c.old, c.cur, c.used = c.cur, make(map[string]*ScriptFacts, len(c.cur)), 0
-	}
+	c.room(len(key) + factsSize(f))
 	c.cur[key] = f
+}
+
+func (c *FactsCache) putBig(k scriptDigest, f *ScriptFacts) {
+	c.room(int(unsafe.Sizeof(k)) + factsSize(f))
+	c.curBig[k] = f
+}
+
+// room counts size bytes into the current generation, which becomes the
+// old one first if they do not fit.
+func (c *FactsCache) room(size int) {
+	if c.used+size > c.budget {
+		c.old, c.cur = c.cur, make(map[string]*ScriptFacts, len(c.cur))
+		c.oldBig, c.curBig = c.curBig, make(map[scriptDigest]*ScriptFacts, len(c.curBig))
+		c.used = 0
+	}
 	c.used += size
 }
 

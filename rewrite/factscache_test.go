@@ -33,6 +33,9 @@ func factsPages(t *testing.T) map[string][]byte {
 		"escapes": []byte(`<script>\u0067tag('js')</script><script>x="https:\/\/static.hotjar.com/c"</script><script>a=b/2;fbq('init')</script><script>ttq.load('X'</script>`),
 		"nul":     []byte("<script>'\x00';gtag('config')</script><script>\xc5'x';_paq.push([])</script>"),
 		"big":     []byte("<script>" + strings.Repeat("var a=1;", 20000) + "gtag('js')</script>"),
+		// Over maxCachedScript and under the token cap: kept by digest.
+		"large": []byte("<script>" + strings.Repeat("var a=1;", 10000) + "gtag('js')</script><script>" +
+			strings.Repeat("var a=1;", 10000) + "fbq('init')</script>"),
 	}
 	if !testing.Short() {
 		for name, b := range corpusFiles(t, "corpus/pages", "") {
@@ -51,7 +54,12 @@ func TestFactsCacheSameDecisions(t *testing.T) {
 		run := func(c *FactsCache) (string, Stats, []string) {
 			pol := &factsLog{inner: shopPolicy(Defer)}
 			var out bytes.Buffer
-			rw := NewWriter(&out, Options{Policy: pol, PageURL: benchPageURL, Token: "t", Facts: c, MaxTokenSize: 64 << 10})
+			// "big" is over the token cap; the others' scripts are not.
+			maxTok := 1 << 20
+			if name == "big" {
+				maxTok = 64 << 10
+			}
+			rw := NewWriter(&out, Options{Policy: pol, PageURL: benchPageURL, Token: "t", Facts: c, MaxTokenSize: maxTok})
 			if _, err := rw.Write(page); err != nil {
 				t.Fatal(err)
 			}
@@ -84,9 +92,17 @@ func TestFactsCacheSameDecisions(t *testing.T) {
 	if len(cache.cur)+len(cache.old) == 0 {
 		t.Error("the cache kept nothing")
 	}
+	if len(cache.curBig)+len(cache.oldBig) < 2 {
+		t.Error("the cache kept no script over 64 KiB")
+	}
 	for k, f := range cache.cur {
 		if f.Oversize {
 			t.Errorf("an oversize script's facts were kept (%d bytes)", len(k))
+		}
+	}
+	for _, f := range cache.curBig {
+		if f.Oversize {
+			t.Error("an oversize script's facts were kept")
 		}
 	}
 }
@@ -113,14 +129,36 @@ func TestFactsCacheBounded(t *testing.T) {
 		for k, v := range c.old {
 			total += len(k) + factsSize(v)
 		}
+		for _, v := range c.oldBig {
+			total += 16 + factsSize(v)
+		}
 		c.mu.Unlock()
 		if used > budget || total > budget {
 			t.Fatalf("after %d scripts: generation sizes %d and %d, over the budget of %d", i, used, total, budget)
 		}
 	}
-	c.add(bytes.Repeat([]byte("a"), maxCachedScript+1), f)
-	if _, ok := c.get(bytes.Repeat([]byte("a"), maxCachedScript+1)); ok {
-		t.Error("a script over the size cap was kept")
+	// A script over maxCachedScript is kept by its digest: its facts,
+	// not its bytes, count against the budget, and a script that differs
+	// only in its last byte is another.
+	large := bytes.Repeat([]byte("a"), maxCachedScript+1)
+	lf := &ScriptFacts{Idents: []string{"large"}}
+	c.mu.Lock()
+	before := c.used
+	c.mu.Unlock()
+	c.add(large, lf)
+	c.mu.Lock()
+	grew := c.used - before
+	c.mu.Unlock()
+	if got, ok := c.get(large); !ok || !slices.Equal(got.Idents, lf.Idents) {
+		t.Errorf("a script over 64 KiB: got %+v, %v", got, ok)
+	}
+	if grew <= 0 || grew > 1024 {
+		t.Errorf("a script of %d bytes took %d bytes of the budget, want its facts' size", len(large), grew)
+	}
+	other := bytes.Clone(large)
+	other[len(other)-1] = 'b'
+	if _, ok := c.get(other); ok {
+		t.Error("a large script that differs in its last byte got the other's facts")
 	}
 	got, ok := c.get(hot)
 	if !ok || !slices.Equal(got.Calls, f.Calls) || !slices.Equal(got.Strings, f.Strings) {
