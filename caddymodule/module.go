@@ -648,10 +648,10 @@ func stripPort(host string) string {
 	return host
 }
 
-// scriptFacts remembers what inline scripts were read to contain, for
-// every handler in the process and across config reloads: facts depend on
-// a script's bytes alone, not on any policy, and a shop's snippets repeat
-// on every page. It holds at most 2 × 4 MiB.
+// scriptFacts remembers what inline scripts and styles were read to
+// contain, for every handler in the process and across config reloads:
+// facts depend on a snippet's bytes alone, not on any policy, and a shop's
+// snippets repeat on every page. It holds at most 2 × 4 MiB of each kind.
 var scriptFacts = rewrite.NewFactsCache(0)
 
 func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {

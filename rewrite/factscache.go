@@ -2,6 +2,8 @@ package rewrite
 
 import (
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -9,43 +11,102 @@ import (
 // DefaultFactsCacheBytes is the default budget of a FactsCache.
 const DefaultFactsCacheBytes = 4 << 20
 
-// maxCachedScript is the largest inline script a FactsCache keeps by its
-// bytes; a larger one is kept by its digest.
+// maxCachedScript is the largest inline script or style a FactsCache
+// keeps by its bytes; a larger one is kept by its digest.
 const maxCachedScript = 64 << 10
 
 // FactsCache remembers what the JavaScript lexer read from inline scripts,
-// keyed by the scripts' exact bytes. A shop serves the same snippets (a tag
-// manager's loader, a pixel's init, its own theme code) on every page, and
+// and the CSS lexer from style blocks and attributes, keyed by their exact
+// bytes. A shop serves the same snippets (a tag manager's loader, a pixel's
+// init, its own theme code, its inlined critical CSS) on every page, and
 // lexing them is the dearest step of rewriting a page's head; with a cache
-// each distinct snippet is lexed once per process. The facts are a function
-// of the bytes alone, so a hit decides exactly as a fresh read would; the
-// policy is still asked for every script.
+// each distinct snippet is lexed once per process. The facts (a script's
+// calls, names, strings and hosts; a style's URLs and where they are) are a
+// function of the bytes alone, so a hit decides exactly as a fresh read
+// would; the policy is still asked for every script and every URL.
 //
-// A script over 64 KiB (a site-wide inline bundle or settings blob, which
-// take the longest to lex) is kept by a digest of its bytes instead: two
+// A snippet over 64 KiB (a site-wide inline bundle, settings blob or
+// stylesheet, the dearest to lex) is kept by a digest of its bytes: two
 // 64-bit hashes under seeds drawn when the cache is made, so that its
-// memory is that of the facts alone. Two scripts share a digest only if
+// memory is that of the facts alone. Two snippets share a digest only if
 // both hashes collide, about once in 2^128 pairs, and the seeds are secret
 // to the process, so a page cannot aim for a collision.
 //
-// It is safe for concurrent use by many Writers. Memory is bounded: the
-// cache holds two generations of at most its budget each (scripts or
-// digests, plus facts). When the current one is full it becomes the old
-// one, the old one is dropped, and a hit in the old one moves the entry
-// forward, so snippets in steady use stay.
+// It is safe for concurrent use by many Writers. Memory is bounded:
+// scripts and styles each have two generations of at most the budget
+// (snippets or digests, plus facts), so that one kind does not push the
+// other out. When the current one is full it becomes the old one, the old
+// one is dropped, and a hit in the old one moves the entry forward, so
+// snippets in steady use stay.
 type FactsCache struct {
-	mu       sync.Mutex
-	cur, old map[string]*ScriptFacts
-	// curBig and oldBig are the generations' scripts over
-	// maxCachedScript, by digest.
-	curBig, oldBig map[scriptDigest]*ScriptFacts
-	seeds          [2]maphash.Seed
-	used           int
-	budget         int
+	mu      sync.Mutex
+	scripts factsPool[*ScriptFacts]
+	styles  factsPool[[]cssRef]
+	seeds   [2]maphash.Seed
+	budget  int
 }
 
-// scriptDigest is a large script's key in a FactsCache.
-type scriptDigest [2]uint64
+// factsPool is one kind of snippet's two generations.
+type factsPool[V any] struct {
+	cur, old factsGen[V]
+	used     int
+}
+
+// factsGen is one generation: snippets by their bytes, and those over
+// maxCachedScript by their digest.
+type factsGen[V any] struct {
+	small map[string]V
+	big   map[[2]uint64]V
+}
+
+func newFactsGen[V any](hint factsGen[V]) factsGen[V] {
+	return factsGen[V]{small: make(map[string]V, len(hint.small)), big: make(map[[2]uint64]V, len(hint.big))}
+}
+
+// get looks a snippet up by its bytes (key) or, over maxCachedScript, its
+// digest (d), and moves it forward from the old generation; size is what
+// it takes in a generation. c.mu is held.
+func (p *factsPool[V]) get(key string, d [2]uint64, big bool, budget int, size func(V) int) (V, bool) {
+	if big {
+		if v, ok := p.cur.big[d]; ok {
+			return v, true
+		}
+		if v, ok := p.old.big[d]; ok {
+			p.put(key, d, big, v, size(v), budget)
+			return v, true
+		}
+	} else {
+		if v, ok := p.cur.small[key]; ok {
+			return v, true
+		}
+		if v, ok := p.old.small[key]; ok {
+			// key may be a view of the caller's memory: the copy is kept.
+			p.put(strings.Clone(key), d, big, v, size(v), budget)
+			return v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// put keeps v for a snippet; n is what it takes. key must not be a view
+// of a caller's memory. c.mu is held.
+func (p *factsPool[V]) put(key string, d [2]uint64, big bool, v V, n, budget int) {
+	if big {
+		n += int(unsafe.Sizeof(d))
+	} else {
+		n += len(key)
+	}
+	if p.used+n > budget {
+		p.old, p.cur, p.used = p.cur, newFactsGen(p.cur), 0
+	}
+	p.used += n
+	if big {
+		p.cur.big[d] = v
+	} else {
+		p.cur.small[key] = v
+	}
+}
 
 // NewFactsCache returns a cache of at most budget bytes per generation
 // (DefaultFactsCacheBytes if budget ≤ 0).
@@ -53,12 +114,14 @@ func NewFactsCache(budget int) *FactsCache {
 	if budget <= 0 {
 		budget = DefaultFactsCacheBytes
 	}
-	return &FactsCache{cur: map[string]*ScriptFacts{}, curBig: map[scriptDigest]*ScriptFacts{}, budget: budget,
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	c := &FactsCache{budget: budget, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	c.scripts.cur, c.styles.cur = newFactsGen[*ScriptFacts](factsGen[*ScriptFacts]{}), newFactsGen[[]cssRef](factsGen[[]cssRef]{})
+	return c
 }
 
-func (c *FactsCache) digest(script []byte) scriptDigest {
-	return scriptDigest{maphash.Bytes(c.seeds[0], script), maphash.Bytes(c.seeds[1], script)}
+// digest is a large snippet's key.
+func (c *FactsCache) digest(s string) [2]uint64 {
+	return [2]uint64{maphash.String(c.seeds[0], s), maphash.String(c.seeds[1], s)}
 }
 
 // get returns the facts kept for script. They are shared: read only.
@@ -66,29 +129,16 @@ func (c *FactsCache) get(script []byte) (*ScriptFacts, bool) {
 	if c == nil {
 		return nil, false
 	}
-	if len(script) > maxCachedScript {
-		k := c.digest(script)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if f, ok := c.curBig[k]; ok {
-			return f, true
-		}
-		if f, ok := c.oldBig[k]; ok {
-			c.putBig(k, f)
-			return f, true
-		}
-		return nil, false
+	// A view: looked up, never kept.
+	key := unsafe.String(unsafe.SliceData(script), len(script))
+	var d [2]uint64
+	big := len(script) > maxCachedScript
+	if big {
+		d = c.digest(key)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f, ok := c.cur[string(script)]; ok {
-		return f, true
-	}
-	if f, ok := c.old[string(script)]; ok {
-		c.put(string(script), f)
-		return f, true
-	}
-	return nil, false
+	return c.scripts.get(key, d, big, c.budget, factsSize)
 }
 
 // add keeps a copy of f for script; f itself stays the caller's.
@@ -97,37 +147,83 @@ func (c *FactsCache) add(script []byte, f *ScriptFacts) {
 		return
 	}
 	kept := cloneFacts(f)
-	if len(script) > maxCachedScript {
-		k := c.digest(script)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.putBig(k, kept)
-		return
+	var key string
+	var d [2]uint64
+	big := len(script) > maxCachedScript
+	if big {
+		d = c.digest(unsafe.String(unsafe.SliceData(script), len(script)))
+	} else {
+		key = string(script)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.put(string(script), kept)
+	c.scripts.put(key, d, big, kept, factsSize(kept), c.budget)
 }
 
-func (c *FactsCache) put(key string, f *ScriptFacts) {
-	c.room(len(key) + factsSize(f))
-	c.cur[key] = f
-}
-
-func (c *FactsCache) putBig(k scriptDigest, f *ScriptFacts) {
-	c.room(int(unsafe.Sizeof(k)) + factsSize(f))
-	c.curBig[k] = f
-}
-
-// room counts size bytes into the current generation, which becomes the
-// old one first if they do not fit.
-func (c *FactsCache) room(size int) {
-	if c.used+size > c.budget {
-		c.old, c.cur = c.cur, make(map[string]*ScriptFacts, len(c.cur))
-		c.oldBig, c.curBig = c.curBig, make(map[scriptDigest]*ScriptFacts, len(c.curBig))
-		c.used = 0
+// getStyle returns the URLs kept for the CSS css. They are shared: read
+// only.
+func (c *FactsCache) getStyle(css string) ([]cssRef, bool) {
+	if c == nil {
+		return nil, false
 	}
-	c.used += size
+	var d [2]uint64
+	big := len(css) > maxCachedScript
+	if big {
+		d = c.digest(css)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.styles.get(css, d, big, c.budget, refsSize)
+}
+
+// addStyle keeps a copy of refs for the CSS css.
+func (c *FactsCache) addStyle(css string, refs []cssRef) {
+	if c == nil {
+		return
+	}
+	kept := cloneRefs(refs)
+	var key string
+	var d [2]uint64
+	big := len(css) > maxCachedScript
+	if big {
+		d = c.digest(css)
+	} else {
+		key = strings.Clone(css) // kept: not a view of the caller's memory
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.styles.put(key, d, big, kept, refsSize(kept), c.budget)
+}
+
+// refsSize approximates the bytes refs hold.
+func refsSize(refs []cssRef) int {
+	n := len(refs) * int(unsafe.Sizeof(cssRef{}))
+	for _, r := range refs {
+		n += len(r.url)
+	}
+	return n
+}
+
+// cloneRefs copies refs with their URLs in one new buffer: the URLs may
+// point into a Writer's scratch memory.
+func cloneRefs(refs []cssRef) []cssRef {
+	if len(refs) == 0 {
+		return nil
+	}
+	n := 0
+	for _, r := range refs {
+		n += len(r.url)
+	}
+	buf := make([]byte, 0, n)
+	out := slices.Clone(refs)
+	for i := range out {
+		if u := out[i].url; u != "" {
+			start := len(buf)
+			buf = append(buf, u...)
+			out[i].url = unsafe.String(&buf[start], len(u))
+		}
+	}
+	return out
 }
 
 // factsSize approximates the bytes f holds.

@@ -33,6 +33,11 @@ func factsPages(t *testing.T) map[string][]byte {
 		"escapes": []byte(`<script>\u0067tag('js')</script><script>x="https:\/\/static.hotjar.com/c"</script><script>a=b/2;fbq('init')</script><script>ttq.load('X'</script>`),
 		"nul":     []byte("<script>'\x00';gtag('config')</script><script>\xc5'x';_paq.push([])</script>"),
 		"big":     []byte("<script>" + strings.Repeat("var a=1;", 20000) + "gtag('js')</script>"),
+		// Style blocks and attributes, the same twice, with URLs to
+		// neutralise; and one over maxCachedScript.
+		"styles": []byte(strings.Repeat(`<style>@import "https://static.hotjar.com/x.css"; .a{background:url(https://www.facebook.com/tr?id=1)} .b{color:red}</style>`+
+			`<div style="background:url('//www.google-analytics.com/collect?v=1')">x</div><p style="color:blue;background:url(/own.png)">y</p>`, 2) +
+			"<style>" + strings.Repeat(".c{color:red}", 6000) + ".d{background:url(https://www.facebook.com/tr?id=2)}</style>"),
 		// Over maxCachedScript and under the token cap: kept by digest.
 		"large": []byte("<script>" + strings.Repeat("var a=1;", 10000) + "gtag('js')</script><script>" +
 			strings.Repeat("var a=1;", 10000) + "fbq('init')</script>"),
@@ -89,18 +94,25 @@ func TestFactsCacheSameDecisions(t *testing.T) {
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
-	if len(cache.cur)+len(cache.old) == 0 {
-		t.Error("the cache kept nothing")
+	sc, st := &cache.scripts, &cache.styles
+	if len(sc.cur.small)+len(sc.old.small) == 0 {
+		t.Error("the cache kept no script")
 	}
-	if len(cache.curBig)+len(cache.oldBig) < 2 {
+	if len(st.cur.small)+len(st.old.small) == 0 {
+		t.Error("the cache kept no style")
+	}
+	if len(sc.cur.big)+len(sc.old.big) < 2 {
 		t.Error("the cache kept no script over 64 KiB")
 	}
-	for k, f := range cache.cur {
+	if len(st.cur.big)+len(st.old.big) < 1 {
+		t.Error("the cache kept no style over 64 KiB")
+	}
+	for k, f := range sc.cur.small {
 		if f.Oversize {
 			t.Errorf("an oversize script's facts were kept (%d bytes)", len(k))
 		}
 	}
-	for _, f := range cache.curBig {
+	for _, f := range sc.cur.big {
 		if f.Oversize {
 			t.Error("an oversize script's facts were kept")
 		}
@@ -125,11 +137,11 @@ func TestFactsCacheBounded(t *testing.T) {
 			}
 		}
 		c.mu.Lock()
-		used, total := c.used, 0
-		for k, v := range c.old {
+		used, total := c.scripts.used, 0
+		for k, v := range c.scripts.old.small {
 			total += len(k) + factsSize(v)
 		}
-		for _, v := range c.oldBig {
+		for _, v := range c.scripts.old.big {
 			total += 16 + factsSize(v)
 		}
 		c.mu.Unlock()
@@ -143,11 +155,11 @@ func TestFactsCacheBounded(t *testing.T) {
 	large := bytes.Repeat([]byte("a"), maxCachedScript+1)
 	lf := &ScriptFacts{Idents: []string{"large"}}
 	c.mu.Lock()
-	before := c.used
+	before := c.scripts.used
 	c.mu.Unlock()
 	c.add(large, lf)
 	c.mu.Lock()
-	grew := c.used - before
+	grew := c.scripts.used - before
 	c.mu.Unlock()
 	if got, ok := c.get(large); !ok || !slices.Equal(got.Idents, lf.Idents) {
 		t.Errorf("a script over 64 KiB: got %+v, %v", got, ok)
@@ -159,6 +171,31 @@ func TestFactsCacheBounded(t *testing.T) {
 	other[len(other)-1] = 'b'
 	if _, ok := c.get(other); ok {
 		t.Error("a large script that differs in its last byte got the other's facts")
+	}
+	// So is a style over it; a style and a script of the same bytes are
+	// two entries.
+	refs := []cssRef{{start: 3, end: 9, url: "https://t.example/x"}}
+	c.addStyle(string(large), refs)
+	if got, ok := c.getStyle(string(large)); !ok || !slices.Equal(got, refs) {
+		t.Errorf("a style over 64 KiB: got %+v, %v", got, ok)
+	}
+	if got, ok := c.get(large); !ok || !slices.Equal(got.Idents, lf.Idents) {
+		t.Errorf("a script of the bytes of a style: got %+v, %v", got, ok)
+	}
+	if _, ok := c.getStyle(string(other)); ok {
+		t.Error("a large style that differs in its last byte got the other's URLs")
+	}
+	// Styles have their own generations: filling them bounds them, and
+	// pushes no script out.
+	for i := range 20000 {
+		css := fmt.Sprintf(".x%d{background:url(/i/%d.png)}%s", i, i, strings.Repeat(" ", i%500))
+		c.addStyle(css, []cssRef{{start: 4, end: 20, url: fmt.Sprintf("/i/%d.png", i)}})
+		c.mu.Lock()
+		used := c.styles.used
+		c.mu.Unlock()
+		if used > budget {
+			t.Fatalf("after %d styles: a generation of %d bytes, over the budget of %d", i, used, budget)
+		}
 	}
 	got, ok := c.get(hot)
 	if !ok || !slices.Equal(got.Calls, f.Calls) || !slices.Equal(got.Strings, f.Strings) {

@@ -1672,11 +1672,16 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 		// so must the lexer (lexerText); a changed block is written so.
 		css = string(lexerText([]byte(css)))
 	}
-	r.refs = cssURLs([]byte(css), r.refs[:0])
+	refs, hit := r.opts.Facts.getStyle(css)
+	if !hit {
+		r.refs = cssURLs([]byte(css), r.refs[:0])
+		r.opts.Facts.addStyle(css, r.refs)
+		refs = r.refs
+	}
 	var best Decision
 	var sb strings.Builder
 	last := 0
-	for _, ref := range r.refs {
+	for _, ref := range refs {
 		var d Decision
 		if ref.bad {
 			r.stats.failClosed(FailAmbiguous)
