@@ -119,9 +119,16 @@ func NewFactsCache(budget int) *FactsCache {
 	return c
 }
 
-// digest is a large snippet's key.
-func (c *FactsCache) digest(s string) [2]uint64 {
-	return [2]uint64{maphash.String(c.seeds[0], s), maphash.String(c.seeds[1], s)}
+// keys returns a snippet's key: its bytes (a copy when keep is set, to
+// be kept, else the view given), or over maxCachedScript its digest.
+func (c *FactsCache) keys(s string, keep bool) (key string, d [2]uint64, big bool) {
+	if len(s) > maxCachedScript {
+		return "", [2]uint64{maphash.String(c.seeds[0], s), maphash.String(c.seeds[1], s)}, true
+	}
+	if keep {
+		s = strings.Clone(s)
+	}
+	return s, d, false
 }
 
 // get returns the facts kept for script. They are shared: read only.
@@ -129,13 +136,7 @@ func (c *FactsCache) get(script []byte) (*ScriptFacts, bool) {
 	if c == nil {
 		return nil, false
 	}
-	// A view: looked up, never kept.
-	key := unsafe.String(unsafe.SliceData(script), len(script))
-	var d [2]uint64
-	big := len(script) > maxCachedScript
-	if big {
-		d = c.digest(key)
-	}
+	key, d, big := c.keys(unsafe.String(unsafe.SliceData(script), len(script)), false)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.scripts.get(key, d, big, c.budget, factsSize)
@@ -147,14 +148,7 @@ func (c *FactsCache) add(script []byte, f *ScriptFacts) {
 		return
 	}
 	kept := cloneFacts(f)
-	var key string
-	var d [2]uint64
-	big := len(script) > maxCachedScript
-	if big {
-		d = c.digest(unsafe.String(unsafe.SliceData(script), len(script)))
-	} else {
-		key = string(script)
-	}
+	key, d, big := c.keys(unsafe.String(unsafe.SliceData(script), len(script)), true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.scripts.put(key, d, big, kept, factsSize(kept), c.budget)
@@ -166,14 +160,10 @@ func (c *FactsCache) getStyle(css string) ([]cssRef, bool) {
 	if c == nil {
 		return nil, false
 	}
-	var d [2]uint64
-	big := len(css) > maxCachedScript
-	if big {
-		d = c.digest(css)
-	}
+	key, d, big := c.keys(css, false)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.styles.get(css, d, big, c.budget, refsSize)
+	return c.styles.get(key, d, big, c.budget, refsSize)
 }
 
 // addStyle keeps a copy of refs for the CSS css.
@@ -182,14 +172,7 @@ func (c *FactsCache) addStyle(css string, refs []cssRef) {
 		return
 	}
 	kept := cloneRefs(refs)
-	var key string
-	var d [2]uint64
-	big := len(css) > maxCachedScript
-	if big {
-		d = c.digest(css)
-	} else {
-		key = strings.Clone(css) // kept: not a view of the caller's memory
-	}
+	key, d, big := c.keys(css, true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.styles.put(key, d, big, kept, refsSize(kept), c.budget)
