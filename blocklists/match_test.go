@@ -602,7 +602,7 @@ func TestTokenScan(t *testing.T) {
 		if db.generic == 0 {
 			t.Fatalf("%s: no generic rule", rl)
 		}
-		pieces := append(pieces, c.inst, c.inst[:len(c.inst)-1])
+		pieces := append(slices.Clip(pieces), c.inst, c.inst[:len(c.inst)-1])
 		hits := 0
 		for k := 0; k < 300; k++ {
 			var b strings.Builder

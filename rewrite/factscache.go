@@ -53,58 +53,66 @@ type factsPool[V any] struct {
 }
 
 // factsGen is one generation: snippets by their bytes, and those over
-// maxCachedScript by their digest.
+// maxCachedScript by their digest (a map of strings is the faster to
+// look a string up in).
 type factsGen[V any] struct {
 	small map[string]V
 	big   map[[2]uint64]V
 }
 
-func newFactsGen[V any](hint factsGen[V]) factsGen[V] {
-	return factsGen[V]{small: make(map[string]V, len(hint.small)), big: make(map[[2]uint64]V, len(hint.big))}
+// factsKey is a snippet's key: its bytes, or over maxCachedScript its
+// digest with no bytes.
+type factsKey struct {
+	s   string
+	d   [2]uint64
+	big bool
 }
 
-// get looks a snippet up by its bytes (key) or, over maxCachedScript, its
-// digest (d), and moves it forward from the old generation; size is what
-// it takes in a generation. c.mu is held.
-func (p *factsPool[V]) get(key string, d [2]uint64, big bool, budget int, size func(V) int) (V, bool) {
-	if big {
-		if v, ok := p.cur.big[d]; ok {
-			return v, true
-		}
-		if v, ok := p.old.big[d]; ok {
-			p.put(key, d, big, v, size(v), budget)
-			return v, true
-		}
-	} else {
-		if v, ok := p.cur.small[key]; ok {
-			return v, true
-		}
-		if v, ok := p.old.small[key]; ok {
-			// key may be a view of the caller's memory: the copy is kept.
-			p.put(strings.Clone(key), d, big, v, size(v), budget)
-			return v, true
-		}
+// size is what the key takes in a generation.
+func (k factsKey) size() int {
+	if k.big {
+		return int(unsafe.Sizeof(k.d))
+	}
+	return len(k.s)
+}
+
+// get looks a snippet up, and moves it forward from the old generation;
+// size is what its value takes. c.mu is held.
+func (p *factsPool[V]) get(k factsKey, budget int, size func(V) int) (V, bool) {
+	if v, ok := p.cur.lookup(k); ok {
+		return v, true
+	}
+	if v, ok := p.old.lookup(k); ok {
+		k.s = strings.Clone(k.s) // k.s may be a view of the caller's memory
+		p.put(k, v, size(v), budget)
+		return v, true
 	}
 	var zero V
 	return zero, false
 }
 
-// put keeps v for a snippet; n is what it takes. key must not be a view
-// of a caller's memory. c.mu is held.
-func (p *factsPool[V]) put(key string, d [2]uint64, big bool, v V, n, budget int) {
-	if big {
-		n += int(unsafe.Sizeof(d))
-	} else {
-		n += len(key)
+func (g factsGen[V]) lookup(k factsKey) (V, bool) {
+	if k.big {
+		v, ok := g.big[k.d]
+		return v, ok
 	}
-	if p.used+n > budget {
-		p.old, p.cur, p.used = p.cur, newFactsGen(p.cur), 0
+	v, ok := g.small[k.s]
+	return v, ok
+}
+
+// put keeps v, which takes n bytes, under k, whose bytes must not be a
+// view of a caller's memory. c.mu is held.
+func (p *factsPool[V]) put(k factsKey, v V, n, budget int) {
+	n += k.size()
+	if p.cur.small == nil || p.used+n > budget {
+		p.old, p.used = p.cur, 0
+		p.cur = factsGen[V]{small: make(map[string]V, len(p.old.small)), big: make(map[[2]uint64]V, len(p.old.big))}
 	}
 	p.used += n
-	if big {
-		p.cur.big[d] = v
+	if k.big {
+		p.cur.big[k.d] = v
 	} else {
-		p.cur.small[key] = v
+		p.cur.small[k.s] = v
 	}
 }
 
@@ -114,21 +122,19 @@ func NewFactsCache(budget int) *FactsCache {
 	if budget <= 0 {
 		budget = DefaultFactsCacheBytes
 	}
-	c := &FactsCache{budget: budget, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	c.scripts.cur, c.styles.cur = newFactsGen[*ScriptFacts](factsGen[*ScriptFacts]{}), newFactsGen[[]cssRef](factsGen[[]cssRef]{})
-	return c
+	return &FactsCache{budget: budget, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
-// keys returns a snippet's key: its bytes (a copy when keep is set, to
-// be kept, else the view given), or over maxCachedScript its digest.
-func (c *FactsCache) keys(s string, keep bool) (key string, d [2]uint64, big bool) {
+// key returns a snippet's key: its bytes (a copy when keep is set, to be
+// kept, else the view given), or over maxCachedScript its digest.
+func (c *FactsCache) key(s string, keep bool) factsKey {
 	if len(s) > maxCachedScript {
-		return "", [2]uint64{maphash.String(c.seeds[0], s), maphash.String(c.seeds[1], s)}, true
+		return factsKey{d: [2]uint64{maphash.String(c.seeds[0], s), maphash.String(c.seeds[1], s)}, big: true}
 	}
 	if keep {
 		s = strings.Clone(s)
 	}
-	return s, d, false
+	return factsKey{s: s}
 }
 
 // get returns the facts kept for script. They are shared: read only.
@@ -136,10 +142,10 @@ func (c *FactsCache) get(script []byte) (*ScriptFacts, bool) {
 	if c == nil {
 		return nil, false
 	}
-	key, d, big := c.keys(unsafe.String(unsafe.SliceData(script), len(script)), false)
+	k := c.key(unsafe.String(unsafe.SliceData(script), len(script)), false)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.scripts.get(key, d, big, c.budget, factsSize)
+	return c.scripts.get(k, c.budget, factsSize)
 }
 
 // add keeps a copy of f for script; f itself stays the caller's.
@@ -148,10 +154,10 @@ func (c *FactsCache) add(script []byte, f *ScriptFacts) {
 		return
 	}
 	kept := cloneFacts(f)
-	key, d, big := c.keys(unsafe.String(unsafe.SliceData(script), len(script)), true)
+	k := c.key(unsafe.String(unsafe.SliceData(script), len(script)), true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.scripts.put(key, d, big, kept, factsSize(kept), c.budget)
+	c.scripts.put(k, kept, factsSize(kept), c.budget)
 }
 
 // getStyle returns the URLs kept for the CSS css. They are shared: read
@@ -160,10 +166,10 @@ func (c *FactsCache) getStyle(css string) ([]cssRef, bool) {
 	if c == nil {
 		return nil, false
 	}
-	key, d, big := c.keys(css, false)
+	k := c.key(css, false)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.styles.get(key, d, big, c.budget, refsSize)
+	return c.styles.get(k, c.budget, refsSize)
 }
 
 // addStyle keeps a copy of refs for the CSS css.
@@ -172,10 +178,10 @@ func (c *FactsCache) addStyle(css string, refs []cssRef) {
 		return
 	}
 	kept := cloneRefs(refs)
-	key, d, big := c.keys(css, true)
+	k := c.key(css, true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.styles.put(key, d, big, kept, refsSize(kept), c.budget)
+	c.styles.put(k, kept, refsSize(kept), c.budget)
 }
 
 // refsSize approximates the bytes refs hold.
@@ -200,13 +206,20 @@ func cloneRefs(refs []cssRef) []cssRef {
 	buf := make([]byte, 0, n)
 	out := slices.Clone(refs)
 	for i := range out {
-		if u := out[i].url; u != "" {
-			start := len(buf)
-			buf = append(buf, u...)
-			out[i].url = unsafe.String(&buf[start], len(u))
-		}
+		out[i].url = keepIn(&buf, out[i].url)
 	}
 	return out
+}
+
+// keepIn copies s to the end of *buf, which has room for it, and returns
+// the copy: strings packed into one buffer sized for all of them.
+func keepIn(buf *[]byte, s string) string {
+	if s == "" {
+		return ""
+	}
+	start := len(*buf)
+	*buf = append(*buf, s...)
+	return unsafe.String(&(*buf)[start], len(s))
 }
 
 // factsSize approximates the bytes f holds.
@@ -237,12 +250,7 @@ func cloneFacts(f *ScriptFacts) *ScriptFacts {
 		}
 		out := make([]string, len(l))
 		for i, s := range l {
-			if s == "" {
-				continue
-			}
-			start := len(buf)
-			buf = append(buf, s...)
-			out[i] = unsafe.String(&buf[start], len(s))
+			out[i] = keepIn(&buf, s)
 		}
 		return out
 	}

@@ -94,29 +94,42 @@ func TestFactsCacheSameDecisions(t *testing.T) {
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
-	sc, st := &cache.scripts, &cache.styles
-	if len(sc.cur.small)+len(sc.old.small) == 0 {
+	scSmall, scBig := countKeys(&cache.scripts)
+	stSmall, stBig := countKeys(&cache.styles)
+	if scSmall == 0 {
 		t.Error("the cache kept no script")
 	}
-	if len(st.cur.small)+len(st.old.small) == 0 {
+	if stSmall == 0 {
 		t.Error("the cache kept no style")
 	}
-	if len(sc.cur.big)+len(sc.old.big) < 2 {
+	if scBig < 2 {
 		t.Error("the cache kept no script over 64 KiB")
 	}
-	if len(st.cur.big)+len(st.old.big) < 1 {
+	if stBig < 1 {
 		t.Error("the cache kept no style over 64 KiB")
 	}
-	for k, f := range sc.cur.small {
-		if f.Oversize {
-			t.Errorf("an oversize script's facts were kept (%d bytes)", len(k))
+	for _, g := range []factsGen[*ScriptFacts]{cache.scripts.cur, cache.scripts.old} {
+		for k, f := range g.small {
+			if f.Oversize {
+				t.Errorf("an oversize script's facts were kept (%d bytes)", len(k))
+			}
+		}
+		for _, f := range g.big {
+			if f.Oversize {
+				t.Error("an oversize script's facts were kept")
+			}
 		}
 	}
-	for _, f := range sc.cur.big {
-		if f.Oversize {
-			t.Error("an oversize script's facts were kept")
-		}
+}
+
+// countKeys counts a pool's entries kept by their bytes and by their
+// digest (over 64 KiB), in both generations.
+func countKeys[V any](p *factsPool[V]) (small, big int) {
+	for _, g := range []factsGen[V]{p.cur, p.old} {
+		small += len(g.small)
+		big += len(g.big)
 	}
+	return small, big
 }
 
 // TestFactsCacheBounded fills a small cache with distinct scripts: it
