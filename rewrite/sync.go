@@ -25,8 +25,7 @@ import (
 // only a nested document's Writer reports. The counts of open select,
 // template and p elements follow from the tree, and are in it all the same.
 func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
-	if len(r.buf) != 0 || len(r.out) != 0 || len(r.pend) != 0 || r.holding || r.raw != rawNone || r.disp != dispPass ||
-		len(r.held) != 0 || r.nested != nil || r.deciding || r.isNested || r.err != nil || r.closed {
+	if !r.synced() {
 		return dst, false
 	}
 	var flags byte
@@ -38,8 +37,10 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 	dst = append(dst, flags, r.loaderState, r.sstate)
 	dst = appendSyncString(dst, r.rawName)
 	dst = appendSyncString(dst, r.nonce)
+	// Until a <base href> sets it, the base URL is the options' PageURL,
+	// which the flags' baseSet stands for.
 	base := ""
-	if r.base != nil {
+	if r.baseSet && r.base != nil {
 		base = r.base.String()
 	}
 	dst = appendSyncString(dst, base)
@@ -93,6 +94,30 @@ func NewWriterAt(w io.Writer, opts Options, p *SyncPoint) *Writer {
 	return r
 }
 
+// ResetAt puts r in the state p describes, as NewWriterAt would start a
+// Writer, and reports whether it did: only a Writer between writes where
+// SyncState gives a state can be reset, else r is left as it was. Unlike a
+// new Writer, r keeps its scratch memory and its counts: its Stats go on
+// counting what it reads from p on, added to what it counted before.
+func (r *Writer) ResetAt(p *SyncPoint) bool {
+	if !r.synced() {
+		return false
+	}
+	stack, spare, facts := r.tree.stack[:0], r.spare, r.facts
+	r.init(r.w, r.opts, r.stats)
+	r.carried = p.st
+	r.tree.stack = append(stack, p.st.tree.stack...)
+	r.spare, r.facts = spare, facts
+	return true
+}
+
+// synced reports whether the Writer is between writes at a point where
+// its state is all there is (see SyncState).
+func (r *Writer) synced() bool {
+	return len(r.buf) == 0 && len(r.out) == 0 && len(r.pend) == 0 && !r.holding && r.raw == rawNone && r.disp == dispPass &&
+		len(r.held) == 0 && r.nested == nil && !r.deciding && !r.isNested && r.err == nil && !r.closed
+}
+
 func appendSyncString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -107,6 +132,21 @@ func (s *Stats) Since(base *Stats) *Stats {
 		out.merge(base, -1)
 	}
 	return out
+}
+
+// MergeSince adds to s what t counted beyond base, an earlier copy of the
+// same count, as s.Merge(t.Since(base)) would, without making that copy:
+// nothing at all when t is base. base may be nil.
+func (s *Stats) MergeSince(t, base *Stats) {
+	if t == base {
+		return
+	}
+	loader := s.LoaderInserted || t.LoaderInserted && (base == nil || !base.LoaderInserted)
+	s.merge(t, 1)
+	if base != nil {
+		s.merge(base, -1)
+	}
+	s.LoaderInserted = loader
 }
 
 // Changes counts the changes to what s counts besides Elements, BytesIn

@@ -285,6 +285,16 @@ func TestStatsSince(t *testing.T) {
 		if got, want := statsValues(sum), statsValues(&full); got != want {
 			t.Errorf("cut %d: counts up to it plus those since are\n%v\nwant\n%v", cut, got, want)
 		}
+		// MergeSince adds the same without the copy, to counts that
+		// have the loader already among them too.
+		sum = snap.Clone()
+		sum.MergeSince(w.Stats(), snap)
+		if got, want := statsValues(sum), statsValues(&full); got != want {
+			t.Errorf("cut %d: counts up to it with MergeSince those after are\n%v\nwant\n%v", cut, got, want)
+		}
+		if sum.MergeSince(w.Stats(), w.Stats()); statsValues(sum) != statsValues(&full) {
+			t.Errorf("cut %d: MergeSince of counts since themselves added something", cut)
+		}
 	}
 }
 
@@ -295,7 +305,7 @@ func TestStatsSince(t *testing.T) {
 func TestNewWriterAt(t *testing.T) {
 	points, suffixes := syncBeginnings(10)
 	for oname, opts := range syncOptions() {
-		restored := 0
+		restored, reset := 0, 0
 		for _, p := range points {
 			for _, s := range suffixes {
 				state, ok, want, wantCounts := continuation(t, opts, p, s)
@@ -326,13 +336,71 @@ func TestNewWriterAt(t *testing.T) {
 				if got, gotCounts := buf.String(), statsValues(r.Stats()); got != want || gotCounts != wantCounts {
 					t.Fatalf("%s: started after %s, the rewrite of\n%q\nis\n%q\n%v\nnot\n%q\n%v", oname, p.name, s[:min(len(s), 200)], got[:min(len(got), 300)], gotCounts, want[:min(len(want), 300)], wantCounts)
 				}
+				if restored%4 == 0 {
+					resetAt(t, opts, points[(restored/4)%len(points)].prefix, sp, s, want, r.Stats())
+					reset++
+				}
 				restored++
 			}
 		}
-		t.Logf("%s: %d continuations from a restored Writer", oname, restored)
-		if restored < 5000 {
-			t.Errorf("%s: only %d continuations compared", oname, restored)
+		t.Logf("%s: %d continuations from a restored Writer, %d from a reset one", oname, restored, reset)
+		if restored < 5000 || reset < 1000 {
+			t.Errorf("%s: only %d continuations compared, %d reset", oname, restored, reset)
 		}
+	}
+}
+
+// resetAt checks that a Writer that rewrote other first, reset at sp,
+// writes want for s, and adds counts to what it counted for other. One
+// whose state is not all there is after other is not reset: it goes on as
+// if ResetAt had not been called.
+func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, want string, counts *Stats) {
+	t.Helper()
+	var buf bytes.Buffer
+	x := NewWriter(&buf, opts)
+	if _, err := x.Write(other); err != nil {
+		t.Fatal(err)
+	}
+	before := x.Stats().Clone()
+	_, synced := x.SyncState(nil)
+	if ok := x.ResetAt(sp); ok != synced {
+		t.Fatalf("ResetAt after %q: %v, but SyncState %v", other[max(0, len(other)-80):], ok, synced)
+	}
+	if !synced {
+		var ref bytes.Buffer
+		y := NewWriter(&ref, opts)
+		for _, w := range [](*Writer){x, y} {
+			if w == y {
+				w.Write(other)
+			}
+			if _, err := w.Write(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if buf.String() != ref.String() || statsValues(x.Stats()) != statsValues(y.Stats()) {
+			t.Fatalf("a Writer ResetAt refused went on otherwise than one never asked")
+		}
+		return
+	}
+	if now, _ := x.SyncState(nil); string(now) != string(sp.Key()) {
+		t.Fatalf("reset to state %q, not %q", now, sp.Key())
+	}
+	buf.Reset()
+	if _, err := x.Write(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before.Merge(counts)
+	if got := buf.String(); got != want {
+		t.Fatalf("reset after %q, the rewrite of\n%q\nis\n%q\nnot\n%q", other[max(0, len(other)-80):], s[:min(len(s), 200)], got[:min(len(got), 300)], want[:min(len(want), 300)])
+	}
+	if got, want := statsValues(x.Stats()), statsValues(before); got != want {
+		t.Fatalf("reset after %q: counts\n%v\nnot those before plus those after\n%v", other[max(0, len(other)-80):], got, want)
 	}
 }
 
