@@ -1,13 +1,16 @@
 package caddymodule
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
@@ -36,12 +39,16 @@ import (
 //
 // A page that changed in one place (a token in a form, a count in a cart
 // badge, a block of recommendations) is the same again after it. The
-// rewriter that took over looks for the bytes that follow the next
-// checkpoint; where it finds them, and its own state there equals the
-// recording's, the memo sends the output kept after that checkpoint again,
-// for as long as the input matches, and the rewriter is parked in that
-// state in case it differs again. Nothing is ever sent that was not decided
-// from the bytes this response's upstream sent.
+// rewriter that took over looks, at each '<' it reads, for the bytes that
+// follow one of the checkpoints after where it took over (their first
+// memoAnchor bytes are indexed by hash); where it finds them, and its own
+// state there equals the recording's, the memo sends the output kept
+// after that checkpoint again, for as long as the input matches, and the
+// rewriter is parked in that state, to be reset to a later checkpoint
+// (rewrite.Writer.ResetAt) if the page differs again. Checkpoints are a
+// few hundred bytes apart, so that a page with a token in every product
+// tile still goes out mostly from the memo. Nothing is ever sent that was
+// not decided from the bytes this response's upstream sent.
 //
 // A page that changed for good is kept again as it is now. Each replay
 // that sends at least half of the kept output from the memo counts for the
@@ -224,6 +231,9 @@ type memoEntry struct {
 	events  []memoEvent
 	checks  []memoCheck
 	end     memoCheck // the end of the page: end.snap is the page's counts
+	// anchors lists the checkpoints, ascending, by the hash of their
+	// anchors (indexAnchors).
+	anchors map[uint64][]int32
 
 	// score is the recording's credit (pageMemo.replayed), good whether a
 	// replay of it ever went well, and gen its generation: how many
@@ -231,6 +241,7 @@ type memoEntry struct {
 	score atomic.Int32
 	good  atomic.Bool
 	gen   int
+	bytes int // see size
 }
 
 // memoCheck is a checkpoint of the recording: after in input bytes, the
@@ -239,15 +250,11 @@ type memoEntry struct {
 // nothing else) but for elements and bytes.
 type memoCheck struct {
 	in, out, ev int
-	// rare is the offset in the checkpoint's anchor (the memoAnchor input
-	// bytes after it) of the byte find looks for: one seldom seen in the
-	// page, not the '<' every anchor starts with.
-	rare     int
-	sp       *rewrite.SyncPoint
-	snap     *rewrite.Stats
-	elements int
-	bytesIn  int64
-	bytesOut int64
+	sp          *rewrite.SyncPoint
+	snap        *rewrite.Stats
+	elements    int
+	bytesIn     int64
+	bytesOut    int64
 }
 
 // between is what the recording counted from checkpoint a to checkpoint
@@ -257,6 +264,19 @@ func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
 	t := b.snap.Since(a.snap)
 	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, b.bytesIn-a.bytesIn, b.bytesOut-a.bytesOut
 	return t
+}
+
+// addBetween adds to acc what the recording counted from checkpoint a to
+// checkpoint b, as addStats(acc, e.between(a, b)) does, copying nothing
+// where the two share their counts but for elements and bytes.
+func (e *memoEntry) addBetween(acc *rewrite.Stats, a, b *memoCheck) *rewrite.Stats {
+	if acc == nil {
+		return e.between(a, b)
+	}
+	el, in, out := acc.Elements+b.elements-a.elements, acc.BytesIn+b.bytesIn-a.bytesIn, acc.BytesOut+b.bytesOut-a.bytesOut
+	acc.MergeSince(b.snap, a.snap)
+	acc.Elements, acc.BytesIn, acc.BytesOut = el, in, out
+	return acc
 }
 
 // addStats adds src to dst, a copy of src if dst is nil, and returns it.
@@ -275,22 +295,32 @@ const memoSnapSize = 6 << 10
 // memoStride is the input between checkpoints, and memoAnchor how many
 // bytes after a checkpoint are looked for to find it in a changed page.
 const (
-	memoStride = 4 << 10
+	memoStride = 256
 	memoAnchor = 32
+	memoVerify = 128
 )
 
 // size is the memory the entry holds, capacities included.
-func (e *memoEntry) size() int {
-	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + 1024
+func (e *memoEntry) size() int { return e.bytes }
+
+// measure sets the entry's size: its copies, and its checkpoints with the
+// states and counts they share.
+func (e *memoEntry) measure() {
+	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + int(unsafe.Sizeof(memoCheck{}))*cap(e.checks) + 1024
+	n += 64*len(e.anchors) + 8*len(e.checks) // the index: its entries, and lists with room to spare
 	var last *rewrite.Stats
+	sps := make(map[*rewrite.SyncPoint]bool)
 	for _, c := range e.checks {
-		n += 128 + 3*len(c.sp.Key()) // the key, and the open elements it was made from
+		if !sps[c.sp] {
+			sps[c.sp] = true
+			n += 64 + 3*len(c.sp.Key()) // the key, and the open elements it was made from
+		}
 		if c.snap != last {
 			n += memoSnapSize
 			last = c.snap
 		}
 	}
-	return n
+	e.bytes = n
 }
 
 // offsets returns where token occurs in b, ascending, not overlapping.
@@ -340,53 +370,17 @@ func (e *memoEntry) equalOut(p []byte, a int, token string, scratch []byte) (boo
 	return true, scratch
 }
 
-// pickRare sets each checkpoint's rare to the offset of the least frequent
-// byte of its anchor, by the counts of a sample of the page (every 61st
-// byte, a stride that no repeated markup keeps in step with) and of the
-// anchors themselves.
-func (e *memoEntry) pickRare() {
-	var freq [256]int32
-	for i := 0; i < len(e.input); i += 61 {
-		freq[e.input[i]]++
-	}
-	for _, c := range e.checks {
-		for _, b := range e.input[c.in : c.in+memoAnchor] {
-			freq[b]++
-		}
-	}
-	for k := range e.checks {
-		a := e.input[e.checks[k].in : e.checks[k].in+memoAnchor]
-		best := 0
-		for i := 1; i < len(a); i++ {
-			if freq[a[i]] < freq[a[best]] {
-				best = i
-			}
-		}
-		e.checks[k].rare = best
-	}
-}
+// memoSeed hashes the checkpoints' anchors.
+var memoSeed = maphash.MakeSeed()
 
-// indexAnchor returns the offset of the first instance of a in p, as
-// bytes.Index does, or -1; it looks for a[rare] and compares around it.
-// bytes.Index looks for a's first byte, and an anchor's is '<', which
-// markup holds every few bytes.
-func indexAnchor(p, a []byte, rare int) int {
-	c := a[rare]
-	for i := rare; i < len(p); {
-		j := bytes.IndexByte(p[i:], c)
-		if j < 0 {
-			return -1
-		}
-		s := i + j - rare
-		if s+len(a) > len(p) {
-			return -1
-		}
-		if bytes.Equal(p[s:s+len(a)], a) {
-			return s
-		}
-		i += j + 1
+// indexAnchors indexes the checkpoints by their anchors: the memoAnchor
+// input bytes after each, which start with the '<' it was taken at.
+func (e *memoEntry) indexAnchors() {
+	e.anchors = make(map[uint64][]int32, len(e.checks))
+	for k, c := range e.checks {
+		h := maphash.Bytes(memoSeed, e.input[c.in:c.in+memoAnchor])
+		e.anchors[h] = append(e.anchors[h], int32(k))
 	}
-	return -1
 }
 
 // pageWriter returns what rewrites one HTML response for req: a replay if
@@ -402,7 +396,10 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	}
 	db := h.policy.DB()
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
-		return &memoReplay{e: e, w: w, opts: opts, memo: h.memo, key: key}
+		out := memoOutPool.Get().(*memoOut)
+		out.Reset(w)
+		out.w = w
+		return &memoReplay{e: e, w: out, out: out, opts: opts, memo: h.memo, key: key}
 	}
 	admit, sp := h.memo.admit(key)
 	if !admit {
@@ -423,19 +420,22 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 // memoRecorder is a rewriter whose input, output and call sequence are
 // kept, to be added to the memo when the page ends cleanly.
 type memoRecorder struct {
-	rw     *rewrite.Writer
-	tee    *memoTee
-	in     []byte
-	events []memoEvent
-	checks []memoCheck
-	nextAt int // input offset from which the next checkpoint is looked for
-	tries  int // places tried for it
-	failed bool
-	memo   *pageMemo
-	key    string
-	db     *blocklists.DB
-	token  string
-	gen    int // the generation of the page's recordings this one is
+	rw      *rewrite.Writer
+	tee     *memoTee
+	in      []byte
+	events  []memoEvent
+	checks  []memoCheck
+	nextAt  int // input offset from which the next checkpoint is looked for
+	tries   int // places tried for it
+	failed  bool
+	memo    *pageMemo
+	key     string
+	db      *blocklists.DB
+	token   string
+	gen     int // the generation of the page's recordings this one is
+	state   []byte
+	sps     map[string]*rewrite.SyncPoint // the checkpoints' states, by key
+	anchors map[uint64]bool               // the hashes of the checkpoints' anchors
 }
 
 // memoTries bounds the places tried for a checkpoint after each stride.
@@ -456,7 +456,10 @@ func (r *memoRecorder) Write(p []byte) (int, error) {
 
 // write writes p to the rewriter, stopping at the first '<' after each
 // stride to take a checkpoint if the rewriter's state is all there is
-// there (the output does not depend on how the input is cut).
+// there (the output does not depend on how the input is cut). A place
+// whose anchor is an earlier checkpoint's is passed over for the next
+// '<', but for the last try: markup that repeats (a product tile's
+// opening) would have a replay look for the wrong one.
 func (r *memoRecorder) write(p []byte) (int, error) {
 	start := len(r.in) - len(p) // p's offset in the page, while it is kept
 	off := 0
@@ -473,7 +476,18 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 			}
 			off = cut
 		}
-		if sp, ok := r.rw.SyncPoint(); ok {
+		var h uint64
+		if a := start + cut; a+memoAnchor <= len(r.in) {
+			if h = maphash.Bytes(memoSeed, r.in[a:a+memoAnchor]); r.anchors[h] && r.tries < memoTries-1 {
+				r.nextAt, r.tries = a+1, r.tries+1
+				continue
+			}
+		}
+		if sp, ok := r.syncPoint(); ok {
+			if r.anchors == nil {
+				r.anchors = make(map[uint64]bool)
+			}
+			r.anchors[h] = true
 			st := r.rw.Stats()
 			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
 			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
@@ -491,6 +505,27 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 	}
 	n, err := r.rw.Write(p[off:])
 	return off + n, err
+}
+
+// syncPoint returns the rewriter's SyncPoint, if it has one: the one
+// kept for an earlier checkpoint in the same state, so that the many
+// checkpoints of a page at the same depth share one.
+func (r *memoRecorder) syncPoint() (*rewrite.SyncPoint, bool) {
+	var ok bool
+	if r.state, ok = r.rw.SyncState(r.state[:0]); !ok {
+		return nil, false
+	}
+	if sp := r.sps[string(r.state)]; sp != nil {
+		return sp, true
+	}
+	sp, ok := r.rw.SyncPoint()
+	if ok {
+		if r.sps == nil {
+			r.sps = make(map[string]*rewrite.SyncPoint)
+		}
+		r.sps[string(sp.Key())] = sp
+	}
+	return sp, ok
 }
 
 func (r *memoRecorder) Flush() error {
@@ -532,7 +567,8 @@ func (r *memoRecorder) Close() error {
 			e.checks = append(e.checks, c)
 		}
 	}
-	e.pickRare()
+	e.indexAnchors()
+	e.measure()
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
 	return nil
@@ -565,7 +601,8 @@ func (t *memoTee) FlushError() error { return rewrite.FlushWriter(t.w) }
 // hands back at a checkpoint where it is in the recording's state again.
 type memoReplay struct {
 	e    *memoEntry
-	w    io.Writer
+	w    io.Writer // out, until Close
+	out  *memoOut
 	opts rewrite.Options // the response's own, token included
 	in   int             // input bytes of the recording matched
 	ev   int             // events whose output has been sent
@@ -581,19 +618,21 @@ type memoReplay struct {
 	// else parked in the recording's state at base (the start of the page
 	// until it hands back). acc is what the rewriters it took over from
 	// counted, and what the recording counted between them.
-	rw    *rewrite.Writer
-	skip  *memoSkip
-	live  bool
-	base  memoCheck
-	acc   *rewrite.Stats
-	look  int    // the checkpoint the live rewriter looks for
-	seen  int    // input the live rewriter read since look last moved
-	state []byte // scratch for the live rewriter's state
+	rw     *rewrite.Writer
+	skip   *memoSkip
+	live   bool
+	base   memoCheck
+	acc    *rewrite.Stats
+	look   int    // the first checkpoint the live rewriter looks for
+	liveIn int    // input the live rewriter read since it took over
+	state  []byte // scratch for the live rewriter's state
 	// credit is how much more live input may be searched for checkpoints:
-	// each byte searched costs one, each byte sent from the memo after a
-	// hand-back earns one, so a page that differs everywhere pays a bounded
-	// search and then is only rewritten.
+	// each byte searched costs one, each byte of output sent from the memo
+	// earns one, so a page that differs everywhere pays a bounded search
+	// and then is only rewritten. A hand-back that matched a few bytes and
+	// sent nothing earns nothing. earned is the fromMemo already credited.
 	credit int
+	earned int
 }
 
 // memoCredit is the search credit a replay starts with.
@@ -657,33 +696,39 @@ func (r *memoReplay) send(target int) error {
 
 // goLive brings a rewriter to the recording's state after the events
 // already sent, then feeds it the rest of the matched input, and lets it
-// rewrite from there. It starts a new rewriter at the last checkpoint the
-// body matched up to (rewrite.NewWriterAt) when there is no rewriter yet,
-// or when that saves the parked one reading two strides or more again:
-// a new one costs a Writer and a merge of counts.
+// rewrite from there. It starts the rewriter at the last checkpoint the
+// body matched up to: a new one (rewrite.NewWriterAt) when there is none
+// yet, else the parked one, reset there, which keeps its memory and goes
+// on counting.
 func (r *memoReplay) goLive() error {
 	if r.skip == nil {
 		r.skip = &memoSkip{w: r.w, e: r.e, token: r.opts.Token}
 		r.credit = memoCredit
 	}
-	r.credit += r.in - r.base.in // earned since the hand-back
 	next := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in })
-	if k := next - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in-r.base.in >= 2*memoStride) {
+	if k := next - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in > r.base.in) {
 		c := &r.e.checks[k]
-		if r.rw != nil {
-			r.acc = addStats(r.acc, r.rw.Stats())
-		}
-		r.acc = addStats(r.acc, r.e.between(&r.base, c))
 		// What the recording wrote up to the checkpoint follows from input
 		// this body matched.
 		if err := r.send(c.out); err != nil {
 			return err
 		}
-		r.rw, r.base = rewrite.NewWriterAt(r.skip, r.opts, c.sp), *c
+		// The parked rewriter is reset there, and goes on counting; a
+		// new one counts from there, after what the old one counted.
+		if r.rw == nil || !r.rw.ResetAt(c.sp) {
+			if r.rw != nil {
+				r.acc = addStats(r.acc, r.rw.Stats())
+			}
+			r.rw = rewrite.NewWriterAt(r.skip, r.opts, c.sp)
+		}
+		r.acc = r.e.addBetween(r.acc, &r.base, c)
+		r.base = *c
 	}
 	if r.rw == nil {
 		r.rw = rewrite.NewWriter(r.skip, r.opts)
 	}
+	r.credit += r.fromMemo - r.earned
+	r.earned = r.fromMemo
 	r.skip.pos, r.skip.n = r.base.out, r.sent
 	pos := r.base.in
 	for _, ev := range r.e.events[r.base.ev:r.ev] {
@@ -709,34 +754,34 @@ func (r *memoReplay) goLive() error {
 			return err
 		}
 	}
-	r.live, r.look, r.seen = true, next, 0
+	r.live, r.look, r.liveIn = true, next, 0
 	return nil
 }
 
-// liveWrite rewrites p, stopping where the bytes after one of the next
-// checkpoints are, to hand back to the memo if the rewriter's state there
-// is the recording's.
+// liveWrite rewrites p, stopping where the bytes after one of the
+// checkpoints from look on are, to hand back to the memo if the
+// rewriter's state there is the recording's.
 func (r *memoReplay) liveWrite(p []byte) (int, error) {
 	total := len(p)
-	for {
-		k, at := r.find(p)
+	for from := 0; ; from = 1 {
+		k, at := r.find(p, from)
 		if k < 0 {
-			r.seen += len(p)
+			r.liveIn += len(p)
 			n, err := r.rw.Write(p)
 			return total - len(p) + n, err
 		}
 		if at > 0 {
+			r.liveIn += at
 			if n, err := r.rw.Write(p[:at]); err != nil {
 				return total - len(p) + n, err
 			}
 			p = p[at:]
 		}
-		r.look, r.seen = k+1, 0
 		c := &r.e.checks[k]
 		var ok bool
 		r.state, ok = r.rw.SyncState(r.state[:0])
 		if ok && bytes.Equal(r.state, c.sp.Key()) {
-			r.live, r.base = false, *c
+			r.live, r.base, r.look = false, *c, k+1
 			r.in, r.sent, r.ev = c.in, c.out, c.ev
 			n, err := r.Write(p)
 			return total - len(p) + n, err
@@ -744,37 +789,72 @@ func (r *memoReplay) liveWrite(p []byte) (int, error) {
 	}
 }
 
-// find returns the next checkpoint if the bytes that follow it are in p,
-// and where they start; k < 0 if they are not, or the search credit is
-// spent. A checkpoint not met within two strides is given up for the one
-// after it: that part of the page is gone.
-func (r *memoReplay) find(p []byte) (k, at int) {
+// find returns a checkpoint from look on whose input is in p at or after
+// from, at a '<', and where it starts; k < 0 if there is none, or the
+// search credit is spent. Any checkpoint from look on can be met, up to
+// about twice as far as the input the live rewriter read: a stretch that
+// changed can be longer or shorter than it was, and the page is the same
+// again after it. A place is taken for a checkpoint if its anchor is that
+// checkpoint's, and so are the bytes after it as far as p goes, up to
+// memoVerify: markup repeats, and a hand-back at the wrong place would
+// leave the checkpoints before it behind.
+func (r *memoReplay) find(p []byte, from int) (k, at int) {
 	checks := r.e.checks
-	if r.seen > 2*memoStride && r.look < len(checks) {
-		r.look, r.seen = r.look+1, 0
-	}
 	if r.look >= len(checks) || r.credit <= 0 {
 		return -1, 0
 	}
-	c := checks[r.look]
-	at = indexAnchor(p, r.e.input[c.in:c.in+memoAnchor], c.rare)
-	if at < 0 {
-		r.credit -= len(p)
-		return -1, 0
+	base := checks[r.look].in + 2*r.liveIn + 2*memoStride
+	for i := from; ; {
+		j := bytes.IndexByte(p[i:], '<')
+		if j < 0 || i+j+memoAnchor > len(p) {
+			r.credit -= len(p) - from
+			return -1, 0
+		}
+		at = i + j
+		ks := r.e.anchors[maphash.Bytes(memoSeed, p[at:at+memoAnchor])]
+		x := sort.Search(len(ks), func(x int) bool { return int(ks[x]) >= r.look })
+		for tries := 0; x < len(ks) && tries < 4; x, tries = x+1, tries+1 {
+			c := &checks[ks[x]]
+			if c.in > base+2*at {
+				break
+			}
+			n := min(len(p)-at, len(r.e.input)-c.in, memoVerify)
+			if bytes.Equal(p[at:at+n], r.e.input[c.in:c.in+n]) {
+				r.credit -= at - from
+				return int(ks[x]), at
+			}
+		}
+		i = at + 1
 	}
-	r.credit -= at
-	return r.look, at
 }
 
+// Flush sends what the recording wrote up to the last checkpoint the
+// body matched past, which follows from the bytes matched, and flushes.
+// A rewriter flushed there would send that and the output of the tokens
+// after it, up to some 256 bytes more.
 func (r *memoReplay) Flush() error {
 	if r.live {
 		return r.rw.Flush()
+	}
+	if k := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in }) - 1; k >= 0 {
+		if err := r.send(r.e.checks[k].out); err != nil {
+			return err
+		}
 	}
 	return rewrite.FlushWriter(r.w)
 }
 
 func (r *memoReplay) Close() error {
 	err := r.close()
+	if r.out != nil {
+		if err == nil {
+			err = r.out.Flush()
+		}
+		r.out.Reset(nil)
+		r.out.w = nil
+		memoOutPool.Put(r.out)
+		r.out = nil
+	}
 	if r.memo != nil && err == nil {
 		// A response that failed (a client gone, a write error) says
 		// nothing about the page.
@@ -816,6 +896,30 @@ func (r *memoReplay) Stats() *rewrite.Stats {
 		s.Merge(r.e.between(&r.base, &r.e.end))
 	}
 	return s
+}
+
+// memoOut gathers what a replay writes, the kept output's pieces and
+// the rewriter's output between them, into writes of up to memoOutSize
+// bytes: written as they come, each would be a write to the client's
+// connection of its own. A flush sends what it holds, and flushes w.
+type memoOut struct {
+	*bufio.Writer
+	w io.Writer
+}
+
+// memoOutSize is the most a replay holds before it writes, as much as a
+// rewriter gathers (outBatch).
+const memoOutSize = 32 << 10
+
+var memoOutPool = sync.Pool{New: func() any {
+	return &memoOut{Writer: bufio.NewWriterSize(nil, memoOutSize)}
+}}
+
+func (o *memoOut) FlushError() error {
+	if err := o.Writer.Flush(); err != nil {
+		return err
+	}
+	return rewrite.FlushWriter(o.w)
 }
 
 // memoSkip drops the first n bytes a taking-over rewriter writes, which

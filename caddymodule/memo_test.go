@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -119,6 +120,15 @@ func variants(page []byte) map[string][]byte {
 	for name, open := range map[string]string{"script": "<script>", "comment": "<!--", "svg": "<svg>", "textarea": "<textarea>"} {
 		v["opened-"+name] = append(append(bytes.Clone(page[:len(page)/8]), open...), page[len(page)/8:]...)
 	}
+	// A block of whole elements in the middle, replaced by another of
+	// half, the same or twice its length; and a line of its own every
+	// 2 KB, as a form's token in every product tile.
+	for name, b := range changedBlocks(page) {
+		v[name] = b
+	}
+	var nb bytes.Buffer
+	writeTokens(&nb, string(page), 7)
+	v["every-2k"] = nb.Bytes()
 	// A byte changed every KiB: the search for checkpoints runs out of
 	// credit.
 	every := bytes.Clone(page)
@@ -146,6 +156,130 @@ func variants(page []byte) map[string][]byte {
 		v[fmt.Sprint("edits", k)] = b
 	}
 	return v
+}
+
+// changedBlocks returns page with a block of whole elements about a fifth
+// of it long, from a third of the way in, replaced by other elements of
+// half, the same and twice its length, as a block of recommendations
+// that changed would be.
+func changedBlocks(page []byte) map[string][]byte {
+	at := len(page) / 3
+	at += bytes.IndexByte(page[at:], '<')
+	end := at + len(page)/5
+	end += bytes.Index(page[end:], []byte("\n<"))
+	if end < at {
+		return nil
+	}
+	block := bytes.ReplaceAll(page[at:end], []byte("<p"), []byte("<p data-changed"))
+	block = bytes.ReplaceAll(block, []byte("<img"), []byte("<img data-changed"))
+	other := func(n int) []byte {
+		b := slices.Repeat(block, n/len(block)+1)
+		cut := bytes.LastIndex(b[:n+1], []byte("\n<"))
+		return b[:max(cut, 0)]
+	}
+	v := map[string][]byte{}
+	for name, n := range map[string]int{"block-shorter": len(block) / 2, "block-same": len(block), "block-longer": 2 * len(block)} {
+		v[name] = slices.Concat(page[:at], other(n), page[end:])
+	}
+	return v
+}
+
+// TestMemoResync checks that the memo picks a page up again after the
+// stretches that changed, whatever their length: a block replaced by one
+// shorter, as long or longer, and a line of its own every 2 KB. Most of the
+// output goes out from the memo, and all of it is what a rewriter writes.
+func TestMemoResync(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/collections/all", nil)
+	page := []byte(loadPage(t, 200<<10))
+	bodies := changedBlocks(page)
+	if len(bodies) != 3 {
+		t.Fatalf("%d changed blocks", len(bodies))
+	}
+	var nb bytes.Buffer
+	writeTokens(&nb, string(page), 7)
+	bodies["every-2k"] = nb.Bytes()
+	for name, body := range bodies {
+		h.memo = newPageMemo(DefaultPageMemo)
+		kept(t, h, req, page, nil)
+		opts := h.rewriteOptions(req)
+		var got, want bytes.Buffer
+		pw := h.pageWriter(&got, opts, req)
+		if err := feed(pw, body, callsFor(rand.New(rand.NewSource(1)), len(body), false)); err != nil {
+			t.Fatal(err)
+		}
+		ref := rewrite.NewWriter(&want, opts)
+		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("%s: replay differs from a rewrite %s", name, d)
+		}
+		r := pw.(*memoReplay)
+		// The block, a fifth of the page, is rewritten (at best 89%, 80%
+		// and 67% of the output goes out from the memo), and so is the
+		// stretch to the first checkpoint after each change.
+		share := float64(r.fromMemo) / float64(got.Len())
+		t.Logf("%s: %.0f%% of the output from the memo", name, 100*share)
+		if min := map[string]float64{"block-shorter": .8, "block-same": .7, "block-longer": .58, "every-2k": .75}[name]; share < min {
+			t.Errorf("%s: %.0f%% of the output from the memo, want %.0f%% or more", name, 100*share, 100*min)
+		}
+	}
+}
+
+// TestMemoReplayWrites checks how a replay's output leaves: the kept
+// pieces and the rewriter's output between them are gathered into writes
+// of up to memoOutSize bytes, not written one by one; a flush sends the
+// output up to the last checkpoint before it, and flushes what is below;
+// and the end of the page sends the rest.
+func TestMemoReplayWrites(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/collections/all", nil)
+	page := []byte(loadPage(t, 200<<10))
+	kept(t, h, req, page, nil)
+	var nb bytes.Buffer
+	writeTokens(&nb, string(page), 7)
+	body := nb.Bytes()
+	opts := h.rewriteOptions(req)
+	var log writeLog
+	pw := h.pageWriter(&log, opts, req)
+	if _, ok := pw.(*memoReplay); !ok {
+		t.Fatalf("not replayed: %T", pw)
+	}
+	var want bytes.Buffer
+	ref := rewrite.NewWriter(&want, opts)
+	half := len(body) / 2
+	for _, w := range []pageWriter{pw, ref} {
+		for off := 0; off < half; off += 1 << 10 {
+			if _, err := w.Write(body[off:min(half, off+1<<10)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What went out is what a rewriter flushed there, to the last
+	// checkpoint before it.
+	if len(log.flushAt) != 1 || !bytes.HasPrefix(want.Bytes(), log.body) || len(log.body) < want.Len()-2*memoStride {
+		t.Fatalf("after a flush at %d of %d bytes, %d flushes and %d bytes went out, against %d from a rewriter", half, len(body), len(log.flushAt), len(log.body), want.Len())
+	}
+	for _, w := range []pageWriter{pw, ref} {
+		if _, err := w.Write(body[half:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := diff(log.body, want.Bytes()); d != "" {
+		t.Fatalf("replay differs from a rewrite %s", d)
+	}
+	// Each token the page differs by starts a rewriter, between two runs
+	// of kept output: some 100 pieces, in about one write per 32 KiB.
+	if max := len(log.body)/memoOutSize + 3; len(log.writes) > max {
+		t.Errorf("%d bytes went out in %d writes, want at most %d", len(log.body), len(log.writes), max)
+	}
 }
 
 // TestMemoReplay checks that a page served from the memo is what a
@@ -617,36 +751,6 @@ func FuzzMemo(f *testing.F) {
 	})
 }
 
-// TestIndexAnchor checks indexAnchor against bytes.Index: on pages of a
-// few letters, so that partial matches abound, for anchors cut from the
-// page and from elsewhere, looked for by every offset, and at the edges.
-func TestIndexAnchor(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
-	gen := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = "<ab>"[rng.Intn(4)]
-		}
-		return b
-	}
-	for range 3000 {
-		p := gen(rng.Intn(64))
-		var a []byte
-		if len(p) > 0 && rng.Intn(2) == 0 {
-			i := rng.Intn(len(p))
-			a = p[i:min(len(p), i+1+rng.Intn(8))]
-		} else {
-			a = gen(1 + rng.Intn(6))
-		}
-		want := bytes.Index(p, a)
-		for rare := range a {
-			if got := indexAnchor(p, a, rare); got != want {
-				t.Fatalf("indexAnchor(%q, %q, %d) = %d, bytes.Index %d", p, a, rare, got, want)
-			}
-		}
-	}
-}
-
 // TestMemoRefresh checks that the memo follows a page that changed: a
 // kept page whose replays stop sending most of their output from the memo
 // gives way to a recording of the page as it is now, which is then sent
@@ -700,13 +804,13 @@ func TestMemoRefresh(t *testing.T) {
 			t.Fatal("the page as it is now is not served whole")
 		}
 	}
-	// A page that differs on every request is recorded again ever less
-	// often: each recording copies the page and its rewrite.
+	// A page that differs on every request, in every product tile, is
+	// recorded again ever less often: each recording copies the page and
+	// its rewrite.
 	recordings := 0
 	for i := range 300 {
-		var nb bytes.Buffer
-		writeNew(&nb, string(a), int64(i))
-		if _, ok := serve(nb.Bytes()).(*memoRecorder); ok {
+		body := bytes.ReplaceAll(a, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d>", i))
+		if _, ok := serve(body).(*memoRecorder); ok {
 			recordings++
 		}
 	}
