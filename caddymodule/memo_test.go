@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -818,6 +820,43 @@ func TestMemoRefresh(t *testing.T) {
 		t.Errorf("a page that differs on every request was recorded %d times in 300 requests, want a few", recordings)
 	}
 	t.Logf("a page that differs on every request: %d recordings in 300 requests", recordings)
+}
+
+// TestMemoBackoffConcurrent checks that the recordings of a page that
+// differs on every request grow rarer when its requests come at once, as
+// they do one by one: the requests during a recording are rewritten, and
+// leave the page's generation as it is. (They once took the page for one
+// asked for the first time, and the next request recorded it again at
+// the first generation: a quarter of all requests were recordings.)
+func TestMemoBackoffConcurrent(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
+	page := []byte(loadPage(t, 60<<10))
+	var recordings, served atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 80 {
+				body := bytes.ReplaceAll(page, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d-%d>", w, i))
+				pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req)
+				if _, ok := pw.(*memoRecorder); ok {
+					recordings.Add(1)
+				}
+				if err := feed(pw, body, []bodyCall{{n: len(body) / 2}, {n: len(body) - len(body)/2}}); err != nil {
+					t.Error(err)
+					return
+				}
+				served.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d recordings in %d requests", recordings.Load(), served.Load())
+	if recordings.Load() < 2 || recordings.Load() > 12 {
+		t.Errorf("a page that differs on every request, asked for 8 at a time, was recorded %d times in %d requests, want a few", recordings.Load(), served.Load())
+	}
 }
 
 // failingWriter fails every write after the first n bytes.
