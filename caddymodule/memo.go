@@ -48,8 +48,8 @@ import (
 // rewriter is parked in that state, to be reset to a later checkpoint
 // (rewrite.Writer.ResetAt) if the page differs again. Checkpoints are
 // about memoStride bytes apart, so that a page with a token in every
-// product tile still goes out mostly from the memo. Nothing is ever sent that was
-// not decided from the bytes this response's upstream sent.
+// product tile still goes out mostly from the memo. Nothing is ever sent
+// that was not decided from the bytes this response's upstream sent.
 //
 // A page that changed for good is kept again as it is now. Each replay
 // that sends at least half of the kept output from the memo counts for the
@@ -119,7 +119,7 @@ const memoRecordingStale = int64(30 * time.Second)
 
 // admit reports whether a page the memo does not hold is to be kept this
 // time: from its second request on, or right away when its recording gave
-// way, unless a recording of it is under way or it was over maxMemoPage.
+// way, unless a recording of it is under way or it is too large to keep.
 // Keeping a page costs a copy of it and of its rewrite; one asked for once
 // (a search with its own query) is not worth it, and would push out pages
 // that are asked for again. It also returns the size the page had the
@@ -319,9 +319,10 @@ func addStats(dst, src *rewrite.Stats) *rewrite.Stats {
 // of a few dozen findings, categories and vendors.
 const memoSnapSize = 6 << 10
 
-// memoStride is the input between checkpoints, and memoAnchor how many
-// bytes after a checkpoint are looked for to find it in a changed page,
-// and memoVerify how many of them must match at most. On a 500 KB page
+// memoStride is the input between checkpoints, memoAnchor how many bytes
+// after a checkpoint are looked up to find it in a changed page, and
+// memoVerify how many bytes after it must match the kept ones, as far as
+// the write they are in goes, for a replay to take it. On a 500 KB page
 // with a token every 2 KB, a replay took 0.7-1.3 ms with checkpoints
 // every 128 bytes, 1.3-1.9 ms every 256, and 0.8-1.2 ms every 64, whose
 // kept page is counted 13% larger (alternated runs).
