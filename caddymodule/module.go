@@ -710,6 +710,7 @@ var kindTypes = [...]blocklists.ReqType{
 	rewrite.KindCSS:          blocklists.TypeImage | blocklists.TypeFont | blocklists.TypeStylesheet,
 	rewrite.KindRefresh:      blocklists.TypeAll,
 	rewrite.KindForm:         blocklists.TypeAll,
+	rewrite.KindManifest:     blocklists.TypeOther,
 }
 
 // reqType is the request type set of an element kind.

@@ -27,6 +27,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/rewrite"
 )
 
 func TestCaddyfileExample(t *testing.T) {
@@ -822,5 +825,18 @@ func TestNestedPassesThrough(t *testing.T) {
 	})
 	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
 		t.Errorf("runtime: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestKindTypes checks that every element kind the rewriter has maps to
+// the request types list rules name, and none to nothing.
+func TestKindTypes(t *testing.T) {
+	for k := rewrite.Kind(0); k.String() != "unknown"; k++ {
+		if int(k) >= len(kindTypes) || kindTypes[k] == 0 {
+			t.Errorf("kind %v has no request type", k)
+		}
+	}
+	if got := reqType(rewrite.KindManifest); got != blocklists.TypeOther {
+		t.Errorf("a manifest's request type is %v, want other", got)
 	}
 }

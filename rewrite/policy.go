@@ -58,9 +58,10 @@ const (
 	KindCSS                      // url() and @import in style attributes and <style>
 	KindRefresh                  // meta http-equiv=refresh (reported only)
 	KindForm                     // form[action] (reported only)
+	KindManifest                 // link rel=manifest
 )
 
-var kindNames = [...]string{"script", "inline", "image", "frame", "embed", "media", "hint", "stylesheet", "icon", "ping", "css", "refresh", "form"}
+var kindNames = [...]string{"script", "inline", "image", "frame", "embed", "media", "hint", "stylesheet", "icon", "ping", "css", "refresh", "form", "manifest"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -49,6 +49,7 @@ var adversarial = []string{
 	`<noscript><img src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1"></noscript>`,
 	`<iframe srcdoc="<script src=https://T/a.js></script>">`,
 	`<link rel=preconnect href=https://T>`,
+	`<link REL="Manifest" href=https://T/m.json>`,
 	`<div style="background:url(https://T/p.gif)">`,
 	`<style>@import url(https://T/x.css)</style>`,
 	`<div style="background:url('https://T/p.gif' crossorigin(anonymous))">`,
@@ -177,7 +178,10 @@ func TestDeferredMarkup(t *testing.T) {
 			`<script src="/_fp/c.js" nonce="n1"></script><script nonce="n1">var a=1</script><script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('js')</script>`},
 		{`<a href="/x" ping="https://tracker.example/p">x</a>`,
 			`<script src="/_fp/c.js" nonce=""></script><a data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" href="/x" data-fp-ping="https://tracker.example/p">x</a>`},
+		{`<link rel=manifest href="https://tracker.example/m.json">`,
+			`<script src="/_fp/c.js" nonce=""></script><link data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" rel=manifest data-fp-href="https://tracker.example/m.json">`},
 		{`<img src=/first.png>`, `<img src=/first.png>`},
+		{`<link rel=manifest href=/m.json>`, `<link rel=manifest href=/m.json>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -1186,6 +1186,12 @@ func linkKind(rel string) (Kind, bool) {
 			if !ok {
 				k, ok = KindIcon, true
 			}
+		case "manifest":
+			// Browsers fetch a linked web app manifest to see whether
+			// the page is installable, without the page asking.
+			if !ok {
+				k, ok = KindManifest, true
+			}
 		}
 	}
 	return k, ok

@@ -71,7 +71,7 @@ var kindNames = map[rewrite.Kind]string{
 	rewrite.KindScript: "script", rewrite.KindInlineScript: "inline snippet", rewrite.KindImage: "pixel/image",
 	rewrite.KindFrame: "iframe", rewrite.KindEmbed: "embed", rewrite.KindMedia: "media", rewrite.KindHint: "resource hint",
 	rewrite.KindStylesheet: "stylesheet", rewrite.KindIcon: "icon", rewrite.KindPing: "ping", rewrite.KindCSS: "css",
-	rewrite.KindRefresh: "refresh", rewrite.KindForm: "form",
+	rewrite.KindRefresh: "refresh", rewrite.KindForm: "form", rewrite.KindManifest: "manifest",
 }
 
 // kindMentioned is the kind of a tracker host named in an inline script

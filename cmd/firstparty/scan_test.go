@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/firstparty/firstparty/rewrite"
 )
 
 var update = flag.Bool("update", false, "rewrite the scan goldens in testdata/scan/golden")
@@ -319,5 +321,20 @@ func TestScanColourAndProgress(t *testing.T) {
 	progress(&pb, false, 4, &done)()
 	if pb.Len() != 0 {
 		t.Errorf("progress off the terminal: %q", pb.String())
+	}
+}
+
+// TestScanKindNames checks that the report names every element kind the
+// rewriter has.
+func TestScanKindNames(t *testing.T) {
+	n := 0
+	for k := rewrite.Kind(0); k.String() != "unknown"; k++ {
+		if kindNames[k] == "" {
+			t.Errorf("kind %v has no name in the report", k)
+		}
+		n++
+	}
+	if n < 14 {
+		t.Errorf("only %d kinds", n)
 	}
 }
