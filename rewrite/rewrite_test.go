@@ -445,6 +445,27 @@ func TestFindingsOptIn(t *testing.T) {
 	}
 }
 
+// TestFormTargets checks that a form's targets are reported and left as
+// they are: its action, and the formaction of its submit buttons, which
+// send it elsewhere.
+func TestFormTargets(t *testing.T) {
+	in := `<form action="https://tracker.example/a"><button formaction="https://tracker.example/b">b</button>` +
+		`<input type=SUBMIT formaction="https://tracker.example/c"><input type=image src=/go.png formaction="https://tracker.example/d">` +
+		`<input type=text formaction="https://tracker.example/e"><button>x</button></form>`
+	var out bytes.Buffer
+	st, err := Rewrite(&out, strings.NewReader(in), Options{Policy: trackerPolicy(Defer), PageURL: pageURL, ReportFindings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != in {
+		t.Errorf("form targets changed:\n%s", out.String())
+	}
+	want := map[Finding]int{{Host: trackerHost, Vendor: "Tracker", Category: "advertising", Kind: KindForm, Action: Keep}: 4}
+	if f := st.Findings(); !reflect.DeepEqual(f, want) {
+		t.Errorf("findings %v, want %v", f, want)
+	}
+}
+
 func TestStats(t *testing.T) {
 	in := `<script src="https://tracker.example/a.js"></script><img src="https://tracker.example/p.gif"><img src="https://cdn.other.example/x.png"><img src="/me.png">`
 	var out bytes.Buffer

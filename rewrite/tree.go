@@ -258,7 +258,7 @@ var attrElements = map[string]bool{
 	"object": true, "video": true, "audio": true, "track": true, "input": true, "link": true,
 	"a": true, "area": true, "body": true, "table": true, "td": true, "th": true, "tr": true,
 	"meta": true, "form": true, "script": true, "style": true, "base": true, "font": true,
-	"svg": true, "math": true, "frameset": true,
+	"svg": true, "math": true, "frameset": true, "button": true,
 }
 
 var tagFlags = func() map[string]uint16 {

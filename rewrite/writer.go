@@ -945,6 +945,8 @@ func (r *Writer) lacksKeyAttr(name string, raw []byte, from int) bool {
 		key = keyHTTPEquiv
 	case "form":
 		key = keyAction
+	case "button":
+		key = keyFormAction
 	default:
 		return false
 	}
@@ -1004,6 +1006,7 @@ var (
 	keyBackground = newFoldKey("background")
 	keyHTTPEquiv  = newFoldKey("http-equiv")
 	keyAction     = newFoldKey("action")
+	keyFormAction = newFoldKey("formaction")
 )
 
 // notePhase tracks the head phase for a start tag. An element that opens
@@ -1223,9 +1226,21 @@ func vectors(t *tag, name string, vs []vector) []vector {
 	case "track":
 		add("src", KindMedia, 0)
 	case "input":
-		if v, ok := t.get("type"); ok && strings.EqualFold(strings.TrimSpace(string(v)), "image") {
-			add("src", KindImage, 0)
+		if v, ok := t.get("type"); ok {
+			switch typ := strings.TrimSpace(string(v)); {
+			case strings.EqualFold(typ, "image"):
+				add("src", KindImage, 0)
+				add("formaction", KindForm, 0)
+			case strings.EqualFold(typ, "submit"):
+				add("formaction", KindForm, 0)
+			}
 		}
+	case "button":
+		// A submit button's formaction sends the form elsewhere than its
+		// action; reported only, as the action is. (A button is a submit
+		// button unless its type says otherwise; reporting a reset or
+		// plain button's formaction, which nothing reads, is harmless.)
+		add("formaction", KindForm, 0)
 	case "link":
 		if v, ok := t.get("rel"); ok {
 			if k, ok := linkKind(viewAttr(v)); ok {
