@@ -104,18 +104,18 @@ func newPageMemo(budget int) *pageMemo {
 // seenPage is a page the memo does not hold that was asked for since it
 // was last kept: its size the last time it was rewritten (0 before), the
 // generation its next recording is of, and when a recording of it began,
-// if one is under way (0 if not).
+// if one is under way.
 type seenPage struct {
 	size      int
 	gen       int
-	recording int64 // unix nanoseconds
-	tooLarge  bool  // over maxMemoPage, or its recording over a quarter of the budget
+	recording time.Time // on the monotonic clock; zero if none
+	tooLarge  bool      // over maxMemoPage, or its recording over a quarter of the budget
 }
 
 // memoRecordingStale is how long after a recording began another may
 // begin: one whose response never ended (a handler that panicked) must
 // not keep the page from being kept for good.
-const memoRecordingStale = int64(30 * time.Second)
+const memoRecordingStale = 30 * time.Second
 
 // admit reports whether a page the memo does not hold is to be kept this
 // time: from its second request on, or right away when its recording gave
@@ -129,15 +129,14 @@ func (m *pageMemo) admit(key string) (bool, seenPage) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sp, ok := m.seen.Get(key)
-	now := time.Now().UnixNano()
 	switch {
 	case !ok:
 		m.seen.Add(key, seenPage{})
 		return false, seenPage{}
-	case sp.tooLarge, sp.recording != 0 && now-sp.recording < memoRecordingStale:
+	case sp.tooLarge, !sp.recording.IsZero() && time.Since(sp.recording) < memoRecordingStale:
 		return false, sp
 	}
-	sp.recording = now
+	sp.recording = time.Now()
 	m.seen.Add(key, sp)
 	return true, sp
 }
@@ -150,7 +149,7 @@ func (m *pageMemo) sawSize(key string, size int, recorded bool) {
 	if sp, ok := m.seen.Peek(key); ok {
 		sp.size, sp.tooLarge = size, size > maxMemoPage
 		if recorded {
-			sp.recording = 0
+			sp.recording = time.Time{}
 		}
 		m.seen.Add(key, sp)
 	}
@@ -227,7 +226,7 @@ func (m *pageMemo) add(key string, e *memoEntry) {
 	defer m.mu.Unlock()
 	if e.size() > m.budget/4 {
 		if sp, ok := m.seen.Peek(key); ok {
-			sp.recording, sp.tooLarge = 0, true
+			sp.recording, sp.tooLarge = time.Time{}, true
 			m.seen.Add(key, sp)
 		}
 		return

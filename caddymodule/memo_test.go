@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -856,6 +857,56 @@ func TestMemoBackoffConcurrent(t *testing.T) {
 	t.Logf("%d recordings in %d requests", recordings.Load(), served.Load())
 	if recordings.Load() < 2 || recordings.Load() > 12 {
 		t.Errorf("a page that differs on every request, asked for 8 at a time, was recorded %d times in %d requests, want a few", recordings.Load(), served.Load())
+	}
+}
+
+// TestMemoOneRecording checks that a page is recorded by one response at
+// a time: while a recording is under way, the page's other responses are
+// rewritten; one that never ends (its handler gone) stops blocking others
+// after memoRecordingStale; and a recording that fails lets the next
+// request record the page.
+func TestMemoOneRecording(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
+	page := []byte(loadPage(t, 20<<10))
+	open := func() pageWriter { return h.pageWriter(io.Discard, h.rewriteOptions(req), req) }
+	if pw := open(); !isFirst(pw) {
+		t.Fatalf("first request: %T", pw)
+	} else if err := feed(pw, page, []bodyCall{{n: len(page)}}); err != nil {
+		t.Fatal(err)
+	}
+	stuck, ok := open().(*memoRecorder)
+	if !ok {
+		t.Fatal("the second request is not recorded")
+	}
+	if _, err := stuck.Write(page[:len(page)/2]); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, ok := open().(*memoRecorder); ok {
+			t.Fatal("a second recording began while one is under way")
+		}
+	}
+	// The stuck one began long ago.
+	key := h.rewriteOptions(req).PageURL.String() + "?" + req.URL.RawQuery + "\x00"
+	h.memo.mu.Lock()
+	sp, _ := h.memo.seen.Peek(key)
+	sp.recording = sp.recording.Add(-memoRecordingStale - time.Second)
+	h.memo.seen.Add(key, sp)
+	h.memo.mu.Unlock()
+	rec, ok := open().(*memoRecorder)
+	if !ok {
+		t.Fatal("a stale recording still keeps the page from being recorded")
+	}
+	// This one fails: the client went away. The handler closes it all
+	// the same (finish).
+	rec.tee.w = &failingWriter{n: 100}
+	if err := feed(rec, page, []bodyCall{{n: len(page)}}); err == nil {
+		t.Fatal("a write to a client gone did not fail")
+	}
+	rec.Close()
+	if _, ok := open().(*memoRecorder); !ok {
+		t.Fatal("after a failed recording, the next request does not record the page")
 	}
 }
 
