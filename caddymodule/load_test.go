@@ -254,8 +254,9 @@ func TestLoadReport(t *testing.T) {
 	fmt.Print(b.String())
 }
 
-// writeTokens writes the /tokens response for request n: the page with a line
-// of its own every 2 KB, so that no stretch is the same as the page kept.
+// writeTokens writes the /tokens response for request n: the page with a
+// line of its own every 2 KB, so that no stretch longer than that is the
+// same as the page kept.
 func writeTokens(w io.Writer, page string, n int64) {
 	for off := 0; off < len(page); off += 2 << 10 {
 		end := min(len(page), off+2<<10)

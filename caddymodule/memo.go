@@ -335,17 +335,15 @@ const (
 func (e *memoEntry) size() int { return e.bytes }
 
 // measure sets the entry's size: its copies, and its checkpoints with the
-// states and counts they share.
-func (e *memoEntry) measure() {
+// counts they share and sps, the states the recorder kept once each.
+func (e *memoEntry) measure(sps map[string]*rewrite.SyncPoint) {
 	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + int(unsafe.Sizeof(memoCheck{}))*cap(e.checks) + 1024
 	n += 64*len(e.anchors) + 8*len(e.checks) // the index: its entries, and lists with room to spare
+	for _, sp := range sps {
+		n += 64 + 3*len(sp.Key()) // the key, and the open elements it was made from
+	}
 	var last *rewrite.Stats
-	sps := make(map[*rewrite.SyncPoint]bool)
 	for _, c := range e.checks {
-		if !sps[c.sp] {
-			sps[c.sp] = true
-			n += 64 + 3*len(c.sp.Key()) // the key, and the open elements it was made from
-		}
 		if c.snap != last {
 			n += memoSnapSize
 			last = c.snap
@@ -401,6 +399,12 @@ func (e *memoEntry) equalOut(p []byte, a int, token string, scratch []byte) (boo
 	return true, scratch
 }
 
+// lastCheck returns the last checkpoint at or before input offset in, or
+// -1 if there is none.
+func (e *memoEntry) lastCheck(in int) int {
+	return sort.Search(len(e.checks), func(i int) bool { return e.checks[i].in > in }) - 1
+}
+
 // memoSeed hashes the checkpoints' anchors.
 var memoSeed = maphash.MakeSeed()
 
@@ -421,16 +425,13 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	if h.memo == nil {
 		return rewrite.NewWriter(w, opts)
 	}
-	key := opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00" + opts.Nonce
+	key := memoKey(opts, req)
 	if len(key) > maxMemoKey {
 		return rewrite.NewWriter(w, opts)
 	}
 	db := h.policy.DB()
 	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
-		out := memoOutPool.Get().(*memoOut)
-		out.Reset(w)
-		out.w = w
-		return &memoReplay{e: e, w: out, out: out, opts: opts, memo: h.memo, key: key}
+		return &memoReplay{e: e, out: newMemoOut(w), opts: opts, memo: h.memo, key: key}
 	}
 	admit, sp := h.memo.admit(key)
 	if !admit {
@@ -446,6 +447,12 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	}
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
+}
+
+// memoKey is what the memo keeps a page under: its URL with the query as
+// asked for, and the CSP nonce its response carries.
+func memoKey(opts rewrite.Options, req *http.Request) string {
+	return opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00" + opts.Nonce
 }
 
 // memoRecorder is a rewriter whose input, output and call sequence are
@@ -507,18 +514,23 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 			}
 			off = cut
 		}
+		// The anchor is not all there yet at the end of a write; such a
+		// place is taken as it is.
 		var h uint64
-		if a := start + cut; a+memoAnchor <= len(r.in) {
-			if h = maphash.Bytes(memoSeed, r.in[a:a+memoAnchor]); r.anchors[h] && r.tries < memoTries-1 {
-				r.nextAt, r.tries = a+1, r.tries+1
+		hashed := start+cut+memoAnchor <= len(r.in)
+		if hashed {
+			if h = maphash.Bytes(memoSeed, r.in[start+cut:start+cut+memoAnchor]); r.anchors[h] && r.tries < memoTries-1 {
+				r.nextAt, r.tries = start+cut+1, r.tries+1
 				continue
 			}
 		}
 		if sp, ok := r.syncPoint(); ok {
-			if r.anchors == nil {
-				r.anchors = make(map[uint64]bool)
+			if hashed {
+				if r.anchors == nil {
+					r.anchors = make(map[uint64]bool)
+				}
+				r.anchors[h] = true
 			}
-			r.anchors[h] = true
 			st := r.rw.Stats()
 			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
 			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
@@ -600,7 +612,7 @@ func (r *memoRecorder) Close() error {
 		}
 	}
 	e.indexAnchors()
-	e.measure()
+	e.measure(r.sps)
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
 	return nil
@@ -633,8 +645,7 @@ func (t *memoTee) FlushError() error { return rewrite.FlushWriter(t.w) }
 // hands back at a checkpoint where it is in the recording's state again.
 type memoReplay struct {
 	e    *memoEntry
-	w    io.Writer // out, until Close
-	out  *memoOut
+	out  *memoOut        // where the response goes, until Close
 	opts rewrite.Options // the response's own, token included
 	in   int             // input bytes of the recording matched
 	ev   int             // events whose output has been sent
@@ -729,7 +740,7 @@ func (r *memoReplay) send(target int) error {
 		p, r.buf = r.e.piece(r.buf, r.sent, target, r.opts.Token)
 		r.sent += len(p)
 		r.fromMemo += len(p)
-		if err := writeAll(r.w, p); err != nil {
+		if err := writeAll(r.out, p); err != nil {
 			return err
 		}
 	}
@@ -744,11 +755,11 @@ func (r *memoReplay) send(target int) error {
 // on counting.
 func (r *memoReplay) goLive() error {
 	if r.skip == nil {
-		r.skip = &memoSkip{w: r.w, e: r.e, token: r.opts.Token}
+		r.skip = &memoSkip{w: r.out, e: r.e, token: r.opts.Token}
 		r.credit = memoCredit
 	}
-	next := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in })
-	if k := next - 1; k >= 0 && (r.rw == nil || r.e.checks[k].in > r.base.in) {
+	k := r.e.lastCheck(r.in)
+	if k >= 0 && (r.rw == nil || r.e.checks[k].in > r.base.in) {
 		c := &r.e.checks[k]
 		// What the recording wrote up to the checkpoint follows from input
 		// this body matched.
@@ -796,7 +807,7 @@ func (r *memoReplay) goLive() error {
 			return err
 		}
 	}
-	r.live, r.look, r.liveIn = true, next, 0
+	r.live, r.look, r.liveIn = true, k+1, 0
 	return nil
 }
 
@@ -846,7 +857,7 @@ func (r *memoReplay) find(p []byte, from int) (k, at int) {
 	if r.look >= len(checks) || r.credit <= 0 {
 		return -1, 0
 	}
-	base := checks[r.look].in + 2*r.liveIn + 2*memoStride
+	reach := checks[r.look].in + 2*r.liveIn + 2*memoStride
 	for i := from; ; {
 		j := bytes.IndexByte(p[i:], '<')
 		if j < 0 || i+j+memoAnchor > len(p) {
@@ -858,7 +869,7 @@ func (r *memoReplay) find(p []byte, from int) (k, at int) {
 		x := sort.Search(len(ks), func(x int) bool { return int(ks[x]) >= r.look })
 		for tries := 0; x < len(ks) && tries < 4; x, tries = x+1, tries+1 {
 			c := &checks[ks[x]]
-			if c.in > base+2*at {
+			if c.in > reach+2*at {
 				break
 			}
 			n := min(len(p)-at, len(r.e.input)-c.in, memoVerify)
@@ -879,12 +890,12 @@ func (r *memoReplay) Flush() error {
 	if r.live {
 		return r.rw.Flush()
 	}
-	if k := sort.Search(len(r.e.checks), func(i int) bool { return r.e.checks[i].in > r.in }) - 1; k >= 0 {
+	if k := r.e.lastCheck(r.in); k >= 0 {
 		if err := r.send(r.e.checks[k].out); err != nil {
 			return err
 		}
 	}
-	return rewrite.FlushWriter(r.w)
+	return r.out.FlushError()
 }
 
 func (r *memoReplay) Close() error {
@@ -893,9 +904,7 @@ func (r *memoReplay) Close() error {
 		if err == nil {
 			err = r.out.Flush()
 		}
-		r.out.Reset(nil)
-		r.out.w = nil
-		memoOutPool.Put(r.out)
+		r.out.release()
 		r.out = nil
 	}
 	if r.memo != nil && err == nil {
@@ -936,7 +945,7 @@ func (r *memoReplay) Stats() *rewrite.Stats {
 		s.Merge(r.acc)
 	}
 	if !r.live {
-		s.Merge(r.e.between(&r.base, &r.e.end))
+		s = r.e.addBetween(s, &r.base, &r.e.end)
 	}
 	return s
 }
@@ -957,6 +966,21 @@ const memoOutSize = 32 << 10
 var memoOutPool = sync.Pool{New: func() any {
 	return &memoOut{Writer: bufio.NewWriterSize(nil, memoOutSize)}
 }}
+
+// newMemoOut returns a pooled memoOut that writes to w.
+func newMemoOut(w io.Writer) *memoOut {
+	o := memoOutPool.Get().(*memoOut)
+	o.Reset(w)
+	o.w = w
+	return o
+}
+
+// release gives o back to the pool, holding nothing of its response.
+func (o *memoOut) release() {
+	o.Reset(nil)
+	o.w = nil
+	memoOutPool.Put(o)
+}
 
 func (o *memoOut) FlushError() error {
 	if err := o.Writer.Flush(); err != nil {

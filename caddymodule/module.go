@@ -113,8 +113,8 @@ type Handler struct {
 	// the kept output is sent (with the response's own token) instead of
 	// rewriting it again; from the first byte that differs, the page is
 	// rewritten, until the rewriter reaches one of the kept rewrite's
-	// checkpoints (about every 4 KiB) in the same state, where the kept
-	// output takes over again. A page whose responses stop sending most
+	// checkpoints (about every 128 bytes) in the same state, where the
+	// kept output takes over again. A page whose responses stop sending most
 	// of their output from the memo (it changed) is kept again as it is
 	// now. Pages over 2 MiB, or with URLs over 2 KiB, are not kept.
 	// Default: 32 MiB; negative: off.

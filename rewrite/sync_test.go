@@ -305,7 +305,7 @@ func TestStatsSince(t *testing.T) {
 func TestNewWriterAt(t *testing.T) {
 	points, suffixes := syncBeginnings(10)
 	for oname, opts := range syncOptions() {
-		restored, reset := 0, 0
+		restored, reset, refused := 0, 0, 0
 		for _, p := range points {
 			for _, s := range suffixes {
 				state, ok, want, wantCounts := continuation(t, opts, p, s)
@@ -337,15 +337,18 @@ func TestNewWriterAt(t *testing.T) {
 					t.Fatalf("%s: started after %s, the rewrite of\n%q\nis\n%q\n%v\nnot\n%q\n%v", oname, p.name, s[:min(len(s), 200)], got[:min(len(got), 300)], gotCounts, want[:min(len(want), 300)], wantCounts)
 				}
 				if restored%4 == 0 {
-					resetAt(t, opts, points[(restored/4)%len(points)].prefix, sp, s, want, r.Stats())
-					reset++
+					if resetAt(t, opts, points[(restored/4)%len(points)].prefix, sp, s, want, r.Stats()) {
+						reset++
+					} else {
+						refused++
+					}
 				}
 				restored++
 			}
 		}
-		t.Logf("%s: %d continuations from a restored Writer, %d from a reset one", oname, restored, reset)
-		if restored < 5000 || reset < 1000 {
-			t.Errorf("%s: only %d continuations compared, %d reset", oname, restored, reset)
+		t.Logf("%s: %d continuations from a restored Writer, %d from a reset one, %d from one that refused the reset", oname, restored, reset, refused)
+		if restored < 5000 || reset < 1000 || refused < 1000 {
+			t.Errorf("%s: only %d continuations compared, %d reset, %d refused", oname, restored, reset, refused)
 		}
 	}
 }
@@ -353,8 +356,8 @@ func TestNewWriterAt(t *testing.T) {
 // resetAt checks that a Writer that rewrote other first, reset at sp,
 // writes want for s, and adds counts to what it counted for other. One
 // whose state is not all there is after other is not reset: it goes on as
-// if ResetAt had not been called.
-func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, want string, counts *Stats) {
+// if ResetAt had not been called. It reports whether x was reset.
+func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, want string, counts *Stats) bool {
 	t.Helper()
 	var buf bytes.Buffer
 	x := NewWriter(&buf, opts)
@@ -369,10 +372,10 @@ func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, 
 	if !synced {
 		var ref bytes.Buffer
 		y := NewWriter(&ref, opts)
-		for _, w := range [](*Writer){x, y} {
-			if w == y {
-				w.Write(other)
-			}
+		if _, err := y.Write(other); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []*Writer{x, y} {
 			if _, err := w.Write(s); err != nil {
 				t.Fatal(err)
 			}
@@ -383,7 +386,7 @@ func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, 
 		if buf.String() != ref.String() || statsValues(x.Stats()) != statsValues(y.Stats()) {
 			t.Fatalf("a Writer ResetAt refused went on otherwise than one never asked")
 		}
-		return
+		return false
 	}
 	if now, _ := x.SyncState(nil); string(now) != string(sp.Key()) {
 		t.Fatalf("reset to state %q, not %q", now, sp.Key())
@@ -402,6 +405,7 @@ func resetAt(t *testing.T, opts Options, other []byte, sp *SyncPoint, s []byte, 
 	if got, want := statsValues(x.Stats()), statsValues(before); got != want {
 		t.Fatalf("reset after %q: counts\n%v\nnot those before plus those after\n%v", other[max(0, len(other)-80):], got, want)
 	}
+	return true
 }
 
 // TestNodeFlags checks what Writer.endName relies on: every open element
