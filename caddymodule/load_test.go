@@ -94,6 +94,14 @@ func TestLoadReport(t *testing.T) {
 			// a few hundred bytes after each.
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			writeTokens(w, page, served.Add(1))
+		case "/nonce":
+			// A strict CSP's nonce of its own in the header and on every
+			// script: the memo swaps it into the loader, as it does the
+			// token, and picks the page up again after each script tag.
+			n := fmt.Sprintf("n%021x", served.Add(1))
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+n+"' 'strict-dynamic'; object-src 'none'; base-uri 'none'")
+			w.Write(nonced(page, n))
 		case "/new":
 			// Every product tile differs from the page kept, every 200
 			// bytes or so: it is rewritten in full.
@@ -173,9 +181,9 @@ func TestLoadReport(t *testing.T) {
 		plainCPU, fpCPU   []time.Duration
 		plainBusy, fpBusy []float64
 	}
-	rows := map[string]*row{"/page": {}, "/fresh": {}, "/foot": {}, "/tokens": {}, "/new": {}, "/app.js": {}}
+	rows := map[string]*row{"/page": {}, "/fresh": {}, "/foot": {}, "/tokens": {}, "/nonce": {}, "/new": {}, "/app.js": {}}
 	for r := 0; r < rounds; r++ {
-		for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/new", "/app.js"} {
+		for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/nonce", "/new", "/app.js"} {
 			// Which server goes first alternates, so neither always runs
 			// in the other's wake (its garbage, its cooling CPU).
 			w := rows[p]
@@ -200,8 +208,8 @@ func TestLoadReport(t *testing.T) {
 	// the two servers and which goes first: the garbage one leaves behind
 	// is collected during the next request, and each server follows the
 	// other as often.
-	lat := map[string]*[2][]time.Duration{"/page": {}, "/fresh": {}, "/foot": {}, "/tokens": {}, "/new": {}}
-	for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/new"} {
+	lat := map[string]*[2][]time.Duration{"/page": {}, "/fresh": {}, "/foot": {}, "/tokens": {}, "/nonce": {}, "/new": {}}
+	for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/nonce", "/new"} {
 		for i := 0; i < 1000; i++ {
 			for j := range 2 {
 				k := (i + j) % 2
@@ -223,6 +231,7 @@ func TestLoadReport(t *testing.T) {
 		{"/fresh", "500 KB HTML page, new bytes at the top each time (rewritten to the next checkpoint)", "≥ 60%"},
 		{"/foot", "500 KB HTML page, new bytes at the end each time (rewritten from the last checkpoint)", "≥ 60%"},
 		{"/tokens", "500 KB HTML page, new bytes every 2 KB (rewritten from the checkpoint before each to the one after)", "≥ 60%"},
+		{"/nonce", "500 KB HTML page, a CSP nonce of its own in the header and on each script (the memo swaps it into the loader)", "≥ 60%"},
 		{"/new", "500 KB HTML page, every product tile new each time (rewritten in full)", "≥ 60%"},
 		{"/app.js", "500 KB script", "≥ 97%"},
 	} {
@@ -244,7 +253,7 @@ func TestLoadReport(t *testing.T) {
 	// either leaves, so besides the difference of the p99s, firstparty's
 	// p99 less plain's p50 bounds what it adds without crediting it with
 	// plain's tail.
-	for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/new"} {
+	for _, p := range []string{"/page", "/fresh", "/foot", "/tokens", "/nonce", "/new"} {
 		pl, fp := lat[p][0], lat[p][1]
 		us := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 		fmt.Fprintf(&b, "serial latency, %s, %d requests each: plain p50 %v p99 %v; firstparty p50 %v p99 %v; added at p50 %v, at p99 %v, firstparty p99 less plain p50 %v (target ≤ 3ms)\n",

@@ -252,8 +252,8 @@ type memoEntry struct {
 	db      *blocklists.DB
 	input   []byte
 	output  []byte
-	token   string
-	tokenAt []int // offsets of token in output, ascending
+	secrets memoSecrets // the recording's own
+	subs    []memoSub   // where they lie in output, ascending
 	events  []memoEvent
 	checks  []memoCheck
 	end     memoCheck // the end of the page: end.snap is the page's counts
@@ -337,7 +337,7 @@ func (e *memoEntry) size() int { return e.bytes }
 // measure sets the entry's size: its copies, and its checkpoints with the
 // counts they share and sps, the states the recorder kept once each.
 func (e *memoEntry) measure(sps map[string]*rewrite.SyncPoint) {
-	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + 8*cap(e.tokenAt) + int(unsafe.Sizeof(memoCheck{}))*cap(e.checks) + 1024
+	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + int(unsafe.Sizeof(memoSub{}))*cap(e.subs) + int(unsafe.Sizeof(memoCheck{}))*cap(e.checks) + 1024
 	n += 64*len(e.anchors) + 8*len(e.checks) // the index: its entries, and lists with room to spare
 	for _, sp := range sps {
 		n += 64 + 3*len(sp.Key()) // the key, and the open elements it was made from
@@ -365,32 +365,87 @@ func offsets(b []byte, token string) []int {
 	}
 }
 
-// piece returns the entry's output from a on, up to b at most, with
-// token, the response's own, in place of the entry's: the output itself
-// (read only) up to the next token, or the part of one token from a, put
-// in scratch. Sending a stretch without a token costs no copy. It also
-// returns scratch, to be used again.
-func (e *memoEntry) piece(scratch []byte, a, b int, token string) ([]byte, []byte) {
-	n := len(e.token)
-	k := sort.SearchInts(e.tokenAt, a-n+1) // the first token that ends after a
-	if k == len(e.tokenAt) || e.tokenAt[k] >= b {
+// memoSecrets are what a response has of its own that its rewrite
+// writes: its token (in the loader and in each deferred element) and the
+// CSP nonce of its header, as the loader's attribute holds it (empty
+// without one). A kept output holds the recording's; a replay sends the
+// response's own in their places, which must be as long.
+type memoSecrets [2]string
+
+// secretsOf returns the secrets of a response rewritten with opts.
+func secretsOf(opts *rewrite.Options) memoSecrets {
+	s := memoSecrets{opts.Token, ""}
+	if opts.Nonce != "" {
+		s[1] = loaderNonce(opts.Nonce)
+	}
+	return s
+}
+
+// fits reports whether a response with secrets s can be sent from e.
+func (e *memoEntry) fits(s *memoSecrets) bool {
+	return len(e.secrets[0]) == len(s[0]) && len(e.secrets[1]) == len(s[1])
+}
+
+// memoSub is a place in a kept output where secret, an index into
+// memoSecrets, lies.
+type memoSub struct {
+	at, secret int
+}
+
+// secretPlaces returns where the secrets sec lie in out, the output of a
+// rewrite with them, ascending: the token wherever it occurs (it is
+// random, and was not in the input), the nonce only inside each loader,
+// whose tag is loader, with the nonce nonceAt bytes in. A nonce anywhere
+// else (the page's own scripts carry it too) came from the input, and is
+// sent from the memo only where the input matched. It reports false if
+// two places overlap.
+func secretPlaces(out []byte, sec memoSecrets, loader []byte, nonceAt int) ([]memoSub, bool) {
+	var subs []memoSub
+	for _, at := range offsets(out, sec[0]) {
+		subs = append(subs, memoSub{at, 0})
+	}
+	if sec[1] == "" {
+		return subs, true
+	}
+	for _, at := range offsets(out, string(loader)) {
+		subs = append(subs, memoSub{at + nonceAt, 1})
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].at < subs[j].at })
+	for i := 1; i < len(subs); i++ {
+		if p := subs[i-1]; subs[i].at < p.at+len(sec[p.secret]) {
+			return nil, false
+		}
+	}
+	return subs, true
+}
+
+// piece returns the entry's output from a on, up to b at most, with the
+// secrets sec, the response's own, in place of the entry's: the output
+// itself (read only) up to the next secret, or the part of one secret
+// from a, put in scratch. Sending a stretch without a secret costs no
+// copy. It also returns scratch, to be used again.
+func (e *memoEntry) piece(scratch []byte, a, b int, sec *memoSecrets) ([]byte, []byte) {
+	// The first place that ends after a: places do not overlap, so their
+	// ends ascend too.
+	k := sort.Search(len(e.subs), func(i int) bool { s := &e.subs[i]; return s.at+len(e.secrets[s.secret]) > a })
+	if k == len(e.subs) || e.subs[k].at >= b {
 		return e.output[a:b], scratch
 	}
-	if t := e.tokenAt[k]; t > a {
-		return e.output[a:t], scratch
+	s := e.subs[k]
+	if s.at > a {
+		return e.output[a:s.at], scratch
 	}
-	t := e.tokenAt[k]
-	end := min(t+n, b)
-	scratch = append(scratch[:0], token[a-t:end-t]...)
+	end := min(s.at+len(e.secrets[s.secret]), b)
+	scratch = append(scratch[:0], sec[s.secret][a-s.at:end-s.at]...)
 	return scratch, scratch
 }
 
-// equalOut reports whether p is the entry's output from a on, with token
-// in place of the entry's.
-func (e *memoEntry) equalOut(p []byte, a int, token string, scratch []byte) (bool, []byte) {
+// equalOut reports whether p is the entry's output from a on, with the
+// secrets sec in place of the entry's.
+func (e *memoEntry) equalOut(p []byte, a int, sec *memoSecrets, scratch []byte) (bool, []byte) {
 	for len(p) > 0 {
 		var q []byte
-		q, scratch = e.piece(scratch, a, a+len(p), token)
+		q, scratch = e.piece(scratch, a, a+len(p), sec)
 		if !bytes.Equal(p[:len(q)], q) {
 			return false, scratch
 		}
@@ -430,14 +485,18 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 		return rewrite.NewWriter(w, opts)
 	}
 	db := h.policy.DB()
-	if e := h.memo.get(key, db); e != nil && len(e.token) == len(opts.Token) {
-		return &memoReplay{e: e, out: newMemoOut(w), opts: opts, memo: h.memo, key: key}
+	sec := secretsOf(&opts)
+	if e := h.memo.get(key, db); e != nil && e.fits(&sec) {
+		return &memoReplay{e: e, out: newMemoOut(w), opts: opts, sec: sec, memo: h.memo, key: key}
 	}
 	admit, sp := h.memo.admit(key)
 	if !admit {
 		return &memoFirst{Writer: rewrite.NewWriter(w, opts), memo: h.memo, key: key}
 	}
-	rec := &memoRecorder{memo: h.memo, key: key, db: db, token: opts.Token, nextAt: 1, gen: sp.gen}
+	rec := &memoRecorder{memo: h.memo, key: key, db: db, secrets: sec, nextAt: 1, gen: sp.gen}
+	if sec[1] != "" {
+		rec.loader, rec.nonceAt = h.loaderTag(opts.Token, opts.Nonce)
+	}
 	rec.tee = &memoTee{w: w, keep: true}
 	if size := sp.size; size > 0 {
 		// Sized for the page as it was, with room for the changes and
@@ -450,9 +509,15 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 }
 
 // memoKey is what the memo keeps a page under: its URL with the query as
-// asked for, and the CSP nonce its response carries.
+// asked for, and whether its response's header carries a CSP nonce. The
+// nonce itself is the response's own, as its token is (memoSecrets): a
+// page with a new one on every response is the same page.
 func memoKey(opts rewrite.Options, req *http.Request) string {
-	return opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00" + opts.Nonce
+	k := opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00"
+	if opts.Nonce != "" {
+		k += "nonce"
+	}
+	return k
 }
 
 // memoRecorder is a rewriter whose input, output and call sequence are
@@ -460,6 +525,9 @@ func memoKey(opts rewrite.Options, req *http.Request) string {
 type memoRecorder struct {
 	rw      *rewrite.Writer
 	tee     *memoTee
+	secrets memoSecrets
+	loader  []byte // the loader's tag, with nonceAt, if there is a nonce
+	nonceAt int
 	in      []byte
 	events  []memoEvent
 	checks  []memoCheck
@@ -469,7 +537,6 @@ type memoRecorder struct {
 	memo    *pageMemo
 	key     string
 	db      *blocklists.DB
-	token   string
 	gen     int // the generation of the page's recordings this one is
 	state   []byte
 	sps     map[string]*rewrite.SyncPoint // the checkpoints' states, by key
@@ -597,15 +664,19 @@ func (r *memoRecorder) drop() {
 
 func (r *memoRecorder) Close() error {
 	err := r.rw.Close()
-	if err != nil || r.failed || !r.tee.keep || r.token == "" || bytes.Contains(r.in, []byte(r.token)) {
+	var subs []memoSub
+	ok := err == nil && !r.failed && r.tee.keep && r.secrets[0] != "" && !bytes.Contains(r.in, []byte(r.secrets[0]))
+	if ok {
+		subs, ok = secretPlaces(r.tee.kept, r.secrets, r.loader, r.nonceAt)
+	}
+	if !ok {
 		r.memo.sawSize(r.key, int(r.rw.Stats().BytesIn), true)
 		return err
 	}
 	st := r.rw.Stats()
-	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, token: r.token, events: r.events,
+	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, secrets: r.secrets, subs: subs, events: r.events,
 		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}, gen: r.gen}
 	e.score.Store(int32(1)<<r.gen - 1)
-	e.tokenAt = offsets(e.output, r.token)
 	for _, c := range r.checks {
 		if c.in+memoAnchor <= len(e.input) {
 			e.checks = append(e.checks, c)
@@ -647,6 +718,7 @@ type memoReplay struct {
 	e    *memoEntry
 	out  *memoOut        // where the response goes, until Close
 	opts rewrite.Options // the response's own, token included
+	sec  memoSecrets     // the response's own
 	in   int             // input bytes of the recording matched
 	ev   int             // events whose output has been sent
 	sent int             // output bytes of the recording sent
@@ -737,7 +809,7 @@ func commonPrefix(a, b []byte) int {
 func (r *memoReplay) send(target int) error {
 	for r.sent < target {
 		var p []byte
-		p, r.buf = r.e.piece(r.buf, r.sent, target, r.opts.Token)
+		p, r.buf = r.e.piece(r.buf, r.sent, target, &r.sec)
 		r.sent += len(p)
 		r.fromMemo += len(p)
 		if err := writeAll(r.out, p); err != nil {
@@ -755,7 +827,7 @@ func (r *memoReplay) send(target int) error {
 // on counting.
 func (r *memoReplay) goLive() error {
 	if r.skip == nil {
-		r.skip = &memoSkip{w: r.out, e: r.e, token: r.opts.Token}
+		r.skip = &memoSkip{w: r.out, e: r.e, sec: &r.sec}
 		r.credit = memoCredit
 	}
 	k := r.e.lastCheck(r.in)
@@ -992,12 +1064,12 @@ func (o *memoOut) FlushError() error {
 // memoSkip drops the first n bytes a taking-over rewriter writes, which
 // went out from the memo, checking that they are those bytes.
 type memoSkip struct {
-	w     io.Writer
-	e     *memoEntry
-	token string
-	n     int
-	pos   int
-	buf   []byte
+	w   io.Writer
+	e   *memoEntry
+	sec *memoSecrets
+	n   int
+	pos int
+	buf []byte
 }
 
 func (s *memoSkip) Write(p []byte) (int, error) {
@@ -1005,7 +1077,7 @@ func (s *memoSkip) Write(p []byte) (int, error) {
 	if s.pos < s.n {
 		k := min(len(p), s.n-s.pos)
 		var same bool
-		if same, s.buf = s.e.equalOut(p[:k], s.pos, s.token, s.buf); !same {
+		if same, s.buf = s.e.equalOut(p[:k], s.pos, s.sec, s.buf); !same {
 			metrics.pageMemo.WithLabelValues("diverged").Inc()
 			return 0, errMemoDiverged
 		}

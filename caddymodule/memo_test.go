@@ -567,6 +567,114 @@ func TestMemoServe(t *testing.T) {
 	}
 }
 
+// nonced returns page with nonce on each of its scripts, as a page under
+// a strict CSP carries its response's nonce.
+func nonced(page, nonce string) []byte {
+	return []byte(strings.ReplaceAll(page, "<script", `<script nonce="`+nonce+`"`))
+}
+
+// TestMemoNonce checks a page whose every response has a CSP nonce of its
+// own, in its header and on its scripts: it is kept and replayed as one
+// page, mostly from the memo, and each response is its own rewrite byte
+// for byte, with its own nonce in the loader and no earlier response's
+// anywhere. A nonce of another length is rewritten, not replayed.
+func TestMemoNonce(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	req := httptest.NewRequest("GET", "http://shop.example/collections/all", nil)
+	page := loadPage(t, 200<<10)
+	rng := rand.New(rand.NewSource(1))
+	nonce := func(n int) string {
+		const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = b64[rng.Intn(len(b64))]
+		}
+		return string(b)
+	}
+	var earlier []string
+	for i := range 6 {
+		n := nonce(22)
+		if i == 4 {
+			n = nonce(16)
+		}
+		opts := h.rewriteOptions(req)
+		opts.Nonce = n
+		body := nonced(page, n)
+		var got, want bytes.Buffer
+		pw := h.pageWriter(&got, opts, req)
+		if err := feed(pw, body, callsFor(rng, len(body), true)); err != nil {
+			t.Fatal(err)
+		}
+		ref := rewrite.NewWriter(&want, opts)
+		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("response %d: differs from its rewrite %s", i, d)
+		}
+		if !bytes.Contains(got.Bytes(), []byte(`nonce="`+n+`"></script>`)) {
+			t.Fatalf("response %d: the loader lacks its nonce", i)
+		}
+		for _, o := range earlier {
+			if bytes.Contains(got.Bytes(), []byte(o)) {
+				t.Fatalf("response %d holds an earlier response's nonce", i)
+			}
+		}
+		earlier = append(earlier, n)
+		r, replayed := pw.(*memoReplay)
+		switch {
+		case i < 2:
+			continue // seen, then kept
+		case i == 4:
+			if replayed {
+				t.Errorf("response %d: a nonce of another length was replayed", i)
+			}
+			continue
+		case !replayed:
+			t.Fatalf("response %d: not replayed (%T)", i, pw)
+		}
+		share := float64(r.fromMemo) / float64(got.Len())
+		t.Logf("response %d: %.0f%% of the output from the memo", i, 100*share)
+		if share < .9 {
+			t.Errorf("response %d: %.0f%% of the output from the memo, want 90%% or more", i, 100*share)
+		}
+	}
+
+	// Through the handler, with the nonce in the response's header.
+	get := func(h *Handler, n string) string {
+		req := httptest.NewRequest("GET", "http://shop.example/p", nil)
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+n+"' 'strict-dynamic'; object-src 'none'")
+			w.Write(nonced(page, n))
+		})
+		out := rec.Body.String()
+		i := strings.Index(out, `data-fp-token="`)
+		if i < 0 {
+			t.Fatalf("no token in %q", snippet(rec.Body.Bytes(), 0))
+		}
+		return strings.ReplaceAll(out, out[i+15:i+15+24], "TOKEN")
+	}
+	fresh := provisioned(t, &Handler{})
+	fresh.memo = nil
+	for i := range 4 {
+		n := nonce(24)
+		got, want := get(h, n), get(fresh, n)
+		if got != want {
+			t.Fatalf("response %d through the handler differs from its rewrite %s", i, diff([]byte(got), []byte(want)))
+		}
+		if !strings.Contains(got, `nonce="`+n+`"></script>`) {
+			t.Fatalf("response %d: the loader lacks the header's nonce", i)
+		}
+	}
+	preq := httptest.NewRequest("GET", "http://shop.example/p", nil)
+	popts := h.rewriteOptions(preq)
+	popts.Nonce = "any"
+	if _, ok := h.memo.lru.Get(memoKey(popts, preq)); !ok {
+		t.Error("the page with a nonce in its header was not kept")
+	}
+}
+
 func TestCaddyfilePageMemo(t *testing.T) {
 	for in, want := range map[string]int64{"8MiB": 8 << 20, "off": -1, "100kB": 100000} {
 		var h Handler
@@ -634,22 +742,32 @@ func TestMemoConcurrent(t *testing.T) {
 	}
 }
 
-// TestMemoPieces checks the token swap on every cut of the output: the
-// pieces a replay sends, joined, are the output with the new token, even
-// where a cut falls inside a token, and equalOut tells that output from
-// the same with any one byte changed.
+// TestMemoPieces checks the swap of the secrets on every cut of the
+// output: the pieces a replay sends, joined, are the output with the new
+// token and nonce, even where a cut falls inside one, and equalOut tells
+// that output from the same with any one byte changed. The nonce is
+// swapped in the loader only: the page's own script keeps what its input
+// said.
 func TestMemoPieces(t *testing.T) {
-	e := &memoEntry{output: []byte(`<a data-fp-token="OLDTOKEN">x</a><b data-fp-token="OLDTOKEN">OLDTOKEN`), token: "OLDTOKEN"}
-	e.tokenAt = offsets(e.output, e.token)
-	if len(e.tokenAt) != 3 {
-		t.Fatalf("offsets found %v", e.tokenAt)
+	loader := []byte(`<script src="/r.js" data-fp-token="OLDTOKEN" nonce="OLD+N0NCE"></script>`)
+	nonceAt := bytes.Index(loader, []byte("OLD+N0NCE"))
+	e := &memoEntry{output: []byte(`<p nonce="OLD+N0NCE">` + string(loader) + `<a data-fp-token="OLDTOKEN">x</a><b data-fp-token="OLDTOKEN">OLDTOKEN`),
+		secrets: memoSecrets{"OLDTOKEN", "OLD+N0NCE"}}
+	var ok bool
+	if e.subs, ok = secretPlaces(e.output, e.secrets, loader, nonceAt); !ok || len(e.subs) != 5 {
+		t.Fatalf("secretPlaces found %v, %v", e.subs, ok)
 	}
+	sec := &memoSecrets{"newtoken", "new/n0nce"}
 	want := strings.ReplaceAll(string(e.output), "OLDTOKEN", "newtoken")
+	want = strings.Replace(want, `"OLD+N0NCE"></script>`, `"new/n0nce"></script>`, 1)
+	if !strings.HasPrefix(want, `<p nonce="OLD+N0NCE">`) || strings.Count(want, "new/n0nce") != 1 {
+		t.Fatalf("the expected output is wrong: %q", want)
+	}
 	var scratch []byte
 	send := func(got []byte, a, b int) []byte {
 		for a < b {
 			var p []byte
-			p, scratch = e.piece(scratch, a, b, "newtoken")
+			p, scratch = e.piece(scratch, a, b, sec)
 			if len(p) == 0 {
 				t.Fatalf("an empty piece at %d of %d", a, b)
 			}
@@ -665,7 +783,7 @@ func TestMemoPieces(t *testing.T) {
 			if string(got) != want {
 				t.Fatalf("cuts at %d and %d: %q", cut1, cut2, got)
 			}
-			if ok, _ := e.equalOut([]byte(want[cut1:cut2]), cut1, "newtoken", nil); !ok {
+			if ok, _ := e.equalOut([]byte(want[cut1:cut2]), cut1, sec, nil); !ok {
 				t.Fatalf("equalOut(%d, %d) is false for the same bytes", cut1, cut2)
 			}
 		}
@@ -674,14 +792,19 @@ func TestMemoPieces(t *testing.T) {
 		for a := 0; a <= i; a += 5 {
 			changed := []byte(want[a:])
 			changed[i-a] ^= 0x20
-			if ok, _ := e.equalOut(changed, a, "newtoken", nil); ok {
+			if ok, _ := e.equalOut(changed, a, sec, nil); ok {
 				t.Fatalf("equalOut from %d is true with byte %d changed", a, i)
 			}
 		}
 	}
-	// The output itself goes out where there is no token: no copy.
-	if p, _ := e.piece(nil, 0, 10, "newtoken"); &p[0] != &e.output[0] {
-		t.Error("a piece without a token was copied")
+	// The output itself goes out where there is no secret: no copy.
+	if p, _ := e.piece(nil, 0, 10, sec); &p[0] != &e.output[0] {
+		t.Error("a piece without a secret was copied")
+	}
+	// A nonce that holds the token cannot be swapped apart from it.
+	both := []byte(`<script data-fp-token="TOK" nonce="xTOKx"></script>`)
+	if _, ok := secretPlaces(both, memoSecrets{"TOK", "xTOKx"}, both, bytes.Index(both, []byte("xTOKx"))); ok {
+		t.Error("overlapping secrets were accepted")
 	}
 }
 
@@ -696,6 +819,8 @@ func FuzzMemo(f *testing.F) {
 	f.Add([]byte{1, 1, 0x40, 0, 7, 2, 0x80, 0, 2}, uint16(1000))
 	f.Add([]byte{0, 2, 0x20, 0, 3, 0, 0x90, 0, '<'}, uint16(32768))
 	f.Add([]byte{1, 2, 0x01, 0, 9, 1, 0xa0, 0, 60, 2, 0xc0, 0, 5}, uint16(17))
+	f.Add([]byte{2, 0, 0x30, 0, 'x'}, uint16(4096))
+	f.Add([]byte{3, 2, 0x08, 0, 6, 1, 0x02, 0, 9}, uint16(700))
 	h := provisioned(f, &Handler{})
 	req := httptest.NewRequest("GET", "http://shop.example/collections/all", nil)
 	late := "<!doctype html><html><head><title>Shop</title></head><body>" +
@@ -708,9 +833,29 @@ func FuzzMemo(f *testing.F) {
 		if len(ops) == 0 || len(ops) > 64 {
 			return
 		}
+		// ops[0] picks the page, and whether its responses carry a CSP
+		// nonce of their own (on its scripts too): the kept one another
+		// than the replayed one.
 		page := bases[int(ops[0])%len(bases)]
+		optsOf := func(nonce string) rewrite.Options {
+			o := h.rewriteOptions(req)
+			o.Nonce = nonce
+			return o
+		}
 		h.memo = newPageMemo(DefaultPageMemo)
-		kept(t, h, req, page, []bodyCall{{n: len(page)}})
+		nonce := ""
+		if ops[0]&2 != 0 {
+			for range 2 {
+				pw := h.pageWriter(&bytes.Buffer{}, optsOf("keptNonce+0"), req)
+				if err := feed(pw, nonced(string(page), "keptNonce+0"), []bodyCall{{n: len(page)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			nonce = "thisNonce/1"
+			page = nonced(string(page), nonce)
+		} else {
+			kept(t, h, req, page, []bodyCall{{n: len(page)}})
+		}
 		body := bytes.Clone(page)
 		for op := ops[1:]; len(op) >= 4; op = op[4:] {
 			at := (int(op[1])<<8 | int(op[2])) * len(body) / 65536
@@ -730,7 +875,7 @@ func FuzzMemo(f *testing.F) {
 		for off := 0; off < len(body); off += n {
 			calls = append(calls, bodyCall{n: min(n, len(body)-off)})
 		}
-		opts := h.rewriteOptions(req)
+		opts := optsOf(nonce)
 		var got, want bytes.Buffer
 		pw := h.pageWriter(&got, opts, req)
 		if _, ok := pw.(*memoReplay); !ok {

@@ -110,7 +110,8 @@ type Handler struct {
 	// PageMemo is the memory, in bytes, for the page memo: for each page
 	// URL asked for more than once, an upstream body rewritten and its
 	// output. While a later response's body is the same byte for byte,
-	// the kept output is sent (with the response's own token) instead of
+	// the kept output is sent (with the response's own token, and its own
+	// CSP nonce in the loader) instead of
 	// rewriting it again; from the first byte that differs, the page is
 	// rewritten, until the rewriter reaches one of the kept rewrite's
 	// checkpoints (about every 128 bytes) in the same state, where the
@@ -675,12 +676,25 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 
 // loader is the snippet inserted before the first deferred element.
 func (h *Handler) loader(token, nonce string) []byte {
-	s := `<script src="` + h.RuntimePath + `?v=` + h.runtimeVersion + `" data-fp-token="` + token + `"`
-	if nonce != "" {
-		s += ` nonce="` + html.EscapeString(nonce) + `"`
-	}
-	return []byte(s + `></script>`)
+	b, _ := h.loaderTag(token, nonce)
+	return b
 }
+
+// loaderTag returns the loader, and where in it the nonce lies as
+// loaderNonce writes it (-1 without one).
+func (h *Handler) loaderTag(token, nonce string) ([]byte, int) {
+	s := `<script src="` + h.RuntimePath + `?v=` + h.runtimeVersion + `" data-fp-token="` + token + `"`
+	at := -1
+	if nonce != "" {
+		s += ` nonce="`
+		at = len(s)
+		s += loaderNonce(nonce) + `"`
+	}
+	return []byte(s + `></script>`), at
+}
+
+// loaderNonce is a CSP nonce as the loader's attribute holds it.
+func loaderNonce(nonce string) string { return html.EscapeString(nonce) }
 
 func (h *Handler) logStats(r *http.Request, st *rewrite.Stats) {
 	if ce := h.logger.Check(zapcore.DebugLevel, "page rewritten"); ce != nil {

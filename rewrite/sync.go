@@ -11,7 +11,8 @@ import (
 // undecided input, no output held back (for the loader or otherwise), and
 // not inside raw text, a comment, a held element or a nested document.
 //
-// Two Writers made with the same Options (Token aside) whose states are
+// Two Writers made with the same Options (Token and Nonce aside: each
+// writes its own, but both must have a Nonce or neither) whose states are
 // equal write the same bytes for the same input from there on, and count
 // the same for it. The Caddy module's page memo uses this to pick a kept
 // rewrite up again after a stretch of a page that changed: where the
@@ -20,7 +21,9 @@ import (
 //
 // The state holds everything that outlives a token: the tree context, the
 // base URL, where the page is (head or body), the CSP nonce and the
-// loader's progress. Scratch memory, caches and the counts (which add up,
+// loader's progress. A nonce from the Options is the Writer's own, like
+// its Token: the state says only that there is one, so that a page whose
+// every response has a nonce of its own reaches the same states. Scratch memory, caches and the counts (which add up,
 // see Stats.Since) are not part of it, nor the strongest decision, which
 // only a nested document's Writer reports. The counts of open select,
 // template and p elements follow from the tree, and are in it all the same.
@@ -29,14 +32,17 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 		return dst, false
 	}
 	var flags byte
-	for i, b := range [...]bool{r.baseSet, r.headPhase, r.opensBody, r.holdDone, r.tree.frameset, r.heldOver, r.pastBOM} {
+	optNonce := r.opts.Nonce != "" // then r.nonce is that nonce
+	for i, b := range [...]bool{r.baseSet, r.headPhase, r.opensBody, r.holdDone, r.tree.frameset, r.heldOver, r.pastBOM, optNonce} {
 		if b {
 			flags |= 1 << i
 		}
 	}
 	dst = append(dst, flags, r.loaderState, r.sstate)
 	dst = appendSyncString(dst, r.rawName)
-	dst = appendSyncString(dst, r.nonce)
+	if !optNonce {
+		dst = appendSyncString(dst, r.nonce)
+	}
 	// Until a <base href> sets it, the base URL is the options' PageURL,
 	// which the flags' baseSet stands for.
 	base := ""
@@ -85,13 +91,23 @@ func (p *SyncPoint) Key() []byte { return p.key }
 
 // NewWriterAt returns a Writer in the state p describes, as if it had
 // rewritten the input before p: for the same input from there on, it
-// writes and counts what the Writer p was taken from would have. Its
-// Stats count from p on. opts must be those of that Writer, Token aside.
+// writes and counts what the Writer p was taken from would have, with its
+// own Token and Nonce. Its Stats count from p on. opts must be those of
+// that Writer, Token and Nonce aside (as for SyncState).
 func NewWriterAt(w io.Writer, opts Options, p *SyncPoint) *Writer {
 	r := NewWriter(w, opts)
-	r.carried = p.st
+	r.carry(p)
 	r.tree.stack = slices.Clone(p.st.tree.stack)
 	return r
+}
+
+// carry takes p's state, but for the stack, with the Writer's own nonce
+// when its Options give one.
+func (r *Writer) carry(p *SyncPoint) {
+	r.carried = p.st
+	if r.opts.Nonce != "" {
+		r.nonce = r.opts.Nonce
+	}
 }
 
 // ResetAt puts r in the state p describes, as NewWriterAt would start a
@@ -105,7 +121,7 @@ func (r *Writer) ResetAt(p *SyncPoint) bool {
 	}
 	stack, spare, facts := r.tree.stack[:0], r.spare, r.facts
 	r.init(r.w, r.opts, r.stats)
-	r.carried = p.st
+	r.carry(p)
 	r.tree.stack = append(stack, p.st.tree.stack...)
 	r.spare, r.facts = spare, facts
 	return true

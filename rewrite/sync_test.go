@@ -138,6 +138,17 @@ func statsValues(s *Stats) any {
 	return fmt.Sprint(s.Elements, s.Actions, cats, vendors, s.FailClosed, s.LoaderInserted, s.BytesIn, s.BytesOut, s.Findings(), s.Mentions())
 }
 
+// syncPointAfter rewrites p's beginning (then flushes, if asked) and
+// returns the SyncPoint the Writer is at, if any.
+func syncPointAfter(opts Options, p syncPoint) (*SyncPoint, bool) {
+	w := NewWriter(io.Discard, opts)
+	w.Write(p.prefix)
+	if p.flush {
+		w.Flush()
+	}
+	return w.SyncPoint()
+}
+
 // syncBeginnings returns the beginnings the sync tests start from (every
 // context and pair of contexts, with and without a flush, and every
 // every-th '<' of the shop page and of the adversarial rows), and the
@@ -312,13 +323,7 @@ func TestNewWriterAt(t *testing.T) {
 				if !ok {
 					break
 				}
-				var orig bytes.Buffer
-				w := NewWriter(&orig, opts)
-				w.Write(p.prefix)
-				if p.flush {
-					w.Flush()
-				}
-				sp, ok := w.SyncPoint()
+				sp, ok := syncPointAfter(opts, p)
 				if !ok || string(sp.Key()) != state {
 					t.Fatalf("%s: %s: SyncPoint %v, key %q; SyncState %q", oname, p.name, ok, sp.Key(), state)
 				}
@@ -350,6 +355,77 @@ func TestNewWriterAt(t *testing.T) {
 		if restored < 5000 || reset < 1000 || refused < 1000 {
 			t.Errorf("%s: only %d continuations compared, %d reset, %d refused", oname, restored, reset, refused)
 		}
+	}
+}
+
+// TestSyncNonce checks that a nonce from the Options is the Writer's own,
+// as its Token is: Writers with different nonces are in the same states
+// at the same places, one started from (or reset to) another's state
+// writes its own nonce into the loader, and one without a nonce is never
+// in a state of one with.
+func TestSyncNonce(t *testing.T) {
+	base := syncOptions()["loader"]
+	withNonce := func(n string) Options { o := base; o.Nonce = n; return o }
+	a, b := withNonce("nonceAAAA"), withNonce("nonceBBBB")
+	points, suffixes := syncBeginnings(10)
+	compared, withLoader := 0, 0
+	for _, p := range points {
+		stA, okA, _, _ := continuation(t, a, p, nil)
+		stB, okB, _, _ := continuation(t, b, p, nil)
+		stNone, _, _, _ := continuation(t, base, p, nil)
+		if okA != okB || stA != stB {
+			t.Fatalf("%s: nonces A and B give states %q (%v) and %q (%v)", p.name, stA, okA, stB, okB)
+		}
+		if !okA {
+			continue
+		}
+		if stA == stNone {
+			t.Fatalf("%s: the state with a nonce is the state without: %q", p.name, stA)
+		}
+		sp, _ := syncPointAfter(a, p)
+		for _, s := range suffixes {
+			_, _, want, _ := continuation(t, b, p, s)
+			var buf bytes.Buffer
+			r := NewWriterAt(&buf, b, sp)
+			if _, err := r.Write(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := buf.String(); got != want {
+				t.Fatalf("%s: started from nonce A's state, nonce B's Writer wrote\n%q\nnot\n%q", p.name, got[:min(len(got), 300)], want[:min(len(want), 300)])
+			}
+			// One that rewrote something else first, reset there.
+			var rbuf bytes.Buffer
+			x := NewWriter(&rbuf, b)
+			x.Write([]byte("<body><p>x</p>"))
+			if err := x.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if !x.ResetAt(sp) {
+				t.Fatal("no reset after a paragraph and a flush")
+			}
+			rbuf.Reset()
+			x.Write(s)
+			if err := x.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := rbuf.String(); got != want {
+				t.Fatalf("%s: reset to nonce A's state, nonce B's Writer wrote\n%q\nnot\n%q", p.name, got[:min(len(got), 300)], want[:min(len(want), 300)])
+			}
+			if strings.Contains(want, "nonceBBBB") {
+				withLoader++
+			}
+			if strings.Contains(want, "nonceAAAA") {
+				t.Fatalf("%s: nonce B's rewrite holds nonce A", p.name)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d continuations compared, %d with the loader in them", compared, withLoader)
+	if compared < 1000 || withLoader < 100 {
+		t.Errorf("only %d continuations compared, %d with the loader", compared, withLoader)
 	}
 }
 
