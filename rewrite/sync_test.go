@@ -429,6 +429,82 @@ func TestSyncNonce(t *testing.T) {
 	}
 }
 
+// TestResetAtFields keeps ResetAt whole: it does not zero the Writer, so
+// every field of a Writer must be one it sets, one that is empty or zero
+// wherever ResetAt is allowed (synced), or one that is scratch memory,
+// options or counts it may keep. A field added to the Writer fails here
+// until it is placed. After Writers that rewrote the beginnings of the
+// sync tests are reset, the fields it sets and those that must be empty
+// are checked.
+func TestResetAtFields(t *testing.T) {
+	const (
+		set     = "set by ResetAt"
+		empty   = "empty or zero at a sync point"
+		scratch = "scratch memory, options or counts, kept"
+	)
+	fields := map[string]string{
+		"carried": set, "lastFail": set, "heldLen": set, "holdAt": set, "strongest": set,
+		"buf": empty, "out": empty, "pend": empty, "raw": empty, "disp": empty, "held": empty, "nested": empty,
+		"isNested": empty, "deciding": empty, "holding": empty, "err": empty, "closed": empty,
+		"w": scratch, "opts": scratch, "max": scratch, "stats": scratch, "bufBox": scratch, "outBox": scratch,
+		"names": scratch, "tg": scratch, "scan": scratch, "heldTg": scratch, "attrBuf": scratch, "spare": scratch,
+		"sink": scratch, "spareAdd": scratch, "refs": scratch, "url": scratch, "res": scratch, "arena": scratch,
+		"urls": scratch, "facts": scratch,
+		// heldKind says what held holds, and is set with it.
+		"heldKind": scratch,
+	}
+	typ := reflect.TypeOf(Writer{})
+	for i := range typ.NumField() {
+		if _, ok := fields[typ.Field(i).Name]; !ok {
+			t.Errorf("Writer.%s: ResetAt neither sets it nor may keep it; place it in ResetAt and here", typ.Field(i).Name)
+		}
+	}
+	if len(fields) != typ.NumField() {
+		t.Errorf("%d fields placed, the Writer has %d", len(fields), typ.NumField())
+	}
+	opts := syncOptions()["loader"]
+	sp, ok := syncPointAfter(opts, syncPoint{prefix: []byte("<!doctype html><html><head><title>x</title>"), flush: true})
+	if !ok {
+		t.Fatal("no sync point in the head after a flush")
+	}
+	want := reflect.ValueOf(NewWriterAt(io.Discard, opts, sp)).Elem()
+	reset := 0
+	points, _ := syncBeginnings(3)
+	for _, p := range points {
+		w := NewWriter(io.Discard, opts)
+		w.Write(p.prefix)
+		if p.flush {
+			w.Flush()
+		}
+		if !w.ResetAt(sp) {
+			continue
+		}
+		reset++
+		got := reflect.ValueOf(w).Elem()
+		for i := range typ.NumField() {
+			f := typ.Field(i).Name
+			switch fields[f] {
+			case set:
+				if f == "carried" {
+					if st, _ := w.SyncState(nil); string(st) != string(sp.Key()) {
+						t.Fatalf("after %s, reset to state %q, not %q", p.name, st, sp.Key())
+					}
+				} else if !got.Field(i).Equal(want.Field(i)) {
+					t.Fatalf("after %s, reset: %s is %v, not %v", p.name, f, got.Field(i), want.Field(i))
+				}
+			case empty:
+				if v := got.Field(i); (v.Kind() == reflect.Slice && v.Len() != 0) || (v.Kind() != reflect.Slice && !v.IsZero()) {
+					t.Fatalf("after %s, reset: %s is %v", p.name, f, v)
+				}
+			}
+		}
+	}
+	t.Logf("%d Writers reset", reset)
+	if reset < 1000 {
+		t.Errorf("only %d Writers reset", reset)
+	}
+}
+
 // resetAt checks that a Writer that rewrote other first, reset at sp,
 // writes want for s, and adds counts to what it counted for other. One
 // whose state is not all there is after other is not reset: it goes on as
