@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -509,15 +510,67 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 }
 
 // memoKey is what the memo keeps a page under: its URL with the query as
-// asked for, and whether its response's header carries a CSP nonce. The
-// nonce itself is the response's own, as its token is (memoSecrets): a
-// page with a new one on every response is the same page.
+// asked for, less campaign and click parameters (pageQuery), and whether
+// its response's header carries a CSP nonce. The nonce itself is the
+// response's own, as its token is (memoSecrets): a page with a new one on
+// every response is the same page.
+//
+// The key only picks the recording a body is compared with: the rewrite
+// does not depend on the query (the page URL it resolves against has
+// none), and a body is sent from a recording only where it is the same
+// byte for byte.
 func memoKey(opts rewrite.Options, req *http.Request) string {
-	k := opts.PageURL.String() + "?" + req.URL.RawQuery + "\x00"
+	k := opts.PageURL.String() + "?" + pageQuery(req.URL.RawQuery) + "\x00"
 	if opts.Nonce != "" {
 		k += "nonce"
 	}
 	return k
+}
+
+// pageQuery returns a query without the parameters that ads, mails and
+// shopping listings add to a link, with a value of their own for each
+// click, campaign or recipient, and which leave the page the same:
+// utm_* and those in campaignParams. The others stay, in their order.
+// Without it, every visitor who comes from an ad asks for a page of
+// their own, which the memo never keeps.
+func pageQuery(q string) string {
+	if q == "" {
+		return q
+	}
+	var b strings.Builder
+	dropped := false
+	for rest := q; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		name, _, _ := strings.Cut(pair, "=")
+		if strings.HasPrefix(name, "utm_") || campaignParams[name] {
+			dropped = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	if !dropped {
+		return q
+	}
+	return b.String()
+}
+
+// campaignParams are the click and campaign parameters besides utm_*:
+// Google Ads (gclid, gbraid, wbraid, dclid, gclsrc, gad_source,
+// gad_campaignid), Google's shopping listings (srsltid), Google
+// Analytics' cross-domain linker (_gl), Meta (fbclid), Instagram
+// (igshid), Microsoft Ads (msclkid), TikTok (ttclid), X (twclid),
+// LinkedIn (li_fat_id), Pinterest (epik), Snapchat (ScCid), Reddit
+// (rdt_cid), Yandex (yclid), Mailchimp (mc_cid, mc_eid), Klaviyo (_kx),
+// HubSpot (_hsenc, _hsmi), Marketo (mkt_tok) and Impact (irclickid).
+var campaignParams = map[string]bool{
+	"gclid": true, "gbraid": true, "wbraid": true, "dclid": true, "gclsrc": true, "gad_source": true, "gad_campaignid": true,
+	"srsltid": true, "_gl": true, "fbclid": true, "igshid": true, "msclkid": true, "ttclid": true, "twclid": true,
+	"li_fat_id": true, "epik": true, "ScCid": true, "rdt_cid": true, "yclid": true, "mc_cid": true, "mc_eid": true,
+	"_kx": true, "_hsenc": true, "_hsmi": true, "mkt_tok": true, "irclickid": true,
 }
 
 // memoRecorder is a rewriter whose input, output and call sequence are

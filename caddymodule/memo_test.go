@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math/rand"
 	"net/http"
@@ -672,6 +673,64 @@ func TestMemoNonce(t *testing.T) {
 	popts.Nonce = "any"
 	if _, ok := h.memo.lru.Get(memoKey(popts, preq)); !ok {
 		t.Error("the page with a nonce in its header was not kept")
+	}
+}
+
+// TestMemoCampaignParams checks that a page asked for with campaign and
+// click parameters is the page without them to the memo, and with any
+// other query another page; a body that prints the parameters is still
+// its own rewrite byte for byte.
+func TestMemoCampaignParams(t *testing.T) {
+	for q, want := range map[string]string{
+		"":                                    "",
+		"a=1&b=2":                             "a=1&b=2",
+		"b=2&a=1":                             "b=2&a=1",
+		"utm_source=mail&a=1&fbclid=IwAR0x":   "a=1",
+		"fbclid=IwAR0x":                       "",
+		"a=1&gclid=Cj0&b=3&srsltid=AfmB":      "a=1&b=3",
+		"gclid":                               "",
+		"xutm_source=1&gclidx=2&GCLID=3":      "xutm_source=1&gclidx=2&GCLID=3",
+		"q=shoes&utm_campaign=x&utm_medium=y": "q=shoes",
+		"page=2&_gl=1*abc&ScCid=9&_kx=k":      "page=2",
+	} {
+		if got := pageQuery(q); got != want {
+			t.Errorf("pageQuery(%q) = %q, want %q", q, got, want)
+		}
+	}
+	h := provisioned(t, &Handler{})
+	page := loadPage(t, 60<<10)
+	serveQ := func(q string) (pageWriter, int) {
+		req := httptest.NewRequest("GET", "http://shop.example/collections/all?"+q, nil)
+		// The page prints its query, as a canonical link or a hidden
+		// form field may.
+		body := []byte(strings.Replace(page, "<head>", `<head><link rel="alternate" href="/collections/all?`+html.EscapeString(q)+`">`, 1))
+		opts := h.rewriteOptions(req)
+		var got, want bytes.Buffer
+		pw := h.pageWriter(&got, opts, req)
+		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		ref := rewrite.NewWriter(&want, opts)
+		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("?%s: differs from its rewrite %s", q, d)
+		}
+		return pw, got.Len()
+	}
+	serveQ("fbclid=IwAR1")               // seen
+	serveQ("utm_source=ig&fbclid=IwAR2") // kept
+	pw, n := serveQ("gclid=Cj0KCQ&utm_medium=cpc")
+	r, ok := pw.(*memoReplay)
+	if !ok {
+		t.Fatalf("a page with other click parameters was not replayed: %T", pw)
+	}
+	if share := float64(r.fromMemo) / float64(n); share < .9 {
+		t.Errorf("%.0f%% of the output from the memo", 100*share)
+	}
+	if pw, _ := serveQ("page=2&fbclid=IwAR3"); !isFirst(pw) {
+		t.Errorf("another query was taken for the same page: %T", pw)
 	}
 }
 

@@ -108,10 +108,11 @@ type Handler struct {
 	// 256 MiB.
 	MaxDecodedSize int64 `json:"max_decoded_size,omitempty"`
 	// PageMemo is the memory, in bytes, for the page memo: for each page
-	// URL asked for more than once, an upstream body rewritten and its
-	// output. While a later response's body is the same byte for byte,
-	// the kept output is sent (with the response's own token, and its own
-	// CSP nonce in the loader) instead of
+	// URL asked for more than once (its query without campaign and click
+	// parameters such as utm_* and gclid), an upstream body rewritten and
+	// its output. While a later response's body is the same byte for
+	// byte, the kept output is sent (with the response's own token, and
+	// its own CSP nonce in the loader) instead of
 	// rewriting it again; from the first byte that differs, the page is
 	// rewritten, until the rewriter reaches one of the kept rewrite's
 	// checkpoints (about every 128 bytes) in the same state, where the
