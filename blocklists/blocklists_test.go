@@ -2,6 +2,7 @@ package blocklists
 
 import (
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,5 +281,82 @@ func TestDefaultActions(t *testing.T) {
 	}
 	if DefaultActions["unknown"] != "" || len(DefaultActions) != len(Categories) {
 		t.Error("the default actions name exactly the categories")
+	}
+}
+
+// TestHostPrefix checks the one-pass host reader every network rule goes
+// through against the checks it replaced: validHost as a prefix test,
+// suffix test, ".." search and byte loop, and the host of a "||" rule as
+// the bytes before the first of "^/*|:?". The strings are random ones
+// over an alphabet with every kind of byte they treat apart, of every
+// length up to 24, and host names around the 253-byte limit.
+func TestHostPrefix(t *testing.T) {
+	ref := func(h string) bool {
+		if h == "" || len(h) > 253 || strings.HasPrefix(h, ".") || strings.Contains(h, "..") {
+			return false
+		}
+		for i := 0; i < len(h); i++ {
+			if c := h[i]; c != '.' && !hostByte(c) {
+				return false
+			}
+		}
+		return strings.IndexByte(h, '.') > 0
+	}
+	const alphabet = "ab0-_..^/*|:?A \xff$"
+	rng := rand.New(rand.NewSource(1))
+	var inputs []string
+	for range 200000 {
+		b := make([]byte, rng.Intn(25))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, n := range []int{251, 252, 253, 254, 255} {
+		long := strings.Repeat("a", n-4) + ".com"
+		inputs = append(inputs, long, long+"^", long+"/x", "."+long, long[:10]+".."+long[12:])
+	}
+	valid := 0
+	for _, s := range inputs {
+		if got, want := validHost(s), ref(s); got != want {
+			t.Fatalf("validHost(%q) = %v, want %v", s, got, want)
+		}
+		host := s
+		if i := strings.IndexAny(s, "^/*|:?"); i >= 0 {
+			host = s[:i]
+		}
+		n, ok := hostPrefix(s, true)
+		if n != len(host) || ok != ref(host) {
+			t.Fatalf("hostPrefix(%q) = %d, %v; want %d, %v", s, n, ok, len(host), ref(host))
+		}
+		if ok {
+			valid++
+		}
+	}
+	if valid < 1000 {
+		t.Errorf("only %d valid hosts among %d inputs", valid, len(inputs))
+	}
+}
+
+// TestRuleKinds checks the count of every rule type on a list that has
+// each, exceptions among them, and one in the project's own format.
+func TestRuleKinds(t *testing.T) {
+	abp := "||a.example^\n||b.example/p\n/banner.gif\n/ad[0-9]+/\n@@||c.example^\n@@||d.example/q\n@@/ok.js\n@@/fine[0-9]/\n||e.example^\n"
+	_, st, err := ParseList(strings.NewReader(abp), "kinds.txt", FormatABP, "advertising")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"host": 2, "host_url": 1, "url_pattern": 1, "regex": 1,
+		"exception_host": 1, "exception_host_url": 1, "exception_url_pattern": 1, "exception_regex": 1}
+	if fmt.Sprint(st.Rules) != fmt.Sprint(want) {
+		t.Errorf("rules %v, want %v", st.Rules, want)
+	}
+	own := "host | analytics | a.example | A\nhost | analytics | b.example/p | B\nsig | social | S | call:x\nshape | tag_manager | T | /gtm.js?id=GTM-\n"
+	_, st, err = ParseList(strings.NewReader(own), "own.txt", FormatOwn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"host": 2, "signature": 1, "shape": 1}; fmt.Sprint(st.Rules) != fmt.Sprint(want) {
+		t.Errorf("own format: rules %v, want %v (errors %v)", st.Rules, want, st.Errors)
 	}
 }
