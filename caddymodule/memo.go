@@ -24,10 +24,10 @@ import (
 // was rewritten and what the rewriter wrote for it. When the same page is
 // asked for again, the upstream body is compared with the one kept as it
 // arrives, and for as long as it is the same byte for byte, the output kept
-// for it goes out, with the response's own token in place of the one it was
-// made with: the rewriter's output is a function of its input, its options
-// and the flushes it was given, and a streaming rewriter decides each byte
-// it writes from the input before it.
+// for it goes out, with the response's own token and CSP nonce in place of
+// those it was made with (memoSecrets): the rewriter's output is a
+// function of its input, its options and the flushes it was given, and a
+// streaming rewriter decides each byte it writes from the input before it.
 //
 // The recording keeps checkpoints, about every memoStride input bytes, each
 // at a point where its rewriter's whole state is known (rewrite.SyncPoint).
