@@ -315,6 +315,10 @@ func (t *tree) startHTML(name string, flags uint16, selfClosing bool) {
 			t.popTo(i)
 		}
 	}
+	if flags&(fTree|fVoid|fRawText) == 0 {
+		t.pushPlain(name, flags) // closes a p (div, h3) or bounds the scope, and no more
+		return
+	}
 	switch name {
 	case "svg", "math":
 		if selfClosing {
