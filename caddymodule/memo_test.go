@@ -1151,3 +1151,71 @@ func TestMemoFailedReplay(t *testing.T) {
 		t.Fatal("the kept page is not served whole after replays that failed")
 	}
 }
+
+// TestCommonPrefix checks the doubling and halving search for the first
+// difference against a byte loop: differences at every offset of slices
+// up to 5,000 bytes long, of equal and unequal lengths.
+func TestCommonPrefix(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	base := make([]byte, 5010)
+	rng.Read(base)
+	naive := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		return i
+	}
+	checked := 0
+	for _, n := range []int{0, 1, 63, 64, 65, 127, 128, 129, 1000, 2047, 2048, 4999} {
+		a := base[:n]
+		for d := 0; d <= n; d++ {
+			b := bytes.Clone(base[:n+rng.Intn(3)])
+			if d < n {
+				b[d] ^= byte(1 + rng.Intn(255))
+			}
+			for _, pair := range [][2][]byte{{a, b}, {b, a}} {
+				if got, want := commonPrefix(pair[0], pair[1]), naive(pair[0], pair[1]); got != want {
+					t.Fatalf("n %d, difference at %d: commonPrefix %d, want %d", n, d, got, want)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 10000 {
+		t.Errorf("only %d pairs", checked)
+	}
+}
+
+// TestLastCheckFrom checks the forward step from a replay's last
+// checkpoint against the binary search, from every checkpoint (and
+// before the first) to every input offset after it.
+func TestLastCheckFrom(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	e := &memoEntry{}
+	in := 40
+	for range 300 {
+		in += 1 + rng.Intn(300)
+		e.checks = append(e.checks, memoCheck{in: in})
+	}
+	compared := 0
+	for from := -1; from < len(e.checks); from++ {
+		start := 0
+		if from >= 0 {
+			start = e.checks[from].in
+		}
+		for off := start; off <= in+50; off += 1 + rng.Intn(97) {
+			if got, want := e.lastCheckFrom(from, off), e.lastCheck(off); got != want {
+				t.Fatalf("from %d, in %d: %d, want %d", from, off, got, want)
+			}
+			compared++
+		}
+	}
+	// A from past in, as a caller might pass, falls back to the search.
+	if got, want := e.lastCheckFrom(len(e.checks)-1, 50), e.lastCheck(50); got != want {
+		t.Errorf("from past in: %d, want %d", got, want)
+	}
+	if compared < 10000 {
+		t.Errorf("only %d compared", compared)
+	}
+}
