@@ -344,14 +344,28 @@ type ListStats struct {
 	kinds [len(ruleKinds)]int
 }
 
-// ruleKinds are the rule types a list's rules are counted by; the
-// exception_ ones are those of @@ rules.
-var ruleKinds = [...]string{"host", "host_url", "url_pattern", "regex", "signature", "shape",
-	"exception_host", "exception_host_url", "exception_url_pattern", "exception_regex"}
+// The rule types a list's rules are counted by, as indexes into
+// ruleKinds. The exception_ ones are those of @@ rules, in the order of
+// the first four: a rule type's is exceptionKind after it.
+const (
+	kindHost = iota
+	kindHostURL
+	kindURLPattern
+	kindRegex
+	kindSignature
+	kindShape
+	kindExceptionHost
+	kindExceptionHostURL
+	kindExceptionURLPattern
+	kindExceptionRegex
 
-// exceptionKind is how far the exception_ kind of a rule type comes after
-// its own in ruleKinds.
-const exceptionKind = 6
+	exceptionKind = kindExceptionHost - kindHost
+)
+
+// ruleKinds names the rule types in ListStats.Rules.
+var ruleKinds = [...]string{kindHost: "host", kindHostURL: "host_url", kindURLPattern: "url_pattern", kindRegex: "regex",
+	kindSignature: "signature", kindShape: "shape", kindExceptionHost: "exception_host", kindExceptionHostURL: "exception_host_url",
+	kindExceptionURLPattern: "exception_url_pattern", kindExceptionRegex: "exception_regex"}
 
 func (s *ListStats) skip(reason string) {
 	if s.Skipped == nil {
@@ -381,16 +395,6 @@ func (s *ListStats) finish() {
 	s.kinds = [len(ruleKinds)]int{}
 }
 
-// The rule types, as indexes into ruleKinds.
-const (
-	kindHost = iota
-	kindHostURL
-	kindURLPattern
-	kindRegex
-	kindSignature
-	kindShape
-)
-
 const maxErrors = 100
 
 // bad reports the line being parsed as bad, as "file:line: reason".
@@ -414,6 +418,7 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	st := &ListStats{Format: f, name: name}
+	defer st.finish()
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
@@ -434,11 +439,9 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 			}
 		}
 		if err == io.EOF {
-			st.finish()
 			return db, st, nil
 		}
 		if err != nil {
-			st.finish()
 			return nil, st, fmt.Errorf("reading %s: %w", name, err)
 		}
 	}
@@ -490,16 +493,16 @@ func detect(line string) Format {
 }
 
 func validHost(h string) bool {
-	n, ok := hostPrefix(h, false)
-	return ok && n == len(h)
+	_, ok := hostPrefix(h, false)
+	return ok
 }
 
-// hostPrefix reads a host name from the start of s, up to the end of s,
-// or, if toEnd is set, up to the first byte of patHostEnd, and returns its
-// length and whether it is valid: at most 253 bytes of labels (hostByte)
-// between dots, two at least, none empty but a last one (a trailing
-// dot). One pass does it: this runs for every rule of a list.
-func hostPrefix(s string, toEnd bool) (int, bool) {
+// hostPrefix reads a host name from the start of s, to its end or, in a
+// pattern, to the first byte of patHostEnd, and returns its length and
+// whether it is valid: at most 253 bytes of labels (hostByte) between
+// dots, two at least, none empty but a last one (a trailing dot). One
+// pass does it: this runs for every rule of a list.
+func hostPrefix(s string, pattern bool) (int, bool) {
 	ok, dot, prevDot := true, false, true // prevDot: a label must start at 0
 	i := 0
 	for ; i < len(s); i++ {
@@ -512,7 +515,7 @@ func hostPrefix(s string, toEnd bool) (int, bool) {
 				ok = false // a leading dot, or ".."
 			}
 			dot, prevDot = true, true
-		case toEnd && patClass[c]&patHostEnd != 0:
+		case pattern && patClass[c]&patHostEnd != 0:
 			return i, ok && dot && i <= 253
 		default:
 			ok = false

@@ -204,24 +204,15 @@ func TestMemoResync(t *testing.T) {
 	for name, body := range bodies {
 		h.memo = newPageMemo(DefaultPageMemo)
 		kept(t, h, req, page, nil)
-		opts := h.rewriteOptions(req)
-		var got, want bytes.Buffer
-		pw := h.pageWriter(&got, opts, req)
-		if err := feed(pw, body, callsFor(rand.New(rand.NewSource(1)), len(body), false)); err != nil {
-			t.Fatal(err)
-		}
-		ref := rewrite.NewWriter(&want, opts)
-		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
-			t.Fatal(err)
-		}
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(req), body, callsFor(rand.New(rand.NewSource(1)), len(body), false))
+		if d != "" {
 			t.Fatalf("%s: replay differs from a rewrite %s", name, d)
 		}
 		r := pw.(*memoReplay)
 		// The block, a fifth of the page, is rewritten (at best 89%, 80%
 		// and 67% of the output goes out from the memo), and so is the
 		// stretch to the first checkpoint after each change.
-		share := float64(r.fromMemo) / float64(got.Len())
+		share := float64(r.fromMemo) / float64(len(got))
 		t.Logf("%s: %.0f%% of the output from the memo", name, 100*share)
 		if least := map[string]float64{"block-shorter": .8, "block-same": .7, "block-longer": .58, "every-2k": .75}[name]; share < least {
 			t.Errorf("%s: %.0f%% of the output from the memo, want %.0f%% or more", name, 100*share, 100*least)
@@ -335,28 +326,19 @@ func TestMemoReplay(t *testing.T) {
 						calls = append(calls, c)
 					}
 				}
-				var got bytes.Buffer
-				pw = h.pageWriter(&got, opts, req)
+				pw, got, ref, d := againstRewrite(t, h, req, opts, body, calls)
 				replay, ok := pw.(*memoReplay)
 				if !ok {
 					t.Fatalf("%s: the second response is not replayed: %T", name, pw)
 				}
-				if err := feed(pw, body, calls); err != nil {
-					t.Fatalf("%s %s flushes=%v: %v", name, vname, flushes, err)
-				}
-				var want bytes.Buffer
-				ref := rewrite.NewWriter(&want, opts)
-				if err := feed(ref, body, calls); err != nil {
-					t.Fatal(err)
-				}
-				if d := diff(got.Bytes(), want.Bytes()); d != "" {
+				if d != "" {
 					t.Errorf("%s %s flushes=%v: replay differs from a rewrite %s", name, vname, flushes, d)
 					continue
 				}
 				if got, want := statsView(pw.Stats()), statsView(ref.Stats()); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s %s flushes=%v: stats\n%+v\nwant\n%+v", name, vname, flushes, got, want)
 				}
-				if strings.Contains(got.String(), rec.Token) {
+				if bytes.Contains(got, []byte(rec.Token)) {
 					t.Errorf("%s %s: the recording's token was sent", name, vname)
 				}
 				switch {
@@ -402,6 +384,37 @@ func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []body
 		}
 	}
 	return pw
+}
+
+// againstRewrite writes body, in calls, to the page writer h gives for
+// req with opts, and to a plain rewriter with the same options and calls,
+// and returns the memo's page writer and output, the rewriter, and where
+// the two outputs differ ("" if nowhere: what the memo sends must be what
+// a rewrite writes).
+func againstRewrite(t testing.TB, h *Handler, req *http.Request, opts rewrite.Options, body []byte, calls []bodyCall) (pageWriter, []byte, *rewrite.Writer, string) {
+	t.Helper()
+	var got, want bytes.Buffer
+	pw := h.pageWriter(&got, opts, req)
+	if err := feed(pw, body, calls); err != nil {
+		t.Fatal(err)
+	}
+	ref := rewrite.NewWriter(&want, opts)
+	if err := feed(ref, body, calls); err != nil {
+		t.Fatal(err)
+	}
+	return pw, got.Bytes(), ref, diff(got.Bytes(), want.Bytes())
+}
+
+// withoutToken returns out, a response's body, with its token (the first
+// data-fp-token value) replaced by "TOKEN", so that responses compare,
+// and the token ("" if there is none).
+func withoutToken(out string) (string, string) {
+	i := strings.Index(out, `data-fp-token="`)
+	if i < 0 {
+		return out, ""
+	}
+	tok := out[i+15 : i+15+24]
+	return strings.ReplaceAll(out, tok, "TOKEN"), tok
 }
 
 // statsView is everything a Stats counts, as plain values.
@@ -543,13 +556,11 @@ func TestMemoServe(t *testing.T) {
 			http.NewResponseController(w).Flush()
 			w.Write([]byte(b[len(b)/2:]))
 		})
-		out := rec.Body.String()
-		i := strings.Index(out, `data-fp-token="`)
-		if i < 0 {
+		out, tok := withoutToken(rec.Body.String())
+		if tok == "" {
 			t.Fatalf("no token in %q", snippet(rec.Body.Bytes(), 0))
 		}
-		tok := out[i+15 : i+15+24]
-		return strings.ReplaceAll(out, tok, "TOKEN"), tok
+		return out, tok
 	}
 	first, t1 := get(body)
 	second, t2 := get(body)
@@ -601,23 +612,15 @@ func TestMemoNonce(t *testing.T) {
 		opts := h.rewriteOptions(req)
 		opts.Nonce = n
 		body := nonced(page, n)
-		var got, want bytes.Buffer
-		pw := h.pageWriter(&got, opts, req)
-		if err := feed(pw, body, callsFor(rng, len(body), true)); err != nil {
-			t.Fatal(err)
-		}
-		ref := rewrite.NewWriter(&want, opts)
-		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
-			t.Fatal(err)
-		}
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+		pw, got, _, d := againstRewrite(t, h, req, opts, body, callsFor(rng, len(body), true))
+		if d != "" {
 			t.Fatalf("response %d: differs from its rewrite %s", i, d)
 		}
-		if !bytes.Contains(got.Bytes(), []byte(`nonce="`+n+`"></script>`)) {
+		if !bytes.Contains(got, []byte(`nonce="`+n+`"></script>`)) {
 			t.Fatalf("response %d: the loader lacks its nonce", i)
 		}
 		for _, o := range earlier {
-			if bytes.Contains(got.Bytes(), []byte(o)) {
+			if bytes.Contains(got, []byte(o)) {
 				t.Fatalf("response %d holds an earlier response's nonce", i)
 			}
 		}
@@ -634,7 +637,7 @@ func TestMemoNonce(t *testing.T) {
 		case !replayed:
 			t.Fatalf("response %d: not replayed (%T)", i, pw)
 		}
-		share := float64(r.fromMemo) / float64(got.Len())
+		share := float64(r.fromMemo) / float64(len(got))
 		t.Logf("response %d: %.0f%% of the output from the memo", i, 100*share)
 		if share < .9 {
 			t.Errorf("response %d: %.0f%% of the output from the memo, want 90%% or more", i, 100*share)
@@ -649,12 +652,11 @@ func TestMemoNonce(t *testing.T) {
 			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+n+"' 'strict-dynamic'; object-src 'none'")
 			w.Write(nonced(page, n))
 		})
-		out := rec.Body.String()
-		i := strings.Index(out, `data-fp-token="`)
-		if i < 0 {
+		out, tok := withoutToken(rec.Body.String())
+		if tok == "" {
 			t.Fatalf("no token in %q", snippet(rec.Body.Bytes(), 0))
 		}
-		return strings.ReplaceAll(out, out[i+15:i+15+24], "TOKEN")
+		return out
 	}
 	fresh := provisioned(t, &Handler{})
 	fresh.memo = nil
@@ -704,20 +706,11 @@ func TestMemoCampaignParams(t *testing.T) {
 		// The page prints its query, as a canonical link or a hidden
 		// form field may.
 		body := []byte(strings.Replace(page, "<head>", `<head><link rel="alternate" href="/collections/all?`+html.EscapeString(q)+`">`, 1))
-		opts := h.rewriteOptions(req)
-		var got, want bytes.Buffer
-		pw := h.pageWriter(&got, opts, req)
-		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
-			t.Fatal(err)
-		}
-		ref := rewrite.NewWriter(&want, opts)
-		if err := feed(ref, body, []bodyCall{{n: len(body)}}); err != nil {
-			t.Fatal(err)
-		}
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(req), body, []bodyCall{{n: len(body)}})
+		if d != "" {
 			t.Fatalf("?%s: differs from its rewrite %s", q, d)
 		}
-		return pw, got.Len()
+		return pw, len(got)
 	}
 	serveQ("fbclid=IwAR1")               // seen
 	serveQ("utm_source=ig&fbclid=IwAR2") // kept
@@ -757,11 +750,8 @@ func TestMemoConcurrent(t *testing.T) {
 	page := loadPage(t, 60<<10)
 	bodies := []string{page, strings.Replace(page, "Product 100<", "Product 100 (new)<", 1), page[:len(page)-500]}
 	norm := func(s string) string {
-		i := strings.Index(s, `data-fp-token="`)
-		if i < 0 {
-			return s
-		}
-		return strings.ReplaceAll(s, s[i+15:i+15+24], "TOKEN")
+		out, _ := withoutToken(s)
+		return out
 	}
 	get := func(body string) string {
 		req := httptest.NewRequest("GET", "http://shop.example/p", nil)
@@ -934,20 +924,11 @@ func FuzzMemo(f *testing.F) {
 		for off := 0; off < len(body); off += n {
 			calls = append(calls, bodyCall{n: min(n, len(body)-off)})
 		}
-		opts := optsOf(nonce)
-		var got, want bytes.Buffer
-		pw := h.pageWriter(&got, opts, req)
+		pw, _, ref, d := againstRewrite(t, h, req, optsOf(nonce), body, calls)
 		if _, ok := pw.(*memoReplay); !ok {
 			t.Fatalf("not replayed: %T", pw)
 		}
-		if err := feed(pw, body, calls); err != nil {
-			t.Fatal(err)
-		}
-		ref := rewrite.NewWriter(&want, opts)
-		if err := feed(ref, body, calls); err != nil {
-			t.Fatal(err)
-		}
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+		if d != "" {
 			t.Fatalf("the memo's response differs from the rewrite %s", d)
 		}
 		if g, w := statsView(pw.Stats()), statsView(ref.Stats()); !reflect.DeepEqual(g, w) {

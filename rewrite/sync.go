@@ -23,9 +23,10 @@ import (
 // base URL, where the page is (head or body), the CSP nonce and the
 // loader's progress. A nonce from the Options is the Writer's own, like
 // its Token: the state says only that there is one, so that a page whose
-// every response has a nonce of its own reaches the same states. Scratch memory, caches and the counts (which add up,
-// see Stats.Since) are not part of it, nor the strongest decision, which
-// only a nested document's Writer reports. The counts of open select,
+// every response has a nonce of its own reaches the same states. Scratch
+// memory, caches and the counts (which add up, see Stats.Since) are not
+// part of it, nor the strongest decision, which only a nested document's
+// Writer reports. The counts of open select,
 // template and p elements follow from the tree, and are in it all the same.
 func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 	if !r.synced() {
