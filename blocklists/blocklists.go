@@ -100,7 +100,7 @@ func (db *DB) intern(s string) uint32 {
 // DB is a compiled knowledge base. It is immutable once built (the
 // Add and Merge methods are for building), so readers need no locks.
 type DB struct {
-	hosts     map[string]node
+	hosts     hostTable
 	hostRules [][]ruleRef
 	strs      []string // vendor and category names; strs[0] is ""
 	strIdx    map[string]uint32
@@ -134,13 +134,13 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: make(map[string]node, hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
+	return &DB{hosts: newHostTable(hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.
 func (db *DB) Len() int {
 	n := db.generic
-	for _, h := range db.hosts {
+	for _, h := range db.hosts.nodes {
 		if h.has() {
 			n++
 		}
@@ -177,9 +177,9 @@ func mergeEntry(old, e Entry) Entry {
 
 // AddHost adds an entry for host and its subdomains.
 func (db *DB) AddHost(host string, e Entry) {
-	n := db.hosts[host]
+	n := db.hosts.ref(host)
 	if n.has() {
-		e = mergeEntry(db.entry(n), e)
+		e = mergeEntry(db.entry(*n), e)
 	}
 	n.vendor, n.category, n.flags = db.intern(e.Vendor), db.intern(e.Category), nodeHas
 	if e.Exception {
@@ -188,7 +188,6 @@ func (db *DB) AddHost(host string, e Entry) {
 	if e.Important {
 		n.flags |= nodeImportant
 	}
-	db.hosts[host] = n
 }
 
 // AddPath adds an entry for URLs on host (or a subdomain) whose path
@@ -199,18 +198,18 @@ func (db *DB) AddPath(host, prefix string, e Entry) {
 }
 
 func (db *DB) addHostRule(host string, r *rule) {
-	n := db.hosts[host]
+	n := db.hosts.ref(host)
 	if n.rules == 0 {
 		db.hostRules = append(db.hostRules, nil)
 		n.rules = int32(len(db.hostRules))
-		db.hosts[host] = n
 	}
 	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], hostRef(r))
 }
 
 // Merge copies every entry and rule of o into db; o's entries win.
 func (db *DB) Merge(o *DB) {
-	for h, n := range o.hosts {
+	for i, h := range o.hosts.keys {
+		n := o.hosts.nodes[i]
 		if n.has() {
 			db.AddHost(h, o.entry(n))
 		}
@@ -285,8 +284,8 @@ func Builtin() (*DB, error) {
 	}
 	// An override speaks for the whole domain: base entries for its
 	// subdomains (companiesdb lists www.clarity.ms as analytics) give way.
-	for h, n := range db.hosts {
-		if o, ok := ov.hosts[h]; ok && o.has() {
+	for j, h := range db.hosts.keys {
+		if o, ok := ov.hosts.get(h); ok && o.has() {
 			continue
 		}
 		for p := h; ; {
@@ -295,9 +294,9 @@ func Builtin() (*DB, error) {
 				break
 			}
 			p = p[i+1:]
-			if o, ok := ov.hosts[p]; ok && o.has() {
+			if o, ok := ov.hosts.get(p); ok && o.has() {
+				n := &db.hosts.nodes[j]
 				n.flags, n.vendor, n.category = 0, 0, 0
-				db.hosts[h] = n
 				break
 			}
 		}

@@ -247,7 +247,7 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 	// refs' checks.
 	db.walkHost(q.Host, &o, nil, hostEnd)
 	for h := q.Host; ; {
-		if n, ok := db.hosts[h]; ok {
+		if n, ok := db.hosts.get(h); ok {
 			for _, x := range db.rulesOf(n) {
 				if x.r.matchAt(q, hostEnd) {
 					o.add(&x.r.Entry, urlRuleSpec+len(h)+len(x.r.pattern))

@@ -481,7 +481,7 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.patter
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
 	h := host
 	for {
-		if n, ok := db.hosts[h]; ok {
+		if n, ok := db.hosts.get(h); ok {
 			if n.has() {
 				e := db.entry(n)
 				if o.vendor == "" {
@@ -517,53 +517,85 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 
 // LookupHost answers for a bare host (lower-case, no trailing dot) from
 // the host entries alone: who runs it, its category, or an exception. It
-// walks the label suffixes over one map and does not allocate. As in
+// walks the label suffixes over one table and does not allocate. As in
 // Match, an important block wins, then an exception, then the most
 // specific entry.
 func (db *DB) LookupHost(host string) (Entry, bool) {
-	var best, imp node
-	var vendor uint32
-	exc := false
-	// Each step looks up h, then moves past its first label; the dot that
-	// the next step needs is found once, as the check that h still has
-	// two labels.
-	i := strings.IndexByte(host, '.')
-	for h := host; ; {
-		if n, ok := db.hosts[h]; ok && n.has() {
-			if vendor == 0 {
-				vendor = n.vendor
-			}
-			switch {
-			case n.flags&nodeException != 0:
-				exc = true
-			case n.flags&nodeImportant != 0:
-				if !imp.has() {
-					imp = n
-				}
-			case !best.has():
-				best = n
-			}
-		}
-		if i < 0 {
-			break
-		}
-		h = h[i+1:]
-		if i = strings.IndexByte(h, '.'); i < 0 {
-			break
-		}
+	t := &db.hosts
+	if len(t.slots) == 0 {
+		return Entry{}, false
 	}
+	best, imp, vendor, exc := -1, -1, uint32(0), false
+	// The walk goes from the last two labels to the whole host (a bare
+	// top-level domain is never looked up), so a later node is a more
+	// specific one and replaces what an earlier one set. It reads the
+	// host in the hash's words, from the end, finds the dots in each
+	// word at once, and finishes the hash's chain at each label
+	// (hostTable.final): a suffix that starts in the word [e-8, e) has
+	// the words from e on as its whole words, and host[p:e] as its head.
+	acc, seen := t.k0, 0
+	for e := len(host); ; e -= 8 {
+		// w is the word [e-8, e), or the bytes before the whole words.
+		w, base := uint64(0), 0
+		if e >= 8 {
+			w, base = le64(host, e-8), e-8
+		} else {
+			w = leading(host, e)
+		}
+		for m := dots(w); ; {
+			p := 0 // the suffix's start; 0 ends the walk
+			if m != 0 {
+				b := 63 - bits.LeadingZeros64(m)
+				m &^= 1 << b
+				if seen++; seen == 1 {
+					continue
+				}
+				p = base + b>>3 + 1
+			} else if e >= 8 {
+				break
+			}
+			// The head is host[p:e]: the word's top e-p bytes.
+			var head uint64
+			if e >= 8 {
+				head = w >> (64 - 8*(e-p))
+			} else {
+				head = w >> (8 * p)
+			}
+			if j := t.find(host[p:], t.final(acc, head, len(host)-p)); j >= 0 {
+				if n := &t.nodes[j]; n.has() {
+					if n.vendor != 0 {
+						vendor = n.vendor
+					}
+					switch {
+					case n.flags&nodeException != 0:
+						exc = true
+					case n.flags&nodeImportant != 0:
+						imp = j
+					default:
+						best = j
+					}
+				}
+			}
+			if p == 0 {
+				goto done
+			}
+		}
+		acc = t.step(acc, w)
+	}
+done:
 	switch {
-	case imp.has():
+	case imp >= 0:
 		best = imp
 	case exc:
 		return Entry{Exception: true}, true
-	case !best.has():
+	case best < 0:
 		return Entry{}, false
 	}
-	if best.vendor == 0 {
-		best.vendor = vendor
+	n := t.nodes[best]
+	if n.vendor == 0 {
+		n.vendor = vendor
 	}
-	return db.entry(best), true
+	return db.entry(n), true
 }
 
 // needsURL reports whether a decision for host can depend on more than

@@ -1,0 +1,173 @@
+package blocklists
+
+import (
+	"math/bits"
+	"math/rand/v2"
+)
+
+// hostTable maps host names to their nodes. It is the map of every host
+// decision, which looks up two or three suffixes of a host, most of them
+// absent. A Go map took 30 ns a lookup there, on a table of tens of
+// thousands of hosts. This one probes 8-byte slots, each a tag of the
+// key's hash and the index of a dense entry, so an absent key is told by
+// the slots alone and only a tag that matches reads the key. Its hash
+// takes a string's 8-byte words from the end, so the suffixes of a host
+// share their common words: a walk over them (LookupHost) hashes the host
+// once, where the runtime's hash would start again for each suffix.
+//
+// It grows by doubling and never deletes (a DB only adds and updates).
+// Entries keep their order of insertion. The zero table is empty and
+// ready for use; like a map, it is safe for concurrent readers but not
+// for a writer beside them.
+type hostTable struct {
+	k0, k1, k2 uint64     // the hash's keys, random for each table
+	slots      []hostSlot // a power of two long, at most half full; nil when empty
+	keys       []string
+	nodes      []node
+}
+
+// hostSlot is a slot of a hostTable: idx is 1 + the entry's index (0 for
+// a free slot), tag the high half of the key's hash.
+type hostSlot struct {
+	tag, idx uint32
+}
+
+// newHostTable returns a table sized for n hosts.
+func newHostTable(n int) hostTable {
+	t := hostTable{k0: rand.Uint64(), k1: rand.Uint64(), k2: rand.Uint64()}
+	if n > 0 {
+		t.keys, t.nodes = make([]string, 0, n), make([]node, 0, n)
+		t.resize(n)
+	}
+	return t
+}
+
+// resize makes room for n entries, at most half the slots, and files the
+// entries again.
+func (t *hostTable) resize(n int) {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	t.slots = make([]hostSlot, size)
+	mask := uint64(size - 1)
+	for j, k := range t.keys {
+		x := t.hash(k)
+		i := x & mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = hostSlot{tag: uint32(x >> 32), idx: uint32(j + 1)}
+	}
+}
+
+// get returns host's node.
+func (t *hostTable) get(host string) (node, bool) {
+	if len(t.slots) == 0 {
+		return node{}, false
+	}
+	if j := t.find(host, t.hash(host)); j >= 0 {
+		return t.nodes[j], true
+	}
+	return node{}, false
+}
+
+// find returns the index of host's entry, given host's hash x, or -1.
+// The table must have slots.
+func (t *hostTable) find(host string, x uint64) int {
+	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
+	for i := x & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return -1
+		}
+		if s.tag == tag && t.keys[s.idx-1] == host {
+			return int(s.idx - 1)
+		}
+	}
+}
+
+// ref returns host's node to change, adding an empty one if it has none.
+// The pointer is good until the next ref.
+func (t *hostTable) ref(host string) *node {
+	if t.slots == nil {
+		*t = newHostTable(8)
+	}
+	x := t.hash(host)
+	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
+	i := x & mask
+	for ; t.slots[i].idx != 0; i = (i + 1) & mask {
+		if s := t.slots[i]; s.tag == tag && t.keys[s.idx-1] == host {
+			return &t.nodes[s.idx-1]
+		}
+	}
+	t.keys, t.nodes = append(t.keys, host), append(t.nodes, node{})
+	j := len(t.keys)
+	if 2*j > len(t.slots) {
+		t.resize(j)
+	} else {
+		t.slots[i] = hostSlot{tag: tag, idx: uint32(j)}
+	}
+	return &t.nodes[j-1]
+}
+
+// len is the number of hosts in the table.
+func (t *hostTable) len() int { return len(t.keys) }
+
+// The hash of a string of length l is a chain over its whole 8-byte words,
+// taken from the end (step), then a last mix with the l%8 bytes before
+// them and the length (final). A suffix's words are the last words of
+// the longer string, so a walk from the top-level domain down carries
+// one chain along and finishes it at each label (LookupHost).
+
+// hash returns s's hash.
+func (t *hostTable) hash(s string) uint64 {
+	acc, e := t.k0, len(s)
+	for ; e >= 8; e -= 8 {
+		acc = t.step(acc, le64(s, e-8))
+	}
+	return t.final(acc, leading(s, e), len(s))
+}
+
+// step adds the word w to the chain acc.
+func (t *hostTable) step(acc, w uint64) uint64 {
+	return mix(w^t.k1, acc^t.k2)
+}
+
+// final is the hash of a string of length l, given the chain over its
+// whole words and the little-endian value of the bytes before them.
+func (t *hostTable) final(acc, head uint64, l int) uint64 {
+	return mix(head^t.k1^uint64(l)<<56, acc^t.k2)
+}
+
+// leading is the little-endian value of s[:n], n < 8.
+func leading(s string, n int) uint64 {
+	if len(s) >= 8 {
+		return le64(s, 0) & (1<<(8*n) - 1)
+	}
+	var w uint64
+	for i := n - 1; i >= 0; i-- {
+		w = w<<8 | uint64(s[i])
+	}
+	return w
+}
+
+// dots has the high bit of each byte of w that is a dot set.
+func dots(w uint64) uint64 {
+	const lo7, dot = 0x7f7f7f7f7f7f7f7f, 0x2e2e2e2e2e2e2e2e
+	x := w ^ dot
+	return ^((x&lo7 + lo7) | x | lo7)
+}
+
+// mix is the folded 128-bit product of a and b (wyhash's mum).
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// le64 is the little-endian word at s[i:i+8].
+func le64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
