@@ -541,6 +541,36 @@ func TestBrowserConsent(t *testing.T) {
 		}
 	})
 
+	// The demo page's second video is lazy-loaded: its own script copies
+	// data-src into src once the page has loaded. Before a choice the
+	// script finds nothing to copy (quiet above, in every subtest); the
+	// placeholder's button loads it, although the script has come and gone.
+	t.Run("lazy-loaded embed", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.quiet("before the click, with a lazy loader on the page")
+		var src string
+		e.eval(ctx, `document.querySelector("iframe.lazyload").getAttribute("src") || ""`, &src)
+		if src != "" {
+			t.Errorf("before the click the lazy frame's src is %q", src)
+		}
+		e.eval(ctx, `(document.querySelectorAll(".fp-placeholder button[data-fp-load]:not([data-fp-load=always])")[1].click(), true)`, nil)
+		if !waitFor(5*time.Second, func() bool {
+			_, reqs := e.stub.seen()
+			return slices.Contains(reqs, "www.youtube.com/embed/oHg5SJYRHA0")
+		}) {
+			_, reqs := e.stub.seen()
+			t.Fatalf("the lazy video did not load on click: %v", reqs)
+		}
+		if _, reqs := e.stub.seen(); len(reqs) != 1 {
+			t.Errorf("the click loaded more than the lazy video: %v", reqs)
+		}
+		var attrs []string
+		e.eval(ctx, `(function(){var f=document.querySelector("iframe.lazyload"); return [f.getAttribute("src"), String(f.hasAttribute("data-src"))]})()`, &attrs)
+		if want := []string{"https://www.youtube.com/embed/oHg5SJYRHA0", "false"}; !slices.Equal(attrs, want) {
+			t.Errorf("the loaded frame's src and whether it has data-src: %q, want %q", attrs, want)
+		}
+	})
+
 	t.Run("always allow a vendor", func(t *testing.T) {
 		ctx := e.page(t, false)
 		e.clickText(ctx, "Reject all")

@@ -519,7 +519,7 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 			for _, a := range n.Attr {
 				attrs[a.Key] = a.Val
 			}
-			for _, k := range []string{"src", "href", "srcset"} {
+			for _, k := range []string{"src", "href", "srcset", "data-src", "data-srcset"} {
 				if v := attrs[k]; strings.Contains(v, "//") && n.Data != "a" && !strings.Contains(v, "shop.example") {
 					t.Errorf("live %s[%s]=%s", n.Data, k, v)
 				}

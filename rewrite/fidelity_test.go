@@ -236,7 +236,7 @@ func removedByRemoveAll(n *html.Node) bool {
 			if !ok {
 				continue
 			}
-			if k == "srcset" || k == "imagesrcset" || k == "ping" {
+			if k == "srcset" || k == "imagesrcset" || k == "ping" || k == "data-srcset" || k == "data-lazy-srcset" {
 				return true
 			}
 			if u, err := ResolveURL(pageURL, v); err != nil || u.Host != "" || u.Scheme == "javascript" && n.Data != "img" && n.Data != "source" {
@@ -248,10 +248,12 @@ func removedByRemoveAll(n *html.Node) bool {
 	switch n.Data {
 	case "script":
 		return n.Namespace != "" || isExecType(n)
-	case "iframe", "frame", "embed", "track":
+	case "embed", "track":
 		return n.Namespace == "" && has("src")
+	case "iframe", "frame":
+		return n.Namespace == "" && has("src", "data-src", "data-lazy-src", "data-original")
 	case "img", "source":
-		return n.Namespace == "" && has("src", "srcset")
+		return n.Namespace == "" && has("src", "srcset", "data-src", "data-lazy-src", "data-original", "data-srcset", "data-lazy-srcset")
 	case "area":
 		return has("ping")
 	case "link":
@@ -284,7 +286,8 @@ func removalShell(n *html.Node) bool {
 }
 
 // removedAttrs are the attributes remove drops from an element it keeps.
-var removedAttrs = []string{"src", "srcset", "data", "poster", "ping", "background", "imagesrcset", "href"}
+var removedAttrs = []string{"src", "srcset", "data", "poster", "ping", "background", "imagesrcset", "href",
+	"data-src", "data-lazy-src", "data-original", "data-srcset", "data-lazy-srcset", "data-poster"}
 
 // sameAfterRemove compares attributes under remove: the output may lack a
 // URL attribute, and a style may have its URLs neutralised.
@@ -310,9 +313,69 @@ func sameAfterRemove(in, out *html.Node) bool {
 	return sameAttrs(keep(in, out), keep(out, in))
 }
 
+// lazyFills maps a lazy loader's attribute to the one it fills.
+var lazyFills = map[string]string{"data-src": "src", "data-lazy-src": "src", "data-original": "src",
+	"data-srcset": "srcset", "data-lazy-srcset": "srcset", "data-poster": "poster"}
+
+// loadLazy does to a DOM what lazy loaders do, for the attributes deferAll
+// holds: the first lazy attribute with a URL that is decided fills its
+// attribute, and the others that fill the same go. A deferred element
+// comes back in that state, as if its loader had run.
+func loadLazy(n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		loadLazy(c)
+	}
+	if n.Type != html.ElementNode || n.Namespace != "" {
+		return
+	}
+	switch n.Data {
+	case "img", "source", "iframe", "frame", "video", "audio":
+	default:
+		return
+	}
+	decided := func(v string, list bool) bool {
+		vals := []string{v}
+		if list {
+			vals = nil
+			for c := range strings.SplitSeq(v, ",") {
+				if f := strings.Fields(c); len(f) > 0 {
+					vals = append(vals, f[0])
+				}
+			}
+		}
+		for _, v := range vals {
+			u, err := ResolveURL(pageURL, v)
+			if err != nil || u.Host != "" || u.Scheme == "javascript" && (n.Data == "iframe" || n.Data == "frame") {
+				return true
+			}
+		}
+		return false
+	}
+	filled := map[string]string{}
+	var order []string
+	var attrs []html.Attribute
+	for _, a := range n.Attr {
+		fill, lazy := lazyFills[a.Key]
+		if !lazy || a.Namespace != "" || a.Val == "" || !decided(a.Val, fill == "srcset") {
+			attrs = append(attrs, a)
+			continue
+		}
+		if _, ok := filled[fill]; !ok {
+			filled[fill] = a.Val
+			order = append(order, fill)
+		}
+	}
+	for _, f := range order {
+		attrs = slices.DeleteFunc(attrs, func(a html.Attribute) bool { return a.Namespace == "" && a.Key == f })
+		attrs = append(attrs, html.Attribute{Key: f, Val: filled[f]})
+	}
+	n.Attr = attrs
+}
+
 func checkFidelity(t *testing.T, name, in string) {
 	t.Helper()
 	src := parseDoc(t, in, false)
+	loadLazy(src)
 	out := rewriteString(t, in, Options{Policy: deferAll, Token: "tok", Loader: fidelityLoader})
 	got := parseDoc(t, out, false)
 	undoDefer(got)

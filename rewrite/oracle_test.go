@@ -169,6 +169,16 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 			switch n.Namespace {
 			case "":
 				switch n.Data {
+				case "img", "source", "iframe", "frame", "video", "audio":
+					// What lazy-loading scripts copy into src, srcset and
+					// poster: live as soon as the page's own script runs.
+					for _, k := range []string{"data-src", "data-lazy-src", "data-original", "data-poster"} {
+						check(n, k, false)
+					}
+					check(n, "data-srcset", true)
+					check(n, "data-lazy-srcset", true)
+				}
+				switch n.Data {
 				case "script":
 					if isExecType(n) {
 						check(n, "src", false)

@@ -135,6 +135,14 @@ var adversarial = []string{
 	`<div a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 style="background:url(https://T/p.gif)">x</div>`,
 	`<a a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 href=/ PING=https://T/p>x</a>`,
 	`<a href=/ style ping=https://T/p>x</a>`,
+	// lazy loaders copy these into src, srcset and poster
+	`<img class=lazyload data-src="https://T/p.gif">`,
+	`<iframe class="lazyload" data-src="https://T/embed/x" src="about:blank"></iframe>`,
+	`<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-srcset="/a.webp 1x, https://T/b.webp 2x">`,
+	`<img DATA-LAZY-SRC=//T/p.gif><img data-original='https://T/p.gif'>`,
+	`<picture><source data-lazy-srcset="https://T/a.webp"><img data-src=/a.png></picture>`,
+	`<video data-poster="https://T/p.gif" data-src="https://T/v.mp4"></video>`,
+	`<video><source data-src="https://T/v.mp4"></video>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
@@ -1198,5 +1206,46 @@ func TestStatsBounded(t *testing.T) {
 	}
 	if st.Actions[Remove] != n || len(st.Categories) != maxFindings || len(st.Vendors) != maxFindings {
 		t.Errorf("removed %d of %d; %d categories, %d vendors, want %d each", st.Actions[Remove], n, len(st.Categories), len(st.Vendors), maxFindings)
+	}
+}
+
+// TestLazyLoaders checks how a deferred element's lazy loader attributes
+// are held: a held one becomes the attribute it fills (so the element
+// loads once allowed, as its loader would have made it), dropping the
+// element's own placeholder and a second lazy one for the same attribute;
+// one that is kept, or empty, stays as it was.
+func TestLazyLoaders(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`<iframe class=lazyload data-src="https://T/e" src="about:blank"></iframe>`,
+			`class=lazyload data-fp-src="https://T/e"></iframe>`},
+		{`<img src="data:image/gif;base64,R0lG" data-src="https://T/p.gif" data-srcset="https://T/a.png 1x" alt=x>`,
+			`data-fp-src="https://T/p.gif" data-fp-srcset="https://T/a.png 1x" alt=x>`},
+		{`<img src="https://T/p.gif" data-src="/local.jpg">`,
+			`data-fp-src="https://T/p.gif" data-src="/local.jpg">`},
+		{`<img data-src="https://T/a" DATA-LAZY-SRC="https://T/b">`,
+			`data-fp-src="https://T/a">`},
+		{`<img src data-original="https://T/a">`,
+			`data-fp-src="https://T/a">`},
+		{`<img data-src="" src="https://T/p">`,
+			`data-src="" data-fp-src="https://T/p">`},
+		{`<video data-poster="https://T/p.jpg" poster="/blank.jpg"><source data-src="https://T/v.mp4" type=video/mp4></video>`,
+			`data-fp-poster="https://T/p.jpg"><source`},
+	} {
+		in := expandT(c.in)
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok"})
+		if !strings.Contains(out, `data-fp-token="tok" `+expandT(c.want)) {
+			t.Errorf("%s\n became %s\n want it to hold %s", in, out, expandT(c.want))
+		}
+		for _, gone := range []string{"about:blank", "base64", "/blank.jpg", "https://" + trackerHost + "/b", ` src `, ` data-src="https`, ` data-original`} {
+			if strings.Contains(out, gone) {
+				t.Errorf("%s\n became %s, which still holds %q", in, out, gone)
+			}
+		}
+		if strings.Contains(c.in, "source") && !strings.Contains(out, expandT(`data-fp-token="tok" data-fp-src="https://T/v.mp4" type=video/mp4>`)) {
+			t.Errorf("the source's lazy src is not held: %s", out)
+		}
+		if got := rewriteString(t, in, Options{Token: "tok"}); got != in {
+			t.Errorf("kept, %s\n became %s", in, got)
+		}
 	}
 }

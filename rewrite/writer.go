@@ -1155,6 +1155,10 @@ type vector struct {
 	attr int
 	kind Kind
 	list byte // 0 single URL, 's' srcset, 'p' space-separated (ping), 'r' refresh
+	// fills is, for a lazy loader's attribute (data-src…), the attribute
+	// the loader copies it into (src…); "" for the others.
+	fills string
+	held  bool // a URL of it is deferred or removed
 }
 
 // viewAttr decodes an attribute value to compare, without copying one
@@ -1204,18 +1208,21 @@ func linkKind(rel string) (Kind, bool) {
 func vectors(t *tag, name string, vs []vector) []vector {
 	add := func(attr string, k Kind, list byte) {
 		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
-			vs = append(vs, vector{i, k, list})
+			vs = append(vs, vector{i, k, list, "", false})
 		}
 	}
 	switch name {
 	case "img":
 		add("src", KindImage, 0)
 		add("srcset", KindImage, 's')
+		vs = lazyVectors(t, KindImage, vs)
 	case "source":
 		add("src", KindMedia, 0)
 		add("srcset", KindImage, 's')
+		vs = lazyVectors(t, KindMedia, vs)
 	case "iframe", "frame":
 		add("src", KindFrame, 0)
+		vs = lazyVectors(t, KindFrame, vs)
 	case "embed":
 		add("src", KindEmbed, 0)
 	case "object":
@@ -1223,6 +1230,7 @@ func vectors(t *tag, name string, vs []vector) []vector {
 	case "video", "audio":
 		add("src", KindMedia, 0)
 		add("poster", KindImage, 0)
+		vs = lazyVectors(t, KindMedia, vs)
 	case "track":
 		add("src", KindMedia, 0)
 	case "input":
@@ -1262,6 +1270,42 @@ func vectors(t *tag, name string, vs []vector) []vector {
 		add("src", KindScript, 0)
 	}
 	return vs
+}
+
+// lazyVectors adds the attributes that lazy-loading scripts (lazysizes,
+// lozad, vanilla-lazyload, jQuery lazyload, WordPress plugins) copy into
+// src, srcset or poster when the element nears the viewport: a page's
+// own script would otherwise load a tracker's URL that the rewriter let
+// through as data. k is the kind of the element's src.
+func lazyVectors(t *tag, k Kind, vs []vector) []vector {
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		// An empty value gives a loader nothing to load.
+		if len(a.name) < 8 || a.name[:5] != "data-" || a.dup || a.valStart < 0 || a.valStart == a.valEnd {
+			continue
+		}
+		switch a.name {
+		case "data-src", "data-lazy-src", "data-original":
+			vs = append(vs, vector{i, k, 0, "src", false})
+		case "data-srcset", "data-lazy-srcset":
+			vs = append(vs, vector{i, KindImage, 's', "srcset", false})
+		case "data-poster":
+			vs = append(vs, vector{i, KindImage, 0, "poster", false})
+		}
+	}
+	return vs
+}
+
+// filledBy reports whether vs[j], which would be held as name, gives way to
+// a held lazy loader's attribute that fills name: the first such attribute
+// wins over the element's own and over later ones.
+func filledBy(vs []vector, j int, name string) bool {
+	for k := range vs {
+		if k != j && vs[k].fills == name && vs[k].held && (vs[j].fills == "" || k < j) {
+			return true
+		}
+	}
+	return false
 }
 
 // urlsOf appends the URLs of an attribute value to out.
@@ -1737,7 +1781,7 @@ func (r *Writer) element(t *tag, name string) {
 	vs := vectors(t, name, vbuf[:0])
 	var best Decision
 	r.arena = r.arena[:0]
-	for _, v := range vs {
+	for k, v := range vs {
 		val := r.tmpAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
 		r.urls = urlsOf(val, v.list, r.urls[:0], r.baseSet)
 		for _, u := range r.urls {
@@ -1745,6 +1789,7 @@ func (r *Writer) element(t *tag, name string) {
 			if v.kind == KindRefresh || v.kind == KindForm {
 				d.Action = Keep // reported only
 			}
+			vs[k].held = vs[k].held || d.Action >= Defer
 			r.record(v.kind, &d)
 			if d.outranks(&best) {
 				best = d
@@ -1826,9 +1871,30 @@ func (r *Writer) element(t *tag, name string) {
 			r.addAttr(&e, "data-fp-placeholder", best.Vendor)
 		}
 		r.deferAttrs(&e, &best)
-		for _, v := range vs {
+		for j, v := range vs {
 			if v.kind != KindRefresh && v.kind != KindForm {
-				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
+				// A lazy loader's attribute that is held becomes the one
+				// it fills, which the runtime restores: the element then
+				// loads once allowed, as the loader would have made it,
+				// though the loader has come and gone meanwhile. The
+				// element's own attribute of that name (a placeholder,
+				// mostly) and a second lazy one that fills it are dropped;
+				// a lazy attribute that is kept stays as it is.
+				name := t.attrs[v.attr].name
+				if v.fills != "" {
+					if !v.held {
+						continue
+					}
+					name = v.fills
+					if i := t.index(name); i >= 0 {
+						e.setDrop(i) // without a value, it is no vector
+					}
+				}
+				if filledBy(vs, j, name) {
+					e.setDrop(v.attr)
+					continue
+				}
+				e.setRename(v.attr, dataFP(name))
 				if best.RewriteTo != "" && v.list == 0 {
 					// deferred, and activated at the first-party URL
 					e.setReplace(v.attr, best.RewriteTo)
@@ -2120,9 +2186,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			}
 			switch t.name {
 			case "script":
-				vs = append(vs, vector{i, KindScript, 0})
+				vs = append(vs, vector{i, KindScript, 0, "", false})
 			case "image", "feimage", "use":
-				vs = append(vs, vector{i, KindImage, 0})
+				vs = append(vs, vector{i, KindImage, 0, "", false})
 			}
 		}
 	}
