@@ -571,6 +571,24 @@ func TestBrowserConsent(t *testing.T) {
 		}
 	})
 
+	// The demo page's Criteo tag is held as WP Rocket leaves it, and a
+	// stand-in for the plugin's loader runs such scripts at once. Before
+	// a choice it finds none (quiet); once advertising is granted, the
+	// runtime runs the tag itself.
+	t.Run("delayed script", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.quiet("before a choice, with a delayed-script loader on the page")
+		e.eval(ctx, `firstparty.consent.set({advertising: true})`, nil)
+		if !e.loads("static.criteo.net") {
+			t.Fatalf("the delayed tag did not load after consent: %v", e.stub.hosts())
+		}
+		var ran []string
+		waitFor(3*time.Second, func() bool { e.eval(ctx, `window.fpRan || []`, &ran); return slices.Contains(ran, "static.criteo.net") })
+		if !slices.Contains(ran, "static.criteo.net") {
+			t.Errorf("the delayed tag loaded but did not run: %v", ran)
+		}
+	})
+
 	t.Run("always allow a vendor", func(t *testing.T) {
 		ctx := e.page(t, false)
 		e.clickText(ctx, "Reject all")

@@ -519,7 +519,7 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 			for _, a := range n.Attr {
 				attrs[a.Key] = a.Val
 			}
-			for _, k := range []string{"src", "href", "srcset", "data-src", "data-srcset"} {
+			for _, k := range []string{"src", "href", "srcset", "data-src", "data-srcset", "data-rocket-src"} {
 				if v := attrs[k]; strings.Contains(v, "//") && n.Data != "a" && !strings.Contains(v, "shop.example") {
 					t.Errorf("live %s[%s]=%s", n.Data, k, v)
 				}
@@ -537,7 +537,7 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 		}
 	}
 	walk(doc)
-	for _, v := range []string{`data-fp-vendor="Google Analytics"`, `data-fp-vendor="Meta Pixel"`, `data-fp-vendor="Hotjar"`, `class="fp-placeholder"`} {
+	for _, v := range []string{`data-fp-vendor="Google Analytics"`, `data-fp-vendor="Meta Pixel"`, `data-fp-vendor="Hotjar"`, `class="fp-placeholder"`, `data-fp-src="https://static.criteo.net/`} {
 		if !strings.Contains(out, v) {
 			t.Errorf("output lacks %s", v)
 		}

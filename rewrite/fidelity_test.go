@@ -317,10 +317,12 @@ func sameAfterRemove(in, out *html.Node) bool {
 var lazyFills = map[string]string{"data-src": "src", "data-lazy-src": "src", "data-original": "src",
 	"data-srcset": "srcset", "data-lazy-srcset": "srcset", "data-poster": "poster"}
 
-// loadLazy does to a DOM what lazy loaders do, for the attributes deferAll
-// holds: the first lazy attribute with a URL that is decided fills its
-// attribute, and the others that fill the same go. A deferred element
-// comes back in that state, as if its loader had run.
+// loadLazy does to a DOM what lazy loaders and performance plugins'
+// script loaders do, for what deferAll holds: the first lazy attribute
+// with a URL that is decided fills its attribute, and the others that fill
+// the same go; a delayed script loses its plugin type and has its URL in
+// src. A deferred element comes back in that state, as if its loader had
+// run.
 func loadLazy(n *html.Node) {
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		loadLazy(c)
@@ -330,6 +332,27 @@ func loadLazy(n *html.Node) {
 	}
 	switch n.Data {
 	case "img", "source", "iframe", "frame", "video", "audio":
+	case "script":
+		// A performance plugin's delayed script comes back as the script
+		// its loader would have run.
+		typ, _ := attrOf(n, "type")
+		if !isExecType(n) || strings.TrimSpace(typ) == "" || slices.Contains([]string{"module", "text/javascript", "application/javascript"}, strings.ToLower(strings.TrimSpace(typ))) {
+			return
+		}
+		delAttr(n, "type")
+		if strings.HasSuffix(strings.ToLower(strings.TrimSpace(typ)), "-module") {
+			n.Attr = append(n.Attr, html.Attribute{Key: "type", Val: "module"})
+		}
+		for _, k := range []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"} {
+			if v, ok := attrOf(n, k); ok {
+				for _, k := range []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"} {
+					delAttr(n, k)
+				}
+				n.Attr = append(n.Attr, html.Attribute{Key: "src", Val: v})
+				break
+			}
+		}
+		return
 	default:
 		return
 	}
@@ -434,6 +457,10 @@ func TestRemovalFidelityRows(t *testing.T) {
 		`<head><link rel=preconnect href="https://tracker.example"><script>gtag('js')</script></head><body>x</body>`,
 		`<svg><script href="https://tracker.example/a.js"></script><image href="https://tracker.example/i.png"/></svg>`,
 		`<video poster="https://tracker.example/p.jpg"><source src="https://tracker.example/v.mp4"></video>`,
+		`<p><img class=lazyload src="data:image/gif;base64,R0lG" data-src="https://tracker.example/p.gif" data-srcset="/a.png 1x" alt=x></p>`,
+		`<iframe data-src="https://tracker.example/e" src="about:blank" data-lazy-src="https://tracker.example/f"></iframe><img data-src="">`,
+		`<script type="rocketlazyloadscript" data-rocket-src="https://tracker.example/a.js" defer></script><script type="litespeed/javascript">gtag('js')</script>`,
+		`<script type="0123abcd-module" src="https://tracker.example/a.js" data-src="/b.js"></script>`,
 	} {
 		checkFidelity(t, in, in)
 	}

@@ -107,11 +107,16 @@ func isExecType(n *html.Node) bool {
 	if !ok || strings.TrimSpace(typ) == "" {
 		return true
 	}
-	switch strings.ToLower(strings.TrimSpace(typ)) {
+	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
 	case "module", "text/javascript", "application/javascript":
 		return true
+	case "rocketlazyloadscript", "litespeed/javascript", "pmdelayedscript", "text/rocketscript":
+		return true // performance plugins' loaders run these for every visitor
+	default:
+		// Cloudflare Rocket Loader: "<hex>-text/javascript"
+		hex, js, ok := strings.Cut(t, "-")
+		return ok && len(hex) >= 8 && strings.Trim(hex, "0123456789abcdef") == "" && (js == "text/javascript" || js == "module")
 	}
-	return false
 }
 
 // violation describes a live element that the oracle flags.
@@ -182,6 +187,11 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				case "script":
 					if isExecType(n) {
 						check(n, "src", false)
+						for _, k := range []string{"data-rocket-src", "data-rocketsrc", "data-src"} {
+							if t, _ := attrOf(n, "type"); strings.TrimSpace(t) != "" {
+								check(n, k, false) // where delayed scripts keep their URL
+							}
+						}
 						if _, has := attrOf(n, "src"); !has && badScript(textOf(n)) {
 							out = append(out, violation{"inline script", textOf(n)})
 						}

@@ -143,6 +143,14 @@ var adversarial = []string{
 	`<picture><source data-lazy-srcset="https://T/a.webp"><img data-src=/a.png></picture>`,
 	`<video data-poster="https://T/p.gif" data-src="https://T/v.mp4"></video>`,
 	`<video><source data-src="https://T/v.mp4"></video>`,
+	// performance plugins' delayed scripts, which their loaders run
+	`<script type="rocketlazyloadscript" data-rocket-src="https://T/a.js" defer></script>`,
+	`<script type="rocketlazyloadscript">gtag('config','G-1')</script>`,
+	`<script type="RocketLazyLoadScript" src="/ok.js" data-rocket-src="https://T/a.js"></script>`,
+	`<script type="litespeed/javascript" data-src="https://T/a.js"></script>`,
+	`<script type="pmdelayedscript" src="https://T/a.js" data-perfmatters-type="text/javascript"></script>`,
+	`<script type="4f1b2c3d4e5f6a7b8c9d0e1f-text/javascript" src="https://T/a.js"></script>`,
+	`<script type="text/rocketscript" data-rocketsrc="https://T/a.js"></script>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
@@ -1246,6 +1254,43 @@ func TestLazyLoaders(t *testing.T) {
 		}
 		if got := rewriteString(t, in, Options{Token: "tok"}); got != in {
 			t.Errorf("kept, %s\n became %s", in, got)
+		}
+	}
+}
+
+// TestDelayedScripts checks that a performance plugin's delayed script,
+// deferred, is held as the script its loader would have run: no plugin
+// type (which would stop the runtime's copy from running), its URL in
+// data-fp-src, its other attributes kept; and that one the policy keeps
+// passes as it came.
+func TestDelayedScripts(t *testing.T) {
+	for _, c := range []struct{ in, want, gone string }{
+		{`<script type="rocketlazyloadscript" data-rocket-src="https://T/a.js" defer></script>`,
+			`<script type="text/plain" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://T/a.js" defer></script>`, "rocket"},
+		{`<script type="a1b2c3d4e5f6a7b8c9d0e1f2-module" src="https://T/a.js"></script>`,
+			`<script type="text/plain" data-fp-type="module" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://T/a.js"></script>`, "a1b2"},
+		{`<script type="litespeed/javascript" src="/ok.js" data-src="https://T/a.js"></script>`,
+			`data-fp-src="/ok.js"></script>`, "litespeed"},
+		{`<script type="rocketlazyloadscript">gtag('config','G-1')</script>`,
+			`<script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('config','G-1')</script>`, "rocket"},
+	} {
+		in := expandT(c.in)
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok"})
+		if !strings.Contains(out, expandT(c.want)) || strings.Contains(out, c.gone) {
+			t.Errorf("%s\n became %s\n want %s, without %q", in, out, expandT(c.want), c.gone)
+		}
+		if got := rewriteString(t, in, Options{Token: "tok"}); got != in {
+			t.Errorf("kept, %s\n became %s", in, got)
+		}
+	}
+	for _, typ := range []string{"rocketlazyloadscript", "LITESPEED/JAVASCRIPT", "0123abcd-text/javascript", "0123abcd-module"} {
+		if _, _, delayed := scriptType(&tag{attrs: []attr{{name: "type", valStart: 0, valEnd: int32(len(typ))}}, raw: []byte(typ)}); !delayed {
+			t.Errorf("type %q is not read as delayed", typ)
+		}
+	}
+	for _, typ := range []string{"text/plain", "0123abc-text/javascript", "0123abcg-text/javascript", "0123abcd-text/plain", "-text/javascript", "application/ld+json"} {
+		if exec, _, delayed := scriptType(&tag{attrs: []attr{{name: "type", valStart: 0, valEnd: int32(len(typ))}}, raw: []byte(typ)}); exec || delayed {
+			t.Errorf("type %q is read as script (%v) or delayed (%v)", typ, exec, delayed)
 		}
 	}
 }

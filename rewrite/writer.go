@@ -1942,26 +1942,83 @@ func (r *Writer) placeholder(d *Decision) {
 	r.emit(b)
 }
 
-// isJSType reports whether a script type (and language) runs as script.
-func scriptType(t *tag) (exec bool, specRules bool) {
+// scriptType reports whether a script's type (and language) runs as
+// script, whether it is speculation rules, and whether it is held by a
+// performance plugin for its loader to run later (delayedType): such a
+// script runs for every visitor, on the first scroll or tap.
+func scriptType(t *tag) (exec, specRules, delayed bool) {
 	v, ok := t.get("type")
 	if !ok || len(bytes.TrimSpace(v)) == 0 {
 		if lang, ok := t.get("language"); ok && len(lang) > 0 {
 			l := strings.ToLower(decodeAttr(lang))
-			return strings.HasPrefix(l, "javascript") || strings.HasPrefix(l, "livescript") || strings.HasPrefix(l, "ecmascript") || strings.HasPrefix(l, "jscript"), false
+			return strings.HasPrefix(l, "javascript") || strings.HasPrefix(l, "livescript") || strings.HasPrefix(l, "ecmascript") || strings.HasPrefix(l, "jscript"), false, false
 		}
-		return true, false
+		return true, false, false
 	}
 	s := strings.TrimSpace(viewAttr(v)) // compared only, never kept
 	if i := strings.IndexByte(s, ';'); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
+	if isJSType(s) {
+		return true, false, false
+	}
+	if delayedType(s) {
+		return true, false, true
+	}
+	return false, strings.EqualFold(s, "speculationrules"), false
+}
+
+func isJSType(s string) bool {
 	for _, js := range jsTypes {
 		if len(s) == len(js) && strings.EqualFold(s, js) {
-			return true, false
+			return true
 		}
 	}
-	return false, strings.EqualFold(s, "speculationrules")
+	return false
+}
+
+// delayedType reports whether a script type is a performance plugin's mark
+// for a script that its loader runs later: WP Rocket's
+// rocketlazyloadscript, LiteSpeed Cache's litespeed/javascript,
+// Perfmatters' pmdelayedscript, and Cloudflare Rocket Loader's
+// "<hex>-text/javascript" (or "-module") and older text/rocketscript.
+func delayedType(s string) bool {
+	for _, d := range delayedTypes {
+		if strings.EqualFold(s, d) {
+			return true
+		}
+	}
+	hex, js, ok := strings.Cut(s, "-")
+	if !ok || len(hex) < 8 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := lower(hex[i]); (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return isJSType(js)
+}
+
+var delayedTypes = []string{"rocketlazyloadscript", "litespeed/javascript", "pmdelayedscript", "text/rocketscript"}
+
+// scriptSources are the attributes that hold a script's URL: src, and
+// where delayed scripts keep it for their loaders (WP Rocket, Cloudflare's
+// old Rocket Loader, LiteSpeed).
+var scriptSources = []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"}
+
+// scriptSrc returns the index of a script's URL attribute, or -1. A
+// delayed script's is the first of scriptSources it has.
+func scriptSrc(t *tag, delayed bool) int {
+	if !delayed {
+		return t.index("src")
+	}
+	for _, n := range scriptSources {
+		if i := t.index(n); i >= 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // jsTypes are the script types that run as classic or module scripts.
@@ -1972,16 +2029,25 @@ var jsTypes = []string{"module", "text/javascript", "application/javascript", "a
 	"text/x-ecmascript", "text/x-javascript"}
 
 func (r *Writer) startScript(t *tag) {
-	exec, spec := scriptType(t)
+	exec, spec, delayed := scriptType(t)
 	if !exec && !spec {
 		r.emitIn(t.raw)
 		r.enterRaw(rawScript, "script", dispPass)
 		return
 	}
-	if i := t.index("src"); i >= 0 && exec {
+	if i := scriptSrc(t, delayed); i >= 0 && exec {
 		d := Decision{}
 		if t.attrs[i].valStart >= 0 {
 			d = r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]))
+		}
+		if delayed {
+			// Every source it has is decided: which one its loader reads
+			// is the loader's business.
+			for _, n := range scriptSources {
+				if j := t.index(n); j >= 0 && j != i && t.attrs[j].valStart >= 0 {
+					d = stronger(d, r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[j].valStart:t.attrs[j].valEnd])))
+				}
+			}
 		}
 		r.record(KindScript, &d)
 		if r.opts.ReportOnly {
@@ -2000,13 +2066,20 @@ func (r *Writer) startScript(t *tag) {
 // writeScript writes a script start tag for decision d and returns the
 // disposition of its body.
 func (r *Writer) writeScript(t *tag, d *Decision) disposition {
+	_, _, delayed := scriptType(t)
 	switch d.Action {
 	case Keep:
 		r.emit(t.raw)
 	case RewriteURL:
 		var e edit
-		if i := t.index("src"); i >= 0 {
-			e.setReplace(i, d.RewriteTo)
+		srcs := scriptSources[:1] // src
+		if delayed {
+			srcs = scriptSources
+		}
+		for _, n := range srcs {
+			if i := t.index(n); i >= 0 {
+				e.setReplace(i, d.RewriteTo)
+			}
 		}
 		r.writeTag(t, &e)
 	case Remove:
@@ -2016,12 +2089,28 @@ func (r *Writer) writeScript(t *tag, d *Decision) disposition {
 		var e edit
 		r.addAttr(&e, "type", "text/plain")
 		if i := t.index("type"); i >= 0 {
-			e.setRename(i, "data-fp-type")
+			if delayed {
+				// Held as the script its loader would have run: the runtime
+				// runs it once allowed, which the plugin's type would stop.
+				e.setDrop(i)
+				if v, _ := t.get("type"); bytes.HasSuffix(bytes.ToLower(bytes.TrimSpace(v)), []byte("-module")) {
+					r.addAttr(&e, "data-fp-type", "module")
+				}
+			} else {
+				e.setRename(i, "data-fp-type")
+			}
 		}
-		if i := t.index("src"); i >= 0 {
+		if i := scriptSrc(t, delayed); i >= 0 {
 			e.setRename(i, "data-fp-src")
 			if d.RewriteTo != "" {
 				e.setReplace(i, d.RewriteTo) // activated at the first-party URL
+			}
+			if delayed {
+				for _, n := range scriptSources {
+					if j := t.index(n); j >= 0 && j != i {
+						e.setDrop(j)
+					}
+				}
 			}
 		}
 		r.deferAttrs(&e, d)
