@@ -82,6 +82,8 @@ func TestScanGoldens(t *testing.T) {
 		"tag_manager Google Tag Manager www.googletagmanager.com resource hint 1 defer",
 		"unknown unknown widgets.unlisted-vendor.example script 1 defer",
 		"social TikTok Pixel (inline) inline snippet 1 defer",
+		"embeds Vimeo player.vimeo.com iframe 1 placeholder",  // lazy-loaded: data-src
+		"advertising Criteo static.criteo.net script 1 defer", // delayed by WP Rocket
 		"pages/clean.html (8 elements, 0 third-party findings) no third party",
 	} {
 		if !strings.Contains(flat, want) {
