@@ -340,7 +340,9 @@ func loadLazy(n *html.Node) {
 			return
 		}
 		delAttr(n, "type")
-		if strings.HasSuffix(strings.ToLower(strings.TrimSpace(typ)), "-module") {
+		rt, _ := attrOf(n, "data-rocket-type")
+		pt, _ := attrOf(n, "data-perfmatters-type")
+		if strings.HasSuffix(strings.ToLower(strings.TrimSpace(typ)), "-module") || strings.EqualFold(strings.TrimSpace(rt), "module") || strings.EqualFold(strings.TrimSpace(pt), "module") {
 			n.Attr = append(n.Attr, html.Attribute{Key: "type", Val: "module"})
 		}
 		for _, k := range []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"} {
@@ -461,6 +463,7 @@ func TestRemovalFidelityRows(t *testing.T) {
 		`<iframe data-src="https://tracker.example/e" src="about:blank" data-lazy-src="https://tracker.example/f"></iframe><img data-src="">`,
 		`<script type="rocketlazyloadscript" data-rocket-src="https://tracker.example/a.js" defer></script><script type="litespeed/javascript">gtag('js')</script>`,
 		`<script type="0123abcd-module" src="https://tracker.example/a.js" data-src="/b.js"></script>`,
+		`<script type="rocketlazyloadscript" data-rocket-src="https://tracker.example/m.js" data-rocket-type="module"></script>`,
 	} {
 		checkFidelity(t, in, in)
 	}

@@ -1271,6 +1271,8 @@ func TestDelayedScripts(t *testing.T) {
 			`<script type="text/plain" data-fp-type="module" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://T/a.js"></script>`, "a1b2"},
 		{`<script type="litespeed/javascript" src="/ok.js" data-src="https://T/a.js"></script>`,
 			`data-fp-src="/ok.js"></script>`, "litespeed"},
+		{`<script type="rocketlazyloadscript" data-rocket-src="https://T/m.js" data-rocket-type="module"></script>`,
+			`<script type="text/plain" data-fp-type="module" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://T/m.js" data-rocket-type="module"></script>`, "rocketlazy"},
 		{`<script type="rocketlazyloadscript">gtag('config','G-1')</script>`,
 			`<script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('config','G-1')</script>`, "rocket"},
 	} {

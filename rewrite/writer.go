@@ -2002,6 +2002,21 @@ func delayedType(s string) bool {
 
 var delayedTypes = []string{"rocketlazyloadscript", "litespeed/javascript", "pmdelayedscript", "text/rocketscript"}
 
+// delayedModule reports whether a delayed script is a module: Cloudflare
+// marks one "<hex>-module"; WP Rocket and Perfmatters keep the original
+// type in an attribute of their own.
+func delayedModule(t *tag) bool {
+	for _, n := range []string{"type", "data-rocket-type", "data-perfmatters-type"} {
+		if v, ok := t.get(n); ok {
+			s := strings.ToLower(strings.TrimSpace(decodeAttr(v)))
+			if s == "module" || n == "type" && strings.HasSuffix(s, "-module") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // scriptSources are the attributes that hold a script's URL: src, and
 // where delayed scripts keep it for their loaders (WP Rocket, Cloudflare's
 // old Rocket Loader, LiteSpeed).
@@ -2093,7 +2108,7 @@ func (r *Writer) writeScript(t *tag, d *Decision) disposition {
 				// Held as the script its loader would have run: the runtime
 				// runs it once allowed, which the plugin's type would stop.
 				e.setDrop(i)
-				if v, _ := t.get("type"); bytes.HasSuffix(bytes.ToLower(bytes.TrimSpace(v)), []byte("-module")) {
+				if delayedModule(t) {
 					r.addAttr(&e, "data-fp-type", "module")
 				}
 			} else {
