@@ -493,11 +493,14 @@ func (e *memoEntry) indexAnchors() {
 // pageWriter returns what rewrites one HTML response for req: a replay if
 // the memo holds the page, else a rewriter, whose work the memo keeps if
 // the page was asked for before.
-func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request) pageWriter {
+//
+// variant is the part of the key that the response's Vary header names
+// (memoVariant); "" for a page that is the same for every visitor.
+func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request, variant string) pageWriter {
 	if h.memo == nil {
 		return rewrite.NewWriter(w, opts)
 	}
-	key := memoKey(opts, req)
+	key := memoKey(opts, req) + variant
 	if len(key) > maxMemoKey {
 		return rewrite.NewWriter(w, opts)
 	}
@@ -541,6 +544,47 @@ func memoKey(opts rewrite.Options, req *http.Request) string {
 		k += "nonce"
 	}
 	return k
+}
+
+// memoVariant names the variant of a page that its upstream response says
+// it varies by, for a request header whose values name few variants: the
+// first language of Accept-Language, when the response has Vary:
+// Accept-Language. A multilingual shop that answers one URL in several
+// languages would otherwise have its languages share one kept page, each
+// replacing the other, so that none was ever sent from the memo. Other
+// headers a page varies by (Cookie, User-Agent) have a value per visitor
+// or per device; their variants share the key, and the byte comparison
+// keeps the output right whatever the key.
+func memoVariant(hdr http.Header, req *http.Request) string {
+	for _, v := range hdr.Values("Vary") {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Accept-Language") {
+				return "\x00lang=" + firstLanguage(req.Header.Get("Accept-Language"))
+			}
+		}
+	}
+	return ""
+}
+
+// firstLanguage returns the first language range of an Accept-Language
+// value, lower-cased, or "" if it is not one (at most 35 letters, digits
+// and hyphens, or "*").
+func firstLanguage(v string) string {
+	tag, _, _ := strings.Cut(v, ",")
+	tag, _, _ = strings.Cut(tag, ";")
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if tag == "*" {
+		return tag
+	}
+	if len(tag) > 35 {
+		return ""
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return ""
+		}
+	}
+	return tag
 }
 
 // pageQuery returns a query without the parameters that ads, mails and
