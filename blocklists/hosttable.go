@@ -7,8 +7,8 @@ import (
 
 // hostTable maps host names to their nodes. It is the map of every host
 // decision, which looks up two or three suffixes of a host, most of them
-// absent. A Go map took 30 ns a lookup there, on a table of tens of
-// thousands of hosts. This one probes 8-byte slots, each a tag of the
+// absent; a Go map's lookups were two fifths of a host decision in its
+// profile, on a table of tens of thousands of hosts. This one probes 8-byte slots, each a tag of the
 // key's hash and the index of a dense entry, so an absent key is told by
 // the slots alone and only a tag that matches reads the key. Its hash
 // takes a string's 8-byte words from the end, so the suffixes of a host
@@ -66,23 +66,24 @@ func (t *hostTable) get(host string) (node, bool) {
 	if len(t.slots) == 0 {
 		return node{}, false
 	}
-	if j := t.find(host, t.hash(host)); j >= 0 {
+	if _, j := t.probe(host, t.hash(host)); j >= 0 {
 		return t.nodes[j], true
 	}
 	return node{}, false
 }
 
-// find returns the index of host's entry, given host's hash x, or -1.
-// The table must have slots.
-func (t *hostTable) find(host string, x uint64) int {
+// probe looks for host, whose hash is x, from x's slot on: it returns the
+// index of host's entry, or -1 and the free slot where host would go. The
+// table must have slots.
+func (t *hostTable) probe(host string, x uint64) (free uint64, j int) {
 	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
 	for i := x & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s.idx == 0 {
-			return -1
+			return i, -1
 		}
 		if s.tag == tag && t.keys[s.idx-1] == host {
-			return int(s.idx - 1)
+			return i, int(s.idx - 1)
 		}
 	}
 }
@@ -94,21 +95,18 @@ func (t *hostTable) ref(host string) *node {
 		*t = newHostTable(8)
 	}
 	x := t.hash(host)
-	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
-	i := x & mask
-	for ; t.slots[i].idx != 0; i = (i + 1) & mask {
-		if s := t.slots[i]; s.tag == tag && t.keys[s.idx-1] == host {
-			return &t.nodes[s.idx-1]
-		}
+	i, j := t.probe(host, x)
+	if j >= 0 {
+		return &t.nodes[j]
 	}
 	t.keys, t.nodes = append(t.keys, host), append(t.nodes, node{})
-	j := len(t.keys)
-	if 2*j > len(t.slots) {
-		t.resize(j)
+	n := len(t.keys)
+	if 2*n > len(t.slots) {
+		t.resize(n)
 	} else {
-		t.slots[i] = hostSlot{tag: tag, idx: uint32(j)}
+		t.slots[i] = hostSlot{tag: uint32(x >> 32), idx: uint32(n)}
 	}
-	return &t.nodes[j-1]
+	return &t.nodes[n-1]
 }
 
 // len is the number of hosts in the table.

@@ -534,6 +534,7 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 	// (hostTable.final): a suffix that starts in the word [e-8, e) has
 	// the words from e on as its whole words, and host[p:e] as its head.
 	acc, seen := t.k0, 0
+walk:
 	for e := len(host); ; e -= 8 {
 		// w is the word [e-8, e), or the bytes before the whole words.
 		w, base := uint64(0), 0
@@ -561,7 +562,7 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 			} else {
 				head = w >> (8 * p)
 			}
-			if j := t.find(host[p:], t.final(acc, head, len(host)-p)); j >= 0 {
+			if _, j := t.probe(host[p:], t.final(acc, head, len(host)-p)); j >= 0 {
 				if n := &t.nodes[j]; n.has() {
 					if n.vendor != 0 {
 						vendor = n.vendor
@@ -577,12 +578,11 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 				}
 			}
 			if p == 0 {
-				goto done
+				break walk
 			}
 		}
 		acc = t.step(acc, w)
 	}
-done:
 	switch {
 	case imp >= 0:
 		best = imp

@@ -214,8 +214,8 @@ func HostName(h string) (string, error) {
 }
 
 func (p *Policy) action(category string) string {
-	// A map access is a call even on an empty map: a fifth of a host
-	// decision, where most policies set no action of their own.
+	// A map access is a runtime call even on an empty map, and most
+	// policies set no action of their own.
 	if len(p.Actions) > 0 {
 		if a, ok := p.Actions[category]; ok {
 			return a

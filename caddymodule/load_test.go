@@ -331,7 +331,7 @@ func newPageFloor(t *testing.T) (rw, lex, lt time.Duration, tags int) {
 		return quantile(d, .5)
 	}
 	rw = timeIt(func() {
-		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, "")
+		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil)
 		for off := 0; off < len(body); off += 32 << 10 {
 			if _, err := pw.Write(body[off:min(len(body), off+32<<10)]); err != nil {
 				t.Fatal(err)

@@ -493,14 +493,13 @@ func (e *memoEntry) indexAnchors() {
 // pageWriter returns what rewrites one HTML response for req: a replay if
 // the memo holds the page, else a rewriter, whose work the memo keeps if
 // the page was asked for before.
-//
-// variant is the part of the key that the response's Vary header names
-// (memoVariant); "" for a page that is the same for every visitor.
-func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request, variant string) pageWriter {
+// hdr is the upstream response's header, whose Vary may make the page one
+// of several under its URL (memoVariant); nil for none.
+func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Request, hdr http.Header) pageWriter {
 	if h.memo == nil {
 		return rewrite.NewWriter(w, opts)
 	}
-	key := memoKey(opts, req) + variant
+	key := memoKey(opts, req) + memoVariant(hdr, req)
 	if len(key) > maxMemoKey {
 		return rewrite.NewWriter(w, opts)
 	}

@@ -235,7 +235,7 @@ func TestMemoReplayWrites(t *testing.T) {
 	body := nb.Bytes()
 	opts := h.rewriteOptions(req)
 	var log writeLog
-	pw := h.pageWriter(&log, opts, req, "")
+	pw := h.pageWriter(&log, opts, req, nil)
 	if _, ok := pw.(*memoReplay); !ok {
 		t.Fatalf("not replayed: %T", pw)
 	}
@@ -293,13 +293,13 @@ func TestMemoReplay(t *testing.T) {
 				rec := h.rewriteOptions(req)
 				recCalls := callsFor(rng, len(page), flushes)
 				var first bytes.Buffer
-				if pw := h.pageWriter(&first, rec, req, ""); !isFirst(pw) {
+				if pw := h.pageWriter(&first, rec, req, nil); !isFirst(pw) {
 					t.Fatalf("%s: the first request for the page is kept: %T", name, pw)
 				} else if err := feed(pw, page, recCalls); err != nil {
 					t.Fatal(err)
 				}
 				first.Reset()
-				pw := h.pageWriter(&first, rec, req, "")
+				pw := h.pageWriter(&first, rec, req, nil)
 				if _, ok := pw.(*memoRecorder); !ok {
 					t.Fatalf("%s: the second response is not recorded: %T", name, pw)
 				}
@@ -378,7 +378,7 @@ func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []body
 	t.Helper()
 	var pw pageWriter
 	for range 2 {
-		pw = h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, "")
+		pw = h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
 		if err := feed(pw, body, calls); err != nil {
 			t.Fatal(err)
 		}
@@ -394,7 +394,7 @@ func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []body
 func againstRewrite(t testing.TB, h *Handler, req *http.Request, opts rewrite.Options, body []byte, calls []bodyCall) (pageWriter, []byte, *rewrite.Writer, string) {
 	t.Helper()
 	var got, want bytes.Buffer
-	pw := h.pageWriter(&got, opts, req, "")
+	pw := h.pageWriter(&got, opts, req, nil)
 	if err := feed(pw, body, calls); err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestMemoDiverged(t *testing.T) {
 	e.output[e.checks[k].out] ^= 0x20
 	body := bytes.Clone(page)
 	body[at] ^= 0x20
-	pw := h.pageWriter(&out, h.rewriteOptions(req), req, "")
+	pw := h.pageWriter(&out, h.rewriteOptions(req), req, nil)
 	err := feed(pw, body, []bodyCall{{n: 20 << 10}, {n: 20 << 10}})
 	if !errors.Is(err, errMemoDiverged) {
 		t.Errorf("a diverging take-over gave %v", err)
@@ -488,7 +488,7 @@ func TestMemoKeeps(t *testing.T) {
 	serveOnce := func(url string, body []byte) pageWriter {
 		req := httptest.NewRequest("GET", url, nil)
 		opts := h.rewriteOptions(req)
-		pw := h.pageWriter(&bytes.Buffer{}, opts, req, "")
+		pw := h.pageWriter(&bytes.Buffer{}, opts, req, nil)
 		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
 			t.Fatal(err)
 		}
@@ -895,7 +895,7 @@ func FuzzMemo(f *testing.F) {
 		nonce := ""
 		if ops[0]&2 != 0 {
 			for range 2 {
-				pw := h.pageWriter(&bytes.Buffer{}, optsOf("keptNonce+0"), req, "")
+				pw := h.pageWriter(&bytes.Buffer{}, optsOf("keptNonce+0"), req, nil)
 				if err := feed(pw, nonced(string(page), "keptNonce+0"), []bodyCall{{n: len(page)}}); err != nil {
 					t.Fatal(err)
 				}
@@ -949,7 +949,7 @@ func TestMemoRefresh(t *testing.T) {
 	a := []byte(loadPage(t, 60<<10))
 	b := bytes.ReplaceAll(a, []byte("<div"), []byte("<div data-v=2"))
 	serve := func(body []byte) pageWriter {
-		pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, "")
+		pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
 		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
 			t.Fatal(err)
 		}
@@ -1024,7 +1024,7 @@ func TestMemoBackoffConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 80 {
 				body := bytes.ReplaceAll(page, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d-%d>", w, i))
-				pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, "")
+				pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil)
 				if _, ok := pw.(*memoRecorder); ok {
 					recordings.Add(1)
 				}
@@ -1052,7 +1052,7 @@ func TestMemoOneRecording(t *testing.T) {
 	h := provisioned(t, &Handler{})
 	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
 	page := []byte(loadPage(t, 20<<10))
-	open := func() pageWriter { return h.pageWriter(io.Discard, h.rewriteOptions(req), req, "") }
+	open := func() pageWriter { return h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil) }
 	if pw := open(); !isFirst(pw) {
 		t.Fatalf("first request: %T", pw)
 	} else if err := feed(pw, page, []bodyCall{{n: len(page)}}); err != nil {
@@ -1114,7 +1114,7 @@ func TestMemoFailedReplay(t *testing.T) {
 	page := []byte(loadPage(t, 60<<10))
 	kept(t, h, req, page, nil)
 	for range 3 {
-		pw := h.pageWriter(&failingWriter{n: 1000}, h.rewriteOptions(req), req, "")
+		pw := h.pageWriter(&failingWriter{n: 1000}, h.rewriteOptions(req), req, nil)
 		r, ok := pw.(*memoReplay)
 		if !ok {
 			t.Fatalf("not replayed: %T", pw)
@@ -1127,7 +1127,7 @@ func TestMemoFailedReplay(t *testing.T) {
 			t.Fatalf("a failed replay changed the kept page's score to %d", s)
 		}
 	}
-	pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, "")
+	pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
 	if r, ok := pw.(*memoReplay); !ok || feed(pw, page, nil) != nil || r.rw != nil {
 		t.Fatal("the kept page is not served whole after replays that failed")
 	}

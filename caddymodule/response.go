@@ -192,7 +192,7 @@ func (w *responseWriter) decide(first []byte) {
 	}
 	w.ResponseWriter.WriteHeader(w.status)
 	w.first = &firstWrite{w: w.ResponseWriter}
-	w.rw = w.h.pageWriter(w.first, opts, w.req, memoVariant(hdr, w.req))
+	w.rw = w.h.pageWriter(w.first, opts, w.req, hdr)
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts

@@ -335,19 +335,20 @@ func loadLazy(n *html.Node) {
 	case "script":
 		// A performance plugin's delayed script comes back as the script
 		// its loader would have run.
-		typ, _ := attrOf(n, "type")
-		if !isExecType(n) || strings.TrimSpace(typ) == "" || slices.Contains([]string{"module", "text/javascript", "application/javascript"}, strings.ToLower(strings.TrimSpace(typ))) {
+		if !isDelayedScript(n) {
 			return
 		}
+		typ, _ := attrOf(n, "type")
 		delAttr(n, "type")
 		rt, _ := attrOf(n, "data-rocket-type")
 		pt, _ := attrOf(n, "data-perfmatters-type")
 		if strings.HasSuffix(strings.ToLower(strings.TrimSpace(typ)), "-module") || strings.EqualFold(strings.TrimSpace(rt), "module") || strings.EqualFold(strings.TrimSpace(pt), "module") {
 			n.Attr = append(n.Attr, html.Attribute{Key: "type", Val: "module"})
 		}
-		for _, k := range []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"} {
+		sources := append([]string{"src"}, delayedSources...)
+		for _, k := range sources {
 			if v, ok := attrOf(n, k); ok {
-				for _, k := range []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"} {
+				for _, k := range sources {
 					delAttr(n, k)
 				}
 				n.Attr = append(n.Attr, html.Attribute{Key: "src", Val: v})

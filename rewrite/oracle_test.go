@@ -107,17 +107,29 @@ func isExecType(n *html.Node) bool {
 	if !ok || strings.TrimSpace(typ) == "" {
 		return true
 	}
-	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
+	switch strings.ToLower(strings.TrimSpace(typ)) {
 	case "module", "text/javascript", "application/javascript":
 		return true
+	}
+	return isDelayedScript(n)
+}
+
+// isDelayedScript reports a script whose type is a performance plugin's,
+// which the plugin's loader runs for every visitor.
+func isDelayedScript(n *html.Node) bool {
+	typ, _ := attrOf(n, "type")
+	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
 	case "rocketlazyloadscript", "litespeed/javascript", "pmdelayedscript", "text/rocketscript":
-		return true // performance plugins' loaders run these for every visitor
+		return true
 	default:
 		// Cloudflare Rocket Loader: "<hex>-text/javascript"
 		hex, js, ok := strings.Cut(t, "-")
 		return ok && len(hex) >= 8 && strings.Trim(hex, "0123456789abcdef") == "" && (js == "text/javascript" || js == "module")
 	}
 }
+
+// delayedSources are where delayed scripts keep their URL, besides src.
+var delayedSources = []string{"data-rocket-src", "data-rocketsrc", "data-src"}
 
 // violation describes a live element that the oracle flags.
 type violation struct{ what, detail string }
@@ -187,9 +199,9 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				case "script":
 					if isExecType(n) {
 						check(n, "src", false)
-						for _, k := range []string{"data-rocket-src", "data-rocketsrc", "data-src"} {
-							if t, _ := attrOf(n, "type"); strings.TrimSpace(t) != "" {
-								check(n, k, false) // where delayed scripts keep their URL
+						if t, _ := attrOf(n, "type"); strings.TrimSpace(t) != "" {
+							for _, k := range delayedSources {
+								check(n, k, false)
 							}
 						}
 						if _, has := attrOf(n, "src"); !has && badScript(textOf(n)) {

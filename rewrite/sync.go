@@ -26,8 +26,8 @@ import (
 // every response has a nonce of its own reaches the same states. Scratch
 // memory, caches and the counts (which add up, see Stats.Since) are not
 // part of it, nor the strongest decision, which only a nested document's
-// Writer reports. The counts of open select,
-// template and p elements follow from the tree, and are in it all the same.
+// Writer reports. The counts of open select, template and p elements
+// follow from the tree, and are in it all the same.
 func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 	if !r.synced() {
 		return dst, false

@@ -1208,7 +1208,7 @@ func linkKind(rel string) (Kind, bool) {
 func vectors(t *tag, name string, vs []vector) []vector {
 	add := func(attr string, k Kind, list byte) {
 		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
-			vs = append(vs, vector{i, k, list, "", false})
+			vs = append(vs, vector{attr: i, kind: k, list: list})
 		}
 	}
 	switch name {
@@ -1286,11 +1286,11 @@ func lazyVectors(t *tag, k Kind, vs []vector) []vector {
 		}
 		switch a.name {
 		case "data-src", "data-lazy-src", "data-original":
-			vs = append(vs, vector{i, k, 0, "src", false})
+			vs = append(vs, vector{attr: i, kind: k, fills: "src"})
 		case "data-srcset", "data-lazy-srcset":
-			vs = append(vs, vector{i, KindImage, 's', "srcset", false})
+			vs = append(vs, vector{attr: i, kind: KindImage, list: 's', fills: "srcset"})
 		case "data-poster":
-			vs = append(vs, vector{i, KindImage, 0, "poster", false})
+			vs = append(vs, vector{attr: i, kind: KindImage, fills: "poster"})
 		}
 	}
 	return vs
@@ -2022,13 +2022,19 @@ func delayedModule(t *tag) bool {
 // old Rocket Loader, LiteSpeed).
 var scriptSources = []string{"src", "data-rocket-src", "data-rocketsrc", "data-src"}
 
-// scriptSrc returns the index of a script's URL attribute, or -1. A
-// delayed script's is the first of scriptSources it has.
-func scriptSrc(t *tag, delayed bool) int {
-	if !delayed {
-		return t.index("src")
+// sourceNames are the attributes that may hold the URL of a script,
+// delayed or not.
+func sourceNames(delayed bool) []string {
+	if delayed {
+		return scriptSources
 	}
-	for _, n := range scriptSources {
+	return scriptSources[:1]
+}
+
+// scriptSrc returns the index of the first attribute of sourceNames that a
+// script has, or -1.
+func scriptSrc(t *tag, delayed bool) int {
+	for _, n := range sourceNames(delayed) {
 		if i := t.index(n); i >= 0 {
 			return i
 		}
@@ -2050,25 +2056,20 @@ func (r *Writer) startScript(t *tag) {
 		r.enterRaw(rawScript, "script", dispPass)
 		return
 	}
-	if i := scriptSrc(t, delayed); i >= 0 && exec {
+	if scriptSrc(t, delayed) >= 0 && exec {
+		// A delayed script's every source is decided: which one its
+		// loader reads is the loader's business.
 		d := Decision{}
-		if t.attrs[i].valStart >= 0 {
-			d = r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]))
-		}
-		if delayed {
-			// Every source it has is decided: which one its loader reads
-			// is the loader's business.
-			for _, n := range scriptSources {
-				if j := t.index(n); j >= 0 && j != i && t.attrs[j].valStart >= 0 {
-					d = stronger(d, r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[j].valStart:t.attrs[j].valEnd])))
-				}
+		for _, n := range sourceNames(delayed) {
+			if i := t.index(n); i >= 0 && t.attrs[i].valStart >= 0 {
+				d = stronger(d, r.decideURL(KindScript, "script", decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd])))
 			}
 		}
 		r.record(KindScript, &d)
 		if r.opts.ReportOnly {
 			d.Action = Keep
 		}
-		r.enterRaw(rawScript, "script", r.writeScript(t, &d))
+		r.enterRaw(rawScript, "script", r.writeScript(t, &d, delayed))
 		return
 	}
 	r.held = append(r.held[:0], t.raw...)
@@ -2079,19 +2080,14 @@ func (r *Writer) startScript(t *tag) {
 }
 
 // writeScript writes a script start tag for decision d and returns the
-// disposition of its body.
-func (r *Writer) writeScript(t *tag, d *Decision) disposition {
-	_, _, delayed := scriptType(t)
+// disposition of its body; delayed is scriptType's word on the tag.
+func (r *Writer) writeScript(t *tag, d *Decision, delayed bool) disposition {
 	switch d.Action {
 	case Keep:
 		r.emit(t.raw)
 	case RewriteURL:
 		var e edit
-		srcs := scriptSources[:1] // src
-		if delayed {
-			srcs = scriptSources
-		}
-		for _, n := range srcs {
+		for _, n := range sourceNames(delayed) {
 			if i := t.index(n); i >= 0 {
 				e.setReplace(i, d.RewriteTo)
 			}
@@ -2120,11 +2116,9 @@ func (r *Writer) writeScript(t *tag, d *Decision) disposition {
 			if d.RewriteTo != "" {
 				e.setReplace(i, d.RewriteTo) // activated at the first-party URL
 			}
-			if delayed {
-				for _, n := range scriptSources {
-					if j := t.index(n); j >= 0 && j != i {
-						e.setDrop(j)
-					}
+			for _, n := range sourceNames(delayed) {
+				if j := t.index(n); j >= 0 && j != i {
+					e.setDrop(j)
 				}
 			}
 		}
@@ -2193,7 +2187,8 @@ func (r *Writer) decideHeld(end []byte) {
 		r.recordMentions(f, &d)
 	}
 	r.deciding = true
-	r.disp = r.writeScript(t, &d)
+	_, _, delayed := scriptType(t)
+	r.disp = r.writeScript(t, &d, delayed)
 	r.deciding = false
 	if r.disp == dispPass {
 		r.emit(body)
@@ -2290,9 +2285,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			}
 			switch t.name {
 			case "script":
-				vs = append(vs, vector{i, KindScript, 0, "", false})
+				vs = append(vs, vector{attr: i, kind: KindScript})
 			case "image", "feimage", "use":
-				vs = append(vs, vector{i, KindImage, 0, "", false})
+				vs = append(vs, vector{attr: i, kind: KindImage})
 			}
 		}
 	}
