@@ -120,8 +120,11 @@ type DB struct {
 	// fallbackMemo holds the fallback rules that apply on the last page
 	// host asked about (fallbackOn).
 	fallbackMemo atomic.Pointer[fallbackMemo]
-	generic      int // rules in tokens, edges and fallback
-	regexes      int
+	// answers is LookupHost's answer for every host in the table, worked
+	// out by Freeze; nil before, and after a change to the hosts.
+	answers atomic.Pointer[hostAnswers]
+	generic int // rules in tokens, edges and fallback
+	regexes int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
 	// Shapes recognise vendor loaders by path, on any host.
@@ -177,6 +180,7 @@ func mergeEntry(old, e Entry) Entry {
 
 // AddHost adds an entry for host and its subdomains.
 func (db *DB) AddHost(host string, e Entry) {
+	db.answers.Store(nil)
 	n := db.hosts.ref(host)
 	if n.has() {
 		e = mergeEntry(db.entry(*n), e)
@@ -198,6 +202,7 @@ func (db *DB) AddPath(host, prefix string, e Entry) {
 }
 
 func (db *DB) addHostRule(host string, r *rule) {
+	db.answers.Store(nil)
 	n := db.hosts.ref(host)
 	if n.rules == 0 {
 		db.hostRules = append(db.hostRules, nil)
@@ -297,6 +302,7 @@ func Builtin() (*DB, error) {
 			if o, ok := ov.hosts.get(p); ok && o.has() {
 				n := &db.hosts.nodes[j]
 				n.flags, n.vendor, n.category = 0, 0, 0
+				db.answers.Store(nil)
 				break
 			}
 		}

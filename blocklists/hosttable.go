@@ -8,11 +8,12 @@ import (
 // hostTable maps host names to their nodes. It is the map of every host
 // decision, which looks up two or three suffixes of a host, most of them
 // absent; a Go map's lookups were two fifths of a host decision in its
-// profile, on a table of tens of thousands of hosts. This one probes 8-byte slots, each a tag of the
-// key's hash and the index of a dense entry, so an absent key is told by
-// the slots alone and only a tag that matches reads the key. Its hash
+// profile, on a table of tens of thousands of hosts. This one probes
+// 8-byte slots, each a tag of the key's hash and the index of a dense
+// entry, so an absent key is told by the slots alone and only a tag that
+// matches reads the key. Its hash
 // takes a string's 8-byte words from the end, so the suffixes of a host
-// share their common words: a walk over them (LookupHost) hashes the host
+// share their common words: a walk over them (deepest) hashes the host
 // once, where the runtime's hash would start again for each suffix.
 //
 // It grows by doubling and never deletes (a DB only adds and updates).
@@ -109,6 +110,66 @@ func (t *hostTable) ref(host string) *node {
 	return &t.nodes[n-1]
 }
 
+// deepest returns the index of the entry of host's longest suffix in the
+// table: host itself, or host after one of its dots but for the last (a
+// bare top-level domain is never looked up); -1 when there is none. It
+// reads the host in the hash's words, from the end, finds the dots in
+// each word at once, and finishes the hash's chain at each label (final):
+// a suffix that starts in the word [e-8, e) has the words from e on as
+// its whole words, and host[p:e] as its head. The walk goes from the last
+// two labels to the whole host, so a later entry is a deeper one.
+func (t *hostTable) deepest(host string) int {
+	if len(t.slots) == 0 {
+		return -1
+	}
+	found, seen := -1, false
+	acc, mask := t.k0, uint64(len(t.slots)-1)
+	for e := len(host); ; e -= 8 {
+		// w is the word [e-8, e); at the start of the host, where e < 8,
+		// the bytes before e in its top bytes and zeros below.
+		var w uint64
+		switch {
+		case e >= 8:
+			w = le64(host, e-8)
+		case len(host) >= 8:
+			w = le64(host, 0) << uint(64-8*e)
+		default:
+			w = leading(host, e) << uint(64-8*e)
+		}
+		// Dots from the word's top byte down: from the end of the host.
+		for m := dots(w); m != 0; {
+			b := 63 - bits.LeadingZeros64(m)
+			m &^= 1 << b
+			if !seen { // the dot before the top-level domain
+				seen = true
+				continue
+			}
+			p := e - 8 + b>>3 + 1
+			x := t.final(acc, w>>uint(64-8*(e-p)), len(host)-p)
+			for i, tag := x&mask, uint32(x>>32); ; i = (i + 1) & mask {
+				s := t.slots[i]
+				if s.idx == 0 {
+					break
+				}
+				if s.tag == tag && t.keys[s.idx-1] == host[p:] {
+					found = int(s.idx - 1)
+					break
+				}
+			}
+		}
+		if e >= 8 {
+			acc = t.step(acc, w)
+			continue
+		}
+		// The whole host.
+		x := t.final(acc, w>>uint(64-8*e), len(host))
+		if _, j := t.probe(host, x); j >= 0 {
+			return j
+		}
+		return found
+	}
+}
+
 // len is the number of hosts in the table.
 func (t *hostTable) len() int { return len(t.keys) }
 
@@ -116,7 +177,7 @@ func (t *hostTable) len() int { return len(t.keys) }
 // taken from the end (step), then a last mix with the l%8 bytes before
 // them and the length (final). A suffix's words are the last words of
 // the longer string, so a walk from the top-level domain down carries
-// one chain along and finishes it at each label (LookupHost).
+// one chain along and finishes it at each label (deepest).
 
 // hash returns s's hash.
 func (t *hostTable) hash(s string) uint64 {

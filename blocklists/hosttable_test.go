@@ -3,6 +3,7 @@ package blocklists
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -97,6 +98,12 @@ func TestHashSuffixes(t *testing.T) {
 			if e, ok := db.LookupHost(host); !ok || e.Vendor != "v" {
 				t.Fatalf("LookupHost(%q) over a DB of %q = %+v, %v", host, s, e, ok)
 			}
+			// Frozen, the walk finds the suffix as the deepest in the
+			// table (deepest hashes as combineHost does).
+			db.Freeze()
+			if j := db.hosts.deepest(host); j != 0 {
+				t.Fatalf("deepest(%q) over a DB of %q = %d, want 0", host, s, j)
+			}
 		}
 	}
 }
@@ -119,61 +126,65 @@ func visited(host string) []string {
 	return out
 }
 
-// lookupHostRef is LookupHost as it was written over a Go map: one lookup
-// for each suffix, most specific first; the first important block, the
-// first plain entry and the first vendor name win.
-func lookupHostRef(db *DB, host string) (Entry, bool) {
-	var best, imp node
-	var vendor uint32
+// lookupHostBrute answers as LookupHost should, by another road: from
+// every entry in the table that covers host (host itself, or host after
+// one of its dots but for the last), the longest first; an important
+// block wins, then an exception, then the longest entry, which takes the
+// longest vendor name if it has none.
+func lookupHostBrute(db *DB, host string) (Entry, bool) {
+	var cover []int
+	for j, k := range db.hosts.keys {
+		if db.hosts.nodes[j].has() && (k == host || strings.Contains(k, ".") && strings.HasSuffix(host, "."+k)) {
+			cover = append(cover, j)
+		}
+	}
+	slices.SortFunc(cover, func(a, b int) int { return len(db.hosts.keys[b]) - len(db.hosts.keys[a]) })
+	var best, imp, vendor = -1, -1, uint32(0)
 	exc := false
-	for _, h := range visited(host) {
-		n, ok := db.hosts.get(h)
-		if !ok || !n.has() {
-			continue
+	for _, j := range cover {
+		n := db.hosts.nodes[j]
+		switch {
+		case n.flags&nodeException != 0:
+			exc = true
+		case n.flags&nodeImportant != 0 && imp < 0:
+			imp = j
+		case n.flags&(nodeException|nodeImportant) == 0 && best < 0:
+			best = j
 		}
 		if vendor == 0 {
 			vendor = n.vendor
 		}
-		switch {
-		case n.flags&nodeException != 0:
-			exc = true
-		case n.flags&nodeImportant != 0:
-			if !imp.has() {
-				imp = n
-			}
-		case !best.has():
-			best = n
-		}
 	}
 	switch {
-	case imp.has():
+	case imp >= 0:
 		best = imp
 	case exc:
 		return Entry{Exception: true}, true
-	case !best.has():
+	case best < 0:
 		return Entry{}, false
 	}
-	if best.vendor == 0 {
-		best.vendor = vendor
+	n := db.hosts.nodes[best]
+	if n.vendor == 0 {
+		n.vendor = vendor
 	}
-	return db.entry(best), true
+	return db.entry(n), true
 }
 
-// TestLookupHostWalk checks LookupHost against the reference on random
-// hosts over a DB of random suffixes of them, with vendors left out and
-// exceptions and important blocks among the entries.
-func TestLookupHostWalk(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// randomHostDB returns a DB of entries for random suffixes of n random
+// hosts, in categories drawn from cats, with vendors of their own or left
+// out, exceptions and important blocks among them, and, with paths,
+// deeper hosts that have URL rules and no entry; and the hosts.
+func randomHostDB(r *rand.Rand, n int, cats []string, paths bool) (*DB, []string) {
 	db := NewDB()
 	var hosts []string
-	for i := 0; i < 4000; i++ {
+	for i := 0; i < n; i++ {
 		h := randomHost(r)
 		hosts = append(hosts, h)
 		for j, s := range visited(h) {
 			if r.IntN(3) != 0 {
 				continue
 			}
-			e := Entry{Category: []string{"analytics", "advertising", "cdn"}[r.IntN(3)]}
+			e := Entry{Category: cats[r.IntN(len(cats))]}
 			if r.IntN(2) == 0 {
 				e.Vendor = fmt.Sprint("v", i, j)
 			}
@@ -184,22 +195,110 @@ func TestLookupHostWalk(t *testing.T) {
 				e.Important = true
 			}
 			db.AddHost(s, e)
-		}
-	}
-	found := 0
-	for _, h := range hosts {
-		for _, q := range []string{h, "w." + h, h[min(1, len(h)):], "x" + h} {
-			got, ok := db.LookupHost(q)
-			want, wok := lookupHostRef(db, q)
-			if got != want || ok != wok {
-				t.Fatalf("LookupHost(%q) = %+v, %v; the walk over each suffix gives %+v, %v", q, got, ok, want, wok)
-			}
-			if ok {
-				found++
+			if paths && r.IntN(4) == 0 {
+				// A deeper host with URL rules and no entry of its own is in
+				// the table: a frozen lookup that ends on it must still
+				// answer from the suffixes above it.
+				db.AddPath("p."+s, "/x", e)
 			}
 		}
 	}
-	if found < 1000 {
-		t.Fatalf("only %d lookups found an entry: the test checks too little", found)
+	return db, hosts
+}
+
+// TestLookupHostWalk checks LookupHost against the brute-force answer on
+// random hosts over a DB of random suffixes of them: combined on each
+// lookup, frozen, changed after freezing, and frozen again.
+func TestLookupHostWalk(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	db, hosts := randomHostDB(r, 1500, []string{"analytics", "advertising", "cdn"}, true)
+	check := func(stage string) {
+		t.Helper()
+		found := 0
+		for i := 0; i < len(hosts); i += 4 { // the brute force reads the whole table
+			h := hosts[i]
+			for _, q := range []string{h, "w." + h, "p." + h, h[min(1, len(h)):], "x" + h} {
+				got, ok := db.LookupHost(q)
+				want, wok := lookupHostBrute(db, q)
+				if got != want || ok != wok {
+					t.Fatalf("%s: LookupHost(%q) = %+v, %v; the entries that cover it give %+v, %v", stage, q, got, ok, want, wok)
+				}
+				if ok {
+					found++
+				}
+			}
+		}
+		if found < 400 {
+			t.Fatalf("%s: only %d lookups found an entry: the test checks too little", stage, found)
+		}
 	}
+	check("combined on each lookup")
+	db.Freeze()
+	if db.answers.Load() == nil {
+		t.Fatal("Freeze kept no answers")
+	}
+	check("frozen")
+	// A change undoes the freeze: the answers kept for the hosts below a
+	// new entry are stale.
+	for _, h := range hosts[:300] {
+		db.AddHost(h, Entry{Vendor: "late", Category: "social"})
+	}
+	if db.answers.Load() != nil {
+		t.Fatal("AddHost left the frozen answers in place")
+	}
+	check("changed after freezing")
+	db.Freeze()
+	check("frozen again")
+}
+
+// TestHostVerdictTables checks the host decision over a frozen DB, which
+// reads the answer and its category's action off tables, against resolve
+// on the answer combined from each suffix: on random hosts over a DB with
+// exceptions, important blocks, a category named "unknown" and one that
+// is no category, under the default actions, under actions and an
+// unknown action of the operator's, after Validate with others, and with
+// an action for the name that is no category.
+func TestHostVerdictTables(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	db, roots := randomHostDB(r, 3000, append(slices.Clone(Categories), "unknown", "misc"), false)
+	var hosts []string
+	for _, h := range roots {
+		hosts = append(hosts, h, "w."+h, h[min(1, len(h)):])
+	}
+	p := NewPolicy(db)
+	if db.answers.Load() == nil {
+		t.Fatal("SetDB left the DB unfrozen")
+	}
+	check := func(stage string, p *Policy) {
+		t.Helper()
+		kinds := map[string]bool{}
+		for _, h := range hosts {
+			e, ok := db.combineHost(h)
+			want := p.resolve(h, &e, ok)
+			if got := p.DecideHost("shop.example", h); got != want {
+				t.Fatalf("%s: DecideHost(%q) = %+v; resolve on the combined answer gives %+v", stage, h, got, want)
+			}
+			kinds[want.Category+" "+want.Action] = true
+		}
+		if len(kinds) < 10 {
+			t.Fatalf("%s: the hosts were decided only %d ways: the test checks too little", stage, len(kinds))
+		}
+	}
+	check("default actions", p)
+	p.Actions = map[string]string{"analytics": ActionRemove, "cdn": ActionDefer, "unknown": ActionPlaceholder}
+	p.Unknown = ActionKeep
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	check("the operator's actions", p)
+	p.Actions = map[string]string{"embeds": ActionRemove}
+	p.Unknown = ActionRemove
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	check("other actions, after Validate", p)
+	// Unvalidated, actions may name what is no category.
+	q := NewPolicy(db)
+	q.Actions = map[string]string{"misc": ActionProxy}
+	check("an action for a name that is no category", q)
 }
