@@ -124,28 +124,35 @@ func (t *hostTable) deepest(host string) int {
 	}
 	found, seen := -1, false
 	acc, mask := t.k0, uint64(len(t.slots)-1)
-	for e := len(host); ; e -= 8 {
+	e := len(host)
+	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
-		// the bytes before e in its top bytes and zeros below.
+		// the bytes before e in its top bytes and zeros below. (The
+		// shifts are masked to tell the compiler they are under 64, which
+		// spares each its fix-up for larger ones.)
 		var w uint64
 		switch {
 		case e >= 8:
 			w = le64(host, e-8)
+		case e == 0:
 		case len(host) >= 8:
-			w = le64(host, 0) << uint(64-8*e)
+			w = le64(host, 0) << (uint(8-e) * 8 & 63)
 		default:
-			w = leading(host, e) << uint(64-8*e)
+			w = leading(host, e) << (uint(8-e) * 8 & 63)
 		}
 		// Dots from the word's top byte down: from the end of the host.
 		for m := dots(w); m != 0; {
-			b := 63 - bits.LeadingZeros64(m)
+			b := uint(63-bits.LeadingZeros64(m)) & 63
 			m &^= 1 << b
 			if !seen { // the dot before the top-level domain
 				seen = true
 				continue
 			}
-			p := e - 8 + b>>3 + 1
-			x := t.final(acc, w>>uint(64-8*(e-p)), len(host)-p)
+			// The dot is byte k of the word: the suffix starts at p, and
+			// its head is the word's bytes above k.
+			k := b >> 3
+			p := e - 7 + int(k)
+			x := t.final(acc, w>>8>>(8*k), len(host)-p)
 			for i, tag := x&mask, uint32(x>>32); ; i = (i + 1) & mask {
 				s := t.slots[i]
 				if s.idx == 0 {
@@ -157,16 +164,16 @@ func (t *hostTable) deepest(host string) int {
 				}
 			}
 		}
-		if e >= 8 {
-			acc = t.step(acc, w)
-			continue
+		if e < 8 {
+			// The whole host: its head is the word's top e bytes.
+			x := t.final(acc, w>>8>>(uint(7-e)*8&63), len(host))
+			if _, j := t.probe(host, x); j >= 0 {
+				return j
+			}
+			return found
 		}
-		// The whole host.
-		x := t.final(acc, w>>uint(64-8*e), len(host))
-		if _, j := t.probe(host, x); j >= 0 {
-			return j
-		}
-		return found
+		acc = t.step(acc, w)
+		e -= 8
 	}
 }
 
