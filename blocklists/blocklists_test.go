@@ -219,6 +219,26 @@ func FuzzParseList(f *testing.F) {
 				checkMatch(t, db, q)
 			}
 		}
+		// Frozen, the list's hosts and the hosts around them answer as
+		// when the entries of their suffixes are combined on each lookup.
+		var hosts []string
+		for _, k := range db.hosts.keys[:min(len(db.hosts.keys), 64)] {
+			hosts = append(hosts, k, "x."+k, k[min(1, len(k)):], "x"+k, "."+k, k+".")
+		}
+		type answer struct {
+			e  Entry
+			ok bool
+		}
+		want := make([]answer, len(hosts))
+		for i, h := range hosts {
+			want[i].e, want[i].ok = db.LookupHost(h)
+		}
+		db.Freeze()
+		for i, h := range hosts {
+			if e, ok := db.LookupHost(h); e != want[i].e || ok != want[i].ok {
+				t.Fatalf("frozen, LookupHost(%q) = %+v, %v; combined on each lookup %+v, %v", h, e, ok, want[i].e, want[i].ok)
+			}
+		}
 	})
 }
 
