@@ -123,6 +123,7 @@ func TestSetRefresh(t *testing.T) {
 				return
 			default:
 				p.DecideRequest("shop.example", "https", "a1.example", "/x", "", TypeScript)
+				p.DecideHost("shop.example", "b1.example")
 			}
 		}
 	}()
