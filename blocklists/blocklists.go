@@ -302,7 +302,6 @@ func Builtin() (*DB, error) {
 			if o, ok := ov.hosts.get(p); ok && o.has() {
 				n := &db.hosts.nodes[j]
 				n.flags, n.vendor, n.category = 0, 0, 0
-				db.answers.Store(nil)
 				break
 			}
 		}

@@ -11,10 +11,10 @@ import (
 // profile, on a table of tens of thousands of hosts. This one probes
 // 8-byte slots, each a tag of the key's hash and the index of a dense
 // entry, so an absent key is told by the slots alone and only a tag that
-// matches reads the key. Its hash
-// takes a string's 8-byte words from the end, so the suffixes of a host
-// share their common words: a walk over them (deepest) hashes the host
-// once, where the runtime's hash would start again for each suffix.
+// matches reads the key. Its hash takes a string's 8-byte words from the
+// end, so the suffixes of a host share their common words: a walk over
+// them (deepest) hashes the host once, where the runtime's hash would
+// start again for each suffix.
 //
 // It grows by doubling and never deletes (a DB only adds and updates).
 // Entries keep their order of insertion. The zero table is empty and
@@ -123,8 +123,7 @@ func (t *hostTable) deepest(host string) int {
 		return -1
 	}
 	found, seen := -1, false
-	acc, mask := t.k0, uint64(len(t.slots)-1)
-	e := len(host)
+	acc, e := t.k0, len(host)
 	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
 		// the bytes before e in its top bytes and zeros below. (The
@@ -152,16 +151,8 @@ func (t *hostTable) deepest(host string) int {
 			// its head is the word's bytes above k.
 			k := b >> 3
 			p := e - 7 + int(k)
-			x := t.final(acc, w>>8>>(8*k), len(host)-p)
-			for i, tag := x&mask, uint32(x>>32); ; i = (i + 1) & mask {
-				s := t.slots[i]
-				if s.idx == 0 {
-					break
-				}
-				if s.tag == tag && t.keys[s.idx-1] == host[p:] {
-					found = int(s.idx - 1)
-					break
-				}
+			if _, j := t.probe(host[p:], t.final(acc, w>>8>>(8*k), len(host)-p)); j >= 0 {
+				found = j
 			}
 		}
 		if e < 8 {

@@ -99,7 +99,7 @@ func TestHashSuffixes(t *testing.T) {
 				t.Fatalf("LookupHost(%q) over a DB of %q = %+v, %v", host, s, e, ok)
 			}
 			// Frozen, the walk finds the suffix as the deepest in the
-			// table (deepest hashes as combineHost does).
+			// table (deepest hashes each suffix as hash does).
 			db.Freeze()
 			if j := db.hosts.deepest(host); j != 0 {
 				t.Fatalf("deepest(%q) over a DB of %q = %d, want 0", host, s, j)

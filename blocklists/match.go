@@ -527,8 +527,8 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 // each call (combineHost).
 func (db *DB) LookupHost(host string) (Entry, bool) {
 	if a := db.answers.Load(); a != nil {
-		if k := a.find(&db.hosts, host); k >= 0 {
-			return a.list[k], true
+		if k := a.find(&db.hosts, host); k != 0 {
+			return a.list[k-1], true
 		}
 		return Entry{}, false
 	}
@@ -547,14 +547,13 @@ type hostAnswers struct {
 	cat  []uint8
 }
 
-// find returns the index in a.list of host's answer over t, the table a
-// was worked out for, or -1 for none.
-func (a *hostAnswers) find(t *hostTable, host string) int {
-	j := t.deepest(host)
-	if uint(j) >= uint(len(a.of)) { // -1, or a host added after the freeze
-		return -1
+// find returns 1 + the index in a.list of host's answer over t, the
+// table a was worked out for, or 0 for none.
+func (a *hostAnswers) find(t *hostTable, host string) uint32 {
+	if j := t.deepest(host); uint(j) < uint(len(a.of)) {
+		return a.of[j]
 	}
-	return int(a.of[j]) - 1
+	return 0
 }
 
 // categoryIndex is c's index in Categories, len(Categories) for

@@ -295,17 +295,10 @@ func (p *Policy) hostVerdict(db *DB, host string) Verdict {
 	// answer and its category's action are read off tables: resolve's
 	// steps, done once for each answer instead of on each decision.
 	if a := db.answers.Load(); a != nil && len(p.Allow) == 0 && len(p.Deny) == 0 {
-		// (hostAnswers.find and a method for the actions are written out
-		// here: neither is inlined, and each call cost about 15
-		// instructions of some 650.)
-		acts := p.acts.Load()
-		if acts == nil {
-			acts = p.categoryActions()
-		}
+		acts := p.categoryActions()
 		v := Verdict{Host: host, Category: "unknown", Action: (*acts)[len(Categories)]}
-		if j := db.hosts.deepest(host); uint(j) < uint(len(a.of)) && a.of[j] != 0 {
-			k := a.of[j] - 1
-			switch e, c := &a.list[k], a.cat[k]; {
+		if k := a.find(&db.hosts, host); k != 0 {
+			switch e, c := &a.list[k-1], a.cat[k-1]; {
 			case e.Exception:
 				v.Action = ActionKeep
 			case c == catOther:
@@ -320,9 +313,17 @@ func (p *Policy) hostVerdict(db *DB, host string) Verdict {
 	return p.resolve(host, &e, ok)
 }
 
-// categoryActions works out and keeps the action of each of Categories,
-// then of "unknown" (Policy.acts).
+// categoryActions returns the action of each of Categories, then of
+// "unknown" (Policy.acts).
 func (p *Policy) categoryActions() *[]string {
+	if a := p.acts.Load(); a != nil {
+		return a
+	}
+	return p.workOutActions()
+}
+
+// workOutActions works out and keeps categoryActions' answer.
+func (p *Policy) workOutActions() *[]string {
 	a := make([]string, len(Categories)+1)
 	for i, c := range Categories {
 		a[i] = p.action(c)
