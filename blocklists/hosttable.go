@@ -3,6 +3,7 @@ package blocklists
 import (
 	"math/bits"
 	"math/rand/v2"
+	"strings"
 )
 
 // hostTable maps host names to their nodes. It is the map of every host
@@ -117,12 +118,18 @@ func (t *hostTable) ref(host string) *node {
 // each word at once, and finishes the hash's chain at each label (final):
 // a suffix that starts in the word [e-8, e) has the words from e on as
 // its whole words, and host[p:e] as its head. The walk goes from the last
-// two labels to the whole host, so a later entry is a deeper one.
+// two labels to the whole host, so a later candidate is a deeper one.
+//
+// The walk compares tags only (candidate), and the deepest candidate's
+// key is compared once, after it: a call in the loop, to compare keys,
+// would have the compiler keep the loop's values on the stack. When that
+// key is not the suffix's, a tag matched by chance, and the walk is done
+// again with keys compared at each suffix (deepestExact).
 func (t *hostTable) deepest(host string) int {
 	if len(t.slots) == 0 {
 		return -1
 	}
-	found, seen := -1, false
+	cand, at, seen := -1, 0, false
 	acc, e := t.k0, len(host)
 	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
@@ -151,20 +158,57 @@ func (t *hostTable) deepest(host string) int {
 			// its head is the word's bytes above k.
 			k := b >> 3
 			p := e - 7 + int(k)
-			if _, j := t.probe(host[p:], t.final(acc, w>>8>>(8*k), len(host)-p)); j >= 0 {
-				found = j
+			if j := t.candidate(t.final(acc, w>>8>>(8*k), len(host)-p)); j >= 0 {
+				cand, at = j, p
 			}
 		}
 		if e < 8 {
 			// The whole host: its head is the word's top e bytes.
-			x := t.final(acc, w>>8>>(uint(7-e)*8&63), len(host))
-			if _, j := t.probe(host, x); j >= 0 {
-				return j
+			if j := t.candidate(t.final(acc, w>>8>>(uint(7-e)*8&63), len(host))); j >= 0 {
+				cand, at = j, 0
 			}
-			return found
+			break
 		}
 		acc = t.step(acc, w)
 		e -= 8
+	}
+	if cand < 0 || t.keys[cand] == host[at:] {
+		return cand
+	}
+	return t.deepestExact(host)
+}
+
+// candidate returns the index of the first entry whose tag is that of
+// the hash x on x's probe sequence, or -1 when a free slot comes first.
+// An absent key's hash has no such entry but for a chance match of tags.
+func (t *hostTable) candidate(x uint64) int {
+	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
+	for i := x & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return -1
+		}
+		if s.tag == tag {
+			return int(s.idx - 1)
+		}
+	}
+}
+
+// deepestExact is deepest, with each suffix hashed and its key compared
+// in turn from the whole host down: the walk for when tags matched by
+// chance.
+func (t *hostTable) deepestExact(host string) int {
+	for h := host; ; {
+		if _, j := t.probe(h, t.hash(h)); j >= 0 {
+			return j
+		}
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			return -1
+		}
+		if h = h[i+1:]; strings.IndexByte(h, '.') < 0 {
+			return -1 // a bare top-level domain
+		}
 	}
 }
 

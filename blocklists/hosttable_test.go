@@ -108,6 +108,62 @@ func TestHashSuffixes(t *testing.T) {
 	}
 }
 
+// TestDeepestTags checks the walk's answer against the suffixes' keys
+// looked up one by one, and again after a chance match of tags is made:
+// a slot with the tag of a suffix that is not in the table, on that
+// suffix's probe sequence, holding another key's entry. The walk takes
+// that entry for its candidate, and its check of the candidate's key must
+// send it to the exact walk.
+func TestDeepestTags(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	forged := 0
+	for round := 0; round < 40; round++ {
+		var tab hostTable
+		for range 1 + r.IntN(200) {
+			for _, s := range visited(randomHost(r)) {
+				if r.IntN(2) == 0 {
+					tab.ref(s)
+				}
+			}
+		}
+		for range 50 {
+			host := randomHost(r)
+			if r.IntN(2) == 0 && tab.len() > 0 {
+				host = "x." + tab.keys[r.IntN(tab.len())]
+			}
+			vs := visited(host)
+			want, deep := -1, len(vs)
+			for i, s := range vs {
+				if _, j := tab.probe(s, tab.hash(s)); j >= 0 {
+					want, deep = j, i
+					break
+				}
+			}
+			if got := tab.deepest(host); got != want {
+				t.Fatalf("deepest(%q) = %d, want %d", host, got, want)
+			}
+			if deep == 0 || tab.len() == 0 {
+				continue // no suffix deeper than the answer is absent
+			}
+			// The chance match: a suffix deeper than the answer, absent
+			// from the table, and an entry of another key in the free
+			// slot that ends its probe sequence, under its tag.
+			x := tab.hash(vs[r.IntN(deep)])
+			free, _ := tab.probe("\x00", x) // no key is "\x00": the sequence's free slot
+			saved := slices.Clone(tab.slots)
+			tab.slots[free] = hostSlot{tag: uint32(x >> 32), idx: uint32(1 + r.IntN(tab.len()))}
+			if got := tab.deepest(host); got != want {
+				t.Fatalf("deepest(%q) with a chance match of tags = %d, want %d", host, got, want)
+			}
+			tab.slots = saved
+			forged++
+		}
+	}
+	if forged < 100 {
+		t.Fatalf("only %d chance matches made", forged)
+	}
+}
+
 // visited lists the suffixes a host lookup visits, most specific first:
 // the host, then each suffix after a dot that still has a dot.
 func visited(host string) []string {

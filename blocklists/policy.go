@@ -250,14 +250,14 @@ func matchesAny(host string, list []string) bool {
 	return false
 }
 
-// registrable returns pageHost's registrable domain (Public Suffix List).
-func (p *Policy) registrable(pageHost string) (string, bool) {
-	if m := p.site.Load(); m != nil && m.host == pageHost {
-		return m.site, m.ok
-	}
+// workOutSite works out pageHost's registrable domain (Public Suffix
+// List) and keeps it, for ThirdPartyHost to read while the page host
+// stays the same.
+func (p *Policy) workOutSite(pageHost string) *siteMemo {
 	s, err := publicsuffix.EffectiveTLDPlusOne(pageHost)
-	p.site.Store(&siteMemo{host: pageHost, site: s, ok: err == nil})
-	return s, err == nil
+	m := &siteMemo{host: pageHost, site: s, ok: err == nil}
+	p.site.Store(m)
+	return m
 }
 
 // ThirdPartyHost reports whether host is a third party on a page served
@@ -270,47 +270,58 @@ func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
 	if host == pageHost || matchesAny(host, p.FirstParty) {
 		return false
 	}
-	site, ok := p.registrable(pageHost)
-	if !ok {
-		return true
+	m := p.site.Load()
+	if m == nil || m.host != pageHost {
+		m = p.workOutSite(pageHost)
 	}
 	// host shares the page's registrable domain exactly when it is that
 	// domain or a subdomain of it, so host needs no lookup of its own.
-	return !domainMatch(host, site)
+	return !m.ok || !domainMatch(host, m.site)
 }
 
 // DecideHost decides a bare host on a page at pageHost (a resource hint, a
 // host named in a script, a proxy upstream) from the host entries alone.
 // It does not allocate.
 func (p *Policy) DecideHost(pageHost, host string) Verdict {
-	if !p.ThirdPartyHost(pageHost, host) {
-		return Verdict{Action: ActionKeep}
-	}
-	return p.hostVerdict(p.state.Load().db, host)
+	return p.hostVerdict(pageHost, host, false)
 }
 
-// hostVerdict decides a third-party host from db's host entries.
-func (p *Policy) hostVerdict(db *DB, host string) Verdict {
+// hostVerdict decides host on a page at pageHost from the host entries
+// of the current DB; thirdParty says that the caller has found host a
+// third party already. (DecideHost inlines its call: a call between
+// them would move the verdict through memory twice.)
+func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) Verdict {
+	if !thirdParty && !p.ThirdPartyHost(pageHost, host) {
+		return Verdict{Action: ActionKeep}
+	}
+	db := p.state.Load().db
 	// Over a frozen DB, and with no allow or deny hosts to check, the
 	// answer and its category's action are read off tables: resolve's
-	// steps, done once for each answer instead of on each decision.
-	if a := db.answers.Load(); a != nil && len(p.Allow) == 0 && len(p.Deny) == 0 {
-		acts := p.categoryActions()
-		v := Verdict{Host: host, Category: "unknown", Action: (*acts)[len(Categories)]}
-		if k := a.find(&db.hosts, host); k != 0 {
-			switch e, c := &a.list[k-1], a.cat[k-1]; {
-			case e.Exception:
-				v.Action = ActionKeep
-			case c == catOther:
-				v.Category, v.Vendor, v.Action = e.Category, e.Vendor, p.action(e.Category)
-			default:
-				v.Category, v.Vendor, v.Action = e.Category, e.Vendor, (*acts)[c]
-			}
-		}
-		return v
+	// steps, done once for each answer instead of on each decision. Each
+	// verdict is built in its return, after the lookup's call: a Verdict
+	// is too large for the compiler to keep in registers, and one built
+	// before a call is stored, kept and copied again.
+	a := db.answers.Load()
+	if a == nil || len(p.Allow) != 0 || len(p.Deny) != 0 {
+		e, ok := db.LookupHost(host)
+		return p.resolve(host, &e, ok)
 	}
-	e, ok := db.LookupHost(host)
-	return p.resolve(host, &e, ok)
+	k := a.find(&db.hosts, host)
+	acts := p.categoryActions()
+	if k == 0 {
+		return Verdict{Host: host, Category: "unknown", Action: (*acts)[len(Categories)]}
+	}
+	e, c := &a.list[k-1], a.cat[k-1]
+	if e.Exception {
+		return Verdict{Host: host, Category: "unknown", Action: ActionKeep}
+	}
+	act := ""
+	if c == catOther {
+		act = p.action(e.Category)
+	} else {
+		act = (*acts)[c]
+	}
+	return Verdict{Host: host, Category: e.Category, Vendor: e.Vendor, Action: act}
 }
 
 // categoryActions returns the action of each of Categories, then of
@@ -359,7 +370,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		return Verdict{Action: ActionKeep}
 	}
 	if !db.needsURL(host) {
-		return p.hostVerdict(db, host)
+		return p.hostVerdict(pageHost, host, true)
 	}
 	if t == 0 {
 		t = TypeAll
