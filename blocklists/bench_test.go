@@ -101,26 +101,37 @@ func TestPerfReport(t *testing.T) {
 
 	// Host decision, against one Go map lookup of the same host.
 	plain := map[string]bool{"www.google-analytics.com": true, "google-analytics.com": true}
-	hosts := []string{"www.google-analytics.com", "static.hotjar.com", "cdn.unlisted-vendor.example", "js.stripe.com"}
-	base := testing.Benchmark(func(b *testing.B) {
-		n := 0
-		for i := 0; i < b.N; i++ {
-			if plain[hosts[i%len(hosts)]] {
-				n++
+	// Four hosts, taken in turn.
+	hosts := [4]string{"www.google-analytics.com", "static.hotjar.com", "cdn.unlisted-vendor.example", "js.stripe.com"}
+	// Five rounds, the two alternated, each reported as the median and
+	// range of its rounds: a single second-long run on a shared machine
+	// is as often a neighbour's burst as the code.
+	var hostRuns, baseRuns []float64
+	var allocs int64
+	for range 5 {
+		base := testing.Benchmark(func(b *testing.B) {
+			n := 0
+			for i := 0; i < b.N; i++ {
+				if plain[hosts[i&3]] {
+					n++
+				}
 			}
-		}
-		_ = n
-	})
-	host := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			p.DecideHost("shop.example", hosts[i%len(hosts)])
-		}
-	})
-	hostNs := float64(host.T.Nanoseconds()) / float64(host.N)
-	baseNs := float64(base.T.Nanoseconds()) / float64(base.N)
-	t.Logf("host decision (builtin + EasyPrivacy + EasyList): %.1f ns, %d allocs; one map lookup %.1f ns (%.1f×); target ≤ 60 ns, 0 allocs",
-		hostNs, host.AllocsPerOp(), baseNs, hostNs/baseNs)
+			_ = n
+		})
+		host := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				p.DecideHost("shop.example", hosts[i&3])
+			}
+		})
+		hostRuns = append(hostRuns, float64(host.T.Nanoseconds())/float64(host.N))
+		baseRuns = append(baseRuns, float64(base.T.Nanoseconds())/float64(base.N))
+		allocs = max(allocs, host.AllocsPerOp())
+	}
+	slices.Sort(hostRuns)
+	slices.Sort(baseRuns)
+	t.Logf("host decision (builtin + EasyPrivacy + EasyList), median of 5 rounds: %.1f ns (%.1f–%.1f), %d allocs; one map lookup %.1f ns (%.1f–%.1f) (%.1f×); target ≤ 60 ns, 0 allocs",
+		hostRuns[2], hostRuns[0], hostRuns[4], allocs, baseRuns[2], baseRuns[0], baseRuns[4], hostRuns[2]/baseRuns[2])
 	// What the host decision's tables cost at each list load (SetDB),
 	// against filling a Go map with the same hosts' nodes.
 	hdb := p.DB()
@@ -305,11 +316,11 @@ func BenchmarkLoadEasyPrivacy(b *testing.B) {
 // BenchmarkDecideHost is the host decision on the full lists.
 func BenchmarkDecideHost(b *testing.B) {
 	p := fullPolicy(b)
-	hosts := []string{"www.google-analytics.com", "static.hotjar.com", "cdn.unlisted-vendor.example", "js.stripe.com"}
+	hosts := [4]string{"www.google-analytics.com", "static.hotjar.com", "cdn.unlisted-vendor.example", "js.stripe.com"}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.DecideHost("shop.example", hosts[i%len(hosts)])
+		p.DecideHost("shop.example", hosts[i&3])
 	}
 }
 
