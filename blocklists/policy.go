@@ -264,10 +264,12 @@ func (p *Policy) workOutSite(pageHost string) *siteMemo {
 // from pageHost: a different registrable domain (Public Suffix List) that
 // is not a configured first-party alias, or a host declared third party.
 func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
-	if matchesAny(host, p.ThirdParty) {
+	// (The lists' lengths are checked first to spare most policies, which
+	// have neither list, the loops' setting up.)
+	if len(p.ThirdParty) != 0 && matchesAny(host, p.ThirdParty) {
 		return true
 	}
-	if host == pageHost || matchesAny(host, p.FirstParty) {
+	if host == pageHost || len(p.FirstParty) != 0 && matchesAny(host, p.FirstParty) {
 		return false
 	}
 	m := p.site.Load()
@@ -282,46 +284,45 @@ func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
 // DecideHost decides a bare host on a page at pageHost (a resource hint, a
 // host named in a script, a proxy upstream) from the host entries alone.
 // It does not allocate.
-func (p *Policy) DecideHost(pageHost, host string) Verdict {
-	return p.hostVerdict(pageHost, host, false)
+func (p *Policy) DecideHost(pageHost, host string) (v Verdict) {
+	v.Action, v.Category, v.Vendor, v.Host = p.hostVerdict(pageHost, host, false)
+	return v
 }
 
 // hostVerdict decides host on a page at pageHost from the host entries
-// of the current DB; thirdParty says that the caller has found host a
-// third party already. (DecideHost inlines its call: a call between
-// them would move the verdict through memory twice.)
-func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) Verdict {
+// of the current DB, and returns the Verdict's fields; thirdParty says
+// that the caller has found host a third party already. A Verdict is too
+// large for the compiler to keep in registers, and returned as one it is
+// built in memory, read into registers to return, and stored again by
+// the caller; its four strings are returned in registers, and DecideHost,
+// which builds the Verdict from them, inlines.
+func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) (action, category, vendor, vhost string) {
 	if !thirdParty && !p.ThirdPartyHost(pageHost, host) {
-		return Verdict{Action: ActionKeep}
+		return ActionKeep, "", "", ""
 	}
 	db := p.state.Load().db
 	// Over a frozen DB, and with no allow or deny hosts to check, the
 	// answer and its category's action are read off tables: resolve's
-	// steps, done once for each answer instead of on each decision. Each
-	// verdict is built in its return, after the lookup's call: a Verdict
-	// is too large for the compiler to keep in registers, and one built
-	// before a call is stored, kept and copied again.
+	// steps, done once for each answer instead of on each decision.
 	a := db.answers.Load()
 	if a == nil || len(p.Allow) != 0 || len(p.Deny) != 0 {
 		e, ok := db.LookupHost(host)
-		return p.resolve(host, &e, ok)
+		v := p.resolve(host, &e, ok)
+		return v.Action, v.Category, v.Vendor, v.Host
 	}
 	k := a.find(&db.hosts, host)
 	acts := p.categoryActions()
 	if k == 0 {
-		return Verdict{Host: host, Category: "unknown", Action: (*acts)[len(Categories)]}
+		return (*acts)[len(Categories)], "unknown", "", host
 	}
 	e, c := &a.list[k-1], a.cat[k-1]
-	if e.Exception {
-		return Verdict{Host: host, Category: "unknown", Action: ActionKeep}
+	switch {
+	case e.Exception:
+		return ActionKeep, "unknown", "", host
+	case c == catOther:
+		return p.action(e.Category), e.Category, e.Vendor, host
 	}
-	act := ""
-	if c == catOther {
-		act = p.action(e.Category)
-	} else {
-		act = (*acts)[c]
-	}
-	return Verdict{Host: host, Category: e.Category, Vendor: e.Vendor, Action: act}
+	return (*acts)[c], e.Category, e.Vendor, host
 }
 
 // categoryActions returns the action of each of Categories, then of
@@ -370,7 +371,8 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		return Verdict{Action: ActionKeep}
 	}
 	if !db.needsURL(host) {
-		return p.hostVerdict(pageHost, host, true)
+		a, c, v, h := p.hostVerdict(pageHost, host, true)
+		return Verdict{Action: a, Category: c, Vendor: v, Host: h}
 	}
 	if t == 0 {
 		t = TypeAll
