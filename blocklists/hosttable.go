@@ -129,7 +129,8 @@ func (t *hostTable) deepest(host string) int {
 	if len(t.slots) == 0 {
 		return -1
 	}
-	cand, at, seen := -1, 0, false
+	// cand is -2 until the dot before the top-level domain is passed.
+	cand, at := -2, 0
 	acc, e := t.k0, len(host)
 	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
@@ -150,8 +151,8 @@ func (t *hostTable) deepest(host string) int {
 		for m := dots(w); m != 0; {
 			b := uint(63-bits.LeadingZeros64(m)) & 63
 			m &^= 1 << b
-			if !seen { // the dot before the top-level domain
-				seen = true
+			if cand == -2 { // the dot before the top-level domain
+				cand = -1
 				continue
 			}
 			// The dot is byte k of the word: the suffix starts at p, and
@@ -172,7 +173,10 @@ func (t *hostTable) deepest(host string) int {
 		acc = t.step(acc, w)
 		e -= 8
 	}
-	if cand < 0 || t.keys[cand] == host[at:] {
+	if cand < 0 {
+		return -1
+	}
+	if t.keys[cand] == host[at:] {
 		return cand
 	}
 	return t.deepestExact(host)

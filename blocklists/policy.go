@@ -272,8 +272,11 @@ func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
 	if host == pageHost || len(p.FirstParty) != 0 && matchesAny(host, p.FirstParty) {
 		return false
 	}
+	// The page host is mostly the very string of the last call (the
+	// rewriter's, for a whole page): its pointer and length are compared
+	// before its bytes.
 	m := p.site.Load()
-	if m == nil || m.host != pageHost {
+	if m == nil || (unsafe.StringData(m.host) != unsafe.StringData(pageHost) || len(m.host) != len(pageHost)) && m.host != pageHost {
 		m = p.workOutSite(pageHost)
 	}
 	// host shares the page's registrable domain exactly when it is that
