@@ -5,8 +5,11 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 func TestBuiltin(t *testing.T) {
@@ -378,5 +381,61 @@ func TestRuleKinds(t *testing.T) {
 	}
 	if want := map[string]int{"host": 2, "signature": 1, "shape": 1}; fmt.Sprint(st.Rules) != fmt.Sprint(want) {
 		t.Errorf("own format: rules %v, want %v (errors %v)", st.Rules, want, st.Errors)
+	}
+}
+
+// TestThirdPartyHost checks ThirdPartyHost against the Public Suffix List
+// read afresh for every pair: hosts made of a few labels around the page's
+// site, on pages of several sites, with and without first- and third-party
+// lists. Each pair is asked three times: with the page host as given (the
+// first call works its site out, the next may take the shortcut for the
+// very string kept), and as a copy, whose bytes are compared.
+func TestThirdPartyHost(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	labels := []string{"shop", "example", "co", "uk", "x", "www", "cdn", "evil", "xshop", "localhost", "github", "io"}
+	pages := []string{"shop.example", "www.shop.example", "shop.co.uk", "a.shop.co.uk", "localhost", "x.github.io", "example", ""}
+	want := func(p *Policy, pageHost, host string) bool {
+		if matchesAny(host, p.ThirdParty) {
+			return true
+		}
+		if host == pageHost || matchesAny(host, p.FirstParty) {
+			return false
+		}
+		site, err := publicsuffix.EffectiveTLDPlusOne(pageHost)
+		return err != nil || !(host == site || strings.HasSuffix(host, "."+site))
+	}
+	for round := 0; round < 3; round++ {
+		p := NewPolicy(NewDB())
+		switch round {
+		case 1:
+			p.FirstParty = []string{"cdn.example"}
+		case 2:
+			p.ThirdParty = []string{"evil.shop.example", "x.shop.co.uk"}
+		}
+		for i := 0; i < 3000; i++ {
+			pageHost := pages[r.Intn(len(pages))]
+			var b strings.Builder
+			for n := r.Intn(4); n >= 0; n-- {
+				b.WriteString(labels[r.Intn(len(labels))])
+				if n > 0 {
+					b.WriteByte('.')
+				}
+			}
+			host := b.String()
+			switch lists := slices.Concat(p.FirstParty, p.ThirdParty); r.Intn(4) {
+			case 0:
+				host = pageHost // the page's own host
+			case 1:
+				if len(lists) > 0 { // a listed host, or one under it
+					host = strings.TrimPrefix(host[:r.Intn(2)*len(host)]+"."+lists[r.Intn(len(lists))], ".")
+				}
+			}
+			w := want(p, pageHost, host)
+			for k, ph := range []string{pageHost, pageHost, string([]byte(pageHost))} {
+				if got := p.ThirdPartyHost(ph, host); got != w {
+					t.Fatalf("round %d: ThirdPartyHost(%q, %q), call %d = %v, want %v", round, ph, host, k, got, w)
+				}
+			}
+		}
 	}
 }

@@ -264,6 +264,23 @@ func (p *Policy) workOutSite(pageHost string) *siteMemo {
 // from pageHost: a different registrable domain (Public Suffix List) that
 // is not a configured first-party alias, or a host declared third party.
 func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
+	// Most decisions are on a page whose site is kept (the rewriter
+	// passes one page URL's Host, the very string, for a whole page), for
+	// a policy with neither list, about a host that plainly does not end
+	// in ".site". That is told here without a call, which would have the
+	// compiler store the arguments on the stack first; the rest is
+	// thirdParty's.
+	if m := p.site.Load(); m != nil && m.ok && len(p.ThirdParty) == 0 && len(p.FirstParty) == 0 &&
+		unsafe.StringData(m.host) == unsafe.StringData(pageHost) && len(m.host) == len(pageHost) {
+		if n := len(host) - len(m.site); n < 0 || n > 0 && host[n-1] != '.' {
+			return true
+		}
+	}
+	return p.thirdParty(pageHost, host)
+}
+
+// thirdParty is ThirdPartyHost.
+func (p *Policy) thirdParty(pageHost, host string) bool {
 	// (The lists' lengths are checked first to spare most policies, which
 	// have neither list, the loops' setting up.)
 	if len(p.ThirdParty) != 0 && matchesAny(host, p.ThirdParty) {
@@ -272,11 +289,8 @@ func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
 	if host == pageHost || len(p.FirstParty) != 0 && matchesAny(host, p.FirstParty) {
 		return false
 	}
-	// The page host is mostly the very string of the last call (the
-	// rewriter's, for a whole page): its pointer and length are compared
-	// before its bytes.
 	m := p.site.Load()
-	if m == nil || (unsafe.StringData(m.host) != unsafe.StringData(pageHost) || len(m.host) != len(pageHost)) && m.host != pageHost {
+	if m == nil || m.host != pageHost {
 		m = p.workOutSite(pageHost)
 	}
 	// host shares the page's registrable domain exactly when it is that
