@@ -279,7 +279,9 @@ func (p *Policy) ThirdPartyHost(pageHost, host string) bool {
 	return p.thirdParty(pageHost, host)
 }
 
-// thirdParty is ThirdPartyHost.
+// thirdParty is ThirdPartyHost the whole way, for what its shortcut
+// leaves: the lists, the page's own host, the page host's site worked out
+// when it changes, and the host's end compared with the site's name.
 func (p *Policy) thirdParty(pageHost, host string) bool {
 	// (The lists' lengths are checked first to spare most policies, which
 	// have neither list, the loops' setting up.)
