@@ -3,7 +3,6 @@ package blocklists
 import (
 	"math/bits"
 	"math/rand/v2"
-	"strings"
 )
 
 // hostTable maps host names to their nodes. It is the map of every host
@@ -206,12 +205,9 @@ func (t *hostTable) deepestExact(host string) int {
 		if _, j := t.probe(h, t.hash(h)); j >= 0 {
 			return j
 		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
+		var more bool
+		if h, more = parentHost(h); !more {
 			return -1
-		}
-		if h = h[i+1:]; strings.IndexByte(h, '.') < 0 {
-			return -1 // a bare top-level domain
 		}
 	}
 }

