@@ -262,8 +262,21 @@ func (r *rule) matchURL(q *Request) bool {
 			return false
 		}
 		hs += 3
-		he := hs + len(q.Host)
-		for i := hs; i < he && i < len(u); i++ {
+		he := min(hs+len(q.Host), len(u))
+		// A pattern that begins with a byte can match only where the
+		// host has it: most URLs are passed by with one IndexByte.
+		var first byte
+		if len(r.segs) > 0 && r.segs[0] != "" && r.segs[0][0] != '^' {
+			first = r.segs[0][0]
+		}
+		for i := hs; i < he; i++ {
+			if first != 0 {
+				j := strings.IndexByte(u[i:he], first)
+				if j < 0 {
+					return false
+				}
+				i += j
+			}
 			if (i == hs || u[i-1] == '.') && matchSegs(r.segs, u[i:], true, r.end) {
 				return true
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -635,6 +636,118 @@ func TestTokenScan(t *testing.T) {
 		}
 		if hits < 10 || hits > 290 {
 			t.Errorf("%s matched %d URLs of 300: the URLs do not test it", rl, hits)
+		}
+	}
+}
+
+// TestRegexForLowerURL checks compileRegex's rewrite (forLowerURL)
+// against the rule compiled as written, case-insensitively: the two must
+// agree on every string whose ASCII letters are lower case, as Match
+// gives them. Regexes are drawn from a grammar of the constructs lists
+// use, over runes whose case-folding orbits hold more than one lower-case
+// form ('k' and the Kelvin sign, 's' and the long s, 'é'), and inputs from
+// the same runes, upper-case ones included before lower-casing.
+func TestRegexForLowerURL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	atoms := []string{"a", "k", "K", "s", "S", "é", "É", "\u212a", "ſ", "/", `\.`, ".", "[a-z]", "[A-Z]", "[^k]", `\w`, "[sk]", `\b`, "$", "^"}
+	var gen func(depth int) string
+	gen = func(depth int) string {
+		if depth == 0 || rng.IntN(3) == 0 {
+			return atoms[rng.IntN(len(atoms))]
+		}
+		switch rng.IntN(8) {
+		case 0:
+			return gen(depth-1) + "*"
+		case 1:
+			return gen(depth-1) + "+"
+		case 2:
+			return gen(depth-1) + "?"
+		case 3:
+			return fmt.Sprintf("%s{%d,}", gen(depth-1), rng.IntN(3))
+		case 4:
+			return fmt.Sprintf("%s{%d,%d}", gen(depth-1), rng.IntN(2), 2+rng.IntN(2))
+		case 5:
+			return "(" + gen(depth-1) + "|" + gen(depth-1) + ")"
+		default:
+			n := 2 + rng.IntN(3)
+			var b strings.Builder
+			for range n {
+				b.WriteString(gen(depth - 1))
+			}
+			return b.String()
+		}
+	}
+	inRunes := []rune("aAkKsSéÉ\u212aſ/.x\n")
+	var inputs []string
+	for range 300 {
+		r := make([]rune, rng.IntN(8))
+		for i := range r {
+			r[i] = inRunes[rng.IntN(len(inRunes))]
+		}
+		b := []byte(string(r))
+		lowerASCII(b)
+		inputs = append(inputs, string(b))
+	}
+	checked := 0
+	for range 3000 {
+		src := gen(4)
+		want, err := regexp.Compile("(?i)" + src)
+		if err != nil {
+			continue
+		}
+		got, err := compileRegex(src)
+		if err != nil {
+			t.Fatalf("/%s/: %v", src, err)
+		}
+		for _, s := range inputs {
+			if got.MatchString(s) != want.MatchString(s) {
+				t.Fatalf("/%s/ as %q on %q: %v, written as is %v", src, got, s, got.MatchString(s), want.MatchString(s))
+			}
+		}
+		checked++
+	}
+	if checked < 1500 {
+		t.Fatalf("only %d regexes compiled", checked)
+	}
+	// What the rewrite is for: an exact literal prefix, and no trailing
+	// "/.*" to read the rest of the URL with.
+	for src, want := range map[string]string{
+		`^https?:\/\/[0-9a-z]{5,}\.com\/.*`: "\\Ahttp[sſ]?://[0-9A-Za-zſ\u212a]{5,}\\.com/", // \u212a: the Kelvin sign
+		`(https?:\/\/)104\.197\..{100,}`:    `(?-s:(http[sſ]?://)104\.197\..{100})`,
+		`^HTTPS://X\.EXAMPLE/A+$`:           `(?-m:\Ahttp[sſ]://x\.example/a+$)`,
+		`/ad(s|v)*`:                         `/ad`,
+	} {
+		re, err := compileRegex(src)
+		if err != nil || re.String() != want {
+			t.Errorf("/%s/ compiles to %v (%v), want %s", src, re, err, want)
+		}
+	}
+	for src, want := range map[string]string{`(https?:\/\/)\w{30,}\.me\/`: "http", `/AD(s|v)*`: "/ad"} {
+		if re, err := compileRegex(src); err != nil {
+			t.Error(err)
+		} else if p, _ := re.LiteralPrefix(); p != want {
+			t.Errorf("/%s/: literal prefix %q, want %q", src, p, want)
+		}
+	}
+}
+
+// TestHostAnchorWithoutToken checks a ||rule with no token to index it
+// by, which every URL tries (EasyPrivacy's ||[::]^): it matches at the
+// start of each of the host's labels, and only there.
+func TestHostAnchorWithoutToken(t *testing.T) {
+	db, _, err := ParseList(strings.NewReader("||[::]^\n"), "l.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u, want := range map[string]bool{
+		"http://[::]/x":           true,
+		"http://x.[::]/":          true,
+		"http://x[::]/":           false,
+		"http://example.com/[::]": false,
+		"http://a.example/":       false,
+	} {
+		if _, ok := db.Match(requestFor(u, "", 0)); ok != want {
+			t.Errorf("%s: matched %v, want %v", u, ok, want)
 		}
 	}
 }
