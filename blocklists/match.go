@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -81,6 +82,18 @@ type rule struct {
 	// edge is the length of the token that begins the pattern, for a
 	// rule in DB.edges; 0 for the others.
 	edge int
+	// onPage is the *pageAnswer of the last page host appliesDomain
+	// checked, for a rule with $domain options: most sites serve one
+	// page host, and a rule with many domains costs map lookups for each
+	// of its labels. An unsafe.Pointer, not an atomic.Pointer, so that a
+	// rule can still be copied while it is built (clone).
+	onPage unsafe.Pointer
+}
+
+// pageAnswer is whether a rule applies on the pages of host.
+type pageAnswer struct {
+	host string
+	ok   bool
 }
 
 // isSep reports whether c matches the ^ separator: anything but a letter,
@@ -198,13 +211,27 @@ func (r *rule) appliesType(q *Request) bool {
 
 // appliesDomain checks the rule's $domain options against the page.
 func (r *rule) appliesDomain(q *Request) bool {
+	if len(r.notDomains) == 0 && r.domainSet == nil && len(r.domains) == 0 {
+		return true
+	}
+	if a := (*pageAnswer)(atomic.LoadPointer(&r.onPage)); a != nil && a.host == q.PageHost {
+		return a.ok
+	}
+	ok := r.domainsAllow(q.PageHost)
+	// A copy: the caller's string may be a view of a buffer it reuses.
+	atomic.StorePointer(&r.onPage, unsafe.Pointer(&pageAnswer{host: strings.Clone(q.PageHost), ok: ok}))
+	return ok
+}
+
+// domainsAllow checks the rule's $domain options against pageHost.
+func (r *rule) domainsAllow(pageHost string) bool {
 	for _, d := range r.notDomains {
-		if domainMatch(q.PageHost, d) {
+		if domainMatch(pageHost, d) {
 			return false
 		}
 	}
 	if r.domainSet != nil {
-		for h := q.PageHost; ; {
+		for h := pageHost; ; {
 			if r.domainSet[h] {
 				return true
 			}
@@ -217,7 +244,7 @@ func (r *rule) appliesDomain(q *Request) bool {
 	}
 	if len(r.domains) > 0 {
 		for _, d := range r.domains {
-			if domainMatch(q.PageHost, d) {
+			if domainMatch(pageHost, d) {
 				return true
 			}
 		}

@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"unsafe"
 )
 
 // glob reports whether pat matches a prefix of s (all of s when end is
@@ -749,5 +751,60 @@ func TestHostAnchorWithoutToken(t *testing.T) {
 		if _, ok := db.Match(requestFor(u, "", 0)); ok != want {
 			t.Errorf("%s: matched %v, want %v", u, ok, want)
 		}
+	}
+}
+
+// TestDomainMemo checks the page host a rule remembers its $domain answer
+// for: pages of other hosts in turn, one host given as a view of a buffer
+// that then changes (the rule must have kept a copy), and readers on
+// several hosts at once (run with -race).
+func TestDomainMemo(t *testing.T) {
+	db, _, err := ParseList(strings.NewReader("/track/beacon.$domain=a.example|~b.a.example\n"), "l.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"a.example": true, "x.a.example": true, "b.a.example": false, "c.example": false, "example": false}
+	check := func(page string) error {
+		q := requestFor("https://t.example/track/beacon.gif", page, 0)
+		if _, ok := db.Match(q); ok != want[page] {
+			return fmt.Errorf("page %s: matched %v, want %v", page, ok, want[page])
+		}
+		return nil
+	}
+	for _, p := range []string{"a.example", "b.a.example", "a.example", "c.example", "x.a.example", "x.a.example", "example", "a.example"} {
+		if err := check(p); err != nil {
+			t.Error(err)
+		}
+	}
+	buf := []byte("a.example")
+	view := unsafe.String(&buf[0], len(buf))
+	if err := check("c.example"); err != nil { // so that the view's answer is stored
+		t.Error(err)
+	}
+	if err := check(view); err != nil {
+		t.Error(err)
+	}
+	copy(buf, "c.example")
+	if _, ok := db.Match(requestFor("https://t.example/track/beacon.gif", view, 0)); ok {
+		t.Error("the answer for a page host was kept under a view of the caller's buffer")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for _, p := range []string{"a.example", "b.a.example", "c.example", "x.a.example"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2000 {
+				if err := check(p); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
