@@ -712,7 +712,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 		if onlyWildcards(l) {
 			// A rule for every URL is kept only where an option narrows
 			// it ("every third-party ping", "every XHR on site X").
-			if r.types == 0 && len(r.domains) == 0 {
+			if r.types == 0 && (r.dom == nil || len(r.dom.domains) == 0) {
 				st.skip("matches_everything")
 				return
 			}
@@ -722,7 +722,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 		if r.hostAnchor {
 			n, ok := hostPrefix(l, true)
 			if host, rest := l[:n], l[n:]; ok && (rest == "" || rest[0] != '*') {
-				if (rest == "" || rest == "^") && !r.end && r.types == 0 && len(r.domains) == 0 && len(r.notDomains) == 0 {
+				if (rest == "" || rest == "^") && !r.end && r.types == 0 && r.dom == nil {
 					db.AddHost(host, r.Entry)
 					kind = kindHost
 					break
@@ -962,16 +962,19 @@ func (r *rule) parseOptions(opts string) string {
 				if !validDomainOption(d) {
 					return "bad domain " + strconvQuote(d) + " in domain="
 				}
+				if r.dom == nil {
+					r.dom = &domainOpts{}
+				}
 				if not {
-					r.notDomains = append(r.notDomains, d)
+					r.dom.notDomains = append(r.dom.notDomains, d)
 				} else {
-					r.domains = append(r.domains, d)
+					r.dom.domains = append(r.dom.domains, d)
 				}
 			}
-			if len(r.domains) > 8 {
-				r.domainSet = map[string]bool{}
-				for _, d := range r.domains {
-					r.domainSet[d] = true
+			if r.dom != nil && len(r.dom.domains) > 8 {
+				r.dom.set = map[string]bool{}
+				for _, d := range r.dom.domains {
+					r.dom.set[d] = true
 				}
 			}
 		default:

@@ -58,12 +58,10 @@ type rule struct {
 	start, end bool // | anchors
 	re         *regexp.Regexp
 	types      ReqType // 0: every type
-	domains    []string
-	notDomains []string
+	// dom holds the $domain options; nil for a rule without them.
+	dom *domainOpts
 	// segs is the pattern split at its stars.
 	segs []string
-	// domainSet holds domains when there are many of them.
-	domainSet map[string]bool
 	// must are literals a URL must contain for a regex rule to match:
 	// a cheap test before the regex runs.
 	must []string
@@ -82,12 +80,17 @@ type rule struct {
 	// edge is the length of the token that begins the pattern, for a
 	// rule in DB.edges; 0 for the others.
 	edge int
-	// onPage is the *pageAnswer of the last page host appliesDomain
-	// checked, for a rule with $domain options: most sites serve one
-	// page host, and a rule with many domains costs map lookups for each
-	// of its labels. An unsafe.Pointer, not an atomic.Pointer, so that a
-	// rule can still be copied while it is built (clone).
-	onPage unsafe.Pointer
+}
+
+// domainOpts are a rule's $domain options, kept apart from the rule: most
+// rules have none.
+type domainOpts struct {
+	domains, notDomains []string
+	set                 map[string]bool // domains, when there are many of them
+	// onPage is the answer for the last page host appliesDomain checked:
+	// most sites serve one page host, and a rule with many domains costs
+	// a map lookup for each of its labels.
+	onPage atomic.Pointer[pageAnswer]
 }
 
 // pageAnswer is whether a rule applies on the pages of host.
@@ -211,28 +214,29 @@ func (r *rule) appliesType(q *Request) bool {
 
 // appliesDomain checks the rule's $domain options against the page.
 func (r *rule) appliesDomain(q *Request) bool {
-	if len(r.notDomains) == 0 && r.domainSet == nil && len(r.domains) == 0 {
+	d := r.dom
+	if d == nil {
 		return true
 	}
-	if a := (*pageAnswer)(atomic.LoadPointer(&r.onPage)); a != nil && a.host == q.PageHost {
+	if a := d.onPage.Load(); a != nil && a.host == q.PageHost {
 		return a.ok
 	}
-	ok := r.domainsAllow(q.PageHost)
+	ok := d.allow(q.PageHost)
 	// A copy: the caller's string may be a view of a buffer it reuses.
-	atomic.StorePointer(&r.onPage, unsafe.Pointer(&pageAnswer{host: strings.Clone(q.PageHost), ok: ok}))
+	d.onPage.Store(&pageAnswer{host: strings.Clone(q.PageHost), ok: ok})
 	return ok
 }
 
-// domainsAllow checks the rule's $domain options against pageHost.
-func (r *rule) domainsAllow(pageHost string) bool {
-	for _, d := range r.notDomains {
-		if domainMatch(pageHost, d) {
+// allow checks the options against pageHost.
+func (d *domainOpts) allow(pageHost string) bool {
+	for _, n := range d.notDomains {
+		if domainMatch(pageHost, n) {
 			return false
 		}
 	}
-	if r.domainSet != nil {
+	if d.set != nil {
 		for h := pageHost; ; {
-			if r.domainSet[h] {
+			if d.set[h] {
 				return true
 			}
 			i := strings.IndexByte(h, '.')
@@ -242,9 +246,9 @@ func (r *rule) domainsAllow(pageHost string) bool {
 			h = h[i+1:]
 		}
 	}
-	if len(r.domains) > 0 {
-		for _, d := range r.domains {
-			if domainMatch(pageHost, d) {
+	if len(d.domains) > 0 {
+		for _, x := range d.domains {
+			if domainMatch(pageHost, x) {
 				return true
 			}
 		}
