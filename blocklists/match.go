@@ -87,7 +87,7 @@ type rule struct {
 type domainOpts struct {
 	domains, notDomains []string
 	set                 map[string]bool // domains, when there are many of them
-	// onPage is the answer for the last page host appliesDomain checked:
+	// onPage is the answer for the last page host appliesOn checked:
 	// most sites serve one page host, and a rule with many domains costs
 	// a map lookup for each of its labels.
 	onPage atomic.Pointer[pageAnswer]
@@ -199,7 +199,7 @@ func domainMatch(host, d string) bool {
 
 // applies checks the rule's options against the request.
 func (r *rule) applies(q *Request) bool {
-	return r.appliesType(q) && r.appliesDomain(q)
+	return r.appliesType(q) && r.appliesOn(q.PageHost)
 }
 
 // appliesType checks the rule's type options against the request.
@@ -212,18 +212,19 @@ func (r *rule) appliesType(q *Request) bool {
 	return !(q.Type == TypeAll && r.types != 0 && r.pattern == "" && r.re == nil)
 }
 
-// appliesDomain checks the rule's $domain options against the page.
-func (r *rule) appliesDomain(q *Request) bool {
+// appliesOn checks the rule's $domain options alone: whether it can
+// apply on a page served from pageHost.
+func (r *rule) appliesOn(pageHost string) bool {
 	d := r.dom
 	if d == nil {
 		return true
 	}
-	if a := d.onPage.Load(); a != nil && a.host == q.PageHost {
+	if a := d.onPage.Load(); a != nil && a.host == pageHost {
 		return a.ok
 	}
-	ok := d.allow(q.PageHost)
+	ok := d.allow(pageHost)
 	// A copy: the caller's string may be a view of a buffer it reuses.
-	d.onPage.Store(&pageAnswer{host: strings.Clone(q.PageHost), ok: ok})
+	d.onPage.Store(&pageAnswer{host: strings.Clone(pageHost), ok: ok})
 	return ok
 }
 
@@ -265,13 +266,6 @@ func (r *rule) matchAt(q *Request, hostEnd int) bool {
 // match matches a generic rule anywhere in q.URL.
 func (r *rule) match(q *Request) bool {
 	return r.applies(q) && r.matchURL(q)
-}
-
-// appliesOnPage checks the rule's $domain options alone: whether it can
-// apply on a page served from pageHost.
-func (r *rule) appliesOnPage(pageHost string) bool {
-	q := Request{PageHost: pageHost}
-	return r.appliesDomain(&q)
 }
 
 // matchURL matches the rule's pattern anywhere in q.URL, its options
@@ -358,7 +352,7 @@ type ruleRef struct {
 	lit   uint64  // the bytes, the first in the low byte
 	off   int16   // where they lie in the URL, from the index's position
 	n     uint8   // how many; 0 checks none
-	rest  uint8   // 64 - 8n: the bits of a word of 8 bytes past them
+	rest  uint8   // 64 - 8n, the bits of a word past them: kept, not derived, so that pass inlines
 	types ReqType // r.types, or TypeAll for a rule of every type
 }
 
@@ -776,7 +770,7 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 							continue
 						}
 						if r := ref.r; r.tokOff >= 0 {
-							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesDomain(q) {
+							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
 								o.addURLRule(r)
 							}
 						} else if !again && r.match(q) {
@@ -806,7 +800,7 @@ func (db *DB) matchEdges(o *outcome, q *Request, e uint32, w uint64, i, j, hostS
 	}
 	for x := range db.edges.list[k].rules {
 		r := db.edges.list[k].rules[x].r
-		if p := j - r.edge; p >= i && r.appliesType(q) && r.matchFrom(q.URL, p, hostStart, hostEnd) && r.appliesDomain(q) {
+		if p := j - r.edge; p >= i && r.appliesType(q) && r.matchFrom(q.URL, p, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
 			o.addURLRule(r)
 		}
 	}
@@ -865,7 +859,7 @@ func (db *DB) fallbackOn(pageHost string) []*rule {
 	}
 	m := &fallbackMemo{pageHost: pageHost, of: len(db.fallback)}
 	for _, r := range db.fallback {
-		if r.appliesOnPage(pageHost) {
+		if r.appliesOn(pageHost) {
 			m.rules = append(m.rules, r)
 		}
 	}
