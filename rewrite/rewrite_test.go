@@ -965,6 +965,32 @@ func TestKnownNames(t *testing.T) {
 			t.Errorf("knownIndex(%q) = %d", n, got)
 		}
 	}
+	// A start or end tag's name as startTag reads it (nameAt, with the
+	// name's end from scanTagEnd): a known name in one word load, with
+	// bytes after the name in the word (a space, attributes, garbage) or
+	// none (the name at the end of b's capacity), is that name and its
+	// flags; any other name is itself in lower case.
+	var names nameCache
+	for _, n := range append(knownNames[:], unknown...) {
+		if n == "" {
+			continue
+		}
+		want := strings.Map(func(r rune) rune {
+			if r >= 'A' && r <= 'Z' {
+				return r + 'a' - 'A'
+			}
+			return r
+		}, n)
+		for _, tc := range []struct{ pre, post string }{{"<", " class=x>zzzzzzzz"}, {"</", ">\xff\xff\xff\xff\xff\xff\xff\xff"}, {"<", ""}} {
+			b := []byte(tc.pre + n + tc.post)
+			b = b[:len(b):len(b)]
+			var tg tag
+			nameAt(&tg, b, len(tc.pre), len(tc.pre)+len(n), &names)
+			if tg.name != want || tg.flags != tagFlags[want] || tg.end != (tc.pre == "</") || tg.nameEnd != len(tc.pre)+len(n) {
+				t.Errorf("nameAt(%q) = %q flags %b end %v, want %q flags %b", b, tg.name, tg.flags, tg.end, want, tagFlags[want])
+			}
+		}
+	}
 }
 
 // TestContainsFold: found in any case, at either end, and not when cut short.

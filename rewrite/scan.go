@@ -225,6 +225,7 @@ const maxScanAttrs = 16
 type scanInfo struct {
 	ok          bool   // set for a complete tag: the rest is valid
 	letters     uint32 // the first letters of the attribute names (letterBit)
+	nameEnd     int    // the offset just past the tag's name
 	n           int    // attributes seen; over maxScanAttrs, only the first are in attrs
 	attrs       [maxScanAttrs]rawAttr
 	selfClosing bool // the tag ends with "/>" (not in an unquoted value)
@@ -263,132 +264,143 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, info *scanInfo) (tok
 		info.ok, info.selfClosing = true, selfClosing
 		return kind, i + 1, true
 	}
-	const (
-		sName = iota
-		sBeforeAttrName
-		sAttrName
-		sAfterAttrName
-		sBeforeValue
-		sAfterQuoted
-		sSelfClosing
-	)
-	st := sName
+	// The states of the tokenizer, each a label: i is the next byte to
+	// read, and a state that reads none (the name's states and the
+	// spaces) reads a run of bytes in a tight loop.
+	var c byte
+	afterName := false
 	i := from
-	for i < len(b) {
-		c := b[i]
-		switch st {
-		case sName:
-			for byteClass[c]&(clSpace|clSlash|clGT) == 0 {
-				if i++; i >= len(b) {
-					goto out
-				}
-				c = b[i]
-			}
-			switch {
-			case c == '>':
-				return done(i, false)
-			case c == '/':
-				st = sSelfClosing
-			default:
-				st = sBeforeAttrName
-			}
-		case sBeforeAttrName:
-			switch {
-			case isSpace(c):
-			case c == '/':
-				st = sSelfClosing
-			case c == '>':
-				return done(i, false)
-			default: // including '=': it starts a name
-				name(i)
-				st = sAttrName
-			}
-		case sAttrName:
-			for byteClass[c] == 0 {
-				if i++; i >= len(b) {
-					goto out
-				}
-				c = b[i]
-			}
-			nameEnd(i)
-			switch {
-			case c == '>':
-				return done(i, false)
-			case c == '/':
-				st = sSelfClosing
-			case c == '=':
-				st = sBeforeValue
-			default:
-				st = sAfterAttrName
-			}
-		case sAfterAttrName:
-			switch {
-			case isSpace(c):
-			case c == '/':
-				st = sSelfClosing
-			case c == '=':
-				st = sBeforeValue
-			case c == '>':
-				return done(i, false)
-			default:
-				name(i)
-				st = sAttrName
-			}
-		case sBeforeValue:
-			switch {
-			case isSpace(c):
-			case c == '"' || c == '\'':
-				j := bytes.IndexByte(b[i+1:], c)
-				if j < 0 {
-					goto out
-				}
-				value(i+1, i+1+j, i+2+j)
-				i += j + 1 // the closing quote
-				st = sAfterQuoted
-			case c == '>':
-				value(i, i, i)
-				return done(i, false)
-			default: // unquoted: to the next space or '>'
-				start := i
-				for byteClass[c]&(clSpace|clGT) == 0 {
-					if i++; i >= len(b) {
-						goto out
-					}
-					c = b[i]
-				}
-				value(start, i, i)
-				if c == '>' {
-					return done(i, false)
-				}
-				st = sBeforeAttrName
-			}
-		case sAfterQuoted:
-			switch {
-			case isSpace(c):
-				st = sBeforeAttrName
-			case c == '/':
-				st = sSelfClosing
-			case c == '>':
-				return done(i, false)
-			default:
-				name(i)
-				st = sAttrName // reconsume in before attribute name: starts a name
-			}
-		case sSelfClosing:
-			switch {
-			case c == '>':
-				return done(i, true)
-			case isSpace(c):
-				st = sBeforeAttrName
-			case c == '/':
-				// "//" : before attribute name sees '/' and returns here
-			default: // including '=': it starts a name
-				name(i)
-				st = sAttrName
-			}
-		}
+	// Tag name state.
+	for i < len(b) && byteClass[b[i]]&(clSpace|clSlash|clGT) == 0 {
 		i++
 	}
+	if i >= len(b) {
+		goto out
+	}
+	info.nameEnd = i
+	switch b[i] {
+	case '>':
+		return done(i, false)
+	case '/':
+		i++
+		goto selfClosing
+	}
+	i++
+	// Before attribute name state, and after attribute name state when
+	// afterName is set: they differ only in what '=' does.
+beforeAttrName:
+	for i < len(b) && byteClass[b[i]] == clSpace {
+		i++
+	}
+	if i >= len(b) {
+		goto out
+	}
+	switch c = b[i]; c {
+	case '/':
+		i++
+		goto selfClosing
+	case '>':
+		return done(i, false)
+	case '=':
+		if afterName {
+			i++
+			goto beforeValue
+		}
+	}
+	name(i) // before a name, '=' starts one
+	i++
+attrName:
+	for i < len(b) && byteClass[b[i]] == 0 {
+		i++
+	}
+	if i >= len(b) {
+		goto out
+	}
+	nameEnd(i)
+	switch c = b[i]; c {
+	case '>':
+		return done(i, false)
+	case '/':
+		i++
+		goto selfClosing
+	case '=':
+		i++
+		goto beforeValue
+	}
+	i++
+	afterName = true
+	goto beforeAttrName
+beforeValue:
+	for i < len(b) && byteClass[b[i]] == clSpace {
+		i++
+	}
+	if i >= len(b) {
+		goto out
+	}
+	switch c = b[i]; c {
+	case '"', '\'':
+		j := bytes.IndexByte(b[i+1:], c)
+		if j < 0 {
+			goto out
+		}
+		value(i+1, i+1+j, i+2+j)
+		i += j + 2 // past the closing quote
+	case '>':
+		value(i, i, i)
+		return done(i, false)
+	default: // unquoted: to the next space or '>'
+		start := i
+		for i < len(b) && byteClass[b[i]]&(clSpace|clGT) == 0 {
+			i++
+		}
+		if i >= len(b) {
+			goto out
+		}
+		value(start, i, i)
+		if b[i] == '>' {
+			return done(i, false)
+		}
+		i++
+		afterName = false
+		goto beforeAttrName
+	}
+	// After attribute value (quoted) state.
+	if i >= len(b) {
+		goto out
+	}
+	switch c = b[i]; {
+	case isSpace(c):
+		i++
+		afterName = false
+		goto beforeAttrName
+	case c == '/':
+		i++
+		goto selfClosing
+	case c == '>':
+		return done(i, false)
+	}
+	name(i) // reconsume in before attribute name: starts a name
+	i++
+	goto attrName
+selfClosing:
+	if i >= len(b) {
+		goto out
+	}
+	switch c = b[i]; {
+	case c == '>':
+		return done(i, true)
+	case isSpace(c):
+		i++
+		afterName = false
+		goto beforeAttrName
+	case c == '/':
+		// "//" : before attribute name sees '/' and returns here
+		i++
+		goto selfClosing
+	}
+	name(i) // including '=': it starts a name
+	i++
+	goto attrName
 out:
 	if eof {
 		return tokEOFInTag, len(b), true
@@ -431,17 +443,34 @@ func parseTag(t *tag, b []byte, names *nameCache) {
 // parseTagName reads only the name of a tag: enough for end tags, and for
 // start tags whose attributes cannot matter (see fAttrs).
 func parseTagName(t *tag, b []byte, names *nameCache) {
-	t.raw = b
-	t.attrs = t.attrs[:0]
-	t.selfClosing = false
-	t.end = b[1] == '/'
 	i := 1
-	if t.end {
+	if b[1] == '/' {
 		i = 2
 	}
 	start := i
 	for i < len(b) && byteClass[b[i]]&(clSpace|clSlash|clGT) == 0 {
 		i++
+	}
+	nameAt(t, b, start, i, names)
+}
+
+// nameAt is parseTagName for a tag whose name is b[start:i], as
+// scanTagEnd found it.
+func nameAt(t *tag, b []byte, start, i int, names *nameCache) {
+	t.raw = b
+	t.attrs = t.attrs[:0]
+	t.selfClosing = false
+	t.end = start == 2
+	t.nameEnd = i
+	t.tail = len(b) - 1
+	if n := i - start; n >= 1 && n <= 8 && start+8 <= cap(b) {
+		// One load: the bytes past the name, up to b's capacity, are
+		// masked off (as packName does).
+		w := binary.LittleEndian.Uint64(b[start:start+8]) & (^uint64(0) >> (64 - 8*n))
+		if s := knownShort(n, w); s != nil {
+			t.name, t.flags = knownNames[s.idx], s.flags
+			return
+		}
 	}
 	if k := knownIndex(b[start:i]); k >= 0 {
 		t.name, t.flags = knownNames[k], knownFlags[k]
@@ -449,8 +478,6 @@ func parseTagName(t *tag, b []byte, names *nameCache) {
 		t.name = names.lower(b[start:i])
 		t.flags = tagFlags[t.name]
 	}
-	t.nameEnd = i
-	t.tail = len(b) - 1
 }
 
 // parseAttrs reads the attributes of a tag after parseTagName.
@@ -692,9 +719,54 @@ func packName(b []byte) (w uint64, ok bool) {
 // long one by its length and three of its bytes.
 func knownHash(b []byte, w uint64) uint {
 	if len(b) <= 8 {
-		return uint(((w ^ uint64(len(b))<<59) * 0x9E3779B97F4A7C15) >> 55) // 9 bits: 512 slots
+		return shortHash(len(b), w)
 	}
 	return (uint(len(b))*131 + uint(b[0])*31 + uint(b[len(b)-1])*7 + uint(b[len(b)/2])) % 512
+}
+
+// knownSlot is a slot of knownSlots: a known name of up to 8 bytes, its
+// packed word, length, index in knownNames and tagFlags.
+type knownSlot struct {
+	w     uint64
+	idx   int16
+	n     uint8 // 0 for an empty slot, longSlot for a longer name's
+	flags uint16
+}
+
+const longSlot = 0xff
+
+// knownSlots holds the names of up to 8 bytes of knownNames at the places
+// knownTable does, so that a tag's name is found in one probe of one
+// array, without the indirection through knownTable.
+var knownSlots = func() (s [len(knownTable)]knownSlot) {
+	for h, i := range knownTable {
+		switch {
+		case i < 0:
+		case len(knownNames[i]) <= 8:
+			s[h] = knownSlot{w: knownWords[i], idx: i, n: uint8(len(knownNames[i])), flags: knownFlags[i]}
+		default:
+			s[h].n = longSlot // taken: a probe goes on past it
+		}
+	}
+	return s
+}()
+
+// knownShort returns the slot of the name of n bytes, 1 to 8, whose
+// packed word is w, or nil.
+func knownShort(n int, w uint64) *knownSlot {
+	for h := shortHash(n, w); ; h = (h + 1) % uint(len(knownSlots)) {
+		s := &knownSlots[h]
+		if s.w == w && int(s.n) == n {
+			return s
+		}
+		if s.n == 0 {
+			return nil
+		}
+	}
+}
+
+func shortHash(n int, w uint64) uint {
+	return uint(((w ^ uint64(n)<<59) * 0x9E3779B97F4A7C15) >> 55) // 9 bits: 512 slots
 }
 
 // knownIndex returns the index of b in knownNames, or -1.

@@ -477,6 +477,16 @@ const outBatch = 32 << 10
 
 // emitIn passes through b, which lies in the input consume is reading.
 func (r *Writer) emitIn(b []byte) {
+	// Inlined: most tokens pass as they came, right after the last.
+	n := len(r.pend)
+	if room := r.pend[n:cap(r.pend)]; len(b) <= len(room) && !r.holding && unsafe.SliceData(room) == unsafe.SliceData(b) {
+		r.pend = r.pend[:n+len(b)] // b follows pend in the input
+		return
+	}
+	r.emitInSlow(b)
+}
+
+func (r *Writer) emitInSlow(b []byte) {
 	if r.holding {
 		r.emit(b) // the hold's bound counts each byte as it comes
 		return
@@ -595,22 +605,35 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			r.text(b[pos : pos+i])
 			pos += i
 		}
-		// Comments stream: only their start is decided here.
-		if m, more := hasPrefix(b[pos:], "<!--"); m {
-			rest := b[pos+4:]
-			if len(rest) < 2 && !eof {
-				break // "<!-->" and "<!--->" are whole comments: wait to see
+		var kind tokKind
+		var n int
+		var ok bool
+		// Most markup is a start or end tag, told apart by its second
+		// and third bytes: as scanMarkup would, without its call.
+		if c := b[min(pos+1, len(b)-1)]; pos+2 < len(b) && isASCIIAlpha(c) {
+			r.scan.ok = false
+			kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
+		} else if pos+2 < len(b) && c == '/' && isASCIIAlpha(b[pos+2]) {
+			r.scan.ok = false
+			kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
+		} else {
+			// Comments stream: only their start is decided here.
+			if m, more := hasPrefix(b[pos:], "<!--"); m {
+				rest := b[pos+4:]
+				if len(rest) < 2 && !eof {
+					break // "<!-->" and "<!--->" are whole comments: wait to see
+				}
+				if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
+					r.emitIn(b[pos : pos+4])
+					pos += 4
+					r.raw = rawComment
+					continue
+				}
+			} else if more && !eof {
+				break
 			}
-			if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
-				r.emitIn(b[pos : pos+4])
-				pos += 4
-				r.raw = rawComment
-				continue
-			}
-		} else if more && !eof {
-			break
+			kind, n, ok = scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
 		}
-		kind, n, ok := scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
 		if !ok {
 			if len(b)-pos > r.max {
 				r.err = ErrTokenTooLarge
@@ -891,8 +914,14 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	case tokStartTag:
 		r.startTag(raw)
 	case tokEndTag:
-		name, flags := r.endName(raw)
-		r.tree.end(name, flags)
+		if n := r.tree.top(); n != nil && n.ns == nsHTML && n.flags&fTree == 0 && closesTop(raw, n) {
+			// The usual case: it closes the element on top, the first
+			// that tree.end would find.
+			r.tree.pop()
+		} else {
+			name, flags := r.endName(raw)
+			r.tree.end(name, flags)
+		}
 		r.emitIn(raw)
 	default:
 		r.emitIn(raw)
@@ -906,11 +935,17 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 // the tag is exactly "</" + the name of the element on top + ">", the
 // usual case, they are that element's, and the name is not looked up.
 func (r *Writer) endName(raw []byte) (string, uint16) {
-	if n := r.tree.top(); n != nil && len(raw) == len(n.name)+3 && raw[len(raw)-1] == '>' && string(raw[2:len(raw)-1]) == n.name {
+	if n := r.tree.top(); n != nil && closesTop(raw, n) {
 		return n.name, n.flags
 	}
 	parseTagName(&r.tg, raw, &r.names)
 	return r.tg.name, r.tg.flags
+}
+
+// closesTop reports whether raw, an end tag, is exactly "</" + n's name +
+// ">".
+func closesTop(raw []byte, n *node) bool {
+	return len(raw) == len(n.name)+3 && raw[len(raw)-1] == '>' && string(raw[2:len(raw)-1]) == n.name
 }
 
 // ambiguous lists start tags whose parsing browsers and parsers disagree on
@@ -1071,7 +1106,11 @@ var headable = map[string]bool{
 
 func (r *Writer) startTag(raw []byte) {
 	t := &r.tg
-	parseTagName(t, raw, &r.names)
+	if r.scan.ok {
+		nameAt(t, raw, 1, r.scan.nameEnd, &r.names)
+	} else {
+		parseTagName(t, raw, &r.names)
+	}
 	r.stats.Elements++
 	r.notePhase(t)
 	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
