@@ -289,10 +289,7 @@ func scanTagEnd(b []byte, from int, kind tokKind, eof bool, info *scanInfo) (tok
 	// Before attribute name state, and after attribute name state when
 	// afterName is set: they differ only in what '=' does.
 beforeAttrName:
-	for i < len(b) && byteClass[b[i]] == clSpace {
-		i++
-	}
-	if i >= len(b) {
+	if i = skipSpace(b, i); i >= len(b) {
 		goto out
 	}
 	switch c = b[i]; c {
@@ -331,10 +328,7 @@ attrName:
 	afterName = true
 	goto beforeAttrName
 beforeValue:
-	for i < len(b) && byteClass[b[i]] == clSpace {
-		i++
-	}
-	if i >= len(b) {
+	if i = skipSpace(b, i); i >= len(b) {
 		goto out
 	}
 	switch c = b[i]; c {
@@ -406,6 +400,15 @@ out:
 		return tokEOFInTag, len(b), true
 	}
 	return 0, 0, false
+}
+
+// skipSpace returns the offset of the first byte from b[i] on that is not
+// white space, or len(b).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && byteClass[b[i]] == clSpace {
+		i++
+	}
+	return i
 }
 
 // attr is one attribute of a parsed tag, as offsets into the tag's bytes.
