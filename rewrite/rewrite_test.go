@@ -1322,3 +1322,72 @@ func TestDelayedScripts(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainStart: wherever plainStart passes a start tag, it leaves the
+// writer as startTag would, for every known name with the attributes
+// that decide whether a tag matters, in every kind of context: the same
+// tree, counts and phase, and the same output once the page goes on.
+func TestPlainStart(t *testing.T) {
+	prefixes := []string{"", "<!doctype html><html><head><title>x</title>", "<p>x", "<body>", "<body><p>", "<body><p><span>",
+		"<body><svg>", "<body><svg><foreignObject>", "<body><math><mi>", "<body><table><tr><td>", "<body><select>",
+		"<frameset>", "<body><template>", "<body><button>", "<body><ul><li>"}
+	attrs := []string{"", " class=x", " style=color:red", " STYLE='background:url(//tracker.example/p.gif)'", " ping=//tracker.example/p",
+		" Ping=/p", " formaction=//tracker.example/f", " action=//tracker.example/a", " background=//tracker.example/b.png",
+		" http-equiv=refresh content='0;url=//tracker.example/'", " src=//tracker.example/x.js", " data-x=1 s=1", " /", " a=1/", " color=red"}
+	opts := Options{Policy: trackerPolicy(Remove), PageURL: pageURL}
+	passed, declined := 0, 0
+	for _, pre := range prefixes {
+		for _, name := range knownNames {
+			for _, at := range attrs {
+				for _, room := range []int{0, 16} {
+					tag := "<" + name + at + ">"
+					raw := append(make([]byte, 0, len(tag)+room), tag...)
+					var ws [2]*Writer
+					var outs [2]bytes.Buffer
+					for k := range ws {
+						ws[k] = NewWriter(&outs[k], opts)
+						if _, err := ws[k].Write([]byte(pre)); err != nil {
+							t.Fatal(err)
+						}
+						if _, _, ok := scanTagEnd(raw, 1, tokStartTag, true, &ws[k].scan); !ok {
+							t.Fatalf("%q: not a whole tag", raw)
+						}
+					}
+					if ws[0].raw != rawNone || len(ws[0].buf) > 0 {
+						break // consume would not be reading tags here
+					}
+					if !ws[0].plainStart(raw) {
+						declined++
+						continue
+					}
+					passed++
+					ws[1].startTag(raw)
+					for _, w := range ws {
+						w.flushPend()
+					}
+					a, b := ws[0], ws[1]
+					if !reflect.DeepEqual(a.tree, b.tree) || a.stats.Elements != b.stats.Elements || a.opensBody != b.opensBody || a.headPhase != b.headPhase {
+						t.Errorf("%s then %s: plainStart left tree %+v, startTag %+v", pre, raw, a.tree, b.tree)
+					}
+					for k, w := range ws {
+						if _, err := w.Write([]byte("<a href=//tracker.example/x>y</a></p></" + name + "><img src=//tracker.example/i.gif>")); err != nil {
+							t.Fatal(err)
+						}
+						if err := w.Close(); err != nil {
+							t.Fatal(err)
+						}
+						_ = k
+					}
+					if outs[0].String() != outs[1].String() {
+						t.Errorf("%s then %s: plainStart wrote\n%q\nstartTag\n%q", pre, raw, outs[0].String(), outs[1].String())
+					}
+				}
+			}
+		}
+	}
+	t.Logf("passed %d, declined %d", passed, declined)
+	// Most of the common tags pass, and the rest are declined.
+	if passed < 1000 || declined < 1000 {
+		t.Errorf("plainStart passed %d and declined %d cases", passed, declined)
+	}
+}

@@ -466,11 +466,8 @@ func nameAt(t *tag, b []byte, start, i int, names *nameCache) {
 	t.end = start == 2
 	t.nameEnd = i
 	t.tail = len(b) - 1
-	if n := i - start; n >= 1 && n <= 8 && start+8 <= cap(b) {
-		// One load: the bytes past the name, up to b's capacity, are
-		// masked off (as packName does).
-		w := binary.LittleEndian.Uint64(b[start:start+8]) & (^uint64(0) >> (64 - 8*n))
-		if s := knownShort(n, w); s != nil {
+	if w, ok := nameWord(b[start:i]); ok {
+		if s := knownShort(i-start, w); s != nil {
 			t.name, t.flags = knownNames[s.idx], s.flags
 			return
 		}
@@ -733,7 +730,11 @@ type knownSlot struct {
 	w     uint64
 	idx   int16
 	n     uint8 // 0 for an empty slot, longSlot for a longer name's
+	plain bool  // an HTML start tag that Writer.plainStart may pass
 	flags uint16
+	// keyLetters are the letterBits of the attributes that can make a
+	// plain tag matter: style, and the one lacksKeyAttr looks for.
+	keyLetters uint32
 }
 
 const longSlot = 0xff
@@ -746,7 +747,20 @@ var knownSlots = func() (s [len(knownTable)]knownSlot) {
 		switch {
 		case i < 0:
 		case len(knownNames[i]) <= 8:
-			s[h] = knownSlot{w: knownWords[i], idx: i, n: uint8(len(knownNames[i])), flags: knownFlags[i]}
+			name, f := knownNames[i], knownFlags[i]
+			s[h] = knownSlot{w: knownWords[i], idx: i, n: uint8(len(name)), flags: f, keyLetters: letterBit('s')}
+			// Pushed plainly by startHTML (fClosesP only with no open
+			// p; p itself is counted by push), with no raw text, no
+			// special handling in a select or after a frameset, and no
+			// attribute read but style and the key one.
+			s[h].plain = f&(fVoid|fRawText|fTree|fScope|fAmbiguous) == 0 || name == "p"
+			if f&fAttrs != 0 {
+				if k, ok := keyAttr[name]; ok {
+					s[h].keyLetters |= letterBit(k.word[0])
+				} else {
+					s[h].plain = false
+				}
+			}
 		default:
 			s[h].n = longSlot // taken: a probe goes on past it
 		}
@@ -754,11 +768,23 @@ var knownSlots = func() (s [len(knownTable)]knownSlot) {
 	return s
 }()
 
+// nameWord is packName's word for a name of 1 to 8 bytes with 8 bytes
+// from its start within its capacity: one load, with the bytes past the
+// name masked off. Then knownShort finds the name if it is known; for
+// any other name, knownIndex has the answer.
+func nameWord(b []byte) (uint64, bool) {
+	n := len(b)
+	if n < 1 || n > 8 || cap(b) < 8 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*n)), true
+}
+
 // knownShort returns the slot of the name of n bytes, 1 to 8, whose
 // packed word is w, or nil.
 func knownShort(n int, w uint64) *knownSlot {
-	for h := shortHash(n, w); ; h = (h + 1) % uint(len(knownSlots)) {
-		s := &knownSlots[h]
+	for h := shortHash(n, w); ; h++ {
+		s := &knownSlots[h%uint(len(knownSlots))]
 		if s.w == w && int(s.n) == n {
 			return s
 		}
@@ -794,6 +820,11 @@ func knownIndex(b []byte) int {
 }
 
 func (c *nameCache) lower(b []byte) string {
+	if w, ok := nameWord(b); ok {
+		if s := knownShort(len(b), w); s != nil {
+			return knownNames[s.idx]
+		}
+	}
 	if i := knownIndex(b); i >= 0 {
 		return knownNames[i]
 	}

@@ -640,8 +640,21 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			}
 			break
 		}
-		r.token(kind, b[pos:pos+n])
+		raw := b[pos : pos+n]
 		pos += n
+		// The usual tags are passed here, as token would pass them.
+		switch top := r.tree.top(); {
+		case kind == tokStartTag && r.plainStart(raw):
+		case kind == tokEndTag && top != nil && top.ns == nsHTML && top.flags&fTree == 0 && closesTop(raw, top):
+			r.tree.pop() // it closes the element on top
+			r.emitIn(raw)
+		default:
+			r.token(kind, raw)
+			continue
+		}
+		if r.loaderState == 1 && r.loaderContextOK() {
+			r.insertLoader()
+		}
 	}
 	r.flushPend() // b may change once consume returns
 	return pos
@@ -914,14 +927,8 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 	case tokStartTag:
 		r.startTag(raw)
 	case tokEndTag:
-		if n := r.tree.top(); n != nil && n.ns == nsHTML && n.flags&fTree == 0 && closesTop(raw, n) {
-			// The usual case: it closes the element on top, the first
-			// that tree.end would find.
-			r.tree.pop()
-		} else {
-			name, flags := r.endName(raw)
-			r.tree.end(name, flags)
-		}
+		name, flags := r.endName(raw)
+		r.tree.end(name, flags)
 		r.emitIn(raw)
 	default:
 		r.emitIn(raw)
@@ -970,22 +977,44 @@ func (r *Writer) record(kind Kind, d *Decision) {
 // attribute lacks that attribute's name in its raw bytes (attribute names
 // are never escaped, so the test is exact).
 func (r *Writer) lacksKeyAttr(name string, raw []byte, from int) bool {
-	var key foldKey
-	switch name {
-	case "a", "area":
-		key = keyPing
-	case "body", "table", "td", "th", "tr":
-		key = keyBackground
-	case "meta":
-		key = keyHTTPEquiv
-	case "form":
-		key = keyAction
-	case "button":
-		key = keyFormAction
-	default:
+	key, ok := keyAttr[name]
+	return ok && !r.mayHave(raw, from, key)
+}
+
+// keyAttr is, for the elements that matter only through one attribute,
+// that attribute.
+var keyAttr = map[string]foldKey{
+	"a": keyPing, "area": keyPing,
+	"body": keyBackground, "table": keyBackground, "td": keyBackground, "th": keyBackground, "tr": keyBackground,
+	"meta": keyHTTPEquiv, "form": keyAction, "button": keyFormAction,
+}
+
+// plainStart passes raw, the start tag scanTagEnd has just read into
+// r.scan, when it is a known HTML element that nothing in it can make
+// contact a host and that the tree pushes plainly, outside the head and
+// foreign content: what startTag would do for it, without reading it
+// again. It reports whether it did.
+func (r *Writer) plainStart(raw []byte) bool {
+	if r.headPhase || r.tree.foreign() {
 		return false
 	}
-	return !r.mayHave(raw, from, key)
+	w, ok := nameWord(raw[1:r.scan.nameEnd])
+	if !ok {
+		return false
+	}
+	s := knownShort(r.scan.nameEnd-1, w)
+	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || s.flags&fClosesP != 0 && r.tree.paras > 0 {
+		return false
+	}
+	r.stats.Elements++
+	r.opensBody = false
+	if s.flags&fTree != 0 {
+		r.tree.push(node{name: knownNames[s.idx], flags: s.flags}) // p, counted
+	} else {
+		r.tree.pushPlain(knownNames[s.idx], s.flags)
+	}
+	r.emitIn(raw)
+	return true
 }
 
 // mayHave reports whether the current tag, raw, whose attributes start at
