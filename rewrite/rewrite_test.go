@@ -1391,3 +1391,48 @@ func TestPlainStart(t *testing.T) {
 		t.Errorf("plainStart passed %d and declined %d cases", passed, declined)
 	}
 }
+
+// TestPlainEnd: an end tag that consume passes itself (one that closes
+// the element on top) leaves the writer as token would, in every kind of
+// context, for every known name.
+func TestPlainEnd(t *testing.T) {
+	prefixes := []string{"<body>", "<html><head>", "<body><table>", "<body><p>", "<body><div><p>", "<body><p><span>", "<body><button><p>", "<body><ul><li>", "<body><table><tr><td>",
+		"<body><svg><g>", "<body><svg><foreignObject><p>", "<body><select><option>", "<body><template><p>", "<body><form><p>", "<html><head><title>x</title>"}
+	opts := Options{Policy: trackerPolicy(Remove), PageURL: pageURL}
+	for _, pre := range prefixes {
+		for _, name := range knownNames {
+			for _, end := range []string{"</" + name + ">", "</" + strings.ToUpper(name) + ">", "</" + name + " >"} {
+				var ws [2]*Writer
+				var outs [2]bytes.Buffer
+				for k := range ws {
+					ws[k] = NewWriter(&outs[k], opts)
+					if _, err := ws[k].Write([]byte(pre)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if ws[0].raw != rawNone || len(ws[0].buf) > 0 {
+					break
+				}
+				if _, err := ws[0].Write([]byte(end)); err != nil {
+					t.Fatal(err)
+				}
+				ws[1].token(tokEndTag, []byte(end))
+				ws[1].flushPend()
+				if !reflect.DeepEqual(ws[0].tree, ws[1].tree) {
+					t.Errorf("%s then %s: consume left tree %+v, token %+v", pre, end, ws[0].tree, ws[1].tree)
+				}
+				for _, w := range ws {
+					if _, err := w.Write([]byte("<p>x<div style='background:url(//tracker.example/b.png)'>y</div><a ping=//tracker.example/p>z</a>")); err != nil {
+						t.Fatal(err)
+					}
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if outs[0].String() != outs[1].String() {
+					t.Errorf("%s then %s: consume wrote\n%q\ntoken\n%q", pre, end, outs[0].String(), outs[1].String())
+				}
+			}
+		}
+	}
+}

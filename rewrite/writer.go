@@ -645,8 +645,8 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		// The usual tags are passed here, as token would pass them.
 		switch top := r.tree.top(); {
 		case kind == tokStartTag && r.plainStart(raw):
-		case kind == tokEndTag && top != nil && top.ns == nsHTML && top.flags&fTree == 0 && closesTop(raw, top):
-			r.tree.pop() // it closes the element on top
+		case kind == tokEndTag && top != nil && top.ns == nsHTML && (top.flags&fTree == 0 || top.counted == countedPara) && closesTop(raw, top):
+			r.tree.pop() // it closes the element on top (a p: and counts it)
 			r.emitIn(raw)
 		default:
 			r.token(kind, raw)
