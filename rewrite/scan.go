@@ -755,7 +755,7 @@ var knownSlots = func() (s [len(knownTable)]knownSlot) {
 			// attribute read but style and the key one.
 			s[h].plain = f&(fVoid|fRawText|fTree|fScope|fAmbiguous) == 0 || name == "p"
 			if f&fAttrs != 0 {
-				if k, ok := keyAttr[name]; ok {
+				if k, ok := keyAttr(name); ok {
 					s[h].keyLetters |= letterBit(k.word[0])
 				} else {
 					s[h].plain = false

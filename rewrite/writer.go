@@ -977,16 +977,26 @@ func (r *Writer) record(kind Kind, d *Decision) {
 // attribute lacks that attribute's name in its raw bytes (attribute names
 // are never escaped, so the test is exact).
 func (r *Writer) lacksKeyAttr(name string, raw []byte, from int) bool {
-	key, ok := keyAttr[name]
+	key, ok := keyAttr(name)
 	return ok && !r.mayHave(raw, from, key)
 }
 
-// keyAttr is, for the elements that matter only through one attribute,
-// that attribute.
-var keyAttr = map[string]foldKey{
-	"a": keyPing, "area": keyPing,
-	"body": keyBackground, "table": keyBackground, "td": keyBackground, "th": keyBackground, "tr": keyBackground,
-	"meta": keyHTTPEquiv, "form": keyAction, "button": keyFormAction,
+// keyAttr returns, for an element that matters only through one
+// attribute, that attribute.
+func keyAttr(name string) (foldKey, bool) {
+	switch name {
+	case "a", "area":
+		return keyPing, true
+	case "body", "table", "td", "th", "tr":
+		return keyBackground, true
+	case "meta":
+		return keyHTTPEquiv, true
+	case "form":
+		return keyAction, true
+	case "button":
+		return keyFormAction, true
+	}
+	return foldKey{}, false
 }
 
 // plainStart passes raw, the start tag scanTagEnd has just read into
