@@ -593,16 +593,23 @@ func TestResolvePath(t *testing.T) {
 
 func TestDecodeAttr(t *testing.T) {
 	tests := map[string]string{
-		"https&#58;//x": "https://x",
-		"a&#x2F;b":      "a/b",
-		"a&amp;b":       "a&b",
-		"?a=1&copy=2":   "?a=1&copy=2",
-		"&copy x":       "© x",
-		"&copyx":        "&copyx",
-		"&#0;":          "\uFFFD",
-		"&#x80;":        "€",
-		"no refs":       "no refs",
-		"&notanentity;": "&notanentity;",
+		"https&#58;//x":      "https://x",
+		"a&#x2F;b":           "a/b",
+		"a&amp;b":            "a&b",
+		"?a=1&copy=2":        "?a=1&copy=2",
+		"&copy x":            "© x",
+		"&copyx":             "&copyx",
+		"&#0;":               "\uFFFD",
+		"&#x80;":             "€",
+		"no refs":            "no refs",
+		"&notanentity;":      "&notanentity;",
+		"&amp;":              "&",
+		"&amp;amp;":          "&amp;",
+		"?a=1&amp;b=2&amp;c": "?a=1&b=2&c",
+		"&amp":               "&",
+		"&ampx":              "&ampx",
+		"&AMP;":              "&",
+		"&am;":               "&am;",
 	}
 	for in, want := range tests {
 		if got := decodeAttr([]byte(in)); got != want {

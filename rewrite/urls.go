@@ -107,6 +107,9 @@ func decodeRef(b []byte) (int, string) {
 		}
 		return i, string(v)
 	}
+	if len(b) >= 5 && string(b[:5]) == "&amp;" {
+		return 5, "&" // most references in attributes: a URL's query
+	}
 	i := 1
 	for i < len(b) && isAlnum(b[i]) && i < 40 {
 		i++
