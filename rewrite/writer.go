@@ -477,7 +477,8 @@ const outBatch = 32 << 10
 
 // emitIn passes through b, which lies in the input consume is reading.
 func (r *Writer) emitIn(b []byte) {
-	// Inlined: most tokens pass as they came, right after the last.
+	// The usual case, kept short: most tokens pass as they came, right
+	// after the run already pending.
 	n := len(r.pend)
 	if room := r.pend[n:cap(r.pend)]; len(b) <= len(room) && !r.holding && unsafe.SliceData(room) == unsafe.SliceData(b) {
 		r.pend = r.pend[:n+len(b)] // b follows pend in the input
