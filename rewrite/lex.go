@@ -334,6 +334,13 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 		case js.WhitespaceToken, js.LineTerminatorToken, js.CommentToken, js.CommentLineTerminatorToken:
 			continue
 		case js.DivToken, js.DivEqToken:
+			if prev == js.DotToken || prev == js.OptChainToken {
+				// Only a name can follow "." or "?.": the script does
+				// not parse, and whether "/" starts a regular
+				// expression (hiding what follows) cannot be told.
+				f.Malformed = true
+				return
+			}
 			if regexAllowed(prev) {
 				consumed -= len(data)
 				tt, data = l.RegExp()

@@ -25,3 +25,26 @@ func TestScriptHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptAfterDot: a "/" right after "." or "?." cannot be read
+// (nothing but a name follows them), so the script is malformed and its
+// decision fails closed; a division or a regular expression elsewhere,
+// and a comment or a number after a dot, are read as before.
+func TestScriptAfterDot(t *testing.T) {
+	for in, malformed := range map[string]bool{
+		`./"//tracker.example`:           true,
+		`a./"/; x = "//tracker.example"`: true,
+		`a?./x/`:                         true,
+		`a./=b`:                          true,
+		`a.b / c / d`:                    false,
+		`x = .5 / 2`:                     false,
+		`a./* c */b(/re/)`:               false,
+		`a?.b; x = /"/`:                  false,
+	} {
+		var f ScriptFacts
+		scriptFacts([]byte(in), &f)
+		if f.Malformed != malformed {
+			t.Errorf("%s: malformed %v, want %v", in, f.Malformed, malformed)
+		}
+	}
+}
