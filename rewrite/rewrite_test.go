@@ -1349,19 +1349,14 @@ func TestPlainStart(t *testing.T) {
 				for _, room := range []int{0, 16} {
 					tag := "<" + name + at + ">"
 					raw := append(make([]byte, 0, len(tag)+room), tag...)
-					var ws [2]*Writer
-					var outs [2]bytes.Buffer
-					for k := range ws {
-						ws[k] = NewWriter(&outs[k], opts)
-						if _, err := ws[k].Write([]byte(pre)); err != nil {
-							t.Fatal(err)
-						}
-						if _, _, ok := scanTagEnd(raw, 1, tokStartTag, true, &ws[k].scan); !ok {
+					ws, outs, reading := twoWriters(t, pre, opts)
+					if !reading {
+						break // consume would not be reading tags here
+					}
+					for _, w := range ws {
+						if _, _, ok := scanTagEnd(raw, 1, tokStartTag, true, &w.scan); !ok {
 							t.Fatalf("%q: not a whole tag", raw)
 						}
-					}
-					if ws[0].raw != rawNone || len(ws[0].buf) > 0 {
-						break // consume would not be reading tags here
 					}
 					if !ws[0].plainStart(raw) {
 						declined++
@@ -1376,15 +1371,7 @@ func TestPlainStart(t *testing.T) {
 					if !reflect.DeepEqual(a.tree, b.tree) || a.stats.Elements != b.stats.Elements || a.opensBody != b.opensBody || a.headPhase != b.headPhase {
 						t.Errorf("%s then %s: plainStart left tree %+v, startTag %+v", pre, raw, a.tree, b.tree)
 					}
-					for k, w := range ws {
-						if _, err := w.Write([]byte("<a href=//tracker.example/x>y</a></p></" + name + "><img src=//tracker.example/i.gif>")); err != nil {
-							t.Fatal(err)
-						}
-						if err := w.Close(); err != nil {
-							t.Fatal(err)
-						}
-						_ = k
-					}
+					finishBoth(t, ws, "<a href=//tracker.example/x>y</a></p></"+name+"><img src=//tracker.example/i.gif>")
 					if outs[0].String() != outs[1].String() {
 						t.Errorf("%s then %s: plainStart wrote\n%q\nstartTag\n%q", pre, raw, outs[0].String(), outs[1].String())
 					}
@@ -1409,15 +1396,8 @@ func TestPlainEnd(t *testing.T) {
 	for _, pre := range prefixes {
 		for _, name := range knownNames {
 			for _, end := range []string{"</" + name + ">", "</" + strings.ToUpper(name) + ">", "</" + name + " >"} {
-				var ws [2]*Writer
-				var outs [2]bytes.Buffer
-				for k := range ws {
-					ws[k] = NewWriter(&outs[k], opts)
-					if _, err := ws[k].Write([]byte(pre)); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if ws[0].raw != rawNone || len(ws[0].buf) > 0 {
+				ws, outs, reading := twoWriters(t, pre, opts)
+				if !reading {
 					break
 				}
 				if _, err := ws[0].Write([]byte(end)); err != nil {
@@ -1428,18 +1408,39 @@ func TestPlainEnd(t *testing.T) {
 				if !reflect.DeepEqual(ws[0].tree, ws[1].tree) {
 					t.Errorf("%s then %s: consume left tree %+v, token %+v", pre, end, ws[0].tree, ws[1].tree)
 				}
-				for _, w := range ws {
-					if _, err := w.Write([]byte("<p>x<div style='background:url(//tracker.example/b.png)'>y</div><a ping=//tracker.example/p>z</a>")); err != nil {
-						t.Fatal(err)
-					}
-					if err := w.Close(); err != nil {
-						t.Fatal(err)
-					}
-				}
+				finishBoth(t, ws, "<p>x<div style='background:url(//tracker.example/b.png)'>y</div><a ping=//tracker.example/p>z</a>")
 				if outs[0].String() != outs[1].String() {
 					t.Errorf("%s then %s: consume wrote\n%q\ntoken\n%q", pre, end, outs[0].String(), outs[1].String())
 				}
 			}
+		}
+	}
+}
+
+// twoWriters returns two Writers with opts that have read pre, and their
+// outputs; reading is false when pre leaves them inside a token or raw
+// text, where consume reads no tags.
+func twoWriters(t *testing.T, pre string, opts Options) (ws [2]*Writer, outs *[2]bytes.Buffer, reading bool) {
+	t.Helper()
+	outs = new([2]bytes.Buffer)
+	for k := range ws {
+		ws[k] = NewWriter(&outs[k], opts)
+		if _, err := ws[k].Write([]byte(pre)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ws, outs, ws[0].raw == rawNone && len(ws[0].buf) == 0
+}
+
+// finishBoth writes rest to both Writers and closes them.
+func finishBoth(t *testing.T, ws [2]*Writer, rest string) {
+	t.Helper()
+	for _, w := range ws {
+		if _, err := w.Write([]byte(rest)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -358,24 +358,11 @@ beforeValue:
 		afterName = false
 		goto beforeAttrName
 	}
-	// After attribute value (quoted) state.
-	if i >= len(b) {
-		goto out
-	}
-	switch c = b[i]; {
-	case isSpace(c):
-		i++
-		afterName = false
-		goto beforeAttrName
-	case c == '/':
-		i++
-		goto selfClosing
-	case c == '>':
+	// After attribute value (quoted) state: the self-closing start tag
+	// state's but for '>', which does not make the tag self-closing.
+	if i < len(b) && b[i] == '>' {
 		return done(i, false)
 	}
-	name(i) // reconsume in before attribute name: starts a name
-	i++
-	goto attrName
 selfClosing:
 	if i >= len(b) {
 		goto out
@@ -392,7 +379,7 @@ selfClosing:
 		i++
 		goto selfClosing
 	}
-	name(i) // including '=': it starts a name
+	name(i) // including '=': it starts a name (after a value: reconsumed)
 	i++
 	goto attrName
 out:
@@ -701,13 +688,11 @@ var knownTable, knownWords = func() (t [512]int16, w [len(knownNames)]uint64) {
 // packName packs a name of at most 8 bytes into a word, its first byte
 // lowest; ok is false for a longer name.
 func packName(b []byte) (w uint64, ok bool) {
+	if w, ok := nameWord(b); ok {
+		return w, true
+	}
 	if len(b) > 8 {
 		return 0, false
-	}
-	if cap(b) >= 8 {
-		// One load: the bytes past the name, up to its capacity, are
-		// masked off.
-		return binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*len(b))), true
 	}
 	for i := len(b) - 1; i >= 0; i-- {
 		w = w<<8 | uint64(b[i])
@@ -803,28 +788,24 @@ func knownIndex(b []byte) int {
 	if len(b) == 0 {
 		return -1
 	}
-	w, short := packName(b)
-	for h := knownHash(b, w); ; h = (h + 1) % uint(len(knownTable)) {
+	if w, short := packName(b); short {
+		if s := knownShort(len(b), w); s != nil {
+			return int(s.idx)
+		}
+		return -1
+	}
+	for h := knownHash(b, 0); ; h = (h + 1) % uint(len(knownTable)) {
 		i := knownTable[h]
 		if i < 0 {
 			return -1
 		}
-		if short {
-			if knownWords[i] == w && len(knownNames[i]) == len(b) {
-				return int(i)
-			}
-		} else if knownNames[i] == string(b) {
+		if knownNames[i] == string(b) {
 			return int(i)
 		}
 	}
 }
 
 func (c *nameCache) lower(b []byte) string {
-	if w, ok := nameWord(b); ok {
-		if s := knownShort(len(b), w); s != nil {
-			return knownNames[s.idx]
-		}
-	}
 	if i := knownIndex(b); i >= 0 {
 		return knownNames[i]
 	}

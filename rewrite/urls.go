@@ -117,9 +117,8 @@ func decodeRef(b []byte) (int, string) {
 	if i == 1 {
 		return 1, "&"
 	}
-	name := string(b[1:i])
 	if i < len(b) && b[i] == ';' {
-		full := "&" + name + ";"
+		full := string(b[:i+1]) // "&name;"
 		if d := html.UnescapeString(full); d != full && !strings.HasSuffix(d, ";") {
 			return i + 1, d
 		}
@@ -130,7 +129,7 @@ func decodeRef(b []byte) (int, string) {
 	}
 	// Legacy reference without a semicolon: decoded only when the whole
 	// alphanumeric run is the name (else the next char is alphanumeric).
-	full := "&" + name
+	full := string(b[:i]) // "&name"
 	if d := html.UnescapeString(full); d != full && d == html.UnescapeString(full+";") {
 		return i, d
 	}

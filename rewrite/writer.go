@@ -495,11 +495,7 @@ func (r *Writer) emitInSlow(b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	if n := len(r.pend); n > 0 && cap(r.pend)-n >= len(b) && &r.pend[:n+1][n] == &b[0] {
-		r.pend = r.pend[:n+len(b)] // b follows pend in the input
-		return
-	}
-	r.flushPend()
+	r.flushPend() // b does not follow pend (emitIn has tested it)
 	r.pend = b
 }
 
@@ -560,6 +556,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 			pos = len(utf8BOM)
 		}
 	}
+read:
 	for pos < len(b) && r.err == nil {
 		if r.raw == rawComment {
 			n, done := scanCommentEnd(b[pos:], eof)
@@ -611,18 +608,19 @@ func (r *Writer) consume(b []byte, eof bool) int {
 		var ok bool
 		// Most markup is a start or end tag, told apart by its second
 		// and third bytes: as scanMarkup would, without its call.
-		if c := b[min(pos+1, len(b)-1)]; pos+2 < len(b) && isASCIIAlpha(c) {
+		switch {
+		case pos+2 < len(b) && isASCIIAlpha(b[pos+1]):
 			r.scan.ok = false
 			kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
-		} else if pos+2 < len(b) && c == '/' && isASCIIAlpha(b[pos+2]) {
+		case pos+2 < len(b) && b[pos+1] == '/' && isASCIIAlpha(b[pos+2]):
 			r.scan.ok = false
 			kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
-		} else {
+		default:
 			// Comments stream: only their start is decided here.
 			if m, more := hasPrefix(b[pos:], "<!--"); m {
 				rest := b[pos+4:]
 				if len(rest) < 2 && !eof {
-					break // "<!-->" and "<!--->" are whole comments: wait to see
+					break read // "<!-->" and "<!--->" are whole comments: wait to see
 				}
 				if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
 					r.emitIn(b[pos : pos+4])
@@ -631,7 +629,7 @@ func (r *Writer) consume(b []byte, eof bool) int {
 					continue
 				}
 			} else if more && !eof {
-				break
+				break read
 			}
 			kind, n, ok = scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
 		}
