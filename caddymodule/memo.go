@@ -506,7 +506,7 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 	db := h.policy.DB()
 	sec := secretsOf(&opts)
 	if e := h.memo.get(key, db); e != nil && e.fits(&sec) {
-		return &memoReplay{e: e, out: newMemoOut(w), opts: opts, sec: sec, memo: h.memo, key: key}
+		return &memoReplay{e: e, out: newMemoOut(w), opts: opts, sec: sec, memo: h.memo, key: key, search: e.searches()}
 	}
 	admit, sp := h.memo.admit(key)
 	if !admit {
@@ -861,6 +861,23 @@ type memoReplay struct {
 	// earned is the fromMemo already credited.
 	credit int
 	earned int
+	// search is whether the live rewriter looks for checkpoints at all
+	// (memoEntry.searches).
+	search bool
+}
+
+// searches reports whether a replay of e is to look for checkpoints after
+// a difference: unless the page has never replayed well, in this
+// recording or the ones before it (a page that differs everywhere on
+// every request), and this is not the recording's first replay. Such a
+// replay sends what matches from the start of the page, and the rest is
+// only rewritten: a search there, as bounded as it is, finds checkpoints
+// a few hundred bytes before the next difference, and cost about a fifth
+// more than the rewrite alone on such a page. The first replay of each
+// recording still searches, so a page that now differs in places only
+// goes on to be sent from the memo.
+func (e *memoEntry) searches() bool {
+	return e.gen == 0 || e.good.Load() || e.score.Load() == int32(1)<<e.gen-1
 }
 
 // memoCredit is the search credit a replay starts with, and memoHandBack
@@ -1050,7 +1067,7 @@ func (r *memoReplay) liveWrite(p []byte) (int, error) {
 // leave the checkpoints before it behind.
 func (r *memoReplay) find(p []byte, from int) (k, at int) {
 	checks := r.e.checks
-	if r.look >= len(checks) || r.credit <= 0 {
+	if r.look >= len(checks) || r.credit <= 0 || !r.search {
 		return -1, 0
 	}
 	reach := checks[r.look].in + 2*r.liveIn + 2*memoStride

@@ -942,7 +942,9 @@ func FuzzMemo(f *testing.F) {
 // gives way to a recording of the page as it is now, which is then sent
 // whole. A page asked for once in a while as another variant keeps its
 // recording, and a page that differs on every request is recorded again
-// only after more and more replays.
+// only after more and more replays, which do not search for checkpoints
+// but for the first of each recording. When that page then differs in one
+// place only, it is sent from the memo again.
 func TestMemoRefresh(t *testing.T) {
 	h := provisioned(t, &Handler{})
 	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
@@ -993,17 +995,56 @@ func TestMemoRefresh(t *testing.T) {
 	// A page that differs on every request, in every product tile, is
 	// recorded again ever less often: each recording copies the page and
 	// its rewrite.
-	recordings := 0
+	// Its replays after the first of each recording do not look for
+	// checkpoints, and write what a rewrite writes.
+	recordings, replays, searched := 0, 0, 0
+	opts := h.rewriteOptions(req)
 	for i := range 300 {
 		body := bytes.ReplaceAll(a, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d>", i))
-		if _, ok := serve(body).(*memoRecorder); ok {
+		pw, _, _, d := againstRewrite(t, h, req, opts, body, []bodyCall{{n: len(body)}})
+		if d != "" {
+			t.Fatalf("request %d: the memo's output differs from a rewrite's %s", i, d)
+		}
+		switch pw := pw.(type) {
+		case *memoRecorder:
 			recordings++
+		case *memoReplay:
+			replays++
+			if pw.search {
+				searched++
+			}
 		}
 	}
 	if recordings < 2 || recordings > 10 {
 		t.Errorf("a page that differs on every request was recorded %d times in 300 requests, want a few", recordings)
 	}
-	t.Logf("a page that differs on every request: %d recordings in 300 requests", recordings)
+	if searched > 2*recordings {
+		t.Errorf("%d replays of %d of a page that differs on every request looked for checkpoints", searched, replays)
+	}
+	t.Logf("a page that differs on every request: %d recordings in 300 requests; %d of %d replays searched", recordings, searched, replays)
+	// When it then differs in one place only (a line of its own at the
+	// top), it is recorded again, and the first replay of that recording
+	// looks for checkpoints: the page is sent from the memo again, and
+	// the replays after it search too.
+	fresh := func(i int) []byte {
+		at := bytes.Index(a, []byte("<head>")) + len("<head>")
+		return slices.Concat(a[:at], fmt.Appendf(nil, "<!-- request %d -->", i), a[at:])
+	}
+	n = 0
+	for ; n < 600; n++ {
+		if r, ok := serve(fresh(n)).(*memoReplay); ok && 2*r.fromMemo >= len(r.e.output) {
+			break
+		}
+	}
+	if n == 600 {
+		t.Fatal("a page that differed on every request and now differs in one place is never sent from the memo again")
+	}
+	t.Logf("then differing in one place, it was sent from the memo after %d requests", n+1)
+	for i := range 3 {
+		if r, ok := serve(fresh(1000 + i)).(*memoReplay); !ok || !r.search || 2*r.fromMemo < len(r.e.output) {
+			t.Fatal("the page, now differing in one place, is not sent from the memo")
+		}
+	}
 }
 
 // TestMemoBackoffConcurrent checks that the recordings of a page that
