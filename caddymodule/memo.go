@@ -788,7 +788,7 @@ func (r *memoRecorder) Close() error {
 	st := r.rw.Stats()
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, secrets: r.secrets, subs: subs, events: r.events,
 		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}, gen: r.gen}
-	e.score.Store(int32(1)<<r.gen - 1)
+	e.score.Store(startScore(e.gen))
 	for _, c := range r.checks {
 		if c.in+memoAnchor <= len(e.input) {
 			e.checks = append(e.checks, c)
@@ -877,8 +877,12 @@ type memoReplay struct {
 // recording still searches, so a page that now differs in places only
 // goes on to be sent from the memo.
 func (e *memoEntry) searches() bool {
-	return e.gen == 0 || e.good.Load() || e.score.Load() == int32(1)<<e.gen-1
+	return e.gen == 0 || e.good.Load() || e.score.Load() == startScore(e.gen)
 }
+
+// startScore is the credit a recording of generation gen starts with: the
+// poor replays it may have before it gives way, less one.
+func startScore(gen int) int32 { return int32(1)<<gen - 1 }
 
 // memoCredit is the search credit a replay starts with, and memoHandBack
 // what each hand-back to the memo costs: about what rewriting that many

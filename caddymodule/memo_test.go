@@ -1026,8 +1026,8 @@ func TestMemoRefresh(t *testing.T) {
 	// top), it is recorded again, and the first replay of that recording
 	// looks for checkpoints: the page is sent from the memo again, and
 	// the replays after it search too.
+	at := bytes.Index(a, []byte("<head>")) + len("<head>")
 	fresh := func(i int) []byte {
-		at := bytes.Index(a, []byte("<head>")) + len("<head>")
 		return slices.Concat(a[:at], fmt.Appendf(nil, "<!-- request %d -->", i), a[at:])
 	}
 	n = 0

@@ -668,8 +668,9 @@ var knownFlags = func() (f [len(knownNames)]uint16) {
 }()
 
 // knownTable is an open-addressing hash table over knownNames, so that
-// knownIndex finds a name without a map. A name of up to 8 bytes is
-// compared as one word (knownWords), with no call to compare memory.
+// knownIndex finds a name without a map: it probes it for the names over
+// 8 bytes, and knownSlots, laid out at the same places, for the others.
+// knownWords holds each name's packName word, for knownSlots.
 var knownTable, knownWords = func() (t [512]int16, w [len(knownNames)]uint64) {
 	for i := range t {
 		t[i] = -1
