@@ -443,7 +443,8 @@ func TestShapeAnchors(t *testing.T) {
 		{"s"},
 	}
 	paths := []string{"", "/", "/img/1.jpg", "/gtag/js", "/x/gtag/js?id=G-1", "/en_US/fbevents.js", "/fbevents.jsx",
-		"/matomo.php", "/a", "/ba", "x", "/p/x", "/js", "/gtm.js", "?id=G-1", "/s", "/GTAG/JS"}
+		"/matomo.php", "/a", "/ba", "x", "/p/x", "/js", "/gtm.js", "?id=G-1", "/s", "/GTAG/JS",
+		strings.Repeat("/b", 40) + "/gtag/js", strings.Repeat("/b", 40) + "/fbevents.js", strings.Repeat("/b", 40)} // past the short paths' loop
 	queries := []string{"", "id=G-7", "id=GTM-1", "y=1", "v=2"}
 	for _, set := range sets {
 		c := &compiled{}

@@ -496,6 +496,16 @@ func (c *compiled) mayBeShape(path string) bool {
 		return len(c.shapes) > 0
 	}
 	for _, a := range c.anchors {
+		if len(a) == 2 && len(path) <= 64 {
+			// Most paths are short: a loop over their bytes is quicker
+			// than strings.Contains setting up its search.
+			for i := 1; i < len(path); i++ {
+				if path[i] == a[1] && path[i-1] == a[0] {
+					return true
+				}
+			}
+			continue
+		}
 		if strings.Contains(path, a) {
 			return true
 		}
