@@ -32,10 +32,20 @@ func (a Action) String() string {
 
 // ParseAction parses the name of an action ("keep", "defer", …).
 func ParseAction(s string) (Action, bool) {
-	for i, n := range actionNames {
-		if n == s {
-			return Action(i), true
-		}
+	// A switch, not a loop over actionNames: the policy answers every
+	// URL of a page with a name to parse, and a switch compares the
+	// names' bytes inline.
+	switch s {
+	case "keep":
+		return Keep, true
+	case "rewrite":
+		return RewriteURL, true
+	case "defer":
+		return Defer, true
+	case "placeholder":
+		return Placeholder, true
+	case "remove":
+		return Remove, true
 	}
 	return 0, false
 }

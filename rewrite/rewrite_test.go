@@ -1358,11 +1358,12 @@ func TestPlainStart(t *testing.T) {
 							t.Fatalf("%q: not a whole tag", raw)
 						}
 					}
-					if !ws[0].plainStart(raw) {
+					if ws[0].plainStart(raw) == nil {
 						declined++
 						continue
 					}
 					passed++
+					ws[0].emitIn(raw)
 					ws[1].startTag(raw)
 					for _, w := range ws {
 						w.flushPend()
@@ -1441,6 +1442,81 @@ func finishBoth(t *testing.T, ws [2]*Writer, rest string) {
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestParseAction: every action's name parses back to it, and nothing
+// else parses.
+func TestParseAction(t *testing.T) {
+	for i := range actionNames {
+		a := Action(i)
+		if got, ok := ParseAction(a.String()); !ok || got != a {
+			t.Errorf("ParseAction(%q) = %v, %v", a.String(), got, ok)
+		}
+	}
+	for _, s := range []string{"", "Keep", "keep ", "proxy", "unknown", "rewrite_url"} {
+		if a, ok := ParseAction(s); ok {
+			t.Errorf("ParseAction(%q) = %v, true", s, a)
+		}
+	}
+}
+
+// TestPassUsual holds passUsual's runs, and the start tags it knows again
+// from Writer.seen, against consume reading token by token: random pages
+// built from pieces that repeat the same tags in every kind of context
+// (the head, a p a div closes, svg, a table, a template, raw text, a
+// tracker to defer), each written whole and in small writes, must come out
+// the same, with the same tree, counts and decisions.
+func TestPassUsual(t *testing.T) {
+	pieces := []string{
+		`<div class="tile">`, `</div>`, `<p class="price">`, `</p>`, `<p>`, `<a href="/p/1">`, `</a>`,
+		`<span>`, `</span>`, `<h3 data-r=1>`, `</h3>`, `<button data-sku="7">`, `</button>`, "text ", "\n",
+		`<img src="/i/1.jpg" alt="x">`, `<img src="//tracker.example/p.gif">`, `<svg>`, `</svg>`, `<foreignObject>`,
+		`</foreignObject>`, `<math><mi>`, `</mi></math>`, `<table>`, `<tr>`, `<td>`, `</td>`, `</tr>`, `</table>`,
+		`<template>`, `</template>`, `<select>`, `</select>`, `<title>x</title>`, `<textarea><div class="tile"></textarea>`,
+		`<script src="//tracker.example/t.js"></script>`, `<script>gtag('x')</script>`, `<!-- c -->`,
+		`<DIV class="tile">`, `</DIV>`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
+		`<li>`, `</li>`, `<ul>`, `</ul>`, `<b>`, `</b>`, `<div class="tile"/>`, `</ div>`, `<head>`, `<body>`, `</body>`, `</html>`, `<form>`, `</form>`, `</br>`,
+		`<div class="a-very-long-class-name-that-is-past-what-seen-keeps" id="x">`, `<a ping="//tracker.example/p">`,
+	}
+	rng := rand.New(rand.NewSource(1))
+	opts := Options{Policy: trackerPolicy(Defer), PageURL: pageURL, Loader: func(string, string) []byte { return []byte("<script>L</script>") }}
+	for n := range 1500 {
+		var page strings.Builder
+		if n%2 == 0 {
+			page.WriteString("<!doctype html><html><head><title>t</title></head><body>")
+		}
+		for range 20 + rng.Intn(60) {
+			page.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		doc := page.String()
+		chunk := len(doc)
+		if n%3 == 0 {
+			chunk = 1 + rng.Intn(40)
+		}
+		var outs [2]bytes.Buffer
+		var ws [2]*Writer
+		for k := range ws {
+			ws[k] = NewWriter(&outs[k], opts)
+			ws[k].usualOff = k == 1
+			for off := 0; off < len(doc); off += chunk {
+				if _, err := ws[k].Write([]byte(doc[off:min(len(doc), off+chunk)])); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		a, b := ws[0], ws[1]
+		if !reflect.DeepEqual(a.tree, b.tree) || a.headPhase != b.headPhase || a.loaderState != b.loaderState {
+			t.Fatalf("%q: with passUsual the tree is %+v, without %+v", doc, a.tree, b.tree)
+		}
+		for k := range ws {
+			if err := ws[k].Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if outs[0].String() != outs[1].String() || !reflect.DeepEqual(a.stats, b.stats) {
+			t.Fatalf("%q (writes of %d): with passUsual\n%q\n%+v\nwithout\n%q\n%+v", doc, chunk, outs[0].String(), a.stats, outs[1].String(), b.stats)
 		}
 	}
 }

@@ -132,11 +132,21 @@ type Writer struct {
 	// keeps and NewWriterAt restores.
 	carried
 
-	names   nameCache
-	tg      tag
-	scan    scanInfo // what the scanner saw of tg's attributes
-	heldTg  tag      // the start tag of a held script or style, parsed at its end
-	attrBuf [24]attr // the first attributes of tg and heldTg
+	names nameCache
+	tg    tag
+	scan  scanInfo // what the scanner saw of tg's attributes
+	// seen holds start tags plainStart has passed, byte for byte, each
+	// in the slot of seenKey of its first two bytes after '<': a start
+	// tag a page repeats (<div class="tile">) is then known by one
+	// compare, without scanning it again. Its bytes alone decide what the
+	// scanner and plainStart make of it, so an entry stays true for any
+	// page (they ask only the tree and the head phase besides).
+	seen [32]seenTag
+	// usualOff turns passUsual off, for tests that hold its runs against
+	// consume's token by token reading.
+	usualOff bool
+	heldTg   tag      // the start tag of a held script or style, parsed at its end
+	attrBuf  [24]attr // the first attributes of tg and heldTg
 
 	raw      rawKind
 	disp     disposition
@@ -588,50 +598,57 @@ read:
 			pos += m
 			continue
 		}
-		i := 0
-		if b[pos] != '<' {
-			if i = 1; pos+1 >= len(b) || b[pos+1] != '<' {
-				i = bytes.IndexByte(b[pos:], '<')
-			}
-		}
-		if i < 0 {
-			r.text(b[pos:])
-			pos = len(b)
-			break
-		}
-		if i > 0 {
-			r.text(b[pos : pos+i])
-			pos += i
-		}
 		var kind tokKind
 		var n int
-		var ok bool
-		// Most markup is a start or end tag, told apart by its second
-		// and third bytes: as scanMarkup would, without its call.
-		switch {
-		case pos+2 < len(b) && isASCIIAlpha(b[pos+1]):
-			r.scan.ok = false
-			kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
-		case pos+2 < len(b) && b[pos+1] == '/' && isASCIIAlpha(b[pos+2]):
-			r.scan.ok = false
-			kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
-		default:
-			// Comments stream: only their start is decided here.
-			if m, more := hasPrefix(b[pos:], "<!--"); m {
-				rest := b[pos+4:]
-				if len(rest) < 2 && !eof {
-					break read // "<!-->" and "<!--->" are whole comments: wait to see
-				}
-				if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
-					r.emitIn(b[pos : pos+4])
-					pos += 4
-					r.raw = rawComment
-					continue
-				}
-			} else if more && !eof {
-				break read
+		var ok, scanned bool
+		if !r.headPhase && !r.holding && r.loaderState != 1 && !r.usualOff {
+			if pos, kind, n, ok, scanned = r.passUsual(b, pos, eof); pos >= len(b) {
+				break
 			}
-			kind, n, ok = scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
+		}
+		if !scanned {
+			i := 0
+			if b[pos] != '<' {
+				if i = 1; pos+1 >= len(b) || b[pos+1] != '<' {
+					i = bytes.IndexByte(b[pos:], '<')
+				}
+			}
+			if i < 0 {
+				r.text(b[pos:])
+				pos = len(b)
+				break
+			}
+			if i > 0 {
+				r.text(b[pos : pos+i])
+				pos += i
+			}
+			// Most markup is a start or end tag, told apart by its second
+			// and third bytes: as scanMarkup would, without its call.
+			switch {
+			case pos+2 < len(b) && isASCIIAlpha(b[pos+1]):
+				r.scan.ok = false
+				kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
+			case pos+2 < len(b) && b[pos+1] == '/' && isASCIIAlpha(b[pos+2]):
+				r.scan.ok = false
+				kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
+			default:
+				// Comments stream: only their start is decided here.
+				if m, more := hasPrefix(b[pos:], "<!--"); m {
+					rest := b[pos+4:]
+					if len(rest) < 2 && !eof {
+						break read // "<!-->" and "<!--->" are whole comments: wait to see
+					}
+					if !(len(rest) >= 1 && rest[0] == '>') && !(len(rest) >= 2 && rest[0] == '-' && rest[1] == '>') {
+						r.emitIn(b[pos : pos+4])
+						pos += 4
+						r.raw = rawComment
+						continue
+					}
+				} else if more && !eof {
+					break read
+				}
+				kind, n, ok = scanMarkup(b[pos:], eof, r.tree.foreign(), &r.scan)
+			}
 		}
 		if !ok {
 			if len(b)-pos > r.max {
@@ -643,7 +660,11 @@ read:
 		pos += n
 		// The usual tags are passed here, as token would pass them.
 		switch top := r.tree.top(); {
-		case kind == tokStartTag && r.plainStart(raw):
+		case scanned: // passUsual has declined it
+			r.token(kind, raw)
+			continue
+		case kind == tokStartTag && r.plainStart(raw) != nil:
+			r.emitIn(raw)
 		case kind == tokEndTag && top != nil && top.ns == nsHTML && (top.flags&fTree == 0 || top.counted == countedPara) && closesTop(raw, top):
 			r.tree.pop() // it closes the element on top (a p: and counts it)
 			r.emitIn(raw)
@@ -657,6 +678,81 @@ read:
 	}
 	r.flushPend() // b may change once consume returns
 	return pos
+}
+
+// passUsual passes what consume would pass unchanged, from b[pos] on, in
+// one run: text outside the head, the start tags plainStart passes, and
+// the end tags that close the HTML element on top. None of them changes
+// what lets it run (the head phase, a hold, a loader waiting for its
+// place), which consume checks before the call. It stops at the first
+// token it does not pass and returns where that token starts; when it has
+// read the token as a tag, scanned is set and kind, n and ok are what
+// scanTagEnd returned for it.
+func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, n int, ok, scanned bool) {
+	start := pos
+	t := &r.tree
+	for pos < len(b) {
+		if b[pos] != '<' {
+			i := 1
+			if pos+1 >= len(b) || b[pos+1] != '<' {
+				if i = bytes.IndexByte(b[pos:], '<'); i < 0 {
+					pos = len(b)
+					break
+				}
+			}
+			pos += i
+			continue
+		}
+		if pos+2 >= len(b) {
+			break
+		}
+		if c := b[pos+1]; isASCIIAlpha(c) {
+			e := &r.seen[seenKey(c, b[pos+2])]
+			if m := int(e.n); m != 0 && m <= len(b)-pos && string(b[pos:pos+m]) == string(e.b[:m]) && !t.foreign() && r.pushUsual(e.idx, e.flags) {
+				pos += m
+				continue
+			}
+			r.scan.ok = false
+			kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
+			if !ok || kind != tokStartTag {
+				scanned = true
+				break
+			}
+			s := r.plainStart(b[pos : pos+n])
+			if s == nil {
+				scanned = true
+				break
+			}
+			if n <= len(e.b) {
+				copy(e.b[:], b[pos:pos+n])
+				e.n, e.idx, e.flags = uint8(n), s.idx, s.flags
+			}
+		} else if c == '/' && isASCIIAlpha(b[pos+2]) {
+			// The usual end tag is "</" and the name of the element on
+			// top, as the tree keeps it, and '>': what the scanner would
+			// read as that name, and closesTop would pass.
+			if top := t.top(); top != nil && top.ns == nsHTML && (top.flags&fTree == 0 || top.counted == countedPara) {
+				if m := len(top.name) + 3; m <= len(b)-pos && b[pos+m-1] == '>' && string(b[pos+2:pos+m-1]) == top.name {
+					t.pop()
+					pos += m
+					continue
+				}
+			}
+			r.scan.ok = false
+			kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
+			top := t.top()
+			if !ok || kind != tokEndTag || top == nil || top.ns != nsHTML || top.flags&fTree != 0 && top.counted != countedPara || !closesTop(b[pos:pos+n], top) {
+				scanned = true
+				break
+			}
+			t.pop() // it closes the element on top (a p: and counts it)
+		} else {
+			break
+		}
+		pos += n
+	}
+	r.emitIn(b[start:pos])
+	return pos, kind, n, ok, scanned
 }
 
 // process tokenizes as much of r.buf as can be decided.
@@ -1001,29 +1097,54 @@ func keyAttr(name string) (foldKey, bool) {
 // plainStart passes raw, the start tag scanTagEnd has just read into
 // r.scan, when it is a known HTML element that nothing in it can make
 // contact a host and that the tree pushes plainly, outside the head and
-// foreign content: what startTag would do for it, without reading it
-// again. It reports whether it did.
-func (r *Writer) plainStart(raw []byte) bool {
+// foreign content: what startTag would do for it but emit it, without
+// reading it again. It reports whether it did; the caller emits raw.
+func (r *Writer) plainStart(raw []byte) *knownSlot {
 	if r.headPhase || r.tree.foreign() {
-		return false
+		return nil
 	}
 	w, ok := nameWord(raw[1:r.scan.nameEnd])
 	if !ok {
-		return false
+		return nil
 	}
 	s := knownShort(r.scan.nameEnd-1, w)
-	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || s.flags&fClosesP != 0 && r.tree.paras > 0 {
+	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || !r.pushUsual(s.idx, s.flags) {
+		return nil
+	}
+	return s
+}
+
+// pushUsual does what startTag does for a start tag that plainStart may
+// pass, of the known name idx with the tagFlags flags, outside the head
+// and foreign content: unless it would close a p, which it leaves to
+// startTag, reporting false.
+func (r *Writer) pushUsual(idx int16, flags uint16) bool {
+	if flags&fClosesP != 0 && r.tree.paras > 0 {
 		return false
 	}
 	r.stats.Elements++
 	r.opensBody = false
-	if s.flags&fTree != 0 {
-		r.tree.push(node{name: knownNames[s.idx], flags: s.flags}) // p, counted
+	if flags&fTree != 0 {
+		r.tree.push(node{name: knownNames[idx], flags: flags}) // p, counted
 	} else {
-		r.tree.pushPlain(knownNames[s.idx], s.flags)
+		r.tree.pushPlain(knownNames[idx], flags)
 	}
-	r.emitIn(raw)
 	return true
+}
+
+// seenTag is an entry of Writer.seen: a start tag of up to 56 bytes
+// that plainStart has passed, and its name's index and tagFlags.
+type seenTag struct {
+	b     [56]byte
+	n     uint8 // 0 for an empty entry
+	idx   int16
+	flags uint16
+}
+
+// seenKey is the slot in Writer.seen of a start tag whose first two bytes
+// after '<' are c and d.
+func seenKey(c, d byte) uint {
+	return (uint(c)*7 + uint(d)) % 32
 }
 
 // mayHave reports whether the current tag, raw, whose attributes start at
