@@ -439,3 +439,35 @@ func TestThirdPartyHost(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnHost: a page's own URLs are kept unasked, but for the shapes'
+// anchors, unless the page's host is listed as a third party or a shape
+// has no path to anchor it; and what OwnHost keeps, DecideRequest keeps
+// with nothing to report.
+func TestOwnHost(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPolicy(db)
+	anchors, ok := p.OwnHost("shop.example")
+	if !ok || !slices.Equal(anchors, []string{"js"}) {
+		t.Fatalf("OwnHost(shop.example) = %q, %v", anchors, ok)
+	}
+	for _, path := range []string{"/", "/img/1.jpg", "/a.css", "/products/7"} {
+		if v := p.DecideRequest("shop.example", "https", "shop.example", path, "", TypeAll); v != (Verdict{Action: ActionKeep}) {
+			t.Errorf("%s: OwnHost keeps it unasked, DecideRequest says %+v", path, v)
+		}
+	}
+	p.ThirdParty = []string{"shop.example"}
+	if _, ok := p.OwnHost("shop.example"); ok {
+		t.Error("a page host listed as a third party: its URLs must be asked about")
+	}
+	p.ThirdParty = nil
+	db2, _ := Builtin()
+	db2.Shapes = append(db2.Shapes, Shape{Vendor: "V", Category: "analytics", Prefix: "?id=X-"})
+	p.SetDB(db2)
+	if _, ok := p.OwnHost("shop.example"); ok {
+		t.Error("a shape with no path part: every own URL must be asked about")
+	}
+}

@@ -489,6 +489,20 @@ func shapeAnchors(shapes []shapeTest) []string {
 	return out
 }
 
+// OwnHost reports whether DecideRequest keeps every URL on pageHost
+// itself, for a page on pageHost, with no category or vendor, unless its
+// path holds one of anchors (where a first-party copy of a vendor loader
+// may lie): it does unless the page's own host is listed as a third
+// party, or a shape has no path to anchor it. The slice is the policy's
+// own: not to be changed.
+func (p *Policy) OwnHost(pageHost string) (anchors []string, ok bool) {
+	st := p.state.Load()
+	if p.ThirdPartyHost(pageHost, pageHost) || st.anchors == nil && len(st.shapes) > 0 {
+		return nil, false
+	}
+	return st.anchors, true
+}
+
 // mayBeShape reports whether path may match a shape: false only when it
 // contains none of the anchors.
 func (c *compiled) mayBeShape(path string) bool {

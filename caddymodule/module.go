@@ -736,31 +736,51 @@ func reqType(k rewrite.Kind) blocklists.ReqType {
 	return blocklists.TypeAll
 }
 
-// RewritePolicy adapts a blocklists policy to the rewriter's Policy.
+// RewritePolicy adapts a blocklists policy to the rewriter's Policy. It
+// is a rewrite.OwnHostPolicy: the page's own URLs are kept unasked unless
+// their path may hold a first-party copy of a vendor loader.
 func RewritePolicy(p *blocklists.Policy) rewrite.Policy {
-	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
-		var v blocklists.Verdict
-		if r.URL != nil {
-			pageHost := ""
-			if page != nil {
-				pageHost = page.Host
-			}
-			v = p.DecideRequest(pageHost, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.RawQuery, reqType(r.Kind))
-		} else {
-			var s *blocklists.Script
-			if f := r.Script; f != nil {
-				s = &blocklists.Script{Calls: f.Calls, Idents: f.Idents, Strings: f.Strings, Hosts: f.Hosts, Unclassifiable: f.Oversize || f.Malformed}
-			}
-			v = p.DecideScript(s)
+	return rewritePolicy{p}
+}
+
+type rewritePolicy struct{ p *blocklists.Policy }
+
+// OwnHost implements rewrite.OwnHostPolicy: DecideRequest keeps a first-party URL
+// of any kind, labelled only when its path is a vendor loader's shape.
+func (rp rewritePolicy) OwnHost(page *url.URL) ([]string, uint64) {
+	if page == nil {
+		return nil, 0
+	}
+	if anchors, ok := rp.p.OwnHost(page.Host); ok {
+		return anchors, ^uint64(0)
+	}
+	return nil, 0
+}
+
+// Decide implements rewrite.Policy.
+func (rp rewritePolicy) Decide(page *url.URL, r *rewrite.Resource) rewrite.Decision {
+	p := rp.p
+	var v blocklists.Verdict
+	if r.URL != nil {
+		pageHost := ""
+		if page != nil {
+			pageHost = page.Host
 		}
-		a, ok := rewrite.ParseAction(v.Action)
-		// "proxy" is done by the handler's proxies (proxyPolicy); what none
-		// of them serves is deferred: fail closed.
-		if !ok {
-			a = rewrite.Defer
+		v = p.DecideRequest(pageHost, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.RawQuery, reqType(r.Kind))
+	} else {
+		var s *blocklists.Script
+		if f := r.Script; f != nil {
+			s = &blocklists.Script{Calls: f.Calls, Idents: f.Idents, Strings: f.Strings, Hosts: f.Hosts, Unclassifiable: f.Oversize || f.Malformed}
 		}
-		return rewrite.Decision{Action: a, Category: v.Category, Vendor: v.Vendor, Host: v.Host}
-	})
+		v = p.DecideScript(s)
+	}
+	a, ok := rewrite.ParseAction(v.Action)
+	// "proxy" is done by the handler's proxies (proxyPolicy); what none
+	// of them serves is deferred: fail closed.
+	if !ok {
+		a = rewrite.Defer
+	}
+	return rewrite.Decision{Action: a, Category: v.Category, Vendor: v.Vendor, Host: v.Host}
 }
 
 // maxTokenSize is the largest max_token_size: the rewriter keeps a tag's

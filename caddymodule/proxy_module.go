@@ -95,28 +95,50 @@ func (h *Handler) proxyPolicy(base rewrite.Policy) rewrite.Policy {
 	if len(h.proxies) == 0 {
 		return base
 	}
-	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
-		d := base.Decide(page, r)
-		if r.URL == nil || r.Kind != rewrite.KindScript {
-			return d
+	return proxiedPolicy{h, base}
+}
+
+// proxiedPolicy is a policy whose vendor scripts the handler's proxies
+// serve, found by their URL wherever it is: a page's own script URLs are
+// not kept unasked (rewrite.OwnHostPolicy), the rest as the base policy
+// says.
+type proxiedPolicy struct {
+	h    *Handler
+	base rewrite.Policy
+}
+
+// OwnHost implements rewrite.OwnHostPolicy.
+func (pp proxiedPolicy) OwnHost(page *url.URL) ([]string, uint64) {
+	if b, ok := pp.base.(rewrite.OwnHostPolicy); ok {
+		m, kinds := b.OwnHost(page)
+		return m, kinds &^ (1 << rewrite.KindScript)
+	}
+	return nil, 0
+}
+
+// Decide implements rewrite.Policy.
+func (pp proxiedPolicy) Decide(page *url.URL, r *rewrite.Resource) rewrite.Decision {
+	h := pp.h
+	d := pp.base.Decide(page, r)
+	if r.URL == nil || r.Kind != rewrite.KindScript {
+		return d
+	}
+	for _, px := range h.proxies {
+		to, ok := px.pageScript(r.URL)
+		if !ok {
+			continue
 		}
-		for _, px := range h.proxies {
-			to, ok := px.pageScript(r.URL)
-			if !ok {
-				continue
-			}
-			d.RewriteTo, d.Category = to, "analytics"
-			if d.Vendor == "" {
-				d.Vendor = px.prof.vendor
-			}
-			d.Action = rewrite.Defer
-			if px.cfg.Consent == "exempt" {
-				d.Action = rewrite.RewriteURL
-			}
-			return d
+		d.RewriteTo, d.Category = to, "analytics"
+		if d.Vendor == "" {
+			d.Vendor = px.prof.vendor
+		}
+		d.Action = rewrite.Defer
+		if px.cfg.Consent == "exempt" {
+			d.Action = rewrite.RewriteURL
 		}
 		return d
-	})
+	}
+	return d
 }
 
 // pageScript returns the proxy URL of a vendor script URL found on a

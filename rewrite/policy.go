@@ -141,6 +141,20 @@ type Policy interface {
 	Decide(page *url.URL, r *Resource) Decision
 }
 
+// OwnHostPolicy is a Policy that can tell the rewriter, once per page,
+// which of the page's own URLs need no call to Decide: for each kind k
+// with bit 1<<k set in kinds, a URL of that kind on the page's own
+// scheme and host gets Decision{} (kept, first party, nothing to report)
+// whatever its path and query, unless they hold one of markers. The
+// rewriter then decides a path from the root ("/img/1.jpg") on a page
+// with no <base>, which holds no marker, no '%', no backslash and no tab
+// or newline, as Decision{} without resolving it or asking Decide: most
+// of a shop's images and links.
+type OwnHostPolicy interface {
+	Policy
+	OwnHost(page *url.URL) (markers []string, kinds uint64)
+}
+
 // PolicyFunc adapts a function to Policy.
 type PolicyFunc func(page *url.URL, r *Resource) Decision
 

@@ -1479,6 +1479,14 @@ func TestPassUsual(t *testing.T) {
 		`<DIV class="tile">`, `</DIV>`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
 		`<li>`, `</li>`, `<ul>`, `</ul>`, `<b>`, `</b>`, `<div class="tile"/>`, `</ div>`, `<head>`, `<body>`, `</body>`, `</html>`, `<form>`, `</form>`, `</br>`,
 		`<div class="a-very-long-class-name-that-is-past-what-seen-keeps" id="x">`, `<a ping="//tracker.example/p">`,
+		// The same tags but for their values, quoted or not, with the
+		// other quote or a '>' inside, and with a value where a name was.
+		`<a href="/p/22">`, `<a href='/p/3"'>`, `<a href="/p/>4">`, `<a href=/p/5>`, `<a href="">`, `<a href="/p/6" ping="/x">`,
+		`<div class="x y">`, `<div class='tile'>`, `<div class="tile" id="t1">`, `<div class="tile" id='t2'>`, `<div class="tile"id="t3">`,
+		`<div class="tile" style="color:red">`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
+		`<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" data-e="5">`, `<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" STYLE="x:url(//tracker.example/c.png)">`,
+		`<span title="a">`, `<span title="a" class="b">`, `<span class="b" title="a">`, `<button data-sku="17" formaction="//tracker.example/f">`,
+		`<div class="tile" data-x="<img src=//tracker.example/q.gif>">`, `<p class="price" title='"'>`,
 	}
 	rng := rand.New(rand.NewSource(1))
 	opts := Options{Policy: trackerPolicy(Defer), PageURL: pageURL, Loader: func(string, string) []byte { return []byte("<script>L</script>") }}
@@ -1517,6 +1525,60 @@ func TestPassUsual(t *testing.T) {
 		}
 		if outs[0].String() != outs[1].String() || !reflect.DeepEqual(a.stats, b.stats) {
 			t.Fatalf("%q (writes of %d): with passUsual\n%q\n%+v\nwithout\n%q\n%+v", doc, chunk, outs[0].String(), a.stats, outs[1].String(), b.stats)
+		}
+	}
+}
+
+// ownPolicy is an OwnHostPolicy that counts the URLs it is asked about,
+// and keeps everything.
+type ownPolicy struct {
+	markers []string
+	kinds   uint64
+	asked   *[]string
+}
+
+func (p ownPolicy) Decide(page *url.URL, r *Resource) Decision {
+	if r.URL != nil {
+		*p.asked = append(*p.asked, r.URL.String())
+	}
+	return Decision{}
+}
+
+func (p ownPolicy) OwnHost(page *url.URL) ([]string, uint64) { return p.markers, p.kinds }
+
+// TestOwnHost: the URLs an OwnHostPolicy keeps unasked are the paths from
+// the root of the page's own host with none of its markers, of its kinds,
+// on a page without <base>; every other URL is asked about.
+func TestOwnHost(t *testing.T) {
+	for _, c := range []struct {
+		page  string
+		kinds uint64
+		asked []string
+	}{
+		{`<img src="/i/1.jpg"><img src="/i/1.js"><img src=/gtag/js?id=G-1><a ping="/p"></a><img src="//cdn.example/i.jpg">` +
+			`<img src="i/2.jpg"><img src="/i/%33.jpg"><img src="/i\3.jpg"><img src="/i/&#9;4.jpg"><img src="/"><img src="https://shop.example/i/5.jpg">` +
+			`<script src="/app.js"></script><script src="/app.mjs"></script><div style="background:url(/bg.png)"></div>`,
+			1<<KindImage | 1<<KindPing | 1<<KindCSS,
+			[]string{"https://shop.example/i/1.js", "https://shop.example/gtag/js?id=G-1", "https://cdn.example/i.jpg",
+				"https://shop.example/p/i/2.jpg", "https://shop.example/i/%2533.jpg", "https://shop.example/i/3.jpg", "https://shop.example/i/4.jpg",
+				"https://shop.example/i/5.jpg", "https://shop.example/app.js", "https://shop.example/app.mjs"}},
+		{`<img src="/i/1.jpg"><script src="/app.es"></script><script src="/app.mjs"></script>`, 1 << KindScript,
+			[]string{"https://shop.example/i/1.jpg", "https://shop.example/app.mjs"}},
+		{`<base href="/x/"><img src="/i/1.jpg">`, ^uint64(0), []string{"https://shop.example/i/1.jpg"}},
+		{`<img src="/i/1.jpg">`, 0, []string{"https://shop.example/i/1.jpg"}},
+	} {
+		var asked []string
+		var out bytes.Buffer
+		page, _ := url.Parse("https://shop.example/p/1")
+		w := NewWriter(&out, Options{Policy: ownPolicy{markers: []string{"js"}, kinds: c.kinds, asked: &asked}, PageURL: page})
+		if _, err := w.Write([]byte(c.page)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(asked, c.asked) {
+			t.Errorf("%s, kinds %b: asked about\n%q\nwant\n%q", c.page, c.kinds, asked, c.asked)
 		}
 	}
 }

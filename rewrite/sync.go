@@ -129,6 +129,7 @@ func (r *Writer) ResetAt(p *SyncPoint) bool {
 	r.carry(p)
 	r.tree.stack = append(stack, p.st.tree.stack...)
 	r.lastFail, r.heldLen, r.holdAt, r.strongest = 0, 0, 0, Decision{}
+	r.ownAsked = false // the policy may have changed since
 	return true
 }
 

@@ -443,7 +443,7 @@ func TestResetAtFields(t *testing.T) {
 		scratch = "scratch memory, options or counts, kept"
 	)
 	fields := map[string]string{
-		"carried": set, "lastFail": set, "heldLen": set, "holdAt": set, "strongest": set,
+		"carried": set, "lastFail": set, "ownAsked": set, "ownKinds": scratch, "ownMarkers": scratch, "ownStop": scratch, "heldLen": set, "holdAt": set, "strongest": set,
 		"buf": empty, "out": empty, "pend": empty, "raw": empty, "disp": empty, "held": empty, "nested": empty,
 		"isNested": empty, "deciding": empty, "holding": empty, "err": empty, "closed": empty,
 		"w": scratch, "opts": scratch, "max": scratch, "stats": scratch, "bufBox": scratch, "outBox": scratch,

@@ -135,18 +135,27 @@ type Writer struct {
 	names nameCache
 	tg    tag
 	scan  scanInfo // what the scanner saw of tg's attributes
-	// seen holds start tags plainStart has passed, byte for byte, each
-	// in the slot of seenKey of its first two bytes after '<': a start
-	// tag a page repeats (<div class="tile">) is then known by one
-	// compare, without scanning it again. Its bytes alone decide what the
-	// scanner and plainStart make of it, so an entry stays true for any
-	// page (they ask only the tree and the head phase besides).
+	// seen holds start tags plainStart has passed, each in the slot of
+	// seenKey of its first two bytes after '<', with the contents of
+	// their quoted values cut out: a start tag the page repeats but for
+	// its values (<a href="/products/7">) is then known by a compare of
+	// the rest and a search for each value's closing quote, without
+	// scanning it again. A tag's bytes alone decide what the scanner and
+	// plainStart make of it, and a plain tag's values none of it, so an
+	// entry stays true for any page (they ask only the tree and the head
+	// phase besides).
 	seen [32]seenTag
 	// usualOff turns passUsual off, for tests that hold its runs against
 	// consume's token by token reading.
 	usualOff bool
-	heldTg   tag      // the start tag of a held script or style, parsed at its end
-	attrBuf  [24]attr // the first attributes of tg and heldTg
+	// What an OwnHostPolicy said of the page's own URLs (ownPath), asked
+	// at the first URL.
+	ownAsked   bool
+	ownKinds   uint64
+	ownMarkers []string
+	ownStop    [4]uint64 // the bytes ownPath looks at: the markers' first, and escapes
+	heldTg     tag       // the start tag of a held script or style, parsed at its end
+	attrBuf    [24]attr  // the first attributes of tg and heldTg
 
 	raw      rawKind
 	disp     disposition
@@ -708,7 +717,7 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 		}
 		if c := b[pos+1]; isASCIIAlpha(c) {
 			e := &r.seen[seenKey(c, b[pos+2])]
-			if m := int(e.n); m != 0 && m <= len(b)-pos && string(b[pos:pos+m]) == string(e.b[:m]) && !t.foreign() && r.pushUsual(e.idx, e.flags) {
+			if m := e.match(b[pos:]); m != 0 && !t.foreign() && r.pushUsual(e.idx, e.flags) {
 				pos += m
 				continue
 			}
@@ -723,10 +732,7 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 				scanned = true
 				break
 			}
-			if n <= len(e.b) {
-				copy(e.b[:], b[pos:pos+n])
-				e.n, e.idx, e.flags = uint8(n), s.idx, s.flags
-			}
+			e.keep(b[pos:pos+n], &r.scan, s.idx, s.flags)
 		} else if c == '/' && isASCIIAlpha(b[pos+2]) {
 			// The usual end tag is "</" and the name of the element on
 			// top, as the tree keeps it, and '>': what the scanner would
@@ -1132,13 +1138,76 @@ func (r *Writer) pushUsual(idx int16, flags uint16) bool {
 	return true
 }
 
-// seenTag is an entry of Writer.seen: a start tag of up to 56 bytes
-// that plainStart has passed, and its name's index and tagFlags.
+// seenTag is an entry of Writer.seen: a start tag that plainStart has
+// passed, with the contents of its first quoted values cut out, and its
+// name's index and tagFlags.
 type seenTag struct {
-	b     [56]byte
-	n     uint8 // 0 for an empty entry
+	b     [56]byte // the tag, without the cut values
+	n     uint8    // its length in b; 0 for an empty entry
+	nv    uint8    // how many values are cut out
+	cut   [4]uint8 // where each was in b: right after its opening quote
 	idx   int16
 	flags uint16
+}
+
+// keep makes e the start tag raw, which the scanner has just read into
+// info and plainStart passed as the known name idx with flags; or empty,
+// when raw, without its values, is longer than e can hold.
+func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
+	e.n, e.nv = 0, 0
+	if !info.ok || info.n > maxScanAttrs {
+		return
+	}
+	j, k, nv := 0, 0, 0 // j: raw copied up to; k: bytes in e.b
+	for i := range info.attrs[:info.n] {
+		a := &info.attrs[i]
+		// A quoted value ends just before its closing quote (end is
+		// past the quote), an unquoted one at end.
+		if a.valStart < 0 || a.end != a.valEnd+1 || nv == len(e.cut) {
+			continue
+		}
+		seg := int(a.valStart) - j
+		if k+seg > len(e.b) {
+			return
+		}
+		k += copy(e.b[k:], raw[j:a.valStart])
+		e.cut[nv] = uint8(k)
+		nv++
+		j = int(a.valEnd)
+	}
+	if k+len(raw)-j > len(e.b) {
+		return
+	}
+	k += copy(e.b[k:], raw[j:])
+	e.n, e.nv, e.idx, e.flags = uint8(k), uint8(nv), idx, flags
+}
+
+// match returns the length of the start tag at the start of b when it is
+// e's but for the contents of the quoted values cut out of e, or 0. Inside
+// a quoted value the tokenizer looks for nothing but the closing quote, so
+// the rest of such a tag reads as e's did, with the same names.
+func (e *seenTag) match(b []byte) int {
+	if e.n == 0 {
+		return 0
+	}
+	i, j := 0, 0 // i in b, j in e.b
+	for _, c := range e.cut[:e.nv] {
+		s := int(c)
+		if s-j > len(b)-i || string(b[i:i+s-j]) != string(e.b[j:s]) {
+			return 0
+		}
+		i += s - j
+		x := bytes.IndexByte(b[i:], e.b[s-1]) // the closing quote
+		if x < 0 {
+			return 0
+		}
+		i, j = i+x, s
+	}
+	n := int(e.n)
+	if n-j > len(b)-i || string(b[i:i+n-j]) != string(e.b[j:n]) {
+		return 0
+	}
+	return i + n - j
 }
 
 // seenKey is the slot in Writer.seen of a start tag whose first two bytes
@@ -1637,6 +1706,9 @@ func (r *Writer) tmpAttr(b []byte) string {
 
 // decideURL resolves raw against the base and asks the policy.
 func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
+	if r.ownPath(kind, raw) {
+		return Decision{}
+	}
 	u := &r.url
 	err := resolveInto(u, r.base, raw)
 	if err != nil {
@@ -1674,6 +1746,57 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 	}
 	r.res = Resource{Kind: kind, Tag: tagName, URL: u}
 	return r.decide(&r.res)
+}
+
+// ownPath reports whether raw, a URL of kind k, is a path from the root
+// of the page's own host that an OwnHostPolicy keeps unasked (see there).
+func (r *Writer) ownPath(k Kind, raw string) bool {
+	if len(raw) == 0 || raw[0] != '/' || len(raw) >= 2 && (raw[1] == '/' || raw[1] == '\\') || r.baseSet || r.base != r.opts.PageURL || r.base == nil {
+		return false
+	}
+	if !r.ownAsked {
+		r.askOwn()
+	}
+	if r.ownKinds&(1<<k) == 0 {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; r.ownStop[c>>6]&(1<<(c&63)) != 0 {
+			// A marker may start here; '%' may hide one from a policy
+			// that decodes, and '\\', a tab or a newline change the path
+			// the URL parser makes.
+			if c == '%' || c == '\\' || c == '\t' || c == '\n' || c == '\r' {
+				return false
+			}
+			for _, m := range r.ownMarkers {
+				if strings.HasPrefix(raw[i:], m) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// askOwn asks an OwnHostPolicy about the page's own URLs, for ownPath.
+func (r *Writer) askOwn() {
+	r.ownAsked = true
+	r.ownKinds, r.ownMarkers, r.ownStop = 0, nil, [4]uint64{}
+	p, ok := r.opts.Policy.(OwnHostPolicy)
+	if !ok {
+		return
+	}
+	r.ownMarkers, r.ownKinds = p.OwnHost(r.opts.PageURL)
+	for _, c := range []byte("%\\\t\n\r") {
+		r.ownStop[c>>6] |= 1 << (c & 63)
+	}
+	for _, m := range r.ownMarkers {
+		if m == "" {
+			r.ownKinds = 0 // every URL holds it
+			return
+		}
+		r.ownStop[m[0]>>6] |= 1 << (m[0] & 63)
+	}
 }
 
 func dataURLBody(s string) ([]byte, bool) {
