@@ -1581,4 +1581,21 @@ func TestOwnHost(t *testing.T) {
 			t.Errorf("%s, kinds %b: asked about\n%q\nwant\n%q", c.page, c.kinds, asked, c.asked)
 		}
 	}
+	// A Writer that goes on from where another page's left off (the page
+	// memo's) has its own page for base, and keeps its own URLs unasked too.
+	var asked []string
+	p1, _ := url.Parse("https://shop.example/p/1")
+	p2, _ := url.Parse("https://shop.example/p/1")
+	sp, ok := syncPointAfter(Options{Policy: ownPolicy{markers: []string{"js"}, kinds: ^uint64(0), asked: &asked}, PageURL: p1},
+		syncPoint{prefix: []byte("<!doctype html><html><head><title>x</title></head><body><p>x"), flush: true})
+	if !ok {
+		t.Fatal("no sync point")
+	}
+	w := NewWriterAt(io.Discard, Options{Policy: ownPolicy{markers: []string{"js"}, kinds: ^uint64(0), asked: &asked}, PageURL: p2}, sp)
+	if _, err := w.Write([]byte(`<img src="/i/1.jpg"><img src="/i/2.js">`)); err != nil || w.Close() != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{"https://shop.example/i/2.js"}) {
+		t.Errorf("a Writer started at another page's sync point asked about %q", asked)
+	}
 }

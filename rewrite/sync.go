@@ -106,6 +106,11 @@ func NewWriterAt(w io.Writer, opts Options, p *SyncPoint) *Writer {
 // when its Options give one.
 func (r *Writer) carry(p *SyncPoint) {
 	r.carried = p.st
+	if !r.baseSet {
+		// The base is this Writer's page, not the one p was taken on
+		// (as a SyncPoint's bytes have it): ownPath looks for it.
+		r.base = r.opts.PageURL
+	}
 	if r.opts.Nonce != "" {
 		r.nonce = r.opts.Nonce
 	}
