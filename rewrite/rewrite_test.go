@@ -1487,9 +1487,25 @@ func TestPassUsual(t *testing.T) {
 		`<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" data-e="5">`, `<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" STYLE="x:url(//tracker.example/c.png)">`,
 		`<span title="a">`, `<span title="a" class="b">`, `<span class="b" title="a">`, `<button data-sku="17" formaction="//tracker.example/f">`,
 		`<div class="tile" data-x="<img src=//tracker.example/q.gif>">`, `<p class="price" title='"'>`,
+		// Images whose URLs the policy keeps unasked, or not.
+		`<img src="/i/1.jpg" alt="x" loading="lazy">`, `<img src="/i/22.jpg" alt="yy" loading="lazy">`, `<img src="//tracker.example/p.gif" alt="x" loading="lazy">`,
+		`<img src="/i/&#47;1.jpg" alt="x" loading="lazy">`, `<img src="/gtag/js?id=G-1" alt="x" loading="lazy">`, `<img src="" alt="x" loading="lazy">`,
+		`<img src="/i/1.jpg" alt="x" style="background:url(//tracker.example/s.png)">`, `<img data-src="//tracker.example/l.gif" src="/i/1.jpg">`,
+		`<img data-src="/i/l.gif" src="/i/1.jpg">`, `<img src="/i/1.jpg" srcset="//tracker.example/2x.jpg 2x">`, `<img src=/i/1.jpg alt=x>`,
+		`<IMG src="/i/1.jpg" alt="x">`, `<img src="/i/1.jpg" SRC="//tracker.example/d.gif">`, `<img alt="a" title="b" class="c" id="d" src="/i/5.jpg">`,
+		`<img src="/i/1.jpg" alt="x" loading="lazy"/>`, `<img src='/i/1.jpg' alt='x'>`, `<img src='//tracker.example/q.gif' alt='x'>`,
+		`<img src="/&#47;tracker.example/r.gif" alt="x" loading="lazy">`, `<img src=//tracker.example/u.gif alt="x">`, `<img src=//tracker.example/v.gif title="/t">`,
 	}
 	rng := rand.New(rand.NewSource(1))
-	opts := Options{Policy: trackerPolicy(Defer), PageURL: pageURL, Loader: func(string, string) []byte { return []byte("<script>L</script>") }}
+	opts := Options{Policy: ownTracker{trackerPolicy(Defer)}, PageURL: pageURL, Loader: func(string, string) []byte { return []byte("<script>L</script>") }}
+	// Every piece after every other (a tag known from the one before), then
+	// random pages.
+	var docs []string
+	for _, a := range pieces {
+		for _, b := range pieces {
+			docs = append(docs, "<!doctype html><html><head><title>t</title></head><body><div>"+a+b+b)
+		}
+	}
 	for n := range 1500 {
 		var page strings.Builder
 		if n%2 == 0 {
@@ -1498,7 +1514,9 @@ func TestPassUsual(t *testing.T) {
 		for range 20 + rng.Intn(60) {
 			page.WriteString(pieces[rng.Intn(len(pieces))])
 		}
-		doc := page.String()
+		docs = append(docs, page.String())
+	}
+	for n, doc := range docs {
 		chunk := len(doc)
 		if n%3 == 0 {
 			chunk = 1 + rng.Intn(40)
@@ -1599,3 +1617,9 @@ func TestOwnHost(t *testing.T) {
 		t.Errorf("a Writer started at another page's sync point asked about %q", asked)
 	}
 }
+
+// ownTracker is trackerPolicy's, and keeps the page's own URLs unasked but
+// for paths with "js" in them, as the handler's policy does.
+type ownTracker struct{ Policy }
+
+func (ownTracker) OwnHost(*url.URL) ([]string, uint64) { return []string{"js"}, ^uint64(0) }

@@ -143,7 +143,9 @@ type Writer struct {
 	// scanning it again. A tag's bytes alone decide what the scanner and
 	// plainStart make of it, and a plain tag's values none of it, so an
 	// entry stays true for any page (they ask only the tree and the head
-	// phase besides).
+	// phase besides). An <img> is kept too (seenTag.keepImg), and known
+	// again when its URLs are the page's own paths the policy keeps
+	// unasked: a product grid's images.
 	seen [32]seenTag
 	// usualOff turns passUsual off, for tests that hold its runs against
 	// consume's token by token reading.
@@ -670,7 +672,11 @@ read:
 		// The usual tags are passed here, as token would pass them.
 		switch top := r.tree.top(); {
 		case scanned: // passUsual has declined it
+			foreign := r.tree.foreign()
 			r.token(kind, raw)
+			if kind == tokStartTag && !foreign && n >= 4 {
+				r.seen[seenKey(raw[1], raw[2])].keepImg(raw, &r.scan)
+			}
 			continue
 		case kind == tokStartTag && r.plainStart(raw) != nil:
 			r.emitIn(raw)
@@ -717,9 +723,17 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 		}
 		if c := b[pos+1]; isASCIIAlpha(c) {
 			e := &r.seen[seenKey(c, b[pos+2])]
-			if m := e.match(b[pos:]); m != 0 && !t.foreign() && r.pushUsual(e.idx, e.flags) {
-				pos += m
-				continue
+			if m := r.seenLen(e, b[pos:]); m != 0 && !t.foreign() {
+				if e.img {
+					r.stats.Elements++ // what startTag does for it
+					r.opensBody = false
+					pos += m
+					continue
+				}
+				if r.pushUsual(e.idx, e.flags) {
+					pos += m
+					continue
+				}
 			}
 			r.scan.ok = false
 			kind, n, ok = scanTagEnd(b[pos:], 1, tokStartTag, eof, &r.scan)
@@ -1148,13 +1162,18 @@ type seenTag struct {
 	cut   [4]uint8 // where each was in b: right after its opening quote
 	idx   int16
 	flags uint16
+	// img marks an <img> that is passed whole when the values cut at
+	// the bits of vecs, its URLs, are paths the policy keeps unasked
+	// (Writer.seenLen).
+	img  bool
+	vecs uint8
 }
 
 // keep makes e the start tag raw, which the scanner has just read into
 // info and plainStart passed as the known name idx with flags; or empty,
 // when raw, without its values, is longer than e can hold.
 func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
-	e.n, e.nv = 0, 0
+	e.n, e.nv, e.img, e.vecs = 0, 0, false, 0
 	if !info.ok || info.n > maxScanAttrs {
 		return
 	}
@@ -1182,16 +1201,20 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 	e.n, e.nv, e.idx, e.flags = uint8(k), uint8(nv), idx, flags
 }
 
-// match returns the length of the start tag at the start of b when it is
-// e's but for the contents of the quoted values cut out of e, or 0. Inside
-// a quoted value the tokenizer looks for nothing but the closing quote, so
-// the rest of such a tag reads as e's did, with the same names.
-func (e *seenTag) match(b []byte) int {
+// seenLen returns the length of the start tag at the start of b when it
+// is e's but for the contents of the quoted values cut out of e, or 0.
+// Inside a quoted value the tokenizer looks for nothing but the closing
+// quote, so the rest of such a tag reads as e's did, with the same names.
+// The values at e.vecs, an <img>'s URLs, must also be paths of the page's
+// own that the policy keeps unasked (ownPath), with no character
+// reference in them: startTag and element would then pass the <img>
+// whole, counting it and deciding nothing.
+func (r *Writer) seenLen(e *seenTag, b []byte) int {
 	if e.n == 0 {
 		return 0
 	}
 	i, j := 0, 0 // i in b, j in e.b
-	for _, c := range e.cut[:e.nv] {
+	for k, c := range e.cut[:e.nv] {
 		s := int(c)
 		if s-j > len(b)-i || string(b[i:i+s-j]) != string(e.b[j:s]) {
 			return 0
@@ -1201,6 +1224,12 @@ func (e *seenTag) match(b []byte) int {
 		if x < 0 {
 			return 0
 		}
+		if e.vecs&(1<<k) != 0 {
+			v := b[i : i+x]
+			if bytes.IndexByte(v, '&') >= 0 || !r.ownPath(KindImage, unsafe.String(unsafe.SliceData(v), len(v))) {
+				return 0
+			}
+		}
 		i, j = i+x, s
 	}
 	n := int(e.n)
@@ -1208,6 +1237,52 @@ func (e *seenTag) match(b []byte) int {
 		return 0
 	}
 	return i + n - j
+}
+
+// keepImg makes e, the seen slot of raw, an <img> that consume has just
+// read and startTag handled, outside the head and foreign content: when
+// its name is "img", its attributes' names are distinct, none of them is
+// one whose value may hold a list of URLs or CSS (style, srcset and its
+// lazy loaders' copies, data-poster), and each of those that hold a URL
+// (src and its lazy loaders' copies) has a quoted value among those cut.
+// Otherwise e is left as it was.
+func (e *seenTag) keepImg(raw []byte, info *scanInfo) {
+	if !info.ok || info.n > maxScanAttrs || info.nameEnd != 4 || string(raw[1:4]) != "img" {
+		return
+	}
+	var vecs uint8
+	quoted := 0
+	for i := range info.attrs[:info.n] {
+		a := &info.attrs[i]
+		name := raw[a.nameStart:a.nameEnd]
+		for _, b := range info.attrs[:i] {
+			if bytes.EqualFold(raw[b.nameStart:b.nameEnd], name) {
+				return
+			}
+		}
+		q := a.valStart >= 0 && a.end == a.valEnd+1
+		switch lower := strings.ToLower(string(name)); lower {
+		case "style", "srcset", "data-srcset", "data-lazy-srcset", "data-poster":
+			return
+		case "src", "data-src", "data-lazy-src", "data-original":
+			if a.valStart >= 0 {
+				if !q || quoted >= len(e.cut) {
+					return
+				}
+				vecs |= 1 << quoted
+			}
+		}
+		if q {
+			quoted++
+		}
+	}
+	var s seenTag
+	s.keep(raw, info, 0, 0)
+	if s.n == 0 {
+		return
+	}
+	*e = s
+	e.img, e.vecs = true, vecs
 }
 
 // seenKey is the slot in Writer.seen of a start tag whose first two bytes
