@@ -151,6 +151,11 @@ var adversarial = []string{
 	`<script type="pmdelayedscript" src="https://T/a.js" data-perfmatters-type="text/javascript"></script>`,
 	`<script type="4f1b2c3d4e5f6a7b8c9d0e1f-text/javascript" src="https://T/a.js"></script>`,
 	`<script type="text/rocketscript" data-rocketsrc="https://T/a.js"></script>`,
+	// a loader that finds its source attribute empty, or reads another,
+	// may run the text instead
+	`<script type="rocketlazyloadscript" data-rocket-src="">gtag('config','G-1')</script>`,
+	`<script type="litespeed/javascript" data-src="/ok.js">gtag('config','G-1')</script>`,
+	`<script type="rocketlazyloadscript" data-src>x="https://T/a.js"</script>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
@@ -1462,6 +1467,67 @@ func TestParseAction(t *testing.T) {
 	}
 }
 
+// usualPieces are what TestPassUsual and FuzzPassUsual build pages of:
+// tags a page repeats, in every kind of context (the head, a p a div
+// closes, svg, a table, a template, raw text, a tracker to defer).
+var usualPieces = []string{
+	`<div class="tile">`, `</div>`, `<p class="price">`, `</p>`, `<p>`, `<a href="/p/1">`, `</a>`,
+	`<span>`, `</span>`, `<h3 data-r=1>`, `</h3>`, `<button data-sku="7">`, `</button>`, "text ", "\n",
+	`<img src="/i/1.jpg" alt="x">`, `<img src="//tracker.example/p.gif">`, `<svg>`, `</svg>`, `<foreignObject>`,
+	`</foreignObject>`, `<math><mi>`, `</mi></math>`, `<table>`, `<tr>`, `<td>`, `</td>`, `</tr>`, `</table>`,
+	`<template>`, `</template>`, `<select>`, `</select>`, `<title>x</title>`, `<textarea><div class="tile"></textarea>`,
+	`<script src="//tracker.example/t.js"></script>`, `<script>gtag('x')</script>`, `<!-- c -->`,
+	`<DIV class="tile">`, `</DIV>`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
+	`<li>`, `</li>`, `<ul>`, `</ul>`, `<b>`, `</b>`, `<div class="tile"/>`, `</ div>`, `<head>`, `<body>`, `</body>`, `</html>`, `<form>`, `</form>`, `</br>`,
+	`<div class="a-very-long-class-name-that-is-past-what-seen-keeps" id="x">`, `<a ping="//tracker.example/p">`,
+	// The same tags but for their values, quoted or not, with the
+	// other quote or a '>' inside, and with a value where a name was.
+	`<a href="/p/22">`, `<a href='/p/3"'>`, `<a href="/p/>4">`, `<a href=/p/5>`, `<a href="">`, `<a href="/p/6" ping="/x">`,
+	`<div class="x y">`, `<div class='tile'>`, `<div class="tile" id="t1">`, `<div class="tile" id='t2'>`, `<div class="tile"id="t3">`,
+	`<div class="tile" style="color:red">`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
+	`<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" data-e="5">`, `<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" STYLE="x:url(//tracker.example/c.png)">`,
+	`<span title="a">`, `<span title="a" class="b">`, `<span class="b" title="a">`, `<button data-sku="17" formaction="//tracker.example/f">`,
+	`<div class="tile" data-x="<img src=//tracker.example/q.gif>">`, `<p class="price" title='"'>`,
+	// Images whose URLs the policy keeps unasked, or not.
+	`<img src="/i/1.jpg" alt="x" loading="lazy">`, `<img src="/i/22.jpg" alt="yy" loading="lazy">`, `<img src="//tracker.example/p.gif" alt="x" loading="lazy">`,
+	`<img src="/i/&#47;1.jpg" alt="x" loading="lazy">`, `<img src="/gtag/js?id=G-1" alt="x" loading="lazy">`, `<img src="" alt="x" loading="lazy">`,
+	`<img src="/i/1.jpg" alt="x" style="background:url(//tracker.example/s.png)">`, `<img data-src="//tracker.example/l.gif" src="/i/1.jpg">`,
+	`<img data-src="/i/l.gif" src="/i/1.jpg">`, `<img src="/i/1.jpg" srcset="//tracker.example/2x.jpg 2x">`, `<img src=/i/1.jpg alt=x>`,
+	`<IMG src="/i/1.jpg" alt="x">`, `<img src="/i/1.jpg" SRC="//tracker.example/d.gif">`, `<img alt="a" title="b" class="c" id="d" src="/i/5.jpg">`,
+	`<img src="/i/1.jpg" alt="x" loading="lazy"/>`, `<img src='/i/1.jpg' alt='x'>`, `<img src='//tracker.example/q.gif' alt='x'>`,
+	`<img src="/&#47;tracker.example/r.gif" alt="x" loading="lazy">`, `<img src=//tracker.example/u.gif alt="x">`, `<img src=//tracker.example/v.gif title="/t">`,
+}
+
+// checkPassUsual writes doc in writes of chunk bytes to a Writer with
+// passUsual and to one without, and fails unless both write the same and
+// end with the same tree, counts and decisions.
+func checkPassUsual(t *testing.T, doc string, chunk int, opts Options) {
+	t.Helper()
+	var outs [2]bytes.Buffer
+	var ws [2]*Writer
+	for k := range ws {
+		ws[k] = NewWriter(&outs[k], opts)
+		ws[k].usualOff = k == 1
+		for off := 0; off < len(doc); off += chunk {
+			if _, err := ws[k].Write([]byte(doc[off:min(len(doc), off+chunk)])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a, b := ws[0], ws[1]
+	if !reflect.DeepEqual(a.tree, b.tree) || a.headPhase != b.headPhase || a.loaderState != b.loaderState {
+		t.Fatalf("%q: with passUsual the tree is %+v, without %+v", doc, a.tree, b.tree)
+	}
+	for k := range ws {
+		if err := ws[k].Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if outs[0].String() != outs[1].String() || !reflect.DeepEqual(a.stats, b.stats) {
+		t.Fatalf("%q (writes of %d): with passUsual\n%q\n%+v\nwithout\n%q\n%+v", doc, chunk, outs[0].String(), a.stats, outs[1].String(), b.stats)
+	}
+}
+
 // TestPassUsual holds passUsual's runs, and the start tags it knows again
 // from Writer.seen, against consume reading token by token: random pages
 // built from pieces that repeat the same tags in every kind of context
@@ -1469,40 +1535,13 @@ func TestParseAction(t *testing.T) {
 // tracker to defer), each written whole and in small writes, must come out
 // the same, with the same tree, counts and decisions.
 func TestPassUsual(t *testing.T) {
-	pieces := []string{
-		`<div class="tile">`, `</div>`, `<p class="price">`, `</p>`, `<p>`, `<a href="/p/1">`, `</a>`,
-		`<span>`, `</span>`, `<h3 data-r=1>`, `</h3>`, `<button data-sku="7">`, `</button>`, "text ", "\n",
-		`<img src="/i/1.jpg" alt="x">`, `<img src="//tracker.example/p.gif">`, `<svg>`, `</svg>`, `<foreignObject>`,
-		`</foreignObject>`, `<math><mi>`, `</mi></math>`, `<table>`, `<tr>`, `<td>`, `</td>`, `</tr>`, `</table>`,
-		`<template>`, `</template>`, `<select>`, `</select>`, `<title>x</title>`, `<textarea><div class="tile"></textarea>`,
-		`<script src="//tracker.example/t.js"></script>`, `<script>gtag('x')</script>`, `<!-- c -->`,
-		`<DIV class="tile">`, `</DIV>`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
-		`<li>`, `</li>`, `<ul>`, `</ul>`, `<b>`, `</b>`, `<div class="tile"/>`, `</ div>`, `<head>`, `<body>`, `</body>`, `</html>`, `<form>`, `</form>`, `</br>`,
-		`<div class="a-very-long-class-name-that-is-past-what-seen-keeps" id="x">`, `<a ping="//tracker.example/p">`,
-		// The same tags but for their values, quoted or not, with the
-		// other quote or a '>' inside, and with a value where a name was.
-		`<a href="/p/22">`, `<a href='/p/3"'>`, `<a href="/p/>4">`, `<a href=/p/5>`, `<a href="">`, `<a href="/p/6" ping="/x">`,
-		`<div class="x y">`, `<div class='tile'>`, `<div class="tile" id="t1">`, `<div class="tile" id='t2'>`, `<div class="tile"id="t3">`,
-		`<div class="tile" style="color:red">`, `<div class="tile" style="background:url(//tracker.example/b.png)">`,
-		`<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" data-e="5">`, `<div class="tile" data-a="1" data-b="2" data-c="3" data-d="4" STYLE="x:url(//tracker.example/c.png)">`,
-		`<span title="a">`, `<span title="a" class="b">`, `<span class="b" title="a">`, `<button data-sku="17" formaction="//tracker.example/f">`,
-		`<div class="tile" data-x="<img src=//tracker.example/q.gif>">`, `<p class="price" title='"'>`,
-		// Images whose URLs the policy keeps unasked, or not.
-		`<img src="/i/1.jpg" alt="x" loading="lazy">`, `<img src="/i/22.jpg" alt="yy" loading="lazy">`, `<img src="//tracker.example/p.gif" alt="x" loading="lazy">`,
-		`<img src="/i/&#47;1.jpg" alt="x" loading="lazy">`, `<img src="/gtag/js?id=G-1" alt="x" loading="lazy">`, `<img src="" alt="x" loading="lazy">`,
-		`<img src="/i/1.jpg" alt="x" style="background:url(//tracker.example/s.png)">`, `<img data-src="//tracker.example/l.gif" src="/i/1.jpg">`,
-		`<img data-src="/i/l.gif" src="/i/1.jpg">`, `<img src="/i/1.jpg" srcset="//tracker.example/2x.jpg 2x">`, `<img src=/i/1.jpg alt=x>`,
-		`<IMG src="/i/1.jpg" alt="x">`, `<img src="/i/1.jpg" SRC="//tracker.example/d.gif">`, `<img alt="a" title="b" class="c" id="d" src="/i/5.jpg">`,
-		`<img src="/i/1.jpg" alt="x" loading="lazy"/>`, `<img src='/i/1.jpg' alt='x'>`, `<img src='//tracker.example/q.gif' alt='x'>`,
-		`<img src="/&#47;tracker.example/r.gif" alt="x" loading="lazy">`, `<img src=//tracker.example/u.gif alt="x">`, `<img src=//tracker.example/v.gif title="/t">`,
-	}
 	rng := rand.New(rand.NewSource(1))
 	opts := Options{Policy: ownTracker{trackerPolicy(Defer)}, PageURL: pageURL, Loader: func(string, string) []byte { return []byte("<script>L</script>") }}
 	// Every piece after every other (a tag known from the one before), then
 	// random pages.
 	var docs []string
-	for _, a := range pieces {
-		for _, b := range pieces {
+	for _, a := range usualPieces {
+		for _, b := range usualPieces {
 			docs = append(docs, "<!doctype html><html><head><title>t</title></head><body><div>"+a+b+b)
 		}
 	}
@@ -1512,7 +1551,7 @@ func TestPassUsual(t *testing.T) {
 			page.WriteString("<!doctype html><html><head><title>t</title></head><body>")
 		}
 		for range 20 + rng.Intn(60) {
-			page.WriteString(pieces[rng.Intn(len(pieces))])
+			page.WriteString(usualPieces[rng.Intn(len(usualPieces))])
 		}
 		docs = append(docs, page.String())
 	}
@@ -1521,29 +1560,7 @@ func TestPassUsual(t *testing.T) {
 		if n%3 == 0 {
 			chunk = 1 + rng.Intn(40)
 		}
-		var outs [2]bytes.Buffer
-		var ws [2]*Writer
-		for k := range ws {
-			ws[k] = NewWriter(&outs[k], opts)
-			ws[k].usualOff = k == 1
-			for off := 0; off < len(doc); off += chunk {
-				if _, err := ws[k].Write([]byte(doc[off:min(len(doc), off+chunk)])); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		a, b := ws[0], ws[1]
-		if !reflect.DeepEqual(a.tree, b.tree) || a.headPhase != b.headPhase || a.loaderState != b.loaderState {
-			t.Fatalf("%q: with passUsual the tree is %+v, without %+v", doc, a.tree, b.tree)
-		}
-		for k := range ws {
-			if err := ws[k].Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if outs[0].String() != outs[1].String() || !reflect.DeepEqual(a.stats, b.stats) {
-			t.Fatalf("%q (writes of %d): with passUsual\n%q\n%+v\nwithout\n%q\n%+v", doc, chunk, outs[0].String(), a.stats, outs[1].String(), b.stats)
-		}
+		checkPassUsual(t, doc, chunk, opts)
 	}
 }
 

@@ -451,7 +451,7 @@ func TestResetAtFields(t *testing.T) {
 		"sink": scratch, "spareAdd": scratch, "refs": scratch, "url": scratch, "res": scratch, "arena": scratch,
 		"urls": scratch, "facts": scratch, "seen": scratch, "usualOff": scratch,
 		// heldKind says what held holds, and is set with it.
-		"heldKind": scratch,
+		"heldKind": scratch, "heldSrc": scratch, "heldHasSrc": scratch,
 	}
 	typ := reflect.TypeOf(Writer{})
 	for i := range typ.NumField() {

@@ -164,10 +164,14 @@ type Writer struct {
 	held     []byte
 	heldLen  int // length of the held start tag
 	heldKind heldKind
-	nested   *Writer
-	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
-	sink     sink    // the nested Writer's way into this one's output
-	isNested bool
+	// heldSrc is, for a held delayed script with a source attribute, the
+	// decision on its sources, which its text's joins (decideHeld).
+	heldSrc    Decision
+	heldHasSrc bool
+	nested     *Writer
+	spare      *Writer // a closed nested Writer, for the next (nestedWriter)
+	sink       sink    // the nested Writer's way into this one's output
+	isNested   bool
 
 	deciding  bool     // deciding a held element: the output is at its start tag
 	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
@@ -2452,6 +2456,7 @@ func (r *Writer) startScript(t *tag) {
 		r.enterRaw(rawScript, "script", dispPass)
 		return
 	}
+	r.heldHasSrc = false
 	if scriptSrc(t, delayed) >= 0 && exec {
 		// A delayed script's every source is decided: which one its
 		// loader reads is the loader's business.
@@ -2462,11 +2467,19 @@ func (r *Writer) startScript(t *tag) {
 			}
 		}
 		r.record(KindScript, &d)
-		if r.opts.ReportOnly {
-			d.Action = Keep
+		if delayed && t.index("src") < 0 {
+			// Its loader may also run its text (a loader that reads
+			// another attribute, or finds this one empty): the text is
+			// held and decided too, and the stronger decision is the
+			// script's.
+			r.heldSrc, r.heldHasSrc = d, true
+		} else {
+			if r.opts.ReportOnly {
+				d.Action = Keep
+			}
+			r.enterRaw(rawScript, "script", r.writeScript(t, &d, delayed))
+			return
 		}
-		r.enterRaw(rawScript, "script", r.writeScript(t, &d, delayed))
-		return
 	}
 	r.held = append(r.held[:0], t.raw...)
 	r.heldLen = len(t.raw)
@@ -2581,6 +2594,15 @@ func (r *Writer) decideHeld(end []byte) {
 	}
 	if r.opts.ReportMentions {
 		r.recordMentions(f, &d)
+	}
+	if r.heldHasSrc {
+		// The sources' decision, as startScript would have written it
+		// alone (a proxied source keeps its RewriteURL).
+		src := r.heldSrc
+		if r.opts.ReportOnly {
+			src.Action = Keep
+		}
+		d, r.heldHasSrc = stronger(d, src), false
 	}
 	r.deciding = true
 	_, _, delayed := scriptType(t)
