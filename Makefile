@@ -9,7 +9,7 @@ FUZZMINIMIZETIME ?= 5s
 # a duration: when a duration -fuzztime runs out, Go's coordinator can fail
 # the target with "context deadline exceeded" and no failing input
 # (go.dev/issue/75804). make fuzz explores for FUZZTIME instead.
-FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzPassthrough:300000x blocklists:FuzzParseList:150000x \
+FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzPassthrough:300000x rewrite:FuzzPassUsual:100000x blocklists:FuzzParseList:150000x \
 	caddymodule:FuzzConsentCookies:35000x caddymodule:FuzzProxyCall:25000x caddymodule:FuzzMemo:4000x
 
 .PHONY: help run test test-short fuzz bench caddy cli vet clean chromium screenshots

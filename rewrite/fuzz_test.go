@@ -45,3 +45,24 @@ func FuzzPassthrough(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPassUsual holds the read loop's runs of usual tokens (passUsual),
+// the tags and images it knows again (Writer.seen) and the page's own
+// URLs kept unasked (OwnHostPolicy) against the token-by-token reading:
+// the same output, tree and counts, written whole and in three writes. A
+// removal with them leaves no live tracker (the escape oracle).
+func FuzzPassUsual(f *testing.F) {
+	fuzzSeeds(f)
+	for i, a := range usualPieces {
+		f.Add(a + usualPieces[(i*7+3)%len(usualPieces)] + a)
+	}
+	loader := func(tok, nonce string) []byte { return []byte("<script src=/l.js></script>") }
+	f.Fuzz(func(t *testing.T, in string) {
+		doc := "<!doctype html><html><head><title>t</title></head><body>" + in + in
+		opts := Options{Policy: ownTracker{trackerPolicy(Defer)}, PageURL: pageURL, Token: "tok", Loader: loader}
+		checkPassUsual(t, doc, len(doc), opts)
+		checkPassUsual(t, doc, 1+len(doc)/3, opts)
+		out := rewriteString(t, doc, Options{Policy: ownTracker{trackerPolicy(Remove)}, Token: "tok"})
+		oracleCheck(t, "fuzz", doc, out, mentionsTracker, trackerScript)
+	})
+}
