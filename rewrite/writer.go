@@ -700,8 +700,9 @@ read:
 }
 
 // passUsual passes what consume would pass unchanged, from b[pos] on, in
-// one run: text outside the head, the start tags plainStart passes, and
-// the end tags that close the HTML element on top. None of them changes
+// one run: text outside the head, the start tags plainStart passes, the
+// images Writer.seen knows again, and the end tags that close the HTML
+// element on top. None of them changes
 // what lets it run (the head phase, a hold, a loader waiting for its
 // place), which consume checks before the call. It stops at the first
 // token it does not pass and returns where that token starts; when it has
