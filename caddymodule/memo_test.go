@@ -41,12 +41,39 @@ func memoPages(t *testing.T) map[string][]byte {
 		strings.Repeat("<p class=x>First-party text, first-party text.</p>\n", 200) +
 		`<img src="https://www.facebook.com/tr?id=1&ev=PageView">` + strings.Repeat("<p>more</p>\n", 300) + "</body></html>"
 	pages := map[string][]byte{"demo": demo, "tiles": []byte(loadPage(t, 120<<10)), "late": []byte(late)}
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*"))
-	sort.Strings(files)
-	for i := 0; i < len(files) && i < 4 && !testing.Short(); i++ {
-		if b, err := os.ReadFile(files[i]); err == nil && len(b) <= maxMemoPage {
-			pages[filepath.Base(files[i])] = b
+	for name, b := range corpusPages(t, 4) {
+		if len(b) <= maxMemoPage {
+			pages[name] = b
 		}
+	}
+	return pages
+}
+
+// corpusPages returns the first max saved pages of ../shared/corpus/pages
+// by name (all of them for max < 0), keyed by file name: none under -short
+// or when ../shared is absent, which it logs.
+func corpusPages(t *testing.T, max int) map[string][]byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "pages", "*"))
+	switch {
+	case testing.Short():
+		t.Log("short: without the saved pages")
+		return nil
+	case len(files) == 0:
+		t.Log("../shared/corpus/pages is absent: without the saved pages")
+		return nil
+	}
+	sort.Strings(files)
+	if max >= 0 {
+		files = files[:min(max, len(files))]
+	}
+	pages := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[filepath.Base(f)] = b
 	}
 	return pages
 }

@@ -41,18 +41,8 @@ func TestOwnHostSameAsAsked(t *testing.T) {
 	}
 	pages["own"] = []byte("<!doctype html><html><head><title>t</title></head><body>" + own.String())
 	pages["own, base"] = []byte(`<!doctype html><html><head><base href="https://cdn.example/"></head><body>` + own.String())
-	if d := filepath.Join("..", "..", "shared", "corpus", "pages"); testing.Short() {
-		t.Log("short: without the saved pages")
-	} else if names, _ := filepath.Glob(filepath.Join(d, "*")); len(names) == 0 {
-		t.Log("../shared/corpus/pages is absent: without the saved pages")
-	} else {
-		for _, n := range names {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pages[n] = b
-		}
+	for name, b := range corpusPages(t, -1) {
+		pages[name] = b
 	}
 	h := provisioned(t, &Handler{})
 	req := httptest.NewRequest("GET", "https://shop.example/p/1", nil)

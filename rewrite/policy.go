@@ -32,20 +32,10 @@ func (a Action) String() string {
 
 // ParseAction parses the name of an action ("keep", "defer", …).
 func ParseAction(s string) (Action, bool) {
-	// A switch, not a loop over actionNames: the policy answers every
-	// URL of a page with a name to parse, and a switch compares the
-	// names' bytes inline.
-	switch s {
-	case "keep":
-		return Keep, true
-	case "rewrite":
-		return RewriteURL, true
-	case "defer":
-		return Defer, true
-	case "placeholder":
-		return Placeholder, true
-	case "remove":
-		return Remove, true
+	for i, n := range actionNames {
+		if n == s {
+			return Action(i), true
+		}
 	}
 	return 0, false
 }
@@ -147,9 +137,10 @@ type Policy interface {
 // scheme and host gets Decision{} (kept, first party, nothing to report)
 // whatever its path and query, unless they hold one of markers. The
 // rewriter then decides a path from the root ("/img/1.jpg") on a page
-// with no <base>, which holds no marker, no '%', no backslash and no tab
-// or newline, as Decision{} without resolving it or asking Decide: most
-// of a shop's images and links.
+// with no <base>, which holds no marker, no '%', and none of '#', '\\',
+// tab and newline (which send a path to the general URL parser), as
+// Decision{} without resolving it or asking Decide: most of a shop's
+// images and links.
 type OwnHostPolicy interface {
 	Policy
 	OwnHost(page *url.URL) (markers []string, kinds uint64)

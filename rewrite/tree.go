@@ -55,6 +55,17 @@ func (t *tree) top() *node {
 	return &t.stack[len(t.stack)-1]
 }
 
+// plainTop returns the element on top when an end tag that names it
+// closes it by a pop alone: an HTML element whose end tag the tree does
+// not handle specially (fTree), or a p, which pop counts. Else nil.
+func (t *tree) plainTop() *node {
+	n := t.top()
+	if n == nil || n.ns != nsHTML || n.flags&fTree != 0 && n.counted != countedPara {
+		return nil
+	}
+	return n
+}
+
 // foreign reports whether the adjusted current node is in foreign content:
 // where a CDATA section is allowed.
 func (t *tree) foreign() bool {

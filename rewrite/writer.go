@@ -622,12 +622,7 @@ read:
 			}
 		}
 		if !scanned {
-			i := 0
-			if b[pos] != '<' {
-				if i = 1; pos+1 >= len(b) || b[pos+1] != '<' {
-					i = bytes.IndexByte(b[pos:], '<')
-				}
-			}
+			i := textLen(b[pos:])
 			if i < 0 {
 				r.text(b[pos:])
 				pos = len(b)
@@ -674,17 +669,16 @@ read:
 		raw := b[pos : pos+n]
 		pos += n
 		// The usual tags are passed here, as token would pass them.
-		switch top := r.tree.top(); {
+		switch top := r.tree.plainTop(); {
 		case scanned: // passUsual has declined it
-			foreign := r.tree.foreign()
 			r.token(kind, raw)
-			if kind == tokStartTag && !foreign && n >= 4 {
-				r.seen[seenKey(raw[1], raw[2])].keepImg(raw, &r.scan)
+			if kind == tokStartTag && n >= 4 {
+				r.seen[seenKey(raw[1], raw[2])].keepImg(&r.tg, raw, &r.scan)
 			}
 			continue
 		case kind == tokStartTag && r.plainStart(raw) != nil:
 			r.emitIn(raw)
-		case kind == tokEndTag && top != nil && top.ns == nsHTML && (top.flags&fTree == 0 || top.counted == countedPara) && closesTop(raw, top):
+		case kind == tokEndTag && top != nil && closesTop(raw, top):
 			r.tree.pop() // it closes the element on top (a p: and counts it)
 			r.emitIn(raw)
 		default:
@@ -713,12 +707,10 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 	t := &r.tree
 	for pos < len(b) {
 		if b[pos] != '<' {
-			i := 1
-			if pos+1 >= len(b) || b[pos+1] != '<' {
-				if i = bytes.IndexByte(b[pos:], '<'); i < 0 {
-					pos = len(b)
-					break
-				}
+			i := textLen(b[pos:])
+			if i < 0 {
+				pos = len(b)
+				break
 			}
 			pos += i
 			continue
@@ -755,22 +747,19 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 		} else if c == '/' && isASCIIAlpha(b[pos+2]) {
 			// The usual end tag is "</" and the name of the element on
 			// top, as the tree keeps it, and '>': what the scanner would
-			// read as that name, and closesTop would pass.
-			if top := t.top(); top != nil && top.ns == nsHTML && (top.flags&fTree == 0 || top.counted == countedPara) {
-				if m := len(top.name) + 3; m <= len(b)-pos && b[pos+m-1] == '>' && string(b[pos+2:pos+m-1]) == top.name {
-					t.pop()
+			// read as that name, and closesTop pass. It is the only end
+			// tag passed here, so any other is scanned and handed on.
+			if top := t.plainTop(); top != nil {
+				if m := len(top.name) + 3; m <= len(b)-pos && closesTop(b[pos:pos+m], top) {
+					t.pop() // a p: and counts it
 					pos += m
 					continue
 				}
 			}
 			r.scan.ok = false
 			kind, n, ok = scanTagEnd(b[pos:], 2, tokEndTag, eof, &r.scan)
-			top := t.top()
-			if !ok || kind != tokEndTag || top == nil || top.ns != nsHTML || top.flags&fTree != 0 && top.counted != countedPara || !closesTop(b[pos:pos+n], top) {
-				scanned = true
-				break
-			}
-			t.pop() // it closes the element on top (a p: and counts it)
+			scanned = true
+			break
 		} else {
 			break
 		}
@@ -778,6 +767,19 @@ func (r *Writer) passUsual(b []byte, pos int, eof bool) (end int, kind tokKind, 
 	}
 	r.emitIn(b[start:pos])
 	return pos, kind, n, ok, scanned
+}
+
+// textLen returns how many bytes of text b starts with, up to its first
+// '<', or -1 when it holds none. Text between tags is often one byte (a
+// newline), found without a call.
+func textLen(b []byte) int {
+	if b[0] == '<' {
+		return 0
+	}
+	if len(b) > 1 && b[1] == '<' {
+		return 1
+	}
+	return bytes.IndexByte(b, '<')
 }
 
 // process tokenizes as much of r.buf as can be decided.
@@ -1185,9 +1187,7 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 	j, k, nv := 0, 0, 0 // j: raw copied up to; k: bytes in e.b
 	for i := range info.attrs[:info.n] {
 		a := &info.attrs[i]
-		// A quoted value ends just before its closing quote (end is
-		// past the quote), an unquoted one at end.
-		if a.valStart < 0 || a.end != a.valEnd+1 || nv == len(e.cut) {
+		if !quotedValue(a.valStart, a.valEnd, a.end) || nv == len(e.cut) {
 			continue
 		}
 		seg := int(a.valStart) - j
@@ -1244,38 +1244,30 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 	return i + n - j
 }
 
-// keepImg makes e, the seen slot of raw, an <img> that consume has just
-// read and startTag handled, outside the head and foreign content: when
-// its name is "img", its attributes' names are distinct, none of them is
-// one whose value may hold a list of URLs or CSS (style, srcset and its
-// lazy loaders' copies, data-poster), and each of those that hold a URL
-// (src and its lazy loaders' copies) has a quoted value among those cut.
-// Otherwise e is left as it was.
-func (e *seenTag) keepImg(raw []byte, info *scanInfo) {
-	if !info.ok || info.n > maxScanAttrs || info.nameEnd != 4 || string(raw[1:4]) != "img" {
+// keepImg makes e, the seen slot of raw, the <img> t that startTag has
+// just parsed from what the scanner read into info: when none of its
+// attributes is one whose value may hold a list of URLs or CSS (style,
+// srcset and its lazy loaders' copies, data-poster), and each of those
+// that hold a URL (src and its lazy loaders' copies, a browser's ignored
+// duplicate among them, which is checked all the same) has a quoted value
+// among those cut. Otherwise e is left as it was.
+func (e *seenTag) keepImg(t *tag, raw []byte, info *scanInfo) {
+	if t.name != "img" || unsafe.SliceData(t.raw) != unsafe.SliceData(raw) || !info.ok || info.n > maxScanAttrs || len(t.attrs) != info.n {
 		return
 	}
 	var vecs uint8
 	quoted := 0
-	for i := range info.attrs[:info.n] {
-		a := &info.attrs[i]
-		name := raw[a.nameStart:a.nameEnd]
-		for _, b := range info.attrs[:i] {
-			if bytes.EqualFold(raw[b.nameStart:b.nameEnd], name) {
+	for i := range t.attrs {
+		a := &t.attrs[i] // as the scanner saw info.attrs[i], its name lower-cased
+		q := quotedValue(a.valStart, a.valEnd, a.end)
+		switch {
+		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster":
+			return
+		case a.valStart >= 0 && (a.name == "src" || a.name == "data-src" || a.name == "data-lazy-src" || a.name == "data-original"):
+			if !q || quoted >= len(e.cut) {
 				return
 			}
-		}
-		q := a.valStart >= 0 && a.end == a.valEnd+1
-		switch lower := strings.ToLower(string(name)); lower {
-		case "style", "srcset", "data-srcset", "data-lazy-srcset", "data-poster":
-			return
-		case "src", "data-src", "data-lazy-src", "data-original":
-			if a.valStart >= 0 {
-				if !q || quoted >= len(e.cut) {
-					return
-				}
-				vecs |= 1 << quoted
-			}
+			vecs |= 1 << quoted
 		}
 		if q {
 			quoted++
@@ -1288,6 +1280,13 @@ func (e *seenTag) keepImg(raw []byte, info *scanInfo) {
 	}
 	*e = s
 	e.img, e.vecs = true, vecs
+}
+
+// quotedValue reports whether an attribute's value, from valStart to
+// valEnd, is quoted: its end is then past the closing quote. An unquoted
+// value ends at end; valStart is -1 when there is no value.
+func quotedValue(valStart, valEnd, end int32) bool {
+	return valStart >= 0 && end == valEnd+1
 }
 
 // seenKey is the slot in Writer.seen of a start tag whose first two bytes
@@ -1831,7 +1830,8 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 // ownPath reports whether raw, a URL of kind k, is a path from the root
 // of the page's own host that an OwnHostPolicy keeps unasked (see there).
 func (r *Writer) ownPath(k Kind, raw string) bool {
-	if len(raw) == 0 || raw[0] != '/' || len(raw) >= 2 && (raw[1] == '/' || raw[1] == '\\') || r.baseSet || r.base != r.opts.PageURL || r.base == nil {
+	// Without a <base> the base is the page (init, carry).
+	if len(raw) == 0 || raw[0] != '/' || len(raw) >= 2 && isSlash(raw[1]) || r.baseSet || r.base == nil {
 		return false
 	}
 	if !r.ownAsked {
@@ -1843,9 +1843,9 @@ func (r *Writer) ownPath(k Kind, raw string) bool {
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; r.ownStop[c>>6]&(1<<(c&63)) != 0 {
 			// A marker may start here; '%' may hide one from a policy
-			// that decodes, and '\\', a tab or a newline change the path
-			// the URL parser makes.
-			if c == '%' || c == '\\' || c == '\t' || c == '\n' || c == '\r' {
+			// that decodes, and the bytes that send a path to the general
+			// parser (pathStop 1) may change it.
+			if c == '%' || pathStop[c] == 1 {
 				return false
 			}
 			for _, m := range r.ownMarkers {
@@ -1867,8 +1867,10 @@ func (r *Writer) askOwn() {
 		return
 	}
 	r.ownMarkers, r.ownKinds = p.OwnHost(r.opts.PageURL)
-	for _, c := range []byte("%\\\t\n\r") {
-		r.ownStop[c>>6] |= 1 << (c & 63)
+	for c := range 256 {
+		if c == '%' || pathStop[c] == 1 {
+			r.ownStop[c>>6] |= 1 << (c & 63)
+		}
 	}
 	for _, m := range r.ownMarkers {
 		if m == "" {
