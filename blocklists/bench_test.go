@@ -199,7 +199,14 @@ func TestPerfReport(t *testing.T) {
 			t.Fatalf("%s://%s%s is decided without a match: the split would compare other URLs", u.scheme, u.host, u.path)
 		}
 	}
-	var cold, warm, parse, match, again []time.Duration
+	// The floor of a matcher that finds rules by the URL's tokens: Match
+	// with a DB of one rule whose token no corpus URL holds reads every
+	// token and looks nothing up.
+	floorDB, _, err := ParseList(strings.NewReader("/zqxjkvw^\n"), "floor.txt", FormatABP, "analytics")
+	if err != nil || floorDB.generic != 1 {
+		t.Fatalf("the floor's list: %v, %d generic rules", err, floorDB.generic)
+	}
+	var cold, warm, parse, match, again, floor []time.Duration
 	const rounds = 5
 	for r := 0; r < rounds; r++ {
 		p.SetDB(p.DB()) // a fresh cache
@@ -209,6 +216,13 @@ func TestPerfReport(t *testing.T) {
 			t0 := time.Now()
 			url.Parse(urls[i].raw)
 			parse = append(parse, time.Since(t0))
+		}
+		for i := range reqs {
+			t0 := time.Now()
+			if _, ok := floorDB.Match(&reqs[i]); ok {
+				t.Fatalf("%s holds the floor's token", reqs[i].URL)
+			}
+			floor = append(floor, time.Since(t0))
 		}
 		for i := range reqs {
 			t0 := time.Now()
@@ -252,9 +266,11 @@ func TestPerfReport(t *testing.T) {
 			full.add(urlKey{uint64(urlCacheSize + i), 0}, cached{})
 		}
 	})
-	om, oa := own(match), own(again)
+	om, oa, of := own(match), own(again), own(floor)
 	t.Logf("where a cold decision goes (fastest of %d): the match alone p50 %v p99 %v, and at once again on the same URL (its data in the CPU's caches) p50 %v p99 %v; the rest of a cold decision (cache key, lower-casing, cache insert) is the difference; an insert into a full cache %v",
 		rounds, percentile(om, .5), percentile(om, .99), percentile(oa, .5), percentile(oa, .99), time.Duration(ins.NsPerOp()))
+	t.Logf("the floor of a token-indexed match, reading the URL's tokens and looking nothing up (a list of one rule no URL holds): p50 %v p99 %v; the URLs' length p50 %d p99 %d bytes",
+		percentile(of, .5), percentile(of, .99), urlLen(reqs, .5), urlLen(reqs, .99))
 
 	// Loading EasyPrivacy, against reading its lines.
 	var loads, reads []time.Duration
@@ -284,6 +300,16 @@ func TestPerfReport(t *testing.T) {
 	lm, rm := percentile(loads, .5), percentile(reads, .5)
 	t.Logf("EasyPrivacy load (%d KB): median %v, retains %.1f MB; reading its lines alone %v (%.1f×); target ≤ 50 ms, ≤ 8 MB",
 		len(ep)>>10, lm, float64(retained)/(1<<20), rm, float64(lm)/float64(rm))
+}
+
+// urlLen is the p-th percentile of the requests' URL lengths.
+func urlLen(reqs []Request, p float64) int {
+	n := make([]int, len(reqs))
+	for i := range reqs {
+		n[i] = len(reqs[i].URL)
+	}
+	slices.Sort(n)
+	return n[min(len(n)-1, int(float64(len(n))*p))]
 }
 
 // BenchmarkMatch matches every corpus URL against the full lists,
