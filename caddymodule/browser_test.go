@@ -589,6 +589,30 @@ func TestBrowserConsent(t *testing.T) {
 		}
 	})
 
+	// The demo page's share link pings the Meta pixel from its onclick,
+	// and an image's onerror pings Bing's when it fails to load. Both are
+	// held; once advertising and social are granted the runtime puts the
+	// handlers back, and the image, held with its handler, loads, fails
+	// and runs it.
+	t.Run("event handlers", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.eval(ctx, `(document.getElementById("share").click(), true)`, nil)
+		e.quiet("before a choice, after a click on a handler that pings a tracker")
+		var held []string
+		e.eval(ctx, `[].map.call(document.querySelectorAll("[data-fp-onclick],[data-fp-onerror]"), function(x){ return x.tagName })`, &held)
+		if !slices.Equal(held, []string{"A", "IMG"}) {
+			t.Errorf("elements with a held handler: %v, want the link and the image", held)
+		}
+		e.eval(ctx, `firstparty.consent.set({advertising: true, social: true})`, nil)
+		if !e.loads("bat.bing.com") {
+			t.Errorf("the image's error handler did not run after consent: %v", e.stub.hosts())
+		}
+		e.eval(ctx, `(document.getElementById("share").click(), true)`, nil)
+		if !e.loads("www.facebook.com") {
+			t.Errorf("the share link's handler did not run on a click after consent: %v", e.stub.hosts())
+		}
+	})
+
 	t.Run("always allow a vendor", func(t *testing.T) {
 		ctx := e.page(t, false)
 		e.clickText(ctx, "Reject all")

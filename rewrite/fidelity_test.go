@@ -301,6 +301,9 @@ func sameAfterRemove(in, out *html.Node) bool {
 			if a.Namespace == "" && a.Key == "srcdoc" {
 				continue // rewritten in place
 			}
+			if a.Namespace == "" && handlerMayName(a) && !hasAttrNS(other, a) {
+				continue // an event handler that can name a host, read as a script
+			}
 			if a.Namespace == "" && a.Key == "style" {
 				if v, _ := attrOf(out, "style"); strings.Contains(v, `"data:,"`) || strings.Contains(v, `""`) {
 					continue
@@ -311,6 +314,17 @@ func sameAfterRemove(in, out *html.Node) bool {
 		return as
 	}
 	return sameAttrs(keep(in, out), keep(out, in))
+}
+
+// handlerMayName reports whether a, parsed, is an event handler whose
+// value the rewriter reads as a script: one whose source held a quote, a
+// backtick, a backslash or a character reference (which decodes to one
+// of these, or to <, > or a non-ASCII character, in the values here).
+func handlerMayName(a html.Attribute) bool {
+	if len(a.Key) <= 2 || a.Key[:2] != "on" {
+		return false
+	}
+	return strings.ContainsAny(a.Val, "\"'`\\&<>") || strings.IndexFunc(a.Val, func(c rune) bool { return c >= 0x80 }) >= 0
 }
 
 // lazyFills maps a lazy loader's attribute to the one it fills.

@@ -261,6 +261,16 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 			if s, ok := attrOf(n, "style"); ok && cssHit(s) {
 				out = append(out, violation{n.Data + "[style]", s})
 			}
+			// An event handler is script that runs when its event fires
+			// (an <img>'s onerror as soon as its load fails). One with no
+			// string, template or escape in it (fbq(1), "return false")
+			// names no host: it can only call what the page's scripts
+			// define, which are decided where they load.
+			for _, a := range n.Attr {
+				if a.Namespace == "" && len(a.Key) > 2 && strings.HasPrefix(a.Key, "on") && strings.ContainsAny(a.Val, "`\"'\\") && badScript(a.Val) {
+					out = append(out, violation{n.Data + "[" + a.Key + "]", a.Val})
+				}
+			}
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)

@@ -154,6 +154,19 @@ var adversarial = []string{
 	// a loader that finds its source attribute empty, or reads another,
 	// may run the text instead
 	`<script type="rocketlazyloadscript" data-rocket-src="">gtag('config','G-1')</script>`,
+	// Event handlers are script: read as inline scripts, on every kind of
+	// element and on each fast path (plain tags, the seen table, images
+	// known again).
+	`<button onclick="new Image().src='https://T/p.gif'">buy</button>`,
+	`<img src="/a.png" onerror="fetch('//T/c')">`,
+	`<a href="/x" onmousedown="this.href='https://T/r'">x</a>`,
+	`<div ONCLICK="fbq('track','AddToCart')">x</div>`,
+	`<body onload="(new Image).src=&quot;//T/p&quot;"><p>x`,
+	`<svg onload="navigator.sendBeacon('//T/b')"><circle r="1"/></svg>`,
+	`<p><span onclick="a=1">a</span><span onclick="a=go('//T/x')">b</span><span onclick="a=go('//T/x')">c</span>`,
+	`<p><span title="a" onclick="f('a')">a</span> <span title="a" onclick="f('//T/')">b</span>`,
+	`<img src="/a.png" onerror="x('1')"><img src="/a.png" onerror="x('//T/')"><img src="/a.png" onerror="x('//T/')">`,
+	`<div><em onclick="addToCart(1)">a</em><em onclick="addToCart(2)">b</em><em onclick="gtag('event','buy')">c</em></div>`,
 	`<script type="litespeed/javascript" data-src="/ok.js">gtag('config','G-1')</script>`,
 	`<script type="rocketlazyloadscript" data-src>x="https://T/a.js"</script>`,
 }
@@ -1496,6 +1509,11 @@ var usualPieces = []string{
 	`<IMG src="/i/1.jpg" alt="x">`, `<img src="/i/1.jpg" SRC="//tracker.example/d.gif">`, `<img alt="a" title="b" class="c" id="d" src="/i/5.jpg">`,
 	`<img src="/i/1.jpg" alt="x" loading="lazy"/>`, `<img src='/i/1.jpg' alt='x'>`, `<img src='//tracker.example/q.gif' alt='x'>`,
 	`<img src="/&#47;tracker.example/r.gif" alt="x" loading="lazy">`, `<img src=//tracker.example/u.gif alt="x">`, `<img src=//tracker.example/v.gif title="/t">`,
+	// Event handlers, which are script: one with nothing a host or a
+	// call needs, and others in the same shapes that name a tracker.
+	`<span onclick="a=1">`, `<span onclick="a=go('//tracker.example/x')">`, `<span onclick=go(1)>`, `<button onclick="addToCart(3)">`, `<button onclick="addToCart('3')">`,
+	`<div class="tile" ONCLICK="fbq('track')">`, `<img src="/i/1.jpg" alt="x" onerror="x('1')">`,
+	`<img src="/i/1.jpg" alt="x" onerror="x('//tracker.example/')">`, `<img src="/i/1.jpg" alt="x" onload="a=1">`,
 }
 
 // checkPassUsual writes doc in writes of chunk bytes to a Writer with

@@ -1135,7 +1135,7 @@ func (r *Writer) plainStart(raw []byte) *knownSlot {
 		return nil
 	}
 	s := knownShort(r.scan.nameEnd-1, w)
-	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || !r.pushUsual(s.idx, s.flags) {
+	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || r.handlerCanLoad(raw, r.scan.nameEnd) || !r.pushUsual(s.idx, s.flags) {
 		return nil
 	}
 	return s
@@ -1174,21 +1174,30 @@ type seenTag struct {
 	// (Writer.seenLen).
 	img  bool
 	vecs uint8
+	// hands marks the values cut that are event handlers': another value
+	// there must name no host either (handlerMayLoad).
+	hands uint8
 }
 
 // keep makes e the start tag raw, which the scanner has just read into
 // info and plainStart passed as the known name idx with flags; or empty,
 // when raw, without its values, is longer than e can hold.
 func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
-	e.n, e.nv, e.img, e.vecs = 0, 0, false, 0
+	e.n, e.nv, e.img, e.vecs, e.hands = 0, 0, false, 0, 0
 	if !info.ok || info.n > maxScanAttrs {
 		return
 	}
 	j, k, nv := 0, 0, 0 // j: raw copied up to; k: bytes in e.b
+	var hands uint8
 	for i := range info.attrs[:info.n] {
 		a := &info.attrs[i]
 		if !quotedValue(a.valStart, a.valEnd, a.end) || nv == len(e.cut) {
 			continue
+		}
+		// Another value in a handler's place is checked as plainStart
+		// checked this one (seenLen).
+		if rawHandler(raw, a) {
+			hands |= 1 << nv
 		}
 		seg := int(a.valStart) - j
 		if k+seg > len(e.b) {
@@ -1203,7 +1212,7 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		return
 	}
 	k += copy(e.b[k:], raw[j:])
-	e.n, e.nv, e.idx, e.flags = uint8(k), uint8(nv), idx, flags
+	e.n, e.nv, e.idx, e.flags, e.hands = uint8(k), uint8(nv), idx, flags, hands
 }
 
 // seenLen returns the length of the start tag at the start of b when it
@@ -1234,6 +1243,9 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 			if bytes.IndexByte(v, '&') >= 0 || !r.ownPath(KindImage, unsafe.String(unsafe.SliceData(v), len(v))) {
 				return 0
 			}
+		}
+		if e.hands&(1<<k) != 0 && handlerMayLoad(b[i:i+x]) {
+			return 0
 		}
 		i, j = i+x, s
 	}
@@ -1342,6 +1354,31 @@ func (r *Writer) styleCanLoad(raw []byte, from int) bool {
 	return a != nil && a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
 }
 
+// handlerCanLoad reports whether the current tag, raw, whose attributes
+// start at from, may have an event handler whose value can name a host
+// (handlerMayLoad): false when none of its names starts with o, or when
+// the scanner saw every attribute and none is such a handler.
+func (r *Writer) handlerCanLoad(raw []byte, from int) bool {
+	if r.scan.letters&letterBit('o') == 0 {
+		return false
+	}
+	if !r.scan.ok || r.scan.n > maxScanAttrs {
+		return true
+	}
+	for i := range r.scan.attrs[:r.scan.n] {
+		if a := &r.scan.attrs[i]; rawHandler(raw, a) && a.valStart >= 0 && handlerMayLoad(raw[a.valStart:a.valEnd]) {
+			return true
+		}
+	}
+	return false
+}
+
+// rawHandler reports whether the attribute a of raw, as the scanner saw
+// it, is named like an event handler, in any case.
+func rawHandler(raw []byte, a *rawAttr) bool {
+	return a.nameEnd-a.nameStart > 2 && raw[a.nameStart]|0x20 == 'o' && raw[a.nameStart+1]|0x20 == 'n'
+}
+
 var (
 	keyStyle      = newFoldKey("style")
 	keyPing       = newFoldKey("ping")
@@ -1421,10 +1458,10 @@ func (r *Writer) startTag(raw []byte) {
 	r.stats.Elements++
 	r.notePhase(t)
 	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
-		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) {
-		// A plain HTML element with no style attribute that can load
-		// anything: nothing in it can contact a host, so its attributes
-		// are not read.
+		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.handlerCanLoad(raw, t.nameEnd) {
+		// A plain HTML element with no style attribute or event handler
+		// that can load anything: nothing in it can contact a host, so
+		// its attributes are not read.
 		if !r.ambiguousStart(t, t.name) {
 			r.tree.startHTML(t.name, t.flags, false)
 			r.emitIn(raw)
@@ -2200,6 +2237,11 @@ func (r *Writer) element(t *tag, name string) {
 		}
 	}
 	si, sd, newCSS := r.styleAttr(t, name)
+	var hbuf [4]int
+	hd, held := r.handlers(t, name, hbuf[:0])
+	if hd.outranks(&best) {
+		best = hd
+	}
 	var srcdoc, srcdocOrig string
 	var srcdocDecision Decision
 	srcdocChanged := false
@@ -2267,8 +2309,16 @@ func (r *Writer) element(t *tag, name string) {
 				e.setDrop(v.attr)
 			}
 		}
+		for _, i := range held {
+			e.setDrop(i)
+		}
 	case Defer, Placeholder:
 		r.needLoader()
+		// A held handler is kept under data-fp-NAME, which the runtime
+		// puts back once the element's category is allowed.
+		for _, i := range held {
+			e.setRename(i, "data-fp-"+t.attrs[i].name)
+		}
 		if action == Placeholder {
 			r.placeholder(&best)
 			r.addAttr(&e, "data-fp-placeholder", best.Vendor)
@@ -2314,6 +2364,80 @@ func (r *Writer) element(t *tag, name string) {
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
 }
+
+// handlers decides the event handler attributes of t (onclick, onload…)
+// whose values may name a host (handlerMayLoad): each is read as an
+// inline script and decided as one. It returns the strongest decision,
+// a proxied or placeholder one read as a script's would be (kept, and
+// deferred), and appends to held the indexes in t.attrs of the handlers
+// that are deferred or removed. A handler's code runs in the page like an
+// inline script's, when its event fires (an <img>'s onerror as soon as it
+// fails to load), and can reach a host the same ways.
+func (r *Writer) handlers(t *tag, tagName string, held []int) (Decision, []int) {
+	var best Decision
+	// (Called from startTag, whose scan, when whole, is of this tag.)
+	if r.scan.ok && r.scan.letters&letterBit('o') == 0 {
+		return best, held // no name starts with o
+	}
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.dup || a.valStart < 0 || !isHandler(a.name) || !handlerMayLoad(t.raw[a.valStart:a.valEnd]) {
+			continue
+		}
+		// Read only: a view of the tag's bytes, or of the decoded copy.
+		v := viewAttr(t.raw[a.valStart:a.valEnd])
+		body := unsafe.Slice(unsafe.StringData(v), len(v))
+		f, hit := r.opts.Facts.get(body)
+		if !hit {
+			f = &ScriptFacts{}
+			scriptFacts(body, f)
+			r.opts.Facts.add(body, f)
+		}
+		if f.Malformed {
+			r.stats.failClosed(FailMalformedScript)
+		}
+		d := r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: f})
+		r.record(KindInlineScript, &d)
+		switch d.Action {
+		case RewriteURL:
+			d.Action = Keep
+		case Placeholder:
+			d.Action = Defer
+		}
+		if d.Action >= Defer {
+			held = append(held, i)
+		}
+		if d.outranks(&best) {
+			best = d
+		}
+	}
+	return best, held
+}
+
+// isHandler reports whether the lower-case attribute name is an event
+// handler's: on and a letter at least.
+func isHandler(name string) bool {
+	return len(name) > 2 && name[0] == 'o' && name[1] == 'n'
+}
+
+// handlerMayLoad reports whether a handler's raw value may name a host:
+// whether it has a quote or a backtick, which a string or template
+// literal needs, or a backslash or a character reference, which may hide
+// one. Code with none of them can only call what the page's scripts
+// define, with what the page holds: those scripts are decided where they
+// are loaded (a vendor's fbq is gone with its loader until consent), so
+// it adds no host of its own.
+func handlerMayLoad(v []byte) bool {
+	for _, c := range v {
+		if literalBytes[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// literalBytes marks the bytes handlerMayLoad looks for.
+var literalBytes = [256]bool{'`': true, '"': true, '\'': true, '\\': true, '&': true}
 
 // afterElement enters the raw-text state of an iframe.
 func (r *Writer) afterElement(name string, d disposition) {
@@ -2727,6 +2851,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		best = stronger(best, d)
 	}
 	si, sd, newCSS := r.styleAttr(t, t.name)
+	var hbuf [4]int
+	hd, held := r.handlers(t, t.name, hbuf[:0])
+	best = stronger(best, hd)
 	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer) {
 		r.emit(t.raw)
 		return
@@ -2752,12 +2879,18 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			for _, v := range vs {
 				e.setDrop(v.attr)
 			}
+			for _, i := range held {
+				e.setDrop(i)
+			}
 		} else {
 			r.needLoader()
 			r.deferAttrs(&e, &best)
 			for _, v := range vs {
 				// data-fp-href or data-fp-xlink:href: both may be present.
 				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
+			}
+			for _, i := range held {
+				e.setRename(i, "data-fp-"+t.attrs[i].name)
 			}
 		}
 	}

@@ -27,7 +27,7 @@
   };
   var one = (j, n) => { var v = j[n]; return v && v.length == 1 && v[0] && v[0].length <= 4096 ? v[0] : null; };
   var dec = (v) => { try { return decodeURIComponent(v.replace(/\+/g, " ")); } catch (e) { return null; } };
-  var vkey = (v) => { return (v + "").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, ""); };
+  var vkey = (v) => (v + "").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
   var OWN = /^1\.(\d{1,11})\.(\d{1,11})((?:\.(?:\*|@?[a-z0-9_]{1,64})-[gda])*)$/;
   var ownCookie = (j) => {
     var v = one(j, NAME), m = v && OWN.exec(v), now = Date.now() / 1000;
@@ -158,9 +158,8 @@
   };
 
   /* ---- activation ---- */
-  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style)$/;
+  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style|on[a-z]+)$/;
   var restore = (el) => {
-    var names = el.getAttributeNames();
     el.removeAttribute("data-fp-token");
     if (el.tagName == "STYLE") {
       var tw = el.previousElementSibling;
@@ -168,7 +167,7 @@
       el.removeAttribute("type");
       if (el.hasAttribute("data-fp-type")) el.setAttribute("type", el.getAttribute("data-fp-type"));
     }
-    names.forEach((n) => {
+    el.getAttributeNames().forEach((n) => {
       var m = URLS.exec(n);
       if (!m) return;
       if (m[1] == "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", el.getAttribute(n));
