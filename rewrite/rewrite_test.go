@@ -167,6 +167,11 @@ var adversarial = []string{
 	`<p><span title="a" onclick="f('a')">a</span> <span title="a" onclick="f('//T/')">b</span>`,
 	`<img src="/a.png" onerror="x('1')"><img src="/a.png" onerror="x('//T/')"><img src="/a.png" onerror="x('//T/')">`,
 	`<div><em onclick="addToCart(1)">a</em><em onclick="addToCart(2)">b</em><em onclick="gtag('event','buy')">c</em></div>`,
+	// Import maps: a module's import of a specifier loads the URL the map
+	// gives it, in "imports" or in a scope's map, escaped or not.
+	`<script type="importmap">{"imports":{"ga":"https://T/gtag.js","app":"/app.js"}}</script><script type="module">import "ga"</script>`,
+	`<script type=ImportMap> { "scopes" : { "/shop/" : { "px" : "\/\/tracker.example\/p.js" } }, "imports": {} } </script>`,
+	`<script type="importmap">{"imports":{"a":"/a.js","b":"https:\u002f\u002ftracker.example/b.js"},"integrity":{"https://T/b.js":"sha384-x"}}</script>`,
 	`<script type="litespeed/javascript" data-src="/ok.js">gtag('config','G-1')</script>`,
 	`<script type="rocketlazyloadscript" data-src>x="https://T/a.js"</script>`,
 }
@@ -1658,3 +1663,51 @@ func TestOwnHost(t *testing.T) {
 type ownTracker struct{ Policy }
 
 func (ownTracker) OwnHost(*url.URL) ([]string, uint64) { return []string{"js"}, ^uint64(0) }
+
+// TestImportMap pins how an import map's entries are decided: a held one
+// points at an empty module and the rest of the map keeps its bytes, a
+// proxied one at its first-party URL, and a map that cannot be read is
+// deferred whole.
+func TestImportMap(t *testing.T) {
+	proxied := PolicyFunc(func(page *url.URL, r *Resource) Decision {
+		if r.URL != nil && r.URL.Host == trackerHost {
+			return Decision{Action: RewriteURL, RewriteTo: "/_fp/g.js?id=<1>", Category: "analytics"}
+		}
+		return Decision{}
+	})
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+		reportOnly     bool
+		failClosed     string
+	}{
+		{"held", `<script type="importmap">{"imports": {"ga": "https://tracker.example/g.js", "app": "/app.js"},` + "\n" + ` "scopes": {"/s/": {"px":"//tracker.example/p.js"}}}</script>`,
+			`<script type="importmap">{"imports": {"ga": "data:text/javascript,", "app": "/app.js"},` + "\n" + ` "scopes": {"/s/": {"px":"data:text/javascript,"}}}</script>`, trackerPolicy(Defer), false, ""},
+		{"kept", `<script type="importmap">{ "imports": { "app": "/app.js" }, "integrity": { "https://tracker.example/g.js": "sha384-x" } }</script>`,
+			`<script type="importmap">{ "imports": { "app": "/app.js" }, "integrity": { "https://tracker.example/g.js": "sha384-x" } }</script>`, trackerPolicy(Remove), false, ""},
+		{"proxied", `<script type="importmap">{"imports":{"ga":"https://tracker.example/g.js"}}</script>`,
+			`<script type="importmap">{"imports":{"ga":"/_fp/g.js?id=\u003c1\u003e"}}</script>`, proxied, false, ""},
+		{"report only", `<script type="importmap">{"imports":{"ga":"https://tracker.example/g.js"}}</script>`,
+			`<script type="importmap">{"imports":{"ga":"https://tracker.example/g.js"}}</script>`, trackerPolicy(Defer), true, ""},
+		{"unreadable", `<script type="importmap">{"imports":{"ga":"https://tracker.example/g.js"}</script>`,
+			`<script type="text/plain" data-fp-category="unknown" data-fp-token="tok" data-fp-type="importmap">{"imports":{"ga":"https://tracker.example/g.js"}</script>`, trackerPolicy(Defer), false, FailMalformedScript},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			st, err := Rewrite(&out, strings.NewReader(tc.in), Options{Policy: tc.policy, Token: "tok", PageURL: pageURL, ReportOnly: tc.reportOnly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tc.want {
+				t.Errorf("got  %s\nwant %s", out.String(), tc.want)
+			}
+			if tc.failClosed != "" && st.FailClosed[tc.failClosed] != 1 {
+				t.Errorf("fail-closed counts %v, want one %s", st.FailClosed, tc.failClosed)
+			}
+			if tc.name != "kept" && len(st.Categories) == 0 {
+				t.Error("the entries' decisions are not counted")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +98,7 @@ type heldKind uint8
 const (
 	heldScript heldKind = iota
 	heldStyle
+	heldImportMap
 )
 
 // script data substates
@@ -2579,6 +2581,16 @@ var jsTypes = []string{"module", "text/javascript", "application/javascript", "a
 func (r *Writer) startScript(t *tag) {
 	exec, spec, delayed := scriptType(t)
 	if !exec && !spec {
+		if isImportMap(t) {
+			// Its URLs load when a module imports their specifiers: the
+			// map is held and decided at its end (decideImportMap).
+			r.held = append(r.held[:0], t.raw...)
+			r.heldLen = len(t.raw)
+			r.heldKind = heldImportMap
+			r.heldOver = false
+			r.enterRaw(rawScript, "script", dispHold)
+			return
+		}
 		r.emitIn(t.raw)
 		r.enterRaw(rawScript, "script", dispPass)
 		return
@@ -2694,6 +2706,13 @@ func (r *Writer) decideHeld(end []byte) {
 		r.deciding = false
 		return
 	}
+	if r.heldKind == heldImportMap {
+		r.deciding = true
+		r.decideImportMap(t, body)
+		r.deciding = false
+		r.held = r.held[:0]
+		return
+	}
 	var f *ScriptFacts
 	hit := false
 	if !r.heldOver { // a script cut at the cap is never in the cache
@@ -2781,6 +2800,160 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		d.Action = Defer
 		r.writeTag(t, r.deferStyleEdit(t, &d))
 		r.emit(body)
+	}
+}
+
+// isImportMap reports whether t, a script start tag, is an import map's.
+func isImportMap(t *tag) bool {
+	v, ok := t.get("type")
+	return ok && strings.EqualFold(strings.TrimSpace(viewAttr(v)), "importmap")
+}
+
+// emptyModule is what a held import map entry is pointed at: a module
+// that loads nothing and exports nothing, so that a page's import of the
+// specifier still resolves (an import of a name it does not export fails
+// as it would have without consent, where the vendor's module is absent).
+const emptyModule = `"data:text/javascript,"`
+
+// decideImportMap decides the URLs an import map maps specifiers to (in
+// "imports", and in each of "scopes"), as script URLs, and writes the
+// map with each held one pointed at emptyModule and each proxied one at
+// its first-party URL; other bytes pass as they came. A module fetches
+// such a URL when it imports the specifier, so the map is where it is
+// decided. An entry that is deferred cannot come back: browsers take an
+// import map once, and a later one cannot change an entry (the runtime
+// restores no import map), so a held entry stays empty on the page, as
+// a removed one does. A map cut at the cap or that Go's JSON decoder
+// cannot read (a browser's JSON.parse reads the same grammar) is decided
+// whole, as an unreadable script is.
+func (r *Writer) decideImportMap(t *tag, body []byte) {
+	var edits []importEdit
+	ok := !r.heldOver
+	if ok {
+		edits, ok = r.importMapEdits(body)
+	}
+	if !ok {
+		if r.heldOver {
+			r.stats.failClosed(FailOversizeScript)
+		} else {
+			r.stats.failClosed(FailMalformedScript)
+		}
+		// Decided as an unreadable script is: the policy's call (the
+		// product's defers it, as an unknown).
+		d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script", Script: &ScriptFacts{Malformed: !r.heldOver, Oversize: r.heldOver}})
+		r.record(KindInlineScript, &d)
+		switch {
+		case r.opts.ReportOnly || d.Action == RewriteURL:
+			d.Action = Keep
+		case d.Action == Placeholder:
+			d.Action = Defer
+		}
+		if r.disp = r.writeScript(t, &d, false); r.disp == dispPass {
+			r.emit(body)
+		}
+		return
+	}
+	r.emit(t.raw)
+	at := 0
+	for _, e := range edits {
+		r.emit(body[at:e.start])
+		r.emitString(e.with)
+		at = e.end
+	}
+	r.emit(body[at:])
+}
+
+// importEdit replaces body[start:end], a JSON string, with with.
+type importEdit struct {
+	start, end int
+	with       string
+}
+
+// importMapEdits reads an import map and decides the URLs of its
+// specifier maps, returning the replacements of those that are not kept;
+// false when the JSON cannot be read.
+func (r *Writer) importMapEdits(body []byte) ([]importEdit, bool) {
+	const (
+		other = iota
+		top
+		specifiers // "imports", or a scope's map: its values are URLs
+		scopes
+	)
+	type frame struct {
+		role    int
+		obj     bool
+		wantKey bool
+		key     string
+	}
+	var stack []frame
+	var edits []importEdit
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return edits, len(stack) == 0 // the decoder ends a stream cut inside a value with EOF too
+		}
+		if err != nil {
+			return nil, false
+		}
+		var parent *frame
+		if len(stack) > 0 {
+			parent = &stack[len(stack)-1]
+		}
+		if d, isDelim := tok.(json.Delim); isDelim {
+			if d == '}' || d == ']' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			role := other
+			switch {
+			case parent == nil:
+				role = top
+			case parent.role == top && parent.key == "imports":
+				role = specifiers
+			case parent.role == top && parent.key == "scopes":
+				role = scopes
+			case parent.role == scopes:
+				role = specifiers
+			}
+			if parent != nil && parent.obj {
+				parent.wantKey = true
+			}
+			stack = append(stack, frame{role: role, obj: d == '{', wantKey: true})
+			continue
+		}
+		if parent == nil || !parent.obj {
+			continue
+		}
+		if parent.wantKey {
+			parent.key, _ = tok.(string)
+			parent.wantKey = false
+			continue
+		}
+		parent.wantKey = true
+		u, isString := tok.(string)
+		if parent.role != specifiers || !isString {
+			continue
+		}
+		d := r.decideURL(KindScript, "script", u)
+		r.record(KindScript, &d)
+		if r.opts.ReportOnly || d.Action == Keep {
+			continue
+		}
+		// The string's bytes: from past the white space and the ':' that
+		// follow the key, to where the decoder stopped.
+		start := int(before)
+		for start < len(body) && (body[start] == ':' || body[start] == ',' || body[start] == ' ' || body[start] == '\t' || body[start] == '\n' || body[start] == '\r') {
+			start++
+		}
+		with := emptyModule
+		if d.Action == RewriteURL {
+			b, _ := json.Marshal(d.RewriteTo) // a string always marshals
+			with = string(b)
+		}
+		edits = append(edits, importEdit{start, int(dec.InputOffset()), with})
 	}
 }
 
