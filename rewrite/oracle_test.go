@@ -1,8 +1,8 @@
 package rewrite
 
 import (
-	"encoding/json"
 	"bytes"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -266,25 +266,6 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 			case "svg":
 				switch n.Data {
 				case "script":
-					if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "importmap") {
-						// What a module's import of a specifier loads.
-						var m struct {
-							Imports map[string]any
-							Scopes  map[string]map[string]any
-						}
-						json.Unmarshal([]byte(textOf(n)), &m)
-						maps := []map[string]any{m.Imports}
-						for _, s := range m.Scopes {
-							maps = append(maps, s)
-						}
-						for _, sm := range maps {
-							for _, v := range sm {
-								if u, ok := v.(string); ok && badURL(base, u) {
-									out = append(out, violation{"importmap", u})
-								}
-							}
-						}
-					}
 					if isExecType(n) {
 						check(n, "href", false)
 						check(n, "xlink:href", false)
