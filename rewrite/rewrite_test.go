@@ -1711,3 +1711,44 @@ func TestImportMap(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerMarkup pins how held event handlers are written: an element
+// whose URLs are kept stays live, marked with its first held handler's
+// decision; a handler of another category than the element's mark is
+// dropped (the runtime restores an element's held attributes together,
+// under one category); removing drops the handler and no more.
+func TestHandlerMarkup(t *testing.T) {
+	oneCategory := func(a Action) Policy {
+		p := trackerPolicy(a)
+		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
+			d := p.Decide(page, r)
+			if d.Action != Keep {
+				d.Category = "ads"
+			}
+			return d
+		})
+	}
+	const onerror = `onerror="fetch('//tracker.example/c')"`
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+	}{
+		{"kept image, deferred handler", `<img src="/a.png" ` + onerror + `>`,
+			`<img data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok" src="/a.png" data-fp-` + onerror + `>`, trackerPolicy(Defer)},
+		{"kept image, removed handler", `<img src="/a.png" ` + onerror + `>`, `<img src="/a.png">`, trackerPolicy(Remove)},
+		{"two handlers, one mark", `<a href="/p" onclick="gtag('event','x')" onmouseover="fbq('track','y')">p</a>`,
+			`<a data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok" href="/p" data-fp-onclick="gtag('event','x')" data-fp-onmouseover="fbq('track','y')">p</a>`, trackerPolicy(Defer)},
+		{"deferred image, handler of another category", `<img src="//tracker.example/p.gif" ` + onerror + `>`,
+			`<img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif">`, trackerPolicy(Defer)},
+		{"deferred image, handler of its category", `<img src="//tracker.example/p.gif" ` + onerror + `>`,
+			`<img data-fp-category="ads" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif" data-fp-` + onerror + `>`, oneCategory(Defer)},
+		{"kept handler", `<button onclick="addToCart('12')">add</button>`, `<button onclick="addToCart('12')">add</button>`, trackerPolicy(Defer)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok"}); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

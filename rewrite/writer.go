@@ -2239,11 +2239,8 @@ func (r *Writer) element(t *tag, name string) {
 		}
 	}
 	si, sd, newCSS := r.styleAttr(t, name)
-	var hbuf [4]int
-	hd, held := r.handlers(t, name, hbuf[:0])
-	if hd.outranks(&best) {
-		best = hd
-	}
+	var hbuf [4]heldHandler
+	held := r.handlers(t, name, hbuf[:0])
 	var srcdoc, srcdocOrig string
 	var srcdocDecision Decision
 	srcdocChanged := false
@@ -2264,7 +2261,7 @@ func (r *Writer) element(t *tag, name string) {
 		}
 	}
 	action := best.Action
-	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged) {
+	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged && len(held) == 0) {
 		r.emitIn(t.raw)
 		r.afterElement(name, dispPass)
 		return
@@ -2311,16 +2308,8 @@ func (r *Writer) element(t *tag, name string) {
 				e.setDrop(v.attr)
 			}
 		}
-		for _, i := range held {
-			e.setDrop(i)
-		}
 	case Defer, Placeholder:
 		r.needLoader()
-		// A held handler is kept under data-fp-NAME, which the runtime
-		// puts back once the element's category is allowed.
-		for _, i := range held {
-			e.setRename(i, "data-fp-"+t.attrs[i].name)
-		}
 		if action == Placeholder {
 			r.placeholder(&best)
 			r.addAttr(&e, "data-fp-placeholder", best.Vendor)
@@ -2363,23 +2352,69 @@ func (r *Writer) element(t *tag, name string) {
 			}
 		}
 	}
+	if len(held) > 0 {
+		// The decision the element is already marked with, if any: the
+		// runtime restores all of an element's held attributes at once.
+		var marked *Decision
+		switch {
+		case action == Defer || action == Placeholder:
+			marked = &best
+		case si >= 0 && sd.Action >= Defer && sd.Action != Remove:
+			marked = &sd
+		case srcdocChanged && srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove:
+			marked = &srcdocDecision
+		}
+		r.holdHandlers(&e, t, held, action == Remove, marked)
+	}
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
 }
 
+// heldHandler is an event handler attribute of a tag, t.attrs[i], that
+// its decision d defers or removes.
+type heldHandler struct {
+	i int
+	d Decision
+}
+
+// holdHandlers edits the held handlers of t into e: each is dropped when
+// the element's URLs are removed or its own decision removes it, and is
+// otherwise kept under data-fp-NAME for the runtime to put back. That
+// needs the element marked with the handler's category: an element not
+// marked yet (its URLs, style and srcdoc all kept, which then stay live)
+// is marked with the first held handler's decision; a handler whose
+// category is not the mark's is dropped, since it would come back with
+// the other category's consent.
+func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked *Decision) {
+	for k := range held {
+		h := &held[k]
+		switch {
+		case removed || h.d.Action == Remove:
+			e.setDrop(h.i)
+			continue
+		case marked == nil:
+			r.needLoader()
+			r.deferAttrs(e, &h.d)
+			marked = &h.d
+		case marked.Category != h.d.Category:
+			e.setDrop(h.i)
+			continue
+		}
+		e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
+	}
+}
+
 // handlers decides the event handler attributes of t (onclick, onload…)
 // whose values may name a host (handlerMayLoad): each is read as an
-// inline script and decided as one. It returns the strongest decision,
-// a proxied or placeholder one read as a script's would be (kept, and
-// deferred), and appends to held the indexes in t.attrs of the handlers
-// that are deferred or removed. A handler's code runs in the page like an
+// inline script and decided as one, a proxied or placeholder decision
+// read as a script's would be (kept, and deferred). It appends to held
+// the handlers that are deferred or removed. A handler's code runs in the page like an
 // inline script's, when its event fires (an <img>'s onerror as soon as it
 // fails to load), and can reach a host the same ways.
-func (r *Writer) handlers(t *tag, tagName string, held []int) (Decision, []int) {
-	var best Decision
+func (r *Writer) handlers(t *tag, tagName string, held []heldHandler) []heldHandler {
 	// (Called from startTag, whose scan, when whole, is of this tag.)
 	if r.scan.ok && r.scan.letters&letterBit('o') == 0 {
-		return best, held // no name starts with o
+		return held // no name starts with o
 	}
 	for i := range t.attrs {
 		a := &t.attrs[i]
@@ -2407,13 +2442,10 @@ func (r *Writer) handlers(t *tag, tagName string, held []int) (Decision, []int) 
 			d.Action = Defer
 		}
 		if d.Action >= Defer {
-			held = append(held, i)
-		}
-		if d.outranks(&best) {
-			best = d
+			held = append(held, heldHandler{i, d})
 		}
 	}
-	return best, held
+	return held
 }
 
 // isHandler reports whether the lower-case attribute name is an event
@@ -3024,9 +3056,12 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		best = stronger(best, d)
 	}
 	si, sd, newCSS := r.styleAttr(t, t.name)
-	var hbuf [4]int
-	hd, held := r.handlers(t, t.name, hbuf[:0])
-	best = stronger(best, hd)
+	// An SVG element with a held handler is held whole with it.
+	var hbuf [4]heldHandler
+	held := r.handlers(t, t.name, hbuf[:0])
+	for _, h := range held {
+		best = stronger(best, h.d)
+	}
 	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer) {
 		r.emit(t.raw)
 		return
@@ -3052,8 +3087,8 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			for _, v := range vs {
 				e.setDrop(v.attr)
 			}
-			for _, i := range held {
-				e.setDrop(i)
+			for _, h := range held {
+				e.setDrop(h.i)
 			}
 		} else {
 			r.needLoader()
@@ -3062,8 +3097,8 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 				// data-fp-href or data-fp-xlink:href: both may be present.
 				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
 			}
-			for _, i := range held {
-				e.setRename(i, "data-fp-"+t.attrs[i].name)
+			for _, h := range held {
+				e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
 			}
 		}
 	}
