@@ -1519,6 +1519,7 @@ var usualPieces = []string{
 	`<span onclick="a=1">`, `<span onclick="a=go('//tracker.example/x')">`, `<span onclick=go(1)>`, `<button onclick="addToCart(3)">`, `<button onclick="addToCart('3')">`,
 	`<div class="tile" ONCLICK="fbq('track')">`, `<img src="/i/1.jpg" alt="x" onerror="x('1')">`,
 	`<img src="/i/1.jpg" alt="x" onerror="x('//tracker.example/')">`, `<img src="/i/1.jpg" alt="x" onload="a=1">`,
+	`<img src="/i/1.jpg" alt="x" onerror=x('//tracker.example/')>`, // found by FuzzPassUsual: an unquoted value is not cut
 }
 
 // checkPassUsual writes doc in writes of chunk bytes to a Writer with

@@ -1261,7 +1261,8 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 // keepImg makes e, the seen slot of raw, the <img> t that startTag has
 // just parsed from what the scanner read into info: when none of its
 // attributes is one whose value may hold a list of URLs or CSS (style,
-// srcset and its lazy loaders' copies, data-poster), and each of those
+// srcset and its lazy loaders' copies, data-poster) or is an event
+// handler, and each of those
 // that hold a URL (src and its lazy loaders' copies, a browser's ignored
 // duplicate among them, which is checked all the same) has a quoted value
 // among those cut. Otherwise e is left as it was.
@@ -1275,7 +1276,9 @@ func (e *seenTag) keepImg(t *tag, raw []byte, info *scanInfo) {
 		a := &t.attrs[i] // as the scanner saw info.attrs[i], its name lower-cased
 		q := quotedValue(a.valStart, a.valEnd, a.end)
 		switch {
-		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster":
+		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster" || isHandler(a.name):
+			// (A handler's value, cut or not, may be one that element
+			// held: seenLen passes the image without asking.)
 			return
 		case a.valStart >= 0 && (a.name == "src" || a.name == "data-src" || a.name == "data-lazy-src" || a.name == "data-original"):
 			if !q || quoted >= len(e.cut) {
