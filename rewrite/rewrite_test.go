@@ -1753,3 +1753,40 @@ func TestHandlerMarkup(t *testing.T) {
 		})
 	}
 }
+
+// TestOneMark checks that an element carries one mark for the runtime:
+// a held style, srcdoc or handler of another category than the element's
+// mark is not kept for it (the runtime restores an element's held
+// attributes together, under the mark's category), and an element held
+// only for its style brings the loader, which restores it.
+func TestOneMark(t *testing.T) {
+	cssOther := func(a Action) Policy {
+		p := trackerPolicy(a)
+		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
+			d := p.Decide(page, r)
+			if r.Kind == KindCSS && d.Action != Keep {
+				d.Category = "other"
+			}
+			return d
+		})
+	}
+	loader := func(tok, nonce string) []byte { return []byte("<LOADER>") }
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+	}{
+		{"style alone", `<p>x</p><div style="background:url(//tracker.example/b.png)">x</div>`,
+			"<LOADER>" + `<p>x</p><div data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-style="background:url(//tracker.example/b.png)" style="background:url(&quot;data:,&quot;)">x</div>`, trackerPolicy(Defer)},
+		{"style of another category", `<p>x</p><img src="//tracker.example/p.gif" style="background:url(//tracker.example/b.png)">`,
+			"<LOADER>" + `<p>x</p><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif" style="background:url(&quot;data:,&quot;)">`, cssOther(Defer)},
+		{"style of the same category", `<p>x</p><img src="//tracker.example/p.gif" style="background:url(//tracker.example/b.png)">`,
+			"<LOADER>" + `<p>x</p><img data-fp-style="background:url(//tracker.example/b.png)" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif" style="background:url(&quot;data:,&quot;)">`, trackerPolicy(Defer)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok", Loader: loader}); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

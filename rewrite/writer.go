@@ -2273,15 +2273,18 @@ func (r *Writer) element(t *tag, name string) {
 		action = Defer
 	}
 	var e edit
+	// marked is the decision the element is marked with. The runtime
+	// restores all of an element's held attributes at once, under its one
+	// category: a held original of another category is not kept, and
+	// stays neutralised (holdMark).
+	var marked *Decision
+	if action == Defer || action == Placeholder {
+		marked = &best // marked below
+	}
 	if si >= 0 && sd.Action >= Defer {
-		if sd.Action == Remove {
-			e.setReplace(si, newCSS)
-		} else {
-			e.setReplace(si, newCSS)
+		e.setReplace(si, newCSS)
+		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
 			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
-			if action < Defer {
-				r.deferAttrs(&e, &sd)
-			}
 		}
 	}
 	if srcdocChanged {
@@ -2290,12 +2293,8 @@ func (r *Writer) element(t *tag, name string) {
 		}
 		// Unless removing, the original document is kept for the consent
 		// runtime, which swaps it back in.
-		if srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove {
+		if srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove && r.holdMark(&e, &marked, &srcdocDecision) {
 			r.addAttr(&e, "data-fp-srcdoc", srcdocOrig)
-			if action < Defer {
-				r.needLoader()
-				r.deferAttrs(&e, &srcdocDecision)
-			}
 		}
 	}
 	switch action {
@@ -2355,19 +2354,12 @@ func (r *Writer) element(t *tag, name string) {
 			}
 		}
 	}
-	if len(held) > 0 {
-		// The decision the element is already marked with, if any: the
-		// runtime restores all of an element's held attributes at once.
-		var marked *Decision
-		switch {
-		case action == Defer || action == Placeholder:
-			marked = &best
-		case si >= 0 && sd.Action >= Defer && sd.Action != Remove:
-			marked = &sd
-		case srcdocChanged && srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove:
-			marked = &srcdocDecision
+	for _, h := range held {
+		if action != Remove && h.d.Action != Remove && r.holdMark(&e, &marked, &h.d) {
+			e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
+		} else {
+			e.setDrop(h.i)
 		}
-		r.holdHandlers(&e, t, held, action == Remove, marked)
 	}
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
@@ -2380,31 +2372,20 @@ type heldHandler struct {
 	d Decision
 }
 
-// holdHandlers edits the held handlers of t into e: each is dropped when
-// the element's URLs are removed or its own decision removes it, and is
-// otherwise kept under data-fp-NAME for the runtime to put back. That
-// needs the element marked with the handler's category: an element not
-// marked yet (its URLs, style and srcdoc all kept, which then stay live)
-// is marked with the first held handler's decision; a handler whose
-// category is not the mark's is dropped, since it would come back with
-// the other category's consent.
-func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked *Decision) {
-	for k := range held {
-		h := &held[k]
-		switch {
-		case removed || h.d.Action == Remove:
-			e.setDrop(h.i)
-			continue
-		case marked == nil:
-			r.needLoader()
-			r.deferAttrs(e, &h.d)
-			marked = &h.d
-		case marked.Category != h.d.Category:
-			e.setDrop(h.i)
-			continue
-		}
-		e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
+// holdMark reports whether a held attribute of decision d can be kept
+// for the runtime on an element marked with *marked: an element not yet
+// marked is marked with d (and the page gets the loader); one marked with
+// another category cannot take it, since the runtime would restore it
+// with that category's consent. The caller then drops it or leaves it
+// neutralised.
+func (r *Writer) holdMark(e *edit, marked **Decision, d *Decision) bool {
+	if *marked == nil {
+		r.needLoader()
+		r.deferAttrs(e, d)
+		*marked = d
+		return true
 	}
+	return (*marked).Category == d.Category
 }
 
 // handlers decides the event handler attributes of t (onclick, onload…)
