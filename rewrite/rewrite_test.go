@@ -1744,6 +1744,10 @@ func TestHandlerMarkup(t *testing.T) {
 		{"deferred image, handler of its category", `<img src="//tracker.example/p.gif" ` + onerror + `>`,
 			`<img data-fp-category="ads" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif" data-fp-` + onerror + `>`, oneCategory(Defer)},
 		{"kept handler", `<button onclick="addToCart('12')">add</button>`, `<button onclick="addToCart('12')">add</button>`, trackerPolicy(Defer)},
+		{"SVG image, kept URL", `<svg><image href="/a.png" ` + onerror + `/></svg>`,
+			`<svg><image data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok" href="/a.png" data-fp-` + onerror + ` /></svg>`, trackerPolicy(Defer)},
+		{"SVG image, handler of another category", `<svg><image href="//tracker.example/p.gif" ` + onerror + `/></svg>`,
+			`<svg><image data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-href="//tracker.example/p.gif" /></svg>`, trackerPolicy(Defer)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

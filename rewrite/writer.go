@@ -1137,7 +1137,7 @@ func (r *Writer) plainStart(raw []byte) *knownSlot {
 		return nil
 	}
 	s := knownShort(r.scan.nameEnd-1, w)
-	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || r.handlerCanLoad(raw, r.scan.nameEnd) || !r.pushUsual(s.idx, s.flags) {
+	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || r.handlerCanLoad(raw) || !r.pushUsual(s.idx, s.flags) {
 		return nil
 	}
 	return s
@@ -1262,10 +1262,10 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 // just parsed from what the scanner read into info: when none of its
 // attributes is one whose value may hold a list of URLs or CSS (style,
 // srcset and its lazy loaders' copies, data-poster) or is an event
-// handler, and each of those
-// that hold a URL (src and its lazy loaders' copies, a browser's ignored
-// duplicate among them, which is checked all the same) has a quoted value
-// among those cut. Otherwise e is left as it was.
+// handler, and each of those that hold a URL (src and its lazy loaders'
+// copies, a browser's ignored duplicate among them, which is checked all
+// the same) has a quoted value among those cut. Otherwise e is left as it
+// was.
 func (e *seenTag) keepImg(t *tag, raw []byte, info *scanInfo) {
 	if t.name != "img" || unsafe.SliceData(t.raw) != unsafe.SliceData(raw) || !info.ok || info.n > maxScanAttrs || len(t.attrs) != info.n {
 		return
@@ -1359,11 +1359,10 @@ func (r *Writer) styleCanLoad(raw []byte, from int) bool {
 	return a != nil && a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
 }
 
-// handlerCanLoad reports whether the current tag, raw, whose attributes
-// start at from, may have an event handler whose value can name a host
+// handlerCanLoad reports whether the current tag, raw, may have an event handler whose value can name a host
 // (handlerMayLoad): false when none of its names starts with o, or when
 // the scanner saw every attribute and none is such a handler.
-func (r *Writer) handlerCanLoad(raw []byte, from int) bool {
+func (r *Writer) handlerCanLoad(raw []byte) bool {
 	if r.scan.letters&letterBit('o') == 0 {
 		return false
 	}
@@ -1463,7 +1462,7 @@ func (r *Writer) startTag(raw []byte) {
 	r.stats.Elements++
 	r.notePhase(t)
 	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
-		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.handlerCanLoad(raw, t.nameEnd) {
+		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.handlerCanLoad(raw) {
 		// A plain HTML element with no style attribute or event handler
 		// that can load anything: nothing in it can contact a host, so
 		// its attributes are not read.
@@ -2354,13 +2353,7 @@ func (r *Writer) element(t *tag, name string) {
 			}
 		}
 	}
-	for _, h := range held {
-		if action != Remove && h.d.Action != Remove && r.holdMark(&e, &marked, &h.d) {
-			e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
-		} else {
-			e.setDrop(h.i)
-		}
-	}
+	r.holdHandlers(&e, t, held, action == Remove, &marked)
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
 }
@@ -2370,6 +2363,21 @@ func (r *Writer) element(t *tag, name string) {
 type heldHandler struct {
 	i int
 	d Decision
+}
+
+// holdHandlers edits t's held handlers into e: each is kept under
+// data-fp-NAME for the runtime when neither the element's URLs (removed)
+// nor its own decision remove it and the element's mark can take it
+// (holdMark), and dropped otherwise.
+func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked **Decision) {
+	for k := range held {
+		h := &held[k]
+		if !removed && h.d.Action != Remove && r.holdMark(e, marked, &h.d) {
+			e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
+		} else {
+			e.setDrop(h.i)
+		}
+	}
 }
 
 // holdMark reports whether a held attribute of decision d can be kept
@@ -2390,9 +2398,8 @@ func (r *Writer) holdMark(e *edit, marked **Decision, d *Decision) bool {
 
 // handlers decides the event handler attributes of t (onclick, onload…)
 // whose values may name a host (handlerMayLoad): each is read as an
-// inline script and decided as one, a proxied or placeholder decision
-// read as a script's would be (kept, and deferred). It appends to held
-// the handlers that are deferred or removed. A handler's code runs in the page like an
+// inline script and decided as one (asScript). It appends to held the
+// handlers that are deferred or removed. A handler's code runs in the page like an
 // inline script's, when its event fires (an <img>'s onerror as soon as it
 // fails to load), and can reach a host the same ways.
 func (r *Writer) handlers(t *tag, tagName string, held []heldHandler) []heldHandler {
@@ -2419,12 +2426,7 @@ func (r *Writer) handlers(t *tag, tagName string, held []heldHandler) []heldHand
 		}
 		d := r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: f})
 		r.record(KindInlineScript, &d)
-		switch d.Action {
-		case RewriteURL:
-			d.Action = Keep
-		case Placeholder:
-			d.Action = Defer
-		}
+		r.asScript(&d)
 		if d.Action >= Defer {
 			held = append(held, heldHandler{i, d})
 		}
@@ -2748,12 +2750,7 @@ func (r *Writer) decideHeld(end []byte) {
 	r.res = Resource{Kind: KindInlineScript, Tag: "script", Script: f}
 	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
-	if r.opts.ReportOnly || d.Action == RewriteURL {
-		d.Action = Keep
-	}
-	if d.Action == Placeholder {
-		d.Action = Defer
-	}
+	r.asScript(&d)
 	if r.opts.ReportMentions {
 		r.recordMentions(f, &d)
 	}
@@ -2819,6 +2816,18 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	}
 }
 
+// asScript makes d, an inline script's decision, the action its code
+// takes as written: code is neither proxied nor a placeholder, and
+// report-only keeps it.
+func (r *Writer) asScript(d *Decision) {
+	switch {
+	case r.opts.ReportOnly || d.Action == RewriteURL:
+		d.Action = Keep
+	case d.Action == Placeholder:
+		d.Action = Defer
+	}
+}
+
 // isImportMap reports whether t, a script start tag, is an import map's.
 func isImportMap(t *tag) bool {
 	v, ok := t.get("type")
@@ -2858,12 +2867,7 @@ func (r *Writer) decideImportMap(t *tag, body []byte) {
 		// product's defers it, as an unknown).
 		d := r.decide(&Resource{Kind: KindInlineScript, Tag: "script", Script: &ScriptFacts{Malformed: !r.heldOver, Oversize: r.heldOver}})
 		r.record(KindInlineScript, &d)
-		switch {
-		case r.opts.ReportOnly || d.Action == RewriteURL:
-			d.Action = Keep
-		case d.Action == Placeholder:
-			d.Action = Defer
-		}
+		r.asScript(&d)
 		if r.disp = r.writeScript(t, &d, false); r.disp == dispPass {
 			r.emit(body)
 		}
@@ -3040,24 +3044,21 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		best = stronger(best, d)
 	}
 	si, sd, newCSS := r.styleAttr(t, t.name)
-	// An SVG element with a held handler is held whole with it.
 	var hbuf [4]heldHandler
 	held := r.handlers(t, t.name, hbuf[:0])
-	for _, h := range held {
-		best = stronger(best, h.d)
-	}
-	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer) {
+	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer && len(held) == 0) {
 		r.emit(t.raw)
 		return
 	}
 	var e edit
+	var marked *Decision // as in element
+	if best.Action == Defer || best.Action == Placeholder {
+		marked = &best // marked below
+	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplace(si, newCSS)
-		if sd.Action != Remove {
+		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
 			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
-			if best.Action < Defer {
-				r.deferAttrs(&e, &sd)
-			}
 		}
 	}
 	if best.Action >= Defer {
@@ -3071,9 +3072,6 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			for _, v := range vs {
 				e.setDrop(v.attr)
 			}
-			for _, h := range held {
-				e.setDrop(h.i)
-			}
 		} else {
 			r.needLoader()
 			r.deferAttrs(&e, &best)
@@ -3081,11 +3079,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 				// data-fp-href or data-fp-xlink:href: both may be present.
 				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
 			}
-			for _, h := range held {
-				e.setRename(h.i, "data-fp-"+t.attrs[h.i].name)
-			}
 		}
 	}
+	r.holdHandlers(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
 }
 
