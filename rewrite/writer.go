@@ -2276,9 +2276,9 @@ func (r *Writer) element(t *tag, name string) {
 	// restores all of an element's held attributes at once, under its one
 	// category: a held original of another category is not kept, and
 	// stays neutralised (holdMark).
-	var marked *Decision
+	var marked mark
 	if action == Defer || action == Placeholder {
-		marked = &best // marked below
+		marked = mark{true, best.Category} // marked below
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplace(si, newCSS)
@@ -2369,7 +2369,7 @@ type heldHandler struct {
 // data-fp-NAME for the runtime when neither the element's URLs (removed)
 // nor its own decision remove it and the element's mark can take it
 // (holdMark), and dropped otherwise.
-func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked **Decision) {
+func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked *mark) {
 	for k := range held {
 		h := &held[k]
 		if !removed && h.d.Action != Remove && r.holdMark(e, marked, &h.d) {
@@ -2380,20 +2380,27 @@ func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool,
 	}
 }
 
+// mark is the category an element is marked with for the runtime, once
+// it is (deferAttrs). A value, not a pointer to the decision: a pointer
+// stored through a pointer would move the callers' decisions to the heap.
+type mark struct {
+	set      bool
+	category string
+}
+
 // holdMark reports whether a held attribute of decision d can be kept
-// for the runtime on an element marked with *marked: an element not yet
-// marked is marked with d (and the page gets the loader); one marked with
-// another category cannot take it, since the runtime would restore it
-// with that category's consent. The caller then drops it or leaves it
-// neutralised.
-func (r *Writer) holdMark(e *edit, marked **Decision, d *Decision) bool {
-	if *marked == nil {
+// for the runtime on an element marked m: an element not yet marked is
+// marked with d (and the page gets the loader); one marked with another
+// category cannot take it, since the runtime would restore it with that
+// category's consent. The caller then drops it or leaves it neutralised.
+func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
+	if !m.set {
 		r.needLoader()
 		r.deferAttrs(e, d)
-		*marked = d
+		*m = mark{true, d.Category}
 		return true
 	}
-	return (*marked).Category == d.Category
+	return m.category == d.Category
 }
 
 // handlers decides the event handler attributes of t (onclick, onload…)
@@ -3051,9 +3058,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		return
 	}
 	var e edit
-	var marked *Decision // as in element
+	var marked mark // as in element
 	if best.Action == Defer || best.Action == Placeholder {
-		marked = &best // marked below
+		marked = mark{true, best.Category} // marked below
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplace(si, newCSS)
