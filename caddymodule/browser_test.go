@@ -809,6 +809,19 @@ func TestBrowserActivationOrder(t *testing.T) {
 	if strings.Join(blocking, ",") != "a,b,c" || len(order) != 5 {
 		t.Errorf("activation order %v, want a, b, c in order plus async and module", order)
 	}
+	// The held style comes back with its own type, and the video tries
+	// its source once the source has its URL again.
+	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4"} {
+		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
+			_, reqs := e.stub.seen()
+			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)
+		}
+	}
+	var styleType string
+	e.eval(ctx, `(function(){var s=document.querySelectorAll("style"); s=s[s.length-1]; return s.type+" "+s.hasAttribute("data-fp-type")})()`, &styleType)
+	if styleType != "text/css false" {
+		t.Errorf("the restored style's type and whether data-fp-type is left: %q, want its own type back", styleType)
+	}
 	var attrs string
 	e.eval(ctx, `(function(){var s=document.querySelector('script[src*="/order/a.js"]'); return s ? s.getAttribute("data-x")+" "+s.crossOrigin+" "+s.type : "missing"})()`, &attrs)
 	if attrs != "kept anonymous " {

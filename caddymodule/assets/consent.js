@@ -158,14 +158,13 @@
   };
 
   /* ---- activation ---- */
-  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style|on[a-z]+)$/;
+  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style|type|on[a-z]+)$/;
   var restore = (el) => {
     el.removeAttribute("data-fp-token");
     if (el.tagName == "STYLE") {
       var tw = el.previousElementSibling;
       if (tw && tw.hasAttribute("data-fp-neutral")) tw.remove();
-      el.removeAttribute("type");
-      if (el.hasAttribute("data-fp-type")) el.setAttribute("type", el.getAttribute("data-fp-type"));
+      el.removeAttribute("type"); // data-fp-type, if any, is given back below
     }
     el.getAttributeNames().forEach((n) => {
       var m = URLS.exec(n);
@@ -174,6 +173,9 @@
       else el.setAttribute(m[1], el.getAttribute(n));
       el.removeAttribute(n);
     });
+    // A video or audio element chose among its sources when it was
+    // parsed: a source given back its URL is not tried until it loads again.
+    if (el.tagName == "SOURCE") el.parentNode?.load?.();
   };
   // script re-creates a deferred script so that it runs.
   var script = (el) => {
