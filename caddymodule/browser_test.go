@@ -817,6 +817,13 @@ func TestBrowserActivationOrder(t *testing.T) {
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)
 		}
 	}
+	// The lazy background, which the page's loader found held before
+	// consent (quiet above), has its attribute back for the loader.
+	var bg string
+	e.eval(ctx, `document.querySelector(".lazy-bg").getAttribute("data-bg") || ""`, &bg)
+	if bg != "https://www.google-analytics.com/order/lazy-bg.gif" {
+		t.Errorf("the lazy background's data-bg after consent: %q", bg)
+	}
 	var styleType string
 	e.eval(ctx, `(function(){var s=document.querySelectorAll("style"); s=s[s.length-1]; return s.type+" "+s.hasAttribute("data-fp-type")})()`, &styleType)
 	if styleType != "text/css false" {

@@ -304,6 +304,9 @@ func sameAfterRemove(in, out *html.Node) bool {
 			if a.Namespace == "" && handlerMayName(a) && !hasAttrNS(other, a) {
 				continue // an event handler that can name a host, read as a script
 			}
+			if a.Namespace == "" && lazyBgName(a.Key) && a.Val != "" && !hasAttrNS(other, a) {
+				continue // a lazy loader's background, which may name a host
+			}
 			if a.Namespace == "" && a.Key == "style" {
 				if v, _ := attrOf(out, "style"); strings.Contains(v, `"data:,"`) || strings.Contains(v, `""`) {
 					continue

@@ -186,6 +186,21 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 		if n.Type == html.ElementNode {
 			switch n.Namespace {
 			case "":
+				// What lazy loaders copy into an element's background, on
+				// any element: each word of the value may be a URL, read
+				// as it is or as CSS (a loader may write it into a url()).
+				for _, a := range n.Attr {
+					if a.Namespace != "" || !lazyBgName(a.Key) {
+						continue
+					}
+					for _, v := range []string{a.Val, cssUnescape(a.Val)} {
+						for _, u := range strings.FieldsFunc(v, func(r rune) bool { return strings.ContainsRune(",|()[]\"' \t\n\f\r", r) }) {
+							if badURL(base, u) {
+								out = append(out, violation{n.Data + "[" + a.Key + "]", a.Val})
+							}
+						}
+					}
+				}
 				switch n.Data {
 				case "img", "source", "iframe", "frame", "video", "audio":
 					// What lazy-loading scripts copy into src, srcset and

@@ -167,6 +167,20 @@ var adversarial = []string{
 	`<p><span title="a" onclick="f('a')">a</span> <span title="a" onclick="f('//T/')">b</span>`,
 	`<img src="/a.png" onerror="x('1')"><img src="/a.png" onerror="x('//T/')"><img src="/a.png" onerror="x('//T/')">`,
 	`<div><em onclick="addToCart(1)">a</em><em onclick="addToCart(2)">b</em><em onclick="gtag('event','buy')">c</em></div>`,
+	// Lazy loaders' backgrounds, on any element and on each fast path:
+	// a bare URL, a bgset, a CSS url() list, an upper-case name, an
+	// unquoted value, a CSS escape, past the scanner's sixteen names, and
+	// the same tags again (the seen table, images known again).
+	`<div class="hero lazyload" data-bg="https://T/p.gif">x</div>`,
+	`<div data-bgset="/a.jpg [--small] | https://T/b.jpg 300w, /c.jpg 400w">x</div>`,
+	`<section DATA-BACKGROUND-IMAGE="url('//T/b.jpg')">x</section>`,
+	`<div data-bg-multi="url(/a.jpg), url(&quot;https://T/c.jpg&quot;)">x</div>`,
+	`<div data-bg=https://T/p.gif>x</div>`,
+	`<div data-bg="url(https\3a \2f \2f tracker.example/a.jpg)">x</div>`,
+	`<div a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 data-bg="https://T/p.gif">x</div>`,
+	`<p><span data-bg="">a</span><span data-bg="https://T/x.gif">b</span><span data-bg="https://T/x.gif">c</span>`,
+	`<img src="/a.png" data-bg="//T/p.gif"><img src="/a.png" data-bg="//T/p.gif">`,
+	`<base href="https://T/"><div data-bg="b.jpg">x</div>`,
 	// Import maps: a module's import of a specifier loads the URL the map
 	// gives it, in "imports" or in a scope's map, escaped or not.
 	`<script type="importmap">{"imports":{"ga":"https://T/gtag.js","app":"/app.js"}}</script><script type="module">import "ga"</script>`,
@@ -1520,6 +1534,11 @@ var usualPieces = []string{
 	`<div class="tile" ONCLICK="fbq('track')">`, `<img src="/i/1.jpg" alt="x" onerror="x('1')">`,
 	`<img src="/i/1.jpg" alt="x" onerror="x('//tracker.example/')">`, `<img src="/i/1.jpg" alt="x" onload="a=1">`,
 	`<img src="/i/1.jpg" alt="x" onerror=x('//tracker.example/')>`, // found by FuzzPassUsual: an unquoted value is not cut
+	// Lazy backgrounds: an empty one, which nothing loads, and others in
+	// the same shapes with a tracker's URL.
+	`<div class="tile" data-bg="">`, `<div class="tile" data-bg="//tracker.example/b.png">`, `<div class="tile" data-bg=//tracker.example/b.png>`,
+	`<div class="tile" data-bg="/i/b.png">`, `<img src="/i/1.jpg" alt="x" data-bg="//tracker.example/b.png">`, `<img src="/i/1.jpg" alt="x" data-bg="">`,
+	`<img src="/i/1.jpg" alt="x" data-bg=//tracker.example/b.png>`, // found by FuzzPassUsual: an unquoted value is not cut
 }
 
 // checkPassUsual writes doc in writes of chunk bytes to a Writer with
@@ -1789,6 +1808,53 @@ func TestOneMark(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok", Loader: loader}); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLazyBackground pins how lazy loaders' background attributes are
+// written: one held is kept for the runtime under data-fp-NAME, which it
+// gives back as NAME (the loader has come and gone, but an element below
+// the fold is still to be loaded); removing drops it and no more; one of
+// another category than the element's mark is dropped; a kept or empty
+// one stays as it is. An element that is marked loses its own data-fp-
+// attributes, which the runtime would take for held ones.
+func TestLazyBackground(t *testing.T) {
+	otherCategory := func(a Action) Policy {
+		p := trackerPolicy(a)
+		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
+			d := p.Decide(page, r)
+			if r.Kind == KindImage && r.Tag == "div" && d.Action != Keep {
+				d.Category = "other"
+			}
+			return d
+		})
+	}
+	const bg = `data-bg="https://tracker.example/b.jpg"`
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+	}{
+		{"held", `<div class="lazyload" ` + bg + `>x</div>`,
+			`<div data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" class="lazyload" data-fp-` + bg + `>x</div>`, trackerPolicy(Defer)},
+		{"removed", `<div class="lazyload" ` + bg + `>x</div>`, `<div class="lazyload">x</div>`, trackerPolicy(Remove)},
+		{"kept", `<div class="lazyload" data-bg="/b.jpg" data-bgset="/c.jpg 1x, /d.jpg 2x">x</div>`,
+			`<div class="lazyload" data-bg="/b.jpg" data-bgset="/c.jpg 1x, /d.jpg 2x">x</div>`, trackerPolicy(Defer)},
+		{"empty", `<div data-bg="" data-background>x</div>`, `<div data-bg="" data-background>x</div>`, trackerPolicy(Defer)},
+		{"CSS escapes", `<div data-bg="url(https\3a \2f \2f tracker.example/e.jpg)">x</div>`,
+			`<div data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-data-bg="url(https\3a \2f \2f tracker.example/e.jpg)">x</div>`, trackerPolicy(Defer)},
+		{"another category than the mark", `<div style="background:url(//tracker.example/s.png)" ` + bg + `>x</div>`,
+			`<div data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-style="background:url(//tracker.example/s.png)" style="background:url(&quot;data:,&quot;)">x</div>`, otherCategory(Defer)},
+		{"the page's own data-fp- attributes on a marked element", `<img data-fp-src="https://evil.example/x.gif" data-fp-id="a" src="//tracker.example/p.gif">`,
+			`<img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif">`, trackerPolicy(Defer)},
+		{"the page's own data-fp- attributes on an element left alone", `<img data-fp-src="https://evil.example/x.gif" data-fp-id="a" src="/p.gif">`,
+			`<img data-fp-src="https://evil.example/x.gif" data-fp-id="a" src="/p.gif">`, trackerPolicy(Defer)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok"}); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})

@@ -1137,7 +1137,7 @@ func (r *Writer) plainStart(raw []byte) *knownSlot {
 		return nil
 	}
 	s := knownShort(r.scan.nameEnd-1, w)
-	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || r.handlerCanLoad(raw) || !r.pushUsual(s.idx, s.flags) {
+	if s == nil || !s.plain || r.scan.letters&s.keyLetters != 0 || r.attrsCanLoad(raw) || !r.pushUsual(s.idx, s.flags) {
 		return nil
 	}
 	return s
@@ -1179,18 +1179,22 @@ type seenTag struct {
 	// hands marks the values cut that are event handlers': another value
 	// there must name no host either (handlerMayLoad).
 	hands uint8
+	// bgs marks the values cut that are lazy background attributes'
+	// (lazyBgName), which plainStart passed empty: another value there
+	// must be empty too.
+	bgs uint8
 }
 
 // keep makes e the start tag raw, which the scanner has just read into
 // info and plainStart passed as the known name idx with flags; or empty,
 // when raw, without its values, is longer than e can hold.
 func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
-	e.n, e.nv, e.img, e.vecs, e.hands = 0, 0, false, 0, 0
+	e.n, e.nv, e.img, e.vecs, e.hands, e.bgs = 0, 0, false, 0, 0, 0
 	if !info.ok || info.n > maxScanAttrs {
 		return
 	}
 	j, k, nv := 0, 0, 0 // j: raw copied up to; k: bytes in e.b
-	var hands uint8
+	var hands, bgs uint8
 	for i := range info.attrs[:info.n] {
 		a := &info.attrs[i]
 		if !quotedValue(a.valStart, a.valEnd, a.end) || nv == len(e.cut) {
@@ -1200,6 +1204,9 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		// checked this one (seenLen).
 		if rawHandler(raw, a) {
 			hands |= 1 << nv
+		}
+		if rawLazyBg(raw, a) {
+			bgs |= 1 << nv
 		}
 		seg := int(a.valStart) - j
 		if k+seg > len(e.b) {
@@ -1214,7 +1221,7 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		return
 	}
 	k += copy(e.b[k:], raw[j:])
-	e.n, e.nv, e.idx, e.flags, e.hands = uint8(k), uint8(nv), idx, flags, hands
+	e.n, e.nv, e.idx, e.flags, e.hands, e.bgs = uint8(k), uint8(nv), idx, flags, hands, bgs
 }
 
 // seenLen returns the length of the start tag at the start of b when it
@@ -1246,7 +1253,7 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 				return 0
 			}
 		}
-		if e.hands&(1<<k) != 0 && handlerMayLoad(b[i:i+x]) {
+		if e.hands&(1<<k) != 0 && handlerMayLoad(b[i:i+x]) || e.bgs&(1<<k) != 0 && x > 0 {
 			return 0
 		}
 		i, j = i+x, s
@@ -1276,9 +1283,11 @@ func (e *seenTag) keepImg(t *tag, raw []byte, info *scanInfo) {
 		a := &t.attrs[i] // as the scanner saw info.attrs[i], its name lower-cased
 		q := quotedValue(a.valStart, a.valEnd, a.end)
 		switch {
-		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster" || isHandler(a.name):
-			// (A handler's value, cut or not, may be one that element
-			// held: seenLen passes the image without asking.)
+		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster" || isHandler(a.name) || lazyBgName(a.name):
+			// (A handler's or a lazy background's value, cut or not, may
+			// be one that element held: seenLen passes the image without
+			// asking. FuzzPassUsual found <img data-bg=//tracker…>, whose
+			// unquoted value is not cut.)
 			return
 		case a.valStart >= 0 && (a.name == "src" || a.name == "data-src" || a.name == "data-lazy-src" || a.name == "data-original"):
 			if !q || quoted >= len(e.cut) {
@@ -1359,18 +1368,24 @@ func (r *Writer) styleCanLoad(raw []byte, from int) bool {
 	return a != nil && a.valStart >= 0 && styleMayLoad(raw[a.valStart:a.valEnd])
 }
 
-// handlerCanLoad reports whether the current tag, raw, may have an event handler whose value can name a host
-// (handlerMayLoad): false when none of its names starts with o, or when
-// the scanner saw every attribute and none is such a handler.
-func (r *Writer) handlerCanLoad(raw []byte) bool {
-	if r.scan.letters&letterBit('o') == 0 {
+// attrsCanLoad reports whether the current tag, raw, may have an event
+// handler whose value can name a host (handlerMayLoad), or a lazy
+// background attribute with a value (data-bg…, lazyBgName): false when
+// none of its names starts with o or d, or when the scanner saw every
+// attribute and none is such a handler or such an attribute.
+func (r *Writer) attrsCanLoad(raw []byte) bool {
+	if r.scan.letters&(letterBit('o')|letterBit('d')) == 0 {
 		return false
 	}
 	if !r.scan.ok || r.scan.n > maxScanAttrs {
 		return true
 	}
 	for i := range r.scan.attrs[:r.scan.n] {
-		if a := &r.scan.attrs[i]; rawHandler(raw, a) && a.valStart >= 0 && handlerMayLoad(raw[a.valStart:a.valEnd]) {
+		a := &r.scan.attrs[i]
+		if a.valStart < 0 {
+			continue
+		}
+		if rawHandler(raw, a) && handlerMayLoad(raw[a.valStart:a.valEnd]) || a.valEnd > a.valStart && rawLazyBg(raw, a) {
 			return true
 		}
 	}
@@ -1381,6 +1396,30 @@ func (r *Writer) handlerCanLoad(raw []byte) bool {
 // it, is named like an event handler, in any case.
 func rawHandler(raw []byte, a *rawAttr) bool {
 	return a.nameEnd-a.nameStart > 2 && raw[a.nameStart]|0x20 == 'o' && raw[a.nameStart+1]|0x20 == 'n'
+}
+
+// rawLazyBg reports whether the attribute a of raw, as the scanner saw
+// it, is named like a lazy background attribute (lazyBgName), in any
+// case.
+func rawLazyBg(raw []byte, a *rawAttr) bool {
+	n := raw[a.nameStart:a.nameEnd]
+	if len(n) < 7 || n[5]|0x20 != 'b' {
+		return false
+	}
+	if m, _ := hasPrefixFold(n, "data-bg"); m {
+		return true
+	}
+	m, _ := hasPrefixFold(n, "data-background")
+	return m
+}
+
+// lazyBgName reports whether the lower-case attribute name is one that
+// lazy loaders copy into an element's background image once it nears the
+// viewport: data-bg and data-background and every name they begin
+// (data-bg-multi, data-bgset, data-bg-set, data-background-image…), as
+// lazysizes, vanilla-lazyload, lozad and WordPress plugins name them.
+func lazyBgName(name string) bool {
+	return strings.HasPrefix(name, "data-bg") || strings.HasPrefix(name, "data-background")
 }
 
 var (
@@ -1462,7 +1501,7 @@ func (r *Writer) startTag(raw []byte) {
 	r.stats.Elements++
 	r.notePhase(t)
 	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
-		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.handlerCanLoad(raw) {
+		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.attrsCanLoad(raw) {
 		// A plain HTML element with no style attribute or event handler
 		// that can load anything: nothing in it can contact a host, so
 		// its attributes are not read.
@@ -1975,10 +2014,14 @@ func (d *Decision) outranks(a *Decision) bool {
 // edit describes how to re-serialise a changed tag. The first few attribute
 // changes sit in the edit itself, so that an edit can live on the stack.
 type edit struct {
-	add  []byte // attributes added after the name
-	n    int    // changes in few
-	few  [6]attrOp
-	more []attrOp // changes past the sixth
+	add []byte // attributes added after the name
+	// marks is set once the edit marks the element for the runtime
+	// (deferAttrs): the tag's own data-fp- attributes are then dropped,
+	// since the runtime would take them for held ones and restore them.
+	marks bool
+	n     int // changes in few
+	few   [6]attrOp
+	more  []attrOp // changes past the sixth
 }
 
 // attrOp changes one attribute: renames it, replaces its value or drops it.
@@ -2067,7 +2110,7 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		o := e.find(i)
-		if a.dup || o != nil && o.drop {
+		if a.dup || o != nil && o.drop || o == nil && e.marks && strings.HasPrefix(a.name, "data-fp-") {
 			continue
 		}
 		b = append(b, ' ')
@@ -2116,6 +2159,7 @@ func (r *Writer) settle() {
 }
 
 func (r *Writer) deferAttrs(e *edit, d *Decision) {
+	e.marks = true
 	r.addAttr(e, "data-fp-category", d.Category)
 	if d.Vendor != "" {
 		r.addAttr(e, "data-fp-vendor", d.Vendor)
@@ -2241,8 +2285,9 @@ func (r *Writer) element(t *tag, name string) {
 		}
 	}
 	si, sd, newCSS := r.styleAttr(t, name)
-	var hbuf [4]heldHandler
+	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
+	held = r.lazyBackgrounds(t, name, held)
 	var srcdoc, srcdocOrig string
 	var srcdocDecision Decision
 	srcdocChanged := false
@@ -2353,23 +2398,23 @@ func (r *Writer) element(t *tag, name string) {
 			}
 		}
 	}
-	r.holdHandlers(&e, t, held, action == Remove, &marked)
+	r.holdAttrs(&e, t, held, action == Remove, &marked)
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
 }
 
-// heldHandler is an event handler attribute of a tag, t.attrs[i], that
+// heldAttr is an event handler attribute of a tag, t.attrs[i], that
 // its decision d defers or removes.
-type heldHandler struct {
+type heldAttr struct {
 	i int
 	d Decision
 }
 
-// holdHandlers edits t's held handlers into e: each is kept under
+// holdAttrs edits t's held handlers into e: each is kept under
 // data-fp-NAME for the runtime when neither the element's URLs (removed)
 // nor its own decision remove it and the element's mark can take it
 // (holdMark), and dropped otherwise.
-func (r *Writer) holdHandlers(e *edit, t *tag, held []heldHandler, removed bool, marked *mark) {
+func (r *Writer) holdAttrs(e *edit, t *tag, held []heldAttr, removed bool, marked *mark) {
 	for k := range held {
 		h := &held[k]
 		if !removed && h.d.Action != Remove && r.holdMark(e, marked, &h.d) {
@@ -2409,7 +2454,7 @@ func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 // handlers that are deferred or removed. A handler's code runs in the page like an
 // inline script's, when its event fires (an <img>'s onerror as soon as it
 // fails to load), and can reach a host the same ways.
-func (r *Writer) handlers(t *tag, tagName string, held []heldHandler) []heldHandler {
+func (r *Writer) handlers(t *tag, tagName string, held []heldAttr) []heldAttr {
 	// (Called from startTag, whose scan, when whole, is of this tag.)
 	if r.scan.ok && r.scan.letters&letterBit('o') == 0 {
 		return held // no name starts with o
@@ -2435,10 +2480,72 @@ func (r *Writer) handlers(t *tag, tagName string, held []heldHandler) []heldHand
 		r.record(KindInlineScript, &d)
 		r.asScript(&d)
 		if d.Action >= Defer {
-			held = append(held, heldHandler{i, d})
+			held = append(held, heldAttr{i, d})
 		}
 	}
 	return held
+}
+
+// lazyBackgrounds decides the lazy background attributes of t (data-bg,
+// data-bgset, data-background-image…; lazyBgName) that have a value: a
+// page's own lazy loader copies their URLs into the element's background
+// once it nears the viewport, and the browser then loads them. Each URL
+// in the value is decided as an image: the value is split at white
+// space, commas, bars, brackets, parentheses and quotes, which covers a
+// bare URL, a srcset, lazysizes' bgset and a CSS url() list (the words
+// around the URLs are decided as relative URLs, of the page's own host).
+// A value with a backslash, which a loader that writes it into CSS reads
+// as an escape, is also decided with its CSS escapes decoded. It appends
+// to held the attributes that are deferred or removed. A proxied URL (RewriteURL) or a placeholder is deferred: the
+// loader would load the vendor's own URL.
+func (r *Writer) lazyBackgrounds(t *tag, tagName string, held []heldAttr) []heldAttr {
+	// (Called from startTag, whose scan, when whole, is of this tag.)
+	if r.scan.ok && r.scan.letters&letterBit('d') == 0 {
+		return held // no name starts with d
+	}
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.dup || a.valStart < 0 || a.valStart == a.valEnd || !lazyBgName(a.name) {
+			continue
+		}
+		v := r.tmpAttr(t.raw[a.valStart:a.valEnd])
+		r.urls = r.urls[:0]
+		for u := range strings.FieldsFuncSeq(v, bgSeparator) {
+			r.urls = append(r.urls, u)
+		}
+		if strings.IndexByte(v, '\\') >= 0 {
+			// A loader that writes the value into CSS reads a backslash
+			// as an escape: the value is decided as read both ways.
+			for u := range strings.FieldsFuncSeq(cssUnescape(v), bgSeparator) {
+				r.urls = append(r.urls, u)
+			}
+		}
+		var d Decision
+		for _, u := range r.urls {
+			ud := r.decideURL(KindImage, tagName, u)
+			r.record(KindImage, &ud)
+			if ud.outranks(&d) {
+				d = ud
+			}
+		}
+		if d.Action == RewriteURL || d.Action == Placeholder {
+			d.Action = Defer
+		}
+		if d.Action >= Defer {
+			held = append(held, heldAttr{i, d})
+		}
+	}
+	return held
+}
+
+// bgSeparator reports whether c separates the URLs of a lazy background
+// attribute's value (lazyBackgrounds).
+func bgSeparator(c rune) bool {
+	switch c {
+	case ',', '|', '(', ')', '[', ']', '"', '\'':
+		return true
+	}
+	return c < 0x80 && byteClass[c] == clSpace
 }
 
 // isHandler reports whether the lower-case attribute name is an event
@@ -3051,7 +3158,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		best = stronger(best, d)
 	}
 	si, sd, newCSS := r.styleAttr(t, t.name)
-	var hbuf [4]heldHandler
+	var hbuf [4]heldAttr
 	held := r.handlers(t, t.name, hbuf[:0])
 	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer && len(held) == 0) {
 		r.emit(t.raw)
@@ -3088,7 +3195,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			}
 		}
 	}
-	r.holdHandlers(&e, t, held, best.Action == Remove, &marked)
+	r.holdAttrs(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
 }
 

@@ -158,7 +158,10 @@
   };
 
   /* ---- activation ---- */
-  var URLS = /^data-fp-(src|srcset|srcdoc|href|xlink:href|poster|data|ping|background|imagesrcset|style|type|on[a-z]+)$/;
+  // HELD names what the rewriter held, data-fp-NAME, to be given back as
+  // NAME (src, srcset, style, onclick, data-bg…): any but its own marks.
+  // It drops a page's own data-fp- attributes from an element it marks.
+  var HELD = /^data-fp-(?!category$|vendor$|placeholder$)(.+)$/;
   var restore = (el) => {
     el.removeAttribute("data-fp-token");
     if (el.tagName == "STYLE") {
@@ -167,7 +170,7 @@
       el.removeAttribute("type"); // data-fp-type, if any, is given back below
     }
     el.getAttributeNames().forEach((n) => {
-      var m = URLS.exec(n);
+      var m = HELD.exec(n);
       if (!m) return;
       if (m[1] == "xlink:href") el.setAttributeNS("http://www.w3.org/1999/xlink", "xlink:href", el.getAttribute(n));
       else el.setAttribute(m[1], el.getAttribute(n));
