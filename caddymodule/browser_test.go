@@ -809,9 +809,10 @@ func TestBrowserActivationOrder(t *testing.T) {
 	if strings.Join(blocking, ",") != "a,b,c" || len(order) != 5 {
 		t.Errorf("activation order %v, want a, b, c in order plus async and module", order)
 	}
-	// The held style comes back with its own type, and the video tries
-	// its source once the source has its URL again.
-	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4"} {
+	// The held style comes back with its own type, the video tries its
+	// source once the source has its URL again, and the page's own script
+	// runs with its error handler.
+	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)

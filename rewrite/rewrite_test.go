@@ -181,6 +181,14 @@ var adversarial = []string{
 	`<p><span data-bg="">a</span><span data-bg="https://T/x.gif">b</span><span data-bg="https://T/x.gif">c</span>`,
 	`<img src="/a.png" data-bg="//T/p.gif"><img src="/a.png" data-bg="//T/p.gif">`,
 	`<base href="https://T/"><div data-bg="b.jpg">x</div>`,
+	// A script's or a style's own handlers (onload fires once it has
+	// loaded) and style attribute, which the element's own path reads.
+	`<script src="/ok.js" onload="new Image().src='https://T/p.gif'"></script>`,
+	`<script onerror="navigator.sendBeacon('//T/b')">var a=1</script>`,
+	`<script src="https://T/a.js" onload="new Image().src='https://T/p.gif'"></script>`,
+	`<style onload="new Image().src='https://T/p.gif'">a{color:red}</style>`,
+	`<style style="background:url(https://T/p.gif)">a{}</style><style STYLE=url(http:tracker.example/b.gif)>`,
+	`<style onload="x('//T/p')">@import "https://T/s.css";</style>`,
 	// Import maps: a module's import of a specifier loads the URL the map
 	// gives it, in "imports" or in a scope's map, escaped or not.
 	`<script type="importmap">{"imports":{"ga":"https://T/gtag.js","app":"/app.js"}}</script><script type="module">import "ga"</script>`,
@@ -1855,6 +1863,42 @@ func TestLazyBackground(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok"}); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOwnAttrs pins how a script's or a style's own held attributes are
+// written (ownAttrs): deferred, a script is held whole with them under
+// data-fp-NAME, and a style's neutralised twin goes without them while
+// its deferred twin keeps them; removed, they go and the element stays
+// (a shop's own script is not removed for its onload). An attribute of
+// another category than the element's mark goes. A later import map is
+// not edited with an earlier script's attributes.
+func TestOwnAttrs(t *testing.T) {
+	const onload = `onload="x('//tracker.example/')"`
+	const held = `data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok"`
+	tests := []struct {
+		in, want string
+		a        Action
+	}{
+		{`<script src="/ok.js" ` + onload + `></script>`,
+			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" data-fp-` + onload + `></script>`, Defer},
+		{`<script src="/ok.js" ` + onload + `></script>`, `<script src="/ok.js"></script>`, Remove},
+		{`<script src="/ok.js" data-bg="//tracker.example/b.gif" ` + onload + `></script>`,
+			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" data-fp-` + onload + `></script>`, Defer},
+		{`<script ` + onload + `>var a=1</script>`, `<script type="text/plain" ` + held + ` data-fp-` + onload + `>var a=1</script>`, Defer},
+		{`<script ` + onload + `>var a=1</script>`, `<script>var a=1</script>`, Remove},
+		{`<style ` + onload + ` media="all">a{}</style>`,
+			`<style data-fp-neutral="" media="all">a{}</style><style type="text/plain" ` + held + ` data-fp-` + onload + ` media="all">a{}</style>`, Defer},
+		{`<style ` + onload + ` media="all">a{}</style>`, `<style media="all">a{}</style>`, Remove},
+		{`<script src="/ok.js" id="s" ` + onload + `></script><script type="importmap" id="m" class="c">{</script>`,
+			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" id="s" data-fp-` + onload + `></script><script type="text/plain" data-fp-category="unknown" data-fp-token="tok" data-fp-type="importmap" id="m" class="c">{</script>`, Defer},
+	}
+	for _, tc := range tests {
+		t.Run(tc.a.String()+"/"+tc.in, func(t *testing.T) {
+			if got := rewriteString(t, tc.in, Options{Policy: trackerPolicy(tc.a), Token: "tok"}); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})

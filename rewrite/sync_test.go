@@ -450,8 +450,10 @@ func TestResetAtFields(t *testing.T) {
 		"names": scratch, "tg": scratch, "scan": scratch, "heldTg": scratch, "attrBuf": scratch, "spare": scratch,
 		"sink": scratch, "spareAdd": scratch, "refs": scratch, "url": scratch, "res": scratch, "arena": scratch,
 		"urls": scratch, "facts": scratch, "seen": scratch, "usualOff": scratch,
-		// heldKind says what held holds, and is set with it.
-		"heldKind": scratch, "heldSrc": scratch, "heldHasSrc": scratch,
+		// heldKind says what held holds, and is set with it; tagHeld and
+		// tagHeldD are set at every script and style start tag that
+		// reads them.
+		"heldKind": scratch, "heldSrc": scratch, "heldHasSrc": scratch, "tagHeld": scratch, "tagHeldD": scratch,
 	}
 	typ := reflect.TypeOf(Writer{})
 	for i := range typ.NumField() {

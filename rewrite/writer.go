@@ -170,10 +170,15 @@ type Writer struct {
 	// decision on its sources, which its text's joins (decideHeld).
 	heldSrc    Decision
 	heldHasSrc bool
-	nested     *Writer
-	spare      *Writer // a closed nested Writer, for the next (nestedWriter)
-	sink       sink    // the nested Writer's way into this one's output
-	isNested   bool
+	// tagHeld are the held attributes of the current script or style
+	// start tag (ownAttrs), decided when it was read, and tagHeldD the
+	// strongest of those deferred.
+	tagHeld  []heldAttr
+	tagHeldD Decision
+	nested   *Writer
+	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
+	sink     sink    // the nested Writer's way into this one's output
+	isNested bool
 
 	deciding  bool     // deciding a held element: the output is at its start tag
 	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
@@ -2711,6 +2716,7 @@ var jsTypes = []string{"module", "text/javascript", "application/javascript", "a
 	"text/x-ecmascript", "text/x-javascript"}
 
 func (r *Writer) startScript(t *tag) {
+	r.tagHeld = r.tagHeld[:0] // none for a script that does not run
 	exec, spec, delayed := scriptType(t)
 	if !exec && !spec {
 		if isImportMap(t) {
@@ -2728,6 +2734,10 @@ func (r *Writer) startScript(t *tag) {
 		return
 	}
 	r.heldHasSrc = false
+	// Its handlers (onload runs once it has loaded), lazy background and
+	// style attribute are held with the script: held, it is inert.
+	var ad Decision
+	r.tagHeld, ad = r.ownAttrs(t, "script", r.tagHeld)
 	if scriptSrc(t, delayed) >= 0 && exec {
 		// A delayed script's every source is decided: which one its
 		// loader reads is the loader's business.
@@ -2738,6 +2748,7 @@ func (r *Writer) startScript(t *tag) {
 			}
 		}
 		r.record(KindScript, &d)
+		d = stronger(d, ad)
 		if delayed && t.index("src") < 0 {
 			// Its loader may also run its text (a loader that reads
 			// another attribute, or finds this one empty): the text is
@@ -2752,6 +2763,9 @@ func (r *Writer) startScript(t *tag) {
 			return
 		}
 	}
+	if ad.Action != Keep && !r.heldHasSrc {
+		r.heldSrc, r.heldHasSrc = ad, true // joined to the text's decision
+	}
 	r.held = append(r.held[:0], t.raw...)
 	r.heldLen = len(t.raw)
 	r.heldKind = heldScript
@@ -2759,14 +2773,63 @@ func (r *Writer) startScript(t *tag) {
 	r.enterRaw(rawScript, "script", dispHold)
 }
 
+// ownAttrs decides the attributes of a script or style start tag that
+// load on their own, apart from the element's text and sources: event
+// handlers (a script's or a style's onload runs once it has loaded), lazy
+// backgrounds and a style attribute (both inert on an element that is not
+// rendered, unless the page's CSS renders it). It appends the held ones
+// to held and returns the strongest decision of those deferred, which the
+// element takes if it is stronger: a script is then held whole, as an
+// inline script whose code mixes a tracker's call with the page's own is;
+// a style's neutralised twin goes without them (decideStyle). One that
+// is removed is dropped, and the element keeps its own decision
+// (dropRemoved): removing a shop's own script for its onload would break
+// the shop.
+func (r *Writer) ownAttrs(t *tag, name string, held []heldAttr) ([]heldAttr, Decision) {
+	held = r.handlers(t, name, held)
+	held = r.lazyBackgrounds(t, name, held)
+	if i, sd, _ := r.styleAttr(t, name); i >= 0 && sd.Action >= Defer {
+		if sd.Action == Placeholder {
+			sd.Action = Defer
+		}
+		held = append(held, heldAttr{i, sd})
+	}
+	var d Decision
+	for k := range held {
+		if held[k].d.Action != Remove {
+			d = stronger(d, held[k].d)
+		}
+	}
+	return held, d
+}
+
+// dropRemoved drops from e the attributes of the current script or style
+// start tag that ownAttrs removed, and reports whether there were any.
+func (r *Writer) dropRemoved(e *edit) bool {
+	any := false
+	for _, h := range r.tagHeld {
+		if h.d.Action == Remove {
+			e.setDrop(h.i)
+			any = true
+		}
+	}
+	return any
+}
+
 // writeScript writes a script start tag for decision d and returns the
 // disposition of its body; delayed is scriptType's word on the tag.
 func (r *Writer) writeScript(t *tag, d *Decision, delayed bool) disposition {
 	switch d.Action {
 	case Keep:
-		r.emit(t.raw)
+		var e edit
+		if r.opts.ReportOnly || !r.dropRemoved(&e) {
+			r.emit(t.raw)
+		} else {
+			r.writeTag(t, &e)
+		}
 	case RewriteURL:
 		var e edit
+		r.dropRemoved(&e)
 		for _, n := range sourceNames(delayed) {
 			if i := t.index(n); i >= 0 {
 				e.setReplace(i, d.RewriteTo)
@@ -2778,6 +2841,10 @@ func (r *Writer) writeScript(t *tag, d *Decision, delayed bool) disposition {
 	default:
 		r.needLoader()
 		var e edit
+		// Its own held attributes wait with it, under data-fp-NAME,
+		// which the runtime's copy of the script loses.
+		marked := mark{true, d.Category}
+		r.holdAttrs(&e, t, r.tagHeld, false, &marked)
 		r.addAttr(&e, "type", "text/plain")
 		if i := t.index("type"); i >= 0 {
 			if delayed {
@@ -2817,6 +2884,7 @@ func (r *Writer) startStyle(t *tag) {
 			return
 		}
 	}
+	r.tagHeld, r.tagHeldD = r.ownAttrs(t, "style", r.tagHeld[:0])
 	r.held = append(r.held[:0], t.raw...)
 	r.heldLen = len(t.raw)
 	r.heldKind = heldStyle
@@ -2899,22 +2967,34 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 			return
 		}
 		r.needLoader()
-		r.writeTag(t, r.deferStyleEdit(t, &d))
+		r.writeTag(t, r.deferStyleTwin(t, &d))
 		r.emit(body)
 		return
 	}
 	css := string(body)
 	newCSS, d := r.rewriteCSS(css, "style")
+	// Its handlers, lazy background and style attribute (ownAttrs): held
+	// ones hold the block, and removed ones go.
+	d = stronger(d, r.tagHeldD)
 	if r.opts.ReportOnly || d.Action < Defer {
-		r.emit(t.raw)
+		var e edit
+		if r.opts.ReportOnly || !r.dropRemoved(&e) {
+			r.emit(t.raw)
+		} else {
+			r.writeTag(t, &e)
+		}
 		r.emit(body)
 		return
 	}
-	// The neutralised CSS applies now, marked data-fp-neutral; a deferred
-	// twin right after it holds the original for the consent runtime,
-	// which drops the neutral one when it restores the twin.
+	// The neutralised CSS applies now, marked data-fp-neutral, without the
+	// held attributes; a deferred twin right after it holds the original
+	// for the consent runtime, which drops the neutral one when it
+	// restores the twin.
 	var ne edit
 	r.addAttr(&ne, "data-fp-neutral", "")
+	for _, h := range r.tagHeld {
+		ne.setDrop(h.i)
+	}
 	r.writeTag(t, &ne)
 	r.emitString(newCSS)
 	if d.Action == Defer || d.Action == Placeholder {
@@ -2925,9 +3005,19 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		}
 		r.needLoader()
 		d.Action = Defer
-		r.writeTag(t, r.deferStyleEdit(t, &d))
+		r.writeTag(t, r.deferStyleTwin(t, &d))
 		r.emit(body)
 	}
+}
+
+// deferStyleTwin is deferStyleEdit with the start tag's held attributes
+// (ownAttrs) kept for the runtime under data-fp-NAME, or dropped when
+// removed or of another category than d's (holdAttrs).
+func (r *Writer) deferStyleTwin(t *tag, d *Decision) *edit {
+	e := r.deferStyleEdit(t, d)
+	marked := mark{true, d.Category}
+	r.holdAttrs(e, t, r.tagHeld, false, &marked)
+	return e
 }
 
 // asScript makes d, an inline script's decision, the action its code

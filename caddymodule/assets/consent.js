@@ -201,7 +201,11 @@
       if (wait) {
         s.async = false;
         running = true;
-        s.onload = s.onerror = () => { running = false; run(); };
+        // Listeners, not onload/onerror: those are the script's own
+        // handlers, which it may carry (data-fp-onload).
+        var next = () => { running = false; run(); };
+        s.addEventListener("load", next);
+        s.addEventListener("error", next);
       }
       if (el.parentNode) el.parentNode.replaceChild(s, el); else d.head.appendChild(s);
       if (wait) return;
