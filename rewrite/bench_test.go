@@ -348,3 +348,24 @@ func TestAllocsFlat(t *testing.T) {
 		t.Errorf("rewriting the 500 KB page allocates %.0f times, the 50 KB page %.0f: something is allocated per element", big, small)
 	}
 }
+
+// TestArenaBounded checks that the scratch arena, which element and a
+// script's or style's own attributes (ownAttrs) decode values into, is
+// reset for each element: on a page of many scripts with a lazy
+// background it holds one value, not the page's.
+func TestArenaBounded(t *testing.T) {
+	var sb strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&sb, `<script data-bg="/img/%d.jpg">var a=1</script><style data-bg="/img/%d.jpg">a{}</style>`, i, i)
+	}
+	w := NewWriter(io.Discard, Options{Policy: shopPolicy(Defer), Token: "tok"})
+	if _, err := io.WriteString(w, sb.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(w.arena); c > 4096 {
+		t.Errorf("the arena grew to %d bytes over %d bytes of page", c, sb.Len())
+	}
+}

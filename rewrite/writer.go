@@ -2786,6 +2786,7 @@ func (r *Writer) startScript(t *tag) {
 // (dropRemoved): removing a shop's own script for its onload would break
 // the shop.
 func (r *Writer) ownAttrs(t *tag, name string, held []heldAttr) ([]heldAttr, Decision) {
+	r.arena = r.arena[:0] // as at each element: lazyBackgrounds decodes into it
 	held = r.handlers(t, name, held)
 	held = r.lazyBackgrounds(t, name, held)
 	if i, sd, _ := r.styleAttr(t, name); i >= 0 && sd.Action >= Defer {
