@@ -825,6 +825,12 @@ func TestBrowserActivationOrder(t *testing.T) {
 	if bg != "https://www.google-analytics.com/order/lazy-bg.gif" {
 		t.Errorf("the lazy background's data-bg after consent: %q", bg)
 	}
+	// The SVG script ran.
+	var ran []string
+	waitFor(3*time.Second, func() bool { e.eval(ctx, `window.fpRan || []`, &ran); return len(ran) > 0 })
+	if !slices.Equal(ran, []string{"www.google-analytics.com"}) {
+		t.Errorf("scripts run by the stub's default handler after consent: %v, want the SVG script's", ran)
+	}
 	var styleType string
 	e.eval(ctx, `(function(){var s=document.querySelectorAll("style"); s=s[s.length-1]; return s.type+" "+s.hasAttribute("data-fp-type")})()`, &styleType)
 	if styleType != "text/css false" {

@@ -99,6 +99,9 @@ func undoDefer(n *html.Node) {
 		case !ok || a.Namespace != "":
 			attrs = append(attrs, a)
 		case name == "category" || name == "vendor" || name == "token" || name == "placeholder" || name == "style":
+		case name == "src" && n.Namespace == "svg" && n.Data == "script":
+			// a copy of the SVG script's href or xlink:href, for the
+			// HTML script the runtime runs in its place
 		default:
 			a.Key = name
 			if name == "xlink:href" {

@@ -1879,6 +1879,7 @@ func TestLazyBackground(t *testing.T) {
 func TestOwnAttrs(t *testing.T) {
 	const onload = `onload="x('//tracker.example/')"`
 	const held = `data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok"`
+	const heldAds = `data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok"`
 	tests := []struct {
 		in, want string
 		a        Action
@@ -1893,6 +1894,11 @@ func TestOwnAttrs(t *testing.T) {
 		{`<style ` + onload + ` media="all">a{}</style>`,
 			`<style data-fp-neutral="" media="all">a{}</style><style type="text/plain" ` + held + ` data-fp-` + onload + ` media="all">a{}</style>`, Defer},
 		{`<style ` + onload + ` media="all">a{}</style>`, `<style media="all">a{}</style>`, Remove},
+		// An SVG script's URL is also given as src, for the HTML script
+		// the runtime runs in its place: href's, or else xlink:href's.
+		{`<svg><script xlink:href="//tracker.example/s.js"></script><script href="/a.js" xlink:href="//tracker.example/s.js"></script></svg>`,
+			`<svg><script type="text/plain" ` + heldAds + ` data-fp-src="//tracker.example/s.js" data-fp-xlink:href="//tracker.example/s.js"></script>` +
+				`<script type="text/plain" ` + heldAds + ` data-fp-src="/a.js" data-fp-href="/a.js" data-fp-xlink:href="//tracker.example/s.js"></script></svg>`, Defer},
 		{`<script src="/ok.js" id="s" ` + onload + `></script><script type="importmap" id="m" class="c">{</script>`,
 			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" id="s" data-fp-` + onload + `></script><script type="text/plain" data-fp-category="unknown" data-fp-token="tok" data-fp-type="importmap" id="m" class="c">{</script>`, Defer},
 	}

@@ -3284,10 +3284,32 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 				// data-fp-href or data-fp-xlink:href: both may be present.
 				e.setRename(v.attr, dataFP(t.attrs[v.attr].name))
 			}
+			if isScript {
+				// The runtime runs a held SVG script as an HTML script, as
+				// it does the others: its URL, href's or else xlink:href's
+				// (as SVG 2 reads them), is also given as that script's src.
+				if i := svgScriptSrc(t, vs); i >= 0 {
+					a := &t.attrs[i]
+					r.addAttr(&e, "data-fp-src", decodeAttr(t.raw[a.valStart:a.valEnd]))
+				}
+			}
 		}
 	}
 	r.holdAttrs(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
+}
+
+// svgScriptSrc returns the attribute among vs, an SVG script's URLs,
+// that loads it: href, or else xlink:href; or -1.
+func svgScriptSrc(t *tag, vs []vector) int {
+	src := -1
+	for _, v := range vs {
+		if t.attrs[v.attr].name == "href" {
+			return v.attr
+		}
+		src = v.attr
+	}
+	return src
 }
 
 // newNested returns the rewriter for the content of a <noscript>, which

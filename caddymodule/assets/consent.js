@@ -188,7 +188,7 @@
       s.setAttribute(n.replace(/^data-fp-/, ""), el.getAttribute(n));
     });
     s.nonce = el.nonce || nonce || "";
-    if (!s.src) s.text = el.text;
+    if (!s.src) s.text = el.textContent; // an SVG script has no text
     return s;
   };
   var queue = [], running = false;
@@ -229,7 +229,7 @@
       var ph = el.previousElementSibling;
       if (ph && ph.classList.contains("fp-placeholder")) ph.remove();
     }
-    if (el.tagName == "SCRIPT") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
+    if (el.localName == "script") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
   };
   var consentMode = () => {
     if (typeof w.gtag != "function") return;
