@@ -160,7 +160,8 @@
   /* ---- activation ---- */
   // HELD names what the rewriter held, data-fp-NAME, to be given back as
   // NAME (src, srcset, style, onclick, data-bg…): any but its own marks.
-  // It drops a page's own data-fp- attributes from an element it marks.
+  // (The rewriter drops a page's own data-fp- attributes from an element
+  // it marks, so every other one on such an element is its own.)
   var HELD = /^data-fp-(?!category$|vendor$|placeholder$)(.+)$/;
   var restore = (el) => {
     el.removeAttribute("data-fp-token");
