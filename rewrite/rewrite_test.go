@@ -181,6 +181,11 @@ var adversarial = []string{
 	`<p><span data-bg="">a</span><span data-bg="https://T/x.gif">b</span><span data-bg="https://T/x.gif">c</span>`,
 	`<img src="/a.png" data-bg="//T/p.gif"><img src="/a.png" data-bg="//T/p.gif">`,
 	`<base href="https://T/"><div data-bg="b.jpg">x</div>`,
+	// A <base> after URLs were decided against the page's (FuzzPassUsual,
+	// 9f654ac50225a9cd): a reader that takes the first base for the whole
+	// document, and a lazy loader's later copy, resolve them against it.
+	`<img src=0><base href="//T/"><img data-src="p.gif">`,
+	`<p><img src="/a.png"></p><BASE HREF=http:T/><a ping="p" href="/">x</a>`,
 	// A script's or a style's own handlers (onload fires once it has
 	// loaded) and style attribute, which the element's own path reads.
 	`<script src="/ok.js" onload="new Image().src='https://T/p.gif'"></script>`,
@@ -1906,6 +1911,42 @@ func TestOwnAttrs(t *testing.T) {
 		t.Run(tc.a.String()+"/"+tc.in, func(t *testing.T) {
 			if got := rewriteString(t, tc.in, Options{Policy: trackerPolicy(tc.a), Token: "tok"}); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLateBase pins what becomes of a <base href> that comes after URLs
+// were decided against the page's: unless the policy keeps its URL it
+// loses its href, and is counted; one that comes first, or that the
+// policy keeps, stays.
+func TestLateBase(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+		failed         int
+	}{
+		{"late, a tracker's", `<img src=0><base href="https://tracker.example/"><img src=1>`, `<img src=0><base><img src=1>`, trackerPolicy(Defer), 1},
+		{"first", `<base href="https://tracker.example/"><img src=1>`,
+			`<base href="https://tracker.example/"><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src=1>`, trackerPolicy(Defer), 0},
+		{"late, the page's own host", `<img src=0><base href="/sub/"><img src=1>`, `<img src=0><base href="/sub/"><img src=1>`, trackerPolicy(Defer), 0},
+		{"late, kept by the policy", `<img src=0><base href="https://tracker.example/"><img src=1>`, `<img src=0><base href="https://tracker.example/"><img src=1>`, nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			w := NewWriter(&out, Options{Policy: tc.policy, Token: "tok", PageURL: pageURL})
+			if _, err := io.WriteString(w, tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := out.String(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if n := w.Stats().FailClosed[FailAmbiguous]; n != tc.failed {
+				t.Errorf("counted %d ambiguous contexts, want %d", n, tc.failed)
 			}
 		})
 	}

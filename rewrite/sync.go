@@ -39,7 +39,11 @@ func (r *Writer) SyncState(dst []byte) ([]byte, bool) {
 			flags |= 1 << i
 		}
 	}
-	dst = append(dst, flags, r.loaderState, r.sstate)
+	var flags2 byte
+	if r.urlSeen {
+		flags2 = 1
+	}
+	dst = append(dst, flags, flags2, r.loaderState, r.sstate)
 	dst = appendSyncString(dst, r.rawName)
 	if !optNonce {
 		dst = appendSyncString(dst, r.nonce)

@@ -170,6 +170,9 @@ type Writer struct {
 	// decision on its sources, which its text's joins (decideHeld).
 	heldSrc    Decision
 	heldHasSrc bool
+	// lateBase tells element to drop the href of the base start tag it
+	// is given (startTag).
+	lateBase bool
 	// tagHeld are the held attributes of the current script or style
 	// start tag (ownAttrs), decided when it was read, and tagHeldD the
 	// strongest of those deferred.
@@ -217,6 +220,10 @@ type carried struct {
 	loaderState uint8 // 0 not needed, 1 pending, 2 inserted
 	holdDone    bool  // the loader's hold was given up or used
 	pastBOM     bool  // the page's first bytes were read for a byte-order mark
+	// urlSeen is set once a URL was decided or passed against the page's
+	// base: a later <base href> would move it (startTag drops such a
+	// base's href unless the policy keeps its URL).
+	urlSeen bool
 }
 
 // NewWriter returns a Writer that writes the rewritten page to w.
@@ -1569,8 +1576,19 @@ func (r *Writer) startTag(raw []byte) {
 		if !r.baseSet {
 			if v, ok := t.get("href"); ok {
 				if u, err := ResolveURL(r.opts.PageURL, decodeAttr(v)); err == nil && u.Host != "" {
-					r.base = u
-					r.baseSet = true
+					// A base after URLs were decided against the page's
+					// would move them where they resolve later (a lazy
+					// loader's copy, a ping), and a reader that takes the
+					// document's first base for all: unless the policy
+					// keeps its URL, it loses its href (element), and the
+					// page stays the base.
+					if late := r.urlSeen && !r.pageHost(u.Host); late && !r.opts.ReportOnly && r.decideURL(KindImage, "base", u.String()).Action != Keep {
+						r.lateBase = true
+						r.stats.failClosed(FailAmbiguous)
+					} else {
+						r.base = u
+						r.baseSet = true
+					}
 				}
 			}
 		}
@@ -1912,9 +1930,16 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 	return r.decide(&r.res)
 }
 
+// pageHost reports whether host is the page's own (PageURL's), in any
+// case: a base there moves no URL to another host.
+func (r *Writer) pageHost(host string) bool {
+	return r.opts.PageURL != nil && strings.EqualFold(host, r.opts.PageURL.Host)
+}
+
 // ownPath reports whether raw, a URL of kind k, is a path from the root
 // of the page's own host that an OwnHostPolicy keeps unasked (see there).
 func (r *Writer) ownPath(k Kind, raw string) bool {
+	r.urlSeen = true // (decideURL and seenLen ask here first)
 	// Without a <base> the base is the page (init, carry).
 	if len(raw) == 0 || raw[0] != '/' || len(raw) >= 2 && isSlash(raw[1]) || r.baseSet || r.base == nil {
 		return false
@@ -2270,6 +2295,11 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 
 // element decides and writes an HTML element (not script or style).
 func (r *Writer) element(t *tag, name string) {
+	lateHref := -1 // a late base's href, dropped (startTag)
+	if r.lateBase {
+		r.lateBase = false
+		lateHref = t.index("href")
+	}
 	var vbuf [4]vector
 	vs := vectors(t, name, vbuf[:0])
 	var best Decision
@@ -2313,7 +2343,7 @@ func (r *Writer) element(t *tag, name string) {
 		}
 	}
 	action := best.Action
-	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged && len(held) == 0) {
+	if r.opts.ReportOnly || (action == Keep && sd.Action < Defer && !srcdocChanged && len(held) == 0 && lateHref < 0) {
 		r.emitIn(t.raw)
 		r.afterElement(name, dispPass)
 		return
@@ -2322,6 +2352,9 @@ func (r *Writer) element(t *tag, name string) {
 		action = Defer
 	}
 	var e edit
+	if lateHref >= 0 {
+		e.setDrop(lateHref)
+	}
 	// marked is the decision the element is marked with. The runtime
 	// restores all of an element's held attributes at once, under its one
 	// category: a held original of another category is not kept, and
