@@ -56,6 +56,25 @@ type cssRef struct {
 // function, are read again: each re-reads the rest of the block.
 const maxURLNesting = 8
 
+// openString reports whether b, CSS, ends inside a string: one opened
+// by a quote and not closed by the same quote or a newline (which ends a
+// bad string) before b ends. A backslash escapes the byte after it.
+func openString(b []byte) bool {
+	var q byte
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '\\':
+			i++
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		case q != 0 && (c == q || c == '\n' || c == '\r' || c == '\f'):
+			q = 0
+		}
+	}
+	return q != 0
+}
+
 // quotedAfterURL finds the string that follows "url(" and optional
 // whitespace in a bad-URL token: its start and end offsets in b.
 func quotedAfterURL(b []byte) (start, end int, ok bool) {
@@ -87,13 +106,17 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 // attribute, already decoded) makes the browser fetch: url(), @import and
 // the strings in image-set(), whatever the case of their names and however
 // the names are escaped.
-func cssURLs(b []byte, refs []cssRef) []cssRef { return cssURLsFrom(b, refs, 0, 0) }
+func cssURLs(b []byte, refs []cssRef) []cssRef {
+	refs, _ = cssURLsFrom(b, refs, 0, 0)
+	return refs
+}
 
 // cssURLsFrom is cssURLs over b, which starts at offset base of the CSS;
 // nest > 0 says b is the rest of a url( function after its string (nest
 // such functions deep), so its strings are URLs too (the privacy-safe
-// reading).
-func cssURLsFrom(b []byte, refs []cssRef, base, nest int) []cssRef {
+// reading). It reports whether it gave up on the rest of b, which it
+// then marks bad.
+func cssURLsFrom(b []byte, refs []cssRef, base, nest int) ([]cssRef, bool) {
 	l := css.NewLexer(newInput(b))
 	off := 0
 	afterImport := false
@@ -110,7 +133,7 @@ func cssURLsFrom(b []byte, refs []cssRef, base, nest int) []cssRef {
 			if escURL >= 0 {
 				refs = append(refs, cssRef{start: base + escURL, end: base + off, url: cssURLBody(b[escURL:off])})
 			}
-			return refs
+			return refs, false
 		}
 		start := off
 		off += len(data)
@@ -140,13 +163,27 @@ func cssURLsFrom(b []byte, refs []cssRef, base, nest int) []cssRef {
 			// the whole a bad URL. The string is treated as a URL.
 			if s, e, ok := quotedAfterURL(data); ok {
 				refs = append(refs, cssRef{start: base + start + s, end: base + start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
+				if openString(data[e:]) {
+					// A string after the URL's runs on past the ) where
+					// the lexer ended the bad URL, and CSS reads on inside
+					// it: from here the lexer's tokens are not CSS's
+					// (FuzzPassUsual, e38a74f44d839446). The rest is not
+					// read: it is marked bad, neutralised and counted.
+					return append(refs, cssRef{start: base + start + e, end: base + len(b), bad: true}), true
+				}
 				// What follows the string is still inside the function, and
 				// CSS reads it token by token: a url( there is a URL of its
 				// own, which the lexer's bad URL swallowed.
 				if nest == maxURLNesting {
 					refs = append(refs, cssRef{start: base + start + e, end: base + off, bad: true})
 				} else {
-					refs = cssURLsFrom(data[e:], refs, base+start+e, nest+1)
+					var gaveUp bool
+					if refs, gaveUp = cssURLsFrom(data[e:], refs, base+start+e, nest+1); gaveUp {
+						if off < len(b) {
+							refs = append(refs, cssRef{start: base + off, end: base + len(b), bad: true})
+						}
+						return refs, true
+					}
 				}
 			}
 		case css.FunctionToken:

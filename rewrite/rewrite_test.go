@@ -186,6 +186,10 @@ var adversarial = []string{
 	// document, and a lazy loader's later copy, resolve them against it.
 	`<img src=0><base href="//T/"><img data-src="p.gif">`,
 	`<p><img src="/a.png"></p><BASE HREF=http:T/><a ping="p" href="/">x</a>`,
+	// A string after a bad URL's that runs past the ) where the lexer
+	// ends the bad URL (FuzzPassUsual, e38a74f44d839446): CSS reads the
+	// url( after it, the lexer does not.
+	`<style>a{b:url("u" "x)y") url("https://T/p.gif")}</style>`,
 	// A script's or a style's own handlers (onload fires once it has
 	// loaded) and style attribute, which the element's own path reads.
 	`<script src="/ok.js" onload="new Image().src='https://T/p.gif'"></script>`,

@@ -2267,8 +2267,13 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	for _, ref := range refs {
 		var d Decision
 		if ref.bad {
+			// CSS not read: decided as an unresolvable URL is, by the
+			// policy (the product's defers it, as an unknown).
 			r.stats.failClosed(FailAmbiguous)
-			d = Decision{Action: Defer, Category: "unknown"}
+			u := &r.url
+			*u = url.URL{Scheme: "invalid", Host: "invalid."}
+			r.res = Resource{Kind: KindCSS, Tag: tagName, URL: u}
+			d = r.decide(&r.res)
 		} else {
 			d = r.decideURL(KindCSS, tagName, ref.url)
 		}
