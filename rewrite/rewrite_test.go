@@ -186,6 +186,10 @@ var adversarial = []string{
 	// document, and a lazy loader's later copy, resolve them against it.
 	`<img src=0><base href="//T/"><img data-src="p.gif">`,
 	`<p><img src="/a.png"></p><BASE HREF=http:T/><a ping="p" href="/">x</a>`,
+	// A start tag that breaks out of foreign content, removed whole,
+	// would leave what follows in it, where a CDATA section is text
+	// rather than a comment (FuzzPassUsual, b03b4a856885ca9f).
+	`<svg><![CDATA[><!--]]><img src=//T/p.gif><A<svg><![CDATA[><!--]]><img src=//T/p.gif><A`,
 	// A string after a bad URL's that runs past the ) where the lexer
 	// ends the bad URL (FuzzPassUsual, e38a74f44d839446): CSS reads the
 	// url( after it, the lexer does not.

@@ -173,6 +173,9 @@ type Writer struct {
 	// lateBase tells element to drop the href of the base start tag it
 	// is given (startTag).
 	lateBase bool
+	// breaksOut says that the start tag being read left foreign content
+	// (startTag): removed, it keeps its tag.
+	breaksOut bool
 	// tagHeld are the held attributes of the current script or style
 	// start tag (ownAttrs), decided when it was read, and tagHeldD the
 	// strongest of those deferred.
@@ -1540,6 +1543,11 @@ func (r *Writer) startTag(raw []byte) {
 			}
 		}
 	}
+	// A start tag that breaks out of foreign content (an <img> in an
+	// <svg>) ends it: removed whole, it would leave what follows in the
+	// foreign content, where it parses otherwise (a CDATA section there
+	// is text, a comment in HTML). Removed, it keeps its tag (element).
+	r.breaksOut = r.tree.foreign()
 	if r.tree.startForeign(t) {
 		ns := r.tree.pushForeign(t)
 		r.foreignElement(t, ns)
@@ -2386,7 +2394,7 @@ func (r *Writer) element(t *tag, name string) {
 	}
 	switch action {
 	case Remove:
-		if (t.flags&fVoid != 0 || name == "iframe") && !r.opensBody {
+		if (t.flags&fVoid != 0 || name == "iframe") && !r.opensBody && !r.breaksOut {
 			if name == "iframe" {
 				r.afterElement(name, dispDrop)
 			}
