@@ -382,7 +382,10 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 				consumed -= len(data)
 				tt, data = l.RegExp()
 				consumed += len(data)
-				if tt == js.ErrorToken {
+				if tt == js.ErrorToken || !regexFlagsValid(data) {
+					// A flag that is no flag ("/a/gtag(") is a syntax
+					// error, and a reader that took the / for a division
+					// sees a call there (FuzzPassUsual, c468309662449f9b).
 					f.Malformed = true
 					return
 				}
@@ -459,6 +462,21 @@ func jsUnescapeIdent(s string) string {
 		sb.WriteRune(rune(v))
 	}
 	return sb.String()
+}
+
+// regexFlagsValid reports whether a regular expression literal's flags,
+// after its last /, are flags JavaScript knows, each at most once.
+func regexFlagsValid(re []byte) bool {
+	i := bytes.LastIndexByte(re, '/')
+	var seen [8]bool
+	for _, c := range re[i+1:] {
+		k := strings.IndexByte("dgimsuvy", c)
+		if k < 0 || seen[k] {
+			return false
+		}
+		seen[k] = true
+	}
+	return true
 }
 
 func regexAllowed(prev js.TokenType) bool {

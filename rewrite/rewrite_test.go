@@ -186,6 +186,10 @@ var adversarial = []string{
 	// document, and a lazy loader's later copy, resolve them against it.
 	`<img src=0><base href="//T/"><img data-src="p.gif">`,
 	`<p><img src="/a.png"></p><BASE HREF=http:T/><a ping="p" href="/">x</a>`,
+	// A regular expression with flags that are no flags does not parse;
+	// a reader that took its / for a division sees a call (FuzzPassUsual,
+	// c468309662449f9b).
+	`<script>/a/gtag('config','G-1')</script>`,
 	// A start tag that breaks out of foreign content, removed whole,
 	// would leave what follows in it, where a CDATA section is text
 	// rather than a comment (FuzzPassUsual, b03b4a856885ca9f).
