@@ -1763,16 +1763,7 @@ func TestImportMap(t *testing.T) {
 // dropped (the runtime restores an element's held attributes together,
 // under one category); removing drops the handler and no more.
 func TestHandlerMarkup(t *testing.T) {
-	oneCategory := func(a Action) Policy {
-		p := trackerPolicy(a)
-		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
-			d := p.Decide(page, r)
-			if d.Action != Keep {
-				d.Category = "ads"
-			}
-			return d
-		})
-	}
+	oneCategory := func(a Action) Policy { return recategorised(a, "ads", nil) }
 	const onerror = `onerror="fetch('//tracker.example/c')"`
 	tests := []struct {
 		name, in, want string
@@ -1809,14 +1800,7 @@ func TestHandlerMarkup(t *testing.T) {
 // only for its style brings the loader, which restores it.
 func TestOneMark(t *testing.T) {
 	cssOther := func(a Action) Policy {
-		p := trackerPolicy(a)
-		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
-			d := p.Decide(page, r)
-			if r.Kind == KindCSS && d.Action != Keep {
-				d.Category = "other"
-			}
-			return d
-		})
+		return recategorised(a, "other", func(r *Resource) bool { return r.Kind == KindCSS })
 	}
 	loader := func(tok, nonce string) []byte { return []byte("<LOADER>") }
 	tests := []struct {
@@ -1848,14 +1832,7 @@ func TestOneMark(t *testing.T) {
 // attributes, which the runtime would take for held ones.
 func TestLazyBackground(t *testing.T) {
 	otherCategory := func(a Action) Policy {
-		p := trackerPolicy(a)
-		return PolicyFunc(func(page *url.URL, r *Resource) Decision {
-			d := p.Decide(page, r)
-			if r.Kind == KindImage && r.Tag == "div" && d.Action != Keep {
-				d.Category = "other"
-			}
-			return d
-		})
+		return recategorised(a, "other", func(r *Resource) bool { return r.Kind == KindImage && r.Tag == "div" })
 	}
 	const bg = `data-bg="https://tracker.example/b.jpg"`
 	tests := []struct {
@@ -1962,4 +1939,18 @@ func TestLateBase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recategorised is trackerPolicy(a) with the category of each decision
+// that is not Keep, on the resources of (all when nil), set to cat: an
+// element's attributes then differ in category from its mark, or agree.
+func recategorised(a Action, cat string, of func(*Resource) bool) Policy {
+	p := trackerPolicy(a)
+	return PolicyFunc(func(page *url.URL, r *Resource) Decision {
+		d := p.Decide(page, r)
+		if d.Action != Keep && (of == nil || of(r)) {
+			d.Category = cat
+		}
+		return d
+	})
 }
