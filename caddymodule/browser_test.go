@@ -810,9 +810,10 @@ func TestBrowserActivationOrder(t *testing.T) {
 		t.Errorf("activation order %v, want a, b, c in order plus async and module", order)
 	}
 	// The held style comes back with its own type, the video tries its
-	// source once the source has its URL again, and the page's own script
-	// runs with its error handler.
-	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif"} {
+	// source once the source has its URL again, the page's own script
+	// runs with its error handler, and the SVG animation gives its image
+	// the URL it holds.
+	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif", "www.google-analytics.com/order/smil.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)

@@ -291,6 +291,21 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				case "image", "use", "feImage":
 					check(n, "href", false)
 					check(n, "xlink:href", false)
+				case "set", "animate":
+					// An animation of its target's href gives it each of
+					// its values as the URL (values: a list split at ;).
+					an, _ := attrOf(n, "attributeName")
+					an = strings.TrimSpace(an)
+					if strings.EqualFold(an[strings.LastIndexByte(an, ':')+1:], "href") {
+						for _, k := range []string{"to", "from", "by", "values"} {
+							v, _ := attrOf(n, k)
+							for _, u := range strings.Split(v, ";") {
+								if u = strings.TrimSpace(u); u != "" && badURL(base, u) {
+									out = append(out, violation{n.Data + "[" + k + "]", v})
+								}
+							}
+						}
+					}
 				}
 			}
 			if s, ok := attrOf(n, "style"); ok && cssHit(s) {

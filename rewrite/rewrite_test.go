@@ -181,6 +181,14 @@ var adversarial = []string{
 	`<p><span data-bg="">a</span><span data-bg="https://T/x.gif">b</span><span data-bg="https://T/x.gif">c</span>`,
 	`<img src="/a.png" data-bg="//T/p.gif"><img src="/a.png" data-bg="//T/p.gif">`,
 	`<base href="https://T/"><div data-bg="b.jpg">x</div>`,
+	// SVG animation that gives an image, a use or an feImage its URL:
+	// to, from, by and each of values, whatever attributeName's case,
+	// spaces or prefix; with a URL of the page's beside the tracker's.
+	`<svg><image width="1" height="1"><set attributeName="href" to="https://T/p.gif"/></image></svg>`,
+	`<svg><image href="/a.png"><animate attributeName="xlink:href" values="/a.png; //T/p.gif" dur="1s"/></image></svg>`,
+	`<svg><use><set attributename=" HREF " from="/a.svg#i" to="//T/s.svg#i"/></use></svg>`,
+	`<svg><filter><feImage><animate attributeName="x:href" by="https://T/p.gif"/></feImage></filter></svg>`,
+	`<svg><image><set attributeName="href" to="https://T/p.gif"/></image><image><set attributeName="href" to="https://T/p.gif"/></image></svg>`,
 	// A <base> after URLs were decided against the page's (FuzzPassUsual,
 	// 9f654ac50225a9cd): a reader that takes the first base for the whole
 	// document, and a lazy loader's later copy, resolve them against it.
@@ -1853,6 +1861,34 @@ func TestLazyBackground(t *testing.T) {
 			`<img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="//tracker.example/p.gif">`, trackerPolicy(Defer)},
 		{"the page's own data-fp- attributes on an element left alone", `<img data-fp-src="https://evil.example/x.gif" data-fp-id="a" src="/p.gif">`,
 			`<img data-fp-src="https://evil.example/x.gif" data-fp-id="a" src="/p.gif">`, trackerPolicy(Defer)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rewriteString(t, tc.in, Options{Policy: tc.policy, Token: "tok"}); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSVGAnimation pins how an SVG animation of its target's URL is
+// written: deferred, its values are held under data-fp-NAME with the
+// element's mark (the runtime gives them back and starts the animation
+// again); removed, they go and the element stays; the page's own values,
+// and an animation of anything but href, are left as they came.
+func TestSVGAnimation(t *testing.T) {
+	const set = `<svg><image><set attributeName="href" to="https://tracker.example/p.gif" begin="1s"/></image></svg>`
+	tests := []struct {
+		name, in, want string
+		policy         Policy
+	}{
+		{"held", set, `<svg><image><set data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" attributeName="href" data-fp-to="https://tracker.example/p.gif" begin="1s" /></image></svg>`, trackerPolicy(Defer)},
+		{"removed", set, `<svg><image><set attributeName="href" begin="1s" /></image></svg>`, trackerPolicy(Remove)},
+		{"a list with the page's own URL", `<svg><image><animate attributeName="xlink:href" values="/a.png;https://tracker.example/b.png" dur="2s"/></image></svg>`,
+			`<svg><image><animate data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" attributeName="xlink:href" data-fp-values="/a.png;https://tracker.example/b.png" dur="2s" /></image></svg>`, trackerPolicy(Defer)},
+		{"the page's own", `<svg><image><set attributeName="href" to="/a.png"/></image></svg>`, `<svg><image><set attributeName="href" to="/a.png"/></image></svg>`, trackerPolicy(Defer)},
+		{"not an href", `<svg><rect><set attributeName="width" to="https://tracker.example/10"/></rect></svg>`, `<svg><rect><set attributeName="width" to="https://tracker.example/10"/></rect></svg>`, trackerPolicy(Defer)},
+		{"not in SVG", `<set attributeName="href" to="https://tracker.example/p.gif">`, `<set attributeName="href" to="https://tracker.example/p.gif">`, trackerPolicy(Defer)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

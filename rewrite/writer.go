@@ -3286,6 +3286,27 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		r.record(v.kind, &d)
 		best = stronger(best, d)
 	}
+	if ns == nsSVG && (t.name == "set" || t.name == "animate") && animatesHref(t) {
+		// The animation gives its target (an image, a use, an feImage) a
+		// URL: each value it takes is decided, and the attributes that
+		// hold them are held or dropped together.
+		for i := range t.attrs {
+			a := &t.attrs[i]
+			if a.dup || a.valStart < 0 || !animValueAttr(a.name) {
+				continue
+			}
+			val := decodeAttr(t.raw[a.valStart:a.valEnd])
+			for part := range strings.SplitSeq(val, ";") {
+				if part = strings.TrimSpace(part); part == "" {
+					continue
+				}
+				d := r.decideURL(KindImage, t.name, part)
+				r.record(KindImage, &d)
+				best = stronger(best, d)
+			}
+			vs = append(vs, vector{attr: i, kind: KindImage})
+		}
+	}
 	isScript := ns == nsSVG && t.name == "script"
 	if isScript && len(vs) == 0 {
 		// An inline SVG script: its text is markup, not held; it counts as
@@ -3343,6 +3364,28 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	r.holdAttrs(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
+}
+
+// animatesHref reports whether an SVG animation element (set, animate)
+// animates its target's href or xlink:href: its attributeName, whatever
+// the prefix and the case, names href.
+func animatesHref(t *tag) bool {
+	i := t.index("attributename")
+	if i < 0 || t.attrs[i].valStart < 0 {
+		return false
+	}
+	name := strings.TrimSpace(decodeAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]))
+	if k := strings.LastIndexByte(name, ':'); k >= 0 {
+		name = name[k+1:]
+	}
+	return strings.EqualFold(name, "href")
+}
+
+// animValueAttr reports whether an animation element's attribute name
+// holds values it gives its target: to, from, by, or values (a list
+// separated by semicolons).
+func animValueAttr(name string) bool {
+	return name == "to" || name == "from" || name == "by" || name == "values"
 }
 
 // svgScriptSrc returns the attribute among vs, an SVG script's URLs,

@@ -180,6 +180,8 @@
     // A video or audio element chose among its sources when it was
     // parsed: a source given back its URL is not tried until it loads again.
     if (el.tagName == "SOURCE") el.parentNode?.load?.();
+    // An SVG animation given back its values starts again.
+    el.beginElement?.();
   };
   // script re-creates a deferred script so that it runs.
   var script = (el) => {
