@@ -316,6 +316,20 @@ func sameAfterRemove(in, out *html.Node) bool {
 			if a.Namespace == "" && lazyBgName(a.Key) && a.Val != "" && !hasAttrNS(other, a) {
 				continue // a lazy loader's background, which may name a host
 			}
+			if n.Namespace == "svg" && a.Namespace == "" && !hasAttrNS(other, a) {
+				// A presentation attribute with a url(), and the values an
+				// animation gives its target, may name a host.
+				switch a.Key {
+				case "fill", "stroke", "mask", "clip-path", "cursor", "filter", "marker", "marker-start", "marker-mid", "marker-end":
+					if strings.Contains(strings.ToLower(a.Val), "url") || strings.Contains(a.Val, `\`) {
+						continue
+					}
+				case "to", "from", "by", "values":
+					if n.Data == "set" || n.Data == "animate" {
+						continue
+					}
+				}
+			}
 			if a.Namespace == "" && a.Key == "style" {
 				if v, _ := attrOf(out, "style"); strings.Contains(v, `"data:,"`) || strings.Contains(v, `""`) {
 					continue

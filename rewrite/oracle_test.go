@@ -293,18 +293,33 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					check(n, "xlink:href", false)
 				case "set", "animate":
 					// An animation of its target's href gives it each of
-					// its values as the URL (values: a list split at ;).
+					// its values as the URL (values: a list split at ;);
+					// of another attribute, maybe a presentation
+					// attribute, each value as CSS.
 					an, _ := attrOf(n, "attributeName")
 					an = strings.TrimSpace(an)
-					if strings.EqualFold(an[strings.LastIndexByte(an, ':')+1:], "href") {
-						for _, k := range []string{"to", "from", "by", "values"} {
-							v, _ := attrOf(n, k)
-							for _, u := range strings.Split(v, ";") {
-								if u = strings.TrimSpace(u); u != "" && badURL(base, u) {
-									out = append(out, violation{n.Data + "[" + k + "]", v})
-								}
+					href := strings.EqualFold(an[strings.LastIndexByte(an, ':')+1:], "href")
+					for _, k := range []string{"to", "from", "by", "values"} {
+						v, _ := attrOf(n, k)
+						if !href {
+							if cssHit(v) {
+								out = append(out, violation{n.Data + "[" + k + "]", v})
+							}
+							continue
+						}
+						for _, u := range strings.Split(v, ";") {
+							if u = strings.TrimSpace(u); u != "" && badURL(base, u) {
+								out = append(out, violation{n.Data + "[" + k + "]", v})
 							}
 						}
+					}
+				}
+				// Presentation attributes are CSS values: a mask, a
+				// cursor, a paint server, a clip path or a marker in
+				// another document is fetched.
+				for _, k := range []string{"fill", "stroke", "mask", "clip-path", "cursor", "filter", "marker-start", "marker-mid", "marker-end"} {
+					if v, ok := attrOf(n, k); ok && cssHit(v) {
+						out = append(out, violation{n.Data + "[" + k + "]", v})
 					}
 				}
 			}

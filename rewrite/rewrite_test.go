@@ -189,6 +189,14 @@ var adversarial = []string{
 	`<svg><use><set attributename=" HREF " from="/a.svg#i" to="//T/s.svg#i"/></use></svg>`,
 	`<svg><filter><feImage><animate attributeName="x:href" by="https://T/p.gif"/></feImage></filter></svg>`,
 	`<svg><image><set attributeName="href" to="https://T/p.gif"/></image><image><set attributeName="href" to="https://T/p.gif"/></image></svg>`,
+	// SVG presentation attributes are CSS values, fetched from another
+	// document when they name one: on the svg element itself, inside it,
+	// escaped, beside the page's own, and set by an animation.
+	`<svg fill="url(https://T/p.svg#p)"><rect width="1" height="1"/></svg>`,
+	`<svg><rect mask="url(//T/m.svg#m)"/><rect clip-path="url('https://T/c.svg#c')"/><path d="M0 0" marker-end="url(https://T/k.svg#k)"/></svg>`,
+	`<svg><rect cursor="url(https://T/c.png), auto" stroke="u\72l(https://T/s.svg#s)"/><rect fill="url(#g)" stroke="url(https://T/s.svg#s)"/></svg>`,
+	`<svg><rect fill="url(https://T/p.svg#p)"/><rect fill="url(https://T/p.svg#p)"/></svg>`,
+	`<svg><rect><set attributeName="mask" to="url(https://T/m.png)"/><animate attributeName="fill" values="url(#a);url(//T/p.svg#p)"/></rect></svg>`,
 	// A <base> after URLs were decided against the page's (FuzzPassUsual,
 	// 9f654ac50225a9cd): a reader that takes the first base for the whole
 	// document, and a lazy loader's later copy, resolve them against it.
@@ -1871,12 +1879,14 @@ func TestLazyBackground(t *testing.T) {
 	}
 }
 
-// TestSVGAnimation pins how an SVG animation of its target's URL is
-// written: deferred, its values are held under data-fp-NAME with the
-// element's mark (the runtime gives them back and starts the animation
-// again); removed, they go and the element stays; the page's own values,
-// and an animation of anything but href, are left as they came.
-func TestSVGAnimation(t *testing.T) {
+// TestSVGURLs pins how SVG's other URLs are written: an animation of its
+// target's href, an animated presentation attribute, and a presentation
+// attribute (fill, mask…) with a url(). Deferred, the attribute is held
+// under data-fp-NAME with the element's mark (the runtime gives it back,
+// and starts an animation again); removed, it goes and the element
+// stays; the page's own URLs, and an animation of a value with none, are
+// left as they came.
+func TestSVGURLs(t *testing.T) {
 	const set = `<svg><image><set attributeName="href" to="https://tracker.example/p.gif" begin="1s"/></image></svg>`
 	tests := []struct {
 		name, in, want string
@@ -1889,6 +1899,14 @@ func TestSVGAnimation(t *testing.T) {
 		{"the page's own", `<svg><image><set attributeName="href" to="/a.png"/></image></svg>`, `<svg><image><set attributeName="href" to="/a.png"/></image></svg>`, trackerPolicy(Defer)},
 		{"not an href", `<svg><rect><set attributeName="width" to="https://tracker.example/10"/></rect></svg>`, `<svg><rect><set attributeName="width" to="https://tracker.example/10"/></rect></svg>`, trackerPolicy(Defer)},
 		{"not in SVG", `<set attributeName="href" to="https://tracker.example/p.gif">`, `<set attributeName="href" to="https://tracker.example/p.gif">`, trackerPolicy(Defer)},
+		{"an animated presentation attribute", `<svg><rect><set attributeName="mask" to="url(https://tracker.example/m.png)"/></rect></svg>`,
+			`<svg><rect><set data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" attributeName="mask" data-fp-to="url(https://tracker.example/m.png)" /></rect></svg>`, trackerPolicy(Defer)},
+		{"a presentation attribute, held", `<svg><rect width="1" fill="url(https://tracker.example/p.svg#p)"/></svg>`,
+			`<svg><rect data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" width="1" data-fp-fill="url(https://tracker.example/p.svg#p)" /></svg>`, trackerPolicy(Defer)},
+		{"a presentation attribute, removed", `<svg><rect width="1" fill="url(https://tracker.example/p.svg#p)"/></svg>`, `<svg><rect width="1" /></svg>`, trackerPolicy(Remove)},
+		{"on the svg element", `<svg fill="url(https://tracker.example/p.svg#p)"></svg>`,
+			`<svg data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-fill="url(https://tracker.example/p.svg#p)"></svg>`, trackerPolicy(Defer)},
+		{"the page's own paint", `<svg><rect fill="url(#g)" stroke="url(/s.svg#s)" mask="none"/></svg>`, `<svg><rect fill="url(#g)" stroke="url(/s.svg#s)" mask="none"/></svg>`, trackerPolicy(Defer)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2336,6 +2336,10 @@ func (r *Writer) element(t *tag, name string) {
 	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
 	held = r.lazyBackgrounds(t, name, held)
+	if name == "svg" {
+		// The svg element that opens SVG content is one, read here.
+		held = r.presentationAttrs(t, held)
+	}
 	var srcdoc, srcdocOrig string
 	var srcdocDecision Decision
 	srcdocChanged := false
@@ -3286,27 +3290,6 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		r.record(v.kind, &d)
 		best = stronger(best, d)
 	}
-	if ns == nsSVG && (t.name == "set" || t.name == "animate") && animatesHref(t) {
-		// The animation gives its target (an image, a use, an feImage) a
-		// URL: each value it takes is decided, and the attributes that
-		// hold them are held or dropped together.
-		for i := range t.attrs {
-			a := &t.attrs[i]
-			if a.dup || a.valStart < 0 || !animValueAttr(a.name) {
-				continue
-			}
-			val := decodeAttr(t.raw[a.valStart:a.valEnd])
-			for part := range strings.SplitSeq(val, ";") {
-				if part = strings.TrimSpace(part); part == "" {
-					continue
-				}
-				d := r.decideURL(KindImage, t.name, part)
-				r.record(KindImage, &d)
-				best = stronger(best, d)
-			}
-			vs = append(vs, vector{attr: i, kind: KindImage})
-		}
-	}
 	isScript := ns == nsSVG && t.name == "script"
 	if isScript && len(vs) == 0 {
 		// An inline SVG script: its text is markup, not held; it counts as
@@ -3318,6 +3301,12 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	si, sd, newCSS := r.styleAttr(t, t.name)
 	var hbuf [4]heldAttr
 	held := r.handlers(t, t.name, hbuf[:0])
+	if ns == nsSVG {
+		held = r.presentationAttrs(t, held)
+		if t.name == "set" || t.name == "animate" {
+			vs, best, held = r.animation(t, vs, best, held)
+		}
+	}
 	if r.opts.ReportOnly || (best.Action < Defer && sd.Action < Defer && len(held) == 0) {
 		r.emit(t.raw)
 		return
@@ -3364,6 +3353,84 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	r.holdAttrs(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
+}
+
+// animation decides the values an SVG animation element (set, animate),
+// t, gives the attribute of its target it animates: to, from, by and
+// values (animValueAttr). An animation of an href (animatesHref) gives
+// its target, an image, a use or an feImage, a URL: each of its values
+// (values is a list split at semicolons) is decided as an image, and
+// the attributes are added to vs, whose decision is best. Any other
+// attribute it animates may be a presentation attribute (mask, cursor…),
+// whose value is CSS: a value with a url() is decided as CSS, and held
+// as one, appended to held, when deferred or removed.
+func (r *Writer) animation(t *tag, vs []vector, best Decision, held []heldAttr) ([]vector, Decision, []heldAttr) {
+	href := animatesHref(t)
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.dup || a.valStart < 0 || !animValueAttr(a.name) {
+			continue
+		}
+		if !href {
+			held = r.cssValueAttr(t, i, held)
+			continue
+		}
+		for part := range strings.SplitSeq(decodeAttr(t.raw[a.valStart:a.valEnd]), ";") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			d := r.decideURL(KindImage, t.name, part)
+			r.record(KindImage, &d)
+			best = stronger(best, d)
+		}
+		vs = append(vs, vector{attr: i, kind: KindImage})
+	}
+	return vs, best, held
+}
+
+// presentationAttrs decides t's SVG presentation attributes whose value
+// may be a url() (presentationURL), as CSS (cssValueAttr): the browser
+// fetches a mask, a cursor, a paint server, a clip path or a marker from
+// another document when the value names one. It appends to held those
+// deferred or removed.
+func (r *Writer) presentationAttrs(t *tag, held []heldAttr) []heldAttr {
+	for i := range t.attrs {
+		if a := &t.attrs[i]; !a.dup && a.valStart >= 0 && presentationURL(a.name) {
+			held = r.cssValueAttr(t, i, held)
+		}
+	}
+	return held
+}
+
+// cssValueAttr decides the attribute t.attrs[i] as a CSS value when it
+// may load (styleMayLoad), and appends it to held when the decision
+// defers or removes it. A proxied URL (RewriteURL) or a placeholder is
+// deferred: the attribute would be given back as it came.
+func (r *Writer) cssValueAttr(t *tag, i int, held []heldAttr) []heldAttr {
+	a := &t.attrs[i]
+	if !styleMayLoad(t.raw[a.valStart:a.valEnd]) {
+		return held
+	}
+	_, d := r.rewriteCSS(decodeAttr(t.raw[a.valStart:a.valEnd]), t.name)
+	if d.Action == RewriteURL || d.Action == Placeholder {
+		d.Action = Defer
+	}
+	if d.Action >= Defer {
+		held = append(held, heldAttr{i, d})
+	}
+	return held
+}
+
+// presentationURL reports whether name is an SVG presentation attribute
+// that can take a url(). A Chromium test saw fill, stroke, mask,
+// clip-path, cursor and the markers load one from another host; filter
+// did not, and is read all the same.
+func presentationURL(name string) bool {
+	switch name {
+	case "fill", "stroke", "mask", "clip-path", "cursor", "filter", "marker-start", "marker-mid", "marker-end", "marker":
+		return true
+	}
+	return false
 }
 
 // animatesHref reports whether an SVG animation element (set, animate)
