@@ -2551,8 +2551,8 @@ func (r *Writer) handlers(t *tag, tagName string, held []heldAttr) []heldAttr {
 // around the URLs are decided as relative URLs, of the page's own host).
 // A value with a backslash, which a loader that writes it into CSS reads
 // as an escape, is also decided with its CSS escapes decoded. It appends
-// to held the attributes that are deferred or removed. A proxied URL (RewriteURL) or a placeholder is deferred: the
-// loader would load the vendor's own URL.
+// to held the attributes that are deferred or removed (holdIf: the loader
+// would load a proxied URL's vendor's own).
 func (r *Writer) lazyBackgrounds(t *tag, tagName string, held []heldAttr) []heldAttr {
 	// (Called from startTag, whose scan, when whole, is of this tag.)
 	if r.scan.ok && r.scan.letters&letterBit('d') == 0 {
@@ -2583,12 +2583,21 @@ func (r *Writer) lazyBackgrounds(t *tag, tagName string, held []heldAttr) []held
 				d = ud
 			}
 		}
-		if d.Action == RewriteURL || d.Action == Placeholder {
-			d.Action = Defer
-		}
-		if d.Action >= Defer {
-			held = append(held, heldAttr{i, d})
-		}
+		held = holdIf(held, i, d)
+	}
+	return held
+}
+
+// holdIf appends the attribute t.attrs[i] to held when its decision d
+// defers or removes it. A proxied URL (RewriteURL) or a placeholder is
+// deferred: a held attribute is given back as it came, with the vendor's
+// own URL.
+func holdIf(held []heldAttr, i int, d Decision) []heldAttr {
+	if d.Action == RewriteURL || d.Action == Placeholder {
+		d.Action = Defer
+	}
+	if d.Action >= Defer {
+		held = append(held, heldAttr{i, d})
 	}
 	return held
 }
@@ -3404,21 +3413,14 @@ func (r *Writer) presentationAttrs(t *tag, held []heldAttr) []heldAttr {
 
 // cssValueAttr decides the attribute t.attrs[i] as a CSS value when it
 // may load (styleMayLoad), and appends it to held when the decision
-// defers or removes it. A proxied URL (RewriteURL) or a placeholder is
-// deferred: the attribute would be given back as it came.
+// defers or removes it (holdIf).
 func (r *Writer) cssValueAttr(t *tag, i int, held []heldAttr) []heldAttr {
 	a := &t.attrs[i]
 	if !styleMayLoad(t.raw[a.valStart:a.valEnd]) {
 		return held
 	}
 	_, d := r.rewriteCSS(decodeAttr(t.raw[a.valStart:a.valEnd]), t.name)
-	if d.Action == RewriteURL || d.Action == Placeholder {
-		d.Action = Defer
-	}
-	if d.Action >= Defer {
-		held = append(held, heldAttr{i, d})
-	}
-	return held
+	return holdIf(held, i, d)
 }
 
 // presentationURL reports whether name is an SVG presentation attribute
