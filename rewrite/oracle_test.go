@@ -202,6 +202,10 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				}
 				switch n.Data {
+				case "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "colgroup", "col":
+					check(n, "background", false)
+				}
+				switch n.Data {
 				case "img", "source", "iframe", "frame", "video", "audio":
 					// What lazy-loading scripts copy into src, srcset and
 					// poster: live as soon as the page's own script runs.

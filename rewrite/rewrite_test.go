@@ -197,6 +197,10 @@ var adversarial = []string{
 	`<svg><rect cursor="url(https://T/c.png), auto" stroke="u\72l(https://T/s.svg#s)"/><rect fill="url(#g)" stroke="url(https://T/s.svg#s)"/></svg>`,
 	`<svg><rect fill="url(https://T/p.svg#p)"/><rect fill="url(https://T/p.svg#p)"/></svg>`,
 	`<svg><rect><set attributeName="mask" to="url(https://T/m.png)"/><animate attributeName="fill" values="url(#a);url(//T/p.svg#p)"/></rect></svg>`,
+	// The table parts whose background Chromium loads, beside td and tr.
+	`<table><thead background="https://T/h.gif"><tr><th>h</th></tr></thead><tbody background=//T/b.gif><tr><td>x</td></tr></tbody><tfoot BACKGROUND="https://T/f.gif"></tfoot></table>`,
+	`<table><colgroup background="https://T/g.gif"><col background="https://T/c.gif"></colgroup><tr><td>x</td></tr></table>`,
+	`<table><tbody background=//T/b.gif><tr><td>x</td></tr></tbody><tbody background=//T/b.gif><tr><td>y</td></tr></tbody></table>`,
 	// A <base> after URLs were decided against the page's (FuzzPassUsual,
 	// 9f654ac50225a9cd): a reader that takes the first base for the whole
 	// document, and a lazy loader's later copy, resolve them against it.
@@ -276,6 +280,12 @@ func TestDeferredMarkup(t *testing.T) {
 			`<script src="/_fp/c.js" nonce=""></script><link data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" rel=manifest data-fp-href="https://tracker.example/m.json">`},
 		{`<img src=/first.png>`, `<img src=/first.png>`},
 		{`<link rel=manifest href=/m.json>`, `<link rel=manifest href=/m.json>`},
+		// Chromium fetches a compression dictionary when idle, and a
+		// table part's background.
+		{`<link rel="compression-dictionary" href="https://tracker.example/d.bin">`,
+			`<script src="/_fp/c.js" nonce=""></script><link data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" rel="compression-dictionary" data-fp-href="https://tracker.example/d.bin">`},
+		{`<table><tbody background="https://tracker.example/b.gif"><tr><td>x</td></tr></tbody></table>`,
+			`<script src="/_fp/c.js" nonce=""></script><table><tbody data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-background="https://tracker.example/b.gif"><tr><td>x</td></tr></tbody></table>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

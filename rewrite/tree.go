@@ -268,6 +268,7 @@ var attrElements = map[string]bool{
 	"img": true, "image": true, "source": true, "iframe": true, "frame": true, "embed": true,
 	"object": true, "video": true, "audio": true, "track": true, "input": true, "link": true,
 	"a": true, "area": true, "body": true, "table": true, "td": true, "th": true, "tr": true,
+	"thead": true, "tbody": true, "tfoot": true, "colgroup": true, "col": true,
 	"meta": true, "form": true, "script": true, "style": true, "base": true, "font": true,
 	"svg": true, "math": true, "frameset": true, "button": true,
 }

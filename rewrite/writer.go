@@ -1126,7 +1126,7 @@ func keyAttr(name string) (foldKey, bool) {
 	switch name {
 	case "a", "area":
 		return keyPing, true
-	case "body", "table", "td", "th", "tr":
+	case "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "colgroup", "col":
 		return keyBackground, true
 	case "meta":
 		return keyHTTPEquiv, true
@@ -1644,7 +1644,9 @@ func linkKind(rel string) (Kind, bool) {
 		switch string(buf[:n]) {
 		case "stylesheet":
 			return KindStylesheet, true
-		case "preconnect", "dns-prefetch", "preload", "modulepreload", "prefetch", "prerender":
+		case "preconnect", "dns-prefetch", "preload", "modulepreload", "prefetch", "prerender",
+			"compression-dictionary", "dictionary":
+			// (Chromium fetches a compression dictionary when idle.)
 			k, ok = KindHint, true
 		case "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon":
 			if !ok {
@@ -1715,7 +1717,7 @@ func vectors(t *tag, name string, vs []vector) []vector {
 		}
 	case "a", "area":
 		add("ping", KindPing, 'p')
-	case "body", "table", "td", "th", "tr":
+	case "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "colgroup", "col":
 		add("background", KindImage, 0)
 	case "meta":
 		if v, ok := t.get("http-equiv"); ok && strings.EqualFold(strings.TrimSpace(string(v)), "refresh") {
