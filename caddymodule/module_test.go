@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -559,7 +560,8 @@ func (r *hintRecorder) WriteHeader(code int) {
 }
 
 // TestLinkHeaders: Link preconnects and preloads to trackers are dropped
-// from HTML responses and from 103 Early Hints; first-party ones stay.
+// from HTML responses and from 103 Early Hints, and so are speculation
+// rule sets on their hosts; first-party ones stay.
 func TestLinkHeaders(t *testing.T) {
 	h := provisioned(t, &Handler{})
 	rec := &hintRecorder{ResponseRecorder: httptest.NewRecorder()}
@@ -570,6 +572,7 @@ func TestLinkHeaders(t *testing.T) {
 		w.WriteHeader(http.StatusEarlyHints)
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Add("Link", "<https://connect.facebook.net/en_US/fbevents.js>; rel=preload; as=script, </font.woff2>; rel=preload; as=font")
+		w.Header().Add("Speculation-Rules", `"https://www.googletagmanager.com/rules.json", "/rules.json"`)
 		_, err := w.Write([]byte(page))
 		return err
 	}))
@@ -587,6 +590,11 @@ func TestLinkHeaders(t *testing.T) {
 	}
 	if links := strings.Join(rec.Header().Values("Link"), " | "); !strings.Contains(links, "</font.woff2>") {
 		t.Errorf("first-party preload dropped: %s", links)
+	}
+	// Chromium fetches a speculation rule set named by the header, then
+	// what it lists: a tracker's goes, the shop's own stays.
+	if rules := rec.Header().Values("Speculation-Rules"); !slices.Equal(rules, []string{`"/rules.json"`}) {
+		t.Errorf("Speculation-Rules: %q, want the shop's own only", rules)
 	}
 }
 

@@ -196,24 +196,33 @@ func (w *responseWriter) decide(first []byte) {
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts
-// the policy removes or defers (rewrite.FilterLinkHeader). In report-only
-// mode nothing changes.
+// the policy removes or defers (rewrite.FilterLinkHeader), and from the
+// Speculation-Rules header the rule sets there
+// (rewrite.FilterSpeculationRules). In report-only mode nothing changes.
 func (w *responseWriter) filterLinks(page *url.URL) {
-	hdr := w.Header()
-	links := hdr.Values("Link")
-	if len(links) == 0 || w.h.ReportOnly {
+	if w.h.ReportOnly {
 		return
 	}
-	kept, dropped := rewrite.FilterLinkHeader(links, page, w.h.rp, nil)
-	if dropped == 0 {
-		return
+	for _, f := range []struct {
+		name   string
+		filter func([]string, *url.URL, rewrite.Policy, *rewrite.Stats) ([]string, int)
+	}{{"Link", rewrite.FilterLinkHeader}, {"Speculation-Rules", rewrite.FilterSpeculationRules}} {
+		hdr := w.Header()
+		values := hdr.Values(f.name)
+		if len(values) == 0 {
+			continue
+		}
+		kept, dropped := f.filter(values, page, w.h.rp, nil)
+		if dropped == 0 {
+			continue
+		}
+		metrics.linksDropped.Add(float64(dropped))
+		hdr.Del(f.name)
+		for _, v := range kept {
+			hdr.Add(f.name, v)
+		}
+		w.h.logger.Debug(f.name+" header entries dropped", zap.Int("dropped", dropped), zap.String("path", w.req.URL.Path))
 	}
-	metrics.linksDropped.Add(float64(dropped))
-	hdr.Del("Link")
-	for _, v := range kept {
-		hdr.Add("Link", v)
-	}
-	w.h.logger.Debug("Link header entries dropped", zap.Int("dropped", dropped), zap.String("path", w.req.URL.Path))
 }
 
 // failClosed replaces the response with a 502 and drops the body.

@@ -14,6 +14,23 @@ import (
 // with a value left out when none of its links remain, and how many links
 // were dropped. Decisions are counted in st, which may be nil.
 func FilterLinkHeader(values []string, page *url.URL, p Policy, st *Stats) (kept []string, dropped int) {
+	return filterMembers(values, p, st, func(link string, st *Stats) bool {
+		target, rel, ok := parseLink(link)
+		if !ok {
+			st.failClosed(FailUnparsableLink)
+			return false
+		}
+		kind, loads := linkKind(rel)
+		return !loads || !headerURLHeld(target, kind, "link", page, p, st)
+	})
+}
+
+// filterMembers keeps the members of the header values (split at the
+// commas between them, splitLinks) that keep reports true for. It
+// returns the values to keep, a value whole when all of its members stay
+// and left out when none does, and how many members were dropped. With
+// no policy, nothing changes; st may be nil.
+func filterMembers(values []string, p Policy, st *Stats, keep func(m string, st *Stats) bool) (kept []string, dropped int) {
 	if p == nil {
 		return values, 0
 	}
@@ -21,42 +38,21 @@ func FilterLinkHeader(values []string, page *url.URL, p Policy, st *Stats) (kept
 		st = &Stats{}
 	}
 	for _, v := range values {
-		var keep []string
+		var ms []string
 		changed := false
-		for _, link := range splitLinks(v) {
-			target, rel, ok := parseLink(link)
-			if !ok {
-				st.failClosed(FailUnparsableLink)
+		for _, m := range splitLinks(v) {
+			if !keep(m, st) {
 				dropped++
 				changed = true
 				continue
 			}
-			kind, loads := linkKind(rel)
-			if loads {
-				d := Decision{}
-				res := Resource{Kind: kind, Tag: "link"}
-				if u, err := ResolveURL(page, target); err != nil {
-					st.failClosed(FailUnresolvableURL)
-					res.URL = &url.URL{Scheme: "invalid", Host: "invalid."}
-					d = p.Decide(page, &res)
-				} else if u.Host != "" {
-					res.URL = u
-					d = p.Decide(page, &res)
-				}
-				st.record(kind, &d)
-				if d.Action >= Defer {
-					dropped++
-					changed = true
-					continue
-				}
-			}
-			keep = append(keep, link)
+			ms = append(ms, m)
 		}
 		switch {
 		case !changed:
 			kept = append(kept, v)
-		case len(keep) > 0:
-			kept = append(kept, strings.Join(keep, ", "))
+		case len(ms) > 0:
+			kept = append(kept, strings.Join(ms, ", "))
 		}
 	}
 	return kept, dropped
@@ -114,4 +110,72 @@ func parseLink(link string) (target, rel string, ok bool) {
 		}
 	}
 	return target, rel, true
+}
+
+// headerURLHeld decides the URL target of a response header, of kind and
+// tag, and reports whether the policy removes or defers it. A URL that
+// does not resolve is decided as an unresolvable one (fail closed).
+func headerURLHeld(target string, kind Kind, tag string, page *url.URL, p Policy, st *Stats) bool {
+	d := Decision{}
+	res := Resource{Kind: kind, Tag: tag}
+	if u, err := ResolveURL(page, target); err != nil {
+		st.failClosed(FailUnresolvableURL)
+		res.URL = &url.URL{Scheme: "invalid", Host: "invalid."}
+		d = p.Decide(page, &res)
+	} else if u.Host != "" {
+		res.URL = u
+		d = p.Decide(page, &res)
+	}
+	st.record(kind, &d)
+	return d.Action >= Defer
+}
+
+// FilterSpeculationRules applies the policy to HTTP Speculation-Rules
+// header values: a structured-field list of strings, each the URL of a
+// speculation rule set. Chromium fetches each rule set, then prefetches
+// or prerenders the pages it lists. A URL the policy removes or defers is
+// dropped (a header cannot be held inert), and so is a member that is not
+// a string (fail closed, counted as an unparsable link header). It
+// returns the values to keep, with a value left out when none of its
+// members remain, and how many were dropped. Decisions are counted in st,
+// which may be nil.
+func FilterSpeculationRules(values []string, page *url.URL, p Policy, st *Stats) (kept []string, dropped int) {
+	return filterMembers(values, p, st, func(m string, st *Stats) bool {
+		target, ok := sfString(m)
+		if !ok {
+			st.failClosed(FailUnparsableLink)
+			return false
+		}
+		return !headerURLHeld(target, KindHint, "speculationrules", page, p, st)
+	})
+}
+
+// sfString reads the structured-field string that begins a list member
+// (RFC 9651: a quoted string, with \" and \\ its only escapes), before
+// any parameters.
+func sfString(m string) (string, bool) {
+	if !strings.HasPrefix(m, `"`) {
+		return "", false
+	}
+	var sb strings.Builder
+	for i := 1; i < len(m); i++ {
+		switch c := m[i]; {
+		case c == '\\':
+			if i+1 >= len(m) || m[i+1] != '"' && m[i+1] != '\\' {
+				return "", false
+			}
+			i++
+			sb.WriteByte(m[i])
+		case c == '"':
+			if rest := strings.TrimSpace(m[i+1:]); rest != "" && rest[0] != ';' {
+				return "", false
+			}
+			return sb.String(), true
+		case c < 0x20 || c > 0x7e:
+			return "", false
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return "", false
 }

@@ -30,3 +30,33 @@ func TestFilterLinkHeader(t *testing.T) {
 		t.Errorf("no policy changed the header: %q", got)
 	}
 }
+
+// TestFilterSpeculationRules checks the Speculation-Rules header filter:
+// a rule set on a tracker's host goes, the page's own stays, and a member
+// that is not a structured-field string goes (fail closed).
+func TestFilterSpeculationRules(t *testing.T) {
+	p := trackerPolicy(Defer)
+	for _, c := range []struct {
+		in, want []string
+		dropped  int
+	}{
+		{[]string{`"/rules.json"`}, []string{`"/rules.json"`}, 0},
+		{[]string{`"https://tracker.example/rules.json"`}, nil, 1},
+		{[]string{`"/a.json", "//tracker.example/b.json";x=1, "https://cdn.ok.example/c.json"`}, []string{`"/a.json", "https://cdn.ok.example/c.json"`}, 1},
+		{[]string{`"/a.json"`, `"https://TRACKER.example./r.json"`}, []string{`"/a.json"`}, 1},
+		{[]string{`https://tracker.example/r.json`}, nil, 1},                                         // a token, not a string
+		{[]string{`"/a.json" "x"`}, nil, 1},                                                          // garbage after the string
+		{[]string{`"https://tracker.example/a,b.json"`}, nil, 1},                                     // a comma inside the string
+		{[]string{`"https:\/\/tracker.example/r.json"`}, nil, 1},                                     // an escape strings do not have
+		{[]string{`"/a\"b.json", "https://tracker.example/r\"x.json"`}, []string{`"/a\"b.json"`}, 1}, // escaped quotes
+		{[]string{`"/unterminated`}, nil, 1},
+	} {
+		got, n := FilterSpeculationRules(c.in, pageURL, p, nil)
+		if !slices.Equal(got, c.want) || n != c.dropped {
+			t.Errorf("%q:\n got %q (%d dropped)\nwant %q (%d)", c.in, got, n, c.want, c.dropped)
+		}
+	}
+	if got, _ := FilterSpeculationRules([]string{`"https://tracker.example/r.json"`}, pageURL, nil, nil); len(got) != 1 {
+		t.Errorf("no policy changed the header: %q", got)
+	}
+}
