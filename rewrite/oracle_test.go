@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -135,6 +136,37 @@ var delayedSources = []string{"data-rocket-src", "data-rocketsrc", "data-src"}
 // violation describes a live element that the oracle flags.
 type violation struct{ what, detail string }
 
+// dataDocViolations reads the document in a frame's, an object's or an
+// embed's data: URL (its attribute key), percent-decoded and, when the
+// URL says base64, decoded from base64, as the oracle reads a page; a
+// body that does not decode is flagged.
+func dataDocViolations(n *html.Node, key string, scripting bool, badURL func(base, u string) bool, badScript func(text string) bool) []violation {
+	v, _ := attrOf(n, key)
+	v = strings.TrimSpace(v)
+	if len(v) < 5 || !strings.EqualFold(v[:5], "data:") {
+		return nil
+	}
+	meta, body, ok := strings.Cut(v[5:], ",")
+	if !ok {
+		return nil // no document
+	}
+	if d, err := url.PathUnescape(body); err == nil {
+		body = d
+	}
+	if strings.HasSuffix(strings.ToLower(strings.TrimSpace(meta)), ";base64") {
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
+		if err != nil {
+			return []violation{{n.Data + "[" + key + "] base64", v}}
+		}
+		body = string(b)
+	}
+	var out []violation
+	for _, x := range liveViolations([]byte(body), scripting, badURL, badScript) {
+		out = append(out, violation{n.Data + "[" + key + "] data: " + x.what, x.detail})
+	}
+	return out
+}
+
 // liveElements walks doc and calls bad for every live URL and inline
 // script; it returns the flagged ones.
 func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool, badScript func(text string) bool) []violation {
@@ -255,6 +287,9 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					check(n, "srcset", true)
 				case "iframe", "frame", "embed", "video", "audio", "track":
 					check(n, "src", false)
+					if n.Data != "video" && n.Data != "audio" && n.Data != "track" {
+						out = append(out, dataDocViolations(n, "src", scripting, badURL, badScript)...)
+					}
 					if n.Data == "iframe" {
 						if sd, ok := attrOf(n, "srcdoc"); ok {
 							for _, v := range liveViolations([]byte(sd), scripting, badURL, badScript) {
@@ -264,6 +299,7 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				case "object":
 					check(n, "data", false)
+					out = append(out, dataDocViolations(n, "data", scripting, badURL, badScript)...)
 				case "input":
 					if t, _ := attrOf(n, "type"); strings.EqualFold(t, "image") {
 						check(n, "src", false)

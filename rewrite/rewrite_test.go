@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"fmt"
+	stdhtml "html"
 	"io"
 	"math/rand"
 	"net/url"
@@ -197,6 +198,15 @@ var adversarial = []string{
 	`<svg><rect cursor="url(https://T/c.png), auto" stroke="u\72l(https://T/s.svg#s)"/><rect fill="url(#g)" stroke="url(https://T/s.svg#s)"/></svg>`,
 	`<svg><rect fill="url(https://T/p.svg#p)"/><rect fill="url(https://T/p.svg#p)"/></svg>`,
 	`<svg><rect><set attributeName="mask" to="url(https://T/m.png)"/><animate attributeName="fill" values="url(#a);url(//T/p.svg#p)"/></rect></svg>`,
+	// A frame's, an object's or an embed's data: URL is a document that
+	// loads what a page does: percent-encoded, in base64, as SVG, and
+	// nested in another.
+	`<iframe src="data:text/html,<img src=https://T/p.gif>"></iframe>`,
+	`<iframe src="data:text/html;base64,PGltZyBzcmM9Ly90cmFja2VyLmV4YW1wbGUvcC5naWY+"></iframe>`,
+	`<object data="data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22><image href=%22//T/p.gif%22/></svg>"></object>`,
+	`<embed src="data:text/html,%3Cscript src=//T/a.js%3E%3C/script%3E">`,
+	`<iframe src="data:text/html,<iframe src='data:text/html,<img src=//T/p.gif>'></iframe>"></iframe>`,
+	`<p><iframe src="data:text/html,<b>a</b>"></iframe><iframe src="data:text/html,<img src=//T/p.gif>"></iframe>`,
 	// The table parts whose background Chromium loads, beside td and tr.
 	`<table><thead background="https://T/h.gif"><tr><th>h</th></tr></thead><tbody background=//T/b.gif><tr><td>x</td></tr></tbody><tfoot BACKGROUND="https://T/f.gif"></tfoot></table>`,
 	`<table><colgroup background="https://T/g.gif"><col background="https://T/c.gif"></colgroup><tr><td>x</td></tr></table>`,
@@ -2017,4 +2027,54 @@ func recategorised(a Action, cat string, of func(*Resource) bool) Policy {
 		}
 		return d
 	})
+}
+
+// TestNestedDocuments pins the documents read inside a page (an iframe's
+// srcdoc, a frame's data: URL): read to maxNest deep, each decided as
+// the strongest of its decisions, and beyond that depth, or when a data:
+// body does not decode or holds an XML style sheet, decided as an
+// unresolvable URL and counted (fail closed).
+func TestNestedDocuments(t *testing.T) {
+	srcdocs := func(n int) string {
+		doc := "<p>x</p>"
+		for range n {
+			doc = `<iframe srcdoc="` + stdhtml.EscapeString(doc) + `"></iframe>`
+		}
+		return doc
+	}
+	datas := func(n int) string {
+		doc := "<p>x</p>"
+		for range n {
+			doc = `<iframe src="data:text/html,` + url.PathEscape(doc) + `"></iframe>`
+		}
+		return doc
+	}
+	for _, c := range []struct {
+		name, in string
+		held     bool // the outer element is changed
+		failed   int  // ambiguous_context counted
+	}{
+		{"a data: document of the page's own", `<iframe src="data:text/html,<p>hi</p><img src=/a.png>"></iframe>`, false, 0},
+		{"an empty data: URL", `<iframe src="data:,"></iframe>`, false, 0},
+		{"srcdocs as deep as read", srcdocs(maxNest), false, 0},
+		{"srcdocs deeper", srcdocs(maxNest + 1), true, 1},
+		{"data: documents as deep as read", datas(maxNest), false, 0},
+		{"data: documents deeper", datas(maxNest + 1), true, 1},
+		{"an XML style sheet", `<object data="data:image/svg+xml,<?xml-stylesheet href='/s.css'?><svg xmlns='http://www.w3.org/2000/svg'/>"></object>`, true, 1},
+		{"base64 that does not decode", `<iframe src="data:text/html;base64,!!!"></iframe>`, true, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			st, err := Rewrite(&out, strings.NewReader(c.in), Options{Policy: trackerPolicy(Defer), PageURL: pageURL, Token: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if held := out.String() != c.in; held != c.held {
+				t.Errorf("changed %v, want %v:\n%s", held, c.held, out.String())
+			}
+			if n := st.FailClosed[FailAmbiguous]; n != c.failed {
+				t.Errorf("ambiguous_context %d, want %d", n, c.failed)
+			}
+		})
+	}
 }

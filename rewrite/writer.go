@@ -185,6 +185,9 @@ type Writer struct {
 	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
 	sink     sink    // the nested Writer's way into this one's output
 	isNested bool
+	// nest is how deep in documents inside the page (srcdoc, data:) this
+	// Writer reads: 0 for the page, 1 for a document in it, and so on.
+	nest int
 
 	deciding  bool     // deciding a held element: the output is at its start tag
 	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
@@ -1923,6 +1926,8 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 				return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: &ScriptFacts{Malformed: true}})
 			}
 			body = b
+		case u.Scheme == "data" && (kind == KindFrame || kind == KindEmbed):
+			return r.dataDocument(u.Opaque, kind, tagName)
 		case u.Scheme == "javascript" && (kind == KindFrame || kind == KindEmbed || kind == KindScript):
 			s, err := url.PathUnescape(u.Opaque)
 			if err != nil {
@@ -2023,6 +2028,38 @@ func dataURLBody(s string) ([]byte, bool) {
 		return b, true
 	}
 	return []byte(data), true
+}
+
+// dataDocument decides a data: URL (its opaque part) that a frame, an
+// object or an embed loads: the document in it can load what a page can
+// (Chromium loaded an image from an iframe's data:text/html, an object's
+// data:image/svg+xml and an embed's). It is read as HTML, whatever its
+// media type, as an iframe's srcdoc is, and decided as the strongest of
+// its decisions: a kept document stays as it came, and one with a
+// tracker is held or removed whole, as a frame of the tracker's would be
+// (a proxied URL cannot be rewritten inside it: it is deferred). A body
+// that does not decode, an XML style sheet (<?xml-stylesheet…?>, which
+// an HTML reading does not see), or a document nested too deep is
+// decided as an unresolvable URL (fail closed).
+func (r *Writer) dataDocument(opaque string, kind Kind, tagName string) Decision {
+	body, ok := dataURLBody(opaque)
+	ok = ok && !bytes.Contains(bytes.ToLower(body), []byte("<?xml-stylesheet"))
+	var d Decision
+	if ok {
+		var err error
+		d, err = r.readNested(io.Discard, body)
+		ok = err == nil
+	}
+	if !ok {
+		r.stats.failClosed(FailAmbiguous)
+		r.url = url.URL{Scheme: "invalid", Host: "invalid."}
+		r.res = Resource{Kind: kind, Tag: tagName, URL: &r.url}
+		return r.decide(&r.res)
+	}
+	if d.Action == RewriteURL {
+		d.Action = Defer
+	}
+	return d
 }
 
 func (r *Writer) decide(res *Resource) Decision {
@@ -2349,15 +2386,14 @@ func (r *Writer) element(t *tag, name string) {
 		if v, ok := t.get("srcdoc"); ok {
 			in := decodeAttr(v)
 			var sb strings.Builder
-			nr := r.nestedWriter(&sb) // srcdoc inherits the base URL until its own <base>
-			nr.Write([]byte(in))
-			if err := nr.Close(); err != nil {
+			inner, err := r.readNested(&sb, []byte(in)) // srcdoc inherits the base URL until its own <base>
+			if err != nil {
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
 				srcdocOrig, srcdocDecision = in, Decision{Action: Defer, Category: "unknown"}
 			} else if sb.String() != in {
 				srcdoc, srcdocChanged = sb.String(), true
-				srcdocOrig, srcdocDecision = in, nr.strongest
+				srcdocOrig, srcdocDecision = in, inner
 			}
 		}
 	}
@@ -3483,6 +3519,42 @@ func (r *Writer) newNested() *Writer {
 	return n
 }
 
+// maxNest is how deep documents inside the page (an iframe's srcdoc, a
+// frame's data: URL) are read, each inside the one before: a document
+// deeper than that is decided as unreadable (errTooDeep). Each level is a
+// Writer of its own, so the bound keeps a page's memory bounded.
+const maxNest = 4
+
+var errTooDeep = errors.New("rewrite: documents nested too deep to read")
+
+// readNested rewrites doc, a document inside this page, into w with a
+// nested Writer (nestedWriter), and returns the strongest of its
+// decisions. Past maxNest it reads nothing and returns errTooDeep.
+func (r *Writer) readNested(w io.Writer, doc []byte) (Decision, error) {
+	if r.nest >= maxNest {
+		return Decision{}, errTooDeep
+	}
+	nr := r.nestedWriter(w)
+	err := rewriteNested(nr, doc)
+	return nr.strongest, err
+}
+
+// rewriteNested writes doc through nr and closes it. It is called through
+// this variable, not directly: a direct call would put every function
+// that decides a URL in one cycle of calls with element (element decides
+// a frame's data: URL, whose document has elements), and escape analysis
+// would then move the buffers those functions are handed (the held
+// attributes) to the heap, for every element. (Set in init: it refers to
+// itself through the Writer's methods.)
+var rewriteNested func(nr *Writer, doc []byte) error
+
+func init() {
+	rewriteNested = func(nr *Writer, doc []byte) error {
+		nr.Write(doc)
+		return nr.Close()
+	}
+}
+
 // nestedWriter returns a Writer for a document inside this page (an
 // iframe's srcdoc, a noscript's content): this page's policy, URL, caps,
 // token and facts cache, counting into this page's stats, from this
@@ -3496,6 +3568,7 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts}, r.stats)
 	n.base = r.base
 	n.isNested = true
+	n.nest = r.nest + 1
 	n.pastBOM = true // a nested document is text already decoded: U+FEFF in it is a character
 	return n
 }
