@@ -813,10 +813,11 @@ func TestBrowserActivationOrder(t *testing.T) {
 	// source once the source has its URL again, the page's own script
 	// runs with its error handler, the SVG animations give their targets
 	// the values they hold, and the SVG mask, the table body, the
-	// dictionary link and the data: frame have their URLs back.
+	// dictionary link and the data: frame have their URLs back, and the
+	// SVG style its type.
 	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif",
 		"www.google-analytics.com/order/smil.gif", "www.google-analytics.com/order/mask.svg", "www.google-analytics.com/order/cursor.png",
-		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif"} {
+		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)
@@ -836,7 +837,7 @@ func TestBrowserActivationOrder(t *testing.T) {
 		t.Errorf("scripts run by the stub's default handler after consent: %v, want the SVG script's", ran)
 	}
 	var styleType string
-	e.eval(ctx, `(function(){var s=document.querySelectorAll("style"); s=s[s.length-1]; return s.type+" "+s.hasAttribute("data-fp-type")})()`, &styleType)
+	e.eval(ctx, `(function(){var s=document.querySelectorAll("body > style"); s=s[s.length-1]; return s.type+" "+s.hasAttribute("data-fp-type")})()`, &styleType)
 	if styleType != "text/css false" {
 		t.Errorf("the restored style's type and whether data-fp-type is left: %q, want its own type back", styleType)
 	}

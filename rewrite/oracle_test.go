@@ -331,6 +331,13 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				case "image", "use", "feImage":
 					check(n, "href", false)
 					check(n, "xlink:href", false)
+				case "style":
+					// A style sheet, as an HTML style is: its child text.
+					if t, ok := attrOf(n, "type"); !ok || t == "" || strings.EqualFold(t, "text/css") {
+						if cssHit(textOf(n)) {
+							out = append(out, violation{"svg style", textOf(n)})
+						}
+					}
 				case "set", "animate":
 					// An animation of its target's href gives it each of
 					// its values as the URL (values: a list split at ;);

@@ -198,6 +198,17 @@ var adversarial = []string{
 	`<svg><rect cursor="url(https://T/c.png), auto" stroke="u\72l(https://T/s.svg#s)"/><rect fill="url(#g)" stroke="url(https://T/s.svg#s)"/></svg>`,
 	`<svg><rect fill="url(https://T/p.svg#p)"/><rect fill="url(https://T/p.svg#p)"/></svg>`,
 	`<svg><rect><set attributeName="mask" to="url(https://T/m.png)"/><animate attributeName="fill" values="url(#a);url(//T/p.svg#p)"/></rect></svg>`,
+	// An SVG style is a style sheet whose content is markup: its text,
+	// with character references, CDATA sections and comments between its
+	// pieces, in any case, closed by </svg> or by the end of the page.
+	`<svg><style>@import url(//T/x.css);</style></svg>`,
+	`<svg><style>.q{background:url(https://T/a.png)}</style></svg><div class=q>x</div>`,
+	`<svg><style><![CDATA[.q{background:url(//T/c.png)}]]></style></svg>`,
+	`<svg><style>.q{background:url(//T<!---->/s.png)}</style></svg>`,
+	`<svg><style>.q{background:url(//T/a&#46;png)}</style></svg>`,
+	`<svg><style>.a{fill:#fff}</style><STYLE>@import "https://T/x.css";</STYLE></svg>`,
+	`<svg><style>.q{background:url(//T/x.png)}</svg>`,
+	`<svg><style>@import url(//T/x.css)`,
 	// A frame's, an object's or an embed's data: URL is a document that
 	// loads what a page does: percent-encoded, in base64, as SVG, and
 	// nested in another.

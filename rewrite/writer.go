@@ -185,6 +185,9 @@ type Writer struct {
 	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
 	sink     sink    // the nested Writer's way into this one's output
 	isNested bool
+	// svgStyle is the sheet of the SVG style start tag being handled
+	// (svgStyleAhead).
+	svgStyle svgStyle
 	// nest is how deep in documents inside the page (srcdoc, data:) this
 	// Writer reads: 0 for the page, 1 for a document in it, and so on.
 	nest int
@@ -688,6 +691,10 @@ read:
 		}
 		raw := b[pos : pos+n]
 		pos += n
+		if kind == tokStartTag && !r.svgStyleAhead(raw, b[pos:], eof) {
+			pos -= n // an SVG style waits for its sheet's end
+			break
+		}
 		// The usual tags are passed here, as token would pass them.
 		switch top := r.tree.plainTop(); {
 		case scanned: // passUsual has declined it
@@ -3338,6 +3345,10 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		best = stronger(best, d)
 	}
 	isScript := ns == nsSVG && t.name == "script"
+	isStyle := ns == nsSVG && t.name == "style"
+	if isStyle {
+		best = stronger(best, r.svgStyleDecision(t.name))
+	}
 	if isScript && len(vs) == 0 {
 		// An inline SVG script: its text is markup, not held; it counts as
 		// unclassified.
@@ -3370,7 +3381,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		}
 	}
 	if best.Action >= Defer {
-		if isScript {
+		if isScript || isStyle {
 			r.addAttr(&e, "type", "text/plain")
 			if i := t.index("type"); i >= 0 {
 				e.setRename(i, "data-fp-type")

@@ -165,7 +165,7 @@
   var HELD = /^data-fp-(?!category$|vendor$|placeholder$)(.+)$/;
   var restore = (el) => {
     el.removeAttribute("data-fp-token");
-    if (el.tagName == "STYLE") {
+    if (el.localName == "style") {
       var tw = el.previousElementSibling;
       if (tw && tw.hasAttribute("data-fp-neutral")) tw.remove();
       el.removeAttribute("type"); // data-fp-type, if any, is given back below
