@@ -250,14 +250,19 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				switch n.Data {
 				case "script":
 					if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "importmap") {
-						// What a module's import of a specifier loads.
-						var m struct {
-							Imports map[string]any
-							Scopes  map[string]map[string]any
-						}
-						json.Unmarshal([]byte(textOf(n)), &m)
-						maps := []map[string]any{m.Imports}
-						for _, s := range m.Scopes {
+						// What a module's import of a specifier loads. The
+						// keys are matched exactly, as a browser's are (Go's
+						// decoder would match a struct's fields in any case:
+						// "sCopes" is no import map's, FuzzPassUsual
+						// e4fef1a2af31fe8f).
+						var top map[string]json.RawMessage
+						json.Unmarshal([]byte(textOf(n)), &top)
+						var imports map[string]any
+						var scopes map[string]map[string]any
+						json.Unmarshal(top["imports"], &imports)
+						json.Unmarshal(top["scopes"], &scopes)
+						maps := []map[string]any{imports}
+						for _, s := range scopes {
 							maps = append(maps, s)
 						}
 						for _, sm := range maps {
