@@ -814,10 +814,11 @@ func TestBrowserActivationOrder(t *testing.T) {
 	// runs with its error handler, the SVG animations give their targets
 	// the values they hold, and the SVG mask, the table body, the
 	// dictionary link and the data: frame have their URLs back, and the
-	// SVG style its type.
+	// SVG style and the style with an @import their types.
 	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif",
 		"www.google-analytics.com/order/smil.gif", "www.google-analytics.com/order/mask.svg", "www.google-analytics.com/order/cursor.png",
-		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif"} {
+		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif",
+		"www.google-analytics.com/order/import.css"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)

@@ -85,6 +85,16 @@ func undoDefer(n *html.Node) {
 	if v, ok := attrOf(n, "type"); ok && v == "text/plain" && (n.Data == "script" || n.Data == "style") {
 		delAttr(n, "type")
 	}
+	if n.Data == "style" {
+		// The runtime leaves the preload scanner's stop (preloadStop)
+		// before the sheet: in raw text a CDO and a CDC, which a sheet's
+		// top level skips; in SVG a comment, no part of the sheet.
+		if c := n.FirstChild; c != nil && c.Type == html.TextNode && strings.HasPrefix(c.Data, preloadStop) {
+			c.Data = c.Data[len(preloadStop):]
+		} else if c != nil && c.Type == html.CommentNode && c.Data == "" {
+			n.RemoveChild(c)
+		}
+	}
 	if _, ok := attrOf(n, "data-fp-srcdoc"); ok {
 		delAttr(n, "srcdoc")
 	}

@@ -375,6 +375,35 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				}
 			}
+			// What Chromium's preload scanner fetches, reading tags by name
+			// whatever their namespace or type: a style's leading @import
+			// rules, and in SVG or MathML a link's, an image input's, a
+			// video's poster and a base's URLs.
+			if n.Data == "style" {
+				for _, u := range preloadImports(scannedText(n)) {
+					if badURL(base, u) {
+						out = append(out, violation{n.Data + " @import (preload scanner)", u})
+					}
+				}
+			}
+			if n.Namespace != "" {
+				switch n.Data {
+				case "link":
+					rel, _ := attrOf(n, "rel")
+					if _, ok := linkKind(rel); ok {
+						check(n, "href", false)
+						check(n, "imagesrcset", true)
+					}
+				case "input":
+					if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "image") {
+						check(n, "src", false)
+					}
+				case "video":
+					check(n, "poster", false)
+				case "base":
+					check(n, "href", false)
+				}
+			}
 			if s, ok := attrOf(n, "style"); ok && cssHit(s) {
 				out = append(out, violation{n.Data + "[style]", s})
 			}
@@ -395,6 +424,68 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 	}
 	walk(root)
 	return out
+}
+
+// scannedText is a style element's content as Chromium's preload scanner
+// reads it, as raw text: its text, its comments as they were written, and
+// a < for a child element (in SVG or MathML, where the content is markup).
+func scannedText(n *html.Node) string {
+	var sb strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch c.Type {
+		case html.TextNode:
+			sb.WriteString(c.Data)
+		case html.CommentNode:
+			sb.WriteString("<!--" + c.Data + "-->")
+		default:
+			sb.WriteString("<")
+		}
+	}
+	return sb.String()
+}
+
+// preloadImports returns the URLs of the @import rules that begin css, as
+// Chromium's preload scanner reads them: white space and comments skipped,
+// each rule's url() or string, up to the first byte that begins no rule.
+func preloadImports(css string) (urls []string) {
+	s := css
+	for {
+		s = strings.TrimLeft(s, " \t\n\r\f")
+		if strings.HasPrefix(s, "/*") {
+			i := strings.Index(s[2:], "*/")
+			if i < 0 {
+				return urls
+			}
+			s = s[2+i+2:]
+			continue
+		}
+		if len(s) < 7 || !strings.EqualFold(s[:7], "@import") {
+			return urls
+		}
+		s = strings.TrimLeft(s[7:], " \t\n\r\f")
+		end := strings.IndexByte(s, ';')
+		if end < 0 {
+			end = len(s)
+		}
+		v := strings.TrimSpace(s[:end])
+		switch {
+		case len(v) >= 4 && strings.EqualFold(v[:4], "url("):
+			v = v[4:]
+			if i := strings.IndexByte(v, ')'); i >= 0 {
+				v = v[:i]
+			}
+			urls = append(urls, strings.Trim(strings.TrimSpace(v), `"'`))
+		case v != "" && (v[0] == '"' || v[0] == '\''):
+			if i := strings.IndexByte(v[1:], v[0]); i >= 0 {
+				v = v[1 : 1+i] // a string, then media queries
+			}
+			urls = append(urls, strings.Trim(v, `"'`))
+		}
+		if end == len(s) {
+			return urls
+		}
+		s = s[end+1:]
+	}
 }
 
 // mentionsTracker is the oracle's URL test: independent of ResolveURL, it

@@ -209,6 +209,18 @@ var adversarial = []string{
 	`<svg><style>.a{fill:#fff}</style><STYLE>@import "https://T/x.css";</STYLE></svg>`,
 	`<svg><style>.q{background:url(//T/x.png)}</svg>`,
 	`<svg><style>@import url(//T/x.css)`,
+	// Chromium's preload scanner reads tags by name, not namespace nor
+	// type: a held style's leading @import, and in SVG or MathML a style's,
+	// a link's, an image input's, a video's poster and a base's URLs.
+	`<style>@import url(https://T/x.css);</style>`,
+	`<style>/* c */ @import "//T/x.css" screen; a{color:red}</style>`,
+	`<style>@import url(/own.css); @IMPORT url(//T/x.css);</style>`,
+	`<math><style>@import url(//T/m.css);</style></math>`,
+	`<svg><link rel=stylesheet href=https://T/l.css></svg>`,
+	`<math><link rel=preload as=image imagesrcset="/a.png 1x, //T/b.png 2x"></math>`,
+	`<svg><input type=image src=//T/i.png></svg><math><input TYPE=IMAGE src=//T/i.png></math>`,
+	`<svg><video poster=//T/p.png></video></svg>`,
+	`<svg><base href=https://T/b/></svg><img src=rel.png>`,
 	// A frame's, an object's or an embed's data: URL is a document that
 	// loads what a page does: percent-encoded, in base64, as SVG, and
 	// nested in another.
@@ -1971,7 +1983,7 @@ func TestOwnAttrs(t *testing.T) {
 		{`<script ` + onload + `>var a=1</script>`, `<script type="text/plain" ` + held + ` data-fp-` + onload + `>var a=1</script>`, Defer},
 		{`<script ` + onload + `>var a=1</script>`, `<script>var a=1</script>`, Remove},
 		{`<style ` + onload + ` media="all">a{}</style>`,
-			`<style data-fp-neutral="" media="all">a{}</style><style type="text/plain" ` + held + ` data-fp-` + onload + ` media="all">a{}</style>`, Defer},
+			`<style data-fp-neutral="" media="all">a{}</style><style type="text/plain" ` + held + ` data-fp-` + onload + ` media="all"><!---->a{}</style>`, Defer},
 		{`<style ` + onload + ` media="all">a{}</style>`, `<style media="all">a{}</style>`, Remove},
 		// An SVG script's URL is also given as src, for the HTML script
 		// the runtime runs in its place: href's, or else xlink:href's.

@@ -9,7 +9,10 @@ import (
 
 // An SVG <style> is a style sheet, as an HTML one is: Chromium loads its
 // @import, and its url()s wherever the rules apply (an HTML element's
-// background included). Its content is not raw text, though: it is parsed
+// background included). A MathML <style> is no style sheet, but
+// Chromium's preload scanner, which reads tags by name, fetches its
+// @import rules all the same: it is read the same way, with its raw text
+// too. Its content is not raw text, though: it is parsed
 // as markup, and the sheet is its child text, with character references
 // decoded, CDATA sections taken in and comments left out. Its start tag is
 // decided once that whole text is read (svgStyleAhead): a sheet that loads
@@ -22,10 +25,13 @@ import (
 type svgStyle struct {
 	set, failed bool
 	css         string
+	// raw is the content as it came, which Chromium's preload scanner
+	// reads as a style's raw text, @import rules and all.
+	raw string
 }
 
-// svgStyleAhead reads, for the start tag raw, when it opens an SVG style
-// element, the sheet in rest (the input after it) into r.svgStyle. It
+// svgStyleAhead reads, for the start tag raw, when it opens a style
+// element in SVG or MathML, the sheet in rest (the input after it) into r.svgStyle. It
 // reports false when the sheet's end is not in rest yet and more input may
 // bring it: the caller waits, with the tag not consumed. A sheet whose
 // content runs past MaxTokenSize, or that holds markup other than
@@ -38,7 +44,7 @@ func (r *Writer) svgStyleAhead(raw, rest []byte, eof bool) bool {
 	if m, _ := hasPrefixFold(raw[1:], "style"); !m || !tagDelim(raw[6]) || raw[len(raw)-2] == '/' {
 		return true
 	}
-	if r.tree.htmlRulesForStart("style") || r.tree.top().ns != nsSVG {
+	if r.tree.htmlRulesForStart("style") {
 		return true
 	}
 	css, end, clean := svgSheet(rest, eof)
@@ -48,7 +54,7 @@ func (r *Writer) svgStyleAhead(raw, rest []byte, eof bool) bool {
 	case end < 0 || end > r.max || !clean:
 		r.svgStyle = svgStyle{set: true, failed: true}
 	default:
-		r.svgStyle = svgStyle{set: true, css: css}
+		r.svgStyle = svgStyle{set: true, css: css, raw: string(rest[:end])}
 	}
 	return true
 }
@@ -166,8 +172,14 @@ func (r *Writer) svgStyleDecision(tagName string) Decision {
 		r.res = Resource{Kind: KindCSS, Tag: tagName, URL: &r.url}
 		d = r.decide(&r.res)
 		r.record(KindCSS, &d)
-	case styleMayLoad([]byte(s.css)):
-		_, d = r.rewriteCSS(s.css, tagName)
+	default:
+		if styleMayLoad([]byte(s.css)) {
+			_, d = r.rewriteCSS(s.css, tagName)
+		}
+		if s.raw != s.css && styleMayLoad([]byte(s.raw)) {
+			_, rd := r.rewriteCSS(s.raw, tagName)
+			d = stronger(d, rd)
+		}
 	}
 	if d.Action == RewriteURL || d.Action == Placeholder {
 		d.Action = Defer

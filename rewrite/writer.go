@@ -3073,6 +3073,7 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		}
 		r.needLoader()
 		r.writeTag(t, r.deferStyleTwin(t, &d))
+		r.emitString(preloadStop)
 		r.emit(body)
 		return
 	}
@@ -3111,9 +3112,21 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		r.needLoader()
 		d.Action = Defer
 		r.writeTag(t, r.deferStyleTwin(t, &d))
+		r.emitString(preloadStop)
 		r.emit(body)
 	}
 }
+
+// preloadStop begins the content of every style element the rewriter
+// switches off (type="text/plain"). Chromium's preload scanner fetches
+// the @import rules that begin a style element's text whatever its type
+// (a Chromium test saw a held <style type="text/plain">@import url(…)
+// reach the vendor before any choice), and stops at the first byte that
+// starts no rule. In a style's raw text this is a CDO and a CDC token,
+// which a style sheet's top level skips, so the @import rules after it
+// still apply once the runtime gives the type back; in SVG or MathML it
+// is a comment, which is no part of the sheet.
+const preloadStop = "<!---->"
 
 // deferStyleTwin is deferStyleEdit with the start tag's held attributes
 // (ownAttrs) kept for the runtime under data-fp-NAME, or dropped when
@@ -3338,14 +3351,18 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 			}
 		}
 	}
+	vs = foreignPreloads(t, vs)
 	var best Decision
 	for _, v := range vs {
-		d := r.decideURL(v.kind, t.name, decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd]))
-		r.record(v.kind, &d)
-		best = stronger(best, d)
+		r.urls = urlsOf(decodeAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd]), v.list, r.urls[:0], r.baseSet)
+		for _, u := range r.urls {
+			d := r.decideURL(v.kind, t.name, u)
+			r.record(v.kind, &d)
+			best = stronger(best, d)
+		}
 	}
 	isScript := ns == nsSVG && t.name == "script"
-	isStyle := ns == nsSVG && t.name == "style"
+	isStyle := t.name == "style" // an SVG one, or a MathML one that Chromium's preload scanner reads
 	if isStyle {
 		best = stronger(best, r.svgStyleDecision(t.name))
 	}
@@ -3411,6 +3428,43 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	r.holdAttrs(&e, t, held, best.Action == Remove, &marked)
 	r.writeTag(t, &e)
+	if isStyle && best.Action >= Defer {
+		r.emitString(preloadStop)
+	}
+}
+
+// foreignPreloads appends to vs the attributes of a foreign element (SVG
+// or MathML) that Chromium's preload scanner fetches all the same, since
+// it reads tags by their names and not their namespace: a link's href and
+// imagesrcset (for the rels linkKind knows), an image input's src, a
+// video's poster and src, and a base's href, against which the scanner
+// resolves the page's later relative URLs. A Chromium test saw each but
+// a video's src load from inside an svg or a math element.
+func foreignPreloads(t *tag, vs []vector) []vector {
+	add := func(attr string, k Kind, list byte) {
+		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
+			vs = append(vs, vector{attr: i, kind: k, list: list})
+		}
+	}
+	switch t.name {
+	case "link":
+		if v, ok := t.get("rel"); ok {
+			if k, ok := linkKind(decodeAttr(v)); ok {
+				add("href", k, 0)
+				add("imagesrcset", k, 's')
+			}
+		}
+	case "input":
+		if v, ok := t.get("type"); ok && strings.EqualFold(strings.TrimSpace(decodeAttr(v)), "image") {
+			add("src", KindImage, 0)
+		}
+	case "video":
+		add("poster", KindImage, 0)
+		add("src", KindMedia, 0)
+	case "base":
+		add("href", KindHint, 0)
+	}
+	return vs
 }
 
 // animation decides the values an SVG animation element (set, animate),
