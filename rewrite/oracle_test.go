@@ -423,7 +423,92 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 		}
 	}
 	walk(root)
+	// Live speculation rules whose document rules may match a link to a
+	// tracker on the page: Chromium prefetches it.
+	var links []string
+	var rules []string
+	var collect func(n *html.Node)
+	collect = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Namespace == "" {
+			switch n.Data {
+			case "a", "area":
+				if v, ok := attrOf(n, "href"); ok && badURL(base, v) {
+					links = append(links, v)
+				}
+			case "script":
+				if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "speculationrules") {
+					rules = append(rules, textOf(n))
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			collect(c)
+		}
+	}
+	collect(root)
+	for _, body := range rules {
+		if len(links) > 0 && documentRulesMatch(body) {
+			out = append(out, violation{"speculation rules", body})
+		}
+	}
 	return out
+}
+
+// documentRulesMatch reports whether a speculation rules body has a
+// document rule that may match a link to another site: its predicate,
+// read loosely, with a path pattern ("/…") matching only the page's own
+// links, any other pattern and any selector a tracker's, and not, and
+// and or read as written. A body that is no JSON matches nothing.
+func documentRulesMatch(body string) bool {
+	var rs map[string][]map[string]any
+	if json.Unmarshal([]byte(body), &rs) != nil {
+		return false
+	}
+	var eval func(p any) bool
+	eval = func(p any) bool {
+		m, ok := p.(map[string]any)
+		if !ok {
+			return true
+		}
+		for k, v := range m {
+			switch k {
+			case "not":
+				return !eval(v)
+			case "and", "or":
+				l, _ := v.([]any)
+				for _, q := range l {
+					if eval(q) != (k == "and") {
+						return k == "or"
+					}
+				}
+				return k == "and"
+			case "href_matches":
+				pats, _ := v.([]any)
+				if s, ok := v.(string); ok {
+					pats = []any{s}
+				}
+				for _, x := range pats {
+					if s, ok := x.(string); !ok || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		return true
+	}
+	for _, list := range rs {
+		for _, r := range list {
+			if w, ok := r["where"]; ok {
+				if eval(w) {
+					return true
+				}
+			} else if r["source"] == "document" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // scannedText is a style element's content as Chromium's preload scanner
@@ -459,7 +544,8 @@ func preloadImports(css string) (urls []string) {
 			s = s[2+i+2:]
 			continue
 		}
-		if len(s) < 7 || !strings.EqualFold(s[:7], "@import") {
+		// The rule's name runs over letters: "@importurl(" names none.
+		if len(s) < 7 || !strings.EqualFold(s[:7], "@import") || len(s) > 7 && isASCIIAlpha(s[7]) {
 			return urls
 		}
 		s = strings.TrimLeft(s[7:], " \t\n\r\f")

@@ -221,6 +221,13 @@ var adversarial = []string{
 	`<svg><input type=image src=//T/i.png></svg><math><input TYPE=IMAGE src=//T/i.png></math>`,
 	`<svg><video poster=//T/p.png></video></svg>`,
 	`<svg><base href=https://T/b/></svg><img src=rel.png>`,
+	// Speculation rules whose document rules may match a tracker's link
+	// on the page: every link but some, every link, a selector; and a
+	// path rule under a tracker's base.
+	`<a href=https://T/p.html>x</a><script type=speculationrules>{"prefetch":[{"where":{"not":{"href_matches":"/nothing"}},"eagerness":"immediate"}]}</script>`,
+	`<script type=speculationrules>{"prefetch":[{"source":"document"}]}</script><a href=//T/p>x</a>`,
+	`<a href=//T/p>x</a><script type="SpeculationRules">{"prerender":[{"where":{"selector_matches":"a"}}]}</script>`,
+	`<a href=//T/p>x</a><script type=speculationrules>{"prefetch":[{"where":{"or":[{"href_matches":"/a"},{"href_matches":"https://*"}]}}]}</script>`,
 	// A frame's, an object's or an embed's data: URL is a document that
 	// loads what a page does: percent-encoded, in base64, as SVG, and
 	// nested in another.

@@ -3038,6 +3038,18 @@ func (r *Writer) decideHeld(end []byte) {
 	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
 	r.asScript(&d)
+	if _, spec, _ := scriptType(t); spec && d.Action < Defer && (!specRulesStayHome(body) || r.baseSet && !r.pageHost(r.base.Host)) {
+		// Rules that may match a vendor's link on the page (a path is
+		// another host's under a <base> of its): decided as an
+		// unresolvable URL (fail closed).
+		r.stats.failClosed(FailAmbiguous)
+		r.url = url.URL{Scheme: "invalid", Host: "invalid."}
+		r.res = Resource{Kind: KindHint, Tag: "script", URL: &r.url}
+		sd := r.decide(&r.res)
+		r.record(KindHint, &sd)
+		r.asScript(&sd)
+		d = stronger(d, sd)
+	}
 	if r.opts.ReportMentions {
 		r.recordMentions(f, &d)
 	}
