@@ -554,26 +554,22 @@ func preloadImports(css string) (urls []string) {
 		}
 		s = strings.TrimLeft(s[7:], " \t\n\r\f")
 		// The rule's value runs to white space or a semicolon, and is
-		// taken only when a semicolon follows (Chromium 156's preload
-		// scanner fetched neither "url(a b)" nor "x.css" screen, nor a
-		// rule at the end of the text): taken at the end too, to spare.
+		// taken only when a semicolon follows, and a url( only when closed:
+		// Chromium 156's preload scanner fetched none of "url(a b)",
+		// "x.css" screen, a rule at the end of the text or "url(x;".
 		end := strings.IndexAny(s, " \t\n\r\f;")
 		if end < 0 {
-			end = len(s)
+			return urls
 		}
 		v, rest := s[:end], strings.TrimLeft(s[end:], " \t\n\r\f")
-		if rest != "" && rest[0] != ';' {
+		if rest == "" || rest[0] != ';' {
 			return urls
 		}
 		switch {
-		case len(v) >= 4 && strings.EqualFold(v[:4], "url("):
-			v = strings.TrimSuffix(v[4:], ")")
-			urls = append(urls, strings.Trim(v, `"'`))
+		case len(v) >= 5 && strings.EqualFold(v[:4], "url(") && v[len(v)-1] == ')':
+			urls = append(urls, strings.Trim(v[4:len(v)-1], `"'`))
 		case v != "" && (v[0] == '"' || v[0] == '\''):
 			urls = append(urls, strings.Trim(v, `"'`))
-		}
-		if rest == "" {
-			return urls
 		}
 		s = rest[1:]
 	}
