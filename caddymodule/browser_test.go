@@ -797,6 +797,10 @@ func TestBrowserActivationOrder(t *testing.T) {
 	ctx := e.browser(1280, 800, false)
 	e.open(ctx, "/t/order.html")
 	e.quiet("before consent")
+	// A click on a link whose javascript: URL names a vendor, before any
+	// choice, runs nothing.
+	e.eval(ctx, `document.getElementById("js-link").click()`, nil)
+	e.quiet("after a click on a javascript: link, before consent")
 	e.eval(ctx, `firstparty.consent.set({analytics: true})`, nil)
 	var order []string
 	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &order); return len(order) >= 5 })

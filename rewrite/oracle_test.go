@@ -379,6 +379,28 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				}
 			}
+			// A javascript: URL that a link, an area or a form follows runs
+			// as a handler does, on a click.
+			for _, k := range []string{"href", "xlink:href", "action", "formaction"} {
+				if v, ok := attrOf(n, k); ok {
+					v = strings.Map(func(c rune) rune {
+						if c == '\t' || c == '\n' || c == '\r' {
+							return -1
+						}
+						return c
+					}, strings.TrimFunc(v, func(c rune) bool { return c <= ' ' }))
+					if len(v) >= 11 && strings.EqualFold(v[:11], "javascript:") {
+						code := v[11:]
+						if d, err := url.PathUnescape(code); err == nil {
+							code = d
+						}
+						// As for a handler: code with no string names no host.
+						if strings.ContainsAny(code, "`\"'\\") && badScript(code) {
+							out = append(out, violation{n.Data + "[" + k + "] javascript:", code})
+						}
+					}
+				}
+			}
 			// What Chromium's preload scanner fetches, reading tags by name
 			// whatever their namespace or type: a style's leading @import
 			// rules, and in SVG or MathML a link's, an image input's, a

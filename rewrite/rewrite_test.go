@@ -221,6 +221,13 @@ var adversarial = []string{
 	`<svg><input type=image src=//T/i.png></svg><math><input TYPE=IMAGE src=//T/i.png></math>`,
 	`<svg><video poster=//T/p.png></video></svg>`,
 	`<svg><base href=https://T/b/></svg><img src=rel.png>`,
+	// A javascript: URL that a link, an area, a form or a submit button
+	// follows: in any case, with tabs, entities and percent-encoding,
+	// in SVG too, and the same tag again.
+	`<a href="javascript:new Image().src='https://T/p.gif'">x</a>`,
+	`<a href=" JaVa&#x09;ScRiPt:fetch(%27//T/c%27)">x</a><a href=" JaVa&#x09;ScRiPt:fetch(%27//T/c%27)">x</a>`,
+	`<map><area href="javascript:navigator.sendBeacon('//T/b')"></map><form action="javascript:fetch('//T/f')"><button formaction="javascript:fetch('//T/g')">b</button><input type=submit formaction="&#106;avascript:fetch('//T/h')"></form>`,
+	`<svg><a href="javascript:fetch('//T/s')"><rect/></a><a xlink:href="javascript:fetch('//T/x')"><rect/></a></svg>`,
 	// Speculation rules whose document rules may match a tracker's link
 	// on the page: every link but some, every link, a selector; and a
 	// path rule under a tracker's base.

@@ -1394,12 +1394,13 @@ func (r *Writer) styleCanLoad(raw []byte, from int) bool {
 }
 
 // attrsCanLoad reports whether the current tag, raw, may have an event
-// handler whose value can name a host (handlerMayLoad), or a lazy
-// background attribute with a value (data-bg…, lazyBgName): false when
-// none of its names starts with o or d, or when the scanner saw every
-// attribute and none is such a handler or such an attribute.
+// handler whose value can name a host (handlerMayLoad), a lazy background
+// attribute with a value (data-bg…, lazyBgName), or a javascript: URL in
+// a navigation attribute (rawJSURL): false when none of its names starts
+// with o, d or a navigation attribute's letter, or when the scanner saw
+// every attribute and none is such an attribute.
 func (r *Writer) attrsCanLoad(raw []byte) bool {
-	if r.scan.letters&(letterBit('o')|letterBit('d')) == 0 {
+	if r.scan.letters&(letterBit('o')|letterBit('d')|jsURLLetters) == 0 {
 		return false
 	}
 	if !r.scan.ok || r.scan.n > maxScanAttrs {
@@ -1410,7 +1411,7 @@ func (r *Writer) attrsCanLoad(raw []byte) bool {
 		if a.valStart < 0 {
 			continue
 		}
-		if rawHandler(raw, a) && handlerMayLoad(raw[a.valStart:a.valEnd]) || a.valEnd > a.valStart && rawLazyBg(raw, a) {
+		if rawHandler(raw, a) && handlerMayLoad(raw[a.valStart:a.valEnd]) || a.valEnd > a.valStart && (rawLazyBg(raw, a) || rawJSURL(raw, a)) {
 			return true
 		}
 	}
@@ -2556,17 +2557,33 @@ func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 // fails to load), and can reach a host the same ways.
 func (r *Writer) handlers(t *tag, tagName string, held []heldAttr) []heldAttr {
 	// (Called from startTag, whose scan, when whole, is of this tag.)
-	if r.scan.ok && r.scan.letters&letterBit('o') == 0 {
-		return held // no name starts with o
+	js := jsURLTag(tagName)
+	if r.scan.ok && r.scan.letters&letterBit('o') == 0 && (!js || r.scan.letters&jsURLLetters == 0) {
+		return held // no name starts with o, nor with a letter of a javascript: URL's
 	}
 	for i := range t.attrs {
 		a := &t.attrs[i]
-		if a.dup || a.valStart < 0 || !isHandler(a.name) || !handlerMayLoad(t.raw[a.valStart:a.valEnd]) {
+		if a.dup || a.valStart < 0 {
 			continue
 		}
-		// Read only: a view of the tag's bytes, or of the decoded copy.
-		v := viewAttr(t.raw[a.valStart:a.valEnd])
-		body := unsafe.Slice(unsafe.StringData(v), len(v))
+		var body []byte
+		switch {
+		case isHandler(a.name):
+			if !handlerMayLoad(t.raw[a.valStart:a.valEnd]) {
+				continue
+			}
+			// Read only: a view of the tag's bytes, or of the decoded copy.
+			v := viewAttr(t.raw[a.valStart:a.valEnd])
+			body = unsafe.Slice(unsafe.StringData(v), len(v))
+		case js && jsURLAttr(a.name):
+			b, ok := jsURLBody(decodeAttr(t.raw[a.valStart:a.valEnd]))
+			if !ok {
+				continue
+			}
+			body = b
+		default:
+			continue
+		}
 		f, hit := r.opts.Facts.get(body)
 		if !hit {
 			f = &ScriptFacts{}
@@ -2655,6 +2672,101 @@ func bgSeparator(c rune) bool {
 		return true
 	}
 	return c < 0x80 && byteClass[c] == clSpace
+}
+
+// A link's, an area's or a form's javascript: URL is script that runs
+// when the visitor follows the link or sends the form, as an onclick
+// handler's does: its code is read and decided as a handler's (handlers).
+
+// jsURLTag reports whether tagName's element follows a javascript: URL
+// in a navigation attribute (jsURLAttr).
+func jsURLTag(tagName string) bool {
+	switch tagName {
+	case "a", "area", "form", "button", "input":
+		return true
+	}
+	return false
+}
+
+// jsURLAttr reports whether name is a navigation attribute: href (and an
+// SVG link's xlink:href), action, formaction.
+func jsURLAttr(name string) bool {
+	return name == "href" || name == "xlink:href" || name == "action" || name == "formaction"
+}
+
+// jsURLLetters are the first letters of the jsURLAttr names.
+var jsURLLetters = letterBit('h') | letterBit('x') | letterBit('a') | letterBit('f')
+
+// jsURLBody returns the code of v, a decoded attribute value, when it is
+// a javascript: URL that may name a host: as a URL parser reads it, with
+// leading and trailing C0 controls and spaces taken off and tabs and
+// newlines taken out, the scheme in any case, and the rest percent-decoded
+// as the browser does before it runs it. Code with no quote, backtick,
+// backslash or character reference names no host (handlerMayLoad).
+func jsURLBody(v string) ([]byte, bool) {
+	v = strings.TrimFunc(v, func(c rune) bool { return c <= ' ' })
+	if strings.ContainsAny(v, "\t\n\r") {
+		v = strings.Map(func(c rune) rune {
+			if c == '\t' || c == '\n' || c == '\r' {
+				return -1
+			}
+			return c
+		}, v)
+	}
+	if len(v) < len("javascript:") || !strings.EqualFold(v[:len("javascript:")], "javascript:") {
+		return nil, false
+	}
+	body := percentDecode(v[len("javascript:"):])
+	return body, handlerMayLoad(body)
+}
+
+// percentDecode decodes %XX sequences, leaving any other % as it is.
+func percentDecode(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return b
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f'
+}
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c | 0x20 - 'a' + 10
+}
+
+// rawJSURL reports whether the attribute a of raw, as the scanner saw it,
+// may be a javascript: URL in a navigation attribute (jsURLAttr): its
+// name is one, in any case, and its value starts with j (any case) or a
+// character reference, past leading white space and controls.
+func rawJSURL(raw []byte, a *rawAttr) bool {
+	n := raw[a.nameStart:a.nameEnd]
+	if !(len(n) == 4 && foldEq(n, "href") || len(n) == 6 && foldEq(n, "action") || len(n) == 10 && foldEq(n, "formaction") || len(n) == 10 && foldEq(n, "xlink:href")) {
+		return false
+	}
+	for _, c := range raw[a.valStart:a.valEnd] {
+		if c <= ' ' {
+			continue
+		}
+		return c|0x20 == 'j' || c == '&'
+	}
+	return false
+}
+
+// foldEq reports whether b is the lower-case ASCII s in any case.
+func foldEq(b []byte, s string) bool {
+	m, _ := hasPrefixFold(b, s)
+	return m && len(b) == len(s)
 }
 
 // isHandler reports whether the lower-case attribute name is an event
