@@ -185,6 +185,11 @@ func cssURLsFrom(b []byte, refs []cssRef, base, nest int) ([]cssRef, bool) {
 						return refs, true
 					}
 				}
+			} else if afterImport {
+				// CSS loads no bad URL, but Chromium's preload scanner
+				// fetches an @import's all the same (url(…#") among them),
+				// taking what the parentheses hold as the URL.
+				refs = append(refs, cssRef{start: base + start, end: base + off, url: cssURLBody(data), isImport: true})
 			}
 		case css.FunctionToken:
 			if cssNameIs(data, "url(") && !bytes.EqualFold(data, []byte("url(")) {

@@ -216,6 +216,10 @@ var adversarial = []string{
 	`<style>/* c */ @import "//T/x.css" screen; a{color:red}</style>`,
 	`<style>@import url(/own.css); @IMPORT url(//T/x.css);</style>`,
 	`<math><style>@import url(//T/m.css);</style></math>`,
+	// A bad URL in an @import, which CSS ignores and the preload scanner
+	// fetches (FuzzRewrite, 6cf1de2b30c48179).
+	`<style>@import url(https://T/x.css#");</style>`,
+	`<style>@import url(//T/x".css);</style><style>@import url(//T/paren(.css);</style>`,
 	`<svg><link rel=stylesheet href=https://T/l.css></svg>`,
 	`<math><link rel=preload as=image imagesrcset="/a.png 1x, //T/b.png 2x"></math>`,
 	`<svg><input type=image src=//T/i.png></svg><math><input TYPE=IMAGE src=//T/i.png></math>`,
