@@ -523,7 +523,10 @@ func documentRulesMatch(body string) bool {
 		}
 		return true
 	}
-	for _, list := range rs {
+	for action, list := range rs {
+		if action != "prefetch" && action != "prerender" {
+			continue // a key Chromium does not read
+		}
 		for _, r := range list {
 			if w, ok := r["where"]; ok {
 				if eval(w) {
