@@ -592,12 +592,22 @@ func preloadImports(css string) (urls []string) {
 		}
 		switch {
 		case len(v) >= 5 && strings.EqualFold(v[:4], "url(") && v[len(v)-1] == ')':
-			urls = append(urls, strings.Trim(v[4:len(v)-1], `"'`))
+			urls = append(urls, unquote(v[4:len(v)-1]))
 		case v != "" && (v[0] == '"' || v[0] == '\''):
-			urls = append(urls, strings.Trim(v, `"'`))
+			urls = append(urls, unquote(v))
 		}
 		s = rest[1:]
 	}
+}
+
+// unquote takes the quotes off a value that begins with one: a quote
+// elsewhere is part of the URL (url(http:t.example") names the host
+// t.example", which is not t.example).
+func unquote(v string) string {
+	if v == "" || v[0] != '"' && v[0] != '\'' {
+		return v
+	}
+	return strings.TrimSuffix(v[1:], v[:1])
 }
 
 // mentionsTracker is the oracle's URL test: independent of ResolveURL, it
