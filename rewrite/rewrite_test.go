@@ -232,6 +232,9 @@ var adversarial = []string{
 	`<a href=" JaVa&#x09;ScRiPt:fetch(%27//T/c%27)">x</a><a href=" JaVa&#x09;ScRiPt:fetch(%27//T/c%27)">x</a>`,
 	`<map><area href="javascript:navigator.sendBeacon('//T/b')"></map><form action="javascript:fetch('//T/f')"><button formaction="javascript:fetch('//T/g')">b</button><input type=submit formaction="&#106;avascript:fetch('//T/h')"></form>`,
 	`<svg><a href="javascript:fetch('//T/s')"><rect/></a><a xlink:href="javascript:fetch('//T/x')"><rect/></a></svg>`,
+	// The tags known again: another value where a link's href was
+	// (FuzzPassUsual, 96a0cf26d4db817a).
+	`<p><a href="0">a</a><a href="javascript:fetch('//T/a')">b</a><a href="0">a</a><a href="javascript:fetch('//T/a')">b</a>`,
 	// Speculation rules whose document rules may match a tracker's link
 	// on the page: every link but some, every link, a selector; and a
 	// path rule under a tracker's base.

@@ -1208,18 +1208,22 @@ type seenTag struct {
 	// (lazyBgName), which plainStart passed empty: another value there
 	// must be empty too.
 	bgs uint8
+	// navs marks the values cut that are navigation attributes'
+	// (jsURLAttr): another value there must be no javascript: URL either
+	// (jsURLStart).
+	navs uint8
 }
 
 // keep makes e the start tag raw, which the scanner has just read into
 // info and plainStart passed as the known name idx with flags; or empty,
 // when raw, without its values, is longer than e can hold.
 func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
-	e.n, e.nv, e.img, e.vecs, e.hands, e.bgs = 0, 0, false, 0, 0, 0
+	e.n, e.nv, e.img, e.vecs, e.hands, e.bgs, e.navs = 0, 0, false, 0, 0, 0, 0
 	if !info.ok || info.n > maxScanAttrs {
 		return
 	}
 	j, k, nv := 0, 0, 0 // j: raw copied up to; k: bytes in e.b
-	var hands, bgs uint8
+	var hands, bgs, navs uint8
 	for i := range info.attrs[:info.n] {
 		a := &info.attrs[i]
 		if !quotedValue(a.valStart, a.valEnd, a.end) || nv == len(e.cut) {
@@ -1232,6 +1236,9 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		}
 		if rawLazyBg(raw, a) {
 			bgs |= 1 << nv
+		}
+		if rawNavName(raw, a) {
+			navs |= 1 << nv
 		}
 		seg := int(a.valStart) - j
 		if k+seg > len(e.b) {
@@ -1246,7 +1253,7 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		return
 	}
 	k += copy(e.b[k:], raw[j:])
-	e.n, e.nv, e.idx, e.flags, e.hands, e.bgs = uint8(k), uint8(nv), idx, flags, hands, bgs
+	e.n, e.nv, e.idx, e.flags, e.hands, e.bgs, e.navs = uint8(k), uint8(nv), idx, flags, hands, bgs, navs
 }
 
 // seenLen returns the length of the start tag at the start of b when it
@@ -1278,7 +1285,7 @@ func (r *Writer) seenLen(e *seenTag, b []byte) int {
 				return 0
 			}
 		}
-		if e.hands&(1<<k) != 0 && handlerMayLoad(b[i:i+x]) || e.bgs&(1<<k) != 0 && x > 0 {
+		if e.hands&(1<<k) != 0 && handlerMayLoad(b[i:i+x]) || e.bgs&(1<<k) != 0 && x > 0 || e.navs&(1<<k) != 0 && jsURLStart(b[i:i+x]) {
 			return 0
 		}
 		i, j = i+x, s
@@ -2750,11 +2757,21 @@ func unhex(c byte) byte {
 // name is one, in any case, and its value starts with j (any case) or a
 // character reference, past leading white space and controls.
 func rawJSURL(raw []byte, a *rawAttr) bool {
+	return rawNavName(raw, a) && jsURLStart(raw[a.valStart:a.valEnd])
+}
+
+// rawNavName reports whether the attribute a of raw, as the scanner saw
+// it, is named as a navigation attribute (jsURLAttr), in any case.
+func rawNavName(raw []byte, a *rawAttr) bool {
 	n := raw[a.nameStart:a.nameEnd]
-	if !(len(n) == 4 && foldEq(n, "href") || len(n) == 6 && foldEq(n, "action") || len(n) == 10 && foldEq(n, "formaction") || len(n) == 10 && foldEq(n, "xlink:href")) {
-		return false
-	}
-	for _, c := range raw[a.valStart:a.valEnd] {
+	return len(n) == 4 && foldEq(n, "href") || len(n) == 6 && foldEq(n, "action") || len(n) == 10 && (foldEq(n, "formaction") || foldEq(n, "xlink:href"))
+}
+
+// jsURLStart reports whether a raw attribute value may be a javascript:
+// URL: past leading white space and controls, it starts with j (any case)
+// or a character reference.
+func jsURLStart(v []byte) bool {
+	for _, c := range v {
 		if c <= ' ' {
 			continue
 		}
