@@ -49,3 +49,26 @@ func TestReplaceJSStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestJSStringEscapes checks jsStringValue's decoding of the escapes a
+// host can hide behind: \0 alone is NUL, and a legacy octal escape, which
+// code that is not strict reads, is its character ("\141" is "a"; three
+// digits from 0-3, two from 4-7; \8 is 8), as are the control escapes and
+// a line continuation (FuzzRewrite, 3eca52f6426da3cd: "\0" was read as 0).
+func TestJSStringEscapes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`"//tr\141cker.example/x"`, "//tracker.example/x"},
+		{`"a\0b"`, "a\x00b"},
+		{`"\101\1011"`, "AA1"},
+		{`"\477"`, "'7"},
+		{`"\400"`, " 0"},
+		{`"\8\9"`, "89"},
+		{`'a\rb\bc\fd\ve'`, "a\rb\bc\fd\ve"},
+		{"\"a\\\nb\"", "ab"},
+		{`"\x2f\u002f\/"`, "///"},
+	} {
+		if got := jsStringValue([]byte(c.in), nil); got != c.want {
+			t.Errorf("%s: %q, want %q", c.in, got, c.want)
+		}
+	}
+}

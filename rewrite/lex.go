@@ -499,7 +499,7 @@ func regexAllowed(prev js.TokenType) bool {
 }
 
 // jsStringValue strips the quotes of a string or template token and decodes
-// the common escapes (\/, \x2f, \u002f) that hide URLs.
+// the escapes that hide URLs (\/, \x2f, \u002f, the legacy octal \57).
 func jsStringValue(b []byte, fs *factScratch) string {
 	s := fs.str(b)
 	if len(s) >= 2 {
@@ -548,6 +548,28 @@ func jsStringValue(b []byte, fs *factScratch) string {
 			c = '\n'
 		case 't':
 			c = '\t'
+		case 'r':
+			c = '\r'
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'v':
+			c = '\v'
+		case '\n':
+			s = rest // a line continuation: nothing
+			continue
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			// \0 alone is NUL; with digits, a legacy octal escape, which
+			// code that is not strict reads ("\141" is "a"): up to three
+			// digits from 0-3, two from 4-7.
+			v, n := rune(c-'0'), 0
+			for max := 2 - int(c-'0')/4; n < max && n < len(rest) && rest[n] >= '0' && rest[n] <= '7'; n++ {
+				v = v*8 + rune(rest[n]-'0')
+			}
+			dec = utf8.AppendRune(dec, v)
+			s = rest[n:]
+			continue
 		}
 		dec = append(dec, c)
 		s = rest
