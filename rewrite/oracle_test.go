@@ -999,11 +999,70 @@ func trackerScript(text string) bool {
 		return true
 	}
 	for _, l := range lits {
-		if urlInTextRe.MatchString(l) {
+		if urlInTextRe.MatchString(jsUnescapeLoose(l)) {
 			return true
 		}
 	}
 	return false
+}
+
+// jsUnescapeLoose decodes a JavaScript string literal's escapes as the
+// engine does in code that is not strict (independent of the rewriter's
+// jsStringValue): \xHH, \uHHHH, \u{H…}, legacy octal and \0, the control
+// escapes, line continuations, and any other character as itself ("\8"
+// is 8: "//tracker.example\8" names tracker.example8, FuzzRewrite
+// 7a84fd386dd9a7c8).
+func jsUnescapeLoose(l string) string {
+	var sb strings.Builder
+	for i := 0; i < len(l); i++ {
+		if l[i] != '\\' || i+1 >= len(l) {
+			sb.WriteByte(l[i])
+			continue
+		}
+		i++
+		switch c := l[i]; {
+		case c == 'x' && i+2 < len(l):
+			if v, err := strconv.ParseUint(l[i+1:i+3], 16, 8); err == nil {
+				sb.WriteRune(rune(v))
+				i += 2
+				continue
+			}
+			sb.WriteByte(c)
+		case c == 'u' && i+1 < len(l) && l[i+1] == '{':
+			if j := strings.IndexByte(l[i:], '}'); j > 2 {
+				if v, err := strconv.ParseUint(l[i+2:i+j], 16, 32); err == nil {
+					sb.WriteRune(rune(v))
+					i += j
+					continue
+				}
+			}
+			sb.WriteByte(c)
+		case c == 'u' && i+4 < len(l):
+			if v, err := strconv.ParseUint(l[i+1:i+5], 16, 16); err == nil {
+				sb.WriteRune(rune(v))
+				i += 4
+				continue
+			}
+			sb.WriteByte(c)
+		case c >= '0' && c <= '7':
+			v, n := int(c-'0'), 0
+			for limit := 2 - int(c-'0')/4; n < limit && i+1+n < len(l) && l[i+1+n] >= '0' && l[i+1+n] <= '7'; n++ {
+				v = v*8 + int(l[i+1+n]-'0')
+			}
+			sb.WriteRune(rune(v))
+			i += n
+		case c == 'n':
+			sb.WriteByte('\n')
+		case c == 'r':
+			sb.WriteByte('\r')
+		case c == 't':
+			sb.WriteByte('\t')
+		case c == '\n':
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
 }
 
 // splitJS blanks string literals and comments, so that a call is only
