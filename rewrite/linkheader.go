@@ -120,7 +120,8 @@ func headerURLHeld(target string, kind Kind, tag string, page *url.URL, p Policy
 	res := Resource{Kind: kind, Tag: tag}
 	if u, err := ResolveURL(page, target); err != nil {
 		st.failClosed(FailUnresolvableURL)
-		res.URL = &url.URL{Scheme: "invalid", Host: "invalid."}
+		u := unresolvable
+		res.URL = &u
 		d = p.Decide(page, &res)
 	} else if u.Host != "" {
 		res.URL = u

@@ -1021,13 +1021,6 @@ func jsUnescapeLoose(l string) string {
 		}
 		i++
 		switch c := l[i]; {
-		case c == 'x' && i+2 < len(l):
-			if v, err := strconv.ParseUint(l[i+1:i+3], 16, 8); err == nil {
-				sb.WriteRune(rune(v))
-				i += 2
-				continue
-			}
-			sb.WriteByte(c)
 		case c == 'u' && i+1 < len(l) && l[i+1] == '{':
 			if j := strings.IndexByte(l[i:], '}'); j > 2 {
 				if v, err := strconv.ParseUint(l[i+2:i+j], 16, 32); err == nil {
@@ -1037,11 +1030,17 @@ func jsUnescapeLoose(l string) string {
 				}
 			}
 			sb.WriteByte(c)
-		case c == 'u' && i+4 < len(l):
-			if v, err := strconv.ParseUint(l[i+1:i+5], 16, 16); err == nil {
-				sb.WriteRune(rune(v))
-				i += 4
-				continue
+		case c == 'x' || c == 'u':
+			n := 2 // \xHH, or \uHHHH
+			if c == 'u' {
+				n = 4
+			}
+			if i+n < len(l) {
+				if v, err := strconv.ParseUint(l[i+1:i+1+n], 16, 16); err == nil {
+					sb.WriteRune(rune(v))
+					i += n
+					continue
+				}
 			}
 			sb.WriteByte(c)
 		case c >= '0' && c <= '7':

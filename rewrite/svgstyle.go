@@ -3,7 +3,6 @@ package rewrite
 import (
 	"bytes"
 	"html"
-	"net/url"
 	"strings"
 )
 
@@ -31,14 +30,17 @@ type svgStyle struct {
 }
 
 // svgStyleAhead reads, for the start tag raw, when it opens a style
-// element in SVG or MathML, the sheet in rest (the input after it) into r.svgStyle. It
-// reports false when the sheet's end is not in rest yet and more input may
+// element in SVG or MathML, the sheet in rest (the input after it) into
+// r.svgStyle. It reports false when the sheet's end is not in rest yet and more input may
 // bring it: the caller waits, with the tag not consumed. A sheet whose
 // content runs past MaxTokenSize, or that holds markup other than
 // comments and CDATA sections, is not read: failed is set.
+//
+// The caller asks only in foreign content, where each start tag clears
+// what the last one read.
 func (r *Writer) svgStyleAhead(raw, rest []byte, eof bool) bool {
 	r.svgStyle = svgStyle{}
-	if r.opts.Policy == nil || len(raw) < 7 || !r.tree.foreign() {
+	if r.opts.Policy == nil || len(raw) < 7 {
 		return true
 	}
 	if m, _ := hasPrefixFold(raw[1:], "style"); !m || !tagDelim(raw[6]) || raw[len(raw)-2] == '/' {
@@ -168,9 +170,7 @@ func (r *Writer) svgStyleDecision(tagName string) Decision {
 	case !s.set:
 	case s.failed:
 		r.stats.failClosed(FailAmbiguous)
-		r.url = url.URL{Scheme: "invalid", Host: "invalid."}
-		r.res = Resource{Kind: KindCSS, Tag: tagName, URL: &r.url}
-		d = r.decide(&r.res)
+		d = r.decideUnresolvable(KindCSS, tagName)
 		r.record(KindCSS, &d)
 	default:
 		if styleMayLoad([]byte(s.css)) {

@@ -691,7 +691,7 @@ read:
 		}
 		raw := b[pos : pos+n]
 		pos += n
-		if kind == tokStartTag && !r.svgStyleAhead(raw, b[pos:], eof) {
+		if kind == tokStartTag && r.tree.foreign() && !r.svgStyleAhead(raw, b[pos:], eof) {
 			pos -= n // an SVG style waits for its sheet's end
 			break
 		}
@@ -1926,9 +1926,7 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 			return Decision{}
 		}
 		r.stats.failClosed(FailUnresolvableURL)
-		*u = url.URL{Scheme: "invalid", Host: "invalid."}
-		r.res = Resource{Kind: kind, Tag: tagName, URL: u}
-		return r.decide(&r.res)
+		return r.decideUnresolvable(kind, tagName)
 	}
 	if u.Host == "" {
 		// Code carried in the URL itself runs in the page: data: scripts and
@@ -2067,14 +2065,25 @@ func (r *Writer) dataDocument(opaque string, kind Kind, tagName string) Decision
 	}
 	if !ok {
 		r.stats.failClosed(FailAmbiguous)
-		r.url = url.URL{Scheme: "invalid", Host: "invalid."}
-		r.res = Resource{Kind: kind, Tag: tagName, URL: &r.url}
-		return r.decide(&r.res)
+		return r.decideUnresolvable(kind, tagName)
 	}
 	if d.Action == RewriteURL {
 		d.Action = Defer
 	}
 	return d
+}
+
+// unresolvable is the URL a resource is decided as when what it loads
+// cannot be read or resolved: the policy decides it as a third party it
+// does not know (the product's defers it), so the outcome fails closed.
+var unresolvable = url.URL{Scheme: "invalid", Host: "invalid."}
+
+// decideUnresolvable decides a resource of kind on tagName as the
+// unresolvable URL. The caller counts why (Stats.failClosed).
+func (r *Writer) decideUnresolvable(kind Kind, tagName string) Decision {
+	r.url = unresolvable
+	r.res = Resource{Kind: kind, Tag: tagName, URL: &r.url}
+	return r.decide(&r.res)
 }
 
 func (r *Writer) decide(res *Resource) Decision {
@@ -2332,10 +2341,7 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 			// CSS not read: decided as an unresolvable URL is, by the
 			// policy (the product's defers it, as an unknown).
 			r.stats.failClosed(FailAmbiguous)
-			u := &r.url
-			*u = url.URL{Scheme: "invalid", Host: "invalid."}
-			r.res = Resource{Kind: KindCSS, Tag: tagName, URL: u}
-			d = r.decide(&r.res)
+			d = r.decideUnresolvable(KindCSS, tagName)
 		} else {
 			d = r.decideURL(KindCSS, tagName, ref.url)
 		}
@@ -2731,25 +2737,16 @@ func jsURLBody(v string) ([]byte, bool) {
 func percentDecode(s string) []byte {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-			continue
+		if s[i] == '%' && i+2 < len(s) {
+			if v, ok := hexVal(s[i+1 : i+3]); ok {
+				b = append(b, byte(v))
+				i += 2
+				continue
+			}
 		}
 		b = append(b, s[i])
 	}
 	return b
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f'
-}
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c | 0x20 - 'a' + 10
 }
 
 // rawJSURL reports whether the attribute a of raw, as the scanner saw it,
@@ -3172,9 +3169,7 @@ func (r *Writer) decideHeld(end []byte) {
 		// another host's under a <base> of its): decided as an
 		// unresolvable URL (fail closed).
 		r.stats.failClosed(FailAmbiguous)
-		r.url = url.URL{Scheme: "invalid", Host: "invalid."}
-		r.res = Resource{Kind: KindHint, Tag: "script", URL: &r.url}
-		sd := r.decide(&r.res)
+		sd := r.decideUnresolvable(KindHint, "script")
 		r.record(KindHint, &sd)
 		r.asScript(&sd)
 		d = stronger(d, sd)
@@ -3213,8 +3208,7 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 			return
 		}
 		r.needLoader()
-		r.writeTag(t, r.deferStyleTwin(t, &d))
-		r.emitString(preloadStop)
+		r.writeStyleTwin(t, &d)
 		r.emit(body)
 		return
 	}
@@ -3252,10 +3246,16 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		}
 		r.needLoader()
 		d.Action = Defer
-		r.writeTag(t, r.deferStyleTwin(t, &d))
-		r.emitString(preloadStop)
+		r.writeStyleTwin(t, &d)
 		r.emit(body)
 	}
+}
+
+// writeStyleTwin writes the deferred twin's start tag (deferStyleTwin)
+// and preloadStop, which its content follows.
+func (r *Writer) writeStyleTwin(t *tag, d *Decision) {
+	r.writeTag(t, r.deferStyleTwin(t, d))
+	r.emitString(preloadStop)
 }
 
 // preloadStop begins the content of every style element the rewriter
