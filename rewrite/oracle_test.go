@@ -380,9 +380,11 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				}
 			}
 			// A javascript: URL that a link, an area or a form follows runs
-			// as a handler does, on a click.
+			// as a handler does, on a click. Other elements follow no href:
+			// Chromium ran none on <b>, MathML's or SVG <text>'s.
+			navigates := map[string]bool{"a": true, "area": true, "form": true, "button": true, "input": true}
 			for _, k := range []string{"href", "xlink:href", "action", "formaction"} {
-				if v, ok := attrOf(n, k); ok {
+				if v, ok := attrOf(n, k); ok && navigates[n.Data] {
 					v = strings.Map(func(c rune) rune {
 						if c == '\t' || c == '\n' || c == '\r' {
 							return -1
