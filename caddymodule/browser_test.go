@@ -261,6 +261,9 @@ func browserConfig(firstparty string) string {
 		%s
 	}
 	handle_path /t/* {
+		header /report.html Content-Security-Policy "img-src 'none'; report-uri https://www.google-analytics.com/csp-enforce /t/csp-own"
+		header /report.html Content-Security-Policy-Report-Only "img-src 'none'; report-uri https://www.google-analytics.com/csp-report"
+		header /report.html Reporting-Endpoints `+"`"+`default="https://www.google-analytics.com/reports"`+"`"+`
 		root * testdata/browser
 		file_server
 	}
@@ -873,6 +876,28 @@ func TestBrowserActivationOrder(t *testing.T) {
 	}
 	if !slices.Contains(reqs, "www.google-analytics.com/order/pixel.gif") {
 		t.Errorf("the deferred pixel was not restored: %v", reqs)
+	}
+}
+
+// TestBrowserReportHeaders: a CSP violation is reported at once to each
+// report-uri. The ones on a vendor's host are gone from the headers, so
+// nothing reaches it; the page's own stays, and so does what the policy
+// blocks.
+func TestBrowserReportHeaders(t *testing.T) {
+	e := newBrowserEnv(t, `unknown defer`)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/report.html")
+	e.quiet("a CSP violation whose report-uri named a vendor")
+	var hdrs string
+	e.eval(ctx, `fetch("/t/report.html").then(r => [r.headers.get("content-security-policy"), r.headers.get("content-security-policy-report-only"), r.headers.get("reporting-endpoints")].join(" | "))`, &hdrs)
+	if want := "img-src 'none'; report-uri /t/csp-own | img-src 'none' | "; hdrs != want {
+		t.Errorf("reporting headers: %q, want %q", hdrs, want)
+	}
+	// The violation happened: the image did not load.
+	var loaded bool
+	e.eval(ctx, `document.querySelector("img").naturalWidth > 0`, &loaded)
+	if loaded {
+		t.Error("the image loaded: the CSP was lost, and with it the violation this test needs")
 	}
 }
 

@@ -34,7 +34,7 @@ var metrics = struct {
 		"Privacy-safe outcomes taken where firstparty could not decide safely, by reason.", "reason"),
 	linksDropped: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "firstparty", Name: "link_header_dropped_total",
-		Help: "Link and Speculation-Rules header entries dropped from HTML responses and Early Hints.",
+		Help: "Link, Speculation-Rules and reporting header entries (Reporting-Endpoints, Report-To, CSP report-uri) dropped from HTML responses and Early Hints.",
 	}),
 	vendors: counterVec("vendor_resources_total",
 		"Third-party resources seen on rewritten pages, by vendor (\"unknown\" for unlisted hosts) and action.", "vendor", "action"),

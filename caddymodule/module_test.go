@@ -573,6 +573,8 @@ func TestLinkHeaders(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Add("Link", "<https://connect.facebook.net/en_US/fbevents.js>; rel=preload; as=script, </font.woff2>; rel=preload; as=font")
 		w.Header().Add("Speculation-Rules", `"https://www.googletagmanager.com/rules.json", "/rules.json"`)
+		w.Header().Add("Report-To", `{"group":"ga","max_age":60,"endpoints":[{"url":"https://www.google-analytics.com/r"}]}, {"group":"own","max_age":60,"endpoints":[{"url":"/r"}]}`)
+		w.Header().Add("Reporting-Endpoints", `ga="https://www.google-analytics.com/r", own="/r"`)
 		_, err := w.Write([]byte(page))
 		return err
 	}))
@@ -595,6 +597,14 @@ func TestLinkHeaders(t *testing.T) {
 	// what it lists: a tracker's goes, the shop's own stays.
 	if rules := rec.Header().Values("Speculation-Rules"); !slices.Equal(rules, []string{`"/rules.json"`}) {
 		t.Errorf("Speculation-Rules: %q, want the shop's own only", rules)
+	}
+	// The browser posts reports, with the page's URL, to the endpoints
+	// these name: a tracker's go, the shop's own stay.
+	if rt := rec.Header().Values("Report-To"); !slices.Equal(rt, []string{`{"group":"own","max_age":60,"endpoints":[{"url":"/r"}]}`}) {
+		t.Errorf("Report-To: %q, want the shop's own group only", rt)
+	}
+	if re := rec.Header().Values("Reporting-Endpoints"); !slices.Equal(re, []string{`own="/r"`}) {
+		t.Errorf("Reporting-Endpoints: %q, want the shop's own only", re)
 	}
 }
 

@@ -196,9 +196,12 @@ func (w *responseWriter) decide(first []byte) {
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts
-// the policy removes or defers (rewrite.FilterLinkHeader), and from the
+// the policy removes or defers (rewrite.FilterLinkHeader), from the
 // Speculation-Rules header the rule sets there
-// (rewrite.FilterSpeculationRules). In report-only mode nothing changes.
+// (rewrite.FilterSpeculationRules), and the reporting endpoints there
+// from the Reporting-Endpoints and Report-To headers and from CSP
+// report-uri directives (rewrite.FilterReportingEndpoints,
+// FilterReportTo, FilterCSPReports). In report-only mode nothing changes.
 func (w *responseWriter) filterLinks(page *url.URL) {
 	if w.h.ReportOnly {
 		return
@@ -206,7 +209,14 @@ func (w *responseWriter) filterLinks(page *url.URL) {
 	for _, f := range []struct {
 		name   string
 		filter func([]string, *url.URL, rewrite.Policy, *rewrite.Stats) ([]string, int)
-	}{{"Link", rewrite.FilterLinkHeader}, {"Speculation-Rules", rewrite.FilterSpeculationRules}} {
+	}{
+		{"Link", rewrite.FilterLinkHeader},
+		{"Speculation-Rules", rewrite.FilterSpeculationRules},
+		{"Reporting-Endpoints", rewrite.FilterReportingEndpoints},
+		{"Report-To", rewrite.FilterReportTo},
+		{"Content-Security-Policy", rewrite.FilterCSPReports},
+		{"Content-Security-Policy-Report-Only", rewrite.FilterCSPReports},
+	} {
 		hdr := w.Header()
 		values := hdr.Values(f.name)
 		if len(values) == 0 {

@@ -220,6 +220,9 @@ const (
 	FailNoscriptUnclean = "noscript_unclean_end"
 	FailMalformedScript = "malformed_script"
 	FailUnparsableLink  = "unparsable_link_header"
+	// A Reporting-Endpoints or Report-To value that is not what the
+	// Reporting API reads (FilterReportingEndpoints, FilterReportTo).
+	FailUnparsableReport = "unparsable_reporting_header"
 )
 
 func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }

@@ -1681,13 +1681,18 @@ func linkKind(rel string) (Kind, bool) {
 	return k, ok
 }
 
+// vector appends to vs the attribute attr of t, when it has a value, as
+// a URL of kind k (list as in vector.list).
+func (t *tag) vector(vs []vector, attr string, k Kind, list byte) []vector {
+	if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
+		vs = append(vs, vector{attr: i, kind: k, list: list})
+	}
+	return vs
+}
+
 // vectors lists the URL-bearing attributes of an HTML element.
 func vectors(t *tag, name string, vs []vector) []vector {
-	add := func(attr string, k Kind, list byte) {
-		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
-			vs = append(vs, vector{attr: i, kind: k, list: list})
-		}
-	}
+	add := func(attr string, k Kind, list byte) { vs = t.vector(vs, attr, k, list) }
 	switch name {
 	case "img":
 		add("src", KindImage, 0)
@@ -3582,11 +3587,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 // resolves the page's later relative URLs. A Chromium test saw each but
 // a video's src load from inside an svg or a math element.
 func foreignPreloads(t *tag, vs []vector) []vector {
-	add := func(attr string, k Kind, list byte) {
-		if i := t.index(attr); i >= 0 && t.attrs[i].valStart >= 0 {
-			vs = append(vs, vector{attr: i, kind: k, list: list})
-		}
-	}
+	add := func(attr string, k Kind, list byte) { vs = t.vector(vs, attr, k, list) }
 	switch t.name {
 	case "link":
 		if v, ok := t.get("rel"); ok {
