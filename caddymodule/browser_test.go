@@ -820,12 +820,13 @@ func TestBrowserActivationOrder(t *testing.T) {
 	// source once the source has its URL again, the page's own script
 	// runs with its error handler, the SVG animations give their targets
 	// the values they hold, and the SVG mask, the table body, the
-	// dictionary link and the data: frame have their URLs back, and the
-	// SVG style and the style with an @import their types.
+	// dictionary link, the data: frame and the data: style sheet link
+	// have their URLs back, and the SVG style and the styles with an
+	// @import (one of a data: sheet) their types.
 	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif",
 		"www.google-analytics.com/order/smil.gif", "www.google-analytics.com/order/mask.svg", "www.google-analytics.com/order/cursor.png",
 		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif",
-		"www.google-analytics.com/order/import.css"} {
+		"www.google-analytics.com/order/import.css", "www.google-analytics.com/order/data-sheet.css", "www.google-analytics.com/order/data-import.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)

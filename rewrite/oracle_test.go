@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,13 +143,31 @@ type violation struct{ what, detail string }
 // body that does not decode is flagged.
 func dataDocViolations(n *html.Node, key string, scripting bool, badURL func(base, u string) bool, badScript func(text string) bool) []violation {
 	v, _ := attrOf(n, key)
+	body, isData, ok := dataBody(v)
+	switch {
+	case !isData:
+		return nil
+	case !ok:
+		return []violation{{n.Data + "[" + key + "] base64", v}}
+	}
+	var out []violation
+	for _, x := range liveViolations([]byte(body), scripting, badURL, badScript) {
+		out = append(out, violation{n.Data + "[" + key + "] data: " + x.what, x.detail})
+	}
+	return out
+}
+
+// dataBody returns what the data: URL v holds, percent-decoded and, when
+// the URL says base64, decoded from base64; isData is false when v is no
+// data: URL with a body, ok false when the body does not decode.
+func dataBody(v string) (body string, isData, ok bool) {
 	v = strings.TrimSpace(v)
 	if len(v) < 5 || !strings.EqualFold(v[:5], "data:") {
-		return nil
+		return "", false, false
 	}
-	meta, body, ok := strings.Cut(v[5:], ",")
-	if !ok {
-		return nil // no document
+	meta, body, found := strings.Cut(v[5:], ",")
+	if !found {
+		return "", false, false // no document
 	}
 	if d, err := url.PathUnescape(body); err == nil {
 		body = d
@@ -156,15 +175,11 @@ func dataDocViolations(n *html.Node, key string, scripting bool, badURL func(bas
 	if strings.HasSuffix(strings.ToLower(strings.TrimSpace(meta)), ";base64") {
 		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
 		if err != nil {
-			return []violation{{n.Data + "[" + key + "] base64", v}}
+			return "", true, false
 		}
 		body = string(b)
 	}
-	var out []violation
-	for _, x := range liveViolations([]byte(body), scripting, badURL, badScript) {
-		out = append(out, violation{n.Data + "[" + key + "] data: " + x.what, x.detail})
-	}
-	return out
+	return body, true, true
 }
 
 // liveElements walks doc and calls bad for every live URL and inline
@@ -313,6 +328,13 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					rel, _ := attrOf(n, "rel")
 					if _, ok := linkKind(rel); ok {
 						check(n, "href", false)
+					}
+					// A style sheet in a data: URL loads what it names.
+					if slices.ContainsFunc(strings.Fields(rel), func(t string) bool { return strings.EqualFold(t, "stylesheet") }) {
+						href, _ := attrOf(n, "href")
+						if body, isData, ok := dataBody(href); isData && (!ok || cssHit(body)) {
+							out = append(out, violation{"link[href] data: style sheet", href})
+						}
 					}
 				case "a", "area":
 					check(n, "ping", true)
@@ -677,6 +699,9 @@ func cssHit(css string) bool {
 			if good && (afterImport || imageSet > 0) && trackerHostRe.MatchString(strings.ToLower(v)) {
 				return true
 			}
+			if good && afterImport && importsDataHit(v) {
+				return true
+			}
 		case r == '#':
 			c.i++
 			if c.i < len(c.s) && (isCSSName(c.s[c.i]) || c.validEscapeAt(c.i)) {
@@ -699,7 +724,7 @@ func cssHit(css string) bool {
 			if c.i < len(c.s) && c.s[c.i] == '(' {
 				c.i++
 				if name == "url" {
-					if u, ok := c.url(); ok && trackerHostRe.MatchString(strings.ToLower(u)) {
+					if u, ok := c.url(); ok && (trackerHostRe.MatchString(strings.ToLower(u)) || afterImport && importsDataHit(u)) {
 						return true
 					}
 				} else {
@@ -732,6 +757,13 @@ func cssHit(css string) bool {
 		}
 	}
 	return false
+}
+
+// importsDataHit reports whether u, an @import's URL, is a data: URL whose
+// style sheet loads a tracker, or does not decode.
+func importsDataHit(u string) bool {
+	body, isData, ok := dataBody(u)
+	return isData && (!ok || cssHit(body))
 }
 
 type cssScan struct {

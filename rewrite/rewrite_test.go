@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	stdhtml "html"
 	"io"
@@ -221,6 +222,15 @@ var adversarial = []string{
 	`<style>@import url(https://T/x.css#");</style>`,
 	`<style>@import url(//T/x".css);</style><style>@import url(//T/paren(.css);</style>`,
 	`<svg><link rel=stylesheet href=https://T/l.css></svg>`,
+	// A style sheet in a data: URL, a link's or an @import's, loads what
+	// its own @import and url() name: plain, percent-encoded, base64, and
+	// one inside another.
+	`<link rel=stylesheet href="data:text/css,@import url(https://T/x.css);">`,
+	`<link rel="alternate stylesheet" href="data:text/css,a%7Bbackground:url(%22//T/b.gif%22)%7D">`,
+	`<link rel=stylesheet href="data:text/css;base64,QGltcG9ydCB1cmwoaHR0cHM6Ly90cmFja2VyLmV4YW1wbGUveC5jc3MpOw==">`,
+	`<style>@import url("data:text/css,a{background:url(//T/b.gif)}");</style>`,
+	`<style>@import "data:text/css;base64,YXtiYWNrZ3JvdW5kOnVybCgvL3RyYWNrZXIuZXhhbXBsZS9iLmdpZil9";</style>`,
+	`<style>@import url('data:text/css,@import "data:text/css,@import url(//T/deep.css)";');</style>`,
 	`<math><link rel=preload as=image imagesrcset="/a.png 1x, //T/b.png 2x"></math>`,
 	`<svg><input type=image src=//T/i.png></svg><math><input TYPE=IMAGE src=//T/i.png></math>`,
 	`<svg><video poster=//T/p.png></video></svg>`,
@@ -2051,6 +2061,52 @@ func TestLateBase(t *testing.T) {
 			}
 			if got := out.String(); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if n := w.Stats().FailClosed[FailAmbiguous]; n != tc.failed {
+				t.Errorf("counted %d ambiguous contexts, want %d", n, tc.failed)
+			}
+		})
+	}
+}
+
+// TestDataSheet pins how a style sheet in a data: URL is decided: a kept
+// one stays as it came, one that loads a tracker is held, and one that
+// cannot be read safely (a body that does not decode, a NUL or a UTF-16
+// byte order mark, sheets nested past maxNest) is decided as an
+// unresolvable URL, which the tracker policy holds, and counted.
+func TestDataSheet(t *testing.T) {
+	deep := "//tracker.example/d.css"
+	for range maxNest + 1 {
+		deep = "data:text/css," + url.PathEscape("@import url("+deep+");")
+	}
+	shallow := "data:text/css," + url.PathEscape(`@import url(data:text/css,a{color:red});`)
+	tests := []struct {
+		name, href string
+		held       bool
+		failed     int
+	}{
+		{"kept", "data:text/css,a{color:red}", false, 0},
+		{"kept, nested", shallow, false, 0},
+		{"a tracker's @import", "data:text/css,@import url(//tracker.example/x.css);", true, 0},
+		{"a tracker's background, base64", "data:text/css;base64," + base64.StdEncoding.EncodeToString([]byte("a{background:url(https://tracker.example/b.gif)}")), true, 0},
+		{"bad base64", "data:text/css;base64,@@@", true, 1},
+		{"a NUL", "data:text/css,a{color:red}%00", true, 1},
+		{"UTF-16", "data:text/css;charset=utf-16,%FE%FFa", true, 1},
+		{"nested too deep", deep, true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := `<link rel=stylesheet href="` + tc.href + `">`
+			var out strings.Builder
+			w := NewWriter(&out, Options{Policy: trackerPolicy(Defer), Token: "tok", PageURL: pageURL})
+			if _, err := io.WriteString(w, in); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if held := strings.Contains(out.String(), "data-fp-href="); held != tc.held || !held && out.String() != in {
+				t.Errorf("held %v, want %v: %s", held, tc.held, out.String())
 			}
 			if n := w.Stats().FailClosed[FailAmbiguous]; n != tc.failed {
 				t.Errorf("counted %d ambiguous contexts, want %d", n, tc.failed)

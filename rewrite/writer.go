@@ -1946,6 +1946,8 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 			body = b
 		case u.Scheme == "data" && (kind == KindFrame || kind == KindEmbed):
 			return r.dataDocument(u.Opaque, kind, tagName)
+		case u.Scheme == "data" && kind == KindStylesheet:
+			return r.dataSheet(u.Opaque, kind, tagName)
 		case u.Scheme == "javascript" && (kind == KindFrame || kind == KindEmbed || kind == KindScript):
 			s, err := url.PathUnescape(u.Opaque)
 			if err != nil {
@@ -2341,16 +2343,7 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	var sb strings.Builder
 	last := 0
 	for _, ref := range refs {
-		var d Decision
-		if ref.bad {
-			// CSS not read: decided as an unresolvable URL is, by the
-			// policy (the product's defers it, as an unknown).
-			r.stats.failClosed(FailAmbiguous)
-			d = r.decideUnresolvable(KindCSS, tagName)
-		} else {
-			d = r.decideURL(KindCSS, tagName, ref.url)
-		}
-		r.record(KindCSS, &d)
+		d := r.decideCSSRef(&ref, tagName)
 		best = stronger(best, d)
 		if d.Action >= Defer {
 			sb.WriteString(css[last:ref.start])
@@ -2369,6 +2362,63 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	}
 	sb.WriteString(css[last:])
 	return sb.String(), best
+}
+
+// decideCSSRef decides and counts one URL of a style sheet: an
+// @import's data: URL is a style sheet read as one (dataSheet), and CSS
+// the lexer did not read is decided as an unresolvable URL is, by the
+// policy (the product's defers it, as an unknown).
+func (r *Writer) decideCSSRef(ref *cssRef, tagName string) Decision {
+	var d Decision
+	switch {
+	case ref.bad:
+		r.stats.failClosed(FailAmbiguous)
+		d = r.decideUnresolvable(KindCSS, tagName)
+	case ref.isImport && r.isData(ref.url):
+		d = r.dataSheet(r.url.Opaque, KindCSS, tagName)
+	default:
+		d = r.decideURL(KindCSS, tagName, ref.url)
+	}
+	r.record(KindCSS, &d)
+	return d
+}
+
+// isData reports whether raw resolves to a data: URL, left in r.url.
+func (r *Writer) isData(raw string) bool {
+	return resolveInto(&r.url, r.base, raw) == nil && r.url.Scheme == "data"
+}
+
+// dataSheet decides a data: URL (its opaque part) that is loaded as a
+// style sheet, a stylesheet link's or an @import's: its sheet loads what
+// the page's own sheets can (Chromium fetched an @import and a background
+// from a link's data:text/css, base64 or not, and a background from an
+// @import's). It is read as CSS, whatever its media type, and decided as
+// the strongest of its URLs, each decided and counted as one of a style
+// element's: a kept sheet stays as it came, and one with a tracker is held
+// or removed whole (a proxied URL cannot be rewritten inside it: it is
+// deferred). A body that does not decode, one that may be in an encoding
+// where ASCII is not one byte a character (a NUL or a UTF-16 byte order
+// mark), or sheets nested past maxNest are decided as an unresolvable URL
+// (fail closed).
+func (r *Writer) dataSheet(opaque string, kind Kind, tagName string) Decision {
+	body, ok := dataURLBody(opaque)
+	if !ok || r.nest >= maxNest || bytes.IndexByte(body, 0) >= 0 || bytes.HasPrefix(body, []byte{0xfe, 0xff}) || bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
+		r.stats.failClosed(FailAmbiguous)
+		return r.decideUnresolvable(kind, tagName)
+	}
+	if !utf8.Valid(body) {
+		body = lexerText(body)
+	}
+	r.nest++
+	var best Decision
+	for _, ref := range cssURLs(body, nil) {
+		best = stronger(best, r.decideCSSRef(&ref, tagName))
+	}
+	r.nest--
+	if best.Action == RewriteURL {
+		best.Action = Defer
+	}
+	return best
 }
 
 // element decides and writes an HTML element (not script or style).
