@@ -114,11 +114,14 @@ func parseLink(link string) (target, rel string, ok bool) {
 
 // headerURLHeld decides the URL target of a response header, of kind and
 // tag, and reports whether the policy removes or defers it. A URL that
-// does not resolve is decided as an unresolvable one (fail closed).
+// does not resolve is decided as an unresolvable one (fail closed), and
+// so is a data: URL whose content would be read for more URLs, a style
+// sheet's or a speculation rule set's: in markup the rewriter reads such
+// a sheet (dataSheet), in a header it is not read.
 func headerURLHeld(target string, kind Kind, tag string, page *url.URL, p Policy, st *Stats) bool {
 	d := Decision{}
 	res := Resource{Kind: kind, Tag: tag}
-	if u, err := ResolveURL(page, target); err != nil {
+	if u, err := ResolveURL(page, target); err != nil || u.Scheme == "data" && (kind == KindStylesheet || tag == "speculationrules") {
 		st.failClosed(FailUnresolvableURL)
 		u := unresolvable
 		res.URL = &u

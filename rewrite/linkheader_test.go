@@ -20,6 +20,9 @@ func TestFilterLinkHeader(t *testing.T) {
 		{[]string{`<https://tracker.example/p>; rel=author`}, []string{`<https://tracker.example/p>; rel=author`}, 0},
 		{[]string{`https://tracker.example; rel=preconnect`}, nil, 1},
 		{[]string{`<https://tracker.example/a.css>; title="x, y"; rel=stylesheet`}, nil, 1},
+		// A style sheet in a data: URL loads what it names; a header's
+		// is not read, so it goes. A data: icon loads nothing more.
+		{[]string{`<data:text/css,a{color:red}>; rel=stylesheet`, `<data:image/png;base64,AAAA>; rel=icon`}, []string{`<data:image/png;base64,AAAA>; rel=icon`}, 1},
 	} {
 		got, n := FilterLinkHeader(c.in, pageURL, p, nil)
 		if !slices.Equal(got, c.want) || n != c.dropped {
@@ -50,6 +53,7 @@ func TestFilterSpeculationRules(t *testing.T) {
 		{[]string{`"https:\/\/tracker.example/r.json"`}, nil, 1},                                     // an escape strings do not have
 		{[]string{`"/a\"b.json", "https://tracker.example/r\"x.json"`}, []string{`"/a\"b.json"`}, 1}, // escaped quotes
 		{[]string{`"/unterminated`}, nil, 1},
+		{[]string{`"data:application/json,{}"`}, nil, 1}, // a rule set in the URL: not read
 	} {
 		got, n := FilterSpeculationRules(c.in, pageURL, p, nil)
 		if !slices.Equal(got, c.want) || n != c.dropped {
