@@ -138,17 +138,13 @@ var delayedSources = []string{"data-rocket-src", "data-rocketsrc", "data-src"}
 type violation struct{ what, detail string }
 
 // dataDocViolations reads the document in a frame's, an object's or an
-// embed's data: URL (its attribute key), percent-decoded and, when the
-// URL says base64, decoded from base64, as the oracle reads a page; a
-// body that does not decode is flagged.
+// embed's data: URL (its attribute key), as dataBody decodes it, as the
+// oracle reads a page; a body that does not decode loads nothing.
 func dataDocViolations(n *html.Node, key string, scripting bool, badURL func(base, u string) bool, badScript func(text string) bool) []violation {
 	v, _ := attrOf(n, key)
 	body, isData, ok := dataBody(v)
-	switch {
-	case !isData:
-		return nil
-	case !ok:
-		return []violation{{n.Data + "[" + key + "] base64", v}}
+	if !isData || !ok {
+		return nil // a body that does not decode loads nothing
 	}
 	var out []violation
 	for _, x := range liveViolations([]byte(body), scripting, badURL, badScript) {
@@ -157,11 +153,19 @@ func dataDocViolations(n *html.Node, key string, scripting bool, badURL func(bas
 	return out
 }
 
-// dataBody returns what the data: URL v holds, percent-decoded and, when
-// the URL says base64, decoded from base64; isData is false when v is no
-// data: URL with a body, ok false when the body does not decode.
+// dataBody returns what the data: URL v holds, as the URL parser and
+// the fetch standard's data: URL processor read it: C0 controls and
+// spaces trimmed, tabs and newlines taken out, the body percent-decoded
+// and, when the URL says base64, decoded by forgiving-base64. isData is
+// false when v is no data: URL with a body, ok false when the body does
+// not decode, and then the browser loads nothing.
 func dataBody(v string) (body string, isData, ok bool) {
-	v = strings.TrimSpace(v)
+	v = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, strings.TrimFunc(v, func(r rune) bool { return r <= ' ' }))
 	if len(v) < 5 || !strings.EqualFold(v[:5], "data:") {
 		return "", false, false
 	}
@@ -173,8 +177,20 @@ func dataBody(v string) (body string, isData, ok bool) {
 		body = d
 	}
 	if strings.HasSuffix(strings.ToLower(strings.TrimSpace(meta)), ";base64") {
-		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
-		if err != nil {
+		// forgiving-base64: ASCII white space goes, then up to two "="
+		// when the length is a multiple of four; what is left must be
+		// base64 with no padding, and not one character past a group.
+		body = strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+				return -1
+			}
+			return r
+		}, body)
+		if len(body)%4 == 0 {
+			body = strings.TrimSuffix(strings.TrimSuffix(body, "="), "=")
+		}
+		b, err := base64.RawStdEncoding.DecodeString(body)
+		if err != nil || len(body)%4 == 1 {
 			return "", true, false
 		}
 		body = string(b)
@@ -332,7 +348,7 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					// A style sheet in a data: URL loads what it names.
 					if slices.ContainsFunc(strings.Fields(rel), func(t string) bool { return strings.EqualFold(t, "stylesheet") }) {
 						href, _ := attrOf(n, "href")
-						if body, isData, ok := dataBody(href); isData && (!ok || cssHit(body)) {
+						if body, isData, ok := dataBody(href); isData && ok && cssHit(body) {
 							out = append(out, violation{"link[href] data: style sheet", href})
 						}
 					}
@@ -760,10 +776,10 @@ func cssHit(css string) bool {
 }
 
 // importsDataHit reports whether u, an @import's URL, is a data: URL whose
-// style sheet loads a tracker, or does not decode.
+// style sheet loads a tracker.
 func importsDataHit(u string) bool {
 	body, isData, ok := dataBody(u)
-	return isData && (!ok || cssHit(body))
+	return isData && ok && cssHit(body)
 }
 
 type cssScan struct {
