@@ -25,6 +25,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -566,6 +567,7 @@ func TestLinkHeaders(t *testing.T) {
 	h := provisioned(t, &Handler{})
 	rec := &hintRecorder{ResponseRecorder: httptest.NewRecorder()}
 	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	unparsable := testutil.ToFloat64(metrics.failClosed.WithLabelValues(rewrite.FailUnparsableReport))
 	err := h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Add("Link", "<https://www.googletagmanager.com>; rel=preconnect")
 		w.Header().Add("Link", "</app.css>; rel=preload; as=style")
@@ -574,7 +576,7 @@ func TestLinkHeaders(t *testing.T) {
 		w.Header().Add("Link", "<https://connect.facebook.net/en_US/fbevents.js>; rel=preload; as=script, </font.woff2>; rel=preload; as=font")
 		w.Header().Add("Speculation-Rules", `"https://www.googletagmanager.com/rules.json", "/rules.json"`)
 		w.Header().Add("Report-To", `{"group":"ga","max_age":60,"endpoints":[{"url":"https://www.google-analytics.com/r"}]}, {"group":"own","max_age":60,"endpoints":[{"url":"/r"}]}`)
-		w.Header().Add("Reporting-Endpoints", `ga="https://www.google-analytics.com/r", own="/r"`)
+		w.Header().Add("Reporting-Endpoints", `ga="https://www.google-analytics.com/r", own="/r", bad=1`)
 		_, err := w.Write([]byte(page))
 		return err
 	}))
@@ -605,6 +607,10 @@ func TestLinkHeaders(t *testing.T) {
 	}
 	if re := rec.Header().Values("Reporting-Endpoints"); !slices.Equal(re, []string{`own="/r"`}) {
 		t.Errorf("Reporting-Endpoints: %q, want the shop's own only", re)
+	}
+	// The member that is no endpoint (bad=1) went, and was counted.
+	if n := testutil.ToFloat64(metrics.failClosed.WithLabelValues(rewrite.FailUnparsableReport)); n != unparsable+1 {
+		t.Errorf("fail_closed_total{reason=%q} went from %v to %v, want one more", rewrite.FailUnparsableReport, unparsable, n)
 	}
 }
 

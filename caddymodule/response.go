@@ -222,7 +222,13 @@ func (w *responseWriter) filterLinks(page *url.URL) {
 		if len(values) == 0 {
 			continue
 		}
-		kept, dropped := f.filter(values, page, w.h.rp, nil)
+		var st rewrite.Stats
+		kept, dropped := f.filter(values, page, w.h.rp, &st)
+		for reason, n := range st.FailClosed {
+			// (unparsable_link_header, unparsable_reporting_header,
+			// unresolvable_url)
+			metrics.failClosed.WithLabelValues(reason).Add(float64(n))
+		}
 		if dropped == 0 {
 			continue
 		}
