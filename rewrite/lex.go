@@ -424,13 +424,16 @@ func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 				addCall(prevIdent) // the tagged template f`…` calls f
 			}
 			s := jsStringValue(data, fs)
+			// The hosts are found in the whole string, and only what is
+			// kept of it is cut: a URL past maxStringFact bytes of a long
+			// string was not read (FuzzPassUsual 48ac2ad8386b38df).
+			addHosts(s, f)
 			if len(s) > maxStringFact {
 				s = s[:maxStringFact]
 			}
 			if len(f.Strings) < maxFactItems {
 				f.Strings = append(f.Strings, s)
 			}
-			addHosts(s, f)
 		}
 		prev = tt
 	}
@@ -602,8 +605,8 @@ func hexVal(s string) (rune, bool) {
 // leading dot or a path: ".google-analytics.com/ga.js").
 func addHosts(s string, f *ScriptFacts) {
 	add := func(h string) {
-		if len(f.Hosts) >= maxFactItems {
-			return
+		if f.Oversize && len(f.Hosts) >= maxFactItems {
+			return // past the cap: unclassifiable already
 		}
 		h, err := normalizeHost(h)
 		if err != nil || h == "" || strings.IndexByte(h, '.') < 0 {
@@ -613,6 +616,12 @@ func addHosts(s string, f *ScriptFacts) {
 			if x == h {
 				return
 			}
+		}
+		if len(f.Hosts) >= maxFactItems {
+			// One host more than the facts keep: the rest may hide a
+			// tracker's, so the script is not classified (fail closed).
+			f.Oversize = true
+			return
 		}
 		f.Hosts = append(f.Hosts, h)
 	}

@@ -1,7 +1,9 @@
 package rewrite
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +24,40 @@ func TestScriptHosts(t *testing.T) {
 		scriptFacts([]byte("var s = "+in+";"), &f)
 		if !slices.Equal(f.Hosts, want) {
 			t.Errorf("%s: hosts %q, want %q", in, f.Hosts, want)
+		}
+	}
+}
+
+// TestScriptFactCaps: what the facts keep is capped, and no cap hides a
+// host. A URL past the kept length of a long string is found
+// (FuzzPassUsual 48ac2ad8386b38df), and a script naming more distinct
+// hosts than the facts keep is unclassifiable; as many as they keep, or
+// one host many times, is not.
+func TestScriptFactCaps(t *testing.T) {
+	var f ScriptFacts
+	scriptFacts([]byte(`new Image().src = "`+strings.Repeat("x", 3*maxStringFact)+` https://tracker.example/p.gif";`), &f)
+	if !slices.Contains(f.Hosts, "tracker.example") || len(f.Strings) != 1 || len(f.Strings[0]) != maxStringFact {
+		t.Errorf("a long string: hosts %q, %d strings, the first %d bytes long", f.Hosts, len(f.Strings), len(f.Strings[0]))
+	}
+	hosts := func(n int) []byte {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "u(\"//h%d.example/\");", i)
+		}
+		return []byte(b.String())
+	}
+	for _, c := range []struct {
+		src      []byte
+		oversize bool
+	}{
+		{hosts(maxFactItems), false},
+		{hosts(maxFactItems + 1), true},
+		{[]byte(strings.Repeat(`u("//same.example/");`, 2*maxFactItems)), false},
+	} {
+		var f ScriptFacts
+		scriptFacts(c.src, &f)
+		if f.Oversize != c.oversize || len(f.Hosts) > maxFactItems {
+			t.Errorf("%.40s…: oversize %v, want %v (%d hosts kept)", c.src, f.Oversize, c.oversize, len(f.Hosts))
 		}
 	}
 }

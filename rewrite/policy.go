@@ -94,7 +94,8 @@ type ScriptFacts struct {
 	// Hosts are the hosts of absolute or scheme-relative URLs found in the
 	// string literals, lower-case, with no trailing dot.
 	Hosts []string
-	// Oversize is set when the script was larger than the cap: the facts are
+	// Oversize is set when the script was larger than the cap, or named
+	// more distinct hosts than the facts keep (512): the facts are
 	// incomplete and the script counts as unclassified.
 	Oversize bool
 	// Malformed is set when the lexer failed before the end.
