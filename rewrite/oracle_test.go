@@ -613,41 +613,49 @@ func preloadImports(css string) (urls []string) {
 			s = s[2+i+2:]
 			continue
 		}
-		// The rule's name runs over letters: "@importurl(" names none.
-		if len(s) < 7 || !strings.EqualFold(s[:7], "@import") || len(s) > 7 && isASCIIAlpha(s[7]) {
+		// The rule's name runs to white space or a semicolon: "@import""x"
+		// and "@importurl(" name no import.
+		if len(s) < 8 || !strings.EqualFold(s[:7], "@import") || !strings.ContainsRune(" \t\n\r\f", rune(s[7])) {
 			return urls
 		}
 		s = strings.TrimLeft(s[7:], " \t\n\r\f")
-		// The rule's value runs to white space or a semicolon, and is
-		// taken only when a semicolon follows, and a url( only when closed:
-		// Chromium 156's preload scanner fetched none of "url(a b)",
-		// "x.css" screen, a rule at the end of the text or "url(x;".
-		end := strings.IndexAny(s, " \t\n\r\f;")
+		// The value runs to white space, a semicolon included. Chromium
+		// 156 fetched it when a semicolon or the end of the text followed
+		// ("@import x.css ;", "@import //h/x.css;" at the end, taken
+		// whole), and a url( up to its ")" ("@import url(a)x y;"); it
+		// fetched nothing for "@import x.css screen;", "@import url(a b);"
+		// or a second rule after "a.css;" with no white space between.
+		end := strings.IndexAny(s, " \t\n\r\f")
 		if end < 0 {
-			return urls
+			end = len(s)
 		}
 		v, rest := s[:end], strings.TrimLeft(s[end:], " \t\n\r\f")
-		if rest == "" || rest[0] != ';' {
-			return urls
+		if i := strings.IndexByte(v, ')'); i >= 0 {
+			urls = append(urls, scannerURL(v[:i+1]))
 		}
 		switch {
-		case len(v) >= 5 && strings.EqualFold(v[:4], "url(") && v[len(v)-1] == ')':
-			urls = append(urls, unquote(v[4:len(v)-1]))
-		case v != "" && (v[0] == '"' || v[0] == '\''):
-			urls = append(urls, unquote(v))
+		case rest == "":
+			return append(urls, scannerURL(v))
+		case rest[0] == ';':
+			urls = append(urls, scannerURL(v))
+			s = rest[1:]
+		default:
+			return urls
 		}
-		s = rest[1:]
 	}
 }
 
-// unquote takes the quotes off a value that begins with one: a quote
-// elsewhere is part of the URL (url(http:t.example") names the host
-// t.example", which is not t.example).
-func unquote(v string) string {
-	if v == "" || v[0] != '"' && v[0] != '\'' {
-		return v
+// scannerURL reads a rule's value as Chromium's preload scanner does: a
+// url( … ) when it ends with ")", and quotes only in a matching pair
+// ("x.css;" and "\"x;" are URLs as they are).
+func scannerURL(v string) string {
+	if len(v) >= 5 && strings.EqualFold(v[:4], "url(") && v[len(v)-1] == ')' {
+		v = strings.TrimSpace(v[4 : len(v)-1])
 	}
-	return strings.TrimSuffix(v[1:], v[:1])
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // mentionsTracker is the oracle's URL test: independent of ResolveURL, it

@@ -221,6 +221,16 @@ var adversarial = []string{
 	// fetches (FuzzRewrite, 6cf1de2b30c48179).
 	`<style>@import url(https://T/x.css#");</style>`,
 	`<style>@import url(//T/x".css);</style><style>@import url(//T/paren(.css);</style>`,
+	// What CSS does not read as a URL and Chromium's preload scanner
+	// does: a bare value with a semicolon or at the end of the text, a
+	// value after white space, one with an unmatched quote, under a base.
+	`<style>@import //T/x.css;</style>`,
+	`<style>@import https://T/x.css</style>`,
+	`<style>/**/ @IMPORT //T/x.css ;</style>`,
+	`<style>@import url(/own.css); @import //T/x.css;</style>`,
+	`<style>@import url(//T/x.css)junk;</style>`,
+	`<base href=https://T/><style>@import "x.css;</style>`,
+	`<svg><style>@import //T/s.css;</style></svg>`,
 	`<svg><link rel=stylesheet href=https://T/l.css></svg>`,
 	// A style sheet in a data: URL, a link's or an @import's, loads what
 	// its own @import and url() name: plain, percent-encoded, base64, and
@@ -2176,5 +2186,41 @@ func TestNestedDocuments(t *testing.T) {
 				t.Errorf("ambiguous_context %d, want %d", n, c.failed)
 			}
 		})
+	}
+}
+
+// TestPreloadScanURLs pins what the model of Chromium's preload scanner
+// lists for a style's text: at least what Chromium 156 fetched (the
+// comments name it), nothing from a sheet that begins with no rule, and
+// a minified sheet read in bounded work.
+func TestPreloadScanURLs(t *testing.T) {
+	for _, c := range []struct {
+		css  string
+		want []string // each must be listed
+		none bool     // nothing may be
+		ok   bool
+	}{
+		{`@import q5.css;`, []string{"q5.css;"}, false, true},                       // fetched "q5.css;"
+		{`@import r3.css ;`, []string{"r3.css"}, false, true},                       // fetched "r3.css"
+		{`@import "q2;`, []string{`"q2;`}, false, true},                             // fetched `"q2;`
+		{`@import url(r7.css)x;`, []string{"r7.css", "url(r7.css)x;"}, false, true}, // fetched both
+		{`@import r6.css ` + "\n", []string{"r6.css"}, false, true},                 // fetched "r6.css"
+		{`/* c */ @IMPORT //h/x.css`, []string{"//h/x.css"}, false, true},
+		{`@charset "utf-8"; @import a.css;`, []string{"a.css;"}, false, true},
+		{`a{b:c}@import //h/x.css;`, nil, true, true},
+		{`@media screen{@import //h/x.css;}`, nil, true, true},
+		{`@import""q3;`, nil, true, true}, // fetched nothing: the name is not import's
+		{`@import url(a.css);` + strings.Repeat(`a{b:c;d:e}`, 200), []string{"a.css"}, false, true},
+		{strings.Repeat(`@import a;`, maxScanRules+2), []string{"a"}, false, false},
+	} {
+		got, ok := preloadScanURLs(c.css, nil)
+		if ok != c.ok || c.none && len(got) > 0 {
+			t.Errorf("%.60q: %q, ok %v; want ok %v, none %v", c.css, got, ok, c.ok, c.none)
+		}
+		for _, w := range c.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%.60q: %q lacks %q", c.css, got, w)
+			}
+		}
 	}
 }

@@ -204,6 +204,7 @@ type Writer struct {
 	outBox   *[]byte // the pool's box for out, while the Writer holds it
 	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
+	scanURLs []string    // scratch for preloadScan
 	url      url.URL     // scratch for decideURL
 	res      Resource    // scratch for decideURL
 	arena    []byte      // scratch for tmpAttr
@@ -3269,6 +3270,7 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	}
 	css := string(body)
 	newCSS, d := r.rewriteCSS(css, "style")
+	d = r.preloadScan(d, css, "style")
 	// Its handlers, lazy background and style attribute (ownAttrs): held
 	// ones hold the block, and removed ones go.
 	d = stronger(d, r.tagHeldD)
@@ -3292,6 +3294,12 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		ne.setDrop(h.i)
 	}
 	r.writeTag(t, &ne)
+	// The neutral copy keeps what CSS does not read as a URL, which the
+	// preload scanner may (preloadScan): it stops at preloadStop. (It
+	// reads nothing from a sheet with no "@".)
+	if strings.IndexByte(newCSS, '@') >= 0 {
+		r.emitString(preloadStop)
+	}
 	r.emitString(newCSS)
 	if d.Action == Defer || d.Action == Placeholder {
 		if end != nil {
