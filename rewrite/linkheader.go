@@ -31,6 +31,28 @@ func FilterLinkHeader(values []string, page *url.URL, p Policy, st *Stats) (kept
 // and left out when none does, and how many members were dropped. With
 // no policy, nothing changes; st may be nil.
 func filterMembers(values []string, p Policy, st *Stats, keep func(m string, st *Stats) bool) (kept []string, dropped int) {
+	return filterValues(values, p, st, func(v string, st *Stats) (string, bool, int) {
+		var ms []string
+		n := 0
+		for _, m := range splitLinks(v) {
+			if !keep(m, st) {
+				n++
+				continue
+			}
+			ms = append(ms, m)
+		}
+		if n == 0 {
+			return v, true, 0
+		}
+		return strings.Join(ms, ", "), len(ms) > 0, n
+	})
+}
+
+// filterValues is what the header filters share: each header value goes
+// through filter, which returns what to write instead (the value itself
+// when nothing changes), whether to keep it at all, and how many entries
+// it dropped. With no policy nothing changes; st may be nil.
+func filterValues(values []string, p Policy, st *Stats, filter func(v string, st *Stats) (out string, keep bool, dropped int)) (kept []string, dropped int) {
 	if p == nil {
 		return values, 0
 	}
@@ -38,21 +60,10 @@ func filterMembers(values []string, p Policy, st *Stats, keep func(m string, st 
 		st = &Stats{}
 	}
 	for _, v := range values {
-		var ms []string
-		changed := false
-		for _, m := range splitLinks(v) {
-			if !keep(m, st) {
-				dropped++
-				changed = true
-				continue
-			}
-			ms = append(ms, m)
-		}
-		switch {
-		case !changed:
-			kept = append(kept, v)
-		case len(ms) > 0:
-			kept = append(kept, strings.Join(ms, ", "))
+		out, keep, n := filter(v, st)
+		dropped += n
+		if keep {
+			kept = append(kept, out)
 		}
 	}
 	return kept, dropped

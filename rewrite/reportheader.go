@@ -41,18 +41,11 @@ func FilterReportingEndpoints(values []string, page *url.URL, p Policy, st *Stat
 // however often it repeats, so a parser that keeps another of them than
 // this one does finds no endpoint that was not decided.
 func FilterReportTo(values []string, page *url.URL, p Policy, st *Stats) (kept []string, dropped int) {
-	if p == nil {
-		return values, 0
-	}
-	if st == nil {
-		st = &Stats{}
-	}
-	for _, v := range values {
+	return filterValues(values, p, st, func(v string, st *Stats) (string, bool, int) {
 		var groups []json.RawMessage
 		if err := json.Unmarshal([]byte("["+v+"]"), &groups); err != nil || len(groups) == 0 {
 			st.failClosed(FailUnparsableReport)
-			dropped++
-			continue
+			return "", false, 1
 		}
 		var keep []string
 		for _, g := range groups {
@@ -66,20 +59,15 @@ func FilterReportTo(values []string, page *url.URL, p Policy, st *Stats) (kept [
 					held = true
 				}
 			}
-			if held {
-				dropped++
-				continue
+			if !held {
+				keep = append(keep, string(g))
 			}
-			keep = append(keep, string(g))
 		}
-		switch {
-		case len(keep) == len(groups):
-			kept = append(kept, v)
-		case len(keep) > 0:
-			kept = append(kept, strings.Join(keep, ", "))
+		if len(keep) == len(groups) {
+			return v, true, 0
 		}
-	}
-	return kept, dropped
+		return strings.Join(keep, ", "), len(keep) > 0, len(groups) - len(keep)
+	})
 }
 
 // reportURLs returns the strings of every member named url (in any case)
@@ -138,17 +126,11 @@ func reportURLs(g json.RawMessage) ([]string, bool) {
 // Report-To header, filtered there.) It returns the values and how many
 // URLs were dropped.
 func FilterCSPReports(values []string, page *url.URL, p Policy, st *Stats) (kept []string, dropped int) {
-	if p == nil {
-		return values, 0
-	}
-	if st == nil {
-		st = &Stats{}
-	}
-	for _, v := range values {
+	return filterValues(values, p, st, func(v string, st *Stats) (string, bool, int) {
 		// A value may hold several policies, separated by commas, each
 		// of directives separated by semicolons (CSP 3).
 		policies := strings.Split(v, ",")
-		changed := false
+		n := 0
 		for i, pol := range policies {
 			dirs := strings.Split(pol, ";")
 			var out []string
@@ -161,28 +143,24 @@ func FilterCSPReports(values []string, page *url.URL, p Policy, st *Stats) (kept
 				var uris []string
 				for _, u := range fields[1:] {
 					if headerURLHeld(u, KindPing, "csp-report-uri", page, p, st) {
-						dropped++
+						n++
 						continue
 					}
 					uris = append(uris, u)
 				}
-				if len(uris) == len(fields)-1 {
+				switch {
+				case len(uris) == len(fields)-1:
 					out = append(out, d)
-					continue
-				}
-				changed = true
-				if len(uris) > 0 {
+				case len(uris) > 0:
 					out = append(out, " "+fields[0]+" "+strings.Join(uris, " "))
 				}
 			}
 			policies[i] = strings.Join(out, ";")
 		}
-		if changed {
-			if v = strings.Join(policies, ","); strings.Trim(v, " \t;,") == "" {
-				continue
-			}
+		if n == 0 {
+			return v, true, 0
 		}
-		kept = append(kept, v)
-	}
-	return kept, dropped
+		v = strings.Join(policies, ",")
+		return v, strings.Trim(v, " \t;,") != "", n
+	})
 }

@@ -2773,19 +2773,11 @@ var jsURLLetters = letterBit('h') | letterBit('x') | letterBit('a') | letterBit(
 // as the browser does before it runs it. Code with no quote, backtick,
 // backslash or character reference names no host (handlerMayLoad).
 func jsURLBody(v string) ([]byte, bool) {
-	v = strings.TrimFunc(v, func(c rune) bool { return c <= ' ' })
-	if strings.ContainsAny(v, "\t\n\r") {
-		v = strings.Map(func(c rune) rune {
-			if c == '\t' || c == '\n' || c == '\r' {
-				return -1
-			}
-			return c
-		}, v)
-	}
-	if len(v) < len("javascript:") || !strings.EqualFold(v[:len("javascript:")], "javascript:") {
+	scheme, code, ok := splitScheme(cleanURL(v))
+	if !ok || scheme != "javascript" {
 		return nil, false
 	}
-	body := percentDecode(v[len("javascript:"):])
+	body := percentDecode(code)
 	return body, handlerMayLoad(body)
 }
 
