@@ -232,8 +232,9 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 		}
 		vals := []string{v}
 		switch {
-		case list && key == "ping":
-			// ping is a set of space-separated tokens: a comma is part of a URL.
+		case list && (key == "ping" || key == "attributionsrc"):
+			// ping and attributionsrc are sets of space-separated tokens:
+			// a comma is part of a URL.
 			vals = strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' })
 		case list:
 			vals = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
@@ -279,6 +280,12 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					check(n, "data-lazy-srcset", true)
 				}
 				switch n.Data {
+				case "img", "a", "area":
+					// The Attribution Reporting API's requests: when the
+					// image loads, or the link is followed.
+					check(n, "attributionsrc", true)
+				}
+				switch n.Data {
 				case "script":
 					if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "importmap") {
 						// What a module's import of a specifier loads. The
@@ -306,6 +313,7 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 					if isExecType(n) {
 						check(n, "src", false)
+						check(n, "attributionsrc", true)
 						if t, _ := attrOf(n, "type"); strings.TrimSpace(t) != "" {
 							for _, k := range delayedSources {
 								check(n, k, false)

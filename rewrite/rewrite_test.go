@@ -307,6 +307,15 @@ var adversarial = []string{
 	`<script type="importmap">{"imports":{"a":"/a.js","b":"https:\u002f\u002ftracker.example/b.js"},"integrity":{"https://T/b.js":"sha384-x"}}</script>`,
 	`<script type="litespeed/javascript" data-src="/ok.js">gtag('config','G-1')</script>`,
 	`<script type="rocketlazyloadscript" data-src>x="https://T/a.js"</script>`,
+	// The Attribution Reporting API: a request to each URL of the value,
+	// when the image or script loads or the link is followed.
+	`<img src="/a.png" attributionsrc="https://T/register">`,
+	`<img src="/a.png" AttributionSrc="/ok https://T/register">`,
+	`<a href="/x" attributionsrc='//T/r'>x</a><area href=/ attributionsrc=https:T/r>`,
+	`<script src="/app.js" attributionsrc="https://T/register"></script>`,
+	`<p><img src="/i.png" attributionsrc=""><img src="/i.png" attributionsrc="https://T/r"></p>`,
+	`<p><img src="/i.png" attributionsrc="/a"><img src="/i.png" attributionsrc="https://T/r"></p>`,
+	`<p><a href="/x" attributionsrc="">x</a><a href="/y" attributionsrc="https://T/r">y</a></p>`,
 }
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
@@ -348,6 +357,8 @@ func TestDeferredMarkup(t *testing.T) {
 			`<script src="/_fp/c.js" nonce=""></script><p>x</p><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif" alt=x/>`},
 		{`<script nonce="n1">var a=1</script><script>gtag('js')</script>`,
 			`<script src="/_fp/c.js" nonce="n1"></script><script nonce="n1">var a=1</script><script type="text/plain" data-fp-category="analytics" data-fp-vendor="Tracker" data-fp-token="tok">gtag('js')</script>`},
+		{`<img src="/a.png" attributionsrc="https://tracker.example/r">`,
+			`<script src="/_fp/c.js" nonce=""></script><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" src="/a.png" data-fp-attributionsrc="https://tracker.example/r">`},
 		{`<a href="/x" ping="https://tracker.example/p">x</a>`,
 			`<script src="/_fp/c.js" nonce=""></script><a data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" href="/x" data-fp-ping="https://tracker.example/p">x</a>`},
 		{`<link rel=manifest href="https://tracker.example/m.json">`,

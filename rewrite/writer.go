@@ -1206,8 +1206,8 @@ type seenTag struct {
 	// there must name no host either (handlerMayLoad).
 	hands uint8
 	// bgs marks the values cut that are lazy background attributes'
-	// (lazyBgName), which plainStart passed empty: another value there
-	// must be empty too.
+	// (lazyBgName) or an attributionsrc, which plainStart passed empty:
+	// another value there must be empty too.
 	bgs uint8
 	// navs marks the values cut that are navigation attributes'
 	// (jsURLAttr): another value there must be no javascript: URL either
@@ -1235,7 +1235,7 @@ func (e *seenTag) keep(raw []byte, info *scanInfo, idx int16, flags uint16) {
 		if rawHandler(raw, a) {
 			hands |= 1 << nv
 		}
-		if rawLazyBg(raw, a) {
+		if rawLazyBg(raw, a) || rawAttributionSrc(raw, a) {
 			bgs |= 1 << nv
 		}
 		if rawNavName(raw, a) {
@@ -1403,9 +1403,10 @@ func (r *Writer) styleCanLoad(raw []byte, from int) bool {
 
 // attrsCanLoad reports whether the current tag, raw, may have an event
 // handler whose value can name a host (handlerMayLoad), a lazy background
-// attribute with a value (data-bg…, lazyBgName), or a javascript: URL in
-// a navigation attribute (rawJSURL): false when none of its names starts
-// with o, d or a navigation attribute's letter, or when the scanner saw
+// attribute or an attributionsrc with a value (data-bg…, lazyBgName;
+// attributionSrc), or a javascript: URL in a navigation attribute
+// (rawJSURL): false when none of its names starts with o, d or a
+// navigation attribute's letter (a among them), or when the scanner saw
 // every attribute and none is such an attribute.
 func (r *Writer) attrsCanLoad(raw []byte) bool {
 	if r.scan.letters&(letterBit('o')|letterBit('d')|jsURLLetters) == 0 {
@@ -1419,7 +1420,7 @@ func (r *Writer) attrsCanLoad(raw []byte) bool {
 		if a.valStart < 0 {
 			continue
 		}
-		if rawHandler(raw, a) && handlerMayLoad(raw[a.valStart:a.valEnd]) || a.valEnd > a.valStart && (rawLazyBg(raw, a) || rawJSURL(raw, a)) {
+		if rawHandler(raw, a) && handlerMayLoad(raw[a.valStart:a.valEnd]) || a.valEnd > a.valStart && (rawLazyBg(raw, a) || rawJSURL(raw, a) || rawAttributionSrc(raw, a)) {
 			return true
 		}
 	}
@@ -1445,6 +1446,13 @@ func rawLazyBg(raw []byte, a *rawAttr) bool {
 	}
 	m, _ := hasPrefixFold(n, "data-background")
 	return m
+}
+
+// rawAttributionSrc reports whether the attribute a of raw, as the scanner
+// saw it, is called attributionsrc, in any case.
+func rawAttributionSrc(raw []byte, a *rawAttr) bool {
+	n := raw[a.nameStart:a.nameEnd]
+	return len(n) == 14 && foldEq(n, "attributionsrc")
 }
 
 // lazyBgName reports whether the lower-case attribute name is one that
@@ -2452,6 +2460,7 @@ func (r *Writer) element(t *tag, name string) {
 	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
 	held = r.lazyBackgrounds(t, name, held)
+	held = r.attributionSrc(t, name, held)
 	if name == "svg" {
 		// The svg element that opens SVG content is one, read here.
 		held = r.presentationAttrs(t, held)
@@ -2706,17 +2715,52 @@ func (r *Writer) lazyBackgrounds(t *tag, tagName string, held []heldAttr) []held
 				r.urls = append(r.urls, u)
 			}
 		}
-		var d Decision
-		for _, u := range r.urls {
-			ud := r.decideURL(KindImage, tagName, u)
-			r.record(KindImage, &ud)
-			if ud.outranks(&d) {
-				d = ud
-			}
-		}
-		held = holdIf(held, i, d)
+		held = holdIf(held, i, r.decideURLs(KindImage, tagName))
 	}
 	return held
+}
+
+// decideURLs decides each of r.urls as a URL of kind k, counting each,
+// and returns the decision that outranks the others.
+func (r *Writer) decideURLs(k Kind, tagName string) Decision {
+	var d Decision
+	for _, u := range r.urls {
+		ud := r.decideURL(k, tagName, u)
+		r.record(k, &ud)
+		if ud.outranks(&d) {
+			d = ud
+		}
+	}
+	return d
+}
+
+// attributionSrc decides the attributionsrc attribute of an img, a
+// script, an a or an area (the Attribution Reporting API): a browser that
+// has the API on sends a request to each URL of its value (a list split
+// at white space, as ping's is) when the image or script loads, or when
+// the visitor follows the link, with the page as its referrer. Each URL
+// is decided as a ping. An empty value sends no request of its own (the
+// element's src or href carries the registration), and is not read. It
+// appends the attribute to held when it is deferred or removed
+// (holdIf): the element itself still loads, and its own URLs are decided
+// as they are.
+func (r *Writer) attributionSrc(t *tag, tagName string, held []heldAttr) []heldAttr {
+	switch tagName {
+	case "img", "script", "a", "area":
+	default:
+		return held
+	}
+	// (Called from startTag, whose scan, when whole, is of this tag.)
+	if r.scan.ok && r.scan.letters&letterBit('a') == 0 {
+		return held
+	}
+	i := t.index("attributionsrc")
+	if i < 0 || t.attrs[i].valStart < 0 || t.attrs[i].valStart == t.attrs[i].valEnd {
+		return held
+	}
+	v := r.tmpAttr(t.raw[t.attrs[i].valStart:t.attrs[i].valEnd])
+	r.urls = urlsOf(v, 'p', r.urls[:0], r.baseSet)
+	return holdIf(held, i, r.decideURLs(KindPing, tagName))
 }
 
 // holdIf appends the attribute t.attrs[i] to held when its decision d
@@ -3067,6 +3111,7 @@ func (r *Writer) ownAttrs(t *tag, name string, held []heldAttr) ([]heldAttr, Dec
 	r.arena = r.arena[:0] // as at each element: lazyBackgrounds decodes into it
 	held = r.handlers(t, name, held)
 	held = r.lazyBackgrounds(t, name, held)
+	held = r.attributionSrc(t, name, held)
 	if i, sd, _ := r.styleAttr(t, name); i >= 0 && sd.Action >= Defer {
 		if sd.Action == Placeholder {
 			sd.Action = Defer
