@@ -62,8 +62,8 @@ type Proxy struct {
 	// this proxy serves and forwards (G-…, GTM-…, Matomo idsite, Umami
 	// website id, PostHog project key, Plausible domain). Scripts and
 	// calls for any other id are refused: a foreign tag container would
-	// run someone else's code on the site. Required for ga4; optional (any
-	// id) for the others.
+	// run someone else's code on the site. Required for ga4, where each
+	// must be G-… or GTM-… in capitals; optional (any id) for the others.
 	IDs []string `json:"ids,omitempty"`
 	// ClientIDs is what happens to the vendor's client and device ids:
 	// pseudonym (replaced by a keyed pseudonym that rotates every Rotate;
@@ -275,6 +275,11 @@ func (p *Proxy) validate() error {
 		if !validID.MatchString(id) {
 			return fmt.Errorf("proxy %s: id %q: want letters, digits, '.', '_' or '-'", p.Profile, id)
 		}
+		if p.Profile == "ga4" && !googleID.MatchString(id) {
+			// Any other id would match no script or call: every one
+			// would be refused, and the owner left without analytics.
+			return fmt.Errorf("proxy ga4: id %q: want a measurement id (G-…) or a container id (GTM-…), in capitals as Google gives them", id)
+		}
 	}
 	custom := len(p.Paths)+len(p.Scripts)+len(p.Params)+len(p.IDParams) > 0
 	if p.Profile != "custom" && custom {
@@ -303,6 +308,7 @@ func (p *Proxy) validate() error {
 
 var (
 	validID   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	googleID  = regexp.MustCompile(`^(G|GTM)-[A-Z0-9]+$`)
 	validPath = regexp.MustCompile(`^(/[A-Za-z0-9._-]+)+/?$`)
 )
 
