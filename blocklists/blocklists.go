@@ -243,11 +243,17 @@ var overrides []byte
 
 // companiesCategory maps AdGuard companiesdb categories to ours; the
 // others (misc, unknown, extensions…) are left to the unknown action.
+// So is hosting: its entries are cloud platforms (cloudfront.net,
+// amazonaws.com, herokuapp.com, github.io…) on which anyone serves
+// anything, a tracker as well as a shop's images, so the platform names
+// no vendor. Filed as a CDN, which is kept, every tracker no list names
+// there loaded before consent; a shop's own bucket or distribution is
+// declared with first_party.
 var companiesCategory = map[string]string{
 	"advertising": "advertising", "pornvertising": "advertising", "site_analytics": "analytics",
 	"mobile_analytics": "analytics", "telemetry": "analytics", "social_media": "social",
 	"audio_video_player": "embeds", "comments": "embeds", "customer_interaction": "embeds",
-	"cdn": "cdn", "hosting": "cdn", "essential": "essential", "consent": "consent",
+	"cdn": "cdn", "essential": "essential", "consent": "consent",
 }
 
 // LoadCompaniesDB reads AdGuard companiesdb's trackers.json.

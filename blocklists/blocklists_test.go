@@ -31,6 +31,22 @@ func TestBuiltin(t *testing.T) {
 		{"js.stripe.com", "/v3/", "payments", "Stripe", "keep"},
 		{"unlisted-vendor.example", "/x.js", "unknown", "", "defer"},
 		{"stats.g.doubleclick.net", "/x", "advertising", "Google Marketing Platform", "defer"},
+		// What companiesdb files under essential (kept) or hosting, and
+		// overrides.txt does not leave there.
+		{"assets.adobedtm.com", "/abc/launch-EN1.min.js", "tag_manager", "Adobe Experience Platform Tags", "defer"},
+		{"nexus.ensighten.com", "/shop/prod/Bootstrap.js", "tag_manager", "Ensighten", "defer"},
+		{"tags.tiqcdn.com", "/utag/shop/main/prod/utag.js", "tag_manager", "Tealium", "defer"},
+		{"collect.tealiumiq.com", "/event", "analytics", "Tealium", "defer"},
+		{"cdn.tagcommander.com", "/1/tc_shop.js", "tag_manager", "Commanders Act", "defer"},
+		{"s.thebrighttag.com", "/tag", "tag_manager", "Signal", "defer"},
+		{"www.googletagservices.com", "/tag/js/gpt.js", "advertising", "Google Publisher Tag", "defer"},
+		{"cdn.dynamicyield.com", "/api/1/api_dynamic.js", "analytics", "Dynamic Yield", "defer"},
+		{"d.impactradius-event.com", "/A1.js", "advertising", "Impact", "defer"},
+		{"abc123.cloudfront.net", "/t.js", "unknown", "", "defer"},
+		{"tracker.herokuapp.com", "/t.js", "unknown", "", "defer"},
+		{"bucket.s3.amazonaws.com", "/t.js", "unknown", "", "defer"},
+		{"challenges.cloudflare.com", "/turnstile/v0/api.js", "essential", "Cloudflare Turnstile", "keep"},
+		{"cdn.cookielaw.org", "/scripttemplates/otSDKStub.js", "consent", "OneTrust", "keep"},
 	}
 	for _, tt := range tests {
 		v := p.DecideURL("shop.example", tt.host, tt.path, "")
