@@ -131,6 +131,13 @@ type DB struct {
 	Signatures []Signature
 	// Shapes recognise vendor loaders by path, on any host.
 	Shapes []Shape
+	// facts is the embedded database as Builtin made it, before any list
+	// was merged onto it: where a list's exception cancels the blocks on
+	// a host or URL, what the embedded database says of it stands
+	// (Match, LookupHost). EasyPrivacy excepts Adobe's tag manager
+	// loader, which would otherwise be kept before consent. nil when the
+	// DB was not built on Builtin.
+	facts *DB
 }
 
 // NewDB returns an empty DB.
@@ -213,8 +220,12 @@ func (db *DB) addHostRule(host string, r *rule) {
 	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], hostRef(r))
 }
 
-// Merge copies every entry and rule of o into db; o's entries win.
+// Merge copies every entry and rule of o into db; o's entries win. A db
+// with no embedded facts of its own takes o's (DB.facts).
 func (db *DB) Merge(o *DB) {
+	if db.facts == nil {
+		db.facts = o.facts
+	}
 	for i, h := range o.hosts.keys {
 		n := o.hosts.nodes[i]
 		if n.has() {
@@ -315,6 +326,12 @@ func Builtin() (*DB, error) {
 		}
 	}
 	db.Merge(ov)
+	// A copy of its own, which the lists merged onto db later leave as
+	// it is.
+	facts := NewDB()
+	facts.Merge(db)
+	facts.Freeze()
+	db.facts = facts
 	return db, nil
 }
 

@@ -74,6 +74,56 @@ func TestBuiltin(t *testing.T) {
 	}
 }
 
+// TestExceptionKeepsFacts: a list's exception cancels the lists' blocks
+// on a URL or host, not what the embedded database knows of it.
+// EasyPrivacy excepts Adobe's tag manager loader and EasyList reCAPTCHA;
+// without the database's facts the first was kept before consent as an
+// unknown, and the second lost its vendor.
+func TestExceptionKeepsFacts(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := ParseList(strings.NewReader("@@||adobedtm.com^*/launch-$script\n@@||google.com/recaptcha/$script\n"+
+		"@@||ensighten.com^\n||vendor.example^\n@@||vendor.example/ok.js\n||tagcommander.com^$important\n@@||tagcommander.com^\n"), "l.txt", FormatABP, "advertising")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Merge(l)
+	// Before the policy freezes the DB, host answers are combined on each
+	// lookup; after, read from the frozen table: both give way to facts.
+	for _, frozen := range []bool{false, true} {
+		if frozen {
+			db.Freeze()
+		}
+		if e, ok := db.LookupHost("nexus.ensighten.com"); !ok || e.Exception || e.Category != "tag_manager" {
+			t.Errorf("frozen %v: LookupHost(nexus.ensighten.com) = %+v, %v; want Ensighten's tag_manager", frozen, e, ok)
+		}
+		if e, ok := db.LookupHost("vendor.example"); !ok || e.Exception || e.Category != "advertising" {
+			t.Errorf("frozen %v: LookupHost(vendor.example) = %+v, %v; want the list's block", frozen, e, ok)
+		}
+	}
+	p := NewPolicy(db)
+	for _, tt := range []struct{ host, path, cat, vendor, action string }{
+		{"assets.adobedtm.com", "/abc/launch-EN1.min.js", "tag_manager", "Adobe Experience Platform Tags", "defer"},
+		{"www.google.com", "/recaptcha/api.js", "essential", "reCAPTCHA", "keep"},
+		{"nexus.ensighten.com", "/shop/Bootstrap.js", "tag_manager", "Ensighten", "defer"},
+		// Unknown to the database: the exception keeps it, as before.
+		{"vendor.example", "/ok.js", "unknown", "", "keep"},
+		{"vendor.example", "/t.js", "advertising", "", "defer"},
+		// An important block still beats the exception.
+		{"cdn.tagcommander.com", "/tc.js", "advertising", "Commanders Act", "defer"},
+	} {
+		v := p.DecideURL("shop.example", tt.host, tt.path, "")
+		if v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {
+			t.Errorf("%s%s: got %+v, want %s %q %s", tt.host, tt.path, v, tt.cat, tt.vendor, tt.action)
+		}
+	}
+	if v := p.DecideHost("shop.example", "nexus.ensighten.com"); v.Category != "tag_manager" || v.Action != "defer" {
+		t.Errorf("DecideHost(nexus.ensighten.com) = %+v, want tag_manager, defer", v)
+	}
+}
+
 func TestSignatures(t *testing.T) {
 	db, _ := Builtin()
 	p := NewPolicy(db)
@@ -304,7 +354,7 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 			o.addURLRule(r)
 		}
 	}
-	return o.result()
+	return db.withFacts(q, &o)
 }
 
 // lookup matches https://host/path, of any type, on a page at page.example.

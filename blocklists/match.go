@@ -632,12 +632,23 @@ func (db *DB) Freeze() {
 	}
 	a := &hostAnswers{of: make([]uint32, db.hosts.len())}
 	idx := map[node]uint32{}
+	facts := map[Entry]uint32{} // the answers an exception gives way to
 	for j, h := range db.hosts.keys {
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
 		// into a table too large for the CPU's caches.
 		n, ok := db.combineNodes(h, j)
 		if !ok {
+			continue
+		}
+		if f, known := db.factOf(h, n); known {
+			k, seen := facts[f]
+			if !seen {
+				a.list, a.cat = append(a.list, f), append(a.cat, categoryIndex(f.Category))
+				k = uint32(len(a.list))
+				facts[f] = k
+			}
+			a.of[j] = k
 			continue
 		}
 		k, seen := idx[n]
@@ -658,7 +669,21 @@ func (db *DB) combineHost(host string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
+	if f, known := db.factOf(host, n); known {
+		return f, true
+	}
 	return db.entry(n), true
+}
+
+// factOf returns, for host whose combined node n is an exception, the
+// embedded database's entry for it (DB.facts): an exception cancels the
+// lists' blocks, not those facts.
+func (db *DB) factOf(host string, n node) (Entry, bool) {
+	if n.flags&nodeException == 0 || db.facts == nil {
+		return Entry{}, false
+	}
+	f, ok := db.facts.LookupHost(host)
+	return f, ok && !f.Exception
 }
 
 // combineNodes works out LookupHost's answer as a node of its own (with
@@ -787,7 +812,20 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 			}
 		}
 	}
-	return o.result()
+	return db.withFacts(q, &o)
+}
+
+// withFacts returns o's result for q, unless it is an exception and the
+// embedded database knows q (DB.facts): an exception cancels the lists'
+// blocks, not those facts.
+func (db *DB) withFacts(q *Request, o *outcome) (Entry, bool) {
+	e, ok := o.result()
+	if ok && e.Exception && db.facts != nil {
+		if f, known := db.facts.Match(q); known && !f.Exception {
+			return f, true
+		}
+	}
+	return e, ok
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end
