@@ -48,6 +48,13 @@ type Entry struct {
 	Exception bool
 	// Important marks a $important block, which beats exceptions.
 	Important bool
+	// fromList marks an entry of a list whose category is the list's
+	// (ParseList's category: EasyPrivacy's analytics), not the vendor's.
+	// Where the embedded database knows the host or URL, its category
+	// and vendor stand (DB.facts): EasyPrivacy loaded as analytics would
+	// otherwise file Hotjar and the Meta Pixel under analytics, and a
+	// visitor who granted analytics alone would get them.
+	fromList bool
 }
 
 // Signature recognises a vendor's inline loader.
@@ -76,13 +83,15 @@ const (
 	nodeHas uint8 = 1 << iota
 	nodeException
 	nodeImportant
+	nodeFromList
 )
 
 func (n node) has() bool { return n.flags&nodeHas != 0 }
 
 // entry expands a node's entry.
 func (db *DB) entry(n node) Entry {
-	return Entry{Vendor: db.strs[n.vendor], Category: db.strs[n.category], Exception: n.flags&nodeException != 0, Important: n.flags&nodeImportant != 0}
+	return Entry{Vendor: db.strs[n.vendor], Category: db.strs[n.category], Exception: n.flags&nodeException != 0, Important: n.flags&nodeImportant != 0,
+		fromList: n.flags&nodeFromList != 0}
 }
 
 // intern returns s's index in db.strs.
@@ -133,7 +142,8 @@ type DB struct {
 	Shapes []Shape
 	// facts is the embedded database as Builtin made it, before any list
 	// was merged onto it: where a list's exception cancels the blocks on
-	// a host or URL, what the embedded database says of it stands
+	// a host or URL, or a list's block gives it the list's category
+	// (Entry.fromList), what the embedded database says of it stands
 	// (Match, LookupHost). EasyPrivacy excepts Adobe's tag manager
 	// loader, which would otherwise be kept before consent. nil when the
 	// DB was not built on Builtin.
@@ -200,6 +210,9 @@ func (db *DB) AddHost(host string, e Entry) {
 	}
 	if e.Important {
 		n.flags |= nodeImportant
+	}
+	if e.fromList {
+		n.flags |= nodeFromList
 	}
 }
 
@@ -591,7 +604,7 @@ func parseLine(db *DB, st *ListStats, l, category string) {
 			st.bad("invalid host %q", clipString(h))
 			return
 		}
-		db.AddHost(h, Entry{Category: category})
+		db.AddHost(h, Entry{Category: category, fromList: true})
 		st.rule(kindHost)
 	case FormatABP:
 		parseABP(db, st, l, category)
@@ -653,7 +666,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 	// The rule stays on the stack unless it is kept as a URL rule.
 	var rv rule
 	r := &rv
-	r.Category = category
+	r.Category, r.fromList = category, true
 	if strings.HasPrefix(l, "@@") {
 		r.Exception = true
 		l = l[2:]

@@ -12,42 +12,45 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
+// builtinRows are URLs and what the embedded database decides for them.
+var builtinRows = []struct{ host, path, cat, vendor, action string }{
+	{"www.googletagmanager.com", "/gtm.js", "tag_manager", "Google Tag Manager", "defer"},
+	{"www.googletagmanager.com", "/gtag/js", "analytics", "Google Analytics", "defer"},
+	{"www.google-analytics.com", "/g/collect", "analytics", "Google Analytics", "defer"},
+	{"www.facebook.com", "/tr", "social", "Meta Pixel", "defer"},
+	{"connect.facebook.net", "/en_US/fbevents.js", "social", "Meta Pixel", "defer"},
+	{"static.hotjar.com", "/c/hotjar-1.js", "session_replay", "Hotjar", "defer"},
+	{"www.clarity.ms", "/tag/x", "session_replay", "Microsoft Clarity", "defer"},
+	{"plausible.io", "/js/script.js", "analytics", "Plausible", "defer"},
+	{"www.youtube.com", "/embed/x", "embeds", "YouTube", "placeholder"},
+	{"js.stripe.com", "/v3/", "payments", "Stripe", "keep"},
+	{"unlisted-vendor.example", "/x.js", "unknown", "", "defer"},
+	{"stats.g.doubleclick.net", "/x", "advertising", "Google Marketing Platform", "defer"},
+	// What companiesdb files under essential (kept) or hosting, and
+	// overrides.txt does not leave there.
+	{"assets.adobedtm.com", "/abc/launch-EN1.min.js", "tag_manager", "Adobe Experience Platform Tags", "defer"},
+	{"nexus.ensighten.com", "/shop/prod/Bootstrap.js", "tag_manager", "Ensighten", "defer"},
+	{"tags.tiqcdn.com", "/utag/shop/main/prod/utag.js", "tag_manager", "Tealium", "defer"},
+	{"collect.tealiumiq.com", "/event", "analytics", "Tealium", "defer"},
+	{"cdn.tagcommander.com", "/1/tc_shop.js", "tag_manager", "Commanders Act", "defer"},
+	{"s.thebrighttag.com", "/tag", "tag_manager", "Signal", "defer"},
+	{"www.googletagservices.com", "/tag/js/gpt.js", "advertising", "Google Publisher Tag", "defer"},
+	{"cdn.dynamicyield.com", "/api/1/api_dynamic.js", "analytics", "Dynamic Yield", "defer"},
+	{"d.impactradius-event.com", "/A1.js", "advertising", "Impact", "defer"},
+	{"abc123.cloudfront.net", "/t.js", "unknown", "", "defer"},
+	{"tracker.herokuapp.com", "/t.js", "unknown", "", "defer"},
+	{"bucket.s3.amazonaws.com", "/t.js", "unknown", "", "defer"},
+	{"challenges.cloudflare.com", "/turnstile/v0/api.js", "essential", "Cloudflare Turnstile", "keep"},
+	{"cdn.cookielaw.org", "/scripttemplates/otSDKStub.js", "consent", "OneTrust", "keep"},
+}
+
 func TestBuiltin(t *testing.T) {
 	db, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := NewPolicy(db)
-	tests := []struct{ host, path, cat, vendor, action string }{
-		{"www.googletagmanager.com", "/gtm.js", "tag_manager", "Google Tag Manager", "defer"},
-		{"www.googletagmanager.com", "/gtag/js", "analytics", "Google Analytics", "defer"},
-		{"www.google-analytics.com", "/g/collect", "analytics", "Google Analytics", "defer"},
-		{"www.facebook.com", "/tr", "social", "Meta Pixel", "defer"},
-		{"connect.facebook.net", "/en_US/fbevents.js", "social", "Meta Pixel", "defer"},
-		{"static.hotjar.com", "/c/hotjar-1.js", "session_replay", "Hotjar", "defer"},
-		{"www.clarity.ms", "/tag/x", "session_replay", "Microsoft Clarity", "defer"},
-		{"plausible.io", "/js/script.js", "analytics", "Plausible", "defer"},
-		{"www.youtube.com", "/embed/x", "embeds", "YouTube", "placeholder"},
-		{"js.stripe.com", "/v3/", "payments", "Stripe", "keep"},
-		{"unlisted-vendor.example", "/x.js", "unknown", "", "defer"},
-		{"stats.g.doubleclick.net", "/x", "advertising", "Google Marketing Platform", "defer"},
-		// What companiesdb files under essential (kept) or hosting, and
-		// overrides.txt does not leave there.
-		{"assets.adobedtm.com", "/abc/launch-EN1.min.js", "tag_manager", "Adobe Experience Platform Tags", "defer"},
-		{"nexus.ensighten.com", "/shop/prod/Bootstrap.js", "tag_manager", "Ensighten", "defer"},
-		{"tags.tiqcdn.com", "/utag/shop/main/prod/utag.js", "tag_manager", "Tealium", "defer"},
-		{"collect.tealiumiq.com", "/event", "analytics", "Tealium", "defer"},
-		{"cdn.tagcommander.com", "/1/tc_shop.js", "tag_manager", "Commanders Act", "defer"},
-		{"s.thebrighttag.com", "/tag", "tag_manager", "Signal", "defer"},
-		{"www.googletagservices.com", "/tag/js/gpt.js", "advertising", "Google Publisher Tag", "defer"},
-		{"cdn.dynamicyield.com", "/api/1/api_dynamic.js", "analytics", "Dynamic Yield", "defer"},
-		{"d.impactradius-event.com", "/A1.js", "advertising", "Impact", "defer"},
-		{"abc123.cloudfront.net", "/t.js", "unknown", "", "defer"},
-		{"tracker.herokuapp.com", "/t.js", "unknown", "", "defer"},
-		{"bucket.s3.amazonaws.com", "/t.js", "unknown", "", "defer"},
-		{"challenges.cloudflare.com", "/turnstile/v0/api.js", "essential", "Cloudflare Turnstile", "keep"},
-		{"cdn.cookielaw.org", "/scripttemplates/otSDKStub.js", "consent", "OneTrust", "keep"},
-	}
+	tests := builtinRows
 	for _, tt := range tests {
 		v := p.DecideURL("shop.example", tt.host, tt.path, "")
 		if v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {
@@ -74,6 +77,23 @@ func TestBuiltin(t *testing.T) {
 	}
 }
 
+// TestBuiltinWithLists: EasyPrivacy loaded as analytics and EasyList as
+// advertising (as Caddyfile.example loads them) leave every vendor the
+// embedded database knows in its category. Before, the lists' category
+// won for a host they block: Hotjar, Clarity, the Meta Pixel, LinkedIn
+// Insight and Google Tag Manager were analytics, loaded for a visitor
+// who granted analytics alone; and EasyPrivacy's exception kept Adobe's
+// tag manager loader before any choice.
+func TestBuiltinWithLists(t *testing.T) {
+	p := fullPolicy(t)
+	for _, tt := range builtinRows {
+		v := p.DecideURL("shop.example", tt.host, tt.path, "")
+		if v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {
+			t.Errorf("%s%s: got %+v, want %s %s %s", tt.host, tt.path, v, tt.cat, tt.vendor, tt.action)
+		}
+	}
+}
+
 // TestExceptionKeepsFacts: a list's exception cancels the lists' blocks
 // on a URL or host, not what the embedded database knows of it.
 // EasyPrivacy excepts Adobe's tag manager loader and EasyList reCAPTCHA;
@@ -85,7 +105,7 @@ func TestExceptionKeepsFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, _, err := ParseList(strings.NewReader("@@||adobedtm.com^*/launch-$script\n@@||google.com/recaptcha/$script\n"+
-		"@@||ensighten.com^\n||vendor.example^\n@@||vendor.example/ok.js\n||tagcommander.com^$important\n@@||tagcommander.com^\n"), "l.txt", FormatABP, "advertising")
+		"@@||ensighten.com^\n||vendor.example^\n@@||vendor.example/ok.js\n||tagcommander.com^$important\n@@||tagcommander.com^\n||imp.example^$important\n@@||imp.example^\n"), "l.txt", FormatABP, "advertising")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +131,10 @@ func TestExceptionKeepsFacts(t *testing.T) {
 		// Unknown to the database: the exception keeps it, as before.
 		{"vendor.example", "/ok.js", "unknown", "", "keep"},
 		{"vendor.example", "/t.js", "advertising", "", "defer"},
-		// An important block still beats the exception.
-		{"cdn.tagcommander.com", "/tc.js", "advertising", "Commanders Act", "defer"},
+		// An important block still beats the exception; the database's
+		// category stands over the list's.
+		{"cdn.tagcommander.com", "/tc.js", "tag_manager", "Commanders Act", "defer"},
+		{"imp.example", "/t.js", "advertising", "", "defer"},
 	} {
 		v := p.DecideURL("shop.example", tt.host, tt.path, "")
 		if v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {

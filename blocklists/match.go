@@ -641,7 +641,7 @@ func (db *DB) Freeze() {
 		if !ok {
 			continue
 		}
-		if f, known := db.factOf(h, n); known {
+		if f, ok := db.factOf(h, n); ok {
 			k, seen := facts[f]
 			if !seen {
 				a.list, a.cat = append(a.list, f), append(a.cat, categoryIndex(f.Category))
@@ -669,21 +669,24 @@ func (db *DB) combineHost(host string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	if f, known := db.factOf(host, n); known {
+	if f, ok := db.factOf(host, n); ok {
 		return f, true
 	}
 	return db.entry(n), true
 }
 
-// factOf returns, for host whose combined node n is an exception, the
-// embedded database's entry for it (DB.facts): an exception cancels the
-// lists' blocks, not those facts.
+// factOf returns, for host whose combined node n is an exception or a
+// list's block, the embedded database's entry for it (DB.facts,
+// factOver), and whether there is one to give.
 func (db *DB) factOf(host string, n node) (Entry, bool) {
-	if n.flags&nodeException == 0 || db.facts == nil {
+	if n.flags&(nodeException|nodeFromList) == 0 || db.facts == nil {
 		return Entry{}, false
 	}
-	f, ok := db.facts.LookupHost(host)
-	return f, ok && !f.Exception
+	f, known := db.facts.LookupHost(host)
+	if !known || f.Exception {
+		return Entry{}, false
+	}
+	return factOver(db.entry(n), f, true)
 }
 
 // combineNodes works out LookupHost's answer as a node of its own (with
@@ -815,17 +818,29 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 	return db.withFacts(q, &o)
 }
 
-// withFacts returns o's result for q, unless it is an exception and the
-// embedded database knows q (DB.facts): an exception cancels the lists'
-// blocks, not those facts.
+// withFacts returns o's result for q, unless it is an exception or a
+// list's block and the embedded database knows q (DB.facts).
 func (db *DB) withFacts(q *Request, o *outcome) (Entry, bool) {
 	e, ok := o.result()
-	if ok && e.Exception && db.facts != nil {
-		if f, known := db.facts.Match(q); known && !f.Exception {
-			return f, true
-		}
+	if !ok || !e.Exception && !e.fromList || db.facts == nil {
+		return e, ok
 	}
-	return e, ok
+	f, known := db.facts.Match(q)
+	return factOver(e, f, known)
+}
+
+// factOver returns the embedded database's entry f for what a list
+// answered e for, when it knows it (known): an exception cancels the
+// lists' blocks, not those facts, and a list's block takes the facts'
+// category and vendor, keeping its importance. Otherwise it returns e.
+func factOver(e, f Entry, known bool) (Entry, bool) {
+	if !known || f.Exception {
+		return e, true
+	}
+	if !e.Exception {
+		f.Important = e.Important
+	}
+	return f, true
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end

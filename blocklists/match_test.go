@@ -398,8 +398,26 @@ func TestSpecificity(t *testing.T) {
 	list, _, _ := ParseList(strings.NewReader("||connect.facebook.net/signals/\n"), "l.txt", FormatABP, "advertising")
 	db.Merge(list)
 	p := NewPolicy(db)
-	if v := p.DecideURL("shop.example", "connect.facebook.net", "/signals/config/1", ""); v.Category != "advertising" || v.Vendor == "" {
-		t.Errorf("a list's URL rule beats the host fact and keeps its vendor: %+v", v)
+	// The list's rule blocks the URL, but the embedded database knows the
+	// host: its category and vendor stand, so that one vendor waits for
+	// one consent (a list loaded as advertising does not make half of the
+	// Meta Pixel advertising).
+	if v := p.DecideURL("shop.example", "connect.facebook.net", "/signals/config/1", ""); v.Category != "social" || v.Vendor != "Meta Pixel" {
+		t.Errorf("a list's URL rule on a known host takes the host's category and vendor: %+v", v)
+	}
+	// Where the database does not know the host, the list's category
+	// stands; the project's own format, whose entries name their
+	// category, speaks for the vendor over the database.
+	own, _, _ := ParseList(strings.NewReader("||vendor.example^\n"), "l.txt", FormatABP, "advertising")
+	db.Merge(own)
+	own, _, _ = ParseList(strings.NewReader("host | analytics | hotjar.com | Hotjar\n"), "o.txt", FormatOwn, "")
+	db.Merge(own)
+	p.SetDB(db)
+	if v := p.DecideURL("shop.example", "vendor.example", "/t.js", ""); v.Category != "advertising" {
+		t.Errorf("a list's block on an unknown host: %+v", v)
+	}
+	if v := p.DecideURL("shop.example", "static.hotjar.com", "/c/hotjar-1.js", ""); v.Category != "analytics" {
+		t.Errorf("an own-format entry over the database: %+v", v)
 	}
 	if v := p.DecideURL("shop.example", "connect.facebook.net", "/en_US/fbevents.js", ""); v.Category != "social" {
 		t.Errorf("host fact elsewhere: %+v", v)

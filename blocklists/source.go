@@ -23,7 +23,9 @@ type Source struct {
 	Location string
 	// Format is the list's format; FormatAuto detects it.
 	Format Format
-	// Category is given to entries that carry none ("" means unknown).
+	// Category is given to entries that carry none ("" means unknown);
+	// a host or URL the embedded database knows keeps its category there
+	// (DB.facts).
 	Category string
 	// Refresh is how often a URL is fetched again (default 24h, at least
 	// one minute). Files are read once per load.

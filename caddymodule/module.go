@@ -45,7 +45,9 @@ type List struct {
 	// Refresh is how often URL is fetched again. Default: 24h; at least 1m.
 	Refresh caddy.Duration `json:"refresh,omitempty"`
 	// Category is given to the list's entries that carry none
-	// (e.g. "advertising" for EasyList). Default: "unknown".
+	// (e.g. "advertising" for EasyList). Default: "unknown". A host or
+	// URL the embedded database knows keeps the database's category
+	// (docs/blocklists.md).
 	Category string `json:"category,omitempty"`
 	// Format is hosts, domains, abp or firstparty. Default: detected.
 	Format string `json:"format,omitempty"`

@@ -107,7 +107,9 @@ func (pf *policyFlags) build(stderr io.Writer) (*blocklists.Policy, error) {
 			merged.Merge(e)
 		}
 		// Hosts from --blocklist carry their own category: they get
-		// --action, and unlisted third parties keep the policy's action.
+		// --action (but for those the embedded database knows, which
+		// keep their own category), and unlisted third parties keep the
+		// policy's action.
 		actions := map[string]string{listedCategory: *pf.action}
 		for k, v := range p.Actions {
 			actions[k] = v
