@@ -487,12 +487,17 @@ func regexFlagsValid(re []byte) bool {
 	return true
 }
 
+// regexAllowed reports whether a '/' after a token of type prev opens a
+// regular expression literal rather than divides. A private name (#a)
+// is an operand where a '/' can follow it (this.#a / 2): read as a
+// regex, "//tracker.example" in `this.#a/"//tracker.example/"` was no
+// string, and `this.#a/2` made the rest of the script unreadable.
 func regexAllowed(prev js.TokenType) bool {
 	if js.IsNumeric(prev) {
 		return false
 	}
 	switch prev {
-	case js.IdentifierToken, js.DecimalToken, js.BinaryToken, js.OctalToken, js.HexadecimalToken,
+	case js.IdentifierToken, js.PrivateIdentifierToken, js.DecimalToken, js.BinaryToken, js.OctalToken, js.HexadecimalToken,
 		js.StringToken, js.TemplateToken, js.TemplateEndToken, js.RegExpToken,
 		js.CloseParenToken, js.CloseBracketToken, js.CloseBraceToken, js.ThisToken,
 		js.TrueToken, js.FalseToken, js.NullToken, js.IncrToken, js.DecrToken:

@@ -62,6 +62,25 @@ func TestScriptFactCaps(t *testing.T) {
 	}
 }
 
+// TestScriptPrivateName: a "/" after a private name (this.#a) divides,
+// as after any other operand. Read as a regular expression, it hid the
+// string that followed (FuzzPassUsual 1b2f31d01b0e927c: #A/"//tracker…",
+// a string to the oracle and to JavaScript) and made a class's own
+// arithmetic unreadable, its script deferred as unknown.
+func TestScriptPrivateName(t *testing.T) {
+	for in, want := range map[string][]string{
+		`class C{#a=2;m(){return this.#a/2}};fetch("https://tracker.example/x")`: {"tracker.example"},
+		`x = this.#a/"//tracker.example/".length`:                                {"tracker.example"},
+		`x = #a in y; z = /"\/\/not.example/`:                                    nil,
+	} {
+		var f ScriptFacts
+		scriptFacts([]byte(in), &f)
+		if f.Malformed || !slices.Equal(f.Hosts, want) {
+			t.Errorf("%s: malformed %v, hosts %q; want %q", in, f.Malformed, f.Hosts, want)
+		}
+	}
+}
+
 // TestScriptAfterDot: a "/" right after "." or "?." cannot be read
 // (nothing but a name follows them), so the script is malformed and its
 // decision fails closed; a division or a regular expression elsewhere,
