@@ -84,6 +84,9 @@ const (
 	nodeException
 	nodeImportant
 	nodeFromList
+	// nodeFact marks a host of the embedded database (DB.facts), entry
+	// or rules: a match that visits none needs no look at the facts.
+	nodeFact
 )
 
 func (n node) has() bool { return n.flags&nodeHas != 0 }
@@ -204,7 +207,7 @@ func (db *DB) AddHost(host string, e Entry) {
 	if n.has() {
 		e = mergeEntry(db.entry(*n), e)
 	}
-	n.vendor, n.category, n.flags = db.intern(e.Vendor), db.intern(e.Category), nodeHas
+	n.vendor, n.category, n.flags = db.intern(e.Vendor), db.intern(e.Category), nodeHas|n.flags&nodeFact
 	if e.Exception {
 		n.flags |= nodeException
 	}
@@ -246,6 +249,9 @@ func (db *DB) Merge(o *DB) {
 		}
 		for _, x := range o.rulesOf(n) {
 			db.addHostRule(h, x.r)
+		}
+		if n.flags&nodeFact != 0 && db.facts == o.facts {
+			db.hosts.ref(h).flags |= nodeFact
 		}
 	}
 	// Generic rules are copied: indexing sets fields of the rule, and o
@@ -340,11 +346,14 @@ func Builtin() (*DB, error) {
 	}
 	db.Merge(ov)
 	// A copy of its own, which the lists merged onto db later leave as
-	// it is.
+	// it is; db's hosts are marked as the facts'.
 	facts := NewDB()
 	facts.Merge(db)
 	facts.Freeze()
 	db.facts = facts
+	for j := range db.hosts.nodes {
+		db.hosts.nodes[j].flags |= nodeFact
+	}
 	return db, nil
 }
 

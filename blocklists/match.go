@@ -478,6 +478,7 @@ type outcome struct {
 	best      Entry
 	bestSpec  int
 	vendor    string // the most specific vendor name seen on the host
+	fact      bool   // a host of the embedded database was seen (nodeFact)
 }
 
 func (o *outcome) add(e *Entry, spec int) {
@@ -523,6 +524,7 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 	h := host
 	for {
 		if n, ok := db.hosts.get(h); ok {
+			o.fact = o.fact || n.flags&nodeFact != 0
 			if n.has() {
 				e := db.entry(n)
 				if o.vendor == "" {
@@ -675,11 +677,12 @@ func (db *DB) combineHost(host string) (Entry, bool) {
 	return db.entry(n), true
 }
 
-// factOf returns, for host whose combined node n is an exception or a
-// list's block, the embedded database's entry for it (DB.facts,
-// factOver), and whether there is one to give.
+// factOf returns, for host whose combined node n (combineNodes) is an
+// exception or a list's block, the embedded database's entry for it
+// (DB.facts, factOver), and whether there is one to give: none when the
+// combination met no host of the facts (nodeFact).
 func (db *DB) factOf(host string, n node) (Entry, bool) {
-	if n.flags&(nodeException|nodeFromList) == 0 || db.facts == nil {
+	if n.flags&(nodeException|nodeFromList) == 0 || n.flags&nodeFact == 0 || db.facts == nil {
 		return Entry{}, false
 	}
 	f, known := db.facts.LookupHost(host)
@@ -697,6 +700,7 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 	var best, imp node
 	var vendor uint32
 	exc := false
+	var fact uint8 // nodeFact, when a host of the facts is met (factOf)
 	for h := host; ; {
 		var n node
 		ok := self >= 0 && len(h) == len(host)
@@ -704,6 +708,9 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 			n = db.hosts.nodes[self]
 		} else {
 			n, ok = db.hosts.get(h)
+		}
+		if ok {
+			fact |= n.flags & nodeFact
 		}
 		if ok && n.has() {
 			if vendor == 0 {
@@ -729,7 +736,7 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 	case imp.has():
 		best = imp
 	case exc:
-		return node{flags: nodeHas | nodeException}, true
+		return node{flags: nodeHas | nodeException | fact}, true
 	case !best.has():
 		return node{}, false
 	}
@@ -737,6 +744,7 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 		best.vendor = vendor
 	}
 	best.rules = 0
+	best.flags = best.flags&^nodeFact | fact
 	return best, true
 }
 
@@ -822,7 +830,7 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 // list's block and the embedded database knows q (DB.facts).
 func (db *DB) withFacts(q *Request, o *outcome) (Entry, bool) {
 	e, ok := o.result()
-	if !ok || !e.Exception && !e.fromList || db.facts == nil {
+	if !ok || !e.Exception && !e.fromList || !o.fact || db.facts == nil {
 		return e, ok
 	}
 	f, known := db.facts.Match(q)

@@ -542,6 +542,23 @@ func TestMatchCorpus(t *testing.T) {
 			}
 		}
 	}
+	// Match asks the embedded database's facts only when its walk over
+	// the host met a host of theirs (nodeFact): every URL they know is
+	// one whose walk meets one.
+	facts := 0
+	for _, u := range urls {
+		q := &Request{URL: strings.ToLower(u.Scheme + "://" + u.Host + u.EscapedPath() + "?" + u.RawQuery), Host: u.Host, PageHost: "shop.example", Type: TypeAll}
+		if f, known := db.facts.Match(q); known && !f.Exception {
+			facts++
+			var o outcome
+			if db.walkHost(q.Host, &o, nil, 0); !o.fact {
+				t.Fatalf("%s: the facts know it (%+v), but the walk meets none of their hosts", q.URL, f)
+			}
+		}
+	}
+	if facts == 0 {
+		t.Fatal("no corpus URL is known to the embedded database: the check checks nothing")
+	}
 }
 
 // TestLowerASCII checks the eight-bytes-at-a-time lower-casing against a
