@@ -172,6 +172,88 @@ func TestSignatures(t *testing.T) {
 	}
 }
 
+// TestScriptHostsAsURLs: the hosts an inline script names are decided as
+// requests from its page, by every rule such a request meets, and the
+// strongest decision is the script's. Before, a host's entry alone was
+// read (EasyPrivacy's ||sentry-cdn.com^$third-party,domain=~sentry.io
+// is a rule, so a page's loader of Sentry's SDK was kept), and the first
+// listed host decided.
+func TestScriptHostsAsURLs(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := ParseList(strings.NewReader("||sentry-cdn.com^$third-party,domain=~sentry.io\n/gtm.js\n"), "l.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Merge(l)
+	p := NewPolicy(db)
+	p.Allow = []string{"allowed-vendor.example"}
+	for _, tt := range []struct {
+		s              Script
+		action, vendor string
+	}{
+		{Script{Hosts: []string{"js.sentry-cdn.com"}, PageHost: "shop.example"}, "defer", ""},
+		{Script{Hosts: []string{"js.sentry-cdn.com"}, PageHost: "sentry.io"}, "keep", ""},
+		{Script{Hosts: []string{"js.stripe.com", "www.google-analytics.com"}, PageHost: "shop.example"}, "defer", "Google Analytics"},
+		{Script{Hosts: []string{"js.stripe.com"}, PageHost: "shop.example"}, "keep", "Stripe"},
+		{Script{Hosts: []string{"cdn.shop.example", "unlisted.example"}, PageHost: "shop.example"}, "keep", ""},
+		{Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com", "www.googletagmanager.com"}, PageHost: "shop.example"}, "defer", ""},
+		{Script{Hosts: []string{"www.google-analytics.com", "analytics.google.com"}, PageHost: "shop.example"}, "defer", "Google Analytics"},
+	} {
+		if v := p.DecideScript(&tt.s); v.Action != tt.action || v.Vendor != tt.vendor {
+			t.Errorf("%+v: %+v, want %s %q", tt.s, v, tt.action, tt.vendor)
+		}
+	}
+	// Held for vendors of two categories, the script waits for every
+	// category: granted analytics alone, Hotjar's would run with it.
+	if v := p.DecideScript(&Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com"}, PageHost: "shop.example"}); v.Category != "unknown" || v.Action != "defer" {
+		t.Errorf("two categories: %+v, want unknown, defer", v)
+	}
+	if v := p.DecideScript(&Script{Hosts: []string{"js.stripe.com", "www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" {
+		t.Errorf("a kept host beside a held one: %+v, want analytics", v)
+	}
+	// One script with two vendors' snippets, by signature.
+	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "unknown" || v.Action != "defer" {
+		t.Errorf("gtag and fbq: %+v, want unknown, defer", v)
+	}
+	if v := p.DecideScript(&Script{Calls: []string{"gtag"}, Hosts: []string{"www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" || v.Vendor != "Google Analytics" {
+		t.Errorf("gtag naming its own host: %+v", v)
+	}
+	// A host is decided by the URLs the strings give it, with their paths:
+	// Google's tag loader names googletagmanager.com, whose root is Tag
+	// Manager's, for gtag.js, which is Analytics'. And a file name read as
+	// a host ("gtm.js") meets no rule for a file: the GTM snippet stays
+	// Tag Manager's, with the list's /gtm.js loaded.
+	gtag := Script{Calls: []string{"gtag"}, Hosts: []string{"www.googletagmanager.com"}, PageHost: "shop.example",
+		Strings: []string{"script", "https://www.googletagmanager.com/gtag/js?id=G-1"}}
+	if v := p.DecideScript(&gtag); v.Category != "analytics" || v.Vendor != "Google Analytics" {
+		t.Errorf("gtag's loader: %+v, want analytics", v)
+	}
+	gtm := Script{Idents: []string{"dataLayer"}, Hosts: []string{"gtm.js", "www.googletagmanager.com"}, PageHost: "shop.example",
+		Strings: []string{"gtm.start", "gtm.js", "https://www.googletagmanager.com/gtm.js?id="}}
+	if v := p.DecideScript(&gtm); v.Category != "tag_manager" || v.Vendor != "Google Tag Manager" {
+		t.Errorf("GTM's snippet: %+v, want tag_manager", v)
+	}
+}
+
+// TestNamedURLs pins the paths namedURLs finds for a script's hosts.
+func TestNamedURLs(t *testing.T) {
+	got := namedURLs([]string{
+		"https://A.example/p?q=1 and //b.example/x'y", "//a.example", "https://u@c.example:8443/c/d", "//a.example/2", "//a.example/3", "//a.example/4", "//a.example/5",
+	}, []string{"a.example", "b.example", "c.example"})
+	want := map[string][]string{"a.example": {"/p?q=1", "/2", "/3", "/4"}, "b.example": {"/x"}, "c.example": {"/c/d"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for h, ps := range want {
+		if !slices.Equal(got[h], ps) {
+			t.Errorf("%s: %q, want %q", h, got[h], ps)
+		}
+	}
+}
+
 func TestParseFormats(t *testing.T) {
 	tests := []struct {
 		name, in string

@@ -759,6 +759,21 @@ func (db *DB) needsURL(host string) bool {
 	return db.walkHost(host, &o, nil, 0)
 }
 
+// MatchHost decides q against the host entries and the rules indexed
+// under the host's suffixes (||host… rules), without the generic rules
+// that Match also finds through the URL's tokens: for a host named in a
+// script, whose URL is partly guessed, those would take a file name
+// read as a host ("gtm.js") for the file.
+func (db *DB) MatchHost(q *Request) (Entry, bool) {
+	var o outcome
+	hostEnd := 0
+	if i := strings.Index(q.URL, "://"); i >= 0 {
+		hostEnd = min(i+3+len(q.Host), len(q.URL))
+	}
+	db.walkHost(q.Host, &o, q, hostEnd)
+	return db.withFacts(q, &o)
+}
+
 // Match decides q against every rule: host entries, rules indexed under
 // the host's suffixes, and generic rules found through the URL's tokens.
 func (db *DB) Match(q *Request) (Entry, bool) {

@@ -68,6 +68,10 @@ type Verdict struct {
 type Script struct {
 	Calls, Idents, Strings, Hosts []string
 	Unclassifiable                bool // oversize or unlexable: fail closed
+	// PageHost is the host of the page the script is on: each of Hosts
+	// is decided as a URL of that host requested from it, by every rule
+	// such a URL meets ($third-party and $domain ones included).
+	PageHost string
 }
 
 // Policy resolves URLs and inline scripts to actions. Its DB can be swapped
@@ -565,26 +569,161 @@ func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
 	return v
 }
 
-// DecideScript decides an inline script by signature, or by the tracker
-// hosts its string literals name. A script that matches nothing is first
-// party and kept; one that could not be read is unclassified and gets the
-// unknown action.
+// DecideScript decides an inline script by the vendor signatures it
+// matches and the tracker hosts its string literals name: each host is
+// decided as a request for its root from the page (DecideRequest, of any
+// type), and a host that is first party, unlisted, excepted, a CDN's or a
+// font host's does not count. The strongest action among them is the
+// script's. A script held for vendors of two categories or more is filed
+// as unknown, which the consent runtime runs only once every category is
+// granted: a shop's one script with Google Analytics' and the Meta
+// Pixel's snippets would otherwise run, pixel and all, with analytics
+// granted alone. A script that matches nothing is first party and kept;
+// one that could not be read is unclassified and gets the unknown action.
+//
+// (Before 2026-12-02 the first signature, or else the first host, decided
+// alone, and a host was looked up by its entry, which missed one that
+// lists block with options: EasyPrivacy's ||sentry-cdn.com^$third-party.)
 func (p *Policy) DecideScript(s *Script) Verdict {
 	if s == nil || s.Unclassifiable {
 		return Verdict{Action: p.action("unknown"), Category: "unknown"}
 	}
-	db := p.DB()
-	for _, sig := range db.Signatures {
+	var c scriptVerdict
+	for _, sig := range p.DB().Signatures {
 		if sig.matches(s) {
-			return Verdict{Action: p.action(sig.Category), Category: sig.Category, Vendor: sig.Vendor}
+			c.add(Verdict{Action: p.action(sig.Category), Category: sig.Category, Vendor: sig.Vendor})
 		}
+	}
+	var paths map[string][]string
+	if len(s.Hosts) > 0 {
+		paths = namedURLs(s.Strings, s.Hosts)
 	}
 	for _, h := range s.Hosts {
-		if e, ok := db.LookupHost(h); ok && !e.Exception && e.Category != "cdn" && e.Category != "fonts" {
-			return Verdict{Action: p.action(e.Category), Category: e.Category, Vendor: e.Vendor, Host: h}
+		ps := paths[h]
+		if len(ps) == 0 {
+			ps = []string{"/"}
+		}
+		for _, path := range ps {
+			v := p.decideNamed(s.PageHost, h, path)
+			switch v.Category {
+			case "", "unknown", "cdn", "fonts":
+				continue
+			}
+			c.add(v)
 		}
 	}
-	return Verdict{Action: ActionKeep}
+	return c.result()
+}
+
+// decideNamed decides the URL https://host + path (a path and query),
+// named in a script on a page at pageHost, by the host's entries and the
+// rules under its suffixes (DB.MatchHost).
+func (p *Policy) decideNamed(pageHost, host, path string) Verdict {
+	if !p.ThirdPartyHost(pageHost, host) {
+		return Verdict{Action: ActionKeep}
+	}
+	u := []byte("https://" + host + path)
+	lowerASCII(u) // the rules match a lower-case URL
+	q := Request{URL: string(u), Host: host, PageHost: pageHost, Type: TypeAll}
+	e, ok := p.DB().MatchHost(&q)
+	return p.resolve(host, &e, ok)
+}
+
+// maxNamedURLs caps the URLs of one host that namedURLs keeps.
+const maxNamedURLs = 4
+
+// namedURLs returns, for each of hosts, the paths (with their queries) of
+// the URLs in strs that name it: "//host/path?q" up to a quote, white
+// space or the string's end, at most maxNamedURLs a host. One pass over
+// the strings.
+func namedURLs(strs, hosts []string) map[string][]string {
+	want := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		want[h] = true
+	}
+	out := map[string][]string{}
+	for _, str := range strs {
+		for i := 0; ; {
+			n := strings.Index(str[i:], "//")
+			if n < 0 {
+				break
+			}
+			j := i + n + 2
+			k := j
+			for k < len(str) && str[k] != '/' && str[k] != '?' && str[k] != '#' && str[k] > ' ' && str[k] != '"' && str[k] != '\'' {
+				k++
+			}
+			h := strings.ToLower(str[j:k])
+			if c := strings.LastIndexByte(h, '@'); c >= 0 {
+				h = h[c+1:]
+			}
+			if c := strings.IndexByte(h, ':'); c >= 0 {
+				h = h[:c]
+			}
+			h = strings.TrimSuffix(h, ".")
+			end := k
+			for end < len(str) && str[end] > ' ' && str[end] != '"' && str[end] != '\'' && str[end] != '`' {
+				end++
+			}
+			if want[h] && k < len(str) && str[k] == '/' && len(out[h]) < maxNamedURLs {
+				out[h] = append(out[h], str[k:end])
+			}
+			i = max(k, j)
+		}
+	}
+	return out
+}
+
+// scriptVerdict combines the verdicts of what an inline script holds.
+type scriptVerdict struct {
+	best  Verdict
+	found bool
+	held  string // the category of those held so far; "*" for more than one
+}
+
+func (c *scriptVerdict) add(v Verdict) {
+	if actionRank(v.Action) >= actionRank(ActionDefer) {
+		switch c.held {
+		case "":
+			c.held = v.Category
+		case v.Category, "*":
+		default:
+			c.held = "*"
+		}
+	}
+	if !c.found || actionRank(v.Action) > actionRank(c.best.Action) {
+		c.best, c.found = v, true
+	}
+}
+
+func (c *scriptVerdict) result() Verdict {
+	if !c.found {
+		return Verdict{Action: ActionKeep}
+	}
+	v := c.best
+	if c.held == "*" && v.Action != ActionRemove {
+		// Held for vendors of more than one category, it would run once
+		// any one of them was granted, or its vendor always loaded.
+		v.Category, v.Vendor, v.Host = "unknown", "", ""
+	}
+	return v
+}
+
+// actionRank orders actions from the weakest to the strongest, as the
+// rewriter ranks them: keep, proxy (done by a proxy, or else deferred),
+// defer, placeholder, remove.
+func actionRank(a string) int {
+	switch a {
+	case ActionKeep:
+		return 0
+	case ActionProxy:
+		return 1
+	case ActionPlaceholder:
+		return 3
+	case ActionRemove:
+		return 4
+	}
+	return 2
 }
 
 func (sig *Signature) matches(s *Script) bool {

@@ -773,6 +773,9 @@ func (rp rewritePolicy) Decide(page *url.URL, r *rewrite.Resource) rewrite.Decis
 		var s *blocklists.Script
 		if f := r.Script; f != nil {
 			s = &blocklists.Script{Calls: f.Calls, Idents: f.Idents, Strings: f.Strings, Hosts: f.Hosts, Unclassifiable: f.Oversize || f.Malformed}
+			if page != nil {
+				s.PageHost = page.Host
+			}
 		}
 		v = p.DecideScript(s)
 	}
