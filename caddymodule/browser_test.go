@@ -905,6 +905,41 @@ func TestBrowserReportHeaders(t *testing.T) {
 // The runtime and consent.go read the same cookies the same way: for each
 // set of cookies, firstparty.consent.get() in Chromium equals the server's
 // reading, category by category, with and without GPC.
+// TestBrowserMixedScript: one inline script with two vendors' snippets
+// (Google Analytics' and the Meta Pixel's) waits for both categories.
+// Filed under its first signature's category, it ran with analytics
+// granted alone, and the pixel reached connect.facebook.net.
+func TestBrowserMixedScript(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	t.Run("analytics only", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.clickText(ctx, "Choose")
+		e.eval(ctx, shadow(`#fp-analytics`)+`.click()`, nil)
+		e.clickText(ctx, "Save my choices")
+		e.open(ctx, "/t/mixed.html")
+		time.Sleep(1500 * time.Millisecond)
+		// (The shop's own page may still be loading gtag.js, which
+		// analytics allows: the pixel is what must not run.)
+		if slices.Contains(e.stub.hosts(), "connect.facebook.net") {
+			t.Errorf("analytics granted alone, the mixed script reached the Meta Pixel: %v", e.stub.hosts())
+		}
+		var fbq string
+		e.eval(ctx, `typeof window.fbq`, &fbq)
+		if fbq != "undefined" {
+			t.Errorf("the mixed script ran with analytics granted alone (fbq is %s)", fbq)
+		}
+	})
+	t.Run("accept all", func(t *testing.T) {
+		ctx := e.page(t, false)
+		e.clickText(ctx, "Accept all")
+		e.stub.reset()
+		e.open(ctx, "/t/mixed.html")
+		if !e.loads("connect.facebook.net") || !e.loads("www.googletagmanager.com") {
+			t.Fatalf("the mixed script did not run once everything was granted: %v", e.stub.hosts())
+		}
+	})
+}
+
 func TestBrowserConsentParity(t *testing.T) {
 	e := newBrowserEnv(t, `consent_map zaraz aBcD analytics`)
 	now := time.Now()
