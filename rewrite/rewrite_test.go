@@ -2235,3 +2235,39 @@ func TestPreloadScanURLs(t *testing.T) {
 		}
 	}
 }
+
+// twoCategories files a.example under analytics and s.example under
+// social, both deferred.
+type twoCategories struct{}
+
+func (twoCategories) Decide(page *url.URL, r *Resource) Decision {
+	if r.URL == nil {
+		return Decision{}
+	}
+	switch r.URL.Host {
+	case "a.example":
+		return Decision{Action: Defer, Category: "analytics", Vendor: "A", Host: "a.example"}
+	case "s.example":
+		return Decision{Action: Defer, Category: "social", Vendor: "S", Host: "s.example"}
+	}
+	return Decision{}
+}
+
+// TestMixedCategories: an element whose held URLs are of two categories
+// is marked unknown, which the runtime restores only once every category
+// is granted. Marked with the first, <img src=analytics srcset=pixel>
+// was restored whole, the social pixel with it, once analytics alone was
+// granted. One category, or a URL kept beside a held one, keeps its mark.
+func TestMixedCategories(t *testing.T) {
+	for in, want := range map[string]string{
+		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="unknown" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`: `data-fp-category="analytics" data-fp-vendor="A"`,
+		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                `data-fp-category="social" data-fp-vendor="S"`,
+		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="unknown" data-fp-token`,
+	} {
+		out := rewriteString(t, in, Options{Policy: twoCategories{}, Token: "tok"})
+		if !strings.Contains(out, want) {
+			t.Errorf("%s\n became %s\n want %s in it", in, out, want)
+		}
+	}
+}

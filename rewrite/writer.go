@@ -2440,6 +2440,7 @@ func (r *Writer) element(t *tag, name string) {
 	var vbuf [4]vector
 	vs := vectors(t, name, vbuf[:0])
 	var best Decision
+	var cats heldCategories
 	r.arena = r.arena[:0]
 	for k, v := range vs {
 		val := r.tmpAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
@@ -2451,11 +2452,13 @@ func (r *Writer) element(t *tag, name string) {
 			}
 			vs[k].held = vs[k].held || d.Action >= Defer
 			r.record(v.kind, &d)
+			cats.add(&d)
 			if d.outranks(&best) {
 				best = d
 			}
 		}
 	}
+	cats.join(&best)
 	si, sd, newCSS := r.styleAttr(t, name)
 	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
@@ -2580,6 +2583,37 @@ func (r *Writer) element(t *tag, name string) {
 	r.holdAttrs(&e, t, held, action == Remove, &marked)
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
+}
+
+// heldCategories notes the categories of the URLs of one element that
+// are held (deferred or placeholders), whose held attributes the runtime
+// restores together under the element's one mark.
+type heldCategories struct {
+	first string
+	mixed bool
+}
+
+func (c *heldCategories) add(d *Decision) {
+	if d.Action < Defer || d.Action == Remove {
+		return
+	}
+	switch {
+	case c.first == "":
+		c.first = d.Category
+	case d.Category != c.first:
+		c.mixed = true
+	}
+}
+
+// join marks best, the element's decision, as unknown when its held URLs
+// are of more than one category: the runtime gives unknown only when
+// every category is granted, where under one of them the others' URLs
+// would load with it (<img src=analytics srcset=pixel> restored whole
+// once analytics alone was granted).
+func (c *heldCategories) join(best *Decision) {
+	if c.mixed && best.Action >= Defer && best.Action != Remove {
+		best.Category, best.Vendor = "unknown", ""
+	}
 }
 
 // heldAttr is an event handler attribute of a tag, t.attrs[i], that
