@@ -206,17 +206,17 @@ func TestScriptHostsAsURLs(t *testing.T) {
 			t.Errorf("%+v: %+v, want %s %q", tt.s, v, tt.action, tt.vendor)
 		}
 	}
-	// Held for vendors of two categories, the script waits for every
-	// category: granted analytics alone, Hotjar's would run with it.
-	if v := p.DecideScript(&Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com"}, PageHost: "shop.example"}); v.Category != "unknown" || v.Action != "defer" {
-		t.Errorf("two categories: %+v, want unknown, defer", v)
+	// Held for vendors of two categories, the script waits for both:
+	// granted analytics alone, Hotjar's would run with it.
+	if v := p.DecideScript(&Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com"}, PageHost: "shop.example"}); v.Category != "analytics session_replay" || v.Action != "defer" {
+		t.Errorf("two categories: %+v, want analytics session_replay, defer", v)
 	}
 	if v := p.DecideScript(&Script{Hosts: []string{"js.stripe.com", "www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" {
 		t.Errorf("a kept host beside a held one: %+v, want analytics", v)
 	}
 	// One script with two vendors' snippets, by signature.
-	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "unknown" || v.Action != "defer" {
-		t.Errorf("gtag and fbq: %+v, want unknown, defer", v)
+	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "analytics social" || v.Action != "defer" {
+		t.Errorf("gtag and fbq: %+v, want analytics social, defer", v)
 	}
 	if v := p.DecideScript(&Script{Calls: []string{"gtag"}, Hosts: []string{"www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" || v.Vendor != "Google Analytics" {
 		t.Errorf("gtag naming its own host: %+v", v)

@@ -575,10 +575,10 @@ func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
 // type), and a host that is first party, unlisted, excepted, a CDN's or a
 // font host's does not count. The strongest action among them is the
 // script's. A script held for vendors of two categories or more is filed
-// as unknown, which the consent runtime runs only once every category is
-// granted: a shop's one script with Google Analytics' and the Meta
-// Pixel's snippets would otherwise run, pixel and all, with analytics
-// granted alone. A script that matches nothing is first party and kept;
+// under all of them, a space-separated list ("analytics social"), which
+// the consent runtime runs only once each is granted: a shop's one
+// script with Google Analytics' and the Meta Pixel's snippets would
+// otherwise run, pixel and all, with analytics granted alone. A script that matches nothing is first party and kept;
 // one that could not be read is unclassified and gets the unknown action.
 //
 // (Before 2026-12-02 the first signature, or else the first host, decided
@@ -678,18 +678,12 @@ func namedURLs(strs, hosts []string) map[string][]string {
 type scriptVerdict struct {
 	best  Verdict
 	found bool
-	held  string // the category of those held so far; "*" for more than one
+	held  []string // the categories of those held (deferred or more)
 }
 
 func (c *scriptVerdict) add(v Verdict) {
-	if actionRank(v.Action) >= actionRank(ActionDefer) {
-		switch c.held {
-		case "":
-			c.held = v.Category
-		case v.Category, "*":
-		default:
-			c.held = "*"
-		}
+	if actionRank(v.Action) >= actionRank(ActionDefer) && !slices.Contains(c.held, v.Category) {
+		c.held = append(c.held, v.Category)
 	}
 	if !c.found || actionRank(v.Action) > actionRank(c.best.Action) {
 		c.best, c.found = v, true
@@ -701,10 +695,12 @@ func (c *scriptVerdict) result() Verdict {
 		return Verdict{Action: ActionKeep}
 	}
 	v := c.best
-	if c.held == "*" && v.Action != ActionRemove {
-		// Held for vendors of more than one category, it would run once
-		// any one of them was granted, or its vendor always loaded.
-		v.Category, v.Vendor, v.Host = "unknown", "", ""
+	if len(c.held) > 1 && v.Action != ActionRemove {
+		// Held for vendors of more than one category, under one it would
+		// run once that one was granted, or its vendor always loaded:
+		// marked with all of them, it runs once each is granted.
+		slices.Sort(c.held)
+		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), "", ""
 	}
 	return v
 }

@@ -2016,8 +2016,8 @@ func TestSVGURLs(t *testing.T) {
 // written (ownAttrs): deferred, a script is held whole with them under
 // data-fp-NAME, and a style's neutralised twin goes without them while
 // its deferred twin keeps them; removed, they go and the element stays
-// (a shop's own script is not removed for its onload). An attribute of
-// another category than the element's mark goes. A later import map is
+// (a shop's own script is not removed for its onload). Of more than one
+// category, the mark lists them all. A later import map is
 // not edited with an earlier script's attributes.
 func TestOwnAttrs(t *testing.T) {
 	const onload = `onload="x('//tracker.example/')"`
@@ -2030,8 +2030,11 @@ func TestOwnAttrs(t *testing.T) {
 		{`<script src="/ok.js" ` + onload + `></script>`,
 			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" data-fp-` + onload + `></script>`, Defer},
 		{`<script src="/ok.js" ` + onload + `></script>`, `<script src="/ok.js"></script>`, Remove},
+		// Of two categories, the script waits for both, and keeps both
+		// attributes (before 2026-12-02 it was marked with one, and the
+		// other's attribute went).
 		{`<script src="/ok.js" data-bg="//tracker.example/b.gif" ` + onload + `></script>`,
-			`<script type="text/plain" ` + held + ` data-fp-src="/ok.js" data-fp-` + onload + `></script>`, Defer},
+			`<script type="text/plain" data-fp-category="advertising analytics" data-fp-token="tok" data-fp-src="/ok.js" data-fp-data-bg="//tracker.example/b.gif" data-fp-` + onload + `></script>`, Defer},
 		{`<script ` + onload + `>var a=1</script>`, `<script type="text/plain" ` + held + ` data-fp-` + onload + `>var a=1</script>`, Defer},
 		{`<script ` + onload + `>var a=1</script>`, `<script>var a=1</script>`, Remove},
 		{`<style ` + onload + ` media="all">a{}</style>`,
@@ -2254,16 +2257,16 @@ func (twoCategories) Decide(page *url.URL, r *Resource) Decision {
 }
 
 // TestMixedCategories: an element whose held URLs are of two categories
-// is marked unknown, which the runtime restores only once every category
-// is granted. Marked with the first, <img src=analytics srcset=pixel>
-// was restored whole, the social pixel with it, once analytics alone was
+// is marked with both, which the runtime restores only once each is
+// granted. Marked with the first, <img src=analytics srcset=pixel> was
+// restored whole, the social pixel with it, once analytics alone was
 // granted. One category, or a URL kept beside a held one, keeps its mark.
 func TestMixedCategories(t *testing.T) {
 	for in, want := range map[string]string{
-		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="unknown" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="analytics social" data-fp-token`,
 		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`: `data-fp-category="analytics" data-fp-vendor="A"`,
 		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                `data-fp-category="social" data-fp-vendor="S"`,
-		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="unknown" data-fp-token`,
+		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="analytics social" data-fp-token`,
 	} {
 		out := rewriteString(t, in, Options{Policy: twoCategories{}, Token: "tok"})
 		if !strings.Contains(out, want) {

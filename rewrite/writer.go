@@ -2115,12 +2115,49 @@ func (r *Writer) decide(res *Resource) Decision {
 }
 
 // stronger returns the decision with the stronger action; on a tie, a
-// third-party decision wins over a first-party one, for the reports.
+// third-party decision wins over a first-party one, for the reports. Two
+// held decisions of different categories join theirs (joinCategories):
+// what is held under the result is given back as one, once every one of
+// them is granted.
 func stronger(a, b Decision) Decision {
+	s := a
 	if b.outranks(&a) {
-		return b
+		s = b
 	}
-	return a
+	if a.Category != b.Category && s.Action != Remove && a.Action >= Defer && b.Action >= Defer {
+		s.Category, s.Vendor = joinCategories(a.Category, b.Category), ""
+	}
+	return s
+}
+
+// joinCategories returns the categories of a and b, each a category or a
+// space-separated list of them, as one sorted list without repeats. The
+// runtime restores an element marked with a list once every category of
+// it is granted.
+func joinCategories(a, b string) string {
+	switch {
+	case a == "" || a == b:
+		return b
+	case b == "":
+		return a
+	}
+	cs := append(strings.Fields(a), strings.Fields(b)...)
+	slices.Sort(cs)
+	return strings.Join(slices.Compact(cs), " ")
+}
+
+// inCategories reports whether every category of c, a category or a
+// list, is one of list's.
+func inCategories(c, list string) bool {
+	if c == list {
+		return true
+	}
+	for f := range strings.FieldsSeq(c) {
+		if !slices.Contains(strings.Fields(list), f) {
+			return false
+		}
+	}
+	return c != ""
 }
 
 // outranks reports whether d is stronger than a (see stronger).
@@ -2585,11 +2622,11 @@ func (r *Writer) element(t *tag, name string) {
 	r.afterElement(name, dispPass)
 }
 
-// heldCategories notes the categories of the URLs of one element that
+// heldCategories joins the categories of the URLs of one element that
 // are held (deferred or placeholders), whose held attributes the runtime
 // restores together under the element's one mark.
 type heldCategories struct {
-	first string
+	list  string
 	mixed bool
 }
 
@@ -2597,22 +2634,19 @@ func (c *heldCategories) add(d *Decision) {
 	if d.Action < Defer || d.Action == Remove {
 		return
 	}
-	switch {
-	case c.first == "":
-		c.first = d.Category
-	case d.Category != c.first:
+	if c.list != "" && d.Category != c.list {
 		c.mixed = true
 	}
+	c.list = joinCategories(c.list, d.Category)
 }
 
-// join marks best, the element's decision, as unknown when its held URLs
-// are of more than one category: the runtime gives unknown only when
-// every category is granted, where under one of them the others' URLs
-// would load with it (<img src=analytics srcset=pixel> restored whole
-// once analytics alone was granted).
+// join marks best, the element's decision, with every category of its
+// held URLs when they are of more than one: under one of them, the
+// others' URLs would load with it (<img src=analytics srcset=pixel> was
+// restored whole once analytics alone was granted).
 func (c *heldCategories) join(best *Decision) {
 	if c.mixed && best.Action >= Defer && best.Action != Remove {
-		best.Category, best.Vendor = "unknown", ""
+		best.Category, best.Vendor = c.list, ""
 	}
 }
 
@@ -2658,7 +2692,7 @@ func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 		*m = mark{true, d.Category}
 		return true
 	}
-	return m.category == d.Category
+	return inCategories(d.Category, m.category)
 }
 
 // handlers decides the event handler attributes of t (onclick, onload…)

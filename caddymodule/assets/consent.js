@@ -132,9 +132,12 @@
     if (s.s < 2 && gpc && C.gpc.indexOf(cat) >= 0) return false;
     return s.s == 1 || s.s == 2;
   };
+  // cat may list several categories ("analytics social": one script or
+  // element holding vendors of each): every one must be granted.
+  var cats = (c) => (c + "").split(" ");
   var allowed = (st, cat, vendor) => {
     var v = st.v[vkey(vendor || "")] || { s: 0 };
-    return v.s == 2 || (isGranted(st, cat) && v.s != 3);
+    return v.s == 2 || (cats(cat).every((c) => isGranted(st, c)) && v.s != 3);
   };
 
   /* ---- writing ---- */
@@ -298,14 +301,16 @@
   var page;
   var onPage = () => {
     if (page) return page;
-    var cats = page = {};
+    page = {};
     known.forEach((e) => {
-      var c = e.getAttribute("data-fp-category"), v = e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder");
-      if (C.cats.indexOf(c) < 0) return;
-      cats[c] = cats[c] || [];
-      if (v && cats[c].indexOf(v) < 0) cats[c].push(v);
+      var v = e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder");
+      cats(e.getAttribute("data-fp-category")).forEach((c) => {
+        if (C.cats.indexOf(c) < 0) return;
+        page[c] = page[c] || [];
+        if (v && page[c].indexOf(v) < 0) page[c].push(v);
+      });
     });
-    return cats;
+    return page;
   };
   var choose = (it) => { save(it); close(); };
   var close = () => {
