@@ -19,6 +19,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
@@ -315,8 +316,40 @@ func LoadCompaniesDB(b []byte) (*DB, error) {
 }
 
 // Builtin returns the embedded default database: AdGuard companiesdb with
-// the project's overrides applied.
+// the project's overrides applied. Its facts (DB.facts) are a copy built
+// once and shared, read only, by every DB Builtin returns; its hosts are
+// marked as theirs.
 func Builtin() (*DB, error) {
+	db, err := builtinDB()
+	if err != nil {
+		return nil, err
+	}
+	if db.facts, err = embeddedFacts(); err != nil {
+		return nil, err
+	}
+	for j := range db.hosts.nodes {
+		db.hosts.nodes[j].flags |= nodeFact
+	}
+	return db, nil
+}
+
+// embeddedFacts is the embedded database, built once and frozen: the
+// facts that lists merged onto a Builtin DB do not change. It is a
+// compact copy, without the entries the overrides emptied: a match asks
+// it on every list block of a host it knows.
+var embeddedFacts = sync.OnceValues(func() (*DB, error) {
+	db, err := builtinDB()
+	if err != nil {
+		return nil, err
+	}
+	facts := NewDB()
+	facts.Merge(db)
+	facts.Freeze()
+	return facts, nil
+})
+
+// builtinDB builds the embedded database.
+func builtinDB() (*DB, error) {
 	db, err := LoadCompaniesDB(companiesDB)
 	if err != nil {
 		return nil, err
@@ -345,15 +378,6 @@ func Builtin() (*DB, error) {
 		}
 	}
 	db.Merge(ov)
-	// A copy of its own, which the lists merged onto db later leave as
-	// it is; db's hosts are marked as the facts'.
-	facts := NewDB()
-	facts.Merge(db)
-	facts.Freeze()
-	db.facts = facts
-	for j := range db.hosts.nodes {
-		db.hosts.nodes[j].flags |= nodeFact
-	}
 	return db, nil
 }
 

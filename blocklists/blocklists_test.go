@@ -431,10 +431,7 @@ func checkMatch(t *testing.T, db *DB, q *Request) {
 // is searched for in the whole URL, and no rule is passed by on its ref.
 func matchEvery(db *DB, q *Request) (Entry, bool) {
 	var o outcome
-	hostEnd := 0
-	if i := strings.Index(q.URL, "://"); i >= 0 {
-		hostEnd = min(i+3+len(q.Host), len(q.URL))
-	}
+	_, hostEnd := hostSpan(q)
 	// Host entries from walkHost; every rule under the host's suffixes
 	// (walkHost's, but not a bare top-level domain) tried without the
 	// refs' checks.

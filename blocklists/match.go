@@ -634,7 +634,7 @@ func (db *DB) Freeze() {
 	}
 	a := &hostAnswers{of: make([]uint32, db.hosts.len())}
 	idx := map[node]uint32{}
-	facts := map[Entry]uint32{} // the answers an exception gives way to
+	facts := map[Entry]uint32{} // the answers an exception or a list's block gives way to
 	for j, h := range db.hosts.keys {
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
@@ -646,8 +646,7 @@ func (db *DB) Freeze() {
 		if f, ok := db.factOf(h, n); ok {
 			k, seen := facts[f]
 			if !seen {
-				a.list, a.cat = append(a.list, f), append(a.cat, categoryIndex(f.Category))
-				k = uint32(len(a.list))
+				k = a.add(f)
 				facts[f] = k
 			}
 			a.of[j] = k
@@ -655,14 +654,18 @@ func (db *DB) Freeze() {
 		}
 		k, seen := idx[n]
 		if !seen {
-			e := db.entry(n)
-			a.list, a.cat = append(a.list, e), append(a.cat, categoryIndex(e.Category))
-			k = uint32(len(a.list))
+			k = a.add(db.entry(n))
 			idx[n] = k
 		}
 		a.of[j] = k
 	}
 	db.answers.Store(a)
+}
+
+// add appends the answer e to a.list and returns 1 + its index.
+func (a *hostAnswers) add(e Entry) uint32 {
+	a.list, a.cat = append(a.list, e), append(a.cat, categoryIndex(e.Category))
+	return uint32(len(a.list))
 }
 
 // combineHost is LookupHost from the nodes of host's suffixes.
@@ -766,20 +769,27 @@ func (db *DB) needsURL(host string) bool {
 // read as a host ("gtm.js") for the file.
 func (db *DB) MatchHost(q *Request) (Entry, bool) {
 	var o outcome
-	hostEnd := 0
-	if i := strings.Index(q.URL, "://"); i >= 0 {
-		hostEnd = min(i+3+len(q.Host), len(q.URL))
-	}
+	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	return db.withFacts(q, &o)
+}
+
+// hostSpan returns where q's host lies in q.URL: hostStart is -1 (and
+// hostEnd 0) in a URL with no "://", where no rule anchored at the host
+// matches.
+func hostSpan(q *Request) (hostStart, hostEnd int) {
+	i := strings.Index(q.URL, "://")
+	if i < 0 {
+		return -1, 0
+	}
+	return i + 3, min(i+3+len(q.Host), len(q.URL))
 }
 
 // Match decides q against every rule: host entries, rules indexed under
 // the host's suffixes, and generic rules found through the URL's tokens.
 func (db *DB) Match(q *Request) (Entry, bool) {
 	var o outcome
-	// The host lies between hostStart and hostEnd; hostStart is -1 in a
-	// URL with no "://", where no rule anchored at the host matches.
+	// (hostSpan, written out: it does not inline.)
 	hostStart, hostEnd := strings.Index(q.URL, "://"), 0
 	if hostStart >= 0 {
 		hostStart += 3

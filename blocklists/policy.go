@@ -571,15 +571,16 @@ func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
 
 // DecideScript decides an inline script by the vendor signatures it
 // matches and the tracker hosts its string literals name: each host is
-// decided as a request for its root from the page (DecideRequest, of any
-// type), and a host that is first party, unlisted, excepted, a CDN's or a
-// font host's does not count. The strongest action among them is the
+// decided as the URLs of it the strings hold, or its root (decideNamed),
+// and a host that is first party, unlisted, excepted, a CDN's or a font
+// host's does not count. The strongest action among them is the
 // script's. A script held for vendors of two categories or more is filed
 // under all of them, a space-separated list ("analytics social"), which
 // the consent runtime runs only once each is granted: a shop's one
 // script with Google Analytics' and the Meta Pixel's snippets would
-// otherwise run, pixel and all, with analytics granted alone. A script that matches nothing is first party and kept;
-// one that could not be read is unclassified and gets the unknown action.
+// otherwise run, pixel and all, with analytics granted alone. A script
+// that matches nothing is first party and kept; one that could not be
+// read is unclassified and gets the unknown action.
 //
 // (Before 2026-12-02 the first signature, or else the first host, decided
 // alone, and a host was looked up by its entry, which missed one that

@@ -2120,14 +2120,23 @@ func (r *Writer) decide(res *Resource) Decision {
 // what is held under the result is given back as one, once every one of
 // them is granted.
 func stronger(a, b Decision) Decision {
-	s := a
-	if b.outranks(&a) {
-		s = b
+	a.take(&b)
+	return a
+}
+
+// take makes d the stronger of d and b, as stronger does, in place: a
+// Decision is copied only when b outranks it (the element loop's way).
+func (d *Decision) take(b *Decision) {
+	joined := ""
+	if d.Category != b.Category && d.Action >= Defer && b.Action >= Defer {
+		joined = joinCategories(d.Category, b.Category)
 	}
-	if a.Category != b.Category && s.Action != Remove && a.Action >= Defer && b.Action >= Defer {
-		s.Category, s.Vendor = joinCategories(a.Category, b.Category), ""
+	if b.outranks(d) {
+		*d = *b
 	}
-	return s
+	if joined != "" && d.Action != Remove {
+		d.Category, d.Vendor = joined, ""
+	}
 }
 
 // joinCategories returns the categories of a and b, each a category or a
@@ -2152,8 +2161,9 @@ func inCategories(c, list string) bool {
 	if c == list {
 		return true
 	}
+	have := strings.Fields(list)
 	for f := range strings.FieldsSeq(c) {
-		if !slices.Contains(strings.Fields(list), f) {
+		if !slices.Contains(have, f) {
 			return false
 		}
 	}
@@ -2477,7 +2487,6 @@ func (r *Writer) element(t *tag, name string) {
 	var vbuf [4]vector
 	vs := vectors(t, name, vbuf[:0])
 	var best Decision
-	var cats heldCategories
 	r.arena = r.arena[:0]
 	for k, v := range vs {
 		val := r.tmpAttr(t.raw[t.attrs[v.attr].valStart:t.attrs[v.attr].valEnd])
@@ -2489,13 +2498,9 @@ func (r *Writer) element(t *tag, name string) {
 			}
 			vs[k].held = vs[k].held || d.Action >= Defer
 			r.record(v.kind, &d)
-			cats.add(&d)
-			if d.outranks(&best) {
-				best = d
-			}
+			best.take(&d) // held URLs of two categories join theirs
 		}
 	}
-	cats.join(&best)
 	si, sd, newCSS := r.styleAttr(t, name)
 	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
@@ -2620,34 +2625,6 @@ func (r *Writer) element(t *tag, name string) {
 	r.holdAttrs(&e, t, held, action == Remove, &marked)
 	r.writeTag(t, &e)
 	r.afterElement(name, dispPass)
-}
-
-// heldCategories joins the categories of the URLs of one element that
-// are held (deferred or placeholders), whose held attributes the runtime
-// restores together under the element's one mark.
-type heldCategories struct {
-	list  string
-	mixed bool
-}
-
-func (c *heldCategories) add(d *Decision) {
-	if d.Action < Defer || d.Action == Remove {
-		return
-	}
-	if c.list != "" && d.Category != c.list {
-		c.mixed = true
-	}
-	c.list = joinCategories(c.list, d.Category)
-}
-
-// join marks best, the element's decision, with every category of its
-// held URLs when they are of more than one: under one of them, the
-// others' URLs would load with it (<img src=analytics srcset=pixel> was
-// restored whole once analytics alone was granted).
-func (c *heldCategories) join(best *Decision) {
-	if c.mixed && best.Action >= Defer && best.Action != Remove {
-		best.Category, best.Vendor = c.list, ""
-	}
 }
 
 // heldAttr is an event handler attribute of a tag, t.attrs[i], that
