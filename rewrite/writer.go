@@ -1316,11 +1316,12 @@ func (e *seenTag) keepImg(t *tag, raw []byte, info *scanInfo) {
 		a := &t.attrs[i] // as the scanner saw info.attrs[i], its name lower-cased
 		q := quotedValue(a.valStart, a.valEnd, a.end)
 		switch {
-		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster" || isHandler(a.name) || lazyBgName(a.name):
-			// (A handler's or a lazy background's value, cut or not, may
-			// be one that element held: seenLen passes the image without
-			// asking. FuzzPassUsual found <img data-bg=//tracker…>, whose
-			// unquoted value is not cut.)
+		case a.name == "style" || a.name == "srcset" || a.name == "data-srcset" || a.name == "data-lazy-srcset" || a.name == "data-poster" || a.name == "attributionsrc" || isHandler(a.name) || lazyBgName(a.name):
+			// (A handler's, a lazy background's or an attributionsrc's
+			// value, cut or not, may be one that element held: seenLen
+			// passes the image without asking. FuzzPassUsual found
+			// <img data-bg=//tracker…> and <img attributionsrc=//tracker…>,
+			// whose unquoted values are not cut.)
 			return
 		case a.valStart >= 0 && (a.name == "src" || a.name == "data-src" || a.name == "data-lazy-src" || a.name == "data-original"):
 			if !q || quoted >= len(e.cut) {
