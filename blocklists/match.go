@@ -796,59 +796,95 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		hostEnd = min(hostStart+len(q.Host), len(q.URL))
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
-	if db.generic > 0 {
-		// Rules that are searched for in the whole URL are tried once
-		// per URL, however often their token repeats.
-		var seen tokenSeen
-		u, t := q.URL, reqTypes(q)
-		bitset, edgeBits := db.tokenBits, db.edgeBits
-		for i := 0; i < len(u); {
-			if !tokenChars[u[i]] {
-				i++
-				continue
+	if f, ok := db.factFirst(q, &o); ok {
+		return f, true
+	}
+	db.matchGeneric(q, &o, hostStart, hostEnd)
+	return db.withFacts(q, &o)
+}
+
+// matchGeneric adds to o the generic rules that match q, found through
+// the URL's tokens; q's host lies at URL[hostStart:hostEnd].
+func (db *DB) matchGeneric(q *Request, o *outcome, hostStart, hostEnd int) {
+	if db.generic == 0 {
+		return
+	}
+	// Rules that are searched for in the whole URL are tried once per
+	// URL, however often their token repeats.
+	var seen tokenSeen
+	u, t := q.URL, reqTypes(q)
+	bitset, edgeBits := db.tokenBits, db.edgeBits
+	for i := 0; i < len(u); {
+		if !tokenChars[u[i]] {
+			i++
+			continue
+		}
+		j := i
+		h, last := uint32(0), uint64(0)
+		for j < len(u) && tokenChars[u[j]] {
+			h = bits.RotateLeft32(h, 5) ^ uint32(u[j])
+			last = last<<8 | uint64(u[j]) // the token's last 8 bytes
+			j++
+		}
+		if j-i >= edgeLen {
+			if e := mixToken(uint32(last)); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
+				db.matchEdges(o, q, e, uint64(uint32(last)), i, j, hostStart, hostEnd)
 			}
-			j := i
-			h, last := uint32(0), uint64(0)
-			for j < len(u) && tokenChars[u[j]] {
-				h = bits.RotateLeft32(h, 5) ^ uint32(u[j])
-				last = last<<8 | uint64(u[j]) // the token's last 8 bytes
-				j++
-			}
-			if j-i >= edgeLen {
-				if e := mixToken(uint32(last)); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 {
-					db.matchEdges(&o, q, e, uint64(uint32(last)), i, j, hostStart, hostEnd)
-				}
-			}
-			h = mixToken(h)
-			// Most of a URL's tokens index no rule: the bit set says so
-			// without a probe.
-			if bitset[h&tokenMask>>6]&(1<<(h&63)) != 0 {
-				if k := db.tokens.find(h, last, u[i:j]); k >= 0 {
-					again := seen.add(uint32(k))
-					for x := range db.tokens.list[k].rules {
-						ref := &db.tokens.list[k].rules[x]
-						if !ref.pass(u, i, t) {
-							continue
-						}
-						if r := ref.r; r.tokOff >= 0 {
-							if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
-								o.addURLRule(r)
-							}
-						} else if !again && r.match(q) {
+		}
+		h = mixToken(h)
+		// Most of a URL's tokens index no rule: the bit set says so
+		// without a probe.
+		if bitset[h&tokenMask>>6]&(1<<(h&63)) != 0 {
+			if k := db.tokens.find(h, last, u[i:j]); k >= 0 {
+				again := seen.add(uint32(k))
+				for x := range db.tokens.list[k].rules {
+					ref := &db.tokens.list[k].rules[x]
+					if !ref.pass(u, i, t) {
+						continue
+					}
+					if r := ref.r; r.tokOff >= 0 {
+						if r.appliesType(q) && r.matchFrom(u, i-r.tokOff, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
 							o.addURLRule(r)
 						}
+					} else if !again && r.match(q) {
+						o.addURLRule(r)
 					}
 				}
 			}
-			i = j
 		}
-		for _, r := range db.fallbackOn(q.PageHost) {
-			if r.appliesType(q) && r.matchURL(q) {
-				o.addURLRule(r)
-			}
+		i = j
+	}
+	for _, r := range db.fallbackOn(q.PageHost) {
+		if r.appliesType(q) && r.matchURL(q) {
+			o.addURLRule(r)
 		}
 	}
-	return db.withFacts(q, &o)
+}
+
+// factFirst returns the embedded database's entry for q (DB.facts) when
+// it is Match's answer whatever the lists' generic rules say, given o, the
+// outcome of q's host entries and the rules under its suffixes: the facts
+// know q, and the host's own outcome is a list's block, an exception, or
+// that entry. Generic rules are all the lists' (fromList), so what they
+// add is a list's block or an exception, which give way to the facts
+// (withFacts): the URL's tokens need not be read. Most of the URLs pages
+// load from vendors are on their hosts, and the longest among them
+// (an ad server's query, a CDN's combined files) took most of a cold
+// decision's time in the token scan. An operator's own list naming
+// another category for the host (Entry.fromList false) is still
+// matched in full.
+func (db *DB) factFirst(q *Request, o *outcome) (Entry, bool) {
+	if !o.fact || db.facts == nil {
+		return Entry{}, false
+	}
+	f, known := db.facts.Match(q)
+	if !known || f.Exception {
+		return Entry{}, false
+	}
+	if e, ok := o.result(); !ok || !e.Exception && !e.fromList && e != f {
+		return Entry{}, false
+	}
+	return f, true
 }
 
 // withFacts returns o's result for q, unless it is an exception or a
@@ -864,14 +900,12 @@ func (db *DB) withFacts(q *Request, o *outcome) (Entry, bool) {
 
 // factOver returns the embedded database's entry f for what a list
 // answered e for, when it knows it (known): an exception cancels the
-// lists' blocks, not those facts, and a list's block takes the facts'
-// category and vendor, keeping its importance. Otherwise it returns e.
+// lists' blocks, not those facts, and a list's block gives way to them,
+// its $important included, which only ever beat exceptions. Otherwise it
+// returns e.
 func factOver(e, f Entry, known bool) (Entry, bool) {
 	if !known || f.Exception {
 		return e, true
-	}
-	if !e.Exception {
-		f.Important = e.Important
 	}
 	return f, true
 }

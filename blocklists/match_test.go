@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -842,5 +843,97 @@ func TestDomainMemo(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// matchFull is Match without factFirst: the host's entries and rules,
+// then every generic rule found through the URL's tokens, then the facts
+// over the lists' answer (withFacts).
+func matchFull(db *DB, q *Request) (Entry, bool) {
+	var o outcome
+	hostStart, hostEnd := hostSpan(q)
+	db.walkHost(q.Host, &o, q, hostEnd)
+	db.matchGeneric(q, &o, hostStart, hostEnd)
+	return db.withFacts(q, &o)
+}
+
+// TestFactFirst checks that Match's answer from the embedded database
+// alone, taken before the URL's tokens are read (factFirst), is the one
+// the full match gives: with lists whose generic rules block, except and
+// mark $important on the database's own URLs, and an operator's list
+// that files one of its hosts under another category; then on every
+// corpus URL with EasyPrivacy and EasyList.
+func TestFactFirst(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := ParseList(strings.NewReader("/tr?id=\n@@/collect?v=2$image\n/gtag/js?id=$important,script\n@@js?id=\n/uwt.js\n||vendor.example/p.gif\n"), "l.txt", FormatABP, "advertising")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _, err := ParseList(strings.NewReader("host | analytics | static.ads-twitter.com | Shop's own reading\n"), "own.txt", FormatOwn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Merge(l)
+	db.Merge(own)
+	db.Freeze()
+	first := 0
+	for _, tt := range []struct {
+		url  string
+		want string // the category Match must give
+	}{
+		{"https://www.facebook.com/tr?id=1&ev=PageView", "social"},
+		{"https://www.google-analytics.com/g/collect?v=2&tid=G-X", "analytics"},
+		{"https://www.googletagmanager.com/gtag/js?id=G-X", "analytics"},
+		{"https://www.googletagmanager.com/gtm.js?id=GTM-X", "tag_manager"},
+		{"https://static.ads-twitter.com/oct.js", "analytics"}, // the operator's
+		{"https://cdn.vendor.example/p.gif", "advertising"},    // no facts
+	} {
+		u, _ := url.Parse(tt.url)
+		for _, typ := range []ReqType{TypeScript, TypeImage, TypeAll} {
+			q := &Request{URL: tt.url, Host: u.Host, PageHost: "shop.example", Type: typ}
+			got, gok := db.Match(q)
+			want, wok := matchFull(db, q)
+			if got != want || gok != wok {
+				t.Errorf("%s (type %d): Match %+v %v, the full match %+v %v", tt.url, typ, got, gok, want, wok)
+			}
+			if got.Category != tt.want {
+				t.Errorf("%s (type %d): category %q, want %q", tt.url, typ, got.Category, tt.want)
+			}
+			var o outcome
+			db.walkHost(q.Host, &o, q, 0)
+			if _, ok := db.factFirst(q, &o); ok {
+				first++
+			}
+		}
+	}
+	if first == 0 {
+		t.Fatal("no URL was answered by the facts first: the check checks nothing")
+	}
+
+	p := fullPolicy(t)
+	full := p.DB()
+	first = 0
+	urls := corpusURLs(t)
+	for _, u := range urls {
+		for _, typ := range []ReqType{TypeScript, TypeImage, TypeAll} {
+			q := &Request{URL: strings.ToLower(u.Scheme + "://" + u.Host + u.EscapedPath() + "?" + u.RawQuery), Host: u.Host, PageHost: "shop.example", Type: typ}
+			got, gok := full.Match(q)
+			want, wok := matchFull(full, q)
+			if got != want || gok != wok {
+				t.Fatalf("%s (type %d): Match %+v %v, the full match %+v %v", q.URL, typ, got, gok, want, wok)
+			}
+			var o outcome
+			full.walkHost(q.Host, &o, q, 0)
+			if _, ok := full.factFirst(q, &o); ok {
+				first++
+			}
+		}
+	}
+	t.Logf("%d of %d corpus decisions answered by the facts first", first, 3*len(urls))
+	if first == 0 {
+		t.Fatal("no corpus URL was answered by the facts first")
 	}
 }
