@@ -2,6 +2,7 @@ package blocklists
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -935,5 +936,54 @@ func TestFactFirst(t *testing.T) {
 	t.Logf("%d of %d corpus decisions answered by the facts first", first, 3*len(urls))
 	if first == 0 {
 		t.Fatal("no corpus URL was answered by the facts first")
+	}
+}
+
+// TestTokenBits checks the 8-bytes-at-a-time test of token bytes against
+// isTokenChar: every byte value at every position of a word, among bytes
+// of each kind, then random strings of every length from 8 to 200, read
+// from every block start, the last block running past the end.
+func TestTokenBits(t *testing.T) {
+	fill := []byte{'a', '/', '%', 0x80, 'z' + 1, '0' - 1}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			for _, f := range fill {
+				b := bytes.Repeat([]byte{f}, 8)
+				b[pos] = byte(c)
+				got := tokenBits8(binary.LittleEndian.Uint64(b))
+				var want uint64
+				for k, x := range b {
+					if isTokenChar(x) {
+						want |= 1 << k
+					}
+				}
+				if got != want {
+					t.Fatalf("tokenBits8(%q) = %08b, want %08b", b, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alpha = "az09%/.-?&=AZ\x00\x7f\x80\xc3\xa9\xff`{"
+	for n := 8; n <= 200; n++ {
+		for range 20 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alpha[rng.IntN(len(alpha))]
+			}
+			s := string(b)
+			for base := 0; base < n; base += 64 {
+				got := tokenBits64(s, base)
+				var want uint64
+				for k := 0; k < 64 && base+k < n; k++ {
+					if isTokenChar(s[base+k]) {
+						want |= 1 << k
+					}
+				}
+				if got != want {
+					t.Fatalf("tokenBits64(%q, %d) = %064b, want %064b", s, base, got, want)
+				}
+			}
+		}
 	}
 }
