@@ -150,8 +150,14 @@ type DB struct {
 	// (Entry.fromList), what the embedded database says of it stands
 	// (Match, LookupHost). EasyPrivacy excepts Adobe's tag manager
 	// loader, which would otherwise be kept before consent. nil when the
-	// DB was not built on Builtin.
+	// DB was not built on Builtin. A file in the project's own format
+	// merged onto the DB joins them (Merge): its entries name their
+	// vendors' categories, as the database's do, and a list's block or
+	// exception gives way to them the same way.
 	facts *DB
+	// own marks a DB read from a file in the project's own format
+	// (ParseList): Merge adds its entries to the facts too.
+	own bool
 }
 
 // NewDB returns an empty DB.
@@ -238,10 +244,30 @@ func (db *DB) addHostRule(host string, r *rule) {
 }
 
 // Merge copies every entry and rule of o into db; o's entries win. A db
-// with no embedded facts of its own takes o's (DB.facts).
+// with no embedded facts of its own takes o's (DB.facts). A file in the
+// project's own format (DB.own) merged onto a db with facts joins them:
+// db gets a copy of its facts with o's entries merged on, so that an
+// owner's "host | advertising | googletagmanager.com | …" stands where a
+// list's rule matches the URL too (before 2026-12-03 such a rule gave way
+// to the embedded database's tag_manager, whatever the owner's file said).
 func (db *DB) Merge(o *DB) {
 	if db.facts == nil {
 		db.facts = o.facts
+	}
+	if o.own && db.facts != nil {
+		f := NewDB()
+		f.Merge(db.facts)
+		f.Merge(o)
+		f.Freeze()
+		db.facts = f
+		defer func() {
+			// o's hosts are the facts' now: a walk that meets one asks
+			// them (nodeFact).
+			for _, h := range o.hosts.keys {
+				db.hosts.ref(h).flags |= nodeFact
+			}
+			db.answers.Store(nil)
+		}()
 	}
 	for i, h := range o.hosts.keys {
 		n := o.hosts.nodes[i]
@@ -514,6 +540,7 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 			}
 		}
 		if err == io.EOF {
+			db.own = st.Format == FormatOwn
 			return db, st, nil
 		}
 		if err != nil {

@@ -638,3 +638,50 @@ func TestOwnHost(t *testing.T) {
 		t.Error("a shape with no path part: every own URL must be asked about")
 	}
 }
+
+// TestOwnFileOverFacts: a file in the project's own format files a host
+// the embedded database knows under another category, and that stands
+// where a list's rule matches the URL too, whichever of the two files is
+// merged first. Before 2026-12-03 the list's block gave way to the
+// database's tag_manager and session_replay, not to the owner's file.
+func TestOwnFileOverFacts(t *testing.T) {
+	const abp = "||googletagmanager.com/gtm.js\n||hotjar.com^\n@@||script.hotjar.com/modules\n"
+	const own = "host | advertising | googletagmanager.com | The owner's GTM\nhost | analytics | hotjar.com | The owner's Hotjar\n"
+	for _, ownFirst := range []bool{true, false} {
+		db, err := Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := ParseList(strings.NewReader(abp), "easy.txt", FormatABP, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _, err := ParseList(strings.NewReader(own), "own.txt", FormatAuto, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ownFirst {
+			db.Merge(o)
+			db.Merge(l)
+		} else {
+			db.Merge(l)
+			db.Merge(o)
+		}
+		p := NewPolicy(db)
+		for _, tt := range []struct{ host, path, cat, vendor string }{
+			{"www.googletagmanager.com", "/gtm.js", "advertising", "The owner's GTM"},
+			{"www.googletagmanager.com", "/ns.html", "advertising", "The owner's GTM"},
+			{"static.hotjar.com", "/c/hotjar-1.js", "analytics", "The owner's Hotjar"},
+			{"script.hotjar.com", "/modules.abc.js", "analytics", "The owner's Hotjar"},
+			{"connect.facebook.net", "/en_US/fbevents.js", "social", "Meta Pixel"},
+		} {
+			v := p.DecideURL("shop.example", tt.host, tt.path, "")
+			if v.Category != tt.cat || v.Vendor != tt.vendor {
+				t.Errorf("own file first %v: %s%s = %s %q, want %s %q", ownFirst, tt.host, tt.path, v.Category, v.Vendor, tt.cat, tt.vendor)
+			}
+			if e, ok := db.LookupHost(tt.host); tt.path == "/ns.html" && (!ok || e.Category != tt.cat) {
+				t.Errorf("own file first %v: LookupHost(%s) = %+v %v, want %s", ownFirst, tt.host, e, ok, tt.cat)
+			}
+		}
+	}
+}
