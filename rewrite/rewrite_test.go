@@ -2267,6 +2267,10 @@ func TestMixedCategories(t *testing.T) {
 		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`: `data-fp-category="analytics" data-fp-vendor="A"`,
 		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                `data-fp-category="social" data-fp-vendor="S"`,
 		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="analytics social" data-fp-token`,
+		// An attribute whose value lists URLs of both: its mark is theirs
+		// too, or granting analytics alone gave back the pixel's URL.
+		`<img src="/own.gif" attributionsrc="https://a.example/r https://s.example/r">`: `data-fp-category="analytics social" data-fp-token`,
+		`<div data-bg="https://a.example/b.png https://s.example/b.png">`:               `data-fp-category="analytics social" data-fp-token`,
 	} {
 		out := rewriteString(t, in, Options{Policy: twoCategories{}, Token: "tok"})
 		if !strings.Contains(out, want) {

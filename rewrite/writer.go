@@ -2767,15 +2767,16 @@ func (r *Writer) lazyBackgrounds(t *tag, tagName string, held []heldAttr) []held
 }
 
 // decideURLs decides each of r.urls as a URL of kind k, counting each,
-// and returns the decision that outranks the others.
+// and returns the strongest of their decisions, held URLs of two
+// categories joining theirs (Decision.take): a lazy background or an
+// attributionsrc that names an analytics host and a pixel is given back
+// once both are granted, not with analytics alone.
 func (r *Writer) decideURLs(k Kind, tagName string) Decision {
 	var d Decision
 	for _, u := range r.urls {
 		ud := r.decideURL(k, tagName, u)
 		r.record(k, &ud)
-		if ud.outranks(&d) {
-			d = ud
-		}
+		d.take(&ud)
 	}
 	return d
 }
