@@ -279,7 +279,7 @@ func TestPerfReport(t *testing.T) {
 		var o outcome
 		_, hostEnd := hostSpan(&reqs[i])
 		db.walkHost(reqs[i].Host, &o, &reqs[i], hostEnd)
-		if _, ok := db.factFirst(&reqs[i], &o); ok {
+		if f, known := db.factsOf(&reqs[i], &o); factFirst(&o, f, known) {
 			first++
 		}
 	}

@@ -254,20 +254,14 @@ func (db *DB) Merge(o *DB) {
 	if db.facts == nil {
 		db.facts = o.facts
 	}
-	if o.own && db.facts != nil {
+	// ownFacts: o's entries join the facts, and its hosts are theirs.
+	ownFacts := o.own && db.facts != nil
+	if ownFacts {
 		f := NewDB()
 		f.Merge(db.facts)
 		f.Merge(o)
 		f.Freeze()
 		db.facts = f
-		defer func() {
-			// o's hosts are the facts' now: a walk that meets one asks
-			// them (nodeFact).
-			for _, h := range o.hosts.keys {
-				db.hosts.ref(h).flags |= nodeFact
-			}
-			db.answers.Store(nil)
-		}()
 	}
 	for i, h := range o.hosts.keys {
 		n := o.hosts.nodes[i]
@@ -277,7 +271,8 @@ func (db *DB) Merge(o *DB) {
 		for _, x := range o.rulesOf(n) {
 			db.addHostRule(h, x.r)
 		}
-		if n.flags&nodeFact != 0 && db.facts == o.facts {
+		if ownFacts || n.flags&nodeFact != 0 && db.facts == o.facts {
+			// A walk that meets the host asks the facts (nodeFact).
 			db.hosts.ref(h).flags |= nodeFact
 		}
 	}

@@ -100,16 +100,9 @@ func TestBuiltinWithLists(t *testing.T) {
 // without the database's facts the first was kept before consent as an
 // unknown, and the second lost its vendor.
 func TestExceptionKeepsFacts(t *testing.T) {
-	db, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _, err := ParseList(strings.NewReader("@@||adobedtm.com^*/launch-$script\n@@||google.com/recaptcha/$script\n"+
-		"@@||ensighten.com^\n||vendor.example^\n@@||vendor.example/ok.js\n||tagcommander.com^$important\n@@||tagcommander.com^\n||imp.example^$important\n@@||imp.example^\n"), "l.txt", FormatABP, "advertising")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Merge(l)
+	db := mustBuiltin(t)
+	db.Merge(mustParse(t, "@@||adobedtm.com^*/launch-$script\n@@||google.com/recaptcha/$script\n"+
+		"@@||ensighten.com^\n||vendor.example^\n@@||vendor.example/ok.js\n||tagcommander.com^$important\n@@||tagcommander.com^\n||imp.example^$important\n@@||imp.example^\n", FormatABP, "advertising"))
 	// Before the policy freezes the DB, host answers are combined on each
 	// lookup; after, read from the frozen table: both give way to facts.
 	for _, frozen := range []bool{false, true} {
@@ -179,15 +172,8 @@ func TestSignatures(t *testing.T) {
 // is a rule, so a page's loader of Sentry's SDK was kept), and the first
 // listed host decided.
 func TestScriptHostsAsURLs(t *testing.T) {
-	db, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _, err := ParseList(strings.NewReader("||sentry-cdn.com^$third-party,domain=~sentry.io\n/gtm.js\n"), "l.txt", FormatABP, "analytics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Merge(l)
+	db := mustBuiltin(t)
+	db.Merge(mustParse(t, "||sentry-cdn.com^$third-party,domain=~sentry.io\n/gtm.js\n", FormatABP, "analytics"))
 	p := NewPolicy(db)
 	p.Allow = []string{"allowed-vendor.example"}
 	for _, tt := range []struct {
@@ -455,7 +441,8 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 			o.addURLRule(r)
 		}
 	}
-	return db.withFacts(q, &o)
+	f, known := db.factsOf(q, &o)
+	return withFacts(&o, f, known)
 }
 
 // lookup matches https://host/path, of any type, on a page at page.example.
@@ -648,18 +635,8 @@ func TestOwnFileOverFacts(t *testing.T) {
 	const abp = "||googletagmanager.com/gtm.js\n||hotjar.com^\n@@||script.hotjar.com/modules\n"
 	const own = "host | advertising | googletagmanager.com | The owner's GTM\nhost | analytics | hotjar.com | The owner's Hotjar\n"
 	for _, ownFirst := range []bool{true, false} {
-		db, err := Builtin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, _, err := ParseList(strings.NewReader(abp), "easy.txt", FormatABP, "analytics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, _, err := ParseList(strings.NewReader(own), "own.txt", FormatAuto, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := mustBuiltin(t)
+		l, o := mustParse(t, abp, FormatABP, "analytics"), mustParse(t, own, FormatAuto, "")
 		if ownFirst {
 			db.Merge(o)
 			db.Merge(l)
@@ -684,4 +661,25 @@ func TestOwnFileOverFacts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mustBuiltin returns Builtin's DB, failing t on an error.
+func mustBuiltin(t testing.TB) *DB {
+	t.Helper()
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// mustParse reads list, of format f, with category c (ParseList),
+// failing t on an error.
+func mustParse(t testing.TB, list string, f Format, c string) *DB {
+	t.Helper()
+	db, _, err := ParseList(strings.NewReader(list), "list.txt", f, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

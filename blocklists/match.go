@@ -433,14 +433,6 @@ func reqTypes(q *Request) ReqType {
 	return q.Type
 }
 
-// tokenChars marks the bytes tokens are made of (isTokenChar).
-var tokenChars = func() (t [256]bool) {
-	for c := range t {
-		t[c] = isTokenChar(byte(c))
-	}
-	return t
-}()
-
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '%'
 }
@@ -682,17 +674,14 @@ func (db *DB) combineHost(host string) (Entry, bool) {
 
 // factOf returns, for host whose combined node n (combineNodes) is an
 // exception or a list's block, the embedded database's entry for it
-// (DB.facts, factOver), and whether there is one to give: none when the
+// (DB.facts), and whether there is one to give: none when the
 // combination met no host of the facts (nodeFact).
 func (db *DB) factOf(host string, n node) (Entry, bool) {
 	if n.flags&(nodeException|nodeFromList) == 0 || n.flags&nodeFact == 0 || db.facts == nil {
 		return Entry{}, false
 	}
 	f, known := db.facts.LookupHost(host)
-	if !known || f.Exception {
-		return Entry{}, false
-	}
-	return factOver(db.entry(n), f, true)
+	return f, known && !f.Exception
 }
 
 // combineNodes works out LookupHost's answer as a node of its own (with
@@ -771,7 +760,8 @@ func (db *DB) MatchHost(q *Request) (Entry, bool) {
 	var o outcome
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	return db.withFacts(q, &o)
+	f, known := db.factsOf(q, &o)
+	return withFacts(&o, f, known)
 }
 
 // hostSpan returns where q's host lies in q.URL: hostStart is -1 (and
@@ -796,11 +786,12 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		hostEnd = min(hostStart+len(q.Host), len(q.URL))
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
-	if f, ok := db.factFirst(q, &o); ok {
+	f, known := db.factsOf(q, &o)
+	if factFirst(&o, f, known) {
 		return f, true
 	}
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	return db.withFacts(q, &o)
+	return withFacts(&o, f, known)
 }
 
 // matchGeneric adds to o the generic rules that match q, found through
@@ -961,53 +952,48 @@ func tokenBits8(w uint64) uint64 {
 	return (tok >> 7) * 0x0102040810204080 >> 56
 }
 
-// factFirst returns the embedded database's entry for q (DB.facts) when
-// it is Match's answer whatever the lists' generic rules say, given o, the
-// outcome of q's host entries and the rules under its suffixes: the facts
-// know q, and the host's own outcome is a list's block, an exception, or
-// that entry. Generic rules are all the lists' (fromList), so what they
-// add is a list's block or an exception, which give way to the facts
-// (withFacts): the URL's tokens need not be read. Most of the URLs pages
-// load from vendors are on their hosts, and the longest among them
-// (an ad server's query, a CDN's combined files) took most of a cold
-// decision's time in the token scan. An operator's own list naming
-// another category for the host (Entry.fromList false) is still
-// matched in full.
-func (db *DB) factFirst(q *Request, o *outcome) (Entry, bool) {
+// factsOf returns the embedded database's answer for q (DB.facts), and
+// whether there is one that an exception or a list's block on q gives
+// way to (withFacts): none when the walk over q's host (o) met no host of
+// theirs (nodeFact), or when they do not know q, or except it.
+func (db *DB) factsOf(q *Request, o *outcome) (Entry, bool) {
 	if !o.fact || db.facts == nil {
 		return Entry{}, false
 	}
 	f, known := db.facts.Match(q)
-	if !known || f.Exception {
-		return Entry{}, false
-	}
-	if e, ok := o.result(); !ok || !e.Exception && !e.fromList && e != f {
-		return Entry{}, false
-	}
-	return f, true
+	return f, known && !f.Exception
 }
 
-// withFacts returns o's result for q, unless it is an exception or a
-// list's block and the embedded database knows q (DB.facts).
-func (db *DB) withFacts(q *Request, o *outcome) (Entry, bool) {
+// withFacts returns o's result, or f, the embedded database's answer for
+// the request when there is one (known; factsOf), in its place when it is
+// an exception or a list's block: an exception cancels the lists' blocks,
+// not those facts, and a list's block gives way to them, its $important
+// included, which only ever beat exceptions.
+func withFacts(o *outcome, f Entry, known bool) (Entry, bool) {
 	e, ok := o.result()
-	if !ok || !e.Exception && !e.fromList || !o.fact || db.facts == nil {
-		return e, ok
+	if ok && known && (e.Exception || e.fromList) {
+		return f, true
 	}
-	f, known := db.facts.Match(q)
-	return factOver(e, f, known)
+	return e, ok
 }
 
-// factOver returns the embedded database's entry f for what a list
-// answered e for, when it knows it (known): an exception cancels the
-// lists' blocks, not those facts, and a list's block gives way to them,
-// its $important included, which only ever beat exceptions. Otherwise it
-// returns e.
-func factOver(e, f Entry, known bool) (Entry, bool) {
-	if !known || f.Exception {
-		return e, true
+// factFirst reports whether f, the embedded database's answer for the
+// request when there is one (known; factsOf), is Match's answer whatever
+// the lists' generic rules say, given o, the outcome of the host's
+// entries and the rules under its suffixes: o's result is a list's block,
+// an exception, or f itself. Generic rules are all the lists' (fromList),
+// so what they add is a list's block or an exception, which give way to
+// f (withFacts): the URL's tokens need not be read. Most of the URLs
+// pages load from vendors are on their hosts, and the longest among them
+// (an ad server's query, a CDN's combined files) took most of a cold
+// decision's time in the token scan. An operator's own list naming
+// another category for the host is still matched in full.
+func factFirst(o *outcome, f Entry, known bool) bool {
+	if !known {
+		return false
 	}
-	return f, true
+	e, ok := o.result()
+	return ok && (e.Exception || e.fromList || e == f)
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end

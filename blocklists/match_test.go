@@ -855,7 +855,8 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 	hostStart, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	return db.withFacts(q, &o)
+	f, known := db.factsOf(q, &o)
+	return withFacts(&o, f, known)
 }
 
 // TestFactFirst checks that Match's answer from the embedded database
@@ -865,20 +866,9 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 // that files one of its hosts under another category; then on every
 // corpus URL with EasyPrivacy and EasyList.
 func TestFactFirst(t *testing.T) {
-	db, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _, err := ParseList(strings.NewReader("/tr?id=\n@@/collect?v=2$image\n/gtag/js?id=$important,script\n@@js?id=\n/uwt.js\n||vendor.example/p.gif\n"), "l.txt", FormatABP, "advertising")
-	if err != nil {
-		t.Fatal(err)
-	}
-	own, _, err := ParseList(strings.NewReader("host | analytics | static.ads-twitter.com | Shop's own reading\n"), "own.txt", FormatOwn, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Merge(l)
-	db.Merge(own)
+	db := mustBuiltin(t)
+	db.Merge(mustParse(t, "/tr?id=\n@@/collect?v=2$image\n/gtag/js?id=$important,script\n@@js?id=\n/uwt.js\n||vendor.example/p.gif\n", FormatABP, "advertising"))
+	db.Merge(mustParse(t, "host | analytics | static.ads-twitter.com | Shop's own reading\n", FormatOwn, ""))
 	db.Freeze()
 	first := 0
 	for _, tt := range []struct {
@@ -905,7 +895,7 @@ func TestFactFirst(t *testing.T) {
 			}
 			var o outcome
 			db.walkHost(q.Host, &o, q, 0)
-			if _, ok := db.factFirst(q, &o); ok {
+			if f, known := db.factsOf(q, &o); factFirst(&o, f, known) {
 				first++
 			}
 		}
@@ -928,7 +918,7 @@ func TestFactFirst(t *testing.T) {
 			}
 			var o outcome
 			full.walkHost(q.Host, &o, q, 0)
-			if _, ok := full.factFirst(q, &o); ok {
+			if f, known := full.factsOf(q, &o); factFirst(&o, f, known) {
 				first++
 			}
 		}

@@ -280,12 +280,6 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					check(n, "data-lazy-srcset", true)
 				}
 				switch n.Data {
-				case "img", "a", "area":
-					// The Attribution Reporting API's requests: when the
-					// image loads, or the link is followed.
-					check(n, "attributionsrc", true)
-				}
-				switch n.Data {
 				case "script":
 					if t, _ := attrOf(n, "type"); strings.EqualFold(strings.TrimSpace(t), "importmap") {
 						// What a module's import of a specifier loads. The
@@ -326,6 +320,10 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				case "img":
 					check(n, "src", false)
 					check(n, "srcset", true)
+					// The Attribution Reporting API's requests, here when
+					// the image loads, on a link when it is followed, and on
+					// a script (below) when it runs.
+					check(n, "attributionsrc", true)
 				case "source":
 					check(n, "src", false)
 					check(n, "srcset", true)
@@ -362,6 +360,7 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				case "a", "area":
 					check(n, "ping", true)
+					check(n, "attributionsrc", true)
 				case "style":
 					if t, ok := attrOf(n, "type"); !ok || t == "" || strings.EqualFold(t, "text/css") {
 						if cssHit(textOf(n)) {
