@@ -120,11 +120,14 @@ type DB struct {
 	strs      []string // vendor and category names; strs[0] is ""
 	strIdx    map[string]uint32
 	// tokens indexes generic URL rules by one token a matching URL must
-	// contain (tokenTable finds a token's rules by its hash, and tokenBits
-	// says without a probe that most of a URL's tokens index nothing);
-	// fallback holds the rules with no usable token.
+	// contain (tokenTable finds a token's rules by its hash, tokenBits
+	// says without a probe that most of a URL's tokens index nothing,
+	// and screen that most of the rest index no rule that can match
+	// there, by the bytes beside the token: screenKeyOf); fallback holds
+	// the rules with no usable token.
 	tokens    tokenTable
 	tokenBits *[(tokenMask + 1) / 64]uint64
+	screen    *[(screenMask + 1) / 64]uint64
 	// edges indexes the rules whose only usable token begins the pattern
 	// unanchored and ends before a separator ("%2fevent.gif%3f"): a URL
 	// token that matches ends with it. They are found by the last
@@ -166,7 +169,7 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: newHostTable(hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
+	return &DB{hosts: newHostTable(hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), screen: new([(screenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.

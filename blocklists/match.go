@@ -832,7 +832,7 @@ func (db *DB) scanTokens(q *Request, o *outcome, s string, hostStart, hostEnd in
 	// URL, however often their token repeats.
 	var seen tokenSeen
 	u, t := q.URL, reqTypes(q)
-	bitset, edgeBits := db.tokenBits, db.edgeBits
+	bitset, screen, edgeBits := db.tokenBits, db.screen, db.edgeBits
 	next := tokenBits64(s, 0)
 	var top uint64 // the last bit of the block before
 	start := 0     // where the last token to begin before this block began
@@ -875,8 +875,21 @@ func (db *DB) scanTokens(q *Request, o *outcome, s string, hostStart, hostEnd in
 			}
 			h := tokenHashOf(w, j-i)
 			// Most of a URL's tokens index no rule: the bit set says so
-			// without a probe.
+			// without a probe. Most of those that do index none whose
+			// first check passes where the token lies: the screen says
+			// so by the bytes beside it (screenKeyOf).
 			if bitset[h&tokenMask>>6]&(1<<(h&63)) == 0 {
+				continue
+			}
+			var after, before byte
+			if j < len(s) {
+				after = s[j]
+			}
+			if i > 0 {
+				before = s[i-1]
+			}
+			ka, kb := screenKey(h, after, afterSide), screenKey(h, before, beforeSide)
+			if (screen[h&screenMask>>6]>>(h&63)|screen[ka&screenMask>>6]>>(ka&63)|screen[kb&screenMask>>6]>>(kb&63))&1 == 0 {
 				continue
 			}
 			k := db.tokens.find(h, w, u[i:j])
@@ -1154,6 +1167,41 @@ func (db *DB) addGeneric(r *rule) {
 	}
 	db.tokens.add(h, best, ref)
 	db.tokenBits[h&tokenMask>>6] |= 1 << (h & 63)
+	k := screenKeyOf(h, &ref, len(best))
+	db.screen[k&screenMask>>6] |= 1 << (k & 63)
+}
+
+// The sides of a token that screenKey keys a byte by.
+const (
+	afterSide  = 0x85ebca6b
+	beforeSide = 0xc2b2ae35
+)
+
+// screenKey is the screen's key for a token hashed h (tokenHash) and the
+// byte c on one side of it, right after the token or right before it.
+func screenKey(h uint32, c byte, side uint32) uint32 {
+	return mixToken(h + (uint32(c)+1)*side)
+}
+
+// screenKeyOf returns the screen's key for ref, indexed under a token of
+// tl bytes hashed h. Where a URL holds an indexed token, its rules are
+// looked up only when the screen has a bit for the token's hash (a ref
+// with no bytes to check, or with bytes apart from the token, which the
+// key does not narrow), or for the hash with the byte right after the
+// token or right before it (a ref whose bytes begin right after the
+// token, or end right before it: tokenRef makes the one or the other).
+// A ref's bytes are its rule's own, which its match needs where the
+// token lies, so the screen passes by no rule that can match there. At
+// an end of the URL the byte beyond is taken as 0: no rule's bytes lie
+// past the end.
+func screenKeyOf(h uint32, ref *ruleRef, tl int) uint32 {
+	switch {
+	case ref.n > 0 && int(ref.off) == tl:
+		return screenKey(h, byte(ref.lit), afterSide)
+	case ref.n > 0 && int(ref.off)+int(ref.n) == 0:
+		return screenKey(h, byte(ref.lit>>(8*(ref.n-1))), beforeSide)
+	}
+	return h
 }
 
 // tokenCost is what indexing a rule under token t, which n rules share
@@ -1180,6 +1228,14 @@ var commonTokens = map[string]bool{
 
 // The token bit set: tokenHash of each indexed token, 1<<16 bits.
 const tokenMask = 1<<16 - 1
+
+// The screen: screenKeyOf of each token-indexed ref, 1<<18 bits (32 KB).
+// With EasyPrivacy and EasyList, 28% of the corpus URLs' tokens index a
+// rule, and 9% one whose ref passes where the token lies. With the
+// screen 19% are looked up, where 33% were: most of those it lets by
+// index a rule searched for in the whole URL (two regexes, under "com"
+// and "www"), which every position passes.
+const screenMask = 1<<18 - 1
 
 // tokenHash hashes a token as Match does while it reads the URL: by its
 // last 8 bytes and its length (tokenHashOf). Longer tokens that end
