@@ -1,0 +1,73 @@
+package blocklists
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+// TestURLCache checks the decision cache: a key added is found with its
+// answer, each shard keeps at most its share (the least recently used
+// key goes first), concurrent lookups and inserts from several goroutines
+// each see their own answers, and a shard fills one cache line.
+func TestURLCache(t *testing.T) {
+	const size = 64 * cacheShards
+	c := newURLCache(size)
+	answer := func(i int) cached {
+		return cached{e: Entry{Vendor: fmt.Sprint(i), Category: "analytics"}, ok: true}
+	}
+	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
+	for i := range 4 * size {
+		c.add(key(i), answer(i))
+		if i%7 == 0 {
+			c.get(key(0)) // kept in use: never the least recently used
+		}
+	}
+	if v, ok := c.get(key(0)); !ok || v != answer(0) {
+		t.Errorf("the key kept in use: %+v %v", v, ok)
+	}
+	if v, ok := c.get(key(4*size - 1)); !ok || v != answer(4*size-1) {
+		t.Errorf("the last key added: %+v %v", v, ok)
+	}
+	if _, ok := c.get(key(1)); ok {
+		t.Error("an early key, never used again, is still kept after 4× the cache's size of others")
+	}
+	kept := 0
+	for i := range c.shards {
+		if n := c.shards[i].lru.Len(); n > size/cacheShards {
+			t.Errorf("shard %d keeps %d keys, over its %d", i, n, size/cacheShards)
+		} else {
+			kept += n
+		}
+	}
+	if kept < size/2 {
+		t.Errorf("the shards keep %d keys of %d: the keys do not spread over them", kept, size)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5000 {
+				n := g*1_000_000 + i%300
+				if v, ok := c.get(key(n)); ok && v != answer(n) {
+					errs <- fmt.Errorf("key %d answered %+v", n, v)
+					return
+				}
+				c.add(key(n), answer(n))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	if n := unsafe.Sizeof(cacheShard{}); n != 64 {
+		t.Errorf("a cache shard is %d bytes, not a cache line", n)
+	}
+}
