@@ -524,21 +524,50 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
 	}
 	db := newDB(hint)
+	// With FormatAuto, the lines are held until the format is known
+	// (detect): then each is parsed, with its own line number.
+	var held []string
+	heldBytes, heldRules := 0, 0
+	parseHeld := func() {
+		st.Format = detect(held)
+		n := st.Lines - len(held)
+		for i, l := range held {
+			st.Lines, st.line = n+i+1, l
+			if len(l) > maxLine {
+				st.bad("line longer than %d bytes", maxLine)
+			} else {
+				parseLine(db, st, strings.TrimSpace(l), category)
+			}
+		}
+		held, heldBytes, heldRules = held[:0], 0, 0
+	}
 	for {
 		line, err := readLine(br)
 		if len(line) > 0 || err == nil {
 			st.Lines++ // the line number of line, for errors and samples
 			st.line = line
-			if len(line) > maxLine {
-				st.bad("line longer than %d bytes", maxLine)
-			} else {
-				if st.Format == FormatAuto {
-					st.Format = detect(line)
+			switch {
+			case st.Format == FormatAuto:
+				held = append(held, line)
+				heldBytes += len(line)
+				lf := lineFormat(line)
+				if lf != FormatAuto {
+					heldRules++
 				}
+				// (Adblock Plus syntax settles it at once: detect.)
+				if lf == FormatABP || heldRules >= detectLines || heldBytes >= detectBytes {
+					parseHeld()
+				}
+			case len(line) > maxLine:
+				st.bad("line longer than %d bytes", maxLine)
+			default:
 				parseLine(db, st, strings.TrimSpace(line), category)
 			}
 		}
 		if err == io.EOF {
+			if st.Format == FormatAuto {
+				parseHeld()
+			}
 			db.own = st.Format == FormatOwn
 			return db, st, nil
 		}
@@ -573,24 +602,79 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-// detect guesses the format from the first significant line.
-func detect(line string) Format {
+// FormatAuto reads up to detectLines lines that are not comments, or
+// detectBytes of lines, before it settles the format (detect).
+const (
+	detectLines = 200
+	detectBytes = 256 << 10
+)
+
+// detect settles the format of a list from its first lines: Adblock Plus
+// when one of them has its syntax (lineFormat), since a bare host is an
+// Adblock Plus rule too and a list need not begin with its header;
+// otherwise the project's own format, a hosts file or a domain list, the
+// first that one of them has, in that order; FormatAuto when they are all
+// comments or blank.
+func detect(lines []string) Format {
+	f := FormatAuto
+	for _, l := range lines {
+		switch lf := lineFormat(l); {
+		case lf == FormatABP:
+			return FormatABP
+		case lf == FormatOwn, lf == FormatHosts && f != FormatOwn, lf == FormatDomains && f == FormatAuto:
+			f = lf
+		}
+	}
+	return f
+}
+
+// lineFormat returns the format one line of a list has the syntax of, or
+// FormatAuto for a blank line or a comment of every format but Adblock
+// Plus (whose comments begin with '!').
+func lineFormat(line string) Format {
 	l := strings.TrimSpace(line)
 	switch {
 	case l == "":
 		return FormatAuto
-	case strings.HasPrefix(l, "[Adblock") || strings.HasPrefix(l, "||") || strings.HasPrefix(l, "@@") || strings.HasPrefix(l, "!"):
-		return FormatABP
-	case strings.Count(l, "|") >= 3:
+	case ownKind(l):
 		return FormatOwn
 	case strings.HasPrefix(l, "#"):
+		// A comment, or an element-hiding rule ("##.ad") of a list that
+		// has shown no other syntax yet.
 		return FormatAuto
+	case strings.HasPrefix(l, "[Adblock") || strings.HasPrefix(l, "!") || strings.HasPrefix(l, "|") ||
+		strings.HasPrefix(l, "@@") || strings.HasPrefix(l, "/") || strings.ContainsAny(l, "$^") || cosmetic(l):
+		return FormatABP
 	}
 	f := strings.Fields(l)
 	if len(f) >= 2 && (f[0] == "0.0.0.0" || f[0] == "127.0.0.1" || f[0] == "::1" || f[0] == "::") {
 		return FormatHosts
 	}
 	return FormatDomains
+}
+
+// cosmetic reports whether l is an element-hiding rule of sites
+// ("example.com##.ad", "a.example,b.example#@#.ad"): its marker comes
+// after sites written with no space, where a hosts file's comment ("# x")
+// comes after one.
+func cosmetic(l string) bool {
+	for _, m := range [...]string{"##", "#@#", "#?#"} {
+		if i := strings.Index(l, m); i > 0 && !strings.ContainsAny(l[:i], " \t") {
+			return true
+		}
+	}
+	return false
+}
+
+// ownKind reports whether l begins as a line of the project's own format
+// does: a kind, then '|' (surrounding spaces aside).
+func ownKind(l string) bool {
+	kind, _, ok := strings.Cut(l, "|")
+	switch strings.TrimSpace(kind) {
+	case "host", "sig", "shape":
+		return ok
+	}
+	return false
 }
 
 func validHost(h string) bool {

@@ -278,6 +278,78 @@ func TestParseFormats(t *testing.T) {
 	}
 }
 
+// TestDetectFormat checks that FormatAuto settles a list's format from
+// its first lines, not its first line alone, and that each line's errors
+// keep its own line number.
+func TestDetectFormat(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		want     Format
+		rules    map[string]int
+		errLines []string // the error messages' prefixes
+	}{
+		{"abp with no header, a bare host first", "tracker.example\n||ads.example^\n/track.js\n@@||ok.example^\n",
+			FormatABP, map[string]int{"url_pattern": 2, "host": 1, "exception_host": 1}, nil},
+		{"abp whose first rule's $domain has three |", "/ads.js$domain=a.example|b.example|c.example|d.example\n||t.example^\n",
+			FormatABP, map[string]int{"url_pattern": 1, "host": 1}, nil},
+		{"abp, its element hiding first", "example.com##.ad\n||t.example^\n",
+			FormatABP, map[string]int{"host": 1}, nil},
+		{"hosts with ## comments", "## section\n0.0.0.0 a.example ## why\n127.0.0.1 b.example\n",
+			FormatHosts, map[string]int{"host": 2}, nil},
+		{"hosts, a bare host first", "a.example\n0.0.0.0 b.example\n0.0.0.0 c.example\n",
+			FormatHosts, map[string]int{"host": 2}, []string{"list.txt:1:"}},
+		{"own, after comments", "# ours\n\nhost | analytics | a.example | A\nhost | nonsense | b.example | B\n",
+			FormatOwn, map[string]int{"host": 1}, []string{"list.txt:4:"}},
+		{"domains after many comments", strings.Repeat("# c\n", 300) + "a.example\nbad host\n",
+			FormatDomains, map[string]int{"host": 1}, []string{"list.txt:302:"}},
+		{"comments only", "# a\n# b\n", FormatAuto, map[string]int{}, nil},
+	} {
+		_, st, err := ParseList(strings.NewReader(tt.in), "list.txt", FormatAuto, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Format != tt.want {
+			t.Errorf("%s: detected %q, want %q", tt.name, st.Format, tt.want)
+		}
+		for k, n := range tt.rules {
+			if st.Rules[k] != n {
+				t.Errorf("%s: rules %v, want %s %d", tt.name, st.Rules, k, n)
+			}
+		}
+		if len(st.Errors) != len(tt.errLines) {
+			t.Errorf("%s: errors %v, want %d", tt.name, st.Errors, len(tt.errLines))
+			continue
+		}
+		for i, p := range tt.errLines {
+			if !strings.HasPrefix(st.Errors[i].Error(), p) {
+				t.Errorf("%s: error %q, want it at %s", tt.name, st.Errors[i], p)
+			}
+		}
+	}
+	// A list longer than the lines held to settle its format: the lines
+	// after them are read as they come, numbered on from them.
+	var b strings.Builder
+	for i := range detectLines + 50 {
+		fmt.Fprintf(&b, "h%d.example\n", i)
+	}
+	b.WriteString("bad host\n")
+	db, st, err := ParseList(strings.NewReader(b.String()), "long.txt", FormatAuto, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Format != FormatDomains || st.Rules["host"] != detectLines+50 || st.Lines != detectLines+51 {
+		t.Errorf("long list: %s, rules %v, %d lines", st.Format, st.Rules, st.Lines)
+	}
+	if len(st.Errors) != 1 || !strings.HasPrefix(st.Errors[0].Error(), fmt.Sprintf("long.txt:%d:", detectLines+51)) {
+		t.Errorf("long list: errors %v", st.Errors)
+	}
+	for _, h := range []string{"h0.example", "h199.example", "h200.example", "h249.example"} {
+		if _, ok := db.LookupHost(h); !ok {
+			t.Errorf("long list: %s lost", h)
+		}
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	in := "0.0.0.0 ok.example\n0.0.0.0 bad host!\n" + strings.Repeat("x", 2<<20) + "\n0.0.0.0 \xff\xfe.example\n0.0.0.0 fine.example\n"
 	db, st, err := ParseList(strings.NewReader(in), "list.txt", FormatAuto, "")
