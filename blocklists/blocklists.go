@@ -642,13 +642,21 @@ func lineFormat(line string) Format {
 		// A comment, or an element-hiding rule ("##.ad") of a list that
 		// has shown no other syntax yet.
 		return FormatAuto
-	case strings.HasPrefix(l, "[Adblock") || strings.HasPrefix(l, "!") || strings.HasPrefix(l, "|") ||
-		strings.HasPrefix(l, "@@") || strings.HasPrefix(l, "/") || strings.ContainsAny(l, "$^") || cosmetic(l):
+	case strings.HasPrefix(l, "[Adblock") || strings.HasPrefix(l, "!"):
 		return FormatABP
 	}
 	f := strings.Fields(l)
-	if len(f) >= 2 && (f[0] == "0.0.0.0" || f[0] == "127.0.0.1" || f[0] == "::1" || f[0] == "::") {
+	switch {
+	case len(f) >= 2 && (f[0] == "0.0.0.0" || f[0] == "127.0.0.1" || f[0] == "::1" || f[0] == "::"):
 		return FormatHosts
+	case cosmetic(l):
+		return FormatABP
+	}
+	// A network rule has no white space; what follows some in a domain
+	// list is a comment ("a.example # costs $5").
+	r := f[0]
+	if strings.HasPrefix(r, "|") || strings.HasPrefix(r, "@@") || strings.HasPrefix(r, "/") || strings.ContainsAny(r, "$^") {
+		return FormatABP
 	}
 	return FormatDomains
 }
