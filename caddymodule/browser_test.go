@@ -629,6 +629,15 @@ func TestBrowserConsent(t *testing.T) {
 
 	t.Run("always allow a vendor", func(t *testing.T) {
 		ctx := e.page(t, false)
+		// Each placeholder has the two buttons it was served with, which
+		// the runtime labels, and no third.
+		var labels []string
+		e.eval(ctx, `[].map.call(document.querySelectorAll(".fp-placeholder"), function(p){ return [].map.call(p.querySelectorAll("button"), function(b){ return b.textContent }).join(" | ") })`, &labels)
+		if len(labels) == 0 || slices.ContainsFunc(labels, func(l string) bool {
+			return !strings.HasPrefix(l, "Load content | Always allow ") || strings.Count(l, "|") != 1
+		}) {
+			t.Errorf("placeholders' buttons: %q, want Load content and Always allow <vendor> in each", labels)
+		}
 		e.clickText(ctx, "Reject all")
 		e.run(ctx, chromedp.Click(chromedp.CSS(`.fp-placeholder button[data-fp-load=always]`)))
 		e.loads("www.youtube.com")
@@ -707,6 +716,66 @@ func TestBrowserConsent(t *testing.T) {
 				t.Errorf("viewport %v: layout shift %.3f (of %q), dialog fits %v, buttons visible %v", vp, m.Shift, m.Shifted, m.Fits, m.ButtonsIn)
 			}
 			e.quiet(fmt.Sprintf("viewport %v before a choice", vp))
+		}
+	})
+
+	// On a slow network the page is painted before its end is parsed and
+	// its runtime starts: what the runtime does to the page then must not
+	// move it either. The placeholders' buttons come with them, and the
+	// runtime only labels them (it used to add the second one).
+	t.Run("no layout shift when the runtime starts late", func(t *testing.T) {
+		e.t = t
+		e.stub.reset()
+		ctx := e.browser(390, 844, false)
+		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+				MatchedNetworkConditions: []*network.Conditions{{URLPattern: e.base + "/t/late.js", Latency: 1500, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+				return err
+			}
+			// What is added to a placeholder itself after the page has
+			// parsed (the runtime's doing, not the parser's).
+			_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `window.fpAdded = []; new MutationObserver(function(ms){ ms.forEach(function(m){
+					if (document.readyState != "loading" && m.target.classList && m.target.classList.contains("fp-placeholder"))
+						[].forEach.call(m.addedNodes, function(n){ window.fpAdded.push(n.nodeName); });
+				}); }).observe(document, {childList: true, subtree: true});`})
+			return err
+		}))
+		e.open(ctx, "/t/late.html")
+		var m struct {
+			Timing  [2]float64 `json:"timing"`
+			Shift   float64    `json:"shift"`
+			Shifted []string   `json:"shifted"`
+			Buttons []string   `json:"buttons"`
+			Added   []string   `json:"added"`
+		}
+		e.eval(ctx, `new Promise(function(res){
+			var wait = function(){
+				if (document.readyState == "loading") return setTimeout(wait, 50);
+				setTimeout(function(){
+					var fp = performance.getEntriesByType("paint")[0], dcl = performance.getEntriesByType("navigation")[0].domContentLoadedEventStart;
+					var shift = 0, shifted = [];
+					performance.getEntriesByType("layout-shift").forEach(function(x){ shift += x.value; (x.sources || []).forEach(function(s){ shifted.push(s.node ? s.node.nodeName + (s.node.id ? "#" + s.node.id : "") : "?"); }); });
+					res({timing: [fp ? fp.startTime : -1, dcl], shift: shift, shifted: shifted, added: window.fpAdded,
+						buttons: [].map.call(document.querySelectorAll(".fp-placeholder button"), function(b){ return b.textContent })});
+				}, 500); };
+			new PerformanceObserver(function(){}).observe({type: "layout-shift", buffered: true});
+			wait();
+		})`, &m)
+		if !(m.Timing[0] >= 0 && m.Timing[0] < m.Timing[1]) {
+			t.Skipf("the page was not painted before its runtime started (first paint, DOMContentLoaded: %v ms): nothing to measure", m.Timing)
+		}
+		if m.Shift > 0 {
+			t.Errorf("layout shift %.4f (of %q) when the runtime started after the first paint (at %v ms)", m.Shift, m.Shifted, m.Timing)
+		}
+		if len(m.Added) > 0 {
+			t.Errorf("the runtime added %q to a placeholder after the first paint: what follows it may move", m.Added)
+		}
+		if !slices.Equal(m.Buttons, []string{"Load content", "Always allow YouTube"}) {
+			t.Errorf("the placeholder's buttons: %q", m.Buttons)
 		}
 	})
 }

@@ -157,6 +157,8 @@ type Handler struct {
 	proxies        []*proxy
 	memo           *pageMemo
 	logger         *zap.Logger
+	// buttons labels the placeholders' buttons (Banner.placeholderButtons).
+	buttons func(vendor string) (load, always string)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -183,6 +185,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.runtime, h.runtimeVersion = rt, ver
+	h.buttons = h.Banner.placeholderButtons()
 	p, set, err := h.newPolicy()
 	if err != nil {
 		return err
@@ -670,6 +673,9 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 		ReportOnly:   h.ReportOnly,
 		Loader:       h.loader,
 		Facts:        scriptFacts,
+		// (Nil before Provision, as in a test's Handler: the rewriter's
+		// English labels.)
+		PlaceholderButtons: h.buttons,
 	}
 	if h.PlaceholderText != "" {
 		opts.PlaceholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }

@@ -546,6 +546,34 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 	}
 }
 
+// TestPlaceholderButtons checks that the placeholders' two buttons are
+// served with them, labelled in the banner's language when one is set,
+// and in English with language auto, which the runtime relabels in the
+// visitor's language.
+func TestPlaceholderButtons(t *testing.T) {
+	page := `<p>Our shop</p><iframe src="https://www.youtube.com/embed/x"></iframe>`
+	for _, c := range []struct {
+		name   string
+		banner *Banner
+		want   string
+	}{
+		{"no banner", nil, `<button type="button" data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
+		{"auto", &Banner{Enabled: true, Language: "auto"}, `data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
+		{"fr", &Banner{Enabled: true, Language: "fr"}, `data-fp-load>Charger le contenu</button> <button type="button" data-fp-load="always">Toujours autoriser YouTube</button>`},
+		{"de, the operator's", &Banner{Enabled: true, Language: "de", Texts: map[string]map[string]string{"de": {"load": "Inhalt laden", "always": "Immer erlauben"}}},
+			`data-fp-load>Inhalt laden</button> <button type="button" data-fp-load="always">Immer erlauben YouTube</button>`},
+	} {
+		h := provisioned(t, &Handler{Banner: c.banner})
+		rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(page))
+		})
+		if out := rec.Body.String(); !strings.Contains(out, c.want) {
+			t.Errorf("%s: the placeholder lacks %s:\n%s", c.name, c.want, out)
+		}
+	}
+}
+
 // hintRecorder keeps a copy of the headers sent with each 1xx response.
 type hintRecorder struct {
 	*httptest.ResponseRecorder

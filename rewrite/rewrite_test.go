@@ -502,10 +502,17 @@ func TestPlaceholder(t *testing.T) {
 	})
 	in := `<iframe width=560 src="https://www.youtube.com/embed/x"></iframe>`
 	out := rewriteString(t, in, Options{Policy: p, Token: "tok"})
-	for _, want := range []string{`class="fp-placeholder"`, `data-fp-placeholder="YouTube"`, `data-fp-src="https://www.youtube.com/embed/x"`, `<button type="button" data-fp-load>`, `</iframe>`} {
+	for _, want := range []string{`class="fp-placeholder"`, `data-fp-placeholder="YouTube"`, `data-fp-src="https://www.youtube.com/embed/x"`,
+		`<button type="button" data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button></span>`, `</iframe>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in %s", want, out)
 		}
+	}
+	// The buttons' labels are the option's, escaped.
+	labels := func(vendor string) (string, string) { return "Charger <le> contenu", "Toujours autoriser " + vendor + ` "&"` }
+	out2 := rewriteString(t, in, Options{Policy: p, Token: "tok", PlaceholderButtons: labels})
+	if want := `data-fp-load>Charger &lt;le&gt; contenu</button> <button type="button" data-fp-load="always">Toujours autoriser YouTube &quot;&amp;&quot;</button>`; !strings.Contains(out2, want) {
+		t.Errorf("labelled buttons: missing %s in %s", want, out2)
 	}
 	if v := liveViolations([]byte(out), true, func(_, u string) bool { return strings.Contains(u, "youtube") }, func(string) bool { return false }); len(v) > 0 {
 		t.Errorf("live youtube: %v", v)

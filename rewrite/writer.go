@@ -66,6 +66,13 @@ type Options struct {
 	Loader func(token, nonce string) []byte
 	// PlaceholderText returns the text of a click-to-load placeholder.
 	PlaceholderText func(vendor string) string
+	// PlaceholderButtons returns the labels of a placeholder's two
+	// buttons: the one that loads the content, and the one that always
+	// allows its vendor. Nil gives "Load content" and "Always allow
+	// <vendor>". Both are written with the placeholder, so that the
+	// consent runtime, which may relabel them in the visitor's language,
+	// adds nothing that moves the page.
+	PlaceholderButtons func(vendor string) (load, always string)
 	// ReportOnly decides and counts everything but changes no byte.
 	ReportOnly bool
 	// Facts, if set, remembers what inline scripts were read to contain,
@@ -2971,9 +2978,17 @@ func (r *Writer) placeholder(d *Decision) {
 	b = addAttr(b, "data-fp-placeholder", vendor)
 	b = addAttr(b, "data-fp-category", d.Category)
 	b = addAttr(b, "data-fp-token", r.opts.Token)
+	load, always := "Load content", "Always allow "+vendor
+	if r.opts.PlaceholderButtons != nil {
+		load, always = r.opts.PlaceholderButtons(vendor)
+	}
 	b = append(b, "><span>"...)
 	b = appendEscaped(b, text)
-	b = append(b, `</span> <button type="button" data-fp-load>Load content</button></span>`...)
+	b = append(b, `</span> <button type="button" data-fp-load>`...)
+	b = appendEscaped(b, load)
+	b = append(b, `</button> <button type="button" data-fp-load="always">`...)
+	b = appendEscaped(b, always)
+	b = append(b, `</button></span>`...)
 	r.emit(b)
 }
 
@@ -3914,7 +3929,7 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	if n == nil {
 		n = new(Writer)
 	}
-	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, Facts: r.opts.Facts}, r.stats)
+	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, PlaceholderButtons: r.opts.PlaceholderButtons, Facts: r.opts.Facts}, r.stats)
 	n.base = r.base
 	n.isNested = true
 	n.nest = r.nest + 1

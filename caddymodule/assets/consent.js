@@ -388,12 +388,10 @@
     onPage();
     activate();
     if (C.banner) banner();
-    // placeholders get an "always allow" choice
+    // placeholders' two buttons, written with them, in the visitor's language
     known.forEach((ph) => {
-      if (!ph.classList.contains("fp-placeholder")) return;
-      var a = el("button", { type: "button", "data-fp-load": "always", text: T.always + " " + ph.getAttribute("data-fp-placeholder") });
-      ph.appendChild(d.createTextNode(" "));
-      ph.appendChild(a);
+      var b = ph.classList.contains("fp-placeholder") && ph.querySelectorAll("button[data-fp-load]");
+      if (b && b.length == 2) { b[0].textContent = T.load; b[1].textContent = T.always + " " + ph.getAttribute("data-fp-placeholder"); }
     });
   };
   if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start); else start();

@@ -1,0 +1,1 @@
+/* late.js: the browser test delays this script (TestBrowserConsent, no layout shift when the runtime starts late). */
