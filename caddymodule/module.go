@@ -93,8 +93,9 @@ type Handler struct {
 	// the builtin database in order.
 	Lists []List `json:"lists,omitempty"`
 	// PlaceholderText is the text of click-to-load placeholders; "%s" is
-	// replaced by the vendor. Default: "This content is hosted by %s.
-	// Loading it shares your data with them."
+	// replaced by the vendor. Default: the banner's placeholder text in
+	// its language when one is set, else in English ("This content is
+	// hosted by %s. Loading it shares your data with them.").
 	PlaceholderText string `json:"placeholder_text,omitempty"`
 	// Exclude lists path prefixes that are never rewritten (e.g. /admin);
 	// each starts with "/".
@@ -157,8 +158,10 @@ type Handler struct {
 	proxies        []*proxy
 	memo           *pageMemo
 	logger         *zap.Logger
-	// buttons labels the placeholders' buttons (Banner.placeholderButtons).
-	buttons func(vendor string) (load, always string)
+	// placeholderText and buttons write the placeholders' text and label
+	// their buttons (PlaceholderText, Banner.placeholderLabels).
+	placeholderText func(vendor string) string
+	buttons         func(vendor string) (load, always string)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -185,7 +188,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.runtime, h.runtimeVersion = rt, ver
-	h.buttons = h.Banner.placeholderButtons()
+	h.placeholderText, h.buttons = h.Banner.placeholderLabels()
+	if h.PlaceholderText != "" {
+		h.placeholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }
+	}
 	p, set, err := h.newPolicy()
 	if err != nil {
 		return err
@@ -674,11 +680,9 @@ func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
 		Loader:       h.loader,
 		Facts:        scriptFacts,
 		// (Nil before Provision, as in a test's Handler: the rewriter's
-		// English labels.)
+		// English ones.)
+		PlaceholderText:    h.placeholderText,
 		PlaceholderButtons: h.buttons,
-	}
-	if h.PlaceholderText != "" {
-		opts.PlaceholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }
 	}
 	return opts
 }

@@ -547,29 +547,39 @@ func TestDefaultPolicyDemoPage(t *testing.T) {
 }
 
 // TestPlaceholderButtons checks that the placeholders' two buttons are
-// served with them, labelled in the banner's language when one is set,
-// and in English with language auto, which the runtime relabels in the
-// visitor's language.
+// served with them, and that they and the placeholder's text are in the
+// banner's language when one is set, in English with language auto (the
+// runtime relabels the buttons in the visitor's language), and that
+// placeholder_text is the operator's text in every language.
 func TestPlaceholderButtons(t *testing.T) {
 	page := `<p>Our shop</p><iframe src="https://www.youtube.com/embed/x"></iframe>`
+	const enText = `<span>This content is hosted by YouTube. Loading it shares your data with them.</span> `
 	for _, c := range []struct {
-		name   string
-		banner *Banner
-		want   string
+		name string
+		h    *Handler
+		want string
 	}{
-		{"no banner", nil, `<button type="button" data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
-		{"auto", &Banner{Enabled: true, Language: "auto"}, `data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
-		{"fr", &Banner{Enabled: true, Language: "fr"}, `data-fp-load>Charger le contenu</button> <button type="button" data-fp-load="always">Toujours autoriser YouTube</button>`},
-		{"de, the operator's", &Banner{Enabled: true, Language: "de", Texts: map[string]map[string]string{"de": {"load": "Inhalt laden", "always": "Immer erlauben"}}},
-			`data-fp-load>Inhalt laden</button> <button type="button" data-fp-load="always">Immer erlauben YouTube</button>`},
+		{"no banner", &Handler{}, enText + `<button type="button" data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
+		{"auto", &Handler{Banner: &Banner{Enabled: true, Language: "auto"}}, enText + `<button type="button" data-fp-load>Load content</button> <button type="button" data-fp-load="always">Always allow YouTube</button>`},
+		{"fr", &Handler{Banner: &Banner{Enabled: true, Language: "fr"}},
+			`<span>Ce contenu est hébergé par YouTube. Le charger partage vos données avec ce service.</span> <button type="button" data-fp-load>Charger le contenu</button> <button type="button" data-fp-load="always">Toujours autoriser YouTube</button>`},
+		{"de, the operator's", &Handler{Banner: &Banner{Enabled: true, Language: "de", Texts: map[string]map[string]string{"de": {"load": "Inhalt laden", "always": "Immer erlauben", "placeholder": "Von %s."}}}},
+			`<span>Von YouTube.</span> <button type="button" data-fp-load>Inhalt laden</button> <button type="button" data-fp-load="always">Immer erlauben YouTube</button>`},
+		{"placeholder_text over fr", &Handler{PlaceholderText: "Hosted by %s!", Banner: &Banner{Enabled: true, Language: "fr"}},
+			`<span>Hosted by YouTube!</span> <button type="button" data-fp-load>Charger le contenu</button>`},
 	} {
-		h := provisioned(t, &Handler{Banner: c.banner})
+		h := provisioned(t, c.h)
 		rec := serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte(page))
 		})
 		if out := rec.Body.String(); !strings.Contains(out, c.want) {
 			t.Errorf("%s: the placeholder lacks %s:\n%s", c.name, c.want, out)
+		}
+		// The placeholder's text is the rewriter's: the runtime is not
+		// sent it.
+		if bytes.Contains(h.runtime, []byte("Loading it shares")) || bytes.Contains(h.runtime, []byte(`"placeholder"`)) {
+			t.Errorf("%s: the runtime carries the placeholder's text", c.name)
 		}
 	}
 }

@@ -62,6 +62,7 @@ var DefaultTexts = map[string]map[string]string{
 		"title": "Your privacy", "body": "We would like to use third-party services on this site. They only load if you agree, and you can change your mind at any time.",
 		"accept": "Accept all", "reject": "Reject all", "settings": "Choose", "save": "Save my choices",
 		"privacy": "Privacy policy", "reopen": "Cookie settings", "vendors": "On this page:", "always": "Always allow", "load": "Load content",
+		"placeholder":   "This content is hosted by %s. Loading it shares your data with them.",
 		"cat_analytics": "Audience measurement", "cat_advertising": "Advertising", "cat_social": "Social networks",
 		"cat_session_replay": "Session recording", "cat_tag_manager": "Tag managers", "cat_embeds": "Embedded content (videos, maps)",
 		"cat_consent": "Consent management", "cat_fonts": "Web fonts", "cat_cdn": "Content delivery", "cat_payments": "Payments",
@@ -71,6 +72,7 @@ var DefaultTexts = map[string]map[string]string{
 		"title": "Votre vie privée", "body": "Nous aimerions utiliser des services tiers sur ce site. Ils ne se chargent qu'avec votre accord, et vous pouvez changer d'avis à tout moment.",
 		"accept": "Tout accepter", "reject": "Tout refuser", "settings": "Choisir", "save": "Enregistrer mes choix",
 		"privacy": "Politique de confidentialité", "reopen": "Gestion des cookies", "vendors": "Sur cette page :", "always": "Toujours autoriser", "load": "Charger le contenu",
+		"placeholder":   "Ce contenu est hébergé par %s. Le charger partage vos données avec ce service.",
 		"cat_analytics": "Mesure d'audience", "cat_advertising": "Publicité", "cat_social": "Réseaux sociaux",
 		"cat_session_replay": "Enregistrement de session", "cat_tag_manager": "Gestionnaires de balises", "cat_embeds": "Contenus intégrés (vidéos, cartes)",
 		"cat_consent": "Gestion du consentement", "cat_fonts": "Polices web", "cat_cdn": "Diffusion de contenu", "cat_payments": "Paiements",
@@ -160,19 +162,22 @@ func (b *Banner) texts() map[string]map[string]string {
 	return out
 }
 
-// placeholderButtons returns the labels of the placeholders' buttons
-// that the rewriter writes (rewrite.Options.PlaceholderButtons), in the
-// banner's language when one is set, else in English: with language auto
-// the runtime relabels them in the visitor's language, which may move
-// what follows a placeholder by the labels' difference in width.
-func (b *Banner) placeholderButtons() func(vendor string) (load, always string) {
+// placeholderLabels returns the text and the buttons' labels of the
+// placeholders that the rewriter writes (rewrite.Options.PlaceholderText
+// and PlaceholderButtons; "%s" in the text is the vendor), in the
+// banner's language when one is set, else in English. With language auto
+// the runtime relabels the buttons in the visitor's language, which may
+// move what follows a placeholder by the labels' difference in width; the
+// text, which would move more, it leaves.
+func (b *Banner) placeholderLabels() (text func(vendor string) string, buttons func(vendor string) (load, always string)) {
 	lang := "en"
 	if b != nil && b.Language != "" && b.Language != "auto" {
 		lang = b.Language
 	}
 	t := b.texts()[lang]
-	load, always := t["load"], t["always"]
-	return func(vendor string) (string, string) { return load, always + " " + vendor }
+	p, load, always := t["placeholder"], t["load"], t["always"]
+	return func(vendor string) string { return strings.ReplaceAll(p, "%s", vendor) },
+		func(vendor string) (string, string) { return load, always + " " + vendor }
 }
 
 // runtimeConfig is what the runtime is called with.
@@ -245,6 +250,9 @@ func (h *Handler) buildRuntime() ([]byte, string, error) {
 		}
 	}
 	cfg.Texts = h.Banner.texts()
+	for _, t := range cfg.Texts {
+		delete(t, "placeholder") // the rewriter's alone
+	}
 	j, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, "", err
