@@ -276,10 +276,7 @@ func TestPerfReport(t *testing.T) {
 	// read (factFirst): their match is the host's walk and the facts'.
 	first := 0
 	for i := range reqs {
-		var o outcome
-		_, hostEnd := hostSpan(&reqs[i])
-		db.walkHost(reqs[i].Host, &o, &reqs[i], hostEnd)
-		if f, known := db.factsOf(&reqs[i], &o); factFirst(&o, f, known) {
+		if answeredFirst(db, &reqs[i]) {
 			first++
 		}
 	}

@@ -524,20 +524,23 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
 	}
 	db := newDB(hint)
-	// With FormatAuto, the lines are held until the format is known
-	// (detect): then each is parsed, with its own line number.
+	parse := func(l string) {
+		if len(l) > maxLine {
+			st.bad("line longer than %d bytes", maxLine)
+		} else {
+			parseLine(db, st, strings.TrimSpace(l), category)
+		}
+	}
+	// With FormatAuto, the lines are held until the format is settled
+	// (settle): then each is parsed, with its own line number.
 	var held []string
-	heldBytes, heldRules := 0, 0
+	heldBytes, heldRules, guess := 0, 0, FormatAuto
 	parseHeld := func() {
-		st.Format = detect(held)
+		st.Format = guess
 		n := st.Lines - len(held)
 		for i, l := range held {
 			st.Lines, st.line = n+i+1, l
-			if len(l) > maxLine {
-				st.bad("line longer than %d bytes", maxLine)
-			} else {
-				parseLine(db, st, strings.TrimSpace(l), category)
-			}
+			parse(l)
 		}
 		held, heldBytes, heldRules = held[:0], 0, 0
 	}
@@ -546,22 +549,19 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 		if len(line) > 0 || err == nil {
 			st.Lines++ // the line number of line, for errors and samples
 			st.line = line
-			switch {
-			case st.Format == FormatAuto:
+			if st.Format != FormatAuto {
+				parse(line)
+			} else {
 				held = append(held, line)
 				heldBytes += len(line)
 				lf := lineFormat(line)
 				if lf != FormatAuto {
 					heldRules++
 				}
-				// (Adblock Plus syntax settles it at once: detect.)
-				if lf == FormatABP || heldRules >= detectLines || heldBytes >= detectBytes {
+				// (Adblock Plus syntax settles it at once.)
+				if guess = settle(guess, lf); guess == FormatABP || heldRules >= detectLines || heldBytes >= detectBytes {
 					parseHeld()
 				}
-			case len(line) > maxLine:
-				st.bad("line longer than %d bytes", maxLine)
-			default:
-				parseLine(db, st, strings.TrimSpace(line), category)
 			}
 		}
 		if err == io.EOF {
@@ -603,27 +603,24 @@ func trimEOL(b []byte) []byte {
 }
 
 // FormatAuto reads up to detectLines lines that are not comments, or
-// detectBytes of lines, before it settles the format (detect).
+// detectBytes of lines, before it settles the format (settle).
 const (
 	detectLines = 200
 	detectBytes = 256 << 10
 )
 
-// detect settles the format of a list from its first lines: Adblock Plus
-// when one of them has its syntax (lineFormat), since a bare host is an
-// Adblock Plus rule too and a list need not begin with its header;
-// otherwise the project's own format, a hosts file or a domain list, the
-// first that one of them has, in that order; FormatAuto when they are all
-// comments or blank.
-func detect(lines []string) Format {
-	f := FormatAuto
-	for _, l := range lines {
-		switch lf := lineFormat(l); {
-		case lf == FormatABP:
-			return FormatABP
-		case lf == FormatOwn, lf == FormatHosts && f != FormatOwn, lf == FormatDomains && f == FormatAuto:
-			f = lf
-		}
+// settle returns the format of a list whose lines so far show f, given
+// the format of one more line, lf (lineFormat): Adblock Plus once one of
+// them has its syntax, since a bare host is an Adblock Plus rule too and
+// a list need not begin with its header; otherwise the project's own
+// format, a hosts file or a domain list, the first that one of them has,
+// in that order; FormatAuto while they are all comments or blank.
+func settle(f, lf Format) Format {
+	switch {
+	case f == FormatABP, lf == FormatAuto:
+		return f
+	case lf == FormatABP, lf == FormatOwn, lf == FormatHosts && f != FormatOwn, lf == FormatDomains && f == FormatAuto:
+		return lf
 	}
 	return f
 }

@@ -45,19 +45,34 @@ func TestURLCache(t *testing.T) {
 		t.Errorf("the shards keep %d keys of %d: the keys do not spread over them", kept, size)
 	}
 
+	concurrently(t, 8, func(g int) error {
+		for i := range 5000 {
+			n := g*1_000_000 + i%300
+			if v, ok := c.get(key(n)); ok && v != answer(n) {
+				return fmt.Errorf("key %d answered %+v", n, v)
+			}
+			c.add(key(n), answer(n))
+		}
+		return nil
+	})
+
+	if n := unsafe.Sizeof(cacheShard{}); n != 64 {
+		t.Errorf("a cache shard is %d bytes, not a cache line", n)
+	}
+}
+
+// concurrently runs f(0), …, f(n-1) in goroutines of their own and
+// reports each error it returns on t.
+func concurrently(t *testing.T, n int, f func(g int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
+	errs := make(chan error, n)
+	for g := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 5000 {
-				n := g*1_000_000 + i%300
-				if v, ok := c.get(key(n)); ok && v != answer(n) {
-					errs <- fmt.Errorf("key %d answered %+v", n, v)
-					return
-				}
-				c.add(key(n), answer(n))
+			if err := f(g); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -65,9 +80,5 @@ func TestURLCache(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-
-	if n := unsafe.Sizeof(cacheShard{}); n != 64 {
-		t.Errorf("a cache shard is %d bytes, not a cache line", n)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"unsafe"
 )
@@ -826,25 +825,15 @@ func TestDomainMemo(t *testing.T) {
 	if _, ok := db.Match(requestFor("https://t.example/track/beacon.gif", view, 0)); ok {
 		t.Error("the answer for a page host was kept under a view of the caller's buffer")
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for _, p := range []string{"a.example", "b.a.example", "c.example", "x.a.example"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 2000 {
-				if err := check(p); err != nil {
-					errs <- err
-					return
-				}
+	pages := []string{"a.example", "b.a.example", "c.example", "x.a.example"}
+	concurrently(t, len(pages), func(g int) error {
+		for range 2000 {
+			if err := check(pages[g]); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		}
+		return nil
+	})
 }
 
 // matchFull is Match without factFirst: the host's entries and rules,
@@ -857,6 +846,16 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 	db.matchGeneric(q, &o, hostStart, hostEnd)
 	f, known := db.factsOf(q, &o)
 	return withFacts(&o, f, known)
+}
+
+// answeredFirst reports whether Match answers q from the embedded
+// database before reading its tokens (factFirst), as Match decides it.
+func answeredFirst(db *DB, q *Request) bool {
+	var o outcome
+	_, hostEnd := hostSpan(q)
+	db.walkHost(q.Host, &o, q, hostEnd)
+	f, known := db.factsOf(q, &o)
+	return factFirst(&o, f, known)
 }
 
 // TestFactFirst checks that Match's answer from the embedded database
@@ -893,9 +892,7 @@ func TestFactFirst(t *testing.T) {
 			if got.Category != tt.want {
 				t.Errorf("%s (type %d): category %q, want %q", tt.url, typ, got.Category, tt.want)
 			}
-			var o outcome
-			db.walkHost(q.Host, &o, q, 0)
-			if f, known := db.factsOf(q, &o); factFirst(&o, f, known) {
+			if answeredFirst(db, q) {
 				first++
 			}
 		}
@@ -916,9 +913,7 @@ func TestFactFirst(t *testing.T) {
 			if got != want || gok != wok {
 				t.Fatalf("%s (type %d): Match %+v %v, the full match %+v %v", q.URL, typ, got, gok, want, wok)
 			}
-			var o outcome
-			full.walkHost(q.Host, &o, q, 0)
-			if f, known := full.factsOf(q, &o); factFirst(&o, f, known) {
+			if answeredFirst(full, q) {
 				first++
 			}
 		}

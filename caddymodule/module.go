@@ -188,10 +188,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.runtime, h.runtimeVersion = rt, ver
-	h.placeholderText, h.buttons = h.Banner.placeholderLabels()
+	text, load, always := h.Banner.placeholderLabels()
 	if h.PlaceholderText != "" {
-		h.placeholderText = func(vendor string) string { return strings.ReplaceAll(h.PlaceholderText, "%s", vendor) }
+		text = h.PlaceholderText
 	}
+	h.placeholderText = func(vendor string) string { return strings.ReplaceAll(text, "%s", vendor) }
+	h.buttons = func(vendor string) (string, string) { return load, always + " " + vendor }
 	p, set, err := h.newPolicy()
 	if err != nil {
 		return err

@@ -162,22 +162,20 @@ func (b *Banner) texts() map[string]map[string]string {
 	return out
 }
 
-// placeholderLabels returns the text and the buttons' labels of the
-// placeholders that the rewriter writes (rewrite.Options.PlaceholderText
-// and PlaceholderButtons; "%s" in the text is the vendor), in the
+// placeholderLabels returns the text ("%s" for the vendor) and the
+// buttons' labels of the placeholders that the rewriter writes
+// (rewrite.Options.PlaceholderText and PlaceholderButtons), in the
 // banner's language when one is set, else in English. With language auto
 // the runtime relabels the buttons in the visitor's language, which may
 // move what follows a placeholder by the labels' difference in width; the
 // text, which would move more, it leaves.
-func (b *Banner) placeholderLabels() (text func(vendor string) string, buttons func(vendor string) (load, always string)) {
+func (b *Banner) placeholderLabels() (text, load, always string) {
 	lang := "en"
 	if b != nil && b.Language != "" && b.Language != "auto" {
 		lang = b.Language
 	}
 	t := b.texts()[lang]
-	p, load, always := t["placeholder"], t["load"], t["always"]
-	return func(vendor string) string { return strings.ReplaceAll(p, "%s", vendor) },
-		func(vendor string) (string, string) { return load, always + " " + vendor }
+	return t["placeholder"], t["load"], t["always"]
 }
 
 // runtimeConfig is what the runtime is called with.

@@ -509,7 +509,9 @@ func TestPlaceholder(t *testing.T) {
 		}
 	}
 	// The buttons' labels are the option's, escaped.
-	labels := func(vendor string) (string, string) { return "Charger <le> contenu", "Toujours autoriser " + vendor + ` "&"` }
+	labels := func(vendor string) (string, string) {
+		return "Charger <le> contenu", "Toujours autoriser " + vendor + ` "&"`
+	}
 	out2 := rewriteString(t, in, Options{Policy: p, Token: "tok", PlaceholderButtons: labels})
 	if want := `data-fp-load>Charger &lt;le&gt; contenu</button> <button type="button" data-fp-load="always">Toujours autoriser YouTube &quot;&amp;&quot;</button>`; !strings.Contains(out2, want) {
 		t.Errorf("labelled buttons: missing %s in %s", want, out2)
