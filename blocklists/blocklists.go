@@ -141,8 +141,13 @@ type DB struct {
 	// answers is LookupHost's answer for every host in the table, worked
 	// out by Freeze; nil before, and after a change to the hosts.
 	answers atomic.Pointer[hostAnswers]
-	generic int // rules in tokens, edges and fallback
-	regexes int
+	// hostIndex splits the longer lists of hostRules by a byte of the
+	// URL (refIndex), in hostRules' order: nil for a list of
+	// hostIndexMin refs or fewer, and nil as a whole before Freeze and
+	// after a change to the host rules.
+	hostIndex atomic.Pointer[[]*refIndex]
+	generic   int // rules in tokens, edges and fallback
+	regexes   int
 	// Signatures recognise vendors' inline loaders.
 	Signatures []Signature
 	// Shapes recognise vendor loaders by path, on any host.
@@ -238,6 +243,7 @@ func (db *DB) AddPath(host, prefix string, e Entry) {
 
 func (db *DB) addHostRule(host string, r *rule) {
 	db.answers.Store(nil)
+	db.hostIndex.Store(nil)
 	n := db.hosts.ref(host)
 	if n.rules == 0 {
 		db.hostRules = append(db.hostRules, nil)

@@ -515,6 +515,7 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.patter
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
 	h := host
+	ix := db.hostIndex.Load()
 	for {
 		if n, ok := db.hosts.get(h); ok {
 			o.fact = o.fact || n.flags&nodeFact != 0
@@ -529,8 +530,12 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 				hasRules = true
 				if q != nil {
 					t := reqTypes(q)
-					for i := range db.hostRules[n.rules-1] {
-						x := &db.hostRules[n.rules-1][i]
+					refs := db.hostRules[n.rules-1]
+					if ix != nil && (*ix)[n.rules-1] != nil {
+						refs = (*ix)[n.rules-1].refsAt(q.URL, hostEnd)
+					}
+					for i := range refs {
+						x := &refs[i]
 						if x.pass(q.URL, hostEnd, t) && x.r.matchAt(q, hostEnd) {
 							o.add(&x.r.Entry, urlRuleSpec+len(h)+len(x.r.pattern))
 						}
@@ -551,6 +556,79 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			return hasRules
 		}
 	}
+}
+
+// hostIndexMin is the longest list of rules under a host that walkHost
+// reads whole. The embedded database and EasyPrivacy and EasyList put 60
+// rules under cloudfront.net, 39 under amazonaws.com, 25 under
+// google.com: a URL on such a host read every one of their refs, 0.2 µs
+// with them in the CPU's caches, 0.6–0.9 µs without (2026-12-03).
+const hostIndexMin = 8
+
+// refIndex is a list of rules under a host split by the second byte of
+// their refs, the byte after the URL's host and the one after that: the
+// first is mostly the path's "/", the second the path's first letter.
+// lists[at[c]] holds, in the list's order, the refs whose second byte is
+// c and those that check fewer than two bytes; lists[0] the latter
+// alone, for a URL whose byte there no ref checks, or which ends before
+// it. A ref whose second byte is not the URL's fails its check (pass),
+// so the refs a list leaves out are refs walkHost would pass by.
+type refIndex struct {
+	at    [256]uint8
+	lists [][]ruleRef
+}
+
+// newRefIndex splits refs, or returns nil when they are too few to gain
+// from it, or have too many second bytes for at's 255 lists.
+func newRefIndex(refs []ruleRef) *refIndex {
+	if len(refs) <= hostIndexMin {
+		return nil
+	}
+	ix := &refIndex{lists: [][]ruleRef{nil}}
+	for _, x := range refs {
+		if x.n < 2 {
+			continue
+		}
+		c := byte(x.lit >> 8)
+		if ix.at[c] != 0 {
+			continue
+		}
+		if len(ix.lists) == 256 {
+			return nil
+		}
+		ix.at[c] = uint8(len(ix.lists))
+		ix.lists = append(ix.lists, nil)
+	}
+	for _, x := range refs {
+		if x.n < 2 {
+			for k := range ix.lists {
+				ix.lists[k] = append(ix.lists[k], x)
+			}
+			continue
+		}
+		k := ix.at[byte(x.lit>>8)]
+		ix.lists[k] = append(ix.lists[k], x)
+	}
+	return ix
+}
+
+// refsAt returns the refs that may pass for a URL u whose host ends at
+// hostEnd.
+func (ix *refIndex) refsAt(u string, hostEnd int) []ruleRef {
+	var c byte
+	if hostEnd+1 < len(u) {
+		c = u[hostEnd+1]
+	}
+	return ix.lists[ix.at[c]]
+}
+
+// indexHostRules makes DB.hostIndex.
+func (db *DB) indexHostRules() {
+	ix := make([]*refIndex, len(db.hostRules))
+	for i, refs := range db.hostRules {
+		ix[i] = newRefIndex(refs)
+	}
+	db.hostIndex.Store(&ix)
 }
 
 // parentHost returns h without its first label, and whether that is a
@@ -618,10 +696,14 @@ const catOther = 255
 
 // Freeze works out LookupHost's answer for every host in the table, so
 // that a lookup walks the host once and reads its answer (it takes about
-// a fifth of a microsecond per host in the table). It is safe to call
-// while readers look up, and more than once; a change to the DB's hosts
-// undoes it, until the next Freeze.
+// a fifth of a microsecond per host in the table), and splits the longer
+// lists of rules under a host (refIndex). It is safe to call while
+// readers look up, and more than once; a change to the DB's hosts or
+// host rules undoes it, until the next Freeze.
 func (db *DB) Freeze() {
+	if db.hostIndex.Load() == nil {
+		db.indexHostRules()
+	}
 	if db.answers.Load() != nil {
 		return
 	}

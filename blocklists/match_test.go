@@ -259,6 +259,78 @@ func requestFor(u, page string, t ReqType) *Request {
 	return &Request{URL: strings.ToLower(u), Host: host, PageHost: page, Type: t}
 }
 
+// TestHostIndex checks that the rules under a host split by the byte
+// after the host's first (refIndex) give the answers of the whole list:
+// for the rules' own URLs, URLs that end at the host or one byte after
+// it, and paths that begin with every byte; and that where two rules tie
+// the first added still wins, which a split that lost the list's order
+// would turn.
+func TestHostIndex(t *testing.T) {
+	db := NewDB()
+	paths := []string{
+		"/*ab", // checks one byte: in every split
+		"/abc", // ties with /*ab on the same URL: /*ab came first
+		"/a1", "/a2/x", "/b1", "/b2^", "/c/d", "/d*e", "/x^",
+		"^",   // checks none
+		"?q=", // the byte after the host is not a "/"
+		"/%2f", "/ab*c*d",
+	}
+	for i, p := range paths {
+		db.AddPath("cdn.example", p, Entry{Vendor: fmt.Sprintf("v%d", i), Category: "analytics"})
+	}
+	db.AddPath("www.cdn.example", "/abc", Entry{Vendor: "www", Category: "advertising"})
+	n, _ := db.hosts.get("cdn.example")
+	if len(db.rulesOf(n)) <= hostIndexMin {
+		t.Fatalf("%d rules under the host: the index is made for more than %d", len(db.rulesOf(n)), hostIndexMin)
+	}
+	urls := []string{"https://cdn.example", "https://cdn.example/", "https://cdn.example?", "https://www.cdn.example/abc?x"}
+	for _, p := range paths {
+		urls = append(urls, "https://cdn.example"+strings.ReplaceAll(strings.ReplaceAll(p, "*", "zz"), "^", "/"))
+	}
+	for c := 1; c < 256; c++ {
+		urls = append(urls, "https://cdn.example/"+string(rune(c))+"bc/d/e", "https://x.cdn.example/"+string(byte(c)))
+	}
+	type answer struct {
+		e  Entry
+		ok bool
+	}
+	whole := map[string]answer{}
+	for _, u := range urls {
+		e, ok := db.Match(requestFor(u, "", TypeImage))
+		whole[u] = answer{e, ok}
+	}
+	db.Freeze()
+	ix := db.hostIndex.Load()
+	if ix == nil || (*ix)[n.rules-1] == nil {
+		t.Fatal("Freeze made no index of the host's rules")
+	}
+	matched := 0
+	for _, u := range urls {
+		e, ok := db.Match(requestFor(u, "", TypeImage))
+		if (answer{e, ok}) != whole[u] {
+			t.Errorf("%q: split %+v %v, whole list %+v %v", u, e, ok, whole[u].e, whole[u].ok)
+		}
+		if ok {
+			matched++
+		}
+	}
+	if e, _ := db.Match(requestFor("https://cdn.example/abc", "", TypeImage)); e.Vendor != "v0" {
+		t.Errorf("/abc: vendor %q, want v0 (/*ab, added first, ties with /abc)", e.Vendor)
+	}
+	if matched < len(paths) {
+		t.Errorf("%d URLs matched: the rules' own URLs should", matched)
+	}
+	// A change to the host rules drops the index until the next Freeze.
+	db.AddPath("cdn.example", "/new", Entry{Vendor: "new", Category: "analytics"})
+	if db.hostIndex.Load() != nil {
+		t.Fatal("the index outlived a change to the host rules")
+	}
+	db.Freeze()
+	if e, ok := db.Match(requestFor("https://cdn.example/new", "", TypeImage)); !ok || e.Vendor != "new" {
+		t.Errorf("/new after a second Freeze: %+v %v", e, ok)
+	}
+}
+
 // TestRuleRefs checks the bytes and types a rule's ref checks before the
 // rule is read: the literal next to the token, after it or before it, up
 // to the end of the URL; a host rule's first bytes; and a request of no
