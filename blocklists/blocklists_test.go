@@ -431,6 +431,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add("0.0.0.0 a.example\n")
 	f.Add("||a.example^$third-party,important\n@@||b.example/x\n")
 	f.Add("host | analytics | a.example/p | A\nsig | social | B | call:x\n")
+	f.Add("||a.example/a\n||a.example/b^\n||a.example/*c\n||a.example^\n||a.example/pa\n||a.example/p*q\n||a.example/px$image\n||a.example?x\n||a.example/p$domain=page.example\n@@||a.example/p?\n")
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, _, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
@@ -446,14 +447,33 @@ func FuzzParseList(f *testing.F) {
 			}
 			return r
 		}, in))
+		var reqs []*Request
 		for _, u := range []string{"https://a.example/" + p, "https://a.example/p?" + p, "https://x.a.example/", "https://" + p} {
 			for _, q := range []*Request{
 				{URL: u, Host: u[8 : max(strings.IndexByte(u[8:], '/'), 0)+8], PageHost: "page.example", Type: TypeAll},
 				{URL: u, Host: "a.example", PageHost: "a.example", Type: TypeScript},
 			} {
 				checkMatch(t, db, q)
+				reqs = append(reqs, q)
 			}
 		}
+		// Frozen, the rules under a host split (refIndex) answer as the
+		// whole list did.
+		type match struct {
+			e  Entry
+			ok bool
+		}
+		before := make([]match, len(reqs))
+		for i, q := range reqs {
+			before[i].e, before[i].ok = db.Match(q)
+		}
+		defer func() {
+			for i, q := range reqs {
+				if e, ok := db.Match(q); e != before[i].e || ok != before[i].ok {
+					t.Fatalf("frozen, Match(%q) = %+v, %v; before %+v, %v", q.URL, e, ok, before[i].e, before[i].ok)
+				}
+			}
+		}()
 		// Frozen, the list's hosts and the hosts around them answer as
 		// when the entries of their suffixes are combined on each lookup.
 		var hosts []string
