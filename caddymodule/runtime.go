@@ -17,6 +17,7 @@ import (
 	"github.com/tdewolff/minify/v2/js"
 
 	"github.com/firstparty/firstparty/blocklists"
+	"github.com/firstparty/firstparty/rewrite"
 )
 
 //go:embed assets/consent.js
@@ -61,8 +62,8 @@ var DefaultTexts = map[string]map[string]string{
 	"en": {
 		"title": "Your privacy", "body": "We would like to use third-party services on this site. They only load if you agree, and you can change your mind at any time.",
 		"accept": "Accept all", "reject": "Reject all", "settings": "Choose", "save": "Save my choices",
-		"privacy": "Privacy policy", "reopen": "Cookie settings", "vendors": "On this page:", "always": "Always allow", "load": "Load content",
-		"placeholder":   "This content is hosted by %s. Loading it shares your data with them.",
+		"privacy": "Privacy policy", "reopen": "Cookie settings", "vendors": "On this page:", "always": rewrite.DefaultAlwaysLabel, "load": rewrite.DefaultLoadLabel,
+		"placeholder":   rewrite.DefaultPlaceholderText,
 		"cat_analytics": "Audience measurement", "cat_advertising": "Advertising", "cat_social": "Social networks",
 		"cat_session_replay": "Session recording", "cat_tag_manager": "Tag managers", "cat_embeds": "Embedded content (videos, maps)",
 		"cat_consent": "Consent management", "cat_fonts": "Web fonts", "cat_cdn": "Content delivery", "cat_payments": "Payments",

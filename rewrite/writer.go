@@ -32,6 +32,15 @@ var ErrTokenTooLarge = errors.New("rewrite: token larger than the size cap")
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("rewrite: write after close")
 
+// The placeholder's English texts, which Options' PlaceholderText and
+// PlaceholderButtons replace: its text, with %s for the vendor, and its
+// buttons' labels (the second followed by the vendor).
+const (
+	DefaultPlaceholderText = "This content is hosted by %s. Loading it shares your data with them."
+	DefaultLoadLabel       = "Load content"
+	DefaultAlwaysLabel     = "Always allow"
+)
+
 // Options configure a Writer.
 type Options struct {
 	// Policy decides each resource. Nil keeps everything.
@@ -65,11 +74,12 @@ type Options struct {
 	// placeholder element. Nil inserts nothing.
 	Loader func(token, nonce string) []byte
 	// PlaceholderText returns the text of a click-to-load placeholder.
+	// Nil gives DefaultPlaceholderText.
 	PlaceholderText func(vendor string) string
 	// PlaceholderButtons returns the labels of a placeholder's two
 	// buttons: the one that loads the content, and the one that always
-	// allows its vendor. Nil gives "Load content" and "Always allow
-	// <vendor>". Both are written with the placeholder, so that the
+	// allows its vendor. Nil gives DefaultLoadLabel, and DefaultAlwaysLabel
+	// followed by the vendor. Both are written with the placeholder, so that the
 	// consent runtime, which may relabel them in the visitor's language,
 	// adds nothing that moves the page.
 	PlaceholderButtons func(vendor string) (load, always string)
@@ -2967,7 +2977,7 @@ func (r *Writer) placeholder(d *Decision) {
 	if vendor == "" {
 		vendor = d.Host
 	}
-	text := "This content is hosted by " + vendor + ". Loading it shares your data with them."
+	text := strings.ReplaceAll(DefaultPlaceholderText, "%s", vendor)
 	if r.opts.PlaceholderText != nil {
 		text = r.opts.PlaceholderText(vendor)
 	}
@@ -2978,7 +2988,7 @@ func (r *Writer) placeholder(d *Decision) {
 	b = addAttr(b, "data-fp-placeholder", vendor)
 	b = addAttr(b, "data-fp-category", d.Category)
 	b = addAttr(b, "data-fp-token", r.opts.Token)
-	load, always := "Load content", "Always allow "+vendor
+	load, always := DefaultLoadLabel, DefaultAlwaysLabel+" "+vendor
 	if r.opts.PlaceholderButtons != nil {
 		load, always = r.opts.PlaceholderButtons(vendor)
 	}
