@@ -579,14 +579,19 @@ type refIndex struct {
 }
 
 // newRefIndex splits refs, or returns nil when they are too few to gain
-// from it, or have too many second bytes for at's 255 lists.
+// from it, have too many second bytes for at's 255 lists, or so many refs
+// that check fewer than two bytes that their copies in every list would
+// take more than refIndexCopies times the refs' own room (a list of
+// thousands of "||host^$domain=…" rules beside rules with many paths).
 func newRefIndex(refs []ruleRef) *refIndex {
 	if len(refs) <= hostIndexMin {
 		return nil
 	}
 	ix := &refIndex{lists: [][]ruleRef{nil}}
+	short := 0
 	for _, x := range refs {
 		if x.n < 2 {
+			short++
 			continue
 		}
 		c := byte(x.lit >> 8)
@@ -598,6 +603,9 @@ func newRefIndex(refs []ruleRef) *refIndex {
 		}
 		ix.at[c] = uint8(len(ix.lists))
 		ix.lists = append(ix.lists, nil)
+	}
+	if len(ix.lists) == 1 || len(refs)-short+short*len(ix.lists) > refIndexCopies*len(refs) {
+		return nil
 	}
 	for _, x := range refs {
 		if x.n < 2 {
@@ -611,6 +619,9 @@ func newRefIndex(refs []ruleRef) *refIndex {
 	}
 	return ix
 }
+
+// refIndexCopies bounds the room a refIndex takes, in times its refs'.
+const refIndexCopies = 4
 
 // refsAt returns the refs that may pass for a URL u whose host ends at
 // hostEnd.

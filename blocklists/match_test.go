@@ -320,6 +320,22 @@ func TestHostIndex(t *testing.T) {
 	if matched < len(paths) {
 		t.Errorf("%d URLs matched: the rules' own URLs should", matched)
 	}
+	// Refs that check fewer than two bytes go in every part: where their
+	// copies would take more than refIndexCopies times the list's room,
+	// or where no ref checks two bytes, the list is read whole.
+	short := NewDB()
+	for i := range 10 {
+		short.AddPath("short.example", fmt.Sprintf("^x%d", i), Entry{Category: "analytics"})
+		short.AddPath("short.example", fmt.Sprintf("/%c", 'a'+i), Entry{Category: "analytics"})
+		short.AddPath("only.example", fmt.Sprintf("^%d", i), Entry{Category: "analytics"})
+	}
+	short.Freeze()
+	for _, h := range []string{"short.example", "only.example"} {
+		n, _ := short.hosts.get(h)
+		if x := (*short.hostIndex.Load())[n.rules-1]; x != nil {
+			t.Errorf("%s: %d refs split in %d parts", h, len(short.rulesOf(n)), len(x.lists))
+		}
+	}
 	// A change to the host rules drops the index until the next Freeze.
 	db.AddPath("cdn.example", "/new", Entry{Vendor: "new", Category: "analytics"})
 	if db.hostIndex.Load() != nil {
