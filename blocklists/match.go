@@ -571,8 +571,9 @@ const hostIndexMin = 8
 // lists[at[c]] holds, in the list's order, the refs whose second byte is
 // c and those that check fewer than two bytes; lists[0] the latter
 // alone, for a URL whose byte there no ref checks, or which ends before
-// it. A ref whose second byte is not the URL's fails its check (pass),
-// so the refs a list leaves out are refs walkHost would pass by.
+// it. A ref whose second byte is not the URL's is a rule whose pattern
+// has another byte there, right after the host, which cannot match: the
+// refs a list leaves out are rules walkHost would find no match in.
 type refIndex struct {
 	at    [256]uint8
 	lists [][]ruleRef
