@@ -531,8 +531,7 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 			o.addURLRule(r)
 		}
 	}
-	f, known := db.factsOf(q, &o)
-	return withFacts(&o, f, known)
+	return db.withFactsOf(q, &o)
 }
 
 // lookup matches https://host/path, of any type, on a page at page.example.

@@ -932,8 +932,7 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 	hostStart, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	f, known := db.factsOf(q, &o)
-	return withFacts(&o, f, known)
+	return db.withFactsOf(q, &o)
 }
 
 // answeredFirst reports whether Match answers q from the embedded

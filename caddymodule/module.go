@@ -192,8 +192,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.PlaceholderText != "" {
 		text = h.PlaceholderText
 	}
-	h.placeholderText = func(vendor string) string { return strings.ReplaceAll(text, "%s", vendor) }
-	h.buttons = func(vendor string) (string, string) { return load, always + " " + vendor }
+	h.placeholderText, h.buttons = rewrite.PlaceholderLabels(text, load, always)
 	p, set, err := h.newPolicy()
 	if err != nil {
 		return err

@@ -41,6 +41,17 @@ const (
 	DefaultAlwaysLabel     = "Always allow"
 )
 
+// PlaceholderLabels returns Options' PlaceholderText and
+// PlaceholderButtons for a text with %s for the vendor and two labels,
+// the second followed by the vendor, as the English defaults are.
+func PlaceholderLabels(text, load, always string) (textOf func(vendor string) string, buttons func(vendor string) (load, always string)) {
+	return func(vendor string) string { return strings.ReplaceAll(text, "%s", vendor) },
+		func(vendor string) (string, string) { return load, always + " " + vendor }
+}
+
+// The English defaults, made once.
+var defaultPlaceholderText, defaultPlaceholderButtons = PlaceholderLabels(DefaultPlaceholderText, DefaultLoadLabel, DefaultAlwaysLabel)
+
 // Options configure a Writer.
 type Options struct {
 	// Policy decides each resource. Nil keeps everything.
@@ -2977,10 +2988,14 @@ func (r *Writer) placeholder(d *Decision) {
 	if vendor == "" {
 		vendor = d.Host
 	}
-	text := strings.ReplaceAll(DefaultPlaceholderText, "%s", vendor)
-	if r.opts.PlaceholderText != nil {
-		text = r.opts.PlaceholderText(vendor)
+	textOf, buttons := r.opts.PlaceholderText, r.opts.PlaceholderButtons
+	if textOf == nil {
+		textOf = defaultPlaceholderText
 	}
+	if buttons == nil {
+		buttons = defaultPlaceholderButtons
+	}
+	text := textOf(vendor)
 	var b []byte
 	// Spans, not a div: the box must not close an open <p> around it.
 	b = append(b, `<span class="fp-placeholder" role="region"`...)
@@ -2988,10 +3003,7 @@ func (r *Writer) placeholder(d *Decision) {
 	b = addAttr(b, "data-fp-placeholder", vendor)
 	b = addAttr(b, "data-fp-category", d.Category)
 	b = addAttr(b, "data-fp-token", r.opts.Token)
-	load, always := DefaultLoadLabel, DefaultAlwaysLabel+" "+vendor
-	if r.opts.PlaceholderButtons != nil {
-		load, always = r.opts.PlaceholderButtons(vendor)
-	}
+	load, always := buttons(vendor)
 	b = append(b, "><span>"...)
 	b = appendEscaped(b, text)
 	b = append(b, `</span> <button type="button" data-fp-load>`...)
