@@ -1059,3 +1059,53 @@ func TestTokenBits(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenHitOrder checks that the URL's tokens are looked up in the
+// URL's order across scanTokens' batches (hitBatch) and around a rule
+// found by a token's end (DB.edges): of two rules of the same length
+// that match, the first in the URL wins, whichever list it came from.
+func TestTokenHitOrder(t *testing.T) {
+	const n = 3 * hitBatch
+	var miss strings.Builder
+	for k := 1; k <= n; k++ {
+		// Indexed under the token, but not matching a URL where "/"
+		// follows it: every one of them is a hit to look up.
+		fmt.Fprintf(&miss, "/t%02dx^zz\n", k)
+	}
+	db := mustParse(t, miss.String()+"/t20x^\n", FormatABP, "analytics")
+	db.Merge(mustParse(t, "/t10x^\nvent/x\n", FormatABP, "advertising"))
+	if db.edges.find(edgeHash("vent"), tokenWord("vent"), "vent") < 0 {
+		t.Fatal("vent/x is not indexed by its token's end: the test does not test the edges")
+	}
+	// path is /tNNx for NN from one to another, with extra before t18x.
+	path := func(from, to, step int, extra string) string {
+		var b strings.Builder
+		for k := from; k != to+step; k += step {
+			if k == 18 {
+				b.WriteString(extra)
+			}
+			fmt.Fprintf(&b, "/t%02dx", k)
+		}
+		return b.String() + "/"
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		// t10x (advertising) in the first batch, t20x (analytics) in
+		// the second, going up; going down, t20x in the second, t10x in
+		// the third.
+		{path(1, n, 1, ""), "advertising"},
+		{path(n, 1, -1, ""), "analytics"},
+		// The edge rule (advertising, as long as the others) after both
+		// going up; going down, after t20x, which waits in the batch when
+		// the edge is met, and which the edge rule must not jump ahead of.
+		{path(1, n, 1, "/vqvent/x"), "advertising"},
+		{path(n, 11, -1, "/vqvent/x"), "analytics"},
+	} {
+		q := &Request{URL: "https://h.example" + tc.path, Host: "h.example", PageHost: "page.example", Type: TypeAll}
+		checkMatch(t, db, q)
+		if e, ok := db.Match(q); !ok || e.Category != tc.want {
+			t.Errorf("%s: %+v %v, want the first rule in the URL's order (%s)", q.URL, e, ok, tc.want)
+		}
+	}
+}
