@@ -421,7 +421,7 @@ func (x *ruleRef) pass(u string, p int, t ReqType) bool {
 	}
 	e := min(s, len(u)-8)
 	// (word, written out: a call to it puts pass over the inlining budget.)
-	w := binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(u)), e)), 8)) >> (8 * uint(s-e))
+	w := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(u)), e))[:]) >> (8 * uint(s-e))
 	return (w^x.lit)<<x.rest == 0
 }
 
@@ -1055,9 +1055,13 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 }
 
 // word reads the 8 bytes of s from i, the first in the low byte. i+8
-// must be at most len(s).
+// must be at most len(s). They are read through an array pointer, which
+// the compiler takes as it is: unsafe.Slice would check on each read that
+// the 8 bytes do not wrap around the address space, four instructions on
+// every token of a URL (its floor, the match of a 740-byte URL whose
+// tokens index nothing, 920 against 970 ns in a loop, 2026-12-03).
 func word(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)), 8))
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))[:])
 }
 
 // tokenBits64 returns a bit for each of the 64 bytes of s from base (bit
