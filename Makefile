@@ -33,6 +33,9 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 
 test: vet chromium ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...
+	# blocklists' Go in place of its assembly, as other processors build it
+	$(GO) vet -tags purego ./blocklists
+	$(GO) test -tags purego -short ./blocklists
 
 test-short: ## the tests without the slow corpus passes
 	$(GO) test -short ./...

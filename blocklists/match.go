@@ -898,7 +898,8 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 // length (tokenHashOf). A loop over the bytes, which branched at the end
 // of each token and hashed byte by byte, read the longest URLs pages
 // load (745 bytes at p99) in 1.1 µs with nothing to look up (make
-// bench's floor); this reads them in 0.73.
+// bench's floor); this reads them in 0.73, and 0.61–0.73 with the bits
+// found 16 bytes at a time in assembly (tokenBits64).
 func (db *DB) matchGeneric(q *Request, o *outcome, hostStart, hostEnd int) {
 	if db.generic == 0 {
 		return
@@ -1066,26 +1067,30 @@ func word(s string, i int) uint64 {
 
 // tokenBits64 returns a bit for each of the 64 bytes of s from base (bit
 // k for s[base+k]) that is a token byte (isTokenChar), and 0 for those
-// past the end. s must be 8 bytes long at least. Each 8 bytes are tested
-// at once: the high bit of each byte is set where it lies in a-z, in 0-9
-// or is '%', then the 8 high bits are gathered by one multiply.
+// past the end; base is less than len(s). A last block shorter than 64
+// bytes is read from a copy padded with zeros, which no token holds.
+//
+// On amd64 the bytes are tested 16 at a time, in SSE2 assembly
+// (tokenBitsBlock): a 704-byte URL is read in 50 ns where, 8 bytes at a
+// time in Go (tokenBitsBlockGo), it took 220 ns, a quarter of the match
+// of a URL that long whose tokens index nothing (2026-12-03).
 func tokenBits64(s string, base int) uint64 {
-	var m uint64
 	if base+64 <= len(s) {
-		for k := 0; k < 64; k += 8 {
-			m |= tokenBits8(word(s, base+k)) << k
-		}
-		return m
+		return tokenBitsBlock((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), base)))
 	}
-	for k := 0; k < 64 && base+k < len(s); k += 8 {
-		var w uint64
-		if p := base + k; p+8 <= len(s) {
-			w = word(s, p)
-		} else {
-			// The last bytes, moved down to start at p: zeros above.
-			w = word(s, len(s)-8) >> (8 * uint(p+8-len(s)) & 63)
-		}
-		m |= tokenBits8(w) << k
+	var tail [64]byte
+	copy(tail[:], s[base:])
+	return tokenBitsBlock(&tail[0])
+}
+
+// tokenBitsBlockGo is tokenBitsBlock in Go: each 8 bytes are tested at
+// once, the high bit of each byte set where it lies in a-z, in 0-9 or is
+// '%', then the 8 high bits gathered by one multiply.
+func tokenBitsBlockGo(p *byte) uint64 {
+	b := (*[64]byte)(unsafe.Pointer(p))
+	var m uint64
+	for k := 0; k < 64; k += 8 {
+		m |= tokenBits8(binary.LittleEndian.Uint64(b[k:])) << k
 	}
 	return m
 }

@@ -679,13 +679,27 @@ func TestLowerASCII(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for n := 0; n <= 40; n++ {
+	for n := 0; n <= 80; n++ {
 		for k := 0; k < 200; k++ {
 			in := make([]byte, n)
 			for i := range in {
 				in[i] = byte(rng.IntN(256))
 			}
 			check(in)
+		}
+	}
+	// lower16 (assembly on amd64) against lower16Go, every byte value at
+	// every position of 32 bytes.
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 32; pos++ {
+			in := []byte("AZaz@[`{\x80\xc1\xdaAZaz@[`{\x80\xc1\xdaAZaz@[`{\x80\xc1\xda")[:32]
+			in[pos] = byte(c)
+			a, b := slices.Clone(in), slices.Clone(in)
+			lower16(&a[0], len(a))
+			lower16Go(&b[0], len(b))
+			if !bytes.Equal(a, b) || !bytes.Equal(a, ref(in)) {
+				t.Fatalf("lower16(%q) = %q, lower16Go %q, want %q", in, a, b, ref(in))
+			}
 		}
 	}
 }
@@ -1031,6 +1045,26 @@ func TestTokenBits(t *testing.T) {
 				}
 				if got != want {
 					t.Fatalf("tokenBits8(%q) = %08b, want %08b", b, got, want)
+				}
+			}
+		}
+	}
+	// tokenBitsBlock (assembly on amd64) against tokenBitsBlockGo, every
+	// byte value at every position of a block.
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 64; pos++ {
+			for _, f := range fill {
+				b := bytes.Repeat([]byte{f}, 64)
+				b[pos] = byte(c)
+				got, goGot := tokenBitsBlock(&b[0]), tokenBitsBlockGo(&b[0])
+				var want uint64
+				for k, x := range b {
+					if isTokenChar(x) {
+						want |= 1 << k
+					}
+				}
+				if got != want || goGot != want {
+					t.Fatalf("tokenBitsBlock(%q) = %064b, tokenBitsBlockGo %064b, want %064b", b, got, goGot, want)
 				}
 			}
 		}

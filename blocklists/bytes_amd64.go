@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package blocklists
+
+// tokenBitsBlock returns a bit for each of the 64 bytes at p (bit k for
+// p[k]) that is a token byte (isTokenChar): tokenBitsBlockGo, in SSE2
+// assembly.
+//
+//go:noescape
+func tokenBitsBlock(p *byte) uint64
+
+// lower16 lower-cases the ASCII letters of the n bytes at p in place, n a
+// multiple of 16: lower16Go, in SSE2 assembly.
+//
+//go:noescape
+func lower16(p *byte, n int)

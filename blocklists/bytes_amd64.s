@@ -1,0 +1,100 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Byte classes with SSE2 (every amd64 has it), 16 bytes an instruction.
+// A byte x lies in [lo, lo+n) exactly when x + (0x80-lo), wrapping, lies
+// in [0x80, 0x80+n), which as a signed byte is less than -128+n: one add
+// and one signed compare (PCMPGTB) a range.
+
+DATA letterOff<>+0(SB)/8, $0x1f1f1f1f1f1f1f1f // 0x80 - 'a'
+DATA letterOff<>+8(SB)/8, $0x1f1f1f1f1f1f1f1f
+GLOBL letterOff<>(SB), RODATA|NOPTR, $16
+
+DATA digitOff<>+0(SB)/8, $0x5050505050505050 // 0x80 - '0'
+DATA digitOff<>+8(SB)/8, $0x5050505050505050
+GLOBL digitOff<>(SB), RODATA|NOPTR, $16
+
+DATA upperOff<>+0(SB)/8, $0x3f3f3f3f3f3f3f3f // 0x80 - 'A'
+DATA upperOff<>+8(SB)/8, $0x3f3f3f3f3f3f3f3f
+GLOBL upperOff<>(SB), RODATA|NOPTR, $16
+
+DATA below26<>+0(SB)/8, $0x9a9a9a9a9a9a9a9a // -128 + 26
+DATA below26<>+8(SB)/8, $0x9a9a9a9a9a9a9a9a
+GLOBL below26<>(SB), RODATA|NOPTR, $16
+
+DATA below10<>+0(SB)/8, $0x8a8a8a8a8a8a8a8a // -128 + 10
+DATA below10<>+8(SB)/8, $0x8a8a8a8a8a8a8a8a
+GLOBL below10<>(SB), RODATA|NOPTR, $16
+
+DATA percent<>+0(SB)/8, $0x2525252525252525 // '%'
+DATA percent<>+8(SB)/8, $0x2525252525252525
+GLOBL percent<>(SB), RODATA|NOPTR, $16
+
+DATA caseBit<>+0(SB)/8, $0x2020202020202020 // 'a' - 'A'
+DATA caseBit<>+8(SB)/8, $0x2020202020202020
+GLOBL caseBit<>(SB), RODATA|NOPTR, $16
+
+// TOKENS sets the low 16 bits of reg to the token bytes (a-z, 0-9, '%')
+// of the 16 bytes at off(SI), given the constants in X8-X12.
+#define TOKENS(off, reg) \
+	MOVOU   off(SI), X0; \
+	MOVO    X0, X1;      \
+	PADDB   X8, X1;      \
+	MOVO    X10, X2;     \
+	PCMPGTB X1, X2;      \
+	MOVO    X0, X3;      \
+	PADDB   X9, X3;      \
+	MOVO    X11, X4;     \
+	PCMPGTB X3, X4;      \
+	PCMPEQB X12, X0;     \
+	POR     X2, X0;      \
+	POR     X4, X0;      \
+	PMOVMSKB X0, reg
+
+// func tokenBitsBlock(p *byte) uint64
+TEXT ·tokenBitsBlock(SB), NOSPLIT, $0-16
+	MOVQ  p+0(FP), SI
+	MOVOU letterOff<>(SB), X8
+	MOVOU digitOff<>(SB), X9
+	MOVOU below26<>(SB), X10
+	MOVOU below10<>(SB), X11
+	MOVOU percent<>(SB), X12
+	TOKENS(0, AX)
+	TOKENS(16, BX)
+	TOKENS(32, CX)
+	TOKENS(48, DX)
+	SHLQ  $16, BX
+	SHLQ  $32, CX
+	SHLQ  $48, DX
+	ORQ   BX, AX
+	ORQ   CX, DX
+	ORQ   DX, AX
+	MOVQ  AX, ret+8(FP)
+	RET
+
+// func lower16(p *byte, n int)
+TEXT ·lower16(SB), NOSPLIT, $0-16
+	MOVQ  p+0(FP), SI
+	MOVQ  n+8(FP), CX
+	MOVOU upperOff<>(SB), X8
+	MOVOU below26<>(SB), X10
+	MOVOU caseBit<>(SB), X11
+	TESTQ CX, CX
+	JLE   done
+
+loop:
+	MOVOU   (SI), X0
+	MOVO    X0, X1
+	PADDB   X8, X1
+	MOVO    X10, X2
+	PCMPGTB X1, X2
+	PAND    X11, X2
+	POR     X2, X0
+	MOVOU   X0, (SI)
+	ADDQ    $16, SI
+	SUBQ    $16, CX
+	JG      loop
+
+done:
+	RET
