@@ -1173,3 +1173,46 @@ func TestNextSuffix(t *testing.T) {
 		}
 	}
 }
+
+// TestFrozenWalk checks walkHost on a frozen DB, which goes from the
+// deepest suffix from entry to entry (hostAnswers.parent), against the
+// walk that looks every suffix up, and that it falls back to the latter
+// once the table holds a host the links were not worked out for.
+func TestFrozenWalk(t *testing.T) {
+	db := mustParse(t, "||a.example^\n||c.b.a.example^$image\n@@||d.c.b.a.example^\n||b.a.example/x^\n||localhost^\n||co.uk/p^\n||shop.co.uk^$important\n", FormatABP, "advertising")
+	hosts := []string{"z.d.c.b.a.example", "d.c.b.a.example", "c.b.a.example", "b.a.example", "a.example", "example",
+		"q.example", "localhost", "x.localhost", "www.shop.co.uk", "co.uk", "uk", "", ".", "a..example", "other.test"}
+	walk := func() []outcome {
+		var out []outcome
+		for _, h := range hosts {
+			var o outcome
+			q := &Request{URL: "https://" + h + "/x/y.gif", Host: h, PageHost: "page.test", Type: TypeImage}
+			_, hostEnd := hostSpan(q)
+			rules := db.walkHost(h, &o, q, hostEnd)
+			out = append(out, o)
+			if rules != (db.walkHost(h, &outcome{}, nil, 0)) {
+				t.Fatalf("%s: walkHost reports rules differently with and without a request", h)
+			}
+		}
+		return out
+	}
+	if db.answers.Load() != nil {
+		t.Fatal("the list is frozen already: the test does not compare the two walks")
+	}
+	want := walk()
+	db.Freeze()
+	if a := db.answers.Load(); a == nil || len(a.parent) != db.hosts.len() {
+		t.Fatal("Freeze left no links: the test does not test the frozen walk")
+	}
+	if got := walk(); !slices.Equal(got, want) {
+		t.Errorf("the frozen walk gives %+v, the walk over every suffix %+v", got, want)
+	}
+	// A host added without an entry, as Merge marks the facts' hosts:
+	// the links no longer cover the table.
+	db.hosts.ref("e.d.c.b.a.example").flags |= nodeFact
+	var o outcome
+	db.walkHost("f.e.d.c.b.a.example", &o, nil, 0)
+	if !o.fact {
+		t.Error("a host added after Freeze was not visited: the walk used links that miss it")
+	}
+}
