@@ -760,17 +760,11 @@ func (db *DB) Freeze() {
 	idx := map[node]uint32{}
 	facts := map[Entry]uint32{} // the answers an exception or a list's block gives way to
 	for j, h := range db.hosts.keys {
-		a.parent[j] = -1
-		for p, more := parentHost(h); more; p, more = parentHost(p) {
-			if _, k := db.hosts.probe(p, db.hosts.hash(p)); k >= 0 {
-				a.parent[j] = int32(k)
-				break
-			}
-		}
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
 		// into a table too large for the CPU's caches.
-		n, ok := db.combineNodes(h, j)
+		n, ok, parent := db.combineNodesParent(h, j)
+		a.parent[j] = parent
 		if !ok {
 			continue
 		}
@@ -828,17 +822,31 @@ func (db *DB) factOf(host string, n node) (Entry, bool) {
 // first important block, the first plain entry and the first vendor name
 // win. self is host's own entry in the table, or -1 to look it up.
 func (db *DB) combineNodes(host string, self int) (node, bool) {
+	n, ok, _ := db.combineNodesParent(host, self)
+	return n, ok
+}
+
+// combineNodesParent is combineNodes, which also returns the index of
+// the entry of host's longest suffix below host itself in the table, or
+// -1 (hostAnswers.parent).
+func (db *DB) combineNodesParent(host string, self int) (node, bool, int32) {
 	var best, imp node
 	var vendor uint32
 	exc := false
 	var fact uint8 // nodeFact, when a host of the facts is met (factOf)
+	parent := int32(-1)
 	for h := host; ; {
 		var n node
 		ok := self >= 0 && len(h) == len(host)
 		if ok {
 			n = db.hosts.nodes[self]
-		} else {
-			n, ok = db.hosts.get(h)
+		} else if len(db.hosts.slots) > 0 {
+			if _, j := db.hosts.probe(h, db.hosts.hash(h)); j >= 0 {
+				n, ok = db.hosts.nodes[j], true
+				if parent < 0 && len(h) < len(host) {
+					parent = int32(j)
+				}
+			}
 		}
 		if ok {
 			fact |= n.flags & nodeFact
@@ -867,16 +875,16 @@ func (db *DB) combineNodes(host string, self int) (node, bool) {
 	case imp.has():
 		best = imp
 	case exc:
-		return node{flags: nodeHas | nodeException | fact}, true
+		return node{flags: nodeHas | nodeException | fact}, true, parent
 	case !best.has():
-		return node{}, false
+		return node{}, false, parent
 	}
 	if best.vendor == 0 {
 		best.vendor = vendor
 	}
 	best.rules = 0
 	best.flags = best.flags&^nodeFact | fact
-	return best, true
+	return best, true, parent
 }
 
 // needsURL reports whether a decision for host can depend on more than
