@@ -1099,7 +1099,11 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 		if k < 0 {
 			continue
 		}
-		again := seen.add(uint32(k))
+		// Whether the token was met before is asked at its first rule
+		// searched in the whole URL whose ref passes. Such a ref checks
+		// the request's type alone, wherever the token lies: where none
+		// passed at the token's first sight, none passes at the next.
+		asked, again := false, false
 		for y := range db.tokens.list[k].rules {
 			ref := &db.tokens.list[k].rules[y]
 			if !ref.pass(u, x.i, t) {
@@ -1109,8 +1113,13 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 				if r.appliesType(q) && r.matchFrom(u, x.i-r.tokOff, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
 					o.addURLRule(r)
 				}
-			} else if !again && r.match(q) {
-				o.addURLRule(r)
+			} else {
+				if !asked {
+					asked, again = true, seen.add(uint32(k))
+				}
+				if !again && r.match(q) {
+					o.addURLRule(r)
+				}
 			}
 		}
 	}

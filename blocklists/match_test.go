@@ -725,7 +725,10 @@ func TestTokenScan(t *testing.T) {
 	for n := 1; n <= 20; n++ {
 		tok := word(n)
 		toks = append(toks, tok)
-		cases = append(cases, ruleCase{"/" + tok + "^", "/" + tok + "?"}, ruleCase{"=" + tok + "&", "=" + tok + "&"}, ruleCase{"|" + tok + "/", tok + "/"})
+		cases = append(cases, ruleCase{"/" + tok + "^", "/" + tok + "?"}, ruleCase{"=" + tok + "&", "=" + tok + "&"}, ruleCase{"|" + tok + "/", tok + "/"},
+			// Its token after a star: searched for in the whole URL, once
+			// however often the token repeats.
+			ruleCase{"-*/" + tok + "/", "-/" + tok + "/"})
 	}
 	for _, n := range []int{4, 5, 9} {
 		tok := word(n)
