@@ -45,6 +45,10 @@ var typeOptions = map[string]ReqType{
 type Request struct {
 	URL, Host, PageHost string
 	Type                ReqType
+	// hostStart and hostEnd are where Host lies in URL, when the caller
+	// knows (DecideRequest, which builds the URL); 0 and 0 for Match to
+	// find it.
+	hostStart, hostEnd int
 }
 
 // rule is a compiled network filter other than a plain host rule.
@@ -926,11 +930,14 @@ func hostSpan(q *Request) (hostStart, hostEnd int) {
 // the host's suffixes, and generic rules found through the URL's tokens.
 func (db *DB) Match(q *Request) (Entry, bool) {
 	var o outcome
-	// (hostSpan, written out: it does not inline.)
-	hostStart, hostEnd := strings.Index(q.URL, "://"), 0
-	if hostStart >= 0 {
-		hostStart += 3
-		hostEnd = min(hostStart+len(q.Host), len(q.URL))
+	hostStart, hostEnd := q.hostStart, q.hostEnd
+	if hostEnd == 0 {
+		// (hostSpan, written out: it does not inline.)
+		hostStart = strings.Index(q.URL, "://")
+		if hostStart >= 0 {
+			hostStart += 3
+			hostEnd = min(hostStart+len(q.Host), len(q.URL))
+		}
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
 	f, known := db.factsOf(q, &o)

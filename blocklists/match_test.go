@@ -1219,3 +1219,38 @@ func TestFrozenWalk(t *testing.T) {
 		t.Error("a host added after Freeze was not visited: the walk used links that miss it")
 	}
 }
+
+// TestDecideRequestSpan checks the host's span that DecideRequest hands
+// Match with the URL it builds against the span Match finds itself, on
+// rules anchored at the host, at a label of it and at the URL's start.
+func TestDecideRequestSpan(t *testing.T) {
+	db := mustParse(t, "||tracker.example/p^\n||cdn.example^$script\n|https://ads.example/x\n||ads.*/banner\n/banner/*$image\n@@||ok.tracker.example/p/keep\n", FormatABP, "advertising")
+	p := NewPolicy(db)
+	types := []ReqType{TypeScript, TypeImage, TypeAll}
+	n := 0
+	for _, scheme := range []string{"https", "http"} {
+		for _, host := range []string{"tracker.example", "ok.tracker.example", "x.tracker.example", "cdn.example", "ads.example", "ads.shop.test", "notads.example", "other.test"} {
+			for _, path := range []string{"", "/", "/p", "/p/keep", "/P/x", "/x", "/banner/1.gif", "/a/banner/2"} {
+				for _, query := range []string{"", "x=1", "u=https://ads.example/x"} {
+					for _, ty := range types {
+						got := p.DecideRequest("shop.example", scheme, host, path, query, ty)
+						u := scheme + "://" + host + path
+						if query != "" {
+							u += "?" + query
+						}
+						e, ok := db.Match(&Request{URL: strings.ToLower(u), Host: host, PageHost: "shop.example", Type: ty})
+						if want := p.resolve(host, &e, ok); got != want {
+							t.Fatalf("%s (type %d): DecideRequest gives %+v, Match finding the host itself %+v", u, ty, got, want)
+						}
+						if got.Action != ActionKeep && got.Category == "advertising" {
+							n++
+						}
+					}
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d decisions blocked by the list: the URLs do not test the rules", n)
+	}
+}

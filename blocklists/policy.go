@@ -426,7 +426,8 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		// nothing of the request, so a view of the buffer is safe.
 		u := b[n:]
 		lowerASCII(u)
-		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t})
+		hs := len(scheme) + len("://")
+		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)})
 		st.cache.add(k, r)
 	}
 	*bp = b
