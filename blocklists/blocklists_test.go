@@ -465,10 +465,6 @@ func FuzzParseList(f *testing.F) {
 		for _, k := range db.hosts.keys[:min(len(db.hosts.keys), 64)] {
 			hosts = append(hosts, k, "x."+k, k[min(1, len(k)):], "x"+k, "."+k, k+".")
 		}
-		type answer struct {
-			e  Entry
-			ok bool
-		}
 		want := make([]answer, len(hosts))
 		for i, h := range hosts {
 			want[i].e, want[i].ok = db.LookupHost(h)
@@ -501,6 +497,12 @@ func checkMatch(t *testing.T, db *DB, q *Request) {
 	if gok != wok || got.Exception != want.Exception || got.Important != want.Important {
 		t.Fatalf("%q on %s: Match gives %+v %v, every rule gives %+v %v", q.URL, q.PageHost, got, gok, want, wok)
 	}
+}
+
+// answer is what Match or LookupHost gives, for tests that compare two.
+type answer struct {
+	e  Entry
+	ok bool
 }
 
 // matchEvery is Match without its indexes' shortcuts: every generic rule

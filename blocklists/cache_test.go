@@ -14,20 +14,20 @@ import (
 func TestURLCache(t *testing.T) {
 	const size = 64 * cacheShards
 	c := newURLCache(size)
-	answer := func(i int) cached {
+	valueOf := func(i int) cached {
 		return cached{e: Entry{Vendor: fmt.Sprint(i), Category: "analytics"}, ok: true}
 	}
 	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
 	for i := range 4 * size {
-		c.add(key(i), answer(i))
+		c.add(key(i), valueOf(i))
 		if i%7 == 0 {
 			c.get(key(0)) // kept in use: never the least recently used
 		}
 	}
-	if v, ok := c.get(key(0)); !ok || v != answer(0) {
+	if v, ok := c.get(key(0)); !ok || v != valueOf(0) {
 		t.Errorf("the key kept in use: %+v %v", v, ok)
 	}
-	if v, ok := c.get(key(4*size - 1)); !ok || v != answer(4*size-1) {
+	if v, ok := c.get(key(4*size - 1)); !ok || v != valueOf(4*size-1) {
 		t.Errorf("the last key added: %+v %v", v, ok)
 	}
 	if _, ok := c.get(key(1)); ok {
@@ -48,10 +48,10 @@ func TestURLCache(t *testing.T) {
 	concurrently(t, 8, func(g int) error {
 		for i := range 5000 {
 			n := g*1_000_000 + i%300
-			if v, ok := c.get(key(n)); ok && v != answer(n) {
+			if v, ok := c.get(key(n)); ok && v != valueOf(n) {
 				return fmt.Errorf("key %d answered %+v", n, v)
 			}
-			c.add(key(n), answer(n))
+			c.add(key(n), valueOf(n))
 		}
 		return nil
 	})

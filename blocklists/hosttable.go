@@ -64,13 +64,19 @@ func (t *hostTable) resize(n int) {
 
 // get returns host's node.
 func (t *hostTable) get(host string) (node, bool) {
-	if len(t.slots) == 0 {
-		return node{}, false
-	}
-	if _, j := t.probe(host, t.hash(host)); j >= 0 {
+	if j := t.index(host); j >= 0 {
 		return t.nodes[j], true
 	}
 	return node{}, false
+}
+
+// index returns the index of host's entry, or -1.
+func (t *hostTable) index(host string) int {
+	if len(t.slots) == 0 {
+		return -1
+	}
+	_, j := t.probe(host, t.hash(host))
+	return j
 }
 
 // probe looks for host, whose hash is x, from x's slot on: it returns the
@@ -202,7 +208,7 @@ func (t *hostTable) candidate(x uint64) int {
 // chance.
 func (t *hostTable) deepestExact(host string) int {
 	for h := host; ; {
-		if _, j := t.probe(h, t.hash(h)); j >= 0 {
+		if j := t.index(h); j >= 0 {
 			return j
 		}
 		var more bool

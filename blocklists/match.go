@@ -529,12 +529,7 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 		}
 		return hasRules
 	}
-	// Entries have two labels at least: a bare top-level domain, after
-	// the last dot, is never looked up.
-	last := strings.LastIndexByte(host, '.')
-	if last < 0 {
-		last = len(host)
-	}
+	last := lastDot(host)
 	for h, p := host, 0; ; h = host[p:] {
 		if n, ok := db.hosts.get(h); ok && db.visitHost(n, len(h), o, q, hostEnd, ix) {
 			hasRules = true
@@ -575,6 +570,16 @@ func (db *DB) visitHost(n node, hl int, o *outcome, q *Request, hostEnd int, ix 
 		}
 	}
 	return true
+}
+
+// lastDot returns the index of host's last dot, or len(host) when it has
+// none: entries have two labels at least, and a bare top-level domain,
+// after the last dot, is never looked up (nextSuffix).
+func lastDot(host string) int {
+	if i := strings.LastIndexByte(host, '.'); i >= 0 {
+		return i
+	}
+	return len(host)
 }
 
 // nextSuffix returns where the suffix of host after the label at p
@@ -768,7 +773,7 @@ func (db *DB) Freeze() {
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
 		// into a table too large for the CPU's caches.
-		n, ok, parent := db.combineNodesParent(h, j)
+		n, ok, parent := db.combineNodes(h, j)
 		a.parent[j] = parent
 		if !ok {
 			continue
@@ -800,7 +805,7 @@ func (a *hostAnswers) add(e Entry) uint32 {
 
 // combineHost is LookupHost from the nodes of host's suffixes.
 func (db *DB) combineHost(host string) (Entry, bool) {
-	n, ok := db.combineNodes(host, -1)
+	n, ok, _ := db.combineNodes(host, -1)
 	if !ok {
 		return Entry{}, false
 	}
@@ -825,16 +830,11 @@ func (db *DB) factOf(host string, n node) (Entry, bool) {
 // combineNodes works out LookupHost's answer as a node of its own (with
 // no rules) from the nodes of host's suffixes, most specific first: the
 // first important block, the first plain entry and the first vendor name
-// win. self is host's own entry in the table, or -1 to look it up.
-func (db *DB) combineNodes(host string, self int) (node, bool) {
-	n, ok, _ := db.combineNodesParent(host, self)
-	return n, ok
-}
-
-// combineNodesParent is combineNodes, which also returns the index of
-// the entry of host's longest suffix below host itself in the table, or
-// -1 (hostAnswers.parent).
-func (db *DB) combineNodesParent(host string, self int) (node, bool, int32) {
+// win. self is host's own entry in the table, or -1 to look it up. It also
+// returns the index of the entry of host's longest suffix below host
+// itself in the table, or -1 (hostAnswers.parent, which Freeze takes from
+// this walk).
+func (db *DB) combineNodes(host string, self int) (node, bool, int32) {
 	var best, imp node
 	var vendor uint32
 	exc := false
@@ -845,12 +845,10 @@ func (db *DB) combineNodesParent(host string, self int) (node, bool, int32) {
 		ok := self >= 0 && len(h) == len(host)
 		if ok {
 			n = db.hosts.nodes[self]
-		} else if len(db.hosts.slots) > 0 {
-			if _, j := db.hosts.probe(h, db.hosts.hash(h)); j >= 0 {
-				n, ok = db.hosts.nodes[j], true
-				if parent < 0 && len(h) < len(host) {
-					parent = int32(j)
-				}
+		} else if j := db.hosts.index(h); j >= 0 {
+			n, ok = db.hosts.nodes[j], true
+			if parent < 0 && len(h) < len(host) {
+				parent = int32(j)
 			}
 		}
 		if ok {
@@ -915,10 +913,14 @@ func (db *DB) MatchHost(q *Request) (Entry, bool) {
 	return db.withFactsOf(q, &o)
 }
 
-// hostSpan returns where q's host lies in q.URL: hostStart is -1 (and
+// hostSpan returns where q's host lies in q.URL, as the caller gave it
+// (Request.hostStart) or else found after "://": hostStart is -1 (and
 // hostEnd 0) in a URL with no "://", where no rule anchored at the host
 // matches.
 func hostSpan(q *Request) (hostStart, hostEnd int) {
+	if q.hostEnd != 0 {
+		return q.hostStart, q.hostEnd
+	}
 	i := strings.Index(q.URL, "://")
 	if i < 0 {
 		return -1, 0

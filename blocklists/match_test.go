@@ -290,10 +290,6 @@ func TestHostIndex(t *testing.T) {
 	for c := 1; c < 256; c++ {
 		urls = append(urls, "https://cdn.example/"+string(rune(c))+"bc/d/e", "https://x.cdn.example/"+string(byte(c)))
 	}
-	type answer struct {
-		e  Entry
-		ok bool
-	}
 	whole := map[string]answer{}
 	for _, u := range urls {
 		e, ok := db.Match(requestFor(u, "", TypeImage))
@@ -1159,10 +1155,7 @@ func TestNextSuffix(t *testing.T) {
 				break
 			}
 		}
-		last := strings.LastIndexByte(host, '.')
-		if last < 0 {
-			last = len(host)
-		}
+		last := lastDot(host)
 		got := []string{host}
 		for p := 0; ; {
 			var more bool
