@@ -1,6 +1,7 @@
 package blocklists
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"testing"
@@ -80,5 +81,37 @@ func concurrently(t *testing.T, n int, f func(g int) error) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestURLCacheKey checks that a request's key depends on all its bytes,
+// on either side of the length where the key's hash changes (128 bytes),
+// and that the same bytes give the same key.
+func TestURLCacheKey(t *testing.T) {
+	c := newURLCache(16)
+	seen := map[urlKey]string{}
+	for _, n := range []int{1, 8, 64, 127, 128, 129, 200, 745, 5000} {
+		b := bytes.Repeat([]byte{'a'}, n)
+		k := c.key(b)
+		if again := c.key(bytes.Clone(b)); again != k {
+			t.Fatalf("%d bytes: two keys for the same bytes", n)
+		}
+		if old, ok := seen[k]; ok {
+			t.Fatalf("%d bytes: the key of %s", n, old)
+		}
+		seen[k] = fmt.Sprintf("%d bytes", n)
+		for _, i := range []int{0, n / 2, n - 1} {
+			b[i] = 'b'
+			if c.key(b) == k {
+				t.Fatalf("%d bytes: byte %d changed, the key did not", n, i)
+			}
+			b[i] = 'a'
+		}
+	}
+	// The key's two hashes are under two seeds, short requests and long.
+	for _, n := range []int{19, 300} {
+		if k := c.key(bytes.Repeat([]byte{'u'}, n)); k[0] == k[1] {
+			t.Fatalf("%d bytes: the key's two hashes are equal (%x): one seed for both", n, k[0])
+		}
 	}
 }
