@@ -9,8 +9,19 @@ package blocklists
 //go:noescape
 func tokenBitsBlock(p *byte) uint64
 
+// tokenBitsBlocks writes tokenBitsBlock's bits of each of the n blocks
+// of 64 bytes at p to out[0:n]: tokenBitsBlocksGo, in SSE2 assembly.
+//
+//go:noescape
+func tokenBitsBlocks(p *byte, n int, out *uint64)
+
 // lower16 lower-cases the ASCII letters of the n bytes at p in place, n a
 // multiple of 16: lower16Go, in SSE2 assembly.
 //
 //go:noescape
 func lower16(p *byte, n int)
+
+// scanHits is scanHitsGo in assembly (scan_amd64.s).
+//
+//go:noescape
+func scanHits(st *scanState) int

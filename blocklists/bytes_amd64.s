@@ -52,6 +52,20 @@ GLOBL caseBit<>(SB), RODATA|NOPTR, $16
 	POR     X4, X0;      \
 	PMOVMSKB X0, reg
 
+// BLOCK sets AX to the token bits of the 64 bytes at SI (bit k for the
+// byte k), given the constants in X8-X12; it uses BX, CX and DX.
+#define BLOCK \
+	TOKENS(0, AX);  \
+	TOKENS(16, BX); \
+	TOKENS(32, CX); \
+	TOKENS(48, DX); \
+	SHLQ $16, BX;   \
+	SHLQ $32, CX;   \
+	SHLQ $48, DX;   \
+	ORQ  BX, AX;    \
+	ORQ  CX, DX;    \
+	ORQ  DX, AX
+
 // func tokenBitsBlock(p *byte) uint64
 TEXT ·tokenBitsBlock(SB), NOSPLIT, $0-16
 	MOVQ  p+0(FP), SI
@@ -60,16 +74,7 @@ TEXT ·tokenBitsBlock(SB), NOSPLIT, $0-16
 	MOVOU below26<>(SB), X10
 	MOVOU below10<>(SB), X11
 	MOVOU percent<>(SB), X12
-	TOKENS(0, AX)
-	TOKENS(16, BX)
-	TOKENS(32, CX)
-	TOKENS(48, DX)
-	SHLQ  $16, BX
-	SHLQ  $32, CX
-	SHLQ  $48, DX
-	ORQ   BX, AX
-	ORQ   CX, DX
-	ORQ   DX, AX
+	BLOCK
 	MOVQ  AX, ret+8(FP)
 	RET
 
@@ -95,6 +100,30 @@ loop:
 	ADDQ    $16, SI
 	SUBQ    $16, CX
 	JG      loop
+
+done:
+	RET
+
+// func tokenBitsBlocks(p *byte, n int, out *uint64)
+TEXT ·tokenBitsBlocks(SB), NOSPLIT, $0-24
+	MOVQ  p+0(FP), SI
+	MOVQ  n+8(FP), R8
+	MOVQ  out+16(FP), DI
+	MOVOU letterOff<>(SB), X8
+	MOVOU digitOff<>(SB), X9
+	MOVOU below26<>(SB), X10
+	MOVOU below10<>(SB), X11
+	MOVOU percent<>(SB), X12
+	TESTQ R8, R8
+	JLE   done
+
+loop:
+	BLOCK
+	MOVQ  AX, (DI)
+	ADDQ  $64, SI
+	ADDQ  $8, DI
+	DECQ  R8
+	JNZ   loop
 
 done:
 	RET

@@ -4,4 +4,8 @@ package blocklists
 
 func tokenBitsBlock(p *byte) uint64 { return tokenBitsBlockGo(p) }
 
+func tokenBitsBlocks(p *byte, n int, out *uint64) { tokenBitsBlocksGo(p, n, out) }
+
 func lower16(p *byte, n int) { lower16Go(p, n) }
+
+func scanHits(st *scanState) int { return scanHitsGo(st) }

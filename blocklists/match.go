@@ -424,7 +424,8 @@ func (x *ruleRef) pass(u string, p int, t ReqType) bool {
 		return false
 	}
 	e := min(s, len(u)-8)
-	// (word, written out: a call to it puts pass over the inlining budget.)
+	// (The 8 bytes read through an array pointer, as scanHitsGo reads
+	// them; a call would put pass over the inlining budget.)
 	w := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(u)), e))[:]) >> (8 * uint(s-e))
 	return (w^x.lit)<<x.rest == 0
 }
@@ -960,7 +961,9 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 // of each token and hashed byte by byte, read the longest URLs pages
 // load (745 bytes at p99) in 1.1 µs with nothing to look up (make
 // bench's floor); this reads them in 0.73, and 0.61–0.73 with the bits
-// found 16 bytes at a time in assembly (tokenBits64).
+// found 16 bytes at a time in assembly (tokenBits64). The tokens' loop in
+// assembly too (scanHits) took the floor's match of a 723-byte URL from
+// 330–340 to 275–290 ns in a loop.
 func (db *DB) matchGeneric(q *Request, o *outcome, hostStart, hostEnd int) {
 	if db.generic == 0 {
 		return
@@ -983,91 +986,191 @@ func (db *DB) matchGeneric(q *Request, o *outcome, hostStart, hostEnd int) {
 }
 
 // scanTokens tries the rules indexed under the tokens of s, which is
-// q.URL or, for a URL under 8 bytes, the URL padded with zeros to 8.
-//
-// Most of a URL's tokens index no rule, and the bit set says so without
-// a probe; which ones it holds, the branch predictor cannot tell from one
-// token to the next, and a branch on it was the largest single source of
-// mispredictions in the scan (callgrind's branch simulation). So every
-// token is written down as a hit and the count of hits moves on by the
-// bit, with no branch, and the hits are looked up in batches (lookupHits).
-// The match's p99 over the corpus URLs went from 1.02–1.10 to 0.94–0.99
-// µs (each URL's fastest of five, the two alternated in one process,
-// 2026-12-03; docs/blocklists.md, What made it faster).
+// q.URL or, for a URL under 8 bytes, the URL padded with zeros to 8. It
+// finds the token bits of up to scanChunk blocks at a time; scanHits
+// writes their tokens down as hits, and the hits are looked up in
+// batches (lookupHits).
 func (db *DB) scanTokens(q *Request, o *outcome, s string, hostStart, hostEnd int) {
 	// Rules that are searched for in the whole URL are tried once per
 	// URL, however often their token repeats.
 	var seen tokenSeen
 	var hits [hitBatch]tokenHit
-	nh := 0
-	bitset, edgeBits := db.tokenBits, db.edgeBits
-	next := tokenBits64(s, 0)
-	var top uint64 // the last bit of the block before
-	start := 0     // where the last token to begin before this block began
-	for base := 0; base < len(s); base += 64 {
-		m := next
-		next = 0
-		if base+64 < len(s) {
-			next = tokenBits64(s, base+64)
-		}
-		// The bits where a token begins, and where one ends (its last
-		// byte), in this block.
-		starts := m &^ (m<<1 | top)
-		ends := m &^ (m>>1 | next<<63)
-		// Starts and ends alternate: the block's k-th end is its k-th
-		// start's token's, but where its first token began in the block
-		// before (cont), whose start is start. (Paired so, the floor's
-		// match of a 740-byte URL took 695 against 730 ns, where each end
-		// looked its start up among the bits below it.)
-		cont := top & m
-		top = m >> 63
-		rest := starts // the starts not yet paired
-		for ends != 0 {
-			e := bits.TrailingZeros64(ends)
-			ends &= ends - 1
-			i := start
-			if cont == 0 {
-				i = base + bits.TrailingZeros64(rest)
-				rest &= rest - 1
+	var tb [scanChunk + 1]uint64
+	st := scanState{s: unsafe.StringData(s), bits: &tb[0], bitset: &db.tokenBits[0], edges: &db.edgeBits[0], hits: &hits[0]}
+	for base := 0; base < len(s); base += 64 * scanChunk {
+		st.chunk(s, base, &tb)
+		for {
+			switch scanHits(&st) {
+			case scanDone:
+			case scanFull:
+				db.lookupHits(q, o, s, hits[:], &seen, hostStart, hostEnd)
+				st.nh = 0
+				continue
+			default: // scanEdge
+				// The hits before the token are looked up first: the
+				// rules are added in the URL's order, and the first of
+				// two that tie wins.
+				a := st.edgeAt
+				db.lookupHits(q, o, s, hits[:a], &seen, hostStart, hostEnd)
+				x := &hits[a]
+				db.matchEdges(o, q, mixToken(uint32(x.w)), uint64(uint32(x.w)), x.i, x.j, hostStart, hostEnd)
+				st.nh = copy(hits[:], hits[a:st.nh])
+				continue
 			}
-			cont = 0
-			j := base + e + 1
-			// The token's last 8 bytes, the last in the low byte, and no
-			// byte before the token.
-			var w uint64
-			if j >= 8 {
-				w = bits.ReverseBytes64(word(s, j-8))
-			} else {
-				w = bits.ReverseBytes64(word(s, 0)) >> (8 * uint(8-j) & 63)
-			}
-			// (No branch on the token's length, which the branch
-			// predictor cannot tell from one token to the next: n is
-			// min(j-i, 8), worked out with a sign mask where min
-			// compiles to a branch.)
-			d := j - i - 8
-			n := 8 + d&(d>>63)
-			w &= ^uint64(0) >> ((64 - 8*uint(n)) & 63)
-			if e := mixToken(uint32(w)); edgeBits[e&edgeMask>>6]&(1<<(e&63)) != 0 && j-i >= edgeLen {
-				// The hits before are looked up first: the rules are
-				// added in the URL's order, and the first of two that
-				// tie wins.
-				db.lookupHits(q, o, s, hits[:nh], &seen, hostStart, hostEnd)
-				nh = 0
-				db.matchEdges(o, q, e, uint64(uint32(w)), i, j, hostStart, hostEnd)
-			}
-			h := tokenHashOf(w, j-i)
-			hits[nh] = tokenHit{w: w, h: h, i: i, j: j}
-			nh += int(bitset[h&tokenMask>>6] >> (h & 63) & 1)
-			if nh == hitBatch {
-				db.lookupHits(q, o, s, hits[:nh], &seen, hostStart, hostEnd)
-				nh = 0
-			}
-		}
-		if starts != 0 {
-			start = base + 63 - bits.LeadingZeros64(starts)
+			break
 		}
 	}
-	db.lookupHits(q, o, s, hits[:nh], &seen, hostStart, hostEnd)
+	db.lookupHits(q, o, s, hits[:st.nh], &seen, hostStart, hostEnd)
+}
+
+// scanChunk is how many 64-byte blocks of a URL scanTokens finds the
+// token bits of before it reads their tokens (scanHits).
+const scanChunk = 16
+
+// scanState is scanTokens' place in a URL: the token bits of a chunk of
+// its 64-byte blocks, the block being read, and the batch of hits.
+// scanHits moves it on. scan_amd64.s reads its fields at their offsets,
+// which TestScanStateLayout pins.
+type scanState struct {
+	s     *byte   // the URL (scanTokens' s: 8 bytes or more)
+	bits  *uint64 // the token bits of the chunk's nb blocks, then the next block's (0 past the end)
+	nb    int
+	blk   int    // the block being read, from 0
+	base  int    // the chunk's first byte in s
+	ends  uint64 // while a block is under way (mid is 1): its token ends not yet read,
+	rest  uint64 // and its token starts not yet paired with one
+	start int    // where the last token to begin before the block began
+	top   uint64 // the last token bit of the block before
+	mid   int
+
+	bitset, edges *uint64   // DB.tokenBits, DB.edgeBits
+	hits          *tokenHit // the batch, hitBatch long, of which nh are written
+	nh            int
+	edgeAt        int     // at scanEdge, the index in hits of the token whose end is in the edge set
+	end           uintptr // scan_amd64.s's own: the batch's end
+}
+
+// chunk sets st to read s's chunk of blocks from base, whose token bits
+// it finds into tb (st.bits): the chunk's whole blocks and the one after
+// at one call, and a last block shorter than 64 bytes from a padded copy
+// (tokenBits64). It does not set st.bits itself: a pointer to tb kept
+// through a method's argument moves tb to the heap (TestMatchAllocs).
+func (st *scanState) chunk(s string, base int, tb *[scanChunk + 1]uint64) {
+	nb := min((len(s)-base+63)>>6, scanChunk)
+	full := min((len(s)-base)>>6, nb+1)
+	if full > 0 {
+		tokenBitsBlocks((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), base)), full, &tb[0])
+	}
+	for k := full; k <= nb; k++ {
+		tb[k] = 0
+		if b := base + 64*k; b < len(s) {
+			tb[k] = tokenBits64(s, b)
+		}
+	}
+	st.nb, st.blk, st.base, st.mid = nb, 0, base, 0
+}
+
+// What scanHits stopped at.
+const (
+	scanDone = iota // the chunk's last token: the hits in the batch are still to look up
+	scanFull        // a full batch, hitBatch hits
+	scanEdge        // a token (hits[edgeAt], which nh counts if the bit set holds it) whose last edgeLen bytes are in the edge set
+)
+
+// scanHitsGo reads the tokens of st's chunk from where st is, writes each
+// down as a hit (its word, hash and place), and counts those whose hash
+// is in the bit set, until the batch is full, a token may end with an
+// edge rule's token, or the chunk ends (scanDone, scanFull, scanEdge).
+// It is scanHits in Go; scan_amd64.s is the same steps in assembly.
+//
+// Most of a URL's tokens index no rule, and the bit set says so without
+// a probe; which ones it holds, the branch predictor cannot tell from one
+// token to the next, and a branch on it was the largest single source of
+// mispredictions in the scan (callgrind's branch simulation). So every
+// token is written down and the count of hits moves on by the bit, with
+// no branch. (The match's p99 over the corpus URLs went from 1.02–1.10 to
+// 0.94–0.99 µs, each URL's fastest of five, the two alternated in one
+// process, 2026-12-03; docs/blocklists.md, What made it faster.)
+func scanHitsGo(st *scanState) int {
+	tb := unsafe.Slice(st.bits, st.nb+1)
+	hits := (*[hitBatch]tokenHit)(unsafe.Pointer(st.hits))
+	bitset := (*[(tokenMask + 1) / 64]uint64)(unsafe.Pointer(st.bitset))
+	edges := (*[(edgeMask + 1) / 64]uint64)(unsafe.Pointer(st.edges))
+	s := st.s
+	nh, ends, rest, base := st.nh, st.ends, st.rest, st.base+64*st.blk
+	var i int
+	if st.mid != 0 {
+		goto next
+	}
+block:
+	if st.blk == st.nb {
+		st.nh, st.mid = nh, 0
+		return scanDone
+	}
+	{
+		// The bits where a token begins, and where one ends (its last
+		// byte), in this block. Starts and ends alternate: the block's
+		// k-th end is its k-th start's token's, but where its first token
+		// began in the block before (cont), whose start is st.start.
+		m, after := tb[st.blk], tb[st.blk+1]
+		base = st.base + 64*st.blk
+		rest = m &^ (m<<1 | st.top)
+		ends = m &^ (m>>1 | after<<63)
+		cont := st.top & m
+		st.top = m >> 63
+		if cont != 0 && ends != 0 {
+			i = st.start
+			goto token
+		}
+	}
+next:
+	if ends == 0 {
+		if rest != 0 {
+			// A token that ends in a block to come.
+			st.start = base + 63 - bits.LeadingZeros64(rest)
+		}
+		st.blk++
+		goto block
+	}
+	i = base + bits.TrailingZeros64(rest)
+	rest &= rest - 1
+token:
+	{
+		e := bits.TrailingZeros64(ends)
+		ends &= ends - 1
+		j := base + e + 1
+		// The token's last 8 bytes, the last in the low byte, and no byte
+		// before the token. (Read through an array pointer, which the
+		// compiler takes as it is: unsafe.Slice would check on each read
+		// that the 8 bytes do not wrap around the address space, four
+		// instructions a token; the floor's match of a 740-byte URL took
+		// 920 against 970 ns in a loop, 2026-12-03.)
+		var w uint64
+		if j >= 8 {
+			w = bits.ReverseBytes64(binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(s), j-8))[:]))
+		} else {
+			w = bits.ReverseBytes64(binary.LittleEndian.Uint64((*[8]byte)(unsafe.Pointer(s))[:])) >> (8 * uint(8-j) & 63)
+		}
+		// (No branch on the token's length, which the branch predictor
+		// cannot tell from one token to the next: n is min(j-i, 8),
+		// worked out with a sign mask where min compiles to a branch.)
+		d := j - i - 8
+		n := 8 + d&(d>>(bits.UintSize-1))
+		w &= ^uint64(0) >> ((64 - 8*uint(n)) & 63)
+		h := tokenHashOf(w, j-i)
+		hits[nh] = tokenHit{w: w, h: h, i: i, j: j}
+		before := nh
+		nh += int(bitset[h&tokenMask>>6] >> (h & 63) & 1)
+		if e := mixToken(uint32(w)); edges[e&edgeMask>>6]&(1<<(e&63)) != 0 && j-i >= edgeLen {
+			st.nh, st.ends, st.rest, st.mid, st.edgeAt = nh, ends, rest, 1, before
+			return scanEdge
+		}
+		if nh == hitBatch {
+			st.nh, st.ends, st.rest, st.mid = nh, ends, rest, 1
+			return scanFull
+		}
+	}
+	goto next
 }
 
 // tokenHit is a token of the URL whose hash is in the token bit set:
@@ -1134,16 +1237,6 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 	}
 }
 
-// word reads the 8 bytes of s from i, the first in the low byte. i+8
-// must be at most len(s). They are read through an array pointer, which
-// the compiler takes as it is: unsafe.Slice would check on each read that
-// the 8 bytes do not wrap around the address space, four instructions on
-// every token of a URL (its floor, the match of a 740-byte URL whose
-// tokens index nothing, 920 against 970 ns in a loop, 2026-12-03).
-func word(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i))[:])
-}
-
 // tokenBits64 returns a bit for each of the 64 bytes of s from base (bit
 // k for s[base+k]) that is a token byte (isTokenChar), and 0 for those
 // past the end; base is less than len(s). A last block shorter than 64
@@ -1172,6 +1265,14 @@ func tokenBitsBlockGo(p *byte) uint64 {
 		m |= tokenBits8(binary.LittleEndian.Uint64(b[k:])) << k
 	}
 	return m
+}
+
+// tokenBitsBlocksGo is tokenBitsBlocks in Go.
+func tokenBitsBlocksGo(p *byte, n int, out *uint64) {
+	o := unsafe.Slice(out, n)
+	for k := range o {
+		o[k] = tokenBitsBlockGo((*byte)(unsafe.Add(unsafe.Pointer(p), 64*k)))
+	}
 }
 
 // tokenBits8 returns a bit for each byte of w (bit k for the byte k*8

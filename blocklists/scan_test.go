@@ -1,0 +1,225 @@
+package blocklists
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestScanStateLayout pins the offsets scan_amd64.s reads scanState's and
+// tokenHit's fields at.
+func TestScanStateLayout(t *testing.T) {
+	var st scanState
+	var x tokenHit
+	got := []uintptr{
+		unsafe.Offsetof(st.s), unsafe.Offsetof(st.bits), unsafe.Offsetof(st.nb), unsafe.Offsetof(st.blk),
+		unsafe.Offsetof(st.base), unsafe.Offsetof(st.ends), unsafe.Offsetof(st.rest), unsafe.Offsetof(st.start),
+		unsafe.Offsetof(st.top), unsafe.Offsetof(st.mid), unsafe.Offsetof(st.bitset), unsafe.Offsetof(st.edges),
+		unsafe.Offsetof(st.hits), unsafe.Offsetof(st.nh), unsafe.Offsetof(st.edgeAt), unsafe.Offsetof(st.end),
+		unsafe.Offsetof(x.w), unsafe.Offsetof(x.h), unsafe.Offsetof(x.i), unsafe.Offsetof(x.j), unsafe.Sizeof(x),
+	}
+	want := []uintptr{0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 0, 8, 16, 24, 32}
+	if unsafe.Sizeof(uintptr(0)) == 8 && !slices.Equal(got, want) {
+		t.Fatalf("offsets %v, scan_amd64.s reads %v", got, want)
+	}
+}
+
+// scanStep is what one call of a scan function returned, and the state
+// it left.
+type scanStep struct {
+	code                        int
+	hits                        []tokenHit // the batch's counted hits, and at scanEdge the edge's hit last
+	nh, edgeAt, blk, start, mid int
+	ends, rest, top             uint64
+}
+
+// scanSteps runs scan over s as scanTokens does, with the bit sets given,
+// and returns each step; a full batch or an edge's hits before it are
+// taken as looked up.
+func scanSteps(s string, bitset *[(tokenMask + 1) / 64]uint64, edges *[(edgeMask + 1) / 64]uint64, scan func(*scanState) int) []scanStep {
+	var hits [hitBatch]tokenHit
+	var tb [scanChunk + 1]uint64
+	st := scanState{s: unsafe.StringData(s), bits: &tb[0], bitset: &bitset[0], edges: &edges[0], hits: &hits[0]}
+	var out []scanStep
+	for base := 0; base < len(s); base += 64 * scanChunk {
+		st.chunk(s, base, &tb)
+		for {
+			code := scan(&st)
+			step := scanStep{code: code, hits: slices.Clone(hits[:st.nh]), nh: st.nh, blk: st.blk, start: st.start, mid: st.mid, ends: st.ends, rest: st.rest, top: st.top}
+			if code == scanEdge {
+				step.edgeAt = st.edgeAt
+				step.hits = append(slices.Clone(hits[:st.edgeAt]), hits[st.edgeAt])
+			}
+			if code == scanDone {
+				// ends and rest are only kept while a block is under way.
+				step.ends, step.rest = 0, 0
+			}
+			out = append(out, step)
+			switch code {
+			case scanFull:
+				st.nh = 0
+				continue
+			case scanEdge:
+				st.nh = copy(hits[:], hits[st.edgeAt:st.nh])
+				continue
+			}
+			break
+		}
+	}
+	return out
+}
+
+// naiveTokens returns s's tokens (runs of isTokenChar bytes) as hits.
+func naiveTokens(s string) []tokenHit {
+	var out []tokenHit
+	for i := 0; i < len(s); {
+		if !isTokenChar(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isTokenChar(s[j]) {
+			j++
+		}
+		w := tokenWord(s[i:j])
+		out = append(out, tokenHit{w: w, h: tokenHashOf(w, j-i), i: i, j: j})
+		i = j
+	}
+	return out
+}
+
+// scanURLs returns URLs of many shapes for the scan's tests: tokens that
+// cross blocks and chunks, a URL that is one token, tokens of one byte,
+// and random bytes.
+func scanURLs() []string {
+	rng := rand.New(rand.NewPCG(11, 12))
+	urls := []string{
+		"https://a.example/x",
+		"abcdefgh",
+		"a/b/c/d/",
+		"/a/b/c/d",
+		strings.Repeat("a", 63) + "/",
+		strings.Repeat("a", 64) + "/b",
+		strings.Repeat("a", 65),
+		strings.Repeat("a/", 700),
+		strings.Repeat("ab%2f", 400),
+		"https://x.example/" + strings.Repeat("q", 2000) + "?a=1",
+		strings.Repeat("/", 1023) + "token",
+		strings.Repeat("/", 1020) + "tokenacrossthechunk/",
+	}
+	const alpha = "abcz0189%/.-?&=_AZ\x00\xff"
+	for n := 8; n < 2300; n += 1 + n/9 {
+		for range 4 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alpha[rng.IntN(len(alpha))]
+			}
+			urls = append(urls, string(b))
+			// Longer runs of token bytes, as in ids and queries.
+			for i := range b {
+				if rng.IntN(6) == 0 {
+					b[i] = '&'
+				} else {
+					b[i] = "0123456789abcdef%"[rng.IntN(17)]
+				}
+			}
+			urls = append(urls, string(b))
+		}
+	}
+	return urls
+}
+
+// TestScanHits checks scanHitsGo's hits against a plain reading of the
+// URL's tokens, and scanHits (assembly on amd64) against scanHitsGo step
+// by step: the hits, the batches and edges it stops at, and the state it
+// leaves, under bit sets that hold every token, none, and some.
+func TestScanHits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var all, none, some [(tokenMask + 1) / 64]uint64
+	var noEdges, allEdges, someEdges [(edgeMask + 1) / 64]uint64
+	for i := range all {
+		all[i], some[i] = ^uint64(0), rng.Uint64()&rng.Uint64()
+	}
+	for i := range allEdges {
+		allEdges[i], someEdges[i] = ^uint64(0), rng.Uint64()&rng.Uint64()&rng.Uint64()
+	}
+	for _, s := range scanURLs() {
+		// Every token counted, no edges: the hits are the tokens.
+		var got []tokenHit
+		steps := scanSteps(s, &all, &noEdges, scanHitsGo)
+		for k, step := range steps {
+			if step.code == scanDone && k < len(steps)-1 {
+				continue // the chunk's end: its hits stay in the batch
+			}
+			if step.code == scanEdge {
+				t.Fatalf("%.80q: scanEdge with an empty edge set", s)
+			}
+			if step.code == scanFull && step.nh != hitBatch {
+				t.Fatalf("%.80q: scanFull with %d hits", s, step.nh)
+			}
+			got = append(got, step.hits...)
+		}
+		if want := naiveTokens(s); !slices.Equal(got, want) {
+			t.Fatalf("%.80q: scanHitsGo read %d tokens, want %d\ngot  %v\nwant %v", s, len(got), len(want), got, want)
+		}
+		// Every token of 4 bytes or more an edge: each stops the scan, as
+		// the last hit of its step.
+		var edged []tokenHit
+		for _, step := range scanSteps(s, &none, &allEdges, scanHitsGo) {
+			if step.code == scanEdge {
+				edged = append(edged, step.hits[len(step.hits)-1])
+			}
+		}
+		var want []tokenHit
+		for _, x := range naiveTokens(s) {
+			if x.j-x.i >= edgeLen {
+				want = append(want, x)
+			}
+		}
+		if !slices.Equal(edged, want) {
+			t.Fatalf("%.80q: %d edges, want %d", s, len(edged), len(want))
+		}
+		for _, sets := range []struct {
+			name   string
+			bitset *[(tokenMask + 1) / 64]uint64
+			edges  *[(edgeMask + 1) / 64]uint64
+		}{{"all", &all, &noEdges}, {"none", &none, &noEdges}, {"some", &some, &noEdges}, {"some+edges", &some, &someEdges}, {"all+edges", &all, &allEdges}} {
+			a, g := scanSteps(s, sets.bitset, sets.edges, scanHits), scanSteps(s, sets.bitset, sets.edges, scanHitsGo)
+			if len(a) != len(g) {
+				t.Fatalf("%.80q, %s: scanHits took %d steps, scanHitsGo %d", s, sets.name, len(a), len(g))
+			}
+			for k := range a {
+				if fmt.Sprint(a[k]) != fmt.Sprint(g[k]) {
+					t.Fatalf("%.80q, %s, step %d:\nscanHits   %+v\nscanHitsGo %+v", s, sets.name, k, a[k], g[k])
+				}
+			}
+		}
+	}
+}
+
+// TestMatchAllocs checks that Match allocates nothing, on URLs whose
+// tokens fill batches, meet an edge rule and cross scanChunk's blocks:
+// its arrays (the hits, the token bits, the tokens seen) stay on the
+// stack. (The chunk's bits once moved to the heap, when the state that
+// points at them was handed to a method that kept the pointer.)
+func TestMatchAllocs(t *testing.T) {
+	db, _, err := ParseList(strings.NewReader("/pixel/track^\n%2fevent.gif%3f\n||tracker.example^\n/ads/*/banner\n"), "allocs.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Freeze()
+	for _, u := range []string{
+		"https://cdn.example/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z/pixel/track?x=1",
+		"https://cdn.example/r?u=https%3a%2f%2fx.example%2fevent.gif%3fa",
+		"https://cdn.example/" + strings.Repeat("a/", 1500) + "pixel/track",
+		"https://cdn.example/x",
+	} {
+		q := &Request{URL: u, Host: "cdn.example", PageHost: "shop.example", Type: TypeImage}
+		if n := testing.AllocsPerRun(20, func() { db.Match(q) }); n != 0 {
+			t.Errorf("Match(%.60q) allocates %v times", u, n)
+		}
+	}
+}
