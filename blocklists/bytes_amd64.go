@@ -25,3 +25,9 @@ func lower16(p *byte, n int)
 //
 //go:noescape
 func scanHits(st *scanState) int
+
+// indexPair returns the first i in [0, n-off) where p[i] is c0 and
+// p[i+off] is c1, or -1; 0 < off < n. indexPairGo, in SSE2 assembly.
+//
+//go:noescape
+func indexPair(p *byte, n int, c0, c1 byte, off int) int

@@ -127,3 +127,71 @@ loop:
 
 done:
 	RET
+
+// func indexPair(p *byte, n int, c0, c1 byte, off int) int
+//
+// The first i in [0, n-off) where p[i] is c0 and p[i+off] is c1, or -1;
+// off is at least 1 and less than n. Sixteen positions a step: the bytes
+// at i and at i+off compared with c0 and c1 at once, the two masks
+// ANDed (a substring's first and last bytes, as a filter before the
+// substring is compared).
+TEXT ·indexPair(SB), NOSPLIT, $0-40
+	MOVQ    p+0(FP), SI
+	MOVQ    n+8(FP), R8
+	MOVBLZX c0+16(FP), AX
+	MOVBLZX c1+17(FP), BX
+	MOVQ    off+24(FP), DI
+	SUBQ    DI, R8 // the positions to try
+	MOVQ    AX, X0
+	PUNPCKLBW X0, X0
+	PUNPCKLWL X0, X0
+	PSHUFL  $0, X0, X0
+	MOVQ    BX, X1
+	PUNPCKLBW X1, X1
+	PUNPCKLWL X1, X1
+	PSHUFL  $0, X1, X1
+	XORQ    CX, CX
+
+loop:
+	LEAQ    16(CX), DX
+	CMPQ    DX, R8
+	JGT     tail
+	MOVOU   (SI)(CX*1), X2
+	PCMPEQB X0, X2
+	LEAQ    (SI)(DI*1), DX
+	MOVOU   (DX)(CX*1), X3
+	PCMPEQB X1, X3
+	PAND    X3, X2
+	PMOVMSKB X2, DX
+	TESTL   DX, DX
+	JNZ     found
+	ADDQ    $16, CX
+	JMP     loop
+
+found:
+	BSFL    DX, DX
+	ADDQ    DX, CX
+	MOVQ    CX, ret+32(FP)
+	RET
+
+tail:
+	// The last positions, fewer than 16, one by one.
+	CMPQ    CX, R8
+	JGE     none
+	MOVBLZX (SI)(CX*1), DX
+	CMPB    DX, AX
+	JNE     next
+	LEAQ    (SI)(DI*1), DX
+	MOVBLZX (DX)(CX*1), DX
+	CMPB    DX, BX
+	JNE     next
+	MOVQ    CX, ret+32(FP)
+	RET
+
+next:
+	INCQ    CX
+	JMP     tail
+
+none:
+	MOVQ    $-1, ret+32(FP)
+	RET

@@ -129,6 +129,42 @@ func segAt(seg, s string, i int) (int, bool) {
 	return i, true
 }
 
+// indexLit is strings.Index(s, lit). In a haystack of 64 bytes or more
+// it takes as candidates the places where lit's first and last bytes
+// both lie (indexPair, 16 places a step in SSE2 on amd64) and compares
+// lit at those alone: strings.Index goes from one place of lit's first
+// byte to the next, a call each, and searched a 426-byte query with 33
+// "=" for "=bt1zdxy1jni9" (EasyList's .com/*=bt1zdxy1jni9, tried on
+// most URLs on a .com host) in 215 ns, against 25 so.
+func indexLit(s, lit string) int {
+	n := len(lit)
+	if n < 2 || len(s) < 64 {
+		return strings.Index(s, lit)
+	}
+	for i := 0; i+n <= len(s); {
+		j := indexPair(unsafe.StringData(s[i:]), len(s)-i, lit[0], lit[n-1], n-1)
+		if j < 0 {
+			return -1
+		}
+		if s[i+j:i+j+n] == lit {
+			return i + j
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+// indexPairGo is indexPair in Go.
+func indexPairGo(p *byte, n int, c0, c1 byte, off int) int {
+	b := unsafe.Slice(p, n)
+	for i := 0; i+off < n; i++ {
+		if b[i] == c0 && b[i+off] == c1 {
+			return i
+		}
+	}
+	return -1
+}
+
 // segFind finds the first match of seg in s at or after from.
 func segFind(seg, s string, from int) (start, end int, ok bool) {
 	lit := seg
@@ -144,7 +180,7 @@ func segFind(seg, s string, from int) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	for off := from; off <= len(s); {
-		j := strings.Index(s[off:], lit)
+		j := indexLit(s[off:], lit)
 		if j < 0 {
 			return 0, 0, false
 		}

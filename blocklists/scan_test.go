@@ -223,3 +223,43 @@ func TestMatchAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexLit checks indexLit against strings.Index, and indexPair
+// (assembly on amd64) against indexPairGo, on haystacks and needles of
+// two- and three-letter alphabets, where candidates abound, at every
+// length around the 16-byte steps and the 64-byte switch, each the start
+// of a longer string.
+func TestIndexLit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, alpha := range []string{"ab", "a=b", "=x9"} {
+		for n := 0; n <= 300; n++ {
+			// The haystack is the start of a longer string, whose next
+			// bytes a search that reads past its end would find.
+			b := make([]byte, n+64)
+			for range 8 {
+				for i := range b {
+					b[i] = alpha[rng.IntN(len(alpha))]
+				}
+				s := string(b)[:n]
+				for off := 1; off < n && off < 40; off += 1 + off/8 {
+					c0, c1 := alpha[rng.IntN(len(alpha))], alpha[rng.IntN(len(alpha))]
+					if got, want := indexPair(unsafe.StringData(s), n, c0, c1, off), indexPairGo(unsafe.StringData(s), n, c0, c1, off); got != want {
+						t.Fatalf("indexPair(%q, %q, %q, %d) = %d, indexPairGo %d", s, c0, c1, off, got, want)
+					}
+				}
+				for m := 0; m <= 20 && m <= n+1; m++ {
+					lit := make([]byte, m)
+					for i := range lit {
+						lit[i] = alpha[rng.IntN(len(alpha))]
+					}
+					if m > 0 && n > m && rng.IntN(2) == 0 {
+						copy(lit, s[rng.IntN(n-m):]) // one that occurs
+					}
+					if got, want := indexLit(s, string(lit)), strings.Index(s, string(lit)); got != want {
+						t.Fatalf("indexLit(%q, %q) = %d, strings.Index %d", s, lit, got, want)
+					}
+				}
+			}
+		}
+	}
+}
