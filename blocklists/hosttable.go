@@ -25,6 +25,13 @@ type hostTable struct {
 	slots      []hostSlot // a power of two long, at most half full; nil when empty
 	keys       []string
 	nodes      []node
+	// filter has a bit set for the tag of each key (its low bits): a
+	// suffix whose bit is clear is absent, told without reading its slot.
+	// It is 4 bits a slot, 8–16 a key, 128 KB for the 97,579 hosts of
+	// the embedded database with EasyPrivacy and EasyList, small enough
+	// to stay in the CPU's caches where the slots (2 MB) are not: a walk
+	// over a host the table does not know mostly reads no slot.
+	filter []uint64
 }
 
 // hostSlot is a slot of a hostTable: idx is 1 + the entry's index (0 for
@@ -51,6 +58,7 @@ func (t *hostTable) resize(n int) {
 		size <<= 1
 	}
 	t.slots = make([]hostSlot, size)
+	t.filter = make([]uint64, size/16)
 	mask := uint64(size - 1)
 	for j, k := range t.keys {
 		x := t.hash(k)
@@ -59,7 +67,14 @@ func (t *hostTable) resize(n int) {
 			i = (i + 1) & mask
 		}
 		t.slots[i] = hostSlot{tag: uint32(x >> 32), idx: uint32(j + 1)}
+		t.mark(x)
 	}
+}
+
+// mark sets the filter's bit for the hash x.
+func (t *hostTable) mark(x uint64) {
+	f := uint32(x>>32) & uint32(len(t.filter)*64-1)
+	t.filter[f>>6] |= 1 << (f & 63)
 }
 
 // get returns host's node.
@@ -112,6 +127,7 @@ func (t *hostTable) ref(host string) *node {
 		t.resize(n)
 	} else {
 		t.slots[i] = hostSlot{tag: uint32(x >> 32), idx: uint32(n)}
+		t.mark(x)
 	}
 	return &t.nodes[n-1]
 }
@@ -192,6 +208,9 @@ func (t *hostTable) deepest(host string) int {
 // An absent key's hash has no such entry but for a chance match of tags.
 func (t *hostTable) candidate(x uint64) int {
 	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
+	if f := tag & uint32(len(t.filter)*64-1); t.filter[f>>6]&(1<<(f&63)) == 0 {
+		return -1
+	}
 	for i := x & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s.idx == 0 {
