@@ -3,6 +3,7 @@ package blocklists
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -28,7 +29,8 @@ type cached struct {
 type urlKey [2]uint64
 
 // urlCache is an LRU of full-URL decisions, split into shards so that
-// concurrent rewrites rarely wait on the same lock.
+// concurrent rewrites rarely wait on the same lock, which keeps a
+// request's answer from its second decision on (doorkeeper).
 //
 // Each shard is golang-lru's LRU (simplelru) behind a plain mutex, which
 // is what golang-lru's locked Cache is, less a read-write lock that its
@@ -39,15 +41,17 @@ type urlKey [2]uint64
 // more (make bench, five alternated runs, 2026-12-03).
 type urlCache struct {
 	seeds  [2]maphash.Seed
+	door   doorkeeper
 	shards [cacheShards]cacheShard
 }
 
 // cacheShard is one shard of a urlCache, a cache line long, so that two
 // shards' locks never share a line.
 type cacheShard struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU[urlKey, cached]
-	_   [48]byte
+	mu      sync.Mutex
+	lru     *simplelru.LRU[urlKey, cached]
+	doorSet atomic.Int64 // the doorkeeper's bits this shard's requests set since its reset
+	_       [40]byte
 }
 
 func newURLCache(size int) *urlCache {
@@ -57,6 +61,55 @@ func newURLCache(size int) *urlCache {
 		c.shards[i].lru, _ = simplelru.NewLRU[urlKey, cached](max(size/cacheShards, 1), nil)
 	}
 	return c
+}
+
+// doorkeeper admits a request to the cache at its second decision, as
+// TinyLFU's doorkeeper does: a bit set of the requests decided once. Most
+// of the URLs a page loads that are not seen again carry ids, times or
+// counters in their queries, and those are also the longest URLs and the
+// slowest to decide; their first decision no longer pays golang-lru's
+// insert (its list entry, its map insert and, once the cache is full, an
+// eviction), nor evicts an answer that will be asked for again.
+//
+// One bit a request, at the request's second hash (the first picks the
+// shard): a request whose bit another set is admitted at its first
+// decision, which costs what every decision cost before. The set starts
+// again empty once doorReset bits are set, at most an eighth of them, so
+// that fewer than one request in eight is admitted early. It is read and
+// set with atomic operations, without the shards' locks: two decisions of
+// one request at once may both find its bit clear, and a reset may lose a
+// bit being set; either only delays an admission.
+type doorkeeper struct {
+	bits atomic.Pointer[[doorBits / 64]uint64]
+}
+
+const (
+	doorBits  = 1 << 20 // 128 KB
+	doorReset = doorBits / 8
+)
+
+// admit reports whether the request keyed k was decided before, since
+// the last reset, and remembers that it now was. The bits set are counted
+// in the request's shard (set), each shard to its share of doorReset, so
+// that concurrent decisions do not all count on one cache line.
+func (d *doorkeeper) admit(k urlKey, set *atomic.Int64) bool {
+	b := d.bits.Load()
+	if b == nil {
+		b = new([doorBits / 64]uint64)
+		if !d.bits.CompareAndSwap(nil, b) {
+			b = d.bits.Load()
+		}
+	}
+	i := k[1] & (doorBits - 1)
+	m := uint64(1) << (i & 63)
+	if atomic.OrUint64(&b[i>>6], m)&m != 0 {
+		return true
+	}
+	if set.Add(1) >= doorReset/cacheShards {
+		set.Store(0)
+		d.bits.Store(new([doorBits / 64]uint64))
+	}
+	return false
 }
 
 // key digests a request's bytes.
@@ -87,9 +140,24 @@ func (c *urlCache) get(k urlKey) (cached, bool) {
 	return v, ok
 }
 
+// admit is the doorkeeper's answer for k (doorkeeper.admit).
+func (c *urlCache) admit(k urlKey) bool { return c.door.admit(k, &c.shard(k).doorSet) }
+
 func (c *urlCache) add(k urlKey, v cached) {
 	s := c.shard(k)
 	s.mu.Lock()
 	s.lru.Add(k, v)
 	s.mu.Unlock()
+}
+
+// len is how many answers the cache keeps.
+func (c *urlCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.lru.Len()
+		s.mu.Unlock()
+	}
+	return n
 }

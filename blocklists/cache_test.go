@@ -115,3 +115,77 @@ func TestURLCacheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestDoorkeeper checks the admission of requests to the cache: a key is
+// admitted from its second sight, others are not by its sight, the bits
+// start again once a shard has set its share, and concurrent sights of
+// the same keys admit each key by its second at the latest.
+func TestDoorkeeper(t *testing.T) {
+	c := newURLCache(64 * cacheShards)
+	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
+	early := 0
+	for i := range 1000 {
+		if c.admit(key(i)) {
+			early++ // its bit set by another key
+		}
+		if !c.admit(key(i)) {
+			t.Fatalf("key %d not admitted at its second sight", i)
+		}
+	}
+	if early > 10 {
+		t.Errorf("%d of 1,000 keys admitted at their first sight: the bits are too few or too full", early)
+	}
+	// A shard's share of set bits starts the set again: a key seen before
+	// is then unknown.
+	k := key(0)
+	set := &c.shard(k).doorSet
+	set.Store(doorReset/cacheShards - 1)
+	c.admit(key(1_000_001)) // a new key: the bit it sets is the share's last, whatever its shard
+	for i := 1_000_002; set.Load() != 0 && i < 1_100_000; i++ {
+		if kk := key(i); c.shard(kk) == c.shard(k) {
+			c.admit(kk)
+		}
+	}
+	if set.Load() != 0 {
+		t.Fatal("the shard's count did not start again")
+	}
+	if c.admit(k) {
+		t.Error("a key seen before the bits started again is admitted at its first sight after")
+	}
+
+	// Concurrently: every key admitted by its second sight in each
+	// goroutine, whichever goroutine saw it first.
+	d := newURLCache(64 * cacheShards)
+	concurrently(t, 8, func(g int) error {
+		for i := range 3000 {
+			kk := d.key([]byte(fmt.Sprintf("https://t.example/%d", i%500)))
+			d.admit(kk)
+			if !d.admit(kk) {
+				return fmt.Errorf("key %d not admitted at its second sight", i%500)
+			}
+		}
+		return nil
+	})
+}
+
+// TestDecideAdmits checks that DecideRequest keeps a URL's answer from
+// its second decision, and answers the third from the cache with the same
+// verdict.
+func TestDecideAdmits(t *testing.T) {
+	db, _, err := ParseList(bytes.NewReader([]byte("/pixel/track^\n")), "t.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPolicy(db)
+	kept := func() int { return p.state.Load().cache.len() }
+	var verdicts []Verdict
+	for sight, want := range []int{0, 1, 1} {
+		verdicts = append(verdicts, p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage))
+		if n := kept(); n != want {
+			t.Errorf("after decision %d the cache keeps %d answers, want %d", sight+1, n, want)
+		}
+	}
+	if verdicts[0] != verdicts[1] || verdicts[1] != verdicts[2] || verdicts[0].Action != p.action("analytics") {
+		t.Errorf("verdicts %+v: want the list's block three times", verdicts)
+	}
+}

@@ -428,7 +428,10 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		lowerASCII(u)
 		hs := len(scheme) + len("://")
 		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)})
-		st.cache.add(k, r)
+		// Kept from the request's second decision on (doorkeeper).
+		if st.cache.admit(k) {
+			st.cache.add(k, r)
+		}
 	}
 	*bp = b
 	return p.resolve(host, &r.e, r.ok)
