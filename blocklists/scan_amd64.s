@@ -101,12 +101,22 @@ block:
 	SHRQ $63, R14
 	MOVQ R14, ST_TOP(DI)
 	MOVQ $0x9e3779b97f4a7c15, R15
-	TESTQ CX, CX
-	JEQ  next
 	TESTQ R9, R9
-	JEQ  next
-	MOVQ ST_START(DI), AX
-	JMP  token
+	JEQ  blockend // no token ends in the block
+
+	// The block's first token, without a branch on cont, which the
+	// branch predictor cannot tell from one block to the next: begun in
+	// the block before (cont) at st.start, or else at the block's first
+	// start, which it pairs (where there is none, cont is set and
+	// TZCNT's answer is not taken).
+	TZCNTQ  R10, AX
+	ADDQ    R8, AX
+	LEAQ    -1(R10), DX
+	ANDQ    R10, DX
+	TESTQ   CX, CX
+	CMOVQNE ST_START(DI), AX
+	CMOVQEQ DX, R10
+	JMP     token
 
 next:
 	TESTQ R9, R9
@@ -193,15 +203,15 @@ short:
 	JMP    word
 
 blockend:
-	TESTQ R10, R10
-	JEQ   nostart
-	BSRQ  R10, CX // a token that ends in a block to come
-	ADDQ  R8, CX
-	MOVQ  CX, ST_START(DI)
-
-nostart:
-	INCQ ST_BLK(DI)
-	JMP  block
+	// A start not paired is a token that ends in a block to come: it is
+	// st.start from now on. (No branch: BSR sets ZF where rest is 0.)
+	MOVQ    ST_START(DI), CX
+	BSRQ    R10, DX
+	LEAQ    (R8)(DX*1), DX
+	CMOVQNE DX, CX
+	MOVQ    CX, ST_START(DI)
+	INCQ    ST_BLK(DI)
+	JMP     block
 
 done:
 	MOVQ $0, ST_MID(DI)
