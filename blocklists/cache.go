@@ -140,6 +140,21 @@ func (c *urlCache) get(k urlKey) (cached, bool) {
 	return v, ok
 }
 
+// seen reports whether the request keyed k was decided before, since the
+// doorkeeper's last reset, without marking it. A request not seen is
+// not looked up in the cache: it was never admitted, or it was before a
+// reset, and is then decided again once and found from its next decision
+// on. A first decision so spares the shard's lock and a map lookup that
+// misses, most often in memory the CPU's caches no longer hold.
+func (d *doorkeeper) seen(k urlKey) bool {
+	b := d.bits.Load()
+	if b == nil {
+		return false
+	}
+	i := k[1] & (doorBits - 1)
+	return atomic.LoadUint64(&b[i>>6])&(1<<(i&63)) != 0
+}
+
 // admit is the doorkeeper's answer for k (doorkeeper.admit).
 func (c *urlCache) admit(k urlKey) bool { return c.door.admit(k, &c.shard(k).doorSet) }
 

@@ -169,8 +169,9 @@ func TestDoorkeeper(t *testing.T) {
 }
 
 // TestDecideAdmits checks that DecideRequest keeps a URL's answer from
-// its second decision, and answers the third from the cache with the same
-// verdict.
+// its second decision, answers the third and fourth from the cache with
+// the same verdict, and matches a request the doorkeeper has not seen
+// since its reset without looking it up.
 func TestDecideAdmits(t *testing.T) {
 	db, _, err := ParseList(bytes.NewReader([]byte("/pixel/track^\n")), "t.txt", FormatABP, "analytics")
 	if err != nil {
@@ -187,5 +188,23 @@ func TestDecideAdmits(t *testing.T) {
 	}
 	if verdicts[0] != verdicts[1] || verdicts[1] != verdicts[2] || verdicts[0].Action != p.action("analytics") {
 		t.Errorf("verdicts %+v: want the list's block three times", verdicts)
+	}
+	// Which decisions the cache answers shows once the rules change under
+	// it (as no caller changes them: SetDB makes a fresh cache): an
+	// exception merged in is seen by a decision that matches, not by one
+	// the cache answers.
+	except, _, err := ParseList(bytes.NewReader([]byte("@@/pixel/track^\n")), "x.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Merge(except)
+	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v != verdicts[0] {
+		t.Errorf("the fourth decision %+v, want the cache's answer %+v", v, verdicts[0])
+	}
+	// After the doorkeeper starts again, a request it has not seen since
+	// is not looked up: it is matched once more.
+	p.state.Load().cache.door.bits.Store(new([doorBits / 64]uint64))
+	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v.Action != ActionKeep {
+		t.Errorf("the decision after a reset %+v, want the exception's keep (matched again)", v)
 	}
 }

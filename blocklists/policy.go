@@ -420,7 +420,11 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, query...)
 	}
 	k := st.cache.key(b)
-	r, ok := st.cache.get(k)
+	var r cached
+	ok := false
+	if st.cache.door.seen(k) {
+		r, ok = st.cache.get(k)
+	}
 	if !ok {
 		// The URL is lower-cased in place, after the digest: Match keeps
 		// nothing of the request, so a view of the buffer is safe.
