@@ -32,6 +32,7 @@ type hostTable struct {
 	// to stay in the CPU's caches where the slots (2 MB) are not: a walk
 	// over a host the table does not know mostly reads no slot.
 	filter []uint64
+	fmask  uint32 // len(filter)*64 - 1
 }
 
 // hostSlot is a slot of a hostTable: idx is 1 + the entry's index (0 for
@@ -58,7 +59,7 @@ func (t *hostTable) resize(n int) {
 		size <<= 1
 	}
 	t.slots = make([]hostSlot, size)
-	t.filter = make([]uint64, size/16)
+	t.filter, t.fmask = make([]uint64, size/16), uint32(size*4-1)
 	mask := uint64(size - 1)
 	for j, k := range t.keys {
 		x := t.hash(k)
@@ -73,7 +74,7 @@ func (t *hostTable) resize(n int) {
 
 // mark sets the filter's bit for the hash x.
 func (t *hostTable) mark(x uint64) {
-	f := uint32(x>>32) & uint32(len(t.filter)*64-1)
+	f := uint32(x>>32) & t.fmask
 	t.filter[f>>6] |= 1 << (f & 63)
 }
 
@@ -180,14 +181,18 @@ func (t *hostTable) deepest(host string) int {
 			// its head is the word's bytes above k.
 			k := b >> 3
 			p := e - 7 + int(k)
-			if j := t.candidate(t.final(acc, w>>8>>(8*k), len(host)-p)); j >= 0 {
-				cand, at = j, p
+			if x := t.final(acc, w>>8>>(8*k), len(host)-p); t.maybe(x) {
+				if j := t.candidate(x); j >= 0 {
+					cand, at = j, p
+				}
 			}
 		}
 		if e < 8 {
 			// The whole host: its head is the word's top e bytes.
-			if j := t.candidate(t.final(acc, w>>8>>(uint(7-e)*8&63), len(host))); j >= 0 {
-				cand, at = j, 0
+			if x := t.final(acc, w>>8>>(uint(7-e)*8&63), len(host)); t.maybe(x) {
+				if j := t.candidate(x); j >= 0 {
+					cand, at = j, 0
+				}
 			}
 			break
 		}
@@ -203,14 +208,20 @@ func (t *hostTable) deepest(host string) int {
 	return t.deepestExact(host)
 }
 
+// maybe reports whether a key hashed x may be in the table: false when
+// its filter bit is clear. (A test of its own, before candidate's probe:
+// in candidate, it made candidate too large to inline into deepest's
+// loop, which then made a call for every suffix.)
+func (t *hostTable) maybe(x uint64) bool {
+	f := uint32(x>>32) & t.fmask
+	return t.filter[f>>6]&(1<<(f&63)) != 0
+}
+
 // candidate returns the index of the first entry whose tag is that of
 // the hash x on x's probe sequence, or -1 when a free slot comes first.
 // An absent key's hash has no such entry but for a chance match of tags.
 func (t *hostTable) candidate(x uint64) int {
 	mask, tag := uint64(len(t.slots)-1), uint32(x>>32)
-	if f := tag & uint32(len(t.filter)*64-1); t.filter[f>>6]&(1<<(f&63)) == 0 {
-		return -1
-	}
 	for i := x & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s.idx == 0 {
