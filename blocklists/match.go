@@ -979,6 +979,14 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		}
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
+	if !o.fact || db.facts == nil {
+		// (factsOf's answer, none, left out: an Entry returned and kept
+		// for withFacts is written field by field and read back 16 bytes
+		// at a time, a load the CPU cannot take from the stores before
+		// it, and Match waited on it three times.)
+		db.matchGeneric(q, &o, hostStart, hostEnd)
+		return o.result()
+	}
 	f, known := db.factsOf(q, &o)
 	if factFirst(&o, f, known) {
 		return f, true
