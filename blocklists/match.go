@@ -529,21 +529,42 @@ func (o *outcome) add(e *Entry, spec int) {
 }
 
 func (o *outcome) result() (Entry, bool) {
-	var e Entry
+	var e *Entry
 	switch {
 	case o.hasImp:
-		e = o.important
+		e = &o.important
 	case o.exception:
 		return Entry{Exception: true}, true
 	case o.bestSpec > 0:
-		e = o.best
+		e = &o.best
 	default:
 		return Entry{}, false
 	}
-	if e.Vendor == "" {
-		e.Vendor = o.vendor
+	// Field by field, not as one copy: the entry may have been written
+	// field by field (addHost), and a copy 16 bytes at a time would wait
+	// for those stores to reach the cache.
+	v := e.Vendor
+	if v == "" {
+		v = o.vendor
 	}
-	return e, true
+	return Entry{Vendor: v, Category: e.Category, Exception: e.Exception, Important: e.Important, fromList: e.fromList}, true
+}
+
+// addHost is add for the entry of the host node n, made from its fields
+// into o, not into an Entry of its own first: add's copy of such an Entry
+// (which entry returns in registers, and a local keeps field by field)
+// read it 16 bytes at a time, and waited for the stores.
+func (o *outcome) addHost(db *DB, n node, spec int) {
+	switch {
+	case n.flags&nodeException != 0:
+		o.exception = true
+	case n.flags&nodeImportant != 0:
+		if !o.hasImp {
+			o.important, o.hasImp = db.entry(n), true
+		}
+	case spec > o.bestSpec:
+		o.best, o.bestSpec = db.entry(n), spec
+	}
 }
 
 // specificity: a rule with a path beats a host entry, and a longer host
@@ -584,11 +605,10 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 func (db *DB) visitHost(n node, hl int, o *outcome, q *Request, hostEnd int, ix *[]*refIndex) bool {
 	o.fact = o.fact || n.flags&nodeFact != 0
 	if n.has() {
-		e := db.entry(n)
 		if o.vendor == "" {
-			o.vendor = e.Vendor
+			o.vendor = db.strs[n.vendor]
 		}
-		o.add(&e, hl)
+		o.addHost(db, n, hl)
 	}
 	if n.rules == 0 {
 		return false

@@ -3,6 +3,7 @@ package blocklists
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -261,5 +262,24 @@ func TestIndexLit(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOutcomeResultFields checks that outcome.result, which builds its
+// Entry field by field, names every field of Entry: a field added to
+// Entry must be added there too.
+func TestOutcomeResultFields(t *testing.T) {
+	var want []string
+	for f := range reflect.TypeFor[Entry]().Fields() {
+		want = append(want, f.Name)
+	}
+	e := Entry{Vendor: "v", Category: "c", Exception: true, Important: true, fromList: true}
+	o := outcome{hasImp: true, important: e}
+	got, ok := o.result()
+	if !ok || got != e {
+		t.Errorf("result of %+v: %+v %v", e, got, ok)
+	}
+	if !slices.Equal(want, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
+		t.Errorf("Entry's fields are %v: outcome.result copies Vendor, Category, Exception, Important and fromList", want)
 	}
 }
