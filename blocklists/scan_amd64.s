@@ -30,6 +30,9 @@
 #define HIT_SIZE 32
 #define BATCH_BYTES 512 // hitBatch hits
 
+// tokenMask (0xffff, MOVWLZX), edgeMask (4095) and edgeLen (4) are
+// written in below; TestScanStateLayout checks them.
+
 // Registers in the loop: DI the state, SI the URL, R8 the block's first
 // byte, R9 its ends not yet read, R10 its starts not yet paired, R11
 // where the next hit is written, R12 the token bit set, R13 the edge bit

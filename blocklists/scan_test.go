@@ -11,7 +11,7 @@ import (
 )
 
 // TestScanStateLayout pins the offsets scan_amd64.s reads scanState's and
-// tokenHit's fields at.
+// tokenHit's fields at, and the constants it has written in.
 func TestScanStateLayout(t *testing.T) {
 	var st scanState
 	var x tokenHit
@@ -25,6 +25,11 @@ func TestScanStateLayout(t *testing.T) {
 	want := []uintptr{0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 0, 8, 16, 24, 32}
 	if unsafe.Sizeof(uintptr(0)) == 8 && !slices.Equal(got, want) {
 		t.Fatalf("offsets %v, scan_amd64.s reads %v", got, want)
+	}
+	// The constants it has written in.
+	if tokenMask != 1<<16-1 || edgeMask != 1<<12-1 || edgeLen != 4 || hitBatch*unsafe.Sizeof(x) != 512 {
+		t.Fatalf("tokenMask %#x, edgeMask %#x, edgeLen %d, a batch %d bytes: scan_amd64.s has 0xffff (MOVWLZX), 4095, 4 and 512",
+			tokenMask, edgeMask, edgeLen, hitBatch*unsafe.Sizeof(x))
 	}
 }
 
