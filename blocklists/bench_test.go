@@ -288,8 +288,8 @@ func TestPerfReport(t *testing.T) {
 		rounds, percentile(oc, .5), percentile(oc, .99), percentile(ocf, .5), percentile(ocf, .99), percentile(osec, .5), percentile(osec, .99), percentile(osf, .5), percentile(osf, .99),
 		percentile(ow, .5), percentile(ow, .99), percentile(op, .5), percentile(op, .99),
 		float64(percentile(ow, .99))/float64(percentile(op, .99)))
-	// An insert into a full shard of the decision cache, which every cold
-	// decision makes: golang-lru's list entry and map insert, and the
+	// An insert into a full shard of the decision cache, which a request's
+	// second decision makes: golang-lru's list entry and map insert, and the
 	// eviction of the oldest.
 	full := newURLCache(urlCacheSize)
 	for i := range urlCacheSize {

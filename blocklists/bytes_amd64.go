@@ -2,15 +2,9 @@
 
 package blocklists
 
-// tokenBitsBlock returns a bit for each of the 64 bytes at p (bit k for
-// p[k]) that is a token byte (isTokenChar): tokenBitsBlockGo, in SSE2
-// assembly.
-//
-//go:noescape
-func tokenBitsBlock(p *byte) uint64
-
-// tokenBitsBlocks writes tokenBitsBlock's bits of each of the n blocks
-// of 64 bytes at p to out[0:n]: tokenBitsBlocksGo, in SSE2 assembly.
+// tokenBitsBlocks writes the token bits of each of the n blocks of 64
+// bytes at p to out[0:n] (tokenBitsBlockGo's, block by block):
+// tokenBitsBlocksGo, in SSE2 assembly.
 //
 //go:noescape
 func tokenBitsBlocks(p *byte, n int, out *uint64)

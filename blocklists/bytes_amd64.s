@@ -66,18 +66,6 @@ GLOBL caseBit<>(SB), RODATA|NOPTR, $16
 	ORQ  CX, DX;    \
 	ORQ  DX, AX
 
-// func tokenBitsBlock(p *byte) uint64
-TEXT ·tokenBitsBlock(SB), NOSPLIT, $0-16
-	MOVQ  p+0(FP), SI
-	MOVOU letterOff<>(SB), X8
-	MOVOU digitOff<>(SB), X9
-	MOVOU below26<>(SB), X10
-	MOVOU below10<>(SB), X11
-	MOVOU percent<>(SB), X12
-	BLOCK
-	MOVQ  AX, ret+8(FP)
-	RET
-
 // func lower16(p *byte, n int)
 TEXT ·lower16(SB), NOSPLIT, $0-16
 	MOVQ  p+0(FP), SI

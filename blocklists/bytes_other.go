@@ -2,8 +2,6 @@
 
 package blocklists
 
-func tokenBitsBlock(p *byte) uint64 { return tokenBitsBlockGo(p) }
-
 func tokenBitsBlocks(p *byte, n int, out *uint64) { tokenBitsBlocksGo(p, n, out) }
 
 func lower16(p *byte, n int) { lower16Go(p, n) }

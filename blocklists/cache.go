@@ -107,9 +107,8 @@ func (d *doorkeeper) admit(k urlKey, set *atomic.Int64) bool {
 			b = d.bits.Load()
 		}
 	}
-	i := k[1] & (doorBits - 1)
-	m := uint64(1) << (i & 63)
-	if atomic.OrUint64(&b[i>>6], m)&m != 0 {
+	w, m := doorBit(k)
+	if atomic.OrUint64(&b[w], m)&m != 0 {
 		return true
 	}
 	if set.Add(1) >= doorReset/cacheShards {
@@ -148,18 +147,41 @@ func (c *urlCache) get(k urlKey) (cached, bool) {
 }
 
 // seen reports whether the request keyed k was decided before, since the
-// doorkeeper's last reset, without marking it. A request not seen is
-// not looked up in the cache: it was never admitted, or it was before a
-// reset, and is then decided again once and found from its next decision
-// on. A first decision so spares the shard's lock and a map lookup that
-// misses, most often in memory the CPU's caches no longer hold.
+// last reset, without marking it.
 func (d *doorkeeper) seen(k urlKey) bool {
 	b := d.bits.Load()
 	if b == nil {
 		return false
 	}
+	w, m := doorBit(k)
+	return atomic.LoadUint64(&b[w])&m != 0
+}
+
+// doorBit is the word and the bit of the doorkeeper's set that stand for
+// the request keyed k.
+func doorBit(k urlKey) (int, uint64) {
 	i := k[1] & (doorBits - 1)
-	return atomic.LoadUint64(&b[i>>6])&(1<<(i&63)) != 0
+	return int(i >> 6), 1 << (i & 63)
+}
+
+// seen reports whether the cache may keep an answer for the request keyed
+// k: whether the doorkeeper has seen it. A request it has not seen is not
+// looked up (get): it was never admitted, or it was before a reset, and
+// is then decided again once and found from its next decision on. A
+// first decision so spares the shard's lock and a map lookup that
+// misses, most often in memory the CPU's caches no longer hold. (A test
+// the caller makes before get, not a lookup that makes both: that would
+// not inline, and every decision would make one more call.)
+func (c *urlCache) seen(k urlKey) bool { return c.door.seen(k) }
+
+// keep adds the answer *v for the request keyed k from its second
+// decision on (doorkeeper). (*v: the answer is copied only when kept; a
+// copy made on every call, of an answer just written field by field,
+// waits for those stores.)
+func (c *urlCache) keep(k urlKey, v *cached) {
+	if c.admit(k) {
+		c.add(k, *v)
+	}
 }
 
 // admit is the doorkeeper's answer for k (doorkeeper.admit).

@@ -1048,14 +1048,16 @@ func TestTokenBits(t *testing.T) {
 			}
 		}
 	}
-	// tokenBitsBlock (assembly on amd64) against tokenBitsBlockGo, every
-	// byte value at every position of a block.
+	// tokenBitsBlocks (assembly on amd64) of one block against
+	// tokenBitsBlockGo, every byte value at every position.
 	for c := 0; c < 256; c++ {
 		for pos := 0; pos < 64; pos++ {
 			for _, f := range fill {
 				b := bytes.Repeat([]byte{f}, 64)
 				b[pos] = byte(c)
-				got, goGot := tokenBitsBlock(&b[0]), tokenBitsBlockGo(&b[0])
+				var got uint64
+				tokenBitsBlocks(&b[0], 1, &got)
+				goGot := tokenBitsBlockGo(&b[0])
 				var want uint64
 				for k, x := range b {
 					if isTokenChar(x) {
@@ -1063,7 +1065,7 @@ func TestTokenBits(t *testing.T) {
 					}
 				}
 				if got != want || goGot != want {
-					t.Fatalf("tokenBitsBlock(%q) = %064b, tokenBitsBlockGo %064b, want %064b", b, got, goGot, want)
+					t.Fatalf("tokenBitsBlocks(%q) = %064b, tokenBitsBlockGo %064b, want %064b", b, got, goGot, want)
 				}
 			}
 		}

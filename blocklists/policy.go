@@ -423,7 +423,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	k := st.cache.key(b)
 	var r cached
 	ok := false
-	if st.cache.door.seen(k) {
+	if st.cache.seen(k) {
 		r, ok = st.cache.get(k)
 	}
 	if !ok {
@@ -433,10 +433,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		lowerASCII(u)
 		hs := len(scheme) + len("://")
 		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)})
-		// Kept from the request's second decision on (doorkeeper).
-		if st.cache.admit(k) {
-			st.cache.add(k, r)
-		}
+		st.cache.keep(k, &r)
 	}
 	*bp = b
 	return p.resolve(host, &r.e, r.ok)
