@@ -26,7 +26,13 @@ type cached struct {
 // requests share a key only if both hashes collide, which for 2^14 kept
 // keys happens about once in 2^114 lookups, and the seeds are secret to
 // the process, so a page cannot aim for a collision.
-type urlKey [2]uint64
+//
+// A struct of two words, not an array: Go passes and returns a struct of
+// a few words in registers and an array of more than one in memory, and
+// a key written to memory as two words and read back as one 16-byte
+// copy waits for the writes (the CPU cannot forward two stores to one
+// load).
+type urlKey struct{ a, b uint64 }
 
 // urlCache is an LRU of full-URL decisions, split into shards so that
 // concurrent rewrites rarely wait on the same lock, which keeps a
@@ -135,7 +141,7 @@ func (c *urlCache) key(b []byte) urlKey {
 }
 
 func (c *urlCache) shard(k urlKey) *cacheShard {
-	return &c.shards[k[0]%cacheShards]
+	return &c.shards[k.a%cacheShards]
 }
 
 func (c *urlCache) get(k urlKey) (cached, bool) {
@@ -160,7 +166,7 @@ func (d *doorkeeper) seen(k urlKey) bool {
 // doorBit is the word and the bit of the doorkeeper's set that stand for
 // the request keyed k.
 func doorBit(k urlKey) (int, uint64) {
-	i := k[1] & (doorBits - 1)
+	i := k.b & (doorBits - 1)
 	return int(i >> 6), 1 << (i & 63)
 }
 

@@ -110,8 +110,8 @@ func TestURLCacheKey(t *testing.T) {
 	}
 	// The key's two hashes are under two seeds, short requests and long.
 	for _, n := range []int{19, 300} {
-		if k := c.key(bytes.Repeat([]byte{'u'}, n)); k[0] == k[1] {
-			t.Fatalf("%d bytes: the key's two hashes are equal (%x): one seed for both", n, k[0])
+		if k := c.key(bytes.Repeat([]byte{'u'}, n)); k.a == k.b {
+			t.Fatalf("%d bytes: the key's two hashes are equal (%x): one seed for both", n, k.a)
 		}
 	}
 }

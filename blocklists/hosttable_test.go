@@ -330,7 +330,8 @@ func TestHostVerdictTables(t *testing.T) {
 		kinds := map[string]bool{}
 		for _, h := range hosts {
 			e, ok := db.combineHost(h)
-			want := p.resolve(h, &e, ok)
+			var want Verdict
+			p.resolve(&want, h, &e, ok)
 			if got := p.DecideHost("shop.example", h); got != want {
 				t.Fatalf("%s: DecideHost(%q) = %+v; resolve on the combined answer gives %+v", stage, h, got, want)
 			}

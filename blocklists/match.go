@@ -528,17 +528,25 @@ func (o *outcome) add(e *Entry, spec int) {
 	}
 }
 
-func (o *outcome) result() (Entry, bool) {
+func (o *outcome) result() (e Entry, ok bool) {
+	ok = o.resultTo(&e)
+	return e, ok
+}
+
+// resultTo writes o's result to *out, which must be the zero Entry, and
+// reports whether there is one.
+func (o *outcome) resultTo(out *Entry) bool {
 	var e *Entry
 	switch {
 	case o.hasImp:
 		e = &o.important
 	case o.exception:
-		return Entry{Exception: true}, true
+		out.Exception = true
+		return true
 	case o.bestSpec > 0:
 		e = &o.best
 	default:
-		return Entry{}, false
+		return false
 	}
 	// Field by field, not as one copy: the entry may have been written
 	// field by field (addHost), and a copy 16 bytes at a time would wait
@@ -547,7 +555,8 @@ func (o *outcome) result() (Entry, bool) {
 	if v == "" {
 		v = o.vendor
 	}
-	return Entry{Vendor: v, Category: e.Category, Exception: e.Exception, Important: e.Important, fromList: e.fromList}, true
+	out.Vendor, out.Category, out.Exception, out.Important, out.fromList = v, e.Category, e.Exception, e.Important, e.fromList
+	return true
 }
 
 // addHost is add for the entry of the host node n, made from its fields
@@ -987,7 +996,17 @@ func hostSpan(q *Request) (hostStart, hostEnd int) {
 
 // Match decides q against every rule: host entries, rules indexed under
 // the host's suffixes, and generic rules found through the URL's tokens.
-func (db *DB) Match(q *Request) (Entry, bool) {
+func (db *DB) Match(q *Request) (e Entry, ok bool) {
+	ok = db.matchTo(q, &e)
+	return e, ok
+}
+
+// matchTo is Match, its answer written to *out, which must be the zero
+// Entry. (A decision keeps the answer in memory, for resolve and the
+// cache: an Entry that Match returned in registers, written there as
+// seven words and copied 16 bytes at a time to where the decision keeps
+// it, made the copy wait for the stores.)
+func (db *DB) matchTo(q *Request, out *Entry) bool {
 	var o outcome
 	hostStart, hostEnd := q.hostStart, q.hostEnd
 	if hostEnd == 0 {
@@ -1005,14 +1024,22 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 		// at a time, a load the CPU cannot take from the stores before
 		// it, and Match waited on it three times.)
 		db.matchGeneric(q, &o, hostStart, hostEnd)
-		return o.result()
+		return o.resultTo(out)
 	}
-	f, known := db.factsOf(q, &o)
-	if factFirst(&o, f, known) {
-		return f, true
+	// withFacts, written out: the facts' answer f and o's result are
+	// written to memory field by field, and copied whole long after.
+	var f Entry
+	known := db.factsTo(q, &o, &f)
+	if factFirst(&o, &f, known) {
+		out.Vendor, out.Category, out.Exception, out.Important, out.fromList = f.Vendor, f.Category, f.Exception, f.Important, f.fromList
+		return true
 	}
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	return withFacts(&o, f, known)
+	ok := o.resultTo(out)
+	if ok && known && (out.Exception || out.fromList) {
+		*out = f
+	}
+	return ok
 }
 
 // matchGeneric adds to o the generic rules that match q, found through
@@ -1363,12 +1390,18 @@ func tokenBits8(w uint64) uint64 {
 // whether there is one that an exception or a list's block on q gives
 // way to (withFacts): none when the walk over q's host (o) met no host of
 // theirs (nodeFact), or when they do not know q, or except it.
-func (db *DB) factsOf(q *Request, o *outcome) (Entry, bool) {
+func (db *DB) factsOf(q *Request, o *outcome) (f Entry, known bool) {
+	known = db.factsTo(q, o, &f)
+	return f, known
+}
+
+// factsTo is factsOf, the answer written to *f, which must be the zero
+// Entry (matchTo).
+func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
 	if !o.fact || db.facts == nil {
-		return Entry{}, false
+		return false
 	}
-	f, known := db.facts.Match(q)
-	return f, known && !f.Exception
+	return db.facts.matchTo(q, f) && !f.Exception
 }
 
 // withFacts returns o's result, or f, the embedded database's answer for
@@ -1402,12 +1435,12 @@ func (db *DB) withFactsOf(q *Request, o *outcome) (Entry, bool) {
 // (an ad server's query, a CDN's combined files) took most of a cold
 // decision's time in the token scan. An operator's own list naming
 // another category for the host is still matched in full.
-func factFirst(o *outcome, f Entry, known bool) bool {
+func factFirst(o *outcome, f *Entry, known bool) bool {
 	if !known {
 		return false
 	}
 	e, ok := o.result()
-	return ok && (e.Exception || e.fromList || e == f)
+	return ok && (e.Exception || e.fromList || e == *f)
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end

@@ -955,7 +955,7 @@ func answeredFirst(db *DB, q *Request) bool {
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	f, known := db.factsOf(q, &o)
-	return factFirst(&o, f, known)
+	return factFirst(&o, &f, known)
 }
 
 // TestFactFirst checks that Match's answer from the embedded database
@@ -1255,7 +1255,8 @@ func TestDecideRequestSpan(t *testing.T) {
 							u += "?" + query
 						}
 						e, ok := db.Match(&Request{URL: strings.ToLower(u), Host: host, PageHost: "shop.example", Type: ty})
-						if want := p.resolve(host, &e, ok); got != want {
+						var want Verdict
+						if p.resolve(&want, host, &e, ok); got != want {
 							t.Fatalf("%s (type %d): DecideRequest gives %+v, Match finding the host itself %+v", u, ty, got, want)
 						}
 						if got.Action != ActionKeep && got.Category == "advertising" {

@@ -330,7 +330,8 @@ func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) (action, ca
 	a := db.answers.Load()
 	if a == nil || len(p.Allow) != 0 || len(p.Deny) != 0 {
 		e, ok := db.LookupHost(host)
-		v := p.resolve(host, &e, ok)
+		var v Verdict
+		p.resolve(&v, host, &e, ok)
 		return v.Action, v.Category, v.Vendor, v.Host
 	}
 	k := a.find(&db.hosts, host)
@@ -379,7 +380,7 @@ func (p *Policy) DecideURL(pageHost, host, path, query string) Verdict {
 // A host with no URL rules is decided from its host entries; otherwise the
 // full URL is matched, and from its second decision on the answer is kept
 // in an LRU cache (urlCache, doorkeeper).
-func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) Verdict {
+func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) (v Verdict) {
 	st := p.state.Load()
 	db := st.db
 	if !p.ThirdPartyHost(pageHost, host) {
@@ -407,7 +408,6 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	// same buffer (a URL seen in two cases takes two entries with the
 	// same answer).
 	bp := keyPool.Get().(*[]byte)
-	defer keyPool.Put(bp)
 	b := append((*bp)[:0], byte(t), byte(t>>8))
 	b = append(b, pageHost...)
 	b = append(b, 0)
@@ -421,22 +421,28 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, query...)
 	}
 	k := st.cache.key(b)
-	var r cached
-	ok := false
 	if st.cache.seen(k) {
-		r, ok = st.cache.get(k)
+		if r, ok := st.cache.get(k); ok {
+			*bp = b
+			keyPool.Put(bp)
+			p.resolve(&v, host, &r.e, r.ok)
+			return v
+		}
 	}
-	if !ok {
-		// The URL is lower-cased in place, after the digest: Match keeps
-		// nothing of the request, so a view of the buffer is safe.
-		u := b[n:]
-		lowerASCII(u)
-		hs := len(scheme) + len("://")
-		r.e, r.ok = db.Match(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)})
-		st.cache.keep(k, &r)
+	// The URL is lower-cased in place, after the digest: Match keeps
+	// nothing of the request, so a view of the buffer is safe.
+	u := b[n:]
+	lowerASCII(u)
+	hs := len(scheme) + len("://")
+	var e Entry
+	ok := db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &e)
+	if st.cache.admit(k) {
+		st.cache.add(k, cached{e, ok})
 	}
 	*bp = b
-	return p.resolve(host, &r.e, r.ok)
+	keyPool.Put(bp)
+	p.resolve(&v, host, &e, ok)
+	return v
 }
 
 var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -567,10 +573,13 @@ func (s *shapeTest) matches(path, query string) bool {
 	return strings.IndexByte(path, '?') >= 0 && strings.Contains(path, s.prefix)
 }
 
-// resolve turns the DB's answer for a third-party host into a verdict:
-// the operator's allow and deny hosts first, then the lists' exceptions,
-// then the category's action.
-func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
+// resolve turns the DB's answer for a third-party host into a verdict,
+// written to *v, which must be the zero Verdict: the operator's allow and
+// deny hosts first, then the lists' exceptions, then the category's
+// action. (Written, not returned: a Verdict of eight words that resolve
+// returned in registers, the caller wrote to memory and copied 16 bytes
+// at a time to its own result, and the copy waited for the stores.)
+func (p *Policy) resolve(v *Verdict, host string, e *Entry, ok bool) {
 	v.Host, v.Category = host, "unknown"
 	if ok && !e.Exception {
 		v.Category, v.Vendor = e.Category, e.Vendor
@@ -588,7 +597,6 @@ func (p *Policy) resolve(host string, e *Entry, ok bool) (v Verdict) {
 	default:
 		v.Action = p.action(v.Category)
 	}
-	return v
 }
 
 // DecideScript decides an inline script by the vendor signatures it
@@ -649,7 +657,9 @@ func (p *Policy) decideNamed(pageHost, host, path string) Verdict {
 	lowerASCII(u) // the rules match a lower-case URL
 	q := Request{URL: string(u), Host: host, PageHost: pageHost, Type: TypeAll}
 	e, ok := p.DB().MatchHost(&q)
-	return p.resolve(host, &e, ok)
+	var v Verdict
+	p.resolve(&v, host, &e, ok)
+	return v
 }
 
 // maxNamedURLs caps the URLs of one host that namedURLs keeps.
