@@ -93,9 +93,17 @@ const (
 func (n node) has() bool { return n.flags&nodeHas != 0 }
 
 // entry expands a node's entry.
-func (db *DB) entry(n node) Entry {
-	return Entry{Vendor: db.strs[n.vendor], Category: db.strs[n.category], Exception: n.flags&nodeException != 0, Important: n.flags&nodeImportant != 0,
-		fromList: n.flags&nodeFromList != 0}
+func (db *DB) entry(n node) (e Entry) {
+	db.entryTo(n, &e)
+	return e
+}
+
+// entryTo writes a node's entry to *e field by field. (An Entry built
+// whole is built in a temporary and copied 16 bytes at a time, and the
+// copy waits for the temporary's stores.)
+func (db *DB) entryTo(n node, e *Entry) {
+	e.Vendor, e.Category = db.strs[n.vendor], db.strs[n.category]
+	e.Exception, e.Important, e.fromList = n.flags&nodeException != 0, n.flags&nodeImportant != 0, n.flags&nodeFromList != 0
 }
 
 // intern returns s's index in db.strs.

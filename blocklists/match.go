@@ -559,20 +559,23 @@ func (o *outcome) resultTo(out *Entry) bool {
 	return true
 }
 
-// addHost is add for the entry of the host node n, made from its fields
-// into o, not into an Entry of its own first: add's copy of such an Entry
-// (which entry returns in registers, and a local keeps field by field)
-// read it 16 bytes at a time, and waited for the stores.
+// addHost is add for the entry of the host node n, written from its
+// fields into o (entryTo), not into an Entry of its own first: add's
+// copy of such an Entry (which entry returns in registers, and a local
+// keeps field by field) read it 16 bytes at a time, and waited for the
+// stores; so did o.best = db.entry(n), which built it in a temporary.
 func (o *outcome) addHost(db *DB, n node, spec int) {
 	switch {
 	case n.flags&nodeException != 0:
 		o.exception = true
 	case n.flags&nodeImportant != 0:
 		if !o.hasImp {
-			o.important, o.hasImp = db.entry(n), true
+			db.entryTo(n, &o.important)
+			o.hasImp = true
 		}
 	case spec > o.bestSpec:
-		o.best, o.bestSpec = db.entry(n), spec
+		db.entryTo(n, &o.best)
+		o.bestSpec = spec
 	}
 }
 
@@ -1087,7 +1090,10 @@ func (db *DB) scanTokens(q *Request, o *outcome, s string, hostStart, hostEnd in
 	var seen tokenSeen
 	var hits [hitBatch]tokenHit
 	var tb [scanChunk + 1]uint64
-	st := scanState{s: unsafe.StringData(s), bits: &tb[0], bitset: &db.tokenBits[0], edges: &db.edgeBits[0], hits: &hits[0]}
+	// Field by field: a scanState built whole is built in a temporary
+	// and copied 16 bytes at a time, and the copy waits for the stores.
+	var st scanState
+	st.s, st.bits, st.bitset, st.edges, st.hits = unsafe.StringData(s), &tb[0], &db.tokenBits[0], &db.edgeBits[0], &hits[0]
 	for base := 0; base < len(s); base += 64 * scanChunk {
 		st.chunk(s, base, &tb)
 		for {
@@ -1439,7 +1445,8 @@ func factFirst(o *outcome, f *Entry, known bool) bool {
 	if !known {
 		return false
 	}
-	e, ok := o.result()
+	var e Entry
+	ok := o.resultTo(&e)
 	return ok && (e.Exception || e.fromList || e == *f)
 }
 

@@ -270,9 +270,10 @@ func TestIndexLit(t *testing.T) {
 	}
 }
 
-// TestOutcomeResultFields checks that outcome.result, which builds its
-// Entry field by field, names every field of Entry: a field added to
-// Entry must be added there too.
+// TestOutcomeResultFields checks the functions that write an Entry field
+// by field: outcome.resultTo, DB.entryTo (a host node's entry) and
+// matchTo's copy of the embedded database's answer each name every field
+// of Entry, and a field added to Entry must be added there too.
 func TestOutcomeResultFields(t *testing.T) {
 	var want []string
 	for f := range reflect.TypeFor[Entry]().Fields() {
@@ -284,7 +285,16 @@ func TestOutcomeResultFields(t *testing.T) {
 	if !ok || got != e {
 		t.Errorf("result of %+v: %+v %v", e, got, ok)
 	}
+	for _, e := range []Entry{e, {Vendor: "v", Category: "c", fromList: true}, {Category: "c", Important: true}} {
+		db := NewDB()
+		db.AddHost("t.example", e)
+		n, _ := db.hosts.get("t.example")
+		var got Entry
+		if db.entryTo(n, &got); got != e {
+			t.Errorf("entryTo of the node for %+v: %+v", e, got)
+		}
+	}
 	if !slices.Equal(want, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
-		t.Errorf("Entry's fields are %v: outcome.result copies Vendor, Category, Exception, Important and fromList", want)
+		t.Errorf("Entry's fields are %v: outcome.resultTo, DB.entryTo and DB.matchTo copy Vendor, Category, Exception, Important and fromList", want)
 	}
 }
