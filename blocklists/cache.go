@@ -19,10 +19,21 @@ type cached struct {
 	ok bool
 }
 
+// keptAnswer is an answer as a shard keeps it, under its key's first
+// hash (urlKey.a), with the second (b), which a lookup compares.
+type keptAnswer struct {
+	cached
+	b uint64
+}
+
 // urlKey is a request's digest: two 64-bit hashes of the type, the page
 // host and the URL, under two seeds drawn when the cache is made. Keeping
 // digests, not the URLs, bounds the cache's memory whatever the URLs'
-// length, and a lookup hashes the URL once and compares 16 bytes. Two
+// length, and a lookup hashes the URL once and compares 16 bytes: the
+// shards' maps are keyed by the first hash, and each answer keeps the
+// second, compared on a hit (keptAnswer). A map whose key is one word
+// takes Go's fast path for 64-bit keys, where a key of two words took
+// the generic one. Two
 // requests share a key only if both hashes collide, which for 2^14 kept
 // keys happens about once in 2^114 lookups, and the seeds are secret to
 // the process, so a page cannot aim for a collision.
@@ -55,7 +66,7 @@ type urlCache struct {
 // shards' locks never share a line.
 type cacheShard struct {
 	mu      sync.Mutex
-	lru     *simplelru.LRU[urlKey, cached]
+	lru     *simplelru.LRU[uint64, keptAnswer]
 	doorSet atomic.Int64 // the doorkeeper's bits this shard's requests set since its reset
 	_       [40]byte
 }
@@ -64,7 +75,7 @@ func newURLCache(size int) *urlCache {
 	c := &urlCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	for i := range c.shards {
 		// NewLRU fails only for a size below one.
-		c.shards[i].lru, _ = simplelru.NewLRU[urlKey, cached](max(size/cacheShards, 1), nil)
+		c.shards[i].lru, _ = simplelru.NewLRU[uint64, keptAnswer](max(size/cacheShards, 1), nil)
 	}
 	return c
 }
@@ -147,9 +158,9 @@ func (c *urlCache) shard(k urlKey) *cacheShard {
 func (c *urlCache) get(k urlKey) (cached, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
-	v, ok := s.lru.Get(k)
+	v, ok := s.lru.Get(k.a)
 	s.mu.Unlock()
-	return v, ok
+	return v.cached, ok && v.b == k.b
 }
 
 // seen reports whether the request keyed k was decided before, since the
@@ -196,7 +207,7 @@ func (c *urlCache) admit(k urlKey) bool { return c.door.admit(k, &c.shard(k).doo
 func (c *urlCache) add(k urlKey, v cached) {
 	s := c.shard(k)
 	s.mu.Lock()
-	s.lru.Add(k, v)
+	s.lru.Add(k.a, keptAnswer{v, k.b})
 	s.mu.Unlock()
 }
 

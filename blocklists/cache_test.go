@@ -10,7 +10,8 @@ import (
 
 // TestURLCache checks the decision cache: a key added is found with its
 // answer, each shard keeps at most its share (the least recently used
-// key goes first), concurrent lookups and inserts from several goroutines
+// key goes first), a key that shares its first hash with another is
+// told from it by its second, concurrent lookups and inserts from several goroutines
 // each see their own answers, and a shard fills one cache line.
 func TestURLCache(t *testing.T) {
 	const size = 64 * cacheShards
@@ -56,6 +57,22 @@ func TestURLCache(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A shard's map is keyed by the first hash alone: a key that shares
+	// it with a kept one but not the second hash is not that key.
+	k1 := key(7)
+	k2 := urlKey{k1.a, k1.b ^ 1}
+	c.add(k1, valueOf(1))
+	if v, ok := c.get(k2); ok {
+		t.Fatalf("a key that shares the first hash of a kept key answered %+v", v)
+	}
+	c.add(k2, valueOf(2))
+	if v, ok := c.get(k1); ok {
+		t.Fatalf("a key whose first hash another key took over answered %+v", v)
+	}
+	if v, ok := c.get(k2); !ok || v != valueOf(2) {
+		t.Fatalf("the key added last under a shared first hash: %+v %v", v, ok)
+	}
 
 	if n := unsafe.Sizeof(cacheShard{}); n != 64 {
 		t.Errorf("a cache shard is %d bytes, not a cache line", n)
