@@ -88,51 +88,86 @@ func newURLCache(size int) *urlCache {
 // insert (its list entry, its map insert and, once the cache is full, an
 // eviction), nor evicts an answer that will be asked for again.
 //
-// One bit a request, at the request's second hash (the first picks the
-// shard): a request whose bit another set is admitted at its first
-// decision, which costs what every decision cost before. The set starts
-// again empty once doorReset bits are set, at most an eighth of them, so
-// that fewer than one request in eight is admitted early. It is read and
-// set with atomic operations, without the shards' locks: two decisions of
-// one request at once may both find its bit clear, and a reset may lose a
-// bit being set; either only delays an admission.
+// Two bits a request, at the request's second hash (the first picks the
+// shard): seen, set at its first decision, and kept, set when its answer
+// is added at its second. Only a request marked kept is looked up (get):
+// one seen once has no answer in the cache, and its second decision
+// spares the shard's lock and a map lookup that would miss. A request
+// whose bits another set is admitted at its first decision, or looked
+// up in vain, which costs what every decision cost before. The set
+// starts again empty once doorReset requests have been marked seen, at
+// most an eighth of its pairs, so that fewer than one request in eight
+// is admitted early. It is read and set with atomic operations, without
+// the shards' locks: two decisions of one request at once may both find
+// it unseen, and a reset may lose a bit being set; either only delays an
+// admission. A request marked kept whose answer was evicted is looked up
+// in vain, matched and added again.
 //
-// 2^18 bits (32 KB), started again after 32,768 requests decided once,
+// 2^18 pairs (64 KB), started again after 32,768 requests decided once,
 // twice the cache's size: a request asked for again within that many
-// others is kept. The set is read on every decision, at a bit no other
-// decision made ready, and 2^20 bits (128 KB) cost first decisions 30 ns
-// more at p50 than these (make bench, three alternated runs each): the
-// larger the set, the less of it stays in the CPU's caches.
+// others is kept. The set is read on every decision, at a word no other
+// decision made ready; the larger the set, the less of it stays in the
+// CPU's caches (2^20 bits, one a request, cost first decisions 30 ns
+// more at p50 than 2^18: make bench, three alternated runs each).
 type doorkeeper struct {
-	bits atomic.Pointer[[doorBits / 64]uint64]
+	bits atomic.Pointer[[doorWords]uint64]
 }
 
 const (
-	doorBits  = 1 << 18 // 32 KB
-	doorReset = doorBits / 8
+	doorPairs = 1 << 18
+	doorWords = doorPairs / 32 // 64 KB
+	doorReset = doorPairs / 8
+
+	doorSeen = 1 // a request's state (doorkeeper.state): decided once
+	doorKept = 2 // its answer added to the cache
 )
 
-// admit reports whether the request keyed k was decided before, since
-// the last reset, and remembers that it now was. The bits set are counted
-// in the request's shard (set), each shard to its share of doorReset, so
-// that concurrent decisions do not all count on one cache line.
-func (d *doorkeeper) admit(k urlKey, set *atomic.Int64) bool {
+// state is the doorkeeper's two bits for the request keyed k: doorSeen,
+// doorKept, both or neither (0).
+func (d *doorkeeper) state(k urlKey) uint64 {
 	b := d.bits.Load()
 	if b == nil {
-		b = new([doorBits / 64]uint64)
+		return 0
+	}
+	w, sh := doorPair(k)
+	return atomic.LoadUint64(&b[w]) >> sh & 3
+}
+
+// admit reports whether the answer for the request keyed k, whose state
+// was ds, is to be added to the cache: whether the request was decided
+// before, since the last reset. It marks the request seen, or kept when
+// admitted. The requests marked seen are counted in the request's shard
+// (set), each shard to its share of doorReset, so that concurrent
+// decisions do not all count on one cache line.
+func (d *doorkeeper) admit(k urlKey, ds uint64, set *atomic.Int64) bool {
+	b := d.bits.Load()
+	if b == nil {
+		b = new([doorWords]uint64)
 		if !d.bits.CompareAndSwap(nil, b) {
 			b = d.bits.Load()
 		}
 	}
-	w, m := doorBit(k)
-	if atomic.OrUint64(&b[w], m)&m != 0 {
-		return true
+	w, sh := doorPair(k)
+	if ds == 0 {
+		if atomic.OrUint64(&b[w], doorSeen<<sh)>>sh&doorSeen == 0 {
+			if set.Add(1) >= doorReset/cacheShards {
+				set.Store(0)
+				d.bits.Store(new([doorWords]uint64))
+			}
+			return false
+		}
 	}
-	if set.Add(1) >= doorReset/cacheShards {
-		set.Store(0)
-		d.bits.Store(new([doorBits / 64]uint64))
+	if ds&doorKept == 0 {
+		atomic.OrUint64(&b[w], doorKept<<sh)
 	}
-	return false
+	return true
+}
+
+// doorPair is the word of the doorkeeper's set that holds the two bits of
+// the request keyed k, and their shift in it.
+func doorPair(k urlKey) (int, uint) {
+	i := k.b & (doorPairs - 1)
+	return int(i >> 5), uint(i&31) * 2
 }
 
 // key digests a request's bytes.
@@ -163,46 +198,15 @@ func (c *urlCache) get(k urlKey) (cached, bool) {
 	return v.cached, ok && v.b == k.b
 }
 
-// seen reports whether the request keyed k was decided before, since the
-// last reset, without marking it.
-func (d *doorkeeper) seen(k urlKey) bool {
-	b := d.bits.Load()
-	if b == nil {
-		return false
-	}
-	w, m := doorBit(k)
-	return atomic.LoadUint64(&b[w])&m != 0
+// state is the doorkeeper's state of the request keyed k: its answer is
+// looked up (get) only when it is marked doorKept.
+func (c *urlCache) state(k urlKey) uint64 { return c.door.state(k) }
+
+// admit is the doorkeeper's answer for k, whose state was ds
+// (doorkeeper.admit): whether to add its answer.
+func (c *urlCache) admit(k urlKey, ds uint64) bool {
+	return c.door.admit(k, ds, &c.shard(k).doorSet)
 }
-
-// doorBit is the word and the bit of the doorkeeper's set that stand for
-// the request keyed k.
-func doorBit(k urlKey) (int, uint64) {
-	i := k.b & (doorBits - 1)
-	return int(i >> 6), 1 << (i & 63)
-}
-
-// seen reports whether the cache may keep an answer for the request keyed
-// k: whether the doorkeeper has seen it. A request it has not seen is not
-// looked up (get): it was never admitted, or it was before a reset, and
-// is then decided again once and found from its next decision on. A
-// first decision so spares the shard's lock and a map lookup that
-// misses, most often in memory the CPU's caches no longer hold. (A test
-// the caller makes before get, not a lookup that makes both: that would
-// not inline, and every decision would make one more call.)
-func (c *urlCache) seen(k urlKey) bool { return c.door.seen(k) }
-
-// keep adds the answer *v for the request keyed k from its second
-// decision on (doorkeeper). (*v: the answer is copied only when kept; a
-// copy made on every call, of an answer just written field by field,
-// waits for those stores.)
-func (c *urlCache) keep(k urlKey, v *cached) {
-	if c.admit(k) {
-		c.add(k, *v)
-	}
-}
-
-// admit is the doorkeeper's answer for k (doorkeeper.admit).
-func (c *urlCache) admit(k urlKey) bool { return c.door.admit(k, &c.shard(k).doorSet) }
 
 func (c *urlCache) add(k urlKey, v cached) {
 	s := c.shard(k)

@@ -140,13 +140,25 @@ func TestURLCacheKey(t *testing.T) {
 func TestDoorkeeper(t *testing.T) {
 	c := newURLCache(64 * cacheShards)
 	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
+	// A sight is a decision of k that the cache does not answer.
+	sight := func(c *urlCache, k urlKey) bool { return c.admit(k, c.state(k)) }
 	early := 0
 	for i := range 1000 {
-		if c.admit(key(i)) {
+		if sight(c, key(i)) {
 			early++ // its bit set by another key
 		}
-		if !c.admit(key(i)) {
+		if !sight(c, key(i)) {
 			t.Fatalf("key %d not admitted at its second sight", i)
+		}
+	}
+	// The two bits of a key: seen at its first sight, kept from its
+	// second (in a cache of its own, whose bits no other key set).
+	one := newURLCache(64 * cacheShards)
+	k1 := one.key([]byte("https://t.example/one"))
+	for n, want := range []uint64{doorSeen, doorSeen | doorKept, doorSeen | doorKept} {
+		admitted := sight(one, k1)
+		if got := one.state(k1); got != want || admitted != (n > 0) {
+			t.Errorf("after sight %d: state %b, admitted %v; want %b, %v", n+1, got, admitted, want, n > 0)
 		}
 	}
 	if early > 10 {
@@ -157,16 +169,16 @@ func TestDoorkeeper(t *testing.T) {
 	k := key(0)
 	set := &c.shard(k).doorSet
 	set.Store(doorReset/cacheShards - 1)
-	c.admit(key(1_000_001)) // a new key: the bit it sets is the share's last, whatever its shard
+	sight(c, key(1_000_001)) // a new key: the bit it sets is the share's last, whatever its shard
 	for i := 1_000_002; set.Load() != 0 && i < 1_100_000; i++ {
 		if kk := key(i); c.shard(kk) == c.shard(k) {
-			c.admit(kk)
+			sight(c, kk)
 		}
 	}
 	if set.Load() != 0 {
 		t.Fatal("the shard's count did not start again")
 	}
-	if c.admit(k) {
+	if sight(c, k) {
 		t.Error("a key seen before the bits started again is admitted at its first sight after")
 	}
 
@@ -176,8 +188,8 @@ func TestDoorkeeper(t *testing.T) {
 	concurrently(t, 8, func(g int) error {
 		for i := range 3000 {
 			kk := d.key([]byte(fmt.Sprintf("https://t.example/%d", i%500)))
-			d.admit(kk)
-			if !d.admit(kk) {
+			sight(d, kk)
+			if !sight(d, kk) {
 				return fmt.Errorf("key %d not admitted at its second sight", i%500)
 			}
 		}
@@ -187,8 +199,9 @@ func TestDoorkeeper(t *testing.T) {
 
 // TestDecideAdmits checks that DecideRequest keeps a URL's answer from
 // its second decision, answers the third and fourth from the cache with
-// the same verdict, and matches a request the doorkeeper has not seen
-// since its reset without looking it up.
+// the same verdict, matches a request at its second decision without
+// looking it up, and matches a request the doorkeeper has not seen since
+// its reset without looking it up.
 func TestDecideAdmits(t *testing.T) {
 	db, _, err := ParseList(bytes.NewReader([]byte("/pixel/track^\n")), "t.txt", FormatABP, "analytics")
 	if err != nil {
@@ -218,9 +231,22 @@ func TestDecideAdmits(t *testing.T) {
 	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v != verdicts[0] {
 		t.Errorf("the fourth decision %+v, want the cache's answer %+v", v, verdicts[0])
 	}
+	// A request decided once is not looked up at its second decision:
+	// an answer put in the cache under its key is not the one given.
+	q := NewPolicy(db)
+	q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage)
+	c := q.state.Load().cache
+	planted := cached{e: Entry{Vendor: "planted", Category: "advertising"}, ok: true}
+	c.add(c.key([]byte("\x02\x00shop.example\x00https://other.example/pixel/track")), planted)
+	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
+		t.Errorf("the second decision %+v is the answer put in the cache: a request decided once was looked up", v)
+	}
+	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
+		t.Errorf("the third decision %+v is the answer put in the cache before the second added its own", v)
+	}
 	// After the doorkeeper starts again, a request it has not seen since
 	// is not looked up: it is matched once more.
-	p.state.Load().cache.door.bits.Store(new([doorBits / 64]uint64))
+	p.state.Load().cache.door.bits.Store(new([doorWords]uint64))
 	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v.Action != ActionKeep {
 		t.Errorf("the decision after a reset %+v, want the exception's keep (matched again)", v)
 	}

@@ -421,7 +421,8 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, query...)
 	}
 	k := st.cache.key(b)
-	if st.cache.seen(k) {
+	ds := st.cache.state(k)
+	if ds&doorKept != 0 {
 		if r, ok := st.cache.get(k); ok {
 			*bp = b
 			keyPool.Put(bp)
@@ -436,7 +437,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	hs := len(scheme) + len("://")
 	var e Entry
 	ok := db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &e)
-	if st.cache.admit(k) {
+	if st.cache.admit(k, ds) {
 		st.cache.add(k, cached{e, ok})
 	}
 	*bp = b
