@@ -267,7 +267,7 @@ func TestPerfReport(t *testing.T) {
 	t.Logf("URL decision (builtin + EasyPrivacy + EasyList), %d corpus URLs × %d rounds, every timing pooled: cold (a URL's first decision) p50 %v p99 %v max %v; its second (matched and kept) p50 %v p99 %v; warm (LRU) p50 %v p99 %v; net/url.Parse of the same URLs p50 %v p99 %v",
 		len(urls), rounds, percentile(cold, .5), percentile(cold, .99), percentile(cold, 1), percentile(second, .5), percentile(second, .99), percentile(warm, .5), percentile(warm, .99),
 		percentile(parse, .5), percentile(parse, .99))
-	t.Logf("answers kept after each URL's first decision %d, after its second %d (the doorkeeper admits a request at its second; a URL the corpus holds twice, or whose bit another set, at its first)", kept1, kept2)
+	t.Logf("answers kept after each URL's first decision %d, after its second %d (the doorkeeper admits a request at its second; a URL the corpus holds twice, or whose seen bit another set, at its first)", kept1, kept2)
 	// A timing of a few hundred nanoseconds on a shared machine is often
 	// one of an interrupt, a preemption or a neighbour's burst: the pooled
 	// p99 moves between 0.8 and 3.6 µs from run to run. Each URL's own cost

@@ -81,7 +81,7 @@ func newURLCache(size int) *urlCache {
 }
 
 // doorkeeper admits a request to the cache at its second decision, as
-// TinyLFU's doorkeeper does: a bit set of the requests decided once. Most
+// TinyLFU's doorkeeper does: a set of bits for the requests decided once. Most
 // of the URLs a page loads that are not seen again carry ids, times or
 // counters in their queries, and those are also the longest URLs and the
 // slowest to decide; their first decision no longer pays golang-lru's
