@@ -33,10 +33,10 @@ type keptAnswer struct {
 // shards' maps are keyed by the first hash, and each answer keeps the
 // second, compared on a hit (keptAnswer). A map whose key is one word
 // takes Go's fast path for 64-bit keys, where a key of two words took
-// the generic one. Two
-// requests share a key only if both hashes collide, which for 2^14 kept
-// keys happens about once in 2^114 lookups, and the seeds are secret to
-// the process, so a page cannot aim for a collision.
+// the generic one. Two requests share a key only if both hashes
+// collide, which for 2^14 kept keys happens about once in 2^114
+// lookups, and the seeds are secret to the process, so a page cannot aim
+// for a collision.
 //
 // A struct of two words, not an array: Go passes and returns a struct of
 // a few words in registers and an array of more than one in memory, and
@@ -52,8 +52,9 @@ type urlKey struct{ a, b uint64 }
 // Each shard is golang-lru's LRU (simplelru) behind a plain mutex, which
 // is what golang-lru's locked Cache is, less a read-write lock that its
 // Get takes for writing all the same, and the buffers it keeps for an
-// eviction callback. A cold decision makes a lookup and an insert, a
-// warm one a lookup: with the locked Cache, a cold decision took 40–60 ns
+// eviction callback. A request's second decision makes an insert, and
+// each later one a lookup: with the locked Cache, when every cold
+// decision made a lookup and an insert, a cold decision took 40–60 ns
 // more at p50 (at p99, 0–130 ns more: the runs' spread), a warm one 10 ns
 // more (make bench, five alternated runs, 2026-12-03).
 type urlCache struct {
@@ -67,7 +68,7 @@ type urlCache struct {
 type cacheShard struct {
 	mu      sync.Mutex
 	lru     *simplelru.LRU[uint64, keptAnswer]
-	doorSet atomic.Int64 // the doorkeeper's bits this shard's requests set since its reset
+	doorSet atomic.Int64 // this shard's requests the doorkeeper marked seen since its reset
 	_       [40]byte
 }
 
