@@ -237,12 +237,19 @@ func TestDecideAdmits(t *testing.T) {
 	q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage)
 	c := q.state.Load().cache
 	planted := cached{e: Entry{Vendor: "planted", Category: "advertising"}, ok: true}
-	c.add(c.key([]byte("\x02\x00shop.example\x00https://other.example/pixel/track")), planted)
+	// The key as DecideRequest digests the request: its type, the page
+	// host, a zero byte and the URL (checked below, where the answer kept
+	// under it must be the second decision's).
+	pk := c.key([]byte("\x02\x00shop.example\x00https://other.example/pixel/track"))
+	c.add(pk, planted)
 	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
 		t.Errorf("the second decision %+v is the answer put in the cache: a request decided once was looked up", v)
 	}
 	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
 		t.Errorf("the third decision %+v is the answer put in the cache before the second added its own", v)
+	}
+	if r, ok := c.get(pk); !ok || r == planted {
+		t.Fatalf("under the key the test built the cache keeps %+v %v, not the second decision's answer: the key is not the request's", r, ok)
 	}
 	// After the doorkeeper starts again, a request it has not seen since
 	// is not looked up: it is matched once more.

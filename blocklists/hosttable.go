@@ -74,8 +74,15 @@ func (t *hostTable) resize(n int) {
 
 // mark sets the filter's bit for the hash x.
 func (t *hostTable) mark(x uint64) {
+	w, m := t.filterBit(x)
+	t.filter[w] |= m
+}
+
+// filterBit is the word of the filter and the bit in it for the hash x:
+// its tag's low bits.
+func (t *hostTable) filterBit(x uint64) (int, uint64) {
 	f := uint32(x>>32) & t.fmask
-	t.filter[f>>6] |= 1 << (f & 63)
+	return int(f >> 6), 1 << (f & 63)
 }
 
 // get returns host's node.
@@ -213,8 +220,8 @@ func (t *hostTable) deepest(host string) int {
 // in candidate, it made candidate too large to inline into deepest's
 // loop, which then made a call for every suffix.)
 func (t *hostTable) maybe(x uint64) bool {
-	f := uint32(x>>32) & t.fmask
-	return t.filter[f>>6]&(1<<(f&63)) != 0
+	w, m := t.filterBit(x)
+	return t.filter[w]&m != 0
 }
 
 // candidate returns the index of the first entry whose tag is that of

@@ -528,11 +528,6 @@ func (o *outcome) add(e *Entry, spec int) {
 	}
 }
 
-func (o *outcome) result() (e Entry, ok bool) {
-	ok = o.resultTo(&e)
-	return e, ok
-}
-
 // resultTo writes o's result to *out, which must be the zero Entry, and
 // reports whether there is one.
 func (o *outcome) resultTo(out *Entry) bool {
@@ -548,15 +543,21 @@ func (o *outcome) resultTo(out *Entry) bool {
 	default:
 		return false
 	}
-	// Field by field, not as one copy: the entry may have been written
-	// field by field (addHost), and a copy 16 bytes at a time would wait
-	// for those stores to reach the cache.
-	v := e.Vendor
-	if v == "" {
-		v = o.vendor
+	// (setEntry: the entry may have been written field by field, by
+	// addHost.)
+	setEntry(out, e)
+	if out.Vendor == "" {
+		out.Vendor = o.vendor
 	}
-	out.Vendor, out.Category, out.Exception, out.Important, out.fromList = v, e.Category, e.Exception, e.Important, e.fromList
 	return true
+}
+
+// setEntry copies *src to *dst field by field, not as one copy: an Entry
+// written field by field and read back 16 bytes at a time makes the read
+// wait for the writes to reach the cache (a store the CPU cannot forward
+// to a wider load).
+func setEntry(dst, src *Entry) {
+	dst.Vendor, dst.Category, dst.Exception, dst.Important, dst.fromList = src.Vendor, src.Category, src.Exception, src.Important, src.fromList
 }
 
 // addHost is add for the entry of the host node n, written from its
@@ -1021,28 +1022,14 @@ func (db *DB) matchTo(q *Request, out *Entry) bool {
 		}
 	}
 	db.walkHost(q.Host, &o, q, hostEnd)
-	if !o.fact || db.facts == nil {
-		// (factsOf's answer, none, left out: an Entry returned and kept
-		// for withFacts is written field by field and read back 16 bytes
-		// at a time, a load the CPU cannot take from the stores before
-		// it, and Match waited on it three times.)
-		db.matchGeneric(q, &o, hostStart, hostEnd)
-		return o.resultTo(out)
-	}
-	// withFacts, written out: the facts' answer f and o's result are
-	// written to memory field by field, and copied whole long after.
 	var f Entry
 	known := db.factsTo(q, &o, &f)
 	if factFirst(&o, &f, known) {
-		out.Vendor, out.Category, out.Exception, out.Important, out.fromList = f.Vendor, f.Category, f.Exception, f.Important, f.fromList
+		setEntry(out, &f)
 		return true
 	}
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	ok := o.resultTo(out)
-	if ok && known && (out.Exception || out.fromList) {
-		*out = f
-	}
-	return ok
+	return withFactsTo(&o, &f, known, out)
 }
 
 // matchGeneric adds to o the generic rules that match q, found through
@@ -1392,17 +1379,11 @@ func tokenBits8(w uint64) uint64 {
 	return (tok >> 7) * 0x0102040810204080 >> 56
 }
 
-// factsOf returns the embedded database's answer for q (DB.facts), and
-// whether there is one that an exception or a list's block on q gives
-// way to (withFacts): none when the walk over q's host (o) met no host of
-// theirs (nodeFact), or when they do not know q, or except it.
-func (db *DB) factsOf(q *Request, o *outcome) (f Entry, known bool) {
-	known = db.factsTo(q, o, &f)
-	return f, known
-}
-
-// factsTo is factsOf, the answer written to *f, which must be the zero
-// Entry (matchTo).
+// factsTo writes the embedded database's answer for q (DB.facts) to *f,
+// which must be the zero Entry, and reports whether there is one that an
+// exception or a list's block on q gives way to (withFactsTo): none when
+// the walk over q's host (o) met no host of theirs (nodeFact), or when
+// they do not know q, or except it.
 func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
 	if !o.fact || db.facts == nil {
 		return false
@@ -1410,33 +1391,36 @@ func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
 	return db.facts.matchTo(q, f) && !f.Exception
 }
 
-// withFacts returns o's result, or f, the embedded database's answer for
-// the request when there is one (known; factsOf), in its place when it is
-// an exception or a list's block: an exception cancels the lists' blocks,
-// not those facts, and a list's block gives way to them, its $important
-// included, which only ever beat exceptions.
-func withFacts(o *outcome, f Entry, known bool) (Entry, bool) {
-	e, ok := o.result()
-	if ok && known && (e.Exception || e.fromList) {
-		return f, true
+// withFactsTo writes to *out, which must be the zero Entry, o's result,
+// or *f, the embedded database's answer for the request when there is
+// one (known; factsTo), in its place when it is an exception or a list's
+// block: an exception cancels the lists' blocks, not those facts, and a
+// list's block gives way to them, its $important included, which only
+// ever beat exceptions.
+func withFactsTo(o *outcome, f *Entry, known bool, out *Entry) bool {
+	ok := o.resultTo(out)
+	if ok && known && (out.Exception || out.fromList) {
+		setEntry(out, f)
 	}
+	return ok
+}
+
+// withFactsOf is withFactsTo with the embedded database's answer for q,
+// for a caller that has not asked for it before.
+func (db *DB) withFactsOf(q *Request, o *outcome) (e Entry, ok bool) {
+	var f Entry
+	known := db.factsTo(q, o, &f)
+	ok = withFactsTo(o, &f, known, &e)
 	return e, ok
 }
 
-// withFactsOf is withFacts with the embedded database's answer for q
-// (factsOf), for a caller that has not asked for it before.
-func (db *DB) withFactsOf(q *Request, o *outcome) (Entry, bool) {
-	f, known := db.factsOf(q, o)
-	return withFacts(o, f, known)
-}
-
 // factFirst reports whether f, the embedded database's answer for the
-// request when there is one (known; factsOf), is Match's answer whatever
+// request when there is one (known; factsTo), is Match's answer whatever
 // the lists' generic rules say, given o, the outcome of the host's
 // entries and the rules under its suffixes: o's result is a list's block,
 // an exception, or f itself. Generic rules are all the lists' (fromList),
 // so what they add is a list's block or an exception, which give way to
-// f (withFacts): the URL's tokens need not be read. Most of the URLs
+// f (withFactsTo): the URL's tokens need not be read. Most of the URLs
 // pages load from vendors are on their hosts, and the longest among them
 // (an ad server's query, a CDN's combined files) took most of a cold
 // decision's time in the token scan. An operator's own list naming

@@ -939,7 +939,7 @@ func TestDomainMemo(t *testing.T) {
 
 // matchFull is Match without factFirst: the host's entries and rules,
 // then every generic rule found through the URL's tokens, then the facts
-// over the lists' answer (withFacts).
+// over the lists' answer (withFactsTo).
 func matchFull(db *DB, q *Request) (Entry, bool) {
 	var o outcome
 	hostStart, hostEnd := hostSpan(q)
@@ -954,7 +954,8 @@ func answeredFirst(db *DB, q *Request) bool {
 	var o outcome
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	f, known := db.factsOf(q, &o)
+	var f Entry
+	known := db.factsTo(q, &o, &f)
 	return factFirst(&o, &f, known)
 }
 

@@ -271,9 +271,9 @@ func TestIndexLit(t *testing.T) {
 }
 
 // TestOutcomeResultFields checks the functions that write an Entry field
-// by field: outcome.resultTo, DB.entryTo (a host node's entry) and
-// matchTo's copy of the embedded database's answer each name every field
-// of Entry, and a field added to Entry must be added there too.
+// by field: setEntry (through outcome.resultTo) and DB.entryTo (a host
+// node's entry) each name every field of Entry, and a field added to
+// Entry must be added there too.
 func TestOutcomeResultFields(t *testing.T) {
 	var want []string
 	for f := range reflect.TypeFor[Entry]().Fields() {
@@ -281,9 +281,9 @@ func TestOutcomeResultFields(t *testing.T) {
 	}
 	e := Entry{Vendor: "v", Category: "c", Exception: true, Important: true, fromList: true}
 	o := outcome{hasImp: true, important: e}
-	got, ok := o.result()
-	if !ok || got != e {
-		t.Errorf("result of %+v: %+v %v", e, got, ok)
+	var got Entry
+	if ok := o.resultTo(&got); !ok || got != e {
+		t.Errorf("resultTo of %+v: %+v %v", e, got, ok)
 	}
 	for _, e := range []Entry{e, {Vendor: "v", Category: "c", fromList: true}, {Category: "c", Important: true}} {
 		db := NewDB()
@@ -295,6 +295,6 @@ func TestOutcomeResultFields(t *testing.T) {
 		}
 	}
 	if !slices.Equal(want, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
-		t.Errorf("Entry's fields are %v: outcome.resultTo, DB.entryTo and DB.matchTo copy Vendor, Category, Exception, Important and fromList", want)
+		t.Errorf("Entry's fields are %v: setEntry and DB.entryTo copy Vendor, Category, Exception, Important and fromList", want)
 	}
 }
