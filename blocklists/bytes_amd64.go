@@ -2,6 +2,8 @@
 
 package blocklists
 
+import "unsafe"
+
 // tokenBitsBlocks writes the token bits of each of the n blocks of 64
 // bytes at p to out[0:n] (tokenBitsBlockGo's, block by block):
 // tokenBitsBlocksGo, in SSE2 assembly.
@@ -25,3 +27,9 @@ func scanHits(st *scanState) int
 //
 //go:noescape
 func indexPair(p *byte, n int, c0, c1 byte, off int) int
+
+// prefetchLines asks the CPU to bring the two cache lines at p into its
+// caches, and goes on without waiting for them.
+//
+//go:noescape
+func prefetchLines(p unsafe.Pointer)

@@ -183,3 +183,10 @@ next:
 none:
 	MOVQ    $-1, ret+32(FP)
 	RET
+
+// func prefetchLines(p unsafe.Pointer)
+TEXT ·prefetchLines(SB), NOSPLIT|NOFRAME, $0-8
+	MOVQ p+0(FP), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	RET

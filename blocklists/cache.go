@@ -46,17 +46,33 @@ type keptAnswer struct {
 type urlKey struct{ a, b uint64 }
 
 // urlCache is an LRU of full-URL decisions, split into shards so that
-// concurrent rewrites rarely wait on the same lock, which keeps a
-// request's answer from its second decision on (doorkeeper).
+// concurrent rewrites rarely wait on the same lock. A request's answer
+// reaches the LRU in three steps, so that no decision both matches the
+// URL and inserts into the LRU:
+//
+//   - its first decision matches it and marks it seen (doorkeeper);
+//   - its second matches it again and holds the answer (hold), in a
+//     slot of a small table with no allocation;
+//   - its third takes the held answer and inserts it into the LRU
+//     (find), without a match;
+//   - from its fourth on, the LRU answers.
+//
+// An insert into golang-lru's LRU allocates its list entry, inserts into
+// its map and, once the cache is full, evicts the oldest answer, whose
+// entry and map slot no decision has touched for 16,384 inserts: on a
+// second decision that also matched, it was 0.1–0.4 µs on top of the
+// match (the second decisions' p99 was above the first's by that much).
+// A hold writes one set of a table whose lines the decision asked for
+// before its match (prefetchHeld), so that the write does not wait on
+// them.
 //
 // Each shard is golang-lru's LRU (simplelru) behind a plain mutex, which
 // is what golang-lru's locked Cache is, less a read-write lock that its
 // Get takes for writing all the same, and the buffers it keeps for an
-// eviction callback. A request's second decision makes an insert, and
-// each later one a lookup: with the locked Cache, when every cold
-// decision made a lookup and an insert, a cold decision took 40–60 ns
-// more at p50 (at p99, 0–130 ns more: the runs' spread), a warm one 10 ns
-// more (make bench, five alternated runs, 2026-12-03).
+// eviction callback. With the locked Cache, when every cold decision
+// made a lookup and an insert, a cold decision took 40–60 ns more at p50
+// (at p99, 0–130 ns more: the runs' spread), a warm one 10 ns more (make
+// bench, five alternated runs, 2026-12-03).
 type urlCache struct {
 	seeds  [2]maphash.Seed
 	door   doorkeeper
@@ -64,12 +80,47 @@ type urlCache struct {
 }
 
 // cacheShard is one shard of a urlCache, a cache line long, so that two
-// shards' locks never share a line.
+// shards' locks never share a line. Its held answers are made at its
+// first hold, which spares a policy that makes no URL decisions their
+// 64 KB a shard; the pointer is read without the lock (prefetchHeld),
+// hence atomic.
 type cacheShard struct {
 	mu      sync.Mutex
 	lru     *simplelru.LRU[uint64, keptAnswer]
+	held    atomic.Pointer[[heldSets][2]heldAnswer]
 	doorSet atomic.Int64 // this shard's requests the doorkeeper marked seen since its reset
-	_       [40]byte
+	holds   uint32       // this shard's holds, which stamp its held answers (under mu)
+	_       [28]byte
+}
+
+// A shard holds answers (hold) in sets of two: a request's answer is
+// held in one of the two slots of its set (heldSet), as many answers in
+// all as its LRU keeps.
+//
+// A hold takes a free slot of its set, or one whose answer is stale, held
+// for more than heldStale of the shard's holds and not asked for since;
+// when both of the set's answers are fresh, the new answer is not held,
+// and the request is matched again at its next decision, which then tries
+// to hold it again. A hold that took the oldest slot whatever its age
+// (first in, first out) starved the requests of a set that more than two
+// requests share, in turn: in make bench's passes over the corpus URLs,
+// a quarter of them were matched at every decision and never reached the
+// LRU. A set's answers leave it at their requests' next decisions, so the
+// requests left out get their turn: in those passes 9% of third decisions
+// were matched again, 0.2% of fourth ones and none after.
+const (
+	heldSets  = urlCacheSize / cacheShards / 2
+	heldStale = 4 * heldSets // twice the shard's slots
+)
+
+// heldAnswer is an answer held for its request's next decision, under
+// the request's key; a slot whose full is false holds nothing. 64 bytes,
+// a cache line, so that a hold writes one line.
+type heldAnswer struct {
+	a, b uint64
+	cached
+	full bool
+	at   uint32 // the shard's holds when held
 }
 
 func newURLCache(size int) *urlCache {
@@ -91,9 +142,9 @@ func newURLCache(size int) *urlCache {
 //
 // Two bits a request, at the request's second hash (the first picks the
 // shard): seen, set at its first decision, and kept, set when its answer
-// is added at its second. Only a request marked kept is looked up (get):
-// one seen once has no answer in the cache, and its second decision
-// spares the shard's lock and a map lookup that would miss. A request
+// is held at its second (hold). Only a request marked kept is looked up
+// (find): one seen once has no answer in the cache, and its second
+// decision spares the shard's lock and a map lookup that would miss. A request
 // whose bits another set is admitted at its first decision, or looked
 // up in vain, which costs what every decision cost before. The set
 // starts again empty once doorReset requests have been marked seen, at
@@ -101,8 +152,8 @@ func newURLCache(size int) *urlCache {
 // is admitted early. It is read and set with atomic operations, without
 // the shards' locks: two decisions of one request at once may both find
 // it unseen, and a reset may lose a bit being set; either only delays an
-// admission. A request marked kept whose answer was evicted is looked up
-// in vain, matched and added again.
+// admission. A request marked kept whose answer was evicted, or not
+// held, is looked up in vain, matched and held again.
 //
 // 2^18 pairs (64 KB), started again after 32,768 requests decided once,
 // twice the cache's size: a request asked for again within that many
@@ -120,7 +171,7 @@ const (
 	doorReset = doorPairs / 8
 
 	doorSeen = 1 // a request's state (doorkeeper.state): decided once
-	doorKept = 2 // its answer added to the cache
+	doorKept = 2 // its answer held, or kept in the LRU
 )
 
 // state is the doorkeeper's two bits for the request keyed k: doorSeen,
@@ -191,30 +242,95 @@ func (c *urlCache) shard(k urlKey) *cacheShard {
 	return &c.shards[k.a%cacheShards]
 }
 
-func (c *urlCache) get(k urlKey) (cached, bool) {
-	s := c.shard(k)
-	s.mu.Lock()
-	v, ok := s.lru.Get(k.a)
-	s.mu.Unlock()
-	return v.cached, ok && v.b == k.b
-}
-
 // state is the doorkeeper's state of the request keyed k: its answer is
-// looked up (get) only when it is marked doorKept.
+// looked up (find) only when it is marked doorKept.
 func (c *urlCache) state(k urlKey) uint64 { return c.door.state(k) }
 
 // admit is the doorkeeper's answer for k, whose state was ds
-// (doorkeeper.admit): whether to add its answer.
+// (doorkeeper.admit): whether to hold its answer.
 func (c *urlCache) admit(k urlKey, ds uint64) bool {
 	return c.door.admit(k, ds, &c.shard(k).doorSet)
 }
 
-func (c *urlCache) add(k urlKey, v cached) {
+// find looks the request keyed k up, and writes its answer to out: the
+// answer kept in the LRU, or else the one held for it (hold), which it
+// then moves into the LRU; both under one hold of the shard's lock.
+func (c *urlCache) find(k urlKey, out *cached) bool {
 	s := c.shard(k)
 	s.mu.Lock()
-	s.lru.Add(k.a, keptAnswer{v, k.b})
+	if v, ok := s.lru.Get(k.a); ok && v.b == k.b {
+		setEntry(&out.e, &v.e)
+		out.ok = v.ok
+		s.mu.Unlock()
+		return true
+	}
+	if held := s.held.Load(); held != nil {
+		set := &held[heldSet(k)]
+		for i := range set {
+			if h := &set[i]; h.full && h.a == k.a && h.b == k.b {
+				setEntry(&out.e, &h.e)
+				out.ok = h.ok
+				h.full = false
+				s.lru.Add(k.a, keptAnswer{*out, k.b})
+				s.mu.Unlock()
+				return true
+			}
+		}
+	}
+	s.mu.Unlock()
+	return false
+}
+
+// hold holds the answer (e, ok) of the request keyed k for its next
+// decision, which moves it into the LRU (find): in the slot of its set
+// that held it already, or a free or stale one, or, when the set's two
+// answers are fresh, not at all (heldSets).
+func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
+	s := c.shard(k)
+	s.mu.Lock()
+	held := s.held.Load()
+	if held == nil {
+		held = new([heldSets][2]heldAnswer)
+		s.held.Store(held)
+	}
+	s.holds++
+	set := &held[heldSet(k)]
+	var h *heldAnswer
+	for i := range set {
+		if x := &set[i]; x.full && x.a == k.a && x.b == k.b {
+			h = x
+			break
+		}
+	}
+	for i := 0; h == nil && i < len(set); i++ {
+		if x := &set[i]; !x.full || s.holds-x.at > heldStale {
+			h = x
+		}
+	}
+	if h != nil {
+		h.a, h.b, h.full, h.at = k.a, k.b, true, s.holds
+		setEntry(&h.e, e)
+		h.ok = ok
+	}
 	s.mu.Unlock()
 }
+
+// prefetchHeld asks the CPU for the lines of the set where a hold of the
+// request keyed k would write, and goes on without them. A decision
+// about to match a request it will hold calls it first, so that the
+// lines arrive during the match; a hold that found them cold waited
+// for them at the lock's release, which waits for every store before
+// it (second decisions took 120–370 ns more than first ones at p50,
+// with this 20–60 ns: alternated rounds in one process, 2026-12-03).
+func (c *urlCache) prefetchHeld(k urlKey) {
+	if held := c.shard(k).held.Load(); held != nil {
+		prefetchLines(unsafe.Pointer(&held[heldSet(k)]))
+	}
+}
+
+// heldSet is the set of its shard that holds the request keyed k: the
+// first hash's bits above those that pick the shard.
+func heldSet(k urlKey) uint64 { return k.a / cacheShards % heldSets }
 
 // len is how many answers the cache keeps.
 func (c *urlCache) len() int {

@@ -79,6 +79,127 @@ func TestURLCache(t *testing.T) {
 	}
 }
 
+// add puts v into the LRU under k, as find does with a held answer.
+func (c *urlCache) add(k urlKey, v cached) {
+	s := c.shard(k)
+	s.mu.Lock()
+	s.lru.Add(k.a, keptAnswer{v, k.b})
+	s.mu.Unlock()
+}
+
+// get is find's answer for k, as two results.
+func (c *urlCache) get(k urlKey) (cached, bool) {
+	var r cached
+	ok := c.find(k, &r)
+	return r, ok
+}
+
+// TestHeld checks the answers held between a request's second and third
+// decisions: find moves a held answer into the LRU and frees its slot; a
+// key is answered only by its own slot; a set whose two answers are
+// fresh holds no third, but a stale answer gives up its slot; a key held
+// again takes its own slot; and concurrent holds and finds each see their
+// own answers.
+func TestHeld(t *testing.T) {
+	c := newURLCache(urlCacheSize)
+	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
+	valueOf := func(i int) cached {
+		return cached{e: Entry{Vendor: fmt.Sprint(i), Category: "analytics", fromList: i%2 == 0}, ok: true}
+	}
+	hold := func(c *urlCache, k urlKey, i int) {
+		v := valueOf(i)
+		c.hold(k, &v.e, v.ok)
+	}
+	// wantAnswer fails the test unless c answers k with valueOf(i).
+	wantAnswer := func(c *urlCache, k urlKey, i int, what string) {
+		t.Helper()
+		if v, ok := c.get(k); !ok || v != valueOf(i) {
+			t.Fatalf("%s: %+v %v, want %+v", what, v, ok, valueOf(i))
+		}
+	}
+	// Keys that share k0's shard and set, and keys of its shard in other
+	// sets.
+	k0 := key(0)
+	var same, others []urlKey
+	for i := 1; len(same) < 3 || len(others) < heldStale+1; i++ {
+		switch k := key(i); {
+		case c.shard(k) != c.shard(k0):
+		case heldSet(k) == heldSet(k0):
+			same = append(same, k)
+		default:
+			others = append(others, k)
+		}
+	}
+	a, b, x := same[0], same[1], same[2]
+	hold(c, a, 1)
+	if n := c.len(); n != 0 {
+		t.Fatalf("a held answer is in the LRU: it keeps %d", n)
+	}
+	if _, ok := c.get(b); ok {
+		t.Fatal("a key of the same set, not held, is answered")
+	}
+	wantAnswer(c, a, 1, "the held key")
+	if n, in := c.len(), heldCount(c, a); n != 1 || in != 0 {
+		t.Fatalf("after the held answer was found the LRU keeps %d answers and its set %d of the key's, want 1 and 0", n, in)
+	}
+	wantAnswer(c, a, 1, "the key moved into the LRU")
+
+	// A set of two fresh answers holds no third; a key held again takes
+	// its own slot.
+	c = newURLCache(urlCacheSize)
+	hold(c, a, 1)
+	hold(c, b, 2)
+	hold(c, x, 3)
+	if _, ok := c.get(x); ok {
+		t.Fatal("a third key took the slot of a fresh answer")
+	}
+	hold(c, a, 4)
+	if in := heldCount(c, a); in != 1 {
+		t.Fatalf("a key held twice is in %d slots of its set", in)
+	}
+	wantAnswer(c, b, 2, "the other key of the set, after the first was held again")
+	wantAnswer(c, a, 4, "the key held again")
+
+	// An answer held for more than heldStale of its shard's holds gives
+	// up its slot; one held for fewer does not.
+	c = newURLCache(urlCacheSize)
+	hold(c, a, 1)
+	hold(c, b, 2)
+	for _, k := range others[:heldStale-2] {
+		hold(c, k, 5)
+	}
+	hold(c, x, 3)
+	if _, ok := c.get(x); ok {
+		t.Fatalf("a key took a slot held for %d holds, not more than %d", heldStale-1, heldStale)
+	}
+	for _, k := range others[heldStale-2:] {
+		hold(c, k, 5)
+	}
+	hold(c, x, 3)
+	wantAnswer(c, x, 3, "the key held after the set's answers went stale")
+	if _, okA := c.get(a); okA {
+		if _, okB := c.get(b); okB {
+			t.Fatal("both stale answers are still held beside the new one")
+		}
+	}
+
+	// Concurrently: each goroutine holds and finds keys of its own, in
+	// shared sets, and finds only its own answers.
+	d := newURLCache(urlCacheSize)
+	concurrently(t, 8, func(g int) error {
+		for i := range 5000 {
+			n := g*1_000_000 + i%700
+			k := d.key([]byte(fmt.Sprint(n)))
+			if v, ok := d.get(k); ok && v != valueOf(n) {
+				return fmt.Errorf("key %d answered %+v", n, v)
+			}
+			hold(d, k, n)
+			d.prefetchHeld(k)
+		}
+		return nil
+	})
+}
+
 // concurrently runs f(0), …, f(n-1) in goroutines of their own and
 // reports each error it returns on t.
 func concurrently(t *testing.T, n int, f func(g int) error) {
@@ -197,9 +318,10 @@ func TestDoorkeeper(t *testing.T) {
 	})
 }
 
-// TestDecideAdmits checks that DecideRequest keeps a URL's answer from
-// its second decision, answers the third and fourth from the cache with
-// the same verdict, matches a request at its second decision without
+// TestDecideAdmits checks that DecideRequest holds a URL's answer from
+// its second decision and keeps it from its third, answers the third
+// with the held answer and the fourth from the LRU, with the same
+// verdict each time, matches a request at its second decision without
 // looking it up, and matches a request the doorkeeper has not seen since
 // its reset without looking it up.
 func TestDecideAdmits(t *testing.T) {
@@ -208,53 +330,77 @@ func TestDecideAdmits(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := NewPolicy(db)
-	kept := func() int { return p.state.Load().cache.len() }
-	var verdicts []Verdict
-	for sight, want := range []int{0, 1, 1} {
-		verdicts = append(verdicts, p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage))
-		if n := kept(); n != want {
-			t.Errorf("after decision %d the cache keeps %d answers, want %d", sight+1, n, want)
-		}
+	c := p.state.Load().cache
+	decide := func(p *Policy, host string) Verdict {
+		return p.DecideRequest("shop.example", "https", host, "/pixel/track", "x=1", TypeImage)
 	}
-	if verdicts[0] != verdicts[1] || verdicts[1] != verdicts[2] || verdicts[0].Action != p.action("analytics") {
-		t.Errorf("verdicts %+v: want the list's block three times", verdicts)
+	// The key as DecideRequest digests the request: its type, the page
+	// host, a zero byte and the URL (checked below, where the answer held
+	// under it must be the second decision's).
+	keyOf := func(c *urlCache, host string) urlKey {
+		return c.key([]byte("\x02\x00shop.example\x00https://" + host + "/pixel/track?x=1"))
+	}
+	k := keyOf(c, "cdn.example")
+	var verdicts []Verdict
+	for sight, want := range []struct{ held, kept int }{{0, 0}, {1, 0}} {
+		verdicts = append(verdicts, decide(p, "cdn.example"))
+		if n, m := heldCount(c, k), c.len(); n != want.held || m != want.kept {
+			t.Errorf("after decision %d the request's answer is held %d times and the LRU keeps %d answers, want %d and %d", sight+1, n, m, want.held, want.kept)
+		}
 	}
 	// Which decisions the cache answers shows once the rules change under
 	// it (as no caller changes them: SetDB makes a fresh cache): an
 	// exception merged in is seen by a decision that matches, not by one
-	// the cache answers.
+	// the cache answers, held or kept.
 	except, _, err := ParseList(bytes.NewReader([]byte("@@/pixel/track^\n")), "x.txt", FormatABP, "analytics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Merge(except)
-	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v != verdicts[0] {
-		t.Errorf("the fourth decision %+v, want the cache's answer %+v", v, verdicts[0])
+	verdicts = append(verdicts, decide(p, "cdn.example"))
+	if n, m := heldCount(c, k), c.len(); n != 0 || m != 1 {
+		t.Errorf("after the third decision the answer is held %d times and the LRU keeps %d, want 0 and 1", n, m)
+	}
+	verdicts = append(verdicts, decide(p, "cdn.example"))
+	for i, v := range verdicts {
+		if v != verdicts[0] || v.Action != p.action("analytics") {
+			t.Errorf("decision %d: %+v, want the list's block, as the first decision's %+v", i+1, v, verdicts[0])
+		}
 	}
 	// A request decided once is not looked up at its second decision:
-	// an answer put in the cache under its key is not the one given.
+	// an answer put in the LRU under its key is not the one given, and
+	// the answer held under that key is the second decision's.
 	q := NewPolicy(db)
-	q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage)
-	c := q.state.Load().cache
+	qc := q.state.Load().cache
+	decide(q, "other.example")
 	planted := cached{e: Entry{Vendor: "planted", Category: "advertising"}, ok: true}
-	// The key as DecideRequest digests the request: its type, the page
-	// host, a zero byte and the URL (checked below, where the answer kept
-	// under it must be the second decision's).
-	pk := c.key([]byte("\x02\x00shop.example\x00https://other.example/pixel/track"))
-	c.add(pk, planted)
-	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
+	pk := keyOf(qc, "other.example")
+	qc.add(pk, planted)
+	if v := decide(q, "other.example"); v.Vendor == "planted" {
 		t.Errorf("the second decision %+v is the answer put in the cache: a request decided once was looked up", v)
 	}
-	if v := q.DecideRequest("shop.example", "https", "other.example", "/pixel/track", "", TypeImage); v.Vendor == "planted" {
-		t.Errorf("the third decision %+v is the answer put in the cache before the second added its own", v)
-	}
-	if r, ok := c.get(pk); !ok || r == planted {
-		t.Fatalf("under the key the test built the cache keeps %+v %v, not the second decision's answer: the key is not the request's", r, ok)
+	if n := heldCount(qc, pk); n != 1 {
+		t.Fatalf("under the key the test built %d answers are held, not the second decision's: the key is not the request's", n)
 	}
 	// After the doorkeeper starts again, a request it has not seen since
 	// is not looked up: it is matched once more.
-	p.state.Load().cache.door.bits.Store(new([doorWords]uint64))
-	if v := p.DecideRequest("shop.example", "https", "cdn.example", "/pixel/track", "x=1", TypeImage); v.Action != ActionKeep {
+	c.door.bits.Store(new([doorWords]uint64))
+	if v := decide(p, "cdn.example"); v.Action != ActionKeep {
 		t.Errorf("the decision after a reset %+v, want the exception's keep (matched again)", v)
 	}
+}
+
+// heldCount is how many of the slots of k's set hold k's answer.
+func heldCount(c *urlCache, k urlKey) int {
+	held := c.shard(k).held.Load()
+	if held == nil {
+		return 0
+	}
+	n := 0
+	for _, h := range held[heldSet(k)] {
+		if h.full && h.a == k.a && h.b == k.b {
+			n++
+		}
+	}
+	return n
 }

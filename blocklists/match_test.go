@@ -1261,7 +1261,7 @@ func TestDecideRequestSpan(t *testing.T) {
 						var want Verdict
 						p.resolve(&want, host, &e, ok)
 						var got Verdict
-						for sight := 1; sight <= 3; sight++ {
+						for sight := 1; sight <= 4; sight++ {
 							if got = p.DecideRequest("shop.example", scheme, host, path, query, ty); got != want {
 								t.Fatalf("%s (type %d), decision %d: DecideRequest gives %+v, Match finding the host itself %+v", u, ty, sight, got, want)
 							}

@@ -423,7 +423,8 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	k := st.cache.key(b)
 	ds := st.cache.state(k)
 	if ds&doorKept != 0 {
-		if r, ok := st.cache.get(k); ok {
+		var r cached
+		if st.cache.find(k, &r) {
 			*bp = b
 			keyPool.Put(bp)
 			p.resolve(&v, host, &r.e, r.ok)
@@ -435,10 +436,15 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	u := b[n:]
 	lowerASCII(u)
 	hs := len(scheme) + len("://")
+	if ds != 0 {
+		// Most likely held after the match: its lines are asked for now,
+		// so that the hold does not wait for them.
+		st.cache.prefetchHeld(k)
+	}
 	var e Entry
 	ok := db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &e)
 	if st.cache.admit(k, ds) {
-		st.cache.add(k, cached{e, ok})
+		st.cache.hold(k, &e, ok)
 	}
 	*bp = b
 	keyPool.Put(bp)
