@@ -59,9 +59,10 @@ type urlKey struct{ a, b uint64 }
 //
 // An insert into golang-lru's LRU allocates its list entry, inserts into
 // its map and, once the cache is full, evicts the oldest answer, whose
-// entry and map slot no decision has touched for 16,384 inserts: on a
-// second decision that also matched, it was 0.1–0.4 µs on top of the
-// match (the second decisions' p99 was above the first's by that much).
+// entry and map slot no decision has touched for 16,384 inserts. When a
+// second decision made it after its match, second decisions' p99 was
+// 0.1–0.3 µs above first decisions', and with the cache full 0.3–1.5 µs
+// (make bench, ten runs on a loaded machine, 2026-12-03).
 // A hold writes one set of a table whose lines the decision asked for
 // before its match (prefetchHeld), so that the write does not wait on
 // them.
@@ -320,8 +321,9 @@ func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
 // about to match a request it will hold calls it first, so that the
 // lines arrive during the match; a hold that found them cold waited
 // for them at the lock's release, which waits for every store before
-// it (second decisions took 120–370 ns more than first ones at p50,
-// with this 20–60 ns: alternated rounds in one process, 2026-12-03).
+// it. Without it, second decisions took 70–340 ns more than first ones
+// at p50 (120–140 in the quietest run), with it 20–130 (40–50):
+// alternated rounds in one process, three runs, 2026-12-03.
 func (c *urlCache) prefetchHeld(k urlKey) {
 	if held := c.shard(k).held.Load(); held != nil {
 		prefetchLines(unsafe.Pointer(&held[heldSet(k)]))

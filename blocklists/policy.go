@@ -378,8 +378,8 @@ func (p *Policy) DecideURL(pageHost, host, path, query string) Verdict {
 // DecideRequest decides a resource of type t at scheme://host/path?query
 // on a page at pageHost. host is lower-case with no port or trailing dot.
 // A host with no URL rules is decided from its host entries; otherwise the
-// full URL is matched, and from its second decision on the answer is kept
-// in an LRU cache (urlCache, doorkeeper).
+// full URL is matched, its answer held from its second decision and kept
+// in an LRU cache from its third (urlCache, doorkeeper).
 func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) (v Verdict) {
 	st := p.state.Load()
 	db := st.db
