@@ -116,12 +116,14 @@ const (
 
 // heldAnswer is an answer held for its request's next decision, under
 // the request's key; a slot whose full is false holds nothing. 64 bytes,
-// a cache line, so that a hold writes one line.
+// a cache line, so that a hold writes one line: the answer's fields are
+// its own (a cached within it would be 48 bytes, its bool padded out,
+// and the slot 72).
 type heldAnswer struct {
-	a, b uint64
-	cached
-	full bool
-	at   uint32 // the shard's holds when held
+	a, b     uint64
+	e        Entry
+	ok, full bool
+	at       uint32 // the shard's holds when held
 }
 
 func newURLCache(size int) *urlCache {

@@ -77,6 +77,9 @@ func TestURLCache(t *testing.T) {
 	if n := unsafe.Sizeof(cacheShard{}); n != 64 {
 		t.Errorf("a cache shard is %d bytes, not a cache line", n)
 	}
+	if n := unsafe.Sizeof(heldAnswer{}); n != 64 {
+		t.Errorf("a held answer is %d bytes, not a cache line", n)
+	}
 }
 
 // add puts v into the LRU under k, as find does with a held answer.
