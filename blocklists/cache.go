@@ -135,13 +135,15 @@ func newURLCache(size int) *urlCache {
 	return c
 }
 
-// doorkeeper admits a request to the cache at its second decision, as
-// TinyLFU's doorkeeper does: a set of bits for the requests decided once. Most
+// doorkeeper admits a request to the cache at its second decision (which
+// holds its answer; urlCache), as TinyLFU's doorkeeper does: a set of
+// bits for the requests decided once. Most
 // of the URLs a page loads that are not seen again carry ids, times or
 // counters in their queries, and those are also the longest URLs and the
-// slowest to decide; their first decision no longer pays golang-lru's
-// insert (its list entry, its map insert and, once the cache is full, an
-// eviction), nor evicts an answer that will be asked for again.
+// slowest to decide; their one decision pays no hold, nor, later,
+// golang-lru's insert (its list entry, its map insert and, once the cache
+// is full, an eviction), nor evicts an answer that will be asked for
+// again.
 //
 // Two bits a request, at the request's second hash (the first picks the
 // shard): seen, set at its first decision, and kept, set when its answer
@@ -160,7 +162,7 @@ func newURLCache(size int) *urlCache {
 //
 // 2^18 pairs (64 KB), started again after 32,768 requests decided once,
 // twice the cache's size: a request asked for again within that many
-// others is kept. The set is read on every decision, at a word no other
+// others is held. The set is read on every decision, at a word no other
 // decision made ready; the larger the set, the less of it stays in the
 // CPU's caches (2^20 bits, one a request, cost first decisions 30 ns
 // more at p50 than 2^18: make bench, three alternated runs each).
