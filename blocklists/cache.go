@@ -120,11 +120,14 @@ const (
 // its own (a cached within it would be 48 bytes, its bool padded out,
 // and the slot 72).
 type heldAnswer struct {
-	a, b     uint64
+	k        urlKey
 	e        Entry
 	ok, full bool
 	at       uint32 // the shard's holds when held
 }
+
+// holds reports whether h holds the answer of the request keyed k.
+func (h *heldAnswer) holds(k urlKey) bool { return h.full && h.k == k }
 
 func newURLCache(size int) *urlCache {
 	c := &urlCache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
@@ -191,7 +194,7 @@ func (d *doorkeeper) state(k urlKey) uint64 {
 }
 
 // admit reports whether the answer for the request keyed k, whose state
-// was ds, is to be added to the cache: whether the request was decided
+// was ds, is to be held (urlCache.hold): whether the request was decided
 // before, since the last reset. It marks the request seen, or kept when
 // admitted. The requests marked seen are counted in the request's shard
 // (set), each shard to its share of doorReset, so that concurrent
@@ -263,27 +266,35 @@ func (c *urlCache) admit(k urlKey, ds uint64) bool {
 func (c *urlCache) find(k urlKey, out *cached) bool {
 	s := c.shard(k)
 	s.mu.Lock()
-	if v, ok := s.lru.Get(k.a); ok && v.b == k.b {
+	v, ok := s.lru.Get(k.a)
+	ok = ok && v.b == k.b
+	if !ok {
+		if h := s.heldFor(k); h != nil {
+			h.full = false
+			v, ok = keptAnswer{cached{h.e, h.ok}, k.b}, true
+			s.lru.Add(k.a, v)
+		}
+	}
+	if ok {
 		setEntry(&out.e, &v.e)
 		out.ok = v.ok
-		s.mu.Unlock()
-		return true
 	}
+	s.mu.Unlock()
+	return ok
+}
+
+// heldFor returns the slot that holds the answer of the request keyed k,
+// or nil. The shard's lock must be held.
+func (s *cacheShard) heldFor(k urlKey) *heldAnswer {
 	if held := s.held.Load(); held != nil {
 		set := &held[heldSet(k)]
 		for i := range set {
-			if h := &set[i]; h.full && h.a == k.a && h.b == k.b {
-				setEntry(&out.e, &h.e)
-				out.ok = h.ok
-				h.full = false
-				s.lru.Add(k.a, keptAnswer{*out, k.b})
-				s.mu.Unlock()
-				return true
+			if set[i].holds(k) {
+				return &set[i]
 			}
 		}
 	}
-	s.mu.Unlock()
-	return false
+	return nil
 }
 
 // hold holds the answer (e, ok) of the request keyed k for its next
@@ -302,18 +313,17 @@ func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
 	set := &held[heldSet(k)]
 	var h *heldAnswer
 	for i := range set {
-		if x := &set[i]; x.full && x.a == k.a && x.b == k.b {
+		x := &set[i]
+		if x.holds(k) {
 			h = x
 			break
 		}
-	}
-	for i := 0; h == nil && i < len(set); i++ {
-		if x := &set[i]; !x.full || s.holds-x.at > heldStale {
+		if h == nil && (!x.full || s.holds-x.at > heldStale) {
 			h = x
 		}
 	}
 	if h != nil {
-		h.a, h.b, h.full, h.at = k.a, k.b, true, s.holds
+		h.k, h.full, h.at = k, true, s.holds
 		setEntry(&h.e, e)
 		h.ok = ok
 	}

@@ -399,9 +399,9 @@ func heldCount(c *urlCache, k urlKey) int {
 	if held == nil {
 		return 0
 	}
-	n := 0
-	for _, h := range held[heldSet(k)] {
-		if h.full && h.a == k.a && h.b == k.b {
+	set, n := &held[heldSet(k)], 0
+	for i := range set {
+		if set[i].holds(k) {
 			n++
 		}
 	}

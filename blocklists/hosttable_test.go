@@ -330,8 +330,7 @@ func TestHostVerdictTables(t *testing.T) {
 		kinds := map[string]bool{}
 		for _, h := range hosts {
 			e, ok := db.combineHost(h)
-			var want Verdict
-			p.resolve(&want, h, &e, ok)
+			want := p.resolved(h, &e, ok)
 			if got := p.DecideHost("shop.example", h); got != want {
 				t.Fatalf("%s: DecideHost(%q) = %+v; resolve on the combined answer gives %+v", stage, h, got, want)
 			}

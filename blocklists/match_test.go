@@ -1240,9 +1240,9 @@ func TestFrozenWalk(t *testing.T) {
 // TestDecideRequestSpan checks the host's span that DecideRequest hands
 // Match with the URL it builds against the span Match finds itself, on
 // rules anchored at the host, at a label of it and at the URL's start;
-// each request is decided three times, which the cache answers
-// differently (matched; matched and kept; looked up), and each gives
-// Match's answer.
+// each request is decided four times, which the cache answers
+// differently (matched; matched and held; the held answer moved into
+// the LRU; the LRU's), and each gives Match's answer.
 func TestDecideRequestSpan(t *testing.T) {
 	db := mustParse(t, "||tracker.example/p^\n||cdn.example^$script\n|https://ads.example/x\n||ads.*/banner\n/banner/*$image\n@@||ok.tracker.example/p/keep\n", FormatABP, "advertising")
 	p := NewPolicy(db)
@@ -1258,8 +1258,7 @@ func TestDecideRequestSpan(t *testing.T) {
 							u += "?" + query
 						}
 						e, ok := db.Match(&Request{URL: strings.ToLower(u), Host: host, PageHost: "shop.example", Type: ty})
-						var want Verdict
-						p.resolve(&want, host, &e, ok)
+						want := p.resolved(host, &e, ok)
 						var got Verdict
 						for sight := 1; sight <= 4; sight++ {
 							if got = p.DecideRequest("shop.example", scheme, host, path, query, ty); got != want {

@@ -330,8 +330,7 @@ func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) (action, ca
 	a := db.answers.Load()
 	if a == nil || len(p.Allow) != 0 || len(p.Deny) != 0 {
 		e, ok := db.LookupHost(host)
-		var v Verdict
-		p.resolve(&v, host, &e, ok)
+		v := p.resolved(host, &e, ok)
 		return v.Action, v.Category, v.Vendor, v.Host
 	}
 	k := a.find(&db.hosts, host)
@@ -606,6 +605,13 @@ func (p *Policy) resolve(v *Verdict, host string, e *Entry, ok bool) {
 	}
 }
 
+// resolved is resolve's verdict, returned, for the callers off the URL
+// decision's path.
+func (p *Policy) resolved(host string, e *Entry, ok bool) (v Verdict) {
+	p.resolve(&v, host, e, ok)
+	return v
+}
+
 // DecideScript decides an inline script by the vendor signatures it
 // matches and the tracker hosts its string literals name: each host is
 // decided as the URLs of it the strings hold, or its root (decideNamed),
@@ -664,9 +670,7 @@ func (p *Policy) decideNamed(pageHost, host, path string) Verdict {
 	lowerASCII(u) // the rules match a lower-case URL
 	q := Request{URL: string(u), Host: host, PageHost: pageHost, Type: TypeAll}
 	e, ok := p.DB().MatchHost(&q)
-	var v Verdict
-	p.resolve(&v, host, &e, ok)
-	return v
+	return p.resolved(host, &e, ok)
 }
 
 // maxNamedURLs caps the URLs of one host that namedURLs keeps.
