@@ -1195,7 +1195,7 @@ func TestNextSuffix(t *testing.T) {
 }
 
 // TestFrozenWalk checks walkHost on a frozen DB, which goes from the
-// deepest suffix from entry to entry (hostAnswers.parent), against the
+// deepest suffix from entry to entry (hostLink.parent), against the
 // walk that looks every suffix up, and that it falls back to the latter
 // once the table holds a host the links were not worked out for.
 func TestFrozenWalk(t *testing.T) {
@@ -1209,6 +1209,12 @@ func TestFrozenWalk(t *testing.T) {
 			q := &Request{URL: "https://" + h + "/x/y.gif", Host: h, PageHost: "page.test", Type: TypeImage}
 			_, hostEnd := hostSpan(q)
 			rules := db.walkHost(h, &o, q, hostEnd)
+			// The frozen walk says where it began (factsTo); the other
+			// does not.
+			if frozen := db.answers.Load() != nil; frozen && int(o.deep)-1 != db.hosts.deepest(h) || !frozen && o.deep != 0 {
+				t.Fatalf("%s: the walk gives deep %d, frozen %v; deepest %d", h, o.deep, frozen, db.hosts.deepest(h))
+			}
+			o.deep = 0
 			out = append(out, o)
 			if rules != (db.walkHost(h, &outcome{}, nil, 0)) {
 				t.Fatalf("%s: walkHost reports rules differently with and without a request", h)
@@ -1221,7 +1227,7 @@ func TestFrozenWalk(t *testing.T) {
 	}
 	want := walk()
 	db.Freeze()
-	if a := db.answers.Load(); a == nil || len(a.parent) != db.hosts.len() {
+	if a := db.answers.Load(); a == nil || len(a.link) != db.hosts.len() {
 		t.Fatal("Freeze left no links: the test does not test the frozen walk")
 	}
 	if got := walk(); !slices.Equal(got, want) {
@@ -1275,5 +1281,86 @@ func TestDecideRequestSpan(t *testing.T) {
 	}
 	if n < 50 {
 		t.Errorf("only %d decisions blocked by the list: the URLs do not test the rules", n)
+	}
+}
+
+// TestFactAnswers checks factsTo's answers worked out at Freeze
+// (hostAnswers.fact) against asking the facts (DB.facts.matchTo), for
+// every host of the facts, a subdomain of each and two hosts below
+// that, on the embedded database with a list that excepts and blocks
+// some of its hosts and an own-format file that adds a host and a URL
+// rule to the facts.
+func TestFactAnswers(t *testing.T) {
+	db, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Merge(mustParse(t, "@@||adobedtm.com^\n||googletagmanager.com^\n||x.doubleclick.net^$important\n||hotjar.com/c/\n||cdn.jsdelivr.net/npm/\n", FormatABP, "advertising"))
+	db.Merge(mustParse(t, "host | social | pix.example | Pix\nhost | analytics | cdn.example/track | Tracker\n", FormatOwn, ""))
+	db.Freeze()
+	a := db.answers.Load()
+	if a == nil || a.factsDB != db.facts {
+		t.Fatal("Freeze worked out no answers of the facts")
+	}
+	var hosts []string
+	for _, h := range db.facts.hosts.keys {
+		hosts = append(hosts, h, "www."+h, "a.b."+h)
+	}
+	kept, walked := 0, 0
+	for _, h := range hosts {
+		for _, path := range []string{"/", "/track/x.js", "/c/hotjar-1.js", "/npm/x"} {
+			q := Request{URL: "https://" + h + path, Host: h, PageHost: "shop.example", Type: TypeScript}
+			var o outcome
+			_, hostEnd := hostSpan(&q)
+			db.walkHost(h, &o, &q, hostEnd)
+			if !o.fact {
+				continue
+			}
+			var got, want Entry
+			gotOK := db.factsTo(&q, &o, &got)
+			wantOK := db.facts.matchTo(&q, &want) && !want.Exception
+			if gotOK != wantOK || gotOK && got != want {
+				t.Fatalf("%s: factsTo gives %+v %v, the facts %+v %v", q.URL, got, gotOK, want, wantOK)
+			}
+			switch a.link[o.deep-1].fact {
+			case 0:
+				walked++
+			default:
+				kept++
+			}
+		}
+	}
+	// Both ways are taken: most hosts' answers were worked out, and
+	// those under a URL rule of the facts are asked.
+	if kept < 1000 || walked == 0 {
+		t.Fatalf("answers worked out %d times, asked %d times", kept, walked)
+	}
+	// Facts that except a host give no answer for it, as asking them
+	// gives none.
+	f := mustParse(t, "@@||ok.example^\n||blocked.example^\n", FormatABP, "advertising")
+	ex := NewDB()
+	ex.Merge(f)
+	ex.facts = f
+	for _, h := range f.hosts.keys {
+		ex.hosts.ref(h).flags |= nodeFact
+	}
+	ex.Freeze()
+	for _, h := range []string{"ok.example", "www.ok.example", "blocked.example"} {
+		q := Request{URL: "https://" + h + "/", Host: h, PageHost: "shop.example", Type: TypeScript}
+		var o outcome
+		_, hostEnd := hostSpan(&q)
+		ex.walkHost(h, &o, &q, hostEnd)
+		var e Entry
+		if got, want := ex.factsTo(&q, &o, &e), h == "blocked.example"; got != want || ex.answers.Load().link[o.deep-1].fact == 0 {
+			t.Errorf("%s: factsTo gives %v (%+v), want %v, from the answers worked out", h, got, e, want)
+		}
+	}
+	// Facts whose hosts the table does not all hold give no answers.
+	other := NewDB()
+	other.facts = db.facts
+	other.AddHost("unrelated.example", Entry{Category: "analytics"})
+	other.Freeze()
+	if a := other.answers.Load(); a.factsDB != nil || a.link[0].fact != 0 {
+		t.Fatal("answers worked out for facts the table does not hold")
 	}
 }
