@@ -592,19 +592,10 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.patter
 
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
-	ix := db.hostIndex.Load()
 	if a := db.answers.Load(); a != nil && len(a.link) == db.hosts.len() {
-		// Frozen: the deepest suffix in the table, found in one pass over
-		// the host, then from each entry the next suffix that has one.
-		j := db.hosts.deepest(host)
-		o.deep = uint32(j + 1)
-		for ; j >= 0; j = int(a.link[j].parent) {
-			if db.visitHost(db.hosts.nodes[j], len(db.hosts.keys[j]), o, q, hostEnd, ix) {
-				hasRules = true
-			}
-		}
-		return hasRules
+		return db.walkFrozen(a, db.hosts.deepest(host), o, q, hostEnd)
 	}
+	ix := db.hostIndex.Load()
 	last := lastDot(host)
 	for h, p := host, 0; ; h = host[p:] {
 		if n, ok := db.hosts.get(h); ok && db.visitHost(n, len(h), o, q, hostEnd, ix) {
@@ -615,6 +606,20 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			return hasRules
 		}
 	}
+}
+
+// walkFrozen is walkHost on a frozen DB, whose answers are a, from j,
+// the entry of the host's deepest suffix in the table (-1 for none):
+// then from each entry to the next suffix that has one.
+func (db *DB) walkFrozen(a *hostAnswers, j int, o *outcome, q *Request, hostEnd int) (hasRules bool) {
+	ix := db.hostIndex.Load()
+	o.deep = uint32(j + 1)
+	for ; j >= 0; j = int(a.link[j].parent) {
+		if db.visitHost(db.hosts.nodes[j], len(db.hosts.keys[j]), o, q, hostEnd, ix) {
+			hasRules = true
+		}
+	}
+	return hasRules
 }
 
 // visitHost adds to o the entry and the matching rules of n, the node
@@ -819,12 +824,20 @@ type hostLink struct {
 	// a host whose deepest suffix in the table is the entry, when the
 	// facts hold no URL rule under any suffix of it: 1 + its index in
 	// factList, factNone when they give none (they do not know the
-	// host, or except it), or 0 when the facts must be asked (factsTo).
+	// host, or except it), or 0 when the facts must be asked (factsTo);
+	// with factDecides set when that answer is Match's for every URL on
+	// the host.
 	fact uint32
 }
 
-// factNone in hostAnswers.fact: the facts give no answer.
-const factNone = ^uint32(0)
+const (
+	// factNone in hostLink.fact: the facts give no answer.
+	factNone = 1<<31 - 1
+	// factDecides in hostLink.fact: the facts' answer is Match's for
+	// every URL on the host, whatever its path, type or page (factFirst
+	// holds for every URL: factAnswers).
+	factDecides = 1 << 31
+)
 
 // find returns 1 + the index in a.list of host's answer over t, the
 // table a was worked out for, or 0 for none.
@@ -948,8 +961,55 @@ func (db *DB) factAnswers(a *hostAnswers) {
 			k = uint32(len(a.factList))
 			idx[e] = k
 		}
+		if db.factsDecide(a, j, e) {
+			k |= factDecides
+		}
 		a.link[j].fact = k
 	}
+}
+
+// factsDecide reports whether f, the facts' answer for a host whose
+// deepest suffix in the table is entry j, is Match's answer for every
+// URL on the host: factFirst holds for every one. It does when the walk
+// from j meets a host entry, which no condition keeps from applying, so
+// that the host's entries and rules always give a result, and each of
+// them, as resultTo would give it (its vendor, when it names none, the
+// walk's), is an exception, a list's block, or f: the generic rules
+// then add only lists' blocks and exceptions, which give way to f too.
+// A URL on such a host is then decided by the walk alone, without
+// reading the host's entries and rules (cdn.jsdelivr.net has 14 rules
+// of the lists under it, Google's hosts 27).
+func (db *DB) factsDecide(a *hostAnswers, j int, f Entry) bool {
+	vendor, entry := "", false
+	for k := int32(j); k >= 0; k = a.link[k].parent {
+		if n := db.hosts.nodes[k]; n.has() {
+			entry = true
+			if vendor == "" {
+				vendor = db.strs[n.vendor]
+			}
+		}
+	}
+	gives := func(e Entry) bool {
+		if e.Exception || e.fromList {
+			return true
+		}
+		if e.Vendor == "" {
+			e.Vendor = vendor
+		}
+		return e == f
+	}
+	for k := int32(j); k >= 0; k = a.link[k].parent {
+		n := db.hosts.nodes[k]
+		if n.has() && !gives(db.entry(n)) {
+			return false
+		}
+		for _, x := range db.rulesOf(n) {
+			if !gives(x.r.Entry) {
+				return false
+			}
+		}
+	}
+	return entry
 }
 
 // add appends the answer e to a.list and returns 1 + its index.
@@ -1106,7 +1166,18 @@ func (db *DB) matchTo(q *Request, out *Entry) bool {
 			hostEnd = min(hostStart+len(q.Host), len(q.URL))
 		}
 	}
-	db.walkHost(q.Host, &o, q, hostEnd)
+	if a := db.answers.Load(); a != nil && len(a.link) == db.hosts.len() {
+		j := db.hosts.deepest(q.Host)
+		// The facts decide every URL on the host (hostLink.fact): the
+		// walk would read its entries and rules for nothing.
+		if j >= 0 && a.link[j].fact&factDecides != 0 && a.factsDB == db.facts {
+			setEntry(out, &a.factList[a.link[j].fact&^factDecides-1])
+			return true
+		}
+		db.walkFrozen(a, j, &o, q, hostEnd)
+	} else {
+		db.walkHost(q.Host, &o, q, hostEnd)
+	}
 	var f Entry
 	known := db.factsTo(q, &o, &f)
 	if factFirst(&o, &f, known) {
@@ -1474,7 +1545,7 @@ func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
 		return false
 	}
 	if a := db.answers.Load(); a != nil && o.deep != 0 && a.factsDB == db.facts && int(o.deep) <= len(a.link) {
-		switch k := a.link[o.deep-1].fact; k {
+		switch k := a.link[o.deep-1].fact &^ factDecides; k {
 		case 0:
 		case factNone:
 			return false

@@ -1295,8 +1295,13 @@ func TestFactAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Merge(mustParse(t, "@@||adobedtm.com^\n||googletagmanager.com^\n||x.doubleclick.net^$important\n||hotjar.com/c/\n||cdn.jsdelivr.net/npm/\n", FormatABP, "advertising"))
+	db.Merge(mustParse(t, "@@||adobedtm.com^\n||googletagmanager.com^\n||x.doubleclick.net^$important\n||hotjar.com/c/\n||cdn.jsdelivr.net/npm/\n/track/x.js\n@@/npm/x$image\n||google.com/recaptcha/$script\n", FormatABP, "advertising"))
 	db.Merge(mustParse(t, "host | social | pix.example | Pix\nhost | analytics | cdn.example/track | Tracker\n", FormatOwn, ""))
+	// A path entry through the Go API, which the facts do not hold and
+	// no list gives: the URLs under it are not the facts' to decide.
+	for _, h := range []string{"googletagmanager.com", "hotjar.com", "cdn.jsdelivr.net", "adobedtm.com"} {
+		db.AddPath(h, "/special/", Entry{Vendor: "Special", Category: "payments"})
+	}
 	db.Freeze()
 	a := db.answers.Load()
 	if a == nil || a.factsDB != db.facts {
@@ -1306,10 +1311,19 @@ func TestFactAnswers(t *testing.T) {
 	for _, h := range db.facts.hosts.keys {
 		hosts = append(hosts, h, "www."+h, "a.b."+h)
 	}
-	kept, walked := 0, 0
+	kept, walked, decided := 0, 0, 0
 	for _, h := range hosts {
-		for _, path := range []string{"/", "/track/x.js", "/c/hotjar-1.js", "/npm/x"} {
-			q := Request{URL: "https://" + h + path, Host: h, PageHost: "shop.example", Type: TypeScript}
+		for i, path := range []string{"/", "/track/x.js", "/c/hotjar-1.js", "/npm/x", "/recaptcha/api.js", "/special/x.js"} {
+			q := Request{URL: "https://" + h + path, Host: h, PageHost: "shop.example", Type: []ReqType{TypeScript, TypeImage}[i%2]}
+			// Match, which takes the facts' answer without a walk where
+			// they decide every URL on the host, against the walk.
+			m, mOK := db.Match(&q)
+			if w, wOK := matchWalking(db, &q); m != w || mOK != wOK {
+				t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, m, mOK, w, wOK)
+			}
+			if j := db.hosts.deepest(h); j >= 0 && a.link[j].fact&factDecides != 0 {
+				decided++
+			}
 			var o outcome
 			_, hostEnd := hostSpan(&q)
 			db.walkHost(h, &o, &q, hostEnd)
@@ -1332,8 +1346,8 @@ func TestFactAnswers(t *testing.T) {
 	}
 	// Both ways are taken: most hosts' answers were worked out, and
 	// those under a URL rule of the facts are asked.
-	if kept < 1000 || walked == 0 {
-		t.Fatalf("answers worked out %d times, asked %d times", kept, walked)
+	if kept < 1000 || walked == 0 || decided < 1000 || decided == kept {
+		t.Fatalf("answers worked out %d times (deciding the match %d), asked %d times", kept, decided, walked)
 	}
 	// Facts that except a host give no answer for it, as asking them
 	// gives none.
@@ -1363,4 +1377,45 @@ func TestFactAnswers(t *testing.T) {
 	if a := other.answers.Load(); a.factsDB != nil || a.link[0].fact != 0 {
 		t.Fatal("answers worked out for facts the table does not hold")
 	}
+}
+
+// matchWalking is DB.Match with the walk over the host's entries and
+// rules always made: without the facts' answers that decide every URL on
+// a host (factDecides).
+func matchWalking(db *DB, q *Request) (Entry, bool) {
+	var o outcome
+	hostStart, hostEnd := hostSpan(q)
+	db.walkHost(q.Host, &o, q, hostEnd)
+	var f, out Entry
+	known := db.factsTo(q, &o, &f)
+	if factFirst(&o, &f, known) {
+		return f, true
+	}
+	db.matchGeneric(q, &o, hostStart, hostEnd)
+	ok := withFactsTo(&o, &f, known, &out)
+	return out, ok
+}
+
+// TestFactsDecideCorpus checks Match against the walk (matchWalking) on
+// the URLs the saved pages load, with EasyPrivacy and EasyList.
+func TestFactsDecideCorpus(t *testing.T) {
+	p := fullPolicy(t)
+	db := p.DB()
+	a := db.answers.Load()
+	decided := 0
+	types := []ReqType{TypeScript, TypeImage, TypeSubdocument, TypeStylesheet}
+	for i, u := range corpusURLs(t) {
+		q := Request{URL: strings.ToLower(u.String()), Host: u.Host, PageHost: "shop.example", Type: types[i%len(types)]}
+		got, gotOK := db.Match(&q)
+		if want, wantOK := matchWalking(db, &q); got != want || gotOK != wantOK {
+			t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, got, gotOK, want, wantOK)
+		}
+		if j := db.hosts.deepest(u.Host); j >= 0 && a.link[j].fact&factDecides != 0 {
+			decided++
+		}
+	}
+	if decided == 0 {
+		t.Fatal("no corpus URL is decided by the facts alone: the test compares nothing new")
+	}
+	t.Logf("%d corpus URLs decided by the facts alone", decided)
 }
