@@ -154,6 +154,9 @@ type DB struct {
 	// hostIndexMin refs or fewer, and nil as a whole before Freeze and
 	// after a change to the host rules.
 	hostIndex atomic.Pointer[[]*refIndex]
+	// tokenRefs is tokens laid out for Match by Freeze (tokenRefs): nil
+	// before, and after a change to the generic rules.
+	tokenRefs atomic.Pointer[tokenRefs]
 	generic   int // rules in tokens, edges and fallback
 	regexes   int
 	// Signatures recognise vendors' inline loaders.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -1418,4 +1420,89 @@ func TestFactsDecideCorpus(t *testing.T) {
 		t.Fatal("no corpus URL is decided by the facts alone: the test compares nothing new")
 	}
 	t.Logf("%d corpus URLs decided by the facts alone", decided)
+}
+
+// TestTokenRefs checks the token index laid out for Match (tokenRefs)
+// against the tokenTable it is made from: every token finds its own
+// refs, tokens that share their last 8 bytes (one of 8, one longer) are
+// told apart, absent ones find none; and Match with it and without it
+// gives the same answers, on the corpus URLs with EasyPrivacy and
+// EasyList when they are there.
+func TestTokenRefs(t *testing.T) {
+	list := "/abcdefgh.gif\n/xabcdefgh.gif\n/yabcdefgh.gif$image\n/bcdefgh.gif\n-ab-\n||ads.example/track^\n/longtokenname.js\n/zz-$script\n/zz-$image\n@@/zz-ok\n"
+	db := mustParse(t, list, FormatABP, "advertising")
+	db.Freeze()
+	tr := db.tokenRefs.Load()
+	if tr == nil {
+		t.Fatal("Freeze laid no token index out")
+	}
+	if len(db.tokens.list) < 6 {
+		t.Fatalf("the list's rules are indexed under %d tokens: the test's tokens are not theirs", len(db.tokens.list))
+	}
+	for _, x := range db.tokens.list {
+		off, n := tr.find(tokenHash(x.tok), tokenWord(x.tok), x.tok)
+		if got := tr.refs[off : off+n]; !slices.Equal(got, x.rules) {
+			t.Errorf("%q finds %d refs at %d, want its %d", x.tok, n, off, len(x.rules))
+		}
+	}
+	for _, tok := range []string{"cdefgh", "zabcdefgh", "abcdefghi", "a", "abcdefg"} {
+		if _, n := tr.find(tokenHash(tok), tokenWord(tok), tok); n != 0 {
+			t.Errorf("%q, which no rule is indexed under, finds %d refs", tok, n)
+		}
+	}
+	// A token of 9 bytes in the slot where a probe for one of 8 with the
+	// same last 8 bytes begins: their words are the same, their lengths
+	// not.
+	one := &tokenRefs{slots: make([]refSlot, 2), refs: make([]ruleRef, 1), long: []string{"xabcdefgh"}}
+	one.slots[tokenHash("abcdefgh")&1] = refSlot{w: tokenWord("xabcdefgh"), n: 1, l: 9}
+	if _, n := one.find(tokenHash("abcdefgh"), tokenWord("abcdefgh"), "abcdefgh"); n != 0 {
+		t.Error(`"abcdefgh" finds the refs of "xabcdefgh"`)
+	}
+	if _, n := one.find(tokenHash("xabcdefgh"), tokenWord("xabcdefgh"), "xabcdefgh"); n != 1 && tokenHash("xabcdefgh")&1 == tokenHash("abcdefgh")&1 {
+		t.Error(`"xabcdefgh" does not find its refs`)
+	}
+	urls := []string{"https://a.example/abcdefgh.gif", "https://a.example/xabcdefgh.gif", "https://a.example/yabcdefgh.gif", "https://a.example/zabcdefgh.gif",
+		"https://a.example/bcdefgh.gif", "https://a.example/x-ab-y", "https://a.example/longtokenname.js", "https://a.example/zz-", "https://a.example/zz-ok"}
+	for _, u := range corpusURLsOrNone(t) {
+		urls = append(urls, strings.ToLower(u.String()))
+	}
+	full := db
+	if len(urls) > 9 {
+		full = fullPolicy(t).DB()
+	}
+	types := []ReqType{TypeScript, TypeImage, TypeSubdocument, TypeStylesheet}
+	for _, d := range []*DB{db, full} {
+		tr := d.tokenRefs.Load()
+		found := 0
+		for i, u := range urls {
+			host := u[strings.Index(u, "://")+3:]
+			if k := strings.IndexAny(host, "/?#"); k >= 0 {
+				host = host[:k]
+			}
+			q := Request{URL: u, Host: host, PageHost: "shop.example", Type: types[i%len(types)]}
+			d.tokenRefs.Store(tr)
+			got, gotOK := d.Match(&q)
+			d.tokenRefs.Store(nil)
+			want, wantOK := d.Match(&q)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("%s: Match gives %+v %v through tokenRefs, %+v %v through the tokenTable", u, got, gotOK, want, wantOK)
+			}
+			if gotOK {
+				found++
+			}
+		}
+		d.tokenRefs.Store(tr)
+		if found < 5 {
+			t.Fatalf("%d of %d URLs matched: the comparison says little", found, len(urls))
+		}
+	}
+}
+
+// corpusURLsOrNone is corpusURLs, or none when the shared pages are
+// absent (where corpusURLs skips the test).
+func corpusURLsOrNone(t *testing.T) []*url.URL {
+	if _, err := os.Stat(filepath.Join(sharedDir, "corpus", "pages")); err != nil {
+		return nil
+	}
+	return corpusURLs(t)
 }
