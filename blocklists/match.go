@@ -616,9 +616,23 @@ func (db *DB) walkFrozen(a *hostAnswers, j int, o *outcome, q *Request, hostEnd 
 	ix := db.hostIndex.Load()
 	o.deep = uint32(j + 1)
 	for ; j >= 0; j = int(a.link[j].parent) {
-		if db.visitHost(db.hosts.nodes[j], len(db.hosts.keys[j]), o, q, hostEnd, ix) {
-			hasRules = true
+		l := &a.link[j]
+		hl := int(l.hl)
+		if hl == 0 {
+			hl = len(db.hosts.keys[j])
 		}
+		n := db.hosts.nodes[j]
+		if l.nrefs == 0 || q == nil {
+			if db.visitHost(n, hl, o, q, hostEnd, ix) {
+				hasRules = true
+			}
+			continue
+		}
+		// The host's rules from the link: visitHost's, but for where
+		// they are read from.
+		db.visitNode(n, hl, o)
+		hasRules = true
+		db.tryHostRefs(a.refs[l.refs:l.refs+uint32(l.nrefs)], hl, o, q, hostEnd)
 	}
 	return hasRules
 }
@@ -627,6 +641,23 @@ func (db *DB) walkFrozen(a *hostAnswers, j int, o *outcome, q *Request, hostEnd 
 // of a suffix of hl bytes of q's host (its rules only when q is not nil),
 // and reports whether n has rules.
 func (db *DB) visitHost(n node, hl int, o *outcome, q *Request, hostEnd int, ix *[]*refIndex) bool {
+	db.visitNode(n, hl, o)
+	if n.rules == 0 {
+		return false
+	}
+	if q != nil {
+		refs := db.hostRules[n.rules-1]
+		if ix != nil && (*ix)[n.rules-1] != nil {
+			refs = (*ix)[n.rules-1].refsAt(q.URL, hostEnd)
+		}
+		db.tryHostRefs(refs, hl, o, q, hostEnd)
+	}
+	return true
+}
+
+// visitNode adds to o the entry of n, the node of a suffix of hl bytes
+// of the host.
+func (db *DB) visitNode(n node, hl int, o *outcome) {
 	o.fact = o.fact || n.flags&nodeFact != 0
 	if n.has() {
 		if o.vendor == "" {
@@ -634,23 +665,18 @@ func (db *DB) visitHost(n node, hl int, o *outcome, q *Request, hostEnd int, ix 
 		}
 		o.addHost(db, n, hl)
 	}
-	if n.rules == 0 {
-		return false
-	}
-	if q != nil {
-		t := reqTypes(q)
-		refs := db.hostRules[n.rules-1]
-		if ix != nil && (*ix)[n.rules-1] != nil {
-			refs = (*ix)[n.rules-1].refsAt(q.URL, hostEnd)
-		}
-		for i := range refs {
-			x := &refs[i]
-			if x.pass(q.URL, hostEnd, t) && x.r.matchAt(q, hostEnd) {
-				o.add(&x.r.Entry, urlRuleSpec+hl+len(x.r.pattern))
-			}
+}
+
+// tryHostRefs adds to o the rules of refs, under a suffix of hl bytes
+// of q's host, that match q.
+func (db *DB) tryHostRefs(refs []ruleRef, hl int, o *outcome, q *Request, hostEnd int) {
+	t := reqTypes(q)
+	for i := range refs {
+		x := &refs[i]
+		if x.pass(q.URL, hostEnd, t) && x.r.matchAt(q, hostEnd) {
+			o.add(&x.r.Entry, urlRuleSpec+hl+len(x.r.pattern))
 		}
 	}
-	return true
 }
 
 // lastDot returns the index of host's last dot, or len(host) when it has
@@ -810,6 +836,9 @@ type hostAnswers struct {
 	// nil when they were not worked out.
 	factList []Entry
 	factsDB  *DB
+	// refs holds the rules under each host that has no refIndex, host
+	// after host (hostLink.refs), copied from DB.hostRules at Freeze.
+	refs []ruleRef
 }
 
 // hostLink is a hostAnswers' entry for walkHost and factsTo, in one
@@ -829,6 +858,14 @@ type hostLink struct {
 	// with factDecides set when that answer is Match's for every URL on
 	// the host.
 	fact uint32
+	// refs is where the rules under the entry's host lie in
+	// hostAnswers.refs, and nrefs how many, for a host with rules and
+	// no refIndex (nrefs 0 otherwise: the walk reads DB.hostRules).
+	refs  uint32
+	nrefs uint8
+	// hl is the length of the entry's host, or 0 when it does not fit,
+	// which the walk then reads from the table's keys.
+	hl uint16
 }
 
 const (
@@ -891,6 +928,7 @@ func (db *DB) Freeze() {
 		// into a table too large for the CPU's caches.
 		n, ok, parent := db.combineNodes(h, j)
 		a.link[j].parent = parent
+		a.linkRefs(db, j, h)
 		if !ok {
 			continue
 		}
@@ -1015,6 +1053,28 @@ func (db *DB) factsDecide(a *hostAnswers, j int, f Entry) bool {
 		}
 	}
 	return entry
+}
+
+// linkRefs fills in the link of the table's entry j, for host h, what
+// the walk reads of it besides its parent: its length, and its rules
+// when they are few enough to have no refIndex. (The walk read the
+// length from the table's keys, and the rules through DB.hostRules: a
+// load each, one after the other for the rules.)
+func (a *hostAnswers) linkRefs(db *DB, j int, h string) {
+	l := &a.link[j]
+	if len(h) <= math.MaxUint16 {
+		l.hl = uint16(len(h))
+	}
+	n := db.hosts.nodes[j]
+	if n.rules == 0 {
+		return
+	}
+	refs := db.hostRules[n.rules-1]
+	if len(refs) == 0 || len(refs) > hostIndexMin || uint64(len(a.refs)+len(refs)) > math.MaxUint32 {
+		return
+	}
+	l.refs, l.nrefs = uint32(len(a.refs)), uint8(len(refs))
+	a.refs = append(a.refs, refs...)
 }
 
 // add appends the answer e to a.list and returns 1 + its index.

@@ -1229,8 +1229,13 @@ func TestFrozenWalk(t *testing.T) {
 	}
 	want := walk()
 	db.Freeze()
-	if a := db.answers.Load(); a == nil || len(a.link) != db.hosts.len() {
+	a := db.answers.Load()
+	if a == nil || len(a.link) != db.hosts.len() {
 		t.Fatal("Freeze left no links: the test does not test the frozen walk")
+	}
+	// The frozen walk reads a host's few rules from its link.
+	if j := db.hosts.index("b.a.example"); j < 0 || a.link[j].nrefs != 1 || int(a.link[j].hl) != len("b.a.example") {
+		t.Fatalf("b.a.example's link: %+v, want its one rule and its length", a.link[max(j, 0)])
 	}
 	if got := walk(); !slices.Equal(got, want) {
 		t.Errorf("the frozen walk gives %+v, the walk over every suffix %+v", got, want)
@@ -1398,8 +1403,9 @@ func matchWalking(db *DB, q *Request) (Entry, bool) {
 	return out, ok
 }
 
-// TestFactsDecideCorpus checks Match against the walk (matchWalking) on
-// the URLs the saved pages load, with EasyPrivacy and EasyList.
+// TestFactsDecideCorpus checks Match against the walk (matchWalking), and
+// the frozen walk against one over every suffix, on the URLs the saved
+// pages load, with EasyPrivacy and EasyList.
 func TestFactsDecideCorpus(t *testing.T) {
 	p := fullPolicy(t)
 	db := p.DB()
@@ -1414,6 +1420,24 @@ func TestFactsDecideCorpus(t *testing.T) {
 		}
 		if j := db.hosts.deepest(u.Host); j >= 0 && a.link[j].fact&factDecides != 0 {
 			decided++
+		}
+		// The frozen walk, which reads a host's length and few rules from
+		// its link, against a walk over every suffix through the table.
+		var frozen, each outcome
+		_, hostEnd := hostSpan(&q)
+		db.walkHost(q.Host, &frozen, &q, hostEnd)
+		ix := db.hostIndex.Load()
+		for h := q.Host; ; {
+			if n, ok := db.hosts.get(h); ok {
+				db.visitHost(n, len(h), &each, &q, hostEnd, ix)
+			}
+			var more bool
+			if h, more = parentHost(h); !more {
+				break
+			}
+		}
+		if frozen.deep = 0; frozen != each {
+			t.Fatalf("%s: the frozen walk gives %+v, the walk over every suffix %+v", q.URL, frozen, each)
 		}
 	}
 	if decided == 0 {
