@@ -632,7 +632,19 @@ func (db *DB) walkFrozen(a *hostAnswers, j int, o *outcome, q *Request, hostEnd 
 		// they are read from.
 		db.visitNode(n, hl, o)
 		hasRules = true
-		db.tryHostRefs(a.refs[l.refs:l.refs+uint32(l.nrefs)], hl, o, q, hostEnd)
+		var refs []ruleRef
+		if l.nrefs == splitRefs {
+			// The part of a refIndex for the URL's byte (refsAt).
+			var c byte
+			if hostEnd+1 < len(q.URL) {
+				c = q.URL[hostEnd+1]
+			}
+			sp := a.spans[l.refs+uint32(c)]
+			refs = a.refs[sp.off : sp.off+sp.n]
+		} else {
+			refs = a.refs[l.refs : l.refs+uint32(l.nrefs)]
+		}
+		db.tryHostRefs(refs, hl, o, q, hostEnd)
 	}
 	return hasRules
 }
@@ -836,10 +848,21 @@ type hostAnswers struct {
 	// nil when they were not worked out.
 	factList []Entry
 	factsDB  *DB
-	// refs holds the rules under each host that has no refIndex, host
-	// after host (hostLink.refs), copied from DB.hostRules at Freeze.
-	refs []ruleRef
+	// refs holds the rules under each host, host after host
+	// (hostLink.refs), copied from DB.hostRules at Freeze: for a host
+	// with a refIndex, each of its parts; spans holds, for such a host,
+	// where the part for each byte lies in refs, 256 spans a host.
+	refs  []ruleRef
+	spans []refSpan
 }
+
+// refSpan is where a list of refs lies in hostAnswers.refs.
+type refSpan struct{ off, n uint32 }
+
+// splitRefs in hostLink.nrefs: the host's rules are split by a byte of
+// the URL (refIndex), and hostLink.refs is where its 256 spans begin in
+// hostAnswers.spans.
+const splitRefs = math.MaxUint8
 
 // hostLink is a hostAnswers' entry for walkHost and factsTo, in one
 // 8-byte slot: where a URL's decision reads the one, it reads the
@@ -859,8 +882,10 @@ type hostLink struct {
 	// the host.
 	fact uint32
 	// refs is where the rules under the entry's host lie in
-	// hostAnswers.refs, and nrefs how many, for a host with rules and
-	// no refIndex (nrefs 0 otherwise: the walk reads DB.hostRules).
+	// hostAnswers.refs, and nrefs how many; or, nrefs splitRefs, where
+	// the spans of its refIndex's parts begin in hostAnswers.spans (nrefs
+	// 0 for a host without rules, or whose rules the walk reads from
+	// DB.hostRules).
 	refs  uint32
 	nrefs uint8
 	// hl is the length of the entry's host, or 0 when it does not fit,
@@ -1070,11 +1095,35 @@ func (a *hostAnswers) linkRefs(db *DB, j int, h string) {
 		return
 	}
 	refs := db.hostRules[n.rules-1]
-	if len(refs) == 0 || len(refs) > hostIndexMin || uint64(len(a.refs)+len(refs)) > math.MaxUint32 {
+	if len(refs) == 0 || uint64(len(a.refs)+len(refs)) > math.MaxUint32 {
 		return
 	}
-	l.refs, l.nrefs = uint32(len(a.refs)), uint8(len(refs))
-	a.refs = append(a.refs, refs...)
+	if len(refs) <= hostIndexMin {
+		l.refs, l.nrefs = uint32(len(a.refs)), uint8(len(refs))
+		a.refs = append(a.refs, refs...)
+		return
+	}
+	ix := db.hostIndex.Load()
+	if ix == nil || len(*ix) != len(db.hostRules) || (*ix)[n.rules-1] == nil {
+		return
+	}
+	x := (*ix)[n.rules-1]
+	size := 0
+	for _, p := range x.lists {
+		size += len(p)
+	}
+	if uint64(len(a.refs)+size) > math.MaxUint32 || uint64(len(a.spans)+256) > math.MaxUint32 {
+		return
+	}
+	parts := make([]refSpan, len(x.lists))
+	for k, p := range x.lists {
+		parts[k] = refSpan{uint32(len(a.refs)), uint32(len(p))}
+		a.refs = append(a.refs, p...)
+	}
+	l.refs, l.nrefs = uint32(len(a.spans)), splitRefs
+	for c := range 256 {
+		a.spans = append(a.spans, parts[x.at[c]])
+	}
 }
 
 // add appends the answer e to a.list and returns 1 + its index.

@@ -302,6 +302,10 @@ func TestHostIndex(t *testing.T) {
 	if ix == nil || (*ix)[n.rules-1] == nil {
 		t.Fatal("Freeze made no index of the host's rules")
 	}
+	// The frozen walk reads the index's parts from the host's link.
+	if l := db.answers.Load().link[db.hosts.index("cdn.example")]; l.nrefs != splitRefs {
+		t.Fatalf("cdn.example's link: %+v, want its split rules", l)
+	}
 	matched := 0
 	for _, u := range urls {
 		e, ok := db.Match(requestFor(u, "", TypeImage))
