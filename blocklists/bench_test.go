@@ -391,7 +391,6 @@ func TestPerfReport(t *testing.T) {
 		len(ep)>>10, lm, float64(retained)/(1<<20), rm, float64(lm)/float64(rm))
 }
 
-// urlLen is the p-th percentile of the requests' URL lengths.
 // memLatency returns, for each size in bytes, the nanoseconds a load
 // takes that waits on the one before (a chase through one word of each
 // 64-byte line of a table that size, in a random cycle), the median of
@@ -425,6 +424,7 @@ func memLatency(sizes ...int) []float64 {
 // memSink keeps memLatency's chase from being compiled away.
 var memSink uint32
 
+// urlLen is the p-th percentile of the requests' URL lengths.
 func urlLen(reqs []Request, p float64) int {
 	n := make([]int, len(reqs))
 	for i := range reqs {

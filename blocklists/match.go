@@ -593,7 +593,7 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.patter
 
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
-	if a := db.answers.Load(); a != nil && len(a.link) == db.hosts.len() {
+	if a := db.frozen(); a != nil {
 		return db.walkFrozen(a, db.hosts.deepest(host), o, q, hostEnd)
 	}
 	ix := db.hostIndex.Load()
@@ -607,6 +607,16 @@ func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRul
 			return hasRules
 		}
 	}
+}
+
+// frozen returns the answers Freeze worked out, when they cover the
+// table (hosts are only ever added, and a table that holds more than
+// they cover is walked suffix by suffix), or nil.
+func (db *DB) frozen() *hostAnswers {
+	if a := db.answers.Load(); a != nil && len(a.link) == db.hosts.len() {
+		return a
+	}
+	return nil
 }
 
 // walkFrozen is walkHost on a frozen DB, whose answers are a, from j,
@@ -864,9 +874,8 @@ type refSpan struct{ off, n uint32 }
 // hostAnswers.spans.
 const splitRefs = math.MaxUint8
 
-// hostLink is a hostAnswers' entry for walkHost and factsTo, in one
-// 8-byte slot: where a URL's decision reads the one, it reads the
-// other.
+// hostLink is a hostAnswers' entry for walkHost and factsTo, 16 bytes:
+// where a URL's decision reads the one, it reads the other.
 type hostLink struct {
 	// parent is the index of the entry of the longest suffix of the
 	// entry's host that walkHost visits and the table holds, or -1: a
@@ -1280,7 +1289,7 @@ func (db *DB) matchTo(q *Request, out *Entry) bool {
 			hostEnd = min(hostStart+len(q.Host), len(q.URL))
 		}
 	}
-	if a := db.answers.Load(); a != nil && len(a.link) == db.hosts.len() {
+	if a := db.frozen(); a != nil {
 		j := db.hosts.deepest(q.Host)
 		// The facts decide every URL on the host (hostLink.fact): the
 		// walk would read its entries and rules for nothing.
