@@ -392,6 +392,109 @@ func TestRuleRefs(t *testing.T) {
 	}
 }
 
+// TestRuleRefLater checks the bytes a ref checks at no fixed place (its
+// later bytes): which literal of its rule they are taken from, for each
+// way a rule is matched, and that the rule still matches wherever its
+// match may hold them, while a URL without them is passed by.
+func TestRuleRefLater(t *testing.T) {
+	in := strings.Join([]string{
+		".org/*=zq7track",                           // token "org" (the only one), matched from there
+		"/--------/tok/*ab",                         // token "tok"; the longest run lies before it
+		"/abcdefgh*/tokw^",                          // token "tokw" in a later segment: searched in the whole URL
+		"||cdn.example^*/adverts.js",                // host rule
+		"||pix.example*/adv.gif",                    // indexed under "pix": its later bytes may begin where the host ends
+		`/^https?:\/\/px\.[a-z]+\.example\/beacon/`, // regex
+	}, "\n")
+	db, _, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := db.hosts.get("cdn.example")
+	if !ok {
+		t.Fatal("no entry for cdn.example")
+	}
+	refs := slices.Clone(db.rulesOf(n))
+	for _, tr := range db.tokens.list {
+		refs = append(refs, tr.rules...)
+	}
+	later := map[string]string{}
+	for _, x := range refs {
+		key := x.r.pattern
+		if x.r.re != nil {
+			key = x.r.re.String()
+		}
+		later[key] = string(x.later[:x.nl])
+	}
+	for pat, want := range map[string]string{
+		"=zq7track":         "=zq7trac", // after the token: the later segment
+		"/--------/tok/*ab": "ab",       // not the longer run before the token
+		"/abcdefgh*/tokw^":  "/abcdefg", // anywhere: the longest run
+		"^*/adverts.js":     "/adverts", // after the host
+		"*/adv.gif":         "/adv.gif",
+		`example/beacon`:    ".example", // the regex's longest literal
+	} {
+		got, ok := "", false
+		for k, v := range later {
+			if strings.Contains(k, pat) {
+				got, ok = v, true
+			}
+		}
+		if !ok {
+			t.Errorf("no ref for a rule with %q: %q", pat, later)
+		} else if got != want {
+			t.Errorf("%q: later bytes %q, want %q", pat, got, want)
+		}
+	}
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://a.example/x.org/y?k=zq7track", true},
+		{"https://a.example/x.org/y?k=zq7trac", false},
+		{"https://a.example/x.org/y?k=zq7track&z=.org/", true},
+		{"https://a.example/=zq7track/x.org/y", false}, // before the token only
+		{"https://a.example/--------/tok/ab", true},
+		{"https://a.example/--------/tok/xa", false},
+		{"https://a.example/abcdefghzz/tokw/", true}, // the later bytes before the token
+		{"https://a.example/abcdefg/tokw/", false},
+		{"https://a.example/tokw/abcdefgh", false},
+		{"https://cdn.example/x/adverts.js", true},
+		{"https://img.cdn.example/x/adverts.js?x", true},
+		{"https://img.cdn.example/adverts.js?x", false}, // ^ takes the only /
+		{"https://cdn.example/x/advert.js", false},
+		{"https://a.example/?u=cdn.example/adverts.js", false},
+		{"https://pix.example/adv.gif", true},
+		{"https://pix.example/x/adv.gif", true},
+		{"https://pix.example/adv.png", false},
+		{"https://px.a.example/beacon", true},
+		{"https://px.example/beacon", false},
+		{"https://px.a.example/beacon" + strings.Repeat("-", 80), true},
+	} {
+		q := requestFor(c.url, "", TypeImage)
+		if _, ok := db.Match(q); ok != c.want {
+			t.Errorf("%s: match %v, want %v", c.url, ok, c.want)
+		}
+		checkMatch(t, db, q)
+	}
+	// laterIn's from: at it or after it.
+	x := ruleRef{}.withLater("abc")
+	for _, c := range []struct {
+		u    string
+		from int
+		want bool
+	}{
+		{"xxabc", 0, true}, {"xxabc", 2, true}, {"xxabc", 3, false}, {"xxabc", 5, false},
+		{strings.Repeat("ab", 40) + "abc", 0, true}, {strings.Repeat("ab", 40) + "abd", 0, false},
+	} {
+		if got := x.laterIn(c.u, c.from); got != c.want {
+			t.Errorf("laterIn(%q, %d) = %v, want %v", c.u, c.from, got, c.want)
+		}
+	}
+	if none := (ruleRef{}); !none.laterIn("", 0) {
+		t.Error("a ref with no later bytes rules a URL out")
+	}
+}
+
 func TestABPSkipped(t *testing.T) {
 	in := strings.Join([]string{
 		"||a.example^$popup",
