@@ -403,17 +403,21 @@ func TestRuleRefLater(t *testing.T) {
 		"/abcdefgh*/tokw^",                          // token "tokw" in a later segment: searched in the whole URL
 		"||cdn.example^*/adverts.js",                // host rule
 		"||pix.example*/adv.gif",                    // indexed under "pix": its later bytes may begin where the host ends
+		"||w.example/verylongpath/*zq",              // host rule: not the bytes the first check reads
 		`/^https?:\/\/px\.[a-z]+\.example\/beacon/`, // regex
 	}, "\n")
 	db, _, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "analytics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, ok := db.hosts.get("cdn.example")
-	if !ok {
-		t.Fatal("no entry for cdn.example")
+	var refs []ruleRef
+	for _, h := range []string{"cdn.example", "w.example"} {
+		n, ok := db.hosts.get(h)
+		if !ok {
+			t.Fatalf("no entry for %s", h)
+		}
+		refs = append(refs, db.rulesOf(n)...)
 	}
-	refs := slices.Clone(db.rulesOf(n))
 	for _, tr := range db.tokens.list {
 		refs = append(refs, tr.rules...)
 	}
@@ -431,6 +435,7 @@ func TestRuleRefLater(t *testing.T) {
 		"/abcdefgh*/tokw^":  "/abcdefg", // anywhere: the longest run
 		"^*/adverts.js":     "/adverts", // after the host
 		"*/adv.gif":         "/adv.gif",
+		"/verylongpath/*zq": "zq",
 		`example/beacon`:    ".example", // the regex's longest literal
 	} {
 		got, ok := "", false
@@ -466,6 +471,8 @@ func TestRuleRefLater(t *testing.T) {
 		{"https://pix.example/adv.gif", true},
 		{"https://pix.example/x/adv.gif", true},
 		{"https://pix.example/adv.png", false},
+		{"https://w.example/verylongpath/zq", true},
+		{"https://w.example/verylongpath/z", false},
 		{"https://px.a.example/beacon", true},
 		{"https://px.example/beacon", false},
 		{"https://px.a.example/beacon" + strings.Repeat("-", 80), true},
@@ -492,6 +499,95 @@ func TestRuleRefLater(t *testing.T) {
 	}
 	if none := (ruleRef{}); !none.laterIn("", 0) {
 		t.Error("a ref with no later bytes rules a URL out")
+	}
+}
+
+// TestRuleRefLaterRandom checks Match against matching every rule on
+// random rules of two and three segments (matched from their token, in
+// the whole URL, under a host) and URLs made of their pieces, some left
+// out and some moved before the token: a ref's later bytes must never
+// pass a rule by that matches.
+func TestRuleRefLaterRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const alpha = "ab1=/."
+	piece := func() string {
+		b := make([]byte, 2+rng.IntN(7))
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	var lines, pieces []string
+	for k := 0; k < 60; k++ {
+		segs := []string{piece(), piece()}
+		if rng.IntN(2) == 0 {
+			segs = append(segs, piece())
+		}
+		if rng.IntN(3) == 0 {
+			segs[1] += "^"
+		}
+		tok := fmt.Sprintf("tok%d", k)
+		var line string
+		switch k % 3 {
+		case 0: // the token in the first segment: matched from there
+			segs[0] = "/" + tok + "/" + segs[0]
+			line = strings.Join(segs, "*")
+		case 1: // the token in a later segment: searched for in the whole URL
+			segs[1] = "/" + tok + "/" + segs[1]
+			line = strings.Join(segs, "*")
+		default: // under a host
+			line = "||h" + tok + ".example/" + strings.Join(segs, "*")
+		}
+		lines = append(lines, line)
+		pieces = append(pieces, segs...)
+	}
+	db, _, err := ParseList(strings.NewReader(strings.Join(lines, "\n")), "random.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Freeze()
+	withLater := 0
+	for _, tr := range db.tokens.list {
+		for _, x := range tr.rules {
+			if x.nl > 0 {
+				withLater++
+			}
+		}
+	}
+	if withLater == 0 {
+		t.Fatal("no ref has later bytes: the test checks nothing")
+	}
+	matched := 0
+	for n := 0; n < 20000; n++ {
+		k := rng.IntN(len(lines))
+		line := strings.ReplaceAll(strings.TrimPrefix(lines[k], "||"), "^", "/")
+		parts := strings.Split(line, "*")
+		// Drop a part, swap two, or put a random piece between them.
+		switch rng.IntN(4) {
+		case 0:
+			i := rng.IntN(len(parts))
+			parts = append(parts[:i:i], parts[i+1:]...)
+		case 1:
+			i, j := rng.IntN(len(parts)), rng.IntN(len(parts))
+			parts[i], parts[j] = parts[j], parts[i]
+		case 2:
+			i := rng.IntN(len(parts) + 1)
+			parts = slices.Insert(parts, i, pieces[rng.IntN(len(pieces))])
+		}
+		var u string
+		if strings.HasPrefix(lines[k], "||") {
+			u = "https://" + strings.Join(parts, "")
+		} else {
+			u = "https://a.example/" + strings.Join(parts, "")
+		}
+		q := requestFor(u, "", TypeImage)
+		if _, ok := db.Match(q); ok {
+			matched++
+		}
+		checkMatch(t, db, q)
+	}
+	if matched < 1000 || matched > 19000 {
+		t.Fatalf("%d of 20000 URLs matched: the URLs do not test both sides", matched)
 	}
 }
 
