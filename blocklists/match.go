@@ -395,8 +395,9 @@ func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 // 3,633 to 60 under tokens, from 415 to 152 under hosts, and from 1,745
 // to 1,456 searched for in the whole URL (most of those, two regexes
 // that most URLs on a .com host pass to their $domain check). The first
-// decisions' p99 was 140–900 ns lower in each of seven runs, the two
-// alternated in one process (2026-12-03).
+// decisions' p99 was lower in 12 of 14 runs, the two alternated in one
+// process, by about 200 ns at the median (2026-12-03; docs/blocklists.md,
+// What made it faster).
 type ruleRef struct {
 	r     *rule
 	lit   uint64  // the bytes, the first in the low byte
