@@ -493,13 +493,18 @@ func (x ruleRef) withLater(lit string) ruleRef {
 	return x
 }
 
-// laterIn reports whether u holds x's later bytes at from or after it,
-// from at most len(u): true for a ref that has none. A URL a decision
-// has just read its tokens from is in the CPU's caches, and the search
-// (indexLit) costs less than the load of a rule that it rules out.
+// laterIn reports whether u holds x's later bytes at from or after it
+// (a from before u's start is its start, and one past its end holds
+// none): true for a ref that has none. A URL a decision has just read
+// its tokens from is in the CPU's caches, and the search (indexLit)
+// costs less than the load of a rule that it rules out.
 func (x *ruleRef) laterIn(u string, from int) bool {
 	if x.nl == 0 {
 		return true
+	}
+	from = max(from, 0)
+	if from > len(u) {
+		return false
 	}
 	return indexLit(u[from:], unsafe.String(&x.later[0], int(x.nl))) >= 0
 }

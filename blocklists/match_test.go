@@ -490,7 +490,7 @@ func TestRuleRefLater(t *testing.T) {
 		from int
 		want bool
 	}{
-		{"xxabc", 0, true}, {"xxabc", 2, true}, {"xxabc", 3, false}, {"xxabc", 5, false},
+		{"xxabc", 0, true}, {"xxabc", 2, true}, {"xxabc", 3, false}, {"xxabc", 5, false}, {"xxabc", 6, false}, {"xxabc", -1, true},
 		{strings.Repeat("ab", 40) + "abc", 0, true}, {strings.Repeat("ab", 40) + "abd", 0, false},
 	} {
 		if got := x.laterIn(c.u, c.from); got != c.want {
