@@ -467,7 +467,7 @@ func hostRef(r *rule) ruleRef {
 func laterLit(segs []string, extra ...string) string {
 	best := ""
 	try := func(s string) {
-		for _, run := range strings.Split(s, "^") {
+		for run := range strings.SplitSeq(s, "^") {
 			if len(run) > len(best) {
 				best = run
 			}
@@ -707,21 +707,20 @@ func (db *DB) walkFrozen(a *hostAnswers, j int, o *outcome, q *Request, hostEnd 
 		// they are read from.
 		db.visitNode(n, hl, o)
 		hasRules = true
-		var refs []ruleRef
-		if l.nrefs == splitRefs {
-			// The part of a refIndex for the URL's byte (refsAt).
-			var c byte
-			if hostEnd+1 < len(q.URL) {
-				c = q.URL[hostEnd+1]
-			}
-			sp := a.spans[l.refs+uint32(c)]
-			refs = a.refs[sp.off : sp.off+sp.n]
-		} else {
-			refs = a.refs[l.refs : l.refs+uint32(l.nrefs)]
-		}
-		db.tryHostRefs(refs, hl, o, q, hostEnd)
+		db.tryHostRefs(a.refsAt(l, q.URL, hostEnd), hl, o, q, hostEnd)
 	}
 	return hasRules
+}
+
+// refsAt returns the rules that l, the link of a host with rules in a.refs
+// (nrefs not 0), gives for a URL u whose host ends at hostEnd: all of
+// them, or the part of its refIndex for the URL's byte (refIndex.refsAt).
+func (a *hostAnswers) refsAt(l *hostLink, u string, hostEnd int) []ruleRef {
+	if l.nrefs == splitRefs {
+		sp := a.spans[l.refs+uint32(splitByte(u, hostEnd))]
+		return a.refs[sp.off : sp.off+sp.n]
+	}
+	return a.refs[l.refs : l.refs+uint32(l.nrefs)]
 }
 
 // visitHost adds to o the entry and the matching rules of n, the node
@@ -860,11 +859,17 @@ const refIndexCopies = 4
 // refsAt returns the refs that may pass for a URL u whose host ends at
 // hostEnd.
 func (ix *refIndex) refsAt(u string, hostEnd int) []ruleRef {
-	var c byte
+	return ix.lists[ix.at[splitByte(u, hostEnd)]]
+}
+
+// splitByte is the byte of u whose value picks a refIndex's part: the
+// one after the "/" that follows the host, which ends at hostEnd, or 0
+// when u ends before it.
+func splitByte(u string, hostEnd int) byte {
 	if hostEnd+1 < len(u) {
-		c = u[hostEnd+1]
+		return u[hostEnd+1]
 	}
-	return ix.lists[ix.at[c]]
+	return 0
 }
 
 // indexHostRules makes DB.hostIndex.
