@@ -774,3 +774,65 @@ func mustParse(t testing.TB, list string, f Format, c string) *DB {
 	}
 	return db
 }
+
+// TestParseListHostQueue checks that the host entries ParseList holds
+// back (addHostSoon, so that their slots are fetched ahead) come out as
+// if each line were added at once: the same hosts in the same order,
+// merged the same way, with the host-URL rules between them, in each
+// format that adds hosts, and that none stays held after the parse.
+func TestParseListHostQueue(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	pool := make([]string, 40)
+	for i := range pool {
+		pool[i] = fmt.Sprintf("h%d.example", i)
+	}
+	abp := []func(h string) string{
+		func(h string) string { return "||" + h + "^" },
+		func(h string) string { return "@@||" + h + "^" },
+		func(h string) string { return "||" + h + "^$important" },
+		func(h string) string { return "||" + h + "/px" },
+		func(h string) string { return "||" + h + "^$script" },
+		func(h string) string { return "/ads/" + h },
+		func(h string) string { return "! " + h },
+	}
+	for round := range 30 {
+		f := []Format{FormatABP, FormatHosts, FormatDomains, FormatAuto}[round%4]
+		var lines []string
+		for range 5 + rng.Intn(60) {
+			h := pool[rng.Intn(len(pool))]
+			switch f {
+			case FormatHosts:
+				lines = append(lines, "0.0.0.0 "+h)
+			case FormatDomains:
+				lines = append(lines, h)
+			default:
+				lines = append(lines, abp[rng.Intn(len(abp))](h))
+			}
+		}
+		in := strings.Join(lines, "\n") + "\n"
+		got, st, err := ParseList(strings.NewReader(in), "q", f, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each line parsed and added at once, as the parse's format.
+		want, wst := newDB(0), &ListStats{Format: st.Format, name: "q"}
+		for _, l := range lines {
+			parseLine(want, wst, l, "analytics")
+			want.flushHosts()
+		}
+		if got.soon.n != 0 {
+			t.Fatalf("round %d: %d hosts still held after the parse", round, got.soon.n)
+		}
+		if !slices.Equal(got.hosts.keys, want.hosts.keys) {
+			t.Fatalf("round %d (%s): hosts %v, want %v\n%s", round, st.Format, got.hosts.keys, want.hosts.keys, in)
+		}
+		for j, h := range want.hosts.keys {
+			if g, w := got.entry(got.hosts.nodes[j]), want.entry(want.hosts.nodes[j]); g != w {
+				t.Fatalf("round %d: %s is %+v, want %+v\n%s", round, h, g, w, in)
+			}
+			if g, w := len(got.rulesOf(got.hosts.nodes[j])), len(want.rulesOf(want.hosts.nodes[j])); g != w {
+				t.Fatalf("round %d: %s has %d rules, want %d", round, h, g, w)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package blocklists
 import (
 	"math/bits"
 	"math/rand/v2"
+	"unsafe"
 )
 
 // hostTable maps host names to their nodes. It is the map of every host
@@ -124,7 +125,18 @@ func (t *hostTable) ref(host string) *node {
 	if t.slots == nil {
 		*t = newHostTable(8)
 	}
-	x := t.hash(host)
+	return t.refHashed(host, t.hash(host))
+}
+
+// prefetch asks the CPU for the slots where a probe for a key hashed x
+// starts, and goes on without waiting for them. The table must have
+// slots.
+func (t *hostTable) prefetch(x uint64) {
+	prefetchLines(unsafe.Pointer(&t.slots[x&uint64(len(t.slots)-1)]))
+}
+
+// refHashed is ref for a host whose hash is x. The table must have slots.
+func (t *hostTable) refHashed(host string, x uint64) *node {
 	i, j := t.probe(host, x)
 	if j >= 0 {
 		return &t.nodes[j]
