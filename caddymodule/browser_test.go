@@ -72,6 +72,9 @@ func newVendorStub(t *testing.T) *vendorStub {
 				return ctx
 			}
 			h := &plainConn{gen: s.generation()}
+			if pc, ok := c.(*peekedConn); ok {
+				h.gen = pc.gen
+			}
 			plain.Store(c, h)
 			return context.WithValue(ctx, connHostKey{}, h)
 		},
@@ -92,7 +95,9 @@ func newVendorStub(t *testing.T) *vendorStub {
 				close(s.accepted)
 				return
 			}
-			go s.sniff(c)
+			// The generation the connection was accepted in, taken here
+			// rather than in its goroutine, which may run after a reset.
+			go s.sniff(c, s.generation())
 		}
 	}()
 	go srv.Serve(chanListener{s.accepted, ln.Addr()})
@@ -101,8 +106,7 @@ func newVendorStub(t *testing.T) *vendorStub {
 }
 
 // sniff tells TLS from plain HTTP by the first byte.
-func (s *vendorStub) sniff(c net.Conn) {
-	gen := s.generation()
+func (s *vendorStub) sniff(c net.Conn, gen int) {
 	br := bufio.NewReader(c)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := br.Peek(1)
@@ -116,7 +120,7 @@ func (s *vendorStub) sniff(c net.Conn) {
 		c.Close()
 		return
 	}
-	pc := &peekedConn{c, br}
+	pc := &peekedConn{c, br, gen}
 	if b[0] == 0x16 {
 		s.accepted <- tls.Server(pc, s.tls)
 		return
@@ -149,7 +153,8 @@ var browserHosts = map[string]bool{
 
 type peekedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r   *bufio.Reader
+	gen int // the stub's generation when it was accepted
 }
 
 func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
@@ -300,6 +305,8 @@ type browserEnv struct {
 	stub *vendorStub
 	exe  string
 	base string
+	// stop closes the last browser started and waits for it to exit.
+	stop func()
 }
 
 func newBrowserEnv(t *testing.T, firstparty string) *browserEnv {
@@ -328,11 +335,19 @@ func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
 		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port+", EXCLUDE localhost"),
 		chromedp.WindowSize(w, h),
 	}
+	// The browser before is closed first, where a test starts a second
+	// one: what it does as it idles or shuts down (an unused socket it
+	// opened ahead closes after some seconds) must not count as the new
+	// one's contact.
+	if e.stop != nil {
+		e.stop()
+	}
 	e.stub.reset()
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	e.stop = func() { cancelT(); cancelC(); cancelA() }
+	t.Cleanup(e.stop)
 	tasks := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(int64(w), int64(h))}
 	if gpc {
 		tasks = append(tasks, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
