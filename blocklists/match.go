@@ -1026,7 +1026,18 @@ func (db *DB) Freeze() {
 	a := &hostAnswers{of: make([]uint32, db.hosts.len()), link: make([]hostLink, db.hosts.len())}
 	idx := map[node]uint32{}
 	facts := map[Entry]uint32{} // the answers an exception or a list's block gives way to
-	for j, h := range db.hosts.keys {
+	keys := db.hosts.keys
+	for j, h := range keys {
+		// The bytes of the host some entries on, which its walk reads
+		// first, asked for now: the keys are strings spread over the
+		// heap, and each walk waited on memory for them. With EasyPrivacy
+		// alone, Freeze took 10.7–11.8 ms against 12.0–14.0 without; with
+		// builtin + EasyPrivacy + EasyList, 26.8–35.4 against 28.9–39.1
+		// (medians of ten, alternated, four runs, 2026-12-03). Asking
+		// for the parent's slot as well gained nothing.
+		if j+freezeAhead < len(keys) {
+			prefetchLines(unsafe.Pointer(unsafe.StringData(keys[j+freezeAhead])))
+		}
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
 		// into a table too large for the CPU's caches.
@@ -2284,3 +2295,6 @@ func literalTokens(lits []string, anchored bool) []string {
 	}
 	return out
 }
+
+// freezeAhead is how many entries ahead Freeze asks for a host's bytes.
+const freezeAhead = 8
