@@ -3,6 +3,7 @@ package blocklists
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -398,6 +399,35 @@ func TestPerfReport(t *testing.T) {
 	lm, rm := percentile(loads, .5), percentile(reads, .5)
 	t.Logf("EasyPrivacy load (%d KB): median %v, retains %.1f MB; reading its lines alone %v (%.1f×); target ≤ 50 ms, ≤ 8 MB",
 		len(ep)>>10, lm, float64(retained)/(1<<20), rm, float64(lm)/float64(rm))
+
+	// What a policy pays at each load of its lists, all steps: the two
+	// lists parsed, merged onto the embedded database, and the result
+	// frozen (NewPolicy), each step's median of three.
+	el := readShared(t, "lists/easylist/easylist.txt")
+	var parses, merges, builds []time.Duration
+	for range 3 {
+		runtime.GC()
+		t0 := time.Now()
+		edb, _, err1 := ParseList(bytes.NewReader(ep), "easyprivacy.txt", FormatABP, "analytics")
+		ldb, _, err2 := ParseList(bytes.NewReader(el), "easylist.txt", FormatABP, "advertising")
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		t1 := time.Now()
+		bdb, err := Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bdb.Merge(edb)
+		bdb.Merge(ldb)
+		t2 := time.Now()
+		NewPolicy(bdb)
+		t3 := time.Now()
+		parses, merges, builds = append(parses, t1.Sub(t0)), append(merges, t2.Sub(t1)), append(builds, t3.Sub(t2))
+	}
+	pm, mm, fm2 := percentile(parses, .5), percentile(merges, .5), percentile(builds, .5)
+	t.Logf("a load of both lists, every step (medians of 3): parsing EasyPrivacy and EasyList %v, the embedded database made and both merged onto it %v, freezing the policy's database %v; %v in all",
+		pm, mm, fm2, pm+mm+fm2)
 }
 
 // memLatency returns, for each size in bytes, the nanoseconds a load

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Categories are the tracker categories, in report order.
@@ -345,7 +346,26 @@ func (db *DB) Merge(o *DB) {
 		f.Freeze()
 		db.facts = f
 	}
-	for i, h := range o.hosts.keys {
+	// The table is made large enough for o's hosts at once, and each
+	// host's slot is asked for some hosts ahead: merging EasyPrivacy and
+	// EasyList onto the embedded database resized the table four times
+	// and waited on memory for each host's probe, and took 35–45 ms
+	// with the room made at once, 31–40 with the slots asked for too,
+	// against 50–72 ms (medians of nine, the three alternated in one
+	// process, four runs, two in each order; 2026-12-03). Asking for
+	// the hosts' bytes a step earlier, here and in resize, took it from
+	// 24.5–27.7 to 23.0–24.7 ms (the same way, in a quieter hour).
+	db.hosts.reserve(o.hosts.len())
+	keys := o.hosts.keys
+	for i, h := range keys {
+		// (The bytes of the host whose slot is asked for next, asked
+		// for a step before: o's keys are spread over the heap.)
+		if i+2*hostQueueLen < len(keys) {
+			prefetchLines(unsafe.Pointer(unsafe.StringData(keys[i+2*hostQueueLen])))
+		}
+		if i+hostQueueLen < len(keys) {
+			db.hosts.prefetch(db.hosts.hash(keys[i+hostQueueLen]))
+		}
 		n := o.hosts.nodes[i]
 		if n.has() {
 			db.AddHost(h, o.entry(n))

@@ -3,6 +3,7 @@ package blocklists
 import (
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 )
 
@@ -63,6 +64,11 @@ func (t *hostTable) resize(n int) {
 	t.filter, t.fmask = make([]uint64, size/16), uint32(size*4-1)
 	mask := uint64(size - 1)
 	for j, k := range t.keys {
+		// The bytes of a key some entries on, asked for now: the keys
+		// are spread over the heap (see DB.Merge).
+		if j+8 < len(t.keys) {
+			prefetchLines(unsafe.Pointer(unsafe.StringData(t.keys[j+8])))
+		}
 		x := t.hash(k)
 		i := x & mask
 		for t.slots[i].idx != 0 {
@@ -135,6 +141,19 @@ func (t *hostTable) ref(host string) *node {
 		*t = newHostTable(8)
 	}
 	return t.refHashed(host, t.hash(host))
+}
+
+// reserve makes room for n more entries, so that adding them resizes
+// the table at most once, here.
+func (t *hostTable) reserve(n int) {
+	if t.slots == nil { // empty
+		*t = newHostTable(n)
+		return
+	}
+	if total := len(t.keys) + n; 2*total > len(t.slots) {
+		t.keys, t.nodes = slices.Grow(t.keys, n), slices.Grow(t.nodes, n)
+		t.resize(total)
+	}
 }
 
 // prefetch asks the CPU for the slots where a probe for a key hashed x

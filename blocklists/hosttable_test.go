@@ -358,3 +358,39 @@ func TestHostVerdictTables(t *testing.T) {
 	q.Actions = map[string]string{"misc": ActionProxy}
 	check("an action for a name that is no category", q)
 }
+
+// TestHostTableReserve checks that a table given room for n more hosts
+// takes them without another resize, and still finds every host, from
+// empty and from a table that holds some already.
+func TestHostTableReserve(t *testing.T) {
+	for _, start := range []int{0, 5, 300} {
+		var tb hostTable
+		for i := range start {
+			tb.ref(fmt.Sprintf("a%d.example", i)).vendor = uint32(i + 1)
+		}
+		const n = 1000
+		tb.reserve(n)
+		slots := len(tb.slots)
+		if 2*(start+n) > slots {
+			t.Fatalf("start %d: %d slots after reserve(%d)", start, slots, n)
+		}
+		for i := range n {
+			tb.ref(fmt.Sprintf("b%d.example", i)).vendor = uint32(start + i + 1)
+		}
+		if len(tb.slots) != slots {
+			t.Errorf("start %d: the table resized after reserve: %d slots, then %d", start, slots, len(tb.slots))
+		}
+		for i := range start + n {
+			h := fmt.Sprintf("a%d.example", i)
+			if i >= start {
+				h = fmt.Sprintf("b%d.example", i-start)
+			}
+			if nd, ok := tb.get(h); !ok || nd.vendor != uint32(i+1) {
+				t.Fatalf("start %d: %s is %+v, %v", start, h, nd, ok)
+			}
+		}
+		if _, ok := tb.get("c.example"); ok {
+			t.Errorf("start %d: an absent host found", start)
+		}
+	}
+}
