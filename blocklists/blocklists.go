@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // Categories are the tracker categories, in report order.
@@ -360,11 +359,11 @@ func (db *DB) Merge(o *DB) {
 	for i, h := range keys {
 		// (The bytes of the host whose slot is asked for next, asked
 		// for a step before: o's keys are spread over the heap.)
-		if i+2*hostQueueLen < len(keys) {
-			prefetchLines(unsafe.Pointer(unsafe.StringData(keys[i+2*hostQueueLen])))
+		if i+2*fetchAhead < len(keys) {
+			prefetchString(keys[i+2*fetchAhead])
 		}
-		if i+hostQueueLen < len(keys) {
-			db.hosts.prefetch(db.hosts.hash(keys[i+hostQueueLen]))
+		if i+fetchAhead < len(keys) {
+			db.hosts.prefetch(db.hosts.hash(keys[i+fetchAhead]))
 		}
 		n := o.hosts.nodes[i]
 		if n.has() {

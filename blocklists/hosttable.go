@@ -64,10 +64,9 @@ func (t *hostTable) resize(n int) {
 	t.filter, t.fmask = make([]uint64, size/16), uint32(size*4-1)
 	mask := uint64(size - 1)
 	for j, k := range t.keys {
-		// The bytes of a key some entries on, asked for now: the keys
-		// are spread over the heap (see DB.Merge).
-		if j+8 < len(t.keys) {
-			prefetchLines(unsafe.Pointer(unsafe.StringData(t.keys[j+8])))
+		// (The keys are spread over the heap: see fetchAhead.)
+		if j+fetchAhead < len(t.keys) {
+			prefetchString(t.keys[j+fetchAhead])
 		}
 		x := t.hash(k)
 		i := x & mask
@@ -154,6 +153,19 @@ func (t *hostTable) reserve(n int) {
 		t.keys, t.nodes = slices.Grow(t.keys, n), slices.Grow(t.nodes, n)
 		t.resize(total)
 	}
+}
+
+// fetchAhead is how many hosts ahead a pass over a table's hosts (resize,
+// DB.Freeze, DB.Merge) asks the CPU for what it will read of them: their
+// keys are strings spread over the heap, and their slots lie at random in
+// a table too large for the CPU's caches, so that a pass waited on
+// memory at each host.
+const fetchAhead = 8
+
+// prefetchString asks the CPU for the first bytes of s, and goes on
+// without waiting for them.
+func prefetchString(s string) {
+	prefetchLines(unsafe.Pointer(unsafe.StringData(s)))
 }
 
 // prefetch asks the CPU for the slots where a probe for a key hashed x

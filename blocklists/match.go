@@ -1035,8 +1035,8 @@ func (db *DB) Freeze() {
 		// builtin + EasyPrivacy + EasyList, 26.8–35.4 against 28.9–39.1
 		// (medians of ten, alternated, four runs, 2026-12-03). Asking
 		// for the parent's slot as well gained nothing.
-		if j+freezeAhead < len(keys) {
-			prefetchLines(unsafe.Pointer(unsafe.StringData(keys[j+freezeAhead])))
+		if j+fetchAhead < len(keys) {
+			prefetchString(keys[j+fetchAhead])
 		}
 		// The host's own node is at hand: a walk over a host of two
 		// labels probes nothing, and Freeze's time is that of its probes
@@ -2295,6 +2295,3 @@ func literalTokens(lits []string, anchored bool) []string {
 	}
 	return out
 }
-
-// freezeAhead is how many entries ahead Freeze asks for a host's bytes.
-const freezeAhead = 8
