@@ -425,9 +425,9 @@ func TestPerfReport(t *testing.T) {
 		t3 := time.Now()
 		parses, merges, builds = append(parses, t1.Sub(t0)), append(merges, t2.Sub(t1)), append(builds, t3.Sub(t2))
 	}
-	pm, mm, fm2 := percentile(parses, .5), percentile(merges, .5), percentile(builds, .5)
+	ps, ms, fs := percentile(parses, .5), percentile(merges, .5), percentile(builds, .5)
 	t.Logf("a load of both lists, every step (medians of 3): parsing EasyPrivacy and EasyList %v, the embedded database made and both merged onto it %v, freezing the policy's database %v; %v in all",
-		pm, mm, fm2, pm+mm+fm2)
+		ps, ms, fs, ps+ms+fs)
 }
 
 // memLatency returns, for each size in bytes, the nanoseconds a load

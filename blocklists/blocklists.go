@@ -205,9 +205,7 @@ const hostQueueLen = 8
 // hostQueueLen more have come, or at flushHosts, in the order of the
 // calls.
 func (db *DB) addHostSoon(host string, e Entry) {
-	if db.hosts.slots == nil {
-		db.hosts = newHostTable(8)
-	}
+	db.hosts.ready()
 	x := db.hosts.hash(host)
 	db.hosts.prefetch(x)
 	q := &db.soon
@@ -315,14 +313,19 @@ func (db *DB) AddPath(host, prefix string, e Entry) {
 
 func (db *DB) addHostRule(host string, r *rule) {
 	db.flushHosts()
+	db.addHostRef(db.hosts.ref(host), hostRef(r))
+}
+
+// addHostRef adds x, the ref of a rule under a host, to n, the host's
+// node.
+func (db *DB) addHostRef(n *node, x ruleRef) {
 	db.answers.Store(nil)
 	db.hostIndex.Store(nil)
-	n := db.hosts.ref(host)
 	if n.rules == 0 {
 		db.hostRules = append(db.hostRules, nil)
 		n.rules = int32(len(db.hostRules))
 	}
-	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], hostRef(r))
+	db.hostRules[n.rules-1] = append(db.hostRules[n.rules-1], x)
 }
 
 // Merge copies every entry and rule of o into db; o's entries win. A db
@@ -346,35 +349,54 @@ func (db *DB) Merge(o *DB) {
 		db.facts = f
 	}
 	// The table is made large enough for o's hosts at once, and each
-	// host's slot is asked for some hosts ahead: merging EasyPrivacy and
-	// EasyList onto the embedded database resized the table four times
-	// and waited on memory for each host's probe, and took 35–45 ms
-	// with the room made at once, 31–40 with the slots asked for too,
-	// against 50–72 ms (medians of nine, the three alternated in one
-	// process, four runs, two in each order; 2026-12-03). Asking for
-	// the hosts' bytes a step earlier, here and in resize, took it from
-	// 24.5–27.7 to 23.0–24.7 ms (the same way, in a quieter hour).
+	// host is hashed and its slot asked for some hosts ahead (its bytes
+	// a step before that: o's keys are spread over the heap), then
+	// added with that hash and its node found once for its entry, its
+	// rules (whose refs o has made already) and its mark. Merging
+	// EasyPrivacy and EasyList onto the embedded database resized the
+	// table four times and waited on memory for each host's probe, and
+	// took 35–45 ms with the room made at once, 31–40 with the slots
+	// asked for too, against 50–72 ms (medians of nine, the three
+	// alternated in one process, four runs, two in each order;
+	// 2026-12-03). Asking for the hosts' bytes a step earlier, here and
+	// in resize, took it from 24.5–27.7 to 23.0–24.7 ms (the same way,
+	// in a quieter hour).
+	db.flushHosts()
 	db.hosts.reserve(o.hosts.len())
 	keys := o.hosts.keys
+	var ahead [fetchAhead]uint64 // the hashes of keys[i:i+fetchAhead], at i%fetchAhead
+	hashAhead := func(k int) {
+		if k < len(keys) {
+			x := db.hosts.hash(keys[k])
+			db.hosts.prefetch(x)
+			ahead[k%fetchAhead] = x
+		}
+		if k+fetchAhead < len(keys) {
+			prefetchString(keys[k+fetchAhead])
+		}
+	}
+	for k := range min(fetchAhead, len(keys)) {
+		hashAhead(k)
+	}
 	for i, h := range keys {
-		// (The bytes of the host whose slot is asked for next, asked
-		// for a step before: o's keys are spread over the heap.)
-		if i+2*fetchAhead < len(keys) {
-			prefetchString(keys[i+2*fetchAhead])
-		}
-		if i+fetchAhead < len(keys) {
-			db.hosts.prefetch(db.hosts.hash(keys[i+fetchAhead]))
-		}
+		x := ahead[i%fetchAhead]
+		hashAhead(i + fetchAhead)
 		n := o.hosts.nodes[i]
+		refs := o.rulesOf(n)
+		fact := ownFacts || n.flags&nodeFact != 0 && db.facts == o.facts
+		if !n.has() && len(refs) == 0 && !fact {
+			continue
+		}
+		to := db.hosts.refHashed(h, x)
 		if n.has() {
-			db.AddHost(h, o.entry(n))
+			db.addHost(to, o.entry(n))
 		}
-		for _, x := range o.rulesOf(n) {
-			db.addHostRule(h, x.r)
+		for _, r := range refs {
+			db.addHostRef(to, r)
 		}
-		if ownFacts || n.flags&nodeFact != 0 && db.facts == o.facts {
+		if fact {
 			// A walk that meets the host asks the facts (nodeFact).
-			db.hosts.ref(h).flags |= nodeFact
+			to.flags |= nodeFact
 		}
 	}
 	// Generic rules are copied: indexing sets fields of the rule, and o

@@ -723,8 +723,8 @@ func TestOwnHost(t *testing.T) {
 // merged first. Before 2026-12-03 the list's block gave way to the
 // database's tag_manager and session_replay, not to the owner's file.
 func TestOwnFileOverFacts(t *testing.T) {
-	const abp = "||googletagmanager.com/gtm.js\n||hotjar.com^\n@@||script.hotjar.com/modules\n"
-	const own = "host | advertising | googletagmanager.com | The owner's GTM\nhost | analytics | hotjar.com | The owner's Hotjar\n"
+	const abp = "||googletagmanager.com/gtm.js\n||hotjar.com^\n@@||script.hotjar.com/modules\n@@||newvendor.example^\n"
+	const own = "host | advertising | googletagmanager.com | The owner's GTM\nhost | analytics | hotjar.com | The owner's Hotjar\nhost | analytics | newvendor.example | New Vendor\n"
 	for _, ownFirst := range []bool{true, false} {
 		db := mustBuiltin(t)
 		l, o := mustParse(t, abp, FormatABP, "analytics"), mustParse(t, own, FormatAuto, "")
@@ -742,6 +742,9 @@ func TestOwnFileOverFacts(t *testing.T) {
 			{"static.hotjar.com", "/c/hotjar-1.js", "analytics", "The owner's Hotjar"},
 			{"script.hotjar.com", "/modules.abc.js", "analytics", "The owner's Hotjar"},
 			{"connect.facebook.net", "/en_US/fbevents.js", "social", "Meta Pixel"},
+			// A host the embedded database does not know: the own file's
+			// entry joins the facts, and the list's exception gives way.
+			{"cdn.newvendor.example", "/x.js", "analytics", "New Vendor"},
 		} {
 			v := p.DecideURL("shop.example", tt.host, tt.path, "")
 			if v.Category != tt.cat || v.Vendor != tt.vendor {

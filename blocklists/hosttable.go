@@ -136,10 +136,16 @@ func (t *hostTable) probe(host string, x uint64) (free uint64, j int) {
 // ref returns host's node to change, adding an empty one if it has none.
 // The pointer is good until the next ref.
 func (t *hostTable) ref(host string) *node {
+	t.ready()
+	return t.refHashed(host, t.hash(host))
+}
+
+// ready gives an empty table its first slots, which hash and prefetch
+// need.
+func (t *hostTable) ready() {
 	if t.slots == nil {
 		*t = newHostTable(8)
 	}
-	return t.refHashed(host, t.hash(host))
 }
 
 // reserve makes room for n more entries, so that adding them resizes

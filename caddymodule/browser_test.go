@@ -71,10 +71,13 @@ func newVendorStub(t *testing.T) *vendorStub {
 			if _, ok := c.(*tls.Conn); ok {
 				return ctx
 			}
-			h := &plainConn{gen: s.generation()}
-			if pc, ok := c.(*peekedConn); ok {
-				h.gen = pc.gen
+			// Every plain connection comes from sniff, with the
+			// generation it was accepted in.
+			pc, ok := c.(*peekedConn)
+			if !ok {
+				return ctx
 			}
+			h := &plainConn{gen: pc.gen}
 			plain.Store(c, h)
 			return context.WithValue(ctx, connHostKey{}, h)
 		},
