@@ -203,6 +203,43 @@ func TestHeld(t *testing.T) {
 	})
 }
 
+// TestHeldMadeAtLoad checks when a policy's held answers are made: a
+// policy that has decided no URL has none, a shard makes its own at its
+// first hold, and a cache that replaces one that held answers (SetDB, at
+// a list load) has every shard's made with it, and the doorkeeper's
+// bits, so that no decision makes them.
+func TestHeldMadeAtLoad(t *testing.T) {
+	var p Policy
+	p.SetDB(NewDB())
+	p.SetDB(NewDB())
+	c := p.state.Load().cache
+	if c.holding() {
+		t.Fatal("a policy that decided no URL made held answers at its list load")
+	}
+	v := cached{e: Entry{Category: "analytics"}, ok: true}
+	k := c.key([]byte("https://t.example/1"))
+	c.hold(k, &v.e, v.ok)
+	made := 0
+	for i := range c.shards {
+		if c.shards[i].held.Load() != nil {
+			made++
+		}
+	}
+	if made != 1 {
+		t.Fatalf("one hold made %d shards' held answers, want its own shard's alone", made)
+	}
+	p.SetDB(NewDB())
+	c = p.state.Load().cache
+	for i := range c.shards {
+		if c.shards[i].held.Load() == nil {
+			t.Fatalf("shard %d of the cache that replaced one that held answers has none made", i)
+		}
+	}
+	if c.door.bits.Load() == nil {
+		t.Fatal("the cache that replaced one that held answers has no doorkeeper bits made")
+	}
+}
+
 // concurrently runs f(0), …, f(n-1) in goroutines of their own and
 // reports each error it returns on t.
 func concurrently(t *testing.T, n int, f func(g int) error) {

@@ -134,12 +134,17 @@ func NewPolicy(db *DB) *Policy {
 }
 
 // SetDB swaps in a new database atomically, with an empty URL cache.
-// Decisions in flight finish on the old one.
+// Decisions in flight finish on the old one. When the old cache held
+// answers, the new one's tables are made now, not by the first decisions
+// that need them (urlCache.prepare).
 func (p *Policy) SetDB(db *DB) {
 	if db == nil {
 		db = NewDB()
 	}
 	c := &compiled{db: db, cache: newURLCache(urlCacheSize)}
+	if old := p.state.Load(); old != nil && old.cache.holding() {
+		c.cache.prepare()
+	}
 	for _, s := range db.Shapes {
 		c.shapes = append(c.shapes, newShapeTest(s))
 	}
