@@ -3,6 +3,7 @@ package blocklists
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"math/rand/v2"
 	"net/url"
@@ -370,6 +371,36 @@ func TestPerfReport(t *testing.T) {
 	t.Logf("URLs the embedded database answers before reading their tokens: %d of %d", first, len(reqs))
 	t.Logf("the floor of a token-indexed match, reading the URL's tokens and looking nothing up (a list of one rule no URL holds): p50 %v p99 %v; the URLs' length p50 %d p99 %d bytes; the floor with each URL's bytes read just before it (as the rewriter hands over a URL it has just parsed): p50 %v p99 %v",
 		percentile(of, .5), percentile(of, .99), urlLen(reqs, .5), urlLen(reqs, .99), percentile(ofr, .5), percentile(ofr, .99))
+
+	// Which URLs the slowest first decisions are: by length, and what the
+	// token scan alone (the floor) takes on the same URLs. A tail of the
+	// longest URLs would be the scan's; one of all lengths is the
+	// lookups' waits on memory.
+	slow := make([]int, len(oc))
+	for i := range slow {
+		slow[i] = i
+	}
+	slices.SortFunc(slow, func(a, b int) int { return cmp.Compare(oc[b], oc[a]) })
+	slow = slow[:len(slow)/100]
+	var short, mid, long int
+	var slowLen []int
+	var slowDec, slowFloor []time.Duration
+	for _, i := range slow {
+		n := len(reqs[i].URL)
+		switch {
+		case n < 150:
+			short++
+		case n <= 500:
+			mid++
+		default:
+			long++
+		}
+		slowLen = append(slowLen, n)
+		slowDec, slowFloor = append(slowDec, oc[i]), append(slowFloor, of[i])
+	}
+	slices.Sort(slowLen)
+	t.Logf("the 1%% slowest first decisions (each URL's fastest): %d URLs, %d under 150 bytes, %d of 150–500, %d over 500 (their length p50 %d bytes); their decisions p50 %v, the floor on the same URLs p50 %v",
+		len(slow), short, mid, long, slowLen[len(slowLen)/2], percentile(slowDec, .5), percentile(slowFloor, .5))
 
 	// Loading EasyPrivacy, against reading its lines.
 	var loads, reads []time.Duration
