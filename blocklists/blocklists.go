@@ -131,7 +131,7 @@ type DB struct {
 	// contain (tokenTable finds a token's rules by its hash, tokenBits
 	// says without a probe that most of a URL's tokens index nothing,
 	// and screen that most of the rest index no rule that can match
-	// there, by the bytes beside the token: screenKeyOf); fallback holds
+	// there, by the two bytes beside the token: screenKeyOf); fallback holds
 	// the rules with no usable token.
 	tokens    tokenTable
 	tokenBits *[(tokenMask + 1) / 64]uint64

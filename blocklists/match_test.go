@@ -1734,3 +1734,95 @@ func sameThroughTokenRefs(t *testing.T, d *DB, reqs []*Request) {
 		t.Fatalf("%d of %d URLs matched: the comparison says little", found, len(reqs))
 	}
 }
+
+// TestScreenTwoBytes checks the screen's keys by the two bytes beside a
+// token: a rule matches wherever its bytes are beside its token, on
+// either side, at either end of the URL, through the token index as laid
+// out for Match and as built; the screen passes a token whose two bytes
+// on the checked side are the rule's and no other, where only the second
+// byte differs too; and a ref with one byte to check is keyed by the
+// token's hash alone, so that the screen passes its token whatever
+// lies beside it.
+func TestScreenTwoBytes(t *testing.T) {
+	list := strings.Join([]string{
+		"/collect.gif", // token "collect", its bytes ".gif" after it
+		"/xq-beacon^",  // token "beacon", its bytes "/xq-" before it
+		"/tokq.",       // token "tokq", one byte after it
+	}, "\n")
+	db := mustParse(t, list, FormatABP, "analytics")
+	refOf := func(tok string) (ruleRef, uint32) {
+		t.Helper()
+		k := db.tokens.find(tokenHash(tok), tokenWord(tok), tok)
+		if k < 0 || len(db.tokens.list[k].rules) != 1 {
+			t.Fatalf("the list's rule is not indexed under %q alone", tok)
+		}
+		return db.tokens.list[k].rules[0], tokenHash(tok)
+	}
+	bit := func(k uint32) bool { return db.screen[k&screenMask>>6]&(1<<(k&63)) != 0 }
+	// The keys of the bytes beside each token, as a URL holds them.
+	ref, h := refOf("collect")
+	if ref.n < 2 || int(ref.off) != len("collect") {
+		t.Fatalf("collect's ref checks %d bytes at %d, want the bytes after it", ref.n, ref.off)
+	}
+	if !bit(screenKey(h, screenPair('.', 'g'), afterSide)) {
+		t.Error(`the screen does not pass "collect" before ".g"`)
+	}
+	if bit(screenKey(h, screenPair('.', 'x'), afterSide)) || bit(screenKey(h, screenPair('.', 0), afterSide)) || bit(h) {
+		t.Error(`the screen passes "collect" before ".x", at the URL's end but one, or whatever lies beside it`)
+	}
+	ref, h = refOf("beacon")
+	if ref.n < 2 || int(ref.off)+int(ref.n) != 0 {
+		t.Fatalf("beacon's ref checks %d bytes at %d, want the bytes before it", ref.n, ref.off)
+	}
+	if !bit(screenKey(h, screenPair('-', 'q'), beforeSide)) {
+		t.Error(`the screen does not pass "beacon" after "q-"`)
+	}
+	if bit(screenKey(h, screenPair('-', 'z'), beforeSide)) || bit(screenKey(h, screenPair('-', 0), beforeSide)) || bit(h) {
+		t.Error(`the screen passes "beacon" after "z-", one byte from the URL's start, or whatever lies beside it`)
+	}
+	ref, h = refOf("tokq")
+	if ref.n != 1 || !bit(h) {
+		t.Errorf("tokq's ref checks %d bytes, and the screen keys it by its hash: %v; want 1 byte, keyed by the hash", ref.n, bit(h))
+	}
+	// Matches, through the index as built and as laid out.
+	cases := []struct {
+		url  string
+		want bool
+	}{
+		{"https://a.example/collect.gif", true},
+		{"https://a.example/collect.gifz", true},
+		{"https://a.example/collect.gxf", false},
+		{"https://a.example/collect.g", false},
+		{"https://a.example/collect.", false},
+		{"https://a.example/collect", false},
+		{"https://a.example/xcollect.gif", false},
+		{"https://a.example/xq-beacon", true},
+		{"https://a.example/xq-beacon/x", true},
+		{"https://a.example/xz-beacon", false},
+		{"https://a.example/q-beacon", false},
+		{"https://a.example/-beacon", false},
+		{"https://a.example/tokq.", true},
+		{"https://a.example/tokq.x", true},
+		{"https://a.example/tokq", false},
+		{"https://a.example/tokq-", false},
+		{"/xq-beacon", true}, // the rule's bytes from the URL's first byte
+		{"q-beacon", false},
+		{"/tokq.", true}, // under 8 bytes: read from a padded copy
+		{"/tokq", false},
+	}
+	for _, frozen := range []bool{false, true} {
+		if frozen {
+			db.Freeze()
+			if db.tokenRefs.Load() == nil {
+				t.Fatal("Freeze laid no token index out")
+			}
+		}
+		for _, c := range cases {
+			q := &Request{URL: c.url, Host: "a.example", PageHost: "shop.example", Type: TypeImage}
+			if _, ok := db.Match(q); ok != c.want {
+				t.Errorf("%s (frozen %v): match %v, want %v", c.url, frozen, ok, c.want)
+			}
+			checkMatch(t, db, q)
+		}
+	}
+}
