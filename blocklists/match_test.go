@@ -1826,3 +1826,54 @@ func TestScreenTwoBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteRules checks where a rule searched for in the whole URL whose
+// $domain names the sites it applies on is kept: with the rules that no
+// token finds, tried on those sites' pages alone (fallbackOn), and not
+// under its token, which most URLs hold; that a rule found from its
+// token's place, or one whose $domain only names sites it does not apply
+// on, stays under its token; and that each matches on the pages it
+// applies on and on no other, as every rule tried says.
+func TestSiteRules(t *testing.T) {
+	list := strings.Join([]string{
+		`/^https?:\/\/www\.[a-z]{4,}\.com\//$script,domain=site.example|other.example`, // searched for in the whole URL, two sites
+		`www.*/px/$domain=site.example`,           // the token "www" with a * after it: searched for in the whole URL
+		`/beacon.gif$domain=site.example`,         // found from its token's place
+		`/^https?:\/\/ads\./$domain=~not.example`, // applies on every site but one
+	}, "\n")
+	db := mustParse(t, list, FormatABP, "advertising")
+	// Each rule alone: where it is kept.
+	for k, line := range strings.Split(list, "\n") {
+		one := mustParse(t, line, FormatABP, "advertising")
+		fallback, token := len(one.fallback) == 1, len(one.tokens.list) == 1
+		if want := k < 2; fallback != want || token == want {
+			t.Errorf("%s: with the rules no token finds %v, under a token %v; want %v, %v", line, fallback, token, want, !want)
+		}
+	}
+	for _, frozen := range []bool{false, true} {
+		if frozen {
+			db.Freeze()
+		}
+		for _, c := range []struct {
+			url, page string
+			want      bool
+		}{
+			{"https://www.vendor.com/a.js", "site.example", true},
+			{"https://www.vendor.com/a.js", "other.example", true},
+			{"https://www.vendor.com/a.js", "x.site.example", true},
+			{"https://www.vendor.com/a.js", "shop.example", false},
+			{"https://www.cdn.net/px/1", "site.example", true},
+			{"https://www.cdn.net/px/1", "shop.example", false},
+			{"https://t.example/beacon.gif", "site.example", true},
+			{"https://t.example/beacon.gif", "shop.example", false},
+			{"https://ads.example/x", "shop.example", true},
+			{"https://ads.example/x", "not.example", false},
+		} {
+			q := requestFor(c.url, c.page, TypeScript)
+			if _, ok := db.Match(q); ok != c.want {
+				t.Errorf("%s on %s (frozen %v): match %v, want %v", c.url, c.page, frozen, ok, c.want)
+			}
+			checkMatch(t, db, q)
+		}
+	}
+}
