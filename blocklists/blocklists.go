@@ -132,7 +132,8 @@ type DB struct {
 	// says without a probe that most of a URL's tokens index nothing,
 	// and screen that most of the rest index no rule that can match
 	// there, by the two bytes beside the token: screenKeyOf); fallback holds
-	// the rules with no usable token.
+	// the rules with no usable token, and those searched for in the whole
+	// URL on the pages of the sites their $domain names alone (addGeneric).
 	tokens    tokenTable
 	tokenBits *[(tokenMask + 1) / 64]uint64
 	screen    *[(screenMask + 1) / 64]uint64
