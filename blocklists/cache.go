@@ -203,7 +203,7 @@ func (d *doorkeeper) state(k urlKey) uint64 {
 func (d *doorkeeper) admit(k urlKey, ds uint64, set *atomic.Int64) bool {
 	b := d.bits.Load()
 	if b == nil {
-		b = new([doorWords]uint64)
+		b = newDoorBits()
 		if !d.bits.CompareAndSwap(nil, b) {
 			b = d.bits.Load()
 		}
@@ -213,7 +213,7 @@ func (d *doorkeeper) admit(k urlKey, ds uint64, set *atomic.Int64) bool {
 		if atomic.OrUint64(&b[w], doorSeen<<sh)>>sh&doorSeen == 0 {
 			if set.Add(1) >= doorReset/cacheShards {
 				set.Store(0)
-				d.bits.Store(new([doorWords]uint64))
+				d.bits.Store(newDoorBits())
 			}
 			return false
 		}
@@ -307,7 +307,7 @@ func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
 	s.mu.Lock()
 	held := s.held.Load()
 	if held == nil {
-		held = new([heldSets][2]heldAnswer)
+		held = newHeld()
 		s.held.Store(held)
 	}
 	s.holds++
@@ -366,30 +366,42 @@ func (c *urlCache) holding() bool {
 // answers, so that a policy that decides URLs pays it at its list loads,
 // and one that does not still pays nothing.
 //
-// A word of each page is written, so that the system maps the pages here:
-// memory fresh from it is mapped at its first write, and without the
-// writes the decisions' holds met those faults instead, 16 a shard; first
-// decisions' p99 was then 80–340 ns higher than when each shard made its
-// own, where with the writes it is 0–60 ns lower (alternated rounds in one
-// process, three runs each, 2026-12-03).
+// The tables are made by newHeld and newDoorBits, which write a word of
+// each page: without the writes, the decisions' holds met the pages'
+// faults instead, 16 a shard, and first decisions' p99 was 80–340 ns
+// higher than when each shard made its own, where with them it is 0–60
+// ns lower (alternated rounds in one process, three runs each,
+// 2026-12-03).
 func (c *urlCache) prepare() {
 	for i := range c.shards {
 		if c.shards[i].held.Load() == nil {
-			h := new([heldSets][2]heldAnswer)
-			for j := 0; j < heldSets; j += pageSize / int(unsafe.Sizeof(h[0])) {
-				h[j][0].at = 0
-			}
-			c.shards[i].held.Store(h)
+			c.shards[i].held.Store(newHeld())
 		}
 	}
-	b := new([doorWords]uint64)
-	for j := 0; j < doorWords; j += pageSize / 8 {
-		b[j] = 0
-	}
-	c.door.bits.CompareAndSwap(nil, b)
+	c.door.bits.CompareAndSwap(nil, newDoorBits())
 }
 
-const pageSize = 4096
+// newHeld returns a shard's held answers with a word of each 4 KB page
+// written, so that the system maps the pages now: memory fresh from it
+// is mapped at its first write, which would otherwise fall to whichever
+// decision holds an answer there first.
+func newHeld() *[heldSets][2]heldAnswer {
+	h := new([heldSets][2]heldAnswer)
+	for j := 0; j < heldSets; j += 4096 / int(unsafe.Sizeof(h[0])) {
+		h[j][0].at = 0
+	}
+	return h
+}
+
+// newDoorBits returns a doorkeeper's bits with a word of each 4 KB page
+// written, as newHeld does.
+func newDoorBits() *[doorWords]uint64 {
+	b := new([doorWords]uint64)
+	for j := 0; j < doorWords; j += 4096 / 8 {
+		b[j] = 0
+	}
+	return b
+}
 
 // heldSet is the set of its shard that holds the request keyed k: the
 // first hash's bits above those that pick the shard.

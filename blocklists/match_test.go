@@ -1835,21 +1835,26 @@ func TestScreenTwoBytes(t *testing.T) {
 // on, stays under its token; and that each matches on the pages it
 // applies on and on no other, as every rule tried says.
 func TestSiteRules(t *testing.T) {
-	list := strings.Join([]string{
-		`/^https?:\/\/www\.[a-z]{4,}\.com\//$script,domain=site.example|other.example`, // searched for in the whole URL, two sites
-		`www.*/px/$domain=site.example`,           // the token "www" with a * after it: searched for in the whole URL
-		`/beacon.gif$domain=site.example`,         // found from its token's place
-		`/^https?:\/\/ads\./$domain=~not.example`, // applies on every site but one
-	}, "\n")
-	db := mustParse(t, list, FormatABP, "advertising")
-	// Each rule alone: where it is kept.
-	for k, line := range strings.Split(list, "\n") {
-		one := mustParse(t, line, FormatABP, "advertising")
+	rules := []struct {
+		line     string
+		fallback bool // kept with the rules no token finds, not under a token
+	}{
+		{`/^https?:\/\/www\.[a-z]{4,}\.com\//$script,domain=site.example|other.example`, true}, // searched for in the whole URL, two sites
+		{`www.*/px/$domain=site.example`, true},                                                // the token "www" with a * after it: searched for in the whole URL
+		{`/beacon.gif$domain=site.example`, false},                                             // found from its token's place
+		{`/^https?:\/\/ads\./$domain=~not.example`, false},                                     // applies on every site but one
+	}
+	var lines []string
+	for _, r := range rules {
+		lines = append(lines, r.line)
+		// Each rule alone: where it is kept.
+		one := mustParse(t, r.line, FormatABP, "advertising")
 		fallback, token := len(one.fallback) == 1, len(one.tokens.list) == 1
-		if want := k < 2; fallback != want || token == want {
-			t.Errorf("%s: with the rules no token finds %v, under a token %v; want %v, %v", line, fallback, token, want, !want)
+		if fallback != r.fallback || token == r.fallback {
+			t.Errorf("%s: with the rules no token finds %v, under a token %v; want %v, %v", r.line, fallback, token, r.fallback, !r.fallback)
 		}
 	}
+	db := mustParse(t, strings.Join(lines, "\n"), FormatABP, "advertising")
 	for _, frozen := range []bool{false, true} {
 		if frozen {
 			db.Freeze()
