@@ -2096,8 +2096,18 @@ func tokenHash(t string) uint32 { return tokenHashOf(tokenWord(t), len(t)) }
 
 // tokenHashOf hashes a token whose tokenWord is w and length n: the high
 // half of one multiply, whose low bits the index and the bit set take.
+// The word's high half, which holds the length, is folded into its low
+// half first: a product's bit k depends on the multiplicand's bits up to
+// k alone, so without the fold the index's bits (32 to 44 of the
+// product) read only the token's last five or six bytes and not its
+// length, and tokens that end alike ("…nalytics", of any length) filled
+// one run of slots, which a lookup of any of them read to its end (59
+// slots at most over EasyPrivacy and EasyList, 14 with the fold; 1.98
+// slots a lookup over the corpus URLs' tokens, 1.33 with it, and as many
+// as a full 64-bit mixer's 1.39).
 func tokenHashOf(w uint64, n int) uint32 {
-	return uint32((w ^ uint64(n)<<58) * 0x9e3779b97f4a7c15 >> 32)
+	x := w ^ uint64(n)<<58
+	return uint32((x ^ x>>32) * 0x9e3779b97f4a7c15 >> 32)
 }
 
 func mixToken(h uint32) uint32 {

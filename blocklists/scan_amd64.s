@@ -155,10 +155,14 @@ word:
 	SHRQ    CX, AX
 	ANDQ    AX, DX
 
-	// h = tokenHashOf(w, j-i)
+	// h = tokenHashOf(w, j-i): x = w ^ n<<58, folded (x ^ x>>32), times
+	// the multiplier, its high half
 	MOVQ  R14, CX
 	SHLQ  $58, CX
 	XORQ  DX, CX
+	MOVQ  CX, AX
+	SHRQ  $32, AX
+	XORQ  AX, CX
 	IMULQ R15, CX
 	SHRQ  $32, CX
 

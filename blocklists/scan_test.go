@@ -298,3 +298,53 @@ func TestOutcomeResultFields(t *testing.T) {
 		t.Errorf("Entry's fields are %v: setEntry and DB.entryTo copy Vendor, Category, Exception, Important and fromList", want)
 	}
 }
+
+// TestTokenHashSpreads checks that tokens which end in the same bytes
+// land apart in the token table: those longer than 8 bytes whose last 8
+// are the same ("…nalytics"), told apart by their length alone, and
+// tokens of 8 bytes that differ only in their first. A hash whose index
+// bits took the word's low bytes alone put each group in one run of
+// slots, which every lookup of a token ending so read to its end.
+func TestTokenHashSpreads(t *testing.T) {
+	var list strings.Builder
+	var toks []string
+	for n := 9; n <= 40; n++ {
+		toks = append(toks, strings.Repeat("q", n-8)+"nalytics")
+	}
+	for c := byte('a'); c <= 'z'; c++ {
+		toks = append(toks, string(c)+"tracker")
+	}
+	for _, tok := range toks {
+		fmt.Fprintf(&list, "/%s.js\n", tok)
+	}
+	db, _, err := ParseList(strings.NewReader(list.String()), "spread.txt", FormatABP, "analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Freeze()
+	tr := db.tokenRefs.Load()
+	if tr == nil {
+		t.Fatal("no token table")
+	}
+	m := uint32(len(tr.slots) - 1)
+	longest := 0
+	for _, tok := range toks {
+		w, probes := tokenWord(tok), 1
+		for i := tokenHash(tok) & m; ; i = (i + 1) & m {
+			s := &tr.slots[i]
+			if s.n == 0 {
+				t.Fatalf("%q is not in the token table", tok)
+			}
+			if s.w == w && int(s.l) == min(len(tok), 9) && (len(tok) <= 8 || tr.long[s.off] == tok) {
+				break
+			}
+			probes++
+		}
+		longest = max(longest, probes)
+	}
+	// 58 tokens in a table at most half full: a hash that spreads them
+	// finds each within a few slots.
+	if longest > 6 {
+		t.Errorf("a token is found at the %dth slot of its run, want at most 6: the hash does not spread tokens that end alike", longest)
+	}
+}
