@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firstparty/firstparty/rewrite"
 )
 
 var sharedDir = filepath.Join("..", "..", "shared")
@@ -47,7 +50,8 @@ func fullPolicy(t testing.TB) *Policy {
 
 var urlAttr = regexp.MustCompile(`(?i)(?:src|href|action|data-src)\s*=\s*["']?((?:https?:)?//[^"'\s<>]+)`)
 
-// corpusURLs are the third-party URLs the saved pages load, plus the
+// corpusURLs are the third-party URLs the saved pages name in their
+// src, href, action and data-src attributes (links among them), plus the
 // usual vendors' tag URLs.
 func corpusURLs(t testing.TB) []*url.URL {
 	dir := filepath.Join(sharedDir, "corpus", "pages")
@@ -82,6 +86,72 @@ func corpusURLs(t testing.TB) []*url.URL {
 		"https://snap.licdn.com/li.lms-analytics/insight.min.js", "https://www.clarity.ms/tag/abc",
 	} {
 		add(s)
+	}
+	return out
+}
+
+// decidedRequest is a URL the rewriter asks its policy about, split as
+// the Caddy module hands it to DecideRequest, with its request type.
+type decidedRequest struct {
+	scheme, host, path, query string
+	t                         ReqType
+}
+
+// kindReqTypes are the request types the Caddy module gives each kind of
+// element the rewriter decides (caddymodule's kindTypes): decidedURLs
+// types the URLs it records as a server's decisions would be typed.
+var kindReqTypes = map[rewrite.Kind]ReqType{
+	rewrite.KindScript:     TypeScript,
+	rewrite.KindImage:      TypeImage,
+	rewrite.KindFrame:      TypeSubdocument,
+	rewrite.KindEmbed:      TypeObject | TypeSubdocument,
+	rewrite.KindMedia:      TypeMedia,
+	rewrite.KindHint:       TypeAll,
+	rewrite.KindStylesheet: TypeStylesheet,
+	rewrite.KindIcon:       TypeImage,
+	rewrite.KindPing:       TypePing,
+	rewrite.KindCSS:        TypeImage | TypeFont | TypeStylesheet,
+	rewrite.KindRefresh:    TypeAll,
+	rewrite.KindForm:       TypeAll,
+	rewrite.KindManifest:   TypeOther,
+}
+
+// decidedURLs are the third-party URLs the rewriter decides when it
+// rewrites the saved pages as https://shop.example/ (each once, as first
+// met), where corpusURLs are every URL the pages' attributes name: these
+// leave out the links a page does not load (<a href>), and take in the
+// URLs of srcset, CSS url() and the other places the rewriter reads.
+func decidedURLs(t testing.TB) []decidedRequest {
+	dir := filepath.Join(sharedDir, "corpus", "pages")
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) == 0 {
+		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
+	}
+	page := &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}
+	seen := map[string]bool{}
+	var out []decidedRequest
+	record := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
+		if r.URL == nil || r.URL.Host == "" || r.URL.Host == page.Host {
+			return rewrite.Decision{}
+		}
+		if s := r.URL.String(); !seen[s] {
+			ty, ok := kindReqTypes[r.Kind]
+			if !ok {
+				t.Fatalf("%s: kind %v has no request type here", s, r.Kind)
+			}
+			seen[s] = true
+			out = append(out, decidedRequest{r.URL.Scheme, strings.ToLower(r.URL.Hostname()), r.URL.EscapedPath(), r.URL.RawQuery, ty})
+		}
+		return rewrite.Decision{}
+	})
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(b), rewrite.Options{Policy: record, PageURL: page, Token: "bench"}); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 	}
 	return out
 }
@@ -167,7 +237,7 @@ func TestPerfReport(t *testing.T) {
 	t.Logf("freezing the host answers (at each list load): median %v for %d hosts (%.1f× filling a Go map with them, %v), %.2f MB kept",
 		fm, hdb.hosts.len(), float64(fm)/float64(bm), bm, float64(kept)/(1<<20))
 
-	// URL decisions on the URLs the saved pages load: cold (fresh cache,
+	// URL decisions on the URLs the saved pages name: cold (fresh cache,
 	// every URL matched) and warm (answered from the cache).
 	// The URL's parts are taken out before timing, as the rewriter hands
 	// them over. The baseline is parsing the same URL with net/url, timed
@@ -325,16 +395,17 @@ func TestPerfReport(t *testing.T) {
 	// p99 moves between 0.8 and 3.6 µs from run to run. Each URL's own cost
 	// is its fastest of the rounds; the percentiles over URLs of that cost
 	// say what the matcher does with the URLs pages really load.
-	own := func(d []time.Duration) []time.Duration {
-		out := make([]time.Duration, len(urls))
+	ownOf := func(d []time.Duration, n int) []time.Duration {
+		out := make([]time.Duration, n)
 		for i := range out {
 			out[i] = d[i]
 			for r := 1; r < rounds; r++ {
-				out[i] = min(out[i], d[r*len(urls)+i])
+				out[i] = min(out[i], d[r*n+i])
 			}
 		}
 		return out
 	}
+	own := func(d []time.Duration) []time.Duration { return ownOf(d, len(urls)) }
 	oc, osec, oth, ow, ocf, osf, otf, op, oag := own(cold), own(second), own(third), own(warm), own(coldFull), own(secondFull), own(thirdFull), own(parse), own(afterGC)
 	t.Logf("URL decision, each URL's fastest of %d rounds: cold (its first decision) p50 %v p99 %v (with the cache full, as on a server that has run a while: p50 %v p99 %v; the cache full and right after a garbage collection: p50 %v p99 %v); its second, matched and held, p50 %v p99 %v (the cache full: p50 %v p99 %v); its third, moved into the LRU, p50 %v p99 %v (the cache full, evicting: p50 %v p99 %v); warm (LRU) p50 %v p99 %v; net/url.Parse p50 %v p99 %v",
 		rounds, percentile(oc, .5), percentile(oc, .99), percentile(ocf, .5), percentile(ocf, .99), percentile(oag, .5), percentile(oag, .99), percentile(osec, .5), percentile(osec, .99), percentile(osf, .5), percentile(osf, .99),
@@ -348,6 +419,39 @@ func TestPerfReport(t *testing.T) {
 	ocr := own(coldRead)
 	t.Logf("first decisions on URL bytes read just before (as the rewriter hands over a URL it has just parsed), each URL's fastest of %d: p50 %v p99 %v (the slowest row above reads them from wherever the round left them)",
 		rounds, percentile(ocr, .5), percentile(ocr, .99))
+	// First decisions on the URLs the rewriter decides on the same pages
+	// (decidedURLs), typed as the Caddy module types them, against
+	// url.Parse of the same URLs: the rows above take every URL the
+	// pages' attributes name, links that no page loads among them.
+	dec := decidedURLs(t)
+	decRaw := make([]string, len(dec))
+	for i, d := range dec {
+		if !p.ThirdPartyHost("shop.example", d.host) || !db.needsURL(d.host) {
+			t.Fatalf("%s://%s%s is decided without a match", d.scheme, d.host, d.path)
+		}
+		decRaw[i] = d.scheme + "://" + d.host + d.path
+		if d.query != "" {
+			decRaw[i] += "?" + d.query
+		}
+	}
+	var decCold, decParse []time.Duration
+	for r := 0; r < rounds; r++ {
+		p.SetDB(p.DB())
+		for i := range dec {
+			d := &dec[i]
+			t0 := time.Now()
+			p.DecideRequest("shop.example", d.scheme, d.host, d.path, d.query, d.t)
+			decCold = append(decCold, time.Since(t0))
+		}
+		for _, s := range decRaw {
+			t0 := time.Now()
+			url.Parse(s)
+			decParse = append(decParse, time.Since(t0))
+		}
+	}
+	odc, odp := ownOf(decCold, len(dec)), ownOf(decParse, len(dec))
+	t.Logf("first decisions on the %d third-party URLs the rewriter decides on the same pages (no links, and srcset and CSS URLs; each typed as the Caddy module types its element), each URL's fastest of %d: p50 %v p99 %v, %.2f× net/url.Parse's p99 of the same URLs (%v)",
+		len(dec), rounds, percentile(odc, .5), percentile(odc, .99), float64(percentile(odc, .99))/float64(percentile(odp, .99)), percentile(odp, .99))
 	// An insert into a full shard of the decision cache, which a request's
 	// third decision makes: golang-lru's list entry and map insert, and the
 	// eviction of the oldest.
