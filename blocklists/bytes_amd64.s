@@ -119,69 +119,98 @@ done:
 // func indexPair(p *byte, n int, c0, c1 byte, off int) int
 //
 // The first i in [0, n-off) where p[i] is c0 and p[i+off] is c1, or -1;
-// off is at least 1 and less than n. Sixteen positions a step: the bytes
-// at i and at i+off compared with c0 and c1 at once, the two masks
-// ANDed (a substring's first and last bytes, as a filter before the
-// substring is compared).
+// off is at least 1 and less than n. The bytes at i and at i+off are
+// compared with c0 and c1 sixteen positions at once, the two masks ANDed
+// (a substring's first and last bytes, as a filter before the substring
+// is compared); 32 positions a step, then 16, and the last fewer than 16
+// as the 16 that end the range, where there are 16 (those it has tried
+// already hold no match, so the first it finds is the first from where
+// it was). A range under 16 is tried one position at a time.
+// PAIRS sets m's low 16 bits for the positions i of CX+o to CX+o+15
+// where SI[i] is c0 (X0) and R9[i] is c1 (X1), with a and b for the
+// bytes.
+#define PAIRS(o, a, b, m) \
+	MOVOU    o(SI)(CX*1), a; \
+	PCMPEQB  X0, a;          \
+	MOVOU    o(R9)(CX*1), b; \
+	PCMPEQB  X1, b;          \
+	PAND     b, a;           \
+	PMOVMSKB a, m
+
 TEXT ·indexPair(SB), NOSPLIT, $0-40
-	MOVQ    p+0(FP), SI
-	MOVQ    n+8(FP), R8
-	MOVBLZX c0+16(FP), AX
-	MOVBLZX c1+17(FP), BX
-	MOVQ    off+24(FP), DI
-	SUBQ    DI, R8 // the positions to try
-	MOVQ    AX, X0
+	MOVQ      p+0(FP), SI
+	MOVQ      n+8(FP), R8
+	MOVBLZX   c0+16(FP), R10
+	MOVBLZX   c1+17(FP), R11
+	MOVQ      off+24(FP), DI
+	SUBQ      DI, R8 // the positions to try
+	LEAQ      (SI)(DI*1), R9 // the bytes at i+off
+	MOVQ      R10, X0
 	PUNPCKLBW X0, X0
 	PUNPCKLWL X0, X0
-	PSHUFL  $0, X0, X0
-	MOVQ    BX, X1
+	PSHUFL    $0, X0, X0
+	MOVQ      R11, X1
 	PUNPCKLBW X1, X1
 	PUNPCKLWL X1, X1
-	PSHUFL  $0, X1, X1
-	XORQ    CX, CX
+	PSHUFL    $0, X1, X1
+	XORQ      CX, CX
 
-loop:
-	LEAQ    16(CX), DX
-	CMPQ    DX, R8
-	JGT     tail
-	MOVOU   (SI)(CX*1), X2
-	PCMPEQB X0, X2
-	LEAQ    (SI)(DI*1), DX
-	MOVOU   (DX)(CX*1), X3
-	PCMPEQB X1, X3
-	PAND    X3, X2
-	PMOVMSKB X2, DX
-	TESTL   DX, DX
-	JNZ     found
-	ADDQ    $16, CX
-	JMP     loop
+loop32:
+	LEAQ     32(CX), DX
+	CMPQ     DX, R8
+	JGT      step16
+	PAIRS(0, X2, X3, DX)
+	PAIRS(16, X4, X5, BX)
+	SHLL     $16, BX
+	ORL      BX, DX
+	JNZ      found
+	ADDQ     $32, CX
+	JMP      loop32
+
+step16:
+	LEAQ     16(CX), DX
+	CMPQ     DX, R8
+	JGT      last
+	PAIRS(0, X2, X3, DX)
+	TESTL    DX, DX
+	JNZ      found
+	ADDQ     $16, CX
+
+last:
+	// Fewer than 16 positions left: the 16 that end the range.
+	CMPQ     CX, R8
+	JGE      none
+	CMPQ     R8, $16
+	JLT      bytes
+	LEAQ     -16(R8), CX
+	PAIRS(0, X2, X3, DX)
+	TESTL    DX, DX
+	JZ       none
 
 found:
-	BSFL    DX, DX
-	ADDQ    DX, CX
-	MOVQ    CX, ret+32(FP)
+	BSFL DX, DX
+	ADDQ DX, CX
+	MOVQ CX, ret+32(FP)
 	RET
 
-tail:
-	// The last positions, fewer than 16, one by one.
-	CMPQ    CX, R8
-	JGE     none
+bytes:
+	// A range under 16 positions, one by one.
 	MOVBLZX (SI)(CX*1), DX
-	CMPB    DX, AX
+	CMPB    DX, R10
 	JNE     next
-	LEAQ    (SI)(DI*1), DX
-	MOVBLZX (DX)(CX*1), DX
-	CMPB    DX, BX
+	MOVBLZX (R9)(CX*1), DX
+	CMPB    DX, R11
 	JNE     next
 	MOVQ    CX, ret+32(FP)
 	RET
 
 next:
-	INCQ    CX
-	JMP     tail
+	INCQ CX
+	CMPQ CX, R8
+	JLT  bytes
 
 none:
-	MOVQ    $-1, ret+32(FP)
+	MOVQ $-1, ret+32(FP)
 	RET
 
 // func prefetchLines(p unsafe.Pointer)

@@ -132,7 +132,7 @@ func segAt(seg, s string, i int) (int, bool) {
 
 // indexLit is strings.Index(s, lit). In a haystack of 64 bytes or more
 // it takes as candidates the places where lit's first and last bytes
-// both lie (indexPair, 16 places a step in SSE2 on amd64) and compares
+// both lie (indexPair, 32 places a step in SSE2 on amd64) and compares
 // lit at those alone: strings.Index goes from one place of lit's first
 // byte to the next, a call each, and searched a 426-byte query with 33
 // "=" for "=bt1zdxy1jni9" (EasyList's .com/*=bt1zdxy1jni9, tried on
