@@ -116,16 +116,6 @@ loop:
 done:
 	RET
 
-// func indexPair(p *byte, n int, c0, c1 byte, off int) int
-//
-// The first i in [0, n-off) where p[i] is c0 and p[i+off] is c1, or -1;
-// off is at least 1 and less than n. The bytes at i and at i+off are
-// compared with c0 and c1 sixteen positions at once, the two masks ANDed
-// (a substring's first and last bytes, as a filter before the substring
-// is compared); 32 positions a step, then 16, and the last fewer than 16
-// as the 16 that end the range, where there are 16 (those it has tried
-// already hold no match, so the first it finds is the first from where
-// it was). A range under 16 is tried one position at a time.
 // PAIRS sets m's low 16 bits for the positions i of CX+o to CX+o+15
 // where SI[i] is c0 (X0) and R9[i] is c1 (X1), with a and b for the
 // bytes.
@@ -137,6 +127,16 @@ done:
 	PAND     b, a;           \
 	PMOVMSKB a, m
 
+// func indexPair(p *byte, n int, c0, c1 byte, off int) int
+//
+// The first i in [0, n-off) where p[i] is c0 and p[i+off] is c1, or -1;
+// off is at least 1 and less than n. The bytes at i and at i+off are
+// compared with c0 and c1 sixteen positions at once, the two masks ANDed
+// (a substring's first and last bytes, as a filter before the substring
+// is compared); 32 positions a step, then 16, and the last fewer than 16
+// as the 16 that end the range, where there are 16 (those it has tried
+// already hold no match, so the first it finds is the first from where
+// it was). A range under 16 is tried one position at a time.
 TEXT ·indexPair(SB), NOSPLIT, $0-40
 	MOVQ      p+0(FP), SI
 	MOVQ      n+8(FP), R8
