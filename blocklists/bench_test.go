@@ -54,11 +54,7 @@ var urlAttr = regexp.MustCompile(`(?i)(?:src|href|action|data-src)\s*=\s*["']?((
 // src, href, action and data-src attributes (links among them), plus the
 // usual vendors' tag URLs.
 func corpusURLs(t testing.TB) []*url.URL {
-	dir := filepath.Join(sharedDir, "corpus", "pages")
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) == 0 {
-		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
-	}
+	files := corpusPages(t)
 	seen := map[string]bool{}
 	var out []*url.URL
 	add := func(s string) {
@@ -90,11 +86,32 @@ func corpusURLs(t testing.TB) []*url.URL {
 	return out
 }
 
-// decidedRequest is a URL the rewriter asks its policy about, split as
-// the Caddy module hands it to DecideRequest, with its request type.
-type decidedRequest struct {
-	scheme, host, path, query string
-	t                         ReqType
+// corpusPages are the saved pages' files; the test is skipped without
+// them.
+func corpusPages(t testing.TB) []string {
+	dir := filepath.Join(sharedDir, "corpus", "pages")
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) == 0 {
+		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
+	}
+	return files
+}
+
+// benchURL is a URL the report decides, split as the Caddy module hands
+// it to DecideRequest, with its request type, and raw, the text
+// url.Parse is timed on.
+type benchURL struct {
+	raw, scheme, host, path, query string
+	t                              ReqType
+}
+
+// joinURL is the URL of the parts DecideRequest takes.
+func joinURL(scheme, host, path, query string) string {
+	s := scheme + "://" + host + path
+	if query != "" {
+		s += "?" + query
+	}
+	return s
 }
 
 // kindReqTypes are the request types the Caddy module gives each kind of
@@ -121,15 +138,11 @@ var kindReqTypes = map[rewrite.Kind]ReqType{
 // met), where corpusURLs are every URL the pages' attributes name: these
 // leave out the links a page does not load (<a href>), and take in the
 // URLs of srcset, CSS url() and the other places the rewriter reads.
-func decidedURLs(t testing.TB) []decidedRequest {
-	dir := filepath.Join(sharedDir, "corpus", "pages")
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) == 0 {
-		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
-	}
+func decidedURLs(t testing.TB) []benchURL {
+	files := corpusPages(t)
 	page := &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}
 	seen := map[string]bool{}
-	var out []decidedRequest
+	var out []benchURL
 	record := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
 		if r.URL == nil || r.URL.Host == "" || r.URL.Host == page.Host {
 			return rewrite.Decision{}
@@ -140,7 +153,9 @@ func decidedURLs(t testing.TB) []decidedRequest {
 				t.Fatalf("%s: kind %v has no request type here", s, r.Kind)
 			}
 			seen[s] = true
-			out = append(out, decidedRequest{r.URL.Scheme, strings.ToLower(r.URL.Hostname()), r.URL.EscapedPath(), r.URL.RawQuery, ty})
+			u := benchURL{scheme: r.URL.Scheme, host: strings.ToLower(r.URL.Hostname()), path: r.URL.EscapedPath(), query: r.URL.RawQuery, t: ty}
+			u.raw = joinURL(u.scheme, u.host, u.path, u.query)
+			out = append(out, u)
 		}
 		return rewrite.Decision{}
 	})
@@ -242,41 +257,56 @@ func TestPerfReport(t *testing.T) {
 	// The URL's parts are taken out before timing, as the rewriter hands
 	// them over. The baseline is parsing the same URL with net/url, timed
 	// the same way in the same rounds.
-	type parts struct{ raw, scheme, host, path, query string }
-	var urls []parts
-	for _, u := range corpusURLs(t) {
-		urls = append(urls, parts{u.String(), u.Scheme, u.Host, u.EscapedPath(), u.RawQuery})
-	}
 	types := []ReqType{TypeScript, TypeImage, TypeSubdocument, TypeStylesheet}
-	measure := func() []time.Duration {
-		d := make([]time.Duration, len(urls))
-		for i := range urls {
-			u := &urls[i]
+	var urls []benchURL
+	for i, u := range corpusURLs(t) {
+		urls = append(urls, benchURL{u.String(), u.Scheme, u.Host, u.EscapedPath(), u.RawQuery, types[i%len(types)]})
+	}
+	// decide times a decision of each of set; with read, each URL's bytes
+	// are read just before, as the rewriter hands over a URL it has just
+	// parsed.
+	decide := func(set []benchURL, read bool) []time.Duration {
+		d := make([]time.Duration, len(set))
+		for i := range set {
+			u := &set[i]
+			if read {
+				readSink ^= readEvery64(u.scheme) ^ readEvery64(u.host) ^ readEvery64(u.path) ^ readEvery64(u.query)
+			}
 			t0 := time.Now()
-			p.DecideRequest("shop.example", u.scheme, u.host, u.path, u.query, types[i%len(types)])
+			p.DecideRequest("shop.example", u.scheme, u.host, u.path, u.query, u.t)
 			d[i] = time.Since(t0)
 		}
 		return d
 	}
+	measure := func() []time.Duration { return decide(urls, false) }
+	// parseAll times url.Parse of each of set's raw text.
+	parseAll := func(set []benchURL) []time.Duration {
+		d := make([]time.Duration, len(set))
+		for i := range set {
+			t0 := time.Now()
+			url.Parse(set[i].raw)
+			d[i] = time.Since(t0)
+		}
+		return d
+	}
+	// Every URL timed is a third party's and the lists have URL rules,
+	// so every cold decision runs the match: the decisions and the
+	// matches below are of the same URLs.
+	mustMatch := func(set []benchURL) {
+		for _, u := range set {
+			if !p.ThirdPartyHost("shop.example", u.host) || !p.DB().needsURL(u.host) {
+				t.Fatalf("%s is decided without a match: the split would compare other URLs", u.raw)
+			}
+		}
+	}
+	mustMatch(urls)
 	// Where a cold decision's time goes: the match alone (DB.Match on the
 	// URL lower-cased before timing), and the same match again right away,
 	// when what it reads is in the CPU's caches.
 	db := p.DB()
 	reqs := make([]Request, len(urls))
 	for i, u := range urls {
-		s := u.scheme + "://" + u.host + u.path
-		if u.query != "" {
-			s += "?" + u.query
-		}
-		reqs[i] = Request{URL: strings.ToLower(s), Host: u.host, PageHost: "shop.example", Type: types[i%len(types)]}
-	}
-	// Every corpus URL is a third party's and the lists have URL rules,
-	// so every cold decision runs the match: the two sets of timings are
-	// of the same URLs.
-	for _, u := range urls {
-		if !p.ThirdPartyHost("shop.example", u.host) || !db.needsURL(u.host) {
-			t.Fatalf("%s://%s%s is decided without a match: the split would compare other URLs", u.scheme, u.host, u.path)
-		}
+		reqs[i] = Request{URL: strings.ToLower(joinURL(u.scheme, u.host, u.path, u.query)), Host: u.host, PageHost: "shop.example", Type: u.t}
 	}
 	// The floor of a matcher that finds rules by the URL's tokens: Match
 	// with a DB of one rule whose token no corpus URL holds reads every
@@ -305,11 +335,7 @@ func TestPerfReport(t *testing.T) {
 		third = append(third, measure()...)
 		kept3 = inCache()
 		warm = append(warm, measure()...)
-		for i := range urls {
-			t0 := time.Now()
-			url.Parse(urls[i].raw)
-			parse = append(parse, time.Since(t0))
-		}
+		parse = append(parse, parseAll(urls)...)
 		// What the clock's two reads cost a timing, which every figure
 		// here includes.
 		for range urls {
@@ -378,13 +404,7 @@ func TestPerfReport(t *testing.T) {
 	var coldRead []time.Duration
 	for r := 0; r < rounds; r++ {
 		p.SetDB(p.DB())
-		for i := range urls {
-			u := &urls[i]
-			readSink ^= readEvery64(u.scheme) ^ readEvery64(u.host) ^ readEvery64(u.path) ^ readEvery64(u.query)
-			t0 := time.Now()
-			p.DecideRequest("shop.example", u.scheme, u.host, u.path, u.query, types[i%len(types)])
-			coldRead = append(coldRead, time.Since(t0))
-		}
+		coldRead = append(coldRead, decide(urls, true)...)
 	}
 	t.Logf("URL decision (builtin + EasyPrivacy + EasyList), %d corpus URLs × %d rounds, every timing pooled: cold (a URL's first decision) p50 %v p99 %v max %v; its second (matched and held) p50 %v p99 %v; its third (moved into the LRU) p50 %v p99 %v; warm (LRU) p50 %v p99 %v; net/url.Parse of the same URLs p50 %v p99 %v",
 		len(urls), rounds, percentile(cold, .5), percentile(cold, .99), percentile(cold, 1), percentile(second, .5), percentile(second, .99), percentile(third, .5), percentile(third, .99), percentile(warm, .5), percentile(warm, .99),
@@ -424,30 +444,12 @@ func TestPerfReport(t *testing.T) {
 	// url.Parse of the same URLs: the rows above take every URL the
 	// pages' attributes name, links that no page loads among them.
 	dec := decidedURLs(t)
-	decRaw := make([]string, len(dec))
-	for i, d := range dec {
-		if !p.ThirdPartyHost("shop.example", d.host) || !db.needsURL(d.host) {
-			t.Fatalf("%s://%s%s is decided without a match", d.scheme, d.host, d.path)
-		}
-		decRaw[i] = d.scheme + "://" + d.host + d.path
-		if d.query != "" {
-			decRaw[i] += "?" + d.query
-		}
-	}
+	mustMatch(dec)
 	var decCold, decParse []time.Duration
 	for r := 0; r < rounds; r++ {
 		p.SetDB(p.DB())
-		for i := range dec {
-			d := &dec[i]
-			t0 := time.Now()
-			p.DecideRequest("shop.example", d.scheme, d.host, d.path, d.query, d.t)
-			decCold = append(decCold, time.Since(t0))
-		}
-		for _, s := range decRaw {
-			t0 := time.Now()
-			url.Parse(s)
-			decParse = append(decParse, time.Since(t0))
-		}
+		decCold = append(decCold, decide(dec, false)...)
+		decParse = append(decParse, parseAll(dec)...)
 	}
 	odc, odp := ownOf(decCold, len(dec)), ownOf(decParse, len(dec))
 	t.Logf("first decisions on the %d third-party URLs the rewriter decides on the same pages (no links, and srcset and CSS URLs; each typed as the Caddy module types its element), each URL's fastest of %d: p50 %v p99 %v, %.2f× net/url.Parse's p99 of the same URLs (%v)",

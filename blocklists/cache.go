@@ -381,26 +381,28 @@ func (c *urlCache) prepare() {
 	c.door.bits.CompareAndSwap(nil, newDoorBits())
 }
 
-// newHeld returns a shard's held answers with a word of each 4 KB page
-// written, so that the system maps the pages now: memory fresh from it
-// is mapped at its first write, which would otherwise fall to whichever
-// decision holds an answer there first.
+// newHeld returns a shard's held answers, their pages mapped (touchPages).
 func newHeld() *[heldSets][2]heldAnswer {
 	h := new([heldSets][2]heldAnswer)
-	for j := 0; j < heldSets; j += 4096 / int(unsafe.Sizeof(h[0])) {
-		h[j][0].at = 0
-	}
+	touchPages(unsafe.Pointer(h), unsafe.Sizeof(*h))
 	return h
 }
 
-// newDoorBits returns a doorkeeper's bits with a word of each 4 KB page
-// written, as newHeld does.
+// newDoorBits returns a doorkeeper's bits, their pages mapped (touchPages).
 func newDoorBits() *[doorWords]uint64 {
 	b := new([doorWords]uint64)
-	for j := 0; j < doorWords; j += 4096 / 8 {
-		b[j] = 0
-	}
+	touchPages(unsafe.Pointer(b), unsafe.Sizeof(*b))
 	return b
+}
+
+// touchPages writes a zero byte at the start of each 4 KB page of the n
+// bytes at p, memory just allocated and zero, so that the system maps
+// the pages now: memory fresh from it is mapped at its first write,
+// which would otherwise fall to whichever decision writes there first.
+func touchPages(p unsafe.Pointer, n uintptr) {
+	for off := uintptr(0); off < n; off += 4096 {
+		*(*byte)(unsafe.Add(p, off)) = 0
+	}
 }
 
 // heldSet is the set of its shard that holds the request keyed k: the
