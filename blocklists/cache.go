@@ -157,78 +157,122 @@ func newURLCache(size int) *urlCache {
 // whose bits another set is admitted at its first decision, or looked
 // up in vain, which costs what every decision cost before. The set
 // starts again empty once doorReset requests have been marked seen, at
-// most an eighth of its pairs, so that fewer than one request in eight
+// most a seventh of its pairs, so that fewer than one request in seven
 // is admitted early. It is read and set with atomic operations, without
 // the shards' locks: two decisions of one request at once may both find
 // it unseen, and a reset may lose a bit being set; either only delays an
 // admission. A request marked kept whose answer was evicted, or not
 // held, is looked up in vain, matched and held again.
 //
-// 2^18 pairs (64 KB), started again after 32,768 requests decided once,
+// 229,376 pairs (64 KB), started again after 32,768 requests decided once,
 // twice the cache's size: a request asked for again within that many
 // others is held. The set is read on every decision, at a word no other
 // decision made ready; the larger the set, the less of it stays in the
 // CPU's caches (2^20 bits, one a request, cost first decisions 30 ns
-// more at p50 than 2^18: make bench, three alternated runs each).
+// more at p50 than 2^18 pairs: make bench, three alternated runs each).
+//
+// A reset (urlCache.admit) clears no bit: each word of the set keeps,
+// in its low byte, the low byte of the reset count (epoch) when it was
+// last written, and a word written before the last reset reads as empty
+// (doorWord). A reset made a new set, 64 KB that the deciding request
+// allocated, zeroed and wrote a word of each page of (4–250 µs, 5.5 at
+// the median), and since each shard then started its own count again,
+// the 16 shards' counts, which reach their shares together, made 16 such
+// resets within a few thousand requests every 32,768: 128 in a pass of
+// 300,000 new requests (2026-12-03). A set cleared by a goroutine, put
+// back when done, still cost the deciding request 6–28 µs, waking a
+// thread for it. Now a reset adds one to the epoch, and a pass of
+// 300,000 new requests makes 8 (TestDoorkeeperReset). The byte's check
+// costs a first decision about 2 ns (the doorkeeper's work on 2^20 new
+// requests in a loop: 13.6–15.2 ns a request, against 10.9–13.0 before,
+// its resets' allocations included). A word untouched
+// for 256 resets, about 8 million new requests, reads its bits again:
+// a request admitted early, or looked up in vain.
 type doorkeeper struct {
-	bits atomic.Pointer[[doorWords]uint64]
+	bits  atomic.Pointer[[doorWords]uint64]
+	epoch atomic.Uint32 // the resets so far; a word's low byte is its low byte
 }
 
 const (
-	doorPairs = 1 << 18
-	doorWords = doorPairs / 32 // 64 KB
-	doorReset = doorPairs / 8
+	doorWords   = 1 << 13 // 64 KB
+	doorPerWord = 28      // pairs a word holds, above its epoch byte
+	doorPairs   = doorWords * doorPerWord
+	doorReset   = 1 << 15 // a seventh of the pairs
 
 	doorSeen = 1 // a request's state (doorkeeper.state): decided once
 	doorKept = 2 // its answer held, or kept in the LRU
 )
 
+// doorWord is word x of the set as of the epoch e: x, or an empty word
+// of e when x was last written before e.
+func doorWord(x uint64, e uint32) uint64 {
+	if uint8(x) != uint8(e) {
+		return uint64(uint8(e))
+	}
+	return x
+}
+
 // state is the doorkeeper's two bits for the request keyed k: doorSeen,
-// doorKept, both or neither (0).
+// doorKept, both or neither (0). A request's answer is looked up (find)
+// only when it is marked doorKept. (Called as c.door.state: a method of
+// urlCache around it would not inline.)
 func (d *doorkeeper) state(k urlKey) uint64 {
 	b := d.bits.Load()
 	if b == nil {
 		return 0
 	}
 	w, sh := doorPair(k)
-	return atomic.LoadUint64(&b[w]) >> sh & 3
+	x := atomic.LoadUint64(&b[w])
+	if uint8(x) != uint8(d.epoch.Load()) {
+		return 0 // written before the last reset (doorWord)
+	}
+	return x >> sh & 3
 }
 
 // admit reports whether the answer for the request keyed k, whose state
 // was ds, is to be held (urlCache.hold): whether the request was decided
-// before, since the last reset. It marks the request seen, or kept when
-// admitted. The requests marked seen are counted in the request's shard
-// (set), each shard to its share of doorReset, so that concurrent
-// decisions do not all count on one cache line.
-func (d *doorkeeper) admit(k urlKey, ds uint64, set *atomic.Int64) bool {
+// before, since the last reset. It marks the request seen, or seen and
+// kept when admitted; marked reports a request marked seen and not
+// admitted, which urlCache.admit counts.
+func (d *doorkeeper) admit(k urlKey, ds uint64) (admitted, marked bool) {
+	if ds&doorKept != 0 {
+		return true, false // marked kept already
+	}
 	b := d.bits.Load()
 	if b == nil {
+		// The first decision that needs the set makes it (unless
+		// urlCache.prepare has).
 		b = newDoorBits()
 		if !d.bits.CompareAndSwap(nil, b) {
 			b = d.bits.Load()
 		}
 	}
 	w, sh := doorPair(k)
-	if ds == 0 {
-		if atomic.OrUint64(&b[w], doorSeen<<sh)>>sh&doorSeen == 0 {
-			if set.Add(1) >= doorReset/cacheShards {
-				set.Store(0)
-				d.bits.Store(newDoorBits())
-			}
-			return false
+	e := d.epoch.Load()
+	for {
+		old := atomic.LoadUint64(&b[w])
+		x := doorWord(old, e)
+		admitted = ds != 0 || x>>sh&doorSeen != 0
+		if admitted {
+			x |= (doorSeen | doorKept) << sh
+		} else {
+			x |= doorSeen << sh
+		}
+		if x == old || atomic.CompareAndSwapUint64(&b[w], old, x) {
+			return admitted, !admitted
 		}
 	}
-	if ds&doorKept == 0 {
-		atomic.OrUint64(&b[w], doorKept<<sh)
-	}
-	return true
 }
 
+// reset starts the set again, empty (doorkeeper).
+func (d *doorkeeper) reset() { d.epoch.Add(1) }
+
 // doorPair is the word of the doorkeeper's set that holds the two bits of
-// the request keyed k, and their shift in it.
+// the request keyed k, and their shift in it: the word by the low bits
+// of k.b's high half, the pair by its low half scaled to the word's 28
+// (its high bits, as a fraction), past the epoch byte.
 func doorPair(k urlKey) (int, uint) {
-	i := k.b & (doorPairs - 1)
-	return int(i >> 5), uint(i&31) * 2
+	return int(k.b >> 32 & (doorWords - 1)), 8 + 2*uint(k.b&(1<<32-1)*doorPerWord>>32)
 }
 
 // key digests a request's bytes.
@@ -251,14 +295,21 @@ func (c *urlCache) shard(k urlKey) *cacheShard {
 	return &c.shards[k.a%cacheShards]
 }
 
-// state is the doorkeeper's state of the request keyed k: its answer is
-// looked up (find) only when it is marked doorKept.
-func (c *urlCache) state(k urlKey) uint64 { return c.door.state(k) }
-
 // admit is the doorkeeper's answer for k, whose state was ds
-// (doorkeeper.admit): whether to hold its answer.
+// (doorkeeper.admit): whether to hold its answer. The requests marked
+// seen are counted in the request's shard (doorSet), so that concurrent
+// decisions do not all count on one cache line; when a shard's count
+// reaches its share of doorReset, the set starts again, and every
+// shard's count with it.
 func (c *urlCache) admit(k urlKey, ds uint64) bool {
-	return c.door.admit(k, ds, &c.shard(k).doorSet)
+	admitted, marked := c.door.admit(k, ds)
+	if marked && c.shard(k).doorSet.Add(1) >= doorReset/cacheShards {
+		for i := range c.shards {
+			c.shards[i].doorSet.Store(0)
+		}
+		c.door.reset()
+	}
+	return admitted
 }
 
 // find looks the request keyed k up, and writes its answer to out: the

@@ -302,7 +302,7 @@ func TestDoorkeeper(t *testing.T) {
 	c := newURLCache(64 * cacheShards)
 	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
 	// A sight is a decision of k that the cache does not answer.
-	sight := func(c *urlCache, k urlKey) bool { return c.admit(k, c.state(k)) }
+	sight := func(c *urlCache, k urlKey) bool { return c.admit(k, c.door.state(k)) }
 	early := 0
 	for i := range 1000 {
 		if sight(c, key(i)) {
@@ -318,7 +318,7 @@ func TestDoorkeeper(t *testing.T) {
 	k1 := one.key([]byte("https://t.example/one"))
 	for n, want := range []uint64{doorSeen, doorSeen | doorKept, doorSeen | doorKept} {
 		admitted := sight(one, k1)
-		if got := one.state(k1); got != want || admitted != (n > 0) {
+		if got := one.door.state(k1); got != want || admitted != (n > 0) {
 			t.Errorf("after sight %d: state %b, admitted %v; want %b, %v", n+1, got, admitted, want, n > 0)
 		}
 	}
@@ -356,6 +356,48 @@ func TestDoorkeeper(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestDoorkeeperReset checks that the doorkeeper's set starts again once
+// in each doorReset requests decided once, not once for each shard's
+// count, and that a reset allocates nothing, where it made a new set of
+// 64 KB 16 times every 32,768 requests.
+func TestDoorkeeperReset(t *testing.T) {
+	c := newURLCache(urlCacheSize)
+	c.prepare()
+	const n = 300_000
+	for i := range n {
+		k := c.key([]byte(fmt.Sprintf("https://t.example/%d", i)))
+		c.admit(k, c.door.state(k))
+	}
+	// Each shard counts its share of doorReset, and the first to reach
+	// it starts the set again, a little before doorReset requests; a
+	// request whose bits another set is admitted, not counted.
+	if got, lo, hi := c.door.epoch.Load(), uint32(n/doorReset/2), uint32(n/doorReset+1); got < lo || got > hi {
+		t.Errorf("%d new requests made %d resets, want %d to %d", n, got, lo, hi)
+	}
+	// A reset: a shard's count one short of its share, and a request it
+	// has not seen.
+	var keys []urlKey
+	for i := 0; len(keys) < 200; i++ {
+		if k := c.key([]byte(fmt.Sprintf("https://u.example/%d", i))); k.a%cacheShards == 0 {
+			keys = append(keys, k)
+		}
+	}
+	j := 0
+	before := c.door.epoch.Load()
+	allocs := testing.AllocsPerRun(100, func() {
+		c.shards[0].doorSet.Store(doorReset/cacheShards - 1)
+		k := keys[j]
+		j++
+		c.admit(k, c.door.state(k))
+	})
+	if resets := c.door.epoch.Load() - before; resets < 100 {
+		t.Fatalf("%d resets in 101 runs that each end a shard's share", resets)
+	}
+	if allocs != 0 {
+		t.Errorf("a reset allocates %v times", allocs)
+	}
 }
 
 // TestDecideAdmits checks that DecideRequest holds a URL's answer from
@@ -424,7 +466,7 @@ func TestDecideAdmits(t *testing.T) {
 	}
 	// After the doorkeeper starts again, a request it has not seen since
 	// is not looked up: it is matched once more.
-	c.door.bits.Store(new([doorWords]uint64))
+	c.door.reset()
 	if v := decide(p, "cdn.example"); v.Action != ActionKeep {
 		t.Errorf("the decision after a reset %+v, want the exception's keep (matched again)", v)
 	}

@@ -425,7 +425,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, query...)
 	}
 	k := st.cache.key(b)
-	ds := st.cache.state(k)
+	ds := st.cache.door.state(k)
 	if ds&doorKept != 0 {
 		var r cached
 		if st.cache.find(k, &r) {
