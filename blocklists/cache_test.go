@@ -3,6 +3,8 @@ package blocklists
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"testing"
 	"unsafe"
@@ -397,6 +399,45 @@ func TestDoorkeeperReset(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("a reset allocates %v times", allocs)
+	}
+}
+
+// TestDecideAllocs checks that a URL decision allocates nothing, first
+// (matched) or later (held, kept, answered by the LRU), for URLs short
+// and long: the key's buffer is pooled, and grown once for a long URL
+// and the room lower-casing takes past its end (lowerPadded).
+func TestDecideAllocs(t *testing.T) {
+	db, _, err := ParseList(bytes.NewReader([]byte("/pixel/track^\n||ads.example^\n")), "t.txt", FormatABP, "advertising")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPolicy(db)
+	// With -tags purego the standard library's maphash is its Go
+	// version, whose Comparable (the key of a request over 128 bytes)
+	// allocates: there the long paths are not checked.
+	sizes := []int{40, 497, 498, 900}
+	long := strings.Repeat("x", 200)
+	if n := testing.AllocsPerRun(10, func() { maphash.Comparable(maphash.MakeSeed(), long) }); n != 0 {
+		t.Logf("maphash.Comparable allocates %v times in this build: paths over 128 bytes not checked", n)
+		sizes = sizes[:1]
+	}
+	for _, size := range sizes {
+		var paths []string
+		for i := range 300 {
+			pre := fmt.Sprintf("/Pixel/Track/%d?x=", i)
+			paths = append(paths, pre+strings.Repeat("A", max(size-len(pre), 0)))
+		}
+		i := 0
+		first := testing.AllocsPerRun(100, func() {
+			p.DecideRequest("shop.example", "https", "cdn.example", paths[i], "", TypeImage)
+			i++
+		})
+		later := testing.AllocsPerRun(100, func() {
+			p.DecideRequest("shop.example", "https", "cdn.example", paths[0], "", TypeImage)
+		})
+		if first != 0 || later != 0 {
+			t.Errorf("paths of %d bytes: a first decision allocates %v times, a later one %v", size, first, later)
+		}
 	}
 }
 

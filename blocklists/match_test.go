@@ -849,8 +849,8 @@ func TestMatchCorpus(t *testing.T) {
 	}
 }
 
-// TestLowerASCII checks the eight-bytes-at-a-time lower-casing against a
-// byte-by-byte one: every byte value at every position of a word, then
+// TestLowerASCII checks the eight-bytes-at-a-time lower-casing, and
+// lowerPadded's, against a byte-by-byte one: every byte value at every position of a word, then
 // random strings of every length up to 40.
 func TestLowerASCII(t *testing.T) {
 	ref := func(b []byte) []byte {
@@ -866,8 +866,20 @@ func TestLowerASCII(t *testing.T) {
 		t.Helper()
 		got := slices.Clone(in)
 		lowerASCII(got)
-		if want := ref(in); !bytes.Equal(got, want) {
+		want := ref(in)
+		if !bytes.Equal(got, want) {
 			t.Fatalf("lowerASCII(%q) = %q, want %q", in, got, want)
+		}
+		// lowerPadded, in a buffer with 0 to 15 bytes of room past the
+		// end (upper-case letters there, which it may lower-case), with
+		// the bytes before the slice's start left as they were.
+		for room := 0; room < 16; room++ {
+			buf := bytes.Repeat([]byte("Q"), 3+len(in)+room)
+			copy(buf[3:], in)
+			lowerPadded(buf[3 : 3+len(in) : 3+len(in)+room])
+			if !bytes.Equal(buf[3:3+len(in)], want) || string(buf[:3]) != "QQQ" {
+				t.Fatalf("lowerPadded(%q) with %d bytes of room = %q, want %q", in, room, buf[:3+len(in)], "QQQ"+string(want))
+			}
 		}
 	}
 	for c := 0; c < 256; c++ {

@@ -437,8 +437,11 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	}
 	// The URL is lower-cased in place, after the digest: Match keeps
 	// nothing of the request, so a view of the buffer is safe.
+	if cap(b)-len(b) < 15 {
+		b = slices.Grow(b, 15) // room for lowerPadded's last 16 bytes
+	}
 	u := b[n:]
-	lowerASCII(u)
+	lowerPadded(u)
 	hs := len(scheme) + len("://")
 	if ds != 0 {
 		// Most likely held after the match: its lines are asked for now,
@@ -473,6 +476,23 @@ func lowerASCII(b []byte) {
 		if c := b[i]; c >= 'A' && c <= 'Z' {
 			b[i] = c + 'a' - 'A'
 		}
+	}
+}
+
+// lowerPadded is lowerASCII for a buffer with room past its end, as
+// DecideRequest's has: its bytes are lower-cased 16 at a time up to the
+// next multiple of 16, those past len(b) (which hold nothing) included.
+// The few bytes past the last 16 took lowerASCII more instructions than
+// the 16-byte blocks of an average corpus URL did (90 against 69 a first
+// decision, callgrind, 2026-12-03). Without the room it is lowerASCII.
+func lowerPadded(b []byte) {
+	n := (len(b) + 15) &^ 15
+	if n > cap(b) {
+		lowerASCII(b)
+		return
+	}
+	if n > 0 {
+		lower16(unsafe.SliceData(b), n)
 	}
 }
 
