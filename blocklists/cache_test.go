@@ -324,6 +324,17 @@ func TestDoorkeeper(t *testing.T) {
 			t.Errorf("after sight %d: state %b, admitted %v; want %b, %v", n+1, got, admitted, want, n > 0)
 		}
 	}
+	// A request found unseen is not admitted, though its bits are set
+	// before its decision ends (here by another decision of it, at
+	// once): that decision took no second hash, which a hold keeps
+	// (urlKey).
+	two := newURLCache(64 * cacheShards)
+	k2 := two.key([]byte("https://t.example/two"))
+	ds := two.door.state(k2)
+	sight(two, k2)
+	if ds != 0 || two.admit(k2, ds) {
+		t.Error("a request found unseen is admitted once another decision has marked it seen")
+	}
 	if early > 10 {
 		t.Errorf("%d of 1,000 keys admitted at their first sight: the bits are too few or too full", early)
 	}

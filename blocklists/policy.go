@@ -424,8 +424,13 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		b = append(b, '?')
 		b = append(b, query...)
 	}
-	k := st.cache.key(b)
+	// The key's second hash only for a request seen before, which may be
+	// looked up or held (urlKey).
+	k := urlKey{a: st.cache.hash(0, b)}
 	ds := st.cache.door.state(k)
+	if ds != 0 {
+		k.b = st.cache.hash(1, b)
+	}
 	if ds&doorKept != 0 {
 		var r cached
 		if st.cache.find(k, &r) {
