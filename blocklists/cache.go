@@ -193,9 +193,9 @@ func newURLCache(size int) *urlCache {
 // 300,000 new requests makes 8 (TestDoorkeeperReset). The byte's check
 // costs a first decision about 2 ns (the doorkeeper's work on 2^20 new
 // requests in a loop: 13.6–15.2 ns a request, against 10.9–13.0 before,
-// its resets' allocations included). A word untouched
-// for 256 resets, about 8 million new requests, reads its bits again:
-// a request admitted early, or looked up in vain.
+// its resets' allocations included). A word untouched for 256 resets,
+// about 8 million new requests, reads its bits again: a request
+// admitted early, or looked up in vain.
 type doorkeeper struct {
 	bits  atomic.Pointer[[doorWords]uint64]
 	epoch atomic.Uint32 // the resets so far; a word's low byte is its low byte

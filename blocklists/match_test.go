@@ -850,8 +850,8 @@ func TestMatchCorpus(t *testing.T) {
 }
 
 // TestLowerASCII checks the eight-bytes-at-a-time lower-casing, and
-// lowerPadded's, against a byte-by-byte one: every byte value at every position of a word, then
-// random strings of every length up to 40.
+// lowerPadded's, against a byte-by-byte one: every byte value at every
+// position of a word, then random strings of every length up to 80.
 func TestLowerASCII(t *testing.T) {
 	ref := func(b []byte) []byte {
 		out := slices.Clone(b)
