@@ -116,7 +116,9 @@ func joinURL(scheme, host, path, query string) string {
 
 // kindReqTypes are the request types the Caddy module gives each kind of
 // element the rewriter decides (caddymodule's kindTypes): decidedURLs
-// types the URLs it records as a server's decisions would be typed.
+// types the URLs it records as a server's decisions would be typed. A
+// copy, for this package's tests cannot import caddymodule (which
+// imports it), and blocklists may not import rewrite to hold the one map.
 var kindReqTypes = map[rewrite.Kind]ReqType{
 	rewrite.KindScript:     TypeScript,
 	rewrite.KindImage:      TypeImage,

@@ -205,7 +205,7 @@ const (
 	doorWords   = 1 << 13 // 64 KB
 	doorPerWord = 28      // pairs a word holds, above its epoch byte
 	doorPairs   = doorWords * doorPerWord
-	doorReset   = 1 << 15 // a seventh of the pairs
+	doorReset   = doorPairs / 7 // 32,768
 
 	doorSeen = 1 // a request's state (doorkeeper.state): decided once
 	doorKept = 2 // its answer held, or kept in the LRU

@@ -329,15 +329,15 @@ func TestTokenHashSpreads(t *testing.T) {
 	m := uint32(len(tr.slots) - 1)
 	longest := 0
 	for _, tok := range toks {
-		w, probes := tokenWord(tok), 1
-		for i := tokenHash(tok) & m; ; i = (i + 1) & m {
-			s := &tr.slots[i]
-			if s.n == 0 {
-				t.Fatalf("%q is not in the token table", tok)
-			}
-			if s.w == w && int(s.l) == min(len(tok), 9) && (len(tok) <= 8 || tr.long[s.off] == tok) {
-				break
-			}
+		// The token's slot is the one find takes, the only one whose refs
+		// begin where find says: its place in the token's run.
+		h := tokenHash(tok)
+		off, n := tr.find(h, tokenWord(tok), tok)
+		if n == 0 {
+			t.Fatalf("%q is not in the token table", tok)
+		}
+		probes := 1
+		for i := h & m; tr.slots[i].off != off || tr.slots[i].n == 0; i = (i + 1) & m {
 			probes++
 		}
 		longest = max(longest, probes)
