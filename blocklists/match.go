@@ -403,7 +403,7 @@ type ruleRef struct {
 	lit   uint64  // the bytes, the first in the low byte
 	off   int16   // where they lie in the URL, from the index's position
 	n     uint8   // how many; 0 checks none
-	rest  uint8   // 64 - 8n, the bits of a word past them: kept, not derived, so that pass inlines
+	rest  uint8   // 64 - 8n, the bits of a word past them: kept, not derived (nextPass)
 	types ReqType // r.types, or TypeAll for a rule of every type
 	// later are up to eight bytes of the pattern, besides those above,
 	// that a URL it matches holds at no fixed place: after the index's
@@ -509,30 +509,7 @@ func (x *ruleRef) laterIn(u string, from int) bool {
 	return indexLit(u[from:], unsafe.String(&x.later[0], int(x.nl))) >= 0
 }
 
-// pass reports whether the rule may match u, of types t, where the index
-// found it at p: false only when the ref's types or bytes rule it out.
-// It inlines, since a long URL tries hundreds of refs: the bytes are read
-// as one word, the eight from s, or the last eight of u shifted down to
-// start at s (a URL under eight bytes is passed, for the rule to decide).
-func (x *ruleRef) pass(u string, p int, t ReqType) bool {
-	if x.types&t == 0 {
-		return false
-	}
-	if len(u) < 8 {
-		return true
-	}
-	s := p + int(x.off)
-	if uint(s) > uint(len(u)-int(x.n)) { // s < 0 too
-		return false
-	}
-	e := min(s, len(u)-8)
-	// (The 8 bytes read through an array pointer, as scanHitsGo reads
-	// them; a call would put pass over the inlining budget.)
-	w := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(u)), e))[:]) >> (8 * uint(s-e))
-	return (w^x.lit)<<x.rest == 0
-}
-
-// reqTypes is the type set ruleRef.pass takes for q: a request of no
+// reqTypes is the type set nextPass takes for q: a request of no
 // type passes every ref, and the rule's own check decides.
 func reqTypes(q *Request) ReqType {
 	if q.Type == 0 {
@@ -757,9 +734,9 @@ func (db *DB) visitNode(n node, hl int, o *outcome) {
 // of q's host, that match q.
 func (db *DB) tryHostRefs(refs []ruleRef, hl int, o *outcome, q *Request, hostEnd int) {
 	t := reqTypes(q)
-	for i := range refs {
+	for i := nextPass(refs, 0, q.URL, hostEnd, t); i < len(refs); i = nextPass(refs, i+1, q.URL, hostEnd, t) {
 		x := &refs[i]
-		if x.pass(q.URL, hostEnd, t) && x.laterIn(q.URL, hostEnd) && x.r.matchAt(q, hostEnd) {
+		if x.laterIn(q.URL, hostEnd) && x.r.matchAt(q, hostEnd) {
 			o.add(&x.r.Entry, urlRuleSpec+hl+len(x.r.pattern))
 		}
 	}
@@ -1635,17 +1612,7 @@ const hitBatch = 16
 // (screenKeyOf): the hits it lets through are kept, again with no branch,
 // and only those are looked up.
 func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen *tokenSeen, hostStart, hostEnd int) {
-	screen := db.screen
-	n := 0
-	for _, x := range hits {
-		// The two bytes beside the token on each side, the nearer first.
-		after := screenPair(byteAt(s, x.j), byteAt(s, x.j+1))
-		before := screenPair(byteAt(s, x.i-1), byteAt(s, x.i-2))
-		h := x.h
-		ka, kb := screenKey(h, after, afterSide), screenKey(h, before, beforeSide)
-		hits[n] = x
-		n += int((screen[h&screenMask>>6]>>(h&63) | screen[ka&screenMask>>6]>>(ka&63) | screen[kb&screenMask>>6]>>(kb&63)) & 1)
-	}
+	n := screenHits(db.screen, s, hits)
 	u, t := q.URL, reqTypes(q)
 	tr := db.tokenRefs.Load()
 	for _, x := range hits[:n] {
@@ -1672,11 +1639,8 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 		// where none passed at the token's first sight, none passes at
 		// the next.
 		asked, again := false, false
-		for y := range refs {
+		for y := nextPass(refs, 0, u, x.i, t); y < len(refs); y = nextPass(refs, y+1, u, x.i, t) {
 			ref := &refs[y]
-			if !ref.pass(u, x.i, t) {
-				continue
-			}
 			if r := ref.r; r.tokOff >= 0 {
 				if ref.laterIn(u, x.i) && r.appliesType(q) && r.matchFrom(u, x.i-r.tokOff, hostStart, hostEnd) && r.appliesOn(q.PageHost) {
 					o.addURLRule(r)
@@ -1691,6 +1655,72 @@ func (db *DB) lookupHits(q *Request, o *outcome, s string, hits []tokenHit, seen
 			}
 		}
 	}
+}
+
+// screenHits moves to the front of hits, in their order, those whose
+// token the screen may index with the bytes beside it in s (screenKey),
+// and returns how many. A function of its own, so that its loop keeps
+// its values in registers: in lookupHits, the compiler kept a dozen of
+// them on the stack and loaded them again for each hit.
+func screenHits(screen *[(screenMask + 1) / 64]uint64, s string, hits []tokenHit) int {
+	n := 0
+	p := unsafe.Pointer(unsafe.StringData(s))
+	for k := range hits {
+		x := hits[k]
+		// The two bytes beside the token on each side, the nearer first:
+		// read as one 16-bit word each where both lie in s.
+		var after, before uint32
+		if x.i >= 2 && x.j <= len(s)-2 {
+			after = uint32(binary.LittleEndian.Uint16((*[2]byte)(unsafe.Add(p, x.j))[:]))
+			before = uint32(bits.ReverseBytes16(binary.LittleEndian.Uint16((*[2]byte)(unsafe.Add(p, x.i-2))[:])))
+		} else {
+			after = screenPair(byteAt(s, x.j), byteAt(s, x.j+1))
+			before = screenPair(byteAt(s, x.i-1), byteAt(s, x.i-2))
+		}
+		h := x.h
+		ka, kb := screenKey(h, after, afterSide), screenKey(h, before, beforeSide)
+		hits[n] = x
+		n += int((screen[h&screenMask>>6]>>(h&63) | screen[ka&screenMask>>6]>>(ka&63) | screen[kb&screenMask>>6]>>(kb&63)) & 1)
+	}
+	return n
+}
+
+// nextPass returns the index of the first ref of refs from y on that
+// passes at p in u, of types t, or len(refs): the rule may match u, where
+// the index found it at p, unless the ref's types or bytes rule it out.
+// The bytes are read as one word, the eight from where they lie, or the
+// last eight of u shifted down to start there (a URL under eight bytes
+// is passed, for the rule to decide). A token of the lists' commonest
+// reads tens of refs, most of which fail: a function of its own, the
+// loop's values stay in registers, where inlined in lookupHits, the
+// compiler kept a dozen of them on the stack and loaded them again for
+// each ref; what does not change from ref to ref is worked out once.
+func nextPass(refs []ruleRef, y int, u string, p int, t ReqType) int {
+	if len(u) < 8 {
+		for ; y < len(refs); y++ {
+			if refs[y].types&t != 0 {
+				return y
+			}
+		}
+		return len(refs)
+	}
+	b, last := unsafe.Pointer(unsafe.StringData(u)), len(u)-8
+	for ; y < len(refs); y++ {
+		x := &refs[y]
+		if x.types&t == 0 {
+			continue
+		}
+		s := p + int(x.off)
+		if uint(s) > uint(len(u)-int(x.n)) { // s < 0 too
+			continue
+		}
+		e := min(s, last)
+		w := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(b, e))[:]) >> (8 * uint(s-e) & 63)
+		if (w^x.lit)<<x.rest == 0 {
+			return y
+		}
+	}
+	return len(refs)
 }
 
 // tokenBits64 returns a bit for each of the 64 bytes of s from base (bit

@@ -1846,6 +1846,48 @@ func TestScreenTwoBytes(t *testing.T) {
 // token's place, or one whose $domain only names sites it does not apply
 // on, stays under its token; and that each matches on the pages it
 // applies on and on no other, as every rule tried says.
+
+// TestScreenHits checks screenHits against the bytes beside each token
+// read one at a time (byteAt, 0 past either end), for tokens at every
+// place in short strings: at the start, at the end, and one byte from
+// each, where screenHits reads the two bytes of a side as one word or
+// not at all.
+func TestScreenHits(t *testing.T) {
+	db := mustParse(t, "/collect.gif\n/xq-beacon^\n/tokq.\n", FormatABP, "analytics")
+	keep := func(s string, x tokenHit) bool {
+		h := x.h
+		a := screenKey(h, screenPair(byteAt(s, x.j), byteAt(s, x.j+1)), afterSide)
+		b := screenKey(h, screenPair(byteAt(s, x.i-1), byteAt(s, x.i-2)), beforeSide)
+		bit := func(k uint32) bool { return db.screen[k&screenMask>>6]&(1<<(k&63)) != 0 }
+		return bit(h) || bit(a) || bit(b)
+	}
+	kept := 0
+	for _, s := range []string{"collect.gif", "xcollect.g", "ab/collect.gif", "ab/collect.gxf", "ab/collect.g", "q-beacon.gif", "xq-beacon", "/xz-beacon", "-beacon", "tokq.", "a.tokq.", "collect", "beacon"} {
+		for _, tok := range []string{"collect", "beacon", "tokq"} {
+			for i := 0; i+len(tok) <= len(s); i++ {
+				if s[i:i+len(tok)] != tok {
+					continue
+				}
+				x := tokenHit{w: tokenWord(tok), h: tokenHash(tok), i: i, j: i + len(tok)}
+				// The hit between two that the screen drops, so that a
+				// kept one moves.
+				none := tokenHit{w: tokenWord("zqx"), h: tokenHash("zqx")}
+				hits := []tokenHit{none, x, none}
+				n := screenHits(db.screen, s, hits)
+				want := keep(s, x)
+				if got := n == 1 && hits[0] == x; got != want || (!want && n != 0) {
+					t.Errorf("%q at %d in %q: kept %d (%v), want %v", tok, i, s, n, hits[:n], want)
+				}
+				if want {
+					kept++
+				}
+			}
+		}
+	}
+	if kept < 4 {
+		t.Errorf("the screen kept %d of the tokens tried; the test needs some kept", kept)
+	}
+}
 func TestSiteRules(t *testing.T) {
 	rules := []struct {
 		line     string
