@@ -30,8 +30,8 @@
 #define HIT_SIZE 32
 #define BATCH_BYTES 512 // hitBatch hits
 
-// tokenMask (0xffff, MOVWLZX), edgeMask (4095) and edgeLen (4) are
-// written in below; TestScanStateLayout checks them.
+// tokenMask (0xffff, MOVWLZX), edgeMask (4095, edgeHashOf's shift by 20)
+// and edgeLen (4) are written in below; TestScanStateLayout checks them.
 
 // Registers in the loop: DI the state, SI the URL, R8 the block's first
 // byte, R9 its ends not yet read, R10 its starts not yet paired, R11
@@ -169,13 +169,11 @@ word:
 	MOVQ DX, HIT_W(R11)
 	MOVL CX, HIT_H(R11)
 
-	// Whether mixToken(uint32(w)) is in the edge set.
+	// Whether edgeHashOf(uint32(w)), the product's top 12 bits, is in
+	// the edge set.
 	IMUL3L $-1640531535, DX, AX
+	SHRL   $20, AX
 	MOVL   AX, BX
-	SHRL   $15, BX
-	XORL   BX, AX
-	MOVL   AX, BX
-	ANDL   $4095, BX
 	SHRL   $6, BX
 	MOVQ   (R13)(BX*8), BX
 	BTQ    AX, BX

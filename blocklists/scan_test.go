@@ -28,7 +28,7 @@ func TestScanStateLayout(t *testing.T) {
 	}
 	// The constants it has written in.
 	if tokenMask != 1<<16-1 || edgeMask != 1<<12-1 || edgeLen != 4 || hitBatch*unsafe.Sizeof(x) != 512 {
-		t.Fatalf("tokenMask %#x, edgeMask %#x, edgeLen %d, a batch %d bytes: scan_amd64.s has 0xffff (MOVWLZX), 4095, 4 and 512",
+		t.Fatalf("tokenMask %#x, edgeMask %#x, edgeLen %d, a batch %d bytes: scan_amd64.s has 0xffff (MOVWLZX), 4095 (a shift by 20), 4 and 512",
 			tokenMask, edgeMask, edgeLen, hitBatch*unsafe.Sizeof(x))
 	}
 }
