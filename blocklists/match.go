@@ -2053,7 +2053,7 @@ func screenKey(h, p uint32, side uint32) uint32 {
 
 // screenPair is the pair of bytes screenKey takes, c the nearer to the
 // token and d the next: the index keys a ref's bytes with it
-// (screenKeyOf), and a lookup the URL's (lookupHits).
+// (screenKeyOf), and a lookup the URL's (screenHits).
 func screenPair(c, d byte) uint32 { return uint32(c) | uint32(d)<<8 }
 
 // byteAt is s[i], or 0 past either end of s: no rule's bytes lie there.
