@@ -293,18 +293,16 @@ func doorPair(k urlKey) (int, uint) {
 	return int(k.a >> 32 & (doorWords - 1)), 8 + 2*uint(k.a&(1<<32-1)*doorPerWord>>32)
 }
 
-// key digests a request's bytes.
-//
-// Each hash is maphash.Comparable's of the bytes as a string, which is
-// the hash Go's maps give a string key: one pass of the runtime's hash
-// (AES on amd64 and arm64) over the whole request. maphash.Bytes, which
-// must equal a Hash fed in pieces, hashes 128 bytes a call and chains
-// the calls: its two hashes of a 745-byte request took 132 ns, these 36
-// (60 bytes: 6 against 8 ns; go test -bench, 2026-12-03).
-func (c *urlCache) key(b []byte) urlKey { return urlKey{c.hash(0, b), c.hash(1, b)} }
-
 // hash is the key's hash i, 0 for urlKey.a and 1 for urlKey.b, of a
-// request's bytes (key).
+// request's bytes (DecideRequest takes the second only for a request the
+// doorkeeper has seen).
+//
+// A hash over 128 bytes is maphash.Comparable's of the bytes as a
+// string, which is the hash Go's maps give a string key: one pass of the
+// runtime's hash (AES on amd64 and arm64) over the whole request.
+// maphash.Bytes, which must equal a Hash fed in pieces, hashes 128 bytes
+// a call and chains the calls: its two hashes of a 745-byte request took
+// 132 ns, these 36 (60 bytes: 6 against 8 ns; go test -bench, 2026-12-03).
 func (c *urlCache) hash(i int, b []byte) uint64 {
 	if len(b) <= 128 {
 		return maphash.Bytes(c.seeds[i&1], b)

@@ -10,6 +10,10 @@ import (
 	"unsafe"
 )
 
+// key is the whole key of a request's bytes, both hashes, as
+// DecideRequest takes it for a request the doorkeeper has seen.
+func (c *urlCache) key(b []byte) urlKey { return urlKey{c.hash(0, b), c.hash(1, b)} }
+
 // TestURLCache checks the decision cache: a key added is found with its
 // answer, each shard keeps at most its share (the least recently used
 // key goes first), a key that shares its first hash with another is
