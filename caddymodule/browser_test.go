@@ -323,6 +323,25 @@ func newBrowserEnv(t *testing.T, firstparty string) *browserEnv {
 	return &browserEnv{t: t, stub: stub, exe: exe, base: fmt.Sprintf("http://localhost:%d", browserPort)}
 }
 
+// chromiumTmp makes a directory for Chromium's TMPDIR, removed when t ends.
+// Chromium puts its singleton socket in a directory of its own under
+// TMPDIR, and removes it only when it shuts down cleanly: a browser the
+// test cancels would leave one in /tmp per start. The directory is not
+// t.TempDir(), whose name holds the subtest's: a socket's path must fit
+// in 108 bytes, and Chromium will not start when it does not.
+func chromiumTmp(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "fpchromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	return dir
+}
+
 // browser starts a fresh Chromium (new user-data-dir) at the given window
 // size, with GPC on when gpc is set.
 func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
@@ -330,6 +349,7 @@ func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
 	_, port, _ := net.SplitHostPort(e.stub.ln.Addr().String())
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(e.exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR=" + chromiumTmp(t)),
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
