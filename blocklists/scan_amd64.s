@@ -50,6 +50,19 @@
 	ANDQ    $HIT_SIZE, BX;  \
 	ADDQ    BX, R11
 
+// tokenMasks[n] keeps the low n bytes of a word: a token's word, read
+// from the 8 bytes that end with it, keeps the token's bytes alone.
+DATA tokenMasks<>+0(SB)/8, $0
+DATA tokenMasks<>+8(SB)/8, $0xff
+DATA tokenMasks<>+16(SB)/8, $0xffff
+DATA tokenMasks<>+24(SB)/8, $0xffffff
+DATA tokenMasks<>+32(SB)/8, $0xffffffff
+DATA tokenMasks<>+40(SB)/8, $0xffffffffff
+DATA tokenMasks<>+48(SB)/8, $0xffffffffffff
+DATA tokenMasks<>+56(SB)/8, $0xffffffffffffff
+DATA tokenMasks<>+64(SB)/8, $-1
+GLOBL tokenMasks<>(SB), RODATA|NOPTR, $72
+
 // func scanHits(st *scanState) int
 TEXT ·scanHits(SB), NOSPLIT, $0-16
 	MOVQ st+0(FP), DI
@@ -143,17 +156,14 @@ word:
 	MOVQ AX, HIT_I(R11)
 	MOVQ BX, HIT_J(R11)
 
-	// w &= ^0 >> (64 - 8*min(j-i, 8))
+	// w &= tokenMasks[min(j-i, 8)]
 	MOVQ    BX, R14
 	SUBQ    AX, R14
 	MOVQ    $8, CX
 	CMPQ    R14, CX
 	CMOVQLT R14, CX
-	SHLQ    $3, CX
-	NEGQ    CX
-	MOVQ    $-1, AX
-	SHRQ    CX, AX
-	ANDQ    AX, DX
+	LEAQ    tokenMasks<>(SB), AX
+	ANDQ    (AX)(CX*8), DX
 
 	// h = tokenHashOf(w, j-i): x = w ^ n<<58, folded (x ^ x>>32), times
 	// the multiplier, its high half
