@@ -131,10 +131,11 @@ done:
 //
 // The first i in [0, n-off) where p[i] is c0 and p[i+off] is c1, or -1;
 // off is at least 1 and less than n. The bytes at i and at i+off are
-// compared with c0 and c1 sixteen positions at once, the two masks ANDed
-// (a substring's first and last bytes, as a filter before the substring
-// is compared); 32 positions a step, then 16, and the last fewer than 16
-// as the 16 that end the range, where there are 16 (those it has tried
+// compared with c0 and c1 sixteen positions at once (32 in AVX2), the two
+// masks ANDed (a substring's first and last bytes, as a filter before the
+// substring is compared); 64 positions a step in AVX2, where useAVX2 says
+// the CPU has it, then 32 a step, then 16, and the last fewer than 16 as
+// the 16 that end the range, where there are 16 (those it has tried
 // already hold no match, so the first it finds is the first from where
 // it was). A range under 16 is tried one position at a time.
 TEXT ·indexPair(SB), NOSPLIT, $0-40
@@ -154,6 +155,45 @@ TEXT ·indexPair(SB), NOSPLIT, $0-40
 	PUNPCKLWL X1, X1
 	PSHUFL    $0, X1, X1
 	XORQ      CX, CX
+	CMPB      ·useAVX2(SB), $0
+	JEQ       loop32
+
+	// With AVX2, 64 positions a step while 64 are left: the masks of
+	// the step's two halves ORed and tested at once, and told apart only
+	// where they hold a match.
+	VPBROADCASTB X0, Y0
+	VPBROADCASTB X1, Y1
+
+loop64:
+	LEAQ      64(CX), DX
+	CMPQ      DX, R8
+	JGT       end64
+	VPCMPEQB  (SI)(CX*1), Y0, Y2
+	VPCMPEQB  (R9)(CX*1), Y1, Y3
+	VPAND     Y3, Y2, Y2
+	VPCMPEQB  32(SI)(CX*1), Y0, Y4
+	VPCMPEQB  32(R9)(CX*1), Y1, Y5
+	VPAND     Y5, Y4, Y4
+	VPOR      Y4, Y2, Y5
+	VPTEST    Y5, Y5
+	JNZ       found64
+	ADDQ      $64, CX
+	JMP       loop64
+
+found64:
+	VPMOVMSKB Y2, DX
+	VPMOVMSKB Y4, BX
+	VZEROUPPER
+	SHLQ      $32, BX
+	ORQ       BX, DX
+	BSFQ      DX, DX
+	ADDQ      DX, CX
+	MOVQ      CX, ret+32(FP)
+	RET
+
+end64:
+	// Fewer than 64 left: on in SSE2 (X0 and X1 hold c0 and c1 still).
+	VZEROUPPER
 
 loop32:
 	LEAQ     32(CX), DX

@@ -270,6 +270,31 @@ func TestIndexLit(t *testing.T) {
 	}
 }
 
+// TestIndexPairEnds checks indexPair at the end of its range, at every
+// length around its steps: a pair whose second byte is the last of the
+// haystack is found, and one whose second byte lies just past it, in the
+// bytes of the longer string that follow, is not.
+func TestIndexPairEnds(t *testing.T) {
+	for n := 2; n <= 300; n++ {
+		for _, off := range []int{1, 2, 7, 15, 16, 17, 33} {
+			if off >= n {
+				continue
+			}
+			b := []byte(strings.Repeat("x", n+64))
+			b[n-off], b[n] = '=', '9' // just past the range
+			s := string(b)[:n]
+			if got := indexPair(unsafe.StringData(s), n, '=', '9', off); got != -1 {
+				t.Fatalf("n %d off %d: indexPair found %d, past the range", n, off, got)
+			}
+			b[n-off-1], b[n-1] = '=', '9' // the range's last place
+			s = string(b)[:n]
+			if got := indexPair(unsafe.StringData(s), n, '=', '9', off); got != n-off-1 {
+				t.Fatalf("n %d off %d: indexPair = %d, want %d", n, off, got, n-off-1)
+			}
+		}
+	}
+}
+
 // TestOutcomeResultFields checks the functions that write an Entry field
 // by field: setEntry (through outcome.resultTo) and DB.entryTo (a host
 // node's entry) each name every field of Entry, and a field added to
