@@ -52,6 +52,19 @@ GLOBL caseBit<>(SB), RODATA|NOPTR, $16
 	POR     X4, X0;      \
 	PMOVMSKB X0, reg
 
+// TOKENS32 is TOKENS for the 32 bytes at off(SI), in AVX2, given the
+// constants in Y8-Y12: reg's low 32 bits.
+#define TOKENS32(off, reg) \
+	VMOVDQU   off(SI), Y0;  \
+	VPADDB    Y8, Y0, Y1;   \
+	VPCMPGTB  Y1, Y10, Y2;  \
+	VPADDB    Y9, Y0, Y3;   \
+	VPCMPGTB  Y3, Y11, Y4;  \
+	VPCMPEQB  Y12, Y0, Y0;  \
+	VPOR      Y2, Y0, Y0;   \
+	VPOR      Y4, Y0, Y0;   \
+	VPMOVMSKB Y0, reg
+
 // BLOCK sets AX to the token bits of the 64 bytes at SI (bit k for the
 // byte k), given the constants in X8-X12; it uses BX, CX and DX.
 #define BLOCK \
@@ -73,6 +86,32 @@ TEXT ·lower16(SB), NOSPLIT, $0-16
 	MOVOU upperOff<>(SB), X8
 	MOVOU below26<>(SB), X10
 	MOVOU caseBit<>(SB), X11
+	CMPB  ·useAVX2(SB), $0
+	JEQ   sse
+
+	// With AVX2, 32 bytes a step, then the last 16 in SSE2 where n is
+	// an odd multiple of 16 (the constants' low halves are X8-X11's).
+	VPBROADCASTB X8, Y8
+	VPBROADCASTB X10, Y10
+	VPBROADCASTB X11, Y11
+
+loop32:
+	CMPQ     CX, $32
+	JLT      end32
+	VMOVDQU  (SI), Y0
+	VPADDB   Y8, Y0, Y1
+	VPCMPGTB Y1, Y10, Y2
+	VPAND    Y11, Y2, Y2
+	VPOR     Y2, Y0, Y0
+	VMOVDQU  Y0, (SI)
+	ADDQ     $32, SI
+	SUBQ     $32, CX
+	JMP      loop32
+
+end32:
+	VZEROUPPER
+
+sse:
 	TESTQ CX, CX
 	JLE   done
 
@@ -104,6 +143,28 @@ TEXT ·tokenBitsBlocks(SB), NOSPLIT, $0-24
 	MOVOU percent<>(SB), X12
 	TESTQ R8, R8
 	JLE   done
+	CMPB  ·useAVX2(SB), $0
+	JEQ   loop
+
+	// With AVX2, each block as two halves of 32 bytes.
+	VPBROADCASTB X8, Y8
+	VPBROADCASTB X9, Y9
+	VPBROADCASTB X10, Y10
+	VPBROADCASTB X11, Y11
+	VPBROADCASTB X12, Y12
+
+loop2:
+	TOKENS32(0, AX)
+	TOKENS32(32, BX)
+	SHLQ  $32, BX
+	ORQ   BX, AX
+	MOVQ  AX, (DI)
+	ADDQ  $64, SI
+	ADDQ  $8, DI
+	DECQ  R8
+	JNZ   loop2
+	VZEROUPPER
+	RET
 
 loop:
 	BLOCK

@@ -900,16 +900,19 @@ func TestLowerASCII(t *testing.T) {
 		}
 	}
 	// lower16 (assembly on amd64) against lower16Go, every byte value at
-	// every position of 32 bytes.
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 32; pos++ {
-			in := []byte("AZaz@[`{\x80\xc1\xdaAZaz@[`{\x80\xc1\xdaAZaz@[`{\x80\xc1\xda")[:32]
-			in[pos] = byte(c)
-			a, b := slices.Clone(in), slices.Clone(in)
-			lower16(&a[0], len(a))
-			lower16Go(&b[0], len(b))
-			if !bytes.Equal(a, b) || !bytes.Equal(a, ref(in)) {
-				t.Fatalf("lower16(%q) = %q, lower16Go %q, want %q", in, a, b, ref(in))
+	// every position of 16, 32, 48 and 80 bytes (the assembly's steps are
+	// 16 bytes, and 32 in AVX2).
+	for _, n := range []int{16, 32, 48, 80} {
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < n; pos++ {
+				in := bytes.Repeat([]byte("AZaz@[`{\x80\xc1\xda"), 8)[:n]
+				in[pos] = byte(c)
+				a, b := slices.Clone(in), slices.Clone(in)
+				lower16(&a[0], len(a))
+				lower16Go(&b[0], len(b))
+				if !bytes.Equal(a, b) || !bytes.Equal(a, ref(in)) {
+					t.Fatalf("lower16(%q) = %q, lower16Go %q, want %q", in, a, b, ref(in))
+				}
 			}
 		}
 	}
