@@ -8,19 +8,21 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// useAVX2 has indexPair read 64 places a step, in AVX2, where the CPU has
-// it: 32 in SSE2, which every amd64 CPU has.
+// useAVX2 has the assembly below take 32 bytes an instruction, in AVX2,
+// where the CPU has it (x/sys/cpu): 16 in SSE2, which every amd64 CPU
+// has. TestAssemblyPaths runs the tests through both.
 var useAVX2 = cpu.X86.HasAVX2
 
 // tokenBitsBlocks writes the token bits of each of the n blocks of 64
 // bytes at p to out[0:n] (tokenBitsBlockGo's, block by block):
-// tokenBitsBlocksGo, in SSE2 assembly.
+// tokenBitsBlocksGo, in SSE2 assembly, and AVX2 where useAVX2 is set.
 //
 //go:noescape
 func tokenBitsBlocks(p *byte, n int, out *uint64)
 
 // lower16 lower-cases the ASCII letters of the n bytes at p in place, n a
-// multiple of 16: lower16Go, in SSE2 assembly.
+// multiple of 16: lower16Go, in SSE2 assembly, and AVX2 where useAVX2 is
+// set.
 //
 //go:noescape
 func lower16(p *byte, n int)

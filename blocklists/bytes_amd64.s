@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// Byte classes with SSE2 (every amd64 has it), 16 bytes an instruction.
+// Byte classes with SSE2 (every amd64 has it), 16 bytes an instruction,
+// or with AVX2 where the CPU has it (useAVX2), 32.
 // A byte x lies in [lo, lo+n) exactly when x + (0x80-lo), wrapping, lies
 // in [0x80, 0x80+n), which as a signed byte is less than -128+n: one add
 // and one signed compare (PCMPGTB) a range.

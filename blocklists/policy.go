@@ -469,8 +469,9 @@ var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // lowerASCII lower-cases the ASCII letters of b in place and leaves every
 // other byte as it is (strings.ToLower would rewrite invalid UTF-8 in a
 // query). The bytes are lower-cased 16 at a time (lower16, in SSE2
-// assembly on amd64: 30 ns for a URL of 746 bytes, against 134 ns eight
-// bytes at a time in Go), then 8 at a time, and the last few one by one.
+// assembly on amd64, or 32 in AVX2: 30 ns for a URL of 746 bytes in
+// SSE2, against 134 ns eight bytes at a time in Go), then 8 at a time,
+// and the last few one by one.
 func lowerASCII(b []byte) {
 	n := len(b) &^ 15
 	if n > 0 {
