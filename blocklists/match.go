@@ -1728,10 +1728,11 @@ func nextPass(refs []ruleRef, y int, u string, p int, t ReqType) int {
 // past the end; base is less than len(s). A last block shorter than 64
 // bytes is read from a copy padded with zeros, which no token holds.
 //
-// On amd64 the bytes are tested 16 at a time, in SSE2 assembly, or 32 in
-// AVX2 (tokenBitsBlocks): a 704-byte URL is read in 50 ns where, 8 bytes at a
-// time in Go (tokenBitsBlockGo), it took 220 ns, a quarter of the match
-// of a URL that long whose tokens index nothing (2026-12-03).
+// On amd64 the bytes are tested 16 at a time in SSE2 assembly, or 32 in
+// AVX2 (tokenBitsBlocks): in SSE2, a 704-byte URL is read in 50 ns
+// where, 8 bytes at a time in Go (tokenBitsBlockGo), it took 220 ns, a
+// quarter of the match of a URL that long whose tokens index nothing
+// (2026-12-03).
 func tokenBits64(s string, base int) uint64 {
 	var m uint64
 	if base+64 <= len(s) {

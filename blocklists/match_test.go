@@ -1842,14 +1842,6 @@ func TestScreenTwoBytes(t *testing.T) {
 	}
 }
 
-// TestSiteRules checks where a rule searched for in the whole URL whose
-// $domain names the sites it applies on is kept: with the rules that no
-// token finds, tried on those sites' pages alone (fallbackOn), and not
-// under its token, which most URLs hold; that a rule found from its
-// token's place, or one whose $domain only names sites it does not apply
-// on, stays under its token; and that each matches on the pages it
-// applies on and on no other, as every rule tried says.
-
 // TestScreenHits checks screenHits against the bytes beside each token
 // read one at a time (byteAt, 0 past either end), for tokens at every
 // place in short strings: at the start, at the end, and one byte from
@@ -1891,6 +1883,14 @@ func TestScreenHits(t *testing.T) {
 		t.Errorf("the screen kept %d of the tokens tried; the test needs some kept", kept)
 	}
 }
+
+// TestSiteRules checks where a rule searched for in the whole URL whose
+// $domain names the sites it applies on is kept: with the rules that no
+// token finds, tried on those sites' pages alone (fallbackOn), and not
+// under its token, which most URLs hold; that a rule found from its
+// token's place, or one whose $domain only names sites it does not apply
+// on, stays under its token; and that each matches on the pages it
+// applies on and on no other, as every rule tried says.
 func TestSiteRules(t *testing.T) {
 	rules := []struct {
 		line     string
