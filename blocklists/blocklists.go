@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -594,7 +595,7 @@ func (s *ListStats) skip(reason string) {
 	}
 	s.Skipped[reason]++
 	if s.Skipped[reason] <= samplesPerReason && reason != "bad_line" {
-		s.Samples = append(s.Samples, fmt.Sprintf("%s:%d: %s: %s", s.name, s.Lines, reason, clipString(s.line)))
+		s.Samples = append(s.Samples, fmt.Sprintf("%s:%d: %s: %s", s.name, s.Lines, reason, displayable(clipString(s.line))))
 	}
 }
 
@@ -621,7 +622,7 @@ const maxErrors = 100
 // bad reports the line being parsed as bad, as "file:line: reason".
 func (s *ListStats) bad(format string, args ...any) {
 	if len(s.Errors) < maxErrors {
-		s.Errors = append(s.Errors, fmt.Errorf("%s:%d: %s", s.name, s.Lines, fmt.Sprintf(format, args...)))
+		s.Errors = append(s.Errors, fmt.Errorf("%s:%d: %s", s.name, s.Lines, displayable(fmt.Sprintf(format, args...))))
 	}
 	s.skip("bad_line")
 }
@@ -908,11 +909,53 @@ const (
 	patHostEnd
 )
 
+// clipString returns s, or its first 80 bytes or fewer, cut where a
+// character begins, and "…".
 func clipString(s string) string {
 	if len(s) > 80 {
-		return s[:80] + "…"
+		i := 80
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return s[:i] + "…"
 	}
 	return s
+}
+
+// displayable returns s with each byte of invalid UTF-8 and each character
+// that is not graphic (controls, tabs, format characters) written as a Go
+// escape (\x1b, \t, \u200b), and the rest as it is. A list's lines are
+// quoted in its stats' samples and errors, which the CLI prints to a
+// terminal: a line of a downloaded list must not move the cursor, clear
+// the screen or forge an output line there.
+func displayable(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || !unicode.IsGraphic(r) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unicode.IsGraphic(r):
+			q := strconv.QuoteRuneToASCII(r) // '\x1b', '\t', '\u200b'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // Caps that keep a hostile list's cost bounded.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -408,6 +410,57 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestQuotedLinesDisplayable: the samples and errors that quote a list's
+// lines, which the CLI prints to a terminal, hold no control character
+// and no invalid UTF-8, and a line clipped to 80 bytes is cut where a
+// character begins.
+func TestQuotedLinesDisplayable(t *testing.T) {
+	in := "||ok.example^\n" +
+		"##.x\x1b[2J\x1b[31mfake\n" + // cosmetic: a sample
+		"/ads[\x1b\x07/\n" + // a regex that does not compile: an error quoting it
+		"||a.example^$\x1b[1mbold\n" + // an unsupported option: a sample
+		"##a" + strings.Repeat("é", 60) + "\n" + // a sample clipped inside a character
+		"||b.example^$domain=\x1b.example\n" // a bad domain= value
+	_, st, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Samples) != 3 || len(st.Errors) != 2 {
+		t.Fatalf("samples %q, errors %q: want 3 and 2", st.Samples, st.Errors)
+	}
+	checkDisplayable(t, st)
+	if want := `list.txt:2: cosmetic: ##.x\x1b[2J\x1b[31mfake`; st.Samples[0] != want {
+		t.Errorf("sample %q, want %q", st.Samples[0], want)
+	}
+	if !strings.Contains(st.Errors[0].Error(), `[\x1b\a`) {
+		t.Errorf("regex error %q: want its control characters escaped", st.Errors[0])
+	}
+	if want := "list.txt:5: cosmetic: ##a" + strings.Repeat("é", 38) + "…"; st.Samples[2] != want {
+		t.Errorf("clipped sample %q, want %q", st.Samples[2], want)
+	}
+	for in, want := range map[string]string{"plain": "plain", "a\tb": `a\tb`, "\xff\xfe": `\xff\xfe`, "zero\u200bwidth": `zero\u200bwidth`, "é ok": "é ok"} {
+		if got := displayable(in); got != want {
+			t.Errorf("displayable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// checkDisplayable fails t where st's samples or errors, which quote a
+// list's lines, hold invalid UTF-8 or a character that is not graphic
+// (displayable).
+func checkDisplayable(t *testing.T, st *ListStats) {
+	t.Helper()
+	quoted := slices.Clone(st.Samples)
+	for _, e := range st.Errors {
+		quoted = append(quoted, e.Error())
+	}
+	for _, q := range quoted {
+		if !utf8.ValidString(q) || strings.ContainsFunc(q, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+			t.Errorf("%q: invalid UTF-8, or a character that is not graphic", q)
+		}
+	}
+}
+
 func TestEasyPrivacy(t *testing.T) {
 	d := filepath.Join("..", "..", "shared", "lists", "easylist", "easyprivacy.txt")
 	f, err := os.Open(d)
@@ -434,10 +487,11 @@ func FuzzParseList(f *testing.F) {
 	f.Add("||a.example/a\n||a.example/b^\n||a.example/*c\n||a.example^\n||a.example/pa\n||a.example/p*q\n||a.example/px$image\n||a.example?x\n||a.example/p$domain=page.example\n@@||a.example/p?\n")
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		db, _, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
+		db, st, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkDisplayable(t, st)
 		lookup(db, "a.example", "/p")
 		db.LookupHost("b.a.example")
 		// Match every rule the input made against URLs built from it.
