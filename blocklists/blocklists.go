@@ -929,32 +929,29 @@ func clipString(s string) string {
 // terminal: a line of a downloaded list must not move the cursor, clear
 // the screen or forge an output line there.
 func displayable(s string) string {
-	i := 0
-	for i < len(s) {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || !unicode.IsGraphic(r) {
-			break
-		}
-		i += n
-	}
-	if i == len(s) {
-		return s
-	}
 	var b strings.Builder
-	b.WriteString(s[:i])
-	for i < len(s) {
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
+		bad := r == utf8.RuneError && n == 1
+		if !bad && unicode.IsGraphic(r) {
+			i += n
+			continue
+		}
+		b.WriteString(s[done:i])
+		if bad {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unicode.IsGraphic(r):
+		} else {
 			q := strconv.QuoteRuneToASCII(r) // '\x1b', '\t', '\u200b'
 			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+n])
 		}
 		i += n
+		done = i
 	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
 	return b.String()
 }
 
@@ -1309,7 +1306,7 @@ func (r *rule) parseOptions(opts string) string {
 					return "domain_pattern"
 				}
 				if !validDomainOption(d) {
-					return "bad domain " + strconvQuote(d) + " in domain="
+					return "bad domain " + strconv.Quote(clipString(d)) + " in domain="
 				}
 				if r.dom == nil {
 					r.dom = &domainOpts{}
@@ -1355,8 +1352,6 @@ func validDomainOption(d string) bool {
 	}
 	return true
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", clipString(s)) }
 
 // parseOwn reads the project's own format (see data/overrides.txt).
 func parseOwn(db *DB, st *ListStats, l string) {
