@@ -103,6 +103,16 @@ type copyMeta struct {
 	Fetched      int64  `json:"fetched"`
 }
 
+// displayableError is an error whose text may quote what a server sent (a
+// status line's reason, a malformed header line), shown as displayable
+// shows a list's lines: `lists check` prints it to a terminal, where a
+// server must not be able to move the cursor or forge output. It unwraps
+// to the error, for errors.Is.
+type displayableError struct{ err error }
+
+func (e displayableError) Error() string { return displayable(e.err.Error()) }
+func (e displayableError) Unwrap() error { return e.err }
+
 // ErrNotModified is returned by Fetch when the server answered 304.
 var ErrNotModified = errors.New("not modified")
 
@@ -140,20 +150,20 @@ func (f *Fetcher) fetch(ctx context.Context, url string, prev *copyMeta) ([]byte
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, copyMeta{}, err
+		return nil, copyMeta{}, displayableError{err}
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified && prev != nil:
 		return nil, *prev, ErrNotModified
 	case resp.StatusCode != http.StatusOK:
-		return nil, copyMeta{}, fmt.Errorf("HTTP status %s", resp.Status)
+		return nil, copyMeta{}, fmt.Errorf("HTTP status %s", displayable(resp.Status))
 	case resp.ContentLength > max:
 		return nil, copyMeta{}, fmt.Errorf("list of %d bytes is over the limit of %d", resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, copyMeta{}, fmt.Errorf("reading body: %w", err)
+		return nil, copyMeta{}, fmt.Errorf("reading body: %w", displayableError{err})
 	}
 	if int64(len(body)) > max {
 		return nil, copyMeta{}, fmt.Errorf("list is over the limit of %d bytes", max)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 type memCache struct {
@@ -223,5 +225,42 @@ func TestFetchRedirect(t *testing.T) {
 	_, _, err := (&Fetcher{Client: c}).fetch(context.Background(), srv.URL, nil)
 	if err == nil || !strings.Contains(err.Error(), "only https") {
 		t.Errorf("redirect to http: %v", err)
+	}
+}
+
+// A server's words in a fetch's error (a status line's reason, a header
+// line it could not parse) are shown escaped: `lists check` prints the
+// error to a terminal.
+func TestFetchErrorDisplayable(t *testing.T) {
+	for name, resp := range map[string]string{
+		"reason":   "HTTP/1.1 503 Busy\x1b[2J\x1b]0;title\x07\xff\r\nContent-Length: 0\r\n\r\n",
+		"header":   "HTTP/1.1 200 OK\r\nX-Bad\x1b[31m: y\r\nContent-Length: 0\r\n\r\n",
+		"no colon": "HTTP/1.1 200 OK\r\nnot a header\x1b[2J\r\n\r\n",
+	} {
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			buf.WriteString(resp)
+			if err := buf.Flush(); err != nil {
+				t.Error(err)
+			}
+		}))
+		_, _, err := (&Fetcher{Client: srv.Client()}).fetch(context.Background(), srv.URL, nil)
+		srv.Close()
+		if err == nil {
+			t.Errorf("%s: fetched", name)
+			continue
+		}
+		msg := err.Error()
+		if !utf8.ValidString(msg) || strings.ContainsFunc(msg, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+			t.Errorf("%s: %q: invalid UTF-8, or a character that is not graphic", name, msg)
+		}
+		if !strings.Contains(msg, `\x1b`) {
+			t.Errorf("%s: %q does not show the escape it was sent", name, msg)
+		}
 	}
 }
