@@ -455,10 +455,16 @@ func checkDisplayable(t *testing.T, st *ListStats) {
 		quoted = append(quoted, e.Error())
 	}
 	for _, q := range quoted {
-		if !utf8.ValidString(q) || strings.ContainsFunc(q, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		if !isDisplayable(q) {
 			t.Errorf("%q: invalid UTF-8, or a character that is not graphic", q)
 		}
 	}
+}
+
+// isDisplayable reports whether s is what displayable makes: valid UTF-8
+// whose characters are all graphic.
+func isDisplayable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) })
 }
 
 func TestEasyPrivacy(t *testing.T) {

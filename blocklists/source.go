@@ -103,11 +103,11 @@ type copyMeta struct {
 	Fetched      int64  `json:"fetched"`
 }
 
-// displayableError is an error whose text may quote what a server sent (a
-// status line's reason, a malformed header line), shown as displayable
-// shows a list's lines: `lists check` prints it to a terminal, where a
-// server must not be able to move the cursor or forge output. It unwraps
-// to the error, for errors.Is.
+// displayableError is an error of the HTTP client's, whose text may quote
+// what a server sent as it came (x509 names the certificate's hosts when
+// none is the URL's), shown as displayable shows a list's lines: `lists
+// check` prints it to a terminal, where a server must not be able to move
+// the cursor or forge output. It unwraps to the error, for errors.Is.
 type displayableError struct{ err error }
 
 func (e displayableError) Error() string { return displayable(e.err.Error()) }

@@ -2,8 +2,16 @@ package blocklists
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,8 +21,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 type memCache struct {
@@ -228,10 +234,17 @@ func TestFetchRedirect(t *testing.T) {
 	}
 }
 
-// A server's words in a fetch's error (a status line's reason, a header
-// line it could not parse) are shown escaped: `lists check` prints the
-// error to a terminal.
+// A server's words in a fetch's error (a status line's reason, the names
+// its certificate gives, a header line it could not parse) are shown
+// escaped: `lists check` prints the error to a terminal.
 func TestFetchErrorDisplayable(t *testing.T) {
+	fetchErr := func(srv *httptest.Server, c *http.Client, url string) error {
+		defer srv.Close()
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+		_, _, err := (&Fetcher{Client: c}).fetch(context.Background(), url, nil)
+		return err
+	}
+	errs := map[string]error{}
 	for name, resp := range map[string]string{
 		"reason":   "HTTP/1.1 503 Busy\x1b[2J\x1b]0;title\x07\xff\r\nContent-Length: 0\r\n\r\n",
 		"header":   "HTTP/1.1 200 OK\r\nX-Bad\x1b[31m: y\r\nContent-Length: 0\r\n\r\n",
@@ -249,14 +262,32 @@ func TestFetchErrorDisplayable(t *testing.T) {
 				t.Error(err)
 			}
 		}))
-		_, _, err := (&Fetcher{Client: srv.Client()}).fetch(context.Background(), srv.URL, nil)
-		srv.Close()
+		errs[name] = fetchErr(srv, srv.Client(), srv.URL)
+	}
+	// A certificate whose name holds an escape: the client's error names
+	// it, as Go's x509 writes it, when it does not match the host.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"evil\x1b[2J.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.StartTLS()
+	errs["certificate"] = fetchErr(srv, &http.Client{}, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
+
+	for name, err := range errs {
 		if err == nil {
 			t.Errorf("%s: fetched", name)
 			continue
 		}
 		msg := err.Error()
-		if !utf8.ValidString(msg) || strings.ContainsFunc(msg, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		if !isDisplayable(msg) {
 			t.Errorf("%s: %q: invalid UTF-8, or a character that is not graphic", name, msg)
 		}
 		if !strings.Contains(msg, `\x1b`) {
