@@ -307,7 +307,7 @@ func (c *urlCache) hash(i int, b []byte) uint64 {
 	if len(b) <= 128 {
 		return maphash.Bytes(c.seeds[i&1], b)
 	}
-	return maphash.Comparable(c.seeds[i&1], unsafe.String(unsafe.SliceData(b), len(b)))
+	return hashLong(c.seeds[i&1], b)
 }
 
 func (c *urlCache) shard(k urlKey) *cacheShard {

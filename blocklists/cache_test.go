@@ -419,8 +419,13 @@ func TestDoorkeeperReset(t *testing.T) {
 
 // TestDecideAllocs checks that a URL decision allocates nothing, first
 // (matched) or later (held, kept, answered by the LRU), for URLs short
-// and long: the key's buffer is pooled, and grown once for a long URL
-// and the room lower-casing takes past its end (lowerPadded).
+// and long: the key is built on the stack up to keyStack bytes, with the
+// room lower-casing takes past its end (lowerPadded), and beyond that in
+// a pooled buffer, grown once. Paths of 462 and 463 bytes make keys of
+// 512 and 513 with that room: the last on the stack and the first
+// pooled. Whatever of the request the match lets escape (the URL a regex
+// rule matches, the page host the fallback memo keeps) takes the key on
+// the stack to the heap, and fails it at every size.
 func TestDecideAllocs(t *testing.T) {
 	db, _, err := ParseList(bytes.NewReader([]byte("/pixel/track^\n||ads.example^\n")), "t.txt", FormatABP, "advertising")
 	if err != nil {
@@ -430,7 +435,10 @@ func TestDecideAllocs(t *testing.T) {
 	// With -tags purego the standard library's maphash is its Go
 	// version, whose Comparable (the key of a request over 128 bytes)
 	// allocates: there the long paths are not checked.
-	sizes := []int{40, 497, 498, 900}
+	sizes := []int{40, 462, 463, 900}
+	if need := 2 + len("shop.example") + 1 + len("https://cdn.example") + 1 + 15; need+462 != keyStack {
+		t.Fatalf("a path of 462 bytes makes a key of %d bytes with its room, where the stack holds %d: the sizes miss the boundary", need+462, keyStack)
+	}
 	long := strings.Repeat("x", 200)
 	if n := testing.AllocsPerRun(10, func() { maphash.Comparable(maphash.MakeSeed(), long) }); n != 0 {
 		t.Logf("maphash.Comparable allocates %v times in this build: paths over 128 bytes not checked", n)
