@@ -482,11 +482,12 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 }
 
 // keyStack is the room for a decision's key on its stack; a longer one
-// is built in a pooled buffer (keyPool). On the stack, a first decision
-// writes no pointer to the heap but the held answer's, where the pool's
-// Get and Put and the buffer stored back wrote three: while the
-// collector marks, each pointer written is buffered by the write barrier,
-// and the decision that fills the buffer shades all of them
+// is built in a pooled buffer (keyPool). On the stack, the only pointers
+// a first decision writes through the write barrier are its answer's
+// strings, where the pool's Get and Put and the buffer stored back wrote
+// three more: while the collector marks, each pointer written is
+// buffered by the barrier, and the decision that fills the buffer shades
+// all of them
 // (docs/blocklists.md, What made it faster). 512 bytes hold the key of
 // 98% of the URLs pages name (7,631 of make bench's 7,801 corpus URLs,
 // whose p99 is 745 bytes); zeroing them takes eight 64-byte steps.
