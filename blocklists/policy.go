@@ -384,7 +384,7 @@ func (p *Policy) DecideURL(pageHost, host, path, query string) Verdict {
 // A host with no URL rules is decided from its host entries; otherwise the
 // full URL is matched, its answer held from its second decision and kept
 // in an LRU cache from its third (urlCache, doorkeeper).
-func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) (v Verdict) {
+func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t ReqType) Verdict {
 	st := p.state.Load()
 	db := st.db
 	if !p.ThirdPartyHost(pageHost, host) {
@@ -418,7 +418,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	var stack [keyStack]byte
 	var bp *[]byte
 	b := stack[:0]
-	if need := 2 + len(pageHost) + 1 + len(scheme) + 3 + len(host) + len(path) + 1 + len(query) + 15; need > len(stack) {
+	if need := keyRoom(pageHost, scheme, host, path, query); need > len(stack) {
 		bp = keyPool.Get().(*[]byte)
 		if cap(*bp) < need {
 			*bp = make([]byte, 0, need)
@@ -450,16 +450,12 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 			if bp != nil {
 				keyPool.Put(bp)
 			}
-			v.Action, v.Category, v.Vendor = p.resolve(host, &r.e, r.ok)
-			v.Host = host
-			return v
+			return p.resolved(host, &r.e, r.ok)
 		}
 	}
-	// The URL is lower-cased in place, after the digest: Match keeps
-	// nothing of the request, so a view of the buffer is safe.
-	if cap(b)-len(b) < 15 {
-		b = slices.Grow(b, 15) // room for lowerPadded's last 16 bytes
-	}
+	// The URL is lower-cased in place, after the digest, with the room
+	// keyRoom left past it: Match keeps nothing of the request, so a view
+	// of the buffer is safe.
 	u := b[n:]
 	lowerPadded(u)
 	hs := len(scheme) + len("://")
@@ -476,9 +472,14 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	if bp != nil {
 		keyPool.Put(bp)
 	}
-	v.Action, v.Category, v.Vendor = p.resolve(host, &e, ok)
-	v.Host = host
-	return v
+	return p.resolved(host, &e, ok)
+}
+
+// keyRoom is the room DecideRequest's key takes for a request: the type
+// (2 bytes), the page host and a 0, then the URL, and 15 bytes past it
+// for lowerPadded, which lower-cases the URL 16 bytes at a time.
+func keyRoom(pageHost, scheme, host, path, query string) int {
+	return 2 + len(pageHost) + 1 + len(scheme) + len("://") + len(host) + len(path) + len("?") + len(query) + 15
 }
 
 // keyStack is the room for a decision's key on its stack; a longer one
@@ -487,13 +488,14 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 // strings, where the pool's Get and Put and the buffer stored back wrote
 // three more: while the collector marks, each pointer written is
 // buffered by the barrier, and the decision that fills the buffer shades
-// all of them
-// (docs/blocklists.md, What made it faster). 512 bytes hold the key of
+// all of them (docs/blocklists.md, What made it faster). 512 bytes hold the key of
 // 98% of the URLs pages name (7,631 of make bench's 7,801 corpus URLs,
 // whose p99 is 745 bytes); zeroing them takes eight 64-byte steps.
 const keyStack = 512
 
-var keyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// keyPool holds the buffers of keys longer than keyStack, each grown to
+// the longest key it has held: a new one is empty, and grown at once.
+var keyPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // lowerASCII lower-cases the ASCII letters of b in place and leaves every
 // other byte as it is (strings.ToLower would rewrite invalid UTF-8 in a
@@ -639,41 +641,33 @@ func (s *shapeTest) matches(path, query string) bool {
 	return strings.IndexByte(path, '?') >= 0 && strings.Contains(path, s.prefix)
 }
 
-// resolve turns the DB's answer for a third-party host into a verdict's
-// action, category and vendor (its Host is the host): the operator's
-// allow and deny hosts first, then the lists' exceptions, then the
-// category's action. (Returned as strings for the caller to write into
-// its own Verdict: written through a pointer, each string went through
-// the garbage collector's write barrier, which while the collector marks
-// buffers every pointer written and, when the buffer fills, shades them
-// all in the decision that filled it; docs/blocklists.md, What made it
-// faster.)
-func (p *Policy) resolve(host string, e *Entry, ok bool) (action, category, vendor string) {
-	category = "unknown"
+// resolved turns the DB's answer for a third-party host into its
+// verdict: the operator's allow and deny hosts first, then the lists'
+// exceptions, then the category's action. (The verdict is returned, and
+// built in a variable of its own: written through a pointer, each of its
+// strings went through the garbage collector's write barrier, which
+// while the collector marks buffers every pointer written and, when the
+// buffer fills, shades them all in the decision that filled it;
+// docs/blocklists.md, What made it faster.)
+func (p *Policy) resolved(host string, e *Entry, ok bool) (v Verdict) {
+	v.Host, v.Category = host, "unknown"
 	if ok && !e.Exception {
-		category, vendor = e.Category, e.Vendor
+		v.Category, v.Vendor = e.Category, e.Vendor
 	}
 	switch {
 	case len(p.Allow) > 0 && matchesAny(host, p.Allow):
-		action = ActionKeep
+		v.Action = ActionKeep
 	case len(p.Deny) > 0 && matchesAny(host, p.Deny):
-		action = p.DenyAction
-		if action == "" {
-			action = ActionRemove
+		v.Action = p.DenyAction
+		if v.Action == "" {
+			v.Action = ActionRemove
 		}
 	case ok && e.Exception:
-		action = ActionKeep
+		v.Action = ActionKeep
 	default:
-		action = p.action(category)
+		v.Action = p.action(v.Category)
 	}
-	return action, category, vendor
-}
-
-// resolved is resolve's verdict, for the callers off the URL decision's
-// path.
-func (p *Policy) resolved(host string, e *Entry, ok bool) Verdict {
-	a, c, v := p.resolve(host, e, ok)
-	return Verdict{Action: a, Category: c, Vendor: v, Host: host}
+	return v
 }
 
 // DecideScript decides an inline script by the vendor signatures it
