@@ -74,7 +74,7 @@ type Shape struct {
 // node holds what the DB knows under one host: its entry (a plain host
 // rule or a vendor fact) and the URL rules anchored at it.
 // It is kept small (16 bytes) because lists hold tens of thousands of
-// hosts: the vendor and category are indexes into DB.strs.
+// hosts: the vendor and category are indexes into names.
 type node struct {
 	vendor, category uint32
 	flags            uint8
@@ -93,41 +93,143 @@ const (
 
 func (n node) has() bool { return n.flags&nodeHas != 0 }
 
+// answer is an Entry as the matcher and the decision cache carry it:
+// its vendor and category as indexes into names, its marks as a node's
+// (nodeException, nodeImportant, nodeFromList). It holds no pointer, so
+// that a decision that writes one, to the outcome it gathers, to the
+// cache or to its own stack through a pointer, writes nothing through
+// the collector's write barrier (keyStack); the names are looked up
+// when a verdict or an Entry is made of it.
+type answer struct {
+	vendor, category uint32
+	flags            uint8
+}
+
+// answerFlags are the node flags an answer keeps.
+const answerFlags = nodeException | nodeImportant | nodeFromList
+
+func (a *answer) exception() bool { return a.flags&nodeException != 0 }
+
+// entry expands a into an Entry.
+func (a *answer) entry() Entry {
+	return Entry{
+		Vendor: names.name(a.vendor), Category: names.name(a.category),
+		Exception: a.flags&nodeException != 0, Important: a.flags&nodeImportant != 0, fromList: a.flags&nodeFromList != 0,
+	}
+}
+
+// answerOf is e as an answer, its names interned.
+func (db *DB) answerOf(e Entry) answer {
+	return answerNamed(e, db.intern(e.Vendor), db.intern(e.Category))
+}
+
+// answerNamed is e as an answer whose vendor and category are the names
+// of those indexes.
+func answerNamed(e Entry, vendor, category uint32) answer {
+	a := answer{vendor: vendor, category: category}
+	if e.Exception {
+		a.flags |= nodeException
+	}
+	if e.Important {
+		a.flags |= nodeImportant
+	}
+	if e.fromList {
+		a.flags |= nodeFromList
+	}
+	return a
+}
+
+// answer is a node's entry as an answer.
+func (n node) answer() answer {
+	return answer{vendor: n.vendor, category: n.category, flags: n.flags & answerFlags}
+}
+
+// answerTo writes n's entry to *a field by field. (An answer built
+// whole and copied is read back 8 bytes at a time, and the copy waits
+// for the stores of its halves.)
+func (n node) answerTo(a *answer) {
+	a.vendor, a.category, a.flags = n.vendor, n.category, n.flags&answerFlags
+}
+
 // entry expands a node's entry.
-func (db *DB) entry(n node) (e Entry) {
-	db.entryTo(n, &e)
-	return e
+func (db *DB) entry(n node) Entry {
+	a := n.answer()
+	return a.entry()
 }
 
-// entryTo writes a node's entry to *e field by field. (An Entry built
-// whole is built in a temporary and copied 16 bytes at a time, and the
-// copy waits for the temporary's stores.)
-func (db *DB) entryTo(n node, e *Entry) {
-	e.Vendor, e.Category = db.strs[n.vendor], db.strs[n.category]
-	e.Exception, e.Important, e.fromList = n.flags&nodeException != 0, n.flags&nodeImportant != 0, n.flags&nodeFromList != 0
-}
-
-// intern returns s's index in db.strs.
+// intern returns s's index in names, through db's own map of the names
+// it has interned, so that a list's load takes the names' lock once a
+// name, and the last name it asked for, which a list's every line asks
+// for again (its category).
 func (db *DB) intern(s string) uint32 {
 	if s == "" {
 		return 0
 	}
+	if s == db.lastName {
+		return db.lastIdx
+	}
 	i, ok := db.strIdx[s]
 	if !ok {
-		i = uint32(len(db.strs))
-		db.strs = append(db.strs, s)
-		db.strIdx[s] = i
+		i = names.intern(s)
+		db.strIdx[names.name(i)] = i
 	}
+	db.lastName, db.lastIdx = names.name(i), i
 	return i
 }
+
+// names holds each vendor and category name that any DB of the process
+// has held, once, under the index that nodes, rules and answers name it
+// by: one table for every DB, so that an answer means the same wherever
+// it was made (a decision gathers answers from the lists' DB and from
+// the embedded database's, DB.facts, and the cache keeps them across
+// reloads). names[0] is "". A name is never removed: the names are the
+// embedded database's vendors and categories and those of the
+// operator's lists (their categories, and the vendors that files in the
+// project's own format name), and a list loaded again with the same
+// names adds none.
+var names = newNameTable()
+
+type nameTable struct {
+	mu   sync.Mutex
+	idx  map[string]uint32
+	list atomic.Pointer[[]string]
+}
+
+func newNameTable() *nameTable {
+	t := &nameTable{idx: map[string]uint32{"": 0}}
+	t.list.Store(&[]string{""})
+	return t
+}
+
+// intern returns s's index, adding s (a copy: a list's name is often a
+// slice of its line, whose buffer the table would keep) if it is new.
+func (t *nameTable) intern(s string) uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i, ok := t.idx[s]; ok {
+		return i
+	}
+	s = strings.Clone(s)
+	l := append(*t.list.Load(), s)
+	i := uint32(len(l) - 1)
+	t.idx[s] = i
+	// Readers load the list without the lock: the new header is
+	// published whole, and the entries before it are never written again.
+	t.list.Store(&l)
+	return i
+}
+
+// name returns the name of index i, which intern returned.
+func (t *nameTable) name(i uint32) string { return (*t.list.Load())[i] }
 
 // DB is a compiled knowledge base. It is immutable once built (the
 // Add and Merge methods are for building), so readers need no locks.
 type DB struct {
 	hosts     hostTable
 	hostRules [][]ruleRef
-	strs      []string // vendor and category names; strs[0] is ""
-	strIdx    map[string]uint32
+	strIdx    map[string]uint32 // the names this DB has interned, and their indexes in names
+	lastName  string            // the name intern returned last, and its index
+	lastIdx   uint32
 	// tokens indexes generic URL rules by one token a matching URL must
 	// contain (tokenTable finds a token's rules by its hash, tokenBits
 	// says without a probe that most of a URL's tokens index nothing,
@@ -190,7 +292,7 @@ type hostQueue struct {
 	at, n int
 	q     [hostQueueLen]struct {
 		host string
-		e    Entry
+		e    answer
 		x    uint64
 	}
 }
@@ -206,7 +308,7 @@ const hostQueueLen = 8
 // addHostSoon is AddHost for ParseList: the entry is added once
 // hostQueueLen more have come, or at flushHosts, in the order of the
 // calls.
-func (db *DB) addHostSoon(host string, e Entry) {
+func (db *DB) addHostSoon(host string, e answer) {
 	db.hosts.ready()
 	x := db.hosts.hash(host)
 	db.hosts.prefetch(x)
@@ -224,7 +326,7 @@ func (db *DB) addFirst() {
 	q := &db.soon
 	p := &q.q[q.at]
 	db.addHost(db.hosts.refHashed(p.host, p.x), p.e)
-	p.host, p.e = "", Entry{} // not kept alive by the queue
+	p.host = "" // not kept alive by the queue
 	q.at, q.n = (q.at+1)%hostQueueLen, q.n-1
 }
 
@@ -241,7 +343,7 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: newHostTable(hosts), strs: []string{""}, strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), screen: new([(screenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
+	return &DB{hosts: newHostTable(hosts), strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), screen: new([(screenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.
@@ -266,18 +368,18 @@ func (db *DB) rulesOf(n node) []ruleRef {
 	return db.hostRules[n.rules-1]
 }
 
-// mergeEntry combines a later entry for the same host with an earlier one:
-// the later wins, except over an important block, and a vendor name is
-// never lost.
-func mergeEntry(old, e Entry) Entry {
-	if old.Important && !old.Exception && !e.Important {
-		if old.Vendor == "" {
-			old.Vendor = e.Vendor
+// mergeAnswer combines a later entry for the same host with an earlier
+// one: the later wins, except over an important block, and a vendor name
+// is never lost.
+func mergeAnswer(old, e answer) answer {
+	if old.flags&(nodeImportant|nodeException) == nodeImportant && e.flags&nodeImportant == 0 {
+		if old.vendor == 0 {
+			old.vendor = e.vendor
 		}
 		return old
 	}
-	if e.Vendor == "" {
-		e.Vendor = old.Vendor
+	if e.vendor == 0 {
+		e.vendor = old.vendor
 	}
 	return e
 }
@@ -285,32 +387,23 @@ func mergeEntry(old, e Entry) Entry {
 // AddHost adds an entry for host and its subdomains.
 func (db *DB) AddHost(host string, e Entry) {
 	db.flushHosts()
-	db.addHost(db.hosts.ref(host), e)
+	db.addHost(db.hosts.ref(host), db.answerOf(e))
 }
 
 // addHost merges e into n, a host's node.
-func (db *DB) addHost(n *node, e Entry) {
+func (db *DB) addHost(n *node, e answer) {
 	db.answers.Store(nil)
 	if n.has() {
-		e = mergeEntry(db.entry(*n), e)
+		e = mergeAnswer(n.answer(), e)
 	}
-	n.vendor, n.category, n.flags = db.intern(e.Vendor), db.intern(e.Category), nodeHas|n.flags&nodeFact
-	if e.Exception {
-		n.flags |= nodeException
-	}
-	if e.Important {
-		n.flags |= nodeImportant
-	}
-	if e.fromList {
-		n.flags |= nodeFromList
-	}
+	n.vendor, n.category, n.flags = e.vendor, e.category, nodeHas|n.flags&nodeFact|e.flags
 }
 
 // AddPath adds an entry for URLs on host (or a subdomain) whose path
 // starts with prefix.
 func (db *DB) AddPath(host, prefix string, e Entry) {
 	p := strings.ToLower(prefix)
-	db.addHostRule(host, &rule{Entry: e, pattern: p, segs: strings.Split(p, "*")})
+	db.addHostRule(host, &rule{ans: db.answerOf(e), pattern: p, segs: strings.Split(p, "*")})
 }
 
 func (db *DB) addHostRule(host string, r *rule) {
@@ -391,7 +484,7 @@ func (db *DB) Merge(o *DB) {
 		}
 		to := db.hosts.refHashed(h, x)
 		if n.has() {
-			db.addHost(to, o.entry(n))
+			db.addHost(to, n.answer())
 		}
 		for _, r := range refs {
 			db.addHostRef(to, r)
@@ -875,7 +968,7 @@ func parseLine(db *DB, st *ListStats, l, category string) {
 			st.bad("invalid host %q", clipString(h))
 			return
 		}
-		db.addHostSoon(h, Entry{Category: category, fromList: true})
+		db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
 		st.rule(kindHost)
 	case FormatABP:
 		parseABP(db, st, l, category)
@@ -976,9 +1069,9 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 	// The rule stays on the stack unless it is kept as a URL rule.
 	var rv rule
 	r := &rv
-	r.Category, r.fromList = category, true
+	r.ans = answer{category: db.intern(category), flags: nodeFromList}
 	if strings.HasPrefix(l, "@@") {
-		r.Exception = true
+		r.ans.flags |= nodeException
 		l = l[2:]
 	}
 	isRegex := len(l) > 1 && l[0] == '/' && (l[len(l)-1] == '/' || strings.Contains(l, "/$"))
@@ -1069,7 +1162,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 			n, ok := hostPrefix(l, true)
 			if host, rest := l[:n], l[n:]; ok && (rest == "" || rest[0] != '*') {
 				if (rest == "" || rest == "^") && !r.end && r.types == 0 && r.dom == nil {
-					db.addHostSoon(host, r.Entry)
+					db.addHostSoon(host, r.ans)
 					kind = kindHost
 					break
 				}
@@ -1095,7 +1188,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 		r.toks, r.offs = patternTokens(l, r.start || r.hostAnchor, r.end)
 		db.addGeneric(r.clone())
 	}
-	if r.Exception {
+	if r.ans.exception() {
 		kind += exceptionKind
 	}
 	st.rule(kind)
@@ -1285,7 +1378,7 @@ func (r *rule) parseOptions(opts string) string {
 				return "first_party_only"
 			}
 		case "important":
-			r.Important = true
+			r.ans.flags |= nodeImportant
 		case "match-case":
 			// URLs are matched lower-case: the rule matches more, never less.
 		case "all":

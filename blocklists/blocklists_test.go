@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -525,11 +526,11 @@ func FuzzParseList(f *testing.F) {
 		for _, k := range db.hosts.keys[:min(len(db.hosts.keys), 64)] {
 			hosts = append(hosts, k, "x."+k, k[min(1, len(k)):], "x"+k, "."+k, k+".")
 		}
-		want := make([]answer, len(hosts))
+		want := make([]entryOK, len(hosts))
 		for i, h := range hosts {
 			want[i].e, want[i].ok = db.LookupHost(h)
 		}
-		matched := make([]answer, len(reqs))
+		matched := make([]entryOK, len(reqs))
 		for i, q := range reqs {
 			matched[i].e, matched[i].ok = db.Match(q)
 		}
@@ -559,8 +560,8 @@ func checkMatch(t *testing.T, db *DB, q *Request) {
 	}
 }
 
-// answer is what Match or LookupHost gives, for tests that compare two.
-type answer struct {
+// entryOK is what Match or LookupHost gives, for tests that compare two.
+type entryOK struct {
 	e  Entry
 	ok bool
 }
@@ -578,7 +579,7 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 		if n, ok := db.hosts.get(h); ok {
 			for _, x := range db.rulesOf(n) {
 				if x.r.matchAt(q, hostEnd) {
-					o.add(&x.r.Entry, urlRuleSpec+len(h)+len(x.r.pattern))
+					o.add(&x.r.ans, urlRuleSpec+len(h)+len(x.r.pattern))
 				}
 			}
 		}
@@ -593,7 +594,16 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 			o.addURLRule(r)
 		}
 	}
-	return db.withFactsOf(q, &o)
+	return withFactsOf(db, q, &o)
+}
+
+// withFactsOf is withFactsTo with the embedded database's answer for q,
+// for a caller that has not asked for it before.
+func withFactsOf(db *DB, q *Request, o *outcome) (Entry, bool) {
+	var f, e answer
+	known := db.factsTo(q, o, &f)
+	ok := withFactsTo(o, &f, known, &e)
+	return e.entry(), ok
 }
 
 // lookup matches https://host/path, of any type, on a page at page.example.
@@ -836,6 +846,84 @@ func mustParse(t testing.TB, list string, f Format, c string) *DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// TestNames checks the table of names that every DB shares: a name has
+// one index whichever DB or goroutine interns it, "" is 0, and each
+// index gives its name back, while other goroutines add names.
+func TestNames(t *testing.T) {
+	if names.intern("") != 0 || names.name(0) != "" {
+		t.Fatal(`"" is not names' index 0`)
+	}
+	a, b := NewDB(), NewDB()
+	if x, y := a.intern("analytics"), b.intern("analytics"); x != y || x == 0 || names.name(x) != "analytics" {
+		t.Fatalf("two DBs intern analytics as %d and %d (%q)", x, y, names.name(x))
+	}
+	const goroutines, each = 8, 200
+	got := make([][]uint32, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := NewDB()
+			for i := range each {
+				// Every goroutine interns the same names, in its own order.
+				s := fmt.Sprintf("TestNames vendor %d", (i+g*17)%each)
+				x := db.intern(s)
+				if names.name(x) != s {
+					t.Errorf("%q interned as %d, which names %q", s, x, names.name(x))
+					return
+				}
+				got[g] = append(got[g], x)
+			}
+		}()
+	}
+	wg.Wait()
+	for g := range goroutines {
+		for i, x := range got[g] {
+			if want := names.intern(fmt.Sprintf("TestNames vendor %d", (i+g*17)%each)); x != want {
+				t.Fatalf("goroutine %d's name %d has index %d, the table says %d", g, i, x, want)
+			}
+		}
+	}
+}
+
+// TestVendorNameKept checks that a vendor's name is not lost: a later
+// entry for a host that names none keeps the earlier one's (mergeAnswer),
+// as does an important block that a later entry does not replace, and a
+// URL rule that names none takes the name of the host it lies under
+// (outcome.resultTo), before and after Freeze.
+func TestVendorNameKept(t *testing.T) {
+	db := NewDB()
+	db.AddHost("v.example", Entry{Vendor: "Vee", Category: "analytics"})
+	db.AddHost("v.example", Entry{Category: "advertising"})
+	db.AddHost("imp.example", Entry{Category: "advertising", Important: true})
+	db.AddHost("imp.example", Entry{Vendor: "Imp", Category: "analytics"})
+	db.AddPath("v.example", "/px", Entry{Category: "social"})
+	for _, frozen := range []bool{false, true} {
+		if frozen {
+			db.Freeze()
+		}
+		for _, c := range []struct {
+			host, path string
+			want       Entry
+		}{
+			{"v.example", "/", Entry{Vendor: "Vee", Category: "advertising"}},
+			{"imp.example", "/", Entry{Vendor: "Imp", Category: "advertising", Important: true}},
+			{"v.example", "/px", Entry{Vendor: "Vee", Category: "social"}},
+			{"www.v.example", "/px?x=1", Entry{Vendor: "Vee", Category: "social"}},
+		} {
+			if got, ok := lookup(db, c.host, c.path); !ok || got != c.want {
+				t.Errorf("frozen %v: %s%s gives %+v %v, want %+v", frozen, c.host, c.path, got, ok, c.want)
+			}
+			if c.path == "/" {
+				if got, ok := db.LookupHost(c.host); !ok || got != c.want {
+					t.Errorf("frozen %v: LookupHost(%s) gives %+v %v, want %+v", frozen, c.host, got, ok, c.want)
+				}
+			}
+		}
+	}
 }
 
 // TestParseListHostQueue checks that the host entries ParseList holds

@@ -15,7 +15,7 @@ const urlCacheSize = 1 << 14
 const cacheShards = 16
 
 type cached struct {
-	e  Entry
+	e  answer
 	ok bool
 }
 
@@ -125,14 +125,13 @@ const (
 
 // heldAnswer is an answer held for its request's next decision, under
 // the request's key; a slot whose full is false holds nothing. 64 bytes,
-// a cache line, so that a hold writes one line: the answer's fields are
-// its own (a cached within it would be 48 bytes, its bool padded out,
-// and the slot 72).
+// a cache line, so that a hold writes one line.
 type heldAnswer struct {
 	k        urlKey
-	e        Entry
+	e        answer
 	ok, full bool
 	at       uint32 // the shard's holds when held
+	_        [24]byte
 }
 
 // holds reports whether h holds the answer of the request keyed k.
@@ -347,7 +346,7 @@ func (c *urlCache) find(k urlKey, out *cached) bool {
 		}
 	}
 	if ok {
-		setEntry(&out.e, &v.e)
+		setAnswer(&out.e, &v.e)
 		out.ok = v.ok
 	}
 	s.mu.Unlock()
@@ -372,7 +371,7 @@ func (s *cacheShard) heldFor(k urlKey) *heldAnswer {
 // decision, which moves it into the LRU (find): in the slot of its set
 // that held it already, or a free or stale one, or, when the set's two
 // answers are fresh, not at all (heldSets).
-func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
+func (c *urlCache) hold(k urlKey, e *answer, ok bool) {
 	s := c.shard(k)
 	s.mu.Lock()
 	held := s.held.Load()
@@ -395,7 +394,7 @@ func (c *urlCache) hold(k urlKey, e *Entry, ok bool) {
 	}
 	if h != nil {
 		h.k, h.full, h.at = k, true, s.holds
-		setEntry(&h.e, e)
+		setAnswer(&h.e, e)
 		h.ok = ok
 	}
 	s.mu.Unlock()

@@ -23,7 +23,7 @@ func TestURLCache(t *testing.T) {
 	const size = 64 * cacheShards
 	c := newURLCache(size)
 	valueOf := func(i int) cached {
-		return cached{e: Entry{Vendor: fmt.Sprint(i), Category: "analytics"}, ok: true}
+		return cached{e: testAnswer(Entry{Vendor: fmt.Sprint(i), Category: "analytics"}), ok: true}
 	}
 	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
 	for i := range 4 * size {
@@ -113,7 +113,7 @@ func TestHeld(t *testing.T) {
 	c := newURLCache(urlCacheSize)
 	key := func(i int) urlKey { return c.key([]byte(fmt.Sprintf("https://t.example/%d", i))) }
 	valueOf := func(i int) cached {
-		return cached{e: Entry{Vendor: fmt.Sprint(i), Category: "analytics", fromList: i%2 == 0}, ok: true}
+		return cached{e: testAnswer(Entry{Vendor: fmt.Sprint(i), Category: "analytics", fromList: i%2 == 0}), ok: true}
 	}
 	hold := func(c *urlCache, k urlKey, i int) {
 		v := valueOf(i)
@@ -222,7 +222,7 @@ func TestHeldMadeAtLoad(t *testing.T) {
 	if c.holding() {
 		t.Fatal("a policy that decided no URL made held answers at its list load")
 	}
-	v := cached{e: Entry{Category: "analytics"}, ok: true}
+	v := cached{e: testAnswer(Entry{Category: "analytics"}), ok: true}
 	k := c.key([]byte("https://t.example/1"))
 	c.hold(k, &v.e, v.ok)
 	made := 0
@@ -519,7 +519,7 @@ func TestDecideAdmits(t *testing.T) {
 	q := NewPolicy(db)
 	qc := q.state.Load().cache
 	decide(q, "other.example")
-	planted := cached{e: Entry{Vendor: "planted", Category: "advertising"}, ok: true}
+	planted := cached{e: testAnswer(Entry{Vendor: "planted", Category: "advertising"}), ok: true}
 	pk := keyOf(qc, "other.example")
 	qc.add(pk, planted)
 	if v := decide(q, "other.example"); v.Vendor == "planted" {
@@ -549,4 +549,9 @@ func heldCount(c *urlCache, k urlKey) int {
 		}
 	}
 	return n
+}
+
+// testAnswer is e as an answer.
+func testAnswer(e Entry) answer {
+	return answerNamed(e, names.intern(e.Vendor), names.intern(e.Category))
 }

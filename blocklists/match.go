@@ -54,7 +54,7 @@ type Request struct {
 
 // rule is a compiled network filter other than a plain host rule.
 type rule struct {
-	Entry
+	ans answer
 	// pattern is the lower-case filter body, with anchors removed. For a
 	// rule indexed under its host (||host/…), it is what follows the host
 	// and is matched right where the URL's host ends.
@@ -555,79 +555,79 @@ func patternTokens(p string, start, end bool) (out []string, offs []int) {
 // outcome accumulates the rules that match one request: an important
 // block wins, then an exception, then the most specific block.
 type outcome struct {
-	important Entry
+	important answer
 	hasImp    bool
 	exception bool
-	best      Entry
+	best      answer
 	bestSpec  int
-	vendor    string // the most specific vendor name seen on the host
+	vendor    uint32 // the most specific vendor name seen on the host (names)
 	fact      bool   // a host of the embedded database was seen (nodeFact)
 	// deep is 1 + the index of the entry of the host's deepest suffix in
 	// a frozen table, as walkHost found it, or 0 (factsTo).
 	deep uint32
 }
 
-func (o *outcome) add(e *Entry, spec int) {
+func (o *outcome) add(e *answer, spec int) {
 	switch {
-	case e.Exception:
+	case e.flags&nodeException != 0:
 		o.exception = true
-	case e.Important:
+	case e.flags&nodeImportant != 0:
 		if !o.hasImp {
-			o.important, o.hasImp = *e, true
+			setAnswer(&o.important, e)
+			o.hasImp = true
 		}
 	case spec > o.bestSpec:
-		o.best, o.bestSpec = *e, spec
+		setAnswer(&o.best, e)
+		o.bestSpec = spec
 	}
 }
 
-// resultTo writes o's result to *out, which must be the zero Entry, and
+// resultTo writes o's result to *out, which must be the zero answer, and
 // reports whether there is one.
-func (o *outcome) resultTo(out *Entry) bool {
-	var e *Entry
+func (o *outcome) resultTo(out *answer) bool {
+	var e *answer
 	switch {
 	case o.hasImp:
 		e = &o.important
 	case o.exception:
-		out.Exception = true
+		out.flags = nodeException
 		return true
 	case o.bestSpec > 0:
 		e = &o.best
 	default:
 		return false
 	}
-	// (setEntry: the entry may have been written field by field, by
+	// (setAnswer: the answer may have been written field by field, by
 	// addHost.)
-	setEntry(out, e)
-	if out.Vendor == "" {
-		out.Vendor = o.vendor
+	setAnswer(out, e)
+	if out.vendor == 0 {
+		out.vendor = o.vendor
 	}
 	return true
 }
 
-// setEntry copies *src to *dst field by field, not as one copy: an Entry
-// written field by field and read back 16 bytes at a time makes the read
-// wait for the writes to reach the cache (a store the CPU cannot forward
-// to a wider load).
-func setEntry(dst, src *Entry) {
-	dst.Vendor, dst.Category, dst.Exception, dst.Important, dst.fromList = src.Vendor, src.Category, src.Exception, src.Important, src.fromList
+// setAnswer copies *src to *dst field by field, not as one copy: an
+// answer written field by field and read back 8 bytes at a time makes
+// the read wait for the writes to reach the cache (a store the CPU
+// cannot forward to a wider load).
+func setAnswer(dst, src *answer) {
+	dst.vendor, dst.category, dst.flags = src.vendor, src.category, src.flags
 }
 
 // addHost is add for the entry of the host node n, written from its
-// fields into o (entryTo), not into an Entry of its own first: add's
-// copy of such an Entry (which entry returns in registers, and a local
-// keeps field by field) read it 16 bytes at a time, and waited for the
-// stores; so did o.best = db.entry(n), which built it in a temporary.
-func (o *outcome) addHost(db *DB, n node, spec int) {
+// fields into o (answerTo), not into an answer of its own first, which
+// add would copy.
+func (o *outcome) addHost(n node, spec int) {
 	switch {
 	case n.flags&nodeException != 0:
 		o.exception = true
 	case n.flags&nodeImportant != 0:
 		if !o.hasImp {
-			db.entryTo(n, &o.important)
+			n.answerTo(&o.important)
 			o.hasImp = true
 		}
 	case spec > o.bestSpec:
-		db.entryTo(n, &o.best)
+		n.answerTo(&o.best)
 		o.bestSpec = spec
 	}
 }
@@ -637,7 +637,7 @@ func (o *outcome) addHost(db *DB, n node, spec int) {
 const urlRuleSpec = 1 << 16
 
 // addURLRule adds a generic rule that matched.
-func (o *outcome) addURLRule(r *rule) { o.add(&r.Entry, urlRuleSpec+len(r.pattern)) }
+func (o *outcome) addURLRule(r *rule) { o.add(&r.ans, urlRuleSpec+len(r.pattern)) }
 
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
@@ -729,10 +729,10 @@ func (db *DB) visitHost(n node, hl int, o *outcome, q *Request, hostEnd int, ix 
 func (db *DB) visitNode(n node, hl int, o *outcome) {
 	o.fact = o.fact || n.flags&nodeFact != 0
 	if n.has() {
-		if o.vendor == "" {
-			o.vendor = db.strs[n.vendor]
+		if o.vendor == 0 {
+			o.vendor = n.vendor
 		}
-		o.addHost(db, n, hl)
+		o.addHost(n, hl)
 	}
 }
 
@@ -743,7 +743,7 @@ func (db *DB) tryHostRefs(refs []ruleRef, hl int, o *outcome, q *Request, hostEn
 	for i := nextPass(refs, 0, q.URL, hostEnd, t); i < len(refs); i = nextPass(refs, i+1, q.URL, hostEnd, t) {
 		x := &refs[i]
 		if x.laterIn(q.URL, hostEnd) && x.r.matchAt(q, hostEnd) {
-			o.add(&x.r.Entry, urlRuleSpec+hl+len(x.r.pattern))
+			o.add(&x.r.ans, urlRuleSpec+hl+len(x.r.pattern))
 		}
 	}
 }
@@ -883,11 +883,17 @@ func parentHost(h string) (string, bool) {
 // (hostTable.deepest); before, the nodes of every suffix are combined on
 // each call (combineHost).
 func (db *DB) LookupHost(host string) (Entry, bool) {
+	a, ok := db.lookupHost(host)
+	return a.entry(), ok
+}
+
+// lookupHost is LookupHost's answer, as an answer.
+func (db *DB) lookupHost(host string) (answer, bool) {
 	if a := db.answers.Load(); a != nil {
 		if k := a.find(&db.hosts, host); k != 0 {
 			return a.list[k-1], true
 		}
-		return Entry{}, false
+		return answer{}, false
 	}
 	return db.combineHost(host)
 }
@@ -900,7 +906,7 @@ func (db *DB) LookupHost(host string) (Entry, bool) {
 // Policy.DecideHost looks its action up (categoryIndex).
 type hostAnswers struct {
 	of   []uint32
-	list []Entry
+	list []answer
 	cat  []uint8
 	// link[j] is what a frozen walk over a host whose deepest suffix in
 	// the table is entry j reads there (hostLink). It is good while the
@@ -909,7 +915,7 @@ type hostAnswers struct {
 	// factList holds the answers of the facts that hostLink.fact gives,
 	// worked out from factsDB, DB.facts as it was when Freeze ran, or
 	// nil when they were not worked out.
-	factList []Entry
+	factList []answer
 	factsDB  *DB
 	// refs holds the rules under each host, host after host
 	// (hostLink.refs), copied from DB.hostRules at Freeze: for a host
@@ -1008,7 +1014,7 @@ func (db *DB) Freeze() {
 	}
 	a := &hostAnswers{of: make([]uint32, db.hosts.len()), link: make([]hostLink, db.hosts.len())}
 	idx := map[node]uint32{}
-	facts := map[Entry]uint32{} // the answers an exception or a list's block gives way to
+	facts := map[answer]uint32{} // the answers an exception or a list's block gives way to
 	keys := db.hosts.keys
 	for j, h := range keys {
 		// The bytes of the host some entries on, which its walk reads
@@ -1041,7 +1047,7 @@ func (db *DB) Freeze() {
 		}
 		k, seen := idx[n]
 		if !seen {
-			k = a.add(db.entry(n))
+			k = a.add(n.answer())
 			idx[n] = k
 		}
 		a.of[j] = k
@@ -1074,7 +1080,7 @@ func (db *DB) factAnswers(a *hostAnswers) {
 		}
 	}
 	a.factsDB = f
-	idx := map[Entry]uint32{}
+	idx := map[answer]uint32{}
 	for j, h := range db.hosts.keys {
 		met, rules := false, false
 		for k := int32(j); k >= 0; k = a.link[k].parent {
@@ -1090,9 +1096,9 @@ func (db *DB) factAnswers(a *hostAnswers) {
 		if !met || rules {
 			continue
 		}
-		var e Entry
+		var e answer
 		q := Request{URL: "https://" + h + "/", Host: h}
-		if !f.matchTo(&q, &e) || e.Exception {
+		if !f.matchTo(&q, &e) || e.exception() {
 			a.link[j].fact = factNone
 			continue
 		}
@@ -1120,32 +1126,32 @@ func (db *DB) factAnswers(a *hostAnswers) {
 // A URL on such a host is then decided by the walk alone, without
 // reading the host's entries and rules (cdn.jsdelivr.net has 14 rules
 // of the lists under it, Google's hosts 27).
-func (db *DB) factsDecide(a *hostAnswers, j int, f Entry) bool {
-	vendor, entry := "", false
+func (db *DB) factsDecide(a *hostAnswers, j int, f answer) bool {
+	vendor, entry := uint32(0), false
 	for k := int32(j); k >= 0; k = a.link[k].parent {
 		if n := db.hosts.nodes[k]; n.has() {
 			entry = true
-			if vendor == "" {
-				vendor = db.strs[n.vendor]
+			if vendor == 0 {
+				vendor = n.vendor
 			}
 		}
 	}
-	gives := func(e Entry) bool {
-		if e.Exception || e.fromList {
+	gives := func(e answer) bool {
+		if e.flags&(nodeException|nodeFromList) != 0 {
 			return true
 		}
-		if e.Vendor == "" {
-			e.Vendor = vendor
+		if e.vendor == 0 {
+			e.vendor = vendor
 		}
 		return e == f
 	}
 	for k := int32(j); k >= 0; k = a.link[k].parent {
 		n := db.hosts.nodes[k]
-		if n.has() && !gives(db.entry(n)) {
+		if n.has() && !gives(n.answer()) {
 			return false
 		}
 		for _, x := range db.rulesOf(n) {
-			if !gives(x.r.Entry) {
+			if !gives(x.r.ans) {
 				return false
 			}
 		}
@@ -1200,33 +1206,33 @@ func (a *hostAnswers) linkRefs(db *DB, j int, h string) {
 }
 
 // add appends the answer e to a.list and returns 1 + its index.
-func (a *hostAnswers) add(e Entry) uint32 {
-	a.list, a.cat = append(a.list, e), append(a.cat, categoryIndex(e.Category))
+func (a *hostAnswers) add(e answer) uint32 {
+	a.list, a.cat = append(a.list, e), append(a.cat, categoryIndex(names.name(e.category)))
 	return uint32(len(a.list))
 }
 
 // combineHost is LookupHost from the nodes of host's suffixes.
-func (db *DB) combineHost(host string) (Entry, bool) {
+func (db *DB) combineHost(host string) (answer, bool) {
 	n, ok, _ := db.combineNodes(host, -1)
 	if !ok {
-		return Entry{}, false
+		return answer{}, false
 	}
 	if f, ok := db.factOf(host, n); ok {
 		return f, true
 	}
-	return db.entry(n), true
+	return n.answer(), true
 }
 
 // factOf returns, for host whose combined node n (combineNodes) is an
 // exception or a list's block, the embedded database's entry for it
 // (DB.facts), and whether there is one to give: none when the
 // combination met no host of the facts (nodeFact).
-func (db *DB) factOf(host string, n node) (Entry, bool) {
+func (db *DB) factOf(host string, n node) (answer, bool) {
 	if n.flags&(nodeException|nodeFromList) == 0 || n.flags&nodeFact == 0 || db.facts == nil {
-		return Entry{}, false
+		return answer{}, false
 	}
-	f, known := db.facts.LookupHost(host)
-	return f, known && !f.Exception
+	f, known := db.facts.lookupHost(host)
+	return f, known && !f.exception()
 }
 
 // combineNodes works out LookupHost's answer as a node of its own (with
@@ -1309,10 +1315,20 @@ func (db *DB) needsURL(host string) bool {
 // script, whose URL is partly guessed, those would take a file name
 // read as a host ("gtm.js") for the file.
 func (db *DB) MatchHost(q *Request) (Entry, bool) {
+	var a answer
+	ok := db.matchHostTo(q, &a)
+	return a.entry(), ok
+}
+
+// matchHostTo is MatchHost, its answer written to *out, which must be the
+// zero answer.
+func (db *DB) matchHostTo(q *Request, out *answer) bool {
 	var o outcome
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	return db.withFactsOf(q, &o)
+	var f answer
+	known := db.factsTo(q, &o, &f)
+	return withFactsTo(&o, &f, known, out)
 }
 
 // hostSpan returns where q's host lies in q.URL, as the caller gave it
@@ -1332,17 +1348,18 @@ func hostSpan(q *Request) (hostStart, hostEnd int) {
 
 // Match decides q against every rule: host entries, rules indexed under
 // the host's suffixes, and generic rules found through the URL's tokens.
-func (db *DB) Match(q *Request) (e Entry, ok bool) {
-	ok = db.matchTo(q, &e)
-	return e, ok
+func (db *DB) Match(q *Request) (Entry, bool) {
+	var a answer
+	ok := db.matchTo(q, &a)
+	return a.entry(), ok
 }
 
 // matchTo is Match, its answer written to *out, which must be the zero
-// Entry. (A decision keeps the answer in memory, for resolve and the
+// answer. (A decision keeps the answer in memory, for resolved and the
 // cache: an Entry that Match returned in registers, written there as
 // seven words and copied 16 bytes at a time to where the decision keeps
 // it, made the copy wait for the stores.)
-func (db *DB) matchTo(q *Request, out *Entry) bool {
+func (db *DB) matchTo(q *Request, out *answer) bool {
 	var o outcome
 	hostStart, hostEnd := q.hostStart, q.hostEnd
 	if hostEnd == 0 {
@@ -1358,17 +1375,17 @@ func (db *DB) matchTo(q *Request, out *Entry) bool {
 		// The facts decide every URL on the host (hostLink.fact): the
 		// walk would read its entries and rules for nothing.
 		if j >= 0 && a.link[j].fact&factDecides != 0 && a.factsDB == db.facts {
-			setEntry(out, &a.factList[a.link[j].fact&^factDecides-1])
+			setAnswer(out, &a.factList[a.link[j].fact&^factDecides-1])
 			return true
 		}
 		db.walkFrozen(a, j, &o, q, hostEnd)
 	} else {
 		db.walkHost(q.Host, &o, q, hostEnd)
 	}
-	var f Entry
+	var f answer
 	known := db.factsTo(q, &o, &f)
 	if factFirst(&o, &f, known) {
-		setEntry(out, &f)
+		setAnswer(out, &f)
 		return true
 	}
 	db.matchGeneric(q, &o, hostStart, hostEnd)
@@ -1788,11 +1805,11 @@ func tokenBits8(w uint64) uint64 {
 }
 
 // factsTo writes the embedded database's answer for q (DB.facts) to *f,
-// which must be the zero Entry, and reports whether there is one that an
+// which must be the zero answer, and reports whether there is one that an
 // exception or a list's block on q gives way to (withFactsTo): none when
 // the walk over q's host (o) met no host of theirs (nodeFact), or when
 // they do not know q, or except it.
-func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
+func (db *DB) factsTo(q *Request, o *outcome, f *answer) bool {
 	if !o.fact || db.facts == nil {
 		return false
 	}
@@ -1802,34 +1819,25 @@ func (db *DB) factsTo(q *Request, o *outcome, f *Entry) bool {
 		case factNone:
 			return false
 		default:
-			setEntry(f, &a.factList[k-1])
+			setAnswer(f, &a.factList[k-1])
 			return true
 		}
 	}
-	return db.facts.matchTo(q, f) && !f.Exception
+	return db.facts.matchTo(q, f) && !f.exception()
 }
 
-// withFactsTo writes to *out, which must be the zero Entry, o's result,
+// withFactsTo writes to *out, which must be the zero answer, o's result,
 // or *f, the embedded database's answer for the request when there is
 // one (known; factsTo), in its place when it is an exception or a list's
 // block: an exception cancels the lists' blocks, not those facts, and a
 // list's block gives way to them, its $important included, which only
 // ever beat exceptions.
-func withFactsTo(o *outcome, f *Entry, known bool, out *Entry) bool {
+func withFactsTo(o *outcome, f *answer, known bool, out *answer) bool {
 	ok := o.resultTo(out)
-	if ok && known && (out.Exception || out.fromList) {
-		setEntry(out, f)
+	if ok && known && out.flags&(nodeException|nodeFromList) != 0 {
+		setAnswer(out, f)
 	}
 	return ok
-}
-
-// withFactsOf is withFactsTo with the embedded database's answer for q,
-// for a caller that has not asked for it before.
-func (db *DB) withFactsOf(q *Request, o *outcome) (e Entry, ok bool) {
-	var f Entry
-	known := db.factsTo(q, o, &f)
-	ok = withFactsTo(o, &f, known, &e)
-	return e, ok
 }
 
 // factFirst reports whether f, the embedded database's answer for the
@@ -1843,13 +1851,13 @@ func (db *DB) withFactsOf(q *Request, o *outcome) (e Entry, ok bool) {
 // (an ad server's query, a CDN's combined files) took most of a cold
 // decision's time in the token scan. An operator's own list naming
 // another category for the host is still matched in full.
-func factFirst(o *outcome, f *Entry, known bool) bool {
+func factFirst(o *outcome, f *answer, known bool) bool {
 	if !known {
 		return false
 	}
-	var e Entry
+	var e answer
 	ok := o.resultTo(&e)
-	return ok && (e.Exception || e.fromList || e == *f)
+	return ok && (e.flags&(nodeException|nodeFromList) != 0 || e == *f)
 }
 
 // matchEdges tries the rules in DB.edges whose leading token may end

@@ -290,10 +290,10 @@ func TestHostIndex(t *testing.T) {
 	for c := 1; c < 256; c++ {
 		urls = append(urls, "https://cdn.example/"+string(rune(c))+"bc/d/e", "https://x.cdn.example/"+string(byte(c)))
 	}
-	whole := map[string]answer{}
+	whole := map[string]entryOK{}
 	for _, u := range urls {
 		e, ok := db.Match(requestFor(u, "", TypeImage))
-		whole[u] = answer{e, ok}
+		whole[u] = entryOK{e, ok}
 	}
 	db.Freeze()
 	ix := db.hostIndex.Load()
@@ -307,7 +307,7 @@ func TestHostIndex(t *testing.T) {
 	matched := 0
 	for _, u := range urls {
 		e, ok := db.Match(requestFor(u, "", TypeImage))
-		if (answer{e, ok}) != whole[u] {
+		if (entryOK{e, ok}) != whole[u] {
 			t.Errorf("%q: split %+v %v, whole list %+v %v", u, e, ok, whole[u].e, whole[u].ok)
 		}
 		if ok {
@@ -1163,7 +1163,7 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 	hostStart, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	return db.withFactsOf(q, &o)
+	return withFactsOf(db, q, &o)
 }
 
 // answeredFirst reports whether Match answers q from the embedded
@@ -1172,7 +1172,7 @@ func answeredFirst(db *DB, q *Request) bool {
 	var o outcome
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	var f Entry
+	var f answer
 	known := db.factsTo(q, &o, &f)
 	return factFirst(&o, &f, known)
 }
@@ -1488,7 +1488,8 @@ func TestDecideRequestSpan(t *testing.T) {
 						if query != "" {
 							u += "?" + query
 						}
-						e, ok := db.Match(&Request{URL: strings.ToLower(u), Host: host, PageHost: "shop.example", Type: ty})
+						var e answer
+						ok := db.matchTo(&Request{URL: strings.ToLower(u), Host: host, PageHost: "shop.example", Type: ty}, &e)
 						want := p.resolved(host, &e, ok)
 						var got Verdict
 						for sight := 1; sight <= 4; sight++ {
@@ -1555,9 +1556,9 @@ func TestFactAnswers(t *testing.T) {
 			if !o.fact {
 				continue
 			}
-			var got, want Entry
+			var got, want answer
 			gotOK := db.factsTo(&q, &o, &got)
-			wantOK := db.facts.matchTo(&q, &want) && !want.Exception
+			wantOK := db.facts.matchTo(&q, &want) && !want.exception()
 			if gotOK != wantOK || gotOK && got != want {
 				t.Fatalf("%s: factsTo gives %+v %v, the facts %+v %v", q.URL, got, gotOK, want, wantOK)
 			}
@@ -1589,7 +1590,7 @@ func TestFactAnswers(t *testing.T) {
 		var o outcome
 		_, hostEnd := hostSpan(&q)
 		ex.walkHost(h, &o, &q, hostEnd)
-		var e Entry
+		var e answer
 		if got, want := ex.factsTo(&q, &o, &e), h == "blocked.example"; got != want || ex.answers.Load().link[o.deep-1].fact == 0 {
 			t.Errorf("%s: factsTo gives %v (%+v), want %v, from the answers worked out", h, got, e, want)
 		}
@@ -1611,14 +1612,14 @@ func matchWalking(db *DB, q *Request) (Entry, bool) {
 	var o outcome
 	hostStart, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	var f, out Entry
+	var f, out answer
 	known := db.factsTo(q, &o, &f)
 	if factFirst(&o, &f, known) {
-		return f, true
+		return f.entry(), true
 	}
 	db.matchGeneric(q, &o, hostStart, hostEnd)
 	ok := withFactsTo(&o, &f, known, &out)
-	return out, ok
+	return out.entry(), ok
 }
 
 // TestFactsDecideCorpus checks Match against the walk (matchWalking), and

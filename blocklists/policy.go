@@ -334,7 +334,7 @@ func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) (action, ca
 	// steps, done once for each answer instead of on each decision.
 	a := db.answers.Load()
 	if a == nil || len(p.Allow) != 0 || len(p.Deny) != 0 {
-		e, ok := db.LookupHost(host)
+		e, ok := db.lookupHost(host)
 		v := p.resolved(host, &e, ok)
 		return v.Action, v.Category, v.Vendor, v.Host
 	}
@@ -344,13 +344,14 @@ func (p *Policy) hostVerdict(pageHost, host string, thirdParty bool) (action, ca
 		return (*acts)[len(Categories)], "unknown", "", host
 	}
 	e, c := &a.list[k-1], a.cat[k-1]
-	switch {
-	case e.Exception:
+	if e.exception() {
 		return ActionKeep, "unknown", "", host
-	case c == catOther:
-		return p.action(e.Category), e.Category, e.Vendor, host
 	}
-	return (*acts)[c], e.Category, e.Vendor, host
+	category, vendor = names.name(e.category), names.name(e.vendor)
+	if c == catOther {
+		return p.action(category), category, vendor, host
+	}
+	return (*acts)[c], category, vendor, host
 }
 
 // categoryActions returns the action of each of Categories, then of
@@ -464,7 +465,7 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 		// so that the hold does not wait for them.
 		st.cache.prefetchHeld(k)
 	}
-	var e Entry
+	var e answer
 	ok := db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &e)
 	if st.cache.admit(k, ds) {
 		st.cache.hold(k, &e, ok)
@@ -649,10 +650,10 @@ func (s *shapeTest) matches(path, query string) bool {
 // while the collector marks buffers every pointer written and, when the
 // buffer fills, shades them all in the decision that filled it;
 // docs/blocklists.md, What made it faster.)
-func (p *Policy) resolved(host string, e *Entry, ok bool) (v Verdict) {
+func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 	v.Host, v.Category = host, "unknown"
-	if ok && !e.Exception {
-		v.Category, v.Vendor = e.Category, e.Vendor
+	if ok && !e.exception() {
+		v.Category, v.Vendor = names.name(e.category), names.name(e.vendor)
 	}
 	switch {
 	case len(p.Allow) > 0 && matchesAny(host, p.Allow):
@@ -662,7 +663,7 @@ func (p *Policy) resolved(host string, e *Entry, ok bool) (v Verdict) {
 		if v.Action == "" {
 			v.Action = ActionRemove
 		}
-	case ok && e.Exception:
+	case ok && e.exception():
 		v.Action = ActionKeep
 	default:
 		v.Action = p.action(v.Category)
@@ -727,7 +728,8 @@ func (p *Policy) decideNamed(pageHost, host, path string) Verdict {
 	u := []byte("https://" + host + path)
 	lowerASCII(u) // the rules match a lower-case URL
 	q := Request{URL: string(u), Host: host, PageHost: pageHost, Type: TypeAll}
-	e, ok := p.DB().MatchHost(&q)
+	var e answer
+	ok := p.DB().matchHostTo(&q, &e)
 	return p.resolved(host, &e, ok)
 }
 

@@ -295,32 +295,46 @@ func TestIndexPairEnds(t *testing.T) {
 	}
 }
 
-// TestOutcomeResultFields checks the functions that write an Entry field
-// by field: setEntry (through outcome.resultTo) and DB.entryTo (a host
-// node's entry) each name every field of Entry, and a field added to
-// Entry must be added there too.
+// TestOutcomeResultFields checks the functions that copy an answer
+// field by field, setAnswer (through outcome.resultTo) and node.answerTo
+// (a host node's entry), and those that turn an Entry into an answer and
+// back (answerNamed, answer.entry): each names every field, and a field
+// added to answer or Entry must be added there too.
 func TestOutcomeResultFields(t *testing.T) {
-	var want []string
-	for f := range reflect.TypeFor[Entry]().Fields() {
-		want = append(want, f.Name)
+	fields := func(ty reflect.Type) (names []string) {
+		for f := range ty.Fields() {
+			names = append(names, f.Name)
+		}
+		return names
 	}
-	e := Entry{Vendor: "v", Category: "c", Exception: true, Important: true, fromList: true}
-	o := outcome{hasImp: true, important: e}
-	var got Entry
-	if ok := o.resultTo(&got); !ok || got != e {
-		t.Errorf("resultTo of %+v: %+v %v", e, got, ok)
-	}
-	for _, e := range []Entry{e, {Vendor: "v", Category: "c", fromList: true}, {Category: "c", Important: true}} {
+	for _, e := range []Entry{
+		{Vendor: "v", Category: "c", Exception: true, Important: true, fromList: true},
+		{Vendor: "v", Category: "c", fromList: true},
+		{Category: "c", Important: true},
+		{Vendor: "w", Exception: true},
+	} {
+		a := testAnswer(e)
+		if got := a.entry(); got != e {
+			t.Errorf("%+v as an answer and back: %+v", e, got)
+		}
+		o := outcome{hasImp: true, important: a}
+		var got answer
+		if ok := o.resultTo(&got); !ok || got != a {
+			t.Errorf("resultTo of %+v: %+v %v", a, got, ok)
+		}
 		db := NewDB()
 		db.AddHost("t.example", e)
 		n, _ := db.hosts.get("t.example")
-		var got Entry
-		if db.entryTo(n, &got); got != e {
-			t.Errorf("entryTo of the node for %+v: %+v", e, got)
+		got = answer{}
+		if n.answerTo(&got); got.entry() != e {
+			t.Errorf("answerTo of the node for %+v: %+v", e, got.entry())
 		}
 	}
-	if !slices.Equal(want, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
-		t.Errorf("Entry's fields are %v: setEntry and DB.entryTo copy Vendor, Category, Exception, Important and fromList", want)
+	if f := fields(reflect.TypeFor[answer]()); !slices.Equal(f, []string{"vendor", "category", "flags"}) {
+		t.Errorf("answer's fields are %v: setAnswer and node.answerTo copy vendor, category and flags", f)
+	}
+	if f := fields(reflect.TypeFor[Entry]()); !slices.Equal(f, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
+		t.Errorf("Entry's fields are %v: answerNamed and answer.entry turn Vendor, Category, Exception, Important and fromList into an answer and back", f)
 	}
 }
 
