@@ -1356,9 +1356,8 @@ func (db *DB) Match(q *Request) (Entry, bool) {
 
 // matchTo is Match, its answer written to *out, which must be the zero
 // answer. (A decision keeps the answer in memory, for resolved and the
-// cache: an Entry that Match returned in registers, written there as
-// seven words and copied 16 bytes at a time to where the decision keeps
-// it, made the copy wait for the stores.)
+// cache: an answer returned in registers and stored where the decision
+// keeps it, then copied whole, made the copy wait for the stores.)
 func (db *DB) matchTo(q *Request, out *answer) bool {
 	var o outcome
 	hostStart, hostEnd := q.hostStart, q.hostEnd

@@ -484,12 +484,12 @@ func keyRoom(pageHost, scheme, host, path, query string) int {
 }
 
 // keyStack is the room for a decision's key on its stack; a longer one
-// is built in a pooled buffer (keyPool). On the stack, the only pointers
-// a first decision writes through the write barrier are its answer's
-// strings, where the pool's Get and Put and the buffer stored back wrote
-// three more: while the collector marks, each pointer written is
-// buffered by the barrier, and the decision that fills the buffer shades
-// all of them (docs/blocklists.md, What made it faster). 512 bytes hold the key of
+// is built in a pooled buffer (keyPool). On the stack, a decision writes
+// no pointer to memory (its answer holds none: answer), where the pool's
+// Get and Put and the buffer stored back wrote three: while the
+// collector marks, each pointer written is buffered by the write
+// barrier, and the decision that fills the buffer shades all of them
+// (docs/blocklists.md, What made it faster). 512 bytes hold the key of
 // 98% of the URLs pages name (7,631 of make bench's 7,801 corpus URLs,
 // whose p99 is 745 bytes); zeroing them takes eight 64-byte steps.
 const keyStack = 512
@@ -644,7 +644,8 @@ func (s *shapeTest) matches(path, query string) bool {
 
 // resolved turns the DB's answer for a third-party host into its
 // verdict: the operator's allow and deny hosts first, then the lists'
-// exceptions, then the category's action. (The verdict is returned, and
+// exceptions, then the category's action. The answer's names are looked
+// up here, where a decision's strings are first made. (The verdict is returned, and
 // built in a variable of its own: written through a pointer, each of its
 // strings went through the garbage collector's write barrier, which
 // while the collector marks buffers every pointer written and, when the
