@@ -151,12 +151,6 @@ func (n node) answerTo(a *answer) {
 	a.vendor, a.category, a.flags = n.vendor, n.category, n.flags&answerFlags
 }
 
-// entry expands a node's entry.
-func (db *DB) entry(n node) Entry {
-	a := n.answer()
-	return a.entry()
-}
-
 // intern returns s's index in names, through db's own map of the names
 // it has interned, so that a list's load takes the names' lock once a
 // name, and the last name it asked for, which a list's every line asks

@@ -597,6 +597,12 @@ func matchEvery(db *DB, q *Request) (Entry, bool) {
 	return withFactsOf(db, q, &o)
 }
 
+// entry expands a node's entry.
+func (db *DB) entry(n node) Entry {
+	a := n.answer()
+	return a.entry()
+}
+
 // withFactsOf is withFactsTo with the embedded database's answer for q,
 // for a caller that has not asked for it before.
 func withFactsOf(db *DB, q *Request, o *outcome) (Entry, bool) {
