@@ -164,7 +164,9 @@ func (db *DB) intern(s string) uint32 {
 	}
 	i, ok := db.strIdx[s]
 	if !ok {
-		i = names.intern(s)
+		if i, ok = names.intern(s); !ok {
+			return 0
+		}
 		db.strIdx[names.name(i)] = i
 	}
 	db.lastName, db.lastIdx = names.name(i), i
@@ -180,28 +182,49 @@ func (db *DB) intern(s string) uint32 {
 // embedded database's vendors and categories and those of the
 // operator's lists (their categories, and the vendors that files in the
 // project's own format name), and a list loaded again with the same
-// names adds none.
+// names adds none. So that lists whose vendor names change at each
+// refresh cannot grow it without end, it holds maxNames at most: past
+// that, a new vendor name is not kept (its entry keeps its category),
+// and a list that names one reports the line (parseOwn). The categories
+// are in it from the start.
 var names = newNameTable()
+
+// maxNames is how many names the process keeps: the embedded database
+// names 2,928 with the categories, and the lists' formats other than the
+// project's own name none but their category.
+const maxNames = 1 << 18
 
 type nameTable struct {
 	mu   sync.Mutex
 	idx  map[string]uint32
 	list atomic.Pointer[[]string]
+	max  int // maxNames, but in tests
 }
 
+// newNameTable returns a table that holds "", the categories and
+// "unknown", which the table's most never keeps out.
 func newNameTable() *nameTable {
-	t := &nameTable{idx: map[string]uint32{"": 0}}
-	t.list.Store(&[]string{""})
+	l := append([]string{""}, Categories...)
+	l = append(l, "unknown")
+	t := &nameTable{idx: map[string]uint32{}, max: maxNames}
+	for i, s := range l {
+		t.idx[s] = uint32(i)
+	}
+	t.list.Store(&l)
 	return t
 }
 
 // intern returns s's index, adding s (a copy: a list's name is often a
-// slice of its line, whose buffer the table would keep) if it is new.
-func (t *nameTable) intern(s string) uint32 {
+// slice of its line, whose buffer the table would keep) if it is new,
+// and false for a new name when the table holds its most.
+func (t *nameTable) intern(s string) (uint32, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if i, ok := t.idx[s]; ok {
-		return i
+		return i, true
+	}
+	if len(*t.list.Load()) >= t.max {
+		return 0, false
 	}
 	s = strings.Clone(s)
 	l := append(*t.list.Load(), s)
@@ -210,7 +233,7 @@ func (t *nameTable) intern(s string) uint32 {
 	// Readers load the list without the lock: the new header is
 	// published whole, and the entries before it are never written again.
 	t.list.Store(&l)
-	return i
+	return i, true
 }
 
 // name returns the name of index i, which intern returned.
@@ -1473,6 +1496,10 @@ func parseOwn(db *DB, st *ListStats, l string) {
 		if !validHost(host) {
 			st.bad("invalid host %q", clipString(host))
 			return
+		}
+		if f[3] != "" && db.intern(f[3]) == 0 {
+			st.bad("vendor name %q not kept: the process holds %d names, its most; the entry keeps its category", clipString(f[3]), maxNames)
+			f[3] = ""
 		}
 		e := Entry{Vendor: f[3], Category: f[1]}
 		if path == "" {

@@ -858,7 +858,7 @@ func mustParse(t testing.TB, list string, f Format, c string) *DB {
 // one index whichever DB or goroutine interns it, "" is 0, and each
 // index gives its name back, while other goroutines add names.
 func TestNames(t *testing.T) {
-	if names.intern("") != 0 || names.name(0) != "" {
+	if nameIndex("") != 0 || names.name(0) != "" {
 		t.Fatal(`"" is not names' index 0`)
 	}
 	a, b := NewDB(), NewDB()
@@ -888,10 +888,70 @@ func TestNames(t *testing.T) {
 	wg.Wait()
 	for g := range goroutines {
 		for i, x := range got[g] {
-			if want := names.intern(fmt.Sprintf("TestNames vendor %d", (i+g*17)%each)); x != want {
+			if want := nameIndex(fmt.Sprintf("TestNames vendor %d", (i+g*17)%each)); x != want {
 				t.Fatalf("goroutine %d's name %d has index %d, the table says %d", g, i, x, want)
 			}
 		}
+	}
+}
+
+// nameIndex is names' index of s, which the test needs it to keep.
+func nameIndex(s string) uint32 {
+	i, ok := names.intern(s)
+	if !ok {
+		panic("names holds its most: " + s + " not kept")
+	}
+	return i
+}
+
+// TestNamesBounded checks that the table of names stops at its most (a
+// list whose vendor names change at each refresh would grow it without
+// end): a new name is not kept, a known one still is, and a line of the
+// project's own format that names a new vendor then is reported with
+// its place, its entry added with its category and no vendor.
+func TestNamesBounded(t *testing.T) {
+	names.mu.Lock()
+	held, was := len(*names.list.Load()), names.max
+	names.max = held + 1
+	names.mu.Unlock()
+	defer func() {
+		names.mu.Lock()
+		names.max = was
+		names.mu.Unlock()
+	}()
+	own := "host | analytics | b1.example | TestNamesBounded first\n" +
+		"host | advertising | b2.example | TestNamesBounded second\n" +
+		"host | social | b3.example/px | TestNamesBounded third\n" +
+		"host | social | b4.example | TestNamesBounded first\n"
+	db, st, err := ParseList(strings.NewReader(own), "own.txt", FormatOwn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range st.Errors {
+		got = append(got, e.Error())
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "own.txt:2: vendor name") || !strings.HasPrefix(got[1], "own.txt:3: vendor name") {
+		t.Errorf("errors %q, want lines 2 and 3's vendor names reported", got)
+	}
+	for _, c := range []struct {
+		host, path string
+		want       Entry
+	}{
+		{"b1.example", "/", Entry{Vendor: "TestNamesBounded first", Category: "analytics"}},
+		{"b2.example", "/", Entry{Category: "advertising"}},
+		{"b3.example", "/px", Entry{Category: "social"}},
+		{"b4.example", "/", Entry{Vendor: "TestNamesBounded first", Category: "social"}},
+	} {
+		if got, ok := lookup(db, c.host, c.path); !ok || got != c.want {
+			t.Errorf("%s%s gives %+v %v, want %+v", c.host, c.path, got, ok, c.want)
+		}
+	}
+	if _, ok := names.intern("TestNamesBounded fifth"); ok {
+		t.Error("a new name was kept past the table's most")
+	}
+	if i, ok := names.intern("analytics"); !ok || names.name(i) != "analytics" {
+		t.Error("a known name was refused once the table was full")
 	}
 }
 

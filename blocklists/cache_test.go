@@ -553,5 +553,5 @@ func heldCount(c *urlCache, k urlKey) int {
 
 // testAnswer is e as an answer.
 func testAnswer(e Entry) answer {
-	return answerNamed(e, names.intern(e.Vendor), names.intern(e.Category))
+	return answerNamed(e, nameIndex(e.Vendor), nameIndex(e.Category))
 }
