@@ -401,7 +401,9 @@ func mergeAnswer(old, e answer) answer {
 	return e
 }
 
-// AddHost adds an entry for host and its subdomains.
+// AddHost adds an entry for host and its subdomains. Once the process
+// holds maxNames vendor and category names, a new vendor name is not
+// kept (names), as for AddPath.
 func (db *DB) AddHost(host string, e Entry) {
 	db.flushHosts()
 	db.addHost(db.hosts.ref(host), db.answerOf(e))
