@@ -111,7 +111,7 @@ const answerFlags = nodeException | nodeImportant | nodeFromList
 func (a *answer) exception() bool { return a.flags&nodeException != 0 }
 
 // entry expands a into an Entry.
-func (a *answer) entry() Entry {
+func (a answer) entry() Entry {
 	return Entry{
 		Vendor: names.name(a.vendor), Category: names.name(a.category),
 		Exception: a.flags&nodeException != 0, Important: a.flags&nodeImportant != 0, fromList: a.flags&nodeFromList != 0,
@@ -120,13 +120,7 @@ func (a *answer) entry() Entry {
 
 // answerOf is e as an answer, its names interned.
 func (db *DB) answerOf(e Entry) answer {
-	return answerNamed(e, db.intern(e.Vendor), db.intern(e.Category))
-}
-
-// answerNamed is e as an answer whose vendor and category are the names
-// of those indexes.
-func answerNamed(e Entry, vendor, category uint32) answer {
-	a := answer{vendor: vendor, category: category}
+	a := answer{vendor: db.intern(e.Vendor), category: db.intern(e.Category)}
 	if e.Exception {
 		a.flags |= nodeException
 	}
@@ -140,8 +134,9 @@ func answerNamed(e Entry, vendor, category uint32) answer {
 }
 
 // answer is a node's entry as an answer.
-func (n node) answer() answer {
-	return answer{vendor: n.vendor, category: n.category, flags: n.flags & answerFlags}
+func (n node) answer() (a answer) {
+	n.answerTo(&a)
+	return a
 }
 
 // answerTo writes n's entry to *a field by field. (An answer built
@@ -151,10 +146,10 @@ func (n node) answerTo(a *answer) {
 	a.vendor, a.category, a.flags = n.vendor, n.category, n.flags&answerFlags
 }
 
-// intern returns s's index in names, through db's own map of the names
-// it has interned, so that a list's load takes the names' lock once a
-// name, and the last name it asked for, which a list's every line asks
-// for again (its category).
+// intern returns s's index in names, or 0 when the table holds its most
+// and s is new. It keeps the last name it returned, which a list's
+// every line asks for again (its category), so that a list's load does
+// not take the names' lock for each line.
 func (db *DB) intern(s string) uint32 {
 	if s == "" {
 		return 0
@@ -162,12 +157,9 @@ func (db *DB) intern(s string) uint32 {
 	if s == db.lastName {
 		return db.lastIdx
 	}
-	i, ok := db.strIdx[s]
+	i, ok := names.intern(s)
 	if !ok {
-		if i, ok = names.intern(s); !ok {
-			return 0
-		}
-		db.strIdx[names.name(i)] = i
+		return 0
 	}
 	db.lastName, db.lastIdx = names.name(i), i
 	return i
@@ -244,8 +236,7 @@ func (t *nameTable) name(i uint32) string { return (*t.list.Load())[i] }
 type DB struct {
 	hosts     hostTable
 	hostRules [][]ruleRef
-	strIdx    map[string]uint32 // the names this DB has interned, and their indexes in names
-	lastName  string            // the name intern returned last, and its index
+	lastName  string // the name intern returned last, and its index
 	lastIdx   uint32
 	// tokens indexes generic URL rules by one token a matching URL must
 	// contain (tokenTable finds a token's rules by its hash, tokenBits
@@ -360,7 +351,7 @@ func NewDB() *DB {
 }
 
 func newDB(hosts int) *DB {
-	return &DB{hosts: newHostTable(hosts), strIdx: map[string]uint32{}, tokenBits: new([(tokenMask + 1) / 64]uint64), screen: new([(screenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
+	return &DB{hosts: newHostTable(hosts), tokenBits: new([(tokenMask + 1) / 64]uint64), screen: new([(screenMask + 1) / 64]uint64), edgeBits: new([(edgeMask + 1) / 64]uint64)}
 }
 
 // Len is the number of host entries and URL rules.

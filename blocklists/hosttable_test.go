@@ -223,7 +223,7 @@ func lookupHostBrute(db *DB, host string) (Entry, bool) {
 	if n.vendor == 0 {
 		n.vendor = vendor
 	}
-	return db.entry(n), true
+	return n.answer().entry(), true
 }
 
 // randomHostDB returns a DB of entries for random suffixes of n random

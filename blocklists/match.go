@@ -1326,9 +1326,7 @@ func (db *DB) matchHostTo(q *Request, out *answer) bool {
 	var o outcome
 	_, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
-	var f answer
-	known := db.factsTo(q, &o, &f)
-	return withFactsTo(&o, &f, known, out)
+	return db.withFactsOf(q, &o, out)
 }
 
 // hostSpan returns where q's host lies in q.URL, as the caller gave it
@@ -1837,6 +1835,14 @@ func withFactsTo(o *outcome, f *answer, known bool, out *answer) bool {
 		setAnswer(out, f)
 	}
 	return ok
+}
+
+// withFactsOf is withFactsTo with the embedded database's answer for q,
+// for a caller that has not asked for it before.
+func (db *DB) withFactsOf(q *Request, o *outcome, out *answer) bool {
+	var f answer
+	known := db.factsTo(q, o, &f)
+	return withFactsTo(o, &f, known, out)
 }
 
 // factFirst reports whether f, the embedded database's answer for the

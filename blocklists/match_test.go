@@ -1163,7 +1163,7 @@ func matchFull(db *DB, q *Request) (Entry, bool) {
 	hostStart, hostEnd := hostSpan(q)
 	db.walkHost(q.Host, &o, q, hostEnd)
 	db.matchGeneric(q, &o, hostStart, hostEnd)
-	return withFactsOf(db, q, &o)
+	return withFactsEntry(db, q, &o)
 }
 
 // answeredFirst reports whether Match answers q from the embedded

@@ -298,7 +298,7 @@ func TestIndexPairEnds(t *testing.T) {
 // TestOutcomeResultFields checks the functions that copy an answer
 // field by field, setAnswer (through outcome.resultTo) and node.answerTo
 // (a host node's entry), and those that turn an Entry into an answer and
-// back (answerNamed, answer.entry): each names every field, and a field
+// back (DB.answerOf, answer.entry): each names every field, and a field
 // added to answer or Entry must be added there too.
 func TestOutcomeResultFields(t *testing.T) {
 	fields := func(ty reflect.Type) (names []string) {
@@ -334,7 +334,7 @@ func TestOutcomeResultFields(t *testing.T) {
 		t.Errorf("answer's fields are %v: setAnswer and node.answerTo copy vendor, category and flags", f)
 	}
 	if f := fields(reflect.TypeFor[Entry]()); !slices.Equal(f, []string{"Vendor", "Category", "Exception", "Important", "fromList"}) {
-		t.Errorf("Entry's fields are %v: answerNamed and answer.entry turn Vendor, Category, Exception, Important and fromList into an answer and back", f)
+		t.Errorf("Entry's fields are %v: DB.answerOf and answer.entry turn Vendor, Category, Exception, Important and fromList into an answer and back", f)
 	}
 }
 
