@@ -213,11 +213,27 @@ func (t *hostTable) refHashed(host string, x uint64) *node {
 // key is not the suffix's, a tag matched by chance, and the walk is done
 // again with keys compared at each suffix (deepestExact).
 func (t *hostTable) deepest(host string) int {
-	if len(t.slots) == 0 {
+	cand, at := t.deepestCandidate(host)
+	if cand < 0 {
 		return -1
 	}
+	if t.keys[cand] == host[at:] {
+		return cand
+	}
+	return t.deepestExact(host)
+}
+
+// deepestCandidate is deepest's walk without its compare of keys: the
+// index of the entry whose tag the deepest suffix of host with one has,
+// and where that suffix starts in host; -1 when no suffix has one. The
+// caller compares the entry's key with host[at:], and walks again with
+// deepestExact when they differ.
+func (t *hostTable) deepestCandidate(host string) (cand, at int) {
+	if len(t.slots) == 0 {
+		return -1, 0
+	}
 	// cand is -2 until the dot before the top-level domain is passed.
-	cand, at := -2, 0
+	cand, at = -2, 0
 	acc, e := t.k0, len(host)
 	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
@@ -265,12 +281,9 @@ func (t *hostTable) deepest(host string) int {
 		e -= 8
 	}
 	if cand < 0 {
-		return -1
+		return -1, 0
 	}
-	if t.keys[cand] == host[at:] {
-		return cand
-	}
-	return t.deepestExact(host)
+	return cand, at
 }
 
 // maybe reports whether a key hashed x may be in the table: false when

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestHostTable checks the table against a Go map: every key added is
@@ -104,6 +105,9 @@ func TestHashSuffixes(t *testing.T) {
 			if j := db.hosts.deepest(host); j != 0 {
 				t.Fatalf("deepest(%q) over a DB of %q = %d, want 0", host, s, j)
 			}
+			if j := db.answers.Load().deepest(&db.hosts, host); j != 0 {
+				t.Fatalf("deepest(%q) from the records of a DB of %q = %d, want 0", host, s, j)
+			}
 		}
 	}
 }
@@ -113,7 +117,9 @@ func TestHashSuffixes(t *testing.T) {
 // a slot with the tag of a suffix that is not in the table, on that
 // suffix's probe sequence, holding another key's entry. The walk takes
 // that entry for its candidate, and its check of the candidate's key must
-// send it to the exact walk.
+// send it to the exact walk. The walk of a frozen DB, which compares the
+// candidate's key in its record (hostAnswers.deepest), is checked the
+// same way, and for hosts added to the table after its records were made.
 func TestDeepestTags(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	forged := 0
@@ -124,6 +130,16 @@ func TestDeepestTags(t *testing.T) {
 				if r.IntN(2) == 0 {
 					tab.ref(s)
 				}
+			}
+		}
+		a := recordsOf(&tab)
+		check := func(host string, want int, what string) {
+			t.Helper()
+			if got := tab.deepest(host); got != want {
+				t.Fatalf("deepest(%q)%s = %d, want %d", host, what, got, want)
+			}
+			if got := a.deepest(&tab, host); got != want {
+				t.Fatalf("deepest(%q) from the records%s = %d, want %d", host, what, got, want)
 			}
 		}
 		for range 50 {
@@ -139,9 +155,7 @@ func TestDeepestTags(t *testing.T) {
 					break
 				}
 			}
-			if got := tab.deepest(host); got != want {
-				t.Fatalf("deepest(%q) = %d, want %d", host, got, want)
-			}
+			check(host, want, "")
 			if deep == 0 || tab.len() == 0 {
 				continue // no suffix deeper than the answer is absent
 			}
@@ -152,15 +166,50 @@ func TestDeepestTags(t *testing.T) {
 			free, _ := tab.probe("\x00", x) // no key is "\x00": the sequence's free slot
 			saved := slices.Clone(tab.slots)
 			tab.slots[free] = hostSlot{tag: uint32(x >> 32), idx: uint32(1 + r.IntN(tab.len()))}
-			if got := tab.deepest(host); got != want {
-				t.Fatalf("deepest(%q) with a chance match of tags = %d, want %d", host, got, want)
-			}
+			check(host, want, " with a chance match of tags")
 			tab.slots = saved
 			forged++
+		}
+		// Hosts added after the records were made: the walk compares
+		// their keys in the table.
+		for range 5 {
+			host := randomHost(r)
+			tab.ref(host)
+			check(host, tab.index(host), " added after the records")
 		}
 	}
 	if forged < 100 {
 		t.Fatalf("only %d chance matches made", forged)
+	}
+}
+
+// recordsOf returns the records of tab's hosts, as Freeze makes them,
+// for a walk of tab by hostAnswers.deepest.
+func recordsOf(tab *hostTable) *hostAnswers {
+	a := &hostAnswers{recs: make([]hostRec, tab.len())}
+	for j, k := range tab.keys {
+		a.recs[j].setHost(k)
+	}
+	return a
+}
+
+// TestHostRec checks that a host's record is one line of the CPU's cache
+// (64 bytes), as the walk's one read of it assumes, and that it holds a
+// host of hostRecKey bytes whole and a longer one's length alone.
+func TestHostRec(t *testing.T) {
+	if n := unsafe.Sizeof(hostRec{}); n != 64 {
+		t.Fatalf("a hostRec takes %d bytes, want 64", n)
+	}
+	var r hostRec
+	h := strings.Repeat("a", hostRecKey-len(".example")) + ".example"
+	r.setHost(h)
+	if int(r.l.hl) != len(h) || string(r.key[:r.l.hl]) != h {
+		t.Fatalf("the record of %q holds %d bytes, %q", h, r.l.hl, r.key[:])
+	}
+	r = hostRec{}
+	r.setHost("b" + h)
+	if int(r.l.hl) != len(h)+1 || string(r.key[:]) != ("b" + h)[:hostRecKey] {
+		t.Fatalf("the record of %q holds %d bytes, %q", "b"+h, r.l.hl, r.key[:])
 	}
 }
 

@@ -301,7 +301,7 @@ func TestHostIndex(t *testing.T) {
 		t.Fatal("Freeze made no index of the host's rules")
 	}
 	// The frozen walk reads the index's parts from the host's link.
-	if l := db.answers.Load().link[db.hosts.index("cdn.example")]; l.nrefs != splitRefs {
+	if l := db.answers.Load().recs[db.hosts.index("cdn.example")].l; l.nrefs != splitRefs {
 		t.Fatalf("cdn.example's link: %+v, want its split rules", l)
 	}
 	matched := 0
@@ -1446,12 +1446,14 @@ func TestFrozenWalk(t *testing.T) {
 	want := walk()
 	db.Freeze()
 	a := db.answers.Load()
-	if a == nil || len(a.link) != db.hosts.len() {
-		t.Fatal("Freeze left no links: the test does not test the frozen walk")
+	if a == nil || len(a.recs) != db.hosts.len() {
+		t.Fatal("Freeze left no records: the test does not test the frozen walk")
 	}
-	// The frozen walk reads a host's few rules from its link.
-	if j := db.hosts.index("b.a.example"); j < 0 || a.link[j].nrefs != 1 || int(a.link[j].hl) != len("b.a.example") {
-		t.Fatalf("b.a.example's link: %+v, want its one rule and its length", a.link[max(j, 0)])
+	// The frozen walk reads a host's few rules from its link, and its
+	// node and its bytes from its record.
+	if j := db.hosts.index("b.a.example"); j < 0 || a.recs[j].l.nrefs != 1 || int(a.recs[j].l.hl) != len("b.a.example") ||
+		string(a.recs[j].key[:a.recs[j].l.hl]) != "b.a.example" || a.recs[j].n != db.hosts.nodes[j] {
+		t.Fatalf("b.a.example's record: %+v, want its one rule, its length, its bytes and its node", a.recs[max(j, 0)])
 	}
 	if got := walk(); !slices.Equal(got, want) {
 		t.Errorf("the frozen walk gives %+v, the walk over every suffix %+v", got, want)
@@ -1547,7 +1549,7 @@ func TestFactAnswers(t *testing.T) {
 			if w, wOK := matchWalking(db, &q); m != w || mOK != wOK {
 				t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, m, mOK, w, wOK)
 			}
-			if j := db.hosts.deepest(h); j >= 0 && a.link[j].fact&factDecides != 0 {
+			if j := db.hosts.deepest(h); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
 				decided++
 			}
 			var o outcome
@@ -1562,7 +1564,7 @@ func TestFactAnswers(t *testing.T) {
 			if gotOK != wantOK || gotOK && got != want {
 				t.Fatalf("%s: factsTo gives %+v %v, the facts %+v %v", q.URL, got, gotOK, want, wantOK)
 			}
-			switch a.link[o.deep-1].fact {
+			switch a.recs[o.deep-1].l.fact {
 			case 0:
 				walked++
 			default:
@@ -1591,7 +1593,7 @@ func TestFactAnswers(t *testing.T) {
 		_, hostEnd := hostSpan(&q)
 		ex.walkHost(h, &o, &q, hostEnd)
 		var e answer
-		if got, want := ex.factsTo(&q, &o, &e), h == "blocked.example"; got != want || ex.answers.Load().link[o.deep-1].fact == 0 {
+		if got, want := ex.factsTo(&q, &o, &e), h == "blocked.example"; got != want || ex.answers.Load().recs[o.deep-1].l.fact == 0 {
 			t.Errorf("%s: factsTo gives %v (%+v), want %v, from the answers worked out", h, got, e, want)
 		}
 	}
@@ -1600,7 +1602,7 @@ func TestFactAnswers(t *testing.T) {
 	other.facts = db.facts
 	other.AddHost("unrelated.example", Entry{Category: "analytics"})
 	other.Freeze()
-	if a := other.answers.Load(); a.factsDB != nil || a.link[0].fact != 0 {
+	if a := other.answers.Load(); a.factsDB != nil || a.recs[0].l.fact != 0 {
 		t.Fatal("answers worked out for facts the table does not hold")
 	}
 }
@@ -1637,7 +1639,7 @@ func TestFactsDecideCorpus(t *testing.T) {
 		if want, wantOK := matchWalking(db, &q); got != want || gotOK != wantOK {
 			t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, got, gotOK, want, wantOK)
 		}
-		if j := db.hosts.deepest(u.Host); j >= 0 && a.link[j].fact&factDecides != 0 {
+		if j := db.hosts.deepest(u.Host); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
 			decided++
 		}
 		// The frozen walk, which reads a host's length and few rules from
