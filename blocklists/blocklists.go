@@ -413,7 +413,9 @@ func (db *DB) addHost(n *node, e answer) {
 // starts with prefix.
 func (db *DB) AddPath(host, prefix string, e Entry) {
 	p := strings.ToLower(prefix)
-	db.addHostRule(host, &rule{ans: db.answerOf(e), pattern: p, segs: strings.Split(p, "*")})
+	r := &rule{ans: db.answerOf(e)}
+	r.setPattern(p)
+	db.addHostRule(host, r)
 }
 
 func (db *DB) addHostRule(host string, r *rule) {
@@ -1176,7 +1178,8 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 					kind = kindHost
 					break
 				}
-				r.pattern, r.segs, r.hostAnchor = rest, strings.Split(rest, "*"), false
+				r.setPattern(rest)
+				r.hostAnchor = false
 				db.addHostRule(host, r.clone())
 				kind = kindHostURL
 				break
@@ -1194,7 +1197,7 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 				l, r.start = t, false
 			}
 		}
-		r.pattern, r.segs = l, strings.Split(l, "*")
+		r.setPattern(l)
 		r.toks, r.offs = patternTokens(l, r.start || r.hostAnchor, r.end)
 		db.addGeneric(r.clone())
 	}

@@ -54,17 +54,37 @@ type Request struct {
 
 // rule is a compiled network filter other than a plain host rule.
 type rule struct {
+	// The fields a match reads of a rule that its ref lets by come first,
+	// in the rule's first 64 bytes, one line of the CPU's cache (a rule
+	// takes 192 bytes, a size class of whole lines, so it starts on one):
+	// a rule of one segment, most of them, is then matched from that line
+	// and its pattern's bytes, where the match read three lines of the
+	// rule (its types, its segments' slice, tokOff and lit0) and the
+	// slice's array before the bytes (TestRuleLine).
 	ans answer
+	// types are the request types it applies to; 0: every type.
+	types      ReqType
+	hostAnchor bool // || (generic rules only: at a label start of the host)
+	start, end bool // | anchors
+	oneSeg     bool // segs holds one segment, seg0
+	// tokOff is the offset in segs[0] of the token the rule is indexed
+	// under, when that token lies in the first segment of a pattern that
+	// is no regex: the first segment is then matched right where the
+	// token occurs in the URL, and the rest after it. Otherwise -1.
+	tokOff int
+	// lit0 is how many bytes segs[0] has before its first ^: they are
+	// compared as one string.
+	lit0 int
+	// dom holds the $domain options; nil for a rule without them.
+	dom *domainOpts
+	// seg0 is segs[0], or "" when segs is empty (setPattern).
+	seg0 string
+
 	// pattern is the lower-case filter body, with anchors removed. For a
 	// rule indexed under its host (||host/…), it is what follows the host
 	// and is matched right where the URL's host ends.
-	pattern    string
-	hostAnchor bool // || (generic rules only: at a label start of the host)
-	start, end bool // | anchors
-	re         *regexp.Regexp
-	types      ReqType // 0: every type
-	// dom holds the $domain options; nil for a rule without them.
-	dom *domainOpts
+	pattern string
+	re      *regexp.Regexp
 	// segs is the pattern split at its stars.
 	segs []string
 	// must are literals a URL must contain for a regex rule to match:
@@ -74,17 +94,25 @@ type rule struct {
 	// offsets in pattern (for a plain pattern).
 	toks []string
 	offs []int
-	// tokOff is the offset in segs[0] of the token the rule is indexed
-	// under, when that token lies in the first segment of a pattern that
-	// is no regex: the first segment is then matched right where the
-	// token occurs in the URL, and the rest after it. Otherwise -1.
-	tokOff int
-	// lit0 is how many bytes segs[0] has before its first ^: they are
-	// compared as one string.
-	lit0 int
 	// edge is the length of the token that begins the pattern, for a
 	// rule in DB.edges; 0 for the others.
 	edge int
+}
+
+// setPattern sets the rule's pattern, p, and its segments.
+func (r *rule) setPattern(p string) {
+	r.pattern, r.segs = p, strings.Split(p, "*")
+	r.seg0, r.oneSeg = r.segs[0], len(r.segs) == 1
+}
+
+// matchAnchored is matchSegs over r's segments, anchored at the start
+// of s, reading a single one from the rule's first line (seg0).
+func (r *rule) matchAnchored(s string) bool {
+	if r.oneSeg {
+		e, ok := segAt(r.seg0, s, 0)
+		return ok && (!r.end || e == len(s))
+	}
+	return matchSegs(r.segs, s, true, r.end)
 }
 
 // domainOpts are a rule's $domain options, kept apart from the rule: most
@@ -301,7 +329,7 @@ func (d *domainOpts) allow(pageHost string) bool {
 
 // matchAt matches a host-indexed rule, whose host ends at hostEnd in q.URL.
 func (r *rule) matchAt(q *Request, hostEnd int) bool {
-	return r.applies(q) && matchSegs(r.segs, q.URL[hostEnd:], true, r.end)
+	return r.applies(q) && r.matchAnchored(q.URL[hostEnd:])
 }
 
 // match matches a generic rule anywhere in q.URL.
@@ -328,7 +356,7 @@ func (r *rule) matchURL(q *Request) bool {
 		return r.re.MatchString(strings.Clone(u))
 	}
 	if r.start {
-		return matchSegs(r.segs, u, true, r.end)
+		return r.matchAnchored(u)
 	}
 	if r.hostAnchor {
 		hs := strings.Index(u, "://")
@@ -340,8 +368,8 @@ func (r *rule) matchURL(q *Request) bool {
 		// A pattern that begins with a byte can match only where the
 		// host has it: most URLs are passed by with one IndexByte.
 		var first byte
-		if len(r.segs) > 0 && r.segs[0] != "" && r.segs[0][0] != '^' {
-			first = r.segs[0][0]
+		if r.seg0 != "" && r.seg0[0] != '^' {
+			first = r.seg0[0]
 		}
 		for i := hs; i < he; i++ {
 			if first != 0 {
@@ -351,7 +379,7 @@ func (r *rule) matchURL(q *Request) bool {
 				}
 				i += j
 			}
-			if (i == hs || u[i-1] == '.') && matchSegs(r.segs, u[i:], true, r.end) {
+			if (i == hs || u[i-1] == '.') && r.matchAnchored(u[i:]) {
 				return true
 			}
 		}
@@ -374,7 +402,7 @@ func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 	case r.hostAnchor && (hostStart < 0 || p < hostStart || p >= hostEnd || p > hostStart && u[p-1] != '.'):
 		return false
 	}
-	seg := r.segs[0]
+	seg := r.seg0
 	if len(u)-p < r.lit0 || u[p:p+r.lit0] != seg[:r.lit0] {
 		return false
 	}
@@ -382,7 +410,7 @@ func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 	if !ok {
 		return false
 	}
-	if len(r.segs) == 1 {
+	if r.oneSeg {
 		return !r.end || e == len(u)
 	}
 	return matchSegs(r.segs[1:], u[e:], false, r.end)

@@ -72,9 +72,20 @@ func TestABP(t *testing.T) {
 			{"https://cdn.example/ads/x.js?v=1", "", 0, ""},
 			{"https://cdn.example/img/x.js", "", 0, ""},
 		}},
+		// A rule of one segment under its host, ended by |: matched from
+		// the rule's own line (rule.matchAnchored), its end included.
+		{"||cdn.example/x.js|", []req{
+			{"https://cdn.example/x.js", "", 0, "block"},
+			{"https://cdn.example/x.js?v=1", "", 0, ""},
+			{"https://cdn.example/x.json", "", 0, ""},
+		}},
 		{"|https://track.", []req{
 			{"https://track.vendor.test/p", "", 0, "block"},
 			{"http://track.vendor.test/p", "", 0, ""},
+		}},
+		{"|https://t.example/p.gif|", []req{
+			{"https://t.example/p.gif", "", 0, "block"},
+			{"https://t.example/p.gif?x", "", 0, ""},
 		}},
 		// The token a rule is indexed under recurs in a URL: a miss at
 		// one recurrence (a different literal around it, an anchor not
@@ -812,6 +823,58 @@ func TestPatternStars(t *testing.T) {
 		if r.pattern != want.pattern || len(r.segs) != want.pieces || r.start != want.start || r.end != want.end {
 			t.Errorf("%s: pattern %q in %d pieces, start %v, end %v; want %+v", list, r.pattern, len(r.segs), r.start, r.end, want)
 		}
+	}
+}
+
+// TestRuleLine checks that what a match reads of a rule its ref lets by
+// lies in the rule's first 64 bytes, and that a rule takes whole lines
+// of 64 bytes, so that its first line is one of the CPU's cache; and that
+// every rule of a list, generic, under a host or added by AddPath, has
+// its first segment and whether it is the only one as its segments say.
+func TestRuleLine(t *testing.T) {
+	var r rule
+	if n := unsafe.Sizeof(r); n%64 != 0 {
+		t.Fatalf("a rule takes %d bytes, not whole lines of 64", n)
+	}
+	for name, end := range map[string]uintptr{
+		"ans":        unsafe.Offsetof(r.ans) + unsafe.Sizeof(r.ans),
+		"types":      unsafe.Offsetof(r.types) + unsafe.Sizeof(r.types),
+		"hostAnchor": unsafe.Offsetof(r.hostAnchor) + 1,
+		"start":      unsafe.Offsetof(r.start) + 1,
+		"end":        unsafe.Offsetof(r.end) + 1,
+		"oneSeg":     unsafe.Offsetof(r.oneSeg) + 1,
+		"tokOff":     unsafe.Offsetof(r.tokOff) + unsafe.Sizeof(r.tokOff),
+		"lit0":       unsafe.Offsetof(r.lit0) + unsafe.Sizeof(r.lit0),
+		"dom":        unsafe.Offsetof(r.dom) + unsafe.Sizeof(r.dom),
+		"seg0":       unsafe.Offsetof(r.seg0) + unsafe.Sizeof(r.seg0),
+	} {
+		if end > 64 {
+			t.Errorf("a rule's %s ends at byte %d, past its first line", name, end)
+		}
+	}
+	db := mustParse(t, "/ads/banner.\n/collect^*tid=\n||t.example/p/*.gif\n||u.example/x.js|\n|https://v.example/*/a\n/^https:\\/\\/w\\.example\\/[0-9]+/\n*/pixel/*$image\n", FormatABP, "advertising")
+	db.AddPath("own.example", "/Track/", Entry{Vendor: "v", Category: "analytics"})
+	n := 0
+	check := func(r *rule) {
+		n++
+		first := ""
+		if len(r.segs) > 0 {
+			first = r.segs[0]
+		}
+		if r.seg0 != first || r.oneSeg != (len(r.segs) == 1) {
+			t.Errorf("rule %q: seg0 %q, oneSeg %v; its segments %q", r.pattern, r.seg0, r.oneSeg, r.segs)
+		}
+	}
+	for r := range db.genericRules {
+		check(r)
+	}
+	for _, refs := range db.hostRules {
+		for _, x := range refs {
+			check(x.r)
+		}
+	}
+	if n != 8 {
+		t.Fatalf("%d rules checked, want 8", n)
 	}
 }
 
