@@ -31,11 +31,27 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 	@echo "firstparty demo shop: http://localhost:$(PORT)/  (the shop itself, unrewritten: http://localhost:$(SHOP_PORT)/)"
 	FP_PORT=$(PORT) FP_SHOP_PORT=$(SHOP_PORT) FP_DEMO_ROOT=$(CURDIR)/testdata/demo ./bin/caddy run --config testdata/run.Caddyfile --adapter caddyfile
 
+# The tests of blocklists' parts that several goroutines use at once (the
+# decision cache, its doorkeeper, the table of names, the $domain memo, a
+# source's refresh), which make test runs again under the race detector:
+# the whole package under it takes four minutes, these a few seconds.
+RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$
+
 test: vet chromium ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...
 	# blocklists' Go in place of its assembly, as other processors build it
 	$(GO) vet -tags purego ./blocklists
 	$(GO) test -tags purego -short ./blocklists
+	# the concurrent parts under the race detector, which needs cgo and a C
+	# compiler: without them it is skipped with a message, except in CI
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
+		echo "$(GO) test -race -run '$(RACE_TESTS)' ./blocklists"; \
+		$(GO) test -race -run '$(RACE_TESTS)' ./blocklists; \
+	elif [ -n "$$CI" ]; then \
+		echo "the race detector needs cgo and a C compiler ($$($(GO) env CC)): none here" >&2; exit 1; \
+	else \
+		echo "skipped: the race detector needs cgo and a C compiler ($$($(GO) env CC)); apt-get install gcc"; \
+	fi
 
 test-short: ## the tests without the slow corpus passes
 	$(GO) test -short ./...
