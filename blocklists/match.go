@@ -60,13 +60,17 @@ type rule struct {
 	// a rule of one segment, most of them, is then matched from that line
 	// and its pattern's bytes, where the match read three lines of the
 	// rule (its types, its segments' slice, tokOff and lit0) and the
-	// slice's array before the bytes (TestRuleLine).
+	// slice's array before the bytes, and the pattern's header for its
+	// length (TestRuleLine).
 	ans answer
 	// types are the request types it applies to; 0: every type.
 	types      ReqType
 	hostAnchor bool // || (generic rules only: at a label start of the host)
 	start, end bool // | anchors
 	oneSeg     bool // segs holds one segment, seg0
+	// plen is len(pattern), which a match that finds the rule weighs
+	// its answer by (outcome.add's spec), or 1<<32-1 for a longer one.
+	plen uint32
 	// tokOff is the offset in segs[0] of the token the rule is indexed
 	// under, when that token lies in the first segment of a pattern that
 	// is no regex: the first segment is then matched right where the
@@ -103,6 +107,7 @@ type rule struct {
 func (r *rule) setPattern(p string) {
 	r.pattern, r.segs = p, strings.Split(p, "*")
 	r.seg0, r.oneSeg = r.segs[0], len(r.segs) == 1
+	r.plen = uint32(min(len(p), math.MaxUint32))
 }
 
 // matchAnchored is matchSegs over r's segments, anchored at the start
@@ -665,7 +670,7 @@ func (o *outcome) addHost(n node, spec int) {
 const urlRuleSpec = 1 << 16
 
 // addURLRule adds a generic rule that matched.
-func (o *outcome) addURLRule(r *rule) { o.add(&r.ans, urlRuleSpec+len(r.pattern)) }
+func (o *outcome) addURLRule(r *rule) { o.add(&r.ans, urlRuleSpec+int(r.plen)) }
 
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
@@ -772,7 +777,7 @@ func (db *DB) tryHostRefs(refs []ruleRef, hl int, o *outcome, q *Request, hostEn
 	for i := nextPass(refs, 0, q.URL, hostEnd, t); i < len(refs); i = nextPass(refs, i+1, q.URL, hostEnd, t) {
 		x := &refs[i]
 		if x.laterIn(q.URL, hostEnd) && x.r.matchAt(q, hostEnd) {
-			o.add(&x.r.ans, urlRuleSpec+hl+len(x.r.pattern))
+			o.add(&x.r.ans, urlRuleSpec+hl+int(x.r.plen))
 		}
 	}
 }

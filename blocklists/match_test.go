@@ -826,11 +826,40 @@ func TestPatternStars(t *testing.T) {
 	}
 }
 
+// TestGenericSpecificity checks that of two generic rules that match a
+// URL, from lists of two categories, the longer pattern's answer is the
+// match's, whichever list was merged first (outcome.add's spec).
+func TestGenericSpecificity(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		a := mustParse(t, "/collect^\n", FormatABP, "analytics")
+		b := mustParse(t, "/collect/pixel.\n", FormatABP, "advertising")
+		db := NewDB()
+		if first {
+			db.Merge(a)
+			db.Merge(b)
+		} else {
+			db.Merge(b)
+			db.Merge(a)
+		}
+		db.Freeze()
+		for u, want := range map[string]string{
+			"https://x.example/collect/pixel.gif": "advertising",
+			"https://x.example/collect/x":         "analytics",
+		} {
+			q := Request{URL: u, Host: "x.example", PageHost: "page.example", Type: TypeImage}
+			if e, ok := db.Match(&q); !ok || e.Category != want {
+				t.Errorf("analytics merged first %v: %s gives %+v %v, want %s", first, u, e, ok, want)
+			}
+		}
+	}
+}
+
 // TestRuleLine checks that what a match reads of a rule its ref lets by
 // lies in the rule's first 64 bytes, and that a rule takes whole lines
 // of 64 bytes, so that its first line is one of the CPU's cache; and that
 // every rule of a list, generic, under a host or added by AddPath, has
-// its first segment and whether it is the only one as its segments say.
+// its first segment, whether it is the only one and its pattern's length
+// as its pattern says.
 func TestRuleLine(t *testing.T) {
 	var r rule
 	if n := unsafe.Sizeof(r); n%64 != 0 {
@@ -843,6 +872,7 @@ func TestRuleLine(t *testing.T) {
 		"start":      unsafe.Offsetof(r.start) + 1,
 		"end":        unsafe.Offsetof(r.end) + 1,
 		"oneSeg":     unsafe.Offsetof(r.oneSeg) + 1,
+		"plen":       unsafe.Offsetof(r.plen) + unsafe.Sizeof(r.plen),
 		"tokOff":     unsafe.Offsetof(r.tokOff) + unsafe.Sizeof(r.tokOff),
 		"lit0":       unsafe.Offsetof(r.lit0) + unsafe.Sizeof(r.lit0),
 		"dom":        unsafe.Offsetof(r.dom) + unsafe.Sizeof(r.dom),
@@ -861,8 +891,8 @@ func TestRuleLine(t *testing.T) {
 		if len(r.segs) > 0 {
 			first = r.segs[0]
 		}
-		if r.seg0 != first || r.oneSeg != (len(r.segs) == 1) {
-			t.Errorf("rule %q: seg0 %q, oneSeg %v; its segments %q", r.pattern, r.seg0, r.oneSeg, r.segs)
+		if r.seg0 != first || r.oneSeg != (len(r.segs) == 1) || int(r.plen) != len(r.pattern) {
+			t.Errorf("rule %q: seg0 %q, oneSeg %v, plen %d; its segments %q", r.pattern, r.seg0, r.oneSeg, r.plen, r.segs)
 		}
 	}
 	for r := range db.genericRules {
