@@ -796,13 +796,7 @@ func TestOwnFileOverFacts(t *testing.T) {
 	for _, ownFirst := range []bool{true, false} {
 		db := mustBuiltin(t)
 		l, o := mustParse(t, abp, FormatABP, "analytics"), mustParse(t, own, FormatAuto, "")
-		if ownFirst {
-			db.Merge(o)
-			db.Merge(l)
-		} else {
-			db.Merge(l)
-			db.Merge(o)
-		}
+		mergeBoth(db, ownFirst, o, l)
 		p := NewPolicy(db)
 		for _, tt := range []struct{ host, path, cat, vendor string }{
 			{"www.googletagmanager.com", "/gtm.js", "advertising", "The owner's GTM"},
@@ -837,6 +831,15 @@ func mustBuiltin(t testing.TB) *DB {
 
 // mustParse reads list, of format f, with category c (ParseList),
 // failing t on an error.
+// mergeBoth merges a and b into db, a first when aFirst, else b first.
+func mergeBoth(db *DB, aFirst bool, a, b *DB) {
+	if !aFirst {
+		a, b = b, a
+	}
+	db.Merge(a)
+	db.Merge(b)
+}
+
 func mustParse(t testing.TB, list string, f Format, c string) *DB {
 	t.Helper()
 	db, _, err := ParseList(strings.NewReader(list), "list.txt", f, c)

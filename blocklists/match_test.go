@@ -834,13 +834,7 @@ func TestGenericSpecificity(t *testing.T) {
 		a := mustParse(t, "/collect^\n", FormatABP, "analytics")
 		b := mustParse(t, "/collect/pixel.\n", FormatABP, "advertising")
 		db := NewDB()
-		if first {
-			db.Merge(a)
-			db.Merge(b)
-		} else {
-			db.Merge(b)
-			db.Merge(a)
-		}
+		mergeBoth(db, first, a, b)
 		db.Freeze()
 		for u, want := range map[string]string{
 			"https://x.example/collect/pixel.gif": "advertising",
