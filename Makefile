@@ -42,6 +42,8 @@ test: vet chromium ## run every test, each fuzz target on its committed seeds in
 	# blocklists' Go in place of its assembly, as other processors build it
 	$(GO) vet -tags purego ./blocklists
 	$(GO) test -tags purego -short ./blocklists
+	# the core packages for a 32-bit processor, whose int overflows past 2^31
+	GOARCH=386 $(GO) vet ./blocklists ./rewrite
 	# the concurrent parts under the race detector, which needs cgo and a C
 	# compiler: without them it is skipped with a message, except in CI
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
