@@ -31,11 +31,14 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 	@echo "firstparty demo shop: http://localhost:$(PORT)/  (the shop itself, unrewritten: http://localhost:$(SHOP_PORT)/)"
 	FP_PORT=$(PORT) FP_SHOP_PORT=$(SHOP_PORT) FP_DEMO_ROOT=$(CURDIR)/testdata/demo ./bin/caddy run --config testdata/run.Caddyfile --adapter caddyfile
 
-# The tests of blocklists' parts that several goroutines use at once (the
-# decision cache, its doorkeeper, the table of names, the $domain memo, a
-# source's refresh), which make test runs again under the race detector:
-# the whole package under it takes four minutes, these a few seconds.
+# The tests of the parts that several goroutines use at once, which make
+# test runs again under the race detector: in blocklists the decision
+# cache, its doorkeeper, the table of names, the $domain memo and a
+# source's refresh; in caddymodule the page memo and the proxy's shared
+# key. The whole of blocklists under it takes four minutes, these a few
+# seconds (caddymodule's build under it, two minutes from a cold cache).
 RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$
+RACE_TESTS_CADDY = ^(TestMemoConcurrent|TestMemoBackoffConcurrent|TestProxyKeyShared)$$
 
 test: vet chromium ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...
@@ -48,7 +51,9 @@ test: vet chromium ## run every test, each fuzz target on its committed seeds in
 	# compiler: without them it is skipped with a message, except in CI
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
 		echo "$(GO) test -race -run '$(RACE_TESTS)' ./blocklists"; \
-		$(GO) test -race -run '$(RACE_TESTS)' ./blocklists; \
+		$(GO) test -race -run '$(RACE_TESTS)' ./blocklists && \
+		echo "$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
+		$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
 	elif [ -n "$$CI" ]; then \
 		echo "the race detector needs cgo and a C compiler ($$($(GO) env CC)): none here" >&2; exit 1; \
 	else \
