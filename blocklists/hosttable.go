@@ -211,29 +211,15 @@ func (t *hostTable) refHashed(host string, x uint64) *node {
 // key is compared once, after it: a call in the loop, to compare keys,
 // would have the compiler keep the loop's values on the stack. When that
 // key is not the suffix's, a tag matched by chance, and the walk is done
-// again with keys compared at each suffix (deepestExact).
-func (t *hostTable) deepest(host string) int {
-	cand, at := t.deepestCandidate(host)
-	if cand < 0 {
+// again with keys compared at each suffix (deepestExact). recs are the
+// records of a frozen DB's hosts (hostRec), in which the key is compared
+// (isKey), or nil.
+func (t *hostTable) deepest(host string, recs []hostRec) int {
+	if len(t.slots) == 0 {
 		return -1
 	}
-	if t.keys[cand] == host[at:] {
-		return cand
-	}
-	return t.deepestExact(host)
-}
-
-// deepestCandidate is deepest's walk without its compare of keys: the
-// index of the entry whose tag the deepest suffix of host with one has,
-// and where that suffix starts in host; -1 when no suffix has one. The
-// caller compares the entry's key with host[at:], and walks again with
-// deepestExact when they differ.
-func (t *hostTable) deepestCandidate(host string) (cand, at int) {
-	if len(t.slots) == 0 {
-		return -1, 0
-	}
 	// cand is -2 until the dot before the top-level domain is passed.
-	cand, at = -2, 0
+	cand, at := -2, 0
 	acc, e := t.k0, len(host)
 	for {
 		// w is the word [e-8, e); at the start of the host, where e < 8,
@@ -281,9 +267,24 @@ func (t *hostTable) deepestCandidate(host string) (cand, at int) {
 		e -= 8
 	}
 	if cand < 0 {
-		return -1, 0
+		return -1
 	}
-	return cand, at
+	if t.isKey(cand, host[at:], recs) {
+		return cand
+	}
+	return t.deepestExact(host)
+}
+
+// isKey reports whether h is the key of the table's entry j: compared in
+// the entry's record, recs[j], when recs has one that holds the whole
+// key (hostRec.whole), else in the table's keys.
+func (t *hostTable) isKey(j int, h string, recs []hostRec) bool {
+	if uint(j) < uint(len(recs)) {
+		if r := &recs[j]; r.whole() {
+			return int(r.l.hl) == len(h) && string(r.key[:len(h)]) == h
+		}
+	}
+	return t.keys[j] == h
 }
 
 // maybe reports whether a key hashed x may be in the table: false when

@@ -102,10 +102,10 @@ func TestHashSuffixes(t *testing.T) {
 			// Frozen, the walk finds the suffix as the deepest in the
 			// table (deepest hashes each suffix as hash does).
 			db.Freeze()
-			if j := db.hosts.deepest(host); j != 0 {
+			if j := db.hosts.deepest(host, nil); j != 0 {
 				t.Fatalf("deepest(%q) over a DB of %q = %d, want 0", host, s, j)
 			}
-			if j := db.answers.Load().deepest(&db.hosts, host); j != 0 {
+			if j := db.hosts.deepest(host, db.answers.Load().recs); j != 0 {
 				t.Fatalf("deepest(%q) from the records of a DB of %q = %d, want 0", host, s, j)
 			}
 		}
@@ -118,7 +118,7 @@ func TestHashSuffixes(t *testing.T) {
 // suffix's probe sequence, holding another key's entry. The walk takes
 // that entry for its candidate, and its check of the candidate's key must
 // send it to the exact walk. The walk of a frozen DB, which compares the
-// candidate's key in its record (hostAnswers.deepest), is checked the
+// candidate's key in its record (hostTable.isKey), is checked the
 // same way, and for hosts added to the table after its records were made.
 func TestDeepestTags(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
@@ -132,13 +132,13 @@ func TestDeepestTags(t *testing.T) {
 				}
 			}
 		}
-		a := recordsOf(&tab)
+		recs := recordsOf(&tab)
 		check := func(host string, want int, what string) {
 			t.Helper()
-			if got := tab.deepest(host); got != want {
+			if got := tab.deepest(host, nil); got != want {
 				t.Fatalf("deepest(%q)%s = %d, want %d", host, what, got, want)
 			}
-			if got := a.deepest(&tab, host); got != want {
+			if got := tab.deepest(host, recs); got != want {
 				t.Fatalf("deepest(%q) from the records%s = %d, want %d", host, what, got, want)
 			}
 		}
@@ -184,13 +184,13 @@ func TestDeepestTags(t *testing.T) {
 }
 
 // recordsOf returns the records of tab's hosts, as Freeze makes them,
-// for a walk of tab by hostAnswers.deepest.
-func recordsOf(tab *hostTable) *hostAnswers {
-	a := &hostAnswers{recs: make([]hostRec, tab.len())}
+// for a walk of tab that compares keys in them.
+func recordsOf(tab *hostTable) []hostRec {
+	recs := make([]hostRec, tab.len())
 	for j, k := range tab.keys {
-		a.recs[j].setHost(k)
+		recs[j].setHost(k)
 	}
-	return a
+	return recs
 }
 
 // TestHostRec checks that a host's record is one line of the CPU's cache

@@ -675,7 +675,7 @@ func (o *outcome) addURLRule(r *rule) { o.add(&r.ans, urlRuleSpec+int(r.plen)) }
 // walkHost visits the nodes of host's label suffixes, most specific first.
 func (db *DB) walkHost(host string, o *outcome, q *Request, hostEnd int) (hasRules bool) {
 	if a := db.frozen(); a != nil {
-		return db.walkFrozen(a, a.deepest(&db.hosts, host), o, q, hostEnd)
+		return db.walkFrozen(a, db.hosts.deepest(host, a.recs), o, q, hostEnd)
 	}
 	ix := db.hostIndex.Load()
 	last := lastDot(host)
@@ -994,29 +994,10 @@ func (r *hostRec) setHost(h string) {
 	copy(r.key[:], h)
 }
 
-// deepest is t.deepest, for t the table a was worked out for, with the
-// deepest candidate's key compared in its record.
-func (a *hostAnswers) deepest(t *hostTable, host string) int {
-	cand, at := t.deepestCandidate(host)
-	if cand < 0 {
-		return -1
-	}
-	h := host[at:]
-	// (An entry past the records, added since they were made, and a host
-	// longer than the record holds are compared in the table's keys.)
-	if uint(cand) < uint(len(a.recs)) {
-		if r := &a.recs[cand]; r.l.hl != 0 && r.l.hl <= hostRecKey {
-			if int(r.l.hl) == len(h) && string(r.key[:len(h)]) == h {
-				return cand
-			}
-			return t.deepestExact(host)
-		}
-	}
-	if t.keys[cand] == h {
-		return cand
-	}
-	return t.deepestExact(host)
-}
+// whole reports whether r holds all of its host's bytes, in which a walk
+// compares the host (hostTable.isKey): not when the host is longer than
+// hostRecKey, or than hostLink.hl can say.
+func (r *hostRec) whole() bool { return r.l.hl != 0 && r.l.hl <= hostRecKey }
 
 // refSpan is where a list of refs lies in hostAnswers.refs.
 type refSpan struct{ off, n uint32 }
@@ -1066,7 +1047,7 @@ const (
 // find returns 1 + the index in a.list of host's answer over t, the
 // table a was worked out for, or 0 for none.
 func (a *hostAnswers) find(t *hostTable, host string) uint32 {
-	if j := a.deepest(t, host); uint(j) < uint(len(a.of)) {
+	if j := t.deepest(host, a.recs); uint(j) < uint(len(a.of)) {
 		return a.of[j]
 	}
 	return 0
@@ -1457,7 +1438,7 @@ func (db *DB) matchTo(q *Request, out *answer) bool {
 		}
 	}
 	if a := db.frozen(); a != nil {
-		j := a.deepest(&db.hosts, q.Host)
+		j := db.hosts.deepest(q.Host, a.recs)
 		// The facts decide every URL on the host (hostLink.fact): the
 		// walk would read its entries and rules for nothing.
 		if j >= 0 && a.recs[j].l.fact&factDecides != 0 && a.factsDB == db.facts {

@@ -1516,8 +1516,8 @@ func TestFrozenWalk(t *testing.T) {
 			rules := db.walkHost(h, &o, q, hostEnd)
 			// The frozen walk says where it began (factsTo); the other
 			// does not.
-			if frozen := db.answers.Load() != nil; frozen && int(o.deep)-1 != db.hosts.deepest(h) || !frozen && o.deep != 0 {
-				t.Fatalf("%s: the walk gives deep %d, frozen %v; deepest %d", h, o.deep, frozen, db.hosts.deepest(h))
+			if frozen := db.answers.Load() != nil; frozen && int(o.deep)-1 != db.hosts.deepest(h, db.answers.Load().recs) || !frozen && o.deep != 0 {
+				t.Fatalf("%s: the walk gives deep %d, frozen %v; deepest %d", h, o.deep, frozen, db.hosts.deepest(h, nil))
 			}
 			o.deep = 0
 			out = append(out, o)
@@ -1636,7 +1636,7 @@ func TestFactAnswers(t *testing.T) {
 			if w, wOK := matchWalking(db, &q); m != w || mOK != wOK {
 				t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, m, mOK, w, wOK)
 			}
-			if j := db.hosts.deepest(h); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
+			if j := db.hosts.deepest(h, a.recs); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
 				decided++
 			}
 			var o outcome
@@ -1726,7 +1726,7 @@ func TestFactsDecideCorpus(t *testing.T) {
 		if want, wantOK := matchWalking(db, &q); got != want || gotOK != wantOK {
 			t.Fatalf("%s: Match gives %+v %v, the walk %+v %v", q.URL, got, gotOK, want, wantOK)
 		}
-		if j := db.hosts.deepest(u.Host); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
+		if j := db.hosts.deepest(u.Host, a.recs); j >= 0 && a.recs[j].l.fact&factDecides != 0 {
 			decided++
 		}
 		// The frozen walk, which reads a host's length and few rules from

@@ -445,35 +445,30 @@ func (p *Policy) DecideRequest(pageHost, scheme, host, path, query string, t Req
 	if ds != 0 {
 		k.b = st.cache.hash(1, b)
 	}
-	if ds&doorKept != 0 {
-		var r cached
-		if st.cache.find(k, &r) {
-			if bp != nil {
-				keyPool.Put(bp)
-			}
-			return p.resolved(host, &r.e, r.ok)
+	// The answer the cache keeps for a request the doorkeeper has seen
+	// twice, or else the match's.
+	var r cached
+	if ds&doorKept == 0 || !st.cache.find(k, &r) {
+		// The URL is lower-cased in place, after the digest, with the room
+		// keyRoom left past it: Match keeps nothing of the request, so a
+		// view of the buffer is safe.
+		u := b[n:]
+		lowerPadded(u)
+		hs := len(scheme) + len("://")
+		if ds != 0 {
+			// Most likely held after the match: its lines are asked for
+			// now, so that the hold does not wait for them.
+			st.cache.prefetchHeld(k)
 		}
-	}
-	// The URL is lower-cased in place, after the digest, with the room
-	// keyRoom left past it: Match keeps nothing of the request, so a view
-	// of the buffer is safe.
-	u := b[n:]
-	lowerPadded(u)
-	hs := len(scheme) + len("://")
-	if ds != 0 {
-		// Most likely held after the match: its lines are asked for now,
-		// so that the hold does not wait for them.
-		st.cache.prefetchHeld(k)
-	}
-	var e answer
-	ok := db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &e)
-	if st.cache.admit(k, ds) {
-		st.cache.hold(k, &e, ok)
+		r.ok = db.matchTo(&Request{URL: unsafe.String(unsafe.SliceData(u), len(u)), Host: host, PageHost: pageHost, Type: t, hostStart: hs, hostEnd: hs + len(host)}, &r.e)
+		if st.cache.admit(k, ds) {
+			st.cache.hold(k, &r.e, r.ok)
+		}
 	}
 	if bp != nil {
 		keyPool.Put(bp)
 	}
-	return p.resolved(host, &e, ok)
+	return p.resolved(host, &r.e, r.ok)
 }
 
 // keyRoom is the room DecideRequest's key takes for a request: the type
@@ -645,12 +640,12 @@ func (s *shapeTest) matches(path, query string) bool {
 // resolved turns the DB's answer for a third-party host into its
 // verdict: the operator's allow and deny hosts first, then the lists'
 // exceptions, then the category's action. The answer's names are looked
-// up here, where a decision's strings are first made. (The verdict is returned, and
-// built in a variable of its own: written through a pointer, each of its
-// strings went through the garbage collector's write barrier, which
-// while the collector marks buffers every pointer written and, when the
-// buffer fills, shades them all in the decision that filled it;
-// docs/blocklists.md, What made it faster.)
+// up here, where a decision's strings are first made. (The verdict is
+// returned, and built in a variable of its own: written through a
+// pointer, each of its strings went through the garbage collector's
+// write barrier, which while the collector marks buffers every pointer
+// written and, when the buffer fills, shades them all in the decision
+// that filled it; docs/blocklists.md, What made it faster.)
 func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 	v.Host, v.Category = host, "unknown"
 	if ok && !e.exception() {
