@@ -34,11 +34,13 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 # The tests of the parts that several goroutines use at once, which make
 # test runs again under the race detector: in blocklists the decision
 # cache, its doorkeeper, the table of names, the $domain memo and a
-# source's refresh; in caddymodule the page memo and the proxy's shared
-# key. The whole of blocklists under it takes four minutes, these a few
-# seconds (caddymodule's build under it, two minutes from a cold cache).
+# source's refresh; in caddymodule the page memo, the proxy's shared key
+# and one proxy handler serving calls from eight goroutines (its limiter,
+# script cache and keyring). The whole of blocklists under it takes four
+# minutes, these a few seconds each (caddymodule's build under it, two
+# minutes from a cold cache).
 RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$
-RACE_TESTS_CADDY = ^(TestMemoConcurrent|TestMemoBackoffConcurrent|TestProxyKeyShared)$$
+RACE_TESTS_CADDY = ^(TestMemoConcurrent|TestMemoBackoffConcurrent|TestProxyKeyShared|TestProxyConcurrent)$$
 
 test: vet chromium ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...

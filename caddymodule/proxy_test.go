@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -550,6 +551,110 @@ func TestProxyCanaries(t *testing.T) {
 				t.Errorf("%d of %d calls leaked a canary", bad, n)
 			}
 			t.Logf("%d calls, %d forwarded, 0 canary hits expected, %d found", n, forwarded, bad)
+		})
+	}
+}
+
+// TestProxyConcurrent: one proxy handler serving many calls at once, as
+// a server does. Its limiter, script cache and keyring are shared by
+// every request, and make test runs this under the race detector. The
+// same calls, made one at a time and then from eight goroutines at once
+// (four client addresses, so that they share the limiter's buckets),
+// must reach the vendor as the same requests: concurrency changes
+// nothing that is forwarded. The one-at-a-time pass is scanned for the
+// calls' canaries, as TestProxyCanaries scans; for ga4, the script is
+// fetched and revalidated beside the calls.
+func TestProxyConcurrent(t *testing.T) {
+	const workers, each = 8, 20
+	addrs := []string{"81.2.69.142:1", "81.2.69.143:2", "[2a01:4f8::1]:3", "[2a01:4f8::2]:4"}
+	for _, profile := range []string{"ga4", "plausible", "matomo", "umami", "posthog", "custom"} {
+		t.Run(profile, func(t *testing.T) {
+			v := newStubVendor(t)
+			v.script = `var e="https://www.google-analytics.com/g/collect";`
+			p := Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: v.srv.URL, IP: "pseudonym", IDs: idsFor(profile), RateLimit: 1 << 20}
+			if profile == "custom" {
+				p.Paths, p.Params, p.IDParams = []string{"/collect"}, []string{"e", "note"}, []string{"vid"}
+			}
+			h := proxyHandler(t, p)
+			rng := rand.New(rand.NewPCG(uint64(len(profile)), 11))
+			cs := make([]*canaries, workers*each)
+			for i := range cs {
+				cs[i] = newCanaries(rng)
+			}
+			req := func(i int) *http.Request {
+				r := vendorCall(profile, "/_fp/v", cs[i], i)
+				r.RemoteAddr = addrs[i%len(addrs)]
+				return r
+			}
+			// The calls one at a time: each scanned for its canaries.
+			var one []string
+			for i := range cs {
+				if rec := call(t, h, req(i)); rec.Code >= 300 || rec.Header().Get("Set-Cookie") != "" {
+					t.Fatalf("call %d: reply %d %v", i, rec.Code, rec.Header())
+				}
+				got := v.take()
+				if hs := hits(got, cs[i]); len(hs) > 0 {
+					t.Fatalf("call %d: canary reached the vendor: %s", i, strings.Join(hs, "; "))
+				}
+				for _, g := range got {
+					one = append(one, g.method+" "+g.url+"\n"+string(g.body))
+				}
+			}
+			if len(one) < len(cs)*8/10 {
+				t.Fatalf("only %d of %d calls forwarded one at a time", len(one), len(cs))
+			}
+			// The same calls from eight goroutines at once.
+			script := "/_fp/v/gtag/js?id=G-TEST1&l=dataLayer"
+			want := `var e="/_fp/v/g/collect";`
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := range each {
+						i := w*each + k
+						if rec := call(t, h, req(i)); rec.Code >= 300 || rec.Header().Get("Set-Cookie") != "" {
+							t.Errorf("call %d at once: reply %d %v", i, rec.Code, rec.Header())
+							return
+						}
+						if profile != "ga4" || k%5 != 0 {
+							continue
+						}
+						r := httptest.NewRequest("GET", "https://shop.example"+script, nil)
+						rec := call(t, h, r)
+						if rec.Code != 200 || rec.Body.String() != want {
+							t.Errorf("script at once: %d %q", rec.Code, rec.Body)
+							return
+						}
+						r = httptest.NewRequest("GET", "https://shop.example"+script, nil)
+						r.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+						if rec := call(t, h, r); rec.Code != http.StatusNotModified {
+							t.Errorf("script revalidated at once: %d", rec.Code)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			var many []string
+			for _, g := range v.take() {
+				if strings.Contains(g.url, "/gtag/js") {
+					continue // the script's fetches: the cache decides how many
+				}
+				many = append(many, g.method+" "+g.url+"\n"+string(g.body))
+			}
+			slices.Sort(one)
+			slices.Sort(many)
+			if !slices.Equal(one, many) {
+				t.Errorf("%d requests forwarded at once, %d one at a time, not the same: concurrency changed what reached the vendor", len(many), len(one))
+				for i := range min(len(one), len(many)) {
+					if one[i] != many[i] {
+						t.Errorf("first difference:\n one at a time %.300q\n at once       %.300q", one[i], many[i])
+						break
+					}
+				}
+			}
+			t.Logf("%d calls, %d forwarded, one at a time and from %d goroutines alike", len(cs), len(one), workers)
 		})
 	}
 }
