@@ -725,23 +725,26 @@ func TestBrowserConsent(t *testing.T) {
 
 	t.Run("no layout shift, phone width and 200% zoom", func(t *testing.T) {
 		e.t = t
-		for _, vp := range [][2]int{{390, 844}, {640, 400}} {
+		type measured struct {
+			Shift     float64  `json:"shift"`
+			Shifted   []string `json:"shifted"`
+			Fits      bool     `json:"fits"`
+			Overflow  bool     `json:"overflow"`
+			ButtonsIn bool     `json:"buttonsIn"`
+		}
+		// measure opens the page in a fresh browser at the viewport vp and
+		// measures it half a second after it loads. What shifted is named,
+		// with its text, whether it is in the banner's shadow root, and
+		// its box before and after.
+		measure := func(vp [2]int) measured {
 			e.stub.reset()
 			ctx := e.browser(vp[0], vp[1], false)
 			e.open(ctx, "/")
-			var m struct {
-				Shift     float64  `json:"shift"`
-				Shifted   []string `json:"shifted"`
-				Fits      bool     `json:"fits"`
-				Overflow  bool     `json:"overflow"`
-				ButtonsIn bool     `json:"buttonsIn"`
-			}
-			// (What shifted is named, for the report: a CI run under load
-			// once saw a shift of 0.038 at 640×400 that no run alone, nor
-			// under two busy loops, has shown since.)
+			var m measured
 			e.eval(ctx, `new Promise(function(res){
 				var shift = 0, shifted = [];
-				new PerformanceObserver(function(l){ l.getEntries().forEach(function(x){ shift += x.value; (x.sources || []).forEach(function(s){ var n = s.node; shifted.push(n ? (n.nodeName + (n.id ? "#" + n.id : "") + (n.className && n.className.baseVal === undefined ? "." + n.className : "")) : "?"); }); }); }).observe({type: "layout-shift", buffered: true});
+				var box = function(r){ return r ? [r.x, r.y, r.width, r.height].map(Math.round).join(",") : "?"; };
+				new PerformanceObserver(function(l){ l.getEntries().forEach(function(x){ shift += x.value; (x.sources || []).forEach(function(s){ var n = s.node; shifted.push(n ? (n.nodeName + (n.id ? "#" + n.id : "") + (n.className && n.className.baseVal === undefined ? "." + n.className : "") + " " + JSON.stringify((n.textContent || "").slice(0, 24)) + (n.getRootNode && n.getRootNode() !== document ? " (in the banner)" : "") + " " + box(s.previousRect) + "→" + box(s.currentRect) + " at " + Math.round(x.startTime) + "ms") : "?"); }); }); }).observe({type: "layout-shift", buffered: true});
 				setTimeout(function(){
 					var dlg = `+shadow(`[role=dialog]`)+`, r = dlg.getBoundingClientRect();
 					var bs = [].slice.call(dlg.querySelectorAll("button")).filter(function(b){ return !b.closest("[hidden]"); });
@@ -750,8 +753,25 @@ func TestBrowserConsent(t *testing.T) {
 						buttonsIn: bs.every(function(b){ var q = b.getBoundingClientRect(); return q.width > 0 && q.left >= 0 && q.right <= innerWidth; })});
 				}, 500);
 			})`, &m)
-			if m.Shift > 0 || !m.Fits || !m.ButtonsIn {
-				t.Errorf("viewport %v: layout shift %.3f (of %q), dialog fits %v, buttons visible %v", vp, m.Shift, m.Shifted, m.Fits, m.ButtonsIn)
+			return m
+		}
+		for _, vp := range [][2]int{{390, 844}, {640, 400}} {
+			m := measure(vp)
+			if !m.Fits || !m.ButtonsIn {
+				t.Errorf("viewport %v: dialog fits %v, buttons visible %v", vp, m.Fits, m.ButtonsIn)
+			}
+			// A shift is measured again once, in a fresh browser: twice in
+			// over a year of runs, under the load of a whole make test or
+			// CI run, a page's button moved (0.038 at 640×400 once, under
+			// 0.001 the other time) where no run alone or beside busy loops
+			// has since. A shift the banner or the runtime makes shows in
+			// every run, and so in the second too.
+			if m.Shift > 0 {
+				t.Logf("viewport %v: layout shift %.4f (of %q): measuring again in a fresh browser", vp, m.Shift, m.Shifted)
+				m = measure(vp)
+				if m.Shift > 0 {
+					t.Errorf("viewport %v: layout shift %.4f (of %q) in a second measure too", vp, m.Shift, m.Shifted)
+				}
 			}
 			e.quiet(fmt.Sprintf("viewport %v before a choice", vp))
 		}
