@@ -198,7 +198,8 @@ func slowest(own []time.Duration) []int {
 func lengthMix(idx []int, n func(int) int) (short, mid, long, p50 int) {
 	var lens []int
 	for _, i := range idx {
-		switch l := n(i); {
+		l := n(i)
+		switch {
 		case l < 150:
 			short++
 		case l <= 500:
@@ -206,7 +207,7 @@ func lengthMix(idx []int, n func(int) int) (short, mid, long, p50 int) {
 		default:
 			long++
 		}
-		lens = append(lens, n(i))
+		lens = append(lens, l)
 	}
 	if len(lens) == 0 {
 		return

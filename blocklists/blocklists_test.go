@@ -829,8 +829,6 @@ func mustBuiltin(t testing.TB) *DB {
 	return db
 }
 
-// mustParse reads list, of format f, with category c (ParseList),
-// failing t on an error.
 // mergeBoth merges a and b into db, a first when aFirst, else b first.
 func mergeBoth(db *DB, aFirst bool, a, b *DB) {
 	if !aFirst {
@@ -840,6 +838,8 @@ func mergeBoth(db *DB, aFirst bool, a, b *DB) {
 	db.Merge(b)
 }
 
+// mustParse reads list, of format f, with category c (ParseList),
+// failing t on an error.
 func mustParse(t testing.TB, list string, f Format, c string) *DB {
 	t.Helper()
 	db, _, err := ParseList(strings.NewReader(list), "list.txt", f, c)

@@ -760,12 +760,12 @@ func TestBrowserConsent(t *testing.T) {
 			if !m.Fits || !m.ButtonsIn {
 				t.Errorf("viewport %v: dialog fits %v, buttons visible %v", vp, m.Fits, m.ButtonsIn)
 			}
-			// A shift is measured again once, in a fresh browser: twice in
-			// over a year of runs, under the load of a whole make test or
-			// CI run, a page's button moved (0.038 at 640×400 once, under
-			// 0.001 the other time) where no run alone or beside busy loops
-			// has since. A shift the banner or the runtime makes shows in
-			// every run, and so in the second too.
+			// A shift is measured again once, in a fresh browser: twice so
+			// far, under the load of a whole make test or CI run, a page's
+			// button moved (0.038 at 640×400 once, under 0.001 the other
+			// time) where no run alone or beside busy loops has. A shift the
+			// banner or the runtime makes shows in every run, and so in the
+			// second too.
 			if m.Shift > 0 {
 				t.Logf("viewport %v: layout shift %.4f (of %q): measuring again in a fresh browser", vp, m.Shift, m.Shifted)
 				m = measure(vp)

@@ -41,6 +41,10 @@ type recorded struct {
 	body        []byte
 }
 
+// sent is what r asked of the vendor, its headers aside: its method, URL
+// and body.
+func (r recorded) sent() string { return r.method + " " + r.url + "\n" + string(r.body) }
+
 // stubVendor is a vendor that records every request, answers scripts with
 // a body naming its endpoints, and sets a cookie on every answer (which
 // must never reach the browser).
@@ -513,12 +517,7 @@ func TestProxyCanaries(t *testing.T) {
 			ips := []string{"none", "truncate", "pseudonym"}
 			var hs []*Handler
 			for _, ip := range ips {
-				p := Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: v.srv.URL, IP: ip, IDs: idsFor(profile), RateLimit: -1}
-				if profile == "custom" {
-					// the page's own parameters, its visitor id pseudonymised
-					p.Paths, p.Params, p.IDParams = []string{"/collect"}, []string{"e", "note"}, []string{"vid"}
-				}
-				hs = append(hs, proxyHandler(t, p))
+				hs = append(hs, proxyHandler(t, canaryProxy(profile, v.srv.URL, ip, -1)))
 			}
 			rng := rand.New(rand.NewPCG(uint64(len(profile)), 7))
 			forwarded, bad := 0, 0
@@ -571,11 +570,7 @@ func TestProxyConcurrent(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			v := newStubVendor(t)
 			v.script = `var e="https://www.google-analytics.com/g/collect";`
-			p := Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: v.srv.URL, IP: "pseudonym", IDs: idsFor(profile), RateLimit: 1 << 20}
-			if profile == "custom" {
-				p.Paths, p.Params, p.IDParams = []string{"/collect"}, []string{"e", "note"}, []string{"vid"}
-			}
-			h := proxyHandler(t, p)
+			h := proxyHandler(t, canaryProxy(profile, v.srv.URL, "pseudonym", 1<<20))
 			rng := rand.New(rand.NewPCG(uint64(len(profile)), 11))
 			cs := make([]*canaries, workers*each)
 			for i := range cs {
@@ -597,7 +592,7 @@ func TestProxyConcurrent(t *testing.T) {
 					t.Fatalf("call %d: canary reached the vendor: %s", i, strings.Join(hs, "; "))
 				}
 				for _, g := range got {
-					one = append(one, g.method+" "+g.url+"\n"+string(g.body))
+					one = append(one, g.sent())
 				}
 			}
 			if len(one) < len(cs)*8/10 {
@@ -641,7 +636,7 @@ func TestProxyConcurrent(t *testing.T) {
 				if strings.Contains(g.url, "/gtag/js") {
 					continue // the script's fetches: the cache decides how many
 				}
-				many = append(many, g.method+" "+g.url+"\n"+string(g.body))
+				many = append(many, g.sent())
 			}
 			slices.Sort(one)
 			slices.Sort(many)
@@ -657,6 +652,18 @@ func TestProxyConcurrent(t *testing.T) {
 			t.Logf("%d calls, %d forwarded, one at a time and from %d goroutines alike", len(cs), len(one), workers)
 		})
 	}
+}
+
+// canaryProxy is the proxy the canary tests put before the stub vendor
+// at upstream: the profile under /_fp/v with its ids, the ip option, the
+// rate limit, and for custom, the page's own parameters, its visitor id
+// pseudonymised.
+func canaryProxy(profile, upstream, ip string, rate int) Proxy {
+	p := Proxy{Profile: profile, Prefix: "/_fp/v", Upstream: upstream, IP: ip, IDs: idsFor(profile), RateLimit: rate}
+	if profile == "custom" {
+		p.Paths, p.Params, p.IDParams = []string{"/collect"}, []string{"e", "note"}, []string{"vid"}
+	}
+	return p
 }
 
 func idsFor(profile string) []string {
