@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ var urlAttr = regexp.MustCompile(`(?i)(?:src|href|action|data-src)\s*=\s*["']?((
 // src, href, action and data-src attributes (links among them), plus the
 // usual vendors' tag URLs.
 func corpusURLs(t testing.TB) []*url.URL {
-	files := corpusPages(t)
+	pages := readPages(t)
 	seen := map[string]bool{}
 	var out []*url.URL
 	add := func(s string) {
@@ -79,9 +80,8 @@ func corpusURLs(t testing.TB) []*url.URL {
 		u.Host = strings.ToLower(u.Hostname())
 		out = append(out, u)
 	}
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		for _, m := range urlAttr.FindAllSubmatch(b, -1) {
+	for _, pg := range pages {
+		for _, m := range urlAttr.FindAllSubmatch(pg.b, -1) {
 			add(string(m[1]))
 		}
 	}
@@ -105,6 +105,64 @@ func corpusPages(t testing.TB) []string {
 		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
 	}
 	return files
+}
+
+// savedPage is one of the saved pages: its file and its bytes.
+type savedPage struct {
+	file string
+	b    []byte
+}
+
+// savedPages reads the saved pages once for the process: the report
+// and the corpus tests each go over them several times.
+var savedPages = sync.OnceValues(func() ([]savedPage, error) {
+	files, _ := filepath.Glob(filepath.Join(sharedDir, "corpus", "pages", "*"))
+	var out []savedPage
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, savedPage{f, b})
+	}
+	return out, nil
+})
+
+// readPages returns the saved pages (savedPages); the test is skipped
+// without them.
+func readPages(t testing.TB) []savedPage {
+	corpusPages(t)
+	pages, err := savedPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages
+}
+
+// reportPage is the page URL the report rewrites the saved pages as.
+var reportPage = &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}
+
+// eachDecided rewrites each of pages as reportPage and calls fn with each
+// third-party URL the rewriter asks its policy about, as it asks, typed
+// as the Caddy module types its element (kindReqTypes).
+func eachDecided(t testing.TB, pages []savedPage, fn func(u *url.URL, ty ReqType)) {
+	pol := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
+		u := r.URL
+		if u == nil || u.Host == "" || u.Host == reportPage.Host {
+			return rewrite.Decision{}
+		}
+		ty, ok := kindReqTypes[r.Kind]
+		if !ok {
+			t.Fatalf("%s: kind %v has no request type here", u, r.Kind)
+		}
+		fn(u, ty)
+		return rewrite.Decision{}
+	})
+	for _, pg := range pages {
+		if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(pg.b), rewrite.Options{Policy: pol, PageURL: reportPage, Token: "bench"}); err != nil {
+			t.Fatalf("%s: %v", pg.file, err)
+		}
+	}
 }
 
 // benchURL is a URL the report decides, split as the Caddy module hands
@@ -150,36 +208,17 @@ var kindReqTypes = map[rewrite.Kind]ReqType{
 // met), where corpusURLs are every URL the pages' attributes name: these
 // leave out the links a page does not load (<a href>), and take in the
 // URLs of srcset, CSS url() and the other places the rewriter reads.
-func decidedURLs(t testing.TB) []benchURL {
-	files := corpusPages(t)
-	page := &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}
+func decidedURLs(t testing.TB, pages []savedPage) []benchURL {
 	seen := map[string]bool{}
 	var out []benchURL
-	record := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
-		if r.URL == nil || r.URL.Host == "" || r.URL.Host == page.Host {
-			return rewrite.Decision{}
-		}
-		if s := r.URL.String(); !seen[s] {
-			ty, ok := kindReqTypes[r.Kind]
-			if !ok {
-				t.Fatalf("%s: kind %v has no request type here", s, r.Kind)
-			}
+	eachDecided(t, pages, func(r *url.URL, ty ReqType) {
+		if s := r.String(); !seen[s] {
 			seen[s] = true
-			u := benchURL{scheme: r.URL.Scheme, host: strings.ToLower(r.URL.Hostname()), path: r.URL.EscapedPath(), query: r.URL.RawQuery, t: ty}
+			u := benchURL{scheme: r.Scheme, host: strings.ToLower(r.Hostname()), path: r.EscapedPath(), query: r.RawQuery, t: ty}
 			u.raw = joinURL(u.scheme, u.host, u.path, u.query)
 			out = append(out, u)
 		}
-		return rewrite.Decision{}
 	})
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(b), rewrite.Options{Policy: record, PageURL: page, Token: "bench"}); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
 	return out
 }
 
@@ -206,8 +245,15 @@ type flowTimes struct {
 	// (each URL's every decision, first or not) over the time the
 	// rewriter took over the pages, decisions and all.
 	share float64
-	// types holds each URL's request type (the last it was decided as).
-	types map[string]ReqType
+	// of holds each URL's lower-cased host and request type, as at its
+	// first decision in a run.
+	of map[string]flowURL
+}
+
+// flowURL is what flowTimes keeps of a URL besides its timings.
+type flowURL struct {
+	host string
+	t    ReqType
 }
 
 // inFlow times the decisions on the third-party URLs of the saved pages
@@ -217,18 +263,10 @@ type flowTimes struct {
 // on a fresh cache, each URL's first decision of the round (cold), and
 // url.Parse of its text timed right after it (parse); then, the pages
 // rewritten three times more to bring every answer into the LRU, its
-// decisions from there (warm). Each is the URL's fastest of rounds.
-func inFlow(t testing.TB, p *Policy, rounds int) flowTimes {
-	var pages [][]byte
-	for _, f := range corpusPages(t) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages = append(pages, b)
-	}
-	page := &url.URL{Scheme: "https", Host: "shop.example", Path: "/"}
-	ft := flowTimes{cold: map[string]time.Duration{}, parse: map[string]time.Duration{}, warm: map[string]time.Duration{}, types: map[string]ReqType{}}
+// decisions from there (warm), unless warm is false. Each is the URL's
+// fastest of rounds.
+func inFlow(t testing.TB, p *Policy, pages []savedPage, rounds int, warm bool) flowTimes {
+	ft := flowTimes{cold: map[string]time.Duration{}, parse: map[string]time.Duration{}, warm: map[string]time.Duration{}, of: map[string]flowURL{}}
 	keep := func(m map[string]time.Duration, k string, d time.Duration) {
 		if o, ok := m[k]; !ok || d < o {
 			m[k] = d
@@ -240,31 +278,20 @@ func inFlow(t testing.TB, p *Policy, rounds int) flowTimes {
 	var deciding, rewriting time.Duration
 	run := func(timed func(s string, d time.Duration, first bool)) {
 		seen := map[string]bool{}
-		pol := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
-			u := r.URL
-			if u == nil || u.Host == "" || u.Host == page.Host {
-				return rewrite.Decision{}
-			}
-			ty, ok := kindReqTypes[r.Kind]
-			if !ok {
-				t.Fatalf("%s: kind %v has no request type here", u, r.Kind)
-			}
+		t0 := time.Now()
+		eachDecided(t, pages, func(u *url.URL, ty ReqType) {
 			t0 := time.Now()
-			p.DecideRequest(page.Host, u.Scheme, u.Host, u.Path, u.RawQuery, ty)
+			p.DecideRequest(reportPage.Host, u.Scheme, u.Host, u.Path, u.RawQuery, ty)
 			d := time.Since(t0)
 			deciding += d
 			s := u.String()
-			ft.types[s] = ty
-			timed(s, d, !seen[s])
-			seen[s] = true
-			return rewrite.Decision{}
-		})
-		t0 := time.Now()
-		for _, b := range pages {
-			if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(b), rewrite.Options{Policy: pol, PageURL: page, Token: "bench"}); err != nil {
-				t.Fatal(err)
+			first := !seen[s]
+			if first {
+				seen[s] = true
+				ft.of[s] = flowURL{strings.ToLower(u.Hostname()), ty}
 			}
-		}
+			timed(s, d, first)
+		})
 		rewriting += time.Since(t0)
 	}
 	for range rounds {
@@ -282,6 +309,9 @@ func inFlow(t testing.TB, p *Policy, rounds int) flowTimes {
 	// (The rewriter's time includes the timing's own work, the URL's
 	// text and the url.Parse beside each first decision, a small part.)
 	ft.share = float64(deciding) / float64(rewriting)
+	if !warm {
+		return ft
+	}
 	for range 3 {
 		run(func(string, time.Duration, bool) {})
 	}
@@ -632,7 +662,8 @@ func TestPerfReport(t *testing.T) {
 	// (decidedURLs), typed as the Caddy module types them, against
 	// url.Parse of the same URLs: the rows above take every URL the
 	// pages' attributes name, links that no page loads among them.
-	dec := decidedURLs(t)
+	pages := readPages(t)
+	dec := decidedURLs(t, pages)
 	mustMatch(dec)
 	var decCold, decParse []time.Duration
 	for r := 0; r < rounds; r++ {
@@ -648,7 +679,7 @@ func TestPerfReport(t *testing.T) {
 	// and garbage evict the lists' data from the CPU's caches between
 	// one decision and the next, where the rows above run decision after
 	// decision.
-	flow := inFlow(t, p, rounds)
+	flow := inFlow(t, p, pages, rounds, true)
 	fkeys := slices.Sorted(maps.Keys(flow.cold))
 	var fc, fp, fw []time.Duration
 	for _, k := range fkeys {
@@ -661,7 +692,7 @@ func TestPerfReport(t *testing.T) {
 	// only list is the floor's rule. Each is matched (the key, the
 	// lower-casing, the token scan, the verdict, with the run's
 	// evictions between), and looks nothing up.
-	floorFlow := inFlow(t, NewPolicy(floorDB), rounds)
+	floorFlow := inFlow(t, NewPolicy(floorDB), pages, rounds, false)
 	var ffc []time.Duration
 	for _, k := range fkeys {
 		d, ok := floorFlow.cold[k]
@@ -746,11 +777,8 @@ func TestPerfReport(t *testing.T) {
 	fshort, fmid, flong, flenP50 := lengthMix(fslow, func(i int) int { return len(fkeys[i]) })
 	var fslowDec, fslowHot []time.Duration
 	for _, i := range fslow {
-		u, err := url.Parse(fkeys[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		fslowDec, fslowHot = append(fslowDec, fc[i]), append(fslowHot, matchHot(db, fkeys[i], strings.ToLower(u.Hostname()), flow.types[fkeys[i]]))
+		u := flow.of[fkeys[i]]
+		fslowDec, fslowHot = append(fslowDec, fc[i]), append(fslowHot, matchHot(db, fkeys[i], u.host, u.t))
 	}
 	t.Logf("the 1%% slowest first decisions inside the rewriter's run (each URL's fastest): %d URLs, %d under 150 bytes, %d of 150–500, %d over 500 (their length p50 %d bytes); their decisions p50 %v, their match made again at once p50 %v",
 		len(fslow), fshort, fmid, flong, flenP50, percentile(fslowDec, .5), percentile(fslowHot, .5))
