@@ -435,8 +435,8 @@ func (r *rule) matchFrom(u string, p, hostStart, hostEnd int) bool {
 // to 1,456 searched for in the whole URL (most of those, two regexes
 // that most URLs on a .com host pass to their $domain check). The first
 // decisions' p99 was lower in 12 of 14 runs, the two alternated in one
-// process, by about 200 ns at the median (2026-12-03; docs/blocklists.md,
-// What made it faster).
+// process, by about 200 ns at the median (2026-12-03;
+// docs/blocklists-performance.md, What made it faster).
 type ruleRef struct {
 	r     *rule
 	lit   uint64  // the bytes, the first in the low byte
@@ -971,7 +971,8 @@ type hostAnswers struct {
 // Over the 78 slowest first decisions of the corpus URLs, callgrind's
 // simulated last level of 1 MB missed 1,169 times against 1,283; the
 // first decisions' p99 was 4–8% lower in eight runs of eight, the two
-// layouts timed URL by URL in one process (2026-12-04, docs/blocklists.md).
+// layouts timed URL by URL in one process (2026-12-04,
+// docs/blocklists-performance.md).
 type hostRec struct {
 	n   node     // db.hosts.nodes[j]
 	l   hostLink // the entry's link
@@ -1601,7 +1602,7 @@ const (
 // token is written down and the count of hits moves on by the bit, with
 // no branch. (The match's p99 over the corpus URLs went from 1.02–1.10 to
 // 0.94–0.99 µs, each URL's fastest of five, the two alternated in one
-// process, 2026-12-03; docs/blocklists.md, What made it faster.)
+// process, 2026-12-03; docs/blocklists-performance.md, What made it faster.)
 func scanHitsGo(st *scanState) int {
 	tb := unsafe.Slice(st.bits, st.nb+1)
 	hits := (*[hitBatch]tokenHit)(unsafe.Pointer(st.hits))
@@ -2172,8 +2173,8 @@ func byteAt(s string, i int) byte {
 // tokens that index a rule (28,705), 18,551 were then looked up, and
 // 7,054 have a ref that passes; with two bytes, 10,961 are (the refs with
 // one byte to check, 6,160 of those met, keyed by the hash alone), the
-// refs read 47,007 where they were 70,181. docs/blocklists.md, What made
-// it faster.
+// refs read 47,007 where they were 70,181. docs/blocklists-performance.md,
+// What made it faster.
 func screenKeyOf(h uint32, ref *ruleRef, tl int) uint32 {
 	switch {
 	case ref.n > 1 && int(ref.off) == tl:
@@ -2215,7 +2216,7 @@ const tokenMask = 1<<16 - 1
 // screen of one byte a side 19% were looked up, where 33% were without
 // it; with two bytes a side, 11%. Of the lookups it lets by, about 30%
 // find no ref that passes, spread over many tokens (com, content, ver,
-// utm): docs/blocklists.md, What is left.
+// utm): docs/blocklists-performance.md, What is left.
 const screenMask = 1<<18 - 1
 
 // tokenHash hashes a token as Match does while it reads the URL: by its

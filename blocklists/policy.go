@@ -484,9 +484,10 @@ func keyRoom(pageHost, scheme, host, path, query string) int {
 // Get and Put and the buffer stored back wrote three: while the
 // collector marks, each pointer written is buffered by the write
 // barrier, and the decision that fills the buffer shades all of them
-// (docs/blocklists.md, What made it faster). 512 bytes hold the key of
-// 98% of the URLs pages name (7,631 of make bench's 7,801 corpus URLs,
-// whose p99 is 745 bytes); zeroing them takes eight 64-byte steps.
+// (docs/blocklists-performance.md, What made it faster). 512 bytes hold
+// the key of 98% of the URLs pages name (7,631 of make bench's 7,801
+// corpus URLs, whose p99 is 745 bytes); zeroing them takes eight 64-byte
+// steps.
 const keyStack = 512
 
 // keyPool holds the buffers of keys longer than keyStack, each grown to
@@ -645,7 +646,7 @@ func (s *shapeTest) matches(path, query string) bool {
 // pointer, each of its strings went through the garbage collector's
 // write barrier, which while the collector marks buffers every pointer
 // written and, when the buffer fills, shades them all in the decision
-// that filled it; docs/blocklists.md, What made it faster.)
+// that filled it; docs/blocklists-performance.md, What made it faster.)
 func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 	v.Host, v.Category = host, "unknown"
 	if ok && !e.exception() {

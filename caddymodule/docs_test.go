@@ -156,3 +156,78 @@ func TestMetricsDocumented(t *testing.T) {
 		t.Errorf("%d metrics described, %d registered", n, len(allMetrics()))
 	}
 }
+
+// mdLink is a Markdown link or image's target, relative or absolute.
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// headingSlug is the anchor GitHub gives a Markdown heading: lower case,
+// punctuation but hyphens and underscores dropped, spaces to hyphens.
+func headingSlug(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 0x7f && (r < 0x2000 || r > 0x2bff):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// anchors are the heading anchors of a Markdown text, outside code blocks.
+func anchors(md string) map[string]bool {
+	out := map[string]bool{}
+	fenced := false
+	for _, l := range strings.Split(md, "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+		}
+		if !fenced && strings.HasPrefix(l, "#") {
+			out[headingSlug(strings.TrimLeft(l, "#"))] = true
+		}
+	}
+	return out
+}
+
+// TestDocLinks checks that every relative link in README.md and docs/
+// names a file that exists and, with a #fragment into a Markdown file, a
+// heading of that file: a section moved or renamed breaks no reader's
+// link unnoticed. Links are reported as file:line.
+func TestDocLinks(t *testing.T) {
+	docs := docFiles(t)
+	for f, md := range docs {
+		for n, l := range strings.Split(md, "\n") {
+			for _, m := range mdLink.FindAllStringSubmatch(l, -1) {
+				target := m[1]
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+					continue
+				}
+				path, frag, _ := strings.Cut(target, "#")
+				file := f
+				if path != "" {
+					file = filepath.Join(filepath.Dir(f), path)
+				}
+				if _, err := os.Stat(file); err != nil {
+					t.Errorf("%s:%d: link to %q: no such file", f, n+1, target)
+					continue
+				}
+				if frag == "" || !strings.HasSuffix(file, ".md") {
+					continue
+				}
+				text, ok := docs[file]
+				if !ok {
+					b, err := os.ReadFile(file)
+					if err != nil {
+						t.Errorf("%s:%d: %v", f, n+1, err)
+						continue
+					}
+					text = string(b)
+				}
+				if !anchors(text)[frag] {
+					t.Errorf("%s:%d: link to %q: %s has no heading #%s", f, n+1, target, file, frag)
+				}
+			}
+		}
+	}
+}
