@@ -36,11 +36,13 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 # cache, its doorkeeper, the table of names, the $domain memo and a
 # source's refresh; in caddymodule the page memo, the proxy's shared key
 # and one proxy handler serving calls from eight goroutines (its limiter,
-# script cache and keyring). The whole of blocklists under it takes four
-# minutes, these a few seconds each (caddymodule's build under it, two
-# minutes from a cold cache).
+# script cache and keyring); in rewrite the facts cache and the scratch
+# memory closed Writers hand on (scratchPool). The whole of blocklists
+# under it takes four minutes, these a few seconds each (caddymodule's
+# build under it, two minutes from a cold cache).
 RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$
 RACE_TESTS_CADDY = ^(TestMemoConcurrent|TestMemoBackoffConcurrent|TestProxyKeyShared|TestProxyConcurrent)$$
+RACE_TESTS_REWRITE = ^(TestFactsCacheConcurrent|TestScratchConcurrent)$$
 
 test: vet chromium ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...
@@ -54,6 +56,8 @@ test: vet chromium ## run every test, each fuzz target on its committed seeds in
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
 		echo "$(GO) test -race -run '$(RACE_TESTS)' ./blocklists"; \
 		$(GO) test -race -run '$(RACE_TESTS)' ./blocklists && \
+		echo "$(GO) test -race -run '$(RACE_TESTS_REWRITE)' ./rewrite" && \
+		$(GO) test -race -run '$(RACE_TESTS_REWRITE)' ./rewrite && \
 		echo "$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
 		$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
 	elif [ -n "$$CI" ]; then \

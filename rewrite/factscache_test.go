@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -229,28 +228,14 @@ func TestFactsCacheConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := NewFactsCache(4 << 10) // small: generations turn over while rewriting
-	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 20 {
-				var out bytes.Buffer
-				if err := rewriteWith(&out, page, shopPolicy(Defer), c); err != nil {
-					errs <- err.Error()
-					return
-				}
-				if !bytes.Equal(out.Bytes(), want.Bytes()) {
-					errs <- "output differs from the serial rewrite"
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Fatal(e)
-	}
+	concurrently(t, func(_, _ int) string {
+		var out bytes.Buffer
+		if err := rewriteWith(&out, page, shopPolicy(Defer), c); err != nil {
+			return err.Error()
+		}
+		if !bytes.Equal(out.Bytes(), want.Bytes()) {
+			return "output differs from the serial rewrite"
+		}
+		return ""
+	})
 }

@@ -321,6 +321,11 @@ type factScratch struct {
 	seen  map[string]string
 	arena []byte
 	dec   []byte // scratch for decoding a string literal's escapes
+	// lex is the script's text as the lexer reads it, with a byte of room
+	// after it for the NUL the lexer puts there (lexInput). arena and lex
+	// come from scratchPool, in the boxes that carried them.
+	lex              []byte
+	arenaBox, lexBox *[]byte
 }
 
 // reset empties the scratch for a new script and returns its facts.
@@ -331,8 +336,29 @@ func (fs *factScratch) reset() *ScriptFacts {
 		fs.seen = map[string]string{}
 	}
 	clear(fs.seen)
+	if fs.arena == nil {
+		takeScratch(&fs.arena, &fs.arenaBox)
+	}
 	fs.arena = fs.arena[:0]
 	return f
+}
+
+// release gives the arena and the lexer's copy back to scratchPool (a
+// Writer's Close): the facts' strings are no longer read.
+func (fs *factScratch) release() {
+	giveBackUpTo(&scratchPool, &fs.arena, &fs.arenaBox, scratchKeep)
+	giveBackUpTo(&scratchPool, &fs.lex, &fs.lexBox, scratchKeep)
+}
+
+// lexInput wraps src for the JavaScript lexer from a copy in fs.lex,
+// which has room for the lexer's NUL after it: newInput's copy, made in
+// memory the Writer keeps.
+func (fs *factScratch) lexInput(src []byte) *parse.Input {
+	if fs.lex == nil {
+		takeScratch(&fs.lex, &fs.lexBox)
+	}
+	fs.lex = append(append(fs.lex[:0], src...), 0)
+	return parse.NewInputBytes(fs.lex[:len(src)])
 }
 
 // str returns b as a string in the arena, or a new string without one.
@@ -351,10 +377,12 @@ func scriptFacts(b []byte, f *ScriptFacts) { scriptFactsIn(b, f, nil) }
 // scriptFactsIn is scriptFacts with the strings kept in fs, if not nil.
 func scriptFactsIn(b []byte, f *ScriptFacts, fs *factScratch) {
 	src := lexerText(b)
-	l := js.NewLexer(newInput(src))
-	seen := map[string]string{}
+	var l *js.Lexer
+	var seen map[string]string
 	if fs != nil {
-		seen = fs.seen
+		l, seen = js.NewLexer(fs.lexInput(src)), fs.seen
+	} else {
+		l, seen = js.NewLexer(newInput(src)), map[string]string{}
 	}
 	var prev js.TokenType = js.ErrorToken
 	var prevIdent string

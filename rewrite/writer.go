@@ -192,7 +192,8 @@ type Writer struct {
 	raw      rawKind
 	disp     disposition
 	held     []byte
-	heldLen  int // length of the held start tag
+	heldBox  *[]byte // the pool's box for held, while the Writer holds it (holdTag)
+	heldLen  int     // length of the held start tag
 	heldKind heldKind
 	// heldSrc is, for a held delayed script with a source attribute, the
 	// decision on its sources, which its text's joins (decideHeld).
@@ -276,9 +277,9 @@ func NewWriter(w io.Writer, opts Options) *Writer {
 func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	// A Writer used before (a page's nested one) keeps its scratch
 	// memory, emptied.
-	buf, held, arena, urls, refs, add, names := r.buf[:0], r.held[:0], r.arena[:0], r.urls[:0], r.refs[:0], r.spareAdd[:0], r.names
+	buf, held, heldBox, arena, urls, refs, add, names := r.buf[:0], r.held[:0], r.heldBox, r.arena[:0], r.urls[:0], r.refs[:0], r.spareAdd[:0], r.names
 	*r = Writer{w: w, opts: opts, stats: stats}
-	r.buf, r.held, r.arena, r.urls, r.refs, r.spareAdd, r.names = buf, held, arena, urls, refs, add, names
+	r.buf, r.held, r.heldBox, r.arena, r.urls, r.refs, r.spareAdd, r.names = buf, held, heldBox, arena, urls, refs, add, names
 	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
@@ -333,6 +334,45 @@ func (r *Writer) pendBytes(p []byte) {
 	r.buf = append(r.buf, p...)
 }
 
+// scratchPool recycles the scratch memory a page's inline scripts and
+// styles grow, between Writers: the held element's bytes (holdTag), the
+// script facts' strings and the JavaScript lexer's copy of a script
+// (factScratch). A new Writer for each page grew them again for each
+// page: over the 59 saved pages of ../shared, 36 of the 68 MB a pass
+// allocated (2026-12-04, docs/rewriter.md, Performance). A closed Writer
+// gives them back; buffers grown past scratchKeep are left to the
+// collector, so that the pool keeps no more than a page's usual scripts
+// need. A Writer that finds none starts from nothing and grows what it
+// needs, as it did before the pool: a page of small scripts keeps its
+// scratch small (make bench's heap per in-flight rewrite).
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// scratchKeep is the largest scratch buffer a closed Writer gives back
+// (scratchPool): the default cap on a held element, and its start tag.
+const scratchKeep = DefaultMaxTokenSize + 64<<10
+
+// holdTag starts the bytes of an element held to its end tag with its
+// start tag raw, in a buffer from scratchPool if the Writer holds none.
+func (r *Writer) holdTag(raw []byte) {
+	if r.held == nil {
+		takeScratch(&r.held, &r.heldBox)
+	}
+	r.held = append(r.held[:0], raw...)
+	r.heldLen = len(raw)
+}
+
+// releaseScratch gives the Writer's scratch back to scratchPool at
+// Close: nothing refers to the held bytes once they are written, nor to
+// the facts' strings once the script they came from is decided.
+func (r *Writer) releaseScratch() {
+	giveBackUpTo(&scratchPool, &r.held, &r.heldBox, scratchKeep)
+	r.facts.release()
+}
+
+// takeScratch sets *b to an empty buffer from scratchPool, and *box to
+// the box that carried it.
+func takeScratch(b *[]byte, box **[]byte) { take(&scratchPool, b, box) }
+
 // recycle returns the output buffer to the pool once nothing refers to it.
 func (r *Writer) recycle() { giveBack(&outPool, &r.out, &r.outBox) }
 
@@ -347,8 +387,11 @@ func take(p *sync.Pool, b *[]byte, box **[]byte) {
 // leaves the Writer holding neither it nor its box. The box that carried
 // it from the pool carries it back, so a round trip allocates nothing.
 // Nothing may refer to *b's bytes any more.
-func giveBack(p *sync.Pool, b *[]byte, box **[]byte) {
-	if *b != nil && cap(*b) <= 64<<10 {
+func giveBack(p *sync.Pool, b *[]byte, box **[]byte) { giveBackUpTo(p, b, box, 64<<10) }
+
+// giveBackUpTo is giveBack for buffers of up to max bytes.
+func giveBackUpTo(p *sync.Pool, b *[]byte, box **[]byte, max int) {
+	if *b != nil && cap(*b) <= max {
 		if *box == nil {
 			*box = new([]byte)
 		}
@@ -489,6 +532,7 @@ func (r *Writer) Close() error {
 	err := r.drain()
 	r.recycle()
 	giveBack(&pendPool, &r.buf, &r.bufBox)
+	r.releaseScratch()
 	if err != nil {
 		return err
 	}
@@ -3128,8 +3172,7 @@ func (r *Writer) startScript(t *tag) {
 		if isImportMap(t) {
 			// Its URLs load when a module imports their specifiers: the
 			// map is held and decided at its end (decideImportMap).
-			r.held = append(r.held[:0], t.raw...)
-			r.heldLen = len(t.raw)
+			r.holdTag(t.raw)
 			r.heldKind = heldImportMap
 			r.heldOver = false
 			r.enterRaw(rawScript, "script", dispHold)
@@ -3172,8 +3215,7 @@ func (r *Writer) startScript(t *tag) {
 	if ad.Action != Keep && !r.heldHasSrc {
 		r.heldSrc, r.heldHasSrc = ad, true // joined to the text's decision
 	}
-	r.held = append(r.held[:0], t.raw...)
-	r.heldLen = len(t.raw)
+	r.holdTag(t.raw)
 	r.heldKind = heldScript
 	r.heldOver = false
 	r.enterRaw(rawScript, "script", dispHold)
@@ -3293,8 +3335,7 @@ func (r *Writer) startStyle(t *tag) {
 		}
 	}
 	r.tagHeld, r.tagHeldD = r.ownAttrs(t, "style", r.tagHeld[:0])
-	r.held = append(r.held[:0], t.raw...)
-	r.heldLen = len(t.raw)
+	r.holdTag(t.raw)
 	r.heldKind = heldStyle
 	r.heldOver = false
 	r.enterRaw(rawText, "style", dispHold)

@@ -1,0 +1,140 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// scratchPage is a page whose inline script is about size bytes of
+// string literals numbered n, with a style block after it: the script
+// names a tracker's host on even pages (deferred by shopPolicy) and none
+// on odd ones, so that two pages' outputs differ where a Writer read
+// another's scratch.
+func scratchPage(n, size int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!doctype html><html><head><title>p%d</title><script>var v%d=[", n, n)
+	if n%2 == 0 {
+		b.WriteString(`"https://connect.facebook.net/en_US/fbevents.js",`)
+	}
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, `"page %d value %d",`, n, i)
+	}
+	fmt.Fprintf(&b, `""];</script><style>.p%d{background:url("/img/%d.png")}</style>`, n, n)
+	fmt.Fprintf(&b, "</head><body><p>page %d</p></body></html>", n)
+	return []byte(b.String())
+}
+
+// TestScratchReused checks that a Writer takes the scratch memory an
+// earlier, closed one gave back (scratchPool): rewriting a page whose
+// script is 400 KB of strings allocates a small part of that once the
+// pool holds the buffers a rewrite grows (28 KB when written), where each
+// Writer grew them again (the held bytes, the facts' strings and the
+// lexer's copy: 4.3 MB a rewrite). Counted in bytes, each rewrite's fewest of ten, so that a
+// collection that empties the pool does not decide it.
+func TestScratchReused(t *testing.T) {
+	page := scratchPage(2, 400<<10)
+	pol := shopPolicy(Defer)
+	if err := rewriteWith(io.Discard, page, pol, nil); err != nil {
+		t.Fatal(err)
+	}
+	fewest := uint64(1 << 62)
+	var m0, m1 runtime.MemStats
+	for range 10 {
+		runtime.ReadMemStats(&m0)
+		if err := rewriteWith(io.Discard, page, pol, nil); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		fewest = min(fewest, m1.TotalAlloc-m0.TotalAlloc)
+	}
+	if limit := uint64(len(page)) / 2; fewest > limit {
+		t.Errorf("a rewrite of a %d-byte page allocated at least %d bytes (each of ten): the scratch is not reused (limit %d)", len(page), fewest, limit)
+	}
+}
+
+// TestScratchKeptBounded checks that a Writer whose held bytes grew past
+// scratchKeep (a script under a raised MaxTokenSize) does not give them to
+// the pool, which would keep them for later Writers.
+func TestScratchKeptBounded(t *testing.T) {
+	page := scratchPage(2, scratchKeep+(256<<10))
+	w := NewWriter(io.Discard, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, Token: "t", MaxTokenSize: 4 << 20})
+	if _, err := w.Write(page); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(w.held); c <= scratchKeep {
+		t.Fatalf("the held script grew to %d bytes, not past scratchKeep: the test does not test", c)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.held != nil || w.heldBox != nil || w.facts.arena != nil || w.facts.lex != nil {
+		t.Error("a closed Writer still holds scratch")
+	}
+	for range 64 {
+		b := scratchPool.Get().(*[]byte)
+		if cap(*b) > scratchKeep {
+			t.Fatalf("the pool holds a %d-byte buffer, over scratchKeep (%d)", cap(*b), scratchKeep)
+		}
+	}
+}
+
+// TestScratchConcurrent rewrites pages of different scripts and styles
+// from eight goroutines, which pass scratch memory to each other through
+// the pool (run it with -race): each output equals the page's serial one.
+func TestScratchConcurrent(t *testing.T) {
+	pol := shopPolicy(Defer)
+	var pages, want [][]byte
+	for n := range 6 {
+		p := scratchPage(n, (20+30*n)<<10)
+		var out bytes.Buffer
+		if err := rewriteWith(&out, p, pol, nil); err != nil {
+			t.Fatal(err)
+		}
+		pages, want = append(pages, p), append(want, out.Bytes())
+	}
+	if bytes.Equal(want[0][:200], want[1][:200]) {
+		t.Fatal("an even and an odd page begin alike: the test does not tell them apart")
+	}
+	concurrently(t, func(g, i int) string {
+		n := (g + i) % len(pages)
+		var out bytes.Buffer
+		if err := rewriteWith(&out, pages[n], pol, nil); err != nil {
+			return err.Error()
+		}
+		if !bytes.Equal(out.Bytes(), want[n]) {
+			return fmt.Sprintf("page %d: the output differs from its serial rewrite", n)
+		}
+		return ""
+	})
+}
+
+// concurrently runs step(g, i) for i from 0 to 29 in each of eight
+// goroutines g, each stopping at its first failure (a non-empty
+// message), and fails t with the messages.
+func concurrently(t *testing.T, step func(g, i int) string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				if msg := step(g, i); msg != "" {
+					errs <- msg
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
