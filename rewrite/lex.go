@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -323,13 +324,16 @@ type factScratch struct {
 	dec   []byte // scratch for decoding a string literal's escapes
 	// lex is the script's text as the lexer reads it, with a byte of room
 	// after it for the NUL the lexer puts there (lexInput). arena and lex
-	// come from scratchPool, in the boxes that carried them.
+	// come from scratchPools, in the boxes that carried them.
 	lex              []byte
 	arenaBox, lexBox *[]byte
+	pools            *[scratchKinds]sync.Pool // the Writer's set (reset)
 }
 
-// reset empties the scratch for a new script and returns its facts.
-func (fs *factScratch) reset() *ScriptFacts {
+// reset empties the scratch for a new script, whose buffers come from
+// pools, the Writer's set of scratchPools, and returns its facts.
+func (fs *factScratch) reset(pools *[scratchKinds]sync.Pool) *ScriptFacts {
+	fs.pools = pools
 	f := &fs.facts
 	*f = ScriptFacts{Calls: f.Calls[:0], Idents: f.Idents[:0], Strings: f.Strings[:0], Hosts: f.Hosts[:0]}
 	if fs.seen == nil {
@@ -337,17 +341,20 @@ func (fs *factScratch) reset() *ScriptFacts {
 	}
 	clear(fs.seen)
 	if fs.arena == nil {
-		takeScratch(&fs.arena, &fs.arenaBox)
+		takeScratch(fs.pools, scratchArena, &fs.arena, &fs.arenaBox)
 	}
 	fs.arena = fs.arena[:0]
 	return f
 }
 
-// release gives the arena and the lexer's copy back to scratchPool (a
+// release gives the arena and the lexer's copy back to scratchPools (a
 // Writer's Close): the facts' strings are no longer read.
 func (fs *factScratch) release() {
-	giveBackUpTo(&scratchPool, &fs.arena, &fs.arenaBox, scratchKeep)
-	giveBackUpTo(&scratchPool, &fs.lex, &fs.lexBox, scratchKeep)
+	if fs.pools == nil {
+		return // no script was read
+	}
+	giveScratch(fs.pools, scratchArena, &fs.arena, &fs.arenaBox)
+	giveScratch(fs.pools, scratchLex, &fs.lex, &fs.lexBox)
 }
 
 // lexInput wraps src for the JavaScript lexer from a copy in fs.lex,
@@ -355,7 +362,7 @@ func (fs *factScratch) release() {
 // memory the Writer keeps.
 func (fs *factScratch) lexInput(src []byte) *parse.Input {
 	if fs.lex == nil {
-		takeScratch(&fs.lex, &fs.lexBox)
+		takeScratch(fs.pools, scratchLex, &fs.lex, &fs.lexBox)
 	}
 	fs.lex = append(append(fs.lex[:0], src...), 0)
 	return parse.NewInputBytes(fs.lex[:len(src)])

@@ -75,11 +75,51 @@ func TestScratchKeptBounded(t *testing.T) {
 	if w.held != nil || w.heldBox != nil || w.facts.arena != nil || w.facts.lex != nil {
 		t.Error("a closed Writer still holds scratch")
 	}
-	for range 64 {
-		b := scratchPool.Get().(*[]byte)
-		if cap(*b) > scratchKeep {
-			t.Fatalf("the pool holds a %d-byte buffer, over scratchKeep (%d)", cap(*b), scratchKeep)
+	for set := range scratchPools {
+		for k := range scratchKinds {
+			for range 64 {
+				if b, _ := scratchPools[set][k].Get().(*[]byte); b != nil && cap(*b) > scratchKeep {
+					t.Fatalf("pool %d of set %d holds a %d-byte buffer, over scratchKeep (%d)", k, set, cap(*b), scratchKeep)
+				}
+			}
 		}
+	}
+}
+
+// TestScratchKinds checks that each kind of scratch goes back to a pool
+// of its own, and a nested document's to a set of its own (scratchPools):
+// in one pool, a page's held bytes were given a nested document's few
+// bytes, or the facts' strings', and grew again. After a page with a 300
+// KB script and an iframe whose srcdoc holds a small one, each pool holds
+// what its kind grew to.
+func TestScratchKinds(t *testing.T) {
+	for set := range scratchPools {
+		for k := range scratchKinds {
+			for scratchPools[set][k].Get() != nil {
+			}
+		}
+	}
+	page := []byte(string(scratchPage(2, 300<<10)) + `<iframe srcdoc="<script>var a=1</script>"></iframe>`)
+	if err := rewriteWith(io.Discard, page, shopPolicy(Defer), nil); err != nil {
+		t.Fatal(err)
+	}
+	capOf := func(set int, k scratchKind) int {
+		b, _ := scratchPools[set][k].Get().(*[]byte)
+		if b == nil {
+			return -1
+		}
+		return cap(*b)
+	}
+	held, arena, lex := capOf(0, scratchHeld), capOf(0, scratchArena), capOf(0, scratchLex)
+	nHeld, nLex := capOf(1, scratchHeld), capOf(1, scratchLex)
+	if held < 300<<10 || lex < 300<<10 {
+		t.Errorf("the page's held bytes came back at %d bytes and the lexer's copy at %d, not the 300 KB script's", held, lex)
+	}
+	if arena <= 0 || arena == held {
+		t.Errorf("the facts' strings came back at %d bytes (the held bytes at %d)", arena, held)
+	}
+	if nHeld < 0 || nHeld >= 4<<10 || nLex < 0 || nLex >= 4<<10 {
+		t.Errorf("the nested document's held bytes came back at %d bytes and its lexer's copy at %d, not its small script's", nHeld, nLex)
 	}
 }
 

@@ -334,44 +334,83 @@ func (r *Writer) pendBytes(p []byte) {
 	r.buf = append(r.buf, p...)
 }
 
-// scratchPool recycles the scratch memory a page's inline scripts and
+// scratchPools recycle the scratch memory a page's inline scripts and
 // styles grow, between Writers: the held element's bytes (holdTag), the
 // script facts' strings and the JavaScript lexer's copy of a script
 // (factScratch). A new Writer for each page grew them again for each
 // page: over the 59 saved pages of ../shared, 36 of the 68 MB a pass
-// allocated (2026-12-04, docs/rewriter.md, Performance). A closed Writer
-// gives them back; buffers grown past scratchKeep are left to the
-// collector, so that the pool keeps no more than a page's usual scripts
-// need. A Writer that finds none starts from nothing and grows what it
-// needs, as it did before the pool: a page of small scripts keeps its
-// scratch small (make bench's heap per in-flight rewrite).
-var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+// allocated (2026-12-04, docs/rewriter.md, Streaming and memory). A
+// closed Writer gives them back; buffers grown past scratchKeep are left
+// to the collector, so that the pools keep no more than a page's usual
+// scripts need. A Writer that finds none starts from nothing and grows
+// what it needs, as it did before the pools: a page of small scripts
+// keeps its scratch small (make bench's heap per in-flight rewrite).
+//
+// Each kind of buffer has a pool of its own (scratchKind), and a nested
+// document's Writer a set of its own (scratchSet): in one pool, a page's
+// held bytes were often given a nested document's few bytes, or the
+// facts' strings, and grew again. Over the saved pages with a shared
+// FactsCache, as the Caddy module rewrites, a pass allocated 12.2–12.9 MB
+// with the pools apart and 16.3–17.0 in one (34.8 before any pool).
+var scratchPools [2][scratchKinds]sync.Pool
+
+// scratchKind names a scratch buffer's pool in a set of scratchPools.
+type scratchKind int
+
+const (
+	scratchHeld  scratchKind = iota // the held element (holdTag)
+	scratchArena                    // the facts' strings (factScratch.arena)
+	scratchLex                      // the lexer's copy of a script (factScratch.lex)
+	scratchKinds
+)
 
 // scratchKeep is the largest scratch buffer a closed Writer gives back
-// (scratchPool): the default cap on a held element, and its start tag.
+// (scratchPools): the default cap on a held element, and its start tag.
 const scratchKeep = DefaultMaxTokenSize + 64<<10
 
 // holdTag starts the bytes of an element held to its end tag with its
-// start tag raw, in a buffer from scratchPool if the Writer holds none.
+// start tag raw, in a buffer from scratchPools if the Writer holds none.
 func (r *Writer) holdTag(raw []byte) {
 	if r.held == nil {
-		takeScratch(&r.held, &r.heldBox)
+		takeScratch(r.scratchSet(), scratchHeld, &r.held, &r.heldBox)
 	}
 	r.held = append(r.held[:0], raw...)
 	r.heldLen = len(raw)
 }
 
-// releaseScratch gives the Writer's scratch back to scratchPool at
+// scratchSet is the Writer's set of scratchPools: a nested document's
+// scratch is kept apart from a page's, which is larger.
+func (r *Writer) scratchSet() *[scratchKinds]sync.Pool {
+	if r.isNested {
+		return &scratchPools[1]
+	}
+	return &scratchPools[0]
+}
+
+// releaseScratch gives the Writer's scratch back to scratchPools at
 // Close: nothing refers to the held bytes once they are written, nor to
 // the facts' strings once the script they came from is decided.
 func (r *Writer) releaseScratch() {
-	giveBackUpTo(&scratchPool, &r.held, &r.heldBox, scratchKeep)
+	giveScratch(r.scratchSet(), scratchHeld, &r.held, &r.heldBox)
 	r.facts.release()
 }
 
-// takeScratch sets *b to an empty buffer from scratchPool, and *box to
-// the box that carried it.
-func takeScratch(b *[]byte, box **[]byte) { take(&scratchPool, b, box) }
+// takeScratch sets *b to an empty buffer from set's pool of kind k, and
+// *box to the box that carried it; an empty pool gives neither (the
+// buffer grows from nothing, and giveBackUpTo makes a box for it).
+func takeScratch(set *[scratchKinds]sync.Pool, k scratchKind, b *[]byte, box **[]byte) {
+	*b, *box = nil, nil
+	if v := set[k].Get(); v != nil {
+		*box = v.(*[]byte)
+		*b = (**box)[:0]
+	}
+}
+
+// giveScratch returns *b to set's pool of kind k (giveBackUpTo, up to
+// scratchKeep).
+func giveScratch(set *[scratchKinds]sync.Pool, k scratchKind, b *[]byte, box **[]byte) {
+	giveBackUpTo(&set[k], b, box, scratchKeep)
+}
 
 // recycle returns the output buffer to the pool once nothing refers to it.
 func (r *Writer) recycle() { giveBack(&outPool, &r.out, &r.outBox) }
@@ -3368,7 +3407,7 @@ func (r *Writer) decideHeld(end []byte) {
 		f, hit = r.opts.Facts.get(body)
 	}
 	if !hit {
-		f = r.facts.reset()
+		f = r.facts.reset(r.scratchSet())
 		f.Oversize = r.heldOver
 		scriptFactsIn(body, f, &r.facts)
 		r.opts.Facts.add(body, f)
