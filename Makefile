@@ -37,7 +37,7 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 # source's refresh; in caddymodule the page memo, the proxy's shared key
 # and one proxy handler serving calls from eight goroutines (its limiter,
 # script cache and keyring); in rewrite the facts cache and the scratch
-# memory closed Writers hand on (scratchPool). The whole of blocklists
+# memory closed Writers hand on (scratchPools). The whole of blocklists
 # under it takes four minutes, these a few seconds each (caddymodule's
 # build under it, two minutes from a cold cache).
 RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$

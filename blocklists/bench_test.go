@@ -96,27 +96,19 @@ func corpusURLs(t testing.TB) []*url.URL {
 	return out
 }
 
-// corpusPages are the saved pages' files; the test is skipped without
-// them.
-func corpusPages(t testing.TB) []string {
-	dir := filepath.Join(sharedDir, "corpus", "pages")
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) == 0 {
-		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", dir)
-	}
-	return files
-}
-
 // savedPage is one of the saved pages: its file and its bytes.
 type savedPage struct {
 	file string
 	b    []byte
 }
 
+// pagesDir holds the saved pages, beside CI and the developers' checkouts.
+var pagesDir = filepath.Join(sharedDir, "corpus", "pages")
+
 // savedPages reads the saved pages once for the process: the report
 // and the corpus tests each go over them several times.
 var savedPages = sync.OnceValues(func() ([]savedPage, error) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir, "corpus", "pages", "*"))
+	files, _ := filepath.Glob(filepath.Join(pagesDir, "*"))
 	var out []savedPage
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -131,10 +123,12 @@ var savedPages = sync.OnceValues(func() ([]savedPage, error) {
 // readPages returns the saved pages (savedPages); the test is skipped
 // without them.
 func readPages(t testing.TB) []savedPage {
-	corpusPages(t)
 	pages, err := savedPages()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(pages) == 0 {
+		t.Skipf("%s absent: the shared pages are only beside CI and the developers' checkouts", pagesDir)
 	}
 	return pages
 }

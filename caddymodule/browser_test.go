@@ -749,7 +749,7 @@ func TestBrowserConsent(t *testing.T) {
 					var dlg = `+shadow(`[role=dialog]`)+`, r = dlg.getBoundingClientRect();
 					var bs = [].slice.call(dlg.querySelectorAll("button")).filter(function(b){ return !b.closest("[hidden]"); });
 					res({shift: shift, shifted: shifted, fits: r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight,
-						oursWide: [].slice.call(document.querySelectorAll("#fp-consent, [id^=fp-], [class^=fp-]")).filter(function(n){ return n.getBoundingClientRect().right > innerWidth + 1; }).map(function(n){ return n.nodeName + "." + n.className + " to " + Math.round(n.getBoundingClientRect().right) + "px"; }),
+						oursWide: [].slice.call(document.querySelectorAll("[id^=fp-], [class^=fp-]")).filter(function(n){ return n.getBoundingClientRect().right > innerWidth + 1; }).map(function(n){ return n.nodeName + "." + n.className + " to " + Math.round(n.getBoundingClientRect().right) + "px"; }),
 						buttonsIn: bs.every(function(b){ var q = b.getBoundingClientRect(); return q.width > 0 && q.left >= 0 && q.right <= innerWidth; })});
 				}, 500);
 			})`, &m)

@@ -196,6 +196,7 @@ func anchors(md string) map[string]bool {
 // link unnoticed. Links are reported as file:line.
 func TestDocLinks(t *testing.T) {
 	docs := docFiles(t)
+	heads := map[string]map[string]bool{} // each linked file's anchors, read once
 	for f, md := range docs {
 		for n, l := range strings.Split(md, "\n") {
 			for _, m := range mdLink.FindAllStringSubmatch(l, -1) {
@@ -215,16 +216,19 @@ func TestDocLinks(t *testing.T) {
 				if frag == "" || !strings.HasSuffix(file, ".md") {
 					continue
 				}
-				text, ok := docs[file]
-				if !ok {
-					b, err := os.ReadFile(file)
-					if err != nil {
-						t.Errorf("%s:%d: %v", f, n+1, err)
-						continue
+				if heads[file] == nil {
+					text, ok := docs[file]
+					if !ok {
+						b, err := os.ReadFile(file)
+						if err != nil {
+							t.Errorf("%s:%d: %v", f, n+1, err)
+							continue
+						}
+						text = string(b)
 					}
-					text = string(b)
+					heads[file] = anchors(text)
 				}
-				if !anchors(text)[frag] {
+				if !heads[file][frag] {
 					t.Errorf("%s:%d: link to %q: %s has no heading #%s", f, n+1, target, file, frag)
 				}
 			}

@@ -340,8 +340,8 @@ func (fs *factScratch) reset(pools *[scratchKinds]sync.Pool) *ScriptFacts {
 		fs.seen = map[string]string{}
 	}
 	clear(fs.seen)
-	if fs.arena == nil {
-		takeScratch(fs.pools, scratchArena, &fs.arena, &fs.arenaBox)
+	if fs.arenaBox == nil {
+		take(&fs.pools[scratchArena], &fs.arena, &fs.arenaBox)
 	}
 	fs.arena = fs.arena[:0]
 	return f
@@ -361,8 +361,8 @@ func (fs *factScratch) release() {
 // which has room for the lexer's NUL after it: newInput's copy, made in
 // memory the Writer keeps.
 func (fs *factScratch) lexInput(src []byte) *parse.Input {
-	if fs.lex == nil {
-		takeScratch(fs.pools, scratchLex, &fs.lex, &fs.lexBox)
+	if fs.lexBox == nil {
+		take(&fs.pools[scratchLex], &fs.lex, &fs.lexBox)
 	}
 	fs.lex = append(append(fs.lex[:0], src...), 0)
 	return parse.NewInputBytes(fs.lex[:len(src)])

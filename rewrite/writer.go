@@ -354,6 +354,15 @@ func (r *Writer) pendBytes(p []byte) {
 // with the pools apart and 16.3–17.0 in one (34.8 before any pool).
 var scratchPools [2][scratchKinds]sync.Pool
 
+func init() {
+	// An empty pool gives an empty box: its buffer grows from nothing.
+	for set := range scratchPools {
+		for k := range scratchPools[set] {
+			scratchPools[set][k].New = func() any { return new([]byte) }
+		}
+	}
+}
+
 // scratchKind names a scratch buffer's pool in a set of scratchPools.
 type scratchKind int
 
@@ -371,8 +380,8 @@ const scratchKeep = DefaultMaxTokenSize + 64<<10
 // holdTag starts the bytes of an element held to its end tag with its
 // start tag raw, in a buffer from scratchPools if the Writer holds none.
 func (r *Writer) holdTag(raw []byte) {
-	if r.held == nil {
-		takeScratch(r.scratchSet(), scratchHeld, &r.held, &r.heldBox)
+	if r.heldBox == nil {
+		take(&r.scratchSet()[scratchHeld], &r.held, &r.heldBox)
 	}
 	r.held = append(r.held[:0], raw...)
 	r.heldLen = len(raw)
@@ -393,17 +402,6 @@ func (r *Writer) scratchSet() *[scratchKinds]sync.Pool {
 func (r *Writer) releaseScratch() {
 	giveScratch(r.scratchSet(), scratchHeld, &r.held, &r.heldBox)
 	r.facts.release()
-}
-
-// takeScratch sets *b to an empty buffer from set's pool of kind k, and
-// *box to the box that carried it; an empty pool gives neither (the
-// buffer grows from nothing, and giveBackUpTo makes a box for it).
-func takeScratch(set *[scratchKinds]sync.Pool, k scratchKind, b *[]byte, box **[]byte) {
-	*b, *box = nil, nil
-	if v := set[k].Get(); v != nil {
-		*box = v.(*[]byte)
-		*b = (**box)[:0]
-	}
 }
 
 // giveScratch returns *b to set's pool of kind k (giveBackUpTo, up to
