@@ -108,7 +108,20 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 // the strings in image-set(), whatever the case of their names and however
 // the names are escaped.
 func cssURLs(b []byte, refs []cssRef) []cssRef {
-	refs, _ = cssURLsFrom(b, refs, 0, 0)
+	refs, _ = cssURLsFrom(b, newInput(b), refs, 0, 0)
+	return refs
+}
+
+// cssURLsIn is cssURLs over css, read from a copy in fs.lex (lexInput),
+// its buffer from pools (the Writer's set of scratchPools), where
+// cssURLs would copy it twice, into bytes and again for the lexer's NUL.
+// The refs' URLs are strings of their own (cssURLBody), so nothing of the
+// copy outlives the call, and the script facts keep nothing in fs.lex
+// (their strings are in fs.arena).
+func (fs *factScratch) cssURLsIn(pools *[scratchKinds]sync.Pool, css string, refs []cssRef) []cssRef {
+	fs.pools = pools
+	in := fs.lexInput(unsafe.Slice(unsafe.StringData(css), len(css)))
+	refs, _ = cssURLsFrom(fs.lex[:len(css)], in, refs, 0, 0)
 	return refs
 }
 
@@ -117,8 +130,8 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 // such functions deep), so its strings are URLs too (the privacy-safe
 // reading). It reports whether it gave up on the rest of b, which it
 // then marks bad.
-func cssURLsFrom(b []byte, refs []cssRef, base, nest int) ([]cssRef, bool) {
-	l := css.NewLexer(newInput(b))
+func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, base, nest int) ([]cssRef, bool) {
+	l := css.NewLexer(in)
 	off := 0
 	afterImport := false
 	depth := 0    // open functions and parentheses
@@ -179,7 +192,7 @@ func cssURLsFrom(b []byte, refs []cssRef, base, nest int) ([]cssRef, bool) {
 					refs = append(refs, cssRef{start: base + start + e, end: base + off, bad: true})
 				} else {
 					var gaveUp bool
-					if refs, gaveUp = cssURLsFrom(data[e:], refs, base+start+e, nest+1); gaveUp {
+					if refs, gaveUp = cssURLsFrom(data[e:], newInput(data[e:]), refs, base+start+e, nest+1); gaveUp {
 						if off < len(b) {
 							refs = append(refs, cssRef{start: base + off, end: base + len(b), bad: true})
 						}

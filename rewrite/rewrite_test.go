@@ -391,6 +391,7 @@ func TestLoaderPlacement(t *testing.T) {
 	const L = `<script src="/_fp/c.js"></script>`
 	loader := func(tok, nonce string) []byte { return []byte(L) }
 	pad := "<p>" + strings.Repeat("x", loaderHold) + "</p>"
+	sheet := "<style>" + strings.Repeat(".x{color:red}", 2*loaderHold/13) + "</style>"
 	tr := `<img src="https://tracker.example/p.gif">`
 	deferred := `<img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="https://tracker.example/p.gif">`
 	for _, c := range []struct{ in, want string }{
@@ -402,6 +403,7 @@ func TestLoaderPlacement(t *testing.T) {
 		{`<title>t</title> hello ` + tr, `<title>t</title> ` + L + `hello ` + deferred}, // before the text's first character other than white space
 		{`<head><title>t</title></head><body><p>no trackers</p>`, `<head><title>t</title></head><body><p>no trackers</p>`},
 		{`<head></head><body>` + pad + tr, `<head></head><body>` + pad + L + deferred},
+		{`<head></head><body>` + sheet + tr, `<head></head><body>` + sheet + L + deferred}, // a held block written out past the window
 		{`<svg><head></head></svg>` + tr, L + `<svg><head></head></svg>` + deferred},
 	} {
 		got := rewriteString(t, c.in, Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: loader})

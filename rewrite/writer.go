@@ -675,6 +675,16 @@ func (r *Writer) emit(b []byte) {
 
 func (r *Writer) emitNow(b []byte) {
 	if r.holding {
+		if len(b) >= outBatch/2 && len(r.out)+len(b)-r.holdAt > loaderHold {
+			// Past the hold's bound, as settle would find it once b
+			// was added: the loader's place is given up and a long run
+			// goes out as it lies, after the held output, not copied
+			// onto its end (which grew the output to b's size).
+			r.releaseHold()
+			r.drain()
+			r.writeOut(b)
+			return
+		}
 		r.out = append(r.out, b...)
 		r.settle()
 		return
@@ -2501,7 +2511,7 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	}
 	refs, hit := r.opts.Facts.getStyle(css)
 	if !hit {
-		r.refs = cssURLs([]byte(css), r.refs[:0])
+		r.refs = r.facts.cssURLsIn(r.scratchSet(), css, r.refs[:0])
 		r.opts.Facts.addStyle(css, r.refs)
 		refs = r.refs
 	}
@@ -2627,7 +2637,10 @@ func (r *Writer) element(t *tag, name string) {
 		if v, ok := t.get("srcdoc"); ok {
 			in := decodeAttr(v)
 			var sb strings.Builder
-			inner, err := r.readNested(&sb, []byte(in)) // srcdoc inherits the base URL until its own <base>
+			// The nested Writer reads in as an io.Writer reads p, writing
+			// nothing into it and keeping nothing of it: a view, not a
+			// copy. The srcdoc inherits the base URL until its own <base>.
+			inner, err := r.readNested(&sb, unsafe.Slice(unsafe.StringData(in), len(in)))
 			if err != nil {
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
@@ -3467,7 +3480,12 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		r.emit(body)
 		return
 	}
-	css := string(body)
+	// A view of the held bytes, not a copy: they stay put until the
+	// deferred reset above, and nothing the decision keeps points into
+	// them (the FactsCache keys on a digest and copies the refs, whose
+	// URLs are strings of their own; Stats.keep copies what it counts;
+	// newCSS, when it is css, is copied into the output before return).
+	css := unsafe.String(unsafe.SliceData(body), len(body))
 	newCSS, d := r.rewriteCSS(css, "style")
 	d = r.preloadScan(d, css, "style")
 	// Its handlers, lazy background and style attribute (ownAttrs): held
