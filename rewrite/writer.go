@@ -438,10 +438,16 @@ func giveBackUpTo(p *sync.Pool, b *[]byte, box **[]byte, max int) {
 	*b, *box = nil, nil
 }
 
+// readPool recycles Rewrite's read buffers, 32 KiB each: a scan of a
+// site rewrites page after page.
+var readPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // Rewrite rewrites the page read from src into w.
 func Rewrite(w io.Writer, src io.Reader, opts Options) (*Stats, error) {
 	rw := NewWriter(w, opts)
-	buf := make([]byte, 32<<10)
+	rb := readPool.Get().(*[32 << 10]byte)
+	defer readPool.Put(rb)
+	buf := rb[:]
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
