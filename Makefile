@@ -36,8 +36,9 @@ run: caddy ## start the demo shop behind Caddy + firstparty and print the URL
 # cache, its doorkeeper, the table of names, the $domain memo and a
 # source's refresh; in caddymodule the page memo, the proxy's shared key
 # and one proxy handler serving calls from eight goroutines (its limiter,
-# script cache and keyring); in rewrite the facts cache and the scratch
-# memory closed Writers hand on (scratchPools). The whole of blocklists
+# script cache and keyring); in rewrite the facts cache, and the scratch
+# memory and nested Writers closed pages hand on (scratchPools,
+# nestedPool). The whole of blocklists
 # under it takes four minutes, these a few seconds each (caddymodule's
 # build under it, two minutes from a cold cache).
 RACE_TESTS = ^(TestNames|TestDoorkeeper|TestHeld|TestHeldMadeAtLoad|TestURLCache|TestDomainMemo|TestSetRefresh)$$

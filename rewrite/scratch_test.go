@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // scratchPage is a page whose inline script is about size bytes of
-// string literals numbered n, with a style block after it: the script
-// names a tracker's host on even pages (deferred by shopPolicy) and none
-// on odd ones, so that two pages' outputs differ where a Writer read
-// another's scratch.
+// string literals numbered n, with a style block after it, and a
+// noscript and a srcdoc in its body: the script and the srcdoc name a
+// tracker's host on even pages (deferred by shopPolicy) and none on odd
+// ones, so that two pages' outputs differ where a Writer read another's
+// scratch.
 func scratchPage(n, size int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!doctype html><html><head><title>p%d</title><script>var v%d=[", n, n)
@@ -25,7 +28,15 @@ func scratchPage(n, size int) []byte {
 		fmt.Fprintf(&b, `"page %d value %d",`, n, i)
 	}
 	fmt.Fprintf(&b, `""];</script><style>.p%d{background:url("/img/%d.png")}</style>`, n, n)
-	fmt.Fprintf(&b, "</head><body><p>page %d</p></body></html>", n)
+	// Nested documents, whose Writers pass from page to page too
+	// (nestedPool), the srcdoc naming the tracker on the even pages.
+	fmt.Fprintf(&b, "</head><body><p>page %d</p><noscript><script>var n%d=%d</script><img src=\"/img/n%d.png\"></noscript>", n, n, n, n)
+	if n%2 == 0 {
+		b.WriteString(`<iframe srcdoc="&lt;script src=&quot;https://connect.facebook.net/en_US/fbevents.js&quot;&gt;&lt;/script&gt;"></iframe>`)
+	} else {
+		fmt.Fprintf(&b, `<iframe srcdoc="&lt;p&gt;frame %d&lt;/p&gt;"></iframe>`, n)
+	}
+	b.WriteString("</body></html>")
 	return []byte(b.String())
 }
 
@@ -97,6 +108,58 @@ func TestStyleScratchReused(t *testing.T) {
 		t.Errorf("a rewrite of a page with a %d-byte style block allocated at least %d bytes (each of ten): the block is copied (limit %d)", len(page), fewest, limit)
 	}
 	t.Logf("a rewrite of a page with a %d-byte style block: %d bytes allocated (the fewest of ten)", len(page), fewest)
+}
+
+// TestNestedWriterPooled checks that a page's nested documents (a
+// noscript, a srcdoc) are read by a Writer kept from an earlier page
+// (nestedPool, putNested), with the facts' scratch it had (init): the
+// page allocates less beyond the same page without them than one Writer
+// takes, where each page made a new one.
+func TestNestedWriterPooled(t *testing.T) {
+	const doc = `<!doctype html><html><head><title>n</title></head><body><p>a</p>%s</body></html>`
+	nested := []byte(fmt.Sprintf(doc, `<noscript><img src="/img/n.png"><script>var a="b",c="d"</script></noscript><iframe srcdoc="&lt;p&gt;in&lt;/p&gt;&lt;script&gt;var e=1&lt;/script&gt;"></iframe>`))
+	plain := []byte(fmt.Sprintf(doc, ""))
+	pol := shopPolicy(Defer)
+	for _, page := range [][]byte{nested, plain} {
+		if err := rewriteWith(io.Discard, page, pol, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := int64(fewestAllocated(t, nested, pol)) - int64(fewestAllocated(t, plain, pol))
+	if size := int64(unsafe.Sizeof(Writer{})); extra >= size {
+		t.Errorf("a noscript and a srcdoc took %d bytes more than none, a %d-byte Writer or more: the nested Writer is not kept", extra, size)
+	}
+	t.Logf("a noscript and a srcdoc: %d bytes more than none", extra)
+}
+
+// TestNestedFactsKept checks that a page's spare nested Writer keeps its
+// facts' scratch (the identifiers' map) from one noscript to the next
+// (init), where it made them again for each.
+func TestNestedFactsKept(t *testing.T) {
+	w := NewWriter(io.Discard, Options{Policy: shopPolicy(Defer), PageURL: benchPageURL, Token: "t"})
+	if _, err := w.Write([]byte(`<!doctype html><title>f</title><p>a</p><noscript><script>var a=1</script></noscript><p>b</p>`)); err != nil {
+		t.Fatal(err)
+	}
+	spare := w.spare
+	if spare == nil || spare.facts.seen == nil {
+		t.Fatal("no spare Writer with the facts of a noscript's script: the test does not test")
+	}
+	seen := reflect.ValueOf(spare.facts.seen).UnsafePointer()
+	if _, err := w.Write([]byte(`<noscript><script>var b=2</script></noscript><p>c</p>`)); err != nil {
+		t.Fatal(err)
+	}
+	if w.spare != spare {
+		t.Fatal("the second noscript did not take the page's spare Writer")
+	}
+	if reflect.ValueOf(w.spare.facts.seen).UnsafePointer() != seen {
+		t.Error("the spare Writer made its facts' map again")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.spare != nil {
+		t.Error("a closed page still holds its spare Writer (putNested)")
+	}
 }
 
 // TestScratchKeptBounded checks that a Writer whose held bytes grew past

@@ -278,8 +278,10 @@ func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	// A Writer used before (a page's nested one) keeps its scratch
 	// memory, emptied.
 	buf, held, heldBox, arena, urls, refs, add, names := r.buf[:0], r.held[:0], r.heldBox, r.arena[:0], r.urls[:0], r.refs[:0], r.spareAdd[:0], r.names
+	facts := r.facts // emptied by its reset at each script
 	*r = Writer{w: w, opts: opts, stats: stats}
 	r.buf, r.held, r.heldBox, r.arena, r.urls, r.refs, r.spareAdd, r.names = buf, held, heldBox, arena, urls, refs, add, names
+	r.facts = facts
 	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
@@ -576,6 +578,10 @@ func (r *Writer) Close() error {
 	r.recycle()
 	giveBack(&pendPool, &r.buf, &r.bufBox)
 	r.releaseScratch()
+	if r.spare != nil {
+		putNested(r.spare)
+		r.spare = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -4024,7 +4030,35 @@ func (r *Writer) readNested(w io.Writer, doc []byte) (Decision, error) {
 	}
 	nr := r.nestedWriter(w)
 	err := rewriteNested(nr, doc)
-	return nr.strongest, err
+	d := nr.strongest
+	if r.spare == nil {
+		r.spare = nr // closed: nothing refers to it any more
+	} else {
+		putNested(nr)
+	}
+	return d, err
+}
+
+// nestedPool keeps closed nested Writers from page to page: a page's
+// spare (nestedWriter) goes there when the page is closed.
+var nestedPool sync.Pool
+
+// putNested gives n, a closed nested Writer that nothing refers to, and
+// its spare to nestedPool, emptied as init empties a Writer: its held
+// bytes and facts' buffers go to scratchPools (or, grown past
+// scratchKeep, to the collector), and it keeps nothing of the page.
+func putNested(n *Writer) {
+	if s := n.spare; s != nil {
+		n.spare = nil
+		putNested(s)
+	}
+	n.releaseScratch()
+	giveBack(&pendPool, &n.buf, &n.bufBox)
+	if cap(n.arena) > scratchKeep {
+		n.arena = nil
+	}
+	n.init(nil, Options{}, nil)
+	nestedPool.Put(n)
 }
 
 // rewriteNested writes doc through nr and closes it. It is called through
@@ -4050,6 +4084,9 @@ func init() {
 func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	n := r.spare // the page's noscripts and srcdocs take turns with one
 	r.spare = nil
+	if n == nil {
+		n, _ = nestedPool.Get().(*Writer)
+	}
 	if n == nil {
 		n = new(Writer)
 	}
