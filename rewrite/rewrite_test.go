@@ -795,11 +795,29 @@ func TestDecodeAttr(t *testing.T) {
 		"&ampx":              "&ampx",
 		"&AMP;":              "&",
 		"&am;":               "&am;",
+		"&quot;&lt;&gt;":     `"<>`,
+		"&QUOT;&lt&gt":       `"<>`,
+		"&#":                 "&#",
+		"&#x;":               "&#x;",
+		"&#xD800;&#1114112;": "\uFFFD\uFFFD",
 	}
 	for in, want := range tests {
 		if got := decodeAttr([]byte(in)); got != want {
 			t.Errorf("decodeAttr(%q) = %q, want %q", in, got, want)
 		}
+		// tmpAttr decodes the same into the element's arena, after what
+		// the arena holds, which stays as it was.
+		w := &Writer{arena: []byte("kept")}
+		if got := w.tmpAttr([]byte(in)); got != want || string(w.arena[:4]) != "kept" {
+			t.Errorf("tmpAttr(%q) = %q and the arena %q, want %q after \"kept\"", in, got, w.arena, want)
+		}
+	}
+	// A value with references decodes into the arena without allocating.
+	w := &Writer{arena: make([]byte, 0, 256)}
+	v := []byte("/p?a=1&amp;b=&#x41;&#233;&quot;&lt;&gt;\x00")
+	var got string
+	if n := testing.AllocsPerRun(100, func() { w.arena = w.arena[:0]; got = w.tmpAttr(v) }); n != 0 || got != "/p?a=1&b=Aé\"<>\uFFFD" {
+		t.Errorf("tmpAttr(%q) = %q with %.0f allocations, want 0", v, got, n)
 	}
 }
 

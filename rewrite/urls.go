@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/net/idna"
 )
@@ -22,25 +23,41 @@ func decodeAttr(b []byte) string {
 	if plainAttr(b) {
 		return string(b)
 	}
-	var sb strings.Builder
-	sb.Grow(len(b))
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c == 0 {
-			sb.WriteString("\uFFFD")
-			i++
-			continue
-		}
-		if c != '&' {
-			sb.WriteByte(c)
-			i++
-			continue
-		}
-		n, s := decodeRef(b[i:])
-		sb.WriteString(s)
-		i += n
+	d := appendDecoded(make([]byte, 0, len(b)), b)
+	if len(d) == 0 {
+		return ""
 	}
-	return sb.String()
+	return unsafe.String(&d[0], len(d)) // d is never written again
+}
+
+// appendDecoded appends b, an attribute value, decoded as decodeAttr
+// decodes it, to dst.
+func appendDecoded(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		switch c := b[i]; c {
+		case 0:
+			dst = append(dst, "\uFFFD"...)
+			i++
+		case '&':
+			if i+1 < len(b) && b[i+1] == '#' {
+				n, v := numericRef(b[i:])
+				if n == 1 {
+					dst = append(dst, '&')
+				} else {
+					dst = utf8.AppendRune(dst, v)
+				}
+				i += n
+				break
+			}
+			n, s := decodeRef(b[i:])
+			dst = append(dst, s...)
+			i += n
+		default:
+			dst = append(dst, c)
+			i++
+		}
+	}
+	return dst
 }
 
 func containsByte(b []byte, c byte) bool { return bytes.IndexByte(b, c) >= 0 }
@@ -60,55 +77,76 @@ var windows1252 = map[rune]rune{
 	0x9C: 0x0153, 0x9E: 0x017E, 0x9F: 0x0178,
 }
 
+// commonRefs are the named references attribute values hold most, read
+// without a lookup or a new string: "&amp;" in a URL's query, the others
+// in a srcdoc's markup.
+var commonRefs = [...]struct{ name, value string }{
+	{"&amp;", "&"}, {"&quot;", `"`}, {"&lt;", "<"}, {"&gt;", ">"},
+}
+
+// numericRef reads b, which begins "&#", as a numeric character reference
+// and returns its length and the character it stands for, or a length of
+// 1 when no digit follows (a bare "&"). An out-of-range or surrogate
+// value is U+FFFD, and 0x80–0x9F map as windows-1252 does.
+func numericRef(b []byte) (int, rune) {
+	i := 2
+	hex := false
+	if i < len(b) && (b[i] == 'x' || b[i] == 'X') {
+		hex = true
+		i++
+	}
+	start := i
+	var v rune
+	for i < len(b) {
+		c := b[i]
+		var d rune
+		switch {
+		case c >= '0' && c <= '9':
+			d = rune(c - '0')
+		case hex && (c|0x20) >= 'a' && (c|0x20) <= 'f':
+			d = rune(c|0x20) - 'a' + 10
+		default:
+			goto done
+		}
+		if v < 0x110000 {
+			if hex {
+				v = v*16 + d
+			} else {
+				v = v*10 + d
+			}
+		}
+		i++
+	}
+done:
+	if i == start {
+		return 1, 0
+	}
+	if i < len(b) && b[i] == ';' {
+		i++
+	}
+	if r, ok := windows1252[v]; ok {
+		v = r
+	}
+	if v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) {
+		v = utf8.RuneError
+	}
+	return i, v
+}
+
 // decodeRef decodes the reference at b[0] == '&' and returns how many bytes
 // it used and its text.
 func decodeRef(b []byte) (int, string) {
 	if len(b) > 1 && b[1] == '#' {
-		i := 2
-		hex := false
-		if i < len(b) && (b[i] == 'x' || b[i] == 'X') {
-			hex = true
-			i++
-		}
-		start := i
-		var v rune
-		for i < len(b) {
-			c := b[i]
-			var d rune
-			switch {
-			case c >= '0' && c <= '9':
-				d = rune(c - '0')
-			case hex && (c|0x20) >= 'a' && (c|0x20) <= 'f':
-				d = rune(c|0x20) - 'a' + 10
-			default:
-				goto done
-			}
-			if v < 0x110000 {
-				if hex {
-					v = v*16 + d
-				} else {
-					v = v*10 + d
-				}
-			}
-			i++
-		}
-	done:
-		if i == start {
+		n, v := numericRef(b)
+		if n == 1 {
 			return 1, "&"
 		}
-		if i < len(b) && b[i] == ';' {
-			i++
-		}
-		if r, ok := windows1252[v]; ok {
-			v = r
-		}
-		if v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) {
-			v = utf8.RuneError
-		}
-		return i, string(v)
+		return n, string(v)
 	}
-	if len(b) >= 5 && string(b[:5]) == "&amp;" {
-		return 5, "&" // most references in attributes: a URL's query
+	for _, r := range commonRefs {
+		if len(b) >= len(r.name) && string(b[:len(r.name)]) == r.name {
+			return len(r.name), r.value
+		}
 	}
 	i := 1
 	for i < len(b) && isAlnum(b[i]) && i < 40 {

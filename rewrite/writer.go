@@ -2049,15 +2049,16 @@ func appendTokens(out []string, s string) []string {
 // stay intact until the element is written; anything kept longer (the
 // stats) copies them.
 func (r *Writer) tmpAttr(b []byte) string {
-	if !plainAttr(b) {
-		return decodeAttr(b)
+	start := len(r.arena)
+	if plainAttr(b) {
+		r.arena = append(r.arena, b...)
+	} else {
+		r.arena = appendDecoded(r.arena, b)
 	}
-	if len(b) == 0 {
+	if len(r.arena) == start {
 		return ""
 	}
-	start := len(r.arena)
-	r.arena = append(r.arena, b...)
-	return unsafe.String(&r.arena[start], len(b))
+	return unsafe.String(&r.arena[start], len(r.arena)-start)
 }
 
 // decideURL resolves raw against the base and asks the policy.
@@ -2647,7 +2648,7 @@ func (r *Writer) element(t *tag, name string) {
 	srcdocChanged := false
 	if name == "iframe" {
 		if v, ok := t.get("srcdoc"); ok {
-			in := decodeAttr(v)
+			in := r.tmpAttr(v) // in the element's arena, as its URLs are
 			var sb strings.Builder
 			// The nested Writer reads in as an io.Writer reads p, writing
 			// nothing into it and keeping nothing of it: a view, not a
