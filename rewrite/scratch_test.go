@@ -114,10 +114,12 @@ func TestStyleScratchReused(t *testing.T) {
 // noscript, a srcdoc) are read by a Writer kept from an earlier page
 // (nestedPool, putNested), with the facts' scratch it had (init): the
 // page allocates less beyond the same page without them than one Writer
-// takes, where each page made a new one.
+// takes, where each page made a new one. (TestScratchKinds holds the
+// buffer of a srcdoc's rewrite coming back to its pool.)
 func TestNestedWriterPooled(t *testing.T) {
 	const doc = `<!doctype html><html><head><title>n</title></head><body><p>a</p>%s</body></html>`
-	nested := []byte(fmt.Sprintf(doc, `<noscript><img src="/img/n.png"><script>var a="b",c="d"</script></noscript><iframe srcdoc="&lt;p&gt;in&lt;/p&gt;&lt;script&gt;var e=1&lt;/script&gt;"></iframe>`))
+	// The srcdoc names a tracker, so its rewrite differs from it.
+	nested := []byte(fmt.Sprintf(doc, `<noscript><img src="/img/n.png"><script>var a="b",c="d"</script></noscript><iframe srcdoc="&lt;p&gt;in&lt;/p&gt;&lt;script src=&quot;https://connect.facebook.net/en_US/fbevents.js&quot;&gt;&lt;/script&gt;"></iframe>`))
 	plain := []byte(fmt.Sprintf(doc, ""))
 	pol := shopPolicy(Defer)
 	for _, page := range [][]byte{nested, plain} {
@@ -207,6 +209,8 @@ func TestScratchKinds(t *testing.T) {
 		}
 	}
 	page := []byte(string(scratchPage(2, 300<<10)) + `<iframe srcdoc="<script>var a=1</script>"></iframe>`)
+	// scratchPage's srcdoc on an even page names a tracker: its rewrite
+	// differs, and is written from the page's own buffer (nestedOut).
 	if err := rewriteWith(io.Discard, page, shopPolicy(Defer), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +223,9 @@ func TestScratchKinds(t *testing.T) {
 	}
 	if arena == 0 {
 		t.Error("the facts' strings came back to no pool of theirs")
+	}
+	if out := capOf(0, scratchOut); out == 0 {
+		t.Error("the srcdoc's rewrite came back to no pool of its own")
 	}
 	if nHeld == 0 || nHeld >= 4<<10 || nLex == 0 || nLex >= 4<<10 {
 		t.Errorf("the nested document's held bytes came back at %d bytes and its lexer's copy at %d, not its small script's", nHeld, nLex)

@@ -233,14 +233,18 @@ type Writer struct {
 	outBox   *[]byte // the pool's box for out, while the Writer holds it
 	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
-	scanURLs []string    // scratch for preloadScan
-	url      url.URL     // scratch for decideURL
-	res      Resource    // scratch for decideURL
-	arena    []byte      // scratch for tmpAttr
-	urls     []string    // scratch for urlsOf
-	facts    factScratch // scratch for inline scripts' facts
-	err      error
-	closed   bool
+	scanURLs []string // scratch for preloadScan
+	url      url.URL  // scratch for decideURL
+	res      Resource // scratch for decideURL
+	arena    []byte   // scratch for tmpAttr
+	// nestedOut is a srcdoc's rewrite, read until its iframe is written
+	// (element), from scratchPools in nestedOutBox.
+	nestedOut    []byte
+	nestedOutBox *[]byte
+	urls         []string    // scratch for urlsOf
+	facts        factScratch // scratch for inline scripts' facts
+	err          error
+	closed       bool
 }
 
 // carried is the part of a Writer's state that outlives a token: the
@@ -278,10 +282,10 @@ func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	// A Writer used before (a page's nested one) keeps its scratch
 	// memory, emptied.
 	buf, held, heldBox, arena, urls, refs, add, names := r.buf[:0], r.held[:0], r.heldBox, r.arena[:0], r.urls[:0], r.refs[:0], r.spareAdd[:0], r.names
-	facts := r.facts // emptied by its reset at each script
+	facts, nestedOut, nestedOutBox := r.facts, r.nestedOut[:0], r.nestedOutBox // the facts emptied by their reset at each script
 	*r = Writer{w: w, opts: opts, stats: stats}
 	r.buf, r.held, r.heldBox, r.arena, r.urls, r.refs, r.spareAdd, r.names = buf, held, heldBox, arena, urls, refs, add, names
-	r.facts = facts
+	r.facts, r.nestedOut, r.nestedOutBox = facts, nestedOut, nestedOutBox
 	r.headPhase = true
 	r.max = opts.MaxTokenSize
 	if r.max <= 0 {
@@ -372,6 +376,7 @@ const (
 	scratchHeld  scratchKind = iota // the held element (holdTag)
 	scratchArena                    // the facts' strings (factScratch.arena)
 	scratchLex                      // the lexer's copy of a script (factScratch.lex)
+	scratchOut                      // a srcdoc's rewrite (Writer.nestedOut)
 	scratchKinds
 )
 
@@ -400,9 +405,11 @@ func (r *Writer) scratchSet() *[scratchKinds]sync.Pool {
 
 // releaseScratch gives the Writer's scratch back to scratchPools at
 // Close: nothing refers to the held bytes once they are written, nor to
-// the facts' strings once the script they came from is decided.
+// the facts' strings once the script they came from is decided, nor to a
+// srcdoc's rewrite once its iframe is written.
 func (r *Writer) releaseScratch() {
 	giveScratch(r.scratchSet(), scratchHeld, &r.held, &r.heldBox)
+	giveScratch(r.scratchSet(), scratchOut, &r.nestedOut, &r.nestedOutBox)
 	r.facts.release()
 }
 
@@ -2649,17 +2656,23 @@ func (r *Writer) element(t *tag, name string) {
 	if name == "iframe" {
 		if v, ok := t.get("srcdoc"); ok {
 			in := r.tmpAttr(v) // in the element's arena, as its URLs are
-			var sb strings.Builder
 			// The nested Writer reads in as an io.Writer reads p, writing
 			// nothing into it and keeping nothing of it: a view, not a
 			// copy. The srcdoc inherits the base URL until its own <base>.
-			inner, err := r.readNested(&sb, unsafe.Slice(unsafe.StringData(in), len(in)))
+			// Its rewrite, in r.nestedOut, is read until the iframe is
+			// written below.
+			if r.nestedOutBox == nil {
+				take(&r.scratchSet()[scratchOut], &r.nestedOut, &r.nestedOutBox)
+			}
+			r.nestedOut = r.nestedOut[:0]
+			inner, err := r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
+			out := unsafe.String(unsafe.SliceData(r.nestedOut), len(r.nestedOut))
 			if err != nil {
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
 				srcdocOrig, srcdocDecision = in, Decision{Action: Defer, Category: "unknown"}
-			} else if sb.String() != in {
-				srcdoc, srcdocChanged = sb.String(), true
+			} else if out != in {
+				srcdoc, srcdocChanged = out, true
 				srcdocOrig, srcdocDecision = in, inner
 			}
 		}
@@ -4097,6 +4110,14 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	n.nest = r.nest + 1
 	n.pastBOM = true // a nested document is text already decoded: U+FEFF in it is a character
 	return n
+}
+
+// appendWriter appends what is written to *b.
+type appendWriter struct{ b *[]byte }
+
+func (w appendWriter) Write(p []byte) (int, error) {
+	*w.b = append(*w.b, p...)
+	return len(p), nil
 }
 
 // sink is where a noscript's Writer writes: the output of the Writer
