@@ -522,6 +522,12 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 		// the loader: growing a copy page by page costs as much again.
 		rec.in = make([]byte, 0, size+size/16)
 		rec.tee.kept = make([]byte, 0, size+size/8+4<<10)
+		// A checkpoint about every memoStride bytes, each with its
+		// anchor: grown check by check, the list and the map allocated
+		// three times what they end with.
+		n := size/memoStride + size/(8*memoStride) + 16
+		rec.checks = make([]memoCheck, 0, n)
+		rec.anchors = make(map[uint64]bool, n)
 	}
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
@@ -789,11 +795,14 @@ func (r *memoRecorder) Close() error {
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, secrets: r.secrets, subs: subs, events: r.events,
 		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}, gen: r.gen}
 	e.score.Store(startScore(e.gen))
-	for _, c := range r.checks {
-		if c.in+memoAnchor <= len(e.input) {
-			e.checks = append(e.checks, c)
-		}
+	// The checkpoints whose anchors the input holds whole: a prefix, as
+	// they are made in the input's order, kept without a copy (its room
+	// counted by measure).
+	k := len(r.checks)
+	for k > 0 && r.checks[k-1].in+memoAnchor > len(e.input) {
+		k--
 	}
+	e.checks = r.checks[:k]
 	e.indexAnchors()
 	e.measure(r.sps)
 	r.memo.add(r.key, e)
