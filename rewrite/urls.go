@@ -49,7 +49,7 @@ func appendDecoded(dst, b []byte) []byte {
 				i += n
 				break
 			}
-			n, s := decodeRef(b[i:])
+			n, s := namedRef(b[i:])
 			dst = append(dst, s...)
 			i += n
 		default:
@@ -133,16 +133,10 @@ done:
 	return i, v
 }
 
-// decodeRef decodes the reference at b[0] == '&' and returns how many bytes
-// it used and its text.
-func decodeRef(b []byte) (int, string) {
-	if len(b) > 1 && b[1] == '#' {
-		n, v := numericRef(b)
-		if n == 1 {
-			return 1, "&"
-		}
-		return n, string(v)
-	}
+// namedRef decodes the named reference at b (b[0] == '&', and b[1] no
+// '#': numericRef reads those) and returns how many bytes it used and its
+// text, "&" alone when b holds no reference.
+func namedRef(b []byte) (int, string) {
 	for _, r := range commonRefs {
 		if len(b) >= len(r.name) && string(b[:len(r.name)]) == r.name {
 			return len(r.name), r.value

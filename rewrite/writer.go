@@ -4044,13 +4044,8 @@ func (r *Writer) readNested(w io.Writer, doc []byte) (Decision, error) {
 	}
 	nr := r.nestedWriter(w)
 	err := rewriteNested(nr, doc)
-	d := nr.strongest
-	if r.spare == nil {
-		r.spare = nr // closed: nothing refers to it any more
-	} else {
-		putNested(nr)
-	}
-	return d, err
+	r.spare = nr // closed: nothing refers to it any more (nestedWriter took the spare)
+	return nr.strongest, err
 }
 
 // nestedPool keeps closed nested Writers from page to page: a page's
