@@ -77,8 +77,14 @@ func rewriteString(t testing.TB, in string, opts Options) string {
 	if opts.PageURL == nil {
 		opts.PageURL = pageURL
 	}
-	if _, err := Rewrite(&out, strings.NewReader(in), opts); err != nil {
+	st, err := Rewrite(&out, strings.NewReader(in), opts)
+	if err != nil {
 		t.Fatalf("rewrite %q: %v", in, err)
+	}
+	// The counts of bytes are the page's, a noscript's content and a
+	// srcdoc counted once.
+	if st.BytesIn != int64(len(in)) || st.BytesOut != int64(out.Len()) {
+		t.Fatalf("rewrite %q: counted %d bytes in and %d out, for %d and %d", in, st.BytesIn, st.BytesOut, len(in), out.Len())
 	}
 	return out.String()
 }

@@ -46,7 +46,9 @@ type Stats struct {
 	FailClosed map[string]int
 	// LoaderInserted is set when the consent loader was inserted.
 	LoaderInserted bool
-	// BytesIn and BytesOut count the bytes read and written.
+	// BytesIn and BytesOut count the page's bytes read and written: a
+	// document inside it (a noscript's content, an iframe's srcdoc) is
+	// counted as the page's bytes, once.
 	BytesIn, BytesOut int64
 
 	fc, mc   map[Finding]*int // the counts behind Findings and Mentions

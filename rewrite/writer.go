@@ -486,7 +486,11 @@ func (r *Writer) Write(p []byte) (int, error) {
 	if r.closed {
 		return 0, ErrClosed
 	}
-	r.stats.BytesIn += int64(len(p))
+	if !r.isNested {
+		// (A nested document's bytes are the page's, counted once, as
+		// the page read and wrote them.)
+		r.stats.BytesIn += int64(len(p))
+	}
 	total := len(p)
 	r.acquire()
 	defer r.idle()
@@ -639,7 +643,9 @@ func (r *Writer) releaseHold() {
 // writeOut writes b downstream and records the first error.
 func (r *Writer) writeOut(b []byte) error {
 	n, err := r.w.Write(b)
-	r.stats.BytesOut += int64(n)
+	if !r.isNested {
+		r.stats.BytesOut += int64(n)
+	}
 	if err == nil && n < len(b) {
 		err = io.ErrShortWrite
 	}
