@@ -259,8 +259,8 @@ type memoEntry struct {
 	checks  []memoCheck
 	end     memoCheck // the end of the page: end.snap is the page's counts
 	// anchors lists the checkpoints, ascending, by the hash of their
-	// anchors (indexAnchors).
-	anchors map[uint64][]int32
+	// anchors.
+	anchors *anchorIndex
 
 	// score is the recording's credit (pageMemo.replayed), good whether a
 	// replay of it ever went well, and gen its generation: how many
@@ -274,14 +274,15 @@ type memoEntry struct {
 // memoCheck is a checkpoint of the recording: after in input bytes, the
 // first ev events, and out output bytes, its rewriter was at sp, and its
 // counts were snap (shared by the checkpoints between which it counted
-// nothing else) but for elements and bytes.
+// nothing else) but for elements and bytes. The rewriter's counts of
+// bytes read and written there are in and out: it was given the page's
+// first in bytes, and what it wrote went whole to the recording's copy
+// (memoTee), or the recording was not kept.
 type memoCheck struct {
 	in, out, ev int
 	sp          *rewrite.SyncPoint
 	snap        *rewrite.Stats
 	elements    int
-	bytesIn     int64
-	bytesOut    int64
 }
 
 // between is what the recording counted from checkpoint a to checkpoint
@@ -289,7 +290,7 @@ type memoCheck struct {
 // is the start of the page.
 func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
 	t := b.snap.Since(a.snap)
-	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, b.bytesIn-a.bytesIn, b.bytesOut-a.bytesOut
+	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, int64(b.in-a.in), int64(b.out-a.out)
 	return t
 }
 
@@ -300,7 +301,7 @@ func (e *memoEntry) addBetween(acc *rewrite.Stats, a, b *memoCheck) *rewrite.Sta
 	if acc == nil {
 		return e.between(a, b)
 	}
-	el, in, out := acc.Elements+b.elements-a.elements, acc.BytesIn+b.bytesIn-a.bytesIn, acc.BytesOut+b.bytesOut-a.bytesOut
+	el, in, out := acc.Elements+b.elements-a.elements, acc.BytesIn+int64(b.in-a.in), acc.BytesOut+int64(b.out-a.out)
 	acc.MergeSince(b.snap, a.snap)
 	acc.Elements, acc.BytesIn, acc.BytesOut = el, in, out
 	return acc
@@ -339,7 +340,7 @@ func (e *memoEntry) size() int { return e.bytes }
 // counts they share and sps, the states the recorder kept once each.
 func (e *memoEntry) measure(sps map[string]*rewrite.SyncPoint) {
 	n := cap(e.input) + cap(e.output) + 24*cap(e.events) + int(unsafe.Sizeof(memoSub{}))*cap(e.subs) + int(unsafe.Sizeof(memoCheck{}))*cap(e.checks) + 1024
-	n += 64*len(e.anchors) + 8*len(e.checks) // the index: its entries, and lists with room to spare
+	n += e.anchors.size()
 	for _, sp := range sps {
 		n += 64 + 3*len(sp.Key()) // the key, and the open elements it was made from
 	}
@@ -480,14 +481,138 @@ func (e *memoEntry) lastCheckFrom(from, in int) int {
 // memoSeed hashes the checkpoints' anchors.
 var memoSeed = maphash.MakeSeed()
 
-// indexAnchors indexes the checkpoints by their anchors: the memoAnchor
-// input bytes after each, which start with the '<' it was taken at.
-func (e *memoEntry) indexAnchors() {
-	e.anchors = make(map[uint64][]int32, len(e.checks))
-	for k, c := range e.checks {
-		h := maphash.Bytes(memoSeed, e.input[c.in:c.in+memoAnchor])
-		e.anchors[h] = append(e.anchors[h], int32(k))
+// anchorIndex lists a recording's checkpoints by the hash of their
+// anchors (the memoAnchor input bytes after each, which start with the '<'
+// it was taken at), for a replay to find where a changed page is the same
+// again (memoReplay.find). While the page is recorded it is the set of the
+// anchors taken so far, which the recorder asks to pass over markup that
+// repeats; at the end (finish) it lists each anchor's checkpoints.
+//
+// Its tables are flat: for the 534 KB page of the load report's /new, a
+// map of lists (map[uint64][]int32) and the recorder's map of the anchors
+// taken (map[uint64]bool) allocated 480 KB at each recording, where these
+// take 110 KB, which the memo's budget counts with the entry.
+type anchorIndex struct {
+	slots []uint32 // open addressing by hash, a power of two long: 0 empty, else a key's index+1
+	keys  []uint64 // the anchors' hashes, each once
+	// After finish, key i's checkpoints, ascending, are at[start[i]:start[i+1]].
+	start []int32
+	at    []int32
+	of    []int32 // while recording, each checkpoint's key, or -1 when its anchor was not whole yet
+}
+
+// newAnchorIndex makes an index with room for about n checkpoints.
+func newAnchorIndex(n int) *anchorIndex {
+	x := &anchorIndex{keys: make([]uint64, 0, n), of: make([]int32, 0, n)}
+	x.slots = make([]uint32, slotsFor(n))
+	return x
+}
+
+// slotsFor is the table's length for n keys: a power of two at most two
+// thirds full.
+func slotsFor(n int) int {
+	m := 16
+	for m*2 < n*3 {
+		m *= 2
 	}
+	return m
+}
+
+// slot returns the place of h in the table: the slot that holds it, or the
+// empty one where it would go.
+func (x *anchorIndex) slot(h uint64) int {
+	mask := len(x.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		if k := x.slots[i]; k == 0 || x.keys[k-1] == h {
+			return i
+		}
+	}
+}
+
+// has reports whether an anchor of hash h was taken.
+func (x *anchorIndex) has(h uint64) bool { return x.slots[x.slot(h)] != 0 }
+
+// add records the next checkpoint, whose anchor hashes to h; with whole
+// false, its anchor was not all read yet, and finish hashes it.
+func (x *anchorIndex) add(h uint64, whole bool) {
+	if !whole {
+		x.of = append(x.of, -1)
+		return
+	}
+	x.of = append(x.of, x.key(h))
+}
+
+// key returns the index of h in keys, adding it if it is new.
+func (x *anchorIndex) key(h uint64) int32 {
+	i := x.slot(h)
+	if k := x.slots[i]; k != 0 {
+		return int32(k - 1)
+	}
+	if (len(x.keys)+1)*3 > len(x.slots)*2 {
+		x.grow()
+		i = x.slot(h)
+	}
+	x.keys = append(x.keys, h)
+	x.slots[i] = uint32(len(x.keys))
+	return int32(len(x.keys) - 1)
+}
+
+// grow doubles the table.
+func (x *anchorIndex) grow() {
+	x.slots = make([]uint32, 2*len(x.slots))
+	for k, h := range x.keys {
+		x.slots[x.slot(h)] = uint32(k + 1)
+	}
+}
+
+// finish lists the checkpoints of checks by their anchors: the
+// recording's first ones, whose anchors input holds whole (those after
+// were never hashed). Those whose anchor was not whole when taken are
+// hashed now.
+func (x *anchorIndex) finish(checks []memoCheck, input []byte) {
+	x.of = x.of[:len(checks)]
+	for k, c := range checks {
+		if x.of[k] < 0 {
+			x.of[k] = x.key(maphash.Bytes(memoSeed, input[c.in:c.in+memoAnchor]))
+		}
+	}
+	// Counted by key, the counts summed into where each key's list
+	// starts, and the checkpoints placed in their order.
+	x.start = make([]int32, len(x.keys)+1)
+	for _, k := range x.of {
+		x.start[k+1]++
+	}
+	for i := range len(x.keys) {
+		x.start[i+1] += x.start[i]
+	}
+	x.at = make([]int32, len(x.of))
+	next := x.start[:len(x.keys)] // each key's next place, moved on as it fills
+	for k, key := range x.of {
+		x.at[next[key]] = int32(k)
+		next[key]++
+	}
+	// next (start's first len(keys)) now holds each key's end: moved up
+	// one, the starts again.
+	copy(x.start[1:], x.start[:len(x.keys)])
+	x.start[0] = 0
+	x.of = nil
+}
+
+// lookup returns the checkpoints whose anchors hash to h, ascending.
+func (x *anchorIndex) lookup(h uint64) []int32 {
+	k := x.slots[x.slot(h)]
+	if k == 0 {
+		return nil
+	}
+	return x.at[x.start[k-1]:x.start[k]]
+}
+
+// size is the memory the finished index holds.
+func (x *anchorIndex) size() int {
+	if x == nil {
+		return 0
+	}
+	return 4*cap(x.slots) + 8*cap(x.keys) + 4*cap(x.start) + 4*cap(x.at)
 }
 
 // pageWriter returns what rewrites one HTML response for req: a replay if
@@ -523,11 +648,13 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 		rec.in = make([]byte, 0, size+size/16)
 		rec.tee.kept = make([]byte, 0, size+size/8+4<<10)
 		// A checkpoint about every memoStride bytes, each with its
-		// anchor: grown check by check, the list and the map allocated
+		// anchor: grown check by check, the list and the index allocated
 		// three times what they end with.
 		n := size/memoStride + size/(8*memoStride) + 16
 		rec.checks = make([]memoCheck, 0, n)
-		rec.anchors = make(map[uint64]bool, n)
+		rec.anchors = newAnchorIndex(n)
+	} else {
+		rec.anchors = newAnchorIndex(0)
 	}
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
@@ -658,7 +785,7 @@ type memoRecorder struct {
 	gen     int // the generation of the page's recordings this one is
 	state   []byte
 	sps     map[string]*rewrite.SyncPoint // the checkpoints' states, by key
-	anchors map[uint64]bool               // the hashes of the checkpoints' anchors
+	anchors *anchorIndex                  // the checkpoints' anchors
 }
 
 // memoTries bounds the places tried for a checkpoint after each stride.
@@ -704,20 +831,15 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 		var h uint64
 		hashed := start+cut+memoAnchor <= len(r.in)
 		if hashed {
-			if h = maphash.Bytes(memoSeed, r.in[start+cut:start+cut+memoAnchor]); r.anchors[h] && r.tries < memoTries-1 {
+			if h = maphash.Bytes(memoSeed, r.in[start+cut:start+cut+memoAnchor]); r.anchors.has(h) && r.tries < memoTries-1 {
 				r.nextAt, r.tries = start+cut+1, r.tries+1
 				continue
 			}
 		}
 		if sp, ok := r.syncPoint(); ok {
-			if hashed {
-				if r.anchors == nil {
-					r.anchors = make(map[uint64]bool)
-				}
-				r.anchors[h] = true
-			}
+			r.anchors.add(h, hashed)
 			st := r.rw.Stats()
-			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}
+			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements}
 			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
 				c.snap = r.checks[k-1].snap
 			} else {
@@ -776,7 +898,7 @@ func (r *memoRecorder) mark(flush bool, err error) {
 // drop gives up keeping the page: it is over maxMemoPage. Whether a page
 // is still kept is the tee's keep.
 func (r *memoRecorder) drop() {
-	r.in, r.events, r.checks = nil, nil, nil
+	r.in, r.events, r.checks, r.anchors = nil, nil, nil, nil
 	r.tee.keep, r.tee.kept = false, nil
 }
 
@@ -793,7 +915,7 @@ func (r *memoRecorder) Close() error {
 	}
 	st := r.rw.Stats()
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, secrets: r.secrets, subs: subs, events: r.events,
-		end: memoCheck{snap: st, elements: st.Elements, bytesIn: st.BytesIn, bytesOut: st.BytesOut}, gen: r.gen}
+		end: memoCheck{in: len(r.in), out: len(r.tee.kept), snap: st, elements: st.Elements}, gen: r.gen}
 	e.score.Store(startScore(e.gen))
 	// The checkpoints whose anchors the input holds whole: a prefix, as
 	// they are made in the input's order, kept without a copy (its room
@@ -803,7 +925,8 @@ func (r *memoRecorder) Close() error {
 		k--
 	}
 	e.checks = r.checks[:k]
-	e.indexAnchors()
+	r.anchors.finish(e.checks, e.input)
+	e.anchors = r.anchors
 	e.measure(r.sps)
 	r.memo.add(r.key, e)
 	metrics.pageMemo.WithLabelValues("kept").Inc()
@@ -1091,7 +1214,7 @@ func (r *memoReplay) find(p []byte, from int) (k, at int) {
 			return -1, 0
 		}
 		at = i + j
-		ks := r.e.anchors[maphash.Bytes(memoSeed, p[at:at+memoAnchor])]
+		ks := r.e.anchors.lookup(maphash.Bytes(memoSeed, p[at:at+memoAnchor]))
 		x := sort.Search(len(ks), func(x int) bool { return int(ks[x]) >= r.look })
 		for tries := 0; x < len(ks) && tries < 4; x, tries = x+1, tries+1 {
 			c := &checks[ks[x]]
