@@ -1161,6 +1161,84 @@ func TestMemoRecordingAllocs(t *testing.T) {
 	}
 }
 
+// TestMemoRecordingStreams checks that a recording passes on what its
+// rewriter decided of each write before the write returns, as a rewriter
+// does: after every write and flush, the response holds what a rewriter
+// given the same calls has written. And in one write downstream for each
+// of the recording's calls or so, where the rewriter writes out after each
+// of the pieces the recorder cuts a write into (a checkpoint tried about
+// every 128 bytes). A page over maxMemoPage is given up on the way: what
+// the copy holds goes out, and the rest straight after.
+func TestMemoRecordingStreams(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	small := []byte(loadPage(t, 120<<10))
+	big := append(bytes.Clone(small), bytes.Repeat([]byte("<p>x</p>"), maxMemoPage/8)...)
+	req := httptest.NewRequest("GET", "http://shop.example/streams", nil)
+	rng := rand.New(rand.NewSource(7))
+	recordings := 0
+	for i := range 8 {
+		page := small
+		if i >= 6 {
+			// A page asked for at 120 KB, recorded at its second request,
+			// which is over 2 MB.
+			req = httptest.NewRequest("GET", "http://shop.example/streams-big", nil)
+			if i == 7 {
+				page = big
+			}
+		}
+		opts := h.rewriteOptions(req)
+		calls := callsFor(rng, len(page), true)
+		var got, want countingBuffer
+		pw := h.pageWriter(&got, opts, req, nil)
+		ref := rewrite.NewWriter(&want, opts)
+		_, recording := pw.(*memoRecorder)
+		off := 0
+		for i, c := range calls {
+			var err, rerr error
+			if c.flush {
+				err, rerr = pw.Flush(), ref.Flush()
+			} else {
+				_, err = pw.Write(page[off : off+c.n])
+				_, rerr = ref.Write(page[off : off+c.n])
+				off += c.n
+			}
+			if err != nil || rerr != nil {
+				t.Fatal(err, rerr)
+			}
+			if recording && got.Len() != want.Len() {
+				t.Fatalf("after call %d of %d (at byte %d), the recording has passed on %d bytes, a rewriter %d", i, len(calls), off, got.Len(), want.Len())
+			}
+		}
+		if err, rerr := pw.Close(), ref.Close(); err != nil || rerr != nil {
+			t.Fatal(err, rerr)
+		}
+		if !recording {
+			continue
+		}
+		recordings++
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("the recording's output differs from a rewriter's: %s", d)
+		}
+		if len(page) <= maxMemoPage && got.writes > len(calls)+2 {
+			t.Errorf("the recording passed its output on in %d writes, for %d calls", got.writes, len(calls))
+		}
+	}
+	if recordings < 2 {
+		t.Fatalf("%d responses recorded: the test does not test", recordings)
+	}
+}
+
+// countingBuffer is a buffer that counts the writes to it.
+type countingBuffer struct {
+	bytes.Buffer
+	writes int
+}
+
+func (b *countingBuffer) Write(p []byte) (int, error) {
+	b.writes++
+	return b.Buffer.Write(p)
+}
+
 // TestAnchorIndex holds the anchors' flat index against a map of each
 // hash's checkpoints, ascending, built from the finished list: over
 // anchors that repeat (a few markups, many times), some not whole when
