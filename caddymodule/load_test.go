@@ -224,18 +224,20 @@ func TestLoadReport(t *testing.T) {
 				for j := range 2 {
 					k := (i + j) % 2
 					kept := testutil.ToFloat64(metrics.pageMemo.WithLabelValues("kept"))
+					f0, _ := processFaults()
 					t0 := time.Now()
 					if err := get(fmt.Sprintf("http://localhost:%d%s", 9081+k, p)); err != nil {
 						t.Fatal(err)
 					}
 					d := time.Since(t0)
+					f1, _ := processFaults()
 					round[k] = append(round[k], d)
 					switch {
 					case k == 0:
 					case testutil.ToFloat64(metrics.pageMemo.WithLabelValues("kept")) != kept:
-						st.recorded = append(st.recorded, d)
+						st.recorded, st.recFaults = append(st.recorded, d), append(st.recFaults, f1-f0)
 					default:
-						st.rest = append(st.rest, d)
+						st.rest, st.restFaults = append(st.rest, d), append(st.restFaults, f1-f0)
 					}
 				}
 			}
@@ -281,9 +283,13 @@ func TestLoadReport(t *testing.T) {
 		if len(st.recorded) > 0 {
 			// A recording copies the page and its rewrite and keeps
 			// checkpoints; a page that differs on every request is
-			// recorded again after 1, 2, 4 … 256 poor replays.
-			fmt.Fprintf(&b, "  of which recorded by the page memo: %d, p50 %v, slowest %v; firstparty's other responses p99 %v, against plain's %v\n",
-				len(st.recorded), us(pct(st.recorded, .5)), us(slices.Max(st.recorded)), us(pct(st.rest, .99)), us(pct(pl, .99)))
+			// recorded again after 1, 2, 4 … 256 poor replays. Memory
+			// the process touches for the first time (or again, after
+			// the runtime gave it back to the system) costs a page
+			// fault each 4 KB, which the recording's new copies take.
+			fmt.Fprintf(&b, "  of which recorded by the page memo: %d, p50 %v, slowest %v, the process's page faults during each p50 %d (%d–%d), against p50 %d (p99 %d) during firstparty's other responses; those responses' p99 %v, against plain's %v\n",
+				len(st.recorded), us(pct(st.recorded, .5)), us(slices.Max(st.recorded)), quantile(st.recFaults, .5), slices.Min(st.recFaults), slices.Max(st.recFaults),
+				quantile(st.restFaults, .5), quantile(st.restFaults, .99), us(pct(st.rest, .99)), us(pct(pl, .99)))
 		}
 	}
 	fmt.Print(b.String())
@@ -312,8 +318,10 @@ type serialTimes struct {
 	all      [2][]time.Duration
 	addedP99 [serialRounds]time.Duration
 	// recorded are firstparty's responses that the page memo recorded
-	// (a rewrite kept for later replays), rest its others.
-	recorded, rest []time.Duration
+	// (a rewrite kept for later replays), rest its others; recFaults
+	// and restFaults the page faults the process took during each.
+	recorded, rest        []time.Duration
+	recFaults, restFaults []int64
 }
 
 // loadPages are the paths of loadRows that serve HTML, whose serial
