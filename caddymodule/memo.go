@@ -491,7 +491,7 @@ var memoSeed = maphash.MakeSeed()
 // Its tables are flat: for the 534 KB page of the load report's /new, a
 // map of lists (map[uint64][]int32) and the recorder's map of the anchors
 // taken (map[uint64]bool) allocated 480 KB at each recording, where these
-// take 110 KB, which the memo's budget counts with the entry.
+// take 120 KB, of which the entry keeps 100 KB (counted in its size).
 type anchorIndex struct {
 	slots []uint32 // open addressing by hash, a power of two long: 0 empty, else a key's index+1
 	keys  []uint64 // the anchors' hashes, each once
