@@ -945,7 +945,9 @@ func (r *memoRecorder) Stats() *rewrite.Stats { return r.rw.Stats() }
 // it keeps the copy, it passes on what the copy holds past what it sent
 // when the recorder asks (send): at the end of each of the recording's
 // writes, flushes and its close, so that what the rewriter decided of a
-// write goes out before the write returns, as a rewriter's output does.
+// write goes out before the write returns, as a rewriter's output does;
+// and within a long write, each time it holds memoOutSize bytes unsent,
+// as the rewriter writes its own out in batches (outBatch).
 // The recorder cuts each write at the places it tries for checkpoints,
 // and the rewriter writes out after each piece: passed on piece by piece,
 // a 534 KB page went out in 3,700 writes of about 140 bytes, each through
@@ -965,6 +967,11 @@ func (t *memoTee) Write(p []byte) (int, error) {
 	if t.keep {
 		if len(t.kept)+len(p) <= 2*maxMemoPage {
 			t.kept = append(t.kept, p...)
+			if len(t.kept)-t.sent >= memoOutSize {
+				// A long write goes out as the rewriter's own output
+				// would, a batch at a time.
+				return len(p), t.send()
+			}
 			return len(p), nil
 		}
 		if err := t.stop(); err != nil {

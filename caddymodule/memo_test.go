@@ -1219,13 +1219,49 @@ func TestMemoRecordingStreams(t *testing.T) {
 		if d := diff(got.Bytes(), want.Bytes()); d != "" {
 			t.Fatalf("the recording's output differs from a rewriter's: %s", d)
 		}
-		if len(page) <= maxMemoPage && got.writes > len(calls)+2 {
+		if len(page) <= maxMemoPage && got.writes > len(calls)+got.Len()/memoOutSize+2 {
 			t.Errorf("the recording passed its output on in %d writes, for %d calls", got.writes, len(calls))
 		}
 	}
 	if recordings < 2 {
 		t.Fatalf("%d responses recorded: the test does not test", recordings)
 	}
+}
+
+// TestMemoRecordingLongWrite checks that a recording given a page in one
+// write passes its output on during the write, a batch at a time, as the
+// rewriter does its own.
+func TestMemoRecordingLongWrite(t *testing.T) {
+	h := provisioned(t, &Handler{})
+	page := []byte(loadPage(t, 500<<10))
+	req := httptest.NewRequest("GET", "http://shop.example/long", nil)
+	for range 2 {
+		opts := h.rewriteOptions(req)
+		var got, want countingBuffer
+		pw := h.pageWriter(&got, opts, req, nil)
+		ref := rewrite.NewWriter(&want, opts)
+		if _, err := pw.Write(page); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ref.Write(page); err != nil {
+			t.Fatal(err)
+		}
+		during, sent, decided := got.writes, got.Len(), want.Len()
+		if err, rerr := pw.Close(), ref.Close(); err != nil || rerr != nil {
+			t.Fatal(err, rerr)
+		}
+		if _, ok := pw.(*memoRecorder); !ok {
+			continue
+		}
+		if d := diff(got.Bytes(), want.Bytes()); d != "" {
+			t.Fatalf("the recording's output differs from a rewriter's: %s", d)
+		}
+		if sent != decided || during < decided/memoOutSize {
+			t.Errorf("during a write of %d bytes the recording passed on %d bytes in %d writes; a rewriter %d bytes, and at least %d writes are wanted", len(page), sent, during, decided, decided/memoOutSize)
+		}
+		return
+	}
+	t.Fatal("the page was not recorded: the test does not test")
 }
 
 // countingBuffer is a buffer that counts the writes to it.
