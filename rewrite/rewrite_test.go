@@ -931,6 +931,12 @@ func TestPagesCorpus(t *testing.T) {
 
 // chunked rewrites in with writes split at the given points.
 func chunked(t testing.TB, in string, opts Options, splits []int) string {
+	out, _ := chunkedStats(t, in, opts, splits)
+	return out
+}
+
+// chunkedStats is chunked, with the Writer's counts.
+func chunkedStats(t testing.TB, in string, opts Options, splits []int) (string, *Stats) {
 	var out bytes.Buffer
 	if opts.PageURL == nil {
 		opts.PageURL = pageURL
@@ -949,7 +955,12 @@ func chunked(t testing.TB, in string, opts Options, splits []int) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return out.String()
+	return out.String(), w.Stats()
+}
+
+// wholeStats rewrites in in one write and returns the output and counts.
+func wholeStats(t testing.TB, in string, opts Options) (string, *Stats) {
+	return chunkedStats(t, in, opts, nil)
 }
 
 func TestChunkInvariance(t *testing.T) {
@@ -983,13 +994,20 @@ func TestChunkInvariance(t *testing.T) {
 		if got := chunked(t, in, opts, ones); got != want {
 			t.Fatalf("1-byte writes of %q:\n got %q\nwant %q", in, got, want)
 		}
-		// random splits
+		// random splits, with the same counts (the page memo adds a
+		// recording's counts between its checkpoints to those of a
+		// rewriter fed other writes)
 		var rs []int
 		for i := 1; i < len(in); i += 1 + r.Intn(7) {
 			rs = append(rs, i)
 		}
-		if got := chunked(t, in, opts, rs); got != want {
+		_, wst := wholeStats(t, in, opts)
+		got, st := chunkedStats(t, in, opts, rs)
+		if got != want {
 			t.Fatalf("random splits of %q:\n got %q\nwant %q", in, got, want)
+		}
+		if g, w := statsValues(st), statsValues(wst); g != w {
+			t.Fatalf("random splits of %q count\n%v\nwhere one write counts\n%v", in, g, w)
 		}
 	}
 }
@@ -1005,8 +1023,13 @@ func TestChunkInvariancePages(t *testing.T) {
 		for i := 1; i < len(in); i += 1 + r.Intn(4000) {
 			rs = append(rs, i)
 		}
-		if got := chunked(t, in, opts, rs); got != want {
+		_, wst := wholeStats(t, in, opts)
+		got, st := chunkedStats(t, in, opts, rs)
+		if got != want {
 			t.Errorf("%s: random splits changed the output", n)
+		}
+		if g, w := statsValues(st), statsValues(wst); g != w {
+			t.Errorf("%s: random splits count\n%v\nwhere one write counts\n%v", n, g, w)
 		}
 	}
 }
