@@ -279,10 +279,11 @@ type memoEntry struct {
 // first in bytes, and what it wrote went whole to the recording's copy
 // (memoTee), or the recording was not kept.
 type memoCheck struct {
-	in, out, ev int
-	sp          *rewrite.SyncPoint
-	snap        *rewrite.Stats
-	elements    int
+	// (int32: a page is at most maxMemoPage, its output twice that, and
+	// a checkpoint 32 bytes where it was 48; a 534 KB page has 3,700.)
+	in, out, ev, elements int32
+	sp                    *rewrite.SyncPoint
+	snap                  *rewrite.Stats
 }
 
 // between is what the recording counted from checkpoint a to checkpoint
@@ -290,7 +291,7 @@ type memoCheck struct {
 // is the start of the page.
 func (e *memoEntry) between(a, b *memoCheck) *rewrite.Stats {
 	t := b.snap.Since(a.snap)
-	t.Elements, t.BytesIn, t.BytesOut = b.elements-a.elements, int64(b.in-a.in), int64(b.out-a.out)
+	t.Elements, t.BytesIn, t.BytesOut = int(b.elements-a.elements), int64(b.in-a.in), int64(b.out-a.out)
 	return t
 }
 
@@ -301,7 +302,7 @@ func (e *memoEntry) addBetween(acc *rewrite.Stats, a, b *memoCheck) *rewrite.Sta
 	if acc == nil {
 		return e.between(a, b)
 	}
-	el, in, out := acc.Elements+b.elements-a.elements, acc.BytesIn+int64(b.in-a.in), acc.BytesOut+int64(b.out-a.out)
+	el, in, out := acc.Elements+int(b.elements-a.elements), acc.BytesIn+int64(b.in-a.in), acc.BytesOut+int64(b.out-a.out)
 	acc.MergeSince(b.snap, a.snap)
 	acc.Elements, acc.BytesIn, acc.BytesOut = el, in, out
 	return acc
@@ -459,7 +460,7 @@ func (e *memoEntry) equalOut(p []byte, a int, sec *memoSecrets, scratch []byte) 
 // lastCheck returns the last checkpoint at or before input offset in, or
 // -1 if there is none.
 func (e *memoEntry) lastCheck(in int) int {
-	return sort.Search(len(e.checks), func(i int) bool { return e.checks[i].in > in }) - 1
+	return sort.Search(len(e.checks), func(i int) bool { return int(e.checks[i].in) > in }) - 1
 }
 
 // lastCheckFrom is lastCheck(in) for a replay that handed back at
@@ -467,12 +468,12 @@ func (e *memoEntry) lastCheck(in int) int {
 // few checkpoints on, so it steps forward from there before it searches.
 func (e *memoEntry) lastCheckFrom(from, in int) int {
 	k := from
-	if k < 0 || k >= len(e.checks) || e.checks[k].in > in {
+	if k < 0 || k >= len(e.checks) || int(e.checks[k].in) > in {
 		return e.lastCheck(in)
 	}
-	for end := min(len(e.checks), k+32); k+1 < end && e.checks[k+1].in <= in; k++ {
+	for end := min(len(e.checks), k+32); k+1 < end && int(e.checks[k+1].in) <= in; k++ {
 	}
-	if k+1 < len(e.checks) && e.checks[k+1].in <= in {
+	if k+1 < len(e.checks) && int(e.checks[k+1].in) <= in {
 		return e.lastCheck(in)
 	}
 	return k
@@ -842,7 +843,7 @@ func (r *memoRecorder) write(p []byte) (int, error) {
 		if sp, ok := r.syncPoint(); ok {
 			r.anchors.add(h, hashed)
 			st := r.rw.Stats()
-			c := memoCheck{in: start + cut, out: len(r.tee.kept), ev: len(r.events), sp: sp, elements: st.Elements}
+			c := memoCheck{in: int32(start + cut), out: int32(len(r.tee.kept)), ev: int32(len(r.events)), sp: sp, elements: int32(st.Elements)}
 			if k := len(r.checks); k > 0 && r.checks[k-1].snap.Changes() == st.Changes() {
 				c.snap = r.checks[k-1].snap
 			} else {
@@ -921,13 +922,13 @@ func (r *memoRecorder) Close() error {
 	}
 	st := r.rw.Stats()
 	e := &memoEntry{db: r.db, input: r.in, output: r.tee.kept, secrets: r.secrets, subs: subs, events: r.events,
-		end: memoCheck{in: len(r.in), out: len(r.tee.kept), snap: st, elements: st.Elements}, gen: r.gen}
+		end: memoCheck{in: int32(len(r.in)), out: int32(len(r.tee.kept)), snap: st, elements: int32(st.Elements)}, gen: r.gen}
 	e.score.Store(startScore(e.gen))
 	// The checkpoints whose anchors the input holds whole: a prefix, as
 	// they are made in the input's order, kept without a copy (its room
 	// counted by measure).
 	k := len(r.checks)
-	for k > 0 && r.checks[k-1].in+memoAnchor > len(e.input) {
+	for k > 0 && int(r.checks[k-1].in)+memoAnchor > len(e.input) {
 		k--
 	}
 	e.checks = r.checks[:k]
@@ -1166,7 +1167,7 @@ func (r *memoReplay) goLive() error {
 		c := &r.e.checks[k]
 		// What the recording wrote up to the checkpoint follows from input
 		// this body matched.
-		if err := r.send(c.out); err != nil {
+		if err := r.send(int(c.out)); err != nil {
 			return err
 		}
 		// The parked rewriter is reset there, and goes on counting; a
@@ -1185,8 +1186,8 @@ func (r *memoReplay) goLive() error {
 	}
 	r.credit += r.fromMemo - r.earned
 	r.earned = r.fromMemo
-	r.skip.pos, r.skip.n = r.base.out, r.sent
-	pos := r.base.in
+	r.skip.pos, r.skip.n = int(r.base.out), r.sent
+	pos := int(r.base.in)
 	for _, ev := range r.e.events[r.base.ev:r.ev] {
 		if ev.in > pos {
 			if _, err := r.rw.Write(r.e.input[pos:ev.in]); err != nil {
@@ -1238,7 +1239,7 @@ func (r *memoReplay) liveWrite(p []byte) (int, error) {
 		r.state, ok = r.rw.SyncState(r.state[:0])
 		if ok && bytes.Equal(r.state, c.sp.Key()) {
 			r.live, r.base, r.look = false, *c, k+1
-			r.in, r.sent, r.ev = c.in, c.out, c.ev
+			r.in, r.sent, r.ev = int(c.in), int(c.out), int(c.ev)
 			r.credit -= memoHandBack
 			n, err := r.Write(p)
 			return total - len(p) + n, err
@@ -1260,7 +1261,7 @@ func (r *memoReplay) find(p []byte, from int) (k, at int) {
 	if r.look >= len(checks) || r.credit <= 0 || !r.search {
 		return -1, 0
 	}
-	reach := checks[r.look].in + 2*r.liveIn + 2*memoStride
+	reach := int(checks[r.look].in) + 2*r.liveIn + 2*memoStride
 	for i := from; ; {
 		j := bytes.IndexByte(p[i:], '<')
 		if j < 0 || i+j+memoAnchor > len(p) {
@@ -1272,11 +1273,11 @@ func (r *memoReplay) find(p []byte, from int) (k, at int) {
 		x := sort.Search(len(ks), func(x int) bool { return int(ks[x]) >= r.look })
 		for tries := 0; x < len(ks) && tries < 4; x, tries = x+1, tries+1 {
 			c := &checks[ks[x]]
-			if c.in > reach+2*at {
+			if int(c.in) > reach+2*at {
 				break
 			}
-			n := min(len(p)-at, len(r.e.input)-c.in, memoVerify)
-			if bytes.Equal(p[at:at+n], r.e.input[c.in:c.in+n]) {
+			n := min(len(p)-at, len(r.e.input)-int(c.in), memoVerify)
+			if in := int(c.in); bytes.Equal(p[at:at+n], r.e.input[in:in+n]) {
 				r.credit -= at - from
 				return int(ks[x]), at
 			}
@@ -1294,7 +1295,7 @@ func (r *memoReplay) Flush() error {
 		return r.rw.Flush()
 	}
 	if k := r.e.lastCheckFrom(r.look-1, r.in); k >= 0 {
-		if err := r.send(r.e.checks[k].out); err != nil {
+		if err := r.send(int(r.e.checks[k].out)); err != nil {
 			return err
 		}
 	}

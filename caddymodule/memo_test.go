@@ -500,8 +500,8 @@ func TestMemoDiverged(t *testing.T) {
 			t.Fatal("the page was not kept")
 		}
 		at = 40<<10 + d + 10
-		k = sort.Search(len(e.checks), func(i int) bool { return e.checks[i].in > at }) - 1
-		if k >= 0 && (len(e.events) < 2 || e.checks[k].out >= e.events[1].out) {
+		k = sort.Search(len(e.checks), func(i int) bool { return int(e.checks[i].in) > at }) - 1
+		if k >= 0 && (len(e.events) < 2 || int(e.checks[k].out) >= e.events[1].out) {
 			k = -1
 		}
 	}
@@ -1288,7 +1288,7 @@ func TestAnchorIndex(t *testing.T) {
 		var checks []memoCheck
 		var whole []bool
 		for range rng.Intn(5000) {
-			checks = append(checks, memoCheck{in: len(input)})
+			checks = append(checks, memoCheck{in: int32(len(input))})
 			whole = append(whole, rng.Intn(8) != 0)
 			input = fmt.Appendf(input, "<div id=%d>", rng.Intn(kinds))
 			input = append(input, make([]byte, rng.Intn(200))...)
@@ -1297,7 +1297,7 @@ func TestAnchorIndex(t *testing.T) {
 		input = append(input, "<p>"...)
 		extra := rng.Intn(3)
 		for k := range extra {
-			checks = append(checks, memoCheck{in: len(input) - 3 + k})
+			checks = append(checks, memoCheck{in: int32(len(input) - 3 + k)})
 			whole = append(whole, false)
 		}
 		x := newAnchorIndex(rng.Intn(2) * len(checks))
@@ -1466,13 +1466,13 @@ func TestLastCheckFrom(t *testing.T) {
 	in := 40
 	for range 300 {
 		in += 1 + rng.Intn(300)
-		e.checks = append(e.checks, memoCheck{in: in})
+		e.checks = append(e.checks, memoCheck{in: int32(in)})
 	}
 	compared := 0
 	for from := -1; from < len(e.checks); from++ {
 		start := 0
 		if from >= 0 {
-			start = e.checks[from].in
+			start = int(e.checks[from].in)
 		}
 		for off := start; off <= in+50; off += 1 + rng.Intn(97) {
 			if got, want := e.lastCheckFrom(from, off), e.lastCheck(off); got != want {
