@@ -610,9 +610,6 @@ func (x *anchorIndex) lookup(h uint64) []int32 {
 
 // size is the memory the finished index holds.
 func (x *anchorIndex) size() int {
-	if x == nil {
-		return 0
-	}
 	return 4*cap(x.slots) + 8*cap(x.keys) + 4*cap(x.start) + 4*cap(x.at)
 }
 
@@ -643,20 +640,19 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 		rec.loader, rec.nonceAt = h.loaderTag(opts.Token, opts.Nonce)
 	}
 	rec.tee = &memoTee{w: w, keep: true}
-	if size := sp.size; size > 0 {
+	size := sp.size // 0 if the page's last rewrite did not end
+	if size > 0 {
 		// Sized for the page as it was, with room for the changes and
 		// the loader: growing a copy page by page costs as much again.
 		rec.in = make([]byte, 0, size+size/16)
 		rec.tee.kept = make([]byte, 0, size+size/8+4<<10)
-		// A checkpoint about every memoStride bytes, each with its
-		// anchor: grown check by check, the list and the index allocated
-		// three times what they end with.
-		n := size/memoStride + size/(8*memoStride) + 16
-		rec.checks = make([]memoCheck, 0, n)
-		rec.anchors = newAnchorIndex(n)
-	} else {
-		rec.anchors = newAnchorIndex(0)
 	}
+	// A checkpoint about every memoStride bytes, each with its anchor:
+	// grown check by check, the list and the index allocated three times
+	// what they end with.
+	n := size/memoStride + size/(8*memoStride) + 16
+	rec.checks = make([]memoCheck, 0, n)
+	rec.anchors = newAnchorIndex(n)
 	rec.rw = rewrite.NewWriter(rec.tee, opts)
 	return rec
 }

@@ -1164,49 +1164,68 @@ func TestMemoRecordingAllocs(t *testing.T) {
 // TestMemoRecordingStreams checks that a recording passes on what its
 // rewriter decided of each write before the write returns, as a rewriter
 // does: after every write and flush, the response holds what a rewriter
-// given the same calls has written. And in one write downstream for each
-// of the recording's calls or so, where the rewriter writes out after each
-// of the pieces the recorder cuts a write into (a checkpoint tried about
-// every 128 bytes). A page over maxMemoPage is given up on the way: what
-// the copy holds goes out, and the rest straight after.
+// given the same calls has written. It does so in one write downstream
+// for each of the recording's calls or so, where the rewriter writes out
+// after each of the pieces the recorder cuts a write into (a checkpoint
+// tried about every 128 bytes), and within a long write a batch at a
+// time (memoOutSize), as the rewriter writes its own. A page over
+// maxMemoPage is given up on the way: what the copy holds goes out, and
+// the rest straight after.
 func TestMemoRecordingStreams(t *testing.T) {
 	h := provisioned(t, &Handler{})
-	small := []byte(loadPage(t, 120<<10))
+	// (small and long end inside a start tag, which the rewriter writes at
+	// Close.)
+	small := []byte(loadPage(t, 120<<10) + "<p title=x")
 	big := append(bytes.Clone(small), bytes.Repeat([]byte("<p>x</p>"), maxMemoPage/8)...)
-	req := httptest.NewRequest("GET", "http://shop.example/streams", nil)
+	long := []byte(loadPage(t, 500<<10) + "<p title=x")
+	// A page is recorded from its second request.
+	cases := []struct {
+		path     string
+		page     []byte
+		oneWrite bool
+	}{
+		{"/streams", small, false}, {"/streams", small, false}, {"/streams", small, false},
+		{"/streams", small, false}, {"/streams", small, false}, {"/streams", small, false},
+		// asked for at 120 KB, recorded at 2 MB
+		{"/streams-big", small, false}, {"/streams-big", big, false},
+		{"/long", long, true}, {"/long", long, true},
+	}
 	rng := rand.New(rand.NewSource(7))
-	recordings := 0
-	for i := range 8 {
-		page := small
-		if i >= 6 {
-			// A page asked for at 120 KB, recorded at its second request,
-			// which is over 2 MB.
-			req = httptest.NewRequest("GET", "http://shop.example/streams-big", nil)
-			if i == 7 {
-				page = big
-			}
-		}
+	recorded := map[string]bool{}
+	for _, c := range cases {
+		req := httptest.NewRequest("GET", "http://shop.example"+c.path, nil)
 		opts := h.rewriteOptions(req)
-		calls := callsFor(rng, len(page), true)
-		var got, want countingBuffer
+		calls := []bodyCall{{n: len(c.page)}}
+		if !c.oneWrite {
+			calls = callsFor(rng, len(c.page), true)
+		}
+		var got writeLog
+		var want bytes.Buffer
 		pw := h.pageWriter(&got, opts, req, nil)
 		ref := rewrite.NewWriter(&want, opts)
 		_, recording := pw.(*memoRecorder)
 		off := 0
-		for i, c := range calls {
+		for i, call := range calls {
+			writes, sent := len(got.writes), len(got.body)
 			var err, rerr error
-			if c.flush {
+			if call.flush {
 				err, rerr = pw.Flush(), ref.Flush()
 			} else {
-				_, err = pw.Write(page[off : off+c.n])
-				_, rerr = ref.Write(page[off : off+c.n])
-				off += c.n
+				_, err = pw.Write(c.page[off : off+call.n])
+				_, rerr = ref.Write(c.page[off : off+call.n])
+				off += call.n
 			}
 			if err != nil || rerr != nil {
 				t.Fatal(err, rerr)
 			}
-			if recording && got.Len() != want.Len() {
-				t.Fatalf("after call %d of %d (at byte %d), the recording has passed on %d bytes, a rewriter %d", i, len(calls), off, got.Len(), want.Len())
+			if !recording {
+				continue
+			}
+			if len(got.body) != want.Len() {
+				t.Fatalf("%s: after call %d of %d (at byte %d), the recording has passed on %d bytes, a rewriter %d", c.path, i, len(calls), off, len(got.body), want.Len())
+			}
+			if n, batches := len(got.writes)-writes, (len(got.body)-sent)/memoOutSize; n < batches {
+				t.Errorf("%s: call %d passed on %d bytes in %d writes, not a batch at a time", c.path, i, len(got.body)-sent, n)
 			}
 		}
 		if err, rerr := pw.Close(), ref.Close(); err != nil || rerr != nil {
@@ -1215,64 +1234,17 @@ func TestMemoRecordingStreams(t *testing.T) {
 		if !recording {
 			continue
 		}
-		recordings++
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
-			t.Fatalf("the recording's output differs from a rewriter's: %s", d)
+		recorded[c.path] = true
+		if d := diff(got.body, want.Bytes()); d != "" {
+			t.Fatalf("%s: the recording's output differs from a rewriter's: %s", c.path, d)
 		}
-		if len(page) <= maxMemoPage && got.writes > len(calls)+got.Len()/memoOutSize+2 {
-			t.Errorf("the recording passed its output on in %d writes, for %d calls", got.writes, len(calls))
+		if len(c.page) <= maxMemoPage && len(got.writes) > len(calls)+len(got.body)/memoOutSize+2 {
+			t.Errorf("%s: the recording passed its output on in %d writes, for %d calls", c.path, len(got.writes), len(calls))
 		}
 	}
-	if recordings < 2 {
-		t.Fatalf("%d responses recorded: the test does not test", recordings)
+	if len(recorded) != 3 {
+		t.Fatalf("recorded %v: the test does not test", recorded)
 	}
-}
-
-// TestMemoRecordingLongWrite checks that a recording given a page in one
-// write passes its output on during the write, a batch at a time, as the
-// rewriter does its own.
-func TestMemoRecordingLongWrite(t *testing.T) {
-	h := provisioned(t, &Handler{})
-	page := []byte(loadPage(t, 500<<10))
-	req := httptest.NewRequest("GET", "http://shop.example/long", nil)
-	for range 2 {
-		opts := h.rewriteOptions(req)
-		var got, want countingBuffer
-		pw := h.pageWriter(&got, opts, req, nil)
-		ref := rewrite.NewWriter(&want, opts)
-		if _, err := pw.Write(page); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ref.Write(page); err != nil {
-			t.Fatal(err)
-		}
-		during, sent, decided := got.writes, got.Len(), want.Len()
-		if err, rerr := pw.Close(), ref.Close(); err != nil || rerr != nil {
-			t.Fatal(err, rerr)
-		}
-		if _, ok := pw.(*memoRecorder); !ok {
-			continue
-		}
-		if d := diff(got.Bytes(), want.Bytes()); d != "" {
-			t.Fatalf("the recording's output differs from a rewriter's: %s", d)
-		}
-		if sent != decided || during < decided/memoOutSize {
-			t.Errorf("during a write of %d bytes the recording passed on %d bytes in %d writes; a rewriter %d bytes, and at least %d writes are wanted", len(page), sent, during, decided, decided/memoOutSize)
-		}
-		return
-	}
-	t.Fatal("the page was not recorded: the test does not test")
-}
-
-// countingBuffer is a buffer that counts the writes to it.
-type countingBuffer struct {
-	bytes.Buffer
-	writes int
-}
-
-func (b *countingBuffer) Write(p []byte) (int, error) {
-	b.writes++
-	return b.Buffer.Write(p)
 }
 
 // TestAnchorIndex holds the anchors' flat index against a map of each

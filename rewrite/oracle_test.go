@@ -73,6 +73,13 @@ var removeAll = PolicyFunc(func(page *url.URL, r *Resource) Decision {
 
 func rewriteString(t testing.TB, in string, opts Options) string {
 	t.Helper()
+	out, _ := rewriteStats(t, in, opts)
+	return out
+}
+
+// rewriteStats is rewriteString, with the rewrite's counts.
+func rewriteStats(t testing.TB, in string, opts Options) (string, *Stats) {
+	t.Helper()
 	var out bytes.Buffer
 	if opts.PageURL == nil {
 		opts.PageURL = pageURL
@@ -86,7 +93,7 @@ func rewriteString(t testing.TB, in string, opts Options) string {
 	if st.BytesIn != int64(len(in)) || st.BytesOut != int64(out.Len()) {
 		t.Fatalf("rewrite %q: counted %d bytes in and %d out, for %d and %d", in, st.BytesIn, st.BytesOut, len(in), out.Len())
 	}
-	return out.String()
+	return out.String(), st
 }
 
 func attrOf(n *html.Node, key string) (string, bool) {

@@ -958,11 +958,6 @@ func chunkedStats(t testing.TB, in string, opts Options, splits []int) (string, 
 	return out.String(), w.Stats()
 }
 
-// wholeStats rewrites in in one write and returns the output and counts.
-func wholeStats(t testing.TB, in string, opts Options) (string, *Stats) {
-	return chunkedStats(t, in, opts, nil)
-}
-
 func TestChunkInvariance(t *testing.T) {
 	var inputs []string
 	for _, row := range adversarial {
@@ -979,7 +974,7 @@ func TestChunkInvariance(t *testing.T) {
 	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Loader: func(tok, n string) []byte { return []byte("<script src=/l.js></script>") }}
 	r := rand.New(rand.NewSource(2))
 	for _, in := range inputs {
-		want := rewriteString(t, in, opts)
+		want, wst := rewriteStats(t, in, opts)
 		// every split point
 		for i := 1; i < len(in) && len(in) < 4096; i++ {
 			if got := chunked(t, in, opts, []int{i}); got != want {
@@ -1001,13 +996,12 @@ func TestChunkInvariance(t *testing.T) {
 		for i := 1; i < len(in); i += 1 + r.Intn(7) {
 			rs = append(rs, i)
 		}
-		_, wst := wholeStats(t, in, opts)
 		got, st := chunkedStats(t, in, opts, rs)
 		if got != want {
 			t.Fatalf("random splits of %q:\n got %q\nwant %q", in, got, want)
 		}
 		if g, w := statsValues(st), statsValues(wst); g != w {
-			t.Fatalf("random splits of %q count\n%v\nwhere one write counts\n%v", in, g, w)
+			t.Fatalf("random splits of %q count\n%v\nwhere Rewrite counts\n%v", in, g, w)
 		}
 	}
 }
@@ -1018,18 +1012,17 @@ func TestChunkInvariancePages(t *testing.T) {
 	opts := Options{Policy: trackerPolicy(Defer), Token: "tok"}
 	for n, b := range files {
 		in := string(b)
-		want := rewriteString(t, in, opts)
+		want, wst := rewriteStats(t, in, opts)
 		var rs []int
 		for i := 1; i < len(in); i += 1 + r.Intn(4000) {
 			rs = append(rs, i)
 		}
-		_, wst := wholeStats(t, in, opts)
 		got, st := chunkedStats(t, in, opts, rs)
 		if got != want {
 			t.Errorf("%s: random splits changed the output", n)
 		}
 		if g, w := statsValues(st), statsValues(wst); g != w {
-			t.Errorf("%s: random splits count\n%v\nwhere one write counts\n%v", n, g, w)
+			t.Errorf("%s: random splits count\n%v\nwhere Rewrite counts\n%v", n, g, w)
 		}
 	}
 }
