@@ -102,6 +102,9 @@ func (d *decodingWriter) maybeStart(status int) {
 	}
 	hdr.Del("Content-Encoding")
 	hdr.Del("Content-Length")
+	if d.head {
+		return // no body to decode: the headers are a GET's
+	}
 	pr, pw := io.Pipe()
 	d.active, d.pw, d.done = true, pw, make(chan error, 1)
 	max := d.h.MaxDecodedSize

@@ -448,7 +448,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// still serves its own runtime and proxies, above.
 		return next.ServeHTTP(w, r)
 	}
-	if h.Disabled || r.Method == http.MethodHead || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
+	if h.Disabled || r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "" {
 		return next.ServeHTTP(w, r)
 	}
 	for _, p := range h.Exclude {
@@ -456,6 +456,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return next.ServeHTTP(w, r)
 		}
 	}
+	// A HEAD request goes the same way as a GET, so that its answer carries
+	// the headers the GET's would (no upstream Content-Length, a weak ETag,
+	// the filtered Link headers, the backstop's policy), and nothing is
+	// rewritten or kept in the page memo: it has no body.
+	//
 	// Ask the upstream for plain bytes, and for whole pages: a partial HTML
 	// response could not be rewritten. A browser's request for a script,
 	// style sheet, image or font keeps its Accept-Encoding, so that such
@@ -475,13 +480,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// dropped unsent and the whole page asked for again, with the headers
 	// the handlers before this one had set.
 	var before http.Header
-	rangeSent := r.Method == http.MethodGet && r.Header.Get("Range") != ""
+	rangeSent := (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Range") != ""
 	if rangeSent {
 		before = w.Header().Clone()
 	}
 	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
 	rw := h.writers(w, r, rangeSent)
 	err := next.ServeHTTP(rw, r)
+	if rangeSent {
+		rw.decidePartial()
+	}
 	if rw.partial {
 		if cerr := rw.finish(); cerr != nil {
 			h.logger.Debug("dropped partial HTML response", zap.Error(cerr))
@@ -605,7 +613,7 @@ func dropRange(r *http.Request) {
 
 // writers wraps w for one pass through the handlers after this one.
 func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent bool) *decodingWriter {
-	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent}}
+	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, head: r.Method == http.MethodHead}}
 }
 
 // consentPlaceholders makes the visitor's consent available to the rest

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -900,5 +901,95 @@ func TestKindTypes(t *testing.T) {
 	}
 	if got := reqType(rewrite.KindManifest); got != blocklists.TypeOther {
 		t.Errorf("a manifest's request type is %v, want other", got)
+	}
+}
+
+// TestServeHEAD checks that a HEAD request is answered with the headers a
+// GET for the same page gets (RFC 9110, 9.3.2), the trailer aside: no
+// upstream Content-Length on a page whose rewrite has another length, a
+// weak ETag, the Link headers filtered, the backstop's policy and its
+// Cache-Control and Vary, and the same fail-closed status.
+func TestServeHEAD(t *testing.T) {
+	h := provisioned(t, &Handler{CSPBackstop: &CSPBackstop{Mode: "enforce"}})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(page))
+	zw.Close()
+	for _, c := range []struct {
+		name, ct, ce, accept, rng, body string
+		status                          int
+	}{
+		{name: "html", ct: "text/html; charset=utf-8", body: page, status: 200},
+		{name: "gzip html", ct: "text/html", ce: "gzip", body: gz.String(), status: 200},
+		{name: "untyped html", body: page, status: 200},
+		{name: "range without an HTML accept", ct: "text/html", accept: "*/*", rng: "bytes=0-10", body: page, status: 200},
+		{name: "script", ct: "text/javascript", body: `var s="https://www.googletagmanager.com/gtag/js"`, status: 200},
+		{name: "xhtml", ct: "application/xhtml+xml", body: page, status: http.StatusBadGateway},
+		{name: "iso-2022-jp", ct: "text/html; charset=ISO-2022-JP", body: page, status: http.StatusBadGateway},
+		{name: "unknown coding", ct: "text/html", ce: "compress", body: "\x1f\x9dcompressed", status: http.StatusBadGateway},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var methods []string
+			upstream := func(w http.ResponseWriter, r *http.Request) {
+				methods = append(methods, r.Method+" "+r.Header.Get("Accept-Encoding"))
+				hdr := w.Header()
+				if c.ct != "" {
+					hdr.Set("Content-Type", c.ct)
+				} else {
+					hdr["Content-Type"] = nil // neither sent nor sniffed by ServeContent
+				}
+				if c.ce != "" {
+					hdr.Set("Content-Encoding", c.ce)
+				}
+				hdr.Set("ETag", `"v1"`)
+				hdr.Set("Content-MD5", "x")
+				hdr.Set("Cache-Control", "public, max-age=60")
+				hdr.Add("Link", "<https://www.googletagmanager.com>; rel=preconnect")
+				hdr.Add("Link", "</app.css>; rel=preload; as=style")
+				// ServeContent answers a HEAD with a GET's headers, the
+				// Content-Length and a 206 for a range too, and no body.
+				http.ServeContent(w, r, "", time.Time{}, strings.NewReader(c.body))
+			}
+			answers := map[string]*httptest.ResponseRecorder{}
+			for _, m := range []string{"GET", "HEAD"} {
+				req := httptest.NewRequest(m, "http://shop.example/p", nil)
+				req.Header.Set("Accept-Encoding", "gzip")
+				if c.accept != "" {
+					req.Header.Set("Accept", c.accept)
+				}
+				if c.rng != "" {
+					req.Header.Set("Range", c.rng)
+				}
+				answers[m] = serve(h, req, upstream)
+			}
+			get, head := answers["GET"], answers["HEAD"]
+			if get.Code != c.status || head.Code != c.status {
+				t.Fatalf("status: GET %d, HEAD %d, want %d", get.Code, head.Code, c.status)
+			}
+			if head.Body.Len() != 0 {
+				t.Errorf("HEAD has a body: %q", head.Body.String())
+			}
+			for _, m := range methods {
+				if strings.HasPrefix(m, "HEAD") && m != "HEAD identity" && c.ct != "text/javascript" {
+					t.Errorf("upstream saw %q", m)
+				}
+			}
+			want := get.Header().Clone()
+			want.Del("Trailer")
+			if got := head.Header(); !reflect.DeepEqual(got, want) {
+				t.Errorf("HEAD headers\n%v\nGET's\n%v", got, want)
+			}
+			if c.status == 200 && c.ct != "text/javascript" {
+				// (The range case with no charset: a partial page too short
+				// to tell its encoding went out as an empty 200 with the
+				// 206's headers, GET or HEAD.)
+				if !strings.Contains(get.Body.String(), `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.HasSuffix(get.Body.String(), "</html>") {
+					t.Errorf("GET not the whole page rewritten: %q", get.Body.String())
+				}
+				if head.Header().Get("Content-Length") != "" || head.Header().Get("ETag") != `W/"v1"` || strings.Contains(strings.Join(head.Header().Values("Link"), ","), "googletagmanager") {
+					t.Errorf("HEAD headers not a rewritten page's: %v", head.Header())
+				}
+			}
+		})
 	}
 }

@@ -30,7 +30,10 @@ type responseWriter struct {
 	// Accept did not name HTML). A partial HTML answer is then dropped
 	// unsent (partial), and the handler asks again for the whole page.
 	rangeSent, partial bool
-	err                error
+	// head: the request is a HEAD. An HTML answer gets a GET's headers,
+	// and nothing is rewritten (decide).
+	head bool
+	err  error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
@@ -142,6 +145,12 @@ func (w *responseWriter) decide(first []byte) {
 		if !typed && len(first) > 0 {
 			mt, _, _, _ = parseMIMEType(http.DetectContentType(first))
 		}
+		if !typed && len(first) == 0 && w.head {
+			// No type and no body to sniff: a GET's body may read as
+			// HTML, so the answer gets a page's headers, the safe side
+			// (its Link headers filtered, no length vouched for).
+			mt = "text/html"
+		}
 		html = mt == "text/html"
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
@@ -180,6 +189,16 @@ func (w *responseWriter) decide(first []byte) {
 	hdr.Del("Digest")
 	if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		hdr.Set("ETag", "W/"+et)
+	}
+	if w.head {
+		// What a GET's answer would carry but the trailer, which a
+		// response without a body never sends.
+		w.filterLinks(pageURL(w.req))
+		if !w.h.ReportOnly {
+			w.h.applyBackstop(hdr, w.req)
+		}
+		w.ResponseWriter.WriteHeader(w.status)
+		return
 	}
 	opts := w.h.rewriteOptions(w.req)
 	w.filterLinks(opts.PageURL)
@@ -253,6 +272,9 @@ func (w *responseWriter) failClosed(reason string) {
 	}
 	hdr.Set("Content-Type", "text/plain; charset=utf-8")
 	w.ResponseWriter.WriteHeader(http.StatusBadGateway)
+	if w.head {
+		return
+	}
 	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
 }
 
@@ -337,6 +359,24 @@ func (w *responseWriter) write(p []byte) (int, error) {
 // no status, no byte of a body.
 func (w *responseWriter) untouched() bool {
 	return !w.decided && w.status == 0 && len(w.pending) == 0
+}
+
+// decidePartial decides on a 206 answer not yet decided on: one whose
+// first bytes are too few to tell its encoding (text/html with no
+// charset, a range shorter than rewrite.PrescanSize), or that has no body
+// (HEAD). The handler then knows whether the partial page is to be
+// dropped and the whole one asked for.
+func (w *responseWriter) decidePartial() {
+	if w.decided || w.status != http.StatusPartialContent {
+		return
+	}
+	if len(w.pending) == 0 {
+		w.decide(nil)
+		return
+	}
+	if err := w.flushPending(); err != nil {
+		w.err = err
+	}
 }
 
 // flushPending decides on whatever first bytes have arrived.
