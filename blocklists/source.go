@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -195,6 +196,7 @@ type loaded struct {
 	rules int
 	meta  copyMeta
 	next  time.Time
+	sum   [sha256.Size]byte // of the list's bytes (Set.Digest)
 }
 
 // Set is a policy's lists: it loads them, fetches again those that come
@@ -214,8 +216,9 @@ type Set struct {
 	// Policy receives each compiled DB.
 	Policy *Policy
 
-	mu   sync.Mutex
-	have map[int]*loaded
+	mu     sync.Mutex
+	have   map[int]*loaded
+	digest atomic.Pointer[string] // Digest
 }
 
 func cacheKey(url string) string {
@@ -304,7 +307,7 @@ func (s *Set) Load(ctx context.Context) ([]Report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("loading list %s: %w", src.Location, err)
 			}
-			s.have[i] = &loaded{db: db, rules: rules}
+			s.have[i] = &loaded{db: db, rules: rules, sum: sha256.Sum256(b)}
 			reports = append(reports, Report{Source: src, Stats: st, Changed: true})
 			continue
 		}
@@ -313,7 +316,7 @@ func (s *Set) Load(ctx context.Context) ([]Report, error) {
 			if b, err := s.Cache.Load(ctx, cacheKey(src.Location)); err == nil {
 				if m, body, err := decodeCopy(b); err == nil && m.URL == src.Location {
 					if db, st, rules, err := parseChecked(src, body, nil); err == nil {
-						s.have[i] = &loaded{db: db, rules: rules, meta: m, next: time.Unix(m.Fetched, 0).Add(refresh(src))}
+						s.have[i] = &loaded{db: db, rules: rules, meta: m, next: time.Unix(m.Fetched, 0).Add(refresh(src)), sum: sha256.Sum256(body)}
 						r.Stats, r.Changed, r.FromCache = st, true, true
 					}
 				}
@@ -358,7 +361,7 @@ func (s *Set) fetchOne(ctx context.Context, i int, src Source) Report {
 		db, st, rules, err = parseChecked(src, body, prev)
 		r.Stats = st
 		if err == nil {
-			s.have[i] = &loaded{db: db, rules: rules, meta: meta, next: time.Now().Add(refresh(src))}
+			s.have[i] = &loaded{db: db, rules: rules, meta: meta, next: time.Now().Add(refresh(src)), sum: sha256.Sum256(body)}
 			r.Changed = true
 			if s.Cache != nil {
 				if cerr := s.Cache.Store(ctx, cacheKey(src.Location), encodeCopy(meta, body)); cerr != nil {
@@ -451,13 +454,30 @@ func (s *Set) compile() error {
 			return err
 		}
 	}
+	d := sha256.New()
 	for i := range s.Sources {
 		if l := s.have[i]; l != nil && l.db != nil {
 			db.Merge(l.db)
+			d.Write(l.sum[:])
+		} else {
+			d.Write(make([]byte, sha256.Size)) // none yet
 		}
 	}
 	if s.Policy != nil {
 		s.Policy.SetDB(db)
 	}
+	digest := hex.EncodeToString(d.Sum(nil)[:8])
+	s.digest.Store(&digest)
 	return nil
+}
+
+// Digest names the lists the policy's DB was last compiled from: a hash
+// of each list's bytes, in order (a list not had yet counts as none). It
+// changes when a refresh swaps in a new copy, and is the same on every
+// instance that holds the same copies. Empty before the first Load.
+func (s *Set) Digest() string {
+	if d := s.digest.Load(); d != nil {
+		return *d
+	}
+	return ""
 }

@@ -112,6 +112,12 @@ func TestSetRefresh(t *testing.T) {
 	if !blocked("a7.example") {
 		t.Fatal("list from URL not in force")
 	}
+	// The digest names the copy in force: it stays through refreshes that
+	// change nothing or fail, and moves with a new copy.
+	first := set.Digest()
+	if len(first) != 16 {
+		t.Fatalf("digest %q", first)
+	}
 	if !set.HasURLs() {
 		t.Error("a URL source not seen")
 	}
@@ -166,10 +172,17 @@ func TestSetRefresh(t *testing.T) {
 	if !blocked("a7.example") {
 		t.Fatal("a failed refresh replaced the last good list")
 	}
+	if d := set.Digest(); d != first {
+		t.Errorf("digest moved from %s to %s without a new copy", first, d)
+	}
 	ls.set(hostsList("b", 120), 200)
 	step("new list", "", true)
 	if !blocked("b7.example") || blocked("a7.example") {
 		t.Fatal("new list not swapped in")
+	}
+	second := set.Digest()
+	if second == first {
+		t.Errorf("digest %s stayed with a new copy", second)
 	}
 
 	// A second instance, with the upstream gone, starts from the cache.
@@ -180,6 +193,9 @@ func TestSetRefresh(t *testing.T) {
 	if err != nil || !reports[0].FromCache || p2.DecideHost("shop.example", "b7.example").Category != "advertising" {
 		t.Fatalf("from cache: %v %+v", err, reports)
 	}
+	if d := set2.Digest(); d != second {
+		t.Errorf("another instance with the same copy has digest %s, want %s", d, second)
+	}
 	// Without a cache, an unreachable URL is reported and left out; the
 	// other lists and the base still load.
 	set3 := &Set{Sources: set.Sources, Fetcher: set.Fetcher, Policy: NewPolicy(nil), Base: Builtin}
@@ -189,6 +205,9 @@ func TestSetRefresh(t *testing.T) {
 	}
 	if set3.Policy.DB().Len() == 0 {
 		t.Error("base lost when a URL list failed")
+	}
+	if d := set3.Digest(); d == "" || d == second {
+		t.Errorf("digest with the list left out: %q (with it: %s)", d, second)
 	}
 	if d := set3.Due(); d > 5*time.Minute {
 		t.Errorf("failed list retried in %v, want at most 5m", d)

@@ -225,7 +225,7 @@ func TestIntegration(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(body, deferred) || !strings.Contains(body, `<script src="/_fp/consent.js?v=`) {
 			t.Errorf("%d %s", resp.StatusCode, body)
 		}
-		if resp.Header.Get("Accept-Ranges") != "" || resp.Header.Get("ETag") != `W/"v1"` {
+		if et := resp.Header.Get("ETag"); resp.Header.Get("Accept-Ranges") != "" || !strings.HasPrefix(et, `W/"v1-fp`) || len(et) != len(`W/"v1-fp`)+tagLen+1 {
 			t.Errorf("headers: %v", resp.Header)
 		}
 	})
@@ -261,7 +261,7 @@ func TestIntegration(t *testing.T) {
 		}
 		resp.Body.Close()
 		get, _ := itGet(t, tc, "/plain")
-		if resp.StatusCode != 200 || resp.Header.Get("ETag") != `W/"v1"` || resp.Header.Get("ETag") != get.Header.Get("ETag") || resp.ContentLength != -1 || get.ContentLength != -1 {
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("ETag"), `W/"v1-fp`) || resp.Header.Get("ETag") != get.Header.Get("ETag") || resp.ContentLength != -1 || get.ContentLength != -1 {
 			t.Errorf("HEAD: %d %v (%d bytes), GET's %v", resp.StatusCode, resp.Header, resp.ContentLength, get.Header)
 		}
 		resp, body := itGet(t, tc, "/plain", "If-None-Match", `"v1"`)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -162,6 +163,9 @@ type Handler struct {
 	// their buttons (PlaceholderText, Banner.placeholderLabels).
 	placeholderText func(vendor string) string
 	buttons         func(vendor string) (load, always string)
+	// cfgTag and tags work out pageTag (etag.go).
+	cfgTag string
+	tags   *atomic.Pointer[pageTagCache]
 }
 
 // CaddyModule returns the Caddy module information.
@@ -226,6 +230,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 				zap.String("policy", b.policy))
 		}
 	}
+	h.cfgTag, h.tags = h.configTag(), new(atomic.Pointer[pageTagCache])
 	if set.HasURLs() {
 		go h.refreshLists(ctx)
 	}
@@ -471,9 +476,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !subresource(r.Header.Get("Sec-Fetch-Dest")) {
 		r.Header.Set("Accept-Encoding", "identity")
 	}
-	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
+	if nav {
 		dropRange(r)
 	}
+	// A copy the client holds is confirmed only if it was rewritten under
+	// the policy in force (etag.go).
+	marked := h.conditionals(r, nav)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is
@@ -486,6 +495,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
 	rw := h.writers(w, r, rangeSent)
+	rw.marked = marked
 	err := next.ServeHTTP(rw, r)
 	if rangeSent {
 		rw.decidePartial()
@@ -501,6 +511,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		dropRange(r)
 		rw = h.writers(w, r, false)
+		rw.marked = marked
 		err = next.ServeHTTP(rw, r)
 	}
 	if err != nil {

@@ -307,7 +307,7 @@ func TestServeHTML(t *testing.T) {
 	if !strings.Contains(body, `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.Contains(body, `<script src="/_fp/consent.js?v=`) {
 		t.Errorf("not deferred: %s", body)
 	}
-	if rec.Header().Get("Content-Length") != "" || rec.Header().Get("ETag") != `W/"abc"` {
+	if rec.Header().Get("Content-Length") != "" || rec.Header().Get("ETag") != `W/"abc-fp`+h.pageTag()+`"` {
 		t.Errorf("headers: %v", rec.Header())
 	}
 	if sawRange != "" || sawAE != "identity" {
@@ -349,7 +349,7 @@ func TestServeRangeWithoutHTMLAccept(t *testing.T) {
 	if len(ranges) != 2 || ranges[0] != `bytes=0-10|"v1"` || ranges[1] != "|" {
 		t.Errorf("upstream saw Range|If-Range %q, want the range, then none", ranges)
 	}
-	if hdr := rec.Header(); hdr.Get("X-Before") != "kept" || hdr.Get("Content-Range") != "" || hdr.Get("Content-Length") != "" || hdr.Get("ETag") != `W/"v1"` {
+	if hdr := rec.Header(); hdr.Get("X-Before") != "kept" || hdr.Get("Content-Range") != "" || hdr.Get("Content-Length") != "" || hdr.Get("ETag") != `W/"v1-fp`+h.pageTag()+`"` {
 		t.Errorf("headers: %v", hdr)
 	}
 
@@ -986,10 +986,169 @@ func TestServeHEAD(t *testing.T) {
 				if !strings.Contains(get.Body.String(), `data-fp-src="https://www.googletagmanager.com/gtag/js?id=G-1"`) || !strings.HasSuffix(get.Body.String(), "</html>") {
 					t.Errorf("GET not the whole page rewritten: %q", get.Body.String())
 				}
-				if head.Header().Get("Content-Length") != "" || head.Header().Get("ETag") != `W/"v1"` || strings.Contains(strings.Join(head.Header().Values("Link"), ","), "googletagmanager") {
+				if head.Header().Get("Content-Length") != "" || head.Header().Get("ETag") != `W/"v1-fp`+h.pageTag()+`"` || strings.Contains(strings.Join(head.Header().Values("Link"), ","), "googletagmanager") {
 					t.Errorf("HEAD headers not a rewritten page's: %v", head.Header())
 				}
 			}
 		})
+	}
+}
+
+// TestConditionals checks that a client's copy of a page is confirmed
+// (304) only when it was rewritten under the policy in force: a
+// rewritten page's ETag carries the policy's tag, a request's validators
+// are checked against it before they go upstream, and a page without
+// explicit freshness is revalidated rather than reused unasked.
+func TestConditionals(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		tags     []string
+		star, ok bool
+	}{
+		{`"a", W/"b-c" ,"d,e"`, []string{`"a"`, `W/"b-c"`, `"d,e"`}, false, true},
+		{`*`, nil, true, true},
+		{`W/x`, nil, false, false},
+		{`"open`, nil, false, false},
+	} {
+		tags, star, ok := splitETags(c.in)
+		if !slices.Equal(tags, c.tags) || star != c.star || ok != c.ok {
+			t.Errorf("splitETags(%q) = %q %v %v", c.in, tags, star, ok)
+		}
+	}
+	for et, want := range map[string]string{`"v1"`: `W/"v1-fpabc"`, `W/"v1"`: `W/"v1-fpabc"`, `v1`: "", `"a b"`: "", `""`: `W/"-fpabc"`} {
+		if got, _ := markETag(et, "abc"); got != want {
+			t.Errorf("markETag(%s) = %s, want %s", et, got, want)
+		}
+	}
+
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte("||tracker-one.example^\n"), 0o644)
+	h := provisioned(t, &Handler{Lists: []List{{Path: list, Category: "advertising"}}})
+	tag := h.pageTag()
+	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var saw []string // If-None-Match|If-Modified-Since, as the upstream saw them
+	upstream := func(cc string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			saw = append(saw, r.Header.Get("If-None-Match")+"|"+r.Header.Get("If-Modified-Since"))
+			ct := "text/html; charset=utf-8"
+			if strings.HasSuffix(r.URL.Path, ".js") {
+				ct = "text/javascript"
+			}
+			w.Header().Set("Content-Type", ct)
+			w.Header().Set("ETag", `"v1"`)
+			if cc != "" {
+				w.Header().Set("Cache-Control", cc)
+			}
+			http.ServeContent(w, r, "", mod, strings.NewReader(page))
+		}
+	}
+	get := func(h *Handler, path string, hdr ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://shop.example"+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		saw = nil
+		return serve(h, req, upstream(""))
+	}
+	const nav = "text/html,application/xhtml+xml"
+	ims := mod.Format(http.TimeFormat)
+
+	rec := get(h, "/", "Accept", nav)
+	etag := rec.Header().Get("ETag")
+	if rec.Code != 200 || etag != `W/"v1-fp`+tag+`"` || rec.Header().Get("Cache-Control") != "no-cache" {
+		t.Fatalf("page: %d %v", rec.Code, rec.Header())
+	}
+	// The copy rewritten under this policy is confirmed, with its ETag.
+	rec = get(h, "/", "Accept", nav, "If-None-Match", etag, "If-Modified-Since", ims)
+	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != etag || saw[0] != `W/"v1"|` {
+		t.Errorf("current copy: %d %v, upstream saw %q", rec.Code, rec.Header(), saw)
+	}
+	// Under another policy (a category's action, or the list's bytes), the
+	// same copy is rewritten again; so is one without the mark, or with
+	// only a date, on a navigation.
+	other := provisioned(t, &Handler{Lists: []List{{Path: list, Category: "advertising"}}, Categories: map[string]string{"analytics": "remove"}})
+	os.WriteFile(list, []byte("||tracker-two.example^\n"), 0o644)
+	relisted := provisioned(t, &Handler{Lists: []List{{Path: list, Category: "advertising"}}})
+	for name, c := range map[string]struct {
+		h   *Handler
+		hdr []string
+	}{
+		"another category action": {other, []string{"Accept", nav, "If-None-Match", etag}},
+		"another list":            {relisted, []string{"Accept", nav, "If-None-Match", etag, "If-Modified-Since", ims}},
+		"unmarked":                {h, []string{"Accept", nav, "If-None-Match", `"v1"`, "If-Modified-Since", ims}},
+		"a date alone":            {h, []string{"Accept", nav, "If-Modified-Since", ims}},
+		"malformed":               {h, []string{"Accept", nav, "If-None-Match", `W/v1`}},
+		"star":                    {h, []string{"Accept", nav, "If-None-Match", `*`}},
+	} {
+		rec := get(c.h, "/", c.hdr...)
+		// (Rewritten: the tag is deferred, or removed under the other
+		// category action.)
+		if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "<p>hi</p>") || strings.Contains(body, ` src="https://www.googletagmanager.com`) || len(saw) != 1 || saw[0] != "|" {
+			t.Errorf("%s: %d, upstream saw %q", name, rec.Code, saw)
+		}
+		if c.h.pageTag() == tag && c.h != h {
+			t.Errorf("%s: the same tag %s", name, tag)
+		}
+	}
+	// The same configuration, build and lists give the same tag, as on
+	// another instance of a cluster.
+	if again := provisioned(t, &Handler{Lists: []List{{Path: list, Category: "advertising"}}}); again.pageTag() != relisted.pageTag() {
+		t.Errorf("tags %s and %s for the same policy", again.pageTag(), relisted.pageTag())
+	}
+	// Other requests keep their validators: a script is confirmed by its
+	// own ETag or date, and a marked tag beside an unmarked one is restored.
+	rec = get(h, "/a.js", "If-None-Match", `"v1"`)
+	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != `"v1"` || saw[0] != `"v1"|` {
+		t.Errorf("script: %d %v, upstream saw %q", rec.Code, rec.Header(), saw)
+	}
+	rec = get(h, "/a.js", "If-Modified-Since", ims)
+	if rec.Code != http.StatusNotModified || saw[0] != "|"+ims {
+		t.Errorf("script by date: %d, upstream saw %q", rec.Code, saw)
+	}
+	rec = get(h, "/", "If-None-Match", `"zz", `+etag+`, W/"v0-fp000000000000"`)
+	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != etag || saw[0] != `"zz", W/"v1"|` {
+		t.Errorf("fetch with tags: %d %v, upstream saw %q", rec.Code, rec.Header(), saw)
+	}
+	// A 304's fields replace the stored copy's: the reporting and hint
+	// headers there are filtered as on the page, and a confirmed page's
+	// Cache-Control stays the page's.
+	for _, marked := range []bool{true, false} {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		if marked {
+			req.Header.Set("If-None-Match", etag)
+		} else {
+			req.Header.Set("If-Modified-Since", ims)
+		}
+		rec = serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Cache-Control", "public")
+			w.Header().Set("Content-Security-Policy", "img-src 'none'; report-uri https://www.google-analytics.com/csp")
+			w.Header().Set("Link", "<https://www.googletagmanager.com>; rel=preconnect")
+			w.WriteHeader(http.StatusNotModified)
+		})
+		hdr := rec.Header()
+		if rec.Code != http.StatusNotModified || hdr.Get("Content-Security-Policy") != "img-src 'none'" || hdr.Get("Link") != "" {
+			t.Errorf("304 (marked %v): %d %v", marked, rec.Code, hdr)
+		}
+		wantET, wantCC := `"v1"`, "public"
+		if marked {
+			wantET, wantCC = etag, "public, no-cache"
+		}
+		if hdr.Get("ETag") != wantET || hdr.Get("Cache-Control") != wantCC {
+			t.Errorf("304 (marked %v): ETag %s, Cache-Control %q", marked, hdr.Get("ETag"), hdr.Get("Cache-Control"))
+		}
+	}
+	// Explicit freshness is the upstream's to give.
+	for _, cc := range []string{"max-age=60", "private, no-store", "no-cache"} {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		rec = serve(h, req, upstream(cc))
+		if got := rec.Header().Values("Cache-Control"); len(got) != 1 || got[0] != cc {
+			t.Errorf("Cache-Control %q became %q", cc, got)
+		}
+	}
+	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), upstream("public"))
+	if got := rec.Header().Get("Cache-Control"); got != "public, no-cache" {
+		t.Errorf("Cache-Control public became %q", got)
 	}
 }

@@ -33,7 +33,11 @@ type responseWriter struct {
 	// head: the request is a HEAD. An HTML answer gets a GET's headers,
 	// and nothing is rewritten (decide).
 	head bool
-	err  error
+	// marked: the request's If-None-Match named a copy rewritten under
+	// the current policy (Handler.conditionals); a 304 confirming it
+	// carries that copy's ETag.
+	marked bool
+	err    error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
@@ -137,7 +141,25 @@ func (w *responseWriter) decide(first []byte) {
 	hdr := w.Header()
 	html := false
 	switch w.status {
-	case http.StatusNoContent, http.StatusNotModified:
+	case http.StatusNotModified:
+		// A 304's header fields replace those of the copy it confirms
+		// (RFC 9111, 4.3.4): they are filtered as a page's are, whatever
+		// the copy is (a 304 does not say its type). For a page confirmed
+		// by its marked ETag, the ETag and a Cache-Control the 304 carries
+		// are made the page's.
+		w.filterLinks(pageURL(w.req))
+		if w.marked {
+			if m, ok := markETag(hdr.Get("ETag"), w.h.pageTag()); ok {
+				hdr.Set("ETag", m)
+			}
+			if len(hdr.Values("Cache-Control")) > 0 {
+				pageFreshness(hdr)
+				if w.h.CSPBackstop != nil && !w.h.ReportOnly {
+					hdr.Set("Cache-Control", privateCacheControl(strings.Join(hdr.Values("Cache-Control"), ", ")))
+				}
+			}
+		}
+	case http.StatusNoContent:
 	default:
 		// The type a browser takes from the header (mediaType), or, when
 		// the header gives none, the type it sniffs from the body.
@@ -187,9 +209,17 @@ func (w *responseWriter) decide(first []byte) {
 	hdr.Del("Accept-Ranges")
 	hdr.Del("Content-MD5")
 	hdr.Del("Digest")
-	if et := hdr.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
-		hdr.Set("ETag", "W/"+et)
+	// The ETag names the upstream's page and the policy it was rewritten
+	// under (etag.go); without explicit freshness, a cache would reuse
+	// the page unasked for a time it works out, whatever the policy.
+	if et := hdr.Get("ETag"); et != "" {
+		if m, ok := markETag(et, w.h.pageTag()); ok {
+			hdr.Set("ETag", m)
+		} else {
+			hdr.Del("ETag")
+		}
 	}
+	pageFreshness(hdr)
 	if w.head {
 		// What a GET's answer would carry but the trailer, which a
 		// response without a body never sends.
