@@ -304,10 +304,11 @@ func chromiumPath(t *testing.T) string {
 }
 
 type browserEnv struct {
-	t    *testing.T
-	stub *vendorStub
-	exe  string
-	base string
+	t      *testing.T
+	stub   *vendorStub
+	exe    string
+	base   string
+	tester *caddytest.Tester // loads another config: a reload
 	// stop closes the last browser started and waits for it to exit.
 	stop func()
 }
@@ -320,7 +321,7 @@ func newBrowserEnv(t *testing.T, firstparty string) *browserEnv {
 	stub := newVendorStub(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(browserConfig(firstparty), "caddyfile")
-	return &browserEnv{t: t, stub: stub, exe: exe, base: fmt.Sprintf("http://localhost:%d", browserPort)}
+	return &browserEnv{t: t, stub: stub, exe: exe, base: fmt.Sprintf("http://localhost:%d", browserPort), tester: tester}
 }
 
 // chromiumTmp makes a directory for Chromium's TMPDIR, removed when t ends.
@@ -1229,6 +1230,41 @@ func TestBrowserBackstop(t *testing.T) {
 		if reached != tt.reaches {
 			_, reqs := e.stub.seen()
 			t.Errorf("%q: injected tracker reached %v, want %v (requests %v)", tt.config, reached, tt.reaches, reqs)
+		}
+	}
+}
+
+// TestBrowserPolicyChange: a page the browser holds from before a policy
+// change is not used again once the policy has changed. Under a policy
+// that keeps analytics, the demo shop loads Google's tag; after a reload
+// to one that defers it, a navigation to the shop again (from another
+// page, as a visitor's next visit) contacts no vendor. Without the
+// policy's tag in the ETag, the upstream confirmed the old copy (304);
+// without no-cache, Chromium reused it unasked, fresh for a tenth of its
+// age since Last-Modified.
+func TestBrowserPolicyChange(t *testing.T) {
+	e := newBrowserEnv(t, `category analytics keep`)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/")
+	waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "www.googletagmanager.com") })
+	if !slices.Contains(e.stub.hosts(), "www.googletagmanager.com") {
+		t.Fatalf("the kept tag did not load: %v", e.stub.hosts())
+	}
+	e.open(ctx, "/t/late.html")
+	e.tester.InitServer(browserConfig(`category analytics defer`), "caddyfile")
+	time.Sleep(500 * time.Millisecond) // what the first pages still load
+	e.stub.reset()
+	e.open(ctx, "/")
+	var deferred bool
+	e.eval(ctx, `!!document.querySelector('script[data-fp-src*="googletagmanager.com/gtag/js"]')`, &deferred)
+	if !deferred {
+		t.Error("the page from before the change was used again: Google's tag is not deferred")
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, r := range e.stub.hosts() {
+		if strings.Contains(r, "google") {
+			t.Errorf("after the policy change, a vendor was contacted: %v", e.stub.hosts())
+			break
 		}
 	}
 }
