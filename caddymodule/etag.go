@@ -196,30 +196,33 @@ func (h *Handler) conditionals(r *http.Request, nav bool) (marked bool) {
 	return marked
 }
 
-// freshnessExplicit reports whether a response says how long it may be
-// used without asking again (RFC 9111, 4.2.1). One that does not may be
-// kept for a time a cache works out from its Last-Modified (4.2.2), and
-// used without a revalidation that conditionals could check.
-func freshnessExplicit(hdr http.Header) bool {
+// pageFreshness keeps a rewritten page from being reused unasked by a
+// browser for a time it works out itself: a response that says nothing
+// of how long it may be used (no Expires, no max-age, no-cache or
+// no-store) may be kept for a tenth of its age since Last-Modified (RFC
+// 9111, 4.2.2), and then used without a revalidation that conditionals
+// could check. Such a page gets no-cache; one with s-maxage alone, which
+// binds only shared caches, gets max-age=0, so that a CDN keeps it for
+// the time the upstream gave and a browser asks.
+func pageFreshness(hdr http.Header) {
 	if hdr.Get("Expires") != "" {
-		return true
+		return
 	}
+	shared := false
 	for _, v := range hdr.Values("Cache-Control") {
 		for _, d := range strings.Split(v, ",") {
 			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
 			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "max-age", "s-maxage", "no-cache", "no-store":
-				return true
+			case "max-age", "no-cache", "no-store":
+				return
+			case "s-maxage":
+				shared = true
 			}
 		}
 	}
-	return false
-}
-
-// pageFreshness adds no-cache to the Cache-Control of a rewritten page
-// without explicit freshness.
-func pageFreshness(hdr http.Header) {
-	if !freshnessExplicit(hdr) {
-		hdr.Set("Cache-Control", strings.Join(append(hdr.Values("Cache-Control"), "no-cache"), ", "))
+	add := "no-cache"
+	if shared {
+		add = "max-age=0"
 	}
+	hdr.Set("Cache-Control", strings.Join(append(hdr.Values("Cache-Control"), add), ", "))
 }

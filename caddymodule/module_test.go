@@ -1147,8 +1147,17 @@ func TestConditionals(t *testing.T) {
 			t.Errorf("Cache-Control %q became %q", cc, got)
 		}
 	}
-	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), upstream("public"))
-	if got := rec.Header().Get("Cache-Control"); got != "public, no-cache" {
-		t.Errorf("Cache-Control public became %q", got)
+	for cc, want := range map[string]string{"public": "public, no-cache", "": "no-cache", "public, s-maxage=600": "public, s-maxage=600, max-age=0", "S-MAXAGE=1": "S-MAXAGE=1, max-age=0"} {
+		rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), upstream(cc))
+		if got := rec.Header().Get("Cache-Control"); got != want {
+			t.Errorf("Cache-Control %q became %q, want %q", cc, got, want)
+		}
+	}
+	rec = serve(h, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Expires", "Thu, 01 Jan 2037 00:00:00 GMT")
+		upstream("")(w, r)
+	})
+	if got := rec.Header().Values("Cache-Control"); len(got) != 0 {
+		t.Errorf("with Expires, Cache-Control %q", got)
 	}
 }
