@@ -462,8 +462,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	// A HEAD request goes the same way as a GET, so that its answer carries
-	// the headers the GET's would (no upstream Content-Length, a weak ETag,
-	// the filtered Link headers, the backstop's policy), and nothing is
+	// the headers the GET's would (no upstream Content-Length, the page's
+	// marked ETag, the filtered Link headers, the backstop's policy), and nothing is
 	// rewritten or kept in the page memo: it has no body.
 	//
 	// Ask the upstream for plain bytes, and for whole pages: a partial HTML
