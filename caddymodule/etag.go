@@ -165,8 +165,8 @@ func (h *Handler) conditionals(r *http.Request, nav bool) (marked bool) {
 		r.Header.Del("If-Modified-Since")
 	}
 	v := strings.Join(r.Header.Values("If-None-Match"), ", ")
-	if v == "" {
-		return false
+	if v == "" || !nav && !strings.Contains(v, tagMark) {
+		return false // nothing of ours: a script's or an image's, as it came
 	}
 	tags, star, ok := splitETags(v)
 	if !ok || star {

@@ -7,10 +7,10 @@ import (
 )
 
 // FuzzConditionals: any If-None-Match value, on a navigation or not:
-// conditionals does not panic, what it sends upstream is a list of
-// entity-tags with no policy's mark left in it, and on a navigation only
-// entries restored from the current policy's tag go upstream, with no
-// date.
+// conditionals does not panic; a value with nothing of firstparty's goes
+// upstream as it came, but on a navigation; otherwise what goes upstream
+// is a list of entity-tags, each restored from the current policy's mark
+// or, but on a navigation, as it came; and a navigation sends no date.
 func FuzzConditionals(f *testing.F) {
 	h := &Handler{cfgTag: "cfg"}
 	cur := h.pageTag()
@@ -30,6 +30,12 @@ func FuzzConditionals(f *testing.F) {
 		if sent == "" {
 			if marked {
 				t.Errorf("marked with nothing sent for %q", inm)
+			}
+			return
+		}
+		if !nav && !strings.Contains(inm, tagMark) {
+			if sent != inm || marked {
+				t.Errorf("%q, with nothing of firstparty's, became %q (marked %v)", inm, sent, marked)
 			}
 			return
 		}
