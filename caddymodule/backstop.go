@@ -104,7 +104,7 @@ func (h *Handler) applyBackstop(hdr http.Header, r *http.Request) {
 	}
 	hdr.Add("Vary", "Cookie")
 	hdr.Add("Vary", "Sec-GPC")
-	hdr.Set("Cache-Control", privateCacheControl(hdr.Get("Cache-Control")))
+	privateCache(hdr)
 	st := h.consent.Read(r, time.Now())
 	for _, c := range backstopCategories {
 		if st.Granted(c) {
@@ -118,11 +118,12 @@ func (h *Handler) applyBackstop(hdr http.Header, r *http.Request) {
 	hdr.Add(name, b.policy)
 }
 
-// privateCacheControl keeps a response out of shared caches: public and
-// s-maxage go, private is added, the rest stays.
-func privateCacheControl(cc string) string {
+// privateCache keeps a response out of shared caches: of its
+// Cache-Control (every field line of it), public and s-maxage go, private
+// is added, the rest stays.
+func privateCache(hdr http.Header) {
 	out := []string{"private"}
-	for _, d := range strings.Split(cc, ",") {
+	for _, d := range strings.Split(strings.Join(hdr.Values("Cache-Control"), ","), ",") {
 		d = strings.TrimSpace(d)
 		name := strings.ToLower(strings.SplitN(d, "=", 2)[0])
 		if d == "" || name == "public" || name == "s-maxage" || name == "private" {
@@ -130,5 +131,5 @@ func privateCacheControl(cc string) string {
 		}
 		out = append(out, d)
 	}
-	return strings.Join(out, ", ")
+	hdr.Set("Cache-Control", strings.Join(out, ", "))
 }

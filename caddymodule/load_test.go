@@ -378,7 +378,7 @@ func newPageFloor(t *testing.T) (rw, lex, lt time.Duration, ratio float64, tags 
 	body := nb.Bytes()
 	req := httptest.NewRequest("GET", "http://localhost:9082/new", nil)
 	rewrite := func() {
-		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil)
+		pw := h.pageWriter(io.Discard, h.rewriteOptions(pageURL(req)), req, nil)
 		for off := 0; off < len(body); off += 32 << 10 {
 			if _, err := pw.Write(body[off:min(len(body), off+32<<10)]); err != nil {
 				t.Fatal(err)

@@ -981,12 +981,9 @@ func (t *memoTee) Write(p []byte) (int, error) {
 // send passes on what the copy holds that was not sent yet.
 func (t *memoTee) send() error {
 	if t.err == nil && t.sent < len(t.kept) {
-		var n int
-		n, t.err = t.w.Write(t.kept[t.sent:])
-		t.sent += n
-		if t.err == nil && t.sent < len(t.kept) {
-			t.err = io.ErrShortWrite
-		}
+		// (After an error nothing more is written: what sent counts then
+		// does not matter.)
+		t.err, t.sent = writeAll(t.w, t.kept[t.sent:]), len(t.kept)
 	}
 	return t.err
 }

@@ -233,7 +233,7 @@ func TestMemoResync(t *testing.T) {
 	for name, body := range bodies {
 		h.memo = newPageMemo(DefaultPageMemo)
 		kept(t, h, req, page, nil)
-		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(req), body, callsFor(rand.New(rand.NewSource(1)), len(body), false))
+		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(pageURL(req)), body, callsFor(rand.New(rand.NewSource(1)), len(body), false))
 		if d != "" {
 			t.Fatalf("%s: replay differs from a rewrite %s", name, d)
 		}
@@ -262,7 +262,7 @@ func TestMemoReplayWrites(t *testing.T) {
 	var nb bytes.Buffer
 	writeTokens(&nb, string(page), 7)
 	body := nb.Bytes()
-	opts := h.rewriteOptions(req)
+	opts := h.rewriteOptions(pageURL(req))
 	var log writeLog
 	pw := h.pageWriter(&log, opts, req, nil)
 	if _, ok := pw.(*memoReplay); !ok {
@@ -319,7 +319,7 @@ func TestMemoReplay(t *testing.T) {
 		for _, flushes := range []bool{false, true} {
 			for vname, body := range variants(page) {
 				h.memo = newPageMemo(DefaultPageMemo)
-				rec := h.rewriteOptions(req)
+				rec := h.rewriteOptions(pageURL(req))
 				recCalls := callsFor(rng, len(page), flushes)
 				var first bytes.Buffer
 				if pw := h.pageWriter(&first, rec, req, nil); !isFirst(pw) {
@@ -335,7 +335,7 @@ func TestMemoReplay(t *testing.T) {
 				if err := feed(pw, page, recCalls); err != nil {
 					t.Fatal(err)
 				}
-				opts := h.rewriteOptions(req)
+				opts := h.rewriteOptions(pageURL(req))
 				if opts.Token == rec.Token {
 					t.Fatal("two responses got one token")
 				}
@@ -407,7 +407,7 @@ func kept(t testing.TB, h *Handler, req *http.Request, body []byte, calls []body
 	t.Helper()
 	var pw pageWriter
 	for range 2 {
-		pw = h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
+		pw = h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(pageURL(req)), req, nil)
 		if err := feed(pw, body, calls); err != nil {
 			t.Fatal(err)
 		}
@@ -511,7 +511,7 @@ func TestMemoDiverged(t *testing.T) {
 	e.output[e.checks[k].out] ^= 0x20
 	body := bytes.Clone(page)
 	body[at] ^= 0x20
-	pw := h.pageWriter(&out, h.rewriteOptions(req), req, nil)
+	pw := h.pageWriter(&out, h.rewriteOptions(pageURL(req)), req, nil)
 	err := feed(pw, body, calls)
 	if !errors.Is(err, errMemoDiverged) {
 		t.Errorf("a diverging take-over gave %v", err)
@@ -526,7 +526,7 @@ func TestMemoKeeps(t *testing.T) {
 	page := []byte(loadPage(t, 40<<10))
 	serveOnce := func(url string, body []byte) pageWriter {
 		req := httptest.NewRequest("GET", url, nil)
-		opts := h.rewriteOptions(req)
+		opts := h.rewriteOptions(pageURL(req))
 		pw := h.pageWriter(&bytes.Buffer{}, opts, req, nil)
 		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
 			t.Fatal(err)
@@ -648,7 +648,7 @@ func TestMemoNonce(t *testing.T) {
 		if i == 4 {
 			n = nonce(16)
 		}
-		opts := h.rewriteOptions(req)
+		opts := h.rewriteOptions(pageURL(req))
 		opts.Nonce = n
 		body := nonced(page, n)
 		pw, got, _, d := againstRewrite(t, h, req, opts, body, callsFor(rng, len(body), true))
@@ -710,7 +710,7 @@ func TestMemoNonce(t *testing.T) {
 		}
 	}
 	preq := httptest.NewRequest("GET", "http://shop.example/p", nil)
-	popts := h.rewriteOptions(preq)
+	popts := h.rewriteOptions(pageURL(preq))
 	popts.Nonce = "any"
 	if _, ok := h.memo.lru.Get(memoKey(popts, preq)); !ok {
 		t.Error("the page with a nonce in its header was not kept")
@@ -745,7 +745,7 @@ func TestMemoCampaignParams(t *testing.T) {
 		// The page prints its query, as a canonical link or a hidden
 		// form field may.
 		body := []byte(strings.Replace(page, "<head>", `<head><link rel="alternate" href="/collections/all?`+html.EscapeString(q)+`">`, 1))
-		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(req), body, []bodyCall{{n: len(body)}})
+		pw, got, _, d := againstRewrite(t, h, req, h.rewriteOptions(pageURL(req)), body, []bodyCall{{n: len(body)}})
 		if d != "" {
 			t.Fatalf("?%s: differs from its rewrite %s", q, d)
 		}
@@ -926,7 +926,7 @@ func FuzzMemo(f *testing.F) {
 		// than the replayed one.
 		page := bases[int(ops[0])%len(bases)]
 		optsOf := func(nonce string) rewrite.Options {
-			o := h.rewriteOptions(req)
+			o := h.rewriteOptions(pageURL(req))
 			o.Nonce = nonce
 			return o
 		}
@@ -990,7 +990,7 @@ func TestMemoRefresh(t *testing.T) {
 	a := []byte(loadPage(t, 60<<10))
 	b := bytes.ReplaceAll(a, []byte("<div"), []byte("<div data-v=2"))
 	serve := func(body []byte) pageWriter {
-		pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
+		pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(pageURL(req)), req, nil)
 		if err := feed(pw, body, []bodyCall{{n: len(body)}}); err != nil {
 			t.Fatal(err)
 		}
@@ -1037,7 +1037,7 @@ func TestMemoRefresh(t *testing.T) {
 	// Its replays after the first of each recording do not look for
 	// checkpoints, and write what a rewrite writes.
 	recordings, replays, searched := 0, 0, 0
-	opts := h.rewriteOptions(req)
+	opts := h.rewriteOptions(pageURL(req))
 	for i := range 300 {
 		body := bytes.ReplaceAll(a, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d>", i))
 		pw, _, _, d := againstRewrite(t, h, req, opts, body, []bodyCall{{n: len(body)}})
@@ -1104,7 +1104,7 @@ func TestMemoBackoffConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 80 {
 				body := bytes.ReplaceAll(page, []byte("<h3>"), fmt.Appendf(nil, "<h3 data-r=%d-%d>", w, i))
-				pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil)
+				pw := h.pageWriter(io.Discard, h.rewriteOptions(pageURL(req)), req, nil)
 				if _, ok := pw.(*memoRecorder); ok {
 					recordings.Add(1)
 				}
@@ -1141,7 +1141,7 @@ func TestMemoRecordingAllocs(t *testing.T) {
 		body.Reset()
 		writeUnique(&body, tiles, int64(i))
 		req := httptest.NewRequest("GET", "http://shop.example/new", nil)
-		pw := h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil)
+		pw := h.pageWriter(io.Discard, h.rewriteOptions(pageURL(req)), req, nil)
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		if err := feed(pw, body.Bytes(), []bodyCall{{n: 32 << 10}}); err != nil {
@@ -1194,7 +1194,7 @@ func TestMemoRecordingStreams(t *testing.T) {
 	recorded := map[string]bool{}
 	for _, c := range cases {
 		req := httptest.NewRequest("GET", "http://shop.example"+c.path, nil)
-		opts := h.rewriteOptions(req)
+		opts := h.rewriteOptions(pageURL(req))
 		calls := []bodyCall{{n: len(c.page)}}
 		if !c.oneWrite {
 			calls = callsFor(rng, len(c.page), true)
@@ -1313,7 +1313,7 @@ func TestMemoOneRecording(t *testing.T) {
 	h := provisioned(t, &Handler{})
 	req := httptest.NewRequest("GET", "http://shop.example/products/lamp", nil)
 	page := []byte(loadPage(t, 20<<10))
-	open := func() pageWriter { return h.pageWriter(io.Discard, h.rewriteOptions(req), req, nil) }
+	open := func() pageWriter { return h.pageWriter(io.Discard, h.rewriteOptions(pageURL(req)), req, nil) }
 	if pw := open(); !isFirst(pw) {
 		t.Fatalf("first request: %T", pw)
 	} else if err := feed(pw, page, []bodyCall{{n: len(page)}}); err != nil {
@@ -1332,7 +1332,7 @@ func TestMemoOneRecording(t *testing.T) {
 		}
 	}
 	// The stuck one began long ago.
-	key := memoKey(h.rewriteOptions(req), req)
+	key := memoKey(h.rewriteOptions(pageURL(req)), req)
 	h.memo.mu.Lock()
 	sp, _ := h.memo.seen.Peek(key)
 	sp.recording = sp.recording.Add(-memoRecordingStale - time.Second)
@@ -1375,7 +1375,7 @@ func TestMemoFailedReplay(t *testing.T) {
 	page := []byte(loadPage(t, 60<<10))
 	kept(t, h, req, page, nil)
 	for range 3 {
-		pw := h.pageWriter(&failingWriter{n: 1000}, h.rewriteOptions(req), req, nil)
+		pw := h.pageWriter(&failingWriter{n: 1000}, h.rewriteOptions(pageURL(req)), req, nil)
 		r, ok := pw.(*memoReplay)
 		if !ok {
 			t.Fatalf("not replayed: %T", pw)
@@ -1388,7 +1388,7 @@ func TestMemoFailedReplay(t *testing.T) {
 			t.Fatalf("a failed replay changed the kept page's score to %d", s)
 		}
 	}
-	pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(req), req, nil)
+	pw := h.pageWriter(&bytes.Buffer{}, h.rewriteOptions(pageURL(req)), req, nil)
 	if r, ok := pw.(*memoReplay); !ok || feed(pw, page, nil) != nil || r.rw != nil {
 		t.Fatal("the kept page is not served whole after replays that failed")
 	}
@@ -1495,7 +1495,7 @@ func TestMemoVaryLanguage(t *testing.T) {
 			w.Write([]byte(pages[lang]))
 		})
 		var want bytes.Buffer
-		opts := h.rewriteOptions(req)
+		opts := h.rewriteOptions(pageURL(req))
 		if _, err := rewrite.Rewrite(&want, strings.NewReader(pages[lang]), opts); err != nil {
 			t.Fatal(err)
 		}

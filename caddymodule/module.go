@@ -494,8 +494,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		before = w.Header().Clone()
 	}
 	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
-	rw := h.writers(w, r, rangeSent)
-	rw.marked = marked
+	rw := h.writers(w, r, rangeSent, marked)
 	err := next.ServeHTTP(rw, r)
 	if rangeSent {
 		rw.decidePartial()
@@ -510,8 +509,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			hdr[k] = v
 		}
 		dropRange(r)
-		rw = h.writers(w, r, false)
-		rw.marked = marked
+		rw = h.writers(w, r, false, marked)
 		err = next.ServeHTTP(rw, r)
 	}
 	if err != nil {
@@ -588,7 +586,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	r = srv.Errors.WithError(r, err)
 	dropRange(r)
-	rw := h.writers(w, r, false)
+	rw := h.writers(w, r, false, false)
 	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
 	if err2 != nil && rw.untouched() {
 		// As Caddy does when its error routes fail: the status alone.
@@ -622,9 +620,10 @@ func dropRange(r *http.Request) {
 	r.Header.Del("If-Range")
 }
 
-// writers wraps w for one pass through the handlers after this one.
-func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent bool) *decodingWriter {
-	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, head: r.Method == http.MethodHead}}
+// writers wraps w for one pass through the handlers after this one
+// (rangeSent and marked as in responseWriter).
+func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked bool) *decodingWriter {
+	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, head: r.Method == http.MethodHead}}
 }
 
 // consentPlaceholders makes the visitor's consent available to the rest
@@ -687,8 +686,7 @@ func stripPort(host string) string {
 // snippets repeat on every page. It holds at most 2 × 4 MiB of each kind.
 var scriptFacts = rewrite.NewFactsCache(0)
 
-func (h *Handler) rewriteOptions(r *http.Request) rewrite.Options {
-	page := pageURL(r)
+func (h *Handler) rewriteOptions(page *url.URL) rewrite.Options {
 	var tok [12]byte
 	rand.Read(tok[:])
 	opts := rewrite.Options{

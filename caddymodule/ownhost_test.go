@@ -46,7 +46,7 @@ func TestOwnHostSameAsAsked(t *testing.T) {
 	}
 	h := provisioned(t, &Handler{})
 	req := httptest.NewRequest("GET", "https://shop.example/p/1", nil)
-	opts := h.rewriteOptions(req)
+	opts := h.rewriteOptions(pageURL(req))
 	opts.ReportFindings = true
 	if _, ok := opts.Policy.(rewrite.OwnHostPolicy); !ok {
 		t.Fatalf("the handler's policy %T keeps no URL unasked", opts.Policy)

@@ -155,7 +155,7 @@ func (w *responseWriter) decide(first []byte) {
 			if len(hdr.Values("Cache-Control")) > 0 {
 				pageFreshness(hdr)
 				if w.h.CSPBackstop != nil && !w.h.ReportOnly {
-					hdr.Set("Cache-Control", privateCacheControl(strings.Join(hdr.Values("Cache-Control"), ", ")))
+					privateCache(hdr)
 				}
 			}
 		}
@@ -220,26 +220,22 @@ func (w *responseWriter) decide(first []byte) {
 		}
 	}
 	pageFreshness(hdr)
-	if w.head {
-		// What a GET's answer would carry but the trailer, which a
-		// response without a body never sends.
-		w.filterLinks(pageURL(w.req))
-		if !w.h.ReportOnly {
-			w.h.applyBackstop(hdr, w.req)
+	page := pageURL(w.req)
+	w.filterLinks(page)
+	nonce := rewrite.CSPNonce(hdr.Get("Content-Security-Policy")) // the page's, before the backstop's
+	if w.h.ReportOnly {
+		if !w.head { // a response without a body sends no trailer
+			hdr.Add("Trailer", "Firstparty-Report")
 		}
-		w.ResponseWriter.WriteHeader(w.status)
-		return
-	}
-	opts := w.h.rewriteOptions(w.req)
-	w.filterLinks(opts.PageURL)
-	opts.Nonce = rewrite.CSPNonce(hdr.Get("Content-Security-Policy"))
-	if !w.h.ReportOnly {
+	} else {
 		w.h.applyBackstop(hdr, w.req)
 	}
-	if w.h.ReportOnly {
-		hdr.Add("Trailer", "Firstparty-Report")
-	}
 	w.ResponseWriter.WriteHeader(w.status)
+	if w.head {
+		return // a GET's headers, and nothing to rewrite
+	}
+	opts := w.h.rewriteOptions(page)
+	opts.Nonce = nonce
 	w.first = &firstWrite{w: w.ResponseWriter}
 	w.rw = w.h.pageWriter(w.first, opts, w.req, hdr)
 }
