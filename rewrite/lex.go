@@ -678,6 +678,41 @@ func addHosts(s string, f *ScriptFacts) {
 		}
 		f.Hosts = append(f.Hosts, h)
 	}
+	found := urlHosts(s, add)
+	// A URL percent-encoded into the string names its host as well: the
+	// markup of a frame an ad script writes ("%3Cscript%20src%3Dhttps%3A
+	// %2F%2Fpagead2…", a saved page's), a redirect's target. Its "//" is
+	// read once decoded, and again for each further level of encoding
+	// ("%252F%252F"), up to three.
+	for d, e := 0, s; d < 3 && hasEncodedSlashes(e); d++ {
+		e = string(percentDecode(e))
+		found = urlHosts(e, add) || found
+	}
+	if !found && len(s) < 256 {
+		// A bare host, possibly with a leading dot or a path after it:
+		// "connect.facebook.net", ".google-analytics.com/ga.js".
+		h := strings.TrimPrefix(s, ".")
+		for i := 0; i < len(h); i++ {
+			if c := h[i]; c == '/' || c == '?' || c == '#' {
+				h = h[:i]
+				break
+			}
+		}
+		if strings.IndexByte(h, '.') <= 0 {
+			return
+		}
+		for i := 0; i < len(h); i++ {
+			if !isHostChar(h[i]) || h[i] == '@' || h[i] == ':' {
+				return
+			}
+		}
+		add(h)
+	}
+}
+
+// urlHosts passes to add the host after each "//" in s, and reports
+// whether there was one.
+func urlHosts(s string, add func(string)) bool {
 	found := false
 	for i := 0; i+2 < len(s); i++ {
 		n := strings.Index(s[i:], "//")
@@ -706,25 +741,26 @@ func addHosts(s string, f *ScriptFacts) {
 		// slash: in "///host" a URL parser skips the extra slashes, and
 		// the host follows the last two.
 	}
-	if !found && len(s) < 256 {
-		// A bare host, possibly with a leading dot or a path after it:
-		// "connect.facebook.net", ".google-analytics.com/ga.js".
-		h := strings.TrimPrefix(s, ".")
-		for i := 0; i < len(h); i++ {
-			if c := h[i]; c == '/' || c == '?' || c == '#' {
-				h = h[:i]
-				break
-			}
+	return found
+}
+
+// hasEncodedSlashes reports whether s holds a '/' percent-encoded once,
+// twice or three times ("%2F", "%252F", "%25252F", in either case) with
+// a '%' after it: the start of an encoded "//".
+func hasEncodedSlashes(s string) bool {
+	for i := 0; ; i++ {
+		n := strings.IndexByte(s[i:], '%')
+		if n < 0 {
+			return false
 		}
-		if strings.IndexByte(h, '.') <= 0 {
-			return
+		i += n
+		j := i + 1
+		for k := 0; k < 2 && strings.HasPrefix(s[j:], "25"); k++ {
+			j += 2
 		}
-		for i := 0; i < len(h); i++ {
-			if !isHostChar(h[i]) || h[i] == '@' || h[i] == ':' {
-				return
-			}
+		if j+3 <= len(s) && s[j] == '2' && s[j+1]|0x20 == 'f' && s[j+2] == '%' {
+			return true
 		}
-		add(h)
 	}
 }
 

@@ -19,6 +19,12 @@ func TestScriptHosts(t *testing.T) {
 		`"//c.example" + "x//d.example"`:            {"c.example", "d.example"},
 		`"https://e.example/r?u=https://f.example"`: {"e.example", "f.example"},
 		`"a//"`: nil,
+		// percent-encoded, once, twice, in either case, beside a bad escape
+		`"sdc=%3Cscript%20src%3Dhttps%3A%2F%2FPagead2.example%2Fa.js%3E"`: {"pagead2.example"},
+		`"r?u=https%253A%252F%252Fg.example%252Fp"`:                       {"g.example"},
+		`"%zz https%3a%2f%2fh.example%2f"`:                                {"h.example"},
+		`"//i.example/?next=%2F%2Fj.example%2F"`:                          {"i.example", "j.example"},
+		`"%2F%2F"`:                                                        nil,
 	} {
 		var f ScriptFacts
 		scriptFacts([]byte("var s = "+in+";"), &f)
