@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -309,6 +310,8 @@ type browserEnv struct {
 	exe    string
 	base   string
 	tester *caddytest.Tester // loads another config: a reload
+	// timeout bounds each browser's life; 60 s when zero.
+	timeout time.Duration
 	// stop closes the last browser started and waits for it to exit.
 	stop func()
 }
@@ -369,7 +372,7 @@ func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
 	e.stub.reset()
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, cmp.Or(e.timeout, 60*time.Second))
 	e.stop = func() { cancelT(); cancelC(); cancelA() }
 	t.Cleanup(e.stop)
 	tasks := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(int64(w), int64(h))}

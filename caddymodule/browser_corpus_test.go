@@ -1,0 +1,186 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/firstparty/firstparty/blocklists"
+)
+
+// corpusConfig serves the saved pages under /corpus/ through firstparty.
+func corpusConfig(firstparty, dir string) string {
+	return testGlobals(browserPort) + fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		%s
+	}
+	handle_path /corpus/* {
+		root * %q
+		file_server
+	}
+}
+`, browserPort, firstparty, dir)
+}
+
+// TestBrowserCorpus loads each saved page of ../shared/corpus/pages (real
+// pages, full of trackers) through Caddy + firstparty on the default
+// policy in Chromium, every host resolved to the stub, and checks that
+// before any choice nothing reaches a third party the policy does not
+// keep:
+//
+//   - markup: with JavaScript off, everything Chromium loads comes from
+//     the rewritten markup (noscript content included, and every lazy
+//     image, which loads at once without scripting). Every request it
+//     announces and every contact the stub records counts.
+//   - enforce: with JavaScript on and csp_backstop enforce, what the
+//     pages' own scripts request (the rewriter keeps a shop's code: an
+//     onerror that loads its image CDN, a document.write of a counter) is
+//     the backstop's to stop; the stub's record of contacts counts.
+func TestBrowserCorpus(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "corpus", "pages"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.html"))
+	if len(files) == 0 {
+		t.Skip("../shared/corpus/pages is absent: the saved pages are not loaded in Chromium")
+	}
+	sort.Strings(files)
+	db, err := blocklists.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := blocklists.NewPolicy(db)
+	kept := func(host, pathQuery string) bool {
+		p, q, _ := strings.Cut(pathQuery, "?")
+		return policy.DecideURL("localhost", strings.ToLower(host), p, q).Action == blocklists.ActionKeep
+	}
+	e := newBrowserEnv(t, `unknown defer`)
+	e.timeout = 10 * time.Minute
+	keptByPage := map[string]map[string]bool{}
+	for _, mode := range []string{"markup", "enforce"} {
+		t.Run(mode, func(t *testing.T) {
+			e.t = t
+			cfg := "unknown defer"
+			if mode == "enforce" {
+				cfg = "csp_backstop enforce"
+			}
+			e.tester.InitServer(corpusConfig(cfg, dir), "caddyfile")
+			ctx := e.browser(1280, 800, false)
+			var mu sync.Mutex
+			var announced []string // the URLs of the requests Chromium announced
+			chromedp.Listen(ctx, func(ev any) {
+				if r, ok := ev.(*network.EventRequestWillBeSent); ok && r.Request != nil {
+					mu.Lock()
+					announced = append(announced, r.Request.URL)
+					mu.Unlock()
+				}
+			})
+			e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+					return err
+				}
+				_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: mode == "markup"})
+				return err
+			}))
+			var stopped, keptLoads int
+			for _, f := range files {
+				name := filepath.Base(f)
+				mu.Lock()
+				announced = nil
+				mu.Unlock()
+				e.stub.reset()
+				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				err := chromedp.Do(pctx, chromedp.Navigate(e.base+"/corpus/"+url.PathEscape(name)), chromedp.WaitReady(chromedp.CSS("body")))
+				cancel()
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				// Settled: nothing new announced or recorded for half a
+				// second, or three seconds passed.
+				var urls, conns, reqs []string
+				for n, same, end := -1, 0, time.Now().Add(3*time.Second); same < 2 && time.Now().Before(end); {
+					time.Sleep(250 * time.Millisecond)
+					mu.Lock()
+					urls = append([]string(nil), announced...)
+					mu.Unlock()
+					conns, reqs = e.stub.seen()
+					if m := len(urls) + len(conns) + len(reqs); m == n {
+						same++
+					} else {
+						n, same = m, 0
+					}
+				}
+				// The hosts of kept URLs the markup loads (in this run, or,
+				// for a frame the backstop stops, in the markup run): the
+				// browser may connect to one before it asks, or without
+				// asking when the backstop then stops the request.
+				keptHosts := keptByPage[name]
+				if keptHosts == nil {
+					keptHosts = map[string]bool{}
+					keptByPage[name] = keptHosts
+				}
+				for _, raw := range urls {
+					u, err := url.Parse(raw)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "localhost" {
+						continue
+					}
+					path := u.EscapedPath()
+					if u.RawQuery != "" {
+						path += "?" + u.RawQuery
+					}
+					switch {
+					case kept(u.Hostname(), path):
+						keptHosts[strings.ToLower(u.Hostname())] = true
+						keptLoads++
+					case mode == "markup":
+						t.Errorf("%s: before consent, the markup loaded %.160s", name, raw)
+					default:
+						stopped++
+						t.Logf("%s: stopped: %.120s", name, raw)
+					}
+				}
+				for _, r := range reqs {
+					host, path, _ := strings.Cut(r, "/")
+					if !kept(host, "/"+path) {
+						t.Errorf("%s: before consent, %s was requested", name, r)
+					}
+				}
+				for _, c := range conns {
+					_, h, _ := strings.Cut(c, " ")
+					if h != "" && !keptHosts[h] && policy.DecideHost("localhost", h).Action != blocklists.ActionKeep && !requested(reqs, h) {
+						t.Errorf("%s: before consent, a connection was opened to %s with no request", name, h)
+					}
+				}
+			}
+			// Neither run may pass on nothing: the markup loads what the
+			// policy keeps (CDNs' images, fonts, consent managers), and
+			// the pages' scripts, when they run, ask for more.
+			t.Logf("%d pages: %d requests to third parties the policy keeps; %d others, the pages' scripts', stopped by the backstop", len(files), keptLoads, stopped)
+			if keptLoads == 0 {
+				t.Error("no page loaded anything from a third party the policy keeps: did the pages load?")
+			}
+			if mode == "enforce" && stopped == 0 {
+				t.Error("no page's script asked for a third party the policy does not keep: did JavaScript run?")
+			}
+		})
+	}
+}
+
+// requested reports whether reqs ("<host><path>") holds one to host.
+func requested(reqs []string, host string) bool {
+	for _, r := range reqs {
+		if h, _, _ := strings.Cut(r, "/"); strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
