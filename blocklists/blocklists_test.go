@@ -178,11 +178,22 @@ func TestScriptHostsAsURLs(t *testing.T) {
 	db := mustBuiltin(t)
 	db.Merge(mustParse(t, "||sentry-cdn.com^$third-party,domain=~sentry.io\n/gtm.js\n", FormatABP, "analytics"))
 	p := NewPolicy(db)
-	p.Allow = []string{"allowed-vendor.example"}
+	p.Allow = []string{"allowed-vendor.example", "kept.denied.example"}
+	p.Deny = []string{"denied.example", "fonts.gstatic.com"}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		s              Script
 		action, vendor string
 	}{
+		// A host the operator denies counts, unlisted, a font host's or
+		// excepted: its loader would fetch what deny removes. First party
+		// and allowed hosts stay kept.
+		{Script{Hosts: []string{"cdn.denied.example"}, PageHost: "shop.example"}, "remove", ""},
+		{Script{Hosts: []string{"fonts.gstatic.com"}, PageHost: "shop.example"}, "remove", "Google Fonts"},
+		{Script{Hosts: []string{"denied.example"}, PageHost: "denied.example"}, "keep", ""},
+		{Script{Hosts: []string{"kept.denied.example"}, PageHost: "shop.example"}, "keep", ""},
 		{Script{Hosts: []string{"js.sentry-cdn.com"}, PageHost: "shop.example"}, "defer", ""},
 		{Script{Hosts: []string{"js.sentry-cdn.com"}, PageHost: "sentry.io"}, "keep", ""},
 		{Script{Hosts: []string{"js.stripe.com", "www.google-analytics.com"}, PageHost: "shop.example"}, "defer", "Google Analytics"},

@@ -672,7 +672,7 @@ func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 // matches and the tracker hosts its string literals name: each host is
 // decided as the URLs of it the strings hold, or its root (decideNamed),
 // and a host that is first party, unlisted, excepted, a CDN's or a font
-// host's does not count. The strongest action among them is the
+// host's does not count, unless the policy denies it. The strongest action among them is the
 // script's. A script held for vendors of two categories or more is filed
 // under all of them, a space-separated list ("analytics social"), which
 // the consent runtime runs only once each is granted: a shop's one
@@ -706,7 +706,14 @@ func (p *Policy) DecideScript(s *Script) Verdict {
 		for _, path := range ps {
 			v := p.decideNamed(s.PageHost, h, path)
 			switch v.Category {
-			case "", "unknown", "cdn", "fonts":
+			case "unknown", "cdn", "fonts":
+				// A host the operator denies counts whatever the lists
+				// say of it: its loader is held with its tags.
+				if len(p.Deny) != 0 && matchesAny(h, p.Deny) && !matchesAny(h, p.Allow) {
+					break
+				}
+				continue
+			case "":
 				continue
 			}
 			c.add(v)

@@ -80,7 +80,8 @@ type Handler struct {
 	// host name is a configuration error, as is a public suffix (com,
 	// github.io) here and in FirstParty.
 	Allow []string `json:"allow,omitempty"`
-	// Deny lists hosts (and their subdomains) that are always removed.
+	// Deny lists hosts (and their subdomains) that are always removed,
+	// with the inline scripts that name them.
 	Deny []string `json:"deny,omitempty"`
 	// FirstParty lists hosts that count as the site's own (its CDN, its
 	// analytics subdomain), besides the request's registrable domain.
