@@ -108,6 +108,28 @@ func attrOf(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
+// oracleText is the text of every text node of doc as
+// golang.org/x/net/html parses it, in document order.
+func oracleText(t *testing.T, doc string) string {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			sb.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(root)
+	return sb.String()
+}
+
 func textOf(n *html.Node) string {
 	var sb strings.Builder
 	for c := n.FirstChild; c != nil; c = c.NextSibling {

@@ -82,7 +82,8 @@ type Options struct {
 	// script tag seen before the loader goes in is used.
 	Nonce string
 	// Loader returns the snippet inserted once, before the first deferred or
-	// placeholder element. Nil inserts nothing.
+	// placeholder element, or before a <base> on another host, which would
+	// move a root-relative URL in it there. Nil inserts nothing.
 	Loader func(token, nonce string) []byte
 	// PlaceholderText returns the text of a click-to-load placeholder.
 	// Nil gives DefaultPlaceholderText.
@@ -1224,11 +1225,63 @@ func (r *Writer) token(kind tokKind, raw []byte) {
 		name, flags := r.endName(raw)
 		r.tree.end(name, flags)
 		r.emitIn(raw)
+	case tokCDATA:
+		r.cdataSection(raw)
 	default:
 		r.emitIn(raw)
 	}
 	if r.loaderState == 1 && r.loaderContextOK() {
 		r.insertLoader()
+	}
+}
+
+// cdataSection writes a CDATA section of foreign content, text to a
+// browser's parser. Chromium's preload scanner does not know CDATA: it
+// reads "<![CDATA[" as a bogus comment, which ends at the first '>', and
+// the rest of the section as markup, breakout tags and all:
+// <svg><![CDATA[><img src=//vendor/p.gif>]]> fetched the image in
+// Chromium 156 before any choice (TestBrowserAdversarial; a section
+// with no '>' before its tags fetched nothing). When that markup loads
+// what the policy holds, cannot be read, or holds a <base>, which would
+// move where the scanner resolves what follows, the section is cut after
+// each '>' (…>]]><![CDATA[…): the same text to the parser, and nothing but
+// bogus comments to the scanner. Counted as ambiguous_context.
+func (r *Writer) cdataSection(raw []byte) {
+	const open, end = "<![CDATA[", "]]>"
+	body := raw[len(open):]
+	closed := bytes.HasSuffix(body, []byte(end))
+	if closed {
+		body = body[:len(body)-len(end)]
+	}
+	i := bytes.IndexByte(body, '>')
+	if i < 0 || r.opts.Policy == nil || bytes.IndexByte(body[i:], '<') < 0 {
+		r.emitIn(raw)
+		return
+	}
+	view := body[i+1:]
+	d, err := r.readNested(io.Discard, view)
+	if err == nil && d.Action < Defer && !bytes.Contains(bytes.ToLower(view), []byte("<base")) {
+		r.emitIn(raw)
+		return
+	}
+	r.stats.failClosed(FailAmbiguous)
+	if r.opts.ReportOnly {
+		r.emitIn(raw)
+		return
+	}
+	r.emitString(open)
+	for len(body) > 0 {
+		j := bytes.IndexByte(body, '>')
+		if j < 0 {
+			r.emit(body)
+			break
+		}
+		r.emit(body[:j+1])
+		r.emitString(end + open)
+		body = body[j+1:]
+	}
+	if closed {
+		r.emitString(end)
 	}
 }
 
@@ -1768,6 +1821,7 @@ func (r *Writer) startTag(raw []byte) {
 					} else {
 						r.base = u
 						r.baseSet = true
+						r.loaderBeforeBase(u)
 					}
 				}
 			}
@@ -2248,16 +2302,24 @@ func (r *Writer) decideUnresolvable(kind Kind, tagName string) Decision {
 	return r.decide(&r.res)
 }
 
-func (r *Writer) decide(res *Resource) Decision {
+func (r *Writer) decide(res *Resource) (d Decision) {
 	// The page, not a <base>, decides what is first party: a base on a
 	// tracker's host must not make the tracker first party.
 	if f, ok := r.opts.Policy.(PolicyFunc); ok {
-		return f(r.opts.PageURL, res) // one indirect call, not two
+		d = f(r.opts.PageURL, res) // one indirect call, not two
+	} else if r.opts.Policy != nil {
+		d = r.opts.Policy.Decide(r.opts.PageURL, res)
 	}
-	if r.opts.Policy == nil {
-		return Decision{}
+	if d.RewriteTo != "" && r.baseSet && rootPath(d.RewriteTo) && r.otherOrigin(r.base) {
+		// A first-party URL is a path from the page's root, which a
+		// <base> on another host would move there: the resource waits
+		// for consent at its own URL instead.
+		d.RewriteTo = ""
+		if d.Action == RewriteURL {
+			d.Action = Defer
+		}
 	}
-	return r.opts.Policy.Decide(r.opts.PageURL, res)
+	return d
 }
 
 // stronger returns the decision with the stronger action; on a tie, a
@@ -3787,21 +3849,24 @@ func (r *Writer) deferStyleEdit(t *tag, d *Decision) *edit {
 	return &e
 }
 
-// foreignElement decides an SVG or MathML element.
+// foreignElement decides an SVG or MathML element. The href of an SVG
+// script, image, feImage or use is decided in MathML too: an <svg> inside
+// a <math> is MathML to the parser (the DOM's namespace), but Chromium's
+// preload scanner reads it as SVG, and fetched <math><svg><image href>
+// with JavaScript off and <math><svg><script href> with it on
+// (TestBrowserAdversarial, 2026-12-04).
 func (r *Writer) foreignElement(t *tag, ns namespace) {
 	var vs []vector
-	if ns == nsSVG {
-		for i := range t.attrs {
-			a := &t.attrs[i]
-			if a.dup || a.valStart < 0 || (a.name != "href" && a.name != "xlink:href") {
-				continue
-			}
-			switch t.name {
-			case "script":
-				vs = append(vs, vector{attr: i, kind: KindScript})
-			case "image", "feimage", "use":
-				vs = append(vs, vector{attr: i, kind: KindImage})
-			}
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.dup || a.valStart < 0 || (a.name != "href" && a.name != "xlink:href") {
+			continue
+		}
+		switch t.name {
+		case "script":
+			vs = append(vs, vector{attr: i, kind: KindScript})
+		case "image", "feimage", "use":
+			vs = append(vs, vector{attr: i, kind: KindImage})
 		}
 	}
 	vs = foreignPreloads(t, vs)
@@ -4217,6 +4282,36 @@ func (r *Writer) needLoader() {
 	if r.loaderContextOK() {
 		r.insertLoader()
 	}
+}
+
+// rootPath reports whether u is a path from a host's root ("/p", not
+// "//host/p").
+func rootPath(u string) bool {
+	return len(u) > 0 && u[0] == '/' && (len(u) == 1 || u[1] != '/' && u[1] != '\\')
+}
+
+// otherOrigin reports whether a <base> at u moves the page's
+// root-relative URLs to another host. The scheme is not compared: behind a
+// proxy that ends TLS, the page's URL is http:// where the browser's, and
+// a base the site writes, is https:// on the same host.
+func (r *Writer) otherOrigin(u *url.URL) bool {
+	p := r.opts.PageURL
+	return p == nil || !strings.EqualFold(u.Hostname(), p.Hostname())
+}
+
+// loaderBeforeBase puts the loader, which the caller builds with a
+// root-relative URL, before a <base> on another host: after it, the
+// browser would ask the base's host for the runtime (a vendor's, when the
+// base is a tracker's; a CDN's 404 on a shop's own), and consent would not
+// load. At its held place when there is one (after <head>, before the
+// base), else here; whether or not anything is deferred later, as the
+// base would outlast the hold.
+func (r *Writer) loaderBeforeBase(u *url.URL) {
+	if r.loaderState == 2 || r.isNested || r.opts.Loader == nil || r.opts.ReportOnly || !r.loaderContextOK() || !r.otherOrigin(u) {
+		return
+	}
+	r.loaderState = 0
+	r.needLoader()
 }
 
 func (r *Writer) insertLoader() {
