@@ -1,0 +1,141 @@
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// adversarialRows reads testdata/adversarial.txt, the rewriter's
+// adversarial rows (Go string literals, one a line, # for comments).
+func adversarialRows(t *testing.T) []string {
+	const path = "../testdata/adversarial.txt"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for i, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l == "" || l[0] == '#' {
+			continue
+		}
+		s, err := strconv.Unquote(l)
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, i+1, err)
+		}
+		rows = append(rows, s)
+	}
+	return rows
+}
+
+// expandRow gives a row's T, the tracker, as host, in each form the rows
+// write it.
+func expandRow(row, host string) string {
+	return strings.NewReplacer("://T", "://"+host, "//T", "//"+host, `\\T\`, `\\`+host+`\`, "https:T/", "https:"+host+"/").Replace(row)
+}
+
+// metaRefresh matches a row whose page navigates itself: the rewriter
+// reports a refresh's URL and never changes it (docs/rewriter.md), as a
+// link the visitor follows.
+var metaRefresh = regexp.MustCompile(`(?i)http-equiv=["']?refresh`)
+
+// TestBrowserAdversarial loads each of the rewriter's adversarial rows
+// (testdata/adversarial.txt, the inputs its oracle, golang.org/x/net/html,
+// checks) in Chromium as a page of its own, through Caddy + firstparty,
+// with the tracker's host listed as advertising: deferred, then removed,
+// each with JavaScript off and on. Each row gets a host of its own
+// (i<n>.tracker.example), so a contact names the row; every other third
+// party is unknown to the policy and waits too. Nothing may reach any of
+// them: what x/net/html and the rewriter's models of Chromium (its preload
+// scanner) agree on, the browser must do. A row's frame is one of a
+// hundred on a page, which Chromium loads together.
+func TestBrowserAdversarial(t *testing.T) {
+	var inputs []string
+	for _, r := range adversarialRows(t) {
+		if !metaRefresh.MatchString(r) {
+			inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
+		}
+	}
+	const per = 100
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
+			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
+				fmt.Fprint(w, inputs[k])
+				return
+			}
+		}
+		if n, ok := strings.CutPrefix(r.URL.Path, "/frames/"); ok {
+			if k, err := strconv.Atoi(n); err == nil {
+				fmt.Fprint(w, "<!doctype html><title>rows</title><body>")
+				for j := k; j < min(k+per, len(inputs)); j++ {
+					fmt.Fprintf(w, `<iframe src="/in/%d" width=40 height=40></iframe>`, j)
+				}
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(up.Close)
+	list := filepath.Join(t.TempDir(), "trackers.txt")
+	if err := os.WriteFile(list, []byte("||tracker.example^\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newBrowserEnv(t, "unknown defer")
+	e.timeout = 5 * time.Minute
+	row := regexp.MustCompile(`^i(\d+)\.tracker\.example`)
+	for _, action := range []string{"defer", "remove"} {
+		for _, js := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/js=%v", action, js), func(t *testing.T) {
+				e.t = t
+				e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		list %q advertising abp
+		category advertising %s
+	}
+	reverse_proxy %s
+}
+`, browserPort, list, action, up.Listener.Addr().String()), "caddyfile")
+				ctx := e.browser(1280, 800, false)
+				e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js})
+					return err
+				}))
+				for k := 0; k < len(inputs); k += per {
+					e.stub.reset()
+					pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", e.base, k)))
+					cancel()
+					if err != nil {
+						t.Fatalf("rows %d–%d: %v", k, min(k+per, len(inputs))-1, err)
+					}
+					time.Sleep(300 * time.Millisecond)
+					conns, reqs := e.stub.seen()
+					for _, c := range append(conns, reqs...) {
+						host := c // a request's "h/path", a connection's "tls h"
+						if _, h, ok := strings.Cut(c, " "); ok {
+							host = h
+						}
+						if m := row.FindStringSubmatch(host); m != nil {
+							n, _ := strconv.Atoi(m[1])
+							t.Errorf("row %q reached %s", inputs[n], c)
+						} else {
+							t.Errorf("rows %d–%d: %s was contacted", k, min(k+per, len(inputs))-1, c)
+						}
+					}
+				}
+			})
+		}
+	}
+}
