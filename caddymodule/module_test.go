@@ -994,6 +994,36 @@ func TestServeHEAD(t *testing.T) {
 	}
 }
 
+// TestServeHEADReportOnly: under report_only a HEAD gets the headers the
+// GET gets, less the Firstparty-Report trailer, which only a body
+// carries, and the GET's body is the upstream's, byte for byte.
+func TestServeHEADReportOnly(t *testing.T) {
+	h := provisioned(t, &Handler{ReportOnly: true})
+	upstream := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Add("Link", "<https://www.googletagmanager.com>; rel=preconnect")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(page))
+	}
+	get := serve(h, httptest.NewRequest("GET", "http://shop.example/p", nil), upstream)
+	head := serve(h, httptest.NewRequest("HEAD", "http://shop.example/p", nil), upstream)
+	if get.Code != 200 || head.Code != 200 || head.Body.Len() != 0 {
+		t.Fatalf("GET %d, HEAD %d with %d bytes of body", get.Code, head.Code, head.Body.Len())
+	}
+	if get.Body.String() != page {
+		t.Errorf("report_only changed the page:\n%s", get.Body.String())
+	}
+	if !strings.Contains(get.Header().Get("Trailer"), "Firstparty-Report") || head.Header().Get("Trailer") != "" || head.Header().Get("Firstparty-Report") != "" {
+		t.Errorf("the trailer: GET %v, HEAD %v", get.Header(), head.Header())
+	}
+	want := get.Header().Clone()
+	want.Del("Trailer")
+	want.Del("Firstparty-Report") // the trailer's value, once the body ended
+	if got := head.Header(); !reflect.DeepEqual(got, want) {
+		t.Errorf("HEAD headers\n%v\nGET's\n%v", got, want)
+	}
+}
+
 // TestConditionals checks that a client's copy of a page is confirmed
 // (304) only when it was rewritten under the policy in force: a
 // rewritten page's ETag carries the policy's tag, a request's validators
