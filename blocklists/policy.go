@@ -672,8 +672,8 @@ func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 // matches and the tracker hosts its string literals name: each host is
 // decided as the URLs of it the strings hold, or its root (decideNamed),
 // and a host that is first party, unlisted, excepted, a CDN's or a font
-// host's does not count, unless the policy denies it. The strongest action among them is the
-// script's. A script held for vendors of two categories or more is filed
+// host's does not count, unless the policy denies it. The strongest
+// action among them is the script's. A script held for vendors of two categories or more is filed
 // under all of them, a space-separated list ("analytics social"), which
 // the consent runtime runs only once each is granted: a shop's one
 // script with Google Analytics' and the Meta Pixel's snippets would
@@ -708,8 +708,9 @@ func (p *Policy) DecideScript(s *Script) Verdict {
 			switch v.Category {
 			case "unknown", "cdn", "fonts":
 				// A host the operator denies counts whatever the lists
-				// say of it: its loader is held with its tags.
-				if len(p.Deny) != 0 && matchesAny(h, p.Deny) && !matchesAny(h, p.Allow) {
+				// say of it: its loader is held with its tags. (resolved
+				// has given it DenyAction, unless allow keeps it.)
+				if len(p.Deny) != 0 && v.Action != ActionKeep && matchesAny(h, p.Deny) {
 					break
 				}
 				continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -154,9 +155,10 @@ func TestBrowserCorpus(t *testing.T) {
 						t.Errorf("%s: before consent, %s was requested", name, r)
 					}
 				}
+				requested := hostsOf(reqs)
 				for _, c := range conns {
 					_, h, _ := strings.Cut(c, " ")
-					if h != "" && !keptHosts[h] && policy.DecideHost("localhost", h).Action != blocklists.ActionKeep && !requested(reqs, h) {
+					if h != "" && !keptHosts[h] && policy.DecideHost("localhost", h).Action != blocklists.ActionKeep && !slices.Contains(requested, h) {
 						t.Errorf("%s: before consent, a connection was opened to %s with no request", name, h)
 					}
 				}
@@ -173,14 +175,4 @@ func TestBrowserCorpus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// requested reports whether reqs ("<host><path>") holds one to host.
-func requested(reqs []string, host string) bool {
-	for _, r := range reqs {
-		if h, _, _ := strings.Cut(r, "/"); strings.EqualFold(h, host) {
-			return true
-		}
-	}
-	return false
 }

@@ -239,6 +239,11 @@ func (s *vendorStub) reset() {
 // hosts is the set of hosts requested, sorted.
 func (s *vendorStub) hosts() []string {
 	_, reqs := s.seen()
+	return hostsOf(reqs)
+}
+
+// hostsOf is the set of hosts of reqs ("<host><path>"), sorted.
+func hostsOf(reqs []string) []string {
 	set := map[string]bool{}
 	for _, r := range reqs {
 		h, _, _ := strings.Cut(r, "/")

@@ -45,14 +45,19 @@ func readRows(path string) []string {
 
 func expandT(s string) string { return strings.ReplaceAll(s, "://T", "://"+trackerHost) }
 
+// expandAllT gives T as trackerHost in every form the rows write it:
+// "://T", "//T", `\\T\` and "https:T/".
+func expandAllT(s string) string {
+	return strings.NewReplacer("://T", "://"+trackerHost, "//T", "//"+trackerHost, `\\T\`, `\\`+trackerHost+`\`, "https:T/", "https:"+trackerHost+"/").Replace(s)
+}
+
 func TestAdversarialRows(t *testing.T) {
 	if len(adversarial) < 229 {
 		t.Fatalf("testdata/adversarial.txt holds %d rows, fewer than the 229 it was made with", len(adversarial))
 	}
 	for _, a := range []Action{Remove, Defer} {
 		for _, row := range adversarial {
-			in := strings.ReplaceAll(strings.ReplaceAll(expandT(row), "//T", "//"+trackerHost), `\\T\`, `\\`+trackerHost+`\`)
-			in = strings.ReplaceAll(in, "https:T/", "https:"+trackerHost+"/")
+			in := expandAllT(row)
 			t.Run(a.String()+"/"+row, func(t *testing.T) {
 				out := rewriteString(t, in, Options{Policy: trackerPolicy(a), Token: "tok"})
 				oracleCheck(t, row, in, out, mentionsTracker, trackerScript)
@@ -625,7 +630,7 @@ func generated() []string {
 						// Every form of T, "//T" and "&#58;//T" included, is
 						// the tracker's (before 2026-12-04 those two named a
 						// host "t", which the test policy keeps).
-						p := strings.ReplaceAll(pl, "%U", strings.NewReplacer("//T", "//"+trackerHost, `\\T\`, `\\`+trackerHost+`\`).Replace(u))
+						p := strings.ReplaceAll(pl, "%U", expandAllT(u))
 						var s string
 						switch w {
 						case "":

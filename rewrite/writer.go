@@ -1260,7 +1260,7 @@ func (r *Writer) cdataSection(raw []byte) {
 	}
 	view := body[i+1:]
 	d, err := r.readNested(io.Discard, view)
-	if err == nil && d.Action < Defer && !bytes.Contains(bytes.ToLower(view), []byte("<base")) {
+	if err == nil && d.Action < Defer && !containsFold(view, keyBaseTag) {
 		r.emitIn(raw)
 		return
 	}
@@ -1669,6 +1669,7 @@ var (
 	keyHTTPEquiv  = newFoldKey("http-equiv")
 	keyAction     = newFoldKey("action")
 	keyFormAction = newFoldKey("formaction")
+	keyBaseTag    = newFoldKey("<base") // (cdataSection)
 )
 
 // notePhase tracks the head phase for a start tag. An element that opens
@@ -2185,7 +2186,7 @@ func (r *Writer) pageHost(host string) bool {
 func (r *Writer) ownPath(k Kind, raw string) bool {
 	r.urlSeen = true // (decideURL and seenLen ask here first)
 	// Without a <base> the base is the page (init, carry).
-	if len(raw) == 0 || raw[0] != '/' || len(raw) >= 2 && isSlash(raw[1]) || r.baseSet || r.base == nil {
+	if !rootPath(raw) || r.baseSet || r.base == nil {
 		return false
 	}
 	if !r.ownAsked {
@@ -4287,7 +4288,7 @@ func (r *Writer) needLoader() {
 // rootPath reports whether u is a path from a host's root ("/p", not
 // "//host/p").
 func rootPath(u string) bool {
-	return len(u) > 0 && u[0] == '/' && (len(u) == 1 || u[1] != '/' && u[1] != '\\')
+	return len(u) > 0 && u[0] == '/' && (len(u) == 1 || !isSlash(u[1]))
 }
 
 // otherOrigin reports whether a <base> at u moves the page's
@@ -4307,10 +4308,10 @@ func (r *Writer) otherOrigin(u *url.URL) bool {
 // base), else here; whether or not anything is deferred later, as the
 // base would outlast the hold.
 func (r *Writer) loaderBeforeBase(u *url.URL) {
-	if r.loaderState == 2 || r.isNested || r.opts.Loader == nil || r.opts.ReportOnly || !r.loaderContextOK() || !r.otherOrigin(u) {
+	if r.loaderState == 2 || !r.loaderContextOK() || !r.otherOrigin(u) {
 		return
 	}
-	r.loaderState = 0
+	r.loaderState = 0 // needLoader's own checks (a nested page, no loader, report only) stand
 	r.needLoader()
 }
 
