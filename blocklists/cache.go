@@ -93,14 +93,19 @@ type urlCache struct {
 // first hold, which spares a policy that makes no URL decisions their
 // 64 KB a shard, or, for a cache that replaces one that held answers,
 // with the cache (prepare); the pointer is read without the lock
-// (prefetchHeld), hence atomic.
+// (prefetchHeld), hence atomic. Its padding is worked out from its
+// fields' size, which is smaller where pointers take 4 bytes.
 type cacheShard struct {
+	shardFields
+	_ [64 - unsafe.Sizeof(shardFields{})]byte
+}
+
+type shardFields struct {
 	mu      sync.Mutex
 	lru     *simplelru.LRU[uint64, keptAnswer]
 	held    atomic.Pointer[[heldSets][2]heldAnswer]
 	doorSet atomic.Int64 // this shard's requests the doorkeeper marked seen since its reset
 	holds   uint32       // this shard's holds, which stamp its held answers (under mu)
-	_       [28]byte
 }
 
 // A shard holds answers (hold) in sets of two: a request's answer is
@@ -125,13 +130,14 @@ const (
 
 // heldAnswer is an answer held for its request's next decision, under
 // the request's key; a slot whose full is false holds nothing. 64 bytes,
-// a cache line, so that a hold writes one line.
+// a cache line, so that a hold writes one line (its fields take 36 bytes
+// with pointers of 4 bytes or 8).
 type heldAnswer struct {
 	k        urlKey
 	e        answer
 	ok, full bool
 	at       uint32 // the shard's holds when held
-	_        [24]byte
+	_        [28]byte
 }
 
 // holds reports whether h holds the answer of the request keyed k.

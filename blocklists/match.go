@@ -56,7 +56,8 @@ type Request struct {
 type rule struct {
 	// The fields a match reads of a rule that its ref lets by come first,
 	// in the rule's first 64 bytes, one line of the CPU's cache (a rule
-	// takes 192 bytes, a size class of whole lines, so it starts on one):
+	// takes 192 bytes on 64-bit machines, a size class of whole lines, so
+	// it starts on one):
 	// a rule of one segment, most of them, is then matched from that line
 	// and its pattern's bytes, where the match read three lines of the
 	// rule (its types, its segments' slice, tokOff and lit0) and the
