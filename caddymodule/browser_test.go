@@ -972,11 +972,23 @@ func TestBrowserActivationOrder(t *testing.T) {
 	for _, want := range []string{"www.google-analytics.com/order/bg.gif", "www.google-analytics.com/order/clip.mp4", "www.google-analytics.com/order/onerror.gif",
 		"www.google-analytics.com/order/smil.gif", "www.google-analytics.com/order/mask.svg", "www.google-analytics.com/order/cursor.png",
 		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif",
-		"www.google-analytics.com/order/import.css", "www.google-analytics.com/order/data-sheet.css", "www.google-analytics.com/order/data-import.gif"} {
+		"www.google-analytics.com/order/import.css", "www.google-analytics.com/order/data-sheet.css", "www.google-analytics.com/order/data-import.gif",
+		"www.google-analytics.com/order/shadow.gif", "www.google-analytics.com/order/shadow-nested.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)
 		}
+	}
+	// The placeholder in the declarative shadow root loads its video at
+	// a click on its button there (the click reaches the document with
+	// the shadow root's host as its target).
+	if _, reqs := e.stub.seen(); slices.Contains(reqs, "www.youtube.com/embed/shadow") {
+		t.Errorf("the video behind the shadow root's placeholder loaded with analytics granted: %v", reqs)
+	}
+	e.eval(ctx, `document.getElementById("dsd").shadowRoot.querySelector("button[data-fp-load]").click()`, nil)
+	if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, "www.youtube.com/embed/shadow") }) {
+		_, reqs := e.stub.seen()
+		t.Errorf("the video behind the shadow root's placeholder was not loaded at a click on its button: %v", reqs)
 	}
 	// The lazy background, which the page's loader found held before
 	// consent (quiet above), has its attribute back for the loader.

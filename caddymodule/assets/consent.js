@@ -21,7 +21,7 @@
     var m = {};
     d.cookie.split(/; */).forEach((p) => {
       var i = p.indexOf("=");
-      if (i > 0) (m[p.slice(0, i)] = m[p.slice(0, i)] || []).push(p.slice(i + 1));
+      if (i > 0) (m[p.slice(0, i)] ||= []).push(p.slice(i + 1));
     });
     return m;
   };
@@ -69,9 +69,8 @@
       if (c < 0 || !k || k in f) return null;
       f[k] = kv.slice(c + 1).trim().replace(/^'+|'+$/g, "");
     }
-    for (i = 0; i < 3; i++) {
-      k = ["preferences", "statistics", "marketing"][i];
-      if (f[k] != "true" && f[k] != "false") return null;
+    for (k of ["preferences", "statistics", "marketing"]) {
+      if (!/^(true|false)$/.test(f[k])) return null;
       keys[k] = f[k] == "true";
     }
     return [keys, Math.floor((parseInt(f.utc, 10) || 0) / 1000), f.method == "implied"];
@@ -129,8 +128,8 @@
   };
   var isGranted = (st, cat) => {
     var s = st.c[cat] || st.c["*"] || { s: 0 };
-    if (s.s < 2 && gpc && C.gpc.indexOf(cat) >= 0) return false;
-    return s.s == 1 || s.s == 2;
+    if (s.s < 2 && gpc && C.gpc.includes(cat)) return false;
+    return s.s % 3 > 0; // 1 or 2
   };
   // cat may list several categories ("analytics social": one script or
   // element holding vendors of each): every one must be granted.
@@ -147,7 +146,7 @@
     d.cookie = NAME + "=" + v + "; Path=/; Max-Age=" + Math.max(0, created + MAXAGE - now) + "; SameSite=Lax" + (location.protocol == "https:" ? "; Secure" : "");
     refresh(true);
   };
-  var items = () => { return state.own ? Object.assign({}, state.own.i) : {}; };
+  var items = () => ({ ...state.own?.i });
   // expire removes the first-party cookies of the vendors of a category
   // that is no longer granted, on this host and each parent domain.
   var expire = (cat) => {
@@ -170,7 +169,7 @@
     el.removeAttribute("data-fp-token");
     if (el.localName == "style") {
       var tw = el.previousElementSibling;
-      if (tw && tw.hasAttribute("data-fp-neutral")) tw.remove();
+      if (tw?.hasAttribute("data-fp-neutral")) tw.remove();
       el.removeAttribute("type"); // data-fp-type, if any, is given back below
     }
     el.getAttributeNames().forEach((n) => {
@@ -190,7 +189,7 @@
   var script = (el) => {
     var s = d.createElement("script");
     el.getAttributeNames().forEach((n) => {
-      if (n == "type" || /^data-fp-(category|vendor|token|placeholder)$/.test(n)) return;
+      if (n == "type" || /^data-fp-/.test(n) && !HELD.test(n)) return; // (load took its token)
       s.setAttribute(n.replace(/^data-fp-/, ""), el.getAttribute(n));
     });
     s.nonce = el.nonce || nonce || "";
@@ -213,7 +212,7 @@
         s.addEventListener("load", next);
         s.addEventListener("error", next);
       }
-      if (el.parentNode) el.parentNode.replaceChild(s, el); else d.head.appendChild(s);
+      el.parentNode ? el.replaceWith(s) : d.head.append(s);
       if (wait) return;
     }
     consentMode();
@@ -221,10 +220,10 @@
   // known holds the markup the rewriter produced: what carries our token
   // when the page has parsed. Anything added later is never activated.
   var known = null;
-  var mine = (el) => { return token && known && known.has(el) && el.getAttribute("data-fp-token") === token; };
+  var mine = (el) => { return token && known?.has(el) && el.getAttribute("data-fp-token") === token; };
   var activate = () => {
     if (!token) return;
-    known && known.forEach((el) => {
+    known?.forEach((el) => {
       var c = el.getAttribute("data-fp-category");
       if (c && mine(el) && !el.classList.contains("fp-placeholder") && allowed(state, c, el.getAttribute("data-fp-vendor"))) load(el);
     });
@@ -233,7 +232,7 @@
   var load = (el) => {
     if (el.hasAttribute("data-fp-placeholder")) {
       var ph = el.previousElementSibling;
-      if (ph && ph.classList.contains("fp-placeholder")) ph.remove();
+      if (ph?.classList.contains("fp-placeholder")) ph.remove();
     }
     if (el.localName == "script") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
   };
@@ -244,11 +243,7 @@
   };
 
   /* ---- state changes ---- */
-  var snapshot = () => {
-    var o = {};
-    C.cats.forEach((c) => { o[c] = isGranted(state, c); });
-    return o;
-  };
+  var snapshot = () => Object.fromEntries(C.cats.map((c) => [c, isGranted(state, c)]));
   var refresh = (force) => {
     var c = d.cookie;
     if (c === lastCookie && !force) return;
@@ -268,10 +263,10 @@
   setInterval(refresh, 1000); // a consent manager's choice arrives as a cookie
 
   d.addEventListener("click", (e) => {
-    var b = e.target.closest && e.target.closest("[data-fp-load],[data-fp-open]");
+    var t = e.composedPath()[0], b = t.closest?.("[data-fp-load],[data-fp-open]");
     if (!b) return;
     if (b.hasAttribute("data-fp-open")) { e.preventDefault(); open(true); return; }
-    var ph = b.closest(".fp-placeholder"), el = ph && ph.nextElementSibling;
+    var ph = b.closest(".fp-placeholder"), el = ph?.nextElementSibling;
     if (!el || !mine(ph) || !mine(el)) return;
     if (b.getAttribute("data-fp-load") == "always") {
       var it = items();
@@ -293,7 +288,7 @@
   var el = (tag, attrs, kids) => {
     var e = d.createElement(tag);
     for (var k in attrs || {}) k == "text" ? (e.textContent = attrs[k]) : e.setAttribute(k, attrs[k]);
-    (kids || []).forEach((c) => { c && e.appendChild(c); });
+    (kids || []).forEach((c) => { c && e.append(c); });
     return e;
   };
   // onPage lists the categories and vendors deferred on this page, read
@@ -305,9 +300,9 @@
     known.forEach((e) => {
       var v = e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder");
       cats(e.getAttribute("data-fp-category")).forEach((c) => {
-        if (C.cats.indexOf(c) < 0) return;
-        page[c] = page[c] || [];
-        if (v && page[c].indexOf(v) < 0) page[c].push(v);
+        if (!C.cats.includes(c)) return;
+        page[c] ||= [];
+        if (v && !page[c].includes(v)) page[c].push(v);
       });
     });
     return page;
@@ -317,11 +312,11 @@
     if (!dlg) return;
     dlg.remove(); dlg = null;
     reopen.hidden = false;
-    if (back && back.focus) back.focus();
+    back?.focus?.();
   };
   var open = (settings) => {
     if (!root) return;
-    if (dlg) dlg.remove();
+    dlg?.remove();
     back = d.activeElement;
     var cats = onPage(), boxes = {}, names = Object.keys(cats);
     var b = (k, f, cls) => { var x = el("button", { type: "button", "class": cls || "b", text: T[k] }); x.onclick = f; return x; };
@@ -358,7 +353,7 @@
       else if (!e.shiftKey && a == last) { first.focus(); e.preventDefault(); }
     });
     reopen.hidden = true;
-    root.appendChild(dlg);
+    root.append(dlg);
     dlg.querySelector("button").focus();
   };
   var banner = () => {
@@ -375,33 +370,41 @@
       "a{color:inherit}:focus-visible{outline:3px solid " + C.colors[2] + ";outline-offset:2px}" +
       ".r{bottom:.5em;left:.5em;border-radius:.4em;background:" + C.colors[0] + "}[hidden]{display:none!important}";
     try { var sh = new CSSStyleSheet(); sh.replaceSync(css); root.adoptedStyleSheets = [sh]; }
-    catch (e) { var st = el("style", { text: css }); st.nonce = nonce || ""; root.appendChild(st); }
+    catch (e) { var st = el("style", { text: css }); st.nonce = nonce || ""; root.append(st); }
     reopen = el("button", { type: "button", "class": "r", text: T.reopen });
     reopen.onclick = () => { open(true); };
-    root.appendChild(reopen);
-    d.body.appendChild(host);
+    root.append(reopen);
+    d.body.append(host);
     var chose = state.own || Object.keys(state.c).length;
     if (!chose && Object.keys(onPage()).length) open(false); else reopen.hidden = false;
   };
   var start = () => {
-    known = new Set([].filter.call(d.querySelectorAll("[data-fp-token]"), (e) => { return e.getAttribute("data-fp-token") === token; }));
+    // and in the open shadow roots the parse made (declarative ones:
+    // <template shadowrootmode>), at any depth
+    var q = (r) => {
+      r.querySelectorAll("*").forEach((e) => {
+        if (e.getAttribute("data-fp-token") === token) {
+          known.add(e);
+          // placeholders' two buttons, written with them, in the visitor's language
+          var b = e.classList.contains("fp-placeholder") && e.querySelectorAll("button[data-fp-load]");
+          if (b && b.length == 2) { b[0].textContent = T.load; b[1].textContent = T.always + " " + e.getAttribute("data-fp-placeholder"); }
+        }
+        e.shadowRoot && q(e.shadowRoot);
+      });
+    };
+    q(d, known = new Set());
     onPage();
     activate();
     if (C.banner) banner();
-    // placeholders' two buttons, written with them, in the visitor's language
-    known.forEach((ph) => {
-      var b = ph.classList.contains("fp-placeholder") && ph.querySelectorAll("button[data-fp-load]");
-      if (b && b.length == 2) { b[0].textContent = T.load; b[1].textContent = T.always + " " + ph.getAttribute("data-fp-placeholder"); }
-    });
   };
   if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start); else start();
 
-  w.firstparty = w.firstparty || {};
+  w.firstparty ||= {};
   w.firstparty.consent = {
-    get: () => { return snapshot(); },
+    get: snapshot,
     set: (choices) => {
       var it = items();
-      for (var k in choices) if (C.cats.indexOf(k) >= 0 || k == "*") it[k] = choices[k] ? "g" : "d";
+      for (var k in choices) if (C.cats.includes(k) || k == "*") it[k] = choices[k] ? "g" : "d";
       save(it);
     },
     onChange: (f) => { if (typeof f == "function") listeners.push(f); },
