@@ -973,7 +973,7 @@ func TestBrowserActivationOrder(t *testing.T) {
 		"www.google-analytics.com/order/smil.gif", "www.google-analytics.com/order/mask.svg", "www.google-analytics.com/order/cursor.png",
 		"www.google-analytics.com/order/tbody.gif", "www.google-analytics.com/order/dict.bin", "www.google-analytics.com/order/data-doc.gif", "www.google-analytics.com/order/svg-style.gif",
 		"www.google-analytics.com/order/import.css", "www.google-analytics.com/order/data-sheet.css", "www.google-analytics.com/order/data-import.gif",
-		"www.google-analytics.com/order/shadow.gif", "www.google-analytics.com/order/shadow-nested.gif"} {
+		"www.google-analytics.com/order/shadow.gif", "www.google-analytics.com/order/shadow-nested.gif", "www.google-analytics.com/order/shadow-script.gif"} {
 		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 			_, reqs := e.stub.seen()
 			t.Errorf("the deferred %s was not loaded after consent: %v", want, reqs)
