@@ -1232,6 +1232,42 @@ func TestBrowserProxy(t *testing.T) {
 	e.quiet("after consent, third parties")
 }
 
+// TestBrowserRuntimeTwice: a copy of the runtime without a token (the
+// site's own <script src>) after the loader the rewriter inserted adds
+// nothing: one banner, and the loader's runtime activates what it held.
+func TestBrowserRuntimeTwice(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/twice.html")
+	var n, scripts int
+	e.eval(ctx, `document.querySelectorAll('script[src^="/_fp/consent.js"]').length`, &scripts)
+	if scripts != 2 {
+		t.Fatalf("%d copies of the runtime on the page, want the loader and the site's", scripts)
+	}
+	waitFor(3*time.Second, func() bool { e.eval(ctx, `document.querySelectorAll("#fp-consent").length`, &n); return n > 0 })
+	time.Sleep(500 * time.Millisecond)
+	e.eval(ctx, `document.querySelectorAll("#fp-consent").length`, &n)
+	if n != 1 {
+		t.Errorf("%d consent banners on the page, want one", n)
+	}
+	e.quiet("before consent")
+	e.clickText(ctx, "Accept all")
+	if !e.loads("www.facebook.com") {
+		t.Errorf("the held pixel did not load after Accept all: %v", e.stub.hosts())
+	}
+	// On a page with nothing held, the site's copy is the runtime: its
+	// settings link opens the banner, which offers Reject all.
+	e.open(ctx, "/t/own-runtime.html")
+	var loaders int
+	e.eval(ctx, `document.querySelectorAll('script[data-fp-token]').length`, &loaders)
+	if loaders != 0 {
+		t.Fatalf("the rewriter inserted a loader on a page with nothing held")
+	}
+	waitFor(3*time.Second, func() bool { e.eval(ctx, `document.querySelectorAll("#fp-consent").length`, &n); return n > 0 })
+	e.eval(ctx, `document.getElementById("settings").click()`, nil)
+	e.clickText(ctx, "Reject all")
+}
+
 // The CSP backstop in Chromium: a tracker that first-party code injects
 // after the page was rewritten reaches its host without the backstop, and
 // is blocked by it before consent.

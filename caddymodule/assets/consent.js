@@ -5,6 +5,9 @@
 (function (C) {
   var d = document, w = window, me = d.currentScript;
   var token = me && me.getAttribute("data-fp-token"), nonce = me && (me.nonce || me.getAttribute("nonce"));
+  // A copy without a token (a site's own <script src>, or one a library
+  // runs from inserted HTML) after the page's own runtime adds nothing.
+  if (!token && w.firstparty) return;
   var NAME = C.cookie, MAXAGE = 395 * 86400, listeners = [], lastCookie, state, granted = {};
   var gpc = navigator.globalPrivacyControl === true;
 
