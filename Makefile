@@ -18,6 +18,17 @@ FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzPassthrough:300000x rewri
 
 .PHONY: help run test test-short fuzz bench caddy cli vet clean chromium qemu screenshots
 
+# $(call apt_install,COMMAND,PACKAGE,WHAT): installs Debian's PACKAGE when
+# COMMAND is missing, for WHAT (which skips without it); with sudo unless
+# root.
+define apt_install
+	@command -v $(1) >/dev/null 2>&1 || { \
+		echo "installing $(2) for $(3) (apt-get install $(2))"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) >/dev/null \
+		|| echo "could not install $(2): $(3) will skip"; }
+endef
+
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
@@ -103,21 +114,13 @@ vet:
 # The browser tests need Debian's Chromium; installing it needs root (or
 # sudo). Without it they skip with a message, except in CI, where they fail.
 chromium: ## install Debian's Chromium for the browser tests, when missing
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Chromium for the browser tests (apt-get install chromium)"; \
-		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
-		|| echo "could not install Chromium: the browser tests will skip"; }
+	$(call apt_install,chromium,chromium,the browser tests)
 
 # The 32-bit tests run under Debian's qemu-user (no binfmt set-up: go
 # test runs each binary through qemu-arm). Installing it needs root (or
 # sudo); without it they skip with a message, except in CI.
 qemu: ## install Debian's qemu-user for the 32-bit tests, when missing
-	@command -v qemu-arm >/dev/null 2>&1 || { \
-		echo "installing qemu-user for the 32-bit tests (apt-get install qemu-user)"; \
-		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq qemu-user >/dev/null \
-		|| echo "could not install qemu-user: the 32-bit tests will skip"; }
+	$(call apt_install,qemu-arm,qemu-user,the 32-bit tests)
 
 screenshots: chromium ## write the banner screenshots under docs/
 	FP_SCREENSHOTS=1 $(GO) test ./caddymodule -run '^TestBrowserScreenshots$$' -count=1

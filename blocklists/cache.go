@@ -100,6 +100,8 @@ type cacheShard struct {
 	_ [64 - unsafe.Sizeof(shardFields{})]byte
 }
 
+// shardFields are a cacheShard's fields, apart so that its padding can
+// be worked out from their size.
 type shardFields struct {
 	mu      sync.Mutex
 	lru     *simplelru.LRU[uint64, keptAnswer]

@@ -673,11 +673,12 @@ func (p *Policy) resolved(host string, e *answer, ok bool) (v Verdict) {
 // decided as the URLs of it the strings hold, or its root (decideNamed),
 // and a host that is first party, unlisted, excepted, a CDN's or a font
 // host's does not count, unless the policy denies it. The strongest
-// action among them is the script's. A script held for vendors of two categories or more is filed
-// under all of them, a space-separated list ("analytics social"), which
-// the consent runtime runs only once each is granted: a shop's one
-// script with Google Analytics' and the Meta Pixel's snippets would
-// otherwise run, pixel and all, with analytics granted alone. A script
+// action among them is the script's. A script held for vendors of two
+// categories or more is filed under all of them, a space-separated list
+// ("analytics social"), which the consent runtime runs only once each is
+// granted: a shop's one script with Google Analytics' and the Meta
+// Pixel's snippets would otherwise run, pixel and all, with analytics
+// granted alone. A script
 // that matches nothing is first party and kept; one that could not be
 // read is unclassified and gets the unknown action.
 //

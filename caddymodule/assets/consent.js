@@ -382,12 +382,13 @@
     if (!chose && Object.keys(onPage()).length) open(false); else reopen.hidden = false;
   };
   var start = () => {
-    // and in the open shadow roots the parse made (declarative ones:
-    // <template shadowrootmode>), at any depth
-    // (the document's shadow hosts are looked for in document.all, a
-    // live collection, indexed: over 20,000 elements in Chromium that
-    // took a tenth of what a callback on each of querySelectorAll("*")
-    // did)
+    // known: what carries our token in the document and in the open
+    // shadow roots the parse made (declarative ones, <template
+    // shadowrootmode>), at any depth. The document's shadow hosts are
+    // looked for in document.all, a live collection, indexed: over 20,000
+    // elements in Chromium that took a tenth of what a callback on each
+    // element of querySelectorAll("*") did.
+    known = new Set();
     var q = (r) => {
       r.querySelectorAll("[data-fp-token]").forEach((e) => {
         if (e.getAttribute("data-fp-token") === token) {
@@ -399,7 +400,7 @@
       });
       for (var a = r == d ? d.all : r.querySelectorAll("*"), i = 0, e; e = a[i++];) e.shadowRoot && q(e.shadowRoot);
     };
-    q(d, known = new Set());
+    q(d);
     onPage();
     activate();
     if (C.banner) banner();
