@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/firstparty/firstparty/blocklists"
@@ -33,6 +34,26 @@ func corpusConfig(firstparty, dir string) string {
 `, browserPort, firstparty, dir)
 }
 
+// savedPageFiles lists the saved pages of ../shared/corpus/pages, and skips
+// t when there are none.
+func savedPageFiles(t *testing.T) (dir string, files []string) {
+	dir, _ = filepath.Abs(filepath.Join("..", "..", "shared", "corpus", "pages"))
+	files, _ = filepath.Glob(filepath.Join(dir, "*.html"))
+	if len(files) == 0 {
+		t.Skip("../shared/corpus/pages is absent: the saved pages are not loaded in Chromium")
+	}
+	sort.Strings(files)
+	return dir, files
+}
+
+// openCorpus loads the saved page name, served under /corpus/, and waits
+// for its body, for at most 20 seconds.
+func (e *browserEnv) openCorpus(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return chromedp.Do(ctx, chromedp.Navigate(e.base+"/corpus/"+url.PathEscape(name)), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
 // TestBrowserCorpus loads each saved page of ../shared/corpus/pages (real
 // pages, full of trackers) through Caddy + firstparty on the default
 // policy in Chromium, every host resolved to the stub, and checks that
@@ -48,12 +69,7 @@ func corpusConfig(firstparty, dir string) string {
 //     onerror that loads its image CDN, a document.write of a counter) is
 //     the backstop's to stop; the stub's record of contacts counts.
 func TestBrowserCorpus(t *testing.T) {
-	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "corpus", "pages"))
-	files, _ := filepath.Glob(filepath.Join(dir, "*.html"))
-	if len(files) == 0 {
-		t.Skip("../shared/corpus/pages is absent: the saved pages are not loaded in Chromium")
-	}
-	sort.Strings(files)
+	dir, files := savedPageFiles(t)
 	db, err := blocklists.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +114,7 @@ func TestBrowserCorpus(t *testing.T) {
 				announced = nil
 				mu.Unlock()
 				e.stub.reset()
-				pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				err := chromedp.Do(pctx, chromedp.Navigate(e.base+"/corpus/"+url.PathEscape(name)), chromedp.WaitReady(chromedp.CSS("body")))
-				cancel()
-				if err != nil {
+				if err := e.openCorpus(ctx, name); err != nil {
 					t.Errorf("%s: %v", name, err)
 					continue
 				}
@@ -174,5 +187,89 @@ func TestBrowserCorpus(t *testing.T) {
 				t.Error("no page's script asked for a third party the policy does not keep: did JavaScript run?")
 			}
 		})
+	}
+}
+
+// TestBrowserCorpusConsent loads each saved page through Caddy +
+// firstparty in Chromium, grants every category in the page
+// (firstparty.consent.set, as Accept all does) and checks that the page
+// is still the one parsed (an old tag's document.write, run after the
+// parse, replaced it whole), that everything held was given back or run
+// (a script the browser skips held the scripts after it), and that the
+// runtime threw nothing.
+func TestBrowserCorpusConsent(t *testing.T) {
+	dir, files := savedPageFiles(t)
+	e := newBrowserEnv(t, `unknown defer`)
+	e.timeout = 10 * time.Minute
+	e.tester.InitServer(corpusConfig("unknown defer", dir), "caddyfile")
+	ctx := e.browser(1280, 800, false)
+	var mu sync.Mutex
+	var thrown []string // exceptions thrown in the runtime's code
+	chromedp.Listen(ctx, func(ev any) {
+		if x, ok := ev.(*cdpruntime.EventExceptionThrown); ok && x.ExceptionDetails != nil && strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
+			msg := x.ExceptionDetails.Text
+			if x.ExceptionDetails.Exception != nil {
+				msg += " " + x.ExceptionDetails.Exception.Description
+			}
+			mu.Lock()
+			thrown = append(thrown, msg)
+			mu.Unlock()
+		}
+	})
+	var pages, held int
+	for _, f := range files {
+		name := filepath.Base(f)
+		mu.Lock()
+		thrown = nil
+		mu.Unlock()
+		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdpEmpty)
+			return err
+		}))
+		if err := e.openCorpus(ctx, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		// What is held: elements with the page's token (the loader
+		// aside) and scripts made inert, counted once the runtime has
+		// started (it starts when the page has parsed).
+		const count = `(function(){return document.querySelectorAll('[data-fp-token]:not(script[src^="/_fp/"]), script[type="text/plain"][data-fp-category]').length})()`
+		var n int
+		var started bool
+		waitFor(5*time.Second, func() bool {
+			e.eval(ctx, `!!window.firstparty && document.readyState != "loading"`, &started)
+			return started
+		})
+		e.eval(ctx, count, &n)
+		if !started {
+			if n > 0 {
+				t.Errorf("%s: %d elements held, and no runtime", name, n)
+			}
+			continue
+		}
+		pages++
+		held += n
+		e.eval(ctx, `window.fpBody = document.body, firstparty.consent.set({"*": true})`, nil)
+		left := n
+		waitFor(8*time.Second, func() bool { e.eval(ctx, count, &left); return left == 0 })
+		var whole bool
+		e.eval(ctx, `window.fpBody === document.body && document.body.isConnected`, &whole)
+		if !whole {
+			t.Errorf("%s: after consent the page is no longer the one parsed (replaced by a write?)", name)
+		}
+		if left > 0 {
+			var what []string
+			e.eval(ctx, `[].map.call(document.querySelectorAll('[data-fp-token]:not(script[src^="/_fp/"]), script[type="text/plain"][data-fp-category]'), function(x){return x.outerHTML.slice(0, 160)}).slice(0, 3)`, &what)
+			t.Errorf("%s: %d of %d held elements still held 8 s after every category was granted: %q", name, left, n, what)
+		}
+		mu.Lock()
+		if len(thrown) > 0 {
+			t.Errorf("%s: the runtime threw: %q", name, thrown)
+		}
+		mu.Unlock()
+	}
+	t.Logf("%d pages with held markup, %d elements held, all granted", pages, held)
+	if pages == 0 || held == 0 {
+		t.Error("no page held anything: did the pages load through firstparty?")
 	}
 }

@@ -1038,6 +1038,40 @@ func TestBrowserActivationOrder(t *testing.T) {
 	}
 }
 
+// Held tags that write into the page, run after it has parsed: a
+// document.write there would replace the whole page. The runtime puts
+// what an inline script writes before the script, in the order written,
+// and waits for a script it wrote before the next tag, as the parser
+// did; a script the browser skips (nomodule, a type it does not run)
+// does not hold the ones after it.
+func TestBrowserDocumentWrite(t *testing.T) {
+	e := newBrowserEnv(t, `unknown defer`)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/docwrite.html")
+	e.quiet("before consent")
+	e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
+	var order []string
+	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order || []`, &order); return slices.Contains(order, "nested") })
+	order = slices.DeleteFunc(order, func(s string) bool { return s == "charset" })
+	if want := []string{"a", "beacon", "after:a+beacon", "nested"}; !slices.Equal(order, want) {
+		t.Errorf("after consent the tags ran as %q, want %q", order, want)
+	}
+	var page string
+	e.eval(ctx, `(function(){var g = (id) => document.getElementById(id), before = (a, b) => !!(g(a) && g(b) && g(a).compareDocumentPosition(g(b)) & 4);
+		return [document.title, !!g("title"), !!g("after"), !!g("nested"), before("w1", "w2"), before("w2", "after")].join(" ")})()`, &page)
+	if want := "Tags that write into the page true true true true true"; page != want {
+		t.Errorf("the page after its tags wrote into it: %q, want %q (title, heading, the text after, the nested write, the writes in order)", page, want)
+	}
+	for _, want := range []string{"sb.scorecardresearch.com/order/w1.gif", "sb.scorecardresearch.com/order/w2.gif"} {
+		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
+			t.Errorf("the written %s was not loaded", want)
+		}
+	}
+	if _, reqs := e.stub.seen(); slices.Contains(reqs, "www.google-analytics.com/order/nomodule.js") {
+		t.Errorf("the nomodule script was loaded")
+	}
+}
+
 // TestBrowserReportHeaders: a CSP violation is reported at once to each
 // report-uri. The ones on a vendor's host are gone from the headers, so
 // nothing reaches it; the page's own stays, and so does what the policy

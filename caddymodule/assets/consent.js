@@ -28,7 +28,7 @@
     });
     return m;
   };
-  var one = (j, n) => { var v = j[n]; return v && v.length == 1 && v[0] && v[0].length <= 4096 ? v[0] : null; };
+  var one = (j, n) => { var v = j[n]; return v?.length == 1 && v[0] && v[0].length <= 4096 ? v[0] : null; };
   var dec = (v) => { try { return decodeURIComponent(v.replace(/\+/g, " ")); } catch (e) { return null; } };
   var vkey = (v) => (v + "").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
   var OWN = /^1\.(\d{1,11})\.(\d{1,11})((?:\.(?:\*|@?[a-z0-9_]{1,64})-[gda])*)$/;
@@ -66,9 +66,8 @@
     var s, f = {}, keys = {};
     try { s = decodeURIComponent(v); } catch (e) { return null; }
     if (!s || !/^\{.*\}$/.test(s)) return null;
-    var parts = s.slice(1, -1).split(",");
-    for (var i = 0; i < parts.length; i++) {
-      var kv = parts[i], c = kv.indexOf(":"), k = kv.slice(0, c).trim();
+    for (var kv of s.slice(1, -1).split(",")) {
+      var c = kv.indexOf(":"), k = kv.slice(0, c).trim();
       if (c < 0 || !k || k in f) return null;
       f[k] = kv.slice(c + 1).trim().replace(/^'+|'+$/g, "");
     }
@@ -93,9 +92,9 @@
     return ok ? [keys, Math.floor(t / 1000)] : null;
   };
   var tcf = (v, st) => {
-    var b = "", s = v.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"), o = 0, bad = false, bin;
-    try { bin = atob(s + "===".slice((s.length + 3) % 4)); } catch (e) { return false; }
-    for (var i = 0; i < bin.length; i++) b += (256 + bin.charCodeAt(i)).toString(2).slice(1);
+    var b = "", s = v.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"), o = 0, bad = false, bin, i;
+    try { bin = atob(s); } catch (e) { return false; }
+    for (var ch of bin) b += (256 + ch.charCodeAt()).toString(2).slice(1);
     function r(n) { if (o + n > b.length) { bad = true; return 0; } o += n; return parseInt(b.slice(o - n, o), 2); }
     if (r(6) != 2) return false;
     r(36);
@@ -200,23 +199,35 @@
     return s;
   };
   var queue = [], running = false;
-  // run inserts deferred scripts in document order: a script that was
-  // blocking (no async, not a module) holds the next until it has loaded.
+  // blocks says whether a script with a URL runs in order and tells when
+  // it has: a classic one (no async, not a module, no nomodule, a
+  // JavaScript type), which held the parser and now holds the queue.
+  var blocks = (s) => s.src && !s.hasAttribute("async") && !s.noModule && /^$|javascript$/i.test(s.type);
+  // run inserts deferred scripts in document order. A document.write from
+  // an inline one, which on a parsed page would replace it whole, puts its
+  // markup before the script, and the queue waits for the last script
+  // written, as the parser did.
   var run = () => {
     if (running) return;
     while (queue.length) {
-      var el = queue.shift(), s = script(el), wait = s.src && !s.hasAttribute("async") && s.type != "module";
-      if (wait) {
-        s.async = false;
+      var el = queue.shift(), s = script(el), w = [d.write, d.writeln], last = s;
+      s.async = s.hasAttribute("async"); // ordered, as the parser ran it
+      if (!s.src) d.write = d.writeln = (...a) => {
+        var f = d.createRange().createContextualFragment(a.join(""));
+        f.querySelectorAll("script").forEach((x) => { last = x; });
+        s.before(f);
+      };
+      el.parentNode ? el.replaceWith(s) : d.head.append(s);
+      [d.write, d.writeln] = w;
+      if (blocks(last)) {
         running = true;
         // Listeners, not onload/onerror: those are the script's own
         // handlers, which it may carry (data-fp-onload).
         var next = () => { running = false; run(); };
-        s.addEventListener("load", next);
-        s.addEventListener("error", next);
+        last.addEventListener("load", next);
+        last.addEventListener("error", next);
+        return;
       }
-      el.parentNode ? el.replaceWith(s) : d.head.append(s);
-      if (wait) return;
     }
     consentMode();
   };
