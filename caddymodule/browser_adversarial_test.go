@@ -8,12 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -95,11 +99,8 @@ func TestBrowserAdversarial(t *testing.T) {
 	e := newBrowserEnv(t, "unknown defer")
 	e.timeout = 5 * time.Minute
 	row := regexp.MustCompile(`^i(\d+)\.tracker\.example`)
-	for _, action := range []string{"defer", "remove"} {
-		for _, js := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/js=%v", action, js), func(t *testing.T) {
-				e.t = t
-				e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
+	serve := func(action string) {
+		e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
 	firstparty {
 		list %q advertising abp
 		category advertising %s
@@ -107,6 +108,20 @@ func TestBrowserAdversarial(t *testing.T) {
 	reverse_proxy %s
 }
 `, browserPort, list, action, up.Listener.Addr().String()), "caddyfile")
+	}
+	// load navigates to the page of rows k to k+per.
+	load := func(t *testing.T, ctx context.Context, k int) {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", e.base, k))); err != nil {
+			t.Fatalf("rows %d–%d: %v", k, min(k+per, len(inputs))-1, err)
+		}
+	}
+	for _, action := range []string{"defer", "remove"} {
+		for _, js := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/js=%v", action, js), func(t *testing.T) {
+				e.t = t
+				serve(action)
 				ctx := e.browser(1280, 800, false)
 				e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 					_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js})
@@ -114,12 +129,7 @@ func TestBrowserAdversarial(t *testing.T) {
 				}))
 				for k := 0; k < len(inputs); k += per {
 					e.stub.reset()
-					pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-					err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", e.base, k)))
-					cancel()
-					if err != nil {
-						t.Fatalf("rows %d–%d: %v", k, min(k+per, len(inputs))-1, err)
-					}
+					load(t, ctx, k)
 					time.Sleep(300 * time.Millisecond)
 					conns, reqs := e.stub.seen()
 					for _, c := range append(conns, reqs...) {
@@ -138,4 +148,53 @@ func TestBrowserAdversarial(t *testing.T) {
 			})
 		}
 	}
+	// With every category granted before (a returning visitor's cookie),
+	// each row's runtime gives back or runs all that the row held as the
+	// row parses, and throws nothing (the rows' own scripts may: they
+	// call vendors' functions that the stub's scripts do not define).
+	t.Run("defer/granted", func(t *testing.T) {
+		e.t = t
+		serve("defer")
+		ctx := e.browser(1280, 800, false)
+		var mu sync.Mutex
+		var thrown []string
+		chromedp.Listen(ctx, func(ev any) {
+			if x, ok := ev.(*cdpruntime.EventExceptionThrown); ok && x.ExceptionDetails != nil && strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
+				mu.Lock()
+				thrown = append(thrown, exceptionText(x.ExceptionDetails))
+				mu.Unlock()
+			}
+		})
+		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			now := time.Now().Unix()
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "fp_consent", Value: fmt.Sprintf("1.%d.%d.*-g", now, now), URL: e.base + "/"})
+			return err
+		}))
+		var loaders int
+		for k := 0; k < len(inputs); k += per {
+			load(t, ctx, k)
+			// Each frame: "<held left> <whether its loader is there>".
+			var frames []string
+			waitFor(5*time.Second, func() bool {
+				e.eval(ctx, `[].map.call(document.querySelectorAll("iframe"), function(f){var d = f.contentDocument; return d ? (`+heldLeft+`)(d).length + " " + !!d.querySelector('script[src^="/_fp/"]') : "none"})`, &frames)
+				return !slices.ContainsFunc(frames, func(f string) bool { return f != "0 true" && f != "0 false" })
+			})
+			for i, f := range frames {
+				if f == "0 true" {
+					loaders++
+				} else if f != "0 false" {
+					t.Errorf("row %q, every category granted: held left, loader: %s", inputs[k+i], f)
+				}
+			}
+		}
+		mu.Lock()
+		if len(thrown) > 0 {
+			t.Errorf("the runtime threw: %q", thrown)
+		}
+		mu.Unlock()
+		t.Logf("%d rows with a loader, all given back", loaders)
+		if loaders == 0 {
+			t.Error("no row held anything")
+		}
+	})
 }

@@ -190,6 +190,26 @@ func TestBrowserCorpus(t *testing.T) {
 	}
 }
 
+// heldLeft is a JavaScript function of a document: the start of each of
+// its elements that still holds something firstparty held, a data-fp-
+// attribute but the marks (category, vendor, placeholder) that stay on
+// what was given back; the loader aside.
+const heldLeft = `function (d) {
+	return [].filter.call(d.querySelectorAll("*"), function (x) {
+		return !(x.localName == "script" && /\/_fp\//.test(x.getAttribute("src"))) &&
+			x.getAttributeNames().some(function (n) { return /^data-fp-(?!category$|vendor$|placeholder$)/.test(n); });
+	}).map(function (x) { return x.outerHTML.slice(0, 160); });
+}`
+
+// exceptionText is an exception Chromium reports, with its description
+// (the error and its stack) where there is one.
+func exceptionText(x *cdpruntime.ExceptionDetails) string {
+	if x.Exception != nil {
+		return x.Text + " " + x.Exception.Description
+	}
+	return x.Text
+}
+
 // TestBrowserCorpusConsent loads each saved page through Caddy +
 // firstparty in Chromium with every category granted: on every other
 // page in the page, after it has loaded (firstparty.consent.set, as
@@ -209,12 +229,8 @@ func TestBrowserCorpusConsent(t *testing.T) {
 	var thrown []string // exceptions thrown in the runtime's code
 	chromedp.Listen(ctx, func(ev any) {
 		if x, ok := ev.(*cdpruntime.EventExceptionThrown); ok && x.ExceptionDetails != nil && strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
-			msg := x.ExceptionDetails.Text
-			if x.ExceptionDetails.Exception != nil {
-				msg += " " + x.ExceptionDetails.Exception.Description
-			}
 			mu.Lock()
-			thrown = append(thrown, msg)
+			thrown = append(thrown, exceptionText(x.ExceptionDetails))
 			mu.Unlock()
 		}
 	})
@@ -241,10 +257,9 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			t.Errorf("%s (granted %s): loading it: %v", name, how, err)
 			continue
 		}
-		// What is held: elements with the page's token (the loader
-		// aside) and scripts made inert, counted once the runtime has
-		// started (it starts when the page has parsed).
-		const count = `(function(){return document.querySelectorAll('[data-fp-token]:not(script[src^="/_fp/"]), script[type="text/plain"][data-fp-category]').length})()`
+		// What is held, counted once the runtime has started (it starts
+		// when the page has parsed).
+		count := "(" + heldLeft + ")(document).length"
 		var n int
 		var started bool
 		waitFor(5*time.Second, func() bool {
@@ -277,7 +292,7 @@ func TestBrowserCorpusConsent(t *testing.T) {
 		}
 		if left > 0 {
 			var what []string
-			e.eval(ctx, `[].map.call(document.querySelectorAll('[data-fp-token]:not(script[src^="/_fp/"]), script[type="text/plain"][data-fp-category]'), function(x){return x.outerHTML.slice(0, 160)}).slice(0, 3)`, &what)
+			e.eval(ctx, "("+heldLeft+")(document).slice(0, 3)", &what)
 			t.Errorf("%s: %d held elements still held 8 s after every category was granted: %q", name, left, what)
 		}
 		mu.Lock()

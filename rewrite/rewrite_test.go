@@ -184,6 +184,13 @@ func TestLoaderPlacement(t *testing.T) {
 		{`<head></head><body>` + pad + tr, `<head></head><body>` + pad + L + deferred},
 		{`<head></head><body>` + sheet + tr, `<head></head><body>` + sheet + L + deferred}, // a held block written out past the window
 		{`<svg><head></head></svg>` + tr, L + `<svg><head></head></svg>` + deferred},
+		// A held style's neutral copy is right before its twin, where the
+		// runtime looks for it: a loader that the style brings goes before
+		// both (before 2026-12-05 it went between them, and the neutral
+		// copy stayed after consent).
+		{`<head></head><body>` + pad + `<style>a{background:url(https://tracker.example/b.gif)}</style>`,
+			`<head></head><body>` + pad + L + `<style data-fp-neutral="">a{background:url("data:,")}</style>` +
+				`<style type="text/plain" data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok"><!---->a{background:url(https://tracker.example/b.gif)}</style>`},
 		// The loader's URL is a path from the root, which a <base> on
 		// another origin would send to its host: it goes before such a
 		// base, at its held place or at the base, whether or not anything

@@ -3599,7 +3599,12 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	// The neutralised CSS applies now, marked data-fp-neutral, without the
 	// held attributes; a deferred twin right after it holds the original
 	// for the consent runtime, which drops the neutral one when it
-	// restores the twin.
+	// restores the twin: its element just before the twin, so a loader
+	// this style brings goes before the neutral copy.
+	held := d.Action == Defer || d.Action == Placeholder
+	if held {
+		r.needLoader()
+	}
 	var ne edit
 	r.addAttr(&ne, "data-fp-neutral", "")
 	for _, h := range r.tagHeld {
@@ -3613,13 +3618,12 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 		r.emitString(preloadStop)
 	}
 	r.emitString(newCSS)
-	if d.Action == Defer || d.Action == Placeholder {
+	if held {
 		if end != nil {
 			r.emit(end)
 		} else {
 			r.emitString("</style>")
 		}
-		r.needLoader()
 		d.Action = Defer
 		r.writeStyleTwin(t, &d)
 		r.emit(body)
