@@ -166,8 +166,7 @@ func TestBrowserAdversarial(t *testing.T) {
 			}
 		})
 		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			now := time.Now().Unix()
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "fp_consent", Value: fmt.Sprintf("1.%d.%d.*-g", now, now), URL: e.base + "/"})
+			_, err := chromedp.Call(ctx, network.SetCookie, e.grantedAll())
 			return err
 		}))
 		var loaders int

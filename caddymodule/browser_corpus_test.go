@@ -210,6 +210,13 @@ func exceptionText(x *cdpruntime.ExceptionDetails) string {
 	return x.Text
 }
 
+// grantedAll is the consent cookie of a visitor who granted every
+// category a minute ago.
+func (e *browserEnv) grantedAll() network.SetCookieParams {
+	at := time.Now().Add(-time.Minute).Unix()
+	return network.SetCookieParams{Name: "fp_consent", Value: fmt.Sprintf("1.%d.%d.*-g", at, at), URL: e.base + "/"}
+}
+
 // TestBrowserCorpusConsent loads each saved page through Caddy +
 // firstparty in Chromium with every category granted: on every other
 // page in the page, after it has loaded (firstparty.consent.set, as
@@ -248,8 +255,7 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdpEmpty); err != nil || !before {
 				return err
 			}
-			now := time.Now().Unix()
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "fp_consent", Value: fmt.Sprintf("1.%d.%d.*-g", now, now), URL: e.base + "/"})
+			_, err := chromedp.Call(ctx, network.SetCookie, e.grantedAll())
 			return err
 		}))
 		if err := e.openCorpus(ctx, name); err != nil {
