@@ -11,13 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -156,15 +154,7 @@ func TestBrowserAdversarial(t *testing.T) {
 		e.t = t
 		serve("defer")
 		ctx := e.browser(1280, 800, false)
-		var mu sync.Mutex
-		var thrown []string
-		chromedp.Listen(ctx, func(ev any) {
-			if x, ok := ev.(*cdpruntime.EventExceptionThrown); ok && x.ExceptionDetails != nil && strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
-				mu.Lock()
-				thrown = append(thrown, exceptionText(x.ExceptionDetails))
-				mu.Unlock()
-			}
-		})
+		throws := listenRuntimeThrows(ctx)
 		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, network.SetCookie, e.grantedAll())
 			return err
@@ -175,7 +165,7 @@ func TestBrowserAdversarial(t *testing.T) {
 			// Each frame: "<held left> <whether its loader is there>".
 			var frames []string
 			waitFor(5*time.Second, func() bool {
-				e.eval(ctx, `[].map.call(document.querySelectorAll("iframe"), function(f){var d = f.contentDocument; return d ? (`+heldLeft+`)(d).length + " " + !!d.querySelector('script[src^="/_fp/"]') : "none"})`, &frames)
+				e.eval(ctx, `[].map.call(document.querySelectorAll("iframe"), function(f){var d = f.contentDocument; return d ? (`+heldLeft+`)(d).length + " " + (`+hasLoader+`)(d) : "none"})`, &frames)
 				return !slices.ContainsFunc(frames, func(f string) bool { return f != "0 true" && f != "0 false" })
 			})
 			for i, f := range frames {
@@ -186,11 +176,9 @@ func TestBrowserAdversarial(t *testing.T) {
 				}
 			}
 		}
-		mu.Lock()
-		if len(thrown) > 0 {
+		if thrown := throws.take(); len(thrown) > 0 {
 			t.Errorf("the runtime threw: %q", thrown)
 		}
-		mu.Unlock()
 		t.Logf("%d rows with a loader, all given back", loaders)
 		if loaders == 0 {
 			t.Error("no row held anything")

@@ -201,13 +201,44 @@ const heldLeft = `function (d) {
 	}).map(function (x) { return x.outerHTML.slice(0, 160); });
 }`
 
-// exceptionText is an exception Chromium reports, with its description
-// (the error and its stack) where there is one.
-func exceptionText(x *cdpruntime.ExceptionDetails) string {
-	if x.Exception != nil {
-		return x.Text + " " + x.Exception.Description
-	}
-	return x.Text
+// hasLoader is a JavaScript function of a document: whether the loader
+// is in it. It opens the page's head: a page that has lost it is no
+// longer the one parsed.
+const hasLoader = `function (d) { return !!d.querySelector('script[src^="/_fp/"]'); }`
+
+// runtimeThrows records the exceptions Chromium reports in ctx's page
+// (its frames too) that were thrown in the runtime's own code, not in the
+// scripts it runs.
+type runtimeThrows struct {
+	mu     sync.Mutex
+	thrown []string
+}
+
+func listenRuntimeThrows(ctx context.Context) *runtimeThrows {
+	r := &runtimeThrows{}
+	chromedp.Listen(ctx, func(ev any) {
+		x, ok := ev.(*cdpruntime.EventExceptionThrown)
+		if !ok || x.ExceptionDetails == nil || !strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
+			return
+		}
+		msg := x.ExceptionDetails.Text
+		if x.ExceptionDetails.Exception != nil {
+			msg += " " + x.ExceptionDetails.Exception.Description // the error and its stack
+		}
+		r.mu.Lock()
+		r.thrown = append(r.thrown, msg)
+		r.mu.Unlock()
+	})
+	return r
+}
+
+// take returns what was recorded since the last take.
+func (r *runtimeThrows) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.thrown
+	r.thrown = nil
+	return t
 }
 
 // grantedAll is the consent cookie of a visitor who granted every
@@ -232,15 +263,8 @@ func TestBrowserCorpusConsent(t *testing.T) {
 	e.timeout = 10 * time.Minute
 	e.tester.InitServer(corpusConfig("unknown defer", dir), "caddyfile")
 	ctx := e.browser(1280, 800, false)
-	var mu sync.Mutex
-	var thrown []string // exceptions thrown in the runtime's code
-	chromedp.Listen(ctx, func(ev any) {
-		if x, ok := ev.(*cdpruntime.EventExceptionThrown); ok && x.ExceptionDetails != nil && strings.Contains(x.ExceptionDetails.URL, "/_fp/") {
-			mu.Lock()
-			thrown = append(thrown, exceptionText(x.ExceptionDetails))
-			mu.Unlock()
-		}
-	})
+	throws := listenRuntimeThrows(ctx)
+	count := "(" + heldLeft + ")(document).length"
 	var pages, held, returning int
 	for i, f := range files {
 		name := filepath.Base(f)
@@ -248,9 +272,7 @@ func TestBrowserCorpusConsent(t *testing.T) {
 		if before {
 			how = "before"
 		}
-		mu.Lock()
-		thrown = nil
-		mu.Unlock()
+		throws.take()
 		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdpEmpty); err != nil || !before {
 				return err
@@ -263,37 +285,34 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			t.Errorf("%s (granted %s): loading it: %v", name, how, err)
 			continue
 		}
-		// What is held, counted once the runtime has started (it starts
-		// when the page has parsed).
-		count := "(" + heldLeft + ")(document).length"
 		var n int
-		var started bool
-		waitFor(5*time.Second, func() bool {
+		var loader, started bool
+		if e.eval(ctx, "("+hasLoader+")(document)", &loader); !loader {
+			// Nothing held, or something held and no loader for it.
+			if e.eval(ctx, count, &n); n > 0 {
+				t.Errorf("%s: %d elements held, and no loader", name, n)
+			}
+			continue
+		}
+		// The runtime starts when the page has parsed.
+		if !waitFor(5*time.Second, func() bool {
 			e.eval(ctx, `!!window.firstparty && document.readyState != "loading"`, &started)
 			return started
-		})
-		e.eval(ctx, count, &n)
-		var loader bool
-		e.eval(ctx, `!!document.querySelector('script[src^="/_fp/"]')`, &loader)
-		switch {
-		case !started && !loader && n > 0:
-			t.Errorf("%s: %d elements held, and no runtime", name, n)
+		}) {
+			t.Errorf("%s (granted %s): the loader is there, and the runtime did not start", name, how)
 			continue
-		case !started && !loader:
-			continue // nothing held: no loader
-		case before:
+		}
+		e.eval(ctx, count, &n)
+		if before {
 			returning++
-		default:
+		} else {
 			pages++
 			held += n
 			e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
 		}
 		left := n
 		waitFor(8*time.Second, func() bool { e.eval(ctx, count, &left); return left == 0 })
-		// The loader opens the page's head: a page that has lost it is
-		// no longer the one parsed.
-		e.eval(ctx, `!!document.querySelector('script[src^="/_fp/"]')`, &loader)
-		if !loader {
+		if e.eval(ctx, "("+hasLoader+")(document)", &loader); !loader {
 			t.Errorf("%s (granted %s): after consent the page is no longer the one parsed (replaced by a write?)", name, how)
 		}
 		if left > 0 {
@@ -301,11 +320,9 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			e.eval(ctx, "("+heldLeft+")(document).slice(0, 3)", &what)
 			t.Errorf("%s: %d held elements still held 8 s after every category was granted: %q", name, left, what)
 		}
-		mu.Lock()
-		if len(thrown) > 0 {
+		if thrown := throws.take(); len(thrown) > 0 {
 			t.Errorf("%s: the runtime threw: %q", name, thrown)
 		}
-		mu.Unlock()
 	}
 	t.Logf("granted in the page: %d pages with held markup, %d elements held; granted before: %d pages with the loader", pages, held, returning)
 	if pages == 0 || held == 0 || returning == 0 {

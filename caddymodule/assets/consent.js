@@ -210,7 +210,7 @@
   var run = () => {
     if (running) return;
     while (queue.length) {
-      var el = queue.shift(), s = script(el), w = [d.write, d.writeln], last = s;
+      var el = queue.shift(), s = script(el), writes = [d.write, d.writeln], last = s;
       s.async = s.hasAttribute("async"); // ordered, as the parser ran it
       if (!s.src) d.write = d.writeln = (...a) => {
         var f = d.createRange().createContextualFragment(a.join(""));
@@ -218,7 +218,7 @@
         s.before(f);
       };
       el.parentNode ? el.replaceWith(s) : d.head.append(s);
-      [d.write, d.writeln] = w;
+      [d.write, d.writeln] = writes;
       if (blocks(last)) {
         running = true;
         // Listeners, not onload/onerror: those are the script's own
