@@ -1072,6 +1072,58 @@ func TestBrowserDocumentWrite(t *testing.T) {
 	}
 }
 
+// Held tags that wait for the page's load or DOMContentLoaded: run after
+// those events, a listener they add would never be called. The runtime
+// calls each once; the page's own onload, which Chartbeat's tag chains,
+// still runs once. The visitor accepts after the page has loaded, and,
+// with ?slow, after it has parsed but before it has loaded.
+func TestBrowserLoadWait(t *testing.T) {
+	e := newBrowserEnv(t, `unknown defer`)
+	// message: a listener for another event, which the tag adds as usual
+	want := []string{"chartbeat", "dcl:DOMContentLoaded", "load:load", "message", "object:load", "once", "page load", "page onload", "window dcl"}
+	check := func(t *testing.T, ctx context.Context) {
+		var ran []string
+		waitFor(5*time.Second, func() bool {
+			e.eval(ctx, `document.readyState == "complete" && window.ran || []`, &ran)
+			return len(ran) >= len(want)-1
+		})
+		e.eval(ctx, `postMessage("", "*")`, nil)
+		time.Sleep(300 * time.Millisecond) // a second call would come now
+		e.eval(ctx, `window.ran`, &ran)
+		slices.Sort(ran)
+		if !slices.Equal(ran, want) {
+			t.Errorf("the page's and the tags' handlers ran %q, want each of %q once", ran, want)
+		}
+		for _, want := range []string{"static.chartbeat.com/js/chartbeat.js", "www.google-analytics.com/order/load.gif"} {
+			if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
+				t.Errorf("%s was not loaded after consent", want)
+			}
+		}
+	}
+	t.Run("accepted after the load", func(t *testing.T) {
+		e.t = t
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/loadwait.html")
+		e.quiet("before consent")
+		var ran []string
+		e.eval(ctx, `window.ran`, &ran)
+		if !slices.Equal(ran, []string{"page onload", "page load"}) {
+			t.Fatalf("before consent the page ran %q", ran)
+		}
+		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
+		check(t, ctx)
+	})
+	t.Run("accepted before the load", func(t *testing.T) {
+		e.t = t
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/loadwait.html?slow")
+		check(t, ctx)
+		if _, reqs := e.stub.seen(); !slices.Contains(reqs, "cdn.jsdelivr.net/slow.gif") {
+			t.Errorf("the image that holds the load was not loaded: %v", reqs)
+		}
+	})
+}
+
 // TestBrowserReportHeaders: a CSP violation is reported at once to each
 // report-uri. The ones on a vendor's host are gone from the headers, so
 // nothing reaches it; the page's own stays, and so does what the policy

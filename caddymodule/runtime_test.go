@@ -18,7 +18,7 @@ func gzipSize(b []byte) int {
 }
 
 // The runtime's size, minified and gzipped: the code alone (budget
-// 5,200 B) and as served with the default config (texts in English and
+// 5,310 B) and as served with the default config (texts in English and
 // French, the consent managers' mappings). make bench prints it too.
 func TestRuntimeSize(t *testing.T) {
 	h := &Handler{}
@@ -30,9 +30,10 @@ func TestRuntimeSize(t *testing.T) {
 	t.Logf("consent runtime: source %d B; minified %d B, gzipped %d B; served with the default config %d B, gzipped %d B (version %s)",
 		len(consentSource), code, codeGz, len(served), gzipSize(served), ver)
 	// The issue's aim is 5 KB; the code fitted 5 KiB until the
-	// document.write fix (docs/consent.md, Size) took 67 B more.
-	if codeGz > 5200 {
-		t.Errorf("the runtime is %d B gzipped, over its 5,200 B budget (docs/consent.md, Size)", codeGz)
+	// document.write fix (docs/consent.md, Size) took 67 B more, and
+	// standing in for the load events tags wait for 117 B more.
+	if codeGz > 5310 {
+		t.Errorf("the runtime is %d B gzipped, over its 5,310 B budget (docs/consent.md, Size)", codeGz)
 	}
 	if !bytes.HasPrefix(served, []byte("/* firstparty consent runtime */")) || !bytes.HasSuffix(served, []byte(");\n")) {
 		t.Errorf("served runtime is not the minified function called with the config")

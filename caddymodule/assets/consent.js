@@ -203,22 +203,42 @@
   // it has: a classic one (no async, not a module, no nomodule, a
   // JavaScript type), which held the parser and now holds the queue.
   var blocks = (s) => s.src && !s.hasAttribute("async") && !s.noModule && /^$|javascript$/i.test(s.type);
-  // run inserts deferred scripts in document order. A document.write from
-  // an inline one, which on a parsed page would replace it whole, puts its
-  // markup before the script, and the queue waits for the last script
-  // written, as the parser did.
+  // run inserts deferred scripts in document order. While an inline one
+  // runs, what would have worked where the parser ran it works here too:
+  // - a document.write, which on a parsed page would replace it whole,
+  //   puts its markup before the script, and the queue waits for the last
+  //   script written, as the parser did;
+  // - a listener for the page's load or DOMContentLoaded (addEventListener
+  //   on the window or the document, or window.onload set), which would
+  //   never be called once that event has passed, is called once, just
+  //   after, from an EventTarget of its own (which keeps its options and
+  //   calls handleEvent objects). The page's own onload is put back and
+  //   not called again: a tag that chains it finds none.
   var run = () => {
     if (running) return;
     while (queue.length) {
-      var el = queue.shift(), s = script(el), writes = [d.write, d.writeln], last = s;
+      var el = queue.shift(), s = script(el), was = [d.write, d.writeln, w.addEventListener, d.addEventListener, w.onload], last = s;
       s.async = s.hasAttribute("async"); // ordered, as the parser ran it
-      if (!s.src) d.write = d.writeln = (...a) => {
-        var f = d.createRange().createContextualFragment(a.join(""));
-        f.querySelectorAll("script").forEach((x) => { last = x; });
-        s.before(f);
-      };
+      if (!s.src) {
+        d.write = d.writeln = (...a) => {
+          var f = d.createRange().createContextualFragment(a.join(""));
+          f.querySelectorAll("script").forEach((x) => { last = x; });
+          s.before(f);
+        };
+        w.onload = null;
+        // readyState: "complete" < "d" (load passed), "interactive" < "l"
+        // (DOMContentLoaded passed) < "loading". was[2], the window's
+        // addEventListener, is EventTarget's, the document's too.
+        w.addEventListener = d.addEventListener = function (t, f, o) {
+          var x = new EventTarget();
+          (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
+            ? (x.addEventListener(t, f, o), setTimeout(() => x.dispatchEvent(new Event(t))))
+            : was[2].call(this, t, f, o);
+        };
+      }
       el.parentNode ? el.replaceWith(s) : d.head.append(s);
-      [d.write, d.writeln] = writes;
+      if (!s.src && w.onload) w.addEventListener("load", w.onload);
+      [d.write, d.writeln, w.addEventListener, d.addEventListener, w.onload] = was;
       if (blocks(last)) {
         running = true;
         // Listeners, not onload/onerror: those are the script's own
@@ -239,14 +259,14 @@
     if (!token) return;
     known?.forEach((el) => {
       var c = el.getAttribute("data-fp-category");
-      if (c && mine(el) && !el.classList.contains("fp-placeholder") && allowed(state, c, el.getAttribute("data-fp-vendor"))) load(el);
+      if (c && mine(el) && !el.matches(".fp-placeholder") && allowed(state, c, el.getAttribute("data-fp-vendor"))) load(el);
     });
     run();
   };
   var load = (el) => {
     if (el.hasAttribute("data-fp-placeholder")) {
       var ph = el.previousElementSibling;
-      if (ph?.classList.contains("fp-placeholder")) ph.remove();
+      if (ph?.matches(".fp-placeholder")) ph.remove();
     }
     if (el.localName == "script") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
   };
@@ -405,7 +425,7 @@
         if (e.getAttribute("data-fp-token") === token) {
           known.add(e);
           // placeholders' two buttons, written with them, in the visitor's language
-          var b = e.classList.contains("fp-placeholder") && e.querySelectorAll("button[data-fp-load]");
+          var b = e.matches(".fp-placeholder") && e.querySelectorAll("button[data-fp-load]");
           if (b?.length == 2) { b[0].textContent = T.load; b[1].textContent = T.always + " " + e.getAttribute("data-fp-placeholder"); }
         }
       });
