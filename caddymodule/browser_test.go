@@ -1080,7 +1080,7 @@ func TestBrowserDocumentWrite(t *testing.T) {
 func TestBrowserLoadWait(t *testing.T) {
 	e := newBrowserEnv(t, `unknown defer`)
 	// message: a listener for another event, which the tag adds as usual
-	want := []string{"chartbeat", "dcl:DOMContentLoaded", "load:load", "message", "object:load", "once", "page load", "page onload", "window dcl"}
+	want := []string{"chartbeat", "dcl:DOMContentLoaded", "image error", "load:load", "message", "object:load", "once", "page load", "page onload", "window dcl"}
 	check := func(t *testing.T, ctx context.Context) {
 		var ran []string
 		waitFor(5*time.Second, func() bool {
@@ -1098,6 +1098,20 @@ func TestBrowserLoadWait(t *testing.T) {
 			if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
 				t.Errorf("%s was not loaded after consent", want)
 			}
+		}
+		// The runtime put EventTarget's addEventListener back as it was,
+		// and left no own one on the window or the document to hide a
+		// wrapper added later (an error tracker's).
+		var wrapped int
+		e.eval(ctx, `(function () {
+			var n = 0, o = EventTarget.prototype.addEventListener;
+			EventTarget.prototype.addEventListener = function () { n++; return o.apply(this, arguments); };
+			addEventListener("x", function () {}); document.addEventListener("x", function () {});
+			EventTarget.prototype.addEventListener = o;
+			return n;
+		})()`, &wrapped)
+		if wrapped != 2 {
+			t.Errorf("a wrapper of EventTarget's addEventListener added after consent saw %d of the window's and the document's 2 calls", wrapped)
 		}
 	}
 	t.Run("accepted after the load", func(t *testing.T) {

@@ -155,9 +155,8 @@
     var pats = (C.expire[cat] || []).map((p) => { return new RegExp("^" + p.replace(/\*/g, ".*") + "$"); });
     Object.keys(jar()).forEach((n) => {
       if (!pats.some((p) => { return p.test(n); })) return;
-      var h = location.hostname.split("."), ds = [""];
-      for (var i = 0; i < h.length - 1; i++) ds.push("; Domain=." + h.slice(i).join("."));
-      ds.forEach((dm) => { d.cookie = n + "=; Path=/; Max-Age=0" + dm; });
+      // on the host alone (i = 0), then on it and on each parent domain
+      for (var h = location.hostname.split("."), i = 0; i < h.length; i++) d.cookie = n + "=; Path=/; Max-Age=0" + (i ? "; Domain=." + h.slice(i - 1).join(".") : "");
     });
   };
 
@@ -183,7 +182,7 @@
     });
     // A video or audio element chose among its sources when it was
     // parsed: a source given back its URL is not tried until it loads again.
-    if (el.tagName == "SOURCE") el.parentNode?.load?.();
+    if (el.localName == "source") el.parentNode?.load?.();
     // An SVG animation given back its values starts again.
     el.beginElement?.();
   };
@@ -217,7 +216,7 @@
   var run = () => {
     if (running) return;
     while (queue.length) {
-      var el = queue.shift(), s = script(el), was = [d.write, d.writeln, w.addEventListener, d.addEventListener, w.onload], last = s;
+      var el = queue.shift(), s = script(el), E = EventTarget.prototype, was = [d.write, d.writeln, E.addEventListener, w.onload], last = s;
       s.async = s.hasAttribute("async"); // ordered, as the parser ran it
       if (!s.src) {
         d.write = d.writeln = (...a) => {
@@ -226,19 +225,22 @@
           s.before(f);
         };
         w.onload = null;
-        // readyState: "complete" < "d" (load passed), "interactive" < "l"
-        // (DOMContentLoaded passed) < "loading". was[2], the window's
-        // addEventListener, is EventTarget's, the document's too.
-        w.addEventListener = d.addEventListener = function (t, f, o) {
+        // On EventTarget's prototype, where the window's and the
+        // document's come from, and put back there: own properties on
+        // them would hide a later wrapper of the prototype's (an error
+        // tracker's, zone.js). readyState: "complete" < "d" (load
+        // passed), "interactive" < "l" (DOMContentLoaded passed) <
+        // "loading". (x's own call comes back here, and goes on.)
+        E.addEventListener = function (t, f, o) {
           var x = new EventTarget();
-          (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
+          (this == w || this == d) && (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
             ? (x.addEventListener(t, f, o), setTimeout(() => x.dispatchEvent(new Event(t))))
             : was[2].call(this, t, f, o);
         };
       }
       el.parentNode ? el.replaceWith(s) : d.head.append(s);
       if (!s.src && w.onload) w.addEventListener("load", w.onload);
-      [d.write, d.writeln, w.addEventListener, d.addEventListener, w.onload] = was;
+      [d.write, d.writeln, E.addEventListener, w.onload] = was;
       if (blocks(last)) {
         running = true;
         // Listeners, not onload/onerror: those are the script's own
