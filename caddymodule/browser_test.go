@@ -270,9 +270,9 @@ func waitFor(d time.Duration, cond func() bool) bool {
 const browserPort = 9081
 
 func browserConfig(firstparty string) string {
-	return testGlobals(browserPort) + fmt.Sprintf(`http://localhost:%d {
+	return testGlobals(browserPort) + fmt.Sprintf(`http://localhost:%[1]d, http://www.shop.localhost:%[1]d {
 	firstparty {
-		%s
+		%[2]s
 	}
 	handle_path /t/* {
 		header /report.html Content-Security-Policy "img-src 'none'; report-uri https://www.google-analytics.com/csp-enforce /t/csp-own"
@@ -364,7 +364,9 @@ func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.Flag("no-default-browser-check", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port+", EXCLUDE localhost"),
+		// (*.localhost: the shop under a name with parent domains,
+		// TestBrowserWithdrawalDomains; Chromium resolves it to itself.)
+		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port+", EXCLUDE localhost, EXCLUDE *.localhost"),
 		chromedp.WindowSize(w, h),
 	}
 	// The browser before is closed first, where a test starts a second
@@ -1136,6 +1138,48 @@ func TestBrowserLoadWait(t *testing.T) {
 			t.Errorf("the image that holds the load was not loaded: %v", reqs)
 		}
 	})
+}
+
+// Withdrawal expires a vendor's cookies wherever the page could have set
+// them, on its host and on each parent domain (Google Analytics sets _ga
+// on the registrable domain), and leaves the site's own. The shop is at
+// www.shop.localhost here, whose parent domains Chromium lets it set
+// cookies on.
+func TestBrowserWithdrawalDomains(t *testing.T) {
+	e := newBrowserEnv(t, `unknown defer`)
+	ctx := e.browser(1280, 800, false)
+	e.run(ctx, chromedp.Navigate(fmt.Sprintf("http://www.shop.localhost:%d/", browserPort)), chromedp.WaitReady(chromedp.CSS("body")))
+	var started bool
+	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `!!window.firstparty`, &started); return started }) {
+		t.Fatal("the runtime did not start on www.shop.localhost")
+	}
+	e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
+	// The demo's Google tag, run at consent, sets _ga on the host (the
+	// stub's gtag.js): before it has, it could set it after withdrawal.
+	var cookies string
+	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `document.cookie`, &cookies); return strings.Contains(cookies, "_ga=GA1.1.") }) {
+		t.Fatalf("the demo's Google tag set no _ga cookie after consent: %q", cookies)
+	}
+	set := []string{"_ga=GA1.2.3; Domain=.shop.localhost", "_gid=GA1.2.4; Domain=www.shop.localhost", "_fbp=fb.1.5", "own=1; Domain=.shop.localhost"}
+	for _, c := range set {
+		e.eval(ctx, `document.cookie = `+strconv.Quote(c+"; Path=/"), nil)
+	}
+	e.eval(ctx, `document.cookie`, &cookies)
+	for _, c := range []string{"_ga=", "_gid=", "_fbp=", "own="} {
+		if !strings.Contains(cookies, c) {
+			t.Fatalf("the page could not set %s: %q", c, cookies)
+		}
+	}
+	e.eval(ctx, `firstparty.consent.set({"*": false})`, nil)
+	e.eval(ctx, `document.cookie`, &cookies)
+	for _, c := range []string{"_ga=", "_gid=", "_fbp="} {
+		if strings.Contains(cookies, c) {
+			t.Errorf("withdrawal left %s: %q", c, cookies)
+		}
+	}
+	if !strings.Contains(cookies, "own=1") {
+		t.Errorf("withdrawal took the site's own cookie: %q", cookies)
+	}
 }
 
 // TestBrowserReportHeaders: a CSP violation is reported at once to each
