@@ -1377,27 +1377,34 @@ func TestBrowserProxy(t *testing.T) {
 }
 
 // TestBrowserRuntimeTwice: a copy of the runtime without a token (the
-// site's own <script src>) after the loader the rewriter inserted adds
-// nothing: one banner, and the loader's runtime activates what it held.
+// site's own <script src>) adds nothing to the loader the rewriter
+// inserted, whether it runs after the loader (twice.html) or before it
+// (twice-late.html: the loader placed late, past the head's 16 KiB):
+// one banner, and the loader's runtime activates what it held.
 func TestBrowserRuntimeTwice(t *testing.T) {
 	e := newBrowserEnv(t, `banner on`)
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/twice.html")
-	var n, scripts int
-	e.eval(ctx, `document.querySelectorAll('script[src^="/_fp/consent.js"]').length`, &scripts)
-	if scripts != 2 {
-		t.Fatalf("%d copies of the runtime on the page, want the loader and the site's", scripts)
-	}
-	// Both copies start on the same DOMContentLoaded, which an evaluation
-	// cannot come between: once a banner is there, every one is.
-	waitFor(3*time.Second, func() bool { e.eval(ctx, `document.querySelectorAll("#fp-consent").length`, &n); return n > 0 })
-	if n != 1 {
-		t.Errorf("%d consent banners on the page, want one", n)
-	}
-	e.quiet("before consent")
-	e.clickText(ctx, "Accept all")
-	if !e.loads("www.facebook.com") {
-		t.Errorf("the held pixel did not load after Accept all: %v", e.stub.hosts())
+	var ctx context.Context
+	var n int
+	for _, page := range []string{"twice.html", "twice-late.html"} {
+		ctx = e.browser(1280, 800, false)
+		e.open(ctx, "/t/"+page)
+		var order []bool
+		e.eval(ctx, `[].map.call(document.querySelectorAll('script[src^="/_fp/consent.js"]'), function (s) { return s.hasAttribute("data-fp-token"); })`, &order)
+		if want := []bool{page == "twice.html", page != "twice.html"}; !slices.Equal(order, want) {
+			t.Fatalf("%s: the runtime's copies, whether each has the loader's token, in order: %v, want %v", page, order, want)
+		}
+		// Both copies start on the same DOMContentLoaded, which an
+		// evaluation cannot come between: once a banner is there, every
+		// one is.
+		waitFor(3*time.Second, func() bool { e.eval(ctx, `document.querySelectorAll("#fp-consent").length`, &n); return n > 0 })
+		if n != 1 {
+			t.Errorf("%s: %d consent banners on the page, want one", page, n)
+		}
+		e.quiet(page + ": before consent")
+		e.clickText(ctx, "Accept all")
+		if !e.loads("www.facebook.com") {
+			t.Errorf("%s: the held pixel did not load after Accept all: %v", page, e.stub.hosts())
+		}
 	}
 	// On a page with nothing held, the site's copy is the runtime: its
 	// settings link opens the banner, which offers Reject all.

@@ -415,6 +415,11 @@
     if (!chose && Object.keys(onPage()).length) open(false); else reopen.hidden = false;
   };
   var start = () => {
+    // A copy without a token that ran before the loader (the site's own,
+    // above a loader the rewriter placed late) leaves the page to the
+    // loader's runtime, which has taken firstparty.consent since: no
+    // second banner.
+    if (w.firstparty.consent != api) return;
     // known: what carries our token in the document and in the open
     // shadow roots the parse made (declarative ones, <template
     // shadowrootmode>), at any depth. The document's shadow hosts are
@@ -438,10 +443,8 @@
     activate();
     if (C.banner) banner();
   };
-  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start); else start();
-
   w.firstparty ||= {};
-  w.firstparty.consent = {
+  var api = w.firstparty.consent = {
     get: snapshot,
     set: (choices) => {
       var it = items();
@@ -451,4 +454,5 @@
     onChange: (f) => { listeners.push(f); }, // (each called in a try)
     open: () => { open(true); }
   };
+  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", start); else start();
 })
