@@ -1380,7 +1380,8 @@ func TestBrowserProxy(t *testing.T) {
 // site's own <script src>) adds nothing to the loader the rewriter
 // inserted, whether it runs after the loader (twice.html) or before it
 // (twice-late.html: the loader placed late, past the head's 16 KiB):
-// one banner, and the loader's runtime activates what it held.
+// one banner, and the loader's runtime activates what it held, also
+// where a page script has wrapped firstparty.consent (twice.html).
 func TestBrowserRuntimeTwice(t *testing.T) {
 	e := newBrowserEnv(t, `banner on`)
 	var ctx context.Context

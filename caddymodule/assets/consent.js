@@ -418,8 +418,9 @@
     // A copy without a token that ran before the loader (the site's own,
     // above a loader the rewriter placed late) leaves the page to the
     // loader's runtime, which has taken firstparty.consent since: no
-    // second banner.
-    if (w.firstparty.consent != api) return;
+    // second banner. The loader's own always starts, whatever a page
+    // script did to firstparty.consent.
+    if (!token && w.firstparty.consent != api) return;
     // known: what carries our token in the document and in the open
     // shadow roots the parse made (declarative ones, <template
     // shadowrootmode>), at any depth. The document's shadow hosts are
