@@ -1134,6 +1134,10 @@ func TestBrowserLoadWait(t *testing.T) {
 		ctx := e.browser(1280, 800, false)
 		e.open(ctx, "/t/loadwait.html?slow")
 		check(t, ctx)
+		var chose string
+		if e.eval(ctx, `window.chose`, &chose); chose != "interactive" {
+			t.Errorf("the visitor chose with the document %q, want interactive (parsed, not loaded)", chose)
+		}
 		if _, reqs := e.stub.seen(); !slices.Contains(reqs, "cdn.jsdelivr.net/slow.gif") {
 			t.Errorf("the image that holds the load was not loaded: %v", reqs)
 		}
