@@ -286,7 +286,7 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			continue
 		}
 		var n int
-		var loader, started bool
+		var loader bool
 		if e.eval(ctx, "("+hasLoader+")(document)", &loader); !loader {
 			// Nothing held, or something held and no loader for it.
 			if e.eval(ctx, count, &n); n > 0 {
@@ -294,11 +294,7 @@ func TestBrowserCorpusConsent(t *testing.T) {
 			}
 			continue
 		}
-		// The runtime starts when the page has parsed.
-		if !waitFor(5*time.Second, func() bool {
-			e.eval(ctx, `!!window.firstparty && document.readyState != "loading"`, &started)
-			return started
-		}) {
+		if !e.runtimeStarted(ctx) {
 			t.Errorf("%s (granted %s): the loader is there, and the runtime did not start", name, how)
 			continue
 		}

@@ -473,6 +473,16 @@ func (e *browserEnv) open(ctx context.Context, path string) {
 	e.run(ctx, chromedp.Navigate(e.base+path), chromedp.WaitReady(chromedp.CSS("body")))
 }
 
+// runtimeStarted waits up to 5 s for the consent runtime to start in
+// ctx's page, which it does once the page has parsed.
+func (e *browserEnv) runtimeStarted(ctx context.Context) bool {
+	var started bool
+	return waitFor(5*time.Second, func() bool {
+		e.eval(ctx, `!!window.firstparty && document.readyState != "loading"`, &started)
+		return started
+	})
+}
+
 func (e *browserEnv) bannerOpen(ctx context.Context) bool {
 	var open bool
 	e.eval(ctx, `!!document.querySelector("#fp-consent") && !!`+shadow(`[role=dialog]`), &open)
@@ -1153,8 +1163,7 @@ func TestBrowserWithdrawalDomains(t *testing.T) {
 	e := newBrowserEnv(t, `unknown defer`)
 	ctx := e.browser(1280, 800, false)
 	e.run(ctx, chromedp.Navigate(fmt.Sprintf("http://www.shop.localhost:%d/", browserPort)), chromedp.WaitReady(chromedp.CSS("body")))
-	var started bool
-	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `!!window.firstparty`, &started); return started }) {
+	if !e.runtimeStarted(ctx) {
 		t.Fatal("the runtime did not start on www.shop.localhost")
 	}
 	e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)

@@ -29,10 +29,8 @@ func TestRuntimeSize(t *testing.T) {
 	code, codeGz := len(minifiedRuntime), gzipSize(minifiedRuntime)
 	t.Logf("consent runtime: source %d B; minified %d B, gzipped %d B; served with the default config %d B, gzipped %d B (version %s)",
 		len(consentSource), code, codeGz, len(served), gzipSize(served), ver)
-	// The aim is 5 KB; the code fitted 5 KiB until the
-	// document.write fix (docs/consent.md, Size) took 67 B more, and
-	// standing in for the load events tags wait for 111 B more, and the
-	// site's copy standing down before a late loader 10 B.
+	// The aim is 5 KB: docs/consent.md, Size, says what took the
+	// code past it, and what each change cost.
 	if codeGz > 5310 {
 		t.Errorf("the runtime is %d B gzipped, over its 5,310 B budget (docs/consent.md, Size)", codeGz)
 	}
