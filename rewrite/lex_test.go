@@ -25,11 +25,76 @@ func TestScriptHosts(t *testing.T) {
 		`"%zz https%3a%2f%2fh.example%2f"`:                                {"h.example"},
 		`"//i.example/?next=%2F%2Fj.example%2F"`:                          {"i.example", "j.example"},
 		`"%2F%2F"`:                                                        nil,
+		// Without "//", as a URL parser reads a special scheme's URL and
+		// any run of slashes and backslashes (2026-12-05): the JavaScript
+		// string's value is read, so "\\" is one backslash.
+		`"https:k.example/m.js"`:        {"k.example"},
+		`"HTTP:/l.example"`:             {"l.example"},
+		`"x=wss:\\m.example\\s"`:        {"m.example"},
+		`"https:\\\\n.example\\p.gif"`:  {"n.example"},
+		`"\\\\o.example/p"`:             {"o.example"},
+		`"/\\p.example/p"`:              {"p.example"},
+		`"<img src=https:q.example/p>"`: {"q.example"},
+		`"ht\ttps:r.example/p"`:         {"r.example"},
+		`"https:/\n/s.example/p"`:       {"s.example"},
+		`"a\nhttps:t.example"`:          {"t.example"},
+		`"https:u:p@u.example:8443/x"`:  {"u.example"},
+		`"xhttps:v.example"`:            nil, // the scheme is xhttps
+		`"file:w.example"`:              nil,
+		`"https:"`:                      nil,
+		`"http: x.example"`:             nil, // a space: no URL
+		`"C:\\\\share\\y"`:              nil, // a host with no dot
+		`"\\d+\\.\\d+"`:                 nil, // a regexp's source
+		// a tab past the first 8 bytes, and beside bytes of 0x80 or more
+		`"0123456789abcdefhttps:/\t/z1.example/p"`: {"z1.example"},
+		`"ünïcödé\nhttps:z2.example"`:              {"z2.example"},
 	} {
 		var f ScriptFacts
 		scriptFacts([]byte("var s = "+in+";"), &f)
 		if !slices.Equal(f.Hosts, want) {
 			t.Errorf("%s: hosts %q, want %q", in, f.Hosts, want)
+		}
+	}
+}
+
+// TestMayHoldTab checks the 8-bytes-at-a-time test for a tab, an LF or a
+// CR against a byte at a time, at every place in strings of up to 24
+// bytes, beside ASCII and beside bytes of 0x80 or more.
+func TestMayHoldTab(t *testing.T) {
+	for n := range 25 {
+		for _, fill := range []byte{'a', 0x0e, 0x7f, 0xc3, 0xff} {
+			b := []byte(strings.Repeat(string([]byte{fill}), n))
+			if fill < 0x80 && mayHoldTab(string(b)) {
+				t.Errorf("%q: holds a tab, it says", b)
+			}
+			for i := range n {
+				for _, c := range []byte{'\t', '\n', '\r', 0x0d, 0} {
+					b[i] = c
+					if !mayHoldTab(string(b)) {
+						t.Errorf("%q: holds no tab, it says", b)
+					}
+					b[i] = fill
+				}
+			}
+		}
+	}
+}
+
+// TestScriptLenientURLStrings checks that a URL written without "//" is
+// also in the facts' strings as "//host/path", where the policy looks
+// for the paths a script names under a host (blocklists.namedURLs): a
+// rule on a path ("||tracker.example/tr") then meets it. Scripts that
+// name a tracker so are held: testdata/adversarial.txt.
+func TestScriptLenientURLStrings(t *testing.T) {
+	for in, want := range map[string]string{
+		`new Image().src = "https:\\\\www.t.example\\tr?id=1";`: "http://www.t.example/tr?id=1",
+		`x = "<img src=https:t.example/p.gif>";`:                "https://t.example/p.gif",
+		`fetch("\\\\t.example/x?a=1#f")`:                        "http://t.example/x?a=1",
+	} {
+		var f ScriptFacts
+		scriptFacts([]byte(in), &f)
+		if !slices.Contains(f.Strings, want) {
+			t.Errorf("%s: strings %q, want %s among them", in, f.Strings, want)
 		}
 	}
 }

@@ -486,9 +486,13 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 			// What Chromium's preload scanner fetches, reading tags by name
 			// whatever their namespace or type: a style's leading @import
 			// rules, and in SVG or MathML a link's, an image input's, a
-			// video's poster and a base's URLs.
+			// video's poster, a source's srcset and a base's URLs.
 			if n.Data == "style" {
-				for _, u := range preloadImports(scannedText(n)) {
+				// Chromium's scanner fetched an @import whose name held a
+				// NUL (2026-12-05), which x/net/html gives as it came, or
+				// as U+FFFD in foreign content: read again without both.
+				text := scannedText(n)
+				for _, u := range append(preloadImports(text), preloadImports(strings.NewReplacer("\x00", "", "\uFFFD", "").Replace(text))...) {
 					if badURL(base, u) {
 						out = append(out, violation{n.Data + " @import (preload scanner)", u})
 					}
@@ -508,6 +512,8 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 					}
 				case "video":
 					check(n, "poster", false)
+				case "source":
+					check(n, "srcset", true) // in a picture, which the scanner tells by name too
 				case "base":
 					check(n, "href", false)
 				}
@@ -1086,7 +1092,9 @@ var trackerHostRe = regexp.MustCompile(`^(//|https://|(http|ftp|wss?):)/*([^/?#]
 // urlInTextRe finds a tracker URL inside a string literal's text. After
 // the host, a port is digits: in "//tracker.example:@x" the host is x and
 // tracker.example: is user info (FuzzPassUsual ae38e1bcc2ad1a38).
-var urlInTextRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.+-])(https?:)?//([^/'"\s]*[@.])?tracker\.example\.?($|[/?#'"\s\\]|:[0-9]*($|[/?#'"\s\\]))`)
+// (A special scheme's URL with any slashes and backslashes after its
+// colon, none included, or a run of two or more of them, names a host.)
+var urlInTextRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.+-])((https?|wss?|ftp):[/\\]*|[/\\]{2,})([^/\\'"\s]*[@.])?tracker\.example\.?($|[/?#'"\s\\]|:[0-9]*($|[/?#'"\s\\]))`)
 
 // trackerScript reports whether an inline script would run a tracker: it
 // calls gtag or fbq, or holds a string literal with a tracker URL.

@@ -124,6 +124,9 @@ func preloadScanURLs(css string, out []string) (urls []string, ok bool) {
 	return out, ok
 }
 
+// nulls drops NULs and the U+FFFD an HTML parser reads them as.
+var nulls = strings.NewReplacer("\x00", "", "\uFFFD", "")
+
 // scannedURL is Chromium's ParseCSSStringOrURL: v without the white space
 // around it, its url( and ) when it has both, the white space inside, and
 // its quotes when it begins and ends with the same one.
@@ -149,6 +152,16 @@ func (r *Writer) preloadScan(d Decision, css, tagName string) Decision {
 		return d
 	}
 	urls, ok := preloadScanURLs(css, r.scanURLs[:0])
+	if ok && (strings.IndexByte(css, 0) >= 0 || strings.Contains(css, "\uFFFD")) {
+		// Chromium fetched "@imp\x00ort url", "@\x00import url" and
+		// "@import\x00 url", JavaScript on and off, and nothing when the
+		// NUL was anywhere else that was tried (a generated Chromium test,
+		// 2026-12-05; testdata/adversarial.txt): read again without the
+		// NULs, erring towards more, and without any U+FFFD, which an HTML
+		// parser reads a NUL there as (rewrite's oracle, x/net/html, sees
+		// no NUL).
+		urls, ok = preloadScanURLs(nulls.Replace(css), urls)
+	}
 	r.scanURLs = urls
 	var best Decision
 	if !ok {

@@ -445,7 +445,7 @@ func TestResetAtFields(t *testing.T) {
 	fields := map[string]string{
 		"carried": set, "lastFail": set, "ownAsked": set, "ownKinds": scratch, "ownMarkers": scratch, "ownStop": scratch, "heldLen": set, "holdAt": set, "strongest": set,
 		"buf": empty, "out": empty, "pend": empty, "raw": empty, "disp": empty, "held": empty, "nested": empty,
-		"isNested": empty, "nest": empty, "svgStyle": empty, "deciding": empty, "holding": empty, "err": empty, "closed": empty, "lateBase": empty, "breaksOut": scratch, "scanURLs": scratch,
+		"isNested": empty, "nest": empty, "svgStyle": empty, "deciding": empty, "holding": empty, "err": empty, "closed": empty, "lateBase": empty, "noscriptBase": empty, "breaksOut": scratch, "scanURLs": scratch,
 		"w": scratch, "opts": scratch, "max": scratch, "stats": scratch, "bufBox": scratch, "outBox": scratch, "heldBox": scratch,
 		"names": scratch, "tg": scratch, "scan": scratch, "heldTg": scratch, "attrBuf": scratch, "spare": scratch,
 		"sink": scratch, "spareAdd": scratch, "refs": scratch, "url": scratch, "res": scratch, "arena": scratch,

@@ -203,6 +203,9 @@ type Writer struct {
 	// lateBase tells element to drop the href of the base start tag it
 	// is given (startTag).
 	lateBase bool
+	// noscriptBase says that this Writer reads a noscript's content and
+	// that no base has set the document's yet (noscriptBaseHref).
+	noscriptBase bool
 	// breaksOut says that the start tag being read left foreign content
 	// (startTag): removed, it keeps its tag.
 	breaksOut bool
@@ -1807,7 +1810,9 @@ func (r *Writer) startTag(raw []byte) {
 		r.element(t, name)
 		r.enterRaw(rawPlain, name, dispPass)
 	case "base":
-		if !r.baseSet {
+		if r.noscriptBase {
+			r.noscriptBaseHref(t)
+		} else if !r.baseSet {
 			if v, ok := t.get("href"); ok {
 				if u, err := ResolveURL(r.opts.PageURL, decodeAttr(v)); err == nil && u.Host != "" {
 					// A base after URLs were decided against the page's
@@ -3960,9 +3965,10 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 // or MathML) that Chromium's preload scanner fetches all the same, since
 // it reads tags by their names and not their namespace: a link's href and
 // imagesrcset (for the rels linkKind knows), an image input's src, a
-// video's poster and src, and a base's href, against which the scanner
-// resolves the page's later relative URLs. A Chromium test saw each but
-// a video's src load from inside an svg or a math element.
+// video's poster and src, a source's srcset and src, and a base's href,
+// against which the scanner resolves the page's later relative URLs. A
+// Chromium test saw each but a video's and a source's src load from
+// inside an svg or a math element.
 func foreignPreloads(t *tag, vs []vector) []vector {
 	add := func(attr string, k Kind, list byte) { vs = t.vector(vs, attr, k, list) }
 	switch t.name {
@@ -3979,6 +3985,13 @@ func foreignPreloads(t *tag, vs []vector) []vector {
 		}
 	case "video":
 		add("poster", KindImage, 0)
+		add("src", KindMedia, 0)
+	case "source":
+		// The scanner reads a source's srcset inside a picture, which
+		// it tells by the tag's name too: <svg><picture><source srcset>
+		// loaded with JavaScript off and on (a generated Chromium test,
+		// 2026-12-05). Its src is decided as well, erring towards more.
+		add("srcset", KindImage, 's')
 		add("src", KindMedia, 0)
 	case "base":
 		add("href", KindHint, 0)
@@ -4098,9 +4111,37 @@ func (r *Writer) newNested() *Writer {
 	r.sink.r = r
 	n := r.nestedWriter(&r.sink)
 	n.opts.ReportOnly = r.opts.ReportOnly
+	// The noscript's content is read against this page's base, whatever
+	// base it holds (noscriptBaseHref).
 	n.baseSet = true
+	n.noscriptBase = !r.baseSet || r.noscriptBase
 	n.headPhase = false
 	return n
+}
+
+// noscriptBaseHref decides a base in a noscript's content, t, when no
+// base has set the document's before it. A browser without scripting
+// reads the content as markup and takes the base for the document's, for
+// the page's URLs that follow the noscript too; one with scripting reads
+// text, and has none. The rewriter reads both against the page's base:
+// unless the base names the page's host or the policy keeps its URL, it
+// loses its href (as a late base does), and the next base is read so in
+// turn. With JavaScript off, Chromium loaded an image after such a base
+// from the vendor (a generated Chromium test, 2026-12-05).
+func (r *Writer) noscriptBaseHref(t *tag) {
+	v, ok := t.get("href")
+	if !ok {
+		return
+	}
+	u, err := ResolveURL(r.opts.PageURL, decodeAttr(v))
+	if err != nil || u.Host == "" || r.pageHost(u.Host) || r.opts.ReportOnly || r.decideURL(KindImage, "base", u.String()).Action == Keep {
+		// The first base with an href is the document's, even one whose
+		// URL a browser cannot use: later ones are not.
+		r.noscriptBase = false
+		return
+	}
+	r.lateBase = true
+	r.stats.failClosed(FailAmbiguous)
 }
 
 // maxNest is how deep documents inside the page (an iframe's srcdoc, a
