@@ -52,6 +52,107 @@ func expandRow(row, host string) string {
 // link the visitor follows.
 var metaRefresh = regexp.MustCompile(`(?i)http-equiv=["']?refresh`)
 
+// rowPages serves rows of markup, each as a page of its own (/in/<n>),
+// rowsPerPage of them to a page of frames (/frames/<k>), from an upstream
+// behind Caddy + firstparty, where a list makes tracker.example
+// advertising and every other third party is unknown to the policy
+// (deferred). Row n names its tracker i<n>.tracker.example, so a contact
+// names the row.
+type rowPages struct {
+	e      *browserEnv
+	inputs []string
+	list   string
+	up     string // the upstream's address
+}
+
+const rowsPerPage = 100
+
+// rowHost matches the host a row names, as the stub reports a request
+// ("h/path") or a connection ("h:port").
+var rowHost = regexp.MustCompile(`^i(\d+)\.tracker\.example\.?($|[:/])`)
+
+func newRowPages(t *testing.T, inputs []string) *rowPages {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
+			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
+				fmt.Fprint(w, inputs[k])
+				return
+			}
+		}
+		if n, ok := strings.CutPrefix(r.URL.Path, "/frames/"); ok {
+			if k, err := strconv.Atoi(n); err == nil {
+				fmt.Fprint(w, "<!doctype html><title>rows</title><body>")
+				for j := k; j < min(k+rowsPerPage, len(inputs)); j++ {
+					fmt.Fprintf(w, `<iframe src="/in/%d" width=40 height=40></iframe>`, j)
+				}
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(up.Close)
+	list := filepath.Join(t.TempDir(), "trackers.txt")
+	if err := os.WriteFile(list, []byte("||tracker.example^\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newBrowserEnv(t, "unknown defer")
+	e.timeout = 5 * time.Minute
+	return &rowPages{e: e, inputs: inputs, list: list, up: up.Listener.Addr().String()}
+}
+
+// serve has Caddy take the list's category to action.
+func (p *rowPages) serve(action string) {
+	p.e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		list %q advertising abp
+		category advertising %s
+	}
+	reverse_proxy %s
+}
+`, browserPort, p.list, action, p.up), "caddyfile")
+}
+
+// load navigates to the page of rows k to k+rowsPerPage.
+func (p *rowPages) load(t *testing.T, ctx context.Context, k int) {
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", p.e.base, k))); err != nil {
+		t.Fatalf("rows %d–%d: %v", k, min(k+rowsPerPage, len(p.inputs))-1, err)
+	}
+}
+
+// noContact loads every page of rows in a browser with JavaScript on or
+// off, and reports each contact the stub saw with a third party within
+// settle of a page's load: a row's tracker as that row's error.
+func (p *rowPages) noContact(t *testing.T, js bool, settle time.Duration) {
+	e := p.e
+	e.t = t
+	ctx := e.browser(1280, 800, false)
+	e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js})
+		return err
+	}))
+	for k := 0; k < len(p.inputs); k += rowsPerPage {
+		e.stub.reset()
+		p.load(t, ctx, k)
+		time.Sleep(settle)
+		conns, reqs := e.stub.seen()
+		for _, c := range append(conns, reqs...) {
+			host := c // a request's "h/path", a connection's "tls h"
+			if _, h, ok := strings.Cut(c, " "); ok {
+				host = h
+			}
+			if m := rowHost.FindStringSubmatch(host); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				t.Errorf("row %q reached %s", p.inputs[n], c)
+			} else {
+				t.Errorf("rows %d–%d: %s was contacted", k, min(k+rowsPerPage, len(p.inputs))-1, c)
+			}
+		}
+	}
+}
+
 // TestBrowserAdversarial loads each of the rewriter's adversarial rows
 // (testdata/adversarial.txt, the inputs its oracle, golang.org/x/net/html,
 // checks) in Chromium as a page of its own, through Caddy + firstparty,
@@ -69,80 +170,13 @@ func TestBrowserAdversarial(t *testing.T) {
 			inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 		}
 	}
-	const per = 100
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
-			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
-				fmt.Fprint(w, inputs[k])
-				return
-			}
-		}
-		if n, ok := strings.CutPrefix(r.URL.Path, "/frames/"); ok {
-			if k, err := strconv.Atoi(n); err == nil {
-				fmt.Fprint(w, "<!doctype html><title>rows</title><body>")
-				for j := k; j < min(k+per, len(inputs)); j++ {
-					fmt.Fprintf(w, `<iframe src="/in/%d" width=40 height=40></iframe>`, j)
-				}
-				return
-			}
-		}
-		http.NotFound(w, r)
-	}))
-	t.Cleanup(up.Close)
-	list := filepath.Join(t.TempDir(), "trackers.txt")
-	if err := os.WriteFile(list, []byte("||tracker.example^\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e := newBrowserEnv(t, "unknown defer")
-	e.timeout = 5 * time.Minute
-	row := regexp.MustCompile(`^i(\d+)\.tracker\.example`)
-	serve := func(action string) {
-		e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
-	firstparty {
-		list %q advertising abp
-		category advertising %s
-	}
-	reverse_proxy %s
-}
-`, browserPort, list, action, up.Listener.Addr().String()), "caddyfile")
-	}
-	// load navigates to the page of rows k to k+per.
-	load := func(t *testing.T, ctx context.Context, k int) {
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", e.base, k))); err != nil {
-			t.Fatalf("rows %d–%d: %v", k, min(k+per, len(inputs))-1, err)
-		}
-	}
+	p := newRowPages(t, inputs)
+	e := p.e
 	for _, action := range []string{"defer", "remove"} {
 		for _, js := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/js=%v", action, js), func(t *testing.T) {
-				e.t = t
-				serve(action)
-				ctx := e.browser(1280, 800, false)
-				e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-					_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js})
-					return err
-				}))
-				for k := 0; k < len(inputs); k += per {
-					e.stub.reset()
-					load(t, ctx, k)
-					time.Sleep(300 * time.Millisecond)
-					conns, reqs := e.stub.seen()
-					for _, c := range append(conns, reqs...) {
-						host := c // a request's "h/path", a connection's "tls h"
-						if _, h, ok := strings.Cut(c, " "); ok {
-							host = h
-						}
-						if m := row.FindStringSubmatch(host); m != nil {
-							n, _ := strconv.Atoi(m[1])
-							t.Errorf("row %q reached %s", inputs[n], c)
-						} else {
-							t.Errorf("rows %d–%d: %s was contacted", k, min(k+per, len(inputs))-1, c)
-						}
-					}
-				}
+				p.serve(action)
+				p.noContact(t, js, 300*time.Millisecond)
 			})
 		}
 	}
@@ -152,7 +186,7 @@ func TestBrowserAdversarial(t *testing.T) {
 	// call vendors' functions that the stub's scripts do not define).
 	t.Run("defer/granted", func(t *testing.T) {
 		e.t = t
-		serve("defer")
+		p.serve("defer")
 		ctx := e.browser(1280, 800, false)
 		throws := listenRuntimeThrows(ctx)
 		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -160,8 +194,8 @@ func TestBrowserAdversarial(t *testing.T) {
 			return err
 		}))
 		var loaders int
-		for k := 0; k < len(inputs); k += per {
-			load(t, ctx, k)
+		for k := 0; k < len(inputs); k += rowsPerPage {
+			p.load(t, ctx, k)
 			// Each frame: "<held left> <whether its loader is there>".
 			var frames []string
 			waitFor(5*time.Second, func() bool {
