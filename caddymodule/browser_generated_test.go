@@ -65,6 +65,10 @@ func genJS(u string) string {
 	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, `"`, `\"`, "'", `\'`).Replace(u)
 }
 
+// genJSON writes u as the text of a JSON string: its value is u (JSON has
+// no \' escape).
+func genJSON(u string) string { return strings.ReplaceAll(genJS(u), `\'`, "'") }
+
 // genAttr writes v as an attribute's value: quoted one way or another,
 // unquoted, or with a character reference in it.
 func genAttr(r *rand.Rand, v string) string {
@@ -181,10 +185,10 @@ var genParts = []func(r *rand.Rand, u, a func(string) string) string{
 		return "<img src=/a.png attributionsrc=" + a(u("/a")) + ">"
 	},
 	func(_ *rand.Rand, u, a func(string) string) string {
-		return `<script type=importmap>{"imports":{"a":"` + strings.ReplaceAll(genJS(u("/a.js")), `\'`, "'") + `"}}</script><script type=module>import "a"</script>`
+		return `<script type=importmap>{"imports":{"a":"` + genJSON(u("/a.js")) + `"}}</script><script type=module>import "a"</script>`
 	},
 	func(_ *rand.Rand, u, a func(string) string) string {
-		return `<script type=speculationrules>{"prefetch":[{"source":"list","urls":["` + strings.ReplaceAll(genJS(u("/s")), `\'`, "'") + `"]}]}</script>`
+		return `<script type=speculationrules>{"prefetch":[{"source":"list","urls":["` + genJSON(u("/s")) + `"]}]}</script>`
 	},
 	func(_ *rand.Rand, u, a func(string) string) string {
 		return "<img src=x onerror=" + a("new Image().src='"+genJS(u("/p.gif"))+"'") + ">"

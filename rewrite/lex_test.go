@@ -45,7 +45,7 @@ func TestScriptHosts(t *testing.T) {
 		`"http: x.example"`:             nil, // a space: no URL
 		`"C:\\\\share\\y"`:              nil, // a host with no dot
 		`"\\d+\\.\\d+"`:                 nil, // a regexp's source
-		// a tab past the first 8 bytes, and beside bytes of 0x80 or more
+		// a tab past a string's start, and beside bytes of 0x80 or more
 		`"0123456789abcdefhttps:/\t/z1.example/p"`: {"z1.example"},
 		`"ünïcödé\nhttps:z2.example"`:              {"z2.example"},
 	} {
@@ -53,29 +53,6 @@ func TestScriptHosts(t *testing.T) {
 		scriptFacts([]byte("var s = "+in+";"), &f)
 		if !slices.Equal(f.Hosts, want) {
 			t.Errorf("%s: hosts %q, want %q", in, f.Hosts, want)
-		}
-	}
-}
-
-// TestMayHoldTab checks the 8-bytes-at-a-time test for a tab, an LF or a
-// CR against a byte at a time, at every place in strings of up to 24
-// bytes, beside ASCII and beside bytes of 0x80 or more.
-func TestMayHoldTab(t *testing.T) {
-	for n := range 25 {
-		for _, fill := range []byte{'a', 0x0e, 0x7f, 0xc3, 0xff} {
-			b := []byte(strings.Repeat(string([]byte{fill}), n))
-			if fill < 0x80 && mayHoldTab(string(b)) {
-				t.Errorf("%q: holds a tab, it says", b)
-			}
-			for i := range n {
-				for _, c := range []byte{'\t', '\n', '\r', 0x0d, 0} {
-					b[i] = c
-					if !mayHoldTab(string(b)) {
-						t.Errorf("%q: holds no tab, it says", b)
-					}
-					b[i] = fill
-				}
-			}
 		}
 	}
 }

@@ -157,9 +157,8 @@ func (r *Writer) preloadScan(d Decision, css, tagName string) Decision {
 		// "@import\x00 url", JavaScript on and off, and nothing when the
 		// NUL was anywhere else that was tried (a generated Chromium test,
 		// 2026-12-05; testdata/adversarial.txt): read again without the
-		// NULs, erring towards more, and without any U+FFFD, which an HTML
-		// parser reads a NUL there as (rewrite's oracle, x/net/html, sees
-		// no NUL).
+		// NULs, erring towards more, and without any U+FFFD: x/net/html,
+		// the rewriter's oracle, gives a NUL in foreign content as one.
 		urls, ok = preloadScanURLs(nulls.Replace(css), urls)
 	}
 	r.scanURLs = urls

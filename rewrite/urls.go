@@ -205,13 +205,16 @@ func trimC0Space(s string) string {
 // tabNewline strips the tabs and newlines a URL parser ignores.
 var tabNewline = strings.NewReplacer("\t", "", "\n", "", "\r", "")
 
+// isSchemeByte reports whether c may be part of a URL's scheme.
+func isSchemeByte(c byte) bool { return isAlnum(c) || c == '+' || c == '-' || c == '.' }
+
 // splitScheme returns the lower-case scheme of s and the rest, if s has one.
 func splitScheme(s string) (scheme, rest string, ok bool) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case isASCIIAlpha(c):
-		case i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'):
+		case i > 0 && isSchemeByte(c):
 		case i > 0 && c == ':':
 			return strings.ToLower(s[:i]), s[i+1:], true
 		default:
@@ -270,12 +273,14 @@ func resolveInto(dst, base *url.URL, ref string) error {
 
 func hasTabOrNewline(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= '\r' && (c == '\t' || c == '\n' || c == '\r') {
+		if c := s[i]; c <= '\r' && isTabNewline(c) {
 			return true
 		}
 	}
 	return false
 }
+
+func isTabNewline(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 

@@ -1821,7 +1821,7 @@ func (r *Writer) startTag(raw []byte) {
 					// document's first base for all: unless the policy
 					// keeps its URL, it loses its href (element), and the
 					// page stays the base.
-					if late := r.urlSeen && !r.pageHost(u.Host); late && !r.opts.ReportOnly && r.decideURL(KindImage, "base", u.String()).Action != Keep {
+					if r.urlSeen && !r.keepsBase(u) {
 						r.lateBase = true
 						r.stats.failClosed(FailAmbiguous)
 					} else {
@@ -4134,7 +4134,7 @@ func (r *Writer) noscriptBaseHref(t *tag) {
 		return
 	}
 	u, err := ResolveURL(r.opts.PageURL, decodeAttr(v))
-	if err != nil || u.Host == "" || r.pageHost(u.Host) || r.opts.ReportOnly || r.decideURL(KindImage, "base", u.String()).Action == Keep {
+	if err != nil || u.Host == "" || r.keepsBase(u) {
 		// The first base with an href is the document's, even one whose
 		// URL a browser cannot use: later ones are not.
 		r.noscriptBase = false
@@ -4142,6 +4142,14 @@ func (r *Writer) noscriptBaseHref(t *tag) {
 	}
 	r.lateBase = true
 	r.stats.failClosed(FailAmbiguous)
+}
+
+// keepsBase reports whether a base at u may keep its href where the
+// rewriter reads the page against another base (a late base, a
+// noscript's): u is on the page's host, the policy keeps its URL, or
+// nothing is changed (report only).
+func (r *Writer) keepsBase(u *url.URL) bool {
+	return r.pageHost(u.Host) || r.opts.ReportOnly || r.decideURL(KindImage, "base", u.String()).Action == Keep
 }
 
 // maxNest is how deep documents inside the page (an iframe's srcdoc, a
