@@ -52,7 +52,8 @@ func expandRow(row, host string) string {
 // link the visitor follows.
 var metaRefresh = regexp.MustCompile(`(?i)http-equiv=["']?refresh`)
 
-// rowPages serves rows of markup, each as a page of its own (/in/<n>),
+// rowPages serves rows of markup, each as a page of its own (/in/<n>,
+// with the headers its first lines name: rowHeader),
 // rowsPerPage of them to a page of frames (/frames/<k>), from an upstream
 // behind Caddy + firstparty, where a list makes tracker.example
 // advertising and every other third party is unknown to the policy
@@ -67,6 +68,11 @@ type rowPages struct {
 
 const rowsPerPage = 100
 
+// rowHeader begins each of a row's first lines that is a response
+// header ("header:Link: <…>; rel=preload"), which the upstream sends as
+// one, before the rest of the row as the body.
+const rowHeader = "header:"
+
 // rowHost matches the host a row names, as the stub reports a request
 // ("h/path") or a connection ("h:port").
 var rowHost = regexp.MustCompile(`^i(\d+)\.tracker\.example\.?($|[:/])`)
@@ -76,7 +82,17 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
 			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
-				fmt.Fprint(w, inputs[k])
+				body := inputs[k]
+				for {
+					h, rest, ok := strings.Cut(body, "\n")
+					name, value, isHeader := strings.Cut(strings.TrimPrefix(h, rowHeader), ": ")
+					if !ok || !strings.HasPrefix(h, rowHeader) || !isHeader {
+						break
+					}
+					w.Header().Add(name, value)
+					body = rest
+				}
+				fmt.Fprint(w, body)
 				return
 			}
 		}
@@ -126,6 +142,36 @@ func (p *rowPages) load(t *testing.T, ctx context.Context, k int) {
 // off, and reports each contact the stub saw with a third party within
 // settle of a page's load: a row's tracker as that row's error.
 func (p *rowPages) noContact(t *testing.T, js bool, settle time.Duration) {
+	ctx := p.browser(t, js)
+	for k := 0; k < len(p.inputs); k += rowsPerPage {
+		p.e.stub.reset()
+		p.load(t, ctx, k)
+		time.Sleep(settle)
+		p.contacts(t, fmt.Sprintf("rows %d–%d", k, min(k+rowsPerPage, len(p.inputs))-1))
+	}
+}
+
+// noContactTop is noContact for the rows ks, each loaded as the page
+// itself, not in a frame: Chromium reads a Speculation-Rules header
+// only on the page (it fetched the rule set a page's header named, and
+// none a frame's).
+func (p *rowPages) noContactTop(t *testing.T, js bool, settle time.Duration, ks []int) {
+	ctx := p.browser(t, js)
+	for _, k := range ks {
+		p.e.stub.reset()
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/in/%d", p.e.base, k)))
+		cancel()
+		if err != nil {
+			t.Fatalf("row %d: %v", k, err)
+		}
+		time.Sleep(settle)
+		p.contacts(t, fmt.Sprintf("row %d", k))
+	}
+}
+
+// browser starts a browser for t with JavaScript on or off.
+func (p *rowPages) browser(t *testing.T, js bool) context.Context {
 	e := p.e
 	e.t = t
 	ctx := e.browser(1280, 800, false)
@@ -133,22 +179,23 @@ func (p *rowPages) noContact(t *testing.T, js bool, settle time.Duration) {
 		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js})
 		return err
 	}))
-	for k := 0; k < len(p.inputs); k += rowsPerPage {
-		e.stub.reset()
-		p.load(t, ctx, k)
-		time.Sleep(settle)
-		conns, reqs := e.stub.seen()
-		for _, c := range append(conns, reqs...) {
-			host := c // a request's "h/path", a connection's "tls h"
-			if _, h, ok := strings.Cut(c, " "); ok {
-				host = h
-			}
-			if m := rowHost.FindStringSubmatch(host); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				t.Errorf("row %q reached %s", p.inputs[n], c)
-			} else {
-				t.Errorf("rows %d–%d: %s was contacted", k, min(k+rowsPerPage, len(p.inputs))-1, c)
-			}
+	return ctx
+}
+
+// contacts reports each contact the stub saw with a third party: a
+// row's tracker as that row's error, any other as what's.
+func (p *rowPages) contacts(t *testing.T, what string) {
+	conns, reqs := p.e.stub.seen()
+	for _, c := range append(conns, reqs...) {
+		host := c // a request's "h/path", a connection's "tls h"
+		if _, h, ok := strings.Cut(c, " "); ok {
+			host = h
+		}
+		if m := rowHost.FindStringSubmatch(host); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			t.Errorf("row %q reached %s", p.inputs[n], c)
+		} else {
+			t.Errorf("%s: %s was contacted", what, c)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"html"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -21,6 +22,14 @@ import (
 // and a base in a noscript. Six parts were added after them (image-set,
 // @font-face, CSS url() properties, a data: frame, a preload's
 // imagesrcset, document.write); 6,000 rows with them reached nothing.
+// Then five more and the response headers (genHeader): an SVG animation
+// of an href, srcdoc in srcdoc, scripts' other fetches, a style in SVG
+// with a character reference, and Link, Speculation-Rules and CSP
+// report-uri headers. Their first runs found a Link header's imagesrcset,
+// which FilterLinkHeader did not read, and an HTML image's or script's
+// href inside an svg (in a foreignObject, a desc), which Chromium's
+// preload scanner reads as an SVG one's; the HTML image and script with
+// an href were then added as a part of their own.
 
 // genURL writes a URL to host and path in one of the forms a URL parser
 // reads as naming the host.
@@ -230,6 +239,86 @@ var genParts = []func(r *rand.Rand, u, a func(string) string) string{
 	func(_ *rand.Rand, u, a func(string) string) string {
 		return `<script>document.write('<img src="` + genJS(u("/p.gif")) + `">')</script>`
 	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// An SVG animation that sets an element's href: Chromium loads
+		// what it sets, with or without JavaScript.
+		el := []string{"image width=9 height=9", "use", "feImage"}[r.IntN(3)]
+		name := []string{"href", "xlink:href"}[r.IntN(2)]
+		anim := []string{"set attributeName=" + name + " to=" + a(u("/p.gif")),
+			"animate attributeName=" + name + " values=" + a(u("/p.gif")+";/a.png") + " dur=1s",
+			"animate attributeName=" + name + " from=/a.png to=" + a(u("/p.gif")) + " dur=1s"}[r.IntN(3)]
+		tag := strings.Fields(el)[0]
+		if tag == "feImage" {
+			return "<svg><filter id=f><feImage><" + anim + " /></feImage></filter><rect filter=url(#f) width=9 height=9 /></svg>"
+		}
+		return "<svg><" + el + "><" + anim + " /></" + tag + "></svg>"
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// srcdoc in srcdoc, each level's markup escaped into the next.
+		s := "<img src=" + strings.ReplaceAll(u("/p.gif"), " ", "") + ">"
+		if r.IntN(2) == 0 {
+			s = "<script src=" + strings.ReplaceAll(u("/a.js"), " ", "") + "></script>"
+		}
+		for range 2 + r.IntN(2) {
+			s = `<iframe srcdoc="` + html.EscapeString(s) + `"></iframe>`
+		}
+		return s
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		call := []string{"import", "navigator.sendBeacon", "new Worker", "new EventSource"}[r.IntN(4)]
+		return "<script>" + call + `("` + genJS(u("/x.js")) + `")</script>`
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// SVG references the rewriter leaves: an href of an element's
+		// in the same document, which Chromium does not fetch.
+		if r.IntN(2) == 0 {
+			return "<svg><text><textPath href=" + a(u("/p.svg#p")) + ">x</textPath></text></svg>"
+		}
+		return "<svg><circle r=2><animateMotion dur=1s><mpath href=" + a(u("/p.svg#p")) + " /></animateMotion></circle></svg>"
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// An HTML image or script with an href: nothing to the element,
+		// an SVG one's URL to Chromium's preload scanner inside an svg.
+		switch r.IntN(4) {
+		case 0:
+			return "<image href=" + a(u("/p.gif")) + ">"
+		case 1:
+			return "<image src=/a.png xlink:href=" + a(u("/p.gif")) + ">"
+		case 2:
+			return "<script href=" + a(u("/a.js")) + "></script>"
+		}
+		return "<script type=text/plain xlink:href=" + a(u("/a.js")) + "></script>"
+	},
+	func(_ *rand.Rand, u, a func(string) string) string {
+		// Foreign content's text decodes character references.
+		return "<svg><style>@import url(" + strings.Replace(u("/s.css"), ":", "&#58;", 1) + ");</style></svg>"
+	},
+}
+
+// genHeader writes response headers that name a URL of u's (rowHeader
+// lines), and what the body needs for the browser to use them.
+func genHeader(r *rand.Rand, u func(string) string) string {
+	v := func(path string) string { return strings.ReplaceAll(strings.TrimSpace(u(path)), "\n", "") }
+	switch r.IntN(6) {
+	case 0, 1:
+		rels := []string{"preconnect", "dns-prefetch", "preload", "modulepreload", "prefetch", "prerender", "stylesheet", "icon", "compression-dictionary", "preload prefetch"}
+		rel := rels[r.IntN(len(rels))]
+		rel = []string{"; rel=" + rel, `; rel="` + rel + `"`, ";REL=" + strings.ToUpper(rel), `; title="a, b"; rel=` + rel, "; rel=" + rel + "; rel=icon"}[r.IntN(5)]
+		as := []string{"", "; as=script", "; as=image", "; as=style", "; as=font; crossorigin", "; as=fetch"}[r.IntN(6)]
+		link := "<" + v("/x") + ">" + rel + as
+		if r.IntN(3) == 0 {
+			link = "</a.css>; rel=preload; as=style, " + link
+		}
+		return rowHeader + "Link: " + link + "\n"
+	case 2:
+		set := []string{`"` + v("/p.gif") + ` 1x"`, v("/p.gif"), `"/a.png 1x, ` + v("/p.gif") + ` 2x"`, `"` + v("/p.gif") + ` 600w"; imagesizes=100vw`}[r.IntN(4)]
+		return rowHeader + "Link: </a.png>; rel=preload; as=image; imagesrcset=" + set + "\n"
+	case 3:
+		return rowHeader + `Speculation-Rules: "` + v("/rules.json") + `"` + "\n"
+	case 4:
+		return rowHeader + "Content-Security-Policy: script-src 'none'; report-uri " + v("/r") + "\n<script>1</script>"
+	}
+	return rowHeader + "Content-Security-Policy-Report-Only: img-src 'none'; report-uri " + v("/r") + "\n<img src=/a.png>"
 }
 
 // genOpen and genClose are the contexts a part is put in, and the tags
@@ -248,13 +337,16 @@ var (
 // then a closing tag after each.
 func genRow(r *rand.Rand, host string) string {
 	var b strings.Builder
+	u := func(path string) string { return genURL(r, host, path) }
+	if r.IntN(6) == 0 {
+		b.WriteString(genHeader(r, u))
+	}
 	if r.IntN(3) == 0 {
 		b.WriteString("<!doctype html>")
 	}
 	for range r.IntN(3) {
 		b.WriteString(genOpen[r.IntN(len(genOpen))])
 	}
-	u := func(path string) string { return genURL(r, host, path) }
 	a := func(v string) string { return genAttr(r, v) }
 	for range 1 + r.IntN(2) {
 		e := genParts[r.IntN(len(genParts))](r, u, a)
@@ -281,7 +373,9 @@ func genRow(r *rand.Rand, host string) string {
 // TestBrowserGenerated loads generated rows (genRow) in Chromium as the
 // adversarial rows are loaded (rowPages), deferred, with JavaScript off
 // and on: nothing may reach a row's tracker or any other third party.
-// The rows come from a fixed seed, so that a run is repeatable; to look
+// The rows with a Speculation-Rules header are loaded again each as the
+// page itself, where Chromium reads that header (noContactTop). The rows
+// come from a fixed seed, so that a run is repeatable; to look
 // further, FP_GEN_SEED picks another seed and FP_GEN_ROWS how many (1,000
 // by default), and each failure names its row.
 func TestBrowserGenerated(t *testing.T) {
@@ -307,10 +401,17 @@ func TestBrowserGenerated(t *testing.T) {
 	}
 	t.Logf("%d rows from seed %d", rows, seed)
 	p := newRowPages(t, inputs)
+	var top []int // the rows with a Speculation-Rules header
+	for k, in := range inputs {
+		if strings.HasPrefix(in, rowHeader+"Speculation-Rules:") {
+			top = append(top, k)
+		}
+	}
 	for _, js := range []bool{false, true} {
 		t.Run(fmt.Sprintf("defer/js=%v", js), func(t *testing.T) {
 			p.serve("defer")
 			p.noContact(t, js, 500*time.Millisecond)
+			p.noContactTop(t, js, 200*time.Millisecond, top)
 		})
 	}
 }

@@ -15,13 +15,27 @@ import (
 // were dropped. Decisions are counted in st, which may be nil.
 func FilterLinkHeader(values []string, page *url.URL, p Policy, st *Stats) (kept []string, dropped int) {
 	return filterMembers(values, p, st, func(link string, st *Stats) bool {
-		target, rel, ok := parseLink(link)
+		target, rel, srcset, ok := parseLink(link)
 		if !ok {
 			st.failClosed(FailUnparsableLink)
 			return false
 		}
 		kind, loads := linkKind(rel)
-		return !loads || !headerURLHeld(target, kind, "link", page, p, st)
+		if !loads {
+			return true
+		}
+		if headerURLHeld(target, kind, "link", page, p, st) {
+			return false
+		}
+		// A preload's imagesrcset: Chromium loads a candidate of it in
+		// place of the target (found by a generated Chromium test,
+		// 2026-12-05). Each URL is decided, as an <img srcset>'s are.
+		for _, u := range srcsetURLs(srcset, nil, false) {
+			if headerURLHeld(u, kind, "link", page, p, st) {
+				return false
+			}
+		}
+		return true
 	})
 }
 
@@ -103,24 +117,82 @@ func splitLinks(v string) []string {
 	return out
 }
 
-// parseLink reads "<target>; param=value; …" and returns the target and
-// the rel parameter.
-func parseLink(link string) (target, rel string, ok bool) {
+// parseLink reads "<target>; param=value; …" and returns the target, the
+// rel parameter and the imagesrcset one, unquoted: when a link has more
+// than one, all of their values, the rels space-separated and the
+// srcsets comma-separated, so that a reader taking any of them loads
+// nothing the filter did not decide. A quoted value may hold ';' and
+// commas; when the parameters hold a quote, they are also read split at
+// every ';', as a reader that took quotes otherwise would.
+func parseLink(link string) (target, rel, srcset string, ok bool) {
 	if !strings.HasPrefix(link, "<") {
-		return "", "", false
+		return "", "", "", false
 	}
 	end := strings.IndexByte(link, '>')
 	if end < 0 {
-		return "", "", false
+		return "", "", "", false
 	}
 	target = link[1:end]
-	for _, param := range strings.Split(link[end+1:], ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
-		if strings.EqualFold(strings.TrimSpace(k), "rel") && rel == "" {
-			rel = strings.Trim(strings.TrimSpace(v), `"`)
+	read := func(param string) {
+		k, v, _ := strings.Cut(param, "=")
+		switch k = strings.TrimSpace(k); {
+		case strings.EqualFold(k, "rel"):
+			rel += " " + unquoteParam(strings.TrimSpace(v))
+		case strings.EqualFold(k, "imagesrcset"):
+			srcset += ", " + unquoteParam(strings.TrimSpace(v))
 		}
 	}
-	return target, rel, true
+	params := link[end+1:]
+	for rest := params; rest != ""; {
+		var param string
+		param, rest = cutParam(rest)
+		read(param)
+	}
+	if strings.IndexByte(params, '"') >= 0 {
+		// For a reader that takes quotes otherwise (one left open, a
+		// ';' inside), the parameters split at every ';' too.
+		for param := range strings.SplitSeq(params, ";") {
+			read(param)
+		}
+	}
+	return target, rel, srcset, true
+}
+
+// cutParam returns the text before the first ';' of s outside a quoted
+// string, and the text after it.
+func cutParam(s string) (param, rest string) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case c == ';' && !inQuote:
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// unquoteParam gives a parameter's value: a quoted string without its
+// quotes and escapes, anything else as it is.
+func unquoteParam(v string) string {
+	if len(v) < 2 || v[0] != '"' {
+		return v
+	}
+	v = strings.TrimSuffix(v[1:], `"`)
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }
 
 // headerURLHeld decides the URL target of a response header, of kind and

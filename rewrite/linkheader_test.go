@@ -23,6 +23,19 @@ func TestFilterLinkHeader(t *testing.T) {
 		// A style sheet in a data: URL loads what it names; a header's
 		// is not read, so it goes. A data: icon loads nothing more.
 		{[]string{`<data:text/css,a{color:red}>; rel=stylesheet`, `<data:image/png;base64,AAAA>; rel=icon`}, []string{`<data:image/png;base64,AAAA>; rel=icon`}, 1},
+		// A preload's imagesrcset loads in place of its target.
+		{[]string{`</a.png>; rel=preload; as=image; imagesrcset="/b.png 1x, https://tracker.example/p.gif 2x"; imagesizes=100vw`}, nil, 1},
+		{[]string{`</a.png>; rel=preload; as=image; imagesrcset=//TRACKER.example/p.gif, </b.png>; rel=preload; as=image; imagesrcset="/c.png 1x, /d.png 2x"`},
+			[]string{`</b.png>; rel=preload; as=image; imagesrcset="/c.png 1x, /d.png 2x"`}, 1},
+		{[]string{`</a.png>; rel=preload; imagesrcset="/b.png 1x"; imagesrcset=https://tracker.example/p.gif`}, nil, 1},
+		{[]string{`</a.png>; rel=preload; as=image; imagesrcset="https://tracker.example/p.gif 1x"`, `</a.png>; rel=author; imagesrcset="https://tracker.example/p.gif 1x"`},
+			[]string{`</a.png>; rel=author; imagesrcset="https://tracker.example/p.gif 1x"`}, 1},
+		// Quoted values hold ';' and escapes; every rel counts.
+		{[]string{`</a.png>; title="x;rel=author"; rel=preload; imagesrcset="https:\/\/tracker.example/p.gif"`}, nil, 1},
+		{[]string{`<https://tracker.example/p.gif>; rel=author; rel=preload`}, nil, 1},
+		{[]string{`<https://tracker.example/p.gif>; rel="pre\load"`}, nil, 1},
+		{[]string{`<https://tracker.example/p.gif>; title="x; rel=preload`}, nil, 1},
+		{[]string{`</a.png>; title="a;imagesrcset=//tracker.example/p.gif"; rel=preload`}, nil, 1},
 	} {
 		got, n := FilterLinkHeader(c.in, pageURL, p, nil)
 		if !slices.Equal(got, c.want) || n != c.dropped {

@@ -102,6 +102,7 @@ func FuzzHeaderFilters(f *testing.F) {
 		`{"group":"a","endpoints":[{"url":"/r"}]}, {"endpoints":[{"URL":"//tracker.example"}]}`,
 		`img-src 'self'; report-uri /a https://tracker.example/b, report-uri //tracker.example; script-src 'none'`,
 		`</a.css>; rel=preload, <https://tracker.example>; rel=preconnect`,
+		`</a.png>; rel=preload; as=image; imagesrcset="/b.png 1x, https://tracker.example/p.gif 2x"; title="x;y"`,
 		`"/rules.json", "https://tracker.example/r.json"`,
 	} {
 		f.Add(s)

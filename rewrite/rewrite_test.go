@@ -1868,6 +1868,47 @@ func TestSVGURLs(t *testing.T) {
 	}
 }
 
+// TestScannerHrefs pins the href and xlink:href of an HTML image or
+// script (scannerHrefs), which Chromium's preload scanner fetched inside
+// an svg's foreignObject or desc: a tracker's is dropped whether the
+// policy defers or removes it, counted as removed, and the element is
+// decided without it (its own src stays, a script runs as it would);
+// the page's own, a tracker's in report-only mode and an SVG image's
+// (held, as the element's URL) are left to the usual rules.
+func TestScannerHrefs(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		a              Action
+		report         bool
+		removed        int
+	}{
+		{"an image in a foreignObject", `<svg><foreignObject><image src="/a.png" href="https://tracker.example/p.gif"></svg>`,
+			`<svg><foreignObject><image src="/a.png" ></svg>`, Defer, false, 1},
+		{"removed the same", `<svg><desc><image xlink:href=//tracker.example/p.gif/></svg>`, `<svg><desc><image ></svg>`, Remove, false, 1},
+		{"both", `<image href="https://tracker.example/a"xlink:href='//tracker.example/b' alt=x>`, `<image  alt=x>`, Defer, false, 2},
+		{"a script of any type", `<svg><foreignObject><script type=text/plain href=https://tracker.example/a.js>x</script></svg>`,
+			`<svg><foreignObject><script type=text/plain >x</script></svg>`, Defer, false, 1},
+		{"a script that runs", `<script href="//tracker.example/a.js" src="/own.js"></script>`, `<script  src="/own.js"></script>`, Defer, false, 1},
+		{"the page's own", `<svg><desc><image href="/p.gif"><script xlink:href=/a.js></script></svg>`,
+			`<svg><desc><image href="/p.gif"><script xlink:href=/a.js></script></svg>`, Defer, false, 0},
+		{"report only", `<svg><foreignObject><image href="https://tracker.example/p.gif"></svg>`,
+			`<svg><foreignObject><image href="https://tracker.example/p.gif"></svg>`, Defer, true, 0},
+		{"an SVG image is the element's URL", `<svg><image href="https://tracker.example/p.gif"/></svg>`,
+			`<svg><image data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-href="https://tracker.example/p.gif" /></svg>`, Defer, false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st := rewriteStats(t, tc.in, Options{Policy: trackerPolicy(tc.a), Token: "tok", ReportOnly: tc.report})
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if n := st.Actions[Remove]; int(n) != tc.removed {
+				t.Errorf("%d counted as removed, want %d", n, tc.removed)
+			}
+		})
+	}
+}
+
 // TestOwnAttrs pins how a script's or a style's own held attributes are
 // written (ownAttrs): deferred, a script is held whole with them under
 // data-fp-NAME, and a style's neutralised twin goes without them while

@@ -212,7 +212,10 @@ type Writer struct {
 	// tagHeld are the held attributes of the current script or style
 	// start tag (ownAttrs), decided when it was read, and tagHeldD the
 	// strongest of those deferred.
-	tagHeld  []heldAttr
+	tagHeld []heldAttr
+	// fixed holds the current start tag when scannerHrefs has dropped
+	// attributes from it.
+	fixed    []byte
 	tagHeldD Decision
 	nested   *Writer
 	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
@@ -1783,6 +1786,9 @@ func (r *Writer) startTag(raw []byte) {
 		return
 	}
 	name := t.name
+	if (name == "image" || name == "script") && r.opts.Policy != nil {
+		r.scannerHrefs(t)
+	}
 	if name == "image" {
 		name = "img"
 	}
@@ -1902,6 +1908,51 @@ func (t *tag) vector(vs []vector, attr string, k Kind, list byte) []vector {
 		vs = append(vs, vector{attr: i, kind: k, list: list})
 	}
 	return vs
+}
+
+// scannerHrefs decides the href and xlink:href attributes of t, an HTML
+// image or script start tag, and drops from t those whose URLs the
+// policy defers or removes. The element reads neither (an <image> becomes
+// an <img>, which loads its src; an HTML script runs its src or its
+// text), but Chromium's preload scanner, inside an svg element it saw
+// open, reads an <image> or a <script> as SVG's and fetches its href:
+// <svg><foreignObject><image href> and <svg><desc><image xlink:href>
+// reached the vendor, and a script's href with JavaScript on, whatever
+// its type (found by a generated Chromium test, 2026-12-05). As the
+// element never loads them, they are dropped whatever the action, and
+// counted as removed; the element is then decided as it would be
+// without them. In report-only mode they are counted and kept.
+func (r *Writer) scannerHrefs(t *tag) {
+	kind := KindImage
+	if t.name == "script" {
+		kind = KindScript
+	}
+	out, last := r.fixed[:0], 0
+	for i := range t.attrs {
+		a := &t.attrs[i]
+		if a.valStart < 0 || a.name != "href" && a.name != "xlink:href" {
+			continue
+		}
+		r.urls = urlsOf(decodeAttr(t.raw[a.valStart:a.valEnd]), 0, r.urls[:0], r.baseSet)
+		var best Decision
+		for _, u := range r.urls {
+			best = stronger(best, r.decideURL(kind, t.name, u))
+		}
+		if best.Action >= Defer && !r.opts.ReportOnly {
+			best.Action = Remove
+			out = append(out, t.raw[last:a.start]...)
+			last = int(a.end)
+		}
+		r.record(kind, &best)
+	}
+	if last == 0 {
+		return
+	}
+	out = append(out, t.raw[last:]...)
+	r.fixed = out
+	r.scan.ok = false // it described the tag as it came
+	parseTagName(t, out, &r.names)
+	parseAttrsFrom(t, &r.names, &r.scan)
 }
 
 // vectors lists the URL-bearing attributes of an HTML element.
