@@ -152,9 +152,9 @@ func (p *rowPages) noContact(t *testing.T, js bool, settle time.Duration) {
 }
 
 // noContactTop is noContact for the rows ks, each loaded as the page
-// itself, not in a frame: Chromium reads a Speculation-Rules header
-// only on the page (it fetched the rule set a page's header named, and
-// none a frame's).
+// itself, not in a frame: Chromium reads speculation rules only on the
+// page (it fetched the rule set a page's Speculation-Rules header named
+// and a page's list rule's URLs, and nothing a frame's named).
 func (p *rowPages) noContactTop(t *testing.T, js bool, settle time.Duration, ks []int) {
 	ctx := p.browser(t, js)
 	for _, k := range ks {

@@ -29,7 +29,9 @@ import (
 // which FilterLinkHeader did not read, and an HTML image's or script's
 // href inside an svg (in a foreignObject, a desc), which Chromium's
 // preload scanner reads as an SVG one's; the HTML image and script with
-// an href were then added as a part of their own.
+// an href were then added as a part of their own, and so were documents
+// and scripts in data: and javascript: URLs, speculation rules that match
+// the page's links, and more CSS that loads.
 
 // genURL writes a URL to host and path in one of the forms a URL parser
 // reads as naming the host.
@@ -277,6 +279,41 @@ var genParts = []func(r *rand.Rand, u, a func(string) string) string{
 		return "<svg><circle r=2><animateMotion dur=1s><mpath href=" + a(u("/p.svg#p")) + " /></animateMotion></circle></svg>"
 	},
 	func(r *rand.Rand, u, a func(string) string) string {
+		// Documents and scripts in URLs: data: and javascript:.
+		v := strings.ReplaceAll(u("/p.gif"), " ", "")
+		switch r.IntN(5) {
+		case 0:
+			return "<script src=" + a("data:text/javascript,fetch('"+genJS(v)+"')") + "></script>"
+		case 1:
+			return "<iframe src=" + a("javascript:'<img src="+genJS(v)+">'") + "></iframe>"
+		case 2:
+			return "<object data=" + a("data:text/html,<img src="+v+">") + "></object>"
+		case 3:
+			return "<iframe src=" + a("data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg'><image href='"+v+"' width='9' height='9'/></svg>") + "></iframe>"
+		}
+		return "<embed type=image/svg+xml src=" + a("data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'><image xlink:href='"+v+"' width='9' height='9'/></svg>") + ">"
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// A speculation rule that matches the page's links, and a link to
+		// the tracker.
+		where := []string{`{"href_matches":"/*"}`, `{"href_matches":"*"}`, `{"not":{"href_matches":"/x"}}`, `{"selector_matches":"a"}`}[r.IntN(4)]
+		kind := []string{"prefetch", "prerender"}[r.IntN(2)]
+		return `<script type=speculationrules>{"` + kind + `":[{"where":` + where + `,"eagerness":"immediate"}]}</script><a href=` + a(u("/page")) + `>x</a>`
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// More CSS that loads: properties and an @import with layer and
+		// supports conditions.
+		if r.IntN(2) == 0 {
+			return "<style>@import url(" + u("/s.css") + ") layer(x) supports(display:grid);</style>"
+		}
+		css := []string{"shape-outside", "-webkit-mask-box-image", "-webkit-box-reflect:below 0", "border-image", "mask"}[r.IntN(5)]
+		sep := ":"
+		if strings.Contains(css, ":") {
+			sep = " "
+		}
+		return "<div style=" + a("float:left;width:9px;height:9px;"+css+sep+"url("+u("/p.gif")+")") + ">x</div>"
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
 		// An HTML image or script with an href: nothing to the element,
 		// an SVG one's URL to Chromium's preload scanner inside an svg.
 		switch r.IntN(4) {
@@ -373,8 +410,10 @@ func genRow(r *rand.Rand, host string) string {
 // TestBrowserGenerated loads generated rows (genRow) in Chromium as the
 // adversarial rows are loaded (rowPages), deferred, with JavaScript off
 // and on: nothing may reach a row's tracker or any other third party.
-// The rows with a Speculation-Rules header are loaded again each as the
-// page itself, where Chromium reads that header (noContactTop). The rows
+// The rows with speculation rules, in a Speculation-Rules header or a
+// script, are loaded again each as the page itself, where Chromium reads
+// them (noContactTop: it fetched a header's rule set and a list rule's
+// URLs there, and nothing from a frame's). The rows
 // come from a fixed seed, so that a run is repeatable; to look
 // further, FP_GEN_SEED picks another seed and FP_GEN_ROWS how many (1,000
 // by default), and each failure names its row.
@@ -401,9 +440,9 @@ func TestBrowserGenerated(t *testing.T) {
 	}
 	t.Logf("%d rows from seed %d", rows, seed)
 	p := newRowPages(t, inputs)
-	var top []int // the rows with a Speculation-Rules header
+	var top []int // the rows with speculation rules, in a header or a script
 	for k, in := range inputs {
-		if strings.HasPrefix(in, rowHeader+"Speculation-Rules:") {
+		if strings.HasPrefix(in, rowHeader+"Speculation-Rules:") || strings.Contains(in, "type=speculationrules") {
 			top = append(top, k)
 		}
 	}
