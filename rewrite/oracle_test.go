@@ -670,11 +670,11 @@ func preloadImports(css string) (urls []string) {
 		// A semicolon there ends a rule with no value, and the scanner
 		// starts again: Chromium 156 fetched nothing for "@import  ;00"
 		// under a base on the tracker (a fuzz input, 2026-12-05).
-		// A brace ends the scan.
 		if strings.HasPrefix(s, ";") {
 			s = s[1:]
 			continue
 		}
+		// A brace ends the scan, as in preloadScanURLs.
 		if strings.HasPrefix(s, "{") {
 			return urls
 		}
