@@ -53,8 +53,8 @@ func expandRow(row, host string) string {
 var metaRefresh = regexp.MustCompile(`(?i)http-equiv=["']?refresh`)
 
 // rowPages serves rows of markup, each as a page of its own (/in/<n>,
-// with the headers its first lines name: rowHeader),
-// rowsPerPage of them to a page of frames (/frames/<k>), from an upstream
+// with the headers its first lines name: rowHeader), and rowsPerPage of
+// them to a page of frames (/frames/<k>), from an upstream
 // behind Caddy + firstparty, where a list makes tracker.example
 // advertising and every other third party is unknown to the policy
 // (deferred). Row n names its tracker i<n>.tracker.example, so a contact
@@ -64,7 +64,16 @@ type rowPages struct {
 	inputs []string
 	list   string
 	up     string // the upstream's address
+	// top are the rows loaded again each as the page itself: those with
+	// speculation rules, which Chromium reads only there (it fetched the
+	// rule set a page's Speculation-Rules header named and a page's list
+	// rule's URLs, and nothing a frame's named).
+	top []int
 }
+
+// topSettle is how long noContact waits after each row it loads as the
+// page itself.
+const topSettle = 200 * time.Millisecond
 
 const rowsPerPage = 100
 
@@ -84,9 +93,10 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
 				body := inputs[k]
 				for {
-					h, rest, ok := strings.Cut(body, "\n")
-					name, value, isHeader := strings.Cut(strings.TrimPrefix(h, rowHeader), ": ")
-					if !ok || !strings.HasPrefix(h, rowHeader) || !isHeader {
+					line, rest, ok := strings.Cut(body, "\n")
+					h, isHeader := strings.CutPrefix(line, rowHeader)
+					name, value, hasColon := strings.Cut(h, ": ")
+					if !ok || !isHeader || !hasColon {
 						break
 					}
 					w.Header().Add(name, value)
@@ -114,8 +124,18 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 	}
 	e := newBrowserEnv(t, "unknown defer")
 	e.timeout = 5 * time.Minute
-	return &rowPages{e: e, inputs: inputs, list: list, up: up.Listener.Addr().String()}
+	p := &rowPages{e: e, inputs: inputs, list: list, up: up.Listener.Addr().String()}
+	for k, in := range inputs {
+		if speculationRules.MatchString(in) {
+			p.top = append(p.top, k)
+		}
+	}
+	return p
 }
+
+// speculationRules matches a row with speculation rules, in a
+// Speculation-Rules header or a script.
+var speculationRules = regexp.MustCompile(`(?i)speculation-?rules`)
 
 // serve has Caddy take the list's category to action.
 func (p *rowPages) serve(action string) {
@@ -131,41 +151,39 @@ func (p *rowPages) serve(action string) {
 
 // load navigates to the page of rows k to k+rowsPerPage.
 func (p *rowPages) load(t *testing.T, ctx context.Context, k int) {
+	p.navigate(t, ctx, fmt.Sprintf("/frames/%d", k), p.rows(k))
+}
+
+// rows names the rows of the page of frames k.
+func (p *rowPages) rows(k int) string {
+	return fmt.Sprintf("rows %d–%d", k, min(k+rowsPerPage, len(p.inputs))-1)
+}
+
+// navigate loads path, failing t with what on an error.
+func (p *rowPages) navigate(t *testing.T, ctx context.Context, path, what string) {
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/frames/%d", p.e.base, k))); err != nil {
-		t.Fatalf("rows %d–%d: %v", k, min(k+rowsPerPage, len(p.inputs))-1, err)
+	if err := chromedp.Do(pctx, chromedp.Navigate(p.e.base+path)); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
 // noContact loads every page of rows in a browser with JavaScript on or
-// off, and reports each contact the stub saw with a third party within
-// settle of a page's load: a row's tracker as that row's error.
+// off, then each of the top rows as the page itself, and reports each
+// contact the stub saw with a third party within settle of a page of
+// rows' load (topSettle of a row's): a row's tracker as that row's error.
 func (p *rowPages) noContact(t *testing.T, js bool, settle time.Duration) {
 	ctx := p.browser(t, js)
 	for k := 0; k < len(p.inputs); k += rowsPerPage {
 		p.e.stub.reset()
 		p.load(t, ctx, k)
 		time.Sleep(settle)
-		p.contacts(t, fmt.Sprintf("rows %d–%d", k, min(k+rowsPerPage, len(p.inputs))-1))
+		p.contacts(t, p.rows(k))
 	}
-}
-
-// noContactTop is noContact for the rows ks, each loaded as the page
-// itself, not in a frame: Chromium reads speculation rules only on the
-// page (it fetched the rule set a page's Speculation-Rules header named
-// and a page's list rule's URLs, and nothing a frame's named).
-func (p *rowPages) noContactTop(t *testing.T, js bool, settle time.Duration, ks []int) {
-	ctx := p.browser(t, js)
-	for _, k := range ks {
+	for _, k := range p.top {
 		p.e.stub.reset()
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := chromedp.Do(pctx, chromedp.Navigate(fmt.Sprintf("%s/in/%d", p.e.base, k)))
-		cancel()
-		if err != nil {
-			t.Fatalf("row %d: %v", k, err)
-		}
-		time.Sleep(settle)
+		p.navigate(t, ctx, fmt.Sprintf("/in/%d", k), fmt.Sprintf("row %d", k))
+		time.Sleep(topSettle)
 		p.contacts(t, fmt.Sprintf("row %d", k))
 	}
 }
@@ -209,7 +227,8 @@ func (p *rowPages) contacts(t *testing.T, what string) {
 // party is unknown to the policy and waits too. Nothing may reach any of
 // them: what x/net/html and the rewriter's models of Chromium (its preload
 // scanner) agree on, the browser must do. A row's frame is one of a
-// hundred on a page, which Chromium loads together.
+// hundred on a page, which Chromium loads together; a row with
+// speculation rules is loaded again as the page itself (rowPages.top).
 func TestBrowserAdversarial(t *testing.T) {
 	var inputs []string
 	for _, r := range adversarialRows(t) {

@@ -410,11 +410,9 @@ func genRow(r *rand.Rand, host string) string {
 // TestBrowserGenerated loads generated rows (genRow) in Chromium as the
 // adversarial rows are loaded (rowPages), deferred, with JavaScript off
 // and on: nothing may reach a row's tracker or any other third party.
-// The rows with speculation rules, in a Speculation-Rules header or a
-// script, are loaded again each as the page itself, where Chromium reads
-// them (noContactTop: it fetched a header's rule set and a list rule's
-// URLs there, and nothing from a frame's). The rows
-// come from a fixed seed, so that a run is repeatable; to look
+// The rows with speculation rules are loaded again each as the page
+// itself, where Chromium reads them (rowPages.top). The rows come from a
+// fixed seed, so that a run is repeatable; to look
 // further, FP_GEN_SEED picks another seed and FP_GEN_ROWS how many (1,000
 // by default), and each failure names its row.
 func TestBrowserGenerated(t *testing.T) {
@@ -440,17 +438,10 @@ func TestBrowserGenerated(t *testing.T) {
 	}
 	t.Logf("%d rows from seed %d", rows, seed)
 	p := newRowPages(t, inputs)
-	var top []int // the rows with speculation rules, in a header or a script
-	for k, in := range inputs {
-		if strings.HasPrefix(in, rowHeader+"Speculation-Rules:") || strings.Contains(in, "type=speculationrules") {
-			top = append(top, k)
-		}
-	}
 	for _, js := range []bool{false, true} {
 		t.Run(fmt.Sprintf("defer/js=%v", js), func(t *testing.T) {
 			p.serve("defer")
 			p.noContact(t, js, 500*time.Millisecond)
-			p.noContactTop(t, js, 200*time.Millisecond, top)
 		})
 	}
 }

@@ -492,7 +492,7 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 				// NUL (2026-12-05), which x/net/html gives as it came, or
 				// as U+FFFD in foreign content: read again without both.
 				text := scannedText(n)
-				for _, u := range append(preloadImports(text), preloadImports(strings.NewReplacer("\x00", "", "\uFFFD", "").Replace(text))...) {
+				for _, u := range append(preloadImports(text), preloadImports(nulls.Replace(text))...) {
 					if badURL(base, u) {
 						out = append(out, violation{n.Data + " @import (preload scanner)", u})
 					}

@@ -212,11 +212,11 @@ type Writer struct {
 	// tagHeld are the held attributes of the current script or style
 	// start tag (ownAttrs), decided when it was read, and tagHeldD the
 	// strongest of those deferred.
-	tagHeld []heldAttr
+	tagHeld  []heldAttr
+	tagHeldD Decision
 	// fixed holds the current start tag when scannerHrefs has dropped
 	// attributes from it.
 	fixed    []byte
-	tagHeldD Decision
 	nested   *Writer
 	spare    *Writer // a closed nested Writer, for the next (nestedWriter)
 	sink     sink    // the nested Writer's way into this one's output
@@ -1933,17 +1933,13 @@ func (r *Writer) scannerHrefs(t *tag) {
 		if a.valStart < 0 || a.name != "href" && a.name != "xlink:href" {
 			continue
 		}
-		r.urls = urlsOf(decodeAttr(t.raw[a.valStart:a.valEnd]), 0, r.urls[:0], r.baseSet)
-		var best Decision
-		for _, u := range r.urls {
-			best = stronger(best, r.decideURL(kind, t.name, u))
-		}
-		if best.Action >= Defer && !r.opts.ReportOnly {
-			best.Action = Remove
+		d := r.decideURL(kind, t.name, decodeAttr(t.raw[a.valStart:a.valEnd]))
+		if d.Action >= Defer && !r.opts.ReportOnly {
+			d.Action = Remove
 			out = append(out, t.raw[last:a.start]...)
 			last = int(a.end)
 		}
-		r.record(kind, &best)
+		r.record(kind, &d)
 	}
 	if last == 0 {
 		return
