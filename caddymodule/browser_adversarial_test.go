@@ -218,6 +218,76 @@ func (p *rowPages) contacts(t *testing.T, what string) {
 	}
 }
 
+// encodingRows write rows, for a tracker's host, in encodings a reader
+// of bytes gets wrong: pages and data: documents whose characters take an
+// ASCII byte (a backslash: 表 in Shift_JIS is 0x95 0x5C, 許 in Big5 0xB3
+// 0x5C), and data: documents in UTF-16. Each reached the vendor in
+// Chromium, deferred, before the rewriter read the encoding
+// (rewrite.Options.Encoding). They are written here, not in
+// testdata/adversarial.txt: the oracle there reads UTF-8 markup, and a
+// UTF-16 document's host is not text a row's T can stand for.
+var encodingRows = []func(host string) string{
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<script>x=\"\x95\x5c\";fetch(\"https://" + h + "/f\")//\"</script>"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=big5\n<script>x='\xb3\x5c';new Image().src='https://" + h + "/p.gif'//'</script>"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=gbk\n<script>x=`\x81\x5c`;fetch(`https://" + h + "/f`)//`</script>"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<p style=\"background:url(/a\x95\x5c), url(https://" + h + "/p.gif);width:9px;height:9px\">x</p>"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<style>p{background:url(\"/a\x95\x5c\"), url(https://" + h + "/p.gif)}</style><p>x</p>"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<img src=/a.png onerror=\"x='\x95\x5c';fetch('https://" + h + "/f')//'\">"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<iframe srcdoc=\"<script>x='\x95\x5c';fetch('https://" + h + "/f')//'</script>\"></iframe>"
+	},
+	func(h string) string {
+		return `<link rel=stylesheet href="data:text/css;charset=shift_jis,p{background:url('/a%95%5C'),url(https://` + h + `/p.gif)}"><p>x</p>`
+	},
+	func(h string) string {
+		return `<iframe src="data:text/html;charset=shift_jis,%3Cscript%3Ex='%95%5C';fetch('https://` + h + `/f')//'%3C/script%3E"></iframe>`
+	},
+	func(h string) string {
+		return `<iframe src="data:text/html,%3Cmeta%20charset=shift_jis%3E%3Cscript%3Ex='%95%5C';fetch('https://` + h + `/f')//'%3C/script%3E"></iframe>`
+	},
+	func(h string) string {
+		return `<iframe src="data:text/html;charset=utf-16le,` + utf16Percent("<img src=https://"+h+"/p.gif>", false, false) + `"></iframe>`
+	},
+	func(h string) string {
+		return `<iframe src="data:text/html,` + utf16Percent("<img src=https://"+h+"/p.gif>", false, true) + `"></iframe>`
+	},
+	func(h string) string {
+		return `<object data="data:text/html;charset=utf-16be,` + utf16Percent("<img src=https://"+h+"/p.gif>", true, false) + `"></object>`
+	},
+	func(h string) string {
+		return `<embed type=text/html src="data:text/html;charset=utf-16,` + utf16Percent("<img src=https://"+h+"/p.gif>", false, false) + `">`
+	},
+}
+
+// utf16Percent percent-encodes s (ASCII) as UTF-16, big-endian or not,
+// after a byte order mark or not.
+func utf16Percent(s string, be, bom bool) string {
+	var b strings.Builder
+	if bom {
+		b.WriteString(map[bool]string{false: "%FF%FE", true: "%FE%FF"}[be])
+	}
+	for _, c := range []byte(s) {
+		if be {
+			fmt.Fprintf(&b, "%%00%%%02X", c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X%%00", c)
+		}
+	}
+	return b.String()
+}
+
 // TestBrowserAdversarial loads each of the rewriter's adversarial rows
 // (testdata/adversarial.txt, the inputs its oracle, golang.org/x/net/html,
 // checks) in Chromium as a page of its own, through Caddy + firstparty,
@@ -235,6 +305,9 @@ func TestBrowserAdversarial(t *testing.T) {
 		if !metaRefresh.MatchString(r) {
 			inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 		}
+	}
+	for _, r := range encodingRows {
+		inputs = append(inputs, r(fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	p := newRowPages(t, inputs)
 	e := p.e

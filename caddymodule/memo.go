@@ -659,7 +659,7 @@ func (h *Handler) pageWriter(w io.Writer, opts rewrite.Options, req *http.Reques
 
 // memoKey is what the memo keeps a page under: its URL with the query as
 // asked for, less campaign and click parameters (pageQuery), and whether
-// its response's header carries a CSP nonce. The nonce itself is the
+// its response's header carries a CSP nonce, and the page's encoding. The nonce itself is the
 // response's own, as its token is (memoSecrets): a page with a new one on
 // every response is the same page.
 //
@@ -671,6 +671,11 @@ func memoKey(opts rewrite.Options, req *http.Request) string {
 	k := opts.PageURL.String() + "?" + pageQuery(req.URL.RawQuery) + "\x00"
 	if opts.Nonce != "" {
 		k += "nonce"
+	}
+	if opts.Encoding != "" {
+		// The header's charset, which the body need not repeat, decides
+		// how scripts and styles read (rewrite.Options.Encoding).
+		k += "\x00" + opts.Encoding
 	}
 	return k
 }

@@ -712,6 +712,7 @@ func TestMemoNonce(t *testing.T) {
 	preq := httptest.NewRequest("GET", "http://shop.example/p", nil)
 	popts := h.rewriteOptions(pageURL(preq))
 	popts.Nonce = "any"
+	popts.Encoding, _ = rewrite.DetectEncoding([]byte(page), "text/html") // as the handler found it
 	if _, ok := h.memo.lru.Get(memoKey(popts, preq)); !ok {
 		t.Error("the page with a nonce in its header was not kept")
 	}

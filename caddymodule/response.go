@@ -43,6 +43,8 @@ type responseWriter struct {
 	pending []byte
 	// first gathers the rewritten page's first bytes (firstWrite).
 	first *firstWrite
+	// encoding is the page's, as a browser finds it (rewrite.DetectEncoding).
+	encoding string
 }
 
 // firstWriteMin is the least a rewritten page's first write downstream
@@ -183,10 +185,12 @@ func (w *responseWriter) decide(first []byte) {
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
-			if name, ok := rewrite.DetectEncoding(first, htmlContentType(charset)); !ok {
+			name, ok := rewrite.DetectEncoding(first, htmlContentType(charset))
+			if !ok {
 				w.failClosed("encoding_" + name)
 				return
 			}
+			w.encoding = name
 		}
 	}
 	if !html {
@@ -236,6 +240,7 @@ func (w *responseWriter) decide(first []byte) {
 	}
 	opts := w.h.rewriteOptions(page)
 	opts.Nonce = nonce
+	opts.Encoding = w.encoding
 	w.first = &firstWrite{w: w.ResponseWriter}
 	w.rw = w.h.pageWriter(w.first, opts, w.req, hdr)
 }

@@ -10,10 +10,13 @@ const PrescanSize = 1024
 // do (golang.org/x/net/html/charset): a byte-order mark, then the charset
 // parameter of contentType, then a <meta> charset in head, then a guess.
 //
-// The rewriter reads bytes, which is exact for every ASCII-compatible
-// encoding: in UTF-8, the single-byte encodings, Shift_JIS, EUC-JP, GBK,
-// gb18030, Big5 and EUC-KR no byte below 0x40 (where '<', '>', quotes, '='
-// and '/' lie) is ever part of a multi-byte character. asciiCompatible is
+// The rewriter reads markup as bytes, which is exact for every
+// ASCII-compatible encoding: in UTF-8, the single-byte encodings,
+// Shift_JIS, EUC-JP, GBK, gb18030, Big5 and EUC-KR no byte below 0x40
+// (where '<', '>', quotes, '=' and '/' lie) is ever part of a multi-byte
+// character. Scripts and style sheets read more of ASCII: the name goes
+// in Options.Encoding, so that they are read as the browser decodes them
+// where a character takes an ASCII byte (encview.go). asciiCompatible is
 // false for the encodings where that fails: UTF-16 (by BOM or by header;
 // a <meta> that says UTF-16 means UTF-8, as in browsers), ISO-2022-JP, and
 // the replacement encoding (ISO-2022-KR, ISO-2022-CN, HZ-GB-2312). Such a

@@ -56,7 +56,14 @@ func (r *Writer) svgStyleAhead(raw, rest []byte, eof bool) bool {
 	case end < 0 || end > r.max || !clean:
 		r.svgStyle = svgStyle{set: true, failed: true}
 	default:
-		r.svgStyle = svgStyle{set: true, css: css, raw: string(rest[:end])}
+		raw := rest[:end]
+		if text, decoded := r.textOf(raw); decoded {
+			// As the browser decodes the page (textOf): the markup in it
+			// (comments, CDATA) is where it was, its bytes all ASCII.
+			raw = text
+			css, _, _ = svgSheet(text, true)
+		}
+		r.svgStyle = svgStyle{set: true, css: css, raw: string(raw)}
 	}
 	return true
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"golang.org/x/net/html/charset"
 )
 
 // DefaultMaxTokenSize is the default cap on a held token (a tag, or the
@@ -101,6 +103,12 @@ type Options struct {
 	// across the Writers that share it (see FactsCache). Nil lexes every
 	// script.
 	Facts *FactsCache
+	// Encoding is the page's character encoding, as DetectEncoding names
+	// it. On a page in Shift_JIS, Big5, GBK, gb18030 or EUC-KR, whose
+	// characters may end in an ASCII byte (a backslash, a backtick, a
+	// brace), scripts and style sheets are read as the browser decodes
+	// them (encview.go). Empty reads the page as UTF-8.
+	Encoding string
 }
 
 type rawKind uint8
@@ -227,6 +235,9 @@ type Writer struct {
 	// nest is how deep in documents inside the page (srcdoc, data:) this
 	// Writer reads: 0 for the page, 1 for a document in it, and so on.
 	nest int
+	// enc is the page's encoding, when its characters may end in an
+	// ASCII byte (Options.Encoding, textOf).
+	enc mbEncoding
 
 	deciding  bool     // deciding a held element: the output is at its start tag
 	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
@@ -301,6 +312,7 @@ func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	r.max = min(r.max, maxTokenCap)
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
+	r.enc = multiByte(opts.Encoding)
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
 }
 
@@ -2202,6 +2214,9 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 		switch {
 		case u.Scheme == "data" && kind == KindScript:
 			b, ok := dataURLBody(u.Opaque)
+			if ok {
+				b, ok = r.dataText(u.Opaque, b)
+			}
 			if !ok {
 				return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: &ScriptFacts{Malformed: true}})
 			}
@@ -2211,6 +2226,9 @@ func (r *Writer) decideURL(kind Kind, tagName, raw string) Decision {
 		case u.Scheme == "data" && kind == KindStylesheet:
 			return r.dataSheet(u.Opaque, kind, tagName)
 		case u.Scheme == "javascript" && (kind == KindFrame || kind == KindEmbed || kind == KindScript):
+			if r.rawEats(u.Opaque) {
+				return r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: &ScriptFacts{Malformed: true}})
+			}
 			s, err := url.PathUnescape(u.Opaque)
 			if err != nil {
 				s = u.Opaque
@@ -2312,6 +2330,61 @@ func dataURLBody(s string) ([]byte, bool) {
 	return []byte(data), true
 }
 
+// rawEats reports whether the page's bytes in a URL's text (an
+// attribute's, decoded) hold a character of the page's encoding that
+// takes an ASCII byte. The browser decodes the attribute before it reads
+// the URL, and a data: or javascript: URL's percent-encoded bytes are
+// not the page's: text that mixes the two is not read here (fail
+// closed).
+func (r *Writer) rawEats(s string) bool {
+	if r.enc == mbNone {
+		return false
+	}
+	var buf [16]byte
+	return r.enc.eatsASCII([]byte(s), r.enc.codec().NewDecoder(), buf[:])
+}
+
+// dataCharset returns the encoding a data: URL's charset parameter
+// names (DetectEncoding's names), or "" without one.
+func dataCharset(opaque string) string {
+	meta, _, _ := strings.Cut(opaque, ",")
+	for p := range strings.SplitSeq(meta, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "charset") {
+			if _, name := charset.Lookup(strings.Trim(strings.TrimSpace(v), `"`)); name != "" {
+				return name
+			}
+			return "unknown"
+		}
+	}
+	return ""
+}
+
+// dataText returns the body of a data: URL that is loaded as a script
+// or a style sheet as the browser reads it: in the encoding of its
+// charset parameter or, without one, the page's (textView). ok is false
+// when it cannot be read so: an encoding that is not ASCII-compatible
+// (UTF-16, by the parameter or a byte order mark), or the page's bytes in
+// the URL where a character takes an ASCII byte (rawEats).
+func (r *Writer) dataText(opaque string, body []byte) ([]byte, bool) {
+	if r.rawEats(opaque) || bytes.HasPrefix(body, []byte{0xfe, 0xff}) || bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
+		return nil, false
+	}
+	enc := r.enc
+	switch name := dataCharset(opaque); name {
+	case "":
+	case "utf-16be", "utf-16le", "iso-2022-jp", "replacement":
+		return nil, false
+	default:
+		enc = multiByte(name)
+	}
+	if enc == mbNone {
+		return body, true
+	}
+	text, _ := enc.textView(body, nil)
+	return text, true
+}
+
 // dataDocument decides a data: URL (its opaque part) that a frame, an
 // object or an embed loads: the document in it can load what a page can
 // (Chromium loaded an image from an iframe's data:text/html, an object's
@@ -2325,11 +2398,23 @@ func dataURLBody(s string) ([]byte, bool) {
 // decided as an unresolvable URL (fail closed).
 func (r *Writer) dataDocument(opaque string, kind Kind, tagName string) Decision {
 	body, ok := dataURLBody(opaque)
-	ok = ok && !bytes.Contains(bytes.ToLower(body), []byte("<?xml-stylesheet"))
+	ok = ok && !bytes.Contains(bytes.ToLower(body), []byte("<?xml-stylesheet")) && !r.rawEats(opaque)
+	var enc string
+	if ok {
+		// Its own encoding, as the browser finds it: a byte order mark,
+		// the charset parameter, a <meta>. One that is not
+		// ASCII-compatible (UTF-16) is not read: Chromium loaded an image
+		// from an iframe's data:text/html;charset=utf-16le.
+		ct := "text/html"
+		if cs := dataCharset(opaque); cs != "" {
+			ct += "; charset=" + cs
+		}
+		enc, ok = DetectEncoding(body, ct)
+	}
 	var d Decision
 	if ok {
 		var err error
-		d, err = r.readNested(io.Discard, body)
+		d, err = r.readNestedIn(io.Discard, body, enc)
 		ok = err == nil
 	}
 	if !ok {
@@ -2353,6 +2438,17 @@ func (r *Writer) decideUnresolvable(kind Kind, tagName string) Decision {
 	r.url = unresolvable
 	r.res = Resource{Kind: kind, Tag: tagName, URL: &r.url}
 	return r.decide(&r.res)
+}
+
+// textOf returns b, the text of a script, a style sheet or an
+// attribute, as the browser reads it on the page (textView): a copy,
+// decoded, and true when a character of the page's encoding takes one of
+// its ASCII bytes; otherwise b itself.
+func (r *Writer) textOf(b []byte) ([]byte, bool) {
+	if r.enc == mbNone {
+		return b, false
+	}
+	return r.enc.textView(b, nil)
 }
 
 func (r *Writer) decide(res *Resource) (d Decision) {
@@ -2637,8 +2733,12 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 	if !styleMayLoad(v) {
 		return -1, Decision{}, ""
 	}
-	css := decodeAttr(v)
+	text, decoded := r.textOf(v)
+	css := decodeAttr(text)
 	newCSS, d := r.rewriteCSS(css, name)
+	if decoded && newCSS != css {
+		newCSS = "" // not the page's bytes (as decideStyle's neutral copy)
+	}
 	return i, d, newCSS
 }
 
@@ -2713,13 +2813,18 @@ func (r *Writer) isData(raw string) bool {
 // the strongest of its URLs, each decided and counted as one of a style
 // element's: a kept sheet stays as it came, and one with a tracker is held
 // or removed whole (a proxied URL cannot be rewritten inside it: it is
-// deferred). A body that does not decode, one that may be in an encoding
-// where ASCII is not one byte a character (a NUL or a UTF-16 byte order
-// mark), or sheets nested past maxNest are decided as an unresolvable URL
-// (fail closed).
+// deferred). The sheet is read in the encoding of its charset parameter
+// or else the page's, as the browser reads it (dataText). A body that
+// does not decode, one that may be in an encoding where ASCII is not one
+// byte a character (a NUL, UTF-16 by byte order mark or parameter), or
+// sheets nested past maxNest are decided as an unresolvable URL (fail
+// closed).
 func (r *Writer) dataSheet(opaque string, kind Kind, tagName string) Decision {
 	body, ok := dataURLBody(opaque)
-	if !ok || r.nest >= maxNest || bytes.IndexByte(body, 0) >= 0 || bytes.HasPrefix(body, []byte{0xfe, 0xff}) || bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
+	if ok {
+		body, ok = r.dataText(opaque, body)
+	}
+	if !ok || r.nest >= maxNest || bytes.IndexByte(body, 0) >= 0 {
 		r.stats.failClosed(FailAmbiguous)
 		return r.decideUnresolvable(kind, tagName)
 	}
@@ -2776,7 +2881,15 @@ func (r *Writer) element(t *tag, name string) {
 	srcdocChanged := false
 	if name == "iframe" {
 		if v, ok := t.get("srcdoc"); ok {
-			in := r.tmpAttr(v) // in the element's arena, as its URLs are
+			// The document is the attribute's text as the browser
+			// decodes the page (textOf), read as UTF-8: its character
+			// references are characters, not the page's bytes.
+			text, decoded := r.textOf(v)
+			in := r.tmpAttr(text) // in the element's arena, as its URLs are
+			orig := in
+			if decoded {
+				orig = r.tmpAttr(v)
+			}
 			// The nested Writer reads in as an io.Writer reads p, writing
 			// nothing into it and keeping nothing of it: a view, not a
 			// copy. The srcdoc inherits the base URL until its own <base>.
@@ -2788,11 +2901,17 @@ func (r *Writer) element(t *tag, name string) {
 			r.nestedOut = r.nestedOut[:0]
 			inner, err := r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
 			out := unsafe.String(unsafe.SliceData(r.nestedOut), len(r.nestedOut))
-			if err != nil {
+			switch {
+			case err != nil:
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
-				srcdocOrig, srcdocDecision = in, Decision{Action: Defer, Category: "unknown"}
-			} else if out != in {
+				srcdocOrig, srcdocDecision = orig, Decision{Action: Defer, Category: "unknown"}
+			case out != in && decoded:
+				// Its rewrite is not in the page's encoding: the frame
+				// is empty until the original comes back.
+				srcdoc, srcdocChanged = "", true
+				srcdocOrig, srcdocDecision = orig, inner
+			case out != in:
 				srcdoc, srcdocChanged = out, true
 				srcdocOrig, srcdocDecision = in, inner
 			}
@@ -2966,10 +3085,12 @@ func (r *Writer) handlers(t *tag, tagName string, held []heldAttr) []heldAttr {
 				continue
 			}
 			// Read only: a view of the tag's bytes, or of the decoded copy.
-			v := viewAttr(t.raw[a.valStart:a.valEnd])
+			text, _ := r.textOf(t.raw[a.valStart:a.valEnd])
+			v := viewAttr(text)
 			body = unsafe.Slice(unsafe.StringData(v), len(v))
 		case js && jsURLAttr(a.name):
-			b, ok := jsURLBody(decodeAttr(t.raw[a.valStart:a.valEnd]))
+			text, _ := r.textOf(t.raw[a.valStart:a.valEnd])
+			b, ok := jsURLBody(decodeAttr(text))
 			if !ok {
 				continue
 			}
@@ -3559,16 +3680,19 @@ func (r *Writer) decideHeld(end []byte) {
 		r.held = r.held[:0]
 		return
 	}
+	// The code as the browser reads it; body, as it came, is what is
+	// written.
+	code, _ := r.textOf(body)
 	var f *ScriptFacts
 	hit := false
 	if !r.heldOver { // a script cut at the cap is never in the cache
-		f, hit = r.opts.Facts.get(body)
+		f, hit = r.opts.Facts.get(code)
 	}
 	if !hit {
 		f = r.facts.reset(r.scratchSet())
 		f.Oversize = r.heldOver
-		scriptFactsIn(body, f, &r.facts)
-		r.opts.Facts.add(body, f)
+		scriptFactsIn(code, f, &r.facts)
+		r.opts.Facts.add(code, f)
 	}
 	if f.Oversize {
 		r.stats.failClosed(FailOversizeScript)
@@ -3579,7 +3703,7 @@ func (r *Writer) decideHeld(end []byte) {
 	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
 	r.asScript(&d)
-	if _, spec, _ := scriptType(t); spec && d.Action < Defer && (!specRulesStayHome(body) || r.baseSet && !r.pageHost(r.base.Host)) {
+	if _, spec, _ := scriptType(t); spec && d.Action < Defer && (!specRulesStayHome(code) || r.baseSet && !r.pageHost(r.base.Host)) {
 		// Rules that may match a vendor's link on the page (a path is
 		// another host's under a <base> of its): decided as an
 		// unresolvable URL (fail closed).
@@ -3632,9 +3756,16 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	// them (the FactsCache keys on a digest and copies the refs, whose
 	// URLs are strings of their own; Stats.keep copies what it counts;
 	// newCSS, when it is css, is copied into the output before return).
-	css := unsafe.String(unsafe.SliceData(body), len(body))
+	text, decoded := r.textOf(body)
+	css := unsafe.String(unsafe.SliceData(text), len(text))
 	newCSS, d := r.rewriteCSS(css, "style")
 	d = r.preloadScan(d, css, "style")
+	if decoded && newCSS != css {
+		// Decoded from the page's encoding, the neutralised sheet is not
+		// the page's bytes: the neutral copy is empty, and the twin holds
+		// the sheet as it came.
+		newCSS = ""
+	}
 	// Its handlers, lazy background and style attribute (ownAttrs): held
 	// ones hold the block, and removed ones go.
 	d = stronger(d, r.tagHeldD)
@@ -3749,7 +3880,11 @@ func (r *Writer) decideImportMap(t *tag, body []byte) {
 	var edits []importEdit
 	ok := !r.heldOver
 	if ok {
-		edits, ok = r.importMapEdits(body)
+		text, decoded := r.textOf(body)
+		edits, ok = r.importMapEdits(text)
+		// Edits of the decoded map are not at the page's bytes: such a
+		// map is decided whole, as an unreadable one.
+		ok = ok && (!decoded || len(edits) == 0)
 	}
 	if !ok {
 		if r.heldOver {
@@ -4158,6 +4293,7 @@ func (r *Writer) newNested() *Writer {
 	r.sink.r = r
 	n := r.nestedWriter(&r.sink)
 	n.opts.ReportOnly = r.opts.ReportOnly
+	n.enc = r.enc // the page's bytes
 	// The noscript's content is read against this page's base, whatever
 	// base it holds (noscriptBaseHref).
 	n.baseSet = true
@@ -4211,10 +4347,17 @@ var errTooDeep = errors.New("rewrite: documents nested too deep to read")
 // nested Writer (nestedWriter), and returns the strongest of its
 // decisions. Past maxNest it reads nothing and returns errTooDeep.
 func (r *Writer) readNested(w io.Writer, doc []byte) (Decision, error) {
+	return r.readNestedIn(w, doc, "")
+}
+
+// readNestedIn is readNested of a document in the encoding enc
+// (Options.Encoding).
+func (r *Writer) readNestedIn(w io.Writer, doc []byte, enc string) (Decision, error) {
 	if r.nest >= maxNest {
 		return Decision{}, errTooDeep
 	}
 	nr := r.nestedWriter(w)
+	nr.enc = multiByte(enc)
 	err := rewriteNested(nr, doc)
 	r.spare = nr // closed: nothing refers to it any more (nestedWriter took the spare)
 	return nr.strongest, err

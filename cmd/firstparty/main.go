@@ -89,9 +89,11 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}}
 	if len(files) == 0 {
 		in := bufio.NewReaderSize(stdin, 64<<10)
-		if err := checkEncoding(in); err != nil {
+		enc, err := checkEncoding(in)
+		if err != nil {
 			return err
 		}
+		opts.Encoding = enc
 		st, err := rewrite.Rewrite(stdout, in, opts)
 		if err != nil {
 			return err
@@ -201,9 +203,11 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 	}
 	defer src.Close()
 	br := bufio.NewReaderSize(src, 64<<10)
-	if err := checkEncoding(br); err != nil {
+	enc, err := checkEncoding(br)
+	if err != nil {
 		return err
 	}
+	opts.Encoding = enc
 	dst, err := os.Create(out)
 	if err != nil {
 		return err
@@ -218,23 +222,27 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 	return printStats(stats, stderr, in, opts.PageURL.Host, st)
 }
 
-// checkEncoding refuses a page whose encoding is not ASCII-compatible: the
-// rewriter reads bytes, and such a page would pass unscanned.
-func checkEncoding(r *bufio.Reader) error {
+// checkEncoding returns the encoding of the page r reads
+// (rewrite.Options.Encoding), and refuses one that is not
+// ASCII-compatible: the rewriter reads bytes, and such a page would pass
+// unscanned.
+func checkEncoding(r *bufio.Reader) (string, error) {
 	head, err := r.Peek(rewrite.PrescanSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return err
+		return "", err
 	}
 	return asciiCompatible(head, "rewritten")
 }
 
-// asciiCompatible refuses a page whose encoding, read from its first bytes,
-// is not ASCII-compatible; what says what was not done with it.
-func asciiCompatible(head []byte, what string) error {
-	if name, ok := rewrite.DetectEncoding(head, ""); !ok {
-		return fmt.Errorf("the page is in %s, which is not ASCII-compatible: not %s (convert it to UTF-8 first)", name, what)
+// asciiCompatible returns the encoding of a page, read from its first
+// bytes, and refuses one that is not ASCII-compatible; what says what was
+// not done with it.
+func asciiCompatible(head []byte, what string) (string, error) {
+	name, ok := rewrite.DetectEncoding(head, "")
+	if !ok {
+		return "", fmt.Errorf("the page is in %s, which is not ASCII-compatible: not %s (convert it to UTF-8 first)", name, what)
 	}
-	return nil
+	return name, nil
 }
 
 // printStats writes the stats of one rewrite as one line of JSON, with

@@ -239,12 +239,12 @@ var scanFacts = rewrite.NewFactsCache(0)
 
 // scanOne reads and scans one file or URL.
 func scanOne(target, site string, pol rewrite.Policy) PageReport {
-	body, page, err := readPage(target, site)
+	body, page, enc, err := readPage(target, site)
 	if err != nil {
 		return errorPage(target, err)
 	}
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts,
+	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {
@@ -307,27 +307,44 @@ func sortFindings(fs []FindingReport) {
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
-// readPage returns a page's bytes (gunzipped) and its URL.
-func readPage(target, site string) ([]byte, *url.URL, error) {
+// readPage returns a page's bytes (gunzipped), its URL and its encoding
+// (from the response's Content-Type, a byte order mark or a <meta>).
+func readPage(target, site string) ([]byte, *url.URL, string, error) {
+	body, page, ct, err := readPageBytes(target, site)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	name, ok := rewrite.DetectEncoding(body, ct)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("the page is in %s, which is not ASCII-compatible: not scanned (convert it to UTF-8 first)", name)
+	}
+	return body, page, name, nil
+}
+
+// readPageBytes returns a page's bytes (gunzipped), its URL and the
+// Content-Type it was served with ("" for a file).
+func readPageBytes(target, site string) ([]byte, *url.URL, string, error) {
 	var r io.Reader
+	var contentType string
 	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
 	if isURL(target) {
 		req, err := http.NewRequest("GET", target, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		req.Header.Set("Accept", "text/html")
 		req.Header.Set("User-Agent", "firstparty-scan")
 		resp, err := httpClient.Do(req)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode >= 400 {
-			return nil, nil, fmt.Errorf("HTTP %s", resp.Status)
+			return nil, nil, "", fmt.Errorf("HTTP %s", resp.Status)
 		}
-		if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
-			return nil, nil, fmt.Errorf("not HTML (Content-Type %s)", ct)
+		contentType = resp.Header.Get("Content-Type")
+		if ct := contentType; ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
+			return nil, nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
 		}
 		u := resp.Request.URL // after redirects
 		page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
@@ -335,7 +352,7 @@ func readPage(target, site string) ([]byte, *url.URL, error) {
 	} else {
 		f, err := os.Open(target)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		defer f.Close()
 		r = f
@@ -347,30 +364,27 @@ func readPage(target, site string) ([]byte, *url.URL, error) {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
+			return nil, nil, "", fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
 		br = bufio.NewReader(io.LimitReader(zr, maxPageBytes+1))
 	}
 	body, err := io.ReadAll(br)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if len(body) > maxPageBytes {
-		return nil, nil, fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
+		return nil, nil, "", fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
 	}
 	if len(body) == 0 {
-		return nil, nil, errors.New("empty file")
+		return nil, nil, "", errors.New("empty file")
 	}
 	head := body[:min(len(body), 1024)]
 	ct := http.DetectContentType(head)
 	if !strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "text/plain") && !bytes.Contains(head, []byte("<")) {
-		return nil, nil, fmt.Errorf("not HTML (looks like %s)", ct)
+		return nil, nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
 	}
-	if err := asciiCompatible(head, "scanned"); err != nil {
-		return nil, nil, err
-	}
-	return body, page, nil
+	return body, page, contentType, nil
 }
 
 func summarize(pages []PageReport) Summary {

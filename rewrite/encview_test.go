@@ -1,0 +1,110 @@
+package rewrite
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTextView checks the reading of text on a page in a multi-byte
+// encoding by the Encoding Standard's decoders: a character that takes an
+// ASCII byte makes the text read decoded; an error gives its ASCII byte
+// back, and then the bytes read as they came.
+func TestTextView(t *testing.T) {
+	for _, c := range []struct {
+		enc, in string
+		want    string // "" when the text reads as it came
+	}{
+		{"shift_jis", "x=\"\x95\x5c\";f()", "x=\"表\";f()"},
+		{"shift_jis", "\x83\x5c`", "ソ`"},
+		{"shift_jis", "\x85\x5c\"", ""},      // row 0x85 maps nothing: the backslash is given back
+		{"shift_jis", "\xf0\x5c", "\ue01c"},  // user-defined: private use
+		{"shift_jis", "\xa4\x5c", ""},        // half-width kana is one byte
+		{"shift_jis", "\x95\x3c", ""},        // no character ends below 0x40
+		{"shift_jis", "a\x95\x95\x5c\"", ""}, // 0x95 0x95 is one character: the backslash is one
+		{"big5", "\xb3\x5c'", "許'"},
+		{"big5", "\x88\x62", "\u00ca\u0304"},
+		{"big5", "\x80\x5c", ""},
+		{"gbk", "\x81\x5c", "乗"},
+		{"gb18030", "\x81\x5c", "乗"},
+		{"gb18030", "\x81\x30\x81\x30", "\u0080"}, // four bytes, two of them digits
+		{"gb18030", "\x81\x30\x41", ""},           // not four: the digit is given back
+		{"euc-kr", "\x81\x5c", ""},
+		{"euc-kr", "\x81\x41", "갂"},
+		{"euc-jp", "\x8e\x5c", ""}, // no second byte of EUC-JP is ASCII
+		{"utf-8", "\x95\x5c", ""},
+		{"windows-1252", "\x95\x5c", ""},
+	} {
+		got, ok := multiByte(c.enc).textView([]byte(c.in), nil)
+		switch {
+		case c.want == "" && (ok || string(got) != c.in):
+			t.Errorf("%s %q: read as %q, want it as it came", c.enc, c.in, got)
+		case c.want != "" && (!ok || string(got) != c.want):
+			t.Errorf("%s %q: read as %q (%v), want %q", c.enc, c.in, got, ok, c.want)
+		}
+	}
+}
+
+// TestEncodingRows rewrites, on pages in Shift_JIS, Big5 and GBK, markup
+// where a character takes the backslash or the quote's escape that a
+// reader of bytes would see: each was reached in Chromium before the
+// encoding was read (with the page read as UTF-8, the rewriter keeps
+// what holds the tracker). The bytes of what is held come back as they
+// came, and what could be written only decoded is empty until consent.
+func TestEncodingRows(t *testing.T) {
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok"}
+	for _, c := range []struct {
+		enc, in string
+		want    []string // in the output
+	}{
+		{"shift_jis", "<script>x=\"\x95\x5c\";fetch(\"https://tracker.example/f\")//\"</script>",
+			[]string{`type="text/plain"`, "x=\"\x95\x5c\";fetch("}},
+		{"big5", "<script>x='\xa4\x5c';new Image().src='https://tracker.example/p.gif'//'</script>",
+			[]string{`type="text/plain"`}},
+		{"gbk", "<script>x=`\x81\x5c`;fetch(`https://tracker.example/f`)//`</script>",
+			[]string{`type="text/plain"`}},
+		{"shift_jis", "<p style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\">x</p>",
+			[]string{`style=""`, "data-fp-style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\""}},
+		{"shift_jis", "<style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>",
+			[]string{"data-fp-neutral=\"\"></style>", "p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>"}},
+		{"shift_jis", "<svg><style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style></svg>",
+			[]string{"data-fp-"}},
+		{"shift_jis", "<img src=/a.png onerror=\"x='\x95\x5c';fetch('https://tracker.example/f')//'\">",
+			[]string{"data-fp-onerror="}},
+		{"shift_jis", "<iframe srcdoc=\"<script>x='\x95\x5c';fetch('https://tracker.example/f')//'</script>\"></iframe>",
+			[]string{`srcdoc=""`, "data-fp-srcdoc=\"&lt;script&gt;x='\x95\x5c';"}},
+		{"shift_jis", "<link rel=stylesheet href=\"data:text/css,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",
+			[]string{"data-fp-href="}},
+		{"utf-8", "<link rel=stylesheet href=\"data:text/css;charset=shift_jis,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",
+			[]string{"data-fp-href="}},
+		{"utf-8", "<iframe src=\"data:text/html;charset=utf-16le,%3C%00i%00m%00g%00%3E%00\"></iframe>",
+			[]string{"data-fp-src="}},
+		{"utf-8", "<iframe src=\"data:text/html,%3Cmeta%20charset=shift_jis%3E%3Cscript%3Ex='%95%5C';fetch('https://tracker.example/f')//'%3C/script%3E\"></iframe>",
+			[]string{"data-fp-src="}},
+		{"shift_jis", "<script src=\"data:text/javascript,x='\x95\x5c';fetch('https://tracker.example/f')//'\"></script>",
+			[]string{"data-fp-src="}},
+	} {
+		o := opts
+		o.Encoding = c.enc
+		got, st := rewriteStats(t, c.in, o)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s %q:\n got %q\nwant %q in it", c.enc, c.in, got, w)
+			}
+		}
+		if st.Actions[Defer] == 0 {
+			t.Errorf("%s %q: nothing deferred (%q)", c.enc, c.in, got)
+		}
+	}
+	// Text that no character takes an ASCII byte of reads as it came,
+	// and a kept page is its bytes.
+	for _, in := range []string{
+		"<script>x=\"\x95\x5c\";f()</script><p style=\"font-family:'\x82\x6c\x82\x72'\">\x95\x5c</p>",
+		"<style>p{font-family:\"\x95\x5c\"}</style>",
+	} {
+		o := opts
+		o.Encoding = "shift_jis"
+		if got := rewriteString(t, in, o); got != in {
+			t.Errorf("%q:\n got %q", in, got)
+		}
+	}
+}
