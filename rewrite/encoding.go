@@ -26,9 +26,15 @@ func DetectEncoding(head []byte, contentType string) (name string, asciiCompatib
 		head = head[:PrescanSize]
 	}
 	_, name, _ = charset.DetermineEncoding(head, contentType)
+	return name, readsASCII(name)
+}
+
+// readsASCII reports whether the encoding name (DetectEncoding's
+// names) reads ASCII as one byte a character, as the rewriter reads.
+func readsASCII(name string) bool {
 	switch name {
 	case "utf-16be", "utf-16le", "iso-2022-jp", "replacement":
-		return name, false
+		return false
 	}
-	return name, true
+	return true
 }

@@ -76,6 +76,9 @@ func TestEncodingRows(t *testing.T) {
 			[]string{"data-fp-href="}},
 		{"utf-8", "<link rel=stylesheet href=\"data:text/css;charset=shift_jis,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",
 			[]string{"data-fp-href="}},
+		// A label no encoding has is ignored: the page's encoding reads it.
+		{"shift_jis", "<link rel=stylesheet href=\"data:text/css;charset=bogus,p{background:url(/a%95%5C),url(https://tracker.example/p.gif)}\">",
+			[]string{"data-fp-href="}},
 		{"utf-8", "<iframe src=\"data:text/html;charset=utf-16le,%3C%00i%00m%00g%00%3E%00\"></iframe>",
 			[]string{"data-fp-src="}},
 		{"utf-8", "<iframe src=\"data:text/html,%3Cmeta%20charset=shift_jis%3E%3Cscript%3Ex='%95%5C';fetch('https://tracker.example/f')//'%3C/script%3E\"></iframe>",

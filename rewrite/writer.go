@@ -2345,16 +2345,15 @@ func (r *Writer) rawEats(s string) bool {
 }
 
 // dataCharset returns the encoding a data: URL's charset parameter
-// names (DetectEncoding's names), or "" without one.
+// names (DetectEncoding's names), or "" without one or with a label no
+// encoding has, which the browser ignores as it does a missing one.
 func dataCharset(opaque string) string {
 	meta, _, _ := strings.Cut(opaque, ",")
 	for p := range strings.SplitSeq(meta, ";") {
 		k, v, ok := strings.Cut(p, "=")
 		if ok && strings.EqualFold(strings.TrimSpace(k), "charset") {
-			if _, name := charset.Lookup(strings.Trim(strings.TrimSpace(v), `"`)); name != "" {
-				return name
-			}
-			return "unknown"
+			_, name := charset.Lookup(strings.Trim(strings.TrimSpace(v), `"`))
+			return name
 		}
 	}
 	return ""
@@ -2371,11 +2370,10 @@ func (r *Writer) dataText(opaque string, body []byte) ([]byte, bool) {
 		return nil, false
 	}
 	enc := r.enc
-	switch name := dataCharset(opaque); name {
-	case "":
-	case "utf-16be", "utf-16le", "iso-2022-jp", "replacement":
-		return nil, false
-	default:
+	if name := dataCharset(opaque); name != "" {
+		if !readsASCII(name) {
+			return nil, false
+		}
 		enc = multiByte(name)
 	}
 	if enc == mbNone {

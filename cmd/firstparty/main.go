@@ -231,14 +231,14 @@ func checkEncoding(r *bufio.Reader) (string, error) {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return "", err
 	}
-	return asciiCompatible(head, "rewritten")
+	return asciiCompatible(head, "", "rewritten")
 }
 
 // asciiCompatible returns the encoding of a page, read from its first
-// bytes, and refuses one that is not ASCII-compatible; what says what was
-// not done with it.
-func asciiCompatible(head []byte, what string) (string, error) {
-	name, ok := rewrite.DetectEncoding(head, "")
+// bytes and the Content-Type it came with ("" for none), and refuses one
+// that is not ASCII-compatible; what says what was not done with it.
+func asciiCompatible(head []byte, contentType, what string) (string, error) {
+	name, ok := rewrite.DetectEncoding(head, contentType)
 	if !ok {
 		return "", fmt.Errorf("the page is in %s, which is not ASCII-compatible: not %s (convert it to UTF-8 first)", name, what)
 	}

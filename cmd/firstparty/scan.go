@@ -314,9 +314,9 @@ func readPage(target, site string) ([]byte, *url.URL, string, error) {
 	if err != nil {
 		return nil, nil, "", err
 	}
-	name, ok := rewrite.DetectEncoding(body, ct)
-	if !ok {
-		return nil, nil, "", fmt.Errorf("the page is in %s, which is not ASCII-compatible: not scanned (convert it to UTF-8 first)", name)
+	name, err := asciiCompatible(body, ct, "scanned")
+	if err != nil {
+		return nil, nil, "", err
 	}
 	return body, page, name, nil
 }
