@@ -91,7 +91,14 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
 			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
-				body := inputs[k]
+				body, child, _ := strings.Cut(inputs[k], rowChild)
+				if r.URL.RawQuery == "child" {
+					// A frame of the row's own, which declares no
+					// encoding: it takes the row's.
+					w.Header().Set("Content-Type", "text/html")
+					fmt.Fprint(w, child)
+					return
+				}
 				for {
 					line, rest, ok := strings.Cut(body, "\n")
 					h, isHeader := strings.CutPrefix(line, rowHeader)
@@ -99,7 +106,11 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 					if !ok || !isHeader || !hasColon {
 						break
 					}
-					w.Header().Add(name, value)
+					if strings.EqualFold(name, "Content-Type") {
+						w.Header().Set(name, value) // in place of the upstream's
+					} else {
+						w.Header().Add(name, value)
+					}
 					body = rest
 				}
 				fmt.Fprint(w, body)
@@ -126,12 +137,22 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 	e.timeout = 5 * time.Minute
 	p := &rowPages{e: e, inputs: inputs, list: list, up: up.Listener.Addr().String()}
 	for k, in := range inputs {
-		if speculationRules.MatchString(in) {
+		if speculationRules.MatchString(in) || strings.HasPrefix(in, rowUndeclared) {
 			p.top = append(p.top, k)
 		}
 	}
 	return p
 }
+
+// rowChild ends a row's page and begins its frame's (/in/<n>?child),
+// which declares no encoding.
+const rowChild = "\n@child\n"
+
+// rowUndeclared begins a row whose page declares no encoding. Such a
+// row is also loaded as the page itself: in a frame, it takes its
+// parent's encoding, where Chromium guessed one from the page's own
+// bytes.
+const rowUndeclared = rowHeader + "Content-Type: text/html\n"
 
 // speculationRules matches a row with speculation rules, in a
 // Speculation-Rules header or a script.
@@ -268,6 +289,31 @@ var encodingRows = []func(host string) string{
 	},
 	func(h string) string {
 		return `<embed type=text/html src="data:text/html;charset=utf-16,` + utf16Percent("<img src=https://"+h+"/p.gif>", false, false) + `">`
+	},
+	// Pages that declare no encoding (rewrite.Undeclared): Chromium
+	// guessed Shift_JIS, GBK and Big5 from their bytes, took a <meta>
+	// charset past the first 1,024 bytes (ISO-2022-JP too), and gave a
+	// frame its parent's encoding.
+	func(h string) string {
+		return rowUndeclared + "<p>\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83\x65\x83\x4c\x83\x58\x83\x67</p><script>x=\"\x95\x5c\";fetch(\"https://" + h + "/f\")//\"</script>"
+	},
+	func(h string) string {
+		return rowUndeclared + "<p>\xd5\xe2\xca\xc7\xd6\xd0\xce\xc4\xce\xc4\xb1\xbe</p><script>x=`\x81\x5c`;fetch(`https://" + h + "/f`)//`</script>"
+	},
+	func(h string) string {
+		return rowUndeclared + "<p>\xb3\x6f\xac\x4f\xa4\xa4\xa4\xe5</p><script>x='\xb3\x5c';new Image().src='https://" + h + "/p.gif'//'</script>"
+	},
+	func(h string) string {
+		return rowUndeclared + "<p>\x93\xfa\x96\x7b\x8c\xea</p><p style=\"background:url(/a\x95\x5c), url(https://" + h + "/p.gif);width:9px;height:9px\">x</p>"
+	},
+	func(h string) string {
+		return rowUndeclared + "<head><title>t</title>" + strings.Repeat("<meta name=x content=yyyyyyyyyyyyyyyyyyyy>", 40) + "<script>x=\"\x95\x5c\";fetch(\"https://" + h + "/f\")//\"</script><meta charset=shift_jis></head>"
+	},
+	func(h string) string {
+		return rowUndeclared + "<head><title>t</title>" + strings.Repeat("<meta name=x content=yyyyyyyyyyyyyyyyyyyy>", 40) + "<meta charset=iso-2022-jp></head><body>\x1b$B<!\x1b(B--<img src=https://" + h + "/p.gif>-->"
+	},
+	func(h string) string {
+		return "header:Content-Type: text/html; charset=shift_jis\n<iframe src=\"?child\"></iframe>" + rowChild + "<script>x=\"\x95\x5c\";fetch(\"https://" + h + "/f\")//\"</script>"
 	},
 }
 

@@ -138,8 +138,42 @@ func decodeChar(dec *encoding.Decoder, b, buf []byte) ([]byte, bool) {
 	return buf[:m], true
 }
 
+// guessed are the encodings whose characters take an ASCII byte, which a
+// browser may read a page that declares none in (Undeclared): Chromium
+// 156 guessed Shift_JIS, GBK and Big5 from such pages' bytes, and a frame
+// takes its parent's encoding, whatever it is.
+var guessed = [...]mbEncoding{mbShiftJIS, mbBig5, mbGB18030, mbEUCKR}
+
+// syntaxByte reports whether c, an ASCII byte from 0x40 up that a
+// character may take, changes how a script or a style sheet reads: an
+// escape (\), a template's quote (`) or brace ({ }), a regular
+// expression's class ([ ]), an at-sign (with 0x81 or 0xA1 before it, a
+// space in Shift_JIS and Big5) and the operators after which a slash
+// starts a regular expression (^ | ~). Letters and _ are not: taken into
+// a character, they leave a name, or make a character no script or
+// sheet can hold where a name was.
+func syntaxByte(c byte) bool {
+	switch c {
+	case '@', '[', '\\', ']', '^', '`', '{', '|', '}', '~':
+		return true
+	}
+	return false
+}
+
+// eatsSyntax reports whether a character of e, in b, takes an ASCII byte
+// that is syntax (syntaxByte).
+func (e mbEncoding) eatsSyntax(b []byte, dec *encoding.Decoder, buf []byte) bool {
+	return e.eats(b, dec, buf, syntaxByte)
+}
+
 // eatsASCII reports whether a character of e, in b, takes an ASCII byte.
 func (e mbEncoding) eatsASCII(b []byte, dec *encoding.Decoder, buf []byte) bool {
+	return e.eats(b, dec, buf, nil)
+}
+
+// eats reports whether a character of e, in b, takes an ASCII byte that
+// only reports true of (any, when only is nil).
+func (e mbEncoding) eats(b []byte, dec *encoding.Decoder, buf []byte, only func(byte) bool) bool {
 	for i := 0; i < len(b); {
 		if b[i] < 0x80 {
 			i++
@@ -147,7 +181,7 @@ func (e mbEncoding) eatsASCII(b []byte, dec *encoding.Decoder, buf []byte) bool 
 		}
 		n, _ := e.charAt(b, i, dec, buf)
 		for _, c := range b[i+1 : i+n] {
-			if c < 0x80 {
+			if c < 0x80 && (only == nil || only(c)) {
 				return true
 			}
 		}

@@ -111,3 +111,88 @@ func TestEncodingRows(t *testing.T) {
 		}
 	}
 }
+
+// TestUndeclaredEncoding checks a page that declares no encoding
+// (Undeclared), which Chromium read in Shift_JIS, GBK or Big5 as their
+// bytes suggested, or in its parent frame's: each text that one of them
+// reads differently where it matters is held, as an unreadable one; a
+// text they all read as its bytes is, and passes byte for byte; and a
+// later <meta> that names ISO-2022-JP stops the page.
+func TestUndeclaredEncoding(t *testing.T) {
+	opts := Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: Undeclared}
+	for _, c := range []struct {
+		in   string
+		want []string // in the output
+	}{
+		{"<script>x=\"\x95\x5c\";fetch(\"https://tracker.example/f\")//\"</script>",
+			[]string{`type="text/plain"`}},
+		{"<script>x='\xb3\x5c';new Image().src='https://tracker.example/p.gif'//'</script>",
+			[]string{`type="text/plain"`}},
+		{"<script>x=`\x81\x5c`;fetch(`https://tracker.example/f`)//`</script>",
+			[]string{`type="text/plain"`}},
+		// UTF-8 (中 then }, which GBK reads as 中 and one character).
+		{"<script>x=`${a}\xe4\xb8\xad}`;fetch(`https://tracker.example/f`)//`</script>",
+			[]string{`type="text/plain"`}},
+		{"<p style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\">x</p>",
+			[]string{`style=""`, "data-fp-style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\""}},
+		{"<style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>",
+			[]string{"data-fp-neutral=\"\"></style>", "p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>"}},
+		{"<svg><style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style></svg>",
+			[]string{"data-fp-"}},
+		{"<img src=/a.png onerror=\"x='\x95\x5c';fetch('https://tracker.example/f')//'\">",
+			[]string{"data-fp-onerror="}},
+		{"<a href=\"javascript:x='\x95\x5c';fetch('https://tracker.example/f')//'\">a</a>",
+			[]string{"data-fp-href="}},
+		{"<iframe srcdoc=\"<script>x='\x95\x5c';fetch('https://tracker.example/f')//'</script>\"></iframe>",
+			[]string{`srcdoc=""`, "data-fp-srcdoc="}},
+		{"<link rel=stylesheet href=\"data:text/css,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",
+			[]string{"data-fp-href="}},
+		{"<link rel=stylesheet href=\"data:text/css,p{background:url('/a\x95\x5c'),url(https://tracker.example/p.gif)}\">",
+			[]string{"data-fp-href="}},
+		// A data: document that declares none is read so too.
+		{"<iframe src=\"data:text/html,%3Cscript%3Ex='%95%5C';fetch('https://tracker.example/f')//'%3C/script%3E\"></iframe>",
+			[]string{"data-fp-src="}},
+		{"<script type=importmap>{\"imports\":{\"a\x95\x5c\":\"/a.js\"}}</script>",
+			[]string{`type="text/plain"`}},
+	} {
+		got, st := rewriteStats(t, c.in, opts)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q:\n got %q\nwant %q in it", c.in, got, w)
+			}
+		}
+		if st.Actions[Defer] == 0 && len(st.FailClosed) == 0 {
+			t.Errorf("%q: nothing deferred nor failed closed (%q)", c.in, got)
+		}
+	}
+	// What every encoding reads as the bytes do (no character takes a
+	// byte that is syntax) passes as it came: Shift_JIS text whose
+	// characters' bytes are all high, windows-1252's é before a quote or
+	// a letter, UTF-8 text.
+	for _, in := range []string{
+		"<script>x=\"\x82\xa0\";f()</script><p style=\"font-family:'\x82\x6c\x82\x72'\">\x95\x5c</p>",
+		"<style>p{font-family:\"Caf\xe9\"}</style><script>n=\"Jos\xe9\";m=\"\xe9t\xe9\"</script>",
+		"<script>x=\"\xe4\xb8\xad\xe6\x96\x87\";y='\xe2\x80\x99s'</script>",
+		"<meta charset=shift_jis><meta charset=utf-16><p>x</p>",
+	} {
+		if got, st := rewriteStats(t, in, opts); got != in || st.FailClosed[FailUndeclaredEncoding] != 0 {
+			t.Errorf("%q:\n got %q, %v", in, got, st.FailClosed)
+		}
+	}
+	// A <meta> further in that puts the page in ISO-2022-JP (Chromium
+	// took it, and read what follows its escapes as markup) is dropped.
+	for _, in := range []string{
+		"<p>x</p><meta charset=iso-2022-jp><body>\x1b$B<!\x1b(B--<img src=https://tracker.example/p.gif>-->",
+		"<p>x</p><meta http-equiv=content-type content='text/html; charset=csISO2022JP'>",
+	} {
+		got, st := rewriteStats(t, in, opts)
+		if strings.Contains(got, "meta") || st.FailClosed[FailUndeclaredEncoding] != 1 {
+			t.Errorf("%q: %q, %v; want it without the meta, counted", in, got, st.FailClosed)
+		}
+		o := opts
+		o.Encoding = "utf-8" // declared: a later <meta> changes nothing
+		if got := rewriteString(t, in, o); got != in {
+			t.Errorf("%q, declared UTF-8: %q", in, got)
+		}
+	}
+}

@@ -222,6 +222,9 @@ const (
 	FailNoscriptUnclean = "noscript_unclean_end"
 	FailMalformedScript = "malformed_script"
 	FailUnparsableLink  = "unparsable_link_header"
+	// A text the browser may read differently, on a page that declares
+	// no encoding (Undeclared, Writer.ambiguous).
+	FailUndeclaredEncoding = "undeclared_encoding"
 	// A Reporting-Endpoints or Report-To value that is not what the
 	// Reporting API reads (FilterReportingEndpoints, FilterReportTo).
 	FailUnparsableReport = "unparsable_reporting_header"

@@ -53,7 +53,9 @@ func (r *Writer) svgStyleAhead(raw, rest []byte, eof bool) bool {
 	switch {
 	case end < 0 && !eof && len(rest) <= r.max:
 		return false
-	case end < 0 || end > r.max || !clean:
+	case end < 0 || end > r.max || !clean || r.ambiguous(rest[:end]):
+		// Unreadable, or read differently in an encoding the page does
+		// not declare (ambiguous).
 		r.svgStyle = svgStyle{set: true, failed: true}
 	default:
 		raw := rest[:end]

@@ -454,8 +454,8 @@ func TestResetAtFields(t *testing.T) {
 		// tagHeldD are set at every script and style start tag that
 		// reads them.
 		"heldKind": scratch, "heldSrc": scratch, "heldHasSrc": scratch, "tagHeld": scratch, "tagHeldD": scratch,
-		// enc is Options.Encoding's, kept with the options.
-		"enc": scratch,
+		// enc and guess are Options.Encoding's, kept with the options.
+		"enc": scratch, "guess": scratch,
 	}
 	typ := reflect.TypeOf(Writer{})
 	for i := range typ.NumField() {

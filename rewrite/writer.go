@@ -107,7 +107,12 @@ type Options struct {
 	// it. On a page in Shift_JIS, Big5, GBK, gb18030 or EUC-KR, whose
 	// characters may end in an ASCII byte (a backslash, a backtick, a
 	// brace), scripts and style sheets are read as the browser decodes
-	// them (encview.go). Empty reads the page as UTF-8.
+	// them (encview.go). Undeclared, for a page that declares none (the
+	// browser chooses one, which may be any of those), holds each text
+	// that one of them reads differently where it matters (a character
+	// takes a backslash, a backtick, a brace…; ambiguous), and drops a
+	// later <meta> that would put the page in ISO-2022-JP. Empty reads
+	// the page as UTF-8.
 	Encoding string
 }
 
@@ -238,6 +243,9 @@ type Writer struct {
 	// enc is the page's encoding, when its characters may end in an
 	// ASCII byte (Options.Encoding, textOf).
 	enc mbEncoding
+	// guess is set when the page declares no encoding (Undeclared): the
+	// browser may read it in any of guessed (ambiguous).
+	guess bool
 
 	deciding  bool     // deciding a held element: the output is at its start tag
 	strongest Decision // the strongest decision so far (for a srcdoc's iframe)
@@ -313,6 +321,7 @@ func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	r.base = opts.PageURL
 	r.nonce = opts.Nonce
 	r.enc = multiByte(opts.Encoding)
+	r.guess = opts.Encoding == Undeclared
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
 }
 
@@ -1759,6 +1768,16 @@ func (r *Writer) startTag(raw []byte) {
 	}
 	r.stats.Elements++
 	r.notePhase(t)
+	if r.guess && t.name == "meta" && !readsASCII(metaCharset(raw)) {
+		// A <meta> past the first PrescanSize bytes, which Chromium
+		// takes in the head: it put the whole page in ISO-2022-JP, whose
+		// escapes hide markup from a reader of bytes. It is not written,
+		// and the page stays one that declares no encoding.
+		r.stats.failClosed(FailUndeclaredEncoding)
+		r.tree.startHTML(t.name, t.flags, false)
+		r.holdAfter(t.name)
+		return
+	}
 	if t.flags&fRawText == 0 && !r.tree.foreign() && !r.styleCanLoad(raw, t.nameEnd) &&
 		(t.flags&fAttrs == 0 || r.lacksKeyAttr(t.name, raw, t.nameEnd)) && !r.attrsCanLoad(raw) {
 		// A plain HTML element with no style attribute or event handler
@@ -2337,6 +2356,9 @@ func dataURLBody(s string) ([]byte, bool) {
 // not the page's: text that mixes the two is not read here (fail
 // closed).
 func (r *Writer) rawEats(s string) bool {
+	if r.guess {
+		return r.ambiguous([]byte(s))
+	}
 	if r.enc == mbNone {
 		return false
 	}
@@ -2375,6 +2397,8 @@ func (r *Writer) dataText(opaque string, body []byte) ([]byte, bool) {
 			return nil, false
 		}
 		enc = multiByte(name)
+	} else if r.ambiguous(body) {
+		return nil, false // in the page's encoding, which it does not declare
 	}
 	if enc == mbNone {
 		return body, true
@@ -2447,6 +2471,47 @@ func (r *Writer) textOf(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	return r.enc.textView(b, nil)
+}
+
+// ambiguous reports whether b, the text of a script, a style sheet or an
+// attribute, reads differently where it matters in an encoding the
+// browser may take for a page that declares none (guessed): whether one
+// of their characters takes an ASCII byte that is syntax (syntaxByte).
+// Such a text is not read: the callers hold it, as an unreadable one.
+func (r *Writer) ambiguous(b []byte) bool {
+	if !r.guess || !hasHighByte(b) {
+		return false
+	}
+	var buf [16]byte
+	for _, e := range guessed {
+		if e.eatsSyntax(b, e.codec().NewDecoder(), buf[:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// ambiguousCSS returns d made as strong as an unresolvable URL's decision
+// on tagName, counted, and true, when b, CSS, is ambiguous: what it loads
+// depends on an encoding the page does not declare.
+func (r *Writer) ambiguousCSS(b []byte, d Decision, tagName string) (Decision, bool) {
+	if !r.ambiguous(b) {
+		return d, false
+	}
+	r.stats.failClosed(FailUndeclaredEncoding)
+	ud := r.decideUnresolvable(KindCSS, tagName)
+	r.record(KindCSS, &ud)
+	return stronger(d, ud), true
+}
+
+// hasHighByte reports whether b holds a byte from 0x80 up.
+func hasHighByte(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Writer) decide(res *Resource) (d Decision) {
@@ -2734,6 +2799,9 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 	text, decoded := r.textOf(v)
 	css := decodeAttr(text)
 	newCSS, d := r.rewriteCSS(css, name)
+	if amb, ok := r.ambiguousCSS(v, d, name); ok {
+		d, newCSS = amb, ""
+	}
 	if decoded && newCSS != css {
 		newCSS = "" // not the page's bytes (as decideStyle's neutral copy)
 	}
@@ -2898,6 +2966,11 @@ func (r *Writer) element(t *tag, name string) {
 			}
 			r.nestedOut = r.nestedOut[:0]
 			inner, err := r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
+			if err == nil && r.ambiguous(v) {
+				// The document is read differently in an encoding the
+				// page does not declare: decided as an unreadable one.
+				err = errUndeclared
+			}
 			out := unsafe.String(unsafe.SliceData(r.nestedOut), len(r.nestedOut))
 			switch {
 			case err != nil:
@@ -3097,13 +3170,20 @@ func (r *Writer) handlers(t *tag, tagName string, held []heldAttr) []heldAttr {
 			continue
 		}
 		f, hit := r.opts.Facts.get(body)
-		if !hit {
+		switch amb := r.ambiguous(t.raw[a.valStart:a.valEnd]); {
+		case amb:
+			// Read as unreadable, as an ambiguous script is.
+			r.stats.failClosed(FailUndeclaredEncoding)
+			f = &ScriptFacts{Malformed: true}
+		case !hit:
 			f = &ScriptFacts{}
 			scriptFacts(body, f)
 			r.opts.Facts.add(body, f)
-		}
-		if f.Malformed {
-			r.stats.failClosed(FailMalformedScript)
+			fallthrough
+		default:
+			if f.Malformed {
+				r.stats.failClosed(FailMalformedScript)
+			}
 		}
 		d := r.decide(&Resource{Kind: KindInlineScript, Tag: tagName, Script: f})
 		r.record(KindInlineScript, &d)
@@ -3686,15 +3766,23 @@ func (r *Writer) decideHeld(end []byte) {
 	if !r.heldOver { // a script cut at the cap is never in the cache
 		f, hit = r.opts.Facts.get(code)
 	}
-	if !hit {
+	amb := !r.heldOver && r.ambiguous(body)
+	if amb || !hit {
 		f = r.facts.reset(r.scratchSet())
 		f.Oversize = r.heldOver
-		scriptFactsIn(code, f, &r.facts)
-		r.opts.Facts.add(code, f)
+		if amb {
+			// Read as unreadable: what it runs depends on an encoding
+			// the page does not declare.
+			r.stats.failClosed(FailUndeclaredEncoding)
+			f.Malformed = true
+		} else {
+			scriptFactsIn(code, f, &r.facts)
+			r.opts.Facts.add(code, f)
+		}
 	}
 	if f.Oversize {
 		r.stats.failClosed(FailOversizeScript)
-	} else if f.Malformed {
+	} else if f.Malformed && !amb {
 		r.stats.failClosed(FailMalformedScript)
 	}
 	r.res = Resource{Kind: KindInlineScript, Tag: "script", Script: f}
@@ -3758,6 +3846,10 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	css := unsafe.String(unsafe.SliceData(text), len(text))
 	newCSS, d := r.rewriteCSS(css, "style")
 	d = r.preloadScan(d, css, "style")
+	if amb, ok := r.ambiguousCSS(body, d, "style"); ok {
+		// Its neutral copy would be read as the sheet is: empty.
+		d, newCSS = amb, ""
+	}
 	if decoded && newCSS != css {
 		// Decoded from the page's encoding, the neutralised sheet is not
 		// the page's bytes: the neutral copy is empty, and the twin holds
@@ -3884,10 +3976,14 @@ func (r *Writer) decideImportMap(t *tag, body []byte) {
 		// map is decided whole, as an unreadable one.
 		ok = ok && (!decoded || len(edits) == 0)
 	}
-	if !ok {
-		if r.heldOver {
+	amb := ok && r.ambiguous(body)
+	if !ok || amb {
+		switch {
+		case r.heldOver:
 			r.stats.failClosed(FailOversizeScript)
-		} else {
+		case amb:
+			r.stats.failClosed(FailUndeclaredEncoding)
+		default:
 			r.stats.failClosed(FailMalformedScript)
 		}
 		// Decided as an unreadable script is: the policy's call (the
@@ -4291,7 +4387,7 @@ func (r *Writer) newNested() *Writer {
 	r.sink.r = r
 	n := r.nestedWriter(&r.sink)
 	n.opts.ReportOnly = r.opts.ReportOnly
-	n.enc = r.enc // the page's bytes
+	n.enc, n.guess = r.enc, r.guess // the page's bytes
 	// The noscript's content is read against this page's base, whatever
 	// base it holds (noscriptBaseHref).
 	n.baseSet = true
@@ -4341,6 +4437,10 @@ const maxNest = 4
 
 var errTooDeep = errors.New("rewrite: documents nested too deep to read")
 
+// errUndeclared is a nested document that reads differently in an
+// encoding the page does not declare (ambiguous).
+var errUndeclared = errors.New("rewrite: a document in a page that declares no encoding reads differently in one the browser may take")
+
 // readNested rewrites doc, a document inside this page, into w with a
 // nested Writer (nestedWriter), and returns the strongest of its
 // decisions. Past maxNest it reads nothing and returns errTooDeep.
@@ -4356,6 +4456,7 @@ func (r *Writer) readNestedIn(w io.Writer, doc []byte, enc string) (Decision, er
 	}
 	nr := r.nestedWriter(w)
 	nr.enc = multiByte(enc)
+	nr.guess = enc == Undeclared
 	err := rewriteNested(nr, doc)
 	r.spare = nr // closed: nothing refers to it any more (nestedWriter took the spare)
 	return nr.strongest, err
