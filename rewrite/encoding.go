@@ -42,12 +42,16 @@ func DetectEncoding(head []byte, contentType string) (name string, asciiCompatib
 	if len(head) > PrescanSize {
 		head = head[:PrescanSize]
 	}
-	_, name, certain := charset.DetermineEncoding(head, contentType)
-	if !certain && metaCharset(head) != name {
-		// x/net's guess (UTF-8 when the bytes are, else windows-1252),
-		// which is not the browser's; or a <meta> the two readings of
-		// the head do not agree on.
-		return Undeclared, true
+	// A byte order mark (three bytes at most) or the header's charset;
+	// x/net's reading of a <meta> and its guess (UTF-8 when the bytes
+	// are, else windows-1252, which is not the browser's) are not taken:
+	// metaCharset reads the <meta>, and its tokenizer is the only one
+	// that reads the head.
+	_, name, certain := charset.DetermineEncoding(head[:min(len(head), 3)], contentType)
+	if !certain {
+		if name = metaCharset(head); name == "" {
+			return Undeclared, true
+		}
 	}
 	return name, readsASCII(name)
 }
@@ -71,7 +75,7 @@ func metaCharset(head []byte) string {
 			}
 			var seen []string
 			var label string
-			pragma, fromContent, named := false, false, false
+			pragma, fromContent := false, false
 			for more {
 				var k, v []byte
 				k, v, more = z.TagAttr()
@@ -86,17 +90,16 @@ func metaCharset(head []byte) string {
 				case "content":
 					if label == "" {
 						if l := labelInContent(strings.ToLower(string(v))); l != "" {
-							if _, label = charset.Lookup(l); label != "" {
-								fromContent, named = true, true
-							}
+							_, label = charset.Lookup(l)
+							fromContent = label != ""
 						}
 					}
 				case "charset":
 					_, label = charset.Lookup(string(v))
-					fromContent, named = false, true
+					fromContent = false
 				}
 			}
-			if !named || label == "" || fromContent && !pragma {
+			if label == "" || fromContent && !pragma {
 				continue
 			}
 			if strings.HasPrefix(label, "utf-16") {

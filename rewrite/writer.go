@@ -2479,7 +2479,7 @@ func (r *Writer) textOf(b []byte) ([]byte, bool) {
 // of their characters takes an ASCII byte that is syntax (syntaxByte).
 // Such a text is not read: the callers hold it, as an unreadable one.
 func (r *Writer) ambiguous(b []byte) bool {
-	if !r.guess || !hasHighByte(b) {
+	if !r.guess || !syntaxAfterHigh(b) {
 		return false
 	}
 	var buf [16]byte
@@ -2504,10 +2504,13 @@ func (r *Writer) ambiguousCSS(b []byte, d Decision, tagName string) (Decision, b
 	return stronger(d, ud), true
 }
 
-// hasHighByte reports whether b holds a byte from 0x80 up.
-func hasHighByte(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
+// syntaxAfterHigh reports whether a byte that is syntax (syntaxByte)
+// follows a byte from 0x80 up in b: a character can take an ASCII byte
+// only as its second, the one after its lead, so without such a pair no
+// encoding reads b differently where it matters, and no decoder is made.
+func syntaxAfterHigh(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i-1] >= 0x80 && syntaxByte(b[i]) {
 			return true
 		}
 	}
@@ -2965,11 +2968,12 @@ func (r *Writer) element(t *tag, name string) {
 				take(&r.scratchSet()[scratchOut], &r.nestedOut, &r.nestedOutBox)
 			}
 			r.nestedOut = r.nestedOut[:0]
-			inner, err := r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
-			if err == nil && r.ambiguous(v) {
-				// The document is read differently in an encoding the
-				// page does not declare: decided as an unreadable one.
-				err = errUndeclared
+			// A document read differently in an encoding the page does
+			// not declare is not read: it is decided as an unreadable one.
+			var inner Decision
+			err := errUndeclared
+			if !r.ambiguous(v) {
+				inner, err = r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
 			}
 			out := unsafe.String(unsafe.SliceData(r.nestedOut), len(r.nestedOut))
 			switch {
