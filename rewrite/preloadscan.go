@@ -127,6 +127,27 @@ func preloadScanURLs(css string, out []string) (urls []string, ok bool) {
 // nulls drops NULs and the U+FFFD an HTML parser reads them as.
 var nulls = strings.NewReplacer("\x00", "", "\uFFFD", "")
 
+// hasHigh reports whether s has a byte from 0x80 up.
+func hasHigh(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// dropHigh returns s without its bytes from 0x80 up.
+func dropHigh(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x80 {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
 // scannedURL is Chromium's ParseCSSStringOrURL: v without the white space
 // around it, its url( and ) when it has both, the white space inside, and
 // its quotes when it begins and ends with the same one.
@@ -152,14 +173,25 @@ func (r *Writer) preloadScan(d Decision, css, tagName string) Decision {
 		return d
 	}
 	urls, ok := preloadScanURLs(css, r.scanURLs[:0])
-	if ok && (strings.IndexByte(css, 0) >= 0 || strings.Contains(css, "\uFFFD")) {
+	if ok && (strings.IndexByte(css, 0) >= 0 || hasHigh(css)) {
 		// Chromium fetched "@imp\x00ort url", "@\x00import url" and
 		// "@import\x00 url", JavaScript on and off, and nothing when the
 		// NUL was anywhere else that was tried (a generated Chromium test,
 		// 2026-12-05; testdata/adversarial.txt): read again without the
 		// NULs, erring towards more, and without any U+FFFD: x/net/html,
 		// the rewriter's oracle, gives a NUL in foreign content as one.
-		urls, ok = preloadScanURLs(nulls.Replace(css), urls)
+		if clean := nulls.Replace(css); clean != css {
+			urls, ok = preloadScanURLs(clean, urls)
+			css = clean
+		}
+		// A byte that is no character of the encoding the browser reads
+		// the page in is a U+FFFD to it (0x85 in UTF-8, 0xD1 before an
+		// ASCII byte), which the reading above drops: read a third time
+		// without any byte from 0x80 up (FuzzEncodings f866577c0a16f143,
+		// d6ab3318d5a9c2b4).
+		if ok && hasHigh(css) {
+			urls, ok = preloadScanURLs(dropHigh(css), urls)
+		}
 	}
 	r.scanURLs = urls
 	var best Decision
