@@ -71,7 +71,7 @@ func TestEncodingRows(t *testing.T) {
 		{"shift_jis", "<img src=/a.png onerror=\"x='\x95\x5c';fetch('https://tracker.example/f')//'\">",
 			[]string{"data-fp-onerror="}},
 		{"shift_jis", "<iframe srcdoc=\"<script>x='\x95\x5c';fetch('https://tracker.example/f')//'</script>\"></iframe>",
-			[]string{`srcdoc=""`, "data-fp-srcdoc=\"&lt;script&gt;x='\x95\x5c';"}},
+			[]string{`srcdoc=""`, "data-fp-srcdoc=\"<script>x='\x95\x5c';"}},
 		{"shift_jis", "<link rel=stylesheet href=\"data:text/css,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",
 			[]string{"data-fp-href="}},
 		{"utf-8", "<link rel=stylesheet href=\"data:text/css;charset=shift_jis,p{background:url('/a%95%5C'),url(https://tracker.example/p.gif)}\">",

@@ -530,3 +530,79 @@ func TestRemovalFidelityPages(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedStyleBytes checks that a style whose tracker URL is replaced
+// keeps every other byte as it came: a NUL, bytes that are not UTF-8 (Ñ
+// on a windows-1252 page, a Shift_JIS character), a literal U+FFFD and
+// character references, which the CSS lexer reads as characters, are not
+// written as UTF-8 (é of &eacute; would be two characters on a
+// windows-1252 page). The held original, and an SVG script's URL given as
+// its src, are the attribute as the page wrote it.
+func TestChangedStyleBytes(t *testing.T) {
+	const tracker, neutral = "url(https://tracker.example/\xd1x.gif)", `url("data:,")`
+	for _, css := range []string{
+		"content:'\xd1';background:" + tracker,
+		"content:'\x00\xd1\xd2\x00';background:" + tracker + ";content:'\xe2\x82'",
+		"content:'\uFFFD\xd1';background:" + tracker + "\xd1;color:red",
+		"content:'\x95\x96\x95';background:" + tracker + ";border-image:" + tracker,
+		"content:'&eacute;&#0;&amp;&#x2192;&notin;&not';background:" + tracker + ";color:r&#x65;d",
+		"content:'&eacute;';background:url(https://tracker.example/&eacute;.gif)&#x3B;color:red",
+	} {
+		for _, enc := range []string{"utf-8", "windows-1252", "shift_jis"} {
+			want := strings.ReplaceAll(css, tracker, neutral)
+			want = strings.ReplaceAll(want, "url(https://tracker.example/&eacute;.gif)", neutral)
+			for _, a := range []Action{Defer, Remove} {
+				opts := Options{Policy: trackerPolicy(a), Token: "tok", Encoding: enc}
+				out := rewriteString(t, "<p style=\""+css+"\">x</p>", opts)
+				if w := `style="` + strings.ReplaceAll(want, `"`, "&quot;") + `"`; !strings.Contains(out, w) {
+					t.Errorf("%s %v: %q\n got %q\nwant %q in it", enc, a, css, out, w)
+				}
+				if w := `data-fp-style="` + css + `"`; a == Defer && !strings.Contains(out, w) {
+					t.Errorf("%s %v: %q\n got %q\nwant %q in it", enc, a, css, out, w)
+				}
+				// Single-quoted, its double quotes are written as references.
+				sq := strings.ReplaceAll(css, "'", `"`)
+				out = rewriteString(t, "<p style='"+sq+"'>x</p>", opts)
+				if w := `style="` + strings.ReplaceAll(strings.ReplaceAll(want, "'", `"`), `"`, "&quot;") + `"`; !strings.Contains(out, w) {
+					t.Errorf("%s %v: %q\n got %q\nwant %q in it", enc, a, sq, out, w)
+				}
+				if strings.Contains(css, "&") {
+					continue // a style element's text has no references
+				}
+				out = rewriteString(t, "<style>p{"+css+"}</style>", opts)
+				if w := "<style data-fp-neutral=\"\">p{" + want + "}</style>"; !strings.HasPrefix(out, w) {
+					t.Errorf("%s %v: %q\n got %q\nwant %q first", enc, a, css, out, w)
+				}
+			}
+		}
+	}
+	out := rewriteString(t, `<svg><script href="https://tracker.example/&eacute;'.js"></script></svg>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
+	if w := `data-fp-src="https://tracker.example/&eacute;'.js"`; !strings.Contains(out, w) {
+		t.Errorf("got %q\nwant %q in it", out, w)
+	}
+}
+
+// TestSrcdocReferences checks a srcdoc whose rewrite would write a
+// character a reference names as UTF-8: on a page in another encoding its
+// frame is empty until the original comes back, and the original is the
+// attribute as the page wrote it.
+func TestSrcdocReferences(t *testing.T) {
+	in := `<iframe srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"></iframe>`
+	for enc, want := range map[string][]string{
+		"utf-8":        {"srcdoc=\"&lt;p&gt;é&lt;/p&gt;&lt;img data-fp-", `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
+		"windows-1252": {`srcdoc=""`, `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
+		"shift_jis":    {`srcdoc=""`, `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
+	} {
+		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: enc})
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: got %q\nwant %q in it", enc, out, w)
+			}
+		}
+	}
+	// Without such a reference, the rewrite is written on any page.
+	out := rewriteString(t, `<iframe srcdoc="<p>&amp;</p><img src=https://tracker.example/x.gif>"></iframe>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
+	if w := `srcdoc="&lt;p&gt;&amp;&lt;/p&gt;&lt;img data-fp-`; !strings.Contains(out, w) {
+		t.Errorf("got %q\nwant %q in it", out, w)
+	}
+}

@@ -34,13 +34,75 @@ func newInput(b []byte) *parse.Input {
 // letters; U+FFFD reads as a name character in CSS and a syntax error in
 // JavaScript, which changes no call a browser would make.)
 func lexerText(b []byte) []byte {
-	if bytes.IndexByte(b, 0) >= 0 {
-		b = bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
+	if bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) {
+		return b
 	}
-	if !utf8.Valid(b) {
-		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	out, _ := replaceInvalid(b, nil)
+	return out
+}
+
+// replaced is where a text was replaced in reading it: b[from:to] of the
+// text as written is out[at:at+n] of the text as read (lexerText's U+FFFD,
+// an attribute's character reference).
+type replaced struct{ from, to, at, n int }
+
+// replaceInvalid is lexerText's replacement: each NUL, and each run of
+// bytes that are not valid UTF-8, becomes one U+FFFD (as
+// bytes.ToValidUTF8 makes a run one). It appends where each lies to
+// spans, so that a text read by the lexer can be written with the bytes
+// it came with (origOffset).
+func replaceInvalid(b []byte, spans []replaced) ([]byte, []replaced) {
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != 0 && c < utf8.RuneSelf {
+			out = append(out, c)
+			i++
+			continue
+		}
+		if c != 0 {
+			if r, n := utf8.DecodeRune(b[i:]); r != utf8.RuneError || n > 1 {
+				out = append(out, b[i:i+n]...)
+				i += n
+				continue
+			}
+		}
+		from := i
+		if c == 0 {
+			i++
+		} else {
+			for i < len(b) && b[i] != 0 && b[i] >= utf8.RuneSelf {
+				if r, n := utf8.DecodeRune(b[i:]); r != utf8.RuneError || n > 1 {
+					break
+				}
+				i++
+			}
+		}
+		spans = append(spans, replaced{from, i, len(out), 3})
+		out = append(out, "\uFFFD"...)
 	}
-	return b
+	return out, spans
+}
+
+// origOffset maps an offset in a text as read to one in the text as
+// written, by the spans where they differ (replaceInvalid,
+// appendDecodedSpans): an offset inside a replacement maps to the start
+// of the bytes it replaced, or, when end is true, to their end.
+func origOffset(off int, spans []replaced, end bool) int {
+	shift := 0
+	for _, s := range spans {
+		switch {
+		case off <= s.at:
+			return off + shift
+		case off < s.at+s.n:
+			if end {
+				return s.to
+			}
+			return s.from
+		}
+		shift = s.to - (s.at + s.n)
+	}
+	return off + shift
 }
 
 // cssRef is one URL in CSS: url(…), or the string of @import "…".

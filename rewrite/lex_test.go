@@ -1,10 +1,13 @@
 package rewrite
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestScriptHosts checks the hosts read from an inline script's strings,
@@ -148,6 +151,67 @@ func TestScriptAfterDot(t *testing.T) {
 		scriptFacts([]byte(in), &f)
 		if f.Malformed != malformed {
 			t.Errorf("%s: malformed %v, want %v", in, f.Malformed, malformed)
+		}
+	}
+}
+
+// TestReplaceInvalid holds replaceInvalid to lexerText's definition (each
+// NUL, and each run of invalid UTF-8 as bytes.ToValidUTF8 finds it,
+// becomes U+FFFD) and origOffset to the spans it gives: the text between
+// two U+FFFDs is the original's, and each U+FFFD maps to the bytes it
+// replaced.
+func TestReplaceInvalid(t *testing.T) {
+	inputs := []string{
+		"", "a", "\x00", "\xd1", "\xd1l", "a\x00\x00b", "\xff\xfe\x00\xff", "é\xe9é",
+		"\xe2\x82", "\xe2\x82\xac\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\uFFFD\xd1",
+		"p{content:'\xd1\x00'}q{background:url(https://tracker.example/\x85x.gif)}",
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"\x00", "\xd1", "\x85", "\xe2\x82", "é", "€", "\uFFFD", "a", "url(", ")", "\xf0\x9f\x98\x80"}
+	for range 3000 {
+		var sb strings.Builder
+		for range rnd.IntN(12) {
+			sb.WriteString(pieces[rnd.IntN(len(pieces))])
+		}
+		inputs = append(inputs, sb.String())
+	}
+	for _, in := range inputs {
+		b := []byte(in)
+		want := bytes.ToValidUTF8(bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD")), []byte("\uFFFD"))
+		got, spans := replaceInvalid(b, nil)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q: %q, want %q", in, got, want)
+		}
+		if lt := lexerText(b); !bytes.Equal(lt, want) {
+			t.Fatalf("lexerText(%q) = %q, want %q", in, lt, want)
+		}
+		var rebuilt strings.Builder
+		last := 0
+		for _, s := range spans {
+			if string(got[s.at:s.at+3]) != "\uFFFD" {
+				t.Fatalf("%q: span %+v is not at a U+FFFD in %q", in, s, got)
+			}
+			if r := in[s.from:s.to]; r != "\x00" && (strings.IndexByte(r, 0) >= 0 || utf8.ValidString(r)) {
+				t.Fatalf("%q: span %+v replaced %q", in, s, r)
+			}
+			for k, w := range map[int]int{s.at: s.from, s.at + 1: s.from, s.at + 3: s.to} {
+				if o := origOffset(k, spans, k == s.at+3); o != w {
+					t.Fatalf("%q: origOffset(%d) = %d, want %d (%+v)", in, k, o, w, spans)
+				}
+			}
+			if o := origOffset(s.at+2, spans, true); o != s.to {
+				t.Fatalf("%q: origOffset(%d, end) = %d, want %d", in, s.at+2, o, s.to)
+			}
+			rebuilt.Write(got[last:s.at])
+			rebuilt.WriteString(in[s.from:s.to])
+			last = s.at + 3
+		}
+		rebuilt.Write(got[last:])
+		if rebuilt.String() != in {
+			t.Fatalf("%q: the spans rebuild %q", in, rebuilt.String())
+		}
+		if o := origOffset(len(got), spans, true); o != len(in) {
+			t.Fatalf("%q: origOffset(end) = %d, want %d", in, o, len(in))
 		}
 	}
 }

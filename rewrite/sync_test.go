@@ -448,7 +448,7 @@ func TestResetAtFields(t *testing.T) {
 		"isNested": empty, "nest": empty, "svgStyle": empty, "deciding": empty, "holding": empty, "err": empty, "closed": empty, "lateBase": empty, "noscriptBase": empty, "breaksOut": scratch, "scanURLs": scratch,
 		"w": scratch, "opts": scratch, "max": scratch, "stats": scratch, "bufBox": scratch, "outBox": scratch, "heldBox": scratch,
 		"names": scratch, "tg": scratch, "scan": scratch, "heldTg": scratch, "attrBuf": scratch, "spare": scratch,
-		"sink": scratch, "spareAdd": scratch, "refs": scratch, "url": scratch, "res": scratch, "arena": scratch,
+		"sink": scratch, "spareAdd": scratch, "refs": scratch, "replaced": scratch, "decoded": scratch, "url": scratch, "res": scratch, "arena": scratch,
 		"urls": scratch, "fixed": scratch, "facts": scratch, "seen": scratch, "usualOff": scratch, "nestedOut": scratch, "nestedOutBox": scratch,
 		// heldKind says what held holds, and is set with it; tagHeld and
 		// tagHeldD are set at every script and style start tag that

@@ -30,10 +30,44 @@ func decodeAttr(b []byte) string {
 	return unsafe.String(&d[0], len(d)) // d is never written again
 }
 
+// nonASCIIRef reports whether b, an attribute value, has a character
+// reference that names a character outside ASCII.
+func nonASCIIRef(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '&' || i+1 >= len(b) {
+			continue
+		}
+		if b[i+1] == '#' {
+			if n, v := numericRef(b[i:]); n > 1 && v >= utf8.RuneSelf {
+				return true
+			}
+			continue
+		}
+		if n, s := namedRef(b[i:]); n > 1 {
+			for k := 0; k < len(s); k++ {
+				if s[k] >= utf8.RuneSelf {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // appendDecoded appends b, an attribute value, decoded as decodeAttr
 // decodes it, to dst.
 func appendDecoded(dst, b []byte) []byte {
+	dst, _ = appendDecodedSpans(dst, b, nil, false)
+	return dst
+}
+
+// appendDecodedSpans is appendDecoded that, when track is set, appends to
+// spans where each NUL and reference of b lies in b and in what it
+// appends (from dst's start), for origOffset.
+func appendDecodedSpans(dst, b []byte, spans []replaced, track bool) ([]byte, []replaced) {
+	base := len(dst)
 	for i := 0; i < len(b); {
+		at, from := len(dst), i
 		switch c := b[i]; c {
 		case 0:
 			dst = append(dst, "\uFFFD"...)
@@ -55,9 +89,13 @@ func appendDecoded(dst, b []byte) []byte {
 		default:
 			dst = append(dst, c)
 			i++
+			continue
+		}
+		if track && (i-from != 1 || len(dst)-at != 1) {
+			spans = append(spans, replaced{from, i, at - base, len(dst) - at})
 		}
 	}
-	return dst
+	return dst, spans
 }
 
 func containsByte(b []byte, c byte) bool { return bytes.IndexByte(b, c) >= 0 }

@@ -259,10 +259,12 @@ type Writer struct {
 	outBox   *[]byte // the pool's box for out, while the Writer holds it
 	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
-	scanURLs []string // scratch for preloadScan
-	url      url.URL  // scratch for decideURL
-	res      Resource // scratch for decideURL
-	arena    []byte   // scratch for tmpAttr
+	replaced []replaced // scratch for rewriteCSS
+	decoded  []replaced // scratch for styleAttr
+	scanURLs []string   // scratch for preloadScan
+	url      url.URL    // scratch for decideURL
+	res      Resource   // scratch for decideURL
+	arena    []byte     // scratch for tmpAttr
 	// nestedOut is a srcdoc's rewrite, read until its iframe is written
 	// (element), from scratchPools in nestedOutBox.
 	nestedOut    []byte
@@ -2473,6 +2475,13 @@ func (r *Writer) textOf(b []byte) ([]byte, bool) {
 	return r.enc.textView(b, nil)
 }
 
+// writesUTF8 reports whether what the Writer writes lands in a UTF-8 page
+// (or one whose encoding it was not told), where a character may be
+// written as its UTF-8 bytes.
+func (r *Writer) writesUTF8() bool {
+	return r.opts.Encoding == "" || r.opts.Encoding == "utf-8"
+}
+
 // ambiguous reports whether b, the text of a script, a style sheet or an
 // attribute, reads differently where it matters in an encoding the
 // browser may take for a page that declares none (guessed): whether one
@@ -2616,6 +2625,7 @@ type attrOp struct {
 	i              int
 	rename, value  string
 	drop, hasValue bool
+	raw            bool // value is as a page writes one: only '"' escaped
 }
 
 func (e *edit) op(i int) *attrOp {
@@ -2648,6 +2658,31 @@ func (e *edit) find(i int) *attrOp {
 func (e *edit) setRename(i int, n string)  { e.op(i).rename = n }
 func (e *edit) setDrop(i int)              { e.op(i).drop = true }
 func (e *edit) setReplace(i int, v string) { o := e.op(i); o.value, o.hasValue = v, true }
+
+// setReplaceRaw replaces attribute i's value with v, as a page writes one:
+// its character references are written as they are.
+func (e *edit) setReplaceRaw(i int, v string) {
+	o := e.op(i)
+	o.value, o.hasValue, o.raw = v, true, true
+}
+
+// appendRawValue appends v, an attribute's value as the page wrote it
+// (quoted either way or not at all), for a double-quoted value: only '"'
+// becomes a reference. Its own references stay as they came, so that a
+// character one names is written in no encoding: a value decoded and
+// escaped again would write é of &eacute; as UTF-8, two characters on a
+// windows-1252 page.
+func appendRawValue(b []byte, v string) []byte {
+	for {
+		i := strings.IndexByte(v, '"')
+		if i < 0 {
+			return append(b, v...)
+		}
+		b = append(b, v[:i]...)
+		b = append(b, "&quot;"...)
+		v = v[i+1:]
+	}
+}
 
 // appendEscaped appends s to b escaped for a double-quoted attribute value
 // or for text: & " < > become references.
@@ -2708,7 +2743,11 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 		}
 		if o != nil && o.hasValue {
 			b = append(b, `="`...)
-			b = appendEscaped(b, o.value)
+			if o.raw {
+				b = appendRawValue(b, o.value)
+			} else {
+				b = appendEscaped(b, o.value)
+			}
 			b = append(b, '"')
 			continue
 		}
@@ -2764,6 +2803,19 @@ func (r *Writer) addAttr(e *edit, name, value string) {
 	e.add = addAttr(e.add, name, value)
 }
 
+// addRawAttr adds an attribute whose value is raw, another attribute's
+// value as the page wrote it (appendRawValue).
+func (r *Writer) addRawAttr(e *edit, name string, raw []byte) {
+	if e.add == nil {
+		e.add, r.spareAdd = r.spareAdd, nil
+	}
+	e.add = append(e.add, ' ')
+	e.add = append(e.add, name...)
+	e.add = append(e.add, `="`...)
+	e.add = appendRawValue(e.add, unsafe.String(unsafe.SliceData(raw), len(raw)))
+	e.add = append(e.add, '"')
+}
+
 // styleAttr decides the style attribute of an element, if any.
 // styleMayLoad reports whether a style attribute's raw value could hold a
 // URL: a url( or image-set( in any case, an @import, or an escape or a
@@ -2800,24 +2852,49 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 		return -1, Decision{}, ""
 	}
 	text, decoded := r.textOf(v)
-	css := decodeAttr(text)
-	newCSS, d := r.rewriteCSS(css, name)
+	css, raw, dec := decodeAttr(text), unsafe.String(unsafe.SliceData(text), len(text)), []replaced(nil)
+	if !plainAttr(text) {
+		var b []byte
+		b, dec = appendDecodedSpans(nil, text, r.decoded[:0], true)
+		r.decoded = dec
+		css = string(b)
+	}
+	newCSS, d := r.rewriteCSSFrom(css, raw, dec, name)
 	if amb, ok := r.ambiguousCSS(v, d, name); ok {
 		d, newCSS = amb, ""
 	}
-	if decoded && newCSS != css {
+	switch {
+	case decoded && newCSS != raw:
 		newCSS = "" // not the page's bytes (as decideStyle's neutral copy)
+	case decoded:
+		newCSS = unsafe.String(unsafe.SliceData(v), len(v))
 	}
+	// newCSS is as the page writes a value (setReplaceRaw).
 	return i, d, newCSS
 }
 
 // rewriteCSS decides every URL in css and returns the CSS with the URLs
 // that are not kept neutralised, and the strongest decision.
 func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
+	return r.rewriteCSSFrom(css, css, nil, tagName)
+}
+
+// rewriteCSSFrom is rewriteCSS of css, which is raw as read: the CSS it
+// returns is raw with the URLs that are not kept neutralised, where dec
+// (appendDecodedSpans) says where raw and css differ. A style attribute
+// is so written with its character references as they came.
+func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string) (string, Decision) {
+	var spans []replaced
 	if strings.IndexByte(css, 0) >= 0 || !utf8.ValidString(css) {
 		// The browser's CSS sees U+FFFD for NUL and for invalid UTF-8, and
-		// so must the lexer (lexerText); a changed block is written so.
-		css = string(lexerText([]byte(css)))
+		// so must the lexer (lexerText); a changed block is written with
+		// the bytes it came with, where they are not changed (origOffset):
+		// on a windows-1252 page 0xD1 is Ñ, where U+FFFD's bytes would
+		// be three characters.
+		var b []byte
+		b, spans = replaceInvalid([]byte(css), r.replaced[:0])
+		r.replaced = spans
+		css = string(b)
 	}
 	refs, hit := r.opts.Facts.getStyle(css)
 	if !hit {
@@ -2827,12 +2904,22 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 	}
 	var best Decision
 	var sb strings.Builder
-	last := 0
+	last, changed := 0, false
 	for _, ref := range refs {
 		d := r.decideCSSRef(&ref, tagName)
 		best = stronger(best, d)
 		if d.Action >= Defer {
-			sb.WriteString(css[last:ref.start])
+			start, end := ref.start, ref.end
+			if spans != nil {
+				start, end = origOffset(start, spans, false), origOffset(end, spans, true)
+			}
+			if dec != nil {
+				start, end = origOffset(start, dec, false), origOffset(end, dec, true)
+			}
+			if start < last {
+				start = last // a replaced run the previous URL ended in
+			}
+			sb.WriteString(raw[last:start])
 			if ref.isImport || ref.bad {
 				sb.WriteString(`""`)
 			} else if ref.str {
@@ -2840,13 +2927,13 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 			} else {
 				sb.WriteString(`url("data:,")`)
 			}
-			last = ref.end
+			last, changed = end, true
 		}
 	}
-	if last == 0 {
-		return css, best
+	if !changed {
+		return raw, best
 	}
-	sb.WriteString(css[last:])
+	sb.WriteString(raw[last:])
 	return sb.String(), best
 }
 
@@ -2945,7 +3032,8 @@ func (r *Writer) element(t *tag, name string) {
 		// The svg element that opens SVG content is one, read here.
 		held = r.presentationAttrs(t, held)
 	}
-	var srcdoc, srcdocOrig string
+	var srcdoc string
+	var srcdocOrig []byte // as the page wrote it
 	var srcdocDecision Decision
 	srcdocChanged := false
 	if name == "iframe" {
@@ -2955,10 +3043,9 @@ func (r *Writer) element(t *tag, name string) {
 			// references are characters, not the page's bytes.
 			text, decoded := r.textOf(v)
 			in := r.tmpAttr(text) // in the element's arena, as its URLs are
-			orig := in
-			if decoded {
-				orig = r.tmpAttr(v)
-			}
+			// A character a reference names is written as UTF-8 in the
+			// rewrite, which only a UTF-8 page reads as that character.
+			decoded = decoded || !r.writesUTF8() && nonASCIIRef(text)
 			// The nested Writer reads in as an io.Writer reads p, writing
 			// nothing into it and keeping nothing of it: a view, not a
 			// copy. The srcdoc inherits the base URL until its own <base>.
@@ -2980,15 +3067,15 @@ func (r *Writer) element(t *tag, name string) {
 			case err != nil:
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
-				srcdocOrig, srcdocDecision = orig, Decision{Action: Defer, Category: "unknown"}
+				srcdocOrig, srcdocDecision = v, Decision{Action: Defer, Category: "unknown"}
 			case out != in && decoded:
 				// Its rewrite is not in the page's encoding: the frame
 				// is empty until the original comes back.
 				srcdoc, srcdocChanged = "", true
-				srcdocOrig, srcdocDecision = orig, inner
+				srcdocOrig, srcdocDecision = v, inner
 			case out != in:
 				srcdoc, srcdocChanged = out, true
-				srcdocOrig, srcdocDecision = in, inner
+				srcdocOrig, srcdocDecision = v, inner
 			}
 		}
 	}
@@ -3014,9 +3101,9 @@ func (r *Writer) element(t *tag, name string) {
 		marked = mark{true, best.Category} // marked below
 	}
 	if si >= 0 && sd.Action >= Defer {
-		e.setReplace(si, newCSS)
+		e.setReplaceRaw(si, newCSS)
 		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
-			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			r.addRawAttr(&e, "data-fp-style", t.raw[t.attrs[si].valStart:t.attrs[si].valEnd])
 		}
 	}
 	if srcdocChanged {
@@ -3026,7 +3113,7 @@ func (r *Writer) element(t *tag, name string) {
 		// Unless removing, the original document is kept for the consent
 		// runtime, which swaps it back in.
 		if srcdocDecision.Action >= Defer && srcdocDecision.Action != Remove && r.holdMark(&e, &marked, &srcdocDecision) {
-			r.addAttr(&e, "data-fp-srcdoc", srcdocOrig)
+			r.addRawAttr(&e, "data-fp-srcdoc", srcdocOrig)
 		}
 	}
 	switch action {
@@ -4200,9 +4287,9 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		marked = mark{true, best.Category} // marked below
 	}
 	if si >= 0 && sd.Action >= Defer {
-		e.setReplace(si, newCSS)
+		e.setReplaceRaw(si, newCSS)
 		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
-			r.addAttr(&e, "data-fp-style", decodeAttr(t.raw[t.attrs[si].valStart:t.attrs[si].valEnd]))
+			r.addRawAttr(&e, "data-fp-style", t.raw[t.attrs[si].valStart:t.attrs[si].valEnd])
 		}
 	}
 	if best.Action >= Defer {
@@ -4229,7 +4316,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 				// (as SVG 2 reads them), is also given as that script's src.
 				if i := svgScriptSrc(t, vs); i >= 0 {
 					a := &t.attrs[i]
-					r.addAttr(&e, "data-fp-src", decodeAttr(t.raw[a.valStart:a.valEnd]))
+					r.addRawAttr(&e, "data-fp-src", t.raw[a.valStart:a.valEnd])
 				}
 			}
 		}
@@ -4517,7 +4604,9 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	if n == nil {
 		n = new(Writer)
 	}
-	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, PlaceholderButtons: r.opts.PlaceholderButtons, Facts: r.opts.Facts}, r.stats)
+	// Encoding is the page's, where what the nested Writer writes lands
+	// (writesUTF8); the encoding it reads in is set by its caller.
+	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, PlaceholderButtons: r.opts.PlaceholderButtons, Facts: r.opts.Facts, Encoding: r.opts.Encoding}, r.stats)
 	n.base = r.base
 	n.isNested = true
 	n.nest = r.nest + 1
