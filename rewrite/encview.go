@@ -207,12 +207,19 @@ func (e mbEncoding) textView(b, dst []byte) (view []byte, ok bool) {
 	if i == len(b) {
 		return b, false
 	}
-	dec := e.codec().NewDecoder()
 	var buf [16]byte
-	if !e.eatsASCII(b[i:], dec, buf[:]) {
+	if !e.eatsASCII(b[i:], e.codec().NewDecoder(), buf[:]) {
 		return b, false
 	}
-	dst = append(dst, b[:i]...)
+	return e.decodeAll(b, dst), true
+}
+
+// decodeAll returns b decoded to UTF-8 by the Encoding Standard's rules
+// for e, errors as U+FFFD, appended to dst.
+func (e mbEncoding) decodeAll(b, dst []byte) []byte {
+	dec := e.codec().NewDecoder()
+	var buf [16]byte
+	i := 0
 	for i < len(b) {
 		if b[i] < 0x80 {
 			dst = append(dst, b[i])
@@ -239,5 +246,5 @@ func (e mbEncoding) textView(b, dst []byte) (view []byte, ok bool) {
 		}
 		i += n
 	}
-	return dst, true
+	return dst
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 )
@@ -582,16 +583,22 @@ func TestChangedStyleBytes(t *testing.T) {
 	}
 }
 
-// TestSrcdocReferences checks a srcdoc whose rewrite would write a
-// character a reference names as UTF-8: on a page in another encoding its
-// frame is empty until the original comes back, and the original is the
-// attribute as the page wrote it.
+// TestSrcdocReferences checks a srcdoc whose rewrite has a character
+// outside ASCII, from a character reference or from the page's bytes. On a
+// page that declares an encoding other than UTF-8 the document is decoded
+// from it and its rewrite written in ASCII, each such character as a
+// reference; on one that declares none, whose encoding is unknown, a
+// reference's character cannot be written, and the frame is empty until
+// the original comes back. The original is the attribute as the page
+// wrote it. Placeholder texts and vendor names are written in ASCII too.
 func TestSrcdocReferences(t *testing.T) {
-	in := `<iframe srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"></iframe>`
+	in := "<iframe srcdoc=\"<p>&eacute;\xe9\xd1</p><img src=https://tracker.example/x.gif>\"></iframe>"
+	orig := "data-fp-srcdoc=\"<p>&eacute;\xe9\xd1</p><img src=https://tracker.example/x.gif>\""
 	for enc, want := range map[string][]string{
-		"utf-8":        {"srcdoc=\"&lt;p&gt;é&lt;/p&gt;&lt;img data-fp-", `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
-		"windows-1252": {`srcdoc=""`, `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
-		"shift_jis":    {`srcdoc=""`, `data-fp-srcdoc="<p>&eacute;</p><img src=https://tracker.example/x.gif>"`},
+		"utf-8":        {"srcdoc=\"&lt;p&gt;é\xe9\xd1&lt;/p&gt;&lt;img data-fp-", orig},
+		"windows-1252": {"srcdoc=\"&lt;p&gt;&#xe9;&#xe9;&#xd1;&lt;/p&gt;&lt;img data-fp-", orig},
+		"shift_jis":    {"srcdoc=\"&lt;p&gt;&#xe9;&#x9c09;&lt;/p&gt;&lt;img data-fp-", orig},
+		Undeclared:     {`srcdoc=""`, orig},
 	} {
 		out := rewriteString(t, in, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: enc})
 		for _, w := range want {
@@ -600,9 +607,24 @@ func TestSrcdocReferences(t *testing.T) {
 			}
 		}
 	}
-	// Without such a reference, the rewrite is written on any page.
-	out := rewriteString(t, `<iframe srcdoc="<p>&amp;</p><img src=https://tracker.example/x.gif>"></iframe>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
-	if w := `srcdoc="&lt;p&gt;&amp;&lt;/p&gt;&lt;img data-fp-`; !strings.Contains(out, w) {
+	// Without such a reference, the rewrite is written on an undeclared
+	// page with the page's bytes.
+	out := rewriteString(t, "<iframe srcdoc=\"<p>&amp;\xd1</p><img src=https://tracker.example/x.gif>\"></iframe>", Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: Undeclared})
+	if w := "srcdoc=\"&lt;p&gt;&amp;\xd1&lt;/p&gt;&lt;img data-fp-"; !strings.Contains(out, w) {
 		t.Errorf("got %q\nwant %q in it", out, w)
+	}
+	// What the rewriter makes: a placeholder's texts, a vendor's name.
+	policy := PolicyFunc(func(*url.URL, *Resource) Decision {
+		return Decision{Action: Placeholder, Category: "embeds", Vendor: "Vimeo Ünïcode"}
+	})
+	opts := Options{Policy: policy, Token: "tok", Encoding: "windows-1252", PlaceholderText: func(v string) string { return "Inhalt von " + v + " — laden?" }}
+	out = rewriteString(t, `<iframe src="https://player.example/v"></iframe>`, opts)
+	for _, w := range []string{`data-fp-vendor="Vimeo &#xdc;n&#xef;code"`, `aria-label="Inhalt von Vimeo &#xdc;n&#xef;code &#x2014; laden?"`, `<span>Inhalt von Vimeo &#xdc;n&#xef;code &#x2014; laden?</span>`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("got %q\nwant %q in it", out, w)
+		}
+	}
+	if !utf8.ValidString(out) || strings.ContainsFunc(out, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		t.Errorf("a windows-1252 page got characters outside ASCII: %q", out)
 	}
 }

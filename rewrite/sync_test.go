@@ -455,7 +455,7 @@ func TestResetAtFields(t *testing.T) {
 		// reads them.
 		"heldKind": scratch, "heldSrc": scratch, "heldHasSrc": scratch, "tagHeld": scratch, "tagHeldD": scratch,
 		// enc and guess are Options.Encoding's, kept with the options.
-		"enc": scratch, "guess": scratch,
+		"enc": scratch, "guess": scratch, "utf8Out": scratch,
 	}
 	typ := reflect.TypeOf(Writer{})
 	for i := range typ.NumField() {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -260,6 +261,11 @@ type Writer struct {
 	spareAdd []byte  // the edits' buffer for added attributes, when free (addAttr)
 	refs     []cssRef
 	replaced []replaced // scratch for rewriteCSS
+	// utf8Out is whether what the Writer writes lands in a UTF-8 page (or
+	// one whose encoding it was not told), where a character may be
+	// written as its UTF-8 bytes; elsewhere what it makes is written in
+	// ASCII, a character as a reference (appendEscapedIn).
+	utf8Out  bool
 	decoded  []replaced // scratch for styleAttr
 	scanURLs []string   // scratch for preloadScan
 	url      url.URL    // scratch for decideURL
@@ -324,6 +330,7 @@ func (r *Writer) init(w io.Writer, opts Options, stats *Stats) {
 	r.nonce = opts.Nonce
 	r.enc = multiByte(opts.Encoding)
 	r.guess = opts.Encoding == Undeclared
+	r.utf8Out = opts.Encoding == "" || opts.Encoding == "utf-8"
 	r.tg.attrs, r.heldTg.attrs = r.attrBuf[:0:16], r.attrBuf[16:16]
 }
 
@@ -2438,7 +2445,7 @@ func (r *Writer) dataDocument(opaque string, kind Kind, tagName string) Decision
 	var d Decision
 	if ok {
 		var err error
-		d, err = r.readNestedIn(io.Discard, body, enc)
+		d, err = r.readNestedIn(io.Discard, body, enc, r.utf8Out)
 		ok = err == nil
 	}
 	if !ok {
@@ -2473,13 +2480,6 @@ func (r *Writer) textOf(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	return r.enc.textView(b, nil)
-}
-
-// writesUTF8 reports whether what the Writer writes lands in a UTF-8 page
-// (or one whose encoding it was not told), where a character may be
-// written as its UTF-8 bytes.
-func (r *Writer) writesUTF8() bool {
-	return r.opts.Encoding == "" || r.opts.Encoding == "utf-8"
 }
 
 // ambiguous reports whether b, the text of a script, a style sheet or an
@@ -2626,6 +2626,7 @@ type attrOp struct {
 	rename, value  string
 	drop, hasValue bool
 	raw            bool // value is as a page writes one: only '"' escaped
+	ascii          bool // value is written in ASCII (appendEscapedIn)
 }
 
 func (e *edit) op(i int) *attrOp {
@@ -2666,27 +2667,11 @@ func (e *edit) setReplaceRaw(i int, v string) {
 	o.value, o.hasValue, o.raw = v, true, true
 }
 
-// appendRawValue appends v, an attribute's value as the page wrote it
-// (quoted either way or not at all), for a double-quoted value: only '"'
-// becomes a reference. Its own references stay as they came, so that a
-// character one names is written in no encoding: a value decoded and
-// escaped again would write é of &eacute; as UTF-8, two characters on a
-// windows-1252 page.
-func appendRawValue(b []byte, v string) []byte {
-	for {
-		i := strings.IndexByte(v, '"')
-		if i < 0 {
-			return append(b, v...)
-		}
-		b = append(b, v[:i]...)
-		b = append(b, "&quot;"...)
-		v = v[i+1:]
-	}
-}
-
-// appendEscaped appends s to b escaped for a double-quoted attribute value
-// or for text: & " < > become references.
-func appendEscaped(b []byte, s string) []byte {
+// appendEscapedIn is appendEscaped, and, when ascii is set, writes each
+// character outside ASCII as a numeric reference (a byte that is not
+// UTF-8 as U+FFFD's), which a page in any ASCII-compatible encoding reads
+// as that character.
+func appendEscapedIn(b []byte, s string, ascii bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		var ref string
@@ -2702,21 +2687,88 @@ func appendEscaped(b []byte, s string) []byte {
 		default:
 			continue
 		}
-		b = append(b, s[start:i]...)
+		b = appendASCII(b, s[start:i], ascii)
 		b = append(b, ref...)
 		start = i + 1
 	}
-	return append(b, s[start:]...)
+	return appendASCII(b, s[start:], ascii)
 }
 
-func addAttr(b []byte, name, value string) []byte {
+// errNoDecoder is pageText's error for an encoding x/net does not know.
+var errNoDecoder = errors.New("rewrite: no decoder for the page's encoding")
+
+// pageText returns b, text of the page, decoded from the encoding the page
+// declares (not UTF-8) to UTF-8 by the Encoding Standard's rules, errors
+// as U+FFFD.
+func (r *Writer) pageText(b []byte) ([]byte, error) {
+	if r.enc != mbNone {
+		return r.enc.decodeAll(b, nil), nil
+	}
+	e, _ := charset.Lookup(r.opts.Encoding)
+	if e == nil {
+		return nil, errNoDecoder
+	}
+	return e.NewDecoder().Bytes(b)
+}
+
+// appendRawValue appends v, an attribute's value as the page wrote it
+// (quoted either way or not at all), for a double-quoted value: only '"'
+// becomes a reference. Its own references stay as they came, so that a
+// character one names is written in no encoding: a value decoded and
+// escaped again would write é of &eacute; as UTF-8, two characters on a
+// windows-1252 page.
+func appendRawValue(b []byte, v string, ascii bool) []byte {
+	for {
+		i := strings.IndexByte(v, '"')
+		if i < 0 {
+			return appendASCII(b, v, ascii)
+		}
+		b = appendASCII(b, v[:i], ascii)
+		b = append(b, "&quot;"...)
+		v = v[i+1:]
+	}
+}
+
+// appendASCII appends s, and, when ascii is set, each character outside
+// ASCII in it as a numeric reference (a byte that is not UTF-8 as
+// U+FFFD's), which a page in any ASCII-compatible encoding reads as that
+// character.
+func appendASCII(b []byte, s string, ascii bool) []byte {
+	if !ascii {
+		return append(b, s...)
+	}
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] < utf8.RuneSelf {
+			i++
+		}
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			break
+		}
+		c, n := utf8.DecodeRuneInString(s[i:])
+		b = append(b, "&#x"...)
+		b = strconv.AppendUint(b, uint64(c), 16)
+		b = append(b, ';')
+		s = s[i+n:]
+	}
+	return b
+}
+
+// appendEscaped appends s to b escaped for a double-quoted attribute value
+// or for text: & " < > become references.
+func appendEscaped(b []byte, s string) []byte {
+	return appendEscapedIn(b, s, false)
+}
+
+func addAttr(b []byte, name, value string, ascii bool) []byte {
 	if b == nil {
 		b = make([]byte, 0, 192+len(name)+len(value))
 	}
 	b = append(b, ' ')
 	b = append(b, name...)
 	b = append(b, `="`...)
-	b = appendEscaped(b, value)
+	b = appendEscapedIn(b, value, ascii)
 	return append(b, '"')
 }
 
@@ -2744,9 +2796,9 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 		if o != nil && o.hasValue {
 			b = append(b, `="`...)
 			if o.raw {
-				b = appendRawValue(b, o.value)
+				b = appendRawValue(b, o.value, o.ascii)
 			} else {
-				b = appendEscaped(b, o.value)
+				b = appendEscapedIn(b, o.value, o.ascii)
 			}
 			b = append(b, '"')
 			continue
@@ -2800,7 +2852,7 @@ func (r *Writer) addAttr(e *edit, name, value string) {
 	if e.add == nil {
 		e.add, r.spareAdd = r.spareAdd, nil
 	}
-	e.add = addAttr(e.add, name, value)
+	e.add = addAttr(e.add, name, value, !r.utf8Out)
 }
 
 // addRawAttr adds an attribute whose value is raw, another attribute's
@@ -2812,7 +2864,7 @@ func (r *Writer) addRawAttr(e *edit, name string, raw []byte) {
 	e.add = append(e.add, ' ')
 	e.add = append(e.add, name...)
 	e.add = append(e.add, `="`...)
-	e.add = appendRawValue(e.add, unsafe.String(unsafe.SliceData(raw), len(raw)))
+	e.add = appendRawValue(e.add, unsafe.String(unsafe.SliceData(raw), len(raw)), false)
 	e.add = append(e.add, '"')
 }
 
@@ -2842,14 +2894,18 @@ func styleMayLoad(v []byte) bool {
 	return false
 }
 
-func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
-	i := t.index("style")
+// newCSS is the value to write when d holds the style, as the page writes
+// one (setReplaceRaw), and in ASCII when ascii is set: a value the page's
+// encoding made characters of (textOf) is written with each character
+// outside ASCII as a reference.
+func (r *Writer) styleAttr(t *tag, name string) (i int, d Decision, newCSS string, ascii bool) {
+	i = t.index("style")
 	if i < 0 || t.attrs[i].valStart < 0 {
-		return -1, Decision{}, ""
+		return -1, Decision{}, "", false
 	}
 	v := t.raw[t.attrs[i].valStart:t.attrs[i].valEnd]
 	if !styleMayLoad(v) {
-		return -1, Decision{}, ""
+		return -1, Decision{}, "", false
 	}
 	text, decoded := r.textOf(v)
 	css, raw, dec := decodeAttr(text), unsafe.String(unsafe.SliceData(text), len(text)), []replaced(nil)
@@ -2859,18 +2915,17 @@ func (r *Writer) styleAttr(t *tag, name string) (int, Decision, string) {
 		r.decoded = dec
 		css = string(b)
 	}
-	newCSS, d := r.rewriteCSSFrom(css, raw, dec, name)
+	newCSS, d = r.rewriteCSSFrom(css, raw, dec, name)
 	if amb, ok := r.ambiguousCSS(v, d, name); ok {
-		d, newCSS = amb, ""
+		return i, amb, "", false
 	}
 	switch {
 	case decoded && newCSS != raw:
-		newCSS = "" // not the page's bytes (as decideStyle's neutral copy)
+		ascii = true // not the page's bytes
 	case decoded:
 		newCSS = unsafe.String(unsafe.SliceData(v), len(v))
 	}
-	// newCSS is as the page writes a value (setReplaceRaw).
-	return i, d, newCSS
+	return i, d, newCSS, ascii
 }
 
 // rewriteCSS decides every URL in css and returns the CSS with the URLs
@@ -3023,7 +3078,7 @@ func (r *Writer) element(t *tag, name string) {
 			best.take(&d) // held URLs of two categories join theirs
 		}
 	}
-	si, sd, newCSS := r.styleAttr(t, name)
+	si, sd, newCSS, cssASCII := r.styleAttr(t, name)
 	var hbuf [4]heldAttr
 	held := r.handlers(t, name, hbuf[:0])
 	held = r.lazyBackgrounds(t, name, held)
@@ -3035,17 +3090,31 @@ func (r *Writer) element(t *tag, name string) {
 	var srcdoc string
 	var srcdocOrig []byte // as the page wrote it
 	var srcdocDecision Decision
-	srcdocChanged := false
+	srcdocChanged, srcdocASCII := false, false
 	if name == "iframe" {
 		if v, ok := t.get("srcdoc"); ok {
 			// The document is the attribute's text as the browser
 			// decodes the page (textOf), read as UTF-8: its character
 			// references are characters, not the page's bytes.
-			text, decoded := r.textOf(v)
+			//
+			// On a page that declares an encoding other than UTF-8 (full),
+			// the whole document is decoded from it, and its rewrite is
+			// written in ASCII, each character as a reference, which every
+			// such encoding reads as the character: a byte of the page or
+			// a reference's character written as UTF-8 would be another.
+			// A page that declares none may be read in any, so there the
+			// document is read as bytes, and its rewrite, which would write
+			// a reference's character as UTF-8, is not written when the
+			// document has one outside ASCII (decoded).
+			full := !r.utf8Out && r.opts.Encoding != Undeclared
+			text, decoded := v, false
+			var err error
+			if full {
+				text, err = r.pageText(v)
+			} else {
+				decoded = !r.utf8Out && nonASCIIRef(v)
+			}
 			in := r.tmpAttr(text) // in the element's arena, as its URLs are
-			// A character a reference names is written as UTF-8 in the
-			// rewrite, which only a UTF-8 page reads as that character.
-			decoded = decoded || !r.writesUTF8() && nonASCIIRef(text)
 			// The nested Writer reads in as an io.Writer reads p, writing
 			// nothing into it and keeping nothing of it: a view, not a
 			// copy. The srcdoc inherits the base URL until its own <base>.
@@ -3058,9 +3127,12 @@ func (r *Writer) element(t *tag, name string) {
 			// A document read differently in an encoding the page does
 			// not declare is not read: it is decided as an unreadable one.
 			var inner Decision
-			err := errUndeclared
-			if !r.ambiguous(v) {
-				inner, err = r.readNested(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)))
+			switch {
+			case err != nil:
+			case r.ambiguous(v):
+				err = errUndeclared
+			default:
+				inner, err = r.readNestedIn(appendWriter{&r.nestedOut}, unsafe.Slice(unsafe.StringData(in), len(in)), "", r.utf8Out || full)
 			}
 			out := unsafe.String(unsafe.SliceData(r.nestedOut), len(r.nestedOut))
 			switch {
@@ -3074,7 +3146,7 @@ func (r *Writer) element(t *tag, name string) {
 				srcdoc, srcdocChanged = "", true
 				srcdocOrig, srcdocDecision = v, inner
 			case out != in:
-				srcdoc, srcdocChanged = out, true
+				srcdoc, srcdocChanged, srcdocASCII = out, true, full
 				srcdocOrig, srcdocDecision = v, inner
 			}
 		}
@@ -3102,6 +3174,7 @@ func (r *Writer) element(t *tag, name string) {
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplaceRaw(si, newCSS)
+		e.op(si).ascii = cssASCII
 		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
 			r.addRawAttr(&e, "data-fp-style", t.raw[t.attrs[si].valStart:t.attrs[si].valEnd])
 		}
@@ -3109,6 +3182,7 @@ func (r *Writer) element(t *tag, name string) {
 	if srcdocChanged {
 		if i := t.index("srcdoc"); i >= 0 {
 			e.setReplace(i, srcdoc)
+			e.op(i).ascii = srcdocASCII
 		}
 		// Unless removing, the original document is kept for the consent
 		// runtime, which swaps it back in.
@@ -3530,17 +3604,18 @@ func (r *Writer) placeholder(d *Decision) {
 	var b []byte
 	// Spans, not a div: the box must not close an open <p> around it.
 	b = append(b, `<span class="fp-placeholder" role="region"`...)
-	b = addAttr(b, "aria-label", text)
-	b = addAttr(b, "data-fp-placeholder", vendor)
-	b = addAttr(b, "data-fp-category", d.Category)
-	b = addAttr(b, "data-fp-token", r.opts.Token)
+	ascii := !r.utf8Out // the texts may be the owner's, in any language
+	b = addAttr(b, "aria-label", text, ascii)
+	b = addAttr(b, "data-fp-placeholder", vendor, ascii)
+	b = addAttr(b, "data-fp-category", d.Category, ascii)
+	b = addAttr(b, "data-fp-token", r.opts.Token, ascii)
 	load, always := buttons(vendor)
 	b = append(b, "><span>"...)
-	b = appendEscaped(b, text)
+	b = appendEscapedIn(b, text, ascii)
 	b = append(b, `</span> <button type="button" data-fp-load>`...)
-	b = appendEscaped(b, load)
+	b = appendEscapedIn(b, load, ascii)
 	b = append(b, `</button> <button type="button" data-fp-load="always">`...)
-	b = appendEscaped(b, always)
+	b = appendEscapedIn(b, always, ascii)
 	b = append(b, `</button></span>`...)
 	r.emit(b)
 }
@@ -3725,7 +3800,7 @@ func (r *Writer) ownAttrs(t *tag, name string, held []heldAttr) ([]heldAttr, Dec
 	held = r.handlers(t, name, held)
 	held = r.lazyBackgrounds(t, name, held)
 	held = r.attributionSrc(t, name, held)
-	if i, sd, _ := r.styleAttr(t, name); i >= 0 && sd.Action >= Defer {
+	if i, sd, _, _ := r.styleAttr(t, name); i >= 0 && sd.Action >= Defer {
 		if sd.Action == Placeholder {
 			sd.Action = Defer
 		}
@@ -4268,7 +4343,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 		r.record(KindInlineScript, &d)
 		best = stronger(best, d)
 	}
-	si, sd, newCSS := r.styleAttr(t, t.name)
+	si, sd, newCSS, cssASCII := r.styleAttr(t, t.name)
 	var hbuf [4]heldAttr
 	held := r.handlers(t, t.name, hbuf[:0])
 	if ns == nsSVG {
@@ -4288,6 +4363,7 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplaceRaw(si, newCSS)
+		e.op(si).ascii = cssASCII
 		if sd.Action != Remove && r.holdMark(&e, &marked, &sd) {
 			r.addRawAttr(&e, "data-fp-style", t.raw[t.attrs[si].valStart:t.attrs[si].valEnd])
 		}
@@ -4536,16 +4612,18 @@ var errUndeclared = errors.New("rewrite: a document in a page that declares no e
 // nested Writer (nestedWriter), and returns the strongest of its
 // decisions. Past maxNest it reads nothing and returns errTooDeep.
 func (r *Writer) readNested(w io.Writer, doc []byte) (Decision, error) {
-	return r.readNestedIn(w, doc, "")
+	return r.readNestedIn(w, doc, "", r.utf8Out)
 }
 
 // readNestedIn is readNested of a document in the encoding enc
-// (Options.Encoding).
-func (r *Writer) readNestedIn(w io.Writer, doc []byte, enc string) (Decision, error) {
+// (Options.Encoding), whose Writer writes for a UTF-8 page when utf8Out is
+// set (Writer.utf8Out).
+func (r *Writer) readNestedIn(w io.Writer, doc []byte, enc string, utf8Out bool) (Decision, error) {
 	if r.nest >= maxNest {
 		return Decision{}, errTooDeep
 	}
 	nr := r.nestedWriter(w)
+	nr.utf8Out = utf8Out
 	nr.enc = multiByte(enc)
 	nr.guess = enc == Undeclared
 	err := rewriteNested(nr, doc)
@@ -4604,9 +4682,11 @@ func (r *Writer) nestedWriter(w io.Writer) *Writer {
 	if n == nil {
 		n = new(Writer)
 	}
-	// Encoding is the page's, where what the nested Writer writes lands
-	// (writesUTF8); the encoding it reads in is set by its caller.
+	// Encoding is the page's (pageText); the encoding the nested Writer
+	// reads in (enc, guess) and whether it writes for a UTF-8 page
+	// (utf8Out: a srcdoc's may not) are its caller's to set.
 	n.init(w, Options{Policy: r.opts.Policy, PageURL: r.opts.PageURL, MaxTokenSize: r.max, Token: r.opts.Token, PlaceholderText: r.opts.PlaceholderText, PlaceholderButtons: r.opts.PlaceholderButtons, Facts: r.opts.Facts, Encoding: r.opts.Encoding}, r.stats)
+	n.utf8Out = r.utf8Out
 	n.base = r.base
 	n.isNested = true
 	n.nest = r.nest + 1
