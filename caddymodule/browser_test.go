@@ -399,10 +399,18 @@ func (e *browserEnv) browser(w, h int, gpc bool) context.Context {
 	if err := chromedp.Do(ctx, tasks...); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
-	// Chromium must not have contacted anything by itself.
-	if c, r := e.stub.seen(); len(c)+len(r) > 0 {
+	// Chromium must not have contacted anything by itself. A connection
+	// that closed without a byte may be the browser before's: one it
+	// opened as it was killed can wait in the listener's backlog, be
+	// accepted after the reset above, and count in this generation
+	// (TestBrowserConsent's GPC row failed so, "[tcp] []", in 2 runs of
+	// about 30). No page has loaded yet, so such closes are left out
+	// here, and the stub starts again for the page.
+	c, r := e.stub.seen()
+	if c = slices.DeleteFunc(c, func(s string) bool { return s == "tcp" }); len(c)+len(r) > 0 {
 		t.Fatalf("Chromium contacted hosts on start: %v %v", c, r)
 	}
+	e.stub.reset()
 	return ctx
 }
 

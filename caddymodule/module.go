@@ -97,7 +97,9 @@ type Handler struct {
 	// PlaceholderText is the text of click-to-load placeholders; "%s" is
 	// replaced by the vendor. Default: the banner's placeholder text in
 	// its language when one is set, else in English ("This content is
-	// hosted by %s. Loading it shares your data with them.").
+	// hosted by %s. Loading it shares your data with them."). Any
+	// language: on a page in another encoding than UTF-8 its characters
+	// outside ASCII are written as references.
 	PlaceholderText string `json:"placeholder_text,omitempty"`
 	// Exclude lists path prefixes that are never rewritten (e.g. /admin);
 	// each starts with "/".
