@@ -2908,12 +2908,17 @@ func (r *Writer) styleAttr(t *tag, name string) (i int, d Decision, newCSS strin
 		return -1, Decision{}, "", false
 	}
 	text, decoded := r.textOf(v)
-	css, raw, dec := decodeAttr(text), unsafe.String(unsafe.SliceData(text), len(text)), []replaced(nil)
-	if !plainAttr(text) {
+	// css is read, and raw written (rewriteCSSFrom), dec between them.
+	raw := unsafe.String(unsafe.SliceData(text), len(text))
+	var css string
+	var dec []replaced
+	if plainAttr(text) {
+		css = string(text)
+	} else {
 		var b []byte
 		b, dec = appendDecodedSpans(nil, text, r.decoded[:0], true)
 		r.decoded = dec
-		css = string(b)
+		css = unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 	}
 	newCSS, d = r.rewriteCSSFrom(css, raw, dec, name)
 	if amb, ok := r.ambiguousCSS(v, d, name); ok {
