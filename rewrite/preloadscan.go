@@ -127,16 +127,6 @@ func preloadScanURLs(css string, out []string) (urls []string, ok bool) {
 // nulls drops NULs and the U+FFFD an HTML parser reads them as.
 var nulls = strings.NewReplacer("\x00", "", "\uFFFD", "")
 
-// hasHigh reports whether s has a byte from 0x80 up.
-func hasHigh(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
-
 // dropHigh returns s without its bytes from 0x80 up.
 func dropHigh(s string) string {
 	b := make([]byte, 0, len(s))

@@ -33,22 +33,10 @@ func decodeAttr(b []byte) string {
 // nonASCIIRef reports whether b, an attribute value, has a character
 // reference that names a character outside ASCII.
 func nonASCIIRef(b []byte) bool {
-	for i := 0; i < len(b); i++ {
-		if b[i] != '&' || i+1 >= len(b) {
-			continue
-		}
-		if b[i+1] == '#' {
-			if n, v := numericRef(b[i:]); n > 1 && v >= utf8.RuneSelf {
-				return true
-			}
-			continue
-		}
-		if n, s := namedRef(b[i:]); n > 1 {
-			for k := 0; k < len(s); k++ {
-				if s[k] >= utf8.RuneSelf {
-					return true
-				}
-			}
+	d, spans := appendDecodedSpans(nil, b, nil, true)
+	for _, s := range spans {
+		if b[s.from] == '&' && hasHigh(d[s.at:s.at+s.n]) {
+			return true
 		}
 	}
 	return false
@@ -67,29 +55,32 @@ func appendDecoded(dst, b []byte) []byte {
 func appendDecodedSpans(dst, b []byte, spans []replaced, track bool) ([]byte, []replaced) {
 	base := len(dst)
 	for i := 0; i < len(b); {
+		if c := b[i]; c != 0 && c != '&' {
+			j := i + 1 // a run of bytes that are themselves, copied whole
+			for j < len(b) && b[j] != 0 && b[j] != '&' {
+				j++
+			}
+			dst = append(dst, b[i:j]...)
+			i = j
+			continue
+		}
 		at, from := len(dst), i
-		switch c := b[i]; c {
-		case 0:
+		switch {
+		case b[i] == 0:
 			dst = append(dst, "\uFFFD"...)
 			i++
-		case '&':
-			if i+1 < len(b) && b[i+1] == '#' {
-				n, v := numericRef(b[i:])
-				if n == 1 {
-					dst = append(dst, '&')
-				} else {
-					dst = utf8.AppendRune(dst, v)
-				}
-				i += n
-				break
+		case i+1 < len(b) && b[i+1] == '#':
+			n, v := numericRef(b[i:])
+			if n == 1 {
+				dst = append(dst, '&')
+			} else {
+				dst = utf8.AppendRune(dst, v)
 			}
+			i += n
+		default:
 			n, s := namedRef(b[i:])
 			dst = append(dst, s...)
 			i += n
-		default:
-			dst = append(dst, c)
-			i++
-			continue
 		}
 		if track && (i-from != 1 || len(dst)-at != 1) {
 			spans = append(spans, replaced{from, i, at - base, len(dst) - at})
@@ -496,14 +487,7 @@ func normalizeHost(h string) (string, error) {
 	if strings.HasPrefix(h, "[") {
 		return strings.ToLower(h), nil
 	}
-	ascii := true
-	for i := 0; i < len(h); i++ {
-		if h[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
+	if hasHigh(h) {
 		a, err := idna.Lookup.ToASCII(h)
 		if err != nil {
 			return "", err

@@ -3110,14 +3110,14 @@ func (r *Writer) element(t *tag, name string) {
 			// A page that declares none may be read in any, so there the
 			// document is read as bytes, and its rewrite, which would write
 			// a reference's character as UTF-8, is not written when the
-			// document has one outside ASCII (decoded).
+			// document has one outside ASCII (unwritable).
 			full := !r.utf8Out && r.opts.Encoding != Undeclared
-			text, decoded := v, false
+			text, unwritable := v, false
 			var err error
 			if full {
 				text, err = r.pageText(v)
 			} else {
-				decoded = !r.utf8Out && nonASCIIRef(v)
+				unwritable = !r.utf8Out && nonASCIIRef(v)
 			}
 			in := r.tmpAttr(text) // in the element's arena, as its URLs are
 			// The nested Writer reads in as an io.Writer reads p, writing
@@ -3145,7 +3145,7 @@ func (r *Writer) element(t *tag, name string) {
 				r.stats.failClosed(FailAmbiguous)
 				srcdoc, srcdocChanged = "", true
 				srcdocOrig, srcdocDecision = v, Decision{Action: Defer, Category: "unknown"}
-			case out != in && decoded:
+			case out != in && unwritable:
 				// Its rewrite is not in the page's encoding: the frame
 				// is empty until the original comes back.
 				srcdoc, srcdocChanged = "", true
