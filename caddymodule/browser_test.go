@@ -204,6 +204,12 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case strings.HasPrefix(p, "/write/") && strings.HasSuffix(p, ".js"):
+		// An old ad tag's loader: it says it ran, then writes its
+		// creative and a second script into the page where it stands.
+		n := strings.TrimSuffix(strings.TrimPrefix(p, "/write/"), ".js")
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, `window.order.push(%q); document.write('<img id="%s-img" alt="" src="https://%s/order/%s.gif"><script id="%s-script" src="https://%s/order/%s-in.js?delay=200"><\/script>'); document.writeln('<i id="%s-text"></i>');`, n, n, r.Host, n, n, r.Host, n, n)
 	case strings.HasPrefix(p, "/order/") && strings.HasSuffix(p, ".js"):
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprintf(w, "window.order.push(%q);", strings.TrimSuffix(strings.TrimPrefix(p, "/order/"), ".js"))
@@ -1058,38 +1064,66 @@ func TestBrowserActivationOrder(t *testing.T) {
 	}
 }
 
-// Held tags that write into the page, run after it has parsed: a
-// document.write there would replace the whole page. The runtime puts
-// what an inline script writes before the script, in the order written,
-// and waits for a script it wrote before the next tag, as the parser
-// did; a script the browser skips (nomodule, a type it does not run)
-// does not hold the ones after it.
+// Held tags that write into the page, run after it has parsed: an
+// inline script's document.write there would replace the whole page, and
+// an external one's is ignored. The runtime puts what a script writes
+// before it, in the order written, and waits for a script it wrote before
+// the next tag, as the parser did; a script the browser skips (nomodule,
+// a type it does not run) does not hold the ones after it. What the page
+// does in Chromium with firstparty off is the oracle, and is checked
+// against the order the tags were written for.
 func TestBrowserDocumentWrite(t *testing.T) {
-	e := newBrowserEnv(t, `unknown defer`)
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/docwrite.html")
-	e.quiet("before consent")
-	e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
-	var order []string
-	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order || []`, &order); return slices.Contains(order, "nested") })
-	order = slices.DeleteFunc(order, func(s string) bool { return s == "charset" })
-	if want := []string{"a", "beacon", "after:a+beacon", "nested"}; !slices.Equal(order, want) {
-		t.Errorf("after consent the tags ran as %q, want %q", order, want)
-	}
-	var page string
-	e.eval(ctx, `(function(){var g = (id) => document.getElementById(id), before = (a, b) => !!(g(a) && g(b) && g(a).compareDocumentPosition(g(b)) & 4);
-		return [document.title, !!g("title"), !!g("after"), !!g("nested"), before("w1", "w2"), before("w2", "after")].join(" ")})()`, &page)
-	if want := "Tags that write into the page true true true true true"; page != want {
-		t.Errorf("the page after its tags wrote into it: %q, want %q (title, heading, the text after, the nested write, the writes in order)", page, want)
-	}
-	for _, want := range []string{"sb.scorecardresearch.com/order/w1.gif", "sb.scorecardresearch.com/order/w2.gif"} {
-		if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
-			t.Errorf("the written %s was not loaded", want)
+	// What the page does in Chromium as it parses it, firstparty off:
+	// the order its tags ran in, and where what they wrote went.
+	want := []string{"a", "beacon", "after:a+beacon", "nested", "ext", "ext-in", "after:ext+ext-in"}
+	const facts = `(function(){var g = (id) => document.getElementById(id), before = (a, b) => !!(g(a) && g(b) && g(a).compareDocumentPosition(g(b)) & 4);
+		return [document.title, !!g("title"), !!g("after"), !!g("nested"), before("w1", "w2"), before("w2", "after"), before("nested", "ext-img"), before("ext-img", "ext-script"), before("ext-script", "ext-text"), before("ext-text", "after")].join(" ")})()`
+	const wantFacts = "Tags that write into the page true true true true true true true true true"
+	written := []string{"sb.scorecardresearch.com/order/w1.gif", "sb.scorecardresearch.com/order/w2.gif", "sb.scorecardresearch.com/order/ext.gif"}
+	check := func(t *testing.T, e *browserEnv, ctx context.Context, when string) {
+		var order []string
+		waitFor(5*time.Second, func() bool {
+			e.eval(ctx, `window.order || []`, &order)
+			return slices.Contains(order, want[len(want)-1])
+		})
+		order = slices.DeleteFunc(order, func(s string) bool { return s == "charset" })
+		if !slices.Equal(order, want) {
+			t.Errorf("%s the tags ran as %q, want %q", when, order, want)
+		}
+		var page string
+		e.eval(ctx, facts, &page)
+		if page != wantFacts {
+			t.Errorf("the page %s: %q, want %q (title, heading, the text after, the nested write, the writes in order, the external script's writes in order, before the text after)", when, page, wantFacts)
+		}
+		for _, want := range written {
+			if !waitFor(3*time.Second, func() bool { _, reqs := e.stub.seen(); return slices.Contains(reqs, want) }) {
+				t.Errorf("%s the written %s was not loaded", when, want)
+			}
+		}
+		if _, reqs := e.stub.seen(); slices.Contains(reqs, "www.google-analytics.com/order/nomodule.js") {
+			t.Errorf("%s the nomodule script was loaded", when)
 		}
 	}
-	if _, reqs := e.stub.seen(); slices.Contains(reqs, "www.google-analytics.com/order/nomodule.js") {
-		t.Errorf("the nomodule script was loaded")
-	}
+	t.Run("as written", func(t *testing.T) {
+		e := newBrowserEnv(t, `off`)
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/docwrite.html")
+		check(t, e, ctx, "as written,")
+	})
+	t.Run("at consent", func(t *testing.T) {
+		e := newBrowserEnv(t, `unknown defer`)
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/docwrite.html")
+		e.quiet("before consent")
+		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
+		check(t, e, ctx, "after consent")
+		// Once the queue has run, the browser's own are back.
+		var own bool
+		e.eval(ctx, `document.write === Document.prototype.write && document.writeln === Document.prototype.writeln`, &own)
+		if !own {
+			t.Error("document.write and writeln are not the browser's own after the held scripts ran")
+		}
+	})
 }
 
 // Held tags that wait for the page's load or DOMContentLoaded: run after

@@ -95,7 +95,7 @@
     var b = "", s = v.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"), o = 0, bad = false, bin, i;
     try { bin = atob(s); } catch (e) { return false; }
     for (var ch of bin) b += (256 + ch.charCodeAt()).toString(2).slice(1);
-    function r(n) { if (o + n > b.length) { bad = true; return 0; } o += n; return parseInt(b.slice(o - n, o), 2); }
+    var r = (n) => { if (o + n > b.length) { bad = true; return 0; } o += n; return parseInt(b.slice(o - n, o), 2); };
     if (r(6) != 2) return false;
     r(36);
     var t = Math.floor(r(36) / 10);
@@ -197,33 +197,50 @@
     if (!s.src) s.text = el.textContent; // an SVG script has no text
     return s;
   };
-  var queue = [], running = false;
+  // running is the script the queue waits for; last, the last script
+  // inserted or written.
+  var queue = [], running, last, wrote;
   // blocks says whether a script with a URL runs in order and tells when
   // it has: a classic one (no async, not a module, no nomodule, a
   // JavaScript type), which held the parser and now holds the queue.
   var blocks = (s) => s.src && !s.hasAttribute("async") && !s.noModule && /^$|javascript$/i.test(s.type);
-  // run inserts deferred scripts in document order. While an inline one
-  // runs, what would have worked where the parser ran it works here too:
-  // - a document.write, which on a parsed page would replace it whole,
-  //   puts its markup before the script, and the queue waits for the last
+  // wait holds the queue until x has loaded or failed (listeners, not
+  // onload/onerror: those are the script's own handlers, which it may
+  // carry as data-fp-onload); then a script that x wrote holds it in turn.
+  var wait = (x) => {
+    running = x;
+    x.addEventListener("load", next);
+    x.addEventListener("error", next);
+  };
+  var next = () => { blocks(last) && last != running ? wait(last) : (running = 0, run()); };
+  // write stands in for document.write and writeln while the queue runs:
+  // on a parsed page the browser's would replace it whole (an inline
+  // script's) or do nothing (an external one's). It puts the markup just
+  // before the script that writes, in the order written.
+  var write = (...a) => {
+    var f = d.createRange().createContextualFragment(a.join(""));
+    f.querySelectorAll("script").forEach((x) => { last = x; });
+    (d.currentScript || last).before(f);
+  };
+  // run inserts deferred scripts in document order. While they run, what
+  // would have worked where the parser ran them works here too:
+  // - a document.write, inline or from a script's URL, puts its markup
+  //   where the script stands (write), and the queue waits for the last
   //   script written, as the parser did;
-  // - a listener for the page's load or DOMContentLoaded (addEventListener
-  //   on the window or the document, or window.onload set), which would
-  //   never be called once that event has passed, is called once, just
-  //   after, from an EventTarget of its own (which keeps its options and
-  //   calls handleEvent objects). The page's own onload is put back and
-  //   not called again: a tag that chains it finds none.
+  // - a listener for the page's load or DOMContentLoaded that an inline
+  //   script adds (addEventListener on the window or the document, or
+  //   window.onload set), which would never be called once that event has
+  //   passed, is called once, just after, from an EventTarget of its own
+  //   (which keeps its options and calls handleEvent objects). The page's
+  //   own onload is put back and not called again: a tag that chains it
+  //   finds none.
   var run = () => {
     if (running) return;
+    if (d.write != write) wrote = [d.write, d.writeln], d.write = d.writeln = write;
     while (queue.length) {
-      var el = queue.shift(), s = script(el), E = EventTarget.prototype, was = [d.write, d.writeln, E.addEventListener, w.onload], last = s;
+      var el = queue.shift(), s = last = script(el), E = EventTarget.prototype, was = [E.addEventListener, w.onload];
       s.async = s.hasAttribute("async"); // ordered, as the parser ran it
       if (!s.src) {
-        d.write = d.writeln = (...a) => {
-          var f = d.createRange().createContextualFragment(a.join(""));
-          f.querySelectorAll("script").forEach((x) => { last = x; });
-          s.before(f);
-        };
         w.onload = null;
         // On EventTarget's prototype, where the window's and the
         // document's come from, and put back there: own properties on
@@ -235,22 +252,15 @@
           var x = new EventTarget();
           (this == w || this == d) && (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
             ? (x.addEventListener(t, f, o), setTimeout(() => x.dispatchEvent(new Event(t))))
-            : was[2].call(this, t, f, o);
+            : was[0].call(this, t, f, o);
         };
       }
       el.parentNode ? el.replaceWith(s) : d.head.append(s);
       if (!s.src && w.onload) w.addEventListener("load", w.onload);
-      [d.write, d.writeln, E.addEventListener, w.onload] = was;
-      if (blocks(last)) {
-        running = true;
-        // Listeners, not onload/onerror: those are the script's own
-        // handlers, which it may carry (data-fp-onload).
-        var next = () => { running = false; run(); };
-        last.addEventListener("load", next);
-        last.addEventListener("error", next);
-        return;
-      }
+      [E.addEventListener, w.onload] = was;
+      if (blocks(last)) return wait(last);
     }
+    [d.write, d.writeln] = wrote;
     consentMode();
   };
   // known holds the markup the rewriter produced: what carries our token
