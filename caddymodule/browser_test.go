@@ -210,6 +210,16 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n := strings.TrimSuffix(strings.TrimPrefix(p, "/write/"), ".js")
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprintf(w, `window.order.push(%q); document.write('<img id="%s-img" alt="" src="https://%s/order/%s.gif"><script id="%s-script" src="https://%s/order/%s-in.js?delay=200"><\/script>'); document.writeln('<i id="%s-text"></i>');`, n, n, r.Host, n, n, r.Host, n, n)
+	case p == "/wrap/tracker.js":
+		// An error tracker: it wraps EventTarget's addEventListener, and
+		// counts the calls that reach it.
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `(function () { var o = EventTarget.prototype.addEventListener; EventTarget.prototype.addEventListener = function () { window.wrapped = (window.wrapped || 0) + 1; return o.apply(this, arguments); }; })();`)
+	case strings.HasPrefix(p, "/listen/") && strings.HasSuffix(p, ".js"):
+		// A tag that starts once the page has loaded, as many wait for it.
+		n := strings.TrimSuffix(strings.TrimPrefix(p, "/listen/"), ".js")
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, `addEventListener("load", function () { ran.push(%[1]q); }); document.addEventListener("DOMContentLoaded", function () { ran.push(%[2]q); });`, n+":load", n+":dcl")
 	case strings.HasPrefix(p, "/order/") && strings.HasSuffix(p, ".js"):
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprintf(w, "window.order.push(%q);", strings.TrimSuffix(strings.TrimPrefix(p, "/order/"), ".js"))
@@ -1132,10 +1142,12 @@ func TestBrowserDocumentWrite(t *testing.T) {
 // still runs once. The visitor accepts after the page has loaded, and,
 // with ?slow, after it has parsed but before it has loaded.
 func TestBrowserLoadWait(t *testing.T) {
-	e := newBrowserEnv(t, `unknown defer`)
 	// message: a listener for another event, which the tag adds as usual
-	want := []string{"chartbeat", "dcl:DOMContentLoaded", "image error", "load:load", "message", "object:load", "once", "page load", "page onload", "window dcl"}
-	check := func(t *testing.T, ctx context.Context) {
+	// trackerSees is how many calls of one addEventListener the error
+	// tracker's wrapper (the stub's /wrap/tracker.js) sees.
+	const trackerSees = `(function () { var n = window.wrapped || 0; addEventListener("y", function () {}); return (window.wrapped || 0) - n; })()`
+	want := []string{"chartbeat", "dcl:DOMContentLoaded", "ext:dcl", "ext:load", "image error", "load:load", "message", "object:load", "once", "page load", "page onload", "window dcl"}
+	check := func(t *testing.T, e *browserEnv, ctx context.Context) {
 		var ran []string
 		waitFor(5*time.Second, func() bool {
 			e.eval(ctx, `document.readyState == "complete" && window.ran || []`, &ran)
@@ -1167,7 +1179,22 @@ func TestBrowserLoadWait(t *testing.T) {
 		if wrapped != 2 {
 			t.Errorf("a wrapper of EventTarget's addEventListener added after consent saw %d of the window's and the document's 2 calls", wrapped)
 		}
+		// And the error tracker's wrapper, put on while the tags ran, is
+		// still there.
+		e.eval(ctx, trackerSees, &wrapped)
+		if wrapped != 1 {
+			t.Errorf("the error tracker's wrapper of EventTarget's addEventListener saw %d of 1 call once the tags had run", wrapped)
+		}
 	}
+	// The oracle: the same page in Chromium with firstparty off runs each
+	// handler once.
+	t.Run("as written", func(t *testing.T) {
+		e := newBrowserEnv(t, `off`)
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/loadwait.html")
+		check(t, e, ctx)
+	})
+	e := newBrowserEnv(t, `unknown defer`)
 	t.Run("accepted after the load", func(t *testing.T) {
 		e.t = t
 		ctx := e.browser(1280, 800, false)
@@ -1179,13 +1206,41 @@ func TestBrowserLoadWait(t *testing.T) {
 			t.Fatalf("before consent the page ran %q", ran)
 		}
 		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
-		check(t, ctx)
+		check(t, e, ctx)
+	})
+	// Two choices, two runs of the queue: the tracker's wrapper, put on
+	// the runtime's in the first, is under the runtime's in the second,
+	// and each calls on to what it found, not to the other in a loop.
+	t.Run("granted one purpose, then another", func(t *testing.T) {
+		e.t = t
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/rerun.html")
+		e.quiet("before consent")
+		var ran []string
+		for _, step := range []struct{ cat, want string }{{"analytics", "stats:dcl stats:load"}, {"advertising", "ad:dcl ad:load stats:dcl stats:load"}} {
+			e.eval(ctx, `firstparty.consent.set({"`+step.cat+`": true})`, nil)
+			waitFor(5*time.Second, func() bool {
+				e.eval(ctx, `window.ran`, &ran)
+				return len(ran) >= len(strings.Fields(step.want))
+			})
+			time.Sleep(300 * time.Millisecond) // a second call would come now
+			e.eval(ctx, `window.ran`, &ran)
+			slices.Sort(ran)
+			if got := strings.Join(ran, " "); got != step.want {
+				t.Errorf("once %s was granted the tags' handlers ran %q, want %q", step.cat, got, step.want)
+			}
+			var wrapped int
+			e.eval(ctx, trackerSees, &wrapped)
+			if wrapped != 1 {
+				t.Errorf("once %s was granted the error tracker's wrapper saw %d of 1 call", step.cat, wrapped)
+			}
+		}
 	})
 	t.Run("accepted before the load", func(t *testing.T) {
 		e.t = t
 		ctx := e.browser(1280, 800, false)
 		e.open(ctx, "/t/loadwait.html?slow")
-		check(t, ctx)
+		check(t, e, ctx)
 		var chose string
 		if e.eval(ctx, `window.chose`, &chose); chose != "interactive" {
 			t.Errorf("the visitor chose with the document %q, want interactive (parsed, not loaded)", chose)

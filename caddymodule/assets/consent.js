@@ -222,45 +222,54 @@
     f.querySelectorAll("script").forEach((x) => { last = x; });
     (d.currentScript || last).before(f);
   };
-  // run inserts deferred scripts in document order. While they run, what
-  // would have worked where the parser ran them works here too:
+  // run inserts deferred scripts in document order. While they run, and
+  // until the last that holds the queue has, what would have worked where
+  // the parser ran them works here too:
   // - a document.write, inline or from a script's URL, puts its markup
   //   where the script stands (write), and the queue waits for the last
   //   script written, as the parser did;
-  // - a listener for the page's load or DOMContentLoaded that an inline
-  //   script adds (addEventListener on the window or the document, or
-  //   window.onload set), which would never be called once that event has
-  //   passed, is called once, just after, from an EventTarget of its own
-  //   (which keeps its options and calls handleEvent objects). The page's
-  //   own onload is put back and not called again: a tag that chains it
-  //   finds none.
+  // - a listener for the page's load or DOMContentLoaded added on the
+  //   window or the document once that event has passed, which would never
+  //   be called, is called once, just after, from an EventTarget of its own
+  //   (which keeps its options and calls handleEvent objects);
+  // - window.onload set by an inline script becomes such a listener, and
+  //   the page's own onload is put back and not called again: a tag that
+  //   chains it finds none.
+  // wrote holds the browser's own (or what stood in their place) while
+  // the queue runs; they are put back after it, addEventListener only if
+  // no tag has wrapped ours since (an error tracker's, held with the
+  // tags). Ours is on EventTarget's prototype, where the window's and the
+  // document's come from: own properties on them would hide a later
+  // wrapper of the prototype's (zone.js). It is made for each run of the
+  // queue, and calls on to what it found: one kept from an earlier run,
+  // under a tracker's wrapper, calls on to what that run found.
+  // readyState: "complete" < "d" (load passed), "interactive" < "l"
+  // (DOMContentLoaded passed) < "loading". (x's own call comes back here,
+  // and goes on.)
+  var E = EventTarget.prototype, listen;
   var run = () => {
     if (running) return;
-    if (d.write != write) wrote = [d.write, d.writeln], d.write = d.writeln = write;
+    if (!wrote) {
+      var was = wrote = [d.write, d.writeln, E.addEventListener];
+      d.write = d.writeln = write;
+      E.addEventListener = listen = function (t, f, o) {
+        var x = new EventTarget();
+        (this == w || this == d) && (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
+          ? (x.addEventListener(t, f, o), setTimeout(() => x.dispatchEvent(new Event(t))))
+          : was[2].call(this, t, f, o);
+      };
+    }
     while (queue.length) {
-      var el = queue.shift(), s = last = script(el), E = EventTarget.prototype, was = [E.addEventListener, w.onload];
+      var el = queue.shift(), s = last = script(el), o = w.onload;
       s.async = s.hasAttribute("async"); // ordered, as the parser ran it
-      if (!s.src) {
-        w.onload = null;
-        // On EventTarget's prototype, where the window's and the
-        // document's come from, and put back there: own properties on
-        // them would hide a later wrapper of the prototype's (an error
-        // tracker's, zone.js). readyState: "complete" < "d" (load
-        // passed), "interactive" < "l" (DOMContentLoaded passed) <
-        // "loading". (x's own call comes back here, and goes on.)
-        E.addEventListener = function (t, f, o) {
-          var x = new EventTarget();
-          (this == w || this == d) && (t == "load" ? "d" : t == "DOMContentLoaded" && "l") > d.readyState
-            ? (x.addEventListener(t, f, o), setTimeout(() => x.dispatchEvent(new Event(t))))
-            : was[0].call(this, t, f, o);
-        };
-      }
+      if (!s.src) w.onload = null;
       el.parentNode ? el.replaceWith(s) : d.head.append(s);
-      if (!s.src && w.onload) w.addEventListener("load", w.onload);
-      [E.addEventListener, w.onload] = was;
+      if (!s.src) { if (w.onload) w.addEventListener("load", w.onload); w.onload = o; }
       if (blocks(last)) return wait(last);
     }
     [d.write, d.writeln] = wrote;
+    if (E.addEventListener == listen) E.addEventListener = wrote[2];
+    wrote = 0;
     consentMode();
   };
   // known holds the markup the rewriter produced: what carries our token
