@@ -53,7 +53,16 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 			fmt.Fprintf(bw, "%s  %s\n\n", paint(colBold, p.Page), paint(colRed, "error: "+p.Error))
 			continue
 		}
-		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings)", p.Elements, len(p.Findings))))
+		sheets := ""
+		if len(p.Sheets) > 0 {
+			sheets = fmt.Sprintf(", %d own style sheet(s)", len(p.Sheets))
+		}
+		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings%s)", p.Elements, len(p.Findings), sheets)))
+		for _, sh := range p.Sheets {
+			if sh.Error != "" {
+				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "own style sheet "+sh.URL+" not read: "+sh.Error))
+			}
+		}
 		if len(p.Findings) == 0 {
 			fmt.Fprintf(bw, "  %s\n\n", paint(colDim, "no third party"))
 			continue
@@ -211,7 +220,7 @@ th{background:#f5f5f5}.n{text-align:right}
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
 {{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if tracker .Category}} t{{end}}">{{.Action}}</td></tr>
-{{end}}</table>{{end}}</details>
+{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}</details>
 {{end}}
 </body></html>
 `))

@@ -44,6 +44,9 @@ type PageReport struct {
 	Findings []FindingReport `json:"findings"`
 	// FailClosed counts places where the rewriter could not decide safely.
 	FailClosed map[string]int `json:"fail_closed,omitempty"`
+	// Sheets are the site's own style sheets the page loads, which scan
+	// reads too (sheets.go).
+	Sheets []SheetReport `json:"sheets,omitempty"`
 }
 
 // FindingReport is one third party (or first-party copy of vendor code)
@@ -126,11 +129,13 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	pol := caddymodule.RewritePolicy(p)
 
 	// Expand folders into their files, recursively.
-	var targets []string
+	// roots[i] is the folder scanned for targets[i], where the site's own
+	// style sheets are looked for ("" for a URL).
+	var targets, roots []string
 	var report Report
 	for _, in := range inputs {
 		if isURL(in) {
-			targets = append(targets, in)
+			targets, roots = append(targets, in), append(roots, "")
 			continue
 		}
 		st, err := os.Stat(in)
@@ -139,7 +144,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 			continue
 		}
 		if !st.IsDir() {
-			targets = append(targets, in)
+			targets, roots = append(targets, in), append(roots, filepath.Dir(in))
 			continue
 		}
 		err = filepath.WalkDir(in, func(path string, d os.DirEntry, err error) error {
@@ -148,7 +153,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 				return nil
 			}
 			if !d.IsDir() && isPageFile(path) {
-				targets = append(targets, path)
+				targets, roots = append(targets, path), append(roots, in)
 			}
 			return nil
 		})
@@ -161,6 +166,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 	results := make([]PageReport, len(targets))
+	var sheets sheetCache
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -169,7 +175,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = scanOne(targets[i], *site, pol)
+				results[i] = scanOne(targets[i], roots[i], *site, pol, &sheets)
 				done.Add(1)
 			}
 		}()
@@ -237,14 +243,17 @@ func errorPage(page string, err error) PageReport {
 // snippets.
 var scanFacts = rewrite.NewFactsCache(0)
 
-// scanOne reads and scans one file or URL.
-func scanOne(target, site string, pol rewrite.Policy) PageReport {
-	body, page, enc, err := readPage(target, site)
+// scanOne reads and scans one file or URL, and the site's own style
+// sheets it loads (through sc); root is the folder scanned for a file, ""
+// for a URL.
+func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) PageReport {
+	body, page, origin, enc, err := readPage(target, site)
 	if err != nil {
 		return errorPage(target, err)
 	}
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	opts := rewrite.Options{Policy: pol, PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
+	var sheets []*url.URL
+	opts := rewrite.Options{Policy: ownSheets(pol, &sheets), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {
@@ -258,6 +267,16 @@ func scanOne(target, site string, pol rewrite.Policy) PageReport {
 	for f, n := range st.Mentions() {
 		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
 	}
+	if origin != nil {
+		// The page's URL names its host without the port, which decides
+		// what is first party; its sheets are fetched where it was.
+		for _, u := range sheets {
+			if u.Host == page.Host {
+				u.Scheme, u.Host = origin.Scheme, origin.Host
+			}
+		}
+	}
+	sc.scan(&pr, sheets, target, root, pol)
 	sortFindings(pr.Findings)
 	return pr
 }
@@ -307,52 +326,56 @@ func sortFindings(fs []FindingReport) {
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
-// readPage returns a page's bytes (gunzipped), its URL and its encoding
-// (from the response's Content-Type, a byte order mark or a <meta>).
-func readPage(target, site string) ([]byte, *url.URL, string, error) {
-	body, page, ct, err := readPageBytes(target, site)
+// readPage returns a page's bytes (gunzipped), its URL, where it was
+// fetched from (nil for a file) and its encoding (from the response's
+// Content-Type, a byte order mark or a <meta>).
+func readPage(target, site string) ([]byte, *url.URL, *url.URL, string, error) {
+	body, page, origin, ct, err := readPageBytes(target, site)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	name, err := asciiCompatible(body, ct, "scanned")
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
-	return body, page, name, nil
+	return body, page, origin, name, nil
 }
 
-// readPageBytes returns a page's bytes (gunzipped), its URL and the
-// Content-Type it was served with ("" for a file).
-func readPageBytes(target, site string) ([]byte, *url.URL, string, error) {
+// readPageBytes returns a page's bytes (gunzipped), its URL, the URL it
+// was fetched from after redirects (nil for a file) and the Content-Type
+// it was served with ("" for a file).
+func readPageBytes(target, site string) ([]byte, *url.URL, *url.URL, string, error) {
 	var r io.Reader
+	var origin *url.URL
 	var contentType string
 	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
 	if isURL(target) {
 		req, err := http.NewRequest("GET", target, nil)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		req.Header.Set("Accept", "text/html")
 		req.Header.Set("User-Agent", "firstparty-scan")
 		resp, err := httpClient.Do(req)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode >= 400 {
-			return nil, nil, "", fmt.Errorf("HTTP %s", resp.Status)
+			return nil, nil, nil, "", fmt.Errorf("HTTP %s", resp.Status)
 		}
 		contentType = resp.Header.Get("Content-Type")
 		if ct := contentType; ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
-			return nil, nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
+			return nil, nil, nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
 		}
 		u := resp.Request.URL // after redirects
+		origin = u
 		page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
 		r = resp.Body
 	} else {
 		f, err := os.Open(target)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		defer f.Close()
 		r = f
@@ -360,31 +383,37 @@ func readPageBytes(target, site string) ([]byte, *url.URL, string, error) {
 	if site != "" {
 		page.Host = strings.ToLower(site)
 	}
-	br := bufio.NewReader(io.LimitReader(r, maxPageBytes+1))
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		br = bufio.NewReader(io.LimitReader(zr, maxPageBytes+1))
-	}
-	body, err := io.ReadAll(br)
+	body, err := readBody(r, maxPageBytes)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	if len(body) > maxPageBytes {
-		return nil, nil, "", fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
+		return nil, nil, nil, "", fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
 	}
 	if len(body) == 0 {
-		return nil, nil, "", errors.New("empty file")
+		return nil, nil, nil, "", errors.New("empty file")
 	}
 	head := body[:min(len(body), 1024)]
 	ct := http.DetectContentType(head)
 	if !strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "text/plain") && !bytes.Contains(head, []byte("<")) {
-		return nil, nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
+		return nil, nil, nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
 	}
-	return body, page, contentType, nil
+	return body, page, origin, contentType, nil
+}
+
+// readBody reads r, gunzipped when it is gzip, up to one byte more than
+// limit: a body longer than limit was cut.
+func readBody(r io.Reader, limit int) ([]byte, error) {
+	br := bufio.NewReader(io.LimitReader(r, int64(limit)+1))
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReader(io.LimitReader(zr, int64(limit)+1))
+	}
+	return io.ReadAll(br)
 }
 
 func summarize(pages []PageReport) Summary {

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -84,7 +88,14 @@ func TestScanGoldens(t *testing.T) {
 		"social TikTok Pixel (inline) inline snippet 1 defer",
 		"embeds Vimeo player.vimeo.com iframe 1 placeholder",  // lazy-loaded: data-src
 		"advertising Criteo static.criteo.net script 1 defer", // delayed by WP Rocket
-		"pages/clean.html (8 elements, 0 third-party findings) no third party",
+		"pages/clean.html (8 elements, 0 third-party findings, 1 own style sheet(s)) no third party",
+		// The theme's own sheet, css/theme.css, and the part it imports
+		// (parts/icons.css): what they name loads with the page, whatever
+		// the policy says of its host.
+		"pages/shop.html (22 elements, 19 third-party findings, 2 own style sheet(s))",
+		"advertising Google Marketing Platform ad.doubleclick.net in own style sheet 1 keep",
+		"fonts Google Fonts fonts.googleapis.com in own style sheet 1 keep",
+		"fonts Google Fonts fonts.gstatic.com in own style sheet 1 keep",
 	} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("table lacks %q", want)
@@ -103,7 +114,10 @@ func TestScanBadInputs(t *testing.T) {
 		"bad/missing.html  error: open ",
 		"bad/utf16.html  error: the page is in utf-16le, which is not ASCII-compatible",
 		"nonexistent  error: stat ",
-		"bad/fine.html  (8 elements, 0 third-party findings)",
+		"bad/fine.html  (8 elements, 0 third-party findings, 1 own style sheet(s))",
+		// (its /site.css is not beside it: a page's own sheet that cannot
+		// be read is said, and is no error of the page's)
+		"own style sheet https://localhost/site.css not read: open ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -338,5 +352,109 @@ func TestScanKindNames(t *testing.T) {
 	}
 	if n < 14 {
 		t.Errorf("only %d kinds", n)
+	}
+}
+
+// TestScanOwnSheets scans pages whose own style sheets name third parties,
+// over HTTP: a theme's sheet and the part it imports, read once for the
+// two pages that link it; a sheet missing, one served as HTML, one that
+// imports itself (read once), one with what would end a <style> in a
+// comment, and @imports chained deeper than scan follows, from a <style>.
+func TestScanOwnSheets(t *testing.T) {
+	pages := filepath.Join(scanDir, "pages")
+	shop, _ := os.ReadFile(filepath.Join(pages, "shop.html"))
+	var mu sync.Mutex
+	fetched := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetched[r.URL.Path]++
+		mu.Unlock()
+		css := func(s string) { w.Header().Set("Content-Type", "text/css; charset=utf-8"); w.Write([]byte(s)) }
+		switch p := r.URL.Path; {
+		case p == "/", p == "/again":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write(shop)
+		case p == "/odd":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<link rel="stylesheet" href="/nope.css"><link rel="stylesheet" href="/html.css"><link rel="stylesheet" href="/loop.css"><link rel="stylesheet" href="/end.css"><style>@import "/deep0.css";</style>`))
+		case p == "/many":
+			w.Header().Set("Content-Type", "text/html")
+			for i := range maxSheets + 8 {
+				fmt.Fprintf(w, `<link rel="stylesheet" href="/deep%d.css">`, 100+i)
+			}
+		case strings.HasPrefix(p, "/css/"):
+			b, err := os.ReadFile(filepath.Join(pages, filepath.FromSlash(p)))
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			css(string(b))
+		case p == "/html.css":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`.a { background: url(https://ad.doubleclick.net/html.gif) }`))
+		case p == "/end.css":
+			// What would end a <style> is CSS here: a comment.
+			css(`/* </style><script src="https://www.googletagmanager.com/gtag/js?id=G-X"></script> */ .e { background: url(https://ad.doubleclick.net/end.gif) }`)
+		case p == "/loop.css":
+			css(`@import "loop.css"; .a { background: url(https://ad.doubleclick.net/loop.gif) }`)
+		case strings.HasPrefix(p, "/deep"):
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/deep"), ".css"))
+			css(fmt.Sprintf(`@import "deep%d.css"; .a%d { background: url(https://www.facebook.com/tr?d=%d) }`, n+1, n, n))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	out, _, err := scan(t, "--json", "--jobs", "1", srv.URL+"/", srv.URL+"/again", srv.URL+"/odd", srv.URL+"/many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	own := func(p PageReport) map[string]string {
+		m := map[string]string{}
+		for _, f := range p.Findings {
+			if f.Kind == kindOwnSheet {
+				m[f.Host] = fmt.Sprintf("%s %s %d", f.Category, f.Action, f.Count)
+			}
+		}
+		return m
+	}
+	byPage := map[string]PageReport{}
+	for _, p := range r.Pages {
+		byPage[strings.TrimPrefix(p.Page, srv.URL)] = p
+	}
+	for _, p := range []PageReport{byPage["/"], byPage["/again"]} {
+		want := map[string]string{"ad.doubleclick.net": "advertising keep 1", "fonts.googleapis.com": "fonts keep 1", "fonts.gstatic.com": "fonts keep 1"}
+		if got := own(p); !maps.Equal(got, want) {
+			t.Errorf("%s: from its own sheets %v, want %v", p.Page, got, want)
+		}
+		if len(p.Sheets) != 2 || p.Sheets[0].URL != srv.URL+"/css/theme.css" || p.Sheets[1].URL != srv.URL+"/css/parts/icons.css" || p.Sheets[0].Error+p.Sheets[1].Error != "" {
+			t.Errorf("%s: own sheets %+v", p.Page, p.Sheets)
+		}
+	}
+	odd := byPage["/odd"]
+	// loop.css once, end.css, and deep0–3: @imports are followed four
+	// deep.
+	if got, want := own(odd), map[string]string{"ad.doubleclick.net": "advertising keep 2", "www.facebook.com": "social keep 4"}; !maps.Equal(got, want) {
+		t.Errorf("%s: from its own sheets %v, want %v", odd.Page, got, want)
+	}
+	errs := map[string]string{}
+	for _, s := range odd.Sheets {
+		errs[strings.TrimPrefix(s.URL, srv.URL)] = s.Error
+	}
+	if !strings.Contains(errs["/nope.css"], "404") || !strings.Contains(errs["/html.css"], "not CSS") || errs["/loop.css"] != "" || len(errs) != 8 {
+		t.Errorf("%s: own sheets %q", odd.Page, errs)
+	}
+	// At most maxSheets for a page, and the next one said.
+	if many := byPage["/many"]; len(many.Sheets) != maxSheets+1 || !strings.Contains(many.Sheets[maxSheets].Error, "more than 32") || own(many)["www.facebook.com"] != "social keep 32" {
+		t.Errorf("%s: %d sheets, the last %+v; from them %v", many.Page, len(many.Sheets), many.Sheets[len(many.Sheets)-1], own(many))
+	}
+	for p, want := range map[string]int{"/css/theme.css": 1, "/css/parts/icons.css": 1, "/loop.css": 1, "/deep3.css": 1, "/deep4.css": 0} {
+		if fetched[p] != want {
+			t.Errorf("%s fetched %d times, want %d", p, fetched[p], want)
+		}
 	}
 }

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/firstparty/firstparty/rewrite"
+)
+
+// The site's own style sheets. The Caddy module rewrites HTML responses
+// only: a style sheet the page links from its own site passes as it came,
+// so its @import of a vendor's sheet (a theme's Google Fonts) or a url()
+// of a vendor's image loads with the page, before any choice. scan reads
+// those sheets too, and reports what they name as the browser would load
+// it: kept, whatever the policy says of the host (docs/privacy.md, Known
+// limits; csp_backstop enforce is the guard).
+
+// kindOwnSheet is the kind of a third party named in one of the site's
+// own style sheets.
+const kindOwnSheet = "in own style sheet"
+
+const (
+	// maxSheetBytes caps what scan reads of one style sheet.
+	maxSheetBytes = 8 << 20
+	// maxSheets caps the own style sheets read for one page, @imports
+	// included; maxSheetDepth, how deep @imports are followed.
+	maxSheets     = 32
+	maxSheetDepth = 4
+)
+
+// SheetReport is one of the site's own style sheets that a page loads:
+// its URL, and why it could not be read if it could not.
+type SheetReport struct {
+	URL   string `json:"url"`
+	Error string `json:"error,omitempty"`
+}
+
+// sheetResult is what one style sheet gave: the third parties it names,
+// the site's own sheets it imports, or why it could not be read.
+type sheetResult struct {
+	once     sync.Once
+	findings map[rewrite.Finding]int
+	imports  []*url.URL
+	err      error
+}
+
+// sheetCache holds each sheet's result for one scan (one policy): the
+// pages of a site share their sheets.
+type sheetCache struct{ m sync.Map } // URL and file → *sheetResult
+
+// ownSheets records the site's own style sheets among the resources pol
+// decides: a linked sheet, or a URL in CSS (an @import) whose path ends
+// in .css, that pol keeps as first party.
+func ownSheets(pol rewrite.Policy, found *[]*url.URL) rewrite.Policy {
+	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
+		d := pol.Decide(page, r)
+		if d.Category == "" && d.Host == "" && r.URL != nil && (r.URL.Scheme == "http" || r.URL.Scheme == "https") &&
+			(r.Kind == rewrite.KindStylesheet || r.Kind == rewrite.KindCSS && strings.HasSuffix(strings.ToLower(r.URL.Path), ".css")) {
+			u := *r.URL // (the rewriter's memory: copied)
+			u.Host, u.Path, u.RawPath, u.RawQuery, u.Fragment, u.RawFragment = strings.Clone(u.Host), strings.Clone(u.Path), "", strings.Clone(u.RawQuery), "", ""
+			u.Scheme, u.User, u.Opaque = strings.Clone(u.Scheme), nil, ""
+			*found = append(*found, &u)
+		}
+		return d
+	})
+}
+
+// scanSheets reads the site's own style sheets that a page links (and
+// those they @import), and adds to pr what they name. root is the
+// folder scanned for a file (a sheet is looked for from the page's
+// folder up to it), "" for a URL.
+func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string, pol rewrite.Policy) {
+	seen := map[string]bool{}
+	counts := map[FindingReport]int{}
+	type queued struct {
+		u     *url.URL
+		depth int
+	}
+	var queue []queued
+	for _, u := range sheets {
+		queue = append(queue, queued{u, 0})
+	}
+	for len(queue) > 0 {
+		q := queue[0]
+		queue = queue[1:]
+		key := q.u.String()
+		if seen[key] {
+			continue
+		}
+		if len(seen) == maxSheets {
+			pr.Sheets = append(pr.Sheets, SheetReport{URL: key, Error: fmt.Sprintf("not read: the page loads more than %d of the site's own style sheets", maxSheets)})
+			break
+		}
+		seen[key] = true
+		file := ""
+		if root != "" {
+			file = sheetFile(q.u, target, root)
+		}
+		res := c.sheet(q.u, file, pol)
+		sr := SheetReport{URL: key}
+		if res.err != nil {
+			sr.Error = res.err.Error()
+		}
+		pr.Sheets = append(pr.Sheets, sr)
+		for f, n := range res.findings {
+			fr := findingReport(f, n, q.u.Host)
+			fr.Kind, fr.Action, fr.Count = kindOwnSheet, rewrite.Keep.String(), 0
+			counts[fr] += n
+		}
+		if q.depth+1 < maxSheetDepth {
+			for _, u := range res.imports {
+				queue = append(queue, queued{u, q.depth + 1})
+			}
+		}
+	}
+	for fr, n := range counts {
+		fr.Count = n
+		pr.Findings = append(pr.Findings, fr)
+	}
+}
+
+// sheetFile is where a sheet of a saved page lies: its URL's path under
+// the page's folder, or under the nearest folder above it, up to root,
+// that has it ("" when none does).
+func sheetFile(u *url.URL, target, root string) string {
+	rel := filepath.FromSlash(strings.TrimPrefix(path.Clean("/"+u.Path), "/"))
+	top, _ := filepath.Abs(root)
+	dir, _ := filepath.Abs(filepath.Dir(target))
+	for {
+		f := filepath.Join(dir, rel)
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			return f
+		}
+		up := filepath.Dir(dir)
+		if dir == top || up == dir || !strings.HasPrefix(dir, top) {
+			return filepath.Join(filepath.Dir(target), rel) // (reported as not found)
+		}
+		dir = up
+	}
+}
+
+// sheet reads and scans one style sheet, once for the whole scan.
+func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetResult {
+	v, _ := c.m.LoadOrStore(u.String()+"\x00"+file, &sheetResult{})
+	res := v.(*sheetResult)
+	res.once.Do(func() {
+		body, err := readSheet(u, file)
+		if err != nil {
+			res.err = err
+			return
+		}
+		// Read as the rewriter reads a <style>: a "</" in the sheet, which
+		// would end the element, is written "<\/", the same to CSS.
+		doc := append([]byte("<style>"), bytes.ReplaceAll(body, []byte("</"), []byte(`<\/`))...)
+		doc = append(doc, "</style>"...)
+		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: "utf-8",
+			Loader: func(tok, nonce string) []byte { return nil }}
+		st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(doc), opts)
+		if err != nil {
+			res.err = err
+			return
+		}
+		res.findings = st.Findings()
+	})
+	return res
+}
+
+// readSheet returns a style sheet's bytes (gunzipped): the file when
+// file is set, else the URL's response.
+func readSheet(u *url.URL, file string) ([]byte, error) {
+	var r io.Reader
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		req, err := http.NewRequest("GET", u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "text/css,*/*;q=0.1")
+		req.Header.Set("User-Agent", "firstparty-scan")
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return nil, fmt.Errorf("HTTP %s", resp.Status)
+		}
+		if ct := strings.ToLower(resp.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "text/css") {
+			return nil, fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", resp.Header.Get("Content-Type"))
+		}
+		r = resp.Body
+	}
+	body, err := readBody(r, maxSheetBytes)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxSheetBytes {
+		return nil, errors.New("not read: larger than 8 MiB")
+	}
+	return body, nil
+}
