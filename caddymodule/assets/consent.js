@@ -236,9 +236,10 @@
   //   the page's own onload is put back and not called again: a tag that
   //   chains it finds none.
   // wrote holds the browser's own (or what stood in their place) while
-  // the queue runs; they are put back after it, addEventListener only if
-  // no tag has wrapped ours since (an error tracker's, held with the
-  // tags). Ours is on EventTarget's prototype, where the window's and the
+  // the queue runs; each is put back after it where ours still stands: a
+  // tag held with the others may have taken one for its own meanwhile (an
+  // error tracker wraps addEventListener; postscribe takes document.write
+  // while it writes a tag, past the queue's end, and puts back ours). Ours is on EventTarget's prototype, where the window's and the
   // document's come from: own properties on them would hide a later
   // wrapper of the prototype's (zone.js). It is made for each run of the
   // queue, and calls on to what it found: one kept from an earlier run,
@@ -267,7 +268,8 @@
       if (!s.src) { if (w.onload) w.addEventListener("load", w.onload); w.onload = o; }
       if (blocks(last)) return wait(last);
     }
-    [d.write, d.writeln] = wrote;
+    if (d.write == write) d.write = wrote[0];
+    if (d.writeln == write) d.writeln = wrote[1];
     if (E.addEventListener == listen) E.addEventListener = wrote[2];
     wrote = 0;
     consentMode();
