@@ -204,6 +204,10 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case p == "/detach/d.js":
+		// A tag that takes its script out, then writes from a callback.
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `window.order.push("d"); document.currentScript.remove(); Promise.resolve().then(function () { document.write('<script src="https://sb.scorecardresearch.com/order/lost.js"><\/script>'); });`)
 	case p == "/capture/cap.js":
 		// A tag that takes document.write for its own and keeps it.
 		w.Header().Set("Content-Type", "text/javascript")
@@ -1143,6 +1147,27 @@ func TestBrowserDocumentWrite(t *testing.T) {
 		e.eval(ctx, `document.writeln === Document.prototype.writeln`, &own)
 		if !own {
 			t.Error("document.writeln is not the browser's own after the held scripts ran")
+		}
+	})
+	// A script written where its place is gone never loads: it holds
+	// nothing, and the next tag runs (the queue waited for it for good).
+	// Chromium with firstparty off replaces such a page: there is no
+	// oracle to hold it to.
+	t.Run("a write whose place is gone", func(t *testing.T) {
+		e := newBrowserEnv(t, `unknown defer`)
+		ctx := e.browser(1280, 800, false)
+		e.open(ctx, "/t/detached.html")
+		e.quiet("before consent")
+		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
+		var order []string
+		waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &order); return slices.Contains(order, "after") })
+		if !slices.Equal(order, []string{"d", "after"}) {
+			t.Errorf("after consent the tags ran as %q, want [d after]", order)
+		}
+		var own bool
+		e.eval(ctx, `document.write === Document.prototype.write && document.writeln === Document.prototype.writeln`, &own)
+		if !own {
+			t.Error("document.write and writeln are not the browser's own after the held scripts ran")
 		}
 	})
 }

@@ -202,8 +202,11 @@
   var queue = [], running, last, wrote;
   // blocks says whether a script with a URL runs in order and tells when
   // it has: a classic one (no async, not a module, no nomodule, a
-  // JavaScript type), which held the parser and now holds the queue.
-  var blocks = (s) => s.src && !s.hasAttribute("async") && !s.noModule && /^$|javascript$/i.test(s.type);
+  // JavaScript type), which held the parser and now holds the queue. One
+  // out of the document never loads: a write whose place was gone (a
+  // script that took itself out, written to from a callback) leaves its
+  // scripts unplaced.
+  var blocks = (s) => s.isConnected && s.src && !s.hasAttribute("async") && !s.noModule && /^$|javascript$/i.test(s.type);
   // wait holds the queue until x has loaded or failed (listeners, not
   // onload/onerror: those are the script's own handlers, which it may
   // carry as data-fp-onload); then a script that x wrote holds it in turn.
@@ -239,9 +242,11 @@
   // the queue runs; each is put back after it where ours still stands: a
   // tag held with the others may have taken one for its own meanwhile (an
   // error tracker wraps addEventListener; postscribe takes document.write
-  // while it writes a tag, past the queue's end, and puts back ours). Ours is on EventTarget's prototype, where the window's and the
-  // document's come from: own properties on them would hide a later
-  // wrapper of the prototype's (zone.js). It is made for each run of the
+  // while it writes a tag, past the queue's end, and puts back ours).
+  // Our addEventListener is on EventTarget's prototype, where the
+  // window's and the document's come from: own properties on them would
+  // hide a later wrapper of the prototype's (zone.js). It is made for each
+  // run of the
   // queue, and calls on to what it found: one kept from an earlier run,
   // under a tracker's wrapper, calls on to what that run found.
   // readyState: "complete" < "d" (load passed), "interactive" < "l"
