@@ -195,8 +195,9 @@ func (e mbEncoding) eats(b []byte, dec *encoding.Decoder, buf []byte, only func(
 // is then an ASCII character to the browser, and the rewriter reads the
 // bytes as before); otherwise b decoded to UTF-8 by the Encoding
 // Standard's rules, errors as U+FFFD, appended to dst. ok is false when
-// b is returned.
-func (e mbEncoding) textView(b, dst []byte) (view []byte, ok bool) {
+// b is returned. With spans set, where b and the decoded text differ is
+// appended to *spans (decodeSpans).
+func (e mbEncoding) textView(b, dst []byte, spans *[]replaced) (view []byte, ok bool) {
 	if e == mbNone {
 		return b, false
 	}
@@ -211,14 +212,24 @@ func (e mbEncoding) textView(b, dst []byte) (view []byte, ok bool) {
 	if !e.eatsASCII(b[i:], e.codec().NewDecoder(), buf[:]) {
 		return b, false
 	}
-	return e.decodeAll(b, dst), true
+	return e.decodeSpans(b, dst, spans), true
 }
 
 // decodeAll returns b decoded to UTF-8 by the Encoding Standard's rules
 // for e, errors as U+FFFD, appended to dst.
 func (e mbEncoding) decodeAll(b, dst []byte) []byte {
+	return e.decodeSpans(b, dst, nil)
+}
+
+// decodeSpans is decodeAll, which, with spans set, also appends to *spans
+// where each run of characters outside ASCII lies in b and in the text
+// (its offsets from the start of what it appends to dst): origOffset maps
+// an offset of the text read back to b's, so that a sheet read decoded is
+// written with the page's bytes.
+func (e mbEncoding) decodeSpans(b, dst []byte, spans *[]replaced) []byte {
 	dec := e.codec().NewDecoder()
 	var buf [16]byte
+	base := len(dst)
 	i := 0
 	for i < len(b) {
 		if b[i] < 0x80 {
@@ -226,6 +237,7 @@ func (e mbEncoding) decodeAll(b, dst []byte) []byte {
 			i++
 			continue
 		}
+		from, at := i, len(dst)-base
 		n, mapped := e.charAt(b, i, dec, buf[:])
 		switch c := b[i]; {
 		case e == mbShiftJIS && n == 2 && mapped && c >= 0xf0 && c <= 0xf9:
@@ -245,6 +257,15 @@ func (e mbEncoding) decodeAll(b, dst []byte) []byte {
 			dst = utf8.AppendRune(dst, utf8.RuneError)
 		}
 		i += n
+		if spans != nil {
+			// (A run of such characters is one span: a URL's bounds in
+			// CSS are ASCII, outside any.)
+			if k := len(*spans) - 1; k >= 0 && (*spans)[k].to == from {
+				(*spans)[k].to, (*spans)[k].n = i, len(dst)-base-(*spans)[k].at
+			} else {
+				*spans = append(*spans, replaced{from, i, at, len(dst) - base - at})
+			}
+		}
 	}
 	return dst
 }

@@ -34,7 +34,7 @@ func TestTextView(t *testing.T) {
 		{"utf-8", "\x95\x5c", ""},
 		{"windows-1252", "\x95\x5c", ""},
 	} {
-		got, ok := multiByte(c.enc).textView([]byte(c.in), nil)
+		got, ok := multiByte(c.enc).textView([]byte(c.in), nil, nil)
 		switch {
 		case c.want == "" && (ok || string(got) != c.in):
 			t.Errorf("%s %q: read as %q, want it as it came", c.enc, c.in, got)
@@ -65,7 +65,7 @@ func TestEncodingRows(t *testing.T) {
 		{"shift_jis", "<p style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\">x</p>",
 			[]string{`style="background:url(/a&#x8868;), url(&quot;data:,&quot;)"`, "data-fp-style=\"background:url(/a\x95\x5c), url(https://tracker.example/p.gif)\""}},
 		{"shift_jis", "<style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>",
-			[]string{"data-fp-neutral=\"\"></style>", "p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>"}},
+			[]string{"data-fp-neutral=\"\">p{background:url(\"/a\x95\x5c\"), url(\"data:,\")}</style>", "p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style>"}},
 		{"shift_jis", "<svg><style>p{background:url(\"/a\x95\x5c\"), url(https://tracker.example/p.gif)}</style></svg>",
 			[]string{"data-fp-"}},
 		{"shift_jis", "<img src=/a.png onerror=\"x='\x95\x5c';fetch('https://tracker.example/f')//'\">",

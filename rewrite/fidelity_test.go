@@ -577,6 +577,21 @@ func TestChangedStyleBytes(t *testing.T) {
 			}
 		}
 	}
+	// On a Shift_JIS page, a character that takes an ASCII byte (表 is
+	// 0x95 0x5C) has the sheet read decoded: its neutral copy is still the
+	// page's bytes, with the tracker's URLs replaced (it was empty).
+	for css, want := range map[string]string{
+		"content:'\x95\x5c';background:url(https://tracker.example/x.gif);color:red":                                                            "content:'\x95\x5c';background:" + neutral + ";color:red",
+		"content:'\x95\x5c\x83\x5c\x82\xa0';background:url(https://tracker.example/x.gif)":                                                      "content:'\x95\x5c\x83\x5c\x82\xa0';background:" + neutral,
+		"content:'\x95\x5c\x00';background:url(https://tracker.example/\x83\x5c.gif);b:url(/\x95\x5c.png);c:url(https://tracker.example/y.gif)": "content:'\x95\x5c\x00';background:" + neutral + ";b:url(/\x95\x5c.png);c:" + neutral,
+	} {
+		for _, a := range []Action{Defer, Remove} {
+			out := rewriteString(t, "<style>p{"+css+"}</style>", Options{Policy: trackerPolicy(a), Token: "tok", Encoding: "shift_jis"})
+			if w := "<style data-fp-neutral=\"\">p{" + want + "}</style>"; !strings.HasPrefix(out, w) {
+				t.Errorf("shift_jis %v: %q\n got %q\nwant %q first", a, css, out, w)
+			}
+		}
+	}
 	out := rewriteString(t, `<svg><script href="https://tracker.example/&eacute;'.js"></script></svg>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
 	if w := `data-fp-src="https://tracker.example/&eacute;'.js"`; !strings.Contains(out, w) {
 		t.Errorf("got %q\nwant %q in it", out, w)

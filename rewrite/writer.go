@@ -2412,7 +2412,7 @@ func (r *Writer) dataText(opaque string, body []byte) ([]byte, bool) {
 	if enc == mbNone {
 		return body, true
 	}
-	text, _ := enc.textView(body, nil)
+	text, _ := enc.textView(body, nil, nil)
 	return text, true
 }
 
@@ -2479,7 +2479,7 @@ func (r *Writer) textOf(b []byte) ([]byte, bool) {
 	if r.enc == mbNone {
 		return b, false
 	}
-	return r.enc.textView(b, nil)
+	return r.enc.textView(b, nil, nil)
 }
 
 // ambiguous reports whether b, the text of a script, a style sheet or an
@@ -4013,19 +4013,22 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	// them (the FactsCache keys on a digest and copies the refs, whose
 	// URLs are strings of their own; Stats.keep copies what it counts;
 	// newCSS, when it is css, is copied into the output before return).
-	text, decoded := r.textOf(body)
+	// Decoded from the page's encoding (a character of it takes an ASCII
+	// byte), the sheet is read as the browser reads it, and its neutral
+	// copy written with the page's bytes, the URLs not kept replaced
+	// (rewriteCSSFrom, by where the two differ).
+	r.decoded = r.decoded[:0]
+	text, decoded := r.enc.textView(body, nil, &r.decoded)
+	var dec []replaced
+	if decoded {
+		dec = r.decoded
+	}
 	css := unsafe.String(unsafe.SliceData(text), len(text))
-	newCSS, d := r.rewriteCSS(css, "style")
+	newCSS, d := r.rewriteCSSFrom(css, unsafe.String(unsafe.SliceData(body), len(body)), dec, "style")
 	d = r.preloadScan(d, css, "style")
 	if amb, ok := r.ambiguousCSS(body, d, "style"); ok {
 		// Its neutral copy would be read as the sheet is: empty.
 		d, newCSS = amb, ""
-	}
-	if decoded && newCSS != css {
-		// Decoded from the page's encoding, the neutralised sheet is not
-		// the page's bytes: the neutral copy is empty, and the twin holds
-		// the sheet as it came.
-		newCSS = ""
 	}
 	// Its handlers, lazy background and style attribute (ownAttrs): held
 	// ones hold the block, and removed ones go.

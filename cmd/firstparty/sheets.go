@@ -50,7 +50,10 @@ type sheetResult struct {
 	once     sync.Once
 	findings map[rewrite.Finding]int
 	imports  []*url.URL
-	err      error
+	// failClosed counts where the rewriter could not read the sheet
+	// safely: what it names may be more than findings.
+	failClosed map[string]int
+	err        error
 }
 
 // sheetCache holds each sheet's result for one scan (one policy): the
@@ -74,7 +77,7 @@ func ownSheets(pol rewrite.Policy, found *[]*url.URL) rewrite.Policy {
 	})
 }
 
-// scanSheets reads the site's own style sheets that a page links (and
+// scan reads the site's own style sheets that a page links (and
 // those they @import), and adds to pr what they name. root is the
 // folder scanned for a file (a sheet is looked for from the page's
 // folder up to it), "" for a URL.
@@ -111,6 +114,12 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 			sr.Error = res.err.Error()
 		}
 		pr.Sheets = append(pr.Sheets, sr)
+		for k, n := range res.failClosed {
+			if pr.FailClosed == nil {
+				pr.FailClosed = map[string]int{}
+			}
+			pr.FailClosed[k] += n
+		}
 		for f, n := range res.findings {
 			fr := findingReport(f, n, q.u.Host)
 			fr.Kind, fr.Action, fr.Count = kindOwnSheet, rewrite.Keep.String(), 0
@@ -162,14 +171,15 @@ func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetRe
 		// would end the element, is written "<\/", the same to CSS.
 		doc := append([]byte("<style>"), bytes.ReplaceAll(body, []byte("</"), []byte(`<\/`))...)
 		doc = append(doc, "</style>"...)
+		// (The whole sheet is one <style>: held whole, up to its cap.)
 		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: "utf-8",
-			Loader: func(tok, nonce string) []byte { return nil }}
+			MaxTokenSize: maxSheetBytes + 64, Loader: func(tok, nonce string) []byte { return nil }}
 		st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(doc), opts)
 		if err != nil {
 			res.err = err
 			return
 		}
-		res.findings = st.Findings()
+		res.findings, res.failClosed = st.Findings(), st.FailClosed
 	})
 	return res
 }
