@@ -462,3 +462,58 @@ func TestScanOwnSheets(t *testing.T) {
 		}
 	}
 }
+
+// TestScanOwnSheetFiles scans saved pages in folders: a page's own sheet
+// is looked for under its folder by its URL's path, then under each folder
+// above it up to the one scanned, and not above that.
+func TestScanOwnSheetFiles(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site")
+	write := func(name, body string) {
+		p := filepath.Join(site, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("theme.css", `@import url(https://fonts.googleapis.com/css2?family=Lora);`)
+	write("blog/post.html", `<link rel="stylesheet" href="/theme.css"><link rel="stylesheet" href="blog.css"><p>post`)
+	write("blog/blog.css", `.b { background: url(https://ad.doubleclick.net/b.gif) }`)
+	write("blog/2026/old.html", `<link rel="stylesheet" href="../theme.css"><link rel="stylesheet" href="/outside.css"><p>old`)
+	// Above the folder scanned: not looked for.
+	if err := os.WriteFile(filepath.Join(dir, "outside.css"), []byte(`.o { background: url(https://www.facebook.com/tr) }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := scan(t, "--json", site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range r.Pages {
+		var hosts, unread []string
+		for _, f := range p.Findings {
+			if f.Kind == kindOwnSheet {
+				hosts = append(hosts, f.Host)
+			}
+		}
+		for _, s := range p.Sheets {
+			if s.Error != "" {
+				unread = append(unread, s.URL)
+			}
+		}
+		got[filepath.Base(p.Page)] = strings.Join(hosts, " ") + " | " + strings.Join(unread, " ")
+	}
+	want := map[string]string{
+		"post.html": "ad.doubleclick.net fonts.googleapis.com | ",
+		"old.html":  "fonts.googleapis.com | https://localhost/outside.css",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("own sheets by page (their third parties | not read): %q, want %q", got, want)
+	}
+}

@@ -68,10 +68,10 @@ func ownSheets(pol rewrite.Policy, found *[]*url.URL) rewrite.Policy {
 		d := pol.Decide(page, r)
 		if d.Category == "" && d.Host == "" && r.URL != nil && (r.URL.Scheme == "http" || r.URL.Scheme == "https") &&
 			(r.Kind == rewrite.KindStylesheet || r.Kind == rewrite.KindCSS && strings.HasSuffix(strings.ToLower(r.URL.Path), ".css")) {
-			u := *r.URL // (the rewriter's memory: copied)
-			u.Host, u.Path, u.RawPath, u.RawQuery, u.Fragment, u.RawFragment = strings.Clone(u.Host), strings.Clone(u.Path), "", strings.Clone(u.RawQuery), "", ""
-			u.Scheme, u.User, u.Opaque = strings.Clone(u.Scheme), nil, ""
-			*found = append(*found, &u)
+			// (The rewriter's memory: copied. Its path may keep dot
+			// segments, "/../theme.css", which a browser removes.)
+			base := &url.URL{Scheme: strings.Clone(r.URL.Scheme), Host: strings.Clone(r.URL.Host)}
+			*found = append(*found, base.ResolveReference(&url.URL{Path: strings.Clone(r.URL.Path), RawQuery: strings.Clone(r.URL.RawQuery)}))
 		}
 		return d
 	})
