@@ -592,7 +592,13 @@ func TestChangedStyleBytes(t *testing.T) {
 			}
 		}
 	}
-	out := rewriteString(t, `<svg><script href="https://tracker.example/&eacute;'.js"></script></svg>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
+	// Held for its handler alone, such a sheet's neutral copy is the
+	// page's bytes too (it was the decoded text, 表 as UTF-8's three).
+	out := rewriteString(t, "<style onload=\"x('https://tracker.example/h')\">p{content:'\x95\x5c'}</style>", Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "shift_jis"})
+	if w := "<style data-fp-neutral=\"\">p{content:'\x95\x5c'}</style>"; !strings.HasPrefix(out, w) {
+		t.Errorf("shift_jis, held for its handler:\n got %q\nwant %q first", out, w)
+	}
+	out = rewriteString(t, `<svg><script href="https://tracker.example/&eacute;'.js"></script></svg>`, Options{Policy: trackerPolicy(Defer), Token: "tok", Encoding: "windows-1252"})
 	if w := `data-fp-src="https://tracker.example/&eacute;'.js"`; !strings.Contains(out, w) {
 		t.Errorf("got %q\nwant %q in it", out, w)
 	}
