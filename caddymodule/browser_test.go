@@ -446,6 +446,17 @@ func (e *browserEnv) page(t *testing.T, gpc bool) context.Context {
 	return ctx
 }
 
+// heldPage starts t (a test or subtest) in a fresh desktop browser on
+// path, and checks that nothing reached a vendor before a choice.
+func (e *browserEnv) heldPage(t *testing.T, path string) context.Context {
+	e.t = t
+	t.Helper()
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, path)
+	e.quiet("before consent")
+	return ctx
+}
+
 // loads waits until host was requested.
 func (e *browserEnv) loads(host string) bool {
 	return waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), host) })
@@ -987,9 +998,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 // markup forged after the page parsed is never activated.
 func TestBrowserActivationOrder(t *testing.T) {
 	e := newBrowserEnv(t, `unknown defer`)
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/order.html")
-	e.quiet("before consent")
+	ctx := e.heldPage(t, "/t/order.html")
 	// A click on a link whose javascript: URL names a vendor, before any
 	// choice, runs nothing.
 	e.eval(ctx, `document.getElementById("js-link").click()`, nil)
@@ -1134,11 +1143,9 @@ func TestBrowserDocumentWrite(t *testing.T) {
 		e.open(ctx, "/t/docwrite.html")
 		check(t, e, ctx, "as written,")
 	})
+	e := newBrowserEnv(t, `unknown defer`)
 	t.Run("at consent", func(t *testing.T) {
-		e := newBrowserEnv(t, `unknown defer`)
-		ctx := e.browser(1280, 800, false)
-		e.open(ctx, "/t/docwrite.html")
-		e.quiet("before consent")
+		ctx := e.heldPage(t, "/t/docwrite.html")
 		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
 		check(t, e, ctx, "after consent")
 		// Once the queue has run, the browser's writeln is back (write is
@@ -1154,10 +1161,7 @@ func TestBrowserDocumentWrite(t *testing.T) {
 	// Chromium with firstparty off replaces such a page: there is no
 	// oracle to hold it to.
 	t.Run("a write whose place is gone", func(t *testing.T) {
-		e := newBrowserEnv(t, `unknown defer`)
-		ctx := e.browser(1280, 800, false)
-		e.open(ctx, "/t/detached.html")
-		e.quiet("before consent")
+		ctx := e.heldPage(t, "/t/detached.html")
 		e.eval(ctx, `firstparty.consent.set({"*": true})`, nil)
 		var order []string
 		waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &order); return slices.Contains(order, "after") })
@@ -1232,10 +1236,7 @@ func TestBrowserLoadWait(t *testing.T) {
 	})
 	e := newBrowserEnv(t, `unknown defer`)
 	t.Run("accepted after the load", func(t *testing.T) {
-		e.t = t
-		ctx := e.browser(1280, 800, false)
-		e.open(ctx, "/t/loadwait.html")
-		e.quiet("before consent")
+		ctx := e.heldPage(t, "/t/loadwait.html")
 		var ran []string
 		e.eval(ctx, `window.ran`, &ran)
 		if !slices.Equal(ran, []string{"page onload", "page load"}) {
@@ -1248,10 +1249,7 @@ func TestBrowserLoadWait(t *testing.T) {
 	// the runtime's in the first, is under the runtime's in the second,
 	// and each calls on to what it found, not to the other in a loop.
 	t.Run("granted one purpose, then another", func(t *testing.T) {
-		e.t = t
-		ctx := e.browser(1280, 800, false)
-		e.open(ctx, "/t/rerun.html")
-		e.quiet("before consent")
+		ctx := e.heldPage(t, "/t/rerun.html")
 		var ran []string
 		for _, step := range []struct{ cat, want string }{{"analytics", "stats:dcl stats:load"}, {"advertising", "ad:dcl ad:load stats:dcl stats:load"}} {
 			e.eval(ctx, `firstparty.consent.set({"`+step.cat+`": true})`, nil)
@@ -1488,9 +1486,7 @@ func TestBrowserProxy(t *testing.T) {
 			upstream %s
 			ip truncate
 		}`, v.srv.URL))
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/proxy.html")
-	e.quiet("before consent")
+	ctx := e.heldPage(t, "/t/proxy.html")
 	if got := v.take(); len(got) != 0 {
 		t.Errorf("before consent the vendor got %v", got)
 	}
@@ -1632,9 +1628,7 @@ func TestBrowserPolicyChange(t *testing.T) {
 // inert: docs/consent.md.)
 func TestBrowserTrustedTypes(t *testing.T) {
 	e := newBrowserEnv(t, `unknown defer`)
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/trusted-types.html")
-	e.quiet("before consent")
+	ctx := e.heldPage(t, "/t/trusted-types.html")
 	e.eval(ctx, `firstparty.consent.set({analytics: true})`, nil)
 	var order []string
 	waitFor(5*time.Second, func() bool { e.eval(ctx, `window.order`, &order); return len(order) >= 2 })

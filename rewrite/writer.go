@@ -2476,9 +2476,6 @@ func (r *Writer) decideUnresolvable(kind Kind, tagName string) Decision {
 // decoded, and true when a character of the page's encoding takes one of
 // its ASCII bytes; otherwise b itself.
 func (r *Writer) textOf(b []byte) ([]byte, bool) {
-	if r.enc == mbNone {
-		return b, false
-	}
 	return r.enc.textView(b, nil, nil)
 }
 
@@ -2973,7 +2970,7 @@ func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string)
 			if spans != nil {
 				start, end = origOffset(start, spans, false), origOffset(end, spans, true)
 			}
-			if dec != nil {
+			if len(dec) > 0 {
 				start, end = origOffset(start, dec, false), origOffset(end, dec, true)
 			}
 			if start < last {
@@ -4012,19 +4009,17 @@ func (r *Writer) decideStyle(t *tag, body, end []byte) {
 	// deferred reset above, and nothing the decision keeps points into
 	// them (the FactsCache keys on a digest and copies the refs, whose
 	// URLs are strings of their own; Stats.keep copies what it counts;
-	// newCSS, when it is css, is copied into the output before return).
+	// newCSS, when it is the body's bytes, is copied into the output
+	// before return).
 	// Decoded from the page's encoding (a character of it takes an ASCII
 	// byte), the sheet is read as the browser reads it, and its neutral
 	// copy written with the page's bytes, the URLs not kept replaced
 	// (rewriteCSSFrom, by where the two differ).
+	// (Read as its bytes, it has no spans: r.decoded stays empty.)
 	r.decoded = r.decoded[:0]
-	text, decoded := r.enc.textView(body, nil, &r.decoded)
-	var dec []replaced
-	if decoded {
-		dec = r.decoded
-	}
+	text, _ := r.enc.textView(body, nil, &r.decoded)
 	css := unsafe.String(unsafe.SliceData(text), len(text))
-	newCSS, d := r.rewriteCSSFrom(css, unsafe.String(unsafe.SliceData(body), len(body)), dec, "style")
+	newCSS, d := r.rewriteCSSFrom(css, unsafe.String(unsafe.SliceData(body), len(body)), r.decoded, "style")
 	d = r.preloadScan(d, css, "style")
 	if amb, ok := r.ambiguousCSS(body, d, "style"); ok {
 		// Its neutral copy would be read as the sheet is: empty.

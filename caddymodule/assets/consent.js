@@ -246,9 +246,9 @@
   // Our addEventListener is on EventTarget's prototype, where the
   // window's and the document's come from: own properties on them would
   // hide a later wrapper of the prototype's (zone.js). It is made for each
-  // run of the
-  // queue, and calls on to what it found: one kept from an earlier run,
-  // under a tracker's wrapper, calls on to what that run found.
+  // run of the queue, and calls on to what it found: one kept from an
+  // earlier run, under a tracker's wrapper, calls on to what that run
+  // found.
   // readyState: "complete" < "d" (load passed), "interactive" < "l"
   // (DOMContentLoaded passed) < "loading". (x's own call comes back here,
   // and goes on.)

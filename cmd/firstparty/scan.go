@@ -350,20 +350,11 @@ func readPageBytes(target, site string) ([]byte, *url.URL, *url.URL, string, err
 	var contentType string
 	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
 	if isURL(target) {
-		req, err := http.NewRequest("GET", target, nil)
-		if err != nil {
-			return nil, nil, nil, "", err
-		}
-		req.Header.Set("Accept", "text/html")
-		req.Header.Set("User-Agent", "firstparty-scan")
-		resp, err := httpClient.Do(req)
+		resp, err := get(target, "text/html")
 		if err != nil {
 			return nil, nil, nil, "", err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			return nil, nil, nil, "", fmt.Errorf("HTTP %s", resp.Status)
-		}
 		contentType = resp.Header.Get("Content-Type")
 		if ct := contentType; ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
 			return nil, nil, nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
@@ -399,6 +390,26 @@ func readPageBytes(target, site string) ([]byte, *url.URL, *url.URL, string, err
 		return nil, nil, nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
 	}
 	return body, page, origin, contentType, nil
+}
+
+// get asks for target as scan does, accepting accept: the response,
+// whose body the caller closes, or an error for a status from 400 up.
+func get(target, accept string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", target, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "firstparty-scan")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return resp, nil
 }
 
 // readBody reads r, gunzipped when it is gzip, up to one byte more than

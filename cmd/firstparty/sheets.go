@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -196,20 +195,11 @@ func readSheet(u *url.URL, file string) ([]byte, error) {
 		defer f.Close()
 		r = f
 	} else {
-		req, err := http.NewRequest("GET", u.String(), nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", "text/css,*/*;q=0.1")
-		req.Header.Set("User-Agent", "firstparty-scan")
-		resp, err := httpClient.Do(req)
+		resp, err := get(u.String(), "text/css,*/*;q=0.1")
 		if err != nil {
 			return nil, err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			return nil, fmt.Errorf("HTTP %s", resp.Status)
-		}
 		if ct := strings.ToLower(resp.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "text/css") {
 			return nil, fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", resp.Header.Get("Content-Type"))
 		}
