@@ -960,6 +960,9 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"onetrust", "OptanonConsent=isGpcEnabled=0&datestamp=x&groups=C0001%3A1%2CC0002%3A1%2CC0004%3A0; OptanonAlertBoxClosed=" + y.UTC().Format(time.RFC3339)},
 		{"cookiebot", "CookieConsent={stamp:%27a%27%2Cnecessary:true%2Cpreferences:false%2Cstatistics:true%2Cmarketing:false%2Cmethod:%27explicit%27%2Cver:1%2Cutc:" + strconv.FormatInt(y.UnixMilli(), 10) + "}"},
 		{"tcf", "euconsent-v2=" + tcfString([]int{1, 8, 9}, []int{755}, y.Unix(), false)},
+		{"complianz", "cmplz_banner-status=dismissed; cmplz_functional=allow; cmplz_preferences=allow; cmplz_statistics=allow; cmplz_marketing=deny"},
+		{"borlabs", borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"]},"domainPath":"localhost/","uid":"anonymous","v3":true,"version":1}`)},
+		{"cookieyes", "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1398,7 +1401,7 @@ func TestBrowserMixedScript(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, `consent_map zaraz aBcD analytics`)
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1433,8 +1436,22 @@ func TestBrowserConsentParity(t *testing.T) {
 		own(y, "analytics-g") + "; " + cbot("false", "false", "explicit", old),
 		own(y, "*-a") + "; " + ot("C0002:0", old),
 		"klaro=" + url.QueryEscape(`{"matomo":false}`) + "; cf_consent=" + url.QueryEscape(`{"aBcD":true}`),
+		"cmplz_banner-status=dismissed; cmplz_statistics=allow; cmplz_marketing=deny; cmplz_preferences=allow",
+		"cmplz_banner-status=show; cmplz_statistics=allow; cmplz_marketing=allow",
+		"cmplz_banner-status=dismissed; cmplz_statistics=yes; cmplz_marketing=allow; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"],"shop-stats":[],"external-media":["youtube"]},"uid":"anonymous","version":"1"}`),
+		borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"]},"uid":"anonymous","version":"1"}`),
+		borlabs(`{"consents":{"essential":[],"statistics":null}}`),
+		borlabs(`{"consents":[["statistics"]]}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		borlabs(`{"consents":5}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		"borlabs-cookie=%FF%7B%7D; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		"cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:yes,analytics:yes,performance:no,advertisement:no",
+		"cookieyes-consent=consentid:,consent:,action:,necessary:yes,analytics:yes,advertisement:yes",
+		"cookieyes-consent=action:yes,analytics:maybe,advertisement:yes; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		"cookieyes-consent=action:yes,analytics:yes,analytics:no",
+		"cookieyes-consent=action:yes,toString:yes,analytics:yes",
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {

@@ -55,7 +55,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		page_memo <size>|off
 //		runtime_path <path>
 //		consent_cookie <name>
-//		consent_map <cookiebot|onetrust|klaro|zaraz> <key> <category...>
+//		consent_map <cookiebot|onetrust|klaro|zaraz|complianz|borlabs|cookieyes> <key> <category...>
 //		banner on|off {
 //			…  (parseBanner)
 //		}

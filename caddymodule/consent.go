@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/firstparty/firstparty/blocklists"
 )
@@ -76,7 +77,7 @@ type ConsentState struct {
 	// GPC is set when the request carried Sec-GPC: 1.
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
-	// onetrust, klaro, tcf, zaraz), sorted.
+	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes), sorted.
 	Sources []string
 }
 
@@ -150,7 +151,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro or zaraz)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs or cookieyes)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -223,6 +224,15 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("euconsent-v2"); ok && readTCF(&st, v) {
 		used("tcf")
 	}
+	if v, ok := one("cmplz_banner-status"); ok && v == "dismissed" && cr.readComplianz(&st, one) {
+		used("complianz")
+	}
+	if v, ok := one("borlabs-cookie"); ok && cr.readBorlabs(&st, v) {
+		used("borlabs")
+	}
+	if v, ok := one("cookieyes-consent"); ok && cr.readCookieYes(&st, v) {
+		used("cookieyes")
+	}
 	sort.Strings(st.Sources)
 	return st
 }
@@ -283,6 +293,22 @@ var cmpMaps = map[string]map[string][]string{
 		"googletagmanager": {"tag_manager"}, "gtm": {"tag_manager"},
 	},
 	"zaraz": {},
+	// Complianz puts embedded content (YouTube, maps) under marketing.
+	"complianz": {
+		"statistics": {"analytics", "session_replay"},
+		"marketing":  {"advertising", "social", "tag_manager", "embeds"},
+	},
+	"borlabs": {
+		"statistics":     {"analytics", "session_replay"},
+		"marketing":      {"advertising", "social", "tag_manager"},
+		"external-media": {"embeds"},
+	},
+	// CookieYes files the cookies of YouTube's player under advertisement.
+	"cookieyes": {
+		"analytics":     {"analytics", "session_replay"},
+		"advertisement": {"advertising", "social", "tag_manager", "embeds"},
+		"functional":    {"embeds"},
+	},
 }
 
 // mapKey is how a consent manager's key is compared: Klaro service names
@@ -295,11 +321,15 @@ func mapKey(cmp, k string) string {
 }
 
 func (cr *ConsentReader) cats(cmp, key string) []string {
-	m := cr.maps
-	if m == nil {
-		m = cmpMaps
+	return cr.cmpMap(cmp)[mapKey(cmp, key)]
+}
+
+// cmpMap is one consent manager's mapping, overrides included.
+func (cr *ConsentReader) cmpMap(cmp string) map[string][]string {
+	if cr.maps == nil {
+		return cmpMaps[cmp]
 	}
-	return m[cmp][mapKey(cmp, key)]
+	return cr.maps[cmp]
 }
 
 // apply records one consent manager's choices: within one source a
@@ -335,17 +365,9 @@ func (cr *ConsentReader) readCookiebot(st *ConsentState, v string) bool {
 	if err != nil || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return false
 	}
-	fields := map[string]string{}
-	for _, kv := range strings.Split(s[1:len(s)-1], ",") {
-		k, val, ok := strings.Cut(kv, ":")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return false
-		}
-		if _, dup := fields[k]; dup {
-			return false
-		}
-		fields[k] = strings.Trim(strings.TrimSpace(val), "'")
+	fields := cmpFields(s[1 : len(s)-1])
+	if fields == nil {
+		return false
 	}
 	keys := map[string]bool{}
 	for _, k := range []string{"preferences", "statistics", "marketing"} {
@@ -360,6 +382,86 @@ func (cr *ConsentReader) readCookiebot(st *ConsentState, v string) bool {
 	}
 	ms, _ := strconv.ParseInt(fields["utc"], 10, 64)
 	return cr.apply(st, "cookiebot", keys, ms/1000, fields["method"] == "implied")
+}
+
+// cmpFields reads "key:value,key:value", as Cookiebot and CookieYes write
+// their cookies: keys and values trimmed of spaces, values of single
+// quotes. nil when a field has no colon or no key, or a key is repeated.
+func cmpFields(s string) map[string]string {
+	fields := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, val, ok := strings.Cut(kv, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil
+		}
+		if _, dup := fields[k]; dup {
+			return nil
+		}
+		fields[k] = strings.Trim(strings.TrimSpace(val), "'")
+	}
+	return fields
+}
+
+// readComplianz reads Complianz's cookies, one a category
+// (cmplz_statistics=allow, cmplz_marketing=deny), once the visitor has
+// dismissed its banner (cmplz_banner-status=dismissed, the caller's
+// check): before that they are the site's defaults (its opt-out regions,
+// its statistics that need no consent), not a choice. A cookie other than
+// allow or deny says nothing. Complianz records no time.
+func (cr *ConsentReader) readComplianz(st *ConsentState, one func(string) (string, bool)) bool {
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("complianz") {
+		if v, ok := one("cmplz_" + k); ok && (v == "allow" || v == "deny") {
+			keys[k] = v == "allow"
+		}
+	}
+	return cr.apply(st, "complianz", keys, 0, false)
+}
+
+// readBorlabs reads Borlabs Cookie's borlabs-cookie, URL-encoded JSON
+// whose consents hold the groups the visitor consented to, each with its
+// services ({"consents":{"essential":["borlabs-cookie"],
+// "statistics":["google-analytics"]},…}). A group missing from it was
+// refused. Borlabs records no time of the choice.
+func (cr *ConsentReader) readBorlabs(st *ConsentState, v string) bool {
+	s, err := url.QueryUnescape(v)
+	if err != nil || !utf8.ValidString(s) { // decodeURIComponent refuses such bytes
+		return false
+	}
+	var top map[string]json.RawMessage
+	var groups map[string][]json.RawMessage
+	if json.Unmarshal([]byte(s), &top) != nil || top["consents"] == nil || json.Unmarshal(top["consents"], &groups) != nil || groups == nil {
+		return false
+	}
+	for _, g := range groups {
+		if g == nil { // null, not a list
+			return false
+		}
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("borlabs") {
+		_, keys[k] = groups[k]
+	}
+	return cr.apply(st, "borlabs", keys, 0, false)
+}
+
+// readCookieYes reads CookieYes's cookieyes-consent
+// (consentid:…,consent:yes,action:yes,necessary:yes,analytics:no,…),
+// counted only once the visitor acted on its banner (action:yes). A
+// category other than yes or no says nothing. CookieYes records no time.
+func (cr *ConsentReader) readCookieYes(st *ConsentState, v string) bool {
+	fields := cmpFields(v)
+	if fields["action"] != "yes" {
+		return false
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("cookieyes") {
+		if f := fields[k]; f == "yes" || f == "no" {
+			keys[k] = f == "yes"
+		}
+	}
+	return cr.apply(st, "cookieyes", keys, 0, false)
 }
 
 // readOneTrust reads OneTrust's OptanonConsent (a query string whose

@@ -170,6 +170,42 @@ func TestConsentRead(t *testing.T) {
 		{name: "zaraz mapped", cookies: []string{"cf_consent=" + url.QueryEscape(`{"aBcD":true,"eFgH":false}`)},
 			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "zaraz"},
 
+		{name: "complianz", cookies: []string{"cmplz_banner-status=dismissed", "cmplz_functional=allow", "cmplz_statistics=allow", "cmplz_marketing=deny"},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "embeds"}, sources: "complianz"},
+		{name: "complianz accept all", cookies: []string{"cmplz_banner-status=dismissed", "cmplz_statistics=allow", "cmplz_marketing=allow", "cmplz_preferences=allow"},
+			granted: []string{"analytics", "advertising", "social", "tag_manager", "embeds"}, sources: "complianz"},
+		{name: "complianz before the banner is dismissed", cookies: []string{"cmplz_banner-status=show", "cmplz_statistics=allow", "cmplz_marketing=allow"},
+			denied: []string{"analytics", "advertising"}},
+		{name: "complianz without its banner status", cookies: []string{"cmplz_statistics=allow"}, denied: []string{"analytics"}},
+		// A value other than allow or deny says nothing: Klaro's undated grant
+		// stands, where a denial would have beaten it.
+		{name: "complianz other value", cookies: []string{"cmplz_banner-status=dismissed", "cmplz_statistics=yes", "cmplz_marketing=allow", "klaro=" + url.QueryEscape(`{"matomo":true}`)},
+			granted: []string{"advertising", "analytics"}, sources: "complianz,klaro"},
+		{name: "complianz duplicated", cookies: []string{"cmplz_banner-status=dismissed", "cmplz_statistics=allow", "cmplz_statistics=allow"},
+			denied: []string{"analytics"}},
+
+		{name: "borlabs", cookies: []string{borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"],"external-media":["youtube","googlemaps"]},"domainPath":"shop.example/","expires":"Sat, 18 Feb 2027 09:06:19 GMT","uid":"s91akj6x-hw9453ku","version":"1"}`)},
+			granted: []string{"analytics", "session_replay", "embeds"}, denied: []string{"advertising", "social", "tag_manager"}, sources: "borlabs"},
+		{name: "borlabs essential only", cookies: []string{borlabs(`{"consents":{"essential":["borlabs-cookie"]},"uid":"anonymous","v3":true,"version":1}`)},
+			denied: []string{"analytics", "advertising", "embeds"}, sources: "borlabs"},
+		{name: "borlabs group not a list", cookies: []string{borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":null}}`)},
+			denied: []string{"analytics"}},
+		{name: "borlabs consents not an object", cookies: []string{borlabs(`{"consents":[["statistics"]]}`)}, denied: []string{"analytics"}},
+		{name: "borlabs keys compared by case", cookies: []string{borlabs(`{"Consents":{"statistics":[]}}`)}, denied: []string{"analytics"}},
+		{name: "borlabs not JSON", cookies: []string{"borlabs-cookie=all"}, denied: []string{"analytics"}},
+
+		{name: "cookieyes", cookies: []string{"cookieyes-consent=consentid:T0hOck5kY2gzQjJ6,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no,other:yes"},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "embeds"}, sources: "cookieyes"},
+		{name: "cookieyes accept all", cookies: []string{"cookieyes-consent=consentid:abc,consent:yes,action:yes,necessary:yes,functional:yes,analytics:yes,performance:yes,advertisement:yes"},
+			granted: []string{"analytics", "advertising", "social", "embeds"}, sources: "cookieyes"},
+		{name: "cookieyes before the visitor acted", cookies: []string{"cookieyes-consent=consentid:,consent:,action:,necessary:yes,functional:yes,analytics:yes,advertisement:yes"},
+			denied: []string{"analytics", "advertising"}},
+		{name: "cookieyes other value", cookies: []string{"cookieyes-consent=action:yes,analytics:maybe,advertisement:yes", "klaro=" + url.QueryEscape(`{"matomo":true}`)},
+			granted: []string{"advertising", "analytics"}, sources: "cookieyes,klaro"},
+		{name: "cookieyes repeated key", cookies: []string{"cookieyes-consent=action:yes,analytics:yes,analytics:no"}, denied: []string{"analytics"}},
+		{name: "cookieyes functional alone keeps embeds out", cookies: []string{"cookieyes-consent=action:yes,functional:yes,advertisement:no"},
+			denied: []string{"embeds"}},
+
 		{name: "tcf analytics only", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 8, 9, 10}, []int{755}, yesterday.Unix(), false)},
 			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social"}, sources: "tcf"},
 		{name: "tcf ads, ranges", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 2, 3, 4, 7}, []int{91, 755}, yesterday.Unix(), true) + ".YAAAAAAAAAAA"},
@@ -236,11 +272,19 @@ func TestConsentCookieName(t *testing.T) {
 	}
 }
 
+// borlabs is Borlabs Cookie's cookie as it writes it: the JSON
+// URL-encoded.
+func borlabs(v string) string {
+	return "borlabs-cookie=" + url.QueryEscape(v)
+}
+
 // FuzzConsentCookies: any Cookie header is read without a panic.
 func FuzzConsentCookies(f *testing.F) {
 	f.Add("fp_consent=1.1.2.analytics-g; CookieConsent={statistics:true}; klaro=%7B%7D", true)
 	f.Add("euconsent-v2="+tcfString([]int{1, 8}, []int{755, 1126}, 1700000000, true), false)
 	f.Add("OptanonConsent=groups%3DC0002%3A1; OptanonAlertBoxClosed=2026-01-01T00:00:00Z; cf_consent=%7B%22a%22%3Atrue%7D", false)
+	f.Add("cmplz_banner-status=dismissed; cmplz_statistics=allow; cmplz_marketing=deny; cookieyes-consent=action:yes,analytics:yes", false)
+	f.Add(borlabs(`{"consents":{"essential":[],"statistics":["google-analytics"]}}`), true)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -136,9 +136,10 @@ type Handler struct {
 	// visitor's choices. Default: fp_consent.
 	ConsentCookie string `json:"consent_cookie,omitempty"`
 	// ConsentMaps adds to or overrides how a consent manager's keys map to
-	// categories, per manager (cookiebot, onetrust, klaro, zaraz):
-	// {"zaraz": {"Xk3b": ["analytics"]}}. Zaraz purposes have site-specific
-	// ids, so they are read only through this map.
+	// categories, per manager (cookiebot, onetrust, klaro, zaraz,
+	// complianz, borlabs, cookieyes): {"zaraz": {"Xk3b": ["analytics"]}}.
+	// Zaraz purposes have site-specific ids, so they are read only through
+	// this map; a Borlabs group of the site's own is added the same way.
 	ConsentMaps map[string]map[string][]string `json:"consent_maps,omitempty"`
 	// Banner configures the optional consent banner.
 	Banner *Banner `json:"banner,omitempty"`

@@ -45,7 +45,7 @@ func TestCaddyfileExample(t *testing.T) {
 		t.Fatalf("adapting Caddyfile.example: %v", err)
 	}
 	s := string(out)
-	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"page_memo":67108864`, `"banner":{"enabled":true,"privacy_url":"/privacy","texts":{"fr":{"title":"Vos données, votre choix"}}}`, `"path":"/etc/caddy/easyprivacy.txt"`, `{"category":"advertising","format":"abp","refresh":43200000000000,"url":"https://easylist.to/easylist/easylist.txt"}`,
+	for _, want := range []string{`"handler":"firstparty"`, `"categories":{"advertising":"remove","analytics":"defer","embeds":"placeholder"}`, `"exclude":["/admin","/checkout/api"]`, `"page_memo":67108864`, `"consent_maps":{"borlabs":{"shop-statistics":["analytics"]}}`, `"banner":{"enabled":true,"privacy_url":"/privacy","texts":{"fr":{"title":"Vos données, votre choix"}}}`, `"path":"/etc/caddy/easyprivacy.txt"`, `{"category":"advertising","format":"abp","refresh":43200000000000,"url":"https://easylist.to/easylist/easylist.txt"}`,
 		`"proxies":[{"ip":"truncate","prefix":"/_fp/plausible","profile":"plausible"},{"client_ids":"pseudonym","ids":["G-ABC123XYZ"],"prefix":"/_fp/ga","profile":"ga4","rotate":86400000000000}]`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("adapted JSON lacks %s:\n%s", want, s)

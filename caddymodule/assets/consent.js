@@ -62,16 +62,21 @@
     for (var k in o) if (typeof o[k] != "boolean") return null;
     return o;
   };
-  var cookiebot = (v) => {
-    var s, f = {}, keys = {};
-    try { s = decodeURIComponent(v); } catch (e) { return null; }
-    if (!s || !/^\{.*\}$/.test(s)) return null;
-    for (var kv of s.slice(1, -1).split(",")) {
+  // fields reads "key:value,…" (Cookiebot's, CookieYes's), as cmpFields.
+  var fields = (s) => {
+    var f = {};
+    for (var kv of s.split(",")) {
       var c = kv.indexOf(":"), k = kv.slice(0, c).trim();
-      if (c < 0 || !k || k in f) return null;
+      if (c < 0 || !k || Object.hasOwn(f, k)) return null;
       f[k] = kv.slice(c + 1).trim().replace(/^'+|'+$/g, "");
     }
-    for (k of ["preferences", "statistics", "marketing"]) {
+    return f;
+  };
+  var cookiebot = (v) => {
+    var s, f, keys = {};
+    try { s = decodeURIComponent(v); } catch (e) { return null; }
+    if (!/^\{.*\}$/.test(s) || !(f = fields(s.slice(1, -1)))) return null;
+    for (var k of ["preferences", "statistics", "marketing"]) {
       if (!/^(true|false)$/.test(f[k])) return null;
       keys[k] = f[k] == "true";
     }
@@ -125,6 +130,25 @@
     if ((v = one(j, "klaro")) && (x = jsonMap(v))) apply(st, "klaro", x, 0);
     if ((v = one(j, "cf_consent")) && (x = jsonMap(v))) apply(st, "zaraz", x, 0);
     if ((v = one(j, "euconsent-v2"))) tcf(v, st);
+    // Complianz: cmplz_<key>=allow|deny, once its banner was dismissed
+    if (one(j, "cmplz_banner-status") == "dismissed") {
+      x = {};
+      for (k in C.maps.complianz) if (/^(allow|deny)$/.test(v = one(j, "cmplz_" + k))) x[k] = v == "allow";
+      apply(st, "complianz", x, 0);
+    }
+    // Borlabs Cookie: the groups consented to; one missing was refused
+    try { x = JSON.parse(dec(one(j, "borlabs-cookie"))).consents; } catch (e) { x = 0; }
+    if (x && typeof x == "object" && !Array.isArray(x) && Object.values(x).every(Array.isArray)) {
+      v = {};
+      for (k in C.maps.borlabs) v[k] = Object.hasOwn(x, k);
+      apply(st, "borlabs", v, 0);
+    }
+    // CookieYes: key:yes|no, once the visitor acted on its banner
+    if ((x = fields(one(j, "cookieyes-consent") || "")) && x.action == "yes") {
+      v = {};
+      for (k in C.maps.cookieyes) if (/^(yes|no)$/.test(x[k])) v[k] = x[k] == "yes";
+      apply(st, "cookieyes", v, 0);
+    }
     st.own = o;
     return st;
   };
