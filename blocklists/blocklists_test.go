@@ -45,6 +45,17 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"bucket.s3.amazonaws.com", "/t.js", "unknown", "", "defer"},
 	{"challenges.cloudflare.com", "/turnstile/v0/api.js", "essential", "Cloudflare Turnstile", "keep"},
 	{"cdn.cookielaw.org", "/scripttemplates/otSDKStub.js", "consent", "OneTrust", "keep"},
+	// A consent manager's script is kept: held, its banner never showed.
+	{"cdn-cookieyes.com", "/client_data/0a1b/script.js", "consent", "CookieYes", "keep"},
+	{"log.cookieyes.com", "/api/v1/log", "consent", "CookieYes", "keep"},
+	{"cmp.quantcast.com", "/choice/x/choice.js", "consent", "Quantcast Choice", "keep"},
+	{"app.termly.io", "/resource-blocker/0a1b", "consent", "Termly", "keep"},
+	{"cmp.osano.com", "/x/y/osano.js", "consent", "Osano", "keep"},
+	{"static.axept.io", "/sdk.js", "consent", "Axeptio", "keep"},
+	{"cdn.consentmanager.net", "/delivery/autoblocking/x.js", "consent", "consentmanager", "keep"},
+	{"cdn.privacy-mgmt.com", "/unified/wrapperMessagingWithoutDetection.js", "consent", "Sourcepoint", "keep"},
+	{"sdk.privacy-center.org", "/loader.js", "consent", "Didomi", "keep"},
+	{"cdn.iubenda.com", "/cs/iubenda_cs.js", "consent", "iubenda", "keep"},
 }
 
 func TestBuiltin(t *testing.T) {
