@@ -208,6 +208,18 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A tag that takes its script out, then writes from a callback.
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `window.order.push("d"); document.currentScript.remove(); Promise.resolve().then(function () { document.write('<script src="https://sb.scorecardresearch.com/order/lost.js"><\/script>'); });`)
+	case r.Host == "cdn-cookieyes.com" && p == "/client_data/0a1b2c3d/script.js":
+		// A consent manager's banner, as CookieYes's works: Accept records
+		// the choice in its cookie and logs it to its own host.
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `window.cmpRan = true; document.addEventListener("DOMContentLoaded", function () {
+			var b = document.createElement("button"); b.id = "cky-accept"; b.textContent = "Accept analytics";
+			b.onclick = function () {
+				document.cookie = "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no; Path=/";
+				fetch("https://log.cookieyes.com/api/v1/log", { method: "POST", body: "x" });
+			};
+			document.body.append(b);
+		});`)
 	case p == "/capture/cap.js":
 		// A tag that takes document.write for its own and keeps it.
 		w.Header().Set("Content-Type", "text/javascript")
@@ -994,6 +1006,46 @@ func TestBrowserCMPCookies(t *testing.T) {
 				t.Errorf("banner shown although %s recorded a choice", c.name)
 			}
 		})
+	}
+}
+
+// A shop that keeps its consent manager, served from the manager's CDN:
+// the manager runs before any choice (the one third party contacted), and
+// the choice made in it gives back what firstparty held for that purpose
+// alone, on the page where it was made (the runtime reads the cookie
+// within a second) and on the next. Before 2026-12-05 the manager's
+// script was held as an unknown third party, and its banner never showed.
+func TestBrowserCMPScript(t *testing.T) {
+	e := newBrowserEnv(t, ``)
+	ctx := e.browser(1280, 800, false)
+	e.open(ctx, "/t/cookieyes.html")
+	var ran bool
+	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `!!window.cmpRan && !!document.getElementById("cky-accept")`, &ran); return ran }) {
+		t.Fatalf("the consent manager's banner did not show; hosts %v", e.stub.hosts())
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if h := e.stub.hosts(); !slices.Equal(h, []string{"cdn-cookieyes.com"}) {
+		t.Errorf("before a choice: hosts %v, want the consent manager's alone", h)
+	}
+	e.eval(ctx, `document.getElementById("cky-accept").click()`, nil)
+	if !e.loads("www.googletagmanager.com") {
+		t.Fatalf("analytics accepted in CookieYes did not run: %v", e.stub.hosts())
+	}
+	time.Sleep(time.Second)
+	for _, h := range e.stub.hosts() {
+		if h != "cdn-cookieyes.com" && h != "log.cookieyes.com" && h != "www.googletagmanager.com" && h != "www.google-analytics.com" {
+			t.Errorf("analytics alone accepted, but %s was contacted", h)
+		}
+	}
+	// The next page: analytics runs at once, the pixel still waits.
+	e.stub.reset()
+	e.open(ctx, "/t/cookieyes.html")
+	if !e.loads("www.googletagmanager.com") {
+		t.Fatalf("the next page did not run analytics: %v", e.stub.hosts())
+	}
+	time.Sleep(time.Second)
+	if slices.Contains(e.stub.hosts(), "connect.facebook.net") {
+		t.Errorf("the Meta Pixel ran without advertising consent: %v", e.stub.hosts())
 	}
 }
 
