@@ -1020,7 +1020,10 @@ func TestBrowserCMPScript(t *testing.T) {
 	ctx := e.browser(1280, 800, false)
 	e.open(ctx, "/t/cookieyes.html")
 	var ran bool
-	if !waitFor(5*time.Second, func() bool { e.eval(ctx, `!!window.cmpRan && !!document.getElementById("cky-accept")`, &ran); return ran }) {
+	if !waitFor(5*time.Second, func() bool {
+		e.eval(ctx, `!!window.cmpRan && !!document.getElementById("cky-accept")`, &ran)
+		return ran
+	}) {
 		t.Fatalf("the consent manager's banner did not show; hosts %v", e.stub.hosts())
 	}
 	time.Sleep(1500 * time.Millisecond)
