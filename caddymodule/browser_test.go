@@ -1009,6 +1009,65 @@ func TestBrowserCMPCookies(t *testing.T) {
 	}
 }
 
+// With language auto, the banner speaks the first of the visitor's
+// languages that has texts: the six built in (English, French, German,
+// Spanish, Italian, Dutch, the last four since 2026-12-05), a region's
+// variant read as its language, and English for one with none. Each fits
+// a phone's width, its second layer too (German's longer words), with no
+// text running past the dialog.
+func TestBrowserBannerLanguage(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	for _, c := range []struct {
+		langs         []string
+		title, reject string
+	}{
+		{[]string{"de-CH", "de", "en"}, "Ihre Privatsphäre", "Alle ablehnen"},
+		{[]string{"pt-BR", "es-MX", "en"}, "Su privacidad", "Rechazar todo"},
+		{[]string{"it"}, "La tua privacy", "Rifiuta tutto"},
+		{[]string{"nl-BE", "fr-BE"}, "Uw privacy", "Alles weigeren"},
+		{[]string{"fr-CA"}, "Votre vie privée", "Tout refuser"},
+		{[]string{"ja", "ko"}, "Your privacy", "Reject all"},
+	} {
+		ctx := e.browser(390, 844, false)
+		langs, _ := json.Marshal(c.langs)
+		e.run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `Object.defineProperty(Navigator.prototype, "languages", {get: function () { return ` + string(langs) + `; }});`})
+			return err
+		}))
+		e.open(ctx, "/")
+		var got []string
+		waitFor(5*time.Second, func() bool { return e.bannerOpen(ctx) })
+		e.eval(ctx, `[`+shadow(`h2`)+`?.textContent, [...document.querySelector("#fp-consent").shadowRoot.querySelectorAll("button")].map((b) => b.textContent).join("|")]`, &got)
+		if len(got) != 2 || got[0] != c.title || !strings.Contains(got[1], c.reject) {
+			t.Errorf("languages %v: banner %q, want the title %q and a %q button", c.langs, got, c.title, c.reject)
+		}
+		// Both layers at 390 pixels: the dialog within the viewport, its
+		// buttons and labels within the dialog, nothing scrolling sideways.
+		var fit []string
+		e.eval(ctx, `(async () => {
+			var dlg = `+shadow(`[role=dialog]`)+`, out = [];
+			var check = (layer) => {
+				var r = dlg.getBoundingClientRect();
+				if (r.left < 0 || r.right > innerWidth) out.push(layer + ": the dialog runs past the viewport");
+				if (dlg.scrollWidth > dlg.clientWidth) out.push(layer + ": the dialog scrolls sideways");
+				dlg.querySelectorAll("button, label, small").forEach((b) => {
+					var q = b.getBoundingClientRect();
+					if (!b.closest("[hidden]") && (q.left < r.left || q.right > r.right + 0.5)) out.push(layer + ": " + JSON.stringify(b.textContent) + " runs past the dialog");
+				});
+			};
+			check("first layer");
+			dlg.querySelector(".link").click();
+			await new Promise((r) => setTimeout(r, 100));
+			check("second layer");
+			return out;
+		})()`, &fit)
+		if len(fit) > 0 {
+			t.Errorf("languages %v at 390 pixels: %q", c.langs, fit)
+		}
+	}
+}
+
 // A shop that keeps its consent manager, served from the manager's CDN:
 // the manager runs before any choice (the one third party contacted), and
 // the choice made in it gives back what firstparty held for that purpose

@@ -83,7 +83,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n banner on {\n colors #fff #000 #00f\n }\n}":           "quote hex colours",
 		"firstparty {\n banner on {\n colors red blue url(x)\n }\n}":          `banner color "url(x)"`,
 		"firstparty {\n banner on {\n text en titel Hi\n }\n}":                `unknown key`,
-		"firstparty {\n banner on {\n language de\n }\n}":                     `banner language "de" has no texts`,
+		"firstparty {\n banner on {\n language pt\n }\n}":                     `banner language "pt" has no texts`,
 		"firstparty {\n banner on {\n privacy_url javascript:alert(1)\n }\n}": "privacy_url",
 		"firstparty {\n banner on {\n blink yes\n }\n}":                       `unknown banner option "blink"`,
 		"firstparty {\n banner on\n banner off\n}":                            `duplicate subdirective "banner"`,
@@ -209,8 +209,8 @@ func TestCaddyfileConsent(t *testing.T) {
 		privacy_url /privacy
 		position top
 		colors "#fffdf7" "#222" rgb(11,110,79)
-		language de
-		text de title "Ihre Privatsphäre"
+		language pt
+		text pt title "A sua privacidade"
 	}
 }`))
 	if err != nil {
@@ -219,16 +219,21 @@ func TestCaddyfileConsent(t *testing.T) {
 	b := h.Banner
 	if h.ConsentCookie != "shop_consent" || strings.Join(h.ConsentMaps["zaraz"]["Xk3b"], ",") != "analytics,session_replay" ||
 		b == nil || !b.Enabled || b.PrivacyURL != "/privacy" || b.Position != "top" || b.Colors[2] != "rgb(11,110,79)" ||
-		b.Language != "de" || b.Texts["de"]["title"] != "Ihre Privatsphäre" {
+		b.Language != "pt" || b.Texts["pt"]["title"] != "A sua privacidade" {
 		t.Fatalf("parsed %+v %+v", h, b)
 	}
-	// German starts from the English texts; the runtime is built with them.
-	if got := b.texts()["de"]; got["title"] != "Ihre Privatsphäre" || got["accept"] != "Accept all" {
+	// Portuguese, not built in, starts from the English texts; the runtime
+	// is built with them.
+	if got := b.texts()["pt"]; got["title"] != "A sua privacidade" || got["accept"] != "Accept all" {
 		t.Errorf("merged texts %v", got)
 	}
 	p := provisioned(t, &h)
 	if !bytes.Contains(p.runtime, []byte(`"cookie":"shop_consent"`)) || !bytes.Contains(p.runtime, []byte(`"Xk3b":["analytics","session_replay"]`)) {
 		t.Errorf("the served runtime lacks the config")
+	}
+	// One language for every visitor: the runtime carries its texts alone.
+	if !bytes.Contains(p.runtime, []byte(`A sua privacidade`)) || bytes.Contains(p.runtime, []byte(`Tout accepter`)) || bytes.Contains(p.runtime, []byte(`Alle akzeptieren`)) {
+		t.Errorf("the runtime of a site in Portuguese alone carries other languages' texts")
 	}
 }
 

@@ -50,7 +50,8 @@ type Banner struct {
 	// Default: #ffffff #1a1a1a #1d4ed8.
 	Colors []string `json:"colors,omitempty"`
 	// Language is auto (the browser's preferred language among those with
-	// texts, else English) or a language code. Default: auto.
+	// texts, else English) or a language code, whose texts alone the
+	// runtime then carries. Built in: en, fr, de, es, it, nl. Default: auto.
 	Language string `json:"language,omitempty"`
 	// Texts overrides or adds texts: Texts["fr"]["title"] = "…". Keys are
 	// those of DefaultTexts.
@@ -78,6 +79,46 @@ var DefaultTexts = map[string]map[string]string{
 		"cat_session_replay": "Enregistrement de session", "cat_tag_manager": "Gestionnaires de balises", "cat_embeds": "Contenus intégrés (vidéos, cartes)",
 		"cat_consent": "Gestion du consentement", "cat_fonts": "Polices web", "cat_cdn": "Diffusion de contenu", "cat_payments": "Paiements",
 		"cat_unknown": "Autres tiers",
+	},
+	"de": {
+		"title": "Ihre Privatsphäre", "body": "Wir möchten auf dieser Website Dienste von Drittanbietern nutzen. Sie werden nur mit Ihrer Zustimmung geladen, und Sie können Ihre Entscheidung jederzeit ändern.",
+		"accept": "Alle akzeptieren", "reject": "Alle ablehnen", "settings": "Auswählen", "save": "Auswahl speichern",
+		"privacy": "Datenschutzerklärung", "reopen": "Cookie-Einstellungen", "vendors": "Auf dieser Seite:", "always": "Immer erlauben", "load": "Inhalt laden",
+		"placeholder":   "Dieser Inhalt wird von %s bereitgestellt. Wenn Sie ihn laden, werden Ihre Daten an diesen Anbieter übermittelt.",
+		"cat_analytics": "Reichweitenmessung", "cat_advertising": "Werbung", "cat_social": "Soziale Netzwerke",
+		"cat_session_replay": "Sitzungsaufzeichnung", "cat_tag_manager": "Tag-Manager", "cat_embeds": "Eingebettete Inhalte (Videos, Karten)",
+		"cat_consent": "Einwilligungsverwaltung", "cat_fonts": "Webschriften", "cat_cdn": "Inhaltsauslieferung", "cat_payments": "Zahlungen",
+		"cat_unknown": "Weitere Drittanbieter",
+	},
+	"es": {
+		"title": "Su privacidad", "body": "Nos gustaría utilizar servicios de terceros en este sitio. Solo se cargan si usted lo acepta, y puede cambiar de opinión en cualquier momento.",
+		"accept": "Aceptar todo", "reject": "Rechazar todo", "settings": "Elegir", "save": "Guardar mi elección",
+		"privacy": "Política de privacidad", "reopen": "Configuración de cookies", "vendors": "En esta página:", "always": "Permitir siempre", "load": "Cargar el contenido",
+		"placeholder":   "Este contenido está alojado por %s. Cargarlo comparte sus datos con este servicio.",
+		"cat_analytics": "Medición de audiencia", "cat_advertising": "Publicidad", "cat_social": "Redes sociales",
+		"cat_session_replay": "Grabación de sesiones", "cat_tag_manager": "Gestores de etiquetas", "cat_embeds": "Contenido incrustado (vídeos, mapas)",
+		"cat_consent": "Gestión del consentimiento", "cat_fonts": "Fuentes web", "cat_cdn": "Distribución de contenido", "cat_payments": "Pagos",
+		"cat_unknown": "Otros terceros",
+	},
+	"it": {
+		"title": "La tua privacy", "body": "Vorremmo utilizzare servizi di terze parti su questo sito. Vengono caricati solo con il tuo consenso, e puoi cambiare idea in qualsiasi momento.",
+		"accept": "Accetta tutto", "reject": "Rifiuta tutto", "settings": "Scegli", "save": "Salva le mie scelte",
+		"privacy": "Informativa sulla privacy", "reopen": "Impostazioni dei cookie", "vendors": "In questa pagina:", "always": "Consenti sempre", "load": "Carica il contenuto",
+		"placeholder":   "Questo contenuto è ospitato da %s. Caricandolo, i tuoi dati vengono condivisi con questo servizio.",
+		"cat_analytics": "Misurazione del pubblico", "cat_advertising": "Pubblicità", "cat_social": "Social network",
+		"cat_session_replay": "Registrazione delle sessioni", "cat_tag_manager": "Gestori di tag", "cat_embeds": "Contenuti incorporati (video, mappe)",
+		"cat_consent": "Gestione del consenso", "cat_fonts": "Font web", "cat_cdn": "Distribuzione dei contenuti", "cat_payments": "Pagamenti",
+		"cat_unknown": "Altre terze parti",
+	},
+	"nl": {
+		"title": "Uw privacy", "body": "We willen op deze site diensten van derden gebruiken. Die worden alleen geladen als u ermee instemt, en u kunt uw keuze altijd wijzigen.",
+		"accept": "Alles accepteren", "reject": "Alles weigeren", "settings": "Kiezen", "save": "Mijn keuzes opslaan",
+		"privacy": "Privacybeleid", "reopen": "Cookie-instellingen", "vendors": "Op deze pagina:", "always": "Altijd toestaan", "load": "Inhoud laden",
+		"placeholder":   "Deze inhoud wordt gehost door %s. Als u deze laadt, worden uw gegevens met deze dienst gedeeld.",
+		"cat_analytics": "Bezoekersmeting", "cat_advertising": "Advertenties", "cat_social": "Sociale netwerken",
+		"cat_session_replay": "Sessie-opnamen", "cat_tag_manager": "Tagmanagers", "cat_embeds": "Ingesloten inhoud (video's, kaarten)",
+		"cat_consent": "Toestemmingsbeheer", "cat_fonts": "Weblettertypen", "cat_cdn": "Contentlevering", "cat_payments": "Betalingen",
+		"cat_unknown": "Overige derden",
 	},
 }
 
@@ -249,6 +290,10 @@ func (h *Handler) buildRuntime() ([]byte, string, error) {
 		}
 	}
 	cfg.Texts = h.Banner.texts()
+	if cfg.Lang != "auto" {
+		// One language for every visitor: the others are never read.
+		cfg.Texts = map[string]map[string]string{cfg.Lang: cfg.Texts[cfg.Lang]}
+	}
 	for _, t := range cfg.Texts {
 		delete(t, "placeholder") // the rewriter's alone
 	}

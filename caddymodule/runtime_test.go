@@ -18,8 +18,9 @@ func gzipSize(b []byte) int {
 }
 
 // The runtime's size, minified and gzipped: the code alone (budget
-// 5,620 B) and as served with the default config (texts in English and
-// French, the consent managers' mappings). make bench prints it too.
+// 5,620 B) and as served with the default config (the texts of the six
+// built-in languages, the consent managers' mappings). make bench prints
+// it too.
 func TestRuntimeSize(t *testing.T) {
 	h := &Handler{}
 	served, ver, err := h.buildRuntime()
@@ -36,6 +37,36 @@ func TestRuntimeSize(t *testing.T) {
 	}
 	if !bytes.HasPrefix(served, []byte("/* firstparty consent runtime */")) || !bytes.HasSuffix(served, []byte(");\n")) {
 		t.Errorf("served runtime is not the minified function called with the config")
+	}
+}
+
+// Every built-in language has every text, translated: a missing key would
+// fall back to nothing (the runtime reads the language's own map), and a
+// copy of the English would show English under another language's name.
+func TestBuiltinTexts(t *testing.T) {
+	en := DefaultTexts["en"]
+	for lang, texts := range DefaultTexts {
+		for k := range en {
+			if strings.TrimSpace(texts[k]) == "" {
+				t.Errorf("%s: %s missing", lang, k)
+			}
+		}
+		for k := range texts {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s: %s is not a text key", lang, k)
+			}
+		}
+		if lang == "en" {
+			continue
+		}
+		for _, k := range []string{"title", "body", "accept", "reject", "settings", "save", "reopen", "always", "load", "cat_analytics", "cat_advertising"} {
+			if texts[k] == en[k] {
+				t.Errorf("%s: %s is the English %q", lang, k, en[k])
+			}
+		}
+		if strings.Count(texts["placeholder"], "%s") != 1 || strings.Contains(strings.ReplaceAll(texts["placeholder"], "%s", ""), "%") {
+			t.Errorf("%s: the placeholder text must hold %%s once and no other verb: %q", lang, texts["placeholder"])
+		}
 	}
 }
 
