@@ -7,6 +7,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1777,5 +1779,177 @@ func TestBrowserTrustedTypes(t *testing.T) {
 	e.eval(ctx, `window.violations`, &violations)
 	if len(violations) > 0 {
 		t.Errorf("Trusted Types violations: %v", violations)
+	}
+}
+
+// parityCookie makes a Cookie header for TestBrowserConsentParityMutated:
+// one to three consent sources, each well formed or bent (a byte dropped
+// or doubled, a word swapped for another manager's, a key repeated, the
+// value cut or doubled). Names and values stay within what a Cookie
+// header carries as it is (no space, quote, backslash or semicolon).
+func parityCookie(rng *rand.Rand, now time.Time) string {
+	// Ages up to 400 days, but not within an hour of fp_consent's 13
+	// months, where the page's clock, read later, and the test's differ.
+	h := rng.Intn(400 * 24)
+	if h >= 395*24-1 && h <= 395*24+1 {
+		h += 3
+	}
+	y := now.Add(-time.Duration(h) * time.Hour)
+	at := func() int64 { return y.Unix() }
+	words := []string{"true", "false", "yes", "no", "allow", "deny", "dismissed", "1", "0", ":", ",", "%7B", "%7D", "%22", "%3A", "%2C", "'", "null", "[]", "{}", "-1", "action", "statistics", "marketing", "analytics", "__proto__", "toString", "%FF", "%", "+",
+		"%0A", "%20", "%2B", "%C2%85", "%C2%A0", "%EF%BB%BF", "%E2%80%A8", "%5C", "%5Cu0061", "%5Cu0022", "%5B%5D", "%7B%7D", "%3A%3A", ",,", "-", ".", "*", "@", "%2A", "2026-02-30T24:00:00Z", "9999999999999", "-5", "1e3", "%09"}
+	sources := []func() string{
+		func() string {
+			items := []string{"analytics", "*", "advertising", "embeds", "@youtube", "social"}
+			v := fmt.Sprintf("fp_consent=1.%d.%d", at(), at()+int64(rng.Intn(3)))
+			for i := rng.Intn(4); i >= 0; i-- {
+				v += "." + items[rng.Intn(len(items))] + "-" + string("gda"[rng.Intn(3)])
+			}
+			return v
+		},
+		func() string {
+			b := func() string { return []string{"true", "false"}[rng.Intn(2)] }
+			return "CookieConsent=" + url.PathEscape(fmt.Sprintf("{stamp:'x',necessary:true,preferences:%s,statistics:%s,marketing:%s,method:'%s',ver:1,utc:%d}", b(), b(), b(), []string{"explicit", "implied"}[rng.Intn(2)], at()*1000))
+		},
+		func() string {
+			g := fmt.Sprintf("C0001:1,C0002:%d,C0003:%d,C0004:%d,C0005:%d", rng.Intn(2), rng.Intn(2), rng.Intn(2), rng.Intn(2))
+			return "OptanonConsent=" + url.Values{"groups": {g}, "datestamp": {"x"}}.Encode() + "; OptanonAlertBoxClosed=" + y.UTC().Format(time.RFC3339)
+		},
+		func() string {
+			return "klaro=" + url.QueryEscape(fmt.Sprintf(`{"google-analytics":%v,"youtube":%v,"facebook":%v,"matomo":%v}`, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0))
+		},
+		func() string { return "cf_consent=" + url.QueryEscape(fmt.Sprintf(`{"aBcD":%v}`, rng.Intn(2) == 0)) },
+		func() string {
+			ps := []int{1}
+			for _, p := range []int{2, 3, 4, 7, 8, 9} {
+				if rng.Intn(2) == 0 {
+					ps = append(ps, p)
+				}
+			}
+			return "euconsent-v2=" + tcfString(ps, []int{755, 91}[:rng.Intn(3)], at(), rng.Intn(2) == 0)
+		},
+		func() string {
+			ad := func() string { return []string{"allow", "deny"}[rng.Intn(2)] }
+			return "cmplz_banner-status=" + []string{"dismissed", "dismissed", "show"}[rng.Intn(3)] + "; cmplz_statistics=" + ad() + "; cmplz_marketing=" + ad() + "; cmplz_preferences=" + ad()
+		},
+		func() string {
+			groups := []string{`"essential":["borlabs-cookie"]`}
+			for _, g := range []string{"statistics", "marketing", "external-media", "shop-stats"} {
+				if rng.Intn(2) == 0 {
+					groups = append(groups, `"`+g+`":["x"]`)
+				}
+			}
+			return "borlabs-cookie=" + url.QueryEscape(`{"consents":{`+strings.Join(groups, ",")+`},"uid":"anonymous","version":"1"}`)
+		},
+		func() string {
+			yn := func() string { return []string{"yes", "no"}[rng.Intn(2)] }
+			return "cookieyes-consent=consentid:T0hOck5k,consent:" + yn() + ",action:" + []string{"yes", "yes", ""}[rng.Intn(3)] + ",necessary:yes,functional:" + yn() + ",analytics:" + yn() + ",performance:" + yn() + ",advertisement:" + yn()
+		},
+	}
+	var parts []string
+	for i := rng.Intn(3); i >= 0; i-- {
+		c := sources[rng.Intn(len(sources))]()
+		for m := rng.Intn(3); m > 0; m-- {
+			eq := strings.IndexByte(c, '=') + 1
+			if eq >= len(c) {
+				break
+			}
+			p := eq + rng.Intn(len(c)-eq)
+			switch rng.Intn(6) {
+			case 0: // a byte dropped
+				c = c[:p] + c[p+1:]
+			case 1: // a byte doubled
+				c = c[:p+1] + c[p:]
+			case 2: // a word put in
+				c = c[:p] + words[rng.Intn(len(words))] + c[p:]
+			case 3: // cut
+				c = c[:p]
+			case 4: // a key:value or group repeated
+				if i := strings.IndexAny(c[p:], ",&"); i > 0 {
+					seg := c[eq:min(len(c), p+i)]
+					if j := strings.LastIndexAny(seg, ",&{"); j >= 0 {
+						seg = seg[j+1:]
+					}
+					c = c[:p+i] + "," + seg + c[p+i:]
+				}
+			case 5: // the whole cookie twice
+				parts = append(parts, c)
+			}
+		}
+		parts = append(parts, c)
+	}
+	// What a Cookie header carries as it is, so that the browser's jar and
+	// Go's parser see the same pairs.
+	pairs := strings.Split(strings.Join(parts, "; "), "; ")
+	for i, p := range pairs {
+		pairs[i] = strings.Map(func(r rune) rune {
+			if r <= ' ' || r >= 0x7f || r == '"' || r == '\\' || r == ';' {
+				return -1
+			}
+			return r
+		}, p)
+	}
+	return strings.Join(pairs, "; ")
+}
+
+// TestBrowserConsentParityMutated runs the served runtime's reading and
+// the server's over 10,000 generated Cookie headers, well formed and bent,
+// with and without GPC: the runtime is called on a stand-in document
+// whose cookie is the header, so each case takes well under a
+// millisecond in one page. TestBrowserConsentParity's hand-made cases
+// name what each rule is; this looks for what they missed.
+func TestBrowserConsentParityMutated(t *testing.T) {
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics")
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}})
+	resp, err := http.Get(e.base + "/_fp/consent.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the runtime: %v, %d", err, resp.StatusCode)
+	}
+	rng := rand.New(rand.NewSource(20261205))
+	now := time.Now()
+	type tc struct {
+		Cookie string `json:"cookie"`
+		GPC    bool   `json:"gpc"`
+	}
+	var cases []tc
+	for i := 0; i < 10000; i++ {
+		cases = append(cases, tc{parityCookie(rng, now), rng.Intn(4) == 0})
+	}
+	ctx := e.browser(800, 600, false)
+	e.open(ctx, "/t/order.html")
+	js, _ := json.Marshal(cases)
+	var got []map[string]bool
+	e.eval(ctx, `(() => {
+		var run = new Function("document", "window", "navigator", "setInterval", `+strconv.Quote(string(src))+`);
+		return `+string(js)+`.map((c) => {
+			var doc = { cookie: c.cookie, readyState: "loading", currentScript: { getAttribute: () => null, nonce: "" }, addEventListener: () => {} };
+			var win = {};
+			run(doc, win, { globalPrivacyControl: c.gpc, languages: ["en"] }, () => {});
+			return win.firstparty.consent.get();
+		});
+	})()`, &got)
+	if len(got) != len(cases) {
+		t.Fatalf("%d answers for %d cases", len(got), len(cases))
+	}
+	bad := 0
+	for i, c := range cases {
+		st := cr.Read(consentReq(c.GPC, c.Cookie), now)
+		for _, cat := range consentCategories() {
+			if got[i][cat] != st.Granted(cat) {
+				bad++
+				if bad <= 10 {
+					t.Errorf("gpc %v, cookies %q: %s is %v in the browser, %v on the server", c.GPC, c.Cookie, cat, got[i][cat], st.Granted(cat))
+				}
+				break
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("%d cases of %d disagree in all", bad, len(cases))
 	}
 }

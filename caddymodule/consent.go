@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/firstparty/firstparty/blocklists"
@@ -248,7 +249,15 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 	if updated < created || created > n+86400 || n-created > int64(ConsentMaxAge/time.Second) {
 		return false
 	}
-	for _, it := range strings.Split(m[3], ".")[1:] {
+	items := strings.Split(m[3], ".")[1:]
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if seen[it[:len(it)-2]] {
+			return false // an item twice: the runtime never writes one
+		}
+		seen[it[:len(it)-2]] = true
+	}
+	for _, it := range items {
 		k, s := it[:len(it)-2], it[len(it)-1]
 		sig := signal{at: updated}
 		switch s {
@@ -361,8 +370,8 @@ func (cr *ConsentReader) apply(st *ConsentState, cmp string, keys map[string]boo
 // statistics:true,marketing:false,method:'explicit',ver:1,utc:…}. "-1"
 // (a visitor outside the consent regions) says nothing.
 func (cr *ConsentReader) readCookiebot(st *ConsentState, v string) bool {
-	s, err := url.PathUnescape(v)
-	if err != nil || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+	s, ok := decodeURIComponent(v, false)
+	if !ok || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return false
 	}
 	fields := cmpFields(s[1 : len(s)-1])
@@ -380,7 +389,11 @@ func (cr *ConsentReader) readCookiebot(st *ConsentState, v string) bool {
 			return false
 		}
 	}
-	ms, _ := strconv.ParseInt(fields["utc"], 10, 64)
+	// utc: milliseconds, up to 13 digits; anything else leaves it undated
+	var ms int64
+	if u := fields["utc"]; len(u) <= 13 && u != "" && strings.Trim(u, "0123456789") == "" {
+		ms, _ = strconv.ParseInt(u, 10, 64)
+	}
 	return cr.apply(st, "cookiebot", keys, ms/1000, fields["method"] == "implied")
 }
 
@@ -391,16 +404,22 @@ func cmpFields(s string) map[string]string {
 	fields := map[string]string{}
 	for _, kv := range strings.Split(s, ",") {
 		k, val, ok := strings.Cut(kv, ":")
-		k = strings.TrimSpace(k)
+		k = strings.TrimFunc(k, jsSpace)
 		if !ok || k == "" {
 			return nil
 		}
 		if _, dup := fields[k]; dup {
 			return nil
 		}
-		fields[k] = strings.Trim(strings.TrimSpace(val), "'")
+		fields[k] = strings.Trim(strings.TrimFunc(val, jsSpace), "'")
 	}
 	return fields
+}
+
+// jsSpace is what JavaScript's trim removes: Go's white space but U+0085,
+// and U+FEFF.
+func jsSpace(r rune) bool {
+	return unicode.IsSpace(r) && r != 0x85 || r == 0xFEFF
 }
 
 // readComplianz reads Complianz's cookies, one a category
@@ -425,8 +444,8 @@ func (cr *ConsentReader) readComplianz(st *ConsentState, one func(string) (strin
 // "statistics":["google-analytics"]},…}). A group missing from it was
 // refused. Borlabs records no time of the choice.
 func (cr *ConsentReader) readBorlabs(st *ConsentState, v string) bool {
-	s, err := url.QueryUnescape(v)
-	if err != nil || !utf8.ValidString(s) { // decodeURIComponent refuses such bytes
+	s, ok := decodeURIComponent(v, true)
+	if !ok {
 		return false
 	}
 	var top map[string]json.RawMessage
@@ -468,64 +487,91 @@ func (cr *ConsentReader) readCookieYes(st *ConsentState, v string) bool {
 // groups are "C0001:1,C0002:0,…"), counted only once the visitor closed
 // the banner (OptanonAlertBoxClosed, an ISO 8601 time): before that the
 // groups are the site's defaults, not a choice.
+// Only the groups parameter is read (exactly "groups=", once); the others
+// are neither decoded nor checked, as in the runtime. A group's id is what
+// comes before its last colon.
 func (cr *ConsentReader) readOneTrust(st *ConsentState, v, closed string) bool {
-	q, err := url.ParseQuery(v)
-	if err != nil || len(q["groups"]) != 1 {
+	var groups []string
+	for _, p := range strings.Split(v, "&") {
+		if g, ok := strings.CutPrefix(p, "groups="); ok {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) != 1 {
 		return false
 	}
-	c, err := url.QueryUnescape(closed)
-	if err != nil {
+	g, ok := decodeURIComponent(groups[0], true)
+	if !ok {
+		return false
+	}
+	c, ok := decodeURIComponent(closed, true)
+	if !ok || !isoTime.MatchString(c) {
 		return false
 	}
 	t, err := time.Parse(time.RFC3339, c)
-	if err != nil {
+	if err != nil || t.Unix() <= 0 {
 		return false
 	}
 	keys := map[string]bool{}
-	for _, g := range strings.Split(q["groups"][0], ",") {
-		id, on, ok := strings.Cut(g, ":")
-		if !ok || (on != "0" && on != "1") {
+	for _, g := range strings.Split(g, ",") {
+		i := strings.LastIndexByte(g, ':')
+		if i < 0 || (g[i+1:] != "0" && g[i+1:] != "1") {
 			return false
 		}
-		keys[id] = on == "1"
+		keys[g[:i]] = g[i+1:] == "1"
 	}
 	return cr.apply(st, "onetrust", keys, t.Unix(), false)
+}
+
+// isoTime is the form of OneTrust's OptanonAlertBoxClosed.
+var isoTime = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+
+// decodeURIComponent decodes v as the runtime's JavaScript does: its
+// percent escapes, refused when one is malformed or the bytes they make
+// are not UTF-8; with plus, each + is a space first (the runtime's dec).
+func decodeURIComponent(v string, plus bool) (string, bool) {
+	var s string
+	var err error
+	if plus {
+		s, err = url.QueryUnescape(v)
+	} else {
+		s, err = url.PathUnescape(v)
+	}
+	return s, err == nil && utf8.ValidString(s)
 }
 
 // readJSONMap reads a URL-encoded JSON object of booleans: Klaro's klaro
 // cookie (service → consent) and Zaraz's cf_consent (purpose → consent).
 // Neither records a time.
 func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
-	s, err := url.QueryUnescape(v)
-	if err != nil {
+	s, ok := decodeURIComponent(v, true)
+	if !ok {
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	// One JSON object (nothing after it but white space), every value
+	// true or false (null is neither), no key twice.
+	var o map[string]json.RawMessage
+	if json.Unmarshal([]byte(s), &o) != nil || o == nil {
 		return false
 	}
 	keys := map[string]bool{}
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
+	for k, raw := range o {
+		if string(raw) != "true" && string(raw) != "false" {
 			return false
 		}
-		k, _ := kt.(string)
-		var on bool
-		if err := dec.Decode(&on); err != nil {
-			return false
-		}
-		if _, dup := keys[k]; dup {
-			return false
-		}
-		keys[k] = on
+		keys[k] = string(raw) == "true"
 	}
-	if _, err := dec.Token(); err != nil || dec.More() {
-		return false
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.Token() // {
+	n := 0
+	for ; dec.More(); n++ {
+		var skip json.RawMessage
+		if _, err := dec.Token(); err != nil || dec.Decode(&skip) != nil {
+			return false
+		}
 	}
-	if _, err := dec.Token(); err == nil {
-		return false // trailing data
+	if n != len(o) {
+		return false // a key twice
 	}
 	return cr.apply(st, cmp, keys, 0, false)
 }
@@ -550,11 +596,17 @@ var tcfCats = map[string][]int{
 	"social":         {1, 3, 4},
 }
 
+// tcfCore is a TC string's core segment: base64url, unpadded.
+var tcfCore = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
 // readTCF reads the core segment of an IAB TCF v2 string (euconsent-v2):
 // purpose consents and vendor consents, dated by LastUpdated.
 func readTCF(st *ConsentState, v string) bool {
 	core, _, _ := strings.Cut(v, ".")
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(core, "="))
+	if !tcfCore.MatchString(core) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(core)
 	if err != nil {
 		return false
 	}

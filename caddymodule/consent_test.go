@@ -214,6 +214,30 @@ func TestConsentRead(t *testing.T) {
 			denied: []string{"analytics"}},
 		{name: "tcf version 1", cookies: []string{"euconsent-v2=BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA"}, denied: []string{"analytics"}},
 
+		// Found by TestBrowserConsentParityMutated, where the runtime and
+		// the server disagreed (2026-12-05); each now reads as the other.
+		{name: "own item twice", cookies: []string{own(yesterday, yesterday, "advertising-d", "advertising-a")}, denied: []string{"advertising"}},
+		{name: "own item twice says nothing", cookies: []string{own(yesterday, yesterday, "analytics-g", "embeds-g", "analytics-g")}, denied: []string{"analytics", "embeds"}},
+		{name: "onetrust other parameters unread", cookies: []string{"OptanonConsent=datestamp=%zz&groups=C0002%3A1", otClosed(yesterday)},
+			granted: []string{"analytics"}, sources: "onetrust"},
+		{name: "onetrust id up to the last colon", cookies: []string{"OptanonConsent=groups=C%3A0001%3A1%2CC0002%3A1", otClosed(yesterday)},
+			granted: []string{"analytics"}, sources: "onetrust"},
+		{name: "onetrust groups not UTF-8", cookies: []string{"OptanonConsent=groups=C0002%3A1%2C%FFC0004%3A0", otClosed(yesterday)}, denied: []string{"analytics"}},
+		{name: "onetrust groups twice", cookies: []string{"OptanonConsent=groups=C0002%3A1&groups=C0002%3A1", otClosed(yesterday)}, denied: []string{"analytics"}},
+		{name: "onetrust closed before 1970", cookies: []string{ot("C0002:1"), "OptanonAlertBoxClosed=1969-12-31T00:00:00Z"}, denied: []string{"analytics"}},
+		{name: "tcf not base64url", cookies: []string{"euconsent-v2=" + strings.Replace(tcfString([]int{1, 8, 9}, []int{755}, yesterday.Unix(), false), "A", "+", 1)},
+			denied: []string{"analytics"}},
+		{name: "klaro trailing brace", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":true}}`)}, denied: []string{"analytics"}},
+		{name: "klaro null", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":true,"youtube":null}`)}, denied: []string{"analytics"}},
+		// Cookiebot's utc with more than digits leaves it undated: an
+		// undated grant loses to Klaro's undated denial.
+		{name: "cookiebot utc not a number", cookies: []string{strings.Replace(cbot(true, false, "explicit", yesterday), "utc:", "utc:1"+url.PathEscape("}"), 1), "klaro=" + url.QueryEscape(`{"matomo":false}`)},
+			denied: []string{"analytics"}},
+		{name: "cookiebot key trimmed as JavaScript trims", cookies: []string{strings.Replace(cbot(true, false, "explicit", yesterday), "statistics", "%EF%BB%BFstatistics", 1)},
+			granted: []string{"analytics"}},
+		{name: "cookiebot U+0085 kept", cookies: []string{strings.Replace(cbot(true, false, "explicit", yesterday), "statistics", "%C2%85statistics", 1)},
+			denied: []string{"analytics"}},
+
 		// Precedence between sources.
 		{name: "newer own grant beats older CMP denial", cookies: []string{own(yesterday, yesterday, "analytics-g"), cbot(false, false, "explicit", now.Add(-10*day))},
 			granted: []string{"analytics"}},

@@ -35,9 +35,10 @@
   var ownCookie = (j) => {
     var v = one(j, NAME), m = v && OWN.exec(v), now = Date.now() / 1000;
     if (!m || +m[2] < +m[1] || +m[1] > now + 86400 || now - m[1] > MAXAGE) return null;
-    var items = {};
-    m[3].split(".").slice(1).forEach((it) => { items[it.slice(0, -2)] = it.slice(-1); });
-    return { c: +m[1], u: +m[2], i: items };
+    // an item twice makes it no cookie of ours, as in consent.go
+    var items = { __proto__: null }, its = m[3].split(".").slice(1);
+    its.forEach((it) => { items[it.slice(0, -2)] = it.slice(-1); });
+    return Object.keys(items).length < its.length ? null : { c: +m[1], u: +m[2], i: items };
   };
   // apply records one source: within it a category is granted only when
   // every key that maps to it is.
@@ -75,30 +76,28 @@
   var cookiebot = (v) => {
     var s, f, keys = {};
     try { s = decodeURIComponent(v); } catch (e) { return null; }
-    if (!/^\{.*\}$/.test(s) || !(f = fields(s.slice(1, -1)))) return null;
+    if (!/^\{[^]*\}$/.test(s) || !(f = fields(s.slice(1, -1)))) return null;
     for (var k of ["preferences", "statistics", "marketing"]) {
       if (!/^(true|false)$/.test(f[k])) return null;
       keys[k] = f[k] == "true";
     }
-    return [keys, Math.floor((parseInt(f.utc, 10) || 0) / 1000), f.method == "implied"];
+    // utc: milliseconds, up to 13 digits; anything else leaves it undated
+    return [keys, Math.floor((/^\d{1,13}$/.test(f.utc) && f.utc) / 1000), f.method == "implied"];
   };
   var onetrust = (v, closed) => {
-    var g = null, c = dec(closed) || "", t = Date.parse(c), keys = {}, ok = true;
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) || !(t > 0)) return null;
-    v.split("&").forEach((p) => {
-      var i = p.indexOf("=");
-      if (p.slice(0, i) == "groups") { if (g != null) ok = false; g = dec(p.slice(i + 1)); }
-    });
-    if (!ok || g == null) return null;
+    // only "groups=", once, is read; a group's id ends at its last colon
+    var c = dec(closed) || "", t = Date.parse(c), keys = {}, ok = true, g = v.split("&").filter((p) => p.startsWith("groups="));
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) || !(t > 0) || g.length != 1 || !(g = dec(g[0].slice(7)))) return null;
     g.split(",").forEach((x) => {
-      var m = /^(.*):([01])$/.exec(x);
+      var m = /^([^]*):([01])$/.exec(x);
       if (!m) ok = false; else keys[m[1]] = m[2] == "1";
     });
     return ok ? [keys, Math.floor(t / 1000)] : null;
   };
   var tcf = (v, st) => {
-    var b = "", s = v.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"), o = 0, bad = false, bin, i;
-    try { bin = atob(s); } catch (e) { return false; }
+    var b = "", s = v.split(".")[0], o = 0, bad = false, bin, i;
+    if (/[^\w-]/.test(s)) return false; // base64url, unpadded, as consent.go
+    try { bin = atob(s.replace(/-/g, "+").replace(/_/g, "/")); } catch (e) { return false; }
     for (var ch of bin) b += (256 + ch.charCodeAt()).toString(2).slice(1);
     var r = (n) => { if (o + n > b.length) { bad = true; return 0; } o += n; return parseInt(b.slice(o - n, o), 2); };
     if (r(6) != 2) return false;
