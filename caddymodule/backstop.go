@@ -95,9 +95,25 @@ var backstopCategories = func() []string {
 	return cs
 }()
 
-// applyBackstop adds the backstop policy to an HTML response for a
-// visitor who has granted none of the categories a visitor is asked about.
-func (h *Handler) applyBackstop(hdr http.Header, r *http.Request) {
+// backstopped says whether the answer to r carries the backstop: it is
+// on (and the handler is not report_only), and the request grants none of
+// the categories a visitor is asked about.
+func (h *Handler) backstopped(r *http.Request) bool {
+	if h.CSPBackstop == nil || h.ReportOnly {
+		return false
+	}
+	st := h.consent.Read(r, time.Now())
+	for _, c := range backstopCategories {
+		if st.Granted(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyBackstop marks an HTML response as varying with consent, and adds
+// the backstop policy when on (backstopped's answer for its request).
+func (h *Handler) applyBackstop(hdr http.Header, on bool) {
 	b := h.CSPBackstop
 	if b == nil {
 		return
@@ -105,11 +121,8 @@ func (h *Handler) applyBackstop(hdr http.Header, r *http.Request) {
 	hdr.Add("Vary", "Cookie")
 	hdr.Add("Vary", "Sec-GPC")
 	privateCache(hdr)
-	st := h.consent.Read(r, time.Now())
-	for _, c := range backstopCategories {
-		if st.Granted(c) {
-			return
-		}
+	if !on {
+		return
 	}
 	name := "Content-Security-Policy-Report-Only"
 	if b.Mode == "enforce" {

@@ -69,6 +69,62 @@ func TestCSPBackstop(t *testing.T) {
 	}
 }
 
+// A copy held with the backstop is not confirmed once the visitor has
+// consented, nor one held without it once they have withdrawn: a 304's
+// fields are merged into the copy, and one without the policy left the
+// copy's in force (a visitor who had just consented kept the backstop on a
+// page seen before, TestBrowserCMPScript). The ETag's tag says which.
+func TestBackstopRevalidation(t *testing.T) {
+	h := provisioned(t, &Handler{CSPBackstop: &CSPBackstop{Mode: "enforce"}})
+	now := time.Now().Unix()
+	granted := fmt.Sprintf("fp_consent=1.%d.%d.analytics-g", now, now)
+	get := func(cookie, inm string) (*httptest.ResponseRecorder, string) {
+		req := httptest.NewRequest("GET", "http://shop.example/", nil)
+		req.Header.Set("Accept", "text/html")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		var upINM string
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			upINM = r.Header.Get("If-None-Match")
+			w.Header().Set("ETag", `"v7"`)
+			if upINM == `W/"v7"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<p>hi</p>")
+		})
+		return rec, upINM
+	}
+	before, _ := get("", "")
+	after, _ := get(granted, "")
+	bt, at := before.Header().Get("ETag"), after.Header().Get("ETag")
+	if bt == "" || at == "" || bt == at {
+		t.Fatalf("ETags with and without the backstop: %q, %q", bt, at)
+	}
+	for _, c := range []struct {
+		name, cookie, inm string
+		confirmed         bool
+	}{
+		{"backstopped copy, still no consent", "", bt, true},
+		{"consented copy, still consented", granted, at, true},
+		{"backstopped copy, consent since", granted, bt, false},
+		{"consented copy, withdrawn since", "", at, false},
+	} {
+		rec, up := get(c.cookie, c.inm)
+		if confirmed := rec.Code == http.StatusNotModified; confirmed != c.confirmed || (up != "") != c.confirmed {
+			t.Errorf("%s: status %d (upstream asked with %q), want confirmed %v", c.name, rec.Code, up, c.confirmed)
+		}
+		if hasCSP := rec.Header().Get("Content-Security-Policy") != ""; !c.confirmed && hasCSP != (c.cookie == "") {
+			t.Errorf("%s: the page sent again has the backstop %v", c.name, hasCSP)
+		}
+	}
+}
+
 func TestCaddyfileCSPBackstop(t *testing.T) {
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n csp_backstop enforce {\n allow cdn.example *.fonts.example\n report_uri https://r.example/csp\n }\n}")); err != nil {

@@ -1077,39 +1077,59 @@ func TestBrowserBannerLanguage(t *testing.T) {
 // within a second) and on the next. Before 2026-12-05 the manager's
 // script was held as an unknown third party, and its banner never showed.
 func TestBrowserCMPScript(t *testing.T) {
-	e := newBrowserEnv(t, ``)
-	ctx := e.browser(1280, 800, false)
-	e.open(ctx, "/t/cookieyes.html")
-	var ran bool
-	if !waitFor(5*time.Second, func() bool {
-		e.eval(ctx, `!!window.cmpRan && !!document.getElementById("cky-accept")`, &ran)
-		return ran
-	}) {
-		t.Fatalf("the consent manager's banner did not show; hosts %v", e.stub.hosts())
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if h := e.stub.hosts(); !slices.Equal(h, []string{"cdn-cookieyes.com"}) {
-		t.Errorf("before a choice: hosts %v, want the consent manager's alone", h)
-	}
-	e.eval(ctx, `document.getElementById("cky-accept").click()`, nil)
-	if !e.loads("www.googletagmanager.com") {
-		t.Fatalf("analytics accepted in CookieYes did not run: %v", e.stub.hosts())
-	}
-	time.Sleep(time.Second)
-	for _, h := range e.stub.hosts() {
-		if h != "cdn-cookieyes.com" && h != "log.cookieyes.com" && h != "www.googletagmanager.com" && h != "www.google-analytics.com" {
-			t.Errorf("analytics alone accepted, but %s was contacted", h)
-		}
-	}
-	// The next page: analytics runs at once, the pixel still waits.
-	e.stub.reset()
-	e.open(ctx, "/t/cookieyes.html")
-	if !e.loads("www.googletagmanager.com") {
-		t.Fatalf("the next page did not run analytics: %v", e.stub.hosts())
-	}
-	time.Sleep(time.Second)
-	if slices.Contains(e.stub.hosts(), "connect.facebook.net") {
-		t.Errorf("the Meta Pixel ran without advertising consent: %v", e.stub.hosts())
+	for _, c := range []struct {
+		name, config string
+		shows        bool // the manager's banner shows
+		samePage     bool // what is accepted runs on the page where it was
+	}{
+		{"default policy", ``, true, true},
+		// csp_backstop enforce with the manager's hosts allowed, as
+		// docs/configuration.md says: what is accepted runs from the next
+		// page, the page's policy still held by the browser.
+		{"backstop, manager allowed", "csp_backstop enforce {\n allow cdn-cookieyes.com cookieyes.com\n}", true, false},
+		// Without them the backstop blocks the manager itself.
+		{"backstop, manager not allowed", "csp_backstop enforce", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newBrowserEnv(t, c.config)
+			ctx := e.browser(1280, 800, false)
+			e.open(ctx, "/t/cookieyes.html")
+			var ran bool
+			shown := waitFor(5*time.Second, func() bool {
+				e.eval(ctx, `!!window.cmpRan && !!document.getElementById("cky-accept")`, &ran)
+				return ran
+			})
+			if shown != c.shows {
+				t.Fatalf("the consent manager's banner shown: %v, want %v; hosts %v", shown, c.shows, e.stub.hosts())
+			}
+			if !c.shows {
+				return
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if h := e.stub.hosts(); !slices.Equal(h, []string{"cdn-cookieyes.com"}) {
+				t.Errorf("before a choice: hosts %v, want the consent manager's alone", h)
+			}
+			e.eval(ctx, `document.getElementById("cky-accept").click()`, nil)
+			if c.samePage && !e.loads("www.googletagmanager.com") {
+				t.Fatalf("analytics accepted in CookieYes did not run: %v", e.stub.hosts())
+			}
+			time.Sleep(time.Second)
+			for _, h := range e.stub.hosts() {
+				if h != "cdn-cookieyes.com" && h != "log.cookieyes.com" && (!c.samePage || h != "www.googletagmanager.com" && h != "www.google-analytics.com") {
+					t.Errorf("analytics alone accepted, but %s was contacted", h)
+				}
+			}
+			// The next page: analytics runs at once, the pixel still waits.
+			e.stub.reset()
+			e.open(ctx, "/t/cookieyes.html")
+			if !e.loads("www.googletagmanager.com") {
+				t.Fatalf("the next page did not run analytics: %v", e.stub.hosts())
+			}
+			time.Sleep(time.Second)
+			if slices.Contains(e.stub.hosts(), "connect.facebook.net") {
+				t.Errorf("the Meta Pixel ran without advertising consent: %v", e.stub.hosts())
+			}
+		})
 	}
 }
 

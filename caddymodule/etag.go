@@ -25,8 +25,9 @@ const tagMark = "-fp"
 // tagLen is the length of pageTag's tag.
 const tagLen = 12
 
-// pageTagCache is the tag for the lists' digest it was worked out for.
-type pageTagCache struct{ digest, tag string }
+// pageTagCache is the tag for the lists' digest it was worked out for,
+// and back, the tag of a page that carries the backstop's policy.
+type pageTagCache struct{ digest, tag, back string }
 
 // configTag hashes what, besides the lists, decides how a page is
 // rewritten: the handler's configuration, the consent runtime's version
@@ -57,19 +58,39 @@ func (h *Handler) configTag() string {
 // every instance with the same configuration, build and lists, and
 // another after a change to any of them.
 func (h *Handler) pageTag() string {
+	return h.pageTags().tag
+}
+
+func (h *Handler) pageTags() *pageTagCache {
 	digest := ""
 	if h.lists != nil {
 		digest = h.lists.Digest()
 	}
-	if h.tags == nil { // not provisioned
-		return tagOf(h.cfgTag, digest)
+	if h.tags != nil {
+		if c := h.tags.Load(); c != nil && c.digest == digest {
+			return c
+		}
 	}
-	if c := h.tags.Load(); c != nil && c.digest == digest {
-		return c.tag
+	c := &pageTagCache{digest: digest, tag: tagOf(h.cfgTag, digest), back: tagOf(h.cfgTag+"\x00backstop", digest)}
+	if h.tags != nil { // else not provisioned
+		h.tags.Store(c)
 	}
-	tag := tagOf(h.cfgTag, digest)
-	h.tags.Store(&pageTagCache{digest: digest, tag: tag})
-	return tag
+	return c
+}
+
+// requestTag is the policy's tag for a page's ETag: another one when the
+// page carries the backstop's policy (backstop). A 304's header fields
+// are merged into the copy it confirms, and one without the policy would
+// leave a copy's stale one in force: a visitor who has just consented
+// kept the backstop on a page seen before (found in Chromium on
+// 2026-12-05, TestBrowserCMPScript), and one who has withdrawn would
+// have a copy without it. With the state in the tag, such a copy is not
+// confirmed, and comes again whole with the policy as it stands.
+func (h *Handler) requestTag(backstop bool) string {
+	if backstop {
+		return h.pageTags().back
+	}
+	return h.pageTags().tag
 }
 
 func tagOf(cfg, digest string) string {
@@ -149,7 +170,8 @@ func splitETags(v string) (tags []string, star, ok bool) {
 }
 
 // conditionals edits r's validators before they go upstream, and reports
-// whether a copy rewritten under the current policy is among them.
+// whether a copy rewritten under the current policy (whose tag, for this
+// request, is cur: requestTag) is among them.
 //   - An If-None-Match entry marked with the current policy's tag goes
 //     upstream as the upstream's own tag (weak: If-None-Match compares
 //     weakly), so an unchanged page is confirmed (304) as before.
@@ -160,7 +182,7 @@ func splitETags(v string) (tags []string, star, ok bool) {
 //     switch), and so is If-Modified-Since, which cannot tell under which
 //     policy a copy was rewritten: a page is confirmed only by its
 //     marked ETag. Other requests (scripts, images, feeds) keep theirs.
-func (h *Handler) conditionals(r *http.Request, nav bool) (marked bool) {
+func (h *Handler) conditionals(r *http.Request, nav bool, cur string) (marked bool) {
 	if nav {
 		r.Header.Del("If-Modified-Since")
 	}
@@ -175,7 +197,6 @@ func (h *Handler) conditionals(r *http.Request, nav bool) (marked bool) {
 		}
 		return false
 	}
-	cur := h.pageTag()
 	kept := tags[:0]
 	for _, et := range tags {
 		op, _ := opaqueTag(et)

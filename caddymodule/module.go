@@ -486,7 +486,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
-	marked := h.conditionals(r, nav)
+	backstop := h.backstopped(r)
+	tag := h.requestTag(backstop)
+	marked := h.conditionals(r, nav, tag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is
@@ -498,7 +500,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		before = w.Header().Clone()
 	}
 	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
-	rw := h.writers(w, r, rangeSent, marked)
+	rw := h.writers(w, r, rangeSent, marked, backstop, tag)
 	err := next.ServeHTTP(rw, r)
 	if rangeSent {
 		rw.decidePartial()
@@ -513,7 +515,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			hdr[k] = v
 		}
 		dropRange(r)
-		rw = h.writers(w, r, false, marked)
+		rw = h.writers(w, r, false, marked, backstop, tag)
 		err = next.ServeHTTP(rw, r)
 	}
 	if err != nil {
@@ -590,7 +592,8 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	r = srv.Errors.WithError(r, err)
 	dropRange(r)
-	rw := h.writers(w, r, false, false)
+	backstop := h.backstopped(r)
+	rw := h.writers(w, r, false, false, backstop, h.requestTag(backstop))
 	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
 	if err2 != nil && rw.untouched() {
 		// As Caddy does when its error routes fail: the status alone.
@@ -625,9 +628,9 @@ func dropRange(r *http.Request) {
 }
 
 // writers wraps w for one pass through the handlers after this one
-// (rangeSent and marked as in responseWriter).
-func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked bool) *decodingWriter {
-	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, head: r.Method == http.MethodHead}}
+// (rangeSent, marked, backstop and tag as in responseWriter).
+func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked, backstop bool, tag string) *decodingWriter {
+	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, backstop: backstop, tag: tag, head: r.Method == http.MethodHead}}
 }
 
 // consentPlaceholders makes the visitor's consent available to the rest

@@ -37,7 +37,11 @@ type responseWriter struct {
 	// the current policy (Handler.conditionals); a 304 confirming it
 	// carries that copy's ETag.
 	marked bool
-	err    error
+	// backstop: the answer carries the backstop's policy, and tag, the
+	// policy's tag for its ETag, says so (Handler.requestTag).
+	backstop bool
+	tag      string
+	err      error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
@@ -151,7 +155,7 @@ func (w *responseWriter) decide(first []byte) {
 		// are made the page's.
 		w.filterLinks(pageURL(w.req))
 		if w.marked {
-			if m, ok := markETag(hdr.Get("ETag"), w.h.pageTag()); ok {
+			if m, ok := markETag(hdr.Get("ETag"), w.tag); ok {
 				hdr.Set("ETag", m)
 			}
 			if len(hdr.Values("Cache-Control")) > 0 {
@@ -217,7 +221,7 @@ func (w *responseWriter) decide(first []byte) {
 	// under (etag.go); without explicit freshness, a cache would reuse
 	// the page unasked for a time it works out, whatever the policy.
 	if et := hdr.Get("ETag"); et != "" {
-		if m, ok := markETag(et, w.h.pageTag()); ok {
+		if m, ok := markETag(et, w.tag); ok {
 			hdr.Set("ETag", m)
 		} else {
 			hdr.Del("ETag")
@@ -232,7 +236,7 @@ func (w *responseWriter) decide(first []byte) {
 			hdr.Add("Trailer", "Firstparty-Report")
 		}
 	} else {
-		w.h.applyBackstop(hdr, w.req)
+		w.h.applyBackstop(hdr, w.backstop)
 	}
 	w.ResponseWriter.WriteHeader(w.status)
 	if w.head {
