@@ -111,6 +111,28 @@ func (h *Handler) backstopped(r *http.Request) bool {
 	return true
 }
 
+// backstopState is one request's backstop, worked out when first asked
+// (a page's ETag, its headers): a script's or an image's request, which
+// needs neither, does not read the consent cookies.
+type backstopState struct {
+	h           *Handler
+	r           *http.Request
+	done, value bool
+}
+
+// on is backstopped's answer for the request.
+func (s *backstopState) on() bool {
+	if !s.done {
+		s.value, s.done = s.h.backstopped(s.r), true
+	}
+	return s.value
+}
+
+// tag is the policy's tag for the request's page (requestTag).
+func (s *backstopState) tag() string {
+	return s.h.requestTag(s.on())
+}
+
 // applyBackstop marks an HTML response as varying with consent, and adds
 // the backstop policy when on (backstopped's answer for its request).
 func (h *Handler) applyBackstop(hdr http.Header, on bool) {

@@ -171,7 +171,8 @@ func splitETags(v string) (tags []string, star, ok bool) {
 
 // conditionals edits r's validators before they go upstream, and reports
 // whether a copy rewritten under the current policy (whose tag, for this
-// request, is cur: requestTag) is among them.
+// request, cur gives: requestTag, asked only when a validator needs it)
+// is among them.
 //   - An If-None-Match entry marked with the current policy's tag goes
 //     upstream as the upstream's own tag (weak: If-None-Match compares
 //     weakly), so an unchanged page is confirmed (304) as before.
@@ -182,7 +183,7 @@ func splitETags(v string) (tags []string, star, ok bool) {
 //     switch), and so is If-Modified-Since, which cannot tell under which
 //     policy a copy was rewritten: a page is confirmed only by its
 //     marked ETag. Other requests (scripts, images, feeds) keep theirs.
-func (h *Handler) conditionals(r *http.Request, nav bool, cur string) (marked bool) {
+func (h *Handler) conditionals(r *http.Request, nav bool, curTag func() string) (marked bool) {
 	if nav {
 		r.Header.Del("If-Modified-Since")
 	}
@@ -197,6 +198,7 @@ func (h *Handler) conditionals(r *http.Request, nav bool, cur string) (marked bo
 		}
 		return false
 	}
+	cur := curTag()
 	kept := tags[:0]
 	for _, et := range tags {
 		op, _ := opaqueTag(et)

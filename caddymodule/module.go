@@ -486,9 +486,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
-	backstop := h.backstopped(r)
-	tag := h.requestTag(backstop)
-	marked := h.conditionals(r, nav, tag)
+	bs := &backstopState{h: h, r: r}
+	marked := h.conditionals(r, nav, bs.tag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is
@@ -500,7 +499,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		before = w.Header().Clone()
 	}
 	r = r.WithContext(context.WithValue(r.Context(), rewritingKey{}, true))
-	rw := h.writers(w, r, rangeSent, marked, backstop, tag)
+	rw := h.writers(w, r, rangeSent, marked, bs)
 	err := next.ServeHTTP(rw, r)
 	if rangeSent {
 		rw.decidePartial()
@@ -515,7 +514,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			hdr[k] = v
 		}
 		dropRange(r)
-		rw = h.writers(w, r, false, marked, backstop, tag)
+		rw = h.writers(w, r, false, marked, bs)
 		err = next.ServeHTTP(rw, r)
 	}
 	if err != nil {
@@ -592,8 +591,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	r = srv.Errors.WithError(r, err)
 	dropRange(r)
-	backstop := h.backstopped(r)
-	rw := h.writers(w, r, false, false, backstop, h.requestTag(backstop))
+	rw := h.writers(w, r, false, false, &backstopState{h: h, r: r})
 	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
 	if err2 != nil && rw.untouched() {
 		// As Caddy does when its error routes fail: the status alone.
@@ -628,9 +626,9 @@ func dropRange(r *http.Request) {
 }
 
 // writers wraps w for one pass through the handlers after this one
-// (rangeSent, marked, backstop and tag as in responseWriter).
-func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked, backstop bool, tag string) *decodingWriter {
-	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, backstop: backstop, tag: tag, head: r.Method == http.MethodHead}}
+// (rangeSent, marked and bs as in responseWriter).
+func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked bool, bs *backstopState) *decodingWriter {
+	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, bs: bs, head: r.Method == http.MethodHead}}
 }
 
 // consentPlaceholders makes the visitor's consent available to the rest

@@ -37,11 +37,10 @@ type responseWriter struct {
 	// the current policy (Handler.conditionals); a 304 confirming it
 	// carries that copy's ETag.
 	marked bool
-	// backstop: the answer carries the backstop's policy, and tag, the
-	// policy's tag for its ETag, says so (Handler.requestTag).
-	backstop bool
-	tag      string
-	err      error
+	// bs says whether the answer carries the backstop's policy, and the
+	// policy's tag for its ETag, which says so (Handler.requestTag).
+	bs  *backstopState
+	err error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
 	pending []byte
@@ -155,7 +154,7 @@ func (w *responseWriter) decide(first []byte) {
 		// are made the page's.
 		w.filterLinks(pageURL(w.req))
 		if w.marked {
-			if m, ok := markETag(hdr.Get("ETag"), w.tag); ok {
+			if m, ok := markETag(hdr.Get("ETag"), w.bs.tag()); ok {
 				hdr.Set("ETag", m)
 			}
 			if len(hdr.Values("Cache-Control")) > 0 {
@@ -221,7 +220,7 @@ func (w *responseWriter) decide(first []byte) {
 	// under (etag.go); without explicit freshness, a cache would reuse
 	// the page unasked for a time it works out, whatever the policy.
 	if et := hdr.Get("ETag"); et != "" {
-		if m, ok := markETag(et, w.tag); ok {
+		if m, ok := markETag(et, w.bs.tag()); ok {
 			hdr.Set("ETag", m)
 		} else {
 			hdr.Del("ETag")
@@ -236,7 +235,7 @@ func (w *responseWriter) decide(first []byte) {
 			hdr.Add("Trailer", "Firstparty-Report")
 		}
 	} else {
-		w.h.applyBackstop(hdr, w.backstop)
+		w.h.applyBackstop(hdr, w.bs.on())
 	}
 	w.ResponseWriter.WriteHeader(w.status)
 	if w.head {
