@@ -61,6 +61,9 @@ func (h *Handler) pageTag() string {
 	return h.pageTags().tag
 }
 
+// pageTags works out both of the policy's tags (pageTag's, and
+// requestTag's for a page with the backstop), once for each digest of the
+// lists in force.
 func (h *Handler) pageTags() *pageTagCache {
 	digest := ""
 	if h.lists != nil {
