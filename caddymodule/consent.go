@@ -225,7 +225,7 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("euconsent-v2"); ok && readTCF(&st, v) {
 		used("tcf")
 	}
-	if v, ok := one("cmplz_banner-status"); ok && v == "dismissed" && cr.readComplianz(&st, one) {
+	if cr.readComplianz(&st, one) {
 		used("complianz")
 	}
 	if v, ok := one("borlabs-cookie"); ok && cr.readBorlabs(&st, v) {
@@ -424,11 +424,14 @@ func jsSpace(r rune) bool {
 
 // readComplianz reads Complianz's cookies, one a category
 // (cmplz_statistics=allow, cmplz_marketing=deny), once the visitor has
-// dismissed its banner (cmplz_banner-status=dismissed, the caller's
-// check): before that they are the site's defaults (its opt-out regions,
-// its statistics that need no consent), not a choice. A cookie other than
-// allow or deny says nothing. Complianz records no time.
+// dismissed its banner (cmplz_banner-status=dismissed): before that they
+// are the site's defaults (its opt-out regions, its statistics that need
+// no consent), not a choice. A cookie other than allow or deny says
+// nothing. Complianz records no time.
 func (cr *ConsentReader) readComplianz(st *ConsentState, one func(string) (string, bool)) bool {
+	if v, _ := one("cmplz_banner-status"); v != "dismissed" {
+		return false
+	}
 	keys := map[string]bool{}
 	for k := range cr.cmpMap("complianz") {
 		if v, ok := one("cmplz_" + k); ok && (v == "allow" || v == "deny") {
@@ -550,28 +553,25 @@ func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
 	}
 	// One JSON object (nothing after it but white space), every value
 	// true or false (null is neither), no key twice.
-	var o map[string]json.RawMessage
-	if json.Unmarshal([]byte(s), &o) != nil || o == nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return false
 	}
 	keys := map[string]bool{}
-	for k, raw := range o {
-		if string(raw) != "true" && string(raw) != "false" {
+	for dec.More() {
+		kt, err := dec.Token()
+		k, _ := kt.(string)
+		var raw json.RawMessage
+		if err != nil || dec.Decode(&raw) != nil || string(raw) != "true" && string(raw) != "false" {
+			return false
+		}
+		if _, dup := keys[k]; dup {
 			return false
 		}
 		keys[k] = string(raw) == "true"
 	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.Token() // {
-	n := 0
-	for ; dec.More(); n++ {
-		var skip json.RawMessage
-		if _, err := dec.Token(); err != nil || dec.Decode(&skip) != nil {
-			return false
-		}
-	}
-	if n != len(o) {
-		return false // a key twice
+	if _, err := dec.Token(); err != nil || strings.TrimLeft(s[dec.InputOffset():], " \t\r\n") != "" {
+		return false // not closed, or something after it
 	}
 	return cr.apply(st, cmp, keys, 0, false)
 }

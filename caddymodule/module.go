@@ -486,7 +486,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
-	bs := &backstopState{h: h, r: r}
+	bs := backstopState{h: h, r: r}
 	marked := h.conditionals(r, nav, bs.tag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
@@ -591,7 +591,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	r = srv.Errors.WithError(r, err)
 	dropRange(r)
-	rw := h.writers(w, r, false, false, &backstopState{h: h, r: r})
+	rw := h.writers(w, r, false, false, backstopState{h: h, r: r})
 	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
 	if err2 != nil && rw.untouched() {
 		// As Caddy does when its error routes fail: the status alone.
@@ -627,7 +627,7 @@ func dropRange(r *http.Request) {
 
 // writers wraps w for one pass through the handlers after this one
 // (rangeSent, marked and bs as in responseWriter).
-func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked bool, bs *backstopState) *decodingWriter {
+func (h *Handler) writers(w http.ResponseWriter, r *http.Request, rangeSent, marked bool, bs backstopState) *decodingWriter {
 	return &decodingWriter{responseWriter: &responseWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, h: h, req: r, rangeSent: rangeSent, marked: marked, bs: bs, head: r.Method == http.MethodHead}}
 }
 

@@ -38,8 +38,9 @@ type responseWriter struct {
 	// carries that copy's ETag.
 	marked bool
 	// bs says whether the answer carries the backstop's policy, and the
-	// policy's tag for its ETag, which says so (Handler.requestTag).
-	bs  *backstopState
+	// policy's tag for its ETag, which says so (Handler.requestTag): a
+	// copy of the one conditionals asked, with what it worked out.
+	bs  backstopState
 	err error
 	// pending holds the first bytes of a body that may be HTML until they
 	// decide its type and encoding (at most rewrite.PrescanSize bytes).
