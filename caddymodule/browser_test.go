@@ -1044,29 +1044,60 @@ func TestBrowserBannerLanguage(t *testing.T) {
 		if len(got) != 2 || got[0] != c.title || !strings.Contains(got[1], c.reject) {
 			t.Errorf("languages %v: banner %q, want the title %q and a %q button", c.langs, got, c.title, c.reject)
 		}
-		// Both layers at 390 pixels: the dialog within the viewport, its
-		// buttons and labels within the dialog, nothing scrolling sideways.
-		var fit []string
-		e.eval(ctx, `(async () => {
-			var dlg = `+shadow(`[role=dialog]`)+`, out = [];
-			var check = (layer) => {
-				var r = dlg.getBoundingClientRect();
-				if (r.left < 0 || r.right > innerWidth) out.push(layer + ": the dialog runs past the viewport");
-				if (dlg.scrollWidth > dlg.clientWidth) out.push(layer + ": the dialog scrolls sideways");
-				dlg.querySelectorAll("button, label, small").forEach((b) => {
-					var q = b.getBoundingClientRect();
-					if (!b.closest("[hidden]") && (q.left < r.left || q.right > r.right + 0.5)) out.push(layer + ": " + JSON.stringify(b.textContent) + " runs past the dialog");
-				});
-			};
-			check("first layer");
-			dlg.querySelector(".link").click();
-			await new Promise((r) => setTimeout(r, 100));
-			check("second layer");
-			return out;
-		})()`, &fit)
-		if len(fit) > 0 {
+		if fit := e.bannerFit(ctx); len(fit) > 0 {
 			t.Errorf("languages %v at 390 pixels: %q", c.langs, fit)
 		}
+	}
+}
+
+// bannerFit opens both layers of the open banner and reports what does
+// not fit: the dialog past the viewport, the dialog scrolling sideways, a
+// button, label or vendor list past the dialog's edge.
+func (e *browserEnv) bannerFit(ctx context.Context) []string {
+	var fit []string
+	e.eval(ctx, `(async () => {
+		var dlg = `+shadow(`[role=dialog]`)+`, out = [];
+		var check = (layer) => {
+			var r = dlg.getBoundingClientRect();
+			if (r.left < 0 || r.right > innerWidth) out.push(layer + ": the dialog runs past the viewport");
+			if (dlg.scrollWidth > dlg.clientWidth) out.push(layer + ": the dialog scrolls sideways");
+			dlg.querySelectorAll("button, label, small, p, h2").forEach((b) => {
+				var q = b.getBoundingClientRect();
+				if (!b.closest("[hidden]") && (q.left < r.left || q.right > r.right + 0.5 || b.scrollWidth > b.clientWidth + 0.5)) out.push(layer + ": " + JSON.stringify(b.textContent) + " runs past the dialog");
+			});
+		};
+		check("first layer");
+		dlg.querySelector(".link").click();
+		await new Promise((r) => setTimeout(r, 100));
+		check("second layer");
+		return out;
+	})()`, &fit)
+	return fit
+}
+
+// An owner's own texts with words longer than a phone is wide (a German
+// compound, a URL in the body, a vendor's long name) wrap inside the
+// banner instead of running past it or making it scroll sideways.
+func TestBrowserBannerLongWords(t *testing.T) {
+	long := "Datenschutzgrundverordnungsdurchführungsbestimmungenübersicht"
+	e := newBrowserEnv(t, `banner on {
+			language en
+			text en title "`+long+`"
+			text en body "Read https://www.example-shop.example/datenschutzerklaerung-und-cookie-richtlinie-fuer-kunden first."
+			text en accept "`+long+`"
+			text en reject "`+long+`"
+			text en settings "`+long+`"
+			text en save "`+long+`"
+			text en cat_analytics "`+long+`"
+			text en vendors "`+long+`"
+		}`)
+	ctx := e.browser(390, 844, false)
+	e.open(ctx, "/")
+	if !waitFor(5*time.Second, func() bool { return e.bannerOpen(ctx) }) {
+		t.Fatal("the banner did not open")
+	}
+	if fit := e.bannerFit(ctx); len(fit) > 0 {
+		t.Errorf("long words at 390 pixels: %q", fit)
 	}
 }
 

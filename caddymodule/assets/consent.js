@@ -446,7 +446,7 @@
     root = host.attachShadow({ mode: "open" });
     var css = ":host{all:initial}.d,.r{position:fixed;z-index:2147483647;font:16px/1.4 system-ui,sans-serif;color:" + C.colors[1] +
       ";background:" + C.colors[0] + ";box-shadow:0 2px 20px #0006;box-sizing:border-box}" +
-      ".d{left:50%;transform:translateX(-50%);width:min(40em,100vw - 1em);max-height:calc(100vh - 1em);overflow:auto;padding:1em 1.25em;border-radius:.5em}" +
+      ".d{left:50%;transform:translateX(-50%);width:min(40em,100vw - 1em);max-height:calc(100vh - 1em);overflow:auto;overflow-wrap:anywhere;padding:1em 1.25em;border-radius:.5em}" +
       ".bottom{bottom:.5em}.top{top:.5em}.center{top:50%;transform:translate(-50%,-50%)}" +
       "h2{font-size:1.15em;margin:0 0 .4em}p,.row{margin:.4em 0}.s,small{font-size:.85em}small{display:block;margin-left:1.6em}" +
       ".btns{display:flex;flex-wrap:wrap;gap:.5em;margin-top:.8em}" +
