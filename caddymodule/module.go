@@ -69,7 +69,8 @@ type Handler struct {
 	// essential) to an action (keep, remove, defer, placeholder; proxy
 	// acts as defer: a vendor a proxy serves goes through it whatever the
 	// action). Missing categories use the product defaults
-	// (docs/configuration.md).
+	// (docs/configuration.md). consent (a consent manager's own script)
+	// held until consent keeps its banner from showing: Provision warns.
 	Categories map[string]string `json:"categories,omitempty"`
 	// Unknown is the action for third parties that no list names.
 	// Default: defer (fail closed).
@@ -229,19 +230,45 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if b := h.CSPBackstop; b != nil {
 		b.build(h)
-		if b.Mode == "enforce" {
-			h.logger.Warn("csp_backstop enforce: before consent, pages may load only from their own origin and the allowed hosts; content the visitor grants in the page runs from the next page on",
-				zap.String("policy", b.policy))
-		}
 	}
 	h.cfgTag, h.tags = h.configTag(), new(atomic.Pointer[pageTagCache])
 	if set.HasURLs() {
 		go h.refreshLists(ctx)
 	}
-	if h.Disabled {
-		h.logger.Warn("firstparty is disabled: pages pass through unrewritten")
+	for _, w := range h.warnings() {
+		h.logger.Warn(w.msg, w.fields...)
 	}
 	return nil
+}
+
+type configWarning struct {
+	msg    string
+	fields []zap.Field
+}
+
+// warnings are what a valid configuration does that its author may not
+// expect, logged once at provision.
+func (h *Handler) warnings() []configWarning {
+	var ws []configWarning
+	if b := h.CSPBackstop; b != nil && b.Mode == "enforce" {
+		ws = append(ws, configWarning{"csp_backstop enforce: before consent, pages may load only from their own origin and the allowed hosts; content the visitor grants in the page runs from the next page on",
+			[]zap.Field{zap.String("policy", b.policy)}})
+	}
+	// A consent manager held until consent waits for a choice that only
+	// it can record: its banner never shows, and what waits for consent
+	// stays held for every visitor who has not chosen in firstparty's.
+	switch a := h.Categories["consent"]; a {
+	case "defer", "placeholder", "proxy":
+		hint := "keep it (the default), or, to ask in firstparty's banner instead, remove it and turn banner on"
+		if h.Banner != nil && h.Banner.Enabled {
+			hint = "the visitor must grant consent managers in firstparty's banner before theirs shows; to ask in firstparty's banner alone, remove it"
+		}
+		ws = append(ws, configWarning{"category consent " + a + ": a consent manager's script waits for a choice that only it can record, so its banner does not show; " + hint, nil})
+	}
+	if h.Disabled {
+		ws = append(ws, configWarning{"firstparty is disabled: pages pass through unrewritten", nil})
+	}
+	return ws
 }
 
 // refreshLists fetches the URL lists again when they are due, until ctx

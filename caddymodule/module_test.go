@@ -1197,3 +1197,40 @@ func TestConditionals(t *testing.T) {
 		t.Errorf("with Expires, Cache-Control %q", got)
 	}
 }
+
+// TestConfigWarnings checks what Provision logs for a valid configuration
+// that may not do what its author expects: a consent manager held until a
+// consent only it can record (its banner never shows), enforce, disabled.
+func TestConfigWarnings(t *testing.T) {
+	for _, c := range []struct {
+		config string
+		want   []string // one substring for each warning, in order
+	}{
+		{"", nil},
+		{"category consent keep", nil},
+		{"category consent remove\n banner on", nil},
+		{"category analytics defer\n category advertising remove", nil},
+		{"category consent defer", []string{"category consent defer: a consent manager's script waits for a choice that only it can record, so its banner does not show; keep it (the default), or, to ask in firstparty's banner instead, remove it and turn banner on"}},
+		{"category consent placeholder", []string{"category consent placeholder:"}},
+		{"category consent proxy", []string{"category consent proxy:"}},
+		{"category consent defer\n banner on", []string{"the visitor must grant consent managers in firstparty's banner before theirs shows"}},
+		{"csp_backstop enforce", []string{"csp_backstop enforce:"}},
+		{"off\n category consent defer\n csp_backstop enforce", []string{"csp_backstop enforce:", "category consent defer:", "firstparty is disabled"}},
+	} {
+		h := &Handler{}
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty {\n " + c.config + "\n}")); err != nil {
+			t.Fatalf("%q: %v", c.config, err)
+		}
+		provisioned(t, h)
+		ws := h.warnings()
+		if len(ws) != len(c.want) {
+			t.Errorf("%q: %d warnings, want %d: %v", c.config, len(ws), len(c.want), ws)
+			continue
+		}
+		for i, w := range ws {
+			if !strings.Contains(w.msg, c.want[i]) {
+				t.Errorf("%q: warning %d is %q, want it to say %q", c.config, i, w.msg, c.want[i])
+			}
+		}
+	}
+}
