@@ -622,7 +622,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error, 
 	err2 := srv.Errors.Routes.Compile(errorStatus).ServeHTTP(rw, r)
 	if err2 != nil && rw.untouched() {
 		// As Caddy does when its error routes fail: the status alone.
-		errorStatus.ServeHTTP(rw, r)
+		_ = errorStatus.ServeHTTP(rw, r) // writes a status: no error
 	}
 	if cerr := rw.finish(); cerr != nil {
 		h.logger.Error("rewriting the error page failed, ended fail-closed", zap.Error(cerr))

@@ -310,7 +310,7 @@ func newCanaries(rng *rand.Rand) *canaries {
 		a = 81
 	}
 	tok := randString(rng, 24, alnum)
-	for strings.IndexAny(tok, "0123456789") < 0 || len(strings.Trim(tok, "0123456789")) < 4 {
+	for !strings.ContainsAny(tok, "0123456789") || len(strings.Trim(tok, "0123456789")) < 4 {
 		tok = randString(rng, 24, alnum)
 	}
 	return &canaries{

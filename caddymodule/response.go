@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -135,8 +134,6 @@ func (w *responseWriter) WriteHeader(status int) {
 		w.status = status
 	}
 }
-
-var errEncoded = errors.New("upstream body has a content encoding firstparty cannot decode")
 
 // decide looks at the status, headers and the first bytes of the body.
 func (w *responseWriter) decide(first []byte) {
@@ -310,7 +307,9 @@ func (w *responseWriter) failClosed(reason string) {
 	if w.head {
 		return
 	}
-	fmt.Fprintln(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.")
+	if _, err := io.WriteString(w.ResponseWriter, "502 Bad Gateway: the page could not be checked for third-party content.\n"); err != nil {
+		w.h.logger.Debug("writing the 502's body failed", zap.Error(err))
+	}
 }
 
 // htmlContentType is a text/html Content-Type naming charset, as

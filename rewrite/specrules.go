@@ -36,7 +36,7 @@ func specRulesStayHome(body []byte) bool {
 		for _, rule := range list {
 			where, hasWhere := rule["where"]
 			var source string
-			json.Unmarshal(rule["source"], &source)
+			_ = json.Unmarshal(rule["source"], &source) // one that is not a string is not "document"
 			if !hasWhere && source != "document" {
 				if _, ok := rule["urls"]; ok {
 					continue // a list rule
