@@ -62,7 +62,7 @@ type Entry struct {
 // Signature recognises a vendor's inline loader.
 type Signature struct {
 	Vendor, Category string
-	Terms            []string // call:NAME, ident:NAME, str:SUBSTRING
+	Terms            []string // call:NAME, ident:NAME, str:SUBSTRING, pre:PREFIX
 }
 
 // Shape recognises a vendor loader by its path and query, on any host.
@@ -1507,8 +1507,8 @@ func parseOwn(db *DB, st *ListStats, l string) {
 	case "sig":
 		terms := strings.Fields(f[3])
 		for _, t := range terms {
-			if !strings.HasPrefix(t, "call:") && !strings.HasPrefix(t, "ident:") && !strings.HasPrefix(t, "str:") {
-				st.bad("signature term %q is not call:, ident: or str:", t)
+			if !strings.HasPrefix(t, "call:") && !strings.HasPrefix(t, "ident:") && !strings.HasPrefix(t, "str:") && !strings.HasPrefix(t, "pre:") {
+				st.bad("signature term %q is not call:, ident:, str: or pre:", t)
 				return
 			}
 		}

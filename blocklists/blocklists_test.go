@@ -1072,3 +1072,56 @@ func TestParseListHostQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestGoogleTagIDs: gtag.js and its snippet are decided by the Google
+// product their ids name. Google Ads (AW-), Floodlight (DC-) and a Google
+// tag (GT-, which may send to Google Ads) are advertising; a snippet that
+// configures one beside Google Analytics is filed under both, and runs
+// only once both are granted. Before, every gtag was Google Analytics'
+// analytics, and Google Ads ran for a visitor who granted analytics alone.
+// With EasyPrivacy and EasyList loaded too, which block gtag.js as
+// analytics.
+func TestGoogleTagIDs(t *testing.T) {
+	check := func(t *testing.T, p *Policy) {
+		for _, tt := range []struct{ host, path, query, cat, vendor string }{
+			{"www.googletagmanager.com", "/gtag/js", "id=G-ABC123", "analytics", "Google Analytics"},
+			{"www.googletagmanager.com", "/gtag/js", "id=AW-123456789", "advertising", "Google Ads"},
+			{"www.googletagmanager.com", "/gtag/js", "id=aw-123456789", "advertising", "Google Ads"},
+			{"www.googletagmanager.com", "/gtag/js", "id=DC-1234567", "advertising", "Google Campaign Manager 360"},
+			{"www.googletagmanager.com", "/gtag/js", "id=GT-ABCDEF", "analytics", "Google Analytics"}, // the loader sends nothing without a config
+			{"www.googletagmanager.com", "/gtm.js", "id=GTM-ABC", "tag_manager", "Google Tag Manager"},
+		} {
+			if v := p.DecideURL("shop.example", tt.host, tt.path, tt.query); v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != "defer" {
+				t.Errorf("%s%s?%s: got %+v, want %s %q defer", tt.host, tt.path, tt.query, v, tt.cat, tt.vendor)
+			}
+		}
+		if v := p.DecideURL("shop.example", "shop.example", "/js/gtag/js", "id=AW-1"); v.Action != "keep" || v.Category != "advertising" || v.Vendor != "Google Ads (first-party copy)" {
+			t.Errorf("first-party copy of Google Ads' gtag.js: %+v", v)
+		}
+		gtag := []string{"gtag", "Date"}
+		for _, tt := range []struct {
+			strs []string
+			cat  string
+		}{
+			{[]string{"js", "config", "G-ABC123"}, "analytics"},
+			{[]string{"js", "config", "G-ABC123", "config", "AW-123456789"}, "advertising analytics"},
+			{[]string{"event", "conversion", "send_to", "AW-123456789/AbC-D_efG"}, "advertising analytics"},
+			{[]string{"config", "DC-1234567"}, "advertising analytics"},
+			{[]string{"config", "GT-ABCDEF"}, "advertising analytics"},
+			// An e-commerce event whose product id holds AW- is not Google
+			// Ads'; nor is a string that only mentions an id.
+			{[]string{"event", "view_item", "item_id", "SAW-2000"}, "analytics"},
+			{[]string{"event", "search", "search_term", "see AW-123"}, "analytics"},
+		} {
+			if v := p.DecideScript(&Script{Calls: gtag, Strings: tt.strs, PageHost: "shop.example"}); v.Category != tt.cat || v.Action != "defer" {
+				t.Errorf("gtag(%q): got %+v, want %q defer", tt.strs, v, tt.cat)
+			}
+		}
+		// AW- without a gtag call (a page's own string) says nothing.
+		if v := p.DecideScript(&Script{Strings: []string{"AW-123456789"}, PageHost: "shop.example"}); v.Category != "" || v.Action != "keep" {
+			t.Errorf("AW- without gtag: %+v", v)
+		}
+	}
+	t.Run("builtin", func(t *testing.T) { check(t, NewPolicy(mustBuiltin(t))) })
+	t.Run("with lists", func(t *testing.T) { check(t, fullPolicy(t)) })
+}

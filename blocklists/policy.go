@@ -847,6 +847,13 @@ func (sig *Signature) matches(s *Script) bool {
 					break
 				}
 			}
+		case strings.HasPrefix(t, "pre:"):
+			for _, str := range s.Strings {
+				if strings.HasPrefix(str, t[4:]) {
+					ok = true
+					break
+				}
+			}
 		}
 		if !ok {
 			return false

@@ -250,6 +250,12 @@ func (s *vendorStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "(window.fpRan=window.fpRan||[]).push(%q);", r.Host)
 		if r.Host == "www.googletagmanager.com" {
 			fmt.Fprint(w, `document.cookie="_ga=GA1.1.123.456; Path=/; Max-Age=3600"; new Image().src="https://www.google-analytics.com/g/collect?v=2";`)
+			// As gtag.js does, it reads the commands queued before it and
+			// those pushed after it: a config of Google Ads (AW-) calls
+			// on Google Ads' host.
+			fmt.Fprint(w, `(function () { var dl = window.dataLayer = window.dataLayer || [], push = dl.push;
+				var run = function (a) { if (a && a[0] == "config" && /^AW-/.test(a[1])) new Image().src = "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/" + a[1].slice(3) + "/"; };
+				dl.forEach(run); dl.push = function () { [].forEach.call(arguments, run); return push.apply(dl, arguments); }; })();`)
 		}
 	case strings.HasPrefix(p, "/embed/"):
 		w.Header().Set("Content-Type", "text/html")
@@ -1563,6 +1569,66 @@ func TestBrowserMixedScript(t *testing.T) {
 		})
 		if !ran {
 			t.Fatal("the mixed script did not run with both its categories granted")
+		}
+	})
+}
+
+// TestBrowserGoogleAds: the snippet Google gives a shop whose Google tag
+// sends to Google Analytics and Google Ads (one loader, a config of
+// each) waits for both categories; with analytics granted alone, Google
+// Ads' host is never called (nor does Google Analytics get the config:
+// a shop that wants it for such visitors gives it a script of its own),
+// and the page's own event with a product id that holds "AW-" is
+// analytics alone. Before 2026-12-06 every gtag
+// snippet was Google Analytics' analytics, and granting analytics sent
+// the visitor to Google Ads too.
+func TestBrowserGoogleAds(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	grant := func(ctx context.Context, cats ...string) {
+		e.clickText(ctx, "Choose")
+		for _, c := range cats {
+			e.eval(ctx, shadow(`#fp-`+c)+`.click()`, nil)
+		}
+		e.clickText(ctx, "Save my choices")
+	}
+	configs := func(ctx context.Context) (ids []string) {
+		e.eval(ctx, `(window.dataLayer || []).filter((a) => a[0] == "config").map((a) => a[1])`, &ids)
+		return ids
+	}
+	t.Run("analytics only", func(t *testing.T) {
+		ctx := e.page(t, false)
+		grant(ctx, "analytics")
+		e.stub.reset()
+		e.open(ctx, "/t/gads.html")
+		if !e.loads("www.googletagmanager.com") {
+			t.Fatalf("gtag.js did not load with analytics granted: %v", e.stub.hosts())
+		}
+		time.Sleep(time.Second)
+		if slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") {
+			t.Errorf("analytics granted alone, Google Ads was called: %v", e.stub.hosts())
+		}
+		if ids := configs(ctx); len(ids) != 0 {
+			t.Errorf("the snippet that configures Google Ads ran with analytics granted alone: %v", ids)
+		}
+		// The loader, the snippet, the page's event (a product id with
+		// "AW-" in it is no Google Ads id); the event runs, and finds no
+		// gtag, as where analytics is refused.
+		var cats []string
+		e.eval(ctx, `[...document.querySelectorAll("script[data-fp-category]")].map((s) => s.dataset.fpCategory)`, &cats)
+		if !slices.Equal(cats, []string{"analytics", "advertising analytics", "analytics"}) {
+			t.Errorf("the page's scripts are filed under %q", cats)
+		}
+	})
+	t.Run("analytics and advertising", func(t *testing.T) {
+		ctx := e.page(t, false)
+		grant(ctx, "analytics", "advertising")
+		e.stub.reset()
+		e.open(ctx, "/t/gads.html")
+		if !waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") }) {
+			t.Errorf("both granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), configs(ctx))
+		}
+		if ids := configs(ctx); !slices.Equal(ids, []string{"G-SHOP01", "AW-987654321"}) {
+			t.Errorf("configs %v, want G-SHOP01 and AW-987654321", ids)
 		}
 	})
 }
