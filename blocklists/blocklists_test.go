@@ -1089,6 +1089,9 @@ func TestGoogleTagIDs(t *testing.T) {
 			{"www.googletagmanager.com", "/gtag/js", "id=aw-123456789", "advertising", "Google Ads"},
 			{"www.googletagmanager.com", "/gtag/js", "id=DC-1234567", "advertising", "Google Campaign Manager 360"},
 			{"www.googletagmanager.com", "/gtag/js", "id=GT-ABCDEF", "analytics", "Google Analytics"}, // the loader sends nothing without a config
+			{"www.googletagmanager.com", "/gtag/destination", "id=G-ABC123&cx=c", "analytics", "Google Analytics"},
+			{"www.googletagmanager.com", "/gtag/destination", "id=AW-123456789&l=dataLayer", "advertising", "Google Ads"},
+			{"www.googletagmanager.com", "/gtag/destination", "id=DC-1234567", "advertising", "Google Campaign Manager 360"},
 			{"www.googletagmanager.com", "/gtm.js", "id=GTM-ABC", "tag_manager", "Google Tag Manager"},
 		} {
 			if v := p.DecideURL("shop.example", tt.host, tt.path, tt.query); v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != "defer" {
