@@ -786,14 +786,20 @@ func namedURLs(strs, hosts []string) map[string][]string {
 
 // scriptVerdict combines the verdicts of what an inline script holds.
 type scriptVerdict struct {
-	best  Verdict
-	found bool
-	held  []string // the categories of those held (deferred or more)
+	best    Verdict
+	found   bool
+	held    []string // the categories of those held (deferred or more)
+	vendors []string // the vendors of those held
 }
 
 func (c *scriptVerdict) add(v Verdict) {
-	if actionRank(v.Action) >= actionRank(ActionDefer) && !slices.Contains(c.held, v.Category) {
-		c.held = append(c.held, v.Category)
+	if actionRank(v.Action) >= actionRank(ActionDefer) {
+		if !slices.Contains(c.held, v.Category) {
+			c.held = append(c.held, v.Category)
+		}
+		if v.Vendor != "" && !slices.Contains(c.vendors, v.Vendor) {
+			c.vendors = append(c.vendors, v.Vendor)
+		}
 	}
 	if !c.found || actionRank(v.Action) > actionRank(c.best.Action) {
 		c.best, c.found = v, true
@@ -808,9 +814,12 @@ func (c *scriptVerdict) result() Verdict {
 	if len(c.held) > 1 && v.Action != ActionRemove {
 		// Held for vendors of more than one category, under one it would
 		// run once that one was granted, or its vendor always loaded:
-		// marked with all of them, it runs once each is granted.
+		// marked with all of them, it runs once each is granted. Its
+		// vendors are named together (the banner lists them under each
+		// of its categories, the visitor choosing among them).
 		slices.Sort(c.held)
-		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), "", ""
+		slices.Sort(c.vendors)
+		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), strings.Join(c.vendors, ", "), ""
 	}
 	return v
 }

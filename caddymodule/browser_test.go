@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand"
 	"net"
 	"net/http"
@@ -1595,6 +1596,21 @@ func TestBrowserGoogleAds(t *testing.T) {
 		e.eval(ctx, `(window.dataLayer || []).filter((a) => a[0] == "config").map((a) => a[1])`, &ids)
 		return ids
 	}
+	t.Run("the banner names Google Ads", func(t *testing.T) {
+		// Before a choice, the settings list the vendors under each
+		// category: the snippet's two under both of its own.
+		ctx := e.heldPage(t, "/t/gads.html")
+		if !waitFor(5*time.Second, func() bool { return e.bannerOpen(ctx) }) {
+			t.Fatal("the banner did not open")
+		}
+		e.clickText(ctx, "Choose")
+		var rows map[string]string
+		e.eval(ctx, `Object.fromEntries([...document.querySelector("#fp-consent").shadowRoot.querySelectorAll(".row")].map((r) => [r.querySelector("input").id, r.querySelector("small")?.textContent || ""]))`, &rows)
+		want := map[string]string{"fp-analytics": "Google Analytics, Google Ads", "fp-advertising": "Google Ads, Google Analytics"}
+		if !maps.Equal(rows, want) {
+			t.Errorf("the settings list %q, want %q", rows, want)
+		}
+	})
 	t.Run("analytics only", func(t *testing.T) {
 		ctx := e.page(t, false)
 		grant(ctx, "analytics")

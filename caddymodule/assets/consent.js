@@ -383,11 +383,13 @@
     if (page) return page;
     page = {};
     known.forEach((e) => {
-      var v = e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder");
+      // A script held for several categories names its vendors together
+      // ("Google Ads, Google Analytics"): each is listed once.
+      var v = (e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder") || "").split(", ");
       cats(e.getAttribute("data-fp-category")).forEach((c) => {
         if (!C.cats.includes(c)) return;
         page[c] ||= [];
-        if (v && !page[c].includes(v)) page[c].push(v);
+        v.forEach((x) => { if (x && !page[c].includes(x)) page[c].push(x); });
       });
     });
     return page;
