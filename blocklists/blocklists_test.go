@@ -1140,4 +1140,11 @@ func TestGoogleTagIDs(t *testing.T) {
 	}
 	t.Run("builtin", func(t *testing.T) { check(t, NewPolicy(mustBuiltin(t))) })
 	t.Run("with lists", func(t *testing.T) { check(t, fullPolicy(t)) })
+	// A policy that removes advertising removes the snippet whole, Google
+	// Analytics' config with it (docs/blocklists.md says to split it).
+	p := NewPolicy(mustBuiltin(t))
+	p.Actions = map[string]string{"advertising": "remove"}
+	if v := p.DecideScript(&Script{Calls: []string{"gtag"}, Strings: []string{"config", "G-ABC123", "config", "AW-123456789"}, PageHost: "shop.example"}); v.Action != "remove" || v.Vendor != "Google Ads" {
+		t.Errorf("advertising removed, a gtag snippet with Google Ads' config: %+v, want it removed as Google Ads'", v)
+	}
 }
