@@ -1635,6 +1635,42 @@ func TestBrowserGoogleAds(t *testing.T) {
 			t.Errorf("the page's scripts are filed under %q", cats)
 		}
 	})
+	// A TCF consent manager's choice: every purpose granted, and Google's
+	// vendor consent (755) refused or given. Refused, the snippet named
+	// by Google's vendors stays held as the loader does (docs/consent.md:
+	// those vendors' tags stay deferred even when the purposes are
+	// granted); before 2026-12-06 a script held for several categories
+	// named no vendor, and ran.
+	for _, c := range []struct {
+		name    string
+		vendors []int
+		runs    bool
+	}{{"tcf without Google", []int{91}, false}, {"tcf with Google", []int{91, 755}, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			ctx := e.browser(1280, 800, false)
+			cookie := tcfString([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, c.vendors, time.Now().Add(-time.Hour).Unix(), false)
+			e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "euconsent-v2", Value: cookie, URL: e.base + "/"})
+				return err
+			}))
+			e.stub.reset()
+			e.open(ctx, "/t/gads.html")
+			if !c.runs {
+				time.Sleep(1500 * time.Millisecond)
+				if hosts := e.stub.hosts(); len(hosts) > 0 {
+					t.Errorf("Google's vendor consent refused, %v was contacted", hosts)
+				}
+				if ids := configs(ctx); len(ids) != 0 {
+					t.Errorf("Google's vendor consent refused, the snippet ran: %v", ids)
+				}
+				return
+			}
+			if !waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") }) {
+				t.Errorf("every purpose and Google granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), configs(ctx))
+			}
+		})
+	}
 	t.Run("analytics and advertising", func(t *testing.T) {
 		ctx := e.page(t, false)
 		grant(ctx, "analytics", "advertising")

@@ -159,9 +159,13 @@
   // cat may list several categories ("analytics social": one script or
   // element holding vendors of each): every one must be granted.
   var cats = (c) => (c + "").split(" ");
+  // A script held for several categories names its vendors together
+  // ("Google Ads, Google Analytics"): one vendor refused (TCF's vendor
+  // consents) holds it, and a grant runs only a one-vendor element (s is
+  // then [2], which == 2).
   var allowed = (st, cat, vendor) => {
-    var v = st.v[vkey(vendor || "")] || { s: 0 };
-    return v.s == 2 || (cats(cat).every((c) => isGranted(st, c)) && v.s != 3);
+    var s = (vendor || "").split(", ").map((x) => st.v[vkey(x)]?.s);
+    return s == 2 || (cats(cat).every((c) => isGranted(st, c)) && !s.includes(3));
   };
 
   /* ---- writing ---- */
