@@ -589,6 +589,13 @@ func TestBrowserConsent(t *testing.T) {
 		if mode["analytics_storage"] != "granted" || mode["ad_storage"] != "denied" || mode["ad_user_data"] != "denied" || mode["ad_personalization"] != "denied" {
 			t.Errorf("consent mode update: %v", mode)
 		}
+		// A default before the snippet's config, as Google's Consent Mode
+		// asks: processed before any, the config's first hit went as if
+		// everything were granted, advertising's signals included.
+		wantOrder := []string{"consent default granted denied denied denied", "js", "config G-DEMO123"}
+		if got := gtagCommands(e, ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
+			t.Errorf("gtag's commands on the page of the choice: %q, want them to start %q", got, wantOrder)
+		}
 		// The choice holds on the next page, without a banner.
 		e.stub.reset()
 		e.open(ctx, "/")
@@ -597,6 +604,9 @@ func TestBrowserConsent(t *testing.T) {
 		}
 		if !e.loads("www.googletagmanager.com") {
 			t.Errorf("analytics not activated on the next page: %v", e.stub.hosts())
+		}
+		if got := gtagCommands(e, ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
+			t.Errorf("gtag's commands on the next page: %q, want them to start %q", got, wantOrder)
 		}
 	})
 
@@ -1574,6 +1584,17 @@ func TestBrowserMixedScript(t *testing.T) {
 	})
 }
 
+// gtagCommands lists the gtag commands in the page's dataLayer: a consent
+// command with its state (analytics_storage, ad_storage, ad_user_data,
+// ad_personalization), the others with their first argument.
+func gtagCommands(e *browserEnv, ctx context.Context) []string {
+	var out []string
+	e.eval(ctx, `(window.dataLayer || []).filter((a) => typeof a[0] == "string").map((a) => a[0] == "consent"
+		? ["consent", a[1], a[2].analytics_storage, a[2].ad_storage, a[2].ad_user_data, a[2].ad_personalization].join(" ")
+		: a[0] == "js" ? "js" : a[0] + " " + a[1])`, &out)
+	return out
+}
+
 // TestBrowserGoogleAds: the snippet Google gives a shop whose Google tag
 // sends to Google Analytics and Google Ads (one loader, a config of
 // each) waits for both categories; with analytics granted alone, Google
@@ -1671,6 +1692,22 @@ func TestBrowserGoogleAds(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a data layer object of the page's own", func(t *testing.T) {
+		// The runtime's Consent Mode default finds window.dataLayer an
+		// object without push: the held tag runs all the same.
+		ctx := e.page(t, false)
+		grant(ctx, "analytics")
+		e.stub.reset()
+		e.open(ctx, "/t/datalayer-object.html")
+		if !e.loads("plausible.io") {
+			t.Errorf("analytics granted, the held tag did not run beside a data layer object: %v", e.stub.hosts())
+		}
+		var sku string
+		e.eval(ctx, `window.dataLayer.page.sku`, &sku)
+		if sku != "SKU-1" {
+			t.Errorf("the page's data layer became %q", sku)
+		}
+	})
 	t.Run("analytics and advertising", func(t *testing.T) {
 		ctx := e.page(t, false)
 		grant(ctx, "analytics", "advertising")
@@ -1681,6 +1718,9 @@ func TestBrowserGoogleAds(t *testing.T) {
 		}
 		if ids := configs(ctx); !slices.Equal(ids, []string{"G-SHOP01", "AW-987654321"}) {
 			t.Errorf("configs %v, want G-SHOP01 and AW-987654321", ids)
+		}
+		if got := gtagCommands(e, ctx); len(got) < 2 || got[0] != "consent default granted granted granted granted" || got[1] != "js" {
+			t.Errorf("gtag's commands %q, want the consent default first", got)
 		}
 	})
 }

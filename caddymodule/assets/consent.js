@@ -226,7 +226,7 @@
   };
   // running is the script the queue waits for; last, the last script
   // inserted or written.
-  var queue = [], running, last, wrote;
+  var queue = [], running, last, wrote, defaulted;
   // blocks says whether a script with a URL runs in order and tells when
   // it has: a classic one (no async, not a module, no nomodule, a
   // JavaScript type), which held the parser and now holds the queue. One
@@ -282,6 +282,7 @@
   var E = EventTarget.prototype, listen;
   var run = () => {
     if (running) return;
+    if (queue.length && !defaulted) defaulted = consentMode("default") || 1;
     if (!wrote) {
       var was = wrote = [d.write, d.writeln, E.addEventListener];
       d.write = d.writeln = write;
@@ -325,10 +326,16 @@
     }
     if (el.localName == "script") { el.removeAttribute("data-fp-token"); queue.push(el); } else restore(el);
   };
-  var consentMode = () => {
-    if (typeof w.gtag != "function") return;
+  // Google Consent Mode: the state as a default before the first held
+  // script runs (a tag's config must find one: processed before any, its
+  // first hit is sent as if everything were granted), pushed as gtag
+  // pushes it when the page has no gtag yet; an update after each change.
+  // A page's gtag that throws, or a dataLayer that is an object of the
+  // page's own, must not stop the held scripts from running.
+  var consentMode = (how) => {
     var g = (c) => { return isGranted(state, c) ? "granted" : "denied"; };
-    w.gtag("consent", "update", { analytics_storage: g("analytics"), ad_storage: g("advertising"), ad_user_data: g("advertising"), ad_personalization: g("advertising") });
+    var f = typeof w.gtag == "function" ? w.gtag : how && function () { (w.dataLayer ||= []).push(arguments); };
+    try { f && f("consent", how || "update", { analytics_storage: g("analytics"), ad_storage: g("advertising"), ad_user_data: g("advertising"), ad_personalization: g("advertising") }); } catch (e) {}
   };
 
   /* ---- state changes ---- */
