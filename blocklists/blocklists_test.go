@@ -223,7 +223,7 @@ func TestScriptHostsAsURLs(t *testing.T) {
 		{Script{Hosts: []string{"js.stripe.com"}, PageHost: "shop.example"}, "keep", "Stripe"},
 		{Script{Hosts: []string{"cdn.shop.example", "unlisted.example"}, PageHost: "shop.example"}, "keep", ""},
 		// Held for three categories: its vendors named together.
-		{Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com", "www.googletagmanager.com"}, PageHost: "shop.example"}, "defer", "Google Analytics, Google Tag Manager, Hotjar"},
+		{Script{Hosts: []string{"www.google-analytics.com", "static.hotjar.com", "www.googletagmanager.com"}, PageHost: "shop.example"}, "defer", "Google Analytics; Google Tag Manager; Hotjar"},
 		{Script{Hosts: []string{"www.google-analytics.com", "analytics.google.com"}, PageHost: "shop.example"}, "defer", "Google Analytics"},
 	} {
 		if v := p.DecideScript(&tt.s); v.Action != tt.action || v.Vendor != tt.vendor {
@@ -239,7 +239,7 @@ func TestScriptHostsAsURLs(t *testing.T) {
 		t.Errorf("a kept host beside a held one: %+v, want analytics", v)
 	}
 	// One script with two vendors' snippets, by signature.
-	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "analytics social" || v.Action != "defer" || v.Vendor != "Google Analytics, Meta Pixel" {
+	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "analytics social" || v.Action != "defer" || v.Vendor != "Google Analytics; Meta Pixel" {
 		t.Errorf("gtag and fbq: %+v, want analytics social, defer, by Google Analytics and the Meta Pixel", v)
 	}
 	if v := p.DecideScript(&Script{Calls: []string{"gtag"}, Hosts: []string{"www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" || v.Vendor != "Google Analytics" {

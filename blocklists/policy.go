@@ -815,11 +815,13 @@ func (c *scriptVerdict) result() Verdict {
 		// Held for vendors of more than one category, under one it would
 		// run once that one was granted, or its vendor always loaded:
 		// marked with all of them, it runs once each is granted. Its
-		// vendors are named together (the banner lists them under each
-		// of its categories, the visitor choosing among them).
+		// vendors are named together, separated by "; " (no vendor's name
+		// holds it; "ComScore, Inc." holds ", "), as the rewriter names
+		// an element's: the banner lists each under each of its
+		// categories, and a vendor refused holds it.
 		slices.Sort(c.held)
 		slices.Sort(c.vendors)
-		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), strings.Join(c.vendors, ", "), ""
+		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), strings.Join(c.vendors, "; "), ""
 	}
 	return v
 }

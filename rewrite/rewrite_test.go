@@ -1931,7 +1931,7 @@ func TestOwnAttrs(t *testing.T) {
 		// attributes (before 2026-12-02 it was marked with one, and the
 		// other's attribute went).
 		{`<script src="/ok.js" data-bg="//tracker.example/b.gif" ` + onload + `></script>`,
-			`<script type="text/plain" data-fp-category="advertising analytics" data-fp-token="tok" data-fp-src="/ok.js" data-fp-data-bg="//tracker.example/b.gif" data-fp-` + onload + `></script>`, Defer},
+			`<script type="text/plain" data-fp-category="advertising analytics" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src="/ok.js" data-fp-data-bg="//tracker.example/b.gif" data-fp-` + onload + `></script>`, Defer},
 		{`<script ` + onload + `>var a=1</script>`, `<script type="text/plain" ` + held + ` data-fp-` + onload + `>var a=1</script>`, Defer},
 		{`<script ` + onload + `>var a=1</script>`, `<script>var a=1</script>`, Remove},
 		{`<style ` + onload + ` media="all">a{}</style>`,
@@ -2160,14 +2160,14 @@ func (twoCategories) Decide(page *url.URL, r *Resource) Decision {
 // granted. One category, or a URL kept beside a held one, keeps its mark.
 func TestMixedCategories(t *testing.T) {
 	for in, want := range map[string]string{
-		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="analytics social" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
 		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`: `data-fp-category="analytics" data-fp-vendor="A"`,
 		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                `data-fp-category="social" data-fp-vendor="S"`,
-		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="analytics social" data-fp-token`,
+		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
 		// An attribute whose value lists URLs of both: its mark is theirs
 		// too, or granting analytics alone gave back the pixel's URL.
-		`<img src="/own.gif" attributionsrc="https://a.example/r https://s.example/r">`: `data-fp-category="analytics social" data-fp-token`,
-		`<div data-bg="https://a.example/b.png https://s.example/b.png">`:               `data-fp-category="analytics social" data-fp-token`,
+		`<img src="/own.gif" attributionsrc="https://a.example/r https://s.example/r">`: `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
+		`<div data-bg="https://a.example/b.png https://s.example/b.png">`:               `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
 	} {
 		out := rewriteString(t, in, Options{Policy: twoCategories{}, Token: "tok"})
 		if !strings.Contains(out, want) {

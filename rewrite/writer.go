@@ -2556,16 +2556,33 @@ func stronger(a, b Decision) Decision {
 // take makes d the stronger of d and b, as stronger does, in place: a
 // Decision is copied only when b outranks it (the element loop's way).
 func (d *Decision) take(b *Decision) {
-	joined := ""
+	joined, vendors := "", ""
 	if d.Category != b.Category && d.Action >= Defer && b.Action >= Defer {
-		joined = joinCategories(d.Category, b.Category)
+		joined, vendors = joinCategories(d.Category, b.Category), joinVendors(d.Vendor, b.Vendor)
 	}
 	if b.outranks(d) {
 		*d = *b
 	}
 	if joined != "" && d.Action != Remove {
-		d.Category, d.Vendor = joined, ""
+		d.Category, d.Vendor = joined, vendors
 	}
+}
+
+// joinVendors returns the vendors of a and b, each a vendor or a list of
+// them separated by "; ", as one sorted list without repeats: the
+// data-fp-vendor of an element held for several categories, whose
+// vendors the consent runtime lists and checks one by one. ("; " is in
+// no vendor's name; ", " is, in "ComScore, Inc.".)
+func joinVendors(a, b string) string {
+	switch {
+	case a == "" || a == b:
+		return b
+	case b == "":
+		return a
+	}
+	vs := append(strings.Split(a, "; "), strings.Split(b, "; ")...)
+	slices.Sort(vs)
+	return strings.Join(slices.Compact(vs), "; ")
 }
 
 // joinCategories returns the categories of a and b, each a category or a

@@ -159,12 +159,12 @@
   // cat may list several categories ("analytics social": one script or
   // element holding vendors of each): every one must be granted.
   var cats = (c) => (c + "").split(" ");
-  // A script held for several categories names its vendors together
-  // ("Google Ads, Google Analytics"): one vendor refused (TCF's vendor
+  // An element held for several categories names its vendors together
+  // ("Google Ads; Google Analytics"): one vendor refused (TCF's vendor
   // consents) holds it, and a grant runs only a one-vendor element (s is
   // then [2], which == 2).
   var allowed = (st, cat, vendor) => {
-    var s = (vendor || "").split(", ").map((x) => st.v[vkey(x)]?.s);
+    var s = (vendor || "").split("; ").map((x) => st.v[vkey(x)]?.s);
     return s == 2 || (cats(cat).every((c) => isGranted(st, c)) && !s.includes(3));
   };
 
@@ -394,9 +394,9 @@
     if (page) return page;
     page = {};
     known.forEach((e) => {
-      // A script held for several categories names its vendors together
-      // ("Google Ads, Google Analytics"): each is listed once.
-      var v = (e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder") || "").split(", ");
+      // An element held for several categories names its vendors together
+      // ("Google Ads; Google Analytics"): each is listed once.
+      var v = (e.getAttribute("data-fp-vendor") || e.getAttribute("data-fp-placeholder") || "").split("; ");
       cats(e.getAttribute("data-fp-category")).forEach((c) => {
         if (!C.cats.includes(c)) return;
         page[c] ||= [];
