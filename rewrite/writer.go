@@ -2568,37 +2568,31 @@ func (d *Decision) take(b *Decision) {
 	}
 }
 
+// joinCategories returns the categories of a and b, each a category or a
+// space-separated list of them, as one sorted list without repeats. The
+// runtime restores an element marked with a list once every category of
+// it is granted.
+func joinCategories(a, b string) string { return joinLists(a, b, " ") }
+
 // joinVendors returns the vendors of a and b, each a vendor or a list of
 // them separated by "; ", as one sorted list without repeats: the
 // data-fp-vendor of an element held for several categories, whose
 // vendors the consent runtime lists and checks one by one. ("; " is in
 // no vendor's name; ", " is, in "ComScore, Inc.".)
-func joinVendors(a, b string) string {
-	switch {
-	case a == "" || a == b:
-		return b
-	case b == "":
-		return a
-	}
-	vs := append(strings.Split(a, "; "), strings.Split(b, "; ")...)
-	slices.Sort(vs)
-	return strings.Join(slices.Compact(vs), "; ")
-}
+func joinVendors(a, b string) string { return joinLists(a, b, "; ") }
 
-// joinCategories returns the categories of a and b, each a category or a
-// space-separated list of them, as one sorted list without repeats. The
-// runtime restores an element marked with a list once every category of
-// it is granted.
-func joinCategories(a, b string) string {
+// joinLists joins a and b, each an item or a list of items separated by
+// sep, into one sorted list without repeats.
+func joinLists(a, b, sep string) string {
 	switch {
 	case a == "" || a == b:
 		return b
 	case b == "":
 		return a
 	}
-	cs := append(strings.Fields(a), strings.Fields(b)...)
-	slices.Sort(cs)
-	return strings.Join(slices.Compact(cs), " ")
+	vs := append(strings.Split(a, sep), strings.Split(b, sep)...)
+	slices.Sort(vs)
+	return strings.Join(slices.Compact(vs), sep)
 }
 
 // inCategories reports whether every category of c, a category or a
