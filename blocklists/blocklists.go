@@ -1507,7 +1507,7 @@ func parseOwn(db *DB, st *ListStats, l string) {
 	case "sig":
 		terms := strings.Fields(f[3])
 		for _, t := range terms {
-			if !strings.HasPrefix(t, "call:") && !strings.HasPrefix(t, "ident:") && !strings.HasPrefix(t, "str:") && !strings.HasPrefix(t, "pre:") {
+			if !validSigTerm(t) {
 				st.bad("signature term %q is not call:, ident:, str: or pre:", t)
 				return
 			}

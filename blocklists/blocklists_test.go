@@ -428,6 +428,11 @@ func TestBadInput(t *testing.T) {
 	if len(st.Errors) != 2 || !strings.Contains(st.Errors[0].Error(), "own.txt:1: unknown category") {
 		t.Errorf("own format errors: %v", st.Errors)
 	}
+	// A signature's terms are of the kinds Signature.matches reads.
+	sdb, st, _ := ParseList(strings.NewReader("sig | advertising | A | call:gtag pre:AW-\nsig | analytics | B | ident:x re:y\n"), "own.txt", FormatOwn, "")
+	if len(sdb.Signatures) != 1 || len(st.Errors) != 1 || st.Errors[0].Error() != `own.txt:2: signature term "re:y" is not call:, ident:, str: or pre:` {
+		t.Errorf("signature terms: %d kept, errors %v", len(sdb.Signatures), st.Errors)
+	}
 	// Invalid UTF-8 in any field of the own format: a vendor name, a
 	// path, a signature, a shape.
 	own := "host | analytics | a.example | Vendor \xff\n" +

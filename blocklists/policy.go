@@ -843,6 +843,15 @@ func actionRank(a string) int {
 	return 2
 }
 
+// sigTermKinds are the kinds of a signature's terms, as matches reads
+// them; a list's signature with another is a bad line.
+var sigTermKinds = []string{"call:", "ident:", "str:", "pre:"}
+
+// validSigTerm reports whether t is of one of sigTermKinds.
+func validSigTerm(t string) bool {
+	return slices.ContainsFunc(sigTermKinds, func(k string) bool { return strings.HasPrefix(t, k) })
+}
+
 func (sig *Signature) matches(s *Script) bool {
 	for _, t := range sig.Terms {
 		ok := false
@@ -852,19 +861,9 @@ func (sig *Signature) matches(s *Script) bool {
 		case strings.HasPrefix(t, "ident:"):
 			ok = slices.Contains(s.Idents, t[6:])
 		case strings.HasPrefix(t, "str:"):
-			for _, str := range s.Strings {
-				if strings.Contains(str, t[4:]) {
-					ok = true
-					break
-				}
-			}
+			ok = slices.ContainsFunc(s.Strings, func(str string) bool { return strings.Contains(str, t[4:]) })
 		case strings.HasPrefix(t, "pre:"):
-			for _, str := range s.Strings {
-				if strings.HasPrefix(str, t[4:]) {
-					ok = true
-					break
-				}
-			}
+			ok = slices.ContainsFunc(s.Strings, func(str string) bool { return strings.HasPrefix(str, t[4:]) })
 		}
 		if !ok {
 			return false

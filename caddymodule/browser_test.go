@@ -513,6 +513,16 @@ func shadow(sel string) string {
 	return `document.querySelector("#fp-consent").shadowRoot.querySelector(` + strconv.Quote(sel) + `)`
 }
 
+// choose saves a choice in the banner's settings: the categories given
+// granted, the others as they were.
+func (e *browserEnv) choose(ctx context.Context, cats ...string) {
+	e.clickText(ctx, "Choose")
+	for _, c := range cats {
+		e.eval(ctx, shadow(`#fp-`+c)+`.click()`, nil)
+	}
+	e.clickText(ctx, "Save my choices")
+}
+
 // clickText clicks the banner button whose text is txt.
 func (e *browserEnv) clickText(ctx context.Context, txt string) {
 	e.t.Helper()
@@ -566,9 +576,7 @@ func TestBrowserConsent(t *testing.T) {
 			t.Fatal("banner not shown to a new visitor")
 		}
 		e.quiet("before any choice")
-		e.clickText(ctx, "Choose")
-		e.eval(ctx, shadow(`#fp-analytics`)+`.click()`, nil)
-		e.clickText(ctx, "Save my choices")
+		e.choose(ctx, "analytics")
 		if !e.loads("www.google-analytics.com") {
 			t.Fatalf("analytics did not run after consent: %v", e.stub.hosts())
 		}
@@ -593,7 +601,7 @@ func TestBrowserConsent(t *testing.T) {
 		// asks: processed before any, the config's first hit went as if
 		// everything were granted, advertising's signals included.
 		wantOrder := []string{"consent default granted denied denied denied", "js", "config G-DEMO123"}
-		if got := gtagCommands(e, ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
+		if got := e.gtagCommands(ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
 			t.Errorf("gtag's commands on the page of the choice: %q, want them to start %q", got, wantOrder)
 		}
 		// The choice holds on the next page, without a banner.
@@ -605,7 +613,7 @@ func TestBrowserConsent(t *testing.T) {
 		if !e.loads("www.googletagmanager.com") {
 			t.Errorf("analytics not activated on the next page: %v", e.stub.hosts())
 		}
-		if got := gtagCommands(e, ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
+		if got := e.gtagCommands(ctx); len(got) < 3 || !slices.Equal(got[:3], wantOrder) {
 			t.Errorf("gtag's commands on the next page: %q, want them to start %q", got, wantOrder)
 		}
 	})
@@ -1548,9 +1556,7 @@ func TestBrowserMixedScript(t *testing.T) {
 	e := newBrowserEnv(t, `banner on`)
 	t.Run("analytics only", func(t *testing.T) {
 		ctx := e.page(t, false)
-		e.clickText(ctx, "Choose")
-		e.eval(ctx, shadow(`#fp-analytics`)+`.click()`, nil)
-		e.clickText(ctx, "Save my choices")
+		e.choose(ctx, "analytics")
 		e.open(ctx, "/t/mixed.html")
 		time.Sleep(1500 * time.Millisecond)
 		// (The shop's own page may still be loading gtag.js, which
@@ -1566,10 +1572,7 @@ func TestBrowserMixedScript(t *testing.T) {
 	})
 	t.Run("analytics and social", func(t *testing.T) {
 		ctx := e.page(t, false)
-		e.clickText(ctx, "Choose")
-		e.eval(ctx, shadow(`#fp-analytics`)+`.click()`, nil)
-		e.eval(ctx, shadow(`#fp-social`)+`.click()`, nil)
-		e.clickText(ctx, "Save my choices")
+		e.choose(ctx, "analytics", "social")
 		e.open(ctx, "/t/mixed.html")
 		// (The shop's page granted the same vendors: what this page's
 		// script did is read in this page.)
@@ -1587,12 +1590,22 @@ func TestBrowserMixedScript(t *testing.T) {
 // gtagCommands lists the gtag commands in the page's dataLayer: a consent
 // command with its state (analytics_storage, ad_storage, ad_user_data,
 // ad_personalization), the others with their first argument.
-func gtagCommands(e *browserEnv, ctx context.Context) []string {
+func (e *browserEnv) gtagCommands(ctx context.Context) []string {
 	var out []string
 	e.eval(ctx, `(window.dataLayer || []).filter((a) => typeof a[0] == "string").map((a) => a[0] == "consent"
 		? ["consent", a[1], a[2].analytics_storage, a[2].ad_storage, a[2].ad_user_data, a[2].ad_personalization].join(" ")
 		: a[0] == "js" ? "js" : a[0] + " " + a[1])`, &out)
 	return out
+}
+
+// gtagConfigs lists the ids the page's gtag commands configure.
+func (e *browserEnv) gtagConfigs(ctx context.Context) (ids []string) {
+	for _, c := range e.gtagCommands(ctx) {
+		if id, ok := strings.CutPrefix(c, "config "); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // TestBrowserGoogleAds: the snippet Google gives a shop whose Google tag
@@ -1606,17 +1619,6 @@ func gtagCommands(e *browserEnv, ctx context.Context) []string {
 // the visitor to Google Ads too.
 func TestBrowserGoogleAds(t *testing.T) {
 	e := newBrowserEnv(t, `banner on`)
-	grant := func(ctx context.Context, cats ...string) {
-		e.clickText(ctx, "Choose")
-		for _, c := range cats {
-			e.eval(ctx, shadow(`#fp-`+c)+`.click()`, nil)
-		}
-		e.clickText(ctx, "Save my choices")
-	}
-	configs := func(ctx context.Context) (ids []string) {
-		e.eval(ctx, `(window.dataLayer || []).filter((a) => a[0] == "config").map((a) => a[1])`, &ids)
-		return ids
-	}
 	t.Run("the banner names Google Ads", func(t *testing.T) {
 		// Before a choice, the settings list the vendors under each
 		// category: the snippet's two under both of its own.
@@ -1634,7 +1636,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 	})
 	t.Run("analytics only", func(t *testing.T) {
 		ctx := e.page(t, false)
-		grant(ctx, "analytics")
+		e.choose(ctx, "analytics")
 		e.stub.reset()
 		e.open(ctx, "/t/gads.html")
 		if !e.loads("www.googletagmanager.com") {
@@ -1644,7 +1646,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 		if slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") {
 			t.Errorf("analytics granted alone, Google Ads was called: %v", e.stub.hosts())
 		}
-		if ids := configs(ctx); len(ids) != 0 {
+		if ids := e.gtagConfigs(ctx); len(ids) != 0 {
 			t.Errorf("the snippet that configures Google Ads ran with analytics granted alone: %v", ids)
 		}
 		// The loader, the snippet, the page's event (a product id with
@@ -1682,13 +1684,13 @@ func TestBrowserGoogleAds(t *testing.T) {
 				if hosts := e.stub.hosts(); len(hosts) > 0 {
 					t.Errorf("Google's vendor consent refused, %v was contacted", hosts)
 				}
-				if ids := configs(ctx); len(ids) != 0 {
+				if ids := e.gtagConfigs(ctx); len(ids) != 0 {
 					t.Errorf("Google's vendor consent refused, the snippet ran: %v", ids)
 				}
 				return
 			}
 			if !waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") }) {
-				t.Errorf("every purpose and Google granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), configs(ctx))
+				t.Errorf("every purpose and Google granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), e.gtagConfigs(ctx))
 			}
 		})
 	}
@@ -1696,7 +1698,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 		// The runtime's Consent Mode default finds window.dataLayer an
 		// object without push: the held tag runs all the same.
 		ctx := e.page(t, false)
-		grant(ctx, "analytics")
+		e.choose(ctx, "analytics")
 		e.stub.reset()
 		e.open(ctx, "/t/datalayer-object.html")
 		if !e.loads("plausible.io") {
@@ -1710,16 +1712,16 @@ func TestBrowserGoogleAds(t *testing.T) {
 	})
 	t.Run("analytics and advertising", func(t *testing.T) {
 		ctx := e.page(t, false)
-		grant(ctx, "analytics", "advertising")
+		e.choose(ctx, "analytics", "advertising")
 		e.stub.reset()
 		e.open(ctx, "/t/gads.html")
 		if !waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") }) {
-			t.Errorf("both granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), configs(ctx))
+			t.Errorf("both granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), e.gtagConfigs(ctx))
 		}
-		if ids := configs(ctx); !slices.Equal(ids, []string{"G-SHOP01", "AW-987654321"}) {
+		if ids := e.gtagConfigs(ctx); !slices.Equal(ids, []string{"G-SHOP01", "AW-987654321"}) {
 			t.Errorf("configs %v, want G-SHOP01 and AW-987654321", ids)
 		}
-		if got := gtagCommands(e, ctx); len(got) < 2 || got[0] != "consent default granted granted granted granted" || got[1] != "js" {
+		if got := e.gtagCommands(ctx); len(got) < 2 || got[0] != "consent default granted granted granted granted" || got[1] != "js" {
 			t.Errorf("gtag's commands %q, want the consent default first", got)
 		}
 	})
