@@ -65,6 +65,39 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"cdn.privacy-mgmt.com", "/unified/wrapperMessagingWithoutDetection.js", "consent", "Sourcepoint", "keep"},
 	{"sdk.privacy-center.org", "/loader.js", "consent", "Didomi", "keep"},
 	{"cdn.iubenda.com", "/cs/iubenda_cs.js", "consent", "iubenda", "keep"},
+	// companiesdb files payment providers and Shopify's CDN under
+	// customer_interaction (embeds: a checkout button or a product image
+	// held for a click) and marketing tags there too (released by a
+	// visitor's consent to embedded videos); some shop vendors it lacks
+	// (2026-12-06, later).
+	{"static-eu.payments-amazon.com", "/checkout.js", "payments", "Amazon Pay", "keep"},
+	{"x.klarnacdn.net", "/kp/lib/v1/api.js", "payments", "Klarna", "keep"},
+	{"js.klarna.com", "/web-sdk/v1/klarna.js", "payments", "Klarna", "keep"},
+	{"js.braintreegateway.com", "/web/3.97.0/js/client.min.js", "payments", "Braintree", "keep"},
+	{"client-analytics.braintreegateway.com", "/v1/x", "analytics", "Braintree", "defer"},
+	{"cdn1.affirm.com", "/js/v2/affirm.js", "payments", "Affirm", "keep"},
+	{"tracker.affirm.com", "/collect", "analytics", "Affirm", "defer"},
+	{"checkoutshopper-live.adyen.com", "/checkoutshopper/sdk/5.0.0/adyen.js", "payments", "Adyen", "keep"},
+	{"applepay.cdn-apple.com", "/jsapi/v1/apple-pay-sdk.js", "payments", "Apple Pay", "keep"},
+	{"m.stripe.network", "/inner.html", "payments", "Stripe", "keep"},
+	{"beacon.riskified.com", "/", "essential", "Riskified", "keep"},
+	{"cdn.shopify.com", "/s/files/1/0001/products/shirt.jpg", "cdn", "Shopify CDN", "keep"},
+	{"cdn.shopify.com", "/s/trekkie.storefront.9f32.min.js", "analytics", "Shopify Analytics", "defer"},
+	{"cdn.shopify.com", "/shopifycloud/web-pixels-manager/0.0.172/browser.modern.js", "tag_manager", "Shopify Web Pixels", "defer"},
+	{"rp.rfihub.com", "/x", "advertising", "Zeta Global", "defer"},
+	{"cdn.callrail.com", "/companies/1/swap.js", "analytics", "CallRail", "defer"},
+	{"s1.listrakbi.com", "/scripts/script.js", "analytics", "Listrak", "defer"},
+	{"rec.getsmartlook.com", "/recorder.js", "session_replay", "Smartlook", "defer"},
+	{"cdn.lr-ingest.com", "/LogRocket.min.js", "session_replay", "LogRocket", "defer"},
+	{"scripts.simpleanalyticscdn.com", "/latest.js", "analytics", "Simple Analytics", "defer"},
+	{"cdn.pdst.fm", "/ping.min.js", "advertising", "Podsights", "defer"},
+	{"wrapper-api.sp-prod.net", "/tcfv2/v1/gdpr/consent", "consent", "Sourcepoint", "keep"},
+	{"cdn.trustcommander.net", "/privacy/1/privacy_v2_1.js", "consent", "Commanders Act", "keep"},
+	{"www.instagram.com", "/embed.js", "embeds", "Instagram", "placeholder"},
+	{"geo.dailymotion.com", "/player/x1.js", "embeds", "Dailymotion", "placeholder"},
+	{"static.okendo.io", "/reviews-widget-plus/js/okendo-reviews.js", "embeds", "Okendo", "placeholder"},
+	{"config.gorgias.chat", "/bundle-loader/01", "embeds", "Gorgias", "placeholder"},
+	{"fonts.bunny.net", "/css", "fonts", "Bunny Fonts", "keep"},
 }
 
 func TestBuiltin(t *testing.T) {
