@@ -110,6 +110,26 @@ const answerFlags = nodeException | nodeImportant | nodeFromList
 
 func (a *answer) exception() bool { return a.flags&nodeException != 0 }
 
+// listBlock reports whether a is a block of a list that gives its rules
+// the list's category (nodeFromList), not an exception.
+func (a *answer) listBlock() bool { return a.flags&(nodeFromList|nodeException) == nodeFromList }
+
+// servedFrom reports whether a, an answer of the embedded database, names
+// where a file is served from rather than whose it is: a public CDN
+// (jsDelivr, Google's static hosts, Akamai…), on which anyone serves
+// anything. A list's block of a URL there stands: EasyPrivacy's
+// ||jsdelivr.net/npm/@snowplow/ names a tracker that the CDN's entry
+// would keep before consent. Every other fact stands against a list's
+// block (one vendor, one category), and so do payments, fraud screening
+// and consent managers, which a shop needs before any choice.
+func (a *answer) servedFrom() bool { return a.category == cdnName }
+
+// cdnName is the index of the category "cdn" in names.
+var cdnName = func() uint32 {
+	i, _ := names.intern("cdn")
+	return i
+}()
+
 // entry expands a into an Entry.
 func (a answer) entry() Entry {
 	return Entry{

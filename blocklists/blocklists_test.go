@@ -150,6 +150,46 @@ func TestBuiltinWithLists(t *testing.T) {
 	}
 }
 
+// TestListBlockOnCDN: a list's block of a URL on a host the embedded
+// database files as a CDN stands, without the CDN's name, since the CDN
+// is where the file is served, not whose it is; before, the CDN's entry
+// won, and with EasyPrivacy loaded Snowplow's tracker on jsDelivr,
+// Akamai's mPulse beacons (akstat.io) and Google's csi.gstatic.com were
+// kept before consent. Every other fact still stands against a list's
+// block: a consent manager's log, Stripe's fraud signals, fonts.
+func TestListBlockOnCDN(t *testing.T) {
+	db := mustBuiltin(t)
+	db.Merge(mustParse(t, "||jsdelivr.net/npm/@snowplow/\n||akstat.io^\n/evergage.min.js\n||cdn.jsdelivr.net/npm/ok/\n@@||cdn.jsdelivr.net/npm/ok/\n"+
+		"||log.cookieyes.com^\n||m.stripe.com^\n||fonts.googleapis.com/x\n", FormatABP, "analytics"))
+	p := NewPolicy(db)
+	for _, tt := range []struct{ host, path, cat, vendor, action string }{
+		{"cdn.jsdelivr.net", "/npm/@snowplow/javascript-tracker@3/dist/sp.js", "analytics", "", "defer"}, // a rule under the host
+		{"cdn.jsdelivr.net", "/gh/shop/theme/evergage.min.js", "analytics", "", "defer"},                 // a generic rule
+		{"s2.akstat.io", "/", "analytics", "", "defer"},                                                  // the host's block
+		{"cdn.jsdelivr.net", "/npm/jquery@3/dist/jquery.min.js", "cdn", "jsDelivr", "keep"},
+		{"cdn.jsdelivr.net", "/npm/ok/a.js", "cdn", "jsDelivr", "keep"}, // excepted
+		{"log.cookieyes.com", "/api/v1/log", "consent", "CookieYes", "keep"},
+		{"m.stripe.com", "/6", "payments", "Stripe", "keep"},
+		{"fonts.googleapis.com", "/x", "fonts", "Google Fonts", "keep"},
+	} {
+		// Twice: a URL's second decision is the cache's.
+		for range 2 {
+			if v := p.DecideURL("shop.example", tt.host, tt.path, ""); v.Category != tt.cat || v.Vendor != tt.vendor || v.Action != tt.action {
+				t.Errorf("%s%s: got %+v, want %s %q %s", tt.host, tt.path, v, tt.cat, tt.vendor, tt.action)
+			}
+		}
+	}
+	for _, tt := range []struct{ host, cat, vendor string }{
+		{"s2.akstat.io", "analytics", ""},
+		{"cdn.jsdelivr.net", "cdn", "jsDelivr"},
+		{"m.stripe.com", "payments", "Stripe"},
+	} {
+		if v := p.DecideHost("shop.example", tt.host); v.Category != tt.cat || v.Vendor != tt.vendor {
+			t.Errorf("host %s: got %+v, want %s %q", tt.host, v, tt.cat, tt.vendor)
+		}
+	}
+}
+
 // TestExceptionKeepsFacts: a list's exception cancels the lists' blocks
 // on a URL or host, not what the embedded database knows of it.
 // EasyPrivacy excepts Adobe's tag manager loader and EasyList reCAPTCHA;

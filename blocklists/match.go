@@ -1185,7 +1185,7 @@ func (db *DB) factAnswers(a *hostAnswers) {
 			k = uint32(len(a.factList))
 			idx[e] = k
 		}
-		if db.factsDecide(a, j, e) {
+		if !e.servedFrom() && db.factsDecide(a, j, e) {
 			k |= factDecides
 		}
 		a.recs[j].l.fact = k
@@ -1298,12 +1298,19 @@ func (db *DB) combineHost(host string) (answer, bool) {
 // factOf returns, for host whose combined node n (combineNodes) is an
 // exception or a list's block, the embedded database's entry for it
 // (DB.facts), and whether there is one to give: none when the
-// combination met no host of the facts (nodeFact).
+// combination met no host of the facts (nodeFact). A list's block of a
+// host the facts file as a CDN stands, without the CDN's name
+// (answer.servedFrom).
 func (db *DB) factOf(host string, n node) (answer, bool) {
 	if n.flags&(nodeException|nodeFromList) == 0 || n.flags&nodeFact == 0 || db.facts == nil {
 		return answer{}, false
 	}
 	f, known := db.facts.lookupHost(host)
+	if a := n.answer(); known && a.listBlock() && f.servedFrom() {
+		// The list's block stands; the vendor its walk met is the CDN's.
+		a.vendor = 0
+		return a, true
+	}
 	return f, known && !f.exception()
 }
 
@@ -1900,11 +1907,16 @@ func (db *DB) factsTo(q *Request, o *outcome, f *answer) bool {
 // one (known; factsTo), in its place when it is an exception or a list's
 // block: an exception cancels the lists' blocks, not those facts, and a
 // list's block gives way to them, its $important included, which only
-// ever beat exceptions.
+// ever beat exceptions; but not to a CDN's (answer.servedFrom), which
+// names no vendor of the file.
 func withFactsTo(o *outcome, f *answer, known bool, out *answer) bool {
 	ok := o.resultTo(out)
 	if ok && known && out.flags&(nodeException|nodeFromList) != 0 {
-		setAnswer(out, f)
+		if out.listBlock() && f.servedFrom() {
+			out.vendor = 0
+		} else {
+			setAnswer(out, f)
+		}
 	}
 	return ok
 }
@@ -1929,7 +1941,7 @@ func (db *DB) withFactsOf(q *Request, o *outcome, out *answer) bool {
 // decision's time in the token scan. An operator's own list naming
 // another category for the host is still matched in full.
 func factFirst(o *outcome, f *answer, known bool) bool {
-	if !known {
+	if !known || f.servedFrom() {
 		return false
 	}
 	var e answer
