@@ -98,6 +98,10 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"static.okendo.io", "/reviews-widget-plus/js/okendo-reviews.js", "embeds", "Okendo", "placeholder"},
 	{"config.gorgias.chat", "/bundle-loader/01", "embeds", "Gorgias", "placeholder"},
 	{"fonts.bunny.net", "/css", "fonts", "Bunny Fonts", "keep"},
+	// Ad and measurement hosts of CDNs that companiesdb files as cdn.
+	{"imasdk.googleapis.com", "/js/sdkloader/ima3.js", "advertising", "Google IMA SDK", "defer"},
+	{"csi.gstatic.com", "/csi", "analytics", "Google Static", "defer"},
+	{"s2.akstat.io", "/", "analytics", "SOASTA mPulse", "defer"},
 }
 
 func TestBuiltin(t *testing.T) {
@@ -154,18 +158,19 @@ func TestBuiltinWithLists(t *testing.T) {
 // database files as a CDN stands, without the CDN's name, since the CDN
 // is where the file is served, not whose it is; before, the CDN's entry
 // won, and with EasyPrivacy loaded Snowplow's tracker on jsDelivr,
-// Akamai's mPulse beacons (akstat.io) and Google's csi.gstatic.com were
-// kept before consent. Every other fact still stands against a list's
-// block: a consent manager's log, Stripe's fraud signals, fonts.
+// Akamai's mPulse beacons (akstat.io) and Google's csi.gstatic.com (both
+// now in overrides.txt too) were kept before consent. Every other fact
+// still stands against a list's block: a consent manager's log, Stripe's
+// fraud signals, fonts.
 func TestListBlockOnCDN(t *testing.T) {
 	db := mustBuiltin(t)
-	db.Merge(mustParse(t, "||jsdelivr.net/npm/@snowplow/\n||akstat.io^\n/evergage.min.js\n||cdn.jsdelivr.net/npm/ok/\n@@||cdn.jsdelivr.net/npm/ok/\n"+
+	db.Merge(mustParse(t, "||jsdelivr.net/npm/@snowplow/\n||metrics.akamaihd.net^\n/evergage.min.js\n||cdn.jsdelivr.net/npm/ok/\n@@||cdn.jsdelivr.net/npm/ok/\n"+
 		"||log.cookieyes.com^\n||m.stripe.com^\n||fonts.googleapis.com/x\n", FormatABP, "analytics"))
 	p := NewPolicy(db)
 	for _, tt := range []struct{ host, path, cat, vendor, action string }{
 		{"cdn.jsdelivr.net", "/npm/@snowplow/javascript-tracker@3/dist/sp.js", "analytics", "", "defer"}, // a rule under the host
 		{"cdn.jsdelivr.net", "/gh/shop/theme/evergage.min.js", "analytics", "", "defer"},                 // a generic rule
-		{"s2.akstat.io", "/", "analytics", "", "defer"},                                                  // the host's block
+		{"metrics.akamaihd.net", "/", "analytics", "", "defer"},                                          // the host's block
 		{"cdn.jsdelivr.net", "/npm/jquery@3/dist/jquery.min.js", "cdn", "jsDelivr", "keep"},
 		{"cdn.jsdelivr.net", "/npm/ok/a.js", "cdn", "jsDelivr", "keep"}, // excepted
 		{"log.cookieyes.com", "/api/v1/log", "consent", "CookieYes", "keep"},
@@ -180,7 +185,7 @@ func TestListBlockOnCDN(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct{ host, cat, vendor string }{
-		{"s2.akstat.io", "analytics", ""},
+		{"metrics.akamaihd.net", "analytics", ""},
 		{"cdn.jsdelivr.net", "cdn", "jsDelivr"},
 		{"m.stripe.com", "payments", "Stripe"},
 	} {
