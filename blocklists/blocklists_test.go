@@ -98,6 +98,9 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"static.okendo.io", "/reviews-widget-plus/js/okendo-reviews.js", "embeds", "Okendo", "placeholder"},
 	{"config.gorgias.chat", "/bundle-loader/01", "embeds", "Gorgias", "placeholder"},
 	{"fonts.bunny.net", "/css", "fonts", "Bunny Fonts", "keep"},
+	// Widgets that companiesdb files under essential.
+	{"widgets.trustedshops.com", "/js/X0123456789ABCDEF.js", "embeds", "Trusted Shops", "placeholder"},
+	{"static.virtusize.com", "/a/integration/v3.js", "embeds", "Virtusize", "placeholder"},
 	// Ad and measurement hosts of CDNs that companiesdb files as cdn.
 	{"imasdk.googleapis.com", "/js/sdkloader/ima3.js", "advertising", "Google IMA SDK", "defer"},
 	{"csi.gstatic.com", "/csi", "analytics", "Google Static", "defer"},
