@@ -196,6 +196,16 @@ func TestListBlockOnCDN(t *testing.T) {
 			t.Errorf("host %s: got %+v, want %s %q", tt.host, v, tt.cat, tt.vendor)
 		}
 	}
+	// An inline loader of Snowplow's tracker on jsDelivr names the URL
+	// in its strings; one of jQuery there is kept.
+	sp := Script{Strings: []string{"https://cdn.jsdelivr.net/npm/@snowplow/javascript-tracker@3/dist/sp.js"}, Hosts: []string{"cdn.jsdelivr.net"}, PageHost: "shop.example"}
+	if v := p.DecideScript(&sp); v.Action != "defer" || v.Category != "analytics" {
+		t.Errorf("Snowplow's loader: got %+v, want analytics defer", v)
+	}
+	jq := Script{Strings: []string{"https://cdn.jsdelivr.net/npm/jquery@3/dist/jquery.min.js"}, Hosts: []string{"cdn.jsdelivr.net"}, PageHost: "shop.example"}
+	if v := p.DecideScript(&jq); v.Action != "keep" {
+		t.Errorf("jQuery's loader: got %+v, want keep", v)
+	}
 }
 
 // TestExceptionKeepsFacts: a list's exception cancels the lists' blocks
