@@ -4851,14 +4851,21 @@ func (r *Writer) insertLoader() {
 }
 
 // recordMentions counts the listed third-party hosts an inline script
-// names besides the one that decided it, with the script's action.
+// names besides the one that decided it, with the script's action. Each
+// is decided as the script's decision decides a host it names, by the
+// host's entries and the rules under it: as an inline script that names
+// that host alone (its strings left out, so that no vendor signature
+// files the host under the script's vendor). Decided as a URL of its own
+// ("https://gtm.js/"), a file name that reads as a host met
+// EasyPrivacy's generic /gtm.js, and GTM's dataLayer.push({event:
+// 'gtm.js'}), which the script's decision kept, was reported as
+// analytics loaded before consent.
 func (r *Writer) recordMentions(f *ScriptFacts, d *Decision) {
 	for _, h := range f.Hosts {
 		if h == d.Host {
 			continue
 		}
-		u := url.URL{Scheme: "https", Host: h, Path: "/"}
-		md := r.opts.Policy.Decide(r.opts.PageURL, &Resource{Kind: KindScript, Tag: "script", URL: &u})
+		md := r.opts.Policy.Decide(r.opts.PageURL, &Resource{Kind: KindInlineScript, Tag: "script", Script: &ScriptFacts{Hosts: []string{h}}})
 		switch md.Category {
 		case "", "unknown", "cdn", "fonts":
 			continue // first party, unlisted, or not a tracker

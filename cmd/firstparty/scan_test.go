@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,6 +177,48 @@ func TestScanFailOn(t *testing.T) {
 	}
 	if _, _, err := scan(t, "--fail-on", "nonsense", shop); err == nil {
 		t.Error("unknown --fail-on category accepted")
+	}
+}
+
+// TestScanMentionFileName: a file name that reads as a host in an inline
+// script ('gtm.js' in GTM's dataLayer.push, kept: it loads nothing) is
+// decided as the script's decision decides it, by host, not as the URL
+// https://gtm.js/, which EasyPrivacy's generic /gtm.js matched: the scan
+// reported analytics loaded before consent, and --fail-on failed. A
+// second tracker host that a held script names is still reported.
+func TestScanMentionFileName(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	cf := filepath.Join(dir, "Caddyfile")
+	page := filepath.Join(dir, "p.html")
+	for name, body := range map[string]string{
+		list: "/gtm.js\n||tracker.example^\n||pixel.example^\n",
+		cf:   "shop.example {\n\tfirstparty {\n\t\tlist " + list + " analytics\n\t}\n}\n",
+		page: "<script>(function(w, l) { w[l] = w[l] || []; w[l].push({'gtm.start': new Date().getTime(), event: 'gtm.js'}); })(window, 'dataLayer');</script>\n" +
+			"<script>var tag = 'https://tracker.example/t.js', beacon = 'https://pixel.example/b';</script>\n",
+	} {
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, err := scan(t, "--json", "--config", cf, page)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Pages) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []string
+	for _, f := range r.Pages[0].Findings {
+		got = append(got, f.Host+" "+f.Category+" "+f.Kind+" "+f.Action)
+	}
+	want := []string{"tracker.example analytics inline snippet defer", "pixel.example analytics named in inline script defer"}
+	if !slices.Equal(got, want) && !slices.Equal(got, []string{want[1], want[0]}) {
+		t.Errorf("findings %q, want %q", got, want)
+	}
+	if _, stderr, err := scan(t, "--fail-on", "analytics", "--config", cf, page); err != nil || stderr != "" {
+		t.Errorf("--fail-on analytics: %v\n%s", err, stderr)
 	}
 }
 
