@@ -77,6 +77,8 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"client-analytics.braintreegateway.com", "/v1/x", "analytics", "Braintree", "defer"},
 	{"cdn1.affirm.com", "/js/v2/affirm.js", "payments", "Affirm", "keep"},
 	{"tracker.affirm.com", "/collect", "analytics", "Affirm", "defer"},
+	{"www.paypalobjects.com", "/de_DE/i/scr/pixel.gif", "analytics", "PayPal", "defer"},
+	{"www.paypalobjects.com", "/de_DE/i/btn/btn_buynowCC_LG.gif", "payments", "PayPal", "keep"},
 	{"checkoutshopper-live.adyen.com", "/checkoutshopper/sdk/5.0.0/adyen.js", "payments", "Adyen", "keep"},
 	{"applepay.cdn-apple.com", "/jsapi/v1/apple-pay-sdk.js", "payments", "Apple Pay", "keep"},
 	{"m.stripe.network", "/inner.html", "payments", "Stripe", "keep"},
