@@ -103,6 +103,8 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	// Widgets that companiesdb files under essential.
 	{"widgets.trustedshops.com", "/js/X0123456789ABCDEF.js", "embeds", "Trusted Shops", "placeholder"},
 	{"static.virtusize.com", "/a/integration/v3.js", "embeds", "Virtusize", "placeholder"},
+	{"cdn.onesignal.com", "/sdks/web/v16/OneSignalSDK.page.js", "advertising", "OneSignal", "defer"},
+	{"cdn.pushowl.com", "/latest/sdks/pushowl-sdk.js", "advertising", "PushOwl", "defer"},
 	// Ad and measurement hosts of CDNs that companiesdb files as cdn.
 	{"imasdk.googleapis.com", "/js/sdkloader/ima3.js", "advertising", "Google IMA SDK", "defer"},
 	{"csi.gstatic.com", "/csi", "analytics", "Google Static", "defer"},
