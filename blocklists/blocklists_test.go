@@ -100,6 +100,11 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"static.okendo.io", "/reviews-widget-plus/js/okendo-reviews.js", "embeds", "Okendo", "placeholder"},
 	{"config.gorgias.chat", "/bundle-loader/01", "embeds", "Gorgias", "placeholder"},
 	{"fonts.bunny.net", "/css", "fonts", "Bunny Fonts", "keep"},
+	// One vendor, one name and one category.
+	{"tr.snapchat.com", "/p", "social", "Snapchat Pixel", "defer"},
+	{"connect.facebook.net", "/en_US/sdk.js", "social", "Facebook", "defer"},
+	{"www.tiktok.com", "/embed.js", "embeds", "TikTok", "placeholder"},
+	{"analytics.tiktok.com", "/i18n/pixel/events.js", "social", "TikTok Pixel", "defer"},
 	// Widgets that companiesdb files under essential.
 	{"widgets.trustedshops.com", "/js/X0123456789ABCDEF.js", "embeds", "Trusted Shops", "placeholder"},
 	{"static.virtusize.com", "/a/integration/v3.js", "embeds", "Virtusize", "placeholder"},
