@@ -44,6 +44,7 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"nexus.ensighten.com", "/shop/prod/Bootstrap.js", "tag_manager", "Ensighten", "defer"},
 	{"tags.tiqcdn.com", "/utag/shop/main/prod/utag.js", "tag_manager", "Tealium", "defer"},
 	{"collect.tealiumiq.com", "/event", "analytics", "Tealium", "defer"},
+	{"collect.commander1.com", "/v1/event", "analytics", "Commanders Act", "defer"},
 	{"cdn.tagcommander.com", "/1/tc_shop.js", "tag_manager", "Commanders Act", "defer"},
 	{"s.thebrighttag.com", "/tag", "tag_manager", "Signal", "defer"},
 	{"www.googletagservices.com", "/tag/js/gpt.js", "advertising", "Google Publisher Tag", "defer"},
