@@ -91,6 +91,8 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"app.ecwid.com", "/script.js", "payments", "Ecwid", "keep"},
 	{"gumroad.com", "/js/gumroad.js", "payments", "Gumroad", "keep"},
 	{"cdn11.bigcommerce.com", "/s-abc123/images/stencil/500x659/products/1/1/shirt.jpg", "cdn", "BigCommerce CDN", "keep"},
+	{"cdn.sanity.io", "/images/abc123/production/shirt-800x600.jpg", "cdn", "Sanity", "keep"},
+	{"media.graphassets.com", "/AbC123", "cdn", "Hygraph", "keep"},
 	{"cdn.shopify.com", "/s/files/1/0001/products/shirt.jpg", "cdn", "Shopify CDN", "keep"},
 	{"cdn.shopify.com", "/s/trekkie.storefront.9f32.min.js", "analytics", "Shopify Analytics", "defer"},
 	{"cdn.shopify.com", "/shopifycloud/web-pixels-manager/0.0.172/browser.modern.js", "tag_manager", "Shopify Web Pixels", "defer"},
