@@ -225,6 +225,21 @@ func TestListBlockOnCDN(t *testing.T) {
 	if v := p.DecideScript(&jq); v.Action != "keep" {
 		t.Errorf("jQuery's loader: got %+v, want keep", v)
 	}
+	// An owner's own file that files a host as a CDN does not keep it
+	// against a list's block either; allow does.
+	db.Merge(mustParse(t, "host | cdn | assets.example | Own CDN\n", FormatOwn, ""))
+	db.Merge(mustParse(t, "||assets.example/t.js\n", FormatABP, "analytics"))
+	p = NewPolicy(db)
+	if v := p.DecideURL("shop.example", "assets.example", "/t.js", ""); v.Action != "defer" || v.Category != "analytics" {
+		t.Errorf("own cdn entry: got %+v, want analytics defer", v)
+	}
+	if v := p.DecideURL("shop.example", "assets.example", "/a.js", ""); v.Action != "keep" || v.Vendor != "Own CDN" {
+		t.Errorf("own cdn entry, another file: got %+v, want keep", v)
+	}
+	p.Allow = []string{"assets.example"}
+	if v := p.DecideURL("shop.example", "assets.example", "/t.js", ""); v.Action != "keep" {
+		t.Errorf("allow: got %+v, want keep", v)
+	}
 }
 
 // TestExceptionKeepsFacts: a list's exception cancels the lists' blocks
