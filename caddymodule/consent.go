@@ -277,6 +277,18 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 	return true
 }
 
+// ReadConsentManagers names, by the embedded tracker database's vendor
+// names (blocklists/data/overrides.txt), the consent managers served from
+// their own hosts whose stored choice the module and the runtime read,
+// each with the source it is read as (Consent.Sources). firstparty scan
+// tells an owner whose consent manager is not among them how to pass its
+// choice on. Complianz and Borlabs Cookie are served by the site itself,
+// Zaraz by Cloudflare's edge: no third-party host names them. A TC string
+// in the euconsent-v2 cookie is read whichever manager wrote it.
+var ReadConsentManagers = map[string]string{
+	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
+}
+
 // cmpMaps are the built-in mappings from consent managers' keys to
 // categories (docs/consent.md lists them).
 var cmpMaps = map[string]map[string][]string{

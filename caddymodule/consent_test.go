@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firstparty/firstparty/blocklists"
 )
 
 var consentNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -91,6 +93,33 @@ func own(created, updated time.Time, items ...string) string {
 		s += "." + it
 	}
 	return s
+}
+
+// TestReadConsentManagers: the consent managers firstparty scan reports
+// as read are named as the embedded database names them, each a consent
+// manager there, and each read through a mapping of its own.
+func TestReadConsentManagers(t *testing.T) {
+	db, err := blocklists.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes"}
+	named := map[string]bool{}
+	for h, vendor := range hosts {
+		e, ok := db.LookupHost(h)
+		if !ok || e.Vendor != vendor || e.Category != "consent" {
+			t.Errorf("%s: %+v, want %s, consent", h, e, vendor)
+		}
+		named[vendor] = true
+	}
+	for vendor, src := range ReadConsentManagers {
+		if !named[vendor] {
+			t.Errorf("%s: no host of the embedded database checked", vendor)
+		}
+		if _, ok := cmpMaps[src]; !ok {
+			t.Errorf("%s: source %q has no mapping", vendor, src)
+		}
+	}
 }
 
 func TestConsentRead(t *testing.T) {

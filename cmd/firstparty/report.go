@@ -101,6 +101,13 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 			}
 			fmt.Fprintf(bw, "  %s\n", strings.TrimRight(strings.Join(cells, "  "), " "))
 		}
+		for _, c := range p.ConsentManagers {
+			if c.Read {
+				fmt.Fprintf(bw, "  %s\n", paint(colDim, "consent manager "+c.Vendor+": firstparty reads the choice it stores"))
+			} else {
+				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "consent manager "+c.Vendor+": firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner (docs/consent.md)"))
+			}
+		}
 		fmt.Fprintln(bw)
 	}
 	s := r.Summary
@@ -220,7 +227,7 @@ th{background:#f5f5f5}.n{text-align:right}
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
 {{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if tracker .Category}} t{{end}}">{{.Action}}</td></tr>
-{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}</details>
+{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>consent manager {{.Vendor}}: {{if .Read}}firstparty reads the choice it stores{{else}}firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with <code>firstparty.consent.set</code>, or what is held waits for firstparty's own banner{{end}}</p>{{end}}</details>
 {{end}}
 </body></html>
 `))

@@ -47,6 +47,34 @@ type PageReport struct {
 	// Sheets are the site's own style sheets the page loads, which scan
 	// reads too (sheets.go).
 	Sheets []SheetReport `json:"sheets,omitempty"`
+	// ConsentManagers are the consent managers the page loads from their
+	// hosts (its findings of the category consent), sorted by vendor.
+	ConsentManagers []ConsentManagerReport `json:"consent_managers,omitempty"`
+}
+
+// ConsentManagerReport is a consent manager a page loads, and whether
+// firstparty reads the choice it stores (caddymodule.ReadConsentManagers);
+// one it does not read asks the visitor a second time, in firstparty's
+// banner, unless the site passes its choice on (docs/consent.md).
+type ConsentManagerReport struct {
+	Vendor string `json:"vendor"`
+	Read   bool   `json:"read"`
+}
+
+// consentManagers lists the consent managers among a page's findings.
+func consentManagers(fs []FindingReport) []ConsentManagerReport {
+	var out []ConsentManagerReport
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Category != "consent" || seen[f.Vendor] {
+			continue
+		}
+		seen[f.Vendor] = true
+		_, read := caddymodule.ReadConsentManagers[f.Vendor]
+		out = append(out, ConsentManagerReport{Vendor: f.Vendor, Read: read})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Vendor < out[j].Vendor })
+	return out
 }
 
 // FindingReport is one third party (or first-party copy of vendor code)
@@ -278,6 +306,7 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) Page
 	}
 	sc.scan(&pr, sheets, target, root, pol)
 	sortFindings(pr.Findings)
+	pr.ConsentManagers = consentManagers(pr.Findings)
 	return pr
 }
 

@@ -222,6 +222,46 @@ func TestScanMentionFileName(t *testing.T) {
 	}
 }
 
+// TestScanConsentManagers: a page's consent managers are listed, each
+// with whether firstparty reads the choice it stores; the table and the
+// HTML report tell the owner of one it does not read how to pass its
+// choice on.
+func TestScanConsentManagers(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "p.html")
+	os.WriteFile(page, []byte(`<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>`+
+		`<script src="https://app.usercentrics.eu/browser-ui/latest/loader.js"></script><script src="https://cdn.cookielaw.org/x.js"></script>`), 0o644)
+	out, stderr, err := scan(t, "--json", page)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Pages) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got, want := r.Pages[0].ConsentManagers, []ConsentManagerReport{{"OneTrust", true}, {"Usercentrics", false}}; !slices.Equal(got, want) {
+		t.Errorf("consent managers %v, want %v", got, want)
+	}
+	html := filepath.Join(dir, "r.html")
+	out, _, err = scan(t, "--html", html, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"consent manager OneTrust: firstparty reads the choice it stores\n", "consent manager Usercentrics: firstparty does not read the choice it stores"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "consent manager Usercentrics: firstparty does not read") {
+		t.Errorf("HTML report lacks the consent manager's line")
+	}
+	// A page with no consent manager has none listed.
+	os.WriteFile(page, []byte(`<script src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>`), 0o644)
+	if out, _, _ := scan(t, "--json", page); strings.Contains(out, "consent_managers") {
+		t.Errorf("consent managers on a page with none:\n%s", out)
+	}
+}
+
 func TestScanURL(t *testing.T) {
 	shop, _ := os.ReadFile(filepath.Join(scanDir, "pages", "shop.html"))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
