@@ -120,8 +120,8 @@ func (a *answer) listBlock() bool { return a.flags&(nodeFromList|nodeException) 
 // anything. A list's block of a URL there stands: EasyPrivacy's
 // ||jsdelivr.net/npm/@snowplow/ names a tracker that the CDN's entry
 // would keep before consent. Every other fact stands against a list's
-// block (one vendor, one category), and so do payments, fraud screening
-// and consent managers, which a shop needs before any choice.
+// block (one vendor, one category): payments, fraud screening and
+// consent managers among them, which a shop needs before any choice.
 func (a *answer) servedFrom() bool { return a.category == cdnName }
 
 // cdnName is the index of the category "cdn" in names.

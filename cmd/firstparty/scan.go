@@ -53,9 +53,10 @@ type PageReport struct {
 }
 
 // ConsentManagerReport is a consent manager a page loads, and whether
-// firstparty reads the choice it stores (caddymodule.ReadConsentManagers);
-// one it does not read asks the visitor a second time, in firstparty's
-// banner, unless the site passes its choice on (docs/consent.md).
+// firstparty reads the choice it stores (caddymodule.ReadConsentManagers).
+// Unless the site passes the choice of one it does not read on
+// (firstparty.consent.set), what firstparty holds waits for its own
+// banner (docs/consent.md).
 type ConsentManagerReport struct {
 	Vendor string `json:"vendor"`
 	Read   bool   `json:"read"`
