@@ -24,10 +24,18 @@ const (
 	colReset  = "\033[0m"
 )
 
-func actionColour(category, action string) string {
-	switch action {
+// loadsBeforeConsent reports whether the page loads what a finding names
+// before any choice: it is kept, and not a form, which sends nothing
+// until the visitor submits it (a newsletter form's action on its
+// mailing service's host).
+func loadsBeforeConsent(f *FindingReport) bool {
+	return f.Action == "keep" && f.Kind != kindForm
+}
+
+func actionColour(f *FindingReport) string {
+	switch f.Action {
 	case "keep":
-		if trackerCategories[category] {
+		if trackerCategories[f.Category] && loadsBeforeConsent(f) {
 			return colRed
 		}
 		return ""
@@ -90,7 +98,7 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 				case k == 0:
 					text = paint(colDim, c)
 				case i == 5:
-					text = paint(actionColour(p.Findings[k-1].Category, c), c)
+					text = paint(actionColour(&p.Findings[k-1]), c)
 				}
 				spaces := strings.Repeat(" ", max(0, width[i]-utf8.RuneCountInString(c)))
 				if i == 4 {
@@ -181,8 +189,12 @@ func htmlReportData(r *Report) htmlData {
 				d.Vendors = append(d.Vendors, htmlVendor{Vendor: f.Vendor, Category: f.Category, Cells: make([]htmlCell, len(r.Pages))})
 			}
 			c := &d.Vendors[i].Cells[pi]
-			if c.Count == 0 || actionRank[f.Action] < actionRank[c.Action] {
-				c.Action = f.Action
+			act := f.Action
+			if f.Kind == kindForm {
+				act = kindForm // loads nothing before the visitor submits it
+			}
+			if c.Count == 0 || c.Action == kindForm || act != kindForm && actionRank[act] < actionRank[c.Action] {
+				c.Action = act
 			}
 			c.Count += f.Count
 		}
@@ -226,7 +238,7 @@ th{background:#f5f5f5}.n{text-align:right}
 <h2>Pages</h2>
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
-{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if tracker .Category}} t{{end}}">{{.Action}}</td></tr>
+{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if and (tracker .Category) (ne .Kind "form")}} t{{end}}">{{.Action}}</td></tr>
 {{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>consent manager {{.Vendor}}: {{if .Read}}firstparty reads the choice it stores{{else}}firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with <code>firstparty.consent.set</code>, or what is held waits for firstparty's own banner{{end}}</p>{{end}}</details>
 {{end}}
 </body></html>

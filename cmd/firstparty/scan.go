@@ -106,6 +106,9 @@ var kindNames = map[rewrite.Kind]string{
 	rewrite.KindRefresh: "refresh", rewrite.KindForm: "form", rewrite.KindManifest: "manifest",
 }
 
+// kindForm is the kind of a form's action, reported only.
+const kindForm = "form"
+
 // kindMentioned is the kind of a tracker host named in an inline script
 // that another vendor's signature or host decided.
 const kindMentioned = "named in inline script"
@@ -482,8 +485,9 @@ func summarize(pages []PageReport) Summary {
 // --fail-on categories, or "".
 func failLine(p PageReport, cats map[string]bool) string {
 	var hits []string
-	for _, f := range p.Findings {
-		if cats[f.Category] && f.Action == "keep" {
+	for i := range p.Findings {
+		f := &p.Findings[i]
+		if cats[f.Category] && loadsBeforeConsent(f) {
 			hits = append(hits, fmt.Sprintf("%s %s (%s ×%d)", f.Category, f.Vendor, f.Host, f.Count))
 		}
 	}

@@ -262,6 +262,46 @@ func TestScanConsentManagers(t *testing.T) {
 	}
 }
 
+// TestScanFailOnForm: a form whose action is a tracker's host (a
+// newsletter form on its mailing service) sends nothing until the
+// visitor submits it: --fail-on does not count it, and neither the table
+// nor the HTML report marks it as a tracker loaded before consent. It is
+// still reported. A kept pixel of the same vendor on the page is counted,
+// once.
+func TestScanFailOnForm(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "p.html")
+	form := `<form action="https://shop.us1.list-manage.com/subscribe/post?u=a&amp;id=b" method="post"><input name="EMAIL"><button>Subscribe</button></form>`
+	os.WriteFile(page, []byte(form), 0o644)
+	html := filepath.Join(dir, "r.html")
+	out, stderr, err := scan(t, "--fail-on", "advertising", "--html", html, page)
+	if err != nil || stderr != "" {
+		t.Errorf("a form failed --fail-on: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "shop.us1.list-manage.com  form") {
+		t.Errorf("the form is not reported:\n%s", out)
+	}
+	var colour bytes.Buffer
+	var r Report
+	js, _, _ := scan(t, "--json", page)
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTable(&colour, &r, true); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(colour.String(), colRed) {
+		t.Errorf("the form is painted as a tracker loaded before consent:\n%q", colour.String())
+	}
+	if b, _ := os.ReadFile(html); strings.Contains(string(b), `<td class="keep t">`) || strings.Contains(string(b), `class="n keep t"`) {
+		t.Errorf("the HTML report marks the form as a tracker loaded before consent")
+	}
+	os.WriteFile(page, []byte(form+`<img src="https://shop.us1.list-manage.com/track/open.php?u=a">`), 0o644)
+	if _, stderr, err := scan(t, "--fail-on", "advertising", "--category", "advertising=keep", page); err == nil || !strings.Contains(stderr, "advertising MailChimp Tracking (shop.us1.list-manage.com ×1)") {
+		t.Errorf("a kept pixel did not fail --fail-on: %v\n%s", err, stderr)
+	}
+}
+
 func TestScanURL(t *testing.T) {
 	shop, _ := os.ReadFile(filepath.Join(scanDir, "pages", "shop.html"))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
