@@ -114,6 +114,10 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"tr.snapchat.com", "/p", "social", "Snapchat Pixel", "defer"},
 	{"connect.facebook.net", "/en_US/sdk.js", "social", "Facebook", "defer"},
 	{"www.tiktok.com", "/embed.js", "embeds", "TikTok", "placeholder"},
+	{"fast.wistia.net", "/embed/iframe/abc123", "embeds", "Wistia", "placeholder"},
+	{"play.vidyard.com", "/embed/v4.js", "embeds", "Vidyard", "placeholder"},
+	{"js.hsforms.net", "/forms/embed/v2.js", "embeds", "HubSpot Forms", "placeholder"},
+	{"js.hs-scripts.com", "/1234.js", "analytics", "HubSpot", "defer"},
 	{"analytics.tiktok.com", "/i18n/pixel/events.js", "social", "TikTok Pixel", "defer"},
 	// Widgets that companiesdb files under essential.
 	{"widgets.trustedshops.com", "/js/X0123456789ABCDEF.js", "embeds", "Trusted Shops", "placeholder"},
