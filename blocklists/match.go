@@ -1306,12 +1306,12 @@ func (db *DB) factOf(host string, n node) (answer, bool) {
 		return answer{}, false
 	}
 	f, known := db.facts.lookupHost(host)
-	if a := n.answer(); known && a.listBlock() && f.servedFrom() {
-		// The list's block stands; the vendor its walk met is the CDN's.
-		a.vendor = 0
-		return a, true
+	if !known || f.exception() {
+		return answer{}, false
 	}
-	return f, known && !f.exception()
+	a := n.answer()
+	giveWay(&a, &f)
+	return a, true
 }
 
 // combineNodes works out LookupHost's answer as a node of its own (with
@@ -1912,13 +1912,21 @@ func (db *DB) factsTo(q *Request, o *outcome, f *answer) bool {
 func withFactsTo(o *outcome, f *answer, known bool, out *answer) bool {
 	ok := o.resultTo(out)
 	if ok && known && out.flags&(nodeException|nodeFromList) != 0 {
-		if out.listBlock() && f.servedFrom() {
-			out.vendor = 0
-		} else {
-			setAnswer(out, f)
-		}
+		giveWay(out, f)
 	}
 	return ok
+}
+
+// giveWay puts f, the embedded database's answer, in the place of *out,
+// an exception or a list's block: but a list's block of a URL the facts
+// file under a CDN stands (answer.servedFrom), without the vendor its
+// walk met, the CDN's.
+func giveWay(out, f *answer) {
+	if out.listBlock() && f.servedFrom() {
+		out.vendor = 0
+		return
+	}
+	setAnswer(out, f)
 }
 
 // withFactsOf is withFactsTo with the embedded database's answer for q,

@@ -467,6 +467,17 @@ func (e *browserEnv) page(t *testing.T, gpc bool) context.Context {
 	return ctx
 }
 
+// grantedPage starts t in a fresh desktop browser on the shop's page,
+// grants cats in the banner's settings, forgets what reached the stub so
+// far, and opens path.
+func (e *browserEnv) grantedPage(t *testing.T, path string, cats ...string) context.Context {
+	ctx := e.page(t, false)
+	e.choose(ctx, cats...)
+	e.stub.reset()
+	e.open(ctx, path)
+	return ctx
+}
+
 // heldPage starts t (a test or subtest) in a fresh desktop browser on
 // path, and checks that nothing reached a vendor before a choice.
 func (e *browserEnv) heldPage(t *testing.T, path string) context.Context {
@@ -1635,10 +1646,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 		}
 	})
 	t.Run("analytics only", func(t *testing.T) {
-		ctx := e.page(t, false)
-		e.choose(ctx, "analytics")
-		e.stub.reset()
-		e.open(ctx, "/t/gads.html")
+		ctx := e.grantedPage(t, "/t/gads.html", "analytics")
 		if !e.loads("www.googletagmanager.com") {
 			t.Fatalf("gtag.js did not load with analytics granted: %v", e.stub.hosts())
 		}
@@ -1697,10 +1705,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 	t.Run("a data layer object of the page's own", func(t *testing.T) {
 		// The runtime's Consent Mode default finds window.dataLayer an
 		// object without push: the held tag runs all the same.
-		ctx := e.page(t, false)
-		e.choose(ctx, "analytics")
-		e.stub.reset()
-		e.open(ctx, "/t/datalayer-object.html")
+		ctx := e.grantedPage(t, "/t/datalayer-object.html", "analytics")
 		if !e.loads("plausible.io") {
 			t.Errorf("analytics granted, the held tag did not run beside a data layer object: %v", e.stub.hosts())
 		}
@@ -1711,10 +1716,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 		}
 	})
 	t.Run("analytics and advertising", func(t *testing.T) {
-		ctx := e.page(t, false)
-		e.choose(ctx, "analytics", "advertising")
-		e.stub.reset()
-		e.open(ctx, "/t/gads.html")
+		ctx := e.grantedPage(t, "/t/gads.html", "analytics", "advertising")
 		if !waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), "googleads.g.doubleclick.net") }) {
 			t.Errorf("both granted, Google Ads was not called: %v (configs %v)", e.stub.hosts(), e.gtagConfigs(ctx))
 		}

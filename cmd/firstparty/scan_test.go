@@ -31,6 +31,21 @@ func scan(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
+// scanPage runs scan --json with args over one page and returns its
+// report.
+func scanPage(t *testing.T, args ...string) PageReport {
+	t.Helper()
+	out, stderr, err := scan(t, append([]string{"--json"}, args...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Pages) != 1 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return r.Pages[0]
+}
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join(scanDir, "golden", name)
@@ -201,16 +216,8 @@ func TestScanMentionFileName(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, stderr, err := scan(t, "--json", "--config", cf, page)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	var r Report
-	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Pages) != 1 {
-		t.Fatalf("%v\n%s", err, out)
-	}
 	var got []string
-	for _, f := range r.Pages[0].Findings {
+	for _, f := range scanPage(t, "--config", cf, page).Findings {
 		got = append(got, f.Host+" "+f.Category+" "+f.Kind+" "+f.Action)
 	}
 	want := []string{"tracker.example analytics inline snippet defer", "pixel.example analytics named in inline script defer"}
@@ -231,19 +238,11 @@ func TestScanConsentManagers(t *testing.T) {
 	page := filepath.Join(dir, "p.html")
 	os.WriteFile(page, []byte(`<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>`+
 		`<script src="https://app.usercentrics.eu/browser-ui/latest/loader.js"></script><script src="https://cdn.cookielaw.org/x.js"></script>`), 0o644)
-	out, stderr, err := scan(t, "--json", page)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	var r Report
-	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Pages) != 1 {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if got, want := r.Pages[0].ConsentManagers, []ConsentManagerReport{{"OneTrust", true}, {"Usercentrics", false}}; !slices.Equal(got, want) {
+	if got, want := scanPage(t, page).ConsentManagers, []ConsentManagerReport{{"OneTrust", true}, {"Usercentrics", false}}; !slices.Equal(got, want) {
 		t.Errorf("consent managers %v, want %v", got, want)
 	}
 	html := filepath.Join(dir, "r.html")
-	out, _, err = scan(t, "--html", html, page)
+	out, _, err := scan(t, "--html", html, page)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,12 +281,7 @@ func TestScanFailOnForm(t *testing.T) {
 		t.Errorf("the form is not reported:\n%s", out)
 	}
 	var colour bytes.Buffer
-	var r Report
-	js, _, _ := scan(t, "--json", page)
-	if err := json.Unmarshal([]byte(js), &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeTable(&colour, &r, true); err != nil {
+	if err := writeTable(&colour, &Report{Pages: []PageReport{scanPage(t, page)}}, true); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(colour.String(), colRed) {
