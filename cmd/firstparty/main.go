@@ -39,7 +39,7 @@ func main() {
 	case "rewrite":
 		err = runRewrite(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "lists":
-		err = runLists(os.Args[2:], os.Stdout)
+		err = runLists(os.Args[2:], os.Stdout, os.Stderr)
 	case "scan":
 		err = runScan(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stdout))
 	case "-h", "--help", "help":
@@ -48,9 +48,19 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q\n%s", os.Args[1], usage)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "firstparty:", err)
-		os.Exit(1)
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// exitStatus reports a command's error on stderr and gives the process's
+// exit status. -h or --help on a command printed its usage: asking for help
+// is not a failure.
+func exitStatus(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintln(stderr, "firstparty:", err)
+		return 1
 	}
 }
 
@@ -59,12 +69,17 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
+const rewriteUsage = `usage:
+  firstparty rewrite [flags] < in.html > out.html
+  firstparty rewrite [flags] FILE|DIR... --out OUTDIR`
+
 // listedCategory is the category of hosts read from --blocklist lists.
 const listedCategory = "blocklist"
 
 func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rewrite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, rewriteUsage); fs.PrintDefaults() }
 	var pf policyFlags
 	pf.register(fs)
 	site := fs.String("site", "shop.example", "the page's own site, which decides what is third party")
@@ -274,7 +289,7 @@ func printStats(on bool, w io.Writer, name, site string, st *rewrite.Stats) erro
 
 const listsUsage = "usage: firstparty lists check [--format hosts|domains|abp|firstparty] FILE|URL..."
 
-func runLists(args []string, stdout io.Writer) error {
+func runLists(args []string, stdout, stderr io.Writer) error {
 	if len(args) < 1 || args[0] != "check" {
 		return errors.New(listsUsage)
 	}
@@ -283,6 +298,11 @@ func runLists(args []string, stdout io.Writer) error {
 	format := fs.String("format", "", "the lists' format: hosts, domains, abp or firstparty (detected by default)")
 	lists, err := parseInterspersed(fs, args[1:])
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stderr, listsUsage)
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		return err
 	case err != nil:
 		return fmt.Errorf("%v\n%s", err, listsUsage)
 	case len(lists) == 0:

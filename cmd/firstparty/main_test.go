@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -213,7 +216,7 @@ func TestListsCheck(t *testing.T) {
 	list := filepath.Join(dir, "l.txt")
 	os.WriteFile(list, []byte("[Adblock Plus 2.0]\n||a.example^\n||b.example/px$image\n@@||a.example/ok.js\nexample.com##.ad\n||c.example^$domain=bad host\n||d.example^$popup\n"), 0o644)
 	var out bytes.Buffer
-	if err := runLists([]string{"check", list}, &out); err != nil {
+	if err := runLists([]string{"check", list}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
@@ -230,7 +233,7 @@ func TestListsCheck(t *testing.T) {
 		}
 	}
 	out.Reset()
-	err := runLists([]string{"check", filepath.Join(dir, "missing.txt"), "http://plain.example/l.txt"}, &out)
+	err := runLists([]string{"check", filepath.Join(dir, "missing.txt"), "http://plain.example/l.txt"}, &out, io.Discard)
 	if err == nil || !strings.Contains(out.String(), "missing.txt: open") || !strings.Contains(out.String(), "only https") {
 		t.Errorf("unreadable lists: %v\n%s", err, out.String())
 	}
@@ -238,7 +241,7 @@ func TestListsCheck(t *testing.T) {
 	// --format names the format: the same list read as hosts holds no
 	// rules, which the module refuses, so the check fails too.
 	out.Reset()
-	err = runLists([]string{"check", list, "--format", "hosts"}, &out)
+	err = runLists([]string{"check", list, "--format", "hosts"}, &out, io.Discard)
 	if err == nil || !strings.Contains(out.String(), "format hosts") || !strings.Contains(out.String(), "refused: the list holds no rules") {
 		t.Errorf("--format hosts: %v\n%s", err, out.String())
 	}
@@ -246,12 +249,12 @@ func TestListsCheck(t *testing.T) {
 	empty := filepath.Join(dir, "empty.txt")
 	os.WriteFile(empty, []byte("# only a comment\n"), 0o644)
 	out.Reset()
-	if err := runLists([]string{"check", empty}, &out); err == nil || !strings.Contains(out.String(), "format not detected, 1 lines") {
+	if err := runLists([]string{"check", empty}, &out, io.Discard); err == nil || !strings.Contains(out.String(), "format not detected, 1 lines") {
 		t.Errorf("empty list: %v\n%s", err, out.String())
 	}
 	for _, args := range [][]string{{"check", "--format", "own", list}, {"check", "--bogus", list}, {"check"}, {"check", "--format", "abp"}} {
 		out.Reset()
-		if err := runLists(args, &out); err == nil || out.Len() != 0 {
+		if err := runLists(args, &out, io.Discard); err == nil || out.Len() != 0 {
 			t.Errorf("%q: error %v, output %q", args, err, out.String())
 		}
 	}
@@ -268,5 +271,41 @@ func TestRewriteABPBlocklist(t *testing.T) {
 	}
 	if out != `<img src="https://ads.example/b.png">` {
 		t.Errorf("ABP list through the CLI: %q", out)
+	}
+}
+
+// TestHelp: -h on each command prints its usage and flags on stderr, and the
+// process exits 0 without an error line; a real error still exits 1.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(stderr io.Writer) error
+		want []string
+	}{
+		{"rewrite", func(w io.Writer) error { return runRewrite([]string{"-h"}, strings.NewReader(""), io.Discard, w) },
+			[]string{"firstparty rewrite [flags] < in.html", "-site", "-blocklist"}},
+		{"scan", func(w io.Writer) error { return runScan([]string{"--help"}, io.Discard, w, false) },
+			[]string{"firstparty scan [flags]", "-fail-on"}},
+		{"lists check", func(w io.Writer) error { return runLists([]string{"check", "-h"}, io.Discard, w) },
+			[]string{"firstparty lists check", "-format"}},
+	} {
+		var stderr bytes.Buffer
+		err := tc.run(&stderr)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s -h: err %v, want flag.ErrHelp", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%s -h: usage lacks %q:\n%s", tc.name, w, stderr.String())
+			}
+		}
+		var msg bytes.Buffer
+		if st := exitStatus(err, &msg); st != 0 || msg.Len() != 0 {
+			t.Errorf("%s -h: exit %d, stderr %q; want 0 and nothing", tc.name, st, msg.String())
+		}
+	}
+	var msg bytes.Buffer
+	if st := exitStatus(errors.New("boom"), &msg); st != 1 || !strings.Contains(msg.String(), "firstparty: boom") {
+		t.Errorf("an error: exit %d, stderr %q", st, msg.String())
 	}
 }
