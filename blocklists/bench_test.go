@@ -208,11 +208,22 @@ func decidedURLs(t testing.TB, pages []savedPage) []benchURL {
 	eachDecided(t, pages, func(r *url.URL, ty ReqType) {
 		if s := r.String(); !seen[s] {
 			seen[s] = true
-			u := benchURL{scheme: r.Scheme, host: strings.ToLower(r.Hostname()), path: r.EscapedPath(), query: r.RawQuery, t: ty}
+			// r's strings are the rewriter's memory, reused for its next
+			// element (rewrite.Policy): kept, they are copied.
+			u := benchURL{scheme: strings.Clone(r.Scheme), host: strings.Clone(strings.ToLower(r.Hostname())),
+				path: strings.Clone(r.EscapedPath()), query: strings.Clone(r.RawQuery), t: ty}
 			u.raw = joinURL(u.scheme, u.host, u.path, u.query)
 			out = append(out, u)
 		}
 	})
+	// The parts must still make the URL once every page is rewritten: a
+	// part kept uncopied would be another element's bytes by then, and
+	// the report would time decisions on them.
+	for _, u := range out {
+		if joinURL(u.scheme, u.host, u.path, u.query) != u.raw {
+			t.Fatalf("%s: its parts now read %s://%s%s?%s", u.raw, u.scheme, u.host, u.path, u.query)
+		}
+	}
 	return out
 }
 
@@ -282,7 +293,9 @@ func inFlow(t testing.TB, p *Policy, pages []savedPage, rounds int, warm bool) f
 			first := !seen[s]
 			if first {
 				seen[s] = true
-				ft.of[s] = flowURL{strings.ToLower(u.Hostname()), ty}
+				// (Copied: the rewriter's memory, and ToLower returns a
+				// lower-case host as it is.)
+				ft.of[s] = flowURL{strings.Clone(strings.ToLower(u.Hostname())), ty}
 			}
 			timed(s, d, first)
 		})
