@@ -397,10 +397,14 @@ func (db *DB) rulesOf(n node) []ruleRef {
 }
 
 // mergeAnswer combines a later entry for the same host with an earlier
-// one: the later wins, except over an important block, and a vendor name
-// is never lost.
+// one: the later wins, except over an important block, or over an
+// exception when it is a list's block that is not important (an @@ rule
+// beats a block wherever each stands in the lists, as in Adblock Plus:
+// "@@||x.com^" then "||x.com^" let x.com by, as the two the other way
+// round did), and a vendor name is never lost.
 func mergeAnswer(old, e answer) answer {
-	if old.flags&(nodeImportant|nodeException) == nodeImportant && e.flags&nodeImportant == 0 {
+	if old.flags&(nodeImportant|nodeException) == nodeImportant && e.flags&nodeImportant == 0 ||
+		old.flags&nodeException != 0 && e.flags&(nodeException|nodeImportant|nodeFromList) == nodeFromList {
 		if old.vendor == 0 {
 			old.vendor = e.vendor
 		}
@@ -1192,17 +1196,28 @@ func parseABP(db *DB, st *ListStats, l, category string) {
 		kind = kindURLPattern
 		if r.hostAnchor {
 			n, ok := hostPrefix(l, true)
-			if host, rest := l[:n], l[n:]; ok && (rest == "" || rest[0] != '*') {
+			// A host that ends in a dot ("||adservice.google.") is the
+			// start of a host, any TLD after it: a generic rule, read at a
+			// label start of the host, not the host "adservice.google.".
+			if host, rest := l[:n], l[n:]; ok && host[n-1] != '.' && (rest == "" || rest[0] != '*') {
 				if (rest == "" || rest == "^") && !r.end && r.types == 0 && r.dom == nil {
 					db.addHostSoon(host, r.ans)
 					kind = kindHost
+					if rest == "^" {
+						break
+					}
+				} else if rest != "" {
+					r.setPattern(rest)
+					r.hostAnchor = false
+					db.addHostRule(host, r.clone())
+					kind = kindHostURL
 					break
 				}
-				r.setPattern(rest)
-				r.hostAnchor = false
-				db.addHostRule(host, r.clone())
-				kind = kindHostURL
-				break
+				// "||x.com", with no "^" after the host, also matches the
+				// hosts that begin with it, x.com.evil.net and
+				// x.community, as in Adblock Plus: a generic rule (below),
+				// besides the host's entry where the rule has no options,
+				// which bare host decisions read.
 			}
 		}
 		if !r.hostAnchor {

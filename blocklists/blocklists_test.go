@@ -846,12 +846,13 @@ func TestHostPrefix(t *testing.T) {
 // TestRuleKinds checks the count of every rule type on a list that has
 // each, exceptions among them, and one in the project's own format.
 func TestRuleKinds(t *testing.T) {
-	abp := "||a.example^\n||b.example/p\n/banner.gif\n/ad[0-9]+/\n@@||c.example^\n@@||d.example/q\n@@/ok.js\n@@/fine[0-9]/\n||e.example^\n"
+	// ||f.example. is the start of a host (any TLD after it), not a host.
+	abp := "||a.example^\n||b.example/p\n/banner.gif\n/ad[0-9]+/\n@@||c.example^\n@@||d.example/q\n@@/ok.js\n@@/fine[0-9]/\n||e.example^\n||f.example.\n"
 	_, st, err := ParseList(strings.NewReader(abp), "kinds.txt", FormatABP, "advertising")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"host": 2, "host_url": 1, "url_pattern": 1, "regex": 1,
+	want := map[string]int{"host": 2, "host_url": 1, "url_pattern": 2, "regex": 1,
 		"exception_host": 1, "exception_host_url": 1, "exception_url_pattern": 1, "exception_regex": 1}
 	if fmt.Sprint(st.Rules) != fmt.Sprint(want) {
 		t.Errorf("rules %v, want %v", st.Rules, want)

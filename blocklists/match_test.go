@@ -186,6 +186,49 @@ func TestABP(t *testing.T) {
 		{"@@||t.example^\n||t.example^$important", []req{
 			{"https://t.example/ok.js", "", 0, "block"},
 		}},
+		// An exception beats a block that is not important wherever each
+		// stands: the host's one entry once kept the later.
+		{"@@||t.example^\n||t.example^", []req{
+			{"https://t.example/x.js", "", 0, "exception"},
+			{"https://sub.t.example/x.js", "", 0, "exception"},
+		}},
+		{"@@||t.example^\n||sub.t.example^\n||t.example^", []req{
+			{"https://t.example/x.js", "", 0, "exception"},
+			{"https://sub.t.example/x.js", "", 0, "exception"},
+		}},
+		// A host that ends in a dot is the start of a host, any TLD after.
+		{"||adservice.google.", []req{
+			{"https://adservice.google.com/adsid/integrator.js", "", 0, "block"},
+			{"https://adservice.google.co.uk/x", "", 0, "block"},
+			{"https://x.adservice.google.de/", "", 0, "block"},
+			{"https://xadservice.google.de/", "", 0, ""},
+			{"https://adservice.googlex.com/", "", 0, ""},
+			{"https://adservice.google/", "", 0, ""},
+			{"https://shop.example/?u=adservice.google.com", "", 0, ""},
+		}},
+		{"||23.109.82.$script", []req{
+			{"https://23.109.82.4/a.js", "", TypeScript, "block"},
+			{"https://123.109.82.4/a.js", "", TypeScript, ""},
+			{"https://23.109.82.4/a.js", "", TypeImage, ""},
+		}},
+		// "||x.example" with no "^": hosts that begin with it too, with
+		// options or without.
+		{"||coin.example", []req{
+			{"https://coin.example/m.js", "", 0, "block"},
+			{"https://a.coin.example/m.js", "", 0, "block"},
+			{"https://coin.example.evil.test/m.js", "", 0, "block"},
+			{"https://coin.examples/m.js", "", 0, "block"},
+			{"https://bitcoin.example/m.js", "", 0, ""},
+			{"https://shop.example/coin.example/m.js", "", 0, ""},
+		}},
+		{"||coin.example$script", []req{
+			{"https://coin.example/m.js", "", TypeScript, "block"},
+			{"https://coin.examples/m.js", "", TypeScript, "block"},
+			{"https://coin.example/m.js", "", TypeImage, ""},
+		}},
+		{"||coin.example^", []req{
+			{"https://coin.examples/m.js", "", 0, ""},
+		}},
 		{"/track.js\n@@/track.js$domain=shop.example", []req{
 			{"https://v.example/track.js", "shop.example", 0, "exception"},
 			{"https://v.example/track.js", "other.example", 0, "block"},
