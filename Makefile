@@ -16,7 +16,7 @@ FUZZMINIMIZETIME ?= 5s
 FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzEncodings:100000x rewrite:FuzzPassthrough:300000x rewrite:FuzzPassUsual:100000x rewrite:FuzzHeaderFilters:100000x blocklists:FuzzParseList:150000x \
 	caddymodule:FuzzConsentCookies:35000x caddymodule:FuzzProxyCall:25000x caddymodule:FuzzMemo:4000x caddymodule:FuzzConditionals:30000x
 
-.PHONY: help run test test-short fuzz bench caddy cli vet clean chromium qemu screenshots
+.PHONY: help run test test-short fuzz bench caddy cli vet clean chromium qemu npm screenshots
 
 # $(call apt_install,COMMAND,PACKAGE,WHAT): installs Debian's PACKAGE when
 # COMMAND is missing, for WHAT (which skips without it); with sudo unless
@@ -60,7 +60,7 @@ RACE_TESTS_REWRITE = ^(TestFactsCacheConcurrent|TestScratchConcurrent)$$
 # (each over 10 s there), whose code the other tests run too.
 ARM_SKIP = ^(TestSyncState|TestNewWriterAt|TestSyncNonce|TestChunkInvariance|TestMatchCorpus|TestFactFirst|TestFactsDecideCorpus|TestTokenRefs)$$
 
-test: vet chromium qemu ## run every test, each fuzz target on its committed seeds included
+test: vet chromium qemu npm ## run every test, each fuzz target on its committed seeds included
 	$(GO) test ./...
 	# blocklists' Go in place of its assembly, as other processors build it
 	$(GO) vet -tags purego ./blocklists
@@ -115,6 +115,12 @@ vet:
 # sudo). Without it they skip with a message, except in CI, where they fail.
 chromium: ## install Debian's Chromium for the browser tests, when missing
 	$(call apt_install,chromium,chromium,the browser tests)
+
+# blocklists' TestListsOracle asks Ghostery's adblocker, installed from the
+# npm registry by the test itself, to decide what the lists decide: it
+# needs Node.js and npm. Without them it skips with a message, except in CI.
+npm: ## install Debian's npm (and Node.js) for the list oracle test, when missing
+	$(call apt_install,npm,npm,the list oracle test)
 
 # The 32-bit tests run under Debian's qemu-user (no binfmt set-up: go
 # test runs each binary through qemu-arm). Installing it needs root (or
