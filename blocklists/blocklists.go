@@ -1421,9 +1421,24 @@ func (r *rule) parseOptions(opts string) string {
 			if neg {
 				return "first_party_only"
 			}
-		case "first-party", "1p":
+		case "strict3p":
+			// Third party by host: every request a list is consulted for
+			// (a third party's by registrable domain) is one.
+			if neg {
+				return "first_party_only"
+			}
+		case "first-party", "1p", "strict1p":
 			if !neg {
 				return "first_party_only"
+			}
+		case "redirect", "empty", "mp4":
+			// A block whose response the blocker replaces with a stand-in
+			// (uBlock's redirect=noop.js, the older empty and mp4): the
+			// request is blocked all the same, and firstparty, which
+			// serves no stand-ins, holds the element. On an exception it
+			// lets the stand-in go, not the request: skipped.
+			if neg || r.ans.exception() {
+				return "unsupported_option"
 			}
 		case "important":
 			r.ans.flags |= nodeImportant
