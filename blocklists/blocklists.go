@@ -1431,9 +1431,13 @@ func (r *rule) parseOptions(opts string) string {
 			if !neg {
 				return "first_party_only"
 			}
-		case "redirect", "empty", "mp4":
+		case "redirect", "empty", "mp4", "rewrite":
+			if base == "rewrite" && !strings.HasPrefix(val, "abp-resource:") {
+				return "unsupported_option" // the old rewrite of URLs
+			}
 			// A block whose response the blocker replaces with a stand-in
-			// (uBlock's redirect=noop.js, the older empty and mp4): the
+			// (uBlock's redirect=noop.js, Adblock Plus's
+			// rewrite=abp-resource:blank-js, the older empty and mp4): the
 			// request is blocked all the same, and firstparty, which
 			// serves no stand-ins, holds the element. On an exception it
 			// lets the stand-in go, not the request: skipped.

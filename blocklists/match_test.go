@@ -231,7 +231,7 @@ func TestABP(t *testing.T) {
 		}},
 		// A block that a blocker answers with a stand-in is a block;
 		// "strict3p" is third party by host.
-		{"||ga.example/analytics.js$script,redirect=google-analytics_analytics.js\n||ads.example^$empty\n||v.example^$media,mp4\n||s.example^$strict3p", []req{
+		{"||ga.example/analytics.js$script,redirect=google-analytics_analytics.js\n||ads.example^$empty\n||v.example^$media,mp4\n||s.example^$strict3p\n||r.example/a.js$rewrite=abp-resource:blank-js", []req{
 			{"https://ga.example/analytics.js", "", TypeScript, "block"},
 			{"https://ga.example/analytics.js", "", TypeImage, ""},
 			{"https://ga.example/other.js", "", TypeScript, ""},
@@ -239,6 +239,7 @@ func TestABP(t *testing.T) {
 			{"https://v.example/clip.mp4", "", TypeMedia, "block"},
 			{"https://v.example/clip.mp4", "", TypeImage, ""},
 			{"https://s.example/x", "", 0, "block"},
+			{"https://r.example/a.js", "", 0, "block"},
 		}},
 		{"/track.js\n@@/track.js$domain=shop.example", []req{
 			{"https://v.example/track.js", "shop.example", 0, "exception"},
@@ -671,12 +672,13 @@ func TestABPSkipped(t *testing.T) {
 		"||g.example^$redirect-rule=noopjs",
 		"||h.example^$~strict3p",
 		"||i.example^$strict1p",
+		"||j.example^$rewrite=/x/y/",
 	}, "\n")
 	db, st, err := ParseList(strings.NewReader(in), "list.txt", FormatABP, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"document_or_popup": 1, "first_party_only": 3, "unsupported_option": 3, "cosmetic": 1, "matches_everything": 1, "domain_pattern": 1, "bad_line": 2}
+	want := map[string]int{"document_or_popup": 1, "first_party_only": 3, "unsupported_option": 4, "cosmetic": 1, "matches_everything": 1, "domain_pattern": 1, "bad_line": 2}
 	for k, v := range want {
 		if st.Skipped[k] != v {
 			t.Errorf("skipped[%s] = %d, want %d (all: %v)", k, st.Skipped[k], v, st.Skipped)
