@@ -319,7 +319,10 @@ func oracleInstall(t *testing.T) string {
 		cache = os.TempDir()
 	}
 	dir := filepath.Join(cache, "firstparty", "list-oracle-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@ghostery", "adblocker", "package.json")); err == nil {
+	// Written once npm ci has installed everything: a run stopped
+	// half-way leaves none, and the next one installs again.
+	done := filepath.Join(dir, "installed")
+	if _, err := os.Stat(done); err == nil {
 		return dir
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -339,6 +342,9 @@ func oracleInstall(t *testing.T) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(filepath.Join(dir, "node_modules"))
 		missing("npm ci of the list oracle in %s: %v\n%s", dir, err, out)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
