@@ -209,9 +209,11 @@ func decidedURLs(t testing.TB, pages []savedPage) []benchURL {
 		if s := r.String(); !seen[s] {
 			seen[s] = true
 			// r's strings are the rewriter's memory, reused for its next
-			// element (rewrite.Policy): kept, they are copied.
+			// element (rewrite.Policy): kept, they are copied. Its Path is
+			// the path as written, escapes and all, which the Caddy module
+			// hands DecideRequest (EscapedPath would escape its '%' again).
 			u := benchURL{scheme: strings.Clone(r.Scheme), host: strings.Clone(strings.ToLower(r.Hostname())),
-				path: strings.Clone(r.EscapedPath()), query: strings.Clone(r.RawQuery), t: ty}
+				path: strings.Clone(r.Path), query: strings.Clone(r.RawQuery), t: ty}
 			u.raw = joinURL(u.scheme, u.host, u.path, u.query)
 			out = append(out, u)
 		}

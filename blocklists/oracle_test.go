@@ -112,13 +112,16 @@ func TestListsOracle(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: kind %v has no request type here", u, r.Kind)
 			}
-			raw := u.String() // a copy: u is the rewriter's memory
+			// The URL as the Caddy module hands it to the policy: the
+			// rewriter's Path is the path as written, escapes and all.
+			// (joinURL copies: u is the rewriter's memory.)
+			raw := joinURL(u.Scheme, host, u.Path, u.RawQuery)
 			for _, o := range oracleTypes {
 				if ty&o.t == 0 || seen[site+" "+o.name+" "+raw] {
 					continue
 				}
 				seen[site+" "+o.name+" "+raw] = true
-				q := Request{URL: strings.ToLower(joinURL(u.Scheme, host, u.EscapedPath(), u.RawQuery)), Host: host, PageHost: site, Type: o.t}
+				q := Request{URL: strings.ToLower(raw), Host: host, PageHost: site, Type: o.t}
 				e, ok := db.Match(&q)
 				reqs = append(reqs, oracleRequest{URL: raw, Page: "https://" + site + "/", Type: o.name, ours: ok && !e.Exception})
 			}
