@@ -56,7 +56,9 @@ type oracleRequest struct {
 // third-party request the rewriter meets on the saved pages (each page as
 // the site it was saved from, each request in each of its element's
 // types), and asks Ghostery's adblocker (@ghostery/adblocker, from npm)
-// the same with the same lists: the two must agree on every block. This
+// the same with the same lists: the two must agree on every block. A
+// policy on the same lists decides each request three times, through the
+// decision cache's stages, and must answer as Match does. This
 // package's own checks match against its own reading of the rules
 // (TestMatchCorpus); this one checks the reading. It found rules that end
 // in a dot ("||adservice.google.", any TLD) read as hosts that match
@@ -85,9 +87,14 @@ func TestListsOracle(t *testing.T) {
 	}
 	db.Freeze()
 	dir := oracleInstall(t)
+	// The same lists behind a policy, as the Caddy module decides: its
+	// answers, through the decision cache's three stages (matched, held,
+	// from the LRU), must be Match's.
+	pol := NewPolicy(db)
 
 	var reqs []oracleRequest
 	seen := map[string]bool{}
+	wrong := 0 // the policy's decisions that are not Match's
 	for _, pg := range readPages(t) {
 		site := "shop.example"
 		if m := canonicalURL.FindSubmatch(pg.b); m != nil {
@@ -99,7 +106,7 @@ func TestListsOracle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %s: %v", pg.file, site, err)
 		}
-		pol := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
+		record := rewrite.PolicyFunc(func(_ *url.URL, r *rewrite.Resource) rewrite.Decision {
 			u := r.URL
 			if u == nil || u.Host == "" {
 				return rewrite.Decision{}
@@ -124,15 +131,34 @@ func TestListsOracle(t *testing.T) {
 				q := Request{URL: strings.ToLower(raw), Host: host, PageHost: site, Type: o.t}
 				e, ok := db.Match(&q)
 				reqs = append(reqs, oracleRequest{URL: raw, Page: "https://" + site + "/", Type: o.name, ours: ok && !e.Exception})
+				// No rule: an unknown third party, held; an exception:
+				// kept, as the list says; a block: the list's category.
+				want := Verdict{Action: ActionDefer, Category: "unknown", Host: host}
+				switch {
+				case ok && e.Exception:
+					want.Action = ActionKeep
+				case ok:
+					want.Category = e.Category
+				}
+				for i := range 3 {
+					if v := pol.DecideRequest(site, u.Scheme, host, u.Path, u.RawQuery, o.t); v != want {
+						if wrong++; wrong <= 20 {
+							t.Errorf("%s as %s on %s, decision %d: %+v, where Match says %+v", raw, o.name, site, i+1, v, want)
+						}
+					}
+				}
 			}
 			return rewrite.Decision{}
 		})
 		page := &url.URL{Scheme: "https", Host: site, Path: "/"}
-		if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(pg.b), rewrite.Options{Policy: pol, PageURL: page, Token: "oracle"}); err != nil {
+		if _, err := rewrite.Rewrite(io.Discard, bytes.NewReader(pg.b), rewrite.Options{Policy: record, PageURL: page, Token: "oracle"}); err != nil {
 			t.Fatalf("%s: %v", pg.file, err)
 		}
 	}
 
+	if wrong > 20 {
+		t.Errorf("%d of the policy's decisions in all are not Match's", wrong)
+	}
 	var files []string
 	for _, l := range lists {
 		files = append(files, filepath.Join(sharedDir, l.file))
