@@ -209,7 +209,9 @@ func TestListsOracleGenerated(t *testing.T) {
 					"/g/collect", "_300x250.", "fbevents.js", "%2f", "/x/*.js")
 			}
 			// (An end anchor after a %-escape: Ghostery's index does not
-			// find "%2f|" in "…%2F%2Fsite.com%2F", which is a match.)
+			// find "%2f|" in "…%2F%2Fsite.com%2F", which is a match, as
+			// it does not find any pattern with an end anchor that the URL
+			// holds as the end of a longer word: "ads|" in "/x.gifads".)
 			if !strings.HasSuffix(body, "^") && !strings.HasSuffix(body, "/") && !strings.Contains(body, "%") && rng.IntN(4) == 0 {
 				body += "|"
 			}
