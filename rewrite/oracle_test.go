@@ -723,6 +723,13 @@ func scannerURL(v string) string {
 func mentionsTracker(base, u string) bool {
 	norm := func(s string) string {
 		s = strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(strings.ToLower(s))
+		// A URL parser decodes percent-escapes in a host, never in a
+		// scheme or in the slashes before a host: "https%3A//tracker…"
+		// and "%2F%2Ftracker…" are relative paths, of the base's host
+		// (FuzzPassUsual 921889b2d804f05a), and are left as written.
+		if t := strings.TrimLeftFunc(s, func(r rune) bool { return r <= ' ' }); !schemeRe.MatchString(t) && !strings.HasPrefix(t, "//") {
+			return s
+		}
 		if d, err := url.PathUnescape(s); err == nil {
 			s = d
 		}
