@@ -49,14 +49,23 @@ func fullPolicy(t testing.TB) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []struct{ file, cat string }{{"lists/easylist/easyprivacy.txt", "analytics"}, {"lists/easylist/easylist.txt", "advertising"}} {
+	mergeSharedLists(t, db)
+	return NewPolicy(db)
+}
+
+// sharedLists are EasyPrivacy and EasyList, with the categories an
+// operator gives them, under ../shared.
+var sharedLists = []struct{ file, cat string }{{"lists/easylist/easyprivacy.txt", "analytics"}, {"lists/easylist/easylist.txt", "advertising"}}
+
+// mergeSharedLists merges sharedLists onto db, in that order.
+func mergeSharedLists(t testing.TB, db *DB) {
+	for _, l := range sharedLists {
 		ldb, _, err := ParseList(bytes.NewReader(readShared(t, l.file)), l.file, FormatABP, l.cat)
 		if err != nil {
 			t.Fatal(err)
 		}
 		db.Merge(ldb)
 	}
-	return NewPolicy(db)
 }
 
 var urlAttr = regexp.MustCompile(`(?i)(?:src|href|action|data-src)\s*=\s*["']?((?:https?:)?//[^"'\s<>]+)`)

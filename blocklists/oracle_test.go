@@ -72,19 +72,8 @@ func TestListsOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the oracle's run over the saved pages: not in -short")
 	}
-	lists := []struct{ file, cat string }{{"lists/easylist/easyprivacy.txt", "analytics"}, {"lists/easylist/easylist.txt", "advertising"}}
-	var db *DB
-	for _, l := range lists {
-		ldb, _, err := ParseList(bytes.NewReader(readShared(t, l.file)), l.file, FormatABP, l.cat)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if db == nil {
-			db = ldb
-		} else {
-			db.Merge(ldb)
-		}
-	}
+	db := NewDB()
+	mergeSharedLists(t, db)
 	db.Freeze()
 	dir := oracleInstall(t)
 	// The same lists behind a policy, as the Caddy module decides: its
@@ -160,7 +149,7 @@ func TestListsOracle(t *testing.T) {
 		t.Errorf("%d of the policy's decisions in all are not Match's", wrong)
 	}
 	var files []string
-	for _, l := range lists {
+	for _, l := range sharedLists {
 		files = append(files, filepath.Join(sharedDir, l.file))
 	}
 	both := askOracle(t, dir, reqs, files)
@@ -190,8 +179,11 @@ func TestListsOracleGenerated(t *testing.T) {
 	opts := []string{"", "", "", "$script", "$image", "$third-party", "$domain=site.com", "$domain=~site.com", "$important", "$script,image",
 		"$~script", "$xmlhttprequest", "$subdocument", "$ping", "$stylesheet", "$domain=site.com|~sub.site.com", "$image,domain=other.org",
 		"$3p", "$media", "$font", "$~image,~script", "$script,important", "$domain=other.org|site.com", "$image,third-party,domain=~www.site.com"}
-	types := map[string]ReqType{"script": TypeScript, "image": TypeImage, "sub_frame": TypeSubdocument, "stylesheet": TypeStylesheet,
-		"xmlhttprequest": TypeXHR, "ping": TypePing, "media": TypeMedia, "font": TypeFont}
+	// The types but object and other, picked by name.
+	types := map[string]ReqType{}
+	for _, o := range oracleTypes[:8] {
+		types[o.name] = o.t
+	}
 	typeNames := slices.Sorted(maps.Keys(types))
 	var reqs []oracleRequest
 	for range 1500 {
@@ -335,14 +327,15 @@ func oracleInstall(t *testing.T) string {
 			missing("the list oracle needs %s", c)
 		}
 	}
-	src := filepath.Join("testdata", "oracle")
 	h := sha256.New()
 	files := []string{"package.json", "package-lock.json", "oracle.mjs"}
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(src, f))
+	texts := make([][]byte, len(files))
+	for i, f := range files {
+		b, err := os.ReadFile(filepath.Join("testdata", "oracle", f))
 		if err != nil {
 			t.Fatal(err)
 		}
+		texts[i] = b
 		h.Write(b)
 	}
 	cache, err := os.UserCacheDir()
@@ -359,12 +352,8 @@ func oracleInstall(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+	for i, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), texts[i], 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
