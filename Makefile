@@ -4,6 +4,11 @@ PORT ?= 8080
 SHOP_PORT ?= 8081
 FUZZTIME ?= 60s
 FUZZMINIMIZETIME ?= 5s
+# How long one package's tests may take before go test stops them as hung.
+# Go's default is 10 minutes; caddymodule's browser tests took 5 on the
+# machines of earlier sessions and 11 on a slower one (2026-12-06, 670 s,
+# where make test stopped them at 600 s).
+TEST_TIMEOUT ?= 30m
 # Each fuzz target, as package:Target:executions. make fuzz explores with
 # each for FUZZTIME; make fuzz FUZZ_BY_COUNT=1 runs each for its number of
 # executions instead (about 15 s apiece on a 2-core machine), which avoids
@@ -61,18 +66,18 @@ RACE_TESTS_REWRITE = ^(TestFactsCacheConcurrent|TestScratchConcurrent)$$
 ARM_SKIP = ^(TestSyncState|TestNewWriterAt|TestSyncNonce|TestChunkInvariance|TestMatchCorpus|TestFactFirst|TestFactsDecideCorpus|TestTokenRefs)$$
 
 test: vet chromium qemu npm ## run every test, each fuzz target on its committed seeds included
-	$(GO) test ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 	# blocklists' Go in place of its assembly, as other processors build it
 	$(GO) vet -tags purego ./blocklists
-	$(GO) test -tags purego -short ./blocklists
+	$(GO) test -timeout $(TEST_TIMEOUT) -tags purego -short ./blocklists
 	# the core packages for a 32-bit processor, whose int overflows past 2^31
 	GOARCH=386 $(GO) vet ./blocklists ./rewrite
 	# and their tests on one (32-bit ARM, under Debian's qemu-user), where
 	# pointers take 4 bytes and the structures laid out in cache lines
 	# are smaller: without qemu-arm skipped with a message, except in CI
 	@if command -v qemu-arm >/dev/null 2>&1; then \
-		echo "GOARCH=arm GOARM=7 $(GO) test -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite"; \
-		GOARCH=arm GOARM=7 $(GO) test -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite; \
+		echo "GOARCH=arm GOARM=7 $(GO) test -timeout $(TEST_TIMEOUT) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite"; \
+		GOARCH=arm GOARM=7 $(GO) test -timeout $(TEST_TIMEOUT) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite; \
 	elif [ -n "$$CI" ]; then \
 		echo "the 32-bit tests need qemu-arm (apt-get install qemu-user): none here" >&2; exit 1; \
 	else \
@@ -81,12 +86,12 @@ test: vet chromium qemu npm ## run every test, each fuzz target on its committed
 	# the concurrent parts under the race detector, which needs cgo and a C
 	# compiler: without them it is skipped with a message, except in CI
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
-		echo "$(GO) test -race -run '$(RACE_TESTS)' ./blocklists"; \
-		$(GO) test -race -run '$(RACE_TESTS)' ./blocklists && \
-		echo "$(GO) test -race -run '$(RACE_TESTS_REWRITE)' ./rewrite" && \
-		$(GO) test -race -run '$(RACE_TESTS_REWRITE)' ./rewrite && \
-		echo "$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
-		$(GO) test -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
+		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS)' ./blocklists"; \
+		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS)' ./blocklists && \
+		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite" && \
+		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite && \
+		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
+		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
 	elif [ -n "$$CI" ]; then \
 		echo "the race detector needs cgo and a C compiler ($$($(GO) env CC)): none here" >&2; exit 1; \
 	else \
@@ -94,7 +99,7 @@ test: vet chromium qemu npm ## run every test, each fuzz target on its committed
 	fi
 
 test-short: ## the tests without the slow corpus passes
-	$(GO) test -short ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) -short ./...
 
 fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under testdata/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
