@@ -661,11 +661,18 @@ func builtinDB() (*DB, error) {
 type Format string
 
 const (
-	FormatAuto    Format = ""
-	FormatHosts   Format = "hosts"
+	// FormatAuto detects the format from the list's first lines.
+	FormatAuto Format = ""
+	// FormatHosts is a hosts file: an address, then a host's name and
+	// its aliases, each a host of the list.
+	FormatHosts Format = "hosts"
+	// FormatDomains is one host a line, "*.x.com" and ".x.com" read as
+	// x.com (which holds its subdomains).
 	FormatDomains Format = "domains"
-	FormatABP     Format = "abp"
-	FormatOwn     Format = "firstparty"
+	// FormatABP is the Adblock Plus / uBlock network filter subset.
+	FormatABP Format = "abp"
+	// FormatOwn is the project's own category-tagged format.
+	FormatOwn Format = "firstparty"
 )
 
 // Valid reports whether f is one of the formats, or FormatAuto.
@@ -934,6 +941,27 @@ func ownKind(l string) bool {
 	return false
 }
 
+// localHost reports whether h (lower-case) is one of the names hosts
+// files give the machine itself, which no list means to block.
+func localHost(h string) bool {
+	switch h {
+	case "localhost", "localhost.localdomain", "broadcasthost", "local", "0.0.0.0":
+		return true
+	}
+	return false
+}
+
+// machineName reports whether h is a name of one label, a machine's on
+// the hosts file's network, not a site's.
+func machineName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if !hostByte(h[i]) {
+			return false
+		}
+	}
+	return h != ""
+}
+
 func validHost(h string) bool {
 	_, ok := hostPrefix(h, false)
 	return ok
@@ -987,25 +1015,59 @@ func parseLine(db *DB, st *ListStats, l, category string) {
 			l = strings.TrimSpace(l[:i])
 		}
 		f := strings.Fields(l)
-		h := f[0]
-		if st.Format == FormatHosts {
-			if len(f) < 2 {
-				st.bad("hosts line without a host")
+		if st.Format == FormatDomains {
+			// One host a line, what follows it a comment. "*.x.com" (the
+			// wildcard domain lists of DNS blockers) and ".x.com" are read
+			// as x.com, whose entry holds its subdomains and x.com itself:
+			// of the readings DNS blockers give it, the one that holds more.
+			h := strings.ToLower(strings.TrimSuffix(f[0], "."))
+			if strings.HasPrefix(h, "*.") {
+				h = h[2:]
+			} else if strings.HasPrefix(h, ".") {
+				h = h[1:]
+			}
+			if localHost(h) {
+				st.skip("local_host")
 				return
 			}
-			h = f[1]
+			if !validHost(h) {
+				st.bad("invalid host %q", clipString(f[0]))
+				return
+			}
+			db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
+			st.rule(kindHost)
+			return
 		}
-		h = strings.ToLower(strings.TrimSuffix(h, "."))
-		if h == "localhost" || h == "localhost.localdomain" || h == "broadcasthost" || h == "local" || h == "0.0.0.0" {
+		if len(f) < 2 {
+			st.bad("hosts line without a host")
+			return
+		}
+		// hosts(5): an address, then a host's name and its aliases, each
+		// a host of the list ("compressed" hosts files put nine on a
+		// line). A name of one label is a machine's ("ip6-localhost"),
+		// not a site's, and is skipped as the local names are.
+		var invalid string
+		loaded, local := 0, false
+		for _, h := range f[1:] {
+			h = strings.ToLower(strings.TrimSuffix(h, "."))
+			switch {
+			case localHost(h) || machineName(h):
+				local = true
+			case !validHost(h):
+				if invalid == "" {
+					invalid = h
+				}
+			default:
+				db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
+				st.rule(kindHost)
+				loaded++
+			}
+		}
+		if invalid != "" {
+			st.bad("invalid host %q", clipString(invalid))
+		} else if loaded == 0 && local {
 			st.skip("local_host")
-			return
 		}
-		if !validHost(h) {
-			st.bad("invalid host %q", clipString(h))
-			return
-		}
-		db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
-		st.rule(kindHost)
 	case FormatABP:
 		parseABP(db, st, l, category)
 	case FormatOwn:

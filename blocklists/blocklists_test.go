@@ -502,15 +502,7 @@ func TestDetectFormat(t *testing.T) {
 				t.Errorf("%s: rules %v, want %s %d", tt.name, st.Rules, k, n)
 			}
 		}
-		if len(st.Errors) != len(tt.errLines) {
-			t.Errorf("%s: errors %v, want %d", tt.name, st.Errors, len(tt.errLines))
-			continue
-		}
-		for i, p := range tt.errLines {
-			if !strings.HasPrefix(st.Errors[i].Error(), p) {
-				t.Errorf("%s: error %q, want it at %s", tt.name, st.Errors[i], p)
-			}
-		}
+		checkErrors(t, tt.name, st.Errors, tt.errLines)
 	}
 	// A list longer than the lines held to settle its format: the lines
 	// after them are read as they come, numbered on from them.
@@ -533,6 +525,73 @@ func TestDetectFormat(t *testing.T) {
 		if _, ok := db.LookupHost(h); !ok {
 			t.Errorf("long list: %s lost", h)
 		}
+	}
+}
+
+// checkErrors checks that a list's errors are as many as prefixes, each
+// beginning with its prefix ("list.txt:3:", or the message too).
+func checkErrors(t *testing.T, name string, errs []error, prefixes []string) {
+	t.Helper()
+	if len(errs) != len(prefixes) {
+		t.Errorf("%s: errors %v, want %d", name, errs, len(prefixes))
+		return
+	}
+	for i, p := range prefixes {
+		if !strings.HasPrefix(errs[i].Error(), p) {
+			t.Errorf("%s: error %q, want it to begin %s", name, errs[i], p)
+		}
+	}
+}
+
+// TestHostsNamesAndWildcards checks the host lines that hold more than one
+// host: a hosts file's aliases, each loaded ("compressed" hosts files put
+// nine on a line), its machines' one-label names skipped as the local
+// names are (StevenBlack's header), and a domain list's "*.x.com" and
+// ".x.com", read as x.com and its subdomains.
+func TestHostsNamesAndWildcards(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		format   Format
+		hosts    []string // blocked, as the list's category
+		not      []string // not blocked
+		rules    int
+		local    int      // lines skipped as local_host
+		errLines []string // the errors' prefixes
+	}{
+		{"hosts, a name and its aliases", "0.0.0.0 a.example b.example\n0.0.0.0 c.example d.example e.example # x\n",
+			FormatHosts, []string{"a.example", "b.example", "c.example", "d.example", "e.example", "x.e.example"}, nil, 5, 0, nil},
+		{"hosts, one bad name among good ones", "0.0.0.0 a.example b..example c.example\n0.0.0.0 machine bad!\n",
+			FormatHosts, []string{"a.example", "c.example"}, nil, 2, 0, []string{"list.txt:1: invalid host \"b..example\"", "list.txt:2: invalid host \"bad!\""}},
+		{"hosts, StevenBlack's header", "127.0.0.1 localhost\n127.0.0.1 local\n255.255.255.255 broadcasthost\n::1 localhost\n::1 ip6-localhost ip6-loopback\n" +
+			"fe80::1%lo0 localhost\nff00::0 ip6-localnet\nff02::1 ip6-allnodes\n0.0.0.0 0.0.0.0\n0.0.0.0 ads.example\n",
+			FormatHosts, []string{"ads.example"}, []string{"ip6-localhost", "localhost"}, 1, 9, nil},
+		{"hosts, a local name beside a host", "127.0.0.1 localhost a.example\n",
+			FormatHosts, []string{"a.example"}, nil, 1, 0, nil},
+		{"domains, wildcards", "*.a.example\n.b.example\nc.example\n*.localhost\n",
+			FormatDomains, []string{"a.example", "x.a.example", "b.example", "x.y.b.example", "c.example"}, []string{"localhost", "example"}, 3, 1, nil},
+		{"domains, wildcards that are not a domain's", "*a.example\n**.b.example\n*.\nc.example\nd.example\ne.example\nf.example\n",
+			FormatDomains, []string{"c.example"}, []string{"a.example", "xa.example", "b.example"}, 4, 0,
+			[]string{"list.txt:1: invalid host \"*a.example\"", "list.txt:2:", "list.txt:3:"}},
+	} {
+		db, st, err := ParseList(strings.NewReader(tt.in), "list.txt", FormatAuto, "analytics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Format != tt.format || st.Rules["host"] != tt.rules || st.Skipped["local_host"] != tt.local {
+			t.Errorf("%s: %s, rules %v, skipped %v; want %s, %d hosts, %d local", tt.name, st.Format, st.Rules, st.Skipped, tt.format, tt.rules, tt.local)
+		}
+		db.Freeze()
+		for _, h := range tt.hosts {
+			if e, ok := lookup(db, h, "/"); !ok || e.Category != "analytics" {
+				t.Errorf("%s: %s not blocked (%+v)", tt.name, h, e)
+			}
+		}
+		for _, h := range tt.not {
+			if e, ok := lookup(db, h, "/"); ok {
+				t.Errorf("%s: %s blocked (%+v)", tt.name, h, e)
+			}
+		}
+		checkErrors(t, tt.name, st.Errors, tt.errLines)
 	}
 }
 
