@@ -777,6 +777,16 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	br := bufio.NewReaderSize(r, 64<<10)
 	st := &ListStats{Format: f, name: name}
 	defer st.finish()
+	// A byte order mark, which Windows editors write at the start of a
+	// UTF-8 file, is not the first line's: read with it, a domain list's
+	// first host was a bad line and an Adblock Plus list's first rule a
+	// pattern that no URL holds. A list in UTF-16 is not read at all.
+	switch b, _ := br.Peek(3); {
+	case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+		br.Discard(3)
+	case bytes.HasPrefix(b, []byte("\xff\xfe")), bytes.HasPrefix(b, []byte("\xfe\xff")):
+		return nil, st, fmt.Errorf("reading %s: the list is UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8", name)
+	}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes

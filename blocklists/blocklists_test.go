@@ -730,6 +730,38 @@ func TestEasyPrivacy(t *testing.T) {
 	}
 }
 
+// TestByteOrderMark checks that a UTF-8 byte order mark, which Windows
+// editors write, is not read as the first line's, in each format, and that
+// a list in UTF-16 is refused with an error that says so.
+func TestByteOrderMark(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Format
+		hold string // a host the first line blocks
+	}{
+		{"a.example\nb.example\n", FormatDomains, "a.example"},
+		{"||a.example^\n", FormatABP, "a.example"},
+		{"[Adblock Plus 2.0]\n||a.example^\n", FormatABP, "a.example"},
+		{"0.0.0.0 a.example\n", FormatHosts, "a.example"},
+		{"host | analytics | a.example | A\n", FormatOwn, "a.example"},
+	} {
+		db, st, err := ParseList(strings.NewReader("\xef\xbb\xbf"+tt.in), "list.txt", FormatAuto, "analytics")
+		if err != nil || st.Format != tt.want || len(st.Errors) != 0 || st.Skipped["bad_line"] != 0 {
+			t.Errorf("%q: %v, %s, errors %v; want %s and none", tt.in, err, st.Format, st.Errors, tt.want)
+			continue
+		}
+		if _, ok := lookup(db, tt.hold, "/"); !ok {
+			t.Errorf("%q: its first line lost (%s not blocked; rules %v)", tt.in, tt.hold, st.Rules)
+		}
+	}
+	for _, in := range []string{"\xff\xfe0\x00.\x000\x00", "\xfe\xff\x000\x00."} {
+		_, _, err := ParseList(strings.NewReader(in), "list.txt", FormatAuto, "")
+		if err == nil || !strings.Contains(err.Error(), "list.txt") || !strings.Contains(err.Error(), "UTF-16") {
+			t.Errorf("%q: error %v, want one naming the list and UTF-16", in, err)
+		}
+	}
+}
+
 func FuzzParseList(f *testing.F) {
 	f.Add("0.0.0.0 a.example\n")
 	f.Add("||a.example^$third-party,important\n@@||b.example/x\n")
@@ -738,8 +770,11 @@ func FuzzParseList(f *testing.F) {
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, st, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
-		if err != nil {
-			t.Fatal(err)
+		if utf16 := strings.HasPrefix(in, "\xff\xfe") || strings.HasPrefix(in, "\xfe\xff"); utf16 || err != nil {
+			if !utf16 || err == nil {
+				t.Fatalf("error %v for a list that is UTF-16 %v", err, utf16)
+			}
+			return
 		}
 		checkDisplayable(t, st)
 		lookup(db, "a.example", "/p")
