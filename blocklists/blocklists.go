@@ -780,12 +780,19 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	// A byte order mark, which Windows editors write at the start of a
 	// UTF-8 file, is not the first line's: read with it, a domain list's
 	// first host was a bad line and an Adblock Plus list's first rule a
-	// pattern that no URL holds. A list in UTF-16 is not read at all.
-	switch b, _ := br.Peek(3); {
+	// pattern that no URL holds. A list in UTF-16, or compressed, is not
+	// read at all: its lines would be garbage, reported line by line.
+	b, _ := br.Peek(6)
+	switch {
 	case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
 		br.Discard(3)
 	case bytes.HasPrefix(b, []byte("\xff\xfe")), bytes.HasPrefix(b, []byte("\xfe\xff")):
 		return nil, st, fmt.Errorf("reading %s: the list is UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8", name)
+	}
+	for _, c := range compressed {
+		if bytes.HasPrefix(b, []byte(c.magic)) {
+			return nil, st, fmt.Errorf("reading %s: the list is %s-compressed; decompress it first", name, c.name)
+		}
 	}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
@@ -844,6 +851,16 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 			return nil, st, fmt.Errorf("reading %s: %w", name, err)
 		}
 	}
+}
+
+// compressed are the formats whose files a list may be mistaken for (a
+// downloaded list.txt.gz), by the bytes they begin with, none of which can
+// begin a list's text.
+var compressed = [...]struct{ magic, name string }{
+	{"\x1f\x8b", "gzip"},
+	{"PK\x03\x04", "zip"},
+	{"\xfd7zXZ\x00", "xz"},
+	{"\x28\xb5\x2f\xfd", "zstd"},
 }
 
 // readLine reads one line, keeping at most maxLine+1 bytes of it.

@@ -1,6 +1,8 @@
 package blocklists
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"math/rand"
 	"os"
@@ -730,10 +732,21 @@ func TestEasyPrivacy(t *testing.T) {
 	}
 }
 
-// TestByteOrderMark checks that a UTF-8 byte order mark, which Windows
+// notText reports whether a list beginning as in does is refused whole:
+// UTF-16 text, or a compressed file.
+func notText(in string) bool {
+	for _, m := range []string{"\xff\xfe", "\xfe\xff", "\x1f\x8b", "PK\x03\x04", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd"} {
+		if strings.HasPrefix(in, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestListStart checks that a UTF-8 byte order mark, which Windows
 // editors write, is not read as the first line's, in each format, and that
-// a list in UTF-16 is refused with an error that says so.
-func TestByteOrderMark(t *testing.T) {
+// a list in UTF-16, or compressed, is refused with an error that says so.
+func TestListStart(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
 		want Format
@@ -754,11 +767,33 @@ func TestByteOrderMark(t *testing.T) {
 			t.Errorf("%q: its first line lost (%s not blocked; rules %v)", tt.in, tt.hold, st.Rules)
 		}
 	}
-	for _, in := range []string{"\xff\xfe0\x00.\x000\x00", "\xfe\xff\x000\x00."} {
-		_, _, err := ParseList(strings.NewReader(in), "list.txt", FormatAuto, "")
-		if err == nil || !strings.Contains(err.Error(), "list.txt") || !strings.Contains(err.Error(), "UTF-16") {
-			t.Errorf("%q: error %v, want one naming the list and UTF-16", in, err)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte("0.0.0.0 a.example\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ in, says string }{
+		{"\xff\xfe0\x00.\x000\x00", "UTF-16"},
+		{"\xfe\xff\x000\x00.", "UTF-16"},
+		{gz.String(), "gzip-compressed"},
+		{"PK\x03\x04\x14\x00", "zip-compressed"},
+		{"\xfd7zXZ\x00\x00", "xz-compressed"},
+		{"\x28\xb5\x2f\xfd\x00", "zstd-compressed"},
+	} {
+		if !notText(tt.in) {
+			t.Errorf("%q: notText misses it", tt.in)
 		}
+		_, _, err := ParseList(strings.NewReader(tt.in), "list.txt", FormatAuto, "")
+		if err == nil || !strings.Contains(err.Error(), "list.txt") || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%q: error %v, want one naming the list and %s", tt.in, err, tt.says)
+		}
+	}
+	// Text that merely begins with such a byte's character is read.
+	if _, st, err := ParseList(strings.NewReader("pk.example\n(x).example\n"), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
+		t.Errorf("a list beginning pk: %v, rules %v", err, st.Rules)
 	}
 }
 
@@ -770,9 +805,9 @@ func FuzzParseList(f *testing.F) {
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, st, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
-		if utf16 := strings.HasPrefix(in, "\xff\xfe") || strings.HasPrefix(in, "\xfe\xff"); utf16 || err != nil {
-			if !utf16 || err == nil {
-				t.Fatalf("error %v for a list that is UTF-16 %v", err, utf16)
+		if unread := notText(in); unread || err != nil {
+			if !unread || err == nil {
+				t.Fatalf("error %v for a list whose start says it is not text: %v", err, unread)
 			}
 			return
 		}
