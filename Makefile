@@ -9,6 +9,7 @@ FUZZMINIMIZETIME ?= 5s
 # machines of earlier sessions and 11 on a slower one (2026-12-06, 670 s,
 # where make test stopped them at 600 s).
 TEST_TIMEOUT ?= 30m
+GOTEST = $(GO) test -timeout $(TEST_TIMEOUT)
 # Each fuzz target, as package:Target:executions. make fuzz explores with
 # each for FUZZTIME; make fuzz FUZZ_BY_COUNT=1 runs each for its number of
 # executions instead (about 15 s apiece on a 2-core machine), which avoids
@@ -66,18 +67,18 @@ RACE_TESTS_REWRITE = ^(TestFactsCacheConcurrent|TestScratchConcurrent)$$
 ARM_SKIP = ^(TestSyncState|TestNewWriterAt|TestSyncNonce|TestChunkInvariance|TestMatchCorpus|TestFactFirst|TestFactsDecideCorpus|TestTokenRefs)$$
 
 test: vet chromium qemu npm ## run every test, each fuzz target on its committed seeds included
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(GOTEST) ./...
 	# blocklists' Go in place of its assembly, as other processors build it
 	$(GO) vet -tags purego ./blocklists
-	$(GO) test -timeout $(TEST_TIMEOUT) -tags purego -short ./blocklists
+	$(GOTEST) -tags purego -short ./blocklists
 	# the core packages for a 32-bit processor, whose int overflows past 2^31
 	GOARCH=386 $(GO) vet ./blocklists ./rewrite
 	# and their tests on one (32-bit ARM, under Debian's qemu-user), where
 	# pointers take 4 bytes and the structures laid out in cache lines
 	# are smaller: without qemu-arm skipped with a message, except in CI
 	@if command -v qemu-arm >/dev/null 2>&1; then \
-		echo "GOARCH=arm GOARM=7 $(GO) test -timeout $(TEST_TIMEOUT) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite"; \
-		GOARCH=arm GOARM=7 $(GO) test -timeout $(TEST_TIMEOUT) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite; \
+		echo "GOARCH=arm GOARM=7 $(GOTEST) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite"; \
+		GOARCH=arm GOARM=7 $(GOTEST) -short -exec qemu-arm -skip '$(ARM_SKIP)' ./blocklists ./rewrite; \
 	elif [ -n "$$CI" ]; then \
 		echo "the 32-bit tests need qemu-arm (apt-get install qemu-user): none here" >&2; exit 1; \
 	else \
@@ -86,12 +87,12 @@ test: vet chromium qemu npm ## run every test, each fuzz target on its committed
 	# the concurrent parts under the race detector, which needs cgo and a C
 	# compiler: without them it is skipped with a message, except in CI
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
-		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS)' ./blocklists"; \
-		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS)' ./blocklists && \
-		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite" && \
-		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite && \
-		echo "$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
-		$(GO) test -timeout $(TEST_TIMEOUT) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
+		echo "$(GOTEST) -race -run '$(RACE_TESTS)' ./blocklists"; \
+		$(GOTEST) -race -run '$(RACE_TESTS)' ./blocklists && \
+		echo "$(GOTEST) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite" && \
+		$(GOTEST) -race -run '$(RACE_TESTS_REWRITE)' ./rewrite && \
+		echo "$(GOTEST) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule" && \
+		$(GOTEST) -race -run '$(RACE_TESTS_CADDY)' ./caddymodule; \
 	elif [ -n "$$CI" ]; then \
 		echo "the race detector needs cgo and a C compiler ($$($(GO) env CC)): none here" >&2; exit 1; \
 	else \
@@ -99,7 +100,7 @@ test: vet chromium qemu npm ## run every test, each fuzz target on its committed
 	fi
 
 test-short: ## the tests without the slow corpus passes
-	$(GO) test -timeout $(TEST_TIMEOUT) -short ./...
+	$(GOTEST) -short ./...
 
 fuzz: ## explore with each fuzz target for FUZZTIME; commit what it finds under testdata/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

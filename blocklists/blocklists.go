@@ -783,15 +783,12 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	// pattern that no URL holds. A list in UTF-16, or compressed, is not
 	// read at all: its lines would be garbage, reported line by line.
 	b, _ := br.Peek(6)
-	switch {
-	case bytes.HasPrefix(b, []byte("\xef\xbb\xbf")):
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
-	case bytes.HasPrefix(b, []byte("\xff\xfe")), bytes.HasPrefix(b, []byte("\xfe\xff")):
-		return nil, st, fmt.Errorf("reading %s: the list is UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8", name)
 	}
-	for _, c := range compressed {
-		if bytes.HasPrefix(b, []byte(c.magic)) {
-			return nil, st, fmt.Errorf("reading %s: the list is %s-compressed; decompress it first", name, c.name)
+	for _, c := range notText {
+		if bytes.HasPrefix(b, []byte(c.start)) {
+			return nil, st, fmt.Errorf("reading %s: the list is %s", name, c.is)
 		}
 	}
 	hint := 0
@@ -853,15 +850,19 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	}
 }
 
-// compressed are the formats whose files a list may be mistaken for (a
-// downloaded list.txt.gz), by the bytes they begin with, none of which can
-// begin a list's text.
-var compressed = [...]struct{ magic, name string }{
-	{"\x1f\x8b", "gzip"},
-	{"PK\x03\x04", "zip"},
-	{"\xfd7zXZ\x00", "xz"},
-	{"\x28\xb5\x2f\xfd", "zstd"},
+// notText are the files a list may be mistaken for (one saved as UTF-16,
+// a downloaded list.txt.gz), by the bytes they begin with, none of which
+// can begin a list's text, and what ParseList's error says each is.
+var notText = [...]struct{ start, is string }{
+	{"\xff\xfe", utf16Text},
+	{"\xfe\xff", utf16Text},
+	{"\x1f\x8b", "gzip-compressed; decompress it first"},
+	{"PK\x03\x04", "zip-compressed; decompress it first"},
+	{"\xfd7zXZ\x00", "xz-compressed; decompress it first"},
+	{"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first"},
 }
+
+const utf16Text = "UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8"
 
 // readLine reads one line, keeping at most maxLine+1 bytes of it.
 func readLine(br *bufio.Reader) (string, error) {
@@ -968,6 +969,13 @@ func ownKind(l string) bool {
 	return false
 }
 
+// addListHost adds h, a host of a hosts file or a domain list, with the
+// list's category.
+func addListHost(db *DB, st *ListStats, h, category string) {
+	db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
+	st.rule(kindHost)
+}
+
 // localHost reports whether h (lower-case) is one of the names hosts
 // files give the machine itself, which no list means to block.
 func localHost(h string) bool {
@@ -1061,8 +1069,7 @@ func parseLine(db *DB, st *ListStats, l, category string) {
 				st.bad("invalid host %q", clipString(f[0]))
 				return
 			}
-			db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
-			st.rule(kindHost)
+			addListHost(db, st, h, category)
 			return
 		}
 		if len(f) < 2 {
@@ -1085,8 +1092,7 @@ func parseLine(db *DB, st *ListStats, l, category string) {
 					invalid = h
 				}
 			default:
-				db.addHostSoon(h, answer{category: db.intern(category), flags: nodeFromList})
-				st.rule(kindHost)
+				addListHost(db, st, h, category)
 				loaded++
 			}
 		}

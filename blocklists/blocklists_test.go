@@ -732,9 +732,9 @@ func TestEasyPrivacy(t *testing.T) {
 	}
 }
 
-// notText reports whether a list beginning as in does is refused whole:
+// refusedWhole reports whether a list beginning as in does is refused whole:
 // UTF-16 text, or a compressed file.
-func notText(in string) bool {
+func refusedWhole(in string) bool {
 	for _, m := range []string{"\xff\xfe", "\xfe\xff", "\x1f\x8b", "PK\x03\x04", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd"} {
 		if strings.HasPrefix(in, m) {
 			return true
@@ -783,8 +783,8 @@ func TestListStart(t *testing.T) {
 		{"\xfd7zXZ\x00\x00", "xz-compressed"},
 		{"\x28\xb5\x2f\xfd\x00", "zstd-compressed"},
 	} {
-		if !notText(tt.in) {
-			t.Errorf("%q: notText misses it", tt.in)
+		if !refusedWhole(tt.in) {
+			t.Errorf("%q: refusedWhole misses it", tt.in)
 		}
 		_, _, err := ParseList(strings.NewReader(tt.in), "list.txt", FormatAuto, "")
 		if err == nil || !strings.Contains(err.Error(), "list.txt") || !strings.Contains(err.Error(), tt.says) {
@@ -805,7 +805,7 @@ func FuzzParseList(f *testing.F) {
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, st, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
-		if unread := notText(in); unread || err != nil {
+		if unread := refusedWhole(in); unread || err != nil {
 			if !unread || err == nil {
 				t.Fatalf("error %v for a list whose start says it is not text: %v", err, unread)
 			}

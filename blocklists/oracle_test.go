@@ -360,7 +360,7 @@ func oracleInstall(t *testing.T) string {
 	// Twice at most: a registry that drops one connection should not
 	// fail CI.
 	var out []byte
-	for try := 0; try < 2; try++ {
+	for range 2 {
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		cmd.Dir = dir
 		if out, err = cmd.CombinedOutput(); err == nil {
