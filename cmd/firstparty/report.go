@@ -32,10 +32,26 @@ func loadsBeforeConsent(f *FindingReport) bool {
 	return f.Action == "keep" && f.Kind != kindForm
 }
 
+// trackerBeforeConsent reports whether a finding is a tracker the page
+// loads before any choice: red in the table, marked in the HTML report.
+func trackerBeforeConsent(f *FindingReport) bool {
+	return trackerCategories[f.Category] && loadsBeforeConsent(f)
+}
+
+// consentManagerNote is what the reports say of a consent manager the
+// page loads: whether firstparty reads the choice it stores, and what
+// the owner of one it does not read can do.
+func consentManagerNote(c ConsentManagerReport) string {
+	if c.Read {
+		return "consent manager " + c.Vendor + ": firstparty reads the choice it stores"
+	}
+	return "consent manager " + c.Vendor + ": firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner"
+}
+
 func actionColour(f *FindingReport) string {
 	switch f.Action {
 	case "keep":
-		if trackerCategories[f.Category] && loadsBeforeConsent(f) {
+		if trackerBeforeConsent(f) {
 			return colRed
 		}
 		return ""
@@ -111,9 +127,9 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 		}
 		for _, c := range p.ConsentManagers {
 			if c.Read {
-				fmt.Fprintf(bw, "  %s\n", paint(colDim, "consent manager "+c.Vendor+": firstparty reads the choice it stores"))
+				fmt.Fprintf(bw, "  %s\n", paint(colDim, consentManagerNote(c)))
 			} else {
-				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "consent manager "+c.Vendor+": firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner (docs/consent.md)"))
+				fmt.Fprintf(bw, "  %s\n", paint(colYellow, consentManagerNote(c)+" (docs/consent.md)"))
 			}
 		}
 		fmt.Fprintln(bw)
@@ -209,8 +225,10 @@ func htmlReportData(r *Report) htmlData {
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"inc":     func(i int) int { return i + 1 },
-	"tracker": func(c string) bool { return trackerCategories[c] },
+	"inc":                func(i int) int { return i + 1 },
+	"tracker":            func(c string) bool { return trackerCategories[c] },
+	"beforeConsent":      func(f FindingReport) bool { return trackerBeforeConsent(&f) },
+	"consentManagerNote": consentManagerNote,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>firstparty scan: {{.Report.Summary.Pages}} page(s)</title>
@@ -238,8 +256,8 @@ th{background:#f5f5f5}.n{text-align:right}
 <h2>Pages</h2>
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
-{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if and (tracker .Category) (ne .Kind "form")}} t{{end}}">{{.Action}}</td></tr>
-{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>consent manager {{.Vendor}}: {{if .Read}}firstparty reads the choice it stores{{else}}firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with <code>firstparty.consent.set</code>, or what is held waits for firstparty's own banner{{end}}</p>{{end}}</details>
+{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if beforeConsent .}} t{{end}}">{{.Action}}</td></tr>
+{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
 {{end}}
 </body></html>
 `))
