@@ -783,13 +783,13 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	// pattern that no URL holds. A list in UTF-16, or compressed, is not
 	// read at all: its lines would be garbage, reported line by line.
 	b, _ := br.Peek(6)
-	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
-		br.Discard(3)
-	}
 	for _, c := range notText {
 		if bytes.HasPrefix(b, []byte(c.start)) {
 			return nil, st, fmt.Errorf("reading %s: the list is %s", name, c.is)
 		}
+	}
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3) // b is not read after: Discard is a read
 	}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {

@@ -805,10 +805,9 @@ func FuzzParseList(f *testing.F) {
 	f.Add("[Adblock Plus 2.0]\n|https://t.*^x*|\n/a^b*c/$script,domain=a.example|~b.a.example\n/^https?:\\/\\/a\\.example\\/(x|y)+$/\n@@||a.example/p$important\n$ping,third-party\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		db, st, err := ParseList(strings.NewReader(in), "fuzz", FormatAuto, "")
-		if unread := refusedWhole(in); unread || err != nil {
-			if !unread || err == nil {
-				t.Fatalf("error %v for a list whose start says it is not text: %v", err, unread)
-			}
+		if unread := refusedWhole(in); unread != (err != nil) {
+			t.Fatalf("error %v for a list whose start says it is not text: %v", err, unread)
+		} else if unread {
 			return
 		}
 		checkDisplayable(t, st)
