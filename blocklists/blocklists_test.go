@@ -384,6 +384,13 @@ func TestScriptHostsAsURLs(t *testing.T) {
 	if v := p.DecideScript(&Script{Hosts: []string{"js.stripe.com", "www.google-analytics.com"}, PageHost: "shop.example"}); v.Category != "analytics" {
 		t.Errorf("a kept host beside a held one: %+v, want analytics", v)
 	}
+	// Two vendors of one category, both named: the runtime holds the
+	// script while either's TCF vendor consent is refused. Named by the
+	// first (Criteo), it ran with Microsoft's refused, and Bing's tag
+	// loaded.
+	if v := p.DecideScript(&Script{Hosts: []string{"static.criteo.net", "bat.bing.com"}, PageHost: "shop.example"}); v.Category != "advertising" || v.Action != "defer" || v.Vendor != "Criteo; Microsoft Advertising" {
+		t.Errorf("Criteo and Bing: %+v, want advertising, defer, by Criteo and Microsoft Advertising", v)
+	}
 	// One script with two vendors' snippets, by signature.
 	if v := p.DecideScript(&Script{Calls: []string{"gtag", "fbq"}, PageHost: "shop.example"}); v.Category != "analytics social" || v.Action != "defer" || v.Vendor != "Google Analytics; Meta Pixel" {
 		t.Errorf("gtag and fbq: %+v, want analytics social, defer, by Google Analytics and the Meta Pixel", v)

@@ -811,14 +811,17 @@ func (c *scriptVerdict) result() Verdict {
 		return Verdict{Action: ActionKeep}
 	}
 	v := c.best
-	if len(c.held) > 1 && v.Action != ActionRemove {
+	if (len(c.held) > 1 || len(c.vendors) > 1) && v.Action != ActionRemove {
 		// Held for vendors of more than one category, under one it would
 		// run once that one was granted, or its vendor always loaded:
 		// marked with all of them, it runs once each is granted. Its
 		// vendors are named together, separated by "; " (no vendor's name
 		// holds it; "ComScore, Inc." holds ", "), as the rewriter names
 		// an element's: the banner lists each under each of its
-		// categories, and a vendor refused holds it.
+		// categories, and a vendor refused holds it. So are two vendors
+		// of one category: named by the first, Criteo's and Microsoft
+		// Advertising's snippets in one script ran with Microsoft's TCF
+		// vendor consent refused and Bing's tag loaded.
 		slices.Sort(c.held)
 		slices.Sort(c.vendors)
 		v.Category, v.Vendor, v.Host = strings.Join(c.held, " "), strings.Join(c.vendors, "; "), ""

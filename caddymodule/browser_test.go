@@ -1729,6 +1729,70 @@ func TestBrowserGoogleAds(t *testing.T) {
 	})
 }
 
+// TestBrowserVendorsOfOneCategory: an element that loads two vendors of
+// one category names both (vendors.html: Criteo's and Microsoft
+// Advertising's tags in one script, a Google Ads pixel whose image set is
+// Bing's, a YouTube frame with a Vimeo background). With every TCF
+// purpose granted and Microsoft's vendor consent refused, neither the
+// script nor the pixel runs; Always allow on the frame's placeholder
+// grants both of its vendors, which holds on the next page. Before
+// 2026-12-06 each was named by one vendor: with Microsoft refused the
+// script and the pixel ran and Bing was called, and a frame of two
+// vendors recorded a grant that no element matched.
+func TestBrowserVendorsOfOneCategory(t *testing.T) {
+	e := newBrowserEnv(t, `banner on`)
+	tcf := func(t *testing.T, vendors []int) {
+		e.t = t
+		ctx := e.browser(1280, 800, false)
+		cookie := tcfString([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, vendors, time.Now().Add(-time.Hour).Unix(), false)
+		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "euconsent-v2", Value: cookie, URL: e.base + "/"})
+			return err
+		}))
+		e.stub.reset()
+		e.open(ctx, "/t/vendors.html")
+	}
+	t.Run("tcf without Microsoft", func(t *testing.T) {
+		tcf(t, []int{91, 755})
+		time.Sleep(1500 * time.Millisecond)
+		if hosts := e.stub.hosts(); len(hosts) > 0 {
+			t.Errorf("Microsoft's vendor consent refused, %v was contacted", hosts)
+		}
+	})
+	t.Run("tcf with Microsoft", func(t *testing.T) {
+		tcf(t, []int{91, 755, 1126})
+		for _, h := range []string{"static.criteo.net", "bat.bing.com", "c.bing.com"} {
+			if !e.loads(h) {
+				t.Errorf("every purpose and vendor granted, %s was not called: %v", h, e.stub.hosts())
+			}
+		}
+	})
+	t.Run("always allow a frame's two vendors", func(t *testing.T) {
+		ctx := e.heldPage(t, "/t/vendors.html")
+		e.clickText(ctx, "Reject all")
+		e.run(ctx, chromedp.Click(chromedp.CSS(`.fp-placeholder button[data-fp-load=always]`)))
+		if !e.loads("www.youtube.com") || !e.loads("i.vimeocdn.com") {
+			t.Fatalf("the frame and its background did not load at the click: %v", e.stub.hosts())
+		}
+		var cookie string
+		e.eval(ctx, `document.cookie`, &cookie)
+		if !strings.Contains(cookie, ".@vimeo-g") || !strings.Contains(cookie, ".@youtube-g") {
+			t.Errorf("Always allow recorded %q, want a grant of each vendor", cookie)
+		}
+		e.stub.reset()
+		e.open(ctx, "/t/vendors.html")
+		if !e.loads("www.youtube.com") || !e.loads("i.vimeocdn.com") {
+			t.Errorf("the frame of two vendors always allowed did not load on the next page: %v", e.stub.hosts())
+		}
+		time.Sleep(time.Second)
+		for _, h := range e.stub.hosts() {
+			if h != "www.youtube.com" && h != "i.vimeocdn.com" {
+				t.Errorf("advertising refused, %s was called", h)
+			}
+		}
+	})
+}
+
 func TestBrowserConsentParity(t *testing.T) {
 	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds")
 	now := time.Now()

@@ -589,12 +589,28 @@ func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
 }
 
 // tcfVendors maps IAB Global Vendor List ids to the vendor names of the
-// tracker database that they govern.
+// tracker database that they govern: the names the project's overrides
+// give, and every name companiesdb files under the company in a tracker
+// category (advertising, analytics), but for those with a Global Vendor
+// List id of their own and those that are no advertising or measurement
+// product (TestTCFVendorNames, which reads companiesdb, says which and
+// why). Until 2026-12-06 Google's held only six names, and with Google's
+// vendor consent refused, Google Publisher Tag, Campaign Manager 360's
+// Floodlight, the IMA SDK, adservice.google.com and www.google.com's ad
+// paths ran on the purposes alone, as did Bing Ads' c.bing.com with
+// Microsoft's refused.
 var tcfVendors = map[int][]string{
-	755:  {"Google Analytics", "Google Ads", "Google AdSense", "Google Marketing Platform", "Google Tag Manager", "DoubleClick"},
-	1126: {"Microsoft Advertising", "Microsoft Clarity"},
-	91:   {"Criteo"},
-	793:  {"Amazon Advertising"},
+	// Google Advertising Products
+	755: {"Google Analytics", "Google Ads", "Google AdSense", "Google Marketing Platform", "Google Tag Manager", "DoubleClick",
+		"Google Campaign Manager 360", "Google Publisher Tag", "Google IMA SDK", "Google", "Google AdServices", "Google Marketing",
+		"Google Syndication", "Google Custom Search Ads", "Google Travel Adds", "Google Beacons", "Google Trusted Stores",
+		"AdMob", "AdMeld", "Adometry", "Channel Intelligence", "FeedBurner", "Mindset Media"},
+	// Microsoft Advertising
+	1126: {"Microsoft Advertising", "Microsoft Clarity", "Bing Ads", "Microsoft Analytics", "Alenty"},
+	// Criteo
+	91: {"Criteo", "HookLogic"},
+	// Amazon Advertising
+	793: {"Amazon Advertising", "Amazon Associates", "Amazon Mobile Ads", "Alexa Metrics", "Alexa Traffic Rank"},
 }
 
 // tcfCats are the TCF purposes each category needs: storage (1) with

@@ -2,9 +2,12 @@ package caddymodule
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,6 +313,95 @@ func TestConsentVendors(t *testing.T) {
 	st = cr.Read(consentReq(false, own(consentNow, consentNow, "*-d", "@youtube-g")), consentNow)
 	if !st.VendorAllowed("embeds", "YouTube") || st.VendorAllowed("embeds", "Vimeo") {
 		t.Errorf("vendor grant not applied")
+	}
+}
+
+// TestTCFVendorNames: a Global Vendor List vendor's refusal holds every
+// tag the tracker database names as that vendor's. Each URL below, of the
+// vendor's usual tags, is decided by the embedded database under a name
+// tcfVendors gives the vendor; and every name AdGuard companiesdb files
+// under the vendor's company in a tracker category is one of them, or is
+// set aside below with the reason. (Until 2026-12-06 Google's vendor
+// consent held six names: GPT, Floodlight's gtag.js, the IMA SDK and
+// adservice.google.com ran with it refused.)
+func TestTCFVendorNames(t *testing.T) {
+	db, err := blocklists.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := blocklists.NewPolicy(db)
+	urls := map[int][]string{
+		755: {"www.googletagmanager.com/gtag/js?id=AW-1", "www.googletagmanager.com/gtag/js?id=DC-1", "www.googletagmanager.com/gtag/js?id=G-1",
+			"www.googletagmanager.com/gtm.js?id=GTM-1", "www.google-analytics.com/g/collect", "www.googleadservices.com/pagead/conversion.js",
+			"googleads.g.doubleclick.net/pagead/viewthroughconversion/1/", "pagead2.googlesyndication.com/pagead/js/adsbygoogle.js",
+			"securepubads.g.doubleclick.net/tag/js/gpt.js", "www.googletagservices.com/tag/js/gpt.js", "ad.doubleclick.net/ddm/activity/src=1",
+			"fls.doubleclick.net/activityi", "stats.g.doubleclick.net/g/collect", "www.google.com/pagead/1p-conversion/1/",
+			"adservice.google.com/adsid/integrator.js", "imasdk.googleapis.com/js/sdkloader/ima3.js", "s0.2mdn.net/ads/x.js", "tpc.googlesyndication.com/sodar/x.js"},
+		1126: {"bat.bing.com/bat.js", "bat.bing.com/action/0", "c.bing.com/c.gif", "www.clarity.ms/tag/x", "c.clarity.ms/c.gif", "bat.r.msn.com/x"},
+		91:   {"static.criteo.net/js/ld/ld.js", "dis.criteo.com/dis/usersync.aspx", "sslwidget.criteo.com/event", "gum.criteo.com/sync"},
+		793:  {"c.amazon-adsystem.com/aax2/apstag.js", "s.amazon-adsystem.com/iu3", "z-na.amazon-adsystem.com/widgets/onejs", "assoc-amazon.com/s/x"},
+	}
+	for id, us := range urls {
+		for _, u := range us {
+			host, rest, _ := strings.Cut(u, "/")
+			path, query, _ := strings.Cut("/"+rest, "?")
+			v := p.DecideURL("shop.example", host, path, query)
+			if v.Action == blocklists.ActionKeep || !slices.Contains(tcfVendors[id], v.Vendor) {
+				t.Errorf("%s: %s by %q, which vendor %d's refusal does not hold (tcfVendors)", u, v.Action, v.Vendor, id)
+			}
+		}
+	}
+
+	b, err := os.ReadFile("../blocklists/data/trackers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdb struct {
+		Categories map[string]string `json:"categories"`
+		Trackers   map[string]struct {
+			Name       string `json:"name"`
+			CategoryID int    `json:"categoryId"`
+			CompanyID  string `json:"companyId"`
+		} `json:"trackers"`
+		TrackerDomains map[string]string `json:"trackerDomains"`
+	}
+	if err := json.Unmarshal(b, &cdb); err != nil {
+		t.Fatal(err)
+	}
+	companies := map[string]int{"google": 755, "microsoft": 1126, "criteo": 91, "amazon_associates": 793}
+	// Names of those companies that a vendor's refusal leaves alone.
+	apart := map[string]string{
+		// Apps' SDKs and a database's hosts, not Google's advertising
+		// products (companiesdb files them under mobile analytics).
+		"Android": "app", "Crashlytics": "app", "Firebase": "app",
+		// Microsoft's, with Global Vendor List ids of their own, which
+		// firstparty does not read: LinkedIn (804), Xandr (32).
+		"LinkedIn Ads": "own id", "LinkedIn Analytics": "own id", "LinkedIn Marketing Solutions": "own id",
+		"AppNexus": "own id", "MediaGlu": "own id", "Open Adstream": "own id",
+		"HockeyApp": "app",
+		// AWS's application hosting, anyone's (companiesdb: site analytics).
+		"Elastic Beanstalk": "hosting",
+	}
+	hasHost := map[string]bool{}
+	for _, id := range cdb.TrackerDomains {
+		hasHost[id] = true
+	}
+	tracking := map[string]bool{"advertising": true, "pornvertising": true, "site_analytics": true, "mobile_analytics": true, "telemetry": true}
+	seen := map[string]bool{}
+	for key, tr := range cdb.Trackers {
+		id, ok := companies[tr.CompanyID]
+		if !ok || !hasHost[key] || !tracking[cdb.Categories[strconv.Itoa(tr.CategoryID)]] {
+			continue
+		}
+		seen[tr.Name] = true
+		if _, ok := apart[tr.Name]; !ok && !slices.Contains(tcfVendors[id], tr.Name) {
+			t.Errorf("companiesdb's %q (%s) is not in vendor %d's names, nor set aside (tcfVendors)", tr.Name, tr.CompanyID, id)
+		}
+	}
+	for name := range apart {
+		if !seen[name] {
+			t.Errorf("%q is set aside, but companiesdb files no tracker of a vendor's company under it", name)
+		}
 	}
 }
 

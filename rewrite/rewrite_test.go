@@ -2149,6 +2149,8 @@ func (twoCategories) Decide(page *url.URL, r *Resource) Decision {
 		return Decision{Action: Defer, Category: "analytics", Vendor: "A", Host: "a.example"}
 	case "s.example":
 		return Decision{Action: Defer, Category: "social", Vendor: "S", Host: "s.example"}
+	case "b.example":
+		return Decision{Action: Defer, Category: "analytics", Vendor: "B", Host: "b.example"}
 	}
 	return Decision{}
 }
@@ -2158,12 +2160,23 @@ func (twoCategories) Decide(page *url.URL, r *Resource) Decision {
 // granted. Marked with the first, <img src=analytics srcset=pixel> was
 // restored whole, the social pixel with it, once analytics alone was
 // granted. One category, or a URL kept beside a held one, keeps its mark.
+// Two vendors of one category are both named: the runtime holds the element
+// while either is refused (a TCF vendor consent).
 func TestMixedCategories(t *testing.T) {
 	for in, want := range map[string]string{
-		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`: `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
-		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`: `data-fp-category="analytics" data-fp-vendor="A"`,
-		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                `data-fp-category="social" data-fp-vendor="S"`,
-		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:       `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://b.example/q.gif 2x">`:        `data-fp-category="analytics" data-fp-vendor="A; B" data-fp-token`,
+		`<video src="https://b.example/v.mp4" poster="https://a.example/p.jpg"></video>`: `data-fp-category="analytics" data-fp-vendor="A; B" data-fp-token`,
+		// A held style the mark keeps names its vendor with the element's:
+		// restored with it, it loads from that vendor too.
+		`<iframe src="https://a.example/f" style="background:url(https://b.example/p.png)"></iframe>`:  `data-fp-style="background:url(https://b.example/p.png)" data-fp-category="analytics" data-fp-vendor="A; B" data-fp-token`,
+		`<svg><image href="https://a.example/i.png" style="fill:url(https://b.example/f.svg)"/></svg>`: `data-fp-style="fill:url(https://b.example/f.svg)" data-fp-category="analytics" data-fp-vendor="A; B" data-fp-token`,
+		// One the mark does not keep (another category) is not named.
+		`<iframe src="https://a.example/f" style="background:url(https://s.example/p.png)"></iframe>`:         `data-fp-category="analytics" data-fp-vendor="A" data-fp-token`,
+		`<img src="https://s.example/p.gif" srcset="https://b.example/q.gif 1x, https://a.example/r.gif 2x">`: `data-fp-category="analytics social" data-fp-vendor="A; B; S" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://s.example/q.gif 2x">`:                             `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
+		`<img src="https://a.example/p.gif" srcset="https://a.example/q.gif 2x">`:                             `data-fp-category="analytics" data-fp-vendor="A"`,
+		`<img src="/own.gif" srcset="https://s.example/q.gif 2x">`:                                            `data-fp-category="social" data-fp-vendor="S"`,
+		`<iframe src="https://a.example/f" data-src="https://s.example/g">`:                                   `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,
 		// An attribute whose value lists URLs of both: its mark is theirs
 		// too, or granting analytics alone gave back the pixel's URL.
 		`<img src="/own.gif" attributionsrc="https://a.example/r https://s.example/r">`: `data-fp-category="analytics social" data-fp-vendor="A; S" data-fp-token`,

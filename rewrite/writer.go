@@ -2547,7 +2547,8 @@ func (r *Writer) decide(res *Resource) (d Decision) {
 // third-party decision wins over a first-party one, for the reports. Two
 // held decisions of different categories join theirs (joinCategories):
 // what is held under the result is given back as one, once every one of
-// them is granted.
+// them is granted. Two held decisions of different vendors join theirs
+// (joinVendors), of one category too.
 func stronger(a, b Decision) Decision {
 	a.take(&b)
 	return a
@@ -2555,9 +2556,13 @@ func stronger(a, b Decision) Decision {
 
 // take makes d the stronger of d and b, as stronger does, in place: a
 // Decision is copied only when b outranks it (the element loop's way).
+// Two held decisions of one category and two vendors name both vendors
+// (joinVendors): the runtime holds an element while any of its vendors is
+// refused, and marked with one, <img src=google-ads srcset=bing-ads> was
+// given back with Microsoft's vendor consent refused in a TCF string.
 func (d *Decision) take(b *Decision) {
 	joined, vendors := "", ""
-	if d.Category != b.Category && d.Action >= Defer && b.Action >= Defer {
+	if (d.Category != b.Category || d.Vendor != b.Vendor) && d.Action >= Defer && b.Action >= Defer {
 		joined, vendors = joinCategories(d.Category, b.Category), joinVendors(d.Vendor, b.Vendor)
 	}
 	if b.outranks(d) {
@@ -2576,8 +2581,8 @@ func joinCategories(a, b string) string { return joinLists(a, b, " ") }
 
 // joinVendors returns the vendors of a and b, each a vendor or a list of
 // them separated by "; ", as one sorted list without repeats: the
-// data-fp-vendor of an element held for several categories, whose
-// vendors the consent runtime lists and checks one by one. ("; " is in
+// data-fp-vendor of an element held for several vendors, of one category
+// or more, which the consent runtime lists and checks one by one. ("; " is in
 // no vendor's name; ", " is, in "ComScore, Inc.".)
 func joinVendors(a, b string) string { return joinLists(a, b, "; ") }
 
@@ -3182,8 +3187,22 @@ func (r *Writer) element(t *tag, name string) {
 	// category: a held original of another category is not kept, and
 	// stays neutralised (holdMark).
 	var marked mark
+	{
+		var first, style, doc *Decision
+		if action == Defer || action == Placeholder {
+			first = &best
+		}
+		if si >= 0 {
+			style = &sd
+		}
+		if srcdocChanged {
+			doc = &srcdocDecision
+		}
+		marked.vendor = heldVendors(first, style, doc, held, action == Remove)
+	}
 	if action == Defer || action == Placeholder {
-		marked = mark{true, best.Category} // marked below
+		marked.set, marked.category = true, best.Category // marked below
+		best.Vendor = marked.vendor
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplaceRaw(si, newCSS)
@@ -3288,26 +3307,71 @@ func (r *Writer) holdAttrs(e *edit, t *tag, held []heldAttr, removed bool, marke
 }
 
 // mark is the category an element is marked with for the runtime, once
-// it is (deferAttrs). A value, not a pointer to the decision: a pointer
-// stored through a pointer would move the callers' decisions to the heap.
+// it is (deferAttrs), and the vendors it names (markVendors). A value,
+// not a pointer to the decision: a pointer stored through a pointer would
+// move the callers' decisions to the heap.
 type mark struct {
 	set      bool
 	category string
+	vendor   string
 }
 
 // holdMark reports whether a held attribute of decision d can be kept
 // for the runtime on an element marked m: an element not yet marked is
-// marked with d (and the page gets the loader); one marked with another
-// category cannot take it, since the runtime would restore it with that
-// category's consent. The caller then drops it or leaves it neutralised.
+// marked with d's category and m's vendors, or else d's (and the page
+// gets the loader); one marked with another category cannot take it,
+// since the runtime would restore it with that category's consent. The
+// caller then drops it or leaves it neutralised.
 func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 	if !m.set {
 		r.needLoader()
-		r.deferAttrs(e, d)
-		*m = mark{true, d.Category}
+		md := *d
+		if m.vendor != "" {
+			md.Vendor = m.vendor
+		}
+		r.deferAttrs(e, &md)
+		m.set, m.category = true, d.Category
 		return true
 	}
 	return inCategories(d.Category, m.category)
+}
+
+// heldVendors returns the vendors an element names when held: those of
+// first, second, third and then each handler of held (unless the element
+// is removed), in the order holdMark meets them, that the mark keeps
+// (held and not removed, of the first one's categories or among them).
+// The runtime restores an element's held attributes together and holds
+// it while any vendor it names is refused: named by its URLs' vendor
+// alone, <iframe src=youtube style="background:url(vimeo)"> was given
+// back whole, Vimeo with it, by Always allow YouTube. A nil decision is
+// passed over.
+func heldVendors(first, second, third *Decision, held []heldAttr, removed bool) string {
+	var m markedVendors
+	m.add(first)
+	m.add(second)
+	m.add(third)
+	if !removed {
+		for k := range held {
+			m.add(&held[k].d)
+		}
+	}
+	return m.vendor
+}
+
+// markedVendors gathers heldVendors' answer.
+type markedVendors struct {
+	set              bool
+	category, vendor string
+}
+
+func (m *markedVendors) add(d *Decision) {
+	switch {
+	case d == nil || d.Action < Defer || d.Action == Remove:
+	case !m.set:
+		m.set, m.category, m.vendor = true, d.Category, d.Vendor
+	case inCategories(d.Category, m.category):
+		m.vendor = joinVendors(m.vendor, d.Vendor)
+	}
 }
 
 // handlers decides the event handler attributes of t (onclick, onload…)
@@ -3868,7 +3932,7 @@ func (r *Writer) writeScript(t *tag, d *Decision, delayed bool) disposition {
 		var e edit
 		// Its own held attributes wait with it, under data-fp-NAME,
 		// which the runtime's copy of the script loses.
-		marked := mark{true, d.Category}
+		marked := mark{true, d.Category, d.Vendor}
 		r.holdAttrs(&e, t, r.tagHeld, false, &marked)
 		r.addAttr(&e, "type", "text/plain")
 		if i := t.index("type"); i >= 0 {
@@ -4106,7 +4170,7 @@ const preloadStop = "<!---->"
 // removed or of another category than d's (holdAttrs).
 func (r *Writer) deferStyleTwin(t *tag, d *Decision) *edit {
 	e := r.deferStyleEdit(t, d)
-	marked := mark{true, d.Category}
+	marked := mark{true, d.Category, d.Vendor}
 	r.holdAttrs(e, t, r.tagHeld, false, &marked)
 	return e
 }
@@ -4372,8 +4436,19 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	var e edit
 	var marked mark // as in element
+	{
+		var first, style *Decision
+		if best.Action == Defer || best.Action == Placeholder {
+			first = &best
+		}
+		if si >= 0 {
+			style = &sd
+		}
+		marked.vendor = heldVendors(first, style, nil, held, best.Action == Remove)
+	}
 	if best.Action == Defer || best.Action == Placeholder {
-		marked = mark{true, best.Category} // marked below
+		marked.set, marked.category = true, best.Category // marked below
+		best.Vendor = marked.vendor
 	}
 	if si >= 0 && sd.Action >= Defer {
 		e.setReplaceRaw(si, newCSS)

@@ -159,13 +159,12 @@
   // cat may list several categories ("analytics social": one script or
   // element holding vendors of each): every one must be granted.
   var cats = (c) => (c + "").split(" ");
-  // An element held for several categories names its vendors together
-  // ("Google Ads; Google Analytics"): one vendor refused (TCF's vendor
-  // consents) holds it, and a grant runs only a one-vendor element (s is
-  // then [2], which == 2).
+  // An element held for several vendors names them together ("Google
+  // Ads; Google Analytics"): one vendor refused (TCF's vendor consents)
+  // holds it, and vendor grants run it once each of them is granted.
   var allowed = (st, cat, vendor) => {
     var s = (vendor || "").split("; ").map((x) => st.v[vkey(x)]?.s);
-    return s == 2 || (cats(cat).every((c) => isGranted(st, c)) && !s.includes(3));
+    return s.every((x) => x == 2) || (cats(cat).every((c) => isGranted(st, c)) && !s.includes(3));
   };
 
   /* ---- writing ---- */
@@ -366,7 +365,8 @@
     if (!el || !mine(ph) || !mine(el)) return;
     if (b.getAttribute("data-fp-load") == "always") {
       var it = items();
-      it["@" + vkey(el.getAttribute("data-fp-vendor") || ph.getAttribute("data-fp-placeholder"))] = "g";
+      // each of the element's vendors, which it names together
+      (el.getAttribute("data-fp-vendor") || ph.getAttribute("data-fp-placeholder")).split("; ").forEach((x) => it["@" + vkey(x)] = "g");
       save(it);
     }
     load(el);
