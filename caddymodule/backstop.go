@@ -97,7 +97,10 @@ var backstopCategories = func() []string {
 
 // backstopped says whether the answer to r carries the backstop: it is
 // on (and the handler is not report_only), and the request grants none of
-// the categories a visitor is asked about.
+// the categories a visitor is asked about, nor any vendor. (A vendor's
+// grant, Always allow, lifts it as a category's does: the policy names no
+// vendor's hosts, and kept on, it blocked the vendor's frame on every
+// page.)
 func (h *Handler) backstopped(r *http.Request) bool {
 	if h.CSPBackstop == nil || h.ReportOnly {
 		return false
@@ -108,7 +111,7 @@ func (h *Handler) backstopped(r *http.Request) bool {
 			return false
 		}
 	}
-	return true
+	return !st.AnyVendorAllowed()
 }
 
 // backstopState is one request's backstop, worked out when first asked

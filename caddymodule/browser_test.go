@@ -1790,6 +1790,18 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 				t.Errorf("advertising refused, %s was called", h)
 			}
 		}
+		// Reject all from the reopener withdraws the vendors' grants too:
+		// kept, the frame loaded on every page after it, and no control
+		// of the banner took the grant back.
+		e.clickText(ctx, "Cookie settings")
+		e.clickText(ctx, "Reject all")
+		e.eval(ctx, `document.cookie`, &cookie)
+		if strings.Contains(cookie, "@") {
+			t.Errorf("Reject all kept %q", cookie)
+		}
+		e.stub.reset()
+		e.open(ctx, "/t/vendors.html")
+		e.quiet("on the page after Reject all withdrew the vendors' grants")
 	})
 }
 
@@ -1991,6 +2003,24 @@ func TestBrowserBackstop(t *testing.T) {
 			_, reqs := e.stub.seen()
 			t.Errorf("%q: injected tracker reached %v, want %v (requests %v)", tt.config, reached, tt.reaches, reqs)
 		}
+	}
+}
+
+// TestBrowserBackstopVendorGrant: under csp_backstop enforce, a visitor
+// who refused every category and chose Always allow YouTube gets YouTube's
+// frame on the next page: a vendor's grant lifts the backstop as a
+// category's does. Before 2026-12-06 the backstop stayed on, and its
+// policy blocked the frame on every page.
+func TestBrowserBackstopVendorGrant(t *testing.T) {
+	e := newBrowserEnv(t, "banner on\ncsp_backstop enforce")
+	ctx := e.page(t, false)
+	e.clickText(ctx, "Reject all")
+	e.run(ctx, chromedp.Click(chromedp.CSS(`.fp-placeholder button[data-fp-load=always]`)))
+	e.stub.reset()
+	e.open(ctx, "/")
+	if !e.loads("www.youtube.com") {
+		_, reqs := e.stub.seen()
+		t.Errorf("YouTube always allowed, its frame did not load on the next page under csp_backstop enforce: %v", reqs)
 	}
 }
 

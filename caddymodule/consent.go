@@ -105,6 +105,17 @@ func (c *ConsentState) VendorAllowed(cat, vendor string) bool {
 	return c.Granted(cat) && v.state != sigDeny
 }
 
+// AnyVendorAllowed reports whether the visitor allowed a vendor
+// explicitly (Always allow), which a later denial has not undone.
+func (c *ConsentState) AnyVendorAllowed() bool {
+	for _, s := range c.vendors {
+		if s.state == sigGrant {
+			return true
+		}
+	}
+	return false
+}
+
 // addSignal merges s into m[k].
 func addSignal(m map[string]signal, k string, s signal) {
 	m[k] = merge(m[k], s)

@@ -434,7 +434,9 @@
     save2.hidden = !settings;
     var more = b("settings", () => { list.hidden = save2.hidden = false; more.hidden = true; boxes[names[0]]?.focus(); }, "link");
     more.hidden = settings || !names.length;
-    var keep = (v) => { return () => { var it = items(); for (var k in it) if (k[0] != "@") delete it[k]; it["*"] = v; choose(it); }; };
+    // Accept all keeps the vendors' grants (Always allow); Reject all
+    // withdraws them too, as it withdraws every category.
+    var keep = (v) => { return () => { var it = items(); for (var k in it) if (k[0] != "@" || v == "d") delete it[k]; it["*"] = v; choose(it); }; };
     dlg = el("div", { role: "dialog", "aria-modal": "true", "aria-labelledby": "fp-t", "aria-describedby": "fp-b", "class": "d " + C.position }, [
       el("h2", { id: "fp-t", text: T.title }),
       el("p", { id: "fp-b", text: T.body }),
