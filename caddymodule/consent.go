@@ -599,8 +599,9 @@ func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
 	return cr.apply(st, cmp, keys, 0, false)
 }
 
-// tcfVendors maps IAB Global Vendor List ids to the vendor names of the
-// tracker database that they govern: the names the project's overrides
+// tcfVendors maps IAB Global Vendor List ids (vendor-list.json's, which
+// are never reused) to the vendor names of the tracker database that they
+// govern: the names the project's overrides
 // give, and every name companiesdb files under the company in a tracker
 // category (advertising, analytics), but for those with a Global Vendor
 // List id of their own and those that are no advertising or measurement
@@ -622,6 +623,34 @@ var tcfVendors = map[int][]string{
 	91: {"Criteo", "HookLogic"},
 	// Amazon Advertising
 	793: {"Amazon Advertising", "Amazon Associates", "Amazon Mobile Ads", "Alexa Metrics", "Alexa Traffic Rank"},
+	// The other advertising vendors of the Global Vendor List that the
+	// tracker database names (since 2026-12-06: their tags ran on the
+	// purposes alone, whatever the visitor chose for them).
+	10:  {"Index Exchange"},
+	11:  {"Quantcast", "Quantcount", "Struq"},
+	13:  {"sovrn", "Sovrn Signal", "LinkSmart"},
+	16:  {"RTB House"},
+	21:  {"TradeDesk"},
+	25:  {"Verizon Media", "Yahoo! Ad Exchange", "Yahoo! Ad Manager Plus", "Yahoo! Analytics", "Yahoo! Commerce Central", "Yahoo! Overture", "Yahoo! Small Business", "ADTECH", "AOL Be On", "AOL CDN", "Adap.tv", "Bluelithium", "BrightRoll", "Complex Media", "Convertro", "Gravity Insights", "Jumptap", "Nexage", "Quigo AdSonar", "SnackTV", "Sphere", "Tacoda", "Tumblr Analytics", "Vidible", "alephd"},
+	28:  {"TripleLift"},
+	32:  {"AppNexus", "MediaGlu", "Open Adstream"}, // Xandr
+	42:  {"Taboola"},
+	45:  {"SMART AdServer"},
+	50:  {"Adform"},
+	52:  {"Rubicon", "Chango", "isocket"},
+	69:  {"OpenX", "JumpTime"},
+	76:  {"PubMatic", "mOcean Mobile"},
+	77:  {"ComScore, Inc.", "ScoreCard Research Beacon", "VoiceFive", "AdXpose", "Certifica Metric", "MdotLabs"},
+	78:  {"Flashtalking", "Encore Metrics"},
+	95:  {"Lotame"},
+	126: {"DoubleVerify"},
+	130: {"AdRoll"}, // NextRoll
+	132: {"Teads"},
+	142: {"Media.net"},
+	278: {"Integral Ad Science"},
+	385: {"BlueKai", "AddThis", "Datalogix", "Grapeshot", "Eloqua", "ATG Optimization", "ATG Recommendations", "Oracle Maxymiser", "Oracle Infinity Behavioral Intelligence", "Univide"}, // Oracle Data Cloud
+	506: {"Salesforce DMP", "Salesforce", "CQuotient"},
+	772: {"Moat"}, // Oracle's, with an id of its own
 }
 
 // tcfCats are the TCF purposes each category needs: storage (1) with

@@ -309,6 +309,13 @@ func TestConsentVendors(t *testing.T) {
 	if !st.VendorAllowed("advertising", "Criteo") || st.VendorAllowed("advertising", "Google Ads") {
 		t.Errorf("TCF vendor consents not applied: criteo %v google %v", st.VendorAllowed("advertising", "Criteo"), st.VendorAllowed("advertising", "Google Ads"))
 	}
+	// The other vendors of the Global Vendor List that the database names
+	// are read too: RTB House (16) and Xandr (32) refused, The Trade Desk
+	// (21) given, in a string of vendor ranges.
+	st = cr.Read(consentReq(false, "euconsent-v2="+tcfString([]int{1, 2, 3, 4, 7}, []int{21, 91}, y, true)), consentNow)
+	if !st.VendorAllowed("advertising", "TradeDesk") || st.VendorAllowed("advertising", "RTB House") || st.VendorAllowed("advertising", "AppNexus") {
+		t.Errorf("TCF vendor consents beyond the four: tradedesk %v rtb house %v appnexus %v", st.VendorAllowed("advertising", "TradeDesk"), st.VendorAllowed("advertising", "RTB House"), st.VendorAllowed("advertising", "AppNexus"))
+	}
 	// "Always allow YouTube" beats a denied category.
 	st = cr.Read(consentReq(false, own(consentNow, consentNow, "*-d", "@youtube-g")), consentNow)
 	if !st.VendorAllowed("embeds", "YouTube") || st.VendorAllowed("embeds", "Vimeo") {
@@ -338,6 +345,14 @@ func TestTCFVendorNames(t *testing.T) {
 			"fls.doubleclick.net/activityi", "stats.g.doubleclick.net/g/collect", "www.google.com/pagead/1p-conversion/1/",
 			"adservice.google.com/adsid/integrator.js", "imasdk.googleapis.com/js/sdkloader/ima3.js", "s0.2mdn.net/ads/x.js", "tpc.googlesyndication.com/sodar/x.js"},
 		1126: {"bat.bing.com/bat.js", "bat.bing.com/action/0", "c.bing.com/c.gif", "www.clarity.ms/tag/x", "c.clarity.ms/c.gif", "bat.r.msn.com/x"},
+		16:   {"www.creativecdn.com/tags", "us.creativecdn.com/tags"},
+		21:   {"js.adsrvr.org/up_loader.1.1.0.js", "insight.adsrvr.org/track/pxl"},
+		32:   {"ib.adnxs.com/getuid", "acdn.adnxs.com/ast/ast.js"},
+		42:   {"cdn.taboola.com/libtrc/unip/1/tfa.js", "trc.taboola.com/1/log"},
+		50:   {"track.adform.net/Serving/TrackPoint/", "s2.adform.net/banners/scripts/st/trackpoint-async.js"},
+		11:   {"pixel.quantserve.com/pixel", "secure.quantserve.com/quant.js"},
+		77:   {"sb.scorecardresearch.com/beacon.js"},
+		130:  {"s.adroll.com/j/roundtrip.js", "d.adroll.com/cm/x"},
 		91:   {"static.criteo.net/js/ld/ld.js", "dis.criteo.com/dis/usersync.aspx", "sslwidget.criteo.com/event", "gum.criteo.com/sync"},
 		793:  {"c.amazon-adsystem.com/aax2/apstag.js", "s.amazon-adsystem.com/iu3", "z-na.amazon-adsystem.com/widgets/onejs", "assoc-amazon.com/s/x"},
 	}
@@ -368,16 +383,22 @@ func TestTCFVendorNames(t *testing.T) {
 	if err := json.Unmarshal(b, &cdb); err != nil {
 		t.Fatal(err)
 	}
-	companies := map[string]int{"google": 755, "microsoft": 1126, "criteo": 91, "amazon_associates": 793}
+	companies := map[string]int{"google": 755, "microsoft": 1126, "criteo": 91, "amazon_associates": 793,
+		"index_exchange": 10, "quantcast": 11, "sovrn": 13, "rtb_house": 16, "the_trade_desk": 21, "verizon": 25,
+		"triplelift": 28, "taboola": 42, "smart_adserver": 45, "adform": 50, "rubicon_project": 52, "openx": 69,
+		"pubmatic": 76, "comscore": 77, "flashtalking": 78, "lotame": 95, "doubleverify": 126, "adroll": 130,
+		"teads": 132, "media.net": 142, "integral_ad_science": 278, "oracle": 385, "salesforce": 506}
+	// Names of those companies that another id governs: Xandr's (32),
+	// which companiesdb files under Microsoft, and Moat's (772), Oracle's.
+	elsewhere := map[string]int{"AppNexus": 32, "MediaGlu": 32, "Open Adstream": 32, "Moat": 772}
 	// Names of those companies that a vendor's refusal leaves alone.
 	apart := map[string]string{
 		// Apps' SDKs and a database's hosts, not Google's advertising
 		// products (companiesdb files them under mobile analytics).
 		"Android": "app", "Crashlytics": "app", "Firebase": "app",
-		// Microsoft's, with Global Vendor List ids of their own, which
-		// firstparty does not read: LinkedIn (804), Xandr (32).
+		// Microsoft's LinkedIn, with a Global Vendor List id of its own,
+		// which firstparty does not read.
 		"LinkedIn Ads": "own id", "LinkedIn Analytics": "own id", "LinkedIn Marketing Solutions": "own id",
-		"AppNexus": "own id", "MediaGlu": "own id", "Open Adstream": "own id",
 		"HockeyApp": "app",
 		// AWS's application hosting, anyone's (companiesdb: site analytics).
 		"Elastic Beanstalk": "hosting",
@@ -394,9 +415,42 @@ func TestTCFVendorNames(t *testing.T) {
 			continue
 		}
 		seen[tr.Name] = true
+		if other, ok := elsewhere[tr.Name]; ok {
+			id = other
+		}
 		if _, ok := apart[tr.Name]; !ok && !slices.Contains(tcfVendors[id], tr.Name) {
 			t.Errorf("companiesdb's %q (%s) is not in vendor %d's names, nor set aside (tcfVendors)", tr.Name, tr.CompanyID, id)
 		}
+	}
+	// Every name governed is one the database gives, and governed once.
+	names := map[string]int{}
+	for id, ns := range tcfVendors {
+		for _, n := range ns {
+			if other, ok := names[n]; ok {
+				t.Errorf("%q is governed by %d and %d", n, other, id)
+			}
+			names[n] = id
+		}
+	}
+	for _, tr := range cdb.Trackers {
+		delete(names, tr.Name)
+	}
+	ov, err := os.ReadFile("../blocklists/data/overrides.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(ov)) {
+		// host | CATEGORY | HOST[/PATH] | VENDOR, sig | CATEGORY | VENDOR | …
+		f := strings.Split(line, "|")
+		switch strings.TrimSpace(f[0]) {
+		case "host":
+			delete(names, strings.TrimSpace(f[3]))
+		case "sig", "shape":
+			delete(names, strings.TrimSpace(f[2]))
+		}
+	}
+	for n := range names {
+		t.Errorf("tcfVendors names %q, which neither companiesdb nor the overrides give", n)
 	}
 	for name := range apart {
 		if !seen[name] {
