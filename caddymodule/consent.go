@@ -601,12 +601,11 @@ func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
 
 // tcfVendors maps IAB Global Vendor List ids (vendor-list.json's, which
 // are never reused) to the vendor names of the tracker database that they
-// govern: the names the project's overrides
-// give, and every name companiesdb files under the company in a tracker
-// category (advertising, analytics), but for those with a Global Vendor
-// List id of their own and those that are no advertising or measurement
-// product (TestTCFVendorNames, which reads companiesdb, says which and
-// why). Until 2026-12-06 Google's held only six names, and with Google's
+// govern: the names the project's overrides give, and every name
+// companiesdb files under the company in a tracker category (advertising,
+// analytics), but for those with a Global Vendor List id of their own and
+// those that are no advertising or measurement product
+// (TestTCFVendorNames, which reads companiesdb, says which and why). Until 2026-12-06 Google's held only six names, and with Google's
 // vendor consent refused, Google Publisher Tag, Campaign Manager 360's
 // Floodlight, the IMA SDK, adservice.google.com and www.google.com's ad
 // paths ran on the purposes alone, as did Bing Ads' c.bing.com with

@@ -3307,7 +3307,7 @@ func (r *Writer) holdAttrs(e *edit, t *tag, held []heldAttr, removed bool, marke
 }
 
 // mark is the category an element is marked with for the runtime, once
-// it is (deferAttrs), and the vendors it names (markVendors). A value,
+// it is (deferAttrs), and the vendors it names (heldVendors). A value,
 // not a pointer to the decision: a pointer stored through a pointer would
 // move the callers' decisions to the heap.
 type mark struct {
