@@ -50,11 +50,12 @@ func TestCSPBackstop(t *testing.T) {
 		t.Errorf("after a denial: CSP %q", csp)
 	}
 	// A vendor's grant (Always allow) lifts it as a category's does; a
-	// TCF vendor consent, which only ever denies, does not.
+	// TCF string's vendor signals, which only ever deny (Criteo's consent
+	// given, the other vendors' refused), do not.
 	if csp := page(fmt.Sprintf("fp_consent=1.%d.%d.*-d.@youtube-g", now, now)).Values("Content-Security-Policy"); len(csp) != 1 {
 		t.Errorf("after a vendor's grant: CSP %q", csp)
 	}
-	if csp := page("euconsent-v2=" + tcfString(nil, []int{755, 1126, 91, 793}, now-60, false)).Values("Content-Security-Policy"); len(csp) != 2 {
+	if csp := page("euconsent-v2=" + tcfString(nil, []int{91}, now-60, false)).Values("Content-Security-Policy"); len(csp) != 2 {
 		t.Errorf("after TCF vendor consents without purposes: CSP %q", csp)
 	}
 	// report_only mode reports; the handler's report_only changes nothing.

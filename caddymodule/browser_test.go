@@ -489,6 +489,22 @@ func (e *browserEnv) heldPage(t *testing.T, path string) context.Context {
 	return ctx
 }
 
+// tcfPage starts t in a fresh desktop browser holding a TCF consent
+// manager's choice (every purpose granted, vendor consents given to
+// vendors alone), forgets what reached the stub so far, and opens path.
+func (e *browserEnv) tcfPage(t *testing.T, path string, vendors []int) context.Context {
+	e.t = t
+	ctx := e.browser(1280, 800, false)
+	cookie := tcfString([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, vendors, time.Now().Add(-time.Hour).Unix(), false)
+	e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "euconsent-v2", Value: cookie, URL: e.base + "/"})
+		return err
+	}))
+	e.stub.reset()
+	e.open(ctx, path)
+	return ctx
+}
+
 // loads waits until host was requested.
 func (e *browserEnv) loads(host string) bool {
 	return waitFor(5*time.Second, func() bool { return slices.Contains(e.stub.hosts(), host) })
@@ -1678,15 +1694,7 @@ func TestBrowserGoogleAds(t *testing.T) {
 		runs    bool
 	}{{"tcf without Google", []int{91}, false}, {"tcf with Google", []int{91, 755}, true}} {
 		t.Run(c.name, func(t *testing.T) {
-			e.t = t
-			ctx := e.browser(1280, 800, false)
-			cookie := tcfString([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, c.vendors, time.Now().Add(-time.Hour).Unix(), false)
-			e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-				_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "euconsent-v2", Value: cookie, URL: e.base + "/"})
-				return err
-			}))
-			e.stub.reset()
-			e.open(ctx, "/t/gads.html")
+			ctx := e.tcfPage(t, "/t/gads.html", c.vendors)
 			if !c.runs {
 				time.Sleep(1500 * time.Millisecond)
 				if hosts := e.stub.hosts(); len(hosts) > 0 {
@@ -1741,26 +1749,15 @@ func TestBrowserGoogleAds(t *testing.T) {
 // vendors recorded a grant that no element matched.
 func TestBrowserVendorsOfOneCategory(t *testing.T) {
 	e := newBrowserEnv(t, `banner on`)
-	tcf := func(t *testing.T, vendors []int) {
-		e.t = t
-		ctx := e.browser(1280, 800, false)
-		cookie := tcfString([]int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, vendors, time.Now().Add(-time.Hour).Unix(), false)
-		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "euconsent-v2", Value: cookie, URL: e.base + "/"})
-			return err
-		}))
-		e.stub.reset()
-		e.open(ctx, "/t/vendors.html")
-	}
 	t.Run("tcf without Microsoft", func(t *testing.T) {
-		tcf(t, []int{91, 755})
+		e.tcfPage(t, "/t/vendors.html", []int{91, 755})
 		time.Sleep(1500 * time.Millisecond)
 		if hosts := e.stub.hosts(); len(hosts) > 0 {
 			t.Errorf("Microsoft's vendor consent refused, %v was contacted", hosts)
 		}
 	})
 	t.Run("tcf with Microsoft", func(t *testing.T) {
-		tcf(t, []int{91, 755, 1126})
+		e.tcfPage(t, "/t/vendors.html", []int{91, 755, 1126})
 		for _, h := range []string{"static.criteo.net", "bat.bing.com", "c.bing.com"} {
 			if !e.loads(h) {
 				t.Errorf("every purpose and vendor granted, %s was not called: %v", h, e.stub.hosts())

@@ -442,10 +442,10 @@ func TestTCFVendorNames(t *testing.T) {
 	for line := range strings.Lines(string(ov)) {
 		// host | CATEGORY | HOST[/PATH] | VENDOR, sig | CATEGORY | VENDOR | …
 		f := strings.Split(line, "|")
-		switch strings.TrimSpace(f[0]) {
-		case "host":
+		switch kind := strings.TrimSpace(f[0]); {
+		case kind == "host" && len(f) > 3:
 			delete(names, strings.TrimSpace(f[3]))
-		case "sig", "shape":
+		case (kind == "sig" || kind == "shape") && len(f) > 2:
 			delete(names, strings.TrimSpace(f[2]))
 		}
 	}

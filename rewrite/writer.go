@@ -3187,20 +3187,18 @@ func (r *Writer) element(t *tag, name string) {
 	// category: a held original of another category is not kept, and
 	// stays neutralised (holdMark).
 	var marked mark
-	{
-		var first, style, doc *Decision
-		if action == Defer || action == Placeholder {
-			first = &best
-		}
-		if si >= 0 {
-			style = &sd
-		}
-		if srcdocChanged {
-			doc = &srcdocDecision
-		}
-		marked.vendor = heldVendors(first, style, doc, held, action == Remove)
-	}
+	var first, style, doc *Decision
 	if action == Defer || action == Placeholder {
+		first = &best
+	}
+	if si >= 0 {
+		style = &sd
+	}
+	if srcdocChanged {
+		doc = &srcdocDecision
+	}
+	marked.vendor = heldVendors(first, style, doc, held, action == Remove)
+	if first != nil {
 		marked.set, marked.category = true, best.Category // marked below
 		best.Vendor = marked.vendor
 	}
@@ -3333,8 +3331,12 @@ func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 		m.set, m.category = true, d.Category
 		return true
 	}
-	return inCategories(d.Category, m.category)
+	return m.keeps(d)
 }
+
+// keeps reports whether m, set, keeps a held attribute of decision d: one
+// of its categories, or among them.
+func (m *mark) keeps(d *Decision) bool { return inCategories(d.Category, m.category) }
 
 // heldVendors returns the vendors an element names when held: those of
 // first, second, third and then each handler of held (unless the element
@@ -3346,30 +3348,27 @@ func (r *Writer) holdMark(e *edit, m *mark, d *Decision) bool {
 // back whole, Vimeo with it, by Always allow YouTube. A nil decision is
 // passed over.
 func heldVendors(first, second, third *Decision, held []heldAttr, removed bool) string {
-	var m markedVendors
-	m.add(first)
-	m.add(second)
-	m.add(third)
+	var m mark
+	m.gather(first)
+	m.gather(second)
+	m.gather(third)
 	if !removed {
 		for k := range held {
-			m.add(&held[k].d)
+			m.gather(&held[k].d)
 		}
 	}
 	return m.vendor
 }
 
-// markedVendors gathers heldVendors' answer.
-type markedVendors struct {
-	set              bool
-	category, vendor string
-}
-
-func (m *markedVendors) add(d *Decision) {
+// gather adds d to the mark heldVendors works out, as holdMark would meet
+// it: a held decision that is not removed sets an unset mark, and one the
+// mark keeps adds its vendors.
+func (m *mark) gather(d *Decision) {
 	switch {
 	case d == nil || d.Action < Defer || d.Action == Remove:
 	case !m.set:
-		m.set, m.category, m.vendor = true, d.Category, d.Vendor
-	case inCategories(d.Category, m.category):
+		*m = mark{true, d.Category, d.Vendor}
+	case m.keeps(d):
 		m.vendor = joinVendors(m.vendor, d.Vendor)
 	}
 }
@@ -4436,17 +4435,15 @@ func (r *Writer) foreignElement(t *tag, ns namespace) {
 	}
 	var e edit
 	var marked mark // as in element
-	{
-		var first, style *Decision
-		if best.Action == Defer || best.Action == Placeholder {
-			first = &best
-		}
-		if si >= 0 {
-			style = &sd
-		}
-		marked.vendor = heldVendors(first, style, nil, held, best.Action == Remove)
-	}
+	var first, style *Decision
 	if best.Action == Defer || best.Action == Placeholder {
+		first = &best
+	}
+	if si >= 0 {
+		style = &sd
+	}
+	marked.vendor = heldVendors(first, style, nil, held, best.Action == Remove)
+	if first != nil {
 		marked.set, marked.category = true, best.Category // marked below
 		best.Vendor = marked.vendor
 	}
