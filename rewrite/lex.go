@@ -111,32 +111,6 @@ type cssRef struct {
 	url        string
 	isImport   bool
 	str        bool // a string inside url(…): replaced by a string
-	// bad marks CSS nested too deep in bad URLs to read in bounded time:
-	// the range is neutralised, fail closed.
-	bad bool
-}
-
-// maxURLNesting bounds how many bad URLs, each inside the previous one's
-// function, are read again: each re-reads the rest of the block.
-const maxURLNesting = 8
-
-// openString reports whether b, CSS, ends inside a string: one opened
-// by a quote and not closed by the same quote or a newline (which ends a
-// bad string) before b ends. A backslash escapes the byte after it.
-func openString(b []byte) bool {
-	var q byte
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c == '\\':
-			i++
-		case q == 0 && (c == '"' || c == '\''):
-			q = c
-		case q != 0 && (c == q || c == '\n' || c == '\r' || c == '\f'):
-			q = 0
-		}
-	}
-	return q != 0
 }
 
 // quotedAfterURL finds the string that follows "url(" and optional
@@ -171,8 +145,7 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 // the strings in image-set(), whatever the case of their names and however
 // the names are escaped.
 func cssURLs(b []byte, refs []cssRef) []cssRef {
-	refs, _ = cssURLsFrom(b, newInput(b), refs, 0, 0)
-	return refs
+	return cssURLsFrom(b, newInput(b), refs)
 }
 
 // cssURLsIn is cssURLs over css, read from a copy in fs.lex (lexInput),
@@ -184,96 +157,74 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 func (fs *factScratch) cssURLsIn(pools *[scratchKinds]sync.Pool, css string, refs []cssRef) []cssRef {
 	fs.pools = pools
 	in := fs.lexInput(unsafe.Slice(unsafe.StringData(css), len(css)))
-	refs, _ = cssURLsFrom(fs.lex[:len(css)], in, refs, 0, 0)
-	return refs
+	return cssURLsFrom(fs.lex[:len(css)], in, refs)
 }
 
-// cssURLsFrom is cssURLs over b, which starts at offset base of the CSS;
-// nest > 0 says b is the rest of a url( function after its string (nest
-// such functions deep), so its strings are URLs too (the privacy-safe
-// reading). It reports whether it gave up on the rest of b, which it
-// then marks bad.
-func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, base, nest int) ([]cssRef, bool) {
+// cssURLsFrom is cssURLs over b, read by in.
+func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef) []cssRef {
 	l := css.NewLexer(in)
 	off := 0
 	afterImport := false
 	depth := 0    // open functions and parentheses
 	fnDepth := -1 // the depth inside a url(, src( or image-set(, whose strings are URLs
-	if nest > 0 {
-		depth, fnDepth = 1, 1
-	}
-	escURL := -1  // an escaped "url(" read as a function: its start
-	escDepth := 0 // parentheses open inside it
 	for {
 		tt, data := l.Next()
 		if tt == css.ErrorToken {
-			if escURL >= 0 {
-				refs = append(refs, cssRef{start: base + escURL, end: base + off, url: cssURLBody(b[escURL:off])})
-			}
-			return refs, false
+			return refs
+		}
+		if tt == css.URLToken || tt == css.BadURLToken {
+			data, tt = escapedURLName(in, data, tt)
 		}
 		start := off
 		off += len(data)
-		if escURL >= 0 {
-			switch tt {
-			case css.FunctionToken, css.LeftParenthesisToken:
-				escDepth++
-			case css.RightParenthesisToken:
-				if escDepth--; escDepth == 0 {
-					refs = append(refs, cssRef{start: base + escURL, end: base + off, url: cssURLBody(b[escURL:off])})
-					escURL = -1
-				}
-			}
-			continue
-		}
 		switch tt {
 		case css.AtKeywordToken:
 			afterImport = cssNameIs(data, "@import")
 			continue
 		case css.URLToken:
-			// The name before "(" may be escaped ("\url(", "u\72l("):
-			// the URL is what the parentheses hold.
-			refs = append(refs, cssRef{start: base + start, end: base + off, url: cssURLBody(data), isImport: afterImport})
+			// (An escaped name is read above, as a function.)
+			refs = append(refs, cssRef{start: start, end: off, url: cssURLBody(data), isImport: afterImport})
 		case css.BadURLToken:
 			// CSS reads "url(" then a quote as a function and a string,
 			// which stays valid when URL modifiers follow; the lexer calls
-			// the whole a bad URL. The string is treated as a URL.
-			if s, e, ok := quotedAfterURL(data); ok {
-				refs = append(refs, cssRef{start: base + start + s, end: base + start + e, url: unquoteCSSString(data[s:e]), isImport: afterImport, str: true})
-				if openString(data[e:]) {
-					// A string after the URL's runs on past the ) where
-					// the lexer ended the bad URL, and CSS reads on inside
-					// it: from here the lexer's tokens are not CSS's
-					// (FuzzPassUsual, e38a74f44d839446). The rest is not
-					// read: it is marked bad, neutralised and counted.
-					return append(refs, cssRef{start: base + start + e, end: base + len(b), bad: true}), true
+			// the whole a bad URL, to a ")" that may lie in a string or
+			// close a parenthesis inside the function. It reads on from
+			// the string, as CSS does, inside the function: its strings
+			// are URLs, and a url( among its arguments is one of its own
+			// (FuzzRewrite), each read once.
+			if s, _, ok := quotedAfterURL(data); ok {
+				in.Rewind(s - len(data))
+				in.Skip()
+				off = start + s
+				depth++
+				if fnDepth < 0 {
+					fnDepth = depth
 				}
-				// What follows the string is still inside the function, and
-				// CSS reads it token by token: a url( there is a URL of its
-				// own, which the lexer's bad URL swallowed.
-				if nest == maxURLNesting {
-					refs = append(refs, cssRef{start: base + start + e, end: base + off, bad: true})
-				} else {
-					var gaveUp bool
-					if refs, gaveUp = cssURLsFrom(data[e:], newInput(data[e:]), refs, base+start+e, nest+1); gaveUp {
-						if off < len(b) {
-							refs = append(refs, cssRef{start: base + off, end: base + len(b), bad: true})
-						}
-						return refs, true
-					}
-				}
+				continue
 			} else if afterImport {
 				// CSS loads no bad URL, but Chromium's preload scanner
 				// fetches an @import's all the same (url(…#") among them),
 				// taking what the parentheses hold as the URL.
-				refs = append(refs, cssRef{start: base + start, end: base + off, url: cssURLBody(data), isImport: true})
+				refs = append(refs, cssRef{start: start, end: off, url: cssURLBody(data), isImport: true})
 			}
 		case css.FunctionToken:
 			if cssNameIs(data, "url(") && !bytes.EqualFold(data, []byte("url(")) {
-				// An escaped url( ("u\72l(") is a url token to CSS, which
-				// the lexer reads as a function: the whole of it is the URL.
-				escURL, escDepth = start, 1
-				continue
+				// An escaped url( ("u\72l(") is read by the lexer as a
+				// function, and by CSS as the plain name is: a function
+				// when a quote follows, read on below as one, and else a
+				// url token, which CSS reads to the first unescaped ")",
+				// quotes and all (a quote makes it a bad URL that runs
+				// there), where the lexer would read strings that run past
+				// that ")" and hide what follows (Chromium fetched a
+				// background after 'u\72l(a"b)"c)d;e";'). The lexer reads
+				// on after it.
+				if end, ok := unquotedURLEnd(b, off); ok {
+					refs = append(refs, cssRef{start: start, end: end, url: cssURLBody(b[start:end]), isImport: afterImport})
+					in.Move(end - off)
+					in.Skip()
+					off = end
+					continue
+				}
 			}
 			depth++
 			if fnDepth < 0 && (cssNameIs(data, "url(") || cssNameIs(data, "src(") || cssNameIs(data, "image-set(") || cssNameIs(data, "-webkit-image-set(")) {
@@ -290,7 +241,7 @@ func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, base, nest int) ([]cs
 			}
 		case css.StringToken:
 			if afterImport || fnDepth >= 0 {
-				refs = append(refs, cssRef{start: base + start, end: base + off, url: unquoteCSSString(data), isImport: afterImport, str: !afterImport})
+				refs = append(refs, cssRef{start: start, end: off, url: unquoteCSSString(data), isImport: afterImport, str: !afterImport})
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue
@@ -299,6 +250,52 @@ func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, base, nest int) ([]cs
 			afterImport = false
 		}
 	}
+}
+
+// escapedURLName reads again a url or bad-url token of the lexer's,
+// data, when its name is escaped. The lexer reads a url token after a
+// name that is "url" escaped ("\url(") as after the plain name, and after
+// one that only ends in it once unescaped ("\\url(", a function named
+// "\url" to CSS). CSS reads the first as the plain name (as an escaped
+// url( function is read in cssURLsFrom) and the second as a function
+// whose argument is tokens: the name is taken as a function token, and
+// the lexer reads on after its "(".
+func escapedURLName(in *parse.Input, data []byte, tt css.TokenType) ([]byte, css.TokenType) {
+	p := bytes.IndexByte(data, '(')
+	if p <= 0 || bytes.IndexByte(data[:p], '\\') < 0 {
+		return data, tt
+	}
+	in.Rewind(p + 1 - len(data))
+	in.Skip()
+	return data[:p+1], css.FunctionToken
+}
+
+// unquotedURLEnd reads what follows a url( at b[from:] as CSS does
+// (CSS Syntax 4.3.6): after white space, a quote makes it a function
+// with a string argument (ok is false); anything else is a url token,
+// which ends after the first ")" that no valid escape takes (a backslash
+// before anything but a newline), or at the end of b, whether the URL
+// turns bad on the way or not.
+func unquotedURLEnd(b []byte, from int) (end int, ok bool) {
+	i := from
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	if i < len(b) && (b[i] == '"' || b[i] == '\'') {
+		return 0, false
+	}
+	for i < len(b) {
+		switch b[i] {
+		case '\\':
+			if i+1 < len(b) && b[i+1] != '\n' && b[i+1] != '\r' && b[i+1] != '\f' {
+				i++ // the escaped byte; a character's later bytes are never ")"
+			}
+		case ')':
+			return i + 1, true
+		}
+		i++
+	}
+	return len(b), true
 }
 
 // cssNameIs reports whether a CSS name (an at-keyword or function token,

@@ -215,3 +215,51 @@ func TestReplaceInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestCSSURLsOracle reads generated CSS, strings of pieces where the
+// lexer and CSS may part (escaped names, quotes, parentheses,
+// backslashes, comments, newlines, NUL), with cssURLs and with the
+// oracle's own reading of CSS Syntax (cssHit): each text the oracle
+// says loads from tracker.example must give a URL that names it. The lexer reads a url( whose
+// name is escaped as a function, whose strings run past the ")" where
+// CSS ends its URL, and "\\url(" as a URL: Chromium fetched a background
+// that came after 'u\72l(a"b)"c)d;e";'.
+func TestCSSURLsOracle(t *testing.T) {
+	pieces := []string{
+		`url(`, `URL(`, `uRl(  `, `u\72l(`, `\75rl(`, `\75 rl(`, `\55 RL(`, `u\rl(`, `\\`, `\`, `\0`,
+		`image-set(`, `-webkit-image-set(`, `src(`, `@import `, `@\69mport `,
+		`"`, `'`, `(`, `)`, `\)`, `\"`, "\\\n", `;`, `{`, `}`, `,`, `#`, `0`, `-`, `a`, ` `, "\n",
+		`/*`, `*/`, "\x00", "\xc5",
+		`https://tracker.example/p.gif`, `//tracker.example/x`, `url(//tracker.example/q)`,
+		`"//tracker.example/s"`, `'https://tracker.example/t'`,
+	}
+	n := 300000
+	if testing.Short() {
+		n = 30000
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var sb strings.Builder
+	hits, missed := 0, 0
+	for range n {
+		sb.Reset()
+		for range 2 + rng.IntN(10) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := lexerText([]byte(sb.String())) // as the style's callers give it
+		if !cssHit(string(text)) {
+			continue
+		}
+		hits++
+		if !slices.ContainsFunc(cssURLs(text, nil), func(r cssRef) bool {
+			return strings.Contains(strings.ToLower(r.url), "tracker.example")
+		}) {
+			if missed++; missed <= 10 {
+				t.Errorf("%q loads from tracker.example (the oracle), and cssURLs gave no URL naming it", text)
+			}
+		}
+	}
+	t.Logf("%d texts of %d load from tracker.example; %d missed", hits, n, missed)
+	if hits < n/20 {
+		t.Errorf("only %d texts of %d load from tracker.example: the pieces test little", hits, n)
+	}
+}

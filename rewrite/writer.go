@@ -2993,7 +2993,7 @@ func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string)
 				start = last // a replaced run the previous URL ended in
 			}
 			sb.WriteString(raw[last:start])
-			if ref.isImport || ref.bad {
+			if ref.isImport {
 				sb.WriteString(`""`)
 			} else if ref.str {
 				sb.WriteString(`"data:,"`)
@@ -3011,15 +3011,10 @@ func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string)
 }
 
 // decideCSSRef decides and counts one URL of a style sheet: an
-// @import's data: URL is a style sheet read as one (dataSheet), and CSS
-// the lexer did not read is decided as an unresolvable URL is, by the
-// policy (the product's defers it, as an unknown).
+// @import's data: URL is a style sheet read as one (dataSheet).
 func (r *Writer) decideCSSRef(ref *cssRef, tagName string) Decision {
 	var d Decision
 	switch {
-	case ref.bad:
-		r.stats.failClosed(FailAmbiguous)
-		d = r.decideUnresolvable(KindCSS, tagName)
 	case ref.isImport && r.isData(ref.url):
 		d = r.dataSheet(r.url.Opaque, KindCSS, tagName)
 	default:
