@@ -2257,3 +2257,41 @@ func TestBrowserConsentParityMutated(t *testing.T) {
 		t.Errorf("%d cases of %d disagree in all", bad, len(cases))
 	}
 }
+
+// TestBrowserStyleSheets: a theme's own style sheet imports Google Fonts
+// and has a tracker's pixel as a background (one of them behind an escaped
+// url(), and one in a sheet served as text/plain, which Chromium applies
+// to a page in quirks mode). Served as they come (style_sheets pass, the
+// default), Chromium loads them all with fonts removed and the trackers
+// deferred; under style_sheets rewrite it contacts none of them, and the
+// sheet's own rules still apply.
+func TestBrowserStyleSheets(t *testing.T) {
+	hosts := []string{"fonts.googleapis.com", "www.facebook.com", "bat.bing.com", "ct.pinterest.com"}
+	e := newBrowserEnv(t, "category fonts remove")
+	ctx := e.browser(1280, 800, false)
+	e.stub.reset()
+	e.open(ctx, "/t/sheets.html")
+	e.open(ctx, "/t/sheets-quirks.html")
+	waitFor(5*time.Second, func() bool { return len(e.stub.hosts()) >= len(hosts) })
+	for _, h := range hosts {
+		if !slices.Contains(e.stub.hosts(), h) {
+			t.Errorf("style_sheets pass: %s was not contacted (the test's sheets load nothing?): %v", h, e.stub.hosts())
+		}
+	}
+	e.tester.InitServer(browserConfig("category fonts remove\nstyle_sheets rewrite"), "caddyfile")
+	ctx = e.browser(1280, 800, false) // a fresh profile: nothing cached
+	e.stub.reset()
+	e.open(ctx, "/t/sheets.html")
+	var font string
+	e.eval(ctx, `getComputedStyle(document.body).fontFamily + " " + getComputedStyle(document.querySelector(".hero")).minHeight`, &font)
+	if font != "Inter, sans-serif 20px" {
+		t.Errorf("the sheet's own rules: %q", font)
+	}
+	e.open(ctx, "/t/sheets-quirks.html")
+	var applied string
+	e.eval(ctx, `document.compatMode + " " + getComputedStyle(document.querySelector(".hero")).minHeight`, &applied)
+	if applied != "BackCompat 20px" {
+		t.Errorf("the text/plain sheet in quirks mode: %q", applied)
+	}
+	e.quiet("style_sheets rewrite")
+}

@@ -30,8 +30,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // its error for an unknown one lists them. TestSubdirectivesDocumented
 // checks that each is parsed and documented.
 var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow", "deny", "first_party", "third_party",
-	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "page_memo", "runtime_path",
-	"consent_cookie", "consent_map", "banner", "proxy", "csp_backstop"}
+	"no_builtin", "list", "placeholder_text", "exclude", "max_token_size", "max_decoded_size", "page_memo", "style_sheets",
+	"runtime_path", "consent_cookie", "consent_map", "banner", "proxy", "csp_backstop"}
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
@@ -53,6 +53,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		max_token_size <size>
 //		max_decoded_size <size>
 //		page_memo <size>|off
+//		style_sheets rewrite|pass
 //		runtime_path <path>
 //		consent_cookie <name>
 //		consent_map <cookiebot|onetrust|klaro|zaraz|complianz|borlabs|cookieyes> <key> <category...>
@@ -255,13 +256,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.CSPBackstop = b
-		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "page_memo", "consent_cookie":
+		case "placeholder_text", "runtime_path", "max_token_size", "max_decoded_size", "page_memo", "consent_cookie", "style_sheets":
 			if err := single(name, args); err != nil {
 				return err
 			}
 			switch name {
 			case "placeholder_text":
 				h.PlaceholderText = args[0]
+			case "style_sheets":
+				if args[0] != "rewrite" && args[0] != "pass" {
+					return d.Errf("style_sheets: want rewrite or pass, have %q", args[0])
+				}
+				h.StyleSheets = args[0]
 			case "runtime_path":
 				if err := checkServedPath("runtime_path", args[0]); err != nil {
 					return d.Err(err.Error())

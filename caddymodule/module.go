@@ -105,6 +105,20 @@ type Handler struct {
 	// Exclude lists path prefixes that are never rewritten (e.g. /admin);
 	// each starts with "/".
 	Exclude []string `json:"exclude,omitempty"`
+	// StyleSheets is what happens to the site's own style sheets: its CSS
+	// responses (text/css, or any answer to a browser's request for a
+	// style sheet, Sec-Fetch-Dest: style). "rewrite": each URL a sheet
+	// loads (@import, url(), image-set() and src() strings) is decided as
+	// one in a page's <style>, and one the policy does not keep is
+	// neutralised in the file (url("data:,"), or "" for an @import), for
+	// every visitor: a file cannot be held and given back on consent, so
+	// a deferred URL there never loads, even after consent (a theme's
+	// @import of Google Fonts with fonts deferred; docs/privacy.md). Every
+	// other byte leaves as it came, and an unchanged sheet is byte for
+	// byte the upstream's. "pass" or empty: sheets are served as they
+	// come, and what they name loads with the page (firstparty scan
+	// reports it). Default: pass.
+	StyleSheets string `json:"style_sheets,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
 	// style block. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
 	// over the cap ends the page).
@@ -442,6 +456,9 @@ func (h *Handler) Validate() error {
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
 	}
+	if h.StyleSheets != "" && h.StyleSheets != "rewrite" && h.StyleSheets != "pass" {
+		return fmt.Errorf("style_sheets: want rewrite or pass, have %q", h.StyleSheets)
+	}
 	if h.ConsentCookie != "" && !cookieName.MatchString(h.ConsentCookie) {
 		return fmt.Errorf("consent_cookie %q is not a valid cookie name", h.ConsentCookie)
 	}
@@ -508,13 +525,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		r.Header.Set("Accept-Encoding", "identity")
 	}
 	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
-	if nav {
+	// A browser's request for a style sheet, which is rewritten, asks for
+	// the whole, and has its validators checked as a page's are.
+	sheet := h.StyleSheets == "rewrite" && r.Header.Get("Sec-Fetch-Dest") == "style"
+	if nav || sheet {
 		dropRange(r)
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
 	bs := backstopState{h: h, r: r}
-	marked := h.conditionals(r, nav, bs.tag)
+	marked := h.conditionals(r, nav || sheet, bs.tag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is

@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,12 +99,18 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n allow js.stripe.com com\n}":                           `allow: "com" is a public suffix`,
 		"firstparty {\n runtime_path consent.js\n}":                           `runtime_path "consent.js" must start with /`,
 		"firstparty {\n runtime_path /_fp/c.js?v=1\n}":                        "runtime_path",
+		"firstparty {\n style_sheets on\n}":                                   "style_sheets: want rewrite or pass",
+		"firstparty {\n style_sheets\n}":                                      "wrong argument count",
+		"firstparty {\n style_sheets pass\n style_sheets rewrite\n}":          `duplicate subdirective "style_sheets"`,
 		"firstparty {\n runtime_path \"/c.js\\\" onload=\\\"x\"\n}":           "runtime_path",
 	}
 	wantCaddyfileErrors(t, false, tests)
 	// The JSON form: the runtime's path is written into every page.
 	if err := (&Handler{RuntimePath: `/c.js" onload="x`}).Validate(); err == nil {
 		t.Error("a runtime_path with a quote is valid JSON configuration")
+	}
+	if err := (&Handler{StyleSheets: "yes"}).Validate(); err == nil {
+		t.Error("style_sheets yes is valid JSON configuration")
 	}
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("firstparty")); err != nil {
@@ -1231,6 +1238,102 @@ func TestConfigWarnings(t *testing.T) {
 			if !strings.Contains(w.msg, c.want[i]) {
 				t.Errorf("%q: warning %d is %q, want it to say %q", c.config, i, w.msg, c.want[i])
 			}
+		}
+	}
+}
+
+// themeCSS is a theme's style sheet: Google Fonts imported, a tracker's
+// pixel as a background, and the shop's own images.
+const themeCSS = "@charset \"utf-8\";\n@import url(\"https://fonts.googleapis.com/css2?family=Inter\");\n" +
+	".hero { background: url(/img/hero.jpg) }\n.promo::after { content: \"→\"; background-image: url(https://www.facebook.com/tr?id=1&ev=PageView) }\n"
+
+// TestServeStyleSheets checks style_sheets rewrite: the site's own CSS
+// responses have the URLs the policy does not keep neutralised, the rest
+// as it came; a sheet with nothing to change leaves byte for byte; a
+// compressed one is decoded and rewritten; the answer to a browser's
+// request for a style sheet is read whatever its type; and with pass (the
+// default) nothing changes.
+func TestServeStyleSheets(t *testing.T) {
+	h := provisioned(t, &Handler{StyleSheets: "rewrite", Categories: map[string]string{"fonts": "remove"}})
+	sheet := func(h *Handler, dest, ct, body string, gzipped bool) (*httptest.ResponseRecorder, http.Header) {
+		req := httptest.NewRequest("GET", "http://shop.example/css/theme.css", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("Range", "bytes=10-")
+		if dest != "" {
+			req.Header.Set("Sec-Fetch-Dest", dest)
+		}
+		var saw http.Header
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Clone()
+			if ct != "" {
+				w.Header().Set("Content-Type", ct)
+			}
+			w.Header().Set("ETag", `"v1"`)
+			b := []byte(body)
+			if gzipped {
+				var buf bytes.Buffer
+				zw := gzip.NewWriter(&buf)
+				zw.Write(b)
+				zw.Close()
+				b = buf.Bytes()
+				w.Header().Set("Content-Encoding", "gzip")
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			w.Write(b)
+		})
+		return rec, saw
+	}
+	want := strings.NewReplacer(`url("https://fonts.googleapis.com/css2?family=Inter")`, `""`,
+		"url(https://www.facebook.com/tr?id=1&ev=PageView)", `url("data:,")`).Replace(themeCSS)
+	for _, tt := range []struct {
+		dest, ct string
+		gzipped  bool
+	}{
+		{"style", "text/css; charset=utf-8", false},
+		{"", "text/css", false},
+		{"style", "text/css", true},
+		{"style", "text/plain", false}, // applied in quirks mode all the same
+		{"style", "", false},
+	} {
+		rec, saw := sheet(h, tt.dest, tt.ct, themeCSS, tt.gzipped)
+		if got := rec.Body.String(); got != want {
+			t.Errorf("%+v: %s", tt, got)
+		}
+		if rec.Header().Get("Content-Length") != "" || rec.Header().Get("Content-Encoding") != "" || rec.Header().Get("ETag") != `W/"v1-fp`+h.pageTag()+`"` {
+			t.Errorf("%+v: headers %v", tt, rec.Header())
+		}
+		if tt.dest == "style" && saw.Get("Range") != "" {
+			t.Errorf("%+v: the upstream was asked for a range of a sheet", tt)
+		}
+	}
+	// A sheet with nothing to change is the upstream's, byte for byte.
+	clean := "a{background:url(/a.png)}\n/* url(https://www.facebook.com/tr) */\n"
+	if rec, _ := sheet(h, "style", "text/css", clean, false); rec.Body.String() != clean {
+		t.Errorf("a clean sheet changed: %q", rec.Body.String())
+	}
+	// Not a style sheet: a script, an error page, a sheet in UTF-16.
+	js := "var u = 'url(https://www.facebook.com/tr)';"
+	if rec, _ := sheet(h, "script", "text/javascript", js, false); rec.Body.String() != js {
+		t.Errorf("a script changed: %q", rec.Body.String())
+	}
+	req := httptest.NewRequest("GET", "http://shop.example/missing.css", nil)
+	req.Header.Set("Sec-Fetch-Dest", "style")
+	rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		w.WriteHeader(404)
+		io.WriteString(w, themeCSS)
+	})
+	if rec.Code != 404 || rec.Body.String() != themeCSS {
+		t.Errorf("a 404's body was read as a sheet: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec, _ := sheet(h, "style", "text/css; charset=utf-16", "a\x00{\x00", false); rec.Code != http.StatusBadGateway {
+		t.Errorf("a UTF-16 sheet: %d %q", rec.Code, rec.Body.String())
+	}
+	// pass, the default: as it came, headers and all.
+	for _, p := range []*Handler{provisioned(t, &Handler{Categories: map[string]string{"fonts": "remove"}}), provisioned(t, &Handler{StyleSheets: "pass", Categories: map[string]string{"fonts": "remove"}})} {
+		rec, saw := sheet(p, "style", "text/css", themeCSS, false)
+		if rec.Body.String() != themeCSS || rec.Header().Get("ETag") != `"v1"` || saw.Get("Range") == "" {
+			t.Errorf("style_sheets %q: %v %q", p.StyleSheets, rec.Header(), rec.Body.String())
 		}
 	}
 }

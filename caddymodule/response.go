@@ -142,7 +142,7 @@ func (w *responseWriter) decide(first []byte) {
 		w.status = http.StatusOK
 	}
 	hdr := w.Header()
-	html := false
+	html, css := false, false
 	switch w.status {
 	case http.StatusNotModified:
 		// A 304's header fields replace those of the copy it confirms
@@ -177,6 +177,7 @@ func (w *responseWriter) decide(first []byte) {
 			mt = "text/html"
 		}
 		html = mt == "text/html"
+		css = !html && w.styleSheet(mt)
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -194,6 +195,10 @@ func (w *responseWriter) decide(first []byte) {
 			w.encoding = name
 		}
 	}
+	if css {
+		w.startStyleSheet(first)
+		return
+	}
 	if !html {
 		w.ResponseWriter.WriteHeader(w.status)
 		return
@@ -206,25 +211,11 @@ func (w *responseWriter) decide(first []byte) {
 		w.failClosed("partial_html")
 		return
 	}
-	if ce := strings.TrimSpace(hdr.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+	if w.undecoded() {
 		w.failClosed("content_encoding")
 		return
 	}
-	hdr.Del("Content-Length")
-	hdr.Del("Accept-Ranges")
-	hdr.Del("Content-MD5")
-	hdr.Del("Digest")
-	// The ETag names the upstream's page and the policy it was rewritten
-	// under (etag.go); without explicit freshness, a cache would reuse
-	// the page unasked for a time it works out, whatever the policy.
-	if et := hdr.Get("ETag"); et != "" {
-		if m, ok := markETag(et, w.bs.tag()); ok {
-			hdr.Set("ETag", m)
-		} else {
-			hdr.Del("ETag")
-		}
-	}
-	pageFreshness(hdr)
+	w.rewrittenHeaders(hdr)
 	page := pageURL(w.req)
 	w.filterLinks(page)
 	nonce := rewrite.CSPNonce(hdr.Get("Content-Security-Policy")) // the page's, before the backstop's
@@ -244,6 +235,72 @@ func (w *responseWriter) decide(first []byte) {
 	opts.Encoding = w.encoding
 	w.first = &firstWrite{w: w.ResponseWriter}
 	w.rw = w.h.pageWriter(w.first, opts, w.req, hdr)
+}
+
+// undecoded reports whether the body is in a content coding that
+// decodingWriter did not undo, one it does not know: it cannot be read.
+func (w *responseWriter) undecoded() bool {
+	ce := strings.TrimSpace(w.Header().Get("Content-Encoding"))
+	return ce != "" && !strings.EqualFold(ce, "identity")
+}
+
+// rewrittenHeaders makes hdr a rewritten body's: without the upstream
+// bytes' length, ranges and digests, with an ETag that names the
+// upstream's body and the policy it was rewritten under (etag.go), and,
+// without explicit freshness, no-cache: a cache would otherwise reuse it
+// unasked for a time it works out, whatever the policy.
+func (w *responseWriter) rewrittenHeaders(hdr http.Header) {
+	hdr.Del("Content-Length")
+	hdr.Del("Accept-Ranges")
+	hdr.Del("Content-MD5")
+	hdr.Del("Digest")
+	if et := hdr.Get("ETag"); et != "" {
+		if m, ok := markETag(et, w.bs.tag()); ok {
+			hdr.Set("ETag", m)
+		} else {
+			hdr.Del("ETag")
+		}
+	}
+	pageFreshness(hdr)
+}
+
+// styleSheet reports whether the answer, of media type mt, is one of the
+// site's own style sheets to rewrite (Handler.StyleSheets): a whole one
+// (a 2xx status other than 204 and 206; a browser applies no other), of
+// type text/css, or whatever its type the answer to a browser's request
+// for a style sheet, which it applies in quirks mode when it comes from
+// the page's own site.
+func (w *responseWriter) styleSheet(mt string) bool {
+	return w.h.StyleSheets == "rewrite" && w.status >= 200 && w.status < 300 &&
+		w.status != http.StatusNoContent && w.status != http.StatusPartialContent &&
+		(mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
+}
+
+// startStyleSheet sets a style sheet's rewrite going (styleSheet), in the
+// encoding that its first bytes and its header give it.
+func (w *responseWriter) startStyleSheet(first []byte) {
+	hdr := w.Header()
+	if w.undecoded() {
+		w.failClosed("content_encoding")
+		return
+	}
+	enc, ok := rewrite.StyleSheetEncoding(first, hdr.Get("Content-Type"))
+	if !ok {
+		w.failClosed("encoding_" + enc)
+		return
+	}
+	w.rewrittenHeaders(hdr)
+	if w.h.ReportOnly && !w.head {
+		hdr.Add("Trailer", "Firstparty-Report")
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.head {
+		return
+	}
+	opts := w.h.rewriteOptions(pageURL(w.req))
+	opts.Encoding = enc
+	w.first = &firstWrite{w: w.ResponseWriter}
+	w.rw = rewrite.NewStyleSheetWriter(w.first, opts)
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts
@@ -349,13 +406,23 @@ func (w *responseWriter) needMore(first []byte) bool {
 	case !typed:
 		return true
 	}
-	return mt == "text/html" && (charset == "" || len(first) < 3)
+	return (mt == "text/html" || w.mayBeStyle()) && (charset == "" || len(first) < 3)
 }
 
 // mayBeHTML reports whether the headers leave open that the body is HTML.
 func (w *responseWriter) mayBeHTML() bool {
 	mt, _, typed, body := w.declared()
 	return body && (!typed || mt == "text/html" || mt == "application/xhtml+xml")
+}
+
+// mayBeStyle reports whether the headers leave open that the body is a
+// style sheet to rewrite (styleSheet).
+func (w *responseWriter) mayBeStyle() bool {
+	if w.h.StyleSheets != "rewrite" {
+		return false
+	}
+	mt, _, typed, body := w.declared()
+	return body && (!typed || mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -427,7 +494,7 @@ func (w *responseWriter) flushPending() error {
 
 // ReadFrom keeps the zero-copy path for bodies that are not rewritten.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided && !w.mayBeHTML() {
+	if !w.decided && !w.mayBeHTML() && !w.mayBeStyle() {
 		w.decide(nil) // the headers are enough
 	}
 	if w.decided && w.rw == nil && !w.failed {

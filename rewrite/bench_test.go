@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tdewolff/parse/v2"
+	"github.com/tdewolff/parse/v2/css"
 	thtml "github.com/tdewolff/parse/v2/html"
 	"golang.org/x/net/html"
 )
@@ -238,6 +239,7 @@ func TestPerfReport(t *testing.T) {
 			median(cold), median(cold)/median(base), median(warm))
 	}
 	corpusSpeed()
+	styleSheetSpeed()
 	per := heapPerRewrite(t, pages["500KB"], pol, 500)
 	fmt.Printf("heap per in-flight rewrite (500 writers paused mid-page, 500KB page): %.1f KiB (target ≤ 64 KiB)\n\n", per/1024)
 }
@@ -284,6 +286,49 @@ func corpusSpeed() {
 	r, x, d := median(speed[0]), median(speed[1]), median(speed[2])
 	fmt.Printf("real pages (%d files, %.1f MB, corpus policy, facts cache shared): rewrite %.0f MB/s, x/net rt %.0f MB/s, tdewolff %.0f MB/s: %.2f× x/net, %.2f× tdewolff\n",
 		len(pages), float64(total)/1e6, r, x, d, r/x, r/d)
+}
+
+// styleSheetSpeed prints StyleSheetWriter's throughput on a generated
+// theme's style sheet (style_sheets rewrite), beside tdewolff's CSS lexer
+// reading it once, the baseline: the writer reads each run twice (for its
+// end, then for its URLs) and decides each URL.
+func styleSheetSpeed() {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 512<<10; i++ {
+		fmt.Fprintf(&sb, ".c%d .item > a:hover, .c%d::after { color: #%06x; margin: 0 %dpx; content: \"→\" }\n", i, i, uint32(i)*2654435761%0xffffff, i%17)
+		switch i % 8 {
+		case 0:
+			fmt.Fprintf(&sb, ".bg%d { background: url(../img/bg%d.jpg) no-repeat center / cover }\n", i, i)
+		case 3:
+			fmt.Fprintf(&sb, "@font-face { font-family: f%d; src: url(/fonts/f%d.woff2) format(\"woff2\"), url(https://fonts.gstatic.com/s/f%d.woff) }\n", i, i, i)
+		case 6:
+			fmt.Fprintf(&sb, ".px%d { background-image: url(https://www.facebook.com/tr?id=%d&ev=PageView) }\n", i, i)
+		}
+	}
+	sheet := []byte(sb.String())
+	pol := shopPolicy(Defer)
+	page := &url.URL{Scheme: "https", Host: "shop.example", Path: "/css/theme.css"}
+	rewrite := func() {
+		s := NewStyleSheetWriter(io.Discard, Options{Policy: pol, PageURL: page})
+		for b := sheet; len(b) > 0; {
+			n := min(len(b), benchChunk)
+			s.Write(b[:n])
+			b = b[n:]
+		}
+		s.Close()
+	}
+	lex := func() {
+		l := css.NewLexer(parse.NewInputBytes(sheet))
+		for tt, _ := l.Next(); tt != css.ErrorToken; tt, _ = l.Next() {
+		}
+	}
+	var w, l, ratio []float64
+	for range 7 {
+		a, b := throughput(rewrite, len(sheet)), throughput(lex, len(sheet))
+		w, l, ratio = append(w, a), append(l, b), append(ratio, a/b)
+	}
+	fmt.Printf("style sheet file (generated theme, %d KiB, %d KiB writes): StyleSheetWriter %.0f MB/s, tdewolff CSS lexer %.0f MB/s: %.2f× the lexer\n",
+		len(sheet)>>10, benchChunk>>10, median(w), median(l), median(ratio))
 }
 
 // throughput runs f for about 200 ms and returns MB/s for n bytes per run.

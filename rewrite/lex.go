@@ -145,7 +145,7 @@ func quotedAfterURL(b []byte) (start, end int, ok bool) {
 // the strings in image-set(), whatever the case of their names and however
 // the names are escaped.
 func cssURLs(b []byte, refs []cssRef) []cssRef {
-	return cssURLsFrom(b, newInput(b), refs)
+	return cssURLsFrom(b, newInput(b), refs, nil)
 }
 
 // cssURLsIn is cssURLs over css, read from a copy in fs.lex (lexInput),
@@ -157,11 +157,14 @@ func cssURLs(b []byte, refs []cssRef) []cssRef {
 func (fs *factScratch) cssURLsIn(pools *[scratchKinds]sync.Pool, css string, refs []cssRef) []cssRef {
 	fs.pools = pools
 	in := fs.lexInput(unsafe.Slice(unsafe.StringData(css), len(css)))
-	return cssURLsFrom(fs.lex[:len(css)], in, refs)
+	return cssURLsFrom(fs.lex[:len(css)], in, refs, nil)
 }
 
-// cssURLsFrom is cssURLs over b, read by in.
-func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef) []cssRef {
+// cssURLsFrom is cssURLs over b, read by in. With ends set, it also
+// calls ends with the offset after each ";", "{" and "}" outside any
+// parentheses, where CSS's tokens start again with nothing carried over
+// (StyleSheetWriter's runs).
+func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, ends func(int)) []cssRef {
 	l := css.NewLexer(in)
 	off := 0
 	afterImport := false
@@ -248,6 +251,9 @@ func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef) []cssRef {
 		}
 		if tt == css.SemicolonToken || tt == css.LeftBraceToken || tt == css.RightBraceToken {
 			afterImport = false
+			if ends != nil && depth == 0 {
+				ends(off)
+			}
 		}
 	}
 }

@@ -2975,6 +2975,15 @@ func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string)
 		r.opts.Facts.addStyle(css, r.refs)
 		refs = r.refs
 	}
+	return r.neutraliseCSS(raw, refs, spans, dec, tagName)
+}
+
+// neutraliseCSS decides refs, the URLs of CSS read as the browser reads
+// it, and returns raw, the CSS as written, with those not kept
+// neutralised, and the strongest decision. spans and dec map the
+// offsets of the CSS as read to raw's (origOffset): spans replaceInvalid's,
+// then dec's.
+func (r *Writer) neutraliseCSS(raw string, refs []cssRef, spans, dec []replaced, tagName string) (string, Decision) {
 	var best Decision
 	var sb strings.Builder
 	last, changed := 0, false
@@ -2983,7 +2992,7 @@ func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string)
 		best = stronger(best, d)
 		if d.Action >= Defer {
 			start, end := ref.start, ref.end
-			if spans != nil {
+			if len(spans) > 0 {
 				start, end = origOffset(start, spans, false), origOffset(end, spans, true)
 			}
 			if len(dec) > 0 {

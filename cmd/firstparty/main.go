@@ -71,7 +71,8 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
 const rewriteUsage = `usage:
   firstparty rewrite [flags] < in.html > out.html
-  firstparty rewrite [flags] FILE|DIR... --out OUTDIR`
+  firstparty rewrite [flags] FILE|DIR... --out OUTDIR
+  firstparty rewrite --style-sheet [flags] < in.css > out.css`
 
 // listedCategory is the category of hosts read from --blocklist lists.
 const listedCategory = "blocklist"
@@ -85,9 +86,13 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	site := fs.String("site", "shop.example", "the page's own site, which decides what is third party")
 	stats := fs.Bool("stats", false, "print the stats as JSON on stderr")
 	out := fs.String("out", "", "output directory when rewriting files")
+	sheet := fs.Bool("style-sheet", false, "read stdin as one of the site's own style sheets, as style_sheets rewrite does")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *sheet && len(files) > 0 {
+		return errors.New("--style-sheet reads stdin only")
 	}
 	p, err := pf.build(stderr)
 	if err != nil {
@@ -102,6 +107,9 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		Loader: func(tok, nonce string) []byte {
 			return []byte(`<script src="/_fp/consent.js" data-fp-token="` + tok + `"></script>`)
 		}}
+	if *sheet {
+		return rewriteSheet(stdin, stdout, stderr, opts, *stats)
+	}
 	if len(files) == 0 {
 		in := bufio.NewReaderSize(stdin, 64<<10)
 		enc, err := checkEncoding(in)
@@ -235,6 +243,30 @@ func rewriteFile(in, out string, opts rewrite.Options, stats bool, stderr io.Wri
 		return err
 	}
 	return printStats(stats, stderr, in, opts.PageURL.Host, st)
+}
+
+// rewriteSheet rewrites the style sheet stdin holds as the module's
+// style_sheets rewrite does: the URLs the policy does not keep
+// neutralised.
+func rewriteSheet(stdin io.Reader, stdout, stderr io.Writer, opts rewrite.Options, stats bool) error {
+	in := bufio.NewReaderSize(stdin, 64<<10)
+	head, err := in.Peek(rewrite.PrescanSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return err
+	}
+	enc, ok := rewrite.StyleSheetEncoding(head, "")
+	if !ok {
+		return fmt.Errorf("the style sheet is in %s, which is not ASCII-compatible: not rewritten (convert it to UTF-8 first)", enc)
+	}
+	opts.Encoding = enc
+	sw := rewrite.NewStyleSheetWriter(stdout, opts)
+	if _, err := in.WriteTo(sw); err != nil {
+		return err
+	}
+	if err := sw.Close(); err != nil {
+		return err
+	}
+	return printStats(stats, stderr, "-", opts.PageURL.Host, sw.Stats())
 }
 
 // checkEncoding returns the encoding of the page r reads

@@ -309,3 +309,22 @@ func TestHelp(t *testing.T) {
 		t.Errorf("an error: exit %d, stderr %q", st, msg.String())
 	}
 }
+
+// TestRewriteStyleSheet: rewrite --style-sheet reads stdin as one of the
+// site's own style sheets, as style_sheets rewrite does.
+func TestRewriteStyleSheet(t *testing.T) {
+	in := "@import url(https://fonts.googleapis.com/css?family=X);\n.a{background:url(https://www.facebook.com/tr?id=1)}\n.b{background:url(/own.png)}\n"
+	out, _, err := run(t, in, "--style-sheet", "--category", "fonts=remove")
+	if want := "@import \"\";\n.a{background:url(\"data:,\")}\n.b{background:url(/own.png)}\n"; err != nil || out != want {
+		t.Errorf("%q (%v), want %q", out, err, want)
+	}
+	if out, _, err := run(t, in, "--style-sheet"); err != nil || !strings.HasPrefix(out, "@import url(https://fonts.googleapis.com/css?family=X);") {
+		t.Errorf("fonts kept by default: %q (%v)", out, err)
+	}
+	if _, _, err := run(t, "\xff\xfea\x00{\x00", "--style-sheet"); err == nil || !strings.Contains(err.Error(), "utf-16le") {
+		t.Errorf("a UTF-16 sheet: %v", err)
+	}
+	if _, _, err := run(t, "", "--style-sheet", "a.css"); err == nil {
+		t.Error("--style-sheet with a file")
+	}
+}

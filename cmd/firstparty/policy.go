@@ -25,6 +25,9 @@ type policyFlags struct {
 	noBuiltin   *bool
 	unknown     *string
 	config      *string
+	// styleSheets is the handler's StyleSheets once build has run: the
+	// --config Caddyfile's, or rewrite (scan's --style-sheets).
+	styleSheets string
 }
 
 func (pf *policyFlags) register(fs *flag.FlagSet) {
@@ -66,6 +69,9 @@ func (pf *policyFlags) build(stderr io.Writer) (*blocklists.Policy, error) {
 	}
 	if *pf.noBuiltin {
 		h.NoBuiltin = true
+	}
+	if pf.styleSheets == "" {
+		pf.styleSheets = h.StyleSheets
 	}
 	if *pf.unknown != "" {
 		h.Unknown = *pf.unknown

@@ -133,10 +133,15 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	failOn := fs.String("fail-on", "", "CATEGORY[,…]: exit non-zero when a page keeps (loads before consent) a tracker of these categories")
 	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "pages scanned at once")
 	noColor := fs.Bool("no-color", false, "no colour in the table")
+	styleSheets := fs.String("style-sheets", "", "rewrite or pass: what the module does with the site's own style sheets (default: the --config Caddyfile's style_sheets, else pass)")
 	inputs, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
+	if *styleSheets != "" && *styleSheets != "rewrite" && *styleSheets != "pass" {
+		return fmt.Errorf("--style-sheets: want rewrite or pass, not %q", *styleSheets)
+	}
+	pf.styleSheets = *styleSheets
 	if len(inputs) == 0 {
 		fs.Usage()
 		return errors.New("nothing to scan")
@@ -198,7 +203,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 	results := make([]PageReport, len(targets))
-	var sheets sheetCache
+	sheets := sheetCache{rewritten: pf.styleSheets == "rewrite"}
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -580,6 +580,49 @@ func TestScanOwnSheets(t *testing.T) {
 	}
 }
 
+// TestScanOwnSheetsRewritten: under style_sheets rewrite (a --config
+// Caddyfile's, or --style-sheets), what the site's own sheets name that
+// the policy does not keep is neutralised in the file by the module, so
+// scan reports it removed, and --fail-on does not count it; what the
+// policy keeps there still loads with the page.
+func TestScanOwnSheetsRewritten(t *testing.T) {
+	shop := filepath.Join(scanDir, "pages", "shop.html")
+	own := func(args ...string) (map[string]string, error) {
+		out, _, err := scan(t, append([]string{"--json"}, append(args, shop)...)...)
+		var r Report
+		if jerr := json.Unmarshal([]byte(out), &r); jerr != nil {
+			t.Fatal(jerr)
+		}
+		m := map[string]string{}
+		for _, f := range r.Pages[0].Findings {
+			if f.Kind == kindOwnSheet {
+				m[f.Host] = f.Action
+			}
+		}
+		return m, err
+	}
+	if got, _ := own(); got["ad.doubleclick.net"] != "keep" || got["fonts.googleapis.com"] != "keep" {
+		t.Errorf("pass (the default): %v", got)
+	}
+	if got, _ := own("--style-sheets", "rewrite"); got["ad.doubleclick.net"] != "remove" || got["fonts.googleapis.com"] != "keep" || got["fonts.gstatic.com"] != "keep" {
+		t.Errorf("--style-sheets rewrite: %v", got)
+	}
+	cf := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(cf, []byte("shop.example {\n\tfirstparty {\n\t\tcategory fonts remove\n\t\tstyle_sheets rewrite\n\t}\n}\n"), 0o644)
+	got, err := own("--config", cf, "--fail-on", "advertising,fonts")
+	if want := map[string]string{"ad.doubleclick.net": "remove", "fonts.googleapis.com": "remove", "fonts.gstatic.com": "remove"}; !maps.Equal(got, want) || err != nil {
+		t.Errorf("--config with style_sheets rewrite: %v (%v), want %v", got, err, want)
+	}
+	// --style-sheets pass overrides the Caddyfile's, and --fail-on counts
+	// the advertising the theme's sheet loads.
+	if got, err := own("--config", cf, "--style-sheets", "pass", "--fail-on", "advertising"); got["ad.doubleclick.net"] != "keep" || err == nil {
+		t.Errorf("--style-sheets pass over the Caddyfile: %v (%v)", got, err)
+	}
+	if _, _, err := scan(t, "--style-sheets", "yes", shop); err == nil || !strings.Contains(err.Error(), "--style-sheets") {
+		t.Errorf("--style-sheets yes: %v", err)
+	}
+}
+
 // TestScanOwnSheetFiles scans saved pages in folders: a page's own sheet
 // is looked for under its folder by its URL's path, then under each folder
 // above it up to the one scanned, and not above that.

@@ -15,13 +15,16 @@ import (
 	"github.com/firstparty/firstparty/rewrite"
 )
 
-// The site's own style sheets. The Caddy module rewrites HTML responses
-// only: a style sheet the page links from its own site passes as it came,
-// so its @import of a vendor's sheet (a theme's Google Fonts) or a url()
-// of a vendor's image loads with the page, before any choice. scan reads
-// those sheets too, and reports what they name as the browser would load
-// it: kept, whatever the policy says of the host (docs/privacy.md, Known
-// limits; csp_backstop enforce is the guard).
+// The site's own style sheets. By default (style_sheets pass) the Caddy
+// module rewrites HTML responses only: a style sheet the page links from
+// its own site passes as it came, so its @import of a vendor's sheet (a
+// theme's Google Fonts) or a url() of a vendor's image loads with the
+// page, before any choice. scan reads those sheets too, and reports what
+// they name as the browser would load it: kept, whatever the policy says
+// of the host (docs/privacy.md, Known limits; csp_backstop enforce and
+// style_sheets rewrite are the guards). Under style_sheets rewrite, the
+// module neutralises in the sheet what the policy does not keep, for
+// every visitor: it is reported removed.
 
 // kindOwnSheet is the kind of a third party named in one of the site's
 // own style sheets.
@@ -56,8 +59,12 @@ type sheetResult struct {
 }
 
 // sheetCache holds each sheet's result for one scan (one policy): the
-// pages of a site share their sheets.
-type sheetCache struct{ m sync.Map } // URL and file → *sheetResult
+// pages of a site share their sheets. rewritten says the module rewrites
+// them (style_sheets rewrite).
+type sheetCache struct {
+	m         sync.Map // URL and file → *sheetResult
+	rewritten bool
+}
 
 // ownSheets records the site's own style sheets among the resources pol
 // decides: a linked sheet, or a URL in CSS (an @import) whose path ends
@@ -122,6 +129,9 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 		for f, n := range res.findings {
 			fr := findingReport(f, n, q.u.Host)
 			fr.Kind, fr.Action, fr.Count = kindOwnSheet, rewrite.Keep.String(), 0
+			if c.rewritten && f.Action != rewrite.Keep {
+				fr.Action = rewrite.Remove.String() // neutralised in the file
+			}
 			counts[fr] += n
 		}
 		if q.depth+1 < maxSheetDepth {
