@@ -31,7 +31,11 @@ import (
 // preload scanner reads as an SVG one's; the HTML image and script with
 // an href were then added as a part of their own, and so were documents
 // and scripts in data: and javascript: URLs, speculation rules that match
-// the page's links, and more CSS that loads.
+// the page's links, and more CSS that loads. CSS where the CSS lexer and
+// CSS may part before a URL (escaped url( names, quotes, parentheses,
+// backslashes) was added on 2026-12-06, night, after Chromium fetched a
+// background that came after 'u\72l(a"b)"c)d;e";', which the rewriter let
+// through.
 
 // genURL writes a URL to host and path in one of the forms a URL parser
 // reads as naming the host.
@@ -329,6 +333,20 @@ var genParts = []func(r *rand.Rand, u, a func(string) string) string{
 	func(_ *rand.Rand, u, a func(string) string) string {
 		// Foreign content's text decodes character references.
 		return "<svg><style>@import url(" + strings.Replace(u("/s.css"), ":", "&#58;", 1) + ");</style></svg>"
+	},
+	func(r *rand.Rand, u, a func(string) string) string {
+		// CSS where the CSS lexer and CSS may part before a URL (escaped
+		// url( names, quotes, parentheses, backslashes, comments:
+		// TestCSSURLsOracle's pieces), then the tracker's background.
+		pieces := []string{`u\72l(`, `\75rl(`, `url(`, `\url(`, `\\url(`, `"`, `'`, `(`, `)`, `\`, `;`, ` `, `a`, `/*`, `*/`}
+		var sb strings.Builder
+		for range 1 + r.IntN(6) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		if r.IntN(2) == 0 {
+			return "<style>p{b:" + sb.String() + ";background:url(" + u("/p.gif") + ")}</style><p>x</p>"
+		}
+		return "<p style=" + a("b:"+sb.String()+";background:url("+u("/p.gif")+")") + ">x</p>"
 	},
 }
 
