@@ -125,9 +125,9 @@ type Handler struct {
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
-	// for identity: past it the page is cut and the event logged and
-	// counted, so a decompression bomb costs bounded work. Zero means
-	// 256 MiB.
+	// for identity, and of a compressed style sheet under StyleSheets
+	// rewrite: past it the body is cut and the event logged and counted,
+	// so a decompression bomb costs bounded work. Zero means 256 MiB.
 	MaxDecodedSize int64 `json:"max_decoded_size,omitempty"`
 	// PageMemo is the memory, in bytes, for the page memo: for each page
 	// URL asked for more than once (its query without campaign and click
