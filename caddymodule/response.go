@@ -271,9 +271,15 @@ func (w *responseWriter) rewrittenHeaders(hdr http.Header) {
 // for a style sheet, which it applies in quirks mode when it comes from
 // the page's own site.
 func (w *responseWriter) styleSheet(mt string) bool {
-	return w.h.StyleSheets == "rewrite" && w.status >= 200 && w.status < 300 &&
-		w.status != http.StatusNoContent && w.status != http.StatusPartialContent &&
-		(mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
+	return w.status >= 200 && w.status < 300 && w.status != http.StatusNoContent &&
+		w.status != http.StatusPartialContent && w.styleType(mt)
+}
+
+// styleType reports whether style sheets are rewritten and a body of
+// media type mt is one: CSS, or anything a browser asked for as a style
+// sheet.
+func (w *responseWriter) styleType(mt string) bool {
+	return w.h.StyleSheets == "rewrite" && (mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
 }
 
 // startStyleSheet sets a style sheet's rewrite going (styleSheet), in the
@@ -406,7 +412,7 @@ func (w *responseWriter) needMore(first []byte) bool {
 	case !typed:
 		return true
 	}
-	return (mt == "text/html" || w.mayBeStyle()) && (charset == "" || len(first) < 3)
+	return (mt == "text/html" || w.styleType(mt)) && (charset == "" || len(first) < 3)
 }
 
 // mayBeHTML reports whether the headers leave open that the body is HTML.
@@ -422,7 +428,7 @@ func (w *responseWriter) mayBeStyle() bool {
 		return false
 	}
 	mt, _, typed, body := w.declared()
-	return body && (!typed || mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
+	return body && (!typed || w.styleType(mt))
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {

@@ -34,11 +34,18 @@ func newInput(b []byte) *parse.Input {
 // letters; U+FFFD reads as a name character in CSS and a syntax error in
 // JavaScript, which changes no call a browser would make.)
 func lexerText(b []byte) []byte {
-	if bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) {
-		return b
-	}
-	out, _ := replaceInvalid(b, nil)
+	out, _ := lexerTextSpans(b, nil)
 	return out
+}
+
+// lexerTextSpans is lexerText that appends to spans where the text as
+// read differs from b (replaceInvalid): b itself, and spans as they were,
+// when nothing is replaced.
+func lexerTextSpans(b []byte, spans []replaced) ([]byte, []replaced) {
+	if bytes.IndexByte(b, 0) < 0 && utf8.Valid(b) {
+		return b, spans
+	}
+	return replaceInvalid(b, spans)
 }
 
 // replaced is where a text was replaced in reading it: b[from:to] of the
@@ -114,30 +121,22 @@ type cssRef struct {
 }
 
 // quotedAfterURL finds the string that follows "url(" and optional
-// whitespace in a bad-URL token: its start and end offsets in b.
-func quotedAfterURL(b []byte) (start, end int, ok bool) {
+// whitespace in a bad-URL token: its start in b.
+func quotedAfterURL(b []byte) (start int, ok bool) {
 	if len(b) < 5 || !bytes.EqualFold(b[:4], []byte("url(")) {
-		return 0, 0, false
+		return 0, false
 	}
-	i := 4
+	return quoteAfter(b, 4)
+}
+
+// quoteAfter skips the white space at b[i:] and reports where what
+// follows begins, and whether it is a quote: CSS reads a url( followed
+// so as a function with a string argument, and else as a url token.
+func quoteAfter(b []byte, i int) (int, bool) {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
-	if i >= len(b) || (b[i] != '"' && b[i] != '\'') {
-		return 0, 0, false
-	}
-	q := b[i]
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case q:
-			return i, j + 1, true
-		case '\n', '\r', '\f':
-			return i, j, true
-		}
-	}
-	return i, len(b), true
+	return i, i < len(b) && (b[i] == '"' || b[i] == '\'')
 }
 
 // cssURLs lists the URLs that a block of CSS (a <style> body or a style
@@ -195,7 +194,7 @@ func cssURLsFrom(b []byte, in *parse.Input, refs []cssRef, ends func(int)) []css
 			// the string, as CSS does, inside the function: its strings
 			// are URLs, and a url( among its arguments is one of its own
 			// (FuzzRewrite), each read once.
-			if s, _, ok := quotedAfterURL(data); ok {
+			if s, ok := quotedAfterURL(data); ok {
 				in.Rewind(s - len(data))
 				in.Skip()
 				off = start + s
@@ -283,11 +282,8 @@ func escapedURLName(in *parse.Input, data []byte, tt css.TokenType) ([]byte, css
 // before anything but a newline), or at the end of b, whether the URL
 // turns bad on the way or not.
 func unquotedURLEnd(b []byte, from int) (end int, ok bool) {
-	i := from
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	if i < len(b) && (b[i] == '"' || b[i] == '\'') {
+	i, quoted := quoteAfter(b, from)
+	if quoted {
 		return 0, false
 	}
 	for i < len(b) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/html/charset"
 )
@@ -94,10 +93,7 @@ func (s *StyleSheetWriter) runs(final bool) {
 	r := s.r
 	r.decoded = r.decoded[:0]
 	view, _ := r.enc.textView(s.buf, nil, &r.decoded)
-	text, spans := view, s.spans[:0]
-	if bytes.IndexByte(text, 0) >= 0 || !utf8.Valid(text) {
-		text, spans = replaceInvalid(text, spans)
-	}
+	text, spans := lexerTextSpans(view, s.spans[:0])
 	s.spans = spans
 	ends := s.ends[:0]
 	s.refs = cssURLsFrom(text, newInput(text), s.refs[:0], func(off int) {

@@ -12,8 +12,9 @@ var sheetURL = &url.URL{Scheme: "https", Host: "shop.example", Path: "/css/theme
 
 // rewriteSheet writes in to a StyleSheetWriter in pieces of the sizes
 // sizes gives (cycled; the whole at once when empty) and returns what it
-// wrote and its stats.
-func rewriteSheet(t testing.TB, in []byte, opts Options, sizes ...int) (string, *Stats) {
+// wrote and its stats. eager makes it look for runs' ends after every
+// write, so that small sheets are cut into runs too.
+func rewriteSheet(t testing.TB, in []byte, opts Options, eager bool, sizes ...int) (string, *Stats) {
 	t.Helper()
 	var out bytes.Buffer
 	s := NewStyleSheetWriter(&out, opts)
@@ -21,6 +22,9 @@ func rewriteSheet(t testing.TB, in []byte, opts Options, sizes ...int) (string, 
 		n := len(in)
 		if len(sizes) > 0 {
 			n = min(n, sizes[i%len(sizes)])
+		}
+		if eager {
+			s.next = 1
 		}
 		if k, err := s.Write(in[:n]); err != nil || k != n {
 			t.Fatalf("Write: %d, %v", k, err)
@@ -31,6 +35,15 @@ func rewriteSheet(t testing.TB, in []byte, opts Options, sizes ...int) (string, 
 		t.Fatalf("Close: %v", err)
 	}
 	return out.String(), s.Stats()
+}
+
+// wholeSheet is in rewritten as one run: what the Writer's reading of a
+// <style> makes of it.
+func wholeSheet(in []byte, opts Options) string {
+	var w Writer
+	w.init(nil, opts, &Stats{})
+	out, _ := w.rewriteCSS(string(in), "style")
+	return out
 }
 
 // TestStyleSheetWriter checks a style sheet file's rewrite: the URLs the
@@ -55,7 +68,7 @@ func TestStyleSheetWriter(t *testing.T) {
 		{"/* url(https://tracker.example/no.gif) */ a::after{content:\"url(https://tracker.example/no.gif)\"}",
 			"/* url(https://tracker.example/no.gif) */ a::after{content:\"url(https://tracker.example/no.gif)\"}"},
 	} {
-		got, st := rewriteSheet(t, []byte(tt.in), opts)
+		got, st := rewriteSheet(t, []byte(tt.in), opts, false)
 		if got != tt.want {
 			t.Errorf("%s\n got %s\nwant %s", tt.in, got, tt.want)
 		}
@@ -65,12 +78,12 @@ func TestStyleSheetWriter(t *testing.T) {
 	}
 	// Removed and deferred are the same in a file: it cannot be given back.
 	in := `a{background:url(https://tracker.example/p.gif)}`
-	rm, st := rewriteSheet(t, []byte(in), Options{Policy: trackerPolicy(Remove), PageURL: sheetURL})
-	if def, _ := rewriteSheet(t, []byte(in), opts); rm != def || st.Actions[Remove] != 1 {
+	rm, st := rewriteSheet(t, []byte(in), Options{Policy: trackerPolicy(Remove), PageURL: sheetURL}, false)
+	if def, _ := rewriteSheet(t, []byte(in), opts, false); rm != def || st.Actions[Remove] != 1 {
 		t.Errorf("remove %s (%v), defer %s", rm, st.Actions, def)
 	}
 	// A report-only rewrite counts and changes nothing.
-	ro, st := rewriteSheet(t, []byte(in), Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, ReportOnly: true})
+	ro, st := rewriteSheet(t, []byte(in), Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, ReportOnly: true}, false)
 	if ro != in || st.Actions[Defer] != 1 {
 		t.Errorf("report only: %s, %v", ro, st.Actions)
 	}
@@ -97,15 +110,12 @@ func TestStyleSheetRuns(t *testing.T) {
 			sb.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		in := []byte(sb.String())
-		// The whole as one run: what the Writer's style reading makes of it.
-		var w Writer
-		w.init(nil, opts, &Stats{})
-		want, _ := w.rewriteCSS(string(in), "style")
+		want := wholeSheet(in, opts)
 		if want != string(in) {
 			changed++
 		}
 		for _, sizes := range [][]int{nil, {1}, {3, 1, 7}, {rng.IntN(64) + 1}} {
-			got, _ := rewriteSheetSmall(t, in, opts, sizes)
+			got, _ := rewriteSheet(t, in, opts, true, sizes...)
 			if got != want {
 				t.Fatalf("%q in pieces of %v:\n got %q\nwant %q", in, sizes, got, want)
 			}
@@ -114,30 +124,6 @@ func TestStyleSheetRuns(t *testing.T) {
 	if changed < 300 {
 		t.Errorf("only %d sheets of 3000 changed: the pieces test little", changed)
 	}
-}
-
-// rewriteSheetSmall is rewriteSheet with runs looked for after every
-// write, so that small sheets are cut into runs too.
-func rewriteSheetSmall(t testing.TB, in []byte, opts Options, sizes []int) (string, *Stats) {
-	t.Helper()
-	var out bytes.Buffer
-	s := NewStyleSheetWriter(&out, opts)
-	s.next = 1
-	for i := 0; len(in) > 0; i++ {
-		n := len(in)
-		if len(sizes) > 0 {
-			n = min(n, sizes[i%len(sizes)])
-		}
-		if _, err := s.Write(in[:n]); err != nil {
-			t.Fatal(err)
-		}
-		s.next = 1
-		in = in[n:]
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), s.Stats()
 }
 
 // TestStyleSheetStreams checks that a sheet's runs go out as they end,
@@ -176,14 +162,14 @@ func TestStyleSheetOversize(t *testing.T) {
 	in := []byte(head + long + "c{background:url(https://tracker.example/p.gif)}")
 	opts := Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, MaxTokenSize: 1024}
 	for _, sizes := range [][]int{nil, {100}, {1}} {
-		got, st := rewriteSheet(t, in, opts, sizes...)
+		got, st := rewriteSheet(t, in, opts, false, sizes...)
 		if got != head || st.FailClosed[FailOversizeStyle] != 1 {
 			t.Errorf("pieces %v: %d bytes (%.40q…), %v", sizes, len(got), got, st.FailClosed)
 		}
 	}
 	// Under the cap, the same sheet is read whole.
 	opts.MaxTokenSize = 8192
-	if got, _ := rewriteSheet(t, in, opts, 100); got != head+long+`c{background:url("data:,")}` {
+	if got, _ := rewriteSheet(t, in, opts, false, 100); got != head+long+`c{background:url("data:,")}` {
 		t.Errorf("under the cap: %d bytes (%.40q…)", len(got), got)
 	}
 }
@@ -192,26 +178,23 @@ func TestStyleSheetOversize(t *testing.T) {
 // 0x5C, a backslash to a reader of bytes, which would take the string's
 // closing quote for an escaped one and hide the URL after it.
 func TestStyleSheetShiftJIS(t *testing.T) {
-	in := []byte("a::after{content:\"\x95\x5c\"}b{background:url(https://tracker.example/p.gif)}c{}")
-	enc, ok := StyleSheetEncoding(in, "text/css; charset=Shift_JIS")
+	enc, ok := StyleSheetEncoding(nil, "text/css; charset=Shift_JIS")
 	if enc != "shift_jis" || !ok {
 		t.Fatalf("encoding %s %v", enc, ok)
 	}
-	want := "a::after{content:\"\x95\x5c\"}b{background:url(\"data:,\")}c{}"
-	for _, sizes := range [][]int{nil, {1}, {5}} {
-		if got, _ := rewriteSheetSmall(t, in, Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, Encoding: enc}, sizes); got != want {
-			t.Errorf("pieces %v: %q", sizes, got)
-		}
-	}
-	// The runs end where Shift_JIS reads a ";", not where the bytes show
-	// one: here 表 and an escaped quote keep the string open past the
-	// first ";", to the quote after "x:". Read from that ";", the quote
-	// would open a string that hides the URL.
-	in = []byte("a{content:\"\x95\x5c\x5c\";x:\"};background:url(https://tracker.example/p.gif)}")
-	want = "a{content:\"\x95\x5c\x5c\";x:\"};background:url(\"data:,\")}"
-	for _, sizes := range [][]int{nil, {1}, {5}} {
-		if got, _ := rewriteSheetSmall(t, in, Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, Encoding: enc}, sizes); got != want {
-			t.Errorf("pieces %v: %q", sizes, got)
+	opts := Options{Policy: trackerPolicy(Defer), PageURL: sheetURL, Encoding: enc}
+	for in, want := range map[string]string{
+		"a::after{content:\"\x95\x5c\"}b{background:url(https://tracker.example/p.gif)}c{}": "a::after{content:\"\x95\x5c\"}b{background:url(\"data:,\")}c{}",
+		// The runs end where Shift_JIS reads a ";", not where the bytes
+		// show one: here 表 and an escaped quote keep the string open past
+		// the first ";", to the quote after "x:". Read from that ";", the
+		// quote would open a string that hides the URL.
+		"a{content:\"\x95\x5c\x5c\";x:\"};background:url(https://tracker.example/p.gif)}": "a{content:\"\x95\x5c\x5c\";x:\"};background:url(\"data:,\")}",
+	} {
+		for _, sizes := range [][]int{nil, {1}, {5}} {
+			if got, _ := rewriteSheet(t, []byte(in), opts, true, sizes...); got != want {
+				t.Errorf("%q in pieces %v: %q", in, sizes, got)
+			}
 		}
 	}
 }
@@ -258,10 +241,8 @@ func FuzzStyleSheet(f *testing.F) {
 		if len(in) > 1<<16 {
 			return
 		}
-		var w Writer
-		w.init(nil, opts, &Stats{})
-		want, _ := w.rewriteCSS(string(in), "style")
-		if got, _ := rewriteSheetSmall(t, in, opts, []int{int(step%64) + 1}); got != want {
+		want := wholeSheet(in, opts)
+		if got, _ := rewriteSheet(t, in, opts, true, int(step%64)+1); got != want {
 			t.Fatalf("in pieces of %d:\n got %q\nwant %q", step%64+1, got, want)
 		}
 	})

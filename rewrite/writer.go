@@ -2957,15 +2957,13 @@ func (r *Writer) rewriteCSS(css, tagName string) (string, Decision) {
 // (appendDecodedSpans) says where raw and css differ. A style attribute
 // is so written with its character references as they came.
 func (r *Writer) rewriteCSSFrom(css, raw string, dec []replaced, tagName string) (string, Decision) {
-	var spans []replaced
-	if strings.IndexByte(css, 0) >= 0 || !utf8.ValidString(css) {
-		// The browser's CSS sees U+FFFD for NUL and for invalid UTF-8, and
-		// so must the lexer (lexerText); a changed block is written with
-		// the bytes it came with, where they are not changed (origOffset):
-		// on a windows-1252 page 0xD1 is Ñ, where U+FFFD's bytes would
-		// be three characters.
-		var b []byte
-		b, spans = replaceInvalid([]byte(css), r.replaced[:0])
+	// The browser's CSS sees U+FFFD for NUL and for invalid UTF-8, and
+	// so must the lexer (lexerText); a changed block is written with the
+	// bytes it came with, where they are not changed (origOffset): on a
+	// windows-1252 page 0xD1 is Ñ, where U+FFFD's bytes would be three
+	// characters.
+	b, spans := lexerTextSpans(unsafe.Slice(unsafe.StringData(css), len(css)), r.replaced[:0])
+	if len(spans) > 0 {
 		r.replaced = spans
 		css = string(b)
 	}
