@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/firstparty/firstparty/blocklists"
 )
@@ -95,17 +94,17 @@ var backstopCategories = func() []string {
 	return cs
 }()
 
-// backstopped says whether the answer to r carries the backstop: it is
-// on (and the handler is not report_only), and the request grants none of
-// the categories a visitor is asked about, nor any vendor. (A vendor's
+// backstopped says whether the answer to a request with consent st
+// carries the backstop: it is on (and the handler is not report_only),
+// and the request grants none of the categories a visitor is asked about,
+// nor any vendor. (A vendor's
 // grant, Always allow, lifts it as a category's does: the policy names no
 // vendor's hosts, and kept on, it blocked the vendor's frame on every
 // page.)
-func (h *Handler) backstopped(r *http.Request) bool {
+func (h *Handler) backstopped(st *ConsentState) bool {
 	if h.CSPBackstop == nil || h.ReportOnly {
 		return false
 	}
-	st := h.consent.Read(r, time.Now())
 	for _, c := range backstopCategories {
 		if st.Granted(c) {
 			return false
@@ -121,12 +120,15 @@ type backstopState struct {
 	h           *Handler
 	r           *http.Request
 	done, value bool
+	st          *ConsentState // the request's consent, once read (consent)
 }
 
 // on is backstopped's answer for the request.
 func (s *backstopState) on() bool {
 	if !s.done {
-		s.value, s.done = s.h.backstopped(s.r), true
+		// (The consent is read only where the backstop is on.)
+		s.value = s.h.CSPBackstop != nil && !s.h.ReportOnly && s.h.backstopped(s.consent())
+		s.done = true
 	}
 	return s.value
 }

@@ -322,6 +322,7 @@ func browserConfig(firstparty string) string {
 	handle_path /t/* {
 		header /report.html Content-Security-Policy "img-src 'none'; report-uri https://www.google-analytics.com/csp-enforce /t/csp-own"
 		header /report.html Content-Security-Policy-Report-Only "img-src 'none'; report-uri https://www.google-analytics.com/csp-report"
+		header /sheets.css Cache-Control "max-age=3600"
 		header /report.html Reporting-Endpoints `+"`"+`default="https://www.google-analytics.com/reports"`+"`"+`
 		root * testdata/browser
 		file_server
@@ -2294,4 +2295,48 @@ func TestBrowserStyleSheets(t *testing.T) {
 		t.Errorf("the text/plain sheet in quirks mode: %q", applied)
 	}
 	e.quiet("style_sheets rewrite")
+
+	// consent: the sheet a page loads is rewritten for the consent its
+	// request carries. The upstream lets browsers keep it for an hour
+	// (max-age, browserConfig); each page revalidates it all the same.
+	e.tester.InitServer(browserConfig("category fonts remove\nstyle_sheets consent"), "caddyfile")
+	ctx = e.browser(1280, 800, false)
+	background := func(what string) string {
+		var bg string
+		e.eval(ctx, `getComputedStyle(document.querySelector(".hero")).backgroundImage`, &bg)
+		return bg
+	}
+	choose := func(items string, at int64) {
+		e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			v := fmt.Sprintf("1.%d.%d.%s", at, at, items)
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "fp_consent", Value: v, URL: e.base + "/"})
+			return err
+		}))
+	}
+	e.open(ctx, "/t/sheets.html")
+	if bg := background("before"); bg != `url("data:,")` {
+		t.Errorf("style_sheets consent, before a choice: the background is %s", bg)
+	}
+	e.quiet("style_sheets consent, before a choice")
+	now := time.Now().Unix()
+	choose("social-g", now-10) // social: the Meta pixel; Bing's is advertising
+	e.stub.reset()
+	e.open(ctx, "/t/sheets.html")
+	if !e.loads("www.facebook.com") {
+		t.Errorf("style_sheets consent, social granted: the pixel did not load: %v", e.stub.hosts())
+	}
+	if bg := background("granted"); !strings.Contains(bg, "www.facebook.com/tr") {
+		t.Errorf("style_sheets consent, social granted: the background is %s", bg)
+	}
+	time.Sleep(time.Second)
+	if h := e.stub.hosts(); !slices.Equal(h, []string{"www.facebook.com"}) {
+		t.Errorf("style_sheets consent, social granted: contacted %v", h)
+	}
+	choose("social-d", now)
+	e.stub.reset()
+	e.open(ctx, "/t/sheets.html")
+	if bg := background("withdrawn"); bg != `url("data:,")` {
+		t.Errorf("style_sheets consent, social withdrawn: the background is %s", bg)
+	}
+	e.quiet("style_sheets consent, social withdrawn")
 }

@@ -53,7 +53,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		max_token_size <size>
 //		max_decoded_size <size>
 //		page_memo <size>|off
-//		style_sheets rewrite|pass
+//		style_sheets rewrite|consent|pass
 //		runtime_path <path>
 //		consent_cookie <name>
 //		consent_map <cookiebot|onetrust|klaro|zaraz|complianz|borlabs|cookieyes> <key> <category...>
@@ -264,8 +264,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case "placeholder_text":
 				h.PlaceholderText = args[0]
 			case "style_sheets":
-				if args[0] != "rewrite" && args[0] != "pass" {
-					return d.Errf("style_sheets: want rewrite or pass, have %q", args[0])
+				if !slices.Contains(styleSheetModes, args[0]) {
+					return d.Errf("style_sheets: want rewrite, consent or pass, have %q", args[0])
 				}
 				h.StyleSheets = args[0]
 			case "runtime_path":

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,6 +115,38 @@ func (c *ConsentState) AnyVendorAllowed() bool {
 		}
 	}
 	return false
+}
+
+// Key names what the state allows, as Granted and VendorAllowed read it:
+// two states with one Key allow the same categories and vendors. It lists
+// Granted for each category of the tracker database, "unknown", "*" (any
+// other) and every category the state has a word on, then each vendor
+// granted or denied by name.
+func (c *ConsentState) Key() string {
+	cats := append(slices.Clone(blocklists.Categories), "unknown", "*")
+	for k := range c.cats {
+		cats = append(cats, k)
+	}
+	slices.Sort(cats)
+	var b strings.Builder
+	for _, k := range slices.Compact(cats) {
+		b.WriteString(k)
+		if c.Granted(k) {
+			b.WriteString("=1,")
+		} else {
+			b.WriteString("=0,")
+		}
+	}
+	vendors := slices.Sorted(maps.Keys(c.vendors))
+	for _, v := range vendors {
+		switch c.vendors[v].state {
+		case sigGrant:
+			b.WriteString("@" + v + "=1,")
+		case sigDeny:
+			b.WriteString("@" + v + "=0,")
+		}
+	}
+	return b.String()
 }
 
 // addSignal merges s into m[k].

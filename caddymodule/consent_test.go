@@ -323,6 +323,45 @@ func TestConsentVendors(t *testing.T) {
 	}
 }
 
+// TestConsentKey: two states have one Key exactly when they allow the
+// same categories and vendors (style_sheets consent tags a sheet with it).
+func TestConsentKey(t *testing.T) {
+	y := consentNow.Add(-24 * time.Hour)
+	cr := &ConsentReader{}
+	key := func(gpc bool, cookies ...string) string {
+		st := cr.Read(consentReq(gpc, cookies...), consentNow)
+		return st.Key()
+	}
+	for _, c := range []struct {
+		a, b  string
+		gpcB  bool
+		equal bool
+	}{
+		{own(y, y, "analytics-g"), own(consentNow, consentNow, "analytics-g"), false, true},
+		{own(y, y, "analytics-g"), own(y, y, "analytics-g", "fonts-d"), false, true}, // no signal denies
+		{"", own(y, y, "*-d"), false, true},
+		{own(y, y, "analytics-g"), own(y, y, "social-g"), false, false},
+		{own(y, y, "*-g"), own(y, y, "*-g", "social-d"), false, false},
+		{own(y, y, "*-d"), own(y, y, "*-d", "@youtube-g"), false, false},
+		{own(y, y, "*-d", "@youtube-g"), own(y, y, "*-d", "@youtube-d"), false, false},
+		{own(y, y, "*-d"), own(y, y, "*-d", "@youtube-d"), false, false}, // a vendor's denial, kept for a later grant
+		{own(y, y, "custom-g"), own(y, y, "*-d"), false, false},
+		{"", "", true, true},
+		{own(y, y, "*-g"), own(y, y, "*-g"), true, true}, // an explicit grant beats GPC
+	} {
+		var a, b []string
+		if c.a != "" {
+			a = []string{c.a}
+		}
+		if c.b != "" {
+			b = []string{c.b}
+		}
+		if ka, kb := key(false, a...), key(c.gpcB, b...); (ka == kb) != c.equal {
+			t.Errorf("%q and %q (gpc %v): keys %q and %q", c.a, c.b, c.gpcB, ka, kb)
+		}
+	}
+}
+
 // TestTCFVendorNames: a Global Vendor List vendor's refusal holds every
 // tag the tracker database names as that vendor's. Each URL below, of the
 // vendor's usual tags, is decided by the embedded database under a name

@@ -12,6 +12,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -115,9 +116,16 @@ type Handler struct {
 	// a deferred URL there never loads, even after consent (a theme's
 	// @import of Google Fonts with fonts deferred; docs/privacy.md). Every
 	// other byte leaves as it came, and an unchanged sheet is byte for
-	// byte the upstream's. "pass" or empty: sheets are served as they
-	// come, and what they name loads with the page (firstparty scan
-	// reports it). Default: pass.
+	// byte the upstream's. "consent": as rewrite, but each sheet is
+	// rewritten for the visitor who asks for it, and a URL the policy
+	// defers is kept when the visitor's consent allows its category and
+	// vendor, as the consent runtime would load it from a page; such a
+	// sheet varies with consent, so it is marked Cache-Control: private,
+	// no-cache and Vary: Cookie, Sec-GPC, and its ETag carries the
+	// consent it was rewritten for. A choice applies to the sheets
+	// fetched after it (the next page). "pass" or empty: sheets are
+	// served as they come, and what they name loads with the page
+	// (firstparty scan reports it). Default: pass.
 	StyleSheets string `json:"style_sheets,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
 	// style block. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
@@ -456,8 +464,8 @@ func (h *Handler) Validate() error {
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
 	}
-	if h.StyleSheets != "" && h.StyleSheets != "rewrite" && h.StyleSheets != "pass" {
-		return fmt.Errorf("style_sheets: want rewrite or pass, have %q", h.StyleSheets)
+	if h.StyleSheets != "" && !slices.Contains(styleSheetModes, h.StyleSheets) {
+		return fmt.Errorf("style_sheets: want rewrite, consent or pass, have %q", h.StyleSheets)
 	}
 	if h.ConsentCookie != "" && !cookieName.MatchString(h.ConsentCookie) {
 		return fmt.Errorf("consent_cookie %q is not a valid cookie name", h.ConsentCookie)
@@ -527,14 +535,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
 	// A browser's request for a style sheet, which is rewritten, asks for
 	// the whole, and has its validators checked as a page's are.
-	sheet := h.StyleSheets == "rewrite" && r.Header.Get("Sec-Fetch-Dest") == "style"
+	sheet := h.rewritesSheets() && r.Header.Get("Sec-Fetch-Dest") == "style"
 	if nav || sheet {
 		dropRange(r)
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
 	bs := backstopState{h: h, r: r}
-	marked := h.conditionals(r, nav || sheet, bs.tag)
+	curTag := bs.tag
+	if h.sheetRequest(r) {
+		curTag = bs.sheetTag // a sheet rewritten for the visitor's consent
+	}
+	marked := h.conditionals(r, nav || sheet, curTag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is

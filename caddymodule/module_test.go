@@ -99,7 +99,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n allow js.stripe.com com\n}":                           `allow: "com" is a public suffix`,
 		"firstparty {\n runtime_path consent.js\n}":                           `runtime_path "consent.js" must start with /`,
 		"firstparty {\n runtime_path /_fp/c.js?v=1\n}":                        "runtime_path",
-		"firstparty {\n style_sheets on\n}":                                   "style_sheets: want rewrite or pass",
+		"firstparty {\n style_sheets on\n}":                                   "style_sheets: want rewrite, consent or pass",
 		"firstparty {\n style_sheets\n}":                                      "wrong argument count",
 		"firstparty {\n style_sheets pass\n style_sheets rewrite\n}":          `duplicate subdirective "style_sheets"`,
 		"firstparty {\n runtime_path \"/c.js\\\" onload=\\\"x\"\n}":           "runtime_path",
@@ -1335,5 +1335,110 @@ func TestServeStyleSheets(t *testing.T) {
 		if rec.Body.String() != themeCSS || rec.Header().Get("ETag") != `"v1"` || saw.Get("Range") == "" {
 			t.Errorf("style_sheets %q: %v %q", p.StyleSheets, rec.Header(), rec.Body.String())
 		}
+	}
+}
+
+// TestServeStyleSheetsConsent checks style_sheets consent: a sheet is
+// rewritten for the consent its request carries (a deferred URL kept once
+// its category or its vendor is allowed, a removed one never), it is
+// marked as varying with consent (private, no-cache, Vary: Cookie,
+// Sec-GPC), and its ETag names the consent, so that a copy rewritten for
+// another one is not confirmed by the upstream's 304.
+func TestServeStyleSheetsConsent(t *testing.T) {
+	h := provisioned(t, &Handler{StyleSheets: "consent", Categories: map[string]string{"fonts": "remove"}})
+	now := time.Now().Unix()
+	grant := func(items string) string { return fmt.Sprintf("fp_consent=1.%d.%d.%s", now, now, items) }
+	sheet := func(h *Handler, cookie, gpc, inm string, status int) (*httptest.ResponseRecorder, http.Header) {
+		req := httptest.NewRequest("GET", "http://shop.example/css/theme.css", nil)
+		req.Header.Set("Sec-Fetch-Dest", "style")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		if gpc != "" {
+			req.Header.Set("Sec-GPC", gpc)
+		}
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		var saw http.Header
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Clone()
+			w.Header().Set("Content-Type", "text/css")
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			w.Header().Set("ETag", `"v1"`)
+			if status == http.StatusNotModified {
+				w.WriteHeader(status)
+				return
+			}
+			io.WriteString(w, themeCSS)
+		})
+		return rec, saw
+	}
+	fonts := strings.NewReplacer(`url("https://fonts.googleapis.com/css2?family=Inter")`, `""`)
+	denied := strings.NewReplacer(`url("https://fonts.googleapis.com/css2?family=Inter")`, `""`,
+		"url(https://www.facebook.com/tr?id=1&ev=PageView)", `url("data:,")`).Replace(themeCSS)
+	allowed := fonts.Replace(themeCSS)
+	tags := map[string]string{}
+	for _, c := range []struct {
+		name, cookie, gpc, want string
+	}{
+		{"no consent", "", "", denied},
+		{"analytics only", grant("analytics-g"), "", denied},
+		{"social granted", grant("social-g"), "", allowed},
+		{"all granted", grant("*-g"), "", allowed},
+		{"all granted, social denied", grant("*-g.social-d"), "", denied},
+		{"the vendor allowed", grant("*-d.@meta_pixel-g"), "", allowed},
+		{"another vendor allowed", grant("*-d.@youtube-g"), "", denied},
+		{"all granted, GPC", grant("*-g"), "1", allowed}, // an explicit grant beats GPC
+	} {
+		rec, _ := sheet(h, c.cookie, c.gpc, "", 200)
+		if got := rec.Body.String(); got != c.want {
+			t.Errorf("%s: %s", c.name, got)
+		}
+		hdr := rec.Header()
+		if v := strings.Join(hdr.Values("Vary"), ", "); !strings.Contains(v, "Cookie") || !strings.Contains(v, "Sec-GPC") {
+			t.Errorf("%s: Vary %q", c.name, v)
+		}
+		if cc := hdr.Get("Cache-Control"); cc != "private, max-age=31536000, immutable, no-cache" {
+			t.Errorf("%s: Cache-Control %q", c.name, cc)
+		}
+		et := hdr.Get("ETag")
+		if !strings.HasPrefix(et, `W/"v1-fp`) || et == `W/"v1-fp`+h.pageTag()+`"` {
+			t.Errorf("%s: ETag %q", c.name, et)
+		}
+		tags[c.want] += et + " "
+	}
+	// One tag for each consent that allows another set: the three states
+	// that keep the pixel and the five that do not differ in tag, and a
+	// state read again has its tag again.
+	if len(strings.Fields(tags[denied])) != 4 || len(strings.Fields(tags[allowed])) != 4 {
+		t.Fatalf("tags %q", tags)
+	}
+	a, _ := sheet(h, grant("social-g"), "", "", 200)
+	b, _ := sheet(h, grant("social-g"), "", "", 200)
+	n, _ := sheet(h, "", "", "", 200)
+	if a.Header().Get("ETag") != b.Header().Get("ETag") || a.Header().Get("ETag") == n.Header().Get("ETag") {
+		t.Errorf("ETags for one consent %q, %q; for none %q", a.Header().Get("ETag"), b.Header().Get("ETag"), n.Header().Get("ETag"))
+	}
+	// A copy rewritten for the consent the request carries is confirmed;
+	// one rewritten for another consent is not asked about upstream.
+	_, saw := sheet(h, grant("social-g"), "", a.Header().Get("ETag"), 200)
+	if saw.Get("If-None-Match") != `W/"v1"` {
+		t.Errorf("the copy for this consent went upstream as %q", saw.Get("If-None-Match"))
+	}
+	_, saw = sheet(h, "", "", a.Header().Get("ETag"), 200)
+	if saw.Get("If-None-Match") != "" {
+		t.Errorf("a copy for another consent went upstream as %q", saw.Get("If-None-Match"))
+	}
+	rec, _ := sheet(h, grant("social-g"), "", a.Header().Get("ETag"), http.StatusNotModified)
+	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != a.Header().Get("ETag") ||
+		rec.Header().Get("Cache-Control") != "private, max-age=31536000, immutable, no-cache" || len(rec.Header().Values("Vary")) != 2 {
+		t.Errorf("304: %d %v", rec.Code, rec.Header())
+	}
+	// report_only changes nothing, so the sheet does not vary.
+	ro := provisioned(t, &Handler{StyleSheets: "consent", ReportOnly: true, Categories: map[string]string{"fonts": "remove"}})
+	rec, _ = sheet(ro, grant("social-g"), "", "", 200)
+	if rec.Body.String() != themeCSS || len(rec.Header().Values("Vary")) != 0 || strings.Contains(rec.Header().Get("Cache-Control"), "private") {
+		t.Errorf("report_only: %v %q", rec.Header(), rec.Body.String())
 	}
 }

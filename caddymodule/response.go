@@ -151,7 +151,14 @@ func (w *responseWriter) decide(first []byte) {
 		// by its marked ETag, the ETag and a Cache-Control the 304 carries
 		// are made the page's.
 		w.filterLinks(pageURL(w.req))
-		if w.marked {
+		if w.marked && w.h.sheetRequest(w.req) {
+			// A style sheet rewritten for the visitor's consent,
+			// confirmed for the consent the request carries.
+			if m, ok := markETag(hdr.Get("ETag"), w.bs.sheetTag()); ok {
+				hdr.Set("ETag", m)
+			}
+			varyWithConsent(hdr)
+		} else if w.marked {
 			if m, ok := markETag(hdr.Get("ETag"), w.bs.tag()); ok {
 				hdr.Set("ETag", m)
 			}
@@ -215,7 +222,7 @@ func (w *responseWriter) decide(first []byte) {
 		w.failClosed("content_encoding")
 		return
 	}
-	w.rewrittenHeaders(hdr)
+	w.rewrittenHeaders(hdr, w.bs.tag())
 	page := pageURL(w.req)
 	w.filterLinks(page)
 	nonce := rewrite.CSPNonce(hdr.Get("Content-Security-Policy")) // the page's, before the backstop's
@@ -249,13 +256,13 @@ func (w *responseWriter) undecoded() bool {
 // upstream's body and the policy it was rewritten under (etag.go), and,
 // without explicit freshness, no-cache: a cache would otherwise reuse it
 // unasked for a time it works out, whatever the policy.
-func (w *responseWriter) rewrittenHeaders(hdr http.Header) {
+func (w *responseWriter) rewrittenHeaders(hdr http.Header, tag string) {
 	hdr.Del("Content-Length")
 	hdr.Del("Accept-Ranges")
 	hdr.Del("Content-MD5")
 	hdr.Del("Digest")
 	if et := hdr.Get("ETag"); et != "" {
-		if m, ok := markETag(et, w.bs.tag()); ok {
+		if m, ok := markETag(et, tag); ok {
 			hdr.Set("ETag", m)
 		} else {
 			hdr.Del("ETag")
@@ -279,7 +286,7 @@ func (w *responseWriter) styleSheet(mt string) bool {
 // media type mt is one: CSS, or anything a browser asked for as a style
 // sheet.
 func (w *responseWriter) styleType(mt string) bool {
-	return w.h.StyleSheets == "rewrite" && (mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
+	return w.h.rewritesSheets() && (mt == "text/css" || w.req.Header.Get("Sec-Fetch-Dest") == "style")
 }
 
 // startStyleSheet sets a style sheet's rewrite going (styleSheet), in the
@@ -295,7 +302,13 @@ func (w *responseWriter) startStyleSheet(first []byte) {
 		w.failClosed("encoding_" + enc)
 		return
 	}
-	w.rewrittenHeaders(hdr)
+	consent := w.h.consentSheets()
+	if consent {
+		w.rewrittenHeaders(hdr, w.bs.sheetTag())
+		varyWithConsent(hdr)
+	} else {
+		w.rewrittenHeaders(hdr, w.bs.tag())
+	}
 	if w.h.ReportOnly && !w.head {
 		hdr.Add("Trailer", "Firstparty-Report")
 	}
@@ -305,6 +318,9 @@ func (w *responseWriter) startStyleSheet(first []byte) {
 	}
 	opts := w.h.rewriteOptions(pageURL(w.req))
 	opts.Encoding = enc
+	if consent {
+		opts.Policy = consentedPolicy{base: opts.Policy, st: w.bs.consent()}
+	}
 	w.first = &firstWrite{w: w.ResponseWriter}
 	w.rw = rewrite.NewStyleSheetWriter(w.first, opts)
 }
@@ -424,7 +440,7 @@ func (w *responseWriter) mayBeHTML() bool {
 // mayBeStyle reports whether the headers leave open that the body is a
 // style sheet to rewrite (styleSheet).
 func (w *responseWriter) mayBeStyle() bool {
-	if w.h.StyleSheets != "rewrite" {
+	if !w.h.rewritesSheets() {
 		return false
 	}
 	mt, _, typed, body := w.declared()

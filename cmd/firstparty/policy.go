@@ -26,7 +26,7 @@ type policyFlags struct {
 	unknown     *string
 	config      *string
 	// styleSheets is the handler's StyleSheets once build has run: the
-	// --config Caddyfile's, or rewrite (scan's --style-sheets).
+	// --config Caddyfile's, or scan's --style-sheets.
 	styleSheets string
 }
 

@@ -133,13 +133,13 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	failOn := fs.String("fail-on", "", "CATEGORY[,…]: exit non-zero when a page keeps (loads before consent) a tracker of these categories")
 	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "pages scanned at once")
 	noColor := fs.Bool("no-color", false, "no colour in the table")
-	styleSheets := fs.String("style-sheets", "", "rewrite or pass: what the module does with the site's own style sheets (default: the --config Caddyfile's style_sheets, else pass)")
+	styleSheets := fs.String("style-sheets", "", "rewrite, consent or pass: what the module does with the site's own style sheets (default: the --config Caddyfile's style_sheets, else pass)")
 	inputs, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if *styleSheets != "" && *styleSheets != "rewrite" && *styleSheets != "pass" {
-		return fmt.Errorf("--style-sheets: want rewrite or pass, not %q", *styleSheets)
+	if *styleSheets != "" && *styleSheets != "rewrite" && *styleSheets != "consent" && *styleSheets != "pass" {
+		return fmt.Errorf("--style-sheets: want rewrite, consent or pass, not %q", *styleSheets)
 	}
 	pf.styleSheets = *styleSheets
 	if len(inputs) == 0 {
@@ -203,7 +203,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 	results := make([]PageReport, len(targets))
-	sheets := sheetCache{rewritten: pf.styleSheets == "rewrite"}
+	sheets := sheetCache{mode: pf.styleSheets}
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -584,7 +584,8 @@ func TestScanOwnSheets(t *testing.T) {
 // Caddyfile's, or --style-sheets), what the site's own sheets name that
 // the policy does not keep is neutralised in the file by the module, so
 // scan reports it removed, and --fail-on does not count it; what the
-// policy keeps there still loads with the page.
+// policy keeps there still loads with the page. Under style_sheets
+// consent, what the policy defers is reported deferred.
 func TestScanOwnSheetsRewritten(t *testing.T) {
 	shop := filepath.Join(scanDir, "pages", "shop.html")
 	own := func(args ...string) (map[string]string, error) {
@@ -617,6 +618,16 @@ func TestScanOwnSheetsRewritten(t *testing.T) {
 	// the advertising the theme's sheet loads.
 	if got, err := own("--config", cf, "--style-sheets", "pass", "--fail-on", "advertising"); got["ad.doubleclick.net"] != "keep" || err == nil {
 		t.Errorf("--style-sheets pass over the Caddyfile: %v (%v)", got, err)
+	}
+	// consent: what the policy defers loads from the sheets of a visitor
+	// who allows it, and is reported deferred; what it removes, removed.
+	if got, _ := own("--style-sheets", "consent"); got["ad.doubleclick.net"] != "defer" || got["fonts.googleapis.com"] != "keep" {
+		t.Errorf("--style-sheets consent: %v", got)
+	}
+	os.WriteFile(cf, []byte("shop.example {\n\tfirstparty {\n\t\tcategory fonts remove\n\t\tstyle_sheets consent\n\t}\n}\n"), 0o644)
+	got, err = own("--config", cf, "--fail-on", "advertising,fonts")
+	if want := map[string]string{"ad.doubleclick.net": "defer", "fonts.googleapis.com": "remove", "fonts.gstatic.com": "remove"}; !maps.Equal(got, want) || err != nil {
+		t.Errorf("--config with style_sheets consent: %v (%v), want %v", got, err, want)
 	}
 	if _, _, err := scan(t, "--style-sheets", "yes", shop); err == nil || !strings.Contains(err.Error(), "--style-sheets") {
 		t.Errorf("--style-sheets yes: %v", err)

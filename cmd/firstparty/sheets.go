@@ -24,7 +24,9 @@ import (
 // of the host (docs/privacy.md, Known limits; csp_backstop enforce and
 // style_sheets rewrite are the guards). Under style_sheets rewrite, the
 // module neutralises in the sheet what the policy does not keep, for
-// every visitor: it is reported removed.
+// every visitor: it is reported removed. Under style_sheets consent, what
+// the policy defers is kept in the sheets of a visitor who allows it, and
+// neutralised in the others': it is reported deferred.
 
 // kindOwnSheet is the kind of a third party named in one of the site's
 // own style sheets.
@@ -59,11 +61,11 @@ type sheetResult struct {
 }
 
 // sheetCache holds each sheet's result for one scan (one policy): the
-// pages of a site share their sheets. rewritten says the module rewrites
-// them (style_sheets rewrite).
+// pages of a site share their sheets. mode is what the module does with
+// them (style_sheets: rewrite, consent, or pass or "").
 type sheetCache struct {
-	m         sync.Map // URL and file → *sheetResult
-	rewritten bool
+	m    sync.Map // URL and file → *sheetResult
+	mode string
 }
 
 // ownSheets records the site's own style sheets among the resources pol
@@ -129,7 +131,11 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 		for f, n := range res.findings {
 			fr := findingReport(f, n, q.u.Host)
 			fr.Kind, fr.Action, fr.Count = kindOwnSheet, rewrite.Keep.String(), 0
-			if c.rewritten && f.Action != rewrite.Keep {
+			switch {
+			case f.Action == rewrite.Keep || c.mode != "rewrite" && c.mode != "consent":
+			case c.mode == "consent" && (f.Action == rewrite.Defer || f.Action == rewrite.Placeholder):
+				fr.Action = rewrite.Defer.String() // kept for a visitor who allows it
+			default:
 				fr.Action = rewrite.Remove.String() // neutralised in the file
 			}
 			counts[fr] += n
