@@ -26,8 +26,10 @@ type policyFlags struct {
 	unknown     *string
 	config      *string
 	// styleSheets is the handler's StyleSheets once build has run: the
-	// --config Caddyfile's, or scan's --style-sheets.
-	styleSheets string
+	// --config Caddyfile's, or scan's --style-sheets; maxTokenSize its
+	// MaxTokenSize.
+	styleSheets  string
+	maxTokenSize int
 }
 
 func (pf *policyFlags) register(fs *flag.FlagSet) {
@@ -73,6 +75,7 @@ func (pf *policyFlags) build(stderr io.Writer) (*blocklists.Policy, error) {
 	if pf.styleSheets == "" {
 		pf.styleSheets = h.StyleSheets
 	}
+	pf.maxTokenSize = h.MaxTokenSize
 	if *pf.unknown != "" {
 		h.Unknown = *pf.unknown
 	}

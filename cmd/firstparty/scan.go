@@ -203,7 +203,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 	results := make([]PageReport, len(targets))
-	sheets := sheetCache{mode: pf.styleSheets}
+	sheets := sheetCache{mode: pf.styleSheets, maxToken: pf.maxTokenSize}
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -688,3 +688,74 @@ func TestScanOwnSheetFiles(t *testing.T) {
 		t.Errorf("own sheets by page (their third parties | not read): %q, want %q", got, want)
 	}
 }
+
+// TestScanOwnSheetsAsServed: scan reads the site's own sheets as the
+// module does. A sheet is read in the encoding CSS gives it (its
+// @charset, or its Content-Type's charset): in Shift_JIS, "\x83\x5c" is
+// one character, where read as UTF-8 its second byte escapes the string's
+// quote and hides the URL after it on its line. A sheet in UTF-16 is said not read.
+// Under style_sheets rewrite, a run longer than max_token_size cuts the
+// sheet, as the module does: counted as oversize_style, and what follows
+// is not reported, since it does not load.
+func TestScanOwnSheetsAsServed(t *testing.T) {
+	long := `.l { background: url(data:image/png;base64,` + strings.Repeat("A", 1200<<10) + `) }` +
+		"\n.m { background: url(https://ad.doubleclick.net/long.gif) }\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		css := func(ct, s string) { w.Header().Set("Content-Type", ct); w.Write([]byte(s)) }
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			for _, s := range []string{"sjis", "sjis-header", "utf16", "long"} {
+				fmt.Fprintf(w, `<link rel="stylesheet" href="/%s.css">`, s)
+			}
+		case "/sjis.css":
+			css("text/css", "@charset \"Shift_JIS\";\n.a { content: \"\x83\x5c\" } .b { background: url(https://www.facebook.com/tr?id=1) }\n")
+		case "/sjis-header.css":
+			css("text/css; charset=shift_jis", ".a { content: \"\x83\x5c\" } .b { background: url(https://bat.bing.com/action/0) }\n")
+		case "/utf16.css":
+			css("text/css", "\xfe\xff\x00.\x00a\x00{\x00}")
+		case "/long.css":
+			css("text/css", long)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	page := func(args ...string) PageReport {
+		out, _, err := scan(t, append([]string{"--json"}, append(args, srv.URL+"/")...)...)
+		var r Report
+		if jerr := json.Unmarshal([]byte(out), &r); jerr != nil || len(r.Pages) != 1 {
+			t.Fatalf("%v %v: %s", err, jerr, out)
+		}
+		return r.Pages[0]
+	}
+	own := func(p PageReport) map[string]string {
+		m := map[string]string{}
+		for _, f := range p.Findings {
+			if f.Kind == kindOwnSheet {
+				m[f.Host] = f.Action
+			}
+		}
+		return m
+	}
+	p := page()
+	if got, want := own(p), map[string]string{"www.facebook.com": "keep", "bat.bing.com": "keep", "ad.doubleclick.net": "keep"}; !maps.Equal(got, want) || len(p.FailClosed) > 0 {
+		t.Errorf("pass: %v (fail-closed %v), want %v", got, p.FailClosed, want)
+	}
+	errs := map[string]string{}
+	for _, s := range p.Sheets {
+		errs[strings.TrimPrefix(s.URL, srv.URL)] = s.Error
+	}
+	if !strings.Contains(errs["/utf16.css"], "utf-16") || errs["/sjis.css"]+errs["/sjis-header.css"]+errs["/long.css"] != "" {
+		t.Errorf("pass: sheets %q", errs)
+	}
+	p = page("--style-sheets", "rewrite")
+	if got, want := own(p), map[string]string{"www.facebook.com": "remove", "bat.bing.com": "remove"}; !maps.Equal(got, want) || p.FailClosed["oversize_style"] != 1 {
+		t.Errorf("rewrite: %v (fail-closed %v), want %v and a cut", got, p.FailClosed, want)
+	}
+	cf := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(cf, []byte("shop.example {\n\tfirstparty {\n\t\tmax_token_size 4MiB\n\t\tstyle_sheets rewrite\n\t}\n}\n"), 0o644)
+	if p = page("--config", cf); own(p)["ad.doubleclick.net"] != "remove" || len(p.FailClosed) > 0 {
+		t.Errorf("rewrite, max_token_size 4MiB: %v (fail-closed %v)", own(p), p.FailClosed)
+	}
+}

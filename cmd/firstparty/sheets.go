@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -62,11 +62,16 @@ type sheetResult struct {
 
 // sheetCache holds each sheet's result for one scan (one policy): the
 // pages of a site share their sheets. mode is what the module does with
-// them (style_sheets: rewrite, consent, or pass or "").
+// them (style_sheets: rewrite, consent, or pass or ""), and maxToken the
+// module's max_token_size (0: its default).
 type sheetCache struct {
-	m    sync.Map // URL and file → *sheetResult
-	mode string
+	m        sync.Map // URL and file → *sheetResult
+	mode     string
+	maxToken int
 }
+
+// defaultMaxToken is max_token_size's default.
+const defaultMaxToken = 1 << 20
 
 // ownSheets records the site's own style sheets among the resources pol
 // decides: a linked sheet, or a URL in CSS (an @import) whose path ends
@@ -177,56 +182,70 @@ func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetRe
 	v, _ := c.m.LoadOrStore(u.String()+"\x00"+file, &sheetResult{})
 	res := v.(*sheetResult)
 	res.once.Do(func() {
-		body, err := readSheet(u, file)
+		body, ctype, err := readSheet(u, file)
 		if err != nil {
 			res.err = err
 			return
 		}
-		// Read as the rewriter reads a <style>: a "</" in the sheet, which
-		// would end the element, is written "<\/", the same to CSS.
-		doc := append([]byte("<style>"), bytes.ReplaceAll(body, []byte("</"), []byte(`<\/`))...)
-		doc = append(doc, "</style>"...)
-		// (The whole sheet is one <style>: held whole, up to its cap.)
-		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: "utf-8",
-			MaxTokenSize: maxSheetBytes + 64, Loader: func(tok, nonce string) []byte { return nil }}
-		st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(doc), opts)
-		if err != nil {
+		// Read as the module reads it: in the encoding CSS gives it, in
+		// runs, cut where a run is longer than max_token_size when the
+		// module rewrites sheets (counted as oversize_style: what follows
+		// the cut does not load). Served as it came, the sheet is read
+		// whole.
+		enc, ok := rewrite.StyleSheetEncoding(body, ctype)
+		if !ok {
+			res.err = fmt.Errorf("not read: in %s, which is not read as bytes (the module answers 502 for it under style_sheets rewrite)", enc)
+			return
+		}
+		limit := maxSheetBytes + 64
+		if c.mode == "rewrite" || c.mode == "consent" {
+			limit = cmp.Or(c.maxToken, defaultMaxToken)
+		}
+		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
+		sw := rewrite.NewStyleSheetWriter(io.Discard, opts)
+		if _, err := sw.Write(body); err != nil {
 			res.err = err
 			return
 		}
+		if err := sw.Close(); err != nil {
+			res.err = err
+			return
+		}
+		st := sw.Stats()
 		res.findings, res.failClosed = st.Findings(), st.FailClosed
 	})
 	return res
 }
 
-// readSheet returns a style sheet's bytes (gunzipped): the file when
-// file is set, else the URL's response.
-func readSheet(u *url.URL, file string) ([]byte, error) {
+// readSheet returns a style sheet's bytes (gunzipped), and its
+// Content-Type: the file's (with none) when file is set, else the URL's
+// response.
+func readSheet(u *url.URL, file string) (body []byte, contentType string, err error) {
 	var r io.Reader
 	if file != "" {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer f.Close()
 		r = f
 	} else {
 		resp, err := get(u.String(), "text/css,*/*;q=0.1")
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer resp.Body.Close()
 		if ct := strings.ToLower(resp.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "text/css") {
-			return nil, fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", resp.Header.Get("Content-Type"))
+			return nil, "", fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", resp.Header.Get("Content-Type"))
 		}
-		r = resp.Body
+		r, contentType = resp.Body, resp.Header.Get("Content-Type")
 	}
-	body, err := readBody(r, maxSheetBytes)
+	body, err = readBody(r, maxSheetBytes)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(body) > maxSheetBytes {
-		return nil, errors.New("not read: larger than 8 MiB")
+		return nil, "", errors.New("not read: larger than 8 MiB")
 	}
-	return body, nil
+	return body, contentType, nil
 }
