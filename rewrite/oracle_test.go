@@ -560,20 +560,50 @@ func liveViolations(doc []byte, scripting bool, badURL func(base, u string) bool
 		}
 	}
 	collect(root)
+	// Chromium reads the rules against the document's base, the first
+	// base in the tree even after the rules: under a tracker's, a path
+	// is the tracker's.
+	trackerBase := base != "" && badURL(base, "/")
 	for _, body := range rules {
-		if len(links) > 0 && documentRulesMatch(body) {
+		if len(links) > 0 && documentRulesMatch(body, trackerBase) {
 			out = append(out, violation{"speculation rules", body})
+		}
+		for _, u := range listRuleURLs(body) {
+			if badURL(base, u) {
+				out = append(out, violation{"speculation rules' list", body})
+			}
 		}
 	}
 	return out
 }
 
+// listRuleURLs returns the URLs of a speculation rules body's list rules,
+// read loosely: every string in a rule's "urls".
+func listRuleURLs(body string) (urls []string) {
+	var rs map[string][]map[string]any
+	if json.Unmarshal([]byte(body), &rs) != nil {
+		return nil
+	}
+	for _, list := range rs {
+		for _, r := range list {
+			l, _ := r["urls"].([]any)
+			for _, x := range l {
+				if u, ok := x.(string); ok {
+					urls = append(urls, u)
+				}
+			}
+		}
+	}
+	return urls
+}
+
 // documentRulesMatch reports whether a speculation rules body has a
 // document rule that may match a link to another site: its predicate,
 // read loosely, with a path pattern ("/…") matching only the page's own
-// links, any other pattern and any selector a tracker's, and not, and
-// and or read as written. A body that is no JSON matches nothing.
-func documentRulesMatch(body string) bool {
+// links (a tracker's under a tracker's base, trackerBase), any other
+// pattern and any selector a tracker's, and not, and and or read as
+// written. A body that is no JSON matches nothing.
+func documentRulesMatch(body string, trackerBase bool) bool {
 	var rs map[string][]map[string]any
 	if json.Unmarshal([]byte(body), &rs) != nil {
 		return false
@@ -602,7 +632,7 @@ func documentRulesMatch(body string) bool {
 					pats = []any{s}
 				}
 				for _, x := range pats {
-					if s, ok := x.(string); !ok || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+					if s, ok := x.(string); !ok || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || trackerBase {
 						return true
 					}
 				}

@@ -1954,9 +1954,9 @@ func TestOwnAttrs(t *testing.T) {
 }
 
 // TestLateBase pins what becomes of a <base href> that comes after URLs
-// were decided against the page's: unless the policy keeps its URL it
-// loses its href, and is counted; one that comes first, or that the
-// policy keeps, stays.
+// were decided against the page's, or after speculation rules: unless the
+// policy keeps its URL it loses its href, and is counted; one that comes
+// first, or that the policy keeps, stays.
 func TestLateBase(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -1968,6 +1968,10 @@ func TestLateBase(t *testing.T) {
 			`<base href="https://tracker.example/"><img data-fp-category="advertising" data-fp-vendor="Tracker" data-fp-token="tok" data-fp-src=1>`, trackerPolicy(Defer), 0},
 		{"late, the page's own host", `<img src=0><base href="/sub/"><img src=1>`, `<img src=0><base href="/sub/"><img src=1>`, trackerPolicy(Defer), 0},
 		{"late, kept by the policy", `<img src=0><base href="https://tracker.example/"><img src=1>`, `<img src=0><base href="https://tracker.example/"><img src=1>`, nil, 0},
+		// Speculation rules resolve against the base Chromium reads once
+		// it processes them, after a later base (adversarial.txt).
+		{"after speculation rules", `<script type=speculationrules>{"prefetch":[{"urls":["/p"]}]}</script><base href="https://tracker.example/"><img src=1>`,
+			`<script type=speculationrules>{"prefetch":[{"urls":["/p"]}]}</script><base><img src=1>`, trackerPolicy(Defer), 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4033,7 +4033,17 @@ func (r *Writer) decideHeld(end []byte) {
 	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
 	r.asScript(&d)
-	if _, spec, _ := scriptType(t); spec && d.Action < Defer && (!specRulesStayHome(code) || r.baseSet && !r.pageHost(r.base.Host)) {
+	_, spec, _ := scriptType(t)
+	if spec {
+		// Speculation rules' URLs and path patterns resolve against the
+		// document's base URL as Chromium reads it once the rules are
+		// processed, after the parser has gone on: with a <base href> on
+		// a tracker's host after the rules, it fetched a list rule's
+		// "/p" and the links "/*" matched from that host. A later base
+		// loses its href unless the policy keeps its URL (startTag).
+		r.urlSeen = true
+	}
+	if spec && d.Action < Defer && (!specRulesStayHome(code) || r.baseSet && !r.pageHost(r.base.Host)) {
 		// Rules that may match a vendor's link on the page (a path is
 		// another host's under a <base> of its): decided as an
 		// unresolvable URL (fail closed).
