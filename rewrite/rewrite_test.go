@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // adversarial are the rewriter's adversarial rows, kept in
@@ -1950,6 +1952,58 @@ func TestOwnAttrs(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestEqualsNamedAttr: an attribute whose name starts with "=" follows a
+// "/" or a value, never a name without a value and a space, which would
+// make the "=" that name's and the rest of it a new attribute: the one the
+// rewriter had just held or dropped (FuzzRewrite, adb2ed8bfdba47c0;
+// Chromium loaded b.gif). Read by x/net/html, the rewritten tag has no
+// src, and its other attributes are as they were.
+func TestEqualsNamedAttr(t *testing.T) {
+	for _, a := range []Action{Defer, Remove} {
+		for _, in := range []string{
+			`<img src=//tracker.example/a.gif alt/=""src=//tracker.example/b.gif>`,
+			`<img src=//tracker.example/a.gif alt/=""src=//tracker.example/b.gif/>`,
+			`<img src=//tracker.example/a.gif alt	/	=""src=//tracker.example/b.gif>`,
+			`<img alt=x src=//tracker.example/a.gif =""src=//tracker.example/b.gif>`,
+			`<img alt="x"src=//tracker.example/a.gif alt2/=""src=//tracker.example/b.gif>`,
+		} {
+			out := rewriteString(t, in, Options{Policy: trackerPolicy(a), Token: "tok"})
+			doc, err := html.Parse(strings.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var attrs []string
+			var walk func(n *html.Node)
+			walk = func(n *html.Node) {
+				if n.Type == html.ElementNode && n.Data == "img" {
+					for _, at := range n.Attr {
+						if !strings.HasPrefix(at.Key, "data-fp-") {
+							attrs = append(attrs, at.Key+"="+at.Val)
+						}
+					}
+				}
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					walk(c)
+				}
+			}
+			walk(doc)
+			want := []string{"alt=", `=""src=//tracker.example/b.gif`}
+			if strings.HasPrefix(in, "<img alt=x") {
+				want[0] = "alt=x"
+			}
+			if strings.Contains(in, "alt2") {
+				want = []string{"alt=x", "alt2=", want[1]}
+			}
+			if strings.HasSuffix(in, "/>") {
+				want[len(want)-1] += "/"
+			}
+			if !slices.Equal(attrs, want) {
+				t.Errorf("%v %s\n  out %s\n  attributes %q, want %q", a, in, out, attrs, want)
+			}
+		}
 	}
 }
 

@@ -2794,14 +2794,25 @@ func (r *Writer) writeTag(t *tag, e *edit) {
 	raw, b := t.raw, r.out
 	b = append(b, raw[:t.nameEnd]...)
 	b = append(b, e.add...)
+	valueless := false // the attribute written last has no value
 	for i := range t.attrs {
 		a := &t.attrs[i]
 		o := e.find(i)
 		if a.dup || o != nil && o.drop || o == nil && e.marks && strings.HasPrefix(a.name, "data-fp-") {
 			continue
 		}
-		b = append(b, ' ')
-		if o != nil && o.rename != "" {
+		renamed := o != nil && o.rename != ""
+		if valueless && !renamed && raw[a.nameStart] == '=' {
+			// A name that starts with "=" came after a "/" or a value:
+			// after a name without a value and a space, the "=" would
+			// give that name this one's value, and free a name that a
+			// dropped attribute held (FuzzRewrite, adb2ed8bfdba47c0).
+			b = append(b, '/')
+		} else {
+			b = append(b, ' ')
+		}
+		valueless = !(o != nil && o.hasValue) && a.valStart < 0
+		if renamed {
 			b = append(b, o.rename...)
 		} else {
 			b = append(b, raw[a.nameStart:a.nameEnd]...)
