@@ -97,10 +97,9 @@ var backstopCategories = func() []string {
 // backstopped says whether the answer to a request with consent st
 // carries the backstop: it is on (and the handler is not report_only),
 // and the request grants none of the categories a visitor is asked about,
-// nor any vendor. (A vendor's
-// grant, Always allow, lifts it as a category's does: the policy names no
-// vendor's hosts, and kept on, it blocked the vendor's frame on every
-// page.)
+// nor any vendor. (A vendor's grant, Always allow, lifts it as a
+// category's does: the policy names no vendor's hosts, and kept on, it
+// blocked the vendor's frame on every page.)
 func (h *Handler) backstopped(st *ConsentState) bool {
 	if h.CSPBackstop == nil || h.ReportOnly {
 		return false
