@@ -95,15 +95,12 @@ var backstopCategories = func() []string {
 }()
 
 // backstopped says whether the answer to a request with consent st
-// carries the backstop: it is on (and the handler is not report_only),
-// and the request grants none of the categories a visitor is asked about,
-// nor any vendor. (A vendor's grant, Always allow, lifts it as a
-// category's does: the policy names no vendor's hosts, and kept on, it
-// blocked the vendor's frame on every page.)
+// carries the backstop, where it is on (backstopState.on): the request
+// grants none of the categories a visitor is asked about, nor any vendor.
+// (A vendor's grant, Always allow, lifts it as a category's does: the
+// policy names no vendor's hosts, and kept on, it blocked the vendor's
+// frame on every page.)
 func (h *Handler) backstopped(st *ConsentState) bool {
-	if h.CSPBackstop == nil || h.ReportOnly {
-		return false
-	}
 	for _, c := range backstopCategories {
 		if st.Granted(c) {
 			return false
@@ -120,12 +117,14 @@ type backstopState struct {
 	r           *http.Request
 	done, value bool
 	st          *ConsentState // the request's consent, once read (consent)
+	sheet       string        // sheetTag, once worked out
 }
 
 // on is backstopped's answer for the request.
 func (s *backstopState) on() bool {
 	if !s.done {
-		// (The consent is read only where the backstop is on.)
+		// (The consent is read only where the backstop is on, and not in
+		// report_only.)
 		s.value = s.h.CSPBackstop != nil && !s.h.ReportOnly && s.h.backstopped(s.consent())
 		s.done = true
 	}

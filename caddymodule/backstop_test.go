@@ -89,13 +89,7 @@ func TestBackstopRevalidation(t *testing.T) {
 	granted := fmt.Sprintf("fp_consent=1.%d.%d.analytics-g", now, now)
 	get := func(cookie, inm string) (*httptest.ResponseRecorder, string) {
 		req := httptest.NewRequest("GET", "http://shop.example/", nil)
-		req.Header.Set("Accept", "text/html")
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		if inm != "" {
-			req.Header.Set("If-None-Match", inm)
-		}
+		setHeaders(req.Header, "Accept", "text/html", "Cookie", cookie, "If-None-Match", inm)
 		var upINM string
 		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
 			upINM = r.Header.Get("If-None-Match")

@@ -264,7 +264,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case "placeholder_text":
 				h.PlaceholderText = args[0]
 			case "style_sheets":
-				if !slices.Contains(styleSheetModes, args[0]) {
+				if !slices.Contains(StyleSheetModes, args[0]) {
 					return d.Errf("style_sheets: want rewrite, consent or pass, have %q", args[0])
 				}
 				h.StyleSheets = args[0]

@@ -464,7 +464,7 @@ func (h *Handler) Validate() error {
 	if h.MaxDecodedSize < 0 {
 		return fmt.Errorf("max_decoded_size must not be negative")
 	}
-	if h.StyleSheets != "" && !slices.Contains(styleSheetModes, h.StyleSheets) {
+	if h.StyleSheets != "" && !slices.Contains(StyleSheetModes, h.StyleSheets) {
 		return fmt.Errorf("style_sheets: want rewrite, consent or pass, have %q", h.StyleSheets)
 	}
 	if h.ConsentCookie != "" && !cookieName.MatchString(h.ConsentCookie) {
@@ -542,11 +542,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).
 	bs := backstopState{h: h, r: r}
-	curTag := bs.tag
-	if h.sheetRequest(r) {
-		curTag = bs.sheetTag // a sheet rewritten for the visitor's consent
-	}
-	marked := h.conditionals(r, nav || sheet, curTag)
+	marked := h.conditionals(r, nav || sheet, bs.validatorTag)
 	// A Range header goes upstream when the request does not say it wants
 	// HTML (media players and download tools send "*/*"), so that other
 	// bodies keep their ranges. If the answer is a partial HTML body, it is

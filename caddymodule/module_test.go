@@ -290,6 +290,16 @@ func provisioned(t testing.TB, h *Handler) *Handler {
 
 const page = `<html><head><script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script></head><body><p>hi</p></body></html>`
 
+// setHeaders sets each header named in kv (name, value, name, value…) to
+// its value, where the value is not empty.
+func setHeaders(h http.Header, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			h.Set(kv[i], kv[i+1])
+		}
+	}
+}
+
 func serve(h *Handler, req *http.Request, next http.HandlerFunc) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
@@ -1350,16 +1360,7 @@ func TestServeStyleSheetsConsent(t *testing.T) {
 	grant := func(items string) string { return fmt.Sprintf("fp_consent=1.%d.%d.%s", now, now, items) }
 	sheet := func(h *Handler, cookie, gpc, inm string, status int) (*httptest.ResponseRecorder, http.Header) {
 		req := httptest.NewRequest("GET", "http://shop.example/css/theme.css", nil)
-		req.Header.Set("Sec-Fetch-Dest", "style")
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		if gpc != "" {
-			req.Header.Set("Sec-GPC", gpc)
-		}
-		if inm != "" {
-			req.Header.Set("If-None-Match", inm)
-		}
+		setHeaders(req.Header, "Sec-Fetch-Dest", "style", "Cookie", cookie, "Sec-GPC", gpc, "If-None-Match", inm)
 		var saw http.Header
 		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
 			saw = r.Header.Clone()

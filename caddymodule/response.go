@@ -151,18 +151,16 @@ func (w *responseWriter) decide(first []byte) {
 		// by its marked ETag, the ETag and a Cache-Control the 304 carries
 		// are made the page's.
 		w.filterLinks(pageURL(w.req))
-		if w.marked && w.h.sheetRequest(w.req) {
-			// A style sheet rewritten for the visitor's consent,
-			// confirmed for the consent the request carries.
-			if m, ok := markETag(hdr.Get("ETag"), w.bs.sheetTag()); ok {
+		if w.marked {
+			if m, ok := markETag(hdr.Get("ETag"), w.bs.validatorTag()); ok {
 				hdr.Set("ETag", m)
 			}
-			varyWithConsent(hdr)
-		} else if w.marked {
-			if m, ok := markETag(hdr.Get("ETag"), w.bs.tag()); ok {
-				hdr.Set("ETag", m)
-			}
-			if len(hdr.Values("Cache-Control")) > 0 {
+			switch {
+			case w.h.sheetRequest(w.req):
+				// A style sheet rewritten for the visitor's consent,
+				// confirmed for the consent the request carries.
+				varyWithConsent(hdr)
+			case len(hdr.Values("Cache-Control")) > 0:
 				pageFreshness(hdr)
 				if w.h.CSPBackstop != nil && !w.h.ReportOnly {
 					privateCache(hdr)

@@ -18,8 +18,9 @@ import (
 // kept out of shared caches, revalidated before each use, and its ETag
 // names the consent it was rewritten for.
 
-// styleSheetModes are StyleSheets' values.
-var styleSheetModes = []string{"rewrite", "consent", "pass"}
+// StyleSheetModes are StyleSheets' values (and firstparty scan's
+// --style-sheets').
+var StyleSheetModes = []string{"rewrite", "consent", "pass"}
 
 // rewritesSheets reports whether the site's own style sheets are
 // rewritten (StyleSheets rewrite or consent).
@@ -82,8 +83,20 @@ func (s *backstopState) consent() *ConsentState {
 // request's consent: another one for each consent that allows another
 // set of categories and vendors.
 func (s *backstopState) sheetTag() string {
-	c := s.h.pageTags()
-	return tagOf(s.h.cfgTag+"\x00sheet\x00"+s.consent().Key(), c.digest)
+	if s.sheet == "" {
+		s.sheet = tagOf(s.h.cfgTag+"\x00sheet\x00"+s.consent().Key(), s.h.pageTags().digest)
+	}
+	return s.sheet
+}
+
+// validatorTag is the tag a copy the request's client holds must carry to
+// be confirmed (Handler.conditionals): sheetTag for a request for a style
+// sheet rewritten for the visitor's consent (sheetRequest), else tag.
+func (s *backstopState) validatorTag() string {
+	if s.h.sheetRequest(s.r) {
+		return s.sheetTag()
+	}
+	return s.tag()
 }
 
 // varyWithConsent marks a style sheet's answer rewritten for the

@@ -4044,7 +4044,7 @@ func (r *Writer) decideHeld(end []byte) {
 	d := r.decide(&r.res)
 	r.record(KindInlineScript, &d)
 	r.asScript(&d)
-	_, spec, _ := scriptType(t)
+	_, spec, delayed := scriptType(t)
 	if spec {
 		// Speculation rules' URLs and path patterns resolve against the
 		// document's base URL as Chromium reads it once the rules are
@@ -4077,7 +4077,6 @@ func (r *Writer) decideHeld(end []byte) {
 		d, r.heldHasSrc = stronger(d, src), false
 	}
 	r.deciding = true
-	_, _, delayed := scriptType(t)
 	r.disp = r.writeScript(t, &d, delayed)
 	r.deciding = false
 	if r.disp == dispPass {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -138,7 +139,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	if err != nil {
 		return err
 	}
-	if *styleSheets != "" && *styleSheets != "rewrite" && *styleSheets != "consent" && *styleSheets != "pass" {
+	if *styleSheets != "" && !slices.Contains(caddymodule.StyleSheetModes, *styleSheets) {
 		return fmt.Errorf("--style-sheets: want rewrite, consent or pass, not %q", *styleSheets)
 	}
 	pf.styleSheets = *styleSheets

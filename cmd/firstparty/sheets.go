@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -69,9 +68,6 @@ type sheetCache struct {
 	mode     string
 	maxToken int
 }
-
-// defaultMaxToken is max_token_size's default.
-const defaultMaxToken = 1 << 20
 
 // ownSheets records the site's own style sheets among the resources pol
 // decides: a linked sheet, or a URL in CSS (an @import) whose path ends
@@ -199,7 +195,7 @@ func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetRe
 		}
 		limit := maxSheetBytes + 64
 		if c.mode == "rewrite" || c.mode == "consent" {
-			limit = cmp.Or(c.maxToken, defaultMaxToken)
+			limit = c.maxToken // (0: the rewriter's default, as the module's)
 		}
 		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
 		sw := rewrite.NewStyleSheetWriter(io.Discard, opts)
