@@ -92,28 +92,21 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 		if n, ok := strings.CutPrefix(r.URL.Path, "/in/"); ok {
 			if k, err := strconv.Atoi(n); err == nil && k >= 0 && k < len(inputs) {
 				body, child, _ := strings.Cut(inputs[k], rowChild)
-				if r.URL.RawQuery == "child" {
+				body, rules, _ := strings.Cut(body, rowRules)
+				switch r.URL.RawQuery {
+				case "child":
 					// A frame of the row's own, which declares no
-					// encoding: it takes the row's.
+					// encoding unless its header lines do: it takes the
+					// row's.
 					w.Header().Set("Content-Type", "text/html")
-					fmt.Fprint(w, child)
+					writeRowPart(w, child)
+					return
+				case "rules":
+					w.Header().Set("Content-Type", "application/speculationrules+json")
+					writeRowPart(w, rules)
 					return
 				}
-				for {
-					line, rest, ok := strings.Cut(body, "\n")
-					h, isHeader := strings.CutPrefix(line, rowHeader)
-					name, value, hasColon := strings.Cut(h, ": ")
-					if !ok || !isHeader || !hasColon {
-						break
-					}
-					if strings.EqualFold(name, "Content-Type") {
-						w.Header().Set(name, value) // in place of the upstream's
-					} else {
-						w.Header().Add(name, value)
-					}
-					body = rest
-				}
-				fmt.Fprint(w, body)
+				writeRowPart(w, body)
 				return
 			}
 		}
@@ -148,9 +141,51 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 	return p
 }
 
+// writeRowPart writes a part of a row: the header lines that begin it
+// (rowHeader), as headers, then the rest as the body.
+func writeRowPart(w http.ResponseWriter, part string) {
+	for {
+		line, rest, ok := strings.Cut(part, "\n")
+		h, isHeader := strings.CutPrefix(line, rowHeader)
+		name, value, hasColon := strings.Cut(h, ": ")
+		if !ok || !isHeader || !hasColon {
+			break
+		}
+		if strings.EqualFold(name, "Content-Type") {
+			w.Header().Set(name, value) // in place of the upstream's
+		} else {
+			w.Header().Add(name, value)
+		}
+		part = rest
+	}
+	fmt.Fprint(w, part)
+}
+
 // rowChild ends a row's page and begins its frame's (/in/<n>?child),
 // which declares no encoding.
 const rowChild = "\n@child\n"
+
+// rowRules ends a row's page (before any rowChild) and begins the
+// speculation rule set it serves at /in/<n>?rules, which its
+// Speculation-Rules header names as "?rules".
+const rowRules = "\n@rules\n"
+
+// ruleSetRows are rows whose page names a rule set of its own in a
+// Speculation-Rules header: a first-party file, which Chromium fetched,
+// then prefetched or prerendered the vendor's URL it lists and the
+// vendor's link its document rules match (or, with "relative_to":
+// "document", the page's own paths under a vendor's <base>), before any
+// choice. The rewriter's oracle reads markup, not a rule set served
+// apart, so they are written here and not in testdata/adversarial.txt.
+var ruleSetRows = []string{
+	"header:Speculation-Rules: \"?rules\"\n<a href=\"https://T/x\">x</a>" + rowRules + `{"prefetch":[{"source":"document","eagerness":"immediate"}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<a href=\"https://T/x\">x</a>" + rowRules + `{"prerender":[{"where":{"selector_matches":"a"},"eagerness":"immediate"}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<a href=\"https://T/x\">x</a>" + rowRules + `{"prefetch":[{"where":{"href_matches":"https://*/*"},"eagerness":"immediate"}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<p>x</p>" + rowRules + `{"prefetch":[{"urls":["/p","https://T/p"]}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<p>x</p>" + rowRules + `{"tag":"t","prerender":[{"urls":["https://T/p"]}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<base href=\"https://T/\"><a href=\"/x\">x</a>" + rowRules + `{"prefetch":[{"source":"list","urls":["/p"],"relative_to":"document"}]}`,
+	"header:Speculation-Rules: \"?rules\"\n<base href=\"https://T/\"><a href=\"/x\">x</a>" + rowRules + `{"prefetch":[{"where":{"href_matches":"/*","relative_to":"document"},"eagerness":"immediate"}]}`,
+}
 
 // rowUndeclared begins a row whose page declares no encoding. Such a
 // row is also loaded as the page itself: in a frame, it takes its
@@ -358,6 +393,9 @@ func TestBrowserAdversarial(t *testing.T) {
 	}
 	for _, r := range encodingRows {
 		inputs = append(inputs, r(fmt.Sprintf("i%d.tracker.example", len(inputs))))
+	}
+	for _, r := range ruleSetRows {
+		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	p := newRowPages(t, inputs)
 	e := p.e

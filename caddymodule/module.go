@@ -128,8 +128,9 @@ type Handler struct {
 	// (firstparty scan reports it). Default: pass.
 	StyleSheets string `json:"style_sheets,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
-	// style block. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
-	// over the cap ends the page).
+	// style block, and a speculation rule set the site serves. Zero means
+	// 1 MiB; otherwise from 1 KiB to 1 GiB (a tag over the cap ends the
+	// page; a rule set over it is sent empty).
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
@@ -533,9 +534,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		r.Header.Set("Accept-Encoding", "identity")
 	}
 	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
-	// A browser's request for a style sheet, which is rewritten, asks for
-	// the whole, and has its validators checked as a page's are.
-	sheet := h.rewritesSheets() && r.Header.Get("Sec-Fetch-Dest") == "style"
+	// A browser's request for a style sheet, which is rewritten, or a
+	// speculation rule set, which is filtered, asks for the whole, and has
+	// its validators checked as a page's are.
+	dest := r.Header.Get("Sec-Fetch-Dest")
+	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && dest == "speculationrules"
 	if nav || sheet {
 		dropRange(r)
 	}

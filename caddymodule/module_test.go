@@ -1443,3 +1443,71 @@ func TestServeStyleSheetsConsent(t *testing.T) {
 		t.Errorf("report_only: %v %q", rec.Header(), rec.Body.String())
 	}
 }
+
+// TestServeRuleSets checks the site's speculation rule sets: a
+// Speculation-Rules header keeps only those on the page's host, and the
+// rule set served there keeps only the rules that stay within what the
+// policy keeps (rewrite.FilterRuleSet), coded or not, under a marked ETag
+// and a page's validators; report_only and other JSON pass as they are.
+func TestServeRuleSets(t *testing.T) {
+	const rules = `{"prefetch":[{"urls":["/p"]},{"urls":["https://www.facebook.com/tr?id=1"]}],"prerender":[{"source":"document","eagerness":"immediate"}]}`
+	const kept = `{"prefetch":[{"urls":["/p"]}]}`
+	get := func(h *Handler, method, ct, coding string, body []byte) (*httptest.ResponseRecorder, http.Header) {
+		req := httptest.NewRequest(method, "http://shop.example/rules.json", nil)
+		setHeaders(req.Header, "Sec-Fetch-Dest", "speculationrules", "If-Modified-Since", "Mon, 07 Dec 2026 00:00:00 GMT")
+		var saw http.Header
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Clone()
+			setHeaders(w.Header(), "Content-Type", ct, "Content-Encoding", coding, "ETag", `"r1"`, "Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		})
+		return rec, saw
+	}
+	// The CDN is kept: a rule set there is dropped all the same, as its
+	// rules would not be read.
+	h := provisioned(t, &Handler{Allow: []string{"cdn.example.net"}})
+	rec, saw := get(h, "GET", "application/speculationrules+json", "", []byte(rules))
+	if got := rec.Body.String(); got != kept {
+		t.Errorf("rule set: %s", got)
+	}
+	if et := rec.Header().Get("ETag"); et != `W/"r1-fp`+h.pageTag()+`"` || rec.Header().Get("Content-Length") != "" {
+		t.Errorf("headers: %v", rec.Header())
+	}
+	if saw.Get("If-Modified-Since") != "" {
+		t.Error("If-Modified-Since went upstream: it cannot tell under which policy a copy was filtered")
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(rules))
+	zw.Close()
+	rec, _ = get(h, "GET", "application/speculationrules+json; charset=utf-8", "gzip", b.Bytes())
+	if got := rec.Body.String(); got != kept || rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("gzip-coded rule set: %q, %v", got, rec.Header())
+	}
+	rec, _ = get(h, "HEAD", "application/speculationrules+json", "", nil)
+	if rec.Body.Len() != 0 || !strings.Contains(rec.Header().Get("ETag"), "-fp") {
+		t.Errorf("HEAD: %v %q", rec.Header(), rec.Body.String())
+	}
+	small := provisioned(t, &Handler{MaxTokenSize: 64})
+	if rec, _ = get(small, "GET", "application/speculationrules+json", "", []byte(rules)); rec.Body.String() != "{}" {
+		t.Errorf("a rule set over max_token_size: %q", rec.Body.String())
+	}
+	ro := provisioned(t, &Handler{ReportOnly: true})
+	if rec, _ = get(ro, "GET", "application/speculationrules+json", "", []byte(rules)); rec.Body.String() != rules {
+		t.Errorf("report_only: %q", rec.Body.String())
+	}
+	if rec, _ = get(h, "GET", "application/json", "", []byte(rules)); rec.Body.String() != rules {
+		t.Errorf("JSON of another type: %q", rec.Body.String())
+	}
+
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	req.Header.Set("Accept", "text/html")
+	rec = serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Speculation-Rules", `"/rules.json", "https://cdn.example.net/rules.json", "https://www.facebook.com/r.json"`)
+		io.WriteString(w, "<p>x</p>")
+	})
+	if got := rec.Header().Values("Speculation-Rules"); len(got) != 1 || got[0] != `"/rules.json"` {
+		t.Errorf("Speculation-Rules %q", got)
+	}
+}

@@ -142,7 +142,7 @@ func (w *responseWriter) decide(first []byte) {
 		w.status = http.StatusOK
 	}
 	hdr := w.Header()
-	html, css := false, false
+	html, css, rules := false, false, false
 	switch w.status {
 	case http.StatusNotModified:
 		// A 304's header fields replace those of the copy it confirms
@@ -183,6 +183,7 @@ func (w *responseWriter) decide(first []byte) {
 		}
 		html = mt == "text/html"
 		css = !html && w.styleSheet(mt)
+		rules = w.ruleSet(mt)
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -202,6 +203,10 @@ func (w *responseWriter) decide(first []byte) {
 	}
 	if css {
 		w.startStyleSheet(first)
+		return
+	}
+	if rules {
+		w.startRuleSet()
 		return
 	}
 	if !html {
@@ -323,6 +328,30 @@ func (w *responseWriter) startStyleSheet(first []byte) {
 	w.rw = rewrite.NewStyleSheetWriter(w.first, opts)
 }
 
+// ruleSet reports whether a body of media type mt is a speculation
+// rule set to filter: the site's own, which a Speculation-Rules header
+// names (rewrite.FilterSpeculationRules keeps no other), outside
+// report_only.
+func (w *responseWriter) ruleSet(mt string) bool {
+	return mt == rewrite.RuleSetType && !w.h.ReportOnly
+}
+
+// startRuleSet sets a speculation rule set's filter going
+// (rewrite.RuleSetWriter). The set is written at its end, whole.
+func (w *responseWriter) startRuleSet() {
+	if w.undecoded() {
+		w.failClosed("content_encoding")
+		return
+	}
+	w.rewrittenHeaders(w.Header(), w.bs.tag())
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.head {
+		return
+	}
+	w.first = &firstWrite{w: w.ResponseWriter}
+	w.rw = rewrite.NewRuleSetWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
+}
+
 // filterLinks drops from the Link header the hints and preloads to hosts
 // the policy removes or defers (rewrite.FilterLinkHeader), from the
 // Speculation-Rules header the rule sets there
@@ -435,14 +464,15 @@ func (w *responseWriter) mayBeHTML() bool {
 	return body && (!typed || mt == "text/html" || mt == "application/xhtml+xml")
 }
 
-// mayBeStyle reports whether the headers leave open that the body is a
-// style sheet to rewrite (styleSheet).
-func (w *responseWriter) mayBeStyle() bool {
-	if !w.h.rewritesSheets() {
+// mayBeSheetOrRules reports whether the headers leave open that the
+// body is a style sheet to rewrite (styleSheet), or say that it is a
+// speculation rule set to filter (ruleSet).
+func (w *responseWriter) mayBeSheetOrRules() bool {
+	mt, _, typed, body := w.declared()
+	if !body {
 		return false
 	}
-	mt, _, typed, body := w.declared()
-	return body && (!typed || w.styleType(mt))
+	return typed && w.ruleSet(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -514,7 +544,7 @@ func (w *responseWriter) flushPending() error {
 
 // ReadFrom keeps the zero-copy path for bodies that are not rewritten.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided && !w.mayBeHTML() && !w.mayBeStyle() {
+	if !w.decided && !w.mayBeHTML() && !w.mayBeSheetOrRules() {
 		w.decide(nil) // the headers are enough
 	}
 	if w.decided && w.rw == nil && !w.failed {

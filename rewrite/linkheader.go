@@ -220,9 +220,12 @@ func headerURLHeld(target string, kind Kind, tag string, page *url.URL, p Policy
 // FilterSpeculationRules applies the policy to HTTP Speculation-Rules
 // header values: a structured-field list of strings, each the URL of a
 // speculation rule set. Chromium fetches each rule set, then prefetches
-// or prerenders the pages it lists. A URL the policy removes or defers is
-// dropped (a header cannot be held inert), and so is a member that is not
-// a string (fail closed, counted as an unparsable link header). It
+// or prerenders the pages it lists and the links it matches. A URL the
+// policy removes or defers is dropped (a header cannot be held inert),
+// and so is a member that is not a string (fail closed, counted as an
+// unparsable link header). A rule set on a host other than the page's is
+// dropped too (counted as FailUnreadRuleSet): its rules are read where it
+// is served, by FilterRuleSet, and it is not served through here. It
 // returns the values to keep, with a value left out when none of its
 // members remain, and how many were dropped. Decisions are counted in st,
 // which may be nil.
@@ -233,7 +236,16 @@ func FilterSpeculationRules(values []string, page *url.URL, p Policy, st *Stats)
 			st.failClosed(FailUnparsableLink)
 			return false
 		}
-		return !headerURLHeld(target, KindHint, "speculationrules", page, p, st)
+		if headerURLHeld(target, KindHint, "speculationrules", page, p, st) {
+			return false
+		}
+		// A rule set's rules are read where it is served (FilterRuleSet):
+		// one on another host is not served through here.
+		if u, err := ResolveURL(page, target); err != nil || page == nil || !strings.EqualFold(u.Hostname(), page.Hostname()) {
+			st.failClosed(FailUnreadRuleSet)
+			return false
+		}
+		return true
 	})
 }
 

@@ -48,8 +48,9 @@ func TestFilterLinkHeader(t *testing.T) {
 }
 
 // TestFilterSpeculationRules checks the Speculation-Rules header filter:
-// a rule set on a tracker's host goes, the page's own stays, and a member
-// that is not a structured-field string goes (fail closed).
+// a rule set on a tracker's host goes, the page's own stays, one on
+// another host the policy keeps goes (its rules are not read), and a
+// member that is not a structured-field string goes (fail closed).
 func TestFilterSpeculationRules(t *testing.T) {
 	p := trackerPolicy(Defer)
 	for _, c := range []struct {
@@ -58,7 +59,8 @@ func TestFilterSpeculationRules(t *testing.T) {
 	}{
 		{[]string{`"/rules.json"`}, []string{`"/rules.json"`}, 0},
 		{[]string{`"https://tracker.example/rules.json"`}, nil, 1},
-		{[]string{`"/a.json", "//tracker.example/b.json";x=1, "https://cdn.ok.example/c.json"`}, []string{`"/a.json", "https://cdn.ok.example/c.json"`}, 1},
+		{[]string{`"/a.json", "//tracker.example/b.json";x=1, "https://cdn.ok.example/c.json"`}, []string{`"/a.json"`}, 2},
+		{[]string{`"https://SHOP.example/a.json", "http://shop.example/b.json"`}, []string{`"https://SHOP.example/a.json", "http://shop.example/b.json"`}, 0},
 		{[]string{`"/a.json"`, `"https://TRACKER.example./r.json"`}, []string{`"/a.json"`}, 1},
 		{[]string{`https://tracker.example/r.json`}, nil, 1},                                         // a token, not a string
 		{[]string{`"/a.json" "x"`}, nil, 1},                                                          // garbage after the string
@@ -72,6 +74,10 @@ func TestFilterSpeculationRules(t *testing.T) {
 		if !slices.Equal(got, c.want) || n != c.dropped {
 			t.Errorf("%q:\n got %q (%d dropped)\nwant %q (%d)", c.in, got, n, c.want, c.dropped)
 		}
+	}
+	var st Stats
+	if got, n := FilterSpeculationRules([]string{`"/a.json", "https://cdn.ok.example/c.json"`}, pageURL, p, &st); n != 1 || len(got) != 1 || st.FailClosed[FailUnreadRuleSet] != 1 {
+		t.Errorf("a rule set on a host kept: %q, %d dropped, fail closed %v", got, n, st.FailClosed)
 	}
 	if got, _ := FilterSpeculationRules([]string{`"https://tracker.example/r.json"`}, pageURL, nil, nil); len(got) != 1 {
 		t.Errorf("no policy changed the header: %q", got)

@@ -19,14 +19,17 @@ import (
 // not "//…"), an "and" with one such conjunct, or an "or" of such
 // predicates. List rules ("urls") are decided as the script's strings are.
 // A body that is no JSON object, or a rule of another shape, does not.
+// Every member of the rule set but "tag" is read as an action's list of
+// rules: those Chromium knows ("prefetch", "prerender",
+// "prerender_until_script") and any it comes to know, so that no member
+// is left unread; one that is not a list of rules does not stay home.
 func specRulesStayHome(body []byte) bool {
 	var rules map[string]json.RawMessage
 	if json.Unmarshal(body, &rules) != nil {
 		return false
 	}
-	for _, action := range [...]string{"prefetch", "prerender", "prefetch_with_subresources"} {
-		raw, ok := rules[action]
-		if !ok {
+	for action, raw := range rules {
+		if action == "tag" {
 			continue
 		}
 		var list []map[string]json.RawMessage
@@ -34,21 +37,27 @@ func specRulesStayHome(body []byte) bool {
 			return false
 		}
 		for _, rule := range list {
-			where, hasWhere := rule["where"]
-			var source string
-			_ = json.Unmarshal(rule["source"], &source) // one that is not a string is not "document"
-			if !hasWhere && source != "document" {
-				if _, ok := rule["urls"]; ok {
-					continue // a list rule
-				}
-				return false
-			}
-			if !hasWhere || !whereStaysHome(where, 0) {
+			if list, home := documentRuleHome(rule); !list && !home {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// documentRuleHome reads one rule of a rule set: list is true for a list
+// rule ("urls", no "where", no "source" of "document"), whose URLs the
+// caller decides; home is true for a document rule confined to the rule
+// set's own origin (whereStaysHome).
+func documentRuleHome(rule map[string]json.RawMessage) (list, home bool) {
+	where, hasWhere := rule["where"]
+	var source string
+	_ = json.Unmarshal(rule["source"], &source) // one that is not a string is not "document"
+	if !hasWhere && source != "document" {
+		_, list = rule["urls"]
+		return list, false
+	}
+	return false, hasWhere && whereStaysHome(where, 0)
 }
 
 // whereStaysHome reports whether the document rule predicate p matches

@@ -228,6 +228,11 @@ const (
 	// A Reporting-Endpoints or Report-To value that is not what the
 	// Reporting API reads (FilterReportingEndpoints, FilterReportTo).
 	FailUnparsableReport = "unparsable_reporting_header"
+	// A speculation rule set that cannot be read: one a Speculation-Rules
+	// header names on another host (FilterSpeculationRules), or a rule
+	// set's body that is not a JSON object or is longer than the cap
+	// (FilterRuleSet, RuleSetWriter). It is dropped, or written empty.
+	FailUnreadRuleSet = "unread_rule_set"
 )
 
 func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }
