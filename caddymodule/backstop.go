@@ -62,9 +62,21 @@ func (b *CSPBackstop) validate() error {
 // Inline code, eval, data: and blob: stay allowed here; the page's own
 // policy, if any, still applies to them.
 func (b *CSPBackstop) build(h *Handler) {
+	p := ownSources(h.FirstParty, h.Allow, b.Allow)
+	if b.ReportURI != "" {
+		p += "; report-uri " + b.ReportURI
+	}
+	b.policy = p
+}
+
+// ownSources is a default-src directive of the page's own origin and the
+// hosts of lists (with their subdomains), with inline code, eval, data:
+// and blob: left allowed: what the backstop and a confined document
+// (xmlDocument) may load.
+func ownSources(lists ...[]string) string {
 	srcs := []string{"'self'"}
 	seen := map[string]bool{}
-	for _, list := range [][]string{h.FirstParty, h.Allow, b.Allow} {
+	for _, list := range lists {
 		for _, host := range list {
 			host = strings.ToLower(strings.TrimPrefix(host, "*."))
 			if !validHost(host) || seen[host] {
@@ -74,11 +86,7 @@ func (b *CSPBackstop) build(h *Handler) {
 			srcs = append(srcs, host, "*."+host)
 		}
 	}
-	p := "default-src " + strings.Join(srcs, " ") + " data: blob: 'unsafe-inline' 'unsafe-eval'"
-	if b.ReportURI != "" {
-		p += "; report-uri " + b.ReportURI
-	}
-	b.policy = p
+	return "default-src " + strings.Join(srcs, " ") + " data: blob: 'unsafe-inline' 'unsafe-eval'"
 }
 
 // backstopCategories are the categories whose grant lifts the backstop:

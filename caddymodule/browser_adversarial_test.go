@@ -187,6 +187,23 @@ var ruleSetRows = []string{
 	"header:Speculation-Rules: \"?rules\"\n<base href=\"https://T/\"><a href=\"/x\">x</a>" + rowRules + `{"prefetch":[{"where":{"href_matches":"/*","relative_to":"document"},"eagerness":"immediate"}]}`,
 }
 
+// xmlDocumentRows are rows whose frame of their own (rowChild) is an XML
+// document of the site's: SVG files in an <object>, <iframe> and
+// <embed>, an XML file with XHTML in it, and one with an
+// <?xml-stylesheet?>. Chromium fetched the vendor's image, style sheet or
+// script from each before the module confined them (xmlDocument).
+var xmlDocumentRows = []string{
+	`<object data="?child" type="image/svg+xml"></object>` + rowChild + svgRow,
+	`<iframe src="?child"></iframe>` + rowChild + svgRow,
+	`<embed src="?child" type="image/svg+xml">` + rowChild + svgRow,
+	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: image/svg+xml\n" + `<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(https://T/s.css);</style><script>fetch("https://T/f")</script></svg>`,
+	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: application/xml\n" + `<html xmlns="http://www.w3.org/1999/xhtml"><body><img src="https://T/p.gif"/></body></html>`,
+	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: text/xml\n" + `<?xml-stylesheet href="https://T/s.css" type="text/css"?><r>x</r>`,
+}
+
+// svgRow is an SVG file that shows a vendor's image.
+const svgRow = "header:Content-Type: image/svg+xml\n" + `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><image href="https://T/p.gif" width="9" height="9"/></svg>`
+
 // rowUndeclared begins a row whose page declares no encoding. Such a
 // row is also loaded as the page itself: in a frame, it takes its
 // parent's encoding, where Chromium guessed one from the page's own
@@ -393,6 +410,9 @@ func TestBrowserAdversarial(t *testing.T) {
 	}
 	for _, r := range encodingRows {
 		inputs = append(inputs, r(fmt.Sprintf("i%d.tracker.example", len(inputs))))
+	}
+	for _, r := range xmlDocumentRows {
+		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	for _, r := range ruleSetRows {
 		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))

@@ -194,6 +194,9 @@ type Handler struct {
 	// cfgTag and tags work out pageTag (etag.go).
 	cfgTag string
 	tags   *atomic.Pointer[pageTagCache]
+	// confined is the Content-Security-Policy an XML document gets
+	// (xmlDocument).
+	confined string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -251,9 +254,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.memo = newPageMemo(int(size))
 	}
+	var backstopAllow []string
 	if b := h.CSPBackstop; b != nil {
 		b.build(h)
+		backstopAllow = b.Allow
 	}
+	h.confined = ownSources(h.FirstParty, h.Allow, backstopAllow)
 	h.cfgTag, h.tags = h.configTag(), new(atomic.Pointer[pageTagCache])
 	if set.HasURLs() {
 		go h.refreshLists(ctx)

@@ -1511,3 +1511,50 @@ func TestServeRuleSets(t *testing.T) {
 		t.Errorf("Speculation-Rules %q", got)
 	}
 }
+
+// TestServeXMLDocuments checks that the site's XML documents (SVG, XML of
+// any type) pass as they came, with a Content-Security-Policy beside
+// their own that confines them to the site's origin and the hosts it
+// always keeps; not HTML, not under report_only.
+func TestServeXMLDocuments(t *testing.T) {
+	const svg = `<svg xmlns="http://www.w3.org/2000/svg"><image href="https://www.facebook.com/tr?id=1"/></svg>`
+	get := func(h *Handler, ct, csp, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://shop.example/logo.svg", nil)
+		return serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			setHeaders(w.Header(), "Content-Type", ct, "Content-Security-Policy", csp)
+			io.WriteString(w, body)
+		})
+	}
+	h := provisioned(t, &Handler{FirstParty: []string{"cdn.shop.example"}, Allow: []string{"*.stripe.com"},
+		CSPBackstop: &CSPBackstop{Allow: []string{"fonts.example.net"}}})
+	want := "default-src 'self' cdn.shop.example *.cdn.shop.example stripe.com *.stripe.com fonts.example.net *.fonts.example.net data: blob: 'unsafe-inline' 'unsafe-eval'"
+	for _, ct := range []string{"image/svg+xml", "application/xml; charset=utf-8", "text/xml", "application/atom+xml", ""} {
+		body := svg
+		if ct == "" {
+			body = `<?xml version="1.0"?>` + svg // sniffed as XML
+		}
+		rec := get(h, ct, "", body)
+		if got := rec.Header().Values("Content-Security-Policy"); len(got) != 1 || got[0] != want {
+			t.Errorf("%q: Content-Security-Policy %q", ct, got)
+		}
+		if rec.Body.String() != body {
+			t.Errorf("%q: body changed: %q", ct, rec.Body.String())
+		}
+	}
+	rec := get(h, "image/svg+xml", "img-src 'self'", svg)
+	if got := rec.Header().Values("Content-Security-Policy"); len(got) != 2 || got[0] != "img-src 'self'" || got[1] != want {
+		t.Errorf("beside the file's own policy: %q", got)
+	}
+	for name, c := range map[string]struct {
+		h  *Handler
+		ct string
+	}{
+		"HTML":        {h, "text/html"},
+		"JSON":        {h, "application/json"},
+		"report_only": {provisioned(t, &Handler{ReportOnly: true}), "image/svg+xml"},
+	} {
+		if got := get(c.h, c.ct, "", "<p>x</p>").Header().Values("Content-Security-Policy"); len(got) != 0 {
+			t.Errorf("%s: Content-Security-Policy %q", name, got)
+		}
+	}
+}

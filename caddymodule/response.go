@@ -190,6 +190,9 @@ func (w *responseWriter) decide(first []byte) {
 			w.failClosed("xhtml")
 			return
 		}
+		if xmlDocument(mt) && !w.h.ReportOnly {
+			hdr.Add("Content-Security-Policy", w.h.confined)
+		}
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
@@ -326,6 +329,25 @@ func (w *responseWriter) startStyleSheet(first []byte) {
 	}
 	w.first = &firstWrite{w: w.ResponseWriter}
 	w.rw = rewrite.NewStyleSheetWriter(w.first, opts)
+}
+
+// xmlDocument reports whether a body of media type mt is an XML document
+// other than XHTML (which fails closed): SVG, or any other type of XML.
+// A browser shows one as a document (an <object>, <embed> or <iframe>
+// of the site's, or a visit), in which SVG's <image> and <script>,
+// XHTML's elements and an <?xml-stylesheet?> load what they name:
+// Chromium 156 fetched a vendor's image from an SVG file in each of the
+// three, and a vendor's style sheet that an XML file's
+// <?xml-stylesheet?> named. The rewriter reads HTML, not XML (entities,
+// CDATA sections, namespace prefixes and processing instructions read
+// otherwise), so such a response is not read: it is confined instead,
+// with a Content-Security-Policy beside its own that lets it load from
+// the site's own origin, first_party, allow and csp_backstop allow hosts
+// alone (Handler.confined), outside report_only. As an image (an <img>,
+// a CSS background) a browser ignores the header, and the image loads
+// nothing of its own.
+func xmlDocument(mt string) bool {
+	return strings.HasSuffix(mt, "/xml") || strings.HasSuffix(mt, "+xml")
 }
 
 // ruleSet reports whether a body of media type mt is a speculation
