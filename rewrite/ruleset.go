@@ -31,9 +31,10 @@ const RuleSetType = "application/speculationrules+json"
 // is not a JSON object cannot be read: it becomes an empty rule set,
 // counted as FailUnreadRuleSet, as a browser would read no rules in it.
 // When nothing is dropped, body is returned as it is; otherwise the rule
-// set is written again from its members, in the order of their names,
-// with the rules that stay as they were written and each action whose
-// rules are all dropped left out. st may be nil.
+// set is written again by encoding/json from its members, in the order
+// of their names, with the rules that stay compacted (and <, > and &
+// written as \u escapes) and each action whose rules are all dropped left
+// out. st may be nil.
 func FilterRuleSet(body []byte, set *url.URL, p Policy, st *Stats) (out []byte, dropped int) {
 	if p == nil {
 		return body, 0
