@@ -67,7 +67,8 @@ type rowPages struct {
 	// top are the rows loaded again each as the page itself: those with
 	// speculation rules, which Chromium reads only there (it fetched the
 	// rule set a page's Speculation-Rules header named and a page's list
-	// rule's URLs, and nothing a frame's named).
+	// rule's URLs, and nothing a frame's named), and those with a
+	// manifest, which it reads only there too.
 	top []int
 }
 
@@ -134,7 +135,7 @@ func newRowPages(t *testing.T, inputs []string) *rowPages {
 	e.timeout = max(5*time.Minute, time.Duration(len(inputs))*300*time.Millisecond)
 	p := &rowPages{e: e, inputs: inputs, list: list, up: up.Listener.Addr().String()}
 	for k, in := range inputs {
-		if speculationRules.MatchString(in) || strings.HasPrefix(in, rowUndeclared) {
+		if speculationRules.MatchString(in) || strings.HasPrefix(in, rowUndeclared) || strings.Contains(in, "rel=manifest") {
 			p.top = append(p.top, k)
 		}
 	}
@@ -199,6 +200,16 @@ var xmlDocumentRows = []string{
 	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: image/svg+xml\n" + `<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(https://T/s.css);</style><script>fetch("https://T/f")</script></svg>`,
 	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: application/xml\n" + `<html xmlns="http://www.w3.org/1999/xhtml"><body><img src="https://T/p.gif"/></body></html>`,
 	`<iframe src="?child"></iframe>` + rowChild + "header:Content-Type: text/xml\n" + `<?xml-stylesheet href="https://T/s.css" type="text/css"?><r>x</r>`,
+}
+
+// manifestRows are rows whose page names a web app manifest of its own
+// (rowChild), which Chromium reads only for the page itself: it fetched
+// the vendor's icon a first-party manifest named as the page loaded,
+// before any choice (rewrite.FilterManifest); whatever the manifest's
+// type, which Chromium does not check.
+var manifestRows = []string{
+	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: application/manifest+json\n" + `{"name":"x","start_url":"/","display":"standalone","icons":[{"src":"https://T/i.png","sizes":"192x192","type":"image/png"}]}`,
+	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: text/plain\n" + `{"name":"x","start_url":"/","display":"standalone","icons":[{"src":"/i.png","sizes":"96x96"},{"src":"//T/i.png","sizes":"192x192","type":"image/png"}]}`,
 }
 
 // svgRow is an SVG file that shows a vendor's image.
@@ -412,6 +423,9 @@ func TestBrowserAdversarial(t *testing.T) {
 		inputs = append(inputs, r(fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	for _, r := range xmlDocumentRows {
+		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
+	}
+	for _, r := range manifestRows {
 		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	for _, r := range ruleSetRows {

@@ -87,15 +87,15 @@ func (d *decodingWriter) WriteHeader(status int) {
 
 // maybeStart starts decoding when the response is HTML (or untyped, which
 // may sniff as HTML), a style sheet to rewrite or a speculation rule set
-// to filter, with a content coding firstparty knows.
+// or manifest to filter, with a content coding firstparty knows.
 func (d *decodingWriter) maybeStart(status int) {
 	hdr := d.Header()
 	if hdr.Get("Content-Encoding") == "" || status == http.StatusPartialContent {
 		return // a partial body cannot be decoded alone; responseWriter fails it closed
 	}
 	d.status = status
-	if !d.mayBeHTML() && !d.mayBeSheetOrRules() {
-		return // not HTML, a style sheet to rewrite nor a rule set to filter, or a status without a body (204, 304)
+	if !d.mayBeHTML() && !d.mayBeSheetOrJSON() {
+		return // not HTML, a style sheet to rewrite nor a rule set or manifest to filter, or a status without a body (204, 304)
 	}
 	codings, ok := contentCodings(hdr)
 	if !ok {

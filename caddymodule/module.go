@@ -128,9 +128,10 @@ type Handler struct {
 	// (firstparty scan reports it). Default: pass.
 	StyleSheets string `json:"style_sheets,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
-	// style block, and a speculation rule set the site serves. Zero means
-	// 1 MiB; otherwise from 1 KiB to 1 GiB (a tag over the cap ends the
-	// page; a rule set over it is sent empty).
+	// style block, and a speculation rule set or web app manifest the
+	// site serves. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
+	// over the cap ends the page; a rule set or manifest over it is sent
+	// empty).
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
@@ -541,10 +542,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
 	// A browser's request for a style sheet, which is rewritten, or a
-	// speculation rule set, which is filtered, asks for the whole, and has
-	// its validators checked as a page's are.
+	// speculation rule set or manifest, which is filtered, asks for the
+	// whole, and has its validators checked as a page's are.
 	dest := r.Header.Get("Sec-Fetch-Dest")
-	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && dest == "speculationrules"
+	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && (dest == "speculationrules" || dest == "manifest")
 	if nav || sheet {
 		dropRange(r)
 	}

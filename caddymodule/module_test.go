@@ -1558,3 +1558,45 @@ func TestServeXMLDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestServeManifests checks that a web app manifest loses the images
+// the policy does not keep (rewrite.FilterManifest): one asked for as a
+// manifest whatever its type, and one of the manifest type; coded or
+// not; as it came under report_only.
+func TestServeManifests(t *testing.T) {
+	const manifest = `{"name":"Shop","icons":[{"src":"/i.png"},{"src":"https://www.facebook.com/tr?id=1"}]}`
+	const kept = `{"icons":[{"src":"/i.png"}],"name":"Shop"}`
+	get := func(h *Handler, dest, ct, coding string, body []byte) (*httptest.ResponseRecorder, http.Header) {
+		req := httptest.NewRequest("GET", "http://shop.example/site.webmanifest", nil)
+		setHeaders(req.Header, "Sec-Fetch-Dest", dest, "Accept-Encoding", "gzip", "If-Modified-Since", "Mon, 07 Dec 2026 00:00:00 GMT")
+		var saw http.Header
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Clone()
+			setHeaders(w.Header(), "Content-Type", ct, "Content-Encoding", coding, "ETag", `"m1"`)
+			w.Write(body)
+		})
+		return rec, saw
+	}
+	h := provisioned(t, &Handler{})
+	rec, saw := get(h, "manifest", "application/json", "", []byte(manifest))
+	if rec.Body.String() != kept || rec.Header().Get("ETag") != `W/"m1-fp`+h.pageTag()+`"` || saw.Get("If-Modified-Since") != "" {
+		t.Errorf("a manifest asked for as one: %q, %v; upstream saw %v", rec.Body.String(), rec.Header(), saw)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(manifest))
+	zw.Close()
+	if rec, _ = get(h, "manifest", "", "gzip", b.Bytes()); rec.Body.String() != kept {
+		t.Errorf("a gzip-coded manifest of no type: %q", rec.Body.String())
+	}
+	if rec, _ = get(h, "", "application/manifest+json", "", []byte(manifest)); rec.Body.String() != kept {
+		t.Errorf("a manifest by its type: %q", rec.Body.String())
+	}
+	if rec, _ = get(h, "", "application/json", "", []byte(manifest)); rec.Body.String() != manifest {
+		t.Errorf("other JSON: %q", rec.Body.String())
+	}
+	ro := provisioned(t, &Handler{ReportOnly: true})
+	if rec, _ = get(ro, "manifest", "application/manifest+json", "", []byte(manifest)); rec.Body.String() != manifest {
+		t.Errorf("report_only: %q", rec.Body.String())
+	}
+}

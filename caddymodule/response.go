@@ -142,7 +142,7 @@ func (w *responseWriter) decide(first []byte) {
 		w.status = http.StatusOK
 	}
 	hdr := w.Header()
-	html, css, rules := false, false, false
+	html, css, rules, manifest := false, false, false, false
 	switch w.status {
 	case http.StatusNotModified:
 		// A 304's header fields replace those of the copy it confirms
@@ -183,7 +183,8 @@ func (w *responseWriter) decide(first []byte) {
 		}
 		html = mt == "text/html"
 		css = !html && w.styleSheet(mt)
-		rules = w.ruleSet(mt)
+		rules = !html && !css && w.ruleSet(mt)
+		manifest = !html && !css && !rules && w.manifest(mt)
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -208,8 +209,12 @@ func (w *responseWriter) decide(first []byte) {
 		w.startStyleSheet(first)
 		return
 	}
-	if rules {
-		w.startRuleSet()
+	if rules || manifest {
+		newWriter := rewrite.NewRuleSetWriter
+		if manifest {
+			newWriter = rewrite.NewManifestWriter
+		}
+		w.startJSON(newWriter)
 		return
 	}
 	if !html {
@@ -358,9 +363,18 @@ func (w *responseWriter) ruleSet(mt string) bool {
 	return mt == rewrite.RuleSetType && !w.h.ReportOnly
 }
 
-// startRuleSet sets a speculation rule set's filter going
-// (rewrite.RuleSetWriter). The set is written at its end, whole.
-func (w *responseWriter) startRuleSet() {
+// manifest reports whether a body of media type mt is a web app manifest
+// to filter (rewrite.FilterManifest): one of that type, or whatever its
+// type the answer to a browser's request for a manifest, which Chromium
+// reads whatever its type; outside report_only.
+func (w *responseWriter) manifest(mt string) bool {
+	return !w.h.ReportOnly && (mt == rewrite.ManifestType || w.req.Header.Get("Sec-Fetch-Dest") == "manifest")
+}
+
+// startJSON sets a JSON file's filter going (rewrite.JSONWriter): a
+// speculation rule set's or a manifest's. The file is written at its
+// end, whole.
+func (w *responseWriter) startJSON(newWriter func(io.Writer, rewrite.Options) *rewrite.JSONWriter) {
 	if w.undecoded() {
 		w.failClosed("content_encoding")
 		return
@@ -371,7 +385,7 @@ func (w *responseWriter) startRuleSet() {
 		return
 	}
 	w.first = &firstWrite{w: w.ResponseWriter}
-	w.rw = rewrite.NewRuleSetWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
+	w.rw = newWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
 }
 
 // filterLinks drops from the Link header the hints and preloads to hosts
@@ -486,15 +500,16 @@ func (w *responseWriter) mayBeHTML() bool {
 	return body && (!typed || mt == "text/html" || mt == "application/xhtml+xml")
 }
 
-// mayBeSheetOrRules reports whether the headers leave open that the
-// body is a style sheet to rewrite (styleSheet), or say that it is a
-// speculation rule set to filter (ruleSet).
-func (w *responseWriter) mayBeSheetOrRules() bool {
+// mayBeSheetOrJSON reports whether the headers leave open that the body
+// is a style sheet to rewrite (styleSheet) or a manifest to filter
+// (manifest), or say that it is a speculation rule set to filter
+// (ruleSet).
+func (w *responseWriter) mayBeSheetOrJSON() bool {
 	mt, _, typed, body := w.declared()
 	if !body {
 		return false
 	}
-	return typed && w.ruleSet(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
+	return typed && w.ruleSet(mt) || w.manifest(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -566,7 +581,7 @@ func (w *responseWriter) flushPending() error {
 
 // ReadFrom keeps the zero-copy path for bodies that are not rewritten.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided && !w.mayBeHTML() && !w.mayBeSheetOrRules() {
+	if !w.decided && !w.mayBeHTML() && !w.mayBeSheetOrJSON() {
 		w.decide(nil) // the headers are enough
 	}
 	if w.decided && w.rw == nil && !w.failed {

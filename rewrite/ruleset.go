@@ -140,16 +140,21 @@ func absoluteURL(s string) bool {
 	return err == nil && a.String() == b.String()
 }
 
-// RuleSetWriter filters a speculation rule set as it is written
-// (FilterRuleSet): rules are read whole, so the set is gathered, up to
-// Options.MaxTokenSize (a mebibyte by default), and written at Close. One
-// longer cannot be read: it is written as an empty rule set, and counted
-// as FailUnreadRuleSet. Options.PageURL is the rule set's URL, and
-// Options.Policy decides; the other options play no part.
-type RuleSetWriter struct {
+// JSONWriter filters a JSON file as it is written: a speculation rule
+// set (NewRuleSetWriter, FilterRuleSet) or a web app manifest
+// (NewManifestWriter, FilterManifest). Its members are read whole, so
+// the file is gathered, up to Options.MaxTokenSize (a mebibyte by
+// default), and written at Close. One longer cannot be read: it is
+// written as an empty object, {}, and counted as its filter's unread
+// reason (FailUnreadRuleSet, FailUnreadManifest). Options.PageURL is the
+// file's URL, and Options.Policy decides; the other options play no
+// part.
+type JSONWriter struct {
 	w      io.Writer
-	set    *url.URL
+	file   *url.URL
 	p      Policy
+	filter func(body []byte, file *url.URL, p Policy, st *Stats) ([]byte, int)
+	unread string
 	max    int
 	buf    bytes.Buffer
 	over   bool
@@ -158,21 +163,31 @@ type RuleSetWriter struct {
 	stats  Stats
 }
 
-// NewRuleSetWriter returns a RuleSetWriter that writes the filtered rule
+// NewRuleSetWriter returns a JSONWriter that writes the filtered rule
 // set to w.
-func NewRuleSetWriter(w io.Writer, opts Options) *RuleSetWriter {
+func NewRuleSetWriter(w io.Writer, opts Options) *JSONWriter {
+	return newJSONWriter(w, opts, FilterRuleSet, FailUnreadRuleSet)
+}
+
+// NewManifestWriter returns a JSONWriter that writes the filtered web
+// app manifest to w.
+func NewManifestWriter(w io.Writer, opts Options) *JSONWriter {
+	return newJSONWriter(w, opts, FilterManifest, FailUnreadManifest)
+}
+
+func newJSONWriter(w io.Writer, opts Options, filter func([]byte, *url.URL, Policy, *Stats) ([]byte, int), unread string) *JSONWriter {
 	max := opts.MaxTokenSize
 	if max <= 0 {
 		max = DefaultMaxTokenSize
 	}
-	return &RuleSetWriter{w: w, set: opts.PageURL, p: opts.Policy, max: min(max, maxTokenCap)}
+	return &JSONWriter{w: w, file: opts.PageURL, p: opts.Policy, filter: filter, unread: unread, max: min(max, maxTokenCap)}
 }
 
 // Stats returns the counts so far.
-func (s *RuleSetWriter) Stats() *Stats { return &s.stats }
+func (s *JSONWriter) Stats() *Stats { return &s.stats }
 
 // Write gathers p.
-func (s *RuleSetWriter) Write(p []byte) (int, error) {
+func (s *JSONWriter) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
@@ -187,24 +202,24 @@ func (s *RuleSetWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush writes nothing, as the rule set is written whole at Close; it
+// Flush writes nothing, as the file is written whole at Close; it
 // flushes the underlying writer if it can.
-func (s *RuleSetWriter) Flush() error {
+func (s *JSONWriter) Flush() error {
 	return FlushWriter(s.w)
 }
 
-// Close filters the rule set and writes it.
-func (s *RuleSetWriter) Close() error {
+// Close filters the file and writes it.
+func (s *JSONWriter) Close() error {
 	if s.closed {
 		return s.err
 	}
 	s.closed = true
 	out := s.buf.Bytes()
 	if s.over {
-		s.stats.failClosed(FailUnreadRuleSet)
+		s.stats.failClosed(s.unread)
 		out = []byte("{}")
 	} else {
-		out, _ = FilterRuleSet(out, s.set, s.p, &s.stats)
+		out, _ = s.filter(out, s.file, s.p, &s.stats)
 	}
 	n, err := s.w.Write(out)
 	s.stats.BytesOut = int64(n)

@@ -112,6 +112,21 @@ func TestRuleSetWriter(t *testing.T) {
 		t.Errorf("over the cap: %q, %v, %v", out.String(), err, w.Stats().FailClosed)
 	}
 
+	opts.MaxTokenSize = 0
+	out.Reset()
+	w = NewManifestWriter(&out, opts)
+	w.Write([]byte(`{"icons":[{"src":"https://tracker.example/i.png"}]}`))
+	if err := w.Close(); err != nil || out.String() != `{"icons":[]}` {
+		t.Errorf("a manifest: %q, %v", out.String(), err)
+	}
+	opts.MaxTokenSize = 16
+	out.Reset()
+	w = NewManifestWriter(&out, opts)
+	w.Write([]byte(`{"icons":[{"src":"/i.png"}]}`))
+	if err := w.Close(); err != nil || out.String() != "{}" || w.Stats().FailClosed[FailUnreadManifest] != 1 {
+		t.Errorf("a manifest over the cap: %q, %v, %v", out.String(), err, w.Stats().FailClosed)
+	}
+
 	w = NewRuleSetWriter(failingWriter{}, opts)
 	w.Write([]byte(`{}`))
 	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "refused") {
@@ -125,7 +140,8 @@ func (failingWriter) Write(p []byte) (int, error) { return 0, errors.New("refuse
 
 // FuzzRuleSet runs FilterRuleSet on any body: no panic, a JSON object
 // out, and what it keeps it keeps again, whole (a second pass drops
-// nothing: every rule left is one that stays).
+// nothing: every rule left is one that stays); and FilterManifest: no
+// panic, JSON out, and a second pass drops nothing.
 func FuzzRuleSet(f *testing.F) {
 	for _, s := range []string{
 		`{"prefetch":[{"urls":["/p"]},{"urls":["https://tracker.example/p"]}],"tag":"t"}`,
@@ -133,6 +149,7 @@ func FuzzRuleSet(f *testing.F) {
 		`{"prefetch":[{"urls":["/p"],"relative_to":"document"},{"where":{"href_matches":"/*","relative_to":"ruleset"}}]}`,
 		`{"prefetch":[{"source":"document"}],"prefetch":[]}`,
 		`{"prefetch":[{"urls":["\u002f\u002ftracker.example/x"]}]}`,
+		`{"icons":[{"src":"/i.png"},{"src":"https://tracker.example/i.png"}],"shortcuts":[{"icons":[{"src":"//tracker.example/a"}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -147,6 +164,14 @@ func FuzzRuleSet(f *testing.F) {
 		again, n := FilterRuleSet(out, set, p, nil)
 		if n != 0 || !bytes.Equal(again, out) {
 			t.Fatalf("%q kept %q, and a second pass %q (%d dropped)", body, out, again, n)
+		}
+		out, _ = FilterManifest(body, set, p, nil)
+		if !json.Valid(out) {
+			t.Fatalf("manifest %q gave %q, not JSON", body, out)
+		}
+		again, n = FilterManifest(out, set, p, nil)
+		if n != 0 || !bytes.Equal(again, out) {
+			t.Fatalf("manifest %q kept %q, and a second pass %q (%d dropped)", body, out, again, n)
 		}
 	})
 }

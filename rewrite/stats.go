@@ -233,6 +233,9 @@ const (
 	// set's body that is not a JSON object or is longer than the cap
 	// (FilterRuleSet, RuleSetWriter). It is dropped, or written empty.
 	FailUnreadRuleSet = "unread_rule_set"
+	// A web app manifest that cannot be read: not JSON, or longer than
+	// the cap (FilterManifest, NewManifestWriter). It is written empty.
+	FailUnreadManifest = "unread_manifest"
 )
 
 func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }

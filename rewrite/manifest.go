@@ -1,0 +1,87 @@
+package rewrite
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+)
+
+// ManifestType is the media type of a web app manifest. Chromium reads a
+// manifest whatever its type, so the Caddy module also filters any
+// answer to a request for one (Sec-Fetch-Dest: manifest).
+const ManifestType = "application/manifest+json"
+
+// FilterManifest applies the policy to a web app manifest, the body of
+// the response to a <link rel=manifest> from manifest (its URL, against
+// which its URLs resolve). Chromium fetched the icon a first-party
+// manifest named on a vendor's host as the page loaded, before any
+// choice, to learn whether the site can be installed. Every object in
+// the manifest with a "src" string is an image the browser may fetch:
+// icons, screenshots, shortcuts' and file handlers' icons, and any that
+// later versions add. Each is decided as an icon; one that the policy
+// removes or defers, or whose URL does not resolve, is dropped from the
+// list that holds it (or, outside a list, its member is). The other
+// URLs (start_url, scope, a shortcut's url, share_target's action) are
+// pages the visitor goes to, not loads, and stay.
+//
+// A body that is not JSON cannot be read: it becomes {}, counted as
+// FailUnreadManifest. When nothing is dropped, body is returned as it
+// is; otherwise the manifest is written again by encoding/json, its
+// objects' members in the order of their names, compacted, and numbers
+// as they were written. st may be nil.
+func FilterManifest(body []byte, manifest *url.URL, p Policy, st *Stats) (out []byte, dropped int) {
+	if p == nil {
+		return body, 0
+	}
+	if st == nil {
+		st = &Stats{}
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var v any
+	if !json.Valid(body) || d.Decode(&v) != nil {
+		st.failClosed(FailUnreadManifest)
+		return []byte("{}"), 1
+	}
+	v, _, dropped = dropImages(v, manifest, p, st)
+	if dropped == 0 {
+		return body, 0
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return []byte("{}"), dropped
+	}
+	return out, dropped
+}
+
+// dropImages drops from v the objects whose "src" the policy holds
+// (FilterManifest). gone reports that v itself is such an object.
+func dropImages(v any, manifest *url.URL, p Policy, st *Stats) (out any, gone bool, dropped int) {
+	switch v := v.(type) {
+	case map[string]any:
+		if src, ok := v["src"].(string); ok && headerURLHeld(src, KindIcon, "link", manifest, p, st) {
+			return nil, true, 1
+		}
+		for k, m := range v {
+			o, g, n := dropImages(m, manifest, p, st)
+			dropped += n
+			if g {
+				delete(v, k)
+			} else {
+				v[k] = o
+			}
+		}
+		return v, false, dropped
+	case []any:
+		kept := v[:0]
+		for _, m := range v {
+			o, g, n := dropImages(m, manifest, p, st)
+			dropped += n
+			if !g {
+				kept = append(kept, o)
+			}
+		}
+		return kept, false, dropped
+	}
+	return v, false, 0
+}
