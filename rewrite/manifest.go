@@ -24,8 +24,8 @@ const ManifestType = "application/manifest+json"
 // URLs (start_url, scope, a shortcut's url, share_target's action) are
 // pages the visitor goes to, not loads, and stay.
 //
-// A body that is not JSON cannot be read: it becomes {}, counted as
-// FailUnreadManifest. When nothing is dropped, body is returned as it
+// A body that is not JSON (after a UTF-8 byte order mark, which Chromium
+// skips) cannot be read: it becomes {}, counted as FailUnreadManifest. When nothing is dropped, body is returned as it
 // is; otherwise the manifest is written again by encoding/json, its
 // objects' members in the order of their names, compacted, and numbers
 // as they were written. st may be nil.
@@ -36,10 +36,12 @@ func FilterManifest(body []byte, manifest *url.URL, p Policy, st *Stats) (out []
 	if st == nil {
 		st = &Stats{}
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
+	// Chromium's JSON reader skips a UTF-8 byte order mark.
+	doc := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	d := json.NewDecoder(bytes.NewReader(doc))
 	d.UseNumber()
 	var v any
-	if !json.Valid(body) || d.Decode(&v) != nil {
+	if !json.Valid(doc) || d.Decode(&v) != nil {
 		st.failClosed(FailUnreadManifest)
 		return []byte("{}"), 1
 	}

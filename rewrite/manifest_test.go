@@ -24,6 +24,8 @@ func TestFilterManifest(t *testing.T) {
 		{`{"later":{"logo":{"src":"https://tracker.example/l.png"}},"n":12345678901234567890}`, `{"later":{},"n":12345678901234567890}`, 1},
 		// Pages the visitor goes to, not loads.
 		{`{"start_url":"https://tracker.example/","scope":"/","share_target":{"action":"https://tracker.example/share"}}`, same, 0},
+		{"\ufeff{\"icons\":[{\"src\":\"/i.png\"}]}", same, 0},
+		{"\ufeff{\"icons\":[{\"src\":\"//tracker.example/i.png\"}]}", `{"icons":[]}`, 1},
 		{`not json`, `{}`, 1},
 		{`{"icons":[]} {"icons":[{"src":"https://tracker.example/i.png"}]}`, `{}`, 1},
 	} {
