@@ -62,7 +62,7 @@ func (b *CSPBackstop) validate() error {
 // Inline code, eval, data: and blob: stay allowed here; the page's own
 // policy, if any, still applies to them.
 func (b *CSPBackstop) build(h *Handler) {
-	p := ownSources(h.FirstParty, h.Allow, b.Allow)
+	p := h.confined // the same hosts: the page's own, first_party, allow and b.Allow
 	if b.ReportURI != "" {
 		p += "; report-uri " + b.ReportURI
 	}

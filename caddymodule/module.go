@@ -257,10 +257,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	var backstopAllow []string
 	if b := h.CSPBackstop; b != nil {
-		b.build(h)
 		backstopAllow = b.Allow
 	}
 	h.confined = ownSources(h.FirstParty, h.Allow, backstopAllow)
+	if b := h.CSPBackstop; b != nil {
+		b.build(h) // (from h.confined)
+	}
 	h.cfgTag, h.tags = h.configTag(), new(atomic.Pointer[pageTagCache])
 	if set.HasURLs() {
 		go h.refreshLists(ctx)

@@ -25,10 +25,11 @@ const ManifestType = "application/manifest+json"
 // pages the visitor goes to, not loads, and stay.
 //
 // A body that is not JSON (after a UTF-8 byte order mark, which Chromium
-// skips) cannot be read: it becomes {}, counted as FailUnreadManifest. When nothing is dropped, body is returned as it
-// is; otherwise the manifest is written again by encoding/json, its
-// objects' members in the order of their names, compacted, and numbers
-// as they were written. st may be nil.
+// skips) cannot be read: it becomes {}, counted as FailUnreadManifest.
+// When nothing is dropped, body is returned as it is; otherwise the
+// manifest is written again by encoding/json, its objects' members in
+// the order of their names, compacted, and numbers as they were
+// written. st may be nil.
 func FilterManifest(body []byte, manifest *url.URL, p Policy, st *Stats) (out []byte, dropped int) {
 	if p == nil {
 		return body, 0
@@ -49,11 +50,7 @@ func FilterManifest(body []byte, manifest *url.URL, p Policy, st *Stats) (out []
 	if dropped == 0 {
 		return body, 0
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return []byte("{}"), dropped
-	}
-	return out, dropped
+	return mustMarshal(v), dropped
 }
 
 // dropImages drops from v the objects whose "src" the policy holds

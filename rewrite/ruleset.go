@@ -77,9 +77,9 @@ func FilterRuleSet(body []byte, set *url.URL, p Policy, st *Stats) (out []byte, 
 	return mustMarshal(kept), dropped
 }
 
-// mustMarshal is json.Marshal of what FilterRuleSet builds from
-// json.Unmarshal's output, which cannot fail; should it, the empty rule
-// set is the safe answer.
+// mustMarshal is json.Marshal of what FilterRuleSet and FilterManifest
+// build from a decoder's output, which cannot fail; should it, the empty
+// object is the safe answer.
 func mustMarshal(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
