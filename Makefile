@@ -19,7 +19,7 @@ GOTEST = $(GO) test -timeout $(TEST_TIMEOUT)
 # find a new input on one run and not the next, and a gate must give the
 # same answer for the same commit. make test runs every target on its
 # committed seeds (testdata/fuzz), where each past finding is kept.
-FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzEncodings:100000x rewrite:FuzzPassthrough:300000x rewrite:FuzzPassUsual:100000x rewrite:FuzzHeaderFilters:100000x rewrite:FuzzStyleSheet:100000x rewrite:FuzzRuleSet:100000x blocklists:FuzzParseList:150000x \
+FUZZ_TARGETS = rewrite:FuzzRewrite:200000x rewrite:FuzzEncodings:100000x rewrite:FuzzPassthrough:300000x rewrite:FuzzPassUsual:100000x rewrite:FuzzHeaderFilters:100000x rewrite:FuzzStyleSheet:100000x rewrite:FuzzRuleSet:100000x rewrite:FuzzSVG:100000x blocklists:FuzzParseList:150000x \
 	caddymodule:FuzzConsentCookies:35000x caddymodule:FuzzProxyCall:25000x caddymodule:FuzzMemo:4000x caddymodule:FuzzConditionals:30000x
 
 .PHONY: help run test test-short fuzz bench caddy cli vet clean chromium qemu npm screenshots

@@ -212,6 +212,34 @@ var manifestRows = []string{
 	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: text/plain\n" + `{"name":"x","start_url":"/","display":"standalone","icons":[{"src":"/i.png","sizes":"96x96"},{"src":"//T/i.png","sizes":"192x192","type":"image/png"}]}`,
 }
 
+// svgSpriteRows are rows whose page draws an element of an SVG file of
+// its own (rowChild) with <svg><use href>, in the page, where the file's
+// Content-Security-Policy does not apply: Chromium 156 fetched the vendor's
+// image or resource each names before the module filtered them
+// (rewrite.FilterSVG), under any XLink prefix or SVG prefix, in a fill,
+// a style attribute (escaped in CSS or in XML), through an entity, before
+// the error of a file that is not well-formed, in a file declared in
+// another encoding, of another XML type, or with a charset its header
+// names and Chromium did not use.
+var svgSpriteRows = []string{
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg" xmlns:q="http://www.w3.org/1999/xlink"><symbol id="a"><image q:href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:symbol id="a"><s:image href="https://T/p.gif" width="9" height="9"/></s:symbol></s:svg>`,
+	`<svg width=20 height=20><use href="?child"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><image href="https://T/p.gif" width="9" height="9"/></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><rect width="9" height="9" filter="url(https://T/f.svg#f)" fill="url(https://T/g.svg#g)"/></g></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><rect width="9" height="9" style="mask-image:url(https://T/m.png);cursor:url(https://T/c.png),auto"/></g></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><rect width="9" height="9" style="fill:u\72 l(https://T/g.svg#g)"/></g></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><rect width="9" height="9" fill="&#x75;rl(https://T/g.svg#g)"/></g></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<!DOCTYPE svg [<!ENTITY v "https://T/p.gif">]><svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="&v;" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol><g></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + "\xef\xbb\xbf" + `<?xml version="1.0" encoding="iso-8859-1"?><svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + "header:Content-Type: application/xml\n" + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + "header:Content-Type: image/svg+xml; charset=utf-16\n" + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+}
+
+// svgType begins an SVG file's part of a row.
+const svgType = "header:Content-Type: image/svg+xml\n"
+
 // svgRow is an SVG file that shows a vendor's image.
 const svgRow = "header:Content-Type: image/svg+xml\n" + `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><image href="https://T/p.gif" width="9" height="9"/></svg>`
 
@@ -429,6 +457,9 @@ func TestBrowserAdversarial(t *testing.T) {
 		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	for _, r := range ruleSetRows {
+		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
+	}
+	for _, r := range svgSpriteRows {
 		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", len(inputs))))
 	}
 	p := newRowPages(t, inputs)

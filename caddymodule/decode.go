@@ -86,8 +86,8 @@ func (d *decodingWriter) WriteHeader(status int) {
 }
 
 // maybeStart starts decoding when the response is HTML (or untyped, which
-// may sniff as HTML), a style sheet to rewrite or a speculation rule set
-// or manifest to filter, with a content coding firstparty knows.
+// may sniff as HTML), a style sheet to rewrite or a speculation rule set,
+// manifest or SVG file to filter, with a content coding firstparty knows.
 func (d *decodingWriter) maybeStart(status int) {
 	hdr := d.Header()
 	if hdr.Get("Content-Encoding") == "" || status == http.StatusPartialContent {
@@ -95,7 +95,7 @@ func (d *decodingWriter) maybeStart(status int) {
 	}
 	d.status = status
 	if !d.mayBeHTML() && !d.mayBeSheetOrJSON() {
-		return // not HTML, a style sheet to rewrite nor a rule set or manifest to filter, or a status without a body (204, 304)
+		return // not HTML, a style sheet to rewrite nor a rule set, manifest or SVG file to filter, or a status without a body (204, 304)
 	}
 	codings, ok := contentCodings(hdr)
 	if !ok {

@@ -128,10 +128,10 @@ type Handler struct {
 	// (firstparty scan reports it). Default: pass.
 	StyleSheets string `json:"style_sheets,omitempty"`
 	// MaxTokenSize caps the bytes held to decide one tag, inline script or
-	// style block, and a speculation rule set or web app manifest the
-	// site serves. Zero means 1 MiB; otherwise from 1 KiB to 1 GiB (a tag
-	// over the cap ends the page; a rule set or manifest over it is sent
-	// empty).
+	// style block, and a speculation rule set, web app manifest or SVG
+	// file (asked for as an image) the site serves. Zero means 1 MiB;
+	// otherwise from 1 KiB to 1 GiB (a tag over the cap ends the page; a
+	// rule set, manifest or SVG file over it is sent empty).
 	MaxTokenSize int `json:"max_token_size,omitempty"`
 	// MaxDecodedSize caps the decoded size of an HTML body that the upstream
 	// sent compressed (gzip, deflate, br, zstd) although firstparty asked
@@ -544,10 +544,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	nav := strings.Contains(r.Header.Get("Accept"), "text/html")
 	// A browser's request for a style sheet, which is rewritten, or a
-	// speculation rule set or manifest, which is filtered, asks for the
-	// whole, and has its validators checked as a page's are.
+	// speculation rule set, manifest or SVG file, which is filtered, asks
+	// for the whole, and has its validators checked as a page's are. An
+	// SVG file is known before its answer by its path's extension alone;
+	// another's answer that is filtered still has its ETag marked.
 	dest := r.Header.Get("Sec-Fetch-Dest")
-	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && (dest == "speculationrules" || dest == "manifest")
+	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && (dest == "speculationrules" || dest == "manifest" ||
+		(dest == "image" || dest == "") && strings.HasSuffix(strings.ToLower(r.URL.Path), ".svg"))
 	if nav || sheet {
 		dropRange(r)
 	}

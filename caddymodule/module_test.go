@@ -1520,6 +1520,7 @@ func TestServeXMLDocuments(t *testing.T) {
 	const svg = `<svg xmlns="http://www.w3.org/2000/svg"><image href="https://www.facebook.com/tr?id=1"/></svg>`
 	get := func(h *Handler, ct, csp, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "http://shop.example/logo.svg", nil)
+		req.Header.Set("Sec-Fetch-Dest", "iframe") // as a document (TestServeSVG: as an image)
 		return serve(h, req, func(w http.ResponseWriter, r *http.Request) {
 			setHeaders(w.Header(), "Content-Type", ct, "Content-Security-Policy", csp)
 			io.WriteString(w, body)
@@ -1556,6 +1557,66 @@ func TestServeXMLDocuments(t *testing.T) {
 		if got := get(c.h, c.ct, "", "<p>x</p>").Header().Values("Content-Security-Policy"); len(got) != 0 {
 			t.Errorf("%s: Content-Security-Policy %q", name, got)
 		}
+	}
+}
+
+// TestServeSVG checks that an SVG file (or another XML document) asked
+// for as an image, which a page's <svg><use href> draws in the page,
+// loses what the policy does not keep (rewrite.FilterSVG): coded or not,
+// of any XML type; one that cannot be read is sent as rewrite.EmptySVG.
+// An image/svg+xml answer to a request that does not say what it is for
+// is filtered too; one asked for as a document, or an XML feed not asked
+// for as an image, or any under report_only, passes as it came.
+func TestServeSVG(t *testing.T) {
+	const svg = `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="/i.png"/><image href="https://www.facebook.com/tr?id=1"/></symbol></svg>`
+	const kept = `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="/i.png"/><image/></symbol></svg>`
+	get := func(h *Handler, method, path, dest, ct, coding string, body []byte) (*httptest.ResponseRecorder, http.Header) {
+		req := httptest.NewRequest(method, "http://shop.example"+path, nil)
+		setHeaders(req.Header, "Sec-Fetch-Dest", dest, "Accept-Encoding", "gzip", "If-Modified-Since", "Mon, 07 Dec 2026 00:00:00 GMT")
+		var saw http.Header
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			saw = r.Header.Clone()
+			setHeaders(w.Header(), "Content-Type", ct, "Content-Encoding", coding, "ETag", `"s1"`, "Content-Length", strconv.Itoa(len(body)))
+			w.Write(body)
+		})
+		return rec, saw
+	}
+	h := provisioned(t, &Handler{})
+	rec, saw := get(h, "GET", "/icons.svg", "image", "image/svg+xml", "", []byte(svg))
+	if rec.Body.String() != kept || rec.Header().Get("ETag") != `W/"s1-fp`+h.pageTag()+`"` || saw.Get("If-Modified-Since") != "" ||
+		rec.Header().Get("Content-Length") != "" || rec.Header().Get("Content-Security-Policy") != h.confined {
+		t.Errorf("an SVG file asked for as an image: %q, %v; upstream saw %v", rec.Body.String(), rec.Header(), saw)
+	}
+	if rec, _ = get(h, "HEAD", "/icons.svg", "image", "image/svg+xml", "", nil); rec.Body.Len() != 0 || rec.Header().Get("ETag") != `W/"s1-fp`+h.pageTag()+`"` {
+		t.Errorf("HEAD: %q, %v", rec.Body.String(), rec.Header())
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(svg))
+	zw.Close()
+	for _, c := range []struct{ path, dest, ct, coding, body, want string }{
+		{"/icons.svg", "image", "image/svg+xml", "gzip", b.String(), kept},
+		{"/icons", "image", "text/xml", "", svg, kept},
+		{"/icons.svg", "", "image/svg+xml", "", svg, kept},
+		{"/icons.svg", "image", "image/svg+xml", "", svg[:len(svg)-1], rewrite.EmptySVG},
+		{"/icons.svg", "iframe", "image/svg+xml", "", svg, svg},
+		{"/feed", "", "application/atom+xml", "", svg, svg},
+		{"/icons.svg", "image", "image/png", "", svg, svg},
+	} {
+		if rec, _ = get(h, "GET", c.path, c.dest, c.ct, c.coding, []byte(c.body)); rec.Body.String() != c.want {
+			t.Errorf("%s, Sec-Fetch-Dest %q, %s %s: %q", c.path, c.dest, c.ct, c.coding, rec.Body.String())
+		}
+	}
+	if _, saw = get(h, "GET", "/logo.png", "image", "image/png", "", nil); saw.Get("If-Modified-Since") == "" {
+		t.Errorf("an image's request lost its If-Modified-Since: %v", saw)
+	}
+	small := provisioned(t, &Handler{MaxTokenSize: 64})
+	if rec, _ = get(small, "GET", "/icons.svg", "image", "image/svg+xml", "", []byte(svg)); rec.Body.String() != rewrite.EmptySVG {
+		t.Errorf("over max_token_size: %q", rec.Body.String())
+	}
+	ro := provisioned(t, &Handler{ReportOnly: true})
+	if rec, _ = get(ro, "GET", "/icons.svg", "image", "image/svg+xml", "", []byte(svg)); rec.Body.String() != svg {
+		t.Errorf("report_only: %q", rec.Body.String())
 	}
 }
 

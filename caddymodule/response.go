@@ -142,7 +142,7 @@ func (w *responseWriter) decide(first []byte) {
 		w.status = http.StatusOK
 	}
 	hdr := w.Header()
-	html, css, rules, manifest := false, false, false, false
+	html, css, rules, manifest, svg := false, false, false, false, false
 	switch w.status {
 	case http.StatusNotModified:
 		// A 304's header fields replace those of the copy it confirms
@@ -194,6 +194,7 @@ func (w *responseWriter) decide(first []byte) {
 		if xmlDocument(mt) && !w.h.ReportOnly {
 			hdr.Add("Content-Security-Policy", w.h.confined)
 		}
+		svg = !html && !css && !rules && !manifest && w.svg(mt)
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
@@ -209,12 +210,15 @@ func (w *responseWriter) decide(first []byte) {
 		w.startStyleSheet(first)
 		return
 	}
-	if rules || manifest {
+	if rules || manifest || svg {
 		newWriter := rewrite.NewRuleSetWriter
-		if manifest {
+		switch {
+		case manifest:
 			newWriter = rewrite.NewManifestWriter
+		case svg:
+			newWriter = rewrite.NewSVGWriter
 		}
-		w.startJSON(newWriter)
+		w.startFile(newWriter)
 		return
 	}
 	if !html {
@@ -371,10 +375,28 @@ func (w *responseWriter) manifest(mt string) bool {
 	return !w.h.ReportOnly && (mt == rewrite.ManifestType || w.req.Header.Get("Sec-Fetch-Dest") == "manifest")
 }
 
-// startJSON sets a JSON file's filter going (rewrite.JSONWriter): a
-// speculation rule set's or a manifest's. The file is written at its
-// end, whole.
-func (w *responseWriter) startJSON(newWriter func(io.Writer, rewrite.Options) *rewrite.JSONWriter) {
+// svg reports whether a body of media type mt is an SVG file (or other
+// XML document) to filter (rewrite.FilterSVG), outside report_only: an
+// answer of an XML type to a browser's request for an image, which a
+// page's <svg><use href> makes (and a CSS or SVG reference to a file's
+// paint server, mask or filter), or an image/svg+xml answer to a request
+// that does not say what it is for (a browser without fetch metadata).
+// As a document (Sec-Fetch-Dest document, iframe, object, embed) the
+// file is confined by its Content-Security-Policy instead
+// (xmlDocument), and an XML file that is no image (a feed, a sitemap)
+// passes as it came to a reader that is not a browser.
+func (w *responseWriter) svg(mt string) bool {
+	if w.h.ReportOnly || !xmlDocument(mt) {
+		return false
+	}
+	dest := w.req.Header.Get("Sec-Fetch-Dest")
+	return dest == "image" || dest == "" && mt == rewrite.SVGType
+}
+
+// startFile sets the filter of a file read whole going
+// (rewrite.FileWriter): a speculation rule set's, a manifest's or an SVG
+// file's. The file is written at its end, whole.
+func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *rewrite.FileWriter) {
 	if w.undecoded() {
 		w.failClosed("content_encoding")
 		return
@@ -509,7 +531,7 @@ func (w *responseWriter) mayBeSheetOrJSON() bool {
 	if !body {
 		return false
 	}
-	return typed && w.ruleSet(mt) || w.manifest(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
+	return typed && (w.ruleSet(mt) || w.svg(mt)) || w.manifest(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {

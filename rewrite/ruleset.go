@@ -140,21 +140,24 @@ func absoluteURL(s string) bool {
 	return err == nil && a.String() == b.String()
 }
 
-// JSONWriter filters a JSON file as it is written: a speculation rule
-// set (NewRuleSetWriter, FilterRuleSet) or a web app manifest
-// (NewManifestWriter, FilterManifest). Its members are read whole, so
-// the file is gathered, up to Options.MaxTokenSize (a mebibyte by
-// default), and written at Close. One longer cannot be read: it is
-// written as an empty object, {}, and counted as its filter's unread
-// reason (FailUnreadRuleSet, FailUnreadManifest). Options.PageURL is the
-// file's URL, and Options.Policy decides; the other options play no
+// FileWriter filters a file that is read whole as it is written: a
+// speculation rule set (NewRuleSetWriter, FilterRuleSet), a web app
+// manifest (NewManifestWriter, FilterManifest) or an SVG file
+// (NewSVGWriter, FilterSVG). The file is gathered, up to
+// Options.MaxTokenSize (a mebibyte by default), and written at Close.
+// One longer cannot be read: it is written empty ({} for JSON, EmptySVG
+// for SVG), and counted as its filter's unread reason
+// (FailUnreadRuleSet, FailUnreadManifest, FailUnreadSVG).
+// Options.PageURL is the file's URL, Options.Policy decides, and
+// Options.ReportFindings keeps its findings; the other options play no
 // part.
-type JSONWriter struct {
+type FileWriter struct {
 	w      io.Writer
 	file   *url.URL
 	p      Policy
 	filter func(body []byte, file *url.URL, p Policy, st *Stats) ([]byte, int)
 	unread string
+	empty  string
 	max    int
 	buf    bytes.Buffer
 	over   bool
@@ -163,31 +166,38 @@ type JSONWriter struct {
 	stats  Stats
 }
 
-// NewRuleSetWriter returns a JSONWriter that writes the filtered rule
+// NewRuleSetWriter returns a FileWriter that writes the filtered rule
 // set to w.
-func NewRuleSetWriter(w io.Writer, opts Options) *JSONWriter {
-	return newJSONWriter(w, opts, FilterRuleSet, FailUnreadRuleSet)
+func NewRuleSetWriter(w io.Writer, opts Options) *FileWriter {
+	return newFileWriter(w, opts, FilterRuleSet, FailUnreadRuleSet, "{}")
 }
 
-// NewManifestWriter returns a JSONWriter that writes the filtered web
+// NewManifestWriter returns a FileWriter that writes the filtered web
 // app manifest to w.
-func NewManifestWriter(w io.Writer, opts Options) *JSONWriter {
-	return newJSONWriter(w, opts, FilterManifest, FailUnreadManifest)
+func NewManifestWriter(w io.Writer, opts Options) *FileWriter {
+	return newFileWriter(w, opts, FilterManifest, FailUnreadManifest, "{}")
 }
 
-func newJSONWriter(w io.Writer, opts Options, filter func([]byte, *url.URL, Policy, *Stats) ([]byte, int), unread string) *JSONWriter {
+// NewSVGWriter returns a FileWriter that writes the filtered SVG file to
+// w.
+func NewSVGWriter(w io.Writer, opts Options) *FileWriter {
+	return newFileWriter(w, opts, FilterSVG, FailUnreadSVG, EmptySVG)
+}
+
+func newFileWriter(w io.Writer, opts Options, filter func([]byte, *url.URL, Policy, *Stats) ([]byte, int), unread, empty string) *FileWriter {
 	max := opts.MaxTokenSize
 	if max <= 0 {
 		max = DefaultMaxTokenSize
 	}
-	return &JSONWriter{w: w, file: opts.PageURL, p: opts.Policy, filter: filter, unread: unread, max: min(max, maxTokenCap)}
+	return &FileWriter{w: w, file: opts.PageURL, p: opts.Policy, filter: filter, unread: unread, empty: empty, max: min(max, maxTokenCap),
+		stats: Stats{findings: opts.ReportFindings}}
 }
 
 // Stats returns the counts so far.
-func (s *JSONWriter) Stats() *Stats { return &s.stats }
+func (s *FileWriter) Stats() *Stats { return &s.stats }
 
 // Write gathers p.
-func (s *JSONWriter) Write(p []byte) (int, error) {
+func (s *FileWriter) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
@@ -204,12 +214,12 @@ func (s *JSONWriter) Write(p []byte) (int, error) {
 
 // Flush writes nothing, as the file is written whole at Close; it
 // flushes the underlying writer if it can.
-func (s *JSONWriter) Flush() error {
+func (s *FileWriter) Flush() error {
 	return FlushWriter(s.w)
 }
 
 // Close filters the file and writes it.
-func (s *JSONWriter) Close() error {
+func (s *FileWriter) Close() error {
 	if s.closed {
 		return s.err
 	}
@@ -217,7 +227,7 @@ func (s *JSONWriter) Close() error {
 	out := s.buf.Bytes()
 	if s.over {
 		s.stats.failClosed(s.unread)
-		out = []byte("{}")
+		out = []byte(s.empty)
 	} else {
 		out, _ = s.filter(out, s.file, s.p, &s.stats)
 	}

@@ -236,6 +236,11 @@ const (
 	// A web app manifest that cannot be read: not JSON, or longer than
 	// the cap (FilterManifest, NewManifestWriter). It is written empty.
 	FailUnreadManifest = "unread_manifest"
+	// An SVG file (or other XML document) that cannot be read: not
+	// well-formed XML in UTF-8, with entities declared, nested too deep,
+	// or longer than the cap (FilterSVG, NewSVGWriter). It is written as
+	// EmptySVG.
+	FailUnreadSVG = "unread_svg"
 )
 
 func (s *Stats) mention(f Finding) { s.mc, s.changes = s.count(s.mc, f, 1), s.changes+1 }
