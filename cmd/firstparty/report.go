@@ -81,10 +81,18 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 		if len(p.Sheets) > 0 {
 			sheets = fmt.Sprintf(", %d own style sheet(s)", len(p.Sheets))
 		}
+		if len(p.SVGFiles) > 0 {
+			sheets += fmt.Sprintf(", %d own SVG file(s)", len(p.SVGFiles))
+		}
 		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings%s)", p.Elements, len(p.Findings), sheets)))
 		for _, sh := range p.Sheets {
 			if sh.Error != "" {
 				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "own style sheet "+sh.URL+" not read: "+sh.Error))
+			}
+		}
+		for _, sh := range p.SVGFiles {
+			if sh.Error != "" {
+				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "own SVG file "+sh.URL+" not read: "+sh.Error))
 			}
 		}
 		if len(p.Findings) == 0 {
@@ -257,7 +265,7 @@ th{background:#f5f5f5}.n{text-align:right}
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
 {{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if beforeConsent .}} t{{end}}">{{.Action}}</td></tr>
-{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
+{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.SVGFiles}}{{if .Error}}<p class="err">own SVG file {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
 {{end}}
 </body></html>
 `))

@@ -48,6 +48,9 @@ type PageReport struct {
 	// Sheets are the site's own style sheets the page loads, which scan
 	// reads too (sheets.go).
 	Sheets []SheetReport `json:"sheets,omitempty"`
+	// SVGFiles are the site's own SVG files the page draws with
+	// <svg><use href>, which scan reads too (svgs.go).
+	SVGFiles []SheetReport `json:"svg_files,omitempty"`
 	// ConsentManagers are the consent managers the page loads from their
 	// hosts (its findings of the category consent), sorted by vendor.
 	ConsentManagers []ConsentManagerReport `json:"consent_managers,omitempty"`
@@ -290,8 +293,8 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) Page
 		return errorPage(target, err)
 	}
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	var sheets []*url.URL
-	opts := rewrite.Options{Policy: ownSheets(pol, &sheets), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
+	var sheets, svgs []*url.URL
+	opts := rewrite.Options{Policy: ownSheets(pol, &sheets, &svgs), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
 	if err != nil {
@@ -308,13 +311,14 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) Page
 	if origin != nil {
 		// The page's URL names its host without the port, which decides
 		// what is first party; its sheets are fetched where it was.
-		for _, u := range sheets {
+		for _, u := range append(sheets, svgs...) {
 			if u.Host == page.Host {
 				u.Scheme, u.Host = origin.Scheme, origin.Host
 			}
 		}
 	}
 	sc.scan(&pr, sheets, target, root, pol)
+	sc.scanSVGs(&pr, svgs, target, root, pol)
 	sortFindings(pr.Findings)
 	pr.ConsentManagers = consentManagers(pr.Findings)
 	return pr

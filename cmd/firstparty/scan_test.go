@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -757,5 +758,89 @@ func TestScanOwnSheetsAsServed(t *testing.T) {
 	os.WriteFile(cf, []byte("shop.example {\n\tfirstparty {\n\t\tmax_token_size 4MiB\n\t\tstyle_sheets rewrite\n\t}\n}\n"), 0o644)
 	if p = page("--config", cf); own(p)["ad.doubleclick.net"] != "remove" || len(p.FailClosed) > 0 {
 		t.Errorf("rewrite, max_token_size 4MiB: %v (fail-closed %v)", own(p), p.FailClosed)
+	}
+}
+
+// TestScanOwnSVGFiles: scan reads the site's own SVG files that a page
+// draws with <svg><use href>, fetched or saved beside the page, as the
+// module filters them: what the policy removes or defers there is
+// dropped from the file (reported removed, which --fail-on does not
+// count), and what it keeps loads. A file that is not well-formed is
+// sent empty (fail_closed unread_svg); one served as another type, or
+// missing, is said not read. An <img> of an SVG file loads nothing of
+// its own, and is not read.
+func TestScanOwnSVGFiles(t *testing.T) {
+	const ns = `xmlns="http://www.w3.org/2000/svg"`
+	files := map[string]string{
+		"/icons.svg":  `<svg ` + ns + `><symbol id="cart"><image href="https://www.facebook.com/tr?id=1"/><image href="https://fonts.gstatic.com/i.png"/></symbol></svg>`,
+		"/broken.svg": `<svg ` + ns + `><symbol id="a"><image href="https://ad.doubleclick.net/p.gif"/></symbol>`,
+		"/logo.svg":   `<svg ` + ns + `><image href="https://ad.doubleclick.net/logo.gif"/></svg>`,
+		"/typed.svg":  `<svg ` + ns + `/>`,
+	}
+	page := `<svg><use href="/icons.svg#cart"/></svg><svg><use xlink:href="icons.svg#cart"/><use href="/broken.svg#a"/><use href="/typed.svg#a"/><use href="/nope.svg#a"/></svg><img src="/logo.svg">`
+	var mu sync.Mutex
+	fetched := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetched[r.URL.Path]++
+		mu.Unlock()
+		switch body, ok := files[r.URL.Path]; {
+		case r.URL.Path == "/":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, page)
+		case r.URL.Path == "/typed.svg":
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, body)
+		case ok:
+			w.Header().Set("Content-Type", "image/svg+xml")
+			io.WriteString(w, body)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	for name, body := range files {
+		if name != "/typed.svg" {
+			os.WriteFile(filepath.Join(dir, name[1:]), []byte(body), 0o644)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "page.html"), []byte(page), 0o644)
+	for _, target := range []string{srv.URL + "/", dir} {
+		out, _, err := scan(t, "--json", "--fail-on", "social,advertising", target)
+		if err != nil {
+			t.Errorf("%s: %v (what the files name does not load)", target, err)
+		}
+		var r Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		p := r.Pages[0]
+		got := map[string]string{}
+		for _, f := range p.Findings {
+			if f.Kind == kindOwnSVG {
+				got[f.Host] = fmt.Sprintf("%s %s %d", f.Category, f.Action, f.Count)
+			}
+		}
+		if want := map[string]string{"www.facebook.com": "social remove 1", "fonts.gstatic.com": "fonts keep 1"}; !maps.Equal(got, want) {
+			t.Errorf("%s: from its own SVG files %v, want %v", target, got, want)
+		}
+		errs := map[string]string{}
+		for _, s := range p.SVGFiles {
+			errs[s.URL[strings.LastIndex(s.URL, "/"):]] = s.Error
+		}
+		if len(errs) != 4 || errs["/icons.svg"] != "" || errs["/broken.svg"] != "" || errs["/nope.svg"] == "" || p.FailClosed[rewrite.FailUnreadSVG] != 1 {
+			t.Errorf("%s: own SVG files %q, fail_closed %v", target, errs, p.FailClosed)
+		}
+		if target == dir && (!strings.Contains(errs["/typed.svg"], "no such file")) || target != dir && !strings.Contains(errs["/typed.svg"], "not SVG") {
+			t.Errorf("%s: typed.svg %q", target, errs["/typed.svg"])
+		}
+	}
+	if fetched["/icons.svg"] != 1 || fetched["/logo.svg"] != 0 {
+		t.Errorf("fetched %v: want icons.svg once, logo.svg never", fetched)
+	}
+	out, _, _ := scan(t, srv.URL+"/")
+	if !strings.Contains(out, "4 own SVG file(s)") || !strings.Contains(out, "own SVG file "+srv.URL+"/nope.svg not read: ") {
+		t.Errorf("the table does not say the SVG files: %s", out)
 	}
 }

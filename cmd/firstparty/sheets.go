@@ -65,23 +65,34 @@ type sheetResult struct {
 // module's max_token_size (0: its default).
 type sheetCache struct {
 	m        sync.Map // URL and file → *sheetResult
+	svgs     sync.Map // URL and file → *svgResult
 	mode     string
 	maxToken int
 }
 
 // ownSheets records the site's own style sheets among the resources pol
 // decides: a linked sheet, or a URL in CSS (an @import) whose path ends
-// in .css, that pol keeps as first party.
-func ownSheets(pol rewrite.Policy, found *[]*url.URL) rewrite.Policy {
+// in .css, that pol keeps as first party; and, when svgs is not nil, the
+// site's own files that an <svg><use href> draws in the page (svgs.go).
+func ownSheets(pol rewrite.Policy, found, svgs *[]*url.URL) rewrite.Policy {
 	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
 		d := pol.Decide(page, r)
-		if d.Category == "" && d.Host == "" && r.URL != nil && (r.URL.Scheme == "http" || r.URL.Scheme == "https") &&
-			(r.Kind == rewrite.KindStylesheet || r.Kind == rewrite.KindCSS && strings.HasSuffix(strings.ToLower(r.URL.Path), ".css")) {
-			// (The rewriter's memory: copied. Its path may keep dot
-			// segments, "/../theme.css", which a browser removes.)
-			base := &url.URL{Scheme: strings.Clone(r.URL.Scheme), Host: strings.Clone(r.URL.Host)}
-			*found = append(*found, base.ResolveReference(&url.URL{Path: strings.Clone(r.URL.Path), RawQuery: strings.Clone(r.URL.RawQuery)}))
+		if d.Category != "" || d.Host != "" || r.URL == nil || r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+			return d
 		}
+		var to *[]*url.URL
+		switch {
+		case r.Kind == rewrite.KindStylesheet || r.Kind == rewrite.KindCSS && strings.HasSuffix(strings.ToLower(r.URL.Path), ".css"):
+			to = found
+		case r.Kind == rewrite.KindImage && r.Tag == "use" && svgs != nil:
+			to = svgs
+		default:
+			return d
+		}
+		// (The rewriter's memory: copied. Its path may keep dot
+		// segments, "/../theme.css", which a browser removes.)
+		base := &url.URL{Scheme: strings.Clone(r.URL.Scheme), Host: strings.Clone(r.URL.Host)}
+		*to = append(*to, base.ResolveReference(&url.URL{Path: strings.Clone(r.URL.Path), RawQuery: strings.Clone(r.URL.RawQuery)}))
 		return d
 	})
 }
@@ -118,17 +129,7 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 			file = sheetFile(q.u, target, root)
 		}
 		res := c.sheet(q.u, file, pol)
-		sr := SheetReport{URL: key}
-		if res.err != nil {
-			sr.Error = res.err.Error()
-		}
-		pr.Sheets = append(pr.Sheets, sr)
-		for k, n := range res.failClosed {
-			if pr.FailClosed == nil {
-				pr.FailClosed = map[string]int{}
-			}
-			pr.FailClosed[k] += n
-		}
+		ownFileRead(pr, &pr.Sheets, key, res.err, res.failClosed)
 		for f, n := range res.findings {
 			fr := findingReport(f, n, q.u.Host)
 			fr.Kind, fr.Action, fr.Count = kindOwnSheet, rewrite.Keep.String(), 0
@@ -150,6 +151,23 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 	for fr, n := range counts {
 		fr.Count = n
 		pr.Findings = append(pr.Findings, fr)
+	}
+}
+
+// ownFileRead adds to pr what reading one of the site's own files (at
+// key) gave: its report to list, with err if it could not be read, and
+// its fail-closed counts to the page's.
+func ownFileRead(pr *PageReport, list *[]SheetReport, key string, err error, failClosed map[string]int) {
+	sr := SheetReport{URL: key}
+	if err != nil {
+		sr.Error = err.Error()
+	}
+	*list = append(*list, sr)
+	for k, n := range failClosed {
+		if pr.FailClosed == nil {
+			pr.FailClosed = map[string]int{}
+		}
+		pr.FailClosed[k] += n
 	}
 }
 
@@ -197,26 +215,44 @@ func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetRe
 		if c.mode == "rewrite" || c.mode == "consent" {
 			limit = c.maxToken // (0: the rewriter's default, as the module's)
 		}
-		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
-		sw := rewrite.NewStyleSheetWriter(io.Discard, opts)
-		if _, err := sw.Write(body); err != nil {
-			res.err = err
-			return
-		}
-		if err := sw.Close(); err != nil {
-			res.err = err
-			return
-		}
-		st := sw.Stats()
-		res.findings, res.failClosed = st.Findings(), st.FailClosed
+		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports, nil), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
+		res.findings, res.failClosed, res.err = readThrough(rewrite.NewStyleSheetWriter(io.Discard, opts), body)
 	})
 	return res
+}
+
+// readThrough writes body through w, a writer of the rewrite package
+// that writes nowhere, and returns what it found.
+func readThrough(w interface {
+	io.WriteCloser
+	Stats() *rewrite.Stats
+}, body []byte) (findings map[rewrite.Finding]int, failClosed map[string]int, err error) {
+	if _, err := w.Write(body); err != nil {
+		return nil, nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, nil, err
+	}
+	return w.Stats().Findings(), w.Stats().FailClosed, nil
 }
 
 // readSheet returns a style sheet's bytes (gunzipped), and its
 // Content-Type: the file's (with none) when file is set, else the URL's
 // response.
 func readSheet(u *url.URL, file string) (body []byte, contentType string, err error) {
+	return readOwn(u, file, "text/css,*/*;q=0.1", func(ct string) error {
+		if ct != "" && !strings.HasPrefix(strings.ToLower(ct), "text/css") {
+			return fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", ct)
+		}
+		return nil
+	})
+}
+
+// readOwn returns the bytes (gunzipped) of one of the site's own files
+// that a page loads, and its Content-Type: the file's (with none) when
+// file is set, else the response's to a request for the URL that
+// accepts accept, which typeOK checks.
+func readOwn(u *url.URL, file, accept string, typeOK func(contentType string) error) (body []byte, contentType string, err error) {
 	var r io.Reader
 	if file != "" {
 		f, err := os.Open(file)
@@ -226,13 +262,13 @@ func readSheet(u *url.URL, file string) (body []byte, contentType string, err er
 		defer f.Close()
 		r = f
 	} else {
-		resp, err := get(u.String(), "text/css,*/*;q=0.1")
+		resp, err := get(u.String(), accept)
 		if err != nil {
 			return nil, "", err
 		}
 		defer resp.Body.Close()
-		if ct := strings.ToLower(resp.Header.Get("Content-Type")); ct != "" && !strings.HasPrefix(ct, "text/css") {
-			return nil, "", fmt.Errorf("not CSS (Content-Type %s): a browser does not apply it", resp.Header.Get("Content-Type"))
+		if err := typeOK(resp.Header.Get("Content-Type")); err != nil {
+			return nil, "", err
 		}
 		r, contentType = resp.Body, resp.Header.Get("Content-Type")
 	}
