@@ -115,7 +115,10 @@ func svgEdits(body []byte, r *Writer) ([]svgEdit, error) {
 	var edits []svgEdit
 	var sheet strings.Builder
 	prev, depth := 0, 0
-	styleDepth, styleStart := 0, 0 // the open SVG <style>'s depth, and where its content begins
+	// The open SVG <style>'s depth, where its content begins, and how
+	// many edits came before it: those after it, in elements inside it,
+	// are dropped with the content when the sheet is written again.
+	styleDepth, styleStart, styleEdits := 0, 0, 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -141,13 +144,13 @@ func svgEdits(body []byte, r *Writer) ([]svgEdit, error) {
 			}
 			edits = append(edits, e...)
 			if styleDepth == 0 && t.Name.Space == svgNS && t.Name.Local == "style" {
-				styleDepth, styleStart = depth, end
+				styleDepth, styleStart, styleEdits = depth, end, len(edits)
 				sheet.Reset()
 			}
 		case xml.EndElement:
 			if depth == styleDepth {
 				if css, ok := svgCSS(r, sheet.String(), "style"); !ok {
-					edits = append(edits, svgEdit{start: styleStart, end: prev, repl: xmlEscape(css, 0)})
+					edits = append(edits[:styleEdits], svgEdit{start: styleStart, end: prev, repl: xmlEscape(css, 0)})
 				}
 				styleDepth = 0
 			}
@@ -211,7 +214,14 @@ func svgAttrEdits(r *Writer, raw []byte, off int, t *xml.StartElement) ([]svgEdi
 			}
 		}
 		if drop {
-			edits = append(edits, svgEdit{start: off + sp.start, end: off + sp.valEnd + 1})
+			// The attribute goes with the whitespace before it; one that
+			// the next begins right after (which encoding/xml reads) is
+			// kept apart from it by a space.
+			e := svgEdit{start: off + sp.start, end: off + sp.valEnd + 1}
+			if next := raw[sp.valEnd+1]; !xmlSpace(next) && next != '/' && next != '>' {
+				e.repl = " "
+			}
+			edits = append(edits, e)
 		}
 	}
 	return edits, nil

@@ -49,12 +49,20 @@ func TestFilterSVG(t *testing.T) {
 		{`<svg ` + ns + `><style><![CDATA[a>b{background:url(https://tracker.example/b.png)}]]><!--c--></style></svg>`,
 			`<svg ` + ns + `><style>a&gt;b{background:url("data:,")}</style></svg>`, 1},
 		{`<svg ` + ns + `><style>rect{fill:url(#g)}</style></svg>`, same, 0},
+		// An element inside the sheet is not its text; written again, the
+		// sheet is its text alone.
+		{`<svg ` + ns + `><style>@import "https://tracker.example/s.css";<image href="https://tracker.example/p.gif"/>a{b:c}</style><image href="https://tracker.example/q.gif"/></svg>`,
+			`<svg ` + ns + `><style>@import "";a{b:c}</style><image/></svg>`, 2},
+		{`<svg ` + ns + `><style><image href="https://tracker.example/p.gif"/>a{b:c}</style></svg>`,
+			`<svg ` + ns + `><style><image/>a{b:c}</style></svg>`, 1},
 		{`<svg ` + ns + `><image><set attributeName="href" to="https://tracker.example/p.gif"/></image><animate attributeName="xlink:href" values="/a.png; https://tracker.example/b.png" dur="1s"/></svg>`,
 			`<svg ` + ns + `><image><set attributeName="href"/></image><animate attributeName="xlink:href" dur="1s"/></svg>`, 2},
 		{`<svg ` + ns + `><set attributeName="fill" to="red"/><script href="https://tracker.example/s.js"/></svg>`,
 			`<svg ` + ns + `><set attributeName="fill" to="red"/><script/></svg>`, 1},
 		{"<svg " + ns + ">\n<image\n\thref = 'https://tracker.example/p.gif'\n/></svg>", "<svg " + ns + ">\n<image\n/></svg>", 1},
 		{`<svg ` + ns + `><image href="/a.png" href="https://tracker.example/p.gif"/></svg>`, `<svg ` + ns + `><image href="/a.png"/></svg>`, 1},
+		{`<svg ` + ns + `><image href="https://tracker.example/p.gif"x="1"/><image y="2"href="https://tracker.example/p.gif"x="1"/></svg>`,
+			`<svg ` + ns + `><image x="1"/><image y="2" x="1"/></svg>`, 2},
 		// What it reads around: a byte order mark, a declaration, a
 		// DOCTYPE without entities, comments and instructions.
 		{"\ufeff<?xml version=\"1.0\" encoding=\"UTF-8\"?><!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\"><!-- <image href=\"https://tracker.example/\"/> --><svg " + ns + "><?pi x?><image href=\"https://tracker.example/p\"/></svg>",
