@@ -220,8 +220,10 @@ var manifestRows = []string{
 // a style attribute (escaped in CSS or in XML), through an entity, before
 // the error of a file that is not well-formed, in a file declared in
 // another encoding, of another XML type, or with a charset its header
-// names and Chromium did not use.
+// names and Chromium did not use; and a file that the page's script
+// fetches and writes into the page, as icon libraries do.
 var svgSpriteRows = []string{
+	`<div id="d"></div><script>fetch("?child").then(function(r){return r.text()}).then(function(t){document.getElementById("d").innerHTML=t})</script>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><image href="https://T/p.gif" width="9" height="9"/></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg" xmlns:q="http://www.w3.org/1999/xlink"><symbol id="a"><image q:href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:symbol id="a"><s:image href="https://T/p.gif" width="9" height="9"/></s:symbol></s:svg>`,

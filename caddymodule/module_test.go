@@ -1564,9 +1564,10 @@ func TestServeXMLDocuments(t *testing.T) {
 // for as an image, which a page's <svg><use href> draws in the page,
 // loses what the policy does not keep (rewrite.FilterSVG): coded or not,
 // of any XML type; one that cannot be read is sent as rewrite.EmptySVG.
-// An image/svg+xml answer to a request that does not say what it is for
-// is filtered too; one asked for as a document, or an XML feed not asked
-// for as an image, or any under report_only, passes as it came.
+// An image/svg+xml answer to a script's fetch or to a request that does
+// not say what it is for is filtered too; one asked for as a document,
+// or an XML feed or API answer not asked for as an image, or any under
+// report_only, passes as it came.
 func TestServeSVG(t *testing.T) {
 	const svg = `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="/i.png"/><image href="https://www.facebook.com/tr?id=1"/></symbol></svg>`
 	const kept = `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="/i.png"/><image/></symbol></svg>`
@@ -1598,6 +1599,8 @@ func TestServeSVG(t *testing.T) {
 		{"/icons.svg", "image", "image/svg+xml", "gzip", b.String(), kept},
 		{"/icons", "image", "text/xml", "", svg, kept},
 		{"/icons.svg", "", "image/svg+xml", "", svg, kept},
+		{"/icons.svg", "empty", "image/svg+xml", "", svg, kept},
+		{"/api", "empty", "application/xml", "", svg, svg},
 		{"/icons.svg", "image", "image/svg+xml", "", svg[:len(svg)-1], rewrite.EmptySVG},
 		{"/icons.svg", "iframe", "image/svg+xml", "", svg, svg},
 		{"/feed", "", "application/atom+xml", "", svg, svg},

@@ -379,18 +379,19 @@ func (w *responseWriter) manifest(mt string) bool {
 // XML document) to filter (rewrite.FilterSVG), outside report_only: an
 // answer of an XML type to a browser's request for an image, which a
 // page's <svg><use href> makes (and a CSS or SVG reference to a file's
-// paint server, mask or filter), or an image/svg+xml answer to a request
-// that does not say what it is for (a browser without fetch metadata).
-// As a document (Sec-Fetch-Dest document, iframe, object, embed) the
-// file is confined by its Content-Security-Policy instead
-// (xmlDocument), and an XML file that is no image (a feed, a sitemap)
-// passes as it came to a reader that is not a browser.
+// paint server, mask or filter), or an image/svg+xml answer to a
+// script's fetch (Sec-Fetch-Dest: empty: an icon library that writes the
+// file into the page) or to a request that does not say what it is for (a
+// browser without fetch metadata). As a document (Sec-Fetch-Dest
+// document, iframe, object, embed) the file is confined by its
+// Content-Security-Policy instead (xmlDocument), and an XML file that is
+// no image (a feed, a sitemap, an API's answer) passes as it came.
 func (w *responseWriter) svg(mt string) bool {
 	if w.h.ReportOnly || !xmlDocument(mt) {
 		return false
 	}
 	dest := w.req.Header.Get("Sec-Fetch-Dest")
-	return dest == "image" || dest == "" && mt == rewrite.SVGType
+	return dest == "image" || (dest == "" || dest == "empty") && mt == rewrite.SVGType
 }
 
 // startFile sets the filter of a file read whole going
