@@ -94,7 +94,7 @@ func (d *decodingWriter) maybeStart(status int) {
 		return // a partial body cannot be decoded alone; responseWriter fails it closed
 	}
 	d.status = status
-	if !d.mayBeHTML() && !d.mayBeSheetOrJSON() {
+	if !d.mayBeHTML() && !d.mayBeSheetOrFile() {
 		return // not HTML, a style sheet to rewrite nor a rule set, manifest or SVG file to filter, or a status without a body (204, 304)
 	}
 	codings, ok := contentCodings(hdr)

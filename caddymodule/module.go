@@ -550,7 +550,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// another's answer that is filtered still has its ETag marked.
 	dest := r.Header.Get("Sec-Fetch-Dest")
 	sheet := h.rewritesSheets() && dest == "style" || !h.ReportOnly && (dest == "speculationrules" || dest == "manifest" ||
-		(dest == "image" || dest == "" || dest == "empty") && strings.HasSuffix(strings.ToLower(r.URL.Path), ".svg"))
+		svgPath(r.URL.Path) && svgDest(dest, rewrite.SVGType))
 	if nav || sheet {
 		dropRange(r)
 	}

@@ -142,7 +142,8 @@ func (w *responseWriter) decide(first []byte) {
 		w.status = http.StatusOK
 	}
 	hdr := w.Header()
-	html, css, rules, manifest, svg := false, false, false, false, false
+	html, css := false, false
+	var file func(io.Writer, rewrite.Options) *rewrite.FileWriter // a file read whole to filter
 	switch w.status {
 	case http.StatusNotModified:
 		// A 304's header fields replace those of the copy it confirms
@@ -183,8 +184,9 @@ func (w *responseWriter) decide(first []byte) {
 		}
 		html = mt == "text/html"
 		css = !html && w.styleSheet(mt)
-		rules = !html && !css && w.ruleSet(mt)
-		manifest = !html && !css && !rules && w.manifest(mt)
+		if !html && !css {
+			file = w.fileFilter(mt)
+		}
 		if mt == "application/xhtml+xml" {
 			// XHTML is parsed as XML, not HTML: the tokenizer cannot vouch for
 			// it, so it fails closed.
@@ -194,7 +196,6 @@ func (w *responseWriter) decide(first []byte) {
 		if xmlDocument(mt) && !w.h.ReportOnly {
 			hdr.Add("Content-Security-Policy", w.h.confined)
 		}
-		svg = !html && !css && !rules && !manifest && w.svg(mt)
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
@@ -210,15 +211,8 @@ func (w *responseWriter) decide(first []byte) {
 		w.startStyleSheet(first)
 		return
 	}
-	if rules || manifest || svg {
-		newWriter := rewrite.NewRuleSetWriter
-		switch {
-		case manifest:
-			newWriter = rewrite.NewManifestWriter
-		case svg:
-			newWriter = rewrite.NewSVGWriter
-		}
-		w.startFile(newWriter)
+	if file != nil {
+		w.startFile(file)
 		return
 	}
 	if !html {
@@ -390,8 +384,34 @@ func (w *responseWriter) svg(mt string) bool {
 	if w.h.ReportOnly || !xmlDocument(mt) {
 		return false
 	}
-	dest := w.req.Header.Get("Sec-Fetch-Dest")
+	return svgDest(w.req.Header.Get("Sec-Fetch-Dest"), mt)
+}
+
+// svgDest reports whether an answer of an XML media type mt to a request
+// for dest (its Sec-Fetch-Dest) is an SVG file to filter (svg).
+func svgDest(dest, mt string) bool {
 	return dest == "image" || (dest == "" || dest == "empty") && mt == rewrite.SVGType
+}
+
+// svgPath reports whether path names an SVG file by its extension, in
+// any case.
+func svgPath(path string) bool {
+	return len(path) >= 4 && strings.EqualFold(path[len(path)-4:], ".svg")
+}
+
+// fileFilter returns the writer that filters a body of media type mt as a
+// file read whole (startFile): a speculation rule set's, a manifest's or
+// an SVG file's; nil for any other body.
+func (w *responseWriter) fileFilter(mt string) func(io.Writer, rewrite.Options) *rewrite.FileWriter {
+	switch {
+	case w.ruleSet(mt):
+		return rewrite.NewRuleSetWriter
+	case w.manifest(mt):
+		return rewrite.NewManifestWriter
+	case w.svg(mt):
+		return rewrite.NewSVGWriter
+	}
+	return nil
 }
 
 // startFile sets the filter of a file read whole going
@@ -523,16 +543,16 @@ func (w *responseWriter) mayBeHTML() bool {
 	return body && (!typed || mt == "text/html" || mt == "application/xhtml+xml")
 }
 
-// mayBeSheetOrJSON reports whether the headers leave open that the body
-// is a style sheet to rewrite (styleSheet) or a manifest to filter
-// (manifest), or say that it is a speculation rule set to filter
-// (ruleSet).
-func (w *responseWriter) mayBeSheetOrJSON() bool {
+// mayBeSheetOrFile reports whether the headers leave open that the body
+// is a style sheet to rewrite (styleSheet), or say that it is a file to
+// filter (fileFilter: a manifest whatever its type, when asked for as
+// one).
+func (w *responseWriter) mayBeSheetOrFile() bool {
 	mt, _, typed, body := w.declared()
 	if !body {
 		return false
 	}
-	return typed && (w.ruleSet(mt) || w.svg(mt)) || w.manifest(mt) || w.h.rewritesSheets() && (!typed || w.styleType(mt))
+	return w.fileFilter(mt) != nil || w.h.rewritesSheets() && (!typed || w.styleType(mt))
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -604,7 +624,7 @@ func (w *responseWriter) flushPending() error {
 
 // ReadFrom keeps the zero-copy path for bodies that are not rewritten.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.decided && !w.mayBeHTML() && !w.mayBeSheetOrJSON() {
+	if !w.decided && !w.mayBeHTML() && !w.mayBeSheetOrFile() {
 		w.decide(nil) // the headers are enough
 	}
 	if w.decided && w.rw == nil && !w.failed {

@@ -231,7 +231,7 @@ const (
 	// A speculation rule set that cannot be read: one a Speculation-Rules
 	// header names on another host (FilterSpeculationRules), or a rule
 	// set's body that is not a JSON object or is longer than the cap
-	// (FilterRuleSet, RuleSetWriter). It is dropped, or written empty.
+	// (FilterRuleSet, NewRuleSetWriter). It is dropped, or written empty.
 	FailUnreadRuleSet = "unread_rule_set"
 	// A web app manifest that cannot be read: not JSON, or longer than
 	// the cap (FilterManifest, NewManifestWriter). It is written empty.

@@ -18,10 +18,7 @@ const SVGType = "image/svg+xml"
 // document that draws and loads nothing.
 const EmptySVG = `<svg xmlns="http://www.w3.org/2000/svg"/>`
 
-const (
-	svgNS   = "http://www.w3.org/2000/svg"
-	xlinkNS = "http://www.w3.org/1999/xlink"
-)
+const svgNS = "http://www.w3.org/2000/svg"
 
 // svgMaxDepth caps how deeply an SVG file's elements may nest: the XML
 // decoder keeps a record of each open one.
@@ -190,7 +187,7 @@ func svgAttrEdits(r *Writer, raw []byte, off int, t *xml.StartElement) ([]svgEdi
 	var edits []svgEdit
 	for i, a := range t.Attr {
 		sp := spans[i]
-		if !strings.HasSuffix(string(raw[sp.name:sp.nameEnd]), a.Name.Local) {
+		if name := raw[sp.name:sp.nameEnd]; len(name) < len(a.Name.Local) || string(name[len(name)-len(a.Name.Local):]) != a.Name.Local {
 			return nil, errUnreadSVG // not the attribute encoding/xml read
 		}
 		drop := false
@@ -274,14 +271,11 @@ func xmlEscape(s string, q byte) string {
 			b.WriteString("&lt;")
 		case c == '>' && q == 0:
 			b.WriteString("&gt;")
-		case c == q:
+		case c == q, c == '\r', q != 0 && (c == '\t' || c == '\n'):
+			// The quote, and what XML would normalise as written: a
+			// carriage return, and an attribute's tab or newline (to a
+			// space). As a reference each stays.
 			b.WriteString("&#" + strconv.Itoa(int(c)) + ";")
-		case q != 0 && (c == '\t' || c == '\n' || c == '\r'):
-			// An attribute's whitespace is normalised to spaces when
-			// written as it is; as a reference it stays.
-			b.WriteString(map[byte]string{'\t': "&#9;", '\n': "&#10;", '\r': "&#13;"}[c])
-		case q == 0 && c == '\r':
-			b.WriteString("&#13;")
 		default:
 			b.WriteByte(c)
 		}

@@ -47,8 +47,9 @@ type SheetReport struct {
 	Error string `json:"error,omitempty"`
 }
 
-// sheetResult is what one style sheet gave: the third parties it names,
-// the site's own sheets it imports, or why it could not be read.
+// sheetResult is what one style sheet (or SVG file, svgs.go) gave: the
+// third parties it names, the site's own sheets it imports, or why it
+// could not be read.
 type sheetResult struct {
 	once     sync.Once
 	findings map[rewrite.Finding]int
@@ -65,7 +66,7 @@ type sheetResult struct {
 // module's max_token_size (0: its default).
 type sheetCache struct {
 	m        sync.Map // URL and file → *sheetResult
-	svgs     sync.Map // URL and file → *svgResult
+	svgs     sync.Map // URL and file → *sheetResult (svgs.go: no imports)
 	mode     string
 	maxToken int
 }

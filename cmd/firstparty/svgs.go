@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/firstparty/firstparty/rewrite"
 )
@@ -24,15 +23,6 @@ const kindOwnSVG = "in own SVG file"
 
 // maxSVGs caps the own SVG files read for one page.
 const maxSVGs = 32
-
-// svgResult is what one SVG file gave: the third parties it names, or
-// why it could not be read.
-type svgResult struct {
-	once       sync.Once
-	findings   map[rewrite.Finding]int
-	failClosed map[string]int
-	err        error
-}
 
 // scanSVGs reads the site's own SVG files that a page draws, and adds to
 // pr what they name. root is the folder scanned for a file (looked for
@@ -73,9 +63,9 @@ func (c *sheetCache) scanSVGs(pr *PageReport, files []*url.URL, target, root str
 
 // svg reads and scans one SVG file, once for the whole scan, as the
 // module filters it: read whole up to max_token_size.
-func (c *sheetCache) svg(u *url.URL, file string, pol rewrite.Policy) *svgResult {
-	v, _ := c.svgs.LoadOrStore(u.String()+"\x00"+file, &svgResult{})
-	res := v.(*svgResult)
+func (c *sheetCache) svg(u *url.URL, file string, pol rewrite.Policy) *sheetResult {
+	v, _ := c.svgs.LoadOrStore(u.String()+"\x00"+file, &sheetResult{})
+	res := v.(*sheetResult)
 	res.once.Do(func() {
 		body, _, err := readOwn(u, file, "image/svg+xml,image/*;q=0.8,*/*;q=0.5", func(ct string) error {
 			mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
