@@ -431,6 +431,22 @@ func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *r
 	w.rw = newWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
 }
 
+// HeaderFilters are the response headers of a page (and its Early
+// Hints) that name what a browser contacts, each with the filter that
+// drops from it what the policy removes or defers (filterLinks).
+// firstparty scan reads them as the module does.
+var HeaderFilters = []struct {
+	Name   string
+	Filter func(values []string, page *url.URL, p rewrite.Policy, st *rewrite.Stats) (kept []string, dropped int)
+}{
+	{"Link", rewrite.FilterLinkHeader},
+	{"Speculation-Rules", rewrite.FilterSpeculationRules},
+	{"Reporting-Endpoints", rewrite.FilterReportingEndpoints},
+	{"Report-To", rewrite.FilterReportTo},
+	{"Content-Security-Policy", rewrite.FilterCSPReports},
+	{"Content-Security-Policy-Report-Only", rewrite.FilterCSPReports},
+}
+
 // filterLinks drops from the Link header the hints and preloads to hosts
 // the policy removes or defers (rewrite.FilterLinkHeader), from the
 // Speculation-Rules header the rule sets there
@@ -442,24 +458,14 @@ func (w *responseWriter) filterLinks(page *url.URL) {
 	if w.h.ReportOnly {
 		return
 	}
-	for _, f := range []struct {
-		name   string
-		filter func([]string, *url.URL, rewrite.Policy, *rewrite.Stats) ([]string, int)
-	}{
-		{"Link", rewrite.FilterLinkHeader},
-		{"Speculation-Rules", rewrite.FilterSpeculationRules},
-		{"Reporting-Endpoints", rewrite.FilterReportingEndpoints},
-		{"Report-To", rewrite.FilterReportTo},
-		{"Content-Security-Policy", rewrite.FilterCSPReports},
-		{"Content-Security-Policy-Report-Only", rewrite.FilterCSPReports},
-	} {
+	for _, f := range HeaderFilters {
 		hdr := w.Header()
-		values := hdr.Values(f.name)
+		values := hdr.Values(f.Name)
 		if len(values) == 0 {
 			continue
 		}
 		var st rewrite.Stats
-		kept, dropped := f.filter(values, page, w.h.rp, &st)
+		kept, dropped := f.Filter(values, page, w.h.rp, &st)
 		for reason, n := range st.FailClosed {
 			// (unparsable_link_header, unparsable_reporting_header,
 			// unresolvable_url)
@@ -469,11 +475,11 @@ func (w *responseWriter) filterLinks(page *url.URL) {
 			continue
 		}
 		metrics.linksDropped.Add(float64(dropped))
-		hdr.Del(f.name)
+		hdr.Del(f.Name)
 		for _, v := range kept {
-			hdr.Add(f.name, v)
+			hdr.Add(f.Name, v)
 		}
-		w.h.logger.Debug(f.name+" header entries dropped", zap.Int("dropped", dropped), zap.String("path", w.req.URL.Path))
+		w.h.logger.Debug(f.Name+" header entries dropped", zap.Int("dropped", dropped), zap.String("path", w.req.URL.Path))
 	}
 }
 

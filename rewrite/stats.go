@@ -57,6 +57,12 @@ type Stats struct {
 	changes  int // see Changes
 }
 
+// NewStats returns empty counts for a caller of a filter that takes a
+// *Stats (FilterLinkHeader and the other header filters): with
+// findings, the decisions are kept as Findings, as
+// Options.ReportFindings keeps a rewrite's.
+func NewStats(findings bool) *Stats { return &Stats{findings: findings} }
+
 // statsMem holds the copies of the strings and the counters that Stats
 // keeps, carved from chunks: a page's few dozen findings cost a few
 // allocations, not one per string and counter. Chunks are never written

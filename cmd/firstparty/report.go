@@ -77,22 +77,16 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 			fmt.Fprintf(bw, "%s  %s\n\n", paint(colBold, p.Page), paint(colRed, "error: "+p.Error))
 			continue
 		}
-		sheets := ""
-		if len(p.Sheets) > 0 {
-			sheets = fmt.Sprintf(", %d own style sheet(s)", len(p.Sheets))
+		files := ""
+		for _, l := range ownFileLists(p) {
+			files += fmt.Sprintf(", %d %s(s)", len(l.Files), l.Noun)
 		}
-		if len(p.SVGFiles) > 0 {
-			sheets += fmt.Sprintf(", %d own SVG file(s)", len(p.SVGFiles))
-		}
-		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings%s)", p.Elements, len(p.Findings), sheets)))
-		for _, sh := range p.Sheets {
-			if sh.Error != "" {
-				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "own style sheet "+sh.URL+" not read: "+sh.Error))
-			}
-		}
-		for _, sh := range p.SVGFiles {
-			if sh.Error != "" {
-				fmt.Fprintf(bw, "  %s\n", paint(colYellow, "own SVG file "+sh.URL+" not read: "+sh.Error))
+		fmt.Fprintf(bw, "%s  %s\n", paint(colBold, p.Page), paint(colDim, fmt.Sprintf("(%d elements, %d third-party findings%s)", p.Elements, len(p.Findings), files)))
+		for _, l := range ownFileLists(p) {
+			for _, f := range l.Files {
+				if f.Error != "" {
+					fmt.Fprintf(bw, "  %s\n", paint(colYellow, l.Noun+" "+f.URL+" not read: "+f.Error))
+				}
 			}
 		}
 		if len(p.Findings) == 0 {
@@ -237,6 +231,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"tracker":            func(c string) bool { return trackerCategories[c] },
 	"beforeConsent":      func(f FindingReport) bool { return trackerBeforeConsent(&f) },
 	"consentManagerNote": consentManagerNote,
+	"ownFileLists":       ownFileLists,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>firstparty scan: {{.Report.Summary.Pages}} page(s)</title>
@@ -265,10 +260,31 @@ th{background:#f5f5f5}.n{text-align:right}
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
 {{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if beforeConsent .}} t{{end}}">{{.Action}}</td></tr>
-{{end}}</table>{{end}}{{range $p.Sheets}}{{if .Error}}<p class="err">own style sheet {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.SVGFiles}}{{if .Error}}<p class="err">own SVG file {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
+{{end}}</table>{{end}}{{range ownFileLists $p}}{{$noun := .Noun}}{{range .Files}}{{if .Error}}<p class="err">{{$noun}} {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
 {{end}}
 </body></html>
 `))
+
+// ownFileList is one kind of the site's own files that a page names
+// and scan read, as the report names one.
+type ownFileList struct {
+	Noun  string
+	Files []SheetReport
+}
+
+// ownFileLists are the page's own files that scan read, by kind, those
+// of which it names none left out.
+func ownFileLists(p PageReport) []ownFileList {
+	var out []ownFileList
+	for _, l := range []ownFileList{
+		{"own style sheet", p.Sheets}, {svgFiles.noun, p.SVGFiles}, {manifestFiles.noun, p.Manifests}, {ruleSetFiles.noun, p.RuleSets},
+	} {
+		if len(l.Files) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 func writeHTML(w io.Writer, r *Report) error {
 	return reportTemplate.Execute(w, htmlReportData(r))

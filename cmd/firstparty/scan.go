@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -49,8 +51,12 @@ type PageReport struct {
 	// reads too (sheets.go).
 	Sheets []SheetReport `json:"sheets,omitempty"`
 	// SVGFiles are the site's own SVG files the page draws with
-	// <svg><use href>, which scan reads too (svgs.go).
-	SVGFiles []SheetReport `json:"svg_files,omitempty"`
+	// <svg><use href>, Manifests the web app manifests it links, and
+	// RuleSets the speculation rule sets its Speculation-Rules header
+	// names, which scan reads too (ownfiles.go).
+	SVGFiles  []SheetReport `json:"svg_files,omitempty"`
+	Manifests []SheetReport `json:"manifests,omitempty"`
+	RuleSets  []SheetReport `json:"rule_sets,omitempty"`
 	// ConsentManagers are the consent managers the page loads from their
 	// hosts (its findings of the category consent), sorted by vendor.
 	ConsentManagers []ConsentManagerReport `json:"consent_managers,omitempty"`
@@ -288,15 +294,16 @@ var scanFacts = rewrite.NewFactsCache(0)
 // sheets it loads (through sc); root is the folder scanned for a file, ""
 // for a URL.
 func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) PageReport {
-	body, page, origin, enc, err := readPage(target, site)
+	sp, err := readPage(target, site)
 	if err != nil {
 		return errorPage(target, err)
 	}
+	page := sp.page
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
-	var sheets, svgs []*url.URL
-	opts := rewrite.Options{Policy: ownSheets(pol, &sheets, &svgs), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: enc,
+	var own ownURLs
+	opts := rewrite.Options{Policy: own.policy(pol, true), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: sp.enc,
 		Loader: func(tok, nonce string) []byte { return nil }}
-	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(body), opts)
+	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(sp.body), opts)
 	if err != nil {
 		return errorPage(target, err)
 	}
@@ -308,17 +315,22 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) Page
 	for f, n := range st.Mentions() {
 		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
 	}
-	if origin != nil {
+	scanHeaders(&pr, sp.header, sp.hints, page, &own, pol)
+	if sp.origin != nil {
 		// The page's URL names its host without the port, which decides
-		// what is first party; its sheets are fetched where it was.
-		for _, u := range append(sheets, svgs...) {
-			if u.Host == page.Host {
-				u.Scheme, u.Host = origin.Scheme, origin.Host
+		// what is first party; its own files are fetched where it was.
+		for _, list := range [][]*url.URL{own.sheets, own.svgs, own.manifests, own.ruleSets} {
+			for _, u := range list {
+				if u.Host == page.Host {
+					u.Scheme, u.Host = sp.origin.Scheme, sp.origin.Host
+				}
 			}
 		}
 	}
-	sc.scan(&pr, sheets, target, root, pol)
-	sc.scanSVGs(&pr, svgs, target, root, pol)
+	sc.scan(&pr, own.sheets, target, root, pol)
+	sc.scanFiles(&pr, svgFiles, own.svgs, target, root, pol)
+	sc.scanFiles(&pr, manifestFiles, own.manifests, target, root, pol)
+	sc.scanFiles(&pr, ruleSetFiles, own.ruleSets, target, root, pol)
 	sortFindings(pr.Findings)
 	pr.ConsentManagers = consentManagers(pr.Findings)
 	return pr
@@ -369,78 +381,109 @@ func sortFindings(fs []FindingReport) {
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
-// readPage returns a page's bytes (gunzipped), its URL, where it was
-// fetched from (nil for a file) and its encoding (from the response's
-// Content-Type, a byte order mark or a <meta>).
-func readPage(target, site string) ([]byte, *url.URL, *url.URL, string, error) {
-	body, page, origin, ct, err := readPageBytes(target, site)
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	name, err := asciiCompatible(body, ct, "scanned")
-	if err != nil {
-		return nil, nil, nil, "", err
-	}
-	return body, page, origin, name, nil
+// scannedPage is a page as scan reads it.
+type scannedPage struct {
+	body []byte
+	// page is the page's URL: a file's on localhost, or as --site says.
+	page *url.URL
+	// origin is the URL the page was fetched from after redirects (nil
+	// for a file), header its response's header and hints its 103 Early
+	// Hints' headers (nil for a file).
+	origin        *url.URL
+	header, hints http.Header
+	// enc is its encoding: from the response's Content-Type, a byte
+	// order mark or a <meta>.
+	enc string
 }
 
-// readPageBytes returns a page's bytes (gunzipped), its URL, the URL it
-// was fetched from after redirects (nil for a file) and the Content-Type
-// it was served with ("" for a file).
-func readPageBytes(target, site string) ([]byte, *url.URL, *url.URL, string, error) {
+// readPage reads a page's bytes (gunzipped) from a file or URL.
+func readPage(target, site string) (*scannedPage, error) {
+	rp, contentType, err := readPageBytes(target, site)
+	if err != nil {
+		return nil, err
+	}
+	if rp.enc, err = asciiCompatible(rp.body, contentType, "scanned"); err != nil {
+		return nil, err
+	}
+	return rp, nil
+}
+
+// readPageBytes reads a page's bytes (gunzipped), and returns them with
+// the Content-Type it was served with ("" for a file).
+func readPageBytes(target, site string) (*scannedPage, string, error) {
 	var r io.Reader
-	var origin *url.URL
 	var contentType string
-	page := &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}
+	rp := &scannedPage{page: &url.URL{Scheme: "https", Host: "localhost", Path: "/" + filepath.Base(target)}}
 	if isURL(target) {
-		resp, err := get(target, "text/html")
+		rp.hints = http.Header{}
+		resp, err := getHinted(target, "text/html", rp.hints)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, "", err
 		}
 		defer resp.Body.Close()
 		contentType = resp.Header.Get("Content-Type")
 		if ct := contentType; ct != "" && !strings.Contains(strings.ToLower(ct), "html") {
-			return nil, nil, nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
+			return nil, "", fmt.Errorf("not HTML (Content-Type %s)", ct)
 		}
 		u := resp.Request.URL // after redirects
-		origin = u
-		page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
+		rp.origin, rp.header = u, resp.Header
+		rp.page = &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Hostname()), Path: u.Path}
 		r = resp.Body
 	} else {
 		f, err := os.Open(target)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, "", err
 		}
 		defer f.Close()
 		r = f
 	}
 	if site != "" {
-		page.Host = strings.ToLower(site)
+		rp.page.Host = strings.ToLower(site)
 	}
 	body, err := readBody(r, maxPageBytes)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, "", err
 	}
 	if len(body) > maxPageBytes {
-		return nil, nil, nil, "", fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
+		return nil, "", fmt.Errorf("page larger than %d MiB", maxPageBytes>>20)
 	}
 	if len(body) == 0 {
-		return nil, nil, nil, "", errors.New("empty file")
+		return nil, "", errors.New("empty file")
 	}
 	head := body[:min(len(body), 1024)]
 	ct := http.DetectContentType(head)
 	if !strings.HasPrefix(ct, "text/") || strings.HasPrefix(ct, "text/plain") && !bytes.Contains(head, []byte("<")) {
-		return nil, nil, nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
+		return nil, "", fmt.Errorf("not HTML (looks like %s)", ct)
 	}
-	return body, page, origin, contentType, nil
+	rp.body = body
+	return rp, contentType, nil
 }
 
 // get asks for target as scan does, accepting accept: the response,
 // whose body the caller closes, or an error for a status from 400 up.
 func get(target, accept string) (*http.Response, error) {
+	return getHinted(target, accept, nil)
+}
+
+// getHinted is get that adds to hints, when it is not nil, the headers of
+// the 103 Early Hints answers before the response (what a browser
+// preconnects to and preloads while it waits).
+func getHinted(target, accept string, hints http.Header) (*http.Response, error) {
 	req, err := http.NewRequest("GET", target, nil)
 	if err != nil {
 		return nil, err
+	}
+	if hints != nil {
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				if code == http.StatusEarlyHints {
+					for k, vs := range h {
+						hints[k] = append(hints[k], vs...)
+					}
+				}
+				return nil
+			},
+		}))
 	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", "firstparty-scan")

@@ -844,3 +844,113 @@ func TestScanOwnSVGFiles(t *testing.T) {
 		t.Errorf("the table does not say the SVG files: %s", out)
 	}
 }
+
+// TestScanHeadersAndOwnFiles: what a fetched page's response headers
+// name (Link, Speculation-Rules, the reporting headers), the manifest it
+// links and the rule sets its header names on its own host are reported
+// as the module serves them; a saved page has no headers, and its
+// manifest is looked for as a sheet is.
+func TestScanHeadersAndOwnFiles(t *testing.T) {
+	const manifest = `{"name":"Shop","icons":[{"src":"https://www.facebook.com/icon.png"},{"src":"https://fonts.gstatic.com/i.png"}]}`
+	const rules = `{"prefetch":[{"source":"list","urls":["https://ad.doubleclick.net/p","/cart"]}]}`
+	page := `<!doctype html><link rel="manifest" href="/app.webmanifest"><p>shop</p>`
+	var mu sync.Mutex
+	fetched := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetched[r.URL.Path]++
+		mu.Unlock()
+		h := w.Header()
+		switch r.URL.Path {
+		case "/":
+			h.Set("Link", `<https://www.googletagmanager.com/gtm.js?id=GTM-X>; rel=preload; as=script`)
+			w.WriteHeader(http.StatusEarlyHints)
+			h.Del("Link")
+			h.Set("Content-Type", "text/html")
+			h.Add("Link", `<https://fonts.gstatic.com>; rel=preconnect, <https://www.google-analytics.com/analytics.js>; rel=preload; as=script`)
+			h.Add("Link", `</theme.css>; rel=preload; as=style, no-angle-brackets; rel=preconnect`)
+			// (The module reads a rule set on the page's host alone: one on
+			// the site's CDN is dropped, FailUnreadRuleSet, and not read.)
+			h.Set("Speculation-Rules", `"/rules.json", "/typed-rules.json", "https://static.cdn-vendor.example/rules.json", "https://cdn.shop-assets.example/rules.json"`)
+			h.Set("Reporting-Endpoints", `csp="https://o1.ingest.sentry.io/api/1/security/"`)
+			h.Set("Content-Security-Policy", `default-src 'self'; report-uri https://o1.ingest.sentry.io/api/1/security/`)
+			io.WriteString(w, page)
+		case "/app.webmanifest":
+			io.WriteString(w, manifest) // (no type: Chromium reads it still)
+		case "/rules.json":
+			h.Set("Content-Type", "application/speculationrules+json")
+			io.WriteString(w, rules)
+		case "/typed-rules.json":
+			h.Set("Content-Type", "application/json")
+			io.WriteString(w, rules)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.webmanifest"), []byte(manifest), 0o644)
+	os.WriteFile(filepath.Join(dir, "page.html"), []byte(page), 0o644)
+	cf := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(cf, []byte("shop.example {\n\tfirstparty {\n\t\tfirst_party cdn.shop-assets.example\n\t}\n}\n"), 0o644)
+	for _, target := range []string{srv.URL + "/", dir} {
+		out, _, err := scan(t, "--json", "--config", cf, "--fail-on", "social,advertising,analytics", target)
+		if err != nil {
+			t.Errorf("%s: %v (what the headers and files name does not load)", target, err)
+		}
+		var r Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		p := r.Pages[0]
+		got := map[string]string{}
+		for _, f := range p.Findings {
+			got[f.Kind+" "+f.Host] = fmt.Sprintf("%s %s %d", f.Category, f.Action, f.Count)
+		}
+		want := map[string]string{
+			kindOwnManifest + " www.facebook.com":  "social remove 1",
+			kindOwnManifest + " fonts.gstatic.com": "fonts keep 1",
+		}
+		if target != dir {
+			maps.Copy(want, map[string]string{
+				"in Link header fonts.gstatic.com":                      "fonts keep 1",
+				"in Early Hints Link header www.googletagmanager.com":   "tag_manager remove 1",
+				"in Link header www.google-analytics.com":               "analytics remove 1",
+				"in Speculation-Rules header static.cdn-vendor.example": "unknown remove 1",
+				"in Reporting-Endpoints header o1.ingest.sentry.io":     got["in Reporting-Endpoints header o1.ingest.sentry.io"],
+				"in Content-Security-Policy header o1.ingest.sentry.io": got["in Content-Security-Policy header o1.ingest.sentry.io"],
+				kindOwnRuleSet + " ad.doubleclick.net":                  "advertising remove 1",
+			})
+			for _, k := range []string{"in Reporting-Endpoints header o1.ingest.sentry.io", "in Content-Security-Policy header o1.ingest.sentry.io"} {
+				if !strings.HasSuffix(got[k], " remove 1") {
+					t.Errorf("%s: %s: %q, want removed once", target, k, got[k])
+				}
+			}
+			if p.FailClosed[rewrite.FailUnparsableLink] != 1 || p.FailClosed[rewrite.FailUnreadRuleSet] != 1 {
+				t.Errorf("%s: fail_closed %v, want the Link value without <…> and the CDN's rule set counted", target, p.FailClosed)
+			}
+			errs := map[string]string{}
+			for _, s := range p.RuleSets {
+				errs[s.URL[strings.LastIndex(s.URL, "/"):]] = s.Error
+			}
+			if len(errs) != 2 || errs["/rules.json"] != "" || !strings.Contains(errs["/typed-rules.json"], "not a rule set") {
+				t.Errorf("%s: rule sets %q", target, errs)
+			}
+		} else if len(p.RuleSets) != 0 || len(p.FailClosed) != 0 {
+			t.Errorf("%s: rule sets %v, fail_closed %v: a saved page has no headers", target, p.RuleSets, p.FailClosed)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: findings %v, want %v", target, got, want)
+		}
+		if len(p.Manifests) != 1 || p.Manifests[0].Error != "" {
+			t.Errorf("%s: manifests %v", target, p.Manifests)
+		}
+	}
+	if fetched["/rules.json"] != 1 || fetched["/app.webmanifest"] != 1 || fetched["/theme.css"] != 0 {
+		t.Errorf("fetched %v: want the rule set and manifest once each, the preloaded sheet never", fetched)
+	}
+	out, _, _ := scan(t, srv.URL+"/")
+	if !strings.Contains(out, "1 own manifest(s), 2 own rule set(s)") || !strings.Contains(out, "own rule set "+srv.URL+"/typed-rules.json not read: not a rule set") {
+		t.Errorf("the table does not say the own files: %s", out)
+	}
+}

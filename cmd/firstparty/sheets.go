@@ -47,7 +47,7 @@ type SheetReport struct {
 	Error string `json:"error,omitempty"`
 }
 
-// sheetResult is what one style sheet (or SVG file, svgs.go) gave: the
+// sheetResult is what one style sheet (or another own file, ownfiles.go) gave: the
 // third parties it names, the site's own sheets it imports, or why it
 // could not be read.
 type sheetResult struct {
@@ -66,27 +66,44 @@ type sheetResult struct {
 // module's max_token_size (0: its default).
 type sheetCache struct {
 	m        sync.Map // URL and file → *sheetResult
-	svgs     sync.Map // URL and file → *sheetResult (svgs.go: no imports)
+	files    sync.Map // kind, URL and file → *sheetResult (ownfiles.go: no imports)
 	mode     string
 	maxToken int
 }
 
-// ownSheets records the site's own style sheets among the resources pol
-// decides: a linked sheet, or a URL in CSS (an @import) whose path ends
-// in .css, that pol keeps as first party; and, when svgs is not nil, the
-// site's own files that an <svg><use href> draws in the page (svgs.go).
-func ownSheets(pol rewrite.Policy, found, svgs *[]*url.URL) rewrite.Policy {
-	return rewrite.PolicyFunc(func(page *url.URL, r *rewrite.Resource) rewrite.Decision {
-		d := pol.Decide(page, r)
+// ownURLs are the site's own files that a page, a sheet or a header
+// names, which scan reads too: style sheets (the @imports of a sheet),
+// SVG files, manifests and rule sets (ownfiles.go).
+type ownURLs struct {
+	sheets, svgs, manifests, ruleSets []*url.URL
+}
+
+// policy records in o the site's own files among the resources pol
+// decides, those pol keeps as first party: a linked sheet, or a URL in
+// CSS (an @import) whose path ends in .css; and, in a page (page set),
+// the files that an <svg><use href> draws in it and the manifests it
+// links. A rule set that a Speculation-Rules header names is recorded
+// when it is on the page's own host, the one the module reads
+// (rewrite.FilterSpeculationRules).
+func (o *ownURLs) policy(pol rewrite.Policy, page bool) rewrite.Policy {
+	return rewrite.PolicyFunc(func(pg *url.URL, r *rewrite.Resource) rewrite.Decision {
+		d := pol.Decide(pg, r)
 		if d.Category != "" || d.Host != "" || r.URL == nil || r.URL.Scheme != "http" && r.URL.Scheme != "https" {
 			return d
 		}
 		var to *[]*url.URL
 		switch {
+		case r.Tag == "speculationrules":
+			if pg == nil || !strings.EqualFold(r.URL.Hostname(), pg.Hostname()) {
+				return d
+			}
+			to = &o.ruleSets
 		case r.Kind == rewrite.KindStylesheet || r.Kind == rewrite.KindCSS && strings.HasSuffix(strings.ToLower(r.URL.Path), ".css"):
-			to = found
-		case r.Kind == rewrite.KindImage && r.Tag == "use" && svgs != nil:
-			to = svgs
+			to = &o.sheets
+		case r.Kind == rewrite.KindImage && r.Tag == "use" && page:
+			to = &o.svgs
+		case r.Kind == rewrite.KindManifest && page:
+			to = &o.manifests
 		default:
 			return d
 		}
@@ -216,8 +233,10 @@ func (c *sheetCache) sheet(u *url.URL, file string, pol rewrite.Policy) *sheetRe
 		if c.mode == "rewrite" || c.mode == "consent" {
 			limit = c.maxToken // (0: the rewriter's default, as the module's)
 		}
-		opts := rewrite.Options{Policy: ownSheets(pol, &res.imports, nil), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
+		var own ownURLs
+		opts := rewrite.Options{Policy: own.policy(pol, false), PageURL: u, Token: "scan", ReportFindings: true, Encoding: enc, MaxTokenSize: limit}
 		res.findings, res.failClosed, res.err = readThrough(rewrite.NewStyleSheetWriter(io.Discard, opts), body)
+		res.imports = own.sheets
 	})
 	return res
 }
