@@ -210,6 +210,9 @@ var xmlDocumentRows = []string{
 var manifestRows = []string{
 	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: application/manifest+json\n" + `{"name":"x","start_url":"/","display":"standalone","icons":[{"src":"https://T/i.png","sizes":"192x192","type":"image/png"}]}`,
 	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: text/plain\n" + `{"name":"x","start_url":"/","display":"standalone","icons":[{"src":"/i.png","sizes":"96x96"},{"src":"//T/i.png","sizes":"192x192","type":"image/png"}]}`,
+	// Chromium reads a manifest's comments (Blink's
+	// ParseJSONWithCommentsDeprecated), and fetched this icon unfiltered.
+	`<link rel=manifest href="?child"><p>x</p>` + rowChild + "header:Content-Type: application/manifest+json\n" + "{\"name\":\"x\", // the shop\n\"start_url\":\"/\",\"display\":\"standalone\",/* icons */\"icons\":[{\"src\":\"https://T/i.png\",\"sizes\":\"192x192\",\"type\":\"image/png\"}]}",
 }
 
 // svgSpriteRows are rows whose page draws an element of an SVG file of

@@ -24,8 +24,11 @@ const ManifestType = "application/manifest+json"
 // URLs (start_url, scope, a shortcut's url, share_target's action) are
 // pages the visitor goes to, not loads, and stay.
 //
-// A body that is not JSON (after a UTF-8 byte order mark, which Chromium
-// skips) cannot be read: it becomes {}, counted as FailUnreadManifest.
+// Chromium reads a manifest as JSON with comments, and the \v escape
+// (Blink's ParseJSONWithCommentsDeprecated): so does FilterManifest
+// (manifestJSON). A body that is not JSON so (after a UTF-8 byte order
+// mark, which Chromium skips) cannot be read: it becomes {}, counted as
+// FailUnreadManifest.
 // When nothing is dropped, body is returned as it is; otherwise the
 // manifest is written again by encoding/json, its objects' members in
 // the order of their names, compacted, and numbers as they were
@@ -38,11 +41,11 @@ func FilterManifest(body []byte, manifest *url.URL, p Policy, st *Stats) (out []
 		st = &Stats{}
 	}
 	// Chromium's JSON reader skips a UTF-8 byte order mark.
-	doc := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	doc, ok := manifestJSON(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")))
 	d := json.NewDecoder(bytes.NewReader(doc))
 	d.UseNumber()
 	var v any
-	if !json.Valid(doc) || d.Decode(&v) != nil {
+	if !ok || !json.Valid(doc) || d.Decode(&v) != nil {
 		st.failClosed(FailUnreadManifest)
 		return []byte("{}"), 1
 	}
@@ -83,4 +86,51 @@ func dropImages(v any, manifest *url.URL, p Policy, st *Stats) (out any, gone bo
 		return kept, false, dropped
 	}
 	return v, false, 0
+}
+
+// manifestJSON returns doc as encoding/json reads what Chromium's
+// manifest reader reads in it: a comment (// to the next newline or the
+// end, or /* to the next */) between tokens as a space, and a string's
+// \v escape as \u000b. ok is false for a comment left open, which
+// Chromium does not read. A doc with neither is returned as it is.
+func manifestJSON(doc []byte) (out []byte, ok bool) {
+	if bytes.IndexByte(doc, '/') < 0 && !bytes.Contains(doc, []byte(`\v`)) {
+		return doc, true
+	}
+	out = make([]byte, 0, len(doc))
+	inString := false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		switch {
+		case inString && c == '\\' && i+1 < len(doc):
+			if i++; doc[i] == 'v' {
+				out = append(out, `\u000b`...)
+			} else {
+				out = append(out, c, doc[i])
+			}
+			continue
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '/' && i+1 < len(doc) && doc[i+1] == '/':
+			end := bytes.IndexByte(doc[i:], '\n')
+			if end < 0 {
+				return append(out, ' '), true
+			}
+			i += end - 1 // (the newline is written next)
+			out = append(out, ' ')
+			continue
+		case c == '/' && i+1 < len(doc) && doc[i+1] == '*':
+			end := bytes.Index(doc[i+2:], []byte("*/"))
+			if end < 0 {
+				return nil, false
+			}
+			i += 2 + end + 1
+			out = append(out, ' ')
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, true
 }

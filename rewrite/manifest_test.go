@@ -26,6 +26,15 @@ func TestFilterManifest(t *testing.T) {
 		{`{"start_url":"https://tracker.example/","scope":"/","share_target":{"action":"https://tracker.example/share"}}`, same, 0},
 		{"\ufeff{\"icons\":[{\"src\":\"/i.png\"}]}", same, 0},
 		{"\ufeff{\"icons\":[{\"src\":\"//tracker.example/i.png\"}]}", `{"icons":[]}`, 1},
+		// Chromium reads comments and \v in a manifest: so does the filter.
+		{"{\"name\":\"Shop\", // the shop's\n\"icons\":[/* ours */{\"src\":\"/i.png\"}]}", same, 0},
+		{"{\"name\":\"a\\vb/*c*/\", /**/ \"icons\":[{\"src\":\"//tracker.example/i.png\"} /* x */]}// end", `{"icons":[],"name":"a\u000bb/*c*/"}`, 1},
+		{"{\"icons\":[{\"src\":\"https://tracker.example/i.png\"}]} //", `{"icons":[]}`, 1},
+		{`{"a":1 /* not closed }`, `{}`, 1},
+		{`{"a":1 /*/ }`, `{}`, 1},
+		{`{"a":tr/**/ue}`, `{}`, 1},
+		{`{"a":"\x41"}`, `{}`, 1},
+		{`{"a":1 / 2}`, `{}`, 1},
 		{`not json`, `{}`, 1},
 		{`{"icons":[]} {"icons":[{"src":"https://tracker.example/i.png"}]}`, `{}`, 1},
 	} {
