@@ -238,6 +238,7 @@ var svgSpriteRows = []string{
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<!DOCTYPE svg [<!ENTITY v "https://T/p.gif">]><svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="&v;" width="9" height="9"/></symbol></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol><g></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + "\xef\xbb\xbf" + `<?xml version="1.0" encoding="iso-8859-1"?><svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
+	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + svgType + `<?xml version="1.0" encoding="iso-8859-1"?><!-- as old editors wrote it --><svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + "header:Content-Type: application/xml\n" + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
 	`<svg width=20 height=20><use href="?child#a"/></svg>` + rowChild + "header:Content-Type: image/svg+xml; charset=utf-16\n" + `<svg xmlns="http://www.w3.org/2000/svg"><symbol id="a"><image href="https://T/p.gif" width="9" height="9"/></symbol></svg>`,
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"golang.org/x/net/html/charset"
 )
 
 // SVGType is the media type of an SVG file.
@@ -53,7 +55,9 @@ var errUnreadSVG = errors.New("rewrite: SVG file not read")
 //
 // Chromium used the elements of a file that is not well-formed up to its
 // first error, so a file that is not well-formed XML in UTF-8 (as
-// encoding/xml reads it, with no entities but XML's own), that declares
+// encoding/xml reads it, with no entities but XML's own; one declared in
+// another encoding is read when it reads as UTF-8 does, svgReadsAsUTF8),
+// that declares
 // entities (an internal DTD subset), or that nests more than 4,096
 // elements deep, is not read: it becomes EmptySVG, counted as
 // FailUnreadSVG. When nothing changes, body is returned as it is;
@@ -93,6 +97,32 @@ func FilterSVG(body []byte, file *url.URL, p Policy, st *Stats) (out []byte, cha
 	return b.Bytes(), len(edits)
 }
 
+// svgReadsAsUTF8 reports whether a browser reads body, whose XML
+// declaration names the encoding label, as the same characters as
+// UTF-8: after a UTF-8 byte order mark, which Chromium follows over the
+// declaration; or, in an encoding that gives ASCII bytes their ASCII
+// meaning (ISO-8859-1, windows-1252, Shift_JIS…, the labels of the
+// Encoding Standard; not UTF-16 nor ISO-2022-JP), a body of ASCII bytes
+// alone, as the files that old SVG editors declared ISO-8859-1 are.
+func svgReadsAsUTF8(body []byte, label string) bool {
+	if strings.EqualFold(label, "utf8") || bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
+		return true
+	}
+	enc, name := charset.Lookup(label)
+	if name == "utf-8" {
+		return true
+	}
+	if enc == nil || name == "utf-16be" || name == "utf-16le" || name == "replacement" || name == "iso-2022-jp" {
+		return false
+	}
+	for _, c := range body {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // svgEdit replaces body[start:end] with repl.
 type svgEdit struct {
 	start, end int
@@ -104,10 +134,10 @@ func svgEdits(body []byte, r *Writer) ([]svgEdit, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
 	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		if strings.EqualFold(label, "utf8") {
+		if svgReadsAsUTF8(body, label) {
 			return in, nil
 		}
-		return nil, errUnreadSVG // any other encoding than UTF-8
+		return nil, errUnreadSVG
 	}
 	var edits []svgEdit
 	var sheet strings.Builder

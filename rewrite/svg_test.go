@@ -72,7 +72,19 @@ func TestFilterSVG(t *testing.T) {
 		{`<svg ` + ns + `><image href="https://tracker.example/p.gif"/><g></svg>`, empty, 1},
 		{`<!DOCTYPE svg [<!ENTITY v "https://tracker.example/p.gif">]><svg ` + ns + `><image href="&v;"/></svg>`, empty, 1},
 		{`<!DOCTYPE svg [<!ENTITY v "x">]><svg ` + ns + `/>`, empty, 1},
-		{`<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `/>`, empty, 1},
+		// Another declared encoding: read when it gives the file's bytes
+		// the characters UTF-8 gives them (ASCII alone, or after a UTF-8
+		// byte order mark, which Chromium follows).
+		{`<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><image href="https://tracker.example/p.gif"/></svg>`, `<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><image/></svg>`, 1},
+		{`<?xml version="1.0" encoding="Shift_JIS"?><svg ` + ns + `/>`, same, 0},
+		{`<?xml version="1.0" encoding="unicode-1-1-utf-8"?><svg ` + ns + `><title>` + "\u00e9" + `</title></svg>`, same, 0},
+		{"\ufeff" + `<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><title>` + "\u00e9" + `</title><image href="https://tracker.example/p.gif"/></svg>`,
+			"\ufeff" + `<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><title>` + "\u00e9" + `</title><image/></svg>`, 1},
+		{`<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><title>` + "\xe9" + `</title></svg>`, empty, 1},
+		{`<?xml version="1.0" encoding="iso-8859-1"?><svg ` + ns + `><title>` + "\u00e9" + `</title></svg>`, empty, 1}, // (read as "Ã©")
+		{`<?xml version="1.0" encoding="utf-16"?><svg ` + ns + `/>`, empty, 1},
+		{`<?xml version="1.0" encoding="iso-2022-jp"?><svg ` + ns + `/>`, empty, 1},
+		{`<?xml version="1.0" encoding="no-such-encoding"?><svg ` + ns + `/>`, empty, 1},
 		{"<svg " + ns + "><title>\xe9</title></svg>", empty, 1},
 		{"\xfe\xff\x00<\x00s\x00v\x00g\x00/\x00>", empty, 1},
 		{`<svg ` + ns + `><image href="&nbsp;"/></svg>`, empty, 1},
