@@ -13,7 +13,9 @@ import (
 // granted nothing yet. It limits what the page may load or contact to its
 // own origin, the first_party and allow hosts and the hosts listed here:
 // the one guard the browser itself enforces against a tracker that
-// first-party JavaScript injects after the page was rewritten. It is added
+// first-party JavaScript injects after the page was rewritten. It goes on
+// worker scripts too (workerDest), since a worker runs under its own
+// script's policy, not its page's. It is added
 // beside the page's own policy, never in place of it, so it can only
 // narrow what the page allows. Because the header depends on the
 // visitor's consent, responses carry Cache-Control: private and Vary:
@@ -115,6 +117,13 @@ func (h *Handler) backstopped(st *ConsentState) bool {
 		}
 	}
 	return !st.AnyVendorAllowed()
+}
+
+// workerDest reports whether a Sec-Fetch-Dest names a worker's script,
+// whose answer gives the worker its Content-Security-Policy (a
+// worklet's module runs under its page's).
+func workerDest(dest string) bool {
+	return dest == "worker" || dest == "sharedworker" || dest == "serviceworker"
 }
 
 // backstopState is one request's backstop, worked out when first asked

@@ -159,3 +159,56 @@ func TestBackstopCategories(t *testing.T) {
 		t.Errorf("backstop categories %q", got)
 	}
 }
+
+// TestBackstopWorkers: a worker's script, whose answer gives the worker
+// its policy (not the page's), carries the backstop for a visitor who has
+// granted nothing, and is never confirmed from a copy sent for another
+// consent; a page's script, which runs under the page's, does not.
+func TestBackstopWorkers(t *testing.T) {
+	now := time.Now().Unix()
+	granted := fmt.Sprintf("fp_consent=1.%d.%d.analytics-g", now, now)
+	for _, c := range []struct {
+		mode, dest, cookie string
+		csp                string // the header name, "" for none
+		validators         bool   // the request's validators go upstream
+	}{
+		{"enforce", "worker", "", "Content-Security-Policy", false},
+		{"enforce", "sharedworker", "", "Content-Security-Policy", false},
+		{"enforce", "serviceworker", "", "Content-Security-Policy", false},
+		{"report_only", "serviceworker", "", "Content-Security-Policy-Report-Only", false},
+		{"enforce", "serviceworker", granted, "", false},
+		{"enforce", "script", "", "", true},
+		{"", "serviceworker", "", "", true},
+	} {
+		h := &Handler{}
+		if c.mode != "" {
+			h.CSPBackstop = &CSPBackstop{Mode: c.mode}
+		}
+		h = provisioned(t, h)
+		req := httptest.NewRequest("GET", "http://shop.example/sw.js", nil)
+		setHeaders(req.Header, "Sec-Fetch-Dest", c.dest, "Cookie", c.cookie, "If-None-Match", `"s1"`, "If-Modified-Since", "Mon, 07 Dec 2026 06:00:00 GMT")
+		var upINM, upIMS string
+		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
+			upINM, upIMS = r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("ETag", `"s1"`)
+			fmt.Fprint(w, `importScripts("https://vendor.example/w.js")`)
+		})
+		name := fmt.Sprintf("%s %s %q", c.mode, c.dest, c.cookie)
+		hdr := rec.Result().Header
+		for _, n := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+			if got := hdr.Get(n); (got != "") != (n == c.csp) || got != "" && !strings.HasPrefix(got, "default-src 'self' data: blob:") {
+				t.Errorf("%s: %s %q", name, n, got)
+			}
+		}
+		if rec.Body.String() != `importScripts("https://vendor.example/w.js")` {
+			t.Errorf("%s: body %q", name, rec.Body.String())
+		}
+		if (upINM != "" && upIMS != "") != c.validators || (upINM == "" && upIMS == "") == c.validators {
+			t.Errorf("%s: upstream asked with If-None-Match %q, If-Modified-Since %q", name, upINM, upIMS)
+		}
+		if vary := strings.Join(hdr.Values("Vary"), ","); (vary == "Cookie,Sec-GPC") != (c.mode != "" && c.dest != "script") {
+			t.Errorf("%s: Vary %q", name, vary)
+		}
+	}
+}

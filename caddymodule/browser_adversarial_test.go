@@ -517,3 +517,70 @@ func TestBrowserAdversarial(t *testing.T) {
 		}
 	})
 }
+
+// workerRows are rows whose page starts a worker or worklet of the site's
+// own (rowChild, served as JavaScript) that fetches or imports from the
+// vendor. A worker runs under the Content-Security-Policy its own script
+// carries, not the page's: under csp_backstop enforce, Chromium 156 let
+// each worker below (dedicated, module, shared and service) reach the
+// vendor until the module gave its script the backstop too; a worklet
+// runs under its page's.
+var workerRows = []string{
+	`<p>w</p><script>new Worker("?child")</script>` + rowChild + jsType + `fetch("https://T/worker-fetch")`,
+	`<p>w</p><script>new Worker("?child")</script>` + rowChild + jsType + `importScripts("https://T/worker-import.js")`,
+	`<p>w</p><script>new Worker("?child", {type: "module"})</script>` + rowChild + jsType + `import "https://T/module-import.js"`,
+	`<p>w</p><script>new SharedWorker("?child")</script>` + rowChild + jsType + `fetch("https://T/shared-fetch")`,
+	`<p>w</p><script>navigator.serviceWorker.register("?child")</script>` + rowChild + jsType + `importScripts("https://T/sw-import.js")`,
+	`<p>w</p><script>navigator.serviceWorker.register("?child")</script>` + rowChild + jsType + `self.addEventListener("install", function(){ fetch("https://T/sw-install") })`,
+	`<p>w</p><script>CSS.paintWorklet.addModule("?child")</script>` + rowChild + jsType + `import "https://T/worklet-import.js"`,
+	`<p>w</p><script>new AudioContext().audioWorklet.addModule("?child")</script>` + rowChild + jsType + `import "https://T/audio-import.js"`,
+}
+
+// jsType is a row part's header line that serves it as JavaScript.
+const jsType = rowHeader + "Content-Type: text/javascript\n"
+
+// TestBrowserBackstopWorkers: under csp_backstop enforce, nothing the
+// site's own workers and worklets fetch or import reaches a third party,
+// with JavaScript on; without the backstop (the control) each row reaches
+// its vendor, which shows that each runs.
+func TestBrowserBackstopWorkers(t *testing.T) {
+	var inputs []string
+	for i, r := range workerRows {
+		inputs = append(inputs, expandRow(r, fmt.Sprintf("i%d.tracker.example", i)))
+	}
+	p := newRowPages(t, inputs)
+	for _, backstop := range []string{"", "csp_backstop enforce"} {
+		p.e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		list %q advertising abp
+		category advertising defer
+		%s
+	}
+	reverse_proxy %s
+}
+`, browserPort, p.list, backstop, p.up), "caddyfile")
+		if backstop != "" {
+			t.Run("enforce", func(t *testing.T) { p.noContact(t, true, 3*time.Second) })
+			continue
+		}
+		ctx := p.browser(t, true)
+		p.e.stub.reset()
+		p.load(t, ctx, 0)
+		reached := map[int]bool{}
+		waitFor(10*time.Second, func() bool {
+			conns, reqs := p.e.stub.seen()
+			for _, c := range append(conns, reqs...) {
+				if m := rowHost.FindStringSubmatch(c); m != nil {
+					n, _ := strconv.Atoi(m[1])
+					reached[n] = true
+				}
+			}
+			return len(reached) == len(inputs)
+		})
+		for i := range inputs {
+			if !reached[i] {
+				t.Errorf("control, no backstop: row %q did not reach its vendor", inputs[i])
+			}
+		}
+	}
+}

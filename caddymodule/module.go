@@ -176,7 +176,8 @@ type Handler struct {
 	Proxies []Proxy `json:"proxies,omitempty"`
 	// CSPBackstop adds a Content-Security-Policy for visitors who have
 	// granted nothing, limiting pre-consent loads and connections to the
-	// site's own and allowed hosts. Default: none.
+	// site's own and allowed hosts: to pages, and to the site's worker
+	// scripts, which give a worker its own policy. Default: none.
 	CSPBackstop *CSPBackstop `json:"csp_backstop,omitempty"`
 
 	policy         *blocklists.Policy
@@ -553,6 +554,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		svgPath(r.URL.Path) && svgDest(dest, rewrite.SVGType))
 	if nav || sheet {
 		dropRange(r)
+	}
+	if h.CSPBackstop != nil && !h.ReportOnly && workerDest(dest) {
+		// A worker's script carries the backstop for the consent its
+		// request carries (decide): it is not confirmed from a copy
+		// sent for another.
+		r.Header.Del("If-None-Match")
+		r.Header.Del("If-Modified-Since")
 	}
 	// A copy the client holds is confirmed only if it was rewritten under
 	// the policy in force (etag.go).

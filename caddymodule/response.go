@@ -196,6 +196,14 @@ func (w *responseWriter) decide(first []byte) {
 		if xmlDocument(mt) && !w.h.ReportOnly {
 			hdr.Add("Content-Security-Policy", w.h.confined)
 		}
+		if workerDest(w.req.Header.Get("Sec-Fetch-Dest")) && !w.h.ReportOnly {
+			// A worker runs under the policy its own script's answer
+			// carries, not the page's (CSP 3; Chromium 156 let the site's
+			// own dedicated, shared and service workers fetch and import
+			// from a vendor under the page's backstop): the script gets
+			// the backstop too.
+			w.h.applyBackstop(hdr, w.bs.on())
+		}
 		if html {
 			// A page in an encoding that is not ASCII-compatible (UTF-16,
 			// ISO-2022-JP, …) cannot be read as bytes: it fails closed.
