@@ -185,7 +185,8 @@ func splitETags(v string) (tags []string, star, ok bool) {
 //     is dropped too (a copy from before firstparty, or from the kill
 //     switch), and so is If-Modified-Since, which cannot tell under which
 //     policy a copy was rewritten: a page is confirmed only by its
-//     marked ETag. Other requests (scripts, images, feeds) keep theirs.
+//     marked ETag. Other requests (scripts, images, feeds) keep theirs,
+//     but for a date beside a marked ETag: the copy was filtered here.
 func (h *Handler) conditionals(r *http.Request, nav bool, curTag func() string) (marked bool) {
 	if nav {
 		r.Header.Del("If-Modified-Since")
@@ -206,6 +207,12 @@ func (h *Handler) conditionals(r *http.Request, nav bool, curTag func() string) 
 	for _, et := range tags {
 		op, _ := opaqueTag(et)
 		up, tag, isMarked := policyMark(op)
+		if isMarked {
+			// The copy was rewritten or filtered here (an SVG file at a
+			// path of any name among them): only its marked ETag, not a
+			// date, tells under which policy.
+			r.Header.Del("If-Modified-Since")
+		}
 		switch {
 		case isMarked && tag == cur:
 			kept, marked = append(kept, `W/"`+up+`"`), true

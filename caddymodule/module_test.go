@@ -1159,6 +1159,15 @@ func TestConditionals(t *testing.T) {
 	if rec.Code != http.StatusNotModified || saw[0] != "|"+ims {
 		t.Errorf("script by date: %d, upstream saw %q", rec.Code, saw)
 	}
+	// A marked tag beside a date on a request that is no navigation (an
+	// SVG file at a path that does not say so): the copy was filtered
+	// here, and the date does not go upstream, whichever policy.
+	for _, inm := range []string{etag, `W/"v1-fp000000000000"`} {
+		rec = get(h, "/a.js", "If-None-Match", inm, "If-Modified-Since", ims)
+		if want := map[bool]string{true: `W/"v1"|`, false: "|"}[inm == etag]; saw[0] != want {
+			t.Errorf("a marked tag %s and a date: upstream saw %q, want %q", inm, saw, want)
+		}
+	}
 	rec = get(h, "/", "If-None-Match", `"zz", `+etag+`, W/"v0-fp000000000000"`)
 	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != etag || saw[0] != `"zz", W/"v1"|` {
 		t.Errorf("fetch with tags: %d %v, upstream saw %q", rec.Code, rec.Header(), saw)
@@ -1577,14 +1586,14 @@ func TestServeSVG(t *testing.T) {
 		var saw http.Header
 		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
 			saw = r.Header.Clone()
-			setHeaders(w.Header(), "Content-Type", ct, "Content-Encoding", coding, "ETag", `"s1"`, "Content-Length", strconv.Itoa(len(body)))
+			setHeaders(w.Header(), "Content-Type", ct, "Content-Encoding", coding, "ETag", `"s1"`, "Content-Length", strconv.Itoa(len(body)), "Last-Modified", "Mon, 07 Dec 2026 00:00:00 GMT")
 			w.Write(body)
 		})
 		return rec, saw
 	}
 	h := provisioned(t, &Handler{})
 	rec, saw := get(h, "GET", "/icons.svg", "image", "image/svg+xml", "", []byte(svg))
-	if rec.Body.String() != kept || rec.Header().Get("ETag") != `W/"s1-fp`+h.pageTag()+`"` || saw.Get("If-Modified-Since") != "" ||
+	if rec.Body.String() != kept || rec.Header().Get("ETag") != `W/"s1-fp`+h.pageTag()+`"` || saw.Get("If-Modified-Since") != "" || rec.Header().Get("Last-Modified") != "" ||
 		rec.Header().Get("Content-Length") != "" || rec.Header().Get("Content-Security-Policy") != h.confined {
 		t.Errorf("an SVG file asked for as an image: %q, %v; upstream saw %v", rec.Body.String(), rec.Header(), saw)
 	}
@@ -1608,6 +1617,11 @@ func TestServeSVG(t *testing.T) {
 	} {
 		if rec, _ = get(h, "GET", c.path, c.dest, c.ct, c.coding, []byte(c.body)); rec.Body.String() != c.want {
 			t.Errorf("%s, Sec-Fetch-Dest %q, %s %s: %q", c.path, c.dest, c.ct, c.coding, rec.Body.String())
+		}
+		// A filtered file goes without its date, which could confirm it
+		// across a policy change; one passed keeps it.
+		if filtered := c.want != c.body; (rec.Header().Get("Last-Modified") == "") != filtered {
+			t.Errorf("%s, Sec-Fetch-Dest %q, %s: Last-Modified %q", c.path, c.dest, c.ct, rec.Header().Get("Last-Modified"))
 		}
 	}
 	if _, saw = get(h, "GET", "/logo.png", "image", "image/png", "", nil); saw.Get("If-Modified-Since") == "" {

@@ -431,6 +431,11 @@ func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *r
 		return
 	}
 	w.rewrittenHeaders(w.Header(), w.bs.tag())
+	// A filtered file is confirmed by its marked ETag alone: without its
+	// date, a browser cannot ask by If-Modified-Since, which an upstream
+	// would confirm across a policy change (a file at a path the request
+	// side cannot know it by, an SVG file's not ending in .svg).
+	w.Header().Del("Last-Modified")
 	w.ResponseWriter.WriteHeader(w.status)
 	if w.head {
 		return
