@@ -105,7 +105,7 @@ func FilterSVG(body []byte, file *url.URL, p Policy, st *Stats) (out []byte, cha
 // Encoding Standard; not UTF-16 nor ISO-2022-JP), a body of ASCII bytes
 // alone, as the files that old SVG editors declared ISO-8859-1 are.
 func svgReadsAsUTF8(body []byte, label string) bool {
-	if strings.EqualFold(label, "utf8") || bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
+	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
 		return true
 	}
 	enc, name := charset.Lookup(label)

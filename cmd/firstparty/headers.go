@@ -43,12 +43,7 @@ func scanHeaders(pr *PageReport, header, hints http.Header, page *url.URL, own *
 			}
 			st := rewrite.NewStats(true)
 			f.Filter(values, page, h.pol, st)
-			for reason, n := range st.FailClosed {
-				if pr.FailClosed == nil {
-					pr.FailClosed = map[string]int{}
-				}
-				pr.FailClosed[reason] += n
-			}
+			pr.addFailClosed(st.FailClosed)
 			for fd, n := range st.Findings() {
 				fr := findingReport(fd, n, page.Host)
 				fr.Kind, fr.Action, fr.Count = kindHeader(f.Name, h.hint), heldAction(fd.Action), 0
@@ -56,8 +51,5 @@ func scanHeaders(pr *PageReport, header, hints http.Header, page *url.URL, own *
 			}
 		}
 	}
-	for fr, n := range counts {
-		fr.Count = n
-		pr.Findings = append(pr.Findings, fr)
-	}
+	pr.addCounted(counts)
 }

@@ -110,10 +110,7 @@ func (c *sheetCache) scanFiles(pr *PageReport, k *ownFileKind, files []*url.URL,
 			counts[fr] += n
 		}
 	}
-	for fr, n := range counts {
-		fr.Count = n
-		pr.Findings = append(pr.Findings, fr)
-	}
+	pr.addCounted(counts)
 }
 
 // heldAction is the action reported for a URL named where the module

@@ -166,10 +166,7 @@ func (c *sheetCache) scan(pr *PageReport, sheets []*url.URL, target, root string
 			}
 		}
 	}
-	for fr, n := range counts {
-		fr.Count = n
-		pr.Findings = append(pr.Findings, fr)
-	}
+	pr.addCounted(counts)
 }
 
 // ownFileRead adds to pr what reading one of the site's own files (at
@@ -181,11 +178,25 @@ func ownFileRead(pr *PageReport, list *[]SheetReport, key string, err error, fai
 		sr.Error = err.Error()
 	}
 	*list = append(*list, sr)
+	pr.addFailClosed(failClosed)
+}
+
+// addFailClosed adds fail-closed counts to the page's.
+func (pr *PageReport) addFailClosed(failClosed map[string]int) {
 	for k, n := range failClosed {
 		if pr.FailClosed == nil {
 			pr.FailClosed = map[string]int{}
 		}
 		pr.FailClosed[k] += n
+	}
+}
+
+// addCounted adds to the page's findings those of its own files or
+// headers, each counted once over them all.
+func (pr *PageReport) addCounted(counts map[FindingReport]int) {
+	for fr, n := range counts {
+		fr.Count = n
+		pr.Findings = append(pr.Findings, fr)
 	}
 }
 
