@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,7 +16,10 @@ import (
 // the one guard the browser itself enforces against a tracker that
 // first-party JavaScript injects after the page was rewritten. It goes on
 // worker scripts too (workerDest), since a worker runs under its own
-// script's policy, not its page's. It is added
+// script's policy, not its page's, and a service worker's script ends
+// with a comment naming the state it was sent in (serviceWorkerMark), so
+// that a browser installs the worker again when that state changes. It
+// is added
 // beside the page's own policy, never in place of it, so it can only
 // narrow what the page allows. Because the header depends on the
 // visitor's consent, responses carry Cache-Control: private and Vary:
@@ -126,6 +130,25 @@ func workerDest(dest string) bool {
 	return dest == "worker" || dest == "sharedworker" || dest == "serviceworker"
 }
 
+// serviceWorkerMark is the line written after a service worker's script
+// (startServiceWorker): a comment that names the backstop's policy in
+// its answer, when on, or says it is off. A browser installs a service
+// worker again only when its script's bytes change, and the worker keeps
+// the policy it was installed with: without the mark, one installed
+// after a grant went on reaching vendors after the grant was withdrawn
+// (Chromium 156), and one installed before a choice kept the backstop
+// after it. With it, the browser's update check at the next page finds
+// the script changed with the consent and installs it again, under the
+// policy its new answer carries.
+func (h *Handler) serviceWorkerMark(on bool) string {
+	if !on {
+		return "\n// firstparty csp_backstop: off\n"
+	}
+	f := fnv.New32a()
+	f.Write([]byte(h.CSPBackstop.header() + ": " + h.CSPBackstop.policy))
+	return fmt.Sprintf("\n// firstparty csp_backstop: %08x\n", f.Sum32())
+}
+
 // backstopState is one request's backstop, worked out when first asked
 // (a page's ETag, its headers): a script's or an image's request, which
 // needs neither, does not read the consent cookies.
@@ -166,11 +189,15 @@ func (h *Handler) applyBackstop(hdr http.Header, on bool) {
 	if !on {
 		return
 	}
-	name := "Content-Security-Policy-Report-Only"
+	hdr.Add(b.header(), b.policy)
+}
+
+// header is the name of the header the backstop goes in.
+func (b *CSPBackstop) header() string {
 	if b.Mode == "enforce" {
-		name = "Content-Security-Policy"
+		return "Content-Security-Policy"
 	}
-	hdr.Add(name, b.policy)
+	return "Content-Security-Policy-Report-Only"
 }
 
 // privateCache keeps a response out of shared caches: of its

@@ -1,9 +1,12 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,48 +170,103 @@ func TestBackstopCategories(t *testing.T) {
 func TestBackstopWorkers(t *testing.T) {
 	now := time.Now().Unix()
 	granted := fmt.Sprintf("fp_consent=1.%d.%d.analytics-g", now, now)
+	const script = `importScripts("https://vendor.example/w.js")`
+	marks := map[string]string{} // a mark's kind → the first mark of that kind seen
 	for _, c := range []struct {
 		mode, dest, cookie string
 		csp                string // the header name, "" for none
 		validators         bool   // the request's validators go upstream
+		mark               string // the service worker's mark: "" for none, "on" (the enforce policy's), "on-ro" (report_only's) or "off"
+		typ                string // the answer's Content-Type, text/javascript if ""
+		gzip, head         bool   // the upstream compresses; the request is a HEAD
+		reportOnly         bool   // the handler's report_only
 	}{
-		{"enforce", "worker", "", "Content-Security-Policy", false},
-		{"enforce", "sharedworker", "", "Content-Security-Policy", false},
-		{"enforce", "serviceworker", "", "Content-Security-Policy", false},
-		{"report_only", "serviceworker", "", "Content-Security-Policy-Report-Only", false},
-		{"enforce", "serviceworker", granted, "", false},
-		{"enforce", "script", "", "", true},
-		{"", "serviceworker", "", "", true},
+		{mode: "enforce", dest: "worker", csp: "Content-Security-Policy"},
+		{mode: "enforce", dest: "sharedworker", csp: "Content-Security-Policy"},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", mark: "on"},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", mark: "on", typ: "application/x-javascript; charset=utf-8"},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", mark: "on", gzip: true},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", head: true},
+		{mode: "report_only", dest: "serviceworker", csp: "Content-Security-Policy-Report-Only", mark: "on-ro"},
+		{mode: "enforce", dest: "serviceworker", cookie: granted, mark: "off"},
+		{mode: "report_only", dest: "serviceworker", cookie: granted, mark: "off"},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", typ: "text/html"},
+		{mode: "enforce", dest: "serviceworker", csp: "Content-Security-Policy", typ: "text/plain"},
+		{mode: "enforce", dest: "serviceworker", validators: true, reportOnly: true},
+		{mode: "enforce", dest: "script", validators: true},
+		{dest: "serviceworker", validators: true},
 	} {
-		h := &Handler{}
+		h := &Handler{ReportOnly: c.reportOnly}
 		if c.mode != "" {
 			h.CSPBackstop = &CSPBackstop{Mode: c.mode}
 		}
 		h = provisioned(t, h)
-		req := httptest.NewRequest("GET", "http://shop.example/sw.js", nil)
+		method := "GET"
+		if c.head {
+			method = "HEAD"
+		}
+		req := httptest.NewRequest(method, "http://shop.example/sw.js", nil)
 		setHeaders(req.Header, "Sec-Fetch-Dest", c.dest, "Cookie", c.cookie, "If-None-Match", `"s1"`, "If-Modified-Since", "Mon, 07 Dec 2026 06:00:00 GMT")
 		var upINM, upIMS string
 		rec := serve(h, req, func(w http.ResponseWriter, r *http.Request) {
 			upINM, upIMS = r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
-			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("Content-Type", cmp.Or(c.typ, "text/javascript"))
 			w.Header().Set("ETag", `"s1"`)
-			fmt.Fprint(w, `importScripts("https://vendor.example/w.js")`)
+			body := []byte(script)
+			if c.gzip {
+				body = encodeWith(t, "gzip", body)
+				w.Header().Set("Content-Encoding", "gzip")
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			if r.Method != "HEAD" {
+				w.Write(body)
+			}
 		})
-		name := fmt.Sprintf("%s %s %q", c.mode, c.dest, c.cookie)
+		name := fmt.Sprintf("%s %s %q %q gzip=%v head=%v report_only=%v", c.mode, c.dest, c.cookie, c.typ, c.gzip, c.head, c.reportOnly)
 		hdr := rec.Result().Header
 		for _, n := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
 			if got := hdr.Get(n); (got != "") != (n == c.csp) || got != "" && !strings.HasPrefix(got, "default-src 'self' data: blob:") {
 				t.Errorf("%s: %s %q", name, n, got)
 			}
 		}
-		if rec.Body.String() != `importScripts("https://vendor.example/w.js")` {
+		body, mark, marked := strings.Cut(rec.Body.String(), "\n// firstparty csp_backstop: ")
+		switch {
+		case c.head && rec.Body.Len() > 0:
+			t.Errorf("%s: a HEAD's body %q", name, rec.Body.String())
+		case c.head:
+		case body != script:
 			t.Errorf("%s: body %q", name, rec.Body.String())
+		case marked != (c.mark != ""):
+			t.Errorf("%s: marked %v, want %q: %q", name, marked, c.mark, rec.Body.String())
+		case marked:
+			kind := c.mark
+			if !strings.HasSuffix(mark, "\n") || kind == "off" && mark != "off\n" || kind != "off" && !regexp.MustCompile(`^[0-9a-f]{8}\n$`).MatchString(mark) {
+				t.Errorf("%s: mark %q", name, mark)
+			}
+			if m, ok := marks[kind]; ok && m != mark {
+				t.Errorf("%s: mark %q, where another of its kind was %q", name, mark, m)
+			}
+			marks[kind] = mark
+			if hdr.Get("Content-Encoding") != "" || hdr.Get("Content-Length") != "" || hdr.Get("ETag") == `"s1"` {
+				t.Errorf("%s: marked, with Content-Encoding %q, Content-Length %q, ETag %q", name, hdr.Get("Content-Encoding"), hdr.Get("Content-Length"), hdr.Get("ETag"))
+			}
+		case c.typ == "text/html":
+			// Rewritten as a page (without a change), with its headers.
+		default:
+			if hdr.Get("Content-Length") != strconv.Itoa(len(script)) || hdr.Get("ETag") != `"s1"` {
+				t.Errorf("%s: unmarked, with Content-Length %q, ETag %q", name, hdr.Get("Content-Length"), hdr.Get("ETag"))
+			}
 		}
 		if (upINM != "" && upIMS != "") != c.validators || (upINM == "" && upIMS == "") == c.validators {
 			t.Errorf("%s: upstream asked with If-None-Match %q, If-Modified-Since %q", name, upINM, upIMS)
 		}
-		if vary := strings.Join(hdr.Values("Vary"), ","); (vary == "Cookie,Sec-GPC") != (c.mode != "" && c.dest != "script") {
+		if vary := strings.Join(hdr.Values("Vary"), ","); (vary == "Cookie,Sec-GPC") != (c.mode != "" && c.dest != "script" && !c.reportOnly) {
 			t.Errorf("%s: Vary %q", name, vary)
 		}
+	}
+	// The three kinds differ: a change of consent, or of the backstop's
+	// header, changes the service worker's script.
+	if len(marks) != 3 || marks["on"] == marks["on-ro"] || marks["on"] == marks["off"] || marks["on-ro"] == marks["off"] {
+		t.Errorf("marks %q", marks)
 	}
 }

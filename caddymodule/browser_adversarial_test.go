@@ -584,3 +584,96 @@ func TestBrowserBackstopWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserBackstopServiceWorker: a service worker keeps the
+// Content-Security-Policy it was installed with, and a browser installs
+// it again only when its script's bytes change. Under csp_backstop
+// enforce, the site's service worker (one that takes over at once, as
+// most do: skipWaiting and clients.claim), installed after a grant,
+// reached a vendor after the grant was withdrawn, and one installed
+// before a choice kept the backstop after a grant, in Chromium 156,
+// until the module marked the script with the backstop's state
+// (serviceWorkerMark). Each subtest asks the worker to fetch from the
+// vendor under its first consent and again, after the next page, under
+// its second: the reach it must have under each says the worker ran, and
+// that the second answer's policy replaced the first's.
+func TestBrowserBackstopServiceWorker(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sw.js" {
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("Cache-Control", "max-age=3600")
+			fmt.Fprint(w, `self.addEventListener("install", function () { self.skipWaiting() });
+self.addEventListener("activate", function (e) { e.waitUntil(clients.claim()) });
+self.addEventListener("message", function (e) { fetch("https://sw.tracker.example/" + e.data, {mode: "no-cors"}) });
+`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>sw</title><p>sw</p><script>navigator.serviceWorker.register("/sw.js");
+navigator.serviceWorker.addEventListener("controllerchange", function () { window.changes = (window.changes || 0) + 1 })</script>`)
+	}))
+	t.Cleanup(up.Close)
+	list := filepath.Join(t.TempDir(), "trackers.txt")
+	if err := os.WriteFile(list, []byte("||tracker.example^\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newBrowserEnv(t, "unknown defer")
+	e.tester.InitServer(testGlobals(browserPort)+fmt.Sprintf(`http://localhost:%d {
+	firstparty {
+		list %q advertising abp
+		category advertising defer
+		csp_backstop enforce
+	}
+	reverse_proxy %s
+}
+`, browserPort, list, up.Listener.Addr().String()), "caddyfile")
+	at := time.Now().Add(-time.Minute).Unix()
+	grant, refuse := fmt.Sprintf("1.%d.%d.*-a", at, at), fmt.Sprintf("1.%d.%d.*-d", at, at)
+	for _, c := range []struct {
+		name          string
+		first, second string // fp_consent before each page
+	}{
+		{"withdrawn", grant, refuse},
+		{"granted", refuse, grant},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			ctx := e.browser(1280, 800, false)
+			for i, consent := range []string{c.first, c.second} {
+				e.run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "fp_consent", Value: consent, URL: e.base + "/"})
+					return err
+				}))
+				e.open(ctx, "/")
+				// The first page waits for the worker to control it; the
+				// second for a new worker to take over, once the browser's
+				// update check at the page (2 s after it loads, in
+				// Chromium 156) found the script changed. Without the mark
+				// none does: the wait ends, and the old worker answers.
+				wait := `!!navigator.serviceWorker.controller`
+				if i > 0 {
+					wait = `window.changes > 0`
+				}
+				if ok := waitFor(8*time.Second, func() bool {
+					var ok bool
+					e.eval(ctx, wait, &ok)
+					return ok
+				}); !ok && i == 0 {
+					t.Fatal("no service worker controls the page")
+				}
+				e.stub.reset()
+				path := fmt.Sprintf("page%d", i+1)
+				e.eval(ctx, `navigator.serviceWorker.controller.postMessage(`+strconv.Quote(path)+`)`, nil)
+				want := consent == grant
+				reached := waitFor(3*time.Second, func() bool {
+					_, reqs := e.stub.seen()
+					return slices.Contains(reqs, "sw.tracker.example/"+path)
+				})
+				if reached != want {
+					conns, reqs := e.stub.seen()
+					t.Errorf("page %d, fp_consent %s: the service worker reached the vendor: %v, want %v (connections %v, requests %v)", i+1, consent, reached, want, conns, reqs)
+				}
+			}
+		})
+	}
+}

@@ -933,16 +933,13 @@ func TestKindTypes(t *testing.T) {
 // Cache-Control and Vary, and the same fail-closed status.
 func TestServeHEAD(t *testing.T) {
 	h := provisioned(t, &Handler{CSPBackstop: &CSPBackstop{Mode: "enforce"}})
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(page))
-	zw.Close()
+	gz := encodeWith(t, "gzip", []byte(page))
 	for _, c := range []struct {
 		name, ct, ce, accept, rng, body string
 		status                          int
 	}{
 		{name: "html", ct: "text/html; charset=utf-8", body: page, status: 200},
-		{name: "gzip html", ct: "text/html", ce: "gzip", body: gz.String(), status: 200},
+		{name: "gzip html", ct: "text/html", ce: "gzip", body: string(gz), status: 200},
 		{name: "untyped html", body: page, status: 200},
 		{name: "range without an HTML accept", ct: "text/html", accept: "*/*", rng: "bytes=0-10", body: page, status: 200},
 		{name: "script", ct: "text/javascript", body: `var s="https://www.googletagmanager.com/gtag/js"`, status: 200},
@@ -1290,11 +1287,7 @@ func TestServeStyleSheets(t *testing.T) {
 			w.Header().Set("ETag", `"v1"`)
 			b := []byte(body)
 			if gzipped {
-				var buf bytes.Buffer
-				zw := gzip.NewWriter(&buf)
-				zw.Write(b)
-				zw.Close()
-				b = buf.Bytes()
+				b = encodeWith(t, "gzip", b)
 				w.Header().Set("Content-Encoding", "gzip")
 			}
 			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -1485,11 +1478,7 @@ func TestServeRuleSets(t *testing.T) {
 	if saw.Get("If-Modified-Since") != "" {
 		t.Error("If-Modified-Since went upstream: it cannot tell under which policy a copy was filtered")
 	}
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write([]byte(rules))
-	zw.Close()
-	rec, _ = get(h, "GET", "application/speculationrules+json; charset=utf-8", "gzip", b.Bytes())
+	rec, _ = get(h, "GET", "application/speculationrules+json; charset=utf-8", "gzip", encodeWith(t, "gzip", []byte(rules)))
 	if got := rec.Body.String(); got != kept || rec.Header().Get("Content-Encoding") != "" {
 		t.Errorf("gzip-coded rule set: %q, %v", got, rec.Header())
 	}
@@ -1660,11 +1649,7 @@ func TestServeManifests(t *testing.T) {
 	if rec.Body.String() != kept || rec.Header().Get("ETag") != `W/"m1-fp`+h.pageTag()+`"` || saw.Get("If-Modified-Since") != "" {
 		t.Errorf("a manifest asked for as one: %q, %v; upstream saw %v", rec.Body.String(), rec.Header(), saw)
 	}
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write([]byte(manifest))
-	zw.Close()
-	if rec, _ = get(h, "manifest", "", "gzip", b.Bytes()); rec.Body.String() != kept {
+	if rec, _ = get(h, "manifest", "", "gzip", encodeWith(t, "gzip", []byte(manifest))); rec.Body.String() != kept {
 		t.Errorf("a gzip-coded manifest of no type: %q", rec.Body.String())
 	}
 	if rec, _ = get(h, "", "application/manifest+json", "", []byte(manifest)); rec.Body.String() != kept {

@@ -196,12 +196,12 @@ func (w *responseWriter) decide(first []byte) {
 		if xmlDocument(mt) && !w.h.ReportOnly {
 			hdr.Add("Content-Security-Policy", w.h.confined)
 		}
-		if workerDest(w.req.Header.Get("Sec-Fetch-Dest")) && !w.h.ReportOnly {
+		if workerDest(w.req.Header.Get("Sec-Fetch-Dest")) && !w.h.ReportOnly && !html {
 			// A worker runs under the policy its own script's answer
 			// carries, not the page's (CSP 3; Chromium 156 let the site's
 			// own dedicated, shared and service workers fetch and import
 			// from a vendor under the page's backstop): the script gets
-			// the backstop too.
+			// the backstop too (an HTML answer gets a page's, below).
 			w.h.applyBackstop(hdr, w.bs.on())
 		}
 		if html {
@@ -214,6 +214,10 @@ func (w *responseWriter) decide(first []byte) {
 			}
 			w.encoding = name
 		}
+	}
+	if w.serviceWorker() {
+		w.startServiceWorker()
+		return
 	}
 	if css {
 		w.startStyleSheet(first)
@@ -444,6 +448,46 @@ func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *r
 	w.rw = newWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
 }
 
+// serviceWorker reports whether the answer is a service worker's script
+// that gets the backstop (decide) and so its mark (serviceWorkerMark): a
+// whole one, served as JavaScript, which a browser installs.
+func (w *responseWriter) serviceWorker() bool {
+	if w.h.CSPBackstop == nil || w.h.ReportOnly || w.req.Header.Get("Sec-Fetch-Dest") != "serviceworker" ||
+		w.status < 200 || w.status >= 300 || w.status == http.StatusNoContent || w.status == http.StatusPartialContent {
+		return false
+	}
+	mt, _, typed, _ := w.declared()
+	return typed && rewrite.JavaScriptType(mt)
+}
+
+// startServiceWorker sends a service worker's script as it comes, with
+// the backstop's mark for the request's consent after its last byte.
+func (w *responseWriter) startServiceWorker() {
+	if w.undecoded() {
+		w.failClosed("content_encoding")
+		return
+	}
+	w.rewrittenHeaders(w.Header(), w.bs.tag())
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.head {
+		return
+	}
+	w.first = &firstWrite{w: w.ResponseWriter}
+	w.rw = &tailWriter{w: w.first, tail: w.h.serviceWorkerMark(w.bs.on())}
+}
+
+// tailWriter passes a body on as it comes and writes tail after it.
+type tailWriter struct {
+	w     io.Writer
+	tail  string
+	stats rewrite.Stats
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) { return t.w.Write(p) }
+func (t *tailWriter) Flush() error                { return rewrite.FlushWriter(t.w) }
+func (t *tailWriter) Close() error                { return writeAll(t.w, []byte(t.tail)) }
+func (t *tailWriter) Stats() *rewrite.Stats       { return &t.stats }
+
 // HeaderFilters are the response headers of a page (and its Early
 // Hints) that name what a browser contacts, each with the filter that
 // drops from it what the policy removes or defers (filterLinks).
@@ -571,7 +615,7 @@ func (w *responseWriter) mayBeSheetOrFile() bool {
 	if !body {
 		return false
 	}
-	return w.fileFilter(mt) != nil || w.h.rewritesSheets() && (!typed || w.styleType(mt))
+	return w.fileFilter(mt) != nil || w.h.rewritesSheets() && (!typed || w.styleType(mt)) || w.serviceWorker()
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {

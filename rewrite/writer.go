@@ -3816,6 +3816,14 @@ var jsTypes = []string{"module", "text/javascript", "application/javascript", "a
 	"text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
 	"text/x-ecmascript", "text/x-javascript"}
 
+// JavaScriptType reports whether mt, a lower-case media type without
+// parameters, is one a browser runs a script served as (a worker's, a
+// service worker's: the MIME type check of the HTML standard's "fetch a
+// classic worker script").
+func JavaScriptType(mt string) bool {
+	return mt != "module" && slices.Contains(jsTypes, mt)
+}
+
 func (r *Writer) startScript(t *tag) {
 	r.tagHeld = r.tagHeld[:0] // none for a script that does not run
 	exec, spec, delayed := scriptType(t)
