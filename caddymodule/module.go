@@ -89,7 +89,8 @@ type Handler struct {
 	// analytics subdomain), besides the request's registrable domain.
 	FirstParty []string `json:"first_party,omitempty"`
 	// ThirdParty lists hosts under the site's domain that are third parties,
-	// such as a subdomain CNAME-cloaked to a vendor.
+	// such as a subdomain CNAME-cloaked to a vendor (firstparty scan
+	// reports those whose CNAME is a tracker's).
 	ThirdParty []string `json:"third_party,omitempty"`
 	// NoBuiltin leaves out the embedded tracker database. Default: false.
 	NoBuiltin bool `json:"no_builtin,omitempty"`

@@ -99,6 +99,9 @@ func writeTable(w io.Writer, r *Report, colour bool) error {
 			if f.FirstParty {
 				host += " (first-party copy)"
 			}
+			if f.CNAME != "" {
+				host += " (CNAME " + f.CNAME + ")"
+			}
 			rows = append(rows, []string{f.Category, f.Vendor, host, f.Kind, fmt.Sprint(f.Count), f.Action})
 		}
 		width := make([]int, len(head))
@@ -259,7 +262,7 @@ th{background:#f5f5f5}.n{text-align:right}
 <h2>Pages</h2>
 {{range $i, $p := .Report.Pages}}<details id="p{{inc $i}}"{{if $p.Error}} open{{end}}><summary>{{inc $i}}. {{$p.Page}}{{if $p.Error}} <span class="err">error: {{$p.Error}}</span>{{else}} ({{len $p.Findings}} findings){{end}}</summary>
 {{if $p.Findings}}<table><tr><th>category</th><th>vendor</th><th>host</th><th>kind</th><th>count</th><th>action</th></tr>
-{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if beforeConsent .}} t{{end}}">{{.Action}}</td></tr>
+{{range $p.Findings}}<tr><td>{{.Category}}</td><td>{{.Vendor}}</td><td>{{.Host}}{{if .FirstParty}} (first-party copy){{end}}{{with .CNAME}} (CNAME {{.}}){{end}}</td><td>{{.Kind}}</td><td class="n">{{.Count}}</td><td class="{{.Action}}{{if beforeConsent .}} t{{end}}">{{.Action}}</td></tr>
 {{end}}</table>{{end}}{{range ownFileLists $p}}{{$noun := .Noun}}{{range .Files}}{{if .Error}}<p class="err">{{$noun}} {{.URL}} not read: {{.Error}}</p>{{end}}{{end}}{{end}}{{range $p.ConsentManagers}}<p{{if not .Read}} class="err"{{end}}>{{consentManagerNote .}}</p>{{end}}</details>
 {{end}}
 </body></html>

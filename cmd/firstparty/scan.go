@@ -98,6 +98,10 @@ type FindingReport struct {
 	Action     string `json:"action"`
 	Count      int    `json:"count"`
 	FirstParty bool   `json:"first_party,omitempty"`
+	// CNAME is the canonical name of a host of the site's own that is a
+	// DNS alias of a tracker's (cname.go): the module keeps what it
+	// serves unless the configuration's third_party names it.
+	CNAME string `json:"cname,omitempty"`
 }
 
 // Summary totals the report.
@@ -143,6 +147,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	failOn := fs.String("fail-on", "", "CATEGORY[,…]: exit non-zero when a page keeps (loads before consent) a tracker of these categories")
 	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "pages scanned at once")
 	noColor := fs.Bool("no-color", false, "no colour in the table")
+	cname := fs.String("cname", "auto", "auto, on or off: look up the canonical (CNAME) names of the site's own hosts that pages load from, and report those that are trackers' (auto: for URLs, not saved files)")
 	styleSheets := fs.String("style-sheets", "", "rewrite, consent or pass: what the module does with the site's own style sheets (default: the --config Caddyfile's style_sheets, else pass)")
 	inputs, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -152,6 +157,9 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		return fmt.Errorf("--style-sheets: want rewrite, consent or pass, not %q", *styleSheets)
 	}
 	pf.styleSheets = *styleSheets
+	if !slices.Contains(cnameModes, *cname) {
+		return fmt.Errorf("--cname: want auto, on or off, not %q", *cname)
+	}
 	if len(inputs) == 0 {
 		fs.Usage()
 		return errors.New("nothing to scan")
@@ -214,6 +222,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	}
 	results := make([]PageReport, len(targets))
 	sheets := sheetCache{mode: pf.styleSheets, maxToken: pf.maxTokenSize}
+	var names cnameCache
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -222,7 +231,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = scanOne(targets[i], roots[i], *site, pol, &sheets)
+				results[i] = scanOne(targets[i], roots[i], *site, pol, &sheets, cnameFor(*cname, targets[i], &names))
 				done.Add(1)
 			}
 		}()
@@ -292,8 +301,9 @@ var scanFacts = rewrite.NewFactsCache(0)
 
 // scanOne reads and scans one file or URL, and the site's own style
 // sheets it loads (through sc); root is the folder scanned for a file, ""
-// for a URL.
-func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) PageReport {
+// for a URL. names, when not nil, looks up the canonical names of the
+// site's own hosts that the page loads from (cname.go).
+func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache, names *cnameCache) PageReport {
 	sp, err := readPage(target, site)
 	if err != nil {
 		return errorPage(target, err)
@@ -314,6 +324,9 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache) Page
 	}
 	for f, n := range st.Mentions() {
 		pr.Findings = append(pr.Findings, FindingReport{Host: f.Host, Vendor: f.Vendor, Category: f.Category, Kind: kindMentioned, Action: f.Action.String(), Count: n})
+	}
+	if names != nil {
+		pr.Findings = append(pr.Findings, names.cloaked(own.hosts, page, pol)...)
 	}
 	scanHeaders(&pr, sp.header, sp.hints, page, &own, pol)
 	if sp.origin != nil {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -952,5 +955,99 @@ func TestScanHeadersAndOwnFiles(t *testing.T) {
 	out, _, _ := scan(t, srv.URL+"/")
 	if !strings.Contains(out, "1 own manifest(s), 2 own rule set(s)") || !strings.Contains(out, "own rule set "+srv.URL+"/typed-rules.json not read: not a rule set") {
 		t.Errorf("the table does not say the own files: %s", out)
+	}
+}
+
+// testCNAMEs are the canonical names the tests' resolver gives
+// (stubCNAME): no test of the package asks the network's.
+var testCNAMEs = map[string]string{
+	"metrics.shop.example":  "shop.eulerian.net.",
+	"smetrics.shop.example": "shop.example.sc.omtrdc.net.",
+	"cdn.shop.example":      "d111abcdef8.cloudfront.net.",
+	"img.shop.example":      "img.shop.example.",
+}
+
+var cnameLookups atomic.Int64
+
+func stubCNAME(_ context.Context, host string) (string, error) {
+	cnameLookups.Add(1)
+	if name, ok := testCNAMEs[host]; ok {
+		return name, nil
+	}
+	return "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func init() { lookupCNAME = stubCNAME }
+
+// TestScanCNAME: a host of the site's own that pages load from and whose
+// canonical name is a tracker's is reported as that tracker, kept, with
+// its CNAME, and counted by --fail-on; one that is a CDN's, one with no
+// CNAME, one that does not resolve and one the configuration declares
+// third party are not. Each host is looked up once a scan, and not at
+// all for saved pages unless --cname on.
+func TestScanCNAME(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "index.html")
+	os.WriteFile(page, []byte(`<!doctype html><p>shop</p>
+<script src="https://metrics.shop.example/e.js"></script><script src="https://Metrics.Shop.Example/f.js"></script>
+<img src="https://METRICS.shop.example/p.gif"><img src="https://smetrics.shop.example/b/ss/x">
+<script src="https://cdn.shop.example/app.js"></script><img src="https://img.shop.example/a.png">
+<img src="https://gone.shop.example/a.png"><form action="https://forms.shop.example/f"></form>`), 0o644)
+	cloaked := func(pr PageReport) map[string]FindingReport {
+		m := map[string]FindingReport{}
+		for _, f := range pr.Findings {
+			if f.CNAME != "" {
+				m[f.Host+" "+f.Kind] = f
+			}
+		}
+		return m
+	}
+	cnameLookups.Store(0)
+	if got := cloaked(scanPage(t, "--site", "shop.example", page)); len(got) != 0 || cnameLookups.Load() != 0 {
+		t.Errorf("a saved page under --cname auto: %v, %d lookups", got, cnameLookups.Load())
+	}
+	out, stderr, err := scan(t, "--json", "--site", "shop.example", "--cname", "on", page, page)
+	var r Report
+	if jerr := json.Unmarshal([]byte(out), &r); err != nil || jerr != nil || len(r.Pages) != 2 {
+		t.Fatalf("%v %v\n%s", err, jerr, stderr)
+	}
+	got := cloaked(r.Pages[0])
+	if again := cloaked(r.Pages[1]); !maps.Equal(again, got) {
+		t.Errorf("the page again: %v, where first %v", again, got)
+	}
+	want := map[string]FindingReport{
+		"metrics.shop.example script":       {Host: "metrics.shop.example", CNAME: "shop.eulerian.net", Vendor: "Eulerian", Category: "analytics", Kind: "script", Action: "keep", Count: 2},
+		"metrics.shop.example pixel/image":  {Host: "metrics.shop.example", CNAME: "shop.eulerian.net", Vendor: "Eulerian", Category: "analytics", Kind: "pixel/image", Action: "keep", Count: 1},
+		"smetrics.shop.example pixel/image": {Host: "smetrics.shop.example", CNAME: "shop.example.sc.omtrdc.net", Vendor: "Adobe Experience Cloud", Category: "analytics", Kind: "pixel/image", Action: "keep", Count: 1},
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("cloaked hosts:\n got %v\nwant %v", got, want)
+	}
+	// (The page twice: each host looked up once. The form's host is not
+	// looked up: a form loads nothing.)
+	if n := cnameLookups.Load(); n != 5 {
+		t.Errorf("%d lookups, want 5", n)
+	}
+	out, stderr, err = scan(t, "--site", "shop.example", "--cname", "on", "--fail-on", "analytics", page)
+	if !errors.Is(err, errFailOn) || !strings.Contains(stderr, "analytics Eulerian (metrics.shop.example") || !strings.Contains(out, "metrics.shop.example (CNAME shop.eulerian.net)") {
+		t.Errorf("--fail-on analytics: %v\n%s\n%s", err, stderr, out)
+	}
+	// Declared third party, the host is decided as one (an unknown
+	// host, deferred), and not looked up.
+	cfg := filepath.Join(dir, "Caddyfile")
+	os.WriteFile(cfg, []byte("shop.example {\n\tfirstparty {\n\t\tthird_party metrics.shop.example smetrics.shop.example\n\t}\n}\n"), 0o644)
+	pr := scanPage(t, "--site", "shop.example", "--cname", "on", "--config", cfg, page)
+	if got := cloaked(pr); len(got) != 0 {
+		t.Errorf("declared third party: %v", got)
+	}
+	found := false
+	for _, f := range pr.Findings {
+		found = found || f.Host == "metrics.shop.example" && f.Action != "keep"
+	}
+	if !found {
+		t.Errorf("declared third party, metrics.shop.example not reported held: %+v", pr.Findings)
+	}
+	if _, _, err := scan(t, "--cname", "maybe", page); err == nil || !strings.Contains(err.Error(), "--cname") {
+		t.Errorf("--cname maybe: %v", err)
 	}
 }

@@ -76,13 +76,17 @@ type sheetCache struct {
 // SVG files, manifests and rule sets (ownfiles.go).
 type ownURLs struct {
 	sheets, svgs, manifests, ruleSets []*url.URL
+	// hosts counts, in a page, the elements of each kind that load from
+	// each host of the site's own (a form's action aside), whose
+	// canonical names scan looks up (cname.go).
+	hosts map[hostKind]int
 }
 
 // policy records in o the site's own files among the resources pol
 // decides, those pol keeps as first party: a linked sheet, or a URL in
 // CSS (an @import) whose path ends in .css; and, in a page (page set),
 // the files that an <svg><use href> draws in it and the manifests it
-// links. A rule set that a Speculation-Rules header names is recorded
+// links, and the hosts it loads from. A rule set that a Speculation-Rules header names is recorded
 // when it is on the page's own host, the one the module reads
 // (rewrite.FilterSpeculationRules).
 func (o *ownURLs) policy(pol rewrite.Policy, page bool) rewrite.Policy {
@@ -90,6 +94,16 @@ func (o *ownURLs) policy(pol rewrite.Policy, page bool) rewrite.Policy {
 		d := pol.Decide(pg, r)
 		if d.Category != "" || d.Host != "" || r.URL == nil || r.URL.Scheme != "http" && r.URL.Scheme != "https" {
 			return d
+		}
+		if page && r.Kind != rewrite.KindForm && r.URL.Host != "" {
+			if o.hosts == nil {
+				o.hosts = map[hostKind]int{}
+			}
+			k := hostKind{strings.ToLower(r.URL.Hostname()), r.Kind}
+			if _, ok := o.hosts[k]; !ok {
+				k.host = strings.Clone(k.host) // (the rewriter's memory)
+			}
+			o.hosts[k]++
 		}
 		var to *[]*url.URL
 		switch {
