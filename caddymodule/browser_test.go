@@ -1030,6 +1030,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"complianz", "cmplz_banner-status=dismissed; cmplz_functional=allow; cmplz_preferences=allow; cmplz_statistics=allow; cmplz_marketing=deny"},
 		{"borlabs", borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"]},"domainPath":"localhost/","uid":"anonymous","v3":true,"version":1}`)},
 		{"cookieyes", "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no"},
+		{"cookiefirst", cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1804,7 +1805,7 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds")
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1853,8 +1854,18 @@ func TestBrowserConsentParity(t *testing.T) {
 		"cookieyes-consent=action:yes,analytics:maybe,advertisement:yes; klaro=" + url.QueryEscape(`{"matomo":true}`),
 		"cookieyes-consent=action:yes,analytics:yes,analytics:no",
 		"cookieyes-consent=action:yes,toString:yes,analytics:yes",
+		cookieFirst(`{"necessary":true,"performance":true,"functional":true,"advertising":false,"timestamp":1728728251,"type":"category","version":"x"}`),
+		cookieFirst(`{"performance":true,"advertising":true,"functional":true,"timestamp":"2026-11-26T07:40:16.059Z"}`),
+		cookieFirst(`{"toString":true}`),
+		cookieFirst(`{"performance":"yes","advertising":true}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieFirst(`[true]`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieFirst(`null`),
+		"cookiefirst-consent=%FF%7B%7D; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieFirst(`{"performance":false,"performance":true}`),
+		cookieFirst(`{"__proto__":true,"performance":true}`),
+		cookieFirst(`{"performance":true}`) + "; " + own(y, "analytics-d"),
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -2149,6 +2160,10 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 		func() string {
 			yn := func() string { return []string{"yes", "no"}[rng.Intn(2)] }
 			return "cookieyes-consent=consentid:T0hOck5k,consent:" + yn() + ",action:" + []string{"yes", "yes", ""}[rng.Intn(3)] + ",necessary:yes,functional:" + yn() + ",analytics:" + yn() + ",performance:" + yn() + ",advertisement:" + yn()
+		},
+		func() string {
+			b := func() bool { return rng.Intn(2) == 0 }
+			return cookieFirst(fmt.Sprintf(`{"necessary":true,"performance":%v,"functional":%v,"advertising":%v,"timestamp":%d,"type":"category","version":"6194f0e0"}`, b(), b(), b(), at()))
 		},
 	}
 	var parts []string

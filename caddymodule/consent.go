@@ -79,7 +79,8 @@ type ConsentState struct {
 	// GPC is set when the request carried Sec-GPC: 1.
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
-	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes), sorted.
+	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
+	// cookiefirst), sorted.
 	Sources []string
 }
 
@@ -196,7 +197,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs or cookieyes)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes or cookiefirst)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -278,6 +279,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("cookieyes-consent"); ok && cr.readCookieYes(&st, v) {
 		used("cookieyes")
 	}
+	if v, ok := one("cookiefirst-consent"); ok && cr.readCookieFirst(&st, v) {
+		used("cookiefirst")
+	}
 	sort.Strings(st.Sources)
 	return st
 }
@@ -331,6 +335,7 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 // in the euconsent-v2 cookie is read whichever manager wrote it.
 var ReadConsentManagers = map[string]string{
 	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
+	"CookieFirst": "cookiefirst",
 }
 
 // cmpMaps are the built-in mappings from consent managers' keys to
@@ -373,6 +378,14 @@ var cmpMaps = map[string]map[string][]string{
 		"analytics":     {"analytics", "session_replay"},
 		"advertisement": {"advertising", "social", "tag_manager", "embeds"},
 		"functional":    {"embeds"},
+	},
+	// CookieFirst's four categories; embedded players need advertising
+	// and functional both, as CookieYes's do (which of the two a site
+	// files YouTube under is the site's to say).
+	"cookiefirst": {
+		"performance": {"analytics", "session_replay"},
+		"advertising": {"advertising", "social", "tag_manager", "embeds"},
+		"functional":  {"embeds"},
 	},
 }
 
@@ -540,6 +553,30 @@ func (cr *ConsentReader) readCookieYes(st *ConsentState, v string) bool {
 		}
 	}
 	return cr.apply(st, "cookieyes", keys, 0, false)
+}
+
+// readCookieFirst reads CookieFirst's cookiefirst-consent, URL-encoded
+// JSON of its categories, each true or false, beside fields of its own
+// ({"necessary":true,"performance":false,"functional":true,
+// "advertising":false,"timestamp":…,"type":"category","version":"…"}). A
+// category of another value says nothing; the cookie is read as undated
+// (its timestamp is seconds in some versions, text in others).
+func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
+	s, ok := decodeURIComponent(v, true)
+	if !ok {
+		return false
+	}
+	var top map[string]json.RawMessage // (null decodes to no map, and no key)
+	if json.Unmarshal([]byte(s), &top) != nil {
+		return false
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("cookiefirst") {
+		if raw := string(top[k]); raw == "true" || raw == "false" {
+			keys[k] = raw == "true"
+		}
+	}
+	return cr.apply(st, "cookiefirst", keys, 0, false)
 }
 
 // readOneTrust reads OneTrust's OptanonConsent (a query string whose

@@ -106,7 +106,8 @@ func TestReadConsentManagers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes"}
+	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
+		"consent.cookiefirst.com": "CookieFirst"}
 	named := map[string]bool{}
 	for h, vendor := range hosts {
 		e, ok := db.LookupHost(h)
@@ -237,6 +238,23 @@ func TestConsentRead(t *testing.T) {
 		{name: "cookieyes repeated key", cookies: []string{"cookieyes-consent=action:yes,analytics:yes,analytics:no"}, denied: []string{"analytics"}},
 		{name: "cookieyes functional alone keeps embeds out", cookies: []string{"cookieyes-consent=action:yes,functional:yes,advertisement:no"},
 			denied: []string{"embeds"}},
+
+		{name: "cookiefirst", cookies: []string{cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "embeds"}, sources: "cookiefirst"},
+		{name: "cookiefirst accept all", cookies: []string{cookieFirst(`{"necessary":true,"performance":true,"functional":true,"advertising":true,"timestamp":"2026-11-26T07:40:16.059Z"}`)},
+			granted: []string{"analytics", "advertising", "social", "tag_manager", "embeds"}, sources: "cookiefirst"},
+		{name: "cookiefirst reject all", cookies: []string{cookieFirst(`{"necessary":true,"performance":false,"functional":false,"advertising":false}`)},
+			denied: []string{"analytics", "advertising", "embeds"}, sources: "cookiefirst"},
+		{name: "cookiefirst functional alone keeps embeds out", cookies: []string{cookieFirst(`{"functional":true,"advertising":false}`)},
+			denied: []string{"embeds", "advertising"}, sources: "cookiefirst"},
+		{name: "cookiefirst other value", cookies: []string{cookieFirst(`{"performance":"true","advertising":1,"functional":null}`)},
+			denied: []string{"analytics", "advertising", "embeds"}},
+		{name: "cookiefirst not an object", cookies: []string{cookieFirst(`[{"performance":true}]`)}, denied: []string{"analytics"}},
+		{name: "cookiefirst null", cookies: []string{cookieFirst(`null`)}, denied: []string{"analytics"}},
+		{name: "cookiefirst not JSON", cookies: []string{"cookiefirst-consent=performance:true"}, denied: []string{"analytics"}},
+		{name: "cookiefirst keys compared by case", cookies: []string{cookieFirst(`{"Performance":true}`)}, denied: []string{"analytics"}},
+		{name: "cookiefirst last of a repeated key", cookies: []string{cookieFirst(`{"performance":false,"performance":true}`)},
+			granted: []string{"analytics"}, sources: "cookiefirst"},
 
 		{name: "tcf analytics only", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 8, 9, 10}, []int{755}, yesterday.Unix(), false)},
 			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social"}, sources: "tcf"},
@@ -516,12 +534,18 @@ func borlabs(v string) string {
 	return "borlabs-cookie=" + url.QueryEscape(v)
 }
 
+// cookieFirst is CookieFirst's cookie of JSON v, encoded as it writes it.
+func cookieFirst(v string) string {
+	return "cookiefirst-consent=" + url.QueryEscape(v)
+}
+
 // FuzzConsentCookies: any Cookie header is read without a panic.
 func FuzzConsentCookies(f *testing.F) {
 	f.Add("fp_consent=1.1.2.analytics-g; CookieConsent={statistics:true}; klaro=%7B%7D", true)
 	f.Add("euconsent-v2="+tcfString([]int{1, 8}, []int{755, 1126}, 1700000000, true), false)
 	f.Add("OptanonConsent=groups%3DC0002%3A1; OptanonAlertBoxClosed=2026-01-01T00:00:00Z; cf_consent=%7B%22a%22%3Atrue%7D", false)
 	f.Add("cmplz_banner-status=dismissed; cmplz_statistics=allow; cmplz_marketing=deny; cookieyes-consent=action:yes,analytics:yes", false)
+	f.Add(cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251}`), false)
 	f.Add(borlabs(`{"consents":{"essential":[],"statistics":["google-analytics"]}}`), true)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {

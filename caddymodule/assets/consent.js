@@ -54,10 +54,14 @@
     for (var c in got) { add(st.c, c, got[c]); n++; }
     return n > 0;
   };
+  // isObj: a JSON object, not null nor an array; obj: a cookie of
+  // URL-encoded JSON as its object, else {}
+  var isObj = (o) => o && typeof o == "object" && !Array.isArray(o);
+  var obj = (v) => { try { v = JSON.parse(dec(v)); } catch (e) {} return isObj(v) ? v : {}; };
   var jsonMap = (v) => {
     var o, s = dec(v);
     try { o = JSON.parse(s); } catch (e) { return null; }
-    if (!o || typeof o != "object" || Array.isArray(o)) return null;
+    if (!isObj(o)) return null;
     // a duplicated key is refused, as in consent.go
     if ((s.match(/"(?:[^"\\]|\\.)*"\s*:/g) || []).length != Object.keys(o).length) return null;
     for (var k in o) if (typeof o[k] != "boolean") return null;
@@ -136,8 +140,7 @@
       apply(st, "complianz", x, 0);
     }
     // Borlabs Cookie: the groups consented to; one missing was refused
-    try { x = JSON.parse(dec(one(j, "borlabs-cookie"))).consents; } catch (e) { x = 0; }
-    if (x && typeof x == "object" && !Array.isArray(x) && Object.values(x).every(Array.isArray)) {
+    if (isObj(x = obj(one(j, "borlabs-cookie")).consents) && Object.values(x).every(Array.isArray)) {
       v = {};
       for (k in C.maps.borlabs) v[k] = Object.hasOwn(x, k);
       apply(st, "borlabs", v, 0);
@@ -148,6 +151,11 @@
       for (k in C.maps.cookieyes) if (/^(yes|no)$/.test(x[k])) v[k] = x[k] == "yes";
       apply(st, "cookieyes", v, 0);
     }
+    // CookieFirst: its categories true|false, in URL-encoded JSON
+    x = obj(one(j, "cookiefirst-consent"));
+    v = {};
+    for (k in C.maps.cookiefirst) if (typeof x[k] == "boolean") v[k] = x[k];
+    apply(st, "cookiefirst", v, 0);
     st.own = o;
     return st;
   };
