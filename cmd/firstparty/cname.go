@@ -40,7 +40,7 @@ type cnameCache struct {
 
 type cnameEntry struct {
 	once sync.Once
-	name string // the canonical name, lower case without the root's dot; "" when the lookup failed
+	name string // the canonical name, lower case without the root's dot; "" when it is the host's own or the lookup failed
 }
 
 // canonical returns host's canonical name, or "" when it has none other

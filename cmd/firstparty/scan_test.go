@@ -1028,9 +1028,13 @@ func TestScanCNAME(t *testing.T) {
 	if n := cnameLookups.Load(); n != 5 {
 		t.Errorf("%d lookups, want 5", n)
 	}
-	out, stderr, err = scan(t, "--site", "shop.example", "--cname", "on", "--fail-on", "analytics", page)
+	htmlOut := filepath.Join(dir, "report.html")
+	out, stderr, err = scan(t, "--site", "shop.example", "--cname", "on", "--fail-on", "analytics", "--html", htmlOut, page)
 	if !errors.Is(err, errFailOn) || !strings.Contains(stderr, "analytics Eulerian (metrics.shop.example") || !strings.Contains(out, "metrics.shop.example (CNAME shop.eulerian.net)") {
 		t.Errorf("--fail-on analytics: %v\n%s\n%s", err, stderr, out)
+	}
+	if b, _ := os.ReadFile(htmlOut); !strings.Contains(string(b), "metrics.shop.example (CNAME shop.eulerian.net)") {
+		t.Errorf("the HTML report does not name the CNAME")
 	}
 	// Declared third party, the host is decided as one (an unknown
 	// host, deferred), and not looked up.

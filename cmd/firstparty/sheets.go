@@ -85,10 +85,10 @@ type ownURLs struct {
 // policy records in o the site's own files among the resources pol
 // decides, those pol keeps as first party: a linked sheet, or a URL in
 // CSS (an @import) whose path ends in .css; and, in a page (page set),
-// the files that an <svg><use href> draws in it and the manifests it
-// links, and the hosts it loads from. A rule set that a Speculation-Rules header names is recorded
-// when it is on the page's own host, the one the module reads
-// (rewrite.FilterSpeculationRules).
+// the files that an <svg><use href> draws in it, the manifests it links
+// and the hosts it loads from. A rule set that a Speculation-Rules
+// header names is recorded when it is on the page's own host, the one
+// the module reads (rewrite.FilterSpeculationRules).
 func (o *ownURLs) policy(pol rewrite.Policy, page bool) rewrite.Policy {
 	return rewrite.PolicyFunc(func(pg *url.URL, r *rewrite.Resource) rewrite.Decision {
 		d := pol.Decide(pg, r)
