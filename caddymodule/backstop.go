@@ -15,7 +15,7 @@ import (
 // own origin, the first_party and allow hosts and the hosts listed here:
 // the one guard the browser itself enforces against a tracker that
 // first-party JavaScript injects after the page was rewritten. It goes on
-// worker scripts too (workerDest), since a worker runs under its own
+// worker scripts too (backstopsWorker), since a worker runs under its own
 // script's policy, not its page's, and a service worker's script ends
 // with a comment naming the state it was sent in (serviceWorkerMark), so
 // that a browser installs the worker again when that state changes. It
@@ -123,11 +123,15 @@ func (h *Handler) backstopped(st *ConsentState) bool {
 	return !st.AnyVendorAllowed()
 }
 
-// workerDest reports whether a Sec-Fetch-Dest names a worker's script,
+// backstopsWorker reports whether the answer to a request of
+// Sec-Fetch-Dest dest gets the backstop as a worker's script: the
+// backstop is on, outside report_only, and dest names a worker's script,
 // whose answer gives the worker its Content-Security-Policy (a
-// worklet's module runs under its page's).
-func workerDest(dest string) bool {
-	return dest == "worker" || dest == "sharedworker" || dest == "serviceworker"
+// worklet's module runs under its page's). The request side drops the
+// validators of such a request (ServeHTTP), the response side adds the
+// header (decide) and marks a service worker's script (serviceWorker).
+func (h *Handler) backstopsWorker(dest string) bool {
+	return h.CSPBackstop != nil && !h.ReportOnly && (dest == "worker" || dest == "sharedworker" || dest == "serviceworker")
 }
 
 // serviceWorkerMark is the line written after a service worker's script

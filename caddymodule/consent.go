@@ -516,13 +516,9 @@ func (cr *ConsentReader) readComplianz(st *ConsentState, one func(string) (strin
 // "statistics":["google-analytics"]},…}). A group missing from it was
 // refused. Borlabs records no time of the choice.
 func (cr *ConsentReader) readBorlabs(st *ConsentState, v string) bool {
-	s, ok := decodeURIComponent(v, true)
-	if !ok {
-		return false
-	}
-	var top map[string]json.RawMessage
+	top, ok := jsonCookie(v)
 	var groups map[string][]json.RawMessage
-	if json.Unmarshal([]byte(s), &top) != nil || top["consents"] == nil || json.Unmarshal(top["consents"], &groups) != nil || groups == nil {
+	if !ok || top["consents"] == nil || json.Unmarshal(top["consents"], &groups) != nil || groups == nil {
 		return false
 	}
 	for _, g := range groups {
@@ -555,6 +551,18 @@ func (cr *ConsentReader) readCookieYes(st *ConsentState, v string) bool {
 	return cr.apply(st, "cookieyes", keys, 0, false)
 }
 
+// jsonCookie reads a cookie of URL-encoded JSON as its object's members
+// (the runtime's obj): false when it does not decode or is not JSON, or
+// not an object; null is an object of no members here, as {} is there.
+func jsonCookie(v string) (map[string]json.RawMessage, bool) {
+	s, ok := decodeURIComponent(v, true)
+	if !ok {
+		return nil, false
+	}
+	var top map[string]json.RawMessage
+	return top, json.Unmarshal([]byte(s), &top) == nil
+}
+
 // readCookieFirst reads CookieFirst's cookiefirst-consent, URL-encoded
 // JSON of its categories, each true or false, beside fields of its own
 // ({"necessary":true,"performance":false,"functional":true,
@@ -562,12 +570,8 @@ func (cr *ConsentReader) readCookieYes(st *ConsentState, v string) bool {
 // category of another value says nothing; the cookie is read as undated
 // (its timestamp is seconds in some versions, text in others).
 func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
-	s, ok := decodeURIComponent(v, true)
+	top, ok := jsonCookie(v)
 	if !ok {
-		return false
-	}
-	var top map[string]json.RawMessage // (null decodes to no map, and no key)
-	if json.Unmarshal([]byte(s), &top) != nil {
 		return false
 	}
 	keys := map[string]bool{}

@@ -557,7 +557,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if nav || sheet {
 		dropRange(r)
 	}
-	if h.CSPBackstop != nil && !h.ReportOnly && workerDest(dest) {
+	if h.backstopsWorker(dest) {
 		// A worker's script carries the backstop for the consent its
 		// request carries (decide): it is not confirmed from a copy
 		// sent for another.

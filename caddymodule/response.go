@@ -196,7 +196,7 @@ func (w *responseWriter) decide(first []byte) {
 		if xmlDocument(mt) && !w.h.ReportOnly {
 			hdr.Add("Content-Security-Policy", w.h.confined)
 		}
-		if workerDest(w.req.Header.Get("Sec-Fetch-Dest")) && !w.h.ReportOnly && !html {
+		if w.h.backstopsWorker(w.req.Header.Get("Sec-Fetch-Dest")) && !html {
 			// A worker runs under the policy its own script's answer
 			// carries, not the page's (CSP 3; Chromium 156 let the site's
 			// own dedicated, shared and service workers fetch and import
@@ -452,7 +452,7 @@ func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *r
 // that gets the backstop (decide) and so its mark (serviceWorkerMark): a
 // whole one, served as JavaScript, which a browser installs.
 func (w *responseWriter) serviceWorker() bool {
-	if w.h.CSPBackstop == nil || w.h.ReportOnly || w.req.Header.Get("Sec-Fetch-Dest") != "serviceworker" ||
+	if dest := w.req.Header.Get("Sec-Fetch-Dest"); dest != "serviceworker" || !w.h.backstopsWorker(dest) ||
 		w.status < 200 || w.status >= 300 || w.status == http.StatusNoContent || w.status == http.StatusPartialContent {
 		return false
 	}

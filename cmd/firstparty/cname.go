@@ -45,10 +45,11 @@ type cnameEntry struct {
 
 // canonical returns host's canonical name, or "" when it has none other
 // than its own, or the lookup failed (a name that does not resolve loads
-// nothing). Addresses and localhost are not looked up.
+// nothing). Addresses and localhost are not looked up (a name of one
+// label, IPv6 addresses among them, is none to look up).
 func (c *cnameCache) canonical(host string) string {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" || net.ParseIP(strings.Trim(host, "[]")) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") || !strings.Contains(host, ".") {
+	if !strings.Contains(host, ".") || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
 		return ""
 	}
 	c.mu.Lock()

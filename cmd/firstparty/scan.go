@@ -311,6 +311,9 @@ func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache, name
 	page := sp.page
 	pr := PageReport{Page: target, Findings: []FindingReport{}}
 	var own ownURLs
+	if names != nil {
+		own.hosts = map[hostKind]int{}
+	}
 	opts := rewrite.Options{Policy: own.policy(pol, true), PageURL: page, Token: "scan", ReportMentions: true, ReportFindings: true, Facts: scanFacts, Encoding: sp.enc,
 		Loader: func(tok, nonce string) []byte { return nil }}
 	st, err := rewrite.Rewrite(io.Discard, bytes.NewReader(sp.body), opts)

@@ -1055,3 +1055,21 @@ func TestScanCNAME(t *testing.T) {
 		t.Errorf("--cname maybe: %v", err)
 	}
 }
+
+// TestCNAMENotLookedUp: addresses, localhost's names and names of one
+// label are not looked up.
+func TestCNAMENotLookedUp(t *testing.T) {
+	var c cnameCache
+	cnameLookups.Store(0)
+	for _, h := range []string{"", "127.0.0.1", "::1", "::ffff:10.0.0.1", "localhost", "shop.localhost", "intranet"} {
+		if got := c.canonical(h); got != "" {
+			t.Errorf("%q: %q", h, got)
+		}
+	}
+	if n := cnameLookups.Load(); n != 0 {
+		t.Errorf("%d lookups", n)
+	}
+	if got := c.canonical("Metrics.Shop.Example."); got != "shop.eulerian.net" || cnameLookups.Load() != 1 {
+		t.Errorf("metrics.shop.example: %q, %d lookups", got, cnameLookups.Load())
+	}
+}

@@ -78,7 +78,8 @@ type ownURLs struct {
 	sheets, svgs, manifests, ruleSets []*url.URL
 	// hosts counts, in a page, the elements of each kind that load from
 	// each host of the site's own (a form's action aside), whose
-	// canonical names scan looks up (cname.go).
+	// canonical names scan looks up (cname.go); nil, and not kept, when
+	// it looks none up.
 	hosts map[hostKind]int
 }
 
@@ -95,10 +96,7 @@ func (o *ownURLs) policy(pol rewrite.Policy, page bool) rewrite.Policy {
 		if d.Category != "" || d.Host != "" || r.URL == nil || r.URL.Scheme != "http" && r.URL.Scheme != "https" {
 			return d
 		}
-		if page && r.Kind != rewrite.KindForm && r.URL.Host != "" {
-			if o.hosts == nil {
-				o.hosts = map[hostKind]int{}
-			}
+		if o.hosts != nil && page && r.Kind != rewrite.KindForm && r.URL.Host != "" {
 			k := hostKind{strings.ToLower(r.URL.Hostname()), r.Kind}
 			if _, ok := o.hosts[k]; !ok {
 				k.host = strings.Clone(k.host) // (the rewriter's memory)
