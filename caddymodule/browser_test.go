@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -1031,6 +1032,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"borlabs", borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"]},"domainPath":"localhost/","uid":"anonymous","v3":true,"version":1}`)},
 		{"cookieyes", "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no"},
 		{"cookiefirst", cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
+		{"cookiehub", cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2026-11-30T06:54:41.275Z","allAllowed":false,"categories":[{"cid":1,"id":"necessary","value":true},{"cid":2,"id":"preferences","value":false},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}],"vendors":[],"services":[],"implicit":false}`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1805,7 +1807,7 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social")
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1864,8 +1866,30 @@ func TestBrowserConsentParity(t *testing.T) {
 		cookieFirst(`{"performance":false,"performance":true}`),
 		cookieFirst(`{"__proto__":true,"performance":true}`),
 		cookieFirst(`{"performance":true}`) + "; " + own(y, "analytics-d"),
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":[],"timestamp":"2025-10-10T06:56:29.808Z"}`),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[]}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieHub(`{"answered":true,"categories":[{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false},{"id":"preferences","value":true}]}`),
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":[{"id":"marketing","value":false}]}`),
+		cookieHub(`{"answered":false,"implict":true,"allAllowed":true,"categories":[]}`),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[3,"analytics",{"id":"analytics"},null,[{"id":"analytics","value":true}],{"id":"toString","value":true}]}`),
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":null}`),
+		cookieHub(`{"answered":true,"categories":[{"id":"analytics","value":true}],"x":"\u00e9éÿ"}`),
+		cookieHub(`{"answered":true,"categories":[{"id":"\u0061nalytics","value":true},{"id":"analytics","value":false},{"id":"analytics","value":true}]}`),
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":[{"id":"café","value":false}]}`),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"caf\u00e9","value":true}]}`),
+		strings.TrimRight(cookieHub(`{"answered":true,"allAllowed":true,"categories":[]}`), "="),
+		strings.TrimRight(cookieHub(`{"answered":true,"allAllowed":true,"categories":[]}`), "=") + "=",
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":[]}`) + "==",
+		"cookiehub=" + base64.URLEncoding.EncodeToString([]byte(`{"answered":true,"allAllowed":true,"categories":[],"x":"??>"}`)),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"`+y.UTC().Format(time.RFC3339)+`"}`) + "; " + own(old, "analytics-g"),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"`+old.UTC().Format(time.RFC3339)+`"}`) + "; " + own(y, "analytics-g"),
+		cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":["`+y.UTC().Format(time.RFC3339)+`"]}`) + "; " + own(old, "analytics-g"),
+		cookieHub(`{"answered":true,"allAllowed":true,"categories":[],"timestamp":"2026-02-30T24:00:00Z"}`) + "; " + own(old, "analytics-d"),
+		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=2026-02-30T24:00:00Z",
+		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=1970-01-01T00:00:00.5Z",
+		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=2026-01-01T24:00:00.001Z",
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -2164,6 +2188,15 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 		func() string {
 			b := func() bool { return rng.Intn(2) == 0 }
 			return cookieFirst(fmt.Sprintf(`{"necessary":true,"performance":%v,"functional":%v,"advertising":%v,"timestamp":%d,"type":"category","version":"6194f0e0"}`, b(), b(), b(), at()))
+		},
+		func() string {
+			b := func() bool { return rng.Intn(2) == 0 }
+			ts := y.UTC().Format([]string{time.RFC3339, "2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05.999999999Z"}[rng.Intn(3)])
+			cats := ""
+			if !b() {
+				cats = fmt.Sprintf(`{"cid":2,"id":"preferences","value":%v},{"cid":3,"id":"analytics","value":%v},{"cid":4,"id":"marketing","value":%v}`, b(), b(), b())
+			}
+			return cookieHub(fmt.Sprintf(`{"answered":%v,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":%q,"allAllowed":%v,"categories":[%s],"vendors":[],"services":[]}`, rng.Intn(4) > 0, ts, b(), cats))
 		},
 	}
 	var parts []string

@@ -80,7 +80,7 @@ type ConsentState struct {
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
 	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
-	// cookiefirst), sorted.
+	// cookiefirst, cookiehub), sorted.
 	Sources []string
 }
 
@@ -197,7 +197,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes or cookiefirst)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst or cookiehub)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -282,6 +282,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("cookiefirst-consent"); ok && cr.readCookieFirst(&st, v) {
 		used("cookiefirst")
 	}
+	if v, ok := one("cookiehub"); ok && cr.readCookieHub(&st, v) {
+		used("cookiehub")
+	}
 	sort.Strings(st.Sources)
 	return st
 }
@@ -335,7 +338,7 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 // in the euconsent-v2 cookie is read whichever manager wrote it.
 var ReadConsentManagers = map[string]string{
 	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
-	"CookieFirst": "cookiefirst",
+	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub",
 }
 
 // cmpMaps are the built-in mappings from consent managers' keys to
@@ -386,6 +389,14 @@ var cmpMaps = map[string]map[string][]string{
 		"performance": {"analytics", "session_replay"},
 		"advertising": {"advertising", "social", "tag_manager", "embeds"},
 		"functional":  {"embeds"},
+	},
+	// CookieHub's categories (its ids; necessary is not asked). It files
+	// YouTube's cookies under marketing, so embeds need preferences and
+	// marketing both.
+	"cookiehub": {
+		"analytics":   {"analytics", "session_replay"},
+		"marketing":   {"advertising", "social", "tag_manager", "embeds"},
+		"preferences": {"embeds"},
 	},
 }
 
@@ -583,6 +594,71 @@ func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
 	return cr.apply(st, "cookiefirst", keys, 0, false)
 }
 
+// readCookieHub reads CookieHub's cookiehub, base64 (padded or not) of a
+// JSON object: {"answered":true,"allAllowed":false,"categories":[{"cid":3,
+// "id":"analytics","value":true},…],"timestamp":"2025-10-10T06:56:29.808Z",
+// …}. Read only once the visitor answered its banner (answered true): an
+// unanswered cookie holds the site's defaults for the visitor's region.
+// A category listed with a value true or false is that; one not listed
+// is granted when allAllowed is true and refused otherwise. categories
+// must be a list (CookieHub writes an empty one when all are allowed);
+// what in it is not an object with an id and a value true or false says
+// nothing of any category. Its base64 must be the runtime's atob's (no
+// white space, = only to pad to a multiple of four), and its bytes are
+// read as atob gives them, each a character (a category's id is ASCII).
+// Dated by timestamp when it is ISO 8601, as OneTrust's time is.
+func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
+	b := strings.TrimRight(v, "=")
+	if len(v)-len(b) > 2 || len(b) < len(v) && len(v)%4 != 0 || strings.Trim(b, base64Std) != "" {
+		return false
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(b)
+	if err != nil {
+		return false
+	}
+	// atob's bytes are characters U+0000 to U+00FF, parsed as they are
+	var text strings.Builder
+	for _, c := range raw {
+		text.WriteRune(rune(c))
+	}
+	var top map[string]json.RawMessage
+	var list []map[string]json.RawMessage
+	if json.Unmarshal([]byte(text.String()), &top) != nil || string(top["answered"]) != "true" {
+		return false
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(top["categories"], &items) != nil || items == nil {
+		return false
+	}
+	for _, it := range items {
+		var o map[string]json.RawMessage
+		if json.Unmarshal(it, &o) == nil { // null makes a nil map: no id, no value
+			list = append(list, o)
+		}
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("cookiehub") {
+		keys[k] = string(top["allAllowed"]) == "true"
+		for _, o := range list {
+			var id string
+			if val := string(o["value"]); json.Unmarshal(o["id"], &id) == nil && id == k && (val == "true" || val == "false") {
+				keys[k] = val == "true"
+			}
+		}
+	}
+	var ts string
+	var at int64
+	if json.Unmarshal(top["timestamp"], &ts) == nil {
+		if ms, ok := isoMilli(ts); ok && ms > 0 {
+			at = ms / 1000
+		}
+	}
+	return cr.apply(st, "cookiehub", keys, at, false)
+}
+
+// base64Std is the alphabet of standard base64.
+const base64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
 // readOneTrust reads OneTrust's OptanonConsent (a query string whose
 // groups are "C0001:1,C0002:0,…"), counted only once the visitor closed
 // the banner (OptanonAlertBoxClosed, an ISO 8601 time): before that the
@@ -605,11 +681,11 @@ func (cr *ConsentReader) readOneTrust(st *ConsentState, v, closed string) bool {
 		return false
 	}
 	c, ok := decodeURIComponent(closed, true)
-	if !ok || !isoTime.MatchString(c) {
+	if !ok {
 		return false
 	}
-	t, err := time.Parse(time.RFC3339, c)
-	if err != nil || t.Unix() <= 0 {
+	ms, ok := isoMilli(c)
+	if !ok || ms <= 0 {
 		return false
 	}
 	keys := map[string]bool{}
@@ -620,11 +696,42 @@ func (cr *ConsentReader) readOneTrust(st *ConsentState, v, closed string) bool {
 		}
 		keys[g[:i]] = g[i+1:] == "1"
 	}
-	return cr.apply(st, "onetrust", keys, t.Unix(), false)
+	return cr.apply(st, "onetrust", keys, ms/1000, false)
 }
 
-// isoTime is the form of OneTrust's OptanonAlertBoxClosed.
-var isoTime = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+// isoTime is the form of the ISO 8601 times read (OneTrust's
+// OptanonAlertBoxClosed, CookieHub's timestamp).
+var isoTime = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(?:Z|([+-])([0-9]{2}):([0-9]{2}))$`)
+
+// isoMilli reads a time of isoTime's form in milliseconds since 1970, as
+// the runtime's Date.parse does (V8's): each field within its range, but
+// that the day may pass its month's end (up to 31: February 30 is March
+// 2, where time.Parse refuses it) and 24:00:00 is the next day's
+// midnight; digits of the second past the third are dropped.
+func isoMilli(s string) (int64, bool) {
+	m := isoTime.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	var n [11]int
+	for i, f := range m[1:] {
+		n[i+1], _ = strconv.Atoi(f) // all digits, but the sign
+	}
+	y, mo, d, h, mi, sec, oh, om := n[1], n[2], n[3], n[4], n[5], n[6], n[9], n[10]
+	midnight := h == 24 && mi == 0 && sec == 0 && strings.Trim(m[7], "0") == ""
+	if mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 && !midnight || mi > 59 || sec > 59 || oh > 23 || om > 59 {
+		return 0, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC).Unix()
+	switch m[8] {
+	case "+":
+		t -= int64(oh*3600 + om*60)
+	case "-":
+		t += int64(oh*3600 + om*60)
+	}
+	frac, _ := strconv.Atoi((m[7] + "000")[:3])
+	return t*1000 + int64(frac), true
+}
 
 // decodeURIComponent decodes v as the runtime's JavaScript does: its
 // percent escapes, refused when one is malformed or the bytes they make

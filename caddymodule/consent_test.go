@@ -107,7 +107,7 @@ func TestReadConsentManagers(t *testing.T) {
 		t.Fatal(err)
 	}
 	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
-		"consent.cookiefirst.com": "CookieFirst"}
+		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub"}
 	named := map[string]bool{}
 	for h, vendor := range hosts {
 		e, ok := db.LookupHost(h)
@@ -255,6 +255,42 @@ func TestConsentRead(t *testing.T) {
 		{name: "cookiefirst keys compared by case", cookies: []string{cookieFirst(`{"Performance":true}`)}, denied: []string{"analytics"}},
 		{name: "cookiefirst last of a repeated key", cookies: []string{cookieFirst(`{"performance":false,"performance":true}`)},
 			granted: []string{"analytics"}, sources: "cookiefirst"},
+
+		// CookieHub's cookie as its documentation and captured Cookie
+		// headers show it: the newer form (allAllowed, an empty list
+		// when all are allowed) and the older (each category listed).
+		{name: "cookiehub accept all", cookies: []string{cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implict":false,"region":"","token":"","timestamp":"2025-10-10T06:56:29.808Z","allAllowed":true,"categories":[],"vendors":[],"services":[]}`)},
+			granted: []string{"analytics", "session_replay", "advertising", "social", "tag_manager", "embeds"}, sources: "cookiehub"},
+		{name: "cookiehub reject all", cookies: []string{cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2025-04-24T06:54:41.275Z","allAllowed":false,"categories":[],"vendors":[],"services":[],"implicit":false}`)},
+			denied: []string{"analytics", "advertising", "social", "embeds"}, sources: "cookiehub"},
+		{name: "cookiehub listed", cookies: []string{cookieHub(`{"answered":true,"preconsent":false,"revision":1,"dnt":false,"cookieLaws":true,"token":"x","timestamp":"2021-10-26T13:45:50.696Z","categories":[{"cid":1,"id":"necessary","value":true,"preconsent":false,"fired":true},{"cid":2,"id":"preferences","value":true},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}]}`)},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "tag_manager", "embeds"}, sources: "cookiehub"},
+		{name: "cookiehub listed, not all allowed", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"preferences","value":true},{"id":"marketing","value":true}]}`)},
+			granted: []string{"advertising", "embeds"}, denied: []string{"analytics"}, sources: "cookiehub"},
+		{name: "cookiehub a listed refusal beats allAllowed", cookies: []string{cookieHub(`{"answered":true,"allAllowed":true,"categories":[{"id":"marketing","value":false}]}`)},
+			granted: []string{"analytics"}, denied: []string{"advertising", "embeds"}, sources: "cookiehub"},
+		{name: "cookiehub unanswered (a region's defaults)", cookies: []string{cookieHub(`{"answered":false,"revision":1,"dnt":false,"allowSale":true,"implict":true,"region":"G0","token":"x","timestamp":"2023-11-27T14:52:54.768Z","allAllowed":true,"categories":[],"vendors":[],"services":[]}`)},
+			denied: []string{"analytics", "advertising"}},
+		{name: "cookiehub ids alone say nothing", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[3,"analytics",{"id":"analytics"},{"id":"analytics","value":"true"},{"cid":3,"value":true},null]}`)},
+			denied: []string{"analytics", "embeds"}, sources: "cookiehub"},
+		{name: "cookiehub categories not a list", cookies: []string{cookieHub(`{"answered":true,"allAllowed":true,"categories":{"analytics":true}}`)}, denied: []string{"analytics"}},
+		{name: "cookiehub no categories", cookies: []string{cookieHub(`{"answered":true,"allAllowed":true}`)}, denied: []string{"analytics"}},
+		{name: "cookiehub answered not true", cookies: []string{cookieHub(`{"answered":1,"allAllowed":true,"categories":[]}`)}, denied: []string{"analytics"}},
+		{name: "cookiehub last of an id listed twice", cookies: []string{cookieHub(`{"answered":true,"categories":[{"id":"analytics","value":false},{"id":"analytics","value":true}]}`)},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "cookiehub"},
+		{name: "cookiehub ids compared by case", cookies: []string{cookieHub(`{"answered":true,"categories":[{"id":"Analytics","value":true}]}`)}, denied: []string{"analytics"}, sources: "cookiehub"},
+		{name: "cookiehub unpadded", cookies: []string{strings.TrimRight(cookieHub(`{"answered":true,"allAllowed":true,"categories":[]}`), "=")},
+			granted: []string{"analytics"}, sources: "cookiehub"},
+		{name: "cookiehub URL-safe base64", cookies: []string{"cookiehub=" + base64.URLEncoding.EncodeToString([]byte(`{"answered":true,"allAllowed":true,"categories":[],"x":"??>"}`))}, denied: []string{"analytics"}},
+		{name: "cookiehub padded to no multiple of four", cookies: []string{"cookiehub=" + base64.RawStdEncoding.EncodeToString([]byte(`{"answered":true,"allAllowed":true,"categories":[]}`)) + "=="}, denied: []string{"analytics"}},
+		{name: "cookiehub not base64", cookies: []string{"cookiehub=" + url.QueryEscape(`{"answered":true,"allAllowed":true,"categories":[]}`)}, denied: []string{"analytics"}},
+		{name: "cookiehub not JSON", cookies: []string{"cookiehub=" + base64.StdEncoding.EncodeToString([]byte("answered:true"))}, denied: []string{"analytics"}},
+		{name: "cookiehub dated: a newer own grant wins", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"` + now.Add(-10*day).UTC().Format(time.RFC3339) + `"}`), own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "cookiehub,fp_consent"},
+		{name: "cookiehub dated: a newer denial wins", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"` + yesterday.UTC().Format(time.RFC3339) + `"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
+			denied: []string{"analytics"}, sources: "cookiehub,fp_consent"},
+		{name: "cookiehub undated loses to a dated own grant", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"yesterday"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
+			granted: []string{"analytics"}, sources: "cookiehub,fp_consent"},
 
 		{name: "tcf analytics only", cookies: []string{"euconsent-v2=" + tcfString([]int{1, 8, 9, 10}, []int{755}, yesterday.Unix(), false)},
 			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social"}, sources: "tcf"},
@@ -539,6 +575,43 @@ func cookieFirst(v string) string {
 	return "cookiefirst-consent=" + url.QueryEscape(v)
 }
 
+// cookieHub is CookieHub's cookie of JSON v, encoded as it writes it.
+func cookieHub(v string) string {
+	return "cookiehub=" + base64.StdEncoding.EncodeToString([]byte(v))
+}
+
+// TestISOMilli: ISO 8601 times are read as V8's Date.parse reads them
+// (node and Chromium gave each figure here), where time.Parse refuses
+// some: a day past its month's end, 24:00:00.
+func TestISOMilli(t *testing.T) {
+	for s, want := range map[string]int64{
+		"2026-02-30T00:00:00Z":           1772409600000,
+		"2026-04-31T00:00:00Z":           1777593600000,
+		"2026-01-01T24:00:00Z":           1767312000000,
+		"2026-01-01T24:00:00.0000Z":      1767312000000,
+		"2026-01-01T24:00:00+05:00":      1767294000000,
+		"2026-01-01T00:00:00+23:59":      1767139260000,
+		"2026-01-01T00:00:00-00:00":      1767225600000,
+		"2026-01-01T00:00:00.123456789Z": 1767225600123,
+		"2026-01-01T00:00:00.9999999Z":   1767225600999,
+		"2025-10-10T06:56:29.808Z":       1760079389808,
+		"1969-12-31T23:59:59.999Z":       -1,
+		"0000-01-01T00:00:00Z":           -62167219200000,
+	} {
+		if got, ok := isoMilli(s); !ok || got != want {
+			t.Errorf("%s: %d, %v; want %d", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z", "2026-00-01T00:00:00Z", "2026-13-01T00:00:00Z",
+		"2026-01-01T24:00:01Z", "2026-01-01T24:00:00.001Z", "2026-01-01T24:00:00.0001Z", "2026-01-01T25:00:00Z",
+		"2026-01-01T23:60:00Z", "2026-01-01T23:59:60Z", "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+00:60",
+		"2026-01-01T00:00:00.Z", "2026-01-01T00:00:00", "2026-01-01 00:00:00Z", "275760-09-13T00:00:00Z", ""} {
+		if got, ok := isoMilli(s); ok {
+			t.Errorf("%s: %d, want refused", s, got)
+		}
+	}
+}
+
 // FuzzConsentCookies: any Cookie header is read without a panic.
 func FuzzConsentCookies(f *testing.F) {
 	f.Add("fp_consent=1.1.2.analytics-g; CookieConsent={statistics:true}; klaro=%7B%7D", true)
@@ -547,6 +620,7 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add("cmplz_banner-status=dismissed; cmplz_statistics=allow; cmplz_marketing=deny; cookieyes-consent=action:yes,analytics:yes", false)
 	f.Add(cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251}`), false)
 	f.Add(borlabs(`{"consents":{"essential":[],"statistics":["google-analytics"]}}`), true)
+	f.Add(cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"analytics","value":true}],"timestamp":"2026-02-30T24:00:00Z"}`), false)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)

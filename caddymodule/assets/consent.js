@@ -88,10 +88,12 @@
     // utc: milliseconds, up to 13 digits; anything else leaves it undated
     return [keys, Math.floor((/^\d{1,13}$/.test(f.utc) && f.utc) / 1000), f.method == "implied"];
   };
+  // iso: an ISO 8601 time in milliseconds (isoMilli in consent.go)
+  var iso = (c) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) && Date.parse(c);
   var onetrust = (v, closed) => {
     // only "groups=", once, is read; a group's id ends at its last colon
-    var c = dec(closed) || "", t = Date.parse(c), keys = {}, ok = true, g = v.split("&").filter((p) => p.startsWith("groups="));
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) || !(t > 0) || g.length != 1 || !(g = dec(g[0].slice(7)))) return null;
+    var t = iso(dec(closed)), keys = {}, ok = true, g = v.split("&").filter((p) => p.startsWith("groups="));
+    if (!(t > 0) || g.length != 1 || !(g = dec(g[0].slice(7)))) return null;
     g.split(",").forEach((x) => {
       var m = /^([^]*):([01])$/.exec(x);
       if (!m) ok = false; else keys[m[1]] = m[2] == "1";
@@ -156,6 +158,18 @@
     v = {};
     for (k in C.maps.cookiefirst) if (typeof x[k] == "boolean") v[k] = x[k];
     apply(st, "cookiefirst", v, 0);
+    // CookieHub: base64 of JSON, once answered; a category listed true or
+    // false is that, one not listed is allAllowed
+    x = null;
+    try { /^[A-Za-z\d+/]*={0,2}$/.test(v = one(j, "cookiehub") || "") && (x = JSON.parse(atob(v))); } catch (e) {}
+    if (isObj(x) && x.answered === true && Array.isArray(x.categories)) {
+      v = {};
+      for (k in C.maps.cookiehub) {
+        v[k] = x.allAllowed === true;
+        for (var y of x.categories) if (isObj(y) && y.id === k && typeof y.value == "boolean") v[k] = y.value;
+      }
+      apply(st, "cookiehub", v, (x = typeof x.timestamp == "string" && iso(x.timestamp)) > 0 ? Math.floor(x / 1000) : 0);
+    }
     st.own = o;
     return st;
   };
