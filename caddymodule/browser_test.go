@@ -1032,6 +1032,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"borlabs", borlabs(`{"consents":{"essential":["borlabs-cookie"],"statistics":["google-analytics"]},"domainPath":"localhost/","uid":"anonymous","v3":true,"version":1}`)},
 		{"cookieyes", "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no"},
 		{"cookiefirst", cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
+		{"iubenda", iub(50053366, `{"timestamp":"2026-11-30T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"2":true,"3":false,"4":true,"5":false},"id":50053366,"cons":{"rand":"157518"}}`)},
 		{"cookiehub", cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2026-11-30T06:54:41.275Z","allAllowed":false,"categories":[{"cid":1,"id":"necessary","value":true},{"cid":2,"id":"preferences","value":false},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}],"vendors":[],"services":[],"implicit":false}`)},
 	}
 	for _, c := range cases {
@@ -1807,7 +1808,7 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social")
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1886,10 +1887,21 @@ func TestBrowserConsentParity(t *testing.T) {
 		cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":["`+y.UTC().Format(time.RFC3339)+`"]}`) + "; " + own(old, "analytics-g"),
 		cookieHub(`{"answered":true,"allAllowed":true,"categories":[],"timestamp":"2026-02-30T24:00:00Z"}`) + "; " + own(old, "analytics-d"),
 		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=2026-02-30T24:00:00Z",
+		iub(50053366, `{"timestamp":"2025-02-05T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"3":true,"4":true},"id":50053366}`),
+		iub(1, `{"purposes":{"3":false,"4":false,"5":true},"consent":true}`),
+		iub(1, `{"consent":true}`) + "; " + iub(2, `{"consent":false}`),
+		iub(1, `{"purposes":[true],"consent":true}`),
+		iub(1, `{"purposes":null,"consent":false}`) + "; " + own(old, "analytics-g"),
+		iub(1, `{"purposes":{"toString":true,"4":"true","5":null}}`),
+		iub(1, `{"purposes":{"__proto__":true,"4":true}}`),
+		"_iub_cs-1-granular=" + url.QueryEscape(`{"consent":true}`),
+		"_iub_cs-=" + url.QueryEscape(`{"consent":true}`),
+		iub(1, `{"consent":false,"timestamp":"`+y.UTC().Format(time.RFC3339)+`"}`) + "; " + own(old, "analytics-g"),
+		iub(1, `{"consent":false,"timestamp":"`+old.UTC().Format(time.RFC3339)+`"}`) + "; " + own(y, "analytics-g"),
 		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=1970-01-01T00:00:00.5Z",
 		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=2026-01-01T24:00:00.001Z",
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -2197,6 +2209,20 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 				cats = fmt.Sprintf(`{"cid":2,"id":"preferences","value":%v},{"cid":3,"id":"analytics","value":%v},{"cid":4,"id":"marketing","value":%v}`, b(), b(), b())
 			}
 			return cookieHub(fmt.Sprintf(`{"answered":%v,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":%q,"allAllowed":%v,"categories":[%s],"vendors":[],"services":[]}`, rng.Intn(4) > 0, ts, b(), cats))
+		},
+		func() string {
+			b := func() bool { return rng.Intn(2) == 0 }
+			ps := ""
+			for _, p := range []string{"1", "2", "3", "4", "5"} {
+				if rng.Intn(3) > 0 {
+					ps += fmt.Sprintf(`,"%s":%v`, p, b())
+				}
+			}
+			v := fmt.Sprintf(`{"timestamp":%q,"version":"1.75.1","purposes":{%s},"id":50053366,"cons":{"rand":"157518"}}`, y.UTC().Format("2006-01-02T15:04:05.000Z07:00"), strings.TrimPrefix(ps, ","))
+			if rng.Intn(4) == 0 {
+				v = fmt.Sprintf(`{"consent":%v,"timestamp":%q,"version":"1.51.0","id":50053366}`, b(), y.UTC().Format(time.RFC3339))
+			}
+			return iub(50053366+rng.Intn(2)*rng.Intn(2), v)
 		},
 	}
 	var parts []string

@@ -80,7 +80,7 @@ type ConsentState struct {
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
 	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
-	// cookiefirst, cookiehub), sorted.
+	// cookiefirst, cookiehub, iubenda), sorted.
 	Sources []string
 }
 
@@ -197,7 +197,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst or cookiehub)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub or iubenda)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -285,6 +285,19 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("cookiehub"); ok && cr.readCookieHub(&st, v) {
 		used("cookiehub")
 	}
+	// iubenda's cookie is named after the site's id: one such name is
+	// read, and two say nothing (which is the site's is not known).
+	var iub []string
+	for n := range jar {
+		if iubCookie.MatchString(n) {
+			iub = append(iub, n)
+		}
+	}
+	if len(iub) == 1 {
+		if v, ok := one(iub[0]); ok && cr.readIubenda(&st, v) {
+			used("iubenda")
+		}
+	}
 	sort.Strings(st.Sources)
 	return st
 }
@@ -338,7 +351,7 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 // in the euconsent-v2 cookie is read whichever manager wrote it.
 var ReadConsentManagers = map[string]string{
 	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
-	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub",
+	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub", "iubenda": "iubenda",
 }
 
 // cmpMaps are the built-in mappings from consent managers' keys to
@@ -397,6 +410,19 @@ var cmpMaps = map[string]map[string][]string{
 		"analytics":   {"analytics", "session_replay"},
 		"marketing":   {"advertising", "social", "tag_manager", "embeds"},
 		"preferences": {"embeds"},
+	},
+	// iubenda's purposes, by id: 3 experience enhancement (content from
+	// external platforms), 4 measurement (analytics, heat maps, session
+	// recording), 5 targeting and advertising. Each category hangs on one
+	// purpose, since a purpose missing from the cookie says nothing: were
+	// social granted by 3 (iubenda files social networks' widgets there)
+	// as well as 5, a cookie without 5 would grant the pixels. 1 (strictly
+	// necessary) and 2 (basic interactions, where iubenda files tag
+	// management) are not read.
+	"iubenda": {
+		"3": {"embeds"},
+		"4": {"analytics", "session_replay"},
+		"5": {"advertising", "social", "tag_manager"},
 	},
 }
 
@@ -646,14 +672,51 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 			}
 		}
 	}
-	var ts string
-	var at int64
-	if json.Unmarshal(top["timestamp"], &ts) == nil {
-		if ms, ok := isoMilli(ts); ok && ms > 0 {
-			at = ms / 1000
+	return cr.apply(st, "cookiehub", keys, isoSeconds(top["timestamp"]), false)
+}
+
+// iubCookie is the name of iubenda's cookie: _iub_cs- and the site's id
+// (not _iub_cs-<id>-granular, -uspr and the like).
+var iubCookie = regexp.MustCompile(`^_iub_cs-[0-9]+$`)
+
+// readIubenda reads iubenda's _iub_cs-<site id>, URL-encoded JSON:
+// {"timestamp":"2025-02-05T15:40:00.391Z","version":"1.75.1","purposes":
+// {"1":true,"3":true,"4":true},"id":50053366,…}, or, on a site that does
+// not ask per purpose, {"consent":true,"timestamp":…}. A purpose true or
+// false is that; one missing (a purpose the site does not use) says
+// nothing. Without purposes (an object), consent true or false stands for
+// every purpose. Dated by timestamp when it is ISO 8601.
+func (cr *ConsentReader) readIubenda(st *ConsentState, v string) bool {
+	top, ok := jsonCookie(v)
+	if !ok {
+		return false
+	}
+	var purposes map[string]json.RawMessage
+	perPurpose := json.Unmarshal(top["purposes"], &purposes) == nil && purposes != nil
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("iubenda") {
+		raw := string(top["consent"])
+		if perPurpose {
+			raw = string(purposes[k])
+		}
+		if raw == "true" || raw == "false" {
+			keys[k] = raw == "true"
 		}
 	}
-	return cr.apply(st, "cookiehub", keys, at, false)
+	return cr.apply(st, "iubenda", keys, isoSeconds(top["timestamp"]), false)
+}
+
+// isoSeconds dates a consent manager's choice by a JSON string of an ISO
+// 8601 time (isoMilli), in seconds since 1970; 0 (undated) for anything
+// else, or a time before 1970.
+func isoSeconds(raw json.RawMessage) int64 {
+	var ts string
+	if json.Unmarshal(raw, &ts) == nil {
+		if ms, ok := isoMilli(ts); ok && ms > 0 {
+			return ms / 1000
+		}
+	}
+	return 0
 }
 
 // base64Std is the alphabet of standard base64.

@@ -107,7 +107,7 @@ func TestReadConsentManagers(t *testing.T) {
 		t.Fatal(err)
 	}
 	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
-		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub"}
+		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub", "cdn.iubenda.com": "iubenda"}
 	named := map[string]bool{}
 	for h, vendor := range hosts {
 		e, ok := db.LookupHost(h)
@@ -289,6 +289,25 @@ func TestConsentRead(t *testing.T) {
 			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "cookiehub,fp_consent"},
 		{name: "cookiehub dated: a newer denial wins", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"` + yesterday.UTC().Format(time.RFC3339) + `"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
 			denied: []string{"analytics"}, sources: "cookiehub,fp_consent"},
+		// iubenda's cookie as captured Cookie headers show it.
+		{name: "iubenda per purpose", cookies: []string{iub(50053366, `{"timestamp":"2025-02-05T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"3":true,"4":true},"id":50053366,"cons":{"rand":"157518"}}`)},
+			granted: []string{"analytics", "session_replay", "embeds"}, denied: []string{"advertising", "social", "tag_manager"}, sources: "iubenda"},
+		{name: "iubenda refusals", cookies: []string{iub(1, `{"purposes":{"1":true,"2":true,"3":false,"4":false,"5":true}}`)},
+			granted: []string{"advertising", "social", "tag_manager"}, denied: []string{"analytics", "embeds"}, sources: "iubenda"},
+		{name: "iubenda consent for all", cookies: []string{iub(71185313, `{"consent":true,"timestamp":"2023-10-12T16:03:31.031Z","version":"1.51.0","id":71185313,"cons":{"rand":"1438b8"}}`)},
+			granted: []string{"analytics", "advertising", "social", "embeds"}, sources: "iubenda"},
+		{name: "iubenda refused for all", cookies: []string{iub(1, `{"consent":false}`)}, denied: []string{"analytics", "advertising", "embeds"}, sources: "iubenda"},
+		{name: "iubenda no choice", cookies: []string{iub(90483436, `{"id":90483436}`)}, denied: []string{"analytics"}},
+		{name: "iubenda purposes win over consent", cookies: []string{iub(1, `{"purposes":{},"consent":true}`)}, denied: []string{"analytics"}},
+		{name: "iubenda purposes not an object", cookies: []string{iub(1, `{"purposes":[true],"consent":true}`)}, granted: []string{"analytics"}, sources: "iubenda"},
+		{name: "iubenda other value", cookies: []string{iub(1, `{"purposes":{"4":"true","5":1,"3":null}}`)}, denied: []string{"analytics", "advertising", "embeds"}},
+		{name: "iubenda two sites' cookies", cookies: []string{iub(1, `{"consent":true}`), iub(2, `{"consent":true}`)}, denied: []string{"analytics"}},
+		{name: "iubenda granular cookie", cookies: []string{"_iub_cs-1-granular=" + url.QueryEscape(`{"consent":true}`)}, denied: []string{"analytics"}},
+		{name: "iubenda name without the id", cookies: []string{"_iub_cs-s1=" + url.QueryEscape(`{"consent":true}`)}, denied: []string{"analytics"}},
+		{name: "iubenda dated: a newer denial wins", cookies: []string{iub(1, `{"consent":false,"timestamp":"`+yesterday.UTC().Format(time.RFC3339)+`"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
+			denied: []string{"analytics"}, sources: "fp_consent,iubenda"},
+		{name: "iubenda dated: a newer own grant wins", cookies: []string{iub(1, `{"consent":false,"timestamp":"`+now.Add(-10*day).UTC().Format(time.RFC3339)+`"}`), own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "fp_consent,iubenda"},
 		{name: "cookiehub undated loses to a dated own grant", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"yesterday"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
 			granted: []string{"analytics"}, sources: "cookiehub,fp_consent"},
 
@@ -575,6 +594,11 @@ func cookieFirst(v string) string {
 	return "cookiefirst-consent=" + url.QueryEscape(v)
 }
 
+// iub is iubenda's cookie for site id, of JSON v, encoded as it writes it.
+func iub(id int, v string) string {
+	return "_iub_cs-" + strconv.Itoa(id) + "=" + url.QueryEscape(v)
+}
+
 // cookieHub is CookieHub's cookie of JSON v, encoded as it writes it.
 func cookieHub(v string) string {
 	return "cookiehub=" + base64.StdEncoding.EncodeToString([]byte(v))
@@ -620,6 +644,7 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add("cmplz_banner-status=dismissed; cmplz_statistics=allow; cmplz_marketing=deny; cookieyes-consent=action:yes,analytics:yes", false)
 	f.Add(cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251}`), false)
 	f.Add(borlabs(`{"consents":{"essential":[],"statistics":["google-analytics"]}}`), true)
+	f.Add(iub(5, `{"purposes":{"4":true},"timestamp":"2026-01-01T00:00:00Z"}`)+"; _iub_cs-6=x", true)
 	f.Add(cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"analytics","value":true}],"timestamp":"2026-02-30T24:00:00Z"}`), false)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {

@@ -88,8 +88,10 @@
     // utc: milliseconds, up to 13 digits; anything else leaves it undated
     return [keys, Math.floor((/^\d{1,13}$/.test(f.utc) && f.utc) / 1000), f.method == "implied"];
   };
-  // iso: an ISO 8601 time in milliseconds (isoMilli in consent.go)
+  // iso: an ISO 8601 time in milliseconds (isoMilli in consent.go);
+  // when: a choice's time in seconds, from such a string (isoSeconds)
   var iso = (c) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(c) && Date.parse(c);
+  var when = (t) => ((t = typeof t == "string" && iso(t)) > 0 ? Math.floor(t / 1000) : 0);
   var onetrust = (v, closed) => {
     // only "groups=", once, is read; a group's id ends at its last colon
     var t = iso(dec(closed)), keys = {}, ok = true, g = v.split("&").filter((p) => p.startsWith("groups="));
@@ -128,7 +130,7 @@
     return true;
   };
   var evaluate = () => {
-    var j = jar(), st = { c: {}, v: {} }, o = ownCookie(j), v, x;
+    var j = jar(), st = { c: {}, v: {} }, o = ownCookie(j), v, x, y;
     if (o) for (var k in o.i) add(k[0] == "@" ? st.v : st.c, k.replace(/^@/, ""), { s: { g: 2, d: 3, a: 1 }[o.i[k]], t: o.u });
     if ((v = one(j, "CookieConsent")) && (x = cookiebot(v))) apply(st, "cookiebot", x[0], x[1], x[2]);
     if ((v = one(j, "OptanonConsent")) && (x = onetrust(v, one(j, "OptanonAlertBoxClosed") || ""))) apply(st, "onetrust", x[0], x[1]);
@@ -166,10 +168,17 @@
       v = {};
       for (k in C.maps.cookiehub) {
         v[k] = x.allAllowed === true;
-        for (var y of x.categories) if (isObj(y) && y.id === k && typeof y.value == "boolean") v[k] = y.value;
+        for (y of x.categories) if (isObj(y) && y.id === k && typeof y.value == "boolean") v[k] = y.value;
       }
-      apply(st, "cookiehub", v, (x = typeof x.timestamp == "string" && iso(x.timestamp)) > 0 ? Math.floor(x / 1000) : 0);
+      apply(st, "cookiehub", v, when(x.timestamp));
     }
+    // iubenda: _iub_cs-<site id> (one such name), URL-encoded JSON of its
+    // purposes true|false, or of consent for all
+    x = Object.keys(j).filter((n) => /^_iub_cs-\d+$/.test(n));
+    x = obj(x.length == 1 && one(j, x[0]));
+    v = {};
+    for (k in C.maps.iubenda) if (typeof (y = isObj(x.purposes) ? x.purposes[k] : x.consent) == "boolean") v[k] = y;
+    apply(st, "iubenda", v, when(x.timestamp));
     st.own = o;
     return st;
   };
