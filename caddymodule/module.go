@@ -771,14 +771,23 @@ func stripPort(host string) string {
 // snippets repeat on every page. It holds at most 2 × 4 MiB of each kind.
 var scriptFacts = rewrite.NewFactsCache(0)
 
+// rewriteOptions are a page's options, with the response's random token
+// that its loader and placeholders carry.
 func (h *Handler) rewriteOptions(page *url.URL) rewrite.Options {
 	var tok [12]byte
 	rand.Read(tok[:])
+	opts := h.sheetOptions(page)
+	opts.Token = hex.EncodeToString(tok[:])
+	return opts
+}
+
+// sheetOptions are a page's options but the token, which a style sheet,
+// holding no markup of firstparty's, does not carry.
+func (h *Handler) sheetOptions(page *url.URL) rewrite.Options {
 	opts := rewrite.Options{
 		Policy:       h.rp,
 		PageURL:      page,
 		MaxTokenSize: h.MaxTokenSize,
-		Token:        hex.EncodeToString(tok[:]),
 		ReportOnly:   h.ReportOnly,
 		Loader:       h.loader,
 		Facts:        scriptFacts,

@@ -337,7 +337,7 @@ func (w *responseWriter) startStyleSheet(first []byte) {
 	if w.head {
 		return
 	}
-	opts := w.h.rewriteOptions(pageURL(w.req))
+	opts := w.h.sheetOptions(pageURL(w.req))
 	opts.Encoding = enc
 	if consent {
 		opts.Policy = consentedPolicy{base: opts.Policy, st: w.bs.consent()}
