@@ -285,11 +285,13 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	if v, ok := one("cookiehub"); ok && cr.readCookieHub(&st, v) {
 		used("cookiehub")
 	}
-	// iubenda's cookie is named after the site's id: one such name is
-	// read, and two say nothing (which is the site's is not known).
+	// iubenda's cookie is named after the site's id, _iub_cs-<digits>
+	// (not _iub_cs-<id>-granular, -uspr and the like): one such name is
+	// read, and two say nothing (which is the site's is not known). No
+	// regexp: this runs for every cookie of every request read.
 	var iub []string
 	for n := range jar {
-		if iubCookie.MatchString(n) {
+		if id, ok := strings.CutPrefix(n, "_iub_cs-"); ok && id != "" && strings.Trim(id, "0123456789") == "" {
 			iub = append(iub, n)
 		}
 	}
@@ -613,8 +615,8 @@ func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
 	}
 	keys := map[string]bool{}
 	for k := range cr.cmpMap("cookiefirst") {
-		if raw := string(top[k]); raw == "true" || raw == "false" {
-			keys[k] = raw == "true"
+		if b, ok := jsonBool(top[k]); ok {
+			keys[k] = b
 		}
 	}
 	return cr.apply(st, "cookiefirst", keys, 0, false)
@@ -648,7 +650,6 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 		text.WriteRune(rune(c))
 	}
 	var top map[string]json.RawMessage
-	var list []map[string]json.RawMessage
 	if json.Unmarshal([]byte(text.String()), &top) != nil || string(top["answered"]) != "true" {
 		return false
 	}
@@ -656,28 +657,24 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 	if json.Unmarshal(top["categories"], &items) != nil || items == nil {
 		return false
 	}
+	listed := map[string]bool{} // id → value; the last of an id listed twice
 	for _, it := range items {
 		var o map[string]json.RawMessage
-		if json.Unmarshal(it, &o) == nil { // null makes a nil map: no id, no value
-			list = append(list, o)
+		var id string
+		// null makes a nil map, an id of null an empty id: no key is empty
+		if json.Unmarshal(it, &o) == nil && json.Unmarshal(o["id"], &id) == nil {
+			if b, ok := jsonBool(o["value"]); ok {
+				listed[id] = b
+			}
 		}
 	}
 	keys := map[string]bool{}
 	for k := range cr.cmpMap("cookiehub") {
-		keys[k] = string(top["allAllowed"]) == "true"
-		for _, o := range list {
-			var id string
-			if val := string(o["value"]); json.Unmarshal(o["id"], &id) == nil && id == k && (val == "true" || val == "false") {
-				keys[k] = val == "true"
-			}
-		}
+		b, ok := listed[k]
+		keys[k] = b || !ok && string(top["allAllowed"]) == "true"
 	}
 	return cr.apply(st, "cookiehub", keys, isoSeconds(top["timestamp"]), false)
 }
-
-// iubCookie is the name of iubenda's cookie: _iub_cs- and the site's id
-// (not _iub_cs-<id>-granular, -uspr and the like).
-var iubCookie = regexp.MustCompile(`^_iub_cs-[0-9]+$`)
 
 // readIubenda reads iubenda's _iub_cs-<site id>, URL-encoded JSON:
 // {"timestamp":"2025-02-05T15:40:00.391Z","version":"1.75.1","purposes":
@@ -695,15 +692,21 @@ func (cr *ConsentReader) readIubenda(st *ConsentState, v string) bool {
 	perPurpose := json.Unmarshal(top["purposes"], &purposes) == nil && purposes != nil
 	keys := map[string]bool{}
 	for k := range cr.cmpMap("iubenda") {
-		raw := string(top["consent"])
+		raw := top["consent"]
 		if perPurpose {
-			raw = string(purposes[k])
+			raw = purposes[k]
 		}
-		if raw == "true" || raw == "false" {
-			keys[k] = raw == "true"
+		if b, ok := jsonBool(raw); ok {
+			keys[k] = b
 		}
 	}
 	return cr.apply(st, "iubenda", keys, isoSeconds(top["timestamp"]), false)
+}
+
+// jsonBool reads a JSON value that is true or false (the runtime's typeof
+// == "boolean"); anything else, or nothing, is not one.
+func jsonBool(raw json.RawMessage) (b, ok bool) {
+	return string(raw) == "true", string(raw) == "true" || string(raw) == "false"
 }
 
 // isoSeconds dates a consent manager's choice by a JSON string of an ISO
@@ -829,13 +832,14 @@ func (cr *ConsentReader) readJSONMap(st *ConsentState, cmp, v string) bool {
 		kt, err := dec.Token()
 		k, _ := kt.(string)
 		var raw json.RawMessage
-		if err != nil || dec.Decode(&raw) != nil || string(raw) != "true" && string(raw) != "false" {
+		if err != nil || dec.Decode(&raw) != nil {
 			return false
 		}
-		if _, dup := keys[k]; dup {
+		v, ok := jsonBool(raw)
+		if _, dup := keys[k]; dup || !ok {
 			return false
 		}
-		keys[k] = string(raw) == "true"
+		keys[k] = v
 	}
 	if _, err := dec.Token(); err != nil || strings.TrimLeft(s[dec.InputOffset():], " \t\r\n") != "" {
 		return false // not closed, or something after it
