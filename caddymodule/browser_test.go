@@ -328,6 +328,10 @@ func browserConfig(firstparty string) string {
 		root * testdata/browser
 		file_server
 	}
+	# The Cookie header as Chromium sent it (TestBrowserConsentParity).
+	handle /_test/cookie {
+		respond "{http.request.header.Cookie}"
+	}
 	handle {
 		root * ../testdata/demo
 		file_server
@@ -1900,6 +1904,15 @@ func TestBrowserConsentParity(t *testing.T) {
 		iub(1, `{"consent":false,"timestamp":"`+old.UTC().Format(time.RFC3339)+`"}`) + "; " + own(y, "analytics-g"),
 		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=1970-01-01T00:00:00.5Z",
 		"OptanonConsent=groups=C0002%3A1; OptanonAlertBoxClosed=2026-01-01T24:00:00.001Z",
+		// Values net/http's cookie parser drops or changes: raw JSON, as
+		// some Klaro versions write it (captured Cookie headers), a quoted
+		// value, a backslash, a character beyond ASCII.
+		`klaro={"app_analytics":true,"googleAnalytics":true,"youtube":false}`,
+		`klaro={"matomo":true,"matomo":false}`,
+		`klaro={"matomo":true,"x":"a\"b\\c"}`,
+		`klaro={"matomo":true,"x":"café"}`,
+		`fp_consent="` + strings.TrimPrefix(own(y, "analytics-g"), "fp_consent=") + `"`,
+		`cf_consent="{""aBcD"":true}"`,
 	}
 	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}})
 	for _, gpc := range []bool{false, true} {
@@ -1921,9 +1934,17 @@ func TestBrowserConsentParity(t *testing.T) {
 			e.open(ctx, "/")
 			var got map[string]bool
 			e.eval(ctx, `firstparty.consent.get()`, &got)
+			// The server reads the Cookie header Chromium sends, which
+			// must begin with the cookies set, as document.cookie holds
+			// them (the demo's scripts, once run, add their own after).
+			var sent struct{ Header, Doc string }
+			e.eval(ctx, `fetch("/_test/cookie").then((r) => r.text()).then((h) => ({header: h, doc: document.cookie}))`, &sent)
+			if starts := func(h string) bool { return c == "" || strings.HasPrefix(h+"; ", c+"; ") }; !starts(sent.Header) || !starts(sent.Doc) {
+				t.Errorf("cookies %q: Chromium sent %q, and document.cookie is %q", c, sent.Header, sent.Doc)
+			}
 			r := consentReq(gpc)
-			if c != "" {
-				r.Header.Set("Cookie", c)
+			if sent.Header != "" {
+				r.Header.Set("Cookie", sent.Header)
 			}
 			st := cr.Read(r, time.Now())
 			for _, cat := range consentCategories() {
@@ -2137,8 +2158,9 @@ func TestBrowserTrustedTypes(t *testing.T) {
 // parityCookie makes a Cookie header for TestBrowserConsentParityMutated:
 // one to three consent sources, each well formed or bent (a byte dropped
 // or doubled, a word swapped for another manager's, a key repeated, the
-// value cut or doubled). Names and values stay within what a Cookie
-// header carries as it is (no space, quote, backslash or semicolon).
+// value cut or doubled). Names and values hold no control character,
+// and a semicolon only where it parts two cookies; quotes, backslashes,
+// spaces and characters beyond ASCII stay, as a browser keeps them.
 func parityCookie(rng *rand.Rand, now time.Time) string {
 	// Ages up to 400 days, but not within an hour of fp_consent's 13
 	// months, where the page's clock, read later, and the test's differ.
@@ -2149,7 +2171,7 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 	y := now.Add(-time.Duration(h) * time.Hour)
 	at := func() int64 { return y.Unix() }
 	words := []string{"true", "false", "yes", "no", "allow", "deny", "dismissed", "1", "0", ":", ",", "%7B", "%7D", "%22", "%3A", "%2C", "'", "null", "[]", "{}", "-1", "action", "statistics", "marketing", "analytics", "__proto__", "toString", "%FF", "%", "+",
-		"%0A", "%20", "%2B", "%C2%85", "%C2%A0", "%EF%BB%BF", "%E2%80%A8", "%5C", "%5Cu0061", "%5Cu0022", "%5B%5D", "%7B%7D", "%3A%3A", ",,", "-", ".", "*", "@", "%2A", "2026-02-30T24:00:00Z", "9999999999999", "-5", "1e3", "%09"}
+		"%0A", "%20", "%2B", "%C2%85", "%C2%A0", "%EF%BB%BF", "%E2%80%A8", "%5C", "%5Cu0061", "%5Cu0022", "%5B%5D", "%7B%7D", "%3A%3A", ",,", "-", ".", "*", "@", "%2A", "2026-02-30T24:00:00Z", "9999999999999", "-5", "1e3", "%09", `"`, "\\", "é", " "}
 	sources := []func() string{
 		func() string {
 			items := []string{"analytics", "*", "advertising", "embeds", "@youtube", "social"}
@@ -2168,7 +2190,11 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 			return "OptanonConsent=" + url.Values{"groups": {g}, "datestamp": {"x"}}.Encode() + "; OptanonAlertBoxClosed=" + y.UTC().Format(time.RFC3339)
 		},
 		func() string {
-			return "klaro=" + url.QueryEscape(fmt.Sprintf(`{"google-analytics":%v,"youtube":%v,"facebook":%v,"matomo":%v}`, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0))
+			v := fmt.Sprintf(`{"google-analytics":%v,"youtube":%v,"facebook":%v,"matomo":%v}`, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0, rng.Intn(2) == 0)
+			if rng.Intn(2) == 0 {
+				return "klaro=" + v // raw, as some Klaro versions write it
+			}
+			return "klaro=" + url.QueryEscape(v)
 		},
 		func() string { return "cf_consent=" + url.QueryEscape(fmt.Sprintf(`{"aBcD":%v}`, rng.Intn(2) == 0)) },
 		func() string {
@@ -2257,12 +2283,13 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 		}
 		parts = append(parts, c)
 	}
-	// What a Cookie header carries as it is, so that the browser's jar and
-	// Go's parser see the same pairs.
+	// No control character, which a browser does not store, and valid
+	// UTF-8 (strings.Map writes U+FFFD for a broken byte), which a
+	// browser's document.cookie always is.
 	pairs := strings.Split(strings.Join(parts, "; "), "; ")
 	for i, p := range pairs {
 		pairs[i] = strings.Map(func(r rune) rune {
-			if r <= ' ' || r >= 0x7f || r == '"' || r == '\\' || r == ';' {
+			if r < ' ' || r == 0x7f || r == ';' {
 				return -1
 			}
 			return r

@@ -236,10 +236,7 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	st := ConsentState{cats: map[string]signal{}, vendors: map[string]signal{}}
 	st.GPC = strings.TrimSpace(r.Header.Get("Sec-GPC")) == "1"
 	name := cr.cookie()
-	jar := map[string][]string{}
-	for _, c := range r.Cookies() {
-		jar[c.Name] = append(jar[c.Name], c.Value)
-	}
+	jar := cookieJar(r)
 	// one returns the single value of a cookie; duplicated, oversized or
 	// absent counts as none.
 	one := func(n string) (string, bool) {
@@ -302,6 +299,34 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	}
 	sort.Strings(st.Sources)
 	return st
+}
+
+// cookieJar reads a request's cookies as the runtime reads document.cookie
+// (jar in consent.js): each Cookie header is cut at every ";", the spaces
+// after one dropped, and a cookie is its name up to its first "=" (a part
+// with none, or with an empty name, is skipped) and the rest as it is.
+// net/http's r.Cookies() drops a value that holds a double quote, a
+// backslash or a byte beyond ASCII, and strips a value's surrounding
+// quotes: a consent manager that writes raw JSON (CookieScript, in some
+// versions) was read by the runtime and not here.
+func cookieJar(r *http.Request) map[string][]string {
+	jar := map[string][]string{}
+	for _, h := range r.Header["Cookie"] {
+		for first := true; ; first = false {
+			p, rest, more := strings.Cut(h, ";")
+			if !first {
+				p = strings.TrimLeft(p, " ")
+			}
+			if k := strings.IndexByte(p, '='); k > 0 {
+				jar[p[:k]] = append(jar[p[:k]], p[k+1:])
+			}
+			if !more {
+				break
+			}
+			h = rest
+		}
+	}
+	return jar
 }
 
 func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool {

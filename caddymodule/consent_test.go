@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -586,6 +587,43 @@ func TestConsentCookieName(t *testing.T) {
 	}
 }
 
+// TestCookieJar: a request's cookies are read as the runtime reads
+// document.cookie, where net/http's parser drops some values and changes
+// others (Chromium sends such values as document.cookie holds them).
+func TestCookieJar(t *testing.T) {
+	cases := []struct {
+		name    string
+		headers []string
+		want    map[string][]string
+	}{
+		{"raw JSON, quotes and backslashes kept", []string{`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]"}; a=1`},
+			map[string][]string{"CookieScriptConsent": {`{"action":"accept","categories":"[\"performance\"]"}`}, "a": {"1"}}},
+		{"a quoted value keeps its quotes", []string{`fp_consent="1.2.3"`}, map[string][]string{"fp_consent": {`"1.2.3"`}}},
+		{"no space after ;, or several", []string{"a=1;b=2;   c=3"}, map[string][]string{"a": {"1"}, "b": {"2"}, "c": {"3"}}},
+		{"beyond ASCII", []string{"klaro=%7B%7D; x=café"}, map[string][]string{"klaro": {"%7B%7D"}, "x": {"café"}}},
+		{"a value holding =", []string{"euconsent-v2=CQ==; t=a=b"}, map[string][]string{"euconsent-v2": {"CQ=="}, "t": {"a=b"}}},
+		{"a tab is not a space, nor a space after the name", []string{"a=1;	b=2; c =3 "}, map[string][]string{"a": {"1"}, "	b": {"2"}, "c ": {"3 "}}},
+		{"no =, no name, empty parts", []string{"flag; =v; ; d=; e=5"}, map[string][]string{"d": {""}, "e": {"5"}}},
+		{"a name twice, and two headers", []string{"a=1; b=2", "a=3"}, map[string][]string{"a": {"1", "3"}, "b": {"2"}}},
+		{"the first cookie's spaces are its name's", []string{" a=1"}, map[string][]string{" a": {"1"}}},
+		{"no header", nil, map[string][]string{}},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, h := range c.headers {
+			r.Header.Add("Cookie", h)
+		}
+		if got := cookieJar(r); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %q read as %q, want %q", c.name, c.headers, got, c.want)
+		}
+	}
+	// What net/http drops is read: a choice in raw JSON counts.
+	cr := NewConsentReader("", nil)
+	if st := cr.Read(consentReq(false, `klaro={"google-analytics":true}`), consentNow); !st.Granted("analytics") {
+		t.Error(`klaro={"google-analytics":true}, raw, is not read`)
+	}
+}
+
 // borlabs is Borlabs Cookie's cookie as it writes it: the JSON
 // URL-encoded.
 func borlabs(v string) string {
@@ -649,6 +687,7 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add(borlabs(`{"consents":{"essential":[],"statistics":["google-analytics"]}}`), true)
 	f.Add(iub(5, `{"purposes":{"4":true},"timestamp":"2026-01-01T00:00:00Z"}`)+"; _iub_cs-6=x", true)
 	f.Add(cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"analytics","value":true}],"timestamp":"2026-02-30T24:00:00Z"}`), false)
+	f.Add(`klaro={"matomo":true,"x":"a\\"b"}; fp_consent="1.1.2.analytics-g"; a=é`, false)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)
