@@ -1037,6 +1037,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"cookieyes", "cookieyes-consent=consentid:T0hOck5k,consent:yes,action:yes,necessary:yes,functional:no,analytics:yes,performance:no,advertisement:no"},
 		{"cookiefirst", cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
 		{"iubenda", iub(50053366, `{"timestamp":"2026-11-30T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"2":true,"3":false,"4":true,"5":false},"id":50053366,"cons":{"rand":"157518"}}`)},
+		{"cookiescript", `CookieScriptConsent={"bannershown":1,"action":"accept","categories":"[\"performance\"]","key":"3cf302e4-5bf9-4b9b-89d0-d71d5830d935"}`},
 		{"cookiehub", cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2026-11-30T06:54:41.275Z","allAllowed":false,"categories":[{"cid":1,"id":"necessary","value":true},{"cid":2,"id":"preferences","value":false},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}],"vendors":[],"services":[],"implicit":false}`)},
 	}
 	for _, c := range cases {
@@ -1812,7 +1813,7 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social")
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social\nconsent_map cookiescript toString social")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1913,8 +1914,22 @@ func TestBrowserConsentParity(t *testing.T) {
 		`klaro={"matomo":true,"x":"café"}`,
 		`fp_consent="` + strings.TrimPrefix(own(y, "analytics-g"), "fp_consent=") + `"`,
 		`cf_consent="{""aBcD"":true}"`,
+		`CookieScriptConsent={"action":"accept","categories":"[\"targeting\",\"unclassified\",\"performance\",\"functionality\"]","key":"3cf302e4-5bf9-4b9b-89d0-d71d5830d935"}`,
+		`CookieScriptConsent={"googleconsentmap":{"ad_storage":"targeting","analytics_storage":"performance"},"action":"reject","categories":"[]","key":"a1870d20"}`,
+		cookieScript(`{"googleconsentmap":{"ad_storage":"targeting","analytics_storage":"performance"}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"bannershown":1,"action":"accept","consenttime":1700899837,"categories":"[\"performance\",\"functionality\"]","key":"k"}`),
+		cookieScript(`{"action":"reject","categories":"[\"performance\",\"toString\"]"}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"action":"accept","categories":"[1,null,[\"targeting\"],\"\\u0070erformance\",\"toString\"]"}`),
+		cookieScript(`{"action":"accept","categories":["performance"]}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"action":"accept","categories":["[\"performance\"]"]}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"action":"accept","categories":"null"}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"action":"accept","categories":" [\"performance\"]\n"}`),
+		cookieScript(`{"action":["reject"],"categories":"[]"}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		cookieScript(`{"action":"accept","categories":"[\"performance\"]","action":"reject"}`),
+		cookieScript(`{"__proto__":{"action":"reject"},"categories":"[]"}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]"}; ` + own(y, "analytics-d"),
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -2249,6 +2264,19 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 				v = fmt.Sprintf(`{"consent":%v,"timestamp":%q,"version":"1.51.0","id":50053366}`, b(), y.UTC().Format(time.RFC3339))
 			}
 			return iub(50053366+rng.Intn(2)*rng.Intn(2), v)
+		},
+		func() string {
+			var cats []string
+			for _, c := range []string{"strict", "performance", "targeting", "functionality", "unclassified"} {
+				if rng.Intn(2) == 0 {
+					cats = append(cats, `\"`+c+`\"`)
+				}
+			}
+			v := fmt.Sprintf(`{"bannershown":1,"action":%q,"consenttime":%d,"categories":"[%s]","key":"3cf302e4"}`, []string{"accept", "accept", "reject", ""}[rng.Intn(4)], at(), strings.Join(cats, ","))
+			if rng.Intn(2) == 0 {
+				return "CookieScriptConsent=" + v // raw, as some sites write it
+			}
+			return cookieScript(v)
 		},
 	}
 	var parts []string

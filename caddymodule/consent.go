@@ -80,7 +80,7 @@ type ConsentState struct {
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
 	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
-	// cookiefirst, cookiehub, iubenda), sorted.
+	// cookiefirst, cookiehub, cookiescript, iubenda), sorted.
 	Sources []string
 }
 
@@ -197,7 +197,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub or iubenda)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda or cookiescript)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -281,6 +281,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	}
 	if v, ok := one("cookiehub"); ok && cr.readCookieHub(&st, v) {
 		used("cookiehub")
+	}
+	if v, ok := one("CookieScriptConsent"); ok && cr.readCookieScript(&st, v) {
+		used("cookiescript")
 	}
 	// iubenda's cookie is named after the site's id, _iub_cs-<digits>
 	// (not _iub_cs-<id>-granular, -uspr and the like): one such name is
@@ -378,7 +381,7 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 // in the euconsent-v2 cookie is read whichever manager wrote it.
 var ReadConsentManagers = map[string]string{
 	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
-	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub", "iubenda": "iubenda",
+	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub", "iubenda": "iubenda", "Cookie Script": "cookiescript",
 }
 
 // cmpMaps are the built-in mappings from consent managers' keys to
@@ -437,6 +440,15 @@ var cmpMaps = map[string]map[string][]string{
 		"analytics":   {"analytics", "session_replay"},
 		"marketing":   {"advertising", "social", "tag_manager", "embeds"},
 		"preferences": {"embeds"},
+	},
+	// CookieScript's categories (strict is not asked; unclassified, the
+	// cookies its scanner could not file, says nothing of a category).
+	// Which of targeting and functionality a site files YouTube under is
+	// the site's to say: embeds need both, as for CookieYes.
+	"cookiescript": {
+		"performance":   {"analytics", "session_replay"},
+		"targeting":     {"advertising", "social", "tag_manager", "embeds"},
+		"functionality": {"embeds"},
 	},
 	// iubenda's purposes, by id: 3 experience enhancement (content from
 	// external platforms), 4 measurement (analytics, heat maps, session
@@ -623,8 +635,13 @@ func jsonCookie(v string) (map[string]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
+	// (Not "return top, json.Unmarshal(…, &top) == nil": whether top is
+	// read before or after the call is not specified.)
 	var top map[string]json.RawMessage
-	return top, json.Unmarshal([]byte(s), &top) == nil
+	if json.Unmarshal([]byte(s), &top) != nil {
+		return nil, false
+	}
+	return top, true
 }
 
 // readCookieFirst reads CookieFirst's cookiefirst-consent, URL-encoded
@@ -699,6 +716,55 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 		keys[k] = b || !ok && string(top["allAllowed"]) == "true"
 	}
 	return cr.apply(st, "cookiehub", keys, isoSeconds(top["timestamp"]), false)
+}
+
+// readCookieScript reads CookieScript's CookieScriptConsent, JSON,
+// URL-encoded or raw as some sites write it: {"bannershown":1,"action":
+// "accept","categories":"[\"performance\",\"functionality\"]","key":
+// "…"}. Read only once the visitor acted on its banner, action "accept"
+// or "reject" (before that it holds Google Consent Mode's map alone).
+// With accept, categories, a JSON string of the list of those accepted,
+// grants each listed and refuses the others, and anything else there
+// makes the cookie say nothing; reject refuses every category. Undated:
+// no documented field holds the choice's time.
+func (cr *ConsentReader) readCookieScript(st *ConsentState, v string) bool {
+	top, ok := jsonCookie(v)
+	if !ok {
+		return false
+	}
+	action, _ := jsonString(top["action"])
+	var accepted []json.RawMessage
+	switch {
+	case action == "reject":
+	case action == "accept":
+		list, ok := jsonString(top["categories"])
+		// null is no list, and [] an empty one
+		if !ok || json.Unmarshal([]byte(list), &accepted) != nil || accepted == nil {
+			return false
+		}
+	default:
+		return false
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("cookiescript") {
+		keys[k] = false
+	}
+	for _, it := range accepted {
+		if c, ok := jsonString(it); ok {
+			keys[c] = true // one that maps to nothing adds nothing
+		}
+	}
+	return cr.apply(st, "cookiescript", keys, 0, false)
+}
+
+// jsonString reads a JSON value that is a string (the runtime's typeof ==
+// "string"); anything else, or nothing, is not one.
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // readIubenda reads iubenda's _iub_cs-<site id>, URL-encoded JSON:

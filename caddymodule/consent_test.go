@@ -107,7 +107,7 @@ func TestReadConsentManagers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts := map[string]string{"consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
+	hosts := map[string]string{"cdn.cookie-script.com": "Cookie Script", "consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
 		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub", "cdn.iubenda.com": "iubenda"}
 	named := map[string]bool{}
 	for h, vendor := range hosts {
@@ -304,6 +304,25 @@ func TestConsentRead(t *testing.T) {
 		{name: "iubenda purposes win over consent", cookies: []string{iub(1, `{"purposes":{},"consent":true}`)}, denied: []string{"analytics"}},
 		{name: "iubenda purposes not an object", cookies: []string{iub(1, `{"purposes":[true],"consent":true}`)}, granted: []string{"analytics"}, sources: "iubenda"},
 		{name: "iubenda other value", cookies: []string{iub(1, `{"purposes":{"4":"true","5":1,"3":null}}`)}, denied: []string{"analytics", "advertising", "embeds"}},
+		// CookieScript: captured Cookie headers, raw and URL-encoded.
+		{name: "cookiescript accept, raw", cookies: []string{`CookieScriptConsent={"action":"accept","categories":"[\"targeting\",\"unclassified\",\"performance\",\"functionality\"]","key":"3cf302e4-5bf9-4b9b-89d0-d71d5830d935"}`},
+			granted: []string{"analytics", "session_replay", "advertising", "social", "tag_manager", "embeds"}, sources: "cookiescript"},
+		{name: "cookiescript reject, raw", cookies: []string{`CookieScriptConsent={"googleconsentmap":{"ad_storage":"targeting","analytics_storage":"performance","functionality_storage":"","personalization_storage":"","security_storage":""},"action":"reject","categories":"[]","key":"a1870d20-9eb3-4562-aef2-fb7f96b6d5ba"}`},
+			denied: []string{"analytics", "advertising", "embeds"}, sources: "cookiescript"},
+		{name: "cookiescript no choice yet", cookies: []string{"CookieScriptConsent=%7B%22googleconsentmap%22%3A%7B%22ad_storage%22%3A%22targeting%22%2C%22analytics_storage%22%3A%22performance%22%2C%22functionality_storage%22%3A%22functionality%22%2C%22personalization_storage%22%3A%22functionality%22%2C%22security_storage%22%3A%22functionality%22%7D%7D", own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript some accepted", cookies: []string{cookieScript(`{"bannershown":1,"action":"accept","consenttime":1700899837,"categories":"[\"performance\",\"functionality\"]","key":"k"}`)},
+			granted: []string{"analytics", "session_replay"}, denied: []string{"advertising", "social", "tag_manager", "embeds"}, sources: "cookiescript"},
+		{name: "cookiescript reject refuses what it lists", cookies: []string{cookieScript(`{"action":"reject","categories":"[\"performance\"]"}`)}, denied: []string{"analytics"}, sources: "cookiescript"},
+		{name: "cookiescript accept of none", cookies: []string{cookieScript(`{"action":"accept","categories":"[]"}`)}, denied: []string{"analytics"}, sources: "cookiescript"},
+		{name: "cookiescript items not strings, escapes", cookies: []string{cookieScript(`{"action":"accept","categories":"[1,null,[\"targeting\"],\"\\u0070erformance\"]"}`)},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "cookiescript"},
+		{name: "cookiescript categories a list, not a string", cookies: []string{cookieScript(`{"action":"accept","categories":["performance"]}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript categories null", cookies: []string{cookieScript(`{"action":"accept","categories":"null"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript categories not JSON", cookies: []string{cookieScript(`{"action":"accept","categories":"performance"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript action another word", cookies: []string{cookieScript(`{"action":"Reject","categories":"[]"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript action not a string", cookies: []string{cookieScript(`{"action":["reject"],"categories":"[]"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "cookiescript not JSON", cookies: []string{`CookieScriptConsent={action:"reject"}`, own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
 		{name: "iubenda two sites' cookies", cookies: []string{iub(1, `{"consent":true}`), iub(2, `{"consent":true}`)}, denied: []string{"analytics"}},
 		{name: "iubenda granular cookie", cookies: []string{"_iub_cs-1-granular=" + url.QueryEscape(`{"consent":true}`)}, denied: []string{"analytics"}},
 		{name: "iubenda empty id", cookies: []string{"_iub_cs-=" + url.QueryEscape(`{"consent":true}`)}, denied: []string{"analytics"}},
@@ -640,6 +659,12 @@ func iub(id int, v string) string {
 	return "_iub_cs-" + strconv.Itoa(id) + "=" + url.QueryEscape(v)
 }
 
+// cookieScript is CookieScript's cookie of JSON v, URL-encoded as most
+// sites' copies write it (others write it raw).
+func cookieScript(v string) string {
+	return "CookieScriptConsent=" + url.QueryEscape(v)
+}
+
 // cookieHub is CookieHub's cookie of JSON v, encoded as it writes it.
 func cookieHub(v string) string {
 	return "cookiehub=" + base64.StdEncoding.EncodeToString([]byte(v))
@@ -688,6 +713,7 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add(iub(5, `{"purposes":{"4":true},"timestamp":"2026-01-01T00:00:00Z"}`)+"; _iub_cs-6=x", true)
 	f.Add(cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"analytics","value":true}],"timestamp":"2026-02-30T24:00:00Z"}`), false)
 	f.Add(`klaro={"matomo":true,"x":"a\\"b"}; fp_consent="1.1.2.analytics-g"; a=é`, false)
+	f.Add(`CookieScriptConsent={"action":"accept","categories":"[\\"performance\\",1]"}`, false)
 	cr := &ConsentReader{}
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -163,8 +163,8 @@ type Handler struct {
 	ConsentCookie string `json:"consent_cookie,omitempty"`
 	// ConsentMaps adds to or overrides how a consent manager's keys map to
 	// categories, per manager (cookiebot, onetrust, klaro, zaraz,
-	// complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda):
-	// {"zaraz": {"Xk3b": ["analytics"]}}.
+	// complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda,
+	// cookiescript): {"zaraz": {"Xk3b": ["analytics"]}}.
 	// Zaraz purposes have site-specific ids, so they are read only through
 	// this map; a Borlabs group of the site's own is added the same way.
 	ConsentMaps map[string]map[string][]string `json:"consent_maps,omitempty"`

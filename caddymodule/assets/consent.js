@@ -172,6 +172,16 @@
       }
       apply(st, "cookiehub", v, when(x.timestamp));
     }
+    // CookieScript: JSON, URL-encoded or raw, once the visitor acted:
+    // accept grants the categories listed (a JSON string of a list),
+    // reject none
+    x = obj(one(j, "CookieScriptConsent"));
+    try { y = x.action === "reject" ? [] : x.action === "accept" && JSON.parse(typeof x.categories == "string" && x.categories); } catch (e) { y = 0; }
+    if (Array.isArray(y)) {
+      v = {};
+      for (k in C.maps.cookiescript) v[k] = y.includes(k);
+      apply(st, "cookiescript", v, 0);
+    }
     // iubenda: _iub_cs-<site id> (one such name), URL-encoded JSON of its
     // purposes true|false, or of consent for all
     x = Object.keys(j).filter((n) => /^_iub_cs-\d+$/.test(n));
