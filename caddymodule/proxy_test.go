@@ -173,6 +173,22 @@ func TestProxyForwardsCleanCalls(t *testing.T) {
 	if rec := call(t, h, r); rec.Code != http.StatusNoContent || len(v.take()) != 0 {
 		t.Errorf("without consent: %d, forwarded", rec.Code)
 	}
+	// A consent manager's choice counts as the runtime reads it: raw JSON,
+	// which net/http's cookie parser dropped (so the proxy dropped the
+	// calls of the scripts the runtime had run), and CookieScript's.
+	for _, c := range []string{`klaro={"app_analytics":true,"googleAnalytics":true}`,
+		`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]","key":"3cf302e4"}`} {
+		r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
+		r.Header.Set("Cookie", c+"; _ga=GA1.1.123.456")
+		if rec := call(t, h, r); rec.Code != http.StatusNoContent || len(v.take()) != 1 {
+			t.Errorf("granted by %s: not forwarded", c)
+		}
+	}
+	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
+	r.Header.Set("Cookie", `CookieScriptConsent={"action":"reject","categories":"[]"}`)
+	if call(t, h, r); len(v.take()) != 0 {
+		t.Errorf("refused in CookieScript: forwarded")
+	}
 	// GPC does not deny analytics, but no signal does; a denial does.
 	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
 	r.Header.Set("Cookie", fmt.Sprintf("fp_consent=1.%d.%d.analytics-d", time.Now().Unix(), time.Now().Unix()))
