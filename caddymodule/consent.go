@@ -310,8 +310,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 // with none, or with an empty name, is skipped) and the rest as it is.
 // net/http's r.Cookies() drops a value that holds a double quote, a
 // backslash or a byte beyond ASCII, and strips a value's surrounding
-// quotes: a consent manager that writes raw JSON (CookieScript, in some
-// versions) was read by the runtime and not here.
+// quotes: a consent manager's cookie in raw JSON (Klaro's in some of
+// its versions, CookieScript's on some sites) was read by the runtime
+// and not here.
 func cookieJar(r *http.Request) map[string][]string {
 	jar := map[string][]string{}
 	for _, h := range r.Header["Cookie"] {
@@ -702,10 +703,9 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 	listed := map[string]bool{} // id → value; the last of an id listed twice
 	for _, it := range items {
 		var o map[string]json.RawMessage
-		var id string
-		// null makes a nil map, an id of null an empty id: no key is empty
-		if json.Unmarshal(it, &o) == nil && json.Unmarshal(o["id"], &id) == nil {
-			if b, ok := jsonBool(o["value"]); ok {
+		if json.Unmarshal(it, &o) == nil { // null makes a nil map: no id
+			id, isID := jsonString(o["id"])
+			if b, ok := jsonBool(o["value"]); ok && isID {
 				listed[id] = b
 			}
 		}
@@ -804,8 +804,7 @@ func jsonBool(raw json.RawMessage) (b, ok bool) {
 // 8601 time (isoMilli), in seconds since 1970; 0 (undated) for anything
 // else, or a time before 1970.
 func isoSeconds(raw json.RawMessage) int64 {
-	var ts string
-	if json.Unmarshal(raw, &ts) == nil {
+	if ts, ok := jsonString(raw); ok {
 		if ms, ok := isoMilli(ts); ok && ms > 0 {
 			return ms / 1000
 		}
