@@ -104,6 +104,11 @@ func FilterSVG(body []byte, file *url.URL, p Policy, st *Stats) (out []byte, cha
 // meaning (ISO-8859-1, windows-1252, Shift_JIS…, the labels of the
 // Encoding Standard; not UTF-16 nor ISO-2022-JP), a body of ASCII bytes
 // alone, as the files that old SVG editors declared ISO-8859-1 are.
+// Another file is sent empty; it is broken in Chromium 156 too, which
+// read SVG files as UTF-8 whatever their declaration or Content-Type
+// charset said, so that one declared ISO-8859-1 with an "é" in it failed
+// to load as an image, and a <use> drew its file's elements only up to
+// that byte.
 func svgReadsAsUTF8(body []byte, label string) bool {
 	if bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
 		return true
