@@ -1026,7 +1026,7 @@ func TestBrowserScreenshots(t *testing.T) {
 
 // Pre-existing consent managers' cookies are honoured in the browser.
 func TestBrowserCMPCookies(t *testing.T) {
-	e := newBrowserEnv(t, `banner on`)
+	e := newBrowserEnv(t, "banner on\nconsent_map didomi analytics-NGqxWbmn analytics session_replay")
 	y := time.Now().Add(-time.Hour)
 	cases := []struct{ name, cookie string }{
 		{"onetrust", "OptanonConsent=isGpcEnabled=0&datestamp=x&groups=C0001%3A1%2CC0002%3A1%2CC0004%3A0; OptanonAlertBoxClosed=" + y.UTC().Format(time.RFC3339)},
@@ -1038,6 +1038,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"cookiefirst", cookieFirst(`{"necessary":true,"performance":true,"functional":false,"advertising":false,"timestamp":1728728251,"type":"category","version":"6194f0e0-bd50-4925-a389-f80ee4a5d4b4"}`)},
 		{"iubenda", iub(50053366, `{"timestamp":"2026-11-30T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"2":true,"3":false,"4":true,"5":false},"id":50053366,"cons":{"rand":"157518"}}`)},
 		{"cookiescript", `CookieScriptConsent={"bannershown":1,"action":"accept","categories":"[\"performance\"]","key":"3cf302e4-5bf9-4b9b-89d0-d71d5830d935"}`},
+		{"didomi", didomiCapture}, // the site's analytics purpose mapped (consent_map above)
 		{"cookiehub", cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2026-11-30T06:54:41.275Z","allAllowed":false,"categories":[{"cid":1,"id":"necessary","value":true},{"cid":2,"id":"preferences","value":false},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}],"vendors":[],"services":[],"implicit":false}`)},
 	}
 	for _, c := range cases {
@@ -1813,7 +1814,7 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social\nconsent_map cookiescript toString social")
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social\nconsent_map cookiescript toString social\nconsent_map didomi aBcD analytics\nconsent_map didomi toString social\nconsent_map didomi café embeds\nconsent_map didomi analytics-NGqxWbmn advertising")
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1928,8 +1929,30 @@ func TestBrowserConsentParity(t *testing.T) {
 		cookieScript(`{"action":"accept","categories":"[\"performance\"]","action":"reject"}`),
 		cookieScript(`{"__proto__":{"action":"reject"},"categories":"[]"}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
 		`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]"}; ` + own(y, "analytics-d"),
+		// Didomi: its purposes through consent_map didomi (above).
+		didomiCapture,
+		didomi(`{"purposes":{"enabled":["aBcD"],"disabled":["toString"]},"updated":"2026-11-30T06:54:41.275Z"}`),
+		didomi(`{"purposes":{"enabled":["aBcD","toString"],"disabled":["aBcD"]}}`),
+		didomi(`{"purposes":{"enabled":null,"disabled":["aBcD"]}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"purposes":{"enabled":"aBcD"}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"purposes":{"enabled":"","disabled":["aBcD"]}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"purposes":{"enabled":["toString"],"disabled":{"0":"aBcD"}}}`),
+		didomi(`{"purposes":["aBcD"]}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"purposes":{"__proto__":{"enabled":["aBcD"]}}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"__proto__":{"purposes":{"enabled":["aBcD"]}}}`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		didomi(`{"purposes":{"enabled":[1,null,["aBcD"],"\u0061BcD","toString"]}}`),
+		didomi(`{"purposes":{"enabled":["café"]}}`),
+		didomi(`{"purposes":{"enabled":["caf\u00e9"]}}`),
+		didomi(`{"purposes":{"enabled":["aBcD"]},"purposes":{"disabled":["aBcD"]}}`),
+		didomi(`null`) + "; klaro=" + url.QueryEscape(`{"matomo":true}`),
+		strings.TrimRight(didomi(`{"purposes":{"enabled":["aBcD"]}}`), "="),
+		"didomi_token=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(`{"purposes":{"enabled":["aBcD"]} }`))) + "; klaro=" + url.QueryEscape(`{"matomo":false}`),
+		didomi(`{"updated":"`+y.UTC().Format(time.RFC3339)+`","purposes":{"disabled":["aBcD"]}}`) + "; " + own(old, "analytics-g"),
+		didomi(`{"updated":"`+old.UTC().Format(time.RFC3339)+`","purposes":{"disabled":["aBcD"]}}`) + "; " + own(y, "analytics-g"),
+		didomi(`{"updated":["`+y.UTC().Format(time.RFC3339)+`"],"purposes":{"disabled":["aBcD"]}}`) + "; " + own(old, "analytics-g"),
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}},
+		"didomi": {"aBcD": {"analytics"}, "toString": {"social"}, "café": {"embeds"}, "analytics-NGqxWbmn": {"advertising"}}})
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -2278,6 +2301,37 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 			}
 			return cookieScript(v)
 		},
+		func() string {
+			// Didomi's token, its lists bent before it is encoded (a
+			// byte changed after would break the base64).
+			list := func() string {
+				switch rng.Intn(6) {
+				case 0:
+					return "null"
+				case 1:
+					return `"aBcD"`
+				}
+				var ids []string
+				for _, id := range []string{`"aBcD"`, `"eFgH"`, `"other-x1"`, "1"} {
+					if rng.Intn(2) == 0 {
+						ids = append(ids, id)
+					}
+				}
+				return "[" + strings.Join(ids, ",") + "]"
+			}
+			var ps []string
+			for _, l := range []string{"enabled", "disabled"} {
+				if rng.Intn(3) > 0 {
+					ps = append(ps, fmt.Sprintf(`%q:%s`, l, list()))
+				}
+			}
+			purposes := "{" + strings.Join(ps, ",") + "}"
+			if rng.Intn(8) == 0 {
+				purposes = "[" + strings.Join(ps, ",") + "]"
+			}
+			return didomi(fmt.Sprintf(`{"user_id":"19290039-4e38","created":%q,"updated":%q,"vendors":{"enabled":["c:hotjar"]},"purposes":%s,"version":2}`,
+				now.Add(-400*24*time.Hour).UTC().Format(time.RFC3339), y.UTC().Format([]string{time.RFC3339, "2006-01-02T15:04:05.000Z07:00", "2006-01-02 15:04:05"}[rng.Intn(3)]), purposes))
+		},
 	}
 	var parts []string
 	for i := rng.Intn(3); i >= 0; i-- {
@@ -2333,8 +2387,9 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 // millisecond in one page. TestBrowserConsentParity's hand-made cases
 // name what each rule is; this looks for what they missed.
 func TestBrowserConsentParityMutated(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics")
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}})
+	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map didomi aBcD analytics\nconsent_map didomi eFgH advertising")
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}},
+		"didomi": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}})
 	resp, err := http.Get(e.base + "/_fp/consent.js")
 	if err != nil {
 		t.Fatal(err)

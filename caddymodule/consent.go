@@ -80,7 +80,7 @@ type ConsentState struct {
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
 	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
-	// cookiefirst, cookiehub, cookiescript, iubenda), sorted.
+	// cookiefirst, cookiehub, cookiescript, didomi, iubenda), sorted.
 	Sources []string
 }
 
@@ -197,7 +197,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda or cookiescript)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda, cookiescript or didomi)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -284,6 +284,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	}
 	if v, ok := one("CookieScriptConsent"); ok && cr.readCookieScript(&st, v) {
 		used("cookiescript")
+	}
+	if v, ok := one("didomi_token"); ok && cr.readDidomi(&st, v) {
+		used("didomi")
 	}
 	// iubenda's cookie is named after the site's id, _iub_cs-<digits>
 	// (not _iub_cs-<id>-granular, -uspr and the like): one such name is
@@ -385,6 +388,12 @@ var ReadConsentManagers = map[string]string{
 	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub", "iubenda": "iubenda", "Cookie Script": "cookiescript",
 }
 
+// MappedConsentManagers names, as ReadConsentManagers does, the consent
+// managers whose stored choice is read only through consent_map, each
+// with its name there: their keys are the site's own (Didomi's custom
+// purposes), so that nothing maps them by default.
+var MappedConsentManagers = map[string]string{"Didomi": "didomi"}
+
 // cmpMaps are the built-in mappings from consent managers' keys to
 // categories (docs/consent.md lists them).
 var cmpMaps = map[string]map[string][]string{
@@ -410,6 +419,8 @@ var cmpMaps = map[string]map[string][]string{
 		"googletagmanager": {"tag_manager"}, "gtm": {"tag_manager"},
 	},
 	"zaraz": {},
+	// Didomi's purposes are the site's own (consent_map didomi).
+	"didomi": {},
 	// Complianz puts embedded content (YouTube, maps) under marketing.
 	"complianz": {
 		"statistics": {"analytics", "session_replay"},
@@ -679,21 +690,8 @@ func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
 // read as atob gives them, each a character (a category's id is ASCII).
 // Dated by timestamp when it is ISO 8601, as OneTrust's time is.
 func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
-	b := strings.TrimRight(v, "=")
-	if len(v)-len(b) > 2 || len(b) < len(v) && len(v)%4 != 0 || strings.Trim(b, base64Std) != "" {
-		return false
-	}
-	raw, err := base64.RawStdEncoding.DecodeString(b)
-	if err != nil {
-		return false
-	}
-	// atob's bytes are characters U+0000 to U+00FF, parsed as they are
-	var text strings.Builder
-	for _, c := range raw {
-		text.WriteRune(rune(c))
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal([]byte(text.String()), &top) != nil || string(top["answered"]) != "true" {
+	top, ok := base64JSON(v)
+	if !ok || string(top["answered"]) != "true" {
 		return false
 	}
 	var items []json.RawMessage
@@ -716,6 +714,77 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 		keys[k] = b || !ok && string(top["allAllowed"]) == "true"
 	}
 	return cr.apply(st, "cookiehub", keys, isoSeconds(top["timestamp"]), false)
+}
+
+// base64JSON reads a cookie of base64 of a JSON object as its members,
+// as the runtime's b64 reads it: the base64 must be atob's (no white
+// space, = only to pad to a multiple of four), and its bytes are read as
+// atob gives them, each a character U+0000 to U+00FF. false when it
+// does not decode, is not JSON or is not an object; null is an object
+// of no members here, as in jsonCookie.
+func base64JSON(v string) (map[string]json.RawMessage, bool) {
+	b := strings.TrimRight(v, "=")
+	if len(v)-len(b) > 2 || len(b) < len(v) && len(v)%4 != 0 || strings.Trim(b, base64Std) != "" {
+		return nil, false
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(b)
+	if err != nil {
+		return nil, false
+	}
+	var text strings.Builder
+	for _, c := range raw {
+		text.WriteRune(rune(c))
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(text.String()), &top) != nil {
+		return nil, false
+	}
+	return top, true
+}
+
+// readDidomi reads Didomi's didomi_token, base64 of a JSON object:
+// {"user_id":"…","created":"2024-10-15T11:50:06.819Z","updated":
+// "2024-10-15T11:50:32.408Z","vendors":{"enabled":["c:hotjar",…]},
+// "purposes":{"enabled":["analytics-NGqxWbmn",…],"disabled":[…]},
+// "version":2}. Its purposes' ids are the site's own (a custom purpose's
+// is its name and a suffix Didomi draws), so they are read only through
+// consent_map didomi: a purpose listed disabled is refused, one listed
+// enabled (and not disabled) granted, and one in neither list says
+// nothing. purposes must be an object whose enabled and disabled are
+// lists, absent or null; anything else makes the cookie say nothing (a token
+// written before any choice has no purposes). Vendors are not read.
+// Dated by updated when it is ISO 8601, as OneTrust's time is. A TC
+// string that Didomi writes beside it (euconsent-v2) is read as any is.
+func (cr *ConsentReader) readDidomi(st *ConsentState, v string) bool {
+	top, ok := base64JSON(v)
+	if !ok {
+		return false
+	}
+	var purposes map[string]json.RawMessage
+	json.Unmarshal(top["purposes"], &purposes) // none when not an object
+	listed := map[string]bool{}                // id → enabled
+	for _, l := range []string{"enabled", "disabled"} {
+		raw, ok := purposes[l]
+		if !ok {
+			continue
+		}
+		var ids []json.RawMessage // null is none, as absent is
+		if json.Unmarshal(raw, &ids) != nil {
+			return false // not a list
+		}
+		for _, it := range ids {
+			if id, ok := jsonString(it); ok {
+				listed[id] = l == "enabled" // disabled, read second, wins
+			}
+		}
+	}
+	keys := map[string]bool{}
+	for k := range cr.cmpMap("didomi") {
+		if b, ok := listed[k]; ok {
+			keys[k] = b
+		}
+	}
+	return cr.apply(st, "didomi", keys, isoSeconds(top["updated"]), false)
 }
 
 // readCookieScript reads CookieScript's CookieScriptConsent, JSON,

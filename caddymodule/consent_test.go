@@ -331,6 +331,33 @@ func TestConsentRead(t *testing.T) {
 		{name: "cookiescript action another word", cookies: []string{cookieScript(`{"action":"Reject","categories":"[]"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
 		{name: "cookiescript action not a string", cookies: []string{cookieScript(`{"action":["reject"],"categories":"[]"}`), own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
 		{name: "cookiescript not JSON", cookies: []string{`CookieScriptConsent={action:"reject"}`, own(yesterday, yesterday, "analytics-g")}, granted: []string{"analytics"}, sources: "fp_consent"},
+		// Didomi: its purposes through consent_map didomi (below).
+		{name: "didomi capture", cookies: []string{didomiCapture},
+			granted: []string{"analytics", "advertising"}, denied: []string{"social", "embeds"}, sources: "didomi"},
+		{name: "didomi before a choice (capture)", cookies: []string{"didomi_token=eyJ1c2VyX2lkIjoiMTlhMWMzODAtOGRkYy02NTI3LWE0OTItODMwNTI4YjczMWMyIiwiY3JlYXRlZCI6IjIwMjUtMTAtMjVUMTY6MzM6NDUuNjkzWiIsInVwZGF0ZWQiOiIyMDI1LTEwLTI1VDE2OjMzOjQ1LjY5NFoiLCJ2ZXJzaW9uIjpudWxsfQ==", own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "didomi vendors alone", cookies: []string{didomi(`{"vendors":{"enabled":["c:hotjar","google"]},"version":2}`), own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "didomi disabled", cookies: []string{didomi(`{"purposes":{"enabled":["displayta-V8kMenYa"],"disabled":["analytics-NGqxWbmn"]}}`)},
+			granted: []string{"advertising"}, denied: []string{"analytics"}, sources: "didomi"},
+		{name: "didomi disabled wins", cookies: []string{didomi(`{"purposes":{"disabled":["analytics-NGqxWbmn"],"enabled":["analytics-NGqxWbmn"]}}`)},
+			denied: []string{"analytics"}, sources: "didomi"},
+		{name: "didomi unlisted says nothing", cookies: []string{didomi(`{"purposes":{"enabled":["analytics-other"],"disabled":[]}}`), own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "fp_consent"},
+		{name: "didomi null list", cookies: []string{didomi(`{"purposes":{"enabled":null,"disabled":["analytics-NGqxWbmn"]}}`)},
+			denied: []string{"analytics"}, sources: "didomi"},
+		{name: "didomi items not strings, escapes", cookies: []string{didomi(`{"purposes":{"enabled":[1,null,["displayta-V8kMenYa"],"\u0061nalytics-NGqxWbmn"]}}`)},
+			granted: []string{"analytics"}, denied: []string{"advertising"}, sources: "didomi"},
+		{name: "didomi list not a list", cookies: []string{didomi(`{"purposes":{"enabled":"analytics-NGqxWbmn"}}`), own(yesterday, yesterday, "advertising-g")},
+			denied: []string{"analytics"}, granted: []string{"advertising"}, sources: "fp_consent"},
+		{name: "didomi one list not a list", cookies: []string{didomi(`{"purposes":{"enabled":["displayta-V8kMenYa"],"disabled":"analytics-NGqxWbmn"}}`)}, denied: []string{"advertising", "analytics"}},
+		{name: "didomi purposes a list", cookies: []string{didomi(`{"purposes":["analytics-NGqxWbmn"]}`)}, denied: []string{"analytics"}},
+		{name: "didomi base64 URL-encoded", cookies: []string{"didomi_token=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(`{"purposes":{"enabled":["analytics-NGqxWbmn"]}}`)))}, denied: []string{"analytics"}},
+		{name: "didomi not base64 of JSON", cookies: []string{"didomi_token=" + base64.StdEncoding.EncodeToString([]byte(`{purposes:{enabled:["analytics-NGqxWbmn"]}}`))}, denied: []string{"analytics"}},
+		{name: "didomi dated: a newer denial wins", cookies: []string{didomi(`{"updated":"` + yesterday.UTC().Format(time.RFC3339) + `","purposes":{"disabled":["analytics-NGqxWbmn"]}}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
+			denied: []string{"analytics"}, sources: "didomi,fp_consent"},
+		{name: "didomi dated: a newer own grant wins", cookies: []string{didomi(`{"updated":"` + now.Add(-10*day).UTC().Format(time.RFC3339) + `","purposes":{"disabled":["analytics-NGqxWbmn"]}}`), own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, sources: "didomi,fp_consent"},
 		{name: "cookiehub undated loses to a dated own grant", cookies: []string{cookieHub(`{"answered":true,"allAllowed":false,"categories":[],"timestamp":"yesterday"}`), own(now.Add(-10*day), now.Add(-10*day), "analytics-g")},
 			granted: []string{"analytics"}, sources: "cookiehub,fp_consent"},
 
@@ -376,7 +403,12 @@ func TestConsentRead(t *testing.T) {
 		{name: "undated denial beats undated grant", cookies: []string{"klaro=" + url.QueryEscape(`{"matomo":false}`), "cf_consent=" + url.QueryEscape(`{"aBcD":true}`)},
 			denied: []string{"analytics"}},
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}})
+	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}},
+		"didomi": {"analytics-NGqxWbmn": {"analytics"}, "displayta-V8kMenYa": {"advertising"}}})
+	// Unmapped, Didomi's purposes say nothing.
+	if st := NewConsentReader("", nil).Read(consentReq(false, didomiCapture), now); len(st.Sources) != 0 || st.Granted("analytics") {
+		t.Errorf("an unmapped didomi_token read: %v", st.Sources)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			st := cr.Read(consentReq(c.gpc, c.cookies...), now)
@@ -670,6 +702,15 @@ func cookieHub(v string) string {
 	return "cookiehub=" + base64.StdEncoding.EncodeToString([]byte(v))
 }
 
+// didomi is Didomi's didomi_token of JSON v, encoded as it writes it.
+func didomi(v string) string {
+	return "didomi_token=" + base64.StdEncoding.EncodeToString([]byte(v))
+}
+
+// didomiCapture is a didomi_token from a captured Cookie header (a site's
+// custom purposes and vendors, each id with the suffix Didomi draws).
+const didomiCapture = "didomi_token=eyJ1c2VyX2lkIjoiMTkyOTAwMzktNGUzOC02MjAzLWE0OTUtMDhlMTU0YTQ5NTk4IiwiY3JlYXRlZCI6IjIwMjQtMTAtMTVUMTE6NTA6MDYuODE5WiIsInVwZGF0ZWQiOiIyMDI0LTEwLTE1VDExOjUwOjMyLjQwOFoiLCJ2ZW5kb3JzIjp7ImVuYWJsZWQiOlsiYzpkaWRvbWktZllQQll4V2EiLCJjOmRvY3RvbGlibi1XcDg3Q3BYQSIsImM6ZG9jdG9saWJhLXRndGIzVzhQIl19LCJwdXJwb3NlcyI6eyJlbmFibGVkIjpbImFuYWx5dGljcy1OR3F4V2JtbiIsImFuYWx5dGlrLU4yWkg5QnFRIiwiZGlzcGxheXRhLVY4a01lbllhIiwiZGlzcGxheXRhLVZyUFBWbkhoIl19LCJ2ZXJzaW9uIjoyfQ=="
+
 // TestISOMilli: ISO 8601 times are read as V8's Date.parse reads them
 // (node and Chromium gave each figure here), where time.Parse refuses
 // some: a day past its month's end, 24:00:00.
@@ -714,7 +755,8 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add(cookieHub(`{"answered":true,"allAllowed":false,"categories":[{"id":"analytics","value":true}],"timestamp":"2026-02-30T24:00:00Z"}`), false)
 	f.Add(`klaro={"matomo":true,"x":"a\\"b"}; fp_consent="1.1.2.analytics-g"; a=é`, false)
 	f.Add(`CookieScriptConsent={"action":"accept","categories":"[\\"performance\\",1]"}`, false)
-	cr := &ConsentReader{}
+	f.Add(didomi(`{"updated":"2026-01-01T00:00:00Z","purposes":{"enabled":["a",1],"disabled":null}}`), false)
+	cr := NewConsentReader("", map[string]map[string][]string{"didomi": {"a": {"analytics"}}})
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", cookie)

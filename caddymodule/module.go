@@ -164,9 +164,10 @@ type Handler struct {
 	// ConsentMaps adds to or overrides how a consent manager's keys map to
 	// categories, per manager (cookiebot, onetrust, klaro, zaraz,
 	// complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda,
-	// cookiescript): {"zaraz": {"Xk3b": ["analytics"]}}.
-	// Zaraz purposes have site-specific ids, so they are read only through
-	// this map; a Borlabs group of the site's own is added the same way.
+	// cookiescript, didomi): {"zaraz": {"Xk3b": ["analytics"]}}.
+	// Zaraz's and Didomi's purposes have site-specific ids, so they are
+	// read only through this map; a Borlabs group of the site's own is
+	// added the same way.
 	ConsentMaps map[string]map[string][]string `json:"consent_maps,omitempty"`
 	// Banner configures the optional consent banner.
 	Banner *Banner `json:"banner,omitempty"`

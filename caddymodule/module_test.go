@@ -88,7 +88,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n banner on {\n privacy_url javascript:alert(1)\n }\n}": "privacy_url",
 		"firstparty {\n banner on {\n blink yes\n }\n}":                       `unknown banner option "blink"`,
 		"firstparty {\n banner on\n banner off\n}":                            `duplicate subdirective "banner"`,
-		"firstparty {\n consent_map didomi x analytics\n}":                    `unknown consent manager "didomi"`,
+		"firstparty {\n consent_map usercentrics x analytics\n}":              `unknown consent manager "usercentrics"`,
 		"firstparty {\n consent_map zaraz x essential\n}":                     "not a category a visitor grants",
 		"firstparty {\n consent_cookie a;b\n}":                                "not a valid cookie name",
 		"firstparty {\n allow js.stripe.com \"bad host!\"\n}":                 `allow: "bad host!" is not a host name`,

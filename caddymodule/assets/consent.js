@@ -58,6 +58,8 @@
   // URL-encoded JSON as its object, else {}
   var isObj = (o) => o && typeof o == "object" && !Array.isArray(o);
   var obj = (v) => { try { v = JSON.parse(dec(v)); } catch (e) {} return isObj(v) ? v : {}; };
+  // b64: a cookie of base64 of JSON (base64JSON in consent.go)
+  var b64 = (v) => { try { return /^[A-Za-z\d+/]*={0,2}$/.test(v) && JSON.parse(atob(v)); } catch (e) {} };
   var jsonMap = (v) => {
     var o, s = dec(v);
     try { o = JSON.parse(s); } catch (e) { return null; }
@@ -162,8 +164,7 @@
     apply(st, "cookiefirst", v, 0);
     // CookieHub: base64 of JSON, once answered; a category listed true or
     // false is that, one not listed is allAllowed
-    x = null;
-    try { /^[A-Za-z\d+/]*={0,2}$/.test(v = one(j, "cookiehub") || "") && (x = JSON.parse(atob(v))); } catch (e) {}
+    x = b64(one(j, "cookiehub") || "");
     if (isObj(x) && x.answered === true && Array.isArray(x.categories)) {
       v = {};
       for (k in C.maps.cookiehub) {
@@ -181,6 +182,15 @@
       v = {};
       for (k in C.maps.cookiescript) v[k] = y.includes(k);
       apply(st, "cookiescript", v, 0);
+    }
+    // Didomi: base64 of JSON; its purposes (the site's ids: consent_map
+    // didomi) enabled and disabled, lists (or absent, or null): disabled
+    // wins
+    x = b64(one(j, "didomi_token") || "");
+    if (isObj(y = x && x.purposes) && (y = [y.enabled ?? [], y.disabled ?? []]).every(Array.isArray)) {
+      v = {};
+      for (k in C.maps.didomi) if (y[0].includes(k) || y[1].includes(k)) v[k] = !y[1].includes(k);
+      apply(st, "didomi", v, when(x.updated));
     }
     // iubenda: _iub_cs-<site id> (one such name), URL-encoded JSON of its
     // purposes true|false, or of consent for all

@@ -70,6 +70,10 @@ type PageReport struct {
 type ConsentManagerReport struct {
 	Vendor string `json:"vendor"`
 	Read   bool   `json:"read"`
+	// ConsentMap is, for a consent manager whose keys are the site's own
+	// (caddymodule.MappedConsentManagers: Didomi's purposes), its name in
+	// consent_map, through which alone its choice is read.
+	ConsentMap string `json:"consent_map,omitempty"`
 }
 
 // consentManagers lists the consent managers among a page's findings.
@@ -82,7 +86,7 @@ func consentManagers(fs []FindingReport) []ConsentManagerReport {
 		}
 		seen[f.Vendor] = true
 		_, read := caddymodule.ReadConsentManagers[f.Vendor]
-		out = append(out, ConsentManagerReport{Vendor: f.Vendor, Read: read})
+		out = append(out, ConsentManagerReport{Vendor: f.Vendor, Read: read, ConsentMap: caddymodule.MappedConsentManagers[f.Vendor]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Vendor < out[j].Vendor })
 	return out

@@ -241,8 +241,9 @@ func TestScanConsentManagers(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "p.html")
 	os.WriteFile(page, []byte(`<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>`+
-		`<script src="https://app.usercentrics.eu/browser-ui/latest/loader.js"></script><script src="https://cdn.cookielaw.org/x.js"></script>`), 0o644)
-	if got, want := scanPage(t, page).ConsentManagers, []ConsentManagerReport{{"OneTrust", true}, {"Usercentrics", false}}; !slices.Equal(got, want) {
+		`<script src="https://app.usercentrics.eu/browser-ui/latest/loader.js"></script><script src="https://cdn.cookielaw.org/x.js"></script>`+
+		`<script src="https://sdk.privacy-center.org/loader.js"></script>`), 0o644)
+	if got, want := scanPage(t, page).ConsentManagers, []ConsentManagerReport{{Vendor: "Didomi", ConsentMap: "didomi"}, {Vendor: "OneTrust", Read: true}, {Vendor: "Usercentrics"}}; !slices.Equal(got, want) {
 		t.Errorf("consent managers %v, want %v", got, want)
 	}
 	html := filepath.Join(dir, "r.html")
@@ -250,12 +251,13 @@ func TestScanConsentManagers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"consent manager OneTrust: firstparty reads the choice it stores\n", "consent manager Usercentrics: firstparty does not read the choice it stores"} {
+	for _, want := range []string{"consent manager OneTrust: firstparty reads the choice it stores\n", "consent manager Usercentrics: firstparty does not read the choice it stores",
+		"consent manager Didomi: firstparty reads the choice it stores once consent_map didomi maps the site's own ids"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "consent manager Usercentrics: firstparty does not read") {
+	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "consent manager Usercentrics: firstparty does not read") || !strings.Contains(string(b), "once consent_map didomi maps") {
 		t.Errorf("HTML report lacks the consent manager's line")
 	}
 	// A page with no consent manager has none listed.
