@@ -685,10 +685,9 @@ func (cr *ConsentReader) readCookieFirst(st *ConsentState, v string) bool {
 // is granted when allAllowed is true and refused otherwise. categories
 // must be a list (CookieHub writes an empty one when all are allowed);
 // what in it is not an object with an id and a value true or false says
-// nothing of any category. Its base64 must be the runtime's atob's (no
-// white space, = only to pad to a multiple of four), and its bytes are
-// read as atob gives them, each a character (a category's id is ASCII).
-// Dated by timestamp when it is ISO 8601, as OneTrust's time is.
+// nothing of any category. Its base64 is read as atob reads it
+// (base64JSON; a category's id is ASCII). Dated by timestamp when it is
+// ISO 8601, as OneTrust's time is.
 func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 	top, ok := base64JSON(v)
 	if !ok || string(top["answered"]) != "true" {
@@ -751,10 +750,11 @@ func base64JSON(v string) (map[string]json.RawMessage, bool) {
 // consent_map didomi: a purpose listed disabled is refused, one listed
 // enabled (and not disabled) granted, and one in neither list says
 // nothing. purposes must be an object whose enabled and disabled are
-// lists, absent or null; anything else makes the cookie say nothing (a token
-// written before any choice has no purposes). Vendors are not read.
-// Dated by updated when it is ISO 8601, as OneTrust's time is. A TC
-// string that Didomi writes beside it (euconsent-v2) is read as any is.
+// lists, absent or null; anything else makes the cookie say nothing (a
+// token written before any choice has no purposes). Vendors are not
+// read, nor a token a site renamed (Didomi's cookies option). Dated by
+// updated when it is ISO 8601, as OneTrust's time is. A TC string that
+// Didomi writes beside it (euconsent-v2) is read as any is.
 func (cr *ConsentReader) readDidomi(st *ConsentState, v string) bool {
 	top, ok := base64JSON(v)
 	if !ok {
