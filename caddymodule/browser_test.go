@@ -1814,7 +1814,9 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 }
 
 func TestBrowserConsentParity(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map complianz preferences embeds\nconsent_map cookiefirst toString social\nconsent_map cookiefirst 0 social\nconsent_map cookiehub toString social\nconsent_map cookiehub café social\nconsent_map iubenda toString social\nconsent_map cookiescript toString social\nconsent_map didomi aBcD analytics\nconsent_map didomi toString social\nconsent_map didomi café embeds\nconsent_map didomi analytics-NGqxWbmn advertising")
+	maps := map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}},
+		"didomi": {"aBcD": {"analytics"}, "toString": {"social"}, "café": {"embeds"}, "analytics-NGqxWbmn": {"advertising"}}}
+	e := newBrowserEnv(t, consentMapLines(maps))
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
 	own := func(at time.Time, items string) string {
@@ -1951,8 +1953,7 @@ func TestBrowserConsentParity(t *testing.T) {
 		didomi(`{"updated":"`+old.UTC().Format(time.RFC3339)+`","purposes":{"disabled":["aBcD"]}}`) + "; " + own(y, "analytics-g"),
 		didomi(`{"updated":["`+y.UTC().Format(time.RFC3339)+`"],"purposes":{"disabled":["aBcD"]}}`) + "; " + own(old, "analytics-g"),
 	}
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}},
-		"didomi": {"aBcD": {"analytics"}, "toString": {"social"}, "café": {"embeds"}, "analytics-NGqxWbmn": {"advertising"}}})
+	cr := NewConsentReader("", maps)
 	for _, gpc := range []bool{false, true} {
 		ctx := e.browser(1280, 800, gpc)
 		for _, c := range cases {
@@ -1995,6 +1996,20 @@ func TestBrowserConsentParity(t *testing.T) {
 }
 
 var cdpEmpty = cdp.Empty{}
+
+// consentMapLines writes maps as the Caddyfile's consent_map lines, so
+// that the runtime a test serves and the server's reader it builds from
+// the same maps read alike.
+func consentMapLines(maps map[string]map[string][]string) string {
+	var lines []string
+	for cmp, m := range maps {
+		for k, cats := range m {
+			lines = append(lines, "consent_map "+cmp+" "+k+" "+strings.Join(cats, " "))
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
 
 // The analytics proxy in Chromium: before consent neither the vendor nor
 // the proxy hears anything; after it the script loads from the shop's
@@ -2387,9 +2402,10 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 // millisecond in one page. TestBrowserConsentParity's hand-made cases
 // name what each rule is; this looks for what they missed.
 func TestBrowserConsentParityMutated(t *testing.T) {
-	e := newBrowserEnv(t, "consent_map zaraz aBcD analytics\nconsent_map borlabs shop-stats analytics\nconsent_map didomi aBcD analytics\nconsent_map didomi eFgH advertising")
-	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}},
-		"didomi": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}})
+	maps := map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}},
+		"didomi": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}}
+	e := newBrowserEnv(t, consentMapLines(maps))
+	cr := NewConsentReader("", maps)
 	resp, err := http.Get(e.base + "/_fp/consent.js")
 	if err != nil {
 		t.Fatal(err)

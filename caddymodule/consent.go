@@ -647,6 +647,13 @@ func jsonCookie(v string) (map[string]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
+	return jsonObject(s)
+}
+
+// jsonObject reads s, JSON text, as an object's members (jsonCookie,
+// base64JSON): false when it is not JSON or not an object; null is an
+// object of no members here.
+func jsonObject(s string) (map[string]json.RawMessage, bool) {
 	// (Not "return top, json.Unmarshal(…, &top) == nil": whether top is
 	// read before or after the call is not specified.)
 	var top map[string]json.RawMessage
@@ -718,9 +725,8 @@ func (cr *ConsentReader) readCookieHub(st *ConsentState, v string) bool {
 // base64JSON reads a cookie of base64 of a JSON object as its members,
 // as the runtime's b64 reads it: the base64 must be atob's (no white
 // space, = only to pad to a multiple of four), and its bytes are read as
-// atob gives them, each a character U+0000 to U+00FF. false when it
-// does not decode, is not JSON or is not an object; null is an object
-// of no members here, as in jsonCookie.
+// atob gives them, each a character U+0000 to U+00FF, then as
+// jsonObject reads them.
 func base64JSON(v string) (map[string]json.RawMessage, bool) {
 	b := strings.TrimRight(v, "=")
 	if len(v)-len(b) > 2 || len(b) < len(v) && len(v)%4 != 0 || strings.Trim(b, base64Std) != "" {
@@ -734,11 +740,7 @@ func base64JSON(v string) (map[string]json.RawMessage, bool) {
 	for _, c := range raw {
 		text.WriteRune(rune(c))
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal([]byte(text.String()), &top) != nil {
-		return nil, false
-	}
-	return top, true
+	return jsonObject(text.String())
 }
 
 // readDidomi reads Didomi's didomi_token, base64 of a JSON object:

@@ -42,13 +42,14 @@ func trackerBeforeConsent(f *FindingReport) bool {
 // page loads: whether firstparty reads the choice it stores, and what
 // the owner of one it does not read can do.
 func consentManagerNote(c ConsentManagerReport) string {
-	if c.Read {
+	const passOn = "pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner"
+	switch {
+	case c.Read:
 		return "consent manager " + c.Vendor + ": firstparty reads the choice it stores"
+	case c.ConsentMap != "":
+		return "consent manager " + c.Vendor + ": firstparty reads the choice it stores once consent_map " + c.ConsentMap + " maps the site's own ids to categories (and a TC string in the euconsent-v2 cookie): otherwise " + passOn
 	}
-	if c.ConsentMap != "" {
-		return "consent manager " + c.Vendor + ": firstparty reads the choice it stores once consent_map " + c.ConsentMap + " maps the site's own ids to categories (and a TC string in the euconsent-v2 cookie): otherwise pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner"
-	}
-	return "consent manager " + c.Vendor + ": firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): pass it on with firstparty.consent.set, or what is held waits for firstparty's own banner"
+	return "consent manager " + c.Vendor + ": firstparty does not read the choice it stores (a TC string in the euconsent-v2 cookie aside): " + passOn
 }
 
 func actionColour(f *FindingReport) string {
