@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -142,6 +143,11 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			if d.IsDir() || (path != f && !isHTMLName(path)) {
 				return nil
 			}
+			if err := readableEntry(path, d); err != nil {
+				fmt.Fprintf(stderr, "firstparty: %s: %v\n", path, err)
+				failed++
+				return nil
+			}
 			// A directory's files keep their place under it: site/a/index.html
 			// and site/b/index.html are two pages, not one written twice.
 			rel := filepath.Base(path)
@@ -177,6 +183,41 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 func isHTMLName(path string) bool {
 	ext := strings.ToLower(filepath.Ext(path))
 	return ext == ".html" || ext == ".htm"
+}
+
+// readableEntry returns nil for a file a directory walk meets that is to
+// be read: a regular file, or a link to one (readable), or a link that
+// leads nowhere, whose read then says so.
+func readableEntry(path string, d fs.DirEntry) error {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return readable(d.Type())
+	}
+	if fi, err := os.Stat(path); err == nil {
+		return readable(fi.Mode())
+	}
+	return nil
+}
+
+// readable returns nil for the mode of a regular file, and otherwise an
+// error that says what the file is (a named pipe, a socket, a device, a
+// directory). A file found by its name in a folder is read only when it
+// is regular: open waits for ever on a pipe no one writes to, and a
+// device may be read without end.
+func readable(mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode.IsRegular():
+		return nil
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	case mode.IsDir():
+		kind = "a directory"
+	}
+	return fmt.Errorf("%s, not a file", kind)
 }
 
 // checkOutside refuses an output directory that is an input directory or

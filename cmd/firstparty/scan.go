@@ -211,9 +211,14 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 				report.Pages = append(report.Pages, errorPage(path, err))
 				return nil
 			}
-			if !d.IsDir() && isPageFile(path) {
-				targets, roots = append(targets, path), append(roots, in)
+			if d.IsDir() || !isPageFile(path) {
+				return nil
 			}
+			if err := readableEntry(path, d); err != nil {
+				report.Pages = append(report.Pages, errorPage(path, err))
+				return nil
+			}
+			targets, roots = append(targets, path), append(roots, in)
 			return nil
 		})
 		if err != nil {

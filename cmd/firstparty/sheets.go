@@ -298,6 +298,12 @@ func readSheet(u *url.URL, file string) (body []byte, contentType string, err er
 func readOwn(u *url.URL, file, accept string, typeOK func(contentType string) error) (body []byte, contentType string, err error) {
 	var r io.Reader
 	if file != "" {
+		// (A file missing is the error Open gives.)
+		if fi, err := os.Stat(file); err == nil {
+			if err := readable(fi.Mode()); err != nil {
+				return nil, "", err
+			}
+		}
 		f, err := os.Open(file)
 		if err != nil {
 			return nil, "", err
