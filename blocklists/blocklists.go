@@ -791,6 +791,9 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3) // b is not read after: Discard is a read
 	}
+	if b, _ := br.Peek(htmlPeek); htmlPage(b) {
+		return nil, st, fmt.Errorf("reading %s: the list is an HTML page, not a list (for a file on GitHub or GitLab, give its raw URL)", name)
+	}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
 		hint = min(l.Len()/32, 1<<20) // about one host per 32 bytes
@@ -860,6 +863,29 @@ var notText = [...]struct{ start, is string }{
 	{"PK\x03\x04", "zip-compressed; decompress it first"},
 	{"\xfd7zXZ\x00", "xz-compressed; decompress it first"},
 	{"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first"},
+}
+
+// htmlPeek is how many bytes of a list htmlPage reads.
+const htmlPeek = 512
+
+// htmlPage reports whether the start of a list, b, is an HTML page's: a
+// doctype or an <html> tag after white space alone. A page that shows a
+// list (a repository's page of the file, a portal's sign-in page in front
+// of it) is the usual wrong URL for one. Read as lines, such a page was
+// an Adblock Plus list once a line of the list it shows settled the
+// format, and its tags ("<html>", "</head>") loaded as URL patterns. No
+// line of a list begins with '<'.
+func htmlPage(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	for _, start := range [...]string{"<!doctype html", "<html"} {
+		if len(b) > len(start) && strings.EqualFold(string(b[:len(start)]), start) {
+			switch b[len(start)] {
+			case '>', ' ', '\t', '\r', '\n':
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const utf16Text = "UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8"

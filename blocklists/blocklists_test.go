@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -740,15 +741,20 @@ func TestEasyPrivacy(t *testing.T) {
 }
 
 // refusedWhole reports whether a list beginning as in does is refused whole:
-// UTF-16 text, or a compressed file.
+// UTF-16 text, a compressed file, or an HTML page (a doctype or <html>
+// tag after white space, in the first htmlPeek bytes after a byte order
+// mark).
 func refusedWhole(in string) bool {
 	for _, m := range []string{"\xff\xfe", "\xfe\xff", "\x1f\x8b", "PK\x03\x04", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd"} {
 		if strings.HasPrefix(in, m) {
 			return true
 		}
 	}
-	return false
+	in = strings.TrimPrefix(in, "\xef\xbb\xbf")
+	return htmlStart.MatchString(in[:min(len(in), htmlPeek)])
 }
+
+var htmlStart = regexp.MustCompile(`^[ \t\r\n]*<(?i:!doctype html|html)[> \t\r\n]`)
 
 // TestListStart checks that a UTF-8 byte order mark, which Windows
 // editors write, is not read as the first line's, in each format, and that
@@ -789,6 +795,10 @@ func TestListStart(t *testing.T) {
 		{"PK\x03\x04\x14\x00", "zip-compressed"},
 		{"\xfd7zXZ\x00\x00", "xz-compressed"},
 		{"\x28\xb5\x2f\xfd\x00", "zstd-compressed"},
+		// A repository's page of a list, which loaded as an Adblock Plus
+		// list of its tags once the list's header settled the format.
+		{"<!DOCTYPE html>\n<html>\n<pre>\n! Title: a list\n||a.example^\n</pre>\n</html>\n", "an HTML page"},
+		{"\xef\xbb\xbf\r\n  <HTML lang=\"en\">\n||a.example^\n", "an HTML page"},
 	} {
 		if !refusedWhole(tt.in) {
 			t.Errorf("%q: refusedWhole misses it", tt.in)
@@ -798,9 +808,13 @@ func TestListStart(t *testing.T) {
 			t.Errorf("%q: error %v, want one naming the list and %s", tt.in, err, tt.says)
 		}
 	}
-	// Text that merely begins with such a byte's character is read.
+	// Text that merely begins with such a byte's character is read, and
+	// so is a list whose first line merely begins with "<html".
 	if _, st, err := ParseList(strings.NewReader("pk.example\n(x).example\n"), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
 		t.Errorf("a list beginning pk: %v, rules %v", err, st.Rules)
+	}
+	if _, st, err := ParseList(strings.NewReader("<html5-ads>\n||a.example^\n"), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
+		t.Errorf("a list beginning <html5-ads>: %v, rules %v", err, st.Rules)
 	}
 }
 
