@@ -418,6 +418,39 @@ func TestServePassthroughAndFailClosed(t *testing.T) {
 	if rec.Code != http.StatusBadGateway || rec.Body.String() != "502 Bad Gateway: the page could not be checked for third-party content.\n" || rec.Header().Get("Content-Encoding") != "" {
 		t.Errorf("encoded HTML not failed closed: %d %v %q", rec.Code, rec.Header(), rec.Body.String())
 	}
+	// So does each answer that is read whole or marked at its end (a
+	// style sheet under style_sheets rewrite, an SVG file, a manifest, a
+	// speculation rule set, a service worker's script under the
+	// backstop); the same answer in no coding is served.
+	whole := provisioned(t, &Handler{StyleSheets: "rewrite", CSPBackstop: &CSPBackstop{Mode: "enforce"}})
+	vendor := "https://www.googletagmanager.com/gtag/js?id=G-1"
+	for _, c := range []struct{ dest, path, ct, body string }{
+		{"style", "/a.css", "text/css", `b{background:url(https://www.facebook.com/tr?id=1)}`},
+		{"image", "/icons.svg", "image/svg+xml", `<svg xmlns="http://www.w3.org/2000/svg"><image href="` + vendor + `"/></svg>`},
+		{"manifest", "/app.webmanifest", "application/manifest+json", `{"icons":[{"src":"` + vendor + `"}]}`},
+		{"speculationrules", "/rules.json", "application/speculationrules+json", `{"prefetch":[{"urls":["/a"]}]}`},
+		{"serviceworker", "/sw.js", "text/javascript", `importScripts("` + vendor + `")`},
+	} {
+		for _, coding := range []string{"compress", ""} {
+			req := httptest.NewRequest("GET", "http://shop.example"+c.path, nil)
+			req.Header.Set("Sec-Fetch-Dest", c.dest)
+			rec := serve(whole, req, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", c.ct)
+				body := c.body
+				if coding != "" {
+					w.Header().Set("Content-Encoding", coding)
+					body = "\x1f\x9d" + body
+				}
+				w.Write([]byte(body))
+			})
+			switch {
+			case coding != "" && (rec.Code != http.StatusBadGateway || strings.Contains(rec.Body.String(), c.body) || rec.Header().Get("Content-Encoding") != ""):
+				t.Errorf("%s in an unknown coding not failed closed: %d %v %q", c.dest, rec.Code, rec.Header(), rec.Body.String())
+			case coding == "" && rec.Code != http.StatusOK:
+				t.Errorf("%s in no coding: %d %q", c.dest, rec.Code, rec.Body.String())
+			}
+		}
+	}
 	off := provisioned(t, &Handler{Disabled: true})
 	rec = serve(off, httptest.NewRequest("GET", "http://shop.example/", nil), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

@@ -430,22 +430,34 @@ func (w *responseWriter) fileFilter(mt string) func(io.Writer, rewrite.Options) 
 // (rewrite.FileWriter): a speculation rule set's, a manifest's or an SVG
 // file's. The file is written at its end, whole.
 func (w *responseWriter) startFile(newWriter func(io.Writer, rewrite.Options) *rewrite.FileWriter) {
-	if w.undecoded() {
-		w.failClosed("content_encoding")
-		return
-	}
-	w.rewrittenHeaders(w.Header(), w.bs.tag())
 	// A filtered file is confirmed by its marked ETag alone: without its
 	// date, a browser cannot ask by If-Modified-Since, which an upstream
 	// would confirm across a policy change (a file at a path the request
 	// side cannot know it by, an SVG file's not ending in .svg).
 	w.Header().Del("Last-Modified")
+	if out := w.startWhole(); out != nil {
+		w.rw = newWriter(out, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
+	}
+}
+
+// startWhole sends the status and the headers, marked as a rewritten
+// answer's, of an answer whose body passes through a writer that reads
+// it whole (startFile) or adds to its end (startServiceWorker), and
+// returns where that writer writes; nil when no body follows: for a HEAD
+// request, or a body in a coding the module does not decode, which fails
+// closed.
+func (w *responseWriter) startWhole() io.Writer {
+	if w.undecoded() {
+		w.failClosed("content_encoding")
+		return nil
+	}
+	w.rewrittenHeaders(w.Header(), w.bs.tag())
 	w.ResponseWriter.WriteHeader(w.status)
 	if w.head {
-		return
+		return nil
 	}
 	w.first = &firstWrite{w: w.ResponseWriter}
-	w.rw = newWriter(w.first, rewrite.Options{Policy: w.h.rp, PageURL: pageURL(w.req), MaxTokenSize: w.h.MaxTokenSize})
+	return w.first
 }
 
 // serviceWorker reports whether the answer is a service worker's script
@@ -463,17 +475,9 @@ func (w *responseWriter) serviceWorker() bool {
 // startServiceWorker sends a service worker's script as it comes, with
 // the backstop's mark for the request's consent after its last byte.
 func (w *responseWriter) startServiceWorker() {
-	if w.undecoded() {
-		w.failClosed("content_encoding")
-		return
+	if out := w.startWhole(); out != nil {
+		w.rw = &tailWriter{w: out, tail: w.h.serviceWorkerMark(w.bs.on())}
 	}
-	w.rewrittenHeaders(w.Header(), w.bs.tag())
-	w.ResponseWriter.WriteHeader(w.status)
-	if w.head {
-		return
-	}
-	w.first = &firstWrite{w: w.ResponseWriter}
-	w.rw = &tailWriter{w: w.first, tail: w.h.serviceWorkerMark(w.bs.on())}
 }
 
 // tailWriter passes a body on as it comes and writes tail after it.
