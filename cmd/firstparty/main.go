@@ -143,21 +143,21 @@ func runRewrite(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			if d.IsDir() || (path != f && !isHTMLName(path)) {
 				return nil
 			}
-			if err := readableEntry(path, d); err != nil {
-				fmt.Fprintf(stderr, "firstparty: %s: %v\n", path, err)
-				failed++
-				return nil
-			}
 			// A directory's files keep their place under it: site/a/index.html
 			// and site/b/index.html are two pages, not one written twice.
+			// What the command line names is read as it is (a pipe too);
+			// what a directory holds, only if it is a file.
 			rel := filepath.Base(path)
 			if path != f {
 				if rel, err = filepath.Rel(f, path); err != nil {
 					return err
 				}
+				err = readableEntry(path, d)
 			}
 			dst := filepath.Join(*out, rel)
-			err = writeOnce(written, path, dst)
+			if err == nil {
+				err = writeOnce(written, path, dst)
+			}
 			if err == nil {
 				err = rewriteFile(path, dst, opts, *stats, stderr)
 			}

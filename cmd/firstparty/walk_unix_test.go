@@ -101,4 +101,21 @@ func TestWalkSkipsWhatIsNotAFile(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(outDir, "page.html")); err != nil || !strings.Contains(string(b), "data-fp-src=") {
 		t.Errorf("rewrite: the page beside them was not rewritten: %v", err)
 	}
+
+	// A pipe the command line names is read, as "rewrite <(curl …)"
+	// gives one (refused, too, on 2026-12-07 between b789b7d and the
+	// next commit).
+	named := filepath.Join(t.TempDir(), "named")
+	go func() {
+		if w, err := os.OpenFile(fifos[0], os.O_WRONLY, 0); err == nil {
+			w.WriteString(gtagPage)
+			w.Close()
+		}
+	}()
+	if _, stderr, err := within("rewrite of a named pipe", func() (string, string, error) { return run(t, "", fifos[0], "--out", named) }); err != nil {
+		t.Errorf("rewrite of a pipe the command line names: %v: %s", err, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(named, "pipe.html")); err != nil || !strings.Contains(string(b), "data-fp-src=") {
+		t.Errorf("rewrite: the pipe the command line names was not rewritten: %v", err)
+	}
 }
