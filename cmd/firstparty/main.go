@@ -204,7 +204,7 @@ func readableEntry(path string, d fs.DirEntry) error {
 // is regular: open waits for ever on a pipe no one writes to, and a
 // device may be read without end.
 func readable(mode fs.FileMode) error {
-	kind := "not a regular file"
+	var kind string
 	switch {
 	case mode.IsRegular():
 		return nil
@@ -216,6 +216,8 @@ func readable(mode fs.FileMode) error {
 		kind = "a device"
 	case mode.IsDir():
 		kind = "a directory"
+	default:
+		return errors.New("not a regular file")
 	}
 	return fmt.Errorf("%s, not a file", kind)
 }
