@@ -102,9 +102,9 @@ type FindingReport struct {
 	Action     string `json:"action"`
 	Count      int    `json:"count"`
 	FirstParty bool   `json:"first_party,omitempty"`
-	// CNAME is the canonical name of a host of the site's own that is a
-	// DNS alias of a tracker's (cname.go): the module keeps what it
-	// serves unless the configuration's third_party names it.
+	// CNAME is the first tracker's name that the CNAME chain of a host
+	// of the site's own leads through (cname.go): the module keeps what
+	// it serves unless the configuration's third_party names it.
 	CNAME string `json:"cname,omitempty"`
 }
 
@@ -151,7 +151,7 @@ func runScan(args []string, stdout, stderr io.Writer, tty bool) error {
 	failOn := fs.String("fail-on", "", "CATEGORY[,…]: exit non-zero when a page keeps (loads before consent) a tracker of these categories")
 	jobs := fs.Int("jobs", runtime.GOMAXPROCS(0), "pages scanned at once")
 	noColor := fs.Bool("no-color", false, "no colour in the table")
-	cname := fs.String("cname", "auto", "auto, on or off: look up the canonical (CNAME) names of the site's own hosts that pages load from, and report those that are trackers' (auto: for URLs, not saved files)")
+	cname := fs.String("cname", "auto", "auto, on or off: look up the CNAME chains of the site's own hosts that pages load from, and report those that lead through a tracker's name (auto: for URLs, not saved files)")
 	styleSheets := fs.String("style-sheets", "", "rewrite, consent or pass: what the module does with the site's own style sheets (default: the --config Caddyfile's style_sheets, else pass)")
 	inputs, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -310,7 +310,7 @@ var scanFacts = rewrite.NewFactsCache(0)
 
 // scanOne reads and scans one file or URL, and the site's own style
 // sheets it loads (through sc); root is the folder scanned for a file, ""
-// for a URL. names, when not nil, looks up the canonical names of the
+// for a URL. names, when not nil, looks up the CNAME chains of the
 // site's own hosts that the page loads from (cname.go).
 func scanOne(target, root, site string, pol rewrite.Policy, sc *sheetCache, names *cnameCache) PageReport {
 	sp, err := readPage(target, site)

@@ -960,30 +960,36 @@ func TestScanHeadersAndOwnFiles(t *testing.T) {
 	}
 }
 
-// testCNAMEs are the canonical names the tests' resolver gives
-// (stubCNAME): no test of the package asks the network's.
-var testCNAMEs = map[string]string{
-	"metrics.shop.example":  "shop.eulerian.net.",
-	"smetrics.shop.example": "shop.example.sc.omtrdc.net.",
-	"cdn.shop.example":      "d111abcdef8.cloudfront.net.",
-	"img.shop.example":      "img.shop.example.",
+// testCNAMEs are the CNAME chains the tests' resolver gives
+// (stubChain): no test of the package asks the network's.
+var testCNAMEs = map[string][]string{
+	"metrics.shop.example":  {"shop.eulerian.net"},
+	"smetrics.shop.example": {"shop.example.sc.omtrdc.net"},
+	"cdn.shop.example":      {"d111abcdef8.cloudfront.net"},
+	// Through a name of the site's own, then two trackers' (the first is
+	// reported), then a CDN's.
+	"t.shop.example": {"edge.shop.example", "shop.eulerian.net", "shop.example.sc.omtrdc.net", "d2abcdef9.cloudfront.net"},
 }
 
 var cnameLookups atomic.Int64
 
-func stubCNAME(_ context.Context, host string) (string, error) {
+func stubChain(_ context.Context, host string) ([]string, error) {
 	cnameLookups.Add(1)
-	if name, ok := testCNAMEs[host]; ok {
-		return name, nil
+	if chain, ok := testCNAMEs[host]; ok {
+		return chain, nil
 	}
-	return "", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	if host == "img.shop.example" {
+		return nil, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
-func init() { lookupCNAME = stubCNAME }
+func init() { lookupChain = stubChain }
 
 // TestScanCNAME: a host of the site's own that pages load from and whose
-// canonical name is a tracker's is reported as that tracker, kept, with
-// its CNAME, and counted by --fail-on; one that is a CDN's, one with no
+// CNAME chain leads through a tracker's name (the last, or one before a
+// CDN's) is reported as that tracker (the chain's first), kept, with that
+// name, once, and counted by --fail-on; one that is a CDN's, one with no
 // CNAME, one that does not resolve and one the configuration declares
 // third party are not. Each host is looked up once a scan, and not at
 // all for saved pages unless --cname on.
@@ -994,13 +1000,18 @@ func TestScanCNAME(t *testing.T) {
 <script src="https://metrics.shop.example/e.js"></script><script src="https://Metrics.Shop.Example/f.js"></script>
 <img src="https://METRICS.shop.example/p.gif"><img src="https://smetrics.shop.example/b/ss/x">
 <script src="https://cdn.shop.example/app.js"></script><img src="https://img.shop.example/a.png">
-<img src="https://gone.shop.example/a.png"><form action="https://forms.shop.example/f"></form>`), 0o644)
+<img src="https://gone.shop.example/a.png"><form action="https://forms.shop.example/f"></form>
+<script src="https://t.shop.example/t.js"></script>`), 0o644)
 	cloaked := func(pr PageReport) map[string]FindingReport {
 		m := map[string]FindingReport{}
 		for _, f := range pr.Findings {
-			if f.CNAME != "" {
-				m[f.Host+" "+f.Kind] = f
+			if f.CNAME == "" {
+				continue
 			}
+			if _, twice := m[f.Host+" "+f.Kind]; twice {
+				t.Errorf("%s %s reported twice", f.Host, f.Kind)
+			}
+			m[f.Host+" "+f.Kind] = f
 		}
 		return m
 	}
@@ -1021,14 +1032,15 @@ func TestScanCNAME(t *testing.T) {
 		"metrics.shop.example script":       {Host: "metrics.shop.example", CNAME: "shop.eulerian.net", Vendor: "Eulerian", Category: "analytics", Kind: "script", Action: "keep", Count: 2},
 		"metrics.shop.example pixel/image":  {Host: "metrics.shop.example", CNAME: "shop.eulerian.net", Vendor: "Eulerian", Category: "analytics", Kind: "pixel/image", Action: "keep", Count: 1},
 		"smetrics.shop.example pixel/image": {Host: "smetrics.shop.example", CNAME: "shop.example.sc.omtrdc.net", Vendor: "Adobe Experience Cloud", Category: "analytics", Kind: "pixel/image", Action: "keep", Count: 1},
+		"t.shop.example script":             {Host: "t.shop.example", CNAME: "shop.eulerian.net", Vendor: "Eulerian", Category: "analytics", Kind: "script", Action: "keep", Count: 1},
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("cloaked hosts:\n got %v\nwant %v", got, want)
 	}
 	// (The page twice: each host looked up once. The form's host is not
 	// looked up: a form loads nothing.)
-	if n := cnameLookups.Load(); n != 5 {
-		t.Errorf("%d lookups, want 5", n)
+	if n := cnameLookups.Load(); n != 6 {
+		t.Errorf("%d lookups, want 6", n)
 	}
 	htmlOut := filepath.Join(dir, "report.html")
 	out, stderr, err = scan(t, "--site", "shop.example", "--cname", "on", "--fail-on", "analytics", "--html", htmlOut, page)
@@ -1041,7 +1053,7 @@ func TestScanCNAME(t *testing.T) {
 	// Declared third party, the host is decided as one (an unknown
 	// host, deferred), and not looked up.
 	cfg := filepath.Join(dir, "Caddyfile")
-	os.WriteFile(cfg, []byte("shop.example {\n\tfirstparty {\n\t\tthird_party metrics.shop.example smetrics.shop.example\n\t}\n}\n"), 0o644)
+	os.WriteFile(cfg, []byte("shop.example {\n\tfirstparty {\n\t\tthird_party metrics.shop.example smetrics.shop.example t.shop.example\n\t}\n}\n"), 0o644)
 	pr := scanPage(t, "--site", "shop.example", "--cname", "on", "--config", cfg, page)
 	if got := cloaked(pr); len(got) != 0 {
 		t.Errorf("declared third party: %v", got)
@@ -1064,14 +1076,14 @@ func TestCNAMENotLookedUp(t *testing.T) {
 	var c cnameCache
 	cnameLookups.Store(0)
 	for _, h := range []string{"", "127.0.0.1", "::1", "::ffff:10.0.0.1", "localhost", "shop.localhost", "intranet"} {
-		if got := c.canonical(h); got != "" {
+		if got := c.chain(h); got != nil {
 			t.Errorf("%q: %q", h, got)
 		}
 	}
 	if n := cnameLookups.Load(); n != 0 {
 		t.Errorf("%d lookups", n)
 	}
-	if got := c.canonical("Metrics.Shop.Example."); got != "shop.eulerian.net" || cnameLookups.Load() != 1 {
+	if got := c.chain("Metrics.Shop.Example."); !slices.Equal(got, []string{"shop.eulerian.net"}) || cnameLookups.Load() != 1 {
 		t.Errorf("metrics.shop.example: %q, %d lookups", got, cnameLookups.Load())
 	}
 }

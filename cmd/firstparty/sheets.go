@@ -78,7 +78,7 @@ type ownURLs struct {
 	sheets, svgs, manifests, ruleSets []*url.URL
 	// hosts counts, in a page, the elements of each kind that load from
 	// each host of the site's own (a form's action aside), whose
-	// canonical names scan looks up (cname.go); nil, and not kept, when
+	// CNAME chains scan looks up (cname.go); nil, and not kept, when
 	// it looks none up.
 	hosts map[hostKind]int
 }
