@@ -791,8 +791,12 @@ func ParseList(r io.Reader, name string, f Format, category string) (*DB, *ListS
 	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3) // b is not read after: Discard is a read
 	}
-	if b, _ := br.Peek(htmlPeek); htmlPage(b) {
+	b, _ = br.Peek(htmlPeek)
+	switch markup(b) {
+	case "an HTML page":
 		return nil, st, fmt.Errorf("reading %s: the list is an HTML page, not a list (for a file on GitHub or GitLab, give its raw URL)", name)
+	case "an XML document":
+		return nil, st, fmt.Errorf("reading %s: the list is an XML document, not a list (a storage bucket's or a server's error, say)", name)
 	}
 	hint := 0
 	if l, ok := r.(interface{ Len() int }); ok {
@@ -865,27 +869,53 @@ var notText = [...]struct{ start, is string }{
 	{"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first"},
 }
 
-// htmlPeek is how many bytes of a list htmlPage reads.
+// htmlPeek is how many bytes of a list markup reads.
 const htmlPeek = 512
 
-// htmlPage reports whether the start of a list, b, is an HTML page's: a
-// doctype or an <html> tag after white space alone. A page that shows a
-// list (a repository's page of the file, a portal's sign-in page in front
-// of it) is the usual wrong URL for one. Read as lines, such a page was
-// an Adblock Plus list once a line of the list it shows settled the
-// format, and its tags ("<html>", "</head>") loaded as URL patterns. No
-// line of a list begins with '<'.
-func htmlPage(b []byte) bool {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	for _, start := range [...]string{"<!doctype html", "<html"} {
-		if len(b) > len(start) && strings.EqualFold(string(b[:len(start)]), start) {
-			switch b[len(start)] {
-			case '>', ' ', '\t', '\r', '\n':
-				return true
+// markup reports what the start of a list, b, is when it is markup: "an
+// HTML page" for a doctype or an <html>, <head> or <body> tag after white
+// space, comments and an XML declaration alone; "an XML document" for an
+// XML declaration followed by anything else; "" otherwise. A page that
+// shows a list (a repository's page of the file, a portal's sign-in page
+// in front of it) is the usual wrong URL for one, and an XML document the
+// error a storage bucket or an API answers with. Read as lines, such a
+// page was an Adblock Plus list once a line of the list it shows settled
+// the format, and its tags ("<html>", "</head>") loaded as URL patterns.
+// No line of a list begins with '<'. A comment not closed within b is not
+// looked past.
+func markup(b []byte) string {
+	xmlDecl := false
+	for {
+		b = bytes.TrimLeft(b, " \t\r\n")
+		switch {
+		case bytes.HasPrefix(b, []byte("<!--")):
+			end := bytes.Index(b[4:], []byte("-->"))
+			if end < 0 {
+				return ""
+			}
+			b = b[4+end+3:]
+			continue
+		case bytes.HasPrefix(b, []byte("<?xml")) && len(b) > 5 && (b[5] == ' ' || b[5] == '\t' || b[5] == '\r' || b[5] == '\n' || b[5] == '?'):
+			end := bytes.Index(b, []byte("?>"))
+			if end < 0 {
+				return ""
+			}
+			b, xmlDecl = b[end+2:], true
+			continue
+		}
+		for _, start := range [...]string{"<!doctype html", "<html", "<head", "<body"} {
+			if len(b) > len(start) && strings.EqualFold(string(b[:len(start)]), start) {
+				switch b[len(start)] {
+				case '>', ' ', '\t', '\r', '\n':
+					return "an HTML page"
+				}
 			}
 		}
+		if xmlDecl {
+			return "an XML document"
+		}
+		return ""
 	}
-	return false
 }
 
 const utf16Text = "UTF-16 text (it begins with a UTF-16 byte order mark); save it as UTF-8"

@@ -741,9 +741,10 @@ func TestEasyPrivacy(t *testing.T) {
 }
 
 // refusedWhole reports whether a list beginning as in does is refused whole:
-// UTF-16 text, a compressed file, or an HTML page (a doctype or <html>
-// tag after white space, in the first htmlPeek bytes after a byte order
-// mark).
+// UTF-16 text, a compressed file, an HTML page (a doctype or an <html>,
+// <head> or <body> tag after white space, closed comments and XML
+// declarations, in the first htmlPeek bytes after a byte order mark) or
+// an XML document (an XML declaration there, followed by anything else).
 func refusedWhole(in string) bool {
 	for _, m := range []string{"\xff\xfe", "\xfe\xff", "\x1f\x8b", "PK\x03\x04", "\xfd7zXZ\x00", "\x28\xb5\x2f\xfd"} {
 		if strings.HasPrefix(in, m) {
@@ -751,10 +752,34 @@ func refusedWhole(in string) bool {
 		}
 	}
 	in = strings.TrimPrefix(in, "\xef\xbb\xbf")
-	return htmlStart.MatchString(in[:min(len(in), htmlPeek)])
+	in = in[:min(len(in), htmlPeek)]
+	decl := false
+	for {
+		in = strings.TrimLeft(in, " \t\r\n")
+		if rest, ok := strings.CutPrefix(in, "<!--"); ok {
+			_, after, closed := strings.Cut(rest, "-->")
+			if !closed {
+				return false
+			}
+			in = after
+			continue
+		}
+		if xmlDecl.MatchString(in) {
+			_, after, closed := strings.Cut(in, "?>")
+			if !closed {
+				return false
+			}
+			in, decl = after, true
+			continue
+		}
+		return decl || htmlStart.MatchString(in)
+	}
 }
 
-var htmlStart = regexp.MustCompile(`^[ \t\r\n]*<(?i:!doctype html|html)[> \t\r\n]`)
+var (
+	htmlStart = regexp.MustCompile(`^<(?i:!doctype html|html|head|body)[> \t\r\n]`)
+	xmlDecl   = regexp.MustCompile(`^<\?xml[ \t\r\n?]`)
+)
 
 // TestListStart checks that a UTF-8 byte order mark, which Windows
 // editors write, is not read as the first line's, in each format, and that
@@ -799,6 +824,14 @@ func TestListStart(t *testing.T) {
 		// list of its tags once the list's header settled the format.
 		{"<!DOCTYPE html>\n<html>\n<pre>\n! Title: a list\n||a.example^\n</pre>\n</html>\n", "an HTML page"},
 		{"\xef\xbb\xbf\r\n  <HTML lang=\"en\">\n||a.example^\n", "an HTML page"},
+		// Pages that begin with a comment, an XML declaration, or their
+		// head or body: a CDN's error page, an XHTML page, a bare one.
+		{"<!--[if lt IE 7]> <html class=\"no-js ie6 oldie\" lang=\"en-US\"> <![endif]-->\n<!--[if gt IE 8]><!--> <html class=\"no-js\" lang=\"en-US\"> <!--<![endif]-->\n<head>\n", "an HTML page"},
+		{"<!-- sign in -->\n<!---->\n<body>\n! Title: a list\n", "an HTML page"},
+		{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n", "an HTML page"},
+		{"<head><title>Sign in</title></head>\n", "an HTML page"},
+		// A storage bucket's error.
+		{"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", "an XML document"},
 	} {
 		if !refusedWhole(tt.in) {
 			t.Errorf("%q: refusedWhole misses it", tt.in)
@@ -809,12 +842,18 @@ func TestListStart(t *testing.T) {
 		}
 	}
 	// Text that merely begins with such a byte's character is read, and
-	// so is a list whose first line merely begins with "<html".
+	// so is a list whose first line merely begins with "<html" or
+	// "<body", or with a comment or declaration never closed.
 	if _, st, err := ParseList(strings.NewReader("pk.example\n(x).example\n"), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
 		t.Errorf("a list beginning pk: %v, rules %v", err, st.Rules)
 	}
-	if _, st, err := ParseList(strings.NewReader("<html5-ads>\n||a.example^\n"), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
-		t.Errorf("a list beginning <html5-ads>: %v, rules %v", err, st.Rules)
+	for _, in := range []string{"<html5-ads>\n||a.example^\n", "<bodyguard>\n||a.example^\n", "<!-- not closed\n||a.example^\n", "<?xml-ish\n||a.example^\n"} {
+		if refusedWhole(in) {
+			t.Errorf("%q: refusedWhole refuses it", in)
+		}
+		if _, st, err := ParseList(strings.NewReader(in), "list.txt", FormatAuto, ""); err != nil || st.Rules["host"] != 1 {
+			t.Errorf("a list beginning %q: %v, rules %v", in[:strings.IndexByte(in, '\n')], err, st.Rules)
+		}
 	}
 }
 

@@ -167,7 +167,7 @@ func TestSetRefresh(t *testing.T) {
 	step("server error", "500", false)
 	ls.set("<html><body>maintenance</body></html>\n<p>x</p>\n", 200)
 	step("an HTML page", "the list is an HTML page", false)
-	ls.set("<body>maintenance</body>\n<p>x</p>\n", 200)
+	ls.set("<div>maintenance</div>\n<p>x</p>\n", 200)
 	step("garbage", "no rules", false)
 	ls.set(hostsList("a", 100)+strings.Repeat("x", 1<<20), 200)
 	step("oversize", "over the limit", false)
