@@ -1952,6 +1952,14 @@ func TestBrowserConsentParity(t *testing.T) {
 		didomi(`{"updated":"`+y.UTC().Format(time.RFC3339)+`","purposes":{"disabled":["aBcD"]}}`) + "; " + own(old, "analytics-g"),
 		didomi(`{"updated":"`+old.UTC().Format(time.RFC3339)+`","purposes":{"disabled":["aBcD"]}}`) + "; " + own(y, "analytics-g"),
 		didomi(`{"updated":["`+y.UTC().Format(time.RFC3339)+`"],"purposes":{"disabled":["aBcD"]}}`) + "; " + own(old, "analytics-g"),
+		// Names an object's prototype holds, as a cookie's name and as a
+		// consent manager's key: until 2026-12-08 each made the runtime
+		// throw as it read the cookies, and it never started.
+		"constructor=1; " + own(y, "analytics-g"),
+		"__proto__=1; toString=x; hasOwnProperty=; " + own(y, "analytics-g"),
+		"cf_consent=" + url.QueryEscape(`{"constructor":true,"aBcD":true}`),
+		ot("constructor:1,C0002:1,toString:0,__proto__:1", y),
+		"klaro=" + url.QueryEscape(`{"constructor":true,"matomo":true,"valueOf":false}`),
 	}
 	cr := NewConsentReader("", maps)
 	for _, gpc := range []bool{false, true} {

@@ -202,6 +202,11 @@ func checkConsentMap(cmp, key string, cats []string) error {
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
 	}
+	if key == "__proto__" {
+		// In the runtime's config, an object literal, it would set the
+		// map's prototype, and map nothing there.
+		return fmt.Errorf("consent_map %s: %q cannot be a key", cmp, key)
+	}
 	if len(cats) == 0 {
 		return fmt.Errorf("consent_map %s: want a key and at least one category", cmp)
 	}

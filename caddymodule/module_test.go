@@ -73,6 +73,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"firstparty {\n max_token_size 1073741825\n}":                         "from 1KiB to 1GiB",
 		"firstparty {\n max_token_size 10\n}":                                 `have "10"`,
 		"firstparty {\n consent_map cookiebot \"\" analytics\n}":              "the key is empty",
+		"firstparty {\n consent_map zaraz __proto__ analytics\n}":             "cannot be a key",
 		"firstparty {\n list /l.txt {\n refresh 1h\n }\n}":                    "refresh applies to URL lists only",
 		"firstparty {\n list https://l.example/l.txt {\n refresh soon\n }\n}": "refresh:",
 		"firstparty {\n list https://l.example/l.txt {\n refresh 10s\n }\n}":  "under the minimum",

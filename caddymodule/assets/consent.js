@@ -20,8 +20,9 @@
     return b.s == 3 ? b : a;
   };
   var add = (m, k, s) => { m[k] = merge(m[k] || { s: 0, t: 0 }, s); };
+  // (no prototype: a cookie named constructor or __proto__ is a cookie)
   var jar = () => {
-    var m = {};
+    var m = { __proto__: null };
     d.cookie.split(/; */).forEach((p) => {
       var i = p.indexOf("=");
       if (i > 0) (m[p.slice(0, i)] ||= []).push(p.slice(i + 1));
@@ -46,7 +47,7 @@
     var got = {}, map = C.maps[cmp] || {}, n = 0;
     for (var k in keys) {
       var mk = cmp == "klaro" ? vkey(k).replace(/_/g, "") : k;
-      (map[mk] || []).forEach((c) => {
+      (Object.hasOwn(map, mk) ? map[mk] : []).forEach((c) => {
         var s = { s: keys[k] ? (implicit ? 1 : 2) : 3, t: t };
         if (!got[c] || s.s == 3) got[c] = s;
       });
