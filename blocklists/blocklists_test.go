@@ -84,6 +84,7 @@ var builtinRows = []struct{ host, path, cat, vendor, action string }{
 	{"cdn.privacy-mgmt.com", "/unified/wrapperMessagingWithoutDetection.js", "consent", "Sourcepoint", "keep"},
 	{"sdk.privacy-center.org", "/loader.js", "consent", "Didomi", "keep"},
 	{"cdn.iubenda.com", "/cs/iubenda_cs.js", "consent", "iubenda", "keep"},
+	{"cdntag.tarteaucitron.io", "/load.js?domain=shop.example&uuid=0123", "consent", "tarteaucitron", "keep"},
 	// companiesdb files payment providers and Shopify's CDN under
 	// customer_interaction (embeds: a checkout button or a product image
 	// held for a click) and marketing tags there too (released by a

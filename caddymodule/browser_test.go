@@ -1039,6 +1039,7 @@ func TestBrowserCMPCookies(t *testing.T) {
 		{"iubenda", iub(50053366, `{"timestamp":"2026-11-30T15:40:00.391Z","version":"1.75.1","purposes":{"1":true,"2":true,"3":false,"4":true,"5":false},"id":50053366,"cons":{"rand":"157518"}}`)},
 		{"cookiescript", `CookieScriptConsent={"bannershown":1,"action":"accept","categories":"[\"performance\"]","key":"3cf302e4-5bf9-4b9b-89d0-d71d5830d935"}`},
 		{"didomi", didomiCapture}, // the site's analytics purpose mapped (consent_map above)
+		{"tarteaucitron", "tarteaucitron=!gtag=true!hotjar=true!googletagmanager=false!facebookpixel=false!googleads=false!youtube=false"},
 		{"cookiehub", cookieHub(`{"answered":true,"revision":1,"dnt":false,"allowSale":true,"implicit":false,"region":"","token":"","timestamp":"2026-11-30T06:54:41.275Z","allAllowed":false,"categories":[{"cid":1,"id":"necessary","value":true},{"cid":2,"id":"preferences","value":false},{"cid":3,"id":"analytics","value":true},{"cid":4,"id":"marketing","value":false}],"vendors":[],"services":[],"implicit":false}`)},
 	}
 	for _, c := range cases {
@@ -1815,7 +1816,8 @@ func TestBrowserVendorsOfOneCategory(t *testing.T) {
 
 func TestBrowserConsentParity(t *testing.T) {
 	maps := map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}}, "complianz": {"preferences": {"embeds"}}, "cookiefirst": {"toString": {"social"}, "0": {"social"}}, "cookiehub": {"toString": {"social"}, "café": {"social"}}, "iubenda": {"toString": {"social"}}, "cookiescript": {"toString": {"social"}},
-		"didomi": {"aBcD": {"analytics"}, "toString": {"social"}, "café": {"embeds"}, "analytics-NGqxWbmn": {"advertising"}}}
+		"tarteaucitron": {"aBcD": {"advertising"}, "toString": {"social"}, "café": {"embeds"}},
+		"didomi":        {"aBcD": {"analytics"}, "toString": {"social"}, "café": {"embeds"}, "analytics-NGqxWbmn": {"advertising"}}}
 	e := newBrowserEnv(t, consentMapLines(maps))
 	now := time.Now()
 	y, old := now.Add(-time.Hour), now.Add(-48*time.Hour)
@@ -1960,6 +1962,21 @@ func TestBrowserConsentParity(t *testing.T) {
 		"cf_consent=" + url.QueryEscape(`{"constructor":true,"aBcD":true}`),
 		ot("constructor:1,C0002:1,toString:0,__proto__:1", y),
 		"klaro=" + url.QueryEscape(`{"constructor":true,"matomo":true,"valueOf":false}`),
+		// tarteaucitron: captured values, then entries it does not write.
+		"tarteaucitron=!googleadwordsconversion=wait!gtag=wait!mautic=wait!facebook=wait!linkedin=wait!twitter=wait; " + own(y, "analytics-g"),
+		"tarteaucitron=!id=a5c8155833511d18-109da518-8ba7e9a8-ad046228aa8818a809d23c28!atinternet=true!hotjar=false",
+		"tarteaucitron=!facebookpixel=true!atinternetservice=true!fontawesomeservice=true!sondageservice=true!youtube=true",
+		"tarteaucitron=!gajs=true!googletagmanager=true!facebook=true!twitter=true!dailymotion=true!vimeo=true!youtube=true",
+		"tarteaucitron=!gtag=true!matomo=false!hotjar=wait",
+		"tarteaucitron=!gtag=true!hotjar=wait; klaro=" + url.QueryEscape(`{"hotjar":true}`),
+		"tarteaucitron=!gtag=true!youtube=true!gtag=false; " + own(y, "embeds-d"),
+		"tarteaucitron=gtag=true!!=true!youtube=TRUE!vimeo!a=b=true!criteo=false!matomo=yes!plausible!",
+		"tarteaucitron=!constructor=true!__proto__=false!toString=true!aBcD=true!gtag=true",
+		"tarteaucitron=!__proto__=true!__proto__=false!gtag=true",
+		"tarteaucitron=!café=true!caf%C3%A9=false!gtag=true",
+		"tarteaucitron=!gtag=true!gtag=true",
+		"tarteaucitron=!gtag=wait!gtag=true",
+		"tarteaucitron=!gtag=wait!hotjar=wait; klaro=" + url.QueryEscape(`{"matomo":true}`),
 	}
 	cr := NewConsentReader("", maps)
 	for _, gpc := range []bool{false, true} {
@@ -2232,8 +2249,19 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 	y := now.Add(-time.Duration(h) * time.Hour)
 	at := func() int64 { return y.Unix() }
 	words := []string{"true", "false", "yes", "no", "allow", "deny", "dismissed", "1", "0", ":", ",", "%7B", "%7D", "%22", "%3A", "%2C", "'", "null", "[]", "{}", "-1", "action", "statistics", "marketing", "analytics", "__proto__", "toString", "%FF", "%", "+",
-		"%0A", "%20", "%2B", "%C2%85", "%C2%A0", "%EF%BB%BF", "%E2%80%A8", "%5C", "%5Cu0061", "%5Cu0022", "%5B%5D", "%7B%7D", "%3A%3A", ",,", "-", ".", "*", "@", "%2A", "2026-02-30T24:00:00Z", "9999999999999", "-5", "1e3", "%09", `"`, "\\", "é", " "}
+		"%0A", "%20", "%2B", "%C2%85", "%C2%A0", "%EF%BB%BF", "%E2%80%A8", "%5C", "%5Cu0061", "%5Cu0022", "%5B%5D", "%7B%7D", "%3A%3A", ",,", "-", ".", "*", "@", "%2A", "2026-02-30T24:00:00Z", "9999999999999", "-5", "1e3", "%09", `"`, "\\", "é", " ",
+		"!", "=", "wait", "!gtag=true", "!gtag=false", "!toString=true"}
 	sources := []func() string{
+		func() string {
+			// tarteaucitron's services, each of its three states.
+			v := "tarteaucitron="
+			for _, k := range []string{"gtag", "matomo", "hotjar", "youtube", "aBcD", "facebookpixel"} {
+				if rng.Intn(2) == 0 {
+					v += "!" + k + "=" + []string{"true", "false", "wait"}[rng.Intn(3)]
+				}
+			}
+			return v
+		},
 		func() string {
 			items := []string{"analytics", "*", "advertising", "embeds", "@youtube", "social"}
 			v := fmt.Sprintf("fp_consent=1.%d.%d", at(), at()+int64(rng.Intn(3)))
@@ -2411,7 +2439,7 @@ func parityCookie(rng *rand.Rand, now time.Time) string {
 // name what each rule is; this looks for what they missed.
 func TestBrowserConsentParityMutated(t *testing.T) {
 	maps := map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}}, "borlabs": {"shop-stats": {"analytics"}},
-		"didomi": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}}
+		"didomi": {"aBcD": {"analytics"}, "eFgH": {"advertising"}}, "tarteaucitron": {"aBcD": {"advertising"}}}
 	e := newBrowserEnv(t, consentMapLines(maps))
 	cr := NewConsentReader("", maps)
 	resp, err := http.Get(e.base + "/_fp/consent.js")

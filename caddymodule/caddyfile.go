@@ -56,7 +56,7 @@ var Subdirectives = []string{"off", "report_only", "category", "unknown", "allow
 //		style_sheets rewrite|consent|pass
 //		runtime_path <path>
 //		consent_cookie <name>
-//		consent_map <cookiebot|onetrust|klaro|zaraz|complianz|borlabs|cookieyes|cookiefirst|cookiehub|iubenda|cookiescript|didomi> <key> <category...>
+//		consent_map <cookiebot|onetrust|klaro|zaraz|complianz|borlabs|cookieyes|cookiefirst|cookiehub|iubenda|cookiescript|didomi|tarteaucitron> <key> <category...>
 //		banner on|off {
 //			…  (parseBanner)
 //		}

@@ -80,7 +80,8 @@ type ConsentState struct {
 	GPC bool
 	// Sources names the cookies that contributed (fp_consent, cookiebot,
 	// onetrust, klaro, tcf, zaraz, complianz, borlabs, cookieyes,
-	// cookiefirst, cookiehub, cookiescript, didomi, iubenda), sorted.
+	// cookiefirst, cookiehub, cookiescript, didomi, iubenda,
+	// tarteaucitron), sorted.
 	Sources []string
 }
 
@@ -197,7 +198,7 @@ func NewConsentReader(cookie string, overrides map[string]map[string][]string) *
 // checkConsentMap checks one consent_map entry.
 func checkConsentMap(cmp, key string, cats []string) error {
 	if _, ok := cmpMaps[cmp]; !ok {
-		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda, cookiescript or didomi)", cmp)
+		return fmt.Errorf("consent_map: unknown consent manager %q (want cookiebot, onetrust, klaro, zaraz, complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda, cookiescript, didomi or tarteaucitron)", cmp)
 	}
 	if strings.TrimSpace(key) == "" {
 		return fmt.Errorf("consent_map %s: the key is empty", cmp)
@@ -292,6 +293,9 @@ func (cr *ConsentReader) Read(r *http.Request, now time.Time) ConsentState {
 	}
 	if v, ok := one("didomi_token"); ok && cr.readDidomi(&st, v) {
 		used("didomi")
+	}
+	if v, ok := one("tarteaucitron"); ok && cr.readTarteaucitron(&st, v) {
+		used("tarteaucitron")
 	}
 	// iubenda's cookie is named after the site's id, _iub_cs-<digits>
 	// (not _iub_cs-<id>-granular, -uspr and the like): one such name is
@@ -391,6 +395,7 @@ func (cr *ConsentReader) readOwn(st *ConsentState, v string, now time.Time) bool
 var ReadConsentManagers = map[string]string{
 	"Cookiebot": "cookiebot", "OneTrust": "onetrust", "CookiePro": "onetrust", "Klaro": "klaro", "CookieYes": "cookieyes",
 	"CookieFirst": "cookiefirst", "CookieHub": "cookiehub", "iubenda": "iubenda", "Cookie Script": "cookiescript",
+	"tarteaucitron": "tarteaucitron",
 }
 
 // MappedConsentManagers names, as ReadConsentManagers does, the consent
@@ -479,6 +484,20 @@ var cmpMaps = map[string]map[string][]string{
 		"3": {"embeds"},
 		"4": {"analytics", "session_replay"},
 		"5": {"advertising", "social", "tag_manager"},
+	},
+	// tarteaucitron.js's services, by key (tarteaucitron.services.js),
+	// each under the category firstparty files its vendor's tags in; the
+	// site runs only some of them, and the cookie names only those.
+	// consent_map tarteaucitron adds a site's own.
+	"tarteaucitron": {
+		"gtag": {"analytics"}, "analytics": {"analytics"}, "gajs": {"analytics"}, "matomo": {"analytics"},
+		"plausible": {"analytics"}, "xiti": {"analytics"}, "atinternet": {"analytics"},
+		"hotjar": {"session_replay"}, "clarity": {"session_replay"}, "crazyegg": {"session_replay"},
+		"googleads": {"advertising"}, "googleadwordsconversion": {"advertising"}, "bingads": {"advertising"}, "criteo": {"advertising"},
+		"facebookpixel": {"social"}, "pinterestpixel": {"social"}, "twitteruwt": {"social"},
+		"facebook": {"social"}, "twitter": {"social"}, "linkedin": {"social"},
+		"youtube": {"embeds"}, "vimeo": {"embeds"}, "dailymotion": {"embeds"}, "googlemaps": {"embeds"},
+		"googletagmanager": {"tag_manager"},
 	},
 }
 
@@ -792,6 +811,31 @@ func (cr *ConsentReader) readDidomi(st *ConsentState, v string) bool {
 		}
 	}
 	return cr.apply(st, "didomi", keys, isoSeconds(top["updated"]), false)
+}
+
+// readTarteaucitron reads tarteaucitron.js's cookie, tarteaucitron:
+// "!gtag=true!youtube=false!hotjar=wait", one entry for each service the
+// site runs (captured Cookie headers; its cookie.create). true and false
+// are the visitor's answer; wait, a service not answered yet, refuses its
+// categories. Read only once some service was answered: before that every
+// entry is wait. Another entry (its paid version's "!id=…", one with no
+// "=") is skipped; a service twice makes the cookie say nothing.
+// Undated: the cookie holds no time.
+func (cr *ConsentReader) readTarteaucitron(st *ConsentState, v string) bool {
+	keys := map[string]bool{}
+	answered := false
+	for _, e := range strings.Split(v, "!") {
+		k, s, _ := strings.Cut(e, "=")
+		if k == "" || s != "true" && s != "false" && s != "wait" {
+			continue
+		}
+		if _, dup := keys[k]; dup {
+			return false
+		}
+		keys[k] = s == "true"
+		answered = answered || s != "wait"
+	}
+	return answered && cr.apply(st, "tarteaucitron", keys, 0, false)
 }
 
 // readCookieScript reads CookieScript's CookieScriptConsent, JSON,

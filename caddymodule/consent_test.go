@@ -393,6 +393,33 @@ func TestConsentRead(t *testing.T) {
 		{name: "cookiebot U+0085 kept", cookies: []string{strings.Replace(cbot(true, false, "explicit", yesterday), "statistics", "%C2%85statistics", 1)},
 			denied: []string{"analytics"}},
 
+		// tarteaucitron: one entry a service. The first five are captured
+		// Cookie headers' values.
+		{name: "tarteaucitron before a choice (capture)", cookies: []string{"tarteaucitron=!googleadwordsconversion=wait!gtag=wait!mautic=wait!facebook=wait!linkedin=wait!twitter=wait", own(yesterday, yesterday, "analytics-g")},
+			granted: []string{"analytics"}, denied: []string{"advertising", "social"}, sources: "fp_consent"},
+		{name: "tarteaucitron every service waiting says nothing", cookies: []string{"tarteaucitron=!gtag=wait!hotjar=wait", "klaro=" + url.QueryEscape(`{"matomo":true}`)},
+			granted: []string{"analytics"}, sources: "klaro"},
+		{name: "tarteaucitron with its paid version's id (capture)", cookies: []string{"tarteaucitron=!id=a5c8155833511d18-109da518-8ba7e9a8-ad046228aa8818a809d23c28!atinternet=true!hotjar=false"},
+			granted: []string{"analytics"}, denied: []string{"session_replay", "advertising"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron a site's own services beside (capture)", cookies: []string{"tarteaucitron=!facebookpixel=true!atinternetservice=true!fontawesomeservice=true!sondageservice=true!youtube=true"},
+			granted: []string{"social", "embeds"}, denied: []string{"analytics", "advertising"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron a shop (capture)", cookies: []string{"tarteaucitron=!analytics=true!gtag=true"},
+			granted: []string{"analytics"}, denied: []string{"session_replay", "tag_manager"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron all granted (capture)", cookies: []string{"tarteaucitron=!gajs=true!googletagmanager=true!facebook=true!twitter=true!dailymotion=true!vimeo=true!youtube=true"},
+			granted: []string{"analytics", "tag_manager", "social", "embeds"}, denied: []string{"advertising", "session_replay"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron one service refuses its category", cookies: []string{"tarteaucitron=!gtag=true!matomo=false!youtube=true"},
+			granted: []string{"embeds"}, denied: []string{"analytics"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron a service waiting refuses its category", cookies: []string{"tarteaucitron=!gtag=true!hotjar=wait", own(yesterday, yesterday, "session_replay-g")},
+			granted: []string{"analytics", "session_replay"}, sources: "fp_consent,tarteaucitron"},
+		{name: "tarteaucitron a service waiting, undated, against an undated grant", cookies: []string{"tarteaucitron=!gtag=true!hotjar=wait", "klaro=" + url.QueryEscape(`{"hotjar":true}`)},
+			granted: []string{"analytics"}, denied: []string{"session_replay"}, sources: "klaro,tarteaucitron"},
+		{name: "tarteaucitron a service twice", cookies: []string{"tarteaucitron=!gtag=true!youtube=true!gtag=false", own(yesterday, yesterday, "embeds-d")},
+			denied: []string{"analytics", "embeds"}, sources: "fp_consent"},
+		{name: "tarteaucitron entries it does not write", cookies: []string{"tarteaucitron=gtag=true!!=true!youtube=TRUE!vimeo!a=b=true!criteo=false!matomo=yes!plausible!"},
+			granted: []string{"analytics"}, denied: []string{"advertising", "embeds"}, sources: "tarteaucitron"},
+		{name: "tarteaucitron a site's own service mapped", cookies: []string{"tarteaucitron=!shopstats=true!constructor=true!__proto__=false"},
+			granted: []string{"analytics"}, sources: "tarteaucitron"},
+
 		// Precedence between sources.
 		{name: "newer own grant beats older CMP denial", cookies: []string{own(yesterday, yesterday, "analytics-g"), cbot(false, false, "explicit", now.Add(-10*day))},
 			granted: []string{"analytics"}},
@@ -404,7 +431,7 @@ func TestConsentRead(t *testing.T) {
 			denied: []string{"analytics"}},
 	}
 	cr := NewConsentReader("", map[string]map[string][]string{"zaraz": {"aBcD": {"analytics"}, "eFgH": {"advertising"}},
-		"didomi": {"analytics-NGqxWbmn": {"analytics"}, "displayta-V8kMenYa": {"advertising"}}})
+		"didomi": {"analytics-NGqxWbmn": {"analytics"}, "displayta-V8kMenYa": {"advertising"}}, "tarteaucitron": {"shopstats": {"analytics"}}})
 	// Unmapped, Didomi's purposes say nothing.
 	if st := NewConsentReader("", nil).Read(consentReq(false, didomiCapture), now); len(st.Sources) != 0 || st.Granted("analytics") {
 		t.Errorf("an unmapped didomi_token read: %v", st.Sources)
@@ -756,6 +783,7 @@ func FuzzConsentCookies(f *testing.F) {
 	f.Add(`klaro={"matomo":true,"x":"a\\"b"}; fp_consent="1.1.2.analytics-g"; a=é`, false)
 	f.Add(`CookieScriptConsent={"action":"accept","categories":"[\\"performance\\",1]"}`, false)
 	f.Add(didomi(`{"updated":"2026-01-01T00:00:00Z","purposes":{"enabled":["a",1],"disabled":null}}`), false)
+	f.Add("tarteaucitron=!id=a5c8!gtag=true!hotjar=wait!youtube=false!gtag=true!=true!a=b=true", false)
 	cr := NewConsentReader("", map[string]map[string][]string{"didomi": {"a": {"analytics"}}})
 	f.Fuzz(func(t *testing.T, cookie string, gpc bool) {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -164,7 +164,8 @@ type Handler struct {
 	// ConsentMaps adds to or overrides how a consent manager's keys map to
 	// categories, per manager (cookiebot, onetrust, klaro, zaraz,
 	// complianz, borlabs, cookieyes, cookiefirst, cookiehub, iubenda,
-	// cookiescript, didomi): {"zaraz": {"Xk3b": ["analytics"]}}.
+	// cookiescript, didomi, tarteaucitron): {"zaraz": {"Xk3b":
+	// ["analytics"]}}.
 	// Zaraz's and Didomi's purposes have site-specific ids, so they are
 	// read only through this map; a Borlabs group of the site's own is
 	// added the same way.

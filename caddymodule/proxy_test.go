@@ -175,9 +175,11 @@ func TestProxyForwardsCleanCalls(t *testing.T) {
 	}
 	// A consent manager's choice counts as the runtime reads it: raw JSON,
 	// which net/http's cookie parser dropped (so the proxy dropped the
-	// calls of the scripts the runtime had run), and CookieScript's.
+	// calls of the scripts the runtime had run), CookieScript's and
+	// tarteaucitron's.
 	for _, c := range []string{`klaro={"app_analytics":true,"googleAnalytics":true}`,
-		`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]","key":"3cf302e4"}`} {
+		`CookieScriptConsent={"action":"accept","categories":"[\"performance\"]","key":"3cf302e4"}`,
+		"tarteaucitron=!plausible=true!youtube=false"} {
 		r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
 		r.Header.Set("Cookie", c+"; _ga=GA1.1.123.456")
 		if rec := call(t, h, r); rec.Code != http.StatusNoContent || len(v.take()) != 1 {
@@ -188,6 +190,12 @@ func TestProxyForwardsCleanCalls(t *testing.T) {
 	r.Header.Set("Cookie", `CookieScriptConsent={"action":"reject","categories":"[]"}`)
 	if call(t, h, r); len(v.take()) != 0 {
 		t.Errorf("refused in CookieScript: forwarded")
+	}
+	// tarteaucitron: an analytics service not answered yet refuses them all.
+	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))
+	r.Header.Set("Cookie", "tarteaucitron=!plausible=true!matomo=wait")
+	if call(t, h, r); len(v.take()) != 0 {
+		t.Errorf("matomo waiting in tarteaucitron: forwarded")
 	}
 	// GPC does not deny analytics, but no signal does; a denial does.
 	r = httptest.NewRequest("POST", "https://shop.example/_fp/p/api/event", strings.NewReader(body))

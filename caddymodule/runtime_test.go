@@ -18,7 +18,7 @@ func gzipSize(b []byte) int {
 }
 
 // The runtime's size, minified and gzipped: the code alone (budget
-// 6,140 B) and as served with the default config (the texts of the six
+// 6,220 B) and as served with the default config (the texts of the six
 // built-in languages, the consent managers' mappings). make bench prints
 // it too.
 func TestRuntimeSize(t *testing.T) {
@@ -32,8 +32,8 @@ func TestRuntimeSize(t *testing.T) {
 		len(consentSource), code, codeGz, len(served), gzipSize(served), ver)
 	// The issue's aim is 5 KB: docs/consent.md, Size, says what took the
 	// code past it, and what each change cost.
-	if codeGz > 6140 {
-		t.Errorf("the runtime is %d B gzipped, over its 6,140 B budget (docs/consent.md, Size)", codeGz)
+	if codeGz > 6220 {
+		t.Errorf("the runtime is %d B gzipped, over its 6,220 B budget (docs/consent.md, Size)", codeGz)
 	}
 	if !bytes.HasPrefix(served, []byte("/* firstparty consent runtime */")) || !bytes.HasSuffix(served, []byte(");\n")) {
 		t.Errorf("served runtime is not the minified function called with the config")

@@ -193,6 +193,13 @@
       for (k in C.maps.didomi) if (y[0].includes(k) || y[1].includes(k)) v[k] = !y[1].includes(k);
       apply(st, "didomi", v, when(x.updated));
     }
+    // tarteaucitron: !<service>=true|false|wait…, once a service was
+    // answered (wait refuses); other entries are skipped, and a service
+    // twice says nothing
+    v = { __proto__: null };
+    y = 0;
+    for (x of (one(j, "tarteaucitron") || "").split("!")) if ((x = /^([^=]+)=(true|false|wait)$/.exec(x))) { y |= x[1] in v ? 2 : x[2] != "wait"; v[x[1]] = x[2] == "true"; }
+    if (y == 1) apply(st, "tarteaucitron", v, 0);
     // iubenda: _iub_cs-<site id> (one such name), URL-encoded JSON of its
     // purposes true|false, or of consent for all
     x = Object.keys(j).filter((n) => /^_iub_cs-\d+$/.test(n));

@@ -242,8 +242,8 @@ func TestScanConsentManagers(t *testing.T) {
 	page := filepath.Join(dir, "p.html")
 	os.WriteFile(page, []byte(`<script src="https://cdn.cookielaw.org/scripttemplates/otSDKStub.js"></script>`+
 		`<script src="https://app.usercentrics.eu/browser-ui/latest/loader.js"></script><script src="https://cdn.cookielaw.org/x.js"></script>`+
-		`<script src="https://sdk.privacy-center.org/loader.js"></script>`), 0o644)
-	if got, want := scanPage(t, page).ConsentManagers, []ConsentManagerReport{{Vendor: "Didomi", ConsentMap: "didomi"}, {Vendor: "OneTrust", Read: true}, {Vendor: "Usercentrics"}}; !slices.Equal(got, want) {
+		`<script src="https://sdk.privacy-center.org/loader.js"></script><script src="https://tarteaucitron.io/load.js?domain=shop.example&uuid=0123"></script>`), 0o644)
+	if got, want := scanPage(t, page).ConsentManagers, []ConsentManagerReport{{Vendor: "Didomi", ConsentMap: "didomi"}, {Vendor: "OneTrust", Read: true}, {Vendor: "Usercentrics"}, {Vendor: "tarteaucitron", Read: true}}; !slices.Equal(got, want) {
 		t.Errorf("consent managers %v, want %v", got, want)
 	}
 	html := filepath.Join(dir, "r.html")
