@@ -108,7 +108,7 @@ func TestReadConsentManagers(t *testing.T) {
 		t.Fatal(err)
 	}
 	hosts := map[string]string{"cdn.cookie-script.com": "Cookie Script", "consent.cookiebot.com": "Cookiebot", "cdn.cookielaw.org": "OneTrust", "cookie-cdn.cookiepro.com": "CookiePro", "kiprotect.com": "Klaro", "cdn-cookieyes.com": "CookieYes",
-		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub", "cdn.iubenda.com": "iubenda"}
+		"consent.cookiefirst.com": "CookieFirst", "cdn.cookiehub.eu": "CookieHub", "cdn.iubenda.com": "iubenda", "cdntag.tarteaucitron.io": "tarteaucitron"}
 	named := map[string]bool{}
 	for h, vendor := range hosts {
 		e, ok := db.LookupHost(h)
