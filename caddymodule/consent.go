@@ -824,7 +824,7 @@ func (cr *ConsentReader) readDidomi(st *ConsentState, v string) bool {
 func (cr *ConsentReader) readTarteaucitron(st *ConsentState, v string) bool {
 	keys := map[string]bool{}
 	answered := false
-	for _, e := range strings.Split(v, "!") {
+	for e := range strings.SplitSeq(v, "!") {
 		k, s, _ := strings.Cut(e, "=")
 		if k == "" || s != "true" && s != "false" && s != "wait" {
 			continue

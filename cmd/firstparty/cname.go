@@ -74,10 +74,16 @@ func resolverChain(ctx context.Context, host string) ([]string, error) {
 		return nil, err
 	}
 	chain := rec.chain(host)
-	if last = strings.ToLower(strings.TrimSuffix(last, ".")); len(chain) == 0 && last != "" && last != host {
+	if last = dnsName(last); len(chain) == 0 && last != "" && last != host {
 		chain = []string{last}
 	}
 	return chain, nil
+}
+
+// dnsName is a DNS name as the chain holds it: lower case, without the
+// root's dot.
+func dnsName(s string) string {
+	return strings.ToLower(strings.TrimSuffix(s, "."))
 }
 
 // cnameRecords holds the CNAME records of the answers one lookup's
@@ -112,8 +118,7 @@ func (r *cnameRecords) add(msg []byte, ids map[uint16]bool) {
 		if err != nil {
 			return
 		}
-		owner := strings.ToLower(strings.TrimSuffix(ah.Name.String(), "."))
-		target := strings.ToLower(strings.TrimSuffix(c.CNAME.String(), "."))
+		owner, target := dnsName(ah.Name.String()), dnsName(c.CNAME.String())
 		r.mu.Lock()
 		if r.m == nil {
 			r.m = map[string]string{}
@@ -232,7 +237,7 @@ type cnameEntry struct {
 // nothing). Addresses and localhost are not looked up (a name of one
 // label, IPv6 addresses among them, is none to look up).
 func (c *cnameCache) chain(host string) []string {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = dnsName(host)
 	if !strings.Contains(host, ".") || strings.HasSuffix(host, ".localhost") || net.ParseIP(host) != nil {
 		return nil
 	}

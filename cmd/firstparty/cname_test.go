@@ -105,7 +105,7 @@ func (s *stubDNS) answer(query []byte, udp bool) []byte {
 	if err != nil {
 		return nil
 	}
-	name := strings.ToLower(strings.TrimSuffix(q.Name.String(), "."))
+	name := dnsName(q.Name.String())
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true, Authoritative: true}
 	if udp && s.truncate[name] {
 		rh.Truncated = true
